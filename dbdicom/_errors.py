@@ -1,0 +1,44 @@
+"""One exception hierarchy for dbdicom.
+
+Every error raised on purpose by dbdicom is a :class:`DicomError`. Subclasses
+also inherit the built-in exception that matches their meaning, so that code
+written for plain Python (``except KeyError``) keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DicomError",
+    "DatabaseNotFoundError",
+    "InvalidFileError",
+    "UnknownAttributeError",
+    "UnknownTagError",
+    "ReadOnlyError",
+]
+
+
+class DicomError(Exception):
+    """Base class of every error raised on purpose by dbdicom."""
+
+
+class DatabaseNotFoundError(DicomError, FileNotFoundError):
+    """The folder given as a database does not exist or is not a folder."""
+
+
+class InvalidFileError(DicomError, ValueError):
+    """A file could not be read as DICOM (the message says why and where)."""
+
+
+class UnknownAttributeError(DicomError, AttributeError):
+    """A name is neither a DICOM keyword, a custom attribute nor a method."""
+
+
+class UnknownTagError(DicomError, KeyError):
+    """A tag, keyword or custom attribute name that dbdicom does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ReadOnlyError(DicomError, PermissionError):
+    """An edit was tried on a database that is open read-only."""

@@ -1,0 +1,38 @@
+"""The files layer: one file's header values and (later) one frame's pixels.
+
+Knows nothing of the index or the records above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._header import Header, NeedsPydicom, NotDicomError, read_header
+from ._pydicom import FRAME_ALIASES, frame_values, read_with_pydicom
+from ._values import decode_value, encodings_for, to_python
+
+__all__ = [
+    "FRAME_ALIASES",
+    "Header",
+    "NeedsPydicom",
+    "NotDicomError",
+    "decode_value",
+    "encodings_for",
+    "frame_values",
+    "read_any_header",
+    "read_header",
+    "read_with_pydicom",
+    "to_python",
+]
+
+
+def read_any_header(path: str, wanted: Mapping[int, str]) -> Header:
+    """Read ``wanted`` tags: the fast reader first, pydicom where it must.
+
+    Raises :class:`NotDicomError` for files that are not DICOM and
+    ``EOFError`` for truncated ones.
+    """
+    try:
+        return read_header(path, wanted)
+    except NeedsPydicom:
+        return read_with_pydicom(path, wanted)

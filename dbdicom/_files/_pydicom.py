@@ -1,0 +1,128 @@
+"""Reading header values with pydicom: the fallback of the fast reader, and the
+per-frame values of enhanced multi-frame objects (functional groups)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from ._header import Header, NotDicomError
+from ._values import to_python
+
+__all__ = ["read_with_pydicom", "frame_values", "FRAME_ALIASES"]
+
+# keywords inside functional groups that mean the same as a classic keyword
+# coded entries say nothing out of their sequence's context
+_SKIP = frozenset(
+    {
+        "CodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodeMeaning",
+        "LongCodeValue",
+        "URNCodeValue",
+        "ContextIdentifier",
+        "MappingResource",
+    }
+)
+FRAME_ALIASES = {
+    "EffectiveEchoTime": "EchoTime",
+    "NominalCardiacTriggerDelayTime": "TriggerTime",
+}
+
+
+def read_with_pydicom(path: str, wanted: Iterable[int]) -> Header:
+    """Read the ``wanted`` tags with pydicom, for files the fast reader leaves.
+
+    Raises :class:`NotDicomError` when pydicom cannot read the file as DICOM.
+    """
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256, force=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise NotDicomError(f"pydicom cannot read it: {exc}") from exc
+    if len(ds) == 0 and not getattr(ds, "file_meta", None):
+        raise NotDicomError("not a DICOM file: no elements found")
+    header = Header()
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        header.transfer_syntax = str(meta.get("TransferSyntaxUID", ""))
+        media = meta.get("MediaStorageSOPClassUID")
+        header.media_sop_class = str(media) if media else None
+    for tag in wanted:
+        if tag in ds:
+            elem = ds[tag]
+            if elem.VR == "SQ":
+                continue
+            header.values[tag] = to_python(elem.value) if elem.value is not None else None
+    if "PixelData" in ds:
+        header.has_pixels = True
+        header.encapsulated = bool(ds.file_meta.TransferSyntaxUID.is_compressed) if meta else False
+    header.has_per_frame_groups = "PerFrameFunctionalGroupsSequence" in ds
+    return header
+
+
+def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
+    """Collect the plain values of one functional-group item (two levels deep)."""
+    for macro in item:
+        if macro.VR != "SQ" or not macro.value:
+            continue
+        for elem in macro.value[0]:
+            if elem.VR == "SQ":
+                if elem.value:
+                    for sub in elem.value[0]:
+                        if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
+                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = to_python(sub.value)
+                continue
+            if elem.keyword and elem.keyword not in _SKIP:
+                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = to_python(elem.value)
+
+
+def frame_values(path: str) -> list[dict[str, Any]]:
+    """The values of every frame of an enhanced multi-frame file.
+
+    Each frame's dict merges the shared functional groups with its own
+    per-frame groups (per-frame wins), keyed by keyword. Functional-group
+    keywords with a classic equivalent are renamed (``EffectiveEchoTime`` ->
+    ``EchoTime``); ``SliceLocation``, which enhanced objects do not have, is
+    computed as the position projected on the slice normal (millimetres,
+    LPS), the same quantity single-frame MR files store.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> frames = frame_values(get_testdata_file("eCT_Supplemental.dcm"))
+    >>> len(frames), frames[0]["ImagePositionPatient"], frames[0]["InStackPositionNumber"]
+    (2, (99.5, -301.5, -159.0), 2)
+    """
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    shared: dict[str, Any] = {}
+    if ds.get("SharedFunctionalGroupsSequence"):
+        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared)
+    frames = []
+    for item in ds.get("PerFrameFunctionalGroupsSequence", []):
+        values = dict(shared)
+        _flatten_group(item, values)
+        ipp = values.get("ImagePositionPatient")
+        iop = values.get("ImageOrientationPatient")
+        if "SliceLocation" not in values and _is_vector(ipp, 3) and _is_vector(iop, 6):
+            row, col = iop[:3], iop[3:]
+            normal = (
+                row[1] * col[2] - row[2] * col[1],
+                row[2] * col[0] - row[0] * col[2],
+                row[0] * col[1] - row[1] * col[0],
+            )
+            values["SliceLocation"] = float(sum(p * n for p, n in zip(ipp, normal, strict=True)))
+        frames.append(values)
+    return frames
+
+
+def _is_vector(value: Any, n: int) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == n
+        and all(isinstance(v, int | float) for v in value)
+    )

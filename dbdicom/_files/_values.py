@@ -1,0 +1,196 @@
+"""Decoding raw element values to natural Python values.
+
+The rules follow what pydicom returns when its values are converted to plain
+Python: ``DS``/``FL``/``FD`` give ``float``, ``IS``/``US``/``SS``/``UL``/``SL``
+give ``int``, text gives ``str`` (trailing padding removed), a value of
+multiplicity above one gives a ``tuple``, an empty numeric value gives
+``None`` and an empty text value gives ``""``. Dates and times stay DICOM
+strings here; the array layer turns them into ``numpy.datetime64``.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from pydicom.charset import decode_bytes, python_encoding
+
+__all__ = ["decode_value", "encodings_for", "to_python"]
+
+_BINARY = {
+    "US": ("H", 2),
+    "SS": ("h", 2),
+    "UL": ("L", 4),
+    "SL": ("l", 4),
+    "FL": ("f", 4),
+    "FD": ("d", 8),
+    "SV": ("q", 8),
+    "UV": ("Q", 8),
+}
+# text VRs whose repertoire is the default one (never the specific character set)
+_ASCII_TEXT = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"})
+# text VRs decoded with the specific character set
+_CHARSET_TEXT = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+# text VRs that never hold several values
+_SINGLE_TEXT = frozenset({"LT", "ST", "UT", "UR"})
+
+
+def encodings_for(charset: Any) -> list[str]:
+    """Python codecs for a SpecificCharacterSet value (str, tuple or None).
+
+    Examples
+    --------
+    >>> encodings_for("ISO_IR 192")
+    ['UTF8']
+    >>> encodings_for(None)
+    ['latin_1']
+    """
+    if not charset:
+        return ["latin_1"]
+    names = [charset] if isinstance(charset, str) else list(charset)
+    out = []
+    for name in names:
+        codec = python_encoding.get(str(name).strip(), "latin_1")
+        # the default repertoire is ASCII; latin_1 is its lossless superset
+        out.append("latin_1" if codec == "iso8859" else codec)
+    return out
+
+
+def _text(raw: bytes, vr: str, encodings: list[str]) -> str:
+    if vr in _CHARSET_TEXT and encodings != ["latin_1"]:
+        if len(encodings) == 1 and b"\x1b" not in raw:
+            text = raw.decode(encodings[0], errors="replace")
+        else:
+            text = decode_bytes(raw, encodings, {0x5C, 0x3D, 0x5E} if vr == "PN" else set())
+    else:
+        text = raw.decode("latin_1")
+    return text
+
+
+def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
+    """Decode the bytes of one element of value representation ``vr``.
+
+    Examples
+    --------
+    >>> decode_value("DS", b"1.5\\\\2 ", ["latin_1"])
+    (1.5, 2.0)
+    >>> decode_value("US", b"\\x00\\x01", ["latin_1"])
+    256
+    >>> decode_value("PN", b"Dory^John ", ["latin_1"])
+    'Dory^John'
+    """
+    fast = _FAST.get(vr)
+    if fast is not None:
+        return fast(raw)
+    if vr in _BINARY:
+        code, size = _BINARY[vr]
+        n = len(raw) // size
+        if n == 0:
+            return None
+        values = struct.unpack(f"<{n}{code}", raw[: n * size])
+        return values[0] if n == 1 else values
+    if vr in _CHARSET_TEXT:
+        text = _text(raw, vr, encodings)
+        if vr in _SINGLE_TEXT:
+            return text.rstrip(" \x00")
+        text = text.rstrip(" \x00")
+        if "\\" not in text:
+            return text.strip(" ") if vr != "PN" else text
+        return tuple(p.strip(" \x00") for p in text.split("\\"))
+    if vr == "UR":
+        return raw.decode("latin_1").rstrip(" \x00")
+    if vr == "AT":
+        n = len(raw) // 4
+        pairs = struct.unpack(f"<{2 * n}H", raw[: 4 * n])
+        tags = tuple((pairs[2 * i] << 16) | pairs[2 * i + 1] for i in range(n))
+        return tags[0] if n == 1 else tags
+    return bytes(raw)
+
+
+def _ascii(raw: bytes) -> Any:
+    text = raw.decode("latin_1").rstrip(" \x00")
+    if "\\" not in text:
+        return text.lstrip(" ")
+    return tuple(p.strip(" \x00") for p in text.split("\\"))
+
+
+def _uid(raw: bytes) -> Any:
+    text = raw.decode("latin_1").replace("\x00", "").strip(" ")
+    if "\\" not in text:
+        return text
+    return tuple(p.strip(" ") for p in text.split("\\"))
+
+
+def _number(conv: Any) -> Any:
+    def decode(raw: bytes) -> Any:
+        text = raw.decode("latin_1").strip(" \x00")
+        if not text:
+            return None
+        if "\\" not in text:
+            return conv(text)
+        return tuple(conv(p) if p.strip() else None for p in text.split("\\"))
+
+    return decode
+
+
+def _unsigned_short(raw: bytes) -> Any:
+    if len(raw) == 2:
+        return _US(raw)[0]
+    return decode_value("xUS", raw, [])
+
+
+_US = struct.Struct("<H").unpack
+
+
+def _to_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return int(float(text))
+
+
+_FAST = {
+    "CS": _ascii,
+    "DA": _ascii,
+    "TM": _ascii,
+    "DT": _ascii,
+    "AS": _ascii,
+    "AE": _ascii,
+    "UI": _uid,
+    "DS": _number(float),
+    "IS": _number(_to_int),
+    "US": _unsigned_short,
+}
+_BINARY["xUS"] = _BINARY["US"]
+
+
+def to_python(value: Any) -> Any:
+    """Turn a value pydicom returns into the plain form :func:`decode_value` gives.
+
+    Examples
+    --------
+    >>> from pydicom.valuerep import DSfloat
+    >>> to_python([DSfloat("1.5"), DSfloat("2")])
+    (1.5, 2.0)
+    """
+    from pydicom.multival import MultiValue
+    from pydicom.valuerep import PersonName
+
+    if isinstance(value, MultiValue | list | tuple):
+        items = tuple(to_python(v) for v in value)
+        if len(items) == 1:
+            return items[0]
+        return items if items else None
+    if isinstance(value, PersonName):
+        return str(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return value
