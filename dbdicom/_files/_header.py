@@ -14,6 +14,7 @@ falls back to pydicom.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -102,10 +103,11 @@ class Header:
 class _Buffer:
     """A window of the file: bytes ``[base, base + len(data))``."""
 
-    __slots__ = ("f", "data", "base", "eof")
+    __slots__ = ("f", "data", "base", "eof", "size")
 
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
+        self.size = os.fstat(f.fileno()).st_size
         self.data = f.read(_CHUNK)
         self.base = 0
         self.eof = len(self.data) < _CHUNK
@@ -120,7 +122,7 @@ class _Buffer:
         self.base = pos
         self.eof = len(self.data) < max(n, _CHUNK)
         if len(self.data) < n:
-            raise EOFError(f"the file ends at byte {pos + len(self.data)}, inside an element")
+            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
         return 0
 
 
@@ -238,10 +240,10 @@ def _walk(
             try:
                 rel = buf.fetch(pos, 12)
             except EOFError:
+                if top and pos == buf.size:
+                    return pos  # clean end of file: no pixel data
                 rel = buf.fetch(pos, 0)
                 if len(buf.data) < 8:
-                    if top and buf.eof and not buf.data:
-                        return pos  # clean end of file: no pixel data
                     raise
             data = buf.data
             base = buf.base

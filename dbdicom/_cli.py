@@ -1,0 +1,88 @@
+"""The ``dbdicom`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from . import database
+    from ._demo import build_demo
+
+    folder = Path(args.folder) if args.folder else Path(tempfile.mkdtemp(prefix="dbdicom-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        print(f"dbdicom demo: {folder} is not empty; give an empty or new folder.", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    build_demo(folder)
+    print(f"Built a demo database in {folder}")
+    db = database(folder)
+    db.print()
+    vfa = db.series(SeriesDescription="VFA")
+    if vfa:
+        s = vfa[0]
+        print(
+            f"\nThe flip-angle series has {len(s.instances())} instances at flip angles "
+            f"{s.FlipAngle} and slice locations {s.SliceLocation}."
+        )
+    start2 = time.perf_counter()
+    db.close()
+    db = database(folder)
+    reopen = time.perf_counter() - start2
+    print(f"\nReopened from the saved index in {reopen * 1000:.1f} ms.")
+    print(f"Done in {time.perf_counter() - start:.1f} s. Open it yourself with:")
+    print(f"    import dbdicom as db; database = db.database({str(folder)!r})")
+    return 0
+
+
+def _print(args: argparse.Namespace) -> int:
+    from . import database
+
+    database(args.path).print()
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from . import database
+
+    db = database(args.path)
+    db.scan()
+    db.print()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbdicom", description="Open folders of DICOM files as databases."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="build a demo database and show what dbdicom does with it")
+    p.add_argument("folder", nargs="?", help="where to build it (default: a new temporary folder)")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("print", help="print the patients > studies > series of a folder")
+    p.add_argument("path", help="a folder of DICOM files")
+    p.set_defaults(func=_print)
+    p = sub.add_parser("scan", help="read every file of a folder again, then print it")
+    p.add_argument("path", help="a folder of DICOM files")
+    p.set_defaults(func=_scan)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dbdicom`` command; returns the exit code."""
+    from ._errors import DicomError
+
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DicomError as exc:
+        print(f"dbdicom {args.command}: {exc}", file=sys.stderr)
+        return 1

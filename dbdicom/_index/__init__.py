@@ -1,0 +1,27 @@
+"""The index layer: a folder's files as a table, kept in the folder.
+
+Knows nothing of records or arrays.
+"""
+
+from ._columns import TAGS, VECTORS, cell_value, keyword_of, tag_of, vr_of
+from ._index import Index, assign_keys, column_of, find_problems, store_folder
+from ._scan import HIDDEN, scan_files, walk
+from ._store import UNREAD
+
+__all__ = [
+    "HIDDEN",
+    "TAGS",
+    "UNREAD",
+    "VECTORS",
+    "Index",
+    "assign_keys",
+    "cell_value",
+    "column_of",
+    "find_problems",
+    "keyword_of",
+    "scan_files",
+    "store_folder",
+    "tag_of",
+    "vr_of",
+    "walk",
+]

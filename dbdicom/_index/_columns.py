@@ -1,0 +1,265 @@
+"""What the index holds: its columns, their types, and how rows are made.
+
+The index is one :class:`pandas.DataFrame` with a row per file. Columns whose
+name is a DICOM keyword hold that tag's value; columns whose name starts with
+``_`` are dbdicom's own (file facts and hierarchy keys). Values are stored in
+compact column types:
+
+* numbers as ``float64`` (``NaN`` when absent); integers come back as ``int``
+  when read through :func:`cell_value`;
+* vectors of fixed length (``ImagePositionPatient``...) as one ``float64``
+  column per component, named ``Keyword[i]``;
+* multi-valued text (``ImageType``) joined with ``\\`` as in the file;
+* text as strings, and as ``category`` for the tags of the patient, study and
+  series levels, which repeat across rows.
+
+Tags read later on demand are kept in ``object`` columns of plain Python
+values (tuples for multiple values).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+
+__all__ = [
+    "FILE_COLUMNS",
+    "INT_VRS",
+    "JOINED",
+    "KEY_COLUMNS",
+    "LEVEL_TAGS",
+    "NUMERIC_VRS",
+    "TAGS",
+    "VECTORS",
+    "cell_value",
+    "empty_frame",
+    "keyword_of",
+    "make_frame",
+    "tag_of",
+    "vr_of",
+]
+
+LEVEL_TAGS: dict[str, tuple[str, ...]] = {
+    "patient": ("PatientID", "PatientName", "PatientBirthDate", "PatientSex"),
+    "study": (
+        "StudyInstanceUID",
+        "StudyDescription",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+    ),
+    "series": (
+        "SeriesInstanceUID",
+        "SeriesDescription",
+        "SeriesNumber",
+        "Modality",
+        "SeriesDate",
+        "SeriesTime",
+        "ProtocolName",
+        "BodyPartExamined",
+        "FrameOfReferenceUID",
+        "Manufacturer",
+        "ManufacturerModelName",
+    ),
+    "instance": (
+        "SOPInstanceUID",
+        "SOPClassUID",
+        "InstanceNumber",
+        "AcquisitionNumber",
+        "ImageType",
+        "Rows",
+        "Columns",
+        "NumberOfFrames",
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "RescaleSlope",
+        "RescaleIntercept",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "PixelSpacing",
+        "SliceThickness",
+        "SpacingBetweenSlices",
+        "SliceLocation",
+        "AcquisitionDate",
+        "AcquisitionTime",
+        "ContentDate",
+        "ContentTime",
+        "FlipAngle",
+        "EchoTime",
+        "RepetitionTime",
+        "InversionTime",
+        "TriggerTime",
+        "TemporalPositionIdentifier",
+        "DiffusionBValue",
+        "ScanningSequence",
+        "SpecificCharacterSet",
+    ),
+}
+TAGS: tuple[str, ...] = tuple(k for level in LEVEL_TAGS.values() for k in level)
+VECTORS: dict[str, int] = {
+    "ImagePositionPatient": 3,
+    "ImageOrientationPatient": 6,
+    "PixelSpacing": 2,
+}
+JOINED = frozenset({"ImageType", "ScanningSequence", "SpecificCharacterSet"})
+NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"})
+INT_VRS = frozenset({"IS", "US", "SS", "UL", "SL", "SV", "UV"})
+_CATEGORY = frozenset(
+    [*LEVEL_TAGS["patient"], *LEVEL_TAGS["study"], *LEVEL_TAGS["series"]]
+    + [
+        "SOPClassUID",
+        "ImageType",
+        "PhotometricInterpretation",
+        "ScanningSequence",
+        "SpecificCharacterSet",
+        "TransferSyntaxUID",
+    ]
+) - {"SeriesNumber"}
+
+KEY_COLUMNS = ("_patient", "_study", "_series", "_instance")
+FILE_COLUMNS: dict[str, str] = {
+    "_path": "str",  # path relative to the database folder, '/'-separated
+    "_size": "int64",  # bytes
+    "_mtime": "int64",  # modification time, ns
+    "_offset": "int64",  # byte offset of native pixel data, -1 if none
+    "_nbytes": "int64",  # length of native pixel data, -1 if none
+    "_encapsulated": "bool",  # pixel data compressed
+    "_error": "str",  # why the file is not in the hierarchy ("" when it is)
+}
+
+
+def tag_of(keyword: str) -> int | None:
+    """The tag number of a DICOM keyword, or None.
+
+    Examples
+    --------
+    >>> hex(tag_of("Rows"))
+    '0x280010'
+    """
+    return tag_for_keyword(keyword)
+
+
+def keyword_of(tag: int) -> str:
+    """The keyword of a tag number ('' for private or unknown tags)."""
+    return keyword_for_tag(tag)
+
+
+@functools.lru_cache(maxsize=4096)
+def vr_of(keyword: str) -> str:
+    """The dictionary VR of a keyword (first of several, 'UN' if unknown)."""
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        return "UN"
+    return str(dictionary_VR(tag)).split(" or ")[0]
+
+
+def _columns_of(keyword: str) -> list[str]:
+    n = VECTORS.get(keyword)
+    return [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
+
+
+def empty_frame() -> pd.DataFrame:
+    """An index with no rows and every column of the right type."""
+    return make_frame([])
+
+
+def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Build index rows from dicts of ``{keyword or _column: python value}``.
+
+    Vector values are split into their components, multi-valued text is
+    joined, numbers become ``float64``; a tuple in a scalar numeric column
+    keeps its first value (such files break the tag's multiplicity rule).
+    """
+    data: dict[str, Any] = {}
+    for col, dtype in FILE_COLUMNS.items():
+        default: Any = "" if dtype == "str" else (False if dtype == "bool" else -1)
+        data[col] = pd.array([r.get(col, default) for r in rows], dtype=dtype)
+    for col in KEY_COLUMNS + ("TransferSyntaxUID",):
+        data[col] = pd.array([r.get(col) for r in rows], dtype="str")
+    for keyword in TAGS:
+        values = [r.get(keyword) for r in rows]
+        n = VECTORS.get(keyword)
+        if n:
+            block = np.full((len(rows), n), np.nan)
+            for i, v in enumerate(values):
+                if isinstance(v, tuple) and len(v) == n:
+                    block[i] = [np.nan if x is None else x for x in v]
+            for j, col in enumerate(_columns_of(keyword)):
+                data[col] = block[:, j]
+        elif vr_of(keyword) in NUMERIC_VRS:
+            data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+        else:
+            if keyword in JOINED:
+                values = ["\\".join(v) if isinstance(v, tuple) else v for v in values]
+            else:
+                values = [v[0] if isinstance(v, tuple) else v for v in values]
+            data[keyword] = pd.array(values, dtype="str")
+    frame = pd.DataFrame(data)
+    return categorize(frame)
+
+
+def categorize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Store the repetitive text columns as ``category`` (in place; returned)."""
+    for col in _CATEGORY:
+        if col in frame.columns and not isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("category")
+    return frame
+
+
+def _first_number(v: Any) -> float:
+    if v is None:
+        return np.nan
+    if isinstance(v, tuple):
+        v = v[0] if v else None
+        if v is None:
+            return np.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def cell_value(frame: pd.DataFrame, position: int, keyword: str) -> Any:
+    """The value of ``keyword`` in row ``position``, as a plain Python value.
+
+    ``None`` when the file does not have the tag. Vectors come back as tuples
+    of floats, multi-valued text as tuples of strings, integer VRs as ``int``.
+    """
+    n = VECTORS.get(keyword)
+    if n:
+        cols = _columns_of(keyword)
+        vals = [frame[c].iat[position] for c in cols]
+        if all(np.isnan(v) for v in vals):
+            return None
+        return tuple(float(v) for v in vals)
+    value = frame[keyword].iat[position]
+    return to_plain(value, keyword)
+
+
+def to_plain(value: Any, keyword: str) -> Any:
+    """Convert a stored cell to the value a user sees."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        if vr_of(keyword) in INT_VRS:
+            return int(value)
+        return float(value)
+    if isinstance(value, str):
+        if keyword in JOINED and "\\" in value:
+            return tuple(value.split("\\"))
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -1,0 +1,366 @@
+"""The index of one database folder: build it, keep it, refresh it, query it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import platformdirs
+import pydicom
+from pydicom.datadict import dictionary_VR
+from pydicom.uid import generate_uid
+
+from .._files import NotDicomError, read_any_header
+from ._columns import (
+    FILE_COLUMNS,
+    KEY_COLUMNS,
+    TAGS,
+    VECTORS,
+    categorize,
+    cell_value,
+    empty_frame,
+    make_frame,
+    to_plain,
+)
+from ._frames import make_frames_table
+from ._scan import HIDDEN, scan_files, walk
+from ._store import UNREAD, load_frame, save_frame
+
+__all__ = ["Index", "column_of", "store_folder"]
+
+Progress = Callable[[int, int], None]
+# an index made with other columns is rebuilt rather than loaded
+TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
+    :12
+]
+
+
+def store_folder(root: Path) -> tuple[Path, bool]:
+    """Where the index of ``root`` lives, and whether the folder is writable.
+
+    Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
+    user's cache folder, under a name made from the folder's absolute path.
+    """
+    hidden = root / HIDDEN
+    try:
+        hidden.mkdir(exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+        return hidden, True
+    except OSError:
+        digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+        return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
+
+
+def column_of(tag: str | int | tuple[int, int]) -> str:
+    """The index column of a keyword, tag number or (group, element) pair."""
+    if isinstance(tag, str):
+        return tag
+    if isinstance(tag, tuple):
+        tag = (tag[0] << 16) | tag[1]
+    from ._columns import keyword_of
+
+    return keyword_of(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+class Index:
+    """The rows of every file of a folder, with the hierarchy keys.
+
+    Parameters
+    ----------
+    root : Path
+        The database folder.
+    progress : callable, optional
+        ``progress(done, total)`` during scans.
+    """
+
+    def __init__(self, root: Path, progress: Progress | None = None) -> None:
+        self.root = root
+        self.progress = progress
+        self.store, self.writable = store_folder(root)
+        self.frame: pd.DataFrame = empty_frame()
+        self.frames: pd.DataFrame = make_frames_table([])
+        self._ok: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ build
+    def open(self) -> Index:
+        """Load the saved index, then bring it up to date with the folder."""
+        loaded = load_frame(self.store / "index.arrow")
+        frames = load_frame(self.store / "frames.arrow")
+        if loaded is not None and loaded[1].get("tags") == TAGS_VERSION:
+            self.frame = categorize(loaded[0])
+            self.frames = frames[0] if frames is not None else make_frames_table([])
+            self.refresh()
+        else:
+            self.scan()
+        return self
+
+    def scan(self) -> None:
+        """Read every file again and rebuild the index from scratch."""
+        files = walk(str(self.root))
+        rows, frames = scan_files(str(self.root), files, self.progress)
+        self.frame = make_frame(rows)
+        self.frames = make_frames_table(frames)
+        self._finish()
+
+    def refresh(self) -> bool:
+        """Read the files added or changed (size or mtime) and drop removed ones.
+
+        Returns True when anything changed.
+        """
+        files = walk(str(self.root))
+        paths = self.frame["_path"].to_numpy(dtype=object)
+        sizes = self.frame["_size"].to_numpy()
+        mtimes = self.frame["_mtime"].to_numpy()
+        keep = np.zeros(len(paths), dtype=bool)
+        todo: dict[str, tuple[int, int]] = dict(files)
+        for i, rel in enumerate(paths):
+            stat = files.get(rel)
+            if stat is not None and stat[0] == sizes[i] and stat[1] == mtimes[i]:
+                keep[i] = True
+                del todo[rel]
+        if keep.all() and not todo:
+            return False
+        rows, frames = scan_files(str(self.root), todo, self.progress)
+        kept = self.frame[keep]
+        extra = [c for c in kept.columns if kept[c].dtype == object]
+        new = make_frame(rows)
+        for col in extra:
+            new[col] = pd.Series([UNREAD] * len(new), dtype=object)
+        self.frame = categorize(pd.concat([kept, new], ignore_index=True))
+        for col in extra:
+            self.frame[col] = self.frame[col].astype(object)
+        gone = set(paths[~keep]) | set(todo)
+        old_frames = self.frames[~self.frames["_path"].isin(gone)]
+        self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
+        self._finish()
+        return True
+
+    def _finish(self) -> None:
+        self.frame = self.frame.sort_values("_path", ignore_index=True)
+        assign_keys(self.frame)
+        self._ok = None
+        self.save()
+
+    def save(self) -> None:
+        """Write the index to its store folder (nothing if it cannot be written)."""
+        try:
+            meta = {"root": str(self.root), "tags": TAGS_VERSION}
+            save_frame(self.frame, self.store / "index.arrow", meta)
+            save_frame(self.frames, self.store / "frames.arrow")
+        except OSError:
+            pass  # the index is a cache: a folder we cannot write is read from scratch
+
+    # ------------------------------------------------------------------ query
+    @property
+    def ok(self) -> np.ndarray:
+        """Positions of the rows that belong to the hierarchy (no error)."""
+        if self._ok is None:
+            self._ok = np.flatnonzero(self.frame["_error"].to_numpy(dtype=object) == "")
+        return self._ok
+
+    def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
+        """Positions of the good rows under the record ``(level, key)``."""
+        ok = self.ok
+        if level is None:
+            return ok
+        col = self.frame[f"_{level}"].to_numpy(dtype=object)
+        return ok[col[ok] == key]
+
+    def keys(self, level: str, rows: np.ndarray) -> list[str]:
+        """Distinct keys of ``level`` among ``rows``, in the order of the tree."""
+        col = self.frame[f"_{level}"].to_numpy(dtype=object)[rows]
+        return list(dict.fromkeys(col))
+
+    def values(self, rows: np.ndarray, keyword: str) -> list[Any]:
+        """The value of ``keyword`` in each row, reading files only where needed.
+
+        A tag that is not a column yet is read from the files of ``rows`` only,
+        and kept (as a column) for the next time. Sequences are not kept: they
+        are read with pydicom each time.
+        """
+        if keyword in VECTORS:
+            block = np.stack(
+                [self.frame[f"{keyword}[{i}]"].to_numpy()[rows] for i in range(VECTORS[keyword])],
+                axis=1,
+            )
+            return [None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block]
+        if keyword in TAGS or (
+            keyword in self.frame.columns and self.frame[keyword].dtype != object
+        ):
+            cells = self.frame[keyword].to_numpy(dtype=object)[rows]
+            return [to_plain(v, keyword) for v in cells]
+        tag = _tag_number(keyword)
+        vr = _dict_vr(tag)
+        if vr == "SQ":
+            return [
+                _read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
+            ]
+        if keyword not in self.frame.columns:
+            self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
+        col = self.frame[keyword].to_numpy(dtype=object)
+        todo = [int(r) for r in rows if col[int(r)] is UNREAD]
+        if todo:
+            col = col.copy()
+            for r in todo:
+                path = str(self.root / self.frame["_path"].iat[r])
+                try:
+                    header = read_any_header(path, {tag: vr})
+                except (NotDicomError, EOFError, OSError):
+                    col[r] = None
+                    continue
+                col[r] = header.values.get(tag)
+            self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
+            self.save()
+        return [to_plain(col[int(r)], keyword) for r in rows]
+
+    def value(self, row: int, keyword: str) -> Any:
+        return self.values(np.array([row]), keyword)[0]
+
+    def problems(self) -> pd.DataFrame:
+        """A table of ``path`` and ``problem`` for every file needing attention."""
+        return find_problems(self.frame)
+
+
+def _tag_number(column: str) -> int:
+    from ._columns import tag_of
+
+    if column.startswith("("):
+        g, e = column.strip("()").split(",")
+        return (int(g, 16) << 16) | int(e, 16)
+    tag = tag_of(column)
+    if tag is None:
+        raise KeyError(column)
+    return tag
+
+
+def _dict_vr(tag: int) -> str:
+    try:
+        return str(dictionary_VR(tag)).split(" or ")[0]
+    except KeyError:
+        return "UN"
+
+
+def _read_sequence(path: str, tag: int) -> Any:
+    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
+    return ds[tag].value if tag in ds else None
+
+
+# --------------------------------------------------------------- keys & problems
+def _text(series: pd.Series) -> np.ndarray:
+    values = series.astype(object).to_numpy(dtype=object)
+    return np.array(
+        ["" if v is None or v is pd.NA or v != v else str(v) for v in values], dtype=object
+    )
+
+
+def assign_keys(frame: pd.DataFrame) -> None:
+    """Place every good row in the hierarchy (in place), by the documented rule.
+
+    * patient: ``PatientID``; without one, ``PatientName`` and
+      ``PatientBirthDate`` make a key ``anonymous-<hash>`` (one patient per
+      distinct name and birth date).
+    * study: ``StudyInstanceUID``; without one, a UID derived from the
+      patient key and ``StudyDate``/``StudyTime``/``StudyID``/``StudyDescription``.
+    * series: ``SeriesInstanceUID``; without one, a UID derived from the study
+      key and ``SeriesNumber``/``SeriesDescription``/``Modality``.
+    * instance: ``SOPInstanceUID``; without one, a UID derived from the path.
+      A second file with the same ``SOPInstanceUID`` is keyed ``<uid>#2``
+      (then ``#3``...), in the order of the paths, and reported by
+      :func:`find_problems`.
+    """
+    n = len(frame)
+    if n == 0:
+        for col in KEY_COLUMNS:
+            frame[col] = pd.array([], dtype="str")
+        return
+    ok = frame["_error"].to_numpy(dtype=object) == ""
+    pid = _text(frame["PatientID"])
+    for i in np.flatnonzero(ok & (pid == "")):
+        name = _text(frame["PatientName"].iloc[[i]])[0]
+        birth = _text(frame["PatientBirthDate"].iloc[[i]])[0]
+        pid[i] = "anonymous-" + hashlib.sha1(f"{name}|{birth}".encode()).hexdigest()[:10]
+    study = _text(frame["StudyInstanceUID"])
+    for i in np.flatnonzero(ok & (study == "")):
+        parts = [pid[i]] + [
+            str(cell_value(frame, int(i), k))
+            for k in ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
+        ]
+        study[i] = generate_uid(entropy_srcs=parts)
+    series = _text(frame["SeriesInstanceUID"])
+    for i in np.flatnonzero(ok & (series == "")):
+        parts = [study[i]] + [
+            str(cell_value(frame, int(i), k))
+            for k in ("SeriesNumber", "SeriesDescription", "Modality")
+        ]
+        series[i] = generate_uid(entropy_srcs=parts)
+    inst = _text(frame["SOPInstanceUID"])
+    paths = frame["_path"].to_numpy(dtype=object)
+    for i in np.flatnonzero(ok & (inst == "")):
+        inst[i] = generate_uid(entropy_srcs=[str(paths[i])])
+    good = pd.Series(inst[ok])
+    dup = good.duplicated(keep="first").to_numpy()
+    if dup.any():
+        counts: dict[str, int] = {}
+        positions = np.flatnonzero(ok)
+        for j in np.flatnonzero(dup):
+            uid = inst[positions[j]]
+            counts[uid] = counts.get(uid, 1) + 1
+            inst[positions[j]] = f"{uid}#{counts[uid]}"
+    for col, values in zip(KEY_COLUMNS, (pid, study, series, inst), strict=True):
+        values = np.where(ok, values, "")
+        frame[col] = pd.array(values, dtype="str")
+
+
+def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    """Files that are not in the hierarchy, or are placed by a rule: why."""
+    out: list[tuple[str, str]] = []
+    paths = frame["_path"].to_numpy(dtype=object)
+    errors = frame["_error"].to_numpy(dtype=object)
+    ok = errors == ""
+    for i in np.flatnonzero(~ok):
+        out.append((paths[i], str(errors[i])))
+    rules = [
+        ("PatientID", "(0010,0020) 'Patient ID'", "_patient", "PatientName and PatientBirthDate"),
+        ("StudyInstanceUID", "(0020,000D) 'Study Instance UID'", "_study", "StudyDate/Time/ID"),
+        (
+            "SeriesInstanceUID",
+            "(0020,000E) 'Series Instance UID'",
+            "_series",
+            "SeriesNumber/Description",
+        ),
+        ("SOPInstanceUID", "(0008,0018) 'SOP Instance UID'", "_instance", "the file path"),
+    ]
+    for keyword, label, key, how in rules:
+        missing = ok & (_text(frame[keyword]) == "")
+        keys = frame[key].to_numpy(dtype=object)
+        for i in np.flatnonzero(missing):
+            out.append((paths[i], f"no {label}: placed under {keys[i]!r}, derived from {how}"))
+    inst = frame["_instance"].to_numpy(dtype=object)
+    sop = _text(frame["SOPInstanceUID"])
+    first: dict[str, str] = {}
+    for i in np.flatnonzero(ok):
+        if "#" in inst[i] and sop[i]:
+            out.append(
+                (
+                    paths[i],
+                    f"duplicate (0008,0018) 'SOP Instance UID' {sop[i]} "
+                    f"(also in {first.get(sop[i], '?')}): indexed as {inst[i]!r}",
+                )
+            )
+        else:
+            first.setdefault(sop[i], paths[i])
+    size = frame["_size"].to_numpy()
+    end = frame["_offset"].to_numpy() + frame["_nbytes"].to_numpy()
+    for i in np.flatnonzero(ok & (frame["_offset"].to_numpy() > 0) & (end > size)):
+        out.append(
+            (paths[i], f"pixel data truncated: {int(end[i] - size[i])} bytes missing at the end")
+        )
+    return pd.DataFrame(out, columns=["path", "problem"])

@@ -1,0 +1,163 @@
+"""Walking a folder and reading the index rows of its files, in parallel."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .._files import NotDicomError, frame_values, read_any_header
+from ._columns import TAGS, tag_of, vr_of
+
+__all__ = ["HIDDEN", "walk", "scan_files", "scan_one", "WANTED"]
+
+HIDDEN = ".dbdicom"
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+WANTED: dict[int, str] = {}
+for _kw in TAGS:
+    _tag = tag_of(_kw)
+    if _tag is not None:
+        WANTED[_tag] = vr_of(_kw)
+_KEYWORD = {tag_of(kw): kw for kw in TAGS}
+
+# below this many files a scan runs in this process: starting workers costs more
+PARALLEL_THRESHOLD = 400
+_BATCH = 250
+
+Row = dict[str, Any]
+
+
+def walk(root: str) -> dict[str, tuple[int, int]]:
+    """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
+
+    Paths use ``/`` whatever the platform. The hidden index folder and
+    symbolic links to folders are not followed; hidden files (names starting
+    with ``.``) are left out.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    stack = [("", root)]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((prefix + name + "/", entry.path))
+                    elif entry.is_file():
+                        st = entry.stat()
+                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    continue
+    return found
+
+
+def scan_one(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]]:
+    """The index row of one file, and its frame rows if it is enhanced multi-frame.
+
+    Never raises for a bad file: the row's ``_error`` says what is wrong.
+    """
+    row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
+    path = os.path.join(root, rel)
+    try:
+        header = read_any_header(path, WANTED)
+    except NotDicomError as exc:
+        row["_error"] = str(exc)
+        return row, []
+    except EOFError as exc:
+        row["_error"] = f"truncated: {exc}"
+        return row, []
+    except OSError as exc:
+        row["_error"] = f"cannot be read: {exc.strerror or exc}"
+        return row, []
+    if header.media_sop_class == DICOMDIR_CLASS:
+        row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
+        return row, []
+    for tag, value in header.values.items():
+        row[_KEYWORD[tag]] = value
+    row["TransferSyntaxUID"] = header.transfer_syntax
+    row["_offset"] = header.pixel_offset
+    row["_nbytes"] = header.pixel_length
+    row["_encapsulated"] = header.encapsulated
+    frames: list[Row] = []
+    if header.has_per_frame_groups:
+        try:
+            frames = frame_values(path)
+        except (ValueError, KeyError, EOFError, OSError) as exc:
+            row["_error"] = f"per-frame functional groups cannot be read: {exc}"
+        for i, frame in enumerate(frames):
+            frame["_path"] = rel
+            frame["_frame"] = i
+    return row, frames
+
+
+def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[list[Row], list[Row]]:
+    rows: list[Row] = []
+    frames: list[Row] = []
+    for rel, size, mtime in items:
+        row, fr = scan_one(root, rel, size, mtime)
+        rows.append(row)
+        frames.extend(fr)
+    return rows, frames
+
+
+def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _context() -> Any:
+    # fork starts workers in milliseconds with everything imported; where it
+    # is not available (or not safe), spawn
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def scan_files(
+    root: str,
+    files: dict[str, tuple[int, int]],
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> tuple[list[Row], list[Row]]:
+    """Read the index rows of ``files`` (relative paths with size and mtime).
+
+    Runs on all cores when there are many files. ``progress(done, total)``
+    is called as batches complete.
+    """
+    items = sorted((rel, s, m) for rel, (s, m) in files.items())
+    total = len(items)
+    rows: list[Row] = []
+    frames: list[Row] = []
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if total < PARALLEL_THRESHOLD or n_workers < 2:
+        done = 0
+        for batch in _batches(items, _BATCH):
+            r, f = _scan_batch(root, batch)
+            rows.extend(r)
+            frames.extend(f)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        return rows, frames
+    size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
+        done = 0
+        futures = [(len(b), pool.submit(_scan_batch, root, b)) for b in _batches(items, size)]
+        for n, fut in futures:
+            r, f = fut.result()
+            rows.extend(r)
+            frames.extend(f)
+            done += n
+            if progress:
+                progress(done, total)
+    return rows, frames

@@ -1,0 +1,121 @@
+"""Keeping the index on disk: Arrow IPC files, replaced atomically.
+
+Arrow files hold typed columns only, so loading one never runs code (no
+pickle) and takes milliseconds. Columns of Python values (tags read on
+demand, which may hold tuples) are stored as JSON text and named in the
+file's metadata; a cell never read is stored as null, a tag that the file
+does not have as the JSON ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+__all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
+
+FORMAT = 1
+
+
+class _Unread:
+    """Marks a cell of an on-demand column whose file has not been read yet."""
+
+    _instance: _Unread | None = None
+
+    def __new__(cls) -> _Unread:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unread>"
+
+    def __reduce__(self) -> str:
+        return "UNREAD"
+
+
+UNREAD = _Unread()
+
+
+def _to_json(value: Any) -> str | None:
+    if value is UNREAD:
+        return None
+    return json.dumps(_jsonable(value))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return {"t": [_jsonable(v) for v in value]}
+    if isinstance(value, bytes):
+        return {"b": value.hex()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _from_json(text: Any) -> Any:
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return UNREAD
+    return _restore(json.loads(text))
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "t" in value:
+            return tuple(_restore(v) for v in value["t"])
+        if "b" in value:
+            return bytes.fromhex(value["b"])
+    return value
+
+
+def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
+    """Write ``frame`` to ``path`` atomically (a temporary file, then rename)."""
+    out = frame.copy(deep=False)
+    json_cols = [c for c in out.columns if out[c].dtype == object]
+    for col in json_cols:
+        out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            feather.write_feather(table, f, compression="uncompressed")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Read a frame written by :func:`save_frame`; None if absent or unusable.
+
+    An unusable file (another format version, damaged) is not an error: the
+    index can always be rebuilt from the DICOM files.
+    """
+    try:
+        table = feather.read_table(str(path), memory_map=False)
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    if info.get("format") != FORMAT:
+        return None
+    frame = table.to_pandas()
+    for col in info.get("json_columns", []):
+        if col in frame.columns:
+            frame[col] = pd.Series([_from_json(v) for v in frame[col]], dtype=object)
+    return frame, info

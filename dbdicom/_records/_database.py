@@ -1,0 +1,230 @@
+"""The database record: a folder of DICOM files and its index."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import DatabaseNotFoundError, DicomError
+from .._index import Index
+from .._interaction import Status
+from ._levels import Instance, Patient, Series, Study
+from ._record import Record, match_values
+
+__all__ = ["Database", "database"]
+
+_CLASSES: dict[str, type[Record]] = {
+    "patient": Patient,
+    "study": Study,
+    "series": Series,
+    "instance": Instance,
+}
+# the order of the tree: each level's records by these tags, then by key
+_ORDER = [
+    ("PatientName", "_patient"),
+    ("StudyDate", "StudyTime", "_study"),
+    ("SeriesNumber", "_series"),
+    ("InstanceNumber", "_path"),
+]
+
+
+class Database(Record):
+    """A folder of DICOM files, opened as a database. Create it with :func:`database`.
+
+    It holds the folder's index, which it keeps in a hidden folder inside the
+    database folder (or in the user's cache folder when the folder cannot be
+    written).
+    """
+
+    __slots__ = ("_path", "_index", "_status", "_groups", "_rank", "_closed")
+    level = "database"
+
+    def __init__(self, path: Path, status: Status | None = None) -> None:
+        super().__init__(self, str(path))
+        self._path = path
+        self._status = status or Status()
+        self._closed = False
+        self._groups: dict[str, dict[str, np.ndarray]] = {}
+        self._rank: np.ndarray | None = None
+        self._index = Index(path, progress=self._progress)
+        self._index.open()
+
+    # ----------------------------------------------------------- state
+    def _progress(self, done: int, total: int) -> None:
+        self._status.progress(done, total, "Reading DICOM headers")
+
+    @property
+    def path(self) -> str:
+        """The database folder."""
+        return str(self._path)
+
+    @property
+    def read_only(self) -> bool:
+        """True when the folder cannot be written (the index is then in the cache)."""
+        return not self._index.writable
+
+    @property
+    def index(self) -> Index:
+        """The index of the folder (one row per file)."""
+        if self._closed:
+            raise DicomError(
+                f"the database {self._path} is closed: open it again with db.database(path)"
+            )
+        return self._index
+
+    def _changed(self) -> None:
+        self._groups = {}
+        self._rank = None
+
+    def label(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"Database({self.path!r})"
+
+    # ----------------------------------------------------------- lifecycle
+    def scan(self) -> Database:
+        """Read every file again and rebuild the index (e.g. after outside changes)."""
+        self.index.scan()
+        self._changed()
+        return self
+
+    def refresh(self) -> bool:
+        """Take in files added, changed or removed since opening; True if any."""
+        changed = self.index.refresh()
+        if changed:
+            self._changed()
+        return changed
+
+    def close(self) -> None:
+        """Close the database; its records can no longer be used."""
+        if not self._closed:
+            self._index.save()
+            self._closed = True
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def problems(self) -> Any:
+        """Files not in the hierarchy or placed by a rule, with the reason.
+
+        Returns a :class:`pandas.DataFrame` with columns ``path`` and
+        ``problem``.
+        """
+        return self.index.problems()
+
+    # ----------------------------------------------------------- for records
+    def _rows(self) -> np.ndarray:
+        return self.index.ok
+
+    def _index_rows(self, level: str, key: str) -> np.ndarray:
+        if level == "database":
+            return self.index.ok
+        groups = self._groups.get(level)
+        if groups is None:
+            index = self.index
+            ok = index.ok
+            col = index.frame[f"_{level}"].to_numpy(dtype=object)[ok]
+            order = np.argsort(col, kind="stable")
+            sorted_keys = col[order]
+            bounds = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+            starts = np.concatenate([[0], bounds])
+            ends = np.concatenate([bounds, [len(col)]])
+            groups = {
+                sorted_keys[s]: np.sort(ok[order[s:e]]) for s, e in zip(starts, ends, strict=True)
+            }
+            self._groups[level] = groups
+        rows = groups.get(key)
+        if rows is None:
+            raise DicomError(
+                f"no {level} with key {key!r} in {self.path}: it was removed, or the "
+                "database was scanned again; find it again from the database."
+            )
+        return rows
+
+    def _tree_rank(self) -> np.ndarray:
+        if self._rank is None:
+            frame = self.index.frame
+            columns = [c for level in _ORDER for c in level]
+            order = frame.sort_values(columns, na_position="first", kind="stable").index
+            rank = np.empty(len(frame), dtype=np.int64)
+            rank[order.to_numpy()] = np.arange(len(frame))
+            self._rank = rank
+        return self._rank
+
+    def _ordered_keys(self, level: str, rows: np.ndarray) -> list[str]:
+        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
+        col = self.index.frame[f"_{level}"].to_numpy(dtype=object)[rows]
+        return list(dict.fromkeys(col))
+
+    def _class_of(self, level: str) -> type[Record]:
+        return _CLASSES[level]
+
+    def _values(self, rows: np.ndarray, column: str) -> list[Any]:
+        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
+        return self.index.values(rows, column)
+
+    def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
+        from ._record import check_tag
+
+        for name, wanted in filters.items():
+            column = check_tag(name)
+            values = self.index.values(rows, column)
+            rows = rows[match_values(values, wanted)]
+        return rows
+
+    def _files(self, rows: np.ndarray) -> list[str]:
+        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
+        paths = self.index.frame["_path"].to_numpy(dtype=object)[rows]
+        return [os.path.join(self.path, p) for p in paths]
+
+
+def database(path: str | os.PathLike[str], *, status: Status | None = None) -> Database:
+    """Open a folder of DICOM files as a database.
+
+    The first time, every file is read (headers only, in parallel) and the
+    index is saved in a hidden folder ``.dbdicom`` inside the database folder;
+    later, the saved index is loaded and only files added, changed (size or
+    modification time) or removed since are read. Files that are not DICOM,
+    or cannot be read, are listed by :meth:`Database.problems` and
+    :meth:`Database.print`; no file of the folder is ever modified.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder. Sub-folders are included; hidden files and folders
+        (names starting with ``.``) are not.
+    status : Status, optional
+        Where messages and progress go (the terminal by default).
+
+    Returns
+    -------
+    Database
+
+    Examples
+    --------
+    >>> import tempfile, dbdicom as db
+    >>> from dbdicom._demo import build_demo
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = build_demo(folder)
+    ...     database = db.database(folder)
+    ...     len(database.patients()) >= 2
+    True
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatabaseNotFoundError(
+            f"{str(root)!r} does not exist: give the path of a folder of DICOM files."
+        )
+    if not root.is_dir():
+        raise DatabaseNotFoundError(
+            f"{str(root)!r} is a file, not a folder: give the folder that holds it "
+            f"(db.database({str(root.parent)!r}))."
+        )
+    return Database(root.absolute(), status=status)

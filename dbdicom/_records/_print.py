@@ -1,0 +1,72 @@
+"""The tree that ``print()`` shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._record import Record
+
+__all__ = ["tree"]
+
+_MAX_PROBLEMS = 20
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _series_line(series: Any) -> str:
+    db = series._db
+    rows = series._rows()
+    modality = db._values(rows[:1], "Modality")[0] or "?"
+    frames = db._values(rows, "NumberOfFrames")
+    n_frames = sum(int(f) if f else 1 for f in frames)
+    text = f"Series {series.label()}  [{modality}]  {_count(len(rows), 'instance')}"
+    if n_frames != len(rows):
+        text += f", {_count(n_frames, 'frame')}"
+    return text
+
+
+def tree(record: Record) -> str:
+    """The tree of patients > studies > series below ``record``, as text."""
+    lines: list[str] = []
+    level = record.level
+    if level == "database":
+        db = record._db
+        patients = db.patients()
+        studies = db.studies()
+        series = db.series()
+        lines.append(
+            f"Database {db.path}: {_count(len(patients), 'patient')}, "
+            f"{_count(len(studies), 'study').replace('studys', 'studies')}, "
+            f"{_count(len(series), 'series').replace('seriess', 'series')}, "
+            f"{_count(len(db._rows()), 'instance')}"
+        )
+    else:
+        patients = [record] if level == "patient" else []
+    if level in ("database", "patient"):
+        for p in patients:
+            lines.append(f"  Patient {p.label()}  [PatientID {p.uid}]")
+            for st in p.studies():
+                lines.append(f"    Study {st.label()}")
+                for se in st.series():
+                    lines.append(f"      {_series_line(se)}")
+    elif level == "study":
+        lines.append(f"Study {record.label()}")
+        for se in record.series():
+            lines.append(f"  {_series_line(se)}")
+    elif level == "series":
+        lines.append(_series_line(record))
+        for inst in record.instances():
+            lines.append(f"  Instance {inst.label()}")
+    else:
+        lines.append(f"Instance {record.label()}  {record.files()[0]}")
+    if level == "database":
+        problems = record._db.problems()
+        if len(problems):
+            lines.append(f"Problems ({_count(len(problems), 'file')}; see database.problems()):")
+            for path, text in problems.head(_MAX_PROBLEMS).itertuples(index=False):
+                lines.append(f"  {path}: {text}")
+            if len(problems) > _MAX_PROBLEMS:
+                lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")
+    return "\n".join(lines)

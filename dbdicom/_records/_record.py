@@ -1,0 +1,252 @@
+"""The base of every record: a thin handle (a key and its database).
+
+A record holds no dataset and no pixels: every question it answers goes to the
+database's index, which reads files only for tags it does not hold yet.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydicom.datadict import keyword_dict, tag_for_keyword
+
+from .._errors import UnknownAttributeError, UnknownTagError
+from .._index import column_of
+
+if TYPE_CHECKING:
+    from ._database import Database
+
+__all__ = ["Record", "LEVELS", "TagLike"]
+
+LEVELS = ("database", "patient", "study", "series", "instance")
+TagLike = str | int | tuple[int, int]
+
+
+def _suggest(name: str, extra: Sequence[str] = ()) -> str:
+    pool = list(extra) + list(keyword_dict)
+    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def check_tag(tag: Any, owner: Any = None) -> str:
+    """The index column of a tag given as keyword, number or (group, element).
+
+    Raises :class:`UnknownTagError` (a ``KeyError``) for a name that is not a
+    DICOM keyword, with the nearest keyword as a suggestion.
+    """
+    if isinstance(tag, str):
+        if tag_for_keyword(tag) is None:
+            raise UnknownTagError(
+                f"{tag!r} is not a DICOM keyword.{_suggest(tag)} Tags can also be given "
+                "as (group, element), e.g. (0x0028, 0x0010)."
+            )
+        return tag
+    if isinstance(tag, tuple) and len(tag) == 2 and all(isinstance(x, int) for x in tag):
+        return column_of(tag)
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        return column_of(tag)
+    raise UnknownTagError(
+        f"{tag!r} is not a tag: give a keyword ('Rows'), a (group, element) pair "
+        "((0x0028, 0x0010)) or a list of those."
+    )
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for v in values:
+        if v is None:
+            continue
+        try:
+            if v in seen:
+                continue
+            seen.add(v)
+        except TypeError:  # unhashable (a sequence): compare one by one
+            if any(v == o for o in out):
+                continue
+        out.append(v)
+    return out
+
+
+class Record:
+    """A patient, study, series or instance of a database (or the database).
+
+    Records are light handles: equal when they are of the same level, in the
+    same database and have the same key (the UID, or PatientID for
+    patients); hashable; cheap to create and to keep in lists.
+    """
+
+    __slots__ = ("_db", "_key")
+    level: ClassVar[str] = ""
+
+    def __init__(self, db: Database, key: str) -> None:
+        self._db = db
+        self._key = key
+
+    # ----------------------------------------------------------- identity
+    @property
+    def uid(self) -> str:
+        """The record's key: its UID (PatientID for a patient, path for a database)."""
+        return self._key
+
+    @property
+    def database(self) -> Database:
+        """The database the record belongs to."""
+        return self._db
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is type(self)
+            and other._db is self._db  # type: ignore[attr-defined]
+            and other._key == self._key  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.level, id(self._db), self._key))
+
+    def __repr__(self) -> str:
+        label = self.label()
+        return f"{type(self).__name__}({label!r}, uid={self._key!r})"
+
+    def label(self) -> str:
+        """A short human-readable name of the record."""
+        return self._key
+
+    # ----------------------------------------------------------- rows
+    def _rows(self) -> np.ndarray:
+        """Positions in the index of the instances under this record."""
+        return self._db._index_rows(self.level, self._key)
+
+    def _records(self, level: str, rows: np.ndarray) -> list[Any]:
+        cls = self._db._class_of(level)
+        keys = self._db._ordered_keys(level, rows)
+        return [cls(self._db, k) for k in keys]
+
+    def _find(self, level: str, filters: dict[str, Any]) -> Any:
+        mine = LEVELS.index(self.level)
+        target = LEVELS.index(level)
+        rows = self._rows()
+        if target <= mine:
+            if target == mine:
+                rows = self._db._filter(rows, filters)
+                return [self] if len(rows) else []
+            # going up: the one record above this one
+            if filters:
+                raise TypeError(
+                    f"{type(self).__name__}.{level}s() looks up the hierarchy and returns "
+                    "one record; it takes no filters."
+                )
+            found = self._records(level, rows)
+            return found[0] if found else None
+        rows = self._db._filter(rows, filters)
+        return self._records(level, rows)
+
+    def patients(self, **filters: Any) -> Any:
+        """The patients under this record, optionally only those matching ``filters``.
+
+        Filters are DICOM keywords with the value required; an instance must
+        match all of them for its patient to be returned. Called on a study,
+        series or instance, it returns the one patient it belongs to.
+        """
+        return self._find("patient", filters)
+
+    def studies(self, **filters: Any) -> Any:
+        """The studies under this record (or, from below, the one above it)."""
+        return self._find("study", filters)
+
+    def series(self, **filters: Any) -> Any:
+        """The series under this record (or, from an instance, its series)."""
+        return self._find("series", filters)
+
+    def instances(self, **filters: Any) -> Any:
+        """The instances under this record, matching all ``filters``."""
+        return self._find("instance", filters)
+
+    def children(self, **filters: Any) -> list[Any]:
+        """The records one level down, matching all ``filters``."""
+        i = LEVELS.index(self.level)
+        if i == len(LEVELS) - 1:
+            return []
+        return list(self._find(LEVELS[i + 1], filters))
+
+    @property
+    def parent(self) -> Any:
+        """The record one level up (the database for a patient)."""
+        i = LEVELS.index(self.level)
+        if i == 0:
+            return None
+        if i == 1:
+            return self._db
+        return self._find(LEVELS[i - 1], {})
+
+    # ----------------------------------------------------------- attributes
+    def get(self, tag: TagLike | list[TagLike]) -> Any:
+        """The value(s) of a tag, or of a list of tags.
+
+        For an instance, the value itself (``None`` when absent). For higher
+        levels, the list of distinct values over the instances below,
+        ``None`` left out. A list of tags gives a list with one such result
+        per tag.
+        """
+        if isinstance(tag, list):
+            return [self.get(t) for t in tag]
+        column = check_tag(tag)
+        values = self._db._values(self._rows(), column)
+        if self.level == "instance":
+            return values[0] if values else None
+        return _distinct(values)
+
+    def __getitem__(self, tag: TagLike | list[TagLike]) -> Any:
+        return self.get(tag)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: methods and properties win
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if tag_for_keyword(name) is not None:
+            return self.get(name)
+        methods = [m for m in dir(type(self)) if not m.startswith("_")]
+        raise UnknownAttributeError(
+            f"{type(self).__name__} has no attribute {name!r}: it is neither a method nor a "
+            f"DICOM keyword.{_suggest(name, methods)}"
+        )
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()))
+
+    # ----------------------------------------------------------- summary
+    def print(self) -> None:
+        """Print the tree below this record, with counts."""
+        from ._print import tree
+
+        print(tree(self))
+
+    def files(self) -> list[str]:
+        """Absolute paths of the files of the instances under this record."""
+        return self._db._files(self._rows())
+
+
+def match_values(values: Sequence[Any], wanted: Any) -> np.ndarray:
+    """Which ``values`` equal ``wanted`` (numbers by value, sequences item by item)."""
+    if callable(wanted):
+        fn: Callable[[Any], bool] = wanted
+        return np.array([bool(fn(v)) for v in values], dtype=bool)
+    if isinstance(wanted, list):
+        wanted = tuple(wanted)
+    return np.array([_equal(v, wanted) for v in values], dtype=bool)
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    if value is None:
+        return wanted is None
+    if isinstance(wanted, tuple) and isinstance(value, tuple):
+        return len(value) == len(wanted) and all(
+            _equal(a, b) for a, b in zip(value, wanted, strict=True)
+        )
+    if isinstance(wanted, int | float) and isinstance(value, int | float):
+        return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-9))
+    return bool(value == wanted) if not isinstance(value, pd.DataFrame) else False
