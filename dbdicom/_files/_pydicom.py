@@ -108,7 +108,13 @@ def frame_values(path: str) -> list[dict[str, Any]]:
         _flatten_group(item, values)
         ipp = values.get("ImagePositionPatient")
         iop = values.get("ImageOrientationPatient")
-        if "SliceLocation" not in values and _is_vector(ipp, 3) and _is_vector(iop, 6):
+        if (
+            "SliceLocation" not in values
+            and isinstance(ipp, tuple)
+            and isinstance(iop, tuple)
+            and _is_vector(ipp, 3)
+            and _is_vector(iop, 6)
+        ):
             row, col = iop[:3], iop[3:]
             normal = (
                 row[1] * col[2] - row[2] * col[1],

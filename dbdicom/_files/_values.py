@@ -57,6 +57,7 @@ def encodings_for(charset: Any) -> list[str]:
 
 
 def _text(raw: bytes, vr: str, encodings: list[str]) -> str:
+    encodings = encodings or ["latin_1"]
     if vr in _CHARSET_TEXT and encodings != ["latin_1"]:
         if len(encodings) == 1 and b"\x1b" not in raw:
             text = raw.decode(encodings[0], errors="replace")
@@ -94,8 +95,11 @@ def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
         if vr in _SINGLE_TEXT:
             return text.rstrip(" \x00")
         text = text.rstrip(" \x00")
+        if vr == "PN":  # empty trailing component groups are dropped, as pydicom does
+            parts = tuple(p.rstrip(" \x00=") for p in text.split("\\"))
+            return parts[0] if len(parts) == 1 else parts
         if "\\" not in text:
-            return text.strip(" ") if vr != "PN" else text
+            return text.strip(" ")
         return tuple(p.strip(" \x00") for p in text.split("\\"))
     if vr == "UR":
         return raw.decode("latin_1").rstrip(" \x00")

@@ -275,6 +275,10 @@ def assign_keys(frame: pd.DataFrame) -> None:
       A second file with the same ``SOPInstanceUID`` is keyed ``<uid>#2``
       (then ``#3``...), in the order of the paths, and reported by
       :func:`find_problems`.
+    * one parent per record: a study whose files name different patients, or
+      a series whose files name different studies, is kept whole under the
+      parent named by its first file (in path order); the others are
+      reported by :func:`find_problems`.
     """
     n = len(frame)
     if n == 0:
@@ -314,6 +318,15 @@ def assign_keys(frame: pd.DataFrame) -> None:
             uid = inst[positions[j]]
             counts[uid] = counts.get(uid, 1) + 1
             inst[positions[j]] = f"{uid}#{counts[uid]}"
+    # one parent per record: a study (series) found under several patients
+    # (studies) stays whole, under the parent of its first file in path order
+    for child, parents in ((study, (pid,)), (series, (study, pid))):
+        first: dict[str, int] = {}
+        for k in map(int, np.flatnonzero(ok)):
+            head = first.setdefault(child[k], k)
+            if head != k:
+                for parent in parents:
+                    parent[k] = parent[head]
     for col, values in zip(KEY_COLUMNS, (pid, study, series, inst), strict=True):
         values = np.where(ok, values, "")
         frame[col] = pd.array(values, dtype="str")
@@ -343,6 +356,20 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
         keys = frame[key].to_numpy(dtype=object)
         for i in np.flatnonzero(missing):
             out.append((paths[i], f"no {label}: placed under {keys[i]!r}, derived from {how}"))
+    for keyword, key, label, what in (
+        ("PatientID", "_patient", "(0010,0020) 'Patient ID'", "study"),
+        ("StudyInstanceUID", "_study", "(0020,000D) 'Study Instance UID'", "series"),
+    ):
+        actual = _text(frame[keyword])
+        keys = frame[key].to_numpy(dtype=object)
+        for i in np.flatnonzero(ok & (actual != "") & (actual != keys)):
+            out.append(
+                (
+                    paths[i],
+                    f"{label} {actual[i]} differs from the first file of its {what}: "
+                    f"kept with its {what}, under {keys[i]!r}",
+                )
+            )
     inst = frame["_instance"].to_numpy(dtype=object)
     sop = _text(frame["SOPInstanceUID"])
     first: dict[str, str] = {}

@@ -99,11 +99,7 @@ class Record:
         return self._db
 
     def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and other._db is self._db  # type: ignore[attr-defined]
-            and other._key == self._key  # type: ignore[attr-defined]
-        )
+        return type(other) is type(self) and other._db is self._db and other._key == self._key
 
     def __hash__(self) -> int:
         return hash((self.level, id(self._db), self._key))

@@ -1,0 +1,23 @@
+"""Valid DICOM datasets from scratch, one function per SOP class.
+
+Pure pydicom and numpy: nothing here knows about the index or the records.
+
+>>> import numpy as np
+>>> from dbdicom._templates import mr_image
+>>> mr_image(np.zeros((2, 2), np.uint16)).SOPClassUID.name
+'MR Image Storage'
+"""
+
+from ._classic import ct_image, mr_image
+from ._common import new_uid, slice_location
+from ._enhanced_mr import enhanced_mr_image
+from ._write import write_dataset
+
+__all__ = [
+    "ct_image",
+    "enhanced_mr_image",
+    "mr_image",
+    "new_uid",
+    "slice_location",
+    "write_dataset",
+]

@@ -1,0 +1,41 @@
+"""Fixtures that build DICOM test data in ``tmp_path`` (see ``builders.py``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from builders import BadFiles, Manifest, build_bad_files, build_database, pydicom_shipped_files
+
+from dbdicom._demo import build_demo
+
+
+@pytest.fixture
+def database_folder(tmp_path: Path) -> tuple[Path, Manifest]:
+    """A realistic 3-patient database (28 files) and its manifest."""
+    root = tmp_path / "database"
+    return root, build_database(root)
+
+
+@pytest.fixture
+def bad_files_folder(tmp_path: Path) -> tuple[Path, BadFiles]:
+    """A folder holding every kind of bad input next to one valid series."""
+    root = tmp_path / "bad"
+    return root, build_bad_files(root)
+
+
+@pytest.fixture
+def shipped_files_folder(tmp_path: Path) -> Path:
+    """Copies of varied files shipped with pydicom and pydicom-data, flat in one folder."""
+    root = tmp_path / "shipped"
+    root.mkdir()
+    for path in pydicom_shipped_files():
+        shutil.copyfile(path, root / path.name)
+    return root
+
+
+@pytest.fixture
+def demo_folder(tmp_path: Path) -> Path:
+    """The demo database of ``dbdicom demo``."""
+    return build_demo(tmp_path / "demo")

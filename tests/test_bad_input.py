@@ -1,0 +1,125 @@
+"""Bad input: every kind is reported with its reason, and the rest still opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from builders import BadFiles
+from test_index import _snapshot
+
+import dbdicom as db
+
+
+@pytest.fixture
+def opened(bad_files_folder: tuple[Path, BadFiles]) -> tuple[db.Database, BadFiles]:
+    root, bad = bad_files_folder
+    return db.database(root), bad
+
+
+def _problem(database: db.Database, root: Path, path: Path) -> str:
+    problems = database.problems()
+    rel = path.relative_to(root).as_posix()
+    found = problems[problems["path"] == rel]["problem"].tolist()
+    assert found, f"{rel} is not reported"
+    return " | ".join(found)
+
+
+def test_valid_files_still_open(opened: tuple[db.Database, BadFiles]) -> None:
+    database, bad = opened
+    valid = database.series(SeriesDescription="valid")
+    assert len(valid) == 1 and len(valid[0].instances()) == len(bad.valid)
+
+
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("not_dicom", "not a DICOM file"),
+        ("empty", "empty"),
+        ("dicomdir", "DICOMDIR"),
+    ],
+)
+def test_unusable_files_are_listed_not_indexed(
+    opened: tuple[db.Database, BadFiles], kind: str, reason: str
+) -> None:
+    database, bad = opened
+    in_tree = {Path(f) for f in database.files()}
+    paths = getattr(bad, kind)
+    if kind == "dicomdir":  # the images the DICOMDIR lists are ordinary instances
+        paths = [p for p in paths if p.name == "DICOMDIR"]
+        assert paths and all(p not in in_tree for p in paths)
+        assert len(in_tree & set(getattr(bad, kind))) == len(getattr(bad, kind)) - len(paths)
+    for path in paths:
+        assert reason in _problem(database, bad.root, path)
+        assert path not in in_tree
+
+
+def test_truncated_files(opened: tuple[db.Database, BadFiles]) -> None:
+    database, bad = opened
+    header_cut = [p for p in bad.truncated if "header" in p.name]
+    pixels_cut = [p for p in bad.truncated if "pixel" in p.name]
+    assert header_cut and pixels_cut
+    in_tree = {Path(f) for f in database.files()}
+    for path in header_cut:
+        assert "truncated" in _problem(database, bad.root, path)
+        assert path not in in_tree
+    for path in pixels_cut:  # the header is fine: indexed, and flagged
+        assert "pixel data truncated" in _problem(database, bad.root, path)
+        assert path in in_tree
+
+
+def test_missing_uids_placed_by_rule(opened: tuple[db.Database, BadFiles]) -> None:
+    database, bad = opened
+    (no_pid,) = bad.missing_patient_id
+    assert "placed under 'anonymous-" in _problem(database, bad.root, no_pid)
+    patient = [p for p in database.patients() if p.uid.startswith("anonymous-")]
+    assert len(patient) == 1
+    assert {Path(f) for f in patient[0].files()} == {no_pid}
+    (no_series,) = bad.missing_series_uid
+    assert "Series Instance UID" in _problem(database, bad.root, no_series)
+    assert Path(no_series) in {Path(f) for f in database.files()}
+
+
+def test_duplicate_sop_instance_uids_both_kept(opened: tuple[db.Database, BadFiles]) -> None:
+    database, bad = opened
+    first, second = sorted(bad.duplicate_sop_uid)
+    assert "duplicate (0008,0018)" in _problem(database, bad.root, second)
+    files = {Path(f) for f in database.files()}
+    assert first in files and second in files
+    uids = [i.uid for i in database.instances()]
+    assert len(uids) == len(set(uids))
+
+
+def test_print_lists_problems(
+    opened: tuple[db.Database, BadFiles], capsys: pytest.CaptureFixture[str]
+) -> None:
+    database, bad = opened
+    database.print()
+    out = capsys.readouterr().out
+    assert "Problems" in out
+    for path in [*bad.not_dicom, *bad.empty, *[p for p in bad.dicomdir if p.name == "DICOMDIR"]]:
+        assert path.relative_to(bad.root).as_posix() in out
+
+
+def test_nothing_modified(bad_files_folder: tuple[Path, BadFiles]) -> None:
+    root, _ = bad_files_folder
+    before = _snapshot(root)
+    database = db.database(root)
+    database.print()
+    database.scan()
+    database.close()
+    db.database(root)
+    assert _snapshot(root) == before
+
+
+def test_shipped_files_open(shipped_files_folder: Path) -> None:
+    """The varied files of pydicom / pydicom-data all open and print."""
+    database = db.database(shipped_files_folder)
+    files = [
+        p for p in shipped_files_folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts
+    ]
+    problems = database.problems()
+    errors = problems[problems["problem"].str.contains("not a DICOM|truncated|cannot")]
+    assert errors.empty, errors.to_string()
+    assert len(database.index.frame) == len(files)
+    assert len(database.instances()) == len(files)
