@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- first open vs the pydicom loop, alternating
     first, peer = Timing(), Timing()
-    peer_frame = pd.DataFrame()
+    peer_memory = 0.0
     for i in range(args.first_runs):
         drop_index(root)
         seconds, database = timed(lambda: open_database(root))
@@ -437,14 +437,13 @@ def main(argv: list[str] | None = None) -> int:
         problems = len(database.problems())
         del database
         print(f"  first open {i + 1}: dbdicom {seconds:.3f} s", end="", flush=True)
-        del peer_frame
         seconds, peer_frame = timed(lambda: pydicom_loop(root))
         peer.seconds.append(seconds)
         print(f", pydicom loop {seconds:.3f} s")
+        peer_memory = float(peer_frame.memory_usage(deep=True).sum()) / max(len(peer_frame), 1)
+        del peer_frame  # not kept alive (and walked by the GC) while dbdicom is timed
     if rows != n or problems:
         print(f"WARNING: the index has {rows} rows for {n} files and {problems} problems")
-    peer_memory = peer_frame.memory_usage(deep=True).sum() / max(len(peer_frame), 1)
-    del peer_frame
 
     # -- reopen, no change
     reopen = Timing()
@@ -542,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: " + ", ".join(f"{s:.3f}" for s in timing.seconds))
 
     if args.profile:
-        profile_report(root)
+        phase_report(root)
+        profile_report(root, touched)
 
     if args.json:
         report = {
@@ -589,16 +589,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def profile_report(root: Path) -> None:
-    """cProfile of the first open, the header scan in one process, and a reopen.
+def profile_report(root: Path, touched: list[str]) -> None:
+    """cProfile of the first open, the header scan in one process and the reopens.
 
-    The first open reads headers in worker processes, which cProfile in this
-    process does not see; the one-process scan of a sample shows their work.
+    The first open reads headers in worker processes started by ``fork``: they
+    inherit the profiler, so the profiled first open runs several times slower
+    than unprofiled, and what they do is not in its statistics. The
+    one-process scan of a sample shows their work; :func:`phase_report` gives
+    unprofiled times of each phase.
     """
     drop_index(root)
     print(profile_top(lambda: open_database(root), "first open (main process only)"))
     files = walk(str(root))
-    sample = dict(list(sorted(files.items()))[:2000])
+    sample = dict(sorted(files.items())[:2000])
     print(
         profile_top(
             lambda: scan_files(str(root), sample, workers=1),
@@ -607,6 +610,50 @@ def profile_report(root: Path) -> None:
     )
     open_database(root)
     print(profile_top(lambda: open_database(root), "reopen, no change"))
+    touch_files(touched, f"profiled edit {time.strftime('%H%M%S')}")
+    print(profile_top(lambda: open_database(root), f"reopen after touching {len(touched)} files"))
+
+
+def phase_report(root: Path) -> None:
+    """Unprofiled wall-clock time of each phase of a first open and a reopen.
+
+    Replays what ``Index.open`` does with dbdicom's internal functions (so
+    this breaks, and says so, if those are renamed).
+    """
+    try:
+        from dbdicom._index import Index, assign_keys
+        from dbdicom._index._columns import empty_frame, make_frame
+        from dbdicom._index._store import load_frame
+    except ImportError as exc:
+        print(f"phase breakdown unavailable: {exc}")
+        return
+    times: dict[str, float] = {}
+
+    def phase(name: str, func: Callable[[], Any]) -> Any:
+        seconds, result = timed(func)
+        times[name] = seconds
+        return result
+
+    drop_index(root)
+    index = phase("first open: Index() (store folder + empty frame)", lambda: Index(root))
+    phase("  of which empty_frame()", empty_frame)
+    files = phase("first open: walk", lambda: walk(str(root)))
+    rows, _ = phase(
+        "first open: scan_files (worker processes)", lambda: scan_files(str(root), files)
+    )
+    frame = phase("first open: make_frame (main process)", lambda: make_frame(rows))
+    frame = phase("first open: sort by path", lambda: frame.sort_values("_path", ignore_index=True))
+    phase("first open: assign_keys", lambda: assign_keys(frame))
+    index.frame = frame
+    phase("first open: save", index.save)
+    store = index.store / "index.arrow"
+    rows.clear()
+    phase("reopen: load index.arrow", lambda: load_frame(store))
+    phase("reopen: walk", lambda: walk(str(root)))
+    phase("reopen: whole db.database", lambda: open_database(root))
+    print("\n=== phases (unprofiled, one run each) ===")
+    for name, seconds in times.items():
+        print(f"  {name:<50} {seconds * 1000:9.1f} ms")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from builders import BadFiles, Manifest, build_bad_files, build_database, pydicom_shipped_files
+from bad_files import BadFiles, build_bad_files
+from builders import Manifest, build_database, pydicom_shipped_files
 
 from dbdicom._demo import build_demo
 

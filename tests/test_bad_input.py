@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import BadFiles
+from bad_files import BadFiles
 from test_index import _snapshot
 
 import dbdicom as db

@@ -250,3 +250,26 @@ def test_path_errors(tmp_path: Path) -> None:
     with pytest.raises(db.DatabaseNotFoundError, match="is a file"):
         db.database(file)
     assert not os.path.exists(tmp_path / "nowhere")
+
+
+class _Recorder(db.Status):
+    """A status that remembers what it was told (as a GUI's would)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int, int, str]] = []
+
+    def progress(self, value: int, total: int, text: str = "") -> None:
+        self.calls.append((value, total, text))
+
+
+def test_scan_reports_progress(database_folder: tuple[Path, Manifest]) -> None:
+    root, manifest = database_folder
+    status = _Recorder()
+    db.database(root, status=status)
+    assert status.calls, "a scan reports its progress"
+    assert status.calls[-1][:2] == (manifest.n_instances, manifest.n_instances)
+    assert [c[0] for c in status.calls] == sorted(c[0] for c in status.calls)
+    status.calls.clear()
+    db.database(root, status=status)  # nothing to read: nothing to report
+    assert status.calls == []

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from bad_files import BadFiles
 from builders import (
     SHIPPED_DUPLICATE_SOP_UIDS,
     SHIPPED_FILES,
-    BadFiles,
     Manifest,
     pydicom_shipped_files,
 )
