@@ -67,6 +67,7 @@ from pydicom.errors import InvalidDicomError
 
 import dbdicom as db
 from dbdicom._index import HIDDEN, TAGS, scan_files, walk
+from dbdicom._index import _scan as _scan_module
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
 # ------------------------------------------------------------------ constants
@@ -415,100 +416,113 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    root: Path = args.folder.expanduser().absolute()
-    n: int = args.files
-    cores = os.cpu_count() or 1
-    generation = ensure_database(root, n, args.fresh, cores)
+@dataclass
+class Measurements:
+    """Every timing of one run, and the memory figures."""
 
-    print("Warming the OS page cache (one untimed read of every file)...")
-    nbytes = warm_page_cache(root)
-    print(f"  {nbytes / 1e9:.2f} GB in {n} files; the cache is warm for both contestants")
+    first: Timing = field(default_factory=Timing)
+    peer: Timing = field(default_factory=Timing)
+    reopen: Timing = field(default_factory=Timing)
+    changed: Timing = field(default_factory=Timing)
+    reread: Timing = field(default_factory=Timing)
+    memory: float = 0.0
+    peer_memory: float = 0.0
+    touched: list[str] = field(default_factory=list)
 
-    # -- first open vs the pydicom loop, alternating
-    first, peer = Timing(), Timing()
-    peer_memory = 0.0
-    for i in range(args.first_runs):
+
+def measure_first_open(root: Path, n: int, runs: int, m: Measurements) -> None:
+    """First open (no saved index) and the pydicom loop, alternating."""
+    for i in range(runs):
         drop_index(root)
         seconds, database = timed(lambda: open_database(root))
-        first.seconds.append(seconds)
-        rows = len(database.index.frame)
-        problems = len(database.problems())
+        m.first.seconds.append(seconds)
+        rows, problems = len(database.index.frame), len(database.problems())
         del database
+        if rows != n or problems:
+            print(f"WARNING: the index has {rows} rows for {n} files and {problems} problems")
         print(f"  first open {i + 1}: dbdicom {seconds:.3f} s", end="", flush=True)
         seconds, peer_frame = timed(lambda: pydicom_loop(root))
-        peer.seconds.append(seconds)
+        m.peer.seconds.append(seconds)
         print(f", pydicom loop {seconds:.3f} s")
-        peer_memory = float(peer_frame.memory_usage(deep=True).sum()) / max(len(peer_frame), 1)
+        m.peer_memory = float(peer_frame.memory_usage(deep=True).sum()) / max(len(peer_frame), 1)
         del peer_frame  # not kept alive (and walked by the GC) while dbdicom is timed
-    if rows != n or problems:
-        print(f"WARNING: the index has {rows} rows for {n} files and {problems} problems")
 
-    # -- reopen, no change
-    reopen = Timing()
-    for _ in range(args.repeats):
+
+def measure_reopen(root: Path, repeats: int, m: Measurements) -> None:
+    """Reopen with the index saved and nothing changed; the index's memory."""
+    for _ in range(repeats):
         seconds, database = timed(lambda: open_database(root))
-        reopen.seconds.append(seconds)
+        m.reopen.seconds.append(seconds)
     frame = database.index.frame
-    memory = float(frame.memory_usage(deep=True).sum()) / len(frame)
-    del database, frame
+    m.memory = float(frame.memory_usage(deep=True).sum()) / len(frame)
 
-    # -- reopen after touching 1% vs pydicom reading those files
+
+def measure_touched(root: Path, n: int, repeats: int, m: Measurements) -> None:
+    """Reopen after rewriting 1% of the files vs pydicom reading just those."""
     paths = all_files(root)
     n_touch = max(1, n // 100)
     step = len(paths) / n_touch
-    touched = [paths[int(i * step)] for i in range(n_touch)]
-    changed, reread = Timing(), Timing()
+    m.touched = [paths[int(i * step)] for i in range(n_touch)]
     stamp = time.strftime("%H%M%S")
-    for rep in range(args.repeats):
-        label = f"edited {stamp} repetition {rep + 1} of {args.repeats}"
-        touch_files(touched, label)
+    for rep in range(repeats):
+        label = f"edited {stamp} repetition {rep + 1} of {repeats}"
+        touch_files(m.touched, label)
         seconds, database = timed(lambda: open_database(root))
-        changed.seconds.append(seconds)
+        m.changed.seconds.append(seconds)
         found = int((database.index.frame["SeriesDescription"] == label).sum())
         if found != n_touch:
             print(f"WARNING: {found} rows show the edit, {n_touch} files were edited")
         del database
-        seconds, _ = timed(lambda: pydicom_reread(touched))
-        reread.seconds.append(seconds)
+        seconds, _ = timed(lambda: pydicom_reread(m.touched))
+        m.reread.seconds.append(seconds)
 
-    # -- the table
+
+def result_rows(n: int, m: Measurements) -> list[Row]:
+    """The table: dbdicom, the peer and the target of each measurement."""
     limit_reopen = 0.1 * max(1.0, n / REFERENCE_FILES)
-    results = [
+    n_touch = len(m.touched)
+    return [
         Row(
             "first open (no saved index)",
             "s",
-            first.best,
-            peer.best,
+            m.first.best,
+            m.peer.best,
             ">= 10x faster than the pydicom loop",
-            peer.best / first.best >= 10,
+            m.peer.best / m.first.best >= 10,
         ),
         Row(
             "reopen, no change",
             "s",
-            reopen.best,
+            m.reopen.best,
             None,
-            f"<= {limit_reopen:.2f} s ({0.1:.1f} s per {REFERENCE_FILES:,} files)",
-            reopen.best <= limit_reopen,
+            f"<= {limit_reopen:.2f} s (0.1 s for {REFERENCE_FILES:,} files)",
+            m.reopen.best <= limit_reopen,
         ),
         Row(
-            f"reopen after touching 1% ({n_touch} files)",
+            f"reopen after touching 1% ({n_touch} file{'s' if n_touch > 1 else ''})",
             "s",
-            changed.best,
-            reread.best,
+            m.changed.best,
+            m.reread.best,
             "no slower than pydicom reading those files",
-            changed.best <= reread.best,
+            m.changed.best <= m.reread.best,
         ),
         Row(
             "index memory per instance",
             "B",
-            memory,
-            peer_memory,
+            m.memory,
+            m.peer_memory,
             "<= 2 KB (2,048 B)",
-            memory <= 2048,
+            m.memory <= 2048,
         ),
     ]
+
+
+def print_report(
+    root: Path, n: int, nbytes: int, args: argparse.Namespace, m: Measurements
+) -> None:
+    cores = os.cpu_count() or 1
+    threshold = getattr(_scan_module, "PARALLEL_THRESHOLD", None)
+    below = f", in-process below {threshold} files" if threshold else ""
     print()
     print(
         f"dbdicom {db.__version__} vs pydicom {pydicom.__version__}: {n:,} files "
@@ -516,73 +530,94 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"Python {platform.python_version()}, pandas {pd.__version__}, {cores} cores; "
-        "wall-clock, best of "
-        f"{args.first_runs} (first open, pydicom loop) or {args.repeats} (the rest)"
+        f"wall-clock, best of {args.first_runs} (first open, pydicom loop) "
+        f"or {args.repeats} (the rest)"
     )
     print(
         "OS page cache warm for both (every file read once beforehand); dbdicom reads "
-        f"headers in {cores} worker processes, the pydicom loop in one"
+        f"headers in {cores} worker processes{below}; the pydicom loop in one process"
     )
     print()
-    print(table(results))
+    print(table(result_rows(n, m)))
     print()
     print(
-        f"pydicom loop: {n / peer.best:,.0f} files/s; dbdicom first open: {n / first.best:,.0f} "
-        "files/s"
+        f"pydicom loop: {n / m.peer.best:,.0f} files/s; "
+        f"dbdicom first open: {n / m.first.best:,.0f} files/s"
     )
     print("all repetitions (s):")
     for name, timing in (
-        ("dbdicom first open", first),
-        ("pydicom loop", peer),
-        ("dbdicom reopen, no change", reopen),
-        ("dbdicom reopen after 1% touched", changed),
-        ("pydicom re-reading the touched files", reread),
+        ("dbdicom first open", m.first),
+        ("pydicom loop", m.peer),
+        ("dbdicom reopen, no change", m.reopen),
+        ("dbdicom reopen after 1% touched", m.changed),
+        ("pydicom re-reading the touched files", m.reread),
     ):
         print(f"  {name}: " + ", ".join(f"{s:.3f}" for s in timing.seconds))
 
+
+def write_json(
+    path: Path, root: Path, n: int, nbytes: int, generation: float, m: Measurements
+) -> None:
+    report = {
+        "files": n,
+        "folder": str(root),
+        "bytes": nbytes,
+        "generation_seconds": generation,
+        "versions": {
+            "dbdicom": db.__version__,
+            "pydicom": pydicom.__version__,
+            "pandas": pd.__version__,
+            "python": platform.python_version(),
+        },
+        "cores": os.cpu_count(),
+        "page_cache": "warm for both",
+        "timings": {
+            "dbdicom_first_open": m.first.seconds,
+            "pydicom_loop": m.peer.seconds,
+            "dbdicom_reopen": m.reopen.seconds,
+            "dbdicom_reopen_after_touch": m.changed.seconds,
+            "pydicom_reread_touched": m.reread.seconds,
+        },
+        "touched_files": len(m.touched),
+        "results": [
+            {
+                "measurement": r.name,
+                "unit": r.unit,
+                "dbdicom": r.dbdicom,
+                "pydicom": r.peer,
+                "ratio": r.ratio,
+                "target": r.target,
+                "met": r.met,
+            }
+            for r in result_rows(n, m)
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"results written to {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    root: Path = args.folder.expanduser().absolute()
+    n: int = args.files
+    generation = ensure_database(root, n, args.fresh, os.cpu_count() or 1)
+
+    print("Warming the OS page cache (one untimed read of every file)...")
+    nbytes = warm_page_cache(root)
+    print(f"  {nbytes / 1e9:.2f} GB in {n} files; the cache is warm for both contestants")
+
+    m = Measurements()
+    measure_first_open(root, n, args.first_runs, m)
+    measure_reopen(root, args.repeats, m)
+    measure_touched(root, n, args.repeats, m)
+    print_report(root, n, nbytes, args, m)
+
     if args.profile:
         phase_report(root)
-        profile_report(root, touched)
-
+        profile_report(root, m.touched)
     if args.json:
-        report = {
-            "files": n,
-            "folder": str(root),
-            "bytes": nbytes,
-            "generation_seconds": generation,
-            "versions": {
-                "dbdicom": db.__version__,
-                "pydicom": pydicom.__version__,
-                "pandas": pd.__version__,
-                "python": platform.python_version(),
-            },
-            "cores": cores,
-            "page_cache": "warm for both",
-            "timings": {
-                "dbdicom_first_open": first.seconds,
-                "pydicom_loop": peer.seconds,
-                "dbdicom_reopen": reopen.seconds,
-                "dbdicom_reopen_after_touch": changed.seconds,
-                "pydicom_reread_touched": reread.seconds,
-            },
-            "touched_files": n_touch,
-            "results": [
-                {
-                    "measurement": r.name,
-                    "unit": r.unit,
-                    "dbdicom": r.dbdicom,
-                    "pydicom": r.peer,
-                    "ratio": r.ratio,
-                    "target": r.target,
-                    "met": r.met,
-                }
-                for r in results
-            ],
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"results written to {args.json}")
-
+        write_json(args.json, root, n, nbytes, generation, m)
     if not args.keep:
         shutil.rmtree(root)
         print(f"deleted {root}")

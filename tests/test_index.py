@@ -218,8 +218,11 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
         parallel, f2 = scan_files(str(manifest.root), files, workers=2)
     finally:
         scan.PARALLEL_THRESHOLD = old
-    assert serial == parallel
-    assert len(f1) == len(f2)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert len(serial) == manifest.n_instances
+    assert f1 == f2
 
 
 def test_walk_skips_hidden(tmp_path: Path) -> None:

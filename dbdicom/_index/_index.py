@@ -24,8 +24,6 @@ from ._columns import (
     VECTORS,
     categorize,
     cell_value,
-    empty_frame,
-    make_frame,
     to_plain,
 )
 from ._frames import make_frames_table
@@ -46,8 +44,12 @@ def store_folder(root: Path) -> tuple[Path, bool]:
 
     Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
     user's cache folder, under a name made from the folder's absolute path.
+    (``os.access`` also sees read-only mounts and immutable folders, which
+    permission bits do not show to root.)
     """
     hidden = root / HIDDEN
+    if hidden.is_dir() and os.access(hidden, os.W_OK):
+        return hidden, True
     try:
         hidden.mkdir(exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
@@ -85,8 +87,8 @@ class Index:
         self.root = root
         self.progress = progress
         self.store, self.writable = store_folder(root)
-        self.frame: pd.DataFrame = empty_frame()
-        self.frames: pd.DataFrame = make_frames_table([])
+        self.frame: pd.DataFrame  # set by open() or scan()
+        self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
 
     # ------------------------------------------------------------------ build
@@ -105,8 +107,7 @@ class Index:
     def scan(self) -> None:
         """Read every file again and rebuild the index from scratch."""
         files = walk(str(self.root))
-        rows, frames = scan_files(str(self.root), files, self.progress)
-        self.frame = make_frame(rows)
+        self.frame, frames = scan_files(str(self.root), files, self.progress)
         self.frames = make_frames_table(frames)
         self._finish()
 
@@ -117,21 +118,17 @@ class Index:
         """
         files = walk(str(self.root))
         paths = self.frame["_path"].to_numpy(dtype=object)
-        sizes = self.frame["_size"].to_numpy()
-        mtimes = self.frame["_mtime"].to_numpy()
-        keep = np.zeros(len(paths), dtype=bool)
-        todo: dict[str, tuple[int, int]] = dict(files)
-        for i, rel in enumerate(paths):
-            stat = files.get(rel)
-            if stat is not None and stat[0] == sizes[i] and stat[1] == mtimes[i]:
-                keep[i] = True
-                del todo[rel]
+        found = [files.get(p, (-1, -1)) for p in paths]
+        stats = np.array(found, dtype=np.int64).reshape(len(paths), 2)
+        keep = (stats[:, 0] == self.frame["_size"].to_numpy()) & (
+            stats[:, 1] == self.frame["_mtime"].to_numpy()
+        )
+        todo = {p: files[p] for p in files.keys() - set(paths[keep])}
         if keep.all() and not todo:
             return False
-        rows, frames = scan_files(str(self.root), todo, self.progress)
+        new, frames = scan_files(str(self.root), todo, self.progress)
         kept = self.frame[keep]
         extra = [c for c in kept.columns if kept[c].dtype == object]
-        new = make_frame(rows)
         for col in extra:
             new[col] = pd.Series([UNREAD] * len(new), dtype=object)
         self.frame = categorize(pd.concat([kept, new], ignore_index=True))
@@ -255,10 +252,10 @@ def _read_sequence(path: str, tag: int) -> Any:
 
 # --------------------------------------------------------------- keys & problems
 def _text(series: pd.Series) -> np.ndarray:
-    values = series.astype(object).to_numpy(dtype=object)
-    return np.array(
-        ["" if v is None or v is pd.NA or v != v else str(v) for v in values], dtype=object
-    )
+    """The column as an object array of strings, ``""`` where absent."""
+    if series.dtype.kind == "f":
+        return np.array(["" if v != v else str(v) for v in series.to_numpy()], dtype=object)
+    return series.astype(object).fillna("").to_numpy(dtype=object, copy=True)
 
 
 def assign_keys(frame: pd.DataFrame) -> None:
@@ -320,13 +317,13 @@ def assign_keys(frame: pd.DataFrame) -> None:
             inst[positions[j]] = f"{uid}#{counts[uid]}"
     # one parent per record: a study (series) found under several patients
     # (studies) stays whole, under the parent of its first file in path order
+    good = np.flatnonzero(ok)
     for child, parents in ((study, (pid,)), (series, (study, pid))):
-        first: dict[str, int] = {}
-        for k in map(int, np.flatnonzero(ok)):
-            head = first.setdefault(child[k], k)
-            if head != k:
-                for parent in parents:
-                    parent[k] = parent[head]
+        codes, uniques = pd.factorize(child[good])
+        _, first = np.unique(codes, return_index=True)
+        heads = good[first[codes]]
+        for parent in parents:
+            parent[good] = parent[heads]
     for col, values in zip(KEY_COLUMNS, (pid, study, series, inst), strict=True):
         values = np.where(ok, values, "")
         frame[col] = pd.array(values, dtype="str")

@@ -7,10 +7,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from stat import S_ISREG
 from typing import Any
 
+import pandas as pd
+
 from .._files import NotDicomError, frame_values, read_any_header
-from ._columns import TAGS, tag_of, vr_of
+from ._columns import TAGS, categorize, make_frame, tag_of, vr_of
 
 __all__ = ["HIDDEN", "walk", "scan_files", "scan_one", "WANTED"]
 
@@ -53,11 +56,12 @@ def walk(root: str) -> dict[str, tuple[int, int]]:
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((prefix + name + "/", entry.path))
-                    elif entry.is_file():
-                        st = entry.stat()
-                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                        continue
+                    st = entry.stat()
                 except OSError:
                     continue
+                if S_ISREG(st.st_mode):
+                    found[prefix + name] = (st.st_size, st.st_mtime_ns)
     return found
 
 
@@ -100,14 +104,15 @@ def scan_one(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]
     return row, frames
 
 
-def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[list[Row], list[Row]]:
+def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:
+    """Index rows of a batch of files, as a frame built where they were read."""
     rows: list[Row] = []
     frames: list[Row] = []
     for rel, size, mtime in items:
         row, fr = scan_one(root, rel, size, mtime)
         rows.append(row)
         frames.extend(fr)
-    return rows, frames
+    return make_frame(rows), frames
 
 
 def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
@@ -128,36 +133,46 @@ def scan_files(
     files: dict[str, tuple[int, int]],
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
-) -> tuple[list[Row], list[Row]]:
+) -> tuple[pd.DataFrame, list[Row]]:
     """Read the index rows of ``files`` (relative paths with size and mtime).
 
-    Runs on all cores when there are many files. ``progress(done, total)``
-    is called as batches complete.
+    Runs on all cores when there are many files; each worker reads its
+    files and builds their part of the table. ``progress(done, total)`` is
+    called as batches complete. Returns the rows (as an index frame) and
+    the per-frame rows of enhanced multi-frame files.
     """
     items = sorted((rel, s, m) for rel, (s, m) in files.items())
     total = len(items)
-    rows: list[Row] = []
+    rows: list[pd.DataFrame] = []
     frames: list[Row] = []
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if total < PARALLEL_THRESHOLD or n_workers < 2:
         done = 0
         for batch in _batches(items, _BATCH):
             r, f = _scan_batch(root, batch)
-            rows.extend(r)
+            rows.append(r)
             frames.extend(f)
             done += len(batch)
             if progress:
                 progress(done, total)
-        return rows, frames
+        return _concat(rows), frames
     size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
         done = 0
         futures = [(len(b), pool.submit(_scan_batch, root, b)) for b in _batches(items, size)]
         for n, fut in futures:
             r, f = fut.result()
-            rows.extend(r)
+            rows.append(r)
             frames.extend(f)
             done += n
             if progress:
                 progress(done, total)
-    return rows, frames
+    return _concat(rows), frames
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return make_frame([])
+    if len(parts) == 1:
+        return parts[0]
+    return categorize(pd.concat(parts, ignore_index=True))

@@ -77,7 +77,11 @@ def _restore(value: Any) -> Any:
 
 
 def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
-    """Write ``frame`` to ``path`` atomically (a temporary file, then rename)."""
+    """Write ``frame`` to ``path`` atomically (a temporary file, then rename).
+
+    Not fsynced: the index is a cache of the files, and a damaged one is
+    rebuilt from them (:func:`load_frame` returns None).
+    """
     out = frame.copy(deep=False)
     json_cols = [c for c in out.columns if out[c].dtype == object]
     for col in json_cols:
@@ -92,8 +96,6 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
     try:
         with os.fdopen(fd, "wb") as f:
             feather.write_feather(table, f, compression="uncompressed")
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
