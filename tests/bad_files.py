@@ -183,5 +183,3 @@ def build_bad_files(root: Path) -> BadFiles:
         missing_series_uid=write_missing_series_uid(root / "missing"),
         duplicate_sop_uid=write_duplicate_sop_uid(root / "duplicates"),
     )
-
-

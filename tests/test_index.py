@@ -39,7 +39,8 @@ def test_first_open_indexes_every_file(database_folder: tuple[Path, Manifest]) -
     assert len(database.studies()) == manifest.n_studies
     assert len(database.series()) == manifest.n_series
     assert len(database.instances()) == manifest.n_instances
-    # the index is kept in the folder, as Arrow files
+    # the index is kept in the folder, as Arrow files (written in the background)
+    database.index.flush()
     assert (root / HIDDEN / "index.arrow").is_file()
     table = feather.read_table(root / HIDDEN / "index.arrow")
     assert table.num_rows == manifest.n_instances
@@ -119,9 +120,11 @@ def test_reopen_reads_only_changed_files(database_folder: tuple[Path, Manifest])
 def test_scan_rebuilds(database_folder: tuple[Path, Manifest]) -> None:
     root, manifest = database_folder
     database = db.database(root)
+    database.index.flush()
     (root / HIDDEN / "index.arrow").write_bytes(b"damaged")
     database.scan()
     assert len(database.instances()) == manifest.n_instances
+    database.index.flush()
     # a damaged saved index is not an error: it is rebuilt from the files
     (root / HIDDEN / "index.arrow").write_bytes(b"damaged")
     assert len(db.database(root).instances()) == manifest.n_instances
@@ -198,6 +201,7 @@ def test_read_only_folder_keeps_index_in_cache(
         assert database.read_only
         assert len(database.instances()) == manifest.n_instances
         assert not (root / HIDDEN).exists()
+        database.index.flush()
         assert list(cache.rglob("index.arrow"))
         again = db.database(root)  # reopens from the cache
         assert len(again.series()) == manifest.n_series

@@ -42,6 +42,9 @@ _LONG_VRS = frozenset(
 _NOT_LE = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})
 
 _CHUNK = 16384
+# decoded values by raw bytes; values are immutable (str, numbers, tuples)
+_DECODED: dict[tuple[Any, ...], Any] = {}
+_CACHE_SIZE = 100_000
 _short = struct.Struct("<HH2sH").unpack_from
 _implicit = struct.Struct("<HHL").unpack_from
 _ulong = struct.Struct("<L").unpack_from
@@ -182,9 +185,18 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
         if SPECIFIC_CHARSET in raws:
             charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
             encodings = encodings_for(charset)
+        plain = encodings == ["latin_1"]
+        cache = _DECODED
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
         for tag, (vr, raw) in raws.items():
             if tag in wanted:
-                header.values[tag] = decode_value(vr, raw, encodings)
+                # most values repeat byte for byte across the files of a series
+                key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
+                value = cache.get(key, cache)
+                if value is cache:
+                    value = cache[key] = decode_value(vr, raw, encodings)
+                header.values[tag] = value
         return header
 
 

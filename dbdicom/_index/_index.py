@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from ._store import UNREAD, load_frame, save_frame
 __all__ = ["Index", "column_of", "store_folder"]
 
 Progress = Callable[[int, int], None]
+# one thread writes every index of the process, in the order asked
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbdicom-index-writer")
 # an index made with other columns is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
@@ -93,30 +96,47 @@ class Index:
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
-        """Load the saved index, then bring it up to date with the folder."""
-        loaded = load_frame(self.store / "index.arrow")
-        frames = load_frame(self.store / "frames.arrow")
-        if loaded is not None and loaded[1].get("tags") == TAGS_VERSION:
-            self.frame = categorize(loaded[0])
-            self.frames = frames[0] if frames is not None else make_frames_table([])
-            self.refresh()
+        """Load the saved index, then bring it up to date with the folder.
+
+        Loading (Arrow, which releases the GIL) runs in a thread while this
+        one walks the folder, the two costs of a reopen.
+        """
+        self.flush()  # a write of this folder's index may still be under way
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            loading = pool.submit(self._load)
+            files = walk(str(self.root))
+            loaded = loading.result()
+        if loaded:
+            self.refresh(files)
         else:
-            self.scan()
+            self.scan(files)
         return self
 
-    def scan(self) -> None:
+    def _load(self) -> bool:
+        loaded = load_frame(self.store / "index.arrow")
+        if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
+            return False
+        frames = load_frame(self.store / "frames.arrow")
+        self.frame = categorize(loaded[0])
+        self.frames = frames[0] if frames is not None else make_frames_table([])
+        return True
+
+    def scan(self, files: dict[str, tuple[int, int]] | None = None) -> None:
         """Read every file again and rebuild the index from scratch."""
-        files = walk(str(self.root))
+        if files is None:
+            files = walk(str(self.root))
         self.frame, frames = scan_files(str(self.root), files, self.progress)
         self.frames = make_frames_table(frames)
         self._finish()
 
-    def refresh(self) -> bool:
+    def refresh(self, files: dict[str, tuple[int, int]] | None = None) -> bool:
         """Read the files added or changed (size or mtime) and drop removed ones.
 
-        Returns True when anything changed.
+        ``files`` is a fresh :func:`walk` of the folder, if the caller has
+        one. Returns True when anything changed.
         """
-        files = walk(str(self.root))
+        if files is None:
+            files = walk(str(self.root))
         paths = self.frame["_path"].to_numpy(dtype=object)
         found = [files.get(p, (-1, -1)) for p in paths]
         stats = np.array(found, dtype=np.int64).reshape(len(paths), 2)
@@ -147,13 +167,32 @@ class Index:
         self.save()
 
     def save(self) -> None:
-        """Write the index to its store folder (nothing if it cannot be written)."""
-        try:
-            meta = {"root": str(self.root), "tags": TAGS_VERSION}
-            save_frame(self.frame, self.store / "index.arrow", meta)
-            save_frame(self.frames, self.store / "frames.arrow")
-        except OSError:
-            pass  # the index is a cache: a folder we cannot write is read from scratch
+        """Write the index to its store folder, in the background.
+
+        A snapshot of the tables is handed to one writer thread shared by the
+        process, so opening returns without waiting for the write; every
+        :meth:`open` and :meth:`flush` waits for the writes before it. A
+        store that cannot be written is skipped: the index is a cache, rebuilt
+        from the files when it is missing.
+        """
+        meta = {"root": str(self.root), "tags": TAGS_VERSION}
+        frame = self.frame.copy(deep=False)
+        frames = self.frames.copy(deep=False)
+        store = self.store
+
+        def write() -> None:
+            try:
+                save_frame(frame, store / "index.arrow", meta)
+                save_frame(frames, store / "frames.arrow")
+            except OSError:
+                pass
+
+        _WRITER.submit(write)
+
+    @staticmethod
+    def flush() -> None:
+        """Wait until every index write of this process is on disk."""
+        _WRITER.submit(lambda: None).result()
 
     # ------------------------------------------------------------------ query
     @property

@@ -103,6 +103,7 @@ class Database(Record):
         """Close the database; its records can no longer be used."""
         if not self._closed:
             self._index.save()
+            self._index.flush()
             self._closed = True
 
     def __enter__(self) -> Database:

@@ -1,0 +1,68 @@
+"""The saved index: any values round-trip, nothing executable is ever loaded."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dbdicom._index import UNREAD
+from dbdicom._index._store import load_frame, save_frame
+
+scalars = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.binary(max_size=16),
+)
+values = st.one_of(scalars, st.tuples(scalars, scalars), st.tuples(scalars, scalars, scalars))
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.one_of(values, st.just(UNREAD)), min_size=1, max_size=12))
+def test_on_demand_values_round_trip(tmp_path_factory: object, cells: list[object]) -> None:
+    folder = Path(tmp_path_factory.mktemp("store"))  # type: ignore[attr-defined]
+    frame = pd.DataFrame(
+        {
+            "_path": pd.array([f"f{i}" for i in range(len(cells))], dtype="str"),
+            "Rows": np.arange(len(cells), dtype=float),
+            "PatientPosition": pd.Series(cells, dtype=object),
+        }
+    )
+    save_frame(frame, folder / "index.arrow")
+    loaded = load_frame(folder / "index.arrow")
+    assert loaded is not None
+    back, info = loaded
+    assert info["json_columns"] == ["PatientPosition"]
+    assert list(back["_path"]) == list(frame["_path"])
+    for a, b in zip(back["PatientPosition"], cells, strict=True):
+        assert a is UNREAD if b is UNREAD else a == b
+
+
+def test_unreadable_or_foreign_files_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "index.arrow"
+    assert load_frame(path) is None  # absent
+    path.write_bytes(b"garbage")
+    assert load_frame(path) is None  # damaged
+    # an Arrow file of another format version
+    feather.write_feather(pa.table({"a": [1]}), str(path))
+    assert load_frame(path) is None
+    # a pickle is never loaded, whatever it holds
+    path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1]})))
+    assert load_frame(path) is None
+
+
+def test_save_is_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "index.arrow"
+    save_frame(pd.DataFrame({"a": [1.0]}), path)
+    save_frame(pd.DataFrame({"a": [2.0]}), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["index.arrow"]  # no temporary left
+    loaded = load_frame(path)
+    assert loaded is not None and loaded[0]["a"].tolist() == [2.0]
