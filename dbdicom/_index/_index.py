@@ -138,14 +138,18 @@ class Index:
         if files is None:
             files = walk(str(self.root))
         paths = self.frame["_path"].to_numpy(dtype=object)
-        found = [files.get(p, (-1, -1)) for p in paths]
-        stats = np.array(found, dtype=np.int64).reshape(len(paths), 2)
-        keep = (stats[:, 0] == self.frame["_size"].to_numpy()) & (
-            stats[:, 1] == self.frame["_mtime"].to_numpy()
+        n = len(files)
+        sizes = np.fromiter((v[0] for v in files.values()), np.int64, n)
+        mtimes = np.fromiter((v[1] for v in files.values()), np.int64, n)
+        where = pd.Index(list(files), dtype=object).get_indexer(paths)  # -1: removed
+        found = where >= 0
+        keep = found.copy()
+        keep[found] = (sizes[where[found]] == self.frame["_size"].to_numpy()[found]) & (
+            mtimes[where[found]] == self.frame["_mtime"].to_numpy()[found]
         )
-        todo = {p: files[p] for p in files.keys() - set(paths[keep])}
-        if keep.all() and not todo:
+        if keep.all() and len(paths) == n:
             return False
+        todo = {p: files[p] for p in files.keys() - set(paths[keep])}
         new, frames = scan_files(str(self.root), todo, self.progress)
         kept = self.frame[keep]
         extra = [c for c in kept.columns if kept[c].dtype == object]
