@@ -10,14 +10,26 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[None]:
-    """Within the block, nothing can be created or changed in ``folder``.
+def read_only(folder: Path, how: str = "immutable") -> Iterator[None]:
+    """Within the block, ``folder`` is read-only.
 
-    As root, permission bits do not stop writes, so the folder is made
-    immutable (``chattr +i``); otherwise its mode is set to read and execute.
-    The test fails (rather than skips) if the folder is still writable.
+    ``how="mode"`` sets its permission bits to read and execute (which root
+    could override: dbdicom must respect them anyway). ``how="immutable"``
+    makes it truly unwritable: ``chattr +i`` as root (permission bits do not
+    stop root), the mode bits otherwise. For "immutable" the test fails
+    (rather than skips) if the folder is still writable.
     """
     folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+    if how == "mode":
+        modes = {p: p.stat().st_mode for p in folders}
+        for p in folders:
+            p.chmod(0o555)
+        try:
+            yield
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
     if os.geteuid() == 0:
         subprocess.run(["chattr", "+i", *map(str, folders)], check=True)
         undo = ["chattr", "-i", *map(str, folders)]

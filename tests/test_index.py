@@ -189,14 +189,20 @@ def test_enhanced_frames_table(database_folder: tuple[Path, Manifest]) -> None:
     assert mine["ImagePositionPatient[2]"].notna().all()
 
 
+@pytest.mark.parametrize("how", ["mode", "immutable"])
 def test_read_only_folder_keeps_index_in_cache(
-    database_folder: tuple[Path, Manifest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_folder: tuple[Path, Manifest],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
 ) -> None:
+    """Read-only by permission bits (respected even by root) or truly immutable."""
     root, manifest = database_folder
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     before = _snapshot(root)
-    with read_only(root):
+    root_mtime = root.stat().st_mtime_ns
+    with read_only(root, how):
         database = db.database(root)
         assert database.read_only
         assert len(database.instances()) == manifest.n_instances
@@ -205,7 +211,9 @@ def test_read_only_folder_keeps_index_in_cache(
         assert list(cache.rglob("index.arrow"))
         again = db.database(root)  # reopens from the cache
         assert len(again.series()) == manifest.n_series
+        again.close()
     assert _snapshot(root) == before
+    assert root.stat().st_mtime_ns == root_mtime  # nothing created, even hidden
 
 
 def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:

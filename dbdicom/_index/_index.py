@@ -47,21 +47,36 @@ def store_folder(root: Path) -> tuple[Path, bool]:
 
     Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
     user's cache folder, under a name made from the folder's absolute path.
-    (``os.access`` also sees read-only mounts and immutable folders, which
-    permission bits do not show to root.)
+    Read-only are: folders whose permission bits grant no write access
+    (even to root), read-only mounts and immutable folders.
     """
     hidden = root / HIDDEN
-    if hidden.is_dir() and os.access(hidden, os.W_OK):
-        return hidden, True
+    if _writable(root):
+        if hidden.is_dir() and os.access(hidden, os.W_OK):
+            return hidden, True
+        try:
+            hidden.mkdir(exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+            return hidden, True
+        except OSError:
+            pass
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
+
+
+def _writable(folder: Path) -> bool:
+    """Whether dbdicom may write in ``folder``.
+
+    A folder whose permission bits grant nobody write access is read-only
+    even to root, who could write there anyway: the owner said so.
+    """
     try:
-        hidden.mkdir(exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-        return hidden, True
+        mode = folder.stat().st_mode
     except OSError:
-        digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-        return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
+        return False
+    return os.access(folder, os.W_OK) and bool(mode & 0o222)
 
 
 def column_of(tag: str | int | tuple[int, int]) -> str:
