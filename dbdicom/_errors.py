@@ -10,10 +10,13 @@ from __future__ import annotations
 __all__ = [
     "DicomError",
     "DatabaseNotFoundError",
+    "DecoderNotFoundError",
     "InvalidFileError",
     "UnknownAttributeError",
     "UnknownTagError",
     "ReadOnlyError",
+    "GridError",
+    "GeometryError",
 ]
 
 
@@ -29,6 +32,13 @@ class InvalidFileError(DicomError, ValueError):
     """A file could not be read as DICOM (the message says why and where)."""
 
 
+class DecoderNotFoundError(DicomError, ImportError):
+    """No installed plugin decodes the compressed pixel data of a file.
+
+    The message names the file, the transfer syntax and the package to install.
+    """
+
+
 class UnknownAttributeError(DicomError, AttributeError):
     """A name is neither a DICOM keyword, a custom attribute nor a method."""
 
@@ -42,3 +52,12 @@ class UnknownTagError(DicomError, KeyError):
 
 class ReadOnlyError(DicomError, PermissionError):
     """An edit was tried on a database that is open read-only."""
+
+
+class GridError(DicomError, ValueError):
+    """Frames do not fit the grid of the dims asked for (collisions, holes, a
+    dim no frame has); the message names the values, the files and the way out."""
+
+
+class GeometryError(GridError):
+    """Frames of different sizes or orientations would be stacked together."""

@@ -288,3 +288,33 @@ def test_scan_reports_progress(database_folder: tuple[Path, Manifest]) -> None:
     status.calls.clear()
     db.database(root, status=status)  # nothing to read: nothing to report
     assert status.calls == []
+
+
+def test_refreshed_index_is_written_at_exit(database_folder: tuple[Path, Manifest]) -> None:
+    """Small changes are written when the process exits, even without close()."""
+    import subprocess
+    import sys
+
+    from dbdicom._index._store import load_frame
+
+    root, manifest = database_folder
+    db.database(root).close()
+    changed = root / manifest.series_by_description("CT abdomen").files[0]
+    ds = pydicom.dcmread(changed)
+    ds.SeriesDescription = "changed outside"
+    ds.save_as(changed)
+    code = f"import dbdicom as db; db.database({str(root)!r}).instances()"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    loaded = load_frame(root / HIDDEN / "index.arrow")
+    assert loaded is not None
+    assert "changed outside" in set(loaded[0]["SeriesDescription"].astype(str))
+
+
+def test_deleting_the_folder_after_opening(tmp_path: Path) -> None:
+    """Nothing is written, or recreated, in a folder removed while open."""
+    manifest = build_database(tmp_path / "db")
+    database = db.database(manifest.root)
+    assert database.instances()[0].PatientPosition  # an on-demand read: index now dirty
+    shutil.rmtree(manifest.root)
+    database.close()
+    assert not manifest.root.exists()

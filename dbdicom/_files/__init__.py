@@ -8,18 +8,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
+from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
 from ._pydicom import FRAME_ALIASES, frame_values, read_with_pydicom
 from ._values import decode_value, encodings_for, to_python
 
 __all__ = [
+    "FORMAT_TAGS",
     "FRAME_ALIASES",
     "Header",
     "NeedsPydicom",
     "NotDicomError",
+    "PixelFormat",
     "decode_value",
     "encodings_for",
     "frame_values",
+    "pixel_format",
     "read_any_header",
+    "read_frames",
     "read_header",
     "read_with_pydicom",
     "to_python",

@@ -82,6 +82,7 @@ LEVEL_TAGS: dict[str, tuple[str, ...]] = {
         "BitsStored",
         "HighBit",
         "PixelRepresentation",
+        "PlanarConfiguration",
         "RescaleSlope",
         "RescaleIntercept",
         "ImagePositionPatient",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import tempfile
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,8 +36,16 @@ from ._store import UNREAD, load_frame, save_frame
 __all__ = ["Index", "column_of", "store_folder"]
 
 Progress = Callable[[int, int], None]
-# one thread writes every index of the process, in the order asked
-_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbdicom-index-writer")
+# indexes with changes not yet written, written at exit
+_OPEN: weakref.WeakSet[Index] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for index in list(_OPEN):
+        index.flush()
+
+
 # an index made with other columns is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
@@ -105,6 +115,8 @@ class Index:
         self.root = root
         self.progress = progress
         self.store, self.writable = store_folder(root)
+        self._dirty = False
+        _OPEN.add(self)
         self.frame: pd.DataFrame  # set by open() or scan()
         self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
@@ -116,7 +128,6 @@ class Index:
         Loading (Arrow, which releases the GIL) runs in a thread while this
         one walks the folder, the two costs of a reopen.
         """
-        self.flush()  # a write of this folder's index may still be under way
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(self._load)
             files = walk(str(self.root))
@@ -142,7 +153,7 @@ class Index:
             files = walk(str(self.root))
         self.frame, frames = scan_files(str(self.root), files, self.progress)
         self.frames = make_frames_table(frames)
-        self._finish()
+        self._finish(save=True)
 
     def refresh(self, files: dict[str, tuple[int, int]] | None = None) -> bool:
         """Read the files added or changed (size or mtime) and drop removed ones.
@@ -176,42 +187,44 @@ class Index:
         gone = set(paths[~keep]) | set(todo)
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
-        self._finish()
+        self._finish(save=False)
         return True
 
-    def _finish(self) -> None:
+    def _finish(self, save: bool) -> None:
         self.frame = self.frame.sort_values("_path", ignore_index=True)
         assign_keys(self.frame)
         self._ok = None
-        self.save()
+        self._dirty = True
+        if save:
+            self.save()
 
     def save(self) -> None:
-        """Write the index to its store folder, in the background.
+        """Write the index to its store folder now.
 
-        A snapshot of the tables is handed to one writer thread shared by the
-        process, so opening returns without waiting for the write; every
-        :meth:`open` and :meth:`flush` waits for the writes before it. A
-        store that cannot be written is skipped: the index is a cache, rebuilt
-        from the files when it is missing.
+        Only into a folder that still exists (never recreating one deleted
+        meanwhile); a store that cannot be written is skipped: the index is
+        a cache, rebuilt from the files when it is missing.
         """
+        if not self.root.is_dir():
+            return
         meta = {"root": str(self.root), "tags": TAGS_VERSION}
-        frame = self.frame.copy(deep=False)
-        frames = self.frames.copy(deep=False)
-        store = self.store
+        try:
+            save_frame(self.frame, self.store / "index.arrow", meta)
+            save_frame(self.frames, self.store / "frames.arrow")
+        except OSError:
+            return
+        self._dirty = False
 
-        def write() -> None:
-            try:
-                save_frame(frame, store / "index.arrow", meta)
-                save_frame(frames, store / "frames.arrow")
-            except OSError:
-                pass
+    def flush(self) -> None:
+        """Write the index if it changed since it was last written.
 
-        _WRITER.submit(write)
-
-    @staticmethod
-    def flush() -> None:
-        """Wait until every index write of this process is on disk."""
-        _WRITER.submit(lambda: None).result()
+        A full scan is written at once; smaller changes (files refreshed, tags
+        read on demand) are written by ``flush``, which runs on
+        :meth:`~dbdicom.Database.close` and when the interpreter exits. Until
+        then a crash only costs re-reading those files at the next open.
+        """
+        if self._dirty:
+            self.save()
 
     # ------------------------------------------------------------------ query
     @property
@@ -273,7 +286,7 @@ class Index:
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
-            self.save()
+            self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
 
     def value(self, row: int, keyword: str) -> Any:

@@ -102,7 +102,6 @@ class Database(Record):
     def close(self) -> None:
         """Close the database; its records can no longer be used."""
         if not self._closed:
-            self._index.save()
             self._index.flush()
             self._closed = True
 

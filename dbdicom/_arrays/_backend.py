@@ -1,0 +1,86 @@
+"""``xr.open_dataarray(folder, engine="dbdicom", ...)``: the xarray backend.
+
+Like xarray's own backends, ``open_dataset`` only cleans its arguments and
+hands off (here to :meth:`dbdicom.Series.to_xarray`); the data stay lazy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import xarray as xr
+from xarray.backends import BackendEntrypoint
+
+__all__ = ["DbdicomBackendEntrypoint"]
+
+
+class DbdicomBackendEntrypoint(BackendEntrypoint):
+    """Open one series of a folder of DICOM files as a lazy Dataset.
+
+    Parameters of ``open_dataset`` / ``open_dataarray``: ``series`` (a
+    SeriesInstanceUID or SeriesDescription; may be left out when the folder
+    holds a single series), ``dims`` and ``fill`` as in
+    :meth:`dbdicom.Series.to_xarray`.
+
+    Examples
+    --------
+    >>> import tempfile, xarray as xr
+    >>> from dbdicom._demo import build_demo
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = build_demo(folder)
+    ...     da = xr.open_dataarray(folder, engine="dbdicom", series="VFA")
+    ...     da.dims
+    ('SliceLocation', 'FlipAngle', 'row', 'column')
+    """
+
+    description = "A series of a folder of DICOM files, lazily (dbdicom)"
+    open_dataset_parameters = ("filename_or_obj", "drop_variables", "series", "dims", "fill")
+
+    def open_dataset(  # type: ignore[override]
+        self,
+        filename_or_obj: str | os.PathLike[str],
+        *,
+        drop_variables: str | Iterable[str] | None = None,
+        series: str | None = None,
+        dims: Sequence[str] | None = None,
+        fill: bool = False,
+    ) -> xr.Dataset:
+        from .. import database
+        from .._errors import DicomError
+
+        db = database(filename_or_obj)
+        everything = db.series()
+        if series is None:
+            if len(everything) != 1:
+                names = [s.label() for s in everything]
+                raise DicomError(
+                    f"{filename_or_obj} holds {len(everything)} series ({names}): "
+                    "choose one with series=<SeriesInstanceUID or SeriesDescription>"
+                )
+            chosen = everything[0]
+        else:
+            matches = [s for s in everything if s.uid == series] or db.series(
+                SeriesDescription=series
+            )
+            if len(matches) != 1:
+                raise DicomError(
+                    f"{len(matches)} series match series={series!r} in {filename_or_obj}: "
+                    "give a SeriesInstanceUID, or a SeriesDescription that only one series has"
+                )
+            chosen = matches[0]
+        da = chosen.to_xarray(dims, fill=fill)
+        name = da.name or "pixels"
+        ds = da.to_dataset(name=name)
+        if drop_variables:
+            drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
+            ds = ds.drop_vars(drop, errors="ignore")
+        return ds
+
+    def guess_can_open(self, filename_or_obj: Any) -> bool:
+        """Only folders that dbdicom has indexed before are claimed without ``engine=``."""
+        try:
+            return os.path.isdir(os.path.join(os.fspath(filename_or_obj), ".dbdicom"))
+        except TypeError:
+            return False

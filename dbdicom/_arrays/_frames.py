@@ -1,0 +1,220 @@
+"""The frames of some instances, with per-frame values computed once each.
+
+Values come from the index columns as numpy arrays where they can (no
+Python conversion per frame: building a DataArray must cost milliseconds per
+thousand frames), and from the per-frame table of enhanced multi-frame files
+or the files themselves (tags not indexed) otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._geometry import slice_position
+from .._index import TAGS, VECTORS, Index, cell_value, vr_of
+from .._index._columns import JOINED, NUMERIC_VRS, to_plain
+from ._table import FRAME, frame_table, frame_values, to_coordinate
+
+__all__ = ["Frames", "geometry_groups", "group_text", "row_codes"]
+
+_NUMERIC = frozenset(k for k in TAGS if vr_of(k) in NUMERIC_VRS and k not in VECTORS)
+TEXT = frozenset(k for k in TAGS if k not in _NUMERIC and k not in VECTORS)
+
+
+class Frames:
+    """The frames of the instances at index positions ``rows``."""
+
+    def __init__(self, index: Index, rows: np.ndarray) -> None:
+        self.index = index
+        self.table = frame_table(index, rows)
+        self.rows = self.table["_row"].to_numpy()
+        self.per_frame = bool((self.table["_fpos"].to_numpy() >= 0).any())
+        self._raw: dict[str, list[Any]] = {}
+        self._coord: dict[str, np.ndarray] = {}
+        self._columns: dict[str, np.ndarray] = {}
+
+    def column(self, name: str) -> np.ndarray:
+        """An index column at each frame: floats, or objects (str/None) for text.
+
+        Only the rows of these frames are converted (taken first), once.
+        """
+        if name not in self._columns:
+            urows, inverse = np.unique(self.rows, return_inverse=True)
+            col = self.index.frame[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = col.cat.codes.to_numpy()[urows]
+                cats = np.array([*col.cat.categories.to_numpy(dtype=object), None], dtype=object)
+                values = cats[codes]  # code -1 (absent) picks the None at the end
+            elif col.dtype.kind in "fiub":
+                values = col.to_numpy()[urows]
+            else:
+                values = col.array.take(urows).to_numpy(dtype=object, na_value=None)
+            self._columns[name] = values[inverse.reshape(-1)]
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def subset(self, keep: np.ndarray) -> Frames:
+        """The frames at positions ``keep``."""
+        sub = Frames.__new__(Frames)
+        sub.index = self.index
+        sub.table = self.table.iloc[keep].reset_index(drop=True)
+        sub.rows = self.rows[keep]
+        sub.per_frame = self.per_frame
+        sub._raw = {k: [v[int(i)] for i in keep] for k, v in self._raw.items()}
+        sub._coord = {k: v[keep] for k, v in self._coord.items()}
+        sub._columns = {k: v[keep] for k, v in self._columns.items()}
+        return sub
+
+    def _from_index(self, keyword: str) -> bool:
+        """Whether the index columns alone give this tag's value at every frame."""
+        if keyword == FRAME:
+            return False
+        if self.per_frame:
+            cols = self.index.frames.columns
+            if keyword in cols or f"{keyword}[0]" in cols:
+                return False
+        return keyword in TAGS
+
+    def raw(self, keyword: str, read: bool = True) -> list[Any]:
+        """Per-frame plain Python values; ``read=False`` reads no file for a tag not indexed."""
+        if keyword not in self._raw:
+            values = frame_values(self.index, self.table, keyword, read=read)
+            if keyword == "SliceLocation" and any(v is None for v in values):
+                # not stored (enhanced, oblique...): the position along the normal
+                ipp = self.raw("ImagePositionPatient")
+                iop = self.raw("ImageOrientationPatient")
+                values = [
+                    slice_position(p, o) if v is None and p and o else v
+                    for v, p, o in zip(values, ipp, iop, strict=True)
+                ]
+            self._raw[keyword] = values
+        return self._raw[keyword]
+
+    def value_at(self, keyword: str, k: int) -> Any:
+        """The value of one frame (without computing the others)."""
+        if keyword in self._raw or not self._from_index(keyword):
+            return self.raw(keyword)[k]
+        if keyword in VECTORS:
+            cells = [self.column(f"{keyword}[{i}]")[k] for i in range(VECTORS[keyword])]
+            return None if np.isnan(cells[0]) else tuple(float(c) for c in cells)
+        if self.index.frame[keyword].dtype == object:
+            return cell_value(self.index.frame, int(self.rows[k]), keyword)
+        return to_plain(self.column(keyword)[k], keyword)
+
+    def coordinate(self, keyword: str) -> np.ndarray:
+        """Per-frame values as a coordinate array (see :func:`to_coordinate`)."""
+        if keyword not in self._coord:
+            arr = None
+            if keyword in _NUMERIC and self._from_index(keyword):
+                arr = self.column(keyword)
+                if keyword == "SliceLocation" and np.isnan(arr).any():
+                    arr = None
+            elif keyword in TEXT and self._from_index(keyword):
+                text: list[Any] = [v if isinstance(v, str) else None for v in self.column(keyword)]
+                if keyword in JOINED:
+                    text = [tuple(v.split("\\")) if v and "\\" in v else v for v in text]
+                arr = to_coordinate(text, keyword)
+            elif keyword in VECTORS and self._from_index(keyword):
+                cols = [f"{keyword}[{i}]" for i in range(VECTORS[keyword])]
+                block = np.column_stack([self.column(c) for c in cols])
+                arr = np.empty(len(block), dtype=object)
+                arr[:] = [None if r[0] != r[0] else tuple(r) for r in block.tolist()]
+            if arr is None:
+                arr = to_coordinate(self.raw(keyword), keyword)
+            self._coord[keyword] = arr
+        return self._coord[keyword]
+
+    def absent(self, keyword: str) -> np.ndarray:
+        """Per frame, whether it has no value of the tag."""
+        arr = self.coordinate(keyword)
+        if arr.dtype.kind == "f":
+            return np.isnan(arr)
+        if arr.dtype.kind == "M":
+            return np.isnat(arr)
+        if arr.dtype.kind == "U":
+            return arr == ""
+        return np.array([v is None for v in arr], dtype=bool)
+
+    def number(self, keyword: str, default: float) -> np.ndarray:
+        """A numeric tag per frame as float64, ``default`` where absent."""
+        arr = self.coordinate(keyword)
+        if arr.dtype.kind != "f":
+            arr = np.array([default if v is None else v for v in self.raw(keyword)], float)
+        return np.where(np.isnan(arr), default, arr)
+
+    def constant(self, keyword: str) -> bool | None:
+        """Whether the tag has one value at all frames (None: cannot tell cheaply)."""
+        if not self._from_index(keyword):
+            return None
+        if keyword in VECTORS:
+            block = np.column_stack(
+                [self.column(f"{keyword}[{i}]") for i in range(VECTORS[keyword])]
+            )
+            return bool(np.all((block == block[:1]) | (np.isnan(block) & np.isnan(block[:1]))))
+        if self.index.frame[keyword].dtype == object:
+            return None
+        arr = self.column(keyword)
+        if arr.dtype.kind == "f":
+            return bool(np.all((arr == arr[0]) | (np.isnan(arr) & np.isnan(arr[0]))))
+        return bool((arr == arr[0]).all())
+
+    def describe(self, frames: np.ndarray) -> str:
+        """The files of some frames, for error messages."""
+        paths = self.table["_path"].to_numpy(dtype=object)[frames]
+        names = list(dict.fromkeys(str(p) for p in paths))
+        text = ", ".join(names[:3])
+        return text + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
+
+
+def geometry_groups(frames: Frames) -> dict[tuple[Any, ...], np.ndarray]:
+    """Frames grouped by image size and orientation (rounded to 1e-4)."""
+    rows = frames.number("Rows", 0)
+    cols = frames.number("Columns", 0)
+    if frames._from_index("ImageOrientationPatient"):
+        names = [f"ImageOrientationPatient[{i}]" for i in range(6)]
+        orient = np.round(np.column_stack([frames.column(c) for c in names]), 4)
+    else:
+        values = frames.raw("ImageOrientationPatient")
+        orient = np.array([v if v else [np.nan] * 6 for v in values], float).round(4)
+    table = np.column_stack([rows, cols, np.nan_to_num(orient, nan=9.0)])
+    inverse, first = row_codes(table)
+    out: dict[tuple[Any, ...], np.ndarray] = {}
+    for i, k in enumerate(first):
+        row = table[k]
+        o = None if (row[2:] == 9.0).all() else tuple(float(x) for x in row[2:])
+        out[(int(row[0]), int(row[1]), o)] = np.flatnonzero(inverse == i)
+    return out
+
+
+def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct rows of a 2-D array (by hashing, not sorting),
+    and the first row of each code.
+
+    Examples
+    --------
+    >>> codes, first = row_codes(np.array([[1, 2], [3, 4], [1, 2]]))
+    >>> codes.tolist(), first.tolist()
+    ([0, 1, 0], [0, 1])
+    """
+    code = np.zeros(len(table), dtype=np.int64)
+    for column in table.T:
+        c, u = pd.factorize(column)
+        code = pd.factorize(code * (len(u) + 1) + c)[0]
+    _, first = np.unique(code, return_index=True)
+    return code, first
+
+
+def group_text(key: tuple[Any, ...], n: int) -> str:
+    """A group of :func:`geometry_groups` in words."""
+    rows, cols, orient = key
+    plane = "no orientation"
+    if orient:
+        normal = np.abs(np.cross(orient[:3], orient[3:]))
+        plane = ("sagittal", "coronal", "axial")[int(np.argmax(normal))]
+        plane = f"{plane} {list(orient)}"
+    return f"{n} frame{'s' if n != 1 else ''} of {rows}x{cols}, {plane}"

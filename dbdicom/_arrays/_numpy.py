@@ -1,0 +1,76 @@
+"""The numpy face of a series: ``array()`` and ``export_as_npy()``.
+
+A thin layer over :func:`~dbdicom._arrays._xarray.build_dataarray`: the same
+grid, with frames that share a grid point enumerated along an extra axis
+``n`` instead of refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._index import Index
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["array_and_header", "export_npy", "safe_name"]
+
+
+def array_and_header(
+    da: xr.DataArray, index: Index, make_instance: Any, pixels_first: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compute ``da`` (dims ``(*tags, n, row, column)``) and its header array.
+
+    The header is an object array shaped like the non-pixel axes holding the
+    :class:`~dbdicom.Instance` of each image (None where a grid point has
+    fewer images than ``n``).
+    """
+    values = da.values
+    uids = da.coords["SOPInstanceUID"].values
+    keys = _instance_keys(index)
+    header = np.empty(uids.shape, dtype=object)
+    for pos, uid in np.ndenumerate(uids):
+        header[pos] = make_instance(keys[uid]) if uid else None
+    if pixels_first:
+        n_pixel = values.ndim - uids.ndim
+        values = np.moveaxis(values, list(range(uids.ndim, values.ndim)), list(range(n_pixel)))
+    return values, header
+
+
+def _instance_keys(index: Index) -> dict[str, str]:
+    frame = index.frame
+    uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
+    keys = frame["_instance"].to_numpy(dtype=object)
+    return {str(u): str(k) for u, k in zip(uids, keys, strict=True) if isinstance(u, str)}
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of ``text``.
+
+    Examples
+    --------
+    >>> safe_name("T1 map: ax/5°")
+    'T1_map_ax_5'
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return cleaned or "series"
+
+
+def export_npy(array: np.ndarray, path: str | os.PathLike[str], name: str) -> Path:
+    """Save ``array`` to ``path`` (a ``.npy`` file, or a folder to put ``name.npy`` in)."""
+    target = Path(path)
+    if target.suffix != ".npy":
+        if target.exists() and not target.is_dir():
+            raise FileExistsError(f"{str(target)!r} is a file: give a folder or a .npy path")
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / f"{safe_name(name)}.npy"
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    np.save(target, array)
+    return target

@@ -1,0 +1,166 @@
+"""The frames of a set of instances, and the value of any tag at each frame.
+
+A series is a set of instances; an instance holds one frame or several. The
+frame table has one row per frame with where to read it (file, frame number,
+byte offset) and where its values live (its index row, and for enhanced
+multi-frame files its row of the per-frame table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._index import TAGS, VECTORS, Index, vr_of
+
+__all__ = ["FRAME", "frame_table", "frame_values", "to_coordinate"]
+
+#: the pseudo-tag numbering the frames of a multi-frame file without per-frame values
+FRAME = "frame"
+
+
+def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
+    """One row per frame of the instances at index positions ``rows``.
+
+    Columns: ``_row`` (index position), ``_frame`` (0-based frame in its
+    file), ``_fpos`` (row of the per-frame table, -1 if none), ``_path``,
+    ``_offset``, ``_nbytes``, ``_instance`` (instance key).
+    """
+    frame = index.frame
+    n_frames = frame["NumberOfFrames"].to_numpy()[rows]
+    counts = np.where(np.isnan(n_frames) | (n_frames < 1), 1, n_frames).astype(np.int64)
+    row_of = np.repeat(rows, counts)
+    if (counts == 1).all():
+        frame_no = np.zeros(len(rows), dtype=np.int64)
+    else:
+        frame_no = np.concatenate([np.arange(c) for c in counts])
+    fpos = np.full(len(row_of), -1, dtype=np.int64)
+    per_frame = index.frames
+    if len(per_frame) and (counts > 1).any():
+        paths = frame["_path"].to_numpy(dtype=object)
+        lookup = {
+            (p, int(f)): i
+            for i, (p, f) in enumerate(
+                zip(per_frame["_path"].to_numpy(dtype=object), per_frame["_frame"], strict=True)
+            )
+        }
+        for k in np.flatnonzero(np.repeat(counts > 1, counts)):
+            fpos[k] = lookup.get((paths[row_of[k]], int(frame_no[k])), -1)
+    return pd.DataFrame(
+        {
+            "_row": row_of,
+            "_frame": frame_no,
+            "_fpos": fpos,
+            "_path": frame["_path"].to_numpy(dtype=object)[row_of],
+            "_offset": frame["_offset"].to_numpy()[row_of],
+            "_nbytes": frame["_nbytes"].to_numpy()[row_of],
+            "_instance": frame["_instance"].to_numpy(dtype=object)[row_of],
+        }
+    )
+
+
+def frame_values(index: Index, table: pd.DataFrame, keyword: str, read: bool = True) -> list[Any]:
+    """The value of ``keyword`` at every frame of ``table``.
+
+    A per-frame value (functional groups of enhanced multi-frame files) wins
+    over the value of the instance; the pseudo-tag ``"frame"`` gives the
+    frame number within the file. With ``read=False``, a tag that the index
+    does not hold is not read from the files (its instance value is None).
+    """
+    if keyword == FRAME:
+        return [int(f) for f in table["_frame"]]
+    rows = table["_row"].to_numpy()
+    unique, inverse = np.unique(rows, return_inverse=True)
+    if read or keyword in TAGS or keyword in index.frame.columns:
+        per_instance = index.values(unique, keyword)
+    else:
+        per_instance = [None] * len(unique)
+    values = [per_instance[i] for i in inverse]
+    fpos = table["_fpos"].to_numpy()
+    if (fpos >= 0).any():
+        frames = index.frames
+        n = VECTORS.get(keyword)
+        cols = [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
+        if all(c in frames.columns for c in cols):
+            for k in np.flatnonzero(fpos >= 0):
+                cells = [frames[c].iat[int(fpos[k])] for c in cols]
+                if n:
+                    if not any(_missing(c) for c in cells):
+                        values[k] = tuple(float(c) for c in cells)
+                elif not _missing(cells[0]):
+                    values[k] = _plain(cells[0], keyword)
+    return values
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _plain(value: Any, keyword: str) -> Any:
+    if isinstance(value, np.floating | float):
+        return int(value) if vr_of(keyword) in ("IS", "US", "SS", "UL", "SL") else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def tm_seconds(value: str) -> float:
+    """A DICOM time (``HHMMSS.FFFFFF``, parts optional) as seconds since midnight.
+
+    Examples
+    --------
+    >>> tm_seconds("101530.5")
+    36930.5
+    """
+    text = value.strip().replace(":", "")
+    hours = int(text[0:2]) if len(text) >= 2 else 0
+    minutes = int(text[2:4]) if len(text) >= 4 else 0
+    seconds = float(text[4:]) if len(text) > 4 else 0.0
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _tm_array(values: list[Any]) -> np.ndarray:
+    """:func:`tm_seconds` of many values at once (NaN where absent)."""
+    out = np.full(len(values), np.nan)
+    seen: dict[str, float] = {}
+    for i, v in enumerate(values):
+        if v in seen:
+            out[i] = seen[v]
+        elif v:
+            try:  # the common form HHMMSS[.FFFFFF] first
+                out[i] = int(v[0:2]) * 3600 + int(v[2:4]) * 60 + float(v[4:] or 0)
+            except ValueError:
+                out[i] = tm_seconds(v)
+            seen[v] = out[i]
+    return out
+
+
+def to_coordinate(values: list[Any], keyword: str) -> np.ndarray:
+    """Per-frame values as a coordinate array, in physical units.
+
+    Numbers become ``float64`` (``NaN`` where absent); times (VR ``TM``)
+    seconds since midnight as ``float64``; dates (``DA``) ``datetime64[D]``;
+    date-times (``DT``) ``datetime64[us]``; vectors and other multi-values
+    an object array of tuples; text an array of ``str``.
+    """
+    vr = vr_of(keyword) if keyword != FRAME else "IS"
+    present = [v for v in values if v is not None]
+    if vr == "TM" and all(isinstance(v, str) for v in present):
+        return _tm_array(values)
+    if vr == "DA" and all(isinstance(v, str) for v in present):
+        return np.array(
+            [
+                np.datetime64("NaT") if not v else np.datetime64(f"{v[:4]}-{v[4:6]}-{v[6:8]}")
+                for v in values
+            ],
+            dtype="datetime64[D]",
+        )
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    if all(isinstance(v, str) for v in present) and len(present) == len(values):
+        return np.array(values, dtype=str)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out

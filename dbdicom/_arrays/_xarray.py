@@ -1,0 +1,356 @@
+"""Series as lazy, labelled :class:`xarray.DataArray` objects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .. import _files
+from .._errors import GeometryError, GridError
+from .._geometry import affine_matrix
+from .._index import Index
+from .._index._columns import LEVEL_TAGS
+from .._records._record import check_tag
+from ._frames import Frames, geometry_groups, group_text, row_codes
+from ._grid import Grid, make_grid
+from ._lazy import lazy_frames, output_dtype
+from ._table import FRAME
+
+__all__ = ["AUTO_DIMS", "build_dataarray", "stack"]
+
+#: tags tried, in this order, when dims are not given
+AUTO_DIMS = (
+    "SliceLocation",
+    "FlipAngle",
+    "EchoTime",
+    "InversionTime",
+    "RepetitionTime",
+    "TriggerTime",
+    "DiffusionBValue",
+    "TemporalPositionIdentifier",
+    "TemporalPositionIndex",
+    "AcquisitionTime",
+    "ImageType",
+    FRAME,
+)
+_RESERVED = ("row", "column", "channel", "n")
+_UPPER = frozenset(LEVEL_TAGS["patient"] + LEVEL_TAGS["study"] + LEVEL_TAGS["series"])
+_INSTANCE = [
+    t for t in LEVEL_TAGS["instance"] if t not in ("SOPInstanceUID", "SpecificCharacterSet")
+]
+
+
+def _distinguish(frames: Frames, at: np.ndarray) -> list[str]:
+    """Tags whose values differ among the frames ``at`` (candidates for a further dim)."""
+    out = []
+    for keyword in (*AUTO_DIMS, "InstanceNumber", "AcquisitionNumber"):
+        values = [frames.raw(keyword)[int(k)] for k in at]
+        if None not in values and len({repr(v) for v in values}) == len(values):
+            out.append(keyword)
+    return out
+
+
+def _varying(frames: Frames) -> str:
+    parts = []
+    for keyword in AUTO_DIMS:
+        distinct = {repr(v) for v in frames.raw(keyword) if v is not None}
+        if len(distinct) > 1:
+            parts.append(f"{keyword} ({len(distinct)} values)")
+    return ", ".join(parts) or "none"
+
+
+def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
+    for dim in dims:
+        if dim in _RESERVED:
+            raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
+        if dim != FRAME:
+            check_tag(dim)
+        if frames.absent(dim).all():
+            raise GridError(
+                f"no frame of the series has {dim!r}, so it cannot be a dim. "
+                f"Tags that vary here: {_varying(frames)}."
+            )
+    return list(dims)
+
+
+def _codes(arr: np.ndarray) -> np.ndarray | None:
+    """Integer codes of a coordinate array (None if a value is missing)."""
+    if arr.dtype.kind == "f":
+        if np.isnan(arr).any():
+            return None
+        return pd.factorize(np.round(arr, 4))[0]
+    if arr.dtype == object and any(v is None for v in arr):
+        return None
+    return pd.factorize(pd.Series(list(arr), dtype=object))[0]
+
+
+def _auto_dims(frames: Frames) -> list[str]:
+    """The dims that put every frame at its own grid point, slice position first.
+
+    Tags of :data:`AUTO_DIMS` that every frame has and that vary are tried in
+    order; one is kept when it tells more frames apart and the kept tags
+    still form a full grid (no empty points). Done when every frame has its
+    own point. A single frame gets ``SliceLocation`` when it has one.
+    """
+    n = len(frames)
+    if n == 1:
+        return ["SliceLocation"] if frames.raw("SliceLocation")[0] is not None else []
+    chosen: list[str] = []
+    combined = np.zeros(n, dtype=np.int64)
+    cells = 1
+    for keyword in AUTO_DIMS:
+        codes = _codes(frames.coordinate(keyword))
+        if codes is None:
+            continue
+        count = int(codes.max()) + 1
+        if count < 2:
+            continue
+        trial = combined * count + codes
+        combos = len(np.unique(trial))
+        if combos > cells and combos == cells * count:
+            chosen.append(keyword)
+            combined = pd.factorize(trial)[0]
+            cells = combos
+            if cells == n:
+                return chosen
+    raise GridError(
+        f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
+        f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
+        "for a grid with empty points."
+    )
+
+
+def _geometry_attrs(frames: Frames, grid: Grid, pick: np.ndarray) -> dict[str, Any]:
+    if not len(pick):
+        return {}
+    first = int(pick[0])
+    iop = frames.value_at("ImageOrientationPatient", first)
+    spacing = frames.value_at("PixelSpacing", first)
+    ipp = frames.coordinate("ImagePositionPatient")
+    if not iop or not spacing or not ipp[first]:
+        return {}
+    if "SliceLocation" in grid.dims:
+        axis = grid.dims.index("SliceLocation")
+        codes = np.unravel_index(grid.cell[pick], grid.shape)[axis]
+        positions = []
+        for k in range(grid.shape[axis]):
+            at = pick[codes == k]
+            if not len(at):
+                return {}
+            positions.append(ipp[int(at[0])])
+    elif len({ipp[int(k)] for k in pick}) == 1:
+        positions = [ipp[first]]
+    else:
+        return {}
+    thickness = frames.value_at("SliceThickness", first)
+    return {"affine": affine_matrix(iop, spacing, positions, thickness)}
+
+
+def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
+    """The distinct pixel formats of the frames, and which one each frame has."""
+    defaults = (
+        ("Rows", 0),
+        ("Columns", 0),
+        ("SamplesPerPixel", 1),
+        ("BitsAllocated", 16),
+        ("PixelRepresentation", 0),
+        ("BitsStored", 0),
+        ("PlanarConfiguration", 0),
+    )
+    numbers = np.column_stack([np.nan_to_num(frames.column(c), nan=d) for c, d in defaults]).astype(
+        np.int64
+    )
+    photo = frames.column("PhotometricInterpretation")
+    syntax = frames.column("TransferSyntaxUID")
+    table = np.column_stack([numbers, pd.factorize(photo)[0], pd.factorize(syntax)[0]])
+    codes, first = row_codes(table)
+    formats = [
+        _files.PixelFormat(
+            rows=int(numbers[i, 0]),
+            columns=int(numbers[i, 1]),
+            samples=int(numbers[i, 2]),
+            bits_allocated=int(numbers[i, 3]),
+            pixel_representation=int(numbers[i, 4]),
+            bits_stored=int(numbers[i, 5]),
+            planar_configuration=int(numbers[i, 6]),
+            photometric=photo[i] if isinstance(photo[i], str) else "MONOCHROME2",
+            transfer_syntax=str(syntax[i]),
+        )
+        for i in first
+    ]
+    return formats, codes
+
+
+def build_dataarray(
+    index: Index,
+    rows: np.ndarray,
+    dims: Sequence[str] | None,
+    *,
+    fill: bool = False,
+    repeats: bool = False,
+    name: str | None = None,
+    token: str = "",
+    group: tuple[Any, ...] | None = None,
+) -> xr.DataArray:
+    """The lazy DataArray of the frames of the instances at ``rows``.
+
+    ``repeats=True`` enumerates frames sharing a grid point along a last tag
+    dim ``n`` (the numpy API); ``group`` selects one key of
+    :func:`geometry_groups`.
+    """
+    frames = Frames(index, rows)
+    if not len(frames):
+        raise GridError("the series has no instances, so no frames to stack")
+    no_pixels = np.flatnonzero(frames.number("Rows", 0) == 0)
+    if len(no_pixels):
+        raise GridError(
+            f"{len(no_pixels)} instances have no image ({frames.describe(no_pixels)}): they "
+            "hold no pixel data (e.g. a structured report or a presentation state)."
+        )
+    groups = geometry_groups(frames)
+    if group is not None:
+        frames = frames.subset(groups[group])
+    elif len(groups) > 1:
+        listed = "; ".join(group_text(k, len(v)) for k, v in groups.items())
+        raise GeometryError(
+            f"the frames have {len(groups)} different sizes or orientations, which cannot be "
+            f"stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
+        )
+    if dims is not None:
+        dims = _check_dims(dims, frames)
+    else:
+        dims = [] if repeats else _auto_dims(frames)
+    order = None
+    if repeats:
+        order = frames.number("InstanceNumber", 0) * 1e6 + frames.table["_frame"].to_numpy()
+    grid = make_grid(
+        {d: frames.coordinate(d) for d in dims},
+        len(frames),
+        repeats=order,
+        fill=fill,
+        describe=frames.describe,
+        suggest=lambda at: _distinguish(frames, at),
+    )
+    return _assemble(frames, grid, name, token)
+
+
+def _assemble(frames: Frames, grid: Grid, name: str | None, token: str) -> xr.DataArray:
+    index = frames.index
+    table = frames.table
+    frame_at = grid.frame_at()
+    present = frame_at >= 0
+    pick = frame_at[present]
+    formats, which = _pixel_formats(frames)
+    slopes = frames.number("RescaleSlope", 1.0)
+    intercepts = frames.number("RescaleIntercept", 0.0)
+    dtype = np.result_type(
+        *[
+            output_dtype(f, slopes[which == i], intercepts[which == i])
+            for i, f in enumerate(formats)
+        ]
+    )
+    if not present.all() and dtype.kind != "f":
+        dtype = np.result_type(dtype, np.float32)
+    root = str(index.root)
+    data = lazy_frames(
+        grid.shape,
+        frame_at,
+        np.array([root + os.sep + p for p in table["_path"]], dtype=object),
+        table["_frame"].to_numpy(),
+        table["_offset"].to_numpy(),
+        table["_nbytes"].to_numpy(),
+        [formats[w] for w in which],
+        slopes,
+        intercepts,
+        dtype,
+        token=token,
+    )
+    pixel_dims = ["row", "column"] + (["channel"] if formats[0].samples > 1 else [])
+    coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}
+    uids = np.full(grid.size, "", dtype=object)
+    uids[present] = frames.column("SOPInstanceUID")[pick]
+    coords["SOPInstanceUID"] = (grid.dims, uids.astype(str).reshape(grid.shape))
+    if (table["_frame"].to_numpy() > 0).any() and FRAME not in grid.dims:
+        coords[FRAME] = (grid.dims, _spread(table["_frame"].to_numpy()[pick], present, grid, -1))
+    attrs: dict[str, Any] = {}
+    for keyword in _frame_keywords(frames):
+        if keyword in grid.dims:
+            continue
+        same = frames.constant(keyword)
+        if same is None:
+            values = frames.raw(keyword, read=False)
+            picked = [values[int(k)] for k in pick]
+            same = len({repr(v) for v in picked}) == 1
+            value = picked[0]
+        else:
+            value = frames.value_at(keyword, int(pick[0])) if same else None
+        if same:
+            if value is not None:
+                attrs[keyword] = value
+        elif grid.dims:
+            coords[keyword] = (grid.dims, _spread(frames.coordinate(keyword)[pick], present, grid))
+    for keyword in _UPPER:
+        value = frames.value_at(keyword, int(pick[0]))
+        if value is not None and keyword not in coords:
+            attrs[keyword] = value
+    attrs.update(_geometry_attrs(frames, grid, pick))
+    # non-dim coordinates are assigned afterwards: the constructor deep-copies
+    # object arrays (tuples of positions), element by element
+    dim_coords = {d: coords.pop(d) for d in grid.dims}
+    da = xr.DataArray(
+        data,
+        dims=[*grid.dims, *pixel_dims],
+        coords=dim_coords,
+        attrs=dict(sorted(attrs.items())),
+        name=name,
+    )
+    return da.assign_coords(coords)
+
+
+def _spread(values: np.ndarray, present: np.ndarray, grid: Grid, empty: Any = None) -> np.ndarray:
+    """Values of the present frames laid on the grid (``empty`` elsewhere)."""
+    kind = values.dtype.kind
+    if kind == "f":
+        out = np.full(grid.size, np.nan)
+    elif kind == "M":
+        out = np.full(grid.size, np.datetime64("NaT"), dtype=values.dtype)
+    elif kind in "iu":
+        out = np.full(grid.size, empty if empty is not None else 0, dtype=values.dtype)
+    else:
+        out = np.full(grid.size, "" if kind == "U" else None, dtype=object)
+    out[present] = values
+    if kind == "U":
+        out = out.astype(str)
+    return out.reshape(grid.shape)
+
+
+def _frame_keywords(frames: Frames) -> list[str]:
+    """Tags that may vary per frame: instance tags of the index, and per-frame ones."""
+    keys = list(_INSTANCE)
+    if frames.per_frame:
+        columns = [c for c in frames.index.frames.columns if not c.startswith("_")]
+        keys += [c.split("[")[0] for c in columns]
+    return list(dict.fromkeys(keys))
+
+
+def stack(
+    series: Sequence[Any], dims: Sequence[str] | None = None, *, fill: bool = False
+) -> xr.DataArray:
+    """Several series of one database as one DataArray, stacked along tag dims.
+
+    Series that differ by a tag become one dim of it: two series of the same
+    slices at flip angles 5 and 10 give ``dims=["SliceLocation", "FlipAngle"]``.
+    The frames are placed exactly as the frames of one series would be.
+    """
+    if not series:
+        raise GridError("no series given to stack")
+    if len({id(s.database) for s in series}) > 1:
+        raise GridError("the series to stack come from different databases")
+    db = series[0].database
+    rows = np.unique(np.concatenate([s._rows() for s in series]))
+    return build_dataarray(db.index, rows, dims, fill=fill, token="stack")

@@ -1,0 +1,333 @@
+"""Series as lazy, labelled DataArrays; the numpy array() API on top of them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+from builders import Manifest, build_database
+
+import dbdicom as db
+from dbdicom import _files
+from dbdicom._templates import ct_image, mr_image, new_uid, write_dataset
+
+
+@pytest.fixture
+def opened(database_folder: tuple[Path, Manifest]) -> tuple[db.Database, Manifest]:
+    root, manifest = database_folder
+    return db.database(root), manifest
+
+
+class ReadCounter:
+    """Counts frames read from files (the real reads still happen)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.frames: list[tuple[str, int]] = []
+        original = _files.read_frames
+
+        def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+            self.frames.extend((path, int(f)) for f in frames)
+            return original(path, frames, *args, **kwargs)
+
+        monkeypatch.setattr(_files, "read_frames", counting)
+
+
+def _physical(path: str) -> np.ndarray:
+    ds = pydicom.dcmread(path)
+    return pydicom.pixels.apply_rescale(ds.pixel_array, ds)
+
+
+def test_vfa_dims_coords_and_values(opened: tuple[db.Database, Manifest]) -> None:
+    database, manifest = opened
+    info = manifest.series_by_description("VFA")
+    series = database.series(SeriesDescription="VFA")[0]
+    da = series.to_xarray(dims=["SliceLocation", "FlipAngle"])
+    assert da.dims == ("SliceLocation", "FlipAngle", "row", "column")
+    assert da.shape == (len(info.coords["SliceLocation"]), len(info.coords["FlipAngle"]), 32, 32)
+    np.testing.assert_allclose(da.SliceLocation, info.coords["SliceLocation"])
+    np.testing.assert_allclose(da.FlipAngle, info.coords["FlipAngle"])
+    assert da.attrs["SeriesDescription"] == "VFA"
+    assert da.attrs["RepetitionTime"] == 5.0
+    by_uid = {i.sop_instance_uid: i for i in info.instances}
+    values = da.values
+    for (z, t), uid in np.ndenumerate(da.SOPInstanceUID.values):
+        inst = by_uid[str(uid)]
+        assert inst.frames[0]["FlipAngle"] == pytest.approx(float(da.FlipAngle[t]))
+        np.testing.assert_array_equal(values[z, t], inst.pixels)
+    # ImagePositionPatient varies: a coordinate over the tag dims
+    assert da.coords["ImagePositionPatient"].dims == ("SliceLocation", "FlipAngle")
+    # the affine maps (column, row, slice) to LPS mm
+    affine = da.attrs["affine"]
+    first = da.ImagePositionPatient.values[0, 0]
+    np.testing.assert_allclose(affine[:3, 3], first)
+    last = da.ImagePositionPatient.values[-1, 0]
+    n = da.sizes["SliceLocation"] - 1
+    np.testing.assert_allclose(affine @ [0, 0, n, 1], [*last, 1])
+
+
+def test_auto_dims(opened: tuple[db.Database, Manifest]) -> None:
+    database, manifest = opened
+    assert database.series(SeriesDescription="VFA")[0].to_xarray().dims[:2] == (
+        "SliceLocation",
+        "FlipAngle",
+    )
+    ct = database.series(SeriesDescription="CT abdomen")[0].to_xarray()
+    assert ct.dims == ("SliceLocation", "row", "column")
+    assert np.all(np.diff(ct.SliceLocation.values) > 0)
+
+
+def test_ct_values_in_hounsfield(opened: tuple[db.Database, Manifest]) -> None:
+    database, manifest = opened
+    series = database.series(SeriesDescription="CT abdomen")[0]
+    da = series.to_xarray()
+    assert da.dtype.kind == "i"
+    for z, uid in enumerate(da.SOPInstanceUID.values):
+        inst = database.instances(SOPInstanceUID=str(uid))[0]
+        np.testing.assert_array_equal(da.values[z], _physical(inst.path))
+
+
+def test_building_reads_no_pixels_and_selection_reads_one_frame(
+    opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database, manifest = opened
+    counter = ReadCounter(monkeypatch)
+    series = database.series(SeriesDescription="VFA")[0]
+    da = series.to_xarray(dims=["SliceLocation", "FlipAngle"])
+    assert counter.frames == []
+    flip = float(da.FlipAngle[1])
+    one = da.sel(FlipAngle=flip).isel(SliceLocation=2).values
+    assert len(counter.frames) == 1
+    assert one.shape == (32, 32)
+    counter.frames.clear()
+    mean = da.mean("FlipAngle").compute()
+    assert mean.dims == ("SliceLocation", "row", "column")
+    assert len(counter.frames) == da.sizes["SliceLocation"] * da.sizes["FlipAngle"]
+    np.testing.assert_allclose(mean.values, da.values.mean(axis=1))
+
+
+def test_enhanced_multiframe_coords_from_functional_groups(
+    opened: tuple[db.Database, Manifest],
+) -> None:
+    database, manifest = opened
+    info = manifest.series_by_description("ME enhanced")
+    path = manifest.root / info.files[0]
+    before = path.read_bytes()
+    series = database.series(SeriesDescription="ME enhanced")[0]
+    da = series.to_xarray()
+    assert da.dims == ("SliceLocation", "EchoTime", "row", "column")
+    assert sorted(da.EchoTime.values.tolist()) == sorted(
+        {f["EchoTime"] for f in info.instances[0].frames}
+    )
+    assert da.sizes["SliceLocation"] * da.sizes["EchoTime"] == info.n_frames
+    stored = info.instances[0].pixels
+    values = da.values
+    frames = da.coords["frame"].values
+    for pos, k in np.ndenumerate(frames):
+        np.testing.assert_array_equal(values[pos], stored[k])
+    assert "affine" in da.attrs
+    assert path.read_bytes() == before  # never converted or touched
+
+
+def test_distributed_cluster_with_processes(opened: tuple[db.Database, Manifest]) -> None:
+    import distributed
+
+    database, manifest = opened
+    da = database.series(SeriesDescription="VFA")[0].to_xarray()
+    expected = da.mean("FlipAngle").compute(scheduler="threads")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        result = da.mean("FlipAngle").compute()
+    xr.testing.assert_identical(result, expected)
+
+
+def test_collisions_name_a_further_dim(opened: tuple[db.Database, Manifest]) -> None:
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.GridError, match="FlipAngle") as err:
+        series.to_xarray(dims=["SliceLocation"])
+    assert "more than one frame" in str(err.value)
+    assert ".dcm" in str(err.value)  # names the files
+
+
+def test_bad_dims(opened: tuple[db.Database, Manifest]) -> None:
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.UnknownTagError, match="Did you mean 'SliceLocation'"):
+        series.to_xarray(dims=["SliceLocaton"])
+    with pytest.raises(db.GridError, match="no frame of the series has 'DiffusionBValue'"):
+        series.to_xarray(dims=["DiffusionBValue"])
+
+
+def _mr(folder: Path, name: str, **kw: Any) -> Path:
+    rows, cols = kw.pop("shape", (16, 16))
+    pixels = np.arange(rows * cols, dtype=np.uint16).reshape(rows, cols)
+    return write_dataset(mr_image(pixels, **kw), folder / name)
+
+
+def test_mixed_orientation_refused_then_split(tmp_path: Path) -> None:
+    common = {"SeriesInstanceUID": new_uid(), "StudyInstanceUID": new_uid(), "PatientID": "X"}
+    for k in range(4):
+        _mr(
+            tmp_path,
+            f"ax{k}.dcm",
+            ImagePositionPatient=[0, 0, 5.0 * k],
+            InstanceNumber=k + 1,
+            **common,
+        )
+    _mr(
+        tmp_path,
+        "loc.dcm",
+        ImageOrientationPatient=[0, 1, 0, 0, 0, -1],
+        ImagePositionPatient=[0, 0, 0],
+        InstanceNumber=9,
+        **common,
+    )
+    series = db.database(tmp_path).series()[0]
+    with pytest.raises(db.GeometryError) as err:
+        series.to_xarray()
+    text = str(err.value)
+    assert "4 frames of 16x16, axial" in text and "1 frame of 16x16, sagittal" in text
+    assert "to_xarrays" in text
+    parts = series.to_xarrays()
+    assert [p.sizes.get("SliceLocation") for p in parts] == [4, 1]
+
+
+def test_mixed_sizes_refused(tmp_path: Path) -> None:
+    common = {"SeriesInstanceUID": new_uid(), "StudyInstanceUID": new_uid(), "PatientID": "X"}
+    _mr(tmp_path, "a.dcm", ImagePositionPatient=[0, 0, 0], **common)
+    _mr(tmp_path, "b.dcm", ImagePositionPatient=[0, 0, 5], shape=(8, 16), **common)
+    with pytest.raises(db.GeometryError, match="8x16"):
+        db.database(tmp_path).series()[0].to_xarray()
+
+
+def test_holes_are_named_or_filled(tmp_path: Path) -> None:
+    manifest = build_database(tmp_path / "db")
+    info = manifest.series_by_description("VFA")
+    gone = next(
+        i for i in info.instances if i.frames[0]["FlipAngle"] == info.coords["FlipAngle"][-1]
+    )
+    (manifest.root / gone.path).unlink()
+    series = db.database(manifest.root).series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.GridError, match="1 empty points"):
+        series.to_xarray(dims=["SliceLocation", "FlipAngle"])
+    da = series.to_xarray(dims=["SliceLocation", "FlipAngle"], fill=True)
+    values = da.values
+    assert np.isnan(values).all(axis=(2, 3)).sum() == 1
+    assert da.dtype.kind == "f"
+
+
+def test_tag_absent_from_some_frames(tmp_path: Path) -> None:
+    common = {"SeriesInstanceUID": new_uid(), "StudyInstanceUID": new_uid(), "PatientID": "X"}
+    _mr(tmp_path, "a.dcm", ImagePositionPatient=[0, 0, 0], InversionTime=100.0, **common)
+    path = _mr(tmp_path, "b.dcm", ImagePositionPatient=[0, 0, 5], **common)
+    series = db.database(tmp_path).series()[0]
+    with pytest.raises(db.GridError, match="have no 'InversionTime'") as err:
+        series.to_xarray(dims=["SliceLocation", "InversionTime"])
+    assert path.name in str(err.value)
+
+
+def test_stack_series_along_a_tag(tmp_path: Path) -> None:
+    study = {"StudyInstanceUID": new_uid(), "PatientID": "X"}
+    for angle in (5.0, 10.0):
+        uid = new_uid()
+        for k in range(3):
+            _mr(
+                tmp_path,
+                f"fa{angle:.0f}_{k}.dcm",
+                SeriesInstanceUID=uid,
+                FlipAngle=angle,
+                SeriesDescription=f"ax {angle:.0f} flip",
+                ImagePositionPatient=[0, 0, 5.0 * k],
+                InstanceNumber=k + 1,
+                **study,
+            )
+    database = db.database(tmp_path)
+    ax5 = database.series(SeriesDescription="ax 5 flip")[0]
+    ax10 = database.series(SeriesDescription="ax 10 flip")[0]
+    da = db.to_xarray([ax5, ax10], dims=["SliceLocation", "FlipAngle"])
+    assert da.shape == (3, 2, 16, 16)
+    assert da.FlipAngle.values.tolist() == [5.0, 10.0]
+    assert db.to_xarray(ax5).shape == (3, 16, 16)
+
+
+def test_numpy_array_api(opened: tuple[db.Database, Manifest], tmp_path: Path) -> None:
+    database, manifest = opened
+    info = manifest.series_by_description("VFA")
+    series = database.series(SeriesDescription="VFA")[0]
+    array, header = series.array()
+    assert array.shape == (info.n_instances, 32, 32)
+    assert header.shape == (info.n_instances,)
+    assert [h.InstanceNumber for h in header] == sorted(h.InstanceNumber for h in header)
+    array, header = series.array(["SliceLocation", "FlipAngle"])
+    nz, nt = len(info.coords["SliceLocation"]), len(info.coords["FlipAngle"])
+    assert array.shape == (nz, nt, 1, 32, 32)
+    assert header.shape == (nz, nt, 1)
+    FA = [hdr.FlipAngle for hdr in header[0, :, 0]]
+    assert FA == info.coords["FlipAngle"]
+    for pos, hdr in np.ndenumerate(header):
+        np.testing.assert_array_equal(array[pos], _physical(hdr.path))
+    first, _ = series.array(["SliceLocation", "FlipAngle"], pixels_first=True)
+    assert first.shape == (32, 32, nz, nt, 1)
+    np.testing.assert_array_equal(first[..., 0, 0, 0], array[0, 0, 0])
+    # repeats enumerate along n: sorting by slice only leaves the flip angles in n
+    by_slice, hdr = series.array("SliceLocation")
+    assert by_slice.shape == (nz, nt, 32, 32)
+    out = series.export_as_npy(tmp_path / "out", sortby=["SliceLocation", "FlipAngle"])
+    assert out.name == "VFA.npy"
+    np.testing.assert_array_equal(np.load(out), array)
+
+
+def test_xarray_backend(
+    database_folder: tuple[Path, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, manifest = database_folder
+    uid = manifest.series_by_description("CT abdomen").uid
+    counter = ReadCounter(monkeypatch)
+    da = xr.open_dataarray(root, engine="dbdicom", series=uid, dims=["SliceLocation"])
+    assert da.dims == ("SliceLocation", "row", "column")
+    assert counter.frames == []  # lazy
+    assert da.isel(SliceLocation=1).values.shape == (32, 32)
+    assert len(counter.frames) == 1
+    chunked = xr.open_dataarray(root, engine="dbdicom", series=uid, chunks={})
+    assert chunked.chunks is not None  # dask-backed when asked, as for any backend
+    xr.testing.assert_equal(chunked.compute(), da.compute())
+    ds = xr.open_dataset(root, engine="dbdicom", series="VFA")
+    assert list(ds.data_vars) == ["VFA"]
+    with pytest.raises(db.DicomError, match="choose one with series="):
+        xr.open_dataarray(root, engine="dbdicom")
+
+
+def test_truncated_pixels_error_names_the_file(tmp_path: Path) -> None:
+    path = _mr(tmp_path, "a.dcm", ImagePositionPatient=[0, 0, 0], PatientID="X")
+    data = path.read_bytes()
+    path.write_bytes(data[:-100])
+    da = db.database(tmp_path).series()[0].to_xarray()  # building needs no pixels
+    with pytest.raises(db.InvalidFileError, match="a.dcm"):
+        da.values  # noqa: B018
+
+
+def test_ct_template_rescale(tmp_path: Path) -> None:
+    hu = np.array([[-1000, 0], [40, 1000]], dtype=np.int16)
+    write_dataset(ct_image(hu, ImagePositionPatient=[0, 0, 0]), tmp_path / "ct.dcm")
+    da = db.database(tmp_path).series()[0].to_xarray()
+    np.testing.assert_array_equal(da.values[0], hu)
+
+
+def test_copy_of_folder_is_independent(
+    database_folder: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    root, _ = database_folder
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    a = db.database(root).series(SeriesDescription="VFA")[0].to_xarray()
+    b = db.database(copy).series(SeriesDescription="VFA")[0].to_xarray()
+    xr.testing.assert_equal(a, b)
