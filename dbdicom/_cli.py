@@ -33,6 +33,12 @@ def _demo(args: argparse.Namespace) -> int:
             f"\nThe flip-angle series has {len(s.instances())} instances at flip angles "
             f"{s.FlipAngle} and slice locations {s.SliceLocation}."
         )
+        da = s.to_xarray()
+        sizes = ", ".join(f"{k}: {v}" for k, v in da.sizes.items())
+        print(f"As a lazy xarray DataArray ({sizes}), nothing read yet.")
+        mean = da.mean(["row", "column"]).compute()
+        print("Mean signal per slice (rows) and flip angle (columns), computed with dask:")
+        print(mean.round(1).to_pandas().to_string())
     start2 = time.perf_counter()
     db.close()
     db = database(folder)
