@@ -39,6 +39,8 @@ SHIPPED = [
     "MR-SIEMENS-DICOM-WithOverlays.dcm",
     "liver.dcm",
     "ExplVR_BigEnd.dcm",
+    "SC_rgb_jpeg.dcm",  # declares explicit VR, is encoded implicit
+    "ExplVR_LitEndNoMeta.dcm",
     "image_dfl.dcm",
 ]
 

@@ -175,7 +175,7 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
         ts = header.transfer_syntax
         if ts in _NOT_LE:
             raise NeedsPydicom(f"transfer syntax {ts}")
-        explicit = ts != IMPLICIT_LE
+        explicit = _vr_encoding(buf, pos, ts != IMPLICIT_LE)
         encodings = ["latin_1"]
         raws: dict[int, tuple[str, bytes]] = {}
         try:
@@ -198,6 +198,25 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
                     value = cache[key] = decode_value(vr, raw, encodings)
                 header.values[tag] = value
         return header
+
+
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
+    b"UL UN UR US UT UV".split()
+)
+
+
+def _vr_encoding(buf: _Buffer, pos: int, explicit: bool) -> bool:
+    """Whether the dataset really is in explicit VR, judged by its first element.
+
+    Some files declare one encoding and use the other; like pydicom, trust
+    the bytes: a valid VR code after the first tag means explicit VR.
+    """
+    try:
+        rel = buf.fetch(pos, 6)
+    except EOFError:
+        return explicit
+    return bytes(buf.data[rel + 4 : rel + 6]) in _VRS
 
 
 def _read_meta(buf: _Buffer, pos: int, header: Header) -> int:
