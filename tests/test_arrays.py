@@ -331,3 +331,17 @@ def test_copy_of_folder_is_independent(
     a = db.database(root).series(SeriesDescription="VFA")[0].to_xarray()
     b = db.database(copy).series(SeriesDescription="VFA")[0].to_xarray()
     xr.testing.assert_equal(a, b)
+
+
+def test_larger_chunks_give_the_same_values(opened: tuple[db.Database, Manifest]) -> None:
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    frames = series.to_xarray()
+    blocks = series.to_xarray(chunks={"SliceLocation": -1})
+    assert blocks.data.npartitions == blocks.sizes["FlipAngle"]
+    assert frames.data.npartitions == frames.sizes["FlipAngle"] * frames.sizes["SliceLocation"]
+    xr.testing.assert_identical(frames.compute(), blocks.compute())
+    uneven = series.to_xarray(chunks={"SliceLocation": 3, "FlipAngle": 2})
+    xr.testing.assert_identical(frames.compute(), uneven.compute())
+    with pytest.raises(db.GridError, match="pixel dims are never split"):
+        series.to_xarray(chunks={"row": 16})

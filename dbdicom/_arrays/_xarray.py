@@ -196,6 +196,7 @@ def build_dataarray(
     name: str | None = None,
     token: str = "",
     group: tuple[Any, ...] | None = None,
+    chunks: dict[str, int] | None = None,
 ) -> xr.DataArray:
     """The lazy DataArray of the frames of the instances at ``rows``.
 
@@ -236,10 +237,24 @@ def build_dataarray(
         describe=frames.describe,
         suggest=lambda at: _distinguish(frames, at),
     )
-    return _assemble(frames, grid, name, token)
+    block = None
+    if chunks:
+        unknown = set(chunks) - set(grid.dims)
+        if unknown:
+            raise GridError(
+                f"chunks name {sorted(unknown)}, which are not tag dims of this array "
+                f"({grid.dims}); pixel dims are never split"
+            )
+        block = [
+            n if chunks.get(d, 1) in (-1, None) else max(1, int(chunks.get(d, 1)))
+            for d, n in zip(grid.dims, grid.shape, strict=True)
+        ]
+    return _assemble(frames, grid, name, token, block)
 
 
-def _assemble(frames: Frames, grid: Grid, name: str | None, token: str) -> xr.DataArray:
+def _assemble(
+    frames: Frames, grid: Grid, name: str | None, token: str, block: list[int] | None = None
+) -> xr.DataArray:
     index = frames.index
     table = frames.table
     frame_at = grid.frame_at()
@@ -269,6 +284,7 @@ def _assemble(frames: Frames, grid: Grid, name: str | None, token: str) -> xr.Da
         intercepts,
         dtype,
         token=token,
+        block=block,
     )
     pixel_dims = ["row", "column"] + (["channel"] if formats[0].samples > 1 else [])
     coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}

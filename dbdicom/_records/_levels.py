@@ -65,7 +65,11 @@ class _SeriesArrays:
     __slots__ = ()
 
     def to_xarray(
-        self, dims: Sequence[str] | None = None, *, fill: bool = False, chunks: Any = None
+        self,
+        dims: Sequence[str] | None = None,
+        *,
+        fill: bool = False,
+        chunks: dict[str, int] | None = None,
     ) -> Any:
         """The series as a lazy, labelled :class:`xarray.DataArray`.
 
@@ -82,8 +86,12 @@ class _SeriesArrays:
             full grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
-        chunks : optional
-            Rechunk the dask array (default: one frame per chunk).
+        chunks : dict, optional
+            Grid points per dask chunk along tag dims, e.g.
+            ``{"SliceLocation": -1}`` (-1: the whole dim). The default, one
+            frame per chunk, makes a selection read only the frames it
+            selects; larger chunks compute whole arrays faster (fewer tasks)
+            but read a whole chunk for any part of it.
 
         Returns
         -------
@@ -110,15 +118,15 @@ class _SeriesArrays:
         from .._arrays import build_dataarray
 
         series: Any = self
-        da = build_dataarray(
+        return build_dataarray(
             series._db.index,
             series._rows(),
             dims,
             fill=fill,
             name=_name(series),
             token=series.uid,
+            chunks=chunks,
         )
-        return da.chunk(chunks) if chunks is not None else da
 
     def to_xarrays(self, dims: Sequence[str] | None = None, *, fill: bool = False) -> list[Any]:
         """One DataArray per group of frames of one size and orientation.
