@@ -114,6 +114,20 @@ class _SeriesArrays:
             and the way out.
         GeometryError
             Frames of different sizes or orientations (use :meth:`to_xarrays`).
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> da = vfa.to_xarray()
+        >>> da.dims
+        ('SliceLocation', 'FlipAngle', 'row', 'column')
+        >>> da.FlipAngle.values.tolist()
+        [2.0, 5.0, 10.0, 15.0]
+        >>> frame = da.sel(FlipAngle=10).isel(SliceLocation=3).values  # reads one frame
+        >>> frame.shape
+        (64, 64)
+        >>> da.attrs["affine"].shape
+        (4, 4)
         """
         from .._arrays import build_dataarray
 
@@ -170,6 +184,17 @@ class _SeriesArrays:
         header : numpy.ndarray
             Object array shaped like the non-pixel axes, holding each image's
             :class:`Instance` (None where a grid point has fewer images).
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> array, header = vfa.array(["SliceLocation", "FlipAngle"])
+        >>> array.shape, header.shape
+        ((6, 4, 1, 64, 64), (6, 4, 1))
+        >>> [hdr.FlipAngle for hdr in header[0, :, 0]]
+        [2.0, 5.0, 10.0, 15.0]
+        >>> vfa.array(["SliceLocation", "FlipAngle"], pixels_first=True)[0].shape
+        (64, 64, 6, 4, 1)
         """
         from .._arrays import array_and_header, build_dataarray
 

@@ -144,22 +144,54 @@ class Record:
     def patients(self, **filters: Any) -> Any:
         """The patients under this record, optionally only those matching ``filters``.
 
-        Filters are DICOM keywords with the value required; an instance must
-        match all of them for its patient to be returned. Called on a study,
-        series or instance, it returns the one patient it belongs to.
+        Filters are DICOM keywords with the value required (or a function
+        of the value returning True); an instance must match all of them for
+        its patient to be returned. Called on a study, series or instance, it
+        returns the one patient it belongs to.
+
+        Examples
+        --------
+        >>> [p.PatientName for p in database.patients()]  # above an instance: distinct values
+        [['Phantom^Alpha'], ['Phantom^Beta']]
+        >>> database.patients(StudyDescription="MR phantom")[0].uid
+        'DEMO-002'
+        >>> database.series(SeriesDescription="VFA")[0].patients().uid
+        'DEMO-001'
         """
         return self._find("patient", filters)
 
     def studies(self, **filters: Any) -> Any:
-        """The studies under this record (or, from below, the one above it)."""
+        """The studies under this record (or, from below, the one above it).
+
+        Examples
+        --------
+        >>> [s.StudyDescription for s in database.studies(Modality="CT")]
+        [['CT phantom']]
+        """
         return self._find("study", filters)
 
     def series(self, **filters: Any) -> Any:
-        """The series under this record (or, from an instance, its series)."""
+        """The series under this record (or, from an instance, its series).
+
+        Examples
+        --------
+        >>> study = database.studies(StudyDescription="MR phantom T1 mapping")[0]
+        >>> study.SeriesDescription
+        ['localiser', 'T2w', 'VFA']
+        >>> [s.label() for s in database.series(FlipAngle=lambda a: a is not None and a < 90)]
+        ['1: localiser', '3: VFA']
+        """
         return self._find("series", filters)
 
     def instances(self, **filters: Any) -> Any:
-        """The instances under this record, matching all ``filters``."""
+        """The instances under this record, matching all ``filters``.
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> len(vfa.instances()), len(vfa.instances(FlipAngle=10))
+        (24, 6)
+        """
         return self._find("instance", filters)
 
     def children(self, **filters: Any) -> list[Any]:
@@ -186,7 +218,19 @@ class Record:
         For an instance, the value itself (``None`` when absent). For higher
         levels, the list of distinct values over the instances below,
         ``None`` left out. A list of tags gives a list with one such result
-        per tag.
+        per tag. ``record.Rows``, ``record["Rows"]`` and
+        ``record[(0x0028, 0x0010)]`` are the same.
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> vfa.FlipAngle
+        [2.0, 5.0, 10.0, 15.0]
+        >>> instance = vfa.instances()[0]
+        >>> instance.Rows, instance["Columns"], instance[(0x0028, 0x0010)]
+        (64, 64, 64)
+        >>> instance[["Rows", (0x0028, 0x0011)]]
+        [64, 64]
         """
         if isinstance(tag, list):
             return [self.get(t) for t in tag]
