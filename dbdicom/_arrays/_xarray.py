@@ -294,8 +294,9 @@ def _assemble(
     if (table["_frame"].to_numpy() > 0).any() and FRAME not in grid.dims:
         coords[FRAME] = (grid.dims, _spread(table["_frame"].to_numpy()[pick], present, grid, -1))
     attrs: dict[str, Any] = {}
+    absent = index.absent() if not frames.per_frame else frozenset()
     for keyword in _frame_keywords(frames):
-        if keyword in grid.dims:
+        if keyword in grid.dims or keyword in absent:
             continue
         same = frames.constant(keyword)
         if same is None:
@@ -310,7 +311,7 @@ def _assemble(
                 attrs[keyword] = value
         elif grid.dims:
             coords[keyword] = (grid.dims, _spread(frames.coordinate(keyword)[pick], present, grid))
-    for keyword in _UPPER:
+    for keyword in _UPPER - absent:
         value = frames.value_at(keyword, int(pick[0]))
         if value is not None and keyword not in coords:
             attrs[keyword] = value

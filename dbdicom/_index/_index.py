@@ -116,6 +116,7 @@ class Index:
         self.progress = progress
         self.store, self.writable = store_folder(root)
         self._dirty = False
+        self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         _OPEN.add(self)
         self.frame: pd.DataFrame  # set by open() or scan()
         self.frames: pd.DataFrame
@@ -288,6 +289,22 @@ class Index:
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
+
+    def absent(self) -> frozenset[str]:
+        """Index tags that no file of the folder has (worked out once per table)."""
+        if self._absent is None or self._absent[0] is not self.frame:
+            frame = self.frame
+            gone = set()
+            for keyword in TAGS:
+                col = frame[f"{keyword}[0]" if keyword in VECTORS else keyword]
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    empty = len(col.cat.categories) == 0
+                else:
+                    empty = bool(col.isna().all())
+                if empty:
+                    gone.add(keyword)
+            self._absent = (frame, frozenset(gone))
+        return self._absent[1]
 
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]
