@@ -89,6 +89,7 @@ import dask
 import numpy as np
 import pydicom
 import xarray as xr
+from _report import format_table
 from pydicom.pixels import apply_rescale
 from pydicom.pixels.decoders import JPEGLosslessSV1Decoder
 
@@ -773,17 +774,7 @@ def table(rows: list[Row]) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-    sep = "  "
-    out = [sep.join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    out.append(sep.join("-" * w for w in widths))
-    for line in lines:
-        cells = [line[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(line[1:5], widths[1:5], strict=True)
-        ]
-        cells += [line[5].ljust(widths[5]), line[6]]
-        out.append(sep.join(cells))
-    return "\n".join(out)
+    return format_table(header, lines, numeric=4)
 
 
 @dataclass

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydicom
+from _report import format_table
 from pydicom.errors import InvalidDicomError
 
 import dbdicom as db
@@ -373,17 +374,7 @@ def table(rows: list[Row]) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-    sep = "  "
-    out = [sep.join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    out.append(sep.join("-" * w for w in widths))
-    for line in lines:
-        cells = [line[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(line[1:4], widths[1:4], strict=True)
-        ]
-        cells += [line[4].ljust(widths[4]), line[5]]
-        out.append(sep.join(cells))
-    return "\n".join(out)
+    return format_table(header, lines, numeric=3)
 
 
 # ------------------------------------------------------------------ main

@@ -18,22 +18,14 @@ import pytest
 from bad_files import write_truncated
 from builders import Manifest
 from pydicom.data import get_testdata_file
+from pydicom.datadict import keyword_for_tag
 from pydicom.pixels import pack_bits
 
 import dbdicom as db
 from dbdicom._files import FORMAT_TAGS, PixelFormat, pixel_format, read_any_header, read_frames
 from dbdicom._templates import mr_image, write_dataset
 
-KEYWORDS = {
-    0x00280010: "Rows",
-    0x00280011: "Columns",
-    0x00280002: "SamplesPerPixel",
-    0x00280100: "BitsAllocated",
-    0x00280101: "BitsStored",
-    0x00280103: "PixelRepresentation",
-    0x00280006: "PlanarConfiguration",
-    0x00280004: "PhotometricInterpretation",
-}
+KEYWORDS = {tag: keyword_for_tag(tag) for tag in FORMAT_TAGS}
 
 
 def indexed(path: str | Path) -> tuple[PixelFormat, int, int]:
