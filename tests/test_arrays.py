@@ -345,3 +345,26 @@ def test_larger_chunks_give_the_same_values(opened: tuple[db.Database, Manifest]
     xr.testing.assert_identical(frames.compute(), uneven.compute())
     with pytest.raises(db.GridError, match="pixel dims are never split"):
         series.to_xarray(chunks={"row": 16})
+
+
+def test_a_tag_not_in_the_index_as_a_dim(
+    opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any tag can be a dim: read from the series' files once, then remembered."""
+    import dbdicom._index._index as index_module
+
+    database, manifest = opened
+    info = manifest.series_by_description("VFA")
+    series = database.series(SeriesDescription="VFA")[0]
+    reads: list[str] = []
+    original = index_module.read_any_header
+    monkeypatch.setattr(
+        index_module, "read_any_header", lambda p, w: reads.append(p) or original(p, w)
+    )
+    da = series.to_xarray(dims=["SliceLocation", "FlipAngle", "PatientPosition"])
+    assert da.dims[:3] == ("SliceLocation", "FlipAngle", "PatientPosition")
+    assert da.PatientPosition.values.tolist() == ["HFS"]
+    assert len(reads) == info.n_instances  # only this series' files
+    reads.clear()
+    series.to_xarray(dims=["SliceLocation", "FlipAngle", "PatientPosition"])
+    assert reads == []
