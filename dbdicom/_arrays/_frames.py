@@ -35,28 +35,11 @@ class Frames:
         self._raw: dict[str, list[Any]] = {}
         self._coord: dict[str, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}
-        self._unique: tuple[np.ndarray, np.ndarray] | None = None
 
     def column(self, name: str) -> np.ndarray:
-        """An index column at each frame: floats, or objects (str/None) for text.
-
-        Only the rows of these frames are converted (taken first), once.
-        """
+        """An index column at each frame: floats, or objects (str/None) for text."""
         if name not in self._columns:
-            if self._unique is None:
-                urows, inverse = np.unique(self.rows, return_inverse=True)
-                self._unique = (urows, inverse.reshape(-1))
-            urows, inverse = self._unique
-            col = self.index.frame[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                codes = col.cat.codes.to_numpy()[urows]
-                cats = np.array([*col.cat.categories.to_numpy(dtype=object), None], dtype=object)
-                values = cats[codes]  # code -1 (absent) picks the None at the end
-            elif col.dtype.kind in "fiub":
-                values = col.to_numpy()[urows]
-            else:
-                values = col.array.take(urows).to_numpy(dtype=object, na_value=None)
-            self._columns[name] = values[inverse]
+            self._columns[name] = self.index.array(name)[self.rows]
         return self._columns[name]
 
     def __len__(self) -> int:
@@ -72,7 +55,6 @@ class Frames:
         sub._raw = {k: [v[int(i)] for i in keep] for k, v in self._raw.items()}
         sub._coord = {k: v[keep] for k, v in self._coord.items()}
         sub._columns = {k: v[keep] for k, v in self._columns.items()}
-        sub._unique = None
         return sub
 
     def _from_index(self, keyword: str) -> bool:

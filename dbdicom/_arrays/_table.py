@@ -39,7 +39,7 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
     fpos = np.full(len(row_of), -1, dtype=np.int64)
     per_frame = index.frames
     if len(per_frame) and (counts > 1).any():
-        paths = _take_text(frame["_path"], np.arange(len(frame)))
+        paths = index.array("_path")
         lookup = {
             (p, int(f)): i
             for i, (p, f) in enumerate(
@@ -53,17 +53,12 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
             "_row": row_of,
             "_frame": frame_no,
             "_fpos": fpos,
-            "_path": _take_text(frame["_path"], row_of),
+            "_path": index.array("_path")[row_of],
             "_offset": frame["_offset"].to_numpy()[row_of],
             "_nbytes": frame["_nbytes"].to_numpy()[row_of],
-            "_instance": _take_text(frame["_instance"], row_of),
+            "_instance": index.array("_instance")[row_of],
         }
     )
-
-
-def _take_text(column: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """Some rows of a text column as an object array (only those converted)."""
-    return column.array.take(rows).to_numpy(dtype=object)
 
 
 def frame_values(index: Index, table: pd.DataFrame, keyword: str, read: bool = True) -> list[Any]:

@@ -117,6 +117,8 @@ class Index:
         self.store, self.writable = store_folder(root)
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
+        self._arrays: dict[str, np.ndarray] = {}
+        self._arrays_of: pd.DataFrame | None = None
         _OPEN.add(self)
         self.frame: pd.DataFrame  # set by open() or scan()
         self.frames: pd.DataFrame
@@ -287,8 +289,33 @@ class Index:
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
+            self._arrays.pop(keyword, None)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
+
+    def array(self, name: str) -> np.ndarray:
+        """A column of the index as a numpy array, converted once and kept.
+
+        Numbers as ``float64``/``int64``; text (and categories) as an object
+        array of ``str`` with ``None`` where absent. Kept until the table or
+        that column changes; the arrays layer indexes these by row.
+        """
+        frame = self.frame
+        if self._arrays_of is not frame:
+            self._arrays = {}
+            self._arrays_of = frame
+        arr = self._arrays.get(name)
+        if arr is None:
+            col = frame[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                cats = np.array([*col.cat.categories.to_numpy(dtype=object), None], dtype=object)
+                arr = cats[col.cat.codes.to_numpy()]  # code -1 (absent) picks the None
+            elif col.dtype.kind in "fiub":
+                arr = col.to_numpy()
+            else:
+                arr = col.to_numpy(dtype=object, na_value=None)
+            self._arrays[name] = arr
+        return arr
 
     def absent(self) -> frozenset[str]:
         """Index tags that no file of the folder has (worked out once per table)."""
