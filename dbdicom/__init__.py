@@ -17,7 +17,6 @@ from ._errors import (
     GeometryError,
     GridError,
     InvalidFileError,
-    ReadOnlyError,
     UnknownAttributeError,
     UnknownTagError,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "Instance",
     "InvalidFileError",
     "Patient",
-    "ReadOnlyError",
     "Record",
     "Series",
     "Status",

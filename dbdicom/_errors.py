@@ -14,7 +14,6 @@ __all__ = [
     "InvalidFileError",
     "UnknownAttributeError",
     "UnknownTagError",
-    "ReadOnlyError",
     "GridError",
     "GeometryError",
 ]
@@ -48,10 +47,6 @@ class UnknownTagError(DicomError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
         return str(self.args[0]) if self.args else ""
-
-
-class ReadOnlyError(DicomError, PermissionError):
-    """An edit was tried on a database that is open read-only."""
 
 
 class GridError(DicomError, ValueError):

@@ -36,7 +36,6 @@ __all__ = [
     "TAGS",
     "VECTORS",
     "cell_value",
-    "empty_frame",
     "keyword_of",
     "make_frame",
     "tag_of",
@@ -167,11 +166,6 @@ def vr_of(keyword: str) -> str:
 def _columns_of(keyword: str) -> list[str]:
     n = VECTORS.get(keyword)
     return [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
-
-
-def empty_frame() -> pd.DataFrame:
-    """An index with no rows and every column of the right type."""
-    return make_frame([])
 
 
 def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
