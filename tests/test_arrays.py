@@ -336,9 +336,10 @@ def test_copy_of_folder_is_independent(
 def test_larger_chunks_give_the_same_values(opened: tuple[db.Database, Manifest]) -> None:
     database, _ = opened
     series = database.series(SeriesDescription="VFA")[0]
-    frames = series.to_xarray()
+    frames = series.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": 1})
     blocks = series.to_xarray(chunks={"SliceLocation": -1})
     assert blocks.data.npartitions == blocks.sizes["FlipAngle"]
+    assert series.to_xarray().data.npartitions == 1  # default: ~16 MiB chunks
     assert frames.data.npartitions == frames.sizes["FlipAngle"] * frames.sizes["SliceLocation"]
     xr.testing.assert_identical(frames.compute(), blocks.compute())
     uneven = series.to_xarray(chunks={"SliceLocation": 3, "FlipAngle": 2})
@@ -368,3 +369,35 @@ def test_a_tag_not_in_the_index_as_a_dim(
     reads.clear()
     series.to_xarray(dims=["SliceLocation", "FlipAngle", "PatientPosition"])
     assert reads == []
+
+
+@pytest.mark.parametrize(
+    "chunks", [None, {"SliceLocation": 1, "FlipAngle": 1}], ids=["auto", "frame"]
+)
+def test_any_selection_reads_only_its_frames(
+    opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch, chunks: Any
+) -> None:
+    """Whatever the chunks, indexing along tag dims reads only the frames selected."""
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    full = series.to_xarray().values
+    counter = ReadCounter(monkeypatch)
+    da = series.to_xarray(chunks=chunks)
+    cases = [
+        (lambda a: a.isel(SliceLocation=1, FlipAngle=2), full[1, 2], 1),
+        (lambda a: a.isel(SliceLocation=-1), full[-1], 3),
+        (lambda a: a.isel(SliceLocation=[0, 2]), full[[0, 2]], 6),
+        (
+            lambda a: a.isel(SliceLocation=slice(None, None, 2), FlipAngle=[2, 0]),
+            full[::2][:, [2, 0]],
+            4,
+        ),
+        (lambda a: a.isel(FlipAngle=1, row=slice(0, 5), column=3), full[:, 1, 0:5, 3], 4),
+        (lambda a: a.sel(FlipAngle=a.FlipAngle[0]).isel(SliceLocation=2), full[2, 0], 1),
+    ]
+    for select, expected, n_frames in cases:
+        counter.frames.clear()
+        np.testing.assert_array_equal(select(da).values, expected)
+        assert len(counter.frames) == n_frames
+    with pytest.raises(IndexError):
+        da.isel(SliceLocation=10)

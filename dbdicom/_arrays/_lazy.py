@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -101,6 +102,175 @@ def load_block(
     return out.reshape(shape + frame_shape)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where each frame is read from: per frame (row), what :func:`load_frame` needs."""
+
+    paths: np.ndarray
+    frames: np.ndarray
+    offsets: np.ndarray
+    nbytes: np.ndarray
+    fmts: Sequence[_files.PixelFormat]
+    slopes: np.ndarray
+    intercepts: np.ndarray
+    dtype: np.dtype
+    token: str = ""
+
+    def item(self, k: int) -> tuple[Any, ...]:
+        return (
+            str(self.paths[k]),
+            int(self.frames[k]),
+            int(self.offsets[k]),
+            int(self.nbytes[k]),
+            self.fmts[k],
+            float(self.slopes[k]),
+            float(self.intercepts[k]),
+        )
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        return self.fmts[0].frame_shape if len(self.fmts) else (0, 0)
+
+
+#: the size a chunk aims at when none is asked for
+CHUNK_BYTES = 8 * 2**20
+
+
+def auto_block(shape: tuple[int, ...], frame_bytes: int) -> list[int]:
+    """Grid points per chunk: ~:data:`CHUNK_BYTES` each, filling the last dims first.
+
+    Examples
+    --------
+    >>> auto_block((200,), 2**17)  # 128 kB frames: 64 a chunk
+    [64]
+    >>> auto_block((128, 10), 2**17)
+    [6, 10]
+    """
+    budget = max(1, CHUNK_BYTES // max(1, frame_bytes))
+    block = [1] * len(shape)
+    for d in reversed(range(len(shape))):
+        take = max(1, min(shape[d], budget))
+        block[d] = take
+        if take < shape[d]:
+            break
+        budget //= take
+        if budget <= 1:
+            break
+    return block
+
+
+class FramesArray(da.Array):
+    """A dask array of frames on a grid of tag values.
+
+    It behaves as any dask array, with one addition: indexing it along the
+    tag dims (integers, slices, lists of integers) gives a new array of only
+    the selected frames, so a selection reads only its frames, whatever the
+    chunk size. Everything else (arithmetic, reductions, pickling for
+    ``dask.distributed``) is plain dask.
+    """
+
+    _grid: np.ndarray
+    _source: Source
+
+    def __getitem__(self, key: Any) -> Any:
+        split = _split_key(key, self.ndim, self._grid.ndim)
+        if split is None:
+            return super().__getitem__(key)
+        tag_key, pixel_key = split
+        grid = self._grid
+        axis = 0
+        for k in tag_key:
+            if isinstance(k, slice):
+                grid = grid[(slice(None),) * axis + (k,)]
+                axis += 1
+            elif isinstance(k, np.ndarray):
+                grid = np.take(grid, k, axis=axis)
+                axis += 1
+            else:
+                size = grid.shape[axis]
+                if not -size <= k < size:
+                    raise IndexError(f"index {k} is out of bounds for axis {axis} with size {size}")
+                grid = np.take(grid, k, axis=axis)
+        out = frames_array(grid, self._source)
+        if all(isinstance(k, slice) and k == slice(None) for k in pixel_key):
+            return out
+        return da.Array.__getitem__(out, (slice(None),) * grid.ndim + tuple(pixel_key))
+
+
+def _split_key(key: Any, ndim: int, lead: int) -> tuple[list[Any], list[Any]] | None:
+    """The tag part (normalised) and pixel part of an index, or None if not simple."""
+    key = key if isinstance(key, tuple) else (key,)
+    if any(k is None for k in key):
+        return None
+    if any(k is Ellipsis for k in key):
+        at = next(i for i, k in enumerate(key) if k is Ellipsis)
+        key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1 :]
+    key = key + (slice(None),) * (ndim - len(key))
+    if len(key) != ndim:
+        return None
+    tags: list[Any] = []
+    for k in key[:lead]:
+        if isinstance(k, slice):
+            tags.append(k)
+        elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
+            tags.append(int(k))
+        elif isinstance(k, list | np.ndarray):
+            arr = np.asarray(k)
+            if arr.ndim != 1 or arr.dtype.kind not in "iu":
+                return None
+            tags.append(arr)
+        else:
+            return None
+    return tags, list(key[lead:])
+
+
+def frames_array(
+    grid: np.ndarray, source: Source, block: Sequence[int] | None = None
+) -> FramesArray:
+    """The dask array of the frames at ``grid`` (frame numbers of ``source``, -1 empty).
+
+    Chunks group ``block`` grid points per tag dim (default: :func:`auto_block`).
+    """
+    shape = grid.shape
+    lead = len(shape)
+    frame_shape = source.frame_shape
+    dtype = source.dtype
+    frame_bytes = int(np.prod(frame_shape)) * dtype.itemsize
+    sizes = tuple(block) if block else tuple(auto_block(shape, frame_bytes))
+    name = f"dbdicom-{source.token}-{uuid.uuid4().hex[:12]}"
+    tail = (0,) * len(frame_shape)
+    dim_chunks = [
+        tuple(min(b, n - s) for s in range(0, n, b)) for n, b in zip(shape, sizes, strict=True)
+    ]
+    graph: dict[Any, Any] = {}
+    if all(b == 1 for b in sizes):
+        flat = grid.ravel().tolist()
+        index = np.unravel_index(np.arange(len(flat)), shape) if lead else ()
+        cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
+        for cell, k in zip(cells, flat, strict=True):
+            if k < 0:
+                graph[(name, *cell, *tail)] = (_hole, (1,) * lead + frame_shape, dtype)
+            else:
+                graph[(name, *cell, *tail)] = (load_frame, *source.item(k), dtype, lead)
+    else:
+        starts = [np.cumsum((0, *c))[:-1].tolist() for c in dim_chunks]
+        for bidx in itertools.product(*(range(len(c)) for c in dim_chunks)):
+            where = tuple(
+                slice(starts[d][i], starts[d][i] + dim_chunks[d][i]) for d, i in enumerate(bidx)
+            )
+            sub = grid[where]
+            items = [(p, *source.item(k)) for p, k in enumerate(sub.ravel().tolist()) if k >= 0]
+            graph[(name, *bidx, *tail)] = (load_block, items, sub.shape, frame_shape, dtype)
+    chunks = tuple(dim_chunks) + tuple((n,) for n in frame_shape)
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=())
+    out = FramesArray(
+        hlg, name, chunks, dtype=dtype, meta=np.empty((0,) * (lead + len(frame_shape)), dtype)
+    )
+    out._grid = grid
+    out._source = source
+    return out
+
+
 def lazy_frames(
     shape: tuple[int, ...],
     frame_at: np.ndarray,
@@ -114,57 +284,15 @@ def lazy_frames(
     dtype: np.dtype,
     token: str = "",
     block: Sequence[int] | None = None,
-) -> da.Array:
-    """A dask array of shape ``shape + frame shape``.
+) -> FramesArray:
+    """A dask array of shape ``shape + frame shape`` (see :class:`FramesArray`).
 
     ``frame_at`` gives, per flat grid cell, the frame (row of the other
     arrays) that fills it, or -1 for an empty cell (NaN, or 0 for integers).
     ``paths`` are absolute; ``fmts`` the pixel format of each frame (all of
-    one frame shape). By default each chunk is one frame, so a selection
-    reads only the frames it selects; ``block`` (grid points per chunk along
-    each tag dim) groups frames into fewer, larger tasks, which computes
-    whole arrays faster but reads a whole chunk for any part of it.
+    one frame shape). ``block``: grid points per chunk along each tag dim
+    (default ~8 MiB chunks, the last dims filled first).
     """
-    name = f"dbdicom-{token}-{uuid.uuid4().hex[:12]}"
-    lead = len(shape)
-    frame_shape = fmts[0].frame_shape if len(fmts) else (0, 0)
-    tail = (0,) * len(frame_shape)
-    sizes = tuple(block) if block else (1,) * lead
-    dim_chunks = [
-        tuple(min(b, n - s) for s in range(0, n, b)) for n, b in zip(shape, sizes, strict=True)
-    ]
-    grid = frame_at.reshape(shape) if lead else frame_at
-    graph: dict[Any, Any] = {}
-
-    def item(k: int) -> tuple[Any, ...]:
-        return (
-            str(paths[k]),
-            int(frames[k]),
-            int(offsets[k]),
-            int(nbytes[k]),
-            fmts[k],
-            float(slopes[k]),
-            float(intercepts[k]),
-        )
-
-    if all(b == 1 for b in sizes):
-        index = np.unravel_index(np.arange(len(frame_at)), shape) if lead else ()
-        cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
-        for flat, k in enumerate(frame_at.tolist()):
-            key = (name, *cells[flat], *tail)
-            if k < 0:
-                graph[key] = (_hole, (1,) * lead + frame_shape, dtype)
-            else:
-                graph[key] = (load_frame, *item(k), dtype, lead)
-    else:
-        starts = [np.cumsum((0, *c))[:-1].tolist() for c in dim_chunks]
-        for bidx in itertools.product(*(range(len(c)) for c in dim_chunks)):
-            where = tuple(
-                slice(starts[d][i], starts[d][i] + dim_chunks[d][i]) for d, i in enumerate(bidx)
-            )
-            sub = grid[where]
-            items = [(pos, *item(k)) for pos, k in enumerate(sub.ravel().tolist()) if k >= 0]
-            graph[(name, *bidx, *tail)] = (load_block, items, sub.shape, frame_shape, dtype)
-    chunks = tuple(dim_chunks) + tuple((n,) for n in frame_shape)
-    hlg = HighLevelGraph.from_collections(name, graph, dependencies=())
-    return da.Array(hlg, name, chunks, dtype=dtype)
+    source = Source(paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token)
+    grid = np.asarray(frame_at).reshape(shape)
+    return frames_array(grid, source, block)

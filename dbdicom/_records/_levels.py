@@ -88,10 +88,10 @@ class _SeriesArrays:
             Allow grid points without a frame (NaN there); refused otherwise.
         chunks : dict, optional
             Grid points per dask chunk along tag dims, e.g.
-            ``{"SliceLocation": -1}`` (-1: the whole dim). The default, one
-            frame per chunk, makes a selection read only the frames it
-            selects; larger chunks compute whole arrays faster (fewer tasks)
-            but read a whole chunk for any part of it.
+            ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1: the whole
+            dim). By default chunks of about 8 MiB, filling the last dims
+            first. Whatever the chunks, selecting along tag dims (``sel``,
+            ``isel``, indexing) reads only the frames selected.
 
         Returns
         -------
