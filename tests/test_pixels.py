@@ -424,7 +424,7 @@ def test_frames_of_another_shape_are_refused() -> None:
 
 BLOCKED_DECODERS = """
 import json, sys
-for name in ("pylibjpeg", "libjpeg", "openjpeg", "rle", "gdcm", "PIL", "jpeg_ls"):
+for name in ("pylibjpeg", "libjpeg", "openjpeg", "rle", "gdcm", "PIL", "jpeg_ls", "imagecodecs"):
     sys.modules[name] = None  # as if not installed
 import dbdicom
 from dbdicom._files import pixel_format, read_frames

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DecoderNotFoundError, InvalidFileError
+from ._codecs import decode_lossless
 from ._header import NeedsPydicom, NotDicomError, read_header
 
 __all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
@@ -292,6 +293,9 @@ def read_frames(
             offset, nbytes = _locate(path)
         if offset >= 0:
             return _read_native(path, indices, fmt, offset, nbytes)
+    fast = decode_lossless(path, indices, fmt)
+    if fast is not None:
+        return fast
     return _read_with_pydicom(path, indices, fmt)
 
 

@@ -1,0 +1,54 @@
+"""Lossless frames decoded by imagecodecs equal pydicom's, or are left to pydicom."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from dbdicom._files import pixel_format, read_frames
+from dbdicom._files._codecs import decode_lossless
+
+HANDLED = [
+    "JPEG-LL.dcm",  # JPEG lossless SV1, signed 16 bit
+    "JPGLosslessP14SV1_1s_1f_8b.dcm",  # 8 bit
+    "MR2_J2KR.dcm",  # JPEG 2000 lossless, 12 of 16 bits
+    "693_J2KR.dcm",  # JPEG 2000 lossless, signed
+    "emri_small_jpeg_2k_lossless.dcm",  # 10 frames
+    "MR_small_jpeg_ls_lossless.dcm",  # JPEG-LS lossless, signed
+    "emri_small_jpeg_ls_lossless.dcm",  # JPEG-LS, 10 frames
+]
+LEFT_TO_PYDICOM = [
+    "SC_rgb_jpeg_gdcm.dcm",  # colour
+    "JPEG2000.dcm",  # lossy JPEG 2000
+    "693_J2KI.dcm",  # lossy, signed 14 of 16 bits
+]
+
+
+def _reference(path: str) -> np.ndarray:
+    ds = pydicom.dcmread(path)
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    return ds.pixel_array.reshape((n, *ds.pixel_array.shape[-2:]))
+
+
+@pytest.mark.parametrize("name", HANDLED)
+def test_handled_frames_equal_pydicom(name: str) -> None:
+    path = get_testdata_file(name)
+    assert path is not None
+    fmt, offset, nbytes = pixel_format(path)
+    expected = _reference(path)
+    frames = list(range(len(expected)))[::-1]  # any order
+    got = decode_lossless(path, frames, fmt)
+    assert got is not None, "imagecodecs is installed with the test extra"
+    np.testing.assert_array_equal(got, expected[frames])
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(read_frames(path, frames, fmt, offset, nbytes), expected[frames])
+
+
+@pytest.mark.parametrize("name", LEFT_TO_PYDICOM)
+def test_others_are_left_to_pydicom(name: str) -> None:
+    path = get_testdata_file(name)
+    assert path is not None
+    fmt, _, _ = pixel_format(path)
+    assert decode_lossless(path, [0], fmt) is None
