@@ -89,7 +89,7 @@ class Frames:
         if keyword in VECTORS:
             cells = [self.column(f"{keyword}[{i}]")[k] for i in range(VECTORS[keyword])]
             return None if np.isnan(cells[0]) else tuple(float(c) for c in cells)
-        if self.index.frame[keyword].dtype == object:
+        if keyword in self.index.extra_columns():
             return cell_value(self.index.frame, int(self.rows[k]), keyword)
         return to_plain(self.column(keyword)[k], keyword)
 
@@ -143,7 +143,7 @@ class Frames:
                 [self.column(f"{keyword}[{i}]") for i in range(VECTORS[keyword])]
             )
             return bool(np.all((block == block[:1]) | (np.isnan(block) & np.isnan(block[:1]))))
-        if self.index.frame[keyword].dtype == object:
+        if keyword in self.index.extra_columns():
             return None
         arr = self.column(keyword)
         if arr.dtype.kind == "f":
@@ -189,6 +189,8 @@ def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([0, 1, 0], [0, 1])
     """
     code = np.zeros(len(table), dtype=np.int64)
+    if len(table) and (table == table[:1]).all():  # the usual case: one kind of row
+        return code, np.zeros(1, dtype=np.int64)
     for column in table.T:
         c, u = pd.factorize(column)
         code = pd.factorize(code * (len(u) + 1) + c)[0]

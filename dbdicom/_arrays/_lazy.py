@@ -117,15 +117,27 @@ class Source:
     token: str = ""
 
     def item(self, k: int) -> tuple[Any, ...]:
-        return (
-            str(self.paths[k]),
-            int(self.frames[k]),
-            int(self.offsets[k]),
-            int(self.nbytes[k]),
-            self.fmts[k],
-            float(self.slopes[k]),
-            float(self.intercepts[k]),
-        )
+        """What :func:`load_frame` needs for frame ``k``, as plain Python values."""
+        return self._items[k]
+
+    @property
+    def _items(self) -> list[tuple[Any, ...]]:
+        items = self.__dict__.get("_cached_items")
+        if items is None:
+            items = list(
+                zip(
+                    [str(p) for p in self.paths],
+                    self.frames.tolist(),
+                    self.offsets.tolist(),
+                    self.nbytes.tolist(),
+                    self.fmts,
+                    self.slopes.astype(float).tolist(),
+                    self.intercepts.astype(float).tolist(),
+                    strict=True,
+                )
+            )
+            object.__setattr__(self, "_cached_items", items)
+        return items
 
     @property
     def frame_shape(self) -> tuple[int, ...]:

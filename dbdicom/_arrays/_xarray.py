@@ -275,7 +275,7 @@ def _assemble(
     data = lazy_frames(
         grid.shape,
         frame_at,
-        np.array([root + os.sep + p for p in table["_path"]], dtype=object),
+        np.array([root + os.sep + p for p in frames.column("_path").tolist()], dtype=object),
         table["_frame"].to_numpy(),
         table["_offset"].to_numpy(),
         table["_nbytes"].to_numpy(),
@@ -319,6 +319,8 @@ def _assemble(
     # non-dim coordinates are assigned afterwards: the constructor deep-copies
     # object arrays (tuples of positions), element by element
     dim_coords = {d: coords.pop(d) for d in grid.dims}
+    for key in [k for k, v in coords.items() if isinstance(v, tuple) and v[1].dtype != object]:
+        dim_coords[key] = coords.pop(key)
     da = xr.DataArray(
         data,
         dims=[*grid.dims, *pixel_dims],
@@ -326,7 +328,7 @@ def _assemble(
         attrs=dict(sorted(attrs.items())),
         name=name,
     )
-    return da.assign_coords(coords)
+    return da.assign_coords(coords) if coords else da
 
 
 def _spread(values: np.ndarray, present: np.ndarray, grid: Grid, empty: Any = None) -> np.ndarray:

@@ -118,6 +118,7 @@ class Index:
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
+        self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
         self._arrays_of: pd.DataFrame | None = None
         _OPEN.add(self)
         self.frame: pd.DataFrame  # set by open() or scan()
@@ -316,6 +317,15 @@ class Index:
                 arr = col.to_numpy(dtype=object, na_value=None)
             self._arrays[name] = arr
         return arr
+
+    def extra_columns(self) -> frozenset[str]:
+        """Columns of tags read on demand (Python values, not one of :data:`TAGS`)."""
+        frame = self.frame
+        key = (id(frame), len(frame.columns))  # tags read on demand add columns
+        if self._extra is None or self._extra[0] != key:
+            names = frozenset(c for c in frame.columns if frame[c].dtype == object)
+            self._extra = (key, names)
+        return self._extra[1]
 
     def absent(self) -> frozenset[str]:
         """Index tags that no file of the folder has (worked out once per table)."""
