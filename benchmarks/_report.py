@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 
 def format_table(header: Sequence[str], lines: Sequence[Sequence[str]], numeric: int) -> str:
@@ -24,3 +27,10 @@ def format_table(header: Sequence[str], lines: Sequence[Sequence[str]], numeric:
             cells.append(str(cell).rjust(w) if i <= numeric else str(cell).ljust(w))
         out.append(sep.join(cells).rstrip())
     return "\n".join(out)
+
+
+def save_report(path: Path, report: dict[str, Any]) -> None:
+    """Write a benchmark's report as JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"results written to {path}")

@@ -89,7 +89,7 @@ import dask
 import numpy as np
 import pydicom
 import xarray as xr
-from _report import format_table
+from _report import format_table, save_report
 from pydicom.pixels import apply_rescale
 from pydicom.pixels.decoders import JPEGLosslessSV1Decoder
 
@@ -967,9 +967,7 @@ def write_json(path: Path, res: Results, args: argparse.Namespace, judged: bool)
             for r in result_rows(res, judged)
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"results written to {path}")
+    save_report(path, report)
 
 
 # ------------------------------------------------------------------ main

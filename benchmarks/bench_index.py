@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydicom
-from _report import format_table
+from _report import format_table, save_report
 from pydicom.errors import InvalidDicomError
 
 import dbdicom as db
@@ -583,9 +583,7 @@ def write_json(
             for r in result_rows(n, m)
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"results written to {path}")
+    save_report(path, report)
 
 
 def main(argv: list[str] | None = None) -> int:
