@@ -1,10 +1,11 @@
-"""The lazy array: one dask task per frame, each carrying a path and offsets.
+"""The lazy array: dask tasks that carry paths and offsets, never open files.
 
 Tasks hold only plain values (a path, frame number, byte offset and length,
-the pixel format and the rescale), never an open file, so the graph pickles
-to other processes and machines (``dask.distributed``). Each task reads its
-one frame (:func:`dbdicom._files.read_frames`), so indexing a DataArray
-reads only the frames it selects.
+the pixel format and the rescale), so the graph pickles to other processes
+and machines (``dask.distributed``). Each task reads a block of frames
+(:func:`dbdicom._files.read_frames`); :class:`FramesArray` answers indexing
+along the tag dims with a graph of only the selected frames, so a selection
+reads only what it selects whatever the chunk size.
 """
 
 from __future__ import annotations

@@ -73,8 +73,8 @@ class _SeriesArrays:
     ) -> Any:
         """The series as a lazy, labelled :class:`xarray.DataArray`.
 
-        Nothing is read until the values are needed; each dask task reads one
-        frame, so a selection reads only the frames it selects.
+        Nothing is read until the values are needed, and a selection reads
+        only the frames it selects.
 
         Parameters
         ----------
