@@ -17,7 +17,5 @@ def _doctest_database(
     from dbdicom._demo import build_demo
 
     build_demo(tmp_path / "demo")
-    status = db.Status()
-    status.mute()
     doctest_namespace["db"] = db
-    doctest_namespace["database"] = db.database(tmp_path / "demo", status=status)
+    doctest_namespace["database"] = db.database(tmp_path / "demo")

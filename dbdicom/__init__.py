@@ -20,7 +20,7 @@ from ._errors import (
     UnknownAttributeError,
     UnknownTagError,
 )
-from ._interaction import Status
+from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "Database",
     "DatabaseNotFoundError",
     "DecoderNotFoundError",
+    "DialogLike",
     "DicomError",
     "GeometryError",
     "GridError",
@@ -57,7 +58,9 @@ __all__ = [
     "Record",
     "Series",
     "Status",
+    "StatusLike",
     "Study",
+    "TerminalDialog",
     "UnknownAttributeError",
     "UnknownTagError",
     "__version__",

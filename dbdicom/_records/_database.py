@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import DatabaseNotFoundError, DicomError
 from .._index import Index
-from .._interaction import Status
+from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record, match_values
 
@@ -39,13 +39,17 @@ class Database(Record):
     written).
     """
 
-    __slots__ = ("_path", "_index", "_status", "_groups", "_rank", "_closed")
+    __slots__ = ("_path", "_index", "_status", "_dialog", "_muted", "_groups", "_rank", "_closed")
     level = "database"
 
-    def __init__(self, path: Path, status: Status | None = None) -> None:
+    def __init__(
+        self, path: Path, status: StatusLike | None = None, dialog: DialogLike | None = None
+    ) -> None:
         super().__init__(self, str(path))
         self._path = path
-        self._status = status or Status()
+        self._status = check_protocol(status, StatusLike, "status") if status else Status()
+        self._dialog = check_protocol(dialog, DialogLike, "dialog") if dialog else TerminalDialog()
+        self._muted = False
         self._closed = False
         self._groups: dict[str, dict[str, np.ndarray]] = {}
         self._rank: np.ndarray | None = None
@@ -54,7 +58,8 @@ class Database(Record):
 
     # ----------------------------------------------------------- state
     def _progress(self, done: int, total: int) -> None:
-        self._status.progress(done, total, "Reading DICOM headers")
+        if not self._muted:
+            self._status.progress(done, total, "Reading DICOM headers")
 
     @property
     def path(self) -> str:
@@ -185,7 +190,12 @@ class Database(Record):
         return [os.path.join(self.path, p) for p in paths]
 
 
-def database(path: str | os.PathLike[str], *, status: Status | None = None) -> Database:
+def database(
+    path: str | os.PathLike[str],
+    *,
+    status: StatusLike | None = None,
+    dialog: DialogLike | None = None,
+) -> Database:
     """Open a folder of DICOM files as a database.
 
     The first time, every file is read (headers only, in parallel) and the
@@ -200,8 +210,12 @@ def database(path: str | os.PathLike[str], *, status: Status | None = None) -> D
     path : str or path-like
         The folder. Sub-folders are included; hidden files and folders
         (names starting with ``.``) are not.
-    status : Status, optional
-        Where messages and progress go (the terminal by default).
+    status : StatusLike, optional
+        Where messages and progress go: the terminal by default, or a GUI's
+        status bar (any object with ``message`` and ``progress``).
+    dialog : DialogLike, optional
+        Who asks the user: the terminal by default, or a GUI's pop-ups (any
+        object with the methods of :class:`dbdicom.DialogLike`).
 
     Returns
     -------
@@ -227,4 +241,4 @@ def database(path: str | os.PathLike[str], *, status: Status | None = None) -> D
             f"{str(root)!r} is a file, not a folder: give the folder that holds it "
             f"(db.database({str(root.parent)!r}))."
         )
-    return Database(root.absolute(), status=status)
+    return Database(root.absolute(), status=status, dialog=dialog)

@@ -258,6 +258,62 @@ class Record:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))
 
+    # ----------------------------------------------------------- the user
+    def message(self, text: str) -> None:
+        """Show a message (at the terminal, or in the GUI's status bar).
+
+        Examples
+        --------
+        >>> database.series()[0].message("Starting calculation...")
+        Starting calculation...
+        """
+        if not self._db._muted:
+            self._db._status.message(text)
+
+    def progress(self, value: int, total: int, text: str = "") -> None:
+        """Show that ``value`` of ``total`` steps are done (a progress bar)."""
+        if not self._db._muted:
+            self._db._status.progress(value, total, text)
+
+    def mute(self) -> None:
+        """Say nothing (no messages, no progress) until :meth:`unmute`.
+
+        Records are views of their database, so this mutes the database and
+        every record of it.
+
+        Examples
+        --------
+        >>> series = database.series()[0]
+        >>> series.mute(); series.message("not shown"); series.unmute()
+        >>> series.message("shown")
+        shown
+        """
+        self._db._muted = True
+
+    def unmute(self) -> None:
+        """Speak again after :meth:`mute`."""
+        self._db._muted = False
+
+    @property
+    def dialog(self) -> Any:
+        """The dialogs that ask the user (see :class:`dbdicom.DialogLike`).
+
+        At a terminal they prompt; without one (CI, notebooks, pipes) they
+        print the question and return the default at once.
+
+        Examples
+        --------
+        >>> database.series()[0].dialog.question("Do you wish to proceed?", cancel=True)
+        Do you wish to proceed? [y/n/c] -> cancel (no terminal to answer)
+        'cancel'
+        """
+        return self._db._dialog
+
+    @property
+    def status(self) -> Any:
+        """Where messages and progress go (see :class:`dbdicom.StatusLike`)."""
+        return self._db._status
+
     # ----------------------------------------------------------- summary
     def print(self) -> None:
         """Print the tree below this record, with counts."""
