@@ -65,6 +65,28 @@ def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _info(args: argparse.Namespace) -> int:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    path = Path(args.file)
+    if not path.is_file():
+        what = "a folder: use 'dbdicom print'" if path.is_dir() else "not found"
+        print(f"dbdicom info: {path} is {what}", file=sys.stderr)
+        return 1
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=not args.pixels)
+    except (InvalidDicomError, OSError, EOFError, ValueError) as exc:
+        print(f"dbdicom info: {path} is not a DICOM file ({exc})", file=sys.stderr)
+        return 1
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        ts = meta.TransferSyntaxUID
+        print(f"{path}\n  Transfer syntax: {ts} ({ts.name})")
+    print(ds)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbdicom", description="Open folders of DICOM files as databases."
@@ -79,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="read every file of a folder again, then print it")
     p.add_argument("path", help="a folder of DICOM files")
     p.set_defaults(func=_scan)
+    p = sub.add_parser("info", help="print the header of one DICOM file")
+    p.add_argument("file", help="a DICOM file")
+    p.add_argument("--pixels", action="store_true", help="also read the pixel data element")
+    p.set_defaults(func=_info)
     return parser
 
 

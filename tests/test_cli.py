@@ -50,3 +50,29 @@ def test_print_missing_path(tmp_path: Path) -> None:
 def test_help() -> None:
     out = run("--help")
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_info(database_folder: tuple[Path, Manifest], tmp_path: Path) -> None:
+    root, manifest = database_folder
+    path = root / manifest.series_by_description("CT abdomen").files[0]
+    out = run("info", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "Transfer syntax: 1.2.840.10008.1.2.1 (Explicit VR Little Endian)" in out.stdout
+    assert "(0008,103E) Series Description" in out.stdout and "CT abdomen" in out.stdout
+    text = tmp_path / "notes.txt"
+    text.write_text("not dicom")
+    for bad, why in (
+        (text, "is not a DICOM file"),
+        (tmp_path / "nowhere", "not found"),
+        (root, "is a folder"),
+    ):
+        out = run("info", str(bad))
+        assert out.returncode == 1 and why in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_print_a_file_instead_of_a_folder(database_folder: tuple[Path, Manifest]) -> None:
+    root, manifest = database_folder
+    out = run("print", str(root / manifest.files[0]))
+    assert out.returncode == 1
+    assert "is a file, not a folder" in out.stderr and "Traceback" not in out.stderr
