@@ -21,6 +21,7 @@ def test_demo(tmp_path: Path) -> None:
     assert "Patient" in out.stdout and "VFA" in out.stdout
     assert "Reopened from the saved index" in out.stdout
     assert "lazy xarray DataArray" in out.stdout and "computed with dask" in out.stdout
+    assert "T1 map fitted voxel by voxel" in out.stdout
     assert (tmp_path / "demo" / ".dbdicom" / "index.arrow").is_file()
 
 
