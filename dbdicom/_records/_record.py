@@ -7,7 +7,9 @@ database's index, which reads files only for tags it does not hold yet.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -313,6 +315,41 @@ class Record:
     def status(self) -> Any:
         """Where messages and progress go (see :class:`dbdicom.StatusLike`)."""
         return self._db._status
+
+    # ----------------------------------------------------------- export
+    def export_as_dicom(self, path: str | os.PathLike[str]) -> Path:
+        """Copy this record's files, unchanged, into ``path``/patient/study/series/.
+
+        Folder names are readable and filesystem-safe. Returns ``path``.
+        Raises ``NotADirectoryError`` if ``path`` is a file and
+        ``PermissionError`` if it cannot be written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> out = database.studies(Modality="CT")[0].export_as_dicom(tempfile.mkdtemp())
+        >>> len(list(pathlib.Path(out).rglob("*.dcm")))
+        10
+        """
+        from .._export import export_dicom
+
+        return export_dicom(self, path)
+
+    def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
+        """One CSV table per series: a row per instance, a column per top-level tag.
+
+        Sequences are summarised as ``<sequence of N items>``, binary values
+        by their size; files go into ``path``/patient/study/series.csv.
+        """
+        from .._export import export_csv
+
+        return export_csv(self, path)
+
+    def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
+        """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
+        from .._export import export_npy_all
+
+        return export_npy_all(self, path, sortby)
 
     # ----------------------------------------------------------- summary
     def print(self) -> None:
