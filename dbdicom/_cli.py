@@ -95,6 +95,29 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from . import database
+
+    db = database(args.path)
+    records = db.series(SeriesDescription=args.series) if args.series else [db]
+    if not records:
+        names = sorted({str(s.label()) for s in db.series()})
+        print(
+            f"dbdicom export: no series {args.series!r} in {args.path}; series: {names}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        for record in records:
+            method = getattr(record, f"export_as_{args.to}")
+            method(args.out)
+    except (NotADirectoryError, PermissionError) as exc:
+        print(f"dbdicom export: {exc}", file=sys.stderr)
+        return 1
+    print(f"Exported {args.to} to {args.out}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbdicom", description="Open folders of DICOM files as databases."
@@ -109,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="read every file of a folder again, then print it")
     p.add_argument("path", help="a folder of DICOM files")
     p.set_defaults(func=_scan)
+    p = sub.add_parser("export", help="export a folder (or some series) to another format")
+    p.add_argument("path", help="a folder of DICOM files")
+    p.add_argument("--to", required=True, choices=["dicom", "csv", "npy"], help="the format")
+    p.add_argument("--out", required=True, help="the folder to export into")
+    p.add_argument("--series", help="only the series with this SeriesDescription")
+    p.set_defaults(func=_export)
     p = sub.add_parser("info", help="print the header of one DICOM file")
     p.add_argument("file", help="a DICOM file")
     p.add_argument("--pixels", action="store_true", help="also read the pixel data element")

@@ -77,3 +77,24 @@ def test_print_a_file_instead_of_a_folder(database_folder: tuple[Path, Manifest]
     out = run("print", str(root / manifest.files[0]))
     assert out.returncode == 1
     assert "is a file, not a folder" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_export(database_folder: tuple[Path, Manifest], tmp_path: Path) -> None:
+    root, manifest = database_folder
+    out = run("export", str(root), "--to", "dicom", "--out", str(tmp_path / "all"))
+    assert out.returncode == 0, out.stderr
+    assert len(list((tmp_path / "all").rglob("*.dcm"))) == manifest.n_instances
+    out = run(
+        "export", str(root), "--to", "csv", "--out", str(tmp_path / "ct"), "--series", "CT abdomen"
+    )
+    assert out.returncode == 0, out.stderr
+    assert [p.name for p in (tmp_path / "ct").rglob("*.csv")] == ["1_CT_abdomen.csv"]
+    out = run("export", str(root), "--to", "npy", "--out", str(tmp_path / "x"), "--series", "nope")
+    assert out.returncode == 1 and "no series 'nope'" in out.stderr
+    file = tmp_path / "file.txt"
+    file.write_text("mine")
+    out = run("export", str(root), "--to", "dicom", "--out", str(file))
+    assert out.returncode == 1 and "is a file" in out.stderr and "Traceback" not in out.stderr
+    assert file.read_text() == "mine"
+    out = run("export", str(root), "--to", "gif", "--out", str(tmp_path / "y"))
+    assert out.returncode == 2  # argparse: not a format
