@@ -111,7 +111,7 @@ def _export(args: argparse.Namespace) -> int:
         for record in records:
             method = getattr(record, f"export_as_{args.to}")
             method(args.out)
-    except (NotADirectoryError, PermissionError) as exc:
+    except (NotADirectoryError, PermissionError, ImportError) as exc:
         print(f"dbdicom export: {exc}", file=sys.stderr)
         return 1
     print(f"Exported {args.to} to {args.out}")
@@ -134,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_scan)
     p = sub.add_parser("export", help="export a folder (or some series) to another format")
     p.add_argument("path", help="a folder of DICOM files")
-    p.add_argument("--to", required=True, choices=["dicom", "csv", "npy"], help="the format")
+    p.add_argument(
+        "--to", required=True, choices=["dicom", "csv", "npy", "nifti"], help="the format"
+    )
     p.add_argument("--out", required=True, help="the folder to export into")
     p.add_argument("--series", help="only the series with this SeriesDescription")
     p.set_defaults(func=_export)

@@ -345,6 +345,17 @@ class Record:
 
         return export_csv(self, path)
 
+    def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
+        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
+
+        3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
+        affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
+        ``pip install "dbdicom[nifti]"``.
+        """
+        from .._export import export_nifti
+
+        return export_nifti(self, path)
+
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
         from .._export import export_npy_all

@@ -1,0 +1,101 @@
+"""NIfTI export: the same affine and voxels as dcm2niix, 4-D series, mixed geometries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pytest
+
+import dbdicom as db
+from dbdicom._demo import build_demo
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> db.Database:
+    build_demo(tmp_path / "demo")
+    database = db.database(tmp_path / "demo")
+    database.mute()
+    return database
+
+
+def _dcm2niix(files: list[str], work: Path) -> Path:
+    source = work / "dicom"
+    source.mkdir(parents=True)
+    for i, f in enumerate(files):
+        shutil.copy(f, source / f"{i:04d}.dcm")
+    exe = Path(sys.executable).with_name("dcm2niix")
+    assert exe.exists(), "dcm2niix is not installed: pip install -e '.[test]'"
+    out = work / "dcm2niix"
+    out.mkdir()
+    subprocess.run(
+        [str(exe), "-z", "y", "-f", "out", "-o", str(out), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (image,) = out.glob("*.nii.gz")
+    return image
+
+
+@pytest.mark.parametrize("description", ["CT phantom", "T2w", "T2w sag"])
+def test_matches_dcm2niix(demo: db.Database, tmp_path: Path, description: str) -> None:
+    series = demo.series(SeriesDescription=description)[0]
+    out = series.export_as_nifti(tmp_path / "ours")
+    (ours,) = out.rglob("*.nii.gz")
+    theirs = _dcm2niix(series.files(), tmp_path / "ref")
+    a = nibabel.as_closest_canonical(nibabel.load(ours))
+    b = nibabel.as_closest_canonical(nibabel.load(theirs))
+    np.testing.assert_allclose(a.affine, b.affine, atol=1e-3)
+    np.testing.assert_array_equal(a.get_fdata(), b.get_fdata())
+
+
+def test_four_dimensional_series_and_sidecar(demo: db.Database, tmp_path: Path) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    out = vfa.export_as_nifti(tmp_path / "vfa")
+    (image,) = out.rglob("*.nii.gz")
+    data = nibabel.load(image).get_fdata()
+    da = vfa.to_xarray()
+    assert data.shape == (
+        da.sizes["column"],
+        da.sizes["row"],
+        da.sizes["SliceLocation"],
+        da.sizes["FlipAngle"],
+    )
+    # voxel (i, j, k, t) is column i, row j of slice k at flip angle t
+    np.testing.assert_array_equal(data[5, 9, 2, 3], da.values[2, 3, 9, 5])
+    sidecar = json.loads(image.with_name(image.name.replace(".nii.gz", ".json")).read_text())
+    assert sidecar["FlipAngle"] == [2.0, 5.0, 10.0, 15.0]
+    assert sidecar["SeriesDescription"] == "VFA"
+
+
+def test_mixed_orientations_give_one_file_per_group(demo: db.Database, tmp_path: Path) -> None:
+    """The demo's localiser holds three orientations: three files, and a message."""
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.messages: list[str] = []
+
+        def message(self, text: str) -> None:
+            self.messages.append(text)
+
+        def progress(self, value: int, total: int, text: str = "") -> None:
+            pass
+
+    status = Recorder()
+    database = db.database(demo.path, status=status)
+    localiser = database.series(SeriesDescription="localiser")[0]
+    out = localiser.export_as_nifti(tmp_path / "loc")
+    assert len(list(out.rglob("*.nii.gz"))) == 3
+    assert any("one NIfTI file per group" in m for m in status.messages)
+
+
+def test_whole_database(demo: db.Database, tmp_path: Path) -> None:
+    out = demo.export_as_nifti(tmp_path / "all")
+    images = sorted(p.name for p in out.rglob("*.nii.gz"))
+    assert len(images) == len(demo.series()) + 2  # the localiser gives three files
