@@ -224,7 +224,9 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         value = da.attrs.get(key)
         if isinstance(value, str | int | float) and key not in sidecar:
             sidecar[key] = value
-    return np.ascontiguousarray(voxels), _LPS_TO_RAS @ da.attrs["affine"], sidecar
+    # NIfTI stores the column index fastest: the transposed view of the
+    # (slice, row, column) array is already in that (Fortran) order, no copy
+    return voxels, _LPS_TO_RAS @ da.attrs["affine"], sidecar
 
 
 def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
