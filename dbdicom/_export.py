@@ -176,7 +176,15 @@ def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None
     pairs = list(_series_folders(record, root))
     report = _progress(record, "Exporting NPY")
     for i, (series, folder) in enumerate(pairs):
-        array, _ = series.array(sortby)
+        if record.level == "instance":  # only its own frames
+            from ._arrays import build_dataarray
+
+            dims = [sortby] if isinstance(sortby, str) else list(sortby or [])
+            array = build_dataarray(
+                record._db.index, record._rows(), dims, repeats=True, fill=True
+            ).values
+        else:
+            array, _ = series.array(sortby)
         folder.parent.mkdir(parents=True, exist_ok=True)
         np.save(folder.with_suffix(".npy"), array)
         report(i + 1, len(pairs))
@@ -229,6 +237,15 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     return voxels, _LPS_TO_RAS @ da.attrs["affine"], sidecar
 
 
+def _dataarray(record: Any) -> Any:
+    """A series' DataArray, or an instance's own frames as one."""
+    if record.level == "series":
+        return record.to_xarray()
+    from ._arrays import build_dataarray
+
+    return build_dataarray(record._db.index, record._rows(), None)
+
+
 def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
     """One NIfTI file per series (per geometry group where a series mixes them).
 
@@ -249,7 +266,7 @@ def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
     pairs = list(_series_folders(record, root))
     for i, (series, folder) in enumerate(pairs):
         try:
-            arrays = [series.to_xarray()]
+            arrays = [_dataarray(record if record.level == "instance" else series)]
         except GeometryError:
             arrays = series.to_xarrays()
             record.message(

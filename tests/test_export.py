@@ -111,3 +111,12 @@ def test_exported_files_reopen_as_a_database(database: db.Database, tmp_path: Pa
     copy = db.database(out)
     assert len(copy.series()) == len(database.series())
     assert pydicom.dcmread(copy.files()[0]).SOPInstanceUID in {i.uid for i in database.instances()}
+
+
+def test_instance_exports_only_its_own_pixels(database: db.Database, tmp_path: Path) -> None:
+    series = database.series(SeriesDescription="VFA")[0]
+    instance = series.instances()[3]
+    out = instance.export_as_npy(tmp_path / "one")
+    (saved,) = list(out.rglob("*.npy"))
+    expected = pydicom.dcmread(instance.path).pixel_array
+    np.testing.assert_array_equal(np.load(saved), expected[None])

@@ -99,3 +99,15 @@ def test_whole_database(demo: db.Database, tmp_path: Path) -> None:
     out = demo.export_as_nifti(tmp_path / "all")
     images = sorted(p.name for p in out.rglob("*.nii.gz"))
     assert len(images) == len(demo.series()) + 2  # the localiser gives three files
+
+
+def test_instance_nifti_is_one_slice(demo: db.Database, tmp_path: Path) -> None:
+    instance = demo.series(SeriesDescription="CT phantom")[0].instances()[4]
+    out = instance.export_as_nifti(tmp_path / "one")
+    (image,) = out.rglob("*.nii.gz")
+    data = nibabel.load(image).get_fdata()
+    assert data.shape[2] == 1 and data.ndim == 3
+    da = instance.series().to_xarray()
+    np.testing.assert_array_equal(
+        data[:, :, 0].T, da.sel(SliceLocation=instance.SliceLocation).values
+    )
