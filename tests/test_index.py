@@ -318,3 +318,27 @@ def test_deleting_the_folder_after_opening(tmp_path: Path) -> None:
     shutil.rmtree(manifest.root)
     database.close()
     assert not manifest.root.exists()
+
+
+def test_parallel_scan_with_other_threads_running(tmp_path: Path) -> None:
+    """With threads alive (as after a dask compute) workers are not forked, and the scan works."""
+    import threading
+
+    import dbdicom._index._scan as scan
+    from dbdicom._index import scan_files, walk
+
+    manifest = build_database(tmp_path / "db")
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)
+    worker.start()
+    old = scan.PARALLEL_THRESHOLD
+    scan.PARALLEL_THRESHOLD = 1
+    try:
+        assert scan._context().get_start_method() == "forkserver"
+        frame, _ = scan_files(str(manifest.root), walk(str(manifest.root)), workers=2)
+    finally:
+        scan.PARALLEL_THRESHOLD = old
+        stop.set()
+        worker.join()
+    assert len(frame) == manifest.n_instances
+    assert (frame["_error"] == "").all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from stat import S_ISREG
@@ -121,10 +122,16 @@ def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tupl
 
 
 def _context() -> Any:
-    # fork starts workers in milliseconds with everything imported; where it
-    # is not available (or not safe), spawn
+    """Fork when it is safe: it starts workers in milliseconds, imports done.
+
+    Forking a process that runs other threads (dask's pool after a compute,
+    a GUI) can deadlock the child on a lock held by a thread that does not
+    exist there; then, and off Linux, workers start fresh (forkserver/spawn).
+    """
     if sys.platform == "linux":
-        return multiprocessing.get_context("fork")
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
+        return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
 
 
