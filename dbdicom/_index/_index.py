@@ -171,7 +171,10 @@ class Index:
         n = len(files)
         sizes = np.fromiter((v[0] for v in files.values()), np.int64, n)
         mtimes = np.fromiter((v[1] for v in files.values()), np.int64, n)
-        where = pd.Index(list(files), dtype=object).get_indexer(paths)  # -1: removed
+        if n == len(paths) and list(files) == paths.tolist():
+            where = np.arange(n)  # the usual case: the same files in the same order
+        else:
+            where = pd.Index(list(files), dtype=object).get_indexer(paths)  # -1: removed
         found = where >= 0
         keep = found.copy()
         keep[found] = (sizes[where[found]] == self.frame["_size"].to_numpy()[found]) & (

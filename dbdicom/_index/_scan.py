@@ -37,33 +37,33 @@ Row = dict[str, Any]
 def walk(root: str) -> dict[str, tuple[int, int]]:
     """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
 
-    Paths use ``/`` whatever the platform. The hidden index folder and
-    symbolic links to folders are not followed; hidden files (names starting
-    with ``.``) are left out.
+    Paths use ``/`` whatever the platform, and come in sorted order within
+    each folder (usually the order of the saved index, which makes comparing
+    them cheap). The hidden index folder and symbolic links to folders are
+    not followed; hidden files (names starting with ``.``) are left out.
     """
     found: dict[str, tuple[int, int]] = {}
-    stack = [("", root)]
-    while stack:
-        prefix, folder = stack.pop()
+    _walk_folder("", root, found)
+    return found
+
+
+def _walk_folder(prefix: str, folder: str, found: dict[str, tuple[int, int]]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted((e for e in it if e.name[0] != "."), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
         try:
-            entries = os.scandir(folder)
+            if entry.is_dir(follow_symlinks=False):
+                _walk_folder(prefix + name + "/", entry.path, found)
+                continue
+            st = entry.stat()
         except OSError:
             continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((prefix + name + "/", entry.path))
-                        continue
-                    st = entry.stat()
-                except OSError:
-                    continue
-                if S_ISREG(st.st_mode):
-                    found[prefix + name] = (st.st_size, st.st_mtime_ns)
-    return found
+        if S_ISREG(st.st_mode):
+            found[prefix + name] = (st.st_size, st.st_mtime_ns)
 
 
 def scan_one(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]]:
