@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,3 +36,37 @@ def save_report(path: Path, report: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
     print(f"results written to {path}")
+
+
+#: marks a folder of generated data as complete, with what it holds
+MARKER = ".bench-complete.json"  # hidden: dbdicom does not index it
+
+
+def reuse_or_clear(root: Path, wanted: dict[str, Any], fresh: bool) -> bool:
+    """True if ``root`` already holds the data ``wanted`` describes (and not ``fresh``).
+
+    Otherwise empty ``root`` for new data and return False; a non-empty folder
+    that a benchmark did not make is never deleted (the program stops instead).
+    Write the marker with :func:`mark_complete` once the data are written.
+    """
+    marker = root / MARKER
+    if marker.exists() and not fresh:
+        try:
+            if json.loads(marker.read_text()) == wanted:
+                return True
+        except (OSError, ValueError):
+            pass
+    if root.exists() and any(root.iterdir()):
+        if not marker.exists():
+            sys.exit(
+                f"{root} is not empty and was not made by this benchmark: "
+                "give another --folder (it would be deleted)"
+            )
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return False
+
+
+def mark_complete(root: Path, wanted: dict[str, Any]) -> None:
+    """Record that ``root`` holds the data ``wanted`` describes."""
+    (root / MARKER).write_text(json.dumps(wanted))

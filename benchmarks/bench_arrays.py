@@ -75,7 +75,6 @@ import math
 import os
 import platform
 import pstats
-import shutil
 import subprocess
 import sys
 import time
@@ -89,7 +88,7 @@ import dask
 import numpy as np
 import pydicom
 import xarray as xr
-from _report import format_table, save_report
+from _report import MARKER, format_table, mark_complete, reuse_or_clear, save_report
 from pydicom.pixels import apply_rescale
 from pydicom.pixels.decoders import JPEGLosslessSV1Decoder
 
@@ -102,7 +101,6 @@ except ImportError:  # pragma: no cover - a benchmark dependency
     sys.exit("bench_arrays.py needs SimpleITK: pip install SimpleITK")
 
 # ------------------------------------------------------------------ constants
-MARKER = ".bench-complete.json"  # hidden: dbdicom does not index it
 LAYOUT_VERSION = 1
 DEFAULT_ROOT = Path("/tmp/dbdicom-bench-arrays")
 INDEX_BENCH_FOLDER = Path("/tmp/dbdicom-bench-20000")  # made by bench_index.py
@@ -385,22 +383,10 @@ def write_part(part: Part) -> int:
 def ensure_case(case: Case, fresh: bool, workers: int) -> float:
     """Make ``case`` unless its folder holds it; seconds spent."""
     root = Path(case.folder)
-    marker = root / MARKER
     wanted = {**asdict(case), "layout": LAYOUT_VERSION}
     wanted["shape"] = list(case.shape)
-    if marker.exists() and not fresh:
-        try:
-            if json.loads(marker.read_text()) == wanted:
-                return 0.0
-        except (OSError, ValueError):
-            pass
-    if root.exists() and any(root.iterdir()):
-        if not marker.exists():
-            sys.exit(
-                f"{root} is not empty and was not made by this benchmark: give another --folder"
-            )
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if reuse_or_clear(root, wanted, fresh):
+        return 0.0
     uids = (new_uid(), new_uid(), new_uid())
     n_parts = min(case.n_slices, 4 * workers)
     bounds = np.linspace(0, case.n_slices, n_parts + 1).round().astype(int)
@@ -411,7 +397,7 @@ def ensure_case(case: Case, fresh: bool, workers: int) -> float:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         written = sum(pool.map(write_part, parts))
     assert written == case.n_files, (written, case.n_files)
-    marker.write_text(json.dumps(wanted))
+    mark_complete(root, wanted)
     seconds = time.perf_counter() - start
     print(f"  done in {seconds:.1f} s")
     return seconds

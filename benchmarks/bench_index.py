@@ -46,7 +46,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
 import math
 import os
 import platform
@@ -63,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydicom
-from _report import format_table, save_report
+from _report import format_table, mark_complete, reuse_or_clear, save_report
 from pydicom.errors import InvalidDicomError
 
 import dbdicom as db
@@ -77,7 +76,6 @@ FLIP_ANGLES = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0)
 SHAPE = (256, 256)
 SPACING = 1.5  # mm, in plane
 THICKNESS = 5.0  # mm
-MARKER = ".bench-complete.json"  # hidden: dbdicom does not index it
 LAYOUT_VERSION = 1
 REFERENCE_FILES = 20_000  # the size the targets are stated for
 
@@ -211,29 +209,16 @@ def write_series(spec: SeriesSpec) -> int:
 
 def ensure_database(root: Path, n_files: int, fresh: bool, workers: int) -> float:
     """Make the synthetic database in ``root`` unless it is there; seconds spent."""
-    marker = root / MARKER
     wanted = {"files": n_files, "layout": LAYOUT_VERSION}
-    if marker.exists() and not fresh:
-        try:
-            if json.loads(marker.read_text()) == wanted:
-                return 0.0
-        except (OSError, ValueError):
-            pass
-    if root.exists() and any(root.iterdir()):
-        if not marker.exists():
-            sys.exit(
-                f"{root} is not empty and was not made by this benchmark: "
-                "give another --folder (it would be deleted)"
-            )
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if reuse_or_clear(root, wanted, fresh):
+        return 0.0
     specs = series_specs(root, n_files)
     print(f"Generating {n_files} files in {root} ({len(specs)} series, {workers} processes)...")
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         written = sum(pool.map(write_series, specs))
     assert written == n_files, (written, n_files)
-    marker.write_text(json.dumps(wanted))
+    mark_complete(root, wanted)
     seconds = time.perf_counter() - start
     print(f"  done in {seconds:.1f} s ({n_files / seconds:.0f} files/s)")
     return seconds
