@@ -66,3 +66,26 @@ def test_save_is_atomic(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["index.arrow"]  # no temporary left
     loaded = load_frame(path)
     assert loaded is not None and loaded[0]["a"].tolist() == [2.0]
+
+
+def test_save_works_at_interpreter_exit(tmp_path: Path) -> None:
+    """Indexes are written at exit; pyarrow must not need a thread pool then.
+
+    (Large frames made pyarrow convert columns in a thread pool, which the
+    interpreter refuses to start once it is shutting down.)
+    """
+    import subprocess
+    import sys
+
+    path = tmp_path / "index.arrow"
+    code = (
+        "import atexit, numpy as np, pandas as pd\n"
+        "from pathlib import Path\n"
+        "from dbdicom._index._store import save_frame\n"
+        "frame = pd.DataFrame({'a': np.arange(20000.0), 'b': np.arange(20000.0)})\n"
+        f"atexit.register(save_frame, frame, Path({str(path)!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in out.stderr, out.stderr
+    loaded = load_frame(path)
+    assert loaded is not None and len(loaded[0]) == 20000

@@ -86,7 +86,8 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
     json_cols = [c for c in out.columns if out[c].dtype == object]
     for col in json_cols:
         out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
-    table = pa.Table.from_pandas(out, preserve_index=False)
+    # one thread: saves also run at interpreter exit, when no thread pool can start
+    table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
     info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
