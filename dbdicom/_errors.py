@@ -12,10 +12,12 @@ __all__ = [
     "DatabaseNotFoundError",
     "DecoderNotFoundError",
     "InvalidFileError",
+    "InvalidValueError",
     "UnknownAttributeError",
     "UnknownTagError",
     "GridError",
     "GeometryError",
+    "ReadOnlyError",
 ]
 
 
@@ -29,6 +31,10 @@ class DatabaseNotFoundError(DicomError, FileNotFoundError):
 
 class InvalidFileError(DicomError, ValueError):
     """A file could not be read as DICOM (the message says why and where)."""
+
+
+class InvalidValueError(DicomError, ValueError):
+    """A value that is not valid for the VR of the tag it is assigned to."""
 
 
 class DecoderNotFoundError(DicomError, ImportError):
@@ -56,3 +62,8 @@ class GridError(DicomError, ValueError):
 
 class GeometryError(GridError):
     """Frames of different sizes or orientations would be stacked together."""
+
+
+class ReadOnlyError(DicomError, PermissionError):
+    """A change was asked of a database that cannot be changed: a read-only
+    folder, another process editing it, or a closed database."""

@@ -27,6 +27,7 @@ from ._columns import (
     VECTORS,
     categorize,
     cell_value,
+    make_frame,
     to_plain,
 )
 from ._frames import make_frames_table
@@ -45,6 +46,25 @@ def _flush_all() -> None:
     for index in list(_OPEN):
         index.flush()
 
+
+# tags from which the hierarchy keys are made (see assign_keys)
+KEY_SOURCES = frozenset(
+    {
+        "PatientID",
+        "PatientName",
+        "PatientBirthDate",
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "StudyDescription",
+        "SeriesInstanceUID",
+        "SeriesNumber",
+        "SeriesDescription",
+        "Modality",
+        "SOPInstanceUID",
+    }
+)
 
 # an index made with other columns is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
@@ -124,6 +144,7 @@ class Index:
         self.frame: pd.DataFrame  # set by open() or scan()
         self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
+        self._stale: set[str] = set()  # rows whose values are in memory, not in the file
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
@@ -197,6 +218,140 @@ class Index:
         self._finish(save=False)
         return True
 
+    def update(self, paths: list[str]) -> None:
+        """Read ``paths`` again after dbdicom changed, created or removed them.
+
+        Rows of files that no longer exist are dropped; the others are read
+        (headers only) and replace their old rows. Tags read on demand are
+        forgotten for these rows (read again when asked).
+        """
+        wanted = set(paths)
+        if not wanted:
+            return
+        files: dict[str, tuple[int, int]] = {}
+        for rel in sorted(wanted):
+            try:
+                st = os.stat(self.root / rel)
+            except FileNotFoundError:
+                continue
+            files[rel] = (st.st_size, st.st_mtime_ns)
+        new, frames = scan_files(str(self.root), files, None, workers=1)
+        mask = self.frame["_path"].isin(wanted).to_numpy()
+        if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
+            self._replace_rows(np.flatnonzero(mask), new)  # files rewritten: rows in place
+            self._stale -= wanted
+            return
+        kept = self.frame[~mask]
+        extra = [c for c in kept.columns if kept[c].dtype == object]
+        for col in extra:
+            new[col] = pd.Series([UNREAD] * len(new), dtype=object)
+        if len(new):
+            frame = categorize(pd.concat([kept, new], ignore_index=True))
+            for col in extra:
+                frame[col] = frame[col].astype(object)
+        else:
+            frame = kept.reset_index(drop=True)
+        self.frame = frame
+        self._stale -= wanted
+        if len(self.frames) or frames:
+            old = self.frames[~self.frames["_path"].isin(wanted)]
+            self.frames = pd.concat([old, make_frames_table(frames)], ignore_index=True)
+        self._finish(save=False)
+
+    def _replace_rows(self, pos: np.ndarray, new: pd.DataFrame) -> None:
+        """Overwrite rows ``pos`` (in path order) by ``new`` (sorted by path)."""
+        frame = self.frame
+        order = np.argsort(frame["_path"].to_numpy(dtype=object)[pos], kind="stable")
+        pos = pos[order]
+        new = new.sort_values("_path", ignore_index=True)
+        rekey = False
+        for col in frame.columns:
+            dst = frame[col]
+            if col in KEY_COLUMNS:
+                continue
+            if col in new.columns and not _differs(dst, new[col], pos):
+                continue
+            rekey = rekey or col in KEY_SOURCES or col == "_error"
+            if col not in new.columns:  # a tag read on demand: read again when asked
+                arr = dst.to_numpy(dtype=object).copy()
+                arr[pos] = UNREAD
+                frame[col] = pd.Series(arr, dtype=object, index=frame.index)
+                continue
+            src = new[col]
+            if isinstance(dst.dtype, pd.CategoricalDtype):
+                values = src.astype(object).to_numpy()
+                values = np.array([None if v is pd.NA else v for v in values], dtype=object)
+                cats = dst.array
+                missing = [
+                    v for v in dict.fromkeys(values) if v is not None and v not in cats.categories
+                ]
+                cats = cats.add_categories(missing) if missing else cats.copy()
+                cats[pos] = values
+                frame[col] = cats
+            elif dst.dtype.kind in "fiub":
+                arr = dst.to_numpy(copy=True)
+                arr[pos] = src.to_numpy()
+                frame[col] = arr
+            else:
+                arr = dst.to_numpy(dtype=object, copy=True)
+                arr[pos] = src.to_numpy(dtype=object)
+                frame[col] = pd.array(arr, dtype=dst.dtype)
+        self._arrays = {}
+        self._absent = None
+        self._dirty = True
+        if rekey:
+            assign_keys(frame)
+            self._ok = None
+
+    def set_cells(self, rows: np.ndarray, keyword: str, value: Any) -> None:
+        """Set the value of ``keyword`` in ``rows`` without reading files.
+
+        For edits held in memory (:meth:`~dbdicom.Record.read`): the rows are
+        marked stale, so that a saved index never claims values that the
+        files do not hold. ``value`` is the value as a file would give it
+        (tuples for several values).
+        """
+        frame = self.frame
+        paths = frame["_path"].to_numpy(dtype=object)[rows]
+        self._stale.update(paths)
+        if keyword in VECTORS:
+            n = VECTORS[keyword]
+            vec = value if isinstance(value, tuple) and len(value) == n else (None,) * n
+            for i in range(n):
+                col = frame[f"{keyword}[{i}]"].to_numpy(copy=True)
+                item = vec[i]
+                col[rows] = np.nan if item is None else float(item)
+                frame[f"{keyword}[{i}]"] = col
+        elif keyword in TAGS:
+            one = make_frame([{keyword: value}])[keyword]
+            cell = one.iloc[0]
+            col = frame[keyword]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                if isinstance(cell, str) and cell not in col.cat.categories:
+                    col = col.cat.add_categories([cell])
+                col = col.copy()
+                col.iloc[rows] = None if cell is pd.NA or cell is None else cell
+            elif col.dtype.kind == "f":
+                col = col.to_numpy(copy=True)
+                col[rows] = cell
+            else:
+                col = col.astype(object).to_numpy(copy=True)
+                col[rows] = None if cell is pd.NA else cell
+                col = pd.array(col, dtype="str")
+            frame[keyword] = col
+        else:
+            if keyword not in frame.columns or frame[keyword].dtype != object:
+                frame[keyword] = pd.Series([UNREAD] * len(frame), dtype=object)
+            col = frame[keyword].to_numpy(dtype=object).copy()
+            for r in rows:
+                col[int(r)] = value
+            frame[keyword] = pd.Series(col, dtype=object, index=frame.index)
+        self._arrays = {}
+        self._dirty = True
+        if keyword in KEY_SOURCES:
+            assign_keys(frame)
+            self._ok = None
+
     def _finish(self, save: bool) -> None:
         self.frame = self.frame.sort_values("_path", ignore_index=True)
         assign_keys(self.frame)
@@ -215,8 +370,13 @@ class Index:
         if not self.root.is_dir():
             return
         meta = {"root": str(self.root), "tags": TAGS_VERSION}
+        frame = self.frame
+        if self._stale:  # values held in memory only: read these files again next time
+            frame = frame.copy()
+            stale = frame["_path"].isin(self._stale).to_numpy()
+            frame.loc[stale, "_mtime"] = -1
         try:
-            save_frame(self.frame, self.store / "index.arrow", meta)
+            save_frame(frame, self.store / "index.arrow", meta)
             save_frame(self.frames, self.store / "frames.arrow")
         except OSError:
             return
@@ -352,6 +512,18 @@ class Index:
     def problems(self) -> pd.DataFrame:
         """A table of ``path`` and ``problem`` for every file needing attention."""
         return find_problems(self.frame)
+
+
+def _differs(old: pd.Series, new: pd.Series, pos: np.ndarray) -> bool:
+    """Whether ``new`` (aligned with rows ``pos`` of ``old``) holds other values."""
+    a = old.iloc[pos].astype(object).to_numpy()
+    b = new.astype(object).to_numpy()
+    for x, y in zip(a, b, strict=True):
+        x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
+        y = None if y is pd.NA or (isinstance(y, float) and y != y) else y
+        if x != y:
+            return True
+    return False
 
 
 def _tag_number(column: str) -> int:

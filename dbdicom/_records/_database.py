@@ -11,6 +11,7 @@ import numpy as np
 from .._errors import DatabaseNotFoundError, DicomError
 from .._index import Index
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
+from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record, match_values
 
@@ -39,7 +40,17 @@ class Database(Record):
     written).
     """
 
-    __slots__ = ("_path", "_index", "_status", "_dialog", "_muted", "_groups", "_rank", "_closed")
+    __slots__ = (
+        "_path",
+        "_index",
+        "_status",
+        "_dialog",
+        "_muted",
+        "_groups",
+        "_rank",
+        "_closed",
+        "_editor",
+    )
     level = "database"
 
     def __init__(
@@ -55,6 +66,7 @@ class Database(Record):
         self._rank: np.ndarray | None = None
         self._index = Index(path, progress=self._progress)
         self._index.open()
+        self._editor = Editor(self)
 
     # ----------------------------------------------------------- state
     def _progress(self, done: int, total: int) -> None:
@@ -104,11 +116,73 @@ class Database(Record):
             self._changed()
         return changed
 
-    def close(self) -> None:
-        """Close the database; its records can no longer be used."""
-        if not self._closed:
-            self._index.flush()
-            self._closed = True
+    def close(self) -> bool:
+        """Close the database; its records can no longer be used.
+
+        Edits held in memory (:meth:`read`) are written to disk first. With
+        unsaved changes made in this session, the dialog asks whether to save
+        them (yes), restore the last saved state (no) or cancel: then the
+        database stays open and the changes stay unsaved. Without a terminal
+        to answer, the dialog cancels: nothing is ever discarded silently.
+        Returns True when the database was closed.
+        """
+        if self._closed:
+            return True
+        editor = self._editor
+        if editor.pending:
+            editor.write_pending()
+        if editor.lock is not None and editor.lock.held and editor.unsaved:
+            n = len(editor.changes())
+            answer = self._dialog.question(
+                f"{self._path} has {n} unsaved change(s). Save them? "
+                "(no: restore the last saved state; cancel: keep them unsaved)",
+                title="Close database",
+                cancel=True,
+            )
+            if answer == "yes":
+                self.save()
+            elif answer == "no":
+                self.restore()
+            else:
+                self._index.flush()
+                self._dialog.warning(
+                    f"{self._path} stays open with {n} unsaved change(s), kept in its "
+                    "journal: call save() or restore(), or reopen it later to decide."
+                )
+                return False
+        self._index.flush()
+        editor.release()
+        self._closed = True
+        return True
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether the folder has changes not yet saved (by this process or an earlier one).
+
+        Examples
+        --------
+        >>> database.unsaved
+        False
+        """
+        return self._editor.unsaved
+
+    def changes(self) -> Any:
+        """The unsaved changes: a :class:`pandas.DataFrame` of ``path`` and ``change``
+        (``"changed"``, ``"new"``, ``"removed"``, ``"changed in memory"``)."""
+        return self._editor.changes()
+
+    def import_dicom(self, files: Any) -> list[Any]:
+        """Copy DICOM files (a list of files or folders, or one folder) into the database.
+
+        The files are copied, never moved or changed; files whose
+        SOPInstanceUID is already in the database, and files that are not
+        DICOM, are skipped and listed in a message. The copies can be removed
+        again with :meth:`restore` until :meth:`save`. Returns the new
+        instances.
+        """
+        from ._structure import import_dicom
+
+        return import_dicom(self, files)
 
     def __enter__(self) -> Database:
         return self
@@ -146,6 +220,8 @@ class Database(Record):
             }
             self._groups[level] = groups
         rows = groups.get(key)
+        if rows is None and (level, key) in self._editor.empty:
+            return np.array([], dtype=np.int64)
         if rows is None:
             raise DicomError(
                 f"no {level} with key {key!r} in {self.path}: it was removed, or the "

@@ -15,7 +15,11 @@ __all__ = ["Patient", "Study", "Series", "Instance"]
 
 
 def _first(record: Record, keyword: str) -> Any:
-    values = record._db._values(record._rows()[:1], keyword)
+    rows = record._rows()
+    if not len(rows):  # a new record without files: its own attributes
+        found = record.get(keyword)
+        return found[0] if found else None
+    values = record._db._values(rows[:1], keyword)
     return values[0] if values else None
 
 

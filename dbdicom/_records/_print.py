@@ -18,6 +18,8 @@ def _count(n: int, word: str) -> str:
 def _series_line(series: Any) -> str:
     db = series._db
     rows = series._rows()
+    if not len(rows):
+        return f"Series {series.label()}  (new: no instances yet)"
     modality = db._values(rows[:1], "Modality")[0] or "?"
     frames = db._values(rows, "NumberOfFrames")
     n_frames = sum(int(f) if f else 1 for f in frames)

@@ -16,8 +16,20 @@ import numpy as np
 import pandas as pd
 from pydicom.datadict import keyword_dict, tag_for_keyword
 
+from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError, UnknownTagError
 from .._index import column_of
+from ._structure import (
+    copy_to,
+    get_custom,
+    get_empty,
+    move_to,
+    new_child,
+    new_instance,
+    remove,
+    set_custom,
+    set_values,
+)
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -127,6 +139,13 @@ class Record:
     def _find(self, level: str, filters: dict[str, Any]) -> Any:
         mine = LEVELS.index(self.level)
         target = LEVELS.index(level)
+        editor = self._db._editor
+        if (
+            editor.empty.records
+            and self.level != "database"
+            and (self.level, self._key) in editor.empty
+        ):
+            return self._find_empty(level, filters)
         rows = self._rows()
         if target <= mine:
             if target == mine:
@@ -141,7 +160,42 @@ class Record:
             found = self._records(level, rows)
             return found[0] if found else None
         rows = self._db._filter(rows, filters)
-        return self._records(level, rows)
+        found = self._records(level, rows)
+        if editor.empty.records:
+            found += self._empties(level, filters)
+        return found
+
+    def _empties(self, level: str, filters: dict[str, Any]) -> list[Any]:
+        """The new records without files of ``level`` below this one."""
+        editor = self._db._editor
+        where = None if self.level == "database" else self.level
+        cls = self._db._class_of(level)
+        out = []
+        for key in editor.empty.below(where, self._key, level):
+            record = cls(self._db, key)
+            if all(
+                match_values(record.get(name) or [None], wanted).any()
+                for name, wanted in filters.items()
+            ):
+                out.append(record)
+        return out
+
+    def _find_empty(self, level: str, filters: dict[str, Any]) -> Any:
+        mine = LEVELS.index(self.level)
+        target = LEVELS.index(level)
+        if target == mine:
+            return [self]
+        if target > mine:
+            return self._empties(level, filters) if level != "instance" else []
+        if filters:
+            raise TypeError(f"{type(self).__name__}.{level}s() looks up the hierarchy; no filters.")
+        for up_level, key in self._db._editor.empty.ancestors(self.level, self._key):
+            record = self._db._class_of(up_level)(self._db, key)
+            if up_level == level:
+                return record
+            if (up_level, key) not in self._db._editor.empty:
+                return record._find(level, {})
+        return None
 
     def patients(self, **filters: Any) -> Any:
         """The patients under this record, optionally only those matching ``filters``.
@@ -236,7 +290,11 @@ class Record:
         """
         if isinstance(tag, list):
             return [self.get(t) for t in tag]
+        if isinstance(tag, str) and custom(tag) is not None:
+            return get_custom(self, tag)
         column = check_tag(tag)
+        if self.level != "database" and (self.level, self._key) in self._db._editor.empty:
+            return get_empty(self, column)
         values = self._db._values(self._rows(), column)
         if self.level == "instance":
             return values[0] if values else None
@@ -249,13 +307,206 @@ class Record:
         # only called when normal lookup fails: methods and properties win
         if name.startswith("_"):
             raise AttributeError(name)
-        if tag_for_keyword(name) is not None:
+        if tag_for_keyword(name) is not None or custom(name) is not None:
             return self.get(name)
         methods = [m for m in dir(type(self)) if not m.startswith("_")]
         raise UnknownAttributeError(
-            f"{type(self).__name__} has no attribute {name!r}: it is neither a method nor a "
-            f"DICOM keyword.{_suggest(name, methods)}"
+            f"{type(self).__name__} has no attribute {name!r}: it is neither a method, a "
+            f"DICOM keyword nor a custom attribute.{_suggest(name, methods + custom_names())}"
         )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif custom(name) is not None:
+            set_custom(self, name, value)
+        elif tag_for_keyword(name) is not None:
+            set_values(self, [(name, value)])
+        else:
+            methods = [m for m in dir(type(self)) if not m.startswith("_")]
+            raise UnknownAttributeError(
+                f"cannot set {name!r} on a {type(self).__name__}: it is neither a DICOM "
+                f"keyword nor a custom attribute.{_suggest(name, custom_names() + methods)}"
+            )
+
+    def __setitem__(self, tag: TagLike | list[TagLike], value: Any) -> None:
+        """Set a tag (keyword, number, (group, element)), or a list of tags.
+
+        A higher level sets the value in every instance below it; see
+        :meth:`set_values` for the rules.
+        """
+        if isinstance(tag, list):
+            values = list(value) if isinstance(value, list | tuple) else None
+            if values is None or len(values) != len(tag):
+                raise ValueError(
+                    f"{len(tag)} tags need a list of {len(tag)} values; got {value!r}."
+                )
+            items = list(zip(tag, values, strict=True))
+        else:
+            items = [(tag, value)]
+        customs = [(t, v) for t, v in items if isinstance(t, str) and custom(t) is not None]
+        for name, v in customs:
+            set_custom(self, name, v)
+        rest = [(t, v) for t, v in items if not (isinstance(t, str) and custom(t) is not None)]
+        if rest:
+            set_values(self, rest)
+
+    def set_values(self, values: dict[Any, Any] | None = None, **keywords: Any) -> None:
+        """Set several tags at once (one rewrite of each file).
+
+        ``record.set_values({"EchoTime": 23.0}, Rows=128)`` is
+        ``record.EchoTime = 23.0; record.Rows = 128`` in one pass.
+
+        The rules:
+
+        * The value is checked against the tag's VR before any file is
+          touched; an invalid value raises :class:`dbdicom.InvalidValueError`
+          naming the tag, the VR and the value.
+        * Values are natural Python values: numbers, strings, lists (several
+          values), ``datetime.date``/``time``/``datetime`` for dates and
+          times, ``None`` for an empty value.
+        * A record above an instance sets the value in every instance below it.
+        * An attribute of a higher level (``PatientName`` on a series) is set
+          for the whole record of that level (every file of the series'
+          patient), so that a patient keeps one name.
+        * The keys (``PatientID``, ``StudyInstanceUID``, ``SeriesInstanceUID``,
+          ``SOPInstanceUID``) are set only on records of their own level;
+          use :meth:`move_to` to change a record's parent.
+        * Every change is written to disk at once and can be undone with
+          :meth:`restore` until :meth:`save`.
+
+        Examples
+        --------
+        >>> series = database.series(SeriesDescription="T2w")[0]
+        >>> series.set_values(SeriesDescription="T2 weighted", EchoTime=90)
+        >>> series.SeriesDescription, series.EchoTime
+        (['T2 weighted'], [90.0])
+        >>> series.restore()  # the 6 files of the series, as they were
+        6
+        """
+        items = list((values or {}).items()) + list(keywords.items())
+        self.__setitem__([t for t, _ in items], [v for _, v in items])
+
+    # ----------------------------------------------------------- structure
+    def remove(self) -> None:
+        """Remove this record and everything below it (undone by :meth:`restore`).
+
+        Examples
+        --------
+        >>> instance = database.series(SeriesDescription="T2w")[0].instances()[0]
+        >>> instance.remove()
+        >>> instance.SOPInstanceUID
+        Traceback (most recent call last):
+        ...
+        dbdicom._errors.DicomError: no instance with key ... it was removed, or ...
+        """
+        remove(self)
+
+    def move_to(self, parent: Record) -> Record:
+        """Put this record under ``parent`` (a record one level up); returns it.
+
+        The attributes of the parent's levels are rewritten in every file
+        (moving a study to another patient gives its files that patient's
+        name, ID, birth date...); attributes the new parent does not have
+        are removed. Keys of the record and below do not change. A parent in
+        another database: the record is copied there, then removed here.
+        """
+        return move_to(self, parent)
+
+    def copy(self) -> Record:
+        """A copy under the same parent, with new UIDs (and a new PatientID for
+        a patient); series copies get the next SeriesNumber of the study.
+
+        Examples
+        --------
+        >>> series = database.series(SeriesDescription="T2w")[0]
+        >>> copy = series.copy()
+        >>> copy.SeriesDescription, copy.uid != series.uid, copy.SeriesNumber
+        (['T2w'], True, [4])
+        >>> database.restore()
+        6
+        """
+        return copy_to(self, self.parent)
+
+    def copy_to(self, parent: Record) -> Record:
+        """A copy of this record under ``parent`` (possibly in another database):
+        ``record.copy().move_to(parent)`` in one pass."""
+        return copy_to(self, parent)
+
+    def new_child(self, **attributes: Any) -> Record:
+        """A new record one level down, inheriting ``attributes`` and this record's.
+
+        Patients, studies and series without files live in memory until a
+        file is written below them (see :meth:`new_instance`).
+        """
+        i = LEVELS.index(self.level)
+        return new_child(self, LEVELS[i + 1], attributes)
+
+    def new_sibling(self, **attributes: Any) -> Record:
+        """A new record under the same parent."""
+        return self.parent.new_child(**attributes)
+
+    def new_pibling(self, **attributes: Any) -> Record:
+        """A new sibling of the parent (e.g. a new study for a series).
+
+        Examples
+        --------
+        >>> series = database.series(SeriesDescription="T2w")[0]
+        >>> study = series.new_pibling(StudyDescription="Parametric maps", StudyDate="20221212")
+        >>> study.StudyDescription, study.PatientName == series.PatientName
+        (['Parametric maps'], True)
+        """
+        return self.parent.new_sibling(**attributes)
+
+    def new_patient(self, **attributes: Any) -> Record:
+        """A new patient (from the database)."""
+        return new_child(self, "patient", attributes)
+
+    def new_study(self, **attributes: Any) -> Record:
+        """A new study below this record (a new patient too, from a database)."""
+        return new_child(self, "study", attributes)
+
+    def new_series(self, **attributes: Any) -> Record:
+        """A new series below this record (with the records between, if needed).
+
+        Examples
+        --------
+        >>> patient = database.new_patient(PatientName="James Bond")
+        >>> study = patient.new_study(StudyDescription="MRI")
+        >>> series = study.new_series(SeriesDescription="Localizer")
+        >>> series.PatientName, series.StudyDescription, series.SeriesDescription
+        (['James Bond'], ['MRI'], ['Localizer'])
+        """
+        return new_child(self, "series", attributes)
+
+    def new_instance(self, dataset: Any = None, **attributes: Any) -> Record:
+        """A new instance (a file) in this series: a copy of ``dataset`` (a
+        pydicom Dataset), or a blank image of the series' size made from the
+        MR Image template (CT Image for CT series), with ``attributes``."""
+        if self.level != "series":
+            return new_child(self, "instance", attributes)
+        return new_instance(self, dataset, attributes)
+
+    # ----------------------------------------------------------- transactions
+    def read(self) -> None:
+        """Load the datasets of this record into memory: later edits happen there
+        (fast), until :meth:`clear` writes them to disk."""
+        self._db._editor.read(self._rows())
+
+    def clear(self) -> None:
+        """Write the edits made in memory to disk (unsaved, restorable) and free it."""
+        editor = self._db._editor
+        rels = None if self.level == "database" else editor.rels(self._rows())
+        editor.write_pending(rels, forget=True)
+
+    def save(self) -> None:
+        """Make this record's changes permanent (its files only)."""
+        self._db._editor.save(self)
+
+    def restore(self) -> int:
+        """Undo this record's unsaved changes: its files back to the last save,
+        byte for byte. Returns the number of files put back."""
+        return self._db._editor.restore(self)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()))

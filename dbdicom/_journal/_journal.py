@@ -1,0 +1,295 @@
+"""Copy-on-write journal: every change reaches the disk at once, reversibly.
+
+Before a file of the database is first rewritten or removed, its original is
+kept in the journal folder (a hard link to the same bytes where the file
+system allows it, a copy otherwise); files created are recorded. The log
+is written *before* the change it announces (write-ahead), so whatever
+moment a process is killed at, the folder can be brought back:
+
+* an entry whose kept original is missing announced a change that never
+  happened (the process died before keeping it): the file is as it was;
+* a kept original is the file's last saved state, byte for byte;
+* a file announced as new is deleted by a restore.
+
+Saving a set of files rewrites the log without their entries in one atomic
+rename (then deletes their originals), so a save is all or nothing.
+Restoring puts the originals back with atomic renames, then rewrites the
+log; a restore killed half way is finished by the next one. Files are
+always replaced by renaming a complete temporary file over them: a file of
+the database is never half written.
+
+Layout, inside the database's hidden folder::
+
+    journal/log          one JSON object per line: path, kind, original, keys
+    journal/originals/   the kept originals
+    journal/tmp/         files being written (cleared when a writer starts)
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Entry", "Journal"]
+
+Keys = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The journal's knowledge of one changed file.
+
+    Attributes
+    ----------
+    path : str
+        The file, relative to the database folder (``/``-separated).
+    kind : str
+        ``"kept"``: the file existed and its original is kept;
+        ``"new"``: the file did not exist at the last save.
+    original : str
+        Name of the kept original in ``originals/`` (``""`` for new files).
+    keys : tuple of str
+        Patient, study, series and instance keys of the file when the entry
+        was made (its place in the hierarchy at the last save).
+    """
+
+    path: str
+    kind: str
+    original: str
+    keys: Keys
+
+    def to_json(self) -> str:
+        return json.dumps({"p": self.path, "k": self.kind, "o": self.original, "keys": self.keys})
+
+    @classmethod
+    def from_json(cls, line: str) -> Entry | None:
+        try:
+            d = json.loads(line)
+            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]))
+        except (ValueError, KeyError, TypeError):
+            return None  # a line torn by a crash: its change never started
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """The unsaved changes of one database folder.
+
+    Parameters
+    ----------
+    root : Path
+        The database folder.
+    folder : Path
+        The journal folder (inside the database's hidden folder).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "a.dcm").write_bytes(b"saved")
+    >>> journal = Journal(root, root / ".dbdicom" / "journal")
+    >>> journal.keep([("a.dcm", ("p", "st", "se", "i"))])
+    >>> journal.write("a.dcm", lambda tmp: pathlib.Path(tmp).write_bytes(b"changed"))
+    >>> (root / "a.dcm").read_bytes(), journal.unsaved
+    (b'changed', True)
+    >>> journal.restore()
+    ['a.dcm']
+    >>> (root / "a.dcm").read_bytes(), journal.unsaved
+    (b'saved', False)
+    """
+
+    def __init__(self, root: Path, folder: Path) -> None:
+        self.root = root
+        self.folder = folder
+        self.log = folder / "log"
+        self.originals = folder / "originals"
+        self.tmp = folder / "tmp"
+        self.entries: dict[str, Entry] = {}
+        self.load()
+
+    # ------------------------------------------------------------ state
+    def load(self) -> None:
+        """Read the log (a torn last line, left by a kill, is ignored)."""
+        self.entries = {}
+        try:
+            text = self.log.read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for line in text.splitlines():
+            entry = Entry.from_json(line)
+            if entry is not None:
+                self.entries.setdefault(entry.path, entry)
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether any change is waiting for a save or a restore."""
+        return bool(self.entries)
+
+    def recover(self) -> None:
+        """Tidy up after a crash; run by the writer when it takes the lock.
+
+        Deletes half-written temporary files, forgets entries whose change
+        never happened, deletes originals no entry refers to (a save killed
+        after its commit) and rewrites the log without torn lines.
+        """
+        self.load()
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if not self.folder.is_dir():
+            return
+        live = {}
+        for path, entry in self.entries.items():
+            if entry.kind == "kept" and not (self.originals / entry.original).exists():
+                continue  # announced, never started: the file is its saved self
+            live[path] = entry
+        if self.originals.is_dir():
+            used = {e.original for e in live.values()}
+            for name in os.listdir(self.originals):
+                if name not in used:
+                    (self.originals / name).unlink(missing_ok=True)
+        self._rewrite(live)
+
+    def _append(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = "".join(e.to_json() + "\n" for e in entries).encode()
+        with open(self.log, "ab") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        for e in entries:
+            self.entries[e.path] = e
+
+    def _rewrite(self, entries: dict[str, Entry]) -> None:
+        """Replace the log by ``entries`` in one atomic rename."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"log.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write("".join(e.to_json() + "\n" for e in entries.values()).encode())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.log)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.folder)
+        self.entries = dict(entries)
+
+    # ------------------------------------------------------------ changes
+    def keep(self, files: Iterable[tuple[str, Keys]]) -> None:
+        """Keep the originals of files about to be rewritten (once per file)."""
+        new = [
+            Entry(path, "kept", uuid.uuid4().hex, keys)
+            for path, keys in files
+            if path not in self.entries
+        ]
+        self._append(new)
+        if new:
+            self.originals.mkdir(parents=True, exist_ok=True)
+        for entry in new:
+            self._link(self.root / entry.path, self.originals / entry.original)
+
+    def created(self, files: Iterable[tuple[str, Keys]]) -> None:
+        """Announce files about to be created."""
+        self._append([Entry(p, "new", "", k) for p, k in files if p not in self.entries])
+
+    def remove(self, files: Iterable[tuple[str, Keys]]) -> None:
+        """Remove files from the folder, keeping the originals of saved ones."""
+        files = list(files)
+        new = [Entry(p, "kept", uuid.uuid4().hex, k) for p, k in files if p not in self.entries]
+        self._append(new)
+        if new:
+            self.originals.mkdir(parents=True, exist_ok=True)
+        fresh = {e.path: e for e in new}
+        for path, _ in files:
+            target = self.root / path
+            if path in fresh:
+                os.replace(target, self.originals / fresh[path].original)
+            else:
+                target.unlink(missing_ok=True)
+
+    def write(self, path: str, writer: Callable[[str], object]) -> None:
+        """Write a file of the folder: ``writer(tmp)`` writes it whole, then it
+        replaces the file in one rename. Announce it first (:meth:`keep` or
+        :meth:`created`)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp / uuid.uuid4().hex
+        target = self.root / path
+        try:
+            writer(str(tmp))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                near = target.parent / f".dbdicom-{tmp.name}.tmp"  # another file system
+                shutil.move(str(tmp), near)
+                os.replace(near, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _link(self, source: Path, kept: Path) -> None:
+        try:
+            os.link(source, kept)
+            return
+        except OSError:
+            pass  # no hard links here (another file system, FAT, ...): copy
+        part = kept.with_suffix(".part")
+        shutil.copy2(source, part)
+        os.replace(part, kept)
+
+    # ------------------------------------------------------------ save/restore
+    def _chosen(self, paths: Iterable[str] | None) -> dict[str, Entry]:
+        if paths is None:
+            return dict(self.entries)
+        return {p: self.entries[p] for p in paths if p in self.entries}
+
+    def save(self, paths: Iterable[str] | None = None) -> list[str]:
+        """Make the changes of ``paths`` (all by default) permanent; the paths saved."""
+        chosen = self._chosen(paths)
+        if not chosen:
+            return []
+        rest = {p: e for p, e in self.entries.items() if p not in chosen}
+        self._rewrite(rest)  # the commit
+        for entry in chosen.values():
+            if entry.kind == "kept":
+                (self.originals / entry.original).unlink(missing_ok=True)
+        return list(chosen)
+
+    def restore(self, paths: Iterable[str] | None = None) -> list[str]:
+        """Put ``paths`` (all by default) back as they were saved; the paths restored."""
+        chosen = self._chosen(paths)
+        if not chosen:
+            return []
+        for entry in chosen.values():
+            target = self.root / entry.path
+            if entry.kind == "new":
+                target.unlink(missing_ok=True)
+                continue
+            kept = self.originals / entry.original
+            if kept.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(kept, target)
+        rest = {p: e for p, e in self.entries.items() if p not in chosen}
+        self._rewrite(rest)
+        return list(chosen)

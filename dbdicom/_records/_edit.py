@@ -1,0 +1,435 @@
+"""Changing a database: the writer's lock, file rewrites through the journal,
+memory mode, save and restore.
+
+Every change goes through :meth:`Editor.change` (rewrite files),
+:meth:`Editor.create` (new files) or :meth:`Editor.remove_rows`; each
+announces itself to the journal before it touches the disk, so that it can
+be undone until it is saved (see :mod:`dbdicom._journal`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pydicom
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.valuerep import PersonName
+
+from .._errors import DicomError, InvalidFileError, ReadOnlyError
+from .._journal import FolderLock, Journal
+from ._empty import Registry
+
+if TYPE_CHECKING:
+    from ._database import Database
+    from ._record import Record
+
+__all__ = ["DELETE", "Editor", "put"]
+
+_EDITORS: weakref.WeakSet[Editor] = weakref.WeakSet()
+Keys = tuple[str, str, str, str]
+# progress is shown for operations on at least this many files
+_PROGRESS_FROM = 50
+
+
+class _Delete:
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+#: A value that removes the element from the files.
+DELETE: Any = _Delete()
+
+
+def put(ds: Dataset, number: int, vr: str, value: Any) -> None:
+    """Set (or with :data:`DELETE`, remove) one element of ``ds``."""
+    if value is DELETE:
+        if number in ds:
+            del ds[number]
+        return
+    if isinstance(value, DataElement):
+        ds[value.tag] = value
+        return
+    if isinstance(value, str) and not value.isascii():
+        if ds.get("SpecificCharacterSet") != "ISO_IR 192":
+            ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8, which encodes any text
+    if number in ds:
+        elem = ds[number]
+        if elem.VR in ("UN", "US or SS", "OB or OW"):
+            ds.add_new(number, vr, value)
+        else:
+            elem.value = value
+    else:
+        ds.add_new(number, vr, value)
+    if number == 0x00080018 and getattr(ds, "file_meta", None) is not None:
+        ds.file_meta.MediaStorageSOPInstanceUID = value
+
+
+def plain(value: Any) -> Any:
+    """A pydicom element value as the index holds it (tuples, floats, str)."""
+    if isinstance(value, MultiValue | list | tuple):
+        items = tuple(plain(v) for v in value)
+        return items if len(items) != 1 else items[0]
+    if isinstance(value, PersonName):
+        return str(value)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value) if isinstance(value, float) else int(value)
+    if value == "":
+        return None
+    return value
+
+
+def _save(ds: Dataset, path: str) -> None:
+    ds.save_as(path, enforce_file_format=False)
+
+
+class Editor:
+    """The changes of one :class:`~dbdicom.Database`.
+
+    Holds the journal, the writer's lock (taken at the first change), the
+    datasets read into memory and the empty records.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        index = db._index
+        self.root = index.root
+        self.journal: Journal | None = None
+        self.lock: FolderLock | None = None
+        if index.writable:
+            self.journal = Journal(self.root, index.store / "journal")
+            self.lock = FolderLock(index.store / "lock")
+        self.memory: dict[str, Dataset] = {}
+        self.pending: set[str] = set()
+        self.empty = Registry()
+        _EDITORS.add(self)
+
+    # ------------------------------------------------------------ permission
+    def begin(self) -> Journal:
+        """The journal, once this process may change the folder.
+
+        Raises :class:`ReadOnlyError` for a closed database, a read-only
+        folder, or a folder another process is changing.
+        """
+        if self.db._closed:
+            raise ReadOnlyError(
+                f"the database {self.root} is closed: open it again with db.database(path)."
+            )
+        if self.journal is None or self.lock is None:
+            raise ReadOnlyError(
+                f"{self.root} is read-only: dbdicom can read it but not change it. To work "
+                "on it, copy it to a folder you can write (database.export_as_dicom(folder)) "
+                "and open that one."
+            )
+        if not self.lock.held:
+            if not self.lock.acquire():
+                pid = self.lock.holder()
+                who = f"process {pid}" if pid else "another process"
+                raise ReadOnlyError(
+                    f"{who} is changing {self.root}: one process at a time may change a "
+                    "database (reading it is fine). Close the database there "
+                    "(database.close()) and try again."
+                )
+            self.journal.recover()
+            self.db.refresh()  # take in what the last writer did
+        return self.journal
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+    @property
+    def unsaved(self) -> bool:
+        if self.pending:
+            return True
+        if self.journal is None:
+            return False
+        if self.lock is None or not self.lock.held:
+            self.journal.load()  # another process may have changed it
+        return self.journal.unsaved
+
+    # ------------------------------------------------------------ rows
+    def rels(self, rows: np.ndarray) -> list[str]:
+        return [str(p) for p in self.db.index.frame["_path"].to_numpy(dtype=object)[rows]]
+
+    def keys(self, rows: np.ndarray) -> list[Keys]:
+        frame = self.db.index.frame
+        cols = [
+            frame[c].to_numpy(dtype=object)[rows]
+            for c in ("_patient", "_study", "_series", "_instance")
+        ]
+        return [tuple(str(c[i]) for c in cols) for i in range(len(rows))]  # type: ignore[misc]
+
+    def check_files(self, rels: Sequence[str]) -> None:
+        """Refuse to start when a file went missing behind the database's back."""
+        missing = [r for r in rels if r not in self.memory and not (self.root / r).is_file()]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise DicomError(
+                f"{self.root / missing[0]}{more} was removed or moved by another program "
+                "since the database was opened; nothing was changed. Call "
+                "database.refresh() to take in the folder as it is now."
+            )
+
+    def dataset(self, rel: str, pixels: bool = True) -> Dataset:
+        """The dataset of a file (the one in memory after ``read()``)."""
+        ds = self.memory.get(rel)
+        if ds is not None:
+            return ds
+        path = self.root / rel
+        try:
+            return pydicom.dcmread(path, stop_before_pixels=not pixels)
+        except (InvalidDicomError, EOFError, ValueError) as exc:
+            raise InvalidFileError(f"{path} cannot be read by pydicom: {exc}") from exc
+
+    def _progress(self, done: int, total: int, text: str) -> None:
+        if total >= _PROGRESS_FROM and not self.db._muted:
+            self.db._status.progress(done, total, text)
+
+    # ------------------------------------------------------------ changes
+    def change(
+        self, rows: np.ndarray, fn: Callable[[Dataset], None], touched: Iterable[str]
+    ) -> None:
+        """Apply ``fn`` to the datasets of ``rows``: in memory where they were
+        read, else on disk (through the journal). ``touched``: the index
+        columns ``fn`` may change (used for rows held in memory)."""
+        journal = self.begin()
+        rels = self.rels(rows)
+        keys = self.keys(rows)
+        on_disk = [(r, k) for r, k in zip(rels, keys, strict=True) if r not in self.memory]
+        self.check_files([r for r, _ in on_disk])
+        in_memory = [i for i, r in enumerate(rels) if r in self.memory]
+        for i in in_memory:
+            fn(self.memory[rels[i]])
+            self.pending.add(rels[i])
+        if in_memory:
+            self._index_from_memory(rows[in_memory], touched)
+        journal.keep(on_disk)
+        self._rewrite([r for r, _ in on_disk], fn, "Writing")
+
+    def _rewrite(self, rels: list[str], fn: Callable[[Dataset], None] | None, text: str) -> None:
+        journal = self.begin()
+        done: list[str] = []
+        try:
+            for i, rel in enumerate(rels):
+                ds = self.dataset(rel)
+                if fn is not None:
+                    fn(ds)
+                try:
+                    journal.write(rel, lambda tmp, ds=ds: _save(ds, tmp))  # type: ignore[misc]
+                except OSError as exc:
+                    raise DicomError(
+                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(rels)} "
+                        "files were changed before it. They are kept unsaved in the journal: "
+                        "restore() puts them back, save() keeps them."
+                    ) from exc
+                done.append(rel)
+                self._progress(i + 1, len(rels), text)
+        finally:
+            self.db.index.update(done)
+            self.db._changed()
+
+    def _index_from_memory(self, rows: np.ndarray, touched: Iterable[str]) -> None:
+        from .._index import column_of
+
+        index = self.db.index
+        rels = self.rels(rows)
+        for column in dict.fromkeys(touched):
+            tag = _tag(column)
+            values = [
+                plain(self.memory[r][tag].value) if tag in self.memory[r] else None for r in rels
+            ]
+            first = values[0]
+            if all(_same(v, first) for v in values):
+                index.set_cells(rows, column_of(column), first)
+            else:
+                for row, v in zip(rows, values, strict=True):
+                    index.set_cells(np.array([row]), column, v)
+        self.db._changed()
+
+    def create(self, items: list[tuple[str, Keys, Callable[[str], object]]], text: str) -> None:
+        """Write new files: ``(path, keys, writer)`` each; ``writer(tmp)`` writes one."""
+        journal = self.begin()
+        journal.created([(p, k) for p, k, _ in items])
+        done: list[str] = []
+        try:
+            for i, (rel, _, writer) in enumerate(items):
+                try:
+                    journal.write(rel, writer)
+                except OSError as exc:
+                    raise DicomError(
+                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(items)} "
+                        "new files were written before it: restore() removes them."
+                    ) from exc
+                done.append(rel)
+                self._progress(i + 1, len(items), text)
+        finally:
+            self.db.index.update(done)
+            self.db._changed()
+            self.prune()
+
+    def remove_rows(self, rows: np.ndarray) -> None:
+        journal = self.begin()
+        rels = self.rels(rows)
+        keys = self.keys(rows)
+        for r in rels:
+            self.memory.pop(r, None)
+            self.pending.discard(r)
+        present = [(r, k) for r, k in zip(rels, keys, strict=True) if (self.root / r).exists()]
+        try:
+            journal.remove(present)
+        finally:
+            self.db.index.update(rels)
+            self.db._changed()
+
+    def prune(self) -> None:
+        """Forget empty records that now have files."""
+        if not self.empty.records:
+            return
+        frame = self.db.index.frame
+        present = {
+            level: set(frame[f"_{level}"].to_numpy(dtype=object))
+            for level in ("patient", "study", "series")
+        }
+        self.empty.prune(present)
+
+    # ------------------------------------------------------------ memory
+    def read(self, rows: np.ndarray) -> None:
+        rels = self.rels(rows)
+        self.check_files(rels)
+        for i, rel in enumerate(rels):
+            if rel not in self.memory:
+                self.memory[rel] = self.dataset(rel)
+            self._progress(i + 1, len(rels), "Reading")
+
+    def write_pending(self, rels: Iterable[str] | None = None, forget: bool = False) -> None:
+        """Write the edits held in memory to disk (unsaved, through the journal)."""
+        chosen = list(self.memory) if rels is None else [r for r in rels if r in self.memory]
+        todo = [r for r in chosen if r in self.pending]
+        if todo:
+            journal = self.begin()
+            frame = self.db.index.frame
+            where = frame["_path"].isin(todo).to_numpy()
+            rows = np.flatnonzero(where)
+            journal.keep(zip(self.rels(rows), self.keys(rows), strict=True))
+            self._rewrite(self.rels(rows), None, "Writing")
+            self.pending.difference_update(todo)
+        if forget:
+            for r in chosen:
+                self.memory.pop(r, None)
+
+    # ------------------------------------------------------------ save/restore
+    def _journal_paths(self, record: Record) -> list[str] | None:
+        """Paths of the journal entries that belong to ``record`` (None: all)."""
+        if record.level == "database":
+            return None
+        assert self.journal is not None
+        from ._record import LEVELS
+
+        i = LEVELS.index(record.level) - 1
+        paths = {p for p, e in self.journal.entries.items() if e.keys[i] == record.uid}
+        try:
+            rows = record._rows()
+        except DicomError:
+            rows = np.array([], dtype=np.int64)
+        paths.update(p for p in self.rels(rows) if p in self.journal.entries)
+        return sorted(paths)
+
+    def _record_rels(self, record: Record) -> list[str]:
+        try:
+            return self.rels(record._rows())
+        except DicomError:
+            return []
+
+    def save(self, record: Record) -> int:
+        journal = self.begin()
+        rels = None if record.level == "database" else self._record_rels(record)
+        self.write_pending(rels)
+        paths = self._journal_paths(record)
+        n = len(journal.entries) if paths is None else len(paths)
+        try:
+            journal.save(paths)
+        except OSError as exc:
+            raise DicomError(
+                f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
+                "nothing is lost; the changes are still unsaved (restore() or save() again)."
+            ) from exc
+        return n
+
+    def restore(self, record: Record) -> int:
+        journal = self.begin()
+        rels = list(self.memory) if record.level == "database" else self._record_rels(record)
+        for r in rels:
+            self.memory.pop(r, None)
+            self.pending.discard(r)
+        stale = [r for r in rels if r not in journal.entries]
+        paths = self._journal_paths(record)
+        if record.level == "database":
+            self.empty.records.clear()
+        elif record.level != "instance":
+            self.empty.discard(record.level, record.uid)
+        chosen = list(journal.entries) if paths is None else paths
+        try:
+            done = journal.restore(paths)
+        finally:
+            self.db.index.update(sorted(set(chosen) | set(stale)))
+            self.db._changed()
+        return len(done)
+
+    def changes(self) -> pd.DataFrame:
+        """A table of the unsaved changes: ``path`` and ``change``."""
+        out: list[tuple[str, str]] = []
+        if self.journal is not None:
+            if self.lock is None or not self.lock.held:
+                self.journal.load()
+            for path, entry in sorted(self.journal.entries.items()):
+                exists = (self.root / path).exists()
+                if entry.kind == "new":
+                    kind = "new" if exists else "new, removed"
+                else:
+                    kind = "changed" if exists else "removed"
+                out.append((path, kind))
+        out += [(p, "changed in memory") for p in sorted(self.pending)]
+        return pd.DataFrame(out, columns=["path", "change"])
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _tag(column: str) -> int:
+    from .._values import resolve_tag
+
+    if column.startswith("("):
+        g, e = column.strip("()").split(",")
+        return (int(g, 16) << 16) | int(e, 16)
+    return resolve_tag(column)[0]
+
+
+def write_all_pending() -> None:
+    """At interpreter exit: edits held in memory go to disk, unsaved (never lost)."""
+    for editor in list(_EDITORS):
+        if editor.pending and not editor.db._closed:
+            try:
+                editor.write_pending()
+            except (DicomError, OSError) as exc:
+                print(f"dbdicom: could not write the edits held in memory: {exc}")
+
+
+atexit.register(write_all_pending)
+
+
+def copy_dataset(ds: Dataset) -> Dataset:
+    """A deep copy (file meta included)."""
+    return copy.deepcopy(ds)

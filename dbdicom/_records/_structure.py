@@ -1,0 +1,575 @@
+"""Editing records: attributes at every level, remove, move, copy, new, import.
+
+The rules that keep the hierarchy consistent are in
+:mod:`dbdicom._records._attributes`. New files are written as
+``dbdicom/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`` inside the database
+folder; files keep their paths when they are edited or moved.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from .._errors import DicomError, InvalidValueError
+from .._values import resolve_tag, to_dicom
+from ._attributes import KEYS, LEVEL_ATTRIBUTES, level_of
+from ._edit import DELETE, Editor, _save, copy_dataset, put
+from ._empty import Empty
+
+if TYPE_CHECKING:
+    from ._database import Database
+    from ._record import Record
+
+__all__ = [
+    "copy_to",
+    "get_custom",
+    "import_dicom",
+    "move_to",
+    "new_child",
+    "new_instance",
+    "remove",
+    "set_custom",
+    "set_values",
+]
+
+LEVELS = ("database", "patient", "study", "series", "instance")
+_NEW_FOLDER = "dbdicom"
+
+
+def _editor(record: Record) -> Editor:
+    return record._db._editor
+
+
+def is_empty(record: Record) -> bool:
+    """Whether ``record`` is a new record without files."""
+    return record.level != "database" and (record.level, record.uid) in _editor(record).empty
+
+
+def _ancestor(record: Record, level: str) -> Record:
+    """The record of ``level`` above ``record`` (``record`` itself at its level)."""
+    if level == record.level:
+        return record
+    found = record._find(level, {})
+    if found is None:
+        raise DicomError(f"{record!r} has no {level} above it.")
+    return found
+
+
+# ---------------------------------------------------------------- attributes
+def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
+    """Set tags on ``record`` by the level rule: checked first, then written."""
+    db = record._db
+    editor = _editor(record)
+    editor.begin()
+    checked: list[tuple[int, str, str, Any]] = []
+    for tag, value in items:
+        number, keyword, vr = resolve_tag(tag)
+        checked.append((number, keyword, vr, to_dicom(number, value, vr)))
+    groups: dict[tuple[str, str], list[tuple[int, str, str, Any]]] = {}
+    targets: dict[tuple[str, str], Record] = {}
+    for item in checked:
+        keyword = item[1]
+        target = _target(record, keyword, item[3])
+        groups.setdefault((target.level, target.uid), []).append(item)
+        targets[(target.level, target.uid)] = target
+    for where, group in groups.items():
+        target = targets[where]
+        if is_empty(target):
+            empty = editor.empty.get(*where)
+            assert empty is not None
+            for _number, keyword, _, value in group:
+                if keyword == KEYS.get(target.level):
+                    editor.empty.rekey(target.level, target.uid, str(value))
+                    object.__setattr__(target, "_key", str(value))
+                empty.attrs[keyword] = value
+            continue
+        rows = target._rows()
+
+        def fn(ds: Dataset, group: list[tuple[int, str, str, Any]] = group) -> None:
+            for number, _, vr, value in group:
+                put(ds, number, vr, value)
+
+        editor.change(rows, fn, [k for _, k, _, _ in group])
+        for _, keyword, _, value in group:
+            if keyword == KEYS.get(target.level):
+                object.__setattr__(target, "_key", str(value))
+                if target is not record and target == record:
+                    object.__setattr__(record, "_key", str(value))
+    db._changed()
+
+
+def _target(record: Record, keyword: str, value: Any) -> Record:
+    """Which record an attribute is set on (the level rule)."""
+    for level, key in KEYS.items():
+        if keyword != key:
+            continue
+        if record.level != level:
+            up = {"patient": "patients", "study": "studies", "series": "series"}.get(level)
+            hint = (
+                f"; to change the {level}'s {keyword}, set it on the {level}: "
+                f"{record.level}.{up}().{keyword} = ..."
+                if up and LEVELS.index(record.level) > LEVELS.index(level)
+                else ""
+            )
+            raise InvalidValueError(
+                f"{keyword} is the key of a {level}: it can only be set on a {level}, not on "
+                f"a {record.level}. To put a record under another parent use "
+                f"record.move_to(parent){hint}."
+            )
+        value = str(value)
+        if value != record.uid and _exists(record._db, level, value):
+            raise InvalidValueError(
+                f"{keyword} {value!r} is already the key of another {level} of the database: "
+                f"two {level}s cannot share it. To merge them, move the records below one "
+                "into the other (move_to)."
+            )
+        return record
+    level = level_of(keyword)
+    if LEVELS.index(level) < LEVELS.index(record.level):
+        return _ancestor(record, level)
+    return record
+
+
+def _exists(db: Database, level: str, key: str) -> bool:
+    frame = db.index.frame
+    return bool((frame[f"_{level}"] == key).any()) or (level, key) in db._editor.empty
+
+
+def set_custom(record: Record, name: str, value: Any) -> None:
+    from .._custom import custom
+
+    attribute = custom(name)
+    assert attribute is not None
+    value = attribute.check(value)
+    editor = _editor(record)
+    editor.begin()
+    if is_empty(record):
+        empty = editor.empty.get(record.level, record.uid)
+        assert empty is not None
+        empty.attrs[name] = value
+        return
+    rows = record._rows()
+    editor.change(rows, lambda ds: attribute.apply(ds, value), attribute.tags)
+
+
+def get_custom(record: Record, name: str) -> Any:
+    from .._custom import custom
+    from ._record import _distinct
+
+    attribute = custom(name)
+    assert attribute is not None
+    if is_empty(record):
+        empty = _editor(record).empty.get(record.level, record.uid)
+        return [empty.attrs[name]] if empty is not None and name in empty.attrs else []
+    rows = record._rows()
+    db = record._db
+    values = {tag: db._values(rows, tag) for tag in attribute.tags}
+    result = attribute.get(values)
+    if record.level == "instance":
+        return result[0] if result else None
+    return _distinct(result)
+
+
+def get_empty(record: Record, keyword: str) -> Any:
+    """The value of ``keyword`` for a record without files: its own or inherited."""
+    editor = _editor(record)
+    empty = editor.empty.get(record.level, record.uid)
+    while empty is not None:
+        if keyword in empty.attrs:
+            return [_user_value(empty.attrs[keyword])]
+        if empty.parent is None:
+            return []
+        level, key = empty.parent
+        parent = editor.empty.get(level, key)
+        if parent is None:
+            return record._db._class_of(level)(record._db, key).get(keyword)
+        empty = parent
+    return []
+
+
+def _user_value(value: Any) -> Any:
+    from ._edit import plain
+
+    return plain(value)
+
+
+# ---------------------------------------------------------------- inheritance
+def inherited(record: Record) -> dict[str, Any]:
+    """What a record passes down: the attributes of its level and the levels above.
+
+    From its first file for a record with files: every attribute of those
+    levels, :data:`DELETE` for those it does not have. For a new record
+    without files, its parent's, then its own attributes.
+    """
+    if record.level == "database":
+        return {}
+    editor = _editor(record)
+    empty = editor.empty.get(record.level, record.uid)
+    if empty is not None:
+        out: dict[str, Any] = {}
+        if empty.parent is not None:
+            out = inherited(record._db._class_of(empty.parent[0])(record._db, empty.parent[1]))
+        out.update({kw: DELETE for kw in LEVEL_ATTRIBUTES.get(record.level, ())})
+        out.update(empty.attrs)
+        return out
+    rows = record._rows()
+    ds = editor.dataset(editor.rels(rows[:1])[0], pixels=False)
+    out = {}
+    for level in LEVELS[1 : LEVELS.index(record.level) + 1]:
+        for keyword in LEVEL_ATTRIBUTES.get(level, ()):
+            out[keyword] = ds[keyword].value if keyword in ds else DELETE
+    return out
+
+
+def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
+    from .._custom import custom
+
+    for keyword, value in values.items():
+        attribute = custom(keyword)
+        if attribute is not None:
+            attribute.apply(ds, value)
+            continue
+        if new_file and value is DELETE:
+            continue  # a new file keeps what its template needs
+        number, _, vr = resolve_tag(keyword)
+        put(ds, number, vr, value)
+
+
+# ---------------------------------------------------------------- structure
+def _check_parent(record: Record, parent: Record, verb: str) -> None:
+    want = LEVELS[LEVELS.index(record.level) - 1]
+    if parent.level != want:
+        raise DicomError(
+            f"cannot {verb} a {record.level} to a {parent.level}: a {record.level} goes under "
+            f"a {want}. Give a {want} (e.g. {parent.level}.{_plural(want)}()[0]"
+            + (
+                f" or {parent.level}.new_{want}()"
+                if LEVELS.index(parent.level) < LEVELS.index(want)
+                else ""
+            )
+            + ")."
+        )
+    if parent._db is record._db and record.level != "database":
+        above = parent
+        while above.level != "database":
+            if above == record:
+                raise DicomError(f"cannot {verb} {record!r} into itself.")
+            above = above.parent if not is_empty(above) else _empty_parent(above)
+
+
+def _plural(level: str) -> str:
+    return {"patient": "patients", "study": "studies", "series": "series"}.get(level, level)
+
+
+def _empty_parent(record: Record) -> Record:
+    empty = _editor(record).empty.get(record.level, record.uid)
+    db = record._db
+    if empty is None or empty.parent is None:
+        return db
+    return db._class_of(empty.parent[0])(db, empty.parent[1])
+
+
+def remove(record: Record) -> None:
+    """Remove a record and everything below it (restorable until saved)."""
+    editor = _editor(record)
+    editor.begin()
+    if record.level == "database":
+        rows = record._rows()
+        editor.empty.records.clear()
+    else:
+        if is_empty(record):
+            editor.empty.discard(record.level, record.uid)
+            return
+        rows = record._rows()
+        editor.empty.discard(record.level, record.uid)
+    editor.remove_rows(rows)
+
+
+def move_to(record: Record, parent: Record) -> Record:
+    """Put ``record`` under ``parent``, rewriting the parent levels' attributes."""
+    _check_parent(record, parent, "move")
+    if parent._db is not record._db:
+        new = copy_to(record, parent)
+        remove(record)
+        return new
+    if record.level == "patient":
+        return record
+    editor = _editor(record)
+    editor.begin()
+    values = inherited(parent)
+    if is_empty(record):
+        empty = editor.empty.get(record.level, record.uid)
+        assert empty is not None
+        empty.parent = (parent.level, parent.uid)
+        return record
+    editor.change(record._rows(), lambda ds: _apply(ds, values), list(values))
+    editor.prune()
+    return record
+
+
+def _new_id(level: str, old: str | None = None) -> str:
+    from .._templates import new_uid
+
+    if level == "patient":
+        return (
+            f"{old}-copy-{uuid.uuid4().hex[:6]}"[-64:]
+            if old
+            else f"dbdicom-{uuid.uuid4().hex[:10]}"
+        )
+    return new_uid()
+
+
+def _next_number(db: Database, rows: np.ndarray, keyword: str) -> int:
+    values = (
+        [v for v in db._values(rows, keyword) if isinstance(v, int | float)] if len(rows) else []
+    )
+    return int(max(values)) + 1 if values else 1
+
+
+def copy_to(record: Record, parent: Record) -> Record:
+    """A copy of ``record`` (new UIDs) under ``parent``, possibly in another database."""
+    _check_parent(record, parent, "copy")
+    src = _editor(record)
+    dst = _editor(parent)
+    dst.begin()
+    values = inherited(parent)
+    if is_empty(record):
+        empty = src.empty.get(record.level, record.uid)
+        assert empty is not None
+        key = _new_id(record.level, record.uid)
+        dst.empty.add(
+            Empty(
+                record.level,
+                key,
+                None if parent.level == "database" else (parent.level, parent.uid),
+                dict(empty.attrs),
+            )
+        )
+        return parent._db._class_of(record.level)(parent._db, key)
+    rows = record._rows()
+    rels = src.rels(rows)
+    keys = src.keys(rows)
+    depth = LEVELS.index(record.level) - 1
+    renew: dict[tuple[int, str], str] = {}
+    series_number: int | None = None
+    if record.level == "series" and not is_empty(parent):
+        series_number = _next_number(parent._db, parent._rows(), "SeriesNumber")
+    elif record.level == "series":
+        series_number = 1
+    instance_number: int | None = None
+    if record.level == "instance" and not is_empty(parent):
+        instance_number = _next_number(parent._db, parent._rows(), "InstanceNumber")
+    items = []
+    new_key = ""
+    for rel, key_of_file in zip(rels, keys, strict=True):
+        uids = {}
+        for level_i in range(depth, 4):
+            old = key_of_file[level_i]
+            if (level_i, old) not in renew:
+                renew[(level_i, old)] = _new_id(LEVELS[level_i + 1], old)
+            uids[KEYS[LEVELS[level_i + 1]]] = renew[(level_i, old)]
+        if not new_key:
+            new_key = uids[KEYS[record.level]]
+        folder = uids.get("SeriesInstanceUID", key_of_file[2])
+        path = f"{_NEW_FOLDER}/{folder}/{uids['SOPInstanceUID']}.dcm"
+        new_keys = tuple(uids.get(KEYS[LEVELS[i + 1]], key_of_file[i]) for i in range(4))
+
+        def writer(tmp: str, rel: str = rel, uids: dict[str, str] = uids) -> None:
+            ds = src.dataset(rel)
+            if rel in src.memory:
+                ds = copy_dataset(ds)
+            _apply(ds, values)
+            extra: dict[str, Any] = dict(uids)
+            if series_number is not None:
+                extra["SeriesNumber"] = series_number
+            if instance_number is not None:
+                extra["InstanceNumber"] = instance_number
+            _apply(ds, extra)
+            _save(ds, tmp)
+
+        items.append((path, new_keys, writer))
+    src.check_files([r for r in rels if r not in src.memory])
+    dst.create(items, "Copying")  # type: ignore[arg-type]
+    return parent._db._class_of(record.level)(parent._db, new_key)
+
+
+def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
+    """A new record of ``level`` below ``record`` (records between made too)."""
+    if LEVELS.index(level) <= LEVELS.index(record.level):
+        raise DicomError(f"a {level} cannot be made below a {record.level}.")
+    if level == "instance":
+        parent = record if record.level == "series" else new_child(record, "series", {})
+        return new_instance(parent, None, attrs)
+    editor = _editor(record)
+    editor.begin()
+    checked: dict[str, Any] = {}
+    from .._custom import custom
+
+    for name, value in attrs.items():
+        attribute = custom(name)
+        if attribute is not None:
+            checked[name] = attribute.check(value)
+        else:
+            number, keyword, vr = resolve_tag(name)
+            checked[keyword] = to_dicom(number, value, vr)
+    parent = record
+    db = record._db
+    for lvl in LEVELS[LEVELS.index(record.level) + 1 : LEVELS.index(level) + 1]:
+        own = checked if lvl == level else {}
+        key_kw = KEYS[lvl]
+        key = str(own[key_kw]) if own.get(key_kw) else _new_id(lvl)
+        if _exists(db, lvl, key):
+            raise InvalidValueError(f"{key_kw} {key!r} is already in the database.")
+        attributes = {key_kw: key, **own}
+        if lvl == "series" and "SeriesNumber" not in attributes:
+            rows = (
+                parent._rows()
+                if not is_empty(parent) and parent.level != "database"
+                else np.array([], int)
+            )
+            taken = [
+                e.attrs.get("SeriesNumber")
+                for e in editor.empty.records.values()
+                if e.level == "series" and e.parent == (parent.level, parent.uid)
+            ]
+            numbers = [_next_number(db, rows, "SeriesNumber") - 1] + [
+                int(t) for t in taken if t is not None
+            ]
+            attributes["SeriesNumber"] = max(numbers) + 1
+        up = None if parent.level == "database" else (parent.level, parent.uid)
+        editor.empty.add(Empty(lvl, key, up, attributes))
+        parent = db._class_of(lvl)(db, key)
+    return parent
+
+
+def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any]) -> Record:
+    """Write a new instance into ``series``: ``dataset`` (a copy), or an empty
+    image of the series' size made from the MR Image template (CT for CT)."""
+    import numpy as np
+
+    from .._templates import ct_image, mr_image
+    from .._templates._common import file_meta
+
+    if series.level != "series":
+        raise DicomError(f"instances go into a series, not a {series.level}.")
+    editor = _editor(series)
+    editor.begin()
+    values = inherited(series)
+    empty = is_empty(series)
+    rows = np.array([], int) if empty else series._rows()
+    if dataset is None:
+        size = (
+            (series.Rows or [64])[0] if not empty else 64,
+            (series.Columns or [64])[0] if not empty else 64,
+        )
+        modality = values.get("Modality")
+        template = ct_image if modality == "CT" else mr_image
+        ds = template(np.zeros(size, np.uint16))
+    else:
+        ds = copy_dataset(dataset)
+    from .._templates import new_uid
+
+    uid = new_uid()
+    values = {k: v for k, v in values.items() if not (k == "Modality" and dataset is None)}
+    extra: dict[str, Any] = {
+        "SOPInstanceUID": uid,
+        "InstanceNumber": _next_number(series._db, rows, "InstanceNumber"),
+    }
+    for name, value in attrs.items():
+        from .._custom import custom
+
+        if custom(name) is not None:
+            extra[name] = custom(name).check(value)  # type: ignore[union-attr]
+        else:
+            number, keyword, vr = resolve_tag(name)
+            extra[keyword] = to_dicom(number, value, vr)
+    _apply(ds, values, new_file=True)
+    _apply(ds, extra, new_file=True)
+    if getattr(ds, "file_meta", None) is None or "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta = file_meta(ds)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(uid)
+    file_keys = (str(ds.PatientID), str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), uid)
+    path = f"{_NEW_FOLDER}/{ds.SeriesInstanceUID}/{uid}.dcm"
+    editor.create(
+        [(path, file_keys, lambda tmp: ds.save_as(tmp, enforce_file_format=True))], "Writing"
+    )
+    return series._db._class_of("instance")(series._db, uid)
+
+
+def import_dicom(db: Database, files: Any) -> list[Record]:
+    """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
+    from .._files import NotDicomError, read_any_header
+
+    editor = db._editor
+    editor.begin()
+    paths = _expand(files)
+    have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
+    wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
+    items = []
+    duplicates: list[str] = []
+    refused: list[str] = []
+    for src in paths:
+        try:
+            header = read_any_header(str(src), wanted)
+        except (NotDicomError, EOFError, OSError) as exc:
+            refused.append(f"{src} ({exc})")
+            continue
+        uid = header.values.get(0x00080018)
+        if not uid:
+            refused.append(f"{src} (no SOPInstanceUID)")
+            continue
+        if uid in have:
+            duplicates.append(f"{src} ({uid})")
+            continue
+        have.add(uid)
+        series = header.values.get(0x0020000E) or "imported"
+        rel = f"{_NEW_FOLDER}/{series}/{uid}.dcm"
+        keys = (
+            str(header.values.get(0x00100020) or ""),
+            str(header.values.get(0x0020000D) or ""),
+            str(series),
+            str(uid),
+        )
+        items.append((rel, keys, lambda tmp, src=src: shutil.copyfile(src, tmp)))
+    editor.create(items, "Importing")  # type: ignore[arg-type]
+    if duplicates:
+        db.message(
+            f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
+            "database: " + "; ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
+        )
+    if refused:
+        db.message(
+            f"{len(refused)} file(s) not imported: not DICOM or unreadable: "
+            + "; ".join(refused[:5])
+            + (" ..." if len(refused) > 5 else "")
+        )
+    cls = db._class_of("instance")
+    return [cls(db, keys[3]) for _, keys, _ in items]
+
+
+def _expand(files: Any) -> list[Path]:
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    out: list[Path] = []
+    for item in files:
+        path = Path(item)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise FileNotFoundError(
+                f"{path} does not exist: give DICOM files or folders to import."
+            )
+    return out
