@@ -17,6 +17,8 @@ from ._errors import (
     GeometryError,
     GridError,
     InvalidFileError,
+    InvalidValueError,
+    ReadOnlyError,
     UnknownAttributeError,
     UnknownTagError,
 )
@@ -54,7 +56,9 @@ __all__ = [
     "GridError",
     "Instance",
     "InvalidFileError",
+    "InvalidValueError",
     "Patient",
+    "ReadOnlyError",
     "Record",
     "Series",
     "Status",

@@ -181,7 +181,7 @@ def test_question_at_a_real_terminal() -> None:
                 seen += os.read(leader, 1024)
         assert b"Do you wish to proceed? [y/n/c]" in seen
         os.write(leader, b"n\n")
-        while b"ANSWER" not in seen and time.monotonic() < deadline:
+        while b"\n" not in seen.partition(b"ANSWER")[2] and time.monotonic() < deadline:
             if select.select([leader], [], [], 1)[0]:
                 try:
                     seen += os.read(leader, 1024)

@@ -131,7 +131,7 @@ class Database(Record):
         editor = self._editor
         if editor.pending:
             editor.write_pending()
-        if editor.lock is not None and editor.lock.held and editor.unsaved:
+        if editor.owner and editor.unsaved:
             n = len(editor.changes())
             answer = self._dialog.question(
                 f"{self._path} has {n} unsaved change(s). Save them? "

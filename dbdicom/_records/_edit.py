@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["DELETE", "Editor", "put"]
 
 _EDITORS: weakref.WeakSet[Editor] = weakref.WeakSet()
+# one lock per folder and process, shared by the Database objects of that folder;
+# the one that changed the folder last is its owner (the others reload first)
+_LOCKS: dict[str, FolderLock] = {}
+_OWNERS: dict[str, weakref.ref[Editor]] = {}
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
 _PROGRESS_FROM = 50
@@ -106,7 +110,7 @@ class Editor:
         self.lock: FolderLock | None = None
         if index.writable:
             self.journal = Journal(self.root, index.store / "journal")
-            self.lock = FolderLock(index.store / "lock")
+            self.lock = _LOCKS.setdefault(str(self.root), FolderLock(index.store / "lock"))
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()
@@ -129,7 +133,9 @@ class Editor:
                 "on it, copy it to a folder you can write (database.export_as_dicom(folder)) "
                 "and open that one."
             )
+        fresh = False
         if not self.lock.held:
+            fresh = True
             if not self.lock.acquire():
                 pid = self.lock.holder()
                 who = f"process {pid}" if pid else "another process"
@@ -139,11 +145,28 @@ class Editor:
                     "(database.close()) and try again."
                 )
             self.journal.recover()
-            self.db.refresh()  # take in what the last writer did
+        owner = _OWNERS.get(str(self.root))
+        if fresh or owner is None or owner() is not self:
+            # another writer (a process, or a Database object of this one) went first
+            self.journal.load()
+            self.db.refresh()
+            _OWNERS[str(self.root)] = weakref.ref(self)
         return self.journal
 
+    @property
+    def owner(self) -> bool:
+        """Whether this database made the last change of its folder in this process."""
+        owner = _OWNERS.get(str(self.root))
+        return bool(self.lock is not None and self.lock.held and owner and owner() is self)
+
     def release(self) -> None:
-        if self.lock is not None:
+        """Let other writers in, unless another open Database of this process
+        shares the lock."""
+        if self.lock is None or not self.owner:
+            return
+        _OWNERS.pop(str(self.root), None)
+        others = [e for e in _EDITORS if e is not self and e.root == self.root and not e.db._closed]
+        if not others:
             self.lock.release()
 
     @property
@@ -152,8 +175,8 @@ class Editor:
             return True
         if self.journal is None:
             return False
-        if self.lock is None or not self.lock.held:
-            self.journal.load()  # another process may have changed it
+        if not self.owner:
+            self.journal.load()  # another writer may have changed it
         return self.journal.unsaved
 
     # ------------------------------------------------------------ rows
@@ -310,6 +333,11 @@ class Editor:
                 self.memory[rel] = self.dataset(rel)
             self._progress(i + 1, len(rels), "Reading")
 
+    def sync(self, rows: np.ndarray) -> None:
+        """Write the memory edits of ``rows`` to disk before their pixels are read."""
+        if self.pending:
+            self.write_pending(self.rels(rows))
+
     def write_pending(self, rels: Iterable[str] | None = None, forget: bool = False) -> None:
         """Write the edits held in memory to disk (unsaved, through the journal)."""
         chosen = list(self.memory) if rels is None else [r for r in rels if r in self.memory]
@@ -388,7 +416,7 @@ class Editor:
         """A table of the unsaved changes: ``path`` and ``change``."""
         out: list[tuple[str, str]] = []
         if self.journal is not None:
-            if self.lock is None or not self.lock.held:
+            if not self.owner:
                 self.journal.load()
             for path, entry in sorted(self.journal.entries.items()):
                 exists = (self.root / path).exists()

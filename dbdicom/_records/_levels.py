@@ -136,6 +136,7 @@ class _SeriesArrays:
         from .._arrays import build_dataarray
 
         series: Any = self
+        series._db._editor.sync(series._rows())
         return build_dataarray(
             series._db.index,
             series._rows(),
@@ -156,6 +157,7 @@ class _SeriesArrays:
         from .._arrays._frames import Frames, geometry_groups
 
         series: Any = self
+        series._db._editor.sync(series._rows())
         index = series._db.index
         rows = series._rows()
         groups = geometry_groups(Frames(index, rows))
@@ -203,6 +205,7 @@ class _SeriesArrays:
         from .._arrays import array_and_header, build_dataarray
 
         series: Any = self
+        series._db._editor.sync(series._rows())
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
         da = build_dataarray(
             series._db.index, series._rows(), dims, repeats=True, token=series.uid, fill=True
@@ -223,6 +226,7 @@ class _SeriesArrays:
 
         array, _ = self.array(sortby, pixels_first=pixels_first)
         series: Any = self
+        series._db._editor.sync(series._rows())
         return export_npy(array, path, _name(series) or series.uid)
 
 

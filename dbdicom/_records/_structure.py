@@ -246,24 +246,28 @@ def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
 
 # ---------------------------------------------------------------- structure
 def _check_parent(record: Record, parent: Record, verb: str) -> None:
-    want = LEVELS[LEVELS.index(record.level) - 1]
-    if parent.level != want:
-        raise DicomError(
-            f"cannot {verb} a {record.level} to a {parent.level}: a {record.level} goes under "
-            f"a {want}. Give a {want} (e.g. {parent.level}.{_plural(want)}()[0]"
-            + (
-                f" or {parent.level}.new_{want}()"
-                if LEVELS.index(parent.level) < LEVELS.index(want)
-                else ""
-            )
-            + ")."
-        )
     if parent._db is record._db and record.level != "database":
         above = parent
         while above.level != "database":
             if above == record:
-                raise DicomError(f"cannot {verb} {record!r} into itself.")
-            above = above.parent if not is_empty(above) else _empty_parent(above)
+                where = "itself" if parent == record else "a record below itself"
+                raise DicomError(f"cannot {verb} {record!r} into {where}.")
+            up = above.parent if not is_empty(above) else _empty_parent(above)
+            if up is None:
+                break
+            above = up
+    want = LEVELS[LEVELS.index(record.level) - 1]
+    if parent.level != want:
+        if want == "database":
+            hint = "the database itself (record.database)"
+        else:
+            hint = f"a {want}, e.g. {parent.level}.{_plural(want)}()[0]"
+            if LEVELS.index(parent.level) < LEVELS.index(want):
+                hint += f" or {parent.level}.new_{want}()"
+        raise DicomError(
+            f"cannot {verb} a {record.level} to a {parent.level}: a {record.level} goes under "
+            f"a {want}. Give {hint}."
+        )
 
 
 def _plural(level: str) -> str:

@@ -1,0 +1,534 @@
+"""Editing a database on disk: tags, custom attributes, structure, save/restore.
+
+Every test works on real files written into ``tmp_path`` and checks the
+files themselves (with pydicom, and by their bytes), not only what dbdicom
+reports.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+import dbdicom as db
+from dbdicom import DicomError, InvalidValueError, ReadOnlyError, TerminalDialog
+from dbdicom._templates import mr_image, new_uid, write_dataset
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every file of the database (hidden files left out)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            out[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def read(path: str | Path) -> pydicom.Dataset:
+    return pydicom.dcmread(path, stop_before_pixels=True)
+
+
+@pytest.fixture
+def demo(demo_folder: Path) -> db.Database:
+    database = db.database(demo_folder, dialog=TerminalDialog(interactive=False))
+    yield database
+    if not database._closed:
+        database.restore()
+        database.close()
+
+
+# ------------------------------------------------------------------ setting tags
+def test_set_a_tag_by_keyword_item_and_tag_number(demo: db.Database) -> None:
+    instance = demo.series(SeriesDescription="VFA")[0].instances()[0]
+    instance.EchoTime = 23.0
+    assert instance.EchoTime == 23.0 and read(instance.path).EchoTime == 23.0
+    instance["EchoTime"] = 24.5
+    assert read(instance.path).EchoTime == 24.5
+    instance[(0x0018, 0x0081)] = 25
+    assert instance.EchoTime == 25.0 and read(instance.path).EchoTime == 25
+    instance[["Rows", "Columns"]] = [128, 192]
+    assert instance[["Rows", "Columns"]] == [128, 192]
+    ds = read(instance.path)
+    assert (ds.Rows, ds.Columns) == (128, 192)
+
+
+def test_set_at_series_study_patient_and_database_level(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    vfa.Rows = 128
+    assert vfa.Rows == [128]
+    assert {read(p).Rows for p in vfa.files()} == {128}
+    others = [p for p in demo.files() if p not in vfa.files()]
+    assert {read(p).Rows for p in others} != {128}
+    study = vfa.parent
+    study.InstitutionName = "Sheffield"
+    assert {read(p).InstitutionName for p in study.files()} == {"Sheffield"}
+    patient = study.parent
+    patient.PatientBirthDate = datetime.date(1980, 2, 29)
+    assert {read(p).PatientBirthDate for p in patient.files()} == {"19800229"}
+    demo.ReferringPhysicianName = "Who^Doctor"
+    assert {str(read(p).ReferringPhysicianName) for p in demo.files()} == {"Who^Doctor"}
+
+
+def test_values_survive_reopening(demo_folder: Path) -> None:
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    series.AcquisitionTime = datetime.time(12, 30, 15)
+    series.SeriesDescription = "T2 weighted"
+    database.save()
+    database.close()
+    again = db.database(demo_folder)
+    series = again.series(SeriesDescription="T2 weighted")[0]
+    assert series.AcquisitionTime == ["123015"]
+    assert not again.unsaved
+
+
+def test_higher_level_attribute_set_for_the_whole_record_of_its_level(
+    demo: db.Database,
+) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    patient = vfa.patients()
+    vfa.PatientName = "Renamed^Patient"
+    # every file of the patient, also the CT study, keeps one name
+    assert {str(read(p).PatientName) for p in patient.files()} == {"Renamed^Patient"}
+    assert len(demo.patients()) == 2
+    assert patient.PatientName == ["Renamed^Patient"]
+
+
+def test_keys_are_set_only_at_their_own_level(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    before = snapshot(Path(demo.path))
+    with pytest.raises(InvalidValueError, match="key of a patient.*move_to"):
+        series.PatientID = "OTHER"
+    with pytest.raises(InvalidValueError, match="key of a study"):
+        series.StudyInstanceUID = new_uid()
+    other = demo.patients()[1]
+    with pytest.raises(InvalidValueError, match="already the key"):
+        demo.patients()[0].PatientID = other.uid
+    assert snapshot(Path(demo.path)) == before
+    patient = demo.patients()[0]
+    patient.PatientID = "NEW-ID"
+    assert patient.uid == "NEW-ID" and patient.PatientID == ["NEW-ID"]
+    assert {read(p).PatientID for p in patient.files()} == {"NEW-ID"}
+
+
+def test_invalid_value_is_refused_before_anything_is_written(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    before = snapshot(Path(demo.path))
+    with pytest.raises(InvalidValueError) as err:
+        series.Rows = -5
+    message = str(err.value)
+    assert "Rows" in message and "(0028,0010)" in message and "US" in message
+    assert "-5" in message
+    with pytest.raises(InvalidValueError, match="StudyDate"):
+        series.StudyDate = "20231345"
+    with pytest.raises(InvalidValueError):  # the second value is bad: nothing is set
+        series[["SeriesDescription", "EchoTime"]] = ["fine", "not a number"]
+    assert snapshot(Path(demo.path)) == before
+    assert not demo.unsaved
+
+
+def test_unknown_names_are_refused_with_a_suggestion(demo: db.Database) -> None:
+    series = demo.series()[0]
+    with pytest.raises(db.UnknownAttributeError, match="EchoTime"):
+        series.EchoTim = 3
+    with pytest.raises(db.UnknownTagError, match="EchoTime"):
+        series["EchoTimes"] = 3
+    with pytest.raises(ValueError, match="2 tags need a list of 2"):
+        series[["Rows", "Columns"]] = 3
+    assert not demo.unsaved
+
+
+# ------------------------------------------------------------------ custom attributes
+def test_colormap_is_stored_in_the_files_and_survives_reopening(demo_folder: Path) -> None:
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    image = series.instances()[0]
+    image.colormap = "YlGnBu"
+    assert image.colormap == "YlGnBu"
+    assert series.colormap == ["YlGnBu"]
+    ds = pydicom.dcmread(image.path)
+    assert ds.RedPaletteColorLookupTableDescriptor == [256, 0, 16]
+    assert ds.PhotometricInterpretation == "MONOCHROME2"
+    database.close()
+    again = db.database(demo_folder)
+    assert again.series(SeriesDescription="T2w")[0].instances()[0].colormap == "YlGnBu"
+    again.restore()
+
+
+def test_image_type(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    series.image_type = "phase"
+    assert series.image_type == ["PHASE"]
+    assert {read(p).ImageType[2] for p in series.files()} == {"PHASE"}
+    with pytest.raises(InvalidValueError, match="MAGNITUDE"):
+        series.image_type = "complex"
+
+
+# ------------------------------------------------------------------ structure
+def test_remove_and_restore(demo: db.Database) -> None:
+    root = Path(demo.path)
+    before = snapshot(root)
+    study = demo.studies(StudyDescription="CT phantom")[0]
+    files = study.files()
+    study.remove()
+    assert not any(os.path.exists(p) for p in files)
+    assert [s.StudyDescription for s in demo.studies()] == [
+        ["MR phantom T1 mapping"],
+        ["MR phantom"],
+    ]
+    with pytest.raises(DicomError, match="removed"):
+        study.remove()
+    with pytest.raises(DicomError, match="removed"):
+        study.StudyDescription = "x"
+    instance = demo.series(SeriesDescription="T2w")[0].instances()[0]
+    instance.remove()
+    assert demo.restore() == len(files) + 1
+    assert snapshot(root) == before
+    assert len(demo.studies()) == 3
+
+
+def test_move_study_to_another_patient_rewrites_patient_attributes(demo: db.Database) -> None:
+    study = demo.studies(StudyDescription="CT phantom")[0]
+    beta = demo.patients(PatientName="Phantom^Beta")[0]
+    beta_ds = read(beta.files()[0])
+    moved = study.move_to(beta)
+    assert moved == study
+    assert study.parent == beta
+    for path in study.files():
+        ds = read(path)
+        assert ds.PatientID == beta_ds.PatientID
+        assert ds.PatientName == beta_ds.PatientName
+        assert ds.get("PatientBirthDate") == beta_ds.get("PatientBirthDate")
+    assert sorted(s.StudyDescription[0] for s in beta.studies()) == ["CT phantom", "MR phantom"]
+
+
+def test_moving_to_the_wrong_level_or_into_itself_is_refused(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    before = snapshot(Path(demo.path))
+    with pytest.raises(DicomError, match="a series goes under a study"):
+        series.move_to(series.patients())
+    study = series.parent
+    with pytest.raises(DicomError, match="into itself"):
+        study.move_to(study)
+    with pytest.raises(DicomError, match="into a record below itself"):
+        study.patients().move_to(series)
+    with pytest.raises(DicomError, match="a patient goes under a database"):
+        demo.patients()[0].move_to(demo.patients()[1])
+    assert snapshot(Path(demo.path)) == before
+
+
+def test_copy_gives_new_uids_under_the_same_parent(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="T2w")[0]
+    copy = series.copy()
+    assert copy != series and copy.parent == series.parent
+    old = {read(p).SOPInstanceUID for p in series.files()}
+    new = [read(p) for p in copy.files()]
+    assert len(new) == len(old) and not old & {d.SOPInstanceUID for d in new}
+    assert {d.SeriesInstanceUID for d in new} == {copy.uid}
+    assert {d.SeriesNumber for d in new} == {4}
+    for d, path in zip(new, copy.files(), strict=True):
+        meta = pydicom.dcmread(path).file_meta
+        assert meta.MediaStorageSOPInstanceUID == d.SOPInstanceUID
+    study_copy = series.parent.copy()
+    assert study_copy.StudyDescription == series.parent.StudyDescription
+    assert len(study_copy.series()) == len(series.parent.series())
+
+
+def test_copy_to_another_patient_and_another_database(demo: db.Database, tmp_path: Path) -> None:
+    series = demo.series(SeriesDescription="T2w")[0]
+    beta_study = demo.studies(StudyDescription="MR phantom")[0]
+    copy = series.copy_to(beta_study)
+    assert copy.parent == beta_study
+    assert {str(read(p).PatientName) for p in copy.files()} == {"Phantom^Beta"}
+    (tmp_path / "other").mkdir()
+    other = db.database(tmp_path / "other")  # an empty folder
+    patient = other.new_patient(PatientName="Elsewhere")
+    study = patient.new_study(StudyDescription="Copied in")
+    there = series.copy_to(study)
+    assert there.database is other
+    assert len(there.instances()) == len(series.instances())
+    assert {str(read(p).PatientName) for p in there.files()} == {"Elsewhere"}
+    assert series.files()  # the source is untouched
+    other.restore()
+    assert other.patients() == []
+
+
+def test_new_records_inherit_attributes(demo: db.Database) -> None:
+    study = demo.studies(StudyDescription="MR phantom T1 mapping")[0]
+    series = study.new_child()
+    assert series in study.series() and series.SeriesNumber == [4]
+    t2 = study.new_series(SeriesDescription="T2w")
+    assert t2.SeriesDescription == ["T2w"] and t2.SeriesNumber == [5]
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    sibling = vfa.new_sibling(SeriesDescription="T1 map")
+    assert sibling.parent == study
+    pibling = vfa.new_pibling(StudyDescription="Parametric maps", StudyDate="20221212")
+    assert pibling.parent == vfa.patients() and pibling.StudyDate == ["20221212"]
+    localizer = (
+        demo.new_patient(PatientName="James Bond")
+        .new_study(StudyDescription="MRI")
+        .new_series(SeriesDescription="Localizer")
+    )
+    assert localizer.PatientName == ["James Bond"]
+    instance = localizer.new_instance(EchoTime=12)
+    ds = read(instance.path)
+    assert str(ds.PatientName) == "James Bond"
+    assert ds.StudyDescription == "MRI" and ds.SeriesDescription == "Localizer"
+    assert ds.EchoTime == 12 and ds.InstanceNumber == 1
+    assert localizer.instances() == [instance]
+    assert instance.patients().PatientName == ["James Bond"]
+    # an instance in an existing series inherits its headers
+    new = vfa.new_instance()
+    assert read(new.path).SeriesInstanceUID == vfa.uid
+    assert read(new.path).InstanceNumber == 25
+
+
+def test_new_instance_is_valid_dicom(demo: db.Database) -> None:
+    dciodvfy = shutil.which("dciodvfy")
+    if dciodvfy is None:
+        pytest.fail("dciodvfy (Debian package dicom3tools) is needed; .ci/run installs it")
+    series = demo.new_patient(PatientName="New^Patient").new_series(SeriesDescription="New")
+    instance = series.new_instance()
+    result = subprocess.run([dciodvfy, instance.path], capture_output=True, text=True)
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "Error" in line]
+    assert errors == []
+
+
+# ------------------------------------------------------------------ import
+def test_import_dicom_copies_and_reports_duplicates(
+    demo: db.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "incoming"
+    uids = []
+    for i in range(3):
+        ds = mr_image(np.full((8, 8), i, np.uint16), PatientName="Imported^One", PatientID="IMP")
+        write_dataset(ds, source / f"IM{i}")
+        uids.append(ds.SOPInstanceUID)
+    (source / "notes.txt").write_text("not dicom")
+    shutil.copyfile(demo.files()[0], source / "duplicate.dcm")
+    before = snapshot(source)
+    imported = demo.import_dicom(source)
+    assert sorted(i.SOPInstanceUID for i in imported) == sorted(uids)
+    out = capsys.readouterr().out
+    assert "1 file(s) not imported: their SOPInstanceUID is already" in out
+    assert "duplicate.dcm" in out and "notes.txt" in out
+    assert snapshot(source) == before  # never moved or changed
+    assert demo.patients(PatientID="IMP")[0].PatientName == ["Imported^One"]
+    again = demo.import_dicom([source / "IM0"])
+    assert again == []
+    demo.restore()
+    assert demo.patients(PatientID="IMP") == []
+
+
+# ------------------------------------------------------------------ save/restore
+def test_record_save_makes_only_that_record_permanent(demo: db.Database) -> None:
+    root = Path(demo.path)
+    t2 = demo.series(SeriesDescription="T2w")[0]
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    t2.SeriesDescription = "T2 saved"
+    vfa.SeriesDescription = "VFA unsaved"
+    t2.save()
+    saved = snapshot(root)
+    assert demo.unsaved
+    demo.restore()
+    after = snapshot(root)
+    assert {p for p in t2.files()} and all(
+        after[Path(p).relative_to(root).as_posix()] for p in t2.files()
+    )
+    assert demo.series(SeriesDescription="T2 saved")
+    assert demo.series(SeriesDescription="VFA")
+    assert not demo.unsaved
+    for path in t2.files():
+        rel = Path(path).relative_to(root).as_posix()
+        assert after[rel] == saved[rel]
+
+
+def test_restore_is_byte_for_byte(demo: db.Database) -> None:
+    root = Path(demo.path)
+    before = snapshot(root)
+    stats = {p: os.stat(p).st_mtime_ns for p in demo.files()}
+    demo.series(SeriesDescription="VFA")[0].Rows = 32
+    demo.studies(StudyDescription="CT phantom")[0].move_to(demo.patients()[1])
+    demo.series(SeriesDescription="T2w")[0].copy()
+    demo.instances()[3].remove()
+    assert snapshot(root) != before
+    demo.restore()
+    assert snapshot(root) == before
+    assert {p: os.stat(p).st_mtime_ns for p in demo.files()} == stats
+    assert len(demo.instances()) == 48
+
+
+def test_series_restore_leaves_other_changes(demo: db.Database) -> None:
+    t2 = demo.series(SeriesDescription="T2w")[0]
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    t2.EchoTime = 1
+    vfa.EchoTime = 2
+    assert t2.restore() == 6
+    assert t2.EchoTime != [1.0] and vfa.EchoTime == [2.0]
+    assert demo.unsaved
+
+
+def test_reopening_knows_about_unsaved_changes(demo_folder: Path) -> None:
+    database = db.database(demo_folder)
+    database.series(SeriesDescription="VFA")[0].FlipAngle = 30
+    database._editor.release()  # as if the process had ended
+    other = db.database(demo_folder)
+    assert other.unsaved
+    assert set(other.changes()["change"]) == {"changed"}
+    assert other.restore() == 24
+    assert not other.unsaved
+
+
+# ------------------------------------------------------------------ memory mode
+def test_memory_mode(demo: db.Database) -> None:
+    root = Path(demo.path)
+    before = snapshot(root)
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    vfa.read()
+    vfa.Rows = 16
+    vfa.SeriesDescription = "in memory"
+    assert vfa.Rows == [16] and vfa.SeriesDescription == ["in memory"]
+    assert snapshot(root) == before  # nothing on disk yet
+    assert set(demo.changes()["change"]) == {"changed in memory"}
+    # a saved index never claims values that only memory holds
+    demo.index.save()
+    other = db.database(root)
+    assert other.series(SeriesDescription="VFA")[0].Rows == [64]
+    vfa.clear()
+    assert {read(p).Rows for p in vfa.files()} == {16}
+    assert set(demo.changes()["change"]) == {"changed"}
+    demo.restore()
+    assert snapshot(root) == before
+
+
+def test_memory_edits_are_written_before_pixels_are_read(demo: db.Database) -> None:
+    t2 = demo.series(SeriesDescription="T2w")[0]
+    before = t2.to_xarray().values.astype(float)
+    t2.read()
+    t2.RescaleSlope = 2
+    t2.RescaleIntercept = 0
+    assert np.array_equal(t2.to_xarray().values, 2 * before)
+    assert {read(p).RescaleSlope for p in t2.files()} == {2}  # written, still unsaved
+    assert demo.unsaved
+    t2.clear()
+    assert np.array_equal(t2.to_xarray().values, 2 * before)
+
+
+# ------------------------------------------------------------------ close
+def test_close_asks_and_cancel_keeps_changes(demo_folder: Path) -> None:
+    out = io.StringIO()
+    database = db.database(demo_folder, dialog=TerminalDialog(stdout=out, interactive=False))
+    database.series()[0].SeriesDescription = "changed"
+    assert database.close() is False  # no terminal: cancel, nothing discarded
+    assert "unsaved change" in out.getvalue()
+    assert database.unsaved
+    answer_no = TerminalDialog(stdin=io.StringIO("n\n"), stdout=io.StringIO(), interactive=True)
+    database._dialog = answer_no
+    assert database.close() is True
+    again = db.database(demo_folder)
+    assert not again.unsaved and again.series(SeriesDescription="changed") == []
+
+
+def test_close_can_save(demo_folder: Path) -> None:
+    yes = TerminalDialog(stdin=io.StringIO("y\n"), stdout=io.StringIO(), interactive=True)
+    database = db.database(demo_folder, dialog=yes)
+    database.series()[0].SeriesDescription = "kept"
+    assert database.close()
+    with pytest.raises(ReadOnlyError, match="closed"):
+        database.SeriesDescription = "x"
+    again = db.database(demo_folder)
+    assert again.series(SeriesDescription="kept") and not again.unsaved
+
+
+# ------------------------------------------------------------------ bad input
+def test_file_deleted_behind_the_database_back(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    series.Rows = 48  # this process now writes the folder
+    victim = series.files()[5]
+    os.remove(victim)
+    before = snapshot(Path(demo.path))
+    with pytest.raises(DicomError, match=rf"{Path(victim).name}.*refresh\(\)"):
+        series.Rows = 32
+    assert snapshot(Path(demo.path)) == before
+    demo.refresh()
+    series.Rows = 32
+    assert series.Rows == [32]
+
+
+def test_write_error_in_the_middle_of_an_edit_and_of_a_save(tmp_path: Path) -> None:
+    """A file-size limit makes the 3rd write fail (EFBIG, as a full disk would)."""
+    root = tmp_path / "db"
+    study, series, other = new_uid(), new_uid(), new_uid()
+    for i, size in enumerate([8, 8, 256, 256, 8, 8]):
+        ds = mr_image(
+            np.zeros((size, size), np.uint16),
+            PatientID="P",
+            StudyInstanceUID=study,
+            SeriesInstanceUID=series if i < 4 else other,
+            SeriesNumber=1 if i < 4 else 2,
+            InstanceNumber=i + 1,
+        )
+        write_dataset(ds, root / f"im{i}")
+    db.database(root).close()
+    before = snapshot(root)
+    script = textwrap.dedent(
+        f"""
+        import resource, signal
+        import dbdicom as db
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        database = db.database({str(root)!r})
+        series, other = database.series()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, resource.RLIM_INFINITY))
+        try:
+            series.SeriesDescription = "edited"
+        except db.DicomError as exc:
+            print("EDIT", exc)
+        other.SeriesDescription = "edited too"
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, resource.RLIM_INFINITY))
+        try:
+            series.save()  # the log keeps the other series' entries: too big
+        except db.DicomError as exc:
+            print("SAVE", exc)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        print("UNSAVED", database.unsaved)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "EDIT writing" in result.stdout and "2 of 4 files were changed" in result.stdout
+    assert "SAVE saving" in result.stdout and "nothing was saved" in result.stdout
+    assert "UNSAVED True" in result.stdout
+    database = db.database(root)
+    assert database.unsaved
+    assert database.restore() == 6  # 4 entries of the first series (2 never changed), 2 others
+    assert snapshot(root) == before
+
+
+def test_read_only_folder(demo_folder: Path) -> None:
+    from readonly import read_only
+
+    db.database(demo_folder).close()
+    before = snapshot(demo_folder)
+    with read_only(demo_folder):
+        database = db.database(demo_folder)
+        assert database.read_only
+        assert len(database.series()) == 5
+        with pytest.raises(ReadOnlyError, match="read-only.*export_as_dicom"):
+            database.series()[0].SeriesDescription = "x"
+        with pytest.raises(ReadOnlyError):
+            database.series()[0].remove()
+        with pytest.raises(ReadOnlyError):
+            database.new_patient()
+    assert snapshot(demo_folder) == before
