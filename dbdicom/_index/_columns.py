@@ -168,7 +168,7 @@ def _columns_of(keyword: str) -> list[str]:
     return [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
 
 
-def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataFrame:
     """Build index rows from dicts of ``{keyword or _column: python value}``.
 
     Vector values are split into their components, multi-valued text is
@@ -200,7 +200,7 @@ def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 values = [v[0] if isinstance(v, tuple) else v for v in values]
             data[keyword] = pd.array(values, dtype="str")
     frame = pd.DataFrame(data)
-    return categorize(frame)
+    return categorize(frame) if categorical else frame
 
 
 def categorize(frame: pd.DataFrame) -> pd.DataFrame:

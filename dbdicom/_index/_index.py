@@ -31,7 +31,7 @@ from ._columns import (
     to_plain,
 )
 from ._frames import make_frames_table
-from ._scan import HIDDEN, scan_files, walk
+from ._scan import HIDDEN, scan_files, scan_one, walk
 from ._store import UNREAD, load_frame, save_frame
 
 __all__ = ["Index", "column_of", "store_folder"]
@@ -64,6 +64,12 @@ KEY_SOURCES = frozenset(
         "Modality",
         "SOPInstanceUID",
     }
+)
+
+# columns that order the records of the tree (see Database): a change to one of
+# them bumps Index.order_version
+ORDER_COLUMNS = frozenset(
+    {"PatientName", "StudyDate", "StudyTime", "SeriesNumber", "InstanceNumber", "_path"}
 )
 
 # an index made with other columns is rebuilt rather than loaded
@@ -145,6 +151,10 @@ class Index:
         self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
+        # bumped when rows or their keys change (version) or a column that orders
+        # the tree does (order_version): caches built on the table check them
+        self.version = 0
+        self.order_version = 0
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
@@ -170,6 +180,7 @@ class Index:
         frames = load_frame(self.store / "frames.arrow")
         self.frame = categorize(loaded[0])
         self.frames = frames[0] if frames is not None else make_frames_table([])
+        self.version += 1
         return True
 
     def scan(self, files: dict[str, tuple[int, int]] | None = None) -> None:
@@ -235,7 +246,12 @@ class Index:
             except FileNotFoundError:
                 continue
             files[rel] = (st.st_size, st.st_mtime_ns)
-        new, frames = scan_files(str(self.root), files, None, workers=1)
+        rows, frames = [], []
+        for rel, (size, mtime) in files.items():
+            row, fr = scan_one(str(self.root), rel, size, mtime)
+            rows.append(row)
+            frames.extend(fr)
+        new = make_frame(rows, categorical=False)
         mask = self.frame["_path"].isin(wanted).to_numpy()
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
             self._replace_rows(np.flatnonzero(mask), new)  # files rewritten: rows in place
@@ -265,13 +281,17 @@ class Index:
         pos = pos[order]
         new = new.sort_values("_path", ignore_index=True)
         rekey = False
+        before = frame.iloc[pos]
         for col in frame.columns:
             dst = frame[col]
             if col in KEY_COLUMNS:
                 continue
-            if col in new.columns and not _differs(dst, new[col], pos):
+            if col in new.columns and not _differs(before[col], new[col]):
                 continue
             rekey = rekey or col in KEY_SOURCES or col == "_error"
+            self._arrays.pop(col, None)
+            if col in ORDER_COLUMNS:
+                self.order_version += 1
             if col not in new.columns:  # a tag read on demand: read again when asked
                 arr = dst.to_numpy(dtype=object).copy()
                 arr[pos] = UNREAD
@@ -296,12 +316,14 @@ class Index:
                 arr = dst.to_numpy(dtype=object, copy=True)
                 arr[pos] = src.to_numpy(dtype=object)
                 frame[col] = pd.array(arr, dtype=dst.dtype)
-        self._arrays = {}
         self._absent = None
         self._dirty = True
         if rekey:
+            for col in KEY_COLUMNS:
+                self._arrays.pop(col, None)
             assign_keys(frame)
             self._ok = None
+            self.version += 1
 
     def set_cells(self, rows: np.ndarray, keyword: str, value: Any) -> None:
         """Set the value of ``keyword`` in ``rows`` without reading files.
@@ -346,13 +368,21 @@ class Index:
             for r in rows:
                 col[int(r)] = value
             frame[keyword] = pd.Series(col, dtype=object, index=frame.index)
-        self._arrays = {}
+        for name in [keyword, *(f"{keyword}[{i}]" for i in range(VECTORS.get(keyword, 0)))]:
+            self._arrays.pop(name, None)
+        self._absent = None
         self._dirty = True
+        if keyword in ORDER_COLUMNS:
+            self.order_version += 1
         if keyword in KEY_SOURCES:
+            for name in KEY_COLUMNS:
+                self._arrays.pop(name, None)
             assign_keys(frame)
             self._ok = None
+            self.version += 1
 
     def _finish(self, save: bool) -> None:
+        self.version += 1
         self.frame = self.frame.sort_values("_path", ignore_index=True)
         assign_keys(self.frame)
         self._ok = None
@@ -514,10 +544,10 @@ class Index:
         return find_problems(self.frame)
 
 
-def _differs(old: pd.Series, new: pd.Series, pos: np.ndarray) -> bool:
-    """Whether ``new`` (aligned with rows ``pos`` of ``old``) holds other values."""
-    a = old.iloc[pos].astype(object).to_numpy()
-    b = new.astype(object).to_numpy()
+def _differs(old: pd.Series, new: pd.Series) -> bool:
+    """Whether ``new`` holds other values than ``old`` (aligned by position)."""
+    a = old.tolist()
+    b = new.tolist()
     for x, y in zip(a, b, strict=True):
         x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
         y = None if y is pd.NA or (isinstance(y, float) and y != y) else y

@@ -50,6 +50,7 @@ class Database(Record):
         "_rank",
         "_closed",
         "_editor",
+        "_seen",
     )
     level = "database"
 
@@ -62,8 +63,9 @@ class Database(Record):
         self._dialog = check_protocol(dialog, DialogLike, "dialog") if dialog else TerminalDialog()
         self._muted = False
         self._closed = False
-        self._groups: dict[str, dict[str, np.ndarray]] = {}
+        self._groups: dict[str, dict[str, Any]] = {}
         self._rank: np.ndarray | None = None
+        self._seen = (-1, -1)  # index (version, order_version) of the caches
         self._index = Index(path, progress=self._progress)
         self._index.open()
         self._editor = Editor(self)
@@ -93,8 +95,14 @@ class Database(Record):
         return self._index
 
     def _changed(self) -> None:
-        self._groups = {}
-        self._rank = None
+        """Drop the caches built on the index table if it changed in a way they see."""
+        index = self._index
+        if self._seen[0] != index.version:
+            self._groups = {}
+            self._rank = None
+        elif self._seen[1] != index.order_version:
+            self._rank = None
+        self._seen = (index.version, index.order_version)
 
     def label(self) -> str:
         return self.path
@@ -205,7 +213,14 @@ class Database(Record):
     def _index_rows(self, level: str, key: str) -> np.ndarray:
         if level == "database":
             return self.index.ok
+        self._changed()
         groups = self._groups.get(level)
+        if groups is None and level == "instance":  # one row each: a plain lookup
+            index = self.index
+            ok = index.ok
+            col = index.frame["_instance"].to_numpy(dtype=object)[ok]
+            groups = dict(zip(col.tolist(), ok.tolist(), strict=True))
+            self._groups[level] = groups
         if groups is None:
             index = self.index
             ok = index.ok
@@ -220,6 +235,8 @@ class Database(Record):
             }
             self._groups[level] = groups
         rows = groups.get(key)
+        if isinstance(rows, int):
+            return np.array([rows], dtype=np.int64)
         if rows is None and (level, key) in self._editor.empty:
             return np.array([], dtype=np.int64)
         if rows is None:
@@ -230,6 +247,7 @@ class Database(Record):
         return rows
 
     def _tree_rank(self) -> np.ndarray:
+        self._changed()
         if self._rank is None:
             frame = self.index.frame
             columns = [c for level in _ORDER for c in level]

@@ -181,14 +181,11 @@ class Editor:
 
     # ------------------------------------------------------------ rows
     def rels(self, rows: np.ndarray) -> list[str]:
-        return [str(p) for p in self.db.index.frame["_path"].to_numpy(dtype=object)[rows]]
+        return [str(p) for p in self.db.index.array("_path")[rows]]
 
     def keys(self, rows: np.ndarray) -> list[Keys]:
-        frame = self.db.index.frame
-        cols = [
-            frame[c].to_numpy(dtype=object)[rows]
-            for c in ("_patient", "_study", "_series", "_instance")
-        ]
+        index = self.db.index
+        cols = [index.array(c)[rows] for c in ("_patient", "_study", "_series", "_instance")]
         return [tuple(str(c[i]) for c in cols) for i in range(len(rows))]  # type: ignore[misc]
 
     def check_files(self, rels: Sequence[str]) -> None:
