@@ -170,8 +170,8 @@ class _SeriesArrays:
         ]
 
     def array(
-        self, sortby: Sequence[str] | str | None = None, pixels_first: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, sortby: Sequence[str] | str | np.ndarray | None = None, pixels_first: bool = False
+    ) -> Any:
         """The pixel values as a numpy array, with the instances they come from.
 
         Parameters
@@ -205,6 +205,8 @@ class _SeriesArrays:
         from .._arrays import array_and_header, build_dataarray
 
         series: Any = self
+        if isinstance(sortby, np.ndarray):  # series.array(values): replace the images
+            return series.set_array(sortby, pixels_first=pixels_first, replace=True)
         series._db._editor.sync(series._rows())
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
         da = build_dataarray(
@@ -213,6 +215,114 @@ class _SeriesArrays:
         return array_and_header(
             da, series._db.index, lambda k: Instance(series._db, k), pixels_first
         )
+
+    def set_xarray(self, da: Any, header: Any = None, description: str | None = None) -> Any:
+        """Write a DataArray into this series: each frame becomes an instance.
+
+        The series' previous instances, if any, are replaced. Headers come
+        from ``header`` (instances or pydicom datasets, broadcast over the
+        frame dims), else from the source frames named by the
+        ``SOPInstanceUID`` coordinate, else from the frames of the series
+        named by the ``SeriesInstanceUID`` attr with the same dim values,
+        else from the MR Image template. Coordinates and attrs become tags
+        (they must be DICOM keywords); the ``affine`` gives the geometry.
+
+        Values: integers that fit in 16 bits are stored exactly; other data
+        with a RescaleSlope and RescaleIntercept chosen so that the error is
+        below (max - min) / 65535; booleans as 0 and 1. Complex data, NaN,
+        infinities and empty arrays are refused with the way out. A dask
+        array is written block by block, in parallel on the current dask
+        scheduler (threads, or a ``dask.distributed`` cluster whose workers
+        see the database folder).
+
+        The new instances are derived images: new UIDs, ImageType
+        ``DERIVED\\SECONDARY``, a DerivationDescription (``description``),
+        SourceImageSequence and ReferencedSeriesSequence pointing at the
+        source frames. Restorable until saved, like every change.
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> da = vfa.to_xarray()
+        >>> mean = da.mean("FlipAngle")                  # dims SliceLocation, row, column
+        >>> out = vfa.new_sibling(SeriesDescription="mean over flip angles")
+        >>> out = out.set_xarray(mean)
+        >>> back = out.to_xarray()
+        >>> back.dims, float(abs(back - mean).max()) <= float(mean.max() - mean.min()) / 65535
+        (('SliceLocation', 'row', 'column'), True)
+        >>> len(out.instances()[0].SourceImageSequence)   # the 4 flip angles of the slice
+        4
+        >>> database.restore()
+        6
+        """
+        from ._write import set_xarray
+
+        return set_xarray(self, da, header, description)  # type: ignore[arg-type]
+
+    def set_array(
+        self,
+        array: np.ndarray,
+        header: Any = None,
+        pixels_first: bool = False,
+        replace: bool = False,
+    ) -> Any:
+        """Write a numpy array into this series (the numpy face of :meth:`set_xarray`).
+
+        ``array`` is ``(..., row, column)`` (``(row, column, ...)`` with
+        ``pixels_first``); every 2-D frame becomes an instance, numbered in
+        C order. ``header`` holds one instance (or pydicom dataset) per frame,
+        or one for all, as :meth:`array` returns them; without it the MR Image
+        template is used. The series' previous images are replaced;
+        ``series.array(values)`` does the same but refuses images of another
+        size than the series' own.
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> array, header = vfa.array(["SliceLocation", "FlipAngle"])
+        >>> mip = np.amax(array, axis=0)                     # (FlipAngle, n, row, column)
+        >>> out = vfa.new_sibling(SeriesDescription="MIP").set_array(mip, header[0, :, :])
+        >>> out.FlipAngle, len(out.instances())
+        ([2.0, 5.0, 10.0, 15.0], 4)
+        >>> database.restore()
+        4
+        """
+        import xarray as xr
+
+        series: Any = self
+        values = np.asarray(array)
+        if pixels_first and values.ndim > 2:
+            values = np.moveaxis(values, (0, 1), (-2, -1))
+        if values.ndim < 2:
+            from .._errors import InvalidValueError
+
+            raise InvalidValueError(
+                f"an image array needs at least 2 dims (row, column); got shape {values.shape}."
+            )
+        if replace:
+            rows, columns = series.Rows, series.Columns
+            if rows and (rows != [values.shape[-2]] or columns != [values.shape[-1]]):
+                from .._errors import InvalidValueError
+
+                raise InvalidValueError(
+                    f"the images of {series!r} are {rows} x {columns} pixels, the array's "
+                    f"{values.shape[-2]} x {values.shape[-1]}: to keep both, write the array "
+                    "into a new series (series.new_sibling().set_array(array))."
+                )
+        frames = values.reshape(-1, *values.shape[-2:])
+        if header is not None:
+            given = np.asarray(header, dtype=object)
+            if given.size not in (1, len(frames)):
+                from .._errors import InvalidValueError
+
+                raise InvalidValueError(
+                    f"the header array has {given.size} item(s) (shape {given.shape}) but the "
+                    f"array has {len(frames)} frame(s) (shape {values.shape}): give one header "
+                    "per frame, or one for all."
+                )
+            header = given.reshape(-1) if given.size == len(frames) else given.reshape(())
+        da = xr.DataArray(frames, dims=("frame", "row", "column"))
+        return series.set_xarray(da, header=header)
 
     def export_as_npy(
         self,

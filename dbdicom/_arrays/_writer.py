@@ -1,0 +1,308 @@
+"""DataArray -> DICOM frames: tag values of each frame, pixel encoding.
+
+The writer turns an :class:`xarray.DataArray` into one dataset per frame
+(every index of the dims before ``row`` and ``column``):
+
+* dim coordinates and non-dimension coordinates become tag values of each
+  frame (times, VR TM, given as seconds since midnight are written back as
+  ``HHMMSS.ffffff``); attrs become tags shared by all frames;
+* the ``affine`` attr gives the geometry tags a frame lacks: its
+  ImagePositionPatient, ImageOrientationPatient, PixelSpacing,
+  SpacingBetweenSlices and SliceLocation. The affine maps (column, row,
+  slice) indices to patient LPS millimetres; the slice index of a frame is
+  its index along the first dim that is ``SliceLocation`` (0 without one).
+  Geometry given as coordinates is kept as given;
+* ``Rows``/``Columns`` follow the data, and the pixel encoding is the
+  writer's own (see :func:`choose_encoding`): such attrs are not copied.
+
+A coordinate or attr whose name is not a DICOM keyword is refused
+(:class:`~dbdicom.InvalidValueError`), never silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+from .._errors import InvalidValueError
+
+__all__ = [
+    "Encoding",
+    "WRITER_TAGS",
+    "check_names",
+    "choose_encoding",
+    "encode",
+    "frame_geometry",
+    "frame_values",
+    "frames_of",
+    "shared_values",
+]
+
+#: Tags the writer sets itself (from the data and the encoding): never copied
+#: from attrs, coordinates or source headers.
+WRITER_TAGS = frozenset(
+    {
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "PlanarConfiguration",
+        "RescaleSlope",
+        "RescaleIntercept",
+        "RescaleType",
+        "NumberOfFrames",
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+        "WindowCenter",
+        "WindowWidth",
+        "SOPInstanceUID",
+        "SeriesInstanceUID",
+        "TransferSyntaxUID",
+        "PixelData",
+    }
+)
+# attrs made by to_xarray that are not tags
+_NOT_TAGS = frozenset({"affine"})
+_GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
+
+
+def check_names(da: Any) -> None:
+    """Refuse coordinates and attrs that are not DICOM keywords.
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> check_names(xr.DataArray(np.zeros((2, 3, 3)), dims=("FlipAngle", "row", "column")))
+    >>> check_names(xr.DataArray(np.zeros((2, 3, 3)), dims=("n", "row", "column")))  # no coords
+    >>> check_names(xr.DataArray(np.zeros((1, 3, 3)), dims=("fit", "row", "column"),
+    ...                          coords={"fit": [1]}))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the coordinate 'fit' is not a DICOM keyword: ...
+    """
+    if tuple(da.dims[-2:]) != ("row", "column"):
+        raise InvalidValueError(
+            f"the last two dims must be 'row' and 'column' (the pixels); got {da.dims}. "
+            "Rename them (da.rename(...)) or transpose (da.transpose(..., 'row', 'column'))."
+        )
+    for name in da.coords:
+        if name in ("row", "column"):
+            continue
+        if tag_for_keyword(str(name)) is None:
+            raise InvalidValueError(
+                f"the coordinate {name!r} is not a DICOM keyword: it cannot be written into "
+                "the headers. Rename it to a keyword (da.rename({...: 'AcquisitionTime'})) "
+                "or drop it (da.drop_vars(...)); a dim without coordinate can be "
+                "dropped with isel or squeezed."
+            )
+    for name in da.attrs:
+        if name not in _NOT_TAGS and tag_for_keyword(str(name)) is None:
+            raise InvalidValueError(
+                f"the attr {name!r} is not a DICOM keyword: it cannot be written into the "
+                "headers. Remove it (del da.attrs[...]) or use a keyword."
+            )
+
+
+def frames_of(da: Any) -> Iterator[tuple[int, ...]]:
+    """Indices of the frames (the dims before ``row``/``column``), in C order."""
+    shape = tuple(int(n) for n in da.shape[:-2])
+    yield from np.ndindex(*shape) if shape else iter([()])
+
+
+def _vr(keyword: str) -> str:
+    tag = tag_for_keyword(keyword)
+    return str(dictionary_VR(tag)).split(" or ")[0] if tag is not None else "UN"
+
+
+def to_tag_value(keyword: str, value: Any) -> Any:
+    """A coordinate or attr value as a tag value (None: leave the tag out).
+
+    Examples
+    --------
+    >>> to_tag_value("AcquisitionTime", 45296.5), to_tag_value("InstanceNumber", 3.0)
+    ('123456.500000', 3)
+    >>> to_tag_value("ImagePositionPatient", (1.0, 2.0, 3.0))
+    [1.0, 2.0, 3.0]
+    """
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.ndim else value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    vr = _vr(keyword)
+    if vr == "TM" and isinstance(value, int | float):
+        seconds = float(value) % 86400
+        h, rest = divmod(seconds, 3600)
+        m, s = divmod(rest, 60)
+        return f"{int(h):02d}{int(m):02d}{s:09.6f}"
+    if vr in ("IS", "US", "SS", "UL", "SL") and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def shared_values(da: Any) -> dict[str, Any]:
+    """Tag values from the attrs (writer-owned tags and ``affine`` left out)."""
+    out = {}
+    for name, value in da.attrs.items():
+        if name in _NOT_TAGS or name in WRITER_TAGS:
+            continue
+        converted = to_tag_value(name, value)
+        if converted is not None:
+            out[name] = converted
+    return out
+
+
+def frame_values(da: Any, index: tuple[int, ...]) -> dict[str, Any]:
+    """Tag values of one frame from the coordinates (writer-owned tags left out)."""
+    dims = da.dims[:-2]
+    where = dict(zip(dims, index, strict=True))
+    out: dict[str, Any] = {}
+    for name, coord in da.coords.items():
+        if name in WRITER_TAGS or name in ("row", "column"):
+            continue
+        if any(d in ("row", "column") for d in coord.dims):
+            continue
+        value = coord.values[tuple(where[d] for d in coord.dims)] if coord.dims else coord.values
+        converted = to_tag_value(str(name), value)
+        if converted is not None:
+            out[str(name)] = converted
+    return out
+
+
+def frame_geometry(da: Any, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
+    """Geometry tags of one frame from the ``affine`` attr (those not ``given``).
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> affine = np.diag([0.5, 0.5, 3.0, 1.0]); affine[:3, 3] = [10, 20, 30]
+    >>> da = xr.DataArray(np.zeros((2, 4, 4)), dims=("SliceLocation", "row", "column"),
+    ...                   attrs={"affine": affine})
+    >>> g = frame_geometry(da, (1,), {})
+    >>> g["ImagePositionPatient"], g["PixelSpacing"], g["SliceLocation"]
+    ([10.0, 20.0, 33.0], [0.5, 0.5], 33.0)
+    """
+    affine = da.attrs.get("affine")
+    if affine is None:
+        return {}
+    affine = np.asarray(affine, dtype=float)
+    dims = da.dims[:-2]
+    k = index[dims.index("SliceLocation")] if "SliceLocation" in dims else 0
+    col, row, normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
+    position = affine[:3, 3] + k * normal
+    spacing_c, spacing_r = float(np.linalg.norm(col)), float(np.linalg.norm(row))
+    cosines = np.concatenate([col / spacing_c, row / spacing_r])
+    unit = np.cross(cosines[:3], cosines[3:])
+    out: dict[str, Any] = {
+        "ImagePositionPatient": [float(x) for x in np.round(position, 6)],
+        "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
+        "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
+        "SliceLocation": round(float(position @ unit), 6),
+    }
+    n_slices = da.sizes.get("SliceLocation", 1)
+    if n_slices > 1:
+        out["SpacingBetweenSlices"] = round(float(abs(normal @ unit)), 6)
+    return {k: v for k, v in out.items() if k not in given}
+
+
+# ------------------------------------------------------------------ pixel encoding
+@dataclass(frozen=True)
+class Encoding:
+    """How physical values are stored: ``stored = round((value - intercept) / slope)``.
+
+    Attributes
+    ----------
+    dtype : str
+        ``"uint16"`` or ``"int16"`` (16 bits allocated and stored).
+    slope, intercept : float
+        RescaleSlope and RescaleIntercept, exactly as written (DS text).
+    exact : bool
+        Whether every value is stored exactly (integer data in range).
+    """
+
+    dtype: str
+    slope: float
+    intercept: float
+    exact: bool
+
+
+def _ds(x: float) -> float:
+    """``x`` as it reads back from a DS (16 characters) element."""
+    from pydicom.valuerep import DSfloat
+
+    return float(DSfloat(x, auto_format=True))
+
+
+def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encoding:
+    """The 16-bit encoding of data of dtype kind ``kind`` within ``[low, high]``.
+
+    * integers (and floats whose values are all integers) that fit in
+      ``uint16`` or ``int16`` are stored as they are (slope 1, intercept 0);
+      a range of at most 65,535 elsewhere is stored exactly with an intercept;
+    * other data is stored as ``uint16`` with ``intercept = low`` and
+      ``slope = (high - low) / 65535``: the error of any value is at most
+      ``slope / 2``, i.e. below ``(high - low) / 65535``;
+    * booleans are stored as 0 and 1 (``uint16``).
+
+    Examples
+    --------
+    >>> choose_encoding("u", 0, 4095, True)
+    Encoding(dtype='uint16', slope=1.0, intercept=0.0, exact=True)
+    >>> choose_encoding("i", 100000, 100010, True).intercept
+    100000.0
+    >>> e = choose_encoding("f", 0.0, 1.0, False)
+    >>> e.dtype, e.exact, abs(e.slope - 1 / 65535) < 1e-12
+    ('uint16', False, True)
+    """
+    if kind == "b":
+        return Encoding("uint16", 1.0, 0.0, True)
+    if integral:
+        if low >= 0 and high <= 65535:
+            return Encoding("uint16", 1.0, 0.0, True)
+        if low >= -32768 and high <= 32767:
+            return Encoding("int16", 1.0, 0.0, True)
+        if high - low <= 65535 and _ds(low) == low:
+            return Encoding("uint16", 1.0, float(low), True)
+    intercept = _ds(low)
+    span = max(high - intercept, 0.0)
+    slope = _ds(span / 65535) if span > 0 else 1.0
+    while span > 0 and (high - intercept) / slope > 65535.49:  # DS rounding made it short
+        slope = _ds(slope * (1 + 1e-9) + 1e-15)
+    return Encoding("uint16", slope, intercept, False)
+
+
+def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """Stored values of a frame (physical ``values``) under ``encoding``."""
+    if encoding.exact and encoding.slope == 1.0:
+        stored = values.astype(np.float64) - encoding.intercept if encoding.intercept else values
+        return np.asarray(stored).astype(encoding.dtype)
+    scaled = np.rint((values.astype(np.float64) - encoding.intercept) / encoding.slope)
+    return np.clip(scaled, 0, 65535).astype(encoding.dtype)
+
+
+def check_dtype(dtype: np.dtype[Any], size: int) -> None:
+    """Refuse data that cannot be written, with the way out."""
+    if size == 0:
+        raise InvalidValueError("the array is empty: there is nothing to write.")
+    if dtype.kind == "c":
+        raise InvalidValueError(
+            "complex data cannot be stored in DICOM images: write the magnitude and the "
+            "phase as two series (np.abs(da), np.angle(da)), or the real and imaginary parts."
+        )
+    if dtype.kind not in "biuf":
+        raise InvalidValueError(
+            f"the array has dtype {dtype}: only numbers (integer, float) and booleans can be "
+            "written as pixels. Convert it first, e.g. da.astype('float32')."
+        )

@@ -1,0 +1,496 @@
+"""Writing a DataArray into a series: headers, provenance, files through the journal.
+
+Each frame of the array becomes one instance (a single-frame file). Its
+header comes from, in order:
+
+1. the ``header`` argument: records (instances) or pydicom datasets,
+   broadcast over the frame dims;
+2. the frame's ``SOPInstanceUID`` coordinate: its source frame;
+3. the source frames found by matching coordinates: when the array's attrs
+   name a ``SeriesInstanceUID`` of the database (as every array from
+   :meth:`Series.to_xarray` does), the frames of that series whose values of
+   the array's dims equal the frame's (a T1 map with dim ``SliceLocation``
+   made from a series with dims ``SliceLocation`` and ``FlipAngle`` gets,
+   for each slice, the headers of that slice's images);
+4. the MR Image template.
+
+On top of that header go the attrs, the frame's coordinates, the geometry
+of the affine, the attributes of the target series and of its study and
+patient, and the writer's own: new SOPInstanceUIDs, pixel encoding, and the
+provenance (ImageType DERIVED\\SECONDARY, DerivationDescription,
+SourceImageSequence, ReferencedSeriesSequence).
+
+The series' previous instances, if any, are replaced (removed once the new
+ones are written). Every file goes through the journal: restorable until
+saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
+
+from .._arrays._writer import (
+    WRITER_TAGS,
+    Encoding,
+    check_dtype,
+    check_names,
+    choose_encoding,
+    encode,
+    frame_geometry,
+    frame_values,
+    frames_of,
+    shared_values,
+)
+from .._errors import DicomError, InvalidValueError
+from .._values import resolve_tag, to_dicom
+from ._attributes import LEVEL_ATTRIBUTES
+from ._edit import DELETE, copy_dataset, put
+
+if TYPE_CHECKING:
+    from ._record import Record
+
+__all__ = ["set_xarray"]
+
+_NEW_FOLDER = "dbdicom"
+# of the patient and the study: the target's values win over the array's attrs
+_PARENT_TAGS = frozenset(LEVEL_ATTRIBUTES["patient"] + LEVEL_ATTRIBUTES["study"])
+# source attributes that would be wrong in a derived single-frame image
+_DROP = (
+    "PixelData",
+    "FloatPixelData",
+    "DoubleFloatPixelData",
+    "NumberOfFrames",
+    "PerFrameFunctionalGroupsSequence",
+    "SharedFunctionalGroupsSequence",
+    "SmallestImagePixelValue",
+    "LargestImagePixelValue",
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "PixelPresentation",
+    "SourceImageSequence",
+    "ReferencedSeriesSequence",
+    "DerivationDescription",
+    "DerivationCodeSequence",
+)
+
+
+class _Source:
+    """A source frame: where its header is and what it is."""
+
+    __slots__ = ("rel", "root", "sop_class", "sop_uid", "series_uid", "dataset")
+
+    def __init__(
+        self,
+        root: str,
+        rel: str | None,
+        sop_class: str,
+        sop_uid: str,
+        series_uid: str,
+        dataset: Dataset | None = None,
+    ) -> None:
+        self.root, self.rel, self.dataset = root, rel, dataset
+        self.sop_class, self.sop_uid, self.series_uid = sop_class, sop_uid, series_uid
+
+
+def _instance_source(instance: Record) -> _Source:
+    db = instance._db
+    rows = instance._rows()
+    editor = db._editor
+    rel = editor.rels(rows)[0]
+    index = db.index
+    return _Source(
+        db.path,
+        rel,
+        str(index.array("SOPClassUID")[rows[0]] or MRImageStorage),
+        str(index.array("SOPInstanceUID")[rows[0]]),
+        str(index.array("SeriesInstanceUID")[rows[0]]),
+        editor.memory.get(rel),
+    )
+
+
+def _dataset_source(ds: Dataset) -> _Source:
+    return _Source(
+        "",
+        None,
+        str(ds.get("SOPClassUID", MRImageStorage)),
+        str(ds.get("SOPInstanceUID", "")),
+        str(ds.get("SeriesInstanceUID", "")),
+        ds,
+    )
+
+
+def _sources(series: Record, da: Any, header: Any) -> list[list[_Source]]:
+    """The source frames of every frame of ``da`` (C order); empty lists: none."""
+    db = series._db
+    shape = tuple(da.shape[:-2])
+    n = int(np.prod(shape)) if shape else 1
+    if header is not None:
+        from ._record import Record
+
+        given = np.asarray(header, dtype=object)
+        if given.ndim == 0:
+            given = given.reshape(())
+        try:
+            spread = np.broadcast_to(given, shape)
+        except ValueError:
+            raise InvalidValueError(
+                f"the header array has shape {given.shape} but the data has {n} frame(s) "
+                f"in shape {shape}: give one header per frame, or one header for all."
+            ) from None
+        out = []
+        for item in spread.reshape(-1):
+            if isinstance(item, Record) and item.level == "instance":
+                out.append([_instance_source(item)])
+            elif isinstance(item, Dataset):
+                out.append([_dataset_source(item)])
+            elif item is None:
+                out.append([])
+            else:
+                raise InvalidValueError(
+                    f"a header must be an Instance or a pydicom Dataset; got {type(item).__name__}."
+                )
+        return out
+    coord = da.coords.get("SOPInstanceUID")
+    if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
+        uids = coord.broadcast_like(da.isel(row=0, column=0, drop=True)).values.reshape(-1)
+        cls = db._class_of("instance")
+        out = []
+        for uid in uids:
+            if not uid or (isinstance(uid, float) and np.isnan(uid)):
+                out.append([])
+                continue
+            try:
+                out.append([_instance_source(cls(db, str(uid)))])
+            except DicomError:
+                out.append([])
+        return out
+    source = da.attrs.get("SeriesInstanceUID")
+    if source and (("series", source) not in db._editor.empty):
+        try:
+            rows = db._index_rows("series", str(source))
+        except DicomError:
+            rows = np.array([], dtype=np.int64)
+        if len(rows):
+            return _matched(db, rows, da)
+    return [[] for _ in range(n)]
+
+
+def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[_Source]]:
+    """For each frame, the frames of the source ``rows`` with the same dim values."""
+    dims = [d for d in da.dims[:-2] if d in da.coords]
+    rows = rows[np.argsort(db._tree_rank()[rows], kind="stable")]
+    values = {d: db.index.values(rows, d) for d in dims}
+    cls = db._class_of("instance")
+    instances = [cls(db, k) for k in db.index.array("_instance")[rows]]
+    out = []
+    for index in frames_of(da):
+        keep = np.ones(len(rows), dtype=bool)
+        for d in dims:
+            wanted = da.coords[d].values[index[da.dims.index(d)]]
+            keep &= np.array([_same(v, wanted) for v in values[d]], dtype=bool)
+        out.append([_instance_source(instances[i]) for i in np.flatnonzero(keep)])
+    return out
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, int | float) and isinstance(wanted, int | float | np.number):
+        return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-6))
+    return bool(value == wanted)
+
+
+def _base(source: _Source | None, template: Dataset) -> Dataset:
+    if source is None:
+        return copy_dataset(template)
+    if source.dataset is not None:
+        ds = copy_dataset(source.dataset)
+    else:
+        assert source.rel is not None
+        ds = pydicom.dcmread(os.path.join(source.root, source.rel), stop_before_pixels=True)
+    if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
+        base = copy_dataset(template)
+        for level in ("patient", "study", "series"):
+            for keyword in LEVEL_ATTRIBUTES[level]:
+                if keyword in ds:
+                    base[keyword] = ds[keyword]
+        return base
+    for keyword in _DROP:
+        if keyword in ds:
+            del ds[keyword]
+    return ds
+
+
+def _references(sources: Sequence[_Source]) -> DicomSequence:
+    items = []
+    for s in sources:
+        item = Dataset()
+        item.ReferencedSOPClassUID = s.sop_class
+        item.ReferencedSOPInstanceUID = s.sop_uid
+        items.append(item)
+    return DicomSequence(items)
+
+
+def _series_references(sources: Sequence[_Source]) -> DicomSequence:
+    by_series: dict[str, list[_Source]] = {}
+    for s in sources:
+        by_series.setdefault(s.series_uid, []).append(s)
+    items = []
+    for uid, group in by_series.items():
+        item = Dataset()
+        item.SeriesInstanceUID = uid
+        item.ReferencedInstanceSequence = _references(list({s.sop_uid: s for s in group}.values()))
+        items.append(item)
+    return DicomSequence(items)
+
+
+def _put_keyword(ds: Dataset, keyword: str, value: Any) -> None:
+    if value is DELETE:
+        if keyword in ds:
+            delattr(ds, keyword)
+        return
+    number, _, vr = resolve_tag(keyword)
+    put(ds, number, vr, to_dicom(number, value, vr))
+
+
+def _stack_index(da: Any, index: tuple[int, ...]) -> int:
+    """The slice of a template frame: its index along the first dim without
+    coordinates (``frame`` of :meth:`Series.set_array`), else 0."""
+    for dim, i in zip(da.dims[:-2], index, strict=True):
+        if dim not in da.coords:
+            return int(i)
+    return 0
+
+
+def _stack_position(ds: Dataset, k: int, location: float | None) -> None:
+    """Frames made from the template without geometry: a stack of slices along
+    the slice normal (LPS), at their ``SliceLocation`` if given, else frame
+    ``k`` at ``k`` SliceThickness from the template's position."""
+    from .._templates import slice_location
+
+    cosines = np.asarray(ds.ImageOrientationPatient, dtype=float)
+    normal = np.cross(cosines[:3], cosines[3:])
+    base = np.asarray(ds.ImagePositionPatient, dtype=float)
+    if location is None:
+        position = base + k * float(ds.get("SliceThickness") or 1.0) * normal
+    else:
+        position = base + (float(location) - slice_location(base, cosines)) * normal
+    ds.ImagePositionPatient = [to_dicom("SliceLocation", float(x)) for x in position]
+    if location is None:
+        ds.SliceLocation = to_dicom("SliceLocation", slice_location(position, cosines))
+
+
+def _scan(da: Any) -> tuple[float, float, bool, bool]:
+    """Lowest, highest value, whether all are integers, whether any is NaN/inf."""
+    data = da.data
+    try:
+        import dask.array as dsa
+
+        lazy = isinstance(data, dsa.Array)
+    except ImportError:  # pragma: no cover - dask is a dependency
+        lazy = False
+    if da.dtype.kind == "b":
+        return 0.0, 1.0, True, False
+    if lazy:
+        import dask
+
+        x = data.astype(np.float64) if da.dtype.kind == "f" else data
+        finite = dsa.isfinite(x).all() if da.dtype.kind == "f" else True
+        integral = (x == dsa.rint(x)).all() if da.dtype.kind == "f" else True
+        low, high, finite, integral = dask.compute(x.min(), x.max(), finite, integral)
+    else:
+        x = np.asarray(data)
+        finite = bool(np.isfinite(x).all()) if da.dtype.kind == "f" else True
+        low, high = x.min(), x.max()
+        integral = bool((x == np.rint(x)).all()) if da.dtype.kind == "f" and finite else True
+    return float(low), float(high), bool(integral), not bool(finite)
+
+
+def _write_frames(
+    root: str,
+    tmp: str,
+    items: list[tuple[str, Dataset]],
+    block: np.ndarray,
+    encoding: Encoding,
+) -> list[str]:
+    """Write the frames of one block (runs in a dask task: no database needed)."""
+    frames = np.asarray(block).reshape(-1, *block.shape[-2:])
+    for (rel, ds), pixels in zip(items, frames, strict=True):
+        _finish_pixels(ds, pixels, encoding)
+        part = Path(tmp) / uuid.uuid4().hex
+        try:
+            ds.save_as(part, enforce_file_format=True)
+            target = Path(root) / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+    return [rel for rel, _ in items]
+
+
+def _finish_pixels(ds: Dataset, pixels: np.ndarray, encoding: Encoding) -> None:
+    stored = encode(pixels, encoding)
+    ds.Rows, ds.Columns = int(stored.shape[0]), int(stored.shape[1])
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1 if encoding.dtype == "int16" else 0
+    if encoding.slope != 1.0 or encoding.intercept != 0.0 or "RescaleSlope" in ds:
+        ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
+        ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
+    physical = stored.astype(np.float64) * encoding.slope + encoding.intercept
+    low, high = float(physical.min()), float(physical.max())
+    ds.WindowCenter = to_dicom("WindowCenter", (low + high) / 2)
+    ds.WindowWidth = to_dicom("WindowWidth", max(high - low, 1.0))
+    ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
+    ds["PixelData"].VR = "OW"
+
+
+def set_xarray(
+    series: Record, da: Any, header: Any = None, description: str | None = None
+) -> Record:
+    """Write ``da`` into ``series`` (see the module notes); returns the series."""
+    from .._templates import mr_image, new_uid
+    from ._structure import inherited, is_empty
+
+    if series.level != "series":
+        raise DicomError(f"arrays are written into a series, not a {series.level}.")
+    check_names(da)
+    check_dtype(np.dtype(da.dtype), int(da.size))
+    editor = series._db._editor
+    journal = editor.begin()
+    low, high, integral, bad = _scan(da)
+    if bad:
+        raise InvalidValueError(
+            "the array holds NaN or infinite values, which DICOM images cannot store: "
+            "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
+        )
+    encoding = choose_encoding(da.dtype.kind, low, high, integral)
+    sources = _sources(series, da, header)
+    # paths, not rows: row positions change when the new files enter the index
+    old = [] if is_empty(series) else editor.rels(series._rows())
+    target = inherited(series)
+    rows, columns = int(da.shape[-2]), int(da.shape[-1])
+    template = mr_image(np.zeros((rows, columns), np.uint16))
+    del template.PixelData
+    shared = {k: v for k, v in shared_values(da).items() if k not in _PARENT_TAGS}
+    all_sources = [s for group in sources for s in group]
+    series_refs = _series_references(all_sources) if all_sources else None
+    what = description or (
+        f"derived by dbdicom from {len({s.series_uid for s in all_sources})} series"
+        if all_sources
+        else "made by dbdicom from an array"
+    )
+    numbered = "InstanceNumber" in da.coords
+    number = 1
+    items: list[tuple[str, Dataset]] = []
+    series_uid = str(target.get("SeriesInstanceUID") or series.uid)
+    for index, group in zip(frames_of(da), sources, strict=True):
+        ds = _base(group[0] if group else None, template)
+        # a source without SpacingBetweenSlices does not get one (round trips stay
+        # identical); a new image from the template does
+        spacing = not group or "SpacingBetweenSlices" in ds
+        for keyword, value in shared.items():
+            _put_keyword(ds, keyword, value)
+        values = frame_values(da, index)
+        for keyword, value in values.items():
+            _put_keyword(ds, keyword, value)
+        for keyword, value in frame_geometry(da, index, values).items():
+            if keyword != "SpacingBetweenSlices" or spacing:
+                _put_keyword(ds, keyword, value)
+        if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
+            _stack_position(ds, _stack_index(da, index), values.get("SliceLocation"))
+        for keyword, value in target.items():
+            if value is not DELETE and not keyword.islower():
+                number_, _, vr = resolve_tag(keyword)
+                put(ds, number_, vr, value)
+        uid = new_uid()
+        ds.SOPInstanceUID = uid
+        ds.SeriesInstanceUID = series_uid
+        if "SOPClassUID" not in ds:
+            ds.SOPClassUID = MRImageStorage
+        if not numbered:
+            ds.InstanceNumber = number
+        number += 1
+        kept = list(ds.get("ImageType", []))[2:]
+        ds.ImageType = ["DERIVED", "SECONDARY", *kept]
+        ds.DerivationDescription = what[:1024]
+        if group:
+            ds.SourceImageSequence = _references(group)
+        if series_refs is not None:
+            ds.ReferencedSeriesSequence = copy.deepcopy(series_refs)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = UID(uid)
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta = meta
+        for keyword in WRITER_TAGS & {"NumberOfFrames"}:
+            if keyword in ds:
+                delattr(ds, keyword)
+        items.append((f"{_NEW_FOLDER}/{series_uid}/{uid}.dcm", ds))
+    keys = (
+        str(target.get("PatientID", "")),
+        str(target.get("StudyInstanceUID", "")),
+        series_uid,
+    )
+    journal.created([(rel, (*keys, str(ds.SOPInstanceUID))) for rel, ds in items])
+    journal.tmp.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    try:
+        written = _write_all(str(editor.root), str(journal.tmp), items, da, encoding)
+    finally:
+        series._db.index.update(written or [rel for rel, _ in items])
+        series._db._changed()
+        editor.prune()
+    if old:
+        frame = series._db.index.frame
+        editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
+    return series
+
+
+def _write_all(
+    root: str, tmp: str, items: list[tuple[str, Dataset]], da: Any, encoding: Encoding
+) -> list[str]:
+    """Write every frame: block by block (in parallel) for dask data."""
+    import dask
+    import dask.array as dsa
+
+    data = da.data
+    nframes = len(items)
+    if not isinstance(data, dsa.Array):
+        frames = np.asarray(data).reshape(nframes, *da.shape[-2:])
+        return _write_frames(root, tmp, items, frames, encoding)
+    data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
+    shape = data.shape[:-2]
+    order = np.arange(nframes).reshape(shape) if shape else np.arange(1)
+    tasks = []
+    for block_index in np.ndindex(*data.numblocks[:-2]) if shape else [()]:
+        slices = tuple(
+            slice(sum(c[:i]), sum(c[: i + 1]))
+            for c, i in zip(data.chunks[:-2], block_index, strict=True)
+        )
+        which = order[slices].reshape(-1)
+        block = data.blocks[(*block_index, 0, 0)]
+        tasks.append(
+            dask.delayed(_write_frames)(root, tmp, [items[i] for i in which], block, encoding)
+        )
+    done: list[str] = []
+    for result in dask.compute(*tasks):
+        done.extend(result)
+    return done

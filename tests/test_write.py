@@ -1,0 +1,272 @@
+"""Writing arrays back as DICOM: headers, values, provenance, round trips, fidelity."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import dbdicom as db
+from dbdicom import InvalidValueError, TerminalDialog
+
+# attrs that differ by design between a series and one written from it
+IDENTITY = {"SeriesInstanceUID", "SeriesDescription", "SeriesNumber", "ImageType"}
+# the pixel encoding: the writer chooses it for the data it is given
+ENCODING = {
+    "RescaleSlope",
+    "RescaleIntercept",
+    "WindowCenter",
+    "WindowWidth",
+    "PixelRepresentation",
+}
+
+
+@pytest.fixture
+def demo(demo_folder: Path) -> db.Database:
+    database = db.database(demo_folder, dialog=TerminalDialog(interactive=False))
+    yield database
+    if not database._closed:
+        database.restore()
+        database.close()
+
+
+def dciodvfy_errors(path: str) -> list[str]:
+    tool = shutil.which("dciodvfy")
+    if tool is None:
+        pytest.fail("dciodvfy (Debian package dicom3tools) is needed; .ci/run installs it")
+    out = subprocess.run([tool, path], capture_output=True, text=True)
+    return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
+
+
+def same_dataarray(a: xr.DataArray, b: xr.DataArray, atol: float = 0.0) -> None:
+    assert a.dims == b.dims
+    assert a.shape == b.shape
+    np.testing.assert_allclose(a.values.astype(float), b.values.astype(float), atol=atol, rtol=0)
+    for name in a.coords:
+        if name == "SOPInstanceUID":
+            continue
+        left, right = a.coords[name].values, b.coords[name].values
+        if left.dtype == object:
+            assert left.tolist() == right.tolist(), name
+        else:
+            np.testing.assert_allclose(left, right, rtol=0, atol=1e-6, err_msg=str(name))
+    assert set(b.coords) == set(a.coords)
+    keys = (set(a.attrs) | set(b.attrs)) - IDENTITY - ENCODING - {"affine"}
+    assert {k: a.attrs.get(k) for k in keys} == {k: b.attrs.get(k) for k in keys}
+    assert ("affine" in a.attrs) == ("affine" in b.attrs)
+    if "affine" in a.attrs:
+        np.testing.assert_allclose(a.attrs["affine"], b.attrs["affine"], atol=1e-5)
+
+
+def test_round_trip_is_identical(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray()
+    first = vfa.new_sibling(SeriesDescription="copy 1").set_xarray(da).to_xarray()
+    # integers are stored exactly; the affine adds SpacingBetweenSlices once
+    assert (first.values == da.values).all() and first.dtype == da.dtype
+    second = vfa.new_sibling(SeriesDescription="copy 2").set_xarray(first).to_xarray()
+    same_dataarray(first, second)
+
+
+def test_derived_series_has_provenance(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray()
+    t1 = da.mean("FlipAngle")
+    out = vfa.new_sibling(SeriesDescription="T1 map")
+    out.set_xarray(t1, description="mean signal over flip angles")
+    assert out.parent == vfa.parent
+    assert len(out.instances()) == 6
+    source_uids = set(vfa.SOPInstanceUID)
+    for path in out.files():
+        ds = pydicom.dcmread(path)
+        assert list(ds.ImageType[:2]) == ["DERIVED", "SECONDARY"]
+        assert ds.DerivationDescription == "mean signal over flip angles"
+        assert ds.SeriesInstanceUID == out.uid != vfa.uid
+        assert ds.SOPInstanceUID not in source_uids
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+        refs = {item.ReferencedSOPInstanceUID for item in ds.SourceImageSequence}
+        assert len(refs) == 4 and refs <= source_uids  # the 4 flip angles of its slice
+        (series_ref,) = ds.ReferencedSeriesSequence
+        assert series_ref.SeriesInstanceUID == vfa.uid
+        assert ds.PatientID == vfa.PatientID[0]
+        assert ds.StudyInstanceUID == vfa.parent.uid
+    back = out.to_xarray()
+    assert back.dims == ("SliceLocation", "row", "column")
+    bound = float(t1.max() - t1.min()) / 65535
+    assert float(abs(back - t1).max()) <= bound
+    for path in out.files()[:2] + vfa.files()[:1]:
+        assert dciodvfy_errors(path) == []
+
+
+def test_header_from_template_and_geometry_from_affine(demo: db.Database) -> None:
+    study = demo.studies(StudyDescription="MR phantom T1 mapping")[0]
+    affine = np.array(
+        [[0.0, 0.0, -2.0, -10.0], [0.8, 0.0, 0.0, 5.0], [0.0, -0.8, 0.0, 40.0], [0, 0, 0, 1]]
+    )  # sagittal; slices step along the normal (rows x columns), as SliceLocation grows
+    data = np.arange(3 * 8 * 10, dtype=np.float32).reshape(3, 8, 10) / 7
+    da = xr.DataArray(
+        data,
+        dims=("SliceLocation", "row", "column"),
+        attrs={"affine": affine, "EchoTime": 12.5, "SeriesDescription": "from scratch"},
+    )
+    series = study.new_series(SeriesDescription="sagittal")
+    series.set_xarray(da)
+    back = series.to_xarray()
+    np.testing.assert_allclose(back.attrs["affine"], affine, atol=1e-5)
+    assert back.attrs["EchoTime"] == 12.5
+    assert series.SeriesDescription == ["sagittal"]  # the series' own attributes win
+    ds = pydicom.dcmread(series.files()[0])
+    assert (ds.Rows, ds.Columns) == (8, 10)
+    assert [float(x) for x in ds.PixelSpacing] == [0.8, 0.8]
+    assert float(ds.SpacingBetweenSlices) == 2.0
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_values_integers_exact_floats_within_bound_booleans(demo: db.Database) -> None:
+    study = demo.studies()[0]
+    rng = np.random.default_rng(1)
+    cases = {
+        "uint16": rng.integers(0, 65535, (2, 6, 5)).astype(np.uint16),
+        "int16": rng.integers(-3000, 3000, (2, 6, 5)).astype(np.int16),
+        "int32 offset": rng.integers(100000, 160000, (2, 6, 5)).astype(np.int32),
+        "float": rng.normal(size=(2, 6, 5)),
+        "bool": rng.random((2, 6, 5)) > 0.5,
+    }
+    for name, data in cases.items():
+        series = study.new_series(SeriesDescription=name)
+        series.set_xarray(xr.DataArray(data, dims=("InstanceNumber", "row", "column")))
+        back = series.to_xarray().values
+        if data.dtype.kind in "iub":
+            assert (back == data.astype(np.int64)).all(), name
+        else:
+            bound = (data.max() - data.min()) / 65535
+            assert np.abs(back - data).max() <= bound, name
+
+
+def test_bad_arrays_are_refused(demo: db.Database) -> None:
+    series = demo.series(SeriesDescription="VFA")[0]
+    out = series.new_sibling()
+    dims = ("InstanceNumber", "row", "column")
+    with pytest.raises(InvalidValueError, match="complex"):
+        out.set_xarray(xr.DataArray(np.ones((2, 4, 4), complex), dims=dims))
+    with pytest.raises(InvalidValueError, match="empty"):
+        out.set_xarray(xr.DataArray(np.ones((0, 4, 4)), dims=dims))
+    with pytest.raises(InvalidValueError, match="dtype object"):
+        out.set_xarray(xr.DataArray(np.full((1, 4, 4), "a", dtype=object), dims=dims))
+    with pytest.raises(InvalidValueError, match="NaN"):
+        out.set_xarray(xr.DataArray(np.full((1, 4, 4), np.nan), dims=dims))
+    with pytest.raises(InvalidValueError, match="'fit' is not a DICOM keyword"):
+        out.set_xarray(
+            xr.DataArray(np.ones((2, 4, 4)), dims=("fit", "row", "column"), coords={"fit": [1, 2]})
+        )
+    with pytest.raises(InvalidValueError, match="'row' and 'column'"):
+        out.set_xarray(xr.DataArray(np.ones((2, 4, 4)), dims=("a", "b", "c")))
+    array, header = series.array(["SliceLocation", "FlipAngle"])
+    with pytest.raises(InvalidValueError, match="header array has 3 item"):
+        out.set_array(array[0], header[0, :3])
+    with pytest.raises(InvalidValueError, match="64] x \\[64] pixels"):
+        series.array(np.zeros((2, 8, 8)))
+    assert out.instances() == [] and not demo.unsaved
+
+
+def test_header_from_another_patient_takes_the_target_patient(demo: db.Database) -> None:
+    beta_series = demo.series(SeriesDescription="T2w sag")[0]
+    array, header = beta_series.array()
+    target = demo.studies(StudyDescription="MR phantom T1 mapping")[0].new_series()
+    target.set_array(array, header)
+    assert {str(pydicom.dcmread(p).PatientName) for p in target.files()} == {"Phantom^Alpha"}
+    assert target.patients().PatientName == ["Phantom^Alpha"]
+
+
+def test_set_array_replaces_and_restore_brings_back(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    before = {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in vfa.files()}
+    array, header = vfa.array(["SliceLocation", "FlipAngle"])
+    mip = np.amax(array, axis=0)
+    vfa.set_array(mip, header[0, :, :])
+    assert len(vfa.instances()) == 4
+    assert vfa.FlipAngle == [2.0, 5.0, 10.0, 15.0]
+    vfa.set_array(mip)  # no header: the MR template
+    assert len(vfa.instances()) == 4
+    demo.restore()
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    assert {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in vfa.files()} == before
+
+
+def test_dask_array_written_block_by_block_with_threads(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": -1}) * 2
+    out = vfa.new_sibling(SeriesDescription="doubled")
+    out.set_xarray(da)
+    np.testing.assert_array_equal(out.to_xarray().values, da.values)
+
+
+def test_written_files_read_by_dcmtk_and_simpleitk(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    out = vfa.new_sibling(SeriesDescription="check")
+    out.set_xarray(vfa.to_xarray().astype(np.float32) / 3)
+    path = out.files()[0]
+    dcmdump = shutil.which("dcmdump")
+    assert dcmdump, "dcmdump (Debian package dcmtk) is needed; .ci/run installs it"
+    dump = subprocess.run([dcmdump, path], capture_output=True, text=True)
+    assert dump.returncode == 0 and "DERIVED" in dump.stdout
+    sitk = pytest.importorskip("SimpleITK")
+    image = sitk.ReadImage(path)
+    assert image.GetSize()[:2] == (64, 64)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking takes minutes here
+)
+@given(
+    dtype=st.sampled_from(["uint8", "uint16", "int16", "int32", "float32", "float64", "bool"]),
+    shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(2, 5), st.integers(2, 5)),
+    dims=st.sampled_from(
+        [
+            ("FlipAngle", "SliceLocation"),
+            ("AcquisitionTime", "EchoTime"),
+            ("InstanceNumber", "InversionTime"),
+        ]
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_round_trip_property(
+    demo_folder: Path, dtype: str, shape: tuple[int, ...], dims: tuple[str, str], seed: int
+) -> None:
+    database = db.database(demo_folder, dialog=TerminalDialog(interactive=False))
+    rng = np.random.default_rng(seed)
+    if dtype == "bool":
+        data = rng.random(shape) > 0.5
+    elif dtype.startswith("float"):
+        data = (rng.normal(size=shape) * 100).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        data = rng.integers(max(info.min, -(2**20)), min(info.max, 2**20), shape).astype(dtype)
+    coords = {
+        dims[0]: np.arange(shape[0], dtype=float) * 2 + 1,
+        dims[1]: np.arange(shape[1], dtype=float) * 10 + 5,
+    }
+    da = xr.DataArray(data, dims=(*dims, "row", "column"), coords=coords)
+    study = database.studies()[0]
+    first = study.new_series(SeriesDescription="one").set_xarray(da).to_xarray(dims=list(dims))
+    span = float(data.max()) - float(data.min())
+    exact = data.dtype.kind in "biu" and span <= 65535  # integers in a 16-bit range
+    bound = 0.0 if exact else span / 65535
+    np.testing.assert_allclose(first.values.astype(float), data.astype(float), atol=bound * 1.0001)
+    for d in dims:
+        np.testing.assert_allclose(first.coords[d].values, coords[d], atol=1e-6)
+    second = study.new_series(SeriesDescription="two").set_xarray(first).to_xarray(dims=list(dims))
+    same_dataarray(first, second, atol=bound * 1.0001)
+    database.restore()
+    database.close()
