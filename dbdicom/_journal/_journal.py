@@ -288,6 +288,9 @@ class Journal:
                 continue
             kept = self.originals / entry.original
             if kept.exists():
+                if target.exists() and os.path.samefile(kept, target):
+                    kept.unlink()  # never rewritten: the file is its original already
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(kept, target)
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
