@@ -242,8 +242,8 @@ def cell_value(frame: pd.DataFrame, position: int, keyword: str) -> Any:
 
 
 def to_plain(value: Any, keyword: str) -> Any:
-    """Convert a stored cell to the value a user sees."""
-    if value is None or value is pd.NA:
+    """Convert a stored cell to the value a user sees (``None`` for an empty value)."""
+    if value is None or value is pd.NA or (isinstance(value, str) and value == ""):
         return None
     if isinstance(value, float | np.floating):
         if np.isnan(value):

@@ -300,7 +300,13 @@ class Index:
             src = new[col]
             if isinstance(dst.dtype, pd.CategoricalDtype):
                 values = src.astype(object).to_numpy()
-                values = np.array([None if v is pd.NA else v for v in values], dtype=object)
+                values = np.array(
+                    [
+                        None if v is pd.NA or (isinstance(v, float) and v != v) else v
+                        for v in values
+                    ],
+                    dtype=object,
+                )
                 cats = dst.array
                 missing = [
                     v for v in dict.fromkeys(values) if v is not None and v not in cats.categories

@@ -25,6 +25,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from .._errors import DicomError, InvalidFileError, ReadOnlyError
+from .._index._scan import HIDDEN
 from .._journal import FolderLock, Journal
 from ._empty import Registry
 
@@ -111,6 +112,10 @@ class Editor:
         if index.writable:
             self.journal = Journal(self.root, index.store / "journal")
             self.lock = _LOCKS.setdefault(str(self.root), FolderLock(index.store / "lock"))
+        elif (self.root / HIDDEN / "journal").is_dir():
+            # read-only now, changed before: the journal is read (never written) so
+            # that unsaved changes are still reported
+            self.journal = Journal(self.root, self.root / HIDDEN / "journal")
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
@@ -72,6 +73,9 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
     editor.begin()
     checked: list[tuple[int, str, str, Any]] = []
     for tag, value in items:
+        if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
+            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
+            continue
         number, keyword, vr = resolve_tag(tag)
         checked.append((number, keyword, vr, to_dicom(number, value, vr)))
     groups: dict[tuple[str, str], list[tuple[int, str, str, Any]]] = {}
@@ -183,9 +187,12 @@ def get_empty(record: Record, keyword: str) -> Any:
     """The value of ``keyword`` for a record without files: its own or inherited."""
     editor = _editor(record)
     empty = editor.empty.get(record.level, record.uid)
+    own = LEVELS.index(level_of(keyword)) >= LEVELS.index(record.level)
     while empty is not None:
         if keyword in empty.attrs:
             return [_user_value(empty.attrs[keyword])]
+        if own:  # an attribute of this level or below: not inherited from above
+            return []
         if empty.parent is None:
             return []
         level, key = empty.parent
@@ -239,9 +246,29 @@ def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
             attribute.apply(ds, value)
             continue
         if new_file and value is DELETE:
-            continue  # a new file keeps what its template needs
+            # a new file: the template's made-up values go, what it needs stays
+            if keyword in ds and keyword not in _NEEDED:
+                put(ds, *resolve_tag(keyword)[::2], None)
+            continue
         number, _, vr = resolve_tag(keyword)
         put(ds, number, vr, value)
+
+
+# attributes of a template that a new file keeps when its parents do not have them
+_NEEDED = frozenset(
+    {
+        "Modality",
+        "Laterality",
+        "BodyPartExamined",
+        "FrameOfReferenceUID",
+        "PositionReferenceIndicator",
+        "SeriesNumber",
+        "SeriesDate",
+        "SeriesTime",
+        "StudyDate",
+        "StudyTime",
+    }
+)
 
 
 # ---------------------------------------------------------------- structure
@@ -383,9 +410,11 @@ def copy_to(record: Record, parent: Record) -> Record:
             uids[KEYS[LEVELS[level_i + 1]]] = renew[(level_i, old)]
         if not new_key:
             new_key = uids[KEYS[record.level]]
-        folder = uids.get("SeriesInstanceUID", key_of_file[2])
-        path = f"{_NEW_FOLDER}/{folder}/{uids['SOPInstanceUID']}.dcm"
-        new_keys = tuple(uids.get(KEYS[LEVELS[i + 1]], key_of_file[i]) for i in range(4))
+        new_keys = tuple(
+            str(uids.get(kw) or _plain_key(values.get(kw)) or key_of_file[i])
+            for i, kw in enumerate(KEYS.values())
+        )
+        path = f"{_NEW_FOLDER}/{new_keys[2]}/{uids['SOPInstanceUID']}.dcm"
 
         def writer(tmp: str, rel: str = rel, uids: dict[str, str] = uids) -> None:
             ds = src.dataset(rel)
@@ -404,6 +433,10 @@ def copy_to(record: Record, parent: Record) -> Record:
     src.check_files([r for r in rels if r not in src.memory])
     dst.create(items, "Copying")  # type: ignore[arg-type]
     return parent._db._class_of(record.level)(parent._db, new_key)
+
+
+def _plain_key(value: Any) -> str:
+    return "" if value is None or value is DELETE else str(value)
 
 
 def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
@@ -577,3 +610,51 @@ def _expand(files: Any) -> list[Path]:
                 f"{path} does not exist: give DICOM files or folders to import."
             )
     return out
+
+
+def save_to(record: Record, path: Any) -> Any:
+    """Write the files of ``record`` into a new database folder ``path``."""
+    from ._database import database
+
+    target = Path(path).expanduser()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise DicomError(
+            f"{target} exists and is not an empty folder: save into a new folder, or copy "
+            "the records into that database with its import_dicom() or copy_to()."
+        )
+    files = record.files() if record.level != "database" or record._rows().size else []
+    root = Path(record._db.path)
+    for source in files:
+        rel = Path(source).relative_to(root)
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / rel)
+    target.mkdir(parents=True, exist_ok=True)
+    return database(target, status=record._db._status, dialog=record._db._dialog)
+
+
+def subseries(series: Record, filters: dict[str, Any]) -> Record:
+    """A new series next to ``series`` with copies of the instances matching ``filters``."""
+    from .._custom import custom
+    from ._record import match_values
+
+    if series.level != "series":
+        raise DicomError(f"subseries() is a method of series, not of a {series.level}.")
+    instances = series.instances(**{k: v for k, v in filters.items() if custom(k) is None})
+    for name, wanted in filters.items():
+        if custom(name) is not None:
+            values = [get_custom(i, name) for i in instances]
+            keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
+            instances = [i for i, k in zip(instances, keep, strict=True) if k]
+    description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
+    label = series.SeriesDescription
+    name = f"{label[0]} [{description}]" if label else f"[{description}]"
+    new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
+    if instances:
+        _copy_many(instances, new)
+    return new
+
+
+def _copy_many(instances: list[Record], parent: Record) -> None:
+    """Copies of ``instances`` (one database) in ``parent``, written in one pass."""
+    for instance in instances:
+        copy_to(instance, parent)

@@ -367,7 +367,7 @@ def set_xarray(
 ) -> Record:
     """Write ``da`` into ``series`` (see the module notes); returns the series."""
     from .._templates import mr_image, new_uid
-    from ._structure import inherited, is_empty
+    from ._structure import _apply, inherited, is_empty
 
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
@@ -386,6 +386,12 @@ def set_xarray(
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
     target = inherited(series)
+    if is_empty(series):
+        # a new series takes its acquisition attributes (Modality, frame of
+        # reference, equipment...) from its sources, but not their description
+        for keyword in LEVEL_ATTRIBUTES["series"]:
+            if target.get(keyword) is DELETE and keyword != "SeriesDescription":
+                del target[keyword]
     rows, columns = int(da.shape[-2]), int(da.shape[-1])
     template = mr_image(np.zeros((rows, columns), np.uint16))
     del template.PixelData
@@ -416,10 +422,7 @@ def set_xarray(
                 _put_keyword(ds, keyword, value)
         if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
             _stack_position(ds, _stack_index(da, index), values.get("SliceLocation"))
-        for keyword, value in target.items():
-            if value is not DELETE and not keyword.islower():
-                number_, _, vr = resolve_tag(keyword)
-                put(ds, number_, vr, value)
+        _apply(ds, target, new_file=not group)
         uid = new_uid()
         ds.SOPInstanceUID = uid
         ds.SeriesInstanceUID = series_uid
