@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     DatabaseNotFoundError,
@@ -44,6 +44,34 @@ def to_xarray(
     return stack(list(series), dims, fill=fill)
 
 
+def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
+    """A new series in a new database without a folder (see :func:`database`).
+
+    ``array`` is the pixel values ``(..., row, column)`` or just a shape (then
+    zeros); ``attributes`` are DICOM keywords of the new series (and of its
+    new study and patient). Keep it with ``series.save(path)``.
+
+    Examples
+    --------
+    >>> import numpy as np, dbdicom as db
+    >>> series = db.series(np.random.normal(size=(10, 32, 48)))
+    >>> series.PatientName = "Random noise"; series.StudyDate = "20221119"
+    >>> series.Rows, series.Columns, len(series.instances())
+    ([32], [48], 10)
+    >>> db.series((2, 8, 8)).Rows
+    [8]
+    """
+    import numpy as np
+
+    new = database().new_series(**attributes)
+    values = np.zeros(array, dtype=np.uint16) if isinstance(array, tuple) else array
+    if values is None:
+        return new  # type: ignore[return-value]
+    if dtype.lower() not in ("mri", "mr"):
+        raise ValueError(f"dtype {dtype!r}: only 'mri' (MR Image) images are made here.")
+    return new.set_array(np.asarray(values))
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -69,5 +97,6 @@ __all__ = [
     "UnknownTagError",
     "__version__",
     "database",
+    "series",
     "to_xarray",
 ]

@@ -270,3 +270,55 @@ def test_round_trip_property(
     same_dataarray(first, second, atol=bound * 1.0001)
     database.restore()
     database.close()
+
+
+# ------------------------------------------------------------------ creation from scratch
+def test_series_from_scratch_in_a_database_without_folder(tmp_path: Path) -> None:
+    values = np.random.default_rng(0).normal(size=(10, 16, 24))
+    series = db.series(values)
+    series.PatientName = "Random noise"
+    series.StudyDate = "20221119"
+    series.AcquisitionTime = "120000"
+    assert series.database.temporary
+    back = series.to_xarray()
+    assert back.shape == (10, 16, 24)  # a stack of slices along SliceLocation
+    assert np.abs(back.values - values).max() <= np.ptp(values) / 65535
+    kept = series.save(tmp_path / "kept")
+    assert not kept.temporary
+    (again,) = kept.series()
+    assert again.PatientName == ["Random noise"] and again.StudyDate == ["20221119"]
+    for path in again.files()[:1]:
+        assert dciodvfy_errors(path) == []
+    folder = Path(series.database.path)
+    series.database.close()
+    assert not folder.exists()  # the temporary folder goes with it
+    with pytest.raises(db.DicomError, match="not an empty folder"):
+        kept.series()[0].save(tmp_path / "kept")
+
+
+def test_in_memory_database_supports_editing_and_saves_as_a_folder(tmp_path: Path) -> None:
+    database = db.database()
+    series = (
+        database.new_patient(PatientName="James Bond")
+        .new_study(StudyDescription="MRI")
+        .new_series(SeriesDescription="Localizer")
+    )
+    series.set_array(np.ones((3, 8, 8), np.uint16))
+    series.EchoTime = 5
+    series.copy()
+    database.patients()[0].new_study(StudyDescription="other").new_series().zeros((2, 8, 8))
+    assert len(database.series()) == 3 and len(database.instances()) == 8
+    saved = database.save(tmp_path / "db")
+    assert len(saved.instances()) == 8 and saved.patients()[0].PatientName == ["James Bond"]
+    assert db.series((2, 8, 8)).Rows == [8]
+
+
+def test_subseries(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    sub = vfa.subseries(FlipAngle=10)
+    assert sub.parent == vfa.parent and sub.FlipAngle == [10.0]
+    assert len(sub.instances()) == 6
+    assert not set(sub.SOPInstanceUID) & set(vfa.SOPInstanceUID)
+    vfa.instances()[0].image_type = "PHASE"
+    phase = vfa.subseries(image_type="PHASE")
+    assert len(phase.instances()) == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,18 @@ from ._levels import Instance, Patient, Series, Study
 from ._record import Record, match_values
 
 __all__ = ["Database", "database"]
+
+# databases without a folder of their own: their temporary folders go at exit
+_TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@atexit.register
+def _remove_temporary() -> None:
+    for db in list(_TEMPORARY):
+        if not db._closed:
+            db._closed = True
+            shutil.rmtree(db._path, ignore_errors=True)
+
 
 _CLASSES: dict[str, type[Record]] = {
     "patient": Patient,
@@ -51,6 +67,8 @@ class Database(Record):
         "_closed",
         "_editor",
         "_seen",
+        "_temporary",
+        "__weakref__",
     )
     level = "database"
 
@@ -66,6 +84,7 @@ class Database(Record):
         self._groups: dict[str, dict[str, Any]] = {}
         self._rank: np.ndarray | None = None
         self._seen = (-1, -1)  # index (version, order_version) of the caches
+        self._temporary = False  # db.database() without a path
         self._index = Index(path, progress=self._progress)
         self._index.open()
         self._editor = Editor(self)
@@ -124,6 +143,11 @@ class Database(Record):
             self._changed()
         return changed
 
+    @property
+    def temporary(self) -> bool:
+        """True for a database made without a path (see :func:`database`)."""
+        return self._temporary
+
     def close(self) -> bool:
         """Close the database; its records can no longer be used.
 
@@ -135,6 +159,11 @@ class Database(Record):
         Returns True when the database was closed.
         """
         if self._closed:
+            return True
+        if self._temporary:
+            self._closed = True
+            self._editor.release()
+            shutil.rmtree(self._path, ignore_errors=True)
             return True
         editor = self._editor
         if editor.pending:
@@ -285,12 +314,12 @@ class Database(Record):
 
 
 def database(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     status: StatusLike | None = None,
     dialog: DialogLike | None = None,
 ) -> Database:
-    """Open a folder of DICOM files as a database.
+    """Open a folder of DICOM files as a database (or, without a path, a new one).
 
     The first time, every file is read (headers only, in parallel) and the
     index is saved in a hidden folder ``.dbdicom`` inside the database folder;
@@ -301,9 +330,12 @@ def database(
 
     Parameters
     ----------
-    path : str or path-like
+    path : str or path-like, optional
         The folder. Sub-folders are included; hidden files and folders
-        (names starting with ``.``) are not.
+        (names starting with ``.``) are not. Without a path: a new, empty
+        database that has no folder of its own; it lives in a temporary
+        folder, deleted when it is closed or when Python exits, until
+        ``database.save(path)`` writes it as a folder.
     status : StatusLike, optional
         Where messages and progress go: the terminal by default, or a GUI's
         status bar (any object with ``message`` and ``progress``).
@@ -325,6 +357,12 @@ def database(
     ...     len(database.patients()) >= 2
     True
     """
+    if path is None:
+        folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
+        new = Database(folder, status=status, dialog=dialog)
+        new._temporary = True
+        _TEMPORARY.add(new)
+        return new
     root = Path(path).expanduser()
     if not root.exists():
         raise DatabaseNotFoundError(

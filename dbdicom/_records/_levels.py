@@ -324,6 +324,23 @@ class _SeriesArrays:
         da = xr.DataArray(frames, dims=("frame", "row", "column"))
         return series.set_xarray(da, header=header)
 
+    def subseries(self, **filters: Any) -> Any:
+        """A new series next to this one, with copies of the instances matching
+        ``filters`` (keywords or custom attributes; values or functions).
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> sub = vfa.subseries(FlipAngle=10)
+        >>> sub.SeriesDescription, len(sub.instances()), sub.FlipAngle
+        (['VFA [FlipAngle=10]'], 6, [10.0])
+        >>> database.restore()
+        6
+        """
+        from ._structure import subseries
+
+        return subseries(self, filters)  # type: ignore[arg-type]
+
     def export_as_npy(
         self,
         path: str | os.PathLike[str],

@@ -487,6 +487,25 @@ class Record:
             return new_child(self, "instance", attributes)
         return new_instance(self, dataset, attributes)
 
+    def zeros(self, shape: Any, dtype: str = "mri", **attributes: Any) -> Record:
+        """A new series below this record holding zeros of ``shape`` (frames, rows,
+        columns), as MR images (``dtype="mri"``), with ``attributes``.
+
+        Examples
+        --------
+        >>> study = database.studies()[0]
+        >>> series = study.zeros((4, 32, 32), SeriesDescription="blank")
+        >>> series.Rows, len(series.instances())
+        ([32], 4)
+        >>> database.restore()
+        4
+        """
+        if dtype.lower() not in ("mri", "mr"):
+            raise ValueError(f"dtype {dtype!r}: only 'mri' (MR Image) images are made here.")
+        series = self if self.level == "series" else self.new_series(**attributes)
+        series.set_array(np.zeros(tuple(shape), dtype=np.uint16))
+        return series
+
     # ----------------------------------------------------------- transactions
     def read(self) -> None:
         """Load the datasets of this record into memory: later edits happen there
@@ -499,9 +518,29 @@ class Record:
         rels = None if self.level == "database" else editor.rels(self._rows())
         editor.write_pending(rels, forget=True)
 
-    def save(self) -> None:
-        """Make this record's changes permanent (its files only)."""
+    def save(self, path: str | os.PathLike[str] | None = None) -> Any:
+        """Make this record's changes permanent (its files only).
+
+        With a ``path`` (a folder that does not exist yet, or is empty), the
+        record's files are also written there, as a database folder of their
+        own; that database is returned. This is how a database made without
+        a folder (``db.database()``) is kept.
+
+        Examples
+        --------
+        >>> import tempfile, os, dbdicom as db
+        >>> series = db.series(np.zeros((3, 16, 16)), SeriesDescription="zeros")
+        >>> folder = os.path.join(tempfile.mkdtemp(), "kept")
+        >>> kept = series.save(folder)
+        >>> [s.SeriesDescription for s in kept.series()]
+        [['zeros']]
+        """
         self._db._editor.save(self)
+        if path is None:
+            return None
+        from ._structure import save_to
+
+        return save_to(self, path)
 
     def restore(self) -> int:
         """Undo this record's unsaved changes: its files back to the last save,
@@ -584,6 +623,7 @@ class Record:
         """
         from .._export import export_dicom
 
+        self._db._editor.sync(self._rows())  # edits held in memory first
         return export_dicom(self, path)
 
     def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
@@ -594,6 +634,7 @@ class Record:
         """
         from .._export import export_csv
 
+        self._db._editor.sync(self._rows())  # edits held in memory first
         return export_csv(self, path)
 
     def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
@@ -605,12 +646,14 @@ class Record:
         """
         from .._export import export_nifti
 
+        self._db._editor.sync(self._rows())  # edits held in memory first
         return export_nifti(self, path)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
         from .._export import export_npy_all
 
+        self._db._editor.sync(self._rows())  # edits held in memory first
         return export_npy_all(self, path, sortby)
 
     # ----------------------------------------------------------- summary
