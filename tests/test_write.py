@@ -322,3 +322,23 @@ def test_subseries(demo: db.Database) -> None:
     vfa.instances()[0].image_type = "PHASE"
     phase = vfa.subseries(image_type="PHASE")
     assert len(phase.instances()) == 1
+
+
+def test_dask_array_written_on_a_distributed_cluster_with_processes(demo: db.Database) -> None:
+    distributed = pytest.importorskip("distributed")
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray(chunks={"SliceLocation": 2, "FlipAngle": -1}).astype(np.float32) / 4
+    expected = da.compute(scheduler="threads")
+    out = vfa.new_sibling(SeriesDescription="on a cluster")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        out.set_xarray(da)
+    back = out.to_xarray()
+    bound = float(expected.max() - expected.min()) / 65535
+    assert float(abs(back - expected).max()) <= bound
+    assert len(out.instances()) == 24
+    assert demo.restore() == 24  # written through the journal: restorable

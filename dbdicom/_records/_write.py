@@ -27,10 +27,11 @@ saved.
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import os
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -321,6 +322,31 @@ def _scan(da: Any) -> tuple[float, float, bool, bool]:
     return float(low), float(high), bool(integral), not bool(finite)
 
 
+_UNCHECKED = threading.Lock()
+_unchecked: list[Any] = [0, None, None]  # writers inside, the saved pydicom modes
+
+
+@contextlib.contextmanager
+def _no_pydicom_validation() -> Iterator[None]:
+    """pydicom's own value checks off while dbdicom writes (it checked the values
+    itself, and source values are copied as they were); safe across threads."""
+    settings = pydicom.config.settings
+    with _UNCHECKED:
+        if _unchecked[0] == 0:
+            _unchecked[1:] = [settings.reading_validation_mode, settings.writing_validation_mode]
+            settings.reading_validation_mode = pydicom.config.IGNORE
+            settings.writing_validation_mode = pydicom.config.IGNORE
+        _unchecked[0] = int(_unchecked[0] or 0) + 1
+    try:
+        yield
+    finally:
+        with _UNCHECKED:
+            _unchecked[0] = int(_unchecked[0] or 0) - 1
+            if _unchecked[0] == 0:
+                settings.reading_validation_mode = _unchecked[1]
+                settings.writing_validation_mode = _unchecked[2]
+
+
 def _write_frames(
     root: str,
     tmp: str,
@@ -329,6 +355,17 @@ def _write_frames(
     encoding: Encoding,
 ) -> list[str]:
     """Write the frames of one block (runs in a dask task: no database needed)."""
+    with _no_pydicom_validation():
+        return _write_each(root, tmp, items, block, encoding)
+
+
+def _write_each(
+    root: str,
+    tmp: str,
+    items: list[tuple[str, Dataset]],
+    block: np.ndarray,
+    encoding: Encoding,
+) -> list[str]:
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
     for (rel, ds), pixels in zip(items, frames, strict=True):
         _finish_pixels(ds, pixels, encoding)
@@ -366,15 +403,12 @@ def set_xarray(
     series: Record, da: Any, header: Any = None, description: str | None = None
 ) -> Record:
     """Write ``da`` into ``series`` (see the module notes); returns the series."""
-    from .._templates import mr_image, new_uid
-    from ._structure import _apply, inherited, is_empty
-
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
-    journal = editor.begin()
+    editor.begin()
     low, high, integral, bad = _scan(da)
     if bad:
         raise InvalidValueError(
@@ -382,6 +416,22 @@ def set_xarray(
             "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
         )
     encoding = choose_encoding(da.dtype.kind, low, high, integral)
+    with _no_pydicom_validation():
+        return _set_xarray(series, da, header, description, encoding, editor)
+
+
+def _set_xarray(
+    series: Record,
+    da: Any,
+    header: Any,
+    description: str | None,
+    encoding: Encoding,
+    editor: Any,
+) -> Record:
+    from .._templates import mr_image, new_uid
+    from ._structure import _apply, inherited, is_empty
+
+    journal = editor.begin()
     sources = _sources(series, da, header)
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
@@ -396,8 +446,11 @@ def set_xarray(
     template = mr_image(np.zeros((rows, columns), np.uint16))
     del template.PixelData
     shared = {k: v for k, v in shared_values(da).items() if k not in _PARENT_TAGS}
+    shared_checked = []  # checked once, set in every frame
+    for keyword, value in shared.items():
+        number_, _, vr_ = resolve_tag(keyword)
+        shared_checked.append((number_, vr_, to_dicom(number_, value, vr_)))
     all_sources = [s for group in sources for s in group]
-    series_refs = _series_references(all_sources) if all_sources else None
     what = description or (
         f"derived by dbdicom from {len({s.series_uid for s in all_sources})} series"
         if all_sources
@@ -412,8 +465,8 @@ def set_xarray(
         # a source without SpacingBetweenSlices does not get one (round trips stay
         # identical); a new image from the template does
         spacing = not group or "SpacingBetweenSlices" in ds
-        for keyword, value in shared.items():
-            _put_keyword(ds, keyword, value)
+        for number_, vr_, value_ in shared_checked:
+            put(ds, number_, vr_, value_)
         values = frame_values(da, index)
         for keyword, value in values.items():
             _put_keyword(ds, keyword, value)
@@ -436,8 +489,8 @@ def set_xarray(
         ds.DerivationDescription = what[:1024]
         if group:
             ds.SourceImageSequence = _references(group)
-        if series_refs is not None:
-            ds.ReferencedSeriesSequence = copy.deepcopy(series_refs)
+        if group:  # the series of this frame's sources (Common Instance Reference)
+            ds.ReferencedSeriesSequence = _series_references(group)
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = ds.SOPClassUID
         meta.MediaStorageSOPInstanceUID = UID(uid)
