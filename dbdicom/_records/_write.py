@@ -32,14 +32,17 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, MRImageStorage
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, MRImageStorage
 
 from .._arrays._writer import (
     WRITER_TAGS,
@@ -54,6 +57,7 @@ from .._arrays._writer import (
     shared_values,
 )
 from .._errors import DicomError, InvalidValueError
+from .._files._raw import dataset_bytes, elements, encode_element, file_bytes, header_of
 from .._values import resolve_tag, to_dicom
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import DELETE, copy_dataset, put
@@ -93,7 +97,7 @@ _DROP = (
 class _Source:
     """A source frame: where its header is and what it is."""
 
-    __slots__ = ("rel", "root", "sop_class", "sop_uid", "series_uid", "dataset")
+    __slots__ = ("rel", "root", "sop_class", "sop_uid", "series_uid", "dataset", "raw_offset")
 
     def __init__(
         self,
@@ -103,9 +107,13 @@ class _Source:
         sop_uid: str,
         series_uid: str,
         dataset: Dataset | None = None,
+        raw_offset: int = 0,
     ) -> None:
         self.root, self.rel, self.dataset = root, rel, dataset
         self.sop_class, self.sop_uid, self.series_uid = sop_class, sop_uid, series_uid
+        # > 0: an uncompressed Explicit VR Little Endian file whose pixel values
+        # start there, which the writer can copy as bytes (see _files._raw)
+        self.raw_offset = raw_offset
 
 
 def _instance_source(instance: Record) -> _Source:
@@ -114,13 +122,23 @@ def _instance_source(instance: Record) -> _Source:
     editor = db._editor
     rel = editor.rels(rows)[0]
     index = db.index
+    row = rows[0]
+    frames = float(index.array("NumberOfFrames")[row])
+    raw = (
+        rel not in editor.memory
+        and index.array("TransferSyntaxUID")[row] == "1.2.840.10008.1.2.1"
+        and not bool(index.array("_encapsulated")[row])
+        and int(index.array("_offset")[row]) > 0
+        and (frames != frames or frames == 1.0)  # NaN: no NumberOfFrames
+    )
     return _Source(
         db.path,
         rel,
-        str(index.array("SOPClassUID")[rows[0]] or MRImageStorage),
-        str(index.array("SOPInstanceUID")[rows[0]]),
-        str(index.array("SeriesInstanceUID")[rows[0]]),
+        str(index.array("SOPClassUID")[row] or MRImageStorage),
+        str(index.array("SOPInstanceUID")[row]),
+        str(index.array("SeriesInstanceUID")[row]),
         editor.memory.get(rel),
+        int(index.array("_offset")[row]) if raw else 0,
     )
 
 
@@ -235,6 +253,32 @@ def _base(source: _Source | None, template: Dataset) -> Dataset:
         if keyword in ds:
             del ds[keyword]
     return ds
+
+
+@dataclass
+class _RawFrame:
+    """A frame written as bytes: element layers (later win; None removes),
+    the first being the source header's own elements."""
+
+    layers: list[dict[int, bytes | None]]
+    sop_class: str
+    sop_uid: str
+
+
+def _delta(ds: Dataset) -> dict[int, bytes]:
+    return elements(dataset_bytes(ds)) if len(ds) else {}
+
+
+def _tags(keywords: Sequence[str]) -> dict[int, bytes | None]:
+    return {tag: None for tag in (tag_for_keyword(k) for k in keywords) if tag is not None}
+
+
+def _image_type_rest(raw: bytes | None) -> list[str]:
+    """Values 3 on of an ImageType element given as bytes (explicit VR, CS)."""
+    if raw is None:
+        return []
+    text = raw[8:].decode("ascii", "replace").strip(" \0")
+    return [v.strip() for v in text.split("\\")][2:]
 
 
 def _references(sources: Sequence[_Source]) -> DicomSequence:
@@ -368,10 +412,22 @@ def _write_each(
 ) -> list[str]:
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
     for (rel, ds), pixels in zip(items, frames, strict=True):
-        _finish_pixels(ds, pixels, encoding)
         part = Path(tmp) / uuid.uuid4().hex
         try:
-            ds.save_as(part, enforce_file_format=True)
+            if isinstance(ds, _RawFrame):
+                stored = encode(pixels, encoding)
+                part.write_bytes(
+                    file_bytes(
+                        ds.layers,
+                        stored.astype(stored.dtype.newbyteorder("<")).tobytes(),
+                        ds.sop_class,
+                        ds.sop_uid,
+                        PYDICOM_IMPLEMENTATION_UID,
+                    )
+                )
+            else:
+                _finish_pixels(ds, pixels, encoding)
+                ds.save_as(part, enforce_file_format=True)
             target = Path(root) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
@@ -380,21 +436,22 @@ def _write_each(
     return [rel for rel, _ in items]
 
 
-def _finish_pixels(ds: Dataset, pixels: np.ndarray, encoding: Encoding) -> None:
-    stored = encode(pixels, encoding)
-    ds.Rows, ds.Columns = int(stored.shape[0]), int(stored.shape[1])
+def _pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
+    """The pixel description of a frame (the same for every frame of a write)."""
+    ds.Rows, ds.Columns = int(shape[0]), int(shape[1])
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = 1 if encoding.dtype == "int16" else 0
-    if encoding.slope != 1.0 or encoding.intercept != 0.0 or "RescaleSlope" in ds:
+    if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
         ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
         ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
-    physical = stored.astype(np.float64) * encoding.slope + encoding.intercept
-    low, high = float(physical.min()), float(physical.max())
-    ds.WindowCenter = to_dicom("WindowCenter", (low + high) / 2)
-    ds.WindowWidth = to_dicom("WindowWidth", max(high - low, 1.0))
+
+
+def _finish_pixels(ds: Dataset, pixels: np.ndarray, encoding: Encoding) -> None:
+    stored = encode(pixels, encoding)
+    _pixel_format(ds, stored.shape, encoding, "RescaleSlope" in ds)
     ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
     ds["PixelData"].VR = "OW"
 
@@ -417,7 +474,7 @@ def set_xarray(
         )
     encoding = choose_encoding(da.dtype.kind, low, high, integral)
     with _no_pydicom_validation():
-        return _set_xarray(series, da, header, description, encoding, editor)
+        return _set_xarray(series, da, header, description, encoding, editor, (low, high))
 
 
 def _set_xarray(
@@ -427,6 +484,7 @@ def _set_xarray(
     description: str | None,
     encoding: Encoding,
     editor: Any,
+    window: tuple[float, float],
 ) -> Record:
     from .._templates import mr_image, new_uid
     from ._structure import _apply, inherited, is_empty
@@ -458,9 +516,30 @@ def _set_xarray(
     )
     numbered = "InstanceNumber" in da.coords
     number = 1
-    items: list[tuple[str, Dataset]] = []
+    items: list[tuple[str, Any]] = []
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
+    center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
+    width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
+    fast = _FastLayers(target, shared_checked, series_uid, what, da.shape[-2:], encoding)
+    fast.window(center, width)
     for index, group in zip(frames_of(da), sources, strict=True):
+        if group and group[0].raw_offset and fast.usable:
+            uid = new_uid()
+            values = frame_values(da, index)
+            items.append(
+                (
+                    f"{_NEW_FOLDER}/{series_uid}/{uid}.dcm",
+                    fast.frame(
+                        group,
+                        uid,
+                        values,
+                        frame_geometry(da, index, values),
+                        None if numbered else number,
+                    ),
+                )
+            )
+            number += 1
+            continue
         ds = _base(group[0] if group else None, template)
         # a source without SpacingBetweenSlices does not get one (round trips stay
         # identical); a new image from the template does
@@ -486,6 +565,7 @@ def _set_xarray(
         number += 1
         kept = list(ds.get("ImageType", []))[2:]
         ds.ImageType = ["DERIVED", "SECONDARY", *kept]
+        ds.WindowCenter, ds.WindowWidth = center, width
         ds.DerivationDescription = what[:1024]
         if group:
             ds.SourceImageSequence = _references(group)
@@ -505,7 +585,7 @@ def _set_xarray(
         str(target.get("StudyInstanceUID", "")),
         series_uid,
     )
-    journal.created([(rel, (*keys, str(ds.SOPInstanceUID))) for rel, ds in items])
+    journal.created([(rel, (*keys, _uid_of(item))) for rel, item in items])
     journal.tmp.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     try:
@@ -518,6 +598,123 @@ def _set_xarray(
         frame = series._db.index.frame
         editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
     return series
+
+
+def _uid_of(item: Any) -> str:
+    return item.sop_uid if isinstance(item, _RawFrame) else str(item.SOPInstanceUID)
+
+
+class _FastLayers:
+    """The element layers shared by the frames written as bytes (encoded once)."""
+
+    def __init__(
+        self,
+        target: dict[str, Any],
+        shared: list[tuple[int, str, Any]],
+        series_uid: str,
+        what: str,
+        shape: tuple[int, ...],
+        encoding: Encoding,
+    ) -> None:
+        self.usable = not any(k.islower() for k in target)  # custom attributes: pydicom
+        self.drops: dict[int, bytes | None] = _tags([*_DROP, "NumberOfFrames"])
+        attrs = Dataset()
+        for number, vr, value in shared:
+            put(attrs, number, vr, value)
+        self.shared = _delta(attrs)
+        parents = Dataset()
+        removed: dict[int, bytes | None] = {}
+        for keyword, value in target.items():
+            if keyword.islower():
+                continue
+            number, _, vr = resolve_tag(keyword)
+            if value is DELETE:
+                removed[number] = None
+            else:
+                put(parents, number, vr, value)
+        self.target: dict[int, bytes | None] = {**removed, **_delta(parents)}
+        self._writer: dict[bool, dict[int, bytes | None]] = {}
+        for rescaled in (False, True):
+            writer = Dataset()
+            writer.SeriesInstanceUID = series_uid
+            writer.DerivationDescription = what[:1024]
+            _pixel_format(writer, shape, encoding, rescaled)
+            self._writer[rescaled] = dict(_delta(writer))
+        self._window: dict[int, bytes | None] = {}
+        self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
+
+    def _element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
+        """A coordinate value as an element, checked once per distinct value."""
+        key = (keyword, repr(value))
+        found = self._checked.get(key)
+        if found is None:
+            number, _, vr = resolve_tag(keyword)
+            checked = to_dicom(number, value, vr)
+            if checked is None:
+                found = {number: encode_element(number, vr, "")}
+            elif (
+                vr in ("SQ", "OB", "OW", "UN")
+                or isinstance(checked, DataElement)
+                or not repr(checked).isascii()  # text needing a character set: pydicom
+            ):
+                ds = Dataset()
+                put(ds, number, vr, checked)
+                found = dict(_delta(ds))
+            else:
+                found = {number: encode_element(number, vr, checked)}
+            self._checked[key] = found
+        return found
+
+    def window(self, center: Any, width: Any) -> None:
+        ds = Dataset()
+        ds.WindowCenter, ds.WindowWidth = center, width
+        self._window = dict(_delta(ds))
+
+    def frame(
+        self,
+        group: Sequence[_Source],
+        uid: str,
+        values: dict[str, Any],
+        geometry: dict[str, Any],
+        number: int | None,
+    ) -> _RawFrame:
+        source = group[0]
+        own, _ = header_of(os.path.join(source.root, str(source.rel)), source.raw_offset)
+        delta: dict[int, bytes | None] = {}
+        for keyword, value in values.items():
+            delta.update(self._element(keyword, value))
+        for keyword, value in geometry.items():
+            if keyword != "SpacingBetweenSlices" or 0x00180088 in own:
+                delta.update(self._element(keyword, value))
+        delta[0x00080018] = encode_element(0x00080018, "UI", uid)
+        if number is not None:
+            delta[0x00200013] = encode_element(0x00200013, "IS", number)
+        image_type = ["DERIVED", "SECONDARY", *_image_type_rest(own.get(0x00080008))]
+        delta[0x00080008] = encode_element(0x00080008, "CS", image_type)
+        refs = [[(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)] for s in group]
+        delta[0x00082112] = encode_element(0x00082112, "SQ", refs)
+        by_series: dict[str, list[list[tuple[int, str, Any]]]] = {}
+        for s, ref in zip(group, refs, strict=True):
+            by_series.setdefault(s.series_uid, []).append(ref)
+        delta[0x00081115] = encode_element(
+            0x00081115,
+            "SQ",
+            [
+                [(0x0020000E, "UI", series), (0x0008114A, "SQ", items)]
+                for series, items in by_series.items()
+            ],
+        )
+        writer = self._writer[0x00281053 in own]
+        layers: list[dict[int, bytes | None]] = [
+            dict(own),
+            self.drops,
+            dict(self.shared),
+            delta,
+            self.target,
+            writer,
+            self._window,
+        ]
+        return _RawFrame(layers, source.sop_class, uid)
 
 
 def _write_all(
