@@ -11,6 +11,9 @@ Pure pydicom and numpy: nothing here knows about the index or the records.
 from ._classic import ct_image, mr_image
 from ._common import new_uid, slice_location
 from ._enhanced_mr import enhanced_mr_image
+from ._parametric import parametric_map
+from ._secondary import secondary_capture
+from ._segmentation import segmentation
 from ._write import write_dataset
 
 __all__ = [
@@ -18,6 +21,9 @@ __all__ = [
     "enhanced_mr_image",
     "mr_image",
     "new_uid",
+    "parametric_map",
+    "secondary_capture",
+    "segmentation",
     "slice_location",
     "write_dataset",
 ]
