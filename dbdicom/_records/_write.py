@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydicom
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
@@ -322,6 +322,23 @@ def _stack_index(da: Any, index: tuple[int, ...]) -> int:
     return 0
 
 
+def _stack_values(template: Dataset, k: int, location: float | None) -> dict[str, Any]:
+    """:func:`_stack_position` as values (for frames written as bytes)."""
+    ds = Dataset()
+    ds.ImageOrientationPatient = template.ImageOrientationPatient
+    ds.ImagePositionPatient = template.ImagePositionPatient
+    ds.SliceThickness = template.get("SliceThickness", 1.0)
+    _stack_position(ds, k, location)
+    out: dict[str, Any] = {"ImagePositionPatient": [float(x) for x in ds.ImagePositionPatient]}
+    if "SliceLocation" in ds:
+        out["SliceLocation"] = float(ds.SliceLocation)
+    return out
+
+
+def _vr_of(number: int) -> str:
+    return str(dictionary_VR(number)).split(" or ")[0]
+
+
 def _stack_position(ds: Dataset, k: int, location: float | None) -> None:
     """Frames made from the template without geometry: a stack of slices along
     the slice normal (LPS), at their ``SliceLocation`` if given, else frame
@@ -428,6 +445,7 @@ def _write_each(
             else:
                 _finish_pixels(ds, pixels, encoding)
                 ds.save_as(part, enforce_file_format=True)
+                del ds.PixelData  # written: do not keep every frame's pixels
             target = Path(root) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
@@ -520,22 +538,21 @@ def _set_xarray(
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
     width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
-    fast = _FastLayers(target, shared_checked, series_uid, what, da.shape[-2:], encoding)
+    fast = _FastLayers(target, shared_checked, series_uid, what, da.shape[-2:], encoding, template)
     fast.window(center, width)
     for index, group in zip(frames_of(da), sources, strict=True):
-        if group and group[0].raw_offset and fast.usable:
+        if fast.usable and (not group or group[0].raw_offset):
             uid = new_uid()
             values = frame_values(da, index)
+            geometry = frame_geometry(da, index, values)
+            if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
+                geometry.update(
+                    _stack_values(template, _stack_index(da, index), values.get("SliceLocation"))
+                )
             items.append(
                 (
                     f"{_NEW_FOLDER}/{series_uid}/{uid}.dcm",
-                    fast.frame(
-                        group,
-                        uid,
-                        values,
-                        frame_geometry(da, index, values),
-                        None if numbered else number,
-                    ),
+                    fast.frame(group, uid, values, geometry, None if numbered else number),
                 )
             )
             number += 1
@@ -615,8 +632,14 @@ class _FastLayers:
         what: str,
         shape: tuple[int, ...],
         encoding: Encoding,
+        template: Dataset,
     ) -> None:
+        from ._structure import _NEEDED
+
         self.usable = not any(k.islower() for k in target)  # custom attributes: pydicom
+        self.template = elements(dataset_bytes(template))
+        # a new file: what its parents lack, the template's made-up value is emptied
+        self.target_new: dict[int, bytes | None] = {}
         self.drops: dict[int, bytes | None] = _tags([*_DROP, "NumberOfFrames"])
         attrs = Dataset()
         for number, vr, value in shared:
@@ -633,6 +656,13 @@ class _FastLayers:
             else:
                 put(parents, number, vr, value)
         self.target: dict[int, bytes | None] = {**removed, **_delta(parents)}
+        self.target_new.update(self.target)
+        for number in removed:
+            keyword = keyword_for_tag(number)
+            if number in self.template and keyword not in _NEEDED:
+                self.target_new[number] = encode_element(number, _vr_of(number), "")
+            else:
+                self.target_new.pop(number, None)
         self._writer: dict[bool, dict[int, bytes | None]] = {}
         for rescaled in (False, True):
             writer = Dataset()
@@ -678,13 +708,19 @@ class _FastLayers:
         geometry: dict[str, Any],
         number: int | None,
     ) -> _RawFrame:
-        source = group[0]
-        own, _ = header_of(os.path.join(source.root, str(source.rel)), source.raw_offset)
+        """A frame from its sources' first header, or (no sources) the template's."""
+        if group:
+            source = group[0]
+            path = os.path.join(source.root, str(source.rel))
+            own, _ = header_of(path, source.raw_offset)
+            sop_class, target = source.sop_class, self.target
+        else:
+            own, sop_class, target = self.template, str(MRImageStorage), self.target_new
         delta: dict[int, bytes | None] = {}
         for keyword, value in values.items():
             delta.update(self._element(keyword, value))
         for keyword, value in geometry.items():
-            if keyword != "SpacingBetweenSlices" or 0x00180088 in own:
+            if keyword != "SpacingBetweenSlices" or 0x00180088 in own or not group:
                 delta.update(self._element(keyword, value))
         delta[0x00080018] = encode_element(0x00080018, "UI", uid)
         if number is not None:
@@ -692,29 +728,30 @@ class _FastLayers:
         image_type = ["DERIVED", "SECONDARY", *_image_type_rest(own.get(0x00080008))]
         delta[0x00080008] = encode_element(0x00080008, "CS", image_type)
         refs = [[(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)] for s in group]
-        delta[0x00082112] = encode_element(0x00082112, "SQ", refs)
-        by_series: dict[str, list[list[tuple[int, str, Any]]]] = {}
-        for s, ref in zip(group, refs, strict=True):
-            by_series.setdefault(s.series_uid, []).append(ref)
-        delta[0x00081115] = encode_element(
-            0x00081115,
-            "SQ",
-            [
-                [(0x0020000E, "UI", series), (0x0008114A, "SQ", items)]
-                for series, items in by_series.items()
-            ],
-        )
+        if group:
+            delta[0x00082112] = encode_element(0x00082112, "SQ", refs)
+            by_series: dict[str, list[list[tuple[int, str, Any]]]] = {}
+            for s, ref in zip(group, refs, strict=True):
+                by_series.setdefault(s.series_uid, []).append(ref)
+            delta[0x00081115] = encode_element(
+                0x00081115,
+                "SQ",
+                [
+                    [(0x0020000E, "UI", series), (0x0008114A, "SQ", items)]
+                    for series, items in by_series.items()
+                ],
+            )
         writer = self._writer[0x00281053 in own]
         layers: list[dict[int, bytes | None]] = [
             dict(own),
             self.drops,
             dict(self.shared),
             delta,
-            self.target,
+            target,
             writer,
             self._window,
         ]
-        return _RawFrame(layers, source.sop_class, uid)
+        return _RawFrame(layers, sop_class, uid)
 
 
 def _write_all(
@@ -740,9 +777,8 @@ def _write_all(
         )
         which = order[slices].reshape(-1)
         block = data.blocks[(*block_index, 0, 0)]
-        tasks.append(
-            dask.delayed(_write_frames)(root, tmp, [items[i] for i in which], block, encoding)
-        )
+        chunk = dask.delayed([items[i] for i in which], traverse=False)  # plain data
+        tasks.append(dask.delayed(_write_frames)(root, tmp, chunk, block, encoding))
     done: list[str] = []
     for result in dask.compute(*tasks):
         done.extend(result)
