@@ -203,6 +203,21 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
     return categorize(frame) if categorical else frame
 
 
+def stored_value(keyword: str, value: Any) -> Any:
+    """One value of an index tag (not a vector) as :func:`make_frame` stores it.
+
+    Examples
+    --------
+    >>> stored_value("Rows", 128), stored_value("ImageType", ("DERIVED", "SECONDARY"))
+    (128.0, 'DERIVED\\\\SECONDARY')
+    """
+    if vr_of(keyword) in NUMERIC_VRS:
+        return _first_number(value)
+    if keyword in JOINED and isinstance(value, tuple):
+        return "\\".join(value)
+    return value[0] if isinstance(value, tuple) else value
+
+
 def categorize(frame: pd.DataFrame) -> pd.DataFrame:
     """Store the repetitive text columns as ``category`` (in place; returned)."""
     for col in _CATEGORY:

@@ -28,6 +28,7 @@ from ._columns import (
     categorize,
     cell_value,
     make_frame,
+    stored_value,
     to_plain,
 )
 from ._frames import make_frames_table
@@ -351,8 +352,7 @@ class Index:
                 col[rows] = np.nan if item is None else float(item)
                 frame[f"{keyword}[{i}]"] = col
         elif keyword in TAGS:
-            one = make_frame([{keyword: value}])[keyword]
-            cell = one.iloc[0]
+            cell = stored_value(keyword, value)
             col = frame[keyword]
             if isinstance(col.dtype, pd.CategoricalDtype):
                 if isinstance(cell, str) and cell not in col.cat.categories:
