@@ -22,6 +22,7 @@ from ._errors import (
     UnknownAttributeError,
     UnknownTagError,
 )
+from ._export import open_zarr
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database
 
@@ -97,6 +98,7 @@ __all__ = [
     "UnknownTagError",
     "__version__",
     "database",
+    "open_zarr",
     "series",
     "to_xarray",
 ]

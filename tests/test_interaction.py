@@ -14,22 +14,13 @@ from typing import Any
 
 import pytest
 from builders import Manifest
+from recorders import Recorder
 
 import dbdicom as db
 
 
-class GuiStatus:
+class GuiStatus(Recorder):
     """What a GUI's status bar would receive."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-        self.steps: list[tuple[int, int, str]] = []
-
-    def message(self, text: str) -> None:
-        self.messages.append(text)
-
-    def progress(self, value: int, total: int, text: str = "") -> None:
-        self.steps.append((value, total, text))
 
 
 class GuiDialog:

@@ -656,6 +656,66 @@ class Record:
         self._db._editor.sync(self._rows())  # edits held in memory first
         return export_npy_all(self, path, sortby)
 
+    def export_as_png(self, path: str | os.PathLike[str]) -> Path:
+        """One PNG image per frame, into ``path``/patient/study/series/.
+
+        Grey-scale frames are windowed with the WindowCenter and WindowWidth
+        of their header (the first if several; the frame's minimum and
+        maximum without them) and saved as 8-bit grey PNGs, or as RGB PNGs
+        through the matplotlib colormap of the instance's ``colormap``.
+        Files are named ``<InstanceNumber>.png``, or
+        ``<InstanceNumber>_frame<k>.png`` for multi-frame files. Instances
+        without an image are skipped with a message. Returns ``path``.
+        Raises ``NotADirectoryError`` if ``path`` is a file and
+        ``PermissionError`` if it cannot be written. Needs matplotlib:
+        ``pip install "dbdicom[plot]"``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> vfa.colormap = "viridis"
+        >>> out = vfa.export_as_png(tempfile.mkdtemp())
+        >>> pngs = sorted(pathlib.Path(out).rglob("*.png"))
+        >>> len(pngs), pngs[0].parent.name, pngs[0].name
+        (24, '3_VFA', '1.png')
+        >>> database.restore()
+        24
+        """
+        from .._export import export_png
+
+        self._db._editor.sync(self._rows())  # edits held in memory first
+        return export_png(self, path)
+
+    def export_as_zarr(
+        self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
+    ) -> Path:
+        """One Zarr store per series, ``path``/patient/study/series.zarr.
+
+        Each store holds the series' DataArray (see :meth:`Series.to_xarray`)
+        with its dims, coordinates and attrs; ``dbdicom._export.open_zarr``
+        reads it back identical. Tuples, arrays and per-frame objects are
+        encoded for Zarr's JSON metadata (documented in
+        :mod:`dbdicom._export`); plain xarray and Zarr read the stores too.
+        Written chunk by chunk from dask, never computed as a whole;
+        ``chunks`` (grid points per chunk along tag dims, as in
+        ``to_xarray``) sets the Zarr chunks. A series mixing image sizes or
+        orientations gives one store per group (``_1``, ``_2``... appended,
+        with a message); instances without an image are skipped with a
+        message. Returns ``path``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp())
+        >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
+        ['1_CT_phantom.zarr']
+        """
+        from .._export import export_zarr
+
+        self._db._editor.sync(self._rows())  # edits held in memory first
+        return export_zarr(self, path, chunks)
+
     # ----------------------------------------------------------- summary
     def print(self) -> None:
         """Print the tree below this record, with counts."""
