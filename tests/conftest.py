@@ -9,6 +9,7 @@ import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
 
+import dbdicom as db
 from dbdicom._demo import build_demo
 
 
@@ -40,3 +41,11 @@ def shipped_files_folder(tmp_path: Path) -> Path:
 def demo_folder(tmp_path: Path) -> Path:
     """The demo database of ``dbdicom demo``."""
     return build_demo(tmp_path / "demo")
+
+
+@pytest.fixture
+def demo(demo_folder: Path) -> db.Database:
+    """The demo database, opened and muted."""
+    database = db.database(demo_folder)
+    database.mute()
+    return database

@@ -13,15 +13,6 @@ import numpy as np
 import pytest
 
 import dbdicom as db
-from dbdicom._demo import build_demo
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> db.Database:
-    build_demo(tmp_path / "demo")
-    database = db.database(tmp_path / "demo")
-    database.mute()
-    return database
 
 
 def _dcm2niix(files: list[str], work: Path) -> Path:

@@ -221,6 +221,59 @@ class Database(Record):
 
         return import_dicom(self, files)
 
+    def import_nifti(self, path: str | os.PathLike[str], reference: Any = None) -> Any:
+        """Write a NIfTI file (``.nii`` or ``.nii.gz``) into the database as a new series.
+
+        Needs nibabel (``pip install "dbdicom[nifti]"``). Voxel (i, j, k) of
+        the file becomes column i, row j of slice k, and the affine goes from
+        NIfTI's RAS to DICOM's LPS (x and y change sign), which gives the
+        frames' ImagePositionPatient, ImageOrientationPatient, PixelSpacing
+        and SliceLocation: the inverse of :meth:`export_as_nifti`, so that an
+        export imported again has the same values and geometry. SliceThickness
+        is the slice step along the normal.
+
+        A 4-D file: its 4th dim becomes a tag dim when a JSON sidecar next to
+        the file (``<name>.json``, as :meth:`export_as_nifti` writes) holds
+        a list of distinct values, one per volume, under a DICOM keyword
+        (e.g. ``"FlipAngle": [2, 5, 10, 15]``); otherwise the volumes are
+        frames stacked at each slice (read them with
+        ``series.array(["SliceLocation"])``). NaN voxels are written as 0.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The NIfTI file.
+        reference : Series, optional
+            The new series goes next to it (same study) and takes its
+            FrameOfReferenceUID: the file is taken to be in the reference's
+            patient coordinates. A study: the new series goes into it.
+            Without: a new patient and study.
+
+        Returns
+        -------
+        Series
+            The new series, described by the file name (without
+            ``.nii.gz``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> t2w = database.series(SeriesDescription="T2w")[0]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     out = t2w.export_as_nifti(folder)
+        ...     (file,) = out.rglob("*.nii.gz")
+        ...     back = database.import_nifti(file, reference=t2w)
+        >>> back.SeriesDescription, back.parent == t2w.parent
+        (['2_T2w'], True)
+        >>> bool((back.to_xarray().values == t2w.to_xarray().values).all())
+        True
+        >>> database.restore()
+        6
+        """
+        from ._mapping import import_nifti
+
+        return import_nifti(self, path, reference)
+
     def __enter__(self) -> Database:
         return self
 

@@ -509,6 +509,18 @@ def _set_xarray(
 
     journal = editor.begin()
     sources = _sources(series, da, header)
+    if (
+        header is None
+        and not any(sources)
+        and not da.attrs
+        and any(d in da.coords for d in da.dims)
+    ):
+        # an array with tag dims but no attrs at all: most likely attrs lost on the way
+        series.message(
+            "No source frames for this array (no SOPInstanceUID coordinate, and no attrs "
+            "naming its SeriesInstanceUID): headers come from the MR template. Keep the "
+            "attrs (xr.set_options(keep_attrs=True)) or pass header= to derive them."
+        )
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
     target = inherited(series)

@@ -1,0 +1,324 @@
+"""Series onto the grid of another series, and NIfTI files into the database.
+
+:func:`map_to` and :func:`map_mask_to` resample a series onto the voxel grid
+of a target series (both affines in patient LPS mm, see
+:mod:`dbdicom._geometry`) and write the result as a new series in the
+target's study; :func:`import_nifti` writes a NIfTI file as a new series.
+
+What the written series holds:
+
+* the pixels, on the target's grid: its affine (ImagePositionPatient,
+  ImageOrientationPatient, PixelSpacing, SpacingBetweenSlices of every
+  frame), its SliceLocation values, its SliceThickness and its
+  FrameOfReferenceUID (the coordinates are the target's);
+* the tag dims of the source that are not spatial (e.g. ``FlipAngle``),
+  each 3-D volume resampled on its own;
+* of the source's other attributes only the MR timing parameters shared by
+  all its frames (RepetitionTime, EchoTime, InversionTime, FlipAngle): the
+  headers come from the MR Image template, not from the source frames,
+  whose geometry would be wrong for the new grid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._errors import DicomError, GeometryError, InvalidValueError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from ._record import Record
+
+__all__ = ["import_nifti", "map_mask_to", "map_to"]
+
+# LPS (DICOM) <-> RAS (NIfTI): the first two axes change sign (its own inverse)
+_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+# attrs of the source describing the values (not the grid), kept when mapping
+_KEPT = ("RepetitionTime", "EchoTime", "InversionTime", "FlipAngle")
+# coordinates that belong to the source's frames or grid: never carried over
+_FRAME_COORDS = frozenset(
+    {"SOPInstanceUID", "InstanceNumber", "ImagePositionPatient", "SliceLocation", "frame"}
+)
+_SPATIAL = ("SliceLocation", "row", "column")
+# mask: a target voxel is in when the interpolated mask is at least this
+MASK_THRESHOLD = 0.5
+
+
+def _series_only(record: Any, role: str) -> None:
+    level = getattr(record, "level", None)
+    if level != "series":
+        what = f"a {level}" if level else f"a {type(record).__name__}"
+        raise DicomError(f"the {role} must be a series; got {what}.")
+
+
+def _volume(series: Record, role: str) -> xr.DataArray:
+    """The series' one DataArray with an affine, or a clear error."""
+    try:
+        da = series.to_xarray()
+    except GeometryError as exc:
+        groups = len(series.to_xarrays())
+        raise GeometryError(
+            f"the {role} series {series.label()!r} cannot be resampled: its frames have "
+            f"{groups} different sizes or orientations (series.to_xarrays() gives them one "
+            "by one), not one volume. Split the series first, one geometry a series."
+        ) from exc
+    if "affine" not in da.attrs:
+        raise GeometryError(
+            f"the {role} series {series.label()!r} has no affine: its frames lack "
+            "ImagePositionPatient, ImageOrientationPatient or PixelSpacing, or do not "
+            "stack into slices along SliceLocation, so the position of its voxels is unknown."
+        )
+    if "channel" in da.dims:
+        raise InvalidValueError(
+            f"the {role} series {series.label()!r} holds colour images: only single-valued "
+            "(monochrome) images can be resampled."
+        )
+    return da
+
+
+def _grid(da: xr.DataArray) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The affine and (slice, row, column) shape of a DataArray's volume."""
+    shape = (int(da.sizes.get("SliceLocation", 1)), int(da.sizes["row"]), int(da.sizes["column"]))
+    return np.asarray(da.attrs["affine"], dtype=float), shape
+
+
+def _resampled(
+    source: Record,
+    target: Record,
+    order: int,
+    mask: bool,
+) -> xr.DataArray:
+    """The source's values on the target's grid, as a DataArray ready to write."""
+    import xarray as xr
+
+    from .._geometry import ORDERS, inside, resample, source_indices
+
+    _series_only(source, "source")
+    _series_only(target, "target")
+    if not isinstance(order, int) or isinstance(order, bool) or order not in ORDERS:
+        raise InvalidValueError(
+            f"order must be one of {ORDERS} (0 nearest, 1 linear, 2 and 3 splines); got {order!r}."
+        )
+    da = _volume(source, "source")
+    grid = _volume(target, "target")
+    source_affine, source_shape = _grid(da)
+    target_affine, target_shape = _grid(grid)
+    at = source_indices(source_affine, target_affine, target_shape)
+    if not inside(at, source_shape).any():
+        raise GeometryError(
+            f"the series {source.label()!r} and {target.label()!r} do not overlap: no voxel "
+            "of the target lies inside the source. Are both in the same frame of reference "
+            "(FrameOfReferenceUID)?"
+        )
+    extra = [d for d in da.dims if d not in _SPATIAL]
+    ordered = da.transpose(*extra, *[d for d in _SPATIAL if d in da.dims])
+    extra_shape = tuple(int(da.sizes[d]) for d in extra)
+    out: np.ndarray | None = None
+    for index in np.ndindex(*extra_shape):
+        part = ordered[index] if index else ordered
+        values = np.asarray(part.values)
+        if mask:
+            values = (values != 0).astype(np.float64)
+        volume = resample(
+            values, source_affine, target_affine, target_shape, order=order, indices=at
+        )
+        if mask:
+            volume = (volume >= MASK_THRESHOLD - 1e-6).astype(np.uint8)
+        if out is None:
+            out = np.empty((*extra_shape, *target_shape), dtype=volume.dtype)
+        out[index] = volume
+    assert out is not None  # np.ndindex() of no dims gives one index
+    coords: dict[str, Any] = {}
+    for name, coord in da.coords.items():
+        if name in _FRAME_COORDS or name in ("row", "column"):
+            continue
+        if set(coord.dims) <= set(extra):
+            coords[str(name)] = (coord.dims, coord.values)
+    if "SliceLocation" in grid.coords and grid["SliceLocation"].dims == ("SliceLocation",):
+        coords["SliceLocation"] = grid["SliceLocation"].values
+    attrs: dict[str, Any] = {"affine": target_affine}
+    for keyword in _KEPT:
+        if keyword in da.attrs and keyword not in da.coords:
+            attrs[keyword] = da.attrs[keyword]
+    for keyword in ("SliceThickness", "FrameOfReferenceUID"):
+        if keyword in grid.attrs:
+            attrs[keyword] = grid.attrs[keyword]
+    result = xr.DataArray(out, dims=(*extra, *_SPATIAL), coords=coords, attrs=attrs)
+    # the source's order of dims, SliceLocation where it had it (first if it had none)
+    order_dims = list(da.dims[:-2]) if "SliceLocation" in da.dims else ["SliceLocation", *extra]
+    return result.transpose(*order_dims, "row", "column")
+
+
+def _descriptions(source: Record, target: Record) -> tuple[str, str]:
+    from ._levels import _name
+
+    return _name(source) or "series", _name(target) or "series"
+
+
+def map_to(source: Record, target: Record, order: int = 1) -> Record:
+    """``source`` resampled onto ``target``'s grid, as a new series of target's study."""
+    if isinstance(order, int | np.integer) and not isinstance(order, bool):
+        order = int(order)
+    da = _resampled(source, target, order, mask=False)
+    method = {0: "nearest neighbour", 1: "linear", 2: "quadratic spline", 3: "cubic spline"}
+    return _write(source, target, da, f"{method[order]} interpolation")
+
+
+def map_mask_to(source: Record, target: Record) -> Record:
+    """The mask ``source`` (non-zero: in) on ``target``'s grid, 0/1, as a new series."""
+    da = _resampled(source, target, 1, mask=True)
+    return _write(source, target, da, "mask: linear interpolation, at least 0.5 is in")
+
+
+def _write(source: Record, target: Record, da: xr.DataArray, how: str) -> Record:
+    name, onto = _descriptions(source, target)
+    new = target.new_sibling(SeriesDescription=f"{name} mapped to {onto}")
+    what = f"{source.label()} resampled onto the grid of {target.label()} ({how})"
+    return new.set_xarray(da, description=what)
+
+
+# ------------------------------------------------------------------ NIfTI
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    """The JSON sidecar written next to the file by :meth:`export_as_nifti`, if any."""
+    found = path.with_name(_stem(path) + ".json")
+    if not found.is_file():
+        return {}
+    try:
+        loaded = json.loads(found.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _volume_coords(sidecar: dict[str, Any], n: int) -> tuple[str, dict[str, Any]]:
+    """The name of the 4th dim and its coordinates, from the sidecar's lists.
+
+    A list of ``n`` distinct values under a DICOM keyword names the dim (the
+    first such list); other lists of ``n`` values of keywords become
+    coordinates along it. Without one: ``frame``, a dim without coordinate
+    (along which the lists, if any, are still coordinates).
+    """
+    from pydicom.datadict import tag_for_keyword
+
+    lists = {
+        key: value
+        for key, value in sidecar.items()
+        if isinstance(value, list)
+        and len(value) == n
+        and tag_for_keyword(key) is not None
+        and all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in value)
+    }
+    dim = next((k for k, v in lists.items() if len({repr(x) for x in v}) == n), "frame")
+    # lists that repeat (several dims flattened) go along, as coordinates: each
+    # frame gets its values, and reading the series back finds the dims again
+    return dim, {key: (dim, list(value)) for key, value in lists.items()}
+
+
+def _check_affine(affine: np.ndarray, path: Path) -> None:
+    col, row, slc = affine[:3, 0], affine[:3, 1], affine[:3, 2]
+    norms = [float(np.linalg.norm(v)) for v in (col, row, slc)]
+    if min(norms) <= 0 or not np.isfinite(affine).all():
+        raise GeometryError(
+            f"{path} has a degenerate affine (a zero voxel size): {affine.tolist()}"
+        )
+    if abs(float(col @ row)) / (norms[0] * norms[1]) > 1e-4:
+        raise GeometryError(
+            f"{path}: the first two voxel axes are not perpendicular (a sheared plane), "
+            "which DICOM images cannot describe."
+        )
+    normal = np.cross(col, row)
+    if abs(float(slc @ normal)) / (norms[2] * float(np.linalg.norm(normal))) < 1e-4:
+        raise GeometryError(f"{path}: the third voxel axis lies in the plane of the first two.")
+
+
+def nifti_dataarray(path: str | os.PathLike[str]) -> xr.DataArray:
+    """A NIfTI file as a DataArray to write: dims (SliceLocation, [4th,] row, column).
+
+    Voxel (i, j, k[, t]) of the file is column i, row j of slice k (the
+    inverse of :func:`dbdicom._export.export_nifti`); the affine goes from
+    RAS to LPS.
+    """
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise ImportError('NIfTI import needs nibabel: pip install "dbdicom[nifti]"') from exc
+    import xarray as xr
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{str(file)!r} is not a file: give the path of a .nii or .nii.gz")
+    try:
+        image: Any = nibabel.load(file)
+    except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as exc:
+        raise InvalidValueError(f"{file} cannot be read as NIfTI: {exc}") from exc
+    voxels = np.asanyarray(image.dataobj)
+    while voxels.ndim > 4 and voxels.shape[-1] == 1:
+        voxels = voxels[..., 0]
+    if voxels.ndim == 2:
+        voxels = voxels[:, :, None]
+    if voxels.ndim not in (3, 4):
+        raise InvalidValueError(
+            f"{file} has {voxels.ndim} dims {voxels.shape}: only 2-D, 3-D and 4-D images "
+            "can be imported."
+        )
+    if voxels.dtype.kind not in "biuf":
+        raise InvalidValueError(f"{file} holds {voxels.dtype} values: only numbers are imported.")
+    affine = _RAS_TO_LPS @ np.asarray(image.affine, dtype=float)
+    _check_affine(affine, file)
+    normal = np.cross(affine[:3, 0], affine[:3, 1])
+    thickness = abs(float(affine[:3, 2] @ normal / np.linalg.norm(normal)))
+    attrs: dict[str, Any] = {"affine": affine, "SliceThickness": round(thickness, 6)}
+    if voxels.ndim == 3:
+        data = np.transpose(voxels, (2, 1, 0))  # (slice, row, column)
+        return xr.DataArray(data, dims=_SPATIAL, attrs=attrs)
+    dim, coords = _volume_coords(_sidecar(file), int(voxels.shape[3]))
+    data = np.transpose(voxels, (2, 3, 1, 0))  # (slice, volume, row, column)
+    return xr.DataArray(
+        data, dims=("SliceLocation", dim, "row", "column"), coords=coords, attrs=attrs
+    )
+
+
+def import_nifti(
+    database: Record, path: str | os.PathLike[str], reference: Record | None = None
+) -> Record:
+    """The NIfTI file at ``path`` as a new series (see :meth:`Database.import_nifti`)."""
+    if reference is not None and (
+        getattr(reference, "level", None) not in ("series", "study")
+        or reference._db is not database._db
+    ):
+        raise DicomError(
+            f"the reference must be a series (or a study) of this database; got {reference!r}."
+        )
+    da = nifti_dataarray(path)
+    stem = _stem(Path(path))
+    if reference is None:
+        new = database.new_patient().new_study().new_series(SeriesDescription=stem)
+    else:
+        if reference.level == "study":
+            new = reference.new_series(SeriesDescription=stem)
+        else:
+            new = reference.new_sibling(SeriesDescription=stem)
+            # the file is taken to be in the reference's patient coordinates
+            frames = reference.get("FrameOfReferenceUID")
+            if frames and len(set(frames)) == 1 and frames[0]:
+                da.attrs["FrameOfReferenceUID"] = frames[0]
+    values = da.values
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        finite = np.isfinite(values)
+        database.message(f"{path}: {int((~finite).sum())} NaN or infinite voxel(s) written as 0.")
+        da = da.copy(data=np.where(finite, values, 0))
+    return new.set_xarray(da, description=f"imported from NIfTI {Path(path).name}")
