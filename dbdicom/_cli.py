@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,47 +12,14 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from . import database
-    from ._demo import build_demo, t1_map
+    from ._demo import run_demo
 
     folder = Path(args.folder) if args.folder else Path(tempfile.mkdtemp(prefix="dbdicom-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
         print(f"dbdicom demo: {folder} is not empty; give an empty or new folder.", file=sys.stderr)
         return 2
-    start = time.perf_counter()
-    build_demo(folder)
-    print(f"Built a demo database in {folder}")
-    db = database(folder)
-    db.print()
-    vfa = db.series(SeriesDescription="VFA")
-    if vfa:
-        s = vfa[0]
-        print(
-            f"\nThe flip-angle series has {len(s.instances())} instances at flip angles "
-            f"{s.FlipAngle} and slice locations {s.SliceLocation}."
-        )
-        da = s.to_xarray()
-        sizes = ", ".join(f"{k}: {v}" for k, v in da.sizes.items())
-        print(f"As a lazy xarray DataArray ({sizes}), nothing read yet.")
-        mean = da.mean(["row", "column"]).compute()
-        print("Mean signal per slice (rows) and flip angle (columns), computed with dask:")
-        print(mean.round(1).to_pandas().to_string())
-        t1 = t1_map(da).compute()
-        values = t1.values[np.isfinite(t1.values)]
-        print(
-            f"T1 map fitted voxel by voxel with dask: {values.size} voxels, "
-            f"median {np.median(values):.0f} ms, range {values.min():.0f}-{values.max():.0f} ms"
-        )
-    start2 = time.perf_counter()
-    db.close()
-    db = database(folder)
-    reopen = time.perf_counter() - start2
-    print(f"\nReopened from the saved index in {reopen * 1000:.1f} ms.")
-    print(f"Done in {time.perf_counter() - start:.1f} s. Open it yourself with:")
-    print(f"    import dbdicom as db; database = db.database({str(folder)!r})")
+    run_demo(folder)
     return 0
 
 
@@ -135,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a folder (or some series) to another format")
     p.add_argument("path", help="a folder of DICOM files")
     p.add_argument(
-        "--to", required=True, choices=["dicom", "csv", "npy", "nifti"], help="the format"
+        "--to",
+        required=True,
+        choices=["dicom", "csv", "npy", "nifti", "png", "zarr"],
+        help="the format",
     )
     p.add_argument("--out", required=True, help="the folder to export into")
     p.add_argument("--series", help="only the series with this SeriesDescription")

@@ -353,3 +353,119 @@ def t1_map(da: Any, tr: float = VFA_TR) -> Any:
     t1.name = "T1"
     t1.attrs = {"units": "ms"}
     return t1
+
+
+def run_demo(folder: str | Path) -> dict[str, Path]:
+    """What ``dbdicom demo`` does, printing as it goes: build, browse, compute, write back.
+
+    The demo database is built in ``folder/dicom`` and opened; the VFA series
+    is opened as a lazy DataArray, a T1 map is fitted with dask
+    (:func:`t1_map`) and written back next to it as a derived series
+    ("T1 map") with :meth:`~dbdicom.Series.set_xarray`; the change is saved,
+    and the map is exported to NIfTI (``folder/nifti``, needs nibabel) and to
+    PNG (``folder/png``, needs matplotlib); an export whose package is missing
+    is skipped with a note. The exports go beside the database, not into it:
+    a database folder holds DICOM files only.
+
+    Parameters
+    ----------
+    folder
+        A new or empty folder.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Where everything went: ``"dicom"`` (the database folder), then
+        ``"nifti"`` and ``"png"`` for the exports that were made.
+
+    Examples
+    --------
+    >>> import contextlib, io, tempfile
+    >>> with contextlib.redirect_stdout(io.StringIO()):
+    ...     places = run_demo(tempfile.mkdtemp())
+    >>> sorted(p.name for p in places["dicom"].iterdir())[:2]
+    ['.dbdicom', 'Phantom_Alpha']
+    >>> import dbdicom as db
+    >>> demo = db.database(places["dicom"])
+    >>> [s.SeriesDescription for s in demo.series(SeriesDescription="T1 map")], demo.unsaved
+    ([['T1 map']], False)
+    """
+    import time
+
+    from . import database
+
+    root = Path(folder)
+    start = time.perf_counter()
+    places = {"dicom": build_demo(root / "dicom")}
+    print(f"Built a demo database in {places['dicom']}")
+    db = database(places["dicom"])
+    db.print()
+    vfa = db.series(SeriesDescription="VFA")[0]
+    print(
+        f"\nThe flip-angle series has {len(vfa.instances())} instances at flip angles "
+        f"{vfa.FlipAngle} and slice locations {vfa.SliceLocation}."
+    )
+    da = vfa.to_xarray()
+    sizes = ", ".join(f"{k}: {v}" for k, v in da.sizes.items())
+    print(f"As a lazy xarray DataArray ({sizes}), nothing read yet.")
+    mean = da.mean(["row", "column"]).compute()
+    print("Mean signal per slice (rows) and flip angle (columns), computed with dask:")
+    print(mean.round(1).to_pandas().to_string())
+    t1 = t1_map(da).compute()
+    values = t1.values[np.isfinite(t1.values)]
+    print(
+        f"T1 map fitted voxel by voxel with dask: {values.size} voxels, "
+        f"median {np.median(values):.0f} ms, range {values.min():.0f}-{values.max():.0f} ms"
+    )
+
+    # DICOM images hold no NaN (background: 0); the attrs of the source array
+    # (its series UID, its affine) tell the writer where the headers come from
+    written = t1.fillna(0)
+    written.attrs = dict(da.attrs)
+    t1_series = vfa.new_sibling(SeriesDescription="T1 map")
+    t1_series.set_xarray(written, description="T1 (ms), DESPOT1 fit over the VFA flip angles")
+    first = t1_series.instances()[0]
+    image_type = "\\".join(first.ImageType[:2])
+    error = float(abs(t1_series.to_xarray() - written).max())
+    print(
+        f"\nWrote the T1 map back as a derived series {t1_series.label()!r}: "
+        f"{len(t1_series.instances())} instances, ImageType {image_type}, "
+        f"each referencing the {len(first.SourceImageSequence)} VFA images of its slice; "
+        f"stored as 16-bit integers with a rescale slope, max error {error:.3f} ms."
+    )
+    db.print()
+    n_new = len(db.changes())
+    db.save()
+    print(f"Saved the {n_new} new files: the folder has no unsaved changes.")
+
+    try:
+        places["nifti"] = t1_series.export_as_nifti(root / "nifti")
+        print(f"Exported the T1 map to NIfTI in {places['nifti']}")
+    except ImportError as exc:  # nibabel is an extra: dbdicom[nifti]
+        print(f"No NIfTI export: {exc}")
+    try:
+        places["png"] = t1_series.export_as_png(root / "png")
+        print(f"Exported the T1 map to PNG in {places['png']}")
+    except ImportError as exc:  # matplotlib is an extra: dbdicom[plot]
+        print(f"No PNG export: {exc}")
+
+    db.close()
+    again = time.perf_counter()
+    database(places["dicom"])
+    reopen = time.perf_counter() - again
+    print(f"\nReopened from the saved index in {reopen * 1000:.1f} ms.")
+    print(f"Done in {time.perf_counter() - start:.1f} s. Everything is in {root}:")
+    for name, path in places.items():
+        print(f"    {name:<6} {path}{_contents(path) if name != 'dicom' else ''}")
+    print("Open the database yourself with:")
+    print(f"    import dbdicom as db; database = db.database({str(places['dicom'])!r})")
+    return places
+
+
+def _contents(folder: Path) -> str:
+    """``"  (a, b)"``: the files in ``folder``, or how many there are and where."""
+    files = sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
+    if len(files) <= 3:
+        return f"  ({', '.join(files)})"
+    places = sorted({str(Path(f).parent) for f in files})
+    return f"  ({len(files)} files in {', '.join(places)})"

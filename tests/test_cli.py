@@ -8,6 +8,8 @@ from pathlib import Path
 
 from builders import Manifest
 
+import dbdicom as db
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -22,7 +24,27 @@ def test_demo(tmp_path: Path) -> None:
     assert "Reopened from the saved index" in out.stdout
     assert "lazy xarray DataArray" in out.stdout and "computed with dask" in out.stdout
     assert "T1 map fitted voxel by voxel" in out.stdout
-    assert (tmp_path / "demo" / ".dbdicom" / "index.arrow").is_file()
+    # the map written back as a derived series, the tree printed again with it
+    assert "Wrote the T1 map back as a derived series '4: T1 map'" in out.stdout
+    assert "DERIVED\\SECONDARY" in out.stdout and "the 4 VFA images of its slice" in out.stdout
+    assert out.stdout.count("Series 4: T1 map  [MR]  6 instances") == 1
+    assert out.stdout.count("Database ") == 2
+    assert "no unsaved changes" in out.stdout
+    # the database in demo/dicom, saved, with the map; the exports beside it
+    dicom = tmp_path / "demo" / "dicom"
+    assert (dicom / ".dbdicom" / "index.arrow").is_file()
+    database = db.database(dicom)
+    assert not database.unsaved and not len(database.problems())
+    (t1,) = database.series(SeriesDescription="T1 map")
+    assert len(t1.instances()) == 6 and t1.ImageType[0][:2] == ("DERIVED", "SECONDARY")
+    assert sorted(p.name for p in (tmp_path / "demo" / "nifti").rglob("*")) == [
+        "4_T1_map.json",
+        "4_T1_map.nii.gz",
+    ]
+    assert len(list((tmp_path / "demo" / "png").rglob("*.png"))) == 6
+    for place in ("dicom", "nifti", "png"):
+        assert str(tmp_path / "demo" / place) in out.stdout
+    database.close()
 
 
 def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
