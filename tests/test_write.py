@@ -343,3 +343,15 @@ def test_dask_array_written_on_a_distributed_cluster_with_processes(demo: db.Dat
     assert float(abs(back - expected).max()) <= bound
     assert len(out.instances()) == 24
     assert demo.restore() == 24  # written through the journal: restorable
+
+
+def test_writing_reports_progress(demo_folder: Path) -> None:
+    from recorders import Recorder
+
+    status = Recorder()
+    database = db.database(demo_folder, status=status)
+    series = database.studies()[0].new_series(SeriesDescription="progress")
+    series.set_array(np.zeros((60, 4, 4), np.uint16))
+    writing = [s for s in status.steps if s[2] == "Writing"]
+    assert writing[-1] == (60, 60, "Writing") and len(writing) == 60
+    database.restore()

@@ -31,7 +31,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,7 +60,7 @@ from .._errors import DicomError, InvalidValueError
 from .._files._raw import dataset_bytes, elements, encode_element, file_bytes, header_of
 from .._values import resolve_tag, to_dicom
 from ._attributes import LEVEL_ATTRIBUTES
-from ._edit import DELETE, copy_dataset, put
+from ._edit import _PROGRESS_FROM, DELETE, copy_dataset, put
 
 if TYPE_CHECKING:
     from ._record import Record
@@ -414,10 +414,12 @@ def _write_frames(
     items: list[tuple[str, Dataset]],
     block: np.ndarray,
     encoding: Encoding,
+    report: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Write the frames of one block (runs in a dask task: no database needed)."""
+    """Write the frames of one block (runs in a dask task: no database needed);
+    ``report(k)`` after the k-th frame, where there is someone to tell."""
     with _no_pydicom_validation():
-        return _write_each(root, tmp, items, block, encoding)
+        return _write_each(root, tmp, items, block, encoding, report)
 
 
 def _write_each(
@@ -426,9 +428,10 @@ def _write_each(
     items: list[tuple[str, Dataset]],
     block: np.ndarray,
     encoding: Encoding,
+    report: Callable[[int], None] | None = None,
 ) -> list[str]:
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
-    for (rel, ds), pixels in zip(items, frames, strict=True):
+    for k, ((rel, ds), pixels) in enumerate(zip(items, frames, strict=True)):
         part = Path(tmp) / uuid.uuid4().hex
         try:
             if isinstance(ds, _RawFrame):
@@ -451,6 +454,8 @@ def _write_each(
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
+        if report is not None:
+            report(k)
     return [rel for rel, _ in items]
 
 
@@ -618,7 +623,7 @@ def _set_xarray(
     journal.tmp.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     try:
-        written = _write_all(str(editor.root), str(journal.tmp), items, da, encoding)
+        written = _write_all(str(editor.root), str(journal.tmp), items, da, encoding, series)
     finally:
         series._db.index.update(written or [rel for rel, _ in items])
         series._db._changed()
@@ -767,9 +772,15 @@ class _FastLayers:
 
 
 def _write_all(
-    root: str, tmp: str, items: list[tuple[str, Dataset]], da: Any, encoding: Encoding
+    root: str,
+    tmp: str,
+    items: list[tuple[str, Dataset]],
+    da: Any,
+    encoding: Encoding,
+    series: Record,
 ) -> list[str]:
-    """Write every frame: block by block (in parallel) for dask data."""
+    """Write every frame: block by block (in parallel) for dask data. Progress
+    goes to the series' status: per frame, or (dask) before and after."""
     import dask
     import dask.array as dsa
 
@@ -777,7 +788,14 @@ def _write_all(
     nframes = len(items)
     if not isinstance(data, dsa.Array):
         frames = np.asarray(data).reshape(nframes, *da.shape[-2:])
-        return _write_frames(root, tmp, items, frames, encoding)
+
+        def report(k: int) -> None:
+            if nframes >= _PROGRESS_FROM:
+                series.progress(k + 1, nframes, "Writing")
+
+        return _write_frames(root, tmp, items, frames, encoding, report)
+    if nframes >= _PROGRESS_FROM:
+        series.message(f"Writing {nframes} frames, in blocks, on the dask scheduler")
     data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
     shape = data.shape[:-2]
     order = np.arange(nframes).reshape(shape) if shape else np.arange(1)
@@ -794,4 +812,6 @@ def _write_all(
     done: list[str] = []
     for result in dask.compute(*tasks):
         done.extend(result)
+    if nframes >= _PROGRESS_FROM:
+        series.progress(nframes, nframes, "Writing")
     return done
