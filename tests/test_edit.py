@@ -532,3 +532,18 @@ def test_read_only_folder(demo_folder: Path) -> None:
         with pytest.raises(ReadOnlyError):
             database.new_patient()
     assert snapshot(demo_folder) == before
+
+
+def test_save_and_restore_report_progress(demo_folder: Path) -> None:
+    from recorders import Recorder
+
+    status = Recorder()
+    database = db.database(demo_folder, status=status)
+    database.FlipAngle = 7  # 48 files
+    database.series(SeriesDescription="T2w")[0].copy()  # 6 more
+    status.steps.clear()
+    database.save()
+    assert status.steps[-1] == (54, 54, "Saving")
+    database.EchoTime = 9
+    database.restore()
+    assert status.steps[-1] == (54, 54, "Restoring")

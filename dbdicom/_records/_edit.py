@@ -385,6 +385,7 @@ class Editor:
         self.write_pending(rels)
         paths = self._journal_paths(record)
         n = len(journal.entries) if paths is None else len(paths)
+        self._progress(0, n, "Saving")
         try:
             journal.save(paths)
         except OSError as exc:
@@ -392,6 +393,7 @@ class Editor:
                 f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
                 "nothing is lost; the changes are still unsaved (restore() or save() again)."
             ) from exc
+        self._progress(n, n, "Saving")
         return n
 
     def restore(self, record: Record) -> int:
@@ -407,11 +409,13 @@ class Editor:
         elif record.level != "instance":
             self.empty.discard(record.level, record.uid)
         chosen = list(journal.entries) if paths is None else paths
+        self._progress(0, len(chosen), "Restoring")
         try:
             done = journal.restore(paths)
         finally:
             self.db.index.update(sorted(set(chosen) | set(stale)))
             self.db._changed()
+        self._progress(len(chosen), len(chosen), "Restoring")
         return len(done)
 
     def changes(self) -> pd.DataFrame:
