@@ -120,3 +120,19 @@ def test_export(database_folder: tuple[Path, Manifest], tmp_path: Path) -> None:
     assert file.read_text() == "mine"
     out = run("export", str(root), "--to", "gif", "--out", str(tmp_path / "y"))
     assert out.returncode == 2  # argparse: not a format
+
+
+def test_export_to_a_read_only_folder(
+    database_folder: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    from readonly import read_only
+
+    root, _ = database_folder
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with read_only(locked):
+        for fmt in ("dicom", "nifti", "png", "zarr"):
+            out = run("export", str(root), "--to", fmt, "--out", str(locked / "out"))
+            assert out.returncode == 1, (fmt, out.stderr)
+            assert "Traceback" not in out.stderr and str(locked) in out.stderr
+    assert list(locked.iterdir()) == []  # nothing half-written
