@@ -75,8 +75,14 @@ def _export(args: argparse.Namespace) -> int:
         return 1
     try:
         for record in records:
+            out = Path(args.out)
+            if len(records) > 1:  # series of one name in several studies: keep them apart
+                from ._export import _label
+
+                study = record.parent
+                out = out / f"{_label(study.parent)}" / f"{_label(study)}"
             method = getattr(record, f"export_as_{args.to}")
-            method(args.out)
+            method(out)
     except (NotADirectoryError, PermissionError, ImportError) as exc:
         print(f"dbdicom export: {exc}", file=sys.stderr)
         return 1

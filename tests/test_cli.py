@@ -136,3 +136,19 @@ def test_export_to_a_read_only_folder(
             assert out.returncode == 1, (fmt, out.stderr)
             assert "Traceback" not in out.stderr and str(locked) in out.stderr
     assert list(locked.iterdir()) == []  # nothing half-written
+
+
+def test_export_of_a_series_name_found_in_two_studies(tmp_path: Path) -> None:
+    from dbdicom._demo import build_demo
+
+    folder = build_demo(tmp_path / "demo")
+    database = db.database(folder)
+    t2w = database.series(SeriesDescription="T2w")[0]
+    t2w.copy_to(database.studies(StudyDescription="MR phantom")[0])
+    database.save()
+    database.close()
+    out = run(
+        "export", str(folder), "--to", "dicom", "--out", str(tmp_path / "x"), "--series", "T2w"
+    )
+    assert out.returncode == 0, out.stderr
+    assert len(list((tmp_path / "x").rglob("*.dcm"))) == 12  # none overwritten
