@@ -70,3 +70,22 @@ def reuse_or_clear(root: Path, wanted: dict[str, Any], fresh: bool) -> bool:
 def mark_complete(root: Path, wanted: dict[str, Any]) -> None:
     """Record that ``root`` holds the data ``wanted`` describes."""
     (root / MARKER).write_text(json.dumps(wanted))
+
+
+def open_muted(folder: Any) -> Any:
+    """``db.database(folder)`` with progress bars and messages muted."""
+    import dbdicom as db
+
+    status = db.Status()
+    status.mute()
+    return db.database(folder, status=status)
+
+
+def read_files(paths: Any) -> int:
+    """Read every file once (to warm the page cache, untimed); the bytes read."""
+    total = 0
+    for path in paths:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                total += len(chunk)
+    return total

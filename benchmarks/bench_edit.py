@@ -70,7 +70,13 @@ from typing import Any
 
 import numpy as np
 import pydicom
-from _report import format_table, mark_complete, reuse_or_clear, save_report
+from _report import (
+    format_table,
+    mark_complete,
+    open_muted,
+    reuse_or_clear,
+    save_report,
+)
 
 import dbdicom as db
 from dbdicom._templates import mr_image, new_uid, write_dataset
@@ -206,11 +212,7 @@ def ensure_data(root: Path, sizes: Sizes, fresh: bool, workers: int) -> float:
 
 
 # ------------------------------------------------------------------ contestants
-def open_database(root: Path) -> db.Database:
-    """``db.database(root)`` with progress bars and messages muted."""
-    status = db.Status()
-    status.mute()
-    return db.database(root, status=status)
+open_database = open_muted
 
 
 def peer_paths(root: Path) -> list[str]:

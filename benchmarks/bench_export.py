@@ -67,7 +67,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
-from _report import format_table, mark_complete, reuse_or_clear, save_report
+from _report import (
+    format_table,
+    mark_complete,
+    open_muted,
+    read_files,
+    reuse_or_clear,
+    save_report,
+)
 
 import dbdicom as db
 from dbdicom._templates import mr_image, new_uid, write_dataset
@@ -191,20 +198,10 @@ def ensure_data(data: Path, frames: int, fresh: bool) -> float:
     return seconds
 
 
-def open_database(folder: Path) -> db.Database:
-    """``db.database(folder)`` with progress bars and messages muted."""
-    status = db.Status()
-    status.mute()
-    return db.database(folder, status=status)
+open_database = open_muted
 
 
-def warm_page_cache(paths: list[str]) -> int:
-    total = 0
-    for path in paths:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                total += len(chunk)
-    return total
+warm_page_cache = read_files
 
 
 def folder_bytes(folder: Path) -> int:

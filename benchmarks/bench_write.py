@@ -87,7 +87,14 @@ import dask
 import numpy as np
 import pydicom
 import xarray as xr
-from _report import format_table, mark_complete, reuse_or_clear, save_report
+from _report import (
+    format_table,
+    mark_complete,
+    open_muted,
+    read_files,
+    reuse_or_clear,
+    save_report,
+)
 from pydicom.uid import generate_uid
 from pydicom.valuerep import DSfloat
 
@@ -191,19 +198,10 @@ def ensure_data(root: Path, sizes: Sizes, fresh: bool) -> None:
     print(f"  done in {time.perf_counter() - start:.1f} s")
 
 
-def open_database(folder: Path) -> db.Database:
-    """``db.database(folder)`` with progress bars and messages muted."""
-    status = db.Status()
-    status.mute()
-    return db.database(folder, status=status)
+open_database = open_muted
 
 
-def warm_page_cache(paths: list[str]) -> int:
-    total = 0
-    for path in paths:
-        with open(path, "rb") as f:
-            total += len(f.read())
-    return total
+warm_page_cache = read_files
 
 
 # ------------------------------------------------------------------ contestants
