@@ -263,7 +263,10 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     values at each volume go into the sidecar.
     """
     if "affine" not in da.attrs:
-        raise ValueError("no affine: the frames do not define one volume geometry")
+        raise ValueError(
+            "no affine: the frames do not define one volume (slices not evenly spaced, "
+            "or positions that vary along a non-slice dim)"
+        )
     tags = [d for d in da.dims if d not in ("row", "column", "channel")]
     others = [d for d in tags if d != "SliceLocation"]
     order = [*others, *(["SliceLocation"] if "SliceLocation" in tags else [])]

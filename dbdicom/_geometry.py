@@ -73,6 +73,36 @@ def slice_position(position: Sequence[float], orientation: Sequence[float]) -> f
     return float(np.dot(np.asarray(position, dtype=float), slice_normal(orientation)))
 
 
+def slice_spacing(
+    positions: Sequence[Sequence[float]], tolerance: float = 0.01
+) -> tuple[float, bool]:
+    """The step between consecutive slices (mm), and whether it is the same for all.
+
+    ``positions`` are the ImagePositionPatient of the slices in slice-index
+    order (LPS mm). The step is the mean step vector's length; the slices
+    are evenly spaced when every step vector equals the mean one within
+    ``tolerance`` x its length (0.001 mm at least). Only then does one affine
+    describe the stack: :func:`affine_matrix` assumes it, and a series whose
+    slices are not evenly spaced (a missing slice, a varying gap) gets no
+    ``affine``.
+
+    Examples
+    --------
+    >>> slice_spacing([[0, 0, 0], [0, 0, 2.5], [0, 0, 5.0]])
+    (2.5, True)
+    >>> slice_spacing([[0, 0, 0], [0, 0, 2.5], [0, 0, 7.5]])  # a slice missing
+    (3.75, False)
+    """
+    pos = np.asarray(positions, dtype=float).reshape(-1, 3)
+    if len(pos) < 2:
+        return 0.0, True
+    mean = (pos[-1] - pos[0]) / (len(pos) - 1)
+    length = float(np.linalg.norm(mean))
+    steps = np.diff(pos, axis=0)
+    even = bool(np.abs(steps - mean).max() <= max(tolerance * length, 1e-3))
+    return round(length, 9), even
+
+
 def affine_matrix(
     orientation: Sequence[float],
     spacing: Sequence[float],

@@ -421,3 +421,28 @@ def test_nifti_bad_input(
     monkeypatch.setitem(sys.modules, "nibabel", None)
     with pytest.raises(ImportError, match=r'pip install "dbdicom\[nifti\]"'):
         demo.import_nifti(tmp_path / "junk.nii")
+
+
+def test_unevenly_spaced_slices_get_no_affine(tmp_path: Path) -> None:
+    from dbdicom._templates import mr_image, new_uid, write_dataset
+
+    study, series = new_uid(), new_uid()
+    for i, z in enumerate([0.0, 5.0, 10.0, 20.0]):  # the slice at 15 is missing
+        ds = mr_image(
+            np.full((8, 8), i, np.uint16),
+            StudyInstanceUID=study,
+            SeriesInstanceUID=series,
+            ImagePositionPatient=[0.0, 0.0, z],
+            InstanceNumber=i + 1,
+        )
+        write_dataset(ds, tmp_path / "gap" / f"im{i}")
+    from recorders import Recorder
+
+    status = Recorder()
+    database = db.database(tmp_path / "gap", status=status)
+    gapped = database.series()[0]
+    da = gapped.to_xarray()
+    assert da.sizes["SliceLocation"] == 4 and "affine" not in da.attrs
+    gapped.export_as_nifti(tmp_path / "nifti")
+    assert any("not evenly spaced" in m for m in status.messages)
+    assert not list((tmp_path / "nifti").rglob("*.nii.gz"))

@@ -12,7 +12,7 @@ import xarray as xr
 
 from .. import _files
 from .._errors import GeometryError, GridError
-from .._geometry import affine_matrix
+from .._geometry import affine_matrix, slice_spacing
 from .._index import Index
 from .._index._columns import LEVEL_TAGS
 from .._records._record import check_tag
@@ -147,6 +147,8 @@ def _geometry_attrs(frames: Frames, grid: Grid, pick: np.ndarray) -> dict[str, A
         positions = [ipp[first]]
     else:
         return {}
+    if not slice_spacing(positions)[1]:
+        return {}  # slices not evenly spaced: no one affine describes them
     thickness = frames.value_at("SliceThickness", first)
     return {"affine": affine_matrix(iop, spacing, positions, thickness)}
 
