@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,11 @@ def demo_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo(demo_folder: Path) -> db.Database:
-    """The demo database, opened and muted."""
-    database = db.database(demo_folder)
-    database.mute()
-    return database
+def demo(demo_folder: Path) -> Iterator[db.Database]:
+    """The demo database, opened with a dialog that never waits for an answer;
+    restored (unsaved changes undone) and closed after the test."""
+    database = db.database(demo_folder, dialog=db.TerminalDialog(interactive=False))
+    yield database
+    if not database._closed:
+        database.restore()
+        database.close()

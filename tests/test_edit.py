@@ -40,15 +40,6 @@ def read(path: str | Path) -> pydicom.Dataset:
     return pydicom.dcmread(path, stop_before_pixels=True)
 
 
-@pytest.fixture
-def demo(demo_folder: Path) -> db.Database:
-    database = db.database(demo_folder, dialog=TerminalDialog(interactive=False))
-    yield database
-    if not database._closed:
-        database.restore()
-        database.close()
-
-
 # ------------------------------------------------------------------ setting tags
 def test_set_a_tag_by_keyword_item_and_tag_number(demo: db.Database) -> None:
     instance = demo.series(SeriesDescription="VFA")[0].instances()[0]

@@ -29,15 +29,6 @@ ENCODING = {
 }
 
 
-@pytest.fixture
-def demo(demo_folder: Path) -> db.Database:
-    database = db.database(demo_folder, dialog=TerminalDialog(interactive=False))
-    yield database
-    if not database._closed:
-        database.restore()
-        database.close()
-
-
 def dciodvfy_errors(path: str) -> list[str]:
     tool = shutil.which("dciodvfy")
     if tool is None:

@@ -241,23 +241,39 @@ class Editor:
         self._rewrite([r for r, _ in on_disk], fn, "Writing")
 
     def _rewrite(self, rels: list[str], fn: Callable[[Dataset], None] | None, text: str) -> None:
-        journal = self.begin()
-        done: list[str] = []
-        try:
-            for i, rel in enumerate(rels):
+        def writer(rel: str) -> Callable[[str], None]:
+            def write(tmp: str) -> None:
                 ds = self.dataset(rel)
                 if fn is not None:
                     fn(ds)
+                _save(ds, tmp)
+
+            return write
+
+        self._write_files(
+            [(rel, writer(rel)) for rel in rels],
+            text,
+            "files were changed before it. They are kept unsaved in the journal: restore() "
+            "puts them back, save() keeps them.",
+        )
+
+    def _write_files(
+        self, items: list[tuple[str, Callable[[str], object]]], text: str, after: str
+    ) -> None:
+        """Write files through the journal (announced already); the index follows."""
+        journal = self.begin()
+        done: list[str] = []
+        try:
+            for i, (rel, writer) in enumerate(items):
                 try:
-                    journal.write(rel, lambda tmp, ds=ds: _save(ds, tmp))  # type: ignore[misc]
+                    journal.write(rel, writer)
                 except OSError as exc:
                     raise DicomError(
-                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(rels)} "
-                        "files were changed before it. They are kept unsaved in the journal: "
-                        "restore() puts them back, save() keeps them."
+                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(items)} "
+                        f"{after}"
                     ) from exc
                 done.append(rel)
-                self._progress(i + 1, len(rels), text)
+                self._progress(i + 1, len(items), text)
         finally:
             self.db.index.update(done)
             self.db._changed()
@@ -284,21 +300,13 @@ class Editor:
         """Write new files: ``(path, keys, writer)`` each; ``writer(tmp)`` writes one."""
         journal = self.begin()
         journal.created([(p, k) for p, k, _ in items])
-        done: list[str] = []
         try:
-            for i, (rel, _, writer) in enumerate(items):
-                try:
-                    journal.write(rel, writer)
-                except OSError as exc:
-                    raise DicomError(
-                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(items)} "
-                        "new files were written before it: restore() removes them."
-                    ) from exc
-                done.append(rel)
-                self._progress(i + 1, len(items), text)
+            self._write_files(
+                [(p, w) for p, _, w in items],
+                text,
+                "new files were written before it: restore() removes them.",
+            )
         finally:
-            self.db.index.update(done)
-            self.db._changed()
             self.prune()
 
     def remove_rows(self, rows: np.ndarray) -> None:

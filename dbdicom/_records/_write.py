@@ -419,44 +419,40 @@ def _write_frames(
     """Write the frames of one block (runs in a dask task: no database needed);
     ``report(k)`` after the k-th frame, where there is someone to tell."""
     with _no_pydicom_validation():
-        return _write_each(root, tmp, items, block, encoding, report)
-
-
-def _write_each(
-    root: str,
-    tmp: str,
-    items: list[tuple[str, Dataset]],
-    block: np.ndarray,
-    encoding: Encoding,
-    report: Callable[[int], None] | None = None,
-) -> list[str]:
-    frames = np.asarray(block).reshape(-1, *block.shape[-2:])
-    for k, ((rel, ds), pixels) in enumerate(zip(items, frames, strict=True)):
-        part = Path(tmp) / uuid.uuid4().hex
-        try:
-            if isinstance(ds, _RawFrame):
-                stored = encode(pixels, encoding)
-                part.write_bytes(
-                    file_bytes(
-                        ds.layers,
-                        stored.astype(stored.dtype.newbyteorder("<")).tobytes(),
-                        ds.sop_class,
-                        ds.sop_uid,
-                        PYDICOM_IMPLEMENTATION_UID,
-                    )
-                )
-            else:
-                _finish_pixels(ds, pixels, encoding)
-                ds.save_as(part, enforce_file_format=True)
-                del ds.PixelData  # written: do not keep every frame's pixels
-            target = Path(root) / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(part, target)
-        finally:
-            part.unlink(missing_ok=True)
-        if report is not None:
-            report(k)
+        frames = np.asarray(block).reshape(-1, *block.shape[-2:])
+        for k, ((rel, ds), pixels) in enumerate(zip(items, frames, strict=True)):
+            _write_frame(root, tmp, rel, ds, pixels, encoding)
+            if report is not None:
+                report(k)
     return [rel for rel, _ in items]
+
+
+def _write_frame(
+    root: str, tmp: str, rel: str, ds: Any, pixels: np.ndarray, encoding: Encoding
+) -> None:
+    """Write one frame: a complete temporary file, then one rename."""
+    part = Path(tmp) / uuid.uuid4().hex
+    try:
+        if isinstance(ds, _RawFrame):
+            stored = encode(pixels, encoding)
+            part.write_bytes(
+                file_bytes(
+                    ds.layers,
+                    stored.astype(stored.dtype.newbyteorder("<")).tobytes(),
+                    ds.sop_class,
+                    ds.sop_uid,
+                    PYDICOM_IMPLEMENTATION_UID,
+                )
+            )
+        else:
+            _finish_pixels(ds, pixels, encoding)
+            ds.save_as(part, enforce_file_format=True)
+            del ds.PixelData  # written: do not keep every frame's pixels
+        target = Path(root) / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
