@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +93,26 @@ def read_files(paths: Any) -> int:
             while chunk := f.read(1 << 20):
                 total += len(chunk)
     return total
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of the repetitions of one measurement."""
+
+    seconds: list[float] = field(default_factory=list)
+    warmup: float | None = None
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+
+def timed(func: Callable[[], Any], sync: bool = False) -> tuple[float, Any]:
+    """``func()`` timed after collecting garbage (and, with ``sync``, flushing dirty
+    pages to disk), both untimed; the seconds and the result."""
+    if sync:
+        os.sync()
+    gc.collect()
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result

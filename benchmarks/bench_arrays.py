@@ -88,7 +88,15 @@ import dask
 import numpy as np
 import pydicom
 import xarray as xr
-from _report import MARKER, format_table, mark_complete, reuse_or_clear, save_report
+from _report import (
+    MARKER,
+    Timing,
+    format_table,
+    mark_complete,
+    reuse_or_clear,
+    save_report,
+    timed,
+)
 from pydicom.pixels import apply_rescale
 from pydicom.pixels.decoders import JPEGLosslessSV1Decoder
 
@@ -464,25 +472,6 @@ def available_decoders() -> list[str]:
 
 
 # ------------------------------------------------------------------ timing
-@dataclass
-class Timing:
-    """Wall-clock seconds of the repetitions of one measurement."""
-
-    seconds: list[float] = field(default_factory=list)
-    warmup: float | None = None
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-
-def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
-    start = time.perf_counter()
-    result = func()
-    return time.perf_counter() - start, result
-
-
 @dataclass
 class Load:
     """One 'read the pixels' case: dbdicom (build + compute) and the peers."""

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import hashlib
 import io
 import math
@@ -71,11 +70,13 @@ from typing import Any
 import numpy as np
 import pydicom
 from _report import (
+    Timing,
     format_table,
     mark_complete,
     open_muted,
     reuse_or_clear,
     save_report,
+    timed,
 )
 
 import dbdicom as db
@@ -306,25 +307,6 @@ def put_back(data: Data) -> None:
 
 
 # ------------------------------------------------------------------ timing
-@dataclass
-class Timing:
-    """Wall-clock seconds of the repetitions of one measurement."""
-
-    seconds: list[float] = field(default_factory=list)
-    warmup: float | None = None
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-
-def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
-    start = time.perf_counter()
-    result = func()
-    return time.perf_counter() - start, result
-
-
 @dataclass
 class Results:
     disk: Timing = field(default_factory=Timing)  # dbdicom, series.Rows = v on disk

@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import json
 import math
@@ -88,12 +87,16 @@ import numpy as np
 import pydicom
 import xarray as xr
 from _report import (
+    Timing,
     format_table,
     mark_complete,
     open_muted,
     read_files,
     reuse_or_clear,
     save_report,
+)
+from _report import (
+    timed as timed_,
 )
 from pydicom.uid import generate_uid
 from pydicom.valuerep import DSfloat
@@ -237,25 +240,9 @@ def clear_folder(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-@dataclass
-class Timing:
-    """Wall-clock seconds of the repetitions of one measurement."""
-
-    seconds: list[float] = field(default_factory=list)
-    warmup: float | None = None
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    """``func()`` timed after flushing dirty pages and collecting garbage (untimed)."""
-    os.sync()
-    gc.collect()
-    start = time.perf_counter()
-    result = func()
-    return time.perf_counter() - start, result
+    """``func()`` timed after flushing dirty pages (writes go to disk)."""
+    return timed_(func, sync=True)
 
 
 @dataclass

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from validators import dciodvfy_errors
 
 from dbdicom._custom import REGISTRY, CustomAttribute, custom, custom_names, register
 from dbdicom._errors import DicomError, InvalidValueError
@@ -57,14 +56,6 @@ def index_values(paths: Sequence[Path], tags: Sequence[str]) -> dict[str, list[A
 
 def read_back(attribute: CustomAttribute, *paths: Path) -> list[Any]:
     return attribute.get(index_values(paths, attribute.tags))
-
-
-def dciodvfy_errors(path: Path) -> list[str]:
-    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
-    return [line for line in (run.stdout + run.stderr).splitlines() if "Error" in line]
-
-
-needs_dciodvfy = pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="no dciodvfy")
 
 
 def mr(**attributes: Any) -> Dataset:
@@ -135,7 +126,6 @@ def test_colormap_written_as_supplemental_palette(tmp_path: Path, syntax: str) -
     assert np.array_equal(ds.pixel_array, mr().pixel_array)
 
 
-@needs_dciodvfy
 @pytest.mark.parametrize("template", [mr, ct, enhanced], ids=["mr", "ct", "enhanced_mr"])
 def test_colormap_adds_no_dciodvfy_error(tmp_path: Path, template: Any) -> None:
     pytest.importorskip("matplotlib")
@@ -328,7 +318,6 @@ def test_image_type_apply_none(before: list[str], after: list[str]) -> None:
     assert "ImageType" not in applied(IMAGE_TYPE, ds, None)
 
 
-@needs_dciodvfy
 def test_image_type_on_enhanced_objects(tmp_path: Path) -> None:
     original = enhanced()
     ds = applied(IMAGE_TYPE, original, "Real")
@@ -341,7 +330,6 @@ def test_image_type_on_enhanced_objects(tmp_path: Path) -> None:
     assert applied(IMAGE_TYPE, ds, None).ComplexImageComponent == "REAL"  # required: kept
 
 
-@needs_dciodvfy
 def test_image_type_adds_no_dciodvfy_error(tmp_path: Path) -> None:
     plain = write_dataset(mr(), tmp_path / "plain")
     phase = write_dataset(applied(IMAGE_TYPE, mr(), "PHASE"), tmp_path / "phase")

