@@ -22,7 +22,6 @@ from ._errors import (
     UnknownAttributeError,
     UnknownTagError,
 )
-from ._export import open_zarr
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database
 
@@ -43,6 +42,17 @@ def to_xarray(
     if isinstance(series, Series):
         return series.to_xarray(dims, fill=fill)
     return stack(list(series), dims, fill=fill)
+
+
+def open_zarr(path: Any) -> xr.DataArray:
+    """A series exported with ``export_as_zarr``, back as the same lazy DataArray.
+
+    See :func:`dbdicom._export.open_zarr` (imported here only when called, so
+    that ``import dbdicom`` stays light).
+    """
+    from ._export import open_zarr as _open_zarr
+
+    return _open_zarr(path)
 
 
 def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
