@@ -175,6 +175,40 @@ def _vm_allows(count: int, vm: str) -> bool:
     return count >= low and count % int(high or 1) == 0  # "1-n", "2-2n"
 
 
+def plain_number_text(number: int, vr: str, value: Any) -> str | None:
+    """The text of a DS or IS ``value`` (a number or a list of numbers) when no
+    judgement is needed: finite floats whose shortest form fits the 16
+    characters of a DS, integers in the range of an IS, as many as the tag's
+    VM allows; ``None`` otherwise (:func:`to_dicom` decides). For writers
+    that encode many numbers.
+
+    Examples
+    --------
+    >>> print(plain_number_text(0x00201041, "DS", -12.5), plain_number_text(0x00200032, "DS", [1, 2.5, 3]))
+    -12.5 1\\2.5\\3
+    >>> plain_number_text(0x00201041, "DS", 1 / 3) is None  # too long: to_dicom rounds it
+    True
+    """  # noqa: E501
+    if vr not in ("DS", "IS"):
+        return None
+    items = value if isinstance(value, list | tuple) else [value]
+    texts = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        if isinstance(v, int):
+            if not -(2**31) <= v < 2**31:
+                return None
+            texts.append(str(v))
+        elif vr == "IS" or not math.isfinite(v) or len(text := repr(v)) > 16:
+            return None
+        else:
+            texts.append(text)
+    if not texts or not _vm_allows(len(texts), str(dictionary_VM(number))):
+        return None
+    return "\\".join(texts)
+
+
 def _pydicom(vr: str, value: Any) -> None:
     try:
         validate_value(vr, value, config.RAISE)

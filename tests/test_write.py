@@ -9,6 +9,7 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
+from builders import Manifest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from validators import dciodvfy_errors, dcmdump
@@ -334,3 +335,84 @@ def test_writing_reports_progress(demo_folder: Path) -> None:
     writing = [s for s in status.steps if s[2] == "Writing"]
     assert writing[-1] == (60, 60, "Writing") and len(writing) == 60
     database.restore()
+
+
+def test_index_rows_of_written_files_equal_a_fresh_scan(
+    database_folder: tuple[Path, Manifest],
+) -> None:
+    """The writer builds the index rows of its files from the bytes it wrote, and
+    the index's categories grow in place: a scan of the folder must agree, in
+    every column, for each way a frame's header is made (copied as bytes from
+    an uncompressed source; through pydicom from RLE, implicit VR and enhanced
+    multi-frame sources; from the template; from datasets given as header)."""
+    import pandas as pd
+
+    root, _ = database_folder
+    database = db.database(root, dialog=TerminalDialog(interactive=False))
+    written = []
+    for source in database.series():
+        da = source.to_xarray()
+        out = source.new_sibling(SeriesDescription=f"{source.SeriesDescription[0]} x 2")
+        written.append(out.set_xarray((da * 2).astype(np.float32)))
+    vfa = database.series(SeriesDescription="VFA")[0]
+    study = vfa.parent
+    written.append(study.new_series(SeriesDescription="template").set_array(np.ones((3, 8, 8))))
+    given = [pydicom.dcmread(p) for p in vfa.files()[:2]]
+    written.append(
+        vfa.new_sibling(SeriesDescription="dataset header").set_array(
+            np.zeros((2, 8, 8)), header=given
+        )
+    )
+    lazy = vfa.to_xarray(chunks={"SliceLocation": 2}) * 3
+    written.append(vfa.new_sibling(SeriesDescription="dask").set_xarray(lazy))
+    rels = {str(Path(p).relative_to(root)).replace("\\", "/") for s in written for p in s.files()}
+
+    def rows() -> pd.DataFrame:
+        frame = database.index.frame
+        mine = frame[frame["_path"].isin(rels)].sort_values("_path", ignore_index=True)
+        return mine.astype(object).where(mine.notna(), None)
+
+    before = rows()
+    assert len(before) == len(rels) > 40
+    assert set(before["_encapsulated"]) == {False} and (before["_offset"] > 0).all()
+    tree = [(s.uid, len(s.instances())) for s in database.series()]
+    database.scan()
+    after = rows()
+    assert list(before.columns) == list(after.columns)
+    for col in before.columns:
+        assert before[col].tolist() == after[col].tolist(), col
+    assert [(s.uid, len(s.instances())) for s in database.series()] == tree
+    database.restore()
+    database.close()
+
+
+def test_frames_of_a_multi_frame_source_are_referenced_by_number(
+    database_folder: tuple[Path, Manifest],
+) -> None:
+    """An enhanced multi-frame series round-trips through set_xarray (its
+    ``frame`` coordinate names the source frame, it is not a tag), and each
+    derived image points at its own frame of the source file."""
+    root, _ = database_folder
+    database = db.database(root, dialog=TerminalDialog(interactive=False))
+    (enhanced,) = database.series(SeriesDescription="ME enhanced")
+    da = enhanced.to_xarray()
+    assert "frame" in da.coords
+    out = enhanced.new_sibling(SeriesDescription="ME x 2")
+    out.set_xarray(da * 2)
+    (source_uid,) = enhanced.SOPInstanceUID
+    seen = set()
+    for path in out.files():
+        ds = pydicom.dcmread(path)
+        (ref,) = ds.SourceImageSequence
+        assert ref.ReferencedSOPInstanceUID == source_uid
+        seen.add(int(ref.ReferencedFrameNumber))
+        (series_ref,) = ds.ReferencedSeriesSequence
+        (instance_ref,) = series_ref.ReferencedInstanceSequence
+        assert "ReferencedFrameNumber" not in instance_ref
+    numbers = da.coords["frame"].values.reshape(-1) + 1
+    assert seen == {int(n) for n in numbers} and len(seen) == 8
+    back = out.to_xarray()
+    np.testing.assert_array_equal(back.values, (da * 2).values)
+    assert dciodvfy_errors(out.files()[0]) == []
+    database.restore()
+    database.close()

@@ -37,8 +37,8 @@ __all__ = [
     "check_names",
     "choose_encoding",
     "encode",
-    "frame_geometry",
-    "frame_values",
+    "FrameTags",
+    "NOT_TAG_COORDS",
     "frames_of",
     "shared_values",
 ]
@@ -64,6 +64,7 @@ WRITER_TAGS = frozenset(
         "LargestImagePixelValue",
         "WindowCenter",
         "WindowWidth",
+        "SOPClassUID",  # the source header's or the template's: it says what the file holds
         "SOPInstanceUID",
         "SeriesInstanceUID",
         "TransferSyntaxUID",
@@ -72,6 +73,10 @@ WRITER_TAGS = frozenset(
 )
 # attrs made by to_xarray that are not tags
 _NOT_TAGS = frozenset({"affine"})
+#: coordinates made by to_xarray that are not tags: ``frame``, the (0-based)
+#: number of a frame in its multi-frame file, which with ``SOPInstanceUID``
+#: names the source frame (the writer refers to it, and writes no tag for it)
+NOT_TAG_COORDS = frozenset({"frame"})
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
 
 
@@ -95,7 +100,7 @@ def check_names(da: Any) -> None:
             "Rename them (da.rename(...)) or transpose (da.transpose(..., 'row', 'column'))."
         )
     for name in da.coords:
-        if name in ("row", "column"):
+        if name in ("row", "column") or name in NOT_TAG_COORDS:
             continue
         if tag_for_keyword(str(name)) is None:
             raise InvalidValueError(
@@ -164,57 +169,97 @@ def shared_values(da: Any) -> dict[str, Any]:
     return out
 
 
-def frame_values(da: Any, index: tuple[int, ...]) -> dict[str, Any]:
-    """Tag values of one frame from the coordinates (writer-owned tags left out)."""
-    dims = da.dims[:-2]
-    where = dict(zip(dims, index, strict=True))
-    out: dict[str, Any] = {}
-    for name, coord in da.coords.items():
-        if name in WRITER_TAGS or name in ("row", "column"):
-            continue
-        if any(d in ("row", "column") for d in coord.dims):
-            continue
-        value = coord.values[tuple(where[d] for d in coord.dims)] if coord.dims else coord.values
-        converted = to_tag_value(str(name), value)
-        if converted is not None:
-            out[str(name)] = converted
-    return out
-
-
-def frame_geometry(da: Any, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
-    """Geometry tags of one frame from the ``affine`` attr (those not ``given``).
+class FrameTags:
+    """The tag values of every frame of ``da``, from its coordinates and its
+    ``affine``, converted once (a write asks for them frame by frame).
 
     Examples
     --------
     >>> import xarray as xr, numpy as np
     >>> affine = np.diag([0.5, 0.5, 3.0, 1.0]); affine[:3, 3] = [10, 20, 30]
-    >>> da = xr.DataArray(np.zeros((2, 4, 4)), dims=("SliceLocation", "row", "column"),
+    >>> da = xr.DataArray(np.zeros((2, 2, 4, 4)), dims=("SliceLocation", "FlipAngle", "row", "column"),
+    ...                   coords={"FlipAngle": [2, 20], "AcquisitionTime": ("FlipAngle", [60.0, 61.5])},
     ...                   attrs={"affine": affine})
-    >>> g = frame_geometry(da, (1,), {})
+    >>> tags = FrameTags(da)
+    >>> tags.values((1, 1))
+    {'FlipAngle': 20, 'AcquisitionTime': '000101.500000'}
+    >>> g = tags.geometry((1, 0), {})
     >>> g["ImagePositionPatient"], g["PixelSpacing"], g["SliceLocation"]
     ([10.0, 20.0, 33.0], [0.5, 0.5], 33.0)
-    """
-    affine = da.attrs.get("affine")
-    if affine is None:
-        return {}
-    affine = np.asarray(affine, dtype=float)
-    dims = da.dims[:-2]
-    k = index[dims.index("SliceLocation")] if "SliceLocation" in dims else 0
-    col, row, normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
-    position = affine[:3, 3] + k * normal
-    spacing_c, spacing_r = float(np.linalg.norm(col)), float(np.linalg.norm(row))
-    cosines = np.concatenate([col / spacing_c, row / spacing_r])
-    unit = np.cross(cosines[:3], cosines[3:])
-    out: dict[str, Any] = {
-        "ImagePositionPatient": [float(x) for x in np.round(position, 6)],
-        "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
-        "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
-        "SliceLocation": round(float(position @ unit), 6),
-    }
-    n_slices = da.sizes.get("SliceLocation", 1)
-    if n_slices > 1:
-        out["SpacingBetweenSlices"] = round(float(abs(normal @ unit)), 6)
-    return {k: v for k, v in out.items() if k not in given}
+    """  # noqa: E501
+
+    def __init__(self, da: Any) -> None:
+        dims = tuple(da.dims[:-2])
+        # per coordinate: the frame axes it varies along, its values converted
+        self._coords: list[tuple[str, tuple[int, ...], tuple[int, ...], list[Any]]] = []
+        for name, coord in da.coords.items():
+            if name in WRITER_TAGS or name in ("row", "column") or name in NOT_TAG_COORDS:
+                continue
+            if any(d in ("row", "column") for d in coord.dims):
+                continue
+            values = np.asarray(coord.values)
+            axes = tuple(dims.index(d) for d in coord.dims)
+            flat = values.reshape(-1) if values.ndim else [values]
+            converted = [to_tag_value(str(name), v) for v in flat]
+            self._coords.append((str(name), axes, tuple(values.shape), converted))
+        self._slice_axis = dims.index("SliceLocation") if "SliceLocation" in dims else None
+        self._geometry: dict[int, dict[str, Any]] = {}
+        affine = da.attrs.get("affine")
+        slices = int(da.sizes.get("SliceLocation", 1))
+        self._affine = None if affine is None else _Geometry(affine, slices)
+
+    def values(self, index: tuple[int, ...]) -> dict[str, Any]:
+        """Tag values of the frame at ``index`` from the coordinates
+        (writer-owned tags and empty values left out)."""
+        out: dict[str, Any] = {}
+        for name, axes, shape, converted in self._coords:
+            if axes:
+                position = int(np.ravel_multi_index(tuple(index[a] for a in axes), shape))
+            else:
+                position = 0
+            value = converted[position]
+            if value is not None:
+                out[name] = value
+        return out
+
+    def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
+        """Geometry tags of the frame at ``index`` from the ``affine`` attr
+        (those not ``given``): the slice index is the frame's index along
+        ``SliceLocation`` (0 without that dim)."""
+        if self._affine is None:
+            return {}
+        k = index[self._slice_axis] if self._slice_axis is not None else 0
+        found = self._geometry.get(k)
+        if found is None:
+            found = self._geometry[k] = self._affine.of(k)
+        return {key: v for key, v in found.items() if key not in given}
+
+
+class _Geometry:
+    """The geometry tags of the slices of an affine: what all share, computed once."""
+
+    def __init__(self, affine: Any, slices: int) -> None:
+        affine = np.asarray(affine, dtype=float)
+        col, row, self.normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
+        self.origin = affine[:3, 3]
+        spacing_c, spacing_r = float(np.linalg.norm(col)), float(np.linalg.norm(row))
+        cosines = np.concatenate([col / spacing_c, row / spacing_r])
+        self.unit = np.cross(cosines[:3], cosines[3:])
+        self.shared: dict[str, Any] = {
+            "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
+            "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
+        }
+        if slices > 1:
+            self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
+
+    def of(self, k: int) -> dict[str, Any]:
+        """The tags of slice ``k``."""
+        position = self.origin + k * self.normal
+        return {
+            "ImagePositionPatient": [float(x) for x in np.round(position, 6)],
+            **self.shared,
+            "SliceLocation": round(float(position @ self.unit), 6),
+        }
 
 
 # ------------------------------------------------------------------ pixel encoding
@@ -288,8 +333,11 @@ def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
     if encoding.exact and encoding.slope == 1.0:
         stored = values.astype(np.float64) - encoding.intercept if encoding.intercept else values
         return np.asarray(stored).astype(encoding.dtype)
-    scaled = np.rint((values.astype(np.float64) - encoding.intercept) / encoding.slope)
-    return np.clip(scaled, 0, 65535).astype(encoding.dtype)
+    scaled = np.subtract(values, encoding.intercept, dtype=np.float64)
+    np.divide(scaled, encoding.slope, out=scaled)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, 65535, out=scaled)
+    return scaled.astype(encoding.dtype)
 
 
 def check_dtype(dtype: np.dtype[Any], size: int) -> None:

@@ -5,6 +5,7 @@ Knows nothing of the index or the records above it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
@@ -31,13 +32,14 @@ __all__ = [
 ]
 
 
-def read_any_header(path: str, wanted: Mapping[int, str]) -> Header:
+def read_any_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
     """Read ``wanted`` tags: the fast reader first, pydicom where it must.
 
+    ``data``, if given, is the whole file's bytes (read instead of ``path``).
     Raises :class:`NotDicomError` for files that are not DICOM and
     ``EOFError`` for truncated ones.
     """
     try:
-        return read_header(path, wanted)
+        return read_header(path, wanted, data)
     except NeedsPydicom:
-        return read_with_pydicom(path, wanted)
+        return read_with_pydicom(path if data is None else io.BytesIO(data), wanted)

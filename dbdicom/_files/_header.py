@@ -14,6 +14,7 @@ falls back to pydicom.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from collections.abc import Mapping
@@ -108,9 +109,9 @@ class _Buffer:
 
     __slots__ = ("f", "data", "base", "eof", "size")
 
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: BinaryIO, size: int | None = None) -> None:
         self.f = f
-        self.size = os.fstat(f.fileno()).st_size
+        self.size = os.fstat(f.fileno()).st_size if size is None else size
         self.data = f.read(_CHUNK)
         self.base = 0
         self.eof = len(self.data) < _CHUNK
@@ -129,7 +130,7 @@ class _Buffer:
         return 0
 
 
-def read_header(path: str, wanted: Mapping[int, str]) -> Header:
+def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
     """Read the header of one DICOM file, decoding only the ``wanted`` tags.
 
     Parameters
@@ -139,6 +140,9 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
     wanted : mapping of int to str
         Tag numbers (``0xGGGGEEEE``) to decode, each with its dictionary VR
         (used for Implicit VR files and for elements stored as ``UN``).
+    data : bytes, optional
+        The whole file's bytes, when they are at hand (a file just written):
+        read from them instead of opening ``path``.
 
     Returns
     -------
@@ -160,8 +164,9 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
     >>> h.values[0x00280010], h.pixel_offset > 0, h.encapsulated
     (64, True, False)
     """
-    with open(path, "rb") as f:
-        buf = _Buffer(f)
+    opened = open(path, "rb") if data is None else io.BytesIO(data)
+    with opened as f:
+        buf = _Buffer(f, None if data is None else len(data))
         data = buf.data
         if len(data) < 132 or data[128:132] != b"DICM":
             if not data:
@@ -176,28 +181,77 @@ def read_header(path: str, wanted: Mapping[int, str]) -> Header:
         if ts in _NOT_LE:
             raise NeedsPydicom(f"transfer syntax {ts}")
         explicit = _vr_encoding(buf, pos, ts != IMPLICIT_LE)
-        encodings = ["latin_1"]
         raws: dict[int, tuple[str, bytes]] = {}
         try:
             _walk(buf, pos, explicit, wanted, raws, header, top=True)
         except struct.error as exc:
             raise EOFError(f"the file ends inside an element ({exc})") from exc
-        if SPECIFIC_CHARSET in raws:
-            charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
-            encodings = encodings_for(charset)
-        plain = encodings == ["latin_1"]
-        cache = _DECODED
-        if len(cache) > _CACHE_SIZE:
-            cache.clear()
-        for tag, (vr, raw) in raws.items():
-            if tag in wanted:
-                # most values repeat byte for byte across the files of a series
-                key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
-                value = cache.get(key, cache)
-                if value is cache:
-                    value = cache[key] = decode_value(vr, raw, encodings)
-                header.values[tag] = value
+        _decode(raws, wanted, header)
         return header
+
+
+def _decode(raws: dict[int, tuple[str, bytes]], wanted: Mapping[int, str], header: Header) -> None:
+    """Decode the ``wanted`` values of ``raws`` (VR, value bytes) into ``header``."""
+    encodings = ["latin_1"]
+    if SPECIFIC_CHARSET in raws:
+        charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
+        encodings = encodings_for(charset)
+    plain = encodings == ["latin_1"]
+    cache = _DECODED
+    if len(cache) > _CACHE_SIZE:
+        cache.clear()
+    for tag, (vr, raw) in raws.items():
+        if tag in wanted:
+            # most values repeat byte for byte across the files of a series
+            key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
+            value = cache.get(key, cache)
+            if value is cache:
+                value = cache[key] = decode_value(vr, raw, encodings)
+            header.values[tag] = value
+
+
+def header_of_elements(
+    merged: Mapping[int, bytes | None],
+    wanted: Mapping[int, str],
+    sop_class: str,
+    pixel_offset: int,
+    pixel_length: int,
+) -> Header:
+    """The :class:`Header` of a file written from ``merged``, the encoded top-level
+    elements of its dataset (explicit VR little endian, as
+    :func:`dbdicom._files._raw.elements` gives them; None: left out), whose
+    pixel data (OW, not encapsulated) starts at ``pixel_offset``: what
+    :func:`read_header` would read from that file, without reading it.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> from dbdicom._files._raw import dataset_bytes, elements
+    >>> ds = Dataset(); ds.Rows = 4; ds.PatientName = "A^B"
+    >>> h = header_of_elements(elements(dataset_bytes(ds)), {0x00280010: "US"}, "1.2", 300, 32)
+    >>> h.values, h.transfer_syntax, h.pixel_offset
+    ({2621456: 4}, '1.2.840.10008.1.2.1', 300)
+    """
+    header = Header()
+    header.transfer_syntax = "1.2.840.10008.1.2.1"
+    header.media_sop_class = sop_class
+    header.has_pixels = True
+    header.pixel_offset, header.pixel_length = pixel_offset, pixel_length
+    raws: dict[int, tuple[str, bytes]] = {}
+    for tag in merged.keys() & (wanted.keys() | {SPECIFIC_CHARSET}):
+        raw = merged[tag]
+        if raw is None or not (tag < 0x7FE00010 and tag & 0xFFFF):
+            continue  # not written (see file_header)
+        vrb = raw[4:6]
+        start = 12 if vrb in _LONG_VRS else 8
+        if start == 12 and raw[8:12] == b"\xff\xff\xff\xff":
+            continue  # undefined length: the reader skips it too
+        vr = vrb.decode("latin_1") if vrb != b"UN" else wanted.get(tag, "UN")
+        raws[tag] = (vr, raw[start:])
+    if PER_FRAME_GROUPS in merged and merged[PER_FRAME_GROUPS] is not None:
+        header.has_per_frame_groups = True
+    _decode(raws, wanted, header)
+    return header
 
 
 _VRS = frozenset(

@@ -4,7 +4,7 @@ per-frame values of enhanced multi-frame objects (functional groups)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -35,7 +35,7 @@ FRAME_ALIASES = {
 }
 
 
-def read_with_pydicom(path: str, wanted: Iterable[int]) -> Header:
+def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     """Read the ``wanted`` tags with pydicom, for files the fast reader leaves.
 
     Raises :class:`NotDicomError` when pydicom cannot read the file as DICOM.
@@ -81,7 +81,7 @@ def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
                 out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = to_python(elem.value)
 
 
-def frame_values(path: str) -> list[dict[str, Any]]:
+def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
     """The values of every frame of an enhanced multi-frame file.
 
     Each frame's dict merges the shared functional groups with its own

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
-from io import BytesIO
 
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
@@ -25,7 +24,9 @@ __all__ = [
     "dataset_bytes",
     "elements",
     "file_bytes",
+    "file_header",
     "header_of",
+    "merge",
 ]
 
 #: VRs with a 4-byte length (after 2 reserved bytes) in explicit VR
@@ -35,6 +36,8 @@ LONG_VRS = frozenset(
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PREAMBLE = bytes(128) + b"DICM"
+_HEAD = struct.Struct("<HH2sH")  # tag, VR, 2-byte length (or 2 reserved bytes)
+_LENGTH = struct.Struct("<I")
 
 
 def _tag(data: bytes, pos: int) -> int:
@@ -97,9 +100,16 @@ def elements(data: bytes, start: int = 0, stop: int | None = None) -> dict[int, 
     out: dict[int, bytes] = {}
     pos = start
     end = len(data) if stop is None else stop
-    while pos < end:
-        after = _next(data, pos)
-        out[_tag(data, pos)] = data[pos:after]
+    head, long_length = _HEAD.unpack_from, _LENGTH.unpack_from
+    while pos < end:  # the hot loop of a derived write: kept flat
+        group, element, vr, length = head(data, pos)
+        if vr in LONG_VRS:
+            length = long_length(data, pos + 8)[0]
+            body = pos + 12
+        else:
+            body = pos + 8
+        after = _skip_undefined(data, body) if length == _UNDEFINED else body + length
+        out[(group << 16) | element] = data[pos:after]
         pos = after
     return out
 
@@ -185,6 +195,37 @@ def _meta(sop_class: str, sop_instance: str, implementation: str) -> bytes:
     return struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(body)) + body
 
 
+def merge(layers: Sequence[Mapping[int, bytes | None]]) -> dict[int, bytes | None]:
+    """The elements of ``layers``, later layers winning (None: left out)."""
+    merged: dict[int, bytes | None] = {}
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
+def file_header(
+    merged: Mapping[int, bytes | None],
+    nbytes: int,
+    sop_class: str,
+    sop_instance: str,
+    implementation: str,
+) -> bytes:
+    """A Part-10 file up to its pixel values: the elements ``merged`` (see
+    :func:`merge`; None: left out) in tag order, then the header of a Pixel
+    Data element (OW) of ``nbytes`` bytes (padded to an even length). The
+    file is these bytes followed by the pixel values (and a zero byte if
+    ``nbytes`` is odd): see :func:`file_bytes`.
+    """
+    out = [_PREAMBLE, _meta(sop_class, sop_instance, implementation)]
+    for tag in sorted(merged):
+        raw = merged[tag]
+        # group lengths (gggg,0000) are left out: they would be wrong after changes
+        if raw is not None and tag < 0x7FE00010 and tag & 0xFFFF:
+            out.append(raw)
+    out.append(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, nbytes + nbytes % 2))
+    return b"".join(out)
+
+
 def file_bytes(
     layers: Sequence[Mapping[int, bytes | None]],
     pixels: bytes,
@@ -192,12 +233,12 @@ def file_bytes(
     sop_instance: str,
     implementation: str,
 ) -> bytes:
-    """A whole Part-10 file: the elements of ``layers`` (later layers win; None
-    removes an element), in tag order, then the pixel data (OW).
+    """A whole Part-10 file: :func:`file_header`, then the pixel values.
 
     Examples
     --------
     >>> import pydicom
+    >>> from io import BytesIO
     >>> from pydicom.dataset import Dataset
     >>> ds = Dataset(); ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"; ds.SOPInstanceUID = "1.2.3"
     >>> ds.Rows = ds.Columns = 1
@@ -206,20 +247,5 @@ def file_bytes(
     >>> back.SOPInstanceUID, back.file_meta.MediaStorageSOPInstanceUID, back.PixelData
     ('1.2.3', '1.2.3', b'\\x01\\x00')
     """
-    merged: dict[int, bytes | None] = {}
-    for layer in layers:
-        merged.update(layer)
-    out = BytesIO()
-    out.write(_PREAMBLE)
-    out.write(_meta(sop_class, sop_instance, implementation))
-    for tag in sorted(merged):
-        raw = merged[tag]
-        # group lengths (gggg,0000) are left out: they would be wrong after changes
-        if raw is not None and tag < 0x7FE00010 and tag & 0xFFFF:
-            out.write(raw)
-    length = len(pixels) + (len(pixels) % 2)
-    out.write(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, length))
-    out.write(pixels)
-    if len(pixels) % 2:
-        out.write(b"\0")
-    return out.getvalue()
+    head = file_header(merge(layers), len(pixels), sop_class, sop_instance, implementation)
+    return head + pixels + (b"\0" if len(pixels) % 2 else b"")

@@ -27,6 +27,7 @@ import pandas as pd
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 __all__ = [
+    "append_rows",
     "FILE_COLUMNS",
     "INT_VRS",
     "JOINED",
@@ -175,12 +176,23 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
     joined, numbers become ``float64``; a tuple in a scalar numeric column
     keeps its first value (such files break the tag's multiplicity rule).
     """
+    data = {
+        col: pd.array(values, dtype="str") if isinstance(values, list) else values
+        for col, values in _column_data(rows).items()
+    }
+    frame = pd.DataFrame(data)
+    return categorize(frame) if categorical else frame
+
+
+def _column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None."""
     data: dict[str, Any] = {}
     for col, dtype in FILE_COLUMNS.items():
         default: Any = "" if dtype == "str" else (False if dtype == "bool" else -1)
-        data[col] = pd.array([r.get(col, default) for r in rows], dtype=dtype)
+        values = [r.get(col, default) for r in rows]
+        data[col] = values if dtype == "str" else np.array(values, dtype=dtype)
     for col in KEY_COLUMNS + ("TransferSyntaxUID",):
-        data[col] = pd.array([r.get(col) for r in rows], dtype="str")
+        data[col] = [r.get(col) for r in rows]
     for keyword in TAGS:
         values = [r.get(keyword) for r in rows]
         n = VECTORS.get(keyword)
@@ -193,14 +205,66 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
                 data[col] = block[:, j]
         elif vr_of(keyword) in NUMERIC_VRS:
             data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+        elif keyword in JOINED:
+            data[keyword] = ["\\".join(v) if isinstance(v, tuple) else v for v in values]
         else:
-            if keyword in JOINED:
-                values = ["\\".join(v) if isinstance(v, tuple) else v for v in values]
-            else:
-                values = [v[0] if isinstance(v, tuple) else v for v in values]
-            data[keyword] = pd.array(values, dtype="str")
-    frame = pd.DataFrame(data)
-    return categorize(frame) if categorical else frame
+            data[keyword] = [v[0] if isinstance(v, tuple) else v for v in values]
+    return data
+
+
+def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> pd.DataFrame:
+    """``kept`` (an index frame, categorized) with the index rows of ``rows``
+    after it (dicts, as :func:`make_frame` takes them): the frame
+    ``categorize(pd.concat([kept, make_frame(rows)]))`` would give, built
+    column by column so that the categories of ``kept`` are extended, not
+    made again (a write of a few hundred files into a large index).
+
+    Columns of ``kept`` that ``rows`` do not give (tags read on demand) get
+    ``filler``.
+
+    Examples
+    --------
+    >>> a = make_frame([{"_path": "a", "Modality": "MR", "Rows": 4}])
+    >>> both = append_rows(a, [{"_path": "b", "Modality": "CT"}], None)
+    >>> list(both["Modality"]), list(both["Modality"].cat.categories), list(both["Rows"])
+    (['MR', 'CT'], ['CT', 'MR'], [4.0, nan])
+    """
+    n = len(rows)
+    if not n:
+        return kept.reset_index(drop=True)
+    new = _column_data(rows)
+    out: dict[str, Any] = {}
+    for col, old in kept.items():
+        values = new.get(str(col))
+        if values is None:  # a tag read on demand: not read for these rows yet
+            values = np.full(n, filler, dtype=object) if old.dtype == object else [None] * n
+        if isinstance(old.dtype, pd.CategoricalDtype) and isinstance(values, list):
+            out[str(col)] = _extend_categories(old.array, values)
+        elif isinstance(old.dtype, np.dtype) and isinstance(values, np.ndarray):
+            out[str(col)] = np.concatenate([old.to_numpy(), values.astype(old.dtype, copy=False)])
+        else:
+            added = pd.array(values, dtype="str") if isinstance(values, list) else values
+            out[str(col)] = pd.concat([old, pd.Series(added)], ignore_index=True)
+    return categorize(pd.DataFrame(out))
+
+
+def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical:
+    """``old`` followed by ``values`` (str or None), categories kept sorted."""
+    categories = old.categories
+    lookup = {v: i for i, v in enumerate(categories)}
+    missing = -1
+    codes = np.array([missing if v is None else lookup.get(v, -2) for v in values], dtype=np.int64)
+    old_codes = np.asarray(old.codes, dtype=np.int64)
+    if (codes == -2).any():
+        merged = sorted(set(lookup) | {v for v in values if v is not None})
+        position = {v: i for i, v in enumerate(merged)}
+        recode = np.array([position[v] for v in categories], dtype=np.int64)
+        old_codes = np.where(old_codes >= 0, recode[np.maximum(old_codes, 0)], missing)
+        codes = np.array([missing if v is None else position[v] for v in values], dtype=np.int64)
+        categories = pd.Index(merged, dtype=categories.dtype)
+    return pd.Categorical.from_codes(
+        np.concatenate([old_codes, codes]), dtype=pd.CategoricalDtype(categories)
+    )
 
 
 def stored_value(keyword: str, value: Any) -> Any:

@@ -7,7 +7,7 @@ import hashlib
 import os
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from ._columns import (
     KEY_COLUMNS,
     TAGS,
     VECTORS,
+    append_rows,
     categorize,
     cell_value,
     make_frame,
@@ -32,7 +33,7 @@ from ._columns import (
     to_plain,
 )
 from ._frames import make_frames_table
-from ._scan import HIDDEN, scan_files, scan_one, walk
+from ._scan import HIDDEN, Row, scan_files, scan_one, walk
 from ._store import UNREAD, load_frame, save_frame
 
 __all__ = ["Index", "column_of", "store_folder"]
@@ -230,45 +231,46 @@ class Index:
         self._finish(save=False)
         return True
 
-    def update(self, paths: list[str]) -> None:
+    def update(
+        self, paths: list[str], scanned: Mapping[str, tuple[Row, list[Row]]] | None = None
+    ) -> None:
         """Read ``paths`` again after dbdicom changed, created or removed them.
 
         Rows of files that no longer exist are dropped; the others are read
         (headers only) and replace their old rows. Tags read on demand are
-        forgotten for these rows (read again when asked).
+        forgotten for these rows (read again when asked). ``scanned`` gives
+        rows already read (by :func:`scan_one` from the bytes just written):
+        their files are not read again, only their size and time taken.
         """
         wanted = set(paths)
         if not wanted:
             return
+        scanned = scanned or {}
         files: dict[str, tuple[int, int]] = {}
+        root = str(self.root)
         for rel in sorted(wanted):
             try:
-                st = os.stat(self.root / rel)
+                st = os.stat(os.path.join(root, rel))
             except FileNotFoundError:
                 continue
             files[rel] = (st.st_size, st.st_mtime_ns)
         rows, frames = [], []
         for rel, (size, mtime) in files.items():
-            row, fr = scan_one(str(self.root), rel, size, mtime)
+            known = scanned.get(rel)
+            if known is not None and known[0].get("_size") == size:
+                row, fr = known
+                row["_mtime"] = mtime
+            else:
+                row, fr = scan_one(root, rel, size, mtime)
             rows.append(row)
             frames.extend(fr)
-        new = make_frame(rows, categorical=False)
         mask = self.frame["_path"].isin(wanted).to_numpy()
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
+            new = make_frame(rows, categorical=False)
             self._replace_rows(np.flatnonzero(mask), new)  # files rewritten: rows in place
             self._stale -= wanted
             return
-        kept = self.frame[~mask]
-        extra = [c for c in kept.columns if kept[c].dtype == object]
-        for col in extra:
-            new[col] = pd.Series([UNREAD] * len(new), dtype=object)
-        if len(new):
-            frame = categorize(pd.concat([kept, new], ignore_index=True))
-            for col in extra:
-                frame[col] = frame[col].astype(object)
-        else:
-            frame = kept.reset_index(drop=True)
-        self.frame = frame
+        self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
         self._stale -= wanted
         if len(self.frames) or frames:
             old = self.frames[~self.frames["_path"].isin(wanted)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import sys
@@ -13,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from .._files import NotDicomError, frame_values, read_any_header
+from .._files import Header, NotDicomError, frame_values, read_any_header
 from ._columns import TAGS, categorize, make_frame, tag_of, vr_of
 
-__all__ = ["HIDDEN", "walk", "scan_files", "scan_one", "WANTED"]
+__all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
 
 HIDDEN = ".dbdicom"
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -66,15 +67,19 @@ def _walk_folder(prefix: str, folder: str, found: dict[str, tuple[int, int]]) ->
             found[prefix + name] = (st.st_size, st.st_mtime_ns)
 
 
-def scan_one(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]]:
+def scan_one(
+    root: str, rel: str, size: int, mtime: int, data: bytes | None = None
+) -> tuple[Row, list[Row]]:
     """The index row of one file, and its frame rows if it is enhanced multi-frame.
 
-    Never raises for a bad file: the row's ``_error`` says what is wrong.
+    ``data``: the file's bytes, when they are at hand (a file dbdicom has just
+    written), read instead of the file. Never raises for a bad file: the
+    row's ``_error`` says what is wrong.
     """
     row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
     path = os.path.join(root, rel)
     try:
-        header = read_any_header(path, WANTED)
+        header = read_any_header(path, WANTED, data)
     except NotDicomError as exc:
         row["_error"] = str(exc)
         return row, []
@@ -87,22 +92,28 @@ def scan_one(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]
     if header.media_sop_class == DICOMDIR_CLASS:
         row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
         return row, []
-    for tag, value in header.values.items():
-        row[_KEYWORD[tag]] = value
-    row["TransferSyntaxUID"] = header.transfer_syntax
-    row["_offset"] = header.pixel_offset
-    row["_nbytes"] = header.pixel_length
-    row["_encapsulated"] = header.encapsulated
+    header_row(row, header)
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
-            frames = frame_values(path)
+            frames = frame_values(path if data is None else io.BytesIO(data))
         except (ValueError, KeyError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
         for i, frame in enumerate(frames):
             frame["_path"] = rel
             frame["_frame"] = i
     return row, frames
+
+
+def header_row(row: Row, header: Header) -> Row:
+    """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``."""
+    for tag, value in header.values.items():
+        row[_KEYWORD[tag]] = value
+    row["TransferSyntaxUID"] = header.transfer_syntax
+    row["_offset"] = header.pixel_offset
+    row["_nbytes"] = header.pixel_length
+    row["_encapsulated"] = header.encapsulated
+    return row
 
 
 def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:

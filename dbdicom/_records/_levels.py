@@ -313,9 +313,11 @@ class _SeriesArrays:
         if replace and header is None:
             own = series.instances()  # replacing the images keeps the series' headers
             if len(own) == len(frames):
-                header = np.array(own, dtype=object)
+                header = own
         if header is not None:
-            given = np.asarray(header, dtype=object)
+            from ._write import header_array
+
+            given = header_array(header)
             if given.size not in (1, len(frames)):
                 from .._errors import InvalidValueError
 

@@ -28,12 +28,12 @@ saved.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,29 +45,38 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, MRImageStorage
 
 from .._arrays._writer import (
-    WRITER_TAGS,
     Encoding,
+    FrameTags,
     check_dtype,
     check_names,
     choose_encoding,
     encode,
-    frame_geometry,
-    frame_values,
     frames_of,
     shared_values,
 )
 from .._errors import DicomError, InvalidValueError
-from .._files._raw import dataset_bytes, elements, encode_element, file_bytes, header_of
-from .._values import resolve_tag, to_dicom
+from .._files._header import header_of_elements
+from .._files._raw import (
+    dataset_bytes,
+    elements,
+    encode_element,
+    file_header,
+    header_of,
+    merge,
+)
+from .._index._scan import WANTED, Row, header_row, scan_one
+from .._values import plain_number_text, resolve_tag, to_dicom
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import _PROGRESS_FROM, DELETE, copy_dataset, put
 
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["set_xarray"]
+__all__ = ["header_array", "set_xarray"]
 
 _NEW_FOLDER = "dbdicom"
+# a file written: its path, index row and frame rows
+_Scanned = tuple[str, Row, list[Row]]
 # of the patient and the study: the target's values win over the array's attrs
 _PARENT_TAGS = frozenset(LEVEL_ATTRIBUTES["patient"] + LEVEL_ATTRIBUTES["study"])
 # source attributes that would be wrong in a derived single-frame image
@@ -97,7 +106,16 @@ _DROP = (
 class _Source:
     """A source frame: where its header is and what it is."""
 
-    __slots__ = ("rel", "root", "sop_class", "sop_uid", "series_uid", "dataset", "raw_offset")
+    __slots__ = (
+        "rel",
+        "root",
+        "sop_class",
+        "sop_uid",
+        "series_uid",
+        "dataset",
+        "raw_offset",
+        "frame",
+    )
 
     def __init__(
         self,
@@ -108,28 +126,35 @@ class _Source:
         series_uid: str,
         dataset: Dataset | None = None,
         raw_offset: int = 0,
+        frame: int | None = None,
     ) -> None:
         self.root, self.rel, self.dataset = root, rel, dataset
         self.sop_class, self.sop_uid, self.series_uid = sop_class, sop_uid, series_uid
         # > 0: an uncompressed Explicit VR Little Endian file whose pixel values
         # start there, which the writer can copy as bytes (see _files._raw)
         self.raw_offset = raw_offset
+        # the 1-based number of the frame in a multi-frame source, else None
+        self.frame = frame
 
 
-def _instance_source(instance: Record) -> _Source:
-    db = instance._db
+def _instance_source(instance: Record, frame: int | None = None) -> _Source:
     rows = instance._rows()
+    return _row_source(instance._db, int(rows[0]), frame)
+
+
+def _row_source(db: Any, row: int, frame: int | None = None) -> _Source:
+    """The source at index ``row``; ``frame``: the 0-based frame in its file."""
     editor = db._editor
-    rel = editor.rels(rows)[0]
     index = db.index
-    row = rows[0]
+    rel = str(index.array("_path")[row])
     frames = float(index.array("NumberOfFrames")[row])
+    single = frames != frames or frames == 1.0  # NaN: no NumberOfFrames
     raw = (
-        rel not in editor.memory
+        single
+        and rel not in editor.memory
         and index.array("TransferSyntaxUID")[row] == "1.2.840.10008.1.2.1"
         and not bool(index.array("_encapsulated")[row])
         and int(index.array("_offset")[row]) > 0
-        and (frames != frames or frames == 1.0)  # NaN: no NumberOfFrames
     )
     return _Source(
         db.path,
@@ -139,6 +164,7 @@ def _instance_source(instance: Record) -> _Source:
         str(index.array("SeriesInstanceUID")[row]),
         editor.memory.get(rel),
         int(index.array("_offset")[row]) if raw else 0,
+        None if single or frame is None else int(frame) + 1,
     )
 
 
@@ -153,6 +179,29 @@ def _dataset_source(ds: Dataset) -> _Source:
     )
 
 
+def header_array(header: Any) -> np.ndarray:
+    """``header`` (one instance or dataset, or nested lists or an array of them) as
+    an object array of that shape. ``np.asarray`` cannot be used: pydicom
+    datasets have an ``__array__`` that numpy would call."""
+    if isinstance(header, np.ndarray):
+        return header.astype(object, copy=False)
+    if isinstance(header, list | tuple):
+        parts = [header_array(h) for h in header]
+        shapes = {p.shape for p in parts}
+        if len(shapes) > 1:
+            raise InvalidValueError(
+                f"the header lists have different lengths {sorted(shapes)}: give one header "
+                "per frame, in the shape of the frame dims."
+            )
+        out = np.empty((len(parts), *(parts[0].shape if parts else ())), dtype=object)
+        for i, part in enumerate(parts):
+            out[i, ...] = part
+        return out
+    out = np.empty((), dtype=object)
+    out[()] = header
+    return out
+
+
 def _sources(series: Record, da: Any, header: Any) -> list[list[_Source]]:
     """The source frames of every frame of ``da`` (C order); empty lists: none."""
     db = series._db
@@ -161,9 +210,7 @@ def _sources(series: Record, da: Any, header: Any) -> list[list[_Source]]:
     if header is not None:
         from ._record import Record
 
-        given = np.asarray(header, dtype=object)
-        if given.ndim == 0:
-            given = given.reshape(())
+        given = header_array(header)
         try:
             spread = np.broadcast_to(given, shape)
         except ValueError:
@@ -186,17 +233,24 @@ def _sources(series: Record, da: Any, header: Any) -> list[list[_Source]]:
         return out
     coord = da.coords.get("SOPInstanceUID")
     if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
-        uids = coord.broadcast_like(da.isel(row=0, column=0, drop=True)).values.reshape(-1)
-        cls = db._class_of("instance")
+        plane = da.isel(row=0, column=0, drop=True)
+        uids = coord.broadcast_like(plane).values.reshape(-1)
+        numbers = da.coords.get("frame")
+        if numbers is not None and set(numbers.dims) <= set(plane.dims):
+            frame_numbers = numbers.broadcast_like(plane).values.reshape(-1)
+        else:
+            frame_numbers = np.full(len(uids), None, dtype=object)
+        index = db.index
+        ok = index.ok
+        where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
         out = []
-        for uid in uids:
-            if not uid or (isinstance(uid, float) and np.isnan(uid)):
+        for uid, number in zip(uids, frame_numbers, strict=True):
+            row = where.get(str(uid)) if isinstance(uid, str) and uid else None
+            if row is None:
                 out.append([])
-                continue
-            try:
-                out.append([_instance_source(cls(db, str(uid)))])
-            except DicomError:
-                out.append([])
+            else:
+                frame = None if number is None or number != number else int(number)
+                out.append([_row_source(db, row, frame)])
         return out
     source = da.attrs.get("SeriesInstanceUID")
     if source and (("series", source) not in db._editor.empty):
@@ -281,12 +335,16 @@ def _image_type_rest(raw: bytes | None) -> list[str]:
     return [v.strip() for v in text.split("\\")][2:]
 
 
-def _references(sources: Sequence[_Source]) -> DicomSequence:
+def _references(sources: Sequence[_Source], frames: bool = True) -> DicomSequence:
+    """Image SOP Instance references; ``frames``: with the frame of a multi-frame
+    source (Source Image Sequence), not in a Referenced Instance Sequence."""
     items = []
     for s in sources:
         item = Dataset()
         item.ReferencedSOPClassUID = s.sop_class
         item.ReferencedSOPInstanceUID = s.sop_uid
+        if frames and s.frame is not None:
+            item.ReferencedFrameNumber = s.frame
         items.append(item)
     return DicomSequence(items)
 
@@ -299,7 +357,8 @@ def _series_references(sources: Sequence[_Source]) -> DicomSequence:
     for uid, group in by_series.items():
         item = Dataset()
         item.SeriesInstanceUID = uid
-        item.ReferencedInstanceSequence = _references(list({s.sop_uid: s for s in group}.values()))
+        unique = list({s.sop_uid: s for s in group}.values())
+        item.ReferencedInstanceSequence = _references(unique, frames=False)
         items.append(item)
     return DicomSequence(items)
 
@@ -377,9 +436,13 @@ def _scan(da: Any) -> tuple[float, float, bool, bool]:
         low, high, finite, integral = dask.compute(x.min(), x.max(), finite, integral)
     else:
         x = np.asarray(data)
-        finite = bool(np.isfinite(x).all()) if da.dtype.kind == "f" else True
-        low, high = x.min(), x.max()
-        integral = bool((x == np.rint(x)).all()) if da.dtype.kind == "f" and finite else True
+        low, high = x.min(), x.max()  # NaN if any is; inf if any is
+        finite = bool(np.isfinite(low) and np.isfinite(high))
+        integral = True
+        if da.dtype.kind == "f" and finite:
+            # most float data shows it is not integral in its first values
+            head = x.reshape(-1)[:4096]
+            integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
     return float(low), float(high), bool(integral), not bool(finite)
 
 
@@ -408,51 +471,142 @@ def _no_pydicom_validation() -> Iterator[None]:
                 settings.writing_validation_mode = _unchecked[2]
 
 
+# frames encoded at once, in the background, while the previous ones are written
+_CHUNK = 8
+
+
+class _Encoded:
+    """The stored values of ``frames``, encoded by a helper thread a chunk or
+    two ahead of the frame being written (numpy releases the GIL while it
+    computes: the encoding overlaps with building headers and writing
+    files). At most three chunks are held at once."""
+
+    def __init__(self, pool: ThreadPoolExecutor, frames: np.ndarray, encoding: Encoding) -> None:
+        self.pool, self.frames, self.encoding = pool, frames, encoding
+        self.chunks: dict[int, Future[np.ndarray]] = {}
+
+    def _submit(self, j: int) -> None:
+        if j not in self.chunks and j * _CHUNK < len(self.frames):
+            part = self.frames[j * _CHUNK : (j + 1) * _CHUNK]
+            self.chunks[j] = self.pool.submit(_encode_le, part, self.encoding)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        j = k // _CHUNK
+        for ahead in (j, j + 1, j + 2):
+            self._submit(ahead)
+        self.chunks.pop(j - 1, None)  # done with it
+        return self.chunks[j].result()[k % _CHUNK]
+
+
+def _encode_le(frames: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """Stored values of ``frames`` in little-endian byte order."""
+    stored = encode(frames, encoding)
+    return stored.astype(stored.dtype.newbyteorder("<"), copy=False)
+
+
 def _write_frames(
     root: str,
     tmp: str,
-    items: list[tuple[str, Dataset]],
+    items: Sequence[tuple[str, Any]],
     block: np.ndarray,
     encoding: Encoding,
     report: Callable[[int], None] | None = None,
-) -> list[str]:
+) -> list[_Scanned]:
     """Write the frames of one block (runs in a dask task: no database needed);
-    ``report(k)`` after the k-th frame, where there is someone to tell."""
-    with _no_pydicom_validation():
-        frames = np.asarray(block).reshape(-1, *block.shape[-2:])
-        for k, ((rel, ds), pixels) in enumerate(zip(items, frames, strict=True)):
-            _write_frame(root, tmp, rel, ds, pixels, encoding)
+    ``report(k)`` after the k-th frame, where there is someone to tell.
+
+    A helper thread encodes the pixels ahead (see :class:`_Encoded`) while
+    this one builds each header, writes the file and reads its index row.
+    Returns the index rows of the files written, read from the bytes written
+    (where the task ran: the database does not read the files again)."""
+    if isinstance(items, _Items):
+        folders = {items.folder}
+    else:
+        folders = {os.path.dirname(rel) for rel, _ in items}
+    for folder in folders:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    scanned: list[_Scanned] = []
+    frames = np.asarray(block).reshape(-1, *block.shape[-2:])
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="dbdicom-encode") as pool,
+        _no_pydicom_validation(),
+    ):
+        stored = _Encoded(pool, frames, encoding)
+        for k, (rel, ds) in enumerate(items):
+            pixels = stored[k]
+            if isinstance(ds, _RawFrame):
+                merged = merge(ds.layers)
+                nbytes = pixels.nbytes
+                head = file_header(
+                    merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
+                )
+                _store(root, tmp, rel, head, pixels)
+                # the index row from the elements just written: what a scan would read
+                header = header_of_elements(merged, WANTED, ds.sop_class, len(head), nbytes)
+                row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
+                scanned.append((rel, header_row(row, header), []))
+            else:
+                head = _dataset_file(ds, pixels, encoding)
+                _store(root, tmp, rel, head, None)
+                scanned.append((rel, *scan_one(root, rel, len(head), 0, head)))
             if report is not None:
                 report(k)
-    return [rel for rel, _ in items]
+        if len(scanned) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(scanned)} headers")
+    return scanned
 
 
-def _write_frame(
-    root: str, tmp: str, rel: str, ds: Any, pixels: np.ndarray, encoding: Encoding
-) -> None:
-    """Write one frame: a complete temporary file, then one rename."""
-    part = Path(tmp) / uuid.uuid4().hex
+def _store(root: str, tmp: str, rel: str, head: bytes, pixels: np.ndarray | None) -> None:
+    """Write one file, ``head`` then the stored ``pixels`` (if any), as a
+    complete temporary file, then one rename."""
+    part = os.path.join(tmp, os.path.basename(rel))
+    parts: list[Any] = [head]
+    if pixels is not None:
+        parts.append(pixels.data if pixels.flags.c_contiguous else pixels.tobytes())
+        if pixels.nbytes % 2:
+            parts.append(b"\0")
     try:
-        if isinstance(ds, _RawFrame):
-            stored = encode(pixels, encoding)
-            part.write_bytes(
-                file_bytes(
-                    ds.layers,
-                    stored.astype(stored.dtype.newbyteorder("<")).tobytes(),
-                    ds.sop_class,
-                    ds.sop_uid,
-                    PYDICOM_IMPLEMENTATION_UID,
-                )
-            )
-        else:
-            _finish_pixels(ds, pixels, encoding)
-            ds.save_as(part, enforce_file_format=True)
-            del ds.PixelData  # written: do not keep every frame's pixels
-        target = Path(root) / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
+        # os-level calls: one system call each (io.open adds fstat and ioctl)
+        fd = os.open(
+            part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666
+        )
+        try:
+            _write_all_bytes(fd, parts)
+        finally:
+            os.close(fd)
+        os.replace(part, os.path.join(root, rel))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
+        raise
+
+
+def _write_all_bytes(fd: int, parts: list[Any]) -> None:
+    """Write ``parts`` (bytes-like) to ``fd``, in one call where the OS allows."""
+    views = [memoryview(p).cast("B") for p in parts]
+    if hasattr(os, "writev"):
+        while views:
+            done = os.writev(fd, views)
+            while views and done >= len(views[0]):
+                done -= len(views[0])
+                views.pop(0)
+            if views and done:
+                views[0] = views[0][done:]
+        return
+    for view in views:  # pragma: no cover - Windows
+        while len(view):
+            view = view[os.write(fd, view) :]
+
+
+def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
+    """The bytes of a whole file of a frame built with pydicom."""
+    _pixel_format(ds, stored.shape, encoding, "RescaleSlope" in ds)
+    ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
+    ds["PixelData"].VR = "OW"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    del ds.PixelData  # written: do not keep every frame's pixels
+    return buffer.getvalue()
 
 
 def _pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
@@ -466,13 +620,6 @@ def _pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, resca
     if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
         ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
         ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
-
-
-def _finish_pixels(ds: Dataset, pixels: np.ndarray, encoding: Encoding) -> None:
-    stored = encode(pixels, encoding)
-    _pixel_format(ds, stored.shape, encoding, "RescaleSlope" in ds)
-    ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
-    ds["PixelData"].VR = "OW"
 
 
 def set_xarray(
@@ -506,7 +653,7 @@ def _set_xarray(
     window: tuple[float, float],
 ) -> Record:
     from .._templates import mr_image, new_uid
-    from ._structure import _apply, inherited, is_empty
+    from ._structure import inherited, is_empty
 
     journal = editor.begin()
     sources = _sources(series, da, header)
@@ -545,83 +692,30 @@ def _set_xarray(
         if all_sources
         else "made by dbdicom from an array"
     )
-    numbered = "InstanceNumber" in da.coords
-    number = 1
-    items: list[tuple[str, Any]] = []
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
     width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
     fast = _FastLayers(target, shared_checked, series_uid, what, da.shape[-2:], encoding, template)
     fast.window(center, width)
-    for index, group in zip(frames_of(da), sources, strict=True):
-        if fast.usable and (not group or group[0].raw_offset):
-            uid = new_uid()
-            values = frame_values(da, index)
-            geometry = frame_geometry(da, index, values)
-            if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
-                geometry.update(
-                    _stack_values(template, _stack_index(da, index), values.get("SliceLocation"))
-                )
-            items.append(
-                (
-                    f"{_NEW_FOLDER}/{series_uid}/{uid}.dcm",
-                    fast.frame(group, uid, values, geometry, None if numbered else number),
-                )
-            )
-            number += 1
-            continue
-        ds = _base(group[0] if group else None, template)
-        # a source without SpacingBetweenSlices does not get one (round trips stay
-        # identical); a new image from the template does
-        spacing = not group or "SpacingBetweenSlices" in ds
-        for number_, vr_, value_ in shared_checked:
-            put(ds, number_, vr_, value_)
-        values = frame_values(da, index)
-        for keyword, value in values.items():
-            _put_keyword(ds, keyword, value)
-        for keyword, value in frame_geometry(da, index, values).items():
-            if keyword != "SpacingBetweenSlices" or spacing:
-                _put_keyword(ds, keyword, value)
-        if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
-            _stack_position(ds, _stack_index(da, index), values.get("SliceLocation"))
-        _apply(ds, target, new_file=not group)
-        uid = new_uid()
-        ds.SOPInstanceUID = uid
-        ds.SeriesInstanceUID = series_uid
-        if "SOPClassUID" not in ds:
-            ds.SOPClassUID = MRImageStorage
-        if not numbered:
-            ds.InstanceNumber = number
-        number += 1
-        kept = list(ds.get("ImageType", []))[2:]
-        ds.ImageType = ["DERIVED", "SECONDARY", *kept]
-        ds.WindowCenter, ds.WindowWidth = center, width
-        ds.DerivationDescription = what[:1024]
-        if group:
-            ds.SourceImageSequence = _references(group)
-        if group:  # the series of this frame's sources (Common Instance Reference)
-            ds.ReferencedSeriesSequence = _series_references(group)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
-        meta.MediaStorageSOPInstanceUID = UID(uid)
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta = meta
-        for keyword in WRITER_TAGS & {"NumberOfFrames"}:
-            if keyword in ds:
-                delattr(ds, keyword)
-        items.append((f"{_NEW_FOLDER}/{series_uid}/{uid}.dcm", ds))
+    builder = _Builder(da, target, template, shared_checked, series_uid, what, (center, width))
+    builder.fast = fast
+    plans = [(index, group, new_uid()) for index, group in zip(frames_of(da), sources, strict=True)]
+    items = _Items(builder, plans)
     keys = (
         str(target.get("PatientID", "")),
         str(target.get("StudyInstanceUID", "")),
         series_uid,
     )
-    journal.created([(rel, (*keys, _uid_of(item))) for rel, item in items])
+    journal.created([(items.rel(k), (*keys, plan[2])) for k, plan in enumerate(plans)])
     journal.tmp.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
+    written: list[_Scanned] = []
     try:
         written = _write_all(str(editor.root), str(journal.tmp), items, da, encoding, series)
     finally:
-        series._db.index.update(written or [rel for rel, _ in items])
+        series._db.index.update(
+            [items.rel(k) for k in range(len(plans))],
+            {rel: (row, frames) for rel, row, frames in written},
+        )
         series._db._changed()
         editor.prune()
     if old:
@@ -630,8 +724,104 @@ def _set_xarray(
     return series
 
 
-def _uid_of(item: Any) -> str:
-    return item.sop_uid if isinstance(item, _RawFrame) else str(item.SOPInstanceUID)
+class _Builder:
+    """Builds the header of each frame: as element layers (:class:`_RawFrame`)
+    where the source is plain bytes, else as a pydicom dataset."""
+
+    def __init__(
+        self,
+        da: Any,
+        target: dict[str, Any],
+        template: Dataset,
+        shared: list[tuple[int, str, Any]],
+        series_uid: str,
+        what: str,
+        window: tuple[Any, Any],
+    ) -> None:
+        self.da, self.target, self.template, self.shared = da, target, template, shared
+        self.series_uid, self.what, self.window = series_uid, what, window
+        self.tags = FrameTags(da)
+        self.numbered = "InstanceNumber" in da.coords
+        self.fast: _FastLayers | None = None
+
+    def build(
+        self, k: int, index: tuple[int, ...], group: list[_Source], uid: str
+    ) -> _RawFrame | Dataset:
+        """The header of frame ``k`` (at ``index``), from its sources ``group``."""
+        da, tags, template = self.da, self.tags, self.template
+        number = k + 1
+        fast = self.fast
+        if fast is not None and fast.usable and (not group or group[0].raw_offset):
+            values = tags.values(index)
+            geometry = tags.geometry(index, values)
+            if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
+                geometry.update(
+                    _stack_values(template, _stack_index(da, index), values.get("SliceLocation"))
+                )
+            return fast.frame(group, uid, values, geometry, None if self.numbered else number)
+        from ._structure import _apply
+
+        ds = _base(group[0] if group else None, template)
+        # a source without SpacingBetweenSlices does not get one (round trips stay
+        # identical); a new image from the template does
+        spacing = not group or "SpacingBetweenSlices" in ds
+        for number_, vr_, value_ in self.shared:
+            put(ds, number_, vr_, value_)
+        values = tags.values(index)
+        for keyword, value in values.items():
+            _put_keyword(ds, keyword, value)
+        for keyword, value in tags.geometry(index, values).items():
+            if keyword != "SpacingBetweenSlices" or spacing:
+                _put_keyword(ds, keyword, value)
+        if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
+            _stack_position(ds, _stack_index(da, index), values.get("SliceLocation"))
+        _apply(ds, self.target, new_file=not group)
+        ds.SOPInstanceUID = uid
+        ds.SeriesInstanceUID = self.series_uid
+        if "SOPClassUID" not in ds:
+            ds.SOPClassUID = MRImageStorage
+        if not self.numbered:
+            ds.InstanceNumber = number
+        kept = list(ds.get("ImageType", []))[2:]
+        ds.ImageType = ["DERIVED", "SECONDARY", *kept]
+        ds.WindowCenter, ds.WindowWidth = self.window
+        ds.DerivationDescription = self.what[:1024]
+        if group:
+            ds.SourceImageSequence = _references(group)
+            # the series of this frame's sources (Common Instance Reference)
+            ds.ReferencedSeriesSequence = _series_references(group)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = UID(uid)
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta = meta
+        if "NumberOfFrames" in ds:
+            del ds.NumberOfFrames
+        return ds
+
+
+class _Items(Sequence[tuple[str, Any]]):
+    """The frames to write, as ``(path, header)``: each header is built when
+    it is asked for (writing numpy data, the next frame's header is built
+    while the previous frames are encoded and written)."""
+
+    def __init__(
+        self, builder: _Builder, plans: list[tuple[tuple[int, ...], list[_Source], str]]
+    ) -> None:
+        self.builder, self.plans = builder, plans
+        self.folder = f"{_NEW_FOLDER}/{builder.series_uid}"
+
+    def rel(self, k: int) -> str:
+        return f"{self.folder}/{self.plans[k][2]}.dcm"
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        index, group, uid = self.plans[k]
+        return self.rel(k), self.builder.build(int(k), index, group, uid)
 
 
 class _FastLayers:
@@ -692,6 +882,10 @@ class _FastLayers:
         found = self._checked.get(key)
         if found is None:
             number, _, vr = resolve_tag(keyword)
+            text = plain_number_text(number, vr, value)
+            if text is not None:  # numbers, most often one per frame: no pydicom
+                found = self._checked[key] = {number: encode_element(number, vr, text)}
+                return found
             checked = to_dicom(number, value, vr)
             if checked is None:
                 found = {number: encode_element(number, vr, "")}
@@ -740,17 +934,22 @@ class _FastLayers:
             delta[0x00200013] = encode_element(0x00200013, "IS", number)
         image_type = ["DERIVED", "SECONDARY", *_image_type_rest(own.get(0x00080008))]
         delta[0x00080008] = encode_element(0x00080008, "CS", image_type)
-        refs = [[(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)] for s in group]
+        refs = [
+            [(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)]
+            + ([(0x00081160, "IS", s.frame)] if s.frame is not None else [])
+            for s in group
+        ]
         if group:
             delta[0x00082112] = encode_element(0x00082112, "SQ", refs)
-            by_series: dict[str, list[list[tuple[int, str, Any]]]] = {}
-            for s, ref in zip(group, refs, strict=True):
-                by_series.setdefault(s.series_uid, []).append(ref)
+            by_series: dict[str, dict[str, list[tuple[int, str, Any]]]] = {}
+            for s in group:  # each instance once, without frame numbers
+                instance = [(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)]
+                by_series.setdefault(s.series_uid, {})[s.sop_uid] = instance
             delta[0x00081115] = encode_element(
                 0x00081115,
                 "SQ",
                 [
-                    [(0x0020000E, "UI", series), (0x0008114A, "SQ", items)]
+                    [(0x0020000E, "UI", series), (0x0008114A, "SQ", list(items.values()))]
                     for series, items in by_series.items()
                 ],
             )
@@ -770,11 +969,11 @@ class _FastLayers:
 def _write_all(
     root: str,
     tmp: str,
-    items: list[tuple[str, Dataset]],
+    items: Sequence[tuple[str, Any]],
     da: Any,
     encoding: Encoding,
     series: Record,
-) -> list[str]:
+) -> list[_Scanned]:
     """Write every frame: block by block (in parallel) for dask data. Progress
     goes to the series' status: per frame, or (dask) before and after."""
     import dask
@@ -803,9 +1002,9 @@ def _write_all(
         )
         which = order[slices].reshape(-1)
         block = data.blocks[(*block_index, 0, 0)]
-        chunk = dask.delayed([items[i] for i in which], traverse=False)  # plain data
+        chunk = dask.delayed([items[int(i)] for i in which], traverse=False)  # plain data
         tasks.append(dask.delayed(_write_frames)(root, tmp, chunk, block, encoding))
-    done: list[str] = []
+    done: list[_Scanned] = []
     for result in dask.compute(*tasks):
         done.extend(result)
     if nframes >= _PROGRESS_FROM:
