@@ -288,6 +288,20 @@ def op_import():
     return f"import {len(files)} files into series {series}"
 
 
+def op_write():
+    if len(database.instances()) > MAX_INSTANCES - 24:
+        return op_remove()
+    source = rng.choice([s for s in database.series() if len(s.instances()) <= 24])
+    lazy = rng.random() < 0.3
+    try:
+        da = source.to_xarray(chunks={}) if lazy else source.to_xarray()
+    except db.DicomError as exc:  # e.g. frames of several sizes after moves
+        return f"write: {source.uid} is not one array ({type(exc).__name__})"
+    out = source.new_sibling(SeriesDescription=f"derived {value()}")
+    out.set_xarray((da * 2).astype("float32"))
+    return f"write {'dask' if lazy else 'numpy'} {source.uid} -> {out.uid}"
+
+
 def op_memory():
     series = rng.choice(database.series())
     series.read()
@@ -322,6 +336,7 @@ OPS = [
     (op_move_to, 8),
     (op_remove, 8),
     (op_import, 7),
+    (op_write, 6),
     (op_memory, 7),
     (op_restore_series, 8),
     (op_restore_database, 1),

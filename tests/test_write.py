@@ -416,3 +416,118 @@ def test_frames_of_a_multi_frame_source_are_referenced_by_number(
     assert dciodvfy_errors(out.files()[0]) == []
     database.restore()
     database.close()
+
+
+def test_new_files_appear_whole_with_or_without_unnamed_files(demo: db.Database) -> None:
+    """New files are created without a name and then linked in place (Linux), or
+    written as temporary files and renamed: either way complete, nothing left
+    over in the journal's temporary folder, the same bytes apart from UIDs."""
+    import os
+    import sys
+
+    from dbdicom._records import _write
+
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray().astype(np.float32) / 3
+    pid = os.getpid()
+    outputs = []
+    saved = _write._UNNAMED.pop(pid, None)
+    try:
+        for unnamed in (True, False):
+            if not unnamed:
+                _write._UNNAMED[pid] = False  # as where the OS has no unnamed files
+            out = vfa.new_sibling(SeriesDescription=f"unnamed {unnamed}")
+            outputs.append(out.set_xarray(da))
+            if unnamed and sys.platform == "linux":
+                assert isinstance(_write._UNNAMED.get(pid), int)  # the path was taken
+    finally:
+        _write._UNNAMED.pop(pid, None)
+        if saved is not None:
+            _write._UNNAMED[pid] = saved
+    tmp = Path(demo.path) / ".dbdicom" / "journal" / "tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
+    np.testing.assert_array_equal(outputs[0].to_xarray().values, outputs[1].to_xarray().values)
+    for out in outputs:
+        assert len(out.files()) == 24
+        for path in out.files():
+            assert os.stat(path).st_mode & 0o777 == 0o666 & ~_umask()
+            assert dcmdump(path)  # complete: dcmtk parses it
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_float_data_as_a_parametric_map(demo: db.Database) -> None:
+    """Asked for, float data are written as one Parametric Map: the values exactly
+    (NaN kept), the geometry of the source, references to the source frames,
+    valid by dciodvfy, read back as float32 on the same grid."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray()
+    t1 = (da.mean("FlipAngle") / 7).astype(np.float32)
+    t1[0, 0, 0] = np.nan  # a failed fit
+    out = vfa.new_sibling(SeriesDescription="T1 map (float)")
+    out.set_xarray(t1, kind="parametric map", description="mean over flip angles / 7")
+    (path,) = out.files()
+    ds = pydicom.dcmread(path)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
+    assert ds.SeriesInstanceUID == out.uid and ds.StudyInstanceUID == vfa.parent.uid
+    assert ds.PatientID == vfa.PatientID[0] and ds.Modality == "MR"
+    assert ds.FrameOfReferenceUID == vfa.FrameOfReferenceUID[0]
+    sources = {
+        item.ReferencedSOPInstanceUID
+        for item in ds.SharedFunctionalGroupsSequence[0]
+        .DerivationImageSequence[0]
+        .SourceImageSequence
+    }
+    assert sources == set(vfa.SOPInstanceUID)
+    assert dciodvfy_errors(path) == []
+    back = out.to_xarray()
+    assert back.dtype == np.float32 and back.dims == t1.dims
+    np.testing.assert_array_equal(back.values, t1.values)  # NaN in the same place
+    np.testing.assert_allclose(back.attrs["affine"], t1.attrs["affine"], atol=1e-5)
+    np.testing.assert_allclose(back["SliceLocation"], t1["SliceLocation"], atol=1e-6)
+    assert demo.restore() == 1
+
+
+def test_boolean_data_as_a_segmentation(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray().isel(FlipAngle=0, drop=True)
+    mask = da > float(da.mean())
+    out = vfa.new_sibling(SeriesDescription="bright")
+    out.set_xarray(mask, kind="segmentation")
+    (path,) = out.files()
+    ds = pydicom.dcmread(path)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4" and ds.Modality == "SEG"
+    assert ds.SegmentationType == "BINARY" and int(ds.BitsAllocated) == 1
+    assert ds.SegmentSequence[0].SegmentLabel == "bright"
+    assert dciodvfy_errors(path) == []
+    back = out.to_xarray()
+    np.testing.assert_array_equal(back.values.astype(bool), mask.values)
+    np.testing.assert_allclose(back.attrs["affine"], mask.attrs["affine"], atol=1e-5)
+    # integers 0/1 are accepted too; a numpy array with source headers also
+    array, header = vfa.array(["SliceLocation", "FlipAngle"])
+    labels = (array[:, 0, 0] > array.mean()).astype(np.uint8)  # (slice, row, column)
+    again = vfa.new_sibling(SeriesDescription="bright (numpy)")
+    again.set_array(labels, header[:, 0, 0], kind="segmentation")
+    np.testing.assert_array_equal(again.to_xarray().values, labels)
+    assert demo.restore() == 2
+
+
+def test_multi_frame_kinds_refuse_what_they_cannot_hold(demo: db.Database) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray()
+    out = vfa.new_sibling(SeriesDescription="refused")
+    with pytest.raises(InvalidValueError, match="same position.*isel"):
+        out.set_xarray(da.astype(np.float32), kind="parametric map")  # 4 flip angles a slice
+    with pytest.raises(InvalidValueError, match="0 and 1.*threshold"):
+        out.set_xarray(da.isel(FlipAngle=0), kind="segmentation")
+    with pytest.raises(InvalidValueError, match="kind='volume'.*'parametric map'"):
+        out.set_xarray(da, kind="volume")
+    with pytest.raises(InvalidValueError, match="complex"):
+        out.set_xarray(da.isel(FlipAngle=0) * 1j, kind="parametric map")
+    assert out.files() == [] and not demo.unsaved

@@ -45,6 +45,8 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     dtype('float32')
     """
     stored = fmt.dtype
+    if stored.kind == "f" and np.all(slopes == 1) and np.all(intercepts == 0):
+        return stored  # float pixel data (parametric maps): as stored
     if stored.kind not in "iu":
         return np.dtype(np.float32)
     if np.all(slopes == 1) and np.all(intercepts == np.round(intercepts)):

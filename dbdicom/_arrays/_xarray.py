@@ -167,6 +167,8 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
     numbers = np.column_stack([np.nan_to_num(frames.column(c), nan=d) for c, d in defaults]).astype(
         np.int64
     )
+    floats = np.nan_to_num(frames.column("_float_bits"), nan=0).astype(np.int64)
+    numbers = np.column_stack([numbers, np.maximum(floats, 0)])
     photo = frames.column("PhotometricInterpretation")
     syntax = frames.column("TransferSyntaxUID")
     table = np.column_stack([numbers, pd.factorize(photo)[0], pd.factorize(syntax)[0]])
@@ -182,6 +184,7 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
             planar_configuration=int(numbers[i, 6]),
             photometric=photo[i] if isinstance(photo[i], str) else "MONOCHROME2",
             transfer_syntax=str(syntax[i]),
+            float_bits=int(numbers[i, 7]),
         )
         for i in first
     ]

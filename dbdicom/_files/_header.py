@@ -29,6 +29,8 @@ ITEM_DELIM = 0xFFFEE00D
 SEQ_DELIM = 0xFFFEE0DD
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+# Float Pixel Data and Double Float Pixel Data: bits of each value
+_FLOAT_BITS = {0x7FE00008: 32, 0x7FE00009: 64}
 SPECIFIC_CHARSET = 0x00080005
 TRANSFER_SYNTAX = 0x00020010
 MEDIA_SOP_CLASS = 0x00020002
@@ -80,6 +82,9 @@ class Header:
     has_per_frame_groups : bool
         The dataset has a PerFrameFunctionalGroupsSequence (enhanced
         multi-frame objects), whose per-frame values need a full parse.
+    float_bits : int
+        32 or 64 when the pixels are (7FE0,0008) Float or (7FE0,0009) Double
+        Float Pixel Data (parametric maps), else 0.
     """
 
     __slots__ = (
@@ -91,6 +96,7 @@ class Header:
         "encapsulated",
         "has_pixels",
         "has_per_frame_groups",
+        "float_bits",
     )
 
     def __init__(self) -> None:
@@ -102,6 +108,7 @@ class Header:
         self.encapsulated = False
         self.has_pixels = False
         self.has_per_frame_groups = False
+        self.float_bits = 0
 
 
 class _Buffer:
@@ -354,6 +361,7 @@ def _walk(
         if group >= 0x5200:
             if tag in PIXEL_TAGS and top:
                 header.has_pixels = True
+                header.float_bits = _FLOAT_BITS.get(tag, 0)
                 if length == UNDEFINED:
                     header.encapsulated = True
                 else:

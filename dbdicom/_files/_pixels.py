@@ -22,6 +22,7 @@ Like pydicom, unused high bits (``BitsStored < BitsAllocated``) are cleared
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import os
@@ -106,6 +107,9 @@ class PixelFormat:
         (0028,0101) Bits Stored; 0 (unknown) means all allocated bits are used.
         When smaller than ``bits_allocated`` the unused high bits are cleared
         (or sign-extended), as pydicom does.
+    float_bits : int
+        32 or 64 for (7FE0,0008) Float or (7FE0,0009) Double Float Pixel Data
+        (parametric maps), whose values are IEEE floats; 0 for integers.
 
     Examples
     --------
@@ -125,6 +129,7 @@ class PixelFormat:
     photometric: str = "MONOCHROME2"
     transfer_syntax: str = "1.2.840.10008.1.2.1"
     bits_stored: int = 0
+    float_bits: int = 0
 
     @property
     def dtype(self) -> np.dtype:
@@ -133,6 +138,8 @@ class PixelFormat:
         Raises ``ValueError`` for a Bits Allocated other than 1, 8, 16 or 32.
         """
         bits = self.bits_allocated
+        if self.float_bits in (32, 64):
+            return np.dtype(np.float32 if self.float_bits == 32 else np.float64)
         if bits == 1:
             return np.dtype(np.uint8)
         if bits not in (8, 16, 32):
@@ -174,7 +181,7 @@ class PixelFormat:
         >>> PixelFormat.from_keywords({"Rows": 4, "Columns": 3, "BitsAllocated": 8})
         PixelFormat(rows=4, columns=3, samples=1, bits_allocated=8, \
 pixel_representation=0, planar_configuration=0, photometric='MONOCHROME2', \
-transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0)
+transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0)
         """
 
         def given(key: str) -> Any:
@@ -219,7 +226,10 @@ def pixel_format(path: str | os.PathLike[str]) -> tuple[PixelFormat, int, int]:
     header = read_any_header(os.fspath(path), FORMAT_TAGS)
     values: dict[str, Any] = {_KEYWORDS[t]: v for t, v in header.values.items()}
     values["TransferSyntaxUID"] = header.transfer_syntax
-    return PixelFormat.from_keywords(values), header.pixel_offset, header.pixel_length
+    fmt = PixelFormat.from_keywords(values)
+    if header.float_bits:
+        fmt = dataclasses.replace(fmt, float_bits=header.float_bits)
+    return fmt, header.pixel_offset, header.pixel_length
 
 
 def read_frames(
@@ -358,7 +368,9 @@ def _read_native(
     out = np.empty(n * (frame_bits if packed else size), np.uint8)
     in_element = nbytes * 8 // frame_bits  # frames wholly inside the element
     with open(path, "rb", buffering=0) as f:
-        if bits == 32 and _is_float_pixel_data(f, offset, fmt.transfer_syntax):
+        if fmt.float_bits:
+            stored = np.dtype(f"<f{fmt.float_bits // 8}")
+        elif bits == 32 and _is_float_pixel_data(f, offset, fmt.transfer_syntax):
             stored = np.dtype("<f4")  # (7FE0,0008) Float Pixel Data, as pydicom gives it
         for pos, first, count in _runs(indices):
             if first + count > in_element:

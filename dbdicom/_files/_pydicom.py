@@ -61,6 +61,9 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     if "PixelData" in ds:
         header.has_pixels = True
         header.encapsulated = bool(ds.file_meta.TransferSyntaxUID.is_compressed) if meta else False
+    elif "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        header.has_pixels = True
+        header.float_bits = 32 if "FloatPixelData" in ds else 64
     header.has_per_frame_groups = "PerFrameFunctionalGroupsSequence" in ds
     return header
 

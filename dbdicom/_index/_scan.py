@@ -113,6 +113,7 @@ def header_row(row: Row, header: Header) -> Row:
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
     row["_encapsulated"] = header.encapsulated
+    row["_float_bits"] = header.float_bits
     return row
 
 

@@ -216,7 +216,9 @@ class _SeriesArrays:
             da, series._db.index, lambda k: Instance(series._db, k), pixels_first
         )
 
-    def set_xarray(self, da: Any, header: Any = None, description: str | None = None) -> Any:
+    def set_xarray(
+        self, da: Any, header: Any = None, description: str | None = None, kind: str = "image"
+    ) -> Any:
         """Write a DataArray into this series: each frame becomes an instance.
 
         The series' previous instances, if any, are replaced. Headers come
@@ -240,6 +242,15 @@ class _SeriesArrays:
         SourceImageSequence and ReferencedSeriesSequence pointing at the
         source frames. Restorable until saved, like every change.
 
+        ``kind="parametric map"`` writes the frames instead as one Parametric
+        Map object, the values as 32-bit floats exactly as given (NaN and
+        infinities kept); ``kind="segmentation"`` as one binary Segmentation
+        object (1 bit per pixel; booleans, or integers 0 and 1). Both hold one
+        3-D volume: the frames must lie at distinct positions, and only the
+        pixels and their geometry are kept (a message names the other
+        coordinates). The default ``kind="image"`` writes images of the
+        source's class (MR Image for new ones).
+
         Examples
         --------
         >>> vfa = database.series(SeriesDescription="VFA")[0]
@@ -252,12 +263,20 @@ class _SeriesArrays:
         (('SliceLocation', 'row', 'column'), True)
         >>> len(out.instances()[0].SourceImageSequence)   # the 4 flip angles of the slice
         4
+        >>> t1 = vfa.new_sibling(SeriesDescription="T1 (float)")
+        >>> t1 = t1.set_xarray(mean, kind="parametric map")
+        >>> t1.to_xarray().dtype, bool((t1.to_xarray() == mean.astype("float32")).all())
+        (dtype('float32'), True)
+        >>> mask = vfa.new_sibling(SeriesDescription="mask")
+        >>> mask = mask.set_xarray(mean > 500, kind="segmentation")
+        >>> int(mask.to_xarray().sum()) == int((mean > 500).sum())
+        True
         >>> database.restore()
-        6
+        8
         """
         from ._write import set_xarray
 
-        return set_xarray(self, da, header, description)  # type: ignore[arg-type]
+        return set_xarray(self, da, header, description, kind)  # type: ignore[arg-type]
 
     def set_array(
         self,
@@ -265,6 +284,7 @@ class _SeriesArrays:
         header: Any = None,
         pixels_first: bool = False,
         replace: bool = False,
+        kind: str = "image",
     ) -> Any:
         """Write a numpy array into this series (the numpy face of :meth:`set_xarray`).
 
@@ -274,7 +294,7 @@ class _SeriesArrays:
         or one for all, as :meth:`array` returns them; without it the MR Image
         template is used. The series' previous images are replaced;
         ``series.array(values)`` does the same but refuses images of another
-        size than the series' own.
+        size than the series' own. ``kind`` as for :meth:`set_xarray`.
 
         Examples
         --------
@@ -328,7 +348,7 @@ class _SeriesArrays:
                 )
             header = given.reshape(-1) if given.size == len(frames) else given.reshape(())
         da = xr.DataArray(frames, dims=("frame", "row", "column"))
-        return series.set_xarray(da, header=header)
+        return series.set_xarray(da, header=header, kind=kind)
 
     def subseries(self, **filters: Any) -> Any:
         """A new series next to this one, with copies of the instances matching

@@ -1,0 +1,268 @@
+"""Writing a DataArray as one multi-frame object: a Parametric Map or a Segmentation.
+
+:meth:`Series.set_xarray` writes each frame as an image by default (16-bit
+stored values with a rescale). Asked for another ``kind``, it writes one
+file holding every frame:
+
+* ``"parametric map"``: Parametric Map Storage, the values as 32-bit floats
+  (``FloatPixelData``) exactly as given; NaN and infinities are kept (e.g.
+  voxels where a fit failed).
+* ``"segmentation"``: Segmentation Storage, one BINARY segment of 1 bit per
+  pixel; the data must be booleans (or integers 0 and 1).
+
+Both are one 3-D volume: every frame has its own position, from the
+``affine``, the ``ImagePositionPatient`` coordinate or the source frames (a
+stack along the slice normal when there is none), so the frames must lie
+at distinct positions. Patient, study and series attributes come from the
+target series; the source frames (found as for images) are referenced, in
+the series' study. Other coordinates have no place in these objects: a
+message names those not kept.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._arrays._writer import NOT_TAG_COORDS, WRITER_TAGS, FrameTags, check_names, frames_of
+from .._errors import DicomError, InvalidValueError
+from .._index._scan import scan_one
+
+if TYPE_CHECKING:
+    from ._record import Record
+
+__all__ = ["KINDS", "write_multiframe"]
+
+#: what :meth:`Series.set_xarray` can write (``kind=``)
+KINDS = ("image", "parametric map", "segmentation")
+# coordinates these objects hold (as geometry or identity), not reported as lost
+_KEPT = frozenset(
+    {"SliceLocation", "ImagePositionPatient", "SOPInstanceUID", "InstanceNumber"}
+    | NOT_TAG_COORDS
+    | WRITER_TAGS
+)
+_GEOMETRY = ("PixelSpacing", "ImageOrientationPatient", "SliceThickness")
+
+
+def check_kind(kind: str) -> None:
+    """Refuse an unknown ``kind`` with the list of those known."""
+    if kind not in KINDS:
+        raise InvalidValueError(
+            f"kind={kind!r} is not a kind of object dbdicom writes: use one of "
+            f"{', '.join(repr(k) for k in KINDS)}."
+        )
+
+
+def write_multiframe(
+    series: Record, da: Any, kind: str, header: Any = None, description: str | None = None
+) -> Record:
+    """Write ``da`` into ``series`` as one object of ``kind`` (see the module notes)."""
+    from ._structure import inherited, is_empty
+    from ._write import _no_pydicom_validation, _sources, _store
+
+    check_kind(kind)
+    if series.level != "series":
+        raise DicomError(f"arrays are written into a series, not a {series.level}.")
+    check_names(da)
+    values = np.asarray(da.values)  # one file: the whole volume is in memory anyway
+    frames = values.reshape(-1, *values.shape[-2:])
+    if frames.size == 0:
+        raise InvalidValueError("the array is empty: there is nothing to write.")
+    pixels = _pixels(kind, frames)
+    editor = series._db._editor
+    journal = editor.begin()
+    groups = _sources(series, da, header)
+    sources = [s for group in groups for s in group]
+    target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
+    attributes = _attributes(kind, target, da, sources, series)
+    positions, geometry = _positions(series, da, groups)
+    attributes.update(geometry)
+    if description:
+        attributes["ContentDescription"] = str(description)[:64]
+    referenced: dict[str, list[tuple[str, str]]] = {}
+    for s in sources:
+        pairs = referenced.setdefault(s.series_uid, [])
+        if (s.sop_class, s.sop_uid) not in pairs:
+            pairs.append((s.sop_class, s.sop_uid))
+    lost = sorted(str(c) for c in da.coords if c not in _KEPT and c not in ("row", "column"))
+    if lost:
+        series.message(
+            f"A {kind} keeps the pixels and their positions; the coordinates "
+            f"{', '.join(lost)} are not stored in it (write kind='image' to keep them)."
+        )
+    ds = _build(kind, pixels, positions, attributes, referenced or None, description)
+    old = [] if is_empty(series) else editor.rels(series._rows())
+    uid = str(ds.SOPInstanceUID)
+    rel = f"dbdicom/{ds.SeriesInstanceUID}/{uid}.dcm"
+    patient, study, series_uid = (
+        str(ds.get(k, "")) for k in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")
+    )
+    journal.created([(rel, (patient, study, series_uid, uid))])
+    journal.tmp.mkdir(parents=True, exist_ok=True)
+    root = str(editor.root)
+    buffer = io.BytesIO()
+    with _no_pydicom_validation():
+        ds.save_as(buffer, enforce_file_format=True)
+    data = buffer.getvalue()
+    scanned = {}
+    try:
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        _store(root, str(journal.tmp), rel, data, None)
+        row, frame_rows = scan_one(root, rel, len(data), 0, data)
+        scanned[rel] = (row, frame_rows)
+    finally:
+        series._db.index.update([rel], scanned)
+        series._db._changed()
+        editor.prune()
+    if old:
+        frame = series._db.index.frame
+        editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
+    return series
+
+
+def _deleted(value: Any) -> bool:
+    from ._edit import DELETE
+
+    return value is DELETE
+
+
+def _pixels(kind: str, frames: np.ndarray) -> np.ndarray:
+    """The pixel values to store, checked for ``kind``."""
+    if frames.dtype.kind == "c":
+        raise InvalidValueError(
+            "complex data cannot be stored in DICOM images: write the magnitude and the "
+            "phase as two series (np.abs(da), np.angle(da))."
+        )
+    if frames.dtype.kind not in "biuf":
+        raise InvalidValueError(
+            f"the array has dtype {frames.dtype}: only numbers and booleans can be written; "
+            "convert it first, e.g. da.astype('float32')."
+        )
+    if kind == "parametric map":
+        return frames.astype(np.float32)
+    if frames.dtype.kind != "b":
+        values = np.unique(frames)
+        if not set(values.tolist()) <= {0, 1}:
+            shown = ", ".join(str(v) for v in values[:5])
+            raise InvalidValueError(
+                f"a segmentation holds 0 and 1 (booleans); the array holds {shown}"
+                f"{'...' if len(values) > 5 else ''}: threshold it first (da > 0.5), or "
+                "write one segmentation per label (da == label)."
+            )
+    return frames.astype(bool)
+
+
+def _attributes(
+    kind: str, target: dict[str, Any], da: Any, sources: list[Any], series: Record
+) -> dict[str, Any]:
+    """Patient, study and series attributes for the template of ``kind``."""
+    from .._templates._parametric import _VOI
+    from .._templates._segmentation import _REFUSED, REFUSED_MULTIFRAME
+
+    if kind == "segmentation":
+        refused: set[str] = set(_REFUSED)
+    else:
+        refused = set(REFUSED_MULTIFRAME) - {"Modality"}
+    out = {k: v for k, v in target.items() if k not in refused and not k.islower()}
+    out = {k: v for k, v in out.items() if k not in _VOI and k not in _GEOMETRY}
+    out["SeriesInstanceUID"] = str(target.get("SeriesInstanceUID") or series.uid)
+    frame_of_reference = da.attrs.get("FrameOfReferenceUID") or target.get("FrameOfReferenceUID")
+    if not frame_of_reference and sources:
+        frame_of_reference = _source_value(series, sources[0], "FrameOfReferenceUID")
+    if frame_of_reference:
+        out["FrameOfReferenceUID"] = str(frame_of_reference)
+    if kind == "parametric map":
+        modality = da.attrs.get("Modality") or target.get("Modality")
+        if not modality and sources:
+            modality = _source_value(series, sources[0], "Modality")
+        out["Modality"] = str(modality or "MR")
+        out["ImageType"] = ["DERIVED", "PRIMARY", "VOLUME", "NONE"]
+    return out
+
+
+def _source_value(series: Record, source: Any, keyword: str) -> Any:
+    """``keyword`` of a source frame (from the index, or its dataset)."""
+    if source.dataset is not None:
+        return source.dataset.get(keyword)
+    cls = series._db._class_of("instance")
+    try:
+        return cls(series._db, source.sop_uid)[keyword]
+    except DicomError:
+        return None
+
+
+def _positions(
+    series: Record, da: Any, groups: list[list[Any]]
+) -> tuple[list[list[float]] | None, dict[str, Any]]:
+    """The position of every frame, and the shared geometry (orientation,
+    pixel spacing, slice thickness): from the affine and the coordinates,
+    else the source frames; None: the template's default stack."""
+    tags = FrameTags(da)
+    positions: list[list[float]] = []
+    shared: dict[str, Any] = {}
+    sources = [s for group in groups for s in group]
+    for index, group in zip(frames_of(da), groups, strict=True):
+        values = tags.values(index)
+        geometry = {**tags.geometry(index, {}), **values}
+        position = geometry.get("ImagePositionPatient")
+        if position is None and group:
+            position = _source_value(series, group[0], "ImagePositionPatient")
+        if position is None:
+            break
+        positions.append([float(x) for x in position])
+        for keyword in ("PixelSpacing", "ImageOrientationPatient"):
+            if keyword in geometry and keyword not in shared:
+                shared[keyword] = [float(x) for x in geometry[keyword]]
+    complete = len(positions) == int(np.prod(da.shape[:-2], dtype=np.int64))
+    for keyword in (*_GEOMETRY, "SpacingBetweenSlices"):
+        if keyword not in shared and keyword in da.attrs:
+            value = da.attrs[keyword]
+            shared[keyword] = (
+                [float(x) for x in value] if isinstance(value, list | tuple) else float(value)
+            )
+        if keyword not in shared and sources:
+            value = _source_value(series, sources[0], keyword)
+            if value is not None:
+                shared[keyword] = (
+                    [float(x) for x in value] if isinstance(value, list | tuple) else float(value)
+                )
+    if "SliceThickness" not in shared and "SpacingBetweenSlices" in shared:
+        shared["SliceThickness"] = shared["SpacingBetweenSlices"]
+    shared.pop("SpacingBetweenSlices", None)
+    if not complete:
+        return None, {k: v for k, v in shared.items() if k != "ImageOrientationPatient"}
+    return positions, shared
+
+
+def _build(
+    kind: str,
+    pixels: np.ndarray,
+    positions: list[list[float]] | None,
+    attributes: dict[str, Any],
+    referenced: dict[str, list[tuple[str, str]]] | None,
+    description: str | None,
+) -> Any:
+    from .._templates import parametric_map, segmentation
+
+    try:
+        if kind == "parametric map":
+            return parametric_map(pixels, positions, referenced_series=referenced, **attributes)
+        return segmentation(
+            pixels,
+            positions,
+            label=str(description or attributes.get("SeriesDescription") or "Segment 1")[:64],
+            algorithm="dbdicom",
+            referenced_series=referenced,
+            **attributes,
+        )
+    except ValueError as exc:
+        if "distinct" in str(exc):
+            raise InvalidValueError(
+                f"a {kind} holds one 3-D volume, but frames of this array lie at the same "
+                "position: select or reduce the other dims first (e.g. da.isel(FlipAngle=0) "
+                "or da.mean('FlipAngle')), or write kind='image'."
+            ) from None
+        raise InvalidValueError(f"the {kind} cannot be made: {exc}") from None
