@@ -11,6 +11,7 @@ joined in tag order.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Mapping, Sequence
 
@@ -168,8 +169,18 @@ def header_of(path: str, pixel_offset: int) -> tuple[dict[int, bytes], int]:
     ``pixel_offset`` is where the pixel *values* start (as the index records
     it); the Pixel Data element header (12 bytes) is left out.
     """
-    with open(path, "rb") as f:
-        data = f.read(pixel_offset - 12)
+    # os-level calls: three system calls (open() adds fstat, ioctl and lseek)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        want = pixel_offset - 12
+        data = os.read(fd, want)
+        while 0 < len(data) < want:
+            more = os.read(fd, want - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     if data[128:132] != b"DICM":
         raise ValueError(f"{path}: no DICOM preamble")
     meta_length = struct.unpack_from("<I", data, 140)[0]
