@@ -531,3 +531,23 @@ def test_multi_frame_kinds_refuse_what_they_cannot_hold(demo: db.Database) -> No
     with pytest.raises(InvalidValueError, match="complex"):
         out.set_xarray(da.isel(FlipAngle=0) * 1j, kind="parametric map")
     assert out.files() == [] and not demo.unsaved
+
+
+def test_restore_removes_the_folders_it_emptied(demo: db.Database) -> None:
+    """Restoring a write removes its files and the folders they left empty,
+    never a folder that still holds something, nor the database folder."""
+    root = Path(demo.path)
+    before = sorted(p.relative_to(root) for p in root.rglob("*") if ".dbdicom" not in p.parts)
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    vfa.new_sibling(SeriesDescription="copy").set_xarray(vfa.to_xarray())
+    study = vfa.parent
+    study.new_series(SeriesDescription="new").set_array(np.zeros((2, 4, 4), np.uint16))
+    mine = root / "dbdicom" / "notes.txt"  # something of the user's, next to the writes
+    mine.write_text("keep me")
+    assert demo.restore() == 26
+    after = sorted(p.relative_to(root) for p in root.rglob("*") if ".dbdicom" not in p.parts)
+    assert after == sorted([*before, Path("dbdicom"), Path("dbdicom/notes.txt")])
+    mine.unlink()
+    vfa.new_sibling(SeriesDescription="again").set_xarray(vfa.to_xarray())
+    demo.restore()
+    assert not (root / "dbdicom").exists() and root.is_dir()

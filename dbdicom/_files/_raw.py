@@ -15,12 +15,14 @@ import os
 import struct
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
 __all__ = [
     "LONG_VRS",
+    "Layouts",
     "encode_element",
     "dataset_bytes",
     "elements",
@@ -162,12 +164,70 @@ def dataset_bytes(ds: Dataset) -> bytes:
     return bytes(fp.getvalue())
 
 
-def header_of(path: str, pixel_offset: int) -> tuple[dict[int, bytes], int]:
+class Layouts:
+    """Splits headers into elements, remembering the layout of the last one.
+
+    The files of a series mostly have the same elements with values of the
+    same lengths: then every element starts where it did in the file before.
+    That is checked on the bytes of all element headers (tag, VR, length) at
+    once, and the values are cut at the known places; a header of another
+    layout is walked element by element, as :func:`elements` does.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> a, b = Dataset(), Dataset()
+    >>> a.PatientName, a.Rows = "A^B", 4
+    >>> b.PatientName, b.Rows = "C^D", 5
+    >>> layouts = Layouts()
+    >>> [layouts.split(dataset_bytes(ds)) == elements(dataset_bytes(ds)) for ds in (a, b)]
+    [True, True]
+    >>> layouts.reused
+    1
+    """
+
+    def __init__(self) -> None:
+        self._size = -1
+        self._start = -1
+        self._cuts: list[tuple[int, int, int]] = []  # tag, start, end
+        self._where = np.zeros(0, dtype=np.intp)  # positions of element-header bytes
+        self._bytes = np.zeros(0, dtype=np.uint8)  # their values
+        self.reused = 0
+
+    def split(self, data: bytes, start: int = 0) -> dict[int, bytes]:
+        """The top-level elements of ``data[start:]`` (see :func:`elements`)."""
+        if len(data) == self._size and start == self._start and len(self._where):
+            view = np.frombuffer(data, dtype=np.uint8)
+            if np.array_equal(view[self._where], self._bytes):
+                self.reused += 1
+                return {tag: data[a:b] for tag, a, b in self._cuts}
+        found = elements(data, start)
+        cuts: list[tuple[int, int, int]] = []
+        where: list[int] = []
+        pos = start
+        for tag, raw in found.items():
+            head = 12 if raw[4:6] in LONG_VRS else 8
+            if head == 12 and raw[8:12] == b"\xff\xff\xff\xff":
+                self._size = -1  # undefined lengths: their items vary, walk each time
+                return found
+            cuts.append((tag, pos, pos + len(raw)))
+            where.extend(range(pos, pos + head))
+            pos += len(raw)
+        self._size, self._start, self._cuts = len(data), start, cuts
+        self._where = np.array(where, dtype=np.intp)
+        self._bytes = np.frombuffer(data, dtype=np.uint8)[self._where].copy()
+        return found
+
+
+def header_of(
+    path: str, pixel_offset: int, layouts: Layouts | None = None
+) -> tuple[dict[int, bytes], int]:
     """The top-level dataset elements of a file up to its pixel data, and where
     the dataset starts (after the file meta).
 
     ``pixel_offset`` is where the pixel *values* start (as the index records
-    it); the Pixel Data element header (12 bytes) is left out.
+    it); the Pixel Data element header (12 bytes) is left out. ``layouts``
+    remembers the layout of the files read before (see :class:`Layouts`).
     """
     # os-level calls: three system calls (open() adds fstat, ioctl and lseek)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -185,6 +245,8 @@ def header_of(path: str, pixel_offset: int) -> tuple[dict[int, bytes], int]:
         raise ValueError(f"{path}: no DICOM preamble")
     meta_length = struct.unpack_from("<I", data, 140)[0]
     start = 144 + int(meta_length)
+    if layouts is not None:
+        return layouts.split(data, start), start
     return elements(data, start), start
 
 

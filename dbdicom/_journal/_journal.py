@@ -281,10 +281,12 @@ class Journal:
         chosen = self._chosen(paths)
         if not chosen:
             return []
+        emptied: set[Path] = set()
         for entry in chosen.values():
             target = self.root / entry.path
             if entry.kind == "new":
                 target.unlink(missing_ok=True)
+                emptied.add(target.parent)
                 continue
             kept = self.originals / entry.original
             if kept.exists():
@@ -295,4 +297,18 @@ class Journal:
                 os.replace(kept, target)
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)
+        self._remove_empty(emptied)
         return list(chosen)
+
+    def _remove_empty(self, folders: set[Path]) -> None:
+        """Remove the folders that removing new files left empty, and their
+        parents that are empty then, up to the database folder (kept)."""
+        root = self.root.resolve()
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            current = folder
+            while current.resolve() != root and root in current.resolve().parents:
+                try:
+                    current.rmdir()  # only an empty folder goes
+                except OSError:
+                    break
+                current = current.parent

@@ -31,6 +31,7 @@ import contextlib
 import errno
 import io
 import os
+import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +59,7 @@ from .._arrays._writer import (
 from .._errors import DicomError, InvalidValueError
 from .._files._header import header_of_elements
 from .._files._raw import (
+    Layouts,
     dataset_bytes,
     elements,
     encode_element,
@@ -929,6 +931,9 @@ class _FastLayers:
             self._writer[rescaled] = dict(_delta(writer))
         self._window: dict[int, bytes | None] = {}
         self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
+        self._image_types: dict[bytes | None, bytes] = {}
+        self._classes: dict[str, bytes] = {}
+        self.layouts = Layouts()  # the source headers of a series share a layout
 
     def _element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
         """A coordinate value as an element, checked once per distinct value."""
@@ -956,6 +961,29 @@ class _FastLayers:
             self._checked[key] = found
         return found
 
+    def _references(self, group: Sequence[_Source]) -> tuple[bytes, bytes]:
+        """SourceImageSequence (with frame numbers of multi-frame sources) and
+        ReferencedSeriesSequence (each instance once) of a frame, encoded."""
+        source_items = []
+        by_series: dict[str, dict[str, bytes]] = {}
+        for s in group:
+            instance = self._class_element(s.sop_class) + _ui(0x00081155, s.sop_uid)
+            frame = b"" if s.frame is None else encode_element(0x00081160, "IS", s.frame)
+            source_items.append(_item(instance + frame))
+            by_series.setdefault(s.series_uid, {})[s.sop_uid] = _item(instance)
+        series_items = [
+            # (0008,114A) ReferencedInstanceSequence comes before (0020,000E)
+            _item(_sequence(0x0008114A, list(items.values())) + _ui(0x0020000E, uid))
+            for uid, items in by_series.items()
+        ]
+        return _sequence(0x00082112, source_items), _sequence(0x00081115, series_items)
+
+    def _class_element(self, sop_class: str) -> bytes:
+        found = self._classes.get(sop_class)
+        if found is None:
+            found = self._classes[sop_class] = _ui(0x00081150, sop_class)
+        return found
+
     def window(self, center: Any, width: Any) -> None:
         ds = Dataset()
         ds.WindowCenter, ds.WindowWidth = center, width
@@ -973,7 +1001,7 @@ class _FastLayers:
         if group:
             source = group[0]
             path = os.path.join(source.root, str(source.rel))
-            own, _ = header_of(path, source.raw_offset)
+            own, _ = header_of(path, source.raw_offset, self.layouts)
             sop_class, target = source.sop_class, self.target
         else:
             own, sop_class, target = self.template, str(MRImageStorage), self.target_new
@@ -986,27 +1014,15 @@ class _FastLayers:
         delta[0x00080018] = encode_element(0x00080018, "UI", uid)
         if number is not None:
             delta[0x00200013] = encode_element(0x00200013, "IS", number)
-        image_type = ["DERIVED", "SECONDARY", *_image_type_rest(own.get(0x00080008))]
-        delta[0x00080008] = encode_element(0x00080008, "CS", image_type)
-        refs = [
-            [(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)]
-            + ([(0x00081160, "IS", s.frame)] if s.frame is not None else [])
-            for s in group
-        ]
+        raw_type = own.get(0x00080008)
+        image_type = self._image_types.get(raw_type)
+        if image_type is None:
+            rest = _image_type_rest(raw_type)
+            image_type = encode_element(0x00080008, "CS", ["DERIVED", "SECONDARY", *rest])
+            self._image_types[raw_type] = image_type
+        delta[0x00080008] = image_type
         if group:
-            delta[0x00082112] = encode_element(0x00082112, "SQ", refs)
-            by_series: dict[str, dict[str, list[tuple[int, str, Any]]]] = {}
-            for s in group:  # each instance once, without frame numbers
-                instance = [(0x00081150, "UI", s.sop_class), (0x00081155, "UI", s.sop_uid)]
-                by_series.setdefault(s.series_uid, {})[s.sop_uid] = instance
-            delta[0x00081115] = encode_element(
-                0x00081115,
-                "SQ",
-                [
-                    [(0x0020000E, "UI", series), (0x0008114A, "SQ", list(items.values()))]
-                    for series, items in by_series.items()
-                ],
-            )
+            delta[0x00082112], delta[0x00081115] = self._references(group)
         writer = self._writer[0x00281053 in own]
         layers: list[dict[int, bytes | None]] = [
             dict(own),
@@ -1018,6 +1034,23 @@ class _FastLayers:
             self._window,
         ]
         return _RawFrame(layers, sop_class, uid)
+
+
+def _ui(tag: int, value: str) -> bytes:
+    """A UI element in explicit VR little endian."""
+    raw = value.encode("ascii")
+    if len(raw) % 2:
+        raw += b"\0"
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, b"UI", len(raw)) + raw
+
+
+def _item(body: bytes) -> bytes:
+    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+
+
+def _sequence(tag: int, items: list[bytes]) -> bytes:
+    body = b"".join(items)
+    return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, b"SQ", 0, len(body)) + body
 
 
 def _write_all(
