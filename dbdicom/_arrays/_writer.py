@@ -298,7 +298,8 @@ def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encod
       a range of at most 65,535 elsewhere is stored exactly with an intercept;
     * other data is stored as ``uint16`` with ``intercept = low`` and
       ``slope = (high - low) / 65535``: the error of any value is at most
-      ``slope / 2``, i.e. below ``(high - low) / 65535``;
+      ``slope / 2`` (plus ~1% of ``slope`` for float32 data, which
+      :func:`encode` scales in float32), i.e. below ``(high - low) / 65535``;
     * booleans are stored as 0 and 1 (``uint16``).
 
     Examples
@@ -329,10 +330,31 @@ def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encod
 
 
 def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
-    """Stored values of a frame (physical ``values``) under ``encoding``."""
+    """Stored values of a frame (physical ``values``) under ``encoding``.
+
+    Data of at most 32-bit floats are scaled in float32, four times faster
+    than in float64: the rounding adds at most ~1% of a step (65,535 steps
+    times a few float32 ulps) to the half step of the encoding. Other data
+    are scaled in float64.
+
+    Examples
+    --------
+    >>> x = np.linspace(-1, 1, 100_001, dtype=np.float32)
+    >>> e = choose_encoding("f", -1.0, 1.0, False)
+    >>> stored = encode(x, e)
+    >>> error = np.abs(stored * e.slope + e.intercept - x).max()
+    >>> bool(error <= 0.52 * e.slope), stored.min(), stored.max()
+    (True, np.uint16(0), np.uint16(65535))
+    """
     if encoding.exact and encoding.slope == 1.0:
         stored = values.astype(np.float64) - encoding.intercept if encoding.intercept else values
         return np.asarray(stored).astype(encoding.dtype)
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 4:
+        single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32)
+        np.multiply(single, np.float32(1.0 / encoding.slope), out=single)
+        np.rint(single, out=single)
+        np.clip(single, 0, 65535, out=single)
+        return single.astype(encoding.dtype)
     scaled = np.subtract(values, encoding.intercept, dtype=np.float64)
     np.divide(scaled, encoding.slope, out=scaled)
     np.rint(scaled, out=scaled)

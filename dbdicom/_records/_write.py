@@ -34,7 +34,6 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -474,31 +473,29 @@ def _no_pydicom_validation() -> Iterator[None]:
                 settings.writing_validation_mode = _unchecked[2]
 
 
-# frames encoded at once, in the background, while the previous ones are written
+# frames encoded at once (fewer calls into numpy than one by one)
 _CHUNK = 8
 
 
 class _Encoded:
-    """The stored values of ``frames``, encoded by a helper thread a chunk or
-    two ahead of the frame being written (numpy releases the GIL while it
-    computes: the encoding overlaps with building headers and writing
-    files). At most three chunks are held at once."""
+    """The stored values of ``frames``, encoded a few frames at a time as the
+    writing reaches them. (Encoding on a helper thread was tried: each system
+    call of the writing thread then waits for the helper to give the GIL
+    back, which costs about what the encoding does, since float32 data are
+    scaled in float32.)"""
 
-    def __init__(self, pool: ThreadPoolExecutor, frames: np.ndarray, encoding: Encoding) -> None:
-        self.pool, self.frames, self.encoding = pool, frames, encoding
-        self.chunks: dict[int, Future[np.ndarray]] = {}
-
-    def _submit(self, j: int) -> None:
-        if j not in self.chunks and j * _CHUNK < len(self.frames):
-            part = self.frames[j * _CHUNK : (j + 1) * _CHUNK]
-            self.chunks[j] = self.pool.submit(_encode_le, part, self.encoding)
+    def __init__(self, frames: np.ndarray, encoding: Encoding) -> None:
+        self.frames, self.encoding = frames, encoding
+        self.chunk = -1
+        self.values: np.ndarray | None = None
 
     def __getitem__(self, k: int) -> np.ndarray:
         j = k // _CHUNK
-        for ahead in (j, j + 1, j + 2):
-            self._submit(ahead)
-        self.chunks.pop(j - 1, None)  # done with it
-        return self.chunks[j].result()[k % _CHUNK]
+        if j != self.chunk:
+            part = self.frames[j * _CHUNK : (j + 1) * _CHUNK]
+            self.values, self.chunk = _encode_le(part, self.encoding), j
+        assert self.values is not None
+        return self.values[k % _CHUNK]
 
 
 def _encode_le(frames: np.ndarray, encoding: Encoding) -> np.ndarray:
@@ -518,8 +515,8 @@ def _write_frames(
     """Write the frames of one block (runs in a dask task: no database needed);
     ``report(k)`` after the k-th frame, where there is someone to tell.
 
-    A helper thread encodes the pixels ahead (see :class:`_Encoded`) while
-    this one builds each header, writes the file and reads its index row.
+    Each frame's header is built, its pixels encoded (see :class:`_Encoded`),
+    the file written and its index row read from the elements written.
     Returns the index rows of the files written, read from the bytes written
     (where the task ran: the database does not read the files again)."""
     if isinstance(items, _Items):
@@ -530,11 +527,8 @@ def _write_frames(
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     scanned: list[_Scanned] = []
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="dbdicom-encode") as pool,
-        _no_pydicom_validation(),
-    ):
-        stored = _Encoded(pool, frames, encoding)
+    with _no_pydicom_validation():
+        stored = _Encoded(frames, encoding)
         for k, (rel, ds) in enumerate(items):
             pixels = stored[k]
             if isinstance(ds, _RawFrame):
