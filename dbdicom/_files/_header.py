@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
 from ._values import decode_value, encodings_for
@@ -259,6 +259,59 @@ def header_of_elements(
         header.has_per_frame_groups = True
     _decode(raws, wanted, header)
     return header
+
+
+def values_of_elements(
+    many: Sequence[Mapping[int, bytes | None]], wanted: Mapping[int, str]
+) -> list[dict[int, Any]]:
+    """``header_of_elements(merged, wanted).values`` for each of ``many``, in bulk.
+
+    The files of one write repeat most elements byte for byte: each tag's
+    distinct values are decoded once. Elements of a file with a Specific
+    Character Set go through :func:`header_of_elements`.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> from dbdicom._files._raw import dataset_bytes, elements
+    >>> a, b = Dataset(), Dataset()
+    >>> a.Rows, b.Rows, a.Columns, b.Columns = 4, 4, 5, 6
+    >>> values_of_elements([elements(dataset_bytes(ds)) for ds in (a, b)], {0x00280010: "US", 0x00280011: "US"})
+    [{2621456: 4, 2621457: 5}, {2621456: 4, 2621457: 6}]
+    """  # noqa: E501
+    out: list[dict[int, Any]] = [{} for _ in many]
+    plain = [k for k, merged in enumerate(many) if merged.get(SPECIFIC_CHARSET) is None]
+    for k in sorted(set(range(len(many))) - set(plain)):
+        out[k] = header_of_elements(many[k], wanted, "", -1, -1).values
+    tags = set()
+    for k in plain:
+        tags.update(many[k].keys() & wanted.keys())
+    latin = ["latin_1"]
+    for tag in tags:
+        if tag >= 0x7FE00010 or not tag & 0xFFFF:
+            continue  # not written (see file_header)
+        decoded: dict[bytes, Any] = {}
+        for k in plain:
+            raw = many[k].get(tag)
+            if raw is None:
+                continue
+            value = decoded.get(raw, decoded)
+            if value is decoded:
+                vrb = raw[4:6]
+                if vrb in _LONG_VRS:
+                    if raw[8:12] == b"\xff\xff\xff\xff":
+                        value = decoded[raw] = _UNDECODED  # the reader skips it too
+                    else:
+                        vr = vrb.decode("latin_1") if vrb != b"UN" else wanted[tag]
+                        value = decoded[raw] = decode_value(vr, raw[12:], latin)
+                else:
+                    value = decoded[raw] = decode_value(vrb.decode("latin_1"), raw[8:], latin)
+            if value is not _UNDECODED:
+                out[k][tag] = value
+    return out
+
+
+_UNDECODED = object()
 
 
 _VRS = frozenset(

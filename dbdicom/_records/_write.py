@@ -56,7 +56,7 @@ from .._arrays._writer import (
     shared_values,
 )
 from .._errors import DicomError, InvalidValueError
-from .._files._header import header_of_elements
+from .._files._header import Header, values_of_elements
 from .._files._raw import (
     Layouts,
     dataset_bytes,
@@ -526,6 +526,7 @@ def _write_frames(
     for folder in folders:
         os.makedirs(os.path.join(root, folder), exist_ok=True)
     scanned: list[_Scanned] = []
+    raw_rows: list[tuple[Row, dict[int, bytes | None], tuple[int, int, str]]] = []
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
     with _no_pydicom_validation():
         stored = _Encoded(frames, encoding)
@@ -538,10 +539,10 @@ def _write_frames(
                     merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
                 )
                 _store(root, tmp, rel, head, pixels)
-                # the index row from the elements just written: what a scan would read
-                header = header_of_elements(merged, WANTED, ds.sop_class, len(head), nbytes)
+                # the index row from the elements just written (below, in bulk)
                 row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
-                scanned.append((rel, header_row(row, header), []))
+                raw_rows.append((row, merged, (len(head), nbytes, ds.sop_class)))
+                scanned.append((rel, row, []))
             else:
                 head = _dataset_file(ds, pixels, encoding)
                 _store(root, tmp, rel, head, None)
@@ -550,6 +551,15 @@ def _write_frames(
                 report(k)
         if len(scanned) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(scanned)} headers")
+    # what a scan would read from each file written as bytes, decoded in bulk
+    values = values_of_elements([merged for _, merged, _ in raw_rows], WANTED)
+    for (row, _, (offset, length, sop_class)), found in zip(raw_rows, values, strict=True):
+        header = Header()
+        header.values = found
+        header.transfer_syntax = "1.2.840.10008.1.2.1"
+        header.pixel_offset, header.pixel_length = offset, length
+        header.media_sop_class = sop_class
+        header_row(row, header)
     return scanned
 
 
