@@ -518,7 +518,9 @@ def test_boolean_data_as_a_segmentation(demo: db.Database) -> None:
     assert demo.restore() == 2
 
 
-def test_multi_frame_kinds_refuse_what_they_cannot_hold(demo: db.Database) -> None:
+def test_multi_frame_kinds_refuse_what_they_cannot_hold(
+    demo: db.Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     vfa = demo.series(SeriesDescription="VFA")[0]
     da = vfa.to_xarray()
     out = vfa.new_sibling(SeriesDescription="refused")
@@ -531,6 +533,7 @@ def test_multi_frame_kinds_refuse_what_they_cannot_hold(demo: db.Database) -> No
     with pytest.raises(InvalidValueError, match="complex"):
         out.set_xarray(da.isel(FlipAngle=0) * 1j, kind="parametric map")
     assert out.files() == [] and not demo.unsaved
+    assert "not stored" not in capsys.readouterr().out  # no message before a refusal
 
 
 def test_restore_removes_the_folders_it_emptied(demo: db.Database) -> None:

@@ -87,13 +87,13 @@ def write_multiframe(
         pairs = referenced.setdefault(s.series_uid, [])
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
+    ds = _build(kind, pixels, positions, attributes, referenced or None, description)
     lost = sorted(str(c) for c in da.coords if c not in _KEPT and c not in ("row", "column"))
-    if lost:
+    if lost:  # said once the object is made: not before a refusal
         series.message(
             f"A {kind} keeps the pixels and their positions; the coordinates "
             f"{', '.join(lost)} are not stored in it (write kind='image' to keep them)."
         )
-    ds = _build(kind, pixels, positions, attributes, referenced or None, description)
     old = [] if is_empty(series) else editor.rels(series._rows())
     uid = str(ds.SOPInstanceUID)
     rel = f"dbdicom/{ds.SeriesInstanceUID}/{uid}.dcm"
