@@ -61,7 +61,7 @@ def write_multiframe(
 ) -> Record:
     """Write ``da`` into ``series`` as one object of ``kind`` (see the module notes)."""
     from ._structure import inherited, is_empty
-    from ._write import _no_pydicom_validation, _sources, _store
+    from ._write import _no_pydicom_validation, _sources, _store, index_written, remove_previous
 
     check_kind(kind)
     if series.level != "series":
@@ -111,15 +111,10 @@ def write_multiframe(
     try:
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
         _store(root, str(journal.tmp), rel, data, None)
-        row, frame_rows = scan_one(root, rel, len(data), 0, data)
-        scanned[rel] = (row, frame_rows)
+        scanned[rel] = scan_one(root, rel, len(data), 0, data)
     finally:
-        series._db.index.update([rel], scanned)
-        series._db._changed()
-        editor.prune()
-    if old:
-        frame = series._db.index.frame
-        editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
+        index_written(series, [rel], scanned)
+    remove_previous(series, old)
     return series
 
 

@@ -772,16 +772,25 @@ def _set_xarray(
     try:
         written = _write_all(str(editor.root), str(journal.tmp), items, da, encoding, series)
     finally:
-        series._db.index.update(
-            [items.rel(k) for k in range(len(plans))],
-            {rel: (row, frames) for rel, row, frames in written},
-        )
-        series._db._changed()
-        editor.prune()
+        read = {rel: (row, frames) for rel, row, frames in written}
+        index_written(series, [items.rel(k) for k in range(len(plans))], read)
+    remove_previous(series, old)
+    return series
+
+
+def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, list[Row]]]) -> None:
+    """The files written (``rels``, whether or not all were) enter the index;
+    ``rows``: those read from the bytes written (the others are read)."""
+    series._db.index.update(rels, rows)
+    series._db._changed()
+    series._db._editor.prune()
+
+
+def remove_previous(series: Record, old: list[str]) -> None:
+    """Remove the files ``old``: the series' instances before a write replaced them."""
     if old:
         frame = series._db.index.frame
-        editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
-    return series
+        series._db._editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))
 
 
 class _Builder:
