@@ -367,6 +367,27 @@ def test_series_restore_leaves_other_changes(demo: db.Database) -> None:
     assert demo.unsaved
 
 
+def test_restoring_a_series_of_a_moved_study_alone_is_refused(demo: db.Database) -> None:
+    """A study moved to another patient, then one of its series restored alone,
+    would leave the study split over two patients: refused, nothing changed;
+    restoring the study (or saving first) is the way out."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    study = vfa.parent
+    other = next(p for p in demo.patients() if p.uid != study.parent.uid)
+    study.move_to(other)
+    vfa.FlipAngle = 3  # a change of the series' own too
+    before = snapshot(Path(demo.path))
+    with pytest.raises(db.DicomError, match="moved since the save.*Restore the record"):
+        vfa.restore()
+    assert snapshot(Path(demo.path)) == before and demo.problems().empty
+    assert study.restore() == len(study.files())
+    assert demo.problems().empty and not demo.unsaved
+    # a series moved to another study can go back alone: nothing is split
+    t2 = demo.series(SeriesDescription="T2w")[0]
+    t2.move_to(demo.studies(StudyDescription="MR phantom T1 mapping")[0])
+    assert t2.restore() == 6 and demo.problems().empty
+
+
 def test_reopening_knows_about_unsaved_changes(demo_folder: Path) -> None:
     database = db.database(demo_folder)
     database.series(SeriesDescription="VFA")[0].FlipAngle = 30

@@ -412,6 +412,8 @@ class Editor:
             self.pending.discard(r)
         stale = [r for r in rels if r not in journal.entries]
         paths = self._journal_paths(record)
+        if paths is not None:
+            self._check_restore(record, paths)
         if record.level == "database":
             self.empty.records.clear()
         elif record.level != "instance":
@@ -425,6 +427,46 @@ class Editor:
             self.db._changed()
         self._progress(len(chosen), len(chosen), "Restoring")
         return len(done)
+
+    def _check_restore(self, record: Record, paths: list[str]) -> None:
+        """Refuse to restore ``record`` alone when its saved files would land in a
+        study (or series) that the files left alone now place elsewhere: its
+        study or patient was moved since the save. Nothing is changed then."""
+        from .._files import read_any_header
+
+        assert self.journal is not None
+        tags = {0x00100020: "LO", 0x0020000D: "UI", 0x0020000E: "UI"}
+        saved = []
+        for path in paths:
+            entry = self.journal.entries[path]
+            if entry.kind == "new":
+                continue  # removed by the restore
+            original = self.journal.originals / entry.original
+            try:
+                values = read_any_header(str(original), tags).values
+            except (OSError, EOFError, DicomError):
+                continue
+            saved.append((path, *(str(values.get(t) or "") for t in tags)))
+        if not saved:
+            return
+        index = self.db.index
+        others = np.setdiff1d(index.ok, np.flatnonzero(index.frame["_path"].isin(paths)))
+        now = {
+            column: [str(v or "") for v in index.array(column)[others]]
+            for column in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")
+        }
+        patient_of = dict(zip(now["StudyInstanceUID"], now["PatientID"], strict=True))
+        study_of = dict(zip(now["SeriesInstanceUID"], now["StudyInstanceUID"], strict=True))
+        for path, patient, study, series in saved:
+            if patient_of.get(study, patient) != patient or study_of.get(series, study) != study:
+                above = "study" if study_of.get(series, study) != study else "patient"
+                raise DicomError(
+                    f"Restoring {record!r} alone would put {path} back in its saved {above}, "
+                    f"whose other files have moved since the save (to patient "
+                    f"{patient_of.get(study)!r}): the records would no longer fit together. "
+                    "Restore the record that was moved (or the database), or save first. "
+                    "Nothing was changed."
+                )
 
     def changes(self) -> pd.DataFrame:
         """A table of the unsaved changes: ``path`` and ``change``."""
