@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -116,3 +117,29 @@ def timed(func: Callable[[], Any], sync: bool = False) -> tuple[float, Any]:
     start = time.perf_counter()
     result = func()
     return time.perf_counter() - start, result
+
+
+# ------------------------------------------------------------------ options
+def data_parser(doc: str, default_root: Path, quick_help: str = "") -> argparse.ArgumentParser:
+    """A parser with the options of the benchmarks that make their data in a
+    folder: ``--quick``, ``--folder``, ``--fresh`` and ``--json``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=quick_help or "small sizes: a smoke run"
+    )
+    parser.add_argument(
+        "--folder", type=Path, default=default_root, help=f"data folder (default {default_root})"
+    )
+    parser.add_argument("--fresh", action="store_true", help="generate the data again")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    return parser
+
+
+def data_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; ``--repeats`` (if the parser has it, and it is set) must be
+    at least 1; ``--folder`` becomes absolute."""
+    args = parser.parse_args(argv)
+    if getattr(args, "repeats", None) is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    args.folder = args.folder.expanduser().absolute()
+    return args

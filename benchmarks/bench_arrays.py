@@ -91,6 +91,8 @@ import xarray as xr
 from _report import (
     MARKER,
     Timing,
+    data_args,
+    data_parser,
     format_table,
     mark_complete,
     reuse_or_clear,
@@ -947,12 +949,7 @@ def write_json(path: Path, res: Results, args: argparse.Namespace, judged: bool)
 
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument(
-        "--folder", type=Path, default=DEFAULT_ROOT, help=f"data folder (default {DEFAULT_ROOT})"
-    )
-    parser.add_argument("--fresh", action="store_true", help="generate the data again")
+    parser = data_parser(__doc__, DEFAULT_ROOT)
     parser.add_argument(
         "--chunks",
         choices=["frame", "whole"],
@@ -964,21 +961,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ct-repeats", type=int, default=None, help="repetitions of the CT cases (default 3)"
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--profile", action="store_true", help="also print cProfile top 10 of the MR load"
     )
     parser.add_argument(
         "--no-memory", dest="memory", action="store_false", help="skip the memory case"
     )
-    args = parser.parse_args(argv)
+    args = data_args(parser, argv)
     if args.repeats is None:
         args.repeats = 3 if args.quick else 5
     if args.ct_repeats is None:
         args.ct_repeats = min(3, args.repeats)
     if args.repeats < 1 or args.ct_repeats < 1:
         parser.error("--repeats and --ct-repeats must be at least 1")
-    args.folder = args.folder.expanduser().absolute()
     return args
 
 

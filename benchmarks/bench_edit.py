@@ -71,6 +71,8 @@ import numpy as np
 import pydicom
 from _report import (
     Timing,
+    data_args,
+    data_parser,
     format_table,
     mark_complete,
     open_muted,
@@ -669,24 +671,14 @@ def write_json(
 
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument(
-        "--folder", type=Path, default=DEFAULT_ROOT, help=f"data folder (default {DEFAULT_ROOT})"
-    )
-    parser.add_argument("--fresh", action="store_true", help="generate the data again")
+    parser = data_parser(__doc__, DEFAULT_ROOT)
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--profile",
         action="store_true",
         help="also print cProfile top 15 of the edits (on disk, in memory), save() and restore()",
     )
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    args.folder = args.folder.expanduser().absolute()
-    return args
+    return data_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

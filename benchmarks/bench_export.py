@@ -68,6 +68,8 @@ import numpy as np
 import xarray as xr
 import zarr
 from _report import (
+    data_args,
+    data_parser,
     format_table,
     mark_complete,
     open_muted,
@@ -492,7 +494,7 @@ def write_json(path: Path, res: Export, args: argparse.Namespace, judged: bool) 
 
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = data_parser(__doc__, DEFAULT_ROOT, "small sizes: a smoke run, target not judged")
     parser.add_argument(
         "--limit-mib",
         type=int,
@@ -500,20 +502,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"the memory limit in MiB; the series is {FACTOR}x it "
         f"(default {FULL_LIMIT_MIB}; {QUICK_LIMIT_MIB} with --quick)",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="small sizes: a smoke run, target not judged"
-    )
-    parser.add_argument(
-        "--folder", type=Path, default=DEFAULT_ROOT, help=f"data folder (default {DEFAULT_ROOT})"
-    )
-    parser.add_argument("--fresh", action="store_true", help="generate the data again")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = parser.parse_args(argv)
+    args = data_args(parser, argv)
     if args.limit_mib is None:
         args.limit_mib = QUICK_LIMIT_MIB if args.quick else FULL_LIMIT_MIB
     if args.limit_mib < 1:
         parser.error("--limit-mib must be at least 1")
-    args.folder = args.folder.expanduser().absolute()
     return args
 
 

@@ -88,6 +88,8 @@ import pydicom
 import xarray as xr
 from _report import (
     Timing,
+    data_args,
+    data_parser,
     format_table,
     mark_complete,
     open_muted,
@@ -760,14 +762,8 @@ def write_json(
 
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument(
-        "--folder", type=Path, default=DEFAULT_ROOT, help=f"data folder (default {DEFAULT_ROOT})"
-    )
-    parser.add_argument("--fresh", action="store_true", help="generate the data again")
+    parser = data_parser(__doc__, DEFAULT_ROOT)
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -776,11 +772,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-memory", dest="memory", action="store_false", help="skip the large write"
     )
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    args.folder = args.folder.expanduser().absolute()
-    return args
+    return data_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
