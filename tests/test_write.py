@@ -425,25 +425,25 @@ def test_new_files_appear_whole_with_or_without_unnamed_files(demo: db.Database)
     import os
     import sys
 
-    from dbdicom._records import _write
+    from dbdicom._records import _output
 
     vfa = demo.series(SeriesDescription="VFA")[0]
     da = vfa.to_xarray().astype(np.float32) / 3
     pid = os.getpid()
     outputs = []
-    saved = _write._UNNAMED.pop(pid, None)
+    saved = _output._UNNAMED.pop(pid, None)
     try:
         for unnamed in (True, False):
             if not unnamed:
-                _write._UNNAMED[pid] = False  # as where the OS has no unnamed files
+                _output._UNNAMED[pid] = False  # as where the OS has no unnamed files
             out = vfa.new_sibling(SeriesDescription=f"unnamed {unnamed}")
             outputs.append(out.set_xarray(da))
             if unnamed and sys.platform == "linux":
-                assert isinstance(_write._UNNAMED.get(pid), int)  # the path was taken
+                assert isinstance(_output._UNNAMED.get(pid), int)  # the path was taken
     finally:
-        _write._UNNAMED.pop(pid, None)
+        _output._UNNAMED.pop(pid, None)
         if saved is not None:
-            _write._UNNAMED[pid] = saved
+            _output._UNNAMED[pid] = saved
     tmp = Path(demo.path) / ".dbdicom" / "journal" / "tmp"
     assert not tmp.exists() or not any(tmp.iterdir())
     np.testing.assert_array_equal(outputs[0].to_xarray().values, outputs[1].to_xarray().values)

@@ -60,8 +60,9 @@ def write_multiframe(
     series: Record, da: Any, kind: str, header: Any = None, description: str | None = None
 ) -> Record:
     """Write ``da`` into ``series`` as one object of ``kind`` (see the module notes)."""
+    from ._output import no_pydicom_validation, store_file
     from ._structure import inherited, is_empty
-    from ._write import _no_pydicom_validation, _sources, _store, index_written, remove_previous
+    from ._write import _sources, index_written, remove_previous
 
     check_kind(kind)
     if series.level != "series":
@@ -104,13 +105,13 @@ def write_multiframe(
     journal.tmp.mkdir(parents=True, exist_ok=True)
     root = str(editor.root)
     buffer = io.BytesIO()
-    with _no_pydicom_validation():
+    with no_pydicom_validation():
         ds.save_as(buffer, enforce_file_format=True)
     data = buffer.getvalue()
     scanned = {}
     try:
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
-        _store(root, str(journal.tmp), rel, data, None)
+        store_file(root, str(journal.tmp), rel, data, None)
         scanned[rel] = scan_one(root, rel, len(data), 0, data)
     finally:
         index_written(series, [rel], scanned)

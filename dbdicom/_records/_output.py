@@ -1,0 +1,328 @@
+"""Files out: the frames of a write encoded, written atomically, and their index rows.
+
+:mod:`._write` decides what each frame's header holds; this module turns
+headers and pixels into files. A frame comes as a :class:`RawFrame` (element
+layers, joined into bytes here) or as a pydicom dataset. Each new file
+appears whole or not at all (:func:`store_file`), and its index row is decoded
+from the elements written, not read back. The blocks of a dask array are
+written by dask tasks (:func:`_write_frames`, which needs no database).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from .._arrays._writer import Encoding, encode
+from .._files._header import Header, values_of_elements
+from .._files._raw import file_header, merge
+from .._index._scan import WANTED, Row, header_row, scan_one
+from .._values import to_dicom
+from ._edit import _PROGRESS_FROM
+
+if TYPE_CHECKING:
+    from ._record import Record
+
+__all__ = [
+    "RawFrame",
+    "Scanned",
+    "no_pydicom_validation",
+    "pixel_format",
+    "store_file",
+    "write_all",
+]
+
+# a file written: its path, index row and frame rows
+Scanned = tuple[str, Row, list[Row]]
+
+
+@dataclass
+class RawFrame:
+    """A frame written as bytes: element layers (later win; None removes),
+    the first being the source header's own elements."""
+
+    layers: list[dict[int, bytes | None]]
+    sop_class: str
+    sop_uid: str
+
+
+_UNCHECKED = threading.Lock()
+_unchecked: list[Any] = [0, None, None]  # writers inside, the saved pydicom modes
+
+
+@contextlib.contextmanager
+def no_pydicom_validation() -> Iterator[None]:
+    """pydicom's own value checks off while dbdicom writes (it checked the values
+    itself, and source values are copied as they were); safe across threads."""
+    settings = pydicom.config.settings
+    with _UNCHECKED:
+        if _unchecked[0] == 0:
+            _unchecked[1:] = [settings.reading_validation_mode, settings.writing_validation_mode]
+            settings.reading_validation_mode = pydicom.config.IGNORE
+            settings.writing_validation_mode = pydicom.config.IGNORE
+        _unchecked[0] = int(_unchecked[0] or 0) + 1
+    try:
+        yield
+    finally:
+        with _UNCHECKED:
+            _unchecked[0] = int(_unchecked[0] or 0) - 1
+            if _unchecked[0] == 0:
+                settings.reading_validation_mode = _unchecked[1]
+                settings.writing_validation_mode = _unchecked[2]
+
+
+# frames encoded at once (fewer calls into numpy than one by one)
+_CHUNK = 8
+
+
+class _Encoded:
+    """The stored values of ``frames``, encoded a few frames at a time as the
+    writing reaches them. (Encoding on a helper thread was tried: each system
+    call of the writing thread then waits for the helper to give the GIL
+    back, which costs about what the encoding does, since float32 data are
+    scaled in float32.)"""
+
+    def __init__(self, frames: np.ndarray, encoding: Encoding) -> None:
+        self.frames, self.encoding = frames, encoding
+        self.chunk = -1
+        self.values: np.ndarray | None = None
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        j = k // _CHUNK
+        if j != self.chunk:
+            part = self.frames[j * _CHUNK : (j + 1) * _CHUNK]
+            self.values, self.chunk = _encode_le(part, self.encoding), j
+        assert self.values is not None
+        return self.values[k % _CHUNK]
+
+
+def _encode_le(frames: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """Stored values of ``frames`` in little-endian byte order."""
+    stored = encode(frames, encoding)
+    return stored.astype(stored.dtype.newbyteorder("<"), copy=False)
+
+
+def _write_frames(
+    root: str,
+    tmp: str,
+    items: Sequence[tuple[str, Any]],
+    block: np.ndarray,
+    encoding: Encoding,
+    report: Callable[[int], None] | None = None,
+) -> list[Scanned]:
+    """Write the frames of one block (runs in a dask task: no database needed);
+    ``report(k)`` after the k-th frame, where there is someone to tell.
+
+    Each frame's header is built, its pixels encoded (see :class:`_Encoded`),
+    the file written and its index row read from the elements written.
+    Returns the index rows of the files written, read from the bytes written
+    (where the task ran: the database does not read the files again)."""
+    folder = getattr(items, "folder", None)  # a series' frames: one folder
+    if folder is not None:
+        folders = {str(folder)}
+    else:
+        folders = {os.path.dirname(rel) for rel, _ in items}
+    for folder in folders:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    scanned: list[Scanned] = []
+    raw_rows: list[tuple[Row, dict[int, bytes | None], tuple[int, int, str]]] = []
+    frames = np.asarray(block).reshape(-1, *block.shape[-2:])
+    with no_pydicom_validation():
+        stored = _Encoded(frames, encoding)
+        for k, (rel, ds) in enumerate(items):
+            pixels = stored[k]
+            if isinstance(ds, RawFrame):
+                merged = merge(ds.layers)
+                nbytes = pixels.nbytes
+                head = file_header(
+                    merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
+                )
+                store_file(root, tmp, rel, head, pixels)
+                # the index row from the elements just written (below, in bulk)
+                row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
+                raw_rows.append((row, merged, (len(head), nbytes, ds.sop_class)))
+                scanned.append((rel, row, []))
+            else:
+                head = _dataset_file(ds, pixels, encoding)
+                store_file(root, tmp, rel, head, None)
+                scanned.append((rel, *scan_one(root, rel, len(head), 0, head)))
+            if report is not None:
+                report(k)
+        if len(scanned) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(scanned)} headers")
+    # what a scan would read from each file written as bytes, decoded in bulk
+    values = values_of_elements([merged for _, merged, _ in raw_rows], WANTED)
+    for (row, _, (offset, length, sop_class)), found in zip(raw_rows, values, strict=True):
+        header = Header()
+        header.values = found
+        header.transfer_syntax = "1.2.840.10008.1.2.1"
+        header.pixel_offset, header.pixel_length = offset, length
+        header.media_sop_class = sop_class
+        header_row(row, header)
+    return scanned
+
+
+def store_file(root: str, tmp: str, rel: str, head: bytes, pixels: np.ndarray | None) -> None:
+    """Write one new file, ``head`` then the stored ``pixels`` (if any),
+    atomically: it appears complete or not at all (see :func:`_create_unnamed`)."""
+    parts: list[Any] = [head]
+    if pixels is not None:
+        parts.append(pixels.data if pixels.flags.c_contiguous else pixels.tobytes())
+        if pixels.nbytes % 2:
+            parts.append(b"\0")
+    target = os.path.join(root, rel)
+    if _create_unnamed(target, parts):
+        return
+    part = os.path.join(tmp, os.path.basename(rel))
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        fd = os.open(part, flags, 0o666)
+        try:
+            _write_all_bytes(fd, parts)
+        finally:
+            os.close(fd)
+        os.replace(part, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
+        raise
+
+
+# Linux: a file made without a name in its folder (O_TMPFILE), written, then
+# given its name (linkat through /proc/self/fd) -- atomic like a temporary file
+# renamed, but one change of one folder instead of two: on ext4, writing a
+# derived series this way takes ~0.6x the time. None: not tried yet in this
+# process; False: not available (another OS, file system or kernel).
+_UNNAMED: dict[int, Any] = {}
+
+
+def _create_unnamed(target: str, parts: list[Any]) -> bool:
+    """Create ``target`` from ``parts`` through an unnamed file; False where
+    that is not available (the caller then writes a temporary file)."""
+    pid = os.getpid()
+    proc = _UNNAMED.get(pid)
+    if proc is False or not hasattr(os, "O_TMPFILE"):
+        return False
+    try:
+        fd = os.open(os.path.dirname(target), os.O_TMPFILE | os.O_WRONLY, 0o666)
+    except OSError:  # not supported here (EOPNOTSUPP, EISDIR, EINVAL...)
+        _UNNAMED[pid] = False
+        return False
+    try:
+        if proc is None:
+            try:
+                proc = _UNNAMED[pid] = os.open("/proc/self/fd", os.O_RDONLY)
+            except OSError:
+                _UNNAMED[pid] = False
+                return False
+        _write_all_bytes(fd, parts)
+        try:
+            os.link(str(fd), target, src_dir_fd=proc, follow_symlinks=True)
+        except FileExistsError:
+            return False  # replacing a file: the caller renames a temporary one
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOENT, errno.EOPNOTSUPP):
+                _UNNAMED[pid] = False
+                return False
+            raise
+    finally:
+        os.close(fd)
+    return True
+
+
+def _write_all_bytes(fd: int, parts: list[Any]) -> None:
+    """Write ``parts`` (bytes-like) to ``fd``, in one call where the OS allows."""
+    views = [memoryview(p).cast("B") for p in parts]
+    if hasattr(os, "writev"):
+        while views:
+            done = os.writev(fd, views)
+            while views and done >= len(views[0]):
+                done -= len(views[0])
+                views.pop(0)
+            if views and done:
+                views[0] = views[0][done:]
+        return
+    for view in views:  # pragma: no cover - Windows
+        while len(view):
+            view = view[os.write(fd, view) :]
+
+
+def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
+    """The bytes of a whole file of a frame built with pydicom."""
+    pixel_format(ds, stored.shape, encoding, "RescaleSlope" in ds)
+    ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
+    ds["PixelData"].VR = "OW"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    del ds.PixelData  # written: do not keep every frame's pixels
+    return buffer.getvalue()
+
+
+def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
+    """The pixel description of a frame (the same for every frame of a write)."""
+    ds.Rows, ds.Columns = int(shape[0]), int(shape[1])
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1 if encoding.dtype == "int16" else 0
+    if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
+        ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
+        ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
+
+
+def write_all(
+    root: str,
+    tmp: str,
+    items: Sequence[tuple[str, Any]],
+    da: Any,
+    encoding: Encoding,
+    series: Record,
+) -> list[Scanned]:
+    """Write every frame: block by block (in parallel) for dask data. Progress
+    goes to the series' status: per frame, or (dask) before and after."""
+    import dask
+    import dask.array as dsa
+
+    data = da.data
+    nframes = len(items)
+    if not isinstance(data, dsa.Array):
+        frames = np.asarray(data).reshape(nframes, *da.shape[-2:])
+
+        def report(k: int) -> None:
+            if nframes >= _PROGRESS_FROM:
+                series.progress(k + 1, nframes, "Writing")
+
+        return _write_frames(root, tmp, items, frames, encoding, report)
+    if nframes >= _PROGRESS_FROM:
+        series.message(f"Writing {nframes} frames, in blocks, on the dask scheduler")
+    data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
+    shape = data.shape[:-2]
+    order = np.arange(nframes).reshape(shape) if shape else np.arange(1)
+    tasks = []
+    for block_index in np.ndindex(*data.numblocks[:-2]) if shape else [()]:
+        slices = tuple(
+            slice(sum(c[:i]), sum(c[: i + 1]))
+            for c, i in zip(data.chunks[:-2], block_index, strict=True)
+        )
+        which = order[slices].reshape(-1)
+        block = data.blocks[(*block_index, 0, 0)]
+        chunk = dask.delayed([items[int(i)] for i in which], traverse=False)  # plain data
+        tasks.append(dask.delayed(_write_frames)(root, tmp, chunk, block, encoding))
+    done: list[Scanned] = []
+    for result in dask.compute(*tasks):
+        done.extend(result)
+    if nframes >= _PROGRESS_FROM:
+        series.progress(nframes, nframes, "Writing")
+    return done
