@@ -316,3 +316,41 @@ def test_all_templates_generate_uids_and_take_identity() -> None:
     assert {ds.StudyInstanceUID for ds in datasets} == {study}
     assert len({ds.SeriesInstanceUID for ds in datasets}) == 3
     assert all(ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian for ds in datasets)
+
+
+EXPLICIT = "1.2.840.10008.1.2.1"
+
+
+@pytest.mark.parametrize("syntax", [EXPLICIT, "1.2.840.10008.1.2", "1.2.840.10008.1.2.1.99"])
+@pytest.mark.parametrize("bits", [32, 64])
+def test_float_pixel_data_open_as_floats(tmp_path: Path, bits: int, syntax: str) -> None:
+    """Parametric maps with Float (32-bit) or Double Float (64-bit) Pixel Data
+    open as arrays of that float type, NaN kept: explicit and implicit VR (the
+    fast reader) and deflated (pydicom); the index records which element holds
+    the pixels."""
+    import dbdicom as db
+
+    values = np.linspace(-5.0, 1.0e6, 3 * 4 * 5).reshape(3, 4, 5)
+    values[1, 2, 3] = np.nan
+    ds = parametric_map(values.astype(np.float32))
+    if bits == 64:
+        del ds.FloatPixelData
+        ds.BitsAllocated = 64
+        ds.add_new(0x7FE00009, "OD", values.astype("<f8").tobytes())
+    deflated = syntax == "1.2.840.10008.1.2.1.99"  # written by pydicom, read by pydicom
+    write_dataset(ds, tmp_path / "map.dcm", transfer_syntax=syntax if not deflated else EXPLICIT)
+    if deflated:
+        back = pydicom.dcmread(tmp_path / "map.dcm")
+        back.file_meta.TransferSyntaxUID = syntax
+        back.save_as(tmp_path / "map.dcm", enforce_file_format=True)
+        assert pydicom.dcmread(tmp_path / "map.dcm").file_meta.TransferSyntaxUID == syntax
+    database = db.database(tmp_path)
+    (series,) = database.series()
+    assert int(database.index.array("_float_bits")[0]) == bits
+    da = series.to_xarray()
+    expected = values.astype(np.float32 if bits == 32 else np.float64)
+    assert da.dtype == expected.dtype
+    np.testing.assert_array_equal(da.values, expected)  # NaN where it was
+    assert np.array_equal(
+        pydicom.dcmread(tmp_path / "map.dcm").pixel_array, expected, equal_nan=True
+    )
