@@ -247,14 +247,10 @@ def header_of_elements(
     raws: dict[int, tuple[str, bytes]] = {}
     for tag in merged.keys() & (wanted.keys() | {SPECIFIC_CHARSET}):
         raw = merged[tag]
-        if raw is None or not (tag < 0x7FE00010 and tag & 0xFFFF):
-            continue  # not written (see file_header)
-        vrb = raw[4:6]
-        start = 12 if vrb in _LONG_VRS else 8
-        if start == 12 and raw[8:12] == b"\xff\xff\xff\xff":
-            continue  # undefined length: the reader skips it too
-        vr = vrb.decode("latin_1") if vrb != b"UN" else wanted.get(tag, "UN")
-        raws[tag] = (vr, raw[start:])
+        if raw is not None and tag < 0x7FE00010 and tag & 0xFFFF:  # else not written
+            split = _split_element(raw, wanted.get(tag, "UN"))
+            if split is not None:
+                raws[tag] = split
     if PER_FRAME_GROUPS in merged and merged[PER_FRAME_GROUPS] is not None:
         header.has_per_frame_groups = True
     _decode(raws, wanted, header)
@@ -297,21 +293,27 @@ def values_of_elements(
                 continue
             value = decoded.get(raw, decoded)
             if value is decoded:
-                vrb = raw[4:6]
-                if vrb in _LONG_VRS:
-                    if raw[8:12] == b"\xff\xff\xff\xff":
-                        value = decoded[raw] = _UNDECODED  # the reader skips it too
-                    else:
-                        vr = vrb.decode("latin_1") if vrb != b"UN" else wanted[tag]
-                        value = decoded[raw] = decode_value(vr, raw[12:], latin)
-                else:
-                    value = decoded[raw] = decode_value(vrb.decode("latin_1"), raw[8:], latin)
+                split = _split_element(raw, wanted[tag])
+                value = _UNDECODED if split is None else decode_value(*split, latin)
+                decoded[raw] = value
             if value is not _UNDECODED:
                 out[k][tag] = value
     return out
 
 
 _UNDECODED = object()
+
+
+def _split_element(raw: bytes, wanted_vr: str) -> tuple[str, bytes] | None:
+    """The VR and value bytes of one explicit VR element, as :func:`_walk`
+    records them (``wanted_vr`` for UN); None for an undefined length, which
+    the reader skips."""
+    vrb = raw[4:6]
+    if vrb in _LONG_VRS:
+        if raw[8:12] == b"\xff\xff\xff\xff":
+            return None
+        return (vrb.decode("latin_1") if vrb != b"UN" else wanted_vr), raw[12:]
+    return vrb.decode("latin_1"), raw[8:]
 
 
 _VRS = frozenset(
