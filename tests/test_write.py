@@ -515,7 +515,14 @@ def test_boolean_data_as_a_segmentation(demo: db.Database) -> None:
     again = vfa.new_sibling(SeriesDescription="bright (numpy)")
     again.set_array(labels, header[:, 0, 0], kind="segmentation")
     np.testing.assert_array_equal(again.to_xarray().values, labels)
-    assert demo.restore() == 2
+    # pydicom datasets as headers give the geometry too (their values are MultiValues)
+    datasets = [pydicom.dcmread(i.files()[0]) for i in header[:, 0, 0]]
+    float_map = vfa.new_sibling(SeriesDescription="float (datasets)")
+    float_map.set_array(array[:, 0, 0].astype(np.float32), datasets, kind="parametric map")
+    np.testing.assert_allclose(
+        float_map.to_xarray().attrs["affine"], again.to_xarray().attrs["affine"], atol=1e-5
+    )
+    assert demo.restore() == 3
 
 
 def test_multi_frame_kinds_refuse_what_they_cannot_hold(

@@ -215,22 +215,24 @@ def _positions(
     complete = len(positions) == int(np.prod(da.shape[:-2], dtype=np.int64))
     for keyword in (*_GEOMETRY, "SpacingBetweenSlices"):
         if keyword not in shared and keyword in da.attrs:
-            value = da.attrs[keyword]
-            shared[keyword] = (
-                [float(x) for x in value] if isinstance(value, list | tuple) else float(value)
-            )
+            shared[keyword] = _numbers(da.attrs[keyword])
         if keyword not in shared and sources:
             value = _source_value(series, sources[0], keyword)
             if value is not None:
-                shared[keyword] = (
-                    [float(x) for x in value] if isinstance(value, list | tuple) else float(value)
-                )
+                shared[keyword] = _numbers(value)
     if "SliceThickness" not in shared and "SpacingBetweenSlices" in shared:
         shared["SliceThickness"] = shared["SpacingBetweenSlices"]
     shared.pop("SpacingBetweenSlices", None)
     if not complete:
         return None, {k: v for k, v in shared.items() if k != "ImageOrientationPatient"}
     return positions, shared
+
+
+def _numbers(value: Any) -> float | list[float]:
+    """A number, or several (a list, tuple, array or pydicom MultiValue), as floats."""
+    if isinstance(value, str | bytes) or np.ndim(value) == 0:
+        return float(value)
+    return [float(x) for x in value]
 
 
 def _build(
