@@ -9,13 +9,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ParametricMapStorage
 
-from ._common import check_keywords, code_item, new_dataset, set_values
+from ._common import check_keywords, code_item, set_values
 from ._segmentation import (
     REFUSED_MULTIFRAME,
     ReferencedSeries,
     dimensions,
     geometry,
     item,
+    multiframe_dataset,
     multiframe_values,
     references,
 )
@@ -199,13 +200,7 @@ def parametric_map(
     content = "FrameContentSequence"
     dimensions(values, [("StackID", content), ("InStackPositionNumber", content)])
     values["AcquisitionContextSequence"] = []
-    values["SharedFunctionalGroupsSequence"] = [shared]
-    values["PerFrameFunctionalGroupsSequence"] = frames
-    values["NumberOfFrames"] = n_frames
-    ds = new_dataset(ParametricMapStorage, values)
-    ds.Rows, ds.Columns = int(array.shape[1]), int(array.shape[2])
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds = multiframe_dataset(ParametricMapStorage, values, shared, frames, array.shape)
     ds.BitsAllocated = 32
     ds.add_new(0x7FE00008, "OF", array.tobytes())
     return ds

@@ -113,6 +113,26 @@ def geometry(
     return measures, orientation, array, [order.index(h) + 1 for h in heights]
 
 
+def multiframe_dataset(
+    sop_class: str,
+    values: dict[str, Any],
+    shared: Dataset,
+    frames: list[Dataset],
+    shape: tuple[int, ...],
+) -> Dataset:
+    """The dataset of a multi-frame object: ``values``, the shared and per-frame
+    functional groups, and the grey-scale frame layout of ``shape`` (frames,
+    rows, columns); the caller adds the bits and the pixel data."""
+    values["SharedFunctionalGroupsSequence"] = [shared]
+    values["PerFrameFunctionalGroupsSequence"] = frames
+    values["NumberOfFrames"] = len(frames)
+    ds = new_dataset(sop_class, values)
+    ds.Rows, ds.Columns = int(shape[1]), int(shape[2])
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    return ds
+
+
 def dimensions(values: dict[str, Any], pointers: Sequence[tuple[str, str]]) -> None:
     """Set the Multi-frame Dimension module: one dimension per (attribute, group) pointer."""
     organization = new_uid()
@@ -300,13 +320,7 @@ def segmentation(
     ]
     segment_dimension = ("ReferencedSegmentNumber", "SegmentIdentificationSequence")
     dimensions(values, [segment_dimension, ("ImagePositionPatient", "PlanePositionSequence")])
-    values["SharedFunctionalGroupsSequence"] = [shared]
-    values["PerFrameFunctionalGroupsSequence"] = frames
-    values["NumberOfFrames"] = n_frames
-    ds = new_dataset(SegmentationStorage, values)
-    ds.Rows, ds.Columns = int(array.shape[1]), int(array.shape[2])
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds = multiframe_dataset(SegmentationStorage, values, shared, frames, array.shape)
     ds.BitsAllocated = 1
     ds.BitsStored = 1
     ds.HighBit = 0
