@@ -229,6 +229,8 @@ def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> 
     >>> both = append_rows(a, [{"_path": "b", "Modality": "CT"}], None)
     >>> list(both["Modality"]), list(both["Modality"].cat.categories), list(both["Rows"])
     (['MR', 'CT'], ['CT', 'MR'], [4.0, nan])
+    >>> list(append_rows(both, [{"_path": "c", "ProtocolName": "T1"}], None)["ProtocolName"])
+    [nan, nan, 'T1']
     """
     n = len(rows)
     if not n:
@@ -259,8 +261,9 @@ def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical
     if (codes == -2).any():
         merged = sorted(set(lookup) | {v for v in values if v is not None})
         position = {v: i for i, v in enumerate(merged)}
-        recode = np.array([position[v] for v in categories], dtype=np.int64)
-        old_codes = np.where(old_codes >= 0, recode[np.maximum(old_codes, 0)], missing)
+        # -1 (missing) stays -1: the table gets one more slot for it
+        recode = np.array([*(position[v] for v in categories), missing], dtype=np.int64)
+        old_codes = recode[old_codes]
         codes = np.array([missing if v is None else position[v] for v in values], dtype=np.int64)
         categories = pd.Index(merged, dtype=categories.dtype)
     return pd.Categorical.from_codes(
