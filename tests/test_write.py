@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -561,3 +562,69 @@ def test_restore_removes_the_folders_it_emptied(demo: db.Database) -> None:
     vfa.new_sibling(SeriesDescription="again").set_xarray(vfa.to_xarray())
     demo.restore()
     assert not (root / "dbdicom").exists() and root.is_dir()
+
+
+def _named_series(root: Path, charset: str, name: str, institution: str) -> None:
+    """Three MR slices of a patient ``name`` in character set ``charset``."""
+    from builders import _mr_pixels, _SeriesWriter, _stack
+
+    from dbdicom._templates import mr_image
+
+    common = {
+        "SpecificCharacterSet": charset,
+        "PatientName": name,
+        "PatientID": name[:3].upper(),
+        "InstitutionName": institution,
+        "StudyInstanceUID": pydicom.uid.generate_uid(),
+        "StudyDescription": "names",
+    }
+    writer = _SeriesWriter(root, common, "source", 1, ("SliceLocation",))
+    pixels = _mr_pixels(np.random.default_rng(1), (3, 16, 16))
+    _stack(writer, mr_image, pixels, [f"{charset}/IM_{k}.dcm" for k in range(3)])
+
+
+def test_names_in_other_character_sets_survive_a_derived_write(tmp_path: Path) -> None:
+    """A derived series keeps the source's names, in its character set, and new
+    text (a description with accents, a Greek name) is written so that
+    pydicom, dcmdump and a fresh scan read it back as given: UTF-8 and
+    Latin-1 sources, derived and made from the template."""
+    _named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
+    _named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
+    database = db.database(tmp_path, dialog=TerminalDialog(interactive=False))
+    expected = {}
+    for source in database.series():
+        name = source.PatientName[0]
+        institution = pydicom.dcmread(source.files()[0]).InstitutionName  # not in the index
+        derived = source.new_sibling(SeriesDescription="dérivé")
+        derived.set_xarray(source.to_xarray() * 2)
+        renamed = source.new_sibling(SeriesDescription="Ελληνικά", ProtocolName="été")
+        renamed.set_xarray(source.to_xarray())
+        made = source.parent.new_series(SeriesDescription="modèle")
+        made.set_array(np.ones((2, 16, 16)))
+        for series, description in [(derived, "dérivé"), (renamed, "Ελληνικά")]:
+            expected.update({f: (name, institution, description) for f in series.files()})
+        expected.update({f: (name, None, "modèle") for f in made.files()})
+    assert len(expected) == 16
+    for path, (name, institution, description) in expected.items():
+        ds = pydicom.dcmread(path)
+        assert (str(ds.PatientName), ds.SeriesDescription) == (name, description), path
+        if institution is not None:
+            assert ds.InstitutionName == institution, path
+        if description == "Ελληνικά":
+            assert ds.ProtocolName == "été", path
+    rels = {str(Path(p).relative_to(tmp_path)).replace("\\", "/") for p in expected}
+
+    def rows() -> dict[str, list[Any]]:
+        frame = database.index.frame
+        mine = frame[frame["_path"].isin(rels)].sort_values("_path", ignore_index=True)
+        return mine.astype(object).where(mine.notna(), None).to_dict("list")
+
+    before = rows()
+    assert sorted(before["PatientName"]) == ["Gérard^Façade"] * 8 + ["Müller^Jürgen"] * 8
+    database.scan()
+    after = rows()
+    assert list(after) == list(before)
+    for col, values in before.items():
+        assert after[col] == values, col
+    database.restore()
+    database.close()

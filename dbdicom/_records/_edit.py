@@ -63,7 +63,7 @@ def put(ds: Dataset, number: int, vr: str, value: Any) -> None:
     if isinstance(value, DataElement):
         ds[value.tag] = value
         return
-    if isinstance(value, str) and not value.isascii():
+    if non_ascii(value):
         if ds.get("SpecificCharacterSet") != "ISO_IR 192":
             ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8, which encodes any text
     if number in ds:
@@ -76,6 +76,22 @@ def put(ds: Dataset, number: int, vr: str, value: Any) -> None:
         ds.add_new(number, vr, value)
     if number == 0x00080018 and getattr(ds, "file_meta", None) is not None:
         ds.file_meta.MediaStorageSOPInstanceUID = value
+
+
+def non_ascii(value: Any) -> bool:
+    """Whether ``value`` (text, a person name, or several) has characters
+    beyond ASCII: then its file needs a character set that encodes them.
+
+    Examples
+    --------
+    >>> non_ascii("Gérard"), non_ascii(["A", "B"]), non_ascii(1.5)
+    (True, False, False)
+    """
+    if isinstance(value, str | PersonName):
+        return not str(value).isascii()
+    if isinstance(value, MultiValue | list | tuple):
+        return any(non_ascii(v) for v in value)
+    return False
 
 
 def plain(value: Any) -> Any:

@@ -60,7 +60,7 @@ from .._files._raw import (
 from .._index._scan import Row
 from .._values import plain_number_text, resolve_tag, to_dicom
 from ._attributes import LEVEL_ATTRIBUTES
-from ._edit import DELETE, copy_dataset, put
+from ._edit import DELETE, copy_dataset, non_ascii, put
 from ._output import RawFrame, Scanned, no_pydicom_validation, pixel_format, write_all
 
 if TYPE_CHECKING:
@@ -583,7 +583,9 @@ class _Builder:
                 geometry.update(
                     _stack_values(template, _stack_index(da, index), values.get("SliceLocation"))
                 )
-            return fast.frame(group, uid, values, geometry, None if self.numbered else number)
+            frame = fast.frame(group, uid, values, geometry, None if self.numbered else number)
+            if frame is not None:
+                return frame
         from ._structure import _apply
 
         ds = _base(group[0] if group else None, template)
@@ -664,16 +666,28 @@ class _FastLayers:
     ) -> None:
         from ._structure import _NEEDED
 
-        self.usable = not any(k.islower() for k in target)  # custom attributes: pydicom
+        # through pydicom: custom attributes, a character set given
+        self.usable = not any(k.islower() for k in target) and not any(
+            number == _CHARSET for number, _, _ in shared
+        )
+        # new text beyond ASCII is written in UTF-8 (as pydicom edits do)
+        self.text = any(non_ascii(value) for _, _, value in shared) or any(
+            non_ascii(value) for value in target.values()
+        )
         self.template = elements(dataset_bytes(template))
         # a new file: what its parents lack, the template's made-up value is emptied
         self.target_new: dict[int, bytes | None] = {}
         self.drops: dict[int, bytes | None] = _tags([*_DROP, "NumberOfFrames"])
         attrs = Dataset()
+        if self.text:
+            attrs.SpecificCharacterSet = "ISO_IR 192"
         for number, vr, value in shared:
             put(attrs, number, vr, value)
         self.shared = _delta(attrs)
+        self.shared.pop(_CHARSET, None)  # set by frame(), where it can be
         parents = Dataset()
+        if self.text:
+            parents.SpecificCharacterSet = "ISO_IR 192"
         removed: dict[int, bytes | None] = {}
         for keyword, value in target.items():
             if keyword.islower():
@@ -684,6 +698,7 @@ class _FastLayers:
             else:
                 put(parents, number, vr, value)
         self.target: dict[int, bytes | None] = {**removed, **_delta(parents)}
+        self.target.pop(_CHARSET, None)
         self.target_new.update(self.target)
         for number in removed:
             keyword = keyword_for_tag(number)
@@ -765,8 +780,10 @@ class _FastLayers:
         values: dict[str, Any],
         geometry: dict[str, Any],
         number: int | None,
-    ) -> RawFrame:
-        """A frame from its sources' first header, or (no sources) the template's."""
+    ) -> RawFrame | None:
+        """A frame from its sources' first header, or (no sources) the template's;
+        None where new text needs UTF-8 but the source's own text is in
+        another character set (pydicom then re-encodes the whole header)."""
         if group:
             source = group[0]
             path = os.path.join(source.root, str(source.rel))
@@ -790,6 +807,10 @@ class _FastLayers:
             image_type = encode_element(0x00080008, "CS", ["DERIVED", "SECONDARY", *rest])
             self._image_types[raw_type] = image_type
         delta[0x00080008] = image_type
+        if self.text or _CHARSET in delta:  # text beyond ASCII among the new values
+            if not _utf8_compatible(own):
+                return None
+            delta[_CHARSET] = _UTF8
         if group:
             delta[0x00082112], delta[0x00081115] = self._references(group)
         writer = self._writer[0x00281053 in own]
@@ -803,6 +824,21 @@ class _FastLayers:
             self._window,
         ]
         return RawFrame(layers, sop_class, uid)
+
+
+_CHARSET = 0x00080005
+_UTF8 = encode_element(_CHARSET, "CS", "ISO_IR 192")
+_TEXT_VRS = frozenset(b"LO LT PN SH ST UC UT SQ".split())
+
+
+def _utf8_compatible(own: dict[int, bytes]) -> bool:
+    """Whether the header ``own`` (explicit VR elements) reads the same in
+    UTF-8: it is in UTF-8 already, or its text (and sequences, which may
+    hold text) is plain ASCII."""
+    charset = own.get(_CHARSET)
+    if charset is not None and charset[8:].strip(b" \0") == b"ISO_IR 192":
+        return True
+    return all(raw.isascii() for raw in own.values() if raw[4:6] in _TEXT_VRS)
 
 
 def _ui(tag: int, value: str) -> bytes:
