@@ -263,8 +263,8 @@ def values_of_elements(
     """``header_of_elements(merged, wanted).values`` for each of ``many``, in bulk.
 
     The files of one write repeat most elements byte for byte: each tag's
-    distinct values are decoded once. Elements of a file with a Specific
-    Character Set go through :func:`header_of_elements`.
+    distinct values are decoded once, for each Specific Character Set the
+    files have.
 
     Examples
     --------
@@ -276,28 +276,34 @@ def values_of_elements(
     [{2621456: 4, 2621457: 5}, {2621456: 4, 2621457: 6}]
     """  # noqa: E501
     out: list[dict[int, Any]] = [{} for _ in many]
-    plain = [k for k, merged in enumerate(many) if merged.get(SPECIFIC_CHARSET) is None]
-    for k in sorted(set(range(len(many))) - set(plain)):
-        out[k] = header_of_elements(many[k], wanted, "", -1, -1).values
-    tags = set()
-    for k in plain:
-        tags.update(many[k].keys() & wanted.keys())
-    latin = ["latin_1"]
-    for tag in tags:
-        if tag >= 0x7FE00010 or not tag & 0xFFFF:
-            continue  # not written (see file_header)
-        decoded: dict[bytes, Any] = {}
-        for k in plain:
-            raw = many[k].get(tag)
-            if raw is None:
-                continue
-            value = decoded.get(raw, decoded)
-            if value is decoded:
-                split = _split_element(raw, wanted[tag])
-                value = _UNDECODED if split is None else decode_value(*split, latin)
-                decoded[raw] = value
-            if value is not _UNDECODED:
-                out[k][tag] = value
+    by_charset: dict[bytes | None, list[int]] = {}
+    for k, merged in enumerate(many):
+        by_charset.setdefault(merged.get(SPECIFIC_CHARSET), []).append(k)
+    for charset, files in by_charset.items():
+        encodings = ["latin_1"]
+        if charset is not None:
+            split = _split_element(charset, "CS")
+            if split is not None:
+                encodings = encodings_for(decode_value("CS", split[1], encodings))
+        tags = set()
+        for k in files:
+            tags.update(many[k].keys() & wanted.keys())
+        for tag in tags:
+            if tag >= 0x7FE00010 or not tag & 0xFFFF:
+                continue  # not written (see file_header)
+            decoded: dict[bytes, Any] = {}
+            vr = wanted[tag]
+            for k in files:
+                raw = many[k].get(tag)
+                if raw is None:
+                    continue
+                value = decoded.get(raw, decoded)
+                if value is decoded:
+                    split = _split_element(raw, vr)
+                    value = _UNDECODED if split is None else decode_value(*split, encodings)
+                    decoded[raw] = value
+                if value is not _UNDECODED:
+                    out[k][tag] = value
     return out
 
 
