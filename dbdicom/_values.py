@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import numbers
 import re
@@ -142,6 +143,17 @@ def resolve_tag(tag: TagLike, vr: str | None = None) -> tuple[int, str, str]:
     >>> resolve_tag("SmallestImagePixelValue", vr="SS")[2]
     'SS'
     """
+    if isinstance(tag, str | int):  # writers resolve the same few tags per frame
+        return _resolved(tag, vr)
+    return _resolve(tag, vr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(tag: str | int, vr: str | None) -> tuple[int, str, str]:
+    return _resolve(tag, vr)
+
+
+def _resolve(tag: TagLike, vr: str | None) -> tuple[int, str, str]:
     number = _number(tag)
     label = _label(number)
     way_out = (
@@ -163,6 +175,7 @@ def resolve_tag(tag: TagLike, vr: str | None = None) -> tuple[int, str, str]:
     return number, name, vr
 
 
+@functools.lru_cache(maxsize=1024)
 def _vm_allows(count: int, vm: str) -> bool:
     match = re.fullmatch(r"(\d+)(?:-(\d*)(n?))?", vm)
     if match is None or count == 0:
@@ -173,6 +186,11 @@ def _vm_allows(count: int, vm: str) -> bool:
     if not open_ended:  # "1-3"
         return low <= count <= int(high)
     return count >= low and count % int(high or 1) == 0  # "1-n", "2-2n"
+
+
+@functools.lru_cache(maxsize=1024)
+def _vm_of(number: int) -> str:
+    return str(dictionary_VM(number))
 
 
 def plain_number_text(number: int, vr: str, value: Any) -> str | None:
@@ -204,7 +222,7 @@ def plain_number_text(number: int, vr: str, value: Any) -> str | None:
             return None
         else:
             texts.append(text)
-    if not texts or not _vm_allows(len(texts), str(dictionary_VM(number))):
+    if not texts or not _vm_allows(len(texts), _vm_of(number)):
         return None
     return "\\".join(texts)
 
