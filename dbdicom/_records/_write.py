@@ -27,6 +27,7 @@ saved.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from collections.abc import Sequence
@@ -468,7 +469,7 @@ def _set_xarray(
     editor: Any,
     window: tuple[float, float],
 ) -> Record:
-    from .._templates import mr_image, new_uid
+    from .._templates import new_uid
     from ._structure import inherited, is_empty
 
     journal = editor.begin()
@@ -495,8 +496,7 @@ def _set_xarray(
             if target.get(keyword) is DELETE and keyword != "SeriesDescription":
                 del target[keyword]
     rows, columns = int(da.shape[-2]), int(da.shape[-1])
-    template = mr_image(np.zeros((rows, columns), np.uint16))
-    del template.PixelData
+    template = _Template(rows, columns)
     shared = {k: v for k, v in shared_values(da).items() if k not in _PARENT_TAGS}
     shared_checked = []  # checked once, set in every frame
     for keyword, value in shared.items():
@@ -557,7 +557,7 @@ class _Builder:
         self,
         da: Any,
         target: dict[str, Any],
-        template: Dataset,
+        template: _Template,
         shared: list[tuple[int, str, Any]],
         series_uid: str,
         what: str,
@@ -573,7 +573,7 @@ class _Builder:
         self, k: int, index: tuple[int, ...], group: list[_Source], uid: str
     ) -> RawFrame | Dataset:
         """The header of frame ``k`` (at ``index``), from its sources ``group``."""
-        da, tags, template = self.da, self.tags, self.template
+        da, tags = self.da, self.tags
         number = k + 1
         fast = self.fast
         if fast is not None and fast.usable and (not group or group[0].raw_offset):
@@ -581,13 +581,16 @@ class _Builder:
             geometry = tags.geometry(index, values)
             if not group and "affine" not in da.attrs and "ImagePositionPatient" not in values:
                 geometry.update(
-                    _stack_values(template, _stack_index(da, index), values.get("SliceLocation"))
+                    _stack_values(
+                        self.template.dataset, _stack_index(da, index), values.get("SliceLocation")
+                    )
                 )
             frame = fast.frame(group, uid, values, geometry, None if self.numbered else number)
             if frame is not None:
                 return frame
         from ._structure import _apply
 
+        template = self.template.dataset
         ds = _base(group[0] if group else None, template)
         # a source without SpacingBetweenSlices does not get one (round trips stay
         # identical); a new image from the template does
@@ -627,6 +630,26 @@ class _Builder:
         return ds
 
 
+class _Template:
+    """The MR Image template of a write's frame size, made when first needed
+    (a series derived from sources copies their headers instead)."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.shape = (rows, columns)
+
+    @functools.cached_property
+    def dataset(self) -> Dataset:
+        from .._templates import mr_image
+
+        ds = mr_image(np.zeros(self.shape, np.uint16))
+        del ds.PixelData
+        return ds
+
+    @functools.cached_property
+    def elements(self) -> dict[int, bytes]:
+        return elements(dataset_bytes(self.dataset))
+
+
 class _Items(Sequence[tuple[str, Any]]):
     """The frames to write, as ``(path, header)``: each header is built when
     it is asked for (writing numpy data, the next frame's header is built
@@ -662,10 +685,8 @@ class _FastLayers:
         what: str,
         shape: tuple[int, ...],
         encoding: Encoding,
-        template: Dataset,
+        template: _Template,
     ) -> None:
-        from ._structure import _NEEDED
-
         # through pydicom: custom attributes, a character set given
         self.usable = not any(k.islower() for k in target) and not any(
             number == _CHARSET for number, _, _ in shared
@@ -674,9 +695,7 @@ class _FastLayers:
         self.text = any(non_ascii(value) for _, _, value in shared) or any(
             non_ascii(value) for value in target.values()
         )
-        self.template = elements(dataset_bytes(template))
-        # a new file: what its parents lack, the template's made-up value is emptied
-        self.target_new: dict[int, bytes | None] = {}
+        self.template = template
         self.drops: dict[int, bytes | None] = _tags([*_DROP, "NumberOfFrames"])
         attrs = Dataset()
         if self.text:
@@ -699,25 +718,42 @@ class _FastLayers:
                 put(parents, number, vr, value)
         self.target: dict[int, bytes | None] = {**removed, **_delta(parents)}
         self.target.pop(_CHARSET, None)
-        self.target_new.update(self.target)
-        for number in removed:
-            keyword = keyword_for_tag(number)
-            if number in self.template and keyword not in _NEEDED:
-                self.target_new[number] = encode_element(number, _vr_of(number), "")
-            else:
-                self.target_new.pop(number, None)
+        self._removed = removed
+        self._target_new: dict[int, bytes | None] | None = None
+        self._pixels = (series_uid, what, shape, encoding)
         self._writer: dict[bool, dict[int, bytes | None]] = {}
-        for rescaled in (False, True):
-            writer = Dataset()
-            writer.SeriesInstanceUID = series_uid
-            writer.DerivationDescription = what[:1024]
-            pixel_format(writer, shape, encoding, rescaled)
-            self._writer[rescaled] = dict(_delta(writer))
         self._window: dict[int, bytes | None] = {}
         self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
         self._image_types: dict[bytes | None, bytes] = {}
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
+
+    def target_new(self) -> dict[int, bytes | None]:
+        """The parents' elements for a new file: what its parents lack, the
+        template's made-up value is emptied."""
+        if self._target_new is None:
+            from ._structure import _NEEDED
+
+            new = dict(self.target)
+            for number in self._removed:
+                if number in self.template.elements and keyword_for_tag(number) not in _NEEDED:
+                    new[number] = encode_element(number, _vr_of(number), "")
+                else:
+                    new.pop(number, None)
+            self._target_new = new
+        return self._target_new
+
+    def writer(self, rescaled: bool) -> dict[int, bytes | None]:
+        """The elements the writer sets: series, derivation, pixel format."""
+        found = self._writer.get(rescaled)
+        if found is None:
+            series_uid, what, shape, encoding = self._pixels
+            ds = Dataset()
+            ds.SeriesInstanceUID = series_uid
+            ds.DerivationDescription = what[:1024]
+            pixel_format(ds, shape, encoding, rescaled)
+            found = self._writer[rescaled] = dict(_delta(ds))
+        return found
 
     def _element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
         """A coordinate value as an element, checked once per distinct value."""
@@ -790,7 +826,7 @@ class _FastLayers:
             own, _ = header_of(path, source.raw_offset, self.layouts)
             sop_class, target = source.sop_class, self.target
         else:
-            own, sop_class, target = self.template, str(MRImageStorage), self.target_new
+            own, sop_class, target = self.template.elements, str(MRImageStorage), self.target_new()
         delta: dict[int, bytes | None] = {}
         for keyword, value in values.items():
             delta.update(self._element(keyword, value))
@@ -813,7 +849,7 @@ class _FastLayers:
             delta[_CHARSET] = _UTF8
         if group:
             delta[0x00082112], delta[0x00081115] = self._references(group)
-        writer = self._writer[0x00281053 in own]
+        writer = self.writer(0x00281053 in own)
         layers: list[dict[int, bytes | None]] = [
             dict(own),
             self.drops,
