@@ -207,13 +207,16 @@ class FrameTags:
         affine = da.attrs.get("affine")
         slices = int(da.sizes.get("SliceLocation", 1))
         self._affine = None if affine is None else _Geometry(affine, slices)
+        self._slices = slices
 
     def values(self, index: tuple[int, ...]) -> dict[str, Any]:
         """Tag values of the frame at ``index`` from the coordinates
         (writer-owned tags and empty values left out)."""
         out: dict[str, Any] = {}
         for name, axes, shape, converted in self._coords:
-            if axes:
+            if len(axes) == 1:  # most coordinates belong to one dim
+                position = index[axes[0]]
+            elif axes:
                 position = int(np.ravel_multi_index(tuple(index[a] for a in axes), shape))
             else:
                 position = 0
@@ -231,7 +234,11 @@ class FrameTags:
         k = index[self._slice_axis] if self._slice_axis is not None else 0
         found = self._geometry.get(k)
         if found is None:
-            found = self._geometry[k] = self._affine.of(k)
+            if not self._geometry:  # all slices at once: most writes need them all
+                self._geometry = dict(enumerate(self._affine.all(self._slices)))
+            found = self._geometry.get(k)
+            if found is None:
+                found = self._geometry[k] = self._affine.of(k)
         return {key: v for key, v in found.items() if key not in given}
 
 
@@ -254,12 +261,17 @@ class _Geometry:
 
     def of(self, k: int) -> dict[str, Any]:
         """The tags of slice ``k``."""
-        position = self.origin + k * self.normal
-        return {
-            "ImagePositionPatient": [float(x) for x in np.round(position, 6)],
-            **self.shared,
-            "SliceLocation": round(float(position @ self.unit), 6),
-        }
+        return self.all(1, k)[0]
+
+    def all(self, n: int, first: int = 0) -> list[dict[str, Any]]:
+        """The tags of slices ``first`` to ``first + n - 1``."""
+        positions = self.origin + np.arange(first, first + n)[:, None] * self.normal
+        locations = [round(x, 6) for x in (positions @ self.unit).tolist()]
+        rounded = np.round(positions, 6).tolist()
+        return [
+            {"ImagePositionPatient": position, **self.shared, "SliceLocation": location}
+            for position, location in zip(rounded, locations, strict=True)
+        ]
 
 
 # ------------------------------------------------------------------ pixel encoding
