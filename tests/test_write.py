@@ -595,19 +595,23 @@ def test_names_in_other_character_sets_survive_a_derived_write(tmp_path: Path) -
     for source in database.series():
         name = source.PatientName[0]
         institution = pydicom.dcmread(source.files()[0]).InstitutionName  # not in the index
-        derived = source.new_sibling(SeriesDescription="dérivé")
-        derived.set_xarray(source.to_xarray() * 2)
+        derived = source.new_sibling(SeriesDescription="derived")
+        derived.set_xarray(source.to_xarray() * 2, description="× 2, über alles")
         renamed = source.new_sibling(SeriesDescription="Ελληνικά", ProtocolName="été")
         renamed.set_xarray(source.to_xarray())
         made = source.parent.new_series(SeriesDescription="modèle")
         made.set_array(np.ones((2, 16, 16)))
-        for series, description in [(derived, "dérivé"), (renamed, "Ελληνικά")]:
+        for series, description in [(derived, "derived"), (renamed, "Ελληνικά")]:
             expected.update({f: (name, institution, description) for f in series.files()})
         expected.update({f: (name, None, "modèle") for f in made.files()})
     assert len(expected) == 16
     for path, (name, institution, description) in expected.items():
         ds = pydicom.dcmread(path)
         assert (str(ds.PatientName), ds.SeriesDescription) == (name, description), path
+        if description == "derived":
+            assert ds.DerivationDescription == "× 2, über alles", path
+            # new text that the source's character set encodes stays in it
+            assert ds.SpecificCharacterSet == ("ISO_IR 192" if "ü" in name else "ISO_IR 100")
         if institution is not None:
             assert ds.InstitutionName == institution, path
         if description == "Ελληνικά":

@@ -54,8 +54,10 @@ class _Delete:
 DELETE: Any = _Delete()
 
 
-def put(ds: Dataset, number: int, vr: str, value: Any) -> None:
-    """Set (or with :data:`DELETE`, remove) one element of ``ds``."""
+def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
+    """Set (or with :data:`DELETE`, remove) one element of ``ds``; text beyond
+    ASCII switches ``ds`` to UTF-8 (unless not to ``switch``: the caller
+    chose a character set that encodes it)."""
     if value is DELETE:
         if number in ds:
             del ds[number]
@@ -63,7 +65,7 @@ def put(ds: Dataset, number: int, vr: str, value: Any) -> None:
     if isinstance(value, DataElement):
         ds[value.tag] = value
         return
-    if non_ascii(value):
+    if switch and non_ascii(value):
         if ds.get("SpecificCharacterSet") != "ISO_IR 192":
             ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8, which encodes any text
     if number in ds:

@@ -691,72 +691,108 @@ class _FastLayers:
         self.usable = not any(k.islower() for k in target) and not any(
             number == _CHARSET for number, _, _ in shared
         )
-        # new text beyond ASCII is written in UTF-8 (as pydicom edits do)
-        self.text = any(non_ascii(value) for _, _, value in shared) or any(
-            non_ascii(value) for value in target.values()
-        )
+        # text beyond ASCII among the new values: encoded in the character set
+        # of each frame's source where it can be, else in UTF-8
+        texts = [what, *(value for _, _, value in shared), *target.values()]
+        self.texts = [value for value in texts if non_ascii(value)]
         self.template = template
         self.drops: dict[int, bytes | None] = _tags([*_DROP, "NumberOfFrames"])
-        attrs = Dataset()
-        if self.text:
-            attrs.SpecificCharacterSet = "ISO_IR 192"
-        for number, vr, value in shared:
-            put(attrs, number, vr, value)
-        self.shared = _delta(attrs)
-        self.shared.pop(_CHARSET, None)  # set by frame(), where it can be
-        parents = Dataset()
-        if self.text:
-            parents.SpecificCharacterSet = "ISO_IR 192"
-        removed: dict[int, bytes | None] = {}
+        self._shared_values = shared
+        self._parents: list[tuple[int, str, Any]] = []
+        self._removed: dict[int, bytes | None] = {}
         for keyword, value in target.items():
             if keyword.islower():
                 continue
             number, _, vr = resolve_tag(keyword)
             if value is DELETE:
-                removed[number] = None
+                self._removed[number] = None
             else:
-                put(parents, number, vr, value)
-        self.target: dict[int, bytes | None] = {**removed, **_delta(parents)}
-        self.target.pop(_CHARSET, None)
-        self._removed = removed
-        self._target_new: dict[int, bytes | None] | None = None
+                self._parents.append((number, vr, value))
         self._pixels = (series_uid, what, shape, encoding)
-        self._writer: dict[bool, dict[int, bytes | None]] = {}
+        # per character set (None: ASCII): shared attrs, parents, parents of a new file
+        self._text: dict[str | None, tuple[dict[int, bytes | None], ...]] = {}
+        self._new: dict[str | None, dict[int, bytes | None]] = {}
+        self._writer: dict[tuple[bool, str | None], dict[int, bytes | None]] = {}
+        self._encodable: dict[bytes | None, str | None] = {}
         self._window: dict[int, bytes | None] = {}
         self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
         self._image_types: dict[bytes | None, bytes] = {}
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
 
-    def target_new(self) -> dict[int, bytes | None]:
-        """The parents' elements for a new file: what its parents lack, the
-        template's made-up value is emptied."""
-        if self._target_new is None:
+    def text(self, charset: str | None) -> tuple[dict[int, bytes | None], ...]:
+        """The shared attrs and the parents' values, encoded in ``charset``
+        (None: plain ASCII)."""
+        found = self._text.get(charset)
+        if found is None:
+            attrs, parents = _text_dataset(charset), _text_dataset(charset)
+            for number, vr, value in self._shared_values:
+                put(attrs, number, vr, value, switch=False)
+            for number, vr, value in self._parents:
+                put(parents, number, vr, value, switch=False)
+            shared: dict[int, bytes | None] = dict(_delta(attrs))
+            target: dict[int, bytes | None] = {**self._removed, **_delta(parents)}
+            shared.pop(_CHARSET, None)  # set by frame(), where it changes
+            target.pop(_CHARSET, None)
+            found = self._text[charset] = (shared, target)
+        return found
+
+    def target_new(self, charset: str | None) -> dict[int, bytes | None]:
+        """The parents' values for a new file: where its parents lack a value,
+        the template's made-up one is emptied."""
+        found = self._new.get(charset)
+        if found is None:
             from ._structure import _NEEDED
 
-            new = dict(self.target)
+            found = self._new[charset] = dict(self.text(charset)[1])
             for number in self._removed:
                 if number in self.template.elements and keyword_for_tag(number) not in _NEEDED:
-                    new[number] = encode_element(number, _vr_of(number), "")
+                    found[number] = encode_element(number, _vr_of(number), "")
                 else:
-                    new.pop(number, None)
-            self._target_new = new
-        return self._target_new
+                    found.pop(number, None)
+        return found
 
-    def writer(self, rescaled: bool) -> dict[int, bytes | None]:
+    def writer(self, rescaled: bool, charset: str | None) -> dict[int, bytes | None]:
         """The elements the writer sets: series, derivation, pixel format."""
-        found = self._writer.get(rescaled)
+        found = self._writer.get((rescaled, charset))
         if found is None:
             series_uid, what, shape, encoding = self._pixels
-            ds = Dataset()
+            ds = _text_dataset(charset)
             ds.SeriesInstanceUID = series_uid
             ds.DerivationDescription = what[:1024]
             pixel_format(ds, shape, encoding, rescaled)
-            found = self._writer[rescaled] = dict(_delta(ds))
+            found = self._writer[(rescaled, charset)] = dict(_delta(ds))
+            found.pop(_CHARSET, None)
         return found
+
+    def charset(self, own: dict[int, bytes], delta: dict[int, bytes | None]) -> str | None | bool:
+        """The character set to encode the new text of a frame in: None where
+        all is ASCII; the source's own where it encodes the new text, else
+        UTF-8 (the frame then says so) where the source reads the same in it;
+        False where neither (pydicom then re-encodes the whole header)."""
+        if not self.texts and _CHARSET not in delta:
+            return None
+        raw = own.get(_CHARSET)
+        if _CHARSET not in delta:  # new values of this frame in UTF-8: all in UTF-8
+            if raw not in self._encodable:
+                self._encodable[raw] = _encoding_all(raw, self.texts)
+            found = self._encodable[raw]
+            if found is not None:
+                return found
+        if not _utf8_compatible(own):
+            return False
+        delta[_CHARSET] = _UTF8
+        return "ISO_IR 192"
 
     def _element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
         """A coordinate value as an element, checked once per distinct value."""
+        kind = type(value)
+        if kind is float or kind is int or kind is list:
+            number, _, vr = resolve_tag(keyword)
+            if vr == "DS" or vr == "IS":  # numbers, most often one per frame: no pydicom
+                text = plain_number_text(number, vr, value)
+                if text is not None:
+                    return {number: _number_element(number, vr, text)}
         key = (keyword, repr(value))
         found = self._checked.get(key)
         if found is None:
@@ -824,9 +860,9 @@ class _FastLayers:
             source = group[0]
             path = os.path.join(source.root, str(source.rel))
             own, _ = header_of(path, source.raw_offset, self.layouts)
-            sop_class, target = source.sop_class, self.target
+            sop_class = source.sop_class
         else:
-            own, sop_class, target = self.template.elements, str(MRImageStorage), self.target_new()
+            own, sop_class = self.template.elements, str(MRImageStorage)
         delta: dict[int, bytes | None] = {}
         for keyword, value in values.items():
             delta.update(self._element(keyword, value))
@@ -843,20 +879,20 @@ class _FastLayers:
             image_type = encode_element(0x00080008, "CS", ["DERIVED", "SECONDARY", *rest])
             self._image_types[raw_type] = image_type
         delta[0x00080008] = image_type
-        if self.text or _CHARSET in delta:  # text beyond ASCII among the new values
-            if not _utf8_compatible(own):
-                return None
-            delta[_CHARSET] = _UTF8
+        charset = self.charset(own, delta)
+        if charset is False:
+            return None
+        assert not isinstance(charset, bool)
+        shared, target = self.text(charset)
         if group:
             delta[0x00082112], delta[0x00081115] = self._references(group)
-        writer = self.writer(0x00281053 in own)
         layers: list[dict[int, bytes | None]] = [
             dict(own),
             self.drops,
-            dict(self.shared),
+            shared,
             delta,
-            target,
-            writer,
+            target if group else self.target_new(charset),
+            self.writer(0x00281053 in own, charset),
             self._window,
         ]
         return RawFrame(layers, sop_class, uid)
@@ -865,6 +901,40 @@ class _FastLayers:
 _CHARSET = 0x00080005
 _UTF8 = encode_element(_CHARSET, "CS", "ISO_IR 192")
 _TEXT_VRS = frozenset(b"LO LT PN SH ST UC UT SQ".split())
+# character sets of one code each, which new text can be written in as is
+_SINGLE_CODE = frozenset(
+    ["ISO_IR 192", "GB18030", "GBK"]
+    + [f"ISO_IR {n}" for n in (100, 101, 109, 110, 144, 127, 126, 138, 148, 203, 166)]
+)
+
+
+def _text_dataset(charset: str | None) -> Dataset:
+    ds = Dataset()
+    if charset is not None:
+        ds.SpecificCharacterSet = charset
+    return ds
+
+
+def _encoding_all(raw: bytes | None, texts: list[Any]) -> str | None:
+    """The character set of the element ``raw`` (explicit VR) where it is of
+    one code that encodes all ``texts``; else None."""
+    from pydicom.charset import python_encoding
+
+    if raw is None:
+        return None
+    name = raw[8:].strip(b" \0").decode("ascii", "replace")
+    if name not in _SINGLE_CODE:
+        return None
+    codec = python_encoding[name]
+    flat: list[str] = []
+    for value in texts:
+        flat.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value]))
+    try:
+        for text in flat:
+            text.encode(codec)
+    except UnicodeEncodeError:
+        return None
+    return name
 
 
 def _utf8_compatible(own: dict[int, bytes]) -> bool:
@@ -875,6 +945,14 @@ def _utf8_compatible(own: dict[int, bytes]) -> bool:
     if charset is not None and charset[8:].strip(b" \0") == b"ISO_IR 192":
         return True
     return all(raw.isascii() for raw in own.values() if raw[4:6] in _TEXT_VRS)
+
+
+def _number_element(tag: int, vr: str, text: str) -> bytes:
+    """A DS or IS element of ``text`` (plain ASCII) in explicit VR little endian."""
+    raw = text.encode("ascii")
+    if len(raw) % 2:
+        raw += b" "
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(raw)) + raw
 
 
 def _ui(tag: int, value: str) -> bytes:
