@@ -245,10 +245,28 @@ def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> 
             out[str(col)] = _extend_categories(old.array, values)
         elif isinstance(old.dtype, np.dtype) and isinstance(values, np.ndarray):
             out[str(col)] = np.concatenate([old.to_numpy(), values.astype(old.dtype, copy=False)])
+        elif isinstance(old.dtype, pd.StringDtype) and isinstance(values, list):
+            # arrays of one type joined as such (Arrow strings: their chunks)
+            array = old.array
+            added = pd.array(values, dtype=old.dtype)
+            out[str(col)] = _bounded(type(array)._concat_same_type([array, added]))
         else:
             added = pd.array(values, dtype="str") if isinstance(values, list) else values
-            out[str(col)] = pd.concat([old, pd.Series(added)], ignore_index=True)
+            out[str(col)] = pd.concat([old, pd.Series(added)], ignore_index=True).array
     return categorize(pd.DataFrame(out))
+
+
+def _bounded(array: Any) -> Any:
+    """``array``, its Arrow chunks (one per append) joined when they are many."""
+    arrow = getattr(array, "__arrow_array__", None)
+    if arrow is not None:
+        chunked = arrow()
+        if getattr(chunked, "num_chunks", 1) > _MAX_CHUNKS:
+            return pd.array(chunked.combine_chunks(), dtype=array.dtype)
+    return array
+
+
+_MAX_CHUNKS = 16
 
 
 def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical:
