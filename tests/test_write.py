@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -453,6 +454,73 @@ def test_new_files_appear_whole_with_or_without_unnamed_files(demo: db.Database)
         for path in out.files():
             assert os.stat(path).st_mode & 0o777 == 0o666 & ~_umask()
             assert dcmdump(path)  # complete: dcmtk parses it
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="unnamed files (O_TMPFILE) are Linux's")
+def test_files_made_ahead_by_a_helper_thread_are_all_used_or_closed(
+    demo: db.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where making a file waits for the disk, a helper thread makes the next
+    ones ahead: a write through it gives the same images, and index rows equal
+    to a fresh scan; a write stopped half-way (here by its progress report)
+    closes the files made ahead and not taken, which leave nothing behind."""
+
+    from dbdicom._records import _output
+
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray().astype(np.float32) / 3
+    vfa.new_sibling(SeriesDescription="first").set_xarray(da)  # the lock, /proc/self/fd
+    before = _open_fds()
+    monkeypatch.setattr(_output, "_WAITS", 0.0)  # as if every file waited for the disk
+    started: list[None] = []
+    start = _output._Unnamed._start
+    monkeypatch.setattr(_output._Unnamed, "_start", lambda self: started.append(start(self)))
+    out = vfa.new_sibling(SeriesDescription="made ahead").set_xarray(da)
+    assert started and _open_fds() == before
+    np.testing.assert_allclose(out.to_xarray().values, da.values, atol=float(da.max()) / 65535)
+    rows = demo.index.frame.astype(str)
+    demo.scan()
+    assert demo.index.frame.astype(str).equals(rows)  # the index: as a fresh scan reads it
+
+    # stopped after 5 of 60 files: the 8 made ahead are closed, not linked
+    root = Path(demo.path)
+    folder = root / "stopped"
+    folder.mkdir()
+    items = [(f"stopped/{k}.dcm", None) for k in range(60)]
+
+    def stop(k: int) -> None:
+        if k == 4:
+            raise KeyboardInterrupt
+
+    frames = np.zeros((60, 4, 4), np.float32)
+    encoding = _output.Encoding("uint16", 1.0, 0.0, True)
+    header = pydicom.dcmread(vfa.files()[0])
+    del header.PixelData
+    started.clear()
+    with pytest.raises(KeyboardInterrupt):
+        _output._write_frames(
+            str(root),
+            str(root / "tmp"),
+            [(r, _copy(header)) for r, _ in items],
+            frames,
+            encoding,
+            stop,
+        )
+    assert started and _open_fds() == before
+    assert sorted(p.name for p in folder.iterdir()) == [f"{k}.dcm" for k in range(5)]
+    demo.restore()
+
+
+def _copy(ds: pydicom.Dataset) -> pydicom.Dataset:
+    import copy
+
+    return copy.deepcopy(ds)
 
 
 def _umask() -> int:

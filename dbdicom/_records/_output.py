@@ -14,7 +14,9 @@ import contextlib
 import errno
 import io
 import os
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -138,9 +140,13 @@ def _write_frames(
     scanned: list[Scanned] = []
     raw_rows: list[tuple[Row, dict[int, bytes | None], tuple[int, int, str]]] = []
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
-    with no_pydicom_validation():
+    ahead: _Unnamed | None = None
+    with no_pydicom_validation(), contextlib.ExitStack() as stack:
         stored = _Encoded(frames, encoding)
         for k, (rel, ds) in enumerate(items):
+            if k == 1 and len(folders) == 1 and _UNNAMED.get(os.getpid()):
+                # the first file showed that unnamed files can be made here
+                ahead = stack.enter_context(_Unnamed(os.path.join(root, *folders), len(items) - 1))
             pixels = stored[k]
             if isinstance(ds, RawFrame):
                 merged = merge(ds.layers)
@@ -148,14 +154,14 @@ def _write_frames(
                 head = file_header(
                     merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
                 )
-                store_file(root, tmp, rel, head, pixels)
+                store_file(root, tmp, rel, head, pixels, ahead)
                 # the index row from the elements just written (below, in bulk)
                 row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
                 raw_rows.append((row, merged, (len(head), nbytes, ds.sop_class)))
                 scanned.append((rel, row, []))
             else:
                 head = _dataset_file(ds, pixels, encoding)
-                store_file(root, tmp, rel, head, None)
+                store_file(root, tmp, rel, head, None, ahead)
                 scanned.append((rel, *scan_one(root, rel, len(head), 0, head)))
             if report is not None:
                 report(k)
@@ -173,16 +179,24 @@ def _write_frames(
     return scanned
 
 
-def store_file(root: str, tmp: str, rel: str, head: bytes, pixels: np.ndarray | None) -> None:
+def store_file(
+    root: str,
+    tmp: str,
+    rel: str,
+    head: bytes,
+    pixels: np.ndarray | None,
+    ahead: _Unnamed | None = None,
+) -> None:
     """Write one new file, ``head`` then the stored ``pixels`` (if any),
-    atomically: it appears complete or not at all (see :func:`_create_unnamed`)."""
+    atomically: it appears complete or not at all (see :func:`_create_unnamed`);
+    ``ahead``: what makes the unnamed files of its folder."""
     parts: list[Any] = [head]
     if pixels is not None:
         parts.append(pixels.data if pixels.flags.c_contiguous else pixels.tobytes())
         if pixels.nbytes % 2:
             parts.append(b"\0")
     target = os.path.join(root, rel)
-    if _create_unnamed(target, parts):
+    if _create_unnamed(target, parts, ahead):
         return
     part = os.path.join(tmp, os.path.basename(rel))
     try:
@@ -207,15 +221,16 @@ def store_file(root: str, tmp: str, rel: str, head: bytes, pixels: np.ndarray | 
 _UNNAMED: dict[int, Any] = {}
 
 
-def _create_unnamed(target: str, parts: list[Any]) -> bool:
-    """Create ``target`` from ``parts`` through an unnamed file; False where
-    that is not available (the caller then writes a temporary file)."""
+def _create_unnamed(target: str, parts: list[Any], ahead: _Unnamed | None = None) -> bool:
+    """Create ``target`` from ``parts`` through an unnamed file (made by
+    ``ahead``, where given); False where that is not available (the caller
+    then writes a temporary file)."""
     pid = os.getpid()
     proc = _UNNAMED.get(pid)
     if proc is False or not hasattr(os, "O_TMPFILE"):
         return False
     try:
-        fd = os.open(os.path.dirname(target), os.O_TMPFILE | os.O_WRONLY, 0o666)
+        fd = ahead.take() if ahead is not None else _open_unnamed(os.path.dirname(target))
     except OSError:  # not supported here (EOPNOTSUPP, EISDIR, EINVAL...)
         _UNNAMED[pid] = False
         return False
@@ -239,6 +254,91 @@ def _create_unnamed(target: str, parts: list[Any]) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def _open_unnamed(folder: str) -> int:
+    return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o666)
+
+
+class _Unnamed:
+    """Makes the unnamed files of one folder, ``n`` at most: itself, or, once
+    making them is seen to wait for the disk, a helper thread a few files
+    ahead.
+
+    Making a file can wait for the disk: the file system reads the block of
+    the inode it allocates (on this project's test machine, at times, a few
+    milliseconds once every 16 files). Made ahead, that wait overlaps the
+    encoding and writing of the files before. Where making files does not
+    wait, no thread is started: handing the interpreter lock to and fro
+    would cost more than it saves. Files not taken are closed on exit:
+    unnamed, they leave nothing behind.
+    """
+
+    def __init__(self, folder: str, n: int, depth: int = 8) -> None:
+        self.folder, self.left, self.depth = folder, n, depth
+        self.made, self.waited = 0, 0.0
+        self._queue: queue.Queue[int | OSError] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self) -> int:
+        """The next file (raises what making it raised)."""
+        self.left -= 1
+        if self._queue is not None:
+            item = self._queue.get()
+            if isinstance(item, OSError):
+                raise item
+            return item
+        start = time.perf_counter()
+        fd = _open_unnamed(self.folder)
+        self.waited += time.perf_counter() - start
+        self.made += 1
+        if self.waited > _WAITS * max(self.made, 8) and self.left > self.depth:
+            self._start()
+        return fd
+
+    def _start(self) -> None:
+        self._queue = queue.Queue(maxsize=self.depth)
+        self._thread = threading.Thread(target=self._make, args=(self.left,), daemon=True)
+        self._thread.start()
+
+    def _make(self, n: int) -> None:
+        assert self._queue is not None
+        for _ in range(n):
+            if self._stop.is_set():
+                return
+            try:
+                fd = _open_unnamed(self.folder)
+            except OSError as exc:
+                self._queue.put(exc)
+                return
+            self._queue.put(fd)
+
+    def __enter__(self) -> _Unnamed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop making files and close those not taken."""
+        if self._thread is None or self._queue is None:
+            return
+        self._stop.set()
+        while True:
+            ended = not self._thread.is_alive()
+            while True:  # taking them lets a helper waiting to put one go on
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(item, OSError):
+                    os.close(item)
+            if ended:  # all it made was in the queue
+                break
+            self._thread.join(0.005)
+
+
+# making files waits for the disk when it takes longer than this on average
+# (seconds per file; not waiting, it takes ~10 us)
+_WAITS = 50e-6
 
 
 def _write_all_bytes(fd: int, parts: list[Any]) -> None:
