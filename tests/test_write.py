@@ -700,3 +700,22 @@ def test_names_in_other_character_sets_survive_a_derived_write(tmp_path: Path) -
         assert after[col] == values, col
     database.restore()
     database.close()
+
+
+def test_the_index_forgets_the_series_restore_removed(demo: db.Database) -> None:
+    """Written and restored again and again, the index does not keep the UIDs
+    and descriptions of the series it no longer has (each one made its
+    appends slower)."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray()
+    for k in range(4):
+        vfa.new_sibling(SeriesDescription=f"try {k}").set_xarray(da)
+        demo.restore()
+    vfa.new_sibling(SeriesDescription="kept").set_xarray(da)
+    frame = demo.index.frame
+    for col in ("SeriesInstanceUID", "SeriesDescription"):
+        assert sorted(frame[col].cat.categories) == sorted(frame[col].dropna().unique()), col
+    assert "kept" in set(frame["SeriesDescription"]) and "try 3" not in set(
+        frame["SeriesDescription"]
+    )
+    demo.restore()

@@ -270,20 +270,35 @@ _MAX_CHUNKS = 16
 
 
 def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical:
-    """``old`` followed by ``values`` (str or None), categories kept sorted."""
+    """``old`` followed by ``values`` (str or None), categories kept sorted;
+    those no row has any more (rows removed since) are dropped.
+
+    Examples
+    --------
+    >>> old = pd.Categorical(["b", None, "d"], categories=["a", "b", "d", "e"])
+    >>> both = _extend_categories(old, ["c", None, "e"])
+    >>> list(both.astype(object)), list(both.categories)
+    (['b', nan, 'd', 'c', nan, 'e'], ['b', 'c', 'd', 'e'])
+    """
     categories = old.categories
+    old_codes = np.asarray(old.codes, dtype=np.int64)
     lookup = {v: i for i, v in enumerate(categories)}
     missing = -1
     codes = np.array([missing if v is None else lookup.get(v, -2) for v in values], dtype=np.int64)
-    old_codes = np.asarray(old.codes, dtype=np.int64)
-    if (codes == -2).any():
-        merged = sorted(set(lookup) | {v for v in values if v is not None})
+    used = np.zeros(len(categories) + 2, dtype=bool)  # a slot each for -1 and -2
+    used[old_codes] = used[codes] = True
+    if used[-2] or not used[: len(categories)].all():
+        merged = sorted(
+            [v for v, i in lookup.items() if used[i]] + [v for v in values if v is not None]
+        )
+        merged = list(dict.fromkeys(merged))
         position = {v: i for i, v in enumerate(merged)}
         # -1 (missing) stays -1: the table gets one more slot for it
-        recode = np.array([*(position[v] for v in categories), missing], dtype=np.int64)
+        recode = np.array([position.get(v, missing) for v in categories] + [missing])
         old_codes = recode[old_codes]
         codes = np.array([missing if v is None else position[v] for v in values], dtype=np.int64)
-        categories = pd.Index(merged, dtype=categories.dtype)
+        dtype = categories.dtype if len(categories) else "str"
+        categories = pd.Index(merged, dtype=dtype)
     return pd.Categorical.from_codes(
         np.concatenate([old_codes, codes]), dtype=pd.CategoricalDtype(categories)
     )
