@@ -137,28 +137,63 @@ def _instance_source(instance: Record, frame: int | None = None) -> _Source:
 
 def _row_source(db: Any, row: int, frame: int | None = None) -> _Source:
     """The source at index ``row``; ``frame``: the 0-based frame in its file."""
+    return _row_sources(db, [row], [frame])[0]
+
+
+def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[_Source]:
+    """The sources at index ``rows``; ``frames``: the 0-based frame of each in
+    its file (None, or NaN: the whole file)."""
     editor = db._editor
     index = db.index
-    rel = str(index.array("_path")[row])
-    frames = float(index.array("NumberOfFrames")[row])
-    single = frames != frames or frames == 1.0  # NaN: no NumberOfFrames
-    raw = (
-        single
-        and rel not in editor.memory
-        and index.array("TransferSyntaxUID")[row] == "1.2.840.10008.1.2.1"
-        and not bool(index.array("_encapsulated")[row])
-        and int(index.array("_offset")[row]) > 0
-    )
-    return _Source(
-        db.path,
-        rel,
-        str(index.array("SOPClassUID")[row] or MRImageStorage),
-        str(index.array("SOPInstanceUID")[row]),
-        str(index.array("SeriesInstanceUID")[row]),
-        editor.memory.get(rel),
-        int(index.array("_offset")[row]) if raw else 0,
-        None if single or frame is None else int(frame) + 1,
-    )
+    columns = [
+        index.array(name)[rows].tolist()
+        for name in (
+            "_path",
+            "NumberOfFrames",
+            "TransferSyntaxUID",
+            "_encapsulated",
+            "_offset",
+            "SOPClassUID",
+            "SOPInstanceUID",
+            "SeriesInstanceUID",
+        )
+    ]
+    out = []
+    for rel, count, syntax, encapsulated, offset, sop_class, uid, series, frame in zip(
+        *columns, frames, strict=True
+    ):
+        rel = str(rel)
+        single = count != count or count == 1.0  # NaN: no NumberOfFrames
+        raw = (
+            single
+            and rel not in editor.memory
+            and syntax == "1.2.840.10008.1.2.1"
+            and not encapsulated
+            and offset > 0
+        )
+        numbered = not single and frame is not None and frame == frame
+        out.append(
+            _Source(
+                db.path,
+                rel,
+                str(sop_class or MRImageStorage),
+                str(uid),
+                str(series),
+                editor.memory.get(rel),
+                int(offset) if raw else 0,
+                int(frame) + 1 if numbered else None,
+            )
+        )
+    return out
+
+
+def _per_frame(da: Any, coord: Any) -> np.ndarray:
+    """The values of ``coord`` (on frame dims of ``da``) for each frame, in C order."""
+    dims = tuple(da.dims[:-2])
+    if tuple(coord.dims) == dims:
+        return np.asarray(coord.values).reshape(-1)
+    plane = da.isel(row=0, column=0, drop=True)
+    return np.asarray(coord.broadcast_like(plane).values).reshape(-1)
 
 
 def _dataset_source(ds: Dataset) -> _Source:
@@ -226,24 +261,21 @@ def _sources(series: Record, da: Any, header: Any) -> list[list[_Source]]:
         return out
     coord = da.coords.get("SOPInstanceUID")
     if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
-        plane = da.isel(row=0, column=0, drop=True)
-        uids = coord.broadcast_like(plane).values.reshape(-1)
+        uids = _per_frame(da, coord)
         numbers = da.coords.get("frame")
-        if numbers is not None and set(numbers.dims) <= set(plane.dims):
-            frame_numbers = numbers.broadcast_like(plane).values.reshape(-1)
+        if numbers is not None and set(numbers.dims) <= set(da.dims[:-2]):
+            frame_numbers = _per_frame(da, numbers)
         else:
             frame_numbers = np.full(len(uids), None, dtype=object)
         index = db.index
         ok = index.ok
         where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
-        out = []
-        for uid, number in zip(uids, frame_numbers, strict=True):
-            row = where.get(str(uid)) if isinstance(uid, str) and uid else None
-            if row is None:
-                out.append([])
-            else:
-                frame = None if number is None or number != number else int(number)
-                out.append([_row_source(db, row, frame)])
+        at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
+        found = [k for k, row in enumerate(at) if row >= 0]
+        out = [[] for _ in at]
+        sources = _row_sources(db, [at[k] for k in found], [frame_numbers[k] for k in found])
+        for k, source in zip(found, sources, strict=True):
+            out[k] = [source]
         return out
     source = da.attrs.get("SeriesInstanceUID")
     if source and (("series", source) not in db._editor.empty):
