@@ -514,6 +514,13 @@ def test_files_made_ahead_by_a_helper_thread_are_all_used_or_closed(
         )
     assert started and _open_fds() == before
     assert sorted(p.name for p in folder.iterdir()) == [f"{k}.dcm" for k in range(5)]
+
+    # what stops the helper reaches the writer, which falls back or says why
+    with _output._Unnamed(str(root / "gone"), 20) as ahead:
+        ahead._start()
+        with pytest.raises(FileNotFoundError):
+            ahead.take()
+    assert _open_fds() == before
     demo.restore()
 
 

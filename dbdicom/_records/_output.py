@@ -277,7 +277,7 @@ class _Unnamed:
     def __init__(self, folder: str, n: int, depth: int = 8) -> None:
         self.folder, self.left, self.depth = folder, n, depth
         self.made, self.waited = 0, 0.0
-        self._queue: queue.Queue[int | OSError] | None = None
+        self._queue: queue.Queue[int | BaseException] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -286,7 +286,7 @@ class _Unnamed:
         self.left -= 1
         if self._queue is not None:
             item = self._queue.get()
-            if isinstance(item, OSError):
+            if isinstance(item, BaseException):
                 raise item
             return item
         start = time.perf_counter()
@@ -304,15 +304,13 @@ class _Unnamed:
 
     def _make(self, n: int) -> None:
         assert self._queue is not None
-        for _ in range(n):
-            if self._stop.is_set():
-                return
-            try:
-                fd = _open_unnamed(self.folder)
-            except OSError as exc:
-                self._queue.put(exc)
-                return
-            self._queue.put(fd)
+        try:
+            for _ in range(n):
+                if self._stop.is_set():
+                    return
+                self._queue.put(_open_unnamed(self.folder))
+        except BaseException as exc:  # whatever stopped it, the taker raises
+            self._queue.put(exc)
 
     def __enter__(self) -> _Unnamed:
         return self
@@ -329,7 +327,7 @@ class _Unnamed:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if not isinstance(item, OSError):
+                if not isinstance(item, BaseException):
                     os.close(item)
             if ended:  # all it made was in the queue
                 break
