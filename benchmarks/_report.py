@@ -36,6 +36,142 @@ def format_table(header: Sequence[str], lines: Sequence[Sequence[str]], numeric:
     return "\n".join(out)
 
 
+MIB = 1 << 20
+
+
+@dataclass
+class Row:
+    """One measurement of a table: dbdicom's figure, its peers' (None: not
+    measured), the target and whether it is met (None: not judged).
+
+    ``unit``: ``"s"`` (seconds), ``"B"`` (bytes) or ``"MiB"`` (bytes, shown in
+    MiB). The ratio is the best peer's figure over dbdicom's, unless
+    ``given_ratio`` says otherwise (a ratio of other figures, as text).
+    """
+
+    name: str
+    unit: str
+    dbdicom: float
+    peers: tuple[float | None, ...]
+    target: str
+    met: bool | None
+    given_ratio: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        measured = [p for p in self.peers if p is not None]
+        if not measured or not self.dbdicom:
+            return None
+        return min(measured) / self.dbdicom
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A figure for a table.
+
+    >>> fmt(0.0042, "s"), fmt(0.042, "s"), fmt(4.2, "s"), fmt(2048, "B"), fmt(3 * MIB, "MiB")
+    ('4.20 ms', '42.0 ms', '4.200 s', '2,048 B', '3 MiB')
+    """
+    if value is None:
+        return "-"
+    if unit == "B":
+        return f"{value:,.0f} B"
+    if unit == "MiB":
+        return f"{value / MIB:,.0f} MiB"
+    if value < 0.01:
+        return f"{value * 1000:.2f} ms"
+    if value < 0.1:
+        return f"{value * 1000:.1f} ms"
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def met_text(met: bool | None) -> str:
+    return "-" if met is None else ("yes" if met else "NO")
+
+
+def peer_table(rows: Sequence[Row], peers: Sequence[str], ratio: str, digits: int = 2) -> str:
+    """The table of ``rows``: dbdicom, each of ``peers``, the ratio (headed
+    ``ratio``), the target and whether it is met.
+
+    >>> print(peer_table([Row("open", "s", 0.5, (2.0,), ">= 3x", True)], ["pydicom"], "ratio"))
+    measurement  dbdicom  pydicom  ratio  target  met
+    -----------  -------  -------  -----  ------  ---
+    open         0.500 s  2.000 s  4.00x  >= 3x   yes
+    """
+    header = ("measurement", "dbdicom", *peers, ratio, "target", "met")
+    lines = []
+    for r in rows:
+        shown = r.given_ratio or ("-" if r.ratio is None else f"{r.ratio:.{digits}f}x")
+        figures = [fmt(r.dbdicom, r.unit), *(fmt(p, r.unit) for p in r.peers)]
+        lines.append((r.name, *figures, shown, r.target, met_text(r.met)))
+    return format_table(header, lines, numeric=len(peers) + 2)
+
+
+def rows_json(rows: Sequence[Row], peers: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` for a JSON report (figures in seconds or bytes)."""
+    return [
+        {
+            "measurement": r.name.strip(),
+            "unit": "s" if r.unit == "s" else "bytes",
+            "dbdicom": r.dbdicom,
+            **dict(zip(peers, r.peers, strict=True)),
+            "ratio": r.given_ratio or r.ratio,
+            "target": r.target,
+            "met": r.met,
+        }
+        for r in rows
+    ]
+
+
+#: What a benchmark's memory-measuring child process runs first (it imports
+#: nothing of the benchmarks): ``status(*fields)`` reads /proc/self/status
+#: (bytes); ``reset_peak()`` starts the high-water mark ``VmHWM`` again from
+#: the current RSS (``ru_maxrss`` would not do: Linux carries the parent's
+#: high-water mark over fork + exec); ``Sampler(*fields)`` records the highest
+#: value of each field every 10 ms while its ``with`` block runs.
+CHILD_PRELUDE = r"""
+import gc, json, os, resource, sys, threading, time
+
+def status(*fields):
+    found = dict.fromkeys(fields, 0)
+    with open("/proc/self/status") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name in found:
+                found[name] = int(rest.split()[0]) * 1024
+    return found if len(fields) > 1 else found[fields[0]]
+
+def reset_peak():
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+class Sampler:
+    def __init__(self, *fields):
+        self.fields = fields
+        self.peaks = {name: status(name) for name in fields}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._stop.is_set():
+            for name in self.fields:
+                self.peaks[name] = max(self.peaks[name], status(name))
+            self._stop.wait(0.01)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+"""
+
+
 def save_report(path: Path, report: dict[str, Any]) -> None:
     """Write a benchmark's report as JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +253,25 @@ def timed(func: Callable[[], Any], sync: bool = False) -> tuple[float, Any]:
     start = time.perf_counter()
     result = func()
     return time.perf_counter() - start, result
+
+
+def profile_top(func: Callable[[], Any], title: str, n: int = 10) -> str:
+    """cProfile of ``func()``: the top ``n`` functions by cumulative and by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    func()
+    profiler.disable()
+    out = io.StringIO()
+    out.write(f"\n=== profile: {title} ===\n")
+    for key in ("cumulative", "tottime"):
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key)
+        out.write(f"--- top {n} by {key} ---\n")
+        stats.print_stats(n)
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------ options

@@ -67,18 +67,15 @@ minute); its targets are then not judged.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
-import io
 import json
 import math
 import os
 import platform
-import pstats
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,13 +86,18 @@ import numpy as np
 import pydicom
 import xarray as xr
 from _report import (
+    CHILD_PRELUDE,
     MARKER,
+    MIB,
+    Row,
     Timing,
     data_args,
     data_parser,
-    format_table,
     mark_complete,
+    peer_table,
+    profile_top,
     reuse_or_clear,
+    rows_json,
     save_report,
     timed,
 )
@@ -114,7 +116,6 @@ except ImportError:  # pragma: no cover - a benchmark dependency
 LAYOUT_VERSION = 1
 DEFAULT_ROOT = Path("/tmp/dbdicom-bench-arrays")
 INDEX_BENCH_FOLDER = Path("/tmp/dbdicom-bench-20000")  # made by bench_index.py
-MIB = 1 << 20
 JPEG_LOSSLESS_SV1 = "1.2.840.10008.1.2.4.70"
 TIME_DIM = "TemporalPositionIdentifier"
 DECODERS = ("pylibjpeg", "gdcm")
@@ -567,31 +568,23 @@ def measure_build(name: str, series: Any, repeats: int) -> Build:
 # ------------------------------------------------------------------ memory
 # Runs in a fresh interpreter that imports only dbdicom (so its RSS is not
 # inflated by SimpleITK, gdcm...). argv: folder, dim, slices, time points.
-MEMORY_CHILD = r"""
-import json, os, sys, time
-
-def proc_status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-
+MEMORY_CHILD = (
+    CHILD_PRELUDE
+    + r"""
 def rss():
-    return proc_status("VmRSS")
+    return status("VmRSS")
 
-def peak():
-    # VmHWM, the high-water mark of this process image: ru_maxrss would not
-    # do, as the kernel carries the parent's high-water mark over fork+exec
-    return proc_status("VmHWM")
+def peak():  # VmHWM: the high-water mark of this process image
+    return status("VmHWM")
 
 out = {"python": rss()}
 import dbdicom as db
 out["imported"] = rss()
 out["imported_peak"] = peak()
 folder, dim, n_slices, n_t = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-status = db.Status()
-status.mute()
-database = db.database(folder, status=status)
+st = db.Status()
+st.mute()
+database = db.database(folder, status=st)
 series = database.series()[0]
 out["opened"] = rss()
 da = series.to_xarray()
@@ -621,6 +614,7 @@ for s in (0, n_slices - 1):
 out["checked"] = checked
 print("RESULT " + json.dumps(out))
 """
+)
 
 
 @dataclass
@@ -656,23 +650,6 @@ def measure_memory(case: Case, limit_mib: int) -> Memory:
 
 
 # ------------------------------------------------------------------ profile
-def profile_top(func: Callable[[], Any], title: str, n: int = 10) -> str:
-    """Top ``n`` functions of ``func()`` by own time, top ``2n`` by cumulative time."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    func()
-    profiler.disable()
-    out = io.StringIO()
-    out.write(f"\n=== profile: {title} ===\n")
-    # by cumulative time the first rows are the chain of callers (xarray ->
-    # dask -> scheduler): show more rows there, so that dbdicom's own appear
-    for key, rows in (("tottime", n), ("cumulative", 2 * n)):
-        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key)
-        out.write(f"--- top {rows} by {key} ---\n")
-        stats.print_stats(rows)
-    return out.getvalue()
-
-
 def profile_report(series: Any) -> None:
     """cProfile of the 200-slice load, and unprofiled phase times.
 
@@ -709,49 +686,8 @@ def profile_report(series: Any) -> None:
 
 
 # ------------------------------------------------------------------ report
-@dataclass
-class Row:
-    name: str
-    unit: str  # "s" or "B"
-    dbdicom: float
-    pydicom: float | None
-    sitk: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> float | None:
-        peers = [p for p in (self.pydicom, self.sitk) if p is not None]
-        if not peers or self.dbdicom == 0:
-            return None
-        return min(peers) / self.dbdicom
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "B":
-        return f"{value / MIB:,.0f} MiB"
-    if value < 0.1:
-        return f"{value * 1000:.1f} ms"
-    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
-
-
 def table(rows: list[Row]) -> str:
-    header = ("measurement", "dbdicom", "pydicom", "SimpleITK", "peer/dbdicom", "target", "met")
-    lines = [
-        (
-            r.name,
-            fmt(r.dbdicom, r.unit),
-            fmt(r.pydicom, r.unit),
-            fmt(r.sitk, r.unit),
-            "-" if r.ratio is None else f"{r.ratio:.2f}x",
-            r.target,
-            "-" if r.met is None else ("yes" if r.met else "NO"),
-        )
-        for r in rows
-    ]
-    return format_table(header, lines, numeric=4)
+    return peer_table(rows, ["pydicom", "SimpleITK"], "peer/dbdicom")
 
 
 @dataclass
@@ -778,7 +714,9 @@ def result_rows(res: Results, judged: bool) -> list[Row]:
         else:
             target, ok = "no slower than SimpleITK", load.total.best <= load.sitk.best
         best = load.total.best
-        rows.append(Row(load.name, "s", best, load.pydicom.best, load.sitk.best, target, judge(ok)))
+        rows.append(
+            Row(load.name, "s", best, (load.pydicom.best, load.sitk.best), target, judge(ok))
+        )
     for build in res.builds:
         limit = 0.005 * build.frames / 1000
         rows.append(
@@ -786,8 +724,7 @@ def result_rows(res: Results, judged: bool) -> list[Row]:
                 build.name,
                 "s",
                 build.timing.best,
-                None,
-                None,
+                (None, None),
                 f"<= {limit * 1000:.1f} ms (5 ms per 1,000 frames)",
                 judge(build.timing.best <= limit),
             )
@@ -797,10 +734,9 @@ def result_rows(res: Results, judged: bool) -> list[Row]:
         rows.append(
             Row(
                 f"mean over time of {m.data / MIB:,.0f} MiB: peak RSS",
-                "B",
+                "MiB",
                 m.peak,
-                None,
-                None,
+                (None, None),
                 f"<= {m.limit / MIB:,.0f} MiB (data / 4)",
                 judge(m.peak <= m.limit),
             )
@@ -930,19 +866,7 @@ def write_json(path: Path, res: Results, args: argparse.Namespace, judged: bool)
         "memory": None
         if res.memory is None
         else {"limit": res.memory.limit, "data": res.memory.data, **res.memory.child},
-        "results": [
-            {
-                "measurement": r.name,
-                "unit": "s" if r.unit == "s" else "bytes",
-                "dbdicom": r.dbdicom,
-                "pydicom": r.pydicom,
-                "SimpleITK": r.sitk,
-                "ratio": r.ratio,
-                "target": r.target,
-                "met": r.met,
-            }
-            for r in result_rows(res, judged)
-        ],
+        "results": rows_json(result_rows(res, judged), ["pydicom", "SimpleITK"]),
     }
     save_report(path, report)
 

@@ -51,17 +51,14 @@ restore), a smoke run whose targets are not judged.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import hashlib
-import io
 import math
 import os
 import platform
-import pstats
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,13 +67,16 @@ from typing import Any
 import numpy as np
 import pydicom
 from _report import (
+    Row,
     Timing,
     data_args,
     data_parser,
-    format_table,
     mark_complete,
     open_muted,
+    peer_table,
+    profile_top,
     reuse_or_clear,
+    rows_json,
     save_report,
     timed,
 )
@@ -458,56 +458,23 @@ def measure_save_restore(data: Data, repeats: int, res: Results) -> None:
 
 
 # ------------------------------------------------------------------ profile
-def profile_top(func: Callable[[], Any], title: str, n: int = 15) -> str:
-    """Top ``n`` functions of ``func()`` by cumulative and by own time."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    func()
-    profiler.disable()
-    out = io.StringIO()
-    out.write(f"\n=== profile: {title} ===\n")
-    for key in ("cumulative", "tottime"):
-        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key)
-        out.write(f"--- top {n} by {key} ---\n")
-        stats.print_stats(n)
-    return out.getvalue()
-
-
 def profile_report(data: Data) -> None:
     """cProfile of the on-disk edit, the in-memory edit, save() and restore() (one run each)."""
     n = len(data.peer)
-    print(profile_top(lambda: set_rows(data), f"series.Rows = v on disk, {n} files"))
+    print(profile_top(lambda: set_rows(data), f"series.Rows = v on disk, {n} files", 15))
     data.database.save()
     data.edit.read()
-    print(profile_top(lambda: set_rows(data), f"series.Rows = v in memory, {n} files"))
+    print(profile_top(lambda: set_rows(data), f"series.Rows = v in memory, {n} files", 15))
     data.edit.clear()
     data.database.save()
     n_bulk = len(data.bulk_files)
     change_bulk(data, "profiled save")
-    print(profile_top(data.database.save, f"database.save() after changing {n_bulk} files"))
+    print(profile_top(data.database.save, f"database.save() after changing {n_bulk} files", 15))
     change_bulk(data, "profiled restore")
-    print(profile_top(data.database.restore, f"database.restore() of {n_bulk} files"))
+    print(profile_top(data.database.restore, f"database.restore() of {n_bulk} files", 15))
 
 
 # ------------------------------------------------------------------ report
-@dataclass
-class Row:
-    name: str
-    dbdicom: float
-    peer: float | None
-    ratio: str
-    target: str
-    met: bool | None
-
-
-def fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 0.1:
-        return f"{value * 1000:.2f} ms" if value < 0.01 else f"{value * 1000:.1f} ms"
-    return f"{value:.3f} s"
-
-
 def result_rows(res: Results, sizes: Sizes, judged: bool) -> list[Row]:
     def judge(ok: bool) -> bool | None:
         return ok if judged else None
@@ -517,35 +484,37 @@ def result_rows(res: Results, sizes: Sizes, judged: bool) -> list[Row]:
     return [
         Row(
             f"series.Rows = v on disk, {sizes.edit} files (journal incl.)",
+            "s",
             disk,
-            peer,
-            f"{disk / peer:.2f}x pydicom",
+            (peer,),
             "<= 1.5x the pydicom loop",
             judge(disk <= 1.5 * peer),
+            f"{disk / peer:.2f}x pydicom",
         ),
         Row(
             f"series.Rows = v in memory, {sizes.edit} files",
+            "s",
             memory,
-            None,
-            f"{faster:,.0f}x faster than on disk",
+            (None,),
             ">= 20x faster than on disk",
             judge(faster >= 20),
+            f"{faster:,.0f}x faster than on disk",
         ),
-        Row("series.read() before it (not in the target)", res.read.best, None, "-", "-", None),
-        Row("series.clear() after it (not in the target)", res.clear.best, None, "-", "-", None),
+        Row("series.read() before it (not in the target)", "s", res.read.best, (None,), "-", None),
+        Row("series.clear() after it (not in the target)", "s", res.clear.best, (None,), "-", None),
         Row(
             f"database.save() after changing {sizes.bulk:,} files",
+            "s",
             res.save.best,
-            None,
-            "-",
+            (None,),
             "<= 1 s",
             judge(res.save.best <= 1.0),
         ),
         Row(
             f"database.restore() of {sizes.bulk:,} changed files",
+            "s",
             res.restore.best,
-            None,
-            "-",
+            (None,),
             "<= 2 s",
             judge(res.restore.best <= 2.0),
         ),
@@ -553,19 +522,7 @@ def result_rows(res: Results, sizes: Sizes, judged: bool) -> list[Row]:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("measurement", "dbdicom", "pydicom loop", "ratio", "target", "met")
-    lines = [
-        (
-            r.name,
-            fmt(r.dbdicom),
-            fmt(r.peer),
-            r.ratio,
-            r.target,
-            "-" if r.met is None else ("yes" if r.met else "NO"),
-        )
-        for r in rows
-    ]
-    return format_table(header, lines, numeric=3)
+    return peer_table(rows, ["pydicom loop"], "ratio")
 
 
 def print_report(
@@ -653,18 +610,7 @@ def write_json(
         "restored_files": res.restored,
         "restore_verified": res.verified,
         "checks": res.checks,
-        "results": [
-            {
-                "measurement": r.name,
-                "unit": "s",
-                "dbdicom": r.dbdicom,
-                "pydicom": r.peer,
-                "ratio": r.ratio,
-                "target": r.target,
-                "met": r.met,
-            }
-            for r in result_rows(res, sizes, judged)
-        ],
+        "results": rows_json(result_rows(res, sizes, judged), ["pydicom"]),
     }
     save_report(path, report)
 

@@ -68,6 +68,8 @@ import numpy as np
 import xarray as xr
 import zarr
 from _report import (
+    CHILD_PRELUDE,
+    MIB,
     data_args,
     data_parser,
     format_table,
@@ -84,7 +86,6 @@ from dbdicom._templates import mr_image, new_uid, write_dataset
 # ------------------------------------------------------------------ constants
 LAYOUT_VERSION = 1
 DEFAULT_ROOT = Path("/tmp/dbdicom-bench-export")
-MIB = 1 << 20
 SIDE = 512  # frames are SIDE x SIDE uint16
 FRAME_BYTES = SIDE * SIDE * 2
 FACTOR = 4  # the series is FACTOR x the limit
@@ -212,18 +213,9 @@ def folder_bytes(folder: Path) -> int:
 
 # ------------------------------------------------------------------ the export
 # Runs in a fresh interpreter. argv: database folder, output folder.
-EXPORT_CHILD = r"""
-import gc, json, os, resource, sys, threading, time
-
-def status(*fields):
-    found = dict.fromkeys(fields, 0)
-    with open("/proc/self/status") as f:
-        for line in f:
-            name, _, rest = line.partition(":")
-            if name in found:
-                found[name] = int(rest.split()[0]) * 1024
-    return found if len(fields) > 1 else found[fields[0]]
-
+EXPORT_CHILD = (
+    CHILD_PRELUDE
+    + r"""
 out = {"python": status("VmRSS")}
 import numpy as np, dask, xarray as xr, zarr
 import dbdicom as db
@@ -242,33 +234,16 @@ def measure(target):
     # export into target; the memory figures of the call
     m = {}
     os.sync()  # no export pays for the previous one's dirty pages
-    gc.collect()
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # the high-water mark starts again from the current RSS
-        m["hwm_reset"] = True
-    except OSError:
-        m["hwm_reset"] = False
+    m["hwm_reset"] = reset_peak()
     before = status("VmRSS", "RssAnon", "RssFile")
     m["before"], m["before_anon"], m["before_file"] = before.values()
     m["maxrss_before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    peaks = dict(before)
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            for name, value in status("VmRSS", "RssAnon", "RssFile").items():
-                peaks[name] = max(peaks[name], value)
-            stop.wait(0.01)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    start = time.perf_counter()
-    series.export_as_zarr(target)
-    m["seconds"] = time.perf_counter() - start
-    stop.set()
-    thread.join()
+    with Sampler("VmRSS", "RssAnon", "RssFile") as sampler:
+        start = time.perf_counter()
+        series.export_as_zarr(target)
+        m["seconds"] = time.perf_counter() - start
     m["peak"] = status("VmHWM")
+    peaks = sampler.peaks
     m["sampled"], m["sampled_anon"], m["sampled_file"] = (
         peaks["VmRSS"], peaks["RssAnon"], peaks["RssFile"]
     )
@@ -309,6 +284,7 @@ out["checked_frames"] = picked
 out["problems"] = problems
 print("RESULT " + json.dumps(out))
 """
+)
 
 
 @dataclass

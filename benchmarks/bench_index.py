@@ -43,13 +43,10 @@ the end.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
-import io
 import math
 import os
 import platform
-import pstats
 import shutil
 import sys
 import time
@@ -62,7 +59,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydicom
-from _report import format_table, mark_complete, reuse_or_clear, save_report
+from _report import (
+    Row,
+    mark_complete,
+    peer_table,
+    profile_top,
+    reuse_or_clear,
+    rows_json,
+    save_report,
+)
 from pydicom.errors import InvalidDicomError
 
 import dbdicom as db
@@ -306,60 +311,9 @@ def timed(func: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def profile_top(func: Callable[[], Any], title: str, n: int = 10) -> str:
-    """Top ``n`` functions of ``func()`` by cumulative and by own time."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    func()
-    profiler.disable()
-    out = io.StringIO()
-    out.write(f"\n=== profile: {title} ===\n")
-    for key in ("cumulative", "tottime"):
-        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key)
-        out.write(f"--- top {n} by {key} ---\n")
-        stats.print_stats(n)
-    return out.getvalue()
-
-
 # ------------------------------------------------------------------ report
-@dataclass
-class Row:
-    name: str
-    unit: str
-    dbdicom: float
-    peer: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.peer is None or self.dbdicom == 0:
-            return None
-        return self.peer / self.dbdicom
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "s":
-        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
-    return f"{value:,.0f} B"
-
-
 def table(rows: list[Row]) -> str:
-    header = ("measurement", "dbdicom", "pydicom", "pydicom/dbdicom", "target", "met")
-    lines = [
-        (
-            r.name,
-            fmt(r.dbdicom, r.unit),
-            fmt(r.peer, r.unit),
-            "-" if r.ratio is None else f"{r.ratio:.1f}x",
-            r.target,
-            "-" if r.met is None else ("yes" if r.met else "NO"),
-        )
-        for r in rows
-    ]
-    return format_table(header, lines, numeric=3)
+    return peer_table(rows, ["pydicom"], "pydicom/dbdicom", digits=1)
 
 
 # ------------------------------------------------------------------ main
@@ -462,7 +416,7 @@ def result_rows(n: int, m: Measurements) -> list[Row]:
             "first open (no saved index)",
             "s",
             m.first.best,
-            m.peer.best,
+            (m.peer.best,),
             ">= 10x faster than the pydicom loop",
             m.peer.best / m.first.best >= 10,
         ),
@@ -470,7 +424,7 @@ def result_rows(n: int, m: Measurements) -> list[Row]:
             "reopen, no change",
             "s",
             m.reopen.best,
-            None,
+            (None,),
             f"<= {limit_reopen:.2f} s (0.1 s for {REFERENCE_FILES:,} files)",
             m.reopen.best <= limit_reopen,
         ),
@@ -478,7 +432,7 @@ def result_rows(n: int, m: Measurements) -> list[Row]:
             f"reopen after touching 1% ({n_touch} file{'s' if n_touch > 1 else ''})",
             "s",
             m.changed.best,
-            m.reread.best,
+            (m.reread.best,),
             "no slower than pydicom reading those files",
             m.changed.best <= m.reread.best,
         ),
@@ -486,7 +440,7 @@ def result_rows(n: int, m: Measurements) -> list[Row]:
             "index memory per instance",
             "B",
             m.memory,
-            m.peer_memory,
+            (m.peer_memory,),
             "<= 2 KB (2,048 B)",
             m.memory <= 2048,
         ),
@@ -555,18 +509,7 @@ def write_json(
             "pydicom_reread_touched": m.reread.seconds,
         },
         "touched_files": len(m.touched),
-        "results": [
-            {
-                "measurement": r.name,
-                "unit": r.unit,
-                "dbdicom": r.dbdicom,
-                "pydicom": r.peer,
-                "ratio": r.ratio,
-                "target": r.target,
-                "met": r.met,
-            }
-            for r in result_rows(n, m)
-        ],
+        "results": rows_json(result_rows(n, m), ["pydicom"]),
     }
     save_report(path, report)
 

@@ -66,13 +66,10 @@ hidden marker file records the sizes); ``--fresh`` makes them again.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import math
 import os
 import platform
-import pstats
 import shutil
 import subprocess
 import sys
@@ -87,14 +84,19 @@ import numpy as np
 import pydicom
 import xarray as xr
 from _report import (
+    CHILD_PRELUDE,
+    MIB,
+    Row,
     Timing,
     data_args,
     data_parser,
-    format_table,
     mark_complete,
     open_muted,
+    peer_table,
+    profile_top,
     read_files,
     reuse_or_clear,
+    rows_json,
     save_report,
 )
 from _report import (
@@ -109,7 +111,6 @@ from dbdicom._templates import mr_image, new_uid, write_dataset
 # ------------------------------------------------------------------ constants
 LAYOUT_VERSION = 1
 DEFAULT_ROOT = Path("/tmp/dbdicom-bench-write")
-MIB = 1 << 20
 SHAPE = (256, 256)  # the source images
 SPACING = 1.0  # mm, in plane
 THICKNESS = 1.5  # mm
@@ -401,15 +402,9 @@ def measure_derived(src: Source, repeats: int) -> Derived:
 
 # ------------------------------------------------------------------ item 2
 # Runs in a fresh interpreter. argv: folder, frames, side, chunk, seed.
-MEMORY_CHILD = r"""
-import gc, json, os, resource, sys, threading, time
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-
+MEMORY_CHILD = (
+    CHILD_PRELUDE
+    + r"""
 out = {"python": status("VmRSS")}
 import numpy as np, dask, dask.array as dsa, xarray as xr
 import dbdicom as db
@@ -432,33 +427,16 @@ da = xr.DataArray(
     arr, dims=("SliceLocation", "row", "column"),
     coords={"SliceLocation": np.arange(n, dtype=float)},
 )
-gc.collect()
-try:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # the high-water mark starts again from the current RSS
-    out["hwm_reset"] = True
-except OSError:
-    out["hwm_reset"] = False
+out["hwm_reset"] = reset_peak()
 out["before"] = status("VmRSS")
 out["hwm_before"] = status("VmHWM")
 out["maxrss_before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-sampled = [out["before"]]
-stop = threading.Event()
-
-def sample():
-    while not stop.is_set():
-        sampled[0] = max(sampled[0], status("VmRSS"))
-        stop.wait(0.01)
-
-thread = threading.Thread(target=sample, daemon=True)
-thread.start()
-start = time.perf_counter()
-series.set_xarray(da)
-out["seconds"] = time.perf_counter() - start
-stop.set()
-thread.join()
+with Sampler("VmRSS") as sampler:
+    start = time.perf_counter()
+    series.set_xarray(da)
+    out["seconds"] = time.perf_counter() - start
 out["peak"] = status("VmHWM")
-out["sampled"] = sampled[0]
+out["sampled"] = sampler.peaks["VmRSS"]
 out["after"] = status("VmRSS")
 out["maxrss_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 out["threads"] = os.cpu_count()
@@ -479,6 +457,7 @@ out["restored"] = database.restore()
 out["restore_seconds"] = time.perf_counter() - start
 print("RESULT " + json.dumps(out))
 """
+)
 
 
 @dataclass
@@ -525,44 +504,13 @@ def profile_write(src: Source, n: int = 20) -> str:
     """cProfile of one dbdicom write of the numpy input: top ``n`` by cumulative and own time."""
     out_series = src.series.new_sibling(SeriesDescription="profiled")
     os.sync()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    out_series.set_xarray(src.derived)
-    profiler.disable()
+    title = f"set_xarray of {len(src.paths)} frames, numpy input"
+    text = profile_top(lambda: out_series.set_xarray(src.derived), title, n)
     restore(src, None)
-    text = io.StringIO()
-    text.write(f"\n=== profile: set_xarray of {len(src.paths)} frames, numpy input ===\n")
-    for key in ("cumulative", "tottime"):
-        text.write(f"--- top {n} by {key} ---\n")
-        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats(key).print_stats(n)
-    return text.getvalue()
+    return text
 
 
 # ------------------------------------------------------------------ report
-@dataclass
-class Row:
-    name: str
-    unit: str  # "s" or "B"
-    dbdicom: float
-    peer: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> float | None:
-        return None if self.peer is None or self.unit != "s" else self.peer / self.dbdicom
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "B":
-        return f"{value / MIB:,.0f} MiB"
-    if value < 0.1:
-        return f"{value * 1000:.1f} ms"
-    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
-
-
 def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[Row]:
     def judge(ok: bool) -> bool | None:
         return ok if judged else None
@@ -574,7 +522,7 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
             f"derived series, {n} x 256x256 float: numpy input",
             "s",
             res.numpy.best,
-            peer,
+            (peer,),
             target,
             judge(peer / res.numpy.best >= SPEEDUP),
         ),
@@ -582,7 +530,7 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
             f"derived series, {n} x 256x256 float: dask input (reads the source)",
             "s",
             res.dask.best,
-            peer,
+            (peer,),
             "- (reported)",
             None,
         ),
@@ -593,9 +541,9 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
         rows.append(
             Row(
                 f"{frames} float32 dask ({mem.data / MIB:,.0f} MiB): peak RSS increase",
-                "B",
+                "MiB",
                 mem.increase,
-                None,
+                (None,),
                 f"< {mem.limit / MIB:,.0f} MiB (the limit; data / 4)",
                 judge(mem.increase < mem.limit),
             )
@@ -605,7 +553,7 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
                 f"  the same write: time ({mem.mib_per_s:,.0f} MiB/s of float32 input)",
                 "s",
                 c["seconds"],
-                None,
+                (None,),
                 "- (reported)",
                 None,
             )
@@ -614,19 +562,7 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
 
 
 def table(rows: list[Row]) -> str:
-    header = ("measurement", "dbdicom", "pydicom loop", "peer/dbdicom", "target", "met")
-    lines = [
-        (
-            r.name,
-            fmt(r.dbdicom, r.unit),
-            fmt(r.peer, r.unit),
-            "-" if r.ratio is None else f"{r.ratio:.2f}x",
-            r.target,
-            "-" if r.met is None else ("yes" if r.met else "NO"),
-        )
-        for r in rows
-    ]
-    return format_table(header, lines, numeric=3)
+    return peer_table(rows, ["pydicom loop"], "peer/dbdicom")
 
 
 def print_report(
@@ -743,18 +679,7 @@ def write_json(
             "mib_per_s": mem.mib_per_s,
             **mem.child,
         },
-        "results": [
-            {
-                "measurement": r.name.strip(),
-                "unit": "s" if r.unit == "s" else "bytes",
-                "dbdicom": r.dbdicom,
-                "pydicom": r.peer,
-                "ratio": r.ratio,
-                "target": r.target,
-                "met": r.met,
-            }
-            for r in result_rows(res, mem, sizes.slices, judged)
-        ],
+        "results": rows_json(result_rows(res, mem, sizes.slices, judged), ["pydicom"]),
         "profile": profile,
     }
     save_report(path, report)
