@@ -243,6 +243,20 @@ class Timing:
     def best(self) -> float:
         return min(self.seconds)
 
+    def as_dict(self) -> dict[str, Any]:
+        """For a JSON report."""
+        return {"seconds": self.seconds, "warmup": self.warmup, "best": self.best}
+
+    def line(self, label: str, width: int, digits: int = 4, extra: str = "") -> str:
+        """``label``, every repetition and the warm-up, for the report.
+
+        >>> Timing([0.5, 0.25], 0.75).line("open", 6, 2)
+        'open   0.50, 0.25  (warm-up 0.75)'
+        """
+        warm = "" if self.warmup is None else f"  (warm-up {self.warmup:.{digits}f})"
+        times = ", ".join(f"{s:.{digits}f}" for s in self.seconds)
+        return f"{label:<{width}} {times}{warm}{extra}"
+
 
 def timed(func: Callable[[], Any], sync: bool = False) -> tuple[float, Any]:
     """``func()`` timed after collecting garbage (and, with ``sync``, flushing dirty
@@ -288,6 +302,14 @@ def data_parser(doc: str, default_root: Path, quick_help: str = "") -> argparse.
     parser.add_argument("--fresh", action="store_true", help="generate the data again")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser
+
+
+def add_timing_options(
+    parser: argparse.ArgumentParser, profile_help: str, repeats_help: str = "repetitions"
+) -> None:
+    """``--repeats`` (default 3) and ``--profile`` (``profile_help``)."""
+    parser.add_argument("--repeats", type=int, default=3, help=f"{repeats_help} (default 3)")
+    parser.add_argument("--profile", action="store_true", help=profile_help)
 
 
 def data_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

@@ -787,8 +787,7 @@ def print_report(res: Results, args: argparse.Namespace, nbytes: int, judged: bo
             ("pydicom loop", load.pydicom),
             ("SimpleITK ImageSeriesReader", load.sitk),
         ):
-            warm = "" if timing.warmup is None else f"  (warm-up {timing.warmup:.3f})"
-            print(f"    {label:<30} " + ", ".join(f"{s:.4f}" for s in timing.seconds) + warm)
+            print("    " + timing.line(label, 30))
     for build in res.builds:
         per = build.timing.best / build.frames * 1000
         print(
@@ -827,9 +826,6 @@ def print_report(res: Results, args: argparse.Namespace, nbytes: int, judged: bo
 
 
 def write_json(path: Path, res: Results, args: argparse.Namespace, judged: bool) -> None:
-    def timing(t: Timing) -> dict[str, Any]:
-        return {"seconds": t.seconds, "warmup": t.warmup, "best": min(t.seconds)}
-
     report = {
         "quick": args.quick,
         "folder": str(args.folder),
@@ -849,17 +845,17 @@ def write_json(path: Path, res: Results, args: argparse.Namespace, judged: bool)
             key: {
                 "name": load.name,
                 "files": load.frames,
-                "dbdicom_total": timing(load.total),
-                "dbdicom_build": timing(load.build),
-                "dbdicom_compute": timing(load.compute),
-                "pydicom": timing(load.pydicom),
-                "SimpleITK": timing(load.sitk),
+                "dbdicom_total": load.total.as_dict(),
+                "dbdicom_build": load.build.as_dict(),
+                "dbdicom_compute": load.compute.as_dict(),
+                "pydicom": load.pydicom.as_dict(),
+                "SimpleITK": load.sitk.as_dict(),
                 "checks": load.checks,
             }
             for key, load in res.loads.items()
         },
         "builds": [
-            {"name": b.name, "frames": b.frames, "dims": b.dims, **timing(b.timing)}
+            {"name": b.name, "frames": b.frames, "dims": b.dims, **b.timing.as_dict()}
             for b in res.builds
         ],
         "sitk_sort": res.sitk_sort.seconds,

@@ -69,6 +69,7 @@ import pydicom
 from _report import (
     Row,
     Timing,
+    add_timing_options,
     data_args,
     data_parser,
     mark_complete,
@@ -573,17 +574,13 @@ def print_report(
         ("database.save()", res.save),
         ("database.restore()", res.restore),
     ):
-        warm = "" if timing.warmup is None else f"  (warm-up {timing.warmup:.4f})"
-        print(f"  {name:<32} " + ", ".join(f"{s:.4f}" for s in timing.seconds) + warm)
+        print("  " + timing.line(name, 32))
 
 
 def write_json(
     path: Path, res: Results, sizes: Sizes, args: argparse.Namespace, generation: float
 ) -> None:
     judged = not args.quick
-
-    def timing(t: Timing) -> dict[str, Any]:
-        return {"seconds": t.seconds, "warmup": t.warmup, "best": min(t.seconds)}
 
     report = {
         "quick": args.quick,
@@ -599,13 +596,13 @@ def write_json(
         "cores": os.cpu_count(),
         "page_cache": "warm for both",
         "timings": {
-            "dbdicom_edit_on_disk": timing(res.disk),
-            "pydicom_loop": timing(res.peer),
-            "dbdicom_read": timing(res.read),
-            "dbdicom_edit_in_memory": timing(res.memory),
-            "dbdicom_clear": timing(res.clear),
-            "dbdicom_save": timing(res.save),
-            "dbdicom_restore": timing(res.restore),
+            "dbdicom_edit_on_disk": res.disk.as_dict(),
+            "pydicom_loop": res.peer.as_dict(),
+            "dbdicom_read": res.read.as_dict(),
+            "dbdicom_edit_in_memory": res.memory.as_dict(),
+            "dbdicom_clear": res.clear.as_dict(),
+            "dbdicom_save": res.save.as_dict(),
+            "dbdicom_restore": res.restore.as_dict(),
         },
         "restored_files": res.restored,
         "restore_verified": res.verified,
@@ -618,11 +615,9 @@ def write_json(
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = data_parser(__doc__, DEFAULT_ROOT)
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="also print cProfile top 15 of the edits (on disk, in memory), save() and restore()",
+    add_timing_options(
+        parser,
+        "also print cProfile top 15 of the edits (on disk, in memory), save() and restore()",
     )
     return data_args(parser, argv)
 

@@ -43,7 +43,6 @@ the end.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import os
 import platform
@@ -61,12 +60,15 @@ import pandas as pd
 import pydicom
 from _report import (
     Row,
+    Timing,
+    add_timing_options,
     mark_complete,
     peer_table,
     profile_top,
     reuse_or_clear,
     rows_json,
     save_report,
+    timed,
 )
 from pydicom.errors import InvalidDicomError
 
@@ -292,25 +294,6 @@ def touch_files(paths: list[str], label: str) -> None:
         ds.save_as(path, enforce_file_format=True)
 
 
-# ------------------------------------------------------------------ timing
-@dataclass
-class Timing:
-    """Wall-clock seconds of the repetitions of one measurement."""
-
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-
-def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
-    start = time.perf_counter()
-    result = func()
-    return time.perf_counter() - start, result
-
-
 # ------------------------------------------------------------------ report
 def table(rows: list[Row]) -> str:
     return peer_table(rows, ["pydicom"], "pydicom/dbdicom", digits=1)
@@ -334,9 +317,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--first-runs", type=int, default=2, help="repetitions of first open / pydicom loop"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions of cheap measurements")
-    parser.add_argument(
-        "--profile", action="store_true", help="also print cProfile top 10 of the opens"
+    add_timing_options(
+        parser, "also print cProfile top 10 of the opens", "repetitions of cheap measurements"
     )
     args = parser.parse_args(argv)
     if args.files < 1:
@@ -482,7 +464,7 @@ def print_report(
         ("dbdicom reopen after 1% touched", m.changed),
         ("pydicom re-reading the touched files", m.reread),
     ):
-        print(f"  {name}: " + ", ".join(f"{s:.3f}" for s in timing.seconds))
+        print("  " + timing.line(name + ":", 0, 3))
 
 
 def write_json(

@@ -88,6 +88,7 @@ from _report import (
     MIB,
     Row,
     Timing,
+    add_timing_options,
     data_args,
     data_parser,
     mark_complete,
@@ -605,9 +606,8 @@ def print_report(
         ("pydicom loop", res.peer),
         ("database.restore() (untimed)", res.restore),
     ):
-        warm = "" if timing.warmup is None else f"  (warm-up {timing.warmup:.3f})"
         per = f"; best {timing.best / n * 1000:.2f} ms per frame" if timing.warmup else ""
-        print(f"  {label:<33} " + ", ".join(f"{s:.3f}" for s in timing.seconds) + warm + per)
+        print("  " + timing.line(label, 33, 3, per))
     if mem is not None:
         c = mem.child
         print()
@@ -645,9 +645,6 @@ def write_json(
     judged: bool,
     profile: str | None,
 ) -> None:
-    def timing(t: Timing) -> dict[str, Any]:
-        return {"seconds": t.seconds, "warmup": t.warmup, "best": min(t.seconds)}
-
     report = {
         "quick": args.quick,
         "folder": str(args.folder),
@@ -664,9 +661,9 @@ def write_json(
         "cores": os.cpu_count(),
         "derived": {
             "frames": sizes.slices,
-            "dbdicom_numpy": timing(res.numpy),
-            "dbdicom_dask": timing(res.dask),
-            "pydicom": timing(res.peer),
+            "dbdicom_numpy": res.numpy.as_dict(),
+            "dbdicom_dask": res.dask.as_dict(),
+            "pydicom": res.peer.as_dict(),
             "restore": res.restore.seconds,
             "checks": res.checks,
         },
@@ -688,12 +685,7 @@ def write_json(
 # ------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = data_parser(__doc__, DEFAULT_ROOT)
-    parser.add_argument("--repeats", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="also print the cProfile top 20 of one dbdicom write (numpy input)",
-    )
+    add_timing_options(parser, "also print the cProfile top 20 of one dbdicom write (numpy input)")
     parser.add_argument(
         "--no-memory", dest="memory", action="store_false", help="skip the large write"
     )
