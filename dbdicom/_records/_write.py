@@ -741,8 +741,9 @@ class _FastLayers:
             else:
                 self._parents.append((number, vr, value))
         self._pixels = (series_uid, what, shape, encoding)
-        # per character set (None: ASCII): shared attrs, parents, parents of a new file
-        self._text: dict[str | None, tuple[dict[int, bytes | None], ...]] = {}
+        # per character set (None: ASCII): the shared attrs and the parents' values;
+        # the parents' values for a new file; the writer's elements
+        self._text: dict[str | None, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
         self._new: dict[str | None, dict[int, bytes | None]] = {}
         self._writer: dict[tuple[bool, str | None], dict[int, bytes | None]] = {}
         self._encodable: dict[bytes | None, str | None] = {}
@@ -752,7 +753,7 @@ class _FastLayers:
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
 
-    def text(self, charset: str | None) -> tuple[dict[int, bytes | None], ...]:
+    def text(self, charset: str | None) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
         """The shared attrs and the parents' values, encoded in ``charset``
         (None: plain ASCII)."""
         found = self._text.get(charset)
