@@ -231,24 +231,57 @@ def export_csv(record: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> Path:
-    """One ``.npy`` per series (see :meth:`dbdicom.Series.array`)."""
+    """One ``.npy`` per series (see :meth:`dbdicom.Series.array`); a series that
+    mixes image sizes or orientations gives one per group (``<name>_1.npy``...)."""
     root = target_folder(path)
     pairs = list(_series_folders(record, root))
     report = _progress(record, "Exporting NPY")
     for i, (series, folder) in enumerate(pairs):
-        if record.level == "instance":  # only its own frames
-            from ._arrays import build_dataarray
-
-            dims = [sortby] if isinstance(sortby, str) else list(sortby or [])
-            array = build_dataarray(
-                record._db.index, record._rows(), dims, repeats=True, fill=True
-            ).values
-        else:
-            array, _ = series.array(sortby)
+        source = record if record.level == "instance" else series  # an instance: its frames
+        arrays = npy_arrays(source, series, sortby)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        np.save(folder.with_suffix(".npy"), array)
+        for k, array in enumerate(arrays):
+            name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
+            np.save(folder.with_name(name + ".npy"), array)
         report(i + 1, len(pairs))
     return root
+
+
+def npy_arrays(
+    record: Any, series: Any, sortby: Any = None, pixels_first: bool = False
+) -> list[np.ndarray]:
+    """The arrays of ``record`` (a series, or an instance of ``series``) as
+    :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
+    image sizes or orientations, one per group, largest first (said in a
+    message)."""
+    from ._arrays import build_dataarray, geometry_groups
+    from ._arrays._frames import Frames
+    from ._errors import GeometryError
+
+    index = record._db.index
+    rows = record._rows()
+    dims = [sortby] if isinstance(sortby, str) else list(sortby or [])
+
+    def values(group: tuple[Any, ...] | None) -> np.ndarray:
+        da = build_dataarray(
+            index, rows, dims, repeats=True, fill=True, token=record.uid, group=group
+        )
+        array = da.values
+        if pixels_first:  # the pixel axes (last) first, as Series.array gives them
+            n = len([d for d in da.dims if d in ("row", "column", "channel")])
+            array = np.moveaxis(array, list(range(da.ndim - n, da.ndim)), list(range(n)))
+        return array
+
+    try:
+        return [values(None)]
+    except GeometryError:
+        groups = geometry_groups(Frames(index, rows))
+        ordered = sorted(groups, key=lambda k: -len(groups[k]))
+        record.message(
+            f"Series {series.label()!r} mixes {len(ordered)} image sizes or orientations: "
+            f"one .npy file per group (_1.npy ... _{len(ordered)}.npy), largest first."
+        )
+        return [values(key) for key in ordered]
 
 
 # LPS (DICOM) to RAS (NIfTI): the first two axes change sign

@@ -120,3 +120,35 @@ def test_instance_exports_only_its_own_pixels(database: db.Database, tmp_path: P
     (saved,) = list(out.rglob("*.npy"))
     expected = pydicom.dcmread(instance.path).pixel_array
     np.testing.assert_array_equal(np.load(saved), expected[None])
+
+
+def test_npy_export_splits_a_series_that_mixes_orientations(
+    demo_folder: Path, tmp_path: Path
+) -> None:
+    """A localizer (axial, coronal, sagittal frames) does not stop a whole
+    database's NPY export: it gives one file per group, largest first, as
+    ``to_xarrays`` orders them, and a message says so; exported alone it
+    does the same."""
+    from recorders import Recorder
+
+    status = Recorder()
+    demo = db.database(demo_folder, status=status)
+    out = demo.export_as_npy(tmp_path / "npy")
+    files = {p.name: p for p in out.rglob("*.npy")}
+    assert sorted(n for n in files if "localiser" in n) == [
+        "1_localiser_1.npy",
+        "1_localiser_2.npy",
+        "1_localiser_3.npy",
+    ]
+    assert len(files) == len(demo.series()) + 2
+    assert any("one .npy file per group" in m for m in status.messages)
+    (localiser,) = demo.series(SeriesDescription="localiser")
+    for k, da in enumerate(localiser.to_xarrays(), start=1):
+        np.testing.assert_array_equal(np.load(files[f"1_localiser_{k}.npy"]), da.values)
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    expected, _ = vfa.array()
+    np.testing.assert_array_equal(np.load(files["3_VFA.npy"]), expected)
+
+    alone = localiser.export_as_npy(tmp_path / "alone", pixels_first=True)
+    shapes = [np.load(p).shape for p in sorted(alone.glob("*.npy"))]
+    assert shapes == [(64, 64, 1)] * 3  # pixel axes first, then the one frame of each group

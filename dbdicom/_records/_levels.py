@@ -487,13 +487,34 @@ class _SeriesArrays:
         pixels_first: bool = False,
     ) -> Path:
         """Save :meth:`array` as ``.npy``: to ``path`` if it ends in ``.npy``, else
-        into the folder ``path`` as ``<SeriesDescription>.npy``. Returns the file."""
-        from .._arrays import export_npy
+        into the folder ``path`` as ``<SeriesDescription>.npy``. Returns the file.
 
-        array, _ = self.array(sortby, pixels_first=pixels_first)
+        A series that mixes image sizes or orientations (a localizer) gives
+        one file per group, largest first, ``_1``, ``_2``... added to the
+        name (a message says so); the folder they are in is returned.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> localiser = database.series(SeriesDescription="localiser")[0]
+        >>> folder = localiser.export_as_npy(tempfile.mkdtemp())
+        Series '1: localiser' mixes 3 image sizes or orientations: one .npy file per group ...
+        >>> sorted(p.name for p in folder.glob("*.npy"))
+        ['localiser_1.npy', 'localiser_2.npy', 'localiser_3.npy']
+        """
+        from .._arrays import export_npy
+        from .._export import npy_arrays
+
         series: Any = self
         series._db._editor.sync(series._rows())
-        return export_npy(array, path, _name(series) or series.uid)
+        arrays = npy_arrays(series, series, sortby, pixels_first)
+        name = _name(series) or series.uid
+        if len(arrays) == 1:
+            return export_npy(arrays[0], path, name)
+        stem = Path(path).stem if Path(path).suffix == ".npy" else name
+        folder = Path(path).parent if Path(path).suffix == ".npy" else Path(path)
+        files = [export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
+        return files[0].parent
 
 
 def _name(series: Any) -> str | None:
