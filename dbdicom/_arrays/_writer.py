@@ -94,6 +94,12 @@ def check_names(da: Any) -> None:
     ...
     dbdicom._errors.InvalidValueError: the coordinate 'fit' is not a DICOM keyword: ...
     """
+    if "channel" in da.dims:
+        raise InvalidValueError(
+            f"the array has a 'channel' dim {da.dims}: colour (RGB) images cannot be written "
+            "back yet, only grey-scale ones. Write each channel as a series "
+            "(da.sel(channel=0)...), or one grey image (e.g. da.mean('channel'))."
+        )
     if tuple(da.dims[-2:]) != ("row", "column"):
         raise InvalidValueError(
             f"the last two dims must be 'row' and 'column' (the pixels); got {da.dims}. "
