@@ -729,3 +729,30 @@ def test_the_index_forgets_the_series_restore_removed(demo: db.Database) -> None
         frame["SeriesDescription"]
     )
     demo.restore()
+
+
+def test_an_image_type_coordinate_keeps_frames_apart(demo: db.Database) -> None:
+    """Frames told apart by ImageType (water and fat images of a Dixon scan)
+    keep its values after DERIVED\\SECONDARY, from the template or from
+    their sources, so that they read back as two frames; the copied header's
+    own ImageType used to win in files written as bytes."""
+    study = demo.studies()[0]
+    kinds = np.empty(2, dtype=object)
+    kinds[:] = [("ORIGINAL", "PRIMARY", "M", "WATER"), ("ORIGINAL", "PRIMARY", "M", "FAT")]
+    da = xr.DataArray(
+        np.stack([np.full((8, 8), 100.0), np.full((8, 8), 40.0)]),
+        dims=("ImageType", "row", "column"),
+        coords={"ImageType": kinds},
+    )
+    dixon = study.new_series(SeriesDescription="dixon").set_xarray(da)
+    water, fat = ("DERIVED", "SECONDARY", "M", "WATER"), ("DERIVED", "SECONDARY", "M", "FAT")
+    back = dixon.to_xarray()
+    assert back.dims == ("ImageType", "row", "column")
+    assert set(back.ImageType.values.tolist()) == {water, fat}
+    assert float(back.sel(ImageType=[water]).mean()) == 100.0
+
+    derived = dixon.new_sibling(SeriesDescription="dixon x 2").set_xarray(back * 2)
+    again = derived.to_xarray()
+    assert set(again.ImageType.values.tolist()) == {water, fat}
+    assert float(again.sel(ImageType=[fat]).mean()) == 80.0
+    demo.restore()

@@ -905,7 +905,8 @@ class _FastLayers:
         delta[0x00080018] = encode_element(0x00080018, "UI", uid)
         if number is not None:
             delta[0x00200013] = encode_element(0x00200013, "IS", number)
-        raw_type = own.get(0x00080008)
+        # DERIVED\SECONDARY, then the frame's own values: its coordinate's, else its header's
+        raw_type = delta.get(0x00080008) or own.get(0x00080008)
         image_type = self._image_types.get(raw_type)
         if image_type is None:
             rest = _image_type_rest(raw_type)
