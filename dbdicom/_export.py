@@ -254,8 +254,7 @@ def npy_arrays(
     :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
     image sizes or orientations, one per group, largest first (said in a
     message)."""
-    from ._arrays import build_dataarray, geometry_groups
-    from ._arrays._frames import Frames
+    from ._arrays import build_dataarray
     from ._errors import GeometryError
 
     index = record._db.index
@@ -275,13 +274,29 @@ def npy_arrays(
     try:
         return [values(None)]
     except GeometryError:
-        groups = geometry_groups(Frames(index, rows))
-        ordered = sorted(groups, key=lambda k: -len(groups[k]))
-        record.message(
-            f"Series {series.label()!r} mixes {len(ordered)} image sizes or orientations: "
-            f"one .npy file per group (_1.npy ... _{len(ordered)}.npy), largest first."
+        ordered = _mixed_groups(
+            record, series, rows, lambda n: f"one .npy file per group (_1.npy ... _{n}.npy)"
         )
         return [values(key) for key in ordered]
+
+
+def _mixed_groups(
+    record: Any, series: Any, rows: np.ndarray, what: Callable[[int], str]
+) -> list[Any]:
+    """The geometry groups of the frames at ``rows`` (one size and orientation
+    each), largest first; a message says the series is exported as
+    ``what(number of groups)``."""
+    from ._arrays import geometry_groups
+    from ._arrays._frames import Frames
+
+    groups = geometry_groups(Frames(record._db.index, rows))
+    ordered = sorted(groups, key=lambda k: -len(groups[k]))
+    record.message(
+        f"Series {series.label()!r} mixes {len(ordered)} image sizes or orientations: "
+        + what(len(ordered))
+        + "."
+    )
+    return ordered
 
 
 # LPS (DICOM) to RAS (NIfTI): the first two axes change sign
@@ -923,8 +938,7 @@ def _zarr_arrays(
     record: Any, series: Any, rows: np.ndarray, stem: str, chunks: Mapping[str, int] | None
 ) -> list[tuple[str, xr.DataArray]]:
     """The DataArrays to write for one series, each with its store's name."""
-    from ._arrays import build_dataarray, geometry_groups
-    from ._arrays._frames import Frames
+    from ._arrays import build_dataarray
     from ._errors import GeometryError, GridError
     from ._records._levels import _name
 
@@ -944,11 +958,11 @@ def _zarr_arrays(
     try:
         return [(stem, build(None))]
     except GeometryError:
-        groups = geometry_groups(Frames(index, rows))
-        ordered = sorted(groups, key=lambda k: -len(groups[k]))
-        record.message(
-            f"Series {series.label()!r} mixes {len(ordered)} image sizes or orientations: "
-            f"one Zarr store per group ({stem}_1.zarr ... {stem}_{len(ordered)}.zarr)."
+        ordered = _mixed_groups(
+            record,
+            series,
+            rows,
+            lambda n: f"one Zarr store per group ({stem}_1.zarr ... {stem}_{n}.zarr)",
         )
         out = []
         for k, key in enumerate(ordered):
