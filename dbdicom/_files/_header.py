@@ -217,50 +217,14 @@ def _decode(raws: dict[int, tuple[str, bytes]], wanted: Mapping[int, str], heade
             header.values[tag] = value
 
 
-def header_of_elements(
-    merged: Mapping[int, bytes | None],
-    wanted: Mapping[int, str],
-    sop_class: str,
-    pixel_offset: int,
-    pixel_length: int,
-) -> Header:
-    """The :class:`Header` of a file written from ``merged``, the encoded top-level
-    elements of its dataset (explicit VR little endian, as
-    :func:`dbdicom._files._raw.elements` gives them; None: left out), whose
-    pixel data (OW, not encapsulated) starts at ``pixel_offset``: what
-    :func:`read_header` would read from that file, without reading it.
-
-    Examples
-    --------
-    >>> from pydicom.dataset import Dataset
-    >>> from dbdicom._files._raw import dataset_bytes, elements
-    >>> ds = Dataset(); ds.Rows = 4; ds.PatientName = "A^B"
-    >>> h = header_of_elements(elements(dataset_bytes(ds)), {0x00280010: "US"}, "1.2", 300, 32)
-    >>> h.values, h.transfer_syntax, h.pixel_offset
-    ({2621456: 4}, '1.2.840.10008.1.2.1', 300)
-    """
-    header = Header()
-    header.transfer_syntax = "1.2.840.10008.1.2.1"
-    header.media_sop_class = sop_class
-    header.has_pixels = True
-    header.pixel_offset, header.pixel_length = pixel_offset, pixel_length
-    raws: dict[int, tuple[str, bytes]] = {}
-    for tag in merged.keys() & (wanted.keys() | {SPECIFIC_CHARSET}):
-        raw = merged[tag]
-        if raw is not None and tag < 0x7FE00010 and tag & 0xFFFF:  # else not written
-            split = _split_element(raw, wanted.get(tag, "UN"))
-            if split is not None:
-                raws[tag] = split
-    if PER_FRAME_GROUPS in merged and merged[PER_FRAME_GROUPS] is not None:
-        header.has_per_frame_groups = True
-    _decode(raws, wanted, header)
-    return header
-
-
 def values_of_elements(
     many: Sequence[Mapping[int, bytes | None]], wanted: Mapping[int, str]
 ) -> list[dict[int, Any]]:
-    """``header_of_elements(merged, wanted).values`` for each of ``many``, in bulk.
+    """The ``wanted`` values :func:`read_header` would read from each file written
+    from one of ``many``: the encoded top-level elements of its dataset
+    (explicit VR little endian, as :func:`dbdicom._files._raw.elements` gives
+    them; None: left out, as are group lengths and what follows the pixel
+    data), without reading the files.
 
     The files of one write repeat most elements byte for byte: each tag's
     distinct values are decoded once, for each Specific Character Set the

@@ -289,9 +289,8 @@ def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical
     used[old_codes] = used[codes] = True
     if used[-2] or not used[: len(categories)].all():
         merged = sorted(
-            [v for v, i in lookup.items() if used[i]] + [v for v in values if v is not None]
+            {v for v, i in lookup.items() if used[i]} | {v for v in values if v is not None}
         )
-        merged = list(dict.fromkeys(merged))
         position = {v: i for i, v in enumerate(merged)}
         # -1 (missing) stays -1: the table gets one more slot for it
         recode = np.array([position.get(v, missing) for v in categories] + [missing])

@@ -51,6 +51,7 @@ from .._arrays._writer import (
     shared_values,
 )
 from .._errors import DicomError, InvalidValueError
+from .._files import encodings_for
 from .._files._raw import (
     Layouts,
     dataset_bytes,
@@ -952,14 +953,12 @@ def _text_dataset(charset: str | None) -> Dataset:
 def _encoding_all(raw: bytes | None, texts: list[Any]) -> str | None:
     """The character set of the element ``raw`` (explicit VR) where it is of
     one code that encodes all ``texts``; else None."""
-    from pydicom.charset import python_encoding
-
     if raw is None:
         return None
     name = raw[8:].strip(b" \0").decode("ascii", "replace")
     if name not in _SINGLE_CODE:
         return None
-    codec = python_encoding[name]
+    (codec,) = encodings_for(name)
     flat: list[str] = []
     for value in texts:
         flat.extend(str(v) for v in (value if isinstance(value, list | tuple) else [value]))
