@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from . import _arrays, _export
 from ._errors import (
     DatabaseNotFoundError,
     DecoderNotFoundError,
@@ -37,22 +40,18 @@ def to_xarray(
     See :meth:`Series.to_xarray`; frames of all the series are placed on one
     grid, e.g. two series at flip angles 5 and 10 along ``FlipAngle``.
     """
-    from ._arrays import stack
-
     if isinstance(series, Series):
         return series.to_xarray(dims, fill=fill)
-    return stack(list(series), dims, fill=fill)
+    return _arrays.stack(list(series), dims, fill=fill)
 
 
 def open_zarr(path: Any) -> xr.DataArray:
     """A series exported with ``export_as_zarr``, back as the same lazy DataArray.
 
-    See :func:`dbdicom._export.open_zarr` (imported here only when called, so
-    that ``import dbdicom`` stays light).
+    See :func:`dbdicom._export.open_zarr` (its module, which needs xarray, is
+    imported when this is first called, so that ``import dbdicom`` stays light).
     """
-    from ._export import open_zarr as _open_zarr
-
-    return _open_zarr(path)
+    return _export.open_zarr(path)
 
 
 def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
@@ -72,8 +71,6 @@ def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
     >>> db.series((2, 8, 8)).Rows
     [8]
     """
-    import numpy as np
-
     new = database().new_series(**attributes)
     values = np.zeros(array, dtype=np.uint16) if isinstance(array, tuple) else array
     if values is None:

@@ -8,12 +8,18 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from ._demo import run_demo
+from ._errors import DicomError
+from ._export import label
+from ._records import database
+
 __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import run_demo
-
     folder = Path(args.folder) if args.folder else Path(tempfile.mkdtemp(prefix="dbdicom-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     if any(folder.iterdir()):
@@ -24,15 +30,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
-    from . import database
-
     database(args.path).print()
     return 0
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from . import database
-
     db = database(args.path)
     db.scan()
     db.print()
@@ -40,9 +42,6 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     path = Path(args.file)
     if not path.is_file():
         what = "a folder: use 'dbdicom print'" if path.is_dir() else "not found"
@@ -62,8 +61,6 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from . import database
-
     db = database(args.path)
     records = db.series(SeriesDescription=args.series) if args.series else [db]
     if not records:
@@ -77,10 +74,8 @@ def _export(args: argparse.Namespace) -> int:
         for record in records:
             out = Path(args.out)
             if len(records) > 1:  # series of one name in several studies: keep them apart
-                from ._export import _label
-
                 study = record.parent
-                out = out / f"{_label(study.parent)}" / f"{_label(study)}"
+                out = out / f"{label(study.parent)}" / f"{label(study)}"
             method = getattr(record, f"export_as_{args.to}")
             method(out)
     except (NotADirectoryError, PermissionError, ImportError) as exc:
@@ -124,8 +119,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dbdicom`` command; returns the exit code."""
-    from ._errors import DicomError
-
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -24,12 +24,14 @@ sagittal series have no file extension, the rest end in ``.dcm``.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dbdicom._templates import ct_image, mr_image, new_uid, write_dataset
+from ._records import database
+from ._templates import ct_image, mr_image, new_uid, write_dataset
 
 #: Repetition time of the VFA series, ms.
 VFA_TR = 5.0
@@ -390,10 +392,6 @@ def run_demo(folder: str | Path) -> dict[str, Path]:
     >>> [s.SeriesDescription for s in demo.series(SeriesDescription="T1 map")], demo.unsaved
     ([['T1 map']], False)
     """
-    import time
-
-    from . import database
-
     root = Path(folder)
     start = time.perf_counter()
     places = {"dicom": build_demo(root / "dicom")}

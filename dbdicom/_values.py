@@ -39,6 +39,22 @@ __all__ = ["resolve_tag", "to_dicom"]
 
 TagLike = str | int | tuple[int, int]
 
+
+def suggest(name: str, extra: AbcSequence[str] = ()) -> str:
+    """ " Did you mean 'X'?" for the DICOM keyword (or name in ``extra``) nearest ``name``.
+
+    Examples
+    --------
+    >>> suggest("SliceLocaton")
+    " Did you mean 'SliceLocation'?"
+    >>> suggest("zzzz")
+    ''
+    """
+    pool = list(extra) + list(keyword_dict)
+    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
 _VR_NAMES = {
     "AE": "application entity", "AS": "age string", "AT": "attribute tag", "CS": "code string",
     "DA": "date", "DS": "decimal string", "DT": "date time", "FL": "32-bit float",
@@ -94,9 +110,7 @@ def _parse(tag: Any) -> int:
     if isinstance(tag, str):
         number = tag_for_keyword(tag)
         if number is None:
-            close = difflib.get_close_matches(tag, list(keyword_dict), n=1, cutoff=0.75)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise UnknownTagError(f"{tag!r} is not a DICOM keyword.{hint}")
+            raise UnknownTagError(f"{tag!r} is not a DICOM keyword.{suggest(tag)}")
         return int(number)
     if isinstance(tag, tuple) and len(tag) == 2 and all(type(x) is int for x in tag):
         if all(0 <= x <= 0xFFFF for x in tag):

@@ -180,7 +180,7 @@ def test_png_honours_the_colormap(demo: db.Database, tmp_path: Path) -> None:
 
 
 def test_png_of_monochrome1_is_inverted() -> None:
-    from dbdicom._export import _png_pixels, _PngFrame
+    from dbdicom._export._png import _png_pixels, _PngFrame
 
     values = np.array([[0.0, 100.0]])
     frame = _PngFrame(center=50.0, width=100.0, inverted=True, colormap=None, number=1, frames=1)

@@ -1,21 +1,43 @@
-"""The arrays layer: series as lazy, labelled xarray DataArrays, and numpy arrays."""
+"""The arrays layer: series as lazy, labelled xarray DataArrays, and numpy arrays.
 
-from .._errors import GeometryError, GridError
-from ._frames import geometry_groups
-from ._grid import Grid, make_grid
-from ._numpy import array_and_header, export_npy, safe_name
-from ._xarray import AUTO_DIMS, build_dataarray, stack
+Each public name is imported from its module when first used (see
+:mod:`dbdicom._facade`): the modules that need xarray and dask load only
+when an array is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._facade import lazy_names
+
+if TYPE_CHECKING:
+    from ._frames import Frames, geometry_groups, group_text
+    from ._grid import Grid, make_grid
+    from ._numpy import array_and_header
+    from ._xarray import AUTO_DIMS, build_dataarray, stack
+
+_MODULES = {
+    "AUTO_DIMS": "._xarray",
+    "Frames": "._frames",
+    "Grid": "._grid",
+    "array_and_header": "._numpy",
+    "build_dataarray": "._xarray",
+    "geometry_groups": "._frames",
+    "group_text": "._frames",
+    "make_grid": "._grid",
+    "stack": "._xarray",
+}
+__getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "AUTO_DIMS",
-    "GeometryError",
+    "Frames",
     "Grid",
-    "GridError",
     "array_and_header",
     "build_dataarray",
-    "export_npy",
     "geometry_groups",
+    "group_text",
     "make_grid",
-    "safe_name",
     "stack",
 ]

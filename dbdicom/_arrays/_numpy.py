@@ -7,9 +7,6 @@ grid, with frames that share a grid point enumerated along an extra axis
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +16,7 @@ from .._index import Index
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["array_and_header", "export_npy", "safe_name"]
+__all__ = ["array_and_header"]
 
 
 def array_and_header(
@@ -48,29 +45,3 @@ def _instance_keys(index: Index) -> dict[str, str]:
     uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
     keys = frame["_instance"].to_numpy(dtype=object)
     return {str(u): str(k) for u, k in zip(uids, keys, strict=True) if isinstance(u, str)}
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of ``text``.
-
-    Examples
-    --------
-    >>> safe_name("T1 map: ax/5°")
-    'T1_map_ax_5'
-    """
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
-    return cleaned or "series"
-
-
-def export_npy(array: np.ndarray, path: str | os.PathLike[str], name: str) -> Path:
-    """Save ``array`` to ``path`` (a ``.npy`` file, or a folder to put ``name.npy`` in)."""
-    target = Path(path)
-    if target.suffix != ".npy":
-        if target.exists() and not target.is_dir():
-            raise FileExistsError(f"{str(target)!r} is a file: give a folder or a .npy path")
-        target.mkdir(parents=True, exist_ok=True)
-        target = target / f"{safe_name(name)}.npy"
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    np.save(target, array)
-    return target

@@ -3,8 +3,9 @@
 Knows nothing of records or arrays.
 """
 
-from ._columns import TAGS, VECTORS, cell_value, keyword_of, tag_of, vr_of
-from ._index import Index, assign_keys, column_of, find_problems, store_folder
+from ._columns import TAGS, VECTORS, cell_value, check_tag, column_of, keyword_of, tag_of, vr_of
+from ._index import Index, assign_keys, find_problems, store_folder
+from ._query import match_values
 from ._scan import HIDDEN, scan_files, walk
 from ._store import UNREAD
 
@@ -16,9 +17,11 @@ __all__ = [
     "Index",
     "assign_keys",
     "cell_value",
+    "check_tag",
     "column_of",
     "find_problems",
     "keyword_of",
+    "match_values",
     "scan_files",
     "store_folder",
     "tag_of",

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
+from .._errors import UnknownTagError
+from .._values import suggest
+
 __all__ = [
+    "check_tag",
+    "column_of",
     "append_rows",
     "FILE_COLUMNS",
     "INT_VRS",
@@ -373,3 +378,35 @@ def to_plain(value: Any, keyword: str) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def column_of(tag: str | int | tuple[int, int]) -> str:
+    """The index column of a keyword, tag number or (group, element) pair."""
+    if isinstance(tag, str):
+        return tag
+    if isinstance(tag, tuple):
+        tag = (tag[0] << 16) | tag[1]
+    return keyword_of(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def check_tag(tag: Any, owner: Any = None) -> str:
+    """The index column of a tag given as keyword, number or (group, element).
+
+    Raises :class:`UnknownTagError` (a ``KeyError``) for a name that is not a
+    DICOM keyword, with the nearest keyword as a suggestion.
+    """
+    if isinstance(tag, str):
+        if tag_for_keyword(tag) is None:
+            raise UnknownTagError(
+                f"{tag!r} is not a DICOM keyword.{suggest(tag)} Tags can also be given "
+                "as (group, element), e.g. (0x0028, 0x0010)."
+            )
+        return tag
+    if isinstance(tag, tuple) and len(tag) == 2 and all(isinstance(x, int) for x in tag):
+        return column_of(tag)
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        return column_of(tag)
+    raise UnknownTagError(
+        f"{tag!r} is not a tag: give a keyword ('Rows'), a (group, element) pair "
+        "((0x0028, 0x0010)) or a list of those."
+    )

@@ -30,13 +30,14 @@ from ._columns import (
     cell_value,
     make_frame,
     stored_value,
+    tag_of,
     to_plain,
 )
 from ._frames import make_frames_table
 from ._scan import HIDDEN, Row, scan_files, scan_one, walk
 from ._store import UNREAD, load_frame, save_frame
 
-__all__ = ["Index", "column_of", "store_folder"]
+__all__ = ["Index", "store_folder"]
 
 Progress = Callable[[int, int], None]
 # indexes with changes not yet written, written at exit
@@ -115,17 +116,6 @@ def _writable(folder: Path) -> bool:
     except OSError:
         return False
     return os.access(folder, os.W_OK) and bool(mode & 0o222)
-
-
-def column_of(tag: str | int | tuple[int, int]) -> str:
-    """The index column of a keyword, tag number or (group, element) pair."""
-    if isinstance(tag, str):
-        return tag
-    if isinstance(tag, tuple):
-        tag = (tag[0] << 16) | tag[1]
-    from ._columns import keyword_of
-
-    return keyword_of(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 class Index:
@@ -565,8 +555,6 @@ def _differs(old: pd.Series, new: pd.Series) -> bool:
 
 
 def _tag_number(column: str) -> int:
-    from ._columns import tag_of
-
     if column.startswith("("):
         g, e = column.strip("()").split(",")
         return (int(g, 16) << 16) | int(e, 16)

@@ -19,7 +19,11 @@ their own level: to put a record under another parent, use ``move_to``.
 
 from __future__ import annotations
 
-__all__ = ["KEYS", "LEVEL_ATTRIBUTES", "level_of"]
+from typing import Any
+
+__all__ = ["KEYS", "LEVELS", "LEVEL_ATTRIBUTES", "distinct", "level_of"]
+
+LEVELS = ("database", "patient", "study", "series", "instance")
 
 KEYS: dict[str, str] = {
     "patient": "PatientID",
@@ -102,3 +106,25 @@ def level_of(keyword: str) -> str:
     ('patient', 'study', 'instance')
     """
     return _LEVEL.get(keyword, "instance")
+
+
+def distinct(values: list[Any]) -> list[Any]:
+    """The values in first-seen order, each once, without None (unhashable ones compared).
+
+    >>> distinct([2, None, 1, 2, (3, 4), (3, 4)])
+    [2, 1, (3, 4)]
+    """
+    out: list[Any] = []
+    seen: set[Any] = set()
+    for v in values:
+        if v is None:
+            continue
+        try:
+            if v in seen:
+                continue
+            seen.add(v)
+        except TypeError:  # unhashable (a sequence): compare one by one
+            if any(v == o for o in out):
+                continue
+        out.append(v)
+    return out

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 
 from .._errors import DatabaseNotFoundError, DicomError
-from .._index import Index
+from .._index import Index, check_tag, match_values
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
 from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
-from ._record import Record, match_values
+from ._mapping import import_nifti
+from ._record import Record
+from ._structure import import_dicom
 
 __all__ = ["Database", "database"]
 
@@ -217,8 +219,6 @@ class Database(Record):
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
         """
-        from ._structure import import_dicom
-
         return import_dicom(self, files)
 
     def import_nifti(self, path: str | os.PathLike[str], reference: Any = None) -> Any:
@@ -270,8 +270,6 @@ class Database(Record):
         >>> database.restore()
         6
         """
-        from ._mapping import import_nifti
-
         return import_nifti(self, path, reference)
 
     def __enter__(self) -> Database:
@@ -352,8 +350,6 @@ class Database(Record):
         return self.index.values(rows, column)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
-        from ._record import check_tag
-
         for name, wanted in filters.items():
             column = check_tag(name)
             values = self.index.values(rows, column)

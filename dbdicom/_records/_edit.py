@@ -25,8 +25,11 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from .._errors import DicomError, InvalidFileError, ReadOnlyError
-from .._index._scan import HIDDEN
+from .._files import read_any_header
+from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
+from .._values import resolve_tag
+from ._attributes import LEVELS
 from ._empty import Registry
 
 if TYPE_CHECKING:
@@ -297,8 +300,6 @@ class Editor:
             self.db._changed()
 
     def _index_from_memory(self, rows: np.ndarray, touched: Iterable[str]) -> None:
-        from .._index import column_of
-
         index = self.db.index
         rels = self.rels(rows)
         for column in dict.fromkeys(touched):
@@ -388,8 +389,6 @@ class Editor:
         if record.level == "database":
             return None
         assert self.journal is not None
-        from ._record import LEVELS
-
         i = LEVELS.index(record.level) - 1
         paths = {p for p, e in self.journal.entries.items() if e.keys[i] == record.uid}
         try:
@@ -450,8 +449,6 @@ class Editor:
         """Refuse to restore ``record`` alone when its saved files would land in a
         study (or series) that the files left alone now place elsewhere: its
         study or patient was moved since the save. Nothing is changed then."""
-        from .._files import read_any_header
-
         assert self.journal is not None
         tags = {0x00100020: "LO", 0x0020000D: "UI", 0x0020000E: "UI"}
         saved = []
@@ -511,8 +508,6 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _tag(column: str) -> int:
-    from .._values import resolve_tag
-
     if column.startswith("("):
         g, e = column.strip("()").split(",")
         return (int(g, 16) << 16) | int(e, 16)

@@ -9,7 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import _arrays, _export
+from .._errors import InvalidValueError
+from ._mapping import map_mask_to, map_to
 from ._record import Record
+from ._structure import subseries
+from ._write import header_array, set_xarray
 
 __all__ = ["Patient", "Study", "Series", "Instance"]
 
@@ -133,16 +138,14 @@ class _SeriesArrays:
         >>> da.attrs["affine"].shape
         (4, 4)
         """
-        from .._arrays import build_dataarray
-
         series: Any = self
         series._db._editor.sync(series._rows())
-        return build_dataarray(
+        return _arrays.build_dataarray(
             series._db.index,
             series._rows(),
             dims,
             fill=fill,
-            name=_name(series),
+            name=_export.series_name(series),
             token=series.uid,
             chunks=chunks,
         )
@@ -153,18 +156,21 @@ class _SeriesArrays:
         For series that mix geometries (a localizer inside an axial series);
         the groups come largest first.
         """
-        from .._arrays import build_dataarray
-        from .._arrays._frames import Frames, geometry_groups
-
         series: Any = self
         series._db._editor.sync(series._rows())
         index = series._db.index
         rows = series._rows()
-        groups = geometry_groups(Frames(index, rows))
+        groups = _arrays.geometry_groups(_arrays.Frames(index, rows))
         ordered = sorted(groups, key=lambda k: -len(groups[k]))
         return [
-            build_dataarray(
-                index, rows, dims, fill=fill, name=_name(series), token=series.uid, group=key
+            _arrays.build_dataarray(
+                index,
+                rows,
+                dims,
+                fill=fill,
+                name=_export.series_name(series),
+                token=series.uid,
+                group=key,
             )
             for key in ordered
         ]
@@ -202,17 +208,15 @@ class _SeriesArrays:
         >>> vfa.array(["SliceLocation", "FlipAngle"], pixels_first=True)[0].shape
         (64, 64, 6, 4, 1)
         """
-        from .._arrays import array_and_header, build_dataarray
-
         series: Any = self
         if isinstance(sortby, np.ndarray):  # series.array(values): replace the images
             return series.set_array(sortby, pixels_first=pixels_first, replace=True)
         series._db._editor.sync(series._rows())
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
-        da = build_dataarray(
+        da = _arrays.build_dataarray(
             series._db.index, series._rows(), dims, repeats=True, token=series.uid, fill=True
         )
-        return array_and_header(
+        return _arrays.array_and_header(
             da, series._db.index, lambda k: Instance(series._db, k), pixels_first
         )
 
@@ -274,8 +278,6 @@ class _SeriesArrays:
         >>> database.restore()
         8
         """
-        from ._write import set_xarray
-
         return set_xarray(self, da, header, description, kind)  # type: ignore[arg-type]
 
     def set_array(
@@ -314,16 +316,12 @@ class _SeriesArrays:
         if pixels_first and values.ndim > 2:
             values = np.moveaxis(values, (0, 1), (-2, -1))
         if values.ndim < 2:
-            from .._errors import InvalidValueError
-
             raise InvalidValueError(
                 f"an image array needs at least 2 dims (row, column); got shape {values.shape}."
             )
         if replace:
             rows, columns = series.Rows, series.Columns
             if rows and (rows != [values.shape[-2]] or columns != [values.shape[-1]]):
-                from .._errors import InvalidValueError
-
                 raise InvalidValueError(
                     f"the images of {series!r} are {rows} x {columns} pixels, the array's "
                     f"{values.shape[-2]} x {values.shape[-1]}: to keep both, write the array "
@@ -335,12 +333,8 @@ class _SeriesArrays:
             if len(own) == len(frames):
                 header = own
         if header is not None:
-            from ._write import header_array
-
             given = header_array(header)
             if given.size not in (1, len(frames)):
-                from .._errors import InvalidValueError
-
                 raise InvalidValueError(
                     f"the header array has {given.size} item(s) (shape {given.shape}) but the "
                     f"array has {len(frames)} frame(s) (shape {values.shape}): give one header "
@@ -363,8 +357,6 @@ class _SeriesArrays:
         >>> database.restore()
         6
         """
-        from ._structure import subseries
-
         return subseries(self, filters)  # type: ignore[arg-type]
 
     def map_to(self, target: Any, order: int = 1) -> Any:
@@ -433,8 +425,6 @@ class _SeriesArrays:
         >>> database.restore()
         6
         """
-        from ._mapping import map_to
-
         return map_to(self, target, order)  # type: ignore[arg-type]
 
     def map_mask_to(self, target: Any) -> Any:
@@ -476,8 +466,6 @@ class _SeriesArrays:
         >>> database.restore()
         16
         """
-        from ._mapping import map_mask_to
-
         return map_mask_to(self, target)  # type: ignore[arg-type]
 
     def export_as_npy(
@@ -502,24 +490,16 @@ class _SeriesArrays:
         >>> sorted(p.name for p in folder.glob("*.npy"))
         ['localiser_1.npy', 'localiser_2.npy', 'localiser_3.npy']
         """
-        from .._arrays import export_npy
-        from .._export import npy_arrays
-
         series: Any = self
         series._db._editor.sync(series._rows())
-        arrays = npy_arrays(series, series, sortby, pixels_first)
-        name = _name(series) or series.uid
+        arrays = _export.npy_arrays(series, series, sortby, pixels_first)
+        name = _export.series_name(series) or series.uid
         if len(arrays) == 1:
-            return export_npy(arrays[0], path, name)
+            return _export.export_npy(arrays[0], path, name)
         stem = Path(path).stem if Path(path).suffix == ".npy" else name
         folder = Path(path).parent if Path(path).suffix == ".npy" else Path(path)
-        files = [export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
+        files = [_export.export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
         return files[0].parent
-
-
-def _name(series: Any) -> str | None:
-    desc = _first(series, "SeriesDescription")
-    return str(desc) if desc else None
 
 
 class Series(_SeriesArrays, Record):

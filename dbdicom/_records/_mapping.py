@@ -27,8 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.datadict import tag_for_keyword
 
 from .._errors import DicomError, GeometryError, InvalidValueError
+from .._export import series_name
+from .._geometry import ORDERS, inside, resample, source_indices
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -97,8 +100,6 @@ def _resampled(
     """The source's values on the target's grid, as a DataArray ready to write."""
     import xarray as xr
 
-    from .._geometry import ORDERS, inside, resample, source_indices
-
     _series_only(source, "source")
     _series_only(target, "target")
     if not isinstance(order, int) or isinstance(order, bool) or order not in ORDERS:
@@ -156,9 +157,7 @@ def _resampled(
 
 
 def _descriptions(source: Record, target: Record) -> tuple[str, str]:
-    from ._levels import _name
-
-    return _name(source) or "series", _name(target) or "series"
+    return series_name(source) or "series", series_name(target) or "series"
 
 
 def map_to(source: Record, target: Record, order: int = 1) -> Record:
@@ -212,8 +211,6 @@ def _volume_coords(sidecar: dict[str, Any], n: int) -> tuple[str, dict[str, Any]
     coordinates along it. Without one: ``frame``, a dim without coordinate
     (along which the lists, if any, are still coordinates).
     """
-    from pydicom.datadict import tag_for_keyword
-
     lists = {
         key: value
         for key, value in sidecar.items()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._record import Record
+if TYPE_CHECKING:
+    from ._record import Record
 
 __all__ = ["tree"]
 

@@ -6,19 +6,20 @@ database's index, which reads files only for tags it does not hold yet.
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
-from pydicom.datadict import keyword_dict, tag_for_keyword
+from pydicom.datadict import tag_for_keyword
 
+from .. import _export
 from .._custom import custom, custom_names
-from .._errors import UnknownAttributeError, UnknownTagError
-from .._index import column_of
+from .._errors import UnknownAttributeError
+from .._index import check_tag, match_values
+from .._values import TagLike, suggest
+from ._attributes import LEVELS, distinct
+from ._print import tree
 from ._structure import (
     copy_to,
     get_custom,
@@ -27,6 +28,7 @@ from ._structure import (
     new_child,
     new_instance,
     remove,
+    save_to,
     set_custom,
     set_values,
 )
@@ -34,56 +36,7 @@ from ._structure import (
 if TYPE_CHECKING:
     from ._database import Database
 
-__all__ = ["Record", "LEVELS", "TagLike"]
-
-LEVELS = ("database", "patient", "study", "series", "instance")
-TagLike = str | int | tuple[int, int]
-
-
-def _suggest(name: str, extra: Sequence[str] = ()) -> str:
-    pool = list(extra) + list(keyword_dict)
-    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def check_tag(tag: Any, owner: Any = None) -> str:
-    """The index column of a tag given as keyword, number or (group, element).
-
-    Raises :class:`UnknownTagError` (a ``KeyError``) for a name that is not a
-    DICOM keyword, with the nearest keyword as a suggestion.
-    """
-    if isinstance(tag, str):
-        if tag_for_keyword(tag) is None:
-            raise UnknownTagError(
-                f"{tag!r} is not a DICOM keyword.{_suggest(tag)} Tags can also be given "
-                "as (group, element), e.g. (0x0028, 0x0010)."
-            )
-        return tag
-    if isinstance(tag, tuple) and len(tag) == 2 and all(isinstance(x, int) for x in tag):
-        return column_of(tag)
-    if isinstance(tag, int) and not isinstance(tag, bool):
-        return column_of(tag)
-    raise UnknownTagError(
-        f"{tag!r} is not a tag: give a keyword ('Rows'), a (group, element) pair "
-        "((0x0028, 0x0010)) or a list of those."
-    )
-
-
-def _distinct(values: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    seen: set[Any] = set()
-    for v in values:
-        if v is None:
-            continue
-        try:
-            if v in seen:
-                continue
-            seen.add(v)
-        except TypeError:  # unhashable (a sequence): compare one by one
-            if any(v == o for o in out):
-                continue
-        out.append(v)
-    return out
+__all__ = ["Record", "TagLike"]
 
 
 class Record:
@@ -298,7 +251,7 @@ class Record:
         values = self._db._values(self._rows(), column)
         if self.level == "instance":
             return values[0] if values else None
-        return _distinct(values)
+        return distinct(values)
 
     def __getitem__(self, tag: TagLike | list[TagLike]) -> Any:
         return self.get(tag)
@@ -312,7 +265,7 @@ class Record:
         methods = [m for m in dir(type(self)) if not m.startswith("_")]
         raise UnknownAttributeError(
             f"{type(self).__name__} has no attribute {name!r}: it is neither a method, a "
-            f"DICOM keyword nor a custom attribute.{_suggest(name, methods + custom_names())}"
+            f"DICOM keyword nor a custom attribute.{suggest(name, methods + custom_names())}"
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -326,7 +279,7 @@ class Record:
             methods = [m for m in dir(type(self)) if not m.startswith("_")]
             raise UnknownAttributeError(
                 f"cannot set {name!r} on a {type(self).__name__}: it is neither a DICOM "
-                f"keyword nor a custom attribute.{_suggest(name, custom_names() + methods)}"
+                f"keyword nor a custom attribute.{suggest(name, custom_names() + methods)}"
             )
 
     def __setitem__(self, tag: TagLike | list[TagLike], value: Any) -> None:
@@ -538,8 +491,6 @@ class Record:
         self._db._editor.save(self)
         if path is None:
             return None
-        from ._structure import save_to
-
         return save_to(self, path)
 
     def restore(self) -> int:
@@ -621,10 +572,8 @@ class Record:
         >>> len(list(pathlib.Path(out).rglob("*.dcm")))
         10
         """
-        from .._export import export_dicom
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_dicom(self, path)
+        return _export.export_dicom(self, path)
 
     def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
         """One CSV table per series: a row per instance, a column per top-level tag.
@@ -632,10 +581,8 @@ class Record:
         Sequences are summarised as ``<sequence of N items>``, binary values
         by their size; files go into ``path``/patient/study/series.csv.
         """
-        from .._export import export_csv
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_csv(self, path)
+        return _export.export_csv(self, path)
 
     def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
         """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
@@ -644,17 +591,13 @@ class Record:
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
         ``pip install "dbdicom[nifti]"``.
         """
-        from .._export import export_nifti
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_nifti(self, path)
+        return _export.export_nifti(self, path)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
-        from .._export import export_npy_all
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_npy_all(self, path, sortby)
+        return _export.export_npy_all(self, path, sortby)
 
     def export_as_png(self, path: str | os.PathLike[str]) -> Path:
         """One PNG image per frame, into ``path``/patient/study/series/.
@@ -682,10 +625,8 @@ class Record:
         >>> database.restore()
         24
         """
-        from .._export import export_png
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_png(self, path)
+        return _export.export_png(self, path)
 
     def export_as_zarr(
         self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
@@ -711,40 +652,14 @@ class Record:
         >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
         ['1_CT_phantom.zarr']
         """
-        from .._export import export_zarr
-
         self._db._editor.sync(self._rows())  # edits held in memory first
-        return export_zarr(self, path, chunks)
+        return _export.export_zarr(self, path, chunks)
 
     # ----------------------------------------------------------- summary
     def print(self) -> None:
         """Print the tree below this record, with counts."""
-        from ._print import tree
-
         print(tree(self))
 
     def files(self) -> list[str]:
         """Absolute paths of the files of the instances under this record."""
         return self._db._files(self._rows())
-
-
-def match_values(values: Sequence[Any], wanted: Any) -> np.ndarray:
-    """Which ``values`` equal ``wanted`` (numbers by value, sequences item by item)."""
-    if callable(wanted):
-        fn: Callable[[Any], bool] = wanted
-        return np.array([bool(fn(v)) for v in values], dtype=bool)
-    if isinstance(wanted, list):
-        wanted = tuple(wanted)
-    return np.array([_equal(v, wanted) for v in values], dtype=bool)
-
-
-def _equal(value: Any, wanted: Any) -> bool:
-    if value is None:
-        return wanted is None
-    if isinstance(wanted, tuple) and isinstance(value, tuple):
-        return len(value) == len(wanted) and all(
-            _equal(a, b) for a, b in zip(value, wanted, strict=True)
-        )
-    if isinstance(wanted, int | float) and isinstance(value, int | float):
-        return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-9))
-    return bool(value == wanted) if not isinstance(value, pd.DataFrame) else False

@@ -20,10 +20,15 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from .._custom import custom
 from .._errors import DicomError, InvalidValueError
+from .._files import NotDicomError, read_any_header
+from .._index import match_values
+from .._templates import ct_image, mr_image, new_uid
+from .._templates._common import file_meta
 from .._values import resolve_tag, to_dicom
-from ._attributes import KEYS, LEVEL_ATTRIBUTES, level_of
-from ._edit import DELETE, Editor, _save, copy_dataset, put
+from ._attributes import KEYS, LEVEL_ATTRIBUTES, LEVELS, distinct, level_of
+from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
 
 if TYPE_CHECKING:
@@ -42,7 +47,6 @@ __all__ = [
     "set_values",
 ]
 
-LEVELS = ("database", "patient", "study", "series", "instance")
 _NEW_FOLDER = "dbdicom"
 
 
@@ -149,8 +153,6 @@ def _exists(db: Database, level: str, key: str) -> bool:
 
 
 def set_custom(record: Record, name: str, value: Any) -> None:
-    from .._custom import custom
-
     attribute = custom(name)
     assert attribute is not None
     value = attribute.check(value)
@@ -166,9 +168,6 @@ def set_custom(record: Record, name: str, value: Any) -> None:
 
 
 def get_custom(record: Record, name: str) -> Any:
-    from .._custom import custom
-    from ._record import _distinct
-
     attribute = custom(name)
     assert attribute is not None
     if is_empty(record):
@@ -180,7 +179,7 @@ def get_custom(record: Record, name: str) -> Any:
     result = attribute.get(values)
     if record.level == "instance":
         return result[0] if result else None
-    return _distinct(result)
+    return distinct(result)
 
 
 def get_empty(record: Record, keyword: str) -> Any:
@@ -204,8 +203,6 @@ def get_empty(record: Record, keyword: str) -> Any:
 
 
 def _user_value(value: Any) -> Any:
-    from ._edit import plain
-
     return plain(value)
 
 
@@ -238,8 +235,6 @@ def inherited(record: Record) -> dict[str, Any]:
 
 
 def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
-    from .._custom import custom
-
     for keyword, value in values.items():
         attribute = custom(keyword)
         if attribute is not None:
@@ -348,8 +343,6 @@ def move_to(record: Record, parent: Record) -> Record:
 
 
 def _new_id(level: str, old: str | None = None) -> str:
-    from .._templates import new_uid
-
     if level == "patient":
         return (
             f"{old}-copy-{uuid.uuid4().hex[:6]}"[-64:]
@@ -449,8 +442,6 @@ def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
     editor = _editor(record)
     editor.begin()
     checked: dict[str, Any] = {}
-    from .._custom import custom
-
     for name, value in attrs.items():
         attribute = custom(name)
         if attribute is not None:
@@ -491,11 +482,6 @@ def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
 def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any]) -> Record:
     """Write a new instance into ``series``: ``dataset`` (a copy), or an empty
     image of the series' size made from the MR Image template (CT for CT)."""
-    import numpy as np
-
-    from .._templates import ct_image, mr_image
-    from .._templates._common import file_meta
-
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
     editor = _editor(series)
@@ -513,8 +499,6 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         ds = template(np.zeros(size, np.uint16))
     else:
         ds = copy_dataset(dataset)
-    from .._templates import new_uid
-
     uid = new_uid()
     values = {k: v for k, v in values.items() if not (k == "Modality" and dataset is None)}
     extra: dict[str, Any] = {
@@ -522,8 +506,6 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         "InstanceNumber": _next_number(series._db, rows, "InstanceNumber"),
     }
     for name, value in attrs.items():
-        from .._custom import custom
-
         if custom(name) is not None:
             extra[name] = custom(name).check(value)  # type: ignore[union-attr]
         else:
@@ -544,8 +526,6 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
 
 def import_dicom(db: Database, files: Any) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
-    from .._files import NotDicomError, read_any_header
-
     editor = db._editor
     editor.begin()
     paths = _expand(files)
@@ -614,8 +594,6 @@ def _expand(files: Any) -> list[Path]:
 
 def save_to(record: Record, path: Any) -> Any:
     """Write the files of ``record`` into a new database folder ``path``."""
-    from ._database import database
-
     target = Path(path).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise DicomError(
@@ -629,14 +607,12 @@ def save_to(record: Record, path: Any) -> Any:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target / rel)
     target.mkdir(parents=True, exist_ok=True)
-    return database(target, status=record._db._status, dialog=record._db._dialog)
+    # the database's own class opens the copy (this module is below the Database)
+    return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
 
 
 def subseries(series: Record, filters: dict[str, Any]) -> Record:
     """A new series next to ``series`` with copies of the instances matching ``filters``."""
-    from .._custom import custom
-    from ._record import match_values
-
     if series.level != "series":
         raise DicomError(f"subseries() is a method of series, not of a {series.level}.")
     instances = series.instances(**{k: v for k, v in filters.items() if custom(k) is None})

@@ -1,0 +1,64 @@
+"""The export layer: one module per format, all writing one folder layout.
+
+DICOM (copies), CSV, NPY, NIfTI, PNG and Zarr; :mod:`._layout` holds the
+layout and the names made from header values. Each public name is imported
+from its module when first used (see :mod:`dbdicom._facade`), so the
+formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
+format is exported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._facade import lazy_names
+
+if TYPE_CHECKING:
+    from ._csv import export_csv
+    from ._dicom import export_dicom
+    from ._layout import label, safe_name, series_name, target_folder
+    from ._nifti import export_nifti
+    from ._npy import export_npy, export_npy_all, npy_arrays
+    from ._png import apply_window, export_png
+    from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
+
+_MODULES = {
+    "apply_window": "._png",
+    "decode_zarr": "._zarr",
+    "encode_zarr": "._zarr",
+    "export_csv": "._csv",
+    "export_dicom": "._dicom",
+    "export_nifti": "._nifti",
+    "export_npy": "._npy",
+    "export_npy_all": "._npy",
+    "export_png": "._png",
+    "export_zarr": "._zarr",
+    "label": "._layout",
+    "npy_arrays": "._npy",
+    "open_zarr": "._zarr",
+    "safe_name": "._layout",
+    "series_name": "._layout",
+    "target_folder": "._layout",
+    "write_zarr": "._zarr",
+}
+__getattr__ = lazy_names(__name__, _MODULES)
+
+__all__ = [
+    "apply_window",
+    "decode_zarr",
+    "encode_zarr",
+    "export_csv",
+    "export_dicom",
+    "export_nifti",
+    "export_npy",
+    "export_npy_all",
+    "export_png",
+    "export_zarr",
+    "label",
+    "npy_arrays",
+    "open_zarr",
+    "safe_name",
+    "series_name",
+    "target_folder",
+    "write_zarr",
+]

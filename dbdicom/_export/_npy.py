@@ -1,0 +1,80 @@
+"""NPY export: a series as the numpy array :meth:`dbdicom.Series.array` gives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import _arrays
+from .._errors import GeometryError
+from ._layout import (
+    mixed_groups,
+    progress,
+    safe_name,
+    series_folders,
+    target_folder,
+)
+
+
+def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> Path:
+    """One ``.npy`` per series (see :meth:`dbdicom.Series.array`); a series that
+    mixes image sizes or orientations gives one per group (``<name>_1.npy``...)."""
+    root = target_folder(path)
+    pairs = list(series_folders(record, root))
+    report = progress(record, "Exporting NPY")
+    for i, (series, folder) in enumerate(pairs):
+        source = record if record.level == "instance" else series  # an instance: its frames
+        arrays = npy_arrays(source, series, sortby)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        for k, array in enumerate(arrays):
+            name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
+            np.save(folder.with_name(name + ".npy"), array)
+        report(i + 1, len(pairs))
+    return root
+
+
+def npy_arrays(
+    record: Any, series: Any, sortby: Any = None, pixels_first: bool = False
+) -> list[np.ndarray]:
+    """The arrays of ``record`` (a series, or an instance of ``series``) as
+    :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
+    image sizes or orientations, one per group, largest first (said in a
+    message)."""
+    index = record._db.index
+    rows = record._rows()
+    dims = [sortby] if isinstance(sortby, str) else list(sortby or [])
+
+    def values(group: tuple[Any, ...] | None) -> np.ndarray:
+        da = _arrays.build_dataarray(
+            index, rows, dims, repeats=True, fill=True, token=record.uid, group=group
+        )
+        array = da.values
+        if pixels_first:  # the pixel axes (last) first, as Series.array gives them
+            n = len([d for d in da.dims if d in ("row", "column", "channel")])
+            array = np.moveaxis(array, list(range(da.ndim - n, da.ndim)), list(range(n)))
+        return array
+
+    try:
+        return [values(None)]
+    except GeometryError:
+        ordered = mixed_groups(
+            record, series, rows, lambda n: f"one .npy file per group (_1.npy ... _{n}.npy)"
+        )
+        return [values(key) for key in ordered]
+
+
+def export_npy(array: np.ndarray, path: str | os.PathLike[str], name: str) -> Path:
+    """Save ``array`` to ``path`` (a ``.npy`` file, or a folder to put ``name.npy`` in)."""
+    target = Path(path)
+    if target.suffix != ".npy":
+        if target.exists() and not target.is_dir():
+            raise FileExistsError(f"{str(target)!r} is a file: give a folder or a .npy path")
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / f"{safe_name(name)}.npy"
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    np.save(target, array)
+    return target

@@ -1,0 +1,399 @@
+"""Zarr export: one store per series, read back identical by :func:`open_zarr`.
+
+Zarr encoding
+-------------
+:func:`export_zarr` writes each series' DataArray with xarray (Zarr format
+2, consolidated metadata), chunk by chunk. Zarr metadata is JSON, which has
+no tuples, numpy arrays or object arrays, so values that JSON cannot hold
+as they are are encoded, and each variable that needs it (the image and
+any coordinate) gets an attr ``_dbdicom_encoding``, a JSON object saying
+what to undo:
+
+``"tuples"``
+    names of attrs that were tuples of plain values (``PixelSpacing``,
+    ``ImageOrientationPatient``, ``ImageType``...), stored as JSON lists.
+``"arrays"``
+    ``{name: dtype}`` of attrs that were numeric numpy arrays (the 4 x 4
+    ``affine``), stored as nested lists.
+``"json"``
+    names of attrs holding anything else (nested tuples, non-finite floats,
+    bytes, numpy scalars...), stored as text in *dbdicom JSON* (below).
+``"values": "json"``
+    on a coordinate whose values were Python objects (an object array:
+    ``ImagePositionPatient`` of each frame, ``DimensionIndexValues``...):
+    stored as an array of strings, each value one dbdicom JSON text, e.g.
+    ``"[-118.125, -118.125, -12.5]"``; ``null`` where a frame has none.
+``"dtype"``
+    on a date or time coordinate: its numpy dtype, restored after reading.
+``"format"``, ``"version"``, ``"name"``
+    ``"dbdicom-zarr"``, ``1`` and the DataArray's name (image only).
+
+*dbdicom JSON* is JSON in which a JSON array is a tuple; a list is
+``{"__list__": [...]}``, a dict ``{"__dict__": [[key, value], ...]}``,
+bytes ``{"__bytes__": base64}``, a numpy array ``{"__ndarray__": flat
+values, "dtype": ..., "shape": [...]}``, a numpy scalar ``{"__numpy__":
+value, "dtype": ...}``; non-finite floats are ``NaN``/``Infinity`` (as
+Python's :mod:`json` writes them); other sequences (pydicom's MultiValue)
+become tuples. A value of any other type is stored as its text,
+``{"__str__": text}``, and read back as that text.
+
+:func:`open_zarr` reads a store back and undoes the encoding: the result
+is identical (values, dims, coordinates, attrs) to the exported DataArray.
+Tools other than dbdicom read the store as plain xarray/Zarr data (lists
+and strings where the DataArray held tuples and objects).
+
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import _arrays
+from .._errors import GeometryError, GridError
+from ._layout import image_rows, mixed_groups, series_folders, series_name, target_folder
+
+_ENCODING = "_dbdicom_encoding"
+
+
+def _native(value: Any) -> bool:
+    """Whether JSON holds ``value`` as it is (and gives back the same Python value)."""
+    if isinstance(value, np.generic):
+        return False
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_native(v) for v in value)
+    return False
+
+
+def _to_json(value: Any) -> Any:
+    """``value`` as *dbdicom JSON* (see the module docs): a JSON array is a tuple."""
+    if isinstance(value, np.generic):
+        kind = value.dtype.kind
+        if kind in "MmU":
+            item: Any = str(value)
+        elif kind == "c":
+            item = [float(np.real(value)), float(np.imag(value))]
+        elif kind in "biuf":
+            item = value.item()
+        else:
+            return {"__str__": str(value)}
+        return {"__numpy__": item, "dtype": value.dtype.str}
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    if isinstance(value, list):
+        return {"__list__": [_to_json(v) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, complex):
+        return {"__complex__": [value.real, value.imag]}
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        if kind in "biuf":
+            items: list[Any] = value.ravel().tolist()
+        elif kind in "MmU":
+            items = value.astype(str).ravel().tolist()
+        elif kind == "c":
+            items = [[float(v.real), float(v.imag)] for v in value.ravel().tolist()]
+        else:
+            items = [_to_json(v) for v in value.ravel().tolist()]
+        return {"__ndarray__": items, "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, Sequence):  # e.g. pydicom's MultiValue: a tuple, as dbdicom gives
+        return [_to_json(v) for v in value]
+    return {"__str__": str(value)}
+
+
+def _from_json(value: Any) -> Any:
+    """The Python value of *dbdicom JSON* (the inverse of :func:`_to_json`).
+
+    Examples
+    --------
+    >>> _from_json(json.loads(json.dumps(_to_json((1.5, ("a", None), [2], b"x")))))
+    (1.5, ('a', None), [2], b'x')
+    """
+    if isinstance(value, list):
+        return tuple(_from_json(v) for v in value)
+    if not isinstance(value, dict):
+        return value
+    if "__list__" in value:
+        return [_from_json(v) for v in value["__list__"]]
+    if "__dict__" in value:
+        return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
+    if "__bytes__" in value:
+        return base64.b64decode(value["__bytes__"])
+    if "__complex__" in value:
+        return complex(*value["__complex__"])
+    if "__str__" in value:
+        return str(value["__str__"])
+    if "__numpy__" in value:
+        dtype = np.dtype(value["dtype"])
+        item = value["__numpy__"]
+        return np.array(complex(*item) if dtype.kind == "c" else item, dtype=dtype)[()]
+    if "__ndarray__" in value:
+        dtype, shape, items = np.dtype(value["dtype"]), value["shape"], value["__ndarray__"]
+        if dtype.kind == "c":
+            return np.array([complex(*v) for v in items], dtype=dtype).reshape(shape)
+        if dtype.kind in "biufMmU":
+            return np.array(items, dtype=dtype).reshape(shape)
+        out = np.empty(len(items), dtype=dtype)
+        for i, item in enumerate(items):
+            out[i] = _from_json(item)
+        return out.reshape(shape)
+    return {k: _from_json(v) for k, v in value.items()}
+
+
+def _encode_attrs(attrs: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """Attrs JSON holds, and what was done to them (see the module docs)."""
+    stored: dict[Any, Any] = {}
+    tuples: list[Any] = []
+    arrays: dict[Any, str] = {}
+    texts: list[Any] = []
+    for name, value in attrs.items():
+        if _native(value):
+            stored[name] = value
+        elif isinstance(value, tuple) and all(_native(v) for v in value):
+            stored[name] = list(value)
+            tuples.append(name)
+        elif (
+            isinstance(value, np.ndarray)
+            and value.dtype.kind in "biuf"
+            and bool(np.isfinite(value).all())
+        ):
+            stored[name] = value.tolist()
+            arrays[name] = value.dtype.str
+        else:
+            stored[name] = json.dumps(_to_json(value))
+            texts.append(name)
+    encoding = {"tuples": tuples, "arrays": arrays, "json": texts}
+    return stored, {k: v for k, v in encoding.items() if v}
+
+
+def _decode_attrs(attrs: Mapping[Any, Any]) -> dict[Any, Any]:
+    encoding = attrs.get(_ENCODING)
+    encoding = encoding if isinstance(encoding, dict) else {}
+    tuples, arrays = set(encoding.get("tuples", ())), encoding.get("arrays", {})
+    texts = set(encoding.get("json", ()))
+    out: dict[Any, Any] = {}
+    for name, value in attrs.items():
+        if name == _ENCODING:
+            continue
+        if name in tuples:
+            value = tuple(value)
+        elif name in arrays:
+            value = np.array(value, dtype=arrays[name])
+        elif name in texts:
+            value = _from_json(json.loads(value))
+        out[name] = value
+    return out
+
+
+def encode_zarr(da: xr.DataArray) -> xr.DataArray:
+    """``da`` with attrs and coordinates Zarr can store (see the module docs).
+
+    The pixel values are not touched (nor computed). :func:`decode_zarr`
+    undoes it.
+
+    Examples
+    --------
+    >>> da = database.series(SeriesDescription="T2w")[0].to_xarray()
+    >>> encoded = encode_zarr(da)
+    >>> encoded.attrs["PixelSpacing"], encoded.attrs["_dbdicom_encoding"]["arrays"]
+    ([3.75, 3.75], {'affine': '<f8'})
+    >>> str(encoded["ImagePositionPatient"].values[0])
+    '[-118.125, -118.125, -12.5]'
+    >>> import xarray as xr
+    >>> xr.testing.assert_identical(decode_zarr(encoded), da)
+    """
+    attrs, encoding = _encode_attrs(da.attrs)
+    encoding = {"format": "dbdicom-zarr", "version": 1, "name": _to_json(da.name), **encoding}
+    out = da.copy(deep=False)
+    out.attrs = {**attrs, _ENCODING: encoding}
+    coords = {}
+    for name, coord in da.coords.items():
+        coord_attrs, coord_encoding = _encode_attrs(coord.attrs)
+        values = np.asarray(coord.values)
+        if values.dtype == object:
+            texts = [json.dumps(_to_json(v)) for v in values.ravel().tolist()]
+            values = np.array(texts, dtype=str).reshape(values.shape)
+            coord_encoding["values"] = "json"
+        elif values.dtype.kind in "Mm":
+            coord_encoding["dtype"] = values.dtype.str
+        if coord_encoding:
+            coord_attrs[_ENCODING] = coord_encoding
+            coords[name] = (coord.dims, values, coord_attrs)
+    return out.assign_coords(coords) if coords else out
+
+
+def decode_zarr(da: xr.DataArray) -> xr.DataArray:
+    """Undo :func:`encode_zarr`; a DataArray without the encoding is returned as it is."""
+    encoding = da.attrs.get(_ENCODING)
+    if not isinstance(encoding, dict):
+        return da
+    out = da.copy(deep=False)
+    out.attrs = _decode_attrs(da.attrs)
+    out.name = _from_json(encoding.get("name", da.name))
+    coords = {}
+    for name, coord in da.coords.items():
+        coord_encoding = coord.attrs.get(_ENCODING)
+        if not isinstance(coord_encoding, dict):
+            continue
+        values = np.asarray(coord.values)
+        if coord_encoding.get("values") == "json":
+            decoded = np.empty(values.size, dtype=object)
+            for i, text in enumerate(values.ravel().tolist()):
+                decoded[i] = _from_json(json.loads(text))
+            values = decoded.reshape(values.shape)
+        if "dtype" in coord_encoding:
+            values = values.astype(coord_encoding["dtype"])
+        coords[name] = (coord.dims, values, _decode_attrs(coord.attrs))
+    return out.assign_coords(coords) if coords else out
+
+
+def write_zarr(da: xr.DataArray, target: str | os.PathLike[str]) -> Path:
+    """Write ``da`` (encoded, see the module docs) as the Zarr store ``target``.
+
+    A dask-backed DataArray is written chunk by chunk (one Zarr chunk per
+    dask chunk; chunks made regular first if they are not), never computed
+    as a whole. Zarr format 2 with consolidated metadata, which every Zarr
+    library reads. An existing store at ``target`` is replaced.
+    """
+    try:
+        import zarr
+    except ImportError as exc:
+        raise ImportError('Zarr export needs zarr: pip install "dbdicom[zarr]"') from exc
+    encoded = encode_zarr(da)
+    if encoded.chunks:
+        irregular = {
+            dim: max(sizes)
+            for dim, sizes in zip(encoded.dims, encoded.chunks, strict=True)
+            if len(set(sizes[:-1])) > 1 or sizes[-1] > sizes[0]
+        }
+        if irregular:
+            encoded = encoded.chunk(irregular)
+    if hasattr(encoded, "drop_encoding"):
+        encoded = encoded.drop_encoding()
+    options: dict[str, Any] = {"mode": "w", "consolidated": True}
+    if int(zarr.__version__.split(".")[0]) >= 3:
+        options["zarr_format"] = 2  # fixed-width strings are not in the Zarr 3 spec yet
+    encoded.to_zarr(target, **options)
+    return Path(target)
+
+
+def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
+    """Open a Zarr store written by :func:`export_zarr` as the DataArray it was.
+
+    The encoding of tuples, arrays and objects (see the module docs) is
+    undone: after ``.compute()``, the result is identical to the exported
+    DataArray (values, dims, coordinates and attrs). The values stay lazy
+    (dask, one chunk per Zarr chunk) until needed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.zarr`` folder.
+
+    Returns
+    -------
+    xarray.DataArray
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no store at ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, xarray as xr
+    >>> vfa = database.series(SeriesDescription="VFA")[0]
+    >>> out = vfa.export_as_zarr(tempfile.mkdtemp())
+    >>> (store,) = pathlib.Path(out).glob("*.zarr")
+    >>> store.name
+    '3_VFA.zarr'
+    >>> da = open_zarr(store)
+    >>> da.dims, da.attrs["ImageOrientationPatient"]
+    (('SliceLocation', 'FlipAngle', 'row', 'column'), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+    >>> xr.testing.assert_identical(da.compute(), vfa.to_xarray().compute())
+    """
+    store = Path(path)
+    if not store.exists():
+        raise FileNotFoundError(f"no Zarr store at {str(store)!r}")
+    return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}))
+
+
+def _zarr_arrays(
+    record: Any, series: Any, rows: np.ndarray, stem: str, chunks: Mapping[str, int] | None
+) -> list[tuple[str, xr.DataArray]]:
+    """The DataArrays to write for one series, each with its store's name."""
+    index = record._db.index
+    name = series_name(series)
+
+    def build(group: tuple[Any, ...] | None) -> xr.DataArray:
+        da = _arrays.build_dataarray(index, rows, None, name=name, token=record.uid, group=group)
+        wanted = {d: int(n) for d, n in (chunks or {}).items() if d in da.dims}
+        wanted = {d: n for d, n in wanted.items() if d not in ("row", "column", "channel")}
+        if not wanted:
+            return da
+        return _arrays.build_dataarray(
+            index, rows, None, name=name, token=record.uid, group=group, chunks=wanted
+        )
+
+    try:
+        return [(stem, build(None))]
+    except GeometryError:
+        ordered = mixed_groups(
+            record,
+            series,
+            rows,
+            lambda n: f"one Zarr store per group ({stem}_1.zarr ... {stem}_{n}.zarr)",
+        )
+        out = []
+        for k, key in enumerate(ordered):
+            try:
+                out.append((f"{stem}_{k + 1}", build(key)))
+            except GridError as exc:
+                record.message(f"Series {series.label()!r}, group {k + 1} skipped: {exc}")
+        return out
+    except GridError as exc:
+        record.message(f"Series {series.label()!r} skipped: {exc}")
+        return []
+
+
+def export_zarr(
+    record: Any, path: str | os.PathLike[str], chunks: Mapping[str, int] | None = None
+) -> Path:
+    """One Zarr store per series, ``<series folder>.zarr``, in the layout.
+
+    Each holds the series' DataArray (see :meth:`dbdicom.Series.to_xarray`)
+    with its dims, coordinates and attrs, encoded as the module docs say
+    and read back by :func:`open_zarr`. Written chunk by chunk from dask:
+    ``chunks`` (grid points per chunk along tag dims, as in ``to_xarray``;
+    dims a series does not have are ignored) sets the Zarr chunks. A series
+    that mixes image sizes or orientations gives one store per group,
+    ``<series folder>_1.zarr`` ..., with a message; instances without an
+    image are skipped with a message.
+    """
+    root = target_folder(path)  # zarr is a dependency of dbdicom
+    pairs = list(series_folders(record, root))
+    for i, (series, folder) in enumerate(pairs):
+        rows = image_rows(record, series)
+        if len(rows):
+            for stem, da in _zarr_arrays(record, series, rows, folder.name, chunks):
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                write_zarr(da, folder.parent / f"{stem}.zarr")
+        record.progress(i + 1, len(pairs), "Exporting Zarr")
+    return root
