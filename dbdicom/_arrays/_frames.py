@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._geometry import slice_position
-from .._index import TAGS, VECTORS, Index, cell_value, vr_of
-from .._index._columns import JOINED, NUMERIC_VRS, to_plain
+from .._index import JOINED, NUMERIC_VRS, TAGS, VECTORS, Index, cell_value, to_plain, vr_of
 from ._table import FRAME, frame_table, frame_values, to_coordinate
 
 __all__ = ["Frames", "geometry_groups", "group_text", "row_codes"]

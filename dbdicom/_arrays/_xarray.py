@@ -13,8 +13,7 @@ import xarray as xr
 from .. import _files
 from .._errors import GeometryError, GridError
 from .._geometry import affine_matrix, slice_spacing
-from .._index import Index, check_tag
-from .._index._columns import LEVEL_TAGS
+from .._index import LEVEL_TAGS, Index, check_tag
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._lazy import lazy_frames, output_dtype

@@ -3,13 +3,29 @@
 Knows nothing of records or arrays.
 """
 
-from ._columns import TAGS, VECTORS, cell_value, check_tag, column_of, keyword_of, tag_of, vr_of
+from ._columns import (
+    JOINED,
+    LEVEL_TAGS,
+    NUMERIC_VRS,
+    TAGS,
+    VECTORS,
+    cell_value,
+    check_tag,
+    column_of,
+    keyword_of,
+    tag_of,
+    to_plain,
+    vr_of,
+)
 from ._index import Index, assign_keys, find_problems, store_folder
 from ._query import match_values
 from ._scan import HIDDEN, scan_files, walk
 from ._store import UNREAD
 
 __all__ = [
+    "JOINED",
+    "LEVEL_TAGS",
+    "NUMERIC_VRS",
     "HIDDEN",
     "TAGS",
     "UNREAD",
@@ -25,6 +41,7 @@ __all__ = [
     "scan_files",
     "store_folder",
     "tag_of",
+    "to_plain",
     "vr_of",
     "walk",
 ]

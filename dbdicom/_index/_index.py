@@ -17,7 +17,6 @@ import pandas as pd
 import platformdirs
 import pydicom
 from pydicom.datadict import dictionary_VR
-from pydicom.uid import generate_uid
 
 from .._files import NotDicomError, read_any_header
 from ._columns import (
@@ -27,13 +26,13 @@ from ._columns import (
     VECTORS,
     append_rows,
     categorize,
-    cell_value,
     make_frame,
     stored_value,
     tag_of,
     to_plain,
 )
 from ._frames import make_frames_table
+from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._scan import HIDDEN, Row, scan_files, scan_one, walk
 from ._store import UNREAD, load_frame, save_frame
 
@@ -50,27 +49,6 @@ def _flush_all() -> None:
         index.flush()
 
 
-# tags from which the hierarchy keys are made (see assign_keys)
-KEY_SOURCES = frozenset(
-    {
-        "PatientID",
-        "PatientName",
-        "PatientBirthDate",
-        "StudyInstanceUID",
-        "StudyDate",
-        "StudyTime",
-        "StudyID",
-        "StudyDescription",
-        "SeriesInstanceUID",
-        "SeriesNumber",
-        "SeriesDescription",
-        "Modality",
-        "SOPInstanceUID",
-    }
-)
-
-# columns that order the records of the tree (see Database): a change to one of
-# them bumps Index.order_version
 ORDER_COLUMNS = frozenset(
     {"PatientName", "StudyDate", "StudyTime", "SeriesNumber", "InstanceNumber", "_path"}
 )
@@ -574,143 +552,3 @@ def _dict_vr(tag: int) -> str:
 def _read_sequence(path: str, tag: int) -> Any:
     ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
     return ds[tag].value if tag in ds else None
-
-
-# --------------------------------------------------------------- keys & problems
-def _text(series: pd.Series) -> np.ndarray:
-    """The column as an object array of strings, ``""`` where absent."""
-    if series.dtype.kind == "f":
-        return np.array(["" if v != v else str(v) for v in series.to_numpy()], dtype=object)
-    return series.astype(object).fillna("").to_numpy(dtype=object, copy=True)
-
-
-def assign_keys(frame: pd.DataFrame) -> None:
-    """Place every good row in the hierarchy (in place), by the documented rule.
-
-    * patient: ``PatientID``; without one, ``PatientName`` and
-      ``PatientBirthDate`` make a key ``anonymous-<hash>`` (one patient per
-      distinct name and birth date).
-    * study: ``StudyInstanceUID``; without one, a UID derived from the
-      patient key and ``StudyDate``/``StudyTime``/``StudyID``/``StudyDescription``.
-    * series: ``SeriesInstanceUID``; without one, a UID derived from the study
-      key and ``SeriesNumber``/``SeriesDescription``/``Modality``.
-    * instance: ``SOPInstanceUID``; without one, a UID derived from the path.
-      A second file with the same ``SOPInstanceUID`` is keyed ``<uid>#2``
-      (then ``#3``...), in the order of the paths, and reported by
-      :func:`find_problems`.
-    * one parent per record: a study whose files name different patients, or
-      a series whose files name different studies, is kept whole under the
-      parent named by its first file (in path order); the others are
-      reported by :func:`find_problems`.
-    """
-    n = len(frame)
-    if n == 0:
-        for col in KEY_COLUMNS:
-            frame[col] = pd.array([], dtype="str")
-        return
-    ok = frame["_error"].to_numpy(dtype=object) == ""
-    pid = _text(frame["PatientID"])
-    for i in np.flatnonzero(ok & (pid == "")):
-        name = _text(frame["PatientName"].iloc[[i]])[0]
-        birth = _text(frame["PatientBirthDate"].iloc[[i]])[0]
-        pid[i] = "anonymous-" + hashlib.sha1(f"{name}|{birth}".encode()).hexdigest()[:10]
-    study = _text(frame["StudyInstanceUID"])
-    for i in np.flatnonzero(ok & (study == "")):
-        parts = [pid[i]] + [
-            str(cell_value(frame, int(i), k))
-            for k in ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
-        ]
-        study[i] = generate_uid(entropy_srcs=parts)
-    series = _text(frame["SeriesInstanceUID"])
-    for i in np.flatnonzero(ok & (series == "")):
-        parts = [study[i]] + [
-            str(cell_value(frame, int(i), k))
-            for k in ("SeriesNumber", "SeriesDescription", "Modality")
-        ]
-        series[i] = generate_uid(entropy_srcs=parts)
-    inst = _text(frame["SOPInstanceUID"])
-    paths = frame["_path"].to_numpy(dtype=object)
-    for i in np.flatnonzero(ok & (inst == "")):
-        inst[i] = generate_uid(entropy_srcs=[str(paths[i])])
-    good = pd.Series(inst[ok])
-    dup = good.duplicated(keep="first").to_numpy()
-    if dup.any():
-        counts: dict[str, int] = {}
-        positions = np.flatnonzero(ok)
-        for j in np.flatnonzero(dup):
-            uid = inst[positions[j]]
-            counts[uid] = counts.get(uid, 1) + 1
-            inst[positions[j]] = f"{uid}#{counts[uid]}"
-    # one parent per record: a study (series) found under several patients
-    # (studies) stays whole, under the parent of its first file in path order
-    good = np.flatnonzero(ok)
-    for child, parents in ((study, (pid,)), (series, (study, pid))):
-        codes, uniques = pd.factorize(child[good])
-        _, first = np.unique(codes, return_index=True)
-        heads = good[first[codes]]
-        for parent in parents:
-            parent[good] = parent[heads]
-    for col, values in zip(KEY_COLUMNS, (pid, study, series, inst), strict=True):
-        values = np.where(ok, values, "")
-        frame[col] = pd.array(values, dtype="str")
-
-
-def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
-    """Files that are not in the hierarchy, or are placed by a rule: why."""
-    out: list[tuple[str, str]] = []
-    paths = frame["_path"].to_numpy(dtype=object)
-    errors = frame["_error"].to_numpy(dtype=object)
-    ok = errors == ""
-    for i in np.flatnonzero(~ok):
-        out.append((paths[i], str(errors[i])))
-    rules = [
-        ("PatientID", "(0010,0020) 'Patient ID'", "_patient", "PatientName and PatientBirthDate"),
-        ("StudyInstanceUID", "(0020,000D) 'Study Instance UID'", "_study", "StudyDate/Time/ID"),
-        (
-            "SeriesInstanceUID",
-            "(0020,000E) 'Series Instance UID'",
-            "_series",
-            "SeriesNumber/Description",
-        ),
-        ("SOPInstanceUID", "(0008,0018) 'SOP Instance UID'", "_instance", "the file path"),
-    ]
-    for keyword, label, key, how in rules:
-        missing = ok & (_text(frame[keyword]) == "")
-        keys = frame[key].to_numpy(dtype=object)
-        for i in np.flatnonzero(missing):
-            out.append((paths[i], f"no {label}: placed under {keys[i]!r}, derived from {how}"))
-    for keyword, key, label, what in (
-        ("PatientID", "_patient", "(0010,0020) 'Patient ID'", "study"),
-        ("StudyInstanceUID", "_study", "(0020,000D) 'Study Instance UID'", "series"),
-    ):
-        actual = _text(frame[keyword])
-        keys = frame[key].to_numpy(dtype=object)
-        for i in np.flatnonzero(ok & (actual != "") & (actual != keys)):
-            out.append(
-                (
-                    paths[i],
-                    f"{label} {actual[i]} differs from the first file of its {what}: "
-                    f"kept with its {what}, under {keys[i]!r}",
-                )
-            )
-    inst = frame["_instance"].to_numpy(dtype=object)
-    sop = _text(frame["SOPInstanceUID"])
-    first: dict[str, str] = {}
-    for i in np.flatnonzero(ok):
-        if "#" in inst[i] and sop[i]:
-            out.append(
-                (
-                    paths[i],
-                    f"duplicate (0008,0018) 'SOP Instance UID' {sop[i]} "
-                    f"(also in {first.get(sop[i], '?')}): indexed as {inst[i]!r}",
-                )
-            )
-        else:
-            first.setdefault(sop[i], paths[i])
-    size = frame["_size"].to_numpy()
-    end = frame["_offset"].to_numpy() + frame["_nbytes"].to_numpy()
-    for i in np.flatnonzero(ok & (frame["_offset"].to_numpy() > 0) & (end > size)):
-        out.append(
-            (paths[i], f"pixel data truncated: {int(end[i] - size[i])} bytes missing at the end")
-        )
-    return pd.DataFrame(out, columns=["path", "problem"])

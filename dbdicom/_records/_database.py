@@ -15,11 +15,11 @@ import numpy as np
 from .._errors import DatabaseNotFoundError, DicomError
 from .._index import Index, check_tag, match_values
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
+from ._copies import import_dicom
 from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._record import Record
-from ._structure import import_dicom
 
 __all__ = ["Database", "database"]
 

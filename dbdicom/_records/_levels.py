@@ -11,9 +11,9 @@ import numpy as np
 
 from .. import _arrays, _export
 from .._errors import InvalidValueError
+from ._copies import subseries
 from ._mapping import map_mask_to, map_to
 from ._record import Record
-from ._structure import subseries
 from ._write import header_array, set_xarray
 
 __all__ = ["Patient", "Study", "Series", "Instance"]

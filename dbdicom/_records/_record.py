@@ -7,18 +7,18 @@ database's index, which reads files only for tags it does not hold yet.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydicom.datadict import tag_for_keyword
 
-from .. import _export
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
 from .._index import check_tag, match_values
 from .._values import TagLike, suggest
 from ._attributes import LEVELS, distinct
+from ._copies import save_to
+from ._exports import Exports
 from ._print import tree
 from ._structure import (
     copy_to,
@@ -28,7 +28,6 @@ from ._structure import (
     new_child,
     new_instance,
     remove,
-    save_to,
     set_custom,
     set_values,
 )
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "TagLike"]
 
 
-class Record:
+class Record(Exports):
     """A patient, study, series or instance of a database (or the database).
 
     Records are light handles: equal when they are of the same level, in the
@@ -556,104 +555,6 @@ class Record:
     def status(self) -> Any:
         """Where messages and progress go (see :class:`dbdicom.StatusLike`)."""
         return self._db._status
-
-    # ----------------------------------------------------------- export
-    def export_as_dicom(self, path: str | os.PathLike[str]) -> Path:
-        """Copy this record's files, unchanged, into ``path``/patient/study/series/.
-
-        Folder names are readable and filesystem-safe. Returns ``path``.
-        Raises ``NotADirectoryError`` if ``path`` is a file and
-        ``PermissionError`` if it cannot be written.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> out = database.studies(Modality="CT")[0].export_as_dicom(tempfile.mkdtemp())
-        >>> len(list(pathlib.Path(out).rglob("*.dcm")))
-        10
-        """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_dicom(self, path)
-
-    def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
-        """One CSV table per series: a row per instance, a column per top-level tag.
-
-        Sequences are summarised as ``<sequence of N items>``, binary values
-        by their size; files go into ``path``/patient/study/series.csv.
-        """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_csv(self, path)
-
-    def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
-        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
-
-        3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
-        affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
-        ``pip install "dbdicom[nifti]"``.
-        """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_nifti(self, path)
-
-    def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
-        """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_npy_all(self, path, sortby)
-
-    def export_as_png(self, path: str | os.PathLike[str]) -> Path:
-        """One PNG image per frame, into ``path``/patient/study/series/.
-
-        Grey-scale frames are windowed with the WindowCenter and WindowWidth
-        of their header (the first if several; the frame's minimum and
-        maximum without them) and saved as 8-bit grey PNGs, or as RGB PNGs
-        through the matplotlib colormap of the instance's ``colormap``.
-        Files are named ``<InstanceNumber>.png``, or
-        ``<InstanceNumber>_frame<k>.png`` for multi-frame files. Instances
-        without an image are skipped with a message. Returns ``path``.
-        Raises ``NotADirectoryError`` if ``path`` is a file and
-        ``PermissionError`` if it cannot be written. Needs matplotlib:
-        ``pip install "dbdicom[plot]"``.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> vfa = database.series(SeriesDescription="VFA")[0]
-        >>> vfa.colormap = "viridis"
-        >>> out = vfa.export_as_png(tempfile.mkdtemp())
-        >>> pngs = sorted(pathlib.Path(out).rglob("*.png"))
-        >>> len(pngs), pngs[0].parent.name, pngs[0].name
-        (24, '3_VFA', '1.png')
-        >>> database.restore()
-        24
-        """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_png(self, path)
-
-    def export_as_zarr(
-        self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
-    ) -> Path:
-        """One Zarr store per series, ``path``/patient/study/series.zarr.
-
-        Each store holds the series' DataArray (see :meth:`Series.to_xarray`)
-        with its dims, coordinates and attrs; ``dbdicom._export.open_zarr``
-        reads it back identical. Tuples, arrays and per-frame objects are
-        encoded for Zarr's JSON metadata (documented in
-        :mod:`dbdicom._export`); plain xarray and Zarr read the stores too.
-        Written chunk by chunk from dask, never computed as a whole;
-        ``chunks`` (grid points per chunk along tag dims, as in
-        ``to_xarray``) sets the Zarr chunks. A series mixing image sizes or
-        orientations gives one store per group (``_1``, ``_2``... appended,
-        with a message); instances without an image are skipped with a
-        message. Returns ``path``.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp())
-        >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
-        ['1_CT_phantom.zarr']
-        """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_zarr(self, path, chunks)
 
     # ----------------------------------------------------------- summary
     def print(self) -> None:

@@ -8,11 +8,8 @@ folder; files keep their paths when they are edited or moved.
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,8 +19,6 @@ from pydicom.uid import UID
 
 from .._custom import custom
 from .._errors import DicomError, InvalidValueError
-from .._files import NotDicomError, read_any_header
-from .._index import match_values
 from .._templates import ct_image, mr_image, new_uid
 from .._templates._common import file_meta
 from .._values import resolve_tag, to_dicom
@@ -36,9 +31,11 @@ if TYPE_CHECKING:
     from ._record import Record
 
 __all__ = [
+    "NEW_FOLDER",
+    "TEMPLATE_KEEPS",
+    "apply_values",
     "copy_to",
     "get_custom",
-    "import_dicom",
     "move_to",
     "new_child",
     "new_instance",
@@ -47,7 +44,7 @@ __all__ = [
     "set_values",
 ]
 
-_NEW_FOLDER = "dbdicom"
+NEW_FOLDER = "dbdicom"
 
 
 def _editor(record: Record) -> Editor:
@@ -234,7 +231,13 @@ def inherited(record: Record) -> dict[str, Any]:
     return out
 
 
-def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
+def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
+    """Set ``values`` (keyword -> value, custom attributes too) in ``ds``.
+
+    ``DELETE`` removes an element; in a ``new_file`` made from a template it
+    removes the template's made-up value unless the file needs it
+    (:data:`TEMPLATE_KEEPS`).
+    """
     for keyword, value in values.items():
         attribute = custom(keyword)
         if attribute is not None:
@@ -242,7 +245,7 @@ def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
             continue
         if new_file and value is DELETE:
             # a new file: the template's made-up values go, what it needs stays
-            if keyword in ds and keyword not in _NEEDED:
+            if keyword in ds and keyword not in TEMPLATE_KEEPS:
                 put(ds, *resolve_tag(keyword)[::2], None)
             continue
         number, _, vr = resolve_tag(keyword)
@@ -250,7 +253,7 @@ def _apply(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
 
 
 # attributes of a template that a new file keeps when its parents do not have them
-_NEEDED = frozenset(
+TEMPLATE_KEEPS = frozenset(
     {
         "Modality",
         "Laterality",
@@ -337,7 +340,7 @@ def move_to(record: Record, parent: Record) -> Record:
         assert empty is not None
         empty.parent = (parent.level, parent.uid)
         return record
-    editor.change(record._rows(), lambda ds: _apply(ds, values), list(values))
+    editor.change(record._rows(), lambda ds: apply_values(ds, values), list(values))
     editor.prune()
     return record
 
@@ -407,19 +410,19 @@ def copy_to(record: Record, parent: Record) -> Record:
             str(uids.get(kw) or _plain_key(values.get(kw)) or key_of_file[i])
             for i, kw in enumerate(KEYS.values())
         )
-        path = f"{_NEW_FOLDER}/{new_keys[2]}/{uids['SOPInstanceUID']}.dcm"
+        path = f"{NEW_FOLDER}/{new_keys[2]}/{uids['SOPInstanceUID']}.dcm"
 
         def writer(tmp: str, rel: str = rel, uids: dict[str, str] = uids) -> None:
             ds = src.dataset(rel)
             if rel in src.memory:
                 ds = copy_dataset(ds)
-            _apply(ds, values)
+            apply_values(ds, values)
             extra: dict[str, Any] = dict(uids)
             if series_number is not None:
                 extra["SeriesNumber"] = series_number
             if instance_number is not None:
                 extra["InstanceNumber"] = instance_number
-            _apply(ds, extra)
+            apply_values(ds, extra)
             _save(ds, tmp)
 
         items.append((path, new_keys, writer))
@@ -511,126 +514,14 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         else:
             number, keyword, vr = resolve_tag(name)
             extra[keyword] = to_dicom(number, value, vr)
-    _apply(ds, values, new_file=True)
-    _apply(ds, extra, new_file=True)
+    apply_values(ds, values, new_file=True)
+    apply_values(ds, extra, new_file=True)
     if getattr(ds, "file_meta", None) is None or "TransferSyntaxUID" not in ds.file_meta:
         ds.file_meta = file_meta(ds)
     ds.file_meta.MediaStorageSOPInstanceUID = UID(uid)
     file_keys = (str(ds.PatientID), str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), uid)
-    path = f"{_NEW_FOLDER}/{ds.SeriesInstanceUID}/{uid}.dcm"
+    path = f"{NEW_FOLDER}/{ds.SeriesInstanceUID}/{uid}.dcm"
     editor.create(
         [(path, file_keys, lambda tmp: ds.save_as(tmp, enforce_file_format=True))], "Writing"
     )
     return series._db._class_of("instance")(series._db, uid)
-
-
-def import_dicom(db: Database, files: Any) -> list[Record]:
-    """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
-    editor = db._editor
-    editor.begin()
-    paths = _expand(files)
-    have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
-    wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
-    items = []
-    duplicates: list[str] = []
-    refused: list[str] = []
-    for src in paths:
-        try:
-            header = read_any_header(str(src), wanted)
-        except (NotDicomError, EOFError, OSError) as exc:
-            refused.append(f"{src} ({exc})")
-            continue
-        uid = header.values.get(0x00080018)
-        if not uid:
-            refused.append(f"{src} (no SOPInstanceUID)")
-            continue
-        if uid in have:
-            duplicates.append(f"{src} ({uid})")
-            continue
-        have.add(uid)
-        series = header.values.get(0x0020000E) or "imported"
-        rel = f"{_NEW_FOLDER}/{series}/{uid}.dcm"
-        keys = (
-            str(header.values.get(0x00100020) or ""),
-            str(header.values.get(0x0020000D) or ""),
-            str(series),
-            str(uid),
-        )
-        items.append((rel, keys, lambda tmp, src=src: shutil.copyfile(src, tmp)))
-    editor.create(items, "Importing")  # type: ignore[arg-type]
-    if duplicates:
-        db.message(
-            f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
-            "database: " + "; ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
-        )
-    if refused:
-        db.message(
-            f"{len(refused)} file(s) not imported: not DICOM or unreadable: "
-            + "; ".join(refused[:5])
-            + (" ..." if len(refused) > 5 else "")
-        )
-    cls = db._class_of("instance")
-    return [cls(db, keys[3]) for _, keys, _ in items]
-
-
-def _expand(files: Any) -> list[Path]:
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    out: list[Path] = []
-    for item in files:
-        path = Path(item)
-        if path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise FileNotFoundError(
-                f"{path} does not exist: give DICOM files or folders to import."
-            )
-    return out
-
-
-def save_to(record: Record, path: Any) -> Any:
-    """Write the files of ``record`` into a new database folder ``path``."""
-    target = Path(path).expanduser()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise DicomError(
-            f"{target} exists and is not an empty folder: save into a new folder, or copy "
-            "the records into that database with its import_dicom() or copy_to()."
-        )
-    files = record.files() if record.level != "database" or record._rows().size else []
-    root = Path(record._db.path)
-    for source in files:
-        rel = Path(source).relative_to(root)
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target / rel)
-    target.mkdir(parents=True, exist_ok=True)
-    # the database's own class opens the copy (this module is below the Database)
-    return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
-
-
-def subseries(series: Record, filters: dict[str, Any]) -> Record:
-    """A new series next to ``series`` with copies of the instances matching ``filters``."""
-    if series.level != "series":
-        raise DicomError(f"subseries() is a method of series, not of a {series.level}.")
-    instances = series.instances(**{k: v for k, v in filters.items() if custom(k) is None})
-    for name, wanted in filters.items():
-        if custom(name) is not None:
-            values = [get_custom(i, name) for i in instances]
-            keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
-            instances = [i for i, k in zip(instances, keep, strict=True) if k]
-    description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
-    label = series.SeriesDescription
-    name = f"{label[0]} [{description}]" if label else f"[{description}]"
-    new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
-    if instances:
-        _copy_many(instances, new)
-    return new
-
-
-def _copy_many(instances: list[Record], parent: Record) -> None:
-    """Copies of ``instances`` (one database) in ``parent``, written in one pass."""
-    for instance in instances:
-        copy_to(instance, parent)

@@ -621,7 +621,7 @@ class _Builder:
             frame = fast.frame(group, uid, values, geometry, None if self.numbered else number)
             if frame is not None:
                 return frame
-        from ._structure import _apply
+        from ._structure import apply_values as _apply
 
         template = self.template.dataset
         ds = _base(group[0] if group else None, template)
@@ -776,7 +776,7 @@ class _FastLayers:
         the template's made-up one is emptied."""
         found = self._new.get(charset)
         if found is None:
-            from ._structure import _NEEDED
+            from ._structure import TEMPLATE_KEEPS as _NEEDED
 
             found = self._new[charset] = dict(self.text(charset)[1])
             for number in self._removed:

@@ -1,0 +1,132 @@
+"""Records into and out of a database: imported files, a copy as a new folder, subseries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._custom import custom
+from .._errors import DicomError
+from .._files import NotDicomError, read_any_header
+from .._index import match_values
+from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
+
+if TYPE_CHECKING:
+    from ._database import Database
+    from ._record import Record
+
+__all__ = ["import_dicom", "save_to", "subseries"]
+
+
+def import_dicom(db: Database, files: Any) -> list[Record]:
+    """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
+    editor = db._editor
+    editor.begin()
+    paths = _expand(files)
+    have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
+    wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
+    items = []
+    duplicates: list[str] = []
+    refused: list[str] = []
+    for src in paths:
+        try:
+            header = read_any_header(str(src), wanted)
+        except (NotDicomError, EOFError, OSError) as exc:
+            refused.append(f"{src} ({exc})")
+            continue
+        uid = header.values.get(0x00080018)
+        if not uid:
+            refused.append(f"{src} (no SOPInstanceUID)")
+            continue
+        if uid in have:
+            duplicates.append(f"{src} ({uid})")
+            continue
+        have.add(uid)
+        series = header.values.get(0x0020000E) or "imported"
+        rel = f"{NEW_FOLDER}/{series}/{uid}.dcm"
+        keys = (
+            str(header.values.get(0x00100020) or ""),
+            str(header.values.get(0x0020000D) or ""),
+            str(series),
+            str(uid),
+        )
+        items.append((rel, keys, lambda tmp, src=src: shutil.copyfile(src, tmp)))
+    editor.create(items, "Importing")  # type: ignore[arg-type]
+    if duplicates:
+        db.message(
+            f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
+            "database: " + "; ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
+        )
+    if refused:
+        db.message(
+            f"{len(refused)} file(s) not imported: not DICOM or unreadable: "
+            + "; ".join(refused[:5])
+            + (" ..." if len(refused) > 5 else "")
+        )
+    cls = db._class_of("instance")
+    return [cls(db, keys[3]) for _, keys, _ in items]
+
+
+def _expand(files: Any) -> list[Path]:
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    out: list[Path] = []
+    for item in files:
+        path = Path(item)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise FileNotFoundError(
+                f"{path} does not exist: give DICOM files or folders to import."
+            )
+    return out
+
+
+def save_to(record: Record, path: Any) -> Any:
+    """Write the files of ``record`` into a new database folder ``path``."""
+    target = Path(path).expanduser()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise DicomError(
+            f"{target} exists and is not an empty folder: save into a new folder, or copy "
+            "the records into that database with its import_dicom() or copy_to()."
+        )
+    files = record.files() if record.level != "database" or record._rows().size else []
+    root = Path(record._db.path)
+    for source in files:
+        rel = Path(source).relative_to(root)
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / rel)
+    target.mkdir(parents=True, exist_ok=True)
+    # the database's own class opens the copy (this module is below the Database)
+    return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
+
+
+def subseries(series: Record, filters: dict[str, Any]) -> Record:
+    """A new series next to ``series`` with copies of the instances matching ``filters``."""
+    if series.level != "series":
+        raise DicomError(f"subseries() is a method of series, not of a {series.level}.")
+    instances = series.instances(**{k: v for k, v in filters.items() if custom(k) is None})
+    for name, wanted in filters.items():
+        if custom(name) is not None:
+            values = [get_custom(i, name) for i in instances]
+            keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
+            instances = [i for i, k in zip(instances, keep, strict=True) if k]
+    description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
+    label = series.SeriesDescription
+    name = f"{label[0]} [{description}]" if label else f"[{description}]"
+    new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
+    if instances:
+        _copy_many(instances, new)
+    return new
+
+
+def _copy_many(instances: list[Record], parent: Record) -> None:
+    """Copies of ``instances`` (one database) in ``parent``, written in one pass."""
+    for instance in instances:
+        copy_to(instance, parent)
