@@ -31,8 +31,8 @@ from ._columns import (
     tag_of,
     to_plain,
 )
-from ._frames import make_frames_table
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._perframe import make_frames_table
 from ._scan import HIDDEN, Row, scan_files, scan_one, walk
 from ._store import UNREAD, load_frame, save_frame
 

@@ -20,6 +20,12 @@ class Exports:
 
     __slots__ = ()
 
+    def _synced(self) -> Any:
+        """The record, once the edits held in memory for its files are written."""
+        record: Any = self
+        record._db._editor.sync(record._rows())
+        return record
+
     def export_as_dicom(self, path: str | os.PathLike[str]) -> Path:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
 
@@ -34,8 +40,7 @@ class Exports:
         >>> len(list(pathlib.Path(out).rglob("*.dcm")))
         10
         """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_dicom(self, path)
+        return _export.export_dicom(self._synced(), path)
 
     def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
         """One CSV table per series: a row per instance, a column per top-level tag.
@@ -43,8 +48,7 @@ class Exports:
         Sequences are summarised as ``<sequence of N items>``, binary values
         by their size; files go into ``path``/patient/study/series.csv.
         """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_csv(self, path)
+        return _export.export_csv(self._synced(), path)
 
     def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
         """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
@@ -53,13 +57,11 @@ class Exports:
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
         ``pip install "dbdicom[nifti]"``.
         """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_nifti(self, path)
+        return _export.export_nifti(self._synced(), path)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_npy_all(self, path, sortby)
+        return _export.export_npy_all(self._synced(), path, sortby)
 
     def export_as_png(self, path: str | os.PathLike[str]) -> Path:
         """One PNG image per frame, into ``path``/patient/study/series/.
@@ -87,8 +89,7 @@ class Exports:
         >>> database.restore()
         24
         """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_png(self, path)
+        return _export.export_png(self._synced(), path)
 
     def export_as_zarr(
         self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
@@ -114,5 +115,4 @@ class Exports:
         >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
         ['1_CT_phantom.zarr']
         """
-        self._db._editor.sync(self._rows())  # edits held in memory first
-        return _export.export_zarr(self, path, chunks)
+        return _export.export_zarr(self._synced(), path, chunks)
