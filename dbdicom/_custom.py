@@ -144,7 +144,8 @@ def _columns(values: Mapping[str, Sequence[Any]], tags: Sequence[str]) -> list[l
 
 def _set_in_frame_types(ds: Dataset, keyword: str, value: str) -> int:
     """Set ``keyword`` where the functional groups of an enhanced object hold it
-    (MR/CT Image Frame Type...); return in how many items."""
+    (MR/CT Image Frame Type...); return in how many items.
+    """
     shared, per_frame = (
         ds.get(f"{k}FunctionalGroupsSequence") or [] for k in ("Shared", "PerFrame")
     )

@@ -57,7 +57,8 @@ class UnknownTagError(DicomError, KeyError):
 
 class GridError(DicomError, ValueError):
     """Frames do not fit the grid of the dims asked for (collisions, holes, a
-    dim no frame has); the message names the values, the files and the way out."""
+    dim no frame has); the message names the values, the files and the way out.
+    """
 
 
 class GeometryError(GridError):
@@ -66,4 +67,5 @@ class GeometryError(GridError):
 
 class ReadOnlyError(DicomError, PermissionError):
     """A change was asked of a database that cannot be changed: a read-only
-    folder, another process editing it, or a closed database."""
+    folder, another process editing it, or a closed database.
+    """

@@ -145,7 +145,8 @@ def mixed_groups(
 ) -> list[Any]:
     """The geometry groups of the frames at ``rows`` (one size and orientation
     each), largest first; a message says the series is exported as
-    ``what(number of groups)``."""
+    ``what(number of groups)``.
+    """
     groups = _arrays.geometry_groups(_arrays.Frames(record._db.index, rows))
     ordered = sorted(groups, key=lambda k: -len(groups[k]))
     record.message(

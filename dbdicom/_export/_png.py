@@ -94,7 +94,6 @@ class _PngFrame(NamedTuple):
 
 def _png_frames(record: Any, frames: Any) -> dict[tuple[str, int], _PngFrame]:
     """The header values of every frame, by (SOPInstanceUID, frame in its file)."""
-
     index = record._db.index
     rows = frames.rows
     attribute = custom("colormap")

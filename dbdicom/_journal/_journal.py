@@ -230,7 +230,8 @@ class Journal:
     def write(self, path: str, writer: Callable[[str], object]) -> None:
         """Write a file of the folder: ``writer(tmp)`` writes it whole, then it
         replaces the file in one rename. Announce it first (:meth:`keep` or
-        :meth:`created`)."""
+        :meth:`created`).
+        """
         self.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.tmp / uuid.uuid4().hex
         target = self.root / path
@@ -302,7 +303,8 @@ class Journal:
 
     def _remove_empty(self, folders: set[Path]) -> None:
         """Remove the folders that removing new files left empty, and their
-        parents that are empty then, up to the database folder (kept)."""
+        parents that are empty then, up to the database folder (kept).
+        """
         root = self.root.resolve()
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             current = folder

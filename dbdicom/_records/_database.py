@@ -207,7 +207,8 @@ class Database(Record):
 
     def changes(self) -> Any:
         """The unsaved changes: a :class:`pandas.DataFrame` of ``path`` and ``change``
-        (``"changed"``, ``"new"``, ``"removed"``, ``"changed in memory"``)."""
+        (``"changed"``, ``"new"``, ``"removed"``, ``"changed in memory"``).
+        """
         return self._editor.changes()
 
     def import_dicom(self, files: Any) -> list[Any]:

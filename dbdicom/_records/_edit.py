@@ -60,7 +60,8 @@ DELETE: Any = _Delete()
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
     """Set (or with :data:`DELETE`, remove) one element of ``ds``; text beyond
     ASCII switches ``ds`` to UTF-8 (unless not to ``switch``: the caller
-    chose a character set that encodes it)."""
+    chose a character set that encodes it).
+    """
     if value is DELETE:
         if number in ds:
             del ds[number]
@@ -187,7 +188,8 @@ class Editor:
 
     def release(self) -> None:
         """Let other writers in, unless another open Database of this process
-        shares the lock."""
+        shares the lock.
+        """
         if self.lock is None or not self.owner:
             return
         _OWNERS.pop(str(self.root), None)
@@ -246,7 +248,8 @@ class Editor:
     ) -> None:
         """Apply ``fn`` to the datasets of ``rows``: in memory where they were
         read, else on disk (through the journal). ``touched``: the index
-        columns ``fn`` may change (used for rows held in memory)."""
+        columns ``fn`` may change (used for rows held in memory).
+        """
         journal = self.begin()
         rels = self.rels(rows)
         keys = self.keys(rows)
@@ -448,7 +451,8 @@ class Editor:
     def _check_restore(self, record: Record, paths: list[str]) -> None:
         """Refuse to restore ``record`` alone when its saved files would land in a
         study (or series) that the files left alone now place elsewhere: its
-        study or patient was moved since the save. Nothing is changed then."""
+        study or patient was moved since the save. Nothing is changed then.
+        """
         assert self.journal is not None
         tags = {0x00100020: "LO", 0x0020000D: "UI", 0x0020000E: "UI"}
         saved = []

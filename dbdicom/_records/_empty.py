@@ -65,7 +65,8 @@ class Registry:
 
     def below(self, level: str | None, key: str | None, wanted: str) -> list[str]:
         """Keys of the empty records of level ``wanted`` below ``(level, key)``
-        (``level`` None: the whole database), in the order they were made."""
+        (``level`` None: the whole database), in the order they were made.
+        """
         out = []
         for empty in self.records.values():
             if empty.level != wanted:

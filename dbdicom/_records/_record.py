@@ -382,7 +382,8 @@ class Record(Exports):
 
     def copy_to(self, parent: Record) -> Record:
         """A copy of this record under ``parent`` (possibly in another database):
-        ``record.copy().move_to(parent)`` in one pass."""
+        ``record.copy().move_to(parent)`` in one pass.
+        """
         return copy_to(self, parent)
 
     def new_child(self, **attributes: Any) -> Record:
@@ -434,7 +435,8 @@ class Record(Exports):
     def new_instance(self, dataset: Any = None, **attributes: Any) -> Record:
         """A new instance (a file) in this series: a copy of ``dataset`` (a
         pydicom Dataset), or a blank image of the series' size made from the
-        MR Image template (CT Image for CT series), with ``attributes``."""
+        MR Image template (CT Image for CT series), with ``attributes``.
+        """
         if self.level != "series":
             return new_child(self, "instance", attributes)
         return new_instance(self, dataset, attributes)
@@ -461,7 +463,8 @@ class Record(Exports):
     # ----------------------------------------------------------- transactions
     def read(self) -> None:
         """Load the datasets of this record into memory: later edits happen there
-        (fast), until :meth:`clear` writes them to disk."""
+        (fast), until :meth:`clear` writes them to disk.
+        """
         self._db._editor.read(self._rows())
 
     def clear(self) -> None:
@@ -494,7 +497,8 @@ class Record(Exports):
 
     def restore(self) -> int:
         """Undo this record's unsaved changes: its files back to the last save,
-        byte for byte. Returns the number of files put back."""
+        byte for byte. Returns the number of files put back.
+        """
         return self._db._editor.restore(self)
 
     def __dir__(self) -> list[str]:
