@@ -483,8 +483,10 @@ def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
 
 
 def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any]) -> Record:
-    """Write a new instance into ``series``: ``dataset`` (a copy), or an empty
-    image of the series' size made from the MR Image template (CT for CT).
+    """Write a new instance into ``series``.
+
+    The instance is ``dataset`` (a copy), or an empty image of the series'
+    size made from the MR Image template (CT for CT).
     """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
