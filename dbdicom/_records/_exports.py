@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _export
 
@@ -19,6 +19,11 @@ class Exports:
     """
 
     __slots__ = ()
+
+    if TYPE_CHECKING:  # given by Record, the class these methods are mixed into
+        _db: Any
+
+        def _rows(self) -> Any: ...
 
     def export_as_dicom(self, path: str | os.PathLike[str]) -> Path:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
