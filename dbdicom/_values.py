@@ -503,13 +503,7 @@ def to_dicom(tag: TagLike, value: Any, vr: str | None = None) -> Any:
         )
 
     if vr == "SQ":
-        items = [value] if isinstance(value, Dataset) else [] if value is None else value
-        if not isinstance(items, list | tuple | Sequence):
-            raise refuse(value)
-        for i, item in enumerate(items):
-            if not isinstance(item, Dataset):
-                raise refuse(item, where=f" (item {i} of {len(items)})")
-        return items if isinstance(items, Sequence) else Sequence(list(items))
+        return _sequence(value, refuse)
     if value is None or (isinstance(value, str) and value == ""):
         return None
     try:
@@ -529,3 +523,17 @@ def to_dicom(tag: TagLike, value: Any, vr: str | None = None) -> Any:
     if not out:
         return None
     return out[0] if items is None or (vm == "1" and len(out) == 1) else out
+
+
+def _sequence(value: Any, refuse: Callable[..., InvalidValueError]) -> Any:
+    """The items of an SQ ``value`` (a Dataset, None or several Datasets) as a Sequence.
+
+    ``refuse`` makes the error of :func:`to_dicom` for a value that is not one.
+    """
+    items = [value] if isinstance(value, Dataset) else [] if value is None else value
+    if not isinstance(items, list | tuple | Sequence):
+        raise refuse(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, Dataset):
+            raise refuse(item, where=f" (item {i} of {len(items)})")
+    return items if isinstance(items, Sequence) else Sequence(list(items))
