@@ -909,17 +909,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_case(case, args.fresh, workers)
 
     print("Opening (indexing) the databases, untimed...")
-    series: dict[str, Any] = {}
-    for key, case in all_cases.items():
-        database = open_database(case.folder)
-        if len(database.problems()):
-            sys.exit(f"{case.folder}: problems\n{database.problems()}")
-        (series[key],) = database.series()
-    index_series = None
-    if (INDEX_BENCH_FOLDER / MARKER).exists():
-        database = open_database(INDEX_BENCH_FOLDER)
-        index_series = database.series()[0]
-        n_index = len(database.instances())
+    series, index_bench = open_series(all_cases)
 
     print("Warming the OS page cache (one untimed read of every file)...")
     nbytes = warm_page_cache([c.folder for c in all_cases.values()])
@@ -928,7 +918,43 @@ def main(argv: list[str] | None = None) -> int:
     # SimpleITK warns on every read of the flip-angle series (two files per position)
     sitk.ProcessObject.SetGlobalWarningDisplay(False)
     res = Results(decoders=available_decoders())
-    mr, vfa, ct = all_cases["mr"], all_cases["vfa"], all_cases["ct"]
+    time_loads(res, all_cases, series, args)
+    if not res.decoders:
+        sys.exit('no JPEG lossless decoder for pydicom: pip install -e ".[jpeg]"')
+    time_ct_loads(res, all_cases["ct"], series["ct"], args)
+
+    print("Timing to_xarray() alone...", flush=True)
+    time_builds(res, all_cases, series, index_bench, args.repeats)
+    if "big" in all_cases:
+        print("Measuring memory in a subprocess...", flush=True)
+        res.memory = measure_memory(all_cases["big"], sizes.limit_mib)
+
+    print_report(res, args, nbytes, judged)
+    if args.profile:
+        profile_report(series["mr"])
+    if args.json:
+        write_json(args.json, res, args, judged)
+    return 0
+
+
+def open_series(all_cases: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, int] | None]:
+    """The series of each case; the first series of the index benchmark's database and
+    its number of files (None if bench_index.py has not made it)."""
+    series: dict[str, Any] = {}
+    for key, case in all_cases.items():
+        database = open_database(case.folder)
+        if len(database.problems()):
+            sys.exit(f"{case.folder}: problems\n{database.problems()}")
+        (series[key],) = database.series()
+    if not (INDEX_BENCH_FOLDER / MARKER).exists():
+        return series, None
+    database = open_database(INDEX_BENCH_FOLDER)
+    return series, (database.series()[0], len(database.instances()))
+
+
+def time_loads(res: Results, all_cases: dict[str, Any], series: dict[str, Any], args: Any) -> None:
+    """Time the MR and flip-angle loads, and SimpleITK's sorting of the MR files."""
+    mr, vfa = all_cases["mr"], all_cases["vfa"]
     print(f"Timing the {mr.n_slices}-slice MR load...", flush=True)
     res.loads["mr"] = measure_load(
         f"MR, {mr.n_slices} slices: to_xarray().values",
@@ -951,52 +977,47 @@ def main(argv: list[str] | None = None) -> int:
         grid=(vfa.n_slices, vfa.n_other),
         whole=args.chunks == "whole",
     )
-    if not res.decoders:
-        sys.exit('no JPEG lossless decoder for pydicom: pip install -e ".[jpeg]"')
+
+
+def time_ct_loads(res: Results, ct: Any, series: Any, args: Any) -> None:
+    """Time the JPEG lossless CT load with each decoder, then restore pydicom's order."""
     for decoder in sorted(res.decoders, key=DECODERS.index):  # the extra's first
         print(f"Timing the {ct.n_slices}-slice JPEG lossless CT load ({decoder})...", flush=True)
         set_decoders([decoder])
         res.loads[f"ct-{decoder}"] = measure_load(
             f"CT JPEG lossless, {ct.n_slices} slices ({decoder}): to_xarray().values",
-            series["ct"],
+            series,
             ct.paths(),
             args.ct_repeats,
             whole=args.chunks == "whole",
         )
     set_decoders(res.decoders)  # pydicom's own order again
 
-    print("Timing to_xarray() alone...", flush=True)
-    res.builds.append(
-        measure_build(f"to_xarray() only, {mr.n_files:,} frames", series["mr"], args.repeats)
-    )
-    dyn = all_cases["dyn"]
-    res.builds.append(
-        measure_build(f"to_xarray() only, {dyn.n_files:,} frames", series["dyn"], args.repeats)
-    )
-    if "big" in all_cases:
-        big = all_cases["big"]
-        res.builds.append(
-            measure_build(f"to_xarray() only, {big.n_files:,} frames", series["big"], args.repeats)
-        )
-    if index_series is not None:
+
+def time_builds(
+    res: Results,
+    all_cases: dict[str, Any],
+    series: dict[str, Any],
+    index_bench: tuple[Any, int] | None,
+    repeats: int,
+) -> None:
+    """Time to_xarray() alone on the MR, dynamic, big and index-benchmark series."""
+    for key in ("mr", "dyn", "big"):
+        if key in all_cases:
+            n_files = all_cases[key].n_files
+            res.builds.append(
+                measure_build(f"to_xarray() only, {n_files:,} frames", series[key], repeats)
+            )
+    if index_bench is not None:
+        index_series, n_index = index_bench
         res.builds.append(
             measure_build(
                 f"to_xarray() only, {len(index_series.instances())} frames "
                 f"in a {n_index:,}-file db",
                 index_series,
-                args.repeats,
+                repeats,
             )
         )
-    if "big" in all_cases:
-        print("Measuring memory in a subprocess...", flush=True)
-        res.memory = measure_memory(all_cases["big"], sizes.limit_mib)
-
-    print_report(res, args, nbytes, judged)
-    if args.profile:
-        profile_report(series["mr"])
-    if args.json:
-        write_json(args.json, res, args, judged)
-    return 0
 
 
 if __name__ == "__main__":

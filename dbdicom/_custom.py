@@ -143,8 +143,10 @@ def _columns(values: Mapping[str, Sequence[Any]], tags: Sequence[str]) -> list[l
 
 
 def _set_in_frame_types(ds: Dataset, keyword: str, value: str) -> int:
-    """Set ``keyword`` where the functional groups of an enhanced object hold it
-    (MR/CT Image Frame Type...); return in how many items."""
+    """Set ``keyword`` where the functional groups of an enhanced object hold it.
+
+    Those are items such as MR/CT Image Frame Type...; returns in how many items.
+    """
     shared, per_frame = (
         ds.get(f"{k}FunctionalGroupsSequence") or [] for k in ("Shared", "PerFrame")
     )

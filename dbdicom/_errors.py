@@ -56,8 +56,11 @@ class UnknownTagError(DicomError, KeyError):
 
 
 class GridError(DicomError, ValueError):
-    """Frames do not fit the grid of the dims asked for (collisions, holes, a
-    dim no frame has); the message names the values, the files and the way out."""
+    """Frames do not fit the grid of the dims asked for.
+
+    Collisions, holes, a dim no frame has: the message names the values, the
+    files and the way out.
+    """
 
 
 class GeometryError(GridError):
@@ -65,5 +68,7 @@ class GeometryError(GridError):
 
 
 class ReadOnlyError(DicomError, PermissionError):
-    """A change was asked of a database that cannot be changed: a read-only
-    folder, another process editing it, or a closed database."""
+    """A change was asked of a database that cannot be changed.
+
+    A read-only folder, another process editing it, or a closed database.
+    """

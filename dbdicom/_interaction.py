@@ -142,7 +142,7 @@ class Status:
 
 
 class TerminalDialog:
-    """Dialogs at a terminal: y / n / c questions, numbered choices, typed values.
+    r"""Dialogs at a terminal: y / n / c questions, numbered choices, typed values.
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ class TerminalDialog:
     Examples
     --------
     >>> import io
-    >>> d = TerminalDialog(stdin=io.StringIO("y\\n"), stdout=io.StringIO(), interactive=True)
+    >>> d = TerminalDialog(stdin=io.StringIO("y\n"), stdout=io.StringIO(), interactive=True)
     >>> d.question("Do you wish to proceed?", cancel=True)
     'yes'
     >>> TerminalDialog(stdout=io.StringIO(), interactive=False).question("Proceed?")

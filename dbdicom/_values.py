@@ -41,7 +41,9 @@ TagLike = str | int | tuple[int, int]
 
 
 def suggest(name: str, extra: AbcSequence[str] = ()) -> str:
-    """ " Did you mean 'X'?" for the DICOM keyword (or name in ``extra``) nearest ``name``.
+    """The hint ``" Did you mean 'X'?"`` for the DICOM keyword nearest ``name``.
+
+    Names in ``extra`` are candidates too.
 
     Examples
     --------
@@ -208,16 +210,18 @@ def _vm_of(number: int) -> str:
 
 
 def plain_number_text(number: int, vr: str, value: Any) -> str | None:
-    """The text of a DS or IS ``value`` (a number or a list of numbers) when no
-    judgement is needed: finite floats whose shortest form fits the 16
-    characters of a DS, integers in the range of an IS, as many as the tag's
-    VM allows; ``None`` otherwise (:func:`to_dicom` decides). For writers
-    that encode many numbers.
+    r"""The text of a DS or IS ``value`` when no judgement is needed.
+
+    ``value`` is a number or a list of numbers. No judgement is needed for
+    finite floats whose shortest form fits the 16 characters of a DS,
+    integers in the range of an IS, as many as the tag's VM allows; ``None``
+    otherwise (:func:`to_dicom` decides). For writers that encode many
+    numbers.
 
     Examples
     --------
     >>> print(plain_number_text(0x00201041, "DS", -12.5), plain_number_text(0x00200032, "DS", [1, 2.5, 3]))
-    -12.5 1\\2.5\\3
+    -12.5 1\2.5\3
     >>> plain_number_text(0x00201041, "DS", 1 / 3) is None  # too long: to_dicom rounds it
     True
     """  # noqa: E501
@@ -499,13 +503,7 @@ def to_dicom(tag: TagLike, value: Any, vr: str | None = None) -> Any:
         )
 
     if vr == "SQ":
-        items = [value] if isinstance(value, Dataset) else [] if value is None else value
-        if not isinstance(items, list | tuple | Sequence):
-            raise refuse(value)
-        for i, item in enumerate(items):
-            if not isinstance(item, Dataset):
-                raise refuse(item, where=f" (item {i} of {len(items)})")
-        return items if isinstance(items, Sequence) else Sequence(list(items))
+        return _sequence(value, refuse)
     if value is None or (isinstance(value, str) and value == ""):
         return None
     try:
@@ -525,3 +523,17 @@ def to_dicom(tag: TagLike, value: Any, vr: str | None = None) -> Any:
     if not out:
         return None
     return out[0] if items is None or (vm == "1" and len(out) == 1) else out
+
+
+def _sequence(value: Any, refuse: Callable[..., InvalidValueError]) -> Any:
+    """The items of an SQ ``value`` (a Dataset, None or several Datasets) as a Sequence.
+
+    ``refuse`` makes the error of :func:`to_dicom` for a value that is not one.
+    """
+    items = [value] if isinstance(value, Dataset) else [] if value is None else value
+    if not isinstance(items, list | tuple | Sequence):
+        raise refuse(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, Dataset):
+            raise refuse(item, where=f" (item {i} of {len(items)})")
+    return items if isinstance(items, Sequence) else Sequence(list(items))

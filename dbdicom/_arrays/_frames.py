@@ -178,8 +178,9 @@ def geometry_groups(frames: Frames) -> dict[tuple[Any, ...], np.ndarray]:
 
 
 def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the distinct rows of a 2-D array (by hashing, not sorting),
-    and the first row of each code.
+    """Codes of the distinct rows of a 2-D array, and the first row of each code.
+
+    The codes come from hashing the rows, not sorting them.
 
     Examples
     --------

@@ -143,9 +143,11 @@ def unique_name(stem: str, taken: set[str]) -> str:
 def mixed_groups(
     record: Any, series: Any, rows: np.ndarray, what: Callable[[int], str]
 ) -> list[Any]:
-    """The geometry groups of the frames at ``rows`` (one size and orientation
-    each), largest first; a message says the series is exported as
-    ``what(number of groups)``."""
+    """The geometry groups of the frames at ``rows``, largest first.
+
+    A group has one size and orientation; a message says the series is
+    exported as ``what(number of groups)``.
+    """
     groups = _arrays.geometry_groups(_arrays.Frames(record._db.index, rows))
     ordered = sorted(groups, key=lambda k: -len(groups[k]))
     record.message(

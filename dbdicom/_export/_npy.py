@@ -20,8 +20,11 @@ from ._layout import (
 
 
 def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> Path:
-    """One ``.npy`` per series (see :meth:`dbdicom.Series.array`); a series that
-    mixes image sizes or orientations gives one per group (``<name>_1.npy``...)."""
+    """One ``.npy`` per series (see :meth:`dbdicom.Series.array`).
+
+    A series that mixes image sizes or orientations gives one per group
+    (``<name>_1.npy``...).
+    """
     root = target_folder(path)
     pairs = list(series_folders(record, root))
     report = progress(record, "Exporting NPY")
@@ -39,10 +42,12 @@ def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None
 def npy_arrays(
     record: Any, series: Any, sortby: Any = None, pixels_first: bool = False
 ) -> list[np.ndarray]:
-    """The arrays of ``record`` (a series, or an instance of ``series``) as
-    :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
+    """The arrays of ``record`` (a series, or an instance of ``series``).
+
+    As :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
     image sizes or orientations, one per group, largest first (said in a
-    message)."""
+    message).
+    """
     index = record._db.index
     rows = record._rows()
     dims = [sortby] if isinstance(sortby, str) else list(sortby or [])

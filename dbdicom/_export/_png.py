@@ -94,7 +94,6 @@ class _PngFrame(NamedTuple):
 
 def _png_frames(record: Any, frames: Any) -> dict[tuple[str, int], _PngFrame]:
     """The header values of every frame, by (SOPInstanceUID, frame in its file)."""
-
     index = record._db.index
     rows = frames.rows
     attribute = custom("colormap")
@@ -174,67 +173,109 @@ def export_png(record: Any, path: str | os.PathLike[str]) -> Path:
         raise ImportError('PNG export needs matplotlib: pip install "dbdicom[plot]"') from exc
 
     root = target_folder(path)
+    plan = _png_plan(record, root)
+    total = sum(len(frames) for *_, frames in plan)
+    writer = _PngWriter(record, total, matplotlib, Image, PngImagePlugin)
+    for series, folder, rows, frames in plan:
+        writer.series(series, folder, rows, frames)
+    return root
+
+
+def _png_plan(record: Any, root: Path) -> list[tuple[Any, Path, np.ndarray, Any]]:
+    """The series to export, with their folder, image rows and frames.
+
+    Series without images are left out.
+    """
     index = record._db.index
     plan = []
     for series, folder in series_folders(record, root):
         rows = image_rows(record, series)
         if len(rows):
             plan.append((series, folder, rows, _arrays.Frames(index, rows)))
-    total = sum(len(frames) for *_, frames in plan)
-    done = 0
-    report = progress(record, "Exporting PNG")
-    colormaps: dict[str, Any] = {}
+    return plan
 
-    def colormap(name: str | None) -> Any:
+
+class _PngWriter:
+    """The PNG writer of one export: the frames done so far, and the colormaps met."""
+
+    def __init__(self, record: Any, total: int, matplotlib: Any, image: Any, png_info: Any) -> None:
+        self.record = record
+        self.index = record._db.index
+        self.matplotlib = matplotlib
+        self.image = image  # PIL.Image
+        self.png_info = png_info  # PIL.PngImagePlugin
+        self.total = total
+        self.done = 0
+        self.report = progress(record, "Exporting PNG")
+        self.colormaps: dict[str, Any] = {}
+
+    def colormap(self, name: str | None) -> Any:
+        """The matplotlib colormap called ``name`` (None if no name, or unknown: said once)."""
         if name is None:
             return None
-        if name not in colormaps:
-            colormaps[name] = matplotlib.colormaps.get(name)
-            if colormaps[name] is None:
-                record.message(f"colormap {name!r} is unknown to matplotlib: frames left grey.")
-        return colormaps[name]
+        if name not in self.colormaps:
+            self.colormaps[name] = self.matplotlib.colormaps.get(name)
+            if self.colormaps[name] is None:
+                self.record.message(
+                    f"colormap {name!r} is unknown to matplotlib: frames left grey."
+                )
+        return self.colormaps[name]
 
-    for series, folder, rows, frames in plan:
-        info = _png_frames(record, frames)
+    def series(self, series: Any, folder: Path, rows: np.ndarray, frames: Any) -> None:
+        """Write the frames of ``series`` into ``folder``, one geometry group at a time."""
+        info = _png_frames(self.record, frames)
         taken: set[str] = set()
         for key, members in _arrays.geometry_groups(frames).items():
             try:
                 da = _arrays.build_dataarray(
-                    index, rows, [], repeats=True, fill=True, token=record.uid, group=key
+                    self.index, rows, [], repeats=True, fill=True, token=self.record.uid, group=key
                 )
             except GridError as exc:
-                record.message(f"Series {series.label()!r}: {len(members)} frames skipped: {exc}")
-                done += len(members)
+                self.record.message(
+                    f"Series {series.label()!r}: {len(members)} frames skipped: {exc}"
+                )
+                self.done += len(members)
                 continue
-            uids = [str(u) for u in da["SOPInstanceUID"].values.tolist()]
-            at = da["frame"].values.tolist() if "frame" in da.coords else [0] * len(uids)
-            bounds = np.cumsum([0, *(da.chunks[0] if da.chunks else [len(uids)])]).tolist()
-            folder.mkdir(parents=True, exist_ok=True)
-            for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            self.group(da, info, folder, taken)
+
+    def group(
+        self, da: Any, info: dict[tuple[str, int], _PngFrame], folder: Path, taken: set[str]
+    ) -> None:
+        """Write the frames of the DataArray ``da``, reading them chunk by chunk."""
+        uids = [str(u) for u in da["SOPInstanceUID"].values.tolist()]
+        at = da["frame"].values.tolist() if "frame" in da.coords else [0] * len(uids)
+        bounds = np.cumsum([0, *(da.chunks[0] if da.chunks else [len(uids)])]).tolist()
+        folder.mkdir(parents=True, exist_ok=True)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            try:
+                block = np.asarray(da[start:stop].values)  # reads this chunk's frames
+            except InvalidFileError:
+                block = None  # a file that cannot be decoded: frame by frame below
+            for k in range(start, stop):
+                frame = info.get((uids[k], int(at[k])))
+                if frame is None:  # no frame at this grid point
+                    continue
                 try:
-                    block = np.asarray(da[start:stop].values)  # reads this chunk's frames
-                except InvalidFileError:
-                    block = None  # a file that cannot be decoded: frame by frame below
-                for k in range(start, stop):
-                    frame = info.get((uids[k], int(at[k])))
-                    if frame is None:  # no frame at this grid point
-                        continue
-                    try:
-                        values = np.asarray(da[k].values) if block is None else block[k - start]
-                    except InvalidFileError as exc:
-                        record.message(f"Frame {int(at[k]) + 1} of {uids[k]} skipped: {exc}")
-                        done += 1
-                        continue
-                    pixels = _png_pixels(values, frame, colormap(frame.colormap))
-                    text = PngImagePlugin.PngInfo()
-                    text.add_text("Software", "dbdicom")
-                    text.add_text("SOPInstanceUID", uids[k])
-                    text.add_text("Frame", str(int(at[k]) + 1))
-                    name = unique_name(_png_name(frame, int(at[k])), taken)
-                    Image.fromarray(pixels).save(folder / f"{name}.png", pnginfo=text)
-                    done += 1
-                    report(done, total)
-    return root
+                    values = np.asarray(da[k].values) if block is None else block[k - start]
+                except InvalidFileError as exc:
+                    self.record.message(f"Frame {int(at[k]) + 1} of {uids[k]} skipped: {exc}")
+                    self.done += 1
+                    continue
+                self.write(values, frame, uids[k], int(at[k]), folder, taken)
+
+    def write(
+        self, values: np.ndarray, frame: _PngFrame, uid: str, at: int, folder: Path, taken: set[str]
+    ) -> None:
+        """Write one frame's PNG into ``folder`` and report the progress."""
+        pixels = _png_pixels(values, frame, self.colormap(frame.colormap))
+        text = self.png_info.PngInfo()
+        text.add_text("Software", "dbdicom")
+        text.add_text("SOPInstanceUID", uid)
+        text.add_text("Frame", str(at + 1))
+        name = unique_name(_png_name(frame, at), taken)
+        self.image.fromarray(pixels).save(folder / f"{name}.png", pnginfo=text)
+        self.done += 1
+        self.report(self.done, self.total)
 
 
 # ----------------------------------------------------------------- Zarr

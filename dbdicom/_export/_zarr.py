@@ -80,16 +80,7 @@ def _native(value: Any) -> bool:
 def _to_json(value: Any) -> Any:
     """``value`` as *dbdicom JSON* (see the module docs): a JSON array is a tuple."""
     if isinstance(value, np.generic):
-        kind = value.dtype.kind
-        if kind in "MmU":
-            item: Any = str(value)
-        elif kind == "c":
-            item = [float(np.real(value)), float(np.imag(value))]
-        elif kind in "biuf":
-            item = value.item()
-        else:
-            return {"__str__": str(value)}
-        return {"__numpy__": item, "dtype": value.dtype.str}
+        return _numpy_to_json(value)
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, tuple):
@@ -103,19 +94,38 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, complex):
         return {"__complex__": [value.real, value.imag]}
     if isinstance(value, np.ndarray):
-        kind = value.dtype.kind
-        if kind in "biuf":
-            items: list[Any] = value.ravel().tolist()
-        elif kind in "MmU":
-            items = value.astype(str).ravel().tolist()
-        elif kind == "c":
-            items = [[float(v.real), float(v.imag)] for v in value.ravel().tolist()]
-        else:
-            items = [_to_json(v) for v in value.ravel().tolist()]
-        return {"__ndarray__": items, "dtype": value.dtype.str, "shape": list(value.shape)}
+        return _ndarray_to_json(value)
     if isinstance(value, Sequence):  # e.g. pydicom's MultiValue: a tuple, as dbdicom gives
         return [_to_json(v) for v in value]
     return {"__str__": str(value)}
+
+
+def _numpy_to_json(value: np.generic) -> dict[str, Any]:
+    """A numpy scalar as *dbdicom JSON*: its value and dtype, or its text (other kinds)."""
+    kind = value.dtype.kind
+    if kind in "MmU":
+        item: Any = str(value)
+    elif kind == "c":
+        item = [float(np.real(value)), float(np.imag(value))]
+    elif kind in "biuf":
+        item = value.item()
+    else:
+        return {"__str__": str(value)}
+    return {"__numpy__": item, "dtype": value.dtype.str}
+
+
+def _ndarray_to_json(value: np.ndarray) -> dict[str, Any]:
+    """A numpy array as *dbdicom JSON*: its items (flat), dtype and shape."""
+    kind = value.dtype.kind
+    if kind in "biuf":
+        items: list[Any] = value.ravel().tolist()
+    elif kind in "MmU":
+        items = value.astype(str).ravel().tolist()
+    elif kind == "c":
+        items = [[float(v.real), float(v.imag)] for v in value.ravel().tolist()]
+    else:
+        items = [_to_json(v) for v in value.ravel().tolist()]
+    return {"__ndarray__": items, "dtype": value.dtype.str, "shape": list(value.shape)}
 
 
 def _from_json(value: Any) -> Any:
@@ -145,16 +155,21 @@ def _from_json(value: Any) -> Any:
         item = value["__numpy__"]
         return np.array(complex(*item) if dtype.kind == "c" else item, dtype=dtype)[()]
     if "__ndarray__" in value:
-        dtype, shape, items = np.dtype(value["dtype"]), value["shape"], value["__ndarray__"]
-        if dtype.kind == "c":
-            return np.array([complex(*v) for v in items], dtype=dtype).reshape(shape)
-        if dtype.kind in "biufMmU":
-            return np.array(items, dtype=dtype).reshape(shape)
-        out = np.empty(len(items), dtype=dtype)
-        for i, item in enumerate(items):
-            out[i] = _from_json(item)
-        return out.reshape(shape)
+        return _ndarray_from_json(value)
     return {k: _from_json(v) for k, v in value.items()}
+
+
+def _ndarray_from_json(value: dict[str, Any]) -> np.ndarray:
+    """The numpy array of *dbdicom JSON* ``{"__ndarray__": items, "dtype", "shape"}``."""
+    dtype, shape, items = np.dtype(value["dtype"]), value["shape"], value["__ndarray__"]
+    if dtype.kind == "c":
+        return np.array([complex(*v) for v in items], dtype=dtype).reshape(shape)
+    if dtype.kind in "biufMmU":
+        return np.array(items, dtype=dtype).reshape(shape)
+    out = np.empty(len(items), dtype=dtype)
+    for i, item in enumerate(items):
+        out[i] = _from_json(item)
+    return out.reshape(shape)
 
 
 def _encode_attrs(attrs: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""What the index holds: its columns, their types, and how rows are made.
+r"""What the index holds: its columns, their types, and how rows are made.
 
 The index is one :class:`pandas.DataFrame` with a row per file. Columns whose
 name is a DICOM keyword hold that tag's value; columns whose name starts with
@@ -9,7 +9,7 @@ compact column types:
   when read through :func:`cell_value`;
 * vectors of fixed length (``ImagePositionPatient``...) as one ``float64``
   column per component, named ``Keyword[i]``;
-* multi-valued text (``ImageType``) joined with ``\\`` as in the file;
+* multi-valued text (``ImageType``) joined with ``\`` as in the file;
 * text as strings, and as ``category`` for the tags of the patient, study and
   series levels, which repeat across rows.
 
@@ -219,11 +219,12 @@ def _column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> pd.DataFrame:
-    """``kept`` (an index frame, categorized) with the index rows of ``rows``
-    after it (dicts, as :func:`make_frame` takes them): the frame
-    ``categorize(pd.concat([kept, make_frame(rows)]))`` would give, built
-    column by column so that the categories of ``kept`` are extended, not
-    made again (a write of a few hundred files into a large index).
+    """``kept`` (an index frame, categorized) with the index rows of ``rows`` after it.
+
+    ``rows`` are dicts, as :func:`make_frame` takes them. The result is the
+    frame ``categorize(pd.concat([kept, make_frame(rows)]))`` would give,
+    built column by column so that the categories of ``kept`` are extended,
+    not made again (a write of a few hundred files into a large index).
 
     Columns of ``kept`` that ``rows`` do not give (tags read on demand) get
     ``filler``.
@@ -275,8 +276,9 @@ _MAX_CHUNKS = 16
 
 
 def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical:
-    """``old`` followed by ``values`` (str or None), categories kept sorted;
-    those no row has any more (rows removed since) are dropped.
+    """``old`` followed by ``values`` (str or None), categories kept sorted.
+
+    Categories no row has any more (rows removed since) are dropped.
 
     Examples
     --------
@@ -309,12 +311,12 @@ def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical
 
 
 def stored_value(keyword: str, value: Any) -> Any:
-    """One value of an index tag (not a vector) as :func:`make_frame` stores it.
+    r"""One value of an index tag (not a vector) as :func:`make_frame` stores it.
 
     Examples
     --------
     >>> stored_value("Rows", 128), stored_value("ImageType", ("DERIVED", "SECONDARY"))
-    (128.0, 'DERIVED\\\\SECONDARY')
+    (128.0, 'DERIVED\\SECONDARY')
     """
     if vr_of(keyword) in NUMERIC_VRS:
         return _first_number(value)

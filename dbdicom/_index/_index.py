@@ -322,21 +322,7 @@ class Index:
                 col[rows] = np.nan if item is None else float(item)
                 frame[f"{keyword}[{i}]"] = col
         elif keyword in TAGS:
-            cell = stored_value(keyword, value)
-            col = frame[keyword]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                if isinstance(cell, str) and cell not in col.cat.categories:
-                    col = col.cat.add_categories([cell])
-                col = col.copy()
-                col.iloc[rows] = None if cell is pd.NA or cell is None else cell
-            elif col.dtype.kind == "f":
-                col = col.to_numpy(copy=True)
-                col[rows] = cell
-            else:
-                col = col.astype(object).to_numpy(copy=True)
-                col[rows] = None if cell is pd.NA else cell
-                col = pd.array(col, dtype="str")
-            frame[keyword] = col
+            frame[keyword] = _with_cells(frame[keyword], rows, stored_value(keyword, value))
         else:
             if keyword not in frame.columns or frame[keyword].dtype != object:
                 frame[keyword] = pd.Series([UNREAD] * len(frame), dtype=object)
@@ -552,3 +538,24 @@ def _dict_vr(tag: int) -> str:
 def _read_sequence(path: str, tag: int) -> Any:
     ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
     return ds[tag].value if tag in ds else None
+
+
+def _with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
+    """The index column ``col`` with ``cell`` (a stored value) in ``rows``, in its own type.
+
+    A category column gains ``cell`` as a category if new; a float column
+    takes it as it is; a text column holds None for an absent value.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        if isinstance(cell, str) and cell not in col.cat.categories:
+            col = col.cat.add_categories([cell])
+        col = col.copy()
+        col.iloc[rows] = None if cell is pd.NA or cell is None else cell
+        return col
+    if col.dtype.kind == "f":
+        values = col.to_numpy(copy=True)
+        values[rows] = cell
+        return values
+    texts = col.astype(object).to_numpy(copy=True)
+    texts[rows] = None if cell is pd.NA else cell
+    return pd.array(texts, dtype="str")

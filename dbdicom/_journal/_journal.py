@@ -228,9 +228,11 @@ class Journal:
                 target.unlink(missing_ok=True)
 
     def write(self, path: str, writer: Callable[[str], object]) -> None:
-        """Write a file of the folder: ``writer(tmp)`` writes it whole, then it
-        replaces the file in one rename. Announce it first (:meth:`keep` or
-        :meth:`created`)."""
+        """Write a file of the folder whole, then put it in place in one rename.
+
+        ``writer(tmp)`` writes it whole, then it replaces the file in one
+        rename. Announce it first (:meth:`keep` or :meth:`created`).
+        """
         self.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.tmp / uuid.uuid4().hex
         target = self.root / path
@@ -301,8 +303,10 @@ class Journal:
         return list(chosen)
 
     def _remove_empty(self, folders: set[Path]) -> None:
-        """Remove the folders that removing new files left empty, and their
-        parents that are empty then, up to the database folder (kept)."""
+        """Remove the folders that removing new files left empty, and parents left empty then.
+
+        Parents are removed up to the database folder, which is kept.
+        """
         root = self.root.resolve()
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             current = folder

@@ -206,8 +206,11 @@ class Database(Record):
         return self._editor.unsaved
 
     def changes(self) -> Any:
-        """The unsaved changes: a :class:`pandas.DataFrame` of ``path`` and ``change``
-        (``"changed"``, ``"new"``, ``"removed"``, ``"changed in memory"``)."""
+        """The unsaved changes: a :class:`pandas.DataFrame` of ``path`` and ``change``.
+
+        ``change`` is one of ``"changed"``, ``"new"``, ``"removed"``,
+        ``"changed in memory"``.
+        """
         return self._editor.changes()
 
     def import_dicom(self, files: Any) -> list[Any]:

@@ -1,5 +1,6 @@
-"""Changing a database: the writer's lock, file rewrites through the journal,
-memory mode, save and restore.
+"""Changing a database: the writer's lock, file rewrites, memory mode, save and restore.
+
+Files are rewritten through the journal.
 
 Every change goes through :meth:`Editor.change` (rewrite files),
 :meth:`Editor.create` (new files) or :meth:`Editor.remove_rows`; each
@@ -58,9 +59,11 @@ DELETE: Any = _Delete()
 
 
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
-    """Set (or with :data:`DELETE`, remove) one element of ``ds``; text beyond
-    ASCII switches ``ds`` to UTF-8 (unless not to ``switch``: the caller
-    chose a character set that encodes it)."""
+    """Set (or with :data:`DELETE`, remove) one element of ``ds``.
+
+    Text beyond ASCII switches ``ds`` to UTF-8 (unless not to ``switch``: the
+    caller chose a character set that encodes it).
+    """
     if value is DELETE:
         if number in ds:
             del ds[number]
@@ -84,8 +87,9 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
 
 
 def non_ascii(value: Any) -> bool:
-    """Whether ``value`` (text, a person name, or several) has characters
-    beyond ASCII: then its file needs a character set that encodes them.
+    """Whether ``value`` (text, a person name, or several) has characters beyond ASCII.
+
+    Then its file needs a character set that encodes them.
 
     Examples
     --------
@@ -186,8 +190,7 @@ class Editor:
         return bool(self.lock is not None and self.lock.held and owner and owner() is self)
 
     def release(self) -> None:
-        """Let other writers in, unless another open Database of this process
-        shares the lock."""
+        """Let other writers in, unless another open Database of this process shares the lock."""
         if self.lock is None or not self.owner:
             return
         _OWNERS.pop(str(self.root), None)
@@ -244,9 +247,11 @@ class Editor:
     def change(
         self, rows: np.ndarray, fn: Callable[[Dataset], None], touched: Iterable[str]
     ) -> None:
-        """Apply ``fn`` to the datasets of ``rows``: in memory where they were
-        read, else on disk (through the journal). ``touched``: the index
-        columns ``fn`` may change (used for rows held in memory)."""
+        """Apply ``fn`` to the datasets of ``rows``: in memory where they were read, else on disk.
+
+        On disk, it goes through the journal. ``touched``: the index columns
+        ``fn`` may change (used for rows held in memory).
+        """
         journal = self.begin()
         rels = self.rels(rows)
         keys = self.keys(rows)
@@ -446,9 +451,11 @@ class Editor:
         return len(done)
 
     def _check_restore(self, record: Record, paths: list[str]) -> None:
-        """Refuse to restore ``record`` alone when its saved files would land in a
-        study (or series) that the files left alone now place elsewhere: its
-        study or patient was moved since the save. Nothing is changed then."""
+        """Refuse to restore ``record`` alone when its study or patient was moved since the save.
+
+        Its saved files would then land in a study (or series) that the files
+        left alone now place elsewhere. Nothing is changed then.
+        """
         assert self.journal is not None
         tags = {0x00100020: "LO", 0x0020000D: "UI", 0x0020000E: "UI"}
         saved = []

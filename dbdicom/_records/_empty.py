@@ -64,8 +64,10 @@ class Registry:
         return out
 
     def below(self, level: str | None, key: str | None, wanted: str) -> list[str]:
-        """Keys of the empty records of level ``wanted`` below ``(level, key)``
-        (``level`` None: the whole database), in the order they were made."""
+        """Keys of the empty records of level ``wanted`` below ``(level, key)``.
+
+        ``level`` None: below the whole database. In the order they were made.
+        """
         out = []
         for empty in self.records.values():
             if empty.level != wanted:

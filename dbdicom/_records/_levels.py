@@ -223,7 +223,7 @@ class _SeriesArrays:
     def set_xarray(
         self, da: Any, header: Any = None, description: str | None = None, kind: str = "image"
     ) -> Any:
-        """Write a DataArray into this series: each frame becomes an instance.
+        r"""Write a DataArray into this series: each frame becomes an instance.
 
         The series' previous instances, if any, are replaced. Headers come
         from ``header`` (instances or pydicom datasets, broadcast over the
@@ -242,7 +242,7 @@ class _SeriesArrays:
         see the database folder).
 
         The new instances are derived images: new UIDs, ImageType
-        ``DERIVED\\SECONDARY``, a DerivationDescription (``description``),
+        ``DERIVED\SECONDARY``, a DerivationDescription (``description``),
         SourceImageSequence and ReferencedSeriesSequence pointing at the
         source frames. Restorable until saved, like every change.
 
@@ -345,8 +345,9 @@ class _SeriesArrays:
         return series.set_xarray(da, header=header, kind=kind)
 
     def subseries(self, **filters: Any) -> Any:
-        """A new series next to this one, with copies of the instances matching
-        ``filters`` (keywords or custom attributes; values or functions).
+        """A new series next to this one, with copies of the instances matching ``filters``.
+
+        ``filters``: keywords or custom attributes; values or functions.
 
         Examples
         --------
@@ -360,7 +361,7 @@ class _SeriesArrays:
         return subseries(self, filters)  # type: ignore[arg-type]
 
     def map_to(self, target: Any, order: int = 1) -> Any:
-        """This series resampled onto the voxel grid of ``target``, as a new series.
+        """A new series: this one resampled onto the voxel grid of ``target``.
 
         Both series need one volume geometry (an ``affine``, see
         :meth:`to_xarray`); the value of every target voxel is interpolated
@@ -428,7 +429,7 @@ class _SeriesArrays:
         return map_to(self, target, order)  # type: ignore[arg-type]
 
     def map_mask_to(self, target: Any) -> Any:
-        """This mask (non-zero voxels are in) on the voxel grid of ``target``.
+        """The mask this series holds (non-zero voxels are in) on the voxel grid of ``target``.
 
         As :meth:`map_to` with linear interpolation of the 0/1 mask, then a
         threshold: a target voxel is in the mask (1) when the interpolated
@@ -474,8 +475,10 @@ class _SeriesArrays:
         sortby: Sequence[str] | None = None,
         pixels_first: bool = False,
     ) -> Path:
-        """Save :meth:`array` as ``.npy``: to ``path`` if it ends in ``.npy``, else
-        into the folder ``path`` as ``<SeriesDescription>.npy``. Returns the file.
+        """Save :meth:`array` as ``.npy``; returns the file.
+
+        To ``path`` if it ends in ``.npy``, else into the folder ``path`` as
+        ``<SeriesDescription>.npy``.
 
         A series that mixes image sizes or orientations (a localizer) gives
         one file per group, largest first, ``_1``, ``_2``... added to the

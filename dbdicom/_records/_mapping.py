@@ -135,6 +135,20 @@ def _resampled(
             out = np.empty((*extra_shape, *target_shape), dtype=volume.dtype)
         out[index] = volume
     assert out is not None  # np.ndindex() of no dims gives one index
+    coords = _mapped_coords(da, grid, extra)
+    attrs = _mapped_attrs(da, grid, target_affine)
+    result = xr.DataArray(out, dims=(*extra, *_SPATIAL), coords=coords, attrs=attrs)
+    # the source's order of dims, SliceLocation where it had it (first if it had none)
+    order_dims = list(da.dims[:-2]) if "SliceLocation" in da.dims else ["SliceLocation", *extra]
+    return result.transpose(*order_dims, "row", "column")
+
+
+def _mapped_coords(da: xr.DataArray, grid: xr.DataArray, extra: list[Any]) -> dict[str, Any]:
+    """The coords of the resampled DataArray.
+
+    The source's coords along its ``extra`` (not spatial) dims, and the
+    target's SliceLocation where it is a dim coordinate.
+    """
     coords: dict[str, Any] = {}
     for name, coord in da.coords.items():
         if name in _FRAME_COORDS or name in ("row", "column"):
@@ -143,17 +157,23 @@ def _resampled(
             coords[str(name)] = (coord.dims, coord.values)
     if "SliceLocation" in grid.coords and grid["SliceLocation"].dims == ("SliceLocation",):
         coords["SliceLocation"] = grid["SliceLocation"].values
-    attrs: dict[str, Any] = {"affine": target_affine}
+    return coords
+
+
+def _mapped_attrs(da: xr.DataArray, grid: xr.DataArray, affine: np.ndarray) -> dict[str, Any]:
+    """The attrs of the resampled DataArray.
+
+    The target's ``affine``, SliceThickness and FrameOfReferenceUID, and the
+    source's kept attrs that are not coords.
+    """
+    attrs: dict[str, Any] = {"affine": affine}
     for keyword in _KEPT:
         if keyword in da.attrs and keyword not in da.coords:
             attrs[keyword] = da.attrs[keyword]
     for keyword in ("SliceThickness", "FrameOfReferenceUID"):
         if keyword in grid.attrs:
             attrs[keyword] = grid.attrs[keyword]
-    result = xr.DataArray(out, dims=(*extra, *_SPATIAL), coords=coords, attrs=attrs)
-    # the source's order of dims, SliceLocation where it had it (first if it had none)
-    order_dims = list(da.dims[:-2]) if "SliceLocation" in da.dims else ["SliceLocation", *extra]
-    return result.transpose(*order_dims, "row", "column")
+    return attrs
 
 
 def _descriptions(source: Record, target: Record) -> tuple[str, str]:

@@ -32,44 +32,56 @@ def _series_line(series: Any) -> str:
 
 def tree(record: Record) -> str:
     """The tree of patients > studies > series below ``record``, as text."""
-    lines: list[str] = []
     level = record.level
     if level == "database":
-        db = record._db
-        patients = db.patients()
-        studies = db.studies()
-        series = db.series()
-        lines.append(
-            f"Database {db.path}: {_count(len(patients), 'patient')}, "
-            f"{_count(len(studies), 'study').replace('studys', 'studies')}, "
-            f"{_count(len(series), 'series').replace('seriess', 'series')}, "
-            f"{_count(len(db._rows()), 'instance')}"
-        )
-    else:
-        patients = [record] if level == "patient" else []
-    if level in ("database", "patient"):
-        for p in patients:
-            lines.append(f"  Patient {p.label()}  [PatientID {p.uid}]")
-            for st in p.studies():
-                lines.append(f"    Study {st.label()}")
-                for se in st.series():
-                    lines.append(f"      {_series_line(se)}")
+        lines = _database_lines(record._db)
+    elif level == "patient":
+        lines = _patient_lines([record])
     elif level == "study":
-        lines.append(f"Study {record.label()}")
-        for se in record.series():
-            lines.append(f"  {_series_line(se)}")
+        lines = [f"Study {record.label()}"]
+        lines += [f"  {_series_line(se)}" for se in record.series()]
     elif level == "series":
-        lines.append(_series_line(record))
-        for inst in record.instances():
-            lines.append(f"  Instance {inst.label()}")
+        lines = [_series_line(record)]
+        lines += [f"  Instance {inst.label()}" for inst in record.instances()]
     else:
-        lines.append(f"Instance {record.label()}  {record.files()[0]}")
-    if level == "database":
-        problems = record._db.problems()
-        if len(problems):
-            lines.append(f"Problems ({_count(len(problems), 'file')}; see database.problems()):")
-            for path, text in problems.head(_MAX_PROBLEMS).itertuples(index=False):
-                lines.append(f"  {path}: {text}")
-            if len(problems) > _MAX_PROBLEMS:
-                lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")
+        lines = [f"Instance {record.label()}  {record.files()[0]}"]
     return "\n".join(lines)
+
+
+def _database_lines(db: Any) -> list[str]:
+    """The tree of a database: a line of counts, its patients, then its problems."""
+    patients = db.patients()
+    studies = db.studies()
+    series = db.series()
+    lines = [
+        f"Database {db.path}: {_count(len(patients), 'patient')}, "
+        f"{_count(len(studies), 'study').replace('studys', 'studies')}, "
+        f"{_count(len(series), 'series').replace('seriess', 'series')}, "
+        f"{_count(len(db._rows()), 'instance')}"
+    ]
+    return lines + _patient_lines(patients) + _problem_lines(db)
+
+
+def _patient_lines(patients: list[Any]) -> list[str]:
+    """The lines of ``patients``, each with its studies and their series."""
+    lines = []
+    for p in patients:
+        lines.append(f"  Patient {p.label()}  [PatientID {p.uid}]")
+        for st in p.studies():
+            lines.append(f"    Study {st.label()}")
+            for se in st.series():
+                lines.append(f"      {_series_line(se)}")
+    return lines
+
+
+def _problem_lines(db: Any) -> list[str]:
+    """The problems of ``db`` (see ``database.problems()``), the first :data:`_MAX_PROBLEMS`."""
+    problems = db.problems()
+    if not len(problems):
+        return []
+    lines = [f"Problems ({_count(len(problems), 'file')}; see database.problems()):"]
+    for path, text in problems.head(_MAX_PROBLEMS).itertuples(index=False):
+        lines.append(f"  {path}: {text}")
+    if len(problems) > _MAX_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")
+    return lines

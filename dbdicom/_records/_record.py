@@ -366,8 +366,9 @@ class Record(Exports):
         return move_to(self, parent)
 
     def copy(self) -> Record:
-        """A copy under the same parent, with new UIDs (and a new PatientID for
-        a patient); series copies get the next SeriesNumber of the study.
+        """A copy under the same parent, with new UIDs (and a new PatientID for a patient).
+
+        Series copies get the next SeriesNumber of the study.
 
         Examples
         --------
@@ -381,8 +382,10 @@ class Record(Exports):
         return copy_to(self, self.parent)
 
     def copy_to(self, parent: Record) -> Record:
-        """A copy of this record under ``parent`` (possibly in another database):
-        ``record.copy().move_to(parent)`` in one pass."""
+        """A copy of this record under ``parent`` (possibly in another database).
+
+        ``record.copy().move_to(parent)`` in one pass.
+        """
         return copy_to(self, parent)
 
     def new_child(self, **attributes: Any) -> Record:
@@ -432,16 +435,19 @@ class Record(Exports):
         return new_child(self, "series", attributes)
 
     def new_instance(self, dataset: Any = None, **attributes: Any) -> Record:
-        """A new instance (a file) in this series: a copy of ``dataset`` (a
-        pydicom Dataset), or a blank image of the series' size made from the
-        MR Image template (CT Image for CT series), with ``attributes``."""
+        """A new instance (a file) in this series, with ``attributes``.
+
+        A copy of ``dataset`` (a pydicom Dataset), or a blank image of the
+        series' size made from the MR Image template (CT Image for CT series).
+        """
         if self.level != "series":
             return new_child(self, "instance", attributes)
         return new_instance(self, dataset, attributes)
 
     def zeros(self, shape: Any, dtype: str = "mri", **attributes: Any) -> Record:
-        """A new series below this record holding zeros of ``shape`` (frames, rows,
-        columns), as MR images (``dtype="mri"``), with ``attributes``.
+        """A new series below this record holding zeros of ``shape`` (frames, rows, columns).
+
+        The images are MR images (``dtype="mri"``), with ``attributes``.
 
         Examples
         --------
@@ -460,8 +466,10 @@ class Record(Exports):
 
     # ----------------------------------------------------------- transactions
     def read(self) -> None:
-        """Load the datasets of this record into memory: later edits happen there
-        (fast), until :meth:`clear` writes them to disk."""
+        """Load the datasets of this record into memory.
+
+        Later edits happen there (fast), until :meth:`clear` writes them to disk.
+        """
         self._db._editor.read(self._rows())
 
     def clear(self) -> None:
@@ -493,8 +501,10 @@ class Record(Exports):
         return save_to(self, path)
 
     def restore(self) -> int:
-        """Undo this record's unsaved changes: its files back to the last save,
-        byte for byte. Returns the number of files put back."""
+        """Undo this record's unsaved changes: its files back to the last save, byte for byte.
+
+        Returns the number of files put back.
+        """
         return self._db._editor.restore(self)
 
     def __dir__(self) -> list[str]:

@@ -67,19 +67,16 @@ def _ancestor(record: Record, level: str) -> Record:
 
 
 # ---------------------------------------------------------------- attributes
+_Item = tuple[int, str, str, Any]  # tag number, keyword, VR, value as written
+
+
 def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
     """Set tags on ``record`` by the level rule: checked first, then written."""
     db = record._db
     editor = _editor(record)
     editor.begin()
-    checked: list[tuple[int, str, str, Any]] = []
-    for tag, value in items:
-        if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
-            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
-            continue
-        number, keyword, vr = resolve_tag(tag)
-        checked.append((number, keyword, vr, to_dicom(number, value, vr)))
-    groups: dict[tuple[str, str], list[tuple[int, str, str, Any]]] = {}
+    checked = _checked(items)
+    groups: dict[tuple[str, str], list[_Item]] = {}
     targets: dict[tuple[str, str], Record] = {}
     for item in checked:
         keyword = item[1]
@@ -89,27 +86,52 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
     for where, group in groups.items():
         target = targets[where]
         if is_empty(target):
-            empty = editor.empty.get(*where)
-            assert empty is not None
-            for _number, keyword, _, value in group:
-                if keyword == KEYS.get(target.level):
-                    editor.empty.rekey(target.level, target.uid, str(value))
-                    object.__setattr__(target, "_key", str(value))
-                empty.attrs[keyword] = value
-            continue
-        rows = target._rows()
-
-        def fn(ds: Dataset, group: list[tuple[int, str, str, Any]] = group) -> None:
-            for number, _, vr, value in group:
-                put(ds, number, vr, value)
-
-        editor.change(rows, fn, [k for _, k, _, _ in group])
-        for _, keyword, _, value in group:
-            if keyword == KEYS.get(target.level):
-                object.__setattr__(target, "_key", str(value))
-                if target is not record and target == record:
-                    object.__setattr__(record, "_key", str(value))
+            _set_on_empty(editor, target, group)
+        else:
+            _set_on_files(editor, record, target, group)
     db._changed()
+
+
+def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
+    """The ``(tag, value)`` items as written: tag resolved, value checked by :func:`to_dicom`.
+
+    A pydicom DataElement is stored as given, unchecked (private tags too).
+    """
+    checked: list[_Item] = []
+    for tag, value in items:
+        if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
+            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
+            continue
+        number, keyword, vr = resolve_tag(tag)
+        checked.append((number, keyword, vr, to_dicom(number, value, vr)))
+    return checked
+
+
+def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
+    """Set ``group`` on an empty record (no files: its attributes are kept in memory)."""
+    empty = editor.empty.get(target.level, target.uid)
+    assert empty is not None
+    for _number, keyword, _, value in group:
+        if keyword == KEYS.get(target.level):
+            editor.empty.rekey(target.level, target.uid, str(value))
+            object.__setattr__(target, "_key", str(value))
+        empty.attrs[keyword] = value
+
+
+def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_Item]) -> None:
+    """Write ``group`` into the files of ``target`` (``record`` or one above it)."""
+    rows = target._rows()
+
+    def fn(ds: Dataset) -> None:
+        for number, _, vr, value in group:
+            put(ds, number, vr, value)
+
+    editor.change(rows, fn, [k for _, k, _, _ in group])
+    for _, keyword, _, value in group:
+        if keyword == KEYS.get(target.level):
+            object.__setattr__(target, "_key", str(value))
+            if target is not record and target == record:
+                object.__setattr__(record, "_key", str(value))
 
 
 def _target(record: Record, keyword: str, value: Any) -> Record:
@@ -370,31 +392,13 @@ def copy_to(record: Record, parent: Record) -> Record:
     dst.begin()
     values = inherited(parent)
     if is_empty(record):
-        empty = src.empty.get(record.level, record.uid)
-        assert empty is not None
-        key = _new_id(record.level, record.uid)
-        dst.empty.add(
-            Empty(
-                record.level,
-                key,
-                None if parent.level == "database" else (parent.level, parent.uid),
-                dict(empty.attrs),
-            )
-        )
-        return parent._db._class_of(record.level)(parent._db, key)
+        return _copy_empty(record, parent, src, dst)
     rows = record._rows()
     rels = src.rels(rows)
     keys = src.keys(rows)
     depth = LEVELS.index(record.level) - 1
     renew: dict[tuple[int, str], str] = {}
-    series_number: int | None = None
-    if record.level == "series" and not is_empty(parent):
-        series_number = _next_number(parent._db, parent._rows(), "SeriesNumber")
-    elif record.level == "series":
-        series_number = 1
-    instance_number: int | None = None
-    if record.level == "instance" and not is_empty(parent):
-        instance_number = _next_number(parent._db, parent._rows(), "InstanceNumber")
+    series_number, instance_number = _copy_numbers(record, parent)
     items = []
     new_key = ""
     for rel, key_of_file in zip(rels, keys, strict=True):
@@ -429,6 +433,40 @@ def copy_to(record: Record, parent: Record) -> Record:
     src.check_files([r for r in rels if r not in src.memory])
     dst.create(items, "Copying")  # type: ignore[arg-type]
     return parent._db._class_of(record.level)(parent._db, new_key)
+
+
+def _copy_empty(record: Record, parent: Record, src: Editor, dst: Editor) -> Record:
+    """A copy of the empty ``record`` (a new key, the same attributes) under ``parent``."""
+    empty = src.empty.get(record.level, record.uid)
+    assert empty is not None
+    key = _new_id(record.level, record.uid)
+    dst.empty.add(
+        Empty(
+            record.level,
+            key,
+            None if parent.level == "database" else (parent.level, parent.uid),
+            dict(empty.attrs),
+        )
+    )
+    return parent._db._class_of(record.level)(parent._db, key)
+
+
+def _copy_numbers(record: Record, parent: Record) -> tuple[int | None, int | None]:
+    """The SeriesNumber and InstanceNumber of a copy of ``record`` under ``parent``.
+
+    A series copy gets the next SeriesNumber of ``parent`` (1 in an empty
+    one), an instance copy the next InstanceNumber of a ``parent`` with
+    files; None where the copy keeps its own.
+    """
+    series_number: int | None = None
+    if record.level == "series" and not is_empty(parent):
+        series_number = _next_number(parent._db, parent._rows(), "SeriesNumber")
+    elif record.level == "series":
+        series_number = 1
+    instance_number: int | None = None
+    if record.level == "instance" and not is_empty(parent):
+        instance_number = _next_number(parent._db, parent._rows(), "InstanceNumber")
+    return series_number, instance_number
 
 
 def _plain_key(value: Any) -> str:
@@ -483,8 +521,11 @@ def new_child(record: Record, level: str, attrs: dict[str, Any]) -> Record:
 
 
 def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any]) -> Record:
-    """Write a new instance into ``series``: ``dataset`` (a copy), or an empty
-    image of the series' size made from the MR Image template (CT for CT)."""
+    """Write a new instance into ``series``.
+
+    The instance is ``dataset`` (a copy), or an empty image of the series'
+    size made from the MR Image template (CT for CT).
+    """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
     editor = _editor(series)
