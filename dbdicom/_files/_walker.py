@@ -123,12 +123,25 @@ class Window:
 
     @classmethod
     def of_file(cls, f: BinaryIO) -> Window:
-        """A window on the open file ``f``, holding its first bytes."""
+        """A window on the open file ``f``, holding its first bytes.
+
+        Examples
+        --------
+        >>> from pydicom.data import get_testdata_file
+        >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
+        ...     w = Window.of_file(f)
+        ...     w.data[128:132], w.size
+        (b'DICM', 9830)
+        """
         size = os.fstat(f.fileno()).st_size
         return cls(f.read(_CHUNK), f, size)
 
     def fetch(self, pos: int, n: int) -> int:
-        """Make bytes ``[pos, pos + n)`` available; return where ``data`` holds them."""
+        """Make bytes ``[pos, pos + n)`` available; return where ``data`` holds
+        them (reading the file from ``pos`` when the window does not).
+
+        Raises ``EOFError`` where the file or bytes end before ``pos + n``.
+        """
         rel = pos - self.base
         if 0 <= rel and rel + n <= len(self.data):
             return rel
@@ -146,10 +159,19 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
     """Check the preamble and read the file meta group (group 0002, always
     Explicit VR Little Endian), with or without its group length.
 
-    Returns where the data set starts, the TransferSyntaxUID and the
-    MediaStorageSOPClassUID (None: absent). The group ends at the first
-    element of another group, as pydicom reads it; the value of (0002,0000)
-    is not trusted.
+    The group ends at the first element of another group, as pydicom reads
+    it; the value of (0002,0000) is not trusted.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes, from their start.
+
+    Returns
+    -------
+    tuple of (int, str, str or None)
+        Where the data set starts, the TransferSyntaxUID ("" when absent) and
+        the MediaStorageSOPClassUID (None when absent).
 
     Raises
     ------
@@ -223,7 +245,19 @@ def explicit_vr(win: Window, pos: int, declared: bool) -> bool:
 
     Some files declare one encoding and use the other; like pydicom, trust
     the bytes: a valid VR code after the first tag means explicit VR.
-    ``declared`` is the answer when there is no first element.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes.
+    pos : int
+        Where the data set starts.
+    declared : bool
+        What the transfer syntax says, the answer when there is no element.
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -461,8 +495,18 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:
 
 
 def split_element(raw: bytes) -> tuple[bytes, bytes] | None:
-    """The VR code and value bytes of one whole explicit VR element, as
-    :func:`walk` gives them; None for one of undefined length.
+    """The VR code and value bytes of one whole explicit VR element.
+
+    Parameters
+    ----------
+    raw : bytes
+        The element as :func:`walk` gives it with ``whole``.
+
+    Returns
+    -------
+    tuple of (bytes, bytes) or None
+        As :func:`walk` gives them without ``whole``; None for an element of
+        undefined length, which the reader leaves out.
 
     Examples
     --------
