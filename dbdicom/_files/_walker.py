@@ -362,9 +362,10 @@ def _walk(
     every = keep is None and whole and win.f is None
     if keep is None:
         keep = _EVERY
+    last = size - 12  # the last place in data where a 12-byte element header fits
     while True:
         rel = pos - base
-        if rel + 12 > size:
+        if rel > last:
             if pos == end:
                 return End(0, pos, 0, per_frame)
             if end - pos < 8:
@@ -372,6 +373,7 @@ def _walk(
             rel = win.fetch(pos, min(12, end - pos))
             data, base = win.data, win.base
             size = len(data)
+            last = size - 12
         if explicit:
             group, elem, vr, length = short(data, rel)
             try:
@@ -402,25 +404,20 @@ def _walk(
             pos = after
             data, base = win.data, win.base
             size = len(data)
+            last = size - 12
             continue
+        length += head  # from here: of the whole element
         if every:  # the splitter: every element, whole, from bytes at hand
             # (an element past the end is cut short here, and the end found next)
-            out[tag] = data[rel : rel + head + length]
+            out[tag] = data[rel : rel + length]
         elif tag in keep:
-            if whole:
-                if rel + head + length > size:
-                    rel = win.fetch(pos, head + length)
-                    data, base = win.data, win.base
-                    size = len(data)
-                out[tag] = data[rel : rel + head + length]
-            else:
-                rel += head
-                if rel + length > size:
-                    rel = win.fetch(pos + head, length)
-                    data, base = win.data, win.base
-                    size = len(data)
-                out[tag] = (vr, data[rel : rel + length])
-        pos += head + length
+            if rel + length > size:
+                rel = win.fetch(pos, length)
+                data, base = win.data, win.base
+                size = len(data)
+                last = size - 12
+            out[tag] = data[rel : rel + length] if whole else (vr, data[rel + head : rel + length])
+        pos += length
 
 
 def _skip(win: Window, pos: int, explicit: bool) -> int:
