@@ -21,7 +21,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_dataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from validators import dciodvfy, dcmdump
 
 import dbdicom as db
@@ -550,3 +550,26 @@ def test_truncated_at_every_offset(tmp_path: Path) -> None:
                 pass
     assert outcomes["EOFError"] > outcomes["read"] > 0
     assert outcomes["NotDicomError"] > 0
+
+
+def test_a_data_set_in_implicit_vr_under_an_explicit_vr_meta(tmp_path: Path) -> None:
+    """The meta says Explicit VR Little Endian, the data set is Implicit VR: the
+    reader reads it (trusting the bytes, as pydicom does) and records its
+    pixel offset, so the writer takes it for a byte source; the splitter must
+    then decline (it copied implicit elements as explicit ones before)."""
+
+    def implicit(ds: Dataset, path: Path) -> Path:
+        return write_dataset(ds, path, transfer_syntax=ImplicitVRLittleEndian)
+
+    path = implicit(mr_image(np.zeros((4, 4), np.uint16)), tmp_path / "a.dcm")
+    data = path.read_bytes()
+    declared = b"\x02\x00\x10\x00UI\x12\x001.2.840.10008.1.2\x00"
+    data = data.replace(declared, b"\x02\x00\x10\x00UI\x14\x001.2.840.10008.1.2.1\x00")
+    path.write_bytes(
+        data[:140] + struct.pack("<I", struct.unpack_from("<I", data, 140)[0] + 2) + data[144:]
+    )
+    header = read_header(str(path), {0x00280010: "US"})
+    assert header.transfer_syntax == str(ExplicitVRLittleEndian)
+    assert header.values == {0x00280010: 4} and header.pixel_offset > 0
+    with pytest.raises(NeedsPydicom, match="not explicit VR"):
+        header_of(str(path), header.pixel_offset, Layouts())
