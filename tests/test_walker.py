@@ -414,6 +414,11 @@ def _split(data: bytes) -> dict[int, bytes]:
 _ROWS = _element(0x00280010, b"US", b"\x40\x00")
 
 
+def _retag(element: bytes, tag: int) -> bytes:
+    """``element`` (whole) under another tag."""
+    return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + element[4:]
+
+
 def _nestings() -> dict[str, bytes]:
     """Sequences of every kind of length nested in each other, explicit VR."""
     leaf = _element(0x00100020, b"LO", b"ID-1")
@@ -431,9 +436,9 @@ def _nestings() -> dict[str, bytes]:
         0x00081140,
         b"SQ",
         [
-            _item(undefined_in_defined[:0] + leaf, defined=True),
-            _item(defined_in_undefined.replace(b"\x08\x00\x40\x11", b"\x08\x00\x50\x11"), False),
-            _item(_element(0x00081150, b"SQ", b""), defined=False),  # an empty sequence
+            _item(leaf + _retag(undefined_in_defined, 0x00081160), defined=True),
+            _item(_retag(defined_in_undefined, 0x00081160), defined=False),
+            _item(_element(0x00081160, b"SQ", b""), defined=False),  # an empty sequence
         ],
     )
     un_in_sq = _undefined(
