@@ -1,64 +1,60 @@
 """A fast reader of the header fields of one DICOM file.
 
-It walks the elements of a Part-10 file without building a dataset, keeps the
-raw bytes of the few tags asked for, skips everything else by its length, and
-stops at the pixel data, whose byte offset and length it records (these make
-later reads of uncompressed frames a plain ``seek`` + ``read``).
+It walks the elements of a Part-10 file without building a dataset (with
+:func:`dbdicom._files._walker.walk`, which the byte writer's splitter uses
+too), keeps the raw bytes of the few tags asked for, skips everything else by
+its length, and stops at the pixel data, whose byte offset and length it
+records (these make later reads of uncompressed frames a plain ``seek`` +
+``read``).
 
 It handles the file meta group, Explicit and Implicit VR Little Endian
 datasets, sequences and items of defined or undefined length, and
 encapsulated (compressed) pixel data. Anything else (Big Endian, Deflate,
-files without the ``DICM`` marker) raises :class:`NeedsPydicom`, and the caller
-falls back to pydicom.
+files without the ``DICM`` marker, layouts the walker declines) raises
+:class:`NeedsPydicom`, and the caller falls back to pydicom.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import struct
-from collections.abc import Mapping, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Container, Mapping, Sequence
+from typing import Any
 
 from ._values import decode_value, encodings_for
+from ._walker import (
+    UNDEFINED,
+    NeedsPydicom,
+    NotDicomError,
+    Window,
+    explicit_vr,
+    read_meta,
+    split_element,
+    walk,
+)
 
-__all__ = ["Header", "NeedsPydicom", "NotDicomError", "read_header"]
+__all__ = ["Header", "NeedsPydicom", "NotDicomError", "read_header", "values_of_elements"]
 
-ITEM = 0xFFFEE000
-ITEM_DELIM = 0xFFFEE00D
-SEQ_DELIM = 0xFFFEE0DD
-UNDEFINED = 0xFFFFFFFF
-PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 # Float Pixel Data and Double Float Pixel Data: bits of each value
 _FLOAT_BITS = {0x7FE00008: 32, 0x7FE00009: 64}
 SPECIFIC_CHARSET = 0x00080005
-TRANSFER_SYNTAX = 0x00020010
-MEDIA_SOP_CLASS = 0x00020002
-PER_FRAME_GROUPS = 0x52009230
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
-_LONG_VRS = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-)
 # transfer syntaxes whose dataset is not Explicit/Implicit VR Little Endian
 _NOT_LE = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})
+# transfer syntaxes of native (not encapsulated) pixel data read here
+_NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
+# the VR of an explicit VR code, but for UN (then the dictionary's)
+_VR_NAMES = {
+    code: code.decode("latin_1")
+    for code in (
+        b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
+        b"UL UR US UT UV"
+    ).split()
+}
 
-_CHUNK = 16384
 # decoded values by raw bytes; values are immutable (str, numbers, tuples)
 _DECODED: dict[tuple[Any, ...], Any] = {}
 _CACHE_SIZE = 100_000
-_short = struct.Struct("<HH2sH").unpack_from
-_implicit = struct.Struct("<HHL").unpack_from
-_ulong = struct.Struct("<L").unpack_from
-
-
-class NotDicomError(ValueError):
-    """The file is not DICOM; the message says what was found instead."""
-
-
-class NeedsPydicom(Exception):
-    """The file is DICOM but outside what the fast reader handles."""
 
 
 class Header:
@@ -111,32 +107,6 @@ class Header:
         self.float_bits = 0
 
 
-class _Buffer:
-    """A window of the file: bytes ``[base, base + len(data))``."""
-
-    __slots__ = ("f", "data", "base", "eof", "size")
-
-    def __init__(self, f: BinaryIO, size: int | None = None) -> None:
-        self.f = f
-        self.size = os.fstat(f.fileno()).st_size if size is None else size
-        self.data = f.read(_CHUNK)
-        self.base = 0
-        self.eof = len(self.data) < _CHUNK
-
-    def fetch(self, pos: int, n: int) -> int:
-        """Make ``[pos, pos + n)`` available; return its index in ``data``."""
-        rel = pos - self.base
-        if 0 <= rel and rel + n <= len(self.data):
-            return rel
-        self.f.seek(pos)
-        self.data = self.f.read(max(n, _CHUNK))
-        self.base = pos
-        self.eof = len(self.data) < max(n, _CHUNK)
-        if len(self.data) < n:
-            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
-        return 0
-
-
 def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
     """Read the header of one DICOM file, decoding only the ``wanted`` tags.
 
@@ -171,34 +141,58 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     >>> h.values[0x00280010], h.pixel_offset > 0, h.encapsulated
     (64, True, False)
     """
-    opened = open(path, "rb") if data is None else io.BytesIO(data)
-    with opened as f:
-        buf = _Buffer(f, None if data is None else len(data))
-        data = buf.data
-        if len(data) < 132 or data[128:132] != b"DICM":
-            if not data:
-                raise NotDicomError("the file is empty (0 bytes)")
-            # a raw dataset without preamble/meta, as old ACR-NEMA style files
-            if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00"):
-                raise NeedsPydicom("no file meta header")
-            raise NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
-        header = Header()
-        pos = _read_meta(buf, 132, header)
-        ts = header.transfer_syntax
-        if ts in _NOT_LE:
-            raise NeedsPydicom(f"transfer syntax {ts}")
-        explicit = _vr_encoding(buf, pos, ts != IMPLICIT_LE)
-        raws: dict[int, tuple[str, bytes]] = {}
-        try:
-            _walk(buf, pos, explicit, wanted, raws, header, top=True)
-        except struct.error as exc:
-            raise EOFError(f"the file ends inside an element ({exc})") from exc
-        _decode(raws, wanted, header)
-        return header
+    if data is not None:
+        return _read(Window(data), wanted)
+    with open(path, "rb") as f:
+        return _read(Window.of_file(f), wanted)
 
 
-def _decode(raws: dict[int, tuple[str, bytes]], wanted: Mapping[int, str], header: Header) -> None:
-    """Decode the ``wanted`` values of ``raws`` (VR, value bytes) into ``header``."""
+def _read(win: Window, wanted: Mapping[int, str]) -> Header:
+    """:func:`read_header` of the file or bytes in ``win``."""
+    header = Header()
+    pos, ts, header.media_sop_class = read_meta(win)
+    header.transfer_syntax = ts
+    if ts in _NOT_LE:
+        raise NeedsPydicom(f"transfer syntax {ts}")
+    raws: dict[int, tuple[bytes, bytes]] = {}
+    end = walk(win, pos, explicit_vr(win, pos, ts != IMPLICIT_LE), _keep(wanted), raws)
+    header.has_per_frame_groups = end.per_frame_groups
+    if end.pixel_tag:
+        header.has_pixels = True
+        header.float_bits = _FLOAT_BITS.get(end.pixel_tag, 0)
+        if end.length == UNDEFINED:
+            if ts in _NATIVE:
+                raise NeedsPydicom("encapsulated pixel data in a native transfer syntax")
+            header.encapsulated = True
+        else:
+            header.pixel_offset = end.offset
+            header.pixel_length = end.length
+    _decode(raws, wanted, header)
+    return header
+
+
+# the tags to keep of each ``wanted``: its own and the character set
+_KEEP: dict[int, tuple[Mapping[int, str], frozenset[int]]] = {}
+
+
+def _keep(wanted: Mapping[int, str]) -> Container[int]:
+    """The tags :func:`walk` keeps for ``wanted``: those and the character set."""
+    if SPECIFIC_CHARSET in wanted:
+        return wanted
+    found = _KEEP.get(id(wanted))
+    if found is None or found[0] is not wanted or len(found[1]) != len(wanted) + 1:
+        if len(_KEEP) > 64:
+            _KEEP.clear()
+        found = _KEEP[id(wanted)] = (wanted, frozenset(wanted) | {SPECIFIC_CHARSET})
+    return found[1]
+
+
+def _decode(
+    raws: dict[int, tuple[bytes, bytes]], wanted: Mapping[int, str], header: Header
+) -> None:
+    """Decode the ``wanted`` values of ``raws`` (VR code as in the file, value
+    bytes) into ``header``; ``wanted`` gives the VR where the file does not
+    (Implicit VR, UN)."""
     encodings = ["latin_1"]
     if SPECIFIC_CHARSET in raws:
         charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
@@ -207,8 +201,10 @@ def _decode(raws: dict[int, tuple[str, bytes]], wanted: Mapping[int, str], heade
     cache = _DECODED
     if len(cache) > _CACHE_SIZE:
         cache.clear()
-    for tag, (vr, raw) in raws.items():
+    names = _VR_NAMES
+    for tag, (code, raw) in raws.items():
         if tag in wanted:
+            vr = names.get(code) or wanted[tag]
             # most values repeat byte for byte across the files of a series
             key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
             value = cache.get(key, cache)
@@ -246,14 +242,14 @@ def values_of_elements(
     for charset, files in by_charset.items():
         encodings = ["latin_1"]
         if charset is not None:
-            split = _split_element(charset, "CS")
+            split = split_element(charset)
             if split is not None:
                 encodings = encodings_for(decode_value("CS", split[1], encodings))
         tags = set()
         for k in files:
             tags.update(many[k].keys() & wanted.keys())
         for tag in tags:
-            if tag >= 0x7FE00010 or not tag & 0xFFFF:
+            if tag >= 0x7FE00010 or tag < 0x00030000 or not tag & 0xFFFF:
                 continue  # not written (see file_header)
             decoded: dict[bytes, Any] = {}
             vr = wanted[tag]
@@ -263,8 +259,12 @@ def values_of_elements(
                     continue
                 value = decoded.get(raw, decoded)
                 if value is decoded:
-                    split = _split_element(raw, vr)
-                    value = _UNDECODED if split is None else decode_value(*split, encodings)
+                    split = split_element(raw)
+                    value = (
+                        _UNDECODED
+                        if split is None
+                        else decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
+                    )
                     decoded[raw] = value
                 if value is not _UNDECODED:
                     out[k][tag] = value
@@ -272,161 +272,3 @@ def values_of_elements(
 
 
 _UNDECODED = object()
-
-
-def _split_element(raw: bytes, wanted_vr: str) -> tuple[str, bytes] | None:
-    """The VR and value bytes of one explicit VR element, as :func:`_walk`
-    records them (``wanted_vr`` for UN); None for an undefined length, which
-    the reader skips."""
-    vrb = raw[4:6]
-    if vrb in _LONG_VRS:
-        if raw[8:12] == b"\xff\xff\xff\xff":
-            return None
-        return (vrb.decode("latin_1") if vrb != b"UN" else wanted_vr), raw[12:]
-    return vrb.decode("latin_1"), raw[8:]
-
-
-_VRS = frozenset(
-    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
-    b"UL UN UR US UT UV".split()
-)
-
-
-def _vr_encoding(buf: _Buffer, pos: int, explicit: bool) -> bool:
-    """Whether the dataset really is in explicit VR, judged by its first element.
-
-    Some files declare one encoding and use the other; like pydicom, trust
-    the bytes: a valid VR code after the first tag means explicit VR.
-    """
-    try:
-        rel = buf.fetch(pos, 6)
-    except EOFError:
-        return explicit
-    return bytes(buf.data[rel + 4 : rel + 6]) in _VRS
-
-
-def _read_meta(buf: _Buffer, pos: int, header: Header) -> int:
-    """Read group 0002 (always Explicit VR Little Endian); return where it ends."""
-    while True:
-        rel = buf.fetch(pos, 8)
-        group, elem, vr, length = _short(buf.data, rel)
-        if group != 0x0002:
-            return pos
-        if vr in _LONG_VRS:
-            rel = buf.fetch(pos, 12)
-            length = _ulong(buf.data, rel + 8)[0]
-            pos += 12
-        else:
-            pos += 8
-        if length == UNDEFINED:
-            raise NeedsPydicom("undefined length in the file meta")
-        tag = (group << 16) | elem
-        if tag in (TRANSFER_SYNTAX, MEDIA_SOP_CLASS):
-            rel = buf.fetch(pos, length)
-            text = buf.data[rel : rel + length].decode("latin_1").rstrip(" \x00")
-            if tag == TRANSFER_SYNTAX:
-                header.transfer_syntax = text
-            else:
-                header.media_sop_class = text
-        pos += length
-
-
-def _walk(
-    buf: _Buffer,
-    pos: int,
-    explicit: bool,
-    wanted: Mapping[int, str],
-    raws: dict[int, tuple[str, bytes]],
-    header: Header,
-    top: bool,
-) -> int:
-    """Walk the elements of one dataset from ``pos``.
-
-    At the top level it stops at the pixel data or the end of the file; inside
-    an item of undefined length it stops after the item delimiter. Returns
-    the position after the last element read. This is the hot loop of a
-    scan: the window of the file is held in locals and refilled only when an
-    element header crosses its end.
-    """
-    data = buf.data
-    base = buf.base
-    size = len(data)
-    while True:
-        rel = pos - base
-        if rel + 12 > size:
-            try:
-                rel = buf.fetch(pos, 12)
-            except EOFError:
-                if top and pos == buf.size:
-                    return pos  # clean end of file: no pixel data
-                rel = buf.fetch(pos, 0)
-                if len(buf.data) < 8:
-                    raise
-            data = buf.data
-            base = buf.base
-            size = len(data)
-        if explicit:
-            group, elem, vrb, length = _short(data, rel)
-            if group == 0xFFFE:  # item / delimiters carry no VR
-                length = _ulong(data, rel + 4)[0]
-                vrb = b""
-                pos += 8
-            elif vrb in _LONG_VRS:
-                length = _ulong(data, rel + 8)[0]
-                pos += 12
-            else:
-                pos += 8
-        else:
-            group, elem, length = _implicit(data, rel)
-            vrb = b""
-            pos += 8
-        tag = (group << 16) | elem
-        if tag == ITEM_DELIM and not top:
-            return pos
-        if group >= 0x5200:
-            if tag in PIXEL_TAGS and top:
-                header.has_pixels = True
-                header.float_bits = _FLOAT_BITS.get(tag, 0)
-                if length == UNDEFINED:
-                    header.encapsulated = True
-                else:
-                    header.pixel_offset = pos
-                    header.pixel_length = length
-                return pos
-            if tag == PER_FRAME_GROUPS:
-                header.has_per_frame_groups = True
-        if length == UNDEFINED:
-            # a sequence (or UN of undefined length, implicit inside per CP-246)
-            pos = _skip_sequence(buf, pos, explicit and vrb != b"UN")
-            data = buf.data
-            base = buf.base
-            size = len(data)
-            continue
-        if top and (tag in wanted or tag == SPECIFIC_CHARSET):
-            rel = pos - base
-            if rel + length > size:
-                rel = buf.fetch(pos, length)
-                data = buf.data
-                base = buf.base
-                size = len(data)
-            vr = vrb.decode("latin_1") if vrb and vrb != b"UN" else wanted.get(tag, "UN")
-            raws[tag] = (vr, data[rel : rel + length])
-        pos += length
-
-
-def _skip_sequence(buf: _Buffer, pos: int, explicit: bool) -> int:
-    """Skip the items of a sequence of undefined length; return the end."""
-    dummy = Header()
-    while True:
-        rel = buf.fetch(pos, 8)
-        group, elem, length = _implicit(buf.data, rel)
-        tag = (group << 16) | elem
-        pos += 8
-        if tag == SEQ_DELIM:
-            return pos
-        if tag != ITEM:
-            raise NeedsPydicom(f"unexpected tag {tag:08X} inside a sequence")
-        if length == UNDEFINED:
-            pos = _walk(buf, pos, explicit, {}, {}, dummy, top=False)
-        else:
-            pos += length

@@ -44,6 +44,8 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256, force=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
         raise NotDicomError(f"pydicom cannot read it: {exc}") from exc
+    except RecursionError as exc:  # pydicom reads nested sequences by recursion
+        raise NotDicomError("pydicom cannot read it: sequences nested too deep") from exc
     if len(ds) == 0 and not getattr(ds, "file_meta", None):
         raise NotDicomError("not a DICOM file: no elements found")
     header = Header()
@@ -60,7 +62,8 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
             header.values[tag] = to_python(elem.value) if elem.value is not None else None
     if "PixelData" in ds:
         header.has_pixels = True
-        header.encapsulated = bool(ds.file_meta.TransferSyntaxUID.is_compressed) if meta else False
+        syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+        header.encapsulated = bool(syntax.is_compressed) if syntax else False
     elif "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
         header.has_pixels = True
         header.float_bits = 32 if "FloatPixelData" in ds else 64

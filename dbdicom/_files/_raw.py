@@ -20,6 +20,8 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
+from ._walker import HEADER_LENGTH, NeedsPydicom, Window, explicit_vr, read_meta, walk
+
 __all__ = [
     "LONG_VRS",
     "Layouts",
@@ -33,65 +35,20 @@ __all__ = [
 ]
 
 #: VRs with a 4-byte length (after 2 reserved bytes) in explicit VR
-LONG_VRS = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
-)
-_UNDEFINED = 0xFFFFFFFF
-_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+LONG_VRS = frozenset(code for code, head in HEADER_LENGTH.items() if head == 12)
 _PREAMBLE = bytes(128) + b"DICM"
-_HEAD = struct.Struct("<HH2sH")  # tag, VR, 2-byte length (or 2 reserved bytes)
-_LENGTH = struct.Struct("<I")
-
-
-def _tag(data: bytes, pos: int) -> int:
-    group, element = struct.unpack_from("<HH", data, pos)
-    return int((group << 16) | element)
-
-
-def _skip_undefined(data: bytes, pos: int) -> int:
-    """Position after the sequence delimiter of an undefined-length value at ``pos``."""
-    while pos < len(data):
-        tag = _tag(data, pos)
-        length = struct.unpack_from("<I", data, pos + 4)[0]
-        pos += 8
-        if tag == _SEQ_END:
-            return pos
-        if tag == _ITEM:
-            if length == _UNDEFINED:
-                pos = _skip_item(data, pos)
-            else:
-                pos += length
-        else:
-            raise ValueError(f"unexpected tag {tag:08X} inside a sequence")
-    raise ValueError("a sequence of undefined length has no end")
-
-
-def _skip_item(data: bytes, pos: int) -> int:
-    """Position after the item delimiter of an undefined-length item at ``pos``."""
-    while pos < len(data):
-        if _tag(data, pos) == _ITEM_END:
-            return pos + 8
-        pos = _next(data, pos)
-    raise ValueError("an item of undefined length has no end")
-
-
-def _next(data: bytes, pos: int) -> int:
-    """Position after the element at ``pos``."""
-    vr = data[pos + 4 : pos + 6]
-    if vr in LONG_VRS:
-        length = struct.unpack_from("<I", data, pos + 8)[0]
-        start = pos + 12
-    else:
-        length = struct.unpack_from("<H", data, pos + 6)[0]
-        start = pos + 8
-    if length == _UNDEFINED:
-        return _skip_undefined(data, start)
-    return start + int(length)
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_TRANSFER_SYNTAX = 0x00020010
 
 
 def elements(data: bytes, start: int = 0, stop: int | None = None) -> dict[int, bytes]:
-    """The top-level elements of explicit VR little endian ``data[start:stop]``,
-    each as its whole encoding (tag, VR, length and value), by tag.
+    """The top-level elements of explicit VR little endian ``data[start:stop]``
+    up to its Pixel Data, each as its whole encoding (tag, VR, length and
+    value; undefined lengths to their delimiter), by tag.
+
+    Raises :class:`NeedsPydicom` where the bytes are not all explicit VR or
+    hold what :func:`dbdicom._files._walker.walk` leaves to pydicom, and
+    ``EOFError`` where they end inside an element.
 
     Examples
     --------
@@ -101,19 +58,9 @@ def elements(data: bytes, start: int = 0, stop: int | None = None) -> dict[int, 
     {'00100010': 12, '00280010': 10}
     """
     out: dict[int, bytes] = {}
-    pos = start
-    end = len(data) if stop is None else stop
-    head, long_length = _HEAD.unpack_from, _LENGTH.unpack_from
-    while pos < end:  # the hot loop of a derived write: kept flat
-        group, element, vr, length = head(data, pos)
-        if vr in LONG_VRS:
-            length = long_length(data, pos + 8)[0]
-            body = pos + 12
-        else:
-            body = pos + 8
-        after = _skip_undefined(data, body) if length == _UNDEFINED else body + length
-        out[(group << 16) | element] = data[pos:after]
-        pos = after
+    if stop is not None and stop < len(data):
+        data = data[:stop]
+    walk(Window(data), start, True, None, out, whole=True)
     return out
 
 
@@ -192,7 +139,47 @@ class Layouts:
         self._cuts: list[tuple[int, int, int]] = []  # tag, start, end
         self._where = np.zeros(0, dtype=np.intp)  # positions of element-header bytes
         self._bytes = np.zeros(0, dtype=np.uint8)  # their values
+        self._file = False  # the positions cover the file meta too (see split_file)
         self.reused = 0
+
+    def split_file(self, data: bytes) -> tuple[dict[int, bytes], int]:
+        """The top-level data set elements of the Part-10 file ``data`` (to its
+        pixel data at most) and where its data set starts, after the file meta.
+
+        The file meta's element headers, its TransferSyntaxUID and ``DICM``
+        marker count as the layout too: a file of the layout before is not
+        walked at all. Raises :class:`NeedsPydicom` where the data set is not
+        explicit VR little endian (or holds what the walker leaves to pydicom).
+
+        Examples
+        --------
+        >>> from pydicom.data import get_testdata_file
+        >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
+        ...     data = f.read(1488)
+        >>> layouts = Layouts()
+        >>> [len(layouts.split_file(data)[0]) for _ in range(2)], layouts.reused
+        ([71, 71], 1)
+        """
+        if len(data) == self._size and self._file and len(self._where):
+            view = np.frombuffer(data, dtype=np.uint8)
+            if np.array_equal(view[self._where], self._bytes):
+                self.reused += 1
+                return {tag: data[a:b] for tag, a, b in self._cuts}, self._start
+        start = _dataset_start(data)
+        found = self.split(data, start)
+        if self._size == len(data):  # a layout to remember: add the file meta's
+            meta: dict[int, bytes] = {}
+            walk(Window(data[:start]), 132, True, None, meta, whole=True)
+            where = list(range(128, 132))
+            pos = 132
+            for tag, raw in meta.items():
+                head = len(raw) if tag == _TRANSFER_SYNTAX else 12 if raw[4:6] in LONG_VRS else 8
+                where.extend(range(pos, pos + head))
+                pos += len(raw)
+            self._where = np.concatenate([np.array(where, dtype=np.intp), self._where])
+            self._bytes = np.frombuffer(data, dtype=np.uint8)[self._where].copy()
+            self._file = True
+        return found, start
 
     def split(self, data: bytes, start: int = 0) -> dict[int, bytes]:
         """The top-level elements of ``data[start:]`` (see :func:`elements`)."""
@@ -215,6 +202,7 @@ class Layouts:
             pos += len(raw)
         self._size, self._start, self._cuts = len(data), start, cuts
         self._where = np.array(where, dtype=np.intp)
+        self._file = False
         self._bytes = np.frombuffer(data, dtype=np.uint8)[self._where].copy()
         return found
 
@@ -228,6 +216,17 @@ def header_of(
     ``pixel_offset`` is where the pixel *values* start (as the index records
     it); the Pixel Data element header (12 bytes) is left out. ``layouts``
     remembers the layout of the files read before (see :class:`Layouts`).
+
+    Raises :class:`NeedsPydicom` where the file is not all explicit VR little
+    endian or holds what the walker leaves to pydicom: the writer then
+    copies the header with pydicom instead.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> own, start = header_of(get_testdata_file("MR_small.dcm"), 1500)
+    >>> start, len(own), own[0x00280010][8:]
+    (334, 71, b'@\\x00')
     """
     # os-level calls: three system calls (open() adds fstat, ioctl and lseek)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -241,13 +240,20 @@ def header_of(
             data += more
     finally:
         os.close(fd)
-    if data[128:132] != b"DICM":
-        raise ValueError(f"{path}: no DICOM preamble")
-    meta_length = struct.unpack_from("<I", data, 140)[0]
-    start = 144 + int(meta_length)
     if layouts is not None:
-        return layouts.split(data, start), start
+        return layouts.split_file(data)
+    start = _dataset_start(data)
     return elements(data, start), start
+
+
+def _dataset_start(data: bytes) -> int:
+    """Where the data set of the Part-10 file ``data`` starts, after its file
+    meta; :class:`NeedsPydicom` where it is not explicit VR little endian."""
+    win = Window(data)
+    start, transfer_syntax, _ = read_meta(win)
+    if transfer_syntax != _EXPLICIT_LE or not explicit_vr(win, start, True):
+        raise NeedsPydicom("the data set is not explicit VR little endian")
+    return start
 
 
 def _meta(sop_class: str, sop_instance: str, implementation: str) -> bytes:
@@ -292,8 +298,9 @@ def file_header(
     out = [_PREAMBLE, _meta(sop_class, sop_instance, implementation)]
     for tag in sorted(merged):
         raw = merged[tag]
-        # group lengths (gggg,0000) are left out: they would be wrong after changes
-        if raw is not None and tag < 0x7FE00010 and tag & 0xFFFF:
+        # group lengths (gggg,0000) are left out: they would be wrong after changes;
+        # the file meta is _meta's alone
+        if raw is not None and 0x00030000 <= tag < 0x7FE00010 and tag & 0xFFFF:
             out.append(raw)
     out.append(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, nbytes + nbytes % 2))
     return b"".join(out)

@@ -51,7 +51,7 @@ from .._arrays._writer import (
     shared_values,
 )
 from .._errors import DicomError, InvalidValueError
-from .._files import encodings_for
+from .._files import NeedsPydicom, encodings_for
 from .._files._raw import (
     Layouts,
     dataset_bytes,
@@ -893,7 +893,10 @@ class _FastLayers:
         if group:
             source = group[0]
             path = os.path.join(source.root, str(source.rel))
-            own, _ = header_of(path, source.raw_offset, self.layouts)
+            try:
+                own, _ = header_of(path, source.raw_offset, self.layouts)
+            except NeedsPydicom:  # bytes the walker leaves to pydicom: so does the writer
+                return None
             sop_class = source.sop_class
         else:
             own, sop_class = self.template.elements, str(MRImageStorage)

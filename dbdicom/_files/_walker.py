@@ -1,0 +1,518 @@
+"""The one walker of DICOM bytes: the file meta group, then a data set's elements.
+
+The fast header reader (:func:`dbdicom._files._header.read_header`) and the
+splitter of the byte writer (:func:`dbdicom._files._raw.elements`) both walk
+files with :func:`walk`, so they agree on where every element starts and
+ends. It handles Explicit and Implicit VR Little Endian data sets:
+
+- elements with 2-byte lengths, and the VRs with 4-byte lengths (OB, OD, OF,
+  OL, OV, OW, SQ, SV, UC, UN, UR, UT, UV);
+- sequences and items of defined and of undefined length, nested to any
+  depth up to :data:`MAX_NESTING` (walked with a stack, not by recursion);
+- UN of undefined length, whose content is Implicit VR Little Endian
+  (PS3.5 section 6.2.2), and so is everything nested in it;
+- the file meta group with and without its group length (0002,0000);
+- the stop at the top-level Pixel Data (or Float / Double Float Pixel Data).
+
+Whatever else it meets (no valid VR where one is due, an item tag out of its
+place, nesting beyond the bound) raises :class:`NeedsPydicom`: the callers
+then leave the file to pydicom. A file that ends inside an element raises
+``EOFError``; never an ``IndexError`` or ``struct.error``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Container
+from typing import Any, BinaryIO, NamedTuple
+
+__all__ = [
+    "MAX_NESTING",
+    "End",
+    "NeedsPydicom",
+    "NotDicomError",
+    "Window",
+    "explicit_vr",
+    "read_meta",
+    "split_element",
+    "walk",
+]
+
+UNDEFINED = 0xFFFFFFFF
+PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+PER_FRAME_GROUPS = 0x52009230
+
+#: sequences nested deeper than this are left to pydicom
+MAX_NESTING = 1000
+_MAX_STACK = 2 * MAX_NESTING  # a sequence and an item in it: two levels of the stack
+
+#: the length of an explicit VR element header, by VR: 12 for the VRs with a
+#: 4-byte length (after 2 reserved bytes), else 8
+HEADER_LENGTH = {
+    vr.encode(): 12 if vr in "OB OD OF OL OV OW SQ SV UC UN UR UT UV".split() else 8
+    for vr in (
+        "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI "
+        "UL UN UR US UT UV"
+    ).split()
+}
+
+_CHUNK = 16384
+_short = struct.Struct("<HH2sH").unpack_from
+_implicit = struct.Struct("<HHL").unpack_from
+_ulong = struct.Struct("<L").unpack_from
+
+
+class NotDicomError(ValueError):
+    """The file is not DICOM; the message says what was found instead."""
+
+
+class NeedsPydicom(Exception):
+    """The file is DICOM but outside what the fast reader handles."""
+
+
+class _Every:
+    """Holds every tag."""
+
+    def __contains__(self, tag: object) -> bool:
+        return True
+
+
+_EVERY = _Every()
+
+
+class End(NamedTuple):
+    """Where :func:`walk` stopped.
+
+    ``pixel_tag`` is the tag of the top-level Pixel Data element it stopped
+    at (0: the data ended first), ``offset`` where that element's value
+    starts (else where the data end) and ``length`` the value's length
+    (``0xFFFFFFFF``: encapsulated). ``per_frame_groups``: the data set has
+    a Per-frame Functional Groups Sequence.
+    """
+
+    pixel_tag: int
+    offset: int
+    length: int
+    per_frame_groups: bool
+
+
+class Window:
+    """Bytes ``[base, base + len(data))`` of a file of ``size`` bytes, or the
+    whole of a bytes object (then ``f`` is None).
+
+    Examples
+    --------
+    >>> w = Window(b"0123456789")
+    >>> rel = w.fetch(4, 3)
+    >>> w.data[rel : rel + 3]
+    b'456'
+    >>> w.fetch(8, 3)
+    Traceback (most recent call last):
+    ...
+    EOFError: the file (10 bytes) ends inside the element at byte 8
+    """
+
+    __slots__ = ("f", "data", "base", "size")
+
+    def __init__(self, data: bytes, f: BinaryIO | None = None, size: int | None = None) -> None:
+        self.data = data
+        self.f = f
+        self.base = 0
+        self.size = len(data) if size is None else size
+
+    @classmethod
+    def of_file(cls, f: BinaryIO) -> Window:
+        """A window on the open file ``f``, holding its first bytes.
+
+        Examples
+        --------
+        >>> from pydicom.data import get_testdata_file
+        >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
+        ...     w = Window.of_file(f)
+        ...     w.data[128:132], w.size
+        (b'DICM', 9830)
+        """
+        size = os.fstat(f.fileno()).st_size
+        return cls(f.read(_CHUNK), f, size)
+
+    def fetch(self, pos: int, n: int) -> int:
+        """Make bytes ``[pos, pos + n)`` available; return where ``data`` holds
+        them (reading the file from ``pos`` when the window does not).
+
+        Raises ``EOFError`` where the file or bytes end before ``pos + n``.
+        """
+        rel = pos - self.base
+        if 0 <= rel and rel + n <= len(self.data):
+            return rel
+        if self.f is None or pos + n > self.size:
+            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
+        self.f.seek(pos)
+        self.data = self.f.read(max(n, _CHUNK))
+        self.base = pos
+        if len(self.data) < n:
+            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
+        return 0
+
+
+def read_meta(win: Window) -> tuple[int, str, str | None]:
+    """Check the preamble and read the file meta group (group 0002, always
+    Explicit VR Little Endian), with or without its group length.
+
+    The group ends at the first element of another group, as pydicom reads
+    it; the value of (0002,0000) is not trusted.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes, from their start.
+
+    Returns
+    -------
+    tuple of (int, str, str or None)
+        Where the data set starts, the TransferSyntaxUID ("" when absent) and
+        the MediaStorageSOPClassUID (None when absent).
+
+    Raises
+    ------
+    NotDicomError
+        No ``DICM`` marker at byte 128 (or no bytes at all).
+    NeedsPydicom
+        No preamble but a data set (ACR-NEMA style), or a meta element that is
+        not Explicit VR or is of undefined length.
+    EOFError
+        The file ends inside the file meta.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
+    ...     read_meta(Window.of_file(f))
+    (334, '1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.4')
+    """
+    data = win.data
+    if len(data) < 132 or data[128:132] != b"DICM":
+        if not data:
+            raise NotDicomError("the file is empty (0 bytes)")
+        # a raw dataset without preamble/meta, as old ACR-NEMA style files
+        if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00"):
+            raise NeedsPydicom("no file meta header")
+        raise NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+    transfer_syntax = ""
+    media: str | None = None
+    pos = 132
+    base = win.base
+    heads = HEADER_LENGTH
+    try:
+        while True:
+            rel = pos - base
+            if rel + 12 > len(data):
+                rel = win.fetch(pos, 8)
+                data, base = win.data, win.base
+            group, elem, vr, length = _short(data, rel)
+            if group != 0x0002:
+                return pos, transfer_syntax, media
+            try:
+                head = heads[vr]
+            except KeyError:
+                raise NeedsPydicom(
+                    f"file meta element (0002,{elem:04X}) is not explicit VR"
+                ) from None
+            if head == 12:
+                if rel + 12 > len(data):
+                    rel = win.fetch(pos, 12)
+                    data, base = win.data, win.base
+                length = _ulong(data, rel + 8)[0]
+                if length == 0xFFFFFFFF:
+                    raise NeedsPydicom("undefined length in the file meta")
+            if elem == 0x0010 or elem == 0x0002:  # TransferSyntaxUID, MediaStorageSOPClassUID
+                rel += head
+                if rel + length > len(data):
+                    rel = win.fetch(pos + head, length)
+                    data, base = win.data, win.base
+                text = data[rel : rel + length].decode("latin_1").rstrip(" \x00")
+                if elem == 0x0010:
+                    transfer_syntax = text
+                else:
+                    media = text
+            pos += head + length
+    except struct.error as exc:  # pragma: no cover - fetch checks the lengths first
+        raise EOFError(f"the file ends inside the file meta ({exc})") from exc
+
+
+def explicit_vr(win: Window, pos: int, declared: bool) -> bool:
+    """Whether the data set at ``pos`` really is in explicit VR.
+
+    Some files declare one encoding and use the other; like pydicom, trust
+    the bytes: a valid VR code after the first tag means explicit VR.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes.
+    pos : int
+        Where the data set starts.
+    declared : bool
+        What the transfer syntax says, the answer when there is no element.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> explicit_vr(Window(b"\\x08\\x00\\x16\\x00UI\\x02\\x001\\x00"), 0, False)
+    True
+    >>> explicit_vr(Window(b"\\x08\\x00\\x16\\x00\\x02\\x00\\x00\\x001\\x00"), 0, True)
+    False
+    """
+    try:
+        rel = win.fetch(pos, 6)
+    except EOFError:
+        return declared
+    return bytes(win.data[rel + 4 : rel + 6]) in HEADER_LENGTH
+
+
+def walk(
+    win: Window,
+    pos: int,
+    explicit: bool,
+    keep: Container[int] | None,
+    out: dict[int, Any],
+    whole: bool = False,
+) -> End:
+    """Walk the top-level elements of the data set at ``pos`` to its end or to
+    its Pixel Data, putting those ``keep`` holds (None: all) into ``out``.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes.
+    pos : int
+        Where the data set starts (after the file meta, if any).
+    explicit : bool
+        Explicit VR (else Implicit VR), both Little Endian.
+    keep : container of int, or None
+        The tags (``0xGGGGEEEE``) to put into ``out``; None: every one.
+    out : dict
+        Receives, by tag, ``(vr, value)``: the VR code as in the file (b""
+        in Implicit VR) and the value's bytes; elements of undefined length
+        are left out. With ``whole``, the whole element instead (tag, VR,
+        length and value, undefined-length ones to their delimiter), as
+        bytes.
+    whole : bool
+        See ``out``.
+
+    Returns
+    -------
+    End
+        Where it stopped.
+
+    Raises
+    ------
+    NeedsPydicom
+        Something it does not handle: see the module's docstring.
+    EOFError
+        The data end inside an element.
+
+    Examples
+    --------
+    >>> import struct
+    >>> rows = struct.pack("<HH2sHH", 0x28, 0x10, b"US", 2, 64)
+    >>> seq = struct.pack("<HH2sHI", 0x8, 0x1140, b"SQ", 0, 0xFFFFFFFF)
+    >>> seq += struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + rows
+    >>> seq += struct.pack("<HHIHHI", 0xFFFE, 0xE00D, 0, 0xFFFE, 0xE0DD, 0)
+    >>> out = {}
+    >>> walk(Window(seq + rows), 0, True, None, out)
+    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False)
+    >>> out
+    {2621456: (b'US', b'@\\x00')}
+    >>> walk(Window(seq + rows), 0, True, {0x00081140}, out, whole=True).offset
+    56
+    >>> len(out[0x00081140])
+    46
+    """
+    try:
+        return _walk(win, pos, explicit, keep, out, whole)
+    except struct.error as exc:
+        raise EOFError(f"the file ends inside an element ({exc})") from exc
+
+
+def _walk(
+    win: Window,
+    pos: int,
+    explicit: bool,
+    keep: Container[int] | None,
+    out: dict[int, Any],
+    whole: bool,
+) -> End:
+    """:func:`walk`, but for ``struct.error`` at the end of the data.
+
+    This is the hot loop of both indexing and writing, kept flat: the window
+    is held in locals, refilled only when an element header crosses its
+    end; values of undefined length are walked by :func:`_skip`.
+    """
+    data = win.data
+    base = win.base
+    size = len(data)
+    end = win.size
+    heads = HEADER_LENGTH
+    short, implicit, ulong = _short, _implicit, _ulong
+    per_frame = False
+    every = keep is None and whole and win.f is None
+    if keep is None:
+        keep = _EVERY
+    last = size - 12  # the last place in data where a 12-byte element header fits
+    while True:
+        rel = pos - base
+        if rel > last:
+            if pos == end:
+                return End(0, pos, 0, per_frame)
+            if end - pos < 8:
+                raise EOFError(f"the file ({end} bytes) ends inside the element at byte {pos}")
+            rel = win.fetch(pos, min(12, end - pos))
+            data, base = win.data, win.base
+            size = len(data)
+            last = size - 12
+        if explicit:
+            group, elem, vr, length = short(data, rel)
+            try:
+                head = heads[vr]
+            except KeyError:
+                raise NeedsPydicom(
+                    f"({group:04X},{elem:04X}) at byte {pos} has no valid VR"
+                ) from None
+            if head == 12:
+                length = ulong(data, rel + 8)[0]
+        else:
+            group, elem, length = implicit(data, rel)
+            vr = b""
+            head = 8
+            if group == 0xFFFE:
+                raise NeedsPydicom(f"({group:04X},{elem:04X}) out of place at byte {pos}")
+        tag = (group << 16) | elem
+        if tag >= 0x52000000:
+            if tag in PIXEL_TAGS:
+                return End(tag, pos + head, length, per_frame)
+            if tag == PER_FRAME_GROUPS:
+                per_frame = True
+        if length == 0xFFFFFFFF:  # UNDEFINED
+            after = _skip(win, pos + head, explicit and vr != b"UN")
+            if whole and (every or tag in keep):
+                rel = win.fetch(pos, after - pos)
+                out[tag] = win.data[rel : rel + after - pos]
+            pos = after
+            data, base = win.data, win.base
+            size = len(data)
+            last = size - 12
+            continue
+        length += head  # from here: of the whole element
+        if every:  # the splitter: every element, whole, from bytes at hand
+            # (an element past the end is cut short here, and the end found next)
+            out[tag] = data[rel : rel + length]
+        elif tag in keep:
+            if rel + length > size:
+                rel = win.fetch(pos, length)
+                data, base = win.data, win.base
+                size = len(data)
+                last = size - 12
+            out[tag] = data[rel : rel + length] if whole else (vr, data[rel + head : rel + length])
+        pos += length
+
+
+def _skip(win: Window, pos: int, explicit: bool) -> int:
+    """Where the value of undefined length at ``pos`` ends: after the sequence
+    delimiter of its items, walked element by element where they are of
+    undefined length too; ``explicit``: the encoding of the items' content.
+
+    Nesting is a stack of the open sequences and items (odd lengths: inside
+    a sequence), each entry the encoding of its content, not recursion.
+    """
+    data = win.data
+    base = win.base
+    size = len(data)
+    end = win.size
+    head_length = HEADER_LENGTH.get
+    short, implicit, ulong = _short, _implicit, _ulong
+    stack = [explicit]
+    exp = explicit  # the encoding of the item being walked
+    while True:
+        rel = pos - base
+        if rel + 12 > size:
+            if end - pos < 8:
+                raise EOFError(f"the file ({end} bytes) ends inside the element at byte {pos}")
+            rel = win.fetch(pos, min(12, end - pos))
+            data, base = win.data, win.base
+            size = len(data)
+        if len(stack) & 1:  # in a sequence: an item, or the sequence's end
+            group, elem, length = implicit(data, rel)
+            pos += 8
+            if group != 0xFFFE or (elem != 0xE000 and elem != 0xE0DD):
+                raise NeedsPydicom(f"({group:04X},{elem:04X}) in a sequence at byte {pos - 8}")
+            if elem == 0xE0DD:
+                stack.pop()
+                if not stack:
+                    return pos
+                exp = stack[-1]
+            elif length == UNDEFINED:
+                stack.append(stack[-1])
+            else:
+                pos += length
+            continue
+        # in an item of undefined length: its elements, or its end
+        if exp:
+            group, elem, vr, length = short(data, rel)
+            head = head_length(vr)
+            if head is None:
+                if group == 0xFFFE and elem == 0xE00D:
+                    stack.pop()
+                    pos += 8
+                    continue
+                raise NeedsPydicom(f"({group:04X},{elem:04X}) at byte {pos} has no valid VR")
+            if head == 12:
+                length = ulong(data, rel + 8)[0]
+        else:
+            group, elem, length = implicit(data, rel)
+            vr = b""
+            head = 8
+            if group == 0xFFFE:
+                if elem == 0xE00D:
+                    stack.pop()
+                    pos += 8
+                    continue
+                raise NeedsPydicom(f"({group:04X},{elem:04X}) out of place at byte {pos}")
+        pos += head
+        if length == UNDEFINED:
+            if len(stack) >= _MAX_STACK:
+                raise NeedsPydicom(f"sequences nested more than {MAX_NESTING} deep")
+            exp = exp and vr != b"UN"  # UN: implicit VR inside (PS3.5 6.2.2)
+            stack.append(exp)
+        else:
+            pos += length
+
+
+def split_element(raw: bytes) -> tuple[bytes, bytes] | None:
+    """The VR code and value bytes of one whole explicit VR element.
+
+    Parameters
+    ----------
+    raw : bytes
+        The element as :func:`walk` gives it with ``whole``.
+
+    Returns
+    -------
+    tuple of (bytes, bytes) or None
+        As :func:`walk` gives them without ``whole``; None for an element of
+        undefined length, which the reader leaves out.
+
+    Examples
+    --------
+    >>> split_element(b"\\x28\\x00\\x10\\x00US\\x02\\x00\\x40\\x00")
+    (b'US', b'@\\x00')
+    """
+    vr = raw[4:6]
+    if HEADER_LENGTH.get(vr) == 12:
+        if raw[8:12] == b"\xff\xff\xff\xff":
+            return None
+        return vr, raw[12:]
+    return vr, raw[8:]
