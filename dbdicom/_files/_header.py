@@ -192,7 +192,8 @@ def _decode(
 ) -> None:
     """Decode the ``wanted`` values of ``raws`` (VR code as in the file, value
     bytes) into ``header``; ``wanted`` gives the VR where the file does not
-    (Implicit VR, UN)."""
+    (Implicit VR, UN).
+    """
     encodings = ["latin_1"]
     if SPECIFIC_CHARSET in raws:
         charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)

@@ -36,6 +36,7 @@ import numpy as np
 from .._errors import DecoderNotFoundError, InvalidFileError
 from ._codecs import decode_lossless
 from ._header import NeedsPydicom, NotDicomError, read_header
+from ._pydicom import read_any_header
 
 __all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
 
@@ -159,7 +160,8 @@ class PixelFormat:
     @property
     def frame_bytes(self) -> int:
         """Bytes of one uncompressed frame (rounded up for 1-bit data, whose
-        frames are packed end to end and need not start on a byte)."""
+        frames are packed end to end and need not start on a byte).
+        """
         return (self._frame_bits + 7) // 8
 
     @property
@@ -221,8 +223,6 @@ def pixel_format(path: str | os.PathLike[str]) -> tuple[PixelFormat, int, int]:
     >>> fmt.dtype, fmt.frame_shape, nbytes == fmt.frame_bytes
     (dtype('int16'), (128, 128), True)
     """
-    from . import read_any_header
-
     header = read_any_header(os.fspath(path), FORMAT_TAGS)
     values: dict[str, Any] = {_KEYWORDS[t]: v for t, v in header.values.items()}
     values["TransferSyntaxUID"] = header.transfer_syntax
@@ -428,8 +428,6 @@ def _is_float_pixel_data(f: FileIO, offset: int, syntax: str) -> bool:
 
 def _number_of_frames(path: str) -> int | None:
     """(0028,0008) Number of Frames of a file (1 when absent), None if unreadable."""
-    from . import read_any_header
-
     try:
         value = read_any_header(path, {NUMBER_OF_FRAMES: "IS"}).values.get(NUMBER_OF_FRAMES)
         return int(value) if value else 1

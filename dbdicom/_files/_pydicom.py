@@ -1,19 +1,21 @@
 """Reading header values with pydicom: the fallback of the fast reader, and the
-per-frame values of enhanced multi-frame objects (functional groups)."""
+per-frame values of enhanced multi-frame objects (functional groups).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from ._header import Header, NotDicomError
+from ._header import Header, NeedsPydicom, NotDicomError, read_header
 from ._values import to_python
 
-__all__ = ["read_with_pydicom", "frame_values", "FRAME_ALIASES"]
+__all__ = ["read_any_header", "read_with_pydicom", "frame_values", "FRAME_ALIASES"]
 
 # keywords inside functional groups that mean the same as a classic keyword
 # coded entries say nothing out of their sequence's context
@@ -138,3 +140,16 @@ def _is_vector(value: Any, n: int) -> bool:
         and len(value) == n
         and all(isinstance(v, int | float) for v in value)
     )
+
+
+def read_any_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
+    """Read ``wanted`` tags: the fast reader first, pydicom where it must.
+
+    ``data``, if given, is the whole file's bytes (read instead of ``path``).
+    Raises :class:`NotDicomError` for files that are not DICOM and
+    ``EOFError`` for truncated ones.
+    """
+    try:
+        return read_header(path, wanted, data)
+    except NeedsPydicom:
+        return read_with_pydicom(path if data is None else io.BytesIO(data), wanted)

@@ -248,7 +248,8 @@ def header_of(
 
 def _dataset_start(data: bytes) -> int:
     """Where the data set of the Part-10 file ``data`` starts, after its file
-    meta; :class:`NeedsPydicom` where it is not explicit VR little endian."""
+    meta; :class:`NeedsPydicom` where it is not explicit VR little endian.
+    """
     win = Window(data)
     start, transfer_syntax, _ = read_meta(win)
     if transfer_syntax != _EXPLICIT_LE or not explicit_vr(win, start, True):
