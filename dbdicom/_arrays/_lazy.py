@@ -22,6 +22,7 @@ has no attribute 'values'".
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,9 +93,9 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
 
 # ----------------------------------------------------------------------------- reading
 
-#: what reading one frame takes: its flat position in the output, path, frame
-#: number, byte offset and length, pixel format, RescaleSlope, RescaleIntercept
-Item = tuple[int, str, int, int, int, _files.PixelFormat, float, float]
+#: where one frame is read from: path, frame number, byte offset and length
+#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept
+FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float]
 
 
 def _stored(
@@ -110,17 +111,23 @@ def _stored(
 
 
 def read_cells(
-    items: Sequence[Item], shape: tuple[int, ...], frame_shape: tuple[int, ...], dtype: np.dtype
+    cells: Sequence[int],
+    refs: Sequence[FrameRef],
+    shape: tuple[int, ...],
+    frame_shape: tuple[int, ...],
+    dtype: np.dtype,
 ) -> np.ndarray:
     """Frames of a block of grid points, in physical units, as one array.
 
     Parameters
     ----------
-    items : sequence of tuple
-        Per frame to read (see :data:`Item`): its flat position in the block,
+    cells : sequence of int
+        Flat positions in the block of the frames to read; positions not
+        listed are holes: NaN (0 for integers).
+    refs : sequence of tuple
+        Per position of ``cells``, where its frame is (see :data:`FrameRef`):
         path, frame number, byte offset and length of the pixel data, pixel
-        format, RescaleSlope and RescaleIntercept. Positions not listed are
-        holes: NaN (0 for integers).
+        format, RescaleSlope and RescaleIntercept.
     shape : tuple of int
         Shape of the block of grid points.
     frame_shape : tuple of int
@@ -145,20 +152,20 @@ def read_cells(
     >>> from dbdicom._files import pixel_format
     >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
     >>> fmt, offset, nbytes = pixel_format(path)
-    >>> items = [(0, path, 4, offset, nbytes, fmt, 1.0, 0.0)]
-    >>> block = read_cells(items, (2,), (64, 64), np.dtype("float32"))
+    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0)]
+    >>> block = read_cells([0], refs, (2,), (64, 64), np.dtype("float32"))
     >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
     ((2, 64, 64), True)
     """
     out = np.full(
         (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
     )
-    files: dict[tuple[str, int, int, _files.PixelFormat], list[Item]] = {}
-    for item in items:
-        files.setdefault((item[1], item[3], item[4], item[5]), []).append(item)
+    files: dict[tuple[str, int, int, _files.PixelFormat], list[tuple[int, FrameRef]]] = {}
+    for pos, ref in zip(cells, refs, strict=True):
+        files.setdefault((ref[0], ref[2], ref[3], ref[4]), []).append((pos, ref))
     for (path, offset, nbytes, fmt), group in files.items():
-        stored = _stored(path, [g[2] for g in group], fmt, offset, nbytes)
-        for (pos, *_, slope, intercept), frame in zip(group, stored, strict=True):
+        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+        for (pos, (*_, slope, intercept)), frame in zip(group, stored, strict=True):
             if slope == 1 and intercept == 0:
                 out[pos] = frame
             elif dtype.kind == "f":
@@ -166,6 +173,13 @@ def read_cells(
             else:
                 out[pos] = frame.astype(dtype) + dtype.type(intercept)
     return out.reshape(shape + frame_shape)
+
+
+def _read_one(
+    ref: FrameRef, shape: tuple[int, ...], frame_shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """One frame (see :func:`read_cells`): the task of a one-frame chunk."""
+    return read_cells((0,), (ref,), shape, frame_shape, dtype)
 
 
 @dataclass(frozen=True)
@@ -186,15 +200,12 @@ class Source:
     dtype: np.dtype
     token: str = ""
 
-    def item(self, k: int, pos: int) -> Item:
-        """What :func:`read_cells` needs for frame ``k`` at flat position ``pos``."""
-        return (pos, *self._items[k])
-
     @property
-    def _items(self) -> list[tuple[Any, ...]]:
-        items = self.__dict__.get("_cached_items")
-        if items is None:
-            items = list(
+    def refs(self) -> list[FrameRef]:
+        """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values."""
+        refs = self.__dict__.get("_cached_refs")
+        if refs is None:
+            refs = list(
                 zip(
                     [str(p) for p in self.paths],
                     self.frames.tolist(),
@@ -206,24 +217,27 @@ class Source:
                     strict=True,
                 )
             )
-            object.__setattr__(self, "_cached_items", items)
-        return items
+            object.__setattr__(self, "_cached_refs", refs)
+        return refs
 
     @property
     def digest(self) -> str:
         """A token of everything read: files, frames, offsets, formats, rescale, dtype."""
         digest = self.__dict__.get("_cached_digest")
         if digest is None:
-            codes: dict[int, int] = {}
-            which = [codes.setdefault(id(f), len(codes)) for f in self.fmts]
-            distinct = list({id(f): f for f in self.fmts}.values())
+            files = "\0".join(map(str, self.paths.tolist())).encode()
+            ids = np.fromiter(map(id, self.fmts), np.int64, count=len(self.fmts))
+            _, first, which = np.unique(ids, return_index=True, return_inverse=True)
+            order = np.argsort(first)  # formats in order of first use, not of id
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
             digest = tokenize(
-                "\0".join(str(p) for p in self.paths),
+                hashlib.blake2b(files, digest_size=16).hexdigest(),
                 np.asarray(self.frames),
                 np.asarray(self.offsets),
                 np.asarray(self.nbytes),
-                [repr(f) for f in distinct],
-                np.asarray(which, dtype=np.int64),
+                [repr(self.fmts[int(first[i])]) for i in order],
+                rank[which],
                 np.asarray(self.slopes, dtype=float),
                 np.asarray(self.intercepts, dtype=float),
                 str(self.dtype),
@@ -331,14 +345,16 @@ class FramesBackendArray(BackendArray):
         """
         return FramesBackendArray(_outer(self.grid, key), self.source)
 
-    def items(self) -> list[Item]:
-        """What :func:`read_cells` needs for each frame of the grid."""
-        item = self.source.item
-        return [item(k, p) for p, k in enumerate(self.grid.ravel().tolist()) if k >= 0]
-
     def read(self) -> np.ndarray:
         """All frames of the grid, shaped ``grid.shape + frame shape``."""
-        return read_cells(self.items(), self.grid.shape, self.source.frame_shape, self.dtype)
+        cells, refs = _cells(self.grid, self.source.refs)
+        return read_cells(cells, refs, self.grid.shape, self.source.frame_shape, self.dtype)
+
+
+def _cells(grid: np.ndarray, refs: list[FrameRef]) -> tuple[list[int], list[FrameRef]]:
+    """Flat positions of the grid points that have a frame, and where their frames are."""
+    flat = grid.ravel().tolist()
+    return [p for p, k in enumerate(flat) if k >= 0], [refs[k] for k in flat if k >= 0]
 
 
 # ----------------------------------------------------------------------------- dask
@@ -467,15 +483,17 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
         tuple(min(b, n - s) for s in range(0, n, b)) for n, b in zip(shape, sizes, strict=True)
     ]
     graph: dict[Any, Any] = {}
-    item = source.item
+    refs = source.refs
     if all(b == 1 for b in sizes):
         ones = (1,) * lead
         flat = grid.ravel().tolist()
         index = np.unravel_index(np.arange(len(flat)), shape) if lead else ()
         cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
         for cell, k in zip(cells, flat, strict=True):
-            items = [item(k, 0)] if k >= 0 else []
-            graph[(name, *cell, *tail)] = (read_cells, items, ones, frame_shape, dtype)
+            if k >= 0:
+                graph[(name, *cell, *tail)] = (_read_one, refs[k], ones, frame_shape, dtype)
+            else:
+                graph[(name, *cell, *tail)] = (read_cells, (), (), ones, frame_shape, dtype)
     else:
         starts = [np.cumsum((0, *c))[:-1].tolist() for c in dim_chunks]
         for bidx in itertools.product(*(range(len(c)) for c in dim_chunks)):
@@ -483,8 +501,8 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
                 slice(starts[d][i], starts[d][i] + dim_chunks[d][i]) for d, i in enumerate(bidx)
             )
             sub = grid[where]
-            items = [item(k, p) for p, k in enumerate(sub.ravel().tolist()) if k >= 0]
-            graph[(name, *bidx, *tail)] = (read_cells, items, sub.shape, frame_shape, dtype)
+            at, sub_refs = _cells(sub, refs)
+            graph[(name, *bidx, *tail)] = (read_cells, at, sub_refs, sub.shape, frame_shape, dtype)
     chunks = tuple(dim_chunks) + tuple((n,) for n in frame_shape)
     hlg = HighLevelGraph.from_collections(name, graph, dependencies=())
     out = FramesArray(
