@@ -160,10 +160,11 @@ def read_cells(
     out = np.full(
         (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
     )
-    files: dict[tuple[str, int, int, _files.PixelFormat], list[tuple[int, FrameRef]]] = {}
+    files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
     for pos, ref in zip(cells, refs, strict=True):
-        files.setdefault((ref[0], ref[2], ref[3], ref[4]), []).append((pos, ref))
-    for (path, offset, nbytes, fmt), group in files.items():
+        files.setdefault(ref[0], []).append((pos, ref))
+    for path, group in files.items():
+        _, _, offset, nbytes, fmt, _, _ = group[0][1]
         stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
         for (pos, (*_, slope, intercept)), frame in zip(group, stored, strict=True):
             if slope == 1 and intercept == 0:
@@ -409,6 +410,18 @@ class FramesArray(da.Array):
     only the selected frames, with the same chunk sizes, so a selection reads
     only its frames, whatever the chunk size. Everything else (arithmetic,
     reductions, pickling for ``dask.distributed``) is plain dask.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> source = Source(np.array([path] * 10, dtype=object), np.arange(10), np.full(10, offset),
+    ...                 np.full(10, nbytes), [fmt] * 10, np.ones(10), np.zeros(10), fmt.dtype)
+    >>> frames = frames_array(FramesBackendArray(np.arange(10).reshape(5, 2), source))
+    >>> frames.chunks[:2], frames[[0, 3], 1].chunks  # the selection's graph: its 2 frames
+    (((5,), (2,)), ((2,), (64,), (64,)))
     """
 
     _frames: FramesBackendArray
