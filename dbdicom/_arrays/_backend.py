@@ -1,7 +1,11 @@
 """``xr.open_dataarray(folder, engine="dbdicom", ...)``: the xarray backend.
 
-Like xarray's own backends, ``open_dataset`` only cleans its arguments and
-hands off (here to :meth:`dbdicom.Series.to_xarray`); the data stay lazy.
+Like xarray's own backends, ``open_dataset`` gives variables whose data are
+lazily indexed backend arrays (:class:`dbdicom._arrays._lazy.FramesBackendArray`,
+via ``Series.to_xarray(chunks=False)``): no dask unless ``chunks=`` asks for
+it, and then xarray makes the dask array. ``encoding["preferred_chunks"]``
+says what is stored: frames, each read on its own (see
+:func:`dbdicom._arrays._lazy.preferred_chunks`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
+from .._errors import DicomError
+from .._records import database
+from ._lazy import preferred_chunks
+
 __all__ = ["DbdicomBackendEntrypoint"]
 
 
@@ -22,7 +30,10 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
     Parameters of ``open_dataset`` / ``open_dataarray``: ``series`` (a
     SeriesInstanceUID or SeriesDescription; may be left out when the folder
     holds a single series), ``dims`` and ``fill`` as in
-    :meth:`dbdicom.Series.to_xarray`.
+    :meth:`dbdicom.Series.to_xarray`. Without ``chunks`` the data are lazily
+    indexed (no dask), and a selection reads only its frames. ``chunks={}``
+    gives a dask chunk per frame; ``chunks={dim: n}`` ``n`` grid points a
+    chunk along ``dim`` (-1: all), one along the tag dims not named.
 
     Examples
     --------
@@ -31,8 +42,11 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     _ = build_demo(folder)
     ...     da = xr.open_dataarray(folder, engine="dbdicom", series="VFA")
-    ...     da.dims
-    ('SliceLocation', 'FlipAngle', 'row', 'column')
+    ...     da.dims, da.chunks, da.isel(SliceLocation=0, FlipAngle=1).values.shape
+    ...     chunks = {"SliceLocation": 3, "FlipAngle": -1}
+    ...     xr.open_dataarray(folder, engine="dbdicom", series="VFA", chunks=chunks).chunks
+    (('SliceLocation', 'FlipAngle', 'row', 'column'), None, (64, 64))
+    ((3, 3), (4,), (64,), (64,))
     """
 
     description = "A series of a folder of DICOM files, lazily (dbdicom)"
@@ -47,9 +61,6 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         dims: Sequence[str] | None = None,
         fill: bool = False,
     ) -> xr.Dataset:
-        from .. import database
-        from .._errors import DicomError
-
         db = database(filename_or_obj)
         everything = db.series()
         if series is None:
@@ -70,7 +81,8 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
                     "give a SeriesInstanceUID, or a SeriesDescription that only one series has"
                 )
             chosen = matches[0]
-        da = chosen.to_xarray(dims, fill=fill)
+        da = chosen.to_xarray(dims, fill=fill, chunks=False)
+        da.encoding["preferred_chunks"] = preferred_chunks(dict(da.sizes))
         name = da.name or "pixels"
         ds = da.to_dataset(name=name)
         if drop_variables:

@@ -1,28 +1,57 @@
-"""The lazy array: dask tasks that carry paths and offsets, never open files.
+"""Lazy frames: xarray's backend-array pattern, and dask arrays on the same reads.
 
-Tasks hold only plain values (a path, frame number, byte offset and length,
-the pixel format and the rescale), so the graph pickles to other processes
-and machines (``dask.distributed``). Each task reads a block of frames
-(:func:`dbdicom._files.read_frames`); :class:`FramesArray` answers indexing
-along the tag dims with a graph of only the selected frames, so a selection
-reads only what it selects whatever the chunk size.
+:class:`FramesBackendArray` is what xarray's own backends have: a small
+:class:`xarray.backends.BackendArray` that knows where each frame of a grid
+of tag values is (path, frame number, byte offset and length, pixel format,
+rescale) and reads only the frames an index selects. Wrapped in xarray's
+``LazilyIndexedArray`` it makes a DataArray that is lazy without dask
+(``to_xarray(chunks=False)``, and ``xr.open_dataarray`` without ``chunks``).
+
+:class:`FramesArray` is the dask array of the same frames (the default of
+``to_xarray``): its tasks hold only plain values, so a graph pickles to other
+processes and machines (``dask.distributed``); its name is a token of the
+frames, the selection and the chunks, so the same selection of the same
+series gives the same graph; indexing it along the tag dims gives a graph of
+only the selected frames, whatever the chunk size.
+
+Both read through :func:`read_cells`, which turns an ``AttributeError`` of a
+reader into :class:`dbdicom.InvalidFileError`: xarray reads ``.values`` in a
+property, where an ``AttributeError`` would surface as "'DataArray' object
+has no attribute 'values'".
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 from .. import _files
+from .._errors import InvalidFileError
 
-__all__ = ["lazy_frames", "output_dtype", "load_frame"]
+__all__ = [
+    "CHUNK_BYTES",
+    "FramesArray",
+    "FramesBackendArray",
+    "Source",
+    "auto_block",
+    "lazy_frames",
+    "output_dtype",
+    "preferred_chunks",
+    "read_cells",
+]
+
+#: pixel dims, after the tag dims
+PIXEL_DIMS = ("row", "column", "channel")
 
 
 def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.ndarray) -> np.dtype:
@@ -62,52 +91,105 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     return np.dtype(np.float32)
 
 
-def load_frame(
-    path: str,
-    frame: int,
-    offset: int,
-    nbytes: int,
-    fmt: _files.PixelFormat,
-    slope: float,
-    intercept: float,
-    dtype: np.dtype,
-    lead: int,
+# ----------------------------------------------------------------------------- reading
+
+#: where one frame is read from: path, frame number, byte offset and length
+#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept
+FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float]
+
+
+def _stored(
+    path: str, frames: list[int], fmt: _files.PixelFormat, offset: int, nbytes: int
 ) -> np.ndarray:
-    """Read one frame in physical units, shaped ``(1,) * lead + frame shape``."""
-    stored = _files.read_frames(path, [frame], fmt, offset, nbytes)[0]
-    if slope == 1 and intercept == 0:
-        out = stored.astype(dtype, copy=False)
-    elif dtype.kind == "f":
-        out = (stored.astype(dtype) * dtype.type(slope) + dtype.type(intercept)).astype(dtype)
-    else:
-        out = stored.astype(dtype) + dtype.type(intercept)
-    return out.reshape((1,) * lead + out.shape)
+    """Stored values of some frames of one file; a reader's AttributeError made a DicomError."""
+    try:
+        return _files.read_frames(path, frames, fmt, offset, nbytes)
+    except AttributeError as error:  # xarray would report it as a missing `.values`
+        raise InvalidFileError(
+            f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
+        ) from error
 
 
-def _hole(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    return np.full(shape, np.nan if dtype.kind == "f" else 0, dtype=dtype)
-
-
-def load_block(
-    items: list[tuple[int, str, int, int, int, _files.PixelFormat, float, float]],
+def read_cells(
+    cells: Sequence[int],
+    refs: Sequence[FrameRef],
     shape: tuple[int, ...],
     frame_shape: tuple[int, ...],
     dtype: np.dtype,
 ) -> np.ndarray:
-    """Read the frames of one block of grid points into one array.
+    """Frames of a block of grid points, in physical units, as one array.
 
-    ``items`` hold, per frame, its flat position in the block and what
-    :func:`load_frame` needs; positions not listed are empty (NaN, or 0).
+    Parameters
+    ----------
+    cells : sequence of int
+        Flat positions in the block of the frames to read; positions not
+        listed are holes: NaN (0 for integers).
+    refs : sequence of tuple
+        Per position of ``cells``, where its frame is (see :data:`FrameRef`):
+        path, frame number, byte offset and length of the pixel data, pixel
+        format, RescaleSlope and RescaleIntercept.
+    shape : tuple of int
+        Shape of the block of grid points.
+    frame_shape : tuple of int
+        ``(rows, columns)`` or ``(rows, columns, samples)``.
+    dtype : numpy.dtype
+        Of the output (see :func:`output_dtype`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``shape + frame_shape``. Frames of one file are read in one call.
+
+    Raises
+    ------
+    dbdicom.DicomError
+        As the reader raises it (``InvalidFileError``, ``DecoderNotFoundError``);
+        an ``AttributeError`` of the reader as ``InvalidFileError``.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0)]
+    >>> block = read_cells([0], refs, (2,), (64, 64), np.dtype("float32"))
+    >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
+    ((2, 64, 64), True)
     """
-    out = _hole((int(np.prod(shape)), *frame_shape), dtype)
-    for pos, path, frame, offset, nbytes, fmt, slope, intercept in items:
-        out[pos] = load_frame(path, frame, offset, nbytes, fmt, slope, intercept, dtype, 0)
+    out = np.full(
+        (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
+    )
+    files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
+    for pos, ref in zip(cells, refs, strict=True):
+        files.setdefault(ref[0], []).append((pos, ref))
+    for path, group in files.items():
+        _, _, offset, nbytes, fmt, _, _ = group[0][1]
+        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+        for (pos, (*_, slope, intercept)), frame in zip(group, stored, strict=True):
+            if slope == 1 and intercept == 0:
+                out[pos] = frame
+            elif dtype.kind == "f":
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+            else:
+                out[pos] = frame.astype(dtype) + dtype.type(intercept)
     return out.reshape(shape + frame_shape)
+
+
+def _read_one(
+    ref: FrameRef, shape: tuple[int, ...], frame_shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """One frame (see :func:`read_cells`): the task of a one-frame chunk."""
+    return read_cells((0,), (ref,), shape, frame_shape, dtype)
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where each frame is read from: per frame (row), what :func:`load_frame` needs."""
+    """Where each frame is read from: per frame (row), what :func:`read_cells` needs.
+
+    Holds plain values only (paths, numbers, pixel formats), so it pickles.
+    ``token`` names the series in dask keys.
+    """
 
     paths: np.ndarray
     frames: np.ndarray
@@ -119,15 +201,12 @@ class Source:
     dtype: np.dtype
     token: str = ""
 
-    def item(self, k: int) -> tuple[Any, ...]:
-        """What :func:`load_frame` needs for frame ``k``, as plain Python values."""
-        return self._items[k]
-
     @property
-    def _items(self) -> list[tuple[Any, ...]]:
-        items = self.__dict__.get("_cached_items")
-        if items is None:
-            items = list(
+    def refs(self) -> list[FrameRef]:
+        """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values."""
+        refs = self.__dict__.get("_cached_refs")
+        if refs is None:
+            refs = list(
                 zip(
                     [str(p) for p in self.paths],
                     self.frames.tolist(),
@@ -139,13 +218,147 @@ class Source:
                     strict=True,
                 )
             )
-            object.__setattr__(self, "_cached_items", items)
-        return items
+            object.__setattr__(self, "_cached_refs", refs)
+        return refs
+
+    @property
+    def digest(self) -> str:
+        """A token of everything read: files, frames, offsets, formats, rescale, dtype."""
+        digest = self.__dict__.get("_cached_digest")
+        if digest is None:
+            files = "\0".join(map(str, self.paths.tolist())).encode()
+            ids = np.fromiter(map(id, self.fmts), np.int64, count=len(self.fmts))
+            _, first, which = np.unique(ids, return_index=True, return_inverse=True)
+            order = np.argsort(first)  # formats in order of first use, not of id
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            digest = tokenize(
+                hashlib.blake2b(files, digest_size=16).hexdigest(),
+                np.asarray(self.frames),
+                np.asarray(self.offsets),
+                np.asarray(self.nbytes),
+                [repr(self.fmts[int(first[i])]) for i in order],
+                rank[which],
+                np.asarray(self.slopes, dtype=float),
+                np.asarray(self.intercepts, dtype=float),
+                str(self.dtype),
+            )
+            object.__setattr__(self, "_cached_digest", digest)
+        return digest
 
     @property
     def frame_shape(self) -> tuple[int, ...]:
         return self.fmts[0].frame_shape if len(self.fmts) else (0, 0)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_cached")}
+
+
+def _outer(array: np.ndarray, key: Sequence[Any]) -> np.ndarray:
+    """``array`` indexed axis by axis (orthogonal indexing, as xarray's OuterIndexer).
+
+    Integers drop their axis; slices and 1-D integer arrays keep it.
+
+    Examples
+    --------
+    >>> a = np.arange(12).reshape(3, 4)
+    >>> _outer(a, (np.array([2, 0]), np.array([1, 3]))).tolist()
+    [[9, 11], [1, 3]]
+    >>> _outer(a, (-1, slice(None, None, 2))).tolist()
+    [8, 10]
+    """
+    axis = 0
+    for k in key:
+        if isinstance(k, np.ndarray):
+            array = np.take(array, k, axis=axis)
+            axis += 1
+        else:
+            array = array[(slice(None),) * axis + (k,)]
+            axis += isinstance(k, slice)
+    return array
+
+
+class FramesBackendArray(BackendArray):
+    """The frames on a grid of tag values, read only when indexed (xarray's backend array).
+
+    Parameters
+    ----------
+    grid : numpy.ndarray of int
+        Per grid point, the frame of ``source`` that fills it, or -1 for a hole.
+    source : Source
+        Where each frame is read from.
+
+    Notes
+    -----
+    Indexing takes xarray's explicit indexers (basic, outer; vectorized ones
+    are reduced to outer ones by xarray): the tag part selects the grid
+    points, so only their frames are read; the pixel part slices the frames
+    read. It pickles (paths and offsets, never open files). Wrap it in
+    ``xarray.core.indexing.LazilyIndexedArray`` for a lazy DataArray.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> n = 10
+    >>> source = Source(np.array([path] * n, dtype=object), np.arange(n), np.full(n, offset),
+    ...                 np.full(n, nbytes), [fmt] * n, np.ones(n), np.zeros(n), fmt.dtype)
+    >>> frames = FramesBackendArray(np.arange(n).reshape(2, 5), source)
+    >>> frames.shape
+    (2, 5, 64, 64)
+    >>> key = indexing.OuterIndexer((1, np.array([0, 3]), slice(0, 8), slice(None)))
+    >>> frames[key].shape  # reads 2 frames
+    (2, 8, 64)
+    """
+
+    grid: np.ndarray
+    source: Source
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def __init__(self, grid: np.ndarray, source: Source) -> None:
+        self.grid = np.asarray(grid)
+        self.source = source
+        self.shape = tuple(self.grid.shape) + tuple(source.frame_shape)
+        self.dtype = np.dtype(source.dtype)
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.OUTER, self._read
+        )
+
+    def _read(self, key: tuple[Any, ...]) -> np.ndarray:
+        lead = self.grid.ndim
+        selected = self.select(key[:lead])
+        out = selected.read()
+        pixels = tuple(key[lead:])
+        if all(isinstance(k, slice) and k == slice(None) for k in pixels):
+            return out
+        return _outer(out, (slice(None),) * selected.grid.ndim + pixels)
+
+    def select(self, key: Sequence[Any]) -> FramesBackendArray:
+        """The grid points at an outer index of the tag dims (nothing read).
+
+        ``key``: per tag dim (or fewer), an integer, a slice or a 1-D array
+        of integers; an integer drops its dim.
+        """
+        return FramesBackendArray(_outer(self.grid, key), self.source)
+
+    def read(self) -> np.ndarray:
+        """All frames of the grid, shaped ``grid.shape + frame shape``."""
+        cells, refs = _cells(self.grid, self.source.refs)
+        return read_cells(cells, refs, self.grid.shape, self.source.frame_shape, self.dtype)
+
+
+def _cells(grid: np.ndarray, refs: list[FrameRef]) -> tuple[list[int], list[FrameRef]]:
+    """Flat positions of the grid points that have a frame, and where their frames are."""
+    flat = grid.ravel().tolist()
+    return [p for p, k in enumerate(flat) if k >= 0], [refs[k] for k in flat if k >= 0]
+
+
+# ----------------------------------------------------------------------------- dask
 
 #: the size a chunk aims at when none is asked for
 CHUNK_BYTES = 8 * 2**20
@@ -174,48 +387,71 @@ def auto_block(shape: tuple[int, ...], frame_bytes: int) -> list[int]:
     return block
 
 
+def preferred_chunks(sizes: Mapping[Any, int]) -> dict[Any, int]:
+    """The chunks a backend stores, by dim name: one frame (tag dims 1, pixel dims whole).
+
+    For the ``encoding["preferred_chunks"]`` of xarray's backends: every
+    frame is read on its own, so any chunks along the tag dims align with
+    them (xarray warns of none); ``chunks={}`` gives one chunk per frame.
+
+    Examples
+    --------
+    >>> preferred_chunks({"SliceLocation": 200, "row": 256, "column": 256})
+    {'SliceLocation': 1, 'row': 256, 'column': 256}
+    """
+    return {d: (n if d in PIXEL_DIMS else 1) for d, n in sizes.items()}
+
+
 class FramesArray(da.Array):
     """A dask array of frames on a grid of tag values.
 
     It behaves as any dask array, with one addition: indexing it along the
-    tag dims (integers, slices, lists of integers) gives a new array of only
-    the selected frames, so a selection reads only its frames, whatever the
-    chunk size. Everything else (arithmetic, reductions, pickling for
-    ``dask.distributed``) is plain dask.
+    tag dims (integers, slices, one list of integers) gives a new array of
+    only the selected frames, with the same chunk sizes, so a selection reads
+    only its frames, whatever the chunk size. Everything else (arithmetic,
+    reductions, pickling for ``dask.distributed``) is plain dask.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> source = Source(np.array([path] * 10, dtype=object), np.arange(10), np.full(10, offset),
+    ...                 np.full(10, nbytes), [fmt] * 10, np.ones(10), np.zeros(10), fmt.dtype)
+    >>> frames = frames_array(FramesBackendArray(np.arange(10).reshape(5, 2), source))
+    >>> frames.chunks[:2], frames[[0, 3], 1].chunks  # the selection's graph: its 2 frames
+    (((5,), (2,)), ((2,), (64,), (64,)))
     """
 
-    _grid: np.ndarray
-    _source: Source
+    _frames: FramesBackendArray
+    _block: list[int] | None
 
     def __getitem__(self, key: Any) -> Any:
-        split = _split_key(key, self.ndim, self._grid.ndim)
+        split = _split_key(key, self.ndim, self._frames.grid.ndim)
         if split is None:
             return super().__getitem__(key)
         tag_key, pixel_key = split
-        grid = self._grid
-        axis = 0
-        for k in tag_key:
-            if isinstance(k, slice):
-                grid = grid[(slice(None),) * axis + (k,)]
-                axis += 1
-            elif isinstance(k, np.ndarray):
-                grid = np.take(grid, k, axis=axis)
-                axis += 1
-            else:
-                size = grid.shape[axis]
-                if not -size <= k < size:
-                    raise IndexError(f"index {k} is out of bounds for axis {axis} with size {size}")
-                grid = np.take(grid, k, axis=axis)
-        out = frames_array(grid, self._source)
+        selected = self._frames.select(tag_key)
+        block = None
+        if self._block is not None:
+            block = [b for b, k in zip(self._block, tag_key, strict=True) if not isinstance(k, int)]
+        out = frames_array(selected, block)
         if all(isinstance(k, slice) and k == slice(None) for k in pixel_key):
             return out
-        return da.Array.__getitem__(out, (slice(None),) * grid.ndim + tuple(pixel_key))
+        return da.Array.__getitem__(out, (slice(None),) * selected.grid.ndim + tuple(pixel_key))
 
 
 def _split_key(key: Any, ndim: int, lead: int) -> tuple[list[Any], list[Any]] | None:
-    """The tag part (normalised) and pixel part of an index, or None if not simple."""
+    """The tag part (normalised) and pixel part of an index, or None if not simple.
+
+    Not simple: ``None``, booleans, multi-dimensional arrays, or more than one
+    array in the key (numpy would index those pointwise, not outer).
+    """
     key = key if isinstance(key, tuple) else (key,)
     if any(k is None for k in key):
+        return None
+    if sum(isinstance(k, list | np.ndarray | da.Array) for k in key) > 1:
         return None
     if any(k is Ellipsis for k in key):
         at = next(i for i, k in enumerate(key) if k is Ellipsis)
@@ -239,34 +475,38 @@ def _split_key(key: Any, ndim: int, lead: int) -> tuple[list[Any], list[Any]] | 
     return tags, list(key[lead:])
 
 
-def frames_array(
-    grid: np.ndarray, source: Source, block: Sequence[int] | None = None
-) -> FramesArray:
-    """The dask array of the frames at ``grid`` (frame numbers of ``source``, -1 empty).
+def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None) -> FramesArray:
+    """The dask array of the grid points of ``frames``.
 
     Chunks group ``block`` grid points per tag dim (default: :func:`auto_block`).
+    The name is a token of the frames read, the grid and the chunks.
     """
+    grid = frames.grid
+    source = frames.source
     shape = grid.shape
     lead = len(shape)
     frame_shape = source.frame_shape
-    dtype = source.dtype
+    dtype = frames.dtype
     frame_bytes = int(np.prod(frame_shape)) * dtype.itemsize
     sizes = tuple(block) if block else tuple(auto_block(shape, frame_bytes))
-    name = f"dbdicom-{source.token}-{uuid.uuid4().hex[:12]}"
+    token = tokenize(source.digest, grid, sizes)
+    name = f"dbdicom-{source.token}-{token}" if source.token else f"dbdicom-{token}"
     tail = (0,) * len(frame_shape)
     dim_chunks = [
         tuple(min(b, n - s) for s in range(0, n, b)) for n, b in zip(shape, sizes, strict=True)
     ]
     graph: dict[Any, Any] = {}
+    refs = source.refs
     if all(b == 1 for b in sizes):
+        ones = (1,) * lead
         flat = grid.ravel().tolist()
         index = np.unravel_index(np.arange(len(flat)), shape) if lead else ()
         cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
         for cell, k in zip(cells, flat, strict=True):
-            if k < 0:
-                graph[(name, *cell, *tail)] = (_hole, (1,) * lead + frame_shape, dtype)
+            if k >= 0:
+                graph[(name, *cell, *tail)] = (_read_one, refs[k], ones, frame_shape, dtype)
             else:
-                graph[(name, *cell, *tail)] = (load_frame, *source.item(k), dtype, lead)
+                graph[(name, *cell, *tail)] = (read_cells, (), (), ones, frame_shape, dtype)
     else:
         starts = [np.cumsum((0, *c))[:-1].tolist() for c in dim_chunks]
         for bidx in itertools.product(*(range(len(c)) for c in dim_chunks)):
@@ -274,15 +514,15 @@ def frames_array(
                 slice(starts[d][i], starts[d][i] + dim_chunks[d][i]) for d, i in enumerate(bidx)
             )
             sub = grid[where]
-            items = [(p, *source.item(k)) for p, k in enumerate(sub.ravel().tolist()) if k >= 0]
-            graph[(name, *bidx, *tail)] = (load_block, items, sub.shape, frame_shape, dtype)
+            at, sub_refs = _cells(sub, refs)
+            graph[(name, *bidx, *tail)] = (read_cells, at, sub_refs, sub.shape, frame_shape, dtype)
     chunks = tuple(dim_chunks) + tuple((n,) for n in frame_shape)
     hlg = HighLevelGraph.from_collections(name, graph, dependencies=())
     out = FramesArray(
         hlg, name, chunks, dtype=dtype, meta=np.empty((0,) * (lead + len(frame_shape)), dtype)
     )
-    out._grid = grid
-    out._source = source
+    out._frames = frames
+    out._block = list(block) if block else None
     return out
 
 
@@ -298,16 +538,56 @@ def lazy_frames(
     intercepts: np.ndarray,
     dtype: np.dtype,
     token: str = "",
-    block: Sequence[int] | None = None,
-) -> FramesArray:
-    """A dask array of shape ``shape + frame shape`` (see :class:`FramesArray`).
+    block: Sequence[int] | Literal[False] | None = None,
+) -> FramesArray | indexing.LazilyIndexedArray:
+    """The frames of a grid, lazily: shape ``shape + frame shape``.
 
-    ``frame_at`` gives, per flat grid cell, the frame (row of the other
-    arrays) that fills it, or -1 for an empty cell (NaN, or 0 for integers).
-    ``paths`` are absolute; ``fmts`` the pixel format of each frame (all of
-    one frame shape). ``block``: grid points per chunk along each tag dim
-    (default ~8 MiB chunks, the last dims filled first).
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the grid of tag values.
+    frame_at : numpy.ndarray of int
+        Per flat grid point, the frame (row of the arrays below) that fills
+        it, or -1 for a hole (NaN, or 0 for integers).
+    paths, frames, offsets, nbytes : numpy.ndarray
+        Per frame: absolute path, frame number in the file, byte offset and
+        length of the pixel data (-1 when unknown).
+    fmts : sequence of PixelFormat
+        Per frame, all of one frame shape.
+    slopes, intercepts : numpy.ndarray
+        Per frame, the rescale to physical units.
+    dtype : numpy.dtype
+        Of the values (see :func:`output_dtype`).
+    token : str
+        Names the series in dask keys.
+    block : list of int, False or None
+        Grid points per dask chunk along each tag dim; None: ~8 MiB chunks,
+        the last dims filled first; False: no dask, a lazily indexed array
+        (xarray's ``LazilyIndexedArray`` of a :class:`FramesBackendArray`).
+
+    Returns
+    -------
+    FramesArray or xarray.core.indexing.LazilyIndexedArray
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> n = 10
+    >>> args = ((5, 2), np.arange(n), np.array([path] * n, dtype=object), np.arange(n),
+    ...         np.full(n, offset), np.full(n, nbytes), [fmt] * n, np.ones(n), np.zeros(n),
+    ...         fmt.dtype)
+    >>> lazy_frames(*args).chunks
+    ((5,), (2,), (64,), (64,))
+    >>> lazy_frames(*args).name == lazy_frames(*args).name  # deterministic
+    True
+    >>> type(lazy_frames(*args, block=False)).__name__
+    'LazilyIndexedArray'
     """
     source = Source(paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token)
-    grid = np.asarray(frame_at).reshape(shape)
-    return frames_array(grid, source, block)
+    backend = FramesBackendArray(np.asarray(frame_at).reshape(shape), source)
+    if block is False:
+        return indexing.LazilyIndexedArray(backend)
+    return frames_array(backend, block)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -199,13 +199,14 @@ def build_dataarray(
     name: str | None = None,
     token: str = "",
     group: tuple[Any, ...] | None = None,
-    chunks: dict[str, int] | None = None,
+    chunks: dict[str, int] | bool | None = None,
 ) -> xr.DataArray:
     """The lazy DataArray of the frames of the instances at ``rows``.
 
     ``repeats=True`` enumerates frames sharing a grid point along a last tag
     dim ``n`` (the numpy API); ``group`` selects one key of
-    :func:`geometry_groups`.
+    :func:`geometry_groups`; ``chunks=False`` gives a lazily indexed array
+    without dask (see :meth:`dbdicom.Series.to_xarray`).
     """
     frames = Frames(index, rows)
     if not len(frames):
@@ -240,8 +241,8 @@ def build_dataarray(
         describe=frames.describe,
         suggest=lambda at: _distinguish(frames, at),
     )
-    block = None
-    if chunks:
+    block: list[int] | Literal[False] | None = False if chunks is False else None
+    if chunks and not isinstance(chunks, bool):
         unknown = set(chunks) - set(grid.dims)
         if unknown:
             raise GridError(
@@ -256,7 +257,11 @@ def build_dataarray(
 
 
 def _assemble(
-    frames: Frames, grid: Grid, name: str | None, token: str, block: list[int] | None = None
+    frames: Frames,
+    grid: Grid,
+    name: str | None,
+    token: str,
+    block: list[int] | Literal[False] | None = None,
 ) -> xr.DataArray:
     index = frames.index
     table = frames.table

@@ -78,12 +78,15 @@ class _SeriesArrays:
         dims: Sequence[str] | None = None,
         *,
         fill: bool = False,
-        chunks: dict[str, int] | None = None,
+        chunks: dict[str, int] | bool | None = None,
     ) -> Any:
         """The series as a lazy, labelled :class:`xarray.DataArray`.
 
         Nothing is read until the values are needed, and a selection reads
-        only the frames it selects.
+        only the frames it selects. The data are a dask array by default (to
+        compute in parallel, on threads or a ``dask.distributed`` cluster);
+        with ``chunks=False`` they are lazily indexed without dask, as
+        xarray's own backends give them.
 
         Parameters
         ----------
@@ -95,12 +98,19 @@ class _SeriesArrays:
             full grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
-        chunks : dict, optional
+        chunks : dict or bool, optional
             Grid points per dask chunk along tag dims, e.g.
             ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1: the whole
-            dim). By default chunks of about 8 MiB, filling the last dims
-            first. Whatever the chunks, selecting along tag dims (``sel``,
-            ``isel``, indexing) reads only the frames selected.
+            dim). By default (None or True) chunks of about 8 MiB, filling
+            the last dims first. ``False``: no dask; the DataArray wraps a
+            lazily indexed backend array (:class:`dbdicom._arrays._lazy.FramesBackendArray`)
+            that reads the frames selected when the values are asked for
+            (``.values``, ``.compute()``; ``.data`` reads them too), and
+            ``.chunk()`` makes it a dask array. Whatever the chunks,
+            selecting along tag dims (``sel``, ``isel``, indexing) reads only
+            the frames selected, and the dask graph is named by a token of
+            the frames, the selection and the chunks: the same selection of
+            the same series gives the same graph.
 
         Returns
         -------
@@ -137,6 +147,13 @@ class _SeriesArrays:
         (64, 64)
         >>> da.attrs["affine"].shape
         (4, 4)
+        >>> da.data.name == vfa.to_xarray().data.name  # dask, named deterministically
+        True
+        >>> lazy = vfa.to_xarray(chunks=False)  # no dask: lazily indexed
+        >>> lazy.chunks is None
+        True
+        >>> lazy.isel(SliceLocation=3, FlipAngle=2).values.shape  # reads one frame
+        (64, 64)
         """
         series: Any = self
         series._db._editor.sync(series._rows())
