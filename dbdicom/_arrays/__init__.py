@@ -14,6 +14,7 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
+    from ._lazy import preferred_chunks
     from ._numpy import array_and_header
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
@@ -26,6 +27,7 @@ _MODULES = {
     "geometry_groups": "._frames",
     "group_text": "._frames",
     "make_grid": "._grid",
+    "preferred_chunks": "._lazy",
     "stack": "._xarray",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -39,5 +41,6 @@ __all__ = [
     "geometry_groups",
     "group_text",
     "make_grid",
+    "preferred_chunks",
     "stack",
 ]

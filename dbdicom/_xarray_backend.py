@@ -17,9 +17,9 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
-from .._errors import DicomError
-from .._records import database
-from ._lazy import preferred_chunks
+from ._arrays import preferred_chunks
+from ._errors import DicomError
+from ._records import database
 
 __all__ = ["DbdicomBackendEntrypoint"]
 
