@@ -68,12 +68,12 @@ _BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
 
 
 def encode_element(tag: int, vr: str, value: object) -> bytes:
-    """One element in explicit VR little endian: text and number VRs, and SQ
+    r"""One element in explicit VR little endian: text and number VRs, and SQ
     given as a list of items, each a list of ``(tag, vr, value)``.
 
     Text values are written as given (``str`` of numbers, so a checked
     ``DSfloat`` keeps its 16-character form); several values are joined
-    with ``\\``.
+    with ``\``.
 
     Examples
     --------
@@ -210,7 +210,7 @@ class Layouts:
 def header_of(
     path: str, pixel_offset: int, layouts: Layouts | None = None
 ) -> tuple[dict[int, bytes], int]:
-    """The top-level dataset elements of a file up to its pixel data, and where
+    r"""The top-level dataset elements of a file up to its pixel data, and where
     the dataset starts (after the file meta).
 
     ``pixel_offset`` is where the pixel *values* start (as the index records
@@ -226,7 +226,7 @@ def header_of(
     >>> from pydicom.data import get_testdata_file
     >>> own, start = header_of(get_testdata_file("MR_small.dcm"), 1500)
     >>> start, len(own), own[0x00280010][8:]
-    (334, 71, b'@\\x00')
+    (334, 71, b'@\x00')
     """
     # os-level calls: three system calls (open() adds fstat, ioctl and lseek)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -314,7 +314,7 @@ def file_bytes(
     sop_instance: str,
     implementation: str,
 ) -> bytes:
-    """A whole Part-10 file: :func:`file_header`, then the pixel values.
+    r"""A whole Part-10 file: :func:`file_header`, then the pixel values.
 
     Examples
     --------
@@ -323,10 +323,10 @@ def file_bytes(
     >>> from pydicom.dataset import Dataset
     >>> ds = Dataset(); ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"; ds.SOPInstanceUID = "1.2.3"
     >>> ds.Rows = ds.Columns = 1
-    >>> raw = file_bytes([elements(dataset_bytes(ds))], b"\\1\\0", ds.SOPClassUID, "1.2.3", "1.2.4")
+    >>> raw = file_bytes([elements(dataset_bytes(ds))], b"\1\0", ds.SOPClassUID, "1.2.3", "1.2.4")
     >>> back = pydicom.dcmread(BytesIO(raw))
     >>> back.SOPInstanceUID, back.file_meta.MediaStorageSOPInstanceUID, back.PixelData
-    ('1.2.3', '1.2.3', b'\\x01\\x00')
+    ('1.2.3', '1.2.3', b'\x01\x00')
     """
     head = file_header(merge(layers), len(pixels), sop_class, sop_instance, implementation)
     return head + pixels + (b"\0" if len(pixels) % 2 else b"")

@@ -241,7 +241,7 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
 
 
 def explicit_vr(win: Window, pos: int, declared: bool) -> bool:
-    """Whether the data set at ``pos`` really is in explicit VR.
+    r"""Whether the data set at ``pos`` really is in explicit VR.
 
     Some files declare one encoding and use the other; like pydicom, trust
     the bytes: a valid VR code after the first tag means explicit VR.
@@ -261,9 +261,9 @@ def explicit_vr(win: Window, pos: int, declared: bool) -> bool:
 
     Examples
     --------
-    >>> explicit_vr(Window(b"\\x08\\x00\\x16\\x00UI\\x02\\x001\\x00"), 0, False)
+    >>> explicit_vr(Window(b"\x08\x00\x16\x00UI\x02\x001\x00"), 0, False)
     True
-    >>> explicit_vr(Window(b"\\x08\\x00\\x16\\x00\\x02\\x00\\x00\\x001\\x00"), 0, True)
+    >>> explicit_vr(Window(b"\x08\x00\x16\x00\x02\x00\x00\x001\x00"), 0, True)
     False
     """
     try:
@@ -281,7 +281,7 @@ def walk(
     out: dict[int, Any],
     whole: bool = False,
 ) -> End:
-    """Walk the top-level elements of the data set at ``pos`` to its end or to
+    r"""Walk the top-level elements of the data set at ``pos`` to its end or to
     its Pixel Data, putting those ``keep`` holds (None: all) into ``out``.
 
     Parameters
@@ -326,7 +326,7 @@ def walk(
     >>> walk(Window(seq + rows), 0, True, None, out)
     End(pixel_tag=0, offset=56, length=0, per_frame_groups=False)
     >>> out
-    {2621456: (b'US', b'@\\x00')}
+    {2621456: (b'US', b'@\x00')}
     >>> walk(Window(seq + rows), 0, True, {0x00081140}, out, whole=True).offset
     56
     >>> len(out[0x00081140])
@@ -492,7 +492,7 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:
 
 
 def split_element(raw: bytes) -> tuple[bytes, bytes] | None:
-    """The VR code and value bytes of one whole explicit VR element.
+    r"""The VR code and value bytes of one whole explicit VR element.
 
     Parameters
     ----------
@@ -507,8 +507,8 @@ def split_element(raw: bytes) -> tuple[bytes, bytes] | None:
 
     Examples
     --------
-    >>> split_element(b"\\x28\\x00\\x10\\x00US\\x02\\x00\\x40\\x00")
-    (b'US', b'@\\x00')
+    >>> split_element(b"\x28\x00\x10\x00US\x02\x00\x40\x00")
+    (b'US', b'@\x00')
     """
     vr = raw[4:6]
     if HEADER_LENGTH.get(vr) == 12:
