@@ -98,8 +98,9 @@ class End(NamedTuple):
 
 
 class Window:
-    """Bytes ``[base, base + len(data))`` of a file of ``size`` bytes, or the
-    whole of a bytes object (then ``f`` is None).
+    """Bytes ``[base, base + len(data))`` of a file of ``size`` bytes, or of a bytes object.
+
+    Of a bytes object, the window holds the whole of it and ``f`` is None.
 
     Examples
     --------
@@ -137,8 +138,9 @@ class Window:
         return cls(f.read(_CHUNK), f, size)
 
     def fetch(self, pos: int, n: int) -> int:
-        """Make bytes ``[pos, pos + n)`` available; return where ``data`` holds
-        them (reading the file from ``pos`` when the window does not).
+        """Where ``data`` holds bytes ``[pos, pos + n)``, made available.
+
+        Reads the file from ``pos`` when the window does not hold them.
 
         Raises ``EOFError`` where the file or bytes end before ``pos + n``.
         """
@@ -156,8 +158,10 @@ class Window:
 
 
 def read_meta(win: Window) -> tuple[int, str, str | None]:
-    """Check the preamble and read the file meta group (group 0002, always
-    Explicit VR Little Endian), with or without its group length.
+    """Where the data set starts and two UIDs of the file meta, after checking the preamble.
+
+    It reads the file meta group (group 0002, always Explicit VR Little
+    Endian), with or without its group length.
 
     The group ends at the first element of another group, as pydicom reads
     it; the value of (0002,0000) is not trusted.
@@ -281,8 +285,10 @@ def walk(
     out: dict[int, Any],
     whole: bool = False,
 ) -> End:
-    r"""Walk the top-level elements of the data set at ``pos`` to its end or to
-    its Pixel Data, putting those ``keep`` holds (None: all) into ``out``.
+    r"""Where a walk of the data set at ``pos`` stops, with the ``keep`` elements put in ``out``.
+
+    It walks the top-level elements to the data set's end or to its Pixel
+    Data; ``keep`` None: all of them.
 
     Parameters
     ----------
@@ -421,9 +427,11 @@ def _walk(
 
 
 def _skip(win: Window, pos: int, explicit: bool) -> int:
-    """Where the value of undefined length at ``pos`` ends: after the sequence
-    delimiter of its items, walked element by element where they are of
-    undefined length too; ``explicit``: the encoding of the items' content.
+    """Where the value of undefined length at ``pos`` ends.
+
+    That is after the sequence delimiter of its items, walked element by
+    element where they are of undefined length too; ``explicit``: the
+    encoding of the items' content.
 
     Nesting is a stack of the open sequences and items (odd lengths: inside
     a sequence), each entry the encoding of its content, not recursion.
