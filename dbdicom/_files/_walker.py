@@ -196,12 +196,7 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
     """
     data = win.data
     if len(data) < 132 or data[128:132] != b"DICM":
-        if not data:
-            raise NotDicomError("the file is empty (0 bytes)")
-        # a raw dataset without preamble/meta, as old ACR-NEMA style files
-        if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00"):
-            raise NeedsPydicom("no file meta header")
-        raise NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+        raise _no_marker(data)
     transfer_syntax = ""
     media: str | None = None
     pos = 132
@@ -229,19 +224,32 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
                 length = _ulong(data, rel + 8)[0]
                 if length == 0xFFFFFFFF:
                     raise NeedsPydicom("undefined length in the file meta")
-            if elem == 0x0010 or elem == 0x0002:  # TransferSyntaxUID, MediaStorageSOPClassUID
-                rel += head
-                if rel + length > len(data):
-                    rel = win.fetch(pos + head, length)
-                    data, base = win.data, win.base
-                text = data[rel : rel + length].decode("latin_1").rstrip(" \x00")
-                if elem == 0x0010:
-                    transfer_syntax = text
-                else:
-                    media = text
+            if elem == 0x0010:  # TransferSyntaxUID
+                transfer_syntax = _meta_text(win, pos + head, length)
+            elif elem == 0x0002:  # MediaStorageSOPClassUID
+                media = _meta_text(win, pos + head, length)
             pos += head + length
     except struct.error as exc:  # pragma: no cover - fetch checks the lengths first
         raise EOFError(f"the file ends inside the file meta ({exc})") from exc
+
+
+def _no_marker(data: bytes) -> Exception:
+    """The error for ``data``, the start of a file without the ``DICM`` marker.
+
+    :class:`NeedsPydicom` for a raw data set without preamble and file meta
+    (as old ACR-NEMA style files), else :class:`NotDicomError`.
+    """
+    if not data:
+        return NotDicomError("the file is empty (0 bytes)")
+    if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00"):
+        return NeedsPydicom("no file meta header")
+    return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+
+
+def _meta_text(win: Window, pos: int, length: int) -> str:
+    """The text value of ``length`` bytes at ``pos``, without its padding (a file meta UID)."""
+    rel = win.fetch(pos, length)
+    return win.data[rel : rel + length].decode("latin_1").rstrip(" \x00")
 
 
 def explicit_vr(win: Window, pos: int, declared: bool) -> bool:
