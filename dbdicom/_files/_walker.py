@@ -352,7 +352,8 @@ def walk(
         raise EOFError(f"the file ends inside an element ({exc})") from exc
 
 
-def _walk(
+# hot loop, per element of every file: helpers cost +4-5% on walk and read_header (measured)
+def _walk(  # noqa: C901
     win: Window,
     pos: int,
     explicit: bool,
@@ -434,7 +435,8 @@ def _walk(
         pos += length
 
 
-def _skip(win: Window, pos: int, explicit: bool) -> int:
+# hot loop, per nested element: helpers cost +5% on the walk of an enhanced CT (measured)
+def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901
     """Where the value of undefined length at ``pos`` ends.
 
     That is after the sequence delimiter of its items, walked element by
