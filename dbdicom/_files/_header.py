@@ -190,9 +190,10 @@ def _keep(wanted: Mapping[int, str]) -> Container[int]:
 def _decode(
     raws: dict[int, tuple[bytes, bytes]], wanted: Mapping[int, str], header: Header
 ) -> None:
-    """Decode the ``wanted`` values of ``raws`` (VR code as in the file, value
-    bytes) into ``header``; ``wanted`` gives the VR where the file does not
-    (Implicit VR, UN).
+    """Decode the ``wanted`` values of ``raws`` into ``header``.
+
+    ``raws`` holds, by tag, the VR code as in the file and the value bytes;
+    ``wanted`` gives the VR where the file does not (Implicit VR, UN).
     """
     encodings = ["latin_1"]
     if SPECIFIC_CHARSET in raws:
@@ -217,11 +218,12 @@ def _decode(
 def values_of_elements(
     many: Sequence[Mapping[int, bytes | None]], wanted: Mapping[int, str]
 ) -> list[dict[int, Any]]:
-    """The ``wanted`` values :func:`read_header` would read from each file written
-    from one of ``many``: the encoded top-level elements of its dataset
+    """The ``wanted`` values :func:`read_header` would read from files written from ``many``.
+
+    Each of ``many`` is the encoded top-level elements of one file's dataset
     (explicit VR little endian, as :func:`dbdicom._files._raw.elements` gives
     them; None: left out, as are group lengths and what follows the pixel
-    data), without reading the files.
+    data); the values come from these, without reading the files.
 
     The files of one write repeat most elements byte for byte: each tag's
     distinct values are decoded once, for each Specific Character Set the

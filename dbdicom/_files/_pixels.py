@@ -159,8 +159,10 @@ class PixelFormat:
 
     @property
     def frame_bytes(self) -> int:
-        """Bytes of one uncompressed frame (rounded up for 1-bit data, whose
-        frames are packed end to end and need not start on a byte).
+        """Bytes of one uncompressed frame.
+
+        Rounded up for 1-bit data, whose frames are packed end to end and need
+        not start on a byte.
         """
         return (self._frame_bits + 7) // 8
 

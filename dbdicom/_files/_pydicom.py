@@ -1,5 +1,7 @@
-"""Reading header values with pydicom: the fallback of the fast reader, and the
-per-frame values of enhanced multi-frame objects (functional groups).
+"""Reading header values with pydicom.
+
+Two uses: the fallback of the fast reader, and the per-frame values of
+enhanced multi-frame objects (functional groups).
 """
 
 from __future__ import annotations

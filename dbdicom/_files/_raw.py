@@ -42,9 +42,10 @@ _TRANSFER_SYNTAX = 0x00020010
 
 
 def elements(data: bytes, start: int = 0, stop: int | None = None) -> dict[int, bytes]:
-    """The top-level elements of explicit VR little endian ``data[start:stop]``
-    up to its Pixel Data, each as its whole encoding (tag, VR, length and
-    value; undefined lengths to their delimiter), by tag.
+    """The top-level elements of explicit VR little endian ``data[start:stop]``, by tag.
+
+    They go up to its Pixel Data, each as its whole encoding (tag, VR, length
+    and value; undefined lengths to their delimiter).
 
     Raises :class:`NeedsPydicom` where the bytes are not all explicit VR or
     hold what :func:`dbdicom._files._walker.walk` leaves to pydicom, and
@@ -68,12 +69,14 @@ _BINARY = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
 
 
 def encode_element(tag: int, vr: str, value: object) -> bytes:
-    """One element in explicit VR little endian: text and number VRs, and SQ
-    given as a list of items, each a list of ``(tag, vr, value)``.
+    r"""One element in explicit VR little endian.
+
+    Text and number VRs, and SQ given as a list of items, each a list of
+    ``(tag, vr, value)``.
 
     Text values are written as given (``str`` of numbers, so a checked
     ``DSfloat`` keeps its 16-character form); several values are joined
-    with ``\\``.
+    with ``\``.
 
     Examples
     --------
@@ -143,8 +146,10 @@ class Layouts:
         self.reused = 0
 
     def split_file(self, data: bytes) -> tuple[dict[int, bytes], int]:
-        """The top-level data set elements of the Part-10 file ``data`` (to its
-        pixel data at most) and where its data set starts, after the file meta.
+        """The top-level data set elements of the Part-10 file ``data``, and where they start.
+
+        The elements go to its pixel data at most; the data set starts after
+        the file meta.
 
         The file meta's element headers, its TransferSyntaxUID and ``DICM``
         marker count as the layout too: a file of the layout before is not
@@ -210,8 +215,9 @@ class Layouts:
 def header_of(
     path: str, pixel_offset: int, layouts: Layouts | None = None
 ) -> tuple[dict[int, bytes], int]:
-    """The top-level dataset elements of a file up to its pixel data, and where
-    the dataset starts (after the file meta).
+    r"""The top-level elements of a file's dataset up to its pixel data, and where they start.
+
+    The dataset starts after the file meta.
 
     ``pixel_offset`` is where the pixel *values* start (as the index records
     it); the Pixel Data element header (12 bytes) is left out. ``layouts``
@@ -226,7 +232,7 @@ def header_of(
     >>> from pydicom.data import get_testdata_file
     >>> own, start = header_of(get_testdata_file("MR_small.dcm"), 1500)
     >>> start, len(own), own[0x00280010][8:]
-    (334, 71, b'@\\x00')
+    (334, 71, b'@\x00')
     """
     # os-level calls: three system calls (open() adds fstat, ioctl and lseek)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -247,8 +253,9 @@ def header_of(
 
 
 def _dataset_start(data: bytes) -> int:
-    """Where the data set of the Part-10 file ``data`` starts, after its file
-    meta; :class:`NeedsPydicom` where it is not explicit VR little endian.
+    """Where the data set of the Part-10 file ``data`` starts, after its file meta.
+
+    Raises :class:`NeedsPydicom` where it is not explicit VR little endian.
     """
     win = Window(data)
     start, transfer_syntax, _ = read_meta(win)
@@ -290,7 +297,9 @@ def file_header(
     sop_instance: str,
     implementation: str,
 ) -> bytes:
-    """A Part-10 file up to its pixel values: the elements ``merged`` (see
+    """A Part-10 file up to its pixel values.
+
+    The preamble and file meta, then the elements ``merged`` (see
     :func:`merge`; None: left out) in tag order, then the header of a Pixel
     Data element (OW) of ``nbytes`` bytes (padded to an even length). The
     file is these bytes followed by the pixel values (and a zero byte if
@@ -314,7 +323,7 @@ def file_bytes(
     sop_instance: str,
     implementation: str,
 ) -> bytes:
-    """A whole Part-10 file: :func:`file_header`, then the pixel values.
+    r"""A whole Part-10 file: :func:`file_header`, then the pixel values.
 
     Examples
     --------
@@ -323,10 +332,10 @@ def file_bytes(
     >>> from pydicom.dataset import Dataset
     >>> ds = Dataset(); ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"; ds.SOPInstanceUID = "1.2.3"
     >>> ds.Rows = ds.Columns = 1
-    >>> raw = file_bytes([elements(dataset_bytes(ds))], b"\\1\\0", ds.SOPClassUID, "1.2.3", "1.2.4")
+    >>> raw = file_bytes([elements(dataset_bytes(ds))], b"\1\0", ds.SOPClassUID, "1.2.3", "1.2.4")
     >>> back = pydicom.dcmread(BytesIO(raw))
     >>> back.SOPInstanceUID, back.file_meta.MediaStorageSOPInstanceUID, back.PixelData
-    ('1.2.3', '1.2.3', b'\\x01\\x00')
+    ('1.2.3', '1.2.3', b'\x01\x00')
     """
     head = file_header(merge(layers), len(pixels), sop_class, sop_instance, implementation)
     return head + pixels + (b"\0" if len(pixels) % 2 else b"")

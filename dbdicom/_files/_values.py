@@ -69,13 +69,13 @@ def _text(raw: bytes, vr: str, encodings: list[str]) -> str:
 
 
 def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
-    """Decode the bytes of one element of value representation ``vr``.
+    r"""Decode the bytes of one element of value representation ``vr``.
 
     Examples
     --------
-    >>> decode_value("DS", b"1.5\\\\2 ", ["latin_1"])
+    >>> decode_value("DS", b"1.5\\2 ", ["latin_1"])
     (1.5, 2.0)
-    >>> decode_value("US", b"\\x00\\x01", ["latin_1"])
+    >>> decode_value("US", b"\x00\x01", ["latin_1"])
     256
     >>> decode_value("PN", b"Dory^John ", ["latin_1"])
     'Dory^John'
