@@ -1,7 +1,8 @@
 """Files out: the frames of a write encoded, written atomically, and their index rows.
 
-:mod:`._write` decides what each frame's header holds; this module turns
-headers and pixels into files. A frame comes as a :class:`RawFrame` (element
+The header plans (:mod:`dbdicom._dataset`) decide what each frame's header
+holds; this module turns serialised headers and pixels into files, enters
+them in the index and removes the files they replace. A frame comes as a :class:`RawFrame` (element
 layers, joined into bytes here) or as a pydicom dataset. Each new file
 appears whole or not at all (:func:`store_file`), and its index row is decoded
 from the elements written, not read back. The blocks of a dask array are
@@ -17,71 +18,30 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from .._arrays._writer import Encoding, encode
+from .._dataset import Encoding, RawFrame, encode, file_head, pixel_format
 from .._files._header import Header, values_of_elements
-from .._files._raw import file_header, merge
 from .._index._scan import WANTED, Row, header_row, scan_one
-from .._values import to_dicom
 from ._edit import _PROGRESS_FROM
 
 if TYPE_CHECKING:
     from ._record import Record
 
 __all__ = [
-    "RawFrame",
     "Scanned",
-    "no_pydicom_validation",
-    "pixel_format",
+    "index_written",
+    "remove_previous",
     "store_file",
     "write_all",
 ]
 
 # a file written: its path, index row and frame rows
 Scanned = tuple[str, Row, list[Row]]
-
-
-@dataclass
-class RawFrame:
-    """A frame written as bytes: element layers (later win; None removes),
-    the first being the source header's own elements."""
-
-    layers: list[dict[int, bytes | None]]
-    sop_class: str
-    sop_uid: str
-
-
-_UNCHECKED = threading.Lock()
-_unchecked: list[Any] = [0, None, None]  # writers inside, the saved pydicom modes
-
-
-@contextlib.contextmanager
-def no_pydicom_validation() -> Iterator[None]:
-    """pydicom's own value checks off while dbdicom writes (it checked the values
-    itself, and source values are copied as they were); safe across threads."""
-    settings = pydicom.config.settings
-    with _UNCHECKED:
-        if _unchecked[0] == 0:
-            _unchecked[1:] = [settings.reading_validation_mode, settings.writing_validation_mode]
-            settings.reading_validation_mode = pydicom.config.IGNORE
-            settings.writing_validation_mode = pydicom.config.IGNORE
-        _unchecked[0] = int(_unchecked[0] or 0) + 1
-    try:
-        yield
-    finally:
-        with _UNCHECKED:
-            _unchecked[0] = int(_unchecked[0] or 0) - 1
-            if _unchecked[0] == 0:
-                settings.reading_validation_mode = _unchecked[1]
-                settings.writing_validation_mode = _unchecked[2]
 
 
 # frames encoded at once (fewer calls into numpy than one by one)
@@ -141,7 +101,7 @@ def _write_frames(
     raw_rows: list[tuple[Row, dict[int, bytes | None], tuple[int, int, str]]] = []
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
     ahead: _Unnamed | None = None
-    with no_pydicom_validation(), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         stored = _Encoded(frames, encoding)
         for k, (rel, ds) in enumerate(items):
             if k == 1 and len(folders) == 1 and _UNNAMED.get(os.getpid()):
@@ -149,11 +109,8 @@ def _write_frames(
                 ahead = stack.enter_context(_Unnamed(os.path.join(root, *folders), len(items) - 1))
             pixels = stored[k]
             if isinstance(ds, RawFrame):
-                merged = merge(ds.layers)
                 nbytes = pixels.nbytes
-                head = file_header(
-                    merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
-                )
+                head, merged = file_head(ds, nbytes)
                 store_file(root, tmp, rel, head, pixels, ahead)
                 # the index row from the elements just written (below, in bulk)
                 row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
@@ -367,19 +324,6 @@ def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
     return buffer.getvalue()
 
 
-def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
-    """The pixel description of a frame (the same for every frame of a write)."""
-    ds.Rows, ds.Columns = int(shape[0]), int(shape[1])
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 1 if encoding.dtype == "int16" else 0
-    if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
-        ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
-        ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
-
-
 def write_all(
     root: str,
     tmp: str,
@@ -424,3 +368,18 @@ def write_all(
     if nframes >= _PROGRESS_FROM:
         series.progress(nframes, nframes, "Writing")
     return done
+
+
+def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, list[Row]]]) -> None:
+    """The files written (``rels``, whether or not all were) enter the index;
+    ``rows``: those read from the bytes written (the others are read)."""
+    series._db.index.update(rels, rows)
+    series._db._changed()
+    series._db._editor.prune()
+
+
+def remove_previous(series: Record, old: list[str]) -> None:
+    """Remove the files ``old``: the series' instances before a write replaced them."""
+    if old:
+        frame = series._db.index.frame
+        series._db._editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))

@@ -177,7 +177,8 @@ def references(
     return item(DerivationCodeSequence=[code_item(*derivation)], SourceImageSequence=sources)
 
 
-_REFUSED: dict[str, str] = {
+#: attributes a segmentation refuses, and what to do instead
+REFUSED_SEGMENTATION: dict[str, str] = {
     **REFUSED_MULTIFRAME,
     "SegmentSequence": "pass label=, category=, segment_type= and algorithm=",
     "SegmentationType": "the template makes BINARY segmentations",
@@ -285,7 +286,7 @@ def segmentation(
     >>> bool((ds.pixel_array == mask).all())
     True
     """
-    check_keywords(attributes, _REFUSED)
+    check_keywords(attributes, REFUSED_SEGMENTATION)
     array = _mask(mask)
     n_frames = int(array.shape[0])
     measures, orientation, frame_positions, in_stack = geometry(
