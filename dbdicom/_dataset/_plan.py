@@ -297,6 +297,9 @@ class PlanBuilder:
         """The header a frame with sources ``group`` starts from: its first
         source's (as bytes where it can be), else the template's."""
         if not group:
+            if self.pydicom_only:
+                ds = copy.deepcopy(self.template.dataset)
+                return Base(None, None, ds, str(MRImageStorage), self.template)
             return Base(None, self.template.elements, None, str(MRImageStorage), self.template)
         source = group[0]
         if source.raw_offset and not self.pydicom_only:

@@ -93,9 +93,10 @@ def set_elements(ds: Dataset, layer: Mapping[int, bytes | None], charset: str | 
     part = read_dataset(BytesIO(b"".join(raw for _, raw in present)), False, True)
     encodings = convert_encodings((charset or "ISO_IR 6").split("\\"))
     for tag, _ in present:
-        raw_element: Any = part.get_item(tag)
-        assert isinstance(raw_element, RawDataElement)
-        ds[tag] = convert_raw_data_element(raw_element, encoding=encodings, ds=ds)
+        element: Any = part.get_item(tag)
+        if isinstance(element, RawDataElement):  # (the character set is read at once)
+            element = convert_raw_data_element(element, encoding=encodings, ds=ds)
+        ds[tag] = element
 
 
 def as_dataset(plan: FramePlan) -> Dataset:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
 
 from .._dataset import Encoding, RawFrame, encode, file_head, pixel_format
 from .._files._header import Header, values_of_elements
@@ -319,7 +320,8 @@ def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
     ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
     ds["PixelData"].VR = "OW"
     buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
+    # Explicit VR Little Endian whatever the source was (big endian included)
+    dcmwrite(buffer, ds, implicit_vr=False, little_endian=True, enforce_file_format=True)
     del ds.PixelData  # written: do not keep every frame's pixels
     return buffer.getvalue()
 
