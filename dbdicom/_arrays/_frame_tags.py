@@ -124,7 +124,14 @@ def check_names(da: Any) -> None:
 
 
 def frames_of(da: Any) -> Iterator[tuple[int, ...]]:
-    """Indices of the frames (the dims before ``row``/``column``), in C order."""
+    """Indices of the frames (the dims before ``row``/``column``), in C order.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> list(frames_of(xr.DataArray(np.zeros((2, 2, 3, 3)), dims=("a", "b", "row", "column"))))
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    """
     shape = tuple(int(n) for n in da.shape[:-2])
     yield from np.ndindex(*shape) if shape else iter([()])
 
@@ -164,7 +171,16 @@ def to_tag_value(keyword: str, value: Any) -> Any:
 
 
 def shared_values(da: Any) -> dict[str, Any]:
-    """Tag values from the attrs (writer-owned tags and ``affine`` left out)."""
+    """Tag values from the attrs (writer-owned tags and ``affine`` left out).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("row", "column"),
+    ...                   attrs={"Rows": 2, "AcquisitionTime": 60.0, "affine": np.eye(4)})
+    >>> shared_values(da)
+    {'AcquisitionTime': '000100.000000'}
+    """
     out = {}
     for name, value in da.attrs.items():
         if name in _NOT_TAGS or name in WRITER_TAGS:

@@ -42,7 +42,13 @@ CHARSET = 0x00080005
 
 
 class Remove:
-    """The type of :data:`REMOVE`."""
+    """The type of :data:`REMOVE`.
+
+    Examples
+    --------
+    >>> REMOVE, isinstance(REMOVE, Remove)
+    (REMOVE, True)
+    """
 
     def __repr__(self) -> str:
         return "REMOVE"

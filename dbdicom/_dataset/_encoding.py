@@ -31,6 +31,11 @@ class Encoding:
         RescaleSlope and RescaleIntercept, exactly as written (DS text).
     exact : bool
         Whether every value is stored exactly (integer data in range).
+
+    Examples
+    --------
+    >>> Encoding("int16", 1.0, 0.0, True).dtype
+    'int16'
     """
 
     dtype: str
@@ -117,7 +122,16 @@ def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
 
 
 def check_dtype(dtype: np.dtype[Any], size: int) -> None:
-    """Refuse data that cannot be written, with the way out."""
+    """Refuse data that cannot be written, with the way out.
+
+    Examples
+    --------
+    >>> check_dtype(np.dtype("float32"), 16)
+    >>> check_dtype(np.dtype("complex64"), 16)
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: complex data cannot be stored in DICOM images: ...
+    """
     if size == 0:
         raise InvalidValueError("the array is empty: there is nothing to write.")
     if dtype.kind == "c":

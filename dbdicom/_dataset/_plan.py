@@ -44,6 +44,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
 from .._custom import CustomAttribute, custom
+from .._files import NeedsPydicom
 from .._files._raw import Layouts, dataset_bytes, elements, encode_element, header_of
 from .._templates import mr_image, slice_location
 from .._values import plain_number_text, resolve_tag, to_dicom
@@ -121,7 +122,16 @@ class Base:
     """The header a frame starts from: a source's elements (read as bytes),
     or a pydicom dataset (a source that is not plain Explicit VR Little
     Endian, an enhanced source, or a write through pydicom asked for), or
-    the template (``source`` None)."""
+    the template (``source`` None).
+
+    Examples
+    --------
+    >>> base = example_plan().base
+    >>> base.source is None, base.has(0x00080060), base.charset(), base.image_type_rest()
+    (True, True, 'ISO_IR 100', ['OTHER'])
+    >>> int(base.load().Rows)  # the template's dataset, a copy
+    4
+    """
 
     __slots__ = ("source", "elements", "dataset", "sop_class", "template")
 
@@ -170,7 +180,16 @@ class Base:
 
 
 def read_source(source: Source) -> Dataset:
-    """The header of ``source`` as a new pydicom dataset (no pixels)."""
+    """The header of ``source`` as a new pydicom dataset (no pixels).
+
+    Examples
+    --------
+    >>> from dbdicom._dataset._source import dataset_source
+    >>> ds = Dataset(); ds.PatientName = "A^B"
+    >>> copied = read_source(dataset_source(ds))
+    >>> copied.PatientName, copied is ds
+    ('A^B', False)
+    """
     if source.dataset is not None:
         return copy.deepcopy(source.dataset)
     return pydicom.dcmread(source.path, stop_before_pixels=True)
@@ -182,7 +201,14 @@ class FramePlan:
     on top (later win; None: left out), the text of the layers in
     ``charset`` (None: ASCII only); ``customs``: custom attributes to apply
     to the dataset (through pydicom only); ``bytes_ok``: whether the base's
-    own elements can be copied as they are."""
+    own elements can be copied as they are.
+
+    Examples
+    --------
+    >>> plan = example_plan()
+    >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == MRImageStorage
+    (True, None, [], True)
+    """
 
     base: Base
     layers: list[dict[int, bytes | None]]
@@ -231,6 +257,21 @@ class PlanBuilder:
         the whole object.
     pydicom_only : bool
         Read every source through pydicom (the bytes path not taken).
+
+    Examples
+    --------
+    >>> builder = PlanBuilder(
+    ...     target={"PatientName": "Gérard^Jean", "InstitutionName": REMOVE}, shared=[],
+    ...     series_uid="1.2.3", what="a map", shape=(4, 4),
+    ...     encoding=Encoding("uint16", 1.0, 0.0, True), window=(0.0, 10.0),
+    ...     keep_new=(), levels=())
+    >>> plan = builder.frame([], "1.2.3.4", {"FlipAngle": 20}, {}, 1)
+    >>> plan.charset, plan.bytes_ok  # the template's Latin-1 encodes the new name
+    ('ISO_IR 100', True)
+    >>> from dbdicom._dataset import as_dataset
+    >>> ds = as_dataset(plan)
+    >>> str(ds.PatientName), ds.FlipAngle, ds.InstitutionName, ds.ImageType[:2]
+    ('Gérard^Jean', '20', '', ['DERIVED', 'SECONDARY'])
     """
 
     def __init__(
@@ -303,8 +344,12 @@ class PlanBuilder:
             return Base(None, self.template.elements, None, str(MRImageStorage), self.template)
         source = group[0]
         if source.raw_offset and not self.pydicom_only:
-            own, _ = header_of(source.path, source.raw_offset, self.layouts)
-            return Base(source, own, None, source.sop_class, self.template)
+            try:
+                own, _ = header_of(source.path, source.raw_offset, self.layouts)
+            except NeedsPydicom:  # outside what the byte walker takes: pydicom reads it
+                pass
+            else:
+                return Base(source, own, None, source.sop_class, self.template)
         ds = read_source(source)
         if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
             base = copy.deepcopy(self.template.dataset)

@@ -37,7 +37,16 @@ __all__ = ["RawFrame", "as_bytes", "as_dataset", "file_head", "pixel_format", "s
 @dataclass
 class RawFrame:
     """A frame written as bytes: element layers (later win; None removes),
-    the first being the base header's own elements."""
+    the first being the base header's own elements.
+
+    Examples
+    --------
+    >>> from dbdicom._files._raw import encode_element
+    >>> name = encode_element(0x00100010, "PN", "A^B")
+    >>> frame = RawFrame([{0x00100010: name}, {0x00100010: None}], "1.2", "1.2.3")
+    >>> file_head(frame, 0)[1]
+    {1048592: None}
+    """
 
     layers: list[Mapping[int, bytes | None]]
     sop_class: str
@@ -62,7 +71,18 @@ def as_bytes(plan: FramePlan) -> RawFrame:
 
 def file_head(frame: RawFrame, nbytes: int) -> tuple[bytes, dict[int, bytes | None]]:
     """The file of ``frame`` up to its pixel values (``nbytes`` of them), and
-    its elements merged (what an index row is read from)."""
+    its elements merged (what an index row is read from).
+
+    Examples
+    --------
+    >>> from io import BytesIO
+    >>> import pydicom
+    >>> from dbdicom._dataset import example_plan
+    >>> head, merged = file_head(as_bytes(example_plan()), 32)
+    >>> ds = pydicom.dcmread(BytesIO(head + bytes(32)))
+    >>> ds.ImageType[:2], len(ds.PixelData), 0x00080018 in merged
+    (['DERIVED', 'SECONDARY'], 32, True)
+    """
     merged = merge(frame.layers)
     head = file_header(merged, nbytes, frame.sop_class, frame.sop_uid, PYDICOM_IMPLEMENTATION_UID)
     return head, merged

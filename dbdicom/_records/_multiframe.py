@@ -53,7 +53,16 @@ _GEOMETRY = ("PixelSpacing", "ImageOrientationPatient", "SliceThickness")
 
 
 def check_kind(kind: str) -> None:
-    """Refuse an unknown ``kind`` with the list of those known."""
+    """Refuse an unknown ``kind`` with the list of those known.
+
+    Examples
+    --------
+    >>> check_kind("segmentation")
+    >>> check_kind("volume")
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: kind='volume' is not a kind of object dbdicom writes: ...
+    """
     if kind not in KINDS:
         raise InvalidValueError(
             f"kind={kind!r} is not a kind of object dbdicom writes: use one of "

@@ -94,7 +94,14 @@ def _per_frame(da: Any, coord: Any) -> np.ndarray:
 def header_array(header: Any) -> np.ndarray:
     """``header`` (one instance or dataset, or nested lists or an array of them) as
     an object array of that shape. ``np.asarray`` cannot be used: pydicom
-    datasets have an ``__array__`` that numpy would call."""
+    datasets have an ``__array__`` that numpy would call.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> header_array([[Dataset(), Dataset()]]).shape, header_array(Dataset()).shape
+    ((1, 2), ())
+    """
     if isinstance(header, np.ndarray):
         return header.astype(object, copy=False)
     if isinstance(header, list | tuple):
