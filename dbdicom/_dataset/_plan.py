@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,7 +201,8 @@ class FramePlan:
     on top (later win; None: left out), the text of the layers in
     ``charset`` (None: ASCII only); ``customs``: custom attributes to apply
     to the dataset (through pydicom only); ``bytes_ok``: whether the base's
-    own elements can be copied as they are.
+    own elements can be copied as they are; ``encoding``: how its pixel
+    values are stored (described in the layers).
 
     Examples
     --------
@@ -216,6 +217,7 @@ class FramePlan:
     charset: str | None
     customs: list[tuple[CustomAttribute, Any]]
     bytes_ok: bool
+    encoding: Encoding
 
     @property
     def sop_class(self) -> str:
@@ -239,10 +241,16 @@ class PlanBuilder:
         Keyword -> value of the target series, its study and patient
         (:data:`REMOVE`: the element goes); lower_case names are custom
         attributes.
-    shared : list
-        ``(tag, VR, value)`` of the array's attrs, checked.
-    series_uid, what : str
-        The series' UID and the DerivationDescription.
+    attrs : dict
+        Keyword -> tag value of the array's attrs (checked here; those of
+        the patient and study levels are left to ``target``).
+    series_uid : str
+        The series' UID.
+    description : str or None
+        The DerivationDescription (None: one that says where the frames
+        come from).
+    sources : sequence of Source
+        The sources of all frames (what the description counts).
     shape : tuple
         Rows and columns of the frames.
     encoding : Encoding
@@ -251,20 +259,21 @@ class PlanBuilder:
         Lowest and highest value of the data.
     keep_new : collection of str
         Template attributes a new file keeps where its parents have none.
-    levels : collection of str
-        The patient, study and series attributes: what an enhanced
-        (multi-frame) source gives a frame, whose other attributes describe
-        the whole object.
+    levels : dict
+        The attributes of each level (``"patient"``, ``"study"``,
+        ``"series"``): an enhanced (multi-frame) source gives a frame those
+        (its other attributes describe the whole object), and the array's
+        attrs of the patient and study levels give way to ``target``.
     pydicom_only : bool
         Read every source through pydicom (the bytes path not taken).
 
     Examples
     --------
     >>> builder = PlanBuilder(
-    ...     target={"PatientName": "Gérard^Jean", "InstitutionName": REMOVE}, shared=[],
-    ...     series_uid="1.2.3", what="a map", shape=(4, 4),
-    ...     encoding=Encoding("uint16", 1.0, 0.0, True), window=(0.0, 10.0),
-    ...     keep_new=(), levels=())
+    ...     target={"PatientName": "Gérard^Jean", "InstitutionName": REMOVE},
+    ...     attrs={"ProtocolName": "T1 map"}, series_uid="1.2.3", description=None,
+    ...     sources=[], shape=(4, 4), encoding=Encoding("uint16", 1.0, 0.0, True),
+    ...     window=(0.0, 10.0), keep_new=(), levels={})
     >>> plan = builder.frame([], "1.2.3.4", {"FlipAngle": 20}, {}, 1)
     >>> plan.charset, plan.bytes_ok  # the template's Latin-1 encodes the new name
     ('ISO_IR 100', True)
@@ -272,24 +281,42 @@ class PlanBuilder:
     >>> ds = as_dataset(plan)
     >>> str(ds.PatientName), ds.FlipAngle, ds.InstitutionName, ds.ImageType[:2]
     ('Gérard^Jean', '20', '', ['DERIVED', 'SECONDARY'])
+    >>> ds.ProtocolName, ds.DerivationDescription
+    ('T1 map', 'made by dbdicom from an array')
     """
 
     def __init__(
         self,
         *,
         target: dict[str, Any],
-        shared: list[tuple[int, str, Any]],
+        attrs: dict[str, Any],
         series_uid: str,
-        what: str,
+        description: str | None,
+        sources: Sequence[Source],
         shape: tuple[int, ...],
         encoding: Encoding,
         window: tuple[float, float],
         keep_new: Collection[str],
-        levels: Collection[str],
+        levels: Mapping[str, Sequence[str]],
         pydicom_only: bool = False,
     ) -> None:
         self.template = Template(int(shape[0]), int(shape[1]))
-        self.keep_new, self.levels, self.pydicom_only = keep_new, levels, pydicom_only
+        self.keep_new, self.pydicom_only = keep_new, pydicom_only
+        self.encoding = encoding
+        self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
+        parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
+        # the attrs, checked once and set in every frame: the target's
+        # patient and study win over the array's
+        shared = []
+        for keyword, value in attrs.items():
+            if keyword not in parents:
+                number, _, vr = resolve_tag(keyword)
+                shared.append((number, vr, to_dicom(number, value, vr)))
+        what = description or (
+            f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
+            if sources
+            else "made by dbdicom from an array"
+        )
         # custom attributes of the target: applied through pydicom
         self.customs: list[tuple[CustomAttribute, Any]] = []
         for keyword, value in target.items():
@@ -540,7 +567,7 @@ class PlanBuilder:
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs
-        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok)
+        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok, self.encoding)
 
 
 def example_plan() -> FramePlan:
@@ -554,13 +581,14 @@ def example_plan() -> FramePlan:
     """
     builder = PlanBuilder(
         target={},
-        shared=[],
+        attrs={},
         series_uid="1.2.826.0.1.3680043.8.498.1",
-        what="made by dbdicom from an array",
+        description=None,
+        sources=[],
         shape=(4, 4),
         encoding=Encoding("uint16", 1.0, 0.0, True),
         window=(0.0, 100.0),
         keep_new=(),
-        levels=(),
+        levels={},
     )
     return builder.frame([], "1.2.826.0.1.3680043.8.498.2", {}, {}, 1)

@@ -34,7 +34,7 @@ from .._templates import parametric_map, segmentation
 from .._templates._parametric import VOI
 from .._templates._segmentation import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION
 from ._edit import DELETE
-from ._output import index_written, remove_previous, store_file
+from ._new_files import index_written, remove_previous, store_file
 from ._record import Record
 from ._sources import find_sources
 from ._structure import inherited, is_empty

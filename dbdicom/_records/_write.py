@@ -12,7 +12,7 @@ frame, by the header plan of :mod:`dbdicom._dataset`, and serialised as
 bytes or (the fallback) through pydicom.
 
 This module keeps what needs records: the sources, the target series'
-attributes, the files written through the journal (:mod:`._output`), the
+attributes, the files written through the journal (:mod:`._new_files`), the
 index of what was written, and the removal of the series' previous
 instances (once the new ones are written). Every file is restorable until
 saved.
@@ -42,11 +42,10 @@ from .._dataset import (
 from .._errors import DicomError, InvalidValueError
 from .._index._scan import Row
 from .._templates import new_uid
-from .._values import resolve_tag, to_dicom
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
-from ._output import Scanned, index_written, remove_previous, write_all
+from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
 from ._sources import find_sources, header_array
 from ._structure import _NEEDED, inherited, is_empty
@@ -54,12 +53,6 @@ from ._structure import _NEEDED, inherited, is_empty
 __all__ = ["header_array", "set_xarray"]
 
 _NEW_FOLDER = "dbdicom"
-# of the patient and the study: the target's values win over the array's attrs
-_PARENT_TAGS = frozenset(LEVEL_ATTRIBUTES["patient"] + LEVEL_ATTRIBUTES["study"])
-# what an enhanced (multi-frame) source gives a single frame derived from it
-_LEVELS = tuple(
-    LEVEL_ATTRIBUTES["patient"] + LEVEL_ATTRIBUTES["study"] + LEVEL_ATTRIBUTES["series"]
-)
 
 
 def _scan(da: Any) -> tuple[float, float, bool, bool]:
@@ -159,28 +152,18 @@ def _set_xarray(
         for keyword in LEVEL_ATTRIBUTES["series"]:
             if target.get(keyword) is DELETE and keyword != "SeriesDescription":
                 del target[keyword]
-    shared = {k: v for k, v in shared_values(da).items() if k not in _PARENT_TAGS}
-    shared_checked = []  # checked once, set in every frame
-    for keyword, value in shared.items():
-        number_, _, vr_ = resolve_tag(keyword)
-        shared_checked.append((number_, vr_, to_dicom(number_, value, vr_)))
-    all_sources = [s for group in sources for s in group]
-    what = description or (
-        f"derived by dbdicom from {len({s.series_uid for s in all_sources})} series"
-        if all_sources
-        else "made by dbdicom from an array"
-    )
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
-        shared=shared_checked,
+        attrs=shared_values(da),
         series_uid=series_uid,
-        what=what,
+        description=description,
+        sources=[s for group in sources for s in group],
         shape=tuple(da.shape[-2:]),
         encoding=encoding,
         window=window,
         keep_new=_NEEDED,
-        levels=_LEVELS,
+        levels=LEVEL_ATTRIBUTES,
         pydicom_only=serialiser == "pydicom",
     )
     frames = [

@@ -12,9 +12,9 @@ from ._classic import ct_image, mr_image
 from ._common import new_uid, slice_location
 from ._enhanced_mr import enhanced_mr_image
 from ._parametric import parametric_map
+from ._part10 import write_dataset
 from ._secondary import secondary_capture
 from ._segmentation import segmentation
-from ._write import write_dataset
 
 __all__ = [
     "ct_image",

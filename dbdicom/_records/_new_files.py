@@ -1,4 +1,4 @@
-"""Files out: the frames of a write encoded, written atomically, and their index rows.
+"""New files: frames encoded, written atomically and indexed; the files they replace removed.
 
 The header plans (:mod:`dbdicom._dataset`) decide what each frame's header
 holds; this module turns serialised headers and pixels into files, enters
