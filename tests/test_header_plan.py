@@ -115,10 +115,10 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> None:
         _MODES.append((settings.reading_validation_mode, settings.writing_validation_mode))
         return _AS_BYTES(plan)
 
-    def as_dataset(plan: Any) -> Any:
+    def as_dataset(plan: Any, *args: Any) -> Any:
         _USED["pydicom"] += 1
         _MODES.append((settings.reading_validation_mode, settings.writing_validation_mode))
-        return _AS_DATASET(plan)
+        return _AS_DATASET(plan, *args)
 
     monkeypatch.setattr(_write, "as_bytes", as_bytes)
     monkeypatch.setattr(_write, "as_dataset", as_dataset)

@@ -16,13 +16,22 @@ Knows nothing of records, the index, the journal or the folder layout.
 from ._elements import REMOVE, non_ascii
 from ._encoding import Encoding, check_dtype, choose_encoding, encode, pixel_values
 from ._plan import DROP, Base, FramePlan, PlanBuilder, Template, example_plan, read_source
-from ._serialise import RawFrame, as_bytes, as_dataset, file_head, pixel_format, set_elements
+from ._serialise import (
+    Converted,
+    RawFrame,
+    as_bytes,
+    as_dataset,
+    file_head,
+    pixel_format,
+    set_elements,
+)
 from ._source import Source, dataset_source
 
 __all__ = [
     "DROP",
     "REMOVE",
     "Base",
+    "Converted",
     "Encoding",
     "FramePlan",
     "PlanBuilder",

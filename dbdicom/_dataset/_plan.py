@@ -35,7 +35,7 @@ import copy
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pydicom
@@ -210,6 +210,9 @@ class FramePlan:
     >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == MRImageStorage
     (True, None, [], True)
     """
+
+    #: the index of the frame's own layer in ``layers`` (the others are shared)
+    OWN: ClassVar[int] = 2
 
     base: Base
     layers: list[dict[int, bytes | None]]

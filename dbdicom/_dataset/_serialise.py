@@ -15,23 +15,32 @@ and changes no pydicom setting.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
+from pydicom import config
 from pydicom.charset import convert_encodings
-from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filereader import read_dataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
 from .._files._raw import file_header, merge
-from ._elements import encode_values
 from ._encoding import Encoding, pixel_values
 from ._plan import FramePlan
 
-__all__ = ["RawFrame", "as_bytes", "as_dataset", "file_head", "pixel_format", "set_elements"]
+__all__ = [
+    "Converted",
+    "RawFrame",
+    "as_bytes",
+    "as_dataset",
+    "file_head",
+    "pixel_format",
+    "set_elements",
+]
 
 
 @dataclass
@@ -101,26 +110,68 @@ def set_elements(ds: Dataset, layer: Mapping[int, bytes | None], charset: str | 
     >>> str(ds.PatientName), "Rows" in ds
     ('Gérard', False)
     """
-    present = []
-    for tag, raw in layer.items():
-        if raw is None:
+    for tag, element in _elements_of(layer, charset):
+        if element is None:
             ds.pop(tag, None)
         else:
-            present.append((tag, raw))
-    if not present:
-        return
-    present.sort()
-    part = read_dataset(BytesIO(b"".join(raw for _, raw in present)), False, True)
-    encodings = convert_encodings((charset or "ISO_IR 6").split("\\"))
-    for tag, _ in present:
-        element: Any = part.get_item(tag)
-        if isinstance(element, RawDataElement):  # (the character set is read at once)
-            element = convert_raw_data_element(element, encoding=encodings, ds=ds)
-        ds[tag] = element
+            ds[tag] = element
 
 
-def as_dataset(plan: FramePlan) -> Dataset:
-    """``plan`` as a pydicom dataset (with its file meta, no pixels).
+def _elements_of(
+    layer: Mapping[int, bytes | None], charset: str | None
+) -> list[tuple[int, DataElement | None]]:
+    """The elements of ``layer`` as pydicom elements (None: to remove)."""
+    present = sorted((tag, raw) for tag, raw in layer.items() if raw is not None)
+    out: list[tuple[int, DataElement | None]] = [
+        (tag, None) for tag, raw in layer.items() if raw is None
+    ]
+    if present:
+        part = read_dataset(BytesIO(b"".join(raw for _, raw in present)), False, True)
+        encodings = convert_encodings((charset or "ISO_IR 6").split("\\"))
+        for tag, _ in present:
+            element: Any = part.get_item(tag)
+            if isinstance(element, RawDataElement):  # (the character set is read at once)
+                element = convert_raw_data_element(element, encoding=encodings)
+            out.append((tag, element))
+    return out
+
+
+class Converted:
+    """The layers shared by the frames of a write, as pydicom elements:
+    converted once, copied into each frame's dataset.
+
+    Examples
+    --------
+    >>> from dbdicom._dataset import example_plan
+    >>> converted, plan = Converted(), example_plan()
+    >>> a, b = as_dataset(plan, converted), as_dataset(plan, converted)
+    >>> a.WindowCenter == b.WindowCenter, a["WindowCenter"] is b["WindowCenter"]
+    (True, False)
+    """
+
+    def __init__(self) -> None:
+        # by id of the layer (kept, so that the id is not reused) and character set
+        self._found: dict[tuple[int, str | None], tuple[Any, list[Any]]] = {}
+
+    def set(self, ds: Dataset, layer: Mapping[int, bytes | None], charset: str | None) -> None:
+        """As :func:`set_elements`, the elements converted once per layer."""
+        key = (id(layer), charset)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = (layer, _elements_of(layer, charset))
+        for tag, element in found[1]:
+            if element is None:
+                ds.pop(tag, None)
+            elif isinstance(element.value, str | int | float | bytes) or element.value is None:
+                ds[tag] = copy.copy(element)
+            else:  # several values, or items: the frame's own copy
+                ds[tag] = copy.deepcopy(element)
+
+
+def as_dataset(plan: FramePlan, converted: Converted | None = None) -> Dataset:
+    """``plan`` as a pydicom dataset (with its file meta, no pixels);
+    ``converted``: the shared layers of the write converted so far (the
+    frame's own layer is converted each time).
 
     Examples
     --------
@@ -132,7 +183,10 @@ def as_dataset(plan: FramePlan) -> Dataset:
     """
     ds = plan.base.load()
     for k, layer in enumerate(plan.layers):
-        set_elements(ds, layer, plan.charset)
+        if converted is None or k == FramePlan.OWN:
+            set_elements(ds, layer, plan.charset)
+        else:
+            converted.set(ds, layer, plan.charset)
         if k == 3:  # after the target's own values: its custom attributes
             for attribute, value in plan.customs:
                 attribute.apply(ds, value)
@@ -155,4 +209,5 @@ def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescal
     >>> int(ds.Columns), int(ds.PixelRepresentation), "RescaleSlope" in ds
     (6, 1, False)
     """
-    set_elements(ds, encode_values(pixel_values(shape, encoding, rescaled)), None)
+    for tag, vr, value in pixel_values(shape, encoding, rescaled):
+        ds[tag] = DataElement(tag, vr, value, validation_mode=config.IGNORE)

@@ -29,6 +29,7 @@ from pydicom.dataset import Dataset
 from .._arrays._frame_tags import FrameTags, check_names, frames_of, shared_values
 from .._dataset import (
     REMOVE,
+    Converted,
     Encoding,
     FramePlan,
     PlanBuilder,
@@ -194,6 +195,7 @@ class _Frames:
     def __init__(self, da: Any, planner: PlanBuilder) -> None:
         self.tags, self.planner = FrameTags(da), planner
         self.numbered = "InstanceNumber" in da.coords
+        self.converted = Converted()  # the shared layers as pydicom elements, when needed
 
     def plan(self, k: int, index: tuple[int, ...], group: list[Source], uid: str) -> FramePlan:
         """The plan of frame ``k`` (at ``index``), from its sources ``group``."""
@@ -207,7 +209,7 @@ class _Frames:
         self, k: int, index: tuple[int, ...], group: list[Source], uid: str
     ) -> RawFrame | Dataset:
         plan = self.plan(k, index, group, uid)
-        return as_bytes(plan) if plan.bytes_ok else as_dataset(plan)
+        return as_bytes(plan) if plan.bytes_ok else as_dataset(plan, self.converted)
 
 
 class _Items(Sequence[tuple[str, Any]]):
