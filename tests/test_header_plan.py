@@ -307,8 +307,9 @@ def _named_series(root: Path, charset: str, name: str, institution: str) -> None
 
 def test_sources_in_other_character_sets_write_the_same_both_ways(tmp_path: Path) -> None:
     """UTF-8 and Latin-1 sources: new text their character set encodes
-    (kept), new text it does not (UTF-8, the whole header re-encoded), and
-    new series under them made from the template."""
+    (kept), new text it does not (UTF-8, the whole header re-encoded), a
+    character set given as an attr, and new series under them made from
+    the template."""
     _named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
     _named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
     _named_series(tmp_path, "ISO_IR 6", "Plain^Paul", "General")
@@ -317,6 +318,10 @@ def test_sources_in_other_character_sets_write_the_same_both_ways(tmp_path: Path
         da = source.to_xarray()
         assert_same_writes(source, da * 2, "latin", description="× 2, über alles")
         assert_same_writes(source, da, "greek", description="Ελληνικά")
+        # a character set given as an attr: kept where it encodes the new text
+        given = da.assign_attrs(SpecificCharacterSet="ISO_IR 100")
+        assert_same_writes(source, given, "given", description="été")
+        assert_same_writes(source, given, "given greek", description="Ελληνικά")
         made = xr.DataArray(np.ones((2, 16, 16)), dims=("frame", "row", "column"))
         assert_same_writes(source.parent, made, "modèle", description="modèle")
     database.restore()

@@ -326,16 +326,21 @@ class PlanBuilder:
             attribute = custom(keyword) if keyword.islower() else None
             if attribute is not None:
                 self.customs.append((attribute, value))
-        # a character set given among the attrs: all new text is in it
-        given = [value for number, _, value in shared if number == CHARSET]
-        self.given: str | None = None
-        if given:
-            value = given[-1]
-            self.given = value if isinstance(value, str) else "\\".join(map(str, value))
         # text beyond ASCII among the new values: encoded in the character set
         # of each frame's source where it can be, else in UTF-8
         texts = [what, *(value for _, _, value in shared), *target.values()]
         self.texts = [value for value in texts if non_ascii(value)]
+        # a character set given among the attrs: all new text is in it, where
+        # it encodes that text (else the attr is left out, as for no attr)
+        given = [value for number, _, value in shared if number == CHARSET]
+        self.given: str | None = None
+        if given:
+            value = given[-1]
+            name = value if isinstance(value, str) else "\\".join(map(str, value))
+            if not self.texts or encoding_all(name, self.texts) is not None:
+                self.given = name
+            else:
+                shared = [item for item in shared if item[0] != CHARSET]
         self.drops: dict[int, bytes | None] = _tags([*DROP, "NumberOfFrames"])
         self._shared_values = shared
         self._parents: list[tuple[int, str, Any]] = []
