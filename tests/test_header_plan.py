@@ -328,6 +328,18 @@ def test_sources_in_other_character_sets_write_the_same_both_ways(tmp_path: Path
     database.close()
 
 
+def test_an_image_type_attr_counts_in_both_paths(demo: db.Database) -> None:
+    """An ImageType among the attrs gives its values 3 on after
+    DERIVED\\SECONDARY where no coordinate gives them (the byte path used to
+    keep the source header's, the pydicom path the attr's)."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    da = vfa.to_xarray().assign_attrs(ImageType=("ORIGINAL", "PRIMARY", "M", "T1MAP"))
+    assert_same_writes(vfa, da, "t1 map")
+    made = demo.series(SeriesDescription="t1 map auto")[0]
+    assert pydicom.dcmread(made.files()[0]).ImageType == ["DERIVED", "SECONDARY", "M", "T1MAP"]
+    demo.restore()
+
+
 def test_pydicom_settings_and_warnings_filters_are_left_alone(demo: db.Database) -> None:
     """Writing changes no pydicom setting and no warnings filter, not even
     while it writes (validation is not switched off for the process: other

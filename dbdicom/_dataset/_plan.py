@@ -343,6 +343,9 @@ class PlanBuilder:
                 shared = [item for item in shared if item[0] != CHARSET]
         self.drops: dict[int, bytes | None] = _tags([*DROP, "NumberOfFrames"])
         self._shared_values = shared
+        # an ImageType among the attrs: its values 3 on, where a frame has no coordinate's
+        types = [value for number, _, value in shared if number == _IMAGE_TYPE]
+        self._attr_image_type = encode_values([(_IMAGE_TYPE, "CS", types[-1])]) if types else {}
         self._parents: list[tuple[int, str, Any]] = []
         self._removed: dict[int, bytes | None] = {}
         for keyword, value in target.items():
@@ -551,8 +554,9 @@ class PlanBuilder:
             delta[_SOP_CLASS] = ui(_SOP_CLASS, base.sop_class)
         if number is not None:
             delta[_INSTANCE_NUMBER] = number_element(_INSTANCE_NUMBER, "IS", str(number))
-        # DERIVED\SECONDARY, then the frame's own values: its coordinate's, else its header's
-        key: Any = delta.get(_IMAGE_TYPE)
+        # DERIVED\SECONDARY, then the frame's own values: its coordinate's, else
+        # the attrs', else its header's
+        key: Any = delta.get(_IMAGE_TYPE) or self._attr_image_type.get(_IMAGE_TYPE)
         if key is None:
             own = base.elements
             key = own.get(_IMAGE_TYPE) if own is not None else tuple(base.image_type_rest())
