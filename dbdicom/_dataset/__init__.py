@@ -13,9 +13,10 @@ Knows nothing of records, the index, the journal or the folder layout.
 ['DERIVED', 'SECONDARY']
 """
 
+from ._base import Base, Template, read_source
 from ._elements import REMOVE, non_ascii
 from ._encoding import Encoding, check_dtype, choose_encoding, encode, pixel_values
-from ._plan import DROP, Base, FramePlan, PlanBuilder, Template, example_plan, read_source
+from ._plan import DROP, FramePlan, PlanBuilder, example_plan
 from ._serialise import (
     Converted,
     RawFrame,

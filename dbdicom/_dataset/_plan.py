@@ -32,27 +32,24 @@ Nothing here knows of records, the index or the folder layout.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import pydicom
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
 from .._custom import CustomAttribute, custom
 from .._files import NeedsPydicom
-from .._files._raw import Layouts, dataset_bytes, elements, encode_element, header_of
-from .._templates import mr_image, slice_location
+from .._files._raw import Layouts, encode_element, header_of
+from .._templates import slice_location
 from .._values import plain_number_text, resolve_tag, to_dicom
+from ._base import Base, Template, read_source
 from ._elements import (
     CHARSET,
     REMOVE,
     UTF8,
-    charset_of,
     encode_values,
     encoding_all,
     image_type_rest,
@@ -65,7 +62,7 @@ from ._elements import (
 from ._encoding import Encoding, pixel_values
 from ._source import Source
 
-__all__ = ["DROP", "Base", "FramePlan", "PlanBuilder", "Template", "example_plan", "read_source"]
+__all__ = ["DROP", "FramePlan", "PlanBuilder", "example_plan"]
 
 #: source attributes that would be wrong in a derived single-frame image
 DROP = (
@@ -91,108 +88,6 @@ DROP = (
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
-
-
-class Template:
-    """The MR Image template of a write's frame size, made when first needed
-    (a series derived from sources copies their headers instead).
-
-    Examples
-    --------
-    >>> t = Template(4, 6)
-    >>> int(t.dataset.Rows), "PixelData" in t.dataset, 0x00280010 in t.elements
-    (4, False, True)
-    """
-
-    def __init__(self, rows: int, columns: int) -> None:
-        self.shape = (rows, columns)
-
-    @functools.cached_property
-    def dataset(self) -> Dataset:
-        ds = mr_image(np.zeros(self.shape, np.uint16))
-        del ds.PixelData
-        return ds
-
-    @functools.cached_property
-    def elements(self) -> dict[int, bytes]:
-        return elements(dataset_bytes(self.dataset))
-
-
-class Base:
-    """The header a frame starts from: a source's elements (read as bytes),
-    or a pydicom dataset (a source that is not plain Explicit VR Little
-    Endian, an enhanced source, or a write through pydicom asked for), or
-    the template (``source`` None).
-
-    Examples
-    --------
-    >>> base = example_plan().base
-    >>> base.source is None, base.has(0x00080060), base.charset(), base.image_type_rest()
-    (True, True, 'ISO_IR 100', ['OTHER'])
-    >>> int(base.load().Rows)  # the template's dataset, a copy
-    4
-    """
-
-    __slots__ = ("source", "elements", "dataset", "sop_class", "template")
-
-    def __init__(
-        self,
-        source: Source | None,
-        elements: dict[int, bytes] | None,
-        dataset: Dataset | None,
-        sop_class: str,
-        template: Template,
-    ) -> None:
-        self.source, self.elements, self.dataset = source, elements, dataset
-        self.sop_class, self.template = sop_class, template
-
-    def has(self, tag: int) -> bool:
-        if self.elements is not None:
-            return tag in self.elements
-        assert self.dataset is not None
-        return tag in self.dataset
-
-    def charset(self) -> str | None:
-        """The name of its SpecificCharacterSet (None: none)."""
-        if self.elements is not None:
-            return charset_of(self.elements.get(CHARSET))
-        assert self.dataset is not None
-        value = self.dataset.get("SpecificCharacterSet")
-        if value is None or isinstance(value, str):
-            return value
-        return "\\".join(str(v) for v in value)
-
-    def image_type_rest(self) -> list[str]:
-        """Values 3 on of its ImageType."""
-        if self.elements is not None:
-            return image_type_rest(self.elements.get(_IMAGE_TYPE))
-        assert self.dataset is not None
-        value = self.dataset.get("ImageType") or []
-        return [str(v).strip() for v in ([value] if isinstance(value, str) else value)][2:]
-
-    def load(self) -> Dataset:
-        """A pydicom dataset of the base, the caller's to change."""
-        if self.dataset is not None:
-            return self.dataset
-        if self.source is None:
-            return copy.deepcopy(self.template.dataset)
-        return read_source(self.source)
-
-
-def read_source(source: Source) -> Dataset:
-    """The header of ``source`` as a new pydicom dataset (no pixels).
-
-    Examples
-    --------
-    >>> from dbdicom._dataset._source import dataset_source
-    >>> ds = Dataset(); ds.PatientName = "A^B"
-    >>> copied = read_source(dataset_source(ds))
-    >>> copied.PatientName, copied is ds
-    ('A^B', False)
-    """
-    if source.dataset is not None:
-        return copy.deepcopy(source.dataset)
-    return pydicom.dcmread(source.path, stop_before_pixels=True)
 
 
 @dataclass(slots=True)
