@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.uid import MRImageStorage
 
-from .._files._raw import dataset_bytes, elements
+from .._files import NeedsPydicom
+from .._files._raw import Layouts, dataset_bytes, elements, header_of
 from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._source import Source
 
-__all__ = ["Base", "Template", "read_source"]
+__all__ = ["Base", "Template", "base_of", "read_source"]
 
 _IMAGE_TYPE = 0x00080008
 
@@ -126,3 +129,48 @@ def read_source(source: Source) -> Dataset:
     if source.dataset is not None:
         return copy.deepcopy(source.dataset)
     return pydicom.dcmread(source.path, stop_before_pixels=True)
+
+
+def base_of(
+    group: Sequence[Source],
+    template: Template,
+    levels: Sequence[str],
+    layouts: Layouts,
+    pydicom_only: bool = False,
+) -> Base:
+    """The header a frame with sources ``group`` starts from: its first
+    source's, as bytes where the byte walker takes it (``layouts``: the
+    layouts of the headers split so far), else through pydicom (an enhanced
+    source gives the ``levels`` attributes, on the template, as the rest of
+    its header describes the whole object); without sources, the template.
+    ``pydicom_only``: every base through pydicom.
+
+    Examples
+    --------
+    >>> template = Template(4, 4)
+    >>> base_of([], template, (), Layouts()).elements is template.elements
+    True
+    >>> base_of([], template, (), Layouts(), pydicom_only=True).elements is None
+    True
+    """
+    if not group:
+        if pydicom_only:
+            ds = copy.deepcopy(template.dataset)
+            return Base(None, None, ds, str(MRImageStorage), template)
+        return Base(None, template.elements, None, str(MRImageStorage), template)
+    source = group[0]
+    if source.raw_offset and not pydicom_only:
+        try:
+            own, _ = header_of(source.path, source.raw_offset, layouts)
+        except NeedsPydicom:  # outside what the byte walker takes: pydicom reads it
+            pass
+        else:
+            return Base(source, own, None, source.sop_class, template)
+    ds = read_source(source)
+    if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
+        base = copy.deepcopy(template.dataset)
+        for keyword in levels:
+            if keyword in ds:
+                base[keyword] = ds[keyword]
+        ds = base
+    return Base(source, None, ds, str(ds.get("SOPClassUID", MRImageStorage)), template)

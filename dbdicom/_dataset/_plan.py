@@ -31,21 +31,18 @@ Nothing here knows of records, the index or the folder layout.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.uid import MRImageStorage
 
 from .._custom import CustomAttribute, custom
-from .._files import NeedsPydicom
-from .._files._raw import Layouts, encode_element, header_of
+from .._files._raw import Layouts, encode_element
 from .._templates import slice_location
 from .._values import plain_number_text, resolve_tag, to_dicom
-from ._base import Base, Template, read_source
+from ._base import Base, Template, base_of
 from ._elements import (
     CHARSET,
     REMOVE,
@@ -102,7 +99,7 @@ class FramePlan:
     Examples
     --------
     >>> plan = example_plan()
-    >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == MRImageStorage
+    >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4"
     (True, None, [], True)
     """
 
@@ -268,29 +265,9 @@ class PlanBuilder:
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
-        """The header a frame with sources ``group`` starts from: its first
-        source's (as bytes where it can be), else the template's."""
-        if not group:
-            if self.pydicom_only:
-                ds = copy.deepcopy(self.template.dataset)
-                return Base(None, None, ds, str(MRImageStorage), self.template)
-            return Base(None, self.template.elements, None, str(MRImageStorage), self.template)
-        source = group[0]
-        if source.raw_offset and not self.pydicom_only:
-            try:
-                own, _ = header_of(source.path, source.raw_offset, self.layouts)
-            except NeedsPydicom:  # outside what the byte walker takes: pydicom reads it
-                pass
-            else:
-                return Base(source, own, None, source.sop_class, self.template)
-        ds = read_source(source)
-        if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
-            base = copy.deepcopy(self.template.dataset)
-            for keyword in self.levels:
-                if keyword in ds:
-                    base[keyword] = ds[keyword]
-            ds = base
-        return Base(source, None, ds, str(ds.get("SOPClassUID", MRImageStorage)), self.template)
+        """The header a frame with sources ``group`` starts from (see
+        :func:`~dbdicom._dataset._base.base_of`)."""
+        return base_of(group, self.template, self.levels, self.layouts, self.pydicom_only)
 
     # ------------------------------------------------------ shared layers
     def text(self, charset: Any) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
@@ -483,7 +460,7 @@ def example_plan() -> FramePlan:
     Examples
     --------
     >>> plan = example_plan()
-    >>> plan.bytes_ok, plan.sop_class == MRImageStorage, len(plan.layers)
+    >>> plan.bytes_ok, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4", len(plan.layers)
     (True, True, 6)
     """
     builder = PlanBuilder(
