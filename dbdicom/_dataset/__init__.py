@@ -15,7 +15,14 @@ Knows nothing of records, the index, the journal or the folder layout.
 
 from ._base import Base, Template, read_source
 from ._elements import REMOVE, non_ascii
-from ._encoding import Encoding, check_dtype, choose_encoding, encode, pixel_values
+from ._encoding import (
+    Encoding,
+    check_dtype,
+    choose_encoding,
+    encode,
+    pixel_values,
+    value_range,
+)
 from ._plan import DROP, FramePlan, PlanBuilder, example_plan
 from ._serialise import (
     Converted,
@@ -52,4 +59,5 @@ __all__ = [
     "pixel_values",
     "read_source",
     "set_elements",
+    "value_range",
 ]

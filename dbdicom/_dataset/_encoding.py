@@ -16,7 +16,14 @@ from pydicom.valuerep import DSfloat
 from .._errors import InvalidValueError
 from .._values import to_dicom
 
-__all__ = ["Encoding", "check_dtype", "choose_encoding", "encode", "pixel_values"]
+__all__ = [
+    "Encoding",
+    "check_dtype",
+    "choose_encoding",
+    "encode",
+    "pixel_values",
+    "value_range",
+]
 
 
 @dataclass(frozen=True)
@@ -176,3 +183,48 @@ def pixel_values(
         out.append((0x00281053, "DS", to_dicom("RescaleSlope", encoding.slope)))
         out.append((0x00281052, "DS", to_dicom("RescaleIntercept", encoding.intercept)))
     return out
+
+
+def value_range(data: Any) -> tuple[float, float, bool]:
+    """Lowest and highest value of ``data`` (numpy or dask) and whether all
+    are integers: what :func:`choose_encoding` needs. NaN and infinite
+    values, which images cannot store, are refused.
+
+    Examples
+    --------
+    >>> value_range(np.array([[1.0, 2.5], [3.0, -1.0]], np.float32))
+    (-1.0, 3.0, False)
+    >>> value_range(np.array([True, False]))
+    (0.0, 1.0, True)
+    >>> value_range(np.array([1.0, np.nan]))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the array holds NaN or infinite values, ...
+    """
+    import dask.array as dsa  # a dependency; imported when a write needs it
+
+    kind = np.dtype(data.dtype).kind
+    if kind == "b":
+        return 0.0, 1.0, True
+    if isinstance(data, dsa.Array):
+        import dask
+
+        x = data.astype(np.float64) if kind == "f" else data
+        finite = dsa.isfinite(x).all() if kind == "f" else True
+        integral = (x == dsa.rint(x)).all() if kind == "f" else True
+        low, high, finite, integral = dask.compute(x.min(), x.max(), finite, integral)
+    else:
+        x = np.asarray(data)
+        low, high = x.min(), x.max()  # NaN if any is; inf if any is
+        finite = bool(np.isfinite(low) and np.isfinite(high))
+        integral = True
+        if kind == "f" and finite:
+            # most float data shows it is not integral in its first values
+            head = x.reshape(-1)[:4096]
+            integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
+    if not finite:
+        raise InvalidValueError(
+            "the array holds NaN or infinite values, which DICOM images cannot store: "
+            "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
+        )
+    return float(low), float(high), bool(integral)

@@ -39,6 +39,7 @@ from .._dataset import (
     as_dataset,
     check_dtype,
     choose_encoding,
+    value_range,
 )
 from .._errors import DicomError, InvalidValueError
 from .._index._scan import Row
@@ -54,36 +55,6 @@ from ._structure import _NEEDED, inherited, is_empty
 __all__ = ["header_array", "set_xarray"]
 
 _NEW_FOLDER = "dbdicom"
-
-
-def _scan(da: Any) -> tuple[float, float, bool, bool]:
-    """Lowest, highest value, whether all are integers, whether any is NaN/inf."""
-    data = da.data
-    try:
-        import dask.array as dsa
-
-        lazy = isinstance(data, dsa.Array)
-    except ImportError:  # pragma: no cover - dask is a dependency
-        lazy = False
-    if da.dtype.kind == "b":
-        return 0.0, 1.0, True, False
-    if lazy:
-        import dask
-
-        x = data.astype(np.float64) if da.dtype.kind == "f" else data
-        finite = dsa.isfinite(x).all() if da.dtype.kind == "f" else True
-        integral = (x == dsa.rint(x)).all() if da.dtype.kind == "f" else True
-        low, high, finite, integral = dask.compute(x.min(), x.max(), finite, integral)
-    else:
-        x = np.asarray(data)
-        low, high = x.min(), x.max()  # NaN if any is; inf if any is
-        finite = bool(np.isfinite(low) and np.isfinite(high))
-        integral = True
-        if da.dtype.kind == "f" and finite:
-            # most float data shows it is not integral in its first values
-            head = x.reshape(-1)[:4096]
-            integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
-    return float(low), float(high), bool(integral), not bool(finite)
 
 
 def set_xarray(
@@ -110,12 +81,7 @@ def set_xarray(
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
     editor.begin()
-    low, high, integral, bad = _scan(da)
-    if bad:
-        raise InvalidValueError(
-            "the array holds NaN or infinite values, which DICOM images cannot store: "
-            "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
-        )
+    low, high, integral = value_range(da.data)
     encoding = choose_encoding(da.dtype.kind, low, high, integral)
     return _set_xarray(series, da, header, description, encoding, editor, (low, high), serialiser)
 
