@@ -430,7 +430,7 @@ def test_new_files_appear_whole_with_or_without_unnamed_files(demo: db.Database)
     import os
     import sys
 
-    from dbdicom._records import _output
+    from dbdicom._records import _new_files as _output
 
     vfa = demo.series(SeriesDescription="VFA")[0]
     da = vfa.to_xarray().astype(np.float32) / 3
@@ -474,7 +474,7 @@ def test_files_made_ahead_by_a_helper_thread_are_all_used_or_closed(
     to a fresh scan; a write stopped half-way (here by its progress report)
     closes the files made ahead and not taken, which leave nothing behind."""
 
-    from dbdicom._records import _output
+    from dbdicom._records import _new_files as _output
 
     vfa = demo.series(SeriesDescription="VFA")[0]
     da = vfa.to_xarray().astype(np.float32) / 3

@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING
 from .._facade import lazy_names
 
 if TYPE_CHECKING:
+    from ._frame_tags import (
+        NOT_TAG_COORDS,
+        WRITER_TAGS,
+        FrameTags,
+        check_names,
+        frames_of,
+        shared_values,
+    )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
     from ._lazy import preferred_chunks
@@ -19,6 +27,12 @@ if TYPE_CHECKING:
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
 _MODULES = {
+    "NOT_TAG_COORDS": "._frame_tags",
+    "WRITER_TAGS": "._frame_tags",
+    "FrameTags": "._frame_tags",
+    "check_names": "._frame_tags",
+    "frames_of": "._frame_tags",
+    "shared_values": "._frame_tags",
     "AUTO_DIMS": "._xarray",
     "Frames": "._frames",
     "Grid": "._grid",
@@ -34,13 +48,19 @@ __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "AUTO_DIMS",
+    "FrameTags",
     "Frames",
     "Grid",
+    "NOT_TAG_COORDS",
+    "WRITER_TAGS",
     "array_and_header",
     "build_dataarray",
+    "check_names",
+    "frames_of",
     "geometry_groups",
     "group_text",
     "make_grid",
     "preferred_chunks",
+    "shared_values",
     "stack",
 ]

@@ -5,25 +5,42 @@ Knows nothing of the index or the records above it.
 
 from __future__ import annotations
 
-from ._header import Header, NeedsPydicom, NotDicomError, read_header
+from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
 from ._pydicom import FRAME_ALIASES, frame_values, read_any_header, read_with_pydicom
+from ._raw import (
+    Layouts,
+    dataset_bytes,
+    elements,
+    encode_element,
+    file_header,
+    header_of,
+    merge,
+)
 from ._values import decode_value, encodings_for, to_python
 
 __all__ = [
     "FORMAT_TAGS",
     "FRAME_ALIASES",
     "Header",
+    "Layouts",
     "NeedsPydicom",
     "NotDicomError",
     "PixelFormat",
+    "dataset_bytes",
     "decode_value",
+    "elements",
+    "encode_element",
     "encodings_for",
+    "file_header",
     "frame_values",
+    "header_of",
+    "merge",
     "pixel_format",
     "read_any_header",
     "read_frames",
     "read_header",
     "read_with_pydicom",
     "to_python",
+    "values_of_elements",
 ]

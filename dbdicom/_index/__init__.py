@@ -19,26 +19,30 @@ from ._columns import (
 )
 from ._index import Index, assign_keys, find_problems, store_folder
 from ._query import match_values
-from ._scan import HIDDEN, scan_files, walk
+from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one, walk
 from ._store import UNREAD
 
 __all__ = [
+    "HIDDEN",
+    "Index",
     "JOINED",
     "LEVEL_TAGS",
     "NUMERIC_VRS",
-    "HIDDEN",
+    "Row",
     "TAGS",
     "UNREAD",
     "VECTORS",
-    "Index",
+    "WANTED",
     "assign_keys",
     "cell_value",
     "check_tag",
     "column_of",
     "find_problems",
+    "header_row",
     "keyword_of",
     "match_values",
     "scan_files",
+    "scan_one",
     "store_folder",
     "tag_of",
     "to_plain",

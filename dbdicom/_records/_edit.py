@@ -46,7 +46,7 @@ _LOCKS: dict[str, FolderLock] = {}
 _OWNERS: dict[str, weakref.ref[Editor]] = {}
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
-_PROGRESS_FROM = 50
+PROGRESS_FROM = 50
 
 
 class _Delete:
@@ -240,7 +240,7 @@ class Editor:
             raise InvalidFileError(f"{path} cannot be read by pydicom: {exc}") from exc
 
     def _progress(self, done: int, total: int, text: str) -> None:
-        if total >= _PROGRESS_FROM and not self.db._muted:
+        if total >= PROGRESS_FROM and not self.db._muted:
             self.db._status.progress(done, total, text)
 
     # ------------------------------------------------------------ changes

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .._arrays._writer import NOT_TAG_COORDS, WRITER_TAGS, FrameTags, check_names, frames_of
+from .._arrays import NOT_TAG_COORDS, WRITER_TAGS, FrameTags, check_names, frames_of
 from .._errors import DicomError, InvalidValueError
-from .._index._scan import scan_one
-
-if TYPE_CHECKING:
-    from ._record import Record
+from .._index import scan_one
+from .._templates import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, VOI, parametric_map, segmentation
+from ._edit import DELETE
+from ._new_files import index_written, remove_previous, store_file
+from ._record import Record
+from ._sources import find_sources
+from ._structure import inherited, is_empty
 
 __all__ = ["KINDS", "write_multiframe"]
 
@@ -48,7 +51,16 @@ _GEOMETRY = ("PixelSpacing", "ImageOrientationPatient", "SliceThickness")
 
 
 def check_kind(kind: str) -> None:
-    """Refuse an unknown ``kind`` with the list of those known."""
+    """Refuse an unknown ``kind`` with the list of those known.
+
+    Examples
+    --------
+    >>> check_kind("segmentation")
+    >>> check_kind("volume")
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: kind='volume' is not a kind of object dbdicom writes: ...
+    """
     if kind not in KINDS:
         raise InvalidValueError(
             f"kind={kind!r} is not a kind of object dbdicom writes: use one of "
@@ -60,10 +72,6 @@ def write_multiframe(
     series: Record, da: Any, kind: str, header: Any = None, description: str | None = None
 ) -> Record:
     """Write ``da`` into ``series`` as one object of ``kind`` (see the module notes)."""
-    from ._output import no_pydicom_validation, store_file
-    from ._structure import inherited, is_empty
-    from ._write import _sources, index_written, remove_previous
-
     check_kind(kind)
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
@@ -75,7 +83,7 @@ def write_multiframe(
     pixels = _pixels(kind, frames)
     editor = series._db._editor
     journal = editor.begin()
-    groups = _sources(series, da, header)
+    groups = find_sources(series, da, header)
     sources = [s for group in groups for s in group]
     target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
     attributes = _attributes(kind, target, da, sources, series)
@@ -105,8 +113,7 @@ def write_multiframe(
     journal.tmp.mkdir(parents=True, exist_ok=True)
     root = str(editor.root)
     buffer = io.BytesIO()
-    with no_pydicom_validation():
-        ds.save_as(buffer, enforce_file_format=True)
+    ds.save_as(buffer, enforce_file_format=True)
     data = buffer.getvalue()
     scanned = {}
     try:
@@ -120,8 +127,6 @@ def write_multiframe(
 
 
 def _deleted(value: Any) -> bool:
-    from ._edit import DELETE
-
     return value is DELETE
 
 
@@ -155,15 +160,12 @@ def _attributes(
     kind: str, target: dict[str, Any], da: Any, sources: list[Any], series: Record
 ) -> dict[str, Any]:
     """Patient, study and series attributes for the template of ``kind``."""
-    from .._templates._parametric import _VOI
-    from .._templates._segmentation import _REFUSED, REFUSED_MULTIFRAME
-
     if kind == "segmentation":
-        refused: set[str] = set(_REFUSED)
+        refused: set[str] = set(REFUSED_SEGMENTATION)
     else:
         refused = set(REFUSED_MULTIFRAME) - {"Modality"}
     out = {k: v for k, v in target.items() if k not in refused and not k.islower()}
-    out = {k: v for k, v in out.items() if k not in _VOI and k not in _GEOMETRY}
+    out = {k: v for k, v in out.items() if k not in VOI and k not in _GEOMETRY}
     out["SeriesInstanceUID"] = str(target.get("SeriesInstanceUID") or series.uid)
     frame_of_reference = da.attrs.get("FrameOfReferenceUID") or target.get("FrameOfReferenceUID")
     if not frame_of_reference and sources:
@@ -195,7 +197,8 @@ def _positions(
 ) -> tuple[list[list[float]] | None, dict[str, Any]]:
     """The position of every frame, and the shared geometry (orientation,
     pixel spacing, slice thickness): from the affine and the coordinates,
-    else the source frames; None: the template's default stack."""
+    else the source frames; None: the template's default stack.
+    """
     tags = FrameTags(da)
     positions: list[list[float]] = []
     shared: dict[str, Any] = {}
@@ -243,8 +246,6 @@ def _build(
     referenced: dict[str, list[tuple[str, str]]] | None,
     description: str | None,
 ) -> Any:
-    from .._templates import parametric_map, segmentation
-
     try:
         if kind == "parametric map":
             return parametric_map(pixels, positions, referenced_series=referenced, **attributes)

@@ -9,16 +9,20 @@ Pure pydicom and numpy: nothing here knows about the index or the records.
 """
 
 from ._classic import ct_image, mr_image
-from ._common import new_uid, slice_location
+from ._common import file_meta, new_uid, slice_location
 from ._enhanced_mr import enhanced_mr_image
-from ._parametric import parametric_map
+from ._parametric import VOI, parametric_map
+from ._part10 import write_dataset
 from ._secondary import secondary_capture
-from ._segmentation import segmentation
-from ._write import write_dataset
+from ._segmentation import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, segmentation
 
 __all__ = [
+    "REFUSED_MULTIFRAME",
+    "REFUSED_SEGMENTATION",
+    "VOI",
     "ct_image",
     "enhanced_mr_image",
+    "file_meta",
     "mr_image",
     "new_uid",
     "parametric_map",

@@ -59,7 +59,7 @@ _PM_DEFAULTS: dict[str, Any] = {
 }
 
 #: Frame VOI LUT keywords that the caller may give as plain attributes.
-_VOI = ("WindowCenter", "WindowWidth", "VOILUTFunction")
+VOI = ("WindowCenter", "WindowWidth", "VOILUTFunction")
 
 
 def parametric_map(
@@ -149,12 +149,12 @@ def parametric_map(
     measures, orientation, frame_positions, in_stack = geometry(
         attributes, positions, (n_frames, int(array.shape[1]), int(array.shape[2]))
     )
-    top = {k: v for k, v in attributes.items() if k not in _VOI}
+    top = {k: v for k, v in attributes.items() if k not in VOI}
     values = multiframe_values(str(attributes.get("Modality", "MR")), _PM_DEFAULTS, top)
     values.setdefault("Modality", "MR")
 
     voi, low, high = _voi_and_range(array)
-    set_values(voi, {k: v for k, v in attributes.items() if k in _VOI})
+    set_values(voi, {k: v for k, v in attributes.items() if k in VOI})
     mapping = item(
         LUTExplanation=values["ContentDescription"] or values["ContentLabel"],
         LUTLabel=values["ContentLabel"],

@@ -122,7 +122,8 @@ def multiframe_dataset(
 ) -> Dataset:
     """The dataset of a multi-frame object: ``values``, the shared and per-frame
     functional groups, and the grey-scale frame layout of ``shape`` (frames,
-    rows, columns); the caller adds the bits and the pixel data."""
+    rows, columns); the caller adds the bits and the pixel data.
+    """
     values["SharedFunctionalGroupsSequence"] = [shared]
     values["PerFrameFunctionalGroupsSequence"] = frames
     values["NumberOfFrames"] = len(frames)
@@ -177,7 +178,8 @@ def references(
     return item(DerivationCodeSequence=[code_item(*derivation)], SourceImageSequence=sources)
 
 
-_REFUSED: dict[str, str] = {
+#: attributes a segmentation refuses, and what to do instead
+REFUSED_SEGMENTATION: dict[str, str] = {
     **REFUSED_MULTIFRAME,
     "SegmentSequence": "pass label=, category=, segment_type= and algorithm=",
     "SegmentationType": "the template makes BINARY segmentations",
@@ -285,7 +287,7 @@ def segmentation(
     >>> bool((ds.pixel_array == mask).all())
     True
     """
-    check_keywords(attributes, _REFUSED)
+    check_keywords(attributes, REFUSED_SEGMENTATION)
     array = _mask(mask)
     n_frames = int(array.shape[0])
     measures, orientation, frame_positions, in_stack = geometry(

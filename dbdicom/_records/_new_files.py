@@ -1,7 +1,8 @@
-"""Files out: the frames of a write encoded, written atomically, and their index rows.
+"""New files: frames encoded, written atomically and indexed; the files they replace removed.
 
-:mod:`._write` decides what each frame's header holds; this module turns
-headers and pixels into files. A frame comes as a :class:`RawFrame` (element
+The header plans (:mod:`dbdicom._dataset`) decide what each frame's header
+holds; this module turns serialised headers and pixels into files, enters
+them in the index and removes the files they replace. A frame comes as a :class:`RawFrame` (element
 layers, joined into bytes here) or as a pydicom dataset. Each new file
 appears whole or not at all (:func:`store_file`), and its index row is decoded
 from the elements written, not read back. The blocks of a dask array are
@@ -17,71 +18,31 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.filewriter import dcmwrite
 
-from .._arrays._writer import Encoding, encode
-from .._files._header import Header, values_of_elements
-from .._files._raw import file_header, merge
-from .._index._scan import WANTED, Row, header_row, scan_one
-from .._values import to_dicom
-from ._edit import _PROGRESS_FROM
+from .._dataset import Encoding, RawFrame, encode, file_head, pixel_format
+from .._files import Header, values_of_elements
+from .._index import WANTED, Row, header_row, scan_one
+from ._edit import PROGRESS_FROM
 
 if TYPE_CHECKING:
     from ._record import Record
 
 __all__ = [
-    "RawFrame",
     "Scanned",
-    "no_pydicom_validation",
-    "pixel_format",
+    "index_written",
+    "remove_previous",
     "store_file",
     "write_all",
 ]
 
 # a file written: its path, index row and frame rows
 Scanned = tuple[str, Row, list[Row]]
-
-
-@dataclass
-class RawFrame:
-    """A frame written as bytes: element layers (later win; None removes),
-    the first being the source header's own elements."""
-
-    layers: list[dict[int, bytes | None]]
-    sop_class: str
-    sop_uid: str
-
-
-_UNCHECKED = threading.Lock()
-_unchecked: list[Any] = [0, None, None]  # writers inside, the saved pydicom modes
-
-
-@contextlib.contextmanager
-def no_pydicom_validation() -> Iterator[None]:
-    """pydicom's own value checks off while dbdicom writes (it checked the values
-    itself, and source values are copied as they were); safe across threads."""
-    settings = pydicom.config.settings
-    with _UNCHECKED:
-        if _unchecked[0] == 0:
-            _unchecked[1:] = [settings.reading_validation_mode, settings.writing_validation_mode]
-            settings.reading_validation_mode = pydicom.config.IGNORE
-            settings.writing_validation_mode = pydicom.config.IGNORE
-        _unchecked[0] = int(_unchecked[0] or 0) + 1
-    try:
-        yield
-    finally:
-        with _UNCHECKED:
-            _unchecked[0] = int(_unchecked[0] or 0) - 1
-            if _unchecked[0] == 0:
-                settings.reading_validation_mode = _unchecked[1]
-                settings.writing_validation_mode = _unchecked[2]
 
 
 # frames encoded at once (fewer calls into numpy than one by one)
@@ -93,7 +54,8 @@ class _Encoded:
     writing reaches them. (Encoding on a helper thread was tried: each system
     call of the writing thread then waits for the helper to give the GIL
     back, which costs about what the encoding does, since float32 data are
-    scaled in float32.)"""
+    scaled in float32.)
+    """
 
     def __init__(self, frames: np.ndarray, encoding: Encoding) -> None:
         self.frames, self.encoding = frames, encoding
@@ -129,7 +91,8 @@ def _write_frames(
     Each frame's header is built, its pixels encoded (see :class:`_Encoded`),
     the file written and its index row read from the elements written.
     Returns the index rows of the files written, read from the bytes written
-    (where the task ran: the database does not read the files again)."""
+    (where the task ran: the database does not read the files again).
+    """
     folder = getattr(items, "folder", None)  # a series' frames: one folder
     if folder is not None:
         folders = {str(folder)}
@@ -141,7 +104,7 @@ def _write_frames(
     raw_rows: list[tuple[Row, dict[int, bytes | None], tuple[int, int, str]]] = []
     frames = np.asarray(block).reshape(-1, *block.shape[-2:])
     ahead: _Unnamed | None = None
-    with no_pydicom_validation(), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         stored = _Encoded(frames, encoding)
         for k, (rel, ds) in enumerate(items):
             if k == 1 and len(folders) == 1 and _UNNAMED.get(os.getpid()):
@@ -149,11 +112,8 @@ def _write_frames(
                 ahead = stack.enter_context(_Unnamed(os.path.join(root, *folders), len(items) - 1))
             pixels = stored[k]
             if isinstance(ds, RawFrame):
-                merged = merge(ds.layers)
                 nbytes = pixels.nbytes
-                head = file_header(
-                    merged, nbytes, ds.sop_class, ds.sop_uid, PYDICOM_IMPLEMENTATION_UID
-                )
+                head, merged = file_head(ds, nbytes)
                 store_file(root, tmp, rel, head, pixels, ahead)
                 # the index row from the elements just written (below, in bulk)
                 row = {"_path": rel, "_size": len(head) + nbytes + nbytes % 2, "_mtime": 0}
@@ -189,7 +149,8 @@ def store_file(
 ) -> None:
     """Write one new file, ``head`` then the stored ``pixels`` (if any),
     atomically: it appears complete or not at all (see :func:`_create_unnamed`);
-    ``ahead``: what makes the unnamed files of its folder."""
+    ``ahead``: what makes the unnamed files of its folder.
+    """
     parts: list[Any] = [head]
     if pixels is not None:
         parts.append(pixels.data if pixels.flags.c_contiguous else pixels.tobytes())
@@ -224,7 +185,8 @@ _UNNAMED: dict[int, Any] = {}
 def _create_unnamed(target: str, parts: list[Any], ahead: _Unnamed | None = None) -> bool:
     """Create ``target`` from ``parts`` through an unnamed file (made by
     ``ahead``, where given); False where that is not available (the caller
-    then writes a temporary file)."""
+    then writes a temporary file).
+    """
     pid = os.getpid()
     proc = _UNNAMED.get(pid)
     if proc is False or not hasattr(os, "O_TMPFILE"):
@@ -362,22 +324,10 @@ def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
     ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
     ds["PixelData"].VR = "OW"
     buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
+    # Explicit VR Little Endian whatever the source was (big endian included)
+    dcmwrite(buffer, ds, implicit_vr=False, little_endian=True, enforce_file_format=True)
     del ds.PixelData  # written: do not keep every frame's pixels
     return buffer.getvalue()
-
-
-def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
-    """The pixel description of a frame (the same for every frame of a write)."""
-    ds.Rows, ds.Columns = int(shape[0]), int(shape[1])
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 1 if encoding.dtype == "int16" else 0
-    if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
-        ds.RescaleSlope = to_dicom("RescaleSlope", encoding.slope)
-        ds.RescaleIntercept = to_dicom("RescaleIntercept", encoding.intercept)
 
 
 def write_all(
@@ -389,7 +339,8 @@ def write_all(
     series: Record,
 ) -> list[Scanned]:
     """Write every frame: block by block (in parallel) for dask data. Progress
-    goes to the series' status: per frame, or (dask) before and after."""
+    goes to the series' status: per frame, or (dask) before and after.
+    """
     import dask
     import dask.array as dsa
 
@@ -399,11 +350,11 @@ def write_all(
         frames = np.asarray(data).reshape(nframes, *da.shape[-2:])
 
         def report(k: int) -> None:
-            if nframes >= _PROGRESS_FROM:
+            if nframes >= PROGRESS_FROM:
                 series.progress(k + 1, nframes, "Writing")
 
         return _write_frames(root, tmp, items, frames, encoding, report)
-    if nframes >= _PROGRESS_FROM:
+    if nframes >= PROGRESS_FROM:
         series.message(f"Writing {nframes} frames, in blocks, on the dask scheduler")
     data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
     shape = data.shape[:-2]
@@ -421,6 +372,22 @@ def write_all(
     done: list[Scanned] = []
     for result in dask.compute(*tasks):
         done.extend(result)
-    if nframes >= _PROGRESS_FROM:
+    if nframes >= PROGRESS_FROM:
         series.progress(nframes, nframes, "Writing")
     return done
+
+
+def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, list[Row]]]) -> None:
+    """The files written (``rels``, whether or not all were) enter the index;
+    ``rows``: those read from the bytes written (the others are read).
+    """
+    series._db.index.update(rels, rows)
+    series._db._changed()
+    series._db._editor.prune()
+
+
+def remove_previous(series: Record, old: list[str]) -> None:
+    """Remove the files ``old``: the series' instances before a write replaced them."""
+    if old:
+        frame = series._db.index.frame
+        series._db._editor.remove_rows(np.flatnonzero(frame["_path"].isin(old).to_numpy()))

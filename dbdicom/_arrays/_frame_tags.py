@@ -1,7 +1,9 @@
-"""DataArray -> DICOM frames: tag values of each frame, pixel encoding.
+"""DataArray -> the inputs of header plans: the tag values of each frame.
 
-The writer turns an :class:`xarray.DataArray` into one dataset per frame
-(every index of the dims before ``row`` and ``column``):
+A write turns an :class:`xarray.DataArray` into one instance per frame
+(every index of the dims before ``row`` and ``column``); this module
+gives the tag values each frame's header plan (:mod:`dbdicom._dataset`)
+is built from:
 
 * dim coordinates and non-dimension coordinates become tag values of each
   frame (times, VR TM, given as seconds since midnight are written back as
@@ -13,7 +15,8 @@ The writer turns an :class:`xarray.DataArray` into one dataset per frame
   its index along the first dim that is ``SliceLocation`` (0 without one).
   Geometry given as coordinates is kept as given;
 * ``Rows``/``Columns`` follow the data, and the pixel encoding is the
-  writer's own (see :func:`choose_encoding`): such attrs are not copied.
+  writer's own (see :func:`dbdicom._dataset.choose_encoding`): such attrs
+  are not copied.
 
 A coordinate or attr whose name is not a DICOM keyword is refused
 (:class:`~dbdicom.InvalidValueError`), never silently dropped.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,15 +34,13 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from .._errors import InvalidValueError
 
 __all__ = [
-    "Encoding",
     "WRITER_TAGS",
     "check_names",
-    "choose_encoding",
-    "encode",
     "FrameTags",
     "NOT_TAG_COORDS",
     "frames_of",
     "shared_values",
+    "to_tag_value",
 ]
 
 #: Tags the writer sets itself (from the data and the encoding): never copied
@@ -124,7 +124,14 @@ def check_names(da: Any) -> None:
 
 
 def frames_of(da: Any) -> Iterator[tuple[int, ...]]:
-    """Indices of the frames (the dims before ``row``/``column``), in C order."""
+    """Indices of the frames (the dims before ``row``/``column``), in C order.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> list(frames_of(xr.DataArray(np.zeros((2, 2, 3, 3)), dims=("a", "b", "row", "column"))))
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    """
     shape = tuple(int(n) for n in da.shape[:-2])
     yield from np.ndindex(*shape) if shape else iter([()])
 
@@ -164,7 +171,16 @@ def to_tag_value(keyword: str, value: Any) -> Any:
 
 
 def shared_values(da: Any) -> dict[str, Any]:
-    """Tag values from the attrs (writer-owned tags and ``affine`` left out)."""
+    """Tag values from the attrs (writer-owned tags and ``affine`` left out).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2)), dims=("row", "column"),
+    ...                   attrs={"Rows": 2, "AcquisitionTime": 60.0, "affine": np.eye(4)})
+    >>> shared_values(da)
+    {'AcquisitionTime': '000100.000000'}
+    """
     out = {}
     for name, value in da.attrs.items():
         if name in _NOT_TAGS or name in WRITER_TAGS:
@@ -214,10 +230,26 @@ class FrameTags:
         slices = int(da.sizes.get("SliceLocation", 1))
         self._affine = None if affine is None else _Geometry(affine, slices)
         self._slices = slices
+        # the first dim without coordinates (``frame`` of Series.set_array)
+        plain = [k for k, d in enumerate(dims) if d not in da.coords]
+        self._stack_axis = plain[0] if plain else None
+
+    def stack_index(self, index: tuple[int, ...]) -> int:
+        """The slice of the frame at ``index`` in a stack made without
+        positions: its index along the first dim without coordinates, else 0.
+
+        Examples
+        --------
+        >>> import xarray as xr, numpy as np
+        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("frame", "row", "column"))).stack_index((2,))
+        2
+        """  # noqa: E501
+        return 0 if self._stack_axis is None else int(index[self._stack_axis])
 
     def values(self, index: tuple[int, ...]) -> dict[str, Any]:
         """Tag values of the frame at ``index`` from the coordinates
-        (writer-owned tags and empty values left out)."""
+        (writer-owned tags and empty values left out).
+        """
         out: dict[str, Any] = {}
         for name, axes, shape, converted in self._coords:
             if len(axes) == 1:  # most coordinates belong to one dim
@@ -234,7 +266,8 @@ class FrameTags:
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
         """Geometry tags of the frame at ``index`` from the ``affine`` attr
         (those not ``given``): the slice index is the frame's index along
-        ``SliceLocation`` (0 without that dim)."""
+        ``SliceLocation`` (0 without that dim).
+        """
         if self._affine is None:
             return {}
         k = index[self._slice_axis] if self._slice_axis is not None else 0
@@ -278,119 +311,3 @@ class _Geometry:
             {"ImagePositionPatient": position, **self.shared, "SliceLocation": location}
             for position, location in zip(rounded, locations, strict=True)
         ]
-
-
-# ------------------------------------------------------------------ pixel encoding
-@dataclass(frozen=True)
-class Encoding:
-    """How physical values are stored: ``stored = round((value - intercept) / slope)``.
-
-    Attributes
-    ----------
-    dtype : str
-        ``"uint16"`` or ``"int16"`` (16 bits allocated and stored).
-    slope, intercept : float
-        RescaleSlope and RescaleIntercept, exactly as written (DS text).
-    exact : bool
-        Whether every value is stored exactly (integer data in range).
-    """
-
-    dtype: str
-    slope: float
-    intercept: float
-    exact: bool
-
-
-def _ds(x: float) -> float:
-    """``x`` as it reads back from a DS (16 characters) element."""
-    from pydicom.valuerep import DSfloat
-
-    return float(DSfloat(x, auto_format=True))
-
-
-def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encoding:
-    """The 16-bit encoding of data of dtype kind ``kind`` within ``[low, high]``.
-
-    * integers (and floats whose values are all integers) that fit in
-      ``uint16`` or ``int16`` are stored as they are (slope 1, intercept 0);
-      a range of at most 65,535 elsewhere is stored exactly with an intercept;
-    * other data is stored as ``uint16`` with ``intercept = low`` and
-      ``slope = (high - low) / 65535``: the error of any value is at most
-      ``slope / 2`` (plus ~1% of ``slope`` for float32 data, which
-      :func:`encode` scales in float32), i.e. below ``(high - low) / 65535``;
-    * booleans are stored as 0 and 1 (``uint16``).
-
-    Examples
-    --------
-    >>> choose_encoding("u", 0, 4095, True)
-    Encoding(dtype='uint16', slope=1.0, intercept=0.0, exact=True)
-    >>> choose_encoding("i", 100000, 100010, True).intercept
-    100000.0
-    >>> e = choose_encoding("f", 0.0, 1.0, False)
-    >>> e.dtype, e.exact, abs(e.slope - 1 / 65535) < 1e-12
-    ('uint16', False, True)
-    """
-    if kind == "b":
-        return Encoding("uint16", 1.0, 0.0, True)
-    if integral:
-        if low >= 0 and high <= 65535:
-            return Encoding("uint16", 1.0, 0.0, True)
-        if low >= -32768 and high <= 32767:
-            return Encoding("int16", 1.0, 0.0, True)
-        if high - low <= 65535 and _ds(low) == low:
-            return Encoding("uint16", 1.0, float(low), True)
-    intercept = _ds(low)
-    span = max(high - intercept, 0.0)
-    slope = _ds(span / 65535) if span > 0 else 1.0
-    while span > 0 and (high - intercept) / slope > 65535.49:  # DS rounding made it short
-        slope = _ds(slope * (1 + 1e-9) + 1e-15)
-    return Encoding("uint16", slope, intercept, False)
-
-
-def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
-    """Stored values of a frame (physical ``values``) under ``encoding``.
-
-    Data of at most 32-bit floats are scaled in float32, four times faster
-    than in float64: the rounding adds at most ~1% of a step (65,535 steps
-    times a few float32 ulps) to the half step of the encoding. Other data
-    are scaled in float64.
-
-    Examples
-    --------
-    >>> x = np.linspace(-1, 1, 100_001, dtype=np.float32)
-    >>> e = choose_encoding("f", -1.0, 1.0, False)
-    >>> stored = encode(x, e)
-    >>> error = np.abs(stored * e.slope + e.intercept - x).max()
-    >>> bool(error <= 0.52 * e.slope), stored.min(), stored.max()
-    (True, np.uint16(0), np.uint16(65535))
-    """
-    if encoding.exact and encoding.slope == 1.0:
-        stored = values.astype(np.float64) - encoding.intercept if encoding.intercept else values
-        return np.asarray(stored).astype(encoding.dtype)
-    if values.dtype.kind == "f" and values.dtype.itemsize <= 4:
-        single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32)
-        np.multiply(single, np.float32(1.0 / encoding.slope), out=single)
-        np.rint(single, out=single)
-        np.clip(single, 0, 65535, out=single)
-        return single.astype(encoding.dtype)
-    scaled = np.subtract(values, encoding.intercept, dtype=np.float64)
-    np.divide(scaled, encoding.slope, out=scaled)
-    np.rint(scaled, out=scaled)
-    np.clip(scaled, 0, 65535, out=scaled)
-    return scaled.astype(encoding.dtype)
-
-
-def check_dtype(dtype: np.dtype[Any], size: int) -> None:
-    """Refuse data that cannot be written, with the way out."""
-    if size == 0:
-        raise InvalidValueError("the array is empty: there is nothing to write.")
-    if dtype.kind == "c":
-        raise InvalidValueError(
-            "complex data cannot be stored in DICOM images: write the magnitude and the "
-            "phase as two series (np.abs(da), np.angle(da)), or the real and imaginary parts."
-        )
-    if dtype.kind not in "biuf":
-        raise InvalidValueError(
-            f"the array has dtype {dtype}: only numbers (integer, float) and booleans can be "
-            "written as pixels. Convert it first, e.g. da.astype('float32')."
-        )

@@ -1,0 +1,63 @@
+"""The dataset layer: what a new or derived instance holds.
+
+A write builds one :class:`FramePlan` per frame (:class:`PlanBuilder`:
+every rule of a derived or new header lives there) and serialises it as
+bytes (:func:`as_bytes`, the fast path) or through pydicom
+(:func:`as_dataset`, the fallback). The pixel encoding of a write
+(:class:`Encoding`) is chosen and applied here too.
+
+Knows nothing of records, the index, the journal or the folder layout.
+
+>>> from dbdicom._dataset import as_dataset, example_plan
+>>> as_dataset(example_plan()).ImageType[:2]
+['DERIVED', 'SECONDARY']
+"""
+
+from ._base import Base, Template, read_source
+from ._elements import REMOVE, non_ascii
+from ._encoding import (
+    Encoding,
+    check_dtype,
+    choose_encoding,
+    encode,
+    pixel_values,
+    value_range,
+)
+from ._plan import DROP, FramePlan, PlanBuilder, example_plan
+from ._serialise import (
+    Converted,
+    RawFrame,
+    as_bytes,
+    as_dataset,
+    file_head,
+    pixel_format,
+    set_elements,
+)
+from ._source import Source, dataset_source
+
+__all__ = [
+    "DROP",
+    "REMOVE",
+    "Base",
+    "Converted",
+    "Encoding",
+    "FramePlan",
+    "PlanBuilder",
+    "RawFrame",
+    "Source",
+    "Template",
+    "as_bytes",
+    "as_dataset",
+    "check_dtype",
+    "choose_encoding",
+    "dataset_source",
+    "encode",
+    "example_plan",
+    "file_head",
+    "non_ascii",
+    "pixel_format",
+    "pixel_values",
+    "read_source",
+    "set_elements",
+    "value_range",
+]

@@ -1,0 +1,175 @@
+"""The header a frame of a write starts from: a source's, or the template's.
+
+A source's header is read as bytes (its top-level elements, copied as
+they are) where it is plain Explicit VR Little Endian, else through
+pydicom; a frame without sources starts from the MR Image template of the
+write's frame size.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import MRImageStorage
+
+from .._files import Layouts, NeedsPydicom, dataset_bytes, elements, header_of
+from .._templates import mr_image
+from ._elements import CHARSET, charset_of, image_type_rest
+from ._source import Source
+
+__all__ = ["Base", "Template", "base_of", "read_source"]
+
+_IMAGE_TYPE = 0x00080008
+
+
+class Template:
+    """The MR Image template of a write's frame size, made when first needed
+    (a series derived from sources copies their headers instead).
+
+    Examples
+    --------
+    >>> t = Template(4, 6)
+    >>> int(t.dataset.Rows), "PixelData" in t.dataset, 0x00280010 in t.elements
+    (4, False, True)
+    """
+
+    def __init__(self, rows: int, columns: int) -> None:
+        self.shape = (rows, columns)
+
+    @functools.cached_property
+    def dataset(self) -> Dataset:
+        ds = mr_image(np.zeros(self.shape, np.uint16))
+        del ds.PixelData
+        return ds
+
+    @functools.cached_property
+    def elements(self) -> dict[int, bytes]:
+        return elements(dataset_bytes(self.dataset))
+
+
+class Base:
+    """The header a frame starts from: a source's elements (read as bytes),
+    or a pydicom dataset (a source that is not plain Explicit VR Little
+    Endian, an enhanced source, or a write through pydicom asked for), or
+    the template (``source`` None).
+
+    Examples
+    --------
+    >>> from dbdicom._dataset import example_plan
+    >>> base = example_plan().base
+    >>> base.source is None, base.has(0x00080060), base.charset(), base.image_type_rest()
+    (True, True, 'ISO_IR 100', ['OTHER'])
+    >>> int(base.load().Rows)  # the template's dataset, a copy
+    4
+    """
+
+    __slots__ = ("source", "elements", "dataset", "sop_class", "template")
+
+    def __init__(
+        self,
+        source: Source | None,
+        elements: dict[int, bytes] | None,
+        dataset: Dataset | None,
+        sop_class: str,
+        template: Template,
+    ) -> None:
+        self.source, self.elements, self.dataset = source, elements, dataset
+        self.sop_class, self.template = sop_class, template
+
+    def has(self, tag: int) -> bool:
+        if self.elements is not None:
+            return tag in self.elements
+        assert self.dataset is not None
+        return tag in self.dataset
+
+    def charset(self) -> str | None:
+        """The name of its SpecificCharacterSet (None: none)."""
+        if self.elements is not None:
+            return charset_of(self.elements.get(CHARSET))
+        assert self.dataset is not None
+        value = self.dataset.get("SpecificCharacterSet")
+        if value is None or isinstance(value, str):
+            return value
+        return "\\".join(str(v) for v in value)
+
+    def image_type_rest(self) -> list[str]:
+        """Values 3 on of its ImageType."""
+        if self.elements is not None:
+            return image_type_rest(self.elements.get(_IMAGE_TYPE))
+        assert self.dataset is not None
+        value = self.dataset.get("ImageType") or []
+        return [str(v).strip() for v in ([value] if isinstance(value, str) else value)][2:]
+
+    def load(self) -> Dataset:
+        """A pydicom dataset of the base, the caller's to change."""
+        if self.dataset is not None:
+            return self.dataset
+        if self.source is None:
+            return copy.deepcopy(self.template.dataset)
+        return read_source(self.source)
+
+
+def read_source(source: Source) -> Dataset:
+    """The header of ``source`` as a new pydicom dataset (no pixels).
+
+    Examples
+    --------
+    >>> from dbdicom._dataset._source import dataset_source
+    >>> ds = Dataset(); ds.PatientName = "A^B"
+    >>> copied = read_source(dataset_source(ds))
+    >>> copied.PatientName, copied is ds
+    ('A^B', False)
+    """
+    if source.dataset is not None:
+        return copy.deepcopy(source.dataset)
+    return pydicom.dcmread(source.path, stop_before_pixels=True)
+
+
+def base_of(
+    group: Sequence[Source],
+    template: Template,
+    levels: Sequence[str],
+    layouts: Layouts,
+    pydicom_only: bool = False,
+) -> Base:
+    """The header a frame with sources ``group`` starts from: its first
+    source's, as bytes where the byte walker takes it (``layouts``: the
+    layouts of the headers split so far), else through pydicom (an enhanced
+    source gives the ``levels`` attributes, on the template, as the rest of
+    its header describes the whole object); without sources, the template.
+    ``pydicom_only``: every base through pydicom.
+
+    Examples
+    --------
+    >>> template = Template(4, 4)
+    >>> base_of([], template, (), Layouts()).elements is template.elements
+    True
+    >>> base_of([], template, (), Layouts(), pydicom_only=True).elements is None
+    True
+    """
+    if not group:
+        if pydicom_only:
+            ds = copy.deepcopy(template.dataset)
+            return Base(None, None, ds, str(MRImageStorage), template)
+        return Base(None, template.elements, None, str(MRImageStorage), template)
+    source = group[0]
+    if source.raw_offset and not pydicom_only:
+        try:
+            own, _ = header_of(source.path, source.raw_offset, layouts)
+        except NeedsPydicom:  # outside what the byte walker takes: pydicom reads it
+            pass
+        else:
+            return Base(source, own, None, source.sop_class, template)
+    ds = read_source(source)
+    if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
+        base = copy.deepcopy(template.dataset)
+        for keyword in levels:
+            if keyword in ds:
+                base[keyword] = ds[keyword]
+        ds = base
+    return Base(source, None, ds, str(ds.get("SOPClassUID", MRImageStorage)), template)

@@ -1,0 +1,484 @@
+"""Header plans: what each frame of a derived or new series holds, decided once.
+
+A write makes one :class:`PlanBuilder`; it turns each frame's inputs (its
+source frames, the tag values of its coordinates and geometry, its new
+UID) into a :class:`FramePlan`: the header the frame starts from (a
+source's, or the template's) and the element layers put on top of it,
+later layers winning (None: the element is left out):
+
+1. the elements a derived single-frame image must not copy (:data:`DROP`);
+2. the array's attrs;
+3. the frame's own: its coordinates and geometry (a stack along the slice
+   normal for a new image without positions), SOPInstanceUID,
+   InstanceNumber, ImageType (DERIVED\\SECONDARY, then the frame's values
+   3 on), the SpecificCharacterSet where the new text needs one, the
+   references to its sources (SourceImageSequence,
+   ReferencedSeriesSequence);
+4. the attributes of the target series, its study and patient (a new file
+   empties the template's made-up values its parents do not have);
+5. the writer's: SeriesInstanceUID, DerivationDescription, pixel format;
+6. the window (centre and width of the data's range).
+
+Every rule lives here. Layers 1, 2 and 4-6 are the same objects for every
+frame (encoded once per character set); layer 3 is small. The plan is
+serialised as bytes (:func:`dbdicom._dataset.as_bytes`: the base's elements
+copied as they are) or through pydicom (:func:`dbdicom._dataset.as_dataset`:
+the fallback for bases that are not plain Explicit VR Little Endian, and
+for text that needs the whole header re-encoded).
+
+Nothing here knows of records, the index or the folder layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+
+from .._custom import CustomAttribute, custom
+from .._files import Layouts, encode_element
+from .._templates import slice_location
+from .._values import plain_number_text, resolve_tag, to_dicom
+from ._base import Base, Template, base_of
+from ._elements import (
+    CHARSET,
+    REMOVE,
+    UTF8,
+    encode_values,
+    encoding_all,
+    image_type_rest,
+    non_ascii,
+    number_element,
+    reads_same_in,
+    references,
+    ui,
+)
+from ._encoding import Encoding, pixel_values
+from ._source import Source
+
+__all__ = ["DROP", "FramePlan", "PlanBuilder", "example_plan"]
+
+#: source attributes that would be wrong in a derived single-frame image
+DROP = (
+    "PixelData",
+    "FloatPixelData",
+    "DoubleFloatPixelData",
+    "NumberOfFrames",
+    "PerFrameFunctionalGroupsSequence",
+    "SharedFunctionalGroupsSequence",
+    "SmallestImagePixelValue",
+    "LargestImagePixelValue",
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "PixelPresentation",
+    "SourceImageSequence",
+    "ReferencedSeriesSequence",
+    "DerivationDescription",
+    "DerivationCodeSequence",
+)
+_IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
+_INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+
+
+@dataclass(slots=True)
+class FramePlan:
+    """What one frame's header holds: ``base``, then ``layers`` of elements
+    on top (later win; None: left out), the text of the layers in
+    ``charset`` (None: ASCII only); ``customs``: custom attributes to apply
+    to the dataset (through pydicom only); ``bytes_ok``: whether the base's
+    own elements can be copied as they are; ``encoding``: how its pixel
+    values are stored (described in the layers).
+
+    Examples
+    --------
+    >>> plan = example_plan()
+    >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4"
+    (True, None, [], True)
+    """
+
+    #: the index of the frame's own layer in ``layers`` (the others are shared)
+    OWN: ClassVar[int] = 2
+
+    base: Base
+    layers: list[dict[int, bytes | None]]
+    sop_uid: str
+    charset: str | None
+    customs: list[tuple[CustomAttribute, Any]]
+    bytes_ok: bool
+    encoding: Encoding
+
+    @property
+    def sop_class(self) -> str:
+        return self.base.sop_class
+
+
+def _vr_of(number: int) -> str:
+    return str(dictionary_VR(number)).split(" or ")[0]
+
+
+def _tags(keywords: Sequence[str]) -> dict[int, bytes | None]:
+    return {tag: None for tag in (tag_for_keyword(k) for k in keywords) if tag is not None}
+
+
+class PlanBuilder:
+    """Builds the :class:`FramePlan` of every frame of one write.
+
+    Parameters
+    ----------
+    target : dict
+        Keyword -> value of the target series, its study and patient
+        (:data:`REMOVE`: the element goes); lower_case names are custom
+        attributes.
+    attrs : dict
+        Keyword -> tag value of the array's attrs (checked here; those of
+        the patient and study levels are left to ``target``).
+    series_uid : str
+        The series' UID.
+    description : str or None
+        The DerivationDescription (None: one that says where the frames
+        come from).
+    sources : sequence of Source
+        The sources of all frames (what the description counts).
+    shape : tuple
+        Rows and columns of the frames.
+    encoding : Encoding
+        The write's pixel encoding.
+    window : tuple
+        Lowest and highest value of the data.
+    keep_new : collection of str
+        Template attributes a new file keeps where its parents have none.
+    levels : dict
+        The attributes of each level (``"patient"``, ``"study"``,
+        ``"series"``): an enhanced (multi-frame) source gives a frame those
+        (its other attributes describe the whole object), and the array's
+        attrs of the patient and study levels give way to ``target``.
+    pydicom_only : bool
+        Read every source through pydicom (the bytes path not taken).
+
+    Examples
+    --------
+    >>> builder = PlanBuilder(
+    ...     target={"PatientName": "Gérard^Jean", "InstitutionName": REMOVE},
+    ...     attrs={"ProtocolName": "T1 map"}, series_uid="1.2.3", description=None,
+    ...     sources=[], shape=(4, 4), encoding=Encoding("uint16", 1.0, 0.0, True),
+    ...     window=(0.0, 10.0), keep_new=(), levels={})
+    >>> plan = builder.frame([], "1.2.3.4", {"FlipAngle": 20}, {}, 1)
+    >>> plan.charset, plan.bytes_ok  # the template's Latin-1 encodes the new name
+    ('ISO_IR 100', True)
+    >>> from dbdicom._dataset import as_dataset
+    >>> ds = as_dataset(plan)
+    >>> str(ds.PatientName), ds.FlipAngle, ds.InstitutionName, ds.ImageType[:2]
+    ('Gérard^Jean', '20', '', ['DERIVED', 'SECONDARY'])
+    >>> ds.ProtocolName, ds.DerivationDescription
+    ('T1 map', 'made by dbdicom from an array')
+    """
+
+    def __init__(
+        self,
+        *,
+        target: dict[str, Any],
+        attrs: dict[str, Any],
+        series_uid: str,
+        description: str | None,
+        sources: Sequence[Source],
+        shape: tuple[int, ...],
+        encoding: Encoding,
+        window: tuple[float, float],
+        keep_new: Collection[str],
+        levels: Mapping[str, Sequence[str]],
+        pydicom_only: bool = False,
+    ) -> None:
+        self.template = Template(int(shape[0]), int(shape[1]))
+        self.keep_new, self.pydicom_only = keep_new, pydicom_only
+        self.encoding = encoding
+        self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
+        parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
+        # the attrs, checked once and set in every frame: the target's
+        # patient and study win over the array's
+        shared = []
+        for keyword, value in attrs.items():
+            if keyword not in parents:
+                number, _, vr = resolve_tag(keyword)
+                shared.append((number, vr, to_dicom(number, value, vr)))
+        what = description or (
+            f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
+            if sources
+            else "made by dbdicom from an array"
+        )
+        # custom attributes of the target: applied through pydicom
+        self.customs: list[tuple[CustomAttribute, Any]] = []
+        for keyword, value in target.items():
+            attribute = custom(keyword) if keyword.islower() else None
+            if attribute is not None:
+                self.customs.append((attribute, value))
+        # text beyond ASCII among the new values: encoded in the character set
+        # of each frame's source where it can be, else in UTF-8
+        texts = [what, *(value for _, _, value in shared), *target.values()]
+        self.texts = [value for value in texts if non_ascii(value)]
+        # a character set given among the attrs: all new text is in it, where
+        # it encodes that text (else the attr is left out, as for no attr)
+        given = [value for number, _, value in shared if number == CHARSET]
+        self.given: str | None = None
+        if given:
+            value = given[-1]
+            name = value if isinstance(value, str) else "\\".join(map(str, value))
+            if not self.texts or encoding_all(name, self.texts) is not None:
+                self.given = name
+            else:
+                shared = [item for item in shared if item[0] != CHARSET]
+        self.drops: dict[int, bytes | None] = _tags([*DROP, "NumberOfFrames"])
+        self._shared_values = shared
+        # an ImageType among the attrs: its values 3 on, where a frame has no coordinate's
+        types = [value for number, _, value in shared if number == _IMAGE_TYPE]
+        self._attr_image_type = encode_values([(_IMAGE_TYPE, "CS", types[-1])]) if types else {}
+        self._parents: list[tuple[int, str, Any]] = []
+        self._removed: dict[int, bytes | None] = {}
+        for keyword, value in target.items():
+            if keyword.islower():
+                continue
+            number, _, vr = resolve_tag(keyword)
+            if value is REMOVE:
+                self._removed[number] = None
+            else:
+                self._parents.append((number, vr, value))
+        self._pixels = (series_uid, what, tuple(shape), encoding)
+        center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
+        width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
+        self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
+        # per character set: the shared attrs and the parents' values, the
+        # parents' values for a new file, the writer's elements
+        self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
+        self._new: dict[Any, dict[int, bytes | None]] = {}
+        self._writer: dict[tuple[bool, Any], dict[int, bytes | None]] = {}
+        self._encodable: dict[str | None, str | None] = {}
+        self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
+        self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
+        self._classes: dict[str, bytes] = {}
+        self.layouts = Layouts()  # the source headers of a series share a layout
+
+    # ------------------------------------------------------------ the base
+    def base(self, group: Sequence[Source]) -> Base:
+        """The header a frame with sources ``group`` starts from (see
+        :func:`~dbdicom._dataset._base.base_of`).
+        """
+        return base_of(group, self.template, self.levels, self.layouts, self.pydicom_only)
+
+    # ------------------------------------------------------ shared layers
+    def text(self, charset: Any) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
+        """The shared attrs and the parents' values, encoded in ``charset``
+        (None: plain ASCII).
+        """
+        found = self._text.get(charset)
+        if found is None:
+            shared = encode_values(self._shared_values, charset)
+            target = {**self._removed, **encode_values(self._parents, charset)}
+            found = self._text[charset] = (shared, target)
+        return found
+
+    def target_new(self, charset: Any) -> dict[int, bytes | None]:
+        """The parents' values for a new file: where its parents lack a value,
+        the template's made-up one is emptied (those of ``keep_new`` stay).
+        """
+        found = self._new.get(charset)
+        if found is None:
+            found = self._new[charset] = dict(self.text(charset)[1])
+            for number in self._removed:
+                if (
+                    number in self.template.elements
+                    and keyword_for_tag(number) not in self.keep_new
+                ):
+                    found[number] = encode_element(number, _vr_of(number), "")
+                else:
+                    found.pop(number, None)
+        return found
+
+    def writer(self, rescaled: bool, charset: Any) -> dict[int, bytes | None]:
+        """The elements the writer sets: series, derivation, pixel format."""
+        found = self._writer.get((rescaled, charset))
+        if found is None:
+            series_uid, what, shape, encoding = self._pixels
+            values = [
+                (0x0020000E, "UI", series_uid),
+                (0x00082111, "ST", what[:1024]),
+                *pixel_values(shape, encoding, rescaled),
+            ]
+            found = self._writer[(rescaled, charset)] = encode_values(values, charset)
+        return found
+
+    # --------------------------------------------------------- frame values
+    def element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
+        """A coordinate value as an element, checked once per distinct value
+        (text beyond ASCII: in UTF-8, with the SpecificCharacterSet saying so).
+        """
+        kind = type(value)
+        if kind is float or kind is int or kind is list:
+            number, _, vr = resolve_tag(keyword)
+            if vr == "DS" or vr == "IS":  # numbers, most often one per frame: no pydicom
+                text = plain_number_text(number, vr, value)
+                if text is not None:
+                    return {number: number_element(number, vr, text)}
+        key = (keyword, repr(value))
+        found = self._checked.get(key)
+        if found is None:
+            number, _, vr = resolve_tag(keyword)
+            text = plain_number_text(number, vr, value)
+            if text is not None:
+                found = self._checked[key] = {number: encode_element(number, vr, text)}
+                return found
+            checked = to_dicom(number, value, vr)
+            if checked is None:
+                found = {number: encode_element(number, vr, "")}
+            elif non_ascii(checked):
+                found = {**encode_values([(number, vr, checked)], "ISO_IR 192"), CHARSET: UTF8}
+            else:
+                found = encode_values([(number, vr, checked)])
+            self._checked[key] = found
+        return found
+
+    def stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
+        """Frames made from the template without geometry: a stack of slices
+        along the slice normal (LPS) of the frame's orientation (else the
+        template's), at their ``SliceLocation`` if given, else frame ``k``
+        at ``k`` SliceThickness from the template's position.
+        """
+        template = self.template.dataset
+        orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
+        cosines = np.asarray(orientation, dtype=float)
+        normal = np.cross(cosines[:3], cosines[3:])
+        base = np.asarray(template.ImagePositionPatient, dtype=float)
+        location = values.get("SliceLocation")
+        if location is None:
+            position = base + k * float(template.get("SliceThickness") or 1.0) * normal
+        else:
+            position = base + (float(location) - slice_location(base, cosines)) * normal
+        out: dict[str, Any] = {
+            "ImagePositionPatient": [float(to_dicom("SliceLocation", float(x))) for x in position]
+        }
+        if location is None:
+            out["SliceLocation"] = float(
+                to_dicom("SliceLocation", slice_location(position, cosines))
+            )
+        return out
+
+    def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
+        """The character set of the new text of a frame, and whether the base
+        reads the same in it (else pydicom re-encodes the whole header):
+        None where all is ASCII; the given one; the base's own where it
+        encodes the new text; else UTF-8 (the frame then says so).
+        """
+        if self.given is not None:
+            name = self.given
+        elif not self.texts and CHARSET not in delta:
+            return None, True
+        elif CHARSET not in delta:  # no new values of this frame in UTF-8
+            own = base.charset()
+            if own not in self._encodable:
+                self._encodable[own] = encoding_all(own, self.texts)
+            found = self._encodable[own]
+            if found is not None:
+                return found, True
+            name = "ISO_IR 192"
+            delta[CHARSET] = UTF8
+        else:
+            name = "ISO_IR 192"
+        return name, base.elements is not None and reads_same_in(base.elements, name)
+
+    def frame(
+        self,
+        group: Sequence[Source],
+        uid: str,
+        values: dict[str, Any],
+        geometry: dict[str, Any],
+        number: int | None,
+        stack_index: int = 0,
+    ) -> FramePlan:
+        """The plan of one frame.
+
+        Parameters
+        ----------
+        group : sequence of Source
+            Its source frames (the first gives the header); empty: none.
+        uid : str
+            Its new SOPInstanceUID.
+        values, geometry : dict
+            Keyword -> value from its coordinates and from the affine.
+        number : int or None
+            Its InstanceNumber (None: given among ``values``, or none).
+        stack_index : int
+            Its slice in a stack made from the template (no positions given).
+        """
+        base = self.base(group)
+        delta: dict[int, bytes | None] = {}
+        for keyword, value in values.items():
+            delta.update(self.element(keyword, value))
+        if not group and "ImagePositionPatient" not in values:
+            if "ImagePositionPatient" not in geometry:
+                geometry = {**geometry, **self.stack(stack_index, values)}
+        # a source without SpacingBetweenSlices does not get one (round trips
+        # stay identical); a new image from the template does
+        spacing = not group or base.has(_SPACING)
+        for keyword, value in geometry.items():
+            if keyword != "SpacingBetweenSlices" or spacing:
+                delta.update(self.element(keyword, value))
+        delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)
+        if not base.has(_SOP_CLASS):
+            delta[_SOP_CLASS] = ui(_SOP_CLASS, base.sop_class)
+        if number is not None:
+            delta[_INSTANCE_NUMBER] = number_element(_INSTANCE_NUMBER, "IS", str(number))
+        # DERIVED\SECONDARY, then the frame's own values: its coordinate's, else
+        # the attrs', else its header's
+        key: Any = delta.get(_IMAGE_TYPE) or self._attr_image_type.get(_IMAGE_TYPE)
+        if key is None:
+            own = base.elements
+            key = own.get(_IMAGE_TYPE) if own is not None else tuple(base.image_type_rest())
+        image_type = self._image_types.get(key)
+        if image_type is None:
+            rest = list(key) if isinstance(key, tuple) else image_type_rest(key)
+            image_type = encode_element(_IMAGE_TYPE, "CS", ["DERIVED", "SECONDARY", *rest])
+            self._image_types[key] = image_type
+        delta[_IMAGE_TYPE] = image_type
+        charset, same = self._charset(base, delta)
+        shared, target = self.text(charset)
+        if group:
+            delta[0x00082112], delta[0x00081115] = references(group, self._classes)
+        layers = [
+            self.drops,
+            shared,
+            delta,
+            target if group else self.target_new(charset),
+            self.writer(base.has(_RESCALE_SLOPE), charset),
+            self.window,
+        ]
+        bytes_ok = same and base.elements is not None and not self.customs
+        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok, self.encoding)
+
+
+def example_plan() -> FramePlan:
+    """The plan of one new 4 x 4 frame made from the template (for examples).
+
+    Examples
+    --------
+    >>> plan = example_plan()
+    >>> plan.bytes_ok, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4", len(plan.layers)
+    (True, True, 6)
+    """
+    builder = PlanBuilder(
+        target={},
+        attrs={},
+        series_uid="1.2.826.0.1.3680043.8.498.1",
+        description=None,
+        sources=[],
+        shape=(4, 4),
+        encoding=Encoding("uint16", 1.0, 0.0, True),
+        window=(0.0, 100.0),
+        keep_new=(),
+        levels={},
+    )
+    return builder.frame([], "1.2.826.0.1.3680043.8.498.2", {}, {}, 1)

@@ -1,0 +1,203 @@
+"""The source frames of a write, found through the index.
+
+Each frame of a written array gets its header from, in order: the
+``header`` argument (instances or pydicom datasets, broadcast over the
+frame dims); its ``SOPInstanceUID`` coordinate (its source frame); the
+frames of the series its attrs name whose values of the array's dims equal
+the frame's; else none (the template). A source is described as a
+:class:`dbdicom._dataset.Source`: where its header is and how it can be
+read, for the header plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.uid import MRImageStorage
+
+from .._arrays import frames_of
+from .._dataset import Source, dataset_source
+from .._errors import DicomError, InvalidValueError
+from ._record import Record
+
+__all__ = ["find_sources", "header_array"]
+
+
+def _instance_source(instance: Record, frame: int | None = None) -> Source:
+    rows = instance._rows()
+    return _row_source(instance._db, int(rows[0]), frame)
+
+
+def _row_source(db: Any, row: int, frame: int | None = None) -> Source:
+    """The source at index ``row``; ``frame``: the 0-based frame in its file."""
+    return _row_sources(db, [row], [frame])[0]
+
+
+def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
+    """The sources at index ``rows``; ``frames``: the 0-based frame of each in
+    its file (None, or NaN: the whole file).
+    """
+    editor = db._editor
+    index = db.index
+    columns = [
+        index.array(name)[rows].tolist()
+        for name in (
+            "_path",
+            "NumberOfFrames",
+            "TransferSyntaxUID",
+            "_encapsulated",
+            "_offset",
+            "SOPClassUID",
+            "SOPInstanceUID",
+            "SeriesInstanceUID",
+        )
+    ]
+    out = []
+    for rel, count, syntax, encapsulated, offset, sop_class, uid, series, frame in zip(
+        *columns, frames, strict=True
+    ):
+        rel = str(rel)
+        single = count != count or count == 1.0  # NaN: no NumberOfFrames
+        raw = (
+            single
+            and rel not in editor.memory
+            and syntax == "1.2.840.10008.1.2.1"
+            and not encapsulated
+            and offset > 0
+        )
+        numbered = not single and frame is not None and frame == frame
+        out.append(
+            Source(
+                db.path,
+                rel,
+                str(sop_class or MRImageStorage),
+                str(uid),
+                str(series),
+                editor.memory.get(rel),
+                int(offset) if raw else 0,
+                int(frame) + 1 if numbered else None,
+            )
+        )
+    return out
+
+
+def _per_frame(da: Any, coord: Any) -> np.ndarray:
+    """The values of ``coord`` (on frame dims of ``da``) for each frame, in C order."""
+    dims = tuple(da.dims[:-2])
+    if tuple(coord.dims) == dims:
+        return np.asarray(coord.values).reshape(-1)
+    plane = da.isel(row=0, column=0, drop=True)
+    return np.asarray(coord.broadcast_like(plane).values).reshape(-1)
+
+
+def header_array(header: Any) -> np.ndarray:
+    """``header`` (one instance or dataset, or nested lists or an array of them) as
+    an object array of that shape. ``np.asarray`` cannot be used: pydicom
+    datasets have an ``__array__`` that numpy would call.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> header_array([[Dataset(), Dataset()]]).shape, header_array(Dataset()).shape
+    ((1, 2), ())
+    """
+    if isinstance(header, np.ndarray):
+        return header.astype(object, copy=False)
+    if isinstance(header, list | tuple):
+        parts = [header_array(h) for h in header]
+        shapes = {p.shape for p in parts}
+        if len(shapes) > 1:
+            raise InvalidValueError(
+                f"the header lists have different lengths {sorted(shapes)}: give one header "
+                "per frame, in the shape of the frame dims."
+            )
+        out = np.empty((len(parts), *(parts[0].shape if parts else ())), dtype=object)
+        for i, part in enumerate(parts):
+            out[i, ...] = part
+        return out
+    out = np.empty((), dtype=object)
+    out[()] = header
+    return out
+
+
+def find_sources(series: Record, da: Any, header: Any) -> list[list[Source]]:
+    """The source frames of every frame of ``da`` (C order); empty lists: none."""
+    db = series._db
+    shape = tuple(da.shape[:-2])
+    n = int(np.prod(shape)) if shape else 1
+    if header is not None:
+        given = header_array(header)
+        try:
+            spread = np.broadcast_to(given, shape)
+        except ValueError:
+            raise InvalidValueError(
+                f"the header array has shape {given.shape} but the data has {n} frame(s) "
+                f"in shape {shape}: give one header per frame, or one header for all."
+            ) from None
+        out = []
+        for item in spread.reshape(-1):
+            if isinstance(item, Record) and item.level == "instance":
+                out.append([_instance_source(item)])
+            elif isinstance(item, Dataset):
+                out.append([dataset_source(item)])
+            elif item is None:
+                out.append([])
+            else:
+                raise InvalidValueError(
+                    f"a header must be an Instance or a pydicom Dataset; got {type(item).__name__}."
+                )
+        return out
+    coord = da.coords.get("SOPInstanceUID")
+    if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
+        uids = _per_frame(da, coord)
+        numbers = da.coords.get("frame")
+        if numbers is not None and set(numbers.dims) <= set(da.dims[:-2]):
+            frame_numbers = _per_frame(da, numbers)
+        else:
+            frame_numbers = np.full(len(uids), None, dtype=object)
+        index = db.index
+        ok = index.ok
+        where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
+        at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
+        found = [k for k, row in enumerate(at) if row >= 0]
+        out = [[] for _ in at]
+        sources = _row_sources(db, [at[k] for k in found], [frame_numbers[k] for k in found])
+        for k, source in zip(found, sources, strict=True):
+            out[k] = [source]
+        return out
+    source = da.attrs.get("SeriesInstanceUID")
+    if source and (("series", source) not in db._editor.empty):
+        try:
+            rows = db._index_rows("series", str(source))
+        except DicomError:
+            rows = np.array([], dtype=np.int64)
+        if len(rows):
+            return _matched(db, rows, da)
+    return [[] for _ in range(n)]
+
+
+def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[Source]]:
+    """For each frame, the frames of the source ``rows`` with the same dim values."""
+    dims = [d for d in da.dims[:-2] if d in da.coords]
+    rows = rows[np.argsort(db._tree_rank()[rows], kind="stable")]
+    values = {d: db.index.values(rows, d) for d in dims}
+    cls = db._class_of("instance")
+    instances = [cls(db, k) for k in db.index.array("_instance")[rows]]
+    out = []
+    for index in frames_of(da):
+        keep = np.ones(len(rows), dtype=bool)
+        for d in dims:
+            wanted = da.coords[d].values[index[da.dims.index(d)]]
+            keep &= np.array([_same(v, wanted) for v in values[d]], dtype=bool)
+        out.append([_instance_source(instances[i]) for i in np.flatnonzero(keep)])
+    return out
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, int | float) and isinstance(wanted, int | float | np.number):
+        return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-6))
+    return bool(value == wanted)
