@@ -356,34 +356,3 @@ def test_pydicom_settings_and_warnings_filters_are_left_alone(demo: db.Database)
     assert (settings.reading_validation_mode, settings.writing_validation_mode) == before
     assert warnings.filters == filters
     demo.restore()
-
-
-def test_the_dataset_layer_imports_nothing_above_it() -> None:
-    """The header plans know nothing of records, the index, the journal or
-    arrays, and no module of the write imports dbdicom modules inside
-    functions."""
-    import ast
-
-    import dbdicom
-
-    package = Path(dbdicom.__file__).parent
-    for path in sorted((package / "_dataset").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                top = (node.module or "").split(".")[0] if node.level == 2 else ""
-                assert top not in {"_records", "_index", "_journal", "_arrays"}, (path, top)
-    owned = [
-        *(package / "_dataset").glob("*.py"),
-        *(package / "_templates").glob("*.py"),
-        package / "_arrays" / "_frame_tags.py",
-        *(package / "_records" / name for name in ("_write.py", "_new_files.py")),
-        *(package / "_records" / name for name in ("_multiframe.py", "_sources.py")),
-    ]
-    for path in owned:
-        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                for node in ast.walk(function):
-                    inner = isinstance(node, ast.ImportFrom) and (
-                        node.level or (node.module or "").startswith("dbdicom")
-                    )
-                    assert not inner, (path.name, function.name)
