@@ -76,12 +76,12 @@ def number_element(tag: int, vr: str, text: str) -> bytes:
 
 
 def ui(tag: int, value: str) -> bytes:
-    """A UI element.
+    r"""A UI element.
 
     Examples
     --------
     >>> ui(0x00080018, "1.2.3")[8:]
-    b'1.2.3\\x00'
+    b'1.2.3\x00'
     """
     raw = value.encode("ascii")
     if len(raw) % 2:
@@ -141,7 +141,7 @@ def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[byte
 def encode_values(
     values: Iterable[tuple[int, str, Any]], charset: str | None = None
 ) -> dict[int, bytes | None]:
-    """Checked values ``(tag, VR, value)`` as elements, text in ``charset``
+    r"""Checked values ``(tag, VR, value)`` as elements, text in ``charset``
     (None: ASCII, or UTF-8 where text needs more); :data:`REMOVE`: None (the
     element is left out). The SpecificCharacterSet element is made only
     where one of the values is it.
@@ -151,7 +151,7 @@ def encode_values(
     >>> out = encode_values([(0x00100010, "PN", "Gérard"), (0x00080080, "LO", REMOVE)],
     ...                     "ISO_IR 100")
     >>> out[0x00100010][8:], out[0x00080080]
-    (b'G\\xe9rard', None)
+    (b'G\xe9rard', None)
     """
     ds = Dataset()
     if charset is not None:

@@ -1,4 +1,4 @@
-"""Header plans: what each frame of a derived or new series holds, decided once.
+r"""Header plans: what each frame of a derived or new series holds, decided once.
 
 A write makes one :class:`PlanBuilder`; it turns each frame's inputs (its
 source frames, the tag values of its coordinates and geometry, its new
@@ -10,7 +10,7 @@ later layers winning (None: the element is left out):
 2. the array's attrs;
 3. the frame's own: its coordinates and geometry (a stack along the slice
    normal for a new image without positions), SOPInstanceUID,
-   InstanceNumber, ImageType (DERIVED\\SECONDARY, then the frame's values
+   InstanceNumber, ImageType (DERIVED\SECONDARY, then the frame's values
    3 on), the SpecificCharacterSet where the new text needs one, the
    references to its sources (SourceImageSequence,
    ReferencedSeriesSequence);

@@ -1,4 +1,4 @@
-"""Writing a DataArray into a series: what needs the records.
+r"""Writing a DataArray into a series: what needs the records.
 
 Each frame of the array becomes one instance (a single-frame file). Its
 header comes from its source frames (found through the index: see
@@ -6,7 +6,7 @@ header comes from its source frames (found through the index: see
 attrs, the frame's coordinates, the geometry of the affine, the attributes
 of the target series and of its study and patient, and the writer's own:
 new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
-DERIVED\\SECONDARY, DerivationDescription, SourceImageSequence,
+DERIVED\SECONDARY, DerivationDescription, SourceImageSequence,
 ReferencedSeriesSequence). What each header holds is decided once per
 frame, by the header plan of :mod:`dbdicom._dataset`, and serialised as
 bytes or (the fallback) through pydicom.
