@@ -36,8 +36,10 @@ def _row_source(db: Any, row: int, frame: int | None = None) -> Source:
 
 
 def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
-    """The sources at index ``rows``; ``frames``: the 0-based frame of each in
-    its file (None, or NaN: the whole file).
+    """The sources at index ``rows``.
+
+    ``frames``: the 0-based frame of each in its file (None, or NaN: the
+    whole file).
     """
     editor = db._editor
     index = db.index
@@ -93,9 +95,11 @@ def _per_frame(da: Any, coord: Any) -> np.ndarray:
 
 
 def header_array(header: Any) -> np.ndarray:
-    """``header`` (one instance or dataset, or nested lists or an array of them) as
-    an object array of that shape. ``np.asarray`` cannot be used: pydicom
-    datasets have an ``__array__`` that numpy would call.
+    """``header`` as an object array of that shape.
+
+    ``header`` is one instance or dataset, or nested lists or an array of
+    them. ``np.asarray`` cannot be used: pydicom datasets have an
+    ``__array__`` that numpy would call.
 
     Examples
     --------
