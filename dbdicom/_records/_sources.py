@@ -161,7 +161,7 @@ def _given_sources(header: Any, shape: tuple[int, ...], n: int) -> list[list[Sou
 
 
 def _given_source(item: Any) -> list[Source]:
-    """The source of one frame from one item of the ``header`` argument; None: none."""
+    """The source of one frame from one item of the ``header`` argument (None: no source)."""
     if isinstance(item, Record) and item.level == "instance":
         return [_instance_source(item)]
     if isinstance(item, Dataset):
