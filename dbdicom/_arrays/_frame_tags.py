@@ -192,8 +192,9 @@ def shared_values(da: Any) -> dict[str, Any]:
 
 
 class FrameTags:
-    """The tag values of every frame of ``da``, from its coordinates and its
-    ``affine``, converted once (a write asks for them frame by frame).
+    """The tag values of every frame of ``da``, from its coordinates and its ``affine``.
+
+    They are converted once (a write asks for them frame by frame).
 
     Examples
     --------
@@ -235,8 +236,9 @@ class FrameTags:
         self._stack_axis = plain[0] if plain else None
 
     def stack_index(self, index: tuple[int, ...]) -> int:
-        """The slice of the frame at ``index`` in a stack made without
-        positions: its index along the first dim without coordinates, else 0.
+        """The slice of the frame at ``index`` in a stack made without positions.
+
+        It is the frame's index along the first dim without coordinates, else 0.
 
         Examples
         --------
@@ -247,8 +249,9 @@ class FrameTags:
         return 0 if self._stack_axis is None else int(index[self._stack_axis])
 
     def values(self, index: tuple[int, ...]) -> dict[str, Any]:
-        """Tag values of the frame at ``index`` from the coordinates
-        (writer-owned tags and empty values left out).
+        """Tag values of the frame at ``index`` from the coordinates.
+
+        Writer-owned tags and empty values are left out.
         """
         out: dict[str, Any] = {}
         for name, axes, shape, converted in self._coords:
@@ -264,9 +267,10 @@ class FrameTags:
         return out
 
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
-        """Geometry tags of the frame at ``index`` from the ``affine`` attr
-        (those not ``given``): the slice index is the frame's index along
-        ``SliceLocation`` (0 without that dim).
+        """Geometry tags of the frame at ``index`` from the ``affine`` attr (those not ``given``).
+
+        The slice index is the frame's index along ``SliceLocation`` (0
+        without that dim).
         """
         if self._affine is None:
             return {}

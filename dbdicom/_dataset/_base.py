@@ -28,8 +28,10 @@ _IMAGE_TYPE = 0x00080008
 
 
 class Template:
-    """The MR Image template of a write's frame size, made when first needed
-    (a series derived from sources copies their headers instead).
+    """The MR Image template of a write's frame size.
+
+    It is made when first needed (a series derived from sources copies their
+    headers instead).
 
     Examples
     --------
@@ -53,10 +55,11 @@ class Template:
 
 
 class Base:
-    """The header a frame starts from: a source's elements (read as bytes),
-    or a pydicom dataset (a source that is not plain Explicit VR Little
-    Endian, an enhanced source, or a write through pydicom asked for), or
-    the template (``source`` None).
+    """The header a frame starts from.
+
+    A source's elements (read as bytes), or a pydicom dataset (a source that
+    is not plain Explicit VR Little Endian, an enhanced source, or a write
+    through pydicom asked for), or the template (``source`` None).
 
     Examples
     --------
@@ -137,12 +140,13 @@ def base_of(
     layouts: Layouts,
     pydicom_only: bool = False,
 ) -> Base:
-    """The header a frame with sources ``group`` starts from: its first
-    source's, as bytes where the byte walker takes it (``layouts``: the
-    layouts of the headers split so far), else through pydicom (an enhanced
-    source gives the ``levels`` attributes, on the template, as the rest of
-    its header describes the whole object); without sources, the template.
-    ``pydicom_only``: every base through pydicom.
+    """The header a frame with sources ``group`` starts from.
+
+    Its first source's, as bytes where the byte walker takes it (``layouts``:
+    the layouts of the headers split so far), else through pydicom (an
+    enhanced source gives the ``levels`` attributes, on the template, as the
+    rest of its header describes the whole object); without sources, the
+    template. ``pydicom_only``: every base through pydicom.
 
     Examples
     --------

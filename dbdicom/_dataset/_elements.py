@@ -1,5 +1,7 @@
-"""Elements of a header plan as bytes (Explicit VR Little Endian): what the
-plan builder encodes once and both serialisers take as they are.
+"""Elements of a header plan as bytes (Explicit VR Little Endian).
+
+They are what the plan builder encodes once and both serialisers take as
+they are.
 
 Values reach this module checked (:func:`dbdicom._values.to_dicom`): the
 elements are made without pydicom's own validation, per element
@@ -76,12 +78,12 @@ def number_element(tag: int, vr: str, text: str) -> bytes:
 
 
 def ui(tag: int, value: str) -> bytes:
-    """A UI element.
+    r"""A UI element.
 
     Examples
     --------
     >>> ui(0x00080018, "1.2.3")[8:]
-    b'1.2.3\\x00'
+    b'1.2.3\x00'
     """
     raw = value.encode("ascii")
     if len(raw) % 2:
@@ -102,10 +104,11 @@ def _sequence(tag: int, items: Iterable[bytes]) -> bytes:
 
 
 def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[bytes, bytes]:
-    """SourceImageSequence (with the frame numbers of multi-frame sources)
-    and ReferencedSeriesSequence (each instance once, by series) of the
-    sources ``group``; ``classes``: the ReferencedSOPClassUID elements made
-    so far (filled in).
+    """SourceImageSequence and ReferencedSeriesSequence of the sources ``group``.
+
+    The SourceImageSequence has the frame numbers of multi-frame sources; the
+    ReferencedSeriesSequence has each instance once, by series. ``classes``:
+    the ReferencedSOPClassUID elements made so far (filled in).
 
     Examples
     --------
@@ -141,17 +144,18 @@ def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[byte
 def encode_values(
     values: Iterable[tuple[int, str, Any]], charset: str | None = None
 ) -> dict[int, bytes | None]:
-    """Checked values ``(tag, VR, value)`` as elements, text in ``charset``
-    (None: ASCII, or UTF-8 where text needs more); :data:`REMOVE`: None (the
-    element is left out). The SpecificCharacterSet element is made only
-    where one of the values is it.
+    r"""Checked values ``(tag, VR, value)`` as elements, text in ``charset``.
+
+    ``charset`` None: ASCII, or UTF-8 where text needs more. :data:`REMOVE`:
+    None (the element is left out). The SpecificCharacterSet element is made
+    only where one of the values is it.
 
     Examples
     --------
     >>> out = encode_values([(0x00100010, "PN", "Gérard"), (0x00080080, "LO", REMOVE)],
     ...                     "ISO_IR 100")
     >>> out[0x00100010][8:], out[0x00080080]
-    (b'G\\xe9rard', None)
+    (b'G\xe9rard', None)
     """
     ds = Dataset()
     if charset is not None:
@@ -177,8 +181,9 @@ def encode_values(
 
 
 def non_ascii(value: Any) -> bool:
-    """Whether ``value`` (text, a person name, or several) has characters
-    beyond ASCII: then its header needs a character set that encodes them.
+    """Whether ``value`` (text, a person name, or several) has characters beyond ASCII.
+
+    Then its header needs a character set that encodes them.
 
     Examples
     --------
@@ -214,8 +219,7 @@ def charset_of(raw: bytes | None) -> str | None:
 
 
 def encoding_all(name: str | None, texts: Sequence[Any]) -> str | None:
-    """``name`` where it is a character set of one code that encodes all
-    ``texts``; else None.
+    """``name`` where it is a character set of one code that encodes all ``texts``, else None.
 
     Examples
     --------
@@ -237,9 +241,10 @@ def encoding_all(name: str | None, texts: Sequence[Any]) -> str | None:
 
 
 def reads_same_in(own: dict[int, bytes], name: str) -> bool:
-    """Whether the header ``own`` (elements) reads the same in the character
-    set ``name``: it is in it already, or its text (and sequences, which may
-    hold text) is plain ASCII.
+    """Whether the header ``own`` (elements) reads the same in the character set ``name``.
+
+    It does where it is in it already, or where its text (and sequences,
+    which may hold text) is plain ASCII.
 
     Examples
     --------

@@ -156,10 +156,11 @@ def check_dtype(dtype: np.dtype[Any], size: int) -> None:
 def pixel_values(
     shape: tuple[int, ...], encoding: Encoding, rescaled: bool
 ) -> list[tuple[int, str, Any]]:
-    """The elements that describe the pixels of a frame of ``shape`` stored
-    under ``encoding``, as ``(tag, VR, value)``: the same for every frame of a
-    write. ``rescaled``: the header has a rescale already (it is then kept
-    up to date even where the encoding needs none).
+    """The elements that describe the pixels of a frame of ``shape`` stored under ``encoding``.
+
+    They are ``(tag, VR, value)``, the same for every frame of a write.
+    ``rescaled``: the header has a rescale already (it is then kept up to
+    date even where the encoding needs none).
 
     Examples
     --------
@@ -186,9 +187,10 @@ def pixel_values(
 
 
 def value_range(data: Any) -> tuple[float, float, bool]:
-    """Lowest and highest value of ``data`` (numpy or dask) and whether all
-    are integers: what :func:`choose_encoding` needs. NaN and infinite
-    values, which images cannot store, are refused.
+    """Lowest and highest value of ``data`` (numpy or dask) and whether all are integers.
+
+    That is what :func:`choose_encoding` needs. NaN and infinite values,
+    which images cannot store, are refused.
 
     Examples
     --------

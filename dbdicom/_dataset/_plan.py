@@ -1,4 +1,4 @@
-"""Header plans: what each frame of a derived or new series holds, decided once.
+r"""Header plans: what each frame of a derived or new series holds, decided once.
 
 A write makes one :class:`PlanBuilder`; it turns each frame's inputs (its
 source frames, the tag values of its coordinates and geometry, its new
@@ -10,7 +10,7 @@ later layers winning (None: the element is left out):
 2. the array's attrs;
 3. the frame's own: its coordinates and geometry (a stack along the slice
    normal for a new image without positions), SOPInstanceUID,
-   InstanceNumber, ImageType (DERIVED\\SECONDARY, then the frame's values
+   InstanceNumber, ImageType (DERIVED\SECONDARY, then the frame's values
    3 on), the SpecificCharacterSet where the new text needs one, the
    references to its sources (SourceImageSequence,
    ReferencedSeriesSequence);
@@ -89,12 +89,14 @@ _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
 
 @dataclass(slots=True)
 class FramePlan:
-    """What one frame's header holds: ``base``, then ``layers`` of elements
-    on top (later win; None: left out), the text of the layers in
-    ``charset`` (None: ASCII only); ``customs``: custom attributes to apply
-    to the dataset (through pydicom only); ``bytes_ok``: whether the base's
-    own elements can be copied as they are; ``encoding``: how its pixel
-    values are stored (described in the layers).
+    """What one frame's header holds.
+
+    ``base``, then ``layers`` of elements on top (later win; None: left
+    out), the text of the layers in ``charset`` (None: ASCII only);
+    ``customs``: custom attributes to apply to the dataset (through pydicom
+    only); ``bytes_ok``: whether the base's own elements can be copied as
+    they are; ``encoding``: how its pixel values are stored (described in
+    the layers).
 
     Examples
     --------
@@ -265,15 +267,17 @@ class PlanBuilder:
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
-        """The header a frame with sources ``group`` starts from (see
-        :func:`~dbdicom._dataset._base.base_of`).
+        """The header a frame with sources ``group`` starts from.
+
+        See :func:`~dbdicom._dataset._base.base_of`.
         """
         return base_of(group, self.template, self.levels, self.layouts, self.pydicom_only)
 
     # ------------------------------------------------------ shared layers
     def text(self, charset: Any) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
-        """The shared attrs and the parents' values, encoded in ``charset``
-        (None: plain ASCII).
+        """The shared attrs and the parents' values, encoded in ``charset``.
+
+        ``charset`` None: plain ASCII.
         """
         found = self._text.get(charset)
         if found is None:
@@ -283,8 +287,10 @@ class PlanBuilder:
         return found
 
     def target_new(self, charset: Any) -> dict[int, bytes | None]:
-        """The parents' values for a new file: where its parents lack a value,
-        the template's made-up one is emptied (those of ``keep_new`` stay).
+        """The parents' values for a new file.
+
+        Where its parents lack a value, the template's made-up one is emptied
+        (those of ``keep_new`` stay).
         """
         found = self._new.get(charset)
         if found is None:
@@ -314,8 +320,9 @@ class PlanBuilder:
 
     # --------------------------------------------------------- frame values
     def element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
-        """A coordinate value as an element, checked once per distinct value
-        (text beyond ASCII: in UTF-8, with the SpecificCharacterSet saying so).
+        """A coordinate value as an element, checked once per distinct value.
+
+        Text beyond ASCII is in UTF-8, with the SpecificCharacterSet saying so.
         """
         kind = type(value)
         if kind is float or kind is int or kind is list:
@@ -343,10 +350,12 @@ class PlanBuilder:
         return found
 
     def stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
-        """Frames made from the template without geometry: a stack of slices
-        along the slice normal (LPS) of the frame's orientation (else the
-        template's), at their ``SliceLocation`` if given, else frame ``k``
-        at ``k`` SliceThickness from the template's position.
+        """Frames made from the template without geometry.
+
+        They make a stack of slices along the slice normal (LPS) of the
+        frame's orientation (else the template's), at their ``SliceLocation``
+        if given, else frame ``k`` at ``k`` SliceThickness from the
+        template's position.
         """
         template = self.template.dataset
         orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
@@ -368,10 +377,12 @@ class PlanBuilder:
         return out
 
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
-        """The character set of the new text of a frame, and whether the base
-        reads the same in it (else pydicom re-encodes the whole header):
-        None where all is ASCII; the given one; the base's own where it
-        encodes the new text; else UTF-8 (the frame then says so).
+        """The character set of the new text of a frame, and whether the base reads the same in it.
+
+        Where the base does not, pydicom re-encodes the whole header. The
+        character set is None where all is ASCII; the given one; the base's
+        own where it encodes the new text; else UTF-8 (the frame then says
+        so).
         """
         if self.given is not None:
             name = self.given

@@ -45,8 +45,10 @@ __all__ = [
 
 @dataclass
 class RawFrame:
-    """A frame written as bytes: element layers (later win; None removes),
-    the first being the base header's own elements.
+    """A frame written as bytes.
+
+    It is element layers (later win; None removes), the first being the base
+    header's own elements.
 
     Examples
     --------
@@ -79,8 +81,9 @@ def as_bytes(plan: FramePlan) -> RawFrame:
 
 
 def file_head(frame: RawFrame, nbytes: int) -> tuple[bytes, dict[int, bytes | None]]:
-    """The file of ``frame`` up to its pixel values (``nbytes`` of them), and
-    its elements merged (what an index row is read from).
+    """The file of ``frame`` up to its pixel values (``nbytes`` of them), and its elements merged.
+
+    The merged elements are what an index row is read from.
 
     Examples
     --------
@@ -98,8 +101,10 @@ def file_head(frame: RawFrame, nbytes: int) -> tuple[bytes, dict[int, bytes | No
 
 
 def set_elements(ds: Dataset, layer: Mapping[int, bytes | None], charset: str | None) -> None:
-    """Set the elements ``layer`` (Explicit VR Little Endian bytes; None:
-    remove) in ``ds``, their text read in ``charset`` (None: ASCII).
+    """Set the elements ``layer`` in ``ds``, their text read in ``charset``.
+
+    ``layer``: Explicit VR Little Endian bytes (None: remove); ``charset``
+    None: ASCII.
 
     Examples
     --------
@@ -137,8 +142,9 @@ def _elements_of(
 
 
 class Converted:
-    """The layers shared by the frames of a write, as pydicom elements:
-    converted once, copied into each frame's dataset.
+    """The layers shared by the frames of a write, as pydicom elements.
+
+    They are converted once and copied into each frame's dataset.
 
     Examples
     --------
@@ -169,7 +175,8 @@ class Converted:
 
 
 def as_dataset(plan: FramePlan, converted: Converted | None = None) -> Dataset:
-    """``plan`` as a pydicom dataset (with its file meta, no pixels);
+    """``plan`` as a pydicom dataset (with its file meta, no pixels).
+
     ``converted``: the shared layers of the write converted so far (the
     frame's own layer is converted each time).
 
@@ -199,8 +206,9 @@ def as_dataset(plan: FramePlan, converted: Converted | None = None) -> Dataset:
 
 
 def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescaled: bool) -> None:
-    """Set the pixel description of frames of ``shape`` under ``encoding`` in
-    ``ds`` (see :func:`~dbdicom._dataset.pixel_values`).
+    """Set the pixel description of frames of ``shape`` under ``encoding`` in ``ds``.
+
+    See :func:`~dbdicom._dataset.pixel_values`.
 
     Examples
     --------

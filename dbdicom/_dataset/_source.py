@@ -11,8 +11,9 @@ __all__ = ["Source", "dataset_source"]
 
 
 class Source:
-    """A source frame: where its header is (a file under ``root``, or a
-    pydicom ``dataset``), its SOP class and UIDs, and how it can be read.
+    """A source frame: where its header is, its SOP class and UIDs, and how it can be read.
+
+    The header is in a file under ``root``, or a pydicom ``dataset``.
 
     Attributes
     ----------

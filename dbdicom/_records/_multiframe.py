@@ -195,9 +195,11 @@ def _source_value(series: Record, source: Any, keyword: str) -> Any:
 def _positions(
     series: Record, da: Any, groups: list[list[Any]]
 ) -> tuple[list[list[float]] | None, dict[str, Any]]:
-    """The position of every frame, and the shared geometry (orientation,
-    pixel spacing, slice thickness): from the affine and the coordinates,
-    else the source frames; None: the template's default stack.
+    """The position of every frame, and the shared geometry.
+
+    The shared geometry is the orientation, pixel spacing and slice
+    thickness. Both come from the affine and the coordinates, else the source
+    frames; None: the template's default stack.
     """
     tags = FrameTags(da)
     positions: list[list[float]] = []

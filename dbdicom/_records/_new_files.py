@@ -50,11 +50,11 @@ _CHUNK = 8
 
 
 class _Encoded:
-    """The stored values of ``frames``, encoded a few frames at a time as the
-    writing reaches them. (Encoding on a helper thread was tried: each system
-    call of the writing thread then waits for the helper to give the GIL
-    back, which costs about what the encoding does, since float32 data are
-    scaled in float32.)
+    """The stored values of ``frames``, encoded a few frames at a time as the writing reaches them.
+
+    (Encoding on a helper thread was tried: each system call of the writing
+    thread then waits for the helper to give the GIL back, which costs about
+    what the encoding does, since float32 data are scaled in float32.)
     """
 
     def __init__(self, frames: np.ndarray, encoding: Encoding) -> None:
@@ -85,7 +85,8 @@ def _write_frames(
     encoding: Encoding,
     report: Callable[[int], None] | None = None,
 ) -> list[Scanned]:
-    """Write the frames of one block (runs in a dask task: no database needed);
+    """Write the frames of one block (runs in a dask task: no database needed).
+
     ``report(k)`` after the k-th frame, where there is someone to tell.
 
     Each frame's header is built, its pixels encoded (see :class:`_Encoded`),
@@ -147,8 +148,9 @@ def store_file(
     pixels: np.ndarray | None,
     ahead: _Unnamed | None = None,
 ) -> None:
-    """Write one new file, ``head`` then the stored ``pixels`` (if any),
-    atomically: it appears complete or not at all (see :func:`_create_unnamed`);
+    """Write one new file, ``head`` then the stored ``pixels`` (if any), atomically.
+
+    It appears complete or not at all (see :func:`_create_unnamed`);
     ``ahead``: what makes the unnamed files of its folder.
     """
     parts: list[Any] = [head]
@@ -183,9 +185,10 @@ _UNNAMED: dict[int, Any] = {}
 
 
 def _create_unnamed(target: str, parts: list[Any], ahead: _Unnamed | None = None) -> bool:
-    """Create ``target`` from ``parts`` through an unnamed file (made by
-    ``ahead``, where given); False where that is not available (the caller
-    then writes a temporary file).
+    """Create ``target`` from ``parts`` through an unnamed file (made by ``ahead``, where given).
+
+    False where that is not available (the caller then writes a temporary
+    file).
     """
     pid = os.getpid()
     proc = _UNNAMED.get(pid)
@@ -223,9 +226,10 @@ def _open_unnamed(folder: str) -> int:
 
 
 class _Unnamed:
-    """Makes the unnamed files of one folder, ``n`` at most: itself, or, once
-    making them is seen to wait for the disk, a helper thread a few files
-    ahead.
+    """Makes the unnamed files of one folder, ``n`` at most.
+
+    It makes them itself, or, once making them is seen to wait for the disk,
+    a helper thread makes them a few files ahead.
 
     Making a file can wait for the disk: the file system's metadata and
     journal work (on this project's test machine, at times, 0.2-0.5 ms per
@@ -338,8 +342,10 @@ def write_all(
     encoding: Encoding,
     series: Record,
 ) -> list[Scanned]:
-    """Write every frame: block by block (in parallel) for dask data. Progress
-    goes to the series' status: per frame, or (dask) before and after.
+    """Write every frame: block by block (in parallel) for dask data.
+
+    Progress goes to the series' status: per frame, or (dask) before and
+    after.
     """
     import dask
     import dask.array as dsa
@@ -378,7 +384,8 @@ def write_all(
 
 
 def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, list[Row]]]) -> None:
-    """The files written (``rels``, whether or not all were) enter the index;
+    """The files written (``rels``, whether or not all were) enter the index.
+
     ``rows``: those read from the bytes written (the others are read).
     """
     series._db.index.update(rels, rows)

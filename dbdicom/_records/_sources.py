@@ -36,8 +36,10 @@ def _row_source(db: Any, row: int, frame: int | None = None) -> Source:
 
 
 def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
-    """The sources at index ``rows``; ``frames``: the 0-based frame of each in
-    its file (None, or NaN: the whole file).
+    """The sources at index ``rows``.
+
+    ``frames``: the 0-based frame of each in its file (None, or NaN: the
+    whole file).
     """
     editor = db._editor
     index = db.index
@@ -93,9 +95,11 @@ def _per_frame(da: Any, coord: Any) -> np.ndarray:
 
 
 def header_array(header: Any) -> np.ndarray:
-    """``header`` (one instance or dataset, or nested lists or an array of them) as
-    an object array of that shape. ``np.asarray`` cannot be used: pydicom
-    datasets have an ``__array__`` that numpy would call.
+    """``header`` as an object array of that shape.
+
+    ``header`` is one instance or dataset, or nested lists or an array of
+    them. ``np.asarray`` cannot be used: pydicom datasets have an
+    ``__array__`` that numpy would call.
 
     Examples
     --------
@@ -128,45 +132,10 @@ def find_sources(series: Record, da: Any, header: Any) -> list[list[Source]]:
     shape = tuple(da.shape[:-2])
     n = int(np.prod(shape)) if shape else 1
     if header is not None:
-        given = header_array(header)
-        try:
-            spread = np.broadcast_to(given, shape)
-        except ValueError:
-            raise InvalidValueError(
-                f"the header array has shape {given.shape} but the data has {n} frame(s) "
-                f"in shape {shape}: give one header per frame, or one header for all."
-            ) from None
-        out = []
-        for item in spread.reshape(-1):
-            if isinstance(item, Record) and item.level == "instance":
-                out.append([_instance_source(item)])
-            elif isinstance(item, Dataset):
-                out.append([dataset_source(item)])
-            elif item is None:
-                out.append([])
-            else:
-                raise InvalidValueError(
-                    f"a header must be an Instance or a pydicom Dataset; got {type(item).__name__}."
-                )
-        return out
+        return _given_sources(header, shape, n)
     coord = da.coords.get("SOPInstanceUID")
     if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
-        uids = _per_frame(da, coord)
-        numbers = da.coords.get("frame")
-        if numbers is not None and set(numbers.dims) <= set(da.dims[:-2]):
-            frame_numbers = _per_frame(da, numbers)
-        else:
-            frame_numbers = np.full(len(uids), None, dtype=object)
-        index = db.index
-        ok = index.ok
-        where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
-        at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
-        found = [k for k, row in enumerate(at) if row >= 0]
-        out = [[] for _ in at]
-        sources = _row_sources(db, [at[k] for k in found], [frame_numbers[k] for k in found])
-        for k, source in zip(found, sources, strict=True):
-            out[k] = [source]
-        return out
+        return _instance_uid_sources(db, da, coord)
     source = da.attrs.get("SeriesInstanceUID")
     if source and (("series", source) not in db._editor.empty):
         try:
@@ -176,6 +145,55 @@ def find_sources(series: Record, da: Any, header: Any) -> list[list[Source]]:
         if len(rows):
             return _matched(db, rows, da)
     return [[] for _ in range(n)]
+
+
+def _given_sources(header: Any, shape: tuple[int, ...], n: int) -> list[list[Source]]:
+    """The sources of the ``n`` frames (in ``shape``) from the ``header`` argument, broadcast."""
+    given = header_array(header)
+    try:
+        spread = np.broadcast_to(given, shape)
+    except ValueError:
+        raise InvalidValueError(
+            f"the header array has shape {given.shape} but the data has {n} frame(s) "
+            f"in shape {shape}: give one header per frame, or one header for all."
+        ) from None
+    return [_given_source(item) for item in spread.reshape(-1)]
+
+
+def _given_source(item: Any) -> list[Source]:
+    """The source of one frame from one item of the ``header`` argument (None: no source)."""
+    if isinstance(item, Record) and item.level == "instance":
+        return [_instance_source(item)]
+    if isinstance(item, Dataset):
+        return [dataset_source(item)]
+    if item is None:
+        return []
+    raise InvalidValueError(
+        f"a header must be an Instance or a pydicom Dataset; got {type(item).__name__}."
+    )
+
+
+def _instance_uid_sources(db: Any, da: Any, coord: Any) -> list[list[Source]]:
+    """The source of every frame from its ``SOPInstanceUID`` ``coord`` (and ``frame``, if any).
+
+    A frame whose UID is not in the index has none.
+    """
+    uids = _per_frame(da, coord)
+    numbers = da.coords.get("frame")
+    if numbers is not None and set(numbers.dims) <= set(da.dims[:-2]):
+        frame_numbers = _per_frame(da, numbers)
+    else:
+        frame_numbers = np.full(len(uids), None, dtype=object)
+    index = db.index
+    ok = index.ok
+    where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
+    at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
+    found = [k for k, row in enumerate(at) if row >= 0]
+    out: list[list[Source]] = [[] for _ in at]
+    sources = _row_sources(db, [at[k] for k in found], [frame_numbers[k] for k in found])
+    for k, source in zip(found, sources, strict=True):
+        out[k] = [source]
+    return out
 
 
 def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[Source]]:

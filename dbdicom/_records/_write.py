@@ -1,4 +1,4 @@
-"""Writing a DataArray into a series: what needs the records.
+r"""Writing a DataArray into a series: what needs the records.
 
 Each frame of the array becomes one instance (a single-frame file). Its
 header comes from its source frames (found through the index: see
@@ -6,7 +6,7 @@ header comes from its source frames (found through the index: see
 attrs, the frame's coordinates, the geometry of the affine, the attributes
 of the target series and of its study and patient, and the writer's own:
 new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
-DERIVED\\SECONDARY, DerivationDescription, SourceImageSequence,
+DERIVED\SECONDARY, DerivationDescription, SourceImageSequence,
 ReferencedSeriesSequence). What each header holds is decided once per
 frame, by the header plan of :mod:`dbdicom._dataset`, and serialised as
 bytes or (the fallback) through pydicom.
@@ -67,6 +67,7 @@ def set_xarray(
     serialiser: str = "auto",
 ) -> Record:
     """Write ``da`` into ``series`` (see the module notes); returns the series.
+
     ``kind``: ``"image"``, else one multi-frame object (see ``_multiframe``);
     ``serialiser``: ``"auto"`` (bytes where the source allows), or
     ``"pydicom"`` (every header through pydicom: for tests and comparisons).
@@ -156,8 +157,9 @@ def _set_xarray(
 
 
 class _Frames:
-    """The header of each frame: its tag values from the array, its plan,
-    serialised as bytes where the plan allows, else through pydicom.
+    """The header of each frame: its tag values from the array, its plan, serialised.
+
+    It is serialised as bytes where the plan allows, else through pydicom.
     """
 
     def __init__(self, da: Any, planner: PlanBuilder) -> None:
@@ -181,9 +183,11 @@ class _Frames:
 
 
 class _Items(Sequence[tuple[str, Any]]):
-    """The frames to write, as ``(path, header)``: each header is built when
-    it is asked for (writing numpy data, the next frame's header is built
-    while the previous frames are encoded and written).
+    """The frames to write, as ``(path, header)``.
+
+    Each header is built when it is asked for (writing numpy data, the next
+    frame's header is built while the previous frames are encoded and
+    written).
     """
 
     def __init__(

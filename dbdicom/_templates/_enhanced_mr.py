@@ -278,6 +278,46 @@ def _rank(values: Sequence[Any]) -> list[int]:
     return [order.index(k) + 1 for k in keys]
 
 
+def _macros(
+    values: Mapping[str, Any], array: np.ndarray, attributes: Mapping[str, Any]
+) -> dict[str, Dataset]:
+    """The functional group macros (sequence keyword -> item), with the ``attributes`` they hold.
+
+    A keyword of the frame content macro is refused: it is per-frame.
+    """
+    macros = _default_macros(values, array)
+    for keyword, value in attributes.items():
+        if keyword in _MACRO_OF:
+            sequence, inner = _MACRO_OF[keyword]
+            if sequence == _CONTENT:
+                raise ValueError(f"{keyword!r} is a per-frame attribute: pass it in per_frame")
+            setattr(macros[sequence], inner, _inner_value(inner, value))
+    return macros
+
+
+def _dimensions(
+    in_stack: list[int],
+    per_frame: Mapping[str, Sequence[Any]],
+    targets: Mapping[str, tuple[str, str]],
+) -> list[tuple[str, str, list[int]]]:
+    """The dimensions as ``(attribute, sequence, index of each frame)``.
+
+    They are the stack, the position in the stack (``in_stack``), then every
+    scalar ``per_frame`` value with more than one distinct value, in the
+    given order.
+    """
+    dimensions: list[tuple[str, str, list[int]]] = [
+        ("StackID", _CONTENT, [1] * len(in_stack)),
+        ("InStackPositionNumber", _CONTENT, in_stack),
+    ]
+    for keyword, (sequence, inner) in targets.items():
+        frame_values = list(per_frame[keyword])
+        scalar = all(np.ndim(v) == 0 for v in frame_values)
+        if scalar and len(set(frame_values)) > 1 and inner != "ImageOrientationPatient":
+            dimensions.append((inner, sequence, _rank(frame_values)))
+    return dimensions
+
+
 def enhanced_mr_image(
     pixels: np.ndarray,
     positions: Sequence[Sequence[float]] | None = None,
@@ -360,13 +400,7 @@ def enhanced_mr_image(
         del values[keyword]
     values.setdefault("AcquisitionDateTime", values["StudyDate"] + values["StudyTime"])
 
-    macros = _default_macros(values, array)
-    for keyword, value in attributes.items():
-        if keyword in _MACRO_OF:
-            sequence, inner = _MACRO_OF[keyword]
-            if sequence == _CONTENT:
-                raise ValueError(f"{keyword!r} is a per-frame attribute: pass it in per_frame")
-            setattr(macros[sequence], inner, _inner_value(inner, value))
+    macros = _macros(values, array, attributes)
 
     orientation = [float(x) for x in macros["PlaneOrientationSequence"][0x00200037].value]
     frame_positions = _frame_positions(
@@ -378,17 +412,7 @@ def enhanced_mr_image(
     )
     heights = [round(float(np.dot(p, slice_normal(orientation))), 3) for p in frame_positions]
     in_stack = _rank(heights)
-
-    # dimensions: stack, position in stack, then every varying scalar per-frame value
-    dimensions: list[tuple[str, str, list[int]]] = [
-        ("StackID", _CONTENT, [1] * n_frames),
-        ("InStackPositionNumber", _CONTENT, in_stack),
-    ]
-    for keyword, (sequence, inner) in targets.items():
-        frame_values = list(per_frame[keyword])
-        scalar = all(np.ndim(v) == 0 for v in frame_values)
-        if scalar and len(set(frame_values)) > 1 and inner != "ImageOrientationPatient":
-            dimensions.append((inner, sequence, _rank(frame_values)))
+    dimensions = _dimensions(in_stack, per_frame, targets)
 
     per_frame_sequences = {sequence for sequence, _ in targets.values()} - {_CONTENT}
     shared = Dataset()

@@ -72,7 +72,7 @@ def parametric_map(
     referenced_series: ReferencedSeries | None = None,
     **attributes: Any,
 ) -> Dataset:
-    """Return a valid multi-frame Parametric Map Storage dataset of 32-bit floats.
+    r"""Return a valid multi-frame Parametric Map Storage dataset of 32-bit floats.
 
     Frame ``i`` is ``pixels[i]`` in (row, column) order at ``positions[i]``,
     all in one stack ``"1"`` ordered along the slice normal (row cosines x
@@ -108,7 +108,7 @@ def parametric_map(
         1.5 mm), ``SliceThickness`` (5 mm), ``ImageOrientationPatient``,
         ``WindowCenter``, ``WindowWidth`` and ``VOILUTFunction`` go in the
         shared functional groups; the others (``Modality``, default ``"MR"``;
-        ``ImageType``, default ``DERIVED\\PRIMARY\\VOLUME\\NONE``, whose
+        ``ImageType``, default ``DERIVED\PRIMARY\VOLUME\NONE``, whose
         values also make the frame type; ``ContentLabel``...) on the dataset.
 
     Returns

@@ -87,7 +87,7 @@ def _set_sc_pixels(ds: Dataset, array: np.ndarray) -> None:
 
 
 def secondary_capture(pixels: np.ndarray, **attributes: Any) -> Dataset:
-    """Return a valid single-frame Secondary Capture Image Storage dataset.
+    r"""Return a valid single-frame Secondary Capture Image Storage dataset.
 
     A secondary capture image is a picture (a screenshot, a plot, a
     rendered map) with patient and study identity but no patient geometry:
@@ -102,7 +102,7 @@ def secondary_capture(pixels: np.ndarray, **attributes: Any) -> Dataset:
         as ``RGB`` (8 bits per sample, colour-by-pixel).
     **attributes
         DICOM keywords that override or add to the defaults (``ImageType``
-        ``DERIVED\\SECONDARY``, ``ConversionType`` ``"WSD"`` (workstation),
+        ``DERIVED\SECONDARY``, ``ConversionType`` ``"WSD"`` (workstation),
         the SC Equipment module's secondary capture device attributes,
         ``ImageLaterality`` ``"U"``); ``Modality`` is always ``"OT"``. UIDs
         not given are generated; a grey-scale image gets a window spanning

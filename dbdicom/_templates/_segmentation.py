@@ -120,9 +120,11 @@ def multiframe_dataset(
     frames: list[Dataset],
     shape: tuple[int, ...],
 ) -> Dataset:
-    """The dataset of a multi-frame object: ``values``, the shared and per-frame
-    functional groups, and the grey-scale frame layout of ``shape`` (frames,
-    rows, columns); the caller adds the bits and the pixel data.
+    """The dataset of a multi-frame object, without its bits and pixel data.
+
+    It holds ``values``, the shared and per-frame functional groups, and the
+    grey-scale frame layout of ``shape`` (frames, rows, columns); the caller
+    adds the bits and the pixel data.
     """
     values["SharedFunctionalGroupsSequence"] = [shared]
     values["PerFrameFunctionalGroupsSequence"] = frames
