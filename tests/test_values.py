@@ -25,8 +25,8 @@ from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from pydicom.valuerep import DT
 
 from dbdicom import DicomError, UnknownTagError
+from dbdicom._checks import _vm_allows, resolve_tag, to_dicom
 from dbdicom._errors import InvalidValueError
-from dbdicom._values import _vm_allows, resolve_tag, to_dicom
 
 FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 

@@ -3,7 +3,7 @@
 They are what the plan builder encodes once and both serialisers take as
 they are.
 
-Values reach this module checked (:func:`dbdicom._values.to_dicom`): the
+Values reach this module checked (:func:`dbdicom._checks.to_dicom`): the
 elements are made without pydicom's own validation, per element
 (``validation_mode``), never by switching it off for the process.
 """

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from pydicom.valuerep import DSfloat
 
+from .._checks import to_dicom
 from .._errors import InvalidValueError
-from .._values import to_dicom
 
 __all__ = [
     "Encoding",

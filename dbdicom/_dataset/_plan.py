@@ -38,10 +38,10 @@ from typing import Any, ClassVar
 import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
+from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
 from .._templates import slice_location
-from .._values import plain_number_text, resolve_tag, to_dicom
 from ._base import Base, Template, base_of
 from ._elements import (
     CHARSET,

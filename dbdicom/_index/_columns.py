@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
+from .._checks import suggest
 from .._errors import UnknownTagError
-from .._values import suggest
 
 __all__ = [
     "check_tag",

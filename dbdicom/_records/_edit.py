@@ -25,11 +25,11 @@ from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from .._checks import resolve_tag
 from .._errors import DicomError, InvalidFileError, ReadOnlyError
 from .._files import read_any_header
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
-from .._values import resolve_tag
 from ._attributes import LEVELS
 from ._empty import Registry
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydicom.datadict import tag_for_keyword
 
+from .._checks import TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
 from .._index import check_tag, match_values
-from .._values import TagLike, suggest
 from ._attributes import LEVELS, distinct
 from ._copies import save_to
 from ._exports import Exports

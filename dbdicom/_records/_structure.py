@@ -17,10 +17,10 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from .._checks import resolve_tag, to_dicom
 from .._custom import custom
 from .._errors import DicomError, InvalidValueError
 from .._templates import ct_image, file_meta, mr_image, new_uid
-from .._values import resolve_tag, to_dicom
 from ._attributes import KEYS, LEVEL_ATTRIBUTES, LEVELS, distinct, level_of
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
