@@ -26,6 +26,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
+from .._dataset import non_ascii
 from .._errors import DicomError, InvalidFileError, ReadOnlyError
 from .._files import read_any_header
 from .._index import HIDDEN, column_of
@@ -84,23 +85,6 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
         ds.add_new(number, vr, value)
     if number == 0x00080018 and getattr(ds, "file_meta", None) is not None:
         ds.file_meta.MediaStorageSOPInstanceUID = value
-
-
-def non_ascii(value: Any) -> bool:
-    """Whether ``value`` (text, a person name, or several) has characters beyond ASCII.
-
-    Then its file needs a character set that encodes them.
-
-    Examples
-    --------
-    >>> non_ascii("Gérard"), non_ascii(["A", "B"]), non_ascii(1.5)
-    (True, False, False)
-    """
-    if isinstance(value, str | PersonName):
-        return not str(value).isascii()
-    if isinstance(value, MultiValue | list | tuple):
-        return any(non_ascii(v) for v in value)
-    return False
 
 
 def plain(value: Any) -> Any:
