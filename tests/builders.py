@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, generate_uid
 
 from dbdicom._templates import (
     ct_image,
@@ -534,3 +534,18 @@ def pydicom_shipped_files() -> list[Path]:
             "(pip install -e '.[test]', which brings pydicom-data)"
         )
     return paths
+
+
+def named_series(root: Path, charset: str, name: str, institution: str) -> None:
+    """Three MR slices of a patient ``name`` in character set ``charset``."""
+    common = {
+        "SpecificCharacterSet": charset,
+        "PatientName": name,
+        "PatientID": name[:3].upper(),
+        "InstitutionName": institution,
+        "StudyInstanceUID": generate_uid(),
+        "StudyDescription": "names",
+    }
+    writer = _SeriesWriter(root, common, "source", 1, ("SliceLocation",))
+    pixels = _mr_pixels(np.random.default_rng(1), (3, 16, 16))
+    _stack(writer, mr_image, pixels, [f"{charset}/IM_{k}.dcm" for k in range(3)])

@@ -35,7 +35,7 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
-from builders import _mr_pixels, _SeriesWriter, _stack, build_database
+from builders import build_database, named_series
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
@@ -290,29 +290,14 @@ def test_pydicom_test_files_write_the_same_both_ways(tmp_path: Path, name: str) 
     database.close()
 
 
-def _named_series(root: Path, charset: str, name: str, institution: str) -> None:
-    """Three MR slices of a patient ``name`` in character set ``charset``."""
-    common = {
-        "SpecificCharacterSet": charset,
-        "PatientName": name,
-        "PatientID": name[:3].upper(),
-        "InstitutionName": institution,
-        "StudyInstanceUID": pydicom.uid.generate_uid(),
-        "StudyDescription": "names",
-    }
-    writer = _SeriesWriter(root, common, "source", 1, ("SliceLocation",))
-    pixels = _mr_pixels(np.random.default_rng(1), (3, 16, 16))
-    _stack(writer, mr_image, pixels, [f"{charset}/IM_{k}.dcm" for k in range(3)])
-
-
 def test_sources_in_other_character_sets_write_the_same_both_ways(tmp_path: Path) -> None:
     """UTF-8 and Latin-1 sources: new text their character set encodes
     (kept), new text it does not (UTF-8, the whole header re-encoded), a
     character set given as an attr, and new series under them made from
     the template."""
-    _named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
-    _named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
-    _named_series(tmp_path, "ISO_IR 6", "Plain^Paul", "General")
+    named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
+    named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
+    named_series(tmp_path, "ISO_IR 6", "Plain^Paul", "General")
     database = db.database(tmp_path, dialog=db.TerminalDialog(interactive=False))
     for source in list(database.series()):
         da = source.to_xarray()

@@ -11,7 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
-from builders import Manifest
+from builders import Manifest, named_series
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from validators import dciodvfy_errors, dcmdump
@@ -642,32 +642,13 @@ def test_restore_removes_the_folders_it_emptied(demo: db.Database) -> None:
     assert not (root / "dbdicom").exists() and root.is_dir()
 
 
-def _named_series(root: Path, charset: str, name: str, institution: str) -> None:
-    """Three MR slices of a patient ``name`` in character set ``charset``."""
-    from builders import _mr_pixels, _SeriesWriter, _stack
-
-    from dbdicom._templates import mr_image
-
-    common = {
-        "SpecificCharacterSet": charset,
-        "PatientName": name,
-        "PatientID": name[:3].upper(),
-        "InstitutionName": institution,
-        "StudyInstanceUID": pydicom.uid.generate_uid(),
-        "StudyDescription": "names",
-    }
-    writer = _SeriesWriter(root, common, "source", 1, ("SliceLocation",))
-    pixels = _mr_pixels(np.random.default_rng(1), (3, 16, 16))
-    _stack(writer, mr_image, pixels, [f"{charset}/IM_{k}.dcm" for k in range(3)])
-
-
 def test_names_in_other_character_sets_survive_a_derived_write(tmp_path: Path) -> None:
     """A derived series keeps the source's names, in its character set, and new
     text (a description with accents, a Greek name) is written so that
     pydicom, dcmdump and a fresh scan read it back as given: UTF-8 and
     Latin-1 sources, derived and made from the template."""
-    _named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
-    _named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
+    named_series(tmp_path, "ISO_IR 192", "Müller^Jürgen", "Klinikum Würzburg")
+    named_series(tmp_path, "ISO_IR 100", "Gérard^Façade", "Hôpital Nord")
     database = db.database(tmp_path, dialog=TerminalDialog(interactive=False))
     expected = {}
     for source in database.series():
