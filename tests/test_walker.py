@@ -154,7 +154,7 @@ def test_walker_agrees_with_pydicom(name: str) -> None:
         assert "File Meta Information header or the 'DICM' prefix" in str(exc)
         with pytest.raises((NotDicomError, NeedsPydicom)):
             read_header(str(path), {})
-        pytest.skip(f"pydicom cannot read it: {exc}")
+        return  # the walker refuses it too: nothing to compare
     syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
     if syntax in _LEFT_TO_PYDICOM:
         with pytest.raises(NeedsPydicom, match="transfer syntax"):
