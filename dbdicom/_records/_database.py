@@ -267,7 +267,7 @@ class Database(Record):
         ...     (file,) = out.rglob("*.nii.gz")
         ...     back = database.import_nifti(file, reference=t2w)
         >>> back.SeriesDescription, back.parent == t2w.parent
-        (['2_T2w'], True)
+        ('2_T2w', True)
         >>> bool((back.to_xarray().values == t2w.to_xarray().values).all())
         True
         >>> database.restore()
