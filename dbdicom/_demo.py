@@ -390,7 +390,7 @@ def run_demo(folder: str | Path) -> dict[str, Path]:
     >>> import dbdicom as db
     >>> demo = db.database(places["dicom"])
     >>> [s.SeriesDescription for s in demo.series(SeriesDescription="T1 map")], demo.unsaved
-    ([['T1 map']], False)
+    (['T1 map'], False)
     """
     root = Path(folder)
     start = time.perf_counter()

@@ -531,7 +531,7 @@ def check_index(folder: Path, trial: Trial) -> None:
         if keys != {(patient.uid, study.uid, series.uid)}:
             problems.append(f"reopened: series {series.uid} holds files of {sorted(keys)}")
         for keyword in ("SeriesDescription", "ImageComments", "EchoTime", "FlipAngle"):
-            indexed = {_plain(v) for v in series.get(keyword)}
+            indexed = {_plain(v) for v in series.unique(keyword)}
             in_files = {_plain(ds.get(keyword)) for ds in headers} - {None, ""}
             if indexed != in_files:
                 problems.append(

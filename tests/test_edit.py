@@ -95,7 +95,7 @@ def test_higher_level_attribute_set_for_the_whole_record_of_its_level(
     # every file of the patient, also the CT study, keeps one name
     assert {str(read(p).PatientName) for p in patient.files()} == {"Renamed^Patient"}
     assert len(demo.patients()) == 2
-    assert patient.PatientName == ["Renamed^Patient"]
+    assert patient.PatientName == "Renamed^Patient"
 
 
 def test_keys_are_set_only_at_their_own_level(demo: db.Database) -> None:
@@ -111,7 +111,7 @@ def test_keys_are_set_only_at_their_own_level(demo: db.Database) -> None:
     assert snapshot(Path(demo.path)) == before
     patient = demo.patients()[0]
     patient.PatientID = "NEW-ID"
-    assert patient.uid == "NEW-ID" and patient.PatientID == ["NEW-ID"]
+    assert patient.uid == "NEW-ID" and patient.PatientID == "NEW-ID"
     assert {read(p).PatientID for p in patient.files()} == {"NEW-ID"}
 
 
@@ -177,8 +177,8 @@ def test_remove_and_restore(demo: db.Database) -> None:
     study.remove()
     assert not any(os.path.exists(p) for p in files)
     assert [s.StudyDescription for s in demo.studies()] == [
-        ["MR phantom T1 mapping"],
-        ["MR phantom"],
+        "MR phantom T1 mapping",
+        "MR phantom",
     ]
     with pytest.raises(DicomError, match="removed"):
         study.remove()
@@ -203,7 +203,7 @@ def test_move_study_to_another_patient_rewrites_patient_attributes(demo: db.Data
         assert ds.PatientID == beta_ds.PatientID
         assert ds.PatientName == beta_ds.PatientName
         assert ds.get("PatientBirthDate") == beta_ds.get("PatientBirthDate")
-    assert sorted(s.StudyDescription[0] for s in beta.studies()) == ["CT phantom", "MR phantom"]
+    assert sorted(s.StudyDescription for s in beta.studies()) == ["CT phantom", "MR phantom"]
 
 
 def test_moving_to_the_wrong_level_or_into_itself_is_refused(demo: db.Database) -> None:
@@ -260,27 +260,27 @@ def test_copy_to_another_patient_and_another_database(demo: db.Database, tmp_pat
 def test_new_records_inherit_attributes(demo: db.Database) -> None:
     study = demo.studies(StudyDescription="MR phantom T1 mapping")[0]
     series = study.new_child()
-    assert series in study.series() and series.SeriesNumber == [4]
+    assert series in study.series() and series.SeriesNumber == 4
     t2 = study.new_series(SeriesDescription="T2w")
-    assert t2.SeriesDescription == ["T2w"] and t2.SeriesNumber == [5]
+    assert t2.SeriesDescription == "T2w" and t2.SeriesNumber == 5
     vfa = demo.series(SeriesDescription="VFA")[0]
     sibling = vfa.new_sibling(SeriesDescription="T1 map")
     assert sibling.parent == study
     pibling = vfa.new_pibling(StudyDescription="Parametric maps", StudyDate="20221212")
-    assert pibling.parent == vfa.patients() and pibling.StudyDate == ["20221212"]
+    assert pibling.parent == vfa.patients() and pibling.StudyDate == "20221212"
     localizer = (
         demo.new_patient(PatientName="James Bond")
         .new_study(StudyDescription="MRI")
         .new_series(SeriesDescription="Localizer")
     )
-    assert localizer.PatientName == ["James Bond"]
+    assert localizer.PatientName == "James Bond"
     instance = localizer.new_instance(EchoTime=12)
     ds = read(instance.path)
     assert str(ds.PatientName) == "James Bond"
     assert ds.StudyDescription == "MRI" and ds.SeriesDescription == "Localizer"
     assert ds.EchoTime == 12 and ds.InstanceNumber == 1
     assert localizer.instances() == [instance]
-    assert instance.patients().PatientName == ["James Bond"]
+    assert instance.patients().PatientName == "James Bond"
     # an instance in an existing series inherits its headers
     new = vfa.new_instance()
     assert read(new.path).SeriesInstanceUID == vfa.uid
@@ -312,7 +312,7 @@ def test_import_dicom_copies_and_reports_duplicates(
     assert "1 file(s) not imported: their SOPInstanceUID is already" in out
     assert "duplicate.dcm" in out and "notes.txt" in out
     assert snapshot(source) == before  # never moved or changed
-    assert demo.patients(PatientID="IMP")[0].PatientName == ["Imported^One"]
+    assert demo.patients(PatientID="IMP")[0].PatientName == "Imported^One"
     again = demo.import_dicom([source / "IM0"])
     assert again == []
     demo.restore()
@@ -407,7 +407,7 @@ def test_memory_mode(demo: db.Database) -> None:
     vfa.read()
     vfa.Rows = 16
     vfa.SeriesDescription = "in memory"
-    assert vfa.Rows == [16] and vfa.SeriesDescription == ["in memory"]
+    assert vfa.Rows == [16] and vfa.SeriesDescription == "in memory"
     assert snapshot(root) == before  # nothing on disk yet
     assert set(demo.changes()["change"]) == {"changed in memory"}
     # a saved index never claims values that only memory holds

@@ -230,7 +230,7 @@ def test_zarr_round_trip_is_identical_for_every_demo_series(
     )
     assert {len(p.relative_to(out).parts) for p in stores.values()} == {3}  # patient/study/x.zarr
     for series in demo.series():
-        number, description = series.SeriesNumber[0], series.SeriesDescription[0]
+        number, description = series.SeriesNumber, series.SeriesDescription
         stem = f"{number}_{description.replace(' ', '_')}"
         if description == "localiser":
             expected = series.to_xarrays()

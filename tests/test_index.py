@@ -154,15 +154,15 @@ def test_tag_not_in_index_is_read_once_and_remembered(
     monkeypatch.setattr(
         index_module, "read_any_header", lambda p, w: calls.append(p) or original(p, w)
     )
-    assert series.PatientPosition == ["HFS"]
+    assert series.PatientPosition == "HFS"
     assert len(calls) == series_len(series)  # only this series' files
     calls.clear()
-    assert series.PatientPosition == ["HFS"]
+    assert series.PatientPosition == "HFS"
     assert calls == []  # remembered
     database.close()
     # and kept with the saved index
     reopened = db.database(root)
-    assert reopened.series(SeriesDescription="CT abdomen")[0].PatientPosition == ["HFS"]
+    assert reopened.series(SeriesDescription="CT abdomen")[0].PatientPosition == "HFS"
     assert calls == []
 
 

@@ -78,7 +78,7 @@ def test_identity_copies_the_values(study: db.Study) -> None:
     target = phantom(study, np.zeros_like(data), grid, "target")
     for order in (0, 1, 3):
         mapped = source.map_to(target, order=order)
-        assert mapped.SeriesDescription == ["source mapped to target"]
+        assert mapped.SeriesDescription == "source mapped to target"
         assert mapped.parent == target.parent
         back = mapped.to_xarray()
         assert back.dims == DIMS
@@ -205,7 +205,7 @@ def test_mask_box_gives_a_box(study: db.Study) -> None:
     coarse = affine((2.0, 2.0, 2.0), (0.5, 0.5, 0.5))
     target = phantom(study, np.zeros((8, 8, 8), np.uint8), coarse, "coarse")
     mapped = source.map_mask_to(target)
-    assert mapped.SeriesDescription == ["box mapped to coarse"]
+    assert mapped.SeriesDescription == "box mapped to coarse"
     back = mapped.to_xarray()
     assert back.dtype.kind in "iu"
     expected = np.zeros((8, 8, 8), np.uint8)
@@ -304,7 +304,7 @@ def test_nifti_round_trip_of_demo_series(
     file = _exported(series, tmp_path / "nifti")
     back = demo.import_nifti(file, reference=series)
     assert back.parent == series.parent
-    assert back.SeriesDescription == [file.name[: -len(".nii.gz")]]
+    assert back.SeriesDescription == file.name[: -len(".nii.gz")]
     assert back.FrameOfReferenceUID == series.FrameOfReferenceUID
     old, new = series.to_xarray(), back.to_xarray()
     assert new.dims == old.dims
@@ -373,7 +373,7 @@ def test_nifti_file_from_scratch(tmp_path: Path, flip: bool) -> None:
     database = db.database()
     database.mute()
     series = database.import_nifti(tmp_path / "scratch.nii")
-    assert series.SeriesDescription == ["scratch"]
+    assert series.SeriesDescription == "scratch"
     assert len(database.patients()) == 1
     da = series.to_xarray()
     assert da.shape == (3, 5, 4)  # (slice k, row j, column i)

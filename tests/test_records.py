@@ -101,7 +101,7 @@ def test_higher_levels_give_distinct_values(database: db.Database, manifest: Man
     descriptions = [s.description for st in p1.studies for s in st.series]
     assert sorted(patient.SeriesDescription) == sorted(set(descriptions))
     study = patient.studies()[0]
-    assert study.StudyDescription == [study.label().split(" [")[0]]
+    assert study.StudyDescription == study.label().split(" [")[0]
     rows = patient[["Rows", (0x0028, 0x0010)]]
     assert rows[0] == rows[1] and all(isinstance(r, int) for r in rows[0])
     assert sorted(database.PatientID) == sorted(p.patient_id for p in manifest.patients)

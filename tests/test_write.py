@@ -81,7 +81,7 @@ def test_derived_series_has_provenance(demo: db.Database) -> None:
         assert len(refs) == 4 and refs <= source_uids  # the 4 flip angles of its slice
         (series_ref,) = ds.ReferencedSeriesSequence
         assert series_ref.SeriesInstanceUID == vfa.uid
-        assert ds.PatientID == vfa.PatientID[0]
+        assert ds.PatientID == vfa.PatientID
         assert ds.StudyInstanceUID == vfa.parent.uid
     back = out.to_xarray()
     assert back.dims == ("SliceLocation", "row", "column")
@@ -107,7 +107,7 @@ def test_header_from_template_and_geometry_from_affine(demo: db.Database) -> Non
     back = series.to_xarray()
     np.testing.assert_allclose(back.attrs["affine"], affine, atol=1e-5)
     assert back.attrs["EchoTime"] == 12.5
-    assert series.SeriesDescription == ["sagittal"]  # the series' own attributes win
+    assert series.SeriesDescription == "sagittal"  # the series' own attributes win
     ds = pydicom.dcmread(series.files()[0])
     assert (ds.Rows, ds.Columns) == (8, 10)
     assert [float(x) for x in ds.PixelSpacing] == [0.8, 0.8]
@@ -171,7 +171,7 @@ def test_header_from_another_patient_takes_the_target_patient(demo: db.Database)
     target = demo.studies(StudyDescription="MR phantom T1 mapping")[0].new_series()
     target.set_array(array, header)
     assert {str(pydicom.dcmread(p).PatientName) for p in target.files()} == {"Phantom^Alpha"}
-    assert target.patients().PatientName == ["Phantom^Alpha"]
+    assert target.patients().PatientName == "Phantom^Alpha"
 
 
 def test_set_array_replaces_and_restore_brings_back(demo: db.Database) -> None:
@@ -272,7 +272,7 @@ def test_series_from_scratch_in_a_database_without_folder(tmp_path: Path) -> Non
     kept = series.save(tmp_path / "kept")
     assert not kept.temporary
     (again,) = kept.series()
-    assert again.PatientName == ["Random noise"] and again.StudyDate == ["20221119"]
+    assert again.PatientName == "Random noise" and again.StudyDate == "20221119"
     for path in again.files()[:1]:
         assert dciodvfy_errors(path) == []
     folder = Path(series.database.path)
@@ -295,7 +295,7 @@ def test_in_memory_database_supports_editing_and_saves_as_a_folder(tmp_path: Pat
     database.patients()[0].new_study(StudyDescription="other").new_series().zeros((2, 8, 8))
     assert len(database.series()) == 3 and len(database.instances()) == 8
     saved = database.save(tmp_path / "db")
-    assert len(saved.instances()) == 8 and saved.patients()[0].PatientName == ["James Bond"]
+    assert len(saved.instances()) == 8 and saved.patients()[0].PatientName == "James Bond"
     assert db.series((2, 8, 8)).Rows == [8]
 
 
@@ -357,7 +357,7 @@ def test_index_rows_of_written_files_equal_a_fresh_scan(
     written = []
     for source in database.series():
         da = source.to_xarray()
-        out = source.new_sibling(SeriesDescription=f"{source.SeriesDescription[0]} x 2")
+        out = source.new_sibling(SeriesDescription=f"{source.SeriesDescription} x 2")
         written.append(out.set_xarray((da * 2).astype(np.float32)))
     vfa = database.series(SeriesDescription="VFA")[0]
     study = vfa.parent
@@ -555,8 +555,8 @@ def test_float_data_as_a_parametric_map(demo: db.Database) -> None:
     ds = pydicom.dcmread(path)
     assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.30"
     assert ds.SeriesInstanceUID == out.uid and ds.StudyInstanceUID == vfa.parent.uid
-    assert ds.PatientID == vfa.PatientID[0] and ds.Modality == "MR"
-    assert ds.FrameOfReferenceUID == vfa.FrameOfReferenceUID[0]
+    assert ds.PatientID == vfa.PatientID and ds.Modality == "MR"
+    assert ds.FrameOfReferenceUID == vfa.FrameOfReferenceUID
     sources = {
         item.ReferencedSOPInstanceUID
         for item in ds.SharedFunctionalGroupsSequence[0]
@@ -652,7 +652,7 @@ def test_names_in_other_character_sets_survive_a_derived_write(tmp_path: Path) -
     database = db.database(tmp_path, dialog=TerminalDialog(interactive=False))
     expected = {}
     for source in database.series():
-        name = source.PatientName[0]
+        name = source.PatientName
         institution = pydicom.dcmread(source.files()[0]).InstitutionName  # not in the index
         derived = source.new_sibling(SeriesDescription="derived")
         derived.set_xarray(source.to_xarray() * 2, description="× 2, über alles")

@@ -186,6 +186,6 @@ def series_name(series: Any) -> str | None:
     if len(rows):
         desc = series._db._values(rows[:1], "SeriesDescription")[0]
     else:  # a new series without files: its own attributes
-        found = series.get("SeriesDescription")
+        found = series.unique("SeriesDescription")
         desc = found[0] if found else None
     return str(desc) if desc else None

@@ -15,13 +15,26 @@ attributes in its files (attributes the new parent does not have are
 removed). The keys (``PatientID``, ``StudyInstanceUID``,
 ``SeriesInstanceUID``, ``SOPInstanceUID``) can only be set on a record of
 their own level: to put a record under another parent, use ``move_to``.
+
+Reading follows the same table: an attribute of a record's own level or of
+a level above it is one value (:func:`reduce_values` with ``single``), an
+attribute of a lower level the sorted list of its distinct values.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["KEYS", "LEVELS", "LEVEL_ATTRIBUTES", "distinct", "level_of"]
+__all__ = [
+    "KEYS",
+    "LEVELS",
+    "LEVEL_ATTRIBUTES",
+    "distinct",
+    "is_single",
+    "level_of",
+    "reduce_values",
+    "sorted_distinct",
+]
 
 LEVELS = ("database", "patient", "study", "series", "instance")
 
@@ -128,3 +141,64 @@ def distinct(values: list[Any]) -> list[Any]:
                 continue
         out.append(v)
     return out
+
+
+def sorted_distinct(values: list[Any]) -> list[Any]:
+    """The distinct values, None left out, sorted (first-seen order if they cannot be).
+
+    Examples
+    --------
+    >>> sorted_distinct(["VFA", None, "T2w", "VFA"])
+    ['T2w', 'VFA']
+    >>> sorted_distinct([2.0, "two", 2.0])  # numbers and text: first-seen order
+    [2.0, 'two']
+    """
+    found = distinct(values)
+    try:
+        return sorted(found)
+    except TypeError:  # values of kinds that do not compare (numbers and text, sequences)
+        return found
+
+
+def is_single(level: str, column: str) -> bool:
+    """Whether the attribute ``column`` read on a record of ``level`` is one value.
+
+    True for an attribute of ``level`` or of a level above it; private tags
+    and tags without a level are the instance's.
+
+    Examples
+    --------
+    >>> is_single("series", "SeriesDescription"), is_single("series", "PatientName")
+    (True, True)
+    >>> is_single("study", "SeriesDescription"), is_single("database", "PatientID")
+    (False, False)
+    >>> is_single("instance", "(0019,1010)")
+    True
+    """
+    return LEVELS.index(level_of(column)) <= LEVELS.index(level)
+
+
+def reduce_values(values: list[Any], single: bool) -> Any:
+    """What a read gives from the values of a record's files.
+
+    ``single``: the one value (None when no file has it), or the sorted list
+    of the values when the files disagree. Otherwise the sorted list of
+    distinct values.
+
+    Examples
+    --------
+    >>> reduce_values(["T1", "T1", None], single=True)
+    'T1'
+    >>> reduce_values([None], single=True) is None
+    True
+    >>> reduce_values(["T2", "T1"], single=True)  # files that disagree: the list
+    ['T1', 'T2']
+    >>> reduce_values([10.0, 2.0, 10.0], single=False)
+    [2.0, 10.0]
+    """
+    found = sorted_distinct(values)
+    if not single:
+        return found
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else found

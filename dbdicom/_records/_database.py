@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
 from .._index import Index, check_tag, match_values
@@ -19,6 +20,7 @@ from ._copies import import_dicom
 from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
+from ._reads import attribute_problems
 from ._record import Record
 
 __all__ = ["Database", "database"]
@@ -267,7 +269,7 @@ class Database(Record):
         ...     (file,) = out.rglob("*.nii.gz")
         ...     back = database.import_nifti(file, reference=t2w)
         >>> back.SeriesDescription, back.parent == t2w.parent
-        (['2_T2w'], True)
+        ('2_T2w', True)
         >>> bool((back.to_xarray().values == t2w.to_xarray().values).all())
         True
         >>> database.restore()
@@ -282,12 +284,24 @@ class Database(Record):
         self.close()
 
     def problems(self) -> Any:
-        """Files not in the hierarchy or placed by a rule, with the reason.
+        """Files not in the hierarchy or placed by a rule, and records whose files disagree.
 
         Returns a :class:`pandas.DataFrame` with columns ``path`` and
-        ``problem``.
+        ``problem``: a row per file that is not in the hierarchy (or is
+        placed by a rule), then a row per record and attribute of its level
+        on which its files disagree (two SeriesDescriptions in one series:
+        reading it gives the list of both), with the record's first file.
+
+        Examples
+        --------
+        >>> database.problems().empty
+        True
         """
-        return self.index.problems()
+        found = self.index.problems()
+        disagree = attribute_problems(self)
+        if disagree.empty:
+            return found
+        return disagree if found.empty else pd.concat([found, disagree], ignore_index=True)
 
     # ----------------------------------------------------------- for records
     def _rows(self) -> np.ndarray:

@@ -22,7 +22,7 @@ __all__ = ["Patient", "Study", "Series", "Instance"]
 def _first(record: Record, keyword: str) -> Any:
     rows = record._rows()
     if not len(rows):  # a new record without files: its own attributes
-        found = record.get(keyword)
+        found = record.unique(keyword)
         return found[0] if found else None
     values = record._db._values(rows[:1], keyword)
     return values[0] if values else None
@@ -337,7 +337,7 @@ class _SeriesArrays:
                 f"an image array needs at least 2 dims (row, column); got shape {values.shape}."
             )
         if replace:
-            rows, columns = series.Rows, series.Columns
+            rows, columns = series.unique("Rows"), series.unique("Columns")
             if rows and (rows != [values.shape[-2]] or columns != [values.shape[-1]]):
                 raise InvalidValueError(
                     f"the images of {series!r} are {rows} x {columns} pixels, the array's "
@@ -371,7 +371,7 @@ class _SeriesArrays:
         >>> vfa = database.series(SeriesDescription="VFA")[0]
         >>> sub = vfa.subseries(FlipAngle=10)
         >>> sub.SeriesDescription, len(sub.instances()), sub.FlipAngle
-        (['VFA [FlipAngle=10]'], 6, [10.0])
+        ('VFA [FlipAngle=10]', 6, [10.0])
         >>> database.restore()
         6
         """
@@ -433,7 +433,7 @@ class _SeriesArrays:
         >>> t2w = database.series(SeriesDescription="T2w")[0]
         >>> mapped = ct.map_to(t2w)
         >>> mapped.SeriesDescription, mapped.parent == t2w.parent
-        (['CT phantom mapped to T2w'], True)
+        ('CT phantom mapped to T2w', True)
         >>> da = mapped.to_xarray()
         >>> da.shape == t2w.to_xarray().shape
         True

@@ -330,8 +330,8 @@ def import_nifti(
         else:
             new = reference.new_sibling(SeriesDescription=stem)
             # the file is taken to be in the reference's patient coordinates
-            frames = reference.get("FrameOfReferenceUID")
-            if frames and len(set(frames)) == 1 and frames[0]:
+            frames = reference.unique("FrameOfReferenceUID")
+            if len(frames) == 1 and frames[0]:
                 da.attrs["FrameOfReferenceUID"] = frames[0]
     values = da.values
     if values.dtype.kind == "f" and not np.isfinite(values).all():

@@ -15,15 +15,14 @@ from pydicom.datadict import tag_for_keyword
 from .._checks import TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
-from .._index import check_tag, match_values
-from ._attributes import LEVELS, distinct
+from .._index import match_values
+from ._attributes import LEVELS
 from ._copies import save_to
 from ._exports import Exports
 from ._print import tree
+from ._reads import read, unique
 from ._structure import (
     copy_to,
-    get_custom,
-    get_empty,
     move_to,
     new_child,
     new_instance,
@@ -126,7 +125,7 @@ class Record(Exports):
         for key in editor.empty.below(where, self._key, level):
             record = cls(self._db, key)
             if all(
-                match_values(record.get(name) or [None], wanted).any()
+                match_values(record.unique(name) or [None], wanted).any()
                 for name, wanted in filters.items()
             ):
                 out.append(record)
@@ -159,8 +158,8 @@ class Record(Exports):
 
         Examples
         --------
-        >>> [p.PatientName for p in database.patients()]  # above an instance: distinct values
-        [['Phantom^Alpha'], ['Phantom^Beta']]
+        >>> [p.PatientName for p in database.patients()]  # own level: one value
+        ['Phantom^Alpha', 'Phantom^Beta']
         >>> database.patients(StudyDescription="MR phantom")[0].uid
         'DEMO-002'
         >>> database.series(SeriesDescription="VFA")[0].patients().uid
@@ -174,7 +173,7 @@ class Record(Exports):
         Examples
         --------
         >>> [s.StudyDescription for s in database.studies(Modality="CT")]
-        [['CT phantom']]
+        ['CT phantom']
         """
         return self._find("study", filters)
 
@@ -184,8 +183,8 @@ class Record(Exports):
         Examples
         --------
         >>> study = database.studies(StudyDescription="MR phantom T1 mapping")[0]
-        >>> study.SeriesDescription
-        ['localiser', 'T2w', 'VFA']
+        >>> study.SeriesDescription  # a lower level: the sorted distinct values
+        ['T2w', 'VFA', 'localiser']
         >>> [s.label() for s in database.series(FlipAngle=lambda a: a is not None and a < 90)]
         ['1: localiser', '3: VFA']
         """
@@ -221,36 +220,53 @@ class Record(Exports):
 
     # ----------------------------------------------------------- attributes
     def get(self, tag: TagLike | list[TagLike]) -> Any:
-        """The value(s) of a tag, or of a list of tags.
+        """The value of a tag, or the list of its values, by the level of the tag.
 
-        For an instance, the value itself (``None`` when absent). For higher
-        levels, the list of distinct values over the instances below,
-        ``None`` left out. A list of tags gives a list with one such result
-        per tag. ``record.Rows``, ``record["Rows"]`` and
-        ``record[(0x0028, 0x0010)]`` are the same.
+        An attribute of the record's own level or of a level above it
+        (``series.SeriesDescription``, ``series.PatientName``,
+        ``study.StudyDate``, any attribute of an instance) is one value,
+        ``None`` when no file has it. An attribute of a lower level
+        (``study.SeriesDescription``, ``series.Rows``, everything on the
+        database) is the sorted list of its distinct values, ``None`` left
+        out (in first-seen order where the values do not sort together).
+        Files of one record that disagree on a value that should be single
+        give the sorted list of their values, and the record is listed by
+        ``database.problems()``. Private tags are the instance's. A list of
+        tags gives a list with one such result per tag. ``record.Rows``,
+        ``record["Rows"]`` and ``record[(0x0028, 0x0010)]`` are the same; for
+        the list whatever the level, see :meth:`unique`.
 
         Examples
         --------
         >>> vfa = database.series(SeriesDescription="VFA")[0]
-        >>> vfa.FlipAngle
-        [2.0, 5.0, 10.0, 15.0]
+        >>> vfa.SeriesDescription, vfa.PatientName, vfa.FlipAngle
+        ('VFA', 'Phantom^Alpha', [2.0, 5.0, 10.0, 15.0])
+        >>> vfa.parent.SeriesDescription  # a study: the series below it
+        ['T2w', 'VFA', 'localiser']
         >>> instance = vfa.instances()[0]
         >>> instance.Rows, instance["Columns"], instance[(0x0028, 0x0010)]
         (64, 64, 64)
-        >>> instance[["Rows", (0x0028, 0x0011)]]
-        [64, 64]
+        >>> vfa[["SeriesNumber", (0x0028, 0x0011)]]
+        [3, [64]]
         """
-        if isinstance(tag, list):
-            return [self.get(t) for t in tag]
-        if isinstance(tag, str) and custom(tag) is not None:
-            return get_custom(self, tag)
-        column = check_tag(tag)
-        if self.level != "database" and (self.level, self._key) in self._db._editor.empty:
-            return get_empty(self, column)
-        values = self._db._values(self._rows(), column)
-        if self.level == "instance":
-            return values[0] if values else None
-        return distinct(values)
+        return read(self, tag)
+
+    def unique(self, tag: TagLike) -> list[Any]:
+        """The sorted distinct values of a tag over the record's files, whatever its level.
+
+        ``None`` is left out; values that do not sort together (numbers and
+        text) are in first-seen order. This is :meth:`get` without the level
+        rule: a list even for one value, as pandas' ``unique()``.
+
+        Examples
+        --------
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> vfa.unique("SeriesDescription"), vfa.unique("FlipAngle")
+        (['VFA'], [2.0, 5.0, 10.0, 15.0])
+        >>> vfa.instances()[0].unique("ImageComments")
+        []
+        """
+        return unique(self, tag)
 
     def __getitem__(self, tag: TagLike | list[TagLike]) -> Any:
         return self.get(tag)
@@ -332,7 +348,7 @@ class Record(Exports):
         >>> series = database.series(SeriesDescription="T2w")[0]
         >>> series.set_values(SeriesDescription="T2 weighted", EchoTime=90)
         >>> series.SeriesDescription, series.EchoTime
-        (['T2 weighted'], [90.0])
+        ('T2 weighted', [90.0])
         >>> series.restore()  # the 6 files of the series, as they were
         6
         """
@@ -375,7 +391,7 @@ class Record(Exports):
         >>> series = database.series(SeriesDescription="T2w")[0]
         >>> copy = series.copy()
         >>> copy.SeriesDescription, copy.uid != series.uid, copy.SeriesNumber
-        (['T2w'], True, [4])
+        ('T2w', True, 4)
         >>> database.restore()
         6
         """
@@ -409,7 +425,7 @@ class Record(Exports):
         >>> series = database.series(SeriesDescription="T2w")[0]
         >>> study = series.new_pibling(StudyDescription="Parametric maps", StudyDate="20221212")
         >>> study.StudyDescription, study.PatientName == series.PatientName
-        (['Parametric maps'], True)
+        ('Parametric maps', True)
         """
         return self.parent.new_sibling(**attributes)
 
@@ -430,7 +446,7 @@ class Record(Exports):
         >>> study = patient.new_study(StudyDescription="MRI")
         >>> series = study.new_series(SeriesDescription="Localizer")
         >>> series.PatientName, series.StudyDescription, series.SeriesDescription
-        (['James Bond'], ['MRI'], ['Localizer'])
+        ('James Bond', 'MRI', 'Localizer')
         """
         return new_child(self, "series", attributes)
 
@@ -493,7 +509,7 @@ class Record(Exports):
         >>> folder = os.path.join(tempfile.mkdtemp(), "kept")
         >>> kept = series.save(folder)
         >>> [s.SeriesDescription for s in kept.series()]
-        [['zeros']]
+        ['zeros']
         """
         self._db._editor.save(self)
         if path is None:

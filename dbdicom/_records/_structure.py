@@ -21,7 +21,16 @@ from .._checks import resolve_tag, to_dicom
 from .._custom import custom
 from .._errors import DicomError, InvalidValueError
 from .._templates import ct_image, file_meta, mr_image, new_uid
-from ._attributes import KEYS, LEVEL_ATTRIBUTES, LEVELS, distinct, level_of
+from ._attributes import (
+    KEYS,
+    LEVEL_ATTRIBUTES,
+    LEVELS,
+    distinct,
+    is_single,
+    level_of,
+    reduce_values,
+    sorted_distinct,
+)
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
 
@@ -34,7 +43,10 @@ __all__ = [
     "TEMPLATE_KEEPS",
     "apply_values",
     "copy_to",
+    "empty_values",
     "get_custom",
+    "get_empty",
+    "is_empty",
     "move_to",
     "new_child",
     "new_instance",
@@ -201,21 +213,33 @@ def get_custom(record: Record, name: str) -> Any:
 
 
 def get_empty(record: Record, keyword: str) -> Any:
-    """The value of ``keyword`` for a record without files: its own or inherited."""
+    """The value of ``keyword`` for a record without files, by the level rule of reads.
+
+    One value (None when absent) for an attribute of the record's level or
+    above, the list of values for a lower level (see :func:`empty_values`).
+    """
+    return reduce_values(empty_values(record, keyword), is_single(record.level, keyword))
+
+
+def empty_values(record: Record, keyword: str) -> list[Any]:
+    """The values of ``keyword`` for a record without files: its own or inherited.
+
+    An attribute of a level above the record comes from the nearest record
+    above that has it, up to the record of its level (not higher: a new
+    study does not take the descriptions of its patient's other studies).
+    """
     editor = _editor(record)
     empty = editor.empty.get(record.level, record.uid)
-    own = LEVELS.index(level_of(keyword)) >= LEVELS.index(record.level)
+    level = LEVELS.index(level_of(keyword))
     while empty is not None:
         if keyword in empty.attrs:
-            return [_user_value(empty.attrs[keyword])]
-        if own:  # an attribute of this level or below: not inherited from above
-            return []
-        if empty.parent is None:
-            return []
-        level, key = empty.parent
-        parent = editor.empty.get(level, key)
+            return sorted_distinct([_user_value(empty.attrs[keyword])])
+        if level >= LEVELS.index(empty.level) or empty.parent is None:
+            return []  # an attribute of this level or below: not inherited from above
+        up_level, key = empty.parent
+        parent = editor.empty.get(up_level, key)
         if parent is None:
-            return record._db._class_of(level)(record._db, key).get(keyword)
+            return record._db._class_of(up_level)(record._db, key).unique(keyword)
         empty = parent
     return []
 
@@ -534,8 +558,8 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     rows = np.array([], int) if empty else series._rows()
     if dataset is None:
         size = (
-            (series.Rows or [64])[0] if not empty else 64,
-            (series.Columns or [64])[0] if not empty else 64,
+            (series.unique("Rows") or [64])[0] if not empty else 64,
+            (series.unique("Columns") or [64])[0] if not empty else 64,
         )
         modality = values.get("Modality")
         template = ct_image if modality == "CT" else mr_image
