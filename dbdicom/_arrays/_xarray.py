@@ -357,11 +357,14 @@ def _spread(values: np.ndarray, present: np.ndarray, grid: Grid, empty: Any = No
 
 
 def _frame_keywords(frames: Frames) -> list[str]:
-    """Tags that may vary per frame: instance tags of the index, and per-frame ones."""
+    """Tags that may vary per frame: instance tags of the index, and per-frame ones.
+
+    SOPInstanceUID is never one: a frame belongs to the instance of its file.
+    """
     keys = list(_INSTANCE)
     if frames.per_frame:
         columns = [c for c in frames.index.frames.columns if not c.startswith("_")]
-        keys += [c.split("[")[0] for c in columns]
+        keys += [c.split("[")[0] for c in columns if c != "SOPInstanceUID"]
     return list(dict.fromkeys(keys))
 
 

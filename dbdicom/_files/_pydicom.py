@@ -76,9 +76,14 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
 
 
 def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
-    """Collect the plain values of one functional-group item (two levels deep)."""
+    """Collect the plain values of one functional-group item (two levels deep).
+
+    Private macros are left out: a vendor's shadow copy of the classic
+    header (Philips keeps one per frame) repeats SOPInstanceUID,
+    InstanceNumber and positions that are not the frame's.
+    """
     for macro in item:
-        if macro.VR != "SQ" or not macro.value:
+        if macro.VR != "SQ" or not macro.value or macro.tag.is_private:
             continue
         for elem in macro.value[0]:
             if elem.VR == "SQ":
