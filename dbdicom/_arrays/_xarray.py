@@ -54,8 +54,14 @@ def _distinguish(frames: Frames, at: np.ndarray) -> list[str]:
 
 
 def _varying(frames: Frames) -> str:
+    """The tags that vary among the frames, with their number of values (for messages).
+
+    Those of :data:`AUTO_DIMS` first, then the other instance tags
+    (InstanceNumber, positions...), so that a refusal never says that
+    nothing varies while something does.
+    """
     parts = []
-    for keyword in AUTO_DIMS:
+    for keyword in dict.fromkeys((*AUTO_DIMS, *_INSTANCE)):
         distinct = {repr(v) for v in frames.raw(keyword) if v is not None}
         if len(distinct) > 1:
             parts.append(f"{keyword} ({len(distinct)} values)")
