@@ -403,8 +403,11 @@ def test_nifti_four_dims_without_sidecar_stacks_frames(demo: db.Database, tmp_pa
     array, _ = back.array(["SliceLocation"])  # (slice, n, row, column)
     old = vfa.to_xarray()
     np.testing.assert_array_equal(array, old.values)
-    with pytest.raises(db.GridError):  # nothing tells the volumes apart
-        back.to_xarray()
+    # nothing but InstanceNumber tells the volumes apart: they read back along
+    # ``frame``, in the order they were written
+    again = back.to_xarray()
+    assert again.dims == ("SliceLocation", "frame", "row", "column")
+    np.testing.assert_array_equal(again.values, old.values)
 
 
 def test_nifti_bad_input(

@@ -99,11 +99,31 @@ def _auto_dims(frames: Frames) -> list[str]:
     Tags of :data:`AUTO_DIMS` that every frame has and that vary are tried in
     order; one is kept when it tells more frames apart and the kept tags
     still form a full grid (no empty points). Done when every frame has its
-    own point. A single frame gets ``SliceLocation`` when it has one.
+    own point. A single frame gets ``SliceLocation`` when it has one. When
+    the kept tags leave several frames at each point, as many at each, and
+    every instance holds one frame, those are numbered along ``frame`` in
+    InstanceNumber order (see :func:`_frame_numbers`): how a ``frame`` dim
+    was written.
     """
     n = len(frames)
     if n == 1:
         return ["SliceLocation"] if frames.raw("SliceLocation")[0] is not None else []
+    chosen, combined = _grid_dims(frames)
+    if len(np.unique(combined)) == n:
+        return chosen
+    counts = np.bincount(combined)
+    if (counts == counts[0]).all() and _frame_numbers(frames, chosen) is not None:
+        return [*chosen, FRAME]  # e.g. a cine written one instance per frame
+    raise GridError(
+        f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
+        f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
+        "for a grid with empty points."
+    )
+
+
+def _grid_dims(frames: Frames) -> tuple[list[str], np.ndarray]:
+    """The tags of :data:`AUTO_DIMS` kept by :func:`_auto_dims`, and each frame's cell code."""
+    n = len(frames)
     chosen: list[str] = []
     combined = np.zeros(n, dtype=np.int64)
     cells = 1
@@ -121,12 +141,49 @@ def _auto_dims(frames: Frames) -> list[str]:
             combined = pd.factorize(trial)[0]
             cells = combos
             if cells == n:
-                return chosen
-    raise GridError(
-        f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
-        f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
-        "for a grid with empty points."
-    )
+                break
+    return chosen, combined
+
+
+def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
+    """The ``frame`` of each frame when every instance holds one: its rank by InstanceNumber.
+
+    The frames at the same values of the dims ``others`` are numbered 0, 1,
+    ... in InstanceNumber order: a write of a ``frame`` dim stores each
+    frame as an instance, numbered in order, and this reads it back. None
+    when an instance holds several frames (``frame`` is then the number of
+    the frame in its file) or when InstanceNumber is missing or repeated
+    among the frames of one point.
+    """
+    if (frames.table["_frame"].to_numpy() > 0).any():
+        return None
+    numbers = frames.number("InstanceNumber", np.nan)
+    if np.isnan(numbers).any():
+        return None
+    cell = np.zeros(len(frames), dtype=np.int64)
+    for dim in others:
+        codes = _codes(frames.coordinate(dim))
+        if codes is None:
+            return None
+        cell = pd.factorize(cell * (int(codes.max()) + 1) + codes)[0]
+    order = np.lexsort((numbers, cell))
+    same_cell = np.diff(cell[order]) == 0
+    if (same_cell & (np.diff(numbers[order]) == 0)).any():
+        return None
+    starts = np.r_[0, np.flatnonzero(~same_cell) + 1]
+    rank = np.empty(len(cell))
+    rank[order] = np.arange(len(cell)) - np.repeat(starts, np.diff(np.r_[starts, len(cell)]))
+    return rank
+
+
+def _dim_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
+    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`)."""
+    values = {d: frames.coordinate(d) for d in dims}
+    if FRAME in values:
+        numbers = _frame_numbers(frames, [d for d in dims if d != FRAME])
+        if numbers is not None:
+            values[FRAME] = numbers
+    return values
 
 
 def _geometry_attrs(frames: Frames, grid: Grid, pick: np.ndarray) -> dict[str, Any]:
@@ -240,7 +297,7 @@ def build_dataarray(
     if repeats:
         order = frames.number("InstanceNumber", 0) * 1e6 + frames.table["_frame"].to_numpy()
     grid = make_grid(
-        {d: frames.coordinate(d) for d in dims},
+        _dim_values(frames, dims),
         len(frames),
         repeats=order,
         fill=fill,

@@ -94,8 +94,11 @@ class _SeriesArrays:
             DICOM keywords to use as dims, e.g. ``["SliceLocation",
             "FlipAngle"]``; any tag works, also tags not in the index (read
             once, then remembered), and ``"frame"`` (the frame number of a
-            multi-frame file). By default the tags that put every frame on a
-            full grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`).
+            multi-frame file; for single-frame instances, their order by
+            InstanceNumber). By default the tags that put every frame on a
+            full grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`),
+            then ``frame`` if frames still share a point (a written ``frame``
+            dim reads back so).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
         chunks : dict or bool, optional
