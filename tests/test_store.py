@@ -89,3 +89,19 @@ def test_save_works_at_interpreter_exit(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr, out.stderr
     loaded = load_frame(path)
     assert loaded is not None and len(loaded[0]) == 20000
+
+
+def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monkeypatch) -> None:
+    """Format 1 indexes may hold positions read from private sequences of enhanced
+    files: they are not loaded, so the folder is read again."""
+    from dbdicom._index import _store
+
+    frame = pd.DataFrame({"a": [1, 2]})
+    monkeypatch.setattr(_store, "FORMAT", 1)
+    save_frame(frame, tmp_path / "old.arrow")
+    monkeypatch.undo()
+    assert _store.FORMAT == 2
+    assert load_frame(tmp_path / "old.arrow") is None
+    save_frame(frame, tmp_path / "new.arrow")
+    loaded = load_frame(tmp_path / "new.arrow")
+    assert loaded is not None and loaded[0]["a"].tolist() == [1, 2]

@@ -22,7 +22,9 @@ import pyarrow.feather as feather
 
 __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
 
-FORMAT = 1
+# 2: per-frame values of enhanced files no longer come from private sequences
+# (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
+FORMAT = 2
 
 
 class _Unread:
