@@ -69,12 +69,14 @@ def test_empty_records_read_the_attributes_they_were_given() -> None:
     assert series.StudyDate == "19550220"
 
 
-@pytest.mark.parametrize("how", ["set_array", "zeros"])
+@pytest.mark.parametrize("how", ["set_array", "zeros", "series_zeros"])
 def test_attributes_are_saved_with_the_first_file_below(tmp_path: Path, how: str) -> None:
     made = _james_bond()
     database, mri = made["database"], made["study"]
     if how == "set_array":
         mri.new_series(SeriesDescription="T1").set_array(np.zeros((2, 8, 8)))
+    elif how == "series_zeros":
+        mri.new_series(SeriesDescription="T1").zeros((2, 8, 8))
     else:
         mri.zeros((2, 8, 8), SeriesDescription="T1")
     database.save(tmp_path / "saved")
