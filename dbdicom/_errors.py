@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "DicomError",
     "DatabaseNotFoundError",
+    "EmptyRecordError",
     "DecoderNotFoundError",
     "InvalidFileError",
     "InvalidValueError",
@@ -65,6 +66,14 @@ class GridError(DicomError, ValueError):
 
 class GeometryError(GridError):
     """Frames of different sizes or orientations would be stacked together."""
+
+
+class EmptyRecordError(DicomError, LookupError):
+    """A method needs files, and the record has none yet.
+
+    A new patient, study or series lives in memory until a file is written
+    below it; the message names what is missing and how to add it.
+    """
 
 
 class ReadOnlyError(DicomError, PermissionError):

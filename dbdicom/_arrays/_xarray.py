@@ -273,7 +273,10 @@ def build_dataarray(
     """
     frames = Frames(index, rows)
     if not len(frames):
-        raise GridError("the series has no instances, so no frames to stack")
+        raise GridError(
+            "the series has no instances, so no frames to stack: write them first "
+            "(series.set_array(array) or series.set_xarray(da))"
+        )
     no_pixels = np.flatnonzero(frames.number("Rows", 0) == 0)
     if len(no_pixels):
         raise GridError(

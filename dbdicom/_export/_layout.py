@@ -113,6 +113,8 @@ def series_folders(record: Any, root: Path) -> Iterator[tuple[Any, Path]]:
         return
     everything = [record] if record.level == "series" else record.series()
     for series in everything:
+        if not len(series._rows()):
+            continue  # a new series without files yet: nothing to export
         folder = root
         for level in ("patient", "study"):
             up = series.patients() if level == "patient" else series.studies()

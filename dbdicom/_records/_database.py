@@ -327,6 +327,8 @@ class Database(Record):
             bounds = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
             starts = np.concatenate([[0], bounds])
             ends = np.concatenate([bounds, [len(col)]])
+            if not len(col):  # no file yet: no group (records may still be new ones)
+                starts = ends = bounds
             groups = {
                 sorted_keys[s]: np.sort(ok[order[s:e]]) for s, e in zip(starts, ends, strict=True)
             }

@@ -10,10 +10,65 @@ database is closed (there is nothing to save).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Empty", "Registry"]
+from .._errors import EmptyRecordError, InvalidValueError
+from ._attributes import LEVELS
+
+__all__ = ["Empty", "Registry", "child_level", "parent_of", "require_files"]
+
+
+def child_level(level: str, verb: str) -> str:
+    """The level one below ``level``; an instance has none, which is said clearly.
+
+    Examples
+    --------
+    >>> child_level("study", "new_child")
+    'series'
+    """
+    i = LEVELS.index(level)
+    if i == len(LEVELS) - 1:
+        raise InvalidValueError(
+            f"an instance has no level below it, so it has no {verb}(): "
+            "use instance.new_sibling() for another instance of its series."
+        )
+    return LEVELS[i + 1]
+
+
+def parent_of(record: Any, verb: str) -> Any:
+    """The record above ``record``; a database has none, which is said clearly.
+
+    Examples
+    --------
+    >>> parent_of(database.patients()[0], "new_sibling").level
+    'database'
+    """
+    parent = record.parent
+    if parent is None:
+        raise InvalidValueError(
+            f"a database has no parent, so it has no {verb}(): use database.new_patient() "
+            "for a new record in it, or db.database() for a new database."
+        )
+    return parent
+
+
+def require_files(record: Any, verb: str) -> None:
+    """Raise :class:`EmptyRecordError` if ``record`` has no file to ``verb``.
+
+    Examples
+    --------
+    >>> require_files(database.series()[0], "export")  # files: nothing happens
+    """
+    if len(record._rows()):
+        return
+    where = "database" if record.level == "database" else f"new {record.level}"
+    raise EmptyRecordError(
+        f"the {where} {record.label()!r} has no file yet, so there is nothing to {verb}: "
+        "write one below it first (series.set_array(array), series.set_xarray(da), "
+        "record.zeros(shape) or record.new_instance())."
+    )
 
 
 @dataclass
@@ -93,6 +148,38 @@ class Registry:
         for other in self.records.values():
             if other.parent == (level, old):
                 other.parent = (level, new)
+
+    def copy_tree(
+        self,
+        level: str,
+        key: str,
+        parent: tuple[str, str] | None,
+        into: Registry,
+        new_key: Callable[[str, str], str],
+    ) -> str:
+        """Copy an empty record and the empty records below it into ``into``.
+
+        The copy goes under ``parent`` (None for a patient) with the key
+        ``new_key(level, key)``, its children likewise; returns its key.
+        """
+        empty = self.get(level, key)
+        copied = new_key(level, key)
+        into.add(Empty(level, copied, parent, dict(empty.attrs) if empty else {}))
+        self.copy_children(level, key, (level, copied), into, new_key)
+        return copied
+
+    def copy_children(
+        self,
+        level: str,
+        key: str,
+        parent: tuple[str, str],
+        into: Registry,
+        new_key: Callable[[str, str], str],
+    ) -> None:
+        """Copy the empty records just below ``(level, key)`` (and theirs) under ``parent``."""
+        children = [e for e in self.records.values() if e.parent == (level, key)]
+        for child in children:
+            self.copy_tree(child.level, child.key, parent, into, new_key)
 
     def prune(self, present: dict[str, set[str]]) -> None:
         """Forget empty records that now have files (their keys are in the index)."""

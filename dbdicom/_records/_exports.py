@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _export
+from ._empty import require_files
 
 __all__ = ["Exports"]
 
@@ -23,6 +24,7 @@ class Exports:
     def _synced(self) -> Any:
         """The record, once the edits held in memory for its files are written."""
         record: Any = self
+        require_files(record, "export")
         record._db._editor.sync(record._rows())
         return record
 

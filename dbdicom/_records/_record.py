@@ -18,6 +18,7 @@ from .._errors import UnknownAttributeError
 from .._index import match_values
 from ._attributes import LEVELS
 from ._copies import save_to
+from ._empty import child_level, parent_of
 from ._exports import Exports
 from ._print import tree
 from ._reads import read, unique
@@ -410,12 +411,11 @@ class Record(Exports):
         Patients, studies and series without files live in memory until a
         file is written below them (see :meth:`new_instance`).
         """
-        i = LEVELS.index(self.level)
-        return new_child(self, LEVELS[i + 1], attributes)
+        return new_child(self, child_level(self.level, "new_child"), attributes)
 
     def new_sibling(self, **attributes: Any) -> Record:
         """A new record under the same parent."""
-        return self.parent.new_child(**attributes)
+        return parent_of(self, "new_sibling").new_child(**attributes)
 
     def new_pibling(self, **attributes: Any) -> Record:
         """A new sibling of the parent (e.g. a new study for a series).
@@ -427,7 +427,7 @@ class Record(Exports):
         >>> study.StudyDescription, study.PatientName == series.PatientName
         ('Parametric maps', True)
         """
-        return self.parent.new_sibling(**attributes)
+        return parent_of(parent_of(self, "new_pibling"), "new_pibling").new_child(**attributes)
 
     def new_patient(self, **attributes: Any) -> Record:
         """A new patient (from the database)."""

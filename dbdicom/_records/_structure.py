@@ -315,7 +315,9 @@ TEMPLATE_KEEPS = frozenset(
 
 
 # ---------------------------------------------------------------- structure
-def _check_parent(record: Record, parent: Record, verb: str) -> None:
+def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
+    if parent is None:
+        raise DicomError(f"a database has no parent to {verb} into: database.save(path) copies it.")
     if parent._db is record._db and record.level != "database":
         above = parent
         while above.level != "database":
@@ -326,6 +328,11 @@ def _check_parent(record: Record, parent: Record, verb: str) -> None:
             if up is None:
                 break
             above = up
+    if record.level == "database":
+        raise DicomError(
+            f"cannot {verb} a database into a record: {verb} its patients instead "
+            f"(patient.{verb}_to(other_database)), or save(path) for a copy of it all."
+        )
     want = LEVELS[LEVELS.index(record.level) - 1]
     if parent.level != want:
         if want == "database":
@@ -455,22 +462,14 @@ def copy_to(record: Record, parent: Record) -> Record:
         items.append((path, new_keys, writer))
     src.check_files([r for r in rels if r not in src.memory])
     dst.create(items, "Copying")  # type: ignore[arg-type]
+    src.empty.copy_children(record.level, record.uid, (record.level, new_key), dst.empty, _new_id)
     return parent._db._class_of(record.level)(parent._db, new_key)
 
 
 def _copy_empty(record: Record, parent: Record, src: Editor, dst: Editor) -> Record:
     """A copy of the empty ``record`` (a new key, the same attributes) under ``parent``."""
-    empty = src.empty.get(record.level, record.uid)
-    assert empty is not None
-    key = _new_id(record.level, record.uid)
-    dst.empty.add(
-        Empty(
-            record.level,
-            key,
-            None if parent.level == "database" else (parent.level, parent.uid),
-            dict(empty.attrs),
-        )
-    )
+    above = None if parent.level == "database" else (parent.level, parent.uid)
+    key = src.empty.copy_tree(record.level, record.uid, above, dst.empty, _new_id)
     return parent._db._class_of(record.level)(parent._db, key)
 
 
