@@ -189,13 +189,16 @@ def _own_elements(source: Source, layouts: Layouts) -> dict[int, bytes] | None:
         return None
 
 
-def differing(group: Sequence[Source], layouts: Layouts) -> frozenset[int]:
+def differing(
+    group: Sequence[Source], layouts: Layouts, first: dict[int, bytes] | None = None
+) -> frozenset[int]:
     """The tags whose values differ between the sources ``group`` (absent in some: differs).
 
     They are compared as bytes where the byte walker reads every source,
     else through pydicom: the same sources give the same answer whichever
-    serialiser writes the frame. The SpecificCharacterSet, which says how
-    the base's own text reads, is never among them. One source: none.
+    serialiser writes the frame (``first``: the first source's elements,
+    already read). The SpecificCharacterSet, which says how the base's own
+    text reads, is never among them. One source: none.
 
     Examples
     --------
@@ -207,7 +210,8 @@ def differing(group: Sequence[Source], layouts: Layouts) -> frozenset[int]:
     """
     if len(group) < 2:
         return frozenset()
-    headers = [_own_elements(source, layouts) for source in group]
+    headers = [first if first is not None else _own_elements(group[0], layouts)]
+    headers += [_own_elements(source, layouts) for source in group[1:]]
     out: set[int] = set()
     if all(h is not None for h in headers):
         first = headers[0]

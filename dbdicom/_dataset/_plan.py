@@ -276,7 +276,9 @@ class PlanBuilder:
         """
         return base_of(group, self.template, self.levels, self.layouts, self.pydicom_only)
 
-    def remove_differing(self, group: Sequence[Source], delta: dict[int, bytes | None]) -> None:
+    def remove_differing(
+        self, group: Sequence[Source], base: Base, delta: dict[int, bytes | None]
+    ) -> None:
         """Leave out of ``delta``'s frame the tags its sources ``group`` differ in.
 
         Such a tag (the flip angle of a map fitted over flip angles) is not
@@ -286,7 +288,8 @@ class PlanBuilder:
         if len(group) < 2:
             return
         attrs = self._attr_tags
-        for tag in differing(group, self.layouts):
+        first = base.elements if base.source is group[0] else None
+        for tag in differing(group, self.layouts, first):
             if tag not in delta and tag not in attrs:
                 delta[tag] = None
 
@@ -472,7 +475,7 @@ class PlanBuilder:
             image_type = encode_element(_IMAGE_TYPE, "CS", ["DERIVED", "SECONDARY", *rest])
             self._image_types[key] = image_type
         delta[_IMAGE_TYPE] = image_type
-        self.remove_differing(group, delta)
+        self.remove_differing(group, base, delta)
         charset, same = self._charset(base, delta)
         shared, target = self.text(charset)
         if group:
