@@ -19,10 +19,15 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
+from pydicom.datadict import keyword_for_tag
 from validators import dciodvfy_errors
 
 import dbdicom as db
+from dbdicom._dataset import Source
+from dbdicom._dataset._base import differing
 from dbdicom._demo import t1_map
+from dbdicom._files import Layouts
+from dbdicom._records._sources import _instance_source
 from dbdicom._records._write import set_xarray
 
 #: tags the VFA images of one slice differ in (besides UIDs and numbers)
@@ -168,3 +173,19 @@ def test_dciodvfy_reports_no_new_error(demo: db.Database) -> None:
         assert "FlipAngle" not in pydicom.dcmread(a.path)
         assert set(dciodvfy_errors(a.path)) <= set(dciodvfy_errors(b.path))
     demo.restore()
+
+
+def test_bytes_and_pydicom_find_the_same_differing_tags(demo: db.Database) -> None:
+    """The sources of one frame compared as bytes, and through pydicom (as
+    for sources the byte walker does not take), differ in the same tags."""
+    vfa, da = _vfa(demo)
+    z = float(da.SliceLocation[0])
+    raw = [_instance_source(i) for i in vfa.instances(SliceLocation=z)]
+    assert all(s.raw_offset > 0 for s in raw)  # the bytes path
+    read = [Source(s.root, s.rel, s.sop_class, s.sop_uid, s.series_uid) for s in raw]
+    found = differing(raw, Layouts())
+    assert found == differing(read, Layouts())
+    names = {keyword_for_tag(tag) for tag in found}
+    assert set(REDUCED) | {"SOPInstanceUID", "InstanceNumber"} <= names
+    assert not names & {"RepetitionTime", "EchoTime", "ImagePositionPatient", "PatientName"}
+    assert differing(raw[:1], Layouts()) == frozenset()
