@@ -90,6 +90,17 @@ class Base:
         assert self.dataset is not None
         return tag in self.dataset
 
+    def vr(self, tag: int) -> bytes:
+        """The VR code of its element ``tag`` (which it has), as in an explicit VR file.
+
+        Implicit VR elements read through pydicom take their VR from the
+        dictionary; an element the dictionary does not know is ``UN``.
+        """
+        if self.elements is not None:
+            return bytes(self.elements[tag][4:6])
+        assert self.dataset is not None
+        return str(self.dataset[tag].VR).split(" or ")[0].encode("ascii")
+
     def charset(self) -> str | None:
         """The name of its SpecificCharacterSet (None: none)."""
         if self.elements is not None:

@@ -49,6 +49,7 @@ from ._elements import (
     CHARSET,
     REMOVE,
     UTF8,
+    empty_element,
     encode_values,
     encoding_all,
     image_type_rest,
@@ -279,11 +280,14 @@ class PlanBuilder:
     def remove_differing(
         self, group: Sequence[Source], base: Base, delta: dict[int, bytes | None]
     ) -> None:
-        """Leave out of ``delta``'s frame the tags its sources ``group`` differ in.
+        """Empty in ``delta``'s frame the tags its sources ``group`` differ in.
 
         Such a tag (the flip angle of a map fitted over flip angles) is not
         the frame's: the first source's value is not copied, unless the
-        frame's coordinates, the attrs or a later layer give it one.
+        frame's coordinates, the attrs or a later layer give it one. The
+        element stays, with no value, where the first source has it: a
+        Type 2 attribute (``EchoTime`` of a map fitted over echo times) must
+        be present, and may be empty.
         """
         if len(group) < 2:
             return
@@ -291,7 +295,7 @@ class PlanBuilder:
         first = base.elements if base.source is group[0] else None
         for tag in differing(group, self.layouts, first):
             if tag not in delta and tag not in attrs:
-                delta[tag] = None
+                delta[tag] = empty_element(tag, base.vr(tag)) if base.has(tag) else None
 
     # ------------------------------------------------------ shared layers
     def text(self, charset: Any) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
