@@ -22,7 +22,7 @@ from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._source import Source
 
-__all__ = ["Base", "Template", "base_of", "read_source"]
+__all__ = ["Base", "Template", "base_of", "differing", "read_source"]
 
 _IMAGE_TYPE = 0x00080008
 
@@ -89,6 +89,17 @@ class Base:
             return tag in self.elements
         assert self.dataset is not None
         return tag in self.dataset
+
+    def vr(self, tag: int) -> bytes:
+        """The VR code of its element ``tag`` (which it has), as in an explicit VR file.
+
+        Implicit VR elements read through pydicom take their VR from the
+        dictionary; an element the dictionary does not know is ``UN``.
+        """
+        if self.elements is not None:
+            return bytes(self.elements[tag][4:6])
+        assert self.dataset is not None
+        return str(self.dataset[tag].VR).split(" or ")[0].encode("ascii")
 
     def charset(self) -> str | None:
         """The name of its SpecificCharacterSet (None: none)."""
@@ -177,3 +188,58 @@ def base_of(
                 base[keyword] = ds[keyword]
         ds = base
     return Base(source, None, ds, str(ds.get("SOPClassUID", MRImageStorage)), template)
+
+
+def _own_elements(source: Source, layouts: Layouts) -> dict[int, bytes] | None:
+    """The top-level elements of ``source`` as bytes (None: the byte walker does not take it)."""
+    if not source.raw_offset or source.dataset is not None:
+        return None
+    try:
+        return header_of(source.path, source.raw_offset, layouts)[0]
+    except NeedsPydicom:
+        return None
+
+
+def differing(
+    group: Sequence[Source], layouts: Layouts, first: dict[int, bytes] | None = None
+) -> frozenset[int]:
+    """The tags whose values differ between the sources ``group`` (absent in some: differs).
+
+    They are compared as bytes where the byte walker reads every source,
+    else through pydicom: the same sources give the same answer whichever
+    serialiser writes the frame (``first``: the first source's elements,
+    already read). The SpecificCharacterSet, which says how the base's own
+    text reads, is never among them. One source: none.
+
+    Examples
+    --------
+    >>> from dbdicom._dataset._source import dataset_source
+    >>> a, b = Dataset(), Dataset()
+    >>> a.FlipAngle, b.FlipAngle, a.EchoTime, b.EchoTime = 2, 20, 3, 3
+    >>> [hex(t) for t in differing([dataset_source(a), dataset_source(b)], Layouts())]
+    ['0x181314']
+    """
+    if len(group) < 2:
+        return frozenset()
+    headers = [first if first is not None else _own_elements(group[0], layouts)]
+    headers += [_own_elements(source, layouts) for source in group[1:]]
+    out: set[int] = set()
+    if all(h is not None for h in headers):
+        first = headers[0]
+        assert first is not None
+        for other in headers[1:]:
+            assert other is not None
+            if other is first or other == first:
+                continue
+            out.update(
+                tag for tag in first.keys() | other.keys() if first.get(tag) != other.get(tag)
+            )
+    else:
+        sets = [read_source(source) for source in group]
+        first_ds = sets[0]
+        for ds in sets[1:]:
+            for tag in set(first_ds.keys()) | set(ds.keys()):
+                if tag not in first_ds or tag not in ds or first_ds[tag].value != ds[tag].value:
+                    out.add(int(tag))
+    out.discard(CHARSET)
+    return frozenset(tag for tag in out if tag >> 16 != 0x0002 and tag != 0x7FE00010)

@@ -24,6 +24,7 @@ from .._files import dataset_bytes, elements, encodings_for
 from ._source import Source
 
 __all__ = [
+    "empty_element",
     "CHARSET",
     "Remove",
     "REMOVE",
@@ -61,6 +62,30 @@ REMOVE = Remove()
 
 def _struct_element(tag: int, vr: bytes, raw: bytes) -> bytes:
     return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(raw)) + raw
+
+
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+
+
+def empty_element(tag: int, vr: bytes) -> bytes:
+    """An element of ``tag`` and VR ``vr`` with no value (zero length).
+
+    A derived header empties, rather than leaves out, an element its sources
+    disagree on: a Type 2 attribute (``EchoTime`` of an MR image) must be
+    present, and may be empty; a Type 3 one may be either.
+
+    Examples
+    --------
+    >>> empty_element(0x00181314, b"DS").hex()
+    '1800141344530000'
+    >>> len(empty_element(0x00081140, b"SQ"))
+    12
+    """
+    if vr in _LONG_VRS:
+        return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr, 0, 0)
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, 0)
 
 
 def number_element(tag: int, vr: str, text: str) -> bytes:

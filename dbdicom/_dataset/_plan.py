@@ -13,7 +13,9 @@ later layers winning (None: the element is left out):
    InstanceNumber, ImageType (DERIVED\SECONDARY, then the frame's values
    3 on), the SpecificCharacterSet where the new text needs one, the
    references to its sources (SourceImageSequence,
-   ReferencedSeriesSequence);
+   ReferencedSeriesSequence); and the tags its sources differ in, left out
+   (a map fitted over flip angles has no flip angle) unless the frame's
+   values or the attrs give them;
 4. the attributes of the target series, its study and patient (a new file
    empties the template's made-up values its parents do not have);
 5. the writer's: SeriesInstanceUID, DerivationDescription, pixel format;
@@ -42,11 +44,12 @@ from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
 from .._templates import slice_location
-from ._base import Base, Template, base_of
+from ._base import Base, Template, base_of, differing
 from ._elements import (
     CHARSET,
     REMOVE,
     UTF8,
+    empty_element,
     encode_values,
     encoding_all,
     image_type_rest,
@@ -237,6 +240,7 @@ class PlanBuilder:
                 shared = [item for item in shared if item[0] != CHARSET]
         self.drops: dict[int, bytes | None] = _tags([*DROP, "NumberOfFrames"])
         self._shared_values = shared
+        self._attr_tags = frozenset(number for number, _, _ in shared)
         # an ImageType among the attrs: its values 3 on, where a frame has no coordinate's
         types = [value for number, _, value in shared if number == _IMAGE_TYPE]
         self._attr_image_type = encode_values([(_IMAGE_TYPE, "CS", types[-1])]) if types else {}
@@ -272,6 +276,26 @@ class PlanBuilder:
         See :func:`~dbdicom._dataset._base.base_of`.
         """
         return base_of(group, self.template, self.levels, self.layouts, self.pydicom_only)
+
+    def remove_differing(
+        self, group: Sequence[Source], base: Base, delta: dict[int, bytes | None]
+    ) -> None:
+        """Empty in ``delta``'s frame the tags its sources ``group`` differ in.
+
+        Such a tag (the flip angle of a map fitted over flip angles) is not
+        the frame's: the first source's value is not copied, unless the
+        frame's coordinates, the attrs or a later layer give it one. The
+        element stays, with no value, where the first source has it: a
+        Type 2 attribute (``EchoTime`` of a map fitted over echo times) must
+        be present, and may be empty.
+        """
+        if len(group) < 2:
+            return
+        attrs = self._attr_tags
+        first = base.elements if base.source is group[0] else None
+        for tag in differing(group, self.layouts, first):
+            if tag not in delta and tag not in attrs:
+                delta[tag] = empty_element(tag, base.vr(tag)) if base.has(tag) else None
 
     # ------------------------------------------------------ shared layers
     def text(self, charset: Any) -> tuple[dict[int, bytes | None], dict[int, bytes | None]]:
@@ -455,6 +479,7 @@ class PlanBuilder:
             image_type = encode_element(_IMAGE_TYPE, "CS", ["DERIVED", "SECONDARY", *rest])
             self._image_types[key] = image_type
         delta[_IMAGE_TYPE] = image_type
+        self.remove_differing(group, base, delta)
         charset, same = self._charset(base, delta)
         shared, target = self.text(charset)
         if group:

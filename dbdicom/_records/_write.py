@@ -7,9 +7,12 @@ attrs, the frame's coordinates, the geometry of the affine, the attributes
 of the target series and of its study and patient, and the writer's own:
 new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
 DERIVED\SECONDARY, DerivationDescription, SourceImageSequence,
-ReferencedSeriesSequence). What each header holds is decided once per
-frame, by the header plan of :mod:`dbdicom._dataset`, and serialised as
-bytes or (the fallback) through pydicom.
+ReferencedSeriesSequence). A tag the source frames of one frame differ
+in is not copied from the first of them (the flip angle of a map fitted
+over flip angles): only a coordinate or an attr gives it a value. What
+each header holds is decided once per frame, by the header plan of
+:mod:`dbdicom._dataset`, and serialised as bytes or (the fallback) through
+pydicom.
 
 This module keeps what needs records: the sources, the target series'
 attributes, the files written through the journal (:mod:`._new_files`), the
