@@ -125,7 +125,7 @@ class Record(Exports):
         for key in editor.empty.below(where, self._key, level):
             record = cls(self._db, key)
             if all(
-                match_values(record.unique(name) or [None], wanted).any()
+                match_values(record.unique(name) or [None], wanted, name).any()
                 for name, wanted in filters.items()
             ):
                 out.append(record)
