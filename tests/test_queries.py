@@ -292,3 +292,10 @@ def test_match_values_with_several_values_read_on_demand() -> None:
         True,
     ]
     assert match_values([(1, 2), 3], (1.0, 2.0), "ImagerPixelSpacing").tolist() == [True, False]
+
+
+def test_text_columns_are_matched_without_a_loop_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    query = parse_query("SeriesDescription", ["T2w", "V*", None])
+    column = np.array(["T2w", "VFA", "", None, "loc"], dtype=object)
+    monkeypatch.setattr(query, "match", None)  # the per-value path is not taken
+    assert query.match_texts(column).tolist() == [True, True, True, True, False]

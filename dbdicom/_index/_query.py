@@ -97,12 +97,12 @@ class Query:
                 return self._numbers(np.array([np.nan if v is None else v for v in cells], float))
             except (TypeError, ValueError):  # numbers stored as text in a broken file
                 pass
-        return self._texts(np.array([None if v is None else str(v) for v in cells], object))
+        return self.match_texts(np.array([None if v is None else str(v) for v in cells], object))
 
     def match_joined(self, texts: np.ndarray) -> np.ndarray:
         r"""Like :meth:`match`, for multi-valued text stored joined (``"A\\B"``)."""
         equal = ["\\".join(str(x) for x in w) if isinstance(w, tuple) else w for w in self.equal]
-        return self._texts(texts, equal)
+        return self.match_texts(texts, equal)
 
     def match_block(self, block: np.ndarray) -> np.ndarray:
         """Like :meth:`match`, for a vector tag stored as one float column per item."""
@@ -124,9 +124,11 @@ class Query:
                 out |= np.isclose(column, wanted, rtol=0, atol=1e-9)
         return out
 
-    def _texts(self, column: np.ndarray, equal: list[Any] | None = None) -> np.ndarray:
+    def match_texts(self, column: np.ndarray, equal: list[Any] | None = None) -> np.ndarray:
+        """Like :meth:`match`, for an object array of ``str`` (``None`` or ``""`` if absent)."""
         equal = self.equal if equal is None else equal
         series = pd.Series(column, dtype="string")
+        series = series.mask((series == "").fillna(False))  # an empty value is no value
         out = np.zeros(len(series), dtype=bool)
         if None in equal:
             out |= series.isna().to_numpy(dtype=bool)
@@ -328,5 +330,7 @@ def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     frame = index.frame
     if keyword in frame.columns and frame[keyword].dtype != object:
         column = index.array(keyword)[rows]
-        return query.match_joined(column) if keyword in JOINED else query.match(column)
+        if keyword in JOINED:
+            return query.match_joined(column)
+        return query.match(column) if column.dtype != object else query.match_texts(column)
     return query.match(index.values(rows, keyword))
