@@ -185,6 +185,7 @@ def test_none_is_the_files_without_the_tag(demo: Any) -> None:
         ({"EchoTime": "long"}, ["EchoTime", "DS"]),
         ({"FlipAngle": True}, ["FlipAngle", "DS"]),
         ({"ImageOrientationPatient": ("a", 0, 0, 0, 1, 0)}, ["ImageOrientationPatient", "DS"]),
+        ({"ImagePositionPatient": 5}, ["ImagePositionPatient", "DS", "3 values"]),
     ],
 )
 def test_a_wrong_type_is_an_error_naming_tag_and_vr(

@@ -211,6 +211,11 @@ def _add(query: Query, item: Any, several: bool) -> None:
         query.ranges.append(_time_range(keyword, item, several))
     elif isinstance(item, tuple):
         query.equal.append(_values(keyword, item, several))
+    elif keyword in VECTORS:
+        raise InvalidValueError(
+            f"{keyword} (VR {vr}) holds {VECTORS[keyword]} values, so {item!r} cannot match "
+            "it: give them all as a tuple."
+        )
     elif vr in NUMERIC_VRS:
         query.equal.append(_number(keyword, item))
     elif vr in _TEXT_VRS:
