@@ -18,7 +18,7 @@ from ._columns import (
     vr_of,
 )
 from ._index import Index, assign_keys, find_problems, store_folder
-from ._query import match_values
+from ._query import Query, match_values, parse_query, select_rows
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one, walk
 from ._store import UNREAD
 
@@ -33,6 +33,7 @@ __all__ = [
     "UNREAD",
     "VECTORS",
     "WANTED",
+    "Query",
     "assign_keys",
     "cell_value",
     "check_tag",
@@ -41,8 +42,10 @@ __all__ = [
     "header_row",
     "keyword_of",
     "match_values",
+    "parse_query",
     "scan_files",
     "scan_one",
+    "select_rows",
     "store_folder",
     "tag_of",
     "to_plain",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
-from .._index import Index, check_tag, match_values
+from .._index import Index, check_tag, parse_query, select_rows
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
 from ._copies import import_dicom
 from ._edit import Editor
@@ -369,10 +369,10 @@ class Database(Record):
         return self.index.values(rows, column)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
-        for name, wanted in filters.items():
-            column = check_tag(name)
-            values = self.index.values(rows, column)
-            rows = rows[match_values(values, wanted)]
+        # every filter is checked before any is applied: a bad one fails on any rows
+        queries = [parse_query(check_tag(name), wanted) for name, wanted in filters.items()]
+        for query in queries:
+            rows = rows[select_rows(self.index, rows, query)]
         return rows
 
     def _files(self, rows: np.ndarray) -> list[str]:

@@ -15,11 +15,11 @@ from pydicom.datadict import tag_for_keyword
 from .._checks import TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
-from .._index import match_values
 from ._attributes import LEVELS
 from ._copies import save_to
 from ._empty import child_level, parent_of
 from ._exports import Exports
+from ._find import find
 from ._print import tree
 from ._reads import read, unique
 from ._structure import (
@@ -89,73 +89,43 @@ class Record(Exports):
         return [cls(self._db, k) for k in keys]
 
     def _find(self, level: str, filters: dict[str, Any]) -> Any:
-        mine = LEVELS.index(self.level)
-        target = LEVELS.index(level)
-        editor = self._db._editor
-        if (
-            editor.empty.records
-            and self.level != "database"
-            and (self.level, self._key) in editor.empty
-        ):
-            return self._find_empty(level, filters)
-        rows = self._rows()
-        if target <= mine:
-            if target == mine:
-                rows = self._db._filter(rows, filters)
-                return [self] if len(rows) else []
-            # going up: the one record above this one
-            if filters:
-                raise TypeError(
-                    f"{type(self).__name__}.{level}s() looks up the hierarchy and returns "
-                    "one record; it takes no filters."
-                )
-            found = self._records(level, rows)
-            return found[0] if found else None
-        rows = self._db._filter(rows, filters)
-        found = self._records(level, rows)
-        if editor.empty.records:
-            found += self._empties(level, filters)
-        return found
-
-    def _empties(self, level: str, filters: dict[str, Any]) -> list[Any]:
-        """The new records without files of ``level`` below this one."""
-        editor = self._db._editor
-        where = None if self.level == "database" else self.level
-        cls = self._db._class_of(level)
-        out = []
-        for key in editor.empty.below(where, self._key, level):
-            record = cls(self._db, key)
-            if all(
-                match_values(record.unique(name) or [None], wanted).any()
-                for name, wanted in filters.items()
-            ):
-                out.append(record)
-        return out
-
-    def _find_empty(self, level: str, filters: dict[str, Any]) -> Any:
-        mine = LEVELS.index(self.level)
-        target = LEVELS.index(level)
-        if target == mine:
-            return [self]
-        if target > mine:
-            return self._empties(level, filters) if level != "instance" else []
-        if filters:
-            raise TypeError(f"{type(self).__name__}.{level}s() looks up the hierarchy; no filters.")
-        for up_level, key in self._db._editor.empty.ancestors(self.level, self._key):
-            record = self._db._class_of(up_level)(self._db, key)
-            if up_level == level:
-                return record
-            if (up_level, key) not in self._db._editor.empty:
-                return record._find(level, {})
-        return None
+        return find(self, level, filters)
 
     def patients(self, **filters: Any) -> Any:
         """The patients under this record, optionally only those matching ``filters``.
 
-        Filters are DICOM keywords with the value required (or a function
-        of the value returning True); an instance must match all of them for
-        its patient to be returned. Called on a study, series or instance, it
-        returns the one patient it belongs to.
+        Filters are DICOM keywords with what their value must be; an
+        instance must match all of them for its patient (study, series) to be
+        returned. The same filters work in :meth:`studies`, :meth:`series`,
+        :meth:`instances` and :meth:`children`. A filter's value is:
+
+        * a value: equal to it (numbers within 1e-9, text exactly);
+        * a **list**: any of its items (``SeriesDescription=["T1", "T2"]``).
+          For a tag that holds several values (VM > 1:
+          ``ImageOrientationPatient``, ``PixelSpacing``, ``ImageType``) a list
+          of plain values, like a tuple, is one value; a list of tuples is any
+          of them;
+        * a **tuple**: one multi-valued value, e.g.
+          ``ImageOrientationPatient=(1, 0, 0, 0, 1, 0)``; an error for a tag
+          of one value, except ``(start, end)`` for dates and times;
+        * text with DICOM **wildcards** ``*`` (any characters) and ``?`` (one
+          character), for text VRs (AE, CS, LO, LT, PN, SH, ST, UC, UT; a
+          person name matches on its text ``"Family^Given"``). Case matters;
+          UIDs and numbers have no wildcards;
+        * a DICOM **range** for dates and times (DA, TM, DT):
+          ``"20200101-20201231"``, ``"20200101-"``, ``"-20201231"``, ends
+          included; ``datetime.date``/``time``/``datetime`` objects and
+          ``(start, end)`` pairs (``None`` for an open end) too. A time or
+          date time without its trailing parts is that whole period;
+        * ``None``: the files without the tag;
+        * a function of the value returning True (called once per file).
+
+        A value of the wrong type for the tag's VR (``Rows="abc"``,
+        ``StudyDate=3.5``) raises :class:`dbdicom.InvalidValueError` naming the
+        tag and the VR; a name that is not a DICOM keyword raises
+        :class:`dbdicom.UnknownTagError` with a suggestion. Called on a study,
+        series or instance, ``patients()`` returns the one patient it belongs
+        to (no filters).
 
         Examples
         --------
@@ -163,6 +133,8 @@ class Record(Exports):
         ['Phantom^Alpha', 'Phantom^Beta']
         >>> database.patients(StudyDescription="MR phantom")[0].uid
         'DEMO-002'
+        >>> [p.uid for p in database.patients(PatientName="*^Beta")]
+        ['DEMO-002']
         >>> database.series(SeriesDescription="VFA")[0].patients().uid
         'DEMO-001'
         """
@@ -171,15 +143,22 @@ class Record(Exports):
     def studies(self, **filters: Any) -> Any:
         """The studies under this record (or, from below, the one above it).
 
+        ``filters`` as in :meth:`patients`: values, lists (any of),
+        wildcards, date and time ranges, functions.
+
         Examples
         --------
         >>> [s.StudyDescription for s in database.studies(Modality="CT")]
         ['CT phantom']
+        >>> [s.StudyDate for s in database.studies(StudyDate="20240101-20240131")]
+        ['20240115', '20240116']
         """
         return self._find("study", filters)
 
     def series(self, **filters: Any) -> Any:
         """The series under this record (or, from an instance, its series).
+
+        ``filters`` as in :meth:`patients`.
 
         Examples
         --------
@@ -188,11 +167,15 @@ class Record(Exports):
         ['T2w', 'VFA', 'localiser']
         >>> [s.label() for s in database.series(FlipAngle=lambda a: a is not None and a < 90)]
         ['1: localiser', '3: VFA']
+        >>> [s.label() for s in database.series(SeriesDescription=["T2w", "VFA"])]
+        ['2: T2w', '3: VFA']
+        >>> [s.label() for s in database.series(SeriesDescription="T2w*")]
+        ['2: T2w', '1: T2w sag']
         """
         return self._find("series", filters)
 
     def instances(self, **filters: Any) -> Any:
-        """The instances under this record, matching all ``filters``.
+        """The instances under this record, matching all ``filters`` (see :meth:`patients`).
 
         Examples
         --------
@@ -203,7 +186,7 @@ class Record(Exports):
         return self._find("instance", filters)
 
     def children(self, **filters: Any) -> list[Any]:
-        """The records one level down, matching all ``filters``."""
+        """The records one level down, matching all ``filters`` (see :meth:`patients`)."""
         i = LEVELS.index(self.level)
         if i == len(LEVELS) - 1:
             return []
