@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from ._values import decode_value, encodings_for
+from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
     NeedsPydicom,
@@ -81,6 +81,9 @@ class Header:
     float_bits : int
         32 or 64 when the pixels are (7FE0,0008) Float or (7FE0,0009) Double
         Float Pixel Data (parametric maps), else 0.
+    problems : dict
+        By tag number, why a value asked for could not be decoded (an IS of
+        ``"1A"``); its value in ``values`` is None, never a guess.
     """
 
     __slots__ = (
@@ -93,6 +96,7 @@ class Header:
         "has_pixels",
         "has_per_frame_groups",
         "float_bits",
+        "problems",
     )
 
     def __init__(self) -> None:
@@ -105,6 +109,7 @@ class Header:
         self.has_pixels = False
         self.has_per_frame_groups = False
         self.float_bits = 0
+        self.problems: dict[int, str] = {}
 
 
 def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
@@ -211,7 +216,11 @@ def _decode(
             key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
             value = cache.get(key, cache)
             if value is cache:
-                value = cache[key] = decode_value(vr, raw, encodings)
+                try:
+                    value = cache[key] = decode_value(vr, raw, encodings)
+                except BadValueError as exc:
+                    value = None
+                    header.problems[tag] = str(exc)
             header.values[tag] = value
 
 
@@ -262,16 +271,26 @@ def values_of_elements(
                     continue
                 value = decoded.get(raw, decoded)
                 if value is decoded:
-                    split = split_element(raw)
-                    value = (
-                        _UNDECODED
-                        if split is None
-                        else decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
-                    )
-                    decoded[raw] = value
+                    value = decoded[raw] = _decoded(raw, vr, encodings)
                 if value is not _UNDECODED:
                     out[k][tag] = value
     return out
 
 
 _UNDECODED = object()
+
+
+def _decoded(raw: bytes, vr: str, encodings: list[str]) -> Any:
+    """The value of the whole element ``raw``; :data:`_UNDECODED` if it has none to give.
+
+    That is an element of undefined length, or one whose value is not what
+    its VR allows (copied from a bad source): read as missing, as
+    :func:`read_header` would read the file.
+    """
+    split = split_element(raw)
+    if split is None:
+        return _UNDECODED
+    try:
+        return decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
+    except BadValueError:
+        return _UNDECODED

@@ -60,10 +60,7 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         header.media_sop_class = str(media) if media else None
     for tag in wanted:
         if tag in ds:
-            elem = ds[tag]
-            if elem.VR == "SQ":
-                continue
-            header.values[tag] = to_python(elem.value) if elem.value is not None else None
+            _read_value(ds, tag, header)
     if "PixelData" in ds:
         header.has_pixels = True
         syntax = meta.get("TransferSyntaxUID") if meta is not None else None
@@ -73,6 +70,38 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         header.float_bits = 32 if "FloatPixelData" in ds else 64
     header.has_per_frame_groups = "PerFrameFunctionalGroupsSequence" in ds
     return header
+
+
+def _read_value(ds: Dataset, tag: int, header: Header) -> None:
+    """Put the value of ``tag`` (which ``ds`` has) into ``header``, or None and the reason why not.
+
+    pydicom converts an element when it is first asked for: an unknown VR
+    code raises ``NotImplementedError``, a bad value ``ValueError`` or
+    ``TypeError`` (depending on its settings); an IS or DS value that is
+    not a number it keeps as the text. None of these is a value.
+    """
+    try:
+        elem = ds[tag]
+        vr, value = elem.VR, elem.value
+    except (NotImplementedError, ValueError, TypeError, KeyError) as exc:
+        header.values[tag] = None
+        header.problems[tag] = f"cannot be decoded: {exc}"
+        return
+    if vr == "SQ":
+        return
+    value = to_python(value) if value is not None else None
+    if vr in ("IS", "DS") and _has_text(value):
+        header.values[tag] = None
+        header.problems[tag] = f"{vr} value {value!r} is not a number"
+        return
+    header.values[tag] = value
+
+
+def _has_text(value: Any) -> bool:
+    """Whether a decoded IS or DS ``value`` holds text that pydicom could not make a number."""
+    if isinstance(value, tuple):
+        return any(isinstance(v, str) for v in value)
+    return isinstance(value, str)
 
 
 def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
