@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import Header, NotDicomError, frame_values, read_any_header
-from ._columns import TAGS, categorize, make_frame, tag_of, vr_of
+from ._columns import TAGS, categorize, make_frame, tag_label, tag_of, vr_of
 
 __all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
 
@@ -74,9 +74,25 @@ def scan_one(
 
     ``data``: the file's bytes, when they are at hand (a file dbdicom has just
     written), read instead of the file. Never raises for a bad file: the
-    row's ``_error`` says what is wrong.
+    row's ``_error`` says why the file is left out of the tree, its
+    ``_warning`` which values could not be decoded (read as missing).
+
+    This is the boundary of a scan, where one file must never stop a whole
+    folder: an exception the layers below do not expect (a pydicom failure
+    on bytes nobody foresaw) is caught here too, whatever its type, and
+    recorded in ``_error`` with its type and message.
     """
     row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
+    try:
+        return _scan(root, rel, row, data)
+    except Exception as exc:  # the scan boundary: see the docstring
+        row = {"_path": rel, "_size": size, "_mtime": mtime}
+        row["_error"] = f"cannot be read: {type(exc).__name__}: {exc}"
+        return row, []
+
+
+def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[Row]]:
+    """:func:`scan_one`, but for the exceptions nobody expects."""
     path = os.path.join(root, rel)
     try:
         header = read_any_header(path, WANTED, data)
@@ -97,7 +113,7 @@ def scan_one(
     if header.has_per_frame_groups:
         try:
             frames = frame_values(path if data is None else io.BytesIO(data))
-        except (ValueError, KeyError, EOFError, OSError) as exc:
+        except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
         for i, frame in enumerate(frames):
             frame["_path"] = rel
@@ -114,6 +130,10 @@ def header_row(row: Row, header: Header) -> Row:
     row["_nbytes"] = header.pixel_length
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
+    if header.problems:
+        row["_warning"] = "; ".join(
+            f"{tag_label(tag)}: {why}" for tag, why in sorted(header.problems.items())
+        )
     return row
 
 
