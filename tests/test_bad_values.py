@@ -24,6 +24,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 import dbdicom as db
+from dbdicom._index import _scan
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
 GOOD = 3
@@ -227,6 +228,29 @@ def test_bad_values_read_as_none_never_a_guess(folder: Path) -> None:
     assert by_name["vr_WS.dcm"].get("EchoTrainLength") == 1
     series = database.series(SeriesDescription="bad values")[0]
     assert series.unique("EchoTrainLength") == [1]
+    # the index itself, asked for tags it does not hold
+    index = database.index
+    rows = np.flatnonzero(index.frame["_path"].isin(list(VALUE_PROBLEMS)).to_numpy())
+    assert index.values(rows, "EchoNumbers") == [1] * len(rows)
+    assert index.values(rows, "ReferencedImageSequence") == [None] * len(rows)
+
+
+def test_what_nobody_expects_is_caught_at_the_scan(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one broad catch, at the boundary of a scan: the type and message are the reason."""
+    real = _scan.read_any_header
+
+    def flaky(path: str, *args: object, **kwargs: object) -> object:
+        if path.endswith("good_0.dcm"):
+            raise RuntimeError("a failure nobody foresaw")
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scan, "read_any_header", flaky)
+    database = db.database(folder)
+    problems = _problems(database)
+    assert "cannot be read: RuntimeError: a failure nobody foresaw" in problems["good_0.dcm"]
+    assert len(database.series(SeriesDescription="good")[0].instances()) == GOOD - 1
 
 
 def test_the_series_of_bad_values_reads(folder: Path) -> None:
