@@ -24,6 +24,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 import dbdicom as db
+from dbdicom._files import values_of_elements
 from dbdicom._index import _scan
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
@@ -305,3 +306,16 @@ def _pydicom_reads(path: Path) -> bool:
         except (InvalidDicomError, ValueError, EOFError, OSError, TypeError, KeyError):
             return False
     return "SOPInstanceUID" in ds
+
+
+def test_values_of_written_files_as_a_scan_reads_them() -> None:
+    """A bad value copied into a file dbdicom writes: None and the reason, as a scan gives."""
+    good = struct.pack("<HH2sH", 0x0020, 0x0013, b"IS", 2) + b"7 "
+    bad = struct.pack("<HH2sH", 0x0020, 0x0013, b"IS", 2) + b"1A"
+    problems: list[dict[int, str]] = [{}, {}, {}]
+    values = values_of_elements(
+        [{0x00200013: good}, {0x00200013: bad}, {0x00200013: bad}], {0x00200013: "IS"}, problems
+    )
+    assert values == [{0x00200013: 7}, {0x00200013: None}, {0x00200013: None}]
+    assert problems[0] == {}
+    assert problems[1] == problems[2] == {0x00200013: "IS value '1A' is not a number"}

@@ -225,7 +225,9 @@ def _decode(
 
 
 def values_of_elements(
-    many: Sequence[Mapping[int, bytes | None]], wanted: Mapping[int, str]
+    many: Sequence[Mapping[int, bytes | None]],
+    wanted: Mapping[int, str],
+    problems: Sequence[dict[int, str]] | None = None,
 ) -> list[dict[int, Any]]:
     """The ``wanted`` values :func:`read_header` would read from files written from ``many``.
 
@@ -237,6 +239,10 @@ def values_of_elements(
     The files of one write repeat most elements byte for byte: each tag's
     distinct values are decoded once, for each Specific Character Set the
     files have.
+
+    A value that cannot be decoded (an IS of ``"1A"`` copied from a source)
+    is None, as :func:`read_header` reads it; ``problems``, one dict per
+    file, then receives the reason by tag (as :attr:`Header.problems`).
 
     Examples
     --------
@@ -263,34 +269,52 @@ def values_of_elements(
         for tag in tags:
             if tag >= 0x7FE00010 or tag < 0x00030000 or not tag & 0xFFFF:
                 continue  # not written (see file_header)
-            decoded: dict[bytes, Any] = {}
-            vr = wanted[tag]
-            for k in files:
-                raw = many[k].get(tag)
-                if raw is None:
-                    continue
-                value = decoded.get(raw, decoded)
-                if value is decoded:
-                    value = decoded[raw] = _decoded(raw, vr, encodings)
-                if value is not _UNDECODED:
-                    out[k][tag] = value
+            raws = [(k, many[k].get(tag)) for k in files]
+            _tag_values(tag, wanted[tag], encodings, raws, out, problems)
     return out
+
+
+def _tag_values(
+    tag: int,
+    vr: str,
+    encodings: list[str],
+    raws: list[tuple[int, bytes | None]],
+    out: list[dict[int, Any]],
+    problems: Sequence[dict[int, str]] | None,
+) -> None:
+    """Put the value of ``tag`` in file ``k`` (``raws``: its element's bytes) into ``out[k]``.
+
+    Each distinct element is decoded once; one that cannot be decoded is
+    None, and the reason goes into ``problems[k]``.
+    """
+    decoded: dict[bytes, Any] = {}
+    for k, raw in raws:
+        if raw is None:
+            continue
+        value = decoded.get(raw, decoded)
+        if value is decoded:
+            value = decoded[raw] = _decoded(raw, vr, encodings)
+        if isinstance(value, BadValueError):
+            out[k][tag] = None
+            if problems is not None:
+                problems[k][tag] = str(value)
+        elif value is not _UNDECODED:
+            out[k][tag] = value
 
 
 _UNDECODED = object()
 
 
 def _decoded(raw: bytes, vr: str, encodings: list[str]) -> Any:
-    """The value of the whole element ``raw``; :data:`_UNDECODED` if it has none to give.
+    """The value of the whole element ``raw``.
 
-    That is an element of undefined length, or one whose value is not what
-    its VR allows (copied from a bad source): read as missing, as
-    :func:`read_header` would read the file.
+    :data:`_UNDECODED` for an element of undefined length (which the reader
+    leaves out); the :class:`BadValueError` for a value its VR does not allow.
     """
     split = split_element(raw)
     if split is None:
         return _UNDECODED
     try:
         return decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
-    except BadValueError:
-        return _UNDECODED
+    except BadValueError as exc:
+        return exc
