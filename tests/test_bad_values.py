@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -319,3 +320,17 @@ def test_values_of_written_files_as_a_scan_reads_them() -> None:
     assert values == [{0x00200013: 7}, {0x00200013: None}, {0x00200013: None}]
     assert problems[0] == {}
     assert problems[1] == problems[2] == {0x00200013: "IS value '1A' is not a number"}
+
+
+def test_a_bad_value_in_the_functional_groups(tmp_path: Path) -> None:
+    """Enhanced multi-frame: a position that is not a number is None for its frame, and listed."""
+    data = Path(get_testdata_file("eCT_Supplemental.dcm")).read_bytes()
+    at = data.find(b"99.5000\\")
+    assert at > 0
+    (tmp_path / "enhanced.dcm").write_bytes(_patched(data, at, b"9A.5"))
+    database = db.database(tmp_path)
+    problems = _problems(database)
+    assert "(0020,0032) 'Image Position (Patient)': DS value" in problems["enhanced.dcm"]
+    assert "is not a number" in problems["enhanced.dcm"]
+    (instance,) = database.instances()
+    assert instance.NumberOfFrames == 2

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -104,12 +105,13 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
+def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str]) -> None:
     """Collect the plain values of one functional-group item (two levels deep).
 
     Private macros are left out: a vendor's shadow copy of the classic
     header (Philips keeps one per frame) repeats SOPInstanceUID,
-    InstanceNumber and positions that are not the frame's.
+    InstanceNumber and positions that are not the frame's. A value that is
+    not a number where one is due is None, the reason put in ``problems``.
     """
     for macro in item:
         if macro.VR != "SQ" or not macro.value or macro.tag.is_private:
@@ -119,13 +121,25 @@ def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
                 if elem.value:
                     for sub in elem.value[0]:
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
-                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = to_python(sub.value)
+                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = _plain(sub, problems)
                 continue
             if elem.keyword and elem.keyword not in _SKIP:
-                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = to_python(elem.value)
+                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = _plain(elem, problems)
 
 
-def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
+def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
+    """The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS."""
+    value = to_python(elem.value)
+    if elem.VR in ("IS", "DS") and _has_text(value):
+        why = f"{elem.VR} value {value!r} in the functional groups is not a number"
+        problems.setdefault(int(elem.tag), why)
+        return None
+    return value
+
+
+def frame_values(
+    path: str | BinaryIO, problems: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
     """The values of every frame of an enhanced multi-frame file.
 
     Each frame's dict merges the shared functional groups with its own
@@ -135,6 +149,9 @@ def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
     computed as the position projected on the slice normal (millimetres,
     LPS), the same quantity single-frame MR files store.
 
+    An IS or DS value that is not a number is None; ``problems``, if given,
+    receives the reason by tag (as :attr:`Header.problems`).
+
     Examples
     --------
     >>> from pydicom.data import get_testdata_file
@@ -143,13 +160,14 @@ def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
     (2, (99.5, -301.5, -159.0), 2)
     """
     ds = pydicom.dcmread(path, stop_before_pixels=True)
+    bad: dict[int, str] = {} if problems is None else problems
     shared: dict[str, Any] = {}
     if ds.get("SharedFunctionalGroupsSequence"):
-        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared)
+        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared, bad)
     frames = []
     for item in ds.get("PerFrameFunctionalGroupsSequence", []):
         values = dict(shared)
-        _flatten_group(item, values)
+        _flatten_group(item, values, bad)
         ipp = values.get("ImagePositionPatient")
         iop = values.get("ImageOrientationPatient")
         if (

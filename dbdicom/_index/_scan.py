@@ -108,16 +108,16 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
     if header.media_sop_class == DICOMDIR_CLASS:
         row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
         return row, []
-    header_row(row, header)
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
-            frames = frame_values(path if data is None else io.BytesIO(data))
+            frames = frame_values(path if data is None else io.BytesIO(data), header.problems)
         except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
-        for i, frame in enumerate(frames):
-            frame["_path"] = rel
-            frame["_frame"] = i
+    header_row(row, header)
+    for i, frame in enumerate(frames):
+        frame["_path"] = rel
+        frame["_frame"] = i
     return row, frames
 
 
