@@ -334,3 +334,25 @@ def test_a_bad_value_in_the_functional_groups(tmp_path: Path) -> None:
     assert "is not a number" in problems["enhanced.dcm"]
     (instance,) = database.instances()
     assert instance.NumberOfFrames == 2
+
+
+def test_text_with_a_wrong_vr_where_a_number_is_due(tmp_path: Path) -> None:
+    """A position stored as LO '1A\\0\\0' (a wrong VR code): None, listed, the folder opens."""
+    data = _valid_bytes(new_uid(), "wrong VR", 1, tmp_path)
+    at = _element(data, 0x00200032, b"DS")
+    (length,) = struct.unpack("<H", data[at + 6 : at + 8])
+    value = b"1A\\0\\0".ljust(length, b" ")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "lo.dcm").write_bytes(
+        data[: at + 4] + b"LO" + data[at + 6 : at + 8] + value + data[at + 8 + length :]
+    )
+    (folder / "good.dcm").write_bytes(_valid_bytes(new_uid(), "good", 1, tmp_path))
+    database = db.database(folder)
+    assert (
+        "(0020,0032) 'Image Position (Patient)': value ('1A', '0', '0') is not a number"
+        in (_problems(database)["lo.dcm"])
+    )
+    assert len(database.instances()) == 2
+    (instance,) = [i for i in database.instances() if i.files()[0].endswith("lo.dcm")]
+    assert instance.ImagePositionPatient is None

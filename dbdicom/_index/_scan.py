@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import Header, NotDicomError, frame_values, read_any_header
-from ._columns import TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
 
 __all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
 
@@ -27,6 +27,8 @@ for _kw in TAGS:
     if _tag is not None:
         WANTED[_tag] = vr_of(_kw)
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
+# the index tags whose values are numbers
+_NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -122,8 +124,16 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
 
 
 def header_row(row: Row, header: Header) -> Row:
-    """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``."""
+    """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``.
+
+    A tag the dictionary makes a number whose value is text that is not one
+    (a position stored with the wrong VR code, ``LO`` ``"1A"``) is None, the
+    reason added to the header's problems: the index keeps numbers there.
+    """
     for tag, value in header.values.items():
+        if tag in _NUMERIC and not _is_number(value):
+            header.problems.setdefault(tag, f"value {value!r} is not a number")
+            value = None
         row[_KEYWORD[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
@@ -135,6 +145,25 @@ def header_row(row: Row, header: Header) -> Row:
             f"{tag_label(tag)}: {why}" for tag, why in sorted(header.problems.items())
         )
     return row
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` (one or a tuple) holds numbers only, as text or not; None is none.
+
+    Examples
+    --------
+    >>> _is_number((1.5, None, 2)), _is_number("2.5"), _is_number(("1A", "0"))
+    (True, True, False)
+    """
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, str):
+            try:
+                float(item)
+            except ValueError:
+                return False
+        elif not (item is None or isinstance(item, int | float)):
+            return False
+    return True
 
 
 def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:
