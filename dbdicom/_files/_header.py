@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from ._values import decode_value, encodings_for
+from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
     NeedsPydicom,
@@ -81,6 +81,9 @@ class Header:
     float_bits : int
         32 or 64 when the pixels are (7FE0,0008) Float or (7FE0,0009) Double
         Float Pixel Data (parametric maps), else 0.
+    problems : dict
+        By tag number, why a value asked for could not be decoded (an IS of
+        ``"1A"``); its value in ``values`` is None, never a guess.
     """
 
     __slots__ = (
@@ -93,6 +96,7 @@ class Header:
         "has_pixels",
         "has_per_frame_groups",
         "float_bits",
+        "problems",
     )
 
     def __init__(self) -> None:
@@ -105,6 +109,7 @@ class Header:
         self.has_pixels = False
         self.has_per_frame_groups = False
         self.float_bits = 0
+        self.problems: dict[int, str] = {}
 
 
 def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
@@ -211,12 +216,18 @@ def _decode(
             key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
             value = cache.get(key, cache)
             if value is cache:
-                value = cache[key] = decode_value(vr, raw, encodings)
+                try:
+                    value = cache[key] = decode_value(vr, raw, encodings)
+                except BadValueError as exc:
+                    value = None
+                    header.problems[tag] = str(exc)
             header.values[tag] = value
 
 
 def values_of_elements(
-    many: Sequence[Mapping[int, bytes | None]], wanted: Mapping[int, str]
+    many: Sequence[Mapping[int, bytes | None]],
+    wanted: Mapping[int, str],
+    problems: Sequence[dict[int, str]] | None = None,
 ) -> list[dict[int, Any]]:
     """The ``wanted`` values :func:`read_header` would read from files written from ``many``.
 
@@ -228,6 +239,10 @@ def values_of_elements(
     The files of one write repeat most elements byte for byte: each tag's
     distinct values are decoded once, for each Specific Character Set the
     files have.
+
+    A value that cannot be decoded (an IS of ``"1A"`` copied from a source)
+    is None, as :func:`read_header` reads it; ``problems``, one dict per
+    file, then receives the reason by tag (as :attr:`Header.problems`).
 
     Examples
     --------
@@ -254,24 +269,52 @@ def values_of_elements(
         for tag in tags:
             if tag >= 0x7FE00010 or tag < 0x00030000 or not tag & 0xFFFF:
                 continue  # not written (see file_header)
-            decoded: dict[bytes, Any] = {}
-            vr = wanted[tag]
-            for k in files:
-                raw = many[k].get(tag)
-                if raw is None:
-                    continue
-                value = decoded.get(raw, decoded)
-                if value is decoded:
-                    split = split_element(raw)
-                    value = (
-                        _UNDECODED
-                        if split is None
-                        else decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
-                    )
-                    decoded[raw] = value
-                if value is not _UNDECODED:
-                    out[k][tag] = value
+            raws = [(k, many[k].get(tag)) for k in files]
+            _tag_values(tag, wanted[tag], encodings, raws, out, problems)
     return out
 
 
+def _tag_values(
+    tag: int,
+    vr: str,
+    encodings: list[str],
+    raws: list[tuple[int, bytes | None]],
+    out: list[dict[int, Any]],
+    problems: Sequence[dict[int, str]] | None,
+) -> None:
+    """Put the value of ``tag`` in file ``k`` (``raws``: its element's bytes) into ``out[k]``.
+
+    Each distinct element is decoded once; one that cannot be decoded is
+    None, and the reason goes into ``problems[k]``.
+    """
+    decoded: dict[bytes, Any] = {}
+    for k, raw in raws:
+        if raw is None:
+            continue
+        value = decoded.get(raw, decoded)
+        if value is decoded:
+            value = decoded[raw] = _decoded(raw, vr, encodings)
+        if isinstance(value, BadValueError):
+            out[k][tag] = None
+            if problems is not None:
+                problems[k][tag] = str(value)
+        elif value is not _UNDECODED:
+            out[k][tag] = value
+
+
 _UNDECODED = object()
+
+
+def _decoded(raw: bytes, vr: str, encodings: list[str]) -> Any:
+    """The value of the whole element ``raw``.
+
+    :data:`_UNDECODED` for an element of undefined length (which the reader
+    leaves out); the :class:`BadValueError` for a value its VR does not allow.
+    """
+    split = split_element(raw)
+    if split is None:
+        return _UNDECODED
+    try:
+        return decode_value(_VR_NAMES.get(split[0]) or vr, split[1], encodings)
+    except BadValueError as exc:
+        return exc

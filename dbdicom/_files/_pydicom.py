@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -60,10 +61,7 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         header.media_sop_class = str(media) if media else None
     for tag in wanted:
         if tag in ds:
-            elem = ds[tag]
-            if elem.VR == "SQ":
-                continue
-            header.values[tag] = to_python(elem.value) if elem.value is not None else None
+            _read_value(ds, tag, header)
     if "PixelData" in ds:
         header.has_pixels = True
         syntax = meta.get("TransferSyntaxUID") if meta is not None else None
@@ -75,12 +73,45 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     return header
 
 
-def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
+def _read_value(ds: Dataset, tag: int, header: Header) -> None:
+    """Put the value of ``tag`` (which ``ds`` has) into ``header``, or None and the reason why not.
+
+    pydicom converts an element when it is first asked for: an unknown VR
+    code raises ``NotImplementedError``, a bad value ``ValueError`` or
+    ``TypeError`` (depending on its settings); an IS or DS value that is
+    not a number it keeps as the text. None of these is a value.
+    """
+    try:
+        elem = ds[tag]
+        vr, value = elem.VR, elem.value
+    except (NotImplementedError, ValueError, TypeError, KeyError) as exc:
+        header.values[tag] = None
+        header.problems[tag] = f"cannot be decoded: {exc}"
+        return
+    if vr == "SQ":
+        return
+    value = to_python(value) if value is not None else None
+    if vr in ("IS", "DS") and _has_text(value):
+        header.values[tag] = None
+        header.problems[tag] = f"{vr} value {value!r} is not a number"
+        return
+    header.values[tag] = value
+
+
+def _has_text(value: Any) -> bool:
+    """Whether a decoded IS or DS ``value`` holds text that pydicom could not make a number."""
+    if isinstance(value, tuple):
+        return any(isinstance(v, str) for v in value)
+    return isinstance(value, str)
+
+
+def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str]) -> None:
     """Collect the plain values of one functional-group item (two levels deep).
 
     Private macros are left out: a vendor's shadow copy of the classic
     header (Philips keeps one per frame) repeats SOPInstanceUID,
-    InstanceNumber and positions that are not the frame's.
+    InstanceNumber and positions that are not the frame's. A value that is
+    not a number where one is due is None, the reason put in ``problems``.
     """
     for macro in item:
         if macro.VR != "SQ" or not macro.value or macro.tag.is_private:
@@ -90,13 +121,25 @@ def _flatten_group(item: Dataset, out: dict[str, Any]) -> None:
                 if elem.value:
                     for sub in elem.value[0]:
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
-                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = to_python(sub.value)
+                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = _plain(sub, problems)
                 continue
             if elem.keyword and elem.keyword not in _SKIP:
-                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = to_python(elem.value)
+                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = _plain(elem, problems)
 
 
-def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
+def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
+    """The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS."""
+    value = to_python(elem.value)
+    if elem.VR in ("IS", "DS") and _has_text(value):
+        why = f"{elem.VR} value {value!r} in the functional groups is not a number"
+        problems.setdefault(int(elem.tag), why)
+        return None
+    return value
+
+
+def frame_values(
+    path: str | BinaryIO, problems: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
     """The values of every frame of an enhanced multi-frame file.
 
     Each frame's dict merges the shared functional groups with its own
@@ -106,6 +149,9 @@ def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
     computed as the position projected on the slice normal (millimetres,
     LPS), the same quantity single-frame MR files store.
 
+    An IS or DS value that is not a number is None; ``problems``, if given,
+    receives the reason by tag (as :attr:`Header.problems`).
+
     Examples
     --------
     >>> from pydicom.data import get_testdata_file
@@ -114,13 +160,14 @@ def frame_values(path: str | BinaryIO) -> list[dict[str, Any]]:
     (2, (99.5, -301.5, -159.0), 2)
     """
     ds = pydicom.dcmread(path, stop_before_pixels=True)
+    bad: dict[int, str] = {} if problems is None else problems
     shared: dict[str, Any] = {}
     if ds.get("SharedFunctionalGroupsSequence"):
-        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared)
+        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared, bad)
     frames = []
     for item in ds.get("PerFrameFunctionalGroupsSequence", []):
         values = dict(shared)
-        _flatten_group(item, values)
+        _flatten_group(item, values, bad)
         ipp = values.get("ImagePositionPatient")
         iop = values.get("ImageOrientationPatient")
         if (

@@ -15,7 +15,12 @@ from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
 
-__all__ = ["decode_value", "encodings_for", "to_python"]
+__all__ = ["BadValueError", "decode_value", "encodings_for", "to_python"]
+
+
+class BadValueError(ValueError):
+    """A value whose bytes are not what its VR allows (an IS of ``"1A"``): no value is guessed."""
+
 
 _BINARY = {
     "US": ("H", 2),
@@ -71,6 +76,9 @@ def _text(raw: bytes, vr: str, encodings: list[str]) -> str:
 def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
     r"""Decode the bytes of one element of value representation ``vr``.
 
+    Raises :class:`BadValueError` for an IS or DS value that is not a number
+    (or an IS that is not a whole number): the caller reads it as missing.
+
     Examples
     --------
     >>> decode_value("DS", b"1.5\\2 ", ["latin_1"])
@@ -125,16 +133,41 @@ def _uid(raw: bytes) -> Any:
     return tuple(p.strip(" ") for p in text.split("\\"))
 
 
-def _number(conv: Any) -> Any:
+def _number(conv: Any, vr: str) -> Any:
     def decode(raw: bytes) -> Any:
         text = raw.decode("latin_1").strip(" \x00")
         if not text:
             return None
-        if "\\" not in text:
-            return conv(text)
-        return tuple(conv(p) if p.strip() else None for p in text.split("\\"))
+        try:
+            if "\\" not in text:
+                return conv(text)
+            return tuple(conv(p) if p.strip() else None for p in text.split("\\"))
+        except (ValueError, OverflowError):
+            what = "a whole number" if vr == "IS" and _is_float(text) else "a number"
+            raise BadValueError(f"{vr} value {_shown(raw)} is not {what}") from None
 
     return decode
+
+
+def _is_float(text: str) -> bool:
+    try:
+        return all(float(p) == float(p) for p in text.split("\\") if p.strip())
+    except ValueError:
+        return False
+
+
+def _shown(raw: bytes) -> str:
+    r"""``raw`` as a value to quote: its text when printable ASCII, else its bytes.
+
+    Examples
+    --------
+    >>> _shown(b"1A "), _shown(b"\xff\xff")
+    ("'1A'", "b'\\xff\\xff'")
+    """
+    text = raw.decode("latin_1").strip(" \x00")
+    if text.isascii() and text.isprintable():
+        return repr(text)
+    return repr(bytes(raw).strip(b" \x00"))
 
 
 def _unsigned_short(raw: bytes) -> Any:
@@ -147,10 +180,14 @@ _US = struct.Struct("<H").unpack
 
 
 def _to_int(text: str) -> int:
+    """An IS value: a whole number, also when written ``"2.0"`` (never ``"2.5"`` cut to 2)."""
     try:
         return int(text)
     except ValueError:
-        return int(float(text))
+        number = float(text)
+        if not number.is_integer():
+            raise
+        return int(number)
 
 
 _FAST = {
@@ -161,8 +198,8 @@ _FAST = {
     "AS": _ascii,
     "AE": _ascii,
     "UI": _uid,
-    "DS": _number(float),
-    "IS": _number(_to_int),
+    "DS": _number(float, "DS"),
+    "IS": _number(_to_int, "IS"),
     "US": _unsigned_short,
 }
 _BINARY["xUS"] = _BINARY["US"]

@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import (
+    dictionary_description,
+    dictionary_VR,
+    keyword_for_tag,
+    tag_for_keyword,
+)
 
 from .._checks import suggest
 from .._errors import UnknownTagError
@@ -44,6 +49,7 @@ __all__ = [
     "cell_value",
     "keyword_of",
     "make_frame",
+    "tag_label",
     "tag_of",
     "vr_of",
 ]
@@ -142,6 +148,7 @@ FILE_COLUMNS: dict[str, str] = {
     "_encapsulated": "bool",  # pixel data compressed
     "_float_bits": "int64",  # 32, 64: Float / Double Float Pixel Data; 0 integers
     "_error": "str",  # why the file is not in the hierarchy ("" when it is)
+    "_warning": "str",  # values that could not be decoded, read as missing: why ("" none)
 }
 
 
@@ -159,6 +166,21 @@ def tag_of(keyword: str) -> int | None:
 def keyword_of(tag: int) -> str:
     """The keyword of a tag number ('' for private or unknown tags)."""
     return keyword_for_tag(tag)
+
+
+def tag_label(tag: int) -> str:
+    """A tag as problems name it: its number and, when it has one, its name.
+
+    Examples
+    --------
+    >>> tag_label(0x00200013), tag_label(0x00291010)
+    ("(0020,0013) 'Instance Number'", '(0029,1010)')
+    """
+    number = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    try:
+        return f"{number} {dictionary_description(tag)!r}"
+    except KeyError:
+        return number
 
 
 @functools.lru_cache(maxsize=4096)

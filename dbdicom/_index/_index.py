@@ -17,6 +17,7 @@ import pandas as pd
 import platformdirs
 import pydicom
 from pydicom.datadict import dictionary_VR
+from pydicom.errors import InvalidDicomError
 
 from .._files import NotDicomError, read_any_header
 from ._columns import (
@@ -536,8 +537,17 @@ def _dict_vr(tag: int) -> str:
 
 
 def _read_sequence(path: str, tag: int) -> Any:
-    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
-    return ds[tag].value if tag in ds else None
+    """The sequence ``tag`` of the file at ``path``; None where pydicom cannot read it.
+
+    What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.
+    """
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
+        return ds[tag].value if tag in ds else None
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError):
+        return None
+    except (NotImplementedError, RecursionError):  # an unknown VR, nesting too deep
+        return None
 
 
 def _with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:

@@ -37,11 +37,11 @@ def make_frames_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for keyword in keywords:
         values = [r.get(keyword) for r in rows]
         n = VECTORS.get(keyword)
-        if n and all(v is None or (isinstance(v, tuple) and len(v) == n) for v in values):
+        if n and all(v is None or _is_vector(v, n) for v in values):
             block = np.full((len(rows), n), np.nan)
             for i, v in enumerate(values):
                 if v is not None:
-                    block[i] = v
+                    block[i] = [np.nan if x is None else x for x in v]
             for j in range(n):
                 data[f"{keyword}[{j}]"] = block[:, j]
         elif all(v is None or isinstance(v, int | float) for v in values):
@@ -51,3 +51,18 @@ def make_frames_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         else:
             data[keyword] = pd.Series(values, dtype=object)
     return pd.DataFrame(data)
+
+
+def _is_vector(value: Any, n: int) -> bool:
+    """Whether ``value`` is a tuple of ``n`` numbers (None for an empty one).
+
+    Examples
+    --------
+    >>> _is_vector((1.0, None, 2), 3), _is_vector((1.0, "x", 2), 3), _is_vector((1.0,), 3)
+    (True, False, False)
+    """
+    return (
+        isinstance(value, tuple)
+        and len(value) == n
+        and all(x is None or isinstance(x, int | float) for x in value)
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .._files import Header, NotDicomError, frame_values, read_any_header
-from ._columns import TAGS, categorize, make_frame, tag_of, vr_of
+from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
 
 __all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
 
@@ -27,6 +27,8 @@ for _kw in TAGS:
     if _tag is not None:
         WANTED[_tag] = vr_of(_kw)
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
+# the index tags whose values are numbers
+_NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -74,9 +76,25 @@ def scan_one(
 
     ``data``: the file's bytes, when they are at hand (a file dbdicom has just
     written), read instead of the file. Never raises for a bad file: the
-    row's ``_error`` says what is wrong.
+    row's ``_error`` says why the file is left out of the tree, its
+    ``_warning`` which values could not be decoded (read as missing).
+
+    This is the boundary of a scan, where one file must never stop a whole
+    folder: an exception the layers below do not expect (a pydicom failure
+    on bytes nobody foresaw) is caught here too, whatever its type, and
+    recorded in ``_error`` with its type and message.
     """
     row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
+    try:
+        return _scan(root, rel, row, data)
+    except Exception as exc:  # the scan boundary: see the docstring
+        row = {"_path": rel, "_size": size, "_mtime": mtime}
+        row["_error"] = f"cannot be read: {type(exc).__name__}: {exc}"
+        return row, []
+
+
+def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[Row]]:
+    """:func:`scan_one`, but for the exceptions nobody expects."""
     path = os.path.join(root, rel)
     try:
         header = read_any_header(path, WANTED, data)
@@ -92,29 +110,60 @@ def scan_one(
     if header.media_sop_class == DICOMDIR_CLASS:
         row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
         return row, []
-    header_row(row, header)
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
-            frames = frame_values(path if data is None else io.BytesIO(data))
-        except (ValueError, KeyError, EOFError, OSError) as exc:
+            frames = frame_values(path if data is None else io.BytesIO(data), header.problems)
+        except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
-        for i, frame in enumerate(frames):
-            frame["_path"] = rel
-            frame["_frame"] = i
+    header_row(row, header)
+    for i, frame in enumerate(frames):
+        frame["_path"] = rel
+        frame["_frame"] = i
     return row, frames
 
 
 def header_row(row: Row, header: Header) -> Row:
-    """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``."""
+    """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``.
+
+    A tag the dictionary makes a number whose value is text that is not one
+    (a position stored with the wrong VR code, ``LO`` ``"1A"``) is None, the
+    reason added to the header's problems: the index keeps numbers there.
+    """
     for tag, value in header.values.items():
+        if tag in _NUMERIC and not _is_number(value):
+            header.problems.setdefault(tag, f"value {value!r} is not a number")
+            value = None
         row[_KEYWORD[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
+    if header.problems:
+        row["_warning"] = "; ".join(
+            f"{tag_label(tag)}: {why}" for tag, why in sorted(header.problems.items())
+        )
     return row
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` (one or a tuple) holds numbers only, as text or not; None is none.
+
+    Examples
+    --------
+    >>> _is_number((1.5, None, 2)), _is_number("2.5"), _is_number(("1A", "0"))
+    (True, True, False)
+    """
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, str):
+            try:
+                float(item)
+            except ValueError:
+                return False
+        elif not (item is None or isinstance(item, int | float)):
+            return False
+    return True
 
 
 def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:

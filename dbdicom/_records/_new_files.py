@@ -129,10 +129,14 @@ def _write_frames(
         if len(scanned) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(scanned)} headers")
     # what a scan would read from each file written as bytes, decoded in bulk
-    values = values_of_elements([merged for _, merged, _ in raw_rows], WANTED)
-    for (row, _, (offset, length, sop_class)), found in zip(raw_rows, values, strict=True):
+    problems: list[dict[int, str]] = [{} for _ in raw_rows]
+    values = values_of_elements([merged for _, merged, _ in raw_rows], WANTED, problems)
+    for (row, _, (offset, length, sop_class)), found, bad in zip(
+        raw_rows, values, problems, strict=True
+    ):
         header = Header()
         header.values = found
+        header.problems = bad
         header.transfer_syntax = "1.2.840.10008.1.2.1"
         header.pixel_offset, header.pixel_length = offset, length
         header.media_sop_class = sop_class

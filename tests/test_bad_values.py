@@ -1,0 +1,358 @@
+"""Bad values and bad structure inside otherwise valid files: one file never stops a folder.
+
+Each bad file is a valid MR file (``mr_image`` + ``write_dataset``) with a few
+bytes patched: a value that is not what its VR allows, a VR code that does not
+exist, a sequence nested 2,000 deep, a length of 1 GB in a file of 2 kB. They
+sit next to a good series. The folder must open (and scan, and refresh), the
+good series must read, and every bad file must be in ``problems()`` with a
+reason. Files whose values are bad stay in the tree, those values read as
+None; files that cannot be read are left out of the tree.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+import dbdicom as db
+from dbdicom._files import values_of_elements
+from dbdicom._index import _scan
+from dbdicom._templates import mr_image, new_uid, write_dataset
+
+GOOD = 3
+SERIES_VALUES = new_uid()  # the files whose values are bad: kept in the tree
+SERIES_BROKEN = new_uid()  # the files that cannot be read (or whose pixels cannot)
+# file -> what problems() says of it
+VALUE_PROBLEMS = {
+    "is_1A.dcm": "(0020,0013) 'Instance Number': IS value '1A' is not a number",
+    "is_ff.dcm": "(0020,0013) 'Instance Number': IS value b'\\xff\\xff' is not a number",
+    "ds_5A.dcm": "(0018,0050) 'Slice Thickness': DS value '5A' is not a number",
+    "vr_WS.dcm": "(0020,0013) 'Instance Number': cannot be decoded: Unknown Value Repr",
+    "implicit_1A.dcm": "(0020,0013) 'Instance Number': IS value '1A' is not a number",
+}
+LEFT_OUT = {
+    "deep.dcm": "nested too deep",
+    "huge_length.dcm": "truncated",
+}
+PIXELS_CUT = {"huge_pixels.dcm": "pixel data truncated"}
+
+
+def _dataset(series: str, description: str, number: int) -> Dataset:
+    pixels = np.arange(8 * 8, dtype=np.uint16).reshape(8, 8) + number
+    return mr_image(
+        pixels,
+        FrameOfReferenceUID=FRAME,
+        ImagePositionPatient=[0.0, 0.0, 5.0 * number],
+        PatientID="BAD-VALUES",
+        PatientName="Values^Vera",
+        StudyInstanceUID=STUDY,
+        SeriesInstanceUID=series,
+        SeriesDescription=description,
+        InstanceNumber=number,
+        SliceThickness=5.0,
+        EchoTrainLength=1,
+    )
+
+
+STUDY = new_uid()
+FRAME = new_uid()
+
+
+def _valid_bytes(
+    series: str, description: str, number: int, tmp: Path, implicit: bool = False
+) -> bytes:
+    ds = _dataset(series, description, number)
+    syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    path = write_dataset(ds, tmp / "valid.tmp", transfer_syntax=syntax)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def _element(data: bytes, tag: int, vr: bytes) -> int:
+    """Where the explicit VR element ``tag`` of VR ``vr`` starts in ``data``."""
+    found = data.find(struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr)
+    assert found > 0, f"{tag:08X} {vr!r} not in the file"
+    return found
+
+
+def _patched(data: bytes, at: int, new: bytes) -> bytes:
+    return data[:at] + new + data[at + len(new) :]
+
+
+def _pixel_element(data: bytes) -> int:
+    return _element(data, 0x7FE00010, b"OW")
+
+
+def _deep_sequence(depth: int) -> bytes:
+    """A private sequence (7FD1,1010) of undefined length, ``depth`` sequences deep."""
+    seq = struct.pack("<HH2s2xI", 0x7FD1, 0x1010, b"SQ", 0xFFFFFFFF)
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    inner = struct.pack("<HH2s2xI", 0x7FD1, 0x1011, b"SQ", 0xFFFFFFFF)
+    item_end = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+    seq_end = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    opening = seq + item + (inner + item) * (depth - 1)
+    return opening + (item_end + seq_end) * depth
+
+
+def _write_bad_files(folder: Path) -> None:
+    """The good series and every bad file, in ``folder``."""
+    tmp = folder / "tmp"
+    tmp.mkdir(parents=True)
+    good_series = new_uid()
+    for i in range(GOOD):
+        (folder / f"good_{i}.dcm").write_bytes(_valid_bytes(good_series, "good", i + 1, tmp))
+
+    def values(number: int) -> bytes:
+        return _valid_bytes(SERIES_VALUES, "bad values", number, tmp)
+
+    data = values(1)  # InstanceNumber '1 '
+    at = _element(data, 0x00200013, b"IS")
+    (folder / "is_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+    data = values(2)
+    at = _element(data, 0x00200013, b"IS")
+    (folder / "is_ff.dcm").write_bytes(_patched(data, at + 8, b"\xff\xff"))
+    data = values(3)
+    at = _element(data, 0x00200013, b"IS")
+    (folder / "vr_WS.dcm").write_bytes(_patched(data, at + 4, b"WS"))
+    data = values(4)  # SliceThickness '5.0 '
+    at = _element(data, 0x00180050, b"DS")
+    (folder / "ds_5A.dcm").write_bytes(_patched(data, at + 8, b"5A  "))
+    data = values(5)  # EchoTrainLength, not in the index: read on demand
+    at = _element(data, 0x00180091, b"IS")
+    (folder / "on_demand_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+    data = _valid_bytes(SERIES_VALUES, "bad values", 6, tmp, implicit=True)
+    at = data.find(struct.pack("<HHI", 0x0020, 0x0013, 2))  # "6 "
+    assert at > 0
+    (folder / "implicit_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+
+    def broken(number: int) -> bytes:
+        return _valid_bytes(SERIES_BROKEN, "broken", number, tmp)
+
+    data = broken(1)
+    pixels = _pixel_element(data)
+    (folder / "deep.dcm").write_bytes(data[:pixels] + _deep_sequence(2000) + data[pixels:])
+    data = broken(2)
+    pixels = _pixel_element(data)
+    huge = struct.pack("<HH2s2xI", 0x7FD1, 0x1010, b"OB", 1 << 30) + b"\x00" * 8
+    assert len(data) + len(huge) < 2048  # a length of 1 GB in a file of 2 kB
+    (folder / "huge_length.dcm").write_bytes(data[:pixels] + huge + data[pixels:])
+    data = broken(3)
+    (folder / "huge_pixels.dcm").write_bytes(
+        _patched(data, _pixel_element(data) + 8, struct.pack("<I", 1 << 30))
+    )
+    shutil.rmtree(tmp)
+
+
+@pytest.fixture(scope="module")
+def bad_values_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bad_values") / "folder"
+    _write_bad_files(folder)
+    return folder
+
+
+@pytest.fixture
+def folder(bad_values_folder: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the folder (opening it writes its index)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(bad_values_folder, copy)
+    return copy
+
+
+def _problems(database: db.Database) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path, problem in database.problems().itertuples(index=False):
+        out[path] = out.get(path, "") + problem + " | "
+    return out
+
+
+def _check(database: db.Database) -> None:
+    """The good series reads; every bad file is listed, in the tree or not as documented."""
+    (good,) = database.series(SeriesDescription="good")
+    array = good.to_xarray().values
+    assert array.shape[0] == GOOD and array.shape[-2:] == (8, 8)
+    problems = _problems(database)
+    in_tree = {Path(f).name for f in database.files()}
+    assert {f"good_{i}.dcm" for i in range(GOOD)} <= in_tree
+    assert not any(name.startswith("good") for name in problems)
+    for name, reason in {**VALUE_PROBLEMS, **PIXELS_CUT}.items():
+        assert reason in problems.get(name, ""), (name, problems.get(name))
+        assert name in in_tree
+    for name, reason in LEFT_OUT.items():
+        assert reason in problems.get(name, ""), (name, problems.get(name))
+        assert name not in in_tree
+
+
+def test_the_folder_opens_and_every_bad_file_is_listed(folder: Path) -> None:
+    _check(db.database(folder))
+
+
+def test_scan_and_refresh_do_not_stop_either(folder: Path) -> None:
+    database = db.database(folder)
+    database.scan()
+    _check(database)
+    extra = folder / "later"
+    extra.mkdir()
+    for name in (*VALUE_PROBLEMS, *LEFT_OUT):
+        shutil.copyfile(folder / name, extra / name)
+    assert database.refresh()
+    _check(database)
+    problems = _problems(database)
+    for name in (*VALUE_PROBLEMS, *LEFT_OUT):
+        assert f"later/{name}" in problems
+    database.close()
+    _check(db.database(folder))  # and from the saved index
+
+
+def test_bad_values_read_as_none_never_a_guess(folder: Path) -> None:
+    database = db.database(folder)
+    by_name = {
+        Path(i.files()[0]).name: i
+        for i in database.series(SeriesDescription="bad values")[0].instances()
+    }
+    for name in ("is_1A.dcm", "is_ff.dcm", "vr_WS.dcm", "implicit_1A.dcm"):
+        assert by_name[name].InstanceNumber is None
+    assert by_name["ds_5A.dcm"].SliceThickness is None
+    assert by_name["ds_5A.dcm"].InstanceNumber == 4  # the rest of the file is read
+    # a tag not in the index, read on demand: None too, and no ValueError
+    assert by_name["on_demand_1A.dcm"].get("EchoTrainLength") is None
+    assert by_name["is_1A.dcm"].get("EchoTrainLength") == 1
+    assert by_name["vr_WS.dcm"].get("EchoTrainLength") == 1
+    series = database.series(SeriesDescription="bad values")[0]
+    assert series.unique("EchoTrainLength") == [1]
+    # the index itself, asked for tags it does not hold
+    index = database.index
+    rows = np.flatnonzero(index.frame["_path"].isin(list(VALUE_PROBLEMS)).to_numpy())
+    assert index.values(rows, "EchoNumbers") == [1] * len(rows)
+    assert index.values(rows, "ReferencedImageSequence") == [None] * len(rows)
+
+
+def test_what_nobody_expects_is_caught_at_the_scan(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one broad catch, at the boundary of a scan: the type and message are the reason."""
+    real = _scan.read_any_header
+
+    def flaky(path: str, *args: object, **kwargs: object) -> object:
+        if path.endswith("good_0.dcm"):
+            raise RuntimeError("a failure nobody foresaw")
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scan, "read_any_header", flaky)
+    database = db.database(folder)
+    problems = _problems(database)
+    assert "cannot be read: RuntimeError: a failure nobody foresaw" in problems["good_0.dcm"]
+    assert len(database.series(SeriesDescription="good")[0].instances()) == GOOD - 1
+
+
+def test_the_series_of_bad_values_reads(folder: Path) -> None:
+    database = db.database(folder)
+    (series,) = database.series(SeriesDescription="bad values")
+    assert len(series.instances()) == len(VALUE_PROBLEMS) + 1
+    assert np.asarray(series.to_xarray().values).size > 0
+
+
+def test_pydicom_test_files_folder_opens(tmp_path: Path) -> None:
+    """Every file of pydicom's own test folder: the folder opens, the files
+    pydicom cannot read are problems left out of the tree, and every other
+    file is in the tree or listed."""
+    source = Path(pydicom.__file__).parent / "data" / "test_files"
+    root = tmp_path / "test_files"
+    shutil.copytree(source, root)
+    database = db.database(root)
+    problems = _problems(database)
+    in_tree = {Path(f).relative_to(root).as_posix() for f in database.files()}
+    files = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and ".dbdicom" not in p.parts
+    )
+    assert files
+    unreadable = [rel for rel in files if not _pydicom_reads(root / rel)]
+    for rel in files:
+        assert rel in in_tree or rel in problems, rel
+    for rel in unreadable:
+        assert rel in problems and rel not in in_tree, rel
+    assert len(unreadable) >= 3  # README.txt, test_PN.json, zipMR.gz, ...
+    assert "IS value '1A' is not a number" in problems["badVR.dcm"]
+    assert "badVR.dcm" in in_tree
+
+
+def _pydicom_reads(path: Path) -> bool:
+    """Whether pydicom reads ``path`` as DICOM.
+
+    As a Part-10 file, or, forced (as dbdicom's fallback forces it), as a
+    data set with a SOP Instance UID: forced, pydicom reads a text file as
+    one garbage element.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pydicom.dcmread(path)
+            return True
+        except (InvalidDicomError, ValueError, EOFError, OSError, TypeError, KeyError):
+            pass
+        try:
+            ds = pydicom.dcmread(path, force=True)
+        except (InvalidDicomError, ValueError, EOFError, OSError, TypeError, KeyError):
+            return False
+    return "SOPInstanceUID" in ds
+
+
+def test_values_of_written_files_as_a_scan_reads_them() -> None:
+    """A bad value copied into a file dbdicom writes: None and the reason, as a scan gives."""
+    good = struct.pack("<HH2sH", 0x0020, 0x0013, b"IS", 2) + b"7 "
+    bad = struct.pack("<HH2sH", 0x0020, 0x0013, b"IS", 2) + b"1A"
+    problems: list[dict[int, str]] = [{}, {}, {}]
+    values = values_of_elements(
+        [{0x00200013: good}, {0x00200013: bad}, {0x00200013: bad}], {0x00200013: "IS"}, problems
+    )
+    assert values == [{0x00200013: 7}, {0x00200013: None}, {0x00200013: None}]
+    assert problems[0] == {}
+    assert problems[1] == problems[2] == {0x00200013: "IS value '1A' is not a number"}
+
+
+def test_a_bad_value_in_the_functional_groups(tmp_path: Path) -> None:
+    """Enhanced multi-frame: a position that is not a number is None for its frame, and listed."""
+    data = Path(get_testdata_file("eCT_Supplemental.dcm")).read_bytes()
+    at = data.find(b"99.5000\\")
+    assert at > 0
+    (tmp_path / "enhanced.dcm").write_bytes(_patched(data, at, b"9A.5"))
+    database = db.database(tmp_path)
+    problems = _problems(database)
+    assert "(0020,0032) 'Image Position (Patient)': DS value" in problems["enhanced.dcm"]
+    assert "is not a number" in problems["enhanced.dcm"]
+    (instance,) = database.instances()
+    assert instance.NumberOfFrames == 2
+
+
+def test_text_with_a_wrong_vr_where_a_number_is_due(tmp_path: Path) -> None:
+    """A position stored as LO '1A\\0\\0' (a wrong VR code): None, listed, the folder opens."""
+    data = _valid_bytes(new_uid(), "wrong VR", 1, tmp_path)
+    at = _element(data, 0x00200032, b"DS")
+    (length,) = struct.unpack("<H", data[at + 6 : at + 8])
+    value = b"1A\\0\\0".ljust(length, b" ")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "lo.dcm").write_bytes(
+        data[: at + 4] + b"LO" + data[at + 6 : at + 8] + value + data[at + 8 + length :]
+    )
+    (folder / "good.dcm").write_bytes(_valid_bytes(new_uid(), "good", 1, tmp_path))
+    database = db.database(folder)
+    assert (
+        "(0020,0032) 'Image Position (Patient)': value ('1A', '0', '0') is not a number"
+        in (_problems(database)["lo.dcm"])
+    )
+    assert len(database.instances()) == 2
+    (instance,) = [i for i in database.instances() if i.files()[0].endswith("lo.dcm")]
+    assert instance.ImagePositionPatient is None
