@@ -29,6 +29,7 @@ for _kw in TAGS:
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
+_PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -131,7 +132,7 @@ def header_row(row: Row, header: Header) -> Row:
     reason added to the header's problems: the index keeps numbers there.
     """
     for tag, value in header.values.items():
-        if tag in _NUMERIC and not _is_number(value):
+        if tag in _NUMERIC and type(value) not in _PLAIN and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
         row[_KEYWORD[tag]] = value
