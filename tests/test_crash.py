@@ -520,6 +520,10 @@ def check_index(folder: Path, trial: Trial) -> None:
     if database.unsaved:
         problems.append("reopened: database.unsaved is True after restore()")
     found = database.problems()
+    # records whose files disagree on an attribute of their level are listed
+    # too: the random operations make such data on purpose (an imported file
+    # keeps its own PatientName), so only the files' own problems count here
+    found = found[~found["problem"].str.contains(" disagree on ", regex=False)]
     if len(found):
         problems.append(f"reopened: problems() lists {found.to_dict('records')[:3]}")
     for series in database.series():
