@@ -277,7 +277,7 @@ def find_data(root: Path, sizes: Sizes) -> Data:
     if database.unsaved:
         n = database.restore()
         print(f"  {n} unsaved change(s) left by an interrupted run: restored")
-    by_number = {int(s.SeriesNumber[0]): s for s in database.series()}
+    by_number = {int(s.SeriesNumber): s for s in database.series()}
     edit = by_number[1]
     bulk = [by_number[i + 2] for i in range(sizes.bulk_series)]
     data = Data(root, database, edit, bulk, peer_paths(root))
@@ -298,7 +298,7 @@ def put_back(data: Data) -> None:
         data.edit.Rows = ROWS
     for i, series in enumerate(data.bulk):
         description = BULK_DESCRIPTION.format(i + 1)
-        if series.SeriesDescription != [description]:
+        if series.SeriesDescription != description:
             series.SeriesDescription = description
     if data.database.unsaved:
         data.database.save()
@@ -442,7 +442,7 @@ def measure_save_restore(data: Data, repeats: int, res: Results) -> None:
         ok = after == saved and count == n and not database.unsaved
         for i, series in enumerate(data.bulk):
             wanted = f"{BULK_DESCRIPTION.format(i + 1)} (saved {stamp}-{rep + 1})"
-            ok = ok and series.SeriesDescription == [wanted]  # the index, too
+            ok = ok and series.SeriesDescription == wanted  # the index, too
         res.verified.append(ok)
         print(
             f"  {n} files: save() {seconds:.3f} s, restore() {restore_seconds:.3f} s "

@@ -309,7 +309,7 @@ def check_dbdicom(src: Source, out: Any, reference: np.ndarray) -> tuple[np.ndar
         problems.append("SOPInstanceUIDs not new and distinct")
     if (
         len({str(h.SeriesInstanceUID) for h in headers}) != 1
-        or headers[0].SeriesInstanceUID == (src.series.SeriesInstanceUID[0])
+        or headers[0].SeriesInstanceUID == src.series.SeriesInstanceUID
     ):
         problems.append("SeriesInstanceUID not one new value")
     referenced = {str(h.SourceImageSequence[0].ReferencedSOPInstanceUID) for h in headers}
