@@ -23,6 +23,7 @@ from ._errors import (
     InvalidFileError,
     InvalidValueError,
     ReadOnlyError,
+    StaleFileError,
     UnknownAttributeError,
     UnknownTagError,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "InvalidValueError",
     "Patient",
     "ReadOnlyError",
+    "StaleFileError",
     "Record",
     "Series",
     "Status",

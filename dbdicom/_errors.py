@@ -19,6 +19,7 @@ __all__ = [
     "GridError",
     "GeometryError",
     "ReadOnlyError",
+    "StaleFileError",
 ]
 
 
@@ -80,4 +81,13 @@ class ReadOnlyError(DicomError, PermissionError):
     """A change was asked of a database that cannot be changed.
 
     A read-only folder, another process editing it, or a closed database.
+    """
+
+
+class StaleFileError(DicomError, RuntimeError):
+    """A file changed since it was indexed, and no longer fits the array built from it.
+
+    Its header now gives another image size or pixel type than the array
+    was made for; the message names the file. Reopen the folder, or call
+    ``database.refresh()``, and build the array again.
     """

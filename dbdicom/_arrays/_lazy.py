@@ -36,7 +36,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from .. import _files
-from .._errors import InvalidFileError
+from ._read import FrameRef, read_cells, read_one
 
 __all__ = [
     "CHUNK_BYTES",
@@ -91,98 +91,6 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     return np.dtype(np.float32)
 
 
-# ----------------------------------------------------------------------------- reading
-
-#: where one frame is read from: path, frame number, byte offset and length
-#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept
-FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float]
-
-
-def _stored(
-    path: str, frames: list[int], fmt: _files.PixelFormat, offset: int, nbytes: int
-) -> np.ndarray:
-    """Stored values of some frames of one file; a reader's AttributeError made a DicomError."""
-    try:
-        return _files.read_frames(path, frames, fmt, offset, nbytes)
-    except AttributeError as error:  # xarray would report it as a missing `.values`
-        raise InvalidFileError(
-            f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
-        ) from error
-
-
-def read_cells(
-    cells: Sequence[int],
-    refs: Sequence[FrameRef],
-    shape: tuple[int, ...],
-    frame_shape: tuple[int, ...],
-    dtype: np.dtype,
-) -> np.ndarray:
-    """Frames of a block of grid points, in physical units, as one array.
-
-    Parameters
-    ----------
-    cells : sequence of int
-        Flat positions in the block of the frames to read; positions not
-        listed are holes: NaN (0 for integers).
-    refs : sequence of tuple
-        Per position of ``cells``, where its frame is (see :data:`FrameRef`):
-        path, frame number, byte offset and length of the pixel data, pixel
-        format, RescaleSlope and RescaleIntercept.
-    shape : tuple of int
-        Shape of the block of grid points.
-    frame_shape : tuple of int
-        ``(rows, columns)`` or ``(rows, columns, samples)``.
-    dtype : numpy.dtype
-        Of the output (see :func:`output_dtype`).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``shape + frame_shape``. Frames of one file are read in one call.
-
-    Raises
-    ------
-    dbdicom.DicomError
-        As the reader raises it (``InvalidFileError``, ``DecoderNotFoundError``);
-        an ``AttributeError`` of the reader as ``InvalidFileError``.
-
-    Examples
-    --------
-    >>> from pydicom.data import get_testdata_file
-    >>> from dbdicom._files import pixel_format
-    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
-    >>> fmt, offset, nbytes = pixel_format(path)
-    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0)]
-    >>> block = read_cells([0], refs, (2,), (64, 64), np.dtype("float32"))
-    >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
-    ((2, 64, 64), True)
-    """
-    out = np.full(
-        (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
-    )
-    files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
-    for pos, ref in zip(cells, refs, strict=True):
-        files.setdefault(ref[0], []).append((pos, ref))
-    for path, group in files.items():
-        _, _, offset, nbytes, fmt, _, _ = group[0][1]
-        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
-        for (pos, (*_, slope, intercept)), frame in zip(group, stored, strict=True):
-            if slope == 1 and intercept == 0:
-                out[pos] = frame
-            elif dtype.kind == "f":
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
-            else:
-                out[pos] = frame.astype(dtype) + dtype.type(intercept)
-    return out.reshape(shape + frame_shape)
-
-
-def _read_one(
-    ref: FrameRef, shape: tuple[int, ...], frame_shape: tuple[int, ...], dtype: np.dtype
-) -> np.ndarray:
-    """One frame (see :func:`read_cells`): the task of a one-frame chunk."""
-    return read_cells((0,), (ref,), shape, frame_shape, dtype)
-
-
 @dataclass(frozen=True)
 class Source:
     """Where each frame is read from: per frame (row), what :func:`read_cells` needs.
@@ -200,12 +108,17 @@ class Source:
     intercepts: np.ndarray
     dtype: np.dtype
     token: str = ""
+    sizes: np.ndarray | None = None  # per frame, its file's size and mtime when indexed
+    mtimes: np.ndarray | None = None
 
     @property
     def refs(self) -> list[FrameRef]:
         """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values."""
         refs = self.__dict__.get("_cached_refs")
         if refs is None:
+            n = len(self.paths)
+            sizes = [None] * n if self.sizes is None else np.asarray(self.sizes).tolist()
+            mtimes = [None] * n if self.mtimes is None else np.asarray(self.mtimes).tolist()
             refs = list(
                 zip(
                     [str(p) for p in self.paths],
@@ -215,6 +128,8 @@ class Source:
                     self.fmts,
                     self.slopes.astype(float).tolist(),
                     self.intercepts.astype(float).tolist(),
+                    sizes,
+                    mtimes,
                     strict=True,
                 )
             )
@@ -242,6 +157,8 @@ class Source:
                 np.asarray(self.slopes, dtype=float),
                 np.asarray(self.intercepts, dtype=float),
                 str(self.dtype),
+                None if self.sizes is None else np.asarray(self.sizes),
+                None if self.mtimes is None else np.asarray(self.mtimes),
             )
             object.__setattr__(self, "_cached_digest", digest)
         return digest
@@ -504,7 +421,7 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
         cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
         for cell, k in zip(cells, flat, strict=True):
             if k >= 0:
-                graph[(name, *cell, *tail)] = (_read_one, refs[k], ones, frame_shape, dtype)
+                graph[(name, *cell, *tail)] = (read_one, refs[k], ones, frame_shape, dtype)
             else:
                 graph[(name, *cell, *tail)] = (read_cells, (), (), ones, frame_shape, dtype)
     else:
@@ -539,6 +456,8 @@ def lazy_frames(
     dtype: np.dtype,
     token: str = "",
     block: Sequence[int] | Literal[False] | None = None,
+    sizes: np.ndarray | None = None,
+    mtimes: np.ndarray | None = None,
 ) -> FramesArray | indexing.LazilyIndexedArray:
     """The frames of a grid, lazily: shape ``shape + frame shape``.
 
@@ -564,6 +483,10 @@ def lazy_frames(
         Grid points per dask chunk along each tag dim; None: ~8 MiB chunks,
         the last dims filled first; False: no dask, a lazily indexed array
         (xarray's ``LazilyIndexedArray`` of a :class:`FramesBackendArray`).
+    sizes, mtimes : numpy.ndarray or None
+        Per frame, its file's size and modification time (ns) when indexed:
+        a changed file is read where its header says now (see
+        :func:`~dbdicom._arrays._read.current_place`); None: not checked.
 
     Returns
     -------
@@ -586,7 +509,9 @@ def lazy_frames(
     >>> type(lazy_frames(*args, block=False)).__name__
     'LazilyIndexedArray'
     """
-    source = Source(paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token)
+    source = Source(
+        paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token, sizes, mtimes
+    )
     backend = FramesBackendArray(np.asarray(frame_at).reshape(shape), source)
     if block is False:
         return indexing.LazilyIndexedArray(backend)

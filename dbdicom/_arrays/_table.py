@@ -26,7 +26,8 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
 
     Columns: ``_row`` (index position), ``_frame`` (0-based frame in its
     file), ``_fpos`` (row of the per-frame table, -1 if none), ``_path``,
-    ``_offset``, ``_nbytes``, ``_instance`` (instance key).
+    ``_offset``, ``_nbytes``, ``_size`` and ``_mtime`` (of the file when
+    indexed), ``_instance`` (instance key).
     """
     frame = index.frame
     n_frames = frame["NumberOfFrames"].to_numpy()[rows]
@@ -56,6 +57,8 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
             "_path": index.array("_path")[row_of],
             "_offset": frame["_offset"].to_numpy()[row_of],
             "_nbytes": frame["_nbytes"].to_numpy()[row_of],
+            "_size": frame["_size"].to_numpy()[row_of],
+            "_mtime": frame["_mtime"].to_numpy()[row_of],
             "_instance": index.array("_instance")[row_of],
         }
     )

@@ -359,6 +359,8 @@ def _assemble(
         dtype,
         token=token,
         block=block,
+        sizes=table["_size"].to_numpy(),
+        mtimes=table["_mtime"].to_numpy(),
     )
     pixel_dims = ["row", "column"] + (["channel"] if formats[0].samples > 1 else [])
     coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}

@@ -1,0 +1,202 @@
+"""Reading frames where a file's pixels are now, not where they were when indexed.
+
+:func:`read_cells` reads the frames of a block of grid points, one call per
+file, for both the lazily indexed array and the dask tasks.
+
+The index records, per file, the byte offset and length of its pixel data,
+and the file's size and modification time when it was read. Another process
+(or another tool) may rewrite the file since: a longer or shorter header
+moves the pixel data, and reading at the old offset would give shifted
+pixels with no error. So before the frames of a file are read, one
+``os.stat`` compares its size and modification time with the index's; when
+either differs, the file's header is read again for the current format,
+offset and length, which must give frames of the same shape and data type
+as the array was built for (:class:`dbdicom.StaleFileError` otherwise).
+
+Everything here takes plain values (a path and integers), so it runs in
+dask tasks on other processes as well.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import _files
+from .._errors import InvalidFileError, StaleFileError
+
+__all__ = ["FrameRef", "current_place", "read_cells", "read_one"]
+
+REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
+
+
+def current_place(
+    path: str,
+    fmt: _files.PixelFormat,
+    offset: int,
+    nbytes: int,
+    size: int | None,
+    mtime: int | None,
+) -> tuple[_files.PixelFormat, int, int]:
+    """The format, byte offset and length of a file's pixel data, checked against the file.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    fmt : PixelFormat
+        Its pixel format as the index recorded it.
+    offset, nbytes : int
+        Byte offset and length of its pixel data as the index recorded them
+        (-1 when unknown).
+    size, mtime : int or None
+        Its size in bytes and modification time in ns when it was indexed;
+        None: not known, nothing is checked.
+
+    Returns
+    -------
+    tuple
+        ``(fmt, offset, nbytes)``: as given when the file is unchanged (or
+        gone: the read then reports it), else as its header says now.
+
+    Raises
+    ------
+    dbdicom.StaleFileError
+        The file changed, and its header now gives another frame shape or
+        data type, or no image at all.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> path = get_testdata_file("CT_small.dcm")
+    >>> fmt, offset, nbytes = _files.pixel_format(path)
+    >>> st = os.stat(path)
+    >>> place = current_place(path, fmt, offset, nbytes, st.st_size, st.st_mtime_ns)
+    >>> place == (fmt, offset, nbytes)  # unchanged: as given, nothing read
+    True
+    >>> current_place(path, fmt, 0, nbytes, st.st_size + 1, st.st_mtime_ns)[1] == offset  # re-read
+    True
+    """
+    if size is None or mtime is None:
+        return fmt, offset, nbytes
+    try:
+        st = os.stat(path)
+    except OSError:
+        return fmt, offset, nbytes  # the read names the missing file
+    if st.st_size == size and st.st_mtime_ns == mtime:
+        return fmt, offset, nbytes
+    try:
+        now, now_offset, now_nbytes = _files.pixel_format(path)
+    except (KeyError, ValueError) as error:  # no Rows/Columns, or not DICOM any more
+        raise StaleFileError(
+            f"{path} changed since it was indexed and has no readable image now "
+            f"({type(error).__name__}: {error}): {REOPEN_HINT}."
+        ) from error
+    if now.frame_shape != fmt.frame_shape or now.dtype != fmt.dtype:
+        raise StaleFileError(
+            f"{path} changed since it was indexed: its frames are now {now.frame_shape} "
+            f"{now.dtype}, the array was built for {fmt.frame_shape} {fmt.dtype}: {REOPEN_HINT}."
+        )
+    return now, now_offset, now_nbytes
+
+
+#: where one frame is read from: path, frame number, byte offset and length
+#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
+#: file's size (bytes) and modification time (ns) when it was indexed (None:
+#: not known, not checked)
+FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float, int | None, int | None]
+
+
+def _stored(
+    path: str, frames: list[int], fmt: _files.PixelFormat, offset: int, nbytes: int
+) -> np.ndarray:
+    """Stored values of some frames of one file; a reader's AttributeError made a DicomError."""
+    try:
+        return _files.read_frames(path, frames, fmt, offset, nbytes)
+    except AttributeError as error:  # xarray would report it as a missing `.values`
+        raise InvalidFileError(
+            f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
+        ) from error
+
+
+def read_cells(
+    cells: Sequence[int],
+    refs: Sequence[FrameRef],
+    shape: tuple[int, ...],
+    frame_shape: tuple[int, ...],
+    dtype: np.dtype,
+) -> np.ndarray:
+    """Frames of a block of grid points, in physical units, as one array.
+
+    Parameters
+    ----------
+    cells : sequence of int
+        Flat positions in the block of the frames to read; positions not
+        listed are holes: NaN (0 for integers).
+    refs : sequence of tuple
+        Per position of ``cells``, where its frame is (see :data:`FrameRef`):
+        path, frame number, byte offset and length of the pixel data, pixel
+        format, RescaleSlope and RescaleIntercept, and the file's size and
+        modification time when indexed: a file whose size or time differs
+        is read where its header says its pixels are now
+        (:func:`current_place`).
+    shape : tuple of int
+        Shape of the block of grid points.
+    frame_shape : tuple of int
+        ``(rows, columns)`` or ``(rows, columns, samples)``.
+    dtype : numpy.dtype
+        Of the output (see :func:`output_dtype`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``shape + frame_shape``. Frames of one file are read in one call.
+
+    Raises
+    ------
+    dbdicom.StaleFileError
+        A file changed since it was indexed and its frames have another
+        shape or data type now.
+    dbdicom.DicomError
+        As the reader raises it (``InvalidFileError``, ``DecoderNotFoundError``);
+        an ``AttributeError`` of the reader as ``InvalidFileError``.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> from dbdicom._files import pixel_format
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0, None, None)]
+    >>> block = read_cells([0], refs, (2,), (64, 64), np.dtype("float32"))
+    >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
+    ((2, 64, 64), True)
+    """
+    out = np.full(
+        (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
+    )
+    files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
+    for pos, ref in zip(cells, refs, strict=True):
+        files.setdefault(ref[0], []).append((pos, ref))
+    for path, group in files.items():
+        _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+        for (pos, ref), frame in zip(group, stored, strict=True):
+            slope, intercept = ref[5], ref[6]
+            if slope == 1 and intercept == 0:
+                out[pos] = frame
+            elif dtype.kind == "f":
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+            else:
+                out[pos] = frame.astype(dtype) + dtype.type(intercept)
+    return out.reshape(shape + frame_shape)
+
+
+def read_one(
+    ref: FrameRef, shape: tuple[int, ...], frame_shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """One frame (see :func:`read_cells`): the task of a one-frame chunk."""
+    return read_cells((0,), (ref,), shape, frame_shape, dtype)

@@ -1,0 +1,165 @@
+"""Files rewritten after they were indexed: pixels come from where they are now.
+
+Process A opens a folder and builds a lazy array; process B (or any other
+tool) rewrites a file so its header is longer or shorter, which moves the
+pixel data. A's reads must not use the old byte offsets: each read compares
+the file's size and modification time with the index's, and reads the header
+again when they differ. A file whose image no longer fits the array raises
+:class:`dbdicom.StaleFileError`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+
+import dbdicom as db
+from dbdicom import _files
+from dbdicom._demo import build_demo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _physical(path: str) -> np.ndarray:
+    """The pixels of a file as pydicom reads them, in physical units."""
+    ds = pydicom.dcmread(path)
+    pixels = ds.pixel_array.astype(np.float64)
+    return pixels * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+
+
+def _expected(da: Any, files: list[str]) -> np.ndarray:
+    """What ``da.values`` must be: each grid point's file read by pydicom now."""
+    by_uid = {str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID): f for f in files}
+    uids = np.asarray(da.coords["SOPInstanceUID"].values).ravel()
+    frames = [_physical(by_uid[str(u)]) for u in uids]
+    return np.stack(frames).reshape(da.shape)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The demo database."""
+    return build_demo(tmp_path / "demo")
+
+
+def _open(folder: Path) -> db.Database:
+    return db.database(folder, dialog=db.TerminalDialog(interactive=False))
+
+
+def _series(database: db.Database) -> Any:
+    """A series of several single-frame files."""
+    return max(database.series(), key=lambda s: len(s.files()))
+
+
+LONG = "A much longer series description, written by process B"
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import dbdicom as db
+    database = db.database(sys.argv[1], dialog=db.TerminalDialog(interactive=False))
+    series = max(database.series(), key=lambda s: len(s.files()))
+    series.SeriesDescription = sys.argv[2]
+    series.save()
+    database.close()
+    """
+)
+
+
+@pytest.mark.parametrize("chunks", [None, False])
+def test_other_process_lengthens_headers(folder: Path, chunks: Any) -> None:
+    """B saves a long SeriesDescription; A's array still gives the files' pixels."""
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        before = {f: os.stat(f).st_size for f in files}
+        da = series.to_xarray() if chunks is None else series.to_xarray(chunks=False)
+        shipped = pickle.dumps(da)  # dask graphs and backend arrays carry the check along
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        subprocess.run(
+            [sys.executable, "-c", WRITER, str(folder), LONG],
+            check=True,
+            env=env,
+            timeout=120,
+        )
+        assert all(os.stat(f).st_size > before[f] for f in files)  # the headers did grow
+        expected = _expected(da, files)
+        np.testing.assert_array_equal(da.values, expected)
+        np.testing.assert_array_equal(pickle.loads(shipped).values, expected)
+    finally:
+        database.close()
+
+
+def _rewrite(path: str, change: Any) -> None:
+    ds = pydicom.dcmread(path)
+    change(ds)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_other_tool_shortens_a_file(folder: Path) -> None:
+    """A file rewritten with less in its header: read where its pixels are now."""
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray(chunks=False)
+        size = os.stat(files[0]).st_size
+
+        def drop(ds: pydicom.Dataset) -> None:
+            for keyword in ("StudyDescription", "SeriesDescription", "PatientName", "StudyID"):
+                if keyword in ds:
+                    delattr(ds, keyword)
+
+        _rewrite(files[0], drop)
+        assert os.stat(files[0]).st_size < size
+        np.testing.assert_array_equal(da.values, _expected(da, files))
+    finally:
+        database.close()
+
+
+def test_image_size_changed_is_an_error(folder: Path) -> None:
+    """A file whose image has another size now: a clear error, no numbers."""
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray()
+
+        def crop(ds: pydicom.Dataset) -> None:
+            pixels = ds.pixel_array[: ds.Rows // 2]
+            ds.Rows = pixels.shape[0]
+            ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+
+        _rewrite(files[1], crop)
+        with pytest.raises(db.StaleFileError, match="refresh") as caught:
+            _ = da.values
+        assert isinstance(caught.value, db.DicomError)
+        assert os.path.basename(files[1]) in str(caught.value)
+    finally:
+        database.close()
+
+
+def test_unchanged_files_are_not_read_again(folder: Path, monkeypatch: Any) -> None:
+    """Nothing changed: no header is read, only the frames."""
+    database = _open(folder)
+    try:
+        series = _series(database)
+        da = series.to_xarray()
+        expected = _expected(da, series.files())
+
+        def fail(path: Any) -> Any:
+            raise AssertionError(f"header of {path} read again")
+
+        monkeypatch.setattr(_files, "pixel_format", fail)
+        np.testing.assert_array_equal(da.values, expected)
+        np.testing.assert_array_equal(series.to_xarray(chunks=False).values, expected)
+    finally:
+        database.close()
