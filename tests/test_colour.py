@@ -16,6 +16,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut, convert_color_space, iter_pixels
+from recorders import Recorder
 
 import dbdicom as db
 from dbdicom import _files
@@ -199,4 +200,23 @@ def test_writing_a_palette_series_back_is_refused_with_the_way_out(tmp_path: Pat
     back = out.to_xarray()
     assert back.dims == red.dims
     np.testing.assert_array_equal(back.values, red.values)
+    database.close()
+
+
+def test_a_broken_palette_is_an_error_never_grey(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    del ds.GreenPaletteColorLookupTableData
+    path = tmp_path / "broken.dcm"
+    ds.save_as(path)
+    (tmp_path / "db").mkdir()
+    shutil.copy(path, tmp_path / "db" / "broken.dcm")
+    recorder = Recorder()
+    database = db.database(tmp_path / "db", status=recorder)
+    series = database.series()[0]
+    with pytest.raises(db.InvalidFileError, match="PALETTE COLOR.*palette"):
+        series.to_xarray()
+    pytest.importorskip("matplotlib")
+    out = database.export_as_png(tmp_path / "png")
+    assert not list(out.rglob("*.png"))
+    assert any("palette" in m for m in recorder.messages)
     database.close()

@@ -235,7 +235,7 @@ class _PngWriter:
                 da = _arrays.build_dataarray(
                     self.index, rows, [], repeats=True, fill=True, token=self.record.uid, group=key
                 )
-            except GridError as exc:
+            except (GridError, InvalidFileError) as exc:  # no grid, or a palette unreadable
                 self.record.message(
                     f"Series {series.label()!r}: {len(members)} frames skipped: {exc}"
                 )
