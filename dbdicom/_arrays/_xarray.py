@@ -214,6 +214,27 @@ def _geometry_attrs(frames: Frames, grid: Grid, pick: np.ndarray) -> dict[str, A
     return {"affine": affine_matrix(iop, spacing, positions, thickness)}
 
 
+def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
+    """Per frame, the bits per entry of its palette (PALETTE COLOR), 0 for other images.
+
+    Read from the header of each PALETTE COLOR file (one read per file): a
+    palette image reads as RGB in the dtype its tables give.
+    """
+    out = np.zeros(len(photo), np.int64)
+    is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
+    if not is_palette.any():
+        return out
+    root = str(frames.index.root)
+    paths = np.asarray(frames.column("_path"), dtype=object)
+    bits: dict[str, int] = {}
+    for k in np.flatnonzero(is_palette).tolist():
+        path = str(paths[k])
+        if path not in bits:
+            bits[path] = _files.palette_bits(root + os.sep + path)
+        out[k] = bits[path]
+    return out
+
+
 def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
     """The distinct pixel formats of the frames, and which one each frame has."""
     defaults = (
@@ -229,8 +250,9 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
         np.int64
     )
     floats = np.nan_to_num(frames.column("_float_bits"), nan=0).astype(np.int64)
-    numbers = np.column_stack([numbers, np.maximum(floats, 0)])
     photo = frames.column("PhotometricInterpretation")
+    palettes = _palette_bits(frames, photo)
+    numbers = np.column_stack([numbers, np.maximum(floats, 0), palettes])
     syntax = frames.column("TransferSyntaxUID")
     table = np.column_stack([numbers, pd.factorize(photo)[0], pd.factorize(syntax)[0]])
     codes, first = row_codes(table)
@@ -246,6 +268,7 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
             photometric=photo[i] if isinstance(photo[i], str) else "MONOCHROME2",
             transfer_syntax=str(syntax[i]),
             float_bits=int(numbers[i, 7]),
+            palette_bits=int(numbers[i, 8]),
         )
         for i in first
     ]
@@ -362,7 +385,7 @@ def _assemble(
         sizes=table["_size"].to_numpy(),
         mtimes=table["_mtime"].to_numpy(),
     )
-    pixel_dims = ["row", "column"] + (["channel"] if formats[0].samples > 1 else [])
+    pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
     coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}
     uids = np.full(grid.size, "", dtype=object)
     uids[present] = frames.column("SOPInstanceUID")[pick]

@@ -90,6 +90,7 @@ class _PngFrame(NamedTuple):
     colormap: str | None
     number: Any  # InstanceNumber
     frames: int  # in its file
+    palette: bool = False  # PALETTE COLOR: RGB values over the palette's full range
 
 
 def _png_frames(record: Any, frames: Any) -> dict[tuple[str, int], _PngFrame]:
@@ -118,6 +119,7 @@ def _png_frames(record: Any, frames: Any) -> dict[tuple[str, int], _PngFrame]:
             center=_first_number(center),
             width=_first_number(width),
             inverted=str(photometric or "").strip() == "MONOCHROME1",
+            palette=str(photometric or "").strip() == "PALETTE COLOR",
             colormap=colormaps[row],
             number=number,
             frames=counts[uid],
@@ -131,6 +133,8 @@ def _png_pixels(values: np.ndarray, frame: _PngFrame, colormap: Any) -> np.ndarr
     if values.ndim == 3:  # colour images: shown as they are
         if values.dtype == np.uint8:
             return values
+        if frame.palette and values.dtype == np.uint16:  # the palette's colours, to 8 bits
+            return np.round(values / 257.0).astype(np.uint8)
         return np.round(apply_window(values) * 255).astype(np.uint8)
     grey = apply_window(values, frame.center, frame.width)
     if frame.inverted:  # MONOCHROME1: low values are white
@@ -157,7 +161,8 @@ def export_png(record: Any, path: str | os.PathLike[str]) -> Path:
     the frame's minimum and maximum without them), inverted if
     MONOCHROME1, and written as 8-bit grey PNGs, or as RGB PNGs through the
     matplotlib colormap named by the instance's ``colormap``. Colour images
-    are written as they are. Files are named ``<InstanceNumber>.png``, or
+    are written as they are (PALETTE COLOR images through their palette,
+    16-bit palettes scaled to 8 bits). Files are named ``<InstanceNumber>.png``, or
     ``<InstanceNumber>_frame<k>.png`` for the frames of multi-frame files
     (``_2``, ``_3``... appended to a name taken twice); the PNG text holds
     the SOPInstanceUID and frame number. Frames are read chunk by chunk.
@@ -230,7 +235,7 @@ class _PngWriter:
                 da = _arrays.build_dataarray(
                     self.index, rows, [], repeats=True, fill=True, token=self.record.uid, group=key
                 )
-            except GridError as exc:
+            except (GridError, InvalidFileError) as exc:  # no grid, or a palette unreadable
                 self.record.message(
                     f"Series {series.label()!r}: {len(members)} frames skipped: {exc}"
                 )

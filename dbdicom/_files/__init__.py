@@ -5,6 +5,7 @@ Knows nothing of the index or the records above it.
 
 from __future__ import annotations
 
+from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
 from ._pydicom import FRAME_ALIASES, frame_values, read_any_header, read_with_pydicom
@@ -25,6 +26,7 @@ __all__ = [
     "Header",
     "Layouts",
     "NeedsPydicom",
+    "PALETTE",
     "NotDicomError",
     "PixelFormat",
     "dataset_bytes",
@@ -36,6 +38,7 @@ __all__ = [
     "frame_values",
     "header_of",
     "merge",
+    "palette_bits",
     "pixel_format",
     "read_any_header",
     "read_frames",

@@ -14,7 +14,8 @@ Everything a reader needs is small and picklable (a path, integers and a
 frozen :class:`PixelFormat`), so reads can run in threads or in other
 processes, and no state is kept between calls.
 
-Values are *stored* values: no rescale slope/intercept, no LUTs, no palette;
+Values are *stored* values: no rescale slope/intercept, no LUTs;
+PALETTE COLOR images are made RGB through their palette (``_colour.py``);
 Float and Double Float Pixel Data (parametric maps) come as float32/float64.
 Like pydicom, unused high bits (``BitsStored < BitsAllocated``) are cleared
 (or sign-extended for signed data), and YCbCr colour data become RGB.
@@ -35,6 +36,7 @@ import numpy as np
 
 from .._errors import DecoderNotFoundError, InvalidFileError
 from ._codecs import decode_lossless
+from ._colour import PALETTE, apply_palette, palette_bits
 from ._header import NeedsPydicom, NotDicomError, read_header
 from ._pydicom import read_any_header
 
@@ -111,6 +113,10 @@ class PixelFormat:
     float_bits : int
         32 or 64 for (7FE0,0008) Float or (7FE0,0009) Double Float Pixel Data
         (parametric maps), whose values are IEEE floats; 0 for integers.
+    palette_bits : int
+        8 or 16 for PALETTE COLOR images whose palette is applied: the bits
+        per entry of its tables, the dtype of the RGB values read (frames are
+        then ``(rows, columns, 3)``); 0 when the stored values are read.
 
     Examples
     --------
@@ -131,6 +137,7 @@ class PixelFormat:
     transfer_syntax: str = "1.2.840.10008.1.2.1"
     bits_stored: int = 0
     float_bits: int = 0
+    palette_bits: int = 0
 
     @property
     def dtype(self) -> np.dtype:
@@ -139,6 +146,8 @@ class PixelFormat:
         Raises ``ValueError`` for a Bits Allocated other than 1, 8, 16 or 32.
         """
         bits = self.bits_allocated
+        if self.palette_bits:
+            return np.dtype(np.uint8 if self.palette_bits == 8 else np.uint16)
         if self.float_bits in (32, 64):
             return np.dtype(np.float32 if self.float_bits == 32 else np.float64)
         if bits == 1:
@@ -152,7 +161,12 @@ class PixelFormat:
 
     @property
     def frame_shape(self) -> tuple[int, ...]:
-        """``(rows, columns)``, or ``(rows, columns, samples)`` for colour."""
+        """``(rows, columns)``, or ``(rows, columns, samples)`` for colour.
+
+        ``(rows, columns, 3)`` for PALETTE COLOR images read as RGB.
+        """
+        if self.palette_bits:
+            return (self.rows, self.columns, 3)
         if self.samples == 1:
             return (self.rows, self.columns)
         return (self.rows, self.columns, self.samples)
@@ -185,7 +199,7 @@ class PixelFormat:
         >>> PixelFormat.from_keywords({"Rows": 4, "Columns": 3, "BitsAllocated": 8})
         PixelFormat(rows=4, columns=3, samples=1, bits_allocated=8, \
 pixel_representation=0, planar_configuration=0, photometric='MONOCHROME2', \
-transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0)
+transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0, palette_bits=0)
         """
 
         def given(key: str) -> Any:
@@ -231,6 +245,8 @@ def pixel_format(path: str | os.PathLike[str]) -> tuple[PixelFormat, int, int]:
     fmt = PixelFormat.from_keywords(values)
     if header.float_bits:
         fmt = dataclasses.replace(fmt, float_bits=header.float_bits)
+    if fmt.photometric == PALETTE:
+        fmt = dataclasses.replace(fmt, palette_bits=palette_bits(path))
     return fmt, header.pixel_offset, header.pixel_length
 
 
@@ -264,7 +280,9 @@ def read_frames(
         is ``fmt.dtype`` for uncompressed integer data, ``float32`` or
         ``float64`` for (7FE0,0008) Float and (7FE0,0009) Double Float Pixel
         Data, and what the decoder gives for compressed data. Equal to the
-        frames of ``pydicom.dcmread(path).pixel_array``.
+        frames of ``pydicom.dcmread(path).pixel_array``; with
+        ``fmt.palette_bits``, to those frames through pydicom's
+        ``apply_color_lut`` (RGB, ``uint8`` or ``uint16``).
 
     Raises
     ------
@@ -300,6 +318,10 @@ def read_frames(
             raise IndexError(f"frame {k} is out of range: frame indices start at 0 ({path})")
     if not indices:
         return np.empty((0, *fmt.frame_shape), fmt.dtype if fmt.bits_allocated <= 32 else "f8")
+    if fmt.palette_bits:
+        indexed = dataclasses.replace(fmt, palette_bits=0)
+        stored = read_frames(path, indices, indexed, offset, nbytes)
+        return apply_palette(path, stored, fmt.palette_bits)
     if _fast(fmt):
         if offset < 0 or nbytes < 0:
             offset, nbytes = _locate(path)

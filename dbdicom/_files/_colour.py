@@ -1,0 +1,85 @@
+"""PALETTE COLOR images: their stored indices made RGB through the file's palette.
+
+A PALETTE COLOR frame stores indices into three lookup tables (red, green,
+blue) held in the header, plain or segmented. pydicom's
+:func:`pydicom.pixels.apply_color_lut` applies them; here it is given only the
+header (read without the pixels) and the frames already read, so a palette
+costs one header read per call, whatever the number of frames.
+
+The values are what the tables hold: ``uint8`` or ``uint16`` as the tables
+have 8 or 16 bits per entry. An alpha table, if any, is left out: the result
+is RGB.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .._errors import InvalidFileError
+
+__all__ = ["PALETTE", "apply_palette", "palette_bits"]
+
+#: the Photometric Interpretation of images stored as palette indices
+PALETTE = "PALETTE COLOR"
+
+
+def _palette_header(path: str) -> Any:
+    """The header of ``path`` (no pixels), as pydicom reads it."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, ValueError) as exc:
+        raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
+
+
+def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
+    """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
+    from pydicom.pixels import apply_color_lut
+
+    try:
+        rgb = apply_color_lut(indices, ds)
+    except (ValueError, AttributeError, KeyError, TypeError) as exc:
+        raise InvalidFileError(
+            f"{path}: it is a {PALETTE} image, but its palette (0028,1101-1223) "
+            f"cannot be applied: {exc}. Re-export it from its source, or leave it "
+            "out of the series with series.subseries(...)."
+        ) from exc
+    return rgb[..., :3]
+
+
+def palette_bits(path: str | os.PathLike[str]) -> int:
+    """Bits per entry (8 or 16) of the RGB values the palette of ``path`` gives.
+
+    Raises :class:`dbdicom.InvalidFileError` when the palette is missing or
+    cannot be applied.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> palette_bits(get_testdata_file("OBXXXX1A.dcm"))
+    16
+    """
+    path = os.fspath(path)
+    ds = _palette_header(path)
+    return _lut(path, ds, np.zeros(1, np.uint16)).dtype.itemsize * 8
+
+
+def apply_palette(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
+    """RGB values of the stored palette indices ``stored`` of frames of ``path``.
+
+    Shape ``stored.shape + (3,)``, dtype ``uint8`` or ``uint16`` as
+    ``bits`` says; :class:`dbdicom.InvalidFileError` if the palette gives
+    another (the index is out of date).
+    """
+    rgb = _lut(path, _palette_header(path), stored)
+    if rgb.dtype.itemsize * 8 != bits:
+        raise InvalidFileError(
+            f"{path}: its palette gives {rgb.dtype} values, but {bits}-bit ones were "
+            "expected (is the index out of date? refresh the database)"
+        )
+    return np.ascontiguousarray(rgb)

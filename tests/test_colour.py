@@ -1,0 +1,222 @@
+"""Colour images read as RGB: PALETTE COLOR through its palette, YBR converted.
+
+Every expected value is pydicom's, frame by frame: ``apply_color_lut`` of the
+stored indices for palettes, ``convert_color_space`` (through its decoders'
+``as_rgb``) for YBR data.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.pixels import apply_color_lut, convert_color_space, iter_pixels
+from recorders import Recorder
+
+import dbdicom as db
+from dbdicom import _files
+from dbdicom._files import pixel_format, read_frames
+
+PALETTES = {
+    "OBXXXX1A.dcm": "US, 16-bit palette, one frame",
+    "OBXXXX1A_2frame.dcm": "US cine, 2 frames",
+    "OBXXXX1A_rle_2frame.dcm": "RLE Lossless, 2 frames",
+    "OBXXXX1A_expb_2frame.dcm": "Explicit VR Big Endian, 2 frames",
+    "gdcm-US-ALOKA-16.dcm": "segmented palette, 16-bit indices",
+    "examples_palette.dcm": "pydicom-data's palette example",
+}
+YBR = {
+    "SC_ybr_full_uncompressed.dcm": "YBR_FULL native",
+    "SC_ybr_full_422_uncompressed.dcm": "YBR_FULL_422 native (subsampled)",
+    "SC_rgb_dcmtk_+eb+cy+np.dcm": "JPEG Baseline, YBR_FULL_422",
+    "SC_rgb_dcmtk_+eb+cy+n1.dcm": "JPEG Baseline, YBR_FULL",
+    "examples_ybr_color.dcm": "JPEG Baseline, YBR_FULL_422, 30 frames",
+}
+
+
+def _shipped(name: str) -> str:
+    path = get_testdata_file(name)
+    assert path is not None, f"{name} is not shipped with pydicom / pydicom-data"
+    return str(path)
+
+
+def _database(tmp_path: Path, path: str) -> db.Database:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    shutil.copy(path, folder / Path(path).name)
+    database = db.database(folder)
+    database.mute()
+    return database
+
+
+def _palette_rgb(path: str) -> np.ndarray:
+    """pydicom's RGB of every frame, shape (frames, rows, columns, 3)."""
+    ds = pydicom.dcmread(path)
+    frames = [apply_color_lut(f, ds)[..., :3] for f in iter_pixels(path)]
+    return np.stack(frames)
+
+
+def _ybr_rgb(path: str) -> np.ndarray:
+    """pydicom's YBR frames, converted to RGB with ``convert_color_space``."""
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    photometric = ds.PhotometricInterpretation
+    frames = [convert_color_space(f, photometric, "RGB") for f in iter_pixels(path, as_rgb=False)]
+    return np.stack(frames)
+
+
+def _eight_bit_palette(tmp_path: Path) -> str:
+    """A PALETTE COLOR file with 8-bit entries (OB tables), first mapped value 2."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    lut = (np.arange(256) * np.array([[1], [3], [7]])) % 256
+    for i, colour in enumerate(("Red", "Green", "Blue")):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [256, 2, 8]
+        ds[f"{colour}PaletteColorLookupTableData"].value = lut[i].astype(np.uint8).tobytes()
+        ds[f"{colour}PaletteColorLookupTableData"].VR = "OW"
+    for keyword in ("SegmentedRedPaletteColorLookupTableData", "PaletteColorLookupTableUID"):
+        ds.pop(keyword, None)
+    path = tmp_path / "palette8.dcm"
+    ds.save_as(path)
+    return str(path)
+
+
+def _frames_of(da: Any) -> np.ndarray:
+    """The values of ``da`` as (frames, rows, columns, channel)."""
+    return np.asarray(da.values).reshape(-1, *da.shape[-3:])
+
+
+@pytest.mark.parametrize("name", list(PALETTES), ids=list(PALETTES))
+def test_palette_reads_as_rgb_equal_to_pydicom(tmp_path: Path, name: str) -> None:
+    path = _shipped(name)
+    expected = _palette_rgb(path)
+    database = _database(tmp_path, path)
+    da = database.series()[0].to_xarray()
+    assert da.dims[-3:] == ("row", "column", "channel") and da.sizes["channel"] == 3
+    assert da.dtype == expected.dtype
+    got = _frames_of(da)
+    for k in range(len(expected)):
+        np.testing.assert_array_equal(got[k], expected[k])
+    database.close()
+    # the files layer alone gives the same
+    fmt, offset, nbytes = pixel_format(path)
+    assert fmt.frame_shape == (fmt.rows, fmt.columns, 3)
+    np.testing.assert_array_equal(
+        read_frames(path, range(len(expected)), fmt, offset, nbytes), expected
+    )
+
+
+def test_eight_bit_palette_gives_uint8(tmp_path: Path) -> None:
+    path = _eight_bit_palette(tmp_path)
+    expected = _palette_rgb(path)
+    assert expected.dtype == np.uint8
+    database = _database(tmp_path, path)
+    da = database.series()[0].to_xarray()
+    assert da.dtype == np.uint8 and da.sizes["channel"] == 3
+    np.testing.assert_array_equal(_frames_of(da), expected)
+    database.close()
+
+
+@pytest.mark.parametrize("name", list(YBR), ids=list(YBR))
+def test_ybr_reads_as_rgb_equal_to_pydicom(tmp_path: Path, name: str) -> None:
+    path = _shipped(name)
+    expected = _ybr_rgb(path)
+    database = _database(tmp_path, path)
+    da = database.series()[0].to_xarray()
+    assert da.dims[-3:] == ("row", "column", "channel") and da.sizes["channel"] == 3
+    got = _frames_of(da)
+    assert got.dtype == expected.dtype
+    for k in range(len(expected)):
+        np.testing.assert_array_equal(got[k], expected[k])
+    database.close()
+
+
+@pytest.mark.parametrize("chunks", [False, None], ids=["lazy", "dask"])
+def test_selection_reads_only_its_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunks: Any
+) -> None:
+    path = _shipped("OBXXXX1A_2frame.dcm")
+    expected = _palette_rgb(path)
+    database = _database(tmp_path, path)
+    read: list[int] = []
+    original = _files.read_frames
+
+    def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        read.extend(int(f) for f in frames)
+        return original(path, frames, *args, **kwargs)
+
+    monkeypatch.setattr(_files, "read_frames", counting)
+    da = database.series()[0].to_xarray(chunks=chunks)
+    assert read == []
+    one = da.isel(frame=1).values
+    assert read == [1]
+    np.testing.assert_array_equal(one, expected[1])
+    database.close()
+
+
+def test_png_of_a_palette_series_is_its_rgb(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("matplotlib")
+    path = _shipped("OBXXXX1A_2frame.dcm")
+    expected = _palette_rgb(path)  # 16-bit entries: 8 bits in the PNG
+    database = _database(tmp_path, path)
+    out = database.export_as_png(tmp_path / "png")
+    pngs = sorted(out.rglob("*.png"))
+    assert len(pngs) == len(expected)
+    for png, frame in zip(pngs, expected, strict=True):
+        with image.open(png) as picture:
+            assert picture.mode == "RGB"
+            got = np.asarray(picture)
+        np.testing.assert_array_equal(got, np.round(frame / 257.0).astype(np.uint8))
+    database.close()
+
+
+def test_png_of_an_eight_bit_palette_is_its_rgb(tmp_path: Path) -> None:
+    image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("matplotlib")
+    path = _eight_bit_palette(tmp_path)
+    expected = _palette_rgb(path)
+    database = _database(tmp_path, path)
+    pngs = sorted(database.export_as_png(tmp_path / "png").rglob("*.png"))
+    for png, frame in zip(pngs, expected, strict=True):
+        with image.open(png) as picture:
+            np.testing.assert_array_equal(np.asarray(picture), frame)
+    database.close()
+
+
+def test_writing_a_palette_series_back_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    database = _database(tmp_path, _shipped("OBXXXX1A_2frame.dcm"))
+    source = database.series()[0]
+    da = source.to_xarray()
+    out = source.new_sibling(SeriesDescription="copy")
+    with pytest.raises(db.InvalidValueError, match="'channel' dim.*da.sel\\(channel=0\\)"):
+        out.set_xarray(da)
+    # one channel, as the message says, is written and read back as grey
+    red = da.isel(channel=0)
+    out.set_xarray(red)
+    back = out.to_xarray()
+    assert back.dims == red.dims
+    np.testing.assert_array_equal(back.values, red.values)
+    database.close()
+
+
+def test_a_broken_palette_is_an_error_never_grey(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    del ds.GreenPaletteColorLookupTableData
+    path = tmp_path / "broken.dcm"
+    ds.save_as(path)
+    (tmp_path / "db").mkdir()
+    shutil.copy(path, tmp_path / "db" / "broken.dcm")
+    recorder = Recorder()
+    database = db.database(tmp_path / "db", status=recorder)
+    series = database.series()[0]
+    with pytest.raises(db.InvalidFileError, match="PALETTE COLOR.*palette"):
+        series.to_xarray()
+    pytest.importorskip("matplotlib")
+    out = database.export_as_png(tmp_path / "png")
+    assert not list(out.rglob("*.png"))
+    assert any("palette" in m for m in recorder.messages)
+    database.close()
