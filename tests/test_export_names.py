@@ -144,3 +144,19 @@ def test_cli_failing_export_is_one_line(folder: Path, tmp_path: Path) -> None:
     assert out.returncode == 1
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_failed_zarr_export_leaves_no_store(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbdicom._export import _zarr
+
+    def half_written(da: object, target: Path) -> Path:
+        (Path(target) / "image").mkdir(parents=True)  # part of a store, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_zarr, "write_zarr", half_written)
+    with pytest.raises(OSError, match="No space"):
+        db.database(folder).export_as_zarr(tmp_path / "z")
+    assert not [p for p in (tmp_path / "z").rglob("*") if p.is_file() or "zarr" in p.name]
+    assert not [p for p in (tmp_path / "z").rglob(".dbdicom-*")]
