@@ -78,7 +78,7 @@ def _export(args: argparse.Namespace) -> int:
                 out = out / f"{label(study.parent)}" / f"{label(study)}"
             method = getattr(record, f"export_as_{args.to}")
             method(out)
-    except (NotADirectoryError, PermissionError, ImportError) as exc:
+    except (OSError, ImportError) as exc:  # e.g. a read-only or full disk
         print(f"dbdicom export: {exc}", file=sys.stderr)
         return 1
     print(f"Exported {args.to} to {args.out}")
@@ -122,6 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except DicomError as exc:
-        print(f"dbdicom {args.command}: {exc}", file=sys.stderr)
+    except (DicomError, OSError) as exc:  # one line, no traceback
+        print(f"dbdicom {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

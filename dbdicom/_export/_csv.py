@@ -13,6 +13,7 @@ from ._layout import (
     progress,
     series_folders,
     target_folder,
+    written,
 )
 
 
@@ -46,7 +47,10 @@ def export_csv(record: Any, path: str | os.PathLike[str]) -> Path:
                 columns.setdefault(name)
             rows.append(row)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        with open(folder.with_suffix(".csv"), "w", newline="", encoding="utf-8") as f:
+        with (
+            written(folder.parent / f"{folder.name}.csv") as temporary,
+            open(temporary, "w", newline="", encoding="utf-8") as f,
+        ):
             writer = csv.DictWriter(f, fieldnames=list(columns))
             writer.writeheader()
             writer.writerows(rows)

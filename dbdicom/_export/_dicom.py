@@ -12,6 +12,7 @@ from ._layout import (
     progress,
     series_folders,
     target_folder,
+    written,
 )
 
 
@@ -30,6 +31,7 @@ def export_dicom(record: Any, path: str | os.PathLike[str]) -> Path:
             target = target.with_name(f"{target.stem}_{i}.dcm")
         seen.add(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        with written(target) as temporary:
+            shutil.copy2(source, temporary)
         report(i + 1, len(plan))
     return root

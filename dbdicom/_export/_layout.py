@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import unicodedata
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ import numpy as np
 from .. import _arrays
 
 __all__ = [
+    "MAX_NAME_BYTES",
+    "NAME_CHARS",
     "image_rows",
     "label",
     "mixed_groups",
@@ -31,19 +37,77 @@ __all__ = [
     "series_name",
     "target_folder",
     "unique_name",
+    "written",
 ]
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe version of ``text``.
+#: At most this many characters of a name come from header values: with a
+#: record's UID (up to 64 characters) appended to keep it unique, a group
+#: number and the longest extension (``.nii.gz``), a name stays far below
+#: :data:`MAX_NAME_BYTES`.
+NAME_CHARS = 120
+
+#: The longest file or folder name most file systems allow, in bytes (UTF-8).
+MAX_NAME_BYTES = 255
+
+
+def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
+    r"""A file-name-safe version of ``text``: the one rule for names from headers.
+
+    Letters with accents become their ASCII letter (``é`` -> ``e``, by
+    Unicode decomposition); every run of other characters than ASCII
+    letters, digits and ``._-`` (spaces, ``/``, NUL, other scripts...)
+    becomes one ``_``; ``.`` and ``_`` are stripped from the ends, so the
+    name is never ``.``, ``..`` or hidden; an empty result is ``default``.
+    At most :data:`NAME_CHARS` characters are kept, and with ``suffix``
+    (e.g. ``".nii.gz"``, added as it is) the name is never longer than
+    :data:`MAX_NAME_BYTES` bytes.
 
     Examples
     --------
     >>> safe_name("T1 map: ax/5°")
     'T1_map_ax_5'
+    >>> safe_name("Séquence ../\x00 x", ".zarr"), safe_name(".."), len(safe_name("a" * 500))
+    ('Sequence_.._x.zarr', 'series', 120)
     """
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
-    return cleaned or "series"
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._")
+    cleaned = cleaned[:NAME_CHARS].rstrip("._") or default
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    return cleaned[: max(room, 1)] + suffix
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def written(target: Path) -> Iterator[Path]:
+    """A temporary path to write ``target`` to: renamed to it when done, removed on failure.
+
+    So an export that fails part-way leaves no half-written file or Zarr
+    store behind (an older ``target`` stays until the new one is complete).
+    The temporary name, ``.dbdicom-<random>.tmp<extension>``, keeps the
+    extension (``.nii.gz``, ``.npy``...) that the writing library looks at.
+    """
+    ext = ".nii.gz" if target.name.endswith(".nii.gz") else target.suffix
+    temporary = target.with_name(f".dbdicom-{uuid.uuid4().hex[:12]}.tmp{ext}")
+    try:
+        yield temporary
+    except BaseException:
+        _remove(temporary)
+        raise
+    try:
+        if target.is_dir() and temporary.is_dir():
+            shutil.rmtree(target)
+        os.replace(temporary, target)
+    except BaseException:
+        _remove(temporary)
+        raise
 
 
 def target_folder(path: str | os.PathLike[str]) -> Path:
@@ -74,6 +138,7 @@ def target_folder(path: str | os.PathLike[str]) -> Path:
 
 
 def label(record: Any) -> str:
+    """The name of ``record`` in the layout, made by :func:`safe_name` (before any suffix)."""
     level = record.level
     first = record._db._values(
         record._rows()[:1],
@@ -93,7 +158,7 @@ def label(record: Any) -> str:
         name = f"{number if number is not None else ''} {first or 'series'}"
     else:
         name = f"{first if first is not None else ''}"
-    return safe_name(name.strip())
+    return safe_name(name.strip(), default=level)
 
 
 def series_folders(record: Any, root: Path) -> Iterator[tuple[Any, Path]]:
@@ -103,7 +168,7 @@ def series_folders(record: Any, root: Path) -> Iterator[tuple[Any, Path]]:
     def place(parent: Path, rec: Any) -> Path:
         folder = parent / label(rec)
         if folder in taken and taken[folder] != rec.uid:
-            folder = parent / safe_name(f"{label(rec)}_{rec.uid}")
+            folder = parent / f"{label(rec)}_{safe_name(str(rec.uid), default='uid')}"
         taken[folder] = rec.uid
         return folder
 

@@ -14,6 +14,7 @@ from .._errors import GeometryError, GridError
 from ._layout import (
     series_folders,
     target_folder,
+    written,
 )
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -110,8 +111,10 @@ def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
             image.header.set_xyzt_units("mm", "sec")
             image.set_qform(affine, code=1)
             image.set_sform(affine, code=1)
-            nibabel.save(image, folder.parent / f"{name}.nii.gz")
-            (folder.parent / f"{name}.json").write_text(json.dumps(sidecar, indent=1))
+            with written(folder.parent / f"{name}.nii.gz") as temporary:
+                nibabel.save(image, temporary)
+            with written(folder.parent / f"{name}.json") as temporary:
+                temporary.write_text(json.dumps(sidecar, indent=1))
         record.progress(i + 1, len(pairs), "Exporting NIfTI")
     return root
 

@@ -16,6 +16,7 @@ from ._layout import (
     safe_name,
     series_folders,
     target_folder,
+    written,
 )
 
 
@@ -34,7 +35,8 @@ def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None
         folder.parent.mkdir(parents=True, exist_ok=True)
         for k, array in enumerate(arrays):
             name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
-            np.save(folder.with_name(name + ".npy"), array)
+            with written(folder.with_name(name + ".npy")) as temporary:
+                np.save(temporary, array)
         report(i + 1, len(pairs))
     return root
 
@@ -81,5 +83,6 @@ def export_npy(array: np.ndarray, path: str | os.PathLike[str], name: str) -> Pa
         target = target / f"{safe_name(name)}.npy"
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-    np.save(target, array)
+    with written(target) as temporary:
+        np.save(temporary, array)
     return target

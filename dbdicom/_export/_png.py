@@ -20,6 +20,7 @@ from ._layout import (
     series_folders,
     target_folder,
     unique_name,
+    written,
 )
 
 
@@ -278,7 +279,8 @@ class _PngWriter:
         text.add_text("SOPInstanceUID", uid)
         text.add_text("Frame", str(at + 1))
         name = unique_name(_png_name(frame, at), taken)
-        self.image.fromarray(pixels).save(folder / f"{name}.png", pnginfo=text)
+        with written(folder / f"{name}.png") as temporary:
+            self.image.fromarray(pixels).save(temporary, format="PNG", pnginfo=text)
         self.done += 1
         self.report(self.done, self.total)
 

@@ -59,7 +59,15 @@ import xarray as xr
 
 from .. import _arrays
 from .._errors import GeometryError, GridError
-from ._layout import image_rows, mixed_groups, series_folders, series_name, target_folder
+from ._layout import (
+    image_rows,
+    mixed_groups,
+    safe_name,
+    series_folders,
+    series_name,
+    target_folder,
+    written,
+)
 
 _ENCODING = "_dbdicom_encoding"
 
@@ -285,7 +293,10 @@ def write_zarr(da: xr.DataArray, target: str | os.PathLike[str]) -> Path:
     A dask-backed DataArray is written chunk by chunk (one Zarr chunk per
     dask chunk; chunks made regular first if they are not), never computed
     as a whole. Zarr format 2 with consolidated metadata, which every Zarr
-    library reads. An existing store at ``target`` is replaced.
+    library reads. An existing store at ``target`` is replaced. The
+    DataArray's name (a SeriesDescription can hold ``/``, ``..``, NUL...)
+    is kept in the encoding; the variable in the store is named by
+    :func:`~dbdicom._export._layout.safe_name`.
     """
     try:
         import zarr
@@ -300,6 +311,10 @@ def write_zarr(da: xr.DataArray, target: str | os.PathLike[str]) -> Path:
         }
         if irregular:
             encoded = encoded.chunk(irregular)
+    if encoded.name is not None:  # the variable's name is a path inside the store
+        stored = safe_name(str(encoded.name), default="image")
+        taken = {str(n) for n in (*encoded.dims, *encoded.coords)}
+        encoded = encoded.rename(stored if stored not in taken else "image")
     if hasattr(encoded, "drop_encoding"):
         encoded = encoded.drop_encoding()
     options: dict[str, Any] = {"mode": "w", "consolidated": True}
@@ -409,6 +424,7 @@ def export_zarr(
         if len(rows):
             for stem, da in _zarr_arrays(record, series, rows, folder.name, chunks):
                 folder.parent.mkdir(parents=True, exist_ok=True)
-                write_zarr(da, folder.parent / f"{stem}.zarr")
+                with written(folder.parent / f"{stem}.zarr") as temporary:
+                    write_zarr(da, temporary)
         record.progress(i + 1, len(pairs), "Exporting Zarr")
     return root

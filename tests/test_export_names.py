@@ -1,0 +1,162 @@
+"""Names made from header values: safe, at most 255 bytes, unique, the same in every format."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from readonly import read_only
+
+import dbdicom as db
+from dbdicom._export._layout import MAX_NAME_BYTES, safe_name, written
+
+pytestmark = pytest.mark.filterwarnings("ignore:The (PN component|value) length")
+
+# SeriesDescriptions as real-world files hold them (dbdicom itself refuses
+# most: they are written with pydicom, which only warns)
+NAMES = ["x" * 500, "..", "/", ".", "a/../b", "Séquence T1 (ß) 日本", "dup", "dup", "", "a\x00b"]
+FORMATS = ["dicom", "csv", "npy", "nifti", "png", "zarr"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    first = db.series(np.ones((2, 8, 8)), SeriesDescription="s0", PatientName="p")
+    for i in range(1, len(NAMES)):
+        first.parent.new_series(SeriesDescription=f"s{i}").set_array(np.ones((2, 8, 8)))
+    path = tmp_path_factory.mktemp("names") / "db"
+    first._db.save(path)
+    for file in path.rglob("*"):
+        if not file.is_file() or ".dbdicom" in file.parts:
+            continue
+        ds = pydicom.dcmread(file)
+        k = int(ds.SeriesDescription[1:])
+        ds.SeriesDescription = NAMES[k]
+        if NAMES[k] == "dup":
+            ds.SeriesNumber = 7  # the same name and number: told apart by the UID
+        ds.PatientName = "P" * 500
+        ds.SpecificCharacterSet = "ISO_IR 192"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds.save_as(file)
+    shutil.rmtree(path / ".dbdicom", ignore_errors=True)  # scanned again when opened
+    return path
+
+
+def _names(out: Path) -> set[str]:
+    """The series names (without extension) of an export: folders or file stems."""
+    found = set()
+    for p in out.rglob("*"):
+        depth = len(p.relative_to(out).parts)
+        if depth != 3:
+            continue
+        name = p.name
+        for ext in (".nii.gz", ".json", ".npy", ".csv", ".zarr"):
+            if name.endswith(ext):
+                name = name[: -len(ext)]
+        found.add(name)
+    return found
+
+
+def test_safe_name_rule() -> None:
+    assert safe_name("T1 map: ax/5°") == "T1_map_ax_5"
+    assert safe_name("Séquence ß x") == "Sequence_x"  # no ASCII letter for ß: replaced
+    for bad in ("", ".", "..", "/", "\x00", "._.", "日本"):
+        assert safe_name(bad) == "series"
+    assert safe_name("a\x00b/c") == "a_b_c"
+    assert len(safe_name("é" * 1000, ".nii.gz").encode()) <= MAX_NAME_BYTES
+    longest = safe_name("x" * 1000) + "_" + "1." * 32 + "_99.nii.gz"  # with a UID and a group
+    assert len(longest.encode()) <= MAX_NAME_BYTES
+
+
+def test_nul_in_description_is_kept_by_pydicom(folder: Path) -> None:
+    values = {str(s.SeriesDescription) for s in db.database(folder).series()}
+    assert "a\x00b" in values and "x" * 500 in values
+
+
+@pytest.fixture(scope="module")
+def exports(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    database = db.database(folder)
+    root = tmp_path_factory.mktemp("exports")
+    for fmt in FORMATS:
+        getattr(database, f"export_as_{fmt}")(root / fmt)
+    return {fmt: root / fmt for fmt in FORMATS}
+
+
+def test_every_series_exported_with_safe_unique_names(exports: dict[str, Path]) -> None:
+    reference = _names(exports["dicom"])
+    assert len(reference) == len(NAMES)  # every series, the duplicates apart
+    for fmt, out in exports.items():
+        assert _names(out) == reference, fmt  # the same names in every format
+        for p in out.rglob("*"):
+            assert len(p.name.encode()) <= MAX_NAME_BYTES
+            assert p.name not in (".", "..") and not p.name.startswith(".dbdicom-")
+            assert "\x00" not in p.name and p.name.isascii()
+    assert any(name.startswith("6_Sequence_T1") for name in reference)
+    assert len([n for n in reference if n.startswith("7_dup")]) == 2
+
+
+def test_every_format_writes_every_series(exports: dict[str, Path]) -> None:
+    assert len(list(exports["dicom"].rglob("*.dcm"))) == 2 * len(NAMES)
+    assert len(list(exports["png"].rglob("*.png"))) == 2 * len(NAMES)
+    for fmt, ext in (("csv", ".csv"), ("npy", ".npy"), ("nifti", ".nii.gz"), ("zarr", ".zarr")):
+        assert len(list(exports[fmt].rglob(f"*{ext}"))) == len(NAMES), fmt
+
+
+def test_zarr_store_opens_with_the_original_name(exports: dict[str, Path]) -> None:
+    names = {str(db.open_zarr(p).name) for p in exports["zarr"].rglob("*.zarr")}
+    assert {"..", "/", "a/../b", "a\x00b", "x" * 500} <= names
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "a.npy"
+    with pytest.raises(RuntimeError), written(target) as temporary:
+        np.save(temporary, np.zeros(3))
+        raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+    with written(target) as temporary:
+        np.save(temporary, np.zeros(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npy"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dbdicom", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_exports_such_names(folder: Path, tmp_path: Path) -> None:
+    out = _cli("export", str(folder), "--to", "zarr", "--out", str(tmp_path / "z"))
+    assert out.returncode == 0, out.stderr
+    assert len(list((tmp_path / "z").rglob("*.zarr"))) == len(NAMES)
+
+
+def test_cli_failing_export_is_one_line(folder: Path, tmp_path: Path) -> None:
+    target = tmp_path / "ro"
+    target.mkdir()
+    with read_only(target):
+        out = _cli("export", str(folder), "--to", "nifti", "--out", str(target / "x"))
+    assert out.returncode == 1
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_failed_zarr_export_leaves_no_store(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbdicom._export import _zarr
+
+    def half_written(da: object, target: Path) -> Path:
+        (Path(target) / "image").mkdir(parents=True)  # part of a store, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_zarr, "write_zarr", half_written)
+    with pytest.raises(OSError, match="No space"):
+        db.database(folder).export_as_zarr(tmp_path / "z")
+    assert not [p for p in (tmp_path / "z").rglob("*") if p.is_file() or "zarr" in p.name]
+    assert not [p for p in (tmp_path / "z").rglob(".dbdicom-*")]
