@@ -7,12 +7,15 @@ message; a series of only such objects gives a clear error.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import nibabel
 import numpy as np
+import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
@@ -155,3 +158,15 @@ def test_a_series_of_only_raw_data_says_it_holds_no_image(tmp_path: Path) -> Non
             read()
     database.export_as_nifti(tmp_path / "nifti")
     assert any("raw only" in m and "holds no image" in m for m in status.messages)
+
+
+def test_pixel_data_read_by_pydicom_is_a_frame(tmp_path: Path) -> None:
+    """A deflated file (read by pydicom, no pixel offset) still holds an image."""
+    source = get_testdata_file("image_dfl.dcm")
+    assert source is not None
+    root = tmp_path / "deflated"
+    root.mkdir()
+    shutil.copy(source, root / "image_dfl.dcm")
+    (series,) = db.database(root).series()
+    da = series.to_xarray()
+    np.testing.assert_array_equal(da.values.squeeze(), pydicom.dcmread(source).pixel_array)
