@@ -97,10 +97,10 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     from dbdicom._index import _store
 
     frame = pd.DataFrame({"a": [1, 2]})
-    monkeypatch.setattr(_store, "FORMAT", 1)
+    monkeypatch.setattr(_store, "FORMAT", 2)
     save_frame(frame, tmp_path / "old.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 2
+    assert _store.FORMAT == 3
     assert load_frame(tmp_path / "old.arrow") is None
     save_frame(frame, tmp_path / "new.arrow")
     loaded = load_frame(tmp_path / "new.arrow")

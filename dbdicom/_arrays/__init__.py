@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._grid import Grid, make_grid
     from ._lazy import preferred_chunks
     from ._numpy import array_and_header
+    from ._table import has_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
 _MODULES = {
@@ -40,6 +41,7 @@ _MODULES = {
     "build_dataarray": "._xarray",
     "geometry_groups": "._frames",
     "group_text": "._frames",
+    "has_image": "._table",
     "make_grid": "._grid",
     "preferred_chunks": "._lazy",
     "stack": "._xarray",
@@ -59,6 +61,7 @@ __all__ = [
     "frames_of",
     "geometry_groups",
     "group_text",
+    "has_image",
     "make_grid",
     "preferred_chunks",
     "shared_values",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._geometry import slice_position
 from .._index import JOINED, NUMERIC_VRS, TAGS, VECTORS, Index, cell_value, to_plain, vr_of
-from ._table import FRAME, frame_table, frame_values, to_coordinate
+from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate
 
 __all__ = ["Frames", "geometry_groups", "group_text", "row_codes"]
 
@@ -24,10 +24,15 @@ TEXT = frozenset(k for k in TAGS if k not in _NUMERIC and k not in VECTORS)
 
 
 class Frames:
-    """The frames of the instances at index positions ``rows``."""
+    """The frames of the instances at index positions ``rows``.
+
+    Instances without an image (:func:`has_image`) have no frame: their
+    index positions are ``left_out``.
+    """
 
     def __init__(self, index: Index, rows: np.ndarray) -> None:
         self.index = index
+        self.left_out = rows[~has_image(index, rows)]
         self.table = frame_table(index, rows)
         self.rows = self.table["_row"].to_numpy()
         self.per_frame = bool((self.table["_fpos"].to_numpy() >= 0).any())
@@ -48,6 +53,7 @@ class Frames:
         """The frames at positions ``keep``."""
         sub = Frames.__new__(Frames)
         sub.index = self.index
+        sub.left_out = self.left_out
         sub.table = self.table.iloc[keep].reset_index(drop=True)
         sub.rows = self.rows[keep]
         sub.per_frame = self.per_frame

@@ -15,10 +15,30 @@ import pandas as pd
 
 from .._index import TAGS, VECTORS, Index, vr_of
 
-__all__ = ["FRAME", "frame_table", "frame_values", "to_coordinate"]
+__all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate"]
 
 #: the pseudo-tag numbering the frames of a multi-frame file without per-frame values
 FRAME = "frame"
+
+
+def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
+    """Per instance at index positions ``rows``, whether it holds an image.
+
+    The one rule of what a frame is: an instance with a size (Rows and
+    Columns) and pixel data, (7FE0,0010) Pixel Data native or encapsulated,
+    or Float or Double Float Pixel Data. Raw data, structured reports,
+    presentation states... with no pixel data hold no frame, even with Rows.
+    """
+    frame = index.frame
+    sized = np.nan_to_num(np.asarray(frame["Rows"].to_numpy()[rows], dtype=float)) > 0
+    sized &= np.nan_to_num(np.asarray(frame["Columns"].to_numpy()[rows], dtype=float)) > 0
+    pixels = (
+        (frame["_offset"].to_numpy()[rows] >= 0)
+        | (frame["_nbytes"].to_numpy()[rows] >= 0)
+        | frame["_encapsulated"].to_numpy(dtype=bool)[rows]
+        | (frame["_float_bits"].to_numpy()[rows] > 0)
+    )
+    return np.asarray(sized & pixels, dtype=bool)
 
 
 def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
@@ -27,9 +47,11 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
     Columns: ``_row`` (index position), ``_frame`` (0-based frame in its
     file), ``_fpos`` (row of the per-frame table, -1 if none), ``_path``,
     ``_offset``, ``_nbytes``, ``_size`` and ``_mtime`` (of the file when
-    indexed), ``_instance`` (instance key).
+    indexed), ``_instance`` (instance key). Only instances that hold an
+    image (:func:`has_image`) have frames.
     """
     frame = index.frame
+    rows = rows[has_image(index, rows)]
     n_frames = frame["NumberOfFrames"].to_numpy()[rows]
     counts = np.where(np.isnan(n_frames) | (n_frames < 1), 1, n_frames).astype(np.int64)
     row_of = np.repeat(rows, counts)

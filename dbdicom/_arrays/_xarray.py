@@ -295,16 +295,15 @@ def build_dataarray(
     without dask (see :meth:`dbdicom.Series.to_xarray`).
     """
     frames = Frames(index, rows)
+    if not len(frames) and len(frames.left_out):
+        raise GridError(
+            f"it holds no image: its {len(frames.left_out)} instance(s) have no pixel data "
+            "(e.g. raw data, a structured report or a presentation state)"
+        )
     if not len(frames):
         raise GridError(
             "the series has no instances, so no frames to stack: write them first "
             "(series.set_array(array) or series.set_xarray(da))"
-        )
-    no_pixels = np.flatnonzero(frames.number("Rows", 0) == 0)
-    if len(no_pixels):
-        raise GridError(
-            f"{len(no_pixels)} instances have no image ({frames.describe(no_pixels)}): they "
-            "hold no pixel data (e.g. a structured report or a presentation state)."
         )
     groups = geometry_groups(frames)
     if group is not None:

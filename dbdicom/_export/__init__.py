@@ -16,7 +16,7 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
-    from ._layout import label, safe_name, series_name, target_folder
+    from ._layout import frame_rows, label, safe_name, series_name, target_folder
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
@@ -33,6 +33,7 @@ _MODULES = {
     "export_npy_all": "._npy",
     "export_png": "._png",
     "export_zarr": "._zarr",
+    "frame_rows": "._layout",
     "label": "._layout",
     "npy_arrays": "._npy",
     "open_zarr": "._zarr",
@@ -54,6 +55,7 @@ __all__ = [
     "export_npy_all",
     "export_png",
     "export_zarr",
+    "frame_rows",
     "label",
     "npy_arrays",
     "open_zarr",

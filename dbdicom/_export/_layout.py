@@ -24,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from .. import _arrays
+from .._errors import GridError
 
 __all__ = [
     "MAX_NAME_BYTES",
     "NAME_CHARS",
+    "frame_rows",
     "image_rows",
     "label",
     "mixed_groups",
@@ -232,19 +234,34 @@ def image_rows(record: Any, series: Any) -> np.ndarray:
     RT plans...) are left out, with a message.
     """
     rows = record._rows() if record.level == "instance" else series._rows()
-    heights = np.asarray(record._db.index.array("Rows"), dtype=float)[rows]
-    keep = np.nan_to_num(heights) > 0
+    keep = _arrays.has_image(record._db.index, rows)
     skipped = int((~keep).sum())
     if skipped:
         what = f"{record.level.capitalize()} {record.label()!r}"
         if record.level != "instance":
             what = f"Series {series.label()!r}"
-        why = "no pixel data: e.g. a structured report, a presentation state or an RT plan"
+        why = "no pixel data: e.g. raw data, a structured report or a presentation state"
         if keep.any():
             record.message(f"{what}: {skipped} instance(s) without an image skipped ({why}).")
         else:
             record.message(f"{what} skipped: it holds no image ({why}).")
     return rows[keep]
+
+
+def frame_rows(record: Any) -> np.ndarray:
+    """The rows of ``record`` (a series or an instance) whose instances hold an image.
+
+    Instances without one are left out, said in a message; a record with
+    instances but no image at all raises a :class:`dbdicom.GridError` naming it.
+    """
+    rows = image_rows(record, record)  # the series is only named when record is one
+    if not len(rows) and len(record._rows()):
+        what = "Instance" if record.level == "instance" else "Series"
+        raise GridError(
+            f"{what} {record.label()!r} holds no image: none of its instances has pixel "
+            "data (e.g. raw data, a structured report or a presentation state)"
+        )
+    return rows
 
 
 def series_name(series: Any) -> str | None:

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _arrays
 from .._errors import GeometryError
 from ._layout import (
+    frame_rows,
     mixed_groups,
     progress,
     safe_name,
@@ -51,7 +52,7 @@ def npy_arrays(
     message).
     """
     index = record._db.index
-    rows = record._rows()
+    rows = frame_rows(record)
     dims = [sortby] if isinstance(sortby, str) else list(sortby or [])
 
     def values(group: tuple[Any, ...] | None) -> np.ndarray:

@@ -70,7 +70,8 @@ class Header:
         MediaStorageSOPClassUID of the file meta (DICOMDIR has its own).
     pixel_offset, pixel_length : int
         Byte offset and length of native (uncompressed) pixel data; -1 when
-        the data are encapsulated or absent.
+        the data are encapsulated or absent (pydicom's reading gives the
+        length alone, the offset -1).
     encapsulated : bool
         Pixel data are compressed (encapsulated in items).
     has_pixels : bool

@@ -66,6 +66,8 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         header.has_pixels = True
         syntax = meta.get("TransferSyntaxUID") if meta is not None else None
         header.encapsulated = bool(syntax.is_compressed) if syntax else False
+        if not header.encapsulated:  # native: its length says there are pixels (offset unknown)
+            header.pixel_length = max(0, int(getattr(ds.get_item(0x7FE00010), "length", 0) or 0))
     elif "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
         header.has_pixels = True
         header.float_bits = 32 if "FloatPixelData" in ds else 64

@@ -144,7 +144,7 @@ FILE_COLUMNS: dict[str, str] = {
     "_size": "int64",  # bytes
     "_mtime": "int64",  # modification time, ns
     "_offset": "int64",  # byte offset of native pixel data, -1 if none
-    "_nbytes": "int64",  # length of native pixel data, -1 if none
+    "_nbytes": "int64",  # length of native pixel data, -1 if none (or encapsulated)
     "_encapsulated": "bool",  # pixel data compressed
     "_float_bits": "int64",  # 32, 64: Float / Double Float Pixel Data; 0 integers
     "_error": "str",  # why the file is not in the hierarchy ("" when it is)

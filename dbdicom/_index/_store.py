@@ -24,7 +24,9 @@ __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
-FORMAT = 2
+# 3: files read by pydicom record the length of native pixel data (_nbytes),
+# which tells them from files without pixel data (format 2 gave -1 for both)
+FORMAT = 3
 
 
 class _Unread:

@@ -162,7 +162,7 @@ class _SeriesArrays:
         series._db._editor.sync(series._rows())
         return _arrays.build_dataarray(
             series._db.index,
-            series._rows(),
+            _export.frame_rows(series) if len(series._rows()) else series._rows(),
             dims,
             fill=fill,
             name=_export.series_name(series),
@@ -179,7 +179,7 @@ class _SeriesArrays:
         series: Any = self
         series._db._editor.sync(series._rows())
         index = series._db.index
-        rows = series._rows()
+        rows = _export.frame_rows(series)
         groups = _arrays.geometry_groups(_arrays.Frames(index, rows))
         ordered = sorted(groups, key=lambda k: -len(groups[k]))
         return [
@@ -233,8 +233,9 @@ class _SeriesArrays:
             return series.set_array(sortby, pixels_first=pixels_first, replace=True)
         series._db._editor.sync(series._rows())
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
+        rows = _export.frame_rows(series) if len(series._rows()) else series._rows()
         da = _arrays.build_dataarray(
-            series._db.index, series._rows(), dims, repeats=True, token=series.uid, fill=True
+            series._db.index, rows, dims, repeats=True, token=series.uid, fill=True
         )
         return _arrays.array_and_header(
             da, series._db.index, lambda k: Instance(series._db, k), pixels_first
