@@ -7,7 +7,6 @@ for (``_arrays.build_dataarray``), so ``import dbdicom`` and the layers
 above stay light while every import between dbdicom's modules is still a
 plain, top-level ``import`` that tools (import-linter) see.
 
->>> import types
 >>> get = lazy_names("json", {"dumps": "json"})
 >>> get("dumps")([1])
 '[1]'
