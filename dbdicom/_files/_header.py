@@ -9,13 +9,17 @@ records (these make later reads of uncompressed frames a plain ``seek`` +
 
 It handles the file meta group, Explicit and Implicit VR Little Endian
 datasets, sequences and items of defined or undefined length, and
-encapsulated (compressed) pixel data. Anything else (Big Endian, Deflate,
-files without the ``DICM`` marker, layouts the walker declines) raises
+encapsulated (compressed) pixel data. A Deflate dataset is inflated as it
+is walked, a chunk at a time, so its header costs memory of the order of a
+chunk, whatever its pixel data inflate to. Anything else (Big Endian, files
+without the ``DICM`` marker, layouts the walker declines) raises
 :class:`NeedsPydicom`, and the caller falls back to pydicom.
 """
 
 from __future__ import annotations
 
+import sys
+import zlib
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +28,7 @@ from ._walker import (
     UNDEFINED,
     NeedsPydicom,
     NotDicomError,
+    Source,
     Window,
     explicit_vr,
     read_meta,
@@ -39,8 +44,10 @@ SPECIFIC_CHARSET = 0x00080005
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
-# transfer syntaxes whose dataset is not Explicit/Implicit VR Little Endian
-_NOT_LE = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})
+BIG_ENDIAN = "1.2.840.10008.1.2.2"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+# bytes of a Deflate stream read, and at most inflated, at a time
+_INFLATE_CHUNK = 1 << 16
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)
@@ -158,10 +165,15 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     header = Header()
     pos, ts, header.media_sop_class = read_meta(win)
     header.transfer_syntax = ts
-    if ts in _NOT_LE:
+    if ts == BIG_ENDIAN:
         raise NeedsPydicom(f"transfer syntax {ts}")
+    if ts == DEFLATED:
+        win = Window(b"", _Inflating(win, pos), sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
-    end = walk(win, pos, explicit_vr(win, pos, ts != IMPLICIT_LE), _keep(wanted), raws)
+    try:
+        end = walk(win, pos, explicit_vr(win, pos, ts != IMPLICIT_LE), _keep(wanted), raws)
+    except zlib.error as exc:
+        raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
     header.has_per_frame_groups = end.per_frame_groups
     if end.pixel_tag:
         header.has_pixels = True
@@ -170,11 +182,71 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
             if ts in _NATIVE:
                 raise NeedsPydicom("encapsulated pixel data in a native transfer syntax")
             header.encapsulated = True
-        else:
-            header.pixel_offset = end.offset
+        else:  # where the inflated data are is no place in a deflated file
+            header.pixel_offset = end.offset if ts != DEFLATED else -1
             header.pixel_length = end.length
     _decode(raws, wanted, header)
     return header
+
+
+class _Inflating:
+    """The inflated data set of a Deflate file, as a file to ``seek`` forward in and ``read``.
+
+    Positions count as if the inflated bytes followed the file meta in
+    place; the stream is inflated as far as a read needs, a chunk at a time,
+    and only the bytes since the last read are kept: memory stays of the
+    order of the largest read, however far the data inflate.
+    """
+
+    def __init__(self, win: Window, start: int) -> None:
+        if win.f is None:
+            self._source: Source | None = None
+            self._compressed = win.data[start:]
+        else:
+            win.f.seek(start)
+            self._source, self._compressed = win.f, b""
+        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        self._buffer = bytearray()
+        self._base = start  # the position of _buffer[0]
+        self._pos = start
+
+    def seek(self, pos: int) -> None:
+        """Move to ``pos``: forward, or back within what the last read gave."""
+        if pos < self._base:
+            raise NeedsPydicom("the walker went back in a Deflate stream")
+        self._pos = pos
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes from the position; fewer where the stream ends."""
+        while True:
+            done = min(self._pos - self._base, len(self._buffer))  # what lies before: dropped
+            del self._buffer[:done]
+            self._base += done
+            if self._base == self._pos and len(self._buffer) >= n:
+                break
+            if not self._inflate():
+                break
+        if self._base < self._pos:  # the stream ends before the position
+            return b""
+        return bytes(self._buffer[:n])
+
+    def _inflate(self) -> bool:
+        """Inflate one more chunk into the buffer; False at the end of the stream."""
+        if self._inflater.eof:
+            return False
+        data = self._inflater.unconsumed_tail
+        if not data:
+            if self._source is not None:
+                data = self._source.read(_INFLATE_CHUNK)
+            else:
+                data, self._compressed = (
+                    self._compressed[:_INFLATE_CHUNK],
+                    self._compressed[_INFLATE_CHUNK:],
+                )
+            if not data:
+                return False
+        self._buffer += self._inflater.decompress(data, _INFLATE_CHUNK)
+        return True
 
 
 # the tags to keep of each ``wanted``: its own and the character set

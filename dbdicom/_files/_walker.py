@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Container
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 __all__ = [
     "MAX_NESTING",
@@ -97,6 +97,16 @@ class End(NamedTuple):
     per_frame_groups: bool
 
 
+class Source(Protocol):
+    """What a :class:`Window` reads from: a file, or anything that seeks and reads."""
+
+    def seek(self, pos: int, /) -> Any:
+        """Move to byte ``pos``."""
+
+    def read(self, n: int, /) -> bytes:
+        """Up to ``n`` bytes from the position."""
+
+
 class Window:
     """Bytes ``[base, base + len(data))`` of a file of ``size`` bytes, or of a bytes object.
 
@@ -116,7 +126,7 @@ class Window:
 
     __slots__ = ("f", "data", "base", "size")
 
-    def __init__(self, data: bytes, f: BinaryIO | None = None, size: int | None = None) -> None:
+    def __init__(self, data: bytes, f: Source | None = None, size: int | None = None) -> None:
         self.data = data
         self.f = f
         self.base = 0
