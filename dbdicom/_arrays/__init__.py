@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._grid import Grid, make_grid
     from ._lazy import preferred_chunks
     from ._numpy import array_and_header
-    from ._table import has_image
+    from ._table import has_image, why_no_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
 _MODULES = {
@@ -45,6 +45,7 @@ _MODULES = {
     "make_grid": "._grid",
     "preferred_chunks": "._lazy",
     "stack": "._xarray",
+    "why_no_image": "._table",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
 
@@ -66,4 +67,5 @@ __all__ = [
     "preferred_chunks",
     "shared_values",
     "stack",
+    "why_no_image",
 ]

@@ -94,6 +94,12 @@ def current_place(
             f"{path} changed since it was indexed and has no readable image now "
             f"({type(error).__name__}: {error}): {REOPEN_HINT}."
         ) from error
+    problem = _files.format_problem(now)
+    if problem:
+        raise StaleFileError(
+            f"{path} changed since it was indexed and its image cannot be read now "
+            f"({problem}): {REOPEN_HINT}."
+        )
     if now.frame_shape != fmt.frame_shape or now.dtype != fmt.dtype:
         raise StaleFileError(
             f"{path} changed since it was indexed: its frames are now {now.frame_shape} "
@@ -112,7 +118,17 @@ FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float, int | Non
 def _stored(
     path: str, frames: list[int], fmt: _files.PixelFormat, offset: int, nbytes: int
 ) -> np.ndarray:
-    """Stored values of some frames of one file; a reader's AttributeError made a DicomError."""
+    """Stored values of some frames of one file; a reader's AttributeError made a DicomError.
+
+    A format no frame can have (Bits Allocated 12, RGB with one sample) is
+    an :class:`InvalidFileError` before anything is read.
+    """
+    problem = _files.format_problem(fmt)
+    if problem:
+        raise InvalidFileError(
+            f"{path}: {problem}: its image cannot be read. Re-export the file from its "
+            "source, or leave it out of the series with series.subseries(...)."
+        )
     try:
         return _files.read_frames(path, frames, fmt, offset, nbytes)
     except AttributeError as error:  # xarray would report it as a missing `.values`

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._index import TAGS, VECTORS, Index, vr_of
 
-__all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate"]
+__all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate", "why_no_image"]
 
 #: the pseudo-tag numbering the frames of a multi-frame file without per-frame values
 FRAME = "frame"
@@ -26,8 +26,10 @@ def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
 
     The one rule of what a frame is: an instance with a size (Rows and
     Columns) and pixel data, (7FE0,0010) Pixel Data native or encapsulated,
-    or Float or Double Float Pixel Data. Raw data, structured reports,
-    presentation states... with no pixel data hold no frame, even with Rows.
+    or Float or Double Float Pixel Data, whose description can fit its
+    data (the scan's ``_image`` is empty: no Bits Allocated of 12, no billion
+    frames in a small file). Raw data, structured reports, presentation
+    states... with no pixel data hold no frame, even with Rows.
     """
     frame = index.frame
     sized = np.nan_to_num(np.asarray(frame["Rows"].to_numpy()[rows], dtype=float)) > 0
@@ -38,7 +40,36 @@ def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
         | frame["_encapsulated"].to_numpy(dtype=bool)[rows]
         | (frame["_float_bits"].to_numpy()[rows] > 0)
     )
-    return np.asarray(sized & pixels, dtype=bool)
+    readable = frame["_image"].to_numpy(dtype=object)[rows] == ""
+    return np.asarray(sized & pixels & readable, dtype=bool)
+
+
+def why_no_image(index: Index, rows: np.ndarray) -> str:
+    """Why the instances at ``rows`` (which :func:`has_image` leaves out) have no frame.
+
+    Examples
+    --------
+    ``"2 instance(s) have no pixel data (e.g. raw data, a structured report or
+    a presentation state)"``, or for an image refused at the scan:
+    ``"1 instance(s) hold an image that cannot be read as described (a/b.dcm:
+    (0028,0100) 'Bits Allocated' is 12: ...); database.problems() lists them"``.
+    """
+    reasons = index.frame["_image"].to_numpy(dtype=object)[rows]
+    refused = np.flatnonzero(reasons != "")
+    parts = []
+    if len(rows) > len(refused):
+        parts.append(
+            f"{len(rows) - len(refused)} instance(s) have no pixel data (e.g. raw data, "
+            "a structured report or a presentation state)"
+        )
+    if len(refused):
+        first = int(rows[refused[0]])
+        parts.append(
+            f"{len(refused)} instance(s) hold an image that cannot be read as described "
+            f"({index.array('_path')[first]}: {reasons[refused[0]]}); "
+            "database.problems() lists them"
+        )
+    return "; ".join(parts)
 
 
 def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:

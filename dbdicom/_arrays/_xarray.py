@@ -17,7 +17,7 @@ from .._index import LEVEL_TAGS, Index, check_tag
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._lazy import lazy_frames, output_dtype
-from ._table import FRAME
+from ._table import FRAME, why_no_image
 
 __all__ = ["AUTO_DIMS", "build_dataarray", "stack"]
 
@@ -296,10 +296,7 @@ def build_dataarray(
     """
     frames = Frames(index, rows)
     if not len(frames) and len(frames.left_out):
-        raise GridError(
-            f"it holds no image: its {len(frames.left_out)} instance(s) have no pixel data "
-            "(e.g. raw data, a structured report or a presentation state)"
-        )
+        raise GridError(f"it holds no image: {why_no_image(index, frames.left_out)}")
     if not len(frames):
         raise GridError(
             "the series has no instances, so no frames to stack: write them first "

@@ -240,7 +240,7 @@ def image_rows(record: Any, series: Any) -> np.ndarray:
         what = f"{record.level.capitalize()} {record.label()!r}"
         if record.level != "instance":
             what = f"Series {series.label()!r}"
-        why = "no pixel data: e.g. raw data, a structured report or a presentation state"
+        why = _arrays.why_no_image(record._db.index, rows[~keep])
         if keep.any():
             record.message(f"{what}: {skipped} instance(s) without an image skipped ({why}).")
         else:
@@ -257,10 +257,8 @@ def frame_rows(record: Any) -> np.ndarray:
     rows = image_rows(record, record)  # the series is only named when record is one
     if not len(rows) and len(record._rows()):
         what = "Instance" if record.level == "instance" else "Series"
-        raise GridError(
-            f"{what} {record.label()!r} holds no image: none of its instances has pixel "
-            "data (e.g. raw data, a structured report or a presentation state)"
-        )
+        why = _arrays.why_no_image(record._db.index, record._rows())
+        raise GridError(f"{what} {record.label()!r} holds no image: {why}")
     return rows
 
 

@@ -5,6 +5,7 @@ Knows nothing of the index or the records above it.
 
 from __future__ import annotations
 
+from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
@@ -35,8 +36,10 @@ __all__ = [
     "encode_element",
     "encodings_for",
     "file_header",
+    "format_problem",
     "frame_values",
     "header_of",
+    "image_problem",
     "merge",
     "palette_bits",
     "pixel_format",

@@ -67,12 +67,26 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         syntax = meta.get("TransferSyntaxUID") if meta is not None else None
         header.encapsulated = bool(syntax.is_compressed) if syntax else False
         if not header.encapsulated:  # native: its length says there are pixels (offset unknown)
-            header.pixel_length = max(0, int(getattr(ds.get_item(0x7FE00010), "length", 0) or 0))
+            header.pixel_length = _value_length(ds, 0x7FE00010)
     elif "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
         header.has_pixels = True
         header.float_bits = 32 if "FloatPixelData" in ds else 64
     header.has_per_frame_groups = "PerFrameFunctionalGroupsSequence" in ds
     return header
+
+
+def _value_length(ds: Dataset, tag: int) -> int:
+    """The length in bytes of the value of ``tag`` (which ``ds`` has), as stored.
+
+    Of a raw (not yet converted) element its recorded length; of a converted
+    one the length of its bytes.
+    """
+    item = ds.get_item(tag)
+    length = getattr(item, "length", None)
+    if length is None:
+        value = ds[tag].value
+        length = len(value) if isinstance(value, bytes | bytearray) else 0
+    return max(0, int(length))
 
 
 def _read_value(ds: Dataset, tag: int, header: Header) -> None:

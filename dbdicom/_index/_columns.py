@@ -148,7 +148,8 @@ FILE_COLUMNS: dict[str, str] = {
     "_encapsulated": "bool",  # pixel data compressed
     "_float_bits": "int64",  # 32, 64: Float / Double Float Pixel Data; 0 integers
     "_error": "str",  # why the file is not in the hierarchy ("" when it is)
-    "_warning": "str",  # values that could not be decoded, read as missing: why ("" none)
+    "_warning": "str",  # values read as missing, notes on the image: why, one a line ("" none)
+    "_image": "str",  # why the image cannot be read as described ("" when it can, or no image)
 }
 
 

@@ -128,9 +128,11 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
         out.append((paths[i], str(errors[i])))
     warnings = frame["_warning"].to_numpy(dtype=object)
     for i in np.flatnonzero(ok & (warnings != "")):
-        for why in str(warnings[i]).split("; ("):
-            why = why if why.startswith("(") else "(" + why
-            out.append((paths[i], f"{why}: read as no value"))
+        for why in str(warnings[i]).split("\n"):
+            out.append((paths[i], why))
+    images = frame["_image"].to_numpy(dtype=object)
+    for i in np.flatnonzero(ok & (images != "")):
+        out.append((paths[i], f"{images[i]}: its image is not read"))
     rules = [
         ("PatientID", "(0010,0020) 'Patient ID'", "_patient", "PatientName and PatientBirthDate"),
         ("StudyInstanceUID", "(0020,000D) 'Study Instance UID'", "_study", "StudyDate/Time/ID"),

@@ -14,10 +14,19 @@ from typing import Any
 
 import pandas as pd
 
-from .._files import Header, NotDicomError, frame_values, read_any_header
+from .._files import Header, NotDicomError, frame_values, image_problem, read_any_header
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
 
-__all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
+__all__ = [
+    "HIDDEN",
+    "WARNINGS_SEPARATOR",
+    "Row",
+    "header_row",
+    "walk",
+    "scan_files",
+    "scan_one",
+    "WANTED",
+]
 
 HIDDEN = ".dbdicom"
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -29,7 +38,9 @@ for _kw in TAGS:
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
-_PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
+_PLAIN = (int, float, type(None))
+#: between the reasons of one file's ``_warning``
+WARNINGS_SEPARATOR = "\n"  # decoded numbers (most values): nothing to check
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -130,6 +141,8 @@ def header_row(row: Row, header: Header) -> Row:
     A tag the dictionary makes a number whose value is text that is not one
     (a position stored with the wrong VR code, ``LO`` ``"1A"``) is None, the
     reason added to the header's problems: the index keeps numbers there.
+    An image whose description cannot fit its pixel data (``image_problem``)
+    gets the reason in ``_image``: it is in the tree, but not read.
     """
     for tag, value in header.values.items():
         if tag in _NUMERIC and type(value) not in _PLAIN and not _is_number(value):
@@ -141,10 +154,15 @@ def header_row(row: Row, header: Header) -> Row:
     row["_nbytes"] = header.pixel_length
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
-    if header.problems:
-        row["_warning"] = "; ".join(
-            f"{tag_label(tag)}: {why}" for tag, why in sorted(header.problems.items())
-        )
+    warnings = [
+        f"{tag_label(tag)}: {why}: read as no value" for tag, why in sorted(header.problems.items())
+    ]
+    if header.has_pixels:
+        row["_image"], note = image_problem(row)
+        if note:
+            warnings.append(note)
+    if warnings:
+        row["_warning"] = WARNINGS_SEPARATOR.join(warnings)
     return row
 
 

@@ -26,7 +26,9 @@ __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
 # 3: files read by pydicom record the length of native pixel data (_nbytes),
 # which tells them from files without pixel data (format 2 gave -1 for both)
-FORMAT = 3
+# 4: images whose description cannot fit their pixel data are marked (_image),
+# and _warning holds whole reasons, one a line
+FORMAT = 4
 
 
 class _Unread:

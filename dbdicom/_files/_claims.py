@@ -1,0 +1,205 @@
+"""Whether a file's description of its pixels can be true of the pixels it holds.
+
+A header says how many frames of what size and type follow; the Pixel Data
+element says how many bytes there are. When the two cannot both be right
+(Bits Allocated 12 on integer data, a billion frames in a 900-byte file,
+twice the bytes the frames need), reading would give an error at best and
+plausible wrong numbers at worst: the image is refused, with the reason, and
+no memory is spent on what the header claims. A disagreement that leaves
+the values certain (one frame's worth of padding less, Bits Stored above
+Bits Allocated) is a note: the image is read, and the note listed.
+
+Everything here works on the values the index already holds, so the check
+costs nothing at read time and needs no file access.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._pixels import PixelFormat
+
+__all__ = ["PHOTOMETRIC_SAMPLES", "format_problem", "image_problem"]
+
+#: the Photometric Interpretations dbdicom reads, with their Samples per Pixel
+PHOTOMETRIC_SAMPLES: dict[str, int] = {
+    "MONOCHROME1": 1,
+    "MONOCHROME2": 1,
+    "PALETTE COLOR": 1,
+    "RGB": 3,
+    "YBR_FULL": 3,
+    "YBR_FULL_422": 3,
+    "YBR_PARTIAL_422": 3,
+    "YBR_PARTIAL_420": 3,
+    "YBR_ICT": 3,
+    "YBR_RCT": 3,
+}
+_INTEGER_BITS = (1, 8, 16, 32)
+# each frame of encapsulated data is at least one item: a tag and a length
+_ITEM_HEADER = 8
+# colour stored with half the chroma samples when uncompressed
+_SUBSAMPLED = frozenset({"YBR_FULL_422", "YBR_PARTIAL_422"})
+
+BITS_ALLOCATED = "(0028,0100) 'Bits Allocated'"
+SAMPLES = "(0028,0002) 'Samples per Pixel'"
+PHOTOMETRIC = "(0028,0004) 'Photometric Interpretation'"
+FRAMES = "(0028,0008) 'Number of Frames'"
+PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
+
+
+def format_problem(fmt: PixelFormat) -> str:
+    """Why frames stored as ``fmt`` cannot be read, or ``""`` when they can.
+
+    Examples
+    --------
+    >>> format_problem(PixelFormat(4, 4, bits_allocated=12))
+    "(0028,0100) 'Bits Allocated' is 12: integer pixel data have 1, 8, 16 or 32 bits"
+    >>> format_problem(PixelFormat(4, 4, samples=3, photometric="MONOCHROME2"))[:50]
+    "(0028,0002) 'Samples per Pixel' is 3, but (0028,00"
+    >>> format_problem(PixelFormat(4, 4))
+    ''
+    """
+    if fmt.rows <= 0 or fmt.columns <= 0:
+        return f"the image has {fmt.rows} rows and {fmt.columns} columns"
+    if fmt.float_bits:
+        if fmt.bits_allocated != fmt.float_bits:
+            return (
+                f"{BITS_ALLOCATED} is {fmt.bits_allocated}, but the pixel data are "
+                f"{fmt.float_bits}-bit floats"
+            )
+    elif fmt.bits_allocated not in _INTEGER_BITS:
+        return (
+            f"{BITS_ALLOCATED} is {fmt.bits_allocated}: integer pixel data have 1, 8, 16 or 32 bits"
+        )
+    photometric = fmt.photometric.upper()
+    expected = PHOTOMETRIC_SAMPLES.get(photometric)
+    if expected is None:
+        known = ", ".join(PHOTOMETRIC_SAMPLES)
+        return f"{PHOTOMETRIC} {fmt.photometric!r} is not one dbdicom reads ({known})"
+    if fmt.samples != expected:
+        return f"{SAMPLES} is {fmt.samples}, but {PHOTOMETRIC} {fmt.photometric} has {expected}"
+    if fmt.bits_allocated == 1 and fmt.samples != 1:
+        return f"{BITS_ALLOCATED} is 1 on colour data ({SAMPLES} {fmt.samples})"
+    return ""
+
+
+def _given(values: Mapping[str, Any], key: str) -> Any:
+    value = values.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
+    """Whether the image an index row describes can be read: ``(refusal, note)``.
+
+    Parameters
+    ----------
+    values : mapping
+        An index row: ``Rows``, ``Columns``, ``SamplesPerPixel``,
+        ``BitsAllocated``, ``BitsStored``, ``PixelRepresentation``,
+        ``PhotometricInterpretation``, ``NumberOfFrames``,
+        ``TransferSyntaxUID``, and dbdicom's ``_nbytes`` (length of native
+        pixel data, -1 unknown), ``_encapsulated``, ``_float_bits`` and
+        ``_size`` (of the file).
+
+    Returns
+    -------
+    tuple of str
+        ``refusal``: why the image cannot be read as described (``""`` when
+        it can, or when the row describes no image). ``note``: a
+        disagreement that does not change the values read (``""`` none).
+
+    Examples
+    --------
+    >>> import textwrap
+    >>> row = {"Rows": 32, "Columns": 32, "BitsAllocated": 16, "NumberOfFrames": 10**9,
+    ...        "_nbytes": 2048, "_size": 2900}
+    >>> print(textwrap.fill(image_problem(row)[0], 79))
+    (0028,0008) 'Number of Frames' 1000000000 of 32 x 32 x 16 bits need
+    2048000000000 bytes, but (7FE0,0010) 'Pixel Data' holds 2048
+    >>> row = {"Rows": 32, "Columns": 32, "BitsAllocated": 1, "_nbytes": 2048, "_size": 2900}
+    >>> print(textwrap.fill(image_problem(row)[0], 79))
+    (7FE0,0010) 'Pixel Data' holds 2048 bytes, 16 times the 128 that 1 frame of 32
+    x 32 x 1 bits need: the description does not fit the data
+    >>> image_problem({"Rows": 32, "Columns": 32, "_nbytes": 2048, "_size": 2900})
+    ('', '')
+    """
+    if not _given(values, "Rows") or not _given(values, "Columns"):
+        return "", ""
+    nbytes = int(_given(values, "_nbytes") if _given(values, "_nbytes") is not None else -1)
+    encapsulated = bool(_given(values, "_encapsulated"))
+    float_bits = int(_given(values, "_float_bits") or 0)
+    if nbytes < 0 and not encapsulated and not float_bits:
+        return "", ""  # no pixel data: not an image (raw data, a report...)
+    try:
+        fmt = PixelFormat.from_keywords(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        return f"the pixel description cannot be read: {exc}", ""
+    fmt = dataclasses.replace(fmt, float_bits=float_bits)
+    refusal = format_problem(fmt)
+    if refusal:
+        return refusal, ""
+    note = ""
+    if fmt.bits_stored > fmt.bits_allocated:
+        note = (
+            f"(0028,0101) 'Bits Stored' {fmt.bits_stored} is more than {BITS_ALLOCATED} "
+            f"{fmt.bits_allocated}: read as {fmt.bits_allocated} bits"
+        )
+    given = _given(values, "NumberOfFrames")
+    try:
+        frames = int(given) if given is not None else 1
+    except (TypeError, ValueError):
+        frames = 1
+    if frames < 1:
+        frames = 1
+    size = int(_given(values, "_size") or 0)
+    if encapsulated:
+        if size and frames * _ITEM_HEADER > size:
+            return (
+                f"{FRAMES} is {frames}, but the {size}-byte file cannot hold "
+                f"that many compressed frames ({_ITEM_HEADER} bytes each at least)"
+            ), note
+        return "", note
+    return _length_problem(fmt, frames, nbytes, note)
+
+
+def _length_problem(fmt: PixelFormat, frames: int, nbytes: int, note: str) -> tuple[str, str]:
+    """:func:`image_problem` of native pixel data of ``nbytes`` bytes."""
+    if nbytes < 0:
+        return "", note
+    shape = f"{fmt.rows} x {fmt.columns}"
+    if fmt.samples != 1:
+        shape += f" x {fmt.samples} samples"
+    shape += f" x {fmt.bits_allocated} bits"
+    bits = fmt.rows * fmt.columns * fmt.samples * fmt.bits_allocated
+    if fmt.photometric.upper() in _SUBSAMPLED:  # two chroma values per two pixels
+        bits = bits * 2 // 3
+        shape += " (4:2:2)"
+    need = (bits * frames + 7) // 8
+    frame_bytes = (bits + 7) // 8
+    if nbytes < need:
+        if frames == 1:
+            return f"1 frame of {shape} needs {need} bytes, but {PIXEL_DATA} holds {nbytes}", note
+        return (
+            f"{FRAMES} {frames} of {shape} need {need} bytes, but {PIXEL_DATA} holds {nbytes}"
+        ), note
+    excess = nbytes - need
+    if excess <= 1:  # the pad byte that makes a value's length even
+        return "", note
+    if excess < frame_bytes:
+        padding = (
+            f"{PIXEL_DATA} holds {excess} bytes more than {frames} frame(s) of {shape} "
+            "need: read without them"
+        )
+        return "", f"{note}; {padding}" if note else padding
+    plural = "frame" if frames == 1 else "frames"
+    times = nbytes / need
+    ratio = f"{times:.0f} times" if times == int(times) else f"{times:.2f} times"
+    return (
+        f"{PIXEL_DATA} holds {nbytes} bytes, {ratio} the {need} that {frames} {plural} "
+        f"of {shape} need: the description does not fit the data"
+    ), note

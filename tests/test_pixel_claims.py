@@ -1,0 +1,289 @@
+"""Images whose header cannot describe the pixel data they hold.
+
+A header says how many frames of what size and type follow; the Pixel Data
+element holds some number of bytes. When both cannot be true, reading would
+give an error at best and plausible wrong numbers at worst. Such a file
+stays in the tree (its tags read and edit as any other's), its image is
+refused with the reason in ``problems()``, and nothing is allocated for what
+the header claims. A disagreement that leaves the values certain (padding,
+Bits Stored above Bits Allocated) is read, and listed as a note.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+import dbdicom as db
+from dbdicom._files._walker import Window, read_meta
+from dbdicom._templates import mr_image, write_dataset
+
+PIXELS = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+
+
+def _folder(tmp_path: Path, change: Callable[[pydicom.Dataset], None] | None) -> Path:
+    """A valid series ``good`` and a file ``bad.dcm`` of series ``bad``, changed by ``change``."""
+    write_dataset(mr_image(PIXELS, PatientID="P", SeriesDescription="good"), tmp_path / "good.dcm")
+    ds = mr_image(PIXELS, PatientID="P", SeriesDescription="bad")
+    if change is not None:
+        change(ds)
+    write_dataset(ds, tmp_path / "bad.dcm")
+    return tmp_path
+
+
+def _set(**values: Any) -> Callable[[pydicom.Dataset], None]:
+    def change(ds: pydicom.Dataset) -> None:
+        for key, value in values.items():
+            setattr(ds, key, value)
+
+    return change
+
+
+def _double(ds: pydicom.Dataset) -> None:
+    ds.PixelData = ds.PixelData * 2
+
+
+def _problems(database: db.Database, name: str) -> list[str]:
+    table = database.problems()
+    return [str(p) for p in table.loc[table["path"] == name, "problem"]]
+
+
+def _series(database: db.Database, description: str) -> Any:
+    return database.series(SeriesDescription=description)[0]
+
+
+REFUSED = {
+    "bits allocated 0": (_set(BitsAllocated=0), "'Bits Allocated' is 0"),
+    "bits allocated 7": (_set(BitsAllocated=7), "'Bits Allocated' is 7"),
+    "bits allocated 12": (_set(BitsAllocated=12), "'Bits Allocated' is 12"),
+    "bits allocated 33": (_set(BitsAllocated=33), "'Bits Allocated' is 33"),
+    "bits allocated 64": (_set(BitsAllocated=64), "'Bits Allocated' is 64"),
+    "1-bit on 16-bit data": (
+        _set(BitsAllocated=1, BitsStored=1, HighBit=0),
+        "holds 2048 bytes, 16 times the 128 that 1 frame of 32 x 32 x 1 bits need",
+    ),
+    "pixel data twice too long": (_double, "holds 4096 bytes, 2 times the 2048"),
+    "3 frames in the bytes of 1": (
+        _set(NumberOfFrames=3),
+        "'Number of Frames' 3 of 32 x 32 x 16 bits need 6144 bytes, but (7FE0,0010) "
+        "'Pixel Data' holds 2048",
+    ),
+    "65535 x 65535 in 2 kB": (
+        _set(Rows=65535, Columns=65535),
+        "1 frame of 65535 x 65535 x 16 bits needs 8589672450 bytes",
+    ),
+    "no samples": (_set(SamplesPerPixel=0), "'Samples per Pixel' is 0"),
+    "4 samples of grey": (_set(SamplesPerPixel=4), "'Samples per Pixel' is 4"),
+    "unknown photometric": (
+        _set(PhotometricInterpretation="FOO"),
+        "'Photometric Interpretation' 'FOO' is not one dbdicom reads",
+    ),
+    "RGB with one sample": (
+        _set(PhotometricInterpretation="RGB"),
+        "'Samples per Pixel' is 1, but (0028,0004) 'Photometric Interpretation' RGB has 3",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_an_impossible_description_is_refused_with_its_reason(tmp_path: Path, kind: str) -> None:
+    change, reason = REFUSED[kind]
+    database = db.database(_folder(tmp_path, change))
+    found = _problems(database, "bad.dcm")
+    assert any(reason in p and p.endswith("its image is not read") for p in found), found
+    bad = _series(database, "bad")
+    assert len(bad.instances()) == 1  # in the tree: its tags read and edit
+    with pytest.raises(db.GridError, match="cannot be read as described") as info:
+        bad.to_xarray()
+    assert reason in str(info.value) and "bad.dcm" in str(info.value)
+    with pytest.raises(db.GridError):
+        bad.array()
+    good = _series(database, "good").to_xarray().values
+    assert np.array_equal(good[0], PIXELS)
+
+
+def test_padding_shorter_than_a_frame_is_read_and_noted(tmp_path: Path) -> None:
+    path = get_testdata_file("MR_small_padded.dcm")
+    (tmp_path / "padded.dcm").write_bytes(Path(path).read_bytes())
+    database = db.database(tmp_path)
+    found = _problems(database, "padded.dcm")
+    assert found == [
+        "(7FE0,0010) 'Pixel Data' holds 128 bytes more than 1 frame(s) of 64 x 64 x 16 "
+        "bits need: read without them"
+    ]
+    expected = pydicom.dcmread(path).pixel_array
+    values = database.series()[0].to_xarray().values
+    assert np.array_equal(values.reshape(expected.shape), expected)
+
+
+def test_bits_stored_above_bits_allocated_is_read_and_noted(tmp_path: Path) -> None:
+    database = db.database(_folder(tmp_path, _set(BitsStored=20, HighBit=19)))
+    assert _problems(database, "bad.dcm") == [
+        "(0028,0101) 'Bits Stored' 20 is more than (0028,0100) 'Bits Allocated' 16: read as 16 bits"
+    ]
+    assert np.array_equal(_series(database, "bad").to_xarray().values[0], PIXELS)
+
+
+def test_a_wrong_edit_refuses_the_image_and_undoing_it_reads_it_again(tmp_path: Path) -> None:
+    database = db.database(_folder(tmp_path, None))
+    series = _series(database, "bad")
+    series.Rows = 64  # the pixel data stay 32 x 32
+    assert series.Rows == [64] and len(series.instances()) == 1
+    found = _problems(database, "bad.dcm")
+    assert any("1 frame of 64 x 32 x 16 bits needs 4096" in p for p in found), found
+    with pytest.raises(db.GridError, match="cannot be read as described"):
+        series.to_xarray()
+    series.Rows = 32
+    assert _problems(database, "bad.dcm") == []
+    assert np.array_equal(series.to_xarray().values[0], PIXELS)
+
+
+def test_a_file_rewritten_with_an_impossible_format_is_an_error(tmp_path: Path) -> None:
+    database = db.database(_folder(tmp_path, None))
+    da = _series(database, "bad").to_xarray()
+    ds = pydicom.dcmread(tmp_path / "bad.dcm")
+    ds.BitsAllocated = 12
+    ds.save_as(tmp_path / "bad.dcm")  # another tool, after the index was made
+    os.utime(tmp_path / "bad.dcm", ns=(1, 1))
+    with pytest.raises(db.StaleFileError, match="'Bits Allocated' is 12"):
+        da.values  # noqa: B018
+
+
+def _rle_with_frames(tmp_path: Path, frames: int) -> Path:
+    ds = pydicom.dcmread(get_testdata_file("MR_small_RLE.dcm"))
+    ds.NumberOfFrames = frames
+    ds.save_as(tmp_path / "bad.dcm")
+    return tmp_path
+
+
+def test_more_compressed_frames_than_the_file_can_hold_are_refused(tmp_path: Path) -> None:
+    database = db.database(_rle_with_frames(tmp_path, 10**9))
+    found = _problems(database, "bad.dcm")
+    assert any("'Number of Frames' is 1000000000, but the" in p for p in found), found
+    with pytest.raises(db.GridError, match="cannot be read as described"):
+        database.series()[0].to_xarray()
+
+
+def test_corrupt_rle_is_an_error_naming_file_and_frame(tmp_path: Path) -> None:
+    data = bytearray(Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes())
+    pixel = data.find(b"\xe0\x7f\x10\x00")
+    fragment = data.find(b"\xfe\xff\x00\xe0", pixel + 20)  # the item after the offset table
+    data[fragment + 8 : fragment + 12] = (16).to_bytes(4, "little")  # 16 segments: too many
+    (tmp_path / "bad.dcm").write_bytes(bytes(data))
+    database = db.database(tmp_path)
+    with pytest.raises(db.InvalidFileError, match=r"bad\.dcm: frame 0 .*RLE Lossless"):
+        database.series()[0].to_xarray().values  # noqa: B018
+
+
+def _deflated(tmp_path: Path, rows: int) -> Path:
+    """A valid Deflate file of a zero image ``rows`` x ``rows`` (16 bits): it inflates far."""
+    ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P", SeriesDescription="deflated")
+    ds.Rows = ds.Columns = rows
+    ds.PixelData = bytes(rows * rows * 2)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    path = tmp_path / "deflated.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_deflate_header_is_read_without_inflating_the_pixels(tmp_path: Path) -> None:
+    """200 MB of pixels in a 200 kB file: opening it costs no more than a few chunks."""
+    path = _deflated(tmp_path, 10_000)
+    assert path.stat().st_size < 400_000
+    script = textwrap.dedent(
+        f"""
+        import json, re
+        import dbdicom as db
+        def peak():  # this process's high-water mark (ru_maxrss counts the parent's too)
+            status = open("/proc/self/status").read()
+            return int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
+        before = peak()
+        database = db.database({str(tmp_path)!r})
+        after = peak()
+        series = database.series()[0]
+        print(json.dumps({{"grown_kib": after - before, "rows": series.Rows,
+                           "problems": len(database.problems())}}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["rows"] == [10_000] and found["problems"] == 0
+    assert found["grown_kib"] < 50 * 1024, found  # inflating it all would take 200 MB
+
+
+def test_a_deflate_file_reads_as_pydicom_reads_it(tmp_path: Path) -> None:
+    path = get_testdata_file("image_dfl.dcm")
+    (tmp_path / "dfl.dcm").write_bytes(Path(path).read_bytes())
+    database = db.database(tmp_path)
+    assert database.problems().empty or "Patient ID" in " ".join(database.problems()["problem"])
+    expected = pydicom.dcmread(path).pixel_array
+    values = database.series()[0].to_xarray().values
+    assert np.array_equal(values.reshape(expected.shape), expected)
+
+
+def test_a_deflate_stream_that_cannot_be_inflated_is_a_problem(tmp_path: Path) -> None:
+    path = _deflated(tmp_path, 64)
+    data = bytearray(path.read_bytes())
+    start = read_meta(Window(bytes(data)))[0]  # where the deflated data set starts
+    data[start : start + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+    with pytest.raises(zlib.error):  # the bytes are no Deflate stream indeed
+        zlib.decompress(bytes(data[start:]), -zlib.MAX_WBITS)
+    write_dataset(mr_image(PIXELS, PatientID="P", SeriesDescription="good"), tmp_path / "good.dcm")
+    database = db.database(tmp_path)
+    assert any("cannot be inflated" in p for p in _problems(database, "deflated.dcm"))
+    assert np.array_equal(_series(database, "good").to_xarray().values[0], PIXELS)
+
+
+HUGE = textwrap.dedent(
+    """
+    import faulthandler, resource, sys
+    faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where it is
+    limit = 1536 << 20  # address space: a claim allocated would not fit
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    import dbdicom as db
+    database = db.database(sys.argv[1])
+    reasons = " ".join(database.problems()["problem"])
+    for series in database.series():
+        try:
+            series.to_xarray().values
+        except db.DicomError as error:
+            print("refused", series.SeriesDescription, type(error).__name__)
+        else:
+            print("read", series.SeriesDescription)
+    print("reasons", reasons)
+    """
+)
+
+
+def test_huge_claims_allocate_nothing(tmp_path: Path) -> None:
+    """A billion frames in 2 kB, 65535 x 65535 pixels: refused under a 1.5 GiB address space."""
+    for name, change in (
+        ("frames", _set(NumberOfFrames=10**9)),
+        ("size", _set(Rows=65535, Columns=65535)),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        _folder(folder, change)
+        out = subprocess.run(
+            [sys.executable, "-c", HUGE, str(folder)], capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr[-4000:]
+        assert "refused bad GridError" in out.stdout and "read good" in out.stdout, out.stdout
+        assert "its image is not read" in out.stdout
