@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from vendor_layouts import LAYOUTS, Plan, enhanced_series, oblique
+from vendor_layouts import LAYOUTS, Plan, classic_series, enhanced_series, oblique
 
 import dbdicom as db
 
@@ -24,3 +24,11 @@ def test_one_frame_enhanced_files_have_their_geometry(tmp_path: Path) -> None:
         assert "affine" in da.attrs, layout
         position = da.attrs["affine"] @ [0, 0, 0, 1]
         np.testing.assert_allclose(position[:3], plan.positions()[0], atol=1e-6)
+
+
+def test_stored_cosines_are_made_unit_vectors(tmp_path: Path) -> None:
+    """Cosines of 4 decimals are not of length 1: the pixel step stays PixelSpacing."""
+    orientation = (1.0, 0.0, 0.0, 0.0, 0.9272, -0.3746)  # length 1.0000125
+    classic_series(tmp_path, Plan(orientation=orientation, spacing=(0.431, 0.5), slices=2))
+    affine = _only_series(tmp_path).to_xarray().attrs["affine"]
+    np.testing.assert_allclose(np.linalg.norm(affine[:3, :2], axis=0), [0.5, 0.431], rtol=1e-12)
