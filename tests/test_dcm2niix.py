@@ -290,7 +290,7 @@ def test_gantry_tilted_ct(tmp_path: Path) -> None:
     ``k x step x (1 - cos(tilt))`` mm too low (0.85 mm at slice 5 for 15
     degrees). DICOM's ImagePositionPatient of each slice says where it is,
     and dbdicom's affine reproduces them all. (A qform cannot hold a shear:
-    both tools write a rigid approximation there, the sform is exact.)
+    both tools write a rigid approximation there; dbdicom's sform is exact.)
     """
     tilt, step = 15.0, 5.0
     files = tilted_ct_series(tmp_path / "dicom", tilt=tilt, slices=6, step=step)
