@@ -92,16 +92,19 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
         frame_no = np.concatenate([np.arange(c) for c in counts])
     fpos = np.full(len(row_of), -1, dtype=np.int64)
     per_frame = index.frames
-    if len(per_frame) and (counts > 1).any():
-        paths = index.array("_path")
-        lookup = {
-            (p, int(f)): i
-            for i, (p, f) in enumerate(
-                zip(per_frame["_path"].to_numpy(dtype=object), per_frame["_frame"], strict=True)
-            )
-        }
-        for k in np.flatnonzero(np.repeat(counts > 1, counts)):
-            fpos[k] = lookup.get((paths[row_of[k]], int(frame_no[k])), -1)
+    if len(per_frame):
+        # every file with functional groups, also of one frame (NumberOfFrames 1 or
+        # missing): its geometry is in them, not at the top level
+        frame_paths = per_frame["_path"].to_numpy(dtype=object)
+        paths = index.array("_path")[row_of]
+        grouped = np.isin(paths, np.unique(frame_paths))
+        if grouped.any():
+            lookup = {
+                (p, int(f)): i
+                for i, (p, f) in enumerate(zip(frame_paths, per_frame["_frame"], strict=True))
+            }
+            for k in np.flatnonzero(grouped):
+                fpos[k] = lookup.get((paths[k], int(frame_no[k])), -1)
     return pd.DataFrame(
         {
             "_row": row_of,
