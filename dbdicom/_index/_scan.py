@@ -13,6 +13,7 @@ from stat import S_ISREG
 from typing import Any
 
 import pandas as pd
+from pydicom.uid import UID
 
 from .._files import Header, NotDicomError, frame_values, image_problem, read_any_header
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
@@ -41,6 +42,8 @@ _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 _PLAIN = (int, float, type(None))
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"  # decoded numbers (most values): nothing to check
+
+_SERIES_UID, _ROWS, _SOP_CLASS = 0x0020000E, 0x00280010, 0x00080016
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -122,6 +125,10 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
     if header.media_sop_class == DICOMDIR_CLASS:
         row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
         return row, []
+    cut = _cut_image(header, row["_size"])
+    if cut:
+        row["_error"] = cut
+        return row, []
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
@@ -135,6 +142,39 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
     return row, frames
 
 
+def _cut_image(header: Header, size: int) -> str:
+    """Why the header of an image object looks cut at an element boundary ("" if not).
+
+    A file cut between two elements reads as a complete data set of fewer
+    elements. When its SOP class is an image's and it has neither
+    (0020,000E) Series Instance UID nor Rows nor pixel data (all three
+    required, the first two long before the pixels), what is there is the
+    start of an image: placing it in the tree under a made-up series would
+    hide that. Objects without pixel data that keep their Series Instance
+    UID (pydicom's stripped DICOMDIR test images) are not caught; fragments
+    whose file meta names an image class and whose data set holds none of
+    it (pydicom's UN_sequence.dcm) are, and are said to be incomplete.
+    """
+    values = header.values
+    if header.has_pixels or values.get(_SERIES_UID) or values.get(_ROWS):
+        return ""
+    name = _image_class(header)
+    if not name:
+        return ""
+    return (
+        f"truncated or incomplete: the {name} object ends at byte {size} without "
+        "(0020,000E) 'Series Instance UID', Rows or Pixel Data, which every one has "
+        "(the file was cut short, or is a fragment): left out of the tree"
+    )
+
+
+def _image_class(header: Header) -> str:
+    """The name of the file's SOP class if it is an image's (``MR Image Storage``), else ""."""
+    sop_class = header.values.get(_SOP_CLASS) or header.media_sop_class
+    name = UID(str(sop_class)).name if sop_class else ""
+    return name if "Image Storage" in name else ""
+
+
 def header_row(row: Row, header: Header) -> Row:
     """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``.
 
@@ -142,7 +182,8 @@ def header_row(row: Row, header: Header) -> Row:
     (a position stored with the wrong VR code, ``LO`` ``"1A"``) is None, the
     reason added to the header's problems: the index keeps numbers there.
     An image whose description cannot fit its pixel data (``image_problem``)
-    gets the reason in ``_image``: it is in the tree, but not read.
+    gets the reason in ``_image``: it is in the tree, but not read. An
+    object of an image SOP class without pixel data gets a warning.
     """
     for tag, value in header.values.items():
         if tag in _NUMERIC and type(value) not in _PLAIN and not _is_number(value):
@@ -161,6 +202,11 @@ def header_row(row: Row, header: Header) -> Row:
         row["_image"], note = image_problem(row)
         if note:
             warnings.append(note)
+    elif _image_class(header):
+        warnings.append(
+            f"(7FE0,0010) 'Pixel Data' is missing, which every {_image_class(header)} "
+            "object has (the file was cut short, or written without): it holds no image"
+        )
     if warnings:
         row["_warning"] = WARNINGS_SEPARATOR.join(warnings)
     return row
