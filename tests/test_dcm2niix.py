@@ -376,12 +376,32 @@ def test_shipped_files(tmp_path: Path, name: str) -> None:
 
 
 @needs_dcm2niix
-@pytest.mark.xfail(
-    strict=True,
-    reason="RT Dose frames lie at GridFrameOffsetVector along the normal; dbdicom "
-    "reads them as 15 frames at one position (a 4th dim), dcm2niix as 15 slices",
-)
 def test_rt_dose(tmp_path: Path) -> None:
+    """15 frames at (3004,000C) Grid Frame Offset Vector along the normal: 15 slices 5 mm apart.
+
+    The vector (0, 5, ..., 70) starts at 0: frame k lies offset[k] mm from
+    ImagePositionPatient along row x column cosines. dcm2niix does not read
+    it ("Unable to determine slice thickness") and steps 1 mm from slice to
+    slice: slice 0 agrees, slice 14 is 14 x 4 = 56 mm off.
+    """
     (tmp_path / "dicom").mkdir()
-    shutil.copyfile(get_testdata_file("rtdose.dcm"), tmp_path / "dicom" / "rtdose.dcm")
-    check(_only_series(tmp_path / "dicom"), tmp_path / "work")
+    path = tmp_path / "dicom" / "rtdose.dcm"
+    shutil.copyfile(get_testdata_file("rtdose.dcm"), path)
+    ds = pydicom.dcmread(path)
+    series = _only_series(tmp_path / "dicom")
+    da = series.to_xarray()
+    assert da.dims == ("SliceLocation", "row", "column") and da.shape == (15, 10, 10)
+    offsets = [float(x) for x in ds.GridFrameOffsetVector]
+    start = np.array([float(x) for x in ds.ImagePositionPatient])
+    for k, offset in enumerate(offsets):
+        at = (da.attrs["affine"] @ [0, 0, k, 1])[:3]
+        np.testing.assert_allclose(at, start + [0, 0, offset], atol=1e-9)
+    np.testing.assert_array_equal(da.values, ds.pixel_array)  # stored values, as dcm2niix
+
+    ours = volumes(series.export_as_nifti(tmp_path / "ours").rglob("*.nii.gz"))
+    theirs, log = dcm2niix([path], tmp_path / "work")
+    assert "Unable to determine slice thickness" in log
+    (match,) = compare(ours, volumes(theirs)).matches
+    assert match.values and match.mm == pytest.approx(56.0, abs=1e-3)
+    first = compare([_first_slice(v) for v in ours], [_first_slice(v) for v in volumes(theirs)])
+    assert first.matches[0].mm <= TOLERANCE_MM

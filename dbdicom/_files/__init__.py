@@ -9,7 +9,13 @@ from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
-from ._pydicom import FRAME_ALIASES, frame_values, read_any_header, read_with_pydicom
+from ._pydicom import (
+    FRAME_ALIASES,
+    frame_values,
+    grid_frame_values,
+    read_any_header,
+    read_with_pydicom,
+)
 from ._raw import (
     Layouts,
     dataset_bytes,
@@ -38,6 +44,7 @@ __all__ = [
     "file_header",
     "format_problem",
     "frame_values",
+    "grid_frame_values",
     "header_of",
     "image_problem",
     "merge",

@@ -18,7 +18,13 @@ from pydicom.errors import InvalidDicomError
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
 from ._values import to_python
 
-__all__ = ["read_any_header", "read_with_pydicom", "frame_values", "FRAME_ALIASES"]
+__all__ = [
+    "FRAME_ALIASES",
+    "frame_values",
+    "grid_frame_values",
+    "read_any_header",
+    "read_with_pydicom",
+]
 
 # keywords inside functional groups that mean the same as a classic keyword
 # coded entries say nothing out of their sequence's context
@@ -34,6 +40,8 @@ _SKIP = frozenset(
         "MappingResource",
     }
 )
+_POSITION, _ORIENTATION, _FRAMES = 0x00200032, 0x00200037, 0x00280008
+_GRID_OFFSETS = 0x3004000C  # Grid Frame Offset Vector
 FRAME_ALIASES = {
     "EffectiveEchoTime": "EchoTime",
     "NominalCardiacTriggerDelayTime": "TriggerTime",
@@ -202,6 +210,69 @@ def frame_values(
             values["SliceLocation"] = float(sum(p * n for p, n in zip(ipp, normal, strict=True)))
         frames.append(values)
     return frames
+
+
+def grid_frame_values(
+    path: str | BinaryIO, values: Mapping[int, Any], problems: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Per-frame positions of a multi-frame file stacked by Grid Frame Offset Vector (RT Dose).
+
+    Such a file has one (0020,0032) Image Position Patient, of its first
+    frame; frame k lies ``offset[k]`` mm from it along the slice normal (row
+    cosines x column cosines) when the vector starts at 0, or at z
+    ``offset[k]`` when it starts at the first frame's z (axial only). Any
+    other vector is a problem, and the frames get no position of their own.
+    ``values`` holds the file's position, orientation and number of frames
+    by tag number.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> path = get_testdata_file("rtdose.dcm")
+    >>> top = {0x00200032: (0.0, 0.0, -10.0), 0x00200037: (1, 0, 0, 0, 1, 0), 0x00280008: 15}
+    >>> frames = grid_frame_values(path, top, {})
+    >>> len(frames), frames[2]["ImagePositionPatient"], frames[2]["SliceLocation"]
+    (15, (0.0, 0.0, 0.0), 0.0)
+    """
+    ipp, iop = values.get(_POSITION), values.get(_ORIENTATION)
+    frames = values.get(_FRAMES)
+    if not (_is_vector(ipp, 3) and _is_vector(iop, 6) and isinstance(frames, int)):
+        return []
+    offsets = read_any_header(path, {_GRID_OFFSETS: "DS"}).values.get(_GRID_OFFSETS)
+    if isinstance(offsets, int | float):
+        offsets = (offsets,)
+    if not isinstance(offsets, tuple) or len(offsets) != frames or not _is_vector(offsets, frames):
+        if offsets is not None:
+            problems[_GRID_OFFSETS] = (
+                f"{len(offsets) if isinstance(offsets, tuple) else 1} offsets for {frames} "
+                "frames: the frames have no position of their own"
+            )
+        return []
+    row, col = iop[:3], iop[3:]
+    normal = (
+        row[1] * col[2] - row[2] * col[1],
+        row[2] * col[0] - row[0] * col[2],
+        row[0] * col[1] - row[1] * col[0],
+    )
+    if offsets[0] == 0:
+        positions = [
+            tuple(float(p + d * n) for p, n in zip(ipp, normal, strict=True)) for d in offsets
+        ]
+    elif offsets[0] == ipp[2] and tuple(iop) == (1, 0, 0, 0, 1, 0):
+        positions = [(float(ipp[0]), float(ipp[1]), float(z)) for z in offsets]
+    else:
+        problems[_GRID_OFFSETS] = (
+            f"starts at {offsets[0]}, neither 0 nor the z of (0020,0032) 'Image Position "
+            "(Patient)' of an axial image: the frames have no position of their own"
+        )
+        return []
+    return [
+        {
+            "ImagePositionPatient": pos,
+            "SliceLocation": float(sum(p * n for p, n in zip(pos, normal, strict=True))),
+        }
+        for pos in positions
+    ]
 
 
 def _is_vector(value: Any, n: int) -> bool:

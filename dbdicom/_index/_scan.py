@@ -15,7 +15,14 @@ from typing import Any
 import pandas as pd
 from pydicom.uid import UID
 
-from .._files import Header, NotDicomError, frame_values, image_problem, read_any_header
+from .._files import (
+    Header,
+    NotDicomError,
+    frame_values,
+    grid_frame_values,
+    image_problem,
+    read_any_header,
+)
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
 
 __all__ = [
@@ -43,7 +50,8 @@ _PLAIN = (int, float, type(None))
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"  # decoded numbers (most values): nothing to check
 
-_SERIES_UID, _ROWS, _SOP_CLASS = 0x0020000E, 0x00280010, 0x00080016
+_SERIES_UID, _ROWS, _SOP_CLASS, _FRAMES = 0x0020000E, 0x00280010, 0x00080016, 0x00280008
+RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"  # its frames lie at Grid Frame Offset Vector
 
 # below this many files a scan runs in this process: starting workers costs more
 PARALLEL_THRESHOLD = 400
@@ -135,6 +143,9 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
             frames = frame_values(path if data is None else io.BytesIO(data), header.problems)
         except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
+    elif header.values.get(_SOP_CLASS) == RT_DOSE and (header.values.get(_FRAMES) or 0) > 1:
+        source = path if data is None else io.BytesIO(data)
+        frames = grid_frame_values(source, header.values, header.problems)
     header_row(row, header)
     for i, frame in enumerate(frames):
         frame["_path"] = rel
