@@ -16,6 +16,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut, convert_color_space, iter_pixels
+from pydicom.uid import ImplicitVRLittleEndian
 from recorders import Recorder
 
 import dbdicom as db
@@ -220,3 +221,15 @@ def test_a_broken_palette_is_an_error_never_grey(tmp_path: Path) -> None:
     assert not list(out.rglob("*.png"))
     assert any("palette" in m for m in recorder.messages)
     database.close()
+
+
+def test_a_palette_file_without_preamble_or_file_meta_reads(tmp_path: Path) -> None:
+    """pydicom-data's OT-PAL-8-face.dcm (ACR-NEMA style, no 'DICM'): the scan reads it, so must
+    the palette and the pixels (it stopped with "its header cannot be read")."""
+    path = get_testdata_file("OT-PAL-8-face.dcm")
+    assert path is not None and Path(path).read_bytes()[128:132] != b"DICM"
+    shutil.copy(path, tmp_path / "face.dcm")
+    values = db.database(tmp_path).series()[0].to_xarray().values
+    ds = pydicom.dcmread(path, force=True)
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    assert np.array_equal(values.reshape(480, 640, 3), apply_color_lut(ds.pixel_array, ds))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidFileError
+from ._pydicom import read_dataset
 
 __all__ = ["PALETTE", "apply_palette", "palette_bits"]
 
@@ -28,11 +29,10 @@ PALETTE = "PALETTE COLOR"
 
 def _palette_header(path: str) -> Any:
     """The header of ``path`` (no pixels), as pydicom reads it."""
-    import pydicom
     from pydicom.errors import InvalidDicomError
 
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        return read_dataset(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
         raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
 

@@ -38,7 +38,7 @@ from .._errors import DecoderNotFoundError, InvalidFileError
 from ._codecs import decode_lossless
 from ._colour import PALETTE, apply_palette, palette_bits
 from ._header import NeedsPydicom, NotDicomError, read_header
-from ._pydicom import read_any_header
+from ._pydicom import read_any_header, read_dataset
 
 __all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
 
@@ -482,7 +482,6 @@ def _frame_error(path: str, frame: int, fmt: PixelFormat, detail: str) -> Except
 
 def _read_with_pydicom(path: str, indices: list[int], fmt: PixelFormat) -> np.ndarray:
     """Decode the frames with pydicom's plugins, one frame at a time."""
-    from pydicom import dcmread
     from pydicom.dataset import Dataset
     from pydicom.errors import InvalidDicomError
     from pydicom.pixels import iter_pixels
@@ -491,8 +490,8 @@ def _read_with_pydicom(path: str, indices: list[int], fmt: PixelFormat) -> np.nd
     out: np.ndarray | None = None
     current = indices[0]
     try:
-        if fmt.transfer_syntax == DEFLATED:  # pydicom inflates only in dcmread
-            found = dcmread(path)
+        if fmt.transfer_syntax == DEFLATED or not _has_marker(path):
+            found = read_dataset(path)  # pydicom inflates, or guesses the encoding, only so
             frames = iter_pixels(found, indices=indices)
         else:
             frames = iter_pixels(path, indices=indices, ds_out=found)
@@ -521,6 +520,13 @@ def _read_with_pydicom(path: str, indices: list[int], fmt: PixelFormat) -> np.nd
         raise _decode_error(path, current, fmt, found, exc) from exc
     assert out is not None
     return out
+
+
+def _has_marker(path: str) -> bool:
+    """Whether the file has the ``DICM`` marker of a Part-10 file at byte 128."""
+    with open(path, "rb") as f:
+        f.seek(128)
+        return f.read(4) == b"DICM"
 
 
 def _decode_error(path: str, frame: int, fmt: PixelFormat, found: Any, exc: Exception) -> Exception:

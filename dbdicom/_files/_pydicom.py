@@ -14,6 +14,7 @@ import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
 from ._values import to_python
@@ -23,6 +24,7 @@ __all__ = [
     "frame_values",
     "grid_frame_values",
     "read_any_header",
+    "read_dataset",
     "read_with_pydicom",
 ]
 
@@ -46,6 +48,33 @@ FRAME_ALIASES = {
     "EffectiveEchoTime": "EchoTime",
     "NominalCardiacTriggerDelayTime": "TriggerTime",
 }
+
+
+def read_dataset(path: str, stop_before_pixels: bool = False) -> Dataset:
+    """The whole file as a pydicom dataset, whatever its start, ready to decode.
+
+    Files without preamble and file meta (old ACR-NEMA style) are read as
+    the scan read them (``force=True``), and given the Transfer Syntax UID
+    of the encoding pydicom found, which its decoders need.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> ds = read_dataset(get_testdata_file("no_meta.dcm"))
+    >>> ds.file_meta.TransferSyntaxUID.name
+    'Implicit VR Little Endian'
+    """
+    ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian
+            if implicit
+            else ExplicitVRLittleEndian
+            if little
+            else ExplicitVRBigEndian
+        )
+    return ds
 
 
 def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
