@@ -65,7 +65,13 @@ def _varying(frames: Frames) -> str:
         distinct = {repr(v) for v in frames.raw(keyword) if v is not None}
         if len(distinct) > 1:
             parts.append(f"{keyword} ({len(distinct)} values)")
-    return ", ".join(parts) or "none"
+    if parts:
+        return ", ".join(parts)
+    return (
+        "none: the frames are alike in every tag that could place them. If they are "
+        "copies of one image (database.problems() lists duplicate SOP Instance UIDs), "
+        "keep one: instance.remove() the others (undone by database.restore())"
+    )
 
 
 def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
