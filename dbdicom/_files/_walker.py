@@ -251,7 +251,7 @@ def _no_marker(data: bytes) -> Exception:
     """
     if not data:
         return NotDicomError("the file is empty (0 bytes)")
-    if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00"):
+    if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00", b"\x00\x08", b"\x00\x02"):
         return NeedsPydicom("no file meta header")
     return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
 
