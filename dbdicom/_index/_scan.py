@@ -9,15 +9,15 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from stat import S_ISREG
 from typing import Any
 
 import pandas as pd
 
 from .._files import Header, NotDicomError, frame_values, read_any_header
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._walk import skip_reason
 
-__all__ = ["HIDDEN", "Row", "header_row", "walk", "scan_files", "scan_one", "WANTED"]
+__all__ = ["HIDDEN", "Row", "header_row", "scan_files", "scan_one", "WANTED"]
 
 HIDDEN = ".dbdicom"
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -38,38 +38,6 @@ _BATCH = 250
 Row = dict[str, Any]
 
 
-def walk(root: str) -> dict[str, tuple[int, int]]:
-    """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
-
-    Paths use ``/`` whatever the platform, and come in sorted order within
-    each folder (usually the order of the saved index, which makes comparing
-    them cheap). The hidden index folder and symbolic links to folders are
-    not followed; hidden files (names starting with ``.``) are left out.
-    """
-    found: dict[str, tuple[int, int]] = {}
-    _walk_folder("", root, found)
-    return found
-
-
-def _walk_folder(prefix: str, folder: str, found: dict[str, tuple[int, int]]) -> None:
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted((e for e in it if e.name[0] != "."), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                _walk_folder(prefix + name + "/", entry.path, found)
-                continue
-            st = entry.stat()
-        except OSError:
-            continue
-        if S_ISREG(st.st_mode):
-            found[prefix + name] = (st.st_size, st.st_mtime_ns)
-
-
 def scan_one(
     root: str, rel: str, size: int, mtime: int, data: bytes | None = None
 ) -> tuple[Row, list[Row]]:
@@ -84,8 +52,15 @@ def scan_one(
     folder: an exception the layers below do not expect (a pydicom failure
     on bytes nobody foresaw) is caught here too, whatever its type, and
     recorded in ``_error`` with its type and message.
+
+    A negative ``size`` is an entry that is not a file to read (a FIFO, a
+    device, a link that leaves the folder: see :func:`~dbdicom._index._walk.walk`):
+    it is never opened, and its row says why.
     """
     row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
+    if size < 0:
+        row["_error"] = skip_reason(root, rel, size)
+        return row, []
     try:
         return _scan(root, rel, row, data)
     except Exception as exc:  # the scan boundary: see the docstring

@@ -251,14 +251,19 @@ class Journal:
             tmp.unlink(missing_ok=True)
 
     def _link(self, source: Path, kept: Path) -> None:
+        """Keep ``source`` as ``kept``; a symbolic link is kept as the link, not its file."""
         try:
-            os.link(source, kept)
+            os.link(source, kept, follow_symlinks=False)
             return
         except OSError:
             pass  # no hard links here (another file system, FAT, ...): copy
         part = kept.with_suffix(".part")
-        shutil.copy2(source, part)
-        os.replace(part, kept)
+        try:
+            shutil.copy2(source, part, follow_symlinks=False)
+            os.replace(part, kept)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
 
     # ------------------------------------------------------------ save/restore
     def _chosen(self, paths: Iterable[str] | None) -> dict[str, Entry]:

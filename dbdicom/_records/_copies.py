@@ -24,12 +24,11 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
     editor = db._editor
     editor.begin()
-    paths = _expand(files)
+    paths, refused = _expand(files)
     have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
     wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
     items = []
     duplicates: list[str] = []
-    refused: list[str] = []
     for src in paths:
         try:
             header = read_any_header(str(src), wanted)
@@ -69,23 +68,35 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
     return [cls(db, keys[3]) for _, keys, _ in items]
 
 
-def _expand(files: Any) -> list[Path]:
+def _expand(files: Any) -> tuple[list[Path], list[str]]:
+    """The files to import, and the entries refused: named pipes, devices, dangling links.
+
+    Those are never opened (a named pipe would wait for a writer for ever).
+    """
     if isinstance(files, str | os.PathLike):
         files = [files]
     out: list[Path] = []
+    refused: list[str] = []
     for item in files:
         path = Path(item)
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+                for name in sorted(f for f in filenames if not f.startswith(".")):
+                    found = Path(dirpath) / name
+                    if found.is_file():
+                        out.append(found)
+                    else:  # a named pipe, a device, a dangling link...
+                        refused.append(f"{found} (not a file)")
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            refused.append(f"{path} (not a file)")
         else:
             raise FileNotFoundError(
                 f"{path} does not exist: give DICOM files or folders to import."
             )
-    return out
+    return out, refused
 
 
 def save_to(record: Record, path: Any) -> Any:
