@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._custom import custom
-from .._errors import DicomError
+from .._errors import DicomError, DiskFullError, disk_full
 from .._files import NotDicomError, read_any_header
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
@@ -109,13 +109,39 @@ def save_to(record: Record, path: Any) -> Any:
         )
     files = record.files() if record.level != "database" or record._rows().size else []
     root = Path(record._db.path)
-    for source in files:
-        rel = Path(source).relative_to(root)
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target / rel)
-    target.mkdir(parents=True, exist_ok=True)
+    made = not target.exists()
+    copied: list[Path] = []
+    try:
+        for source in files:
+            rel = Path(source).relative_to(root)
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            copied.append(target / rel)
+            shutil.copyfile(source, target / rel)
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _take_back(target, copied, made)
+        if disk_full(exc):
+            raise DiskFullError(
+                f"The disk of {target} is full ({exc.strerror or exc}): nothing was written "
+                "there (the files copied before it were deleted again). Free some space on "
+                "it, then call save(path) again.",
+                exc.errno,
+            ) from exc
+        raise
     # the database's own class opens the copy (this module is below the Database)
     return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
+
+
+def _take_back(target: Path, copied: list[Path], made: bool) -> None:
+    """Delete the copies a failed :func:`save_to` made, and the folders it made for them."""
+    for path in reversed(copied):
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != target and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    if made and target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
 
 
 def subseries(series: Record, filters: dict[str, Any]) -> Record:

@@ -223,8 +223,9 @@ class Database(Record):
         """Copy DICOM files (a list of files or folders, or one folder) into the database.
 
         The files are copied, never moved or changed; files whose
-        SOPInstanceUID is already in the database, and files that are not
-        DICOM, are skipped and listed in a message. The copies can be removed
+        SOPInstanceUID is already in the database, files that are not
+        DICOM, and entries that are not files (named pipes, devices,
+        dangling links: never opened) are skipped and listed in a message. The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
         """
