@@ -368,7 +368,10 @@ class Journal:
     def _link(self, source: Path, kept: Path) -> None:
         """Keep ``source`` as ``kept``; a symbolic link is kept as the link, not its file."""
         try:
-            os.link(source, kept, follow_symlinks=False)
+            if os.link in os.supports_follow_symlinks:
+                os.link(source, kept, follow_symlinks=False)
+            else:  # pragma: no cover - Windows, whose links are never followed here
+                os.link(source, kept)
             return
         except OSError:
             pass  # no hard links here (another file system, FAT, ...): copy
