@@ -299,3 +299,25 @@ def test_a_copy_into_a_new_folder_on_a_full_disk(disk: Path) -> None:
     assert [s.SeriesDescription for s in kept.series()] == ["zeros"]
     kept.close()
     series.database.close()
+
+
+def test_a_subseries_is_copied_whole_or_not_at_all(disk: Path) -> None:
+    """Its instances are copied one by one: the disk fills up after a few, and they go too."""
+    root = disk / "database"
+    write_valid_series(root / "valid", n=12)
+    before = files_of(root)
+    database = db.database(root)
+    (series,) = database.series()
+    series.PatientName = "Warm^Up"  # the lock and the journal's folders exist
+    database.restore()
+    filler = fill(disk, leave=PAGE * 4)
+    with pytest.raises(db.DiskFullError) as info:
+        series.subseries(PatientID="GOOD-001")
+    assert "the change was undone" in _say_full(info, root)
+    assert files_of(root) == before
+    assert not database.unsaved
+    filler.unlink()
+    assert len(series.subseries(PatientID="GOOD-001").instances()) == 12
+    database.restore()
+    assert files_of(root) == before
+    database.close()

@@ -159,7 +159,8 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
     new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
     if instances:
-        _copy_many(instances, new)
+        with series._db._editor.changing():  # all the copies, or none if the disk fills up
+            _copy_many(instances, new)
     return new
 
 
