@@ -7,9 +7,12 @@ written for plain Python (``except KeyError``) keeps working.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "DicomError",
     "DatabaseNotFoundError",
+    "DiskFullError",
     "EmptyRecordError",
     "DecoderNotFoundError",
     "InvalidFileError",
@@ -20,6 +23,7 @@ __all__ = [
     "GeometryError",
     "ReadOnlyError",
     "StaleFileError",
+    "disk_full",
 ]
 
 
@@ -91,3 +95,40 @@ class StaleFileError(DicomError, RuntimeError):
     was made for; the message names the file. Reopen the folder, or call
     ``database.refresh()``, and build the array again.
     """
+
+
+# the errors of a write that found no room: the disk is full, or the user's quota
+_FULL = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the disk (or the user's quota) is full.
+
+    Examples
+    --------
+    >>> disk_full(OSError(errno.ENOSPC, "No space left on device")), disk_full(KeyError())
+    (True, False)
+    """
+    return isinstance(exc, OSError) and exc.errno in _FULL
+
+
+class DiskFullError(DicomError, OSError):
+    """A write found the disk (or the user's disk quota) full.
+
+    The message names the folder, what became of the change (undone: the
+    files are as they were before it) and the way out: free some space,
+    then make the call again. It is an ``OSError`` whose ``errno`` is that
+    of the failed write (``ENOSPC`` or ``EDQUOT``).
+
+    Examples
+    --------
+    >>> exc = DiskFullError("the disk of /data is full: free some space", errno.ENOSPC)
+    >>> str(exc), exc.errno == errno.ENOSPC, isinstance(exc, OSError)
+    ('the disk of /data is full: free some space', True, True)
+    """
+
+    def __init__(self, message: str, code: int | None = errno.ENOSPC) -> None:
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)

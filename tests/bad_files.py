@@ -6,6 +6,7 @@ Each ``write_*`` function writes into a folder and returns the paths it wrote.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,15 +152,15 @@ class BadFiles:
         ]
 
 
-def build_bad_files(root: Path) -> BadFiles:
-    """Every kind of bad input, next to a valid 3-slice MR series in ``root/valid``."""
-    root = Path(root)
+def write_valid_series(folder: Path, description: str = "valid", n: int = 3) -> list[Path]:
+    """A valid MR series of ``n`` slices, ``folder/IM_0001.dcm``..., patient GOOD-001."""
     series = {
         "StudyInstanceUID": new_uid(),
         "SeriesInstanceUID": new_uid(),
-        "SeriesDescription": "valid",
+        "FrameOfReferenceUID": new_uid(),
+        "SeriesDescription": description,
     }
-    valid = [
+    return [
         write_dataset(
             _valid_mr(
                 **series,
@@ -168,10 +169,68 @@ def build_bad_files(root: Path) -> BadFiles:
                 InstanceNumber=k,
                 ImagePositionPatient=[-15.5, -15.5, 5.0 * k],
             ),
-            root / "valid" / f"IM_{k:04d}.dcm",
+            folder / f"IM_{k:04d}.dcm",
         )
-        for k in (1, 2, 3)
+        for k in range(1, n + 1)
     ]
+
+
+@dataclass(frozen=True)
+class SpecialEntries:
+    """What :func:`write_special_entries` made: entries of a folder that are not files."""
+
+    fifo: Path
+    socket: Path
+    dangling: Path
+    to_device: Path
+    to_outside: Path
+    to_outside_folder: Path
+    to_inside: Path
+    to_hidden: Path
+    outside: list[Path]
+    hidden: Path
+
+
+def write_special_entries(root: Path, outside: Path) -> SpecialEntries:
+    """Entries that are not plain files, in ``root``, next to whatever it holds.
+
+    A named pipe ``pipe.dcm``, a Unix socket ``socket.dcm``, a dangling
+    link, a link to ``/dev/zero``, a link to a valid DICOM file of a series
+    written in ``outside`` (and one to that folder), a link to
+    ``root/valid/IM_0001.dcm`` (which must exist) and a link to a valid file
+    kept in the hidden folder ``root/.archive`` (series "linked").
+    """
+    import socket
+
+    root.mkdir(parents=True, exist_ok=True)
+    fifo = root / "pipe.dcm"
+    os.mkfifo(fifo)
+    sock = root / "socket.dcm"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(sock))
+    dangling = root / "dangling.dcm"
+    dangling.symlink_to(root / "no such file.dcm")
+    device = root / "zero.dcm"
+    device.symlink_to("/dev/zero")
+    elsewhere = write_valid_series(outside, "outside", n=2)
+    to_outside = root / "outside.dcm"
+    to_outside.symlink_to(elsewhere[0])
+    to_folder = root / "outside_folder"
+    to_folder.symlink_to(outside, target_is_directory=True)
+    to_inside = root / "same_as_IM_0001.dcm"
+    to_inside.symlink_to(Path("valid") / "IM_0001.dcm")
+    (hidden,) = write_valid_series(root / ".archive", "linked", n=1)
+    to_hidden = root / "linked.dcm"
+    to_hidden.symlink_to(Path(".archive") / hidden.name)
+    return SpecialEntries(
+        fifo, sock, dangling, device, to_outside, to_folder, to_inside, to_hidden, elsewhere, hidden
+    )
+
+
+def build_bad_files(root: Path) -> BadFiles:
+    """Every kind of bad input, next to a valid 3-slice MR series in ``root/valid``."""
+    root = Path(root)
+    valid = write_valid_series(root / "valid")
     return BadFiles(
         root=root,
         valid=valid,

@@ -242,7 +242,7 @@ def frame_values(
 
 
 def grid_frame_values(
-    path: str | BinaryIO, values: Mapping[int, Any], problems: dict[int, str]
+    path: str, values: Mapping[int, Any], problems: dict[int, str], data: bytes | None = None
 ) -> list[dict[str, Any]]:
     """Per-frame positions of a multi-frame file stacked by Grid Frame Offset Vector (RT Dose).
 
@@ -252,7 +252,7 @@ def grid_frame_values(
     ``offset[k]`` when it starts at the first frame's z (axial only). Any
     other vector is a problem, and the frames get no position of their own.
     ``values`` holds the file's position, orientation and number of frames
-    by tag number.
+    by tag number; ``data``, if given, the file's bytes (read instead).
 
     Examples
     --------
@@ -265,9 +265,11 @@ def grid_frame_values(
     """
     ipp, iop = values.get(_POSITION), values.get(_ORIENTATION)
     frames = values.get(_FRAMES)
-    if not (_is_vector(ipp, 3) and _is_vector(iop, 6) and isinstance(frames, int)):
+    if not isinstance(ipp, tuple) or not isinstance(iop, tuple) or not isinstance(frames, int):
         return []
-    offsets = read_any_header(path, {_GRID_OFFSETS: "DS"}).values.get(_GRID_OFFSETS)
+    if not (_is_vector(ipp, 3) and _is_vector(iop, 6)):
+        return []
+    offsets = read_any_header(path, {_GRID_OFFSETS: "DS"}, data).values.get(_GRID_OFFSETS)
     if isinstance(offsets, int | float):
         offsets = (offsets,)
     if not isinstance(offsets, tuple) or len(offsets) != frames or not _is_vector(offsets, frames):

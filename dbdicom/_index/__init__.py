@@ -19,8 +19,9 @@ from ._columns import (
 )
 from ._index import Index, assign_keys, find_problems, store_folder
 from ._query import Query, match_values, parse_query, select_rows
-from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one, walk
+from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
 from ._store import UNREAD
+from ._walk import SKIPPED, walk
 
 __all__ = [
     "HIDDEN",
@@ -29,6 +30,7 @@ __all__ = [
     "LEVEL_TAGS",
     "NUMERIC_VRS",
     "Row",
+    "SKIPPED",
     "TAGS",
     "UNREAD",
     "VECTORS",

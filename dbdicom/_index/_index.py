@@ -34,8 +34,9 @@ from ._columns import (
 )
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._perframe import make_frames_table
-from ._scan import HIDDEN, Row, scan_files, scan_one, walk
+from ._scan import HIDDEN, Row, scan_files, scan_one
 from ._store import UNREAD, load_frame, save_frame
+from ._walk import walk
 
 __all__ = ["Index", "store_folder"]
 
@@ -106,11 +107,17 @@ class Index:
         The database folder.
     progress : callable, optional
         ``progress(done, total)`` during scans.
+    follow_links : bool
+        Read the files that symbolic links outside the folder lead to
+        (see :func:`~dbdicom._index._walk.walk`).
     """
 
-    def __init__(self, root: Path, progress: Progress | None = None) -> None:
+    def __init__(
+        self, root: Path, progress: Progress | None = None, follow_links: bool = False
+    ) -> None:
         self.root = root
         self.progress = progress
+        self.follow_links = follow_links
         self.store, self.writable = store_folder(root)
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
@@ -136,7 +143,7 @@ class Index:
         """
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(self._load)
-            files = walk(str(self.root))
+            files = walk(str(self.root), self.follow_links)
             loaded = loading.result()
         if loaded:
             self.refresh(files)
@@ -157,7 +164,7 @@ class Index:
     def scan(self, files: dict[str, tuple[int, int]] | None = None) -> None:
         """Read every file again and rebuild the index from scratch."""
         if files is None:
-            files = walk(str(self.root))
+            files = walk(str(self.root), self.follow_links)
         self.frame, frames = scan_files(str(self.root), files, self.progress)
         self.frames = make_frames_table(frames)
         self._finish(save=True)
@@ -169,7 +176,7 @@ class Index:
         one. Returns True when anything changed.
         """
         if files is None:
-            files = walk(str(self.root))
+            files = walk(str(self.root), self.follow_links)
         paths = self.frame["_path"].to_numpy(dtype=object)
         n = len(files)
         sizes = np.fromiter((v[0] for v in files.values()), np.int64, n)

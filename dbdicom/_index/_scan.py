@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from stat import S_ISREG
 from typing import Any
 
 import pandas as pd
@@ -24,17 +23,9 @@ from .._files import (
     read_any_header,
 )
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._walk import skip_reason
 
-__all__ = [
-    "HIDDEN",
-    "WARNINGS_SEPARATOR",
-    "Row",
-    "header_row",
-    "walk",
-    "scan_files",
-    "scan_one",
-    "WANTED",
-]
+__all__ = ["HIDDEN", "WARNINGS_SEPARATOR", "Row", "header_row", "scan_files", "scan_one", "WANTED"]
 
 HIDDEN = ".dbdicom"
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -46,9 +37,9 @@ for _kw in TAGS:
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
-_PLAIN = (int, float, type(None))
+_PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
 #: between the reasons of one file's ``_warning``
-WARNINGS_SEPARATOR = "\n"  # decoded numbers (most values): nothing to check
+WARNINGS_SEPARATOR = "\n"
 
 _SERIES_UID, _ROWS, _SOP_CLASS, _FRAMES = 0x0020000E, 0x00280010, 0x00080016, 0x00280008
 RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"  # its frames lie at Grid Frame Offset Vector
@@ -58,38 +49,6 @@ PARALLEL_THRESHOLD = 400
 _BATCH = 250
 
 Row = dict[str, Any]
-
-
-def walk(root: str) -> dict[str, tuple[int, int]]:
-    """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
-
-    Paths use ``/`` whatever the platform, and come in sorted order within
-    each folder (usually the order of the saved index, which makes comparing
-    them cheap). The hidden index folder and symbolic links to folders are
-    not followed; hidden files (names starting with ``.``) are left out.
-    """
-    found: dict[str, tuple[int, int]] = {}
-    _walk_folder("", root, found)
-    return found
-
-
-def _walk_folder(prefix: str, folder: str, found: dict[str, tuple[int, int]]) -> None:
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted((e for e in it if e.name[0] != "."), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                _walk_folder(prefix + name + "/", entry.path, found)
-                continue
-            st = entry.stat()
-        except OSError:
-            continue
-        if S_ISREG(st.st_mode):
-            found[prefix + name] = (st.st_size, st.st_mtime_ns)
 
 
 def scan_one(
@@ -106,8 +65,15 @@ def scan_one(
     folder: an exception the layers below do not expect (a pydicom failure
     on bytes nobody foresaw) is caught here too, whatever its type, and
     recorded in ``_error`` with its type and message.
+
+    A negative ``size`` is an entry that is not a file to read (a FIFO, a
+    device, a link that leaves the folder: see :func:`~dbdicom._index._walk.walk`):
+    it is never opened, and its row says why.
     """
     row: Row = {"_path": rel, "_size": size, "_mtime": mtime}
+    if size < 0:
+        row["_error"] = skip_reason(root, rel, size)
+        return row, []
     try:
         return _scan(root, rel, row, data)
     except Exception as exc:  # the scan boundary: see the docstring
@@ -144,8 +110,7 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
         except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
     elif header.values.get(_SOP_CLASS) == RT_DOSE and (header.values.get(_FRAMES) or 0) > 1:
-        source = path if data is None else io.BytesIO(data)
-        frames = grid_frame_values(source, header.values, header.problems)
+        frames = grid_frame_values(path, header.values, header.problems, data)
     header_row(row, header)
     for i, frame in enumerate(frames):
         frame["_path"] = rel

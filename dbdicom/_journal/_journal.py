@@ -12,11 +12,19 @@ moment a process is killed at, the folder can be brought back:
 * a file announced as new is deleted by a restore.
 
 Saving a set of files rewrites the log without their entries in one atomic
-rename (then deletes their originals), so a save is all or nothing.
+rename (then deletes their originals), so a save is all or nothing; saving
+or restoring everything empties the log in place instead, which needs no
+free space.
 Restoring puts the originals back with atomic renames, then rewrites the
 log; a restore killed half way is finished by the next one. Files are
 always replaced by renaming a complete temporary file over them: a file of
 the database is never half written.
+
+A full disk (``OSError`` ENOSPC or EDQUOT) takes nothing: log lines that
+could not be written whole are cut off again, originals that could not all
+be kept are let go, temporary files are deleted, and :meth:`Journal.undo`
+puts back the files of a change that failed half way, without needing any
+free space (renames, deletions, a truncation).
 
 Layout, inside the database's hidden folder::
 
@@ -39,6 +47,9 @@ from pathlib import Path
 __all__ = ["Entry", "Journal"]
 
 Keys = tuple[str, str, str, str]
+# the log's length and the entries at a moment (see Journal.mark)
+Mark = tuple[int, dict[str, "Entry"]]
+_BINARY = getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,12 @@ class Entry:
             return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]))
         except (ValueError, KeyError, TypeError):
             return None  # a line torn by a crash: its change never started
+
+
+def _same(kept: Path, target: Path) -> bool:
+    """Whether ``kept`` and ``target`` are one file (a link compared as the link itself)."""
+    a, b = os.lstat(kept), os.lstat(target)
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -134,8 +151,8 @@ class Journal:
             return
         for line in text.splitlines():
             entry = Entry.from_json(line)
-            if entry is not None:
-                self.entries.setdefault(entry.path, entry)
+            if entry is not None:  # a path announced again (see keep) is its last line
+                self.entries[entry.path] = entry
 
     @property
     def unsaved(self) -> bool:
@@ -164,22 +181,91 @@ class Journal:
             for name in os.listdir(self.originals):
                 if name not in used:
                     (self.originals / name).unlink(missing_ok=True)
-        self._rewrite(live)
+        try:
+            clean = self.log.read_text() == "".join(e.to_json() + "\n" for e in live.values())
+        except OSError:
+            clean = not live
+        if not clean:  # (a clean log is left alone: a full disk still lets a writer in)
+            self._rewrite(live)
 
     def _append(self, entries: list[Entry]) -> None:
+        """Add ``entries`` to the log, all or none: a failed write is cut off again.
+
+        (A torn line left before the next one would hide that one's entry.)
+        """
         if not entries:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        data = "".join(e.to_json() + "\n" for e in entries).encode()
-        with open(self.log, "ab") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        data = memoryview("".join(e.to_json() + "\n" for e in entries).encode())
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _BINARY, 0o644)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                while len(data):
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            except BaseException:
+                os.ftruncate(fd, start)  # frees what the lines took: it needs no room
+                raise
+        finally:
+            os.close(fd)
         for e in entries:
             self.entries[e.path] = e
 
+    def mark(self) -> Mark:
+        """Where the journal stands now: what :meth:`undo` goes back to."""
+        try:
+            size = self.log.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            size = 0
+        return size, dict(self.entries)
+
+    def since(self, mark: Mark) -> list[str]:
+        """The paths announced since ``mark``."""
+        return [p for p in self.entries if p not in mark[1]]
+
+    def undo(self, mark: Mark) -> list[str]:
+        """Undo the changes announced since ``mark`` (of a change that failed half way).
+
+        Their files are put back as they were before (new files deleted,
+        kept originals renamed back over the files) and the log is cut back
+        to its length then. It needs no free space (renames, deletions and
+        a truncation), so it works on a full disk. Returns the paths put
+        back. Killed half way, it leaves what a kill during the change
+        would: the next writer's :meth:`recover` or a restore finishes it.
+        """
+        size, before = mark
+        undone = [e for p, e in self.entries.items() if p not in before]
+        emptied: set[Path] = set()
+        for entry in undone:
+            self._put_back(entry, emptied)
+        self._cut(size)
+        self.entries = dict(before)
+        self._remove_empty(emptied)
+        return [e.path for e in undone]
+
+    def _cut(self, size: int) -> None:
+        """Cut the log to ``size`` bytes (in place: this needs no free space)."""
+        try:
+            fd = os.open(self.log, os.O_WRONLY | _BINARY)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def _rewrite(self, entries: dict[str, Entry]) -> None:
-        """Replace the log by ``entries`` in one atomic rename."""
+        """Replace the log by ``entries`` in one atomic rename.
+
+        No entries: the log is emptied in place, which needs no free space
+        (so a whole save or restore works on a full disk).
+        """
+        if not entries:
+            self._cut(0)
+            self.entries = {}
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"log.{uuid.uuid4().hex}.tmp"
         try:
@@ -195,18 +281,44 @@ class Journal:
         self.entries = dict(entries)
 
     # ------------------------------------------------------------ changes
+    def _kept(self, path: str) -> bool:
+        """Whether ``path`` is announced already, with its original kept (if it had one).
+
+        A "kept" entry whose original is gone announced a change that never
+        happened, or was undone since (a restore or :meth:`undo` whose log
+        could not be rewritten): its file is its saved self, to be kept
+        again before it changes.
+        """
+        entry = self.entries.get(path)
+        if entry is None:
+            return False
+        return entry.kind == "new" or (self.originals / entry.original).exists()
+
     def keep(self, files: Iterable[tuple[str, Keys]]) -> None:
-        """Keep the originals of files about to be rewritten (once per file)."""
+        """Keep the originals of files about to be rewritten (once per file).
+
+        All or none: when one cannot be kept (a full disk), those kept are
+        let go and their log lines cut off before the error is raised.
+        """
         new = [
             Entry(path, "kept", uuid.uuid4().hex, keys)
             for path, keys in files
-            if path not in self.entries
+            if not self._kept(path)
         ]
+        if not new:
+            return
+        mark = self.mark()
         self._append(new)
-        if new:
+        try:
             self.originals.mkdir(parents=True, exist_ok=True)
-        for entry in new:
-            self._link(self.root / entry.path, self.originals / entry.original)
+            for entry in new:
+                self._link(self.root / entry.path, self.originals / entry.original)
+        except BaseException:
+            for entry in new:  # the files are untouched: their originals only go
+                (self.originals / entry.original).unlink(missing_ok=True)
+            self._cut(mark[0])
+            self.entries = mark[1]
+            raise
 
     def created(self, files: Iterable[tuple[str, Keys]]) -> None:
         """Announce files about to be created."""
@@ -215,7 +327,7 @@ class Journal:
     def remove(self, files: Iterable[tuple[str, Keys]]) -> None:
         """Remove files from the folder, keeping the originals of saved ones."""
         files = list(files)
-        new = [Entry(p, "kept", uuid.uuid4().hex, k) for p, k in files if p not in self.entries]
+        new = [Entry(p, "kept", uuid.uuid4().hex, k) for p, k in files if not self._kept(p)]
         self._append(new)
         if new:
             self.originals.mkdir(parents=True, exist_ok=True)
@@ -245,20 +357,31 @@ class Journal:
                 if exc.errno != errno.EXDEV:
                     raise
                 near = target.parent / f".dbdicom-{tmp.name}.tmp"  # another file system
-                shutil.move(str(tmp), near)
-                os.replace(near, target)
+                try:
+                    shutil.move(str(tmp), near)
+                    os.replace(near, target)
+                finally:
+                    near.unlink(missing_ok=True)
         finally:
             tmp.unlink(missing_ok=True)
 
     def _link(self, source: Path, kept: Path) -> None:
+        """Keep ``source`` as ``kept``; a symbolic link is kept as the link, not its file."""
         try:
-            os.link(source, kept)
+            if os.link in os.supports_follow_symlinks:
+                os.link(source, kept, follow_symlinks=False)
+            else:  # pragma: no cover - Windows, whose links are never followed here
+                os.link(source, kept)
             return
         except OSError:
             pass  # no hard links here (another file system, FAT, ...): copy
         part = kept.with_suffix(".part")
-        shutil.copy2(source, part)
-        os.replace(part, kept)
+        try:
+            shutil.copy2(source, part, follow_symlinks=False)
+            os.replace(part, kept)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
 
     # ------------------------------------------------------------ save/restore
     def _chosen(self, paths: Iterable[str] | None) -> dict[str, Entry]:
@@ -285,22 +408,26 @@ class Journal:
             return []
         emptied: set[Path] = set()
         for entry in chosen.values():
-            target = self.root / entry.path
-            if entry.kind == "new":
-                target.unlink(missing_ok=True)
-                emptied.add(target.parent)
-                continue
-            kept = self.originals / entry.original
-            if kept.exists():
-                if target.exists() and os.path.samefile(kept, target):
-                    kept.unlink()  # never rewritten: the file is its original already
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(kept, target)
+            self._put_back(entry, emptied)
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)
         self._remove_empty(emptied)
         return list(chosen)
+
+    def _put_back(self, entry: Entry, emptied: set[Path]) -> None:
+        """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``)."""
+        target = self.root / entry.path
+        if entry.kind == "new":
+            target.unlink(missing_ok=True)
+            emptied.add(target.parent)
+            return
+        kept = self.originals / entry.original
+        if kept.exists():
+            if os.path.lexists(target) and _same(kept, target):
+                kept.unlink()  # never rewritten: the file is its original already
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(kept, target)
 
     def _remove_empty(self, folders: set[Path]) -> None:
         """Remove the folders that removing new files left empty, and parents left empty then.

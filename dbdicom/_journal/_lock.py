@@ -41,6 +41,19 @@ except ImportError:  # pragma: no cover - Windows
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
 
 
+def _write_id(fd: int, data: bytes) -> None:
+    """Write ``data`` over the start of the file, then cut the file after it.
+
+    Written in place, not after emptying the file: an id already there
+    leaves room for this one on a disk that is otherwise full.
+    """
+    os.lseek(fd, 0, os.SEEK_SET)
+    view = memoryview(data)
+    while len(view):
+        view = view[os.write(fd, view) :]
+    os.ftruncate(fd, len(data))
+
+
 class FolderLock:
     """The writer's lock of one database folder.
 
@@ -72,15 +85,31 @@ class FolderLock:
         return self._fd is not None
 
     def acquire(self) -> bool:
-        """Take the lock if no one holds it; True on success (or if already held)."""
+        """Take the lock if no one holds it; True on success (or if already held).
+
+        The process id is written in the lock file for :meth:`holder`. When
+        that fails (a full disk: ``OSError`` ENOSPC), the lock is let go
+        and the file closed before the error is raised: a later call tries
+        afresh, in this process or another.
+        """
         if self._fd is not None:
             return True
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
+        try:
+            if not _try_lock(fd):
+                os.close(fd)
+                return False
+        except BaseException:
             os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+            raise
+        try:
+            _write_id(fd, str(os.getpid()).encode())
+        except BaseException:
+            try:
+                _unlock(fd)
+            finally:
+                os.close(fd)
+            raise
         self._fd = fd
         return True
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._custom import custom
-from .._errors import DicomError
+from .._errors import DicomError, DiskFullError, disk_full
 from .._files import NotDicomError, read_any_header
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
@@ -24,12 +24,11 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
     editor = db._editor
     editor.begin()
-    paths = _expand(files)
+    paths, refused = _expand(files)
     have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
     wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
     items = []
     duplicates: list[str] = []
-    refused: list[str] = []
     for src in paths:
         try:
             header = read_any_header(str(src), wanted)
@@ -69,23 +68,35 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
     return [cls(db, keys[3]) for _, keys, _ in items]
 
 
-def _expand(files: Any) -> list[Path]:
+def _expand(files: Any) -> tuple[list[Path], list[str]]:
+    """The files to import, and the entries refused: named pipes, devices, dangling links.
+
+    Those are never opened (a named pipe would wait for a writer for ever).
+    """
     if isinstance(files, str | os.PathLike):
         files = [files]
     out: list[Path] = []
+    refused: list[str] = []
     for item in files:
         path = Path(item)
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+                for name in sorted(f for f in filenames if not f.startswith(".")):
+                    found = Path(dirpath) / name
+                    if found.is_file():
+                        out.append(found)
+                    else:  # a named pipe, a device, a dangling link...
+                        refused.append(f"{found} (not a file)")
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            refused.append(f"{path} (not a file)")
         else:
             raise FileNotFoundError(
                 f"{path} does not exist: give DICOM files or folders to import."
             )
-    return out
+    return out, refused
 
 
 def save_to(record: Record, path: Any) -> Any:
@@ -98,13 +109,39 @@ def save_to(record: Record, path: Any) -> Any:
         )
     files = record.files() if record.level != "database" or record._rows().size else []
     root = Path(record._db.path)
-    for source in files:
-        rel = Path(source).relative_to(root)
-        (target / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target / rel)
-    target.mkdir(parents=True, exist_ok=True)
+    made = not target.exists()
+    copied: list[Path] = []
+    try:
+        for source in files:
+            rel = Path(source).relative_to(root)
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            copied.append(target / rel)
+            shutil.copyfile(source, target / rel)
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _take_back(target, copied, made)
+        if disk_full(exc):
+            raise DiskFullError(
+                f"The disk of {target} is full ({exc.strerror or exc}): nothing was written "
+                "there (the files copied before it were deleted again). Free some space on "
+                "it, then call save(path) again.",
+                exc.errno,
+            ) from exc
+        raise
     # the database's own class opens the copy (this module is below the Database)
     return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
+
+
+def _take_back(target: Path, copied: list[Path], made: bool) -> None:
+    """Delete the copies a failed :func:`save_to` made, and the folders it made for them."""
+    for path in reversed(copied):
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != target and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    if made and target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
 
 
 def subseries(series: Record, filters: dict[str, Any]) -> Record:
@@ -122,7 +159,8 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
     new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
     if instances:
-        _copy_many(instances, new)
+        with series._db._editor.changing():  # all the copies, or none if the disk fills up
+            _copy_many(instances, new)
     return new
 
 

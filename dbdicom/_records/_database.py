@@ -77,7 +77,11 @@ class Database(Record):
     level = "database"
 
     def __init__(
-        self, path: Path, status: StatusLike | None = None, dialog: DialogLike | None = None
+        self,
+        path: Path,
+        status: StatusLike | None = None,
+        dialog: DialogLike | None = None,
+        follow_links: bool = False,
     ) -> None:
         super().__init__(self, str(path))
         self._path = path
@@ -89,7 +93,7 @@ class Database(Record):
         self._rank: np.ndarray | None = None
         self._seen = (-1, -1)  # index (version, order_version) of the caches
         self._temporary = False  # db.database() without a path
-        self._index = Index(path, progress=self._progress)
+        self._index = Index(path, progress=self._progress, follow_links=follow_links)
         self._index.open()
         self._editor = Editor(self)
 
@@ -219,8 +223,9 @@ class Database(Record):
         """Copy DICOM files (a list of files or folders, or one folder) into the database.
 
         The files are copied, never moved or changed; files whose
-        SOPInstanceUID is already in the database, and files that are not
-        DICOM, are skipped and listed in a message. The copies can be removed
+        SOPInstanceUID is already in the database, files that are not
+        DICOM, and entries that are not files (named pipes, devices,
+        dangling links: never opened) are skipped and listed in a message. The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
         """
@@ -386,6 +391,7 @@ def database(
     *,
     status: StatusLike | None = None,
     dialog: DialogLike | None = None,
+    follow_links: bool = False,
 ) -> Database:
     """Open a folder of DICOM files as a database (or, without a path, a new one).
 
@@ -410,6 +416,15 @@ def database(
     dialog : DialogLike, optional
         Who asks the user: the terminal by default, or a GUI's pop-ups (any
         object with the methods of :class:`dbdicom.DialogLike`).
+    follow_links : bool
+        Also read the files that symbolic links lead to outside the folder.
+        By default such links are listed by :meth:`Database.problems` and
+        not followed. Links to files inside the folder are always read (a
+        link to a file that is read under its own path is skipped: one file,
+        one instance); links to folders are never followed; named pipes,
+        sockets, devices and dangling links are listed and never opened. A
+        file reached through a link is never changed: an edit replaces the
+        link by the edited file (``restore()`` puts the link back).
 
     Returns
     -------
@@ -441,4 +456,4 @@ def database(
             f"{str(root)!r} is a file, not a folder: give the folder that holds it "
             f"(db.database({str(root.parent)!r}))."
         )
-    return Database(root.absolute(), status=status, dialog=dialog)
+    return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)

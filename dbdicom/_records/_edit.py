@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,11 +28,12 @@ from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
 from .._dataset import non_ascii
-from .._errors import DicomError, InvalidFileError, ReadOnlyError
+from .._errors import DicomError, InvalidFileError, ReadOnlyError, disk_full
 from .._files import read_any_header
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
+from ._changes import Changes
 from ._empty import Registry
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ def _save(ds: Dataset, path: str) -> None:
     ds.save_as(path, enforce_file_format=False)
 
 
-class Editor:
+class Editor(Changes):
     """The changes of one :class:`~dbdicom.Database`.
 
     Holds the journal, the writer's lock (taken at the first change), the
@@ -128,6 +130,10 @@ class Editor:
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()
+        self._depth = 0  # changes under way (see changing)
+        # the lock was taken, and no change has been made under it yet: a change
+        # that fails lets it go again (see changing)
+        self._loose = False
         _EDITORS.add(self)
 
     # ------------------------------------------------------------ permission
@@ -135,7 +141,9 @@ class Editor:
         """The journal, once this process may change the folder.
 
         Raises :class:`ReadOnlyError` for a closed database, a read-only
-        folder, or a folder another process is changing.
+        folder, or a folder another process is changing, and
+        :class:`DiskFullError` when the disk is too full to take the lock
+        (nothing is taken then).
         """
         if self.db._closed:
             raise ReadOnlyError(
@@ -150,15 +158,7 @@ class Editor:
         fresh = False
         if not self.lock.held:
             fresh = True
-            if not self.lock.acquire():
-                pid = self.lock.holder()
-                who = f"process {pid}" if pid else "another process"
-                raise ReadOnlyError(
-                    f"{who} is changing {self.root}: one process at a time may change a "
-                    "database (reading it is fine). Close the database there "
-                    "(database.close()) and try again."
-                )
-            self.journal.recover()
+            self._take_lock(self.lock, self.journal)
         owner = _OWNERS.get(str(self.root))
         if fresh or owner is None or owner() is not self:
             # another writer (a process, or a Database object of this one) went first
@@ -236,19 +236,19 @@ class Editor:
         On disk, it goes through the journal. ``touched``: the index columns
         ``fn`` may change (used for rows held in memory).
         """
-        journal = self.begin()
-        rels = self.rels(rows)
-        keys = self.keys(rows)
-        on_disk = [(r, k) for r, k in zip(rels, keys, strict=True) if r not in self.memory]
-        self.check_files([r for r, _ in on_disk])
-        in_memory = [i for i, r in enumerate(rels) if r in self.memory]
-        for i in in_memory:
-            fn(self.memory[rels[i]])
-            self.pending.add(rels[i])
-        if in_memory:
-            self._index_from_memory(rows[in_memory], touched)
-        journal.keep(on_disk)
-        self._rewrite([r for r, _ in on_disk], fn, "Writing")
+        with self.changing() as journal:
+            rels = self.rels(rows)
+            keys = self.keys(rows)
+            on_disk = [(r, k) for r, k in zip(rels, keys, strict=True) if r not in self.memory]
+            self.check_files([r for r, _ in on_disk])
+            in_memory = [i for i, r in enumerate(rels) if r in self.memory]
+            for i in in_memory:
+                fn(self.memory[rels[i]])
+                self.pending.add(rels[i])
+            if in_memory:
+                self._index_from_memory(rows[in_memory], touched)
+            journal.keep(on_disk)
+            self._rewrite([r for r, _ in on_disk], fn, "Writing")
 
     def _rewrite(self, rels: list[str], fn: Callable[[Dataset], None] | None, text: str) -> None:
         def writer(rel: str) -> Callable[[str], None]:
@@ -278,6 +278,8 @@ class Editor:
                 try:
                     journal.write(rel, writer)
                 except OSError as exc:
+                    if disk_full(exc):
+                        raise  # the change is undone (see changing)
                     raise DicomError(
                         f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(items)} "
                         f"{after}"
@@ -306,30 +308,32 @@ class Editor:
 
     def create(self, items: list[tuple[str, Keys, Callable[[str], object]]], text: str) -> None:
         """Write new files: ``(path, keys, writer)`` each; ``writer(tmp)`` writes one."""
-        journal = self.begin()
-        journal.created([(p, k) for p, k, _ in items])
-        try:
-            self._write_files(
-                [(p, w) for p, _, w in items],
-                text,
-                "new files were written before it: restore() removes them.",
-            )
-        finally:
-            self.prune()
+        with self.changing() as journal:
+            journal.created([(p, k) for p, k, _ in items])
+            try:
+                self._write_files(
+                    [(p, w) for p, _, w in items],
+                    text,
+                    "new files were written before it: restore() removes them.",
+                )
+            finally:
+                self.prune()
 
     def remove_rows(self, rows: np.ndarray) -> None:
-        journal = self.begin()
-        rels = self.rels(rows)
-        keys = self.keys(rows)
-        for r in rels:
-            self.memory.pop(r, None)
-            self.pending.discard(r)
-        present = [(r, k) for r, k in zip(rels, keys, strict=True) if (self.root / r).exists()]
-        try:
-            journal.remove(present)
-        finally:
-            self.db.index.update(rels)
-            self.db._changed()
+        with self.changing() as journal:
+            rels = self.rels(rows)
+            keys = self.keys(rows)
+            for r in rels:
+                self.memory.pop(r, None)
+                self.pending.discard(r)
+            present = [
+                (r, k) for r, k in zip(rels, keys, strict=True) if os.path.lexists(self.root / r)
+            ]
+            try:
+                journal.remove(present)
+            finally:
+                self.db.index.update(rels)
+                self.db._changed()
 
     def prune(self) -> None:
         """Forget empty records that now have files."""
@@ -361,12 +365,12 @@ class Editor:
         chosen = list(self.memory) if rels is None else [r for r in rels if r in self.memory]
         todo = [r for r in chosen if r in self.pending]
         if todo:
-            journal = self.begin()
-            frame = self.db.index.frame
-            where = frame["_path"].isin(todo).to_numpy()
-            rows = np.flatnonzero(where)
-            journal.keep(zip(self.rels(rows), self.keys(rows), strict=True))
-            self._rewrite(self.rels(rows), None, "Writing")
+            with self.changing() as journal:
+                frame = self.db.index.frame
+                where = frame["_path"].isin(todo).to_numpy()
+                rows = np.flatnonzero(where)
+                journal.keep(zip(self.rels(rows), self.keys(rows), strict=True))
+                self._rewrite(self.rels(rows), None, "Writing")
             self.pending.difference_update(todo)
         if forget:
             for r in chosen:
@@ -403,10 +407,18 @@ class Editor:
         try:
             journal.save(paths)
         except OSError as exc:
+            self._let_go()
+            if disk_full(exc):
+                raise self.full(
+                    exc,
+                    "nothing was saved and nothing is lost: the changes are still unsaved.",
+                    "call save() again (or restore())",
+                ) from exc
             raise DicomError(
                 f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
                 "nothing is lost; the changes are still unsaved (restore() or save() again)."
             ) from exc
+        self._loose = False
         self._progress(n, n, "Saving")
         return n
 
@@ -428,9 +440,20 @@ class Editor:
         self._progress(0, len(chosen), "Restoring")
         try:
             done = journal.restore(paths)
+        except OSError as exc:
+            self._let_go()
+            if disk_full(exc):
+                raise self.full(
+                    exc,
+                    "the restore stopped; nothing is lost (each original is kept until "
+                    "it is back).",
+                    "call restore() again",
+                ) from exc
+            raise
         finally:
             self.db.index.update(sorted(set(chosen) | set(stale)))
             self.db._changed()
+        self._loose = False
         self._progress(len(chosen), len(chosen), "Restoring")
         return len(done)
 

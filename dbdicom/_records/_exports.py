@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import _export
+from .._errors import DiskFullError, disk_full
 from ._empty import require_files
 
-__all__ = ["Exports"]
+__all__ = ["Exports", "export_space"]
+
+
+@contextlib.contextmanager
+def export_space(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An export into ``path``: a full disk there is a :class:`DiskFullError` that says so.
+
+    Each exported file is written whole to a temporary name first, deleted
+    when the writing fails (see ``dbdicom._export``): the files exported
+    before the disk filled up are complete, and no half-written one stays.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if not disk_full(exc) or isinstance(exc, DiskFullError):
+            raise
+        raise DiskFullError(
+            f"The disk of {os.fspath(path)} is full ({exc.strerror or exc}): the export "
+            "stopped; the files exported before it are complete, and no half-written one "
+            "is left. Free some space on it (or export elsewhere), then export again.",
+            exc.errno,
+        ) from exc
 
 
 class Exports:
@@ -42,7 +66,9 @@ class Exports:
         >>> len(list(pathlib.Path(out).rglob("*.dcm")))
         10
         """
-        return _export.export_dicom(self._synced(), path)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_dicom(record, path)
 
     def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
         """One CSV table per series: a row per instance, a column per top-level tag.
@@ -50,7 +76,9 @@ class Exports:
         Sequences are summarised as ``<sequence of N items>``, binary values
         by their size; files go into ``path``/patient/study/series.csv.
         """
-        return _export.export_csv(self._synced(), path)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_csv(record, path)
 
     def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
         """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
@@ -59,11 +87,15 @@ class Exports:
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
         ``pip install "dbdicom[nifti]"``.
         """
-        return _export.export_nifti(self._synced(), path)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_nifti(record, path)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
-        return _export.export_npy_all(self._synced(), path, sortby)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_npy_all(record, path, sortby)
 
     def export_as_png(self, path: str | os.PathLike[str]) -> Path:
         """One PNG image per frame, into ``path``/patient/study/series/.
@@ -91,7 +123,9 @@ class Exports:
         >>> database.restore()
         24
         """
-        return _export.export_png(self._synced(), path)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_png(record, path)
 
     def export_as_zarr(
         self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
@@ -117,4 +151,6 @@ class Exports:
         >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
         ['1_CT_phantom.zarr']
         """
-        return _export.export_zarr(self._synced(), path, chunks)
+        record = self._synced()
+        with export_space(path):
+            return _export.export_zarr(record, path, chunks)

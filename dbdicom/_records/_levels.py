@@ -12,6 +12,7 @@ import numpy as np
 from .. import _arrays, _export
 from .._errors import InvalidValueError
 from ._copies import subseries
+from ._exports import export_space
 from ._mapping import map_mask_to, map_to
 from ._record import Record
 from ._write import header_array, set_xarray
@@ -518,11 +519,12 @@ class _SeriesArrays:
         series._db._editor.sync(series._rows())
         arrays = _export.npy_arrays(series, series, sortby, pixels_first)
         name = _export.series_name(series) or series.uid
-        if len(arrays) == 1:
-            return _export.export_npy(arrays[0], path, name)
         stem = Path(path).stem if Path(path).suffix == ".npy" else name
         folder = Path(path).parent if Path(path).suffix == ".npy" else Path(path)
-        files = [_export.export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
+        with export_space(folder):
+            if len(arrays) == 1:
+                return _export.export_npy(arrays[0], path, name)
+            files = [_export.export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
         return files[0].parent
 
 

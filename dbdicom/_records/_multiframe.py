@@ -72,6 +72,13 @@ def write_multiframe(
     series: Record, da: Any, kind: str, header: Any = None, description: str | None = None
 ) -> Record:
     """Write ``da`` into ``series`` as one object of ``kind`` (see the module notes)."""
+    with series._db._editor.changing():  # undone whole if the disk fills up
+        return _write_multiframe(series, da, kind, header, description)
+
+
+def _write_multiframe(
+    series: Record, da: Any, kind: str, header: Any, description: str | None
+) -> Record:
     check_kind(kind)
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")

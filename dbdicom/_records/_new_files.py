@@ -378,13 +378,33 @@ def write_all(
         which = order[slices].reshape(-1)
         block = data.blocks[(*block_index, 0, 0)]
         chunk = dask.delayed([items[int(i)] for i in which], traverse=False)  # plain data
-        tasks.append(dask.delayed(_write_frames)(root, tmp, chunk, block, encoding))
+        tasks.append(dask.delayed(_write_block)(root, tmp, chunk, block, encoding))
     done: list[Scanned] = []
-    for result in dask.compute(*tasks):
+    results = dask.compute(*tasks)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
         done.extend(result)
     if nframes >= PROGRESS_FROM:
         series.progress(nframes, nframes, "Writing")
     return done
+
+
+def _write_block(
+    root: str, tmp: str, items: Sequence[tuple[str, Any]], block: np.ndarray, encoding: Encoding
+) -> list[Scanned] | Exception:
+    """:func:`_write_frames` of one block, or what it raised, returned.
+
+    Returned, not raised: dask raises the first error of a compute at once,
+    while the other blocks' tasks write on; a change undone then (see
+    :meth:`~dbdicom._records._changes.Changes.changing`) would leave the
+    files they write after it. So every block ends before the error is
+    raised.
+    """
+    try:
+        return _write_frames(root, tmp, items, block, encoding)
+    except Exception as exc:  # raised by write_all once every block has ended
+        return exc
 
 
 def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, list[Row]]]) -> None:

@@ -85,21 +85,21 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
     """Set tags on ``record`` by the level rule: checked first, then written."""
     db = record._db
     editor = _editor(record)
-    editor.begin()
-    checked = _checked(items)
-    groups: dict[tuple[str, str], list[_Item]] = {}
-    targets: dict[tuple[str, str], Record] = {}
-    for item in checked:
-        keyword = item[1]
-        target = _target(record, keyword, item[3])
-        groups.setdefault((target.level, target.uid), []).append(item)
-        targets[(target.level, target.uid)] = target
-    for where, group in groups.items():
-        target = targets[where]
-        if is_empty(target):
-            _set_on_empty(editor, target, group)
-        else:
-            _set_on_files(editor, record, target, group)
+    with editor.changing():  # all the groups, or none if the disk fills up
+        checked = _checked(items)
+        groups: dict[tuple[str, str], list[_Item]] = {}
+        targets: dict[tuple[str, str], Record] = {}
+        for item in checked:
+            keyword = item[1]
+            target = _target(record, keyword, item[3])
+            groups.setdefault((target.level, target.uid), []).append(item)
+            targets[(target.level, target.uid)] = target
+        for where, group in groups.items():
+            target = targets[where]
+            if is_empty(target):
+                _set_on_empty(editor, target, group)
+            else:
+                _set_on_files(editor, record, target, group)
     db._changed()
 
 

@@ -85,10 +85,11 @@ def set_xarray(
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
-    editor.begin()
-    low, high, integral = value_range(da.data)
-    encoding = choose_encoding(da.dtype.kind, low, high, integral)
-    return _set_xarray(series, da, header, description, encoding, editor, (low, high), serialiser)
+    with editor.changing():  # undone whole if the disk fills up
+        low, high, integral = value_range(da.data)
+        encoding = choose_encoding(da.dtype.kind, low, high, integral)
+        window = (low, high)
+        return _set_xarray(series, da, header, description, encoding, editor, window, serialiser)
 
 
 def _set_xarray(

@@ -1,0 +1,195 @@
+"""Walking a database folder: its files, and the entries that are not files to read.
+
+A folder may hold more than files: named pipes (FIFOs), sockets, device
+files and symbolic links, some dangling, some leading out of the folder.
+None of these is ever opened (opening a FIFO waits for a writer that never
+comes, reading ``/dev/zero`` never ends); each is listed with a size that
+says why it is left out (a negative :data:`SKIPPED` code), which a scan
+turns into the row's ``_error`` without touching the entry
+(:func:`skip_reason`). Its time is that of the entry itself, so a reopen
+compares it like a file's and reads it again only when it changed.
+
+Symbolic links to files are read like the files they lead to when that
+file is in the folder and is not itself one of the files the walk reads: a
+link to such a file is the same instance twice, and is skipped (the file is
+read once, under its own path). Links to files outside the folder are read
+only when asked (``follow_links``). Links to folders are never followed,
+inside the folder (their files are read under their own paths) or out of
+it: a file reached through a link to a folder would be a file outside the
+database that a change could replace, while a link to a file is itself
+replaced by the edited file, never writing through it. So a walk is
+finite whatever the links.
+"""
+
+from __future__ import annotations
+
+import os
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
+
+__all__ = ["SKIPPED", "skip_reason", "walk"]
+
+Found = dict[str, tuple[int, int]]
+
+# what an entry that is not read is; its size in the walk is the negative code
+_KINDS = {
+    2: "a named pipe (FIFO)",
+    3: "a socket",
+    4: "a character device",
+    5: "a block device",
+    6: "neither a file nor a folder",
+}
+_LINK = 10  # a link to an entry of kind k: code -(10 + k)
+_DANGLING, _BROKEN, _OUTSIDE, _OUTSIDE_OTHER, _COPY, _INNER_FOLDER, _OUTSIDE_FOLDER = range(20, 27)
+_LINK_REASONS = {
+    _DANGLING: "a symbolic link to {}, which does not exist: skipped",
+    _BROKEN: "a symbolic link to {} that cannot be followed (a loop of links, or no "
+    "permission): skipped",
+    _OUTSIDE: "a symbolic link to {} outside the folder: not followed (open the folder with "
+    "db.database(path, follow_links=True) to read it)",
+    _OUTSIDE_OTHER: "a symbolic link to {} outside the folder: not followed",
+    _COPY: "a symbolic link to {}, a file that is read under its own path: skipped (the "
+    "same instance twice otherwise)",
+    _INNER_FOLDER: "a symbolic link to {}, a folder inside this one: not followed (its files "
+    "are read under their own paths)",
+    _OUTSIDE_FOLDER: "a symbolic link to {}, a folder outside this one: not followed (links "
+    "to folders never are: database.import_dicom(path) copies its files in)",
+}
+#: The negative sizes a walk gives entries that are not read, and what each means.
+SKIPPED = frozenset(-k for k in (*_KINDS, *(_LINK + k for k in _KINDS), *_LINK_REASONS))
+
+
+def _kind(mode: int) -> int:
+    """The code of an entry that is not a regular file or a folder (see :data:`_KINDS`)."""
+    if S_ISFIFO(mode):
+        return 2
+    if S_ISSOCK(mode):
+        return 3
+    if S_ISCHR(mode):
+        return 4
+    if S_ISBLK(mode):
+        return 5
+    return 6
+
+
+def skip_reason(root: str, rel: str, code: int) -> str:
+    """Why the entry ``rel`` of ``root``, walked with size ``code`` (< 0), is not read.
+
+    Reads at most the link's text (``readlink``): the entry is never opened.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.mkfifo(os.path.join(root, "pipe"))
+    >>> os.symlink("/dev/zero", os.path.join(root, "zero.dcm"))
+    >>> found = walk(root)
+    >>> skip_reason(root, "pipe", found["pipe"][0])
+    'a named pipe (FIFO), not a file: skipped'
+    >>> skip_reason(root, "zero.dcm", found["zero.dcm"][0])
+    'a symbolic link to /dev/zero outside the folder: not followed'
+    """
+    code = -code
+    if code in _KINDS:
+        return f"{_KINDS[code]}, not a file: skipped"
+    try:
+        target = os.readlink(os.path.join(root, rel))
+    except OSError:
+        target = "?"
+    if code - _LINK in _KINDS:
+        return f"a symbolic link to {target}, {_KINDS[code - _LINK]}, not a file: skipped"
+    return _LINK_REASONS.get(code, "a symbolic link to {}: skipped").format(target)
+
+
+def walk(root: str, follow_links: bool = False) -> Found:
+    """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
+
+    Paths use ``/`` whatever the platform, and come in sorted order within
+    each folder (usually the order of the saved index, which makes comparing
+    them cheap). The hidden index folder and hidden files (names starting
+    with ``.``) are left out. Entries that are not files to read (FIFOs,
+    sockets, devices, links that are dangling, that lead to a folder, out of
+    the folder, or to a file read anyway) come with a negative size, one of
+    :data:`SKIPPED`, and the time of the entry itself; they are never
+    opened (see the module notes). ``follow_links``: links to files outside
+    the folder are read too.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "a.dcm").write_bytes(b"DICM")
+    >>> (root / "b.dcm").symlink_to(root / "a.dcm")
+    >>> (root / "c.dcm").symlink_to(root / "nowhere")
+    >>> {rel: size for rel, (size, _) in walk(str(root)).items()}
+    {'a.dcm': 4, 'b.dcm': -24, 'c.dcm': -20}
+    """
+    walker = _Walker(root, follow_links)
+    walker.folder("", root)
+    walker.settle_links()
+    return walker.found
+
+
+class _Walker:
+    """One walk (see :func:`walk`): what it found, and the links to files it met."""
+
+    def __init__(self, root: str, follow_links: bool) -> None:
+        self.found: Found = {}
+        self.follow = follow_links
+        self.real_root = os.path.realpath(root)
+        # links to files, read unless the walk reads their file anyway (settled at the end)
+        self.links: dict[str, tuple[str, int]] = {}
+
+    def folder(self, prefix: str, path: str) -> None:
+        try:
+            with os.scandir(path) as it:
+                entries = sorted((e for e in it if e.name[0] != "."), key=lambda e: e.name)
+        except OSError:
+            return
+        found = self.found
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    self.folder(rel + "/", entry.path)
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if S_ISREG(st.st_mode):
+                found[rel] = (st.st_size, st.st_mtime_ns)
+            elif entry.is_symlink():
+                found[rel] = self.link(rel, entry.path, st.st_mtime_ns)
+            else:
+                found[rel] = (-_kind(st.st_mode), st.st_mtime_ns)
+
+    def link(self, rel: str, path: str, mtime: int) -> tuple[int, int]:
+        """What the walk records of a symbolic link (``mtime``: the link's own)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return -_DANGLING, mtime
+        except OSError:
+            return -_BROKEN, mtime
+        real = os.path.realpath(path)
+        inside = _within(real, self.real_root)
+        if S_ISDIR(st.st_mode):
+            return -(_INNER_FOLDER if inside else _OUTSIDE_FOLDER), mtime
+        if not inside and not self.follow:
+            return -(_OUTSIDE if S_ISREG(st.st_mode) else _OUTSIDE_OTHER), mtime
+        if not S_ISREG(st.st_mode):
+            return -(_LINK + _kind(st.st_mode)), mtime
+        if inside:
+            self.links[rel] = (real, mtime)
+        return st.st_size, st.st_mtime_ns
+
+    def settle_links(self) -> None:
+        """Links to files of the folder: skipped where the walk reads the file itself."""
+        for rel, (real, mtime) in self.links.items():
+            own = os.path.relpath(real, self.real_root).replace(os.sep, "/")
+            if own in self.found and own not in self.links:
+                self.found[rel] = (-_COPY, mtime)
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether the real path ``path`` is ``folder`` or lies in it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

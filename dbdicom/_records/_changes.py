@@ -1,0 +1,143 @@
+"""A change of the folder as a whole: the writer's lock, and a change undone when the disk fills.
+
+:class:`Changes` is the part of :class:`~dbdicom._records._edit.Editor` that
+takes the writer's lock and runs each change (:meth:`Changes.changing`): a
+change that finds the disk full is undone whole, so that nothing the user
+had is lost and nothing half-written stays, and it raises a
+:class:`~dbdicom.DiskFullError` that names the folder and the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._errors import DiskFullError, ReadOnlyError, disk_full
+from .._journal import FolderLock, Journal
+
+if TYPE_CHECKING:
+    from ._database import Database
+
+__all__ = ["Changes"]
+
+
+class Changes:
+    """Taking the lock, running a change, undoing one that found the disk full."""
+
+    db: Database
+    root: Path
+    lock: FolderLock | None
+    # changes under way (see changing)
+    _depth: int
+    # the lock was taken, and no change has been made under it yet: a call that
+    # fails lets it go again
+    _loose: bool
+
+    def begin(self) -> Journal:  # pragma: no cover - defined by the Editor
+        raise NotImplementedError
+
+    def release(self) -> None:  # pragma: no cover - defined by the Editor
+        raise NotImplementedError
+
+    def prune(self) -> None:  # pragma: no cover - defined by the Editor
+        raise NotImplementedError
+
+    def _take_lock(self, lock: FolderLock, journal: Journal) -> None:
+        """Take the writer's lock and tidy the journal, or take nothing and raise."""
+        try:
+            taken = lock.acquire()
+            if taken:
+                journal.recover()
+        except OSError as exc:
+            lock.release()
+            if disk_full(exc):
+                raise self.full(
+                    exc,
+                    "dbdicom could not take the writer's lock of the folder, so nothing "
+                    "was changed.",
+                ) from exc
+            raise
+        if not taken:
+            pid = lock.holder()
+            who = f"process {pid}" if pid else "another process"
+            raise ReadOnlyError(
+                f"{who} is changing {self.root}: one process at a time may change a "
+                "database (reading it is fine). Close the database there "
+                "(database.close()) and try again."
+            )
+        self._loose = True
+
+    def full(self, exc: OSError, what: str, then: str = "make the change again") -> DiskFullError:
+        """The error to raise when ``exc`` found the disk of the folder full."""
+        return DiskFullError(
+            f"The disk of {self.root} is full ({exc.strerror or exc}): {what} Free some "
+            f"space on it, then {then}.",
+            exc.errno,
+        )
+
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[Journal]:
+        """One change of the folder: undone whole when the disk fills up during it.
+
+        The files it changed are put back and its journal lines cut off
+        (:meth:`Journal.undo`), so the folder and the saved index are as
+        they were before it, and a :class:`DiskFullError` says so. A change
+        made of others (a series written, then the one it replaced removed)
+        is undone whole by the outermost. A change that fails for any reason
+        lets go of the lock if it was taken for it (nothing changed under
+        it yet).
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.begin()
+            finally:
+                self._depth -= 1
+            return
+        journal = self.begin()
+        mark = journal.mark()
+        self._depth = 1
+        try:
+            yield journal
+        except BaseException as exc:
+            failure = self._failed(journal, mark, exc)
+            if failure is None:
+                raise
+            raise failure from exc
+        else:
+            self._loose = False
+        finally:
+            self._depth = 0
+
+    def _failed(self, journal: Journal, mark: Any, exc: BaseException) -> DiskFullError | None:
+        """After ``exc`` stopped a change: undo it if the disk is full; the error to raise."""
+        failure = None
+        if isinstance(exc, OSError) and disk_full(exc):
+            touched = journal.since(mark)
+            try:
+                journal.undo(mark)
+                failure = self.full(
+                    exc, "the change was undone: the files are as they were before it."
+                )
+            except OSError as again:
+                failure = self.full(
+                    exc,
+                    f"the change could not be undone either ({again}): the files it "
+                    "changed are kept unsaved in the journal.",
+                    "call database.restore()",
+                )
+            finally:
+                self.db.index.update(touched)
+                self.db._changed()
+                self.prune()
+        if not journal.since(mark):
+            self._let_go()
+        return failure
+
+    def _let_go(self) -> None:
+        """Let go of a lock taken for a call that failed before it changed anything."""
+        if self._loose:
+            self._loose = False
+            self.release()
