@@ -255,7 +255,7 @@ HUGE = textwrap.dedent(
     """
     import faulthandler, resource, sys
     faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where it is
-    limit = 1536 << 20  # address space: a claim allocated would not fit
+    limit = 4 << 30  # address space: imports fit, a claim (7.5 or 8 GiB) would not
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     import dbdicom as db
     database = db.database(sys.argv[1])
@@ -273,7 +273,7 @@ HUGE = textwrap.dedent(
 
 
 def test_huge_claims_allocate_nothing(tmp_path: Path) -> None:
-    """A billion frames in 2 kB, 65535 x 65535 pixels: refused under a 1.5 GiB address space."""
+    """A billion frames in 2 kB, 65535 x 65535 pixels: refused under a 4 GiB address space."""
     for name, change in (
         ("frames", _set(NumberOfFrames=10**9)),
         ("size", _set(Rows=65535, Columns=65535)),

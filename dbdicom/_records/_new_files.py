@@ -139,6 +139,7 @@ def _write_frames(
         header.problems = bad
         header.transfer_syntax = "1.2.840.10008.1.2.1"
         header.pixel_offset, header.pixel_length = offset, length
+        header.has_pixels = True  # the frame follows the head
         header.media_sop_class = sop_class
         header_row(row, header)
     return scanned
