@@ -19,8 +19,11 @@ from dbdicom._templates import mr_image, new_uid, write_dataset
 # ----------------------------------------------------------------------------- bad input
 
 
+VALID_PIXELS = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+
+
 def _valid_mr(**attributes: Any) -> Dataset:
-    pixels = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    pixels = VALID_PIXELS
     defaults = {
         "PatientID": "BAD-001",
         "PatientName": "Broken^Bob",
@@ -55,19 +58,39 @@ def write_truncated(folder: Path) -> list[Path]:
     Pixel Data, the second a Pixel Data value half as long as
     Rows x Columns x 2 (``pixel_array`` then raises ``ValueError``).
     """
+    return [write_truncated_header(folder), write_truncated_pixels(folder)]
+
+
+def _valid_bytes(folder: Path, description: str) -> bytes:
     folder.mkdir(parents=True, exist_ok=True)
-    full = write_dataset(_valid_mr(SeriesDescription="truncated"), folder / "full.tmp")
+    full = write_dataset(_valid_mr(SeriesDescription=description), folder / "full.tmp")
     data = full.read_bytes()
     full.unlink()
+    return data
+
+
+def _pixel_tag(data: bytes) -> int:
     pixel_tag = data.rfind(b"\xe0\x7f\x10\x00")
     if pixel_tag < 0:
         raise RuntimeError("no (7FE0,0010) Pixel Data element in the file written")
+    return pixel_tag
+
+
+def write_truncated_header(folder: Path) -> Path:
+    """A valid MR file cut in the middle of its header: ``truncated_header.dcm``."""
+    data = _valid_bytes(folder, "truncated")
     header = folder / "truncated_header.dcm"
-    header.write_bytes(data[: pixel_tag // 2 + 1])
+    header.write_bytes(data[: _pixel_tag(data) // 2 + 1])
+    return header
+
+
+def write_truncated_pixels(folder: Path) -> Path:
+    """A valid MR file cut in the middle of its pixel data: ``truncated_pixels.dcm``."""
+    data = _valid_bytes(folder, "truncated")
     pixels = folder / "truncated_pixels.dcm"
-    pixel_start = pixel_tag + 12  # tag, VR, 2 reserved bytes, 4-byte length
+    pixel_start = _pixel_tag(data) + 12  # tag, VR, 2 reserved bytes, 4-byte length
     pixels.write_bytes(data[: pixel_start + (len(data) - pixel_start) // 2 + 1])
-    return [header, pixels]
+    return pixels
 
 
 def write_dicomdir(folder: Path) -> list[Path]:
@@ -123,6 +146,32 @@ def write_duplicate_sop_uid(folder: Path) -> list[Path]:
     ]
 
 
+def write_valid_series(folder: Path) -> list[Path]:
+    """A valid 3-slice MR series (SeriesDescription ``valid``), ``IM_0001.dcm`` ... in ``folder``.
+
+    Its pixels are those of every bad MR file, plus 0, 1 and 2.
+    """
+    series = {
+        "StudyInstanceUID": new_uid(),
+        "SeriesInstanceUID": new_uid(),
+        "SeriesDescription": "valid",
+    }
+    return [
+        write_dataset(
+            mr_image(
+                VALID_PIXELS + (k - 1),
+                **series,
+                PatientID="GOOD-001",
+                PatientName="Good^Gina",
+                InstanceNumber=k,
+                ImagePositionPatient=[-15.5, -15.5, 5.0 * k],
+            ),
+            folder / f"IM_{k:04d}.dcm",
+        )
+        for k in (1, 2, 3)
+    ]
+
+
 @dataclass(frozen=True)
 class BadFiles:
     """Paths written by :func:`build_bad_files`, grouped by kind."""
@@ -154,24 +203,7 @@ class BadFiles:
 def build_bad_files(root: Path) -> BadFiles:
     """Every kind of bad input, next to a valid 3-slice MR series in ``root/valid``."""
     root = Path(root)
-    series = {
-        "StudyInstanceUID": new_uid(),
-        "SeriesInstanceUID": new_uid(),
-        "SeriesDescription": "valid",
-    }
-    valid = [
-        write_dataset(
-            _valid_mr(
-                **series,
-                PatientID="GOOD-001",
-                PatientName="Good^Gina",
-                InstanceNumber=k,
-                ImagePositionPatient=[-15.5, -15.5, 5.0 * k],
-            ),
-            root / "valid" / f"IM_{k:04d}.dcm",
-        )
-        for k in (1, 2, 3)
-    ]
+    valid = write_valid_series(root / "valid")
     return BadFiles(
         root=root,
         valid=valid,
