@@ -82,15 +82,26 @@ class Expect:
     read: Literal["values", "either", "error"] = "either"
 
     def describe(self) -> str:
-        """One line: what the user sees."""
-        listed = {True: "listed", None: "may be listed"}[self.listed]
-        tree = {"in": "in the tree", "out": "left out", "any": "in the tree or left out"}
+        """What the user must see, in a few words.
+
+        Examples
+        --------
+        >>> Expect(reason="truncated", tree="out").describe()
+        "listed ('truncated'), left out of the tree"
+        >>> Expect(listed=None, tree="in", read="values").describe()
+        'in the tree, reads the right values'
+        """
+        said = f" ({self.reason!r})" if self.reason else ""
+        listed = {True: f"listed{said}", None: ""}[self.listed]
+        if self.tree == "out":
+            return ", ".join(p for p in (listed, "left out of the tree") if p)
+        tree = {"in": "in the tree", "any": ""}[self.tree]
         read = {
-            "values": "its series reads the right values",
-            "either": "its series reads the right values or raises a DicomError",
-            "error": "its series raises a DicomError",
-        }
-        return f"{listed}; {tree[self.tree]}; {read[self.read]}"
+            "values": "reads the right values",
+            "either": "reads the right values or raises a DicomError",
+            "error": "raises a DicomError",
+        }[self.read]
+        return ", ".join(p for p in (listed, tree, read) if p)
 
 
 @dataclass(frozen=True)

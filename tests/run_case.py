@@ -6,6 +6,7 @@
     python tests/run_case.py corpus deflate_bomb    # one kind (or several)
     python tests/run_case.py fuzz 1234              # one mutation, by its seed
     python tests/run_case.py --json out.json corpus # the answers as JSON too
+    python tests/run_case.py --markdown corpus      # the table of docs/bad-files.md
 
 Each case runs in a worker process under the limits of ``case_runner``.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -40,9 +42,13 @@ def main() -> None:
     parser.add_argument("what", choices=["corpus", "fuzz"])
     parser.add_argument("names", nargs="*", help="kinds, or fuzz seeds")
     parser.add_argument("--json", help="also write the answers to this file")
+    parser.add_argument("--markdown", action="store_true", help="print the table of the kinds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         answers = run_cases(_requests(args.what, args.names), Path(scratch))
+    if args.markdown:
+        print(markdown(answers))
+        return
     failed = 0
     for case, answer in answers.items():
         status = "FAIL" if answer["failures"] else "ok"
@@ -56,6 +62,44 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(answers, indent=1, default=str))
     sys.exit(1 if failed else 0)
+
+
+def _cell(text: str, limit: int = 150) -> str:
+    """``text`` fit for a table cell: no paths, UIDs or pipes, at most ``limit`` characters."""
+    text = re.sub(r"/\S*/bad/", "", text)
+    text = re.sub(r"\d+(\.\d+){6,}", "UID", text)
+    text = " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;").replace("*", "\\*")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown(answers: dict[str, dict]) -> str:
+    """The table of every kind: what it is, what must happen, what the user sees today."""
+    rows = [
+        "| kind | the file | must | `problems()` says | its series | today |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, kind in KINDS.items():
+        answer = answers.get(name)
+        if answer is None:
+            continue
+        seen = answer["seen"]
+        reasons = [r for why in seen.get("reasons", {}).values() for r in why]
+        said = "; ".join(_cell(r, 110) for r in reasons[:2]) or "—"
+        if len(reasons) > 2:
+            said += f" (+{len(reasons) - 2} more)"
+        inside = all(seen.get("in_tree", {}).values())
+        reads = list(seen.get("reads", {}).values())
+        series = _cell(reads[0], 110) if reads else ("—" if inside else "left out of the tree")
+        status = (
+            "passes"
+            if not answer["failures"]
+            else "**fails**: " + _cell(answer["failures"][0], 120)
+        )
+        rows.append(
+            f"| `{name}` | {_cell(kind.doc)} | {kind.expect.describe()} | {said} | {series} "
+            f"| {status} |"
+        )
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
