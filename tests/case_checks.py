@@ -182,10 +182,20 @@ def _check_series(
 
 
 def _read(series: Any) -> tuple[np.ndarray | None, BaseException | None]:
+    """The values of ``series`` by ``to_xarray()``, then by ``array()``; or what either raised.
+
+    ``array()`` is a layer over ``to_xarray()``: it must read as well, or
+    raise too (a ``DicomError`` of its own is judged as the first would be).
+    """
     try:
-        return np.asarray(series.to_xarray().values), None
+        values = np.asarray(series.to_xarray().values)
     except Exception as exc:  # judged by the caller: a DicomError or a failure
         return None, exc
+    try:
+        series.array()
+    except Exception as exc:  # to_xarray read it: array() must too
+        return None, exc
+    return values, None
 
 
 def _check_bad_series(

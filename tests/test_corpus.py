@@ -19,15 +19,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from case_runner import LIMIT_SECONDS, MEMORY_BYTES, request, run_cases
+from case_runner import LIMIT_SECONDS, MEMORY_BYTES, run_cases
+from case_runner import request as case_request
 from corpus import KINDS, selftest
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every kind, run once: its answer by name."""
+def answers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict]:
+    """Every kind the session runs, run once (in parallel workers): its answer by name."""
+    names = [
+        item.callspec.params["name"]
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.originalname == "test_kind"
+    ]
     scratch = tmp_path_factory.mktemp("corpus")
-    return run_cases([request(name, "corpus:build_case", name=name) for name in KINDS], scratch)
+    return run_cases(
+        [case_request(name, "corpus:build_case", name=name) for name in names], scratch
+    )
 
 
 def test_the_corpus_has_60_kinds_or_more() -> None:
@@ -49,7 +59,9 @@ def test_kind(answers: dict[str, dict], name: str) -> None:
 def test_the_harness_fails_bad_cases(tmp_path: Path) -> None:
     """A hang, an allocation of 8 GB, wrong values and a missing listing each fail their case."""
     requests = [
-        request(name, "corpus:build_case", limit=2 if name == "selftest_hangs" else 30, name=name)
+        case_request(
+            name, "corpus:build_case", limit=2 if name == "selftest_hangs" else 30, name=name
+        )
         for name in selftest.kinds
     ]
     answers = run_cases(requests, tmp_path)
