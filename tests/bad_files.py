@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileSet
 
@@ -128,6 +129,16 @@ def write_missing_series_uid(folder: Path) -> list[Path]:
     ds = _valid_mr(SeriesDescription="no series uid")
     del ds.SeriesInstanceUID
     return [write_dataset(ds, folder / "missing_series_uid.dcm")]
+
+
+def write_missing_sop_uid(folder: Path) -> list[Path]:
+    """An otherwise valid MR file without the (0008,0018) SOP Instance UID in its data set."""
+    ds = _valid_mr(SeriesDescription="no sop uid")
+    path = write_dataset(ds, folder / "missing_sop_uid.dcm")
+    ds = pydicom.dcmread(path)
+    del ds.SOPInstanceUID
+    ds.save_as(path, enforce_file_format=False)
+    return [path]
 
 
 def write_duplicate_sop_uid(folder: Path) -> list[Path]:
