@@ -98,12 +98,11 @@ class _Worker:
         if line is not None:
             return json.loads(line)
         seconds = time.monotonic() - started
-        alive = self.proc.poll() is None
-        self.stop()
-        if alive:
+        if self.proc.poll() is None:
             why = f"no answer after {seconds:.0f} s: hangs where a signal cannot stop it (killed)"
         else:
             why = f"the worker died (exit code {self.proc.returncode}): {self._stderr_tail()}"
+        self.stop()
         return {"id": req["id"], "failures": [why], "seen": {}, "seconds": seconds}
 
     def _stderr_tail(self) -> str:

@@ -6,13 +6,16 @@ and ``corpus_pixels.py`` (pixel descriptions, claims, RLE, JPEG, encapsulation,
 Deflate, Big Endian), each with what the user must see. ``docs/bad-files.md``
 is the table of them all.
 
-Also three *self-test* kinds, which are not bad files but bad cases: one
-that hangs, one that allocates 8 GB, one that expects values it cannot
-read. ``test_corpus.py`` checks that the harness fails each of them.
+Also *self-test* kinds, which are not bad files but bad cases: one that
+hangs, one that allocates 8 GB, one whose worker dies, one that expects
+values it cannot read, one that expects a listing it does not get.
+``test_corpus.py`` checks that the harness fails each of them.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -49,6 +52,13 @@ def selftest_allocates(folder: Path) -> Built:
     """A case that allocates 8 GB: the memory limit must stop it."""
     big = np.ones(1 << 30, np.float64)
     return Built((write(folder, "bad.dcm", template(folder)),), big[:1])
+
+
+@selftest(listed=None, tree="in", read="values")
+def selftest_dies(folder: Path) -> Built:
+    """A case whose process dies (as in a crash of C code): the harness must say so, and go on."""
+    print("dying on purpose", file=sys.stderr, flush=True)
+    os._exit(70)
 
 
 @selftest(listed=None, tree="in", read="values")

@@ -57,7 +57,7 @@ def test_kind(answers: dict[str, dict], name: str) -> None:
 
 
 def test_the_harness_fails_bad_cases(tmp_path: Path) -> None:
-    """A hang, an allocation of 8 GB, wrong values and a missing listing each fail their case."""
+    """A hang, an allocation of 8 GB, a crash, wrong values, a missing listing: each fails."""
     requests = [
         case_request(
             name, "corpus:build_case", limit=2 if name == "selftest_hangs" else 30, name=name
@@ -70,6 +70,8 @@ def test_the_harness_fails_bad_cases(tmp_path: Path) -> None:
     (wrong,) = answers["selftest_wrong_values"]["failures"]
     assert "reads wrong values" in wrong
     assert answers["selftest_unlisted"]["failures"] == ["bad/bad.dcm: not in problems()"]
+    (died,) = answers["selftest_dies"]["failures"]
+    assert died.startswith("the worker died (exit code 70)") and "dying on purpose" in died
 
 
 def test_the_limits_are_those_stated() -> None:
