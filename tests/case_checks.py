@@ -122,16 +122,14 @@ def _check_instances(database: db.Database, built: Built, failures: list[str]) -
     Another UID means its header was misread (a data set parsed as garbage,
     placed under UIDs derived for it), whatever ``problems()`` says.
     """
-    if not built.sop_uid:
-        return
-    bad = {p.resolve(): p for p in built.paths if _holds_uid(p.read_bytes(), built.sop_uid)}
+    uids = built.uids()
     for instance in database.instances():
         files = [Path(f).resolve() for f in instance.files()]
-        if files and files[0] in bad and instance.SOPInstanceUID != built.sop_uid:
+        uid = uids.get(files[0], "") if files else ""
+        if uid and _holds_uid(files[0].read_bytes(), uid) and instance.SOPInstanceUID != uid:
             failures.append(
-                f"{bad[files[0]].name}: in the tree as SOP Instance UID "
-                f"{instance.SOPInstanceUID!r}, but the file holds {built.sop_uid!r}: "
-                "its header was misread"
+                f"{files[0].name}: in the tree as SOP Instance UID "
+                f"{instance.SOPInstanceUID!r}, but the file holds {uid!r}: its header was misread"
             )
 
 

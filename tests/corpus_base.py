@@ -116,16 +116,24 @@ class Built:
     as listing the bad file; and with ``reference``, the bad file's series
     must equal dbdicom's reading of it exactly, frame order included
     (multi-frame files, whose frames dbdicom orders by position).
-    ``sop_uid``: the file's SOP Instance UID before it was damaged; when
-    the bad file is in the tree and still holds these bytes, its instance
-    must have this UID (not one derived for a header that was misread).
+    ``sop_uid``: the file's SOP Instance UID before it was damaged (or one
+    for each of ``paths``); when the bad file is in the tree and still holds
+    these bytes, its instance must have this UID (not one derived for a
+    header that was misread).
     """
 
     paths: tuple[Path, ...]
     expected: np.ndarray | None = None
     source: str = ""
     reference: bool = False
-    sop_uid: str = ""
+    sop_uid: str | tuple[str, ...] = ""
+
+    def uids(self) -> dict[Path, str]:
+        """The SOP Instance UID of each bad file, by its resolved path ("" if unknown)."""
+        uids = (
+            self.sop_uid if isinstance(self.sop_uid, tuple) else (self.sop_uid,) * len(self.paths)
+        )
+        return {p.resolve(): u for p, u in zip(self.paths, uids, strict=True)}
 
 
 Builder = Callable[[Path], Built]

@@ -36,6 +36,7 @@ from corpus_base import (
     Built,
     Registry,
     element,
+    elements,
     expected_template,
     explicit,
     from_template,
@@ -48,7 +49,9 @@ from corpus_base import (
     set_length,
     set_value,
     template,
+    template_uid,
     text,
+    write,
 )
 
 kind = Registry()
@@ -191,6 +194,37 @@ def cut_before_sequence_delimiter(folder: Path) -> Built:
     """Cut right before the (FFFE,E0DD) delimiter of an undefined-length sequence."""
     data = _with_sequence(folder)
     return from_template(folder, data[: data.find(b"\xfe\xff\xdd\xe0")])
+
+
+def _cuts(folder: Path, where: str) -> Built:
+    """A template file cut at each of its top-level elements before the pixels.
+
+    One file each, each from a template of its own (UIDs of its own: cuts of
+    one file would be listed as duplicates of each other).
+    """
+    paths, uids = [], []
+    for k, e in enumerate(elements(template(folder))):
+        if e.tag == PIXEL_DATA:
+            break
+        if where == "inside" and e.length < 2:
+            continue
+        data = template(folder)
+        at = e.start if where == "boundary" else e.value + e.length // 2
+        paths.append(write(folder, f"cut_{k:02d}_{at:05d}.dcm", data[:at]))
+        uids.append(template_uid())
+    return Built(tuple(paths), expected_template(), sop_uid=tuple(uids))
+
+
+@kind(reason="truncated", tree="out")
+def cut_inside_every_element(folder: Path) -> Built:
+    """The template cut in the middle of the value of each element before the pixels (67 files)."""
+    return _cuts(folder, "inside")
+
+
+@kind()
+def cut_at_every_element_boundary(folder: Path) -> Built:
+    """The template cut at the start of each element before the pixels (69 files)."""
+    return _cuts(folder, "boundary")
 
 
 @kind(reason="truncated", tree="out")
