@@ -203,12 +203,13 @@ def _cuts(folder: Path, where: str) -> Built:
     one file would be listed as duplicates of each other).
     """
     paths, uids = [], []
-    for k, e in enumerate(elements(template(folder))):
+    for k in range(len(elements(template(folder)))):
+        data = template(folder)  # UIDs of other lengths: the elements of this one
+        e = elements(data)[k]
         if e.tag == PIXEL_DATA:
             break
         if where == "inside" and e.length < 2:
             continue
-        data = template(folder)
         at = e.start if where == "boundary" else e.value + e.length // 2
         paths.append(write(folder, f"cut_{k:02d}_{at:05d}.dcm", data[:at]))
         uids.append(template_uid())
