@@ -22,6 +22,7 @@ from pathlib import Path
 
 from case_runner import request, run_cases
 from corpus import KINDS, selftest
+from fuzz import fuzz_request
 
 
 def _requests(what: str, names: list[str]) -> list[dict]:
@@ -31,8 +32,6 @@ def _requests(what: str, names: list[str]) -> list[dict]:
         if unknown:
             raise SystemExit(f"no such kinds: {unknown}")
         return [request(n, "corpus:build_case", name=n) for n in chosen]
-    from fuzz import fuzz_request
-
     return [fuzz_request(int(seed)) for seed in names]
 
 
