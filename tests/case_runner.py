@@ -89,18 +89,25 @@ class _Worker:
         """The answer to ``req``; a failure if the worker hangs or dies (then it is gone)."""
         assert self.proc.stdin is not None
         started = time.monotonic()
+        hangs = False
         try:
             self.proc.stdin.write(json.dumps(req).encode() + b"\n")
             self.proc.stdin.flush()
             line = self.answers.get(timeout=req["limit"] + _GRACE_SECONDS)
-        except (BrokenPipeError, queue.Empty):
+        except BrokenPipeError:
             line = None
+        except queue.Empty:
+            line, hangs = None, True
         if line is not None:
             return json.loads(line)
         seconds = time.monotonic() - started
-        if self.proc.poll() is None:
+        if hangs:
             why = f"no answer after {seconds:.0f} s: hangs where a signal cannot stop it (killed)"
-        else:
+        else:  # its output ended: it is dying, if not dead yet
+            try:
+                self.proc.wait(timeout=_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
             why = f"the worker died (exit code {self.proc.returncode}): {self._stderr_tail()}"
         self.stop()
         return {"id": req["id"], "failures": [why], "seen": {}, "seconds": seconds}
