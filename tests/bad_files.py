@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset
 from pydicom.fileset import FileSet
 
@@ -20,8 +21,11 @@ from dbdicom._templates import mr_image, new_uid, write_dataset
 # ----------------------------------------------------------------------------- bad input
 
 
+VALID_PIXELS = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+
+
 def _valid_mr(**attributes: Any) -> Dataset:
-    pixels = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    pixels = VALID_PIXELS
     defaults = {
         "PatientID": "BAD-001",
         "PatientName": "Broken^Bob",
@@ -56,19 +60,39 @@ def write_truncated(folder: Path) -> list[Path]:
     Pixel Data, the second a Pixel Data value half as long as
     Rows x Columns x 2 (``pixel_array`` then raises ``ValueError``).
     """
+    return [write_truncated_header(folder), write_truncated_pixels(folder)]
+
+
+def _valid_bytes(folder: Path, description: str) -> bytes:
     folder.mkdir(parents=True, exist_ok=True)
-    full = write_dataset(_valid_mr(SeriesDescription="truncated"), folder / "full.tmp")
+    full = write_dataset(_valid_mr(SeriesDescription=description), folder / "full.tmp")
     data = full.read_bytes()
     full.unlink()
+    return data
+
+
+def _pixel_tag(data: bytes) -> int:
     pixel_tag = data.rfind(b"\xe0\x7f\x10\x00")
     if pixel_tag < 0:
         raise RuntimeError("no (7FE0,0010) Pixel Data element in the file written")
+    return pixel_tag
+
+
+def write_truncated_header(folder: Path) -> Path:
+    """A valid MR file cut in the middle of its header: ``truncated_header.dcm``."""
+    data = _valid_bytes(folder, "truncated")
     header = folder / "truncated_header.dcm"
-    header.write_bytes(data[: pixel_tag // 2 + 1])
+    header.write_bytes(data[: _pixel_tag(data) // 2 + 1])
+    return header
+
+
+def write_truncated_pixels(folder: Path) -> Path:
+    """A valid MR file cut in the middle of its pixel data: ``truncated_pixels.dcm``."""
+    data = _valid_bytes(folder, "truncated")
     pixels = folder / "truncated_pixels.dcm"
-    pixel_start = pixel_tag + 12  # tag, VR, 2 reserved bytes, 4-byte length
+    pixel_start = _pixel_tag(data) + 12  # tag, VR, 2 reserved bytes, 4-byte length
     pixels.write_bytes(data[: pixel_start + (len(data) - pixel_start) // 2 + 1])
-    return [header, pixels]
+    return pixels
 
 
 def write_dicomdir(folder: Path) -> list[Path]:
@@ -108,6 +132,16 @@ def write_missing_series_uid(folder: Path) -> list[Path]:
     return [write_dataset(ds, folder / "missing_series_uid.dcm")]
 
 
+def write_missing_sop_uid(folder: Path) -> list[Path]:
+    """An otherwise valid MR file without the (0008,0018) SOP Instance UID in its data set."""
+    ds = _valid_mr(SeriesDescription="no sop uid")
+    path = write_dataset(ds, folder / "missing_sop_uid.dcm")
+    ds = pydicom.dcmread(path)
+    del ds.SOPInstanceUID
+    ds.save_as(path, enforce_file_format=False)
+    return [path]
+
+
 def write_duplicate_sop_uid(folder: Path) -> list[Path]:
     """Two files of one series with the same SOPInstanceUID but different pixels."""
     shared = {
@@ -121,6 +155,32 @@ def write_duplicate_sop_uid(folder: Path) -> list[Path]:
     return [
         write_dataset(first, folder / "duplicate_a.dcm"),
         write_dataset(second, folder / "duplicate_b.dcm"),
+    ]
+
+
+def write_valid_series(folder: Path) -> list[Path]:
+    """A valid 3-slice MR series (SeriesDescription ``valid``), ``IM_0001.dcm`` ... in ``folder``.
+
+    Its pixels are those of every bad MR file, plus 0, 1 and 2.
+    """
+    series = {
+        "StudyInstanceUID": new_uid(),
+        "SeriesInstanceUID": new_uid(),
+        "SeriesDescription": "valid",
+    }
+    return [
+        write_dataset(
+            mr_image(
+                VALID_PIXELS + (k - 1),
+                **series,
+                PatientID="GOOD-001",
+                PatientName="Good^Gina",
+                InstanceNumber=k,
+                ImagePositionPatient=[-15.5, -15.5, 5.0 * k],
+            ),
+            folder / f"IM_{k:04d}.dcm",
+        )
+        for k in (1, 2, 3)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bad_files import BadFiles
+from bad_files import BadFiles, write_missing_sop_uid
 from test_index import _snapshot
 
 import dbdicom as db
@@ -123,3 +123,16 @@ def test_shipped_files_open(shipped_files_folder: Path) -> None:
     assert errors.empty, errors.to_string()
     assert len(database.index.frame) == len(files)
     assert len(database.instances()) == len(files)
+
+
+def test_a_file_without_sop_instance_uid_reads_with_its_header(tmp_path: Path) -> None:
+    """Its frame's SOPInstanceUID coordinate is the UID the tree places it under, not 'None'."""
+    (path,) = write_missing_sop_uid(tmp_path)
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    assert instance.SOPInstanceUID is None
+    (series,) = database.series()
+    assert series.to_xarray().coords["SOPInstanceUID"].values.tolist() == [instance.uid]
+    array, header = series.array()
+    assert array.shape[-2:] == (32, 32)
+    assert [h.uid for h in header.ravel()] == [instance.uid]

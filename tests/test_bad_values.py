@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from corpus_base import deep_sequence, element, patched
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -81,28 +82,13 @@ def _valid_bytes(
 
 def _element(data: bytes, tag: int, vr: bytes) -> int:
     """Where the explicit VR element ``tag`` of VR ``vr`` starts in ``data``."""
-    found = data.find(struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr)
-    assert found > 0, f"{tag:08X} {vr!r} not in the file"
-    return found
-
-
-def _patched(data: bytes, at: int, new: bytes) -> bytes:
-    return data[:at] + new + data[at + len(new) :]
+    found = element(data, tag)
+    assert found.vr == vr, f"{tag:08X} is {found.vr!r}, not {vr!r}"
+    return found.start
 
 
 def _pixel_element(data: bytes) -> int:
     return _element(data, 0x7FE00010, b"OW")
-
-
-def _deep_sequence(depth: int) -> bytes:
-    """A private sequence (7FD1,1010) of undefined length, ``depth`` sequences deep."""
-    seq = struct.pack("<HH2s2xI", 0x7FD1, 0x1010, b"SQ", 0xFFFFFFFF)
-    item = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
-    inner = struct.pack("<HH2s2xI", 0x7FD1, 0x1011, b"SQ", 0xFFFFFFFF)
-    item_end = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
-    seq_end = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
-    opening = seq + item + (inner + item) * (depth - 1)
-    return opening + (item_end + seq_end) * depth
 
 
 def _write_bad_files(folder: Path) -> None:
@@ -118,30 +104,30 @@ def _write_bad_files(folder: Path) -> None:
 
     data = values(1)  # InstanceNumber '1 '
     at = _element(data, 0x00200013, b"IS")
-    (folder / "is_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+    (folder / "is_1A.dcm").write_bytes(patched(data, at + 8, b"1A"))
     data = values(2)
     at = _element(data, 0x00200013, b"IS")
-    (folder / "is_ff.dcm").write_bytes(_patched(data, at + 8, b"\xff\xff"))
+    (folder / "is_ff.dcm").write_bytes(patched(data, at + 8, b"\xff\xff"))
     data = values(3)
     at = _element(data, 0x00200013, b"IS")
-    (folder / "vr_WS.dcm").write_bytes(_patched(data, at + 4, b"WS"))
+    (folder / "vr_WS.dcm").write_bytes(patched(data, at + 4, b"WS"))
     data = values(4)  # SliceThickness '5.0 '
     at = _element(data, 0x00180050, b"DS")
-    (folder / "ds_5A.dcm").write_bytes(_patched(data, at + 8, b"5A  "))
+    (folder / "ds_5A.dcm").write_bytes(patched(data, at + 8, b"5A  "))
     data = values(5)  # EchoTrainLength, not in the index: read on demand
     at = _element(data, 0x00180091, b"IS")
-    (folder / "on_demand_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+    (folder / "on_demand_1A.dcm").write_bytes(patched(data, at + 8, b"1A"))
     data = _valid_bytes(SERIES_VALUES, "bad values", 6, tmp, implicit=True)
     at = data.find(struct.pack("<HHI", 0x0020, 0x0013, 2))  # "6 "
     assert at > 0
-    (folder / "implicit_1A.dcm").write_bytes(_patched(data, at + 8, b"1A"))
+    (folder / "implicit_1A.dcm").write_bytes(patched(data, at + 8, b"1A"))
 
     def broken(number: int) -> bytes:
         return _valid_bytes(SERIES_BROKEN, "broken", number, tmp)
 
     data = broken(1)
     pixels = _pixel_element(data)
-    (folder / "deep.dcm").write_bytes(data[:pixels] + _deep_sequence(2000) + data[pixels:])
+    (folder / "deep.dcm").write_bytes(data[:pixels] + deep_sequence(2000) + data[pixels:])
     data = broken(2)
     pixels = _pixel_element(data)
     huge = struct.pack("<HH2s2xI", 0x7FD1, 0x1010, b"OB", 1 << 30) + b"\x00" * 8
@@ -149,7 +135,7 @@ def _write_bad_files(folder: Path) -> None:
     (folder / "huge_length.dcm").write_bytes(data[:pixels] + huge + data[pixels:])
     data = broken(3)
     (folder / "huge_pixels.dcm").write_bytes(
-        _patched(data, _pixel_element(data) + 8, struct.pack("<I", 1 << 30))
+        patched(data, _pixel_element(data) + 8, struct.pack("<I", 1 << 30))
     )
     shutil.rmtree(tmp)
 
@@ -327,7 +313,7 @@ def test_a_bad_value_in_the_functional_groups(tmp_path: Path) -> None:
     data = Path(get_testdata_file("eCT_Supplemental.dcm")).read_bytes()
     at = data.find(b"99.5000\\")
     assert at > 0
-    (tmp_path / "enhanced.dcm").write_bytes(_patched(data, at, b"9A.5"))
+    (tmp_path / "enhanced.dcm").write_bytes(patched(data, at, b"9A.5"))
     database = db.database(tmp_path)
     problems = _problems(database)
     assert "(0020,0032) 'Image Position (Patient)': DS value" in problems["enhanced.dcm"]

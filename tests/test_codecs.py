@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+
 import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from dbdicom import InvalidFileError
 from dbdicom._files import pixel_format, read_frames
 from dbdicom._files._codecs import decode_lossless
 
@@ -52,3 +56,19 @@ def test_others_are_left_to_pydicom(name: str) -> None:
     assert path is not None
     fmt, _, _ = pixel_format(path)
     assert decode_lossless(path, [0], fmt) is None
+
+
+@pytest.mark.parametrize("name", ["JPEG-LL.dcm", "693_J2KR.dcm", "MR_small_jpeg_ls_lossless.dcm"])
+def test_a_code_stream_cut_short_is_refused(name: str, tmp_path: Path) -> None:
+    """Decoders fill a stream without its end marker with made-up values: an error instead."""
+    data = Path(get_testdata_file(name)).read_bytes()
+    end = data.rfind(b"\xfe\xff\xdd\xe0")  # the sequence delimiter after the last fragment
+    start = data.rfind(b"\xfe\xff\x00\xe0", 0, end)  # the last fragment's item
+    (length,) = struct.unpack_from("<I", data, start + 4)
+    keep = length // 2 & ~1
+    cut = data[: start + 4] + struct.pack("<I", keep) + data[start + 8 : start + 8 + keep]
+    path = tmp_path / name
+    path.write_bytes(cut + data[end:])
+    fmt, _, _ = pixel_format(path)
+    with pytest.raises(InvalidFileError, match="cut short: its code stream does not end"):
+        decode_lossless(str(path), [0], fmt)

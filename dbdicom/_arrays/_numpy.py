@@ -41,7 +41,10 @@ def array_and_header(
 
 
 def _instance_keys(index: Index) -> dict[str, str]:
+    """Instance keys by SOP Instance UID, and by key (a file without a UID has its key)."""
     frame = index.frame
     uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
     keys = frame["_instance"].to_numpy(dtype=object)
-    return {str(u): str(k) for u, k in zip(uids, keys, strict=True) if isinstance(u, str)}
+    out = {str(k): str(k) for k in keys}
+    out.update({str(u): str(k) for u, k in zip(uids, keys, strict=True) if isinstance(u, str)})
+    return out

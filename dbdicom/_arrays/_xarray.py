@@ -390,7 +390,7 @@ def _assemble(
     pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
     coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}
     uids = np.full(grid.size, "", dtype=object)
-    uids[present] = frames.column("SOPInstanceUID")[pick]
+    uids[present] = _instance_uids(frames)[pick]
     coords["SOPInstanceUID"] = (grid.dims, uids.astype(str).reshape(grid.shape))
     if (table["_frame"].to_numpy() > 0).any() and FRAME not in grid.dims:
         coords[FRAME] = (grid.dims, _spread(table["_frame"].to_numpy()[pick], present, grid, -1))
@@ -430,6 +430,22 @@ def _assemble(
         name=name,
     )
     return da.assign_coords(coords) if coords else da
+
+
+def _instance_uids(frames: Frames) -> np.ndarray:
+    """The SOP Instance UID of each frame's file, as an object array of ``str``.
+
+    A file without one has the UID the tree places it under (derived from its
+    path, as ``problems()`` says), never the text ``"None"``: the coordinate
+    names the instance that ``array()`` and ``set_xarray()`` look up.
+    """
+    uids = frames.column("SOPInstanceUID")
+    missing = np.array([not (isinstance(u, str) and u) for u in uids.tolist()], dtype=bool)
+    if not missing.any():
+        return uids
+    uids = uids.copy()
+    uids[missing] = frames.column("_instance")[missing]
+    return uids
 
 
 def _spread(values: np.ndarray, present: np.ndarray, grid: Grid, empty: Any = None) -> np.ndarray:

@@ -9,10 +9,13 @@ unsigned or with all bits used; everything else goes to pydicom.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from .._errors import InvalidFileError
 
 __all__ = ["decode_lossless"]
 
@@ -42,6 +45,13 @@ def decode_lossless(path: str, indices: Sequence[int], fmt: Any) -> np.ndarray |
     Handled: one sample per pixel, MONOCHROME1/2, the lossless transfer
     syntaxes above, and stored bits equal to allocated bits when signed (no
     sign extension needed). The result equals pydicom's ``pixel_array``.
+    Encapsulation that cannot be parsed is left to pydicom, which says why.
+
+    Raises
+    ------
+    dbdicom.InvalidFileError
+        A frame's code stream does not end with its end marker: it was cut
+        short, and decoders fill what is missing with made-up values.
     """
     if fmt.samples != 1 or not str(fmt.photometric).startswith("MONOCHROME"):
         return None
@@ -50,23 +60,16 @@ def decode_lossless(path: str, indices: Sequence[int], fmt: Any) -> np.ndarray |
     decode = _decoder(fmt.transfer_syntax)
     if decode is None:
         return None
-    import pydicom
-    from pydicom.encaps import generate_frames
-
-    ds = pydicom.dcmread(path)
-    n = int(ds.get("NumberOfFrames", 1) or 1)
-    wanted = set(indices)
-    found: dict[int, np.ndarray] = {}
-    for k, data in enumerate(generate_frames(ds.PixelData, number_of_frames=n)):
-        if k in wanted:
-            try:
-                found[k] = decode(data)
-            except (RuntimeError, ValueError):  # imagecodecs' errors: pydicom decides, reports
-                return None
-        if len(found) == len(wanted):
-            break
-    if len(found) != len(wanted):
+    streams = _code_streams(path, indices)
+    if streams is None:
         return None
+    found: dict[int, np.ndarray] = {}
+    for k, data in streams.items():
+        _check_end(path, k, data, fmt.transfer_syntax)
+        try:
+            found[k] = decode(data)
+        except (RuntimeError, ValueError):  # imagecodecs' errors: pydicom decides, reports
+            return None
     out = np.empty((len(indices), fmt.rows, fmt.columns), fmt.dtype)
     for i, k in enumerate(indices):
         frame = found[k]
@@ -74,3 +77,47 @@ def decode_lossless(path: str, indices: Sequence[int], fmt: Any) -> np.ndarray |
             return None
         out[i] = frame.view(fmt.dtype)
     return out
+
+
+def _code_streams(path: str, indices: Sequence[int]) -> dict[int, bytes] | None:
+    """The code stream of each frame of ``indices``; None if the encapsulation cannot be parsed.
+
+    pydicom's parser raises ``ValueError`` (an item tag that is not one, a
+    fragment past the end), ``struct.error`` (a cut offset table) or
+    ``EOFError``; the file is then left to pydicom's decoders, which report it.
+    """
+    import pydicom
+    from pydicom.encaps import generate_frames
+    from pydicom.errors import InvalidDicomError
+
+    wanted = set(indices)
+    streams: dict[int, bytes] = {}
+    try:
+        ds = pydicom.dcmread(path)
+        n = int(ds.get("NumberOfFrames", 1) or 1)
+        for k, data in enumerate(generate_frames(ds.PixelData, number_of_frames=n)):
+            if k in wanted:
+                streams[k] = data
+            if len(streams) == len(wanted):
+                break
+    except (ValueError, EOFError, struct.error, AttributeError, InvalidDicomError):
+        return None
+    return streams if len(streams) == len(wanted) else None
+
+
+def _check_end(path: str, frame: int, data: bytes, transfer_syntax: str) -> None:
+    """Raise if the code stream ``data`` does not end with its end marker (FFD9).
+
+    JPEG and JPEG-LS end with EOI, JPEG 2000 with EOC, both FFD9; encoders may
+    pad the last fragment with 00 or FF after it. Decoders decode a stream cut
+    short without an error, filling the rest of the frame with made-up values.
+    """
+    if data.rstrip(b"\x00\xff").endswith(b"\xff\xd9"):
+        return
+    raise InvalidFileError(
+        f"{path}: frame {frame} of (7FE0,0010) 'Pixel Data' (transfer syntax "
+        f"{transfer_syntax}) is cut short: its code stream does not end with the "
+        f"end-of-image marker FFD9 (it ends with {data[-4:].hex(' ')}). The file is "
+        "damaged: re-export it from its source, or leave it out of the series with "
+        "series.subseries(...)."
+    )

@@ -2,7 +2,8 @@
 
 A file's row is placed under a patient, a study and a series by the rule of
 :func:`assign_keys`; :func:`find_problems` lists the files that need the
-user's attention (not DICOM, unreadable, a missing UID, a duplicate).
+user's attention (not DICOM, unreadable, a missing UID, a duplicate, an
+encoding that is wrong: see ``_encoding.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from pydicom.uid import generate_uid
 
 from ._columns import KEY_COLUMNS, cell_value
+from ._encoding import encoding_problems
 
 __all__ = ["KEY_SOURCES", "assign_keys", "find_problems"]
 
@@ -177,6 +179,7 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
             )
         else:
             first.setdefault(sop[i], paths[i])
+    out.extend(encoding_problems(frame, ok))
     size = frame["_size"].to_numpy()
     end = frame["_offset"].to_numpy() + frame["_nbytes"].to_numpy()
     for i in np.flatnonzero(ok & (frame["_offset"].to_numpy() > 0) & (end > size)):
