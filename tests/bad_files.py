@@ -158,15 +158,16 @@ def write_duplicate_sop_uid(folder: Path) -> list[Path]:
     ]
 
 
-def write_valid_series(folder: Path) -> list[Path]:
-    """A valid 3-slice MR series (SeriesDescription ``valid``), ``IM_0001.dcm`` ... in ``folder``.
+def write_valid_series(folder: Path, description: str = "valid", n: int = 3) -> list[Path]:
+    """A valid MR series of ``n`` slices, ``folder/IM_0001.dcm``..., patient GOOD-001.
 
-    Its pixels are those of every bad MR file, plus 0, 1 and 2.
+    Its pixels are those of every bad MR file, plus 0, 1, 2...
     """
     series = {
         "StudyInstanceUID": new_uid(),
         "SeriesInstanceUID": new_uid(),
-        "SeriesDescription": "valid",
+        "FrameOfReferenceUID": new_uid(),
+        "SeriesDescription": description,
     }
     return [
         write_dataset(
@@ -180,7 +181,7 @@ def write_valid_series(folder: Path) -> list[Path]:
             ),
             folder / f"IM_{k:04d}.dcm",
         )
-        for k in (1, 2, 3)
+        for k in range(1, n + 1)
     ]
 
 
@@ -210,29 +211,6 @@ class BadFiles:
             *self.missing_series_uid,
             *self.duplicate_sop_uid,
         ]
-
-
-def write_valid_series(folder: Path, description: str = "valid", n: int = 3) -> list[Path]:
-    """A valid MR series of ``n`` slices, ``folder/IM_0001.dcm``..., patient GOOD-001."""
-    series = {
-        "StudyInstanceUID": new_uid(),
-        "SeriesInstanceUID": new_uid(),
-        "FrameOfReferenceUID": new_uid(),
-        "SeriesDescription": description,
-    }
-    return [
-        write_dataset(
-            _valid_mr(
-                **series,
-                PatientID="GOOD-001",
-                PatientName="Good^Gina",
-                InstanceNumber=k,
-                ImagePositionPatient=[-15.5, -15.5, 5.0 * k],
-            ),
-            folder / f"IM_{k:04d}.dcm",
-        )
-        for k in range(1, n + 1)
-    ]
 
 
 @dataclass(frozen=True)
