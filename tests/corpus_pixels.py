@@ -531,9 +531,13 @@ def deflate_stream_cut(folder: Path) -> Built:
 BOMB_BYTES = 3 << 30  # inflated size of the bomb's private element: 3 GiB
 
 
-@kind()
+@kind(listed=None, tree="in", read="values")
 def deflate_bomb(folder: Path) -> Built:
-    """A 3 MB Deflate file whose data set inflates to 3 GiB (a private OB of zeros)."""
+    """A 3 MB Deflate file whose data set inflates to 3 GiB (a private OB of zeros).
+
+    A valid file: it opens and reads under the worker's 2 GiB cap, because
+    the data set is inflated in chunks and only the pixel data are kept.
+    """
     meta, body = _deflated(folder)
     pixels = element(body, PIXEL_DATA, 0).start
     bomb = explicit(0x7FD10010, b"LO", text("BOMB")) + explicit(0x7FD11010, b"OB", b"", BOMB_BYTES)

@@ -23,12 +23,12 @@ import zlib
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
+from ._deflate import Inflating
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
     NeedsPydicom,
     NotDicomError,
-    Source,
     Window,
     explicit_vr,
     read_meta,
@@ -36,7 +36,14 @@ from ._walker import (
     walk,
 )
 
-__all__ = ["Header", "NeedsPydicom", "NotDicomError", "read_header", "values_of_elements"]
+__all__ = [
+    "Header",
+    "NeedsPydicom",
+    "NotDicomError",
+    "deflated_pixel_data",
+    "read_header",
+    "values_of_elements",
+]
 
 # Float Pixel Data and Double Float Pixel Data: bits of each value
 _FLOAT_BITS = {0x7FE00008: 32, 0x7FE00009: 64}
@@ -46,8 +53,7 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 BIG_ENDIAN = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
-# bytes of a Deflate stream read, and at most inflated, at a time
-_INFLATE_CHUNK = 1 << 16
+PIXEL_DATA = 0x7FE00010
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)
@@ -167,8 +173,9 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     header.transfer_syntax = ts
     if ts == BIG_ENDIAN:
         raise NeedsPydicom(f"transfer syntax {ts}")
-    if ts == DEFLATED:
-        win = Window(b"", _Inflating(win, pos), sys.maxsize)
+    inflating = Inflating(win, pos) if ts == DEFLATED else None
+    if inflating is not None:
+        win = Window(b"", inflating, sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
     try:
         end = walk(win, pos, explicit_vr(win, pos, ts != IMPLICIT_LE), _keep(wanted), raws)
@@ -183,70 +190,54 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
                 raise NeedsPydicom("encapsulated pixel data in a native transfer syntax")
             header.encapsulated = True
         else:  # where the inflated data are is no place in a deflated file
-            header.pixel_offset = end.offset if ts != DEFLATED else -1
+            header.pixel_offset = end.offset if inflating is None else -1
             header.pixel_length = end.length
+    if inflating is not None and end.pixel_tag:
+        _check_stream(inflating, end.offset, header)
     _decode(raws, wanted, header)
     return header
 
 
-class _Inflating:
-    """The inflated data set of a Deflate file, as a file to ``seek`` forward in and ``read``.
+def deflated_pixel_data(path: str) -> bytes:
+    """The value of the native pixel data element of a Deflate file, inflated as it is reached.
 
-    Positions count as if the inflated bytes followed the file meta in
-    place; the stream is inflated as far as a read needs, a chunk at a time,
-    and only the bytes since the last read are kept: memory stays of the
-    order of the largest read, however far the data inflate.
+    Memory: the pixel data and a chunk, however far what lies before them
+    inflates. Fewer bytes than the element's length where the stream ends
+    early; ``b""`` without pixel data.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> len(deflated_pixel_data(get_testdata_file("image_dfl.dcm")))
+    262144
     """
-
-    def __init__(self, win: Window, start: int) -> None:
-        if win.f is None:
-            self._source: Source | None = None
-            self._compressed = win.data[start:]
-        else:
-            win.f.seek(start)
-            self._source, self._compressed = win.f, b""
-        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._buffer = bytearray()
-        self._base = start  # the position of _buffer[0]
-        self._pos = start
-
-    def seek(self, pos: int) -> None:
-        """Move to ``pos``: forward, or back within what the last read gave."""
-        if pos < self._base:
-            raise NeedsPydicom("the walker went back in a Deflate stream")
-        self._pos = pos
-
-    def read(self, n: int) -> bytes:
-        """Up to ``n`` bytes from the position; fewer where the stream ends."""
-        while True:
-            done = min(self._pos - self._base, len(self._buffer))  # what lies before: dropped
-            del self._buffer[:done]
-            self._base += done
-            if self._base == self._pos and len(self._buffer) >= n:
-                break
-            if not self._inflate():
-                break
-        if self._base < self._pos:  # the stream ends before the position
+    with open(path, "rb") as f:
+        win = Window.of_file(f)
+        pos = read_meta(win)[0]
+        inflating = Inflating(win, pos)
+        win = Window(b"", inflating, sys.maxsize)
+        end = walk(win, pos, explicit_vr(win, pos, True), (), {})
+        if not end.pixel_tag or end.length == UNDEFINED:
             return b""
-        return bytes(self._buffer[:n])
+        return inflating.pixel_bytes(end.offset, end.length)
 
-    def _inflate(self) -> bool:
-        """Inflate one more chunk into the buffer; False at the end of the stream."""
-        if self._inflater.eof:
-            return False
-        data = self._inflater.unconsumed_tail
-        if not data:
-            if self._source is not None:
-                data = self._source.read(_INFLATE_CHUNK)
-            else:
-                data, self._compressed = (
-                    self._compressed[:_INFLATE_CHUNK],
-                    self._compressed[_INFLATE_CHUNK:],
-                )
-            if not data:
-                return False
-        self._buffer += self._inflater.decompress(data, _INFLATE_CHUNK)
-        return True
+
+def _check_stream(inflating: Inflating, start: int, header: Header) -> None:
+    """Inflate the rest of a Deflate stream (in chunks, kept nowhere) to see that it is whole.
+
+    A stream cut short or corrupt inside the pixel data leaves the header
+    readable: the pixel length is what the stream holds, so the image is
+    refused for what it lacks, and the reason is a problem of the file.
+    """
+    try:
+        whole, total = inflating.drain()
+        why = "" if whole else "the Deflate stream ends before its end marker"
+    except zlib.error as exc:
+        total, why = inflating.inflated, f"the Deflate stream is corrupt ({exc})"
+    if why:
+        held = max(0, min(header.pixel_length, total - start))
+        header.pixel_length = held
+        header.problems[PIXEL_DATA] = f"{why}, {held} bytes into the pixel data"
 
 
 # the tags to keep of each ``wanted``: its own and the character set

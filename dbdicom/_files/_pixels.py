@@ -24,9 +24,11 @@ Like pydicom, unused high bits (``BitsStored < BitsAllocated``) are cleared
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import operator
 import os
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import FileIO
@@ -37,12 +39,13 @@ import numpy as np
 from .._errors import DecoderNotFoundError, InvalidFileError
 from ._codecs import decode_lossless
 from ._colour import PALETTE, apply_palette, palette_bits
-from ._header import NeedsPydicom, NotDicomError, read_header
+from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._pydicom import read_any_header, read_dataset
 
 __all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
 
 NATIVE_LE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 FLOAT_PIXEL_DATA_TAG = b"\xe0\x7f\x08\x00"  # (7FE0,0008) as stored, little endian
@@ -326,7 +329,16 @@ def read_frames(
         if offset < 0 or nbytes < 0:
             offset, nbytes = _locate(path)
         if offset >= 0:
-            return _read_native(path, indices, fmt, offset, nbytes)
+            with open(path, "rb", buffering=0) as f:
+                return _read_native(f, path, indices, fmt, offset, nbytes)
+    elif fmt.transfer_syntax == DEFLATED and _fast(
+        dataclasses.replace(fmt, transfer_syntax=EXPLICIT_LE)
+    ):
+        try:  # inflated in chunks: the pixels kept, not what precedes them
+            data = deflated_pixel_data(path)
+        except zlib.error as exc:
+            raise InvalidFileError(f"{path}: its Deflate stream is corrupt: {exc}") from exc
+        return _read_native(io.BytesIO(data), path, indices, fmt, 0, len(data))
     fast = decode_lossless(path, indices, fmt)
     if fast is not None:
         return fast
@@ -366,7 +378,7 @@ def _runs(indices: list[int]) -> Iterator[tuple[int, int, int]]:
             start = i
 
 
-def _read_into(f: FileIO, view: memoryview) -> int:
+def _read_into(f: FileIO | io.BytesIO, view: memoryview) -> int:
     """Fill ``view`` from ``f``; return the bytes read (fewer at end of file)."""
     done = 0
     while done < len(view):
@@ -378,9 +390,14 @@ def _read_into(f: FileIO, view: memoryview) -> int:
 
 
 def _read_native(
-    path: str, indices: list[int], fmt: PixelFormat, offset: int, nbytes: int
+    f: FileIO | io.BytesIO,
+    path: str,
+    indices: list[int],
+    fmt: PixelFormat,
+    offset: int,
+    nbytes: int,
 ) -> np.ndarray:
-    """Frames of uncompressed Little Endian data at a known byte offset."""
+    """Frames of uncompressed Little Endian data at a known byte offset of ``f`` (``path``)."""
     n = len(indices)
     bits = fmt.bits_allocated
     frame_bits = fmt._frame_bits
@@ -391,37 +408,36 @@ def _read_native(
     size = frame_bits // 8  # bytes per frame (unpacked bits for 1-bit data)
     out = np.empty(n * (frame_bits if packed else size), np.uint8)
     in_element = nbytes * 8 // frame_bits  # frames wholly inside the element
-    with open(path, "rb", buffering=0) as f:
-        if fmt.float_bits:
-            stored = np.dtype(f"<f{fmt.float_bits // 8}")
-        elif bits == 32 and _is_float_pixel_data(f, offset, fmt.transfer_syntax):
-            stored = np.dtype("<f4")  # (7FE0,0008) Float Pixel Data, as pydicom gives it
-        for pos, first, count in _runs(indices):
-            if first + count > in_element:
-                missing = max(first, in_element)
-                left = max(0, nbytes - missing * frame_bits // 8)
-                detail = f"the element's length ({nbytes} bytes) leaves only {left} for it"
-                raise _frame_error(path, missing, fmt, detail)
-            lo = first * frame_bits // 8
-            hi = -(-(first + count) * frame_bits // 8)
-            f.seek(offset + lo)
-            if packed:
-                raw = f.read(hi - lo)
-                got = len(raw)
-            else:
-                got = _read_into(f, out.data[pos * size : (pos + count) * size])
-            if got < hi - lo:
-                missing = first + got * 8 // frame_bits
-                left = got - (missing - first) * frame_bits // 8
-                end = offset + lo + got
-                detail = f"the file ends at byte {end}, after only {left} of them"
-                raise _frame_error(path, missing, fmt, detail)
-            if packed:
-                unpacked = np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")
-                skip = first * frame_bits - 8 * lo
-                out[pos * frame_bits : (pos + count) * frame_bits] = unpacked[
-                    skip : skip + count * frame_bits
-                ]
+    if fmt.float_bits:
+        stored = np.dtype(f"<f{fmt.float_bits // 8}")
+    elif bits == 32 and _is_float_pixel_data(f, offset, fmt.transfer_syntax):
+        stored = np.dtype("<f4")  # (7FE0,0008) Float Pixel Data, as pydicom gives it
+    for pos, first, count in _runs(indices):
+        if first + count > in_element:
+            missing = max(first, in_element)
+            left = max(0, nbytes - missing * frame_bits // 8)
+            detail = f"the element's length ({nbytes} bytes) leaves only {left} for it"
+            raise _frame_error(path, missing, fmt, detail)
+        lo = first * frame_bits // 8
+        hi = -(-(first + count) * frame_bits // 8)
+        f.seek(offset + lo)
+        if packed:
+            raw = f.read(hi - lo)
+            got = len(raw)
+        else:
+            got = _read_into(f, out.data[pos * size : (pos + count) * size])
+        if got < hi - lo:
+            missing = first + got * 8 // frame_bits
+            left = got - (missing - first) * frame_bits // 8
+            end = offset + lo + got
+            detail = f"the file ends at byte {end}, after only {left} of them"
+            raise _frame_error(path, missing, fmt, detail)
+        if packed:
+            unpacked = np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")
+            skip = first * frame_bits - 8 * lo
+            out[pos * frame_bits : (pos + count) * frame_bits] = unpacked[
+                skip : skip + count * frame_bits
+            ]
     arr: np.ndarray = out.view(stored)
     if fmt.samples > 1 and fmt.planar_configuration == 1:
         arr = arr.reshape(n, fmt.samples, fmt.rows, fmt.columns).transpose(0, 2, 3, 1)
@@ -437,7 +453,7 @@ def _read_native(
     return arr.view(native) if arr.dtype.isnative else arr.astype(native)
 
 
-def _is_float_pixel_data(f: FileIO, offset: int, syntax: str) -> bool:
+def _is_float_pixel_data(f: FileIO | io.BytesIO, offset: int, syntax: str) -> bool:
     """Whether the element whose value starts at ``offset`` is (7FE0,0008) Float Pixel Data.
 
     The index records the offset of any pixel data element; 32-bit ones may
