@@ -74,6 +74,11 @@ def format_problem(fmt: PixelFormat) -> str:
         return (
             f"{BITS_ALLOCATED} is {fmt.bits_allocated}: integer pixel data have 1, 8, 16 or 32 bits"
         )
+    if fmt.pixel_representation not in (0, 1):
+        return (
+            f"(0028,0103) 'Pixel Representation' is {fmt.pixel_representation}: "
+            "0 (unsigned) or 1 (signed)"
+        )
     photometric = fmt.photometric.upper()
     expected = PHOTOMETRIC_SAMPLES.get(photometric)
     if expected is None:
@@ -128,13 +133,17 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     >>> image_problem({"Rows": 32, "Columns": 32, "_nbytes": 2048, "_size": 2900})
     ('', '')
     """
-    if not _given(values, "Rows") or not _given(values, "Columns"):
-        return "", ""
     nbytes = int(_given(values, "_nbytes") if _given(values, "_nbytes") is not None else -1)
     encapsulated = bool(_given(values, "_encapsulated"))
     float_bits = int(_given(values, "_float_bits") or 0)
     if nbytes < 0 and not encapsulated and not float_bits:
         return "", ""  # no pixel data: not an image (raw data, a report...)
+    for key, tag in (("Rows", "(0028,0010)"), ("Columns", "(0028,0011)")):
+        if not _given(values, key):
+            held = f"{nbytes} bytes of pixel data" if nbytes >= 0 else "its pixel data"
+            value = _given(values, key)
+            said = "missing" if value is None else f"{value!r}"
+            return f"{tag} '{key}' is {said}: {held} have no shape", ""
     try:
         fmt = PixelFormat.from_keywords(values)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -143,19 +152,7 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     refusal = format_problem(fmt)
     if refusal:
         return refusal, ""
-    note = ""
-    if fmt.bits_stored > fmt.bits_allocated:
-        note = (
-            f"(0028,0101) 'Bits Stored' {fmt.bits_stored} is more than {BITS_ALLOCATED} "
-            f"{fmt.bits_allocated}: read as {fmt.bits_allocated} bits"
-        )
-    given = _given(values, "NumberOfFrames")
-    try:
-        frames = int(given) if given is not None else 1
-    except (TypeError, ValueError):
-        frames = 1
-    if frames < 1:
-        frames = 1
+    frames, note = _notes(fmt, values)
     size = int(_given(values, "_size") or 0)
     if encapsulated:
         if size and frames * _ITEM_HEADER > size:
@@ -165,6 +162,27 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
             ), note
         return "", note
     return _length_problem(fmt, frames, nbytes, note)
+
+
+def _notes(fmt: PixelFormat, values: Mapping[str, Any]) -> tuple[int, str]:
+    """The number of frames to read, and what in the description is read by a rule."""
+    notes = []
+    if fmt.bits_stored > fmt.bits_allocated:
+        notes.append(
+            f"(0028,0101) 'Bits Stored' {fmt.bits_stored} is more than {BITS_ALLOCATED} "
+            f"{fmt.bits_allocated}: read as {fmt.bits_allocated} bits"
+        )
+    elif _given(values, "BitsStored") == 0:
+        notes.append(f"(0028,0101) 'Bits Stored' is 0: read as {fmt.bits_allocated} bits")
+    given = _given(values, "NumberOfFrames")
+    try:
+        frames = int(given) if given is not None else 1
+    except (TypeError, ValueError):
+        frames = 1
+    if frames < 1:
+        notes.append(f"{FRAMES} is {frames}: read as 1")
+        frames = 1
+    return frames, "; ".join(notes)
 
 
 def _length_problem(fmt: PixelFormat, frames: int, nbytes: int, note: str) -> tuple[str, str]:
