@@ -23,6 +23,8 @@ import zlib
 from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
+from pydicom.uid import UID
+
 from ._deflate import Inflating
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
@@ -54,6 +56,7 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 BIG_ENDIAN = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = 0x7FE00010
+TRANSFER_SYNTAX = 0x00020010
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)
@@ -98,6 +101,11 @@ class Header:
     problems : dict
         By tag number, why a value asked for could not be decoded (an IS of
         ``"1A"``); its value in ``values`` is None, never a guess.
+    notes : dict
+        By tag number, what is odd about the file and how it was read
+        anyway (a data set in another encoding than its file meta says,
+        elements out of order, a layout only pydicom's tolerant reader
+        takes): the values were read, by the rule the note states.
     """
 
     __slots__ = (
@@ -111,6 +119,7 @@ class Header:
         "has_per_frame_groups",
         "float_bits",
         "problems",
+        "notes",
     )
 
     def __init__(self) -> None:
@@ -124,6 +133,7 @@ class Header:
         self.has_per_frame_groups = False
         self.float_bits = 0
         self.problems: dict[int, str] = {}
+        self.notes: dict[int, str] = {}
 
 
 def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
@@ -177,10 +187,22 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None:
         win = Window(b"", inflating, sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
+    explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
     try:
-        end = walk(win, pos, explicit_vr(win, pos, ts != IMPLICIT_LE), _keep(wanted), raws)
+        end = walk(win, pos, explicit, _keep(wanted), raws)
     except zlib.error as exc:
         raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
+    if explicit != (ts != IMPLICIT_LE) and ts:
+        said, found = ("Implicit", "Explicit") if explicit else ("Explicit", "Implicit")
+        header.notes[TRANSFER_SYNTAX] = (
+            f"{UID(ts).name} ({ts}) says {said} VR, but the data set is in {found} VR: "
+            f"read as {found} VR"
+        )
+    if end.disorder:
+        header.notes[end.disorder] = (
+            "out of place (after a larger or the same tag, or a sequence its first item "
+            "overruns): the values near it may not be what was meant"
+        )
     header.has_per_frame_groups = end.per_frame_groups
     if end.pixel_tag:
         header.has_pixels = True

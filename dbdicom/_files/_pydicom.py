@@ -323,5 +323,11 @@ def read_any_header(path: str, wanted: Mapping[int, str], data: bytes | None = N
     """
     try:
         return read_header(path, wanted, data)
-    except NeedsPydicom:
-        return read_with_pydicom(path if data is None else io.BytesIO(data), wanted)
+    except NeedsPydicom as declined:
+        header = read_with_pydicom(path if data is None else io.BytesIO(data), wanted)
+        if declined.damage:  # not a layout pydicom is for, but bytes the walker took for damage
+            header.notes[declined.damage] = (
+                f"{declined}: read by pydicom's tolerant reader, whose values near it may "
+                "not be what was meant"
+            )
+        return header

@@ -68,7 +68,17 @@ class NotDicomError(ValueError):
 
 
 class NeedsPydicom(Exception):
-    """The file is DICOM but outside what the fast reader handles."""
+    """The file is DICOM but outside what the fast reader handles.
+
+    ``damage``: the tag of the element at which the walker stopped because
+    its bytes cannot be what they say (a VR code that does not exist, an
+    item among elements), 0 for a layout pydicom is simply there for (Big
+    Endian, no file meta).
+    """
+
+    def __init__(self, message: str, damage: int = 0) -> None:
+        super().__init__(message)
+        self.damage = damage
 
 
 class _Every:
@@ -88,13 +98,17 @@ class End(NamedTuple):
     at (0: the data ended first), ``offset`` where that element's value
     starts (else where the data end) and ``length`` the value's length
     (``0xFFFFFFFF``: encapsulated). ``per_frame_groups``: the data set has
-    a Per-frame Functional Groups Sequence.
+    a Per-frame Functional Groups Sequence. ``disorder``: the first tag
+    found where it cannot be (not after a smaller tag: repeated or out of
+    order; or a sequence of defined length whose first item is longer than
+    it), 0 when none: the values around it may not be what was meant.
     """
 
     pixel_tag: int
     offset: int
     length: int
     per_frame_groups: bool
+    disorder: int = 0
 
 
 class Source(Protocol):
@@ -348,7 +362,7 @@ def walk(
     >>> seq += struct.pack("<HHIHHI", 0xFFFE, 0xE00D, 0, 0xFFFE, 0xE0DD, 0)
     >>> out = {}
     >>> walk(Window(seq + rows), 0, True, None, out)
-    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False)
+    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False, disorder=0)
     >>> out
     {2621456: (b'US', b'@\x00')}
     >>> walk(Window(seq + rows), 0, True, {0x00081140}, out, whole=True).offset
@@ -384,6 +398,7 @@ def _walk(  # noqa: C901
     heads = HEADER_LENGTH
     short, implicit, ulong = _short, _implicit, _ulong
     per_frame = False
+    previous = disorder = 0
     every = keep is None and whole and win.f is None
     if keep is None:
         keep = _EVERY
@@ -392,7 +407,7 @@ def _walk(  # noqa: C901
         rel = pos - base
         if rel > last:
             if pos == end:
-                return End(0, pos, 0, per_frame)
+                return End(0, pos, 0, per_frame, disorder)
             if end - pos < 8:
                 raise EOFError(f"the file ({end} bytes) ends inside the element at byte {pos}")
             rel = win.fetch(pos, min(12, end - pos))
@@ -405,7 +420,8 @@ def _walk(  # noqa: C901
                 head = heads[vr]
             except KeyError:
                 raise NeedsPydicom(
-                    f"({group:04X},{elem:04X}) at byte {pos} has no valid VR"
+                    f"({group:04X},{elem:04X}) at byte {pos} has no valid VR",
+                    (group << 16) | elem,
                 ) from None
             if head == 12:
                 length = ulong(data, rel + 8)[0]
@@ -414,11 +430,16 @@ def _walk(  # noqa: C901
             vr = b""
             head = 8
             if group == 0xFFFE:
-                raise NeedsPydicom(f"({group:04X},{elem:04X}) out of place at byte {pos}")
+                raise NeedsPydicom(
+                    f"({group:04X},{elem:04X}) out of place at byte {pos}", (group << 16) | elem
+                )
         tag = (group << 16) | elem
+        if tag <= previous and not disorder:
+            disorder = tag
+        previous = tag
         if tag >= 0x52000000:
             if tag in PIXEL_TAGS:
-                return End(tag, pos + head, length, per_frame)
+                return End(tag, pos + head, length, per_frame, disorder)
             if tag == PER_FRAME_GROUPS:
                 per_frame = True
         if length == 0xFFFFFFFF:  # UNDEFINED
@@ -431,6 +452,10 @@ def _walk(  # noqa: C901
             size = len(data)
             last = size - 12
             continue
+        if vr == b"SQ" and length >= 8 and rel + head + 8 <= size and not disorder:
+            if implicit(data, rel + head)[2] + 8 > length:  # its first item overruns it
+                if implicit(data, rel + head)[2] != UNDEFINED:
+                    disorder = tag
         length += head  # from here: of the whole element
         if every:  # the splitter: every element, whole, from bytes at hand
             # (an element past the end is cut short here, and the end found next)
@@ -476,7 +501,10 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901
             group, elem, length = implicit(data, rel)
             pos += 8
             if group != 0xFFFE or (elem != 0xE000 and elem != 0xE0DD):
-                raise NeedsPydicom(f"({group:04X},{elem:04X}) in a sequence at byte {pos - 8}")
+                raise NeedsPydicom(
+                    f"({group:04X},{elem:04X}) in a sequence at byte {pos - 8}",
+                    (group << 16) | elem,
+                )
             if elem == 0xE0DD:
                 stack.pop()
                 if not stack:
@@ -496,7 +524,9 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901
                     stack.pop()
                     pos += 8
                     continue
-                raise NeedsPydicom(f"({group:04X},{elem:04X}) at byte {pos} has no valid VR")
+                raise NeedsPydicom(
+                    f"({group:04X},{elem:04X}) at byte {pos} has no valid VR", (group << 16) | elem
+                )
             if head == 12:
                 length = ulong(data, rel + 8)[0]
         else:
@@ -508,7 +538,9 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901
                     stack.pop()
                     pos += 8
                     continue
-                raise NeedsPydicom(f"({group:04X},{elem:04X}) out of place at byte {pos}")
+                raise NeedsPydicom(
+                    f"({group:04X},{elem:04X}) out of place at byte {pos}", (group << 16) | elem
+                )
         pos += head
         if length == UNDEFINED:
             if len(stack) >= _MAX_STACK:

@@ -174,6 +174,7 @@ def header_row(row: Row, header: Header) -> Row:
     warnings = [
         f"{tag_label(tag)}: {why}: read as no value" for tag, why in sorted(header.problems.items())
     ]
+    warnings += [f"{tag_label(tag)}: {why}" for tag, why in sorted(header.notes.items())]
     if header.has_pixels:
         row["_image"], note = image_problem(row)
         if note:
