@@ -26,6 +26,7 @@ from typing import Any
 from pydicom.uid import UID
 
 from ._deflate import Inflating
+from ._fragments import fragment_problem
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
@@ -57,6 +58,7 @@ BIG_ENDIAN = "1.2.840.10008.1.2.2"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
+NUMBER_OF_FRAMES = 0x00280008
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)
@@ -101,6 +103,10 @@ class Header:
     problems : dict
         By tag number, why a value asked for could not be decoded (an IS of
         ``"1A"``); its value in ``values`` is None, never a guess.
+    pixel_problem : str
+        Why the pixel data cannot be read although the header describes
+        them ("" when they can): encapsulated items that are not laid out as
+        the standard says (only checked when Number of Frames is asked for).
     notes : dict
         By tag number, what is odd about the file and how it was read
         anyway (a data set in another encoding than its file meta says,
@@ -120,6 +126,7 @@ class Header:
         "float_bits",
         "problems",
         "notes",
+        "pixel_problem",
     )
 
     def __init__(self) -> None:
@@ -134,6 +141,7 @@ class Header:
         self.float_bits = 0
         self.problems: dict[int, str] = {}
         self.notes: dict[int, str] = {}
+        self.pixel_problem = ""
 
 
 def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
@@ -217,6 +225,10 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None and end.pixel_tag:
         _check_stream(inflating, end.offset, header)
     _decode(raws, wanted, header)
+    if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
+        frames = header.values.get(NUMBER_OF_FRAMES)
+        count = frames if isinstance(frames, int) and frames > 0 else 1
+        header.pixel_problem = fragment_problem(win, end.offset, count)
     return header
 
 

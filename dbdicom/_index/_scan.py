@@ -179,6 +179,8 @@ def header_row(row: Row, header: Header) -> Row:
         row["_image"], note = image_problem(row)
         if note:
             warnings.append(note)
+        if header.pixel_problem:
+            row["_image"] = header.pixel_problem
     elif _image_class(header):
         warnings.append(
             f"(7FE0,0010) 'Pixel Data' is missing, which every {_image_class(header)} "

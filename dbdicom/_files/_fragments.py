@@ -1,0 +1,111 @@
+"""Whether encapsulated (compressed) pixel data are laid out as the standard says.
+
+Compressed pixel data are a sequence of items: first the Basic Offset Table
+(empty, or one offset per frame, in ascending order), then one or more
+fragments, then a sequence delimiter. A reader that trusts a broken layout
+decodes the wrong bytes or runs past the end of the file; one that trusts a
+shuffled offset table returns the frames in the wrong order. The item
+headers are 8 bytes each, read one by one (a seek and 8 bytes a fragment),
+so the check costs little even for a thousand frames.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ._walker import Window
+
+__all__ = ["fragment_problem"]
+
+_ITEM = 0xE000FFFE  # (FFFE,E000) as read little endian: group first
+_END = 0xE0DDFFFE  # (FFFE,E0DD) Sequence Delimitation Item
+_HEAD = struct.Struct("<LL")
+_MAX_ITEMS = 1 << 20
+
+
+def _read(win: Window, pos: int, n: int) -> bytes:
+    """Bytes ``[pos, pos + n)`` of the file or bytes, fewer where they end."""
+    if win.f is None:
+        return bytes(win.data[pos : pos + n])
+    win.f.seek(pos)
+    return win.f.read(n)
+
+
+def fragment_problem(win: Window, start: int, frames: int) -> str:  # noqa: C901 - one walk
+    r"""Why the encapsulated pixel data whose first item is at ``start`` cannot be read, or "".
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes.
+    start : int
+        Where the first item (the Basic Offset Table) starts.
+    frames : int
+        Number of Frames (1 when absent).
+
+    Examples
+    --------
+    >>> table = _HEAD.pack(_ITEM, 0)
+    >>> frame = _HEAD.pack(_ITEM, 4) + b"\xff\xd8\xff\xd9"
+    >>> fragment_problem(Window(table + frame + _HEAD.pack(_END, 0)), 0, 1)
+    ''
+    >>> fragment_problem(Window(table + _HEAD.pack(_END, 0)), 0, 1)
+    'the encapsulated pixel data hold no fragment'
+    >>> fragment_problem(Window(table + frame), 0, 1)
+    'the encapsulated pixel data end at byte 20 without their sequence delimiter (cut short)'
+    """
+    size = win.size
+    head = _read(win, start, 8)
+    if len(head) < 8:
+        return f"the encapsulated pixel data end at byte {start + len(head)}, before any item"
+    tag, length = _HEAD.unpack(head)
+    if tag == _END:
+        return "the encapsulated pixel data hold no item, not even the offset table"
+    if tag != _ITEM:
+        return f"the first item of the encapsulated pixel data has the tag {_label(tag)}"
+    pos = start + 8 + length
+    if pos > size:
+        return f"the Basic Offset Table ({length} bytes) runs past the end of the file"
+    if length and (length % 4 or length // 4 != frames):
+        return (
+            f"the first item ({length} bytes) is not a Basic Offset Table of {frames} "
+            "frame(s) (4 bytes each): the offset table is missing or damaged"
+        )
+    offsets = struct.unpack(f"<{length // 4}L", _read(win, start + 8, length)) if length else ()
+    count = 0
+    first = pos
+    while count < _MAX_ITEMS:
+        head = _read(win, pos, 8)
+        if len(head) < 8:
+            return (
+                f"the encapsulated pixel data end at byte {pos + len(head)} without their "
+                "sequence delimiter (cut short)"
+            )
+        tag, length = _HEAD.unpack(head)
+        if tag == _END:
+            break
+        if tag != _ITEM:
+            return f"fragment {count + 1} of the encapsulated pixel data has the tag {_label(tag)}"
+        if pos + 8 + length > size:
+            return f"fragment {count + 1} ({length} bytes) runs past the end of the file"
+        count += 1
+        pos += 8 + length
+    if count == 0:
+        return "the encapsulated pixel data hold no fragment"
+    if count < frames:
+        return f"the encapsulated pixel data hold {count} fragment(s) for {frames} frames"
+    if offsets and (
+        offsets[0] != 0
+        or any(b <= a for a, b in zip(offsets, offsets[1:], strict=False))
+        or offsets[-1] >= pos - first
+    ):
+        return (
+            "the Basic Offset Table's offsets are not ascending from 0 within the fragments: "
+            "frames would come from the wrong places"
+        )
+    return ""
+
+
+def _label(tag: int) -> str:
+    """``(GGGG,EEEE)`` of a tag read as one little-endian number (group in the low half)."""
+    return f"({tag & 0xFFFF:04X},{tag >> 16:04X})"
