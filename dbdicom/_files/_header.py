@@ -200,7 +200,10 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
         end = walk(win, pos, explicit, _keep(wanted), raws)
     except zlib.error as exc:
         raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
-    if explicit != (ts != IMPLICIT_LE) and ts:
+    if not ts:
+        found = "Explicit" if explicit else "Implicit"
+        header.notes[TRANSFER_SYNTAX] = f"missing: read as {found} VR Little Endian, as found"
+    elif explicit != (ts != IMPLICIT_LE):
         said, found = ("Implicit", "Explicit") if explicit else ("Explicit", "Implicit")
         header.notes[TRANSFER_SYNTAX] = (
             f"{UID(ts).name} ({ts}) says {said} VR, but the data set is in {found} VR: "

@@ -220,8 +220,8 @@ transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0, palette_bits
                 kwargs[field] = int(values[key])
         if given("PhotometricInterpretation"):
             kwargs["photometric"] = str(values["PhotometricInterpretation"]).strip()
-        if given("TransferSyntaxUID"):
-            kwargs["transfer_syntax"] = str(values["TransferSyntaxUID"]).strip()
+        if "TransferSyntaxUID" in values and values["TransferSyntaxUID"] is not None:
+            kwargs["transfer_syntax"] = str(values["TransferSyntaxUID"]).strip()  # "": none
         return cls(**kwargs)
 
 
@@ -506,7 +506,7 @@ def _read_with_pydicom(path: str, indices: list[int], fmt: PixelFormat) -> np.nd
     out: np.ndarray | None = None
     current = indices[0]
     try:
-        if fmt.transfer_syntax == DEFLATED or not _has_marker(path):
+        if fmt.transfer_syntax in (DEFLATED, "") or not _has_marker(path):
             found = read_dataset(path)  # pydicom inflates, or guesses the encoding, only so
             frames = iter_pixels(found, indices=indices)
         else:
