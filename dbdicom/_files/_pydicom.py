@@ -7,6 +7,7 @@ enhanced multi-frame objects (functional groups).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO
 
@@ -77,13 +78,38 @@ def read_dataset(path: str, stop_before_pixels: bool = False) -> Dataset:
     return ds
 
 
+class _Capped(io.BufferedReader):
+    """A file whose ``read(n)`` asks for no more than the bytes left.
+
+    pydicom reads a value with ``read(length)``, the length taken from the
+    file: a damaged one of 2 GB in a 3 kB file made Python allocate 2 GB
+    before reading 3 kB (``MemoryError`` at the scan).
+    """
+
+    def __init__(self, raw: io.FileIO) -> None:
+        super().__init__(raw)
+        self._size = os.fstat(raw.fileno()).st_size
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        """Up to ``size`` bytes, as a file reads them, but never more than are left."""
+        if size is not None and size > 0:
+            size = max(0, min(size, self._size - self.tell()))
+            if size == 0:
+                return b""
+        return super().read(size)
+
+
 def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     """Read the ``wanted`` tags with pydicom, for files the fast reader leaves.
 
     Raises :class:`NotDicomError` when pydicom cannot read the file as DICOM.
     """
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256, force=True)
+        if isinstance(path, str):
+            with open(path, "rb", buffering=0) as raw, _Capped(raw) as f:
+                ds = pydicom.dcmread(f, stop_before_pixels=False, defer_size=256, force=True)
+        else:
+            ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256, force=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
         raise NotDicomError(f"pydicom cannot read it: {exc}") from exc
     except RecursionError as exc:  # pydicom reads nested sequences by recursion
