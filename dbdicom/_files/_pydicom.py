@@ -19,6 +19,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
 from ._values import to_python
+from ._walker import TooDeep
 
 __all__ = [
     "FRAME_ALIASES",
@@ -107,7 +108,8 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     try:
         if isinstance(path, str):
             with open(path, "rb", buffering=0) as raw, _Capped(raw) as f:
-                ds = pydicom.dcmread(f, stop_before_pixels=False, defer_size=256, force=True)
+                # nothing deferred: pydicom would read it again through a file of its own
+                ds = pydicom.dcmread(f, stop_before_pixels=False, force=True)
         else:
             ds = pydicom.dcmread(path, stop_before_pixels=False, defer_size=256, force=True)
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
@@ -349,6 +351,8 @@ def read_any_header(path: str, wanted: Mapping[int, str], data: bytes | None = N
     """
     try:
         return read_header(path, wanted, data)
+    except TooDeep as exc:  # pydicom reads nesting by recursion: no use trying
+        raise NotDicomError(f"sequences nested too deep ({exc})") from exc
     except NeedsPydicom as declined:
         header = read_with_pydicom(path if data is None else io.BytesIO(data), wanted)
         if declined.damage:  # not a layout pydicom is for, but bytes the walker took for damage

@@ -32,6 +32,7 @@ __all__ = [
     "End",
     "NeedsPydicom",
     "NotDicomError",
+    "TooDeep",
     "Window",
     "explicit_vr",
     "read_meta",
@@ -79,6 +80,10 @@ class NeedsPydicom(Exception):
     def __init__(self, message: str, damage: int = 0) -> None:
         super().__init__(message)
         self.damage = damage
+
+
+class TooDeep(NeedsPydicom):
+    """Sequences nested deeper than :data:`MAX_NESTING`: pydicom, which recurses, cannot either."""
 
 
 class _Every:
@@ -544,7 +549,7 @@ def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901
         pos += head
         if length == UNDEFINED:
             if len(stack) >= _MAX_STACK:
-                raise NeedsPydicom(f"sequences nested more than {MAX_NESTING} deep")
+                raise TooDeep(f"sequences nested more than {MAX_NESTING} deep")
             exp = exp and vr != b"UN"  # UN: implicit VR inside (PS3.5 6.2.2)
             stack.append(exp)
         else:
