@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +32,16 @@ from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation
 
 #: the largest distance (mm) between the positions the two tools give a voxel
 TOLERANCE_MM = 1e-3
-DCM2NIIX = shutil.which("dcm2niix")
-INSTALL = "dcm2niix is not installed: apt-get install dcm2niix (or pip install dcm2niix)"
+INSTALL = "dcm2niix is not installed: pip install -e '.[test]'"
+
+
+def _find_dcm2niix() -> str | None:
+    """The test extra's dcm2niix (PyPI's, beside this Python) before any other on PATH."""
+    beside = Path(sys.executable).with_name("dcm2niix")
+    return str(beside) if beside.exists() else shutil.which("dcm2niix")
+
+
+DCM2NIIX = _find_dcm2niix()
 
 
 @dataclass

@@ -31,7 +31,7 @@ from pydicom.uid import (
     MRImageStorage,
     RLELossless,
 )
-from validators import dciodvfy, dcmdump
+from validators import dciodvfy, read_elsewhere
 
 from dbdicom._demo import VFA_FLIP_ANGLES, VFA_TR, build_demo, phantom_maps
 from dbdicom._templates import (
@@ -133,7 +133,7 @@ def test_template_output_is_valid_and_rereads(tmp_path: Path, case: str, encodin
     path = write_dataset(ds, tmp_path / "IM_0001", **ENCODINGS[encoding])
 
     assert_valid(path)
-    assert "PixelData" in dcmdump(path)
+    assert "PixelData" in read_elsewhere(path, pixels)  # GDCM decodes the same pixels
     back = pydicom.dcmread(path)
     assert back.file_meta.TransferSyntaxUID == EXPECTED_SYNTAX[encoding]
     assert back.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID

