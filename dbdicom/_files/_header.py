@@ -195,8 +195,8 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None:
         win = Window(b"", inflating, sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
-    explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
     try:
+        explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
         end = walk(win, pos, explicit, _keep(wanted), raws)
     except zlib.error as exc:
         raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc

@@ -179,7 +179,7 @@ def header_row(row: Row, header: Header) -> Row:
         row["_image"], note = image_problem(row)
         if note:
             warnings.append(note)
-        if header.pixel_problem:
+        if header.pixel_problem and not row["_image"]:
             row["_image"] = header.pixel_problem
     elif _image_class(header):
         warnings.append(
