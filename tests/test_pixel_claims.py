@@ -177,11 +177,32 @@ def test_more_compressed_frames_than_the_file_can_hold_are_refused(tmp_path: Pat
         database.series()[0].to_xarray()
 
 
-def test_corrupt_rle_is_an_error_naming_file_and_frame(tmp_path: Path) -> None:
-    data = bytearray(Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes())
+def _rle_fragment(data: bytearray) -> int:
+    """Where the first fragment item of MR_small_RLE.dcm starts."""
     pixel = data.find(b"\xe0\x7f\x10\x00")
-    fragment = data.find(b"\xfe\xff\x00\xe0", pixel + 20)  # the item after the offset table
+    return data.find(b"\xfe\xff\x00\xe0", pixel + 20)  # the item after the offset table
+
+
+def test_an_rle_header_that_cannot_be_is_refused_at_the_scan(tmp_path: Path) -> None:
+    data = bytearray(Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes())
+    fragment = _rle_fragment(data)
     data[fragment + 8 : fragment + 12] = (16).to_bytes(4, "little")  # 16 segments: too many
+    (tmp_path / "bad.dcm").write_bytes(bytes(data))
+    database = db.database(tmp_path)
+    reasons = list(database.problems()["problem"])
+    assert any(
+        "RLE header of frame 1 says 16 segment(s), where the image has 2" in r for r in reasons
+    )
+    with pytest.raises(db.GridError, match="cannot be read as described"):
+        database.series()[0].to_xarray()
+
+
+def test_corrupt_rle_data_are_an_error_naming_file_and_frame(tmp_path: Path) -> None:
+    """Damage inside the segments is found when the frame is decoded: an InvalidFileError."""
+    data = bytearray(Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes())
+    fragment = _rle_fragment(data)
+    noise = np.random.default_rng(1).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    data[fragment + 8 + 64 : fragment + 8 + 64 + 2000] = noise  # the header stays whole
     (tmp_path / "bad.dcm").write_bytes(bytes(data))
     database = db.database(tmp_path)
     with pytest.raises(db.InvalidFileError, match=r"bad\.dcm: frame 0 .*RLE Lossless"):

@@ -31,7 +31,9 @@ def _read(win: Window, pos: int, n: int) -> bytes:
     return win.f.read(n)
 
 
-def fragment_problem(win: Window, start: int, frames: int) -> str:  # noqa: C901 - one walk
+def fragment_problem(  # noqa: C901 - one walk
+    win: Window, start: int, frames: int, rle_segments: int = 0
+) -> str:
     r"""Why the encapsulated pixel data whose first item is at ``start`` cannot be read, or "".
 
     Parameters
@@ -42,6 +44,10 @@ def fragment_problem(win: Window, start: int, frames: int) -> str:  # noqa: C901
         Where the first item (the Basic Offset Table) starts.
     frames : int
         Number of Frames (1 when absent).
+    rle_segments : int
+        For RLE Lossless, the segments each frame must have (Samples per
+        Pixel x bytes per sample): the 64-byte RLE header that starts each
+        frame's fragment is checked too. 0: not RLE.
 
     Examples
     --------
@@ -88,6 +94,10 @@ def fragment_problem(win: Window, start: int, frames: int) -> str:  # noqa: C901
             return f"fragment {count + 1} of the encapsulated pixel data has the tag {_label(tag)}"
         if pos + 8 + length > size:
             return f"fragment {count + 1} ({length} bytes) runs past the end of the file"
+        if rle_segments:
+            why = _rle_header(_read(win, pos + 8, min(length, 64)), length, rle_segments)
+            if why:
+                return f"the RLE header of frame {count + 1} {why}"
         count += 1
         pos += 8 + length
     if count == 0:
@@ -103,6 +113,28 @@ def fragment_problem(win: Window, start: int, frames: int) -> str:  # noqa: C901
             "the Basic Offset Table's offsets are not ascending from 0 within the fragments: "
             "frames would come from the wrong places"
         )
+    return ""
+
+
+def _rle_header(head: bytes, length: int, expected: int) -> str:
+    """Why an RLE fragment's header is not one of ``expected`` segments within ``length``, or "".
+
+    Examples
+    --------
+    >>> header = struct.pack("<16L", 2, 64, 100, *[0] * 13)
+    >>> _rle_header(header, 200, 2), _rle_header(header, 200, 1)
+    ('', 'says 2 segment(s), where the image has 1')
+    """
+    if len(head) < 64:
+        return f"is cut short ({len(head)} of 64 bytes)"
+    count, *offsets = struct.unpack("<16L", head)
+    if count != expected:
+        return f"says {count} segment(s), where the image has {expected}"
+    used = offsets[:count]
+    if used[0] != 64 or any(b <= a for a, b in zip(used, used[1:], strict=False)):
+        return f"has segment offsets {used} that are not ascending from 64"
+    if used[-1] >= length:
+        return f"has a segment at byte {used[-1]} of a {length}-byte fragment"
     return ""
 
 

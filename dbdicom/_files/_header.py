@@ -59,6 +59,8 @@ DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
 NUMBER_OF_FRAMES = 0x00280008
+SAMPLES_PER_PIXEL, BITS_ALLOCATED = 0x00280002, 0x00280100
+RLE = "1.2.840.10008.1.2.5"
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)
@@ -229,10 +231,20 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
         _check_stream(inflating, end.offset, header)
     _decode(raws, wanted, header)
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
-        frames = header.values.get(NUMBER_OF_FRAMES)
-        count = frames if isinstance(frames, int) and frames > 0 else 1
-        header.pixel_problem = fragment_problem(win, end.offset, count)
+        header.pixel_problem = _fragments(win, end.offset, header)
     return header
+
+
+def _fragments(win: Window, start: int, header: Header) -> str:
+    """:func:`fragment_problem` of the encapsulated pixel data at ``start``, as described."""
+    frames = header.values.get(NUMBER_OF_FRAMES)
+    count = frames if isinstance(frames, int) and frames > 0 else 1
+    segments = 0
+    bits = header.values.get(BITS_ALLOCATED)
+    if header.transfer_syntax == RLE and bits in (8, 16, 32):
+        samples = header.values.get(SAMPLES_PER_PIXEL)
+        segments = (samples if isinstance(samples, int) and samples > 0 else 1) * bits // 8
+    return fragment_problem(win, start, count, segments)
 
 
 def deflated_pixel_data(path: str) -> bytes:
