@@ -85,6 +85,20 @@ DROP = (
     "ReferencedSeriesSequence",
     "DerivationDescription",
     "DerivationCodeSequence",
+    # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one
+    "FrameIncrementPointer",
+    "FrameTime",
+    "FrameTimeVector",
+    "FrameDelay",
+    "ActualFrameDuration",
+    "RecommendedDisplayFrameRate",
+    "CineRate",
+    "StartTrim",
+    "StopTrim",
+    "PreferredPlaybackSequencing",
+    "FrameLabelVector",
+    "MaskSubtractionSequence",
+    "RecommendedViewingMode",
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
