@@ -98,6 +98,25 @@ def _given(values: Mapping[str, Any], key: str) -> Any:
     return value
 
 
+#: what the verdict of :func:`image_problem` depends on
+_KEYS = (
+    "Rows",
+    "Columns",
+    "SamplesPerPixel",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+    "PhotometricInterpretation",
+    "NumberOfFrames",
+    "TransferSyntaxUID",
+    "_nbytes",
+    "_encapsulated",
+    "_float_bits",
+)
+# verdicts by description: the files of a folder share a few (a scan asks per file)
+_VERDICTS: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
 def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     """Whether the image an index row describes can be read: ``(refusal, note)``.
 
@@ -133,6 +152,22 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     >>> image_problem({"Rows": 32, "Columns": 32, "_nbytes": 2048, "_size": 2900})
     ('', '')
     """
+    get = values.get
+    key = tuple(get(k) for k in _KEYS) + ((get("_size"),) if get("_encapsulated") else ())
+    try:
+        return _VERDICTS[key]
+    except KeyError:
+        pass
+    except TypeError:  # a value that cannot be a key (a list): judged, not kept
+        return _judge(values)
+    if len(_VERDICTS) > 4096:
+        _VERDICTS.clear()
+    found = _VERDICTS[key] = _judge(values)
+    return found
+
+
+def _judge(values: Mapping[str, Any]) -> tuple[str, str]:
+    """:func:`image_problem`, every time."""
     nbytes = int(_given(values, "_nbytes") if _given(values, "_nbytes") is not None else -1)
     encapsulated = bool(_given(values, "_encapsulated"))
     float_bits = int(_given(values, "_float_bits") or 0)
