@@ -8,12 +8,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import pydicom
 from pydicom.errors import InvalidDicomError
 
 from ._demo import run_demo
 from ._errors import DicomError
 from ._export import label
+from ._files import read_dataset
 from ._records import database
 
 __all__ = ["main"]
@@ -48,7 +48,7 @@ def _info(args: argparse.Namespace) -> int:
         print(f"dbdicom info: {path} is {what}", file=sys.stderr)
         return 1
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=not args.pixels)
+        ds = read_dataset(path, stop_before_pixels=not args.pixels, decode=False)
     except (InvalidDicomError, OSError, EOFError, ValueError) as exc:
         print(f"dbdicom info: {path} is not a DICOM file ({exc})", file=sys.stderr)
         return 1

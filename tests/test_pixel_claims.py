@@ -308,3 +308,15 @@ def test_huge_claims_allocate_nothing(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr[-4000:]
         assert "refused bad GridError" in out.stdout and "read good" in out.stdout, out.stdout
         assert "its image is not read" in out.stdout
+
+
+def test_a_frame_past_the_end_names_where_the_file_ends(tmp_path: Path) -> None:
+    """10 frames of 64 x 64, the file cut inside frame 4: frame 7 says where the file ends."""
+    data = Path(get_testdata_file("emri_small.dcm")).read_bytes()
+    cut = len(data) - 6 * 64 * 64 * 2 + 100
+    (tmp_path / "cut.dcm").write_bytes(data[:cut])
+    database = db.database(tmp_path)
+    assert any("pixel data truncated" in p for p in database.problems()["problem"])
+    da = database.series()[0].to_xarray()
+    with pytest.raises(db.InvalidFileError, match=f"the file ends at byte {cut},"):
+        da.isel({da.dims[0]: 7}).values  # noqa: B018

@@ -13,11 +13,10 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
-from .._files import Layouts, NeedsPydicom, dataset_bytes, elements, header_of
+from .._files import Layouts, NeedsPydicom, dataset_bytes, elements, header_of, read_dataset
 from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._source import Source
@@ -141,7 +140,7 @@ def read_source(source: Source) -> Dataset:
     """
     if source.dataset is not None:
         return copy.deepcopy(source.dataset)
-    return pydicom.dcmread(source.path, stop_before_pixels=True)
+    return read_dataset(source.path, stop_before_pixels=True)
 
 
 def base_of(

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pydicom
-
+from .._files import read_dataset
 from ._layout import (
     progress,
     series_folders,
@@ -39,7 +38,7 @@ def export_csv(record: Any, path: str | os.PathLike[str]) -> Path:
         rows: list[dict[str, str]] = []
         columns: dict[str, None] = {}
         for instance in instances:
-            ds = pydicom.dcmread(instance.path, stop_before_pixels=True)
+            ds = read_dataset(instance.path, stop_before_pixels=True, decode=False)
             row = {}
             for element in ds:
                 name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"

@@ -14,6 +14,7 @@ from ._pydicom import (
     frame_values,
     grid_frame_values,
     read_any_header,
+    read_dataset,
     read_with_pydicom,
 )
 from ._raw import (
@@ -51,6 +52,7 @@ __all__ = [
     "palette_bits",
     "pixel_format",
     "read_any_header",
+    "read_dataset",
     "read_frames",
     "read_header",
     "read_with_pydicom",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InvalidFileError
+from ._pydicom import read_dataset
 
 __all__ = ["decode_lossless"]
 
@@ -86,14 +87,13 @@ def _code_streams(path: str, indices: Sequence[int]) -> dict[int, bytes] | None:
     fragment past the end), ``struct.error`` (a cut offset table) or
     ``EOFError``; the file is then left to pydicom's decoders, which report it.
     """
-    import pydicom
     from pydicom.encaps import generate_frames
     from pydicom.errors import InvalidDicomError
 
     wanted = set(indices)
     streams: dict[int, bytes] = {}
     try:
-        ds = pydicom.dcmread(path)
+        ds = read_dataset(path)
         n = int(ds.get("NumberOfFrames", 1) or 1)
         for k, data in enumerate(generate_frames(ds.PixelData, number_of_frames=n)):
             if k in wanted:

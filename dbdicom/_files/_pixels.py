@@ -36,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import DecoderNotFoundError, InvalidFileError
+from .._errors import InvalidFileError
 from ._codecs import decode_lossless
 from ._colour import PALETTE, apply_palette, palette_bits
+from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
-from ._pydicom import read_any_header, read_dataset
+from ._pydicom import read_any_header
 
 __all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
 
@@ -49,13 +50,7 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 FLOAT_PIXEL_DATA_TAG = b"\xe0\x7f\x08\x00"  # (7FE0,0008) as stored, little endian
-PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
 NUMBER_OF_FRAMES = 0x00280008
-INSTALL_HINT = 'pip install "dbdicom[jpeg]"'
-DAMAGED_HINT = (
-    "The file is damaged: re-export it from its source, or leave it out of the "
-    "series with series.subseries(...)."
-)
 
 #: Tags that describe the pixel data (tag number -> VR), keyed as in
 #: :meth:`PixelFormat.from_keywords` by :data:`_KEYWORDS`.
@@ -342,7 +337,7 @@ def read_frames(
     fast = decode_lossless(path, indices, fmt)
     if fast is not None:
         return fast
-    return _read_with_pydicom(path, indices, fmt)
+    return read_with_pydicom(path, indices, fmt)
 
 
 # ----------------------------------------------------------------------------- fast path
@@ -429,7 +424,7 @@ def _read_native(
         if got < hi - lo:
             missing = first + got * 8 // frame_bits
             left = got - (missing - first) * frame_bits // 8
-            end = offset + lo + got
+            end = f.seek(0, os.SEEK_END)  # where the file ends, not where the frame starts
             detail = f"the file ends at byte {end}, after only {left} of them"
             raise _frame_error(path, missing, fmt, detail)
         if packed:
@@ -475,117 +470,13 @@ def _number_of_frames(path: str) -> int | None:
         return None
 
 
-def _out_of_range(path: str, frame: int, n_frames: int) -> IndexError:
-    last = f" (0 to {n_frames - 1})" if n_frames > 1 else " (only frame 0)" if n_frames else ""
-    plural = "frame" if n_frames == 1 else "frames"
-    return IndexError(f"frame {frame} is out of range: {path} has {n_frames} {plural}{last}")
-
-
 def _frame_error(path: str, frame: int, fmt: PixelFormat, detail: str) -> Exception:
     """IndexError if ``frame`` is beyond the file's frames, else a truncation error."""
     n_frames = _number_of_frames(path)
     if n_frames is not None and frame >= n_frames:
-        return _out_of_range(path, frame, n_frames)
+        return out_of_range(path, frame, n_frames)
     expected = fmt.frame_bytes
     return InvalidFileError(
         f"{path}: frame {frame} is cut short: {PIXEL_DATA} should hold {expected} bytes "
         f"for it, but {detail}. {DAMAGED_HINT}"
-    )
-
-
-# ----------------------------------------------------------------------------- pydicom path
-
-
-def _read_with_pydicom(path: str, indices: list[int], fmt: PixelFormat) -> np.ndarray:
-    """Decode the frames with pydicom's plugins, one frame at a time."""
-    from pydicom.dataset import Dataset
-    from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import iter_pixels
-
-    found = Dataset()  # filled by pydicom with the file meta and group 0028
-    out: np.ndarray | None = None
-    current = indices[0]
-    try:
-        if fmt.transfer_syntax in (DEFLATED, "") or not _has_marker(path):
-            found = read_dataset(path)  # pydicom inflates, or guesses the encoding, only so
-            frames = iter_pixels(found, indices=indices)
-        else:
-            frames = iter_pixels(path, indices=indices, ds_out=found)
-        for i, arr in enumerate(frames):
-            if out is None:
-                if arr.shape != fmt.frame_shape:
-                    raise InvalidFileError(
-                        f"{path}: frames are {arr.shape} but {fmt.frame_shape} were "
-                        "expected (is the index out of date? refresh the database)"
-                    )
-                out = np.empty((len(indices), *arr.shape), arr.dtype)
-            out[i] = arr
-            if i + 1 < len(indices):
-                current = indices[i + 1]
-    except (
-        NotImplementedError,
-        RuntimeError,
-        ValueError,
-        AttributeError,
-        KeyError,
-        EOFError,
-        InvalidDicomError,
-    ) as exc:
-        if isinstance(exc, InvalidFileError):
-            raise
-        raise _decode_error(path, current, fmt, found, exc) from exc
-    assert out is not None
-    return out
-
-
-def _has_marker(path: str) -> bool:
-    """Whether the file has the ``DICM`` marker of a Part-10 file at byte 128."""
-    with open(path, "rb") as f:
-        f.seek(128)
-        return f.read(4) == b"DICM"
-
-
-def _decode_error(path: str, frame: int, fmt: PixelFormat, found: Any, exc: Exception) -> Exception:
-    """The error to raise when pydicom failed on ``frame`` of ``path``."""
-    from pydicom.pixels import get_decoder
-    from pydicom.uid import UID
-
-    meta = getattr(found, "file_meta", None)
-    if meta is None or "TransferSyntaxUID" not in meta:  # pydicom stopped before the pixels
-        return InvalidFileError(
-            f"{path}: its pixel data cannot be read: {exc}. If the file should have "
-            "pixels it is damaged: re-export it, or leave it out of the series with "
-            "series.subseries(...)."
-        )
-    syntax = UID(str(meta.TransferSyntaxUID))
-    name = f"'{syntax.name}' ({syntax})" if syntax.name != syntax else f"'{syntax}'"
-    try:
-        decoder = get_decoder(syntax)
-    except NotImplementedError:
-        return DecoderNotFoundError(
-            f"{path}: pydicom has no decoder for the transfer syntax {name}; "
-            "convert the file to another transfer syntax (e.g. with dcmtk's dcmdjpeg "
-            "or gdcmconv --raw) to read its pixels"
-        )
-    if syntax.is_compressed and not decoder.is_available:
-        missing = "; ".join(decoder.missing_dependencies)
-        return DecoderNotFoundError(
-            f"{path}: no installed plugin decodes pixel data in the transfer syntax "
-            f"{name}. Install the decoders with: {INSTALL_HINT} (pydicom's plugins "
-            f"and what they need: {missing})"
-        )
-    n_frames = found.get("NumberOfFrames")
-    n = int(n_frames) if n_frames not in (None, "") else 1
-    if frame >= n:
-        return _out_of_range(path, frame, n)
-    if not syntax.is_compressed:
-        return InvalidFileError(
-            f"{path}: frame {frame} of {PIXEL_DATA} in transfer syntax {name} cannot be "
-            f"read: {exc}. {DAMAGED_HINT}"
-        )
-    return InvalidFileError(
-        f"{path}: frame {frame} of {PIXEL_DATA} in transfer syntax {name} cannot be "
-        f"decoded: {exc}. The data are corrupt, or need a decoder that is not installed "
-        "(e.g. GDCM: pip install python-gdcm). If other programs cannot read the file "
-        "either, re-export it, or leave it out of the series with series.subseries(...)."
     )

@@ -19,7 +19,9 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
 from ._values import to_python
-from ._walker import TooDeep
+from ._walker import TooDeep, _no_marker
+
+_MARKER_END = 132  # the preamble and 'DICM'
 
 __all__ = [
     "FRAME_ALIASES",
@@ -52,22 +54,44 @@ FRAME_ALIASES = {
 }
 
 
-def read_dataset(path: str, stop_before_pixels: bool = False) -> Dataset:
-    """The whole file as a pydicom dataset, whatever its start, ready to decode.
+def read_dataset(
+    path: str | os.PathLike[str],
+    stop_before_pixels: bool = False,
+    specific_tags: list[int] | None = None,
+    decode: bool = True,
+) -> Dataset:
+    """The file as a pydicom dataset, as the scan reads files: whatever its start.
 
     Files without preamble and file meta (old ACR-NEMA style) are read as
-    the scan read them (``force=True``), and given the Transfer Syntax UID
-    of the encoding pydicom found, which its decoders need.
+    the scan read them (``force=True``); with ``decode``, a file without a
+    Transfer Syntax UID is given that of the encoding pydicom found, which
+    its decoders need (without: the dataset as in the file, to edit it).
+
+    Raises
+    ------
+    NotDicomError
+        The file is no DICOM at all (text, an image of another format):
+        forced, pydicom would read it as a garbage element.
 
     Examples
     --------
     >>> from pydicom.data import get_testdata_file
-    >>> ds = read_dataset(get_testdata_file("no_meta.dcm"))
-    >>> ds.file_meta.TransferSyntaxUID.name
-    'Implicit VR Little Endian'
+    >>> ds = read_dataset(get_testdata_file("OT-PAL-8-face.dcm"))  # no preamble, no meta
+    >>> ds.file_meta.TransferSyntaxUID.name, ds.Rows
+    ('Implicit VR Little Endian', 480)
+    >>> read_dataset(get_testdata_file("README.txt"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dbdicom._files._walker.NotDicomError: not a DICOM file: no 'DICM' marker at byte 128
     """
-    ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
-    if "TransferSyntaxUID" not in ds.file_meta:
+    with open(path, "rb") as f:
+        start = f.read(_MARKER_END)
+    if start[128:_MARKER_END] != b"DICM" and isinstance(_no_marker(start), NotDicomError):
+        raise _no_marker(start)
+    ds = pydicom.dcmread(
+        path, stop_before_pixels=stop_before_pixels, specific_tags=specific_tags, force=True
+    )
+    if decode and "TransferSyntaxUID" not in ds.file_meta:
         implicit, little = ds.original_encoding
         ds.file_meta.TransferSyntaxUID = (
             ImplicitVRLittleEndian
@@ -240,7 +264,7 @@ def frame_values(
     >>> len(frames), frames[0]["ImagePositionPatient"], frames[0]["InStackPositionNumber"]
     (2, (99.5, -301.5, -159.0), 2)
     """
-    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     bad: dict[int, str] = {} if problems is None else problems
     shared: dict[str, Any] = {}
     if ds.get("SharedFunctionalGroupsSequence"):

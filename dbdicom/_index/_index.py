@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import platformdirs
-import pydicom
 from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
-from .._files import NotDicomError, read_any_header
+from .._files import NotDicomError, read_any_header, read_dataset
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -549,7 +548,7 @@ def _read_sequence(path: str, tag: int) -> Any:
     What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.
     """
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
+        ds = read_dataset(path, stop_before_pixels=True, specific_tags=[tag], decode=False)
         return ds[tag].value if tag in ds else None
     except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError):
         return None

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -29,7 +28,7 @@ from pydicom.valuerep import PersonName
 from .._checks import resolve_tag
 from .._dataset import non_ascii
 from .._errors import DicomError, InvalidFileError, ReadOnlyError, disk_full
-from .._files import read_any_header
+from .._files import read_any_header, read_dataset
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
@@ -219,7 +218,7 @@ class Editor(Changes):
             return ds
         path = self.root / rel
         try:
-            return pydicom.dcmread(path, stop_before_pixels=not pixels)
+            return read_dataset(path, stop_before_pixels=not pixels, decode=False)
         except (InvalidDicomError, EOFError, ValueError) as exc:
             raise InvalidFileError(f"{path} cannot be read by pydicom: {exc}") from exc
 

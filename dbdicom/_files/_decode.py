@@ -1,0 +1,149 @@
+"""Reading frames through pydicom's decoders: compressed data, Big Endian, YCbCr colour...
+
+The path of :func:`dbdicom._files.read_frames` for everything the fast path
+does not read, and the errors that say what went wrong when pydicom cannot
+decode a frame: the file, the frame, and the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._errors import DecoderNotFoundError, InvalidFileError
+from ._pydicom import read_dataset
+
+if TYPE_CHECKING:
+    from ._pixels import PixelFormat
+
+__all__ = ["DAMAGED_HINT", "PIXEL_DATA", "out_of_range", "read_with_pydicom"]
+
+DEFLATED = "1.2.840.10008.1.2.1.99"
+PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
+INSTALL_HINT = 'pip install "dbdicom[jpeg]"'
+DAMAGED_HINT = (
+    "The file is damaged: re-export it from its source, or leave it out of the "
+    "series with series.subseries(...)."
+)
+
+
+def out_of_range(path: str, frame: int, n_frames: int) -> IndexError:
+    """The error for a frame number beyond the ``n_frames`` of the file ``path``.
+
+    Examples
+    --------
+    >>> out_of_range("a.dcm", 10, 10)
+    IndexError('frame 10 is out of range: a.dcm has 10 frames (0 to 9)')
+    """
+    last = f" (0 to {n_frames - 1})" if n_frames > 1 else " (only frame 0)" if n_frames else ""
+    plural = "frame" if n_frames == 1 else "frames"
+    return IndexError(f"frame {frame} is out of range: {path} has {n_frames} {plural}{last}")
+
+
+def read_with_pydicom(
+    path: str, indices: list[int], fmt: PixelFormat, whole: bool = False
+) -> np.ndarray:
+    """Decode the frames with pydicom's plugins, one frame at a time.
+
+    From the file, or (``whole``) from the data set pydicom makes of it: the
+    way for files it reads only so (Deflate, no preamble or Transfer Syntax
+    UID, a data set in another VR encoding than its meta says), tried too
+    when reading from the file fails.
+    """
+    from pydicom.dataset import Dataset
+    from pydicom.errors import InvalidDicomError
+    from pydicom.pixels import iter_pixels
+
+    found = Dataset()  # filled by pydicom with the file meta and group 0028
+    out: np.ndarray | None = None
+    current = indices[0]
+    try:
+        whole = whole or fmt.transfer_syntax in (DEFLATED, "") or not _has_marker(path)
+        if whole:
+            found = read_dataset(path)
+            frames = iter_pixels(found, indices=indices)
+        else:
+            frames = iter_pixels(path, indices=indices, ds_out=found)
+        for i, arr in enumerate(frames):
+            if out is None:
+                if arr.shape != fmt.frame_shape:
+                    raise InvalidFileError(
+                        f"{path}: frames are {arr.shape} but {fmt.frame_shape} were "
+                        "expected (is the index out of date? refresh the database)"
+                    )
+                out = np.empty((len(indices), *arr.shape), arr.dtype)
+            out[i] = arr
+            if i + 1 < len(indices):
+                current = indices[i + 1]
+    except (
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        EOFError,
+        InvalidDicomError,
+    ) as exc:
+        if isinstance(exc, InvalidFileError):
+            raise
+        if not whole:
+            with contextlib.suppress(InvalidFileError, DecoderNotFoundError):
+                return read_with_pydicom(path, indices, fmt, whole=True)
+        raise _decode_error(path, current, fmt, found, exc) from exc
+    assert out is not None
+    return out
+
+
+def _has_marker(path: str) -> bool:
+    """Whether the file has the ``DICM`` marker of a Part-10 file at byte 128."""
+    with open(path, "rb") as f:
+        f.seek(128)
+        return f.read(4) == b"DICM"
+
+
+def _decode_error(path: str, frame: int, fmt: PixelFormat, found: Any, exc: Exception) -> Exception:
+    """The error to raise when pydicom failed on ``frame`` of ``path``."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
+
+    meta = getattr(found, "file_meta", None)
+    if meta is None or "TransferSyntaxUID" not in meta:  # pydicom stopped before the pixels
+        return InvalidFileError(
+            f"{path}: its pixel data cannot be read: {exc}. If the file should have "
+            "pixels it is damaged: re-export it, or leave it out of the series with "
+            "series.subseries(...)."
+        )
+    syntax = UID(str(meta.TransferSyntaxUID))
+    name = f"'{syntax.name}' ({syntax})" if syntax.name != syntax else f"'{syntax}'"
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        return DecoderNotFoundError(
+            f"{path}: pydicom has no decoder for the transfer syntax {name}; "
+            "convert the file to another transfer syntax (e.g. with dcmtk's dcmdjpeg "
+            "or gdcmconv --raw) to read its pixels"
+        )
+    if syntax.is_compressed and not decoder.is_available:
+        missing = "; ".join(decoder.missing_dependencies)
+        return DecoderNotFoundError(
+            f"{path}: no installed plugin decodes pixel data in the transfer syntax "
+            f"{name}. Install the decoders with: {INSTALL_HINT} (pydicom's plugins "
+            f"and what they need: {missing})"
+        )
+    n_frames = found.get("NumberOfFrames")
+    n = int(n_frames) if n_frames not in (None, "") else 1
+    if frame >= n:
+        return out_of_range(path, frame, n)
+    if not syntax.is_compressed:
+        return InvalidFileError(
+            f"{path}: frame {frame} of {PIXEL_DATA} in transfer syntax {name} cannot be "
+            f"read: {exc}. {DAMAGED_HINT}"
+        )
+    return InvalidFileError(
+        f"{path}: frame {frame} of {PIXEL_DATA} in transfer syntax {name} cannot be "
+        f"decoded: {exc}. The data are corrupt, or need a decoder that is not installed "
+        "(e.g. GDCM: pip install python-gdcm). If other programs cannot read the file "
+        "either, re-export it, or leave it out of the series with series.subseries(...)."
+    )

@@ -1,0 +1,74 @@
+"""Files the scan reads although pydicom needs force=True: every other path reads them too.
+
+pydicom's ``rtstruct.dcm`` has no preamble, ``SC_rgb_jpeg.dcm`` says Explicit VR
+and is Implicit VR. The scan indexed them; CSV export, ``dbdicom info``, a
+sequence read on demand, an edit and the pixels then stopped with
+"File is missing DICOM File Meta Information header" or blamed the data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+import dbdicom as db
+
+
+@pytest.fixture
+def rtstruct(tmp_path: Path) -> Path:
+    path = Path(get_testdata_file("rtstruct.dcm"))
+    assert path.read_bytes()[128:132] != b"DICM"  # no preamble, no file meta
+    folder = tmp_path / "rt"
+    folder.mkdir()
+    shutil.copy(path, folder / "rtstruct.dcm")
+    return folder
+
+
+def test_csv_export_reads_a_file_without_file_meta(rtstruct: Path, tmp_path: Path) -> None:
+    database = db.database(rtstruct)
+    database.export_as_csv(tmp_path / "csv")
+    (written,) = list((tmp_path / "csv").rglob("*.csv"))
+    assert "StructureSetLabel" in written.read_text()
+
+
+def test_a_sequence_is_read_on_demand(rtstruct: Path) -> None:
+    (instance,) = db.database(rtstruct).instances()
+    expected = pydicom.dcmread(rtstruct / "rtstruct.dcm", force=True).ROIContourSequence
+    assert len(instance["ROIContourSequence"]) == len(expected) == 3
+
+
+def test_an_edit_is_saved(rtstruct: Path) -> None:
+    database = db.database(rtstruct)
+    (instance,) = database.instances()
+    instance.StructureSetLabel = "edited"
+    database.save()
+    ds = pydicom.dcmread(rtstruct / "rtstruct.dcm", force=True)
+    assert ds.StructureSetLabel == "edited" and len(ds.ROIContourSequence) == 3
+
+
+def test_the_command_line_prints_it(rtstruct: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "dbdicom", "info", str(rtstruct / "rtstruct.dcm")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "StructureSetLabel" in out.stdout or "Structure Set Label" in out.stdout
+
+
+def test_pixels_of_a_data_set_in_another_encoding_than_its_meta_says(tmp_path: Path) -> None:
+    path = get_testdata_file("SC_rgb_jpeg.dcm")
+    shutil.copy(path, tmp_path / "sc.dcm")
+    database = db.database(tmp_path)
+    assert any("says Explicit VR" in p for p in database.problems()["problem"])
+    expected = pydicom.dcmread(path).pixel_array
+    values = database.series()[0].to_xarray().values
+    assert np.array_equal(values.reshape(expected.shape), expected)
