@@ -57,10 +57,11 @@ PIXEL_DIMS = ("row", "column", "channel")
 def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.ndarray) -> np.dtype:
     """The dtype of pixel values in physical units.
 
-    Stored integers stay integers when every RescaleSlope is 1 and every
-    RescaleIntercept a whole number, in the smallest integer type that holds
-    the stored range shifted by the intercepts (e.g. CT's ``int16`` with
-    intercept -1024 gives ``int32``); otherwise ``float32``.
+    Stored integers stay integers when every RescaleSlope and every
+    RescaleIntercept is a whole number, in the smallest integer type that
+    holds the stored range scaled by the slopes and shifted by the
+    intercepts (e.g. CT's ``int16`` with intercept -1024 gives ``int32``; a
+    slope of 2 on ``uint16`` ``int32``); otherwise ``float32``.
 
     Examples
     --------
@@ -72,17 +73,21 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     dtype('int16')
     >>> output_dtype(f, np.array([2.5]), np.array([0.0]))
     dtype('float32')
+    >>> output_dtype(PixelFormat(2, 2), np.array([2.0]), np.array([-4096.0]))
+    dtype('int32')
     """
     stored = fmt.dtype
     if stored.kind == "f" and np.all(slopes == 1) and np.all(intercepts == 0):
         return stored  # float pixel data (parametric maps): as stored
     if stored.kind not in "iu":
         return np.dtype(np.float32)
-    if np.all(slopes == 1) and np.all(intercepts == np.round(intercepts)):
+    whole = np.all(slopes == np.round(slopes)) and np.all(slopes != 0)
+    if whole and np.all(intercepts == np.round(intercepts)):
         info = np.iinfo(stored)
-        low = info.min + float(intercepts.min(initial=0))
-        high = info.max + float(intercepts.max(initial=0))
-        if np.all(intercepts == 0):
+        ends = np.outer([info.min, info.max], slopes)
+        low = float(ends.min()) + float(intercepts.min(initial=0))
+        high = float(ends.max()) + float(intercepts.max(initial=0))
+        if np.all(slopes == 1) and np.all(intercepts == 0):
             return stored
         for candidate in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64):
             ci = np.iinfo(candidate)

@@ -206,8 +206,10 @@ def read_cells(
                 out[pos] = frame
             elif dtype.kind == "f":
                 out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
-            else:
+            elif slope == 1:
                 out[pos] = frame.astype(dtype) + dtype.type(intercept)
+            else:  # a whole slope: integers (see output_dtype)
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
     return out.reshape(shape + frame_shape)
 
 
