@@ -70,6 +70,7 @@ def _export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    exported, skipped = 0, []
     try:
         for record in records:
             out = Path(args.out)
@@ -77,9 +78,24 @@ def _export(args: argparse.Namespace) -> int:
                 study = record.parent
                 out = out / f"{label(study.parent)}" / f"{label(study)}"
             method = getattr(record, f"export_as_{args.to}")
-            method(out)
+            try:
+                result = method(out)
+            except DicomError as exc:  # --series: this series cannot be; the others may
+                if len(records) == 1:
+                    raise
+                skipped.append(f"{record.label()!r}: {' '.join(str(exc).split())}")
+                continue
+            exported += getattr(result, "exported", 1)
+            skipped += [f"{s.folder}: {s.reason}" for s in getattr(result, "skipped", ())]
     except (OSError, ImportError) as exc:  # e.g. a read-only or full disk
         print(f"dbdicom export: {exc}", file=sys.stderr)
+        return 1
+    if skipped:
+        print(f"dbdicom export: {len(skipped)} series skipped:", file=sys.stderr)
+        for line in skipped:
+            print(f"  {line}", file=sys.stderr)
+    if not exported:
+        print(f"dbdicom export: nothing could be exported as {args.to}", file=sys.stderr)
         return 1
     print(f"Exported {args.to} to {args.out}")
     return 0

@@ -16,6 +16,7 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
+    from ._each import ExportedPath, Skipped
     from ._layout import frame_rows, label, safe_name, series_name, target_folder
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
 
 _MODULES = {
+    "ExportedPath": "._each",
+    "Skipped": "._each",
     "apply_window": "._png",
     "decode_zarr": "._zarr",
     "encode_zarr": "._zarr",
@@ -45,6 +48,8 @@ _MODULES = {
 __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
+    "ExportedPath",
+    "Skipped",
     "apply_window",
     "decode_zarr",
     "encode_zarr",

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
+from pydicom.errors import InvalidDicomError
+
+from .._errors import InvalidFileError
 from .._files import read_dataset
-from ._layout import (
-    progress,
-    series_folders,
-    target_folder,
-    written,
-)
+from ._each import ExportedPath, each_series
+from ._layout import target_folder, written
 
 
 def _cell(element: Any) -> str:
@@ -28,22 +28,39 @@ def _cell(element: Any) -> str:
     return "" if value is None else str(value)
 
 
-def export_csv(record: Any, path: str | os.PathLike[str]) -> Path:
-    """One CSV file per series: a row per instance, a column per top-level tag."""
+def _row(path: str) -> dict[str, str]:
+    """The CSV cells of one file's header, by column name.
+
+    Read as the scan read it (``force=True``: files without preamble or
+    file meta too); a header pydicom cannot read is an
+    :class:`dbdicom.InvalidFileError` naming the file.
+    """
+    try:
+        ds = read_dataset(path, stop_before_pixels=True, decode=False)
+        row = {}
+        for element in ds:
+            name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
+            row[name] = _cell(element)
+    except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
+        raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
+    return row
+
+
+def export_csv(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
+    """One CSV file per series: a row per instance, a column per top-level tag.
+
+    A series whose headers cannot be read is skipped with a message, or
+    raises when it is the record exported (see :func:`each_series`).
+    """
     root = target_folder(path)
-    pairs = list(series_folders(record, root))
-    report = progress(record, "Exporting CSV")
-    for i, (series, folder) in enumerate(pairs):
+
+    def write(series: Any, folder: Path) -> None:
         instances = [record] if record.level == "instance" else series.instances()
         rows: list[dict[str, str]] = []
         columns: dict[str, None] = {}
         for instance in instances:
-            ds = read_dataset(instance.path, stop_before_pixels=True, decode=False)
-            row = {}
-            for element in ds:
-                name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
-                row[name] = _cell(element)
-                columns.setdefault(name)
+            row = _row(instance.path)
+            columns.update(dict.fromkeys(row))
             rows.append(row)
         folder.parent.mkdir(parents=True, exist_ok=True)
         with (
@@ -53,5 +70,5 @@ def export_csv(record: Any, path: str | os.PathLike[str]) -> Path:
             writer = csv.DictWriter(f, fieldnames=list(columns))
             writer.writeheader()
             writer.writerows(rows)
-        report(i + 1, len(pairs))
-    return root
+
+    return each_series(record, root, write, "CSV")

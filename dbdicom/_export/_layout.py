@@ -231,7 +231,8 @@ def image_rows(record: Any, series: Any) -> np.ndarray:
     """The rows of ``record`` (of ``series`` unless it is an instance) that hold an image.
 
     Instances without pixel data (structured reports, presentation states,
-    RT plans...) are left out, with a message.
+    RT plans...) are left out, with a message when others hold an image (a
+    record without any is for :func:`frame_rows` to raise).
     """
     rows = record._rows() if record.level == "instance" else series._rows()
     keep = _arrays.has_image(record._db.index, rows)
@@ -241,10 +242,8 @@ def image_rows(record: Any, series: Any) -> np.ndarray:
         if record.level != "instance":
             what = f"Series {series.label()!r}"
         why = _arrays.why_no_image(record._db.index, rows[~keep])
-        if keep.any():
+        if keep.any():  # none: the caller skips the series (or raises), saying why
             record.message(f"{what}: {skipped} instance(s) without an image skipped ({why}).")
-        else:
-            record.message(f"{what} skipped: it holds no image ({why}).")
     return rows[keep]
 
 

@@ -11,13 +11,39 @@ import numpy as np
 
 from .. import _arrays
 from .._errors import GeometryError, GridError
-from ._layout import (
-    series_folders,
-    target_folder,
-    written,
-)
+from ._each import ExportedPath, each_series
+from ._layout import target_folder, written
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+#: The tags an affine is made of, with their DICOM tag numbers.
+_GEOMETRY_TAGS = {
+    "ImagePositionPatient": "(0020,0032)",
+    "ImageOrientationPatient": "(0020,0037)",
+    "PixelSpacing": "(0028,0030)",
+}
+
+
+def _why_no_affine(da: Any) -> str:
+    """Why ``da`` has no affine: the geometry tags it lacks, or the slices' layout."""
+    missing = []
+    for tag, number in _GEOMETRY_TAGS.items():
+        if tag in da.attrs and da.attrs[tag] is not None:
+            continue
+        if tag in da.coords and any(v is not None for v in da[tag].values.ravel()):
+            continue
+        missing.append(f"{number} {tag}")
+    if missing:
+        return (
+            "no affine: the images have no " + " and no ".join(missing) + ", so they have no "
+            "position or orientation in the patient (as X-ray, ultrasound and secondary "
+            "capture images often do); NIfTI needs them"
+        )
+    return (
+        "no affine: the frames do not define one volume (slices not evenly spaced, "
+        "or positions that vary along a non-slice dim)"
+    )
 
 
 def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -28,10 +54,7 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     values at each volume go into the sidecar.
     """
     if "affine" not in da.attrs:
-        raise ValueError(
-            "no affine: the frames do not define one volume (slices not evenly spaced, "
-            "or positions that vary along a non-slice dim)"
-        )
+        raise GridError(_why_no_affine(da))
     tags = [d for d in da.dims if d not in ("row", "column", "channel")]
     others = [d for d in tags if d != "SliceLocation"]
     order = [*others, *(["SliceLocation"] if "SliceLocation" in tags else [])]
@@ -72,13 +95,14 @@ def _dataarray(record: Any) -> Any:
     return _arrays.build_dataarray(record._db.index, record._rows(), None)
 
 
-def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
+def export_nifti(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
     """One NIfTI file per series (per geometry group where a series mixes them).
 
     3-D, or 4-D when the series has tag dims besides ``SliceLocation``; the
     affine converted from DICOM LPS to NIfTI RAS; a JSON sidecar of the
-    values of the tags along the fourth dim. Series without images (reports,
-    presentation states...) are skipped with a message.
+    values of the tags along the fourth dim. A series that cannot be
+    written (no image, no affine...) is skipped with a message, or raises
+    when it is the record exported (see :func:`each_series`).
     """
     try:
         import nibabel
@@ -86,37 +110,42 @@ def export_nifti(record: Any, path: str | os.PathLike[str]) -> Path:
         raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
 
     root = target_folder(path)
-    pairs = list(series_folders(record, root))
-    for i, (series, folder) in enumerate(pairs):
+    return each_series(
+        record, root, lambda series, folder: _write_series(record, series, folder, nibabel), "NIfTI"
+    )
+
+
+def _write_series(record: Any, series: Any, folder: Path, nibabel: Any) -> None:
+    """The NIfTI files of one series (one per geometry group); raises if none can be."""
+    try:
+        arrays = [_dataarray(record if record.level == "instance" else series)]
+    except GeometryError:
+        arrays = series.to_xarrays()
+        record.message(
+            f"Series {series.label()!r} mixes {len(arrays)} image sizes or orientations: "
+            f"one NIfTI file per group ({folder.name}_1 ... _{len(arrays)})."
+        )
+    volumes = []
+    for k, da in enumerate(arrays):
+        name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
         try:
-            arrays = [_dataarray(record if record.level == "instance" else series)]
-        except GeometryError:
-            arrays = series.to_xarrays()
-            record.message(
-                f"Series {series.label()!r} mixes {len(arrays)} image sizes or orientations: "
-                f"one NIfTI file per group ({folder.name}_1 ... _{len(arrays)})."
-            )
+            volumes.append((name, *_nifti_volume(da)))
         except GridError as exc:
-            record.message(f"Series {series.label()!r} skipped: {exc}")
-            continue
-        for k, da in enumerate(arrays):
-            name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
-            try:
-                voxels, affine, sidecar = _nifti_volume(da)
-            except ValueError as exc:
-                record.message(f"Series {series.label()!r} skipped: {exc}")
-                continue
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            image = nibabel.Nifti1Image(voxels, affine)
-            image.header.set_xyzt_units("mm", "sec")
-            image.set_qform(affine, code=1)
-            image.set_sform(affine, code=1)
-            with written(folder.parent / f"{name}.nii.gz") as temporary:
-                nibabel.save(image, temporary)
-            with written(folder.parent / f"{name}.json") as temporary:
-                temporary.write_text(json.dumps(sidecar, indent=1))
-        record.progress(i + 1, len(pairs), "Exporting NIfTI")
-    return root
+            if len(arrays) == 1:
+                raise
+            record.message(f"Series {series.label()!r}, group {k + 1} skipped: {exc}")
+    if not volumes:
+        raise GridError(f"none of its {len(arrays)} groups has an affine")
+    for name, voxels, affine, sidecar in volumes:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        image = nibabel.Nifti1Image(voxels, affine)
+        image.header.set_xyzt_units("mm", "sec")
+        image.set_qform(affine, code=1)
+        image.set_sform(affine, code=1)
+        with written(folder.parent / f"{name}.nii.gz") as temporary:
+            nibabel.save(image, temporary)
+        with written(folder.parent / f"{name}.json") as temporary:
+            temporary.write_text(json.dumps(sidecar, indent=1))
 
 
 # ------------------------------------------------------------------ PNG

@@ -10,27 +10,27 @@ import numpy as np
 
 from .. import _arrays
 from .._errors import GeometryError
+from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
     mixed_groups,
-    progress,
     safe_name,
-    series_folders,
     target_folder,
     written,
 )
 
 
-def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> Path:
+def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> ExportedPath:
     """One ``.npy`` per series (see :meth:`dbdicom.Series.array`).
 
     A series that mixes image sizes or orientations gives one per group
-    (``<name>_1.npy``...).
+    (``<name>_1.npy``...). A series that cannot be made into an array is
+    skipped with a message, or raises when it is the record exported (see
+    :func:`each_series`).
     """
     root = target_folder(path)
-    pairs = list(series_folders(record, root))
-    report = progress(record, "Exporting NPY")
-    for i, (series, folder) in enumerate(pairs):
+
+    def write(series: Any, folder: Path) -> None:
         source = record if record.level == "instance" else series  # an instance: its frames
         arrays = npy_arrays(source, series, sortby)
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -38,8 +38,8 @@ def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None
             name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
             with written(folder.with_name(name + ".npy")) as temporary:
                 np.save(temporary, array)
-        report(i + 1, len(pairs))
-    return root
+
+    return each_series(record, root, write, "NPY")
 
 
 def npy_arrays(

@@ -12,8 +12,10 @@ import numpy as np
 
 from .. import _arrays
 from .._custom import custom
-from .._errors import GridError, InvalidFileError
+from .._errors import DicomError, GridError, InvalidFileError
+from ._each import ExportedPath, each_series
 from ._layout import (
+    frame_rows,
     image_rows,
     progress,
     safe_name,
@@ -154,7 +156,7 @@ def _png_name(frame: _PngFrame, at: int) -> str:
     return stem
 
 
-def export_png(record: Any, path: str | os.PathLike[str]) -> Path:
+def export_png(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
     """One PNG image per frame, in the series folders of the layout.
 
     Grey-scale frames are windowed (see :func:`apply_window`) with the
@@ -168,7 +170,9 @@ def export_png(record: Any, path: str | os.PathLike[str]) -> Path:
     (``_2``, ``_3``... appended to a name taken twice); the PNG text holds
     the SOPInstanceUID and frame number. Frames are read chunk by chunk.
     Instances without an image, and frames whose pixel data cannot be
-    decoded, are skipped with a message. Needs
+    decoded, are skipped with a message; a series with no frame that can
+    be written is skipped with a message, or raises when it is the record
+    exported (see :func:`each_series`). Needs
     matplotlib: ``pip install "dbdicom[plot]"`` (its Pillow writes the
     files, as grey or RGB PNGs rather than matplotlib's RGBA).
     """
@@ -180,24 +184,25 @@ def export_png(record: Any, path: str | os.PathLike[str]) -> Path:
 
     root = target_folder(path)
     plan = _png_plan(record, root)
-    total = sum(len(frames) for *_, frames in plan)
+    total = sum(len(frames) for *_, frames in plan.values() if frames is not None)
     writer = _PngWriter(record, total, matplotlib, Image, PngImagePlugin)
-    for series, folder, rows, frames in plan:
+
+    def write(series: Any, folder: Path) -> None:
+        _, rows, frames = plan[folder]
+        if not len(rows):  # no image at all: the series (or instance) says why
+            frame_rows(record if record.level == "instance" else series)
         writer.series(series, folder, rows, frames)
-    return root
+
+    return each_series(record, root, write, "PNG", progress=False)
 
 
-def _png_plan(record: Any, root: Path) -> list[tuple[Any, Path, np.ndarray, Any]]:
-    """The series to export, with their folder, image rows and frames.
-
-    Series without images are left out.
-    """
+def _png_plan(record: Any, root: Path) -> dict[Path, tuple[Any, np.ndarray, Any]]:
+    """The series to export by folder, with their image rows and frames (None without)."""
     index = record._db.index
-    plan = []
+    plan = {}
     for series, folder in series_folders(record, root):
         rows = image_rows(record, series)
-        if len(rows):
-            plan.append((series, folder, rows, _arrays.Frames(index, rows)))
+        plan[folder] = (series, rows, _arrays.Frames(index, rows) if len(rows) else None)
     return plan
 
 
@@ -211,7 +216,8 @@ class _PngWriter:
         self.image = image  # PIL.Image
         self.png_info = png_info  # PIL.PngImagePlugin
         self.total = total
-        self.done = 0
+        self.done = 0  # frames written or skipped
+        self.written = 0
         self.report = progress(record, "Exporting PNG")
         self.colormaps: dict[str, Any] = {}
 
@@ -228,26 +234,50 @@ class _PngWriter:
         return self.colormaps[name]
 
     def series(self, series: Any, folder: Path, rows: np.ndarray, frames: Any) -> None:
-        """Write the frames of ``series`` into ``folder``, one geometry group at a time."""
-        info = _png_frames(self.record, frames)
-        taken: set[str] = set()
-        for key, members in _arrays.geometry_groups(frames).items():
-            try:
-                da = _arrays.build_dataarray(
-                    self.index, rows, [], repeats=True, fill=True, token=self.record.uid, group=key
-                )
-            except (GridError, InvalidFileError) as exc:  # no grid, or a palette unreadable
-                self.record.message(
-                    f"Series {series.label()!r}: {len(members)} frames skipped: {exc}"
-                )
-                self.done += len(members)
-                continue
-            self.group(da, info, folder, taken)
+        """Write the frames of ``series`` into ``folder``, one geometry group at a time.
+
+        Groups and frames that cannot be written are skipped with a message;
+        when none of the series' frames could be, the first error is raised.
+        """
+        first, last = self.written, self.done + len(frames)
+        errors: list[DicomError] = []
+        try:
+            info = _png_frames(self.record, frames)
+            taken: set[str] = set()
+            for key, members in _arrays.geometry_groups(frames).items():
+                try:
+                    da = _arrays.build_dataarray(
+                        self.index,
+                        rows,
+                        [],
+                        repeats=True,
+                        fill=True,
+                        token=self.record.uid,
+                        group=key,
+                    )
+                except (GridError, InvalidFileError) as exc:  # no grid, or a palette unreadable
+                    self.record.message(
+                        f"Series {series.label()!r}: {len(members)} frames skipped: {exc}"
+                    )
+                    errors.append(exc)
+                    self.done += len(members)
+                    continue
+                errors += self.group(da, info, folder, taken)
+        finally:  # frames skipped count as done
+            if self.done != last:
+                self.done = last
+                self.report(self.done, self.total)
+        if self.written == first and errors:
+            raise errors[0]
 
     def group(
         self, da: Any, info: dict[tuple[str, int], _PngFrame], folder: Path, taken: set[str]
-    ) -> None:
-        """Write the frames of the DataArray ``da``, reading them chunk by chunk."""
+    ) -> list[DicomError]:
+        """Write the frames of the DataArray ``da``, reading them chunk by chunk.
+
+        Returns the errors of the frames that could not be decoded (skipped).
+        """
+        errors: list[DicomError] = []
         uids = [str(u) for u in da["SOPInstanceUID"].values.tolist()]
         at = da["frame"].values.tolist() if "frame" in da.coords else [0] * len(uids)
         bounds = np.cumsum([0, *(da.chunks[0] if da.chunks else [len(uids)])]).tolist()
@@ -265,9 +295,11 @@ class _PngWriter:
                     values = np.asarray(da[k].values) if block is None else block[k - start]
                 except InvalidFileError as exc:
                     self.record.message(f"Frame {int(at[k]) + 1} of {uids[k]} skipped: {exc}")
+                    errors.append(exc)
                     self.done += 1
                     continue
                 self.write(values, frame, uids[k], int(at[k]), folder, taken)
+        return errors
 
     def write(
         self, values: np.ndarray, frame: _PngFrame, uid: str, at: int, folder: Path, taken: set[str]
@@ -282,6 +314,7 @@ class _PngWriter:
         with written(folder / f"{name}.png") as temporary:
             self.image.fromarray(pixels).save(temporary, format="PNG", pnginfo=text)
         self.done += 1
+        self.written += 1
         self.report(self.done, self.total)
 
 

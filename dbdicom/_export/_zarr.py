@@ -59,11 +59,11 @@ import xarray as xr
 
 from .. import _arrays
 from .._errors import GeometryError, GridError
+from ._each import ExportedPath, each_series
 from ._layout import (
-    image_rows,
+    frame_rows,
     mixed_groups,
     safe_name,
-    series_folders,
     series_name,
     target_folder,
     written,
@@ -391,21 +391,23 @@ def _zarr_arrays(
             rows,
             lambda n: f"one Zarr store per group ({stem}_1.zarr ... {stem}_{n}.zarr)",
         )
-        out = []
+        out, errors = [], []
         for k, key in enumerate(ordered):
             try:
                 out.append((f"{stem}_{k + 1}", build(key)))
             except GridError as exc:
                 record.message(f"Series {series.label()!r}, group {k + 1} skipped: {exc}")
+                errors.append(exc)
+        if not out:
+            raise GridError(
+                f"none of its {len(ordered)} groups fits a grid: {errors[0]}"
+            ) from errors[0]
         return out
-    except GridError as exc:
-        record.message(f"Series {series.label()!r} skipped: {exc}")
-        return []
 
 
 def export_zarr(
     record: Any, path: str | os.PathLike[str], chunks: Mapping[str, int] | None = None
-) -> Path:
+) -> ExportedPath:
     """One Zarr store per series, ``<series folder>.zarr``, in the layout.
 
     Each holds the series' DataArray (see :meth:`dbdicom.Series.to_xarray`)
@@ -415,16 +417,17 @@ def export_zarr(
     dims a series does not have are ignored) sets the Zarr chunks. A series
     that mixes image sizes or orientations gives one store per group,
     ``<series folder>_1.zarr`` ..., with a message; instances without an
-    image are skipped with a message.
+    image are skipped with a message. A series that cannot be written is
+    skipped with a message, or raises when it is the record exported (see
+    :func:`each_series`).
     """
     root = target_folder(path)  # zarr is a dependency of dbdicom
-    pairs = list(series_folders(record, root))
-    for i, (series, folder) in enumerate(pairs):
-        rows = image_rows(record, series)
-        if len(rows):
-            for stem, da in _zarr_arrays(record, series, rows, folder.name, chunks):
-                folder.parent.mkdir(parents=True, exist_ok=True)
-                with written(folder.parent / f"{stem}.zarr") as temporary:
-                    write_zarr(da, temporary)
-        record.progress(i + 1, len(pairs), "Exporting Zarr")
-    return root
+
+    def write(series: Any, folder: Path) -> None:
+        rows = frame_rows(record if record.level == "instance" else series)
+        for stem, da in _zarr_arrays(record, series, rows, folder.name, chunks):
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with written(folder.parent / f"{stem}.zarr") as temporary:
+                write_zarr(da, temporary)
+
+    return each_series(record, root, write, "Zarr")

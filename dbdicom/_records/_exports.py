@@ -6,11 +6,14 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _export
 from .._errors import DiskFullError, disk_full
 from ._empty import require_files
+
+if TYPE_CHECKING:
+    from .._export import ExportedPath
 
 __all__ = ["Exports", "export_space"]
 
@@ -40,7 +43,14 @@ class Exports:
     """``export_as_*`` of :class:`Record`: the record's files in other formats.
 
     Each writes into the folder layout of :mod:`dbdicom._export`, one
-    module per format.
+    module per format. A database, patient or study exports every series it
+    can: a series that cannot be exported in the format (no image, no grid,
+    no decoder, no affine for NIfTI...) is skipped with a message saying
+    which and why, and a last message lists them. The folder returned is an
+    ``ExportedPath``: a :class:`pathlib.Path` whose ``skipped`` lists those
+    series (label, folder, reason) and ``exported`` counts the others. A
+    series or an instance exported on its own raises the
+    :class:`dbdicom.DicomError` instead.
     """
 
     __slots__ = ()
@@ -52,7 +62,7 @@ class Exports:
         record._db._editor.sync(record._rows())
         return record
 
-    def export_as_dicom(self, path: str | os.PathLike[str]) -> Path:
+    def export_as_dicom(self, path: str | os.PathLike[str]) -> ExportedPath:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
 
         Folder names are readable and filesystem-safe. Returns ``path``.
@@ -70,7 +80,7 @@ class Exports:
         with export_space(path):
             return _export.export_dicom(record, path)
 
-    def export_as_csv(self, path: str | os.PathLike[str]) -> Path:
+    def export_as_csv(self, path: str | os.PathLike[str]) -> ExportedPath:
         """One CSV table per series: a row per instance, a column per top-level tag.
 
         Sequences are summarised as ``<sequence of N items>``, binary values
@@ -80,7 +90,7 @@ class Exports:
         with export_space(path):
             return _export.export_csv(record, path)
 
-    def export_as_nifti(self, path: str | os.PathLike[str]) -> Path:
+    def export_as_nifti(self, path: str | os.PathLike[str]) -> ExportedPath:
         """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
 
         3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
@@ -92,12 +102,15 @@ class Exports:
             return _export.export_nifti(record, path)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
-        """One ``.npy`` file per series (see :meth:`Series.array`), in the layout."""
+        """One ``.npy`` file per series (see :meth:`Series.array`), in the layout.
+
+        Returns an ``ExportedPath`` (a series: the file it wrote, a plain path).
+        """
         record = self._synced()
         with export_space(path):
             return _export.export_npy_all(record, path, sortby)
 
-    def export_as_png(self, path: str | os.PathLike[str]) -> Path:
+    def export_as_png(self, path: str | os.PathLike[str]) -> ExportedPath:
         """One PNG image per frame, into ``path``/patient/study/series/.
 
         Grey-scale frames are windowed with the WindowCenter and WindowWidth
@@ -129,7 +142,7 @@ class Exports:
 
     def export_as_zarr(
         self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
-    ) -> Path:
+    ) -> ExportedPath:
         """One Zarr store per series, ``path``/patient/study/series.zarr.
 
         Each store holds the series' DataArray (see :meth:`Series.to_xarray`)

@@ -79,9 +79,13 @@ def _problem_lines(db: Any) -> list[str]:
     problems = db.problems()
     if not len(problems):
         return []
-    lines = [f"Problems ({_count(len(problems), 'file')}; see database.problems()):"]
+    files = problems["path"].nunique()
+    counts = _count(files, "file")
+    if len(problems) != files:  # a file can have several problems
+        counts += f", {_count(len(problems), 'problem')}"
+    lines = [f"Problems ({counts}; see database.problems()):"]
     for path, text in problems.head(_MAX_PROBLEMS).itertuples(index=False):
         lines.append(f"  {path}: {text}")
     if len(problems) > _MAX_PROBLEMS:
-        lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")
+        lines.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more problems")
     return lines
