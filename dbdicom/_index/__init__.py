@@ -4,6 +4,7 @@ Knows nothing of records or arrays.
 """
 
 from ._columns import (
+    INT_VRS,
     JOINED,
     LEVEL_TAGS,
     NUMERIC_VRS,
@@ -25,6 +26,7 @@ from ._walk import SKIPPED, walk
 
 __all__ = [
     "HIDDEN",
+    "INT_VRS",
     "Index",
     "JOINED",
     "LEVEL_TAGS",

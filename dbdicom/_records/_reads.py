@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._checks import TagLike
 from .._custom import custom
-from .._index import check_tag
+from .._index import INT_VRS, VECTORS, check_tag, vr_of
 from ._attributes import KEYS, LEVEL_ATTRIBUTES, is_single, reduce_values, sorted_distinct
 from ._structure import empty_values, get_custom, get_empty, is_empty
 
@@ -42,9 +42,10 @@ def read(record: Record, tag: TagLike | list[TagLike]) -> Any:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return get_empty(record, column)
-    values = record._db._values(record._rows(), column)
-    if record.level == "instance":  # one file: its value as it is
-        return values[0] if values else None
+    values = _with_frames(record._db, record._rows(), column)
+    if record.level == "instance":  # one file: its value, or its frames' distinct values
+        found = sorted_distinct(values)
+        return found[0] if len(found) == 1 else (found or None)
     return reduce_values(values, is_single(record.level, column))
 
 
@@ -58,7 +59,46 @@ def unique(record: Record, tag: TagLike) -> list[Any]:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return empty_values(record, column)
-    return sorted_distinct(record._db._values(record._rows(), column))
+    return sorted_distinct(_with_frames(record._db, record._rows(), column))
+
+
+def _with_frames(db: Database, rows: np.ndarray, column: str) -> list[Any]:
+    """The values of ``column`` in the files at ``rows``, and in the frames of enhanced files.
+
+    An enhanced multi-frame file keeps most of what it says in functional
+    groups (FlipAngle, EchoTime, positions), not at the top of its header:
+    where a file has no value of its own, the values of its frames count,
+    one per frame (as ``to_xarray`` has them).
+    """
+    values = db._values(rows, column)
+    frames = db.index.frames
+    n = VECTORS.get(column)
+    cells = [f"{column}[{i}]" for i in range(n)] if n else [column]
+    if not len(frames) or not all(c in frames.columns for c in cells):
+        return values
+    missing = [k for k, value in enumerate(values) if value is None]
+    if not missing:
+        return values
+    where = frames.groupby("_path", observed=True, sort=False).indices
+    paths = db.index.array("_path")
+    out = [value for value in values if value is not None]
+    for k in missing:
+        found = where.get(paths[rows[k]])
+        if found is None:
+            out.append(None)
+            continue
+        block = frames[cells].to_numpy()[found]
+        for cell in block:
+            if not pd.isna(cell).any():
+                out.append(tuple(float(x) for x in cell) if n else _plain(cell[0], column))
+    return out
+
+
+def _plain(value: Any, column: str) -> Any:
+    """A cell of the frames table as the index gives values (int for integer VRs)."""
+    if isinstance(value, np.floating | float):
+        return int(value) if vr_of(column) in INT_VRS else float(value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def attribute_problems(db: Database) -> pd.DataFrame:

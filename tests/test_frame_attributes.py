@@ -1,0 +1,37 @@
+"""Attributes an enhanced multi-frame file keeps per frame read at every level.
+
+Enhanced objects keep positions, echo times, flip angles... in functional
+groups, not at the top of the header: ``series.FlipAngle`` gave ``[]`` and
+``instance["ImagePositionPatient"]`` None, although ``to_xarray()`` had them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pydicom
+from pydicom.data import get_testdata_file
+
+import dbdicom as db
+
+
+def test_per_frame_values_of_an_enhanced_ct(tmp_path: Path) -> None:
+    path = get_testdata_file("eCT_Supplemental.dcm")
+    shutil.copy(path, tmp_path / "ect.dcm")
+    (series,) = db.database(tmp_path).series()
+    (instance,) = series.instances()
+    ds = pydicom.dcmread(path)
+    expected = sorted(
+        tuple(float(x) for x in f.PlanePositionSequence[0].ImagePositionPatient)
+        for f in ds.PerFrameFunctionalGroupsSequence
+    )
+    assert "ImagePositionPatient" not in ds  # only in the functional groups
+    assert series.ImagePositionPatient == expected  # a lower level: the list
+    assert instance["ImagePositionPatient"] == expected  # two frames, two positions
+    assert series.unique("InStackPositionNumber") == [1, 2]
+    assert series.InStackPositionNumber == [1, 2] and isinstance(
+        series.InStackPositionNumber[0], int
+    )
+    coordinate = series.to_xarray().coords["ImagePositionPatient"].values
+    assert sorted(tuple(v) for v in coordinate) == expected
