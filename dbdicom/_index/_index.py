@@ -8,7 +8,6 @@ import os
 import tempfile
 import weakref
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
 from .._files import NotDicomError, read_any_header
+from ._cells import overwrite_rows, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -32,11 +32,12 @@ from ._columns import (
     tag_of,
     to_plain,
 )
+from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._perframe import make_frames_table
 from ._scan import HIDDEN, Row, scan_files, scan_one
 from ._store import UNREAD, load_frame, save_frame
-from ._walk import walk
+from ._walk import Walk, folder_of, rewalk, survey
 
 __all__ = ["Index", "store_folder"]
 
@@ -129,6 +130,8 @@ class Index:
         self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
+        # each folder's modification time when last listed (see _walk.Folders)
+        self.folders: dict[str, int] = {}
         # bumped when rows or their keys change (version) or a column that orders
         # the tree does (order_version): caches built on the table check them
         self.version = 0
@@ -138,63 +141,77 @@ class Index:
     def open(self) -> Index:
         """Load the saved index, then bring it up to date with the folder.
 
-        Loading (Arrow, which releases the GIL) runs in a thread while this
-        one walks the folder, the two costs of a reopen.
+        Only the folders whose modification time changed since the index was
+        saved are listed again (see :meth:`refresh`); without a saved index
+        (or one of another format), every file is read (:meth:`scan`).
         """
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(self._load)
-            files = walk(str(self.root), self.follow_links)
-            loaded = loading.result()
-        if loaded:
-            self.refresh(files)
+        if self._load():
+            self.refresh()
         else:
-            self.scan(files)
+            self.scan()
         return self
 
     def _load(self) -> bool:
         loaded = load_frame(self.store / "index.arrow")
         if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
             return False
+        folders = loaded[1].get("folders")
+        if not isinstance(folders, dict):
+            return False
         frames = load_frame(self.store / "frames.arrow")
         self.frame = categorize(loaded[0])
         self.frames = frames[0] if frames is not None else make_frames_table([])
+        self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
 
-    def scan(self, files: dict[str, tuple[int, int]] | None = None) -> None:
+    def scan(self) -> None:
         """Read every file again and rebuild the index from scratch."""
-        if files is None:
-            files = walk(str(self.root), self.follow_links)
-        self.frame, frames = scan_files(str(self.root), files, self.progress)
+        seen = survey(str(self.root), self.follow_links)
+        self.frame, frames = scan_files(str(self.root), seen.found, self.progress)
         self.frames = make_frames_table(frames)
+        self.folders = seen.folders
         self._finish(save=True)
 
-    def refresh(self, files: dict[str, tuple[int, int]] | None = None) -> bool:
-        """Read the files added or changed (size or mtime) and drop removed ones.
+    def refresh(self, full: bool = False) -> bool:
+        """Take in the files added, changed or removed since the index was made.
 
-        ``files`` is a fresh :func:`walk` of the folder, if the caller has
-        one. Returns True when anything changed.
+        By default only the folders whose modification time changed are
+        listed again, and the files of those compared (size and time) with
+        their rows: a file added, removed or renamed changes its folder's
+        time, a file rewritten in place does not (it is read again when
+        dbdicom next reads it: :meth:`check`). ``full``: compare every file
+        of the folder (one ``stat`` each), which also finds files rewritten
+        in place. Changed and new files are read, removed ones dropped.
+        Returns True when any row changed.
         """
-        if files is None:
-            files = walk(str(self.root), self.follow_links)
-        paths = self.frame["_path"].to_numpy(dtype=object)
-        n = len(files)
-        sizes = np.fromiter((v[0] for v in files.values()), np.int64, n)
-        mtimes = np.fromiter((v[1] for v in files.values()), np.int64, n)
-        if n == len(paths) and list(files) == paths.tolist():
-            where = np.arange(n)  # the usual case: the same files in the same order
+        root = str(self.root)
+        if full or not self.folders:
+            seen = survey(root, self.follow_links)
         else:
-            where = pd.Index(list(files), dtype=object).get_indexer(paths)  # -1: removed
-        found = where >= 0
-        keep = found.copy()
-        keep[found] = (sizes[where[found]] == self.frame["_size"].to_numpy()[found]) & (
-            mtimes[where[found]] == self.frame["_mtime"].to_numpy()[found]
-        )
-        if keep.all() and len(paths) == n:
+            paths = self.array("_path")
+            stale = np.flatnonzero(self.frame["_mtime"].to_numpy() == -1)
+            also = {folder_of(p) for p in paths[stale]}  # rows saved as not matching their file
+
+            def known(path: str) -> bool:
+                i = int(np.searchsorted(paths, path))
+                return i < len(paths) and paths[i] == path
+
+            seen = rewalk(root, self.folders, self.follow_links, also, known)
+        return self._take(seen)
+
+    def _take(self, seen: Walk) -> bool:
+        """Bring the rows up to date with the walk ``seen``; True when any changed."""
+        if seen.folders != self.folders:
+            self.folders = seen.folders
+            self._dirty = True  # kept with the index, so that the next open lists less
+        frame = self.frame
+        paths = self.array("_path")
+        keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
+        if keep.all() and not todo:
             return False
-        todo = {p: files[p] for p in files.keys() - set(paths[keep])}
         new, frames = scan_files(str(self.root), todo, self.progress)
-        kept = self.frame[keep]
+        kept = frame[keep]
         extra = [c for c in kept.columns if kept[c].dtype == object]
         for col in extra:
             new[col] = pd.Series([UNREAD] * len(new), dtype=object)
@@ -205,6 +222,29 @@ class Index:
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
+        return True
+
+    def check(self, rows: np.ndarray) -> bool:
+        """Read again the files of ``rows`` that changed since they were indexed.
+
+        One ``stat`` per file, comparing its size and modification time with
+        the row's: a file rewritten in place (its folder's time unchanged, so
+        that a reopen did not look at it) is read again before dbdicom reads
+        its pixels or a tag from it. Files gone are left to a refresh (the
+        read names them); rows with edits held in memory are not read. The
+        rows keep their positions. Returns True when any row was read again.
+        """
+        if not len(rows):
+            return False
+        paths = self.array("_path")[rows]
+        changed = changed_files(
+            str(self.root), paths, self.array("_size")[rows], self.array("_mtime")[rows]
+        )
+        for path in self._stale.intersection(changed):
+            del changed[path]
+        if not changed:
+            return False
+        self._read_again(set(changed), changed, {})
         return True
 
     def update(
@@ -221,7 +261,6 @@ class Index:
         wanted = set(paths)
         if not wanted:
             return
-        scanned = scanned or {}
         files: dict[str, tuple[int, int]] = {}
         root = str(self.root)
         for rel in sorted(wanted):
@@ -230,6 +269,16 @@ class Index:
             except FileNotFoundError:
                 continue
             files[rel] = (st.st_size, st.st_mtime_ns)
+        self._read_again(wanted, files, scanned or {})
+
+    def _read_again(
+        self,
+        wanted: set[str],
+        files: dict[str, tuple[int, int]],
+        scanned: Mapping[str, tuple[Row, list[Row]]],
+    ) -> None:
+        """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others."""
+        root = str(self.root)
         rows, frames = [], []
         for rel, (size, mtime) in files.items():
             known = scanned.get(rel)
@@ -255,58 +304,17 @@ class Index:
 
     def _replace_rows(self, pos: np.ndarray, new: pd.DataFrame) -> None:
         """Overwrite rows ``pos`` (in path order) by ``new`` (sorted by path)."""
-        frame = self.frame
-        order = np.argsort(frame["_path"].to_numpy(dtype=object)[pos], kind="stable")
-        pos = pos[order]
-        new = new.sort_values("_path", ignore_index=True)
-        rekey = False
-        before = frame.iloc[pos]
-        for col in frame.columns:
-            dst = frame[col]
-            if col in KEY_COLUMNS:
-                continue
-            if col in new.columns and not _differs(before[col], new[col]):
-                continue
-            rekey = rekey or col in KEY_SOURCES or col == "_error"
+        changed = overwrite_rows(self.frame, pos, new)
+        for col in changed:
             self._arrays.pop(col, None)
-            if col in ORDER_COLUMNS:
-                self.order_version += 1
-            if col not in new.columns:  # a tag read on demand: read again when asked
-                arr = dst.to_numpy(dtype=object).copy()
-                arr[pos] = UNREAD
-                frame[col] = pd.Series(arr, dtype=object, index=frame.index)
-                continue
-            src = new[col]
-            if isinstance(dst.dtype, pd.CategoricalDtype):
-                values = src.astype(object).to_numpy()
-                values = np.array(
-                    [
-                        None if v is pd.NA or (isinstance(v, float) and v != v) else v
-                        for v in values
-                    ],
-                    dtype=object,
-                )
-                cats = dst.array
-                missing = [
-                    v for v in dict.fromkeys(values) if v is not None and v not in cats.categories
-                ]
-                cats = cats.add_categories(missing) if missing else cats.copy()
-                cats[pos] = values
-                frame[col] = cats
-            elif dst.dtype.kind in "fiub":
-                arr = dst.to_numpy(copy=True)
-                arr[pos] = src.to_numpy()
-                frame[col] = arr
-            else:
-                arr = dst.to_numpy(dtype=object, copy=True)
-                arr[pos] = src.to_numpy(dtype=object)
-                frame[col] = pd.array(arr, dtype=dst.dtype)
+        if changed & ORDER_COLUMNS:
+            self.order_version += 1
         self._absent = None
         self._dirty = True
-        if rekey:
+        if changed & (KEY_SOURCES | {"_error"}):
             for col in KEY_COLUMNS:
                 self._arrays.pop(col, None)
-            assign_keys(frame)
+            assign_keys(self.frame)
             self._ok = None
             self.version += 1
 
@@ -330,7 +338,7 @@ class Index:
                 col[rows] = np.nan if item is None else float(item)
                 frame[f"{keyword}[{i}]"] = col
         elif keyword in TAGS:
-            frame[keyword] = _with_cells(frame[keyword], rows, stored_value(keyword, value))
+            frame[keyword] = with_cells(frame[keyword], rows, stored_value(keyword, value))
         else:
             if keyword not in frame.columns or frame[keyword].dtype != object:
                 frame[keyword] = pd.Series([UNREAD] * len(frame), dtype=object)
@@ -369,7 +377,7 @@ class Index:
         """
         if not self.root.is_dir():
             return
-        meta = {"root": str(self.root), "tags": TAGS_VERSION}
+        meta = {"root": str(self.root), "tags": TAGS_VERSION, "folders": self.folders}
         frame = self.frame
         if self._stale:  # values held in memory only: read these files again next time
             frame = frame.copy()
@@ -419,7 +427,8 @@ class Index:
 
         A tag that is not a column yet is read from the files of ``rows`` only,
         and kept (as a column) for the next time. Sequences are not kept: they
-        are read with pydicom each time.
+        are read with pydicom each time. Files to be read are checked first
+        (:meth:`check`): one that changed since indexed is read again whole.
         """
         if keyword in VECTORS:
             block = np.stack(
@@ -442,6 +451,9 @@ class Index:
             self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
         col = self.frame[keyword].to_numpy(dtype=object)
         todo = [int(r) for r in rows if col[int(r)] is UNREAD]
+        if todo and self.check(np.array(todo)):  # rows read again: positions kept
+            col = self.frame[keyword].to_numpy(dtype=object)
+            todo = [int(r) for r in rows if col[int(r)] is UNREAD]
         if todo:
             col = col.copy()
             for r in todo:
@@ -514,18 +526,6 @@ class Index:
         return find_problems(self.frame)
 
 
-def _differs(old: pd.Series, new: pd.Series) -> bool:
-    """Whether ``new`` holds other values than ``old`` (aligned by position)."""
-    a = old.tolist()
-    b = new.tolist()
-    for x, y in zip(a, b, strict=True):
-        x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
-        y = None if y is pd.NA or (isinstance(y, float) and y != y) else y
-        if x != y:
-            return True
-    return False
-
-
 def _tag_number(column: str) -> int:
     if column.startswith("("):
         g, e = column.strip("()").split(",")
@@ -555,24 +555,3 @@ def _read_sequence(path: str, tag: int) -> Any:
         return None
     except (NotImplementedError, RecursionError):  # an unknown VR, nesting too deep
         return None
-
-
-def _with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
-    """The index column ``col`` with ``cell`` (a stored value) in ``rows``, in its own type.
-
-    A category column gains ``cell`` as a category if new; a float column
-    takes it as it is; a text column holds None for an absent value.
-    """
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        if isinstance(cell, str) and cell not in col.cat.categories:
-            col = col.cat.add_categories([cell])
-        col = col.copy()
-        col.iloc[rows] = None if cell is pd.NA or cell is None else cell
-        return col
-    if col.dtype.kind == "f":
-        values = col.to_numpy(copy=True)
-        values[rows] = cell
-        return values
-    texts = col.astype(object).to_numpy(copy=True)
-    texts[rows] = None if cell is pd.NA else cell
-    return pd.array(texts, dtype="str")

@@ -28,7 +28,9 @@ __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
 # which tells them from files without pixel data (format 2 gave -1 for both)
 # 4: images whose description cannot fit their pixel data are marked (_image),
 # and _warning holds whole reasons, one a line
-FORMAT = 4
+# 5: the index holds each folder's modification time (metadata "folders"), so
+# that a reopen lists again only the folders that changed
+FORMAT = 5
 
 
 class _Unread:

@@ -139,14 +139,37 @@ class Database(Record):
 
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:
-        """Read every file again and rebuild the index (e.g. after outside changes)."""
+        """Read every file again and rebuild the index from scratch.
+
+        For files other tools rewrote in place, or an index that may be
+        wrong: what a reopen does not look at (see :meth:`refresh`).
+        ``refresh(full=True)`` finds the same changes without reading the
+        files that did not change.
+        """
         self.index.scan()
         self._changed()
         return self
 
-    def refresh(self) -> bool:
-        """Take in files added, changed or removed since opening; True if any."""
-        changed = self.index.refresh()
+    def refresh(self, full: bool = False) -> bool:
+        """Take in the files added, changed or removed since the index was made; True if any.
+
+        What a reopen does: only the folders whose modification time changed
+        are listed again, and their files compared (size and modification
+        time) with the index. A file added, removed, renamed or replaced
+        changes its folder's time; a file rewritten in place by another
+        program does not, and is read again only when dbdicom next reads it
+        (its pixels or a tag not in the index). With ``full=True`` every
+        file's size and time is compared (one ``stat`` per file), which
+        finds those too; changed files are read, unchanged ones are not.
+
+        Examples
+        --------
+        >>> database.refresh()
+        False
+        >>> database.refresh(full=True)
+        False
+        """
+        changed = self.index.refresh(full=full)
         if changed:
             self._changed()
         return changed

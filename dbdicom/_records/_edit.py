@@ -356,9 +356,16 @@ class Editor(Changes):
             self._progress(i + 1, len(rels), "Reading")
 
     def sync(self, rows: np.ndarray) -> None:
-        """Write the memory edits of ``rows`` to disk before their pixels are read."""
+        """Make the files of ``rows`` and their index rows agree before their pixels are read.
+
+        The memory edits of ``rows`` are written to disk, and files another
+        program rewrote since they were indexed (size or time changed) are
+        read again (:meth:`~dbdicom._index.Index.check`).
+        """
         if self.pending:
             self.write_pending(self.rels(rows))
+        if self.db.index.check(rows):
+            self.db._changed()
 
     def write_pending(self, rels: Iterable[str] | None = None, forget: bool = False) -> None:
         """Write the edits held in memory to disk (unsaved, through the journal)."""

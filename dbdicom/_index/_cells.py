@@ -1,0 +1,105 @@
+"""Changing cells of the index table in place, each column in its own type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._columns import KEY_COLUMNS
+from ._store import UNREAD
+
+__all__ = ["overwrite_rows", "with_cells"]
+
+
+def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> set[str]:
+    """Overwrite rows ``pos`` of ``frame`` by ``new`` (same paths), in place.
+
+    Columns that ``new`` lacks (tags read on demand) are marked unread in
+    those rows; key columns are left to the caller. Returns the names of
+    the columns whose values changed.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"_path": ["a", "b"], "Rows": [1.0, 2.0], "X": [5, 6]})
+    >>> frame["X"] = frame["X"].astype(object)
+    >>> new = pd.DataFrame({"_path": ["b"], "Rows": [3.0]})
+    >>> sorted(overwrite_rows(frame, np.array([1]), new)), frame["Rows"].tolist()
+    (['Rows', 'X'], [1.0, 3.0])
+    >>> frame["X"].tolist()
+    [5, <unread>]
+    """
+    order = np.argsort(frame["_path"].to_numpy(dtype=object)[pos], kind="stable")
+    pos = pos[order]
+    new = new.sort_values("_path", ignore_index=True)
+    changed: set[str] = set()
+    before = frame.iloc[pos]
+    for col in frame.columns:
+        dst = frame[col]
+        if col in KEY_COLUMNS:
+            continue
+        if col in new.columns and not _differs(before[col], new[col]):
+            continue
+        changed.add(col)
+        if col not in new.columns:  # a tag read on demand: read again when asked
+            arr = dst.to_numpy(dtype=object).copy()
+            arr[pos] = UNREAD
+            frame[col] = pd.Series(arr, dtype=object, index=frame.index)
+            continue
+        src = new[col]
+        if isinstance(dst.dtype, pd.CategoricalDtype):
+            values = src.astype(object).to_numpy()
+            values = np.array(
+                [None if v is pd.NA or (isinstance(v, float) and v != v) else v for v in values],
+                dtype=object,
+            )
+            cats = dst.array
+            missing = [
+                v for v in dict.fromkeys(values) if v is not None and v not in cats.categories
+            ]
+            cats = cats.add_categories(missing) if missing else cats.copy()
+            cats[pos] = values
+            frame[col] = cats
+        elif dst.dtype.kind in "fiub":
+            arr = dst.to_numpy(copy=True)
+            arr[pos] = src.to_numpy()
+            frame[col] = arr
+        else:
+            arr = dst.to_numpy(dtype=object, copy=True)
+            arr[pos] = src.to_numpy(dtype=object)
+            frame[col] = pd.array(arr, dtype=dst.dtype)
+    return changed
+
+
+def _differs(old: pd.Series, new: pd.Series) -> bool:
+    """Whether ``new`` holds other values than ``old`` (aligned by position)."""
+    a = old.tolist()
+    b = new.tolist()
+    for x, y in zip(a, b, strict=True):
+        x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
+        y = None if y is pd.NA or (isinstance(y, float) and y != y) else y
+        if x != y:
+            return True
+    return False
+
+
+def with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
+    """The index column ``col`` with ``cell`` (a stored value) in ``rows``, in its own type.
+
+    A category column gains ``cell`` as a category if new; a float column
+    takes it as it is; a text column holds None for an absent value.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        if isinstance(cell, str) and cell not in col.cat.categories:
+            col = col.cat.add_categories([cell])
+        col = col.copy()
+        col.iloc[rows] = None if cell is pd.NA or cell is None else cell
+        return col
+    if col.dtype.kind == "f":
+        values = col.to_numpy(copy=True)
+        values[rows] = cell
+        return values
+    texts = col.astype(object).to_numpy(copy=True)
+    texts[rows] = None if cell is pd.NA else cell
+    return pd.array(texts, dtype="str")
