@@ -131,7 +131,7 @@ def test_a_reopen_lists_only_the_folders_that_changed(
 def test_an_unchanged_folder_is_not_listed_and_its_state_is_kept(
     aged: tuple[Path, Manifest], listed: list[str]
 ) -> None:
-    root, _ = aged
+    root, manifest = aged
     loaded = load_frame(root / HIDDEN / "index.arrow")
     assert loaded is not None
     saved = loaded[1]["folders"]
@@ -141,6 +141,26 @@ def test_an_unchanged_folder_is_not_listed_and_its_state_is_kept(
     database = db.database(root)
     assert listed == []
     assert database.index.folders == saved
+    enhanced = manifest.series_by_description("ME enhanced")
+    assert len(database.index.frames) == enhanced.n_frames  # saved beside, loaded again
+
+
+def test_a_saved_index_without_its_frames_table_is_rebuilt(
+    aged: tuple[Path, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-frame values of enhanced files are never silently lost."""
+    root, manifest = aged
+    (root / HIDDEN / "frames.arrow").unlink()
+    import dbdicom._index._scan as scan
+
+    read: list[str] = []
+    original = scan.scan_one
+    monkeypatch.setattr(
+        scan, "scan_one", lambda r, rel, *a: read.append(rel) or original(r, rel, *a)
+    )
+    database = db.database(root)
+    assert sorted(read) == sorted(manifest.files)
+    assert len(database.index.frames) == manifest.series_by_description("ME enhanced").n_frames
 
 
 def test_a_file_rewritten_in_place_is_read_again_when_read(aged: tuple[Path, Manifest]) -> None:

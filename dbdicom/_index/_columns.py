@@ -350,8 +350,9 @@ def stored_value(keyword: str, value: Any) -> Any:
 
 def categorize(frame: pd.DataFrame) -> pd.DataFrame:
     """Store the repetitive text columns as ``category`` (in place; returned)."""
+    dtypes = frame.dtypes
     for col in _CATEGORY:
-        if col in frame.columns and not isinstance(frame[col].dtype, pd.CategoricalDtype):
+        if col in dtypes.index and not isinstance(dtypes[col], pd.CategoricalDtype):
             frame[col] = frame[col].astype("category")
     return frame
 

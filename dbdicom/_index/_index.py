@@ -155,12 +155,16 @@ class Index:
         loaded = load_frame(self.store / "index.arrow")
         if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
             return False
-        folders = loaded[1].get("folders")
-        if not isinstance(folders, dict):
+        folders, n_frames = loaded[1].get("folders"), loaded[1].get("frames")
+        if not isinstance(folders, dict) or not isinstance(n_frames, int):
             return False
-        frames = load_frame(self.store / "frames.arrow")
+        self.frames = make_frames_table([])
+        if n_frames:  # the per-frame values of enhanced files, saved beside
+            frames = load_frame(self.store / "frames.arrow")
+            if frames is None or len(frames[0]) != n_frames:
+                return False
+            self.frames = frames[0]
         self.frame = categorize(loaded[0])
-        self.frames = frames[0] if frames is not None else make_frames_table([])
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -377,15 +381,23 @@ class Index:
         """
         if not self.root.is_dir():
             return
-        meta = {"root": str(self.root), "tags": TAGS_VERSION, "folders": self.folders}
+        meta = {
+            "root": str(self.root),
+            "tags": TAGS_VERSION,
+            "folders": self.folders,
+            "frames": len(self.frames),
+        }
         frame = self.frame
         if self._stale:  # values held in memory only: read these files again next time
             frame = frame.copy()
             stale = frame["_path"].isin(self._stale).to_numpy()
             frame.loc[stale, "_mtime"] = -1
         try:
+            if len(self.frames):
+                save_frame(self.frames, self.store / "frames.arrow")
+            else:  # none: nothing to load at the next open
+                (self.store / "frames.arrow").unlink(missing_ok=True)
             save_frame(frame, self.store / "index.arrow", meta)
-            save_frame(self.frames, self.store / "frames.arrow")
         except OSError:
             return
         self._dirty = False

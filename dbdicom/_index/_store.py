@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
 
 __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
@@ -96,6 +97,10 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
         out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
     # one thread: saves also run at interpreter exit, when no thread pool can start
     table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
+    # one record batch: a table made of many pieces (a scan's batches) would be
+    # written as that many batches, each with its own dictionaries, which
+    # loading then joins again (80 batches of 20,000 rows: 4x the load time)
+    table = table.combine_chunks()
     info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
@@ -104,7 +109,9 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            feather.write_feather(table, f, compression="uncompressed")
+            feather.write_feather(
+                table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+            )
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -125,8 +132,69 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         return None
     if info.get("format") != FORMAT:
         return None
-    frame = table.to_pandas()
+    try:
+        frame = _to_frame(table)
+    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
+        return None
     for col in info.get("json_columns", []):
         if col in frame.columns:
             frame[col] = pd.Series([_from_json(v) for v in frame[col]], dtype=object)
     return frame, info
+
+
+# pandas' CategoricalDtype without checking that the categories are unique: an
+# Arrow dictionary is made of distinct values (checked below with Arrow), and
+# the check costs ~4x the rest of a column's conversion (27 columns: 2 ms of
+# a 5 ms reopen). The public constructor where pandas no longer has it.
+_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+_STR = pd.api.types.pandas_dtype("str")
+
+
+def _category_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    if _DTYPE is not None:
+        try:
+            dtype = _DTYPE(categories, False)
+            if isinstance(dtype, pd.CategoricalDtype):
+                return dtype
+        except TypeError:
+            pass
+    return pd.CategoricalDtype(categories)
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas()``, the same frame, in half the time.
+
+    Numbers as writable numpy arrays, text as pandas' ``str`` arrays (Arrow),
+    dictionaries as categories of ``str``; other types as pyarrow converts them.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": ["x", None], "c": [True, False]})
+    >>> frame["d"] = pd.Series(["u", "v"]).astype("category")
+    >>> table = pa.Table.from_pandas(frame, preserve_index=False)
+    >>> pd.testing.assert_frame_equal(_to_frame(table), table.to_pandas())
+    """
+    out: dict[str, Any] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            words = array.dictionary
+            if pc.count_distinct(words, mode="all").as_py() != len(words):
+                raise ValueError(f"the categories of {name} repeat")
+            codes = array.indices
+            if codes.null_count:
+                codes = codes.fill_null(-1)
+            out[name] = pd.Categorical.from_codes(
+                codes.to_numpy(zero_copy_only=False),
+                dtype=_category_dtype(pd.Index(pd.array(words, dtype=_STR))),
+                validate=False,
+            )
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[name] = pd.array(column, dtype=_STR)
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            values = column.to_numpy()
+            out[name] = values if values.flags.writeable else values.copy()
+        else:
+            out[name] = column.to_pandas()
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), copy=False)
