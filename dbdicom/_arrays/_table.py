@@ -66,7 +66,7 @@ def why_no_image(index: Index, rows: np.ndarray) -> str:
         first = int(rows[refused[0]])
         parts.append(
             f"{len(refused)} instance(s) hold an image that cannot be read as described "
-            f"({index.array('_path')[first]}: {reasons[refused[0]]}); "
+            f"({index.frame['_path'].iat[first]}: {reasons[refused[0]]}); "
             "database.problems() lists them"
         )
     return "; ".join(parts)
@@ -96,7 +96,7 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
         # every file with functional groups, also of one frame (NumberOfFrames 1 or
         # missing): its geometry is in them, not at the top level
         frame_paths = per_frame["_path"].to_numpy(dtype=object)
-        paths = index.array("_path")[row_of]
+        paths = index.array("_path", row_of)
         grouped = np.isin(paths, np.unique(frame_paths))
         if grouped.any():
             lookup = {
@@ -110,12 +110,12 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
             "_row": row_of,
             "_frame": frame_no,
             "_fpos": fpos,
-            "_path": index.array("_path")[row_of],
+            "_path": index.array("_path", row_of),
             "_offset": frame["_offset"].to_numpy()[row_of],
             "_nbytes": frame["_nbytes"].to_numpy()[row_of],
             "_size": frame["_size"].to_numpy()[row_of],
             "_mtime": frame["_mtime"].to_numpy()[row_of],
-            "_instance": index.array("_instance")[row_of],
+            "_instance": index.array("_instance", row_of),
         }
     )
 

@@ -1,4 +1,7 @@
-"""Changing cells of the index table in place, each column in its own type."""
+"""Cells of the index table: changed in place, each column in its own type; read as arrays.
+
+And reading one tag that is not in the index from a file.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pydicom
+from pydicom.datadict import dictionary_VR
+from pydicom.errors import InvalidDicomError
 
-from ._columns import KEY_COLUMNS
+from ._columns import KEY_COLUMNS, tag_of
 from ._store import UNREAD
 
-__all__ = ["overwrite_rows", "with_cells"]
+__all__ = ["convert", "dict_vr", "overwrite_rows", "read_sequence", "tag_number", "with_cells"]
 
 
 def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> set[str]:
@@ -103,3 +109,67 @@ def with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
     texts = col.astype(object).to_numpy(copy=True)
     texts[rows] = None if cell is pd.NA else cell
     return pd.array(texts, dtype="str")
+
+
+def tag_number(column: str) -> int:
+    """The tag number of an index column: a keyword, or ``(gggg,eeee)`` for a private tag.
+
+    >>> hex(tag_number("Rows")), hex(tag_number("(0019,1010)"))
+    ('0x280010', '0x191010')
+    """
+    if column.startswith("("):
+        g, e = column.strip("()").split(",")
+        return (int(g, 16) << 16) | int(e, 16)
+    tag = tag_of(column)
+    if tag is None:
+        raise KeyError(column)
+    return tag
+
+
+def dict_vr(tag: int) -> str:
+    """The VR of ``tag`` in the DICOM dictionary (the first if several), UN if unknown.
+
+    >>> dict_vr(0x00280010), dict_vr(0x00191010)
+    ('US', 'UN')
+    """
+    try:
+        return str(dictionary_VR(tag)).split(" or ")[0]
+    except KeyError:
+        return "UN"
+
+
+def read_sequence(path: str, tag: int) -> Any:
+    """The sequence ``tag`` of the file at ``path``; None where pydicom cannot read it.
+
+    What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.
+    """
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
+        return ds[tag].value if tag in ds else None
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError):
+        return None
+    except (NotImplementedError, RecursionError):  # an unknown VR, nesting too deep
+        return None
+
+
+def convert(column: pd.Series, rows: np.ndarray | None) -> np.ndarray:
+    """``column`` (at ``rows``) as ``Index.array`` gives it.
+
+    Examples
+    --------
+    >>> column = pd.Series(["MR", None, "CT"], dtype="category")
+    >>> convert(column, np.array([2, 1])).tolist(), convert(column, None).tolist()
+    (['CT', None], ['MR', None, 'CT'])
+    """
+    if rows is not None and rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = np.array([*column.cat.categories.to_numpy(dtype=object), None], dtype=object)
+        codes = np.asarray(column.array.codes)
+        return cats[codes if rows is None else codes[rows]]  # code -1 (absent) picks the None
+    if column.dtype.kind in "fiub":
+        values = column.to_numpy()
+        return values if rows is None else values[rows]
+    if rows is None:
+        return column.to_numpy(dtype=object, na_value=None)
+    return column.array.take(rows).to_numpy(dtype=object, na_value=None)

@@ -14,12 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import platformdirs
-import pydicom
-from pydicom.datadict import dictionary_VR
-from pydicom.errors import InvalidDicomError
 
 from .._files import NotDicomError, read_any_header
-from ._cells import overwrite_rows, with_cells
+from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -29,11 +26,11 @@ from ._columns import (
     categorize,
     make_frame,
     stored_value,
-    tag_of,
     to_plain,
 )
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._order import Lookup
 from ._perframe import make_frames_table
 from ._scan import HIDDEN, Row, scan_files, scan_one
 from ._store import UNREAD, load_frame, save_frame
@@ -123,6 +120,7 @@ class Index:
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
+        self._lookups: dict[str, Lookup] = {}
         self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
         self._arrays_of: pd.DataFrame | None = None
         _OPEN.add(self)
@@ -240,9 +238,11 @@ class Index:
         """
         if not len(rows):
             return False
-        paths = self.array("_path")[rows]
         changed = changed_files(
-            str(self.root), paths, self.array("_size")[rows], self.array("_mtime")[rows]
+            str(self.root),
+            self.array("_path", rows),
+            self.array("_size", rows),
+            self.array("_mtime", rows),
         )
         for path in self._stale.intersection(changed):
             del changed[path]
@@ -310,14 +310,14 @@ class Index:
         """Overwrite rows ``pos`` (in path order) by ``new`` (sorted by path)."""
         changed = overwrite_rows(self.frame, pos, new)
         for col in changed:
-            self._arrays.pop(col, None)
+            self._forget(col)
         if changed & ORDER_COLUMNS:
             self.order_version += 1
         self._absent = None
         self._dirty = True
         if changed & (KEY_SOURCES | {"_error"}):
             for col in KEY_COLUMNS:
-                self._arrays.pop(col, None)
+                self._forget(col)
             assign_keys(self.frame)
             self._ok = None
             self.version += 1
@@ -351,14 +351,14 @@ class Index:
                 col[int(r)] = value
             frame[keyword] = pd.Series(col, dtype=object, index=frame.index)
         for name in [keyword, *(f"{keyword}[{i}]" for i in range(VECTORS.get(keyword, 0)))]:
-            self._arrays.pop(name, None)
+            self._forget(name)
         self._absent = None
         self._dirty = True
         if keyword in ORDER_COLUMNS:
             self.order_version += 1
         if keyword in KEY_SOURCES:
             for name in KEY_COLUMNS:
-                self._arrays.pop(name, None)
+                self._forget(name)
             assign_keys(frame)
             self._ok = None
             self.version += 1
@@ -451,13 +451,12 @@ class Index:
         if keyword in TAGS or (
             keyword in self.frame.columns and self.frame[keyword].dtype != object
         ):
-            cells = self.frame[keyword].to_numpy(dtype=object)[rows]
-            return [to_plain(v, keyword) for v in cells]
-        tag = _tag_number(keyword)
-        vr = _dict_vr(tag)
+            return [to_plain(v, keyword) for v in self.array(keyword, rows)]
+        tag = tag_number(keyword)
+        vr = dict_vr(tag)
         if vr == "SQ":
             return [
-                _read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
+                read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
             ]
         if keyword not in self.frame.columns:
             self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
@@ -477,33 +476,42 @@ class Index:
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
-            self._arrays.pop(keyword, None)
+            self._forget(keyword)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
 
-    def array(self, name: str) -> np.ndarray:
-        """A column of the index as a numpy array, converted once and kept.
+    def array(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """A column of the index as a numpy array (at ``rows`` only, if given).
 
         Numbers as ``float64``/``int64``; text (and categories) as an object
-        array of ``str`` with ``None`` where absent. Kept until the table or
-        that column changes; the arrays layer indexes these by row.
+        array of ``str`` with ``None`` where absent. The whole column is
+        converted once and kept until the table or that column changes; a
+        few ``rows`` of a column not converted yet are converted alone.
         """
         frame = self.frame
         if self._arrays_of is not frame:
             self._arrays = {}
+            self._lookups = {}
             self._arrays_of = frame
         arr = self._arrays.get(name)
+        if arr is None and rows is not None and len(rows) * 8 <= len(frame):
+            return convert(frame[name], np.asarray(rows))
         if arr is None:
-            col = frame[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                cats = np.array([*col.cat.categories.to_numpy(dtype=object), None], dtype=object)
-                arr = cats[col.cat.codes.to_numpy()]  # code -1 (absent) picks the None
-            elif col.dtype.kind in "fiub":
-                arr = col.to_numpy()
-            else:
-                arr = col.to_numpy(dtype=object, na_value=None)
-            self._arrays[name] = arr
-        return arr
+            arr = self._arrays[name] = convert(frame[name], None)
+        return arr if rows is None else arr[rows]
+
+    def lookup(self, name: str) -> Lookup:
+        """The rows of each value of the text column ``name`` (a hash table, kept)."""
+        self.array("_path", np.zeros(0, dtype=np.int64))  # drops what an older table kept
+        found = self._lookups.get(name)
+        if found is None:
+            found = self._lookups[name] = Lookup(self.frame[name])
+        return found
+
+    def _forget(self, name: str) -> None:
+        """Drop what is kept of column ``name`` (it changed)."""
+        self._arrays.pop(name, None)
+        self._lookups.pop(name, None)
 
     def extra_columns(self) -> frozenset[str]:
         """Columns of tags read on demand (Python values, not one of :data:`TAGS`)."""
@@ -536,34 +544,3 @@ class Index:
     def problems(self) -> pd.DataFrame:
         """A table of ``path`` and ``problem`` for every file needing attention."""
         return find_problems(self.frame)
-
-
-def _tag_number(column: str) -> int:
-    if column.startswith("("):
-        g, e = column.strip("()").split(",")
-        return (int(g, 16) << 16) | int(e, 16)
-    tag = tag_of(column)
-    if tag is None:
-        raise KeyError(column)
-    return tag
-
-
-def _dict_vr(tag: int) -> str:
-    try:
-        return str(dictionary_VR(tag)).split(" or ")[0]
-    except KeyError:
-        return "UN"
-
-
-def _read_sequence(path: str, tag: int) -> Any:
-    """The sequence ``tag`` of the file at ``path``; None where pydicom cannot read it.
-
-    What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.
-    """
-    try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[tag])
-        return ds[tag].value if tag in ds else None
-    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError):
-        return None
-    except (NotImplementedError, RecursionError):  # an unknown VR, nesting too deep
-        return None

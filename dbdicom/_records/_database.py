@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
-from .._index import Index, check_tag, parse_query, select_rows
+from .._index import Index, check_tag, parse_query, select_rows, sort_rows
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
 from ._copies import import_dicom
 from ._edit import Editor
@@ -50,6 +50,8 @@ _ORDER = [
     ("SeriesNumber", "_series"),
     ("InstanceNumber", "_path"),
 ]
+# the index table is in path order, which breaks the last ties by itself
+_TREE_COLUMNS = [c for level in _ORDER for c in level if c != "_path"]
 
 
 class Database(Record):
@@ -341,24 +343,17 @@ class Database(Record):
         self._changed()
         groups = self._groups.get(level)
         if groups is None and level == "instance":  # one row each: a plain lookup
-            index = self.index
-            ok = index.ok
-            col = index.frame["_instance"].to_numpy(dtype=object)[ok]
+            ok = self.index.ok
+            col = self.index.array("_instance", ok)
             groups = dict(zip(col.tolist(), ok.tolist(), strict=True))
             self._groups[level] = groups
-        if groups is None:
-            index = self.index
-            ok = index.ok
-            col = index.frame[f"_{level}"].to_numpy(dtype=object)[ok]
-            order = np.argsort(col, kind="stable")
-            sorted_keys = col[order]
-            bounds = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-            starts = np.concatenate([[0], bounds])
-            ends = np.concatenate([bounds, [len(col)]])
-            if not len(col):  # no file yet: no group (records may still be new ones)
-                starts = ends = bounds
+        if groups is None:  # the rows of each key, found by hashing the keys
+            ok = self.index.ok
+            codes, keys = pd.factorize(self.index.frame[f"_{level}"].array.take(ok))
+            order = np.argsort(codes, kind="stable")  # each key's rows stay in path order
+            starts = np.searchsorted(codes[order], np.arange(len(keys) + 1))
             groups = {
-                sorted_keys[s]: np.sort(ok[order[s:e]]) for s, e in zip(starts, ends, strict=True)
+                str(k): ok[order[starts[i] : starts[i + 1]]] for i, k in enumerate(keys.tolist())
             }
             self._groups[level] = groups
         rows = groups.get(key)
@@ -374,27 +369,32 @@ class Database(Record):
         return rows
 
     def _tree_rank(self) -> np.ndarray:
+        """Each row's place in the tree order (:data:`_ORDER`), worked out once per table."""
         self._changed()
         if self._rank is None:
-            frame = self.index.frame
-            columns = [c for level in _ORDER for c in level]
-            order = frame.sort_values(columns, na_position="first", kind="stable").index
-            rank = np.empty(len(frame), dtype=np.int64)
-            rank[order.to_numpy()] = np.arange(len(frame))
+            n = len(self.index.frame)
+            order = sort_rows(self.index, np.arange(n), _TREE_COLUMNS)
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
             self._rank = rank
         return self._rank
 
+    def _in_order(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` in the order of the tree: a few sorted alone, many by the rank of all."""
+        self._changed()
+        if self._rank is None and len(rows) * 4 < len(self.index.frame):
+            return sort_rows(self.index, rows, _TREE_COLUMNS)
+        return rows[np.argsort(self._tree_rank()[rows], kind="stable")]
+
     def _ordered_keys(self, level: str, rows: np.ndarray) -> list[str]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        col = self.index.frame[f"_{level}"].to_numpy(dtype=object)[rows]
-        return list(dict.fromkeys(col))
+        col = self.index.array(f"_{level}", self._in_order(rows))
+        return list(dict.fromkeys(col.tolist()))
 
     def _class_of(self, level: str) -> type[Record]:
         return _CLASSES[level]
 
     def _values(self, rows: np.ndarray, column: str) -> list[Any]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        return self.index.values(rows, column)
+        return self.index.values(self._in_order(rows), column)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
         # every filter is checked before any is applied: a bad one fails on any rows
@@ -404,8 +404,7 @@ class Database(Record):
         return rows
 
     def _files(self, rows: np.ndarray) -> list[str]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        paths = self.index.frame["_path"].to_numpy(dtype=object)[rows]
+        paths = self.index.array("_path", self._in_order(rows))
         return [os.path.join(self.path, p) for p in paths]
 
 

@@ -194,11 +194,11 @@ class Editor(Changes):
 
     # ------------------------------------------------------------ rows
     def rels(self, rows: np.ndarray) -> list[str]:
-        return [str(p) for p in self.db.index.array("_path")[rows]]
+        return [str(p) for p in self.db.index.array("_path", rows)]
 
     def keys(self, rows: np.ndarray) -> list[Keys]:
         index = self.db.index
-        cols = [index.array(c)[rows] for c in ("_patient", "_study", "_series", "_instance")]
+        cols = [index.array(c, rows) for c in ("_patient", "_study", "_series", "_instance")]
         return [tuple(str(c[i]) for c in cols) for i in range(len(rows))]  # type: ignore[misc]
 
     def check_files(self, rels: Sequence[str]) -> None:
@@ -488,7 +488,7 @@ class Editor(Changes):
         index = self.db.index
         others = np.setdiff1d(index.ok, np.flatnonzero(index.frame["_path"].isin(paths)))
         now = {
-            column: [str(v or "") for v in index.array(column)[others]]
+            column: [str(v or "") for v in index.array(column, others)]
             for column in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")
         }
         patient_of = dict(zip(now["StudyInstanceUID"], now["PatientID"], strict=True))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from .._checks import TagLike
@@ -106,7 +105,7 @@ def _problem(db: Database, level: str, key: str, column: str) -> tuple[str, str]
     if not isinstance(values, list):  # the files agree once empty values are left out
         return None
     rows = record._rows()
-    first = rows[np.argmin(db._tree_rank()[rows])]
+    first = db._in_order(rows)[0]
     shown = ", ".join(repr(v) for v in values)
     return (
         str(db.index.frame["_path"].iat[int(first)]),
