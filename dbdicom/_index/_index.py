@@ -121,6 +121,7 @@ class Index:
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
         self._lookups: dict[str, Lookup] = {}
+        self._columns: dict[str, pd.Series] = {}
         self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
         self._arrays_of: pd.DataFrame | None = None
         _OPEN.add(self)
@@ -191,11 +192,12 @@ class Index:
         if full or not self.folders:
             seen = survey(root, self.follow_links)
         else:
-            paths = self.array("_path")
-            stale = np.flatnonzero(self.frame["_mtime"].to_numpy() == -1)
-            also = {folder_of(p) for p in paths[stale]}  # rows saved as not matching their file
+            stale = np.flatnonzero(self.column("_mtime").to_numpy() == -1)
+            # rows saved as not matching their file: their folders are listed again
+            also = {folder_of(p) for p in self.array("_path", stale)}
 
             def known(path: str) -> bool:
+                paths = self.array("_path")
                 i = int(np.searchsorted(paths, path))
                 return i < len(paths) and paths[i] == path
 
@@ -207,6 +209,8 @@ class Index:
         if seen.folders != self.folders:
             self.folders = seen.folders
             self._dirty = True  # kept with the index, so that the next open lists less
+        if seen.listed is not None and not seen.listed:
+            return False  # no folder changed: nothing to compare
         frame = self.frame
         paths = self.array("_path")
         keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
@@ -418,7 +422,7 @@ class Index:
     def ok(self) -> np.ndarray:
         """Positions of the rows that belong to the hierarchy (no error)."""
         if self._ok is None:
-            self._ok = np.flatnonzero(self.frame["_error"].to_numpy(dtype=object) == "")
+            self._ok = np.flatnonzero((self.frame["_error"] == "").to_numpy(dtype=bool))
         return self._ok
 
     def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
@@ -488,51 +492,71 @@ class Index:
         converted once and kept until the table or that column changes; a
         few ``rows`` of a column not converted yet are converted alone.
         """
-        frame = self.frame
-        if self._arrays_of is not frame:
-            self._arrays = {}
-            self._lookups = {}
-            self._arrays_of = frame
-        arr = self._arrays.get(name)
-        if arr is None and rows is not None and len(rows) * 8 <= len(frame):
-            return convert(frame[name], np.asarray(rows))
+        arr = self._kept().get(name)
+        if arr is None and rows is not None and len(rows) * 8 <= len(self.frame):
+            return convert(self.column(name), np.asarray(rows))
         if arr is None:
-            arr = self._arrays[name] = convert(frame[name], None)
+            arr = self._arrays[name] = convert(self.column(name), None)
         return arr if rows is None else arr[rows]
+
+    def column(self, name: str) -> pd.Series:
+        """``frame[name]``, kept until the table or that column changes.
+
+        (pandas makes a new Series at each ``frame[name]``: ~20 us, which a
+        build of a DataArray paid a hundred times.)
+        """
+        found = self._columns.get(name) if self._arrays_of is self.frame else None
+        if found is None:
+            found = self.frame[name]
+            self._kept()
+            self._columns[name] = found
+        return found
+
+    def _kept(self) -> dict[str, np.ndarray]:
+        """The arrays kept for the current table (all dropped when the table is new)."""
+        if self._arrays_of is not self.frame:
+            self._arrays, self._lookups, self._columns = {}, {}, {}
+            self._arrays_of = self.frame
+        return self._arrays
 
     def lookup(self, name: str) -> Lookup:
         """The rows of each value of the text column ``name`` (a hash table, kept)."""
-        self.array("_path", np.zeros(0, dtype=np.int64))  # drops what an older table kept
+        self._kept()
         found = self._lookups.get(name)
         if found is None:
-            found = self._lookups[name] = Lookup(self.frame[name])
+            found = self._lookups[name] = Lookup(self.column(name))
         return found
 
     def _forget(self, name: str) -> None:
         """Drop what is kept of column ``name`` (it changed)."""
         self._arrays.pop(name, None)
         self._lookups.pop(name, None)
+        self._columns.pop(name, None)
 
     def extra_columns(self) -> frozenset[str]:
         """Columns of tags read on demand (Python values, not one of :data:`TAGS`)."""
         frame = self.frame
         key = (id(frame), len(frame.columns))  # tags read on demand add columns
         if self._extra is None or self._extra[0] != key:
-            names = frozenset(c for c in frame.columns if frame[c].dtype == object)
-            self._extra = (key, names)
+            python = np.dtype(object)
+            self._extra = (key, frozenset(str(c) for c, d in frame.dtypes.items() if d == python))
         return self._extra[1]
 
     def absent(self) -> frozenset[str]:
         """Index tags that no file of the folder has (worked out once per table)."""
         if self._absent is None or self._absent[0] is not self.frame:
             frame = self.frame
+            dtypes = frame.dtypes
             gone = set()
             for keyword in TAGS:
-                col = frame[f"{keyword}[0]" if keyword in VECTORS else keyword]
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    empty = len(col.cat.categories) == 0
+                name = f"{keyword}[0]" if keyword in VECTORS else keyword
+                dtype = dtypes[name]
+                if isinstance(dtype, pd.CategoricalDtype):
+                    empty = len(dtype.categories) == 0
+                elif dtype.kind == "f":
+                    empty = bool(np.isnan(self.array(name)).all())
                 else:
-                    empty = bool(col.isna().all())
+                    empty = bool(self.column(name).isna().all())
                 if empty:
                     gone.add(keyword)
             self._absent = (frame, frozenset(gone))

@@ -10,54 +10,51 @@ Python comparison per row, and only the rows asked for are looked at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from ._index import Index
-
 __all__ = ["Lookup", "sort_rows"]
 
 
-def sort_rows(index: Index, rows: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+def sort_rows(
+    column: Callable[[str], pd.Series], rows: np.ndarray, columns: Sequence[str]
+) -> np.ndarray:
     """``rows`` sorted by ``columns`` (missing values first), ties in path order.
 
-    The order is that of ``frame.sort_values(columns, na_position="first",
+    ``column(name)`` gives a column of the index table (in path order). The
+    order is that of ``frame.sort_values(columns, na_position="first",
     kind="stable")`` restricted to ``rows``: categories in the order of their
     codes (as pandas sorts them), numbers by value, text by character.
 
     Examples
     --------
-    >>> from dbdicom._index import Index
-    >>> index = Index.__new__(Index)
-    >>> index.frame = pd.DataFrame(
+    >>> frame = pd.DataFrame(
     ...     {"_path": ["a", "b", "c", "d"], "SeriesNumber": [2.0, None, 1.0, 2.0],
     ...      "Modality": pd.Categorical(["MR", "CT", "MR", "CT"])}
     ... )
-    >>> sort_rows(index, np.array([0, 1, 2, 3]), ["SeriesNumber"]).tolist()
+    >>> sort_rows(frame.__getitem__, np.array([0, 1, 2, 3]), ["SeriesNumber"]).tolist()
     [1, 2, 0, 3]
-    >>> sort_rows(index, np.array([3, 0, 2]), ["Modality", "SeriesNumber"]).tolist()
+    >>> sort_rows(frame.__getitem__, np.array([3, 0, 2]), ["Modality", "SeriesNumber"]).tolist()
     [3, 2, 0]
     """
     rows = np.sort(np.asarray(rows, dtype=np.int64))
     if len(rows) < 2:
         return rows
-    frame = index.frame
     keys: list[np.ndarray] = []  # numpy.lexsort: the last key sorts first
     for name in reversed(columns):
-        column = frame[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            keys.append(np.asarray(column.array.codes)[rows])  # missing: -1, first
-        elif column.dtype.kind in "fiub":
-            values = column.to_numpy()[rows].astype(float)
+        series = column(name)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            keys.append(np.asarray(series.array.codes)[rows])  # missing: -1, first
+        elif series.dtype.kind in "fiub":
+            values = series.to_numpy()[rows].astype(float)
             missing = np.isnan(values)
             keys.append(np.where(missing, 0.0, values))
             keys.append(~missing)  # missing first
         else:
-            codes, _ = pd.factorize(column.array.take(rows), sort=True)  # missing: -1
+            codes, _ = pd.factorize(series.array.take(rows), sort=True)  # missing: -1
             keys.append(codes)
     return rows[np.lexsort(keys)]
 

@@ -346,17 +346,23 @@ def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
         columns = [index.array(f"{keyword}[{i}]", rows) for i in range(VECTORS[keyword])]
         return query.match_block(np.stack(columns, axis=1).astype(float))
     frame = index.frame
-    column = frame[keyword] if keyword in frame.columns else None
+    column = index.column(keyword) if keyword in frame.columns else None
     if column is None or column.dtype == object:  # a tag read on demand
         return query.match(index.values(rows, keyword))
+    texts = [w for w in query.equal if isinstance(w, str) and w]
+    exact = bool(texts) and len(texts) == len(query.equal) and not query.patterns
+    exact = exact and not query.ranges
     if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = np.asarray(column.array.codes)[rows]
+        if exact and keyword not in JOINED:  # looked up in the categories (a hash table)
+            wanted = column.cat.categories.get_indexer(texts)
+            return np.isin(codes, wanted[wanted >= 0])
         words = np.array([*column.cat.categories.to_numpy(dtype=object), None], dtype=object)
         fits = query.match_joined(words) if keyword in JOINED else query.match_texts(words)
-        return fits[np.asarray(column.array.codes)[rows]]  # code -1 (no value): the None
+        return fits[codes]  # code -1 (no value): the None
     if column.dtype.kind in "fiub":
         return query.match(index.array(keyword, rows))
-    texts = [w for w in query.equal if isinstance(w, str) and w]
-    if texts and len(texts) == len(query.equal) and not query.patterns and not query.ranges:
+    if exact:
         found = np.zeros(len(frame), dtype=bool)  # exact values only: looked up
         found[index.lookup(keyword).rows(texts)] = True
         return found[rows]

@@ -349,7 +349,8 @@ class Database(Record):
             self._groups[level] = groups
         if groups is None:  # the rows of each key, found by hashing the keys
             ok = self.index.ok
-            codes, keys = pd.factorize(self.index.frame[f"_{level}"].array.take(ok))
+            keys = self.index.frame[f"_{level}"].array
+            codes, keys = pd.factorize(keys if len(ok) == len(keys) else keys.take(ok))
             order = np.argsort(codes, kind="stable")  # each key's rows stay in path order
             starts = np.searchsorted(codes[order], np.arange(len(keys) + 1))
             groups = {
@@ -373,7 +374,7 @@ class Database(Record):
         self._changed()
         if self._rank is None:
             n = len(self.index.frame)
-            order = sort_rows(self.index, np.arange(n), _TREE_COLUMNS)
+            order = sort_rows(self.index.column, np.arange(n), _TREE_COLUMNS)
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n)
             self._rank = rank
@@ -383,7 +384,7 @@ class Database(Record):
         """``rows`` in the order of the tree: a few sorted alone, many by the rank of all."""
         self._changed()
         if self._rank is None and len(rows) * 4 < len(self.index.frame):
-            return sort_rows(self.index, rows, _TREE_COLUMNS)
+            return sort_rows(self.index.column, rows, _TREE_COLUMNS)
         return rows[np.argsort(self._tree_rank()[rows], kind="stable")]
 
     def _ordered_keys(self, level: str, rows: np.ndarray) -> list[str]:
