@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pydicom
 import pytest
 from builders import Manifest
@@ -275,3 +276,17 @@ def test_a_folder_changed_in_the_last_seconds_is_listed_again(
     database = db.database(root)
     assert set(database.index.folders.values()) == {-1}
     assert _rel(root, listed[first:]) == set(database.index.folders)
+
+
+def test_what_a_reopen_loads_is_what_a_scan_finds(aged: tuple[Path, Manifest]) -> None:
+    """The loaded table, its tags no file has and its tree, as the files give them."""
+    root, _ = aged
+    reopened = db.database(root)
+    scanned = db.database(root).scan()
+    loaded, fresh = reopened.index, scanned.index
+    columns = [c for c in fresh.frame.columns if c in loaded.frame.columns]
+    pd.testing.assert_frame_equal(loaded.frame[columns], fresh.frame[columns])
+    assert loaded.absent() == fresh.absent()
+    loaded._absent = None  # worked out from the table instead of the saved file
+    assert loaded.absent() == fresh.absent()
+    assert [s.uid for s in reopened.series()] == [s.uid for s in scanned.series()]

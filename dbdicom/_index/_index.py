@@ -164,6 +164,7 @@ class Index:
                 return False
             self.frames = frames[0]
         self.frame = categorize(loaded[0])
+        self._absent = (self.frame, _absent_tags(self.frame, set(loaded[1]["empty_columns"])))
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -547,19 +548,13 @@ class Index:
         if self._absent is None or self._absent[0] is not self.frame:
             frame = self.frame
             dtypes = frame.dtypes
-            gone = set()
-            for keyword in TAGS:
-                name = f"{keyword}[0]" if keyword in VECTORS else keyword
-                dtype = dtypes[name]
-                if isinstance(dtype, pd.CategoricalDtype):
-                    empty = len(dtype.categories) == 0
-                elif dtype.kind == "f":
-                    empty = bool(np.isnan(self.array(name)).all())
-                else:
-                    empty = bool(self.column(name).isna().all())
-                if empty:
-                    gone.add(keyword)
-            self._absent = (frame, frozenset(gone))
+            names = [f"{k}[0]" if k in VECTORS else k for k in TAGS]
+            empty = {
+                n
+                for n in names
+                if not isinstance(dtypes[n], pd.CategoricalDtype) and self.column(n).isna().all()
+            }
+            self._absent = (frame, _absent_tags(frame, empty))
         return self._absent[1]
 
     def value(self, row: int, keyword: str) -> Any:
@@ -568,3 +563,18 @@ class Index:
     def problems(self) -> pd.DataFrame:
         """A table of ``path`` and ``problem`` for every file needing attention."""
         return find_problems(self.frame)
+
+
+def _absent_tags(frame: pd.DataFrame, empty: set[str]) -> frozenset[str]:
+    """The index tags no row has: categories without any category, other columns in ``empty``."""
+    dtypes = frame.dtypes
+    gone = set()
+    for keyword in TAGS:
+        name = f"{keyword}[0]" if keyword in VECTORS else keyword
+        dtype = dtypes[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            if len(dtype.categories) == 0:
+                gone.add(keyword)
+        elif name in empty:
+            gone.add(keyword)
+    return frozenset(gone)

@@ -53,6 +53,13 @@ class _Unread:
 
 UNREAD = _Unread()
 
+# Loading maps the file rather than reading it: text columns stay in the file's
+# pages, read (from the page cache) when first used, so a reopen of 20,000 rows
+# does not copy 16 MB it mostly never looks at. Saving replaces the file by a
+# new one (os.replace), which leaves a mapped old one intact on POSIX; Windows
+# cannot replace a mapped file, so there it is read.
+_MAP = os.name == "posix"
+
 
 def _to_json(value: Any) -> str | None:
     if value is UNREAD:
@@ -122,11 +129,14 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
 def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Read a frame written by :func:`save_frame`; None if absent or unusable.
 
+    With the frame comes what :func:`save_frame` was given as ``meta``, and
+    ``empty_columns``: the columns without any value.
+
     An unusable file (another format version, damaged) is not an error: the
     index can always be rebuilt from the DICOM files.
     """
     try:
-        table = feather.read_table(str(path), memory_map=False)
+        table = feather.read_table(str(path), memory_map=_MAP)
         info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
     except (OSError, pa.ArrowException, ValueError):
         return None
@@ -136,6 +146,10 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         frame = _to_frame(table)
     except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
         return None
+    # the columns no row has a value in (Arrow counts them): found without a pass
+    info["empty_columns"] = [
+        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
+    ]
     for col in info.get("json_columns", []):
         if col in frame.columns:
             frame[col] = pd.Series([_from_json(v) for v in frame[col]], dtype=object)
@@ -164,7 +178,8 @@ def _category_dtype(categories: pd.Index) -> pd.CategoricalDtype:
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     """``table.to_pandas()``, the same frame, in half the time.
 
-    Numbers as writable numpy arrays, text as pandas' ``str`` arrays (Arrow),
+    Numbers as numpy arrays (read-only where they are the table's memory:
+    the index changes a column by making a new one), text as pandas' ``str`` arrays (Arrow),
     dictionaries as categories of ``str``; other types as pyarrow converts them.
 
     Examples
@@ -193,8 +208,7 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             out[name] = pd.array(column, dtype=_STR)
         elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-            values = column.to_numpy()
-            out[name] = values if values.flags.writeable else values.copy()
+            out[name] = column.to_numpy()  # read-only where it is the file's: changed by copies
         else:
             out[name] = column.to_pandas()
     return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), copy=False)
