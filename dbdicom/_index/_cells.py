@@ -36,16 +36,17 @@ def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> s
     >>> frame["X"].tolist()
     [5, <unread>]
     """
-    order = np.argsort(frame["_path"].to_numpy(dtype=object)[pos], kind="stable")
+    order = np.argsort(convert(frame["_path"], pos), kind="stable")
     pos = pos[order]
     new = new.sort_values("_path", ignore_index=True)
     changed: set[str] = set()
-    before = frame.iloc[pos]
     for col in frame.columns:
-        dst = frame[col]
         if col in KEY_COLUMNS:
             continue
-        if col in new.columns and not _differs(before[col], new[col]):
+        dst = frame[col]
+        if col in new.columns and not _differs(
+            convert(dst, pos).tolist(), convert(new[col], None).tolist()
+        ):
             continue
         changed.add(col)
         if col not in new.columns:  # a tag read on demand: read again when asked
@@ -78,11 +79,9 @@ def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> s
     return changed
 
 
-def _differs(old: pd.Series, new: pd.Series) -> bool:
+def _differs(old: list[Any], new: list[Any]) -> bool:
     """Whether ``new`` holds other values than ``old`` (aligned by position)."""
-    a = old.tolist()
-    b = new.tolist()
-    for x, y in zip(a, b, strict=True):
+    for x, y in zip(old, new, strict=True):
         x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
         y = None if y is pd.NA or (isinstance(y, float) and y != y) else y
         if x != y:

@@ -32,7 +32,7 @@ from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
 from ._perframe import make_frames_table
-from ._scan import HIDDEN, Row, scan_files, scan_one
+from ._scan import HIDDEN, PARALLEL_THRESHOLD, Row, scan_files, scan_one
 from ._store import UNREAD, load_frame, save_frame
 from ._walk import Walk, folder_of, rewalk, survey
 
@@ -217,6 +217,9 @@ class Index:
         keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
         if keep.all() and not todo:
             return False
+        if len(todo) < PARALLEL_THRESHOLD:  # a few files: their rows replaced, appended
+            self._read_again(set(paths[~keep]) | set(todo), todo, {})
+            return True
         new, frames = scan_files(str(self.root), todo, self.progress)
         kept = frame[keep]
         extra = [c for c in kept.columns if kept[c].dtype == object]
