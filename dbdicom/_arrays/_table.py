@@ -31,16 +31,15 @@ def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
     frames in a small file). Raw data, structured reports, presentation
     states... with no pixel data hold no frame, even with Rows.
     """
-    frame = index.frame
-    sized = np.nan_to_num(np.asarray(frame["Rows"].to_numpy()[rows], dtype=float)) > 0
-    sized &= np.nan_to_num(np.asarray(frame["Columns"].to_numpy()[rows], dtype=float)) > 0
+    sized = np.nan_to_num(np.asarray(index.array("Rows", rows), dtype=float)) > 0
+    sized &= np.nan_to_num(np.asarray(index.array("Columns", rows), dtype=float)) > 0
     pixels = (
-        (frame["_offset"].to_numpy()[rows] >= 0)
-        | (frame["_nbytes"].to_numpy()[rows] >= 0)
-        | frame["_encapsulated"].to_numpy(dtype=bool)[rows]
-        | (frame["_float_bits"].to_numpy()[rows] > 0)
+        (index.array("_offset", rows) >= 0)
+        | (index.array("_nbytes", rows) >= 0)
+        | np.asarray(index.array("_encapsulated", rows), dtype=bool)
+        | (index.array("_float_bits", rows) > 0)
     )
-    readable = frame["_image"].to_numpy(dtype=object)[rows] == ""
+    readable = index.array("_image", rows) == ""
     return np.asarray(sized & pixels & readable, dtype=bool)
 
 
@@ -81,9 +80,8 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
     indexed), ``_instance`` (instance key). Only instances that hold an
     image (:func:`has_image`) have frames.
     """
-    frame = index.frame
     rows = rows[has_image(index, rows)]
-    n_frames = frame["NumberOfFrames"].to_numpy()[rows]
+    n_frames = index.array("NumberOfFrames", rows)
     counts = np.where(np.isnan(n_frames) | (n_frames < 1), 1, n_frames).astype(np.int64)
     row_of = np.repeat(rows, counts)
     if (counts == 1).all():
@@ -111,10 +109,10 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
             "_frame": frame_no,
             "_fpos": fpos,
             "_path": index.array("_path", row_of),
-            "_offset": frame["_offset"].to_numpy()[row_of],
-            "_nbytes": frame["_nbytes"].to_numpy()[row_of],
-            "_size": frame["_size"].to_numpy()[row_of],
-            "_mtime": frame["_mtime"].to_numpy()[row_of],
+            "_offset": index.array("_offset", row_of),
+            "_nbytes": index.array("_nbytes", row_of),
+            "_size": index.array("_size", row_of),
+            "_mtime": index.array("_mtime", row_of),
             "_instance": index.array("_instance", row_of),
         }
     )

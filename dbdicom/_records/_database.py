@@ -342,6 +342,14 @@ class Database(Record):
             return self.index.ok
         self._changed()
         groups = self._groups.get(level)
+        if groups is None:
+            first = self._groups.setdefault("", {})  # the first key asked of each level
+            if level not in first:  # found by one pass over the column, kept
+                column = self.index.column(f"_{level}")
+                ok = self.index.ok
+                first[level] = (key, ok[(column == key).to_numpy(dtype=bool)[ok]])
+            if first[level][0] == key:
+                return self._found(level, key, first[level][1])
         if groups is None and level == "instance":  # one row each: a plain lookup
             ok = self.index.ok
             col = self.index.array("_instance", ok)
@@ -360,14 +368,18 @@ class Database(Record):
         rows = groups.get(key)
         if isinstance(rows, int):
             return np.array([rows], dtype=np.int64)
-        if rows is None and (level, key) in self._editor.empty:
+        return self._found(level, key, rows)
+
+    def _found(self, level: str, key: str, rows: np.ndarray | None) -> np.ndarray:
+        """The rows of record ``(level, key)``; none for a new one; an error for a gone one."""
+        if rows is not None and len(rows):
+            return rows
+        if (level, key) in self._editor.empty:
             return np.array([], dtype=np.int64)
-        if rows is None:
-            raise DicomError(
-                f"no {level} with key {key!r} in {self.path}: it was removed, or the "
-                "database was scanned again; find it again from the database."
-            )
-        return rows
+        raise DicomError(
+            f"no {level} with key {key!r} in {self.path}: it was removed, or the "
+            "database was scanned again; find it again from the database."
+        )
 
     def _tree_rank(self) -> np.ndarray:
         """Each row's place in the tree order (:data:`_ORDER`), worked out once per table."""
