@@ -5,6 +5,7 @@ And reading one tag that is not in the index from a file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,62 +20,59 @@ from ._store import UNREAD
 __all__ = ["convert", "dict_vr", "overwrite_rows", "read_sequence", "tag_number", "with_cells"]
 
 
-def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> set[str]:
-    """Overwrite rows ``pos`` of ``frame`` by ``new`` (same paths), in place.
+def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, data: Mapping[str, Any]) -> set[str]:
+    """Overwrite rows ``pos`` of ``frame`` by the rows of ``data`` (same paths), in place.
 
-    Columns that ``new`` lacks (tags read on demand) are marked unread in
-    those rows; key columns are left to the caller. Returns the names of
-    the columns whose values changed.
+    ``data``: columns of plain values, as :func:`~dbdicom._index._columns.column_data`
+    makes them (lists of text or None, arrays of numbers). Columns it lacks
+    (tags read on demand) are marked unread in those rows; key columns are
+    left to the caller. Only the rows ``pos`` of each column are compared;
+    a column that changed is made again. Returns the names of those columns.
 
     Examples
     --------
     >>> frame = pd.DataFrame({"_path": ["a", "b"], "Rows": [1.0, 2.0], "X": [5, 6]})
     >>> frame["X"] = frame["X"].astype(object)
-    >>> new = pd.DataFrame({"_path": ["b"], "Rows": [3.0]})
+    >>> new = {"_path": ["b"], "Rows": np.array([3.0])}
     >>> sorted(overwrite_rows(frame, np.array([1]), new)), frame["Rows"].tolist()
     (['Rows', 'X'], [1.0, 3.0])
     >>> frame["X"].tolist()
     [5, <unread>]
     """
-    order = np.argsort(convert(frame["_path"], pos), kind="stable")
-    pos = pos[order]
-    new = new.sort_values("_path", ignore_index=True)
+    pos = pos[np.argsort(convert(frame["_path"], pos), kind="stable")]
+    take = np.argsort(np.array(data["_path"], dtype=object), kind="stable").tolist()
     changed: set[str] = set()
     for col in frame.columns:
         if col in KEY_COLUMNS:
             continue
         dst = frame[col]
-        if col in new.columns and not _differs(
-            convert(dst, pos).tolist(), convert(new[col], None).tolist()
-        ):
-            continue
-        changed.add(col)
-        if col not in new.columns:  # a tag read on demand: read again when asked
+        src = data.get(str(col))
+        if src is None:  # a tag read on demand: read again when asked
+            changed.add(col)
             arr = dst.to_numpy(dtype=object).copy()
             arr[pos] = UNREAD
             frame[col] = pd.Series(arr, dtype=object, index=frame.index)
             continue
-        src = new[col]
+        values = src[take].tolist() if isinstance(src, np.ndarray) else [src[i] for i in take]
+        if not _differs(convert(dst, pos).tolist(), values):
+            continue
+        changed.add(col)
         if isinstance(dst.dtype, pd.CategoricalDtype):
-            values = src.astype(object).to_numpy()
-            values = np.array(
-                [None if v is pd.NA or (isinstance(v, float) and v != v) else v for v in values],
-                dtype=object,
-            )
+            cells = [None if v is None or (isinstance(v, float) and v != v) else v for v in values]
             cats = dst.array
             missing = [
-                v for v in dict.fromkeys(values) if v is not None and v not in cats.categories
+                v for v in dict.fromkeys(cells) if v is not None and v not in cats.categories
             ]
             cats = cats.add_categories(missing) if missing else cats.copy()
-            cats[pos] = values
+            cats[pos] = np.array(cells, dtype=object)
             frame[col] = cats
         elif dst.dtype.kind in "fiub":
             arr = dst.to_numpy(copy=True)
-            arr[pos] = src.to_numpy()
+            arr[pos] = np.asarray(values, dtype=arr.dtype)
             frame[col] = arr
         else:
             arr = dst.to_numpy(dtype=object, copy=True)
-            arr[pos] = src.to_numpy(dtype=object)
+            arr[pos] = np.array(values, dtype=object)
             frame[col] = pd.array(arr, dtype=dst.dtype)
     return changed
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import tempfile
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import platformdirs
 
 from .._files import NotDicomError, read_any_header
 from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
@@ -24,7 +22,7 @@ from ._columns import (
     VECTORS,
     append_rows,
     categorize,
-    make_frame,
+    column_data,
     stored_value,
     to_plain,
 )
@@ -32,11 +30,11 @@ from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
 from ._perframe import make_frames_table
-from ._scan import HIDDEN, PARALLEL_THRESHOLD, Row, scan_files, scan_one
-from ._store import UNREAD, load_frame, save_frame
+from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scan_one
+from ._store import UNREAD, load_frame, save_frame, store_folder
 from ._walk import Walk, folder_of, rewalk, survey
 
-__all__ = ["Index", "store_folder"]
+__all__ = ["Index"]
 
 Progress = Callable[[int, int], None]
 # indexes with changes not yet written, written at exit
@@ -53,47 +51,13 @@ ORDER_COLUMNS = frozenset(
     {"PatientName", "StudyDate", "StudyTime", "SeriesNumber", "InstanceNumber", "_path"}
 )
 
+# the tags a row's hierarchy keys come from when present (see _keys.assign_keys)
+_UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
 # an index made with other columns is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
 ]
-
-
-def store_folder(root: Path) -> tuple[Path, bool]:
-    """Where the index of ``root`` lives, and whether the folder is writable.
-
-    Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
-    user's cache folder, under a name made from the folder's absolute path.
-    Read-only are: folders whose permission bits grant no write access
-    (even to root), read-only mounts and immutable folders.
-    """
-    hidden = root / HIDDEN
-    if _writable(root):
-        if hidden.is_dir() and os.access(hidden, os.W_OK):
-            return hidden, True
-        try:
-            hidden.mkdir(exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
-            os.close(fd)
-            os.unlink(probe)
-            return hidden, True
-        except OSError:
-            pass
-    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-    return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
-
-
-def _writable(folder: Path) -> bool:
-    """Whether dbdicom may write in ``folder``.
-
-    A folder whose permission bits grant nobody write access is read-only
-    even to root, who could write there anyway: the owner said so.
-    """
-    try:
-        mode = folder.stat().st_mode
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK) and bool(mode & 0o222)
 
 
 class Index:
@@ -303,8 +267,7 @@ class Index:
             frames.extend(fr)
         mask = self.frame["_path"].isin(wanted).to_numpy()
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
-            new = make_frame(rows, categorical=False)
-            self._replace_rows(np.flatnonzero(mask), new)  # files rewritten: rows in place
+            self._replace_rows(np.flatnonzero(mask), column_data(rows))  # rows in place
             self._stale -= wanted
             return
         self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
@@ -314,21 +277,38 @@ class Index:
             self.frames = pd.concat([old, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
 
-    def _replace_rows(self, pos: np.ndarray, new: pd.DataFrame) -> None:
-        """Overwrite rows ``pos`` (in path order) by ``new`` (sorted by path)."""
-        changed = overwrite_rows(self.frame, pos, new)
+    def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any]) -> None:
+        """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``)."""
+        changed = overwrite_rows(self.frame, pos, data)
         for col in changed:
             self._forget(col)
         if changed & ORDER_COLUMNS:
             self.order_version += 1
         self._absent = None
         self._dirty = True
-        if changed & (KEY_SOURCES | {"_error"}):
+        if self._keys_may_change(changed, pos):
             for col in KEY_COLUMNS:
                 self._forget(col)
             assign_keys(self.frame)
             self._ok = None
             self.version += 1
+
+    def _keys_may_change(self, changed: set[str], rows: np.ndarray) -> bool:
+        """Whether changing ``changed`` in ``rows`` may change any row's hierarchy key.
+
+        The keys come from the UIDs (and PatientID); the other tags of
+        :data:`KEY_SOURCES` make a key only for a row without its UID. So
+        when the UIDs of ``rows`` are all there and did not change, no key
+        does, and the whole table is not keyed again.
+        """
+        if not changed & (KEY_SOURCES | {"_error"}):
+            return False
+        if changed & {"_error", *_UIDS}:
+            return True
+        for name in _UIDS:
+            if any(v is None or v == "" for v in self.array(name, rows)):
+                return True
+        return False
 
     def set_cells(self, rows: np.ndarray, keyword: str, value: Any) -> None:
         """Set the value of ``keyword`` in ``rows`` without reading files.
@@ -364,7 +344,7 @@ class Index:
         self._dirty = True
         if keyword in ORDER_COLUMNS:
             self.order_version += 1
-        if keyword in KEY_SOURCES:
+        if self._keys_may_change({keyword}, rows):
             for name in KEY_COLUMNS:
                 self._forget(name)
             assign_keys(frame)

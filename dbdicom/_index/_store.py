@@ -9,6 +9,7 @@ does not have as the JSON ``null``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -17,11 +18,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import platformdirs
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.feather as feather
 
-__all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
+from ._scan import HIDDEN
+
+__all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
@@ -212,3 +216,40 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
         else:
             out[name] = column.to_pandas()
     return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), copy=False)
+
+
+def store_folder(root: Path) -> tuple[Path, bool]:
+    """Where the index of ``root`` lives, and whether the folder is writable.
+
+    Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
+    user's cache folder, under a name made from the folder's absolute path.
+    Read-only are: folders whose permission bits grant no write access
+    (even to root), read-only mounts and immutable folders.
+    """
+    hidden = root / HIDDEN
+    if _writable(root):
+        if hidden.is_dir() and os.access(hidden, os.W_OK):
+            return hidden, True
+        try:
+            hidden.mkdir(exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+            return hidden, True
+        except OSError:
+            pass
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
+
+
+def _writable(folder: Path) -> bool:
+    """Whether dbdicom may write in ``folder``.
+
+    A folder whose permission bits grant nobody write access is read-only
+    even to root, who could write there anyway: the owner said so.
+    """
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK) and bool(mode & 0o222)
