@@ -290,3 +290,30 @@ def test_what_a_reopen_loads_is_what_a_scan_finds(aged: tuple[Path, Manifest]) -
     loaded._absent = None  # worked out from the table instead of the saved file
     assert loaded.absent() == fresh.absent()
     assert [s.uid for s in reopened.series()] == [s.uid for s in scanned.series()]
+
+
+def test_keys_made_from_other_tags_follow_a_file_read_again(
+    aged: tuple[Path, Manifest],
+) -> None:
+    """A file without its SeriesInstanceUID is keyed from SeriesDescription: reading
+    it again with another description keys it again (and only then is the table keyed)."""
+    root, manifest = aged
+    (root / manifest.series_by_description("ME enhanced").files[0]).unlink()  # rows in place
+    path = root / manifest.series_by_description("CT abdomen").files[0]
+    ds = pydicom.dcmread(path)
+    del ds.SeriesInstanceUID
+    ds.save_as(path)
+    database = db.database(root)
+    assert database.refresh(full=True)  # the index knows it has no SeriesInstanceUID
+    before = database.index.frame.set_index("_path").at[
+        path.relative_to(root).as_posix(), "_series"
+    ]
+    _rewrite_in_place(path, SeriesDescription="another description")
+    assert database.refresh(full=True)
+    scanned = db.database(root).scan()
+    for index in (database.index, scanned.index):
+        keys = index.frame.set_index("_path")["_series"]
+        assert keys[path.relative_to(root).as_posix()] != before
+    mine = database.index.frame.set_index("_path")[["_patient", "_study", "_series", "_instance"]]
+    fresh = scanned.index.frame.set_index("_path")[["_patient", "_study", "_series", "_instance"]]
+    pd.testing.assert_frame_equal(mine.sort_index(), fresh.sort_index())
