@@ -675,8 +675,9 @@ def phase_report(root: Path) -> None:
     """
     try:
         from dbdicom._index import Index, assign_keys
-        from dbdicom._index._columns import empty_frame, make_frame
+        from dbdicom._index._perframe import make_frames_table
         from dbdicom._index._store import load_frame
+        from dbdicom._index._walk import rewalk, survey
     except ImportError as exc:
         print(f"phase breakdown unavailable: {exc}")
         return
@@ -688,21 +689,19 @@ def phase_report(root: Path) -> None:
         return result
 
     drop_index(root)
-    index = phase("first open: Index() (store folder + empty frame)", lambda: Index(root))
-    phase("  of which empty_frame()", empty_frame)
-    files = phase("first open: walk", lambda: walk(str(root)))
-    rows, _ = phase(
-        "first open: scan_files (worker processes)", lambda: scan_files(str(root), files)
+    index = phase("first open: Index() (store folder)", lambda: Index(root))
+    seen = phase("first open: walk (files and folder times)", lambda: survey(str(root)))
+    frame, _ = phase(
+        "first open: scan_files (worker processes)", lambda: scan_files(str(root), seen.found)
     )
-    frame = phase("first open: make_frame (main process)", lambda: make_frame(rows))
     frame = phase("first open: sort by path", lambda: frame.sort_values("_path", ignore_index=True))
     phase("first open: assign_keys", lambda: assign_keys(frame))
-    index.frame = frame
+    index.frame, index.frames, index.folders = frame, make_frames_table([]), seen.folders
     phase("first open: save", index.save)
     store = index.store / "index.arrow"
-    rows.clear()
-    phase("reopen: load index.arrow", lambda: load_frame(store))
-    phase("reopen: walk", lambda: walk(str(root)))
+    phase("reopen: load index.arrow (mapped)", lambda: load_frame(store))
+    phase("reopen: one stat per folder (rewalk)", lambda: rewalk(str(root), seen.folders))
+    phase("refresh(full=True): one stat per file (survey)", lambda: survey(str(root)))
     phase("reopen: whole db.database", lambda: open_database(root))
     print("\n=== phases (unprofiled, one run each) ===")
     for name, seconds in times.items():
