@@ -432,8 +432,11 @@ def database(
 
     The first time, every file is read (headers only, in parallel) and the
     index is saved in a hidden folder ``.dbdicom`` inside the database folder;
-    later, the saved index is loaded and only files added, changed (size or
-    modification time) or removed since are read. Files that are not DICOM,
+    later, the saved index is loaded and only the folders whose modification
+    time changed are listed again: files added, replaced (size or time) or
+    removed there are read or dropped. A file rewritten in place (its
+    folder's time unchanged) is read again when dbdicom next reads it, or by
+    :meth:`Database.refresh` with ``full=True``. Files that are not DICOM,
     or cannot be read, are listed by :meth:`Database.problems` and
     :meth:`Database.print`; no file of the folder is ever modified.
 
