@@ -24,6 +24,7 @@ from dbdicom._index import (
     select_rows,
     vr_of,
 )
+from dbdicom._records._attributes import is_single, reduce_values, sorted_distinct
 from tests.builders import build_database
 
 
@@ -425,3 +426,18 @@ def test_records_come_in_the_order_of_the_tree(name: str, request: pytest.Fixtur
         assert series.files() == [
             str(Path(database.path) / frame["_path"].iat[r]) for r in in_series
         ]
+
+
+@pytest.mark.parametrize("name", ["demo", "built", "shipped", "gaps"])
+def test_attributes_read_as_the_values_of_every_file_give_them(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """Distinct values found by pandas, then made Python values: as from every file's value."""
+    database = request.getfixturevalue(name)
+    records = [database, *database.patients(), *database.studies(), *database.series()]
+    for keyword in TAGS:
+        for record in records:
+            each = database._values(record._rows(), keyword)  # one value per file
+            expected = reduce_values(each, is_single(record.level, keyword))
+            assert record.get(keyword) == expected, (record, keyword)
+            assert record.unique(keyword) == sorted_distinct(each), (record, keyword)

@@ -14,8 +14,18 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
-from .._index import Index, check_tag, parse_query, select_rows, sort_rows
+from .._index import (
+    TAGS,
+    VECTORS,
+    Index,
+    check_tag,
+    parse_query,
+    select_rows,
+    sort_rows,
+    to_plain,
+)
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
+from ._attributes import distinct
 from ._copies import import_dicom
 from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
@@ -408,6 +418,32 @@ class Database(Record):
 
     def _values(self, rows: np.ndarray, column: str) -> list[Any]:
         return self.index.values(self._in_order(rows), column)
+
+    def _distinct(self, rows: np.ndarray, column: str) -> list[Any]:
+        """The distinct values of ``column`` in ``rows``, None left out, in tree order.
+
+        ``distinct(self._values(rows, column))``, with the duplicates of an
+        index column dropped by pandas before any value is made a Python one.
+        """
+        index = self.index
+        if column not in TAGS or (column not in VECTORS and column not in index.frame.columns):
+            return distinct(self._values(rows, column))
+        ordered = self._in_order(rows)
+        if column in VECTORS:
+            names = [f"{column}[{i}]" for i in range(VECTORS[column])]
+            block = pd.DataFrame({n: index.array(n, ordered) for n in names}).drop_duplicates()
+            cells: list[Any] = [
+                None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block.to_numpy()
+            ]
+        elif isinstance(index.column(column).dtype, pd.CategoricalDtype):  # by codes
+            series = index.column(column)
+            words = series.cat.categories.to_numpy(dtype=object)
+            codes = pd.unique(np.asarray(series.array.codes)[ordered])
+            cells = [None if c < 0 else to_plain(words[c], column) for c in codes]
+        else:
+            found = pd.unique(pd.Series(index.array(column, ordered)))
+            cells = [to_plain(v, column) for v in found]
+        return distinct(cells)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
         # every filter is checked before any is applied: a bad one fails on any rows

@@ -41,10 +41,12 @@ def read(record: Record, tag: TagLike | list[TagLike]) -> Any:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return get_empty(record, column)
-    values = record._db._values(record._rows(), column)
     if record.level == "instance":  # one file: its value as it is
+        values = record._db._values(record._rows(), column)
         return values[0] if values else None
-    return reduce_values(values, is_single(record.level, column))
+    return reduce_values(
+        record._db._distinct(record._rows(), column), is_single(record.level, column)
+    )
 
 
 def unique(record: Record, tag: TagLike) -> list[Any]:
@@ -57,7 +59,7 @@ def unique(record: Record, tag: TagLike) -> list[Any]:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return empty_values(record, column)
-    return sorted_distinct(record._db._values(record._rows(), column))
+    return sorted_distinct(record._db._distinct(record._rows(), column))
 
 
 def attribute_problems(db: Database) -> pd.DataFrame:
