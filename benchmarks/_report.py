@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -243,9 +244,31 @@ class Timing:
     def best(self) -> float:
         return min(self.seconds)
 
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def worst(self) -> float:
+        return max(self.seconds)
+
+    def spread(self) -> str:
+        """``min / median / max``, for a report.
+
+        >>> Timing([0.003, 0.001, 0.002]).spread()
+        '1.00 ms / 2.00 ms / 3.00 ms'
+        """
+        return " / ".join(fmt(x, "s") for x in (self.best, self.median, self.worst))
+
     def as_dict(self) -> dict[str, Any]:
         """For a JSON report."""
-        return {"seconds": self.seconds, "warmup": self.warmup, "best": self.best}
+        return {
+            "seconds": self.seconds,
+            "warmup": self.warmup,
+            "best": self.best,
+            "median": self.median,
+            "max": self.worst,
+        }
 
     def line(self, label: str, width: int, digits: int = 4, extra: str = "") -> str:
         """``label``, every repetition and the warm-up, for the report.

@@ -8,12 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
 import dbdicom as db
 from dbdicom._demo import build_demo
-from dbdicom._index import match_values, parse_query
+from dbdicom._index import (
+    JOINED,
+    TAGS,
+    VECTORS,
+    Query,
+    match_values,
+    parse_query,
+    select_rows,
+    vr_of,
+)
+from dbdicom._records._attributes import is_single, reduce_values, sorted_distinct
 from tests.builders import build_database
 
 
@@ -40,6 +51,23 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("shipped")
     for name in ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "emri_small.dcm"):
         shutil.copy(str(get_testdata_file(name)), folder / name)
+    database = db.database(folder)
+    database.mute()
+    return database
+
+
+@pytest.fixture(scope="module")
+def gaps(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo, with tags left out of some files (missing values sort first)."""
+    folder = tmp_path_factory.mktemp("gaps")
+    build_demo(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts)
+    for k, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        for n, keyword in enumerate(["InstanceNumber", "SeriesNumber", "StudyTime", "PatientName"]):
+            if (k + n) % (3 + n) == 0 and keyword in ds:
+                delattr(ds, keyword)
+        ds.save_as(path)
     database = db.database(folder)
     database.mute()
     return database
@@ -300,3 +328,116 @@ def test_text_columns_are_matched_without_a_loop_per_file(monkeypatch: pytest.Mo
     column = np.array(["T2w", "VFA", "", None, "loc"], dtype=object)
     monkeypatch.setattr(query, "match", None)  # the per-value path is not taken
     assert query.match_texts(column).tolist() == [True, True, True, True, False]
+
+
+# ----------------------------------------------------------------------------- vectorised
+
+
+def _select_before(index: Any, rows: np.ndarray, query: Any) -> np.ndarray:
+    """How queries were matched before they were vectorised: each column made Python objects."""
+    keyword = query.keyword
+    if keyword in VECTORS:
+        block = np.stack([index.array(f"{keyword}[{i}]")[rows] for i in range(VECTORS[keyword])], 1)
+        return query.match_block(block.astype(float))
+    column = index.array(keyword)[rows]
+    if keyword in JOINED:
+        return query.match_joined(column)
+    return query.match(column) if column.dtype != object else query.match_texts(column)
+
+
+def _wanted(values: list[Any], keyword: str) -> list[Any]:
+    """Filters to try on ``keyword``: each value found, none, any of two, wildcards, ranges."""
+    found = [v for v in dict.fromkeys(values) if v is not None]
+    out: list[Any] = [None, *found[:6]]
+    if len(found) >= 2:
+        out.append([found[0], found[-1]])
+    texts = [v for v in found if isinstance(v, str)]
+    if texts and vr_of(keyword) not in ("UI", "DA", "TM", "DT"):
+        out += [texts[0][:2] + "*", "*" + texts[-1][-1:], "?" + texts[0][1:]]
+    if texts and vr_of(keyword) in ("DA", "TM"):
+        out += [f"{min(texts)}-", f"-{max(texts)}", f"{min(texts)}-{min(texts)}"]
+    return out
+
+
+@pytest.mark.parametrize("name", ["demo", "built", "shipped", "gaps"])
+def test_queries_give_what_they_gave_before_on_every_index_tag(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """Every index tag, with values of the database: the same rows as the per-column code."""
+    database = request.getfixturevalue(name)
+    index = database.index
+    rows = index.ok
+    tried = 0
+    for keyword in TAGS:
+        values = index.values(rows, keyword)
+        for wanted in _wanted(values, keyword):
+            query = parse_query(keyword, wanted)
+            for subset in (rows, rows[::2]):
+                got = select_rows(index, subset, query)
+                assert got.tolist() == _select_before(index, subset, query).tolist(), (
+                    keyword,
+                    wanted,
+                )
+            tried += 1
+    assert tried > 3 * len(TAGS)
+
+
+@pytest.mark.parametrize("name", ["demo", "built", "shipped"])
+def test_a_query_by_uid_finds_its_one_record(name: str, request: pytest.FixtureRequest) -> None:
+    database = request.getfixturevalue(name)
+    for series in database.series():
+        assert database.series(SeriesInstanceUID=series.uid) == [series]
+        assert series.parent.series(SeriesInstanceUID=series.uid) == [series]
+    for instance in database.instances():
+        uid = instance.SOPInstanceUID
+        assert instance in database.instances(SOPInstanceUID=uid)
+        assert instance in instance.parent.instances(SOPInstanceUID=[uid, "1.2.3"])
+    assert database.instances(SOPInstanceUID="1.2.3.4.5") == []
+
+
+def test_a_uid_is_looked_up_not_compared_row_by_row(
+    demo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exact values of a text column come from a hash table kept with the index."""
+    uid = demo.instances()[5].SOPInstanceUID
+    monkeypatch.setattr(Query, "match_texts", None)  # the vectorised text pass is not taken
+    assert [i.SOPInstanceUID for i in demo.instances(SOPInstanceUID=uid)] == [uid]
+
+
+@pytest.mark.parametrize("name", ["demo", "built", "shipped", "gaps"])
+def test_records_come_in_the_order_of_the_tree(name: str, request: pytest.FixtureRequest) -> None:
+    """Sorting only the rows asked for gives the order sorting the whole table gave."""
+    database = request.getfixturevalue(name)
+    frame = database.index.frame
+    columns = ["PatientName", "_patient", "StudyDate", "StudyTime", "_study", "SeriesNumber"]
+    columns += ["_series", "InstanceNumber", "_path"]
+    order = frame.sort_values(columns, na_position="first", kind="stable").index.to_numpy()
+    ok = set(database.index.ok.tolist())
+    expected = [int(r) for r in order if int(r) in ok]
+    for level in ("patient", "study", "series", "instance"):
+        keys = list(dict.fromkeys(frame[f"_{level}"].to_numpy(dtype=object)[expected]))
+        assert [r.uid for r in database._find(level, {})] == keys
+    for study in database.studies():  # a few rows: sorted alone
+        keys = [k for k in dict.fromkeys(frame["_series"].to_numpy(dtype=object)[expected])]
+        mine = {s.uid for s in study.series()}
+        assert [s.uid for s in study.series()] == [k for k in keys if k in mine]
+    for series in database.series():
+        in_series = [r for r in expected if frame["_series"].iat[r] == series.uid]
+        assert series.files() == [
+            str(Path(database.path) / frame["_path"].iat[r]) for r in in_series
+        ]
+
+
+@pytest.mark.parametrize("name", ["demo", "built", "shipped", "gaps"])
+def test_attributes_read_as_the_values_of_every_file_give_them(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    """Distinct values found by pandas, then made Python values: as from every file's value."""
+    database = request.getfixturevalue(name)
+    records = [database, *database.patients(), *database.studies(), *database.series()]
+    for keyword in TAGS:
+        for record in records:
+            each = database._values(record._rows(), keyword)  # one value per file
+            expected = reduce_values(each, is_single(record.level, keyword))
+            assert record.get(keyword) == expected, (record, keyword)
+            assert record.unique(keyword) == sorted_distinct(each), (record, keyword)

@@ -100,8 +100,33 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     monkeypatch.setattr(_store, "FORMAT", 2)
     save_frame(frame, tmp_path / "old.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 4
+    assert _store.FORMAT == 5
     assert load_frame(tmp_path / "old.arrow") is None
     save_frame(frame, tmp_path / "new.arrow")
     loaded = load_frame(tmp_path / "new.arrow")
     assert loaded is not None and loaded[0]["a"].tolist() == [1, 2]
+
+
+def test_a_loaded_index_is_the_saved_frame_and_outlives_its_file(tmp_path: Path) -> None:
+    """Loading gives the frame that was saved (types too), even once the file is replaced."""
+    frame = pd.DataFrame(
+        {
+            "_path": pd.array(["a", "b", "c"], dtype="str"),
+            "_size": np.array([1, 2, 3], dtype=np.int64),
+            "_encapsulated": [True, False, True],
+            "Rows": [64.0, np.nan, 32.0],
+            "TriggerTime": [np.nan, np.nan, np.nan],
+            "Modality": pd.Series(["MR", None, "CT"]).astype("category"),
+            "SOPInstanceUID": pd.array(["1.2", None, "1.3"], dtype="str"),
+        }
+    )
+    path = tmp_path / "index.arrow"
+    save_frame(frame, path)
+    loaded = load_frame(path)
+    assert loaded is not None
+    back, info = loaded
+    pd.testing.assert_frame_equal(back, frame)
+    assert info["empty_columns"] == ["TriggerTime"]
+    save_frame(frame.iloc[::-1].reset_index(drop=True), path)  # replaced while in use
+    path.unlink()
+    pd.testing.assert_frame_equal(back, frame)

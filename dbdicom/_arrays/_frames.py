@@ -43,7 +43,7 @@ class Frames:
     def column(self, name: str) -> np.ndarray:
         """An index column at each frame: floats, or objects (str/None) for text."""
         if name not in self._columns:
-            self._columns[name] = self.index.array(name)[self.rows]
+            self._columns[name] = self.index.array(name, self.rows)
         return self._columns[name]
 
     def __len__(self) -> int:

@@ -26,6 +26,7 @@ import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import dask.array as da
@@ -426,9 +427,13 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
         cells = list(zip(*(i.tolist() for i in index), strict=True)) if lead else [()]
         for cell, k in zip(cells, flat, strict=True):
             if k >= 0:
-                graph[(name, *cell, *tail)] = (read_one, refs[k], ones, frame_shape, dtype)
+                graph[(name, *cell, *tail)] = (
+                    partial(read_one, refs[k], ones, frame_shape, dtype),
+                )
             else:
-                graph[(name, *cell, *tail)] = (read_cells, (), (), ones, frame_shape, dtype)
+                graph[(name, *cell, *tail)] = (
+                    partial(read_cells, (), (), ones, frame_shape, dtype),
+                )
     else:
         starts = [np.cumsum((0, *c))[:-1].tolist() for c in dim_chunks]
         for bidx in itertools.product(*(range(len(c)) for c in dim_chunks)):
@@ -437,7 +442,10 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
             )
             sub = grid[where]
             at, sub_refs = _cells(sub, refs)
-            graph[(name, *bidx, *tail)] = (read_cells, at, sub_refs, sub.shape, frame_shape, dtype)
+            # a task of no arguments: dask would walk the references one by one
+            # (~30 us per frame) looking for keys of other tasks, which they never are
+            task = partial(read_cells, at, sub_refs, sub.shape, frame_shape, dtype)
+            graph[(name, *bidx, *tail)] = (task,)
     chunks = tuple(dim_chunks) + tuple((n,) for n in frame_shape)
     hlg = HighLevelGraph.from_collections(name, graph, dependencies=())
     out = FramesArray(

@@ -31,16 +31,15 @@ def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
     frames in a small file). Raw data, structured reports, presentation
     states... with no pixel data hold no frame, even with Rows.
     """
-    frame = index.frame
-    sized = np.nan_to_num(np.asarray(frame["Rows"].to_numpy()[rows], dtype=float)) > 0
-    sized &= np.nan_to_num(np.asarray(frame["Columns"].to_numpy()[rows], dtype=float)) > 0
+    sized = np.nan_to_num(np.asarray(index.array("Rows", rows), dtype=float)) > 0
+    sized &= np.nan_to_num(np.asarray(index.array("Columns", rows), dtype=float)) > 0
     pixels = (
-        (frame["_offset"].to_numpy()[rows] >= 0)
-        | (frame["_nbytes"].to_numpy()[rows] >= 0)
-        | frame["_encapsulated"].to_numpy(dtype=bool)[rows]
-        | (frame["_float_bits"].to_numpy()[rows] > 0)
+        (index.array("_offset", rows) >= 0)
+        | (index.array("_nbytes", rows) >= 0)
+        | np.asarray(index.array("_encapsulated", rows), dtype=bool)
+        | (index.array("_float_bits", rows) > 0)
     )
-    readable = frame["_image"].to_numpy(dtype=object)[rows] == ""
+    readable = index.array("_image", rows) == ""
     return np.asarray(sized & pixels & readable, dtype=bool)
 
 
@@ -66,7 +65,7 @@ def why_no_image(index: Index, rows: np.ndarray) -> str:
         first = int(rows[refused[0]])
         parts.append(
             f"{len(refused)} instance(s) hold an image that cannot be read as described "
-            f"({index.array('_path')[first]}: {reasons[refused[0]]}); "
+            f"({index.frame['_path'].iat[first]}: {reasons[refused[0]]}); "
             "database.problems() lists them"
         )
     return "; ".join(parts)
@@ -81,9 +80,8 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
     indexed), ``_instance`` (instance key). Only instances that hold an
     image (:func:`has_image`) have frames.
     """
-    frame = index.frame
     rows = rows[has_image(index, rows)]
-    n_frames = frame["NumberOfFrames"].to_numpy()[rows]
+    n_frames = index.array("NumberOfFrames", rows)
     counts = np.where(np.isnan(n_frames) | (n_frames < 1), 1, n_frames).astype(np.int64)
     row_of = np.repeat(rows, counts)
     if (counts == 1).all():
@@ -96,7 +94,7 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
         # every file with functional groups, also of one frame (NumberOfFrames 1 or
         # missing): its geometry is in them, not at the top level
         frame_paths = per_frame["_path"].to_numpy(dtype=object)
-        paths = index.array("_path")[row_of]
+        paths = index.array("_path", row_of)
         grouped = np.isin(paths, np.unique(frame_paths))
         if grouped.any():
             lookup = {
@@ -110,12 +108,12 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
             "_row": row_of,
             "_frame": frame_no,
             "_fpos": fpos,
-            "_path": index.array("_path")[row_of],
-            "_offset": frame["_offset"].to_numpy()[row_of],
-            "_nbytes": frame["_nbytes"].to_numpy()[row_of],
-            "_size": frame["_size"].to_numpy()[row_of],
-            "_mtime": frame["_mtime"].to_numpy()[row_of],
-            "_instance": index.array("_instance")[row_of],
+            "_path": index.array("_path", row_of),
+            "_offset": index.array("_offset", row_of),
+            "_nbytes": index.array("_nbytes", row_of),
+            "_size": index.array("_size", row_of),
+            "_mtime": index.array("_mtime", row_of),
+            "_instance": index.array("_instance", row_of),
         }
     )
 

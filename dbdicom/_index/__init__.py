@@ -18,10 +18,11 @@ from ._columns import (
     to_plain,
     vr_of,
 )
-from ._index import Index, assign_keys, find_problems, store_folder
+from ._index import Index, assign_keys, find_problems
+from ._order import Lookup, sort_rows
 from ._query import Query, match_values, parse_query, select_rows
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
-from ._store import UNREAD
+from ._store import UNREAD, store_folder
 from ._walk import SKIPPED, walk
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Index",
     "JOINED",
     "LEVEL_TAGS",
+    "Lookup",
     "NUMERIC_VRS",
     "Row",
     "SKIPPED",
@@ -50,6 +52,7 @@ __all__ = [
     "scan_files",
     "scan_one",
     "select_rows",
+    "sort_rows",
     "store_folder",
     "tag_of",
     "to_plain",

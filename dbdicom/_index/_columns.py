@@ -35,6 +35,7 @@ from .._checks import suggest
 from .._errors import UnknownTagError
 
 __all__ = [
+    "column_data",
     "check_tag",
     "column_of",
     "append_rows",
@@ -207,13 +208,13 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
     """
     data = {
         col: pd.array(values, dtype="str") if isinstance(values, list) else values
-        for col, values in _column_data(rows).items()
+        for col, values in column_data(rows).items()
     }
     frame = pd.DataFrame(data)
     return categorize(frame) if categorical else frame
 
 
-def _column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None."""
     data: dict[str, Any] = {}
     for col, dtype in FILE_COLUMNS.items():
@@ -264,7 +265,7 @@ def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> 
     n = len(rows)
     if not n:
         return kept.reset_index(drop=True)
-    new = _column_data(rows)
+    new = column_data(rows)
     out: dict[str, Any] = {}
     for col, old in kept.items():
         values = new.get(str(col))
@@ -350,8 +351,9 @@ def stored_value(keyword: str, value: Any) -> Any:
 
 def categorize(frame: pd.DataFrame) -> pd.DataFrame:
     """Store the repetitive text columns as ``category`` (in place; returned)."""
+    dtypes = frame.dtypes
     for col in _CATEGORY:
-        if col in frame.columns and not isinstance(frame[col].dtype, pd.CategoricalDtype):
+        if col in dtypes.index and not isinstance(dtypes[col], pd.CategoricalDtype):
             frame[col] = frame[col].astype("category")
     return frame
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import tempfile
 import weakref
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import platformdirs
-from pydicom.datadict import dictionary_VR
-from pydicom.errors import InvalidDicomError
 
-from .._files import NotDicomError, read_any_header, read_dataset
+from .._files import NotDicomError, read_any_header
+from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -26,18 +22,19 @@ from ._columns import (
     VECTORS,
     append_rows,
     categorize,
-    make_frame,
+    column_data,
     stored_value,
-    tag_of,
     to_plain,
 )
+from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._order import Lookup
 from ._perframe import make_frames_table
-from ._scan import HIDDEN, Row, scan_files, scan_one
-from ._store import UNREAD, load_frame, save_frame
-from ._walk import walk
+from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scan_one
+from ._store import UNREAD, load_frame, save_frame, store_folder
+from ._walk import Walk, folder_of, rewalk, survey
 
-__all__ = ["Index", "store_folder"]
+__all__ = ["Index"]
 
 Progress = Callable[[int, int], None]
 # indexes with changes not yet written, written at exit
@@ -54,47 +51,13 @@ ORDER_COLUMNS = frozenset(
     {"PatientName", "StudyDate", "StudyTime", "SeriesNumber", "InstanceNumber", "_path"}
 )
 
+# the tags a row's hierarchy keys come from when present (see _keys.assign_keys)
+_UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
 # an index made with other columns is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
 ]
-
-
-def store_folder(root: Path) -> tuple[Path, bool]:
-    """Where the index of ``root`` lives, and whether the folder is writable.
-
-    Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
-    user's cache folder, under a name made from the folder's absolute path.
-    Read-only are: folders whose permission bits grant no write access
-    (even to root), read-only mounts and immutable folders.
-    """
-    hidden = root / HIDDEN
-    if _writable(root):
-        if hidden.is_dir() and os.access(hidden, os.W_OK):
-            return hidden, True
-        try:
-            hidden.mkdir(exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
-            os.close(fd)
-            os.unlink(probe)
-            return hidden, True
-        except OSError:
-            pass
-    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-    return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
-
-
-def _writable(folder: Path) -> bool:
-    """Whether dbdicom may write in ``folder``.
-
-    A folder whose permission bits grant nobody write access is read-only
-    even to root, who could write there anyway: the owner said so.
-    """
-    try:
-        mode = folder.stat().st_mode
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK) and bool(mode & 0o222)
 
 
 class Index:
@@ -121,6 +84,8 @@ class Index:
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
+        self._lookups: dict[str, Lookup] = {}
+        self._columns: dict[str, pd.Series] = {}
         self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
         self._arrays_of: pd.DataFrame | None = None
         _OPEN.add(self)
@@ -128,6 +93,8 @@ class Index:
         self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
+        # each folder's modification time when last listed (see _walk.Folders)
+        self.folders: dict[str, int] = {}
         # bumped when rows or their keys change (version) or a column that orders
         # the tree does (order_version): caches built on the table check them
         self.version = 0
@@ -137,63 +104,88 @@ class Index:
     def open(self) -> Index:
         """Load the saved index, then bring it up to date with the folder.
 
-        Loading (Arrow, which releases the GIL) runs in a thread while this
-        one walks the folder, the two costs of a reopen.
+        Only the folders whose modification time changed since the index was
+        saved are listed again (see :meth:`refresh`); without a saved index
+        (or one of another format), every file is read (:meth:`scan`).
         """
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(self._load)
-            files = walk(str(self.root), self.follow_links)
-            loaded = loading.result()
-        if loaded:
-            self.refresh(files)
+        if self._load():
+            self.refresh()
         else:
-            self.scan(files)
+            self.scan()
         return self
 
     def _load(self) -> bool:
         loaded = load_frame(self.store / "index.arrow")
         if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
             return False
-        frames = load_frame(self.store / "frames.arrow")
+        folders, n_frames = loaded[1].get("folders"), loaded[1].get("frames")
+        if not isinstance(folders, dict) or not isinstance(n_frames, int):
+            return False
+        self.frames = make_frames_table([])
+        if n_frames:  # the per-frame values of enhanced files, saved beside
+            frames = load_frame(self.store / "frames.arrow")
+            if frames is None or len(frames[0]) != n_frames:
+                return False
+            self.frames = frames[0]
         self.frame = categorize(loaded[0])
-        self.frames = frames[0] if frames is not None else make_frames_table([])
+        self._absent = (self.frame, _absent_tags(self.frame, set(loaded[1]["empty_columns"])))
+        self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
 
-    def scan(self, files: dict[str, tuple[int, int]] | None = None) -> None:
+    def scan(self) -> None:
         """Read every file again and rebuild the index from scratch."""
-        if files is None:
-            files = walk(str(self.root), self.follow_links)
-        self.frame, frames = scan_files(str(self.root), files, self.progress)
+        seen = survey(str(self.root), self.follow_links)
+        self.frame, frames = scan_files(str(self.root), seen.found, self.progress)
         self.frames = make_frames_table(frames)
+        self.folders = seen.folders
         self._finish(save=True)
 
-    def refresh(self, files: dict[str, tuple[int, int]] | None = None) -> bool:
-        """Read the files added or changed (size or mtime) and drop removed ones.
+    def refresh(self, full: bool = False) -> bool:
+        """Take in the files added, changed or removed since the index was made.
 
-        ``files`` is a fresh :func:`walk` of the folder, if the caller has
-        one. Returns True when anything changed.
+        By default only the folders whose modification time changed are
+        listed again, and the files of those compared (size and time) with
+        their rows: a file added, removed or renamed changes its folder's
+        time, a file rewritten in place does not (it is read again when
+        dbdicom next reads it: :meth:`check`). ``full``: compare every file
+        of the folder (one ``stat`` each), which also finds files rewritten
+        in place. Changed and new files are read, removed ones dropped.
+        Returns True when any row changed.
         """
-        if files is None:
-            files = walk(str(self.root), self.follow_links)
-        paths = self.frame["_path"].to_numpy(dtype=object)
-        n = len(files)
-        sizes = np.fromiter((v[0] for v in files.values()), np.int64, n)
-        mtimes = np.fromiter((v[1] for v in files.values()), np.int64, n)
-        if n == len(paths) and list(files) == paths.tolist():
-            where = np.arange(n)  # the usual case: the same files in the same order
+        root = str(self.root)
+        if full or not self.folders:
+            seen = survey(root, self.follow_links)
         else:
-            where = pd.Index(list(files), dtype=object).get_indexer(paths)  # -1: removed
-        found = where >= 0
-        keep = found.copy()
-        keep[found] = (sizes[where[found]] == self.frame["_size"].to_numpy()[found]) & (
-            mtimes[where[found]] == self.frame["_mtime"].to_numpy()[found]
-        )
-        if keep.all() and len(paths) == n:
+            stale = np.flatnonzero(self.column("_mtime").to_numpy() == -1)
+            # rows saved as not matching their file: their folders are listed again
+            also = {folder_of(p) for p in self.array("_path", stale)}
+
+            def known(path: str) -> bool:
+                paths = self.array("_path")
+                i = int(np.searchsorted(paths, path))
+                return i < len(paths) and paths[i] == path
+
+            seen = rewalk(root, self.folders, self.follow_links, also, known)
+        return self._take(seen)
+
+    def _take(self, seen: Walk) -> bool:
+        """Bring the rows up to date with the walk ``seen``; True when any changed."""
+        if seen.folders != self.folders:
+            self.folders = seen.folders
+            self._dirty = True  # kept with the index, so that the next open lists less
+        if seen.listed is not None and not seen.listed:
+            return False  # no folder changed: nothing to compare
+        frame = self.frame
+        paths = self.array("_path")
+        keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
+        if keep.all() and not todo:
             return False
-        todo = {p: files[p] for p in files.keys() - set(paths[keep])}
+        if len(todo) < PARALLEL_THRESHOLD:  # a few files: their rows replaced, appended
+            self._read_again(set(paths[~keep]) | set(todo), todo, {})
+            return True
         new, frames = scan_files(str(self.root), todo, self.progress)
-        kept = self.frame[keep]
+        kept = frame[keep]
         extra = [c for c in kept.columns if kept[c].dtype == object]
         for col in extra:
             new[col] = pd.Series([UNREAD] * len(new), dtype=object)
@@ -204,6 +196,31 @@ class Index:
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
+        return True
+
+    def check(self, rows: np.ndarray) -> bool:
+        """Read again the files of ``rows`` that changed since they were indexed.
+
+        One ``stat`` per file, comparing its size and modification time with
+        the row's: a file rewritten in place (its folder's time unchanged, so
+        that a reopen did not look at it) is read again before dbdicom reads
+        its pixels or a tag from it. Files gone are left to a refresh (the
+        read names them); rows with edits held in memory are not read. The
+        rows keep their positions. Returns True when any row was read again.
+        """
+        if not len(rows):
+            return False
+        changed = changed_files(
+            str(self.root),
+            self.array("_path", rows),
+            self.array("_size", rows),
+            self.array("_mtime", rows),
+        )
+        for path in self._stale.intersection(changed):
+            del changed[path]
+        if not changed:
+            return False
+        self._read_again(set(changed), changed, {})
         return True
 
     def update(
@@ -220,7 +237,6 @@ class Index:
         wanted = set(paths)
         if not wanted:
             return
-        scanned = scanned or {}
         files: dict[str, tuple[int, int]] = {}
         root = str(self.root)
         for rel in sorted(wanted):
@@ -229,6 +245,16 @@ class Index:
             except FileNotFoundError:
                 continue
             files[rel] = (st.st_size, st.st_mtime_ns)
+        self._read_again(wanted, files, scanned or {})
+
+    def _read_again(
+        self,
+        wanted: set[str],
+        files: dict[str, tuple[int, int]],
+        scanned: Mapping[str, tuple[Row, list[Row]]],
+    ) -> None:
+        """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others."""
+        root = str(self.root)
         rows, frames = [], []
         for rel, (size, mtime) in files.items():
             known = scanned.get(rel)
@@ -241,8 +267,7 @@ class Index:
             frames.extend(fr)
         mask = self.frame["_path"].isin(wanted).to_numpy()
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
-            new = make_frame(rows, categorical=False)
-            self._replace_rows(np.flatnonzero(mask), new)  # files rewritten: rows in place
+            self._replace_rows(np.flatnonzero(mask), column_data(rows))  # rows in place
             self._stale -= wanted
             return
         self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
@@ -252,62 +277,38 @@ class Index:
             self.frames = pd.concat([old, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
 
-    def _replace_rows(self, pos: np.ndarray, new: pd.DataFrame) -> None:
-        """Overwrite rows ``pos`` (in path order) by ``new`` (sorted by path)."""
-        frame = self.frame
-        order = np.argsort(frame["_path"].to_numpy(dtype=object)[pos], kind="stable")
-        pos = pos[order]
-        new = new.sort_values("_path", ignore_index=True)
-        rekey = False
-        before = frame.iloc[pos]
-        for col in frame.columns:
-            dst = frame[col]
-            if col in KEY_COLUMNS:
-                continue
-            if col in new.columns and not _differs(before[col], new[col]):
-                continue
-            rekey = rekey or col in KEY_SOURCES or col == "_error"
-            self._arrays.pop(col, None)
-            if col in ORDER_COLUMNS:
-                self.order_version += 1
-            if col not in new.columns:  # a tag read on demand: read again when asked
-                arr = dst.to_numpy(dtype=object).copy()
-                arr[pos] = UNREAD
-                frame[col] = pd.Series(arr, dtype=object, index=frame.index)
-                continue
-            src = new[col]
-            if isinstance(dst.dtype, pd.CategoricalDtype):
-                values = src.astype(object).to_numpy()
-                values = np.array(
-                    [
-                        None if v is pd.NA or (isinstance(v, float) and v != v) else v
-                        for v in values
-                    ],
-                    dtype=object,
-                )
-                cats = dst.array
-                missing = [
-                    v for v in dict.fromkeys(values) if v is not None and v not in cats.categories
-                ]
-                cats = cats.add_categories(missing) if missing else cats.copy()
-                cats[pos] = values
-                frame[col] = cats
-            elif dst.dtype.kind in "fiub":
-                arr = dst.to_numpy(copy=True)
-                arr[pos] = src.to_numpy()
-                frame[col] = arr
-            else:
-                arr = dst.to_numpy(dtype=object, copy=True)
-                arr[pos] = src.to_numpy(dtype=object)
-                frame[col] = pd.array(arr, dtype=dst.dtype)
+    def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any]) -> None:
+        """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``)."""
+        changed = overwrite_rows(self.frame, pos, data)
+        for col in changed:
+            self._forget(col)
+        if changed & ORDER_COLUMNS:
+            self.order_version += 1
         self._absent = None
         self._dirty = True
-        if rekey:
+        if self._keys_may_change(changed, pos):
             for col in KEY_COLUMNS:
-                self._arrays.pop(col, None)
-            assign_keys(frame)
+                self._forget(col)
+            assign_keys(self.frame)
             self._ok = None
             self.version += 1
+
+    def _keys_may_change(self, changed: set[str], rows: np.ndarray) -> bool:
+        """Whether changing ``changed`` in ``rows`` may change any row's hierarchy key.
+
+        The keys come from the UIDs (and PatientID); the other tags of
+        :data:`KEY_SOURCES` make a key only for a row without its UID. So
+        when the UIDs of ``rows`` are all there and did not change, no key
+        does, and the whole table is not keyed again.
+        """
+        if not changed & (KEY_SOURCES | {"_error"}):
+            return False
+        if changed & {"_error", *_UIDS}:
+            return True
+        for name in _UIDS:
+            if any(v is None or v == "" for v in self.array(name, rows)):
+                return True
+        return False
 
     def set_cells(self, rows: np.ndarray, keyword: str, value: Any) -> None:
         """Set the value of ``keyword`` in ``rows`` without reading files.
@@ -329,7 +330,7 @@ class Index:
                 col[rows] = np.nan if item is None else float(item)
                 frame[f"{keyword}[{i}]"] = col
         elif keyword in TAGS:
-            frame[keyword] = _with_cells(frame[keyword], rows, stored_value(keyword, value))
+            frame[keyword] = with_cells(frame[keyword], rows, stored_value(keyword, value))
         else:
             if keyword not in frame.columns or frame[keyword].dtype != object:
                 frame[keyword] = pd.Series([UNREAD] * len(frame), dtype=object)
@@ -338,14 +339,14 @@ class Index:
                 col[int(r)] = value
             frame[keyword] = pd.Series(col, dtype=object, index=frame.index)
         for name in [keyword, *(f"{keyword}[{i}]" for i in range(VECTORS.get(keyword, 0)))]:
-            self._arrays.pop(name, None)
+            self._forget(name)
         self._absent = None
         self._dirty = True
         if keyword in ORDER_COLUMNS:
             self.order_version += 1
-        if keyword in KEY_SOURCES:
+        if self._keys_may_change({keyword}, rows):
             for name in KEY_COLUMNS:
-                self._arrays.pop(name, None)
+                self._forget(name)
             assign_keys(frame)
             self._ok = None
             self.version += 1
@@ -368,15 +369,23 @@ class Index:
         """
         if not self.root.is_dir():
             return
-        meta = {"root": str(self.root), "tags": TAGS_VERSION}
+        meta = {
+            "root": str(self.root),
+            "tags": TAGS_VERSION,
+            "folders": self.folders,
+            "frames": len(self.frames),
+        }
         frame = self.frame
         if self._stale:  # values held in memory only: read these files again next time
             frame = frame.copy()
             stale = frame["_path"].isin(self._stale).to_numpy()
             frame.loc[stale, "_mtime"] = -1
         try:
+            if len(self.frames):
+                save_frame(self.frames, self.store / "frames.arrow")
+            else:  # none: nothing to load at the next open
+                (self.store / "frames.arrow").unlink(missing_ok=True)
             save_frame(frame, self.store / "index.arrow", meta)
-            save_frame(self.frames, self.store / "frames.arrow")
         except OSError:
             return
         self._dirty = False
@@ -397,7 +406,7 @@ class Index:
     def ok(self) -> np.ndarray:
         """Positions of the rows that belong to the hierarchy (no error)."""
         if self._ok is None:
-            self._ok = np.flatnonzero(self.frame["_error"].to_numpy(dtype=object) == "")
+            self._ok = np.flatnonzero((self.frame["_error"] == "").to_numpy(dtype=bool))
         return self._ok
 
     def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
@@ -418,7 +427,8 @@ class Index:
 
         A tag that is not a column yet is read from the files of ``rows`` only,
         and kept (as a column) for the next time. Sequences are not kept: they
-        are read with pydicom each time.
+        are read with pydicom each time. Files to be read are checked first
+        (:meth:`check`): one that changed since indexed is read again whole.
         """
         if keyword in VECTORS:
             block = np.stack(
@@ -429,18 +439,20 @@ class Index:
         if keyword in TAGS or (
             keyword in self.frame.columns and self.frame[keyword].dtype != object
         ):
-            cells = self.frame[keyword].to_numpy(dtype=object)[rows]
-            return [to_plain(v, keyword) for v in cells]
-        tag = _tag_number(keyword)
-        vr = _dict_vr(tag)
+            return [to_plain(v, keyword) for v in self.array(keyword, rows)]
+        tag = tag_number(keyword)
+        vr = dict_vr(tag)
         if vr == "SQ":
             return [
-                _read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
+                read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
             ]
         if keyword not in self.frame.columns:
             self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
         col = self.frame[keyword].to_numpy(dtype=object)
         todo = [int(r) for r in rows if col[int(r)] is UNREAD]
+        if todo and self.check(np.array(todo)):  # rows read again: positions kept
+            col = self.frame[keyword].to_numpy(dtype=object)
+            todo = [int(r) for r in rows if col[int(r)] is UNREAD]
         if todo:
             col = col.copy()
             for r in todo:
@@ -452,57 +464,80 @@ class Index:
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
-            self._arrays.pop(keyword, None)
+            self._forget(keyword)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
 
-    def array(self, name: str) -> np.ndarray:
-        """A column of the index as a numpy array, converted once and kept.
+    def array(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """A column of the index as a numpy array (at ``rows`` only, if given).
 
         Numbers as ``float64``/``int64``; text (and categories) as an object
-        array of ``str`` with ``None`` where absent. Kept until the table or
-        that column changes; the arrays layer indexes these by row.
+        array of ``str`` with ``None`` where absent. The whole column is
+        converted once and kept until the table or that column changes; a
+        few ``rows`` of a column not converted yet are converted alone.
         """
-        frame = self.frame
-        if self._arrays_of is not frame:
-            self._arrays = {}
-            self._arrays_of = frame
-        arr = self._arrays.get(name)
+        arr = self._kept().get(name)
+        if arr is None and rows is not None and len(rows) * 8 <= len(self.frame):
+            return convert(self.column(name), np.asarray(rows))
         if arr is None:
-            col = frame[name]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                cats = np.array([*col.cat.categories.to_numpy(dtype=object), None], dtype=object)
-                arr = cats[col.cat.codes.to_numpy()]  # code -1 (absent) picks the None
-            elif col.dtype.kind in "fiub":
-                arr = col.to_numpy()
-            else:
-                arr = col.to_numpy(dtype=object, na_value=None)
-            self._arrays[name] = arr
-        return arr
+            arr = self._arrays[name] = convert(self.column(name), None)
+        return arr if rows is None else arr[rows]
+
+    def column(self, name: str) -> pd.Series:
+        """``frame[name]``, kept until the table or that column changes.
+
+        (pandas makes a new Series at each ``frame[name]``: ~20 us, which a
+        build of a DataArray paid a hundred times.)
+        """
+        found = self._columns.get(name) if self._arrays_of is self.frame else None
+        if found is None:
+            found = self.frame[name]
+            self._kept()
+            self._columns[name] = found
+        return found
+
+    def _kept(self) -> dict[str, np.ndarray]:
+        """The arrays kept for the current table (all dropped when the table is new)."""
+        if self._arrays_of is not self.frame:
+            self._arrays, self._lookups, self._columns = {}, {}, {}
+            self._arrays_of = self.frame
+        return self._arrays
+
+    def lookup(self, name: str) -> Lookup:
+        """The rows of each value of the text column ``name`` (a hash table, kept)."""
+        self._kept()
+        found = self._lookups.get(name)
+        if found is None:
+            found = self._lookups[name] = Lookup(self.column(name))
+        return found
+
+    def _forget(self, name: str) -> None:
+        """Drop what is kept of column ``name`` (it changed)."""
+        self._arrays.pop(name, None)
+        self._lookups.pop(name, None)
+        self._columns.pop(name, None)
 
     def extra_columns(self) -> frozenset[str]:
         """Columns of tags read on demand (Python values, not one of :data:`TAGS`)."""
         frame = self.frame
         key = (id(frame), len(frame.columns))  # tags read on demand add columns
         if self._extra is None or self._extra[0] != key:
-            names = frozenset(c for c in frame.columns if frame[c].dtype == object)
-            self._extra = (key, names)
+            python = np.dtype(object)
+            self._extra = (key, frozenset(str(c) for c, d in frame.dtypes.items() if d == python))
         return self._extra[1]
 
     def absent(self) -> frozenset[str]:
         """Index tags that no file of the folder has (worked out once per table)."""
         if self._absent is None or self._absent[0] is not self.frame:
             frame = self.frame
-            gone = set()
-            for keyword in TAGS:
-                col = frame[f"{keyword}[0]" if keyword in VECTORS else keyword]
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    empty = len(col.cat.categories) == 0
-                else:
-                    empty = bool(col.isna().all())
-                if empty:
-                    gone.add(keyword)
-            self._absent = (frame, frozenset(gone))
+            dtypes = frame.dtypes
+            names = [f"{k}[0]" if k in VECTORS else k for k in TAGS]
+            empty = {
+                n
+                for n in names
+                if not isinstance(dtypes[n], pd.CategoricalDtype) and self.column(n).isna().all()
+            }
+            self._absent = (frame, _absent_tags(frame, empty))
         return self._absent[1]
 
     def value(self, row: int, keyword: str) -> Any:
@@ -513,65 +548,16 @@ class Index:
         return find_problems(self.frame)
 
 
-def _differs(old: pd.Series, new: pd.Series) -> bool:
-    """Whether ``new`` holds other values than ``old`` (aligned by position)."""
-    a = old.tolist()
-    b = new.tolist()
-    for x, y in zip(a, b, strict=True):
-        x = None if x is pd.NA or (isinstance(x, float) and x != x) else x
-        y = None if y is pd.NA or (isinstance(y, float) and y != y) else y
-        if x != y:
-            return True
-    return False
-
-
-def _tag_number(column: str) -> int:
-    if column.startswith("("):
-        g, e = column.strip("()").split(",")
-        return (int(g, 16) << 16) | int(e, 16)
-    tag = tag_of(column)
-    if tag is None:
-        raise KeyError(column)
-    return tag
-
-
-def _dict_vr(tag: int) -> str:
-    try:
-        return str(dictionary_VR(tag)).split(" or ")[0]
-    except KeyError:
-        return "UN"
-
-
-def _read_sequence(path: str, tag: int) -> Any:
-    """The sequence ``tag`` of the file at ``path``; None where pydicom cannot read it.
-
-    What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.
-    """
-    try:
-        ds = read_dataset(path, stop_before_pixels=True, specific_tags=[tag], decode=False)
-        return ds[tag].value if tag in ds else None
-    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError):
-        return None
-    except (NotImplementedError, RecursionError):  # an unknown VR, nesting too deep
-        return None
-
-
-def _with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
-    """The index column ``col`` with ``cell`` (a stored value) in ``rows``, in its own type.
-
-    A category column gains ``cell`` as a category if new; a float column
-    takes it as it is; a text column holds None for an absent value.
-    """
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        if isinstance(cell, str) and cell not in col.cat.categories:
-            col = col.cat.add_categories([cell])
-        col = col.copy()
-        col.iloc[rows] = None if cell is pd.NA or cell is None else cell
-        return col
-    if col.dtype.kind == "f":
-        values = col.to_numpy(copy=True)
-        values[rows] = cell
-        return values
-    texts = col.astype(object).to_numpy(copy=True)
-    texts[rows] = None if cell is pd.NA else cell
-    return pd.array(texts, dtype="str")
+def _absent_tags(frame: pd.DataFrame, empty: set[str]) -> frozenset[str]:
+    """The index tags no row has: categories without any category, other columns in ``empty``."""
+    dtypes = frame.dtypes
+    gone = set()
+    for keyword in TAGS:
+        name = f"{keyword}[0]" if keyword in VECTORS else keyword
+        dtype = dtypes[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            if len(dtype.categories) == 0:
+                gone.add(keyword)
+        elif name in empty:
+            gone.add(keyword)
+    return frozenset(gone)

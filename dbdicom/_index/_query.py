@@ -99,7 +99,7 @@ class Query:
                 pass
         return self.match_texts(np.array([None if v is None else str(v) for v in cells], object))
 
-    def match_joined(self, texts: np.ndarray) -> np.ndarray:
+    def match_joined(self, texts: np.ndarray | pd.Series) -> np.ndarray:
         r"""Like :meth:`match`, for multi-valued text stored joined (``"A\\B"``)."""
         equal = ["\\".join(str(x) for x in w) if isinstance(w, tuple) else w for w in self.equal]
         return self.match_texts(texts, equal)
@@ -124,10 +124,19 @@ class Query:
                 out |= np.isclose(column, wanted, rtol=0, atol=1e-9)
         return out
 
-    def match_texts(self, column: np.ndarray, equal: list[Any] | None = None) -> np.ndarray:
-        """Like :meth:`match`, for an object array of ``str`` (``None`` or ``""`` if absent)."""
+    def match_texts(
+        self, column: np.ndarray | pd.Series, equal: list[Any] | None = None
+    ) -> np.ndarray:
+        """Like :meth:`match`, for an object array of ``str`` (``None`` or ``""`` if absent).
+
+        Or a :class:`pandas.Series` of text, matched as it is (Arrow strings
+        are not made Python objects).
+        """
         equal = self.equal if equal is None else equal
-        series = pd.Series(column, dtype="string")
+        if isinstance(column, pd.Series):
+            series = column.astype("string").reset_index(drop=True)
+        else:
+            series = pd.Series(column, dtype="string")
         series = series.mask((series == "").fillna(False))  # an empty value is no value
         out = np.zeros(len(series), dtype=bool)
         if None in equal:
@@ -322,7 +331,11 @@ def _equal(value: Any, wanted: Any) -> bool:
 def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     """Which of the index ``rows`` meet ``query``, a column at a time.
 
-    Tags not in the index yet are read from the files of ``rows`` (once).
+    No Python loop over the rows: a category column is matched by its
+    categories, then each row by its code; an exact text (a UID) is looked
+    up in a hash table of the column (:class:`~dbdicom._index._order.Lookup`);
+    other text and numbers in one vectorised pass. Tags not in the index yet
+    are read from the files of ``rows`` (once); a function is called per file.
     """
     keyword = query.keyword
     if not len(rows):
@@ -330,12 +343,28 @@ def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     if query.test is not None:
         return query.match(index.values(rows, keyword))
     if keyword in VECTORS:
-        columns = [index.array(f"{keyword}[{i}]")[rows] for i in range(VECTORS[keyword])]
+        columns = [index.array(f"{keyword}[{i}]", rows) for i in range(VECTORS[keyword])]
         return query.match_block(np.stack(columns, axis=1).astype(float))
     frame = index.frame
-    if keyword in frame.columns and frame[keyword].dtype != object:
-        column = index.array(keyword)[rows]
-        if keyword in JOINED:
-            return query.match_joined(column)
-        return query.match(column) if column.dtype != object else query.match_texts(column)
-    return query.match(index.values(rows, keyword))
+    column = index.column(keyword) if keyword in frame.columns else None
+    if column is None or column.dtype == object:  # a tag read on demand
+        return query.match(index.values(rows, keyword))
+    texts = [w for w in query.equal if isinstance(w, str) and w]
+    exact = bool(texts) and len(texts) == len(query.equal) and not query.patterns
+    exact = exact and not query.ranges
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = np.asarray(column.array.codes)[rows]
+        if exact and keyword not in JOINED:  # looked up in the categories (a hash table)
+            wanted = column.cat.categories.get_indexer(texts)
+            return np.isin(codes, wanted[wanted >= 0])
+        words = np.array([*column.cat.categories.to_numpy(dtype=object), None], dtype=object)
+        fits = query.match_joined(words) if keyword in JOINED else query.match_texts(words)
+        return fits[codes]  # code -1 (no value): the None
+    if column.dtype.kind in "fiub":
+        return query.match(index.array(keyword, rows))
+    if exact:
+        found = np.zeros(len(frame), dtype=bool)  # exact values only: looked up
+        found[index.lookup(keyword).rows(texts)] = True
+        return found[rows]
+    values = pd.Series(column.array.take(rows))
+    return query.match_joined(values) if keyword in JOINED else query.match_texts(values)

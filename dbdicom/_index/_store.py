@@ -9,6 +9,7 @@ does not have as the JSON ``null``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -17,10 +18,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import platformdirs
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
 
-__all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
+from ._scan import HIDDEN
+
+__all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
@@ -28,7 +33,9 @@ __all__ = ["FORMAT", "UNREAD", "save_frame", "load_frame"]
 # which tells them from files without pixel data (format 2 gave -1 for both)
 # 4: images whose description cannot fit their pixel data are marked (_image),
 # and _warning holds whole reasons, one a line
-FORMAT = 4
+# 5: the index holds each folder's modification time (metadata "folders"), so
+# that a reopen lists again only the folders that changed
+FORMAT = 5
 
 
 class _Unread:
@@ -49,6 +56,13 @@ class _Unread:
 
 
 UNREAD = _Unread()
+
+# Loading maps the file rather than reading it: text columns stay in the file's
+# pages, read (from the page cache) when first used, so a reopen of 20,000 rows
+# does not copy 16 MB it mostly never looks at. Saving replaces the file by a
+# new one (os.replace), which leaves a mapped old one intact on POSIX; Windows
+# cannot replace a mapped file, so there it is read.
+_MAP = os.name == "posix"
 
 
 def _to_json(value: Any) -> str | None:
@@ -94,6 +108,10 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
         out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
     # one thread: saves also run at interpreter exit, when no thread pool can start
     table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
+    # one record batch: a table made of many pieces (a scan's batches) would be
+    # written as that many batches, each with its own dictionaries, which
+    # loading then joins again (80 batches of 20,000 rows: 4x the load time)
+    table = table.combine_chunks()
     info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
@@ -102,7 +120,9 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            feather.write_feather(table, f, compression="uncompressed")
+            feather.write_feather(
+                table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+            )
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -113,18 +133,123 @@ def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = No
 def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Read a frame written by :func:`save_frame`; None if absent or unusable.
 
+    With the frame comes what :func:`save_frame` was given as ``meta``, and
+    ``empty_columns``: the columns without any value.
+
     An unusable file (another format version, damaged) is not an error: the
     index can always be rebuilt from the DICOM files.
     """
     try:
-        table = feather.read_table(str(path), memory_map=False)
+        table = feather.read_table(str(path), memory_map=_MAP)
         info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
     except (OSError, pa.ArrowException, ValueError):
         return None
     if info.get("format") != FORMAT:
         return None
-    frame = table.to_pandas()
+    try:
+        frame = _to_frame(table)
+    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
+        return None
+    # the columns no row has a value in (Arrow counts them): found without a pass
+    info["empty_columns"] = [
+        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
+    ]
     for col in info.get("json_columns", []):
         if col in frame.columns:
             frame[col] = pd.Series([_from_json(v) for v in frame[col]], dtype=object)
     return frame, info
+
+
+# pandas' CategoricalDtype without checking that the categories are unique: an
+# Arrow dictionary is made of distinct values (checked below with Arrow), and
+# the check costs ~4x the rest of a column's conversion (27 columns: 2 ms of
+# a 5 ms reopen). The public constructor where pandas no longer has it.
+_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+_STR = pd.api.types.pandas_dtype("str")
+
+
+def _category_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    if _DTYPE is not None:
+        try:
+            dtype = _DTYPE(categories, False)
+            if isinstance(dtype, pd.CategoricalDtype):
+                return dtype
+        except TypeError:
+            pass
+    return pd.CategoricalDtype(categories)
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas()``, the same frame, in half the time.
+
+    Numbers as numpy arrays (read-only where they are the table's memory:
+    the index changes a column by making a new one), text as pandas' ``str`` arrays (Arrow),
+    dictionaries as categories of ``str``; other types as pyarrow converts them.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, None], "b": ["x", None], "c": [True, False]})
+    >>> frame["d"] = pd.Series(["u", "v"]).astype("category")
+    >>> table = pa.Table.from_pandas(frame, preserve_index=False)
+    >>> pd.testing.assert_frame_equal(_to_frame(table), table.to_pandas())
+    """
+    out: dict[str, Any] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            words = array.dictionary
+            if pc.count_distinct(words, mode="all").as_py() != len(words):
+                raise ValueError(f"the categories of {name} repeat")
+            codes = array.indices
+            if codes.null_count:
+                codes = codes.fill_null(-1)
+            out[name] = pd.Categorical.from_codes(
+                codes.to_numpy(zero_copy_only=False),
+                dtype=_category_dtype(pd.Index(pd.array(words, dtype=_STR))),
+                validate=False,
+            )
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[name] = pd.array(column, dtype=_STR)
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            out[name] = column.to_numpy()  # read-only where it is the file's: changed by copies
+        else:
+            out[name] = column.to_pandas()
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows), copy=False)
+
+
+def store_folder(root: Path) -> tuple[Path, bool]:
+    """Where the index of ``root`` lives, and whether the folder is writable.
+
+    Inside the folder (``.dbdicom/``) when it can be written; otherwise in the
+    user's cache folder, under a name made from the folder's absolute path.
+    Read-only are: folders whose permission bits grant no write access
+    (even to root), read-only mounts and immutable folders.
+    """
+    hidden = root / HIDDEN
+    if _writable(root):
+        if hidden.is_dir() and os.access(hidden, os.W_OK):
+            return hidden, True
+        try:
+            hidden.mkdir(exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=hidden, prefix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+            return hidden, True
+        except OSError:
+            pass
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("dbdicom")) / digest, False
+
+
+def _writable(folder: Path) -> bool:
+    """Whether dbdicom may write in ``folder``.
+
+    A folder whose permission bits grant nobody write access is read-only
+    even to root, who could write there anyway: the owner said so.
+    """
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK) and bool(mode & 0o222)

@@ -19,16 +19,37 @@ it: a file reached through a link to a folder would be a file outside the
 database that a change could replace, while a link to a file is itself
 replaced by the edited file, never writing through it. So a walk is
 finite whatever the links.
+
+A walk also records the modification time of every folder it lists. A
+folder's time changes whenever an entry is added to it, removed from it or
+renamed in it -- how dbdicom, and most tools, write a file (a temporary file
+renamed over the old one, or a new one linked in). So a later walk
+(:func:`rewalk`) lists again only the folders whose time changed, and
+compares the files of those alone: what a reopen costs is one ``stat`` per
+folder, not one per file. A file rewritten in place (opened and written
+over, as ``pydicom``'s ``save_as`` does) leaves its folder's time alone:
+that walk does not see it, a full walk (:func:`survey`) does. A folder whose
+time is less than :data:`RACY` seconds before the walk (or in the future)
+is recorded as -1, listed again next time: a change in the same tick of the
+file system's clock (2 s on FAT) would leave its time as it was.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
 
-__all__ = ["SKIPPED", "skip_reason", "walk"]
+__all__ = ["RACY", "SKIPPED", "Walk", "folder_of", "rewalk", "skip_reason", "survey", "walk"]
 
 Found = dict[str, tuple[int, int]]
+#: a folder (its path relative to the root, ``""`` for the root) -> its
+#: modification time in ns when it was listed (-1: list it again next time)
+Folders = dict[str, int]
+#: seconds: a folder whose time is this close to a walk (or later) is listed again next time
+RACY = 3.0
 
 # what an entry that is not read is; its size in the walk is the negative code
 _KINDS = {
@@ -100,6 +121,31 @@ def skip_reason(root: str, rel: str, code: int) -> str:
     return _LINK_REASONS.get(code, "a symbolic link to {}: skipped").format(target)
 
 
+@dataclass
+class Walk:
+    """What a walk saw.
+
+    ``found``: the files of the folders it listed, ``{path: (size,
+    mtime_ns)}``; ``folders``: every folder's time (:data:`Folders`), to
+    compare with at the next :func:`rewalk`; ``listed``: the folders whose
+    files ``found`` gives in full, gone folders included (None: every
+    folder, a full walk).
+    """
+
+    found: Found
+    folders: Folders
+    listed: frozenset[str] | None = None
+
+
+def folder_of(path: str) -> str:
+    """The folder of a relative path, as :data:`Folders` names it.
+
+    >>> folder_of("a/b/IM-1"), folder_of("IM-1")
+    ('a/b', '')
+    """
+    return path.rpartition("/")[0]
+
+
 def walk(root: str, follow_links: bool = False) -> Found:
     """Every file below ``root``: ``{relative path: (size, mtime_ns)}``.
 
@@ -123,10 +169,91 @@ def walk(root: str, follow_links: bool = False) -> Found:
     >>> {rel: size for rel, (size, _) in walk(str(root)).items()}
     {'a.dcm': 4, 'b.dcm': -24, 'c.dcm': -20}
     """
+    return survey(root, follow_links).found
+
+
+def survey(root: str, follow_links: bool = False) -> Walk:
+    """A full walk (:func:`walk`) that also records every folder's time.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "a").mkdir()
+    >>> _ = (root / "a" / "x.dcm").write_bytes(b"DICM")
+    >>> seen = survey(str(root))
+    >>> list(seen.found), sorted(seen.folders), seen.listed is None
+    (['a/x.dcm'], ['', 'a'], True)
+    """
     walker = _Walker(root, follow_links)
-    walker.folder("", root)
+    try:
+        mtime = os.stat(root).st_mtime_ns
+    except OSError:
+        mtime = -1
+    walker.folder("", root, mtime)
     walker.settle_links()
-    return walker.found
+    return Walk(walker.found, walker.folders)
+
+
+def rewalk(
+    root: str,
+    folders: Mapping[str, int],
+    follow_links: bool = False,
+    also: Collection[str] = (),
+    known: Callable[[str], bool] | None = None,
+) -> Walk:
+    """List again the folders whose time is not the one in ``folders`` (and those in ``also``).
+
+    One ``stat`` per folder; the files of a changed folder are compared one
+    by one (a file replaced under the same name changes its folder's time
+    but not its name), folders new since are walked in full. A folder gone,
+    or no longer a folder, is listed with no files. ``known(path)``: whether
+    a file of a folder not listed again is read under its own path (a link
+    to it is then skipped, as in a full walk).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "a").mkdir()
+    >>> _ = (root / "a" / "x.dcm").write_bytes(b"DICM")
+    >>> old = {name: 1 for name in survey(str(root)).folders}  # times long past
+    >>> seen = rewalk(str(root), old)
+    >>> list(seen.found), sorted(seen.listed)  # every time differs: both listed again
+    (['a/x.dcm'], ['', 'a'])
+    >>> again = rewalk(str(root), {name: t + 0 for name, t in seen.folders.items()})
+    >>> sorted(again.listed) == sorted(n for n, t in seen.folders.items() if t == -1)
+    True
+    """
+    walker = _Walker(root, follow_links)
+    listed: set[str] = set()
+    for name in sorted(folders):  # a folder comes before the folders in it
+        parent = folder_of(name)
+        if name and (
+            parent in walker.gone
+            or (parent in walker.subfolders and name not in walker.subfolders[parent])
+        ):
+            walker.gone.add(name)  # its folder was listed again, and it is not in it
+            listed.add(name)
+            continue
+        path = os.path.join(root, name) if name else root
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is None or not S_ISDIR(st.st_mode):
+            walker.gone.add(name)
+            listed.add(name)
+            continue
+        mtime = folders[name]
+        if st.st_mtime_ns == mtime and mtime != -1 and name not in also:
+            walker.folders[name] = mtime
+            continue
+        walker.folder(name + "/" if name else "", path, st.st_mtime_ns, known=folders)
+        listed.add(name)
+    listed.update(walker.new)
+    walker.settle_links(known, listed)
+    return Walk(walker.found, walker.folders, frozenset(listed))
 
 
 class _Walker:
@@ -134,23 +261,49 @@ class _Walker:
 
     def __init__(self, root: str, follow_links: bool) -> None:
         self.found: Found = {}
+        self.folders: Folders = {}
         self.follow = follow_links
         self.real_root = os.path.realpath(root)
+        self.since = time.time_ns() - int(RACY * 1e9)  # folder times from then on: racy
         # links to files, read unless the walk reads their file anyway (settled at the end)
         self.links: dict[str, tuple[str, int]] = {}
+        self.gone: set[str] = set()  # folders no longer there (rewalk)
+        self.new: set[str] = set()  # folders listed that were not known (rewalk)
+        self.subfolders: dict[str, set[str]] = {}  # of each folder listed again (rewalk)
 
-    def folder(self, prefix: str, path: str) -> None:
+    def folder(
+        self, prefix: str, path: str, mtime: int, known: Mapping[str, int] | None = None
+    ) -> None:
+        """List the folder ``path`` (``prefix``: its relative path and ``/``) of time ``mtime``.
+
+        Its sub-folders are listed too, except those in ``known`` (a rewalk
+        compares their own times).
+        """
+        name = prefix[:-1]
+        # taken before listing: a change made while listing gives a later time
+        self.folders[name] = mtime if 0 <= mtime < self.since else -1
+        if known is not None:
+            self.subfolders[name] = subfolders = set()
+            if name not in known:
+                self.new.add(name)
         try:
             with os.scandir(path) as it:
                 entries = sorted((e for e in it if e.name[0] != "."), key=lambda e: e.name)
         except OSError:
+            self.folders[name] = -1  # unreadable now: listed again next time
             return
         found = self.found
         for entry in entries:
             rel = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    self.folder(rel + "/", entry.path)
+                    if known is not None:
+                        subfolders.add(rel)
+                        if rel in known:
+                            continue  # compared by its own time
+                    self.folder(
+                        rel + "/", entry.path, entry.stat(follow_symlinks=False).st_mtime_ns, known
+                    )
                     continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:
@@ -182,11 +335,21 @@ class _Walker:
             self.links[rel] = (real, mtime)
         return st.st_size, st.st_mtime_ns
 
-    def settle_links(self) -> None:
-        """Links to files of the folder: skipped where the walk reads the file itself."""
+    def settle_links(
+        self, known: Callable[[str], bool] | None = None, listed: Collection[str] = ()
+    ) -> None:
+        """Links to files of the folder: skipped where the walk reads the file itself.
+
+        For a rewalk: ``known(path)`` says whether a file of a folder not in
+        ``listed`` (not listed again) is read under its own path.
+        """
         for rel, (real, mtime) in self.links.items():
             own = os.path.relpath(real, self.real_root).replace(os.sep, "/")
-            if own in self.found and own not in self.links:
+            if own in self.links:
+                continue
+            if own in self.found or (
+                known is not None and folder_of(own) not in listed and known(own)
+            ):
                 self.found[rel] = (-_COPY, mtime)
 
 

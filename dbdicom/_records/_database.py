@@ -14,8 +14,18 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
-from .._index import Index, check_tag, parse_query, select_rows
+from .._index import (
+    TAGS,
+    VECTORS,
+    Index,
+    check_tag,
+    parse_query,
+    select_rows,
+    sort_rows,
+    to_plain,
+)
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
+from ._attributes import distinct
 from ._copies import import_dicom
 from ._edit import Editor
 from ._levels import Instance, Patient, Series, Study
@@ -50,6 +60,8 @@ _ORDER = [
     ("SeriesNumber", "_series"),
     ("InstanceNumber", "_path"),
 ]
+# the index table is in path order, which breaks the last ties by itself
+_TREE_COLUMNS = [c for level in _ORDER for c in level if c != "_path"]
 
 
 class Database(Record):
@@ -139,14 +151,37 @@ class Database(Record):
 
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:
-        """Read every file again and rebuild the index (e.g. after outside changes)."""
+        """Read every file again and rebuild the index from scratch.
+
+        For files other tools rewrote in place, or an index that may be
+        wrong: what a reopen does not look at (see :meth:`refresh`).
+        ``refresh(full=True)`` finds the same changes without reading the
+        files that did not change.
+        """
         self.index.scan()
         self._changed()
         return self
 
-    def refresh(self) -> bool:
-        """Take in files added, changed or removed since opening; True if any."""
-        changed = self.index.refresh()
+    def refresh(self, full: bool = False) -> bool:
+        """Take in the files added, changed or removed since the index was made; True if any.
+
+        What a reopen does: only the folders whose modification time changed
+        are listed again, and their files compared (size and modification
+        time) with the index. A file added, removed, renamed or replaced
+        changes its folder's time; a file rewritten in place by another
+        program does not, and is read again only when dbdicom next reads it
+        (its pixels or a tag not in the index). With ``full=True`` every
+        file's size and time is compared (one ``stat`` per file), which
+        finds those too; changed files are read, unchanged ones are not.
+
+        Examples
+        --------
+        >>> database.refresh()
+        False
+        >>> database.refresh(full=True)
+        False
+        """
+        changed = self.index.refresh(full=full)
         if changed:
             self._changed()
         return changed
@@ -317,61 +352,98 @@ class Database(Record):
             return self.index.ok
         self._changed()
         groups = self._groups.get(level)
+        if groups is None:
+            first = self._groups.setdefault("", {})  # the first key asked of each level
+            if level not in first:  # found by one pass over the column, kept
+                column = self.index.column(f"_{level}")
+                ok = self.index.ok
+                first[level] = (key, ok[(column == key).to_numpy(dtype=bool)[ok]])
+            if first[level][0] == key:
+                return self._found(level, key, first[level][1])
         if groups is None and level == "instance":  # one row each: a plain lookup
-            index = self.index
-            ok = index.ok
-            col = index.frame["_instance"].to_numpy(dtype=object)[ok]
+            ok = self.index.ok
+            col = self.index.array("_instance", ok)
             groups = dict(zip(col.tolist(), ok.tolist(), strict=True))
             self._groups[level] = groups
-        if groups is None:
-            index = self.index
-            ok = index.ok
-            col = index.frame[f"_{level}"].to_numpy(dtype=object)[ok]
-            order = np.argsort(col, kind="stable")
-            sorted_keys = col[order]
-            bounds = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-            starts = np.concatenate([[0], bounds])
-            ends = np.concatenate([bounds, [len(col)]])
-            if not len(col):  # no file yet: no group (records may still be new ones)
-                starts = ends = bounds
+        if groups is None:  # the rows of each key, found by hashing the keys
+            ok = self.index.ok
+            keys = self.index.frame[f"_{level}"].array
+            codes, keys = pd.factorize(keys if len(ok) == len(keys) else keys.take(ok))
+            order = np.argsort(codes, kind="stable")  # each key's rows stay in path order
+            starts = np.searchsorted(codes[order], np.arange(len(keys) + 1))
             groups = {
-                sorted_keys[s]: np.sort(ok[order[s:e]]) for s, e in zip(starts, ends, strict=True)
+                str(k): ok[order[starts[i] : starts[i + 1]]] for i, k in enumerate(keys.tolist())
             }
             self._groups[level] = groups
         rows = groups.get(key)
         if isinstance(rows, int):
             return np.array([rows], dtype=np.int64)
-        if rows is None and (level, key) in self._editor.empty:
+        return self._found(level, key, rows)
+
+    def _found(self, level: str, key: str, rows: np.ndarray | None) -> np.ndarray:
+        """The rows of record ``(level, key)``; none for a new one; an error for a gone one."""
+        if rows is not None and len(rows):
+            return rows
+        if (level, key) in self._editor.empty:
             return np.array([], dtype=np.int64)
-        if rows is None:
-            raise DicomError(
-                f"no {level} with key {key!r} in {self.path}: it was removed, or the "
-                "database was scanned again; find it again from the database."
-            )
-        return rows
+        raise DicomError(
+            f"no {level} with key {key!r} in {self.path}: it was removed, or the "
+            "database was scanned again; find it again from the database."
+        )
 
     def _tree_rank(self) -> np.ndarray:
+        """Each row's place in the tree order (:data:`_ORDER`), worked out once per table."""
         self._changed()
         if self._rank is None:
-            frame = self.index.frame
-            columns = [c for level in _ORDER for c in level]
-            order = frame.sort_values(columns, na_position="first", kind="stable").index
-            rank = np.empty(len(frame), dtype=np.int64)
-            rank[order.to_numpy()] = np.arange(len(frame))
+            n = len(self.index.frame)
+            order = sort_rows(self.index.column, np.arange(n), _TREE_COLUMNS)
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
             self._rank = rank
         return self._rank
 
+    def _in_order(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` in the order of the tree: a few sorted alone, many by the rank of all."""
+        self._changed()
+        if self._rank is None and len(rows) * 4 < len(self.index.frame):
+            return sort_rows(self.index.column, rows, _TREE_COLUMNS)
+        return rows[np.argsort(self._tree_rank()[rows], kind="stable")]
+
     def _ordered_keys(self, level: str, rows: np.ndarray) -> list[str]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        col = self.index.frame[f"_{level}"].to_numpy(dtype=object)[rows]
-        return list(dict.fromkeys(col))
+        col = self.index.array(f"_{level}", self._in_order(rows))
+        return list(dict.fromkeys(col.tolist()))
 
     def _class_of(self, level: str) -> type[Record]:
         return _CLASSES[level]
 
     def _values(self, rows: np.ndarray, column: str) -> list[Any]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        return self.index.values(rows, column)
+        return self.index.values(self._in_order(rows), column)
+
+    def _distinct(self, rows: np.ndarray, column: str) -> list[Any]:
+        """The distinct values of ``column`` in ``rows``, None left out, in tree order.
+
+        ``distinct(self._values(rows, column))``, with the duplicates of an
+        index column dropped by pandas before any value is made a Python one.
+        """
+        index = self.index
+        if column not in TAGS or (column not in VECTORS and column not in index.frame.columns):
+            return distinct(self._values(rows, column))
+        ordered = self._in_order(rows)
+        if column in VECTORS:
+            names = [f"{column}[{i}]" for i in range(VECTORS[column])]
+            block = pd.DataFrame({n: index.array(n, ordered) for n in names}).drop_duplicates()
+            cells: list[Any] = [
+                None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block.to_numpy()
+            ]
+        elif isinstance(index.column(column).dtype, pd.CategoricalDtype):  # by codes
+            series = index.column(column)
+            words = series.cat.categories.to_numpy(dtype=object)
+            codes = pd.unique(np.asarray(series.array.codes)[ordered])
+            cells = [None if c < 0 else to_plain(words[c], column) for c in codes]
+        else:
+            found = pd.unique(pd.Series(index.array(column, ordered)))
+            cells = [to_plain(v, column) for v in found]
+        return distinct(cells)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
         # every filter is checked before any is applied: a bad one fails on any rows
@@ -381,8 +453,7 @@ class Database(Record):
         return rows
 
     def _files(self, rows: np.ndarray) -> list[str]:
-        rows = rows[np.argsort(self._tree_rank()[rows], kind="stable")]
-        paths = self.index.frame["_path"].to_numpy(dtype=object)[rows]
+        paths = self.index.array("_path", self._in_order(rows))
         return [os.path.join(self.path, p) for p in paths]
 
 
@@ -397,8 +468,11 @@ def database(
 
     The first time, every file is read (headers only, in parallel) and the
     index is saved in a hidden folder ``.dbdicom`` inside the database folder;
-    later, the saved index is loaded and only files added, changed (size or
-    modification time) or removed since are read. Files that are not DICOM,
+    later, the saved index is loaded and only the folders whose modification
+    time changed are listed again: files added, replaced (size or time) or
+    removed there are read or dropped. A file rewritten in place (its
+    folder's time unchanged) is read again when dbdicom next reads it, or by
+    :meth:`Database.refresh` with ``full=True``. Files that are not DICOM,
     or cannot be read, are listed by :meth:`Database.problems` and
     :meth:`Database.print`; no file of the folder is ever modified.
 

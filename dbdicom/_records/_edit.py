@@ -193,11 +193,11 @@ class Editor(Changes):
 
     # ------------------------------------------------------------ rows
     def rels(self, rows: np.ndarray) -> list[str]:
-        return [str(p) for p in self.db.index.array("_path")[rows]]
+        return [str(p) for p in self.db.index.array("_path", rows)]
 
     def keys(self, rows: np.ndarray) -> list[Keys]:
         index = self.db.index
-        cols = [index.array(c)[rows] for c in ("_patient", "_study", "_series", "_instance")]
+        cols = [index.array(c, rows) for c in ("_patient", "_study", "_series", "_instance")]
         return [tuple(str(c[i]) for c in cols) for i in range(len(rows))]  # type: ignore[misc]
 
     def check_files(self, rels: Sequence[str]) -> None:
@@ -355,9 +355,16 @@ class Editor(Changes):
             self._progress(i + 1, len(rels), "Reading")
 
     def sync(self, rows: np.ndarray) -> None:
-        """Write the memory edits of ``rows`` to disk before their pixels are read."""
+        """Make the files of ``rows`` and their index rows agree before their pixels are read.
+
+        The memory edits of ``rows`` are written to disk, and files another
+        program rewrote since they were indexed (size or time changed) are
+        read again (:meth:`~dbdicom._index.Index.check`).
+        """
         if self.pending:
             self.write_pending(self.rels(rows))
+        if self.db.index.check(rows):
+            self.db._changed()
 
     def write_pending(self, rels: Iterable[str] | None = None, forget: bool = False) -> None:
         """Write the edits held in memory to disk (unsaved, through the journal)."""
@@ -480,7 +487,7 @@ class Editor(Changes):
         index = self.db.index
         others = np.setdiff1d(index.ok, np.flatnonzero(index.frame["_path"].isin(paths)))
         now = {
-            column: [str(v or "") for v in index.array(column)[others]]
+            column: [str(v or "") for v in index.array(column, others)]
             for column in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")
         }
         patient_of = dict(zip(now["StudyInstanceUID"], now["PatientID"], strict=True))

@@ -13,6 +13,7 @@ record is listed by ``database.problems()``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,10 +43,11 @@ def read(record: Record, tag: TagLike | list[TagLike]) -> Any:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return get_empty(record, column)
-    values = _with_frames(record._db, record._rows(), column)
+    rows = record._rows()
     if record.level == "instance":  # one file: its value, or its frames' distinct values
-        found = sorted_distinct(values)
+        found = sorted_distinct(_with_frames(record._db, rows, column))
         return found[0] if len(found) == 1 else (found or None)
+    values = _with_frames(record._db, rows, column, record._db._distinct)
     return reduce_values(values, is_single(record.level, column))
 
 
@@ -59,23 +61,30 @@ def unique(record: Record, tag: TagLike) -> list[Any]:
     column = check_tag(tag)
     if record.level != "database" and is_empty(record):
         return empty_values(record, column)
-    return sorted_distinct(_with_frames(record._db, record._rows(), column))
+    return sorted_distinct(_with_frames(record._db, record._rows(), column, record._db._distinct))
 
 
-def _with_frames(db: Database, rows: np.ndarray, column: str) -> list[Any]:
+def _with_frames(
+    db: Database,
+    rows: np.ndarray,
+    column: str,
+    quick: Callable[[np.ndarray, str], list[Any]] | None = None,
+) -> list[Any]:
     """The values of ``column`` in the files at ``rows``, and in the frames of enhanced files.
 
     An enhanced multi-frame file keeps most of what it says in functional
     groups (FlipAngle, EchoTime, positions), not at the top of its header:
     where a file has no value of its own, the values of its frames count,
-    one per frame (as ``to_xarray`` has them).
+    one per frame (as ``to_xarray`` has them). ``quick``: what gives the
+    values when no frame holds the column (the database's distinct values,
+    found at once), else every file's value.
     """
-    values = db._values(rows, column)
     frames = db.index.frames
     n = VECTORS.get(column)
     cells = [f"{column}[{i}]" for i in range(n)] if n else [column]
     if not len(frames) or not all(c in frames.columns for c in cells):
-        return values
+        return (quick or db._values)(rows, column)
+    values = db._values(rows, column)
     missing = [k for k, value in enumerate(values) if value is None]
     if not missing:
         return values
@@ -146,7 +155,7 @@ def _problem(db: Database, level: str, key: str, column: str) -> tuple[str, str]
     if not isinstance(values, list):  # the files agree once empty values are left out
         return None
     rows = record._rows()
-    first = rows[np.argmin(db._tree_rank()[rows])]
+    first = db._in_order(rows)[0]
     shown = ", ".join(repr(v) for v in values)
     return (
         str(db.index.frame["_path"].iat[int(first)]),

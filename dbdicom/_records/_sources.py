@@ -44,7 +44,7 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
     editor = db._editor
     index = db.index
     columns = [
-        index.array(name)[rows].tolist()
+        index.array(name, rows).tolist()
         for name in (
             "_path",
             "NumberOfFrames",
@@ -186,7 +186,7 @@ def _instance_uid_sources(db: Any, da: Any, coord: Any) -> list[list[Source]]:
         frame_numbers = np.full(len(uids), None, dtype=object)
     index = db.index
     ok = index.ok
-    where = dict(zip(index.array("_instance")[ok].tolist(), ok.tolist(), strict=True))
+    where = dict(zip(index.array("_instance", ok).tolist(), ok.tolist(), strict=True))
     at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
     found = [k for k, row in enumerate(at) if row >= 0]
     out: list[list[Source]] = [[] for _ in at]
@@ -199,10 +199,10 @@ def _instance_uid_sources(db: Any, da: Any, coord: Any) -> list[list[Source]]:
 def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[Source]]:
     """For each frame, the frames of the source ``rows`` with the same dim values."""
     dims = [d for d in da.dims[:-2] if d in da.coords]
-    rows = rows[np.argsort(db._tree_rank()[rows], kind="stable")]
+    rows = db._in_order(rows)
     values = {d: db.index.values(rows, d) for d in dims}
     cls = db._class_of("instance")
-    instances = [cls(db, k) for k in db.index.array("_instance")[rows]]
+    instances = [cls(db, k) for k in db.index.array("_instance", rows)]
     out = []
     for index in frames_of(da):
         keep = np.ones(len(rows), dtype=bool)
