@@ -25,6 +25,7 @@ from dbdicom._index import (
     vr_of,
 )
 from dbdicom._records._attributes import is_single, reduce_values, sorted_distinct
+from dbdicom._records._reads import _with_frames
 from tests.builders import build_database
 
 
@@ -437,7 +438,8 @@ def test_attributes_read_as_the_values_of_every_file_give_them(
     records = [database, *database.patients(), *database.studies(), *database.series()]
     for keyword in TAGS:
         for record in records:
-            each = database._values(record._rows(), keyword)  # one value per file
+            # one value per file, and the frames' values of enhanced files without their own
+            each = _with_frames(database, record._rows(), keyword)
             expected = reduce_values(each, is_single(record.level, keyword))
             assert record.get(keyword) == expected, (record, keyword)
             assert record.unique(keyword) == sorted_distinct(each), (record, keyword)
