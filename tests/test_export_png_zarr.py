@@ -519,7 +519,7 @@ def test_png_skips_frames_that_cannot_be_decoded(
     Path(broken.path).write_bytes(bytes(data))
     out = rle.export_as_png(tmp_path / "png")
     assert sorted(p.name for p in out.rglob("*.png")) == ["1.png", "3.png"]
-    assert [m for m in status.messages if "skipped" in m] == [
-        m for m in status.messages if m.startswith(f"Frame 1 of {broken.SOPInstanceUID} skipped")
-    ]
-    assert len([m for m in status.messages if "skipped" in m]) == 1
+    # the changed file is read again when read: its RLE header is refused at once
+    # (the instance skipped, with the reason), or its frame fails to decode
+    (skipped,) = [m for m in status.messages if "skipped" in m]
+    assert broken.SOPInstanceUID in skipped or Path(broken.path).name in skipped, skipped
