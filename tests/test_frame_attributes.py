@@ -35,3 +35,18 @@ def test_per_frame_values_of_an_enhanced_ct(tmp_path: Path) -> None:
     )
     coordinate = series.to_xarray().coords["ImagePositionPatient"].values
     assert sorted(tuple(v) for v in coordinate) == expected
+
+
+def test_queries_look_at_the_frames_of_enhanced_files(tmp_path: Path) -> None:
+    """database.series(ImagePositionPatient=...) finds the enhanced CT by a frame's position."""
+    path = get_testdata_file("eCT_Supplemental.dcm")
+    shutil.copy(path, tmp_path / "ect.dcm")
+    database = db.database(tmp_path)
+    ds = pydicom.dcmread(path)
+    frame = ds.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0]
+    position = tuple(float(x) for x in frame.ImagePositionPatient)
+    assert len(database.series(ImagePositionPatient=position)) == 1
+    assert database.series(ImagePositionPatient=(0.0, 0.0, 0.0)) == []
+    assert len(database.series(InStackPositionNumber=2)) == 1
+    assert database.series(InStackPositionNumber=None) == []  # its frames have one
+    assert len(database.instances(InStackPositionNumber=lambda n: n is not None and n > 1)) == 1

@@ -331,6 +331,43 @@ def _equal(value: Any, wanted: Any) -> bool:
 def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     """Which of the index ``rows`` meet ``query``, a column at a time.
 
+    An enhanced file without a value of its own that its frames hold
+    (FlipAngle, EchoTime and positions live in functional groups) meets the
+    query when one of its frames does.
+    """
+    fits = _select(index, rows, query)
+    frames = index.frames
+    keyword = query.keyword
+    n = VECTORS.get(keyword)
+    cells = [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
+    if not len(frames) or not len(rows) or not all(c in frames.columns for c in cells):
+        return fits
+    where = frames.groupby("_path", observed=True, sort=False).indices
+    paths = index.array("_path", rows)
+    with_frames = np.flatnonzero([p in where for p in paths])
+    if not len(with_frames):
+        return fits
+    own = index.values(rows[with_frames], keyword)
+    numbers = all(frames[c].dtype.kind in "fiub" for c in cells)
+    block = frames[cells].to_numpy(dtype=float if numbers else object)
+    for k, value in zip(with_frames, own, strict=True):
+        if value is not None:
+            continue
+        found = block[where[paths[k]]]  # the frames' values count
+        if numbers:
+            found = found[~np.isnan(found).any(axis=1)]
+            hits = query.match_block(found) if n else query.match(found[:, 0])
+        else:
+            found = np.array([v for v in found[:, 0] if isinstance(v, str)], dtype=object)
+            hits = query.match(list(found))
+        if len(found):
+            fits[k] = bool(hits.any())
+    return fits
+
+
+def _select(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
+    """:func:`select_rows` of the files' own values.
+
     No Python loop over the rows: a category column is matched by its
     categories, then each row by its code; an exact text (a UID) is looked
     up in a hash table of the column (:class:`~dbdicom._index._order.Lookup`);
