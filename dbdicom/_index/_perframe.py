@@ -9,14 +9,18 @@ values.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._columns import VECTORS
+from ._columns import INT_VRS, VECTORS, vr_of
 
-__all__ = ["make_frames_table"]
+__all__ = ["frame_values_by_file", "make_frames_table"]
+
+# per keyword: the frames table it was found in (weakly), and the values by file
+_BY_FILE: dict[str, tuple[weakref.ref[pd.DataFrame], dict[str, list[Any]]]] = {}
 
 
 def make_frames_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -66,3 +70,48 @@ def _is_vector(value: Any, n: int) -> bool:
         and len(value) == n
         and all(x is None or isinstance(x, int | float) for x in value)
     )
+
+
+def frame_values_by_file(frames: pd.DataFrame, keyword: str) -> dict[str, list[Any]]:
+    """Per file with frames that hold ``keyword``: their values, one per frame that has one.
+
+    Values as the index gives them (tuples of floats for vectors, ``int``
+    for integer VRs, ``float``, ``str``); the frames table is read once per
+    keyword while it is the same table (reads and queries of a record ask
+    again and again). Empty when no frame holds the keyword.
+
+    Examples
+    --------
+    >>> t = make_frames_table([{"_path": "a", "_frame": k, "InStackPositionNumber": k + 1}
+    ...                        for k in range(2)])
+    >>> frame_values_by_file(t, "InStackPositionNumber"), frame_values_by_file(t, "EchoTime")
+    ({'a': [1, 2]}, {})
+    """
+    kept = _BY_FILE.get(keyword)
+    if kept is not None and kept[0]() is frames:
+        return kept[1]
+    n = VECTORS.get(keyword)
+    cells = [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
+    found: dict[str, list[Any]] = {}
+    if len(frames) and all(c in frames.columns for c in cells):
+        block = frames[cells].to_numpy(dtype=object)
+        whole = vr_of(keyword) in INT_VRS
+        for path, where in frames.groupby("_path", observed=True, sort=False).indices.items():
+            values = [_plain(cell, n, whole) for cell in block[where]]
+            found[str(path)] = [v for v in values if v is not None]
+    if len(_BY_FILE) > 64:
+        _BY_FILE.clear()
+    _BY_FILE[keyword] = (weakref.ref(frames), found)
+    return found
+
+
+def _plain(cell: np.ndarray, n: int | None, whole: bool) -> Any:
+    """One frame's cells as one value; None when it has none."""
+    if any(v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) for v in cell):
+        return None
+    if n:
+        return tuple(float(v) for v in cell)
+    value = cell[0]
+    if isinstance(value, float | np.floating):
+        return int(value) if whole else float(value)
+    return value.item() if isinstance(value, np.generic) else value

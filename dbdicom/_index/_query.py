@@ -42,6 +42,7 @@ from pydicom.valuerep import PersonName
 from .._checks import to_dicom
 from .._errors import InvalidValueError
 from ._columns import JOINED, NUMERIC_VRS, VECTORS, vr_of
+from ._perframe import frame_values_by_file
 
 if TYPE_CHECKING:
     from ._index import Index
@@ -336,31 +337,22 @@ def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     query when one of its frames does.
     """
     fits = _select(index, rows, query)
-    frames = index.frames
-    keyword = query.keyword
-    n = VECTORS.get(keyword)
-    cells = [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
-    if not len(frames) or not len(rows) or not all(c in frames.columns for c in cells):
+    by_file = frame_values_by_file(index.frames, query.keyword)
+    if not by_file or not len(rows):
         return fits
-    where = frames.groupby("_path", observed=True, sort=False).indices
     paths = index.array("_path", rows)
-    with_frames = np.flatnonzero([p in where for p in paths])
+    with_frames = np.flatnonzero([p in by_file for p in paths])
     if not len(with_frames):
         return fits
-    own = index.values(rows[with_frames], keyword)
-    numbers = all(frames[c].dtype.kind in "fiub" for c in cells)
-    block = frames[cells].to_numpy(dtype=float if numbers else object)
+    own = index.values(rows[with_frames], query.keyword)
     for k, value in zip(with_frames, own, strict=True):
-        if value is not None:
-            continue
-        found = block[where[paths[k]]]  # the frames' values count
-        if numbers:
-            found = found[~np.isnan(found).any(axis=1)]
-            hits = query.match_block(found) if n else query.match(found[:, 0])
-        else:
-            found = np.array([v for v in found[:, 0] if isinstance(v, str)], dtype=object)
-            hits = query.match(list(found))
-        if len(found):
+        found = by_file[paths[k]]  # the frames' values count where the file has none
+        if value is None and found:
+            hits = (
+                query.match_block(np.array(found, dtype=float))
+                if query.keyword in VECTORS
+                else query.match(found)
+            )
             fits[k] = bool(hits.any())
     return fits
 

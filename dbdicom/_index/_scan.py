@@ -181,10 +181,10 @@ def header_row(row: Row, header: Header) -> Row:
             warnings.append(note)
         if header.pixel_problem and not row["_image"]:
             row["_image"] = header.pixel_problem
-    elif _image_class(header):
+    elif name := _image_class(header):
         warnings.append(
-            f"(7FE0,0010) 'Pixel Data' is missing, which every {_image_class(header)} "
-            "object has (the file was cut short, or written without): it holds no image"
+            f"(7FE0,0010) 'Pixel Data' is missing, which every {name} object has (the file "
+            "was cut short, or written without): it holds no image"
         )
     if warnings:
         row["_warning"] = WARNINGS_SEPARATOR.join(warnings)

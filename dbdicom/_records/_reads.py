@@ -21,7 +21,7 @@ import pandas as pd
 
 from .._checks import TagLike
 from .._custom import custom
-from .._index import INT_VRS, VECTORS, check_tag, vr_of
+from .._index import check_tag, frame_values_by_file
 from ._attributes import KEYS, LEVEL_ATTRIBUTES, is_single, reduce_values, sorted_distinct
 from ._structure import empty_values, get_custom, get_empty, is_empty
 
@@ -79,35 +79,19 @@ def _with_frames(
     values when no frame holds the column (the database's distinct values,
     found at once), else every file's value.
     """
-    frames = db.index.frames
-    n = VECTORS.get(column)
-    cells = [f"{column}[{i}]" for i in range(n)] if n else [column]
-    if not len(frames) or not all(c in frames.columns for c in cells):
+    by_file = frame_values_by_file(db.index.frames, column)
+    if not by_file:
         return (quick or db._values)(rows, column)
     values = db._values(rows, column)
-    missing = [k for k, value in enumerate(values) if value is None]
-    if not missing:
-        return values
-    where = frames.groupby("_path", observed=True, sort=False).indices
-    paths = db.index.array("_path")
-    out = [value for value in values if value is not None]
-    for k in missing:
-        found = where.get(paths[rows[k]])
-        if found is None:
-            out.append(None)
-            continue
-        block = frames[cells].to_numpy()[found]
-        for cell in block:
-            if not pd.isna(cell).any():
-                out.append(tuple(float(x) for x in cell) if n else _plain(cell[0], column))
+    paths = db.index.array("_path", rows)
+    out: list[Any] = []
+    for path, value in zip(paths, values, strict=True):
+        found = by_file.get(path) if value is None else None
+        if found:
+            out.extend(found)
+        else:
+            out.append(value)
     return out
-
-
-def _plain(value: Any, column: str) -> Any:
-    """A cell of the frames table as the index gives values (int for integer VRs)."""
-    if isinstance(value, np.floating | float):
-        return int(value) if vr_of(column) in INT_VRS else float(value)
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def attribute_problems(db: Database) -> pd.DataFrame:
