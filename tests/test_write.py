@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pydicom
 import pytest
@@ -195,6 +196,39 @@ def test_dask_array_written_block_by_block_with_threads(demo: db.Database) -> No
     out = vfa.new_sibling(SeriesDescription="doubled")
     out.set_xarray(da)
     np.testing.assert_array_equal(out.to_xarray().values, da.values)
+
+
+def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
+    demo: db.Database,
+) -> None:
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    source = vfa.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": -1})
+    calls: list[int] = []
+
+    def counted(block: np.ndarray) -> np.ndarray:
+        if block.size:  # not dask's call on an empty array for the type
+            calls.append(1)
+        return block.astype(np.float32) * 0.5
+
+    derived = source.copy(data=source.data.map_blocks(counted, dtype=np.float32))
+    blocks = derived.data.npartitions
+    out = vfa.new_sibling(SeriesDescription="half")
+    out.set_xarray(derived)  # fits in one dask chunk: computed once, kept for both passes
+    assert len(calls) == blocks
+    np.testing.assert_allclose(out.to_xarray().values, source.values / 2, atol=0.5)
+    calls.clear()
+    with dask.config.set({"array.chunk-size": "1 KiB"}):  # larger than a chunk: bounded memory
+        vfa.new_sibling(SeriesDescription="half again").set_xarray(derived)
+    assert len(calls) == 2 * blocks  # the range, then the frames, block by block
+    with_nan = source.astype(np.float32).copy()
+    with_nan.data = with_nan.data.map_blocks(
+        lambda b, block_info=None: np.where(
+            block_info[0]["chunk-location"][0] == blocks - 1, np.nan, b
+        ).astype(np.float32),
+        dtype=np.float32,
+    )
+    with pytest.raises(InvalidValueError, match="NaN"):  # in the last block only
+        vfa.new_sibling().set_xarray(with_nan)
 
 
 def test_written_files_read_by_gdcm_dicom3tools_and_simpleitk(demo: db.Database) -> None:

@@ -211,22 +211,40 @@ def value_range(data: Any) -> tuple[float, float, bool]:
     if isinstance(data, dsa.Array):
         import dask
 
-        x = data.astype(np.float64) if kind == "f" else data
-        finite = dsa.isfinite(x).all() if kind == "f" else True
-        integral = (x == dsa.rint(x)).all() if kind == "f" else True
-        low, high, finite, integral = dask.compute(x.min(), x.max(), finite, integral)
+        # one task per block, each one pass or two over its values (the
+        # reductions of dask.array made a float64 copy and five passes)
+        blocks = data.to_delayed().ravel()
+        parts = [p for p in dask.compute(*[dask.delayed(_block_range)(b) for b in blocks]) if p]
     else:
-        x = np.asarray(data)
-        low, high = x.min(), x.max()  # NaN if any is; inf if any is
-        finite = bool(np.isfinite(low) and np.isfinite(high))
-        integral = True
-        if kind == "f" and finite:
-            # most float data shows it is not integral in its first values
-            head = x.reshape(-1)[:4096]
-            integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
+        parts = [p for p in [_block_range(np.asarray(data))] if p]
+    if not parts:
+        return 0.0, 0.0, True
+    # a NaN anywhere gives a NaN low or high in its block
+    finite = all(np.isfinite(p[0]) and np.isfinite(p[1]) for p in parts)
+    low, high = min(p[0] for p in parts), max(p[1] for p in parts)
+    integral = all(p[2] for p in parts)
     if not finite:
         raise InvalidValueError(
             "the array holds NaN or infinite values, which DICOM images cannot store: "
             "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
         )
+    return float(low), float(high), bool(integral)
+
+
+def _block_range(x: np.ndarray) -> tuple[float, float, bool] | None:
+    """Lowest and highest value of ``x`` and whether all are integers (None if empty).
+
+    A NaN in ``x`` gives a NaN bound.
+    """
+    x = np.asarray(x)
+    if x.size == 0:
+        return None
+    if x.dtype.kind == "f" and x.dtype.itemsize < 4:
+        x = x.astype(np.float32)
+    low, high = x.min(), x.max()  # NaN if any is; inf if any is
+    integral = True
+    if x.dtype.kind in "fc" and np.isfinite(low) and np.isfinite(high):
+        # most float data shows it is not integral in its first values
+        head = x.reshape(-1)[:4096]
+        integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
     return float(low), float(high), bool(integral)

@@ -23,6 +23,7 @@ saved.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,11 +86,33 @@ def set_xarray(
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
+    da = _kept_if_small(da)
     with editor.changing():  # undone whole if the disk fills up
         low, high, integral = value_range(da.data)
         encoding = choose_encoding(da.dtype.kind, low, high, integral)
         window = (low, high)
         return _set_xarray(series, da, header, description, encoding, editor, window, serialiser)
+
+
+def _kept_if_small(da: Any) -> Any:
+    """``da``, its dask blocks computed and kept if the whole fits in one dask chunk.
+
+    A write passes over the values twice (their range decides the encoding,
+    then every frame is encoded): an array no bigger than dask's
+    ``array.chunk-size`` (128 MiB by default) is computed once, on the
+    scheduler in use (``persist``: a distributed client keeps the blocks on
+    its workers), instead of reading and computing its sources twice.
+    Larger arrays are computed block by block in each pass, so that memory
+    stays bounded.
+    """
+    dsa = sys.modules.get("dask.array")  # imported already if the data is a dask array
+    if dsa is None or not isinstance(da.data, dsa.Array):
+        return da
+    import dask
+    from dask.utils import parse_bytes
+
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    return da.copy(data=da.data.persist()) if da.data.nbytes <= limit else da
 
 
 def _set_xarray(
