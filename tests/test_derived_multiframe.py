@@ -20,6 +20,7 @@ from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, ge
 from validators import dciodvfy_errors
 
 import dbdicom as db
+from dbdicom._templates import enhanced_mr_image, write_dataset
 
 FRAMES = np.arange(3 * 16 * 16, dtype=np.uint8).reshape(3, 16, 16)
 
@@ -72,3 +73,40 @@ def test_frames_of_a_cine_are_written_as_valid_single_frames(tmp_path: Path) -> 
             assert keyword not in ds, keyword
         assert "MaskSubtractionSequence" not in ds and "RecommendedViewingMode" not in ds
         assert not _errors(path) - _errors(tmp_path / "cine.dcm"), path
+
+
+def _enhanced(path: Path, inversion: bool) -> None:
+    """An enhanced MR of 3 frames of a paired organ, with a top-level InversionTime.
+
+    As a vendor writes it: Echo Pulse Sequence SPIN, Frame Laterality U in
+    the frame anatomy, and ``InversionTime`` 0 at the top level, which the
+    Enhanced MR IOD does not have (its inversion times live in the MR
+    Modifier functional group).
+    """
+    per_frame = {"InversionTime": [100.0, 200.0, 300.0]} if inversion else None
+    ds = enhanced_mr_image(FRAMES.astype(np.uint16), per_frame=per_frame, BodyPartExamined="KIDNEY")
+    ds.EchoPulseSequence = "SPIN"
+    if not inversion:
+        ds.InversionTime = 0
+    write_dataset(ds, path)
+
+
+def test_frames_of_an_enhanced_mr_meet_the_classic_mr_conditions(tmp_path: Path) -> None:
+    for inversion in (False, True):
+        folder = tmp_path / str(inversion)
+        _enhanced(folder / "enhanced.dcm", inversion)
+        database = db.database(folder)
+        (source,) = database.series()
+        derived = source.new_sibling(SeriesDescription="derived")
+        derived.set_xarray(source.to_xarray().astype(np.float32) * 2)
+        for path in derived.files():
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            # the scanning sequence the source says, not the template's GR
+            scanning = ds["ScanningSequence"].value
+            assert scanning == (["SE", "IR"] if inversion else "SE"), path
+            # InversionTime only with IR (Type 2C); laterality from the frame anatomy
+            assert ("InversionTime" in ds) == inversion, path
+            assert ds.ImageLaterality == "U"
+            assert not _errors(path) - _errors(folder / "enhanced.dcm"), _errors(path)
+        if inversion:
+            assert derived.InversionTime == [100.0, 200.0, 300.0]

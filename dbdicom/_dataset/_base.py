@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -70,7 +71,7 @@ class Base:
     4
     """
 
-    __slots__ = ("source", "elements", "dataset", "sop_class", "template")
+    __slots__ = ("source", "elements", "dataset", "sop_class", "template", "left_out")
 
     def __init__(
         self,
@@ -79,9 +80,13 @@ class Base:
         dataset: Dataset | None,
         sop_class: str,
         template: Template,
+        left_out: frozenset[int] = frozenset(),
     ) -> None:
         self.source, self.elements, self.dataset = source, elements, dataset
         self.sop_class, self.template = sop_class, template
+        #: tags the frame leaves out unless its own values give them (the
+        #: attrs of an enhanced source that its frames' header cannot hold)
+        self.left_out = left_out
 
     def has(self, tag: int) -> bool:
         if self.elements is not None:
@@ -180,13 +185,71 @@ def base_of(
         else:
             return Base(source, own, None, source.sop_class, template)
     ds = read_source(source)
+    left_out: frozenset[int] = frozenset()
     if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
         base = copy.deepcopy(template.dataset)
         for keyword in levels:
             if keyword in ds:
                 base[keyword] = ds[keyword]
+        left_out = _classic_conditions(ds, base)
         ds = base
-    return Base(source, None, ds, str(ds.get("SOPClassUID", MRImageStorage)), template)
+    sop_class = str(ds.get("SOPClassUID", MRImageStorage))
+    return Base(source, None, ds, sop_class, template, left_out)
+
+
+#: the Scanning Sequence of a classic MR image from an enhanced one's Echo Pulse Sequence
+_SCANNING = {"SPIN": ["SE"], "GRADIENT": ["GR"], "BOTH": ["SE", "GR"]}
+_INVERSION_TIME = 0x00180082
+
+
+def _classic_conditions(enhanced: Dataset, base: Dataset) -> frozenset[int]:
+    """Make ``base`` (the template, for a frame of ``enhanced``) meet the classic MR's conditions.
+
+    The template's Scanning Sequence (GR) is made up; the enhanced header
+    says what it was (Echo Pulse Sequence, and IR where its MR Modifier
+    says Inversion Recovery YES). Inversion Time is allowed only with IR
+    (Type 2C): without it, the tag is returned, to be left out of frames
+    whose own values do not give it (an enhanced file keeps its inversion
+    times in the functional groups; a top-level one, as some vendors write,
+    is not part of its IOD). Laterality (Type 2C for a paired body part)
+    is met by Image Laterality from the Frame Laterality of its anatomy.
+
+    Examples
+    --------
+    >>> from pydicom.dataset import Dataset
+    >>> enhanced, base = Dataset(), Dataset()
+    >>> enhanced.EchoPulseSequence = "SPIN"
+    >>> [hex(t) for t in _classic_conditions(enhanced, base)], base.ScanningSequence
+    (['0x180082'], 'SE')
+    >>> modifier = Dataset(); modifier.InversionRecovery = "YES"
+    >>> shared = Dataset(); shared.MRModifierSequence = [modifier]
+    >>> enhanced.SharedFunctionalGroupsSequence = [shared]
+    >>> sorted(_classic_conditions(enhanced, base)), list(base.ScanningSequence)
+    ([], ['SE', 'IR'])
+    """
+    groups = [*enhanced.get("SharedFunctionalGroupsSequence", [])]
+    groups += [*enhanced.get("PerFrameFunctionalGroupsSequence", [])[:1]]
+    items = [
+        item for group in groups for seq in group for item in (seq.value or []) if seq.VR == "SQ"
+    ]
+
+    def found(keyword: str) -> Any:
+        if keyword in enhanced:
+            return enhanced.get(keyword)
+        return next((item.get(keyword) for item in items if keyword in item), None)
+
+    pulse = str(found("EchoPulseSequence") or "").strip().upper()
+    given = base.get("ScanningSequence") or "GR"
+    given = [given] if isinstance(given, str) else list(given)
+    sequence = [s for s in _SCANNING.get(pulse, given) if s != "IR"]
+    inversion = str(found("InversionRecovery") or "").strip().upper() == "YES"
+    if inversion:
+        sequence.append("IR")
+    base.ScanningSequence = sequence
+    laterality = found("FrameLaterality")
+    if laterality and "ImageLaterality" not in base and "Laterality" not in base:
+        base.ImageLaterality = laterality
+    return frozenset() if inversion else frozenset({_INVERSION_TIME})
 
 
 def _own_elements(source: Source, layouts: Layouts) -> dict[int, bytes] | None:

@@ -476,6 +476,7 @@ class PlanBuilder:
         for keyword, value in geometry.items():
             if keyword != "SpacingBetweenSlices" or spacing:
                 delta.update(self.element(keyword, value))
+        delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
         delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)
         if not base.has(_SOP_CLASS):
             delta[_SOP_CLASS] = ui(_SOP_CLASS, base.sop_class)

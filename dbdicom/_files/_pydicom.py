@@ -51,6 +51,7 @@ _GRID_OFFSETS = 0x3004000C  # Grid Frame Offset Vector
 FRAME_ALIASES = {
     "EffectiveEchoTime": "EchoTime",
     "NominalCardiacTriggerDelayTime": "TriggerTime",
+    "InversionTimes": "InversionTime",  # one value: the classic tag (several: kept as they are)
 }
 
 
@@ -226,10 +227,16 @@ def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str])
                 if elem.value:
                     for sub in elem.value[0]:
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
-                            out[FRAME_ALIASES.get(sub.keyword, sub.keyword)] = _plain(sub, problems)
+                            out[_frame_keyword(sub)] = _plain(sub, problems)
                 continue
             if elem.keyword and elem.keyword not in _SKIP:
-                out[FRAME_ALIASES.get(elem.keyword, elem.keyword)] = _plain(elem, problems)
+                out[_frame_keyword(elem)] = _plain(elem, problems)
+
+
+def _frame_keyword(elem: DataElement) -> str:
+    """The keyword of a functional-group element: its classic one where that holds its value."""
+    alias = FRAME_ALIASES.get(elem.keyword)
+    return alias if alias is not None and elem.VM <= 1 else elem.keyword
 
 
 def _plain(elem: DataElement, problems: dict[int, str]) -> Any:

@@ -35,7 +35,8 @@ __all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
 # and _warning holds whole reasons, one a line
 # 5: the index holds each folder's modification time (metadata "folders"), so
 # that a reopen lists again only the folders that changed
-FORMAT = 5
+# 6: an enhanced file's single InversionTimes of a frame is its InversionTime
+FORMAT = 6
 
 
 class _Unread:
