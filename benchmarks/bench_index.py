@@ -62,6 +62,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -315,14 +316,15 @@ def touch_files(paths: list[str], label: str) -> None:
         os.replace(path + ".new", path)
 
 
-def small_series(root: Path, n: int) -> tuple[str, list[str]]:
-    """The SeriesInstanceUID and the files (sorted) of the last series, the small one."""
+def small_series(root: Path, n: int, which: int = -1) -> tuple[str, list[str]]:
+    """The SeriesInstanceUID and the files (sorted) of a series: the last, the small one,
+    or another (``which``: its number in :func:`layout`; 0: one of the large ones)."""
     counts = layout(n)
-    p, rest = divmod(len(counts) - 1, N_STUDIES * N_SERIES)
+    p, rest = divmod(range(len(counts))[which], N_STUDIES * N_SERIES)
     s, r = divmod(rest, N_SERIES)
     folder = root / f"patient-{p + 1:02d}" / f"study-{s + 1}" / f"series-{r + 1}"
     files = sorted(str(f) for f in folder.iterdir())
-    assert len(files) == counts[-1], (folder, len(files))
+    assert len(files) == counts[which], (folder, len(files))
     uid = str(pydicom.dcmread(files[0], stop_before_pixels=True).SeriesInstanceUID)
     return uid, files
 
@@ -394,6 +396,9 @@ class Measurements:
     reread: Timing = field(default_factory=Timing)
     find: Timing = field(default_factory=Timing)
     find_peer: Timing = field(default_factory=Timing)
+    find_big: Timing = field(default_factory=Timing)
+    find_big_peer: Timing = field(default_factory=Timing)
+    big_files: int = 0
     memory: float = 0.0
     peer_memory: float = 0.0
     touched: list[str] = field(default_factory=list)
@@ -430,16 +435,19 @@ def measure_reopen(root: Path, repeats: int, m: Measurements) -> None:
 
 
 def measure_find(root: Path, n: int, repeats: int, m: Measurements) -> None:
-    """Open + find + load the small series vs pydicom reading its files, alternating."""
-    uid, files = small_series(root, n)
-    ours, theirs = find_and_load(root, uid), pydicom_stack(files)  # warm-up, and checked
-    if ours.shape[-2:] != theirs.shape[-2:] or not np.array_equal(
-        ours.reshape(theirs.shape), theirs
-    ):
-        sys.exit(f"dbdicom's pixels of {uid} differ from pydicom's: {ours.shape}, {theirs.shape}")
-    for _ in range(repeats):
-        m.find.seconds.append(timed(lambda: find_and_load(root, uid))[0])
-        m.find_peer.seconds.append(timed(lambda: pydicom_stack(files))[0])
+    """Open + find + load the small series, then a large one (~200 files at 20,000),
+    vs pydicom reading their files, alternating."""
+    for which, ours_t, peer_t in ((-1, m.find, m.find_peer), (0, m.find_big, m.find_big_peer)):
+        uid, files = small_series(root, n, which)
+        ours, theirs = find_and_load(root, uid), pydicom_stack(files)  # warm-up, and checked
+        if ours.shape[-2:] != theirs.shape[-2:] or not np.array_equal(
+            ours.reshape(theirs.shape), theirs
+        ):
+            sys.exit(f"dbdicom's pixels of {uid} differ from pydicom's: {ours.shape}")
+        for _ in range(repeats):
+            ours_t.seconds.append(timed(partial(find_and_load, root, uid))[0])
+            peer_t.seconds.append(timed(partial(pydicom_stack, files))[0])
+        m.big_files = len(files)
 
 
 def measure_touched(root: Path, n: int, repeats: int, m: Measurements) -> None:
@@ -512,6 +520,17 @@ def result_rows(n: int, m: Measurements) -> list[Row]:
                 m.find.best <= m.find_peer.best,
             )
         )
+    if m.find_big.seconds:
+        rows.append(
+            Row(
+                f"open + find + load one {m.big_files}-file series",
+                "s",
+                m.find_big.best,
+                (m.find_big_peer.best,),
+                "no slower than pydicom reading its files",
+                m.find_big.best <= m.find_big_peer.best,
+            )
+        )
     if m.memory:
         rows.append(
             Row(
@@ -568,6 +587,8 @@ def print_report(
         ("pydicom re-reading the touched files", m.reread),
         (f"dbdicom open + find + load {SMALL_SERIES} files", m.find),
         (f"pydicom reading those {SMALL_SERIES} files", m.find_peer),
+        (f"dbdicom open + find + load {m.big_files} files", m.find_big),
+        (f"pydicom reading those {m.big_files} files", m.find_big_peer),
     ):
         if timing.seconds:
             print(f"  {name + ':':<42} {timing.spread()}")
@@ -598,6 +619,8 @@ def write_json(
             "pydicom_reread_touched": m.reread.seconds,
             "dbdicom_open_find_load": m.find.seconds,
             "pydicom_small_series": m.find_peer.seconds,
+            "dbdicom_open_find_load_large": m.find_big.seconds,
+            "pydicom_large_series": m.find_big_peer.seconds,
         },
         "load_average": m.load,
         "touched_files": len(m.touched),
