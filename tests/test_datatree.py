@@ -212,6 +212,8 @@ def test_a_tree_below_a_patient_study_or_series(built: Path) -> None:
     )
     with pytest.raises(db.DicomError, match="instance.series"):
         series.instances()[0].to_datatree()
+    with pytest.raises(db.EmptyRecordError, match="no file yet"):
+        series.new_sibling(SeriesDescription="new").to_datatree()
 
 
 # ------------------------------------------------------------------ group=

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _arrays, _export
 from .._errors import DicomError, GeometryError, GridError, GroupError
+from ._empty import require_files
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -182,6 +183,7 @@ def build_tree(
     if len(record._rows()):
         db._editor.sync(record._rows())
     if record.level == "series":  # the root is the series' node
+        require_files(record, "make a tree of")
         tree = series_nodes(record, "/", fill=fill, chunks=chunks)
         tree.nodes["/"].attrs["skipped"] = [f"{p}: {why}" for p, why in tree.skipped.items()]
         return tree
