@@ -224,3 +224,13 @@ def test_a_file_of_a_frame_at_a_time(tmp_path: Path) -> None:
     assert frames["frame"].tolist() == list(range(10))
     assert (frames["NumberOfFrames"] == 10).all()
     assert frames["pixel_offset"].nunique() == 1  # the file's Pixel Data, for every frame
+
+
+def test_dates_and_times_of_any_year_and_precision() -> None:
+    series = db.series(np.zeros((1, 4, 4), dtype=np.uint16), PatientBirthDate="16000229")
+    series.AcquisitionTime = "235959.123456"
+    table = series.table(["PatientBirthDate", "AcquisitionTime"])
+    assert table.loc[0, "PatientBirthDate"] == pd.Timestamp("1600-02-29")  # before 1677
+    assert table.loc[0, "AcquisitionTime"] == pd.Timedelta(hours=23, minutes=59, seconds=59.123456)
+    arrow = series.to_arrow(["PatientBirthDate", "AcquisitionTime"])
+    assert arrow.column("PatientBirthDate").to_pylist()[0].year == 1600

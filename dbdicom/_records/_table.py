@@ -145,11 +145,11 @@ def _temporal(value: str, keyword: str) -> Any:
         converted = None
     if isinstance(converted, float | np.floating):  # TM: seconds since midnight
         if not np.isfinite(converted):
-            return np.timedelta64("NaT", "ns")
-        return np.timedelta64(int(round(float(converted) * 1e9)), "ns")
+            return np.timedelta64("NaT", "us")
+        return np.timedelta64(int(round(float(converted) * 1e6)), "us")
     if isinstance(converted, np.datetime64 | np.timedelta64):
         return converted
-    return np.timedelta64("NaT", "ns") if vr_of(keyword) == "TM" else np.datetime64("NaT", "ns")
+    return np.timedelta64("NaT", "us") if vr_of(keyword) == "TM" else np.datetime64("NaT", "us")
 
 
 def _texts(values: np.ndarray, keyword: str) -> Any:
@@ -168,7 +168,7 @@ def _texts(values: np.ndarray, keyword: str) -> Any:
     if vr in _TEMPORAL:
         converted = [_temporal(u, keyword) if u else None for u in uniques]
         kind = "m" if vr == "TM" else "M"
-        dtype = "timedelta64[ns]" if kind == "m" else "datetime64[ns]"
+        dtype = "timedelta64[us]" if kind == "m" else "datetime64[us]"  # years 1 to 9999
         table = np.array(
             [np.array("NaT", dtype=dtype) if c is None else c for c in converted] + ["NaT"],
             dtype=dtype,
