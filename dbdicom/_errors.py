@@ -21,6 +21,7 @@ __all__ = [
     "UnknownTagError",
     "GridError",
     "GeometryError",
+    "GroupError",
     "ReadOnlyError",
     "StaleFileError",
     "disk_full",
@@ -71,6 +72,18 @@ class GridError(DicomError, ValueError):
 
 class GeometryError(GridError):
     """Frames of different sizes or orientations would be stacked together."""
+
+
+class GroupError(DicomError, KeyError):
+    """A ``group=`` of xarray's open functions names no node of the tree, or several.
+
+    A group is a path in the tree (``/patient/study/series``), a
+    SeriesInstanceUID or a SeriesDescription that only one series has; the
+    message lists the paths to choose from.
+    """
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
+        return str(self.args[0]) if self.args else ""
 
 
 class EmptyRecordError(DicomError, LookupError):

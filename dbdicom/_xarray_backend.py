@@ -1,39 +1,166 @@
-"""``xr.open_dataarray(folder, engine="dbdicom", ...)``: the xarray backend.
+"""``xr.open_dataarray``, ``open_dataset``, ``open_datatree``, ``open_groups``: the backend.
 
-Like xarray's own backends, ``open_dataset`` gives variables whose data are
-lazily indexed backend arrays (:class:`dbdicom._arrays._lazy.FramesBackendArray`,
-via ``Series.to_xarray(chunks=False)``): no dask unless ``chunks=`` asks for
-it, and then xarray makes the dask array. ``encoding["preferred_chunks"]``
-says what is stored: frames, each read on its own (see
-:func:`dbdicom._arrays._lazy.preferred_chunks`).
+Like xarray's own backends, the entrypoint only cleans arguments and hands
+off: a folder is opened as a database (:func:`dbdicom.database`: indexed
+once, the index kept in the folder, or in the user's cache when the folder
+cannot be written), and its tree (``/<patient>/<study>/<series>``, see
+:meth:`dbdicom.Database.to_datatree`) built by the records layer. Variables
+are lazily indexed backend arrays (:class:`dbdicom._arrays._lazy.FramesBackendArray`):
+no dask unless ``chunks=`` asks for it, and then xarray makes the dask
+array; ``encoding["preferred_chunks"]`` says what is stored: frames, each
+read on its own (see :func:`dbdicom._arrays._lazy.preferred_chunks`).
+
+A single DICOM file is opened as a database of that file alone: a link to
+it in a temporary folder (removed when Python exits), so that its own folder
+is neither read whole nor written.
+
+``guess_can_open`` claims, without ``engine=``, a DICOM file (a 128-byte
+preamble then ``DICM``) and a folder that holds one (looking at up to
+:data:`GUESS_FILES` files, hidden ones left out) or that dbdicom has indexed
+(it holds ``.dbdicom``).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
-from ._arrays import preferred_chunks
-from ._errors import DicomError
-from ._records import database
+from ._errors import DatabaseNotFoundError
+from ._records import Database, database, open_group, tree_of
 
-__all__ = ["DbdicomBackendEntrypoint"]
+__all__ = ["GUESS_FILES", "DbdicomBackendEntrypoint", "is_dicom_file", "looks_like_dicom"]
+
+#: at most this many files of a folder are looked at by ``guess_can_open``
+GUESS_FILES = 64
+_MARKER = slice(128, 132)
+# the metadata files of a Zarr store (formats 3 and 2)
+_ZARR = ("zarr.json", ".zgroup", ".zarray")
+# the temporary folders holding links to single files, removed at exit
+_LINKS: list[str] = []
+
+
+@atexit.register
+def _remove_links() -> None:
+    for folder in _LINKS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def is_dicom_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a file that starts with a DICOM preamble and ``DICM``.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> is_dicom_file(get_testdata_file("CT_small.dcm")), is_dicom_file(__file__)
+    (True, False)
+    """
+    try:
+        with open(path, "rb") as f:
+            return f.read(132)[_MARKER] == b"DICM"
+    except OSError:
+        return False
+
+
+def looks_like_dicom(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a DICOM file, or a folder indexed by dbdicom or holding one.
+
+    In a folder, files are looked at a folder at a time, the folder's own
+    files first, at most :data:`GUESS_FILES` of them; hidden files and
+    folders (``.name``) are left out, and a Zarr store is not looked into.
+    Nothing is written.
+    """
+    root = Path(path)
+    if root.is_file():
+        return is_dicom_file(root)
+    if not root.is_dir():
+        return False
+    if (root / ".dbdicom").is_dir():
+        return True
+    if any((root / name).exists() for name in _ZARR):
+        return False  # a Zarr store: for the zarr engine, without reading its chunks
+    seen, todo = 0, [root]
+    while todo and seen < GUESS_FILES:
+        folder = todo.pop(0)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False) and seen < GUESS_FILES:
+                seen += 1
+                if is_dicom_file(entry.path):
+                    return True
+    return False
+
+
+def _single_file(path: Path) -> Database:
+    """A database of the one file ``path``: a link to it in a temporary folder."""
+    folder = tempfile.mkdtemp(prefix="dbdicom-file-")
+    _LINKS.append(folder)
+    link = Path(folder) / path.name
+    try:
+        os.symlink(path.absolute(), link)
+    except OSError:  # no symbolic links here (Windows without the right): a copy
+        shutil.copyfile(path, link)
+    return database(folder, follow_links=True)
+
+
+def _open(filename_or_obj: Any) -> Database:
+    """The database of a folder, or of one file."""
+    try:
+        path = Path(os.fspath(filename_or_obj)).expanduser()
+    except TypeError:
+        raise DatabaseNotFoundError(
+            f"dbdicom opens a folder or a file of DICOM by its path, not a "
+            f"{type(filename_or_obj).__name__}: give xr.open_dataset the path"
+        ) from None
+    if path.is_file():
+        if not is_dicom_file(path):
+            raise DatabaseNotFoundError(
+                f"{str(path)!r} is not a DICOM file (no 'DICM' at byte 128): give a DICOM "
+                "file, or the folder that holds the files"
+            )
+        return _single_file(path)
+    return database(path)
+
+
+def _dropped(ds: xr.Dataset, drop_variables: str | Iterable[str] | None) -> xr.Dataset:
+    if not drop_variables:
+        return ds
+    drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
+    return ds.drop_vars(drop, errors="ignore")
 
 
 class DbdicomBackendEntrypoint(BackendEntrypoint):
-    """Open one series of a folder of DICOM files as a lazy Dataset.
+    """Open a folder (or a file) of DICOM as lazy Datasets, one per series, or as a tree.
 
-    Parameters of ``open_dataset`` / ``open_dataarray``: ``series`` (a
-    SeriesInstanceUID or SeriesDescription; may be left out when the folder
-    holds a single series), ``dims`` and ``fill`` as in
-    :meth:`dbdicom.Series.to_xarray`. Without ``chunks`` the data are lazily
-    indexed (no dask), and a selection reads only its frames. ``chunks={}``
-    gives a dask chunk per frame; ``chunks={dim: n}`` ``n`` grid points a
-    chunk along ``dim`` (-1: all), one along the tag dims not named.
+    ``open_dataset`` / ``open_dataarray`` take xarray's ``group``: a path in
+    the tree (``"/<patient>/<study>/<series>"``, as ``open_datatree`` gives
+    it; ``<series path>/1``... for a series that mixes image sizes or
+    orientations), a SeriesInstanceUID, or a SeriesDescription that only one
+    series has; it may be left out when the folder (or file) holds one
+    series. ``series=`` is the same as ``group=``. ``dims`` and ``fill`` as
+    in :meth:`dbdicom.Series.to_xarray`. Without ``chunks`` the data are
+    lazily indexed (no dask), and a selection reads only its frames;
+    ``chunks={}`` gives a dask chunk per frame; ``chunks={dim: n}`` ``n``
+    grid points a chunk along ``dim`` (-1: all), one along the tag dims not
+    named.
+
+    ``open_datatree`` / ``open_groups`` give every series (see
+    :meth:`dbdicom.Database.to_datatree`); their ``group`` (a path, UID or
+    description) gives the tree below that node.
 
     Examples
     --------
@@ -41,58 +168,74 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
     >>> from dbdicom._demo import build_demo
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     _ = build_demo(folder)
-    ...     da = xr.open_dataarray(folder, engine="dbdicom", series="VFA")
+    ...     da = xr.open_dataarray(folder, group="VFA")   # no engine: guessed
     ...     da.dims, da.chunks, da.isel(SliceLocation=0, FlipAngle=1).values.shape
     ...     chunks = {"SliceLocation": 3, "FlipAngle": -1}
-    ...     xr.open_dataarray(folder, engine="dbdicom", series="VFA", chunks=chunks).chunks
+    ...     xr.open_dataarray(folder, engine="dbdicom", group="VFA", chunks=chunks).chunks
+    ...     tree = xr.open_datatree(folder, engine="dbdicom")
+    ...     sorted(tree.children)
     (('SliceLocation', 'FlipAngle', 'row', 'column'), None, (64, 64))
     ((3, 3), (4,), (64,), (64,))
+    ['Phantom_Alpha_DEMO-001', 'Phantom_Beta_DEMO-002']
     """
 
-    description = "A series of a folder of DICOM files, lazily (dbdicom)"
-    open_dataset_parameters = ("filename_or_obj", "drop_variables", "series", "dims", "fill")
+    description = "Folders and files of DICOM: each series a lazy DataArray (dbdicom)"
+    url = "https://github.com/QIB-Sheffield/dbdicom"
+    open_dataset_parameters = (
+        "filename_or_obj",
+        "drop_variables",
+        "group",
+        "series",
+        "dims",
+        "fill",
+    )
+    supports_groups = True
 
     def open_dataset(  # type: ignore[override]
         self,
         filename_or_obj: str | os.PathLike[str],
         *,
         drop_variables: str | Iterable[str] | None = None,
+        group: str | None = None,
         series: str | None = None,
         dims: Sequence[str] | None = None,
         fill: bool = False,
     ) -> xr.Dataset:
-        db = database(filename_or_obj)
-        everything = db.series()
-        if series is None:
-            if len(everything) != 1:
-                names = [s.label() for s in everything]
-                raise DicomError(
-                    f"{filename_or_obj} holds {len(everything)} series ({names}): "
-                    "choose one with series=<SeriesInstanceUID or SeriesDescription>"
-                )
-            chosen = everything[0]
-        else:
-            matches = [s for s in everything if s.uid == series] or db.series(
-                SeriesDescription=series
-            )
-            if len(matches) != 1:
-                raise DicomError(
-                    f"{len(matches)} series match series={series!r} in {filename_or_obj}: "
-                    "give a SeriesInstanceUID, or a SeriesDescription that only one series has"
-                )
-            chosen = matches[0]
-        da = chosen.to_xarray(dims, fill=fill, chunks=False)
-        da.encoding["preferred_chunks"] = preferred_chunks(dict(da.sizes))
-        name = da.name or "pixels"
-        ds = da.to_dataset(name=name)
-        if drop_variables:
-            drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
-            ds = ds.drop_vars(drop, errors="ignore")
-        return ds
+        db = _open(filename_or_obj)
+        ds = open_group(db, group if group is not None else series, dims=dims, fill=fill)
+        return _dropped(ds, drop_variables)
+
+    def open_groups_as_dict(  # type: ignore[override]
+        self,
+        filename_or_obj: str | os.PathLike[str],
+        *,
+        drop_variables: str | Iterable[str] | None = None,
+        group: str | None = None,
+        fill: bool = False,
+    ) -> dict[str, xr.Dataset]:
+        db = _open(filename_or_obj)
+        nodes = tree_of(db, group, fill=fill, chunks=False).nodes
+        return {path: _dropped(ds, drop_variables) for path, ds in nodes.items()}
+
+    def open_datatree(  # type: ignore[override]
+        self,
+        filename_or_obj: str | os.PathLike[str],
+        *,
+        drop_variables: str | Iterable[str] | None = None,
+        group: str | None = None,
+        fill: bool = False,
+    ) -> xr.DataTree:
+        groups = self.open_groups_as_dict(
+            filename_or_obj, drop_variables=drop_variables, group=group, fill=fill
+        )
+        return xr.DataTree.from_dict(groups)
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """Only folders that dbdicom has indexed before are claimed without ``engine=``."""
+        """A DICOM file, or a folder indexed by dbdicom or holding one: :func:`looks_like_dicom`."""
         try:
-            return os.path.isdir(os.path.join(os.fspath(filename_or_obj), ".dbdicom"))
+            path = os.fspath(filename_or_obj)
         except TypeError:
             return False
+        if isinstance(path, bytes) or "://" in path:
+            return False
+        return looks_like_dicom(path)

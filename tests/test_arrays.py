@@ -302,7 +302,7 @@ def test_xarray_backend(
     xr.testing.assert_equal(chunked.compute(), da.compute())
     ds = xr.open_dataset(root, engine="dbdicom", series="VFA")
     assert list(ds.data_vars) == ["VFA"]
-    with pytest.raises(db.DicomError, match="choose one with series="):
+    with pytest.raises(db.DicomError, match="choose one with group="):
         xr.open_dataarray(root, engine="dbdicom")
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ._grid import Grid, make_grid
     from ._lazy import preferred_chunks
     from ._numpy import array_and_header
-    from ._table import has_image, why_no_image
+    from ._table import frame_values, has_image, to_coordinate, why_no_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
 _MODULES = {
@@ -36,6 +36,7 @@ _MODULES = {
     "shared_values": "._frame_tags",
     "AUTO_DIMS": "._xarray",
     "Frames": "._frames",
+    "frame_values": "._table",
     "Grid": "._grid",
     "array_and_header": "._numpy",
     "build_dataarray": "._xarray",
@@ -45,6 +46,7 @@ _MODULES = {
     "make_grid": "._grid",
     "preferred_chunks": "._lazy",
     "stack": "._xarray",
+    "to_coordinate": "._table",
     "why_no_image": "._table",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -59,6 +61,7 @@ __all__ = [
     "array_and_header",
     "build_dataarray",
     "check_names",
+    "frame_values",
     "frames_of",
     "geometry_groups",
     "group_text",
@@ -67,5 +70,6 @@ __all__ = [
     "preferred_chunks",
     "shared_values",
     "stack",
+    "to_coordinate",
     "why_no_image",
 ]

@@ -16,8 +16,15 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
-    from ._each import ExportedPath, Skipped
-    from ._layout import frame_rows, label, safe_name, series_name, target_folder
+    from ._each import ExportedPath, Skipped, why_skipped
+    from ._layout import (
+        frame_rows,
+        label,
+        safe_name,
+        series_folders,
+        series_name,
+        target_folder,
+    )
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
@@ -41,8 +48,10 @@ _MODULES = {
     "npy_arrays": "._npy",
     "open_zarr": "._zarr",
     "safe_name": "._layout",
+    "series_folders": "._layout",
     "series_name": "._layout",
     "target_folder": "._layout",
+    "why_skipped": "._each",
     "write_zarr": "._zarr",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -65,7 +74,9 @@ __all__ = [
     "npy_arrays",
     "open_zarr",
     "safe_name",
+    "series_folders",
     "series_name",
     "target_folder",
+    "why_skipped",
     "write_zarr",
 ]

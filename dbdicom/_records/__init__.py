@@ -3,5 +3,16 @@
 from ._database import Database, database
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record
+from ._tree import open_group, tree_of
 
-__all__ = ["Database", "Instance", "Patient", "Record", "Series", "Study", "database"]
+__all__ = [
+    "Database",
+    "Instance",
+    "Patient",
+    "Record",
+    "Series",
+    "Study",
+    "database",
+    "open_group",
+    "tree_of",
+]

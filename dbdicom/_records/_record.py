@@ -31,6 +31,7 @@ from ._structure import (
     set_custom,
     set_values,
 )
+from ._views import Views
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "TagLike"]
 
 
-class Record(Exports):
+class Record(Exports, Views):
     """A patient, study, series or instance of a database (or the database).
 
     Records are light handles: equal when they are of the same level, in the
