@@ -146,9 +146,6 @@ class Database(Record):
     def label(self) -> str:
         return self.path
 
-    def __repr__(self) -> str:
-        return f"Database({self.path!r})"
-
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:
         """Read every file again and rebuild the index from scratch.
@@ -260,7 +257,8 @@ class Database(Record):
         The files are copied, never moved or changed; files whose
         SOPInstanceUID is already in the database, files that are not
         DICOM, and entries that are not files (named pipes, devices,
-        dangling links: never opened) are skipped and listed in a message. The copies can be removed
+        dangling links: never opened) are skipped and listed in a warning
+        (:class:`dbdicom.DicomWarning`). The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
         """
