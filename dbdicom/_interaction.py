@@ -209,11 +209,13 @@ class Status:
     >>> import logging, sys
     >>> handler = logging.StreamHandler(sys.stdout)
     >>> logging.getLogger("dbdicom").addHandler(handler)
+    >>> logging.getLogger("dbdicom").setLevel(logging.INFO)
     >>> s = Status()
     >>> s.message("Starting")
     Starting
     >>> s.mute(); s.message("not shown"); s.unmute()
     >>> logging.getLogger("dbdicom").removeHandler(handler)
+    >>> logging.getLogger("dbdicom").setLevel(logging.NOTSET)
     """
 
     def __init__(self) -> None:

@@ -146,7 +146,9 @@ def test_messages_print_when_logging_is_not_set_up(
 def test_messages_go_to_the_logging_the_program_set_up(
     database_folder: tuple[Path, Manifest],
 ) -> None:
-    setup = "import logging; logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n"
+    setup = (
+        "import logging; logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n"
+    )
     stdout, stderr = run_python(setup + SAY.format(folder=str(database_folder[0])), terminal=False)
     assert stdout == ""  # logging shows it, once: nothing printed besides
     assert "dbdicom Starting calculation...\n" in stderr

@@ -41,7 +41,8 @@ def html_tree(record: Record) -> str:
     >>> page = html_tree(database)
     >>> page.count("<details"), "2 patients, 3 studies, 5 series, 48 instances" in page
     (6, True)
-    >>> "&lt;Series" in html_tree(database.series()[0].instances()[0])
+    >>> one = html_tree(database.series()[0].instances()[0])  # an instance: one line
+    >>> one.endswith("&lt;Instance &#x27;instance 1&#x27; of Series &#x27;1: localiser&#x27;&gt;</div>")
     True
     """
     if record._db._closed or record.level == "instance":
@@ -70,7 +71,8 @@ def _flags(record: Record, problems: Any) -> dict[str, int]:
         return {}
     index = record._db.index
     ok = index.ok
-    where = dict(zip(index.array("_path", ok).tolist(), index.array("_series", ok).tolist()))
+    paths, keys = index.array("_path", ok).tolist(), index.array("_series", ok).tolist()
+    where = dict(zip(paths, keys, strict=True))
     found: dict[str, int] = {}
     for path in problems["path"].tolist():
         key = where.get(path)
@@ -86,7 +88,9 @@ def _details(head: str, inner: list[str], opened: bool) -> str:
 
 def _head(kind: str, label: str, *facts: str) -> str:
     shown = " · ".join(escape(f) for f in facts if f)
-    return f"<b>{kind}</b> {escape(label)}" + (f' <span style="{_DIM}">{shown}</span>' if shown else "")
+    return f"<b>{kind}</b> {escape(label)}" + (
+        f' <span style="{_DIM}">{shown}</span>' if shown else ""
+    )
 
 
 def _flag(n: int) -> str:
@@ -100,12 +104,14 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
         return _series(record, flags, listed=True)
     children = record.children()
     small = len(record.series()) <= _OPEN_UP_TO
-    inner = []
+    inner: list[str] = []
     for child in children:
         if shown[0] >= MAX_SERIES:
             rest = len(children) - len(inner)
-            inner.append(f'<div style="{_DIM}">… and {count(rest, child.level)} more '
-                         "(print() shows them all)</div>")
+            inner.append(
+                f'<div style="{_DIM}">… and {count(rest, child.level)} more '
+                "(print() shows them all)</div>"
+            )
             break
         if child.level == "series":
             inner.append(_series(child, flags, listed=False))
@@ -119,8 +125,14 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
         return _details(head, inner, opened=True)
     if level == "patient":
         rows = record._rows()
-        born, sex = (record._db._values(rows[:1], k)[0] if len(rows) else None for k in _PATIENT_KEYS)
-        facts = [f"PatientID {record.uid}", f"born {born}" if born else "", f"sex {sex}" if sex else ""]
+        born, sex = (
+            record._db._values(rows[:1], k)[0] if len(rows) else None for k in _PATIENT_KEYS
+        )
+        facts = [
+            f"PatientID {record.uid}",
+            f"born {born}" if born else "",
+            f"sex {sex}" if sex else "",
+        ]
         head = _head("Patient", record.label(), *facts, counts(record))
     else:
         head = _head("Study", record.label(), counts(record))
