@@ -42,7 +42,8 @@ def html_tree(record: Record) -> str:
     >>> page.count("<details"), "2 patients, 3 studies, 5 series, 48 instances" in page
     (6, True)
     >>> one = html_tree(database.series()[0].instances()[0])  # an instance: one line
-    >>> one.endswith("&lt;Instance &#x27;instance 1&#x27; of Series &#x27;1: localiser&#x27;&gt;</div>")
+    >>> one.endswith("&lt;Instance &#x27;instance 1&#x27; of Series &#x27;1: localiser"
+    ...              "&#x27;&gt;</div>")
     True
     """
     if record._db._closed or record.level == "instance":
