@@ -94,6 +94,12 @@ def _head(kind: str, label: str, *facts: str) -> str:
     )
 
 
+def _more(n: int, word: str) -> str:
+    """``"3 more studies"``."""
+    number, words = count(n, word).split(" ", 1)
+    return f"{number} more {words}"
+
+
 def _flag(n: int) -> str:
     return f' <span style="{_FLAG}">⚠ {count(n, "problem")}</span>' if n else ""
 
@@ -110,7 +116,7 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
         if shown[0] >= MAX_SERIES:
             rest = len(children) - len(inner)
             inner.append(
-                f'<div style="{_DIM}">… and {count(rest, child.level)} more '
+                f'<div style="{_DIM}">… and {_more(rest, child.level)} '
                 "(print() shows them all)</div>"
             )
             break
@@ -161,8 +167,8 @@ def _series(series: Any, flags: dict[str, int], listed: bool) -> str:
         for i in instances[:MAX_INSTANCES]
     ]
     if len(instances) > MAX_INSTANCES:
-        rest = count(len(instances) - MAX_INSTANCES, "instance")
-        rows.append(f'<div style="{_DIM}">… and {rest} more</div>')
+        rest = _more(len(instances) - MAX_INSTANCES, "instance")
+        rows.append(f'<div style="{_DIM}">… and {rest}</div>')
     return _details(head, rows, opened=len(instances) <= _OPEN_UP_TO)
 
 
@@ -180,7 +186,7 @@ def _problems_html(problems: Any) -> str:
         for path, text in problems.head(MAX_PROBLEMS).itertuples(index=False)
     )
     more = len(problems) - MAX_PROBLEMS
-    tail = f'<div style="{_DIM}">… and {count(more, "problem")} more</div>' if more > 0 else ""
+    tail = f'<div style="{_DIM}">… and {_more(more, "problem")}</div>' if more > 0 else ""
     return (
         f'<details><summary><span style="{_FLAG}">⚠ Problems</span> ({said}; see '
         f"database.problems())</summary><table>{cells}</table>{tail}</details>"
