@@ -483,8 +483,10 @@ def database(
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder.
     status : StatusLike, optional
-        Where messages and progress go: the terminal by default, or a GUI's
-        status bar (any object with ``message`` and ``progress``).
+        Where messages, warnings and progress show: by default
+        (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
+        and progress to tqdm bars; or a GUI's status bar (any object with
+        ``message`` and ``progress``), which then receives them all.
     dialog : DialogLike, optional
         Who asks the user: the terminal by default, or a GUI's pop-ups (any
         object with the methods of :class:`dbdicom.DialogLike`).
