@@ -11,6 +11,7 @@ import errno
 
 __all__ = [
     "DicomError",
+    "DicomWarning",
     "DatabaseNotFoundError",
     "DiskFullError",
     "EmptyRecordError",
@@ -30,6 +31,18 @@ __all__ = [
 
 class DicomError(Exception):
     """Base class of every error raised on purpose by dbdicom."""
+
+
+class DicomWarning(UserWarning):
+    """What dbdicom did that the user should know of, said once through :mod:`warnings`.
+
+    Values changed on the way (NaN written as 0), headers taken from a
+    template, files not imported: the call went on, but not quite as asked.
+    Python's default filter shows each distinct warning once per place in
+    the user's code; ``warnings.filterwarnings("ignore", category=db.DicomWarning)``
+    silences them, ``"error"`` makes them exceptions, and
+    ``logging.captureWarnings(True)`` sends them to logging.
+    """
 
 
 class DatabaseNotFoundError(DicomError, FileNotFoundError):

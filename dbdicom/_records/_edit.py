@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import copy
 import os
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
 from .._dataset import non_ascii
-from .._errors import DicomError, InvalidFileError, ReadOnlyError, disk_full
+from .._errors import DicomError, DicomWarning, InvalidFileError, ReadOnlyError, disk_full
 from .._files import read_any_header, read_dataset
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
@@ -541,7 +542,11 @@ def write_all_pending() -> None:
             try:
                 editor.write_pending()
             except (DicomError, OSError) as exc:
-                print(f"dbdicom: could not write the edits held in memory: {exc}")
+                warnings.warn(
+                    f"could not write the edits held in memory of {editor.db.path}: {exc}",
+                    DicomWarning,
+                    stacklevel=1,
+                )
 
 
 atexit.register(write_all_pending)

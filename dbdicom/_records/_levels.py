@@ -504,14 +504,15 @@ class _SeriesArrays:
 
         A series that mixes image sizes or orientations (a localizer) gives
         one file per group, largest first, ``_1``, ``_2``... added to the
-        name (a message says so); the folder they are in is returned.
+        name (a message says so: "Series '1: localiser' mixes 3 image sizes
+        or orientations: one .npy file per group ..."); the folder they are in
+        is returned.
 
         Examples
         --------
         >>> import tempfile
         >>> localiser = database.series(SeriesDescription="localiser")[0]
         >>> folder = localiser.export_as_npy(tempfile.mkdtemp())
-        Series '1: localiser' mixes 3 image sizes or orientations: one .npy file per group ...
         >>> sorted(p.name for p in folder.glob("*.npy"))
         ['localiser_1.npy', 'localiser_2.npy', 'localiser_3.npy']
         """

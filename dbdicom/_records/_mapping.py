@@ -336,6 +336,6 @@ def import_nifti(
     values = da.values
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         finite = np.isfinite(values)
-        database.message(f"{path}: {int((~finite).sum())} NaN or infinite voxel(s) written as 0.")
+        database._warn(f"{path}: {int((~finite).sum())} NaN or infinite voxel(s) written as 0.")
         da = da.copy(data=np.where(finite, values, 0))
     return new.set_xarray(da, description=f"imported from NIfTI {Path(path).name}")

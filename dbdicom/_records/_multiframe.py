@@ -106,7 +106,7 @@ def _write_multiframe(
     ds = _build(kind, pixels, positions, attributes, referenced or None, description)
     lost = sorted(str(c) for c in da.coords if c not in _KEPT and c not in ("row", "column"))
     if lost:  # said once the object is made: not before a refusal
-        series.message(
+        series._warn(
             f"A {kind} keeps the pixels and their positions; the coordinates "
             f"{', '.join(lost)} are not stored in it (write kind='image' to keep them)."
         )
