@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
-    from ._lazy import preferred_chunks
+    from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
     from ._numpy import array_and_header
     from ._table import has_image, why_no_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
@@ -36,6 +36,8 @@ _MODULES = {
     "shared_values": "._frame_tags",
     "AUTO_DIMS": "._xarray",
     "Frames": "._frames",
+    "FramesBackendArray": "._lazy",
+    "frames_behind": "._lazy",
     "Grid": "._grid",
     "array_and_header": "._numpy",
     "build_dataarray": "._xarray",
@@ -53,12 +55,14 @@ __all__ = [
     "AUTO_DIMS",
     "FrameTags",
     "Frames",
+    "FramesBackendArray",
     "Grid",
     "NOT_TAG_COORDS",
     "WRITER_TAGS",
     "array_and_header",
     "build_dataarray",
     "check_names",
+    "frames_behind",
     "frames_of",
     "geometry_groups",
     "group_text",
