@@ -10,7 +10,7 @@ RescaleIntercept come after, as CF ``scale_factor`` and ``add_offset``).
 transfer syntax                        chunk
 =====================================  =========================================
 Implicit / Explicit VR Little Endian   the frame's bytes, no codec (``<i2``...)
-Explicit VR Big Endian                 the frame's bytes, no codec (``>i2``...)
+Explicit VR Big Endian (16, 32 bits)   the frame's bytes, no codec (``>i2``...)
 JPEG Baseline, Extended, Lossless      ``imagecodecs_jpeg``
 JPEG-LS Lossless and Near-Lossless     ``imagecodecs_jpegls``
 JPEG 2000 (Lossless Only, and lossy)   ``imagecodecs_jpeg2k``
@@ -48,6 +48,7 @@ from .._errors import VirtualZarrError
 __all__ = ["CODECS", "ChunkEncoding", "check_high_bits", "chunk_encoding"]
 
 DEFLATED = "1.2.840.10008.1.2.1.99"
+BIG_ENDIAN = "1.2.840.10008.1.2.2"
 RLE = "1.2.840.10008.1.2.5"
 
 #: the numcodecs codec of each compressed transfer syntax whose frames it
@@ -124,7 +125,7 @@ def chunk_encoding(fmt: _files.PixelFormat, path: str) -> ChunkEncoding:
     syntax = fmt.transfer_syntax
     stored = np.dtype(f"f{fmt.float_bits // 8}") if fmt.float_bits else fmt.dtype
     if syntax in _files.NATIVE:
-        order = ">" if syntax == "1.2.840.10008.1.2.2" else "<"
+        order = ">" if syntax == BIG_ENDIAN else "<"
         return stored.newbyteorder(order).str, None
     codec = CODECS[syntax]
     little = stored.newbyteorder("<").str
@@ -177,6 +178,11 @@ def _refusal(fmt: _files.PixelFormat) -> str:  # noqa: C901 - one rule a line
         return (
             "(0028,0006) 'Planar Configuration' is 1: colour planes (RR..GG..BB..) are "
             "not the (row, column, channel) order of the array"
+        )
+    if syntax == BIG_ENDIAN and fmt.bits_allocated == 8:
+        return (
+            f"{_syntax(syntax)} stores 8-bit pixels in 16-bit words (OW) whose two bytes "
+            "are swapped: a chunk read as bytes has every pixel pair in the wrong order"
         )
     if syntax == RLE and fmt.samples > 1:
         return "RLE Lossless colour decodes to colour planes, not (row, column, channel)"

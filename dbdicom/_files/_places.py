@@ -115,10 +115,11 @@ def _native_place(path: str) -> tuple[int, int]:
     ds = pydicom.dcmread(path, defer_size=64, force=True)
     for tag in _PIXEL_TAGS:
         if tag in ds:
-            elem = ds.get_item(tag)
-            tell = getattr(elem, "value_tell", None)
-            if tell is not None and elem.length != 0xFFFFFFFF:
-                return int(tell), int(elem.length)
+            elem = ds.get_item(tag, keep_deferred=True)
+            tell = getattr(elem, "value_tell", None)  # a deferred (raw) element has it
+            length = getattr(elem, "length", 0xFFFFFFFF)
+            if tell is not None and length != 0xFFFFFFFF:
+                return int(tell), int(length)
     raise InvalidFileError(f"{path}: no native (7FE0,0010) 'Pixel Data' value was found")
 
 
