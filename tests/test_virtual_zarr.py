@@ -28,6 +28,8 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import UID, generate_uid
 
 import dbdicom as db
+from dbdicom._export import series_references
+from dbdicom._files import pixel_format
 from dbdicom._templates import ct_image, mr_image, write_dataset
 
 # what a user without dbdicom runs: the store opened by xarray through fsspec's
@@ -55,7 +57,7 @@ for job in json.loads(sys.argv[1]):
     np.savez(job["out"], __values__=da.values, **numeric)
     loaded = sorted(m for m, mod in sys.modules.items() if m.startswith("dbdicom") and mod)
     info = {"dims": list(da.dims), "coord_dims": {k: list(v.dims) for k, v in da.coords.items()},
-            "attrs": sorted(da.attrs), "root_attrs": {k: v for k, v in root.attrs.items()}, "dbdicom": loaded,
+            "attrs": sorted(da.attrs), "root_attrs": dict(root.attrs), "dbdicom": loaded,
             "uid": da.attrs.get("SeriesInstanceUID")}
     with open(job["out"] + ".json", "w") as f:
         json.dump(info, f)
@@ -149,7 +151,7 @@ def image_groups(refs: Path) -> list[str]:
     """The groups of a reference file that hold an image (an array with a ``.zarray``)."""
     keys = json.loads(refs.read_text())["refs"]
     arrays = [k[: -len("/.zarray")] for k in keys if k.endswith("/.zarray")]
-    images = [a for a in arrays if "coordinates" in json.loads(keys[f"{a}/.zattrs"])]
+    images = [a for a in arrays if "dbdicom-zarr" in keys[f"{a}/.zattrs"]]  # the image's format
     return sorted(a.rsplit("/", 1)[0] if "/" in a else "" for a in images)
 
 
@@ -299,3 +301,247 @@ def test_shipped_files_read_in_place(name: str, syntax: str, tmp_path: Path):
     assert series.TransferSyntaxUID == [syntax]
     (plain,) = read_plain(series.to_virtual_zarr(tmp_path / "v.json"), [None], tmp_path)
     assert_reads_as(plain, series.to_xarray())
+
+
+def test_lossy_12_bit_jpeg_agrees_within_the_decoders_rounding(tmp_path: Path):
+    # JPEG Extended is lossy: decoders may differ by 1 (libjpeg-turbo here, pydicom's plugin
+    # for dbdicom), as the JPEG standard allows
+    series = _one_series(_copy_shipped(["JPGExtended.dcm"], tmp_path / "in"))
+    (plain,) = read_plain(series.to_virtual_zarr(tmp_path / "v.json"), [None], tmp_path)
+    assert_reads_as(plain, series.to_xarray(), tolerance=1)
+
+
+# ----------------------------------------------------------------------------- made here
+
+
+def _mr_stack(root: Path, pixels: np.ndarray, **extra: Any) -> list[Path]:
+    """A classic MR series from dbdicom's template, one file a slice."""
+    series_uid, study_uid = generate_uid(), generate_uid()
+    paths = []
+    for k, frame in enumerate(pixels):
+        ds = mr_image(
+            frame,
+            SeriesInstanceUID=series_uid,
+            StudyInstanceUID=study_uid,
+            SeriesDescription="made here",
+            InstanceNumber=k + 1,
+            ImagePositionPatient=[0.0, 0.0, 4.0 * k],
+            **extra,
+        )
+        paths.append(write_dataset(ds, root / f"IM{k:03d}.dcm"))
+    return paths
+
+
+def _gdcm_jpeg_lossless(path: Path) -> None:
+    """Re-encode ``path`` in place as JPEG Lossless SV1 with GDCM (pydicom cannot encode it)."""
+    import gdcm
+
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(path))
+    assert reader.Read()
+    change = gdcm.ImageChangeTransferSyntax()
+    change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+    change.SetInput(reader.GetImage())
+    assert change.Change()
+    writer = gdcm.ImageWriter()
+    writer.SetFileName(str(path))
+    writer.SetFile(reader.GetFile())
+    writer.SetImage(change.GetOutput())
+    assert writer.Write()
+
+
+def _recode(path: Path, syntax: str, encode: Any) -> None:
+    """Re-encode ``path`` in place: each frame through ``encode``, encapsulated, in ``syntax``."""
+    ds = pydicom.dcmread(path)
+    frames = [encode(ds.pixel_array)]
+    ds.PixelData = encapsulate(frames)
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["uint16", "int16 HU"])
+def test_jpeg_lossless_made_with_gdcm_reads_in_place(signed: bool, tmp_path: Path):
+    rng = np.random.default_rng(3)
+    if signed:
+        pixels = rng.integers(-1024, 3000, (3, 24, 20)).astype(np.int16)
+        series_uid, study_uid = generate_uid(), generate_uid()
+        paths = []
+        for k, frame in enumerate(pixels):
+            ds = ct_image(
+                frame,
+                SeriesInstanceUID=series_uid,
+                StudyInstanceUID=study_uid,
+                InstanceNumber=k + 1,
+                ImagePositionPatient=[0.0, 0.0, 3.0 * k],
+                RescaleIntercept=-1024.0,
+            )
+            paths.append(write_dataset(ds, tmp_path / "in" / f"CT{k}.dcm"))
+    else:
+        paths = _mr_stack(tmp_path / "in", rng.integers(0, 4000, (3, 24, 20)).astype(np.uint16))
+    for path in paths:
+        _gdcm_jpeg_lossless(path)
+    series = _one_series(tmp_path / "in")
+    assert series.TransferSyntaxUID == ["1.2.840.10008.1.2.4.70"]
+    out = series.to_virtual_zarr(tmp_path / "v.json")
+    refs = json.loads(out.read_text())["refs"]
+    (image,) = [k for k in refs if k.endswith("/.zattrs") and "dbdicom-zarr" in refs[k]]
+    zarray = json.loads(refs[image.replace(".zattrs", ".zarray")])
+    assert zarray["compressor"] == {"id": "imagecodecs_jpeg"}
+    assert zarray["dtype"] == ("<i2" if signed else "<u2")
+    (plain,) = read_plain(out, [None], tmp_path)
+    assert_reads_as(plain, series.to_xarray())
+
+
+def test_htj2k_made_with_imagecodecs_reads_in_place(tmp_path: Path):
+    import imagecodecs
+
+    rng = np.random.default_rng(4)
+    paths = _mr_stack(tmp_path / "in", rng.integers(0, 4000, (2, 24, 20)).astype(np.uint16))
+    for path in paths:
+        _recode(path, "1.2.840.10008.1.2.4.201", lambda a: imagecodecs.htj2k_encode(a))
+    series = _one_series(tmp_path / "in")
+    da = series.to_xarray()
+    assert int(da.max()) > 0
+    (plain,) = read_plain(series.to_virtual_zarr(tmp_path / "v.json"), [None], tmp_path)
+    assert_reads_as(plain, da)
+
+
+@pytest.mark.parametrize(
+    ("syntax", "reason"),
+    [
+        ("1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264.*video stream"),
+        ("1.2.840.10008.1.2.4.92", "JPEG 2000 Part 2.*has no numcodecs codec"),
+    ],
+    ids=["MPEG-4", "JPEG 2000 Part 2"],
+)
+def test_a_compressed_syntax_without_a_codec_is_refused(syntax: str, reason: str, tmp_path: Path):
+    paths = _mr_stack(tmp_path / "in", np.ones((2, 8, 8), np.uint16))
+    for path in paths:  # the code stream is never decoded: any bytes do
+        _recode(path, syntax, lambda a: b"\x00\x00\x01\xb3" + a.tobytes())
+    series = _one_series(tmp_path / "in")
+    with pytest.raises(db.VirtualZarrError, match=reason) as caught:
+        series.to_virtual_zarr(tmp_path / "v.json")
+    assert str(paths[0]) in str(caught.value) or str(paths[1]) in str(caught.value)
+    assert "export_as_zarr" in str(caught.value)
+    assert not (tmp_path / "v.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("image_dfl.dcm", "Deflated.*one zlib stream"),
+        ("liver_1frame.dcm", r"\(0028,0100\) 'Bits Allocated' is 1"),
+        ("OBXXXX1A.dcm", "PALETTE COLOR"),
+        ("SC_ybr_full_uncompressed.dcm", "YBR_FULL: dbdicom converts"),
+        ("color-pl.dcm", r"\(0028,0006\) 'Planar Configuration' is 1"),
+        ("SC_rgb_rle.dcm", "RLE Lossless colour decodes to colour planes"),
+        ("SC_rgb_expb.dcm", "8-bit pixels in 16-bit words"),
+        ("J2K_pixelrep_mismatch.dcm", r"'Bits Stored' is 13 of 16 on signed compressed"),
+        ("JPEG-LL.dcm", "split over 2 fragments"),
+        ("mlut_18.dcm", "bits above \\(0028,0101\\) 'Bits Stored' 12"),
+    ],
+    ids=lambda v: v.split(".dcm")[0] if v.endswith(".dcm") else None,
+)
+def test_frames_no_chunk_can_give_are_refused_with_the_reason(
+    name: str, reason: str, tmp_path: Path
+):
+    series = _one_series(_copy_shipped([name], tmp_path / "in"))
+    with pytest.raises(db.VirtualZarrError, match=reason) as caught:
+        series.to_kerchunk()
+    assert name in str(caught.value)  # the file is named
+    assert "export_as_zarr" in str(caught.value)  # and the way out
+
+
+def test_unused_high_bits_that_are_set_are_refused(tmp_path: Path):
+    series = _one_series(_copy_shipped(["emri_small.dcm"], tmp_path / "in"))
+    assert series.BitsStored == [12] and series.BitsAllocated == [16]
+    assert series.to_kerchunk()["version"] == 1  # each frame read once: its high bits clear
+    (path,) = series.files()
+    pixel_offset = pixel_format(path)[1]
+    with open(path, "r+b") as f:  # an overlay bit in the high byte of frame 3's first pixel
+        f.seek(pixel_offset + 3 * 64 * 64 * 2 + 1)
+        high = f.read(1)[0]
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([high | 0x80]))
+    assert int(series.to_xarray().max()) < 2**12  # dbdicom clears it
+    with pytest.raises(db.VirtualZarrError, match="frame 3 has bits above"):
+        series.to_kerchunk()  # a chunk read in place would keep it
+
+
+def test_frames_stored_in_two_ways_are_refused(tmp_path: Path):
+    paths = _mr_stack(tmp_path / "in", np.ones((2, 8, 8), np.uint16))
+    ds = pydicom.dcmread(paths[1])
+    write_dataset(ds, paths[1], compression="rle")
+    series = _one_series(tmp_path / "in")
+    with pytest.raises(db.VirtualZarrError, match="stored in 2 different ways"):
+        series.to_kerchunk()
+
+
+def test_grid_points_without_a_frame_are_refused(tmp_path: Path):
+    paths = _mr_stack(tmp_path / "in", np.ones((3, 8, 8), np.uint16), FlipAngle=10.0)
+    ds = pydicom.dcmread(paths[2])
+    ds.FlipAngle = 20.0
+    ds.save_as(paths[2])
+    series = _one_series(tmp_path / "in")
+    assert series.to_xarray(dims=["SliceLocation", "FlipAngle"], fill=True).shape[:2] == (3, 2)
+    with pytest.raises(db.GridError):  # without fill, as to_xarray: no full grid
+        series.to_kerchunk(dims=["SliceLocation", "FlipAngle"])
+
+
+# ----------------------------------------------------------------------------- files in time
+
+
+def test_the_files_size_and_time_are_recorded_and_a_changed_file_is_refused(tmp_path: Path):
+    paths = _mr_stack(tmp_path / "in", np.ones((2, 8, 8), np.uint16))
+    series = _one_series(tmp_path / "in")
+    refs = series.to_kerchunk()["refs"]
+    recorded = json.loads(refs[".zattrs"])["dicom_files"]
+    for path in paths:
+        st = os.stat(path)
+        assert recorded[str(path)] == [st.st_size, st.st_mtime_ns]
+    da = series.to_xarray()  # built from the index as it is now
+    st = os.stat(paths[0])
+    os.utime(paths[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # then the file changes
+    with pytest.raises(db.StaleFileError, match=f"{paths[0]} changed since it was indexed"):
+        series_references(da)
+    # a series asked for again is read again from the changed file (dbdicom checks
+    # size and time before it reads): its references record the new time
+    again = series.to_kerchunk()["refs"]
+    assert json.loads(again[".zattrs"])["dicom_files"][str(paths[0])] == [
+        st.st_size,
+        st.st_mtime_ns + 10**9,
+    ]
+
+
+def test_a_database_skips_what_it_cannot_reference_and_says_why(demo_folder: Path, tmp_path: Path):
+    deflated = get_testdata_file("image_dfl.dcm")
+    shutil.copyfile(deflated, demo_folder / "image_dfl.dcm")
+    database = db.database(demo_folder)
+    database.mute()
+    out = database.to_virtual_zarr(tmp_path / "refs" / "demo.json")
+    assert out.exported == 5
+    ((skipped),) = out.skipped
+    assert "one zlib stream" in skipped.reason
+    assert len(image_groups(out)) == 7
+
+
+def test_the_whole_database_opens_as_a_datatree_without_dbdicom(demo_folder: Path, tmp_path: Path):
+    database = db.database(demo_folder)
+    database.mute()
+    out = database.to_virtual_zarr(tmp_path / "demo.json")
+    code = (
+        "import sys; sys.modules['dbdicom'] = None\n"
+        "import xarray as xr\n"
+        f"tree = xr.open_datatree('reference://', engine='zarr', backend_kwargs={{"
+        f"'storage_options': {{'fo': {str(out)!r}}}, 'zarr_format': 2, 'consolidated': True}})\n"
+        "leaves = [n for n in tree.subtree if not n.children]\n"
+        "print(len(leaves), sorted(set(n.path.count('/') for n in leaves)))\n"
+        "vfa = tree['Phantom_Alpha_DEMO-001/MR_phantom_T1_mapping_20240115/3_VFA']\n"
+        "print(dict(vfa['VFA'].sizes))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    leaves, sizes = done.stdout.splitlines()
+    assert leaves == "7 [3]"
+    assert sizes == "{'SliceLocation': 6, 'FlipAngle': 4, 'row': 64, 'column': 64}"

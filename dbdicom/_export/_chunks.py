@@ -14,9 +14,11 @@ Explicit VR Big Endian (16, 32 bits)   the frame's bytes, no codec (``>i2``...)
 JPEG Baseline, Extended, Lossless      ``imagecodecs_jpeg``
 JPEG-LS Lossless and Near-Lossless     ``imagecodecs_jpegls``
 JPEG 2000 (Lossless Only, and lossy)   ``imagecodecs_jpeg2k``
+High-Throughput JPEG 2000 (HTJ2K)      ``imagecodecs_htj2k``
 RLE Lossless (one sample per pixel)    ``imagecodecs_dicomrle``
 Deflated Explicit VR Little Endian     refused: one zlib stream for the data set
-any other (MPEG, HEVC, HTJ2K, JPEG XL)  refused: no codec known to give dbdicom's
+MPEG-2, MPEG-4, HEVC (video)           refused: frames coded from each other
+any other (JPEG XL...)                 refused: no codec known to give dbdicom's
                                        values
 =====================================  =========================================
 
@@ -63,7 +65,12 @@ CODECS: dict[str, str] = {
     "1.2.840.10008.1.2.4.90": "imagecodecs_jpeg2k",  # JPEG 2000 Lossless Only
     "1.2.840.10008.1.2.4.91": "imagecodecs_jpeg2k",  # JPEG 2000
     RLE: "imagecodecs_dicomrle",  # RLE Lossless
+    "1.2.840.10008.1.2.4.201": "imagecodecs_htj2k",  # High-Throughput JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.202": "imagecodecs_htj2k",  # HTJ2K with RPCL Lossless
+    "1.2.840.10008.1.2.4.203": "imagecodecs_htj2k",  # High-Throughput JPEG 2000
 }
+#: video: one stream in which frames are coded from each other
+VIDEO = ("MPEG", "HEVC")
 
 #: the way out named by every refusal
 WAY_OUT = (
@@ -125,8 +132,7 @@ def chunk_encoding(fmt: _files.PixelFormat, path: str) -> ChunkEncoding:
     syntax = fmt.transfer_syntax
     stored = np.dtype(f"f{fmt.float_bits // 8}") if fmt.float_bits else fmt.dtype
     if syntax in _files.NATIVE:
-        order = ">" if syntax == BIG_ENDIAN else "<"
-        return stored.newbyteorder(order).str, None
+        return stored.newbyteorder(">" if syntax == BIG_ENDIAN else "<").str, None
     codec = CODECS[syntax]
     little = stored.newbyteorder("<").str
     config: dict[str, Any] = {"id": codec}
@@ -162,6 +168,11 @@ def _refusal(fmt: _files.PixelFormat) -> str:  # noqa: C901 - one rule a line
         return (
             f"{_syntax(syntax)} compresses the whole data set as one zlib stream: no byte "
             "range of the file is a frame"
+        )
+    if not native and syntax not in CODECS and any(v in _syntax(syntax) for v in VIDEO):
+        return (
+            f"{_syntax(syntax)} is a video stream, whose frames are coded from each other: "
+            "no frame is a byte range that a codec decodes on its own"
         )
     if not native and syntax not in CODECS:
         known = ", ".join(sorted({_syntax(s) for s in CODECS}))

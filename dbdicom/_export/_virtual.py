@@ -2,14 +2,15 @@
 
 :func:`virtual_references` describes the series of a record as a Zarr
 (format 2) store whose chunks are byte ranges of the DICOM files, in the
-kerchunk reference format (version 1)::
+kerchunk reference format (version 1): a JSON object ``{"version": 1,
+"refs": {key: reference}}`` whose keys are those of the store and whose
+references are the text of a metadata document (``.zgroup``, ``.zarray``,
+``.zattrs``), inline bytes (``"base64:..."``, the coordinates), or
+``[path, offset, length]`` (a chunk: one frame)::
 
-    {"version": 1, "refs": {
-        ".zgroup": "{\\"zarr_format\\": 2}",
-        "image/.zarray": "{\\"shape\\": [4, 3, 32, 32], \\"chunks\\": [1, 1, 32, 32], ...}",
-        "image/0.0.0.0": ["/data/IM_0001.dcm", 1500, 2048],
-        "SliceLocation/0": "base64:AAAAAAAA...",
-        ...}}
+    "VFA/.zarray": '{"shape": [6, 4, 64, 64], "chunks": [1, 1, 64, 64], ...}'
+    "VFA/0.0.0.0": ["/data/demo/MR000001.dcm", 1512, 8192]
+    "SliceLocation/0": "base64:AAAAAAAAJMAAAAAAAAAQwA..."
 
 fsspec's ``reference`` file system turns it into a Zarr store that plain
 xarray, Zarr and fsspec open, without dbdicom; VirtualiZarr and kerchunk
@@ -58,7 +59,7 @@ import numpy as np
 import xarray as xr
 
 from .. import _arrays, _files
-from .._errors import GeometryError, GridError, StaleFileError, VirtualZarrError
+from .._errors import GeometryError, StaleFileError, VirtualZarrError
 from ._chunks import WAY_OUT, check_high_bits, chunk_encoding
 from ._each import ExportedPath, each_series
 from ._layout import frame_rows, mixed_groups, safe_name, series_name, written
@@ -122,7 +123,7 @@ def _coordinate_refs(encoded: xr.DataArray, group: str) -> tuple[dict[str, Any],
     coords = xr.Dataset(coords={name: encoded.coords[name].variable for name in encoded.coords})
     store: dict[str, Any] = {}
     coords.to_zarr(
-        store,  # type: ignore[arg-type]  # zarr takes a dict as an in-memory store
+        store,  # zarr takes a dict as an in-memory store
         zarr_format=2,
         consolidated=False,
         mode="w",
