@@ -545,3 +545,12 @@ def test_the_whole_database_opens_as_a_datatree_without_dbdicom(demo_folder: Pat
     leaves, sizes = done.stdout.splitlines()
     assert leaves == "7 [3]"
     assert sizes == "{'SliceLocation': 6, 'FlipAngle': 4, 'row': 64, 'column': 64}"
+
+
+def test_an_instance_references_its_own_frames(demo_folder: Path, tmp_path: Path):
+    database = db.database(demo_folder)
+    instance = database.series(SeriesDescription="VFA")[0].instances()[5]
+    (plain,) = read_plain(instance.to_virtual_zarr(tmp_path / "one.json"), [None], tmp_path)
+    assert plain.dims == ["SliceLocation", "row", "column"]
+    np.testing.assert_array_equal(plain.values[0], pydicom.dcmread(instance.path).pixel_array)
+    assert plain.coords["SliceLocation"].tolist() == [float(instance.SliceLocation)]
