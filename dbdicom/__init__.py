@@ -29,6 +29,7 @@ from ._errors import (
     StaleFileError,
     UnknownAttributeError,
     UnknownTagError,
+    VirtualZarrError,
 )
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database
@@ -113,6 +114,7 @@ __all__ = [
     "TerminalDialog",
     "UnknownAttributeError",
     "UnknownTagError",
+    "VirtualZarrError",
     "__version__",
     "database",
     "open_zarr",

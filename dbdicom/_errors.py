@@ -25,6 +25,7 @@ __all__ = [
     "GroupError",
     "ReadOnlyError",
     "StaleFileError",
+    "VirtualZarrError",
     "disk_full",
 ]
 
@@ -120,6 +121,19 @@ class StaleFileError(DicomError, RuntimeError):
     Its header now gives another image size or pixel type than the array
     was made for; the message names the file. Reopen the folder, or call
     ``database.refresh()``, and build the array again.
+    """
+
+
+class VirtualZarrError(DicomError, ValueError):
+    """Frames that cannot be chunks of a virtual Zarr store read in place.
+
+    A chunk of a reference set is a byte range of a DICOM file that Zarr
+    reads as it is, or through one registered numcodecs codec, and must give
+    the values dbdicom gives. The message names the file, the tag or
+    transfer syntax and why not (bit-packed or Deflate data, a palette or a
+    colour conversion to apply, a compressed syntax without such a codec, a
+    rescale that differs between frames...), and the way out: a copy with
+    ``export_as_zarr``, or leaving those frames out with ``subseries``.
     """
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
-    from ._lazy import preferred_chunks
+    from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
     from ._numpy import array_and_header
     from ._table import frame_values, has_image, to_coordinate, why_no_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
@@ -37,6 +37,8 @@ _MODULES = {
     "AUTO_DIMS": "._xarray",
     "Frames": "._frames",
     "frame_values": "._table",
+    "FramesBackendArray": "._lazy",
+    "frames_behind": "._lazy",
     "Grid": "._grid",
     "array_and_header": "._numpy",
     "build_dataarray": "._xarray",
@@ -55,6 +57,7 @@ __all__ = [
     "AUTO_DIMS",
     "FrameTags",
     "Frames",
+    "FramesBackendArray",
     "Grid",
     "NOT_TAG_COORDS",
     "WRITER_TAGS",
@@ -62,6 +65,7 @@ __all__ = [
     "build_dataarray",
     "check_names",
     "frame_values",
+    "frames_behind",
     "frames_of",
     "geometry_groups",
     "group_text",

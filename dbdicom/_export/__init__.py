@@ -1,7 +1,8 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI, PNG and Zarr; :mod:`._layout` holds the
-layout and the names made from header values. Each public name is imported
+DICOM (copies), CSV, NPY, NIfTI, PNG, Zarr and virtual Zarr (references to
+the frames in place); :mod:`._layout` holds the layout and the names made
+from header values. Each public name is imported
 from its module when first used (see :mod:`dbdicom._facade`), so the
 formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
 format is exported.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
+    from ._virtual import export_virtual, series_references, virtual_references
     from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
 
 _MODULES = {
@@ -42,6 +44,7 @@ _MODULES = {
     "export_npy": "._npy",
     "export_npy_all": "._npy",
     "export_png": "._png",
+    "export_virtual": "._virtual",
     "export_zarr": "._zarr",
     "frame_rows": "._layout",
     "label": "._layout",
@@ -50,8 +53,10 @@ _MODULES = {
     "safe_name": "._layout",
     "series_folders": "._layout",
     "series_name": "._layout",
+    "series_references": "._virtual",
     "target_folder": "._layout",
     "why_skipped": "._each",
+    "virtual_references": "._virtual",
     "write_zarr": "._zarr",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -68,6 +73,7 @@ __all__ = [
     "export_npy",
     "export_npy_all",
     "export_png",
+    "export_virtual",
     "export_zarr",
     "frame_rows",
     "label",
@@ -76,7 +82,9 @@ __all__ = [
     "safe_name",
     "series_folders",
     "series_name",
+    "series_references",
     "target_folder",
     "why_skipped",
+    "virtual_references",
     "write_zarr",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +167,75 @@ class Exports:
         record = self._synced()
         with export_space(path):
             return _export.export_zarr(record, path, chunks)
+
+    def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
+        """References to this record's frames where they are: a virtual Zarr store.
+
+        The kerchunk reference set (format version 1) of a Zarr store whose
+        chunks are the frames, read in place from the DICOM files: plain
+        xarray, Zarr and fsspec open it, without dbdicom, with the values of
+        :meth:`Series.to_xarray` (RescaleSlope and RescaleIntercept as CF
+        ``scale_factor`` and ``add_offset``), its dims and coordinates.
+        Compressed frames need ``imagecodecs`` to read. A series is the
+        root group; above, one group per series, ``patient/study/series``.
+        See ``docs/virtual-zarr.md`` and :mod:`dbdicom._export._virtual`.
+
+        Parameters
+        ----------
+        dims : list of str, optional
+            The dims of every series, as in :meth:`Series.to_xarray`.
+
+        Returns
+        -------
+        dict
+            ``{"version": 1, "refs": {...}}``, for
+            ``fsspec.filesystem("reference", fo=...)``.
+
+        Raises
+        ------
+        dbdicom.VirtualZarrError
+            Frames that cannot be chunks read in place (bit-packed, Deflate,
+            a compressed syntax without a codec, a palette...): the message
+            says why and the way out. Above the series level, such a series
+            is skipped with a message instead.
+        dbdicom.StaleFileError
+            A file changed since it was indexed.
+
+        Examples
+        --------
+        >>> import fsspec, xarray as xr
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> fs = fsspec.filesystem("reference", fo=vfa.to_kerchunk())
+        >>> da = xr.open_dataarray(fs.get_mapper(), engine="zarr", zarr_format=2)
+        >>> da.dims
+        ('SliceLocation', 'FlipAngle', 'row', 'column')
+        >>> bool((da.values == vfa.to_xarray().values).all())
+        True
+        """
+        record = self._synced()
+        return _export.virtual_references(record, dims)[0]
+
+    def to_virtual_zarr(
+        self, path: str | os.PathLike[str], dims: Sequence[str] | None = None
+    ) -> ExportedPath:
+        """Write :meth:`to_kerchunk`'s references as one JSON file, ``path``.
+
+        Nothing is copied: the file points at the frames in the DICOM files,
+        by absolute path, and records each file's size and modification
+        time (the root attr ``dicom_files``); a file changed after this is
+        read as it is then, with nothing to notice it but a reader's own
+        check. Returns ``path`` (an ``ExportedPath``: its ``skipped`` lists
+        the series that could not be referenced, with the reason).
+
+        Examples
+        --------
+        >>> import tempfile, xarray as xr
+        >>> out = database.series(SeriesDescription="VFA")[0].to_virtual_zarr(
+        ...     tempfile.mkdtemp() + "/vfa.json")
+        >>> da = xr.open_dataarray("reference://", engine="zarr", backend_kwargs={
+        ...     "storage_options": {"fo": str(out)}, "zarr_format": 2})
+        >>> da.sizes["FlipAngle"], out.skipped
+        (4, ())
+        """
+        record = self._synced()
+        return _export.export_virtual(record, path, dims)
