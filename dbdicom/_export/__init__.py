@@ -1,10 +1,10 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI, PNG and Zarr; :mod:`._layout` holds the
-layout and the names made from header values. Each public name is imported
-from its module when first used (see :mod:`dbdicom._facade`), so the
-formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
-format is exported.
+DICOM (copies), CSV, NPY, NIfTI (with BIDS sidecars and names), PNG and
+Zarr; :mod:`._layout` holds the layout and the names made from header
+values. Each public name is imported from its module when first used (see
+:mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
+matplotlib) load only when that format is exported.
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
     from ._each import ExportedPath, Skipped
-    from ._layout import frame_rows, label, safe_name, series_name, target_folder
+    from ._layout import bids_label, frame_rows, label, safe_name, series_name, target_folder
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
+    from ._sidecar import dicom_lists
     from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
 
 _MODULES = {
     "ExportedPath": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
+    "bids_label": "._layout",
     "decode_zarr": "._zarr",
+    "dicom_lists": "._sidecar",
     "encode_zarr": "._zarr",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
@@ -51,7 +54,9 @@ __all__ = [
     "ExportedPath",
     "Skipped",
     "apply_window",
+    "bids_label",
     "decode_zarr",
+    "dicom_lists",
     "encode_zarr",
     "export_csv",
     "export_dicom",
