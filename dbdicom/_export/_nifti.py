@@ -26,6 +26,16 @@ from ._sidecar import sidecar_values, volume_lists
 BidsOption = bool | Mapping[str, str | None] | Callable[[Any], str | None]
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+#: Coordinates listed per volume in the sidecar when they change along the 4th axis.
+_VOLUME_COORDS = (
+    "AcquisitionTime",
+    "AcquisitionNumber",
+    "EchoTime",
+    "RepetitionTime",
+    "InversionTime",
+    "FlipAngle",
+)
 #: The tags an affine is made of, with their DICOM tag numbers.
 _GEOMETRY_TAGS = {
     "ImagePositionPatient": "(0020,0032)",
@@ -79,6 +89,14 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]
         grid = np.meshgrid(*[da[d].values for d in others], indexing="ij")
         for d, values in zip(others, grid, strict=True):
             per_volume[d] = [v.item() if hasattr(v, "item") else v for v in values.ravel()]
+        for name in _VOLUME_COORDS:  # values that change from volume to volume
+            coord = da.coords.get(name)
+            if name in da.dims or coord is None or not set(coord.dims) & set(others):
+                continue
+            missing = {d: da.sizes[d] for d in order if d not in coord.dims}
+            full = coord.expand_dims(missing).transpose(*order).values
+            first = full.reshape(volumes, -1)[:, 0]  # the first slice's, as dcm2niix
+            per_volume[name] = [v.item() if hasattr(v, "item") else v for v in first]
     # NIfTI stores the column index fastest: the transposed view of the
     # (slice, row, column) array is already in that (Fortran) order, no copy
     return voxels, _LPS_TO_RAS @ da.attrs["affine"], per_volume
@@ -95,7 +113,8 @@ def _sidecar(
 ) -> tuple[dict[str, Any], set[str]]:
     """The sidecar of a file of ``per_volume`` values, and its keys that list them."""
     volumes = len(next(iter(per_volume.values()))) if per_volume else 1
-    sidecar = sidecar_values({**header, "_volumes": volumes}, identifiers)
+    echoes = len(set(per_volume.get("EchoTime", [None])))
+    sidecar = sidecar_values({**header, "_volumes": volumes, "_echoes": echoes}, identifiers)
     lists = volume_lists(per_volume)
     if "EchoTime" in per_volume:
         lists["EchoNumber"] = _ranks(per_volume["EchoTime"])

@@ -155,14 +155,20 @@ _COMPONENTS = {"M": "MAGNITUDE", "P": "PHASE"}
 
 
 def _image_type(header: Header) -> list[str] | None:
-    """ImageType's values, with the complex component spelled out as dcm2niix adds it."""
-    values = _values(header, "ImageType")
+    """ImageType's values, with the complex component spelled out as dcm2niix adds it.
+
+    As dcm2niix: values are also split at ``_``, empty ones left out, and
+    an enhanced file's (0008,9208) ComplexImageComponent appended, except
+    for a Philips file of several echoes.
+    """
+    values = [part for v in _values(header, "ImageType") for part in v.split("_") if part]
     if not values:
         return None
     extra = [_COMPONENTS[v] for v in values if v in _COMPONENTS]
     component = header.get("ComplexImageComponent")
-    if component in ("MAGNITUDE", "PHASE") and _manufacturer(header) != "Philips":
-        extra.append(str(component))  # dcm2niix reads Philips' enhanced files otherwise
+    philips_echoes = _manufacturer(header) == "Philips" and header.get("_echoes", 1) > 1
+    if component in ("MAGNITUDE", "PHASE") and not philips_echoes:
+        extra.append(str(component))
     return values + [e for e in dict.fromkeys(extra) if e not in values]
 
 
@@ -204,11 +210,15 @@ def _acquisition_moment(header: Header) -> tuple[str, str] | None:
 
 
 def iso_time(value: Any) -> str | None:
-    """A DICOM time (TM, ``HHMMSS.ffffff``) as ``HH:MM:SS.ffffff``.
+    """A time of day as ``HH:MM:SS.ffffff``: from DICOM's ``HHMMSS.ffffff`` or seconds.
 
-    >>> iso_time("083000"), iso_time("120804.06"), iso_time("x")
-    ('08:30:00.000000', '12:08:04.060000', None)
+    >>> iso_time("083000"), iso_time("120804.06"), iso_time(37810.5), iso_time("x")
+    ('08:30:00.000000', '12:08:04.060000', '10:30:10.500000', None)
     """
+    if isinstance(value, int | float):
+        hours, rest = divmod(float(value), 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{int(hours):02d}:{int(minutes):02d}:{seconds:09.6f}"
     text = str(value).strip()
     digits, _, fraction = text.partition(".")
     if not digits.isdigit() or not (fraction.isdigit() or not fraction) or len(digits) < 2:
@@ -218,16 +228,14 @@ def iso_time(value: Any) -> str | None:
     return f"{digits[:2]}:{digits[2:4]}:{seconds:09.6f}"
 
 
-def dicom_time(value: str) -> str:
-    """``HH:MM:SS.ffffff`` back as a DICOM time ``HHMMSS.ffffff``.
+def day_seconds(value: str) -> float:
+    """``HH:MM:SS.ffffff`` as seconds since midnight (as dbdicom's time coordinates).
 
-    >>> dicom_time("08:30:00.000000"), dicom_time("12:08:04.060000")
-    ('083000', '120804.06')
+    >>> day_seconds("10:30:10.500000")
+    37810.5
     """
     hours, minutes, seconds = value.split(":")
-    whole, _, fraction = seconds.partition(".")
-    fraction = fraction.rstrip("0")
-    return f"{hours}{minutes}{whole}" + (f".{fraction}" if fraction else "")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def _birth_date(header: Header) -> str | None:
@@ -267,6 +275,16 @@ def _spoiling_state(header: Header) -> bool | None:
     spoiling = header.get("Spoiling")
     if spoiling in _SPOILING or (spoiling is None and "SP" in _values(header, "SequenceVariant")):
         return True
+    return None
+
+
+def _protocol_name(header: Header) -> str | None:
+    """ProtocolName, else SeriesDescription, else (not for Siemens) SequenceName."""
+    for keyword in ("ProtocolName", "SeriesDescription", "SequenceName"):
+        text = _text(keyword)(header)
+        if text and (len(text) > 1 or keyword == "ProtocolName"):
+            if keyword != "SequenceName" or _manufacturer(header) != "Siemens":
+                return text
     return None
 
 
@@ -372,7 +390,7 @@ RULES: dict[str, Rule] = {
     ),
     "StudyDescription": _text("StudyDescription"),
     "SeriesDescription": _text("SeriesDescription"),
-    "ProtocolName": _text("ProtocolName"),
+    "ProtocolName": _protocol_name,
     "ScanningSequence": _text("ScanningSequence"),
     "SequenceVariant": _text("SequenceVariant"),
     "PulseSequenceType": _pulse_sequence_type,
@@ -484,6 +502,10 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    return _tidy(value) if isinstance(value, float) else value
+
+
 #: Dims whose values per volume go into the sidecar under a BIDS key of another
 #: unit or form: dim -> (key, to the sidecar, back to DICOM).
 VOLUME_KEYS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {
@@ -491,7 +513,7 @@ VOLUME_KEYS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] =
     "RepetitionTime": ("RepetitionTime", _seconds, _milliseconds),
     "InversionTime": ("InversionTime", _seconds, _milliseconds),
     "FlipAngle": ("FlipAngle", _tidy, _as_is),
-    "AcquisitionTime": ("AcquisitionTime", lambda v: iso_time(v) or v, dicom_time),
+    "AcquisitionTime": ("AcquisitionTime", lambda v: iso_time(v) or v, day_seconds),
 }
 
 
@@ -506,7 +528,7 @@ def volume_lists(dims: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     """
     out: dict[str, list[Any]] = {}
     for dim, values in dims.items():
-        key, convert, _ = VOLUME_KEYS.get(dim, (dim, _as_is, _as_is))
+        key, convert, _ = VOLUME_KEYS.get(dim, (dim, _plain, _as_is))
         out[key] = [None if v is None else convert(v) for v in values]
     return out
 
