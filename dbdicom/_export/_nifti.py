@@ -316,8 +316,11 @@ def _export_bids(
             chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
             header = header_values(_first_file(record, series, da))
             sidecar, lists = _sidecar(header, per_volume, identifiers)
-            if "task" in name.entities:
+            if "task" in name.entities:  # required by BIDS for func data
                 sidecar["TaskName"] = name.entities["task"]
+            if name.suffix == "VFA" and "RepetitionTime" in sidecar:
+                # required by BIDS for VFA: (0018,0080) is the one DICOM has, BIDS says
+                sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
             split = [d for d in _fourth(da) if d in ENTITY_DIMS]
             if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
                 stem = root / name.folder() / name.file(*chunk)
