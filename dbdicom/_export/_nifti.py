@@ -20,7 +20,7 @@ from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._header import header_values
 from ._layout import bids_label, series_folders, target_folder, written
-from ._sidecar import sidecar_values, volume_lists
+from ._sidecar import RULES, sidecar_values, volume_lists
 
 #: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
 BidsOption = bool | Mapping[str, str | None] | Callable[[Any], str | None]
@@ -221,6 +221,9 @@ def _save(
     stem.parent.mkdir(parents=True, exist_ok=True)
     image = nibabel.Nifti1Image(voxels, affine)
     image.header.set_xyzt_units("mm", "sec")
+    if isinstance(sidecar.get("RepetitionTime"), int | float):
+        # the time step (pixdim[4]) is the repetition time, in seconds, as dcm2niix sets it
+        image.header["pixdim"][4] = sidecar["RepetitionTime"]
     image.set_qform(affine, code=1)
     image.set_sform(affine, code=1)
     with written(stem.with_name(f"{stem.name}.nii.gz")) as temporary:
@@ -323,6 +326,10 @@ def _export_bids(
                 sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
             split = [d for d in _fourth(da) if d in ENTITY_DIMS]
             if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
+                if name.datatype == "func" and voxels.ndim == 3:
+                    voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
+                for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
+                    sidecar[key] = sidecar[key][0]
                 stem = root / name.folder() / name.file(*chunk)
                 _save(nibabel, voxels, affine, sidecar, stem)
                 continue
