@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nibabel
+import numpy as np
+import pydicom
 import pytest
 from builders import build_database
 from dcm2niix_compare import DCM2NIIX, INSTALL, compare, dcm2niix, volumes
@@ -29,7 +32,7 @@ from vendor_layouts import Plan, classic_series, enhanced_series
 
 import dbdicom as db
 from dbdicom._demo import build_demo
-from dbdicom._export._sidecar import day_seconds
+from dbdicom._export._sidecar import day_seconds, iso_time
 
 needs_dcm2niix = pytest.mark.skipif(DCM2NIIX is None, reason=INSTALL)
 
@@ -128,6 +131,9 @@ def check_sidecars(
             del reference["InstitutionalDepartmentName"]
         for key in known:
             mine.pop(key, None), reference.pop(key, None)
+        if "SliceTiming" in reference and "SliceTiming" in mine:  # in our order of slices
+            order = _slice_order(by_name[our_file], by_name[their_file])
+            reference["SliceTiming"] = [reference["SliceTiming"][j] for j in order]
         for ours_key, their_key in PAIRS.items():
             if ours_key in mine and their_key in reference:
                 assert reference[their_key].startswith(mine.pop(ours_key)), match
@@ -142,6 +148,16 @@ def check_sidecars(
         }
         assert not differ, f"{match}: values (ours, dcm2niix) differ: {differ}"
     return len(found.matches)
+
+
+def _slice_order(ours: Path, theirs: Path) -> list[int]:
+    """For each slice of ``ours``, the slice of ``theirs`` at the same place."""
+    a, b = nibabel.load(ours), nibabel.load(theirs)
+    centres = [b.affine @ [0, 0, j, 1] for j in range(b.shape[2])]
+    return [
+        int(np.argmin([np.linalg.norm(a.affine @ [0, 0, k, 1] - c) for c in centres]))
+        for k in range(a.shape[2])
+    ]
 
 
 def _only_series(folder: Path) -> db.Series:
@@ -306,6 +322,51 @@ def test_shipped_files(tmp_path: Path, name: str) -> None:
     check_sidecars(
         _only_series(tmp_path / "dicom"), tmp_path / "work", known=SHIPPED_KNOWN.get(name)
     )
+
+
+#: Each slice's AcquisitionTime (in the order of the files), the plan and the maker.
+TIMINGS = {
+    "ascending": (["093012.0", "093012.5", "093013.0", "093013.5"], Plan(slices=4), "SIEMENS"),
+    "interleaved": (["093012.0", "093013.0", "093012.5", "093013.5"], Plan(slices=4), "SIEMENS"),
+    "descending stack": (
+        ["093012.0", "093012.5", "093013.0", "093013.5"],
+        Plan(slices=4, descending=True),
+        "SIEMENS",
+    ),
+    "multiband 2": (["093012.0", "093012.0", "093013.0", "093013.0"], Plan(slices=4), "SIEMENS"),
+    "longer than TR": (["093012.0", "093014.5", "093017.0", "093019.5"], Plan(slices=4), "SIEMENS"),
+    "3D": (["093012.0", "093012.5", "093013.0", "093013.5"], Plan(slices=4), "SIEMENS 3D"),
+    "GE": (["093012.0", "093012.5", "093013.0", "093013.5"], Plan(slices=4), "GE"),
+}
+
+
+@needs_dcm2niix
+@pytest.mark.parametrize("timing", list(TIMINGS))
+def test_slice_timing(tmp_path: Path, timing: str) -> None:
+    """SliceTiming from the slices' AcquisitionTime: Siemens 2-D series only, as dcm2niix."""
+    times, plan, maker = TIMINGS[timing]
+    extra = {"MRAcquisitionType": "3D"} if maker.endswith("3D") else {}
+    paths = classic_series(
+        tmp_path / "dicom",
+        plan,
+        modality="MR",
+        Manufacturer=maker.split()[0],
+        RepetitionTime=3000.0,
+        **extra,
+    )
+    for path, time in zip(paths, times, strict=True):
+        ds = pydicom.dcmread(path)
+        ds.AcquisitionTime = time
+        ds.save_as(path)
+    check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work")
+    (sidecar,) = (tmp_path / "work" / "ours").rglob("*.json")
+    written = json.loads(sidecar.read_text())
+    if maker == "SIEMENS":
+        assert sorted(written["SliceTiming"]) == sorted(
+            day_seconds(iso_time(t)) - day_seconds(iso_time(times[0])) for t in times
+        )
+    else:
+        assert "SliceTiming" not in written
 
 
 # ----------------------------------------------------------------------------- identifiers

@@ -20,7 +20,7 @@ from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._header import header_values
 from ._layout import bids_label, series_folders, target_folder, written
-from ._sidecar import RULES, sidecar_values, volume_lists
+from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
 
 #: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
 BidsOption = bool | Mapping[str, str | None] | Callable[[Any], str | None]
@@ -95,11 +95,35 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]
                 continue
             missing = {d: da.sizes[d] for d in order if d not in coord.dims}
             full = coord.expand_dims(missing).transpose(*order).values
-            first = full.reshape(volumes, -1)[:, 0]  # the first slice's, as dcm2niix
-            per_volume[name] = [v.item() if hasattr(v, "item") else v for v in first]
+            each = full.reshape(volumes, -1)
+            if name == "AcquisitionTime":  # BIDS: the time of the volume's first data
+                first = [min(t for t in row if t is not None) for row in each.tolist()]
+            else:
+                first = each[:, 0].tolist()  # the first slice's, as dcm2niix
+            per_volume[name] = first
     # NIfTI stores the column index fastest: the transposed view of the
     # (slice, row, column) array is already in that (Fortran) order, no copy
     return voxels, _LPS_TO_RAS @ da.attrs["affine"], per_volume
+
+
+def _slice_times(da: Any) -> list[float] | None:
+    """The AcquisitionTime (s) of each slice of the first volume, in the file's slice order.
+
+    None when the slices share one time (it is no coordinate along the slices).
+    """
+    coord = da.coords.get("AcquisitionTime")
+    if coord is None or "SliceLocation" not in coord.dims:
+        return None
+    order = [d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation")]
+    order.append("SliceLocation")
+    missing = {d: da.sizes[d] for d in order if d not in coord.dims}
+    full = coord.expand_dims(missing).transpose(*order).values
+    first = full.reshape(-1, da.sizes["SliceLocation"])[0]
+    try:
+        times = [float(t) for t in first]
+    except (TypeError, ValueError):
+        return None
+    return None if any(np.isnan(times)) else times
 
 
 def _ranks(values: list[Any]) -> list[int]:
@@ -109,12 +133,16 @@ def _ranks(values: list[Any]) -> list[int]:
 
 
 def _sidecar(
-    header: dict[str, Any], per_volume: dict[str, list[Any]], identifiers: bool
+    header: dict[str, Any], da: Any, per_volume: dict[str, list[Any]], identifiers: bool
 ) -> tuple[dict[str, Any], set[str]]:
-    """The sidecar of a file of ``per_volume`` values, and its keys that list them."""
+    """The sidecar of a file of ``da`` and its ``per_volume`` values; its keys that list them."""
     volumes = len(next(iter(per_volume.values()))) if per_volume else 1
     echoes = len(set(per_volume.get("EchoTime", [None])))
     sidecar = sidecar_values({**header, "_volumes": volumes, "_echoes": echoes}, identifiers)
+    times = _slice_times(da)
+    sidecar.update(slice_timing(header, times))
+    if times and "AcquisitionTime" in sidecar and "AcquisitionTime" not in per_volume:
+        sidecar["AcquisitionTime"] = iso_time(min(times))  # BIDS: of the first data
     lists = volume_lists(per_volume)
     if "EchoTime" in per_volume:
         lists["EchoNumber"] = _ranks(per_volume["EchoTime"])
@@ -210,7 +238,7 @@ def _write_series(record: Any, series: Any, folder: Path, identifiers: bool, nib
     arrays = _arrays_of(record, series, folder.name)
     for name, voxels, affine, per_volume, da in _volumes(record, series, arrays, folder.name):
         header = header_values(_first_file(record, series, da))
-        sidecar, _ = _sidecar(header, per_volume, identifiers)
+        sidecar, _ = _sidecar(header, da, per_volume, identifiers)
         _save(nibabel, voxels, affine, sidecar, folder.parent / name)
 
 
@@ -318,12 +346,14 @@ def _export_bids(
         for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
             chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
             header = header_values(_first_file(record, series, da))
-            sidecar, lists = _sidecar(header, per_volume, identifiers)
+            sidecar, lists = _sidecar(header, da, per_volume, identifiers)
             if "task" in name.entities:  # required by BIDS for func data
                 sidecar["TaskName"] = name.entities["task"]
             if name.suffix == "VFA" and "RepetitionTime" in sidecar:
                 # required by BIDS for VFA: (0018,0080) is the one DICOM has, BIDS says
                 sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
+                if "RepetitionTime" in lists:
+                    lists = lists | {"RepetitionTimeExcitation"}
             split = [d for d in _fourth(da) if d in ENTITY_DIMS]
             if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
                 if name.datatype == "func" and voxels.ndim == 3:

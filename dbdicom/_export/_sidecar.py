@@ -42,6 +42,7 @@ __all__ = [
     "VOLUME_KEYS",
     "dicom_lists",
     "sidecar_values",
+    "slice_timing",
     "volume_lists",
 ]
 
@@ -485,6 +486,37 @@ def sidecar_values(header: Header, identifiers: bool = False) -> dict[str, Any]:
 
 def _apply(rules: Mapping[str, Rule], header: Header) -> dict[str, Any]:
     return {key: value for key, rule in rules.items() if (value := rule(header)) is not None}
+
+
+def slice_timing(header: Header, times: list[float] | None) -> dict[str, Any]:
+    """``SliceTiming`` (s) of a Siemens 2-D MR series, from its slices' AcquisitionTime.
+
+    As dcm2niix derives it for Siemens files without a CSA header: each
+    slice's time (``times``, seconds, in the file's slice order) after the
+    earliest; with ``MultibandAccelerationFactor``, the number of slices
+    that share the first slice's time, when more than one. Nothing when
+    the slices share one time (dcm2niix then writes a multiband factor of
+    the number of slices, which dbdicom does not), for 3-D acquisitions,
+    other makers and other modalities.
+
+    >>> slice_timing({"Modality": "MR", "Manufacturer": "SIEMENS"}, [10.0, 11.0, 10.5, 10.0])
+    {'SliceTiming': [0, 1, 0.5, 0], 'MultibandAccelerationFactor': 2}
+    """
+    if (
+        not times
+        or len(times) < 2
+        or header.get("Modality") != "MR"
+        or _manufacturer(header) != "Siemens"
+        or header.get("_csa")
+        or not _two_d(header)
+        or max(times) == min(times)
+    ):
+        return {}
+    out: dict[str, Any] = {"SliceTiming": [_tidy(round(t - min(times), 6)) for t in times]}
+    same = sum(1 for t in times if t == times[0])
+    if same > 1:
+        out["MultibandAccelerationFactor"] = same
+    return out
 
 
 # ------------------------------------------------------------------ values per volume
