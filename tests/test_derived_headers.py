@@ -155,7 +155,7 @@ def test_the_nifti_sidecar_has_no_flip_angle(demo: db.Database, tmp_path: Path) 
         image.with_name(image.name.replace(".nii.gz", ".json")).read_text()
     )
     assert "FlipAngle" not in sidecar and "AcquisitionTime" not in sidecar
-    assert sidecar["RepetitionTime"] == 5.0
+    assert sidecar["RepetitionTime"] == 0.005  # seconds, as BIDS (5 ms in the header)
     assert sidecar["SeriesDescription"] == "T1 map"
     demo.restore()
 

@@ -1,11 +1,11 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI, PNG, Zarr and virtual Zarr (references to
-the frames in place); :mod:`._layout` holds the layout and the names made
-from header values. Each public name is imported
-from its module when first used (see :mod:`dbdicom._facade`), so the
-formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
-format is exported.
+DICOM (copies), CSV, NPY, NIfTI (with BIDS sidecars and names), PNG, Zarr
+and virtual Zarr (references to the frames in place); :mod:`._layout` holds
+the layout and the names made from header values. Each public name is
+imported from its module when first used (see :mod:`dbdicom._facade`), so
+the formats' libraries (xarray, zarr, nibabel, matplotlib) load only when
+that format is exported.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._dicom import export_dicom
     from ._each import ExportedPath, Skipped, why_skipped
     from ._layout import (
+        bids_label,
         frame_rows,
         label,
         safe_name,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
+    from ._sidecar import dicom_lists
     from ._virtual import export_virtual, series_references, virtual_references
     from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
 
@@ -36,7 +38,9 @@ _MODULES = {
     "ExportedPath": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
+    "bids_label": "._layout",
     "decode_zarr": "._zarr",
+    "dicom_lists": "._sidecar",
     "encode_zarr": "._zarr",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
@@ -65,7 +69,9 @@ __all__ = [
     "ExportedPath",
     "Skipped",
     "apply_window",
+    "bids_label",
     "decode_zarr",
+    "dicom_lists",
     "encode_zarr",
     "export_csv",
     "export_dicom",

@@ -90,16 +90,47 @@ class Exports:
         with export_space(path):
             return _export.export_csv(record, path)
 
-    def export_as_nifti(self, path: str | os.PathLike[str]) -> ExportedPath:
-        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
+    def export_as_nifti(
+        self,
+        path: str | os.PathLike[str],
+        identifiers: bool = False,
+        bids: Any = False,
+    ) -> ExportedPath:
+        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout or as BIDS.
 
         3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
         ``pip install "dbdicom[nifti]"``.
+
+        The sidecar has the keys and units of dcm2niix's (BIDS): times in
+        seconds (``EchoTime``, ``RepetitionTime``...), the values along the
+        fourth dim as lists. Names, IDs, UIDs and dates of the patient and
+        the study are left out unless ``identifiers`` is True.
+
+        With ``bids`` the files form a BIDS dataset:
+        ``sub-<label>/ses-<label>/anat|func|dwi|fmap|perf/sub-..._<suffix>.nii.gz``
+        and a ``dataset_description.json``. ``bids=True`` names the series
+        by dbdicom's mapping (see the docs, "BIDS"); a dict
+        ``{"keyword in SeriesDescription": "anat/T1w"}`` (None: leave out)
+        comes first, and a callable ``bids(series) -> "datatype/suffix"``
+        (or None) replaces it. Series without a name are left out, with a
+        message.
+
+        Examples
+        --------
+        >>> import json, tempfile
+        >>> t2w = database.series(SeriesDescription="T2w")[0]
+        >>> out = t2w.export_as_nifti(tempfile.mkdtemp())
+        >>> sidecar = json.loads(next(out.rglob("*.json")).read_text())
+        >>> sidecar["EchoTime"], sidecar["RepetitionTime"], "PatientID" in sidecar
+        (0.1, 4, False)
+        >>> out = t2w.export_as_nifti(tempfile.mkdtemp(), bids=True)
+        >>> [p.relative_to(out).as_posix() for p in sorted(out.rglob("*.nii.gz"))]
+        ['sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz']
         """
         record = self._synced()
         with export_space(path):
-            return _export.export_nifti(record, path)
+            return _export.export_nifti(record, path, identifiers=identifiers, bids=bids)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout.

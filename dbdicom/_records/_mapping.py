@@ -30,7 +30,7 @@ import numpy as np
 from pydicom.datadict import tag_for_keyword
 
 from .._errors import DicomError, GeometryError, InvalidValueError
-from .._export import series_name
+from .._export import dicom_lists, series_name
 from .._geometry import ORDERS, inside, resample, source_indices
 
 if TYPE_CHECKING:
@@ -220,7 +220,8 @@ def _sidecar(path: Path) -> dict[str, Any]:
         loaded = json.loads(found.read_text())
     except (OSError, ValueError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    # BIDS keys and units (EchoTime in seconds...) back to DICOM's
+    return dicom_lists(loaded) if isinstance(loaded, dict) else {}
 
 
 def _volume_coords(sidecar: dict[str, Any], n: int) -> tuple[str, dict[str, Any]]:
