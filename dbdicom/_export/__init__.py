@@ -1,6 +1,6 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI, PNG and Zarr; :mod:`._layout` holds the
+DICOM (copies), CSV, NPY, NIfTI, PNG and (OME-)Zarr; :mod:`._layout` holds the
 layout and the names made from header values. Each public name is imported
 from its module when first used (see :mod:`dbdicom._facade`), so the
 formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
@@ -21,14 +21,15 @@ if TYPE_CHECKING:
     from ._nifti import export_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
-    from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
+    from ._zarr import export_zarr, open_zarr, write_zarr
+    from ._zarr_encoding import decode_zarr, encode_zarr
 
 _MODULES = {
     "ExportedPath": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
-    "decode_zarr": "._zarr",
-    "encode_zarr": "._zarr",
+    "decode_zarr": "._zarr_encoding",
+    "encode_zarr": "._zarr_encoding",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
     "export_nifti": "._nifti",
