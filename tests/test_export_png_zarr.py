@@ -280,7 +280,8 @@ def test_zarr_stores_are_plain_zarr_and_xarray_data(demo: db.Database, tmp_path:
     out = t2.export_as_zarr(tmp_path / "t2")
     (store,) = out.rglob("*.zarr")
     group = zarr.open_group(store, mode="r")
-    assert group.metadata.zarr_format == 3 and group.attrs["ome"]["version"] == "0.5"
+    attrs: dict[str, Any] = group.attrs.asdict()
+    assert group.metadata.zarr_format == 3 and attrs["ome"]["version"] == "0.5"
     image = group["0"]
     assert isinstance(image, zarr.Array)
     assert image.metadata.dimension_names == ("z", "y", "x")  # type: ignore[union-attr]
