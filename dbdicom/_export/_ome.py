@@ -172,19 +172,42 @@ class OmeLayout:
             {"type": "translation", "translation": translation},
         ]
 
-    def chunks(self, itemsize: int, z_chunk: int | None) -> tuple[int, ...]:
-        """Chunks for viewers: one time point and channel, tiles of rows and columns.
+    def chunks(self, itemsize: int, wanted: Mapping[str, int] | None = None) -> tuple[int, ...]:
+        """The chunks of level 0: by default, for viewers.
 
-        ``y`` and ``x`` in tiles of at most :data:`TILE`; ``z`` in ``z_chunk``
-        slices, or in as many as fit in :data:`CHUNK_BYTES`.
+        ``y`` and ``x`` in tiles of at most :data:`TILE`; one time point and
+        one channel a chunk; ``z`` in as many slices as fit in
+        :data:`CHUNK_BYTES`. ``wanted`` (grid points per chunk along
+        DataArray dims, -1 for the whole dim) overrides this along ``t``,
+        ``z`` and a ``c`` that holds one dim.
         """
         shape = dict(zip(self.names, self.shape, strict=True))
-        tile = {n: min(shape[n], TILE) for n in "yx"}
-        plane = tile["y"] * tile["x"] * itemsize
-        if "z" in shape:
-            depth = z_chunk or max(1, CHUNK_BYTES // max(plane, 1))
-            tile["z"] = max(1, min(shape["z"], depth))
-        return tuple(tile.get(n, 1) for n in self.names)
+        out = {n: min(shape[n], TILE) for n in "yx"}
+        plane = out["y"] * out["x"] * itemsize
+        for a in self.axes:
+            n = shape[a.name]
+            if a.name in "yx":
+                continue
+            if len(a.dims) == 1 and wanted and a.dims[0] in wanted:
+                k = int(wanted[a.dims[0]])
+                out[a.name] = n if k == -1 else max(1, min(n, k))
+            elif a.name == "z":
+                out[a.name] = max(1, min(n, CHUNK_BYTES // max(plane, 1)))
+            else:
+                out[a.name] = 1
+        return tuple(out[n] for n in self.names)
+
+    def dim_chunks(self, chunks: Sequence[int]) -> dict[str, int]:
+        """The chunks along the DataArray's dims that give ``chunks`` along the OME axes.
+
+        A dim that shares its axis with others (a flattened ``c``) has one
+        point a chunk.
+        """
+        out = {}
+        for a, n in zip(self.axes, chunks, strict=True):
+            for d in a.dims:
+                out[d] = n if len(a.dims) == 1 else 1
+        return {d: out[d] for d in self.dims}
 
     def to_ome(self, data: Any) -> Any:
         """A dask array of the DataArray's dims as the OME axes (a view: nothing computed)."""

@@ -23,8 +23,9 @@ The axes, units and geometry (OME-NGFF 0.5 has no rotation: an oblique
 series is described in its own frame) are those of
 :mod:`dbdicom._export._ome`. Level 0 is chunked for viewers: one time
 point and one channel a chunk, tiles of at most 256 x 256 pixels, slices
-added up to 1 MiB (or the slices a chunk of ``to_xarray(chunks=...)``
-holds).
+added up to 1 MiB; ``chunks=`` (grid points per chunk along tag dims, as
+``to_xarray`` takes them) sets the chunks along ``t``, ``z`` and ``c``
+instead (a ``c`` that flattens several dims keeps one point a chunk).
 
 ``zarr_format=2`` writes the same layout as OME-NGFF 0.4 (Zarr format 2,
 ``multiscales`` at the top of the group's attributes), for readers that
@@ -75,23 +76,11 @@ def _block_mean(dtype: np.dtype) -> Any:
     return reduce
 
 
-def _dask_image(da: xr.DataArray, layout: OmeLayout) -> tuple[Any, int | None]:
-    """The values of ``da`` as a dask array in its own dims, chunked one t and c a chunk.
-
-    Returns the array and the slices a chunk holds along ``z`` when the
-    DataArray's chunks say it (None: chosen by size).
-    """
-    by_axis = {d: a.name for a in layout.axes for d in a.dims}
-    z_chunk = None
-    if da.chunks is not None and "z" in layout.names:
-        z_dims = [k for k, d in enumerate(da.dims) if by_axis.get(str(d)) == "z"]
-        if z_dims and len(da.chunks[z_dims[0]]) > 1:
-            z_chunk = max(da.chunks[z_dims[0]])
-    chunks = layout.chunks(da.dtype.itemsize, z_chunk)
-    sizes = dict(zip(layout.names, chunks, strict=True))
-    wanted = {d: (1 if by_axis[str(d)] in "tc" else sizes[by_axis[str(d)]]) for d in da.dims}
+def _dask_image(da: xr.DataArray, layout: OmeLayout, chunks: tuple[int, ...]) -> Any:
+    """The values of ``da`` as a dask array in its own dims, in chunks that give ``chunks``."""
+    wanted = layout.dim_chunks(chunks)
     data = da.data if da.chunks is not None else da.chunk(wanted).data
-    return data.rechunk(tuple(wanted[d] for d in da.dims)), sizes.get("z")
+    return data.rechunk(tuple(wanted[str(d)] for d in da.dims))
 
 
 def _check_options(levels: Any, zarr_format: Any) -> None:
@@ -107,6 +96,7 @@ def write_zarr(
     da: xr.DataArray,
     target: str | os.PathLike[str],
     *,
+    chunks: Mapping[str, int] | None = None,
     levels: int = 1,
     zarr_format: int = 3,
 ) -> Path:
@@ -126,6 +116,10 @@ def write_zarr(
     levels : int
         Resolution levels: 1 (the default) writes the pixels only, 2 or more
         adds levels that halve the rows and columns each.
+    chunks : mapping of str to int, optional
+        Grid points per Zarr chunk along dims of ``da`` (-1: the whole dim),
+        as ``to_xarray(chunks=...)`` takes them; by default, chunks for
+        viewers (see the module docs).
     zarr_format : int
         3 (the default): OME-NGFF 0.5; 2: OME-NGFF 0.4, for older readers.
 
@@ -148,9 +142,8 @@ def write_zarr(
             f"levels={levels}: a {y} x {x} image halves to one pixel in "
             f"{layout.max_levels} levels; ask for at most {layout.max_levels}"
         )
-    data, z_chunk = _dask_image(da, layout)
-    image = layout.to_ome(data)
-    chunks = layout.chunks(da.dtype.itemsize, z_chunk)
+    tiles = layout.chunks(da.dtype.itemsize, chunks)
+    image = layout.to_ome(_dask_image(da, layout, tiles))
     group = zarr.open_group(target, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
     previous = None
     for level in range(levels):
@@ -159,7 +152,7 @@ def write_zarr(
         array = group.create_array(
             str(level),
             shape=shape,
-            chunks=tuple(min(c, max(n, 1)) for c, n in zip(chunks, shape, strict=True)),
+            chunks=tuple(min(c, max(n, 1)) for c, n in zip(tiles, shape, strict=True)),
             dtype=image.dtype,
             fill_value=0,
             dimension_names=names if zarr_format == 3 else None,
@@ -298,10 +291,11 @@ def export_zarr(
     as an OME-Zarr image with its dims, coordinates and attrs beside it, as
     the module docs say, read back by :func:`open_zarr`. Written chunk by
     chunk from dask: ``chunks`` (grid points per chunk along tag dims, as in
-    ``to_xarray``; dims a series does not have are ignored) sets the slices
-    a Zarr chunk holds. ``levels`` is the most pyramid levels a store gets:
-    an image that halves to one pixel sooner gets fewer. ``zarr_format``
-    is 3 (OME-NGFF 0.5) or 2 (OME-NGFF 0.4). A series
+    ``to_xarray``; dims a series does not have are ignored) sets the Zarr
+    chunks along them (tiles of rows and columns stay those for viewers).
+    ``levels`` is the most pyramid levels a store gets: an image that
+    halves to one pixel sooner gets fewer. ``zarr_format`` is 3 (OME-NGFF
+    0.5) or 2 (OME-NGFF 0.4). A series
     that mixes image sizes or orientations gives one store per group,
     ``<series folder>_1.zarr`` ..., with a message; instances without an
     image are skipped with a message. A series that cannot be written is
@@ -317,6 +311,12 @@ def export_zarr(
             folder.parent.mkdir(parents=True, exist_ok=True)
             with written(folder.parent / f"{stem}.zarr") as temporary:
                 most = ome_layout(da).max_levels  # a small image gets fewer levels
-                write_zarr(da, temporary, levels=min(levels, most), zarr_format=zarr_format)
+                write_zarr(
+                    da,
+                    temporary,
+                    chunks=chunks,
+                    levels=min(levels, most),
+                    zarr_format=zarr_format,
+                )
 
     return each_series(record, root, write, "Zarr")

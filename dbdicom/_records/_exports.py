@@ -157,9 +157,11 @@ class Exports:
         back identical, dims, coordinates and attrs. The layout, axes and
         geometry conventions are in docs/zarr.md. Written chunk by chunk
         from dask, never computed as a whole; ``chunks`` (grid points per
-        chunk along tag dims, as in ``to_xarray``) sets the slices a Zarr
-        chunk holds. ``levels`` > 1 adds pyramid levels that halve rows and
-        columns (an image that reaches one pixel sooner gets fewer);
+        chunk along tag dims, as in ``to_xarray``) sets the Zarr chunks
+        along them (by default: one channel or time point, as many slices
+        as fit in 1 MiB, tiles of 256 x 256 pixels). ``levels`` > 1 adds
+        pyramid levels that halve rows and columns (an image that reaches
+        one pixel sooner gets fewer);
         ``zarr_format=2`` writes OME-NGFF 0.4 (Zarr 2) for older readers. A
         series mixing image sizes or orientations gives one store per group
         (``_1``, ``_2``... appended, with a message); instances without an
