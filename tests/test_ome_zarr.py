@@ -317,3 +317,29 @@ def test_stores_of_the_earlier_layout_still_open(demo: db.Database, tmp_path: Pa
     encoded.attrs["_dbdicom_encoding"]["version"] = 1
     encoded.to_zarr(tmp_path / "old.zarr", zarr_format=2, consolidated=True, mode="w")
     xr.testing.assert_identical(open_zarr(tmp_path / "old.zarr").compute(), da.compute())
+
+
+def test_times_as_numpy_times(tmp_path: Path) -> None:
+    """Times held as timedelta64 (or datetime64) are a time axis in seconds too."""
+    times = np.array([0, 2500, 5000], dtype="timedelta64[ms]")
+    da = xr.DataArray(
+        np.arange(3 * 2 * 4 * 4, dtype=np.int16).reshape(3, 2, 4, 4),
+        dims=["AcquisitionTime", "SliceLocation", "row", "column"],
+        coords={"AcquisitionTime": times, "SliceLocation": [0.0, 3.0]},
+    )
+    write_zarr(da, tmp_path / "times.zarr")
+    _validated(tmp_path / "times.zarr")
+    ome = ngff_zarr.from_ngff_zarr(str(tmp_path / "times.zarr"))
+    image = ome.images[0]
+    assert image.dims == ("t", "z", "y", "x") and ome.metadata.axes[0].unit == "second"
+    assert image.scale["t"] == 2.5 and image.scale["z"] == 3.0
+    back = open_zarr(tmp_path / "times.zarr").compute()
+    assert back["AcquisitionTime"].dtype == times.dtype
+    xr.testing.assert_identical(back, da)
+
+
+def test_an_ome_zarr_image_dbdicom_did_not_write(tmp_path: Path) -> None:
+    image = ngff_zarr.to_ngff_image(np.zeros((8, 8), dtype=np.uint8), dims=["y", "x"])
+    ngff_zarr.to_ngff_zarr(str(tmp_path / "other.zarr"), ngff_zarr.to_multiscales(image))
+    with pytest.raises(db.InvalidFileError, match="OME-Zarr image that dbdicom did not write"):
+        open_zarr(tmp_path / "other.zarr")

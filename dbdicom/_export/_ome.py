@@ -318,6 +318,16 @@ def _affine(da: xr.DataArray) -> np.ndarray | None:
     return a if a.shape == (4, 4) and np.isfinite(a).all() else None
 
 
+def _frame(affine: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`~dbdicom._geometry.image_frame` of an affine with a plane, else None."""
+    if affine is None:
+        return None
+    rows, columns = affine[:3, 0], affine[:3, 1]
+    if np.linalg.norm(np.cross(rows, columns)) <= 1e-12 * max(1.0, float(np.abs(affine).max())):
+        return None  # a zero PixelSpacing, or rows along columns: no plane
+    return image_frame(affine)
+
+
 def _plain_space(da: xr.DataArray, z: _Axis | None, y: _Axis, x: _Axis) -> None:
     """Scales from PixelSpacing and SliceLocation, when there is no affine."""
     spacing = da.attrs.get("PixelSpacing")
@@ -370,16 +380,17 @@ def ome_layout(da: xr.DataArray) -> OmeLayout:
         t = _time_axis(da, times[0])
         rest.remove(times[0])
     c = _Axis("c", "channel", rest) if rest else None
+    geometry = _frame(affine) if z is not None else None
     frame = None
-    if affine is not None and z is not None:
-        spacing, origin, frame = image_frame(affine)
+    if geometry is not None and z is not None:
+        spacing, origin, frame = geometry
         for axis, k in ((x, 0), (y, 1), (z, 2)):
             axis.scale, axis.translation, axis.unit = (
                 float(spacing[k]),
                 float(origin[k]),
                 SPACE_UNIT,
             )
-        if not z.scale > 0:  # a single slice of no thickness
+        if not z.scale > 0:  # slices at one position
             z.scale = 1.0
     else:
         _plain_space(da, z, y, x)

@@ -49,7 +49,7 @@ import xarray as xr
 import zarr
 
 from .. import _arrays
-from .._errors import GeometryError, GridError
+from .._errors import GeometryError, GridError, InvalidFileError
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
@@ -207,6 +207,8 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     ------
     FileNotFoundError
         If there is no store at ``path``.
+    dbdicom.InvalidFileError
+        If it is an OME-Zarr image that dbdicom did not write.
 
     Examples
     --------
@@ -226,7 +228,14 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
         raise FileNotFoundError(f"no Zarr store at {str(store)!r}")
     group = zarr.open_group(store, mode="r")
     meta = group.attrs.get("dbdicom")
-    if not isinstance(meta, dict):  # layout 1: the DataArray as an xarray store
+    if not isinstance(meta, dict):
+        if "ome" in group.attrs or "multiscales" in group.attrs:
+            raise InvalidFileError(
+                f"{str(store)!r} is an OME-Zarr image that dbdicom did not write: it has "
+                "no DICOM coordinates to make a DataArray with. Read it with an OME-Zarr "
+                "reader (ngff-zarr, ome-zarr)"
+            )
+        # layout 1 (dbdicom before OME-Zarr): the DataArray as an xarray store
         return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}))
     image = group[meta["image"]]
     data = from_ome(dask.array.from_zarr(image), meta)
