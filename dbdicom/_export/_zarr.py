@@ -47,6 +47,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 import zarr
+from zarr.codecs import BloscCodec
 
 from .. import _arrays
 from .._errors import GeometryError, GridError, InvalidFileError
@@ -63,6 +64,9 @@ from ._zarr_encoding import VERSION, decode_zarr, encode_zarr
 
 #: the group holding the coordinates and attrs, beside the OME image
 COORDINATES = "dbdicom"
+#: the pixels' compressor in Zarr 3: Blosc LZ4 with byte shuffle, Zarr 2's default (Zarr 3's
+#: default, Zstandard, made an export of 1 GiB of MR twice as slow for 5% smaller stores)
+BLOSC = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle"}
 ZARR_FORMATS = (2, 3)
 
 
@@ -154,6 +158,7 @@ def write_zarr(
             shape=shape,
             chunks=tuple(min(c, max(n, 1)) for c, n in zip(tiles, shape, strict=True)),
             dtype=image.dtype,
+            compressors=BloscCodec(**BLOSC) if zarr_format == 3 else "auto",  # type: ignore[arg-type]
             fill_value=0,
             dimension_names=names if zarr_format == 3 else None,
             attributes={} if zarr_format == 3 else {"_ARRAY_DIMENSIONS": names},
