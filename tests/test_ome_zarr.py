@@ -25,7 +25,7 @@ from ome_zarr_models.v05.image import Image as Image05
 from pydicom.data import get_testdata_file
 
 import dbdicom as db
-from dbdicom._export import open_zarr, write_zarr
+from dbdicom._export import encode_zarr, open_zarr, write_zarr
 
 
 def _stores(out: Path) -> dict[str, Path]:
@@ -309,8 +309,6 @@ def test_zarr_format_2_is_ome_zarr_0_4(demo: db.Database, tmp_path: Path) -> Non
 
 def test_stores_of_the_earlier_layout_still_open(demo: db.Database, tmp_path: Path) -> None:
     """dbdicom wrote the DataArray as an xarray store (Zarr 2) before: those still open."""
-    from dbdicom._export import encode_zarr
-
     t2 = demo.series(SeriesDescription="T2w")[0]
     da = t2.to_xarray()
     encoded = encode_zarr(da)
