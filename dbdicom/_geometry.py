@@ -36,6 +36,7 @@ import numpy as np
 
 __all__ = [
     "affine_matrix",
+    "image_frame",
     "inside",
     "resample",
     "slice_normal",
@@ -157,6 +158,68 @@ def affine_matrix(
         out[:3, 2] = slice_normal(o) * (thickness or 1.0)
     out[:3, 3] = pos[0]
     return out
+
+
+def image_frame(affine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An affine as a scale and a translation in the image's own frame, and that frame.
+
+    The frame's x axis points along a row (the column index grows: the
+    affine's first column, ImageOrientationPatient's row cosines), its y
+    axis along a column (the row index grows) and its z axis along the
+    slice normal, oriented the way the slice index grows. Its origin is
+    the origin of LPS. Then, for an index ``i = (column, row, slice)``::
+
+        point = spacing * i + origin         # in the frame, mm
+        LPS   = axes @ point                 # = affine @ [*i, 1]
+
+    so the frame is LPS itself (``axes`` the identity) for an axial stack
+    of orientation [1, 0, 0, 0, 1, 0] whose slices go up, and a rotation (or
+    reflection) of it otherwise. OME-Zarr 0.5, which has scale and
+    translation but no rotation, describes an image in this frame.
+
+    Parameters
+    ----------
+    affine : numpy.ndarray
+        4 x 4, maps (column, row, slice) indices to LPS mm (see module notes).
+
+    Returns
+    -------
+    spacing : numpy.ndarray
+        (3,) mm between neighbours along the column, row and slice index.
+        Along the slice index it is the distance between the planes, the
+        slice step projected on the normal: a stack whose step is not
+        perpendicular to its planes (a CT gantry tilt) is sheared, which a
+        scale cannot say; the frame describes it unsheared.
+    origin : numpy.ndarray
+        (3,) the centre of voxel (0, 0, 0) in the frame, mm.
+    axes : numpy.ndarray
+        3 x 3; its columns are the frame's x, y, z axes as LPS unit vectors.
+
+    Examples
+    --------
+    A sagittal stack (rows along P, columns along F, slices along L):
+
+    >>> a = affine_matrix([0, 1, 0, 0, 0, -1], [0.5, 2.0], [[10, 0, 0], [13, 0, 0]])
+    >>> spacing, origin, axes = image_frame(a)
+    >>> spacing.tolist(), origin.tolist()
+    ([2.0, 0.5, 3.0], [0.0, 0.0, 10.0])
+    >>> axes.astype(int).tolist()  # x = P, y = F (down), z = L
+    [[0, 0, 1], [1, 0, 0], [0, -1, 0]]
+    >>> index = np.array([4.0, 2.0, 1.0])
+    >>> np.allclose(axes @ (spacing * index + origin), (a @ [*index, 1])[:3])
+    True
+    """
+    a = np.asarray(affine, dtype=float)
+    x_step, y_step, z_step = a[:3, 0], a[:3, 1], a[:3, 2]
+    x, y = x_step / np.linalg.norm(x_step), y_step / np.linalg.norm(y_step)
+    normal = np.cross(x, y)
+    normal /= np.linalg.norm(normal)
+    along = float(np.dot(z_step, normal))
+    z = normal if along >= 0 else -normal
+    axes = np.column_stack([x, y, z])
+    spacing = np.array([np.linalg.norm(x_step), np.linalg.norm(y_step), abs(along)])
+    origin = np.linalg.solve(axes, a[:3, 3]) + 0.0  # no -0.0
+    return spacing, origin, axes
 
 
 def source_indices(

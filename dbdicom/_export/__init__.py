@@ -1,11 +1,11 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI (with BIDS sidecars and names), PNG, Zarr
-and virtual Zarr (references to the frames in place); :mod:`._layout` holds
-the layout and the names made from header values. Each public name is
-imported from its module when first used (see :mod:`dbdicom._facade`), so
-the formats' libraries (xarray, zarr, nibabel, matplotlib) load only when
-that format is exported.
+DICOM (copies), CSV, NPY, NIfTI (with BIDS sidecars and names), PNG,
+(OME-)Zarr and virtual Zarr (references to the frames in place);
+:mod:`._layout` holds the layout and the names made from header values. Each
+public name is imported from its module when first used (see
+:mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
+matplotlib) load only when that format is exported.
 """
 
 from __future__ import annotations
@@ -32,16 +32,17 @@ if TYPE_CHECKING:
     from ._png import apply_window, export_png
     from ._sidecar import dicom_lists
     from ._virtual import export_virtual, series_references, virtual_references
-    from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
+    from ._zarr import export_zarr, open_zarr, write_zarr
+    from ._zarr_encoding import decode_zarr, encode_zarr
 
 _MODULES = {
     "ExportedPath": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
     "bids_label": "._layout",
-    "decode_zarr": "._zarr",
+    "decode_zarr": "._zarr_encoding",
     "dicom_lists": "._sidecar",
-    "encode_zarr": "._zarr",
+    "encode_zarr": "._zarr_encoding",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
     "export_nifti": "._nifti",

@@ -27,10 +27,10 @@ Values
     integers when the rescale is whole, and computes fractional ones in
     float32). A series whose frames have different rescales is refused.
 Coordinates and attrs
-    Those of ``to_xarray()``, encoded as :func:`~dbdicom._export._zarr.encode_zarr`
+    Those of ``to_xarray()``, encoded as :func:`~dbdicom._export._zarr_encoding.encode_zarr`
     does and written by xarray itself (inline in the references, base64):
     numeric and date coordinates read back as they are; tuples and other
-    objects as JSON text, which :func:`~dbdicom._export._zarr.decode_zarr`
+    objects as JSON text, which :func:`~dbdicom._export._zarr_encoding.decode_zarr`
     turns back.
 Where the files are
     Absolute paths, as the index has them now. The root group's attr
@@ -63,7 +63,7 @@ from .._errors import GeometryError, StaleFileError, VirtualZarrError
 from ._chunks import WAY_OUT, check_high_bits, chunk_encoding
 from ._each import ExportedPath, each_series
 from ._layout import frame_rows, mixed_groups, safe_name, series_name, written
-from ._zarr import encode_zarr
+from ._zarr_encoding import encode_zarr
 
 __all__ = ["SOURCES_ATTR", "export_virtual", "series_references", "virtual_references"]
 

@@ -172,32 +172,45 @@ class Exports:
             return _export.export_png(record, path)
 
     def export_as_zarr(
-        self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
+        self,
+        path: str | os.PathLike[str],
+        chunks: dict[str, int] | None = None,
+        *,
+        levels: int = 1,
+        zarr_format: int = 3,
     ) -> ExportedPath:
-        """One Zarr store per series, ``path``/patient/study/series.zarr.
+        """One OME-Zarr image per series, ``path``/patient/study/series.zarr.
 
-        Each store holds the series' DataArray (see :meth:`Series.to_xarray`)
-        with its dims, coordinates and attrs; ``dbdicom._export.open_zarr``
-        reads it back identical. Tuples, arrays and per-frame objects are
-        encoded for Zarr's JSON metadata (documented in
-        :mod:`dbdicom._export`); plain xarray and Zarr read the stores too.
-        Written chunk by chunk from dask, never computed as a whole;
-        ``chunks`` (grid points per chunk along tag dims, as in
-        ``to_xarray``) sets the Zarr chunks. A series mixing image sizes or
-        orientations gives one store per group (``_1``, ``_2``... appended,
-        with a message); instances without an image are skipped with a
-        message. Returns ``path``.
+        Each store is an OME-Zarr image (OME-NGFF 0.5: Zarr 3, axes with
+        units, scale and translation from the affine) that OME-Zarr readers
+        and viewers open, with the series' DataArray (see
+        :meth:`Series.to_xarray`) kept beside it: ``db.open_zarr`` reads it
+        back identical, dims, coordinates and attrs. The layout, axes and
+        geometry conventions are in docs/zarr.md. Written chunk by chunk
+        from dask, never computed as a whole; ``chunks`` (grid points per
+        chunk along tag dims, as in ``to_xarray``) sets the Zarr chunks
+        along them (by default: one channel or time point, as many slices
+        as fit in 1 MiB, tiles of 256 x 256 pixels). ``levels`` > 1 adds
+        pyramid levels that halve rows and columns (an image that reaches
+        one pixel sooner gets fewer);
+        ``zarr_format=2`` writes OME-NGFF 0.4 (Zarr 2) for older readers. A
+        series mixing image sizes or orientations gives one store per group
+        (``_1``, ``_2``... appended, with a message); instances without an
+        image are skipped with a message. Returns ``path``.
 
         Examples
         --------
         >>> import tempfile, pathlib
-        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp())
+        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp(), levels=2)
         >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
         ['1_CT_phantom.zarr']
+        >>> ct = db.open_zarr(next(pathlib.Path(out).rglob("*.zarr")))
+        >>> ct.dims, ct.shape
+        (('SliceLocation', 'row', 'column'), (10, 64, 64))
         """
         record = self._synced()
         with export_space(path):
-            return _export.export_zarr(record, path, chunks)
+            return _export.export_zarr(record, path, chunks, levels=levels, zarr_format=zarr_format)
 
     def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
         """References to this record's frames where they are: a virtual Zarr store.
