@@ -17,11 +17,14 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
+from ._accessor import register_accessor
 from ._arrays import preferred_chunks
 from ._errors import DicomError
 from ._records import database
 
 __all__ = ["DbdicomBackendEntrypoint"]
+
+register_accessor()  # xarray is imported: da.dicom works on what this backend opens
 
 
 class DbdicomBackendEntrypoint(BackendEntrypoint):

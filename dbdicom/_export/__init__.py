@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._dicom import export_dicom
     from ._each import ExportedPath, Skipped
     from ._layout import frame_rows, label, safe_name, series_name, target_folder
-    from ._nifti import export_nifti
+    from ._nifti import export_nifti, write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
     from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
@@ -43,6 +43,7 @@ _MODULES = {
     "safe_name": "._layout",
     "series_name": "._layout",
     "target_folder": "._layout",
+    "write_nifti": "._nifti",
     "write_zarr": "._zarr",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -67,5 +68,6 @@ __all__ = [
     "safe_name",
     "series_name",
     "target_folder",
+    "write_nifti",
     "write_zarr",
 ]

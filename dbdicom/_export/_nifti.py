@@ -17,35 +17,6 @@ from ._layout import target_folder, written
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
-#: The tags an affine is made of, with their DICOM tag numbers.
-_GEOMETRY_TAGS = {
-    "ImagePositionPatient": "(0020,0032)",
-    "ImageOrientationPatient": "(0020,0037)",
-    "PixelSpacing": "(0028,0030)",
-}
-
-
-def _why_no_affine(da: Any) -> str:
-    """Why ``da`` has no affine: the geometry tags it lacks, or the slices' layout."""
-    missing = []
-    for tag, number in _GEOMETRY_TAGS.items():
-        if tag in da.attrs and da.attrs[tag] is not None:
-            continue
-        if tag in da.coords and any(v is not None for v in da[tag].values.ravel()):
-            continue
-        missing.append(f"{number} {tag}")
-    if missing:
-        return (
-            "no affine: the images have no " + " and no ".join(missing) + ", so they have no "
-            "position or orientation in the patient (as X-ray, ultrasound and secondary "
-            "capture images often do); NIfTI needs them"
-        )
-    return (
-        "no affine: the frames do not define one volume (slices not evenly spaced, "
-        "or positions that vary along a non-slice dim)"
-    )
-
-
 def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Voxels indexed (column, row, slice[, volume]), the RAS affine, the sidecar.
 
@@ -53,8 +24,9 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     every other tag dim is stacked, in order, along the fourth axis, and its
     values at each volume go into the sidecar.
     """
-    if "affine" not in da.attrs:
-        raise GridError(_why_no_affine(da))
+    affine = _arrays.affine_of(da)
+    if affine is None:
+        raise GridError(_arrays.why_no_affine(da))
     tags = [d for d in da.dims if d not in ("row", "column", "channel")]
     others = [d for d in tags if d != "SliceLocation"]
     order = [*others, *(["SliceLocation"] if "SliceLocation" in tags else [])]
@@ -85,7 +57,7 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
             sidecar[key] = value
     # NIfTI stores the column index fastest: the transposed view of the
     # (slice, row, column) array is already in that (Fortran) order, no copy
-    return voxels, _LPS_TO_RAS @ da.attrs["affine"], sidecar
+    return voxels, _LPS_TO_RAS @ affine, sidecar
 
 
 def _dataarray(record: Any) -> Any:
@@ -138,14 +110,46 @@ def _write_series(record: Any, series: Any, folder: Path, nibabel: Any) -> None:
         raise GridError(f"none of its {len(arrays)} groups has an affine")
     for name, voxels, affine, sidecar in volumes:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        image = nibabel.Nifti1Image(voxels, affine)
-        image.header.set_xyzt_units("mm", "sec")
-        image.set_qform(affine, code=1)
-        image.set_sform(affine, code=1)
-        with written(folder.parent / f"{name}.nii.gz") as temporary:
-            nibabel.save(image, temporary)
-        with written(folder.parent / f"{name}.json") as temporary:
-            temporary.write_text(json.dumps(sidecar, indent=1))
+        _save(nibabel, folder.parent / name, voxels, affine, sidecar)
+
+
+def _save(
+    nibabel: Any, stem: Path, voxels: np.ndarray, affine: np.ndarray, sidecar: dict[str, Any]
+) -> None:
+    """Write ``<stem>.nii.gz`` and its sidecar ``<stem>.json``."""
+    image = nibabel.Nifti1Image(voxels, affine)
+    image.header.set_xyzt_units("mm", "sec")
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    with written(stem.parent / f"{stem.name}.nii.gz") as temporary:
+        nibabel.save(image, temporary)
+    with written(stem.parent / f"{stem.name}.json") as temporary:
+        temporary.write_text(json.dumps(sidecar, indent=1))
+
+
+def write_nifti(da: Any, path: str | os.PathLike[str]) -> Path:
+    """Write one DataArray as ``path`` (a ``.nii.gz``) and its JSON sidecar beside it.
+
+    The volume is laid out as :func:`export_nifti` does (its affine from
+    :func:`dbdicom._arrays.affine_of`, LPS converted to RAS). ``path`` may
+    end in ``.nii.gz``, ``.nii`` or nothing; the file written ends in
+    ``.nii.gz``. Returns its path.
+
+    Raises
+    ------
+    GridError
+        If ``da`` has no affine (the message says why).
+    """
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
+    target = Path(path)
+    stem = target.name.removesuffix(".gz").removesuffix(".nii")
+    voxels, affine, sidecar = _nifti_volume(da)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _save(nibabel, target.parent / stem, voxels, affine, sidecar)
+    return target.parent / f"{stem}.nii.gz"
 
 
 # ------------------------------------------------------------------ PNG

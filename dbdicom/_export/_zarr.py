@@ -235,10 +235,8 @@ def encode_zarr(da: xr.DataArray) -> xr.DataArray:
     --------
     >>> da = database.series(SeriesDescription="T2w")[0].to_xarray()
     >>> encoded = encode_zarr(da)
-    >>> encoded.attrs["PixelSpacing"], encoded.attrs["_dbdicom_encoding"]["arrays"]
-    ([3.75, 3.75], {'affine': '<f8'})
-    >>> str(encoded["ImagePositionPatient"].values[0])
-    '[-118.125, -118.125, -12.5]'
+    >>> encoded.attrs["PixelSpacing"], encoded.attrs["_dbdicom_encoding"]["arrays"]["PixelSpacing"]
+    ([3.75, 3.75], '<f8')
     >>> import xarray as xr
     >>> xr.testing.assert_identical(decode_zarr(encoded), da)
     """
@@ -355,8 +353,8 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     >>> store.name
     '3_VFA.zarr'
     >>> da = open_zarr(store)
-    >>> da.dims, da.attrs["ImageOrientationPatient"]
-    (('SliceLocation', 'FlipAngle', 'row', 'column'), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+    >>> da.dims, da.attrs["ImageOrientationPatient"].tolist()
+    (('SliceLocation', 'FlipAngle', 'row', 'column'), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
     >>> xr.testing.assert_identical(da.compute(), vfa.to_xarray().compute())
     """
     store = Path(path)
