@@ -393,10 +393,12 @@ class DicomAccessor:
         return _number(instance.get("WindowCenter")), _number(instance.get("WindowWidth"))
 
     def _title(self, frame: xr.DataArray) -> str:
+        """The name, and the values of the tag dims at the frame (kept as scalar coords)."""
         parts = [str(frame.name)] if frame.name is not None else []
-        for d in self._da.dims:
-            if d not in _PIXEL_DIMS and d in frame.coords and frame.coords[d].ndim == 0:
-                parts.append(f"{d}={frame.coords[d].item()}")
+        for d in _arrays.AUTO_DIMS:
+            if d in frame.coords and frame.coords[d].ndim == 0:
+                value = frame.coords[d].item()
+                parts.append(f"{d}={value:g}" if isinstance(value, float) else f"{d}={value}")
         return ", ".join(parts)
 
     def _letters(self, ax: Any, frame: xr.DataArray) -> None:
