@@ -28,6 +28,7 @@ A coordinate or attr whose name is not a DICOM keyword is refused
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -163,7 +164,11 @@ def to_tag_value(keyword: str, value: Any) -> Any:
     (['DERIVED', 'SECONDARY'], datetime.date(2024, 1, 15))
     >>> to_tag_value("PixelSpacing", "0.5\\0.25"), to_tag_value("SeriesDescription", "")
     ([0.5, 0.25], None)
+    >>> to_tag_value("ContentDate", np.datetime64("2024-01-15T00:00:00", "ns"))
+    datetime.date(2024, 1, 15)
     """  # noqa: E501
+    if isinstance(value, np.ndarray | np.datetime64) and value.dtype.kind == "M":
+        value = value.astype("datetime64[us]")  # .item() of nanoseconds is an int
     if isinstance(value, np.ndarray):
         value = value.tolist() if value.ndim else value.item()
     if isinstance(value, np.generic):
@@ -171,6 +176,8 @@ def to_tag_value(keyword: str, value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
     vr = _vr(keyword)
+    if vr == "DA" and isinstance(value, datetime.datetime):
+        return value.date()
     if isinstance(value, str) and SEPARATOR in value and vr not in _TEXT_VRS:
         items = value.split(SEPARATOR)  # several values, joined as DICOM stores them
         if vr in _NUMBER_VRS:
