@@ -17,8 +17,8 @@ import pytest
 import xarray as xr
 
 import dbdicom as db
-from dbdicom._arrays import affine_of
 from dbdicom import DicomError, GeometryError, InvalidValueError
+from dbdicom._arrays import affine_of
 
 DIMS = ("SliceLocation", "row", "column")
 

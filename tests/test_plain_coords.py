@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-import pytest
 import xarray as xr
 from builders import Manifest
 from pydicom.data import get_testdata_file
@@ -28,9 +27,7 @@ MULTIFRAME = ["emri_small.dcm", "eCT_Supplemental.dcm", "liver.dcm", "rtdose.dcm
 
 def _arrays(database: db.Database) -> list[tuple[str, xr.DataArray]]:
     return [
-        (f"{s.label()} #{k}", da)
-        for s in database.series()
-        for k, da in enumerate(s.to_xarrays())
+        (f"{s.label()} #{k}", da) for s in database.series() for k, da in enumerate(s.to_xarrays())
     ]
 
 
@@ -51,7 +48,9 @@ def _round_trips(da: xr.DataArray, folder: Path, engines: tuple[str, ...]) -> No
         warnings.simplefilter("ignore")  # zarr's notes on fixed-width strings in format 3
         da.to_zarr(folder / "da.zarr", mode="w")
         xr.testing.assert_identical(xr.open_zarr(folder / "da.zarr")[da.name].compute(), expected)
-        xr.testing.assert_identical(xr.open_dataarray(folder / "da.zarr", engine="zarr").compute(), expected)
+        xr.testing.assert_identical(
+            xr.open_dataarray(folder / "da.zarr", engine="zarr").compute(), expected
+        )
     for engine in engines:
         path = folder / f"da-{engine}.nc"
         da.to_netcdf(path, engine=engine)
@@ -140,7 +139,9 @@ def test_what_plain_xarray_reads_back_writes_back(demo: db.Database, tmp_path: P
     np.testing.assert_array_equal(back.values, da.values)
     for name in da.coords:
         if name != "SOPInstanceUID":
-            xr.testing.assert_identical(back[name].reset_coords(drop=True), da[name].reset_coords(drop=True))
+            xr.testing.assert_identical(
+                back[name].reset_coords(drop=True), da[name].reset_coords(drop=True)
+            )
     np.testing.assert_allclose(back.dicom.affine, da.dicom.affine)
 
 

@@ -141,9 +141,12 @@ def affine_of(da: Any) -> np.ndarray | None:
     if orientation is None or spacing is None or positions is None:
         return None
     slices = _slice_positions(da, positions)
-    if slices is None or not slice_spacing(slices)[1]:
+    if slices is None:
         return None
-    return affine_matrix(orientation, spacing, slices, _thickness(da))
+    steps = [p.tolist() for p in slices]
+    if not slice_spacing(steps)[1]:
+        return None
+    return affine_matrix(orientation.tolist(), spacing.tolist(), steps, _thickness(da))
 
 
 def why_no_affine(da: Any) -> str:

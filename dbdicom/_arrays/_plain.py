@@ -159,7 +159,9 @@ def attr_value(keyword: str, value: Any) -> tuple[str, Any]:
         return _text_attr(vr, value)
     if isinstance(value, bool):
         return "attr", int(value)
-    if isinstance(value, int) or (isinstance(value, float) and vr in INT_VRS and value.is_integer()):
+    if isinstance(value, int) or (
+        isinstance(value, float) and vr in INT_VRS and value.is_integer()
+    ):
         return "attr", int(value)
     if isinstance(value, float):
         return "attr", float(value)
@@ -229,9 +231,7 @@ def per_frame_arrays(keyword: str, values: np.ndarray) -> dict[str, np.ndarray]:
             if v is not None:
                 block[k, : len(v)] = [float(x) for x in v]
         return {component(keyword, i): block[:, i].copy() for i in range(n)}
-    text = [
-        "" if v is None else _join(v) if isinstance(v, tuple | list) else str(v) for v in items
-    ]
+    text = ["" if v is None else _join(v) if isinstance(v, tuple | list) else str(v) for v in items]
     return {keyword: np.array(text, dtype=str)}
 
 

@@ -411,9 +411,7 @@ def _shared(keyword: str, value: Any, attrs: dict[str, Any], coords: dict[str, A
 
 def _varying_dims(arrays: list[np.ndarray], dims: Sequence[str]) -> tuple[str, ...]:
     """The dims along which any of ``arrays`` (laid on the grid) varies."""
-    return tuple(
-        d for axis, d in enumerate(dims) if not all(same_along(a, axis) for a in arrays)
-    )
+    return tuple(d for axis, d in enumerate(dims) if not all(same_along(a, axis) for a in arrays))
 
 
 def _reduce(values: np.ndarray, dims: Sequence[str], keep: Sequence[str]) -> np.ndarray:
