@@ -34,7 +34,6 @@ The writer (:mod:`dbdicom._arrays._frame_tags`) reads all of these back.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -49,7 +48,6 @@ __all__ = [
     "base_keyword",
     "component",
     "dt_datetime64",
-    "is_missing",
     "labels",
     "per_frame_arrays",
     "same_along",
@@ -268,22 +266,3 @@ def same_along(values: np.ndarray, axis: int) -> bool:
     elif values.dtype.kind in "mM":
         equal |= np.isnat(values) & np.isnat(first)
     return bool(np.all(equal))
-
-
-def is_missing(value: Any) -> bool:
-    """Whether a coordinate value means "no value" (NaN, NaT, empty text).
-
-    Examples
-    --------
-    >>> is_missing(float("nan")), is_missing(""), is_missing(0.0)
-    (True, True, False)
-    """
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, np.datetime64 | np.timedelta64):
-        return bool(np.isnat(value))
-    return False
