@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _arrays, _export
+from . import _arrays, _export, _facade
+from ._accessor import DicomAccessor, register_accessor
 from ._errors import (
     DatabaseNotFoundError,
     DecoderNotFoundError,
@@ -36,6 +37,10 @@ from ._records import Database, Instance, Patient, Record, Series, Study, databa
 
 if TYPE_CHECKING:
     import xarray as xr
+
+# da.dicom: now if xarray is already imported, else once dbdicom's arrays load it
+if not register_accessor():
+    _facade.after_lazy_import(register_accessor)
 
 
 def to_xarray(
@@ -93,6 +98,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "DecoderNotFoundError",
     "DialogLike",
+    "DicomAccessor",
     "DicomError",
     "DicomWarning",
     "DiskFullError",

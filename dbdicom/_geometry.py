@@ -36,6 +36,8 @@ import numpy as np
 
 __all__ = [
     "affine_matrix",
+    "axis_codes",
+    "direction_letters",
     "image_frame",
     "inside",
     "resample",
@@ -61,6 +63,48 @@ def slice_normal(orientation: Sequence[float] | np.ndarray) -> np.ndarray:
     o = np.asarray(orientation, dtype=float)
     n = np.cross(o[:3], o[3:])
     return n / np.linalg.norm(n)
+
+
+#: the patient directions of the LPS axes: (toward +, toward -), DICOM's letters
+_LETTERS = (("L", "R"), ("P", "A"), ("H", "F"))
+
+
+def direction_letters(vector: Sequence[float] | np.ndarray, threshold: float = 0.25) -> str:
+    """The patient directions an LPS vector points to, as a viewer labels an image edge.
+
+    Letters as in DICOM's PatientOrientation: L/R (left, right), P/A
+    (posterior, anterior), H/F (head, feet); one per axis along which the
+    unit vector has a component above ``threshold``, strongest first (an
+    oblique direction has two or three).
+
+    Examples
+    --------
+    >>> direction_letters([1, 0, 0]), direction_letters([0, -1, 0]), direction_letters([0, 0.6, -0.8])
+    ('L', 'A', 'FP')
+    """  # noqa: E501
+    v = np.asarray(vector, dtype=float)
+    v = v / (np.linalg.norm(v) or 1.0)
+    order = np.argsort(-np.abs(v), kind="stable")
+    return "".join(_LETTERS[k][0 if v[k] > 0 else 1] for k in order if abs(v[k]) > threshold)
+
+
+def axis_codes(affine: np.ndarray) -> tuple[str, str, str]:
+    """The patient direction toward which the column, row and slice indices grow.
+
+    One letter each (the strongest of :func:`direction_letters`): an axial
+    stack is ``("L", "P", "H")``; the letters of nibabel's ``aff2axcodes``
+    with DICOM's H/F for superior/inferior.
+
+    Examples
+    --------
+    >>> axis_codes(affine_matrix([1, 0, 0, 0, 1, 0], [1, 1], [[0, 0, 0], [0, 0, 1]]))
+    ('L', 'P', 'H')
+    >>> axis_codes(affine_matrix([0, 1, 0, 0, 0, -1], [1, 1], [[0, 0, 0], [-1, 0, 0]]))
+    ('P', 'F', 'R')
+    """
+    a = np.asarray(affine, dtype=float)
+    codes = tuple(direction_letters(a[:3, k], threshold=0.0)[:1] for k in range(3))
+    return codes[0], codes[1], codes[2]
 
 
 def slice_position(position: Sequence[float], orientation: Sequence[float]) -> float:

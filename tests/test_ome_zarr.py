@@ -63,7 +63,7 @@ def _lps(store: Path, level: int, index: np.ndarray) -> np.ndarray:
 
 def _check_geometry(store: Path, da: xr.DataArray) -> None:
     """Every corner voxel of level 0 is where the affine of the DataArray puts it."""
-    affine = da.attrs["affine"]
+    affine = da.dicom.affine
     shape = ngff_zarr.from_ngff_zarr(str(store)).images[0].data.shape[-3:]
     for corner in np.ndindex(2, 2, 2):
         index = np.array(corner) * (np.array(shape) - 1)  # (slice, row, column)
@@ -237,7 +237,7 @@ def test_pyramid_levels_average_2x2_blocks(demo: db.Database, tmp_path: Path) ->
     # a coarse pixel's centre is the centre of the block it averages
     for level, factor in ((1, 2), (2, 4)):
         block_centre = (factor - 1) / 2
-        expected = (da.attrs["affine"] @ [block_centre, block_centre, 0, 1])[:3]
+        expected = (da.dicom.affine @ [block_centre, block_centre, 0, 1])[:3]
         np.testing.assert_allclose(_lps(store, level, np.array([0, 0, 0])), expected)
     xr.testing.assert_identical(open_zarr(store).compute(), da.compute())
 

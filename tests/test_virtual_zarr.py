@@ -201,7 +201,8 @@ def test_a_series_is_the_root_group_and_reads_as_a_dataarray(demo_folder: Path, 
     da = vfa.to_xarray()
     assert plain.dims == ["SliceLocation", "FlipAngle", "row", "column"]
     assert_reads_as(plain, da)
-    assert "affine" in plain.attrs and "scale_factor" not in plain.attrs
+    assert "affine" not in plain.attrs and "scale_factor" not in plain.attrs
+    np.testing.assert_allclose(plain.dicom.affine, da.dicom.affine)  # from the coordinates
 
 
 def test_classic_enhanced_rle_and_implicit_series_of_the_templates(

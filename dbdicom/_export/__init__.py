@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         series_name,
         target_folder,
     )
-    from ._nifti import export_nifti
+    from ._nifti import export_nifti, write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
     from ._sidecar import dicom_lists
@@ -62,6 +62,7 @@ _MODULES = {
     "target_folder": "._layout",
     "why_skipped": "._each",
     "virtual_references": "._virtual",
+    "write_nifti": "._nifti",
     "write_zarr": "._zarr",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -93,5 +94,6 @@ __all__ = [
     "target_folder",
     "why_skipped",
     "virtual_references",
+    "write_nifti",
     "write_zarr",
 ]

@@ -36,33 +36,6 @@ _VOLUME_COORDS = (
     "InversionTime",
     "FlipAngle",
 )
-#: The tags an affine is made of, with their DICOM tag numbers.
-_GEOMETRY_TAGS = {
-    "ImagePositionPatient": "(0020,0032)",
-    "ImageOrientationPatient": "(0020,0037)",
-    "PixelSpacing": "(0028,0030)",
-}
-
-
-def _why_no_affine(da: Any) -> str:
-    """Why ``da`` has no affine: the geometry tags it lacks, or the slices' layout."""
-    missing = []
-    for tag, number in _GEOMETRY_TAGS.items():
-        if tag in da.attrs and da.attrs[tag] is not None:
-            continue
-        if tag in da.coords and any(v is not None for v in da[tag].values.ravel()):
-            continue
-        missing.append(f"{number} {tag}")
-    if missing:
-        return (
-            "no affine: the images have no " + " and no ".join(missing) + ", so they have no "
-            "position or orientation in the patient (as X-ray, ultrasound and secondary "
-            "capture images often do); NIfTI needs them"
-        )
-    return (
-        "no affine: the frames do not define one volume (slices not evenly spaced, "
-        "or positions that vary along a non-slice dim)"
-    )
 
 
 def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]]:
@@ -72,8 +45,9 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]
     every other tag dim is stacked, in order, along the fourth axis, and its
     value at each volume is listed (dim -> one value per volume).
     """
-    if "affine" not in da.attrs:
-        raise GridError(_why_no_affine(da))
+    affine = _arrays.affine_of(da)
+    if affine is None:
+        raise GridError(_arrays.why_no_affine(da))
     tags = [d for d in da.dims if d not in ("row", "column", "channel")]
     others = [d for d in tags if d != "SliceLocation"]
     order = [*others, *(["SliceLocation"] if "SliceLocation" in tags else [])]
@@ -103,7 +77,7 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]
             per_volume[name] = first
     # NIfTI stores the column index fastest: the transposed view of the
     # (slice, row, column) array is already in that (Fortran) order, no copy
-    return voxels, _LPS_TO_RAS @ da.attrs["affine"], per_volume
+    return voxels, _LPS_TO_RAS @ affine, per_volume
 
 
 def _slice_times(da: Any) -> list[float] | None:
@@ -371,3 +345,34 @@ def _export_bids(
                 _save(nibabel, voxels[..., t], affine, one, stem)
 
     return each_series(record, root, write, "NIfTI (BIDS)")
+
+
+def write_nifti(
+    da: Any, path: str | os.PathLike[str], source: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write one DataArray as ``path`` (a ``.nii.gz``) and its JSON sidecar beside it.
+
+    The volume is laid out as :func:`export_nifti` does (its affine from
+    :func:`dbdicom._arrays.affine_of`, LPS converted to RAS); the sidecar
+    from the header of the file ``source`` (its first frame's, if known)
+    and the values along the fourth dim. ``path`` may end in ``.nii.gz``,
+    ``.nii`` or nothing; the file written ends in ``.nii.gz``. Returns its
+    path.
+
+    Raises
+    ------
+    GridError
+        If ``da`` has no affine (the message says why).
+    """
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
+    target = Path(path)
+    stem = target.name.removesuffix(".gz").removesuffix(".nii")
+    voxels, affine, per_volume = _nifti_volume(da)
+    header = header_values(str(source)) if source is not None else {}
+    sidecar, _ = _sidecar(header, da, per_volume, False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _save(nibabel, voxels, affine, sidecar, target.parent / stem)
+    return target.parent / f"{stem}.nii.gz"

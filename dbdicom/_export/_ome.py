@@ -66,6 +66,7 @@ import dask.array
 import numpy as np
 import xarray as xr
 
+from .. import _arrays
 from .._geometry import image_frame
 
 __all__ = ["OmeLayout", "ome_layout"]
@@ -311,7 +312,7 @@ def _time_axis(da: xr.DataArray, dim: str) -> _Axis:
 
 
 def _affine(da: xr.DataArray) -> np.ndarray | None:
-    affine = da.attrs.get("affine")
+    affine = _arrays.affine_of(da)  # from the coordinates (or an affine attr of the user's)
     if affine is None:
         return None
     a = np.asarray(affine, dtype=float)

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ._database import Database
     from ._record import Record
 
-__all__ = ["DELETE", "Editor", "put"]
+__all__ = ["DELETE", "Editor", "open_databases", "put"]
 
 _EDITORS: weakref.WeakSet[Editor] = weakref.WeakSet()
 # one lock per folder and process, shared by the Database objects of that folder;
@@ -50,6 +50,11 @@ _OWNERS: dict[str, weakref.ref[Editor]] = {}
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
 PROGRESS_FROM = 50
+
+
+def open_databases() -> list[Any]:
+    """The databases open in this process (not closed), in no particular order."""
+    return [e.db for e in list(_EDITORS) if not e.db._closed]
 
 
 class _Delete:
