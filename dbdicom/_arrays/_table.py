@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from .._index import TAGS, VECTORS, Index, vr_of
 
 __all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate", "why_no_image"]
