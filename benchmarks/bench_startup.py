@@ -57,6 +57,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -139,6 +140,7 @@ class Contestant:
     argv: list[str]
     env: dict[str, str] | None = None  # None: CHILD_ENV
     timing: Timing = field(default_factory=Timing)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds
 
 
 #: the environment of every process: compiled modules cached (see above)
@@ -148,18 +150,31 @@ CHILD_ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "dbdicom-
 GIVEN_ENV = dict(os.environ) if os.environ.get("PYTHONDONTWRITEBYTECODE") else None
 
 
+#: the working directory of every process, set by :func:`main`: an empty folder,
+#: since ``python -c`` puts it first on ``sys.path`` and lists it at the first
+#: import (a crowded ``/tmp`` that other programs keep changing adds noise)
+WORKDIR = {"cwd": "."}
+
+
 def run(argv: Sequence[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = CHILD_ENV if env is None else env
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, env=env, cwd=WORKDIR["cwd"]
+    )
     if done.returncode:
         sys.exit(f"{' '.join(argv[:3])}... failed ({done.returncode}):\n{done.stderr}")
     return done
 
 
-def timed_run(c: Contestant) -> float:
+def timed_run(c: Contestant) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of a run of ``c``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run(c.argv, c.env)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def contestants(folder: str, files: list[str]) -> list[Contestant]:
@@ -231,9 +246,9 @@ def print_report(
     t = {k: c.timing for k, c in runs.items()}
     print(f"\nwhole processes, wall clock, {len(t['pass'].seconds)} rounds interleaved")
     width = max(len(c.label) for c in runs.values())
-    print(f"  {'':<{width}}  min / median / max")
+    print(f"  {'':<{width}}  min / median / max{'':<17}CPU (user + system), median")
     for c in runs.values():
-        print(f"  {c.label:<{width}}  {c.timing.spread()}")
+        print(f"  {c.label:<{width}}  {c.timing.spread():<34} {statistics.median(c.cpu):.3f} s")
     ratio = median_ratio(t["pydicom"], t["dbdicom"])
     ratio_noscipy = median_ratio(t["pydicom"], t["dbdicom_noscipy"])
     extra = statistics.median(
@@ -301,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = data_parser(__doc__ or "", DEFAULT_ROOT, "3 rounds; targets not judged")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 7; 3 quick)")
     args = data_args(parser, argv)
+    with tempfile.TemporaryDirectory(prefix="dbdicom-bench-startup-") as cwd:
+        WORKDIR["cwd"] = cwd
+        return measure(args)
+
+
+def measure(args: Any) -> int:
+    """The run of :func:`main`, in its working directory."""
     rounds = args.rounds or (3 if args.quick else 7)
     judged = not args.quick and rounds >= 7
     case = cases(args.folder, FULL)["mr"]
@@ -313,13 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     runs = {c.key: c for c in contestants(folder, files)}
     load = os.getloadavg()
     for c in runs.values():  # warm-up: .pyc files, page cache
-        c.timing.warmup = timed_run(c)
+        c.timing.warmup = timed_run(c)[0]
     parts = []
     order = list(runs.values())
     for r in range(rounds):
         print(f"round {r + 1}/{rounds}", flush=True)
         for c in order[r % len(order) :] + order[: r % len(order)]:
-            c.timing.seconds.append(timed_run(c))
+            wall, cpu = timed_run(c)
+            c.timing.seconds.append(wall)
+            c.cpu.append(cpu)
         parts.append(breakdown(folder))
     rows = print_report(runs, parts, judged, load)
     if args.json:
@@ -332,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                 "load_before": load,
                 "load_after": os.getloadavg(),
                 "timings": {c.key: c.timing.as_dict() for c in runs.values()},
+                "cpu_seconds": {c.key: c.cpu for c in runs.values()},
                 "breakdown": parts,
                 "rows": [r.__dict__ for r in rows],
             },
