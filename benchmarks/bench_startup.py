@@ -26,6 +26,9 @@ every import; the line "(b) as this environment runs it" shows that too.)
   series.to_xarray().values`` -- the database indexed once beforehand, so
   the open is a reopen.
 * ``python -c pass``, ``import pydicom`` and ``import dbdicom`` alone.
+* with ``--baseline DIR``: ``import dbdicom`` and (b) with the dbdicom of
+  ``DIR`` (a checkout: ``DIR/dbdicom``), interleaved with the rest, for a
+  before/after comparison in one run.
 * **(b) with scipy hidden** (``sys.modules["scipy"] = None`` first): what an
   install without the ``geometry`` extra runs -- dask.array imports
   ``scipy.fftpack`` and ``scipy.sparse`` whenever scipy is installed.
@@ -65,6 +68,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from _report import Row, Timing, data_args, data_parser, peer_table, read_files, save_report
@@ -177,12 +181,26 @@ def timed_run(c: Contestant) -> tuple[float, float]:
     return wall, cpu
 
 
-def contestants(folder: str, files: list[str]) -> list[Contestant]:
+def baseline_env(source: Path) -> dict[str, str]:
+    """:data:`CHILD_ENV` with another dbdicom first on the path (``source`` holds ``dbdicom/``)."""
+    path = os.pathsep.join(p for p in (str(source), CHILD_ENV.get("PYTHONPATH")) if p)
+    return {**CHILD_ENV, "PYTHONPATH": path}
+
+
+def contestants(folder: str, files: list[str], baseline: Path | None) -> list[Contestant]:
     py = sys.executable
     given = []
     if GIVEN_ENV is not None:
         label = "(b) as this environment runs it"
         given = [Contestant("dbdicom_given", label, [py, "-c", DBDICOM_SCRIPT, folder], GIVEN_ENV)]
+    if baseline is not None:
+        env = baseline_env(baseline)
+        given += [
+            Contestant(
+                "baseline_import", "import dbdicom, baseline", [py, "-c", "import dbdicom"], env
+            ),
+            Contestant("baseline", "(b) baseline", [py, "-c", DBDICOM_SCRIPT, folder], env),
+        ]
     return [
         Contestant("pass", "python -c pass", [py, "-c", "pass"]),
         Contestant("import_pydicom", "import pydicom", [py, "-c", "import pydicom"]),
@@ -292,6 +310,19 @@ def print_report(
         f"import floor / (a): {floor:.2f}x (scipy hidden: {floor_noscipy:.2f}x) -- "
         "what (b) costs at least, before opening anything"
     )
+    if "baseline" in t:
+        before = median_ratio(t["pydicom"], t["baseline"])
+        gain = statistics.median(
+            b - d for b, d in zip(t["baseline"].seconds, t["dbdicom"].seconds, strict=True)
+        )
+        extra = statistics.median(
+            b - p
+            for b, p in zip(t["baseline_import"].seconds, t["import_pydicom"].seconds, strict=True)
+        )
+        print(
+            f"baseline: (b) / (a) {before:.2f}x, import dbdicom = import pydicom + {extra:.3f} s; "
+            f"(b) is {gain:.3f} s faster than the baseline's (median of the rounds)"
+        )
     print_breakdown(parts)
     print(f"load average before {load[0]}, after {os.getloadavg()}")
     return rows
@@ -315,6 +346,12 @@ def print_breakdown(parts: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = data_parser(__doc__ or "", DEFAULT_ROOT, "3 rounds; targets not judged")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 7; 3 quick)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="also time the import and (b) with the dbdicom of this folder (e.g. another checkout)",
+    )
     args = data_args(parser, argv)
     with tempfile.TemporaryDirectory(prefix="dbdicom-bench-startup-") as cwd:
         WORKDIR["cwd"] = cwd
@@ -332,7 +369,7 @@ def measure(args: Any) -> int:
     run([sys.executable, "-c", "import sys, dbdicom; dbdicom.database(sys.argv[1])", folder])
     read_files(files)
     print("  values checked:", check_values(folder, files))
-    runs = {c.key: c for c in contestants(folder, files)}
+    runs = {c.key: c for c in contestants(folder, files, args.baseline)}
     load = os.getloadavg()
     for c in runs.values():  # warm-up: .pyc files, page cache
         c.timing.warmup = timed_run(c)[0]
