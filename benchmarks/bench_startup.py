@@ -304,6 +304,14 @@ def print_report(
     print()
     print(peer_table(rows, ["pydicom"], "vs pydicom"))
     print("(ratios and differences: medians of the per-round figures)")
+    cpu = {k: statistics.median(c.cpu) for k, c in runs.items()}
+    print(
+        f"CPU time (less sensitive to a shared machine's load): (b) / (a) "
+        f"{cpu['dbdicom'] / cpu['pydicom']:.2f}x, scipy hidden "
+        f"{cpu['dbdicom_noscipy'] / cpu['pydicom']:.2f}x, import floor / (a) "
+        f"{cpu['floor'] / cpu['pydicom']:.2f}x, scipy hidden "
+        f"{cpu['floor_noscipy'] / cpu['pydicom']:.2f}x (medians)"
+    )
     floor = median_ratio(t["pydicom"], t["floor"])
     floor_noscipy = median_ratio(t["pydicom"], t["floor_noscipy"])
     print(
