@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from .._geometry import slice_position
 from .._index import JOINED, NUMERIC_VRS, TAGS, VECTORS, Index, cell_value, to_plain, vr_of
 from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._errors import GridError
+from .._facade import pandas as pd
 
 __all__ = ["Grid", "GridError", "make_grid"]
 

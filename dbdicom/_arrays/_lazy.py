@@ -37,6 +37,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from .. import _files
+from .._facade import local_scheduler
 from ._read import FrameRef, read_cells, read_one
 
 __all__ = [
@@ -350,6 +351,18 @@ class FramesArray(da.Array):
 
     _frames: FramesBackendArray
     _block: list[int] | None
+
+    def compute(self, **kwargs: Any) -> Any:
+        """As dask's, without importing ``distributed`` while no Client can exist.
+
+        On dask's threads then (see :func:`dbdicom._facade.local_scheduler`);
+        ``.values``, ``numpy.asarray`` and ``.compute()`` of the array come here.
+        """
+        return super().compute(**local_scheduler(self, kwargs))
+
+    def persist(self, **kwargs: Any) -> Any:
+        """As dask's; the scheduler chosen as by :meth:`compute`."""
+        return super().persist(**local_scheduler(self, kwargs))
 
     def __getitem__(self, key: Any) -> Any:
         split = _split_key(key, self.ndim, self._frames.grid.ndim)

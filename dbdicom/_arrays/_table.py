@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from .._index import TAGS, VECTORS, Index, vr_of
 from ._plain import dt_datetime64
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from .. import _files
 from .._errors import GeometryError, GridError
+from .._facade import pandas as pd
 from .._index import LEVEL_TAGS, Index, check_tag
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid

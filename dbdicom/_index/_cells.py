@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
+from .._facade import pandas as pd
 from .._files import read_dataset
 from ._columns import KEY_COLUMNS, tag_of
 from ._store import UNREAD

@@ -23,7 +23,6 @@ import functools
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydicom.datadict import (
     dictionary_description,
     dictionary_VR,
@@ -33,6 +32,7 @@ from pydicom.datadict import (
 
 from .._checks import suggest
 from .._errors import UnknownTagError
+from .._facade import pandas as pd
 
 __all__ = [
     "column_data",

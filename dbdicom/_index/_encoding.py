@@ -16,10 +16,10 @@ Each is a row of :func:`dbdicom._index.find_problems`.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from pydicom.charset import python_encoding
 from pydicom.uid import UID
 
+from .._facade import pandas as pd
 from ._columns import TAGS, tag_label, tag_of, vr_of
 
 __all__ = ["encoding_problems"]

@@ -20,8 +20,8 @@ import os
 from collections.abc import Collection, Iterable
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from ._walk import Found, Walk
 
 __all__ = ["changed_files", "compare", "rows_in_folders"]

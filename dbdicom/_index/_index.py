@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from .._files import NotDicomError, read_any_header
 from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
 from ._columns import (

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pandas as pd
 from pydicom.uid import generate_uid
 
+from .._facade import pandas as pd
 from ._columns import KEY_COLUMNS, cell_value
 from ._encoding import encoding_problems
 

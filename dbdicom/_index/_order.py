@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from .._facade import pandas as pd
 
 __all__ = ["Lookup", "sort_rows"]
 

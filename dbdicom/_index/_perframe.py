@@ -13,8 +13,8 @@ import weakref
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from ._columns import INT_VRS, VECTORS, vr_of
 
 __all__ = ["frame_values_by_file", "make_frames_table"]

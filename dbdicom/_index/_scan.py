@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import pandas as pd
 from pydicom.uid import UID
 
+from .._facade import pandas as pd
 from .._files import (
     Header,
     NotDicomError,

@@ -9,6 +9,7 @@ does not have as the JSON ``null``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import platformdirs
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.feather as feather
 
+from .._facade import pandas as pd
+from .._facade import pyarrow as pa
+from .._facade import pyarrow_compute as pc
+from .._facade import pyarrow_feather as feather
 from ._scan import HIDDEN
 
 __all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
@@ -165,14 +166,22 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
 # Arrow dictionary is made of distinct values (checked below with Arrow), and
 # the check costs ~4x the rest of a column's conversion (27 columns: 2 ms of
 # a 5 ms reopen). The public constructor where pandas no longer has it.
-_DTYPE = getattr(pd.CategoricalDtype, "_from_fastpath", None)
-_STR = pd.api.types.pandas_dtype("str")
+# Both looked up at the first use, not at import (pandas loads at a first open).
+@functools.cache
+def _fast_category() -> Any:
+    return getattr(pd.CategoricalDtype, "_from_fastpath", None)
+
+
+@functools.cache
+def _str_dtype() -> Any:
+    return pd.api.types.pandas_dtype("str")
 
 
 def _category_dtype(categories: pd.Index) -> pd.CategoricalDtype:
-    if _DTYPE is not None:
+    fast = _fast_category()
+    if fast is not None:
         try:
-            dtype = _DTYPE(categories, False)
+            dtype = fast(categories, False)
             if isinstance(dtype, pd.CategoricalDtype):
                 return dtype
         except TypeError:
@@ -207,11 +216,11 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
                 codes = codes.fill_null(-1)
             out[name] = pd.Categorical.from_codes(
                 codes.to_numpy(zero_copy_only=False),
-                dtype=_category_dtype(pd.Index(pd.array(words, dtype=_STR))),
+                dtype=_category_dtype(pd.Index(pd.array(words, dtype=_str_dtype()))),
                 validate=False,
             )
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            out[name] = pd.array(column, dtype=_STR)
+            out[name] = pd.array(column, dtype=_str_dtype())
         elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
             out[name] = column.to_numpy()  # read-only where it is the file's: changed by copies
         else:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._errors import DatabaseNotFoundError, DicomError
+from .._facade import pandas as pd
 from .._index import (
     TAGS,
     VECTORS,

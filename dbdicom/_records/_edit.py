@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -29,6 +28,7 @@ from pydicom.valuerep import PersonName
 from .._checks import resolve_tag
 from .._dataset import non_ascii
 from .._errors import DicomError, DicomWarning, InvalidFileError, ReadOnlyError, disk_full
+from .._facade import pandas as pd
 from .._files import read_any_header, read_dataset
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal

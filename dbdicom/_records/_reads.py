@@ -17,10 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .._checks import TagLike
 from .._custom import custom
+from .._facade import pandas as pd
 from .._index import check_tag, frame_values_by_file
 from ._attributes import KEYS, LEVEL_ATTRIBUTES, is_single, reduce_values, sorted_distinct
 from ._structure import empty_values, get_custom, get_empty, is_empty
