@@ -231,7 +231,7 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     '3_VFA.zarr'
     >>> da = open_zarr(store)
     >>> da.dims, da.attrs["ImageOrientationPatient"]
-    (('SliceLocation', 'FlipAngle', 'row', 'column'), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
+    (('SliceLocation', 'FlipAngle', 'row', 'column'), array([1., 0., 0., 0., 1., 0.]))
     >>> xr.testing.assert_identical(da.compute(), vfa.to_xarray().compute())
     """
     store = Path(path)
