@@ -217,6 +217,24 @@ def test_an_oblique_real_mr_image(tmp_path: Path) -> None:
     xr.testing.assert_identical(open_zarr(store).compute(), da.compute())
 
 
+
+def test_a_date_before_1677_round_trips(tmp_path: Path) -> None:
+    """pydicom's examples_overlay.dcm: an anonymised PatientBirthDate of 1111-11-11.
+
+    Outside datetime64[ns], which xarray decodes dates to by default (then it
+    asks for cftime): open_zarr keeps the resolution the DataArray had.
+    """
+    source = get_testdata_file("examples_overlay.dcm")
+    assert source is not None
+    folder = tmp_path / "overlay"
+    folder.mkdir()
+    shutil.copy(source, folder / "overlay.dcm")
+    (series,) = db.database(folder).series()
+    da = series.to_xarray()
+    assert da.PatientBirthDate.values == np.datetime64("1111-11-11")
+    (store,) = _stores(series.export_as_zarr(tmp_path / "out")).values()
+    xr.testing.assert_identical(open_zarr(store).compute(), da.compute())
+
 # -- the pyramid ---------------------------------------------------------------------
 
 

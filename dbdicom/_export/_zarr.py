@@ -189,6 +189,12 @@ def write_zarr(
     return Path(target)
 
 
+# Dates decoded to seconds, or finer where their units need it: the resolution
+# to_xarray gives them. xarray's default, nanoseconds, cannot hold a date before
+# 1677 (anonymised birth dates such as 1111-11-11) and asks for cftime instead.
+_DATES = xr.coders.CFDatetimeCoder(time_unit="s")
+
+
 def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     """Open a Zarr store written by :func:`export_zarr` as the DataArray it was.
 
@@ -241,11 +247,13 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
                 "reader (ngff-zarr, ome-zarr)"
             )
         # layout 1 (dbdicom before OME-Zarr): the DataArray as an xarray store
-        return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}))
+        return decode_zarr(
+            xr.open_dataarray(store, engine="zarr", chunks={}, decode_times=_DATES)
+        )
     image = group[meta["image"]]
     data = from_ome(dask.array.from_zarr(image), meta)
     coordinates = xr.open_dataset(
-        store, group=meta["coordinates"], engine="zarr", consolidated=False
+        store, group=meta["coordinates"], engine="zarr", consolidated=False, decode_times=_DATES
     )
     da = xr.DataArray(data, dims=meta["dims"], coords=coordinates.coords, attrs=coordinates.attrs)
     return decode_zarr(da)
