@@ -1,10 +1,10 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI, PNG and Zarr; :mod:`._layout` holds the
-layout and the names made from header values. Each public name is imported
-from its module when first used (see :mod:`dbdicom._facade`), so the
-formats' libraries (xarray, zarr, nibabel, matplotlib) load only when that
-format is exported.
+DICOM (copies, or a medium with a DICOMDIR), CSV, NPY, NIfTI, PNG and
+Zarr; :mod:`._layout` holds the layout and the names made from header
+values. Each public name is imported from its module when first used (see
+:mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
+matplotlib) load only when that format is exported.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
+    from ._dicomdir import export_dicomdir
     from ._each import ExportedPath, Skipped, why_skipped
     from ._layout import (
         frame_rows,
@@ -38,6 +39,7 @@ _MODULES = {
     "encode_zarr": "._zarr",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
+    "export_dicomdir": "._dicomdir",
     "export_nifti": "._nifti",
     "export_npy": "._npy",
     "export_npy_all": "._npy",
@@ -64,6 +66,7 @@ __all__ = [
     "encode_zarr",
     "export_csv",
     "export_dicom",
+    "export_dicomdir",
     "export_nifti",
     "export_npy",
     "export_npy_all",
