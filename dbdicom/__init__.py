@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _arrays, _export
+from . import _arrays, _export, _facade
+from ._accessor import DicomAccessor, register_accessor
 from ._errors import (
     DatabaseNotFoundError,
     DecoderNotFoundError,
     DicomError,
+    DicomWarning,
     DiskFullError,
     EmptyRecordError,
     GeometryError,
@@ -29,12 +31,17 @@ from ._errors import (
     StaleFileError,
     UnknownAttributeError,
     UnknownTagError,
+    VirtualZarrError,
 )
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database
 
 if TYPE_CHECKING:
     import xarray as xr
+
+# da.dicom: now if xarray is already imported, else once dbdicom's arrays load it
+if not register_accessor():
+    _facade.after_lazy_import(register_accessor)
 
 
 def to_xarray(
@@ -92,7 +99,9 @@ __all__ = [
     "DatabaseNotFoundError",
     "DecoderNotFoundError",
     "DialogLike",
+    "DicomAccessor",
     "DicomError",
+    "DicomWarning",
     "DiskFullError",
     "EmptyRecordError",
     "GeometryError",
@@ -113,6 +122,7 @@ __all__ = [
     "TerminalDialog",
     "UnknownAttributeError",
     "UnknownTagError",
+    "VirtualZarrError",
     "__version__",
     "database",
     "open_zarr",

@@ -61,6 +61,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if (args.bids or args.identifiers) and args.to != "nifti":
+        flag = "--bids" if args.bids else "--identifiers"
+        print(f"dbdicom export: {flag} is an option of --to nifti only", file=sys.stderr)
+        return 2
     db = database(args.path)
     records = db.series(SeriesDescription=args.series) if args.series else [db]
     if not records:
@@ -78,8 +82,11 @@ def _export(args: argparse.Namespace) -> int:
                 study = record.parent
                 out = out / f"{label(study.parent)}" / f"{label(study)}"
             method = getattr(record, f"export_as_{args.to}")
+            options = {"bids": True} if args.bids else {}
+            if args.identifiers:
+                options["identifiers"] = True
             try:
-                result = method(out)
+                result = method(out, **options)
             except DicomError as exc:  # --series: this series cannot be; the others may
                 if len(records) == 1:
                     raise
@@ -125,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="the folder to export into")
     p.add_argument("--series", help="only the series with this SeriesDescription")
+    p.add_argument(
+        "--bids",
+        action="store_true",
+        help="NIfTI: write a BIDS dataset (sub-*/ses-*/anat|func|dwi/...) and leave out "
+        "series BIDS has no place for",
+    )
+    p.add_argument(
+        "--identifiers",
+        action="store_true",
+        help="NIfTI: put patient names, IDs, UIDs and dates in the sidecars (left out by default)",
+    )
     p.set_defaults(func=_export)
     p = sub.add_parser("info", help="print the header of one DICOM file")
     p.add_argument("file", help="a DICOM file")

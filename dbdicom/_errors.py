@@ -11,6 +11,7 @@ import errno
 
 __all__ = [
     "DicomError",
+    "DicomWarning",
     "DatabaseNotFoundError",
     "DiskFullError",
     "EmptyRecordError",
@@ -25,12 +26,25 @@ __all__ = [
     "GroupError",
     "ReadOnlyError",
     "StaleFileError",
+    "VirtualZarrError",
     "disk_full",
 ]
 
 
 class DicomError(Exception):
     """Base class of every error raised on purpose by dbdicom."""
+
+
+class DicomWarning(UserWarning):
+    """What dbdicom did that the user should know of, said once through :mod:`warnings`.
+
+    Values changed on the way (NaN written as 0), headers taken from a
+    template, files not imported: the call went on, but not quite as asked.
+    Python's default filter shows each distinct warning once per place in
+    the user's code; ``warnings.filterwarnings("ignore", category=db.DicomWarning)``
+    silences them, ``"error"`` makes them exceptions, and
+    ``logging.captureWarnings(True)`` sends them to logging.
+    """
 
 
 class DatabaseNotFoundError(DicomError, FileNotFoundError):
@@ -117,6 +131,19 @@ class StaleFileError(DicomError, RuntimeError):
     Its header now gives another image size or pixel type than the array
     was made for; the message names the file. Reopen the folder, or call
     ``database.refresh()``, and build the array again.
+    """
+
+
+class VirtualZarrError(DicomError, ValueError):
+    """Frames that cannot be chunks of a virtual Zarr store read in place.
+
+    A chunk of a reference set is a byte range of a DICOM file that Zarr
+    reads as it is, or through one registered numcodecs codec, and must give
+    the values dbdicom gives. The message names the file, the tag or
+    transfer syntax and why not (bit-packed or Deflate data, a palette or a
+    colour conversion to apply, a compressed syntax without such a codec, a
+    rescale that differs between frames...), and the way out: a copy with
+    ``export_as_zarr``, or leaving those frames out with ``subseries``.
     """
 
 

@@ -18,7 +18,20 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lazy_names"]
+__all__ = ["after_lazy_import", "lazy_names"]
+
+# run after each module a package loads lazily, until each returns True
+_HOOKS: list[Callable[[], bool]] = []
+
+
+def after_lazy_import(hook: Callable[[], bool]) -> None:
+    """Call ``hook()`` after each module loaded by :func:`lazy_names`, until it returns True.
+
+    The api layer registers the ``da.dicom`` accessor so, once xarray has
+    been imported by the arrays layer (registering it needs xarray, which
+    ``import dbdicom`` does not load).
+    """
+    _HOOKS.append(hook)
 
 
 def lazy_names(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
@@ -41,6 +54,9 @@ def lazy_names(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
         module = names.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(module, package), name)
+        found = getattr(importlib.import_module(module, package), name)
+        if _HOOKS:
+            _HOOKS[:] = [hook for hook in _HOOKS if not hook()]
+        return found
 
     return __getattr__

@@ -36,6 +36,9 @@ import numpy as np
 
 __all__ = [
     "affine_matrix",
+    "axis_codes",
+    "direction_letters",
+    "image_frame",
     "inside",
     "resample",
     "slice_normal",
@@ -60,6 +63,48 @@ def slice_normal(orientation: Sequence[float] | np.ndarray) -> np.ndarray:
     o = np.asarray(orientation, dtype=float)
     n = np.cross(o[:3], o[3:])
     return n / np.linalg.norm(n)
+
+
+#: the patient directions of the LPS axes: (toward +, toward -), DICOM's letters
+_LETTERS = (("L", "R"), ("P", "A"), ("H", "F"))
+
+
+def direction_letters(vector: Sequence[float] | np.ndarray, threshold: float = 0.25) -> str:
+    """The patient directions an LPS vector points to, as a viewer labels an image edge.
+
+    Letters as in DICOM's PatientOrientation: L/R (left, right), P/A
+    (posterior, anterior), H/F (head, feet); one per axis along which the
+    unit vector has a component above ``threshold``, strongest first (an
+    oblique direction has two or three).
+
+    Examples
+    --------
+    >>> direction_letters([1, 0, 0]), direction_letters([0, -1, 0]), direction_letters([0, 0.6, -0.8])
+    ('L', 'A', 'FP')
+    """  # noqa: E501
+    v = np.asarray(vector, dtype=float)
+    v = v / (np.linalg.norm(v) or 1.0)
+    order = np.argsort(-np.abs(v), kind="stable")
+    return "".join(_LETTERS[k][0 if v[k] > 0 else 1] for k in order if abs(v[k]) > threshold)
+
+
+def axis_codes(affine: np.ndarray) -> tuple[str, str, str]:
+    """The patient direction toward which the column, row and slice indices grow.
+
+    One letter each (the strongest of :func:`direction_letters`): an axial
+    stack is ``("L", "P", "H")``; the letters of nibabel's ``aff2axcodes``
+    with DICOM's H/F for superior/inferior.
+
+    Examples
+    --------
+    >>> axis_codes(affine_matrix([1, 0, 0, 0, 1, 0], [1, 1], [[0, 0, 0], [0, 0, 1]]))
+    ('L', 'P', 'H')
+    >>> axis_codes(affine_matrix([0, 1, 0, 0, 0, -1], [1, 1], [[0, 0, 0], [-1, 0, 0]]))
+    ('P', 'F', 'R')
+    """
+    a = np.asarray(affine, dtype=float)
+    codes = tuple(direction_letters(a[:3, k], threshold=0.0)[:1] for k in range(3))
+    return codes[0], codes[1], codes[2]
 
 
 def slice_position(position: Sequence[float], orientation: Sequence[float]) -> float:
@@ -157,6 +202,68 @@ def affine_matrix(
         out[:3, 2] = slice_normal(o) * (thickness or 1.0)
     out[:3, 3] = pos[0]
     return out
+
+
+def image_frame(affine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An affine as a scale and a translation in the image's own frame, and that frame.
+
+    The frame's x axis points along a row (the column index grows: the
+    affine's first column, ImageOrientationPatient's row cosines), its y
+    axis along a column (the row index grows) and its z axis along the
+    slice normal, oriented the way the slice index grows. Its origin is
+    the origin of LPS. Then, for an index ``i = (column, row, slice)``::
+
+        point = spacing * i + origin         # in the frame, mm
+        LPS   = axes @ point                 # = affine @ [*i, 1]
+
+    so the frame is LPS itself (``axes`` the identity) for an axial stack
+    of orientation [1, 0, 0, 0, 1, 0] whose slices go up, and a rotation (or
+    reflection) of it otherwise. OME-Zarr 0.5, which has scale and
+    translation but no rotation, describes an image in this frame.
+
+    Parameters
+    ----------
+    affine : numpy.ndarray
+        4 x 4, maps (column, row, slice) indices to LPS mm (see module notes).
+
+    Returns
+    -------
+    spacing : numpy.ndarray
+        (3,) mm between neighbours along the column, row and slice index.
+        Along the slice index it is the distance between the planes, the
+        slice step projected on the normal: a stack whose step is not
+        perpendicular to its planes (a CT gantry tilt) is sheared, which a
+        scale cannot say; the frame describes it unsheared.
+    origin : numpy.ndarray
+        (3,) the centre of voxel (0, 0, 0) in the frame, mm.
+    axes : numpy.ndarray
+        3 x 3; its columns are the frame's x, y, z axes as LPS unit vectors.
+
+    Examples
+    --------
+    A sagittal stack (rows along P, columns along F, slices along L):
+
+    >>> a = affine_matrix([0, 1, 0, 0, 0, -1], [0.5, 2.0], [[10, 0, 0], [13, 0, 0]])
+    >>> spacing, origin, axes = image_frame(a)
+    >>> spacing.tolist(), origin.tolist()
+    ([2.0, 0.5, 3.0], [0.0, 0.0, 10.0])
+    >>> axes.astype(int).tolist()  # x = P, y = F (down), z = L
+    [[0, 0, 1], [1, 0, 0], [0, -1, 0]]
+    >>> index = np.array([4.0, 2.0, 1.0])
+    >>> np.allclose(axes @ (spacing * index + origin), (a @ [*index, 1])[:3])
+    True
+    """
+    a = np.asarray(affine, dtype=float)
+    x_step, y_step, z_step = a[:3, 0], a[:3, 1], a[:3, 2]
+    x, y = x_step / np.linalg.norm(x_step), y_step / np.linalg.norm(y_step)
+    normal = np.cross(x, y)
+    normal /= np.linalg.norm(normal)
+    along = float(np.dot(z_step, normal))
+    z = normal if along >= 0 else -normal
+    axes = np.column_stack([x, y, z])
+    spacing = np.array([np.linalg.norm(x_step), np.linalg.norm(y_step), abs(along)])
+    origin = np.linalg.solve(axes, a[:3, 3]) + 0.0  # no -0.0
+    return spacing, origin, axes
 
 
 def source_indices(

@@ -1,22 +1,57 @@
-"""Talking to the user: messages, progress and dialogs.
+"""Talking to the user: messages, warnings, progress and dialogs.
+
+dbdicom speaks through the channels of the Python ecosystem:
+
+* messages go to :mod:`logging`, to the logger ``"dbdicom"`` at level INFO.
+  When logging is not set up at all (no handler anywhere, as in a plain
+  script or a notebook), they are printed on standard output instead, so
+  that they are seen; once the program sets up logging, they are its to
+  show, filter or keep, and nothing is printed;
+* what the user should see once goes through :mod:`warnings` as a
+  :class:`~dbdicom.DicomWarning`;
+* progress bars are :mod:`tqdm`'s (``tqdm.auto``): a widget in a notebook,
+  a bar on standard error at a terminal, nothing when standard error is a
+  pipe or a file.
 
 Two small protocols, :class:`StatusLike` and :class:`DialogLike`, are all a
 GUI has to implement to receive everything dbdicom says (pass them to
-:func:`dbdicom.database`). The defaults work at a terminal: messages print to
-standard output, progress bars draw on standard error when it is a terminal,
-and dialogs prompt on standard input. Without a terminal (scripts run by
-other programs, CI, notebooks) nothing ever waits for an answer: a dialog
-prints its question and returns its documented default.
+:func:`dbdicom.database`): its status object then shows the messages, the
+warnings and the progress instead of the terminal (messages still reach
+logging, warnings still go through :mod:`warnings`). Dialogs prompt on
+standard input at a terminal; without one (scripts run by other programs,
+CI, notebooks) nothing ever waits for an answer: a dialog prints its
+question and returns its documented default. A muted database says nothing
+at all.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
-import time
+import threading
+import warnings
 from collections.abc import Sequence
 from typing import IO, Any, Protocol, runtime_checkable
 
-__all__ = ["DialogLike", "Status", "StatusLike", "TerminalDialog", "check_protocol"]
+from ._errors import DicomWarning
+
+__all__ = [
+    "DialogLike",
+    "Status",
+    "StatusLike",
+    "TerminalDialog",
+    "check_protocol",
+    "logger",
+    "tell",
+    "warn",
+]
+
+#: the logger of every message dbdicom sends (``logging.getLogger("dbdicom")``)
+logger = logging.getLogger("dbdicom")
+logger.addHandler(logging.NullHandler())  # a library's manners: the program decides
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 @runtime_checkable
@@ -97,20 +132,97 @@ def check_protocol(obj: Any, protocol: type, role: str) -> Any:
     return obj
 
 
-class Status:
-    """Messages and progress at a terminal.
+def logging_is_set_up(log: logging.Logger = logger) -> bool:
+    """Whether a record of ``log`` reaches a handler that shows it somewhere.
+
+    Handlers that drop everything (:class:`logging.NullHandler`) do not
+    count: a program that set up nothing has only those.
 
     Examples
     --------
+    >>> quiet = logging.getLogger("dbdicom.example")
+    >>> quiet.propagate = False
+    >>> logging_is_set_up(quiet)
+    False
+    >>> quiet.addHandler(logging.StreamHandler()); logging_is_set_up(quiet)
+    True
+    """
+    current: logging.Logger | None = log
+    while current is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in current.handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first line outside dbdicom.
+
+    Counted from the function that calls :func:`warnings.warn` (level 1).
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level if frame is not None else max(level - 1, 1)
+
+
+def tell(status: StatusLike, text: str) -> None:
+    """Send a message: to logging, and to ``status`` to show it.
+
+    The default :class:`Status` logs it itself (and prints it when logging is
+    not set up); a GUI's status object shows it, and it is logged here.
+    """
+    if not isinstance(status, Status):
+        logger.info(text)
+    status.message(text)
+
+
+def warn(status: StatusLike, text: str) -> None:
+    """Warn the user once (a :class:`~dbdicom.DicomWarning`); a GUI's status shows it too.
+
+    The warning points at the user's line that led to it, not at dbdicom's.
+    """
+    warnings.warn(text, DicomWarning, stacklevel=user_stacklevel())
+    if not isinstance(status, Status):
+        status.message(text)
+
+
+def _in_a_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (where tqdm draws a widget)."""
+    return "ipykernel" in sys.modules
+
+
+class Status:
+    """Messages to logging and progress bars from tqdm: dbdicom's default status.
+
+    A message goes to the logger ``"dbdicom"`` (level INFO); when logging is
+    not set up, it is printed on standard output. Progress is drawn by
+    ``tqdm.auto``: a widget in a Jupyter notebook, a bar on standard error
+    at a terminal, nothing when standard error is not a terminal (a pipe,
+    a log file, CI). A bar starts when an operation's ``text`` or ``total``
+    changes or its ``value`` goes back, and closes when ``value`` reaches
+    ``total``.
+
+    Examples
+    --------
+    >>> import logging, sys
+    >>> handler = logging.StreamHandler(sys.stdout)
+    >>> logging.getLogger("dbdicom").addHandler(handler)
+    >>> logging.getLogger("dbdicom").setLevel(logging.INFO)
     >>> s = Status()
     >>> s.message("Starting")
     Starting
     >>> s.mute(); s.message("not shown"); s.unmute()
+    >>> logging.getLogger("dbdicom").removeHandler(handler)
+    >>> logging.getLogger("dbdicom").setLevel(logging.NOTSET)
     """
 
     def __init__(self) -> None:
         self.muted = False
-        self._last = 0.0
+        self._bar: Any = None
+        self._text: str | None = None
+        self._lock = threading.Lock()
 
     def mute(self) -> None:
         """Say nothing until :meth:`unmute`."""
@@ -121,24 +233,53 @@ class Status:
         self.muted = False
 
     def message(self, text: str) -> None:
-        """Show a line of text."""
-        if not self.muted:
-            print(text)
+        """Log a line of text (printed on standard output when logging is not set up)."""
+        if self.muted:
+            return
+        logger.info(text)
+        if not logging_is_set_up():
+            bar = self._bar
+            if bar is not None:
+                bar.clear()  # a bar on the terminal's last line: the text goes above it
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+            if bar is not None:
+                bar.refresh()
 
     def progress(self, value: int, total: int, text: str = "") -> None:
         """Show how far a long operation is (``value`` of ``total`` done)."""
-        if self.muted or not sys.stderr.isatty() or total <= 0:
+        if self.muted or total <= 0:
             return
-        now = time.monotonic()
-        if value < total and now - self._last < 0.1:
-            return
-        self._last = now
-        width = 30
-        done = int(width * value / total)
-        bar = "#" * done + "-" * (width - done)
-        end = "\n" if value >= total else ""
-        sys.stderr.write(f"\r{text} [{bar}] {value}/{total}{end}")
-        sys.stderr.flush()
+        with self._lock:  # dask tasks may report at once
+            bar = self._bar
+            if bar is None or text != self._text or total != bar.total or value < bar.n:
+                self._close()
+                bar = self._open(total, text)
+                if bar is None:
+                    return
+            bar.update(min(value, total) - bar.n)
+            if value >= total:
+                self._close()
+
+    def _open(self, total: int, text: str) -> Any:
+        """A new tqdm bar, or None where nobody would see it."""
+        kernel = _in_a_kernel()
+        try:
+            terminal = sys.stderr.isatty()
+        except (AttributeError, ValueError):  # replaced by an object without, or closed
+            terminal = False
+        if not (kernel or terminal):
+            return None
+        from tqdm.auto import tqdm  # 60 ms: only when a bar is drawn
+
+        self._bar = tqdm(total=total, desc=text or None, leave=True, dynamic_ncols=True)
+        self._text = text
+        return self._bar
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class TerminalDialog:

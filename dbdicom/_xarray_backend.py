@@ -33,10 +33,13 @@ from typing import Any
 import xarray as xr
 from xarray.backends import BackendEntrypoint
 
+from ._accessor import register_accessor
 from ._errors import DatabaseNotFoundError
 from ._records import Database, database, open_group, tree_of
 
 __all__ = ["GUESS_FILES", "DbdicomBackendEntrypoint", "is_dicom_file", "looks_like_dicom"]
+
+register_accessor()  # xarray is imported: da.dicom works on what this backend opens
 
 #: at most this many files of a folder are looked at by ``guess_can_open``
 GUESS_FILES = 64
@@ -141,6 +144,9 @@ def _dropped(ds: xr.Dataset, drop_variables: str | Iterable[str] | None) -> xr.D
         return ds
     drop = [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
     return ds.drop_vars(drop, errors="ignore")
+
+
+register_accessor()  # xarray is imported: da.dicom works on what this backend opens
 
 
 class DbdicomBackendEntrypoint(BackendEntrypoint):

@@ -68,8 +68,14 @@ def volumes(paths: Iterable[Path]) -> list[Volume]:
     return out
 
 
-def dcm2niix(files: Sequence[str | Path], work: Path) -> tuple[list[Path], str]:
-    """dcm2niix's NIfTI files of ``files`` (copied to a folder of their own), and its log."""
+def dcm2niix(
+    files: Sequence[str | Path], work: Path, sidecars: bool = False, identifiers: bool = False
+) -> tuple[list[Path], str]:
+    """dcm2niix's NIfTI files of ``files`` (copied to a folder of their own), and its log.
+
+    ``sidecars``: with its BIDS sidecars (``-b y``), beside each file
+    (``<name>.json``); ``identifiers``: not anonymised (``-ba n``).
+    """
     if DCM2NIIX is None:
         raise FileNotFoundError(INSTALL)
     source, out = work / "dicom", work / "dcm2niix"
@@ -78,7 +84,11 @@ def dcm2niix(files: Sequence[str | Path], work: Path) -> tuple[list[Path], str]:
     for i, f in enumerate(files):
         shutil.copyfile(f, source / f"{i:04d}.dcm")
     done = subprocess.run(
-        [DCM2NIIX, "-z", "n", "-b", "n", "-p", "n", "-o", str(out), str(source)],
+        [
+            *(DCM2NIIX, "-z", "n", "-b", "y" if sidecars else "n", "-p", "n"),
+            *(("-ba", "n") if identifiers else ()),
+            *("-o", str(out), str(source)),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

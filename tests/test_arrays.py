@@ -59,15 +59,23 @@ def test_vfa_dims_coords_and_values(opened: tuple[db.Database, Manifest]) -> Non
         inst = by_uid[str(uid)]
         assert inst.frames[0]["FlipAngle"] == pytest.approx(float(da.FlipAngle[t]))
         np.testing.assert_array_equal(values[z, t], inst.pixels)
-    # ImagePositionPatient varies: a coordinate over the tag dims
-    assert da.coords["ImagePositionPatient"].dims == ("SliceLocation", "FlipAngle")
+    # ImagePositionPatient varies with the slice: three float coordinates on that dim
+    for i in range(3):
+        assert da.coords[f"ImagePositionPatient[{i}]"].dims == ("SliceLocation",)
+    assert "ImagePositionPatient" not in da.coords
+    position = da.dicom.position  # the same, with a trailing dim xyz
+    assert position.dims == ("SliceLocation", "FlipAngle", "xyz")
     # the affine maps (column, row, slice) to LPS mm
-    affine = da.attrs["affine"]
-    first = da.ImagePositionPatient.values[0, 0]
+    affine = da.dicom.affine
+    first = position.values[0, 0]
     np.testing.assert_allclose(affine[:3, 3], first)
-    last = da.ImagePositionPatient.values[-1, 0]
+    last = position.values[-1, 0]
     n = da.sizes["SliceLocation"] - 1
     np.testing.assert_allclose(affine @ [0, 0, n, 1], [*last, 1])
+    # and follows a selection: the affine of slices 1.. starts at slice 1
+    np.testing.assert_allclose(
+        da.isel(SliceLocation=slice(1, None)).dicom.affine[:3, 3], position.values[1, 0]
+    )
 
 
 def test_auto_dims(opened: tuple[db.Database, Manifest]) -> None:
@@ -129,7 +137,7 @@ def test_enhanced_multiframe_coords_from_functional_groups(
     frames = da.coords["frame"].values
     for pos, k in np.ndenumerate(frames):
         np.testing.assert_array_equal(values[pos], stored[k])
-    assert "affine" in da.attrs
+    assert da.dicom.affine.shape == (4, 4)
     assert path.read_bytes() == before  # never converted or touched
 
 

@@ -48,6 +48,7 @@ from vendor_layouts import (
 )
 
 import dbdicom as db
+from dbdicom._arrays import affine_of
 from dbdicom._demo import build_demo
 from dbdicom._templates import parametric_map, secondary_capture, segmentation, write_dataset
 
@@ -206,8 +207,8 @@ def test_one_frame_enhanced_files_have_their_geometry(tmp_path: Path) -> None:
     for layout in LAYOUTS:
         enhanced_series(tmp_path / layout, plan, layout)
         da = _only_series(tmp_path / layout).to_xarray()
-        assert "affine" in da.attrs, layout
-        position = da.attrs["affine"] @ [0, 0, 0, 1]
+        assert affine_of(da) is not None, layout
+        position = da.dicom.affine @ [0, 0, 0, 1]
         np.testing.assert_allclose(position[:3], plan.positions()[0], atol=1e-6)
 
 
@@ -215,7 +216,7 @@ def test_stored_cosines_are_made_unit_vectors(tmp_path: Path) -> None:
     """Cosines of 4 decimals are not of length 1: the pixel step stays PixelSpacing."""
     orientation = (1.0, 0.0, 0.0, 0.0, 0.9272, -0.3746)  # length 1.0000125
     classic_series(tmp_path, Plan(orientation=orientation, spacing=(0.431, 0.5), slices=2))
-    affine = _only_series(tmp_path).to_xarray().attrs["affine"]
+    affine = _only_series(tmp_path).to_xarray().dicom.affine
     np.testing.assert_allclose(np.linalg.norm(affine[:3, :2], axis=0), [0.5, 0.431], rtol=1e-12)
 
 
@@ -297,7 +298,7 @@ def test_gantry_tilted_ct(tmp_path: Path) -> None:
     tilt, step = 15.0, 5.0
     files = tilted_ct_series(tmp_path / "dicom", tilt=tilt, slices=6, step=step)
     series = _only_series(tmp_path / "dicom")
-    affine = series.to_xarray().attrs["affine"]
+    affine = series.to_xarray().dicom.affine
     for k, path in enumerate(files):
         position = [float(x) for x in pydicom.dcmread(path).ImagePositionPatient]
         np.testing.assert_allclose((affine @ [0, 0, k, 1])[:3], position, atol=1e-9)
@@ -396,7 +397,7 @@ def test_rt_dose(tmp_path: Path) -> None:
     offsets = [float(x) for x in ds.GridFrameOffsetVector]
     start = np.array([float(x) for x in ds.ImagePositionPatient])
     for k, offset in enumerate(offsets):
-        at = (da.attrs["affine"] @ [0, 0, k, 1])[:3]
+        at = (da.dicom.affine @ [0, 0, k, 1])[:3]
         np.testing.assert_allclose(at, start + [0, 0, offset], atol=1e-9)
     np.testing.assert_array_equal(da.values, ds.pixel_array)  # stored values, as dcm2niix
 

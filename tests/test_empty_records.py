@@ -152,6 +152,7 @@ def _call(record: Any, name: str, tmp_path: Path, other: Any) -> Any:
         "map_mask_to": lambda: attr(other),
         "save": lambda: attr(tmp_path / "saved"),
         "import_nifti": lambda: attr(_nifti(tmp_path)),
+        "to_virtual_zarr": lambda: attr(tmp_path / "refs.json"),
     }
     if name.startswith("export_as_"):
         return attr(out)

@@ -151,7 +151,7 @@ def test_failed_zarr_export_leaves_no_store(
 ) -> None:
     from dbdicom._export import _zarr
 
-    def half_written(da: object, target: Path) -> Path:
+    def half_written(da: object, target: Path, **options: object) -> Path:
         (Path(target) / "image").mkdir(parents=True)  # part of a store, then the disk is full
         raise OSError(28, "No space left on device")
 

@@ -33,8 +33,8 @@ def test_per_frame_values_of_an_enhanced_ct(tmp_path: Path) -> None:
     assert series.InStackPositionNumber == [1, 2] and isinstance(
         series.InStackPositionNumber[0], int
     )
-    coordinate = series.to_xarray().coords["ImagePositionPatient"].values
-    assert sorted(tuple(v) for v in coordinate) == expected
+    position = series.to_xarray().dicom.position.values  # from ImagePositionPatient[0..2]
+    assert sorted(tuple(v) for v in position.tolist()) == expected
 
 
 def test_queries_look_at_the_frames_of_enhanced_files(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def _dose(tmp_path: Path, offsets: list[float]) -> pydicom.Dataset:
 
 def _positions(database: db.Database) -> np.ndarray:
     da = database.series()[0].to_xarray()
-    return np.array([(da.attrs["affine"] @ [0, 0, k, 1])[:3] for k in range(da.shape[0])])
+    return np.array([(da.dicom.affine @ [0, 0, k, 1])[:3] for k in range(da.shape[0])])
 
 
 def test_relative_and_absolute_offsets_give_the_same_slices(tmp_path: Path) -> None:

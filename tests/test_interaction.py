@@ -94,14 +94,6 @@ def test_muted_records_say_nothing(database_folder: tuple[Path, Manifest]) -> No
     assert status.messages == ["back"]
 
 
-def test_terminal_messages_print(
-    database_folder: tuple[Path, Manifest], capsys: pytest.CaptureFixture[str]
-) -> None:
-    database = db.database(database_folder[0])
-    database.series()[0].message("Starting calculation...")
-    assert capsys.readouterr().out == "Starting calculation...\n"
-
-
 def test_gui_object_missing_a_method(database_folder: tuple[Path, Manifest]) -> None:
     class Half:
         def message(self, text: str) -> None:

@@ -18,6 +18,7 @@ import xarray as xr
 
 import dbdicom as db
 from dbdicom import DicomError, GeometryError, InvalidValueError
+from dbdicom._arrays import affine_of
 
 DIMS = ("SliceLocation", "row", "column")
 
@@ -83,7 +84,7 @@ def test_identity_copies_the_values(study: db.Study) -> None:
         back = mapped.to_xarray()
         assert back.dims == DIMS
         np.testing.assert_allclose(back.values, data, atol=1e-3 * (order == 3))
-        np.testing.assert_allclose(back.attrs["affine"], grid, atol=1e-5)
+        np.testing.assert_allclose(back.dicom.affine, grid, atol=1e-5)
         np.testing.assert_allclose(back.SliceLocation, target.to_xarray().SliceLocation)
 
 
@@ -150,7 +151,7 @@ def test_oblique_target_samples_a_linear_ramp(study: db.Study) -> None:
     oblique = affine((1.7, 2.3, 3.1), (-10.0, -5.0, -8.0), rotation(30, 20, -35))
     target = phantom(study, np.zeros((5, 9, 8), np.float32), oblique, "oblique")
     back = source.map_to(target).to_xarray()
-    x, y, z = positions(back.attrs["affine"], back.shape)
+    x, y, z = positions(back.dicom.affine, back.shape)
     truth = 1000 + 2.0 * x - 3.0 * y + 5.0 * z
     bound = 2 * float(ramp.max() - ramp.min()) / 65535  # two 16-bit encodings
     np.testing.assert_allclose(back.values, truth, atol=bound + 1e-3)
@@ -309,7 +310,7 @@ def test_nifti_round_trip_of_demo_series(
     old, new = series.to_xarray(), back.to_xarray()
     assert new.dims == old.dims
     np.testing.assert_array_equal(new.values, old.values)
-    np.testing.assert_allclose(new.attrs["affine"], old.attrs["affine"], atol=1e-4)
+    np.testing.assert_allclose(new.dicom.affine, old.dicom.affine, atol=1e-4)
     np.testing.assert_allclose(new.SliceLocation, old.SliceLocation, atol=1e-4)
     if description == "VFA":
         assert new.FlipAngle.values.tolist() == [2.0, 5.0, 10.0, 15.0]
@@ -328,7 +329,7 @@ def test_nifti_round_trip_of_an_oblique_phantom(
     file = _exported(series, tmp_path / "nifti")
     back = study.database.import_nifti(file, reference=series).to_xarray()
     np.testing.assert_array_equal(back.values, old.values)
-    np.testing.assert_allclose(back.attrs["affine"], old.attrs["affine"], atol=1e-4)
+    np.testing.assert_allclose(back.dicom.affine, old.dicom.affine, atol=1e-4)
     np.testing.assert_array_equal(old.values, data[::-1] if flip else data)
 
 
@@ -349,13 +350,13 @@ def test_nifti_round_trip_of_two_tag_dims_and_of_one_slice(study: db.Study, tmp_
     assert back.dims == dims
     assert back.EchoTime.values.tolist() == [1.0, 2.0, 3.0]
     np.testing.assert_array_equal(back.values, data)
-    np.testing.assert_allclose(back.attrs["affine"], matrix, atol=1e-4)
+    np.testing.assert_allclose(back.dicom.affine, matrix, atol=1e-4)
     # one slice: its thickness gives the third column of the affine
     one = phantom(study, data[:1, 0, 0], matrix, "one slice", SliceThickness=2.0)
     file = _exported(one, tmp_path / "one")
     back = study.database.import_nifti(file, reference=one).to_xarray()
     np.testing.assert_array_equal(back.values, data[:1, 0, 0])
-    np.testing.assert_allclose(back.attrs["affine"], matrix, atol=1e-4)
+    np.testing.assert_allclose(back.dicom.affine, matrix, atol=1e-4)
 
 
 @pytest.mark.parametrize("flip", [False, True])
@@ -382,13 +383,13 @@ def test_nifti_file_from_scratch(tmp_path: Path, flip: bool) -> None:
     if flip:  # read in increasing SliceLocation: the slices in reverse, at the same places
         expected = expected[::-1]
         lps = lps @ [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 2], [0, 0, 0, 1]]
-    np.testing.assert_allclose(da.attrs["affine"], lps, atol=1e-5)
+    np.testing.assert_allclose(da.dicom.affine, lps, atol=1e-5)
     bound = float(np.nanmax(voxels)) / 65535
     np.testing.assert_allclose(da.values, expected, atol=bound * 1.001)
     # the voxel at a given LPS position holds the file's value there
     i, j, k = 3, 2, (0 if flip else 1)
     position = np.diag([-1.0, -1.0, 1.0, 1.0]) @ ras @ [i, j, k, 1]
-    c, r, s = np.rint(np.linalg.solve(da.attrs["affine"], position)[:3]).astype(int)
+    c, r, s = np.rint(np.linalg.solve(da.dicom.affine, position)[:3]).astype(int)
     assert float(da.values[s, r, c]) == pytest.approx(float(voxels[i, j, k]), abs=bound)
     database.close()
 
@@ -445,7 +446,7 @@ def test_unevenly_spaced_slices_get_no_affine(tmp_path: Path) -> None:
     database = db.database(tmp_path / "gap", status=status)
     gapped = database.series()[0]
     da = gapped.to_xarray()
-    assert da.sizes["SliceLocation"] == 4 and "affine" not in da.attrs
+    assert da.sizes["SliceLocation"] == 4 and affine_of(da) is None
     with pytest.raises(db.GridError, match="not evenly spaced"):  # the series asked for
         gapped.export_as_nifti(tmp_path / "nifti")
     assert not list((tmp_path / "nifti").rglob("*.nii.gz"))

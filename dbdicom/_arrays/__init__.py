@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .._facade import lazy_names
 
 if TYPE_CHECKING:
+    from ._affine import GEOMETRY_TAGS, affine_of, tag_vectors, why_no_affine
     from ._frame_tags import (
         NOT_TAG_COORDS,
         WRITER_TAGS,
@@ -22,12 +23,22 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
-    from ._lazy import preferred_chunks
-    from ._numpy import array_and_header
+    from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
+    from ._numpy import array_and_header, instance_header
+    from ._plain import SEPARATOR, base_keyword, component, split_component
     from ._table import frame_values, has_image, to_coordinate, why_no_image
     from ._xarray import AUTO_DIMS, build_dataarray, stack
 
 _MODULES = {
+    "GEOMETRY_TAGS": "._affine",
+    "SEPARATOR": "._plain",
+    "affine_of": "._affine",
+    "base_keyword": "._plain",
+    "component": "._plain",
+    "instance_header": "._numpy",
+    "split_component": "._plain",
+    "tag_vectors": "._affine",
+    "why_no_affine": "._affine",
     "NOT_TAG_COORDS": "._frame_tags",
     "WRITER_TAGS": "._frame_tags",
     "FrameTags": "._frame_tags",
@@ -37,6 +48,8 @@ _MODULES = {
     "AUTO_DIMS": "._xarray",
     "Frames": "._frames",
     "frame_values": "._table",
+    "FramesBackendArray": "._lazy",
+    "frames_behind": "._lazy",
     "Grid": "._grid",
     "array_and_header": "._numpy",
     "build_dataarray": "._xarray",
@@ -53,8 +66,18 @@ __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "AUTO_DIMS",
+    "GEOMETRY_TAGS",
+    "SEPARATOR",
+    "affine_of",
+    "base_keyword",
+    "component",
+    "instance_header",
+    "split_component",
+    "tag_vectors",
+    "why_no_affine",
     "FrameTags",
     "Frames",
+    "FramesBackendArray",
     "Grid",
     "NOT_TAG_COORDS",
     "WRITER_TAGS",
@@ -62,6 +85,7 @@ __all__ = [
     "build_dataarray",
     "check_names",
     "frame_values",
+    "frames_behind",
     "frames_of",
     "geometry_groups",
     "group_text",

@@ -6,8 +6,12 @@ gives the tag values each frame's header plan (:mod:`dbdicom._dataset`)
 is built from:
 
 * dim coordinates and non-dimension coordinates become tag values of each
-  frame (times, VR TM, given as seconds since midnight are written back as
-  ``HHMMSS.ffffff``); attrs become tags shared by all frames;
+  frame, attrs tags shared by all frames, read back from the plain values
+  of :mod:`._plain`: times (VR TM) given as seconds since midnight are
+  written as ``HHMMSS.ffffff``, dates and date-times (``datetime64``) as
+  DA and DT, text of several values joined by a backslash as those values,
+  and the coordinates ``Keyword[0]`` ... ``Keyword[n-1]`` as the ``n``
+  values of ``Keyword`` (NaN: no value);
 * the ``affine`` attr gives the geometry tags a frame lacks: its
   ImagePositionPatient, ImageOrientationPatient, PixelSpacing,
   SpacingBetweenSlices and SliceLocation. The affine maps (column, row,
@@ -24,6 +28,7 @@ A coordinate or attr whose name is not a DICOM keyword is refused
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +37,7 @@ import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from .._errors import InvalidValueError
+from ._plain import SEPARATOR, split_component
 
 __all__ = [
     "WRITER_TAGS",
@@ -78,6 +84,9 @@ _NOT_TAGS = frozenset({"affine"})
 #: names the source frame (the writer refers to it, and writes no tag for it)
 NOT_TAG_COORDS = frozenset({"frame"})
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
+# VRs whose one value may hold a backslash, and VRs of numbers
+_TEXT_VRS = frozenset({"ST", "LT", "UT", "UR"})
+_NUMBER_VRS = frozenset({"DS", "IS", "FL", "FD", "US", "SS", "UL", "SL", "SV", "UV"})
 
 
 def check_names(da: Any) -> None:
@@ -108,7 +117,8 @@ def check_names(da: Any) -> None:
     for name in da.coords:
         if name in ("row", "column") or name in NOT_TAG_COORDS:
             continue
-        if tag_for_keyword(str(name)) is None:
+        parts = split_component(str(name))
+        if tag_for_keyword(parts[0] if parts else str(name)) is None:
             raise InvalidValueError(
                 f"the coordinate {name!r} is not a DICOM keyword: it cannot be written into "
                 "the headers. Rename it to a keyword (da.rename({...: 'AcquisitionTime'})) "
@@ -142,7 +152,7 @@ def _vr(keyword: str) -> str:
 
 
 def to_tag_value(keyword: str, value: Any) -> Any:
-    """A coordinate or attr value as a tag value (None: leave the tag out).
+    r"""A coordinate or attr value as a tag value (None: leave the tag out).
 
     Examples
     --------
@@ -150,14 +160,32 @@ def to_tag_value(keyword: str, value: Any) -> Any:
     ('123456.500000', 3)
     >>> to_tag_value("ImagePositionPatient", (1.0, 2.0, 3.0))
     [1.0, 2.0, 3.0]
-    """
+    >>> to_tag_value("ImageType", "DERIVED\\SECONDARY"), to_tag_value("StudyDate", np.datetime64("2024-01-15"))
+    (['DERIVED', 'SECONDARY'], datetime.date(2024, 1, 15))
+    >>> to_tag_value("PixelSpacing", "0.5\\0.25"), to_tag_value("SeriesDescription", "")
+    ([0.5, 0.25], None)
+    >>> to_tag_value("ContentDate", np.datetime64("2024-01-15T00:00:00", "ns"))
+    datetime.date(2024, 1, 15)
+    """  # noqa: E501
+    if isinstance(value, np.ndarray | np.datetime64) and value.dtype.kind == "M":
+        value = value.astype("datetime64[us]")  # .item() of nanoseconds is an int
     if isinstance(value, np.ndarray):
         value = value.tolist() if value.ndim else value.item()
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
     vr = _vr(keyword)
+    if vr == "DA" and isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, str) and SEPARATOR in value and vr not in _TEXT_VRS:
+        items = value.split(SEPARATOR)  # several values, joined as DICOM stores them
+        if vr in _NUMBER_VRS:
+            try:
+                return [to_tag_value(keyword, float(x)) for x in items]
+            except ValueError:
+                return items  # the writer says what the VR cannot hold
+        return items
     if vr == "TM" and isinstance(value, int | float):
         seconds = float(value) % 86400
         h, rest = divmod(seconds, 3600)
@@ -209,20 +237,36 @@ class FrameTags:
     >>> g = tags.geometry((1, 0), {})
     >>> g["ImagePositionPatient"], g["PixelSpacing"], g["SliceLocation"]
     ([10.0, 20.0, 33.0], [0.5, 0.5], 33.0)
+
+    The coordinates of a tag of several values give its values:
+
+    >>> da = da.assign_coords({f"ImagePositionPatient[{i}]": ("SliceLocation", [i, 9.5])
+    ...                        for i in range(3)})
+    >>> FrameTags(da).values((1, 0))["ImagePositionPatient"]
+    [9.5, 9.5, 9.5]
     """  # noqa: E501
 
     def __init__(self, da: Any) -> None:
         dims = tuple(da.dims[:-2])
         # per coordinate: the frame axes it varies along, its values converted
         self._coords: list[tuple[str, tuple[int, ...], tuple[int, ...], list[Any]]] = []
+        # per tag of several values: its coordinates Keyword[i], by i
+        self._vectors: dict[str, dict[int, tuple[tuple[int, ...], tuple[int, ...], list[Any]]]]
+        self._vectors = {}
         for name, coord in da.coords.items():
             if name in WRITER_TAGS or name in ("row", "column") or name in NOT_TAG_COORDS:
                 continue
-            if any(d in ("row", "column") for d in coord.dims):
+            if any(d not in dims for d in coord.dims):
                 continue
             values = np.asarray(coord.values)
             axes = tuple(dims.index(d) for d in coord.dims)
             flat = values.reshape(-1) if values.ndim else [values]
+            parts = split_component(str(name))
+            if parts is not None:
+                numbers = [float(v) for v in np.asarray(flat, dtype=float).tolist()]
+                entry = (axes, tuple(values.shape), numbers)
+                self._vectors.setdefault(parts[0], {})[parts[1]] = entry
+                continue
             converted = [to_tag_value(str(name), v) for v in flat]
             self._coords.append((str(name), axes, tuple(values.shape), converted))
         self._slice_axis = dims.index("SliceLocation") if "SliceLocation" in dims else None
@@ -255,15 +299,18 @@ class FrameTags:
         """
         out: dict[str, Any] = {}
         for name, axes, shape, converted in self._coords:
-            if len(axes) == 1:  # most coordinates belong to one dim
-                position = index[axes[0]]
-            elif axes:
-                position = int(np.ravel_multi_index(tuple(index[a] for a in axes), shape))
-            else:
-                position = 0
-            value = converted[position]
+            value = converted[_position(index, axes, shape)]
             if value is not None:
                 out[name] = value
+        for keyword, parts in self._vectors.items():
+            items = [
+                parts[i][2][_position(index, parts[i][0], parts[i][1])] if i in parts else math.nan
+                for i in range(max(parts) + 1)
+            ]
+            while items and math.isnan(items[-1]):
+                items.pop()  # a frame with fewer values than others
+            if items and not any(math.isnan(x) for x in items):
+                out[keyword] = [to_tag_value(keyword, x) for x in items]
         return out
 
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +330,15 @@ class FrameTags:
             if found is None:
                 found = self._geometry[k] = self._affine.of(k)
         return {key: v for key, v in found.items() if key not in given}
+
+
+def _position(index: tuple[int, ...], axes: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    """Where the frame at ``index`` is in the flat values of a coordinate on ``axes``."""
+    if len(axes) == 1:  # most coordinates belong to one dim
+        return int(index[axes[0]])
+    if axes:
+        return int(np.ravel_multi_index(tuple(index[a] for a in axes), shape))
+    return 0
 
 
 class _Geometry:

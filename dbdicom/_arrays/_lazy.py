@@ -45,6 +45,7 @@ __all__ = [
     "FramesBackendArray",
     "Source",
     "auto_block",
+    "frames_behind",
     "lazy_frames",
     "output_dtype",
     "preferred_chunks",
@@ -363,6 +364,20 @@ class FramesArray(da.Array):
         if all(isinstance(k, slice) and k == slice(None) for k in pixel_key):
             return out
         return da.Array.__getitem__(out, (slice(None),) * selected.grid.ndim + tuple(pixel_key))
+
+
+def frames_behind(data: Any) -> FramesBackendArray | None:
+    """The frames a :class:`FramesArray` reads (grid and sources), None for other arrays.
+
+    For what reads the frames in place, not through dask: the virtual Zarr
+    references of :mod:`dbdicom._export._virtual`.
+
+    Examples
+    --------
+    >>> frames_behind(np.zeros(3)) is None
+    True
+    """
+    return data._frames if isinstance(data, FramesArray) else None
 
 
 def _split_key(key: Any, ndim: int, lead: int) -> tuple[list[Any], list[Any]] | None:

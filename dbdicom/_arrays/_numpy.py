@@ -16,7 +16,7 @@ from .._index import Index
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["array_and_header"]
+__all__ = ["array_and_header", "instance_header"]
 
 
 def array_and_header(
@@ -30,14 +30,25 @@ def array_and_header(
     """
     values = da.values
     uids = da.coords["SOPInstanceUID"].values
-    keys = _instance_keys(index)
-    header = np.empty(uids.shape, dtype=object)
-    for pos, uid in np.ndenumerate(uids):
-        header[pos] = make_instance(keys[uid]) if uid else None
+    header = instance_header(uids, index, make_instance)
     if pixels_first:
         n_pixel = values.ndim - uids.ndim
         values = np.moveaxis(values, list(range(uids.ndim, values.ndim)), list(range(n_pixel)))
     return values, header
+
+
+def instance_header(uids: np.ndarray, index: Index, make_instance: Any) -> np.ndarray:
+    """The instance of each SOP Instance UID of ``uids`` (None for ``""`` or a UID not found).
+
+    An object array of the shape of ``uids``; ``make_instance`` makes an
+    instance from its key.
+    """
+    keys = _instance_keys(index)
+    header = np.empty(np.shape(uids), dtype=object)
+    for pos, uid in np.ndenumerate(np.asarray(uids)):
+        key = keys.get(str(uid)) if uid else None
+        header[pos] = make_instance(key) if key is not None else None
+    return header
 
 
 def _instance_keys(index: Index) -> dict[str, str]:

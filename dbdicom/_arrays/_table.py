@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._index import TAGS, VECTORS, Index, vr_of
+from ._plain import dt_datetime64
 
 __all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate", "why_no_image"]
 
@@ -199,8 +200,10 @@ def to_coordinate(values: list[Any], keyword: str) -> np.ndarray:
 
     Numbers become ``float64`` (``NaN`` where absent); times (VR ``TM``)
     seconds since midnight as ``float64``; dates (``DA``) ``datetime64[D]``;
-    date-times (``DT``) ``datetime64[us]``; vectors and other multi-values
-    an object array of tuples; text an array of ``str``.
+    date-times (``DT``) ``datetime64[us]`` (see :func:`~._plain.dt_datetime64`);
+    vectors and other multi-values an object array of tuples; text an array
+    of ``str``. :func:`~._plain.per_frame_arrays` makes the coordinates of
+    a DataArray from them.
     """
     vr = vr_of(keyword) if keyword != FRAME else "IS"
     present = [v for v in values if v is not None]
@@ -213,6 +216,11 @@ def to_coordinate(values: list[Any], keyword: str) -> np.ndarray:
                 for v in values
             ],
             dtype="datetime64[D]",
+        )
+    if vr == "DT" and present and all(isinstance(v, str) for v in present):
+        return np.array(
+            [np.datetime64("NaT", "us") if not v else dt_datetime64(v) for v in values],
+            dtype="datetime64[us]",
         )
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)

@@ -12,11 +12,11 @@ import xarray as xr
 
 from .. import _files
 from .._errors import GeometryError, GridError
-from .._geometry import affine_matrix, slice_spacing
 from .._index import LEVEL_TAGS, Index, check_tag
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._lazy import lazy_frames, output_dtype
+from ._plain import attr_value, labels, per_frame_arrays, same_along
 from ._table import FRAME, why_no_image
 
 __all__ = ["AUTO_DIMS", "build_dataarray", "stack"]
@@ -192,34 +192,6 @@ def _dim_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
     return values
 
 
-def _geometry_attrs(frames: Frames, grid: Grid, pick: np.ndarray) -> dict[str, Any]:
-    if not len(pick):
-        return {}
-    first = int(pick[0])
-    iop = frames.value_at("ImageOrientationPatient", first)
-    spacing = frames.value_at("PixelSpacing", first)
-    ipp = frames.coordinate("ImagePositionPatient")
-    if not iop or not spacing or not ipp[first]:
-        return {}
-    if "SliceLocation" in grid.dims:
-        axis = grid.dims.index("SliceLocation")
-        codes = np.unravel_index(grid.cell[pick], grid.shape)[axis]
-        positions = []
-        for k in range(grid.shape[axis]):
-            at = pick[codes == k]
-            if not len(at):
-                return {}
-            positions.append(ipp[int(at[0])])
-    elif len({ipp[int(k)] for k in pick}) == 1:
-        positions = [ipp[first]]
-    else:
-        return {}
-    if not slice_spacing(positions)[1]:
-        return {}  # slices not evenly spaced: no one affine describes them
-    thickness = frames.value_at("SliceThickness", first)
-    return {"affine": affine_matrix(iop, spacing, positions, thickness)}
-
-
 def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
     """Per frame, the bits per entry of its palette (PALETTE COLOR), 0 for other images.
 
@@ -388,7 +360,7 @@ def _assemble(
         mtimes=table["_mtime"].to_numpy(),
     )
     pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
-    coords: dict[str, Any] = {d: grid.coords[d] for d in grid.dims}
+    coords: dict[str, Any] = {d: labels(grid.coords[d]) for d in grid.dims}
     uids = np.full(grid.size, "", dtype=object)
     uids[present] = _instance_uids(frames)[pick]
     coords["SOPInstanceUID"] = (grid.dims, uids.astype(str).reshape(grid.shape))
@@ -408,28 +380,44 @@ def _assemble(
         else:
             value = frames.value_at(keyword, int(pick[0])) if same else None
         if same:
-            if value is not None:
-                attrs[keyword] = value
+            _shared(keyword, value, attrs, coords)
         elif grid.dims:
-            coords[keyword] = (grid.dims, _spread(frames.coordinate(keyword)[pick], present, grid))
+            arrays = per_frame_arrays(keyword, frames.coordinate(keyword)[pick])
+            spread = {key: _spread(arr, present, grid) for key, arr in arrays.items()}
+            dims = _varying_dims(list(spread.values()), grid.dims)
+            for key, arr in spread.items():
+                coords[key] = (dims, _reduce(arr, grid.dims, dims))
     for keyword in _UPPER - absent:
-        value = frames.value_at(keyword, int(pick[0]))
-        if value is not None and keyword not in coords:
-            attrs[keyword] = value
-    attrs.update(_geometry_attrs(frames, grid, pick))
-    # non-dim coordinates are assigned afterwards: the constructor deep-copies
-    # object arrays (tuples of positions), element by element
-    dim_coords = {d: coords.pop(d) for d in grid.dims}
-    for key in [k for k, v in coords.items() if isinstance(v, tuple) and v[1].dtype != object]:
-        dim_coords[key] = coords.pop(key)
+        if keyword not in coords:
+            _shared(keyword, frames.value_at(keyword, int(pick[0])), attrs, coords)
     da = xr.DataArray(
         data,
         dims=[*grid.dims, *pixel_dims],
-        coords=dim_coords,
+        coords=coords,
         attrs=dict(sorted(attrs.items())),
         name=name,
     )
-    return da.assign_coords(coords) if coords else da
+    return da
+
+
+def _shared(keyword: str, value: Any, attrs: dict[str, Any], coords: dict[str, Any]) -> None:
+    """Put a value shared by all frames in the attrs, or (a date) in the scalar coords."""
+    where, plain = attr_value(keyword, value)
+    if where == "attr":
+        attrs[keyword] = plain
+    elif where == "coord":
+        coords[keyword] = ((), plain)
+
+
+def _varying_dims(arrays: list[np.ndarray], dims: Sequence[str]) -> tuple[str, ...]:
+    """The dims along which any of ``arrays`` (laid on the grid) varies."""
+    return tuple(d for axis, d in enumerate(dims) if not all(same_along(a, axis) for a in arrays))
+
+
+def _reduce(values: np.ndarray, dims: Sequence[str], keep: Sequence[str]) -> np.ndarray:
+    """``values`` (on ``dims``) along the dims ``keep`` only (the same along the others)."""
+    index = tuple(slice(None) if d in keep else 0 for d in dims)
+    return values[index]
 
 
 def _instance_uids(frames: Frames) -> np.ndarray:

@@ -1,8 +1,9 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies, or a medium with a DICOMDIR), CSV, NPY, NIfTI, PNG and
-Zarr; :mod:`._layout` holds the layout and the names made from header
-values. Each public name is imported from its module when first used (see
+DICOM (copies, or a medium with a DICOMDIR), CSV, NPY, NIfTI (with BIDS
+sidecars and names), PNG, (OME-)Zarr and virtual Zarr (references to the
+frames in place); :mod:`._layout` holds the layout and the names made from
+header values. Each public name is imported from its module when first used (see
 :mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
 matplotlib) load only when that format is exported.
 """
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from ._dicomdir import export_dicomdir
     from ._each import ExportedPath, Skipped, why_skipped
     from ._layout import (
+        bids_label,
         frame_rows,
         label,
         safe_name,
@@ -26,17 +28,22 @@ if TYPE_CHECKING:
         series_name,
         target_folder,
     )
-    from ._nifti import export_nifti
+    from ._nifti import export_nifti, write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
-    from ._zarr import decode_zarr, encode_zarr, export_zarr, open_zarr, write_zarr
+    from ._sidecar import dicom_lists
+    from ._virtual import export_virtual, series_references, virtual_references
+    from ._zarr import export_zarr, open_zarr, write_zarr
+    from ._zarr_encoding import decode_zarr, encode_zarr
 
 _MODULES = {
     "ExportedPath": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
-    "decode_zarr": "._zarr",
-    "encode_zarr": "._zarr",
+    "bids_label": "._layout",
+    "decode_zarr": "._zarr_encoding",
+    "dicom_lists": "._sidecar",
+    "encode_zarr": "._zarr_encoding",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
     "export_dicomdir": "._dicomdir",
@@ -44,6 +51,7 @@ _MODULES = {
     "export_npy": "._npy",
     "export_npy_all": "._npy",
     "export_png": "._png",
+    "export_virtual": "._virtual",
     "export_zarr": "._zarr",
     "frame_rows": "._layout",
     "label": "._layout",
@@ -52,8 +60,11 @@ _MODULES = {
     "safe_name": "._layout",
     "series_folders": "._layout",
     "series_name": "._layout",
+    "series_references": "._virtual",
     "target_folder": "._layout",
     "why_skipped": "._each",
+    "virtual_references": "._virtual",
+    "write_nifti": "._nifti",
     "write_zarr": "._zarr",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
@@ -62,7 +73,9 @@ __all__ = [
     "ExportedPath",
     "Skipped",
     "apply_window",
+    "bids_label",
     "decode_zarr",
+    "dicom_lists",
     "encode_zarr",
     "export_csv",
     "export_dicom",
@@ -71,6 +84,7 @@ __all__ = [
     "export_npy",
     "export_npy_all",
     "export_png",
+    "export_virtual",
     "export_zarr",
     "frame_rows",
     "label",
@@ -79,7 +93,10 @@ __all__ = [
     "safe_name",
     "series_folders",
     "series_name",
+    "series_references",
     "target_folder",
     "why_skipped",
+    "virtual_references",
+    "write_nifti",
     "write_zarr",
 ]

@@ -29,6 +29,7 @@ from .._errors import GridError
 __all__ = [
     "MAX_NAME_BYTES",
     "NAME_CHARS",
+    "bids_label",
     "frame_rows",
     "image_rows",
     "label",
@@ -78,6 +79,20 @@ def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     cleaned = cleaned[:NAME_CHARS].rstrip("._") or default
     room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
     return cleaned[: max(room, 1)] + suffix
+
+
+def bids_label(text: str, default: str = "") -> str:
+    """A BIDS label (``sub-<label>``...): :func:`safe_name` with letters and digits only.
+
+    BIDS labels are alphanumeric: the ``._-`` that :func:`safe_name` keeps
+    are dropped too.
+
+    Examples
+    --------
+    >>> bids_label("PAT-001"), bids_label("Séance 2.b"), bids_label("--", default="x")
+    ('PAT001', 'Seance2b', 'x')
+    """
+    return re.sub(r"[^A-Za-z0-9]", "", safe_name(text, default="")) or default
 
 
 def _remove(path: Path) -> None:

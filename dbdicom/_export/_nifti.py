@@ -1,60 +1,53 @@
-"""NIfTI export: one ``.nii.gz`` and a JSON sidecar per series (``dbdicom[nifti]``)."""
+"""NIfTI export: one ``.nii.gz`` and a JSON sidecar per series (``dbdicom[nifti]``).
+
+The sidecar has dcm2niix's keys and units (see :mod:`._sidecar`); with
+``bids`` the files are named and placed as a BIDS dataset (see :mod:`._bids`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import _arrays
-from .._errors import GeometryError, GridError
+from .._errors import DicomError, GeometryError, GridError
+from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
-from ._layout import target_folder, written
+from ._header import header_values
+from ._layout import bids_label, series_folders, target_folder, written
+from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
+
+#: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
+BidsOption = bool | Mapping[str, str | None] | Callable[[Any], str | None]
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
-
-#: The tags an affine is made of, with their DICOM tag numbers.
-_GEOMETRY_TAGS = {
-    "ImagePositionPatient": "(0020,0032)",
-    "ImageOrientationPatient": "(0020,0037)",
-    "PixelSpacing": "(0028,0030)",
-}
-
-
-def _why_no_affine(da: Any) -> str:
-    """Why ``da`` has no affine: the geometry tags it lacks, or the slices' layout."""
-    missing = []
-    for tag, number in _GEOMETRY_TAGS.items():
-        if tag in da.attrs and da.attrs[tag] is not None:
-            continue
-        if tag in da.coords and any(v is not None for v in da[tag].values.ravel()):
-            continue
-        missing.append(f"{number} {tag}")
-    if missing:
-        return (
-            "no affine: the images have no " + " and no ".join(missing) + ", so they have no "
-            "position or orientation in the patient (as X-ray, ultrasound and secondary "
-            "capture images often do); NIfTI needs them"
-        )
-    return (
-        "no affine: the frames do not define one volume (slices not evenly spaced, "
-        "or positions that vary along a non-slice dim)"
-    )
+#: Coordinates listed per volume in the sidecar when they change along the 4th axis.
+_VOLUME_COORDS = (
+    "AcquisitionTime",
+    "AcquisitionNumber",
+    "EchoTime",
+    "RepetitionTime",
+    "InversionTime",
+    "FlipAngle",
+)
 
 
-def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Voxels indexed (column, row, slice[, volume]), the RAS affine, the sidecar.
+def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, list[Any]]]:
+    """Voxels indexed (column, row, slice[, volume]), the RAS affine, the values per volume.
 
     The slice axis is the ``SliceLocation`` dim (a single slice without it);
     every other tag dim is stacked, in order, along the fourth axis, and its
-    values at each volume go into the sidecar.
+    value at each volume is listed (dim -> one value per volume).
     """
-    if "affine" not in da.attrs:
-        raise GridError(_why_no_affine(da))
+    affine = _arrays.affine_of(da)
+    if affine is None:
+        raise GridError(_arrays.why_no_affine(da))
     tags = [d for d in da.dims if d not in ("row", "column", "channel")]
     others = [d for d in tags if d != "SliceLocation"]
     order = [*others, *(["SliceLocation"] if "SliceLocation" in tags else [])]
@@ -65,27 +58,70 @@ def _nifti_volume(da: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     voxels = np.transpose(arr, (3, 2, 1, 0))  # (column, row, slice, volume)
     if volumes == 1:
         voxels = voxels[..., 0]
-    sidecar: dict[str, Any] = {}
+    per_volume: dict[str, list[Any]] = {}
     if others:
         grid = np.meshgrid(*[da[d].values for d in others], indexing="ij")
         for d, values in zip(others, grid, strict=True):
-            sidecar[d] = [v.item() if hasattr(v, "item") else v for v in values.ravel()]
-    for key in (
-        "SeriesDescription",
-        "Modality",
-        "RepetitionTime",
-        "EchoTime",
-        "FlipAngle",
-        "SeriesInstanceUID",
-        "StudyInstanceUID",
-        "PatientID",
-    ):
-        value = da.attrs.get(key)
-        if isinstance(value, str | int | float) and key not in sidecar:
-            sidecar[key] = value
+            per_volume[d] = [v.item() if hasattr(v, "item") else v for v in values.ravel()]
+        for name in _VOLUME_COORDS:  # values that change from volume to volume
+            coord = da.coords.get(name)
+            if name in da.dims or coord is None or not set(coord.dims) & set(others):
+                continue
+            missing = {d: da.sizes[d] for d in order if d not in coord.dims}
+            full = coord.expand_dims(missing).transpose(*order).values
+            each = full.reshape(volumes, -1)
+            if name == "AcquisitionTime":  # BIDS: the time of the volume's first data
+                first = [min(t for t in row if t is not None) for row in each.tolist()]
+            else:
+                first = each[:, 0].tolist()  # the first slice's, as dcm2niix
+            per_volume[name] = first
     # NIfTI stores the column index fastest: the transposed view of the
     # (slice, row, column) array is already in that (Fortran) order, no copy
-    return voxels, _LPS_TO_RAS @ da.attrs["affine"], sidecar
+    return voxels, _LPS_TO_RAS @ affine, per_volume
+
+
+def _slice_times(da: Any) -> list[float] | None:
+    """The AcquisitionTime (s) of each slice of the first volume, in the file's slice order.
+
+    None when the slices share one time (it is no coordinate along the slices).
+    """
+    coord = da.coords.get("AcquisitionTime")
+    if coord is None or "SliceLocation" not in coord.dims:
+        return None
+    order = [d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation")]
+    order.append("SliceLocation")
+    missing = {d: da.sizes[d] for d in order if d not in coord.dims}
+    full = coord.expand_dims(missing).transpose(*order).values
+    first = full.reshape(-1, da.sizes["SliceLocation"])[0]
+    try:
+        times = [float(t) for t in first]
+    except (TypeError, ValueError):
+        return None
+    return None if any(np.isnan(times)) else times
+
+
+def _ranks(values: list[Any]) -> list[int]:
+    """Each value's place (from 1) among the distinct values, in ascending order."""
+    distinct = sorted(set(values))
+    return [distinct.index(v) + 1 for v in values]
+
+
+def _sidecar(
+    header: dict[str, Any], da: Any, per_volume: dict[str, list[Any]], identifiers: bool
+) -> tuple[dict[str, Any], set[str]]:
+    """The sidecar of a file of ``da`` and its ``per_volume`` values; its keys that list them."""
+    volumes = len(next(iter(per_volume.values()))) if per_volume else 1
+    echoes = len(set(per_volume.get("EchoTime", [None])))
+    sidecar = sidecar_values({**header, "_volumes": volumes, "_echoes": echoes}, identifiers)
+    times = _slice_times(da)
+    sidecar.update(slice_timing(header, times))
+    if times and "AcquisitionTime" in sidecar and "AcquisitionTime" not in per_volume:
+        sidecar["AcquisitionTime"] = iso_time(min(times))  # BIDS: of the first data
+    lists = volume_lists(per_volume)
+    if "EchoTime" in per_volume:
+        lists["EchoNumber"] = _ranks(per_volume["EchoTime"])
+    # the lists first, in the order of the dims: the first names the 4th dim on import
+    return {**lists, **{k: v for k, v in sidecar.items() if k not in lists}}, set(lists)
 
 
 def _dataarray(record: Any) -> Any:
@@ -95,14 +131,48 @@ def _dataarray(record: Any) -> Any:
     return _arrays.build_dataarray(record._db.index, record._rows(), None)
 
 
-def export_nifti(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
+def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
+    """The DataArrays to write for ``series``: one, or one per geometry group (said)."""
+    try:
+        return [_dataarray(record if record.level == "instance" else series)]
+    except GeometryError:
+        arrays = series.to_xarrays()
+        record.message(
+            f"Series {series.label()!r} mixes {len(arrays)} image sizes or orientations: "
+            f"one NIfTI file per group ({folder_name}_1 ... _{len(arrays)})."
+        )
+        return list(arrays)
+
+
+def _first_file(record: Any, series: Any, da: Any) -> str:
+    """The file of the first image of ``da``: the header the sidecar is made from."""
+    if record.level == "instance":
+        return str(record.path)
+    uid = None
+    if "SOPInstanceUID" in da.coords:
+        uid = da["SOPInstanceUID"].values.ravel()[0]
+    elif "SOPInstanceUID" in da.attrs:
+        uid = da.attrs["SOPInstanceUID"]
+    found = series.instances(SOPInstanceUID=str(uid)) if uid is not None else []
+    return str(found[0].path) if found else str(series.files()[0])
+
+
+def export_nifti(
+    record: Any,
+    path: str | os.PathLike[str],
+    identifiers: bool = False,
+    bids: BidsOption = False,
+) -> ExportedPath:
     """One NIfTI file per series (per geometry group where a series mixes them).
 
     3-D, or 4-D when the series has tag dims besides ``SliceLocation``; the
-    affine converted from DICOM LPS to NIfTI RAS; a JSON sidecar of the
-    values of the tags along the fourth dim. A series that cannot be
-    written (no image, no affine...) is skipped with a message, or raises
-    when it is the record exported (see :func:`each_series`).
+    affine converted from DICOM LPS to NIfTI RAS; a JSON sidecar with
+    dcm2niix's keys and units (see :mod:`._sidecar`), with the values of
+    the tags along the fourth dim as lists; ``identifiers`` adds the
+    patient's and the study's. With ``bids``, a BIDS dataset (see
+    :mod:`._bids`). A series that cannot be written (no image, no
+    affine, no BIDS name...) is skipped with a message, or raises when it
+    is the record exported (see :func:`each_series`).
     """
     try:
         import nibabel
@@ -110,42 +180,199 @@ def export_nifti(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
         raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
 
     root = target_folder(path)
-    return each_series(
-        record, root, lambda series, folder: _write_series(record, series, folder, nibabel), "NIfTI"
-    )
+    if bids is not False:
+        return _export_bids(record, root, identifiers, bids, nibabel)
+
+    def write(series: Any, folder: Path) -> None:
+        _write_series(record, series, folder, identifiers, nibabel)
+
+    return each_series(record, root, write, "NIfTI")
 
 
-def _write_series(record: Any, series: Any, folder: Path, nibabel: Any) -> None:
-    """The NIfTI files of one series (one per geometry group); raises if none can be."""
-    try:
-        arrays = [_dataarray(record if record.level == "instance" else series)]
-    except GeometryError:
-        arrays = series.to_xarrays()
-        record.message(
-            f"Series {series.label()!r} mixes {len(arrays)} image sizes or orientations: "
-            f"one NIfTI file per group ({folder.name}_1 ... _{len(arrays)})."
-        )
+def _volumes(
+    record: Any, series: Any, arrays: list[Any], name: str
+) -> list[tuple[str, np.ndarray, np.ndarray, dict[str, list[Any]], Any]]:
+    """(name, voxels, affine, values per volume, DataArray) of each array that has an affine."""
     volumes = []
     for k, da in enumerate(arrays):
-        name = folder.name if len(arrays) == 1 else f"{folder.name}_{k + 1}"
+        label = name if len(arrays) == 1 else f"{name}_{k + 1}"
         try:
-            volumes.append((name, *_nifti_volume(da)))
+            volumes.append((label, *_nifti_volume(da), da))
         except GridError as exc:
             if len(arrays) == 1:
                 raise
             record.message(f"Series {series.label()!r}, group {k + 1} skipped: {exc}")
     if not volumes:
         raise GridError(f"none of its {len(arrays)} groups has an affine")
-    for name, voxels, affine, sidecar in volumes:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        image = nibabel.Nifti1Image(voxels, affine)
-        image.header.set_xyzt_units("mm", "sec")
-        image.set_qform(affine, code=1)
-        image.set_sform(affine, code=1)
-        with written(folder.parent / f"{name}.nii.gz") as temporary:
-            nibabel.save(image, temporary)
-        with written(folder.parent / f"{name}.json") as temporary:
-            temporary.write_text(json.dumps(sidecar, indent=1))
+    return volumes
 
 
-# ------------------------------------------------------------------ PNG
+def _write_series(record: Any, series: Any, folder: Path, identifiers: bool, nibabel: Any) -> None:
+    """The NIfTI files of one series (one per geometry group); raises if none can be."""
+    arrays = _arrays_of(record, series, folder.name)
+    for name, voxels, affine, per_volume, da in _volumes(record, series, arrays, folder.name):
+        header = header_values(_first_file(record, series, da))
+        sidecar, _ = _sidecar(header, da, per_volume, identifiers)
+        _save(nibabel, voxels, affine, sidecar, folder.parent / name)
+
+
+def _save(
+    nibabel: Any, voxels: np.ndarray, affine: np.ndarray, sidecar: dict[str, Any], stem: Path
+) -> None:
+    """``<stem>.nii.gz`` and ``<stem>.json``, each written whole or not at all."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    image = nibabel.Nifti1Image(voxels, affine)
+    image.header.set_xyzt_units("mm", "sec")
+    if isinstance(sidecar.get("RepetitionTime"), int | float):
+        # the time step (pixdim[4]) is the repetition time, in seconds, as dcm2niix sets it
+        image.header["pixdim"][4] = sidecar["RepetitionTime"]
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    with written(stem.with_name(f"{stem.name}.nii.gz")) as temporary:
+        nibabel.save(image, temporary)
+    with written(stem.with_name(f"{stem.name}.json")) as temporary:
+        temporary.write_text(json.dumps(sidecar, indent=1))
+
+
+# ------------------------------------------------------------------ BIDS
+
+
+def _subject(series: Any, identifiers: bool) -> str:
+    """``01``, ``02``... in the order of the database's patients (their ID if allowed)."""
+    patient = series.parent.parent
+    if identifiers and bids_label(str(patient.uid)):
+        return bids_label(str(patient.uid))
+    uids = sorted(str(p.uid) for p in series.database.patients())
+    return f"{uids.index(str(patient.uid)) + 1:02d}"
+
+
+def _session(series: Any) -> str:
+    """``1``, ``2``... in the order of the patient's studies by date and time."""
+    study = series.parent
+
+    def when(s: Any) -> tuple[str, str, str]:
+        return (str(s.StudyDate or ""), str(s.StudyTime or ""), str(s.uid))
+
+    ordered = sorted(study.parent.studies(), key=when)
+    return str([s.uid for s in ordered].index(study.uid) + 1)
+
+
+class _BidsPlan:
+    """The BIDS name of every series of an export, runs numbered where names clash."""
+
+    def __init__(self, record: Any, root: Path, identifiers: bool, bids: BidsOption) -> None:
+        self.names: dict[str, BidsName | Exception] = {}
+        self.arrays: dict[str, list[Any]] = {}
+        clashes: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        for series, folder in series_folders(record, root):
+            try:
+                arrays = _arrays_of(record, series, folder.name)
+                self.arrays[series.uid] = arrays
+                header = header_values(_first_file(record, series, arrays[0]))
+                name = chosen_name(series, header, _fourth(arrays[0]), bids)
+            except DicomError as exc:  # said when the series is written (or skipped)
+                self.names[series.uid] = exc
+                continue
+            entities = {"sub": _subject(series, identifiers), "ses": _session(series)}
+            name = BidsName(name.datatype, name.suffix, {**entities, **name.entities})
+            if name.datatype == "func":
+                name = BidsName(name.datatype, name.suffix, {"task": "rest", **name.entities})
+            self.names[series.uid] = name
+            number = float(header.get("SeriesNumber") or 0)
+            key = (name.folder(), name.file())
+            clashes.setdefault(key, []).append((number, series.uid))
+        for found in clashes.values():
+            if len(found) > 1 and all("run" not in self._name(u).entities for _, u in found):
+                for run, (_, uid) in enumerate(sorted(found), start=1):
+                    name = self._name(uid)
+                    self.names[uid] = BidsName(
+                        name.datatype, name.suffix, {**name.entities, "run": str(run)}
+                    )
+
+    def _name(self, uid: str) -> BidsName:
+        name = self.names[uid]
+        assert isinstance(name, BidsName)
+        return name
+
+    def name(self, series: Any) -> BidsName:
+        found = self.names[series.uid]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
+def _fourth(da: Any) -> tuple[str, ...]:
+    """The tag dims of ``da`` stacked along the fourth axis of its NIfTI file."""
+    return tuple(d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation"))
+
+
+def _export_bids(
+    record: Any, root: Path, identifiers: bool, bids: BidsOption, nibabel: Any
+) -> ExportedPath:
+    """The series below ``record`` as a BIDS dataset in ``root`` (see :mod:`._bids`)."""
+    plan = _BidsPlan(record, root, identifiers, bids)
+    dataset_description(root, f"DICOM export of {record.label()}")
+
+    def write(series: Any, folder: Path) -> None:
+        name = plan.name(series)
+        arrays = plan.arrays[series.uid]
+        volumes = _volumes(record, series, arrays, name.file())
+        for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
+            chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
+            header = header_values(_first_file(record, series, da))
+            sidecar, lists = _sidecar(header, da, per_volume, identifiers)
+            if "task" in name.entities:  # required by BIDS for func data
+                sidecar["TaskName"] = name.entities["task"]
+            if name.suffix == "VFA" and "RepetitionTime" in sidecar:
+                # required by BIDS for VFA: (0018,0080) is the one DICOM has, BIDS says
+                sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
+                if "RepetitionTime" in lists:
+                    lists = lists | {"RepetitionTimeExcitation"}
+            split = [d for d in _fourth(da) if d in ENTITY_DIMS]
+            if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
+                if name.datatype == "func" and voxels.ndim == 3:
+                    voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
+                for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
+                    sidecar[key] = sidecar[key][0]
+                stem = root / name.folder() / name.file(*chunk)
+                _save(nibabel, voxels, affine, sidecar, stem)
+                continue
+            ranks = {d: _ranks(per_volume[d]) for d in split}
+            for t in range(voxels.shape[3]):  # a file per echo / flip angle / inversion
+                entities = [x for d in split for x in (ENTITY_DIMS[d], str(ranks[d][t]))]
+                one = {k: (v[t] if k in lists else v) for k, v in sidecar.items()}
+                stem = root / name.folder() / name.file(*entities, *chunk)
+                _save(nibabel, voxels[..., t], affine, one, stem)
+
+    return each_series(record, root, write, "NIfTI (BIDS)")
+
+
+def write_nifti(
+    da: Any, path: str | os.PathLike[str], source: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write one DataArray as ``path`` (a ``.nii.gz``) and its JSON sidecar beside it.
+
+    The volume is laid out as :func:`export_nifti` does (its affine from
+    :func:`dbdicom._arrays.affine_of`, LPS converted to RAS); the sidecar
+    from the header of the file ``source`` (its first frame's, if known)
+    and the values along the fourth dim. ``path`` may end in ``.nii.gz``,
+    ``.nii`` or nothing; the file written ends in ``.nii.gz``. Returns its
+    path.
+
+    Raises
+    ------
+    GridError
+        If ``da`` has no affine (the message says why).
+    """
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
+    target = Path(path)
+    stem = target.name.removesuffix(".gz").removesuffix(".nii")
+    voxels, affine, per_volume = _nifti_volume(da)
+    header = header_values(str(source)) if source is not None else {}
+    sidecar, _ = _sidecar(header, da, per_volume, False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _save(nibabel, voxels, affine, sidecar, target.parent / stem)
+    return target.parent / f"{stem}.nii.gz"

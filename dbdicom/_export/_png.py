@@ -228,9 +228,7 @@ class _PngWriter:
         if name not in self.colormaps:
             self.colormaps[name] = self.matplotlib.colormaps.get(name)
             if self.colormaps[name] is None:
-                self.record.message(
-                    f"colormap {name!r} is unknown to matplotlib: frames left grey."
-                )
+                self.record._warn(f"colormap {name!r} is unknown to matplotlib: frames left grey.")
         return self.colormaps[name]
 
     def series(self, series: Any, folder: Path, rows: np.ndarray, frames: Any) -> None:

@@ -1,336 +1,203 @@
-"""Zarr export: one store per series, read back identical by :func:`open_zarr`.
+"""Zarr export: one OME-Zarr image per series, read back identical by :func:`open_zarr`.
 
-Zarr encoding
--------------
-:func:`export_zarr` writes each series' DataArray with xarray (Zarr format
-2, consolidated metadata), chunk by chunk. Zarr metadata is JSON, which has
-no tuples, numpy arrays or object arrays, so values that JSON cannot hold
-as they are are encoded, and each variable that needs it (the image and
-any coordinate) gets an attr ``_dbdicom_encoding``, a JSON object saying
-what to undo:
+The store
+---------
+:func:`write_zarr` writes a series' DataArray as an OME-Zarr image
+(OME-NGFF 0.5, Zarr format 3), which OME-Zarr readers and viewers open
+(``ome-zarr``, ``ngff-zarr``, napari, neuroglancer...), and keeps beside it
+all that makes it the DataArray again::
 
-``"tuples"``
-    names of attrs that were tuples of plain values (``PixelSpacing``,
-    ``ImageOrientationPatient``, ``ImageType``...), stored as JSON lists.
-``"arrays"``
-    ``{name: dtype}`` of attrs that were numeric numpy arrays (the 4 x 4
-    ``affine``), stored as nested lists.
-``"json"``
-    names of attrs holding anything else (nested tuples, non-finite floats,
-    bytes, numpy scalars...), stored as text in *dbdicom JSON* (below).
-``"values": "json"``
-    on a coordinate whose values were Python objects (an object array:
-    ``ImagePositionPatient`` of each frame, ``DimensionIndexValues``...):
-    stored as an array of strings, each value one dbdicom JSON text, e.g.
-    ``"[-118.125, -118.125, -12.5]"``; ``null`` where a frame has none.
-``"dtype"``
-    on a date or time coordinate: its numpy dtype, restored after reading.
-``"format"``, ``"version"``, ``"name"``
-    ``"dbdicom-zarr"``, ``1`` and the DataArray's name (image only).
+    <series>.zarr/      a Zarr group; its attributes:
+                        "ome": OME-NGFF 0.5 multiscales (axes with types and
+                               units, scale and translation of each level)
+                        "dbdicom": which DataArray dims each OME axis holds,
+                               the LPS direction of x, y and z, where the rest is
+        0/              the pixel values, axes (t, c, z, y, x) as the series has them
+        1/, 2/, ...     pyramid levels, with ``levels=``
+        dbdicom/        a group written by xarray: the DataArray's coordinates
+                        (SliceLocation, SOPInstanceUID...) and its attrs (DICOM
+                        header values, the affine), encoded as
+                        :mod:`dbdicom._export._zarr_encoding` says
 
-*dbdicom JSON* is JSON in which a JSON array is a tuple; a list is
-``{"__list__": [...]}``, a dict ``{"__dict__": [[key, value], ...]}``,
-bytes ``{"__bytes__": base64}``, a numpy array ``{"__ndarray__": flat
-values, "dtype": ..., "shape": [...]}``, a numpy scalar ``{"__numpy__":
-value, "dtype": ...}``; non-finite floats are ``NaN``/``Infinity`` (as
-Python's :mod:`json` writes them); other sequences (pydicom's MultiValue)
-become tuples. A value of any other type is stored as its text,
-``{"__str__": text}``, and read back as that text.
+The axes, units and geometry (OME-NGFF 0.5 has no rotation: an oblique
+series is described in its own frame) are those of
+:mod:`dbdicom._export._ome`. Level 0 is chunked for viewers: one time
+point and one channel a chunk, tiles of at most 256 x 256 pixels, slices
+added up to 1 MiB; ``chunks=`` (grid points per chunk along tag dims, as
+``to_xarray`` takes them) sets the chunks along ``t``, ``z`` and ``c``
+instead (a ``c`` that flattens several dims keeps one point a chunk).
 
-:func:`open_zarr` reads a store back and undoes the encoding: the result
-is identical (values, dims, coordinates, attrs) to the exported DataArray.
-Tools other than dbdicom read the store as plain xarray/Zarr data (lists
-and strings where the DataArray held tuples and objects).
+``zarr_format=2`` writes the same layout as OME-NGFF 0.4 (Zarr format 2,
+``multiscales`` at the top of the group's attributes), for readers that
+do not read Zarr 3 yet. Stores of older dbdicom versions (an xarray store
+of the DataArray, format 2) still open with :func:`open_zarr`.
 
+Without dbdicom, the image is read by any OME-Zarr reader and the
+coordinates by ``xarray.open_dataset(store, group="dbdicom")``.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import dask.array
 import numpy as np
 import xarray as xr
+import zarr
+from zarr.codecs import BloscCodec
 
 from .. import _arrays
-from .._errors import GeometryError, GridError
+from .._errors import GeometryError, GridError, InvalidFileError
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
     mixed_groups,
-    safe_name,
     series_name,
     target_folder,
     written,
 )
+from ._ome import OmeLayout, from_ome, ome_layout
+from ._zarr_encoding import VERSION, decode_zarr, encode_zarr
 
-_ENCODING = "_dbdicom_encoding"
-
-
-def _native(value: Any) -> bool:
-    """Whether JSON holds ``value`` as it is (and gives back the same Python value)."""
-    if isinstance(value, np.generic):
-        return False
-    if value is None or isinstance(value, str | bool | int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, list):
-        return all(_native(v) for v in value)
-    return False
+#: the group holding the coordinates and attrs, beside the OME image
+COORDINATES = "dbdicom"
+#: the pixels' compressor in Zarr 3: Blosc LZ4 with byte shuffle, Zarr 2's default (Zarr 3's
+#: default, Zstandard, made an export of 1 GiB of MR twice as slow for 5% smaller stores)
+BLOSC = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle"}
+ZARR_FORMATS = (2, 3)
 
 
-def _to_json(value: Any) -> Any:
-    """``value`` as *dbdicom JSON* (see the module docs): a JSON array is a tuple."""
-    if isinstance(value, np.generic):
-        return _numpy_to_json(value)
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, tuple):
-        return [_to_json(v) for v in value]
-    if isinstance(value, list):
-        return {"__list__": [_to_json(v) for v in value]}
-    if isinstance(value, dict):
-        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
-    if isinstance(value, bytes | bytearray):
-        return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, complex):
-        return {"__complex__": [value.real, value.imag]}
-    if isinstance(value, np.ndarray):
-        return _ndarray_to_json(value)
-    if isinstance(value, Sequence):  # e.g. pydicom's MultiValue: a tuple, as dbdicom gives
-        return [_to_json(v) for v in value]
-    return {"__str__": str(value)}
+def _block_mean(dtype: np.dtype) -> Any:
+    """The mean of blocks, in ``dtype`` (integers rounded to the nearest)."""
+
+    def reduce(block: np.ndarray, axis: Any = None) -> np.ndarray:
+        mean = block.mean(axis=axis)
+        return np.rint(mean).astype(dtype) if dtype.kind in "iub" else mean.astype(dtype)
+
+    return reduce
 
 
-def _numpy_to_json(value: np.generic) -> dict[str, Any]:
-    """A numpy scalar as *dbdicom JSON*: its value and dtype, or its text (other kinds)."""
-    kind = value.dtype.kind
-    if kind in "MmU":
-        item: Any = str(value)
-    elif kind == "c":
-        item = [float(np.real(value)), float(np.imag(value))]
-    elif kind in "biuf":
-        item = value.item()
-    else:
-        return {"__str__": str(value)}
-    return {"__numpy__": item, "dtype": value.dtype.str}
+def _dask_image(da: xr.DataArray, layout: OmeLayout, chunks: tuple[int, ...]) -> Any:
+    """The values of ``da`` as a dask array in its own dims, in chunks that give ``chunks``."""
+    wanted = layout.dim_chunks(chunks)
+    data = da.data if da.chunks is not None else da.chunk(wanted).data
+    return data.rechunk(tuple(wanted[str(d)] for d in da.dims))
 
 
-def _ndarray_to_json(value: np.ndarray) -> dict[str, Any]:
-    """A numpy array as *dbdicom JSON*: its items (flat), dtype and shape."""
-    kind = value.dtype.kind
-    if kind in "biuf":
-        items: list[Any] = value.ravel().tolist()
-    elif kind in "MmU":
-        items = value.astype(str).ravel().tolist()
-    elif kind == "c":
-        items = [[float(v.real), float(v.imag)] for v in value.ravel().tolist()]
-    else:
-        items = [_to_json(v) for v in value.ravel().tolist()]
-    return {"__ndarray__": items, "dtype": value.dtype.str, "shape": list(value.shape)}
+def _check_options(levels: Any, zarr_format: Any) -> None:
+    if zarr_format not in ZARR_FORMATS:
+        raise ValueError(f"zarr_format must be 3 (OME-NGFF 0.5) or 2 (0.4); got {zarr_format!r}")
+    if not isinstance(levels, int | np.integer) or isinstance(levels, bool) or levels < 1:
+        raise ValueError(
+            f"levels must be a whole number of pyramid levels, 1 or more; got {levels!r}"
+        )
 
 
-def _from_json(value: Any) -> Any:
-    """The Python value of *dbdicom JSON* (the inverse of :func:`_to_json`).
+def write_zarr(
+    da: xr.DataArray,
+    target: str | os.PathLike[str],
+    *,
+    chunks: Mapping[str, int] | None = None,
+    levels: int = 1,
+    zarr_format: int = 3,
+) -> Path:
+    """Write ``da`` as the OME-Zarr image ``target`` (see the module docs).
 
-    Examples
-    --------
-    >>> _from_json(json.loads(json.dumps(_to_json((1.5, ("a", None), [2], b"x")))))
-    (1.5, ('a', None), [2], b'x')
+    A dask-backed DataArray is written chunk by chunk, never computed as a
+    whole; pyramid levels are made from the level written before. An
+    existing store at ``target`` is replaced.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A series' DataArray (:meth:`dbdicom.Series.to_xarray`), or any with
+        ``row`` and ``column`` dims (else the last two are the image's).
+    target : str or path-like
+        The ``.zarr`` folder.
+    levels : int
+        Resolution levels: 1 (the default) writes the pixels only, 2 or more
+        adds levels that halve the rows and columns each.
+    chunks : mapping of str to int, optional
+        Grid points per Zarr chunk along dims of ``da`` (-1: the whole dim),
+        as ``to_xarray(chunks=...)`` takes them; by default, chunks for
+        viewers (see the module docs).
+    zarr_format : int
+        3 (the default): OME-NGFF 0.5; 2: OME-NGFF 0.4, for older readers.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+
+    Raises
+    ------
+    ValueError
+        For ``levels`` below 1 or beyond a one-pixel image, or a
+        ``zarr_format`` other than 2 or 3.
     """
-    if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
-    if not isinstance(value, dict):
-        return value
-    if "__list__" in value:
-        return [_from_json(v) for v in value["__list__"]]
-    if "__dict__" in value:
-        return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
-    if "__bytes__" in value:
-        return base64.b64decode(value["__bytes__"])
-    if "__complex__" in value:
-        return complex(*value["__complex__"])
-    if "__str__" in value:
-        return str(value["__str__"])
-    if "__numpy__" in value:
-        dtype = np.dtype(value["dtype"])
-        item = value["__numpy__"]
-        return np.array(complex(*item) if dtype.kind == "c" else item, dtype=dtype)[()]
-    if "__ndarray__" in value:
-        return _ndarray_from_json(value)
-    return {k: _from_json(v) for k, v in value.items()}
-
-
-def _ndarray_from_json(value: dict[str, Any]) -> np.ndarray:
-    """The numpy array of *dbdicom JSON* ``{"__ndarray__": items, "dtype", "shape"}``."""
-    dtype, shape, items = np.dtype(value["dtype"]), value["shape"], value["__ndarray__"]
-    if dtype.kind == "c":
-        return np.array([complex(*v) for v in items], dtype=dtype).reshape(shape)
-    if dtype.kind in "biufMmU":
-        return np.array(items, dtype=dtype).reshape(shape)
-    out = np.empty(len(items), dtype=dtype)
-    for i, item in enumerate(items):
-        out[i] = _from_json(item)
-    return out.reshape(shape)
-
-
-def _encode_attrs(attrs: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[str, Any]]:
-    """Attrs JSON holds, and what was done to them (see the module docs)."""
-    stored: dict[Any, Any] = {}
-    tuples: list[Any] = []
-    arrays: dict[Any, str] = {}
-    texts: list[Any] = []
-    for name, value in attrs.items():
-        if _native(value):
-            stored[name] = value
-        elif isinstance(value, tuple) and all(_native(v) for v in value):
-            stored[name] = list(value)
-            tuples.append(name)
-        elif (
-            isinstance(value, np.ndarray)
-            and value.dtype.kind in "biuf"
-            and bool(np.isfinite(value).all())
-        ):
-            stored[name] = value.tolist()
-            arrays[name] = value.dtype.str
-        else:
-            stored[name] = json.dumps(_to_json(value))
-            texts.append(name)
-    encoding = {"tuples": tuples, "arrays": arrays, "json": texts}
-    return stored, {k: v for k, v in encoding.items() if v}
-
-
-def _decode_attrs(attrs: Mapping[Any, Any]) -> dict[Any, Any]:
-    encoding = attrs.get(_ENCODING)
-    encoding = encoding if isinstance(encoding, dict) else {}
-    tuples, arrays = set(encoding.get("tuples", ())), encoding.get("arrays", {})
-    texts = set(encoding.get("json", ()))
-    out: dict[Any, Any] = {}
-    for name, value in attrs.items():
-        if name == _ENCODING:
-            continue
-        if name in tuples:
-            value = tuple(value)
-        elif name in arrays:
-            value = np.array(value, dtype=arrays[name])
-        elif name in texts:
-            value = _from_json(json.loads(value))
-        out[name] = value
-    return out
-
-
-def encode_zarr(da: xr.DataArray) -> xr.DataArray:
-    """``da`` with attrs and coordinates Zarr can store (see the module docs).
-
-    The pixel values are not touched (nor computed). :func:`decode_zarr`
-    undoes it.
-
-    Examples
-    --------
-    >>> da = database.series(SeriesDescription="T2w")[0].to_xarray()
-    >>> encoded = encode_zarr(da)
-    >>> encoded.attrs["PixelSpacing"], encoded.attrs["_dbdicom_encoding"]["arrays"]
-    ([3.75, 3.75], {'affine': '<f8'})
-    >>> str(encoded["ImagePositionPatient"].values[0])
-    '[-118.125, -118.125, -12.5]'
-    >>> import xarray as xr
-    >>> xr.testing.assert_identical(decode_zarr(encoded), da)
-    """
-    attrs, encoding = _encode_attrs(da.attrs)
-    encoding = {"format": "dbdicom-zarr", "version": 1, "name": _to_json(da.name), **encoding}
-    out = da.copy(deep=False)
-    out.attrs = {**attrs, _ENCODING: encoding}
-    coords = {}
-    for name, coord in da.coords.items():
-        coord_attrs, coord_encoding = _encode_attrs(coord.attrs)
-        values = np.asarray(coord.values)
-        if values.dtype == object:
-            texts = [json.dumps(_to_json(v)) for v in values.ravel().tolist()]
-            values = np.array(texts, dtype=str).reshape(values.shape)
-            coord_encoding["values"] = "json"
-        elif values.dtype.kind in "Mm":
-            coord_encoding["dtype"] = values.dtype.str
-        if coord_encoding:
-            coord_attrs[_ENCODING] = coord_encoding
-            coords[name] = (coord.dims, values, coord_attrs)
-    return out.assign_coords(coords) if coords else out
-
-
-def decode_zarr(da: xr.DataArray) -> xr.DataArray:
-    """Undo :func:`encode_zarr`; a DataArray without the encoding is returned as it is."""
-    encoding = da.attrs.get(_ENCODING)
-    if not isinstance(encoding, dict):
-        return da
-    out = da.copy(deep=False)
-    out.attrs = _decode_attrs(da.attrs)
-    out.name = _from_json(encoding.get("name", da.name))
-    coords = {}
-    for name, coord in da.coords.items():
-        coord_encoding = coord.attrs.get(_ENCODING)
-        if not isinstance(coord_encoding, dict):
-            continue
-        values = np.asarray(coord.values)
-        if coord_encoding.get("values") == "json":
-            decoded = np.empty(values.size, dtype=object)
-            for i, text in enumerate(values.ravel().tolist()):
-                decoded[i] = _from_json(json.loads(text))
-            values = decoded.reshape(values.shape)
-        if "dtype" in coord_encoding:
-            values = values.astype(coord_encoding["dtype"])
-        coords[name] = (coord.dims, values, _decode_attrs(coord.attrs))
-    return out.assign_coords(coords) if coords else out
-
-
-def write_zarr(da: xr.DataArray, target: str | os.PathLike[str]) -> Path:
-    """Write ``da`` (encoded, see the module docs) as the Zarr store ``target``.
-
-    A dask-backed DataArray is written chunk by chunk (one Zarr chunk per
-    dask chunk; chunks made regular first if they are not), never computed
-    as a whole. Zarr format 2 with consolidated metadata, which every Zarr
-    library reads. An existing store at ``target`` is replaced. The
-    DataArray's name (a SeriesDescription can hold ``/``, ``..``, NUL...)
-    is kept in the encoding; the variable in the store is named by
-    :func:`~dbdicom._export._layout.safe_name`.
-    """
-    try:
-        import zarr
-    except ImportError as exc:
-        raise ImportError('Zarr export needs zarr: pip install "dbdicom[zarr]"') from exc
+    _check_options(levels, zarr_format)
+    layout = ome_layout(da)
+    if levels > layout.max_levels:
+        y, x = layout.level_shape(0)[-2:]
+        raise ValueError(
+            f"levels={levels}: a {y} x {x} image halves to one pixel in "
+            f"{layout.max_levels} levels; ask for at most {layout.max_levels}"
+        )
+    tiles = layout.chunks(da.dtype.itemsize, chunks)
+    image = layout.to_ome(_dask_image(da, layout, tiles))
+    group = zarr.open_group(target, mode="w", zarr_format=zarr_format)  # type: ignore[arg-type]
+    previous = None
+    for level in range(levels):
+        shape = layout.level_shape(level)
+        names = layout.names
+        array = group.create_array(
+            str(level),
+            shape=shape,
+            chunks=tuple(min(c, max(n, 1)) for c, n in zip(tiles, shape, strict=True)),
+            dtype=image.dtype,
+            compressors=BloscCodec(**BLOSC) if zarr_format == 3 else "auto",  # type: ignore[arg-type]
+            fill_value=0,
+            dimension_names=names if zarr_format == 3 else None,
+            attributes={} if zarr_format == 3 else {"_ARRAY_DIMENSIONS": names},
+        )
+        if previous is not None:
+            halve = {names.index("y"): 2, names.index("x"): 2}
+            source = dask.array.from_zarr(previous)
+            image = dask.array.coarsen(_block_mean(image.dtype), source, halve, trim_excess=True)
+        dask.array.store(image.rechunk(array.chunks), array, lock=False)  # type: ignore[arg-type]
+        previous = array
     encoded = encode_zarr(da)
-    if encoded.chunks:
-        irregular = {
-            dim: max(sizes)
-            for dim, sizes in zip(encoded.dims, encoded.chunks, strict=True)
-            if len(set(sizes[:-1])) > 1 or sizes[-1] > sizes[0]
-        }
-        if irregular:
-            encoded = encoded.chunk(irregular)
-    if encoded.name is not None:  # the variable's name is a path inside the store
-        stored = safe_name(str(encoded.name), default="image")
-        taken = {str(n) for n in (*encoded.dims, *encoded.coords)}
-        encoded = encoded.rename(stored if stored not in taken else "image")
-    if hasattr(encoded, "drop_encoding"):
-        encoded = encoded.drop_encoding()
-    options: dict[str, Any] = {"mode": "w", "consolidated": True}
-    if int(zarr.__version__.split(".")[0]) >= 3:
-        options["zarr_format"] = 2  # fixed-width strings are not in the Zarr 3 spec yet
-    encoded.to_zarr(target, **options)
+    name = None if da.name is None else str(da.name)
+    dbdicom = {
+        "format": "dbdicom-zarr",
+        "version": VERSION,
+        "image": "0",
+        "coordinates": COORDINATES,
+        **layout.metadata(),
+    }
+    group.attrs.update({**layout.multiscales(name, levels, zarr_format), "dbdicom": dbdicom})
+    coordinates = encoded.coords.to_dataset()
+    coordinates.attrs = dict(encoded.attrs)
+    if hasattr(coordinates, "drop_encoding"):
+        coordinates = coordinates.drop_encoding()
+    coordinates.to_zarr(
+        target, group=COORDINATES, mode="w", zarr_format=zarr_format, consolidated=False
+    )
     return Path(target)
 
 
 def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     """Open a Zarr store written by :func:`export_zarr` as the DataArray it was.
 
-    The encoding of tuples, arrays and objects (see the module docs) is
-    undone: after ``.compute()``, the result is identical to the exported
+    The OME axes are put back into the DataArray's dims and the encoding of
+    tuples, arrays and objects (see :mod:`dbdicom._export._zarr_encoding`)
+    is undone: after ``.compute()``, the result is identical to the exported
     DataArray (values, dims, coordinates and attrs). The values stay lazy
-    (dask, one chunk per Zarr chunk) until needed.
+    (dask, one chunk per Zarr chunk of level 0) until needed. Stores
+    written by older dbdicom versions (an xarray store) open too.
 
     Parameters
     ----------
@@ -345,6 +212,8 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     ------
     FileNotFoundError
         If there is no store at ``path``.
+    dbdicom.InvalidFileError
+        If it is an OME-Zarr image that dbdicom did not write.
 
     Examples
     --------
@@ -362,7 +231,24 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     store = Path(path)
     if not store.exists():
         raise FileNotFoundError(f"no Zarr store at {str(store)!r}")
-    return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}))
+    group = zarr.open_group(store, mode="r")
+    meta = group.attrs.get("dbdicom")
+    if not isinstance(meta, dict):
+        if "ome" in group.attrs or "multiscales" in group.attrs:
+            raise InvalidFileError(
+                f"{str(store)!r} is an OME-Zarr image that dbdicom did not write: it has "
+                "no DICOM coordinates to make a DataArray with. Read it with an OME-Zarr "
+                "reader (ngff-zarr, ome-zarr)"
+            )
+        # layout 1 (dbdicom before OME-Zarr): the DataArray as an xarray store
+        return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}))
+    image = group[meta["image"]]
+    data = from_ome(dask.array.from_zarr(image), meta)
+    coordinates = xr.open_dataset(
+        store, group=meta["coordinates"], engine="zarr", consolidated=False
+    )
+    da = xr.DataArray(data, dims=meta["dims"], coords=coordinates.coords, attrs=coordinates.attrs)
+    return decode_zarr(da)
 
 
 def _zarr_arrays(
@@ -406,21 +292,31 @@ def _zarr_arrays(
 
 
 def export_zarr(
-    record: Any, path: str | os.PathLike[str], chunks: Mapping[str, int] | None = None
+    record: Any,
+    path: str | os.PathLike[str],
+    chunks: Mapping[str, int] | None = None,
+    *,
+    levels: int = 1,
+    zarr_format: int = 3,
 ) -> ExportedPath:
-    """One Zarr store per series, ``<series folder>.zarr``, in the layout.
+    """One OME-Zarr image per series, ``<series folder>.zarr``, in the layout.
 
     Each holds the series' DataArray (see :meth:`dbdicom.Series.to_xarray`)
-    with its dims, coordinates and attrs, encoded as the module docs say
-    and read back by :func:`open_zarr`. Written chunk by chunk from dask:
-    ``chunks`` (grid points per chunk along tag dims, as in ``to_xarray``;
-    dims a series does not have are ignored) sets the Zarr chunks. A series
+    as an OME-Zarr image with its dims, coordinates and attrs beside it, as
+    the module docs say, read back by :func:`open_zarr`. Written chunk by
+    chunk from dask: ``chunks`` (grid points per chunk along tag dims, as in
+    ``to_xarray``; dims a series does not have are ignored) sets the Zarr
+    chunks along them (tiles of rows and columns stay those for viewers).
+    ``levels`` is the most pyramid levels a store gets: an image that
+    halves to one pixel sooner gets fewer. ``zarr_format`` is 3 (OME-NGFF
+    0.5) or 2 (OME-NGFF 0.4). A series
     that mixes image sizes or orientations gives one store per group,
     ``<series folder>_1.zarr`` ..., with a message; instances without an
     image are skipped with a message. A series that cannot be written is
     skipped with a message, or raises when it is the record exported (see
     :func:`each_series`).
     """
+    _check_options(levels, zarr_format)
     root = target_folder(path)  # zarr is a dependency of dbdicom
 
     def write(series: Any, folder: Path) -> None:
@@ -428,6 +324,13 @@ def export_zarr(
         for stem, da in _zarr_arrays(record, series, rows, folder.name, chunks):
             folder.parent.mkdir(parents=True, exist_ok=True)
             with written(folder.parent / f"{stem}.zarr") as temporary:
-                write_zarr(da, temporary)
+                most = ome_layout(da).max_levels  # a small image gets fewer levels
+                write_zarr(
+                    da,
+                    temporary,
+                    chunks=chunks,
+                    levels=min(levels, most),
+                    zarr_format=zarr_format,
+                )
 
     return each_series(record, root, write, "Zarr")

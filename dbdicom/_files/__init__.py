@@ -9,6 +9,7 @@ from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
+from ._places import NATIVE, frame_places
 from ._pydicom import (
     FRAME_ALIASES,
     frame_values,
@@ -33,6 +34,7 @@ __all__ = [
     "FRAME_ALIASES",
     "Header",
     "Layouts",
+    "NATIVE",
     "NeedsPydicom",
     "PALETTE",
     "NotDicomError",
@@ -44,6 +46,7 @@ __all__ = [
     "encodings_for",
     "file_header",
     "format_problem",
+    "frame_places",
     "frame_values",
     "grid_frame_values",
     "header_of",

@@ -15,7 +15,7 @@ import struct
 
 from ._walker import Window
 
-__all__ = ["fragment_problem"]
+__all__ = ["fragment_places", "fragment_problem"]
 
 _ITEM = 0xE000FFFE  # (FFFE,E000) as read little endian: group first
 _END = 0xE0DDFFFE  # (FFFE,E0DD) Sequence Delimitation Item
@@ -114,6 +114,58 @@ def fragment_problem(  # noqa: C901 - one walk
             "frames would come from the wrong places"
         )
     return ""
+
+
+def fragment_places(win: Window, start: int) -> tuple[tuple[int, ...], list[tuple[int, int]]]:
+    r"""The Basic Offset Table and where each fragment's bytes are, of well-formed items.
+
+    Parameters
+    ----------
+    win : Window
+        The file or bytes.
+    start : int
+        Where the first item (the Basic Offset Table) starts.
+
+    Returns
+    -------
+    tuple
+        ``(offsets, fragments)``: the table's offsets (empty when the table
+        is), relative to the first fragment's item; per fragment, the byte
+        offset and length of its value (the code stream, with the pad byte
+        that makes its length even).
+
+    Raises
+    ------
+    ValueError
+        The items are not laid out as the standard says (what
+        :func:`fragment_problem` finds).
+
+    Examples
+    --------
+    >>> table = _HEAD.pack(_ITEM, 0)
+    >>> frame = _HEAD.pack(_ITEM, 4) + b"\xff\xd8\xff\xd9"
+    >>> fragment_places(Window(table + frame + frame + _HEAD.pack(_END, 0)), 0)
+    ((), [(16, 4), (28, 4)])
+    """
+    head = _read(win, start, 8)
+    if len(head) < 8 or _HEAD.unpack(head)[0] != _ITEM:
+        raise ValueError(fragment_problem(win, start, 1) or "no Basic Offset Table item")
+    length = _HEAD.unpack(head)[1]
+    offsets = struct.unpack(f"<{length // 4}L", _read(win, start + 8, length - length % 4))
+    pos = start + 8 + length
+    places: list[tuple[int, int]] = []
+    while len(places) < _MAX_ITEMS:
+        head = _read(win, pos, 8)
+        if len(head) < 8:
+            break
+        tag, length = _HEAD.unpack(head)
+        if tag == _END:
+            return offsets, places
+        if tag != _ITEM or pos + 8 + length > win.size:
+            break
+        places.append((pos + 8, length))
+        pos += 8 + length
+    raise ValueError(fragment_problem(win, start, max(1, len(places))) or "items cut short")
 
 
 def _rle_header(head: bytes, length: int, expected: int) -> str:

@@ -94,6 +94,9 @@ class Header:
         length alone, the offset -1).
     encapsulated : bool
         Pixel data are compressed (encapsulated in items).
+    items_offset : int
+        Where the first item (the Basic Offset Table) of encapsulated pixel
+        data starts; -1 for native or absent pixel data, or a Deflate file.
     has_pixels : bool
         The file has a Pixel Data element.
     has_per_frame_groups : bool
@@ -123,6 +126,7 @@ class Header:
         "pixel_offset",
         "pixel_length",
         "encapsulated",
+        "items_offset",
         "has_pixels",
         "has_per_frame_groups",
         "float_bits",
@@ -138,6 +142,7 @@ class Header:
         self.pixel_offset = -1
         self.pixel_length = -1
         self.encapsulated = False
+        self.items_offset = -1
         self.has_pixels = False
         self.has_per_frame_groups = False
         self.float_bits = 0
@@ -224,6 +229,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
             if ts in _NATIVE:
                 raise NeedsPydicom("encapsulated pixel data in a native transfer syntax")
             header.encapsulated = True
+            header.items_offset = end.offset if inflating is None else -1
         else:  # where the inflated data are is no place in a deflated file
             header.pixel_offset = end.offset if inflating is None else -1
             header.pixel_length = end.length

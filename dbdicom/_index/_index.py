@@ -31,7 +31,7 @@ from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
 from ._perframe import make_frames_table
-from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scan_one
+from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
 from ._store import UNREAD, load_frame, save_frame, store_folder
 from ._walk import Walk, folder_of, rewalk, survey
 
@@ -263,7 +263,7 @@ class Index:
                 row, fr = known
                 row["_mtime"] = mtime
             else:
-                row, fr = scan_one(root, rel, size, mtime)
+                row, fr = scanned_with_warnings(root, rel, size, mtime)
             rows.append(row)
             frames.extend(fr)
         mask = self.frame["_path"].isin(wanted).to_numpy()

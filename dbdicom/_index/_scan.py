@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -26,7 +28,16 @@ from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_
 from ._dicomdir import DICOMDIR_CLASS, MEDIUM
 from ._walk import skip_reason
 
-__all__ = ["HIDDEN", "WARNINGS_SEPARATOR", "Row", "header_row", "scan_files", "scan_one", "WANTED"]
+__all__ = [
+    "HIDDEN",
+    "WARNINGS_SEPARATOR",
+    "Row",
+    "header_row",
+    "scan_files",
+    "scan_one",
+    "scanned_with_warnings",
+    "WANTED",
+]
 
 HIDDEN = ".dbdicom"
 WANTED: dict[int, str] = {}
@@ -214,11 +225,82 @@ def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFr
     """Index rows of a batch of files, as a frame built where they were read."""
     rows: list[Row] = []
     frames: list[Row] = []
-    for rel, size, mtime in items:
-        row, fr = scan_one(root, rel, size, mtime)
-        rows.append(row)
-        frames.extend(fr)
+    with warnings_of_each_file() as said:
+        for rel, size, mtime in items:
+            row, fr = scan_one(root, rel, size, mtime)
+            rows.append(with_warnings(row, said()))
+            frames.extend(fr)
     return make_frame(rows), frames
+
+
+@contextlib.contextmanager
+def warnings_of_each_file() -> Iterator[Callable[[], list[str]]]:
+    """Catch the warnings raised while files are read; ``said()`` gives those since its last call.
+
+    pydicom warns of what it finds odd in a file (``End of file reached
+    before delimiter``) through :mod:`warnings`: printed on standard error,
+    or lost in a worker process, for files whose problems the index lists
+    anyway. Caught here, they are listed with the file instead (see
+    :func:`with_warnings`). Only in a process's main thread:
+    :class:`warnings.catch_warnings` changes the filters of the whole
+    process, under any other thread that warns meanwhile; elsewhere the
+    warnings go their usual way.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings_of_each_file() as said:
+    ...     warnings.warn("odd")
+    ...     said(), said()
+    (['UserWarning: odd'], [])
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield list
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        taken = 0
+
+        def said() -> list[str]:
+            nonlocal taken
+            new, taken = caught[taken:], len(caught)
+            return [_warning_text(w) for w in new]
+
+        yield said
+
+
+def _warning_text(caught: warnings.WarningMessage) -> str:
+    source = "pydicom" if f"{os.sep}pydicom{os.sep}" in caught.filename else ""
+    return f"{source or caught.category.__name__}: {caught.message}"
+
+
+def with_warnings(row: Row, said: list[str]) -> Row:
+    """``row`` with the warnings raised while its file was read, as its problems.
+
+    A file left out of the tree (``_error``) has them after its reason; the
+    others, with its warnings (``_warning``).
+
+    Examples
+    --------
+    >>> with_warnings({"_path": "a.dcm"}, ["pydicom: odd"])["_warning"]
+    'pydicom: odd'
+    >>> with_warnings({"_error": "truncated"}, ["pydicom: odd"])["_error"]
+    'truncated (pydicom: odd)'
+    """
+    if not said:
+        return row
+    if row.get("_error"):
+        row["_error"] += f" ({'; '.join(said)})"
+    else:
+        row["_warning"] = WARNINGS_SEPARATOR.join(filter(None, [row.get("_warning"), *said]))
+    return row
+
+
+def scanned_with_warnings(root: str, rel: str, size: int, mtime: int) -> tuple[Row, list[Row]]:
+    """:func:`scan_one`, the warnings raised while reading the file listed with its row."""
+    with warnings_of_each_file() as said:
+        row, frames = scan_one(root, rel, size, mtime)
+        return with_warnings(row, said()), frames
 
 
 def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
@@ -258,6 +340,8 @@ def scan_files(
     rows: list[pd.DataFrame] = []
     frames: list[Row] = []
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if progress and total:
+        progress(0, total)  # the start: a bar shows the rate from here
     if total < PARALLEL_THRESHOLD or n_workers < 2:
         done = 0
         for batch in _batches(items, _BATCH):

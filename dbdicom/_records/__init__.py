@@ -1,6 +1,7 @@
 """The records layer: Database, Patient, Study, Series and Instance handles."""
 
 from ._database import Database, database
+from ._edit import open_databases
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record
 from ._tree import open_group, tree_of
@@ -15,4 +16,5 @@ __all__ = [
     "database",
     "open_group",
     "tree_of",
+    "open_databases",
 ]

@@ -54,12 +54,12 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
         items.append((rel, keys, lambda tmp, src=src: shutil.copyfile(src, tmp)))
     editor.create(items, "Importing")  # type: ignore[arg-type]
     if duplicates:
-        db.message(
+        db._warn(
             f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
             "database: " + "; ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
         )
     if refused:
-        db.message(
+        db._warn(
             f"{len(refused)} file(s) not imported: not DICOM or unreadable: "
             + "; ".join(refused[:5])
             + (" ..." if len(refused) > 5 else "")

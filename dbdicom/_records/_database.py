@@ -146,9 +146,6 @@ class Database(Record):
     def label(self) -> str:
         return self.path
 
-    def __repr__(self) -> str:
-        return f"Database({self.path!r})"
-
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:
         """Read every file again and rebuild the index from scratch.
@@ -260,7 +257,8 @@ class Database(Record):
         The files are copied, never moved or changed; files whose
         SOPInstanceUID is already in the database, files that are not
         DICOM, and entries that are not files (named pipes, devices,
-        dangling links: never opened) are skipped and listed in a message. The copies can be removed
+        dangling links: never opened) are skipped and listed in a warning
+        (:class:`dbdicom.DicomWarning`). The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
         """
@@ -485,8 +483,10 @@ def database(
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder.
     status : StatusLike, optional
-        Where messages and progress go: the terminal by default, or a GUI's
-        status bar (any object with ``message`` and ``progress``).
+        Where messages, warnings and progress show: by default
+        (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
+        and progress to tqdm bars; or a GUI's status bar (any object with
+        ``message`` and ``progress``), which then receives them all.
     dialog : DialogLike, optional
         Who asks the user: the terminal by default, or a GUI's pop-ups (any
         object with the methods of :class:`dbdicom.DialogLike`).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import copy
 import os
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
 from .._dataset import non_ascii
-from .._errors import DicomError, InvalidFileError, ReadOnlyError, disk_full
+from .._errors import DicomError, DicomWarning, InvalidFileError, ReadOnlyError, disk_full
 from .._files import read_any_header, read_dataset
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from ._database import Database
     from ._record import Record
 
-__all__ = ["DELETE", "Editor", "put"]
+__all__ = ["DELETE", "Editor", "open_databases", "put"]
 
 _EDITORS: weakref.WeakSet[Editor] = weakref.WeakSet()
 # one lock per folder and process, shared by the Database objects of that folder;
@@ -49,6 +50,11 @@ _OWNERS: dict[str, weakref.ref[Editor]] = {}
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
 PROGRESS_FROM = 50
+
+
+def open_databases() -> list[Any]:
+    """The databases open in this process (not closed), in no particular order."""
+    return [e.db for e in list(_EDITORS) if not e.db._closed]
 
 
 class _Delete:
@@ -541,7 +547,11 @@ def write_all_pending() -> None:
             try:
                 editor.write_pending()
             except (DicomError, OSError) as exc:
-                print(f"dbdicom: could not write the edits held in memory: {exc}")
+                warnings.warn(
+                    f"could not write the edits held in memory of {editor.db.path}: {exc}",
+                    DicomWarning,
+                    stacklevel=1,
+                )
 
 
 atexit.register(write_all_pending)

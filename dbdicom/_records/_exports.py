@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,16 +101,47 @@ class Exports:
         with export_space(path):
             return _export.export_csv(record, path)
 
-    def export_as_nifti(self, path: str | os.PathLike[str]) -> ExportedPath:
-        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout.
+    def export_as_nifti(
+        self,
+        path: str | os.PathLike[str],
+        identifiers: bool = False,
+        bids: Any = False,
+    ) -> ExportedPath:
+        """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout or as BIDS.
 
         3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
         ``pip install "dbdicom[nifti]"``.
+
+        The sidecar has the keys and units of dcm2niix's (BIDS): times in
+        seconds (``EchoTime``, ``RepetitionTime``...), the values along the
+        fourth dim as lists. Names, IDs, UIDs and dates of the patient and
+        the study are left out unless ``identifiers`` is True.
+
+        With ``bids`` the files form a BIDS dataset:
+        ``sub-<label>/ses-<label>/anat|func|dwi|fmap|perf/sub-..._<suffix>.nii.gz``
+        and a ``dataset_description.json``. ``bids=True`` names the series
+        by dbdicom's mapping (see the docs, "BIDS"); a dict
+        ``{"keyword in SeriesDescription": "anat/T1w"}`` (None: leave out)
+        comes first, and a callable ``bids(series) -> "datatype/suffix"``
+        (or None) replaces it. Series without a name are left out, with a
+        message.
+
+        Examples
+        --------
+        >>> import json, tempfile
+        >>> t2w = database.series(SeriesDescription="T2w")[0]
+        >>> out = t2w.export_as_nifti(tempfile.mkdtemp())
+        >>> sidecar = json.loads(next(out.rglob("*.json")).read_text())
+        >>> sidecar["EchoTime"], sidecar["RepetitionTime"], "PatientID" in sidecar
+        (0.1, 4, False)
+        >>> out = t2w.export_as_nifti(tempfile.mkdtemp(), bids=True)
+        >>> [p.relative_to(out).as_posix() for p in sorted(out.rglob("*.nii.gz"))]
+        ['sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz']
         """
         record = self._synced()
         with export_space(path):
-            return _export.export_nifti(record, path)
+            return _export.export_nifti(record, path, identifiers=identifiers, bids=bids)
 
     def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout.
@@ -152,29 +183,114 @@ class Exports:
             return _export.export_png(record, path)
 
     def export_as_zarr(
-        self, path: str | os.PathLike[str], chunks: dict[str, int] | None = None
+        self,
+        path: str | os.PathLike[str],
+        chunks: dict[str, int] | None = None,
+        *,
+        levels: int = 1,
+        zarr_format: int = 3,
     ) -> ExportedPath:
-        """One Zarr store per series, ``path``/patient/study/series.zarr.
+        """One OME-Zarr image per series, ``path``/patient/study/series.zarr.
 
-        Each store holds the series' DataArray (see :meth:`Series.to_xarray`)
-        with its dims, coordinates and attrs; ``dbdicom._export.open_zarr``
-        reads it back identical. Tuples, arrays and per-frame objects are
-        encoded for Zarr's JSON metadata (documented in
-        :mod:`dbdicom._export`); plain xarray and Zarr read the stores too.
-        Written chunk by chunk from dask, never computed as a whole;
-        ``chunks`` (grid points per chunk along tag dims, as in
-        ``to_xarray``) sets the Zarr chunks. A series mixing image sizes or
-        orientations gives one store per group (``_1``, ``_2``... appended,
-        with a message); instances without an image are skipped with a
-        message. Returns ``path``.
+        Each store is an OME-Zarr image (OME-NGFF 0.5: Zarr 3, axes with
+        units, scale and translation from the affine) that OME-Zarr readers
+        and viewers open, with the series' DataArray (see
+        :meth:`Series.to_xarray`) kept beside it: ``db.open_zarr`` reads it
+        back identical, dims, coordinates and attrs. The layout, axes and
+        geometry conventions are in docs/zarr.md. Written chunk by chunk
+        from dask, never computed as a whole; ``chunks`` (grid points per
+        chunk along tag dims, as in ``to_xarray``) sets the Zarr chunks
+        along them (by default: one channel or time point, as many slices
+        as fit in 1 MiB, tiles of 256 x 256 pixels). ``levels`` > 1 adds
+        pyramid levels that halve rows and columns (an image that reaches
+        one pixel sooner gets fewer);
+        ``zarr_format=2`` writes OME-NGFF 0.4 (Zarr 2) for older readers. A
+        series mixing image sizes or orientations gives one store per group
+        (``_1``, ``_2``... appended, with a message); instances without an
+        image are skipped with a message. Returns ``path``.
 
         Examples
         --------
         >>> import tempfile, pathlib
-        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp())
+        >>> out = database.studies(Modality="CT")[0].export_as_zarr(tempfile.mkdtemp(), levels=2)
         >>> [p.name for p in pathlib.Path(out).rglob("*.zarr")]
         ['1_CT_phantom.zarr']
+        >>> ct = db.open_zarr(next(pathlib.Path(out).rglob("*.zarr")))
+        >>> ct.dims, ct.shape
+        (('SliceLocation', 'row', 'column'), (10, 64, 64))
         """
         record = self._synced()
         with export_space(path):
-            return _export.export_zarr(record, path, chunks)
+            return _export.export_zarr(record, path, chunks, levels=levels, zarr_format=zarr_format)
+
+    def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
+        """References to this record's frames where they are: a virtual Zarr store.
+
+        The kerchunk reference set (format version 1) of a Zarr store whose
+        chunks are the frames, read in place from the DICOM files: plain
+        xarray, Zarr and fsspec open it, without dbdicom, with the values of
+        :meth:`Series.to_xarray` (RescaleSlope and RescaleIntercept as CF
+        ``scale_factor`` and ``add_offset``), its dims and coordinates.
+        Compressed frames need ``imagecodecs`` to read. A series is the
+        root group; above, one group per series, ``patient/study/series``.
+        See ``docs/virtual-zarr.md`` and :mod:`dbdicom._export._virtual`.
+
+        Parameters
+        ----------
+        dims : list of str, optional
+            The dims of every series, as in :meth:`Series.to_xarray`.
+
+        Returns
+        -------
+        dict
+            ``{"version": 1, "refs": {...}}``, for
+            ``fsspec.filesystem("reference", fo=...)``.
+
+        Raises
+        ------
+        dbdicom.VirtualZarrError
+            Frames that cannot be chunks read in place (bit-packed, Deflate,
+            a compressed syntax without a codec, a palette...): the message
+            says why and the way out. Above the series level, such a series
+            is skipped with a message instead.
+        dbdicom.StaleFileError
+            A file changed since it was indexed.
+
+        Examples
+        --------
+        >>> import fsspec, xarray as xr
+        >>> vfa = database.series(SeriesDescription="VFA")[0]
+        >>> fs = fsspec.filesystem("reference", fo=vfa.to_kerchunk())
+        >>> da = xr.open_dataarray(fs.get_mapper(), engine="zarr", zarr_format=2)
+        >>> da.dims
+        ('SliceLocation', 'FlipAngle', 'row', 'column')
+        >>> bool((da.values == vfa.to_xarray().values).all())
+        True
+        """
+        record = self._synced()
+        return _export.virtual_references(record, dims)[0]
+
+    def to_virtual_zarr(
+        self, path: str | os.PathLike[str], dims: Sequence[str] | None = None
+    ) -> ExportedPath:
+        """Write :meth:`to_kerchunk`'s references as one JSON file, ``path``.
+
+        Nothing is copied: the file points at the frames in the DICOM files,
+        by absolute path, and records each file's size and modification
+        time (the root attr ``dicom_files``); a file changed after this is
+        read as it is then, with nothing to notice it but a reader's own
+        check. Returns ``path`` (an ``ExportedPath``: its ``skipped`` lists
+        the series that could not be referenced, with the reason).
+
+        Examples
+        --------
+        >>> import tempfile, xarray as xr
+        >>> out = database.series(SeriesDescription="VFA")[0].to_virtual_zarr(
+        ...     tempfile.mkdtemp() + "/vfa.json")
+        >>> da = xr.open_dataarray("reference://", engine="zarr", backend_kwargs={
+        ...     "storage_options": {"fo": str(out)}, "zarr_format": 2})
+        >>> da.sizes["FlipAngle"], out.skipped
+        (4, ())
+        """
+        record = self._synced()
+        return _export.export_virtual(record, path, dims)

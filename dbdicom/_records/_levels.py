@@ -122,12 +122,18 @@ class _SeriesArrays:
             Dims: the tag dims, then ``row``, ``column`` (and ``channel`` for
             colour images). Coordinates: the dims' values; ``SOPInstanceUID``
             of every frame; every other per-frame value that varies (e.g.
-            ``AcquisitionTime``, ``ImagePositionPatient``). Attrs: the values
-            shared by all frames, and ``affine`` (4 x 4, maps (column, row,
-            slice) indices to patient LPS mm) when the geometry defines one.
-            Values are in physical units (RescaleSlope and RescaleIntercept
-            applied): integers stay integers when the rescale allows it,
-            otherwise ``float32``. Times (VR TM) are seconds since midnight.
+            ``AcquisitionTime``, ``ImagePositionPatient[0]`` to ``[2]``), on
+            the dims it varies along. Attrs: the values shared by all frames
+            (dates shared by all are scalar coordinates). All are plain
+            arrays that ``to_netcdf`` and ``to_zarr`` store as they are
+            (see :mod:`dbdicom._arrays._plain`): times (VR TM) are seconds
+            since midnight, dates ``datetime64``, several numbers a
+            ``float64`` array (as coordinates ``Keyword[i]``), several texts
+            one string joined by a backslash. ``da.dicom.affine`` (4 x 4,
+            (column, row, slice) indices to patient LPS mm) is worked out
+            from them. Values are in physical units (RescaleSlope and
+            RescaleIntercept applied): integers stay integers when the
+            rescale allows it, otherwise ``float32``.
 
         Raises
         ------
@@ -149,7 +155,7 @@ class _SeriesArrays:
         >>> frame = da.sel(FlipAngle=10).isel(SliceLocation=3).values  # reads one frame
         >>> frame.shape
         (64, 64)
-        >>> da.attrs["affine"].shape
+        >>> da.dicom.affine.shape
         (4, 4)
         >>> da.data.name == vfa.to_xarray().data.name  # dask, named deterministically
         True
@@ -253,7 +259,8 @@ class _SeriesArrays:
         ``SOPInstanceUID`` coordinate, else from the frames of the series
         named by the ``SeriesInstanceUID`` attr with the same dim values,
         else from the MR Image template. Coordinates and attrs become tags
-        (they must be DICOM keywords); the ``affine`` gives the geometry.
+        (they must be DICOM keywords, or ``Keyword[i]``, the i-th value of
+        a tag of several values); an ``affine`` attr, if given, the geometry.
 
         Values: integers that fit in 16 bits are stored exactly; other data
         with a RescaleSlope and RescaleIntercept chosen so that the error is
@@ -443,7 +450,7 @@ class _SeriesArrays:
         >>> da.shape == t2w.to_xarray().shape
         True
         >>> import numpy as np
-        >>> bool(np.allclose(da.attrs["affine"], t2w.to_xarray().attrs["affine"], atol=1e-4))
+        >>> bool(np.allclose(da.dicom.affine, t2w.to_xarray().dicom.affine, atol=1e-4))
         True
         >>> database.restore()
         6
@@ -504,14 +511,15 @@ class _SeriesArrays:
 
         A series that mixes image sizes or orientations (a localizer) gives
         one file per group, largest first, ``_1``, ``_2``... added to the
-        name (a message says so); the folder they are in is returned.
+        name (a message says so: "Series '1: localiser' mixes 3 image sizes
+        or orientations: one .npy file per group ..."); the folder they are in
+        is returned.
 
         Examples
         --------
         >>> import tempfile
         >>> localiser = database.series(SeriesDescription="localiser")[0]
         >>> folder = localiser.export_as_npy(tempfile.mkdtemp())
-        Series '1: localiser' mixes 3 image sizes or orientations: one .npy file per group ...
         >>> sorted(p.name for p in folder.glob("*.npy"))
         ['localiser_1.npy', 'localiser_2.npy', 'localiser_3.npy']
         """

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydicom.datadict import tag_for_keyword
 
+from .._arrays import affine_of, base_keyword
 from .._errors import DicomError, GeometryError, InvalidValueError
-from .._export import series_name
+from .._export import dicom_lists, series_name
 from .._geometry import ORDERS, inside, resample, source_indices
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _volume(series: Record, role: str) -> xr.DataArray:
             f"{groups} different sizes or orientations (series.to_xarrays() gives them one "
             "by one), not one volume. Split the series first, one geometry a series."
         ) from exc
-    if "affine" not in da.attrs:
+    if affine_of(da) is None:
         raise GeometryError(
             f"the {role} series {series.label()!r} has no affine: its frames lack "
             "ImagePositionPatient, ImageOrientationPatient or PixelSpacing, or do not "
@@ -88,7 +89,9 @@ def _volume(series: Record, role: str) -> xr.DataArray:
 def _grid(da: xr.DataArray) -> tuple[np.ndarray, tuple[int, int, int]]:
     """The affine and (slice, row, column) shape of a DataArray's volume."""
     shape = (int(da.sizes.get("SliceLocation", 1)), int(da.sizes["row"]), int(da.sizes["column"]))
-    return np.asarray(da.attrs["affine"], dtype=float), shape
+    affine = affine_of(da)
+    assert affine is not None  # checked by _volume
+    return affine, shape
 
 
 def _resampled(
@@ -151,7 +154,7 @@ def _mapped_coords(da: xr.DataArray, grid: xr.DataArray, extra: list[Any]) -> di
     """
     coords: dict[str, Any] = {}
     for name, coord in da.coords.items():
-        if name in _FRAME_COORDS or name in ("row", "column"):
+        if base_keyword(str(name)) in _FRAME_COORDS or name in ("row", "column"):
             continue
         if set(coord.dims) <= set(extra):
             coords[str(name)] = (coord.dims, coord.values)
@@ -220,7 +223,8 @@ def _sidecar(path: Path) -> dict[str, Any]:
         loaded = json.loads(found.read_text())
     except (OSError, ValueError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    # BIDS keys and units (EchoTime in seconds...) back to DICOM's
+    return dicom_lists(loaded) if isinstance(loaded, dict) else {}
 
 
 def _volume_coords(sidecar: dict[str, Any], n: int) -> tuple[str, dict[str, Any]]:
@@ -336,6 +340,6 @@ def import_nifti(
     values = da.values
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         finite = np.isfinite(values)
-        database.message(f"{path}: {int((~finite).sum())} NaN or infinite voxel(s) written as 0.")
+        database._warn(f"{path}: {int((~finite).sum())} NaN or infinite voxel(s) written as 0.")
         da = da.copy(data=np.where(finite, values, 0))
     return new.set_xarray(da, description=f"imported from NIfTI {Path(path).name}")

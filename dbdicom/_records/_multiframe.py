@@ -27,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import NOT_TAG_COORDS, WRITER_TAGS, FrameTags, check_names, frames_of
+from .._arrays import (
+    NOT_TAG_COORDS,
+    WRITER_TAGS,
+    FrameTags,
+    base_keyword,
+    check_names,
+    frames_of,
+)
 from .._errors import DicomError, InvalidValueError
 from .._index import scan_one
 from .._templates import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, VOI, parametric_map, segmentation
@@ -104,9 +111,13 @@ def _write_multiframe(
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
     ds = _build(kind, pixels, positions, attributes, referenced or None, description)
-    lost = sorted(str(c) for c in da.coords if c not in _KEPT and c not in ("row", "column"))
+    lost = sorted(  # scalar coordinates (dates shared by all frames) are as attrs
+        str(c)
+        for c in da.coords
+        if base_keyword(str(c)) not in _KEPT and c not in ("row", "column") and da[c].ndim
+    )
     if lost:  # said once the object is made: not before a refusal
-        series.message(
+        series._warn(
             f"A {kind} keeps the pixels and their positions; the coordinates "
             f"{', '.join(lost)} are not stored in it (write kind='image' to keep them)."
         )

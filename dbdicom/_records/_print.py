@@ -1,33 +1,116 @@
-"""The tree that ``print()`` shows."""
+"""The tree that ``print()`` shows, and the one line of a record's ``repr()``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._errors import DicomError
+
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["tree"]
+__all__ = ["count", "counts", "series_facts", "summary", "tree"]
 
 _MAX_PROBLEMS = 20
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+_PLURAL = {"study": "studies", "series": "series"}
+# what a record's one line counts below it
+_BELOW = {
+    "database": ("patient", "study", "series", "instance"),
+    "patient": ("study", "series"),
+    "study": ("series", "instance"),
+}
 
 
-def _series_line(series: Any) -> str:
+def count(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless one.
+
+    Examples
+    --------
+    >>> count(1, "study"), count(3, "study"), count(2, "series"), count(0, "frame")
+    ('1 study', '3 studies', '2 series', '0 frames')
+    """
+    return f"{n} {word if n == 1 else _PLURAL.get(word, word + 's')}"
+
+
+def counts(record: Record) -> str:
+    """How many records of each level are below ``record`` ("2 studies, 5 series")."""
+    below = _BELOW.get(record.level, ())
+    getters = {"patient": record.patients, "study": record.studies, "series": record.series}
+    found = [
+        count(len(getters[level]()) if level in getters else len(record._rows()), level)
+        for level in below
+    ]
+    return ", ".join(found)
+
+
+def series_facts(series: Any) -> dict[str, Any]:
+    """What a series' line shows: modality, instances, frames, image size (None if new)."""
     db = series._db
     rows = series._rows()
     if not len(rows):
-        return f"Series {series.label()}  (new: no instances yet)"
-    modality = db._values(rows[:1], "Modality")[0] or "?"
+        return {"modality": None, "instances": 0, "frames": 0, "size": None}
     frames = db._values(rows, "NumberOfFrames")
-    n_frames = sum(int(f) if f else 1 for f in frames)
-    text = f"Series {series.label()}  [{modality}]  {_count(len(rows), 'instance')}"
-    if n_frames != len(rows):
-        text += f", {_count(n_frames, 'frame')}"
+    heights, widths = db._distinct(rows, "Rows"), db._distinct(rows, "Columns")
+    one = len(heights) == len(widths) == 1
+    return {
+        "modality": db._values(rows[:1], "Modality")[0] or "?",
+        "instances": len(rows),
+        "frames": sum(int(f) if f else 1 for f in frames),
+        "size": (int(heights[0]), int(widths[0])) if one else None,
+    }
+
+
+def _series_counts(facts: dict[str, Any]) -> str:
+    if not facts["instances"]:
+        return "new: no instances yet"
+    text = count(facts["instances"], "instance")
+    if facts["frames"] != facts["instances"]:
+        text += f", {count(facts['frames'], 'frame')}"
     return text
+
+
+def _series_line(series: Any) -> str:
+    facts = series_facts(series)
+    if not facts["instances"]:
+        return f"Series {series.label()}  (new: no instances yet)"
+    return f"Series {series.label()}  [{facts['modality']}]  {_series_counts(facts)}"
+
+
+def summary(record: Record) -> str:
+    """The one line of ``repr(record)``: its kind, its label and what it holds.
+
+    Never raises: a record of a closed database, or one removed since,
+    says so.
+
+    Examples
+    --------
+    >>> database.series(SeriesDescription="VFA")[0]
+    <Series '3: VFA' [MR] 24 instances>
+    >>> database.patients()[0]
+    <Patient 'Phantom^Alpha' [DEMO-001] 2 studies, 4 series>
+    >>> database.series(SeriesDescription="VFA")[0].instances()[0]
+    <Instance 'instance 1' of Series '3: VFA'>
+    """
+    kind = type(record).__name__
+    db = record._db
+    if db._closed:
+        return f"<{kind} {record.uid!r} (database closed)>"
+    try:
+        label = record.label()
+        if record.level == "database":
+            return f"<{kind} {label!r} {counts(record)}>"
+        if record.level == "series":
+            facts = series_facts(record)
+            modality = f" [{facts['modality']}]" if facts["modality"] else ""
+            return f"<{kind} {label!r}{modality} {_series_counts(facts)}>"
+        if record.level == "instance":
+            return f"<{kind} {label!r} of Series {record.parent.label()!r}>"
+        uid = f" [{record.uid}]" if record.level == "patient" and record.uid != label else ""
+        return f"<{kind} {label!r}{uid} {counts(record)}>"
+    except DicomError:  # removed, or the database scanned again
+        return f"<{kind} {record.uid!r} (not in the database)>"
 
 
 def tree(record: Record) -> str:
@@ -50,16 +133,8 @@ def tree(record: Record) -> str:
 
 def _database_lines(db: Any) -> list[str]:
     """The tree of a database: a line of counts, its patients, then its problems."""
-    patients = db.patients()
-    studies = db.studies()
-    series = db.series()
-    lines = [
-        f"Database {db.path}: {_count(len(patients), 'patient')}, "
-        f"{_count(len(studies), 'study').replace('studys', 'studies')}, "
-        f"{_count(len(series), 'series').replace('seriess', 'series')}, "
-        f"{_count(len(db._rows()), 'instance')}"
-    ]
-    return lines + _patient_lines(patients) + _problem_lines(db)
+    lines = [f"Database {db.path}: {counts(db)}"]
+    return lines + _patient_lines(db.patients()) + _problem_lines(db)
 
 
 def _patient_lines(patients: list[Any]) -> list[str]:
@@ -80,10 +155,10 @@ def _problem_lines(db: Any) -> list[str]:
     if not len(problems):
         return []
     files = problems["path"].nunique()
-    counts = _count(files, "file")
+    said = count(files, "file")
     if len(problems) != files:  # a file can have several problems
-        counts += f", {_count(len(problems), 'problem')}"
-    lines = [f"Problems ({counts}; see database.problems()):"]
+        said += f", {count(len(problems), 'problem')}"
+    lines = [f"Problems ({said}; see database.problems()):"]
     for path, text in problems.head(_MAX_PROBLEMS).itertuples(index=False):
         lines.append(f"  {path}: {text}")
     if len(problems) > _MAX_PROBLEMS:

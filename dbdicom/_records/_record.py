@@ -15,12 +15,14 @@ from pydicom.datadict import tag_for_keyword
 from .._checks import TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
+from .._interaction import tell, warn
 from ._attributes import LEVELS
 from ._copies import save_to
 from ._empty import child_level, parent_of
 from ._exports import Exports
 from ._find import find
-from ._print import tree
+from ._html import html_tree
+from ._print import summary, tree
 from ._reads import read, unique
 from ._structure import (
     copy_to,
@@ -72,8 +74,11 @@ class Record(Exports, Views):
         return hash((self.level, id(self._db), self._key))
 
     def __repr__(self) -> str:
-        label = self.label()
-        return f"{type(self).__name__}({label!r}, uid={self._key!r})"
+        return summary(self)
+
+    def _repr_html_(self) -> str:
+        """The tree below the record as HTML (what a notebook shows): see :func:`html_tree`."""
+        return html_tree(self)
 
     def label(self) -> str:
         """A short human-readable name of the record."""
@@ -512,23 +517,35 @@ class Record(Exports, Views):
 
     # ----------------------------------------------------------- the user
     def message(self, text: str) -> None:
-        """Show a message (at the terminal, or in the GUI's status bar).
+        """Send a message: to the logger ``"dbdicom"`` (INFO), and to a GUI's status bar.
+
+        Printed on standard output when logging is not set up (see
+        :class:`dbdicom.Status`).
 
         Examples
         --------
+        >>> import logging, sys
+        >>> log, shown = logging.getLogger("dbdicom"), logging.StreamHandler(sys.stdout)
+        >>> log.addHandler(shown); log.setLevel(logging.INFO)
         >>> database.series()[0].message("Starting calculation...")
         Starting calculation...
+        >>> log.removeHandler(shown); log.setLevel(logging.NOTSET)
         """
         if not self._db._muted:
-            self._db._status.message(text)
+            tell(self._db._status, text)
+
+    def _warn(self, text: str) -> None:
+        """Warn once (a :class:`dbdicom.DicomWarning`; a GUI's status shows it too)."""
+        if not self._db._muted:
+            warn(self._db._status, text)
 
     def progress(self, value: int, total: int, text: str = "") -> None:
-        """Show that ``value`` of ``total`` steps are done (a progress bar)."""
+        """Show that ``value`` of ``total`` steps are done: a tqdm bar, or the GUI's."""
         if not self._db._muted:
             self._db._status.progress(value, total, text)
 
     def mute(self) -> None:
-        """Say nothing (no messages, no progress) until :meth:`unmute`.
+        """Say nothing (no messages, warnings or progress) until :meth:`unmute`.
 
         Records are views of their database, so this mutes the database and
         every record of it.
@@ -537,8 +554,6 @@ class Record(Exports, Views):
         --------
         >>> series = database.series()[0]
         >>> series.mute(); series.message("not shown"); series.unmute()
-        >>> series.message("shown")
-        shown
         """
         self._db._muted = True
 

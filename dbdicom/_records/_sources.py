@@ -17,7 +17,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
-from .._arrays import frames_of
+from .._arrays import SEPARATOR, frames_of
 from .._dataset import Source, dataset_source
 from .._errors import DicomError, InvalidValueError
 from ._record import Record
@@ -216,6 +216,8 @@ def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[Source]]:
 def _same(value: Any, wanted: Any) -> bool:
     if value is None:
         return False
+    if isinstance(value, tuple) and isinstance(wanted, str):  # a dim of several values
+        return SEPARATOR.join(str(v) for v in value) == wanted
     if isinstance(value, int | float) and isinstance(wanted, int | float | np.number):
         return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-6))
     return bool(value == wanted)

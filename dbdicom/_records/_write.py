@@ -134,7 +134,7 @@ def _set_xarray(
         and any(d in da.coords for d in da.dims)
     ):
         # an array with tag dims but no attrs at all: most likely attrs lost on the way
-        series.message(
+        series._warn(
             "No source frames for this array (no SOPInstanceUID coordinate, and no attrs "
             "naming its SeriesInstanceUID): headers come from the MR template. Keep the "
             "attrs (xr.set_options(keep_attrs=True)) or pass header= to derive them."

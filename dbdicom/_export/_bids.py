@@ -1,0 +1,268 @@
+"""BIDS names for NIfTI exports: ``sub-<label>/ses-<label>/<datatype>/sub-..._<suffix>.nii.gz``.
+
+``export_as_nifti(path, bids=True)`` names each series by the first rule
+of :data:`RULES` that fits it, or leaves it out (with a message) when none
+does: a localiser, a CT (BIDS has no CT datatype yet), a series whose
+description names no contrast.
+
+=============================================  =================
+the series                                     datatype/suffix
+=============================================  =================
+modality PT                                    ``pet/pet``
+modality other than MR and PT                  left out
+description: loc, localiser, scout, survey     left out
+description: dwi, dti, diff                    ``dwi/dwi``
+description: bold, fmri, rest, task            ``func/bold``
+description: asl, pcasl, pasl                  ``perf/asl``
+description: fieldmap, fmap, b0map             ``fmap/fieldmap``
+flip angles along the 4th axis                 ``anat/VFA``
+inversion times along the 4th axis             ``anat/IRT1``
+echo times along the 4th axis                  ``anat/MESE`` (SE),
+                                               ``anat/MEGRE``
+description: flair                             ``anat/FLAIR``
+description: t1 map, t2 map, t2* / t2star      ``anat/T1map``,
+                                               ``anat/T2map``,
+                                               ``anat/T2starw``
+description: pd, t2, t1 / mprage / spgr        ``anat/PDw``,
+                                               ``anat/T2w``, ``anat/T1w``
+=============================================  =================
+
+"Description" is SeriesDescription and ProtocolName, in lower case; a
+keyword matches at the start of a word. A 4-D series whose fourth axis is
+echo times, flip angles or inversion times is written as one 3-D file per
+volume, with the entity ``echo-<k>``, ``flip-<k>`` or ``inv-<k>``. Labels:
+``sub-<k>`` in the order of the patients (their PatientID with
+``identifiers=True``), ``ses-<k>`` in the order of each patient's studies
+by date; ``run-<k>`` (by SeriesNumber) where two series would get one
+name; ``chunk-<k>`` for the geometry groups of a series that mixes them.
+``task-<label>`` of a func series: the word after "task" in its
+description, or ``rest``.
+
+The mapping is overridden by ``bids={"keyword": "datatype/suffix"}``
+(keywords looked for in the description before the rules above; a value
+None leaves the series out) or by a callable ``bids(series)`` returning
+``"datatype/suffix"`` or None. The name may hold entities before the
+suffix: ``"func/task-nback_acq-fast_bold"``, ``"anat/sub-07_T1w"``.
+
+Every label is made of letters and digits only (:func:`bids_label`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import InvalidValueError
+from ._layout import bids_label, written
+
+__all__ = [
+    "ENTITY_DIMS",
+    "RULES",
+    "BidsName",
+    "dataset_description",
+    "default_name",
+    "parse_name",
+]
+
+#: The order of entities in a BIDS file name.
+ENTITIES = (
+    "sub", "ses", "task", "acq", "ce", "rec", "dir", "run",
+    "echo", "flip", "inv", "mt", "part", "chunk",
+)  # fmt: skip
+
+#: The dims along which a series is written one file per volume, with their entity.
+ENTITY_DIMS = {"EchoTime": "echo", "FlipAngle": "flip", "InversionTime": "inv"}
+
+#: BIDS version of the datasets written.
+BIDS_VERSION = "1.10.0"
+
+
+@dataclass(frozen=True)
+class BidsName:
+    """Where a series goes in a BIDS dataset: datatype, suffix and entities.
+
+    Examples
+    --------
+    >>> BidsName("anat", "T1w", {"run": "2", "sub": "01"}).file("ses", "1")
+    'sub-01_ses-1_run-2_T1w'
+    """
+
+    datatype: str
+    suffix: str
+    entities: dict[str, str] = field(default_factory=dict)
+
+    def file(self, *extra: str) -> str:
+        """The file name (without extension), with ``extra`` entity, label pairs."""
+        entities = {**self.entities, **dict(zip(extra[::2], extra[1::2], strict=True))}
+        known = [k for k in ENTITIES if k in entities]
+        other = [k for k in entities if k not in ENTITIES]
+        return "_".join([*(f"{k}-{entities[k]}" for k in known + other), self.suffix])
+
+    def folder(self) -> str:
+        """``sub-<label>[/ses-<label>]/<datatype>``."""
+        parts = [f"sub-{self.entities['sub']}"]
+        if "ses" in self.entities:
+            parts.append(f"ses-{self.entities['ses']}")
+        return "/".join([*parts, self.datatype])
+
+
+def parse_name(text: str) -> BidsName:
+    """``"datatype/[key-label_...]suffix"`` as a :class:`BidsName`; labels made safe.
+
+    Examples
+    --------
+    >>> parse_name("func/task-n back_bold")
+    BidsName(datatype='func', suffix='bold', entities={'task': 'nback'})
+
+    Raises
+    ------
+    dbdicom.InvalidValueError
+        The text is not of that form.
+    """
+    datatype, slash, name = str(text).partition("/")
+    *pairs, suffix = name.split("_")
+    entities = {}
+    for pair in pairs:
+        key, dash, label = pair.partition("-")
+        if not dash or not key.isalnum() or not bids_label(label):
+            raise InvalidValueError(
+                f"BIDS name {text!r}: {pair!r} is no entity; write entities as key-label "
+                "before the suffix, e.g. 'func/task-rest_bold'."
+            )
+        entities[key] = bids_label(label)
+    if not slash or not datatype.isalpha() or not suffix.isalnum():
+        raise InvalidValueError(
+            f"BIDS name {text!r} is not 'datatype/suffix' (e.g. 'anat/T1w', 'func/task-rest_bold')."
+        )
+    return BidsName(datatype, suffix, entities)
+
+
+# ------------------------------------------------------------------ the default mapping
+
+#: The mapping by keywords in the description: (regular expression, datatype/suffix or
+#: None to leave the series out), looked at in order after the series' 4th axis.
+RULES: tuple[tuple[str, str | None], ...] = (
+    (r"\b(loc|localiser|localizer|scout|survey)", None),
+    (r"\b(dwi|dti|diff)", "dwi/dwi"),
+    (r"\b(bold|fmri|rest|task)", "func/bold"),
+    (r"\b(asl|pcasl|pasl)", "perf/asl"),
+    (r"\b(fieldmap|fmap|b0map)", "fmap/fieldmap"),
+    (r"\bflair", "anat/FLAIR"),
+    (r"\bt1 ?map", "anat/T1map"),
+    (r"\bt2 ?map", "anat/T2map"),
+    (r"\bt2(\*|star)", "anat/T2starw"),
+    (r"\bpd", "anat/PDw"),
+    (r"\bt2", "anat/T2w"),
+    (r"\b(t1|mprage|spgr)", "anat/T1w"),
+)
+
+
+def _description(values: Mapping[str, Any]) -> str:
+    return " ".join(str(values.get(k) or "") for k in ("SeriesDescription", "ProtocolName")).lower()
+
+
+def _by_axis(values: Mapping[str, Any], dims: tuple[str, ...]) -> str | None:
+    if "FlipAngle" in dims:
+        return "anat/VFA"
+    if "InversionTime" in dims:
+        return "anat/IRT1"
+    if "EchoTime" in dims:
+        sequence = values.get("ScanningSequence") or ""
+        spin = "SE" in (sequence if isinstance(sequence, list) else str(sequence).split("\\"))
+        return "anat/MESE" if spin else "anat/MEGRE"
+    return None
+
+
+def default_name(values: Mapping[str, Any], dims: tuple[str, ...] = ()) -> BidsName | None:
+    """The BIDS name of a series with header ``values`` and 4th-axis ``dims`` (None: none).
+
+    Examples
+    --------
+    >>> default_name({"Modality": "MR", "SeriesDescription": "ax T1w MPRAGE"})
+    BidsName(datatype='anat', suffix='T1w', entities={})
+    >>> default_name({"Modality": "MR", "SeriesDescription": "VFA"}, ("FlipAngle",)).suffix
+    'VFA'
+    >>> default_name({"Modality": "MR", "ProtocolName": "task-nback fMRI"})
+    BidsName(datatype='func', suffix='bold', entities={'task': 'nback'})
+    >>> default_name({"Modality": "CT", "SeriesDescription": "T1"}) is None
+    True
+    """
+    modality = values.get("Modality")
+    if modality == "PT":
+        return BidsName("pet", "pet")
+    if modality != "MR":
+        return None
+    text = _description(values)
+    if re.search(RULES[0][0], text):
+        return None
+    found = _by_axis(values, dims)
+    if found is None:
+        found = next((name for pattern, name in RULES[1:] if re.search(pattern, text)), None)
+    if found is None:
+        return None
+    name = parse_name(found)
+    if name.datatype == "func":
+        task = re.search(r"task[-_ ]*([a-z0-9]+)", text)
+        label = bids_label(task.group(1)) if task and task.group(1) != "fmri" else "rest"
+        name = BidsName(name.datatype, name.suffix, {"task": label})
+    return name
+
+
+def chosen_name(
+    series: Any,
+    values: Mapping[str, Any],
+    dims: tuple[str, ...],
+    bids: bool | Mapping[str, str | None] | Callable[[Any], str | None],
+) -> BidsName:
+    """The BIDS name of ``series`` by the user's mapping, then the default one.
+
+    Raises
+    ------
+    dbdicom.InvalidValueError
+        No rule names the series (it is then left out): the message says
+        what it is and how to name it.
+    """
+    text = _description(values)
+    if callable(bids):
+        given = bids(series)
+        if given is not None:
+            return parse_name(given)
+        found = None
+    elif isinstance(bids, Mapping):
+        match = next((k for k in bids if str(k).lower() in text), None)
+        found = default_name(values, dims) if match is None else bids[match]
+        if isinstance(found, str):
+            return parse_name(found)
+    else:
+        found = default_name(values, dims)
+    if isinstance(found, BidsName):
+        return found
+    what = ", ".join(
+        f"{k} {values.get(k)!r}"
+        for k in ("Modality", "SeriesDescription", "ProtocolName")
+        if values.get(k)
+    )
+    raise InvalidValueError(
+        f"no BIDS name for it ({what}): BIDS has no place for it by dbdicom's mapping. "
+        "To include it, name it: export_as_nifti(path, bids={'<keyword of its "
+        "SeriesDescription>': 'anat/T1w'})."
+    )
+
+
+def dataset_description(root: Path, name: str) -> None:
+    """Write ``root/dataset_description.json`` unless there is one (the user's is kept)."""
+    target = root / "dataset_description.json"
+    if target.exists():
+        return
+    description = {
+        "Name": name,
+        "BIDSVersion": BIDS_VERSION,
+        "DatasetType": "raw",
+        "GeneratedBy": [{"Name": "dbdicom", "Description": "export_as_nifti(bids=True)"}],
+    }
+    with written(target) as temporary:
+        temporary.write_text(json.dumps(description, indent=2) + "\n")

@@ -1,0 +1,68 @@
+"""The values of one file's header that a sidecar is made from, as plain Python."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from pydicom.errors import InvalidDicomError
+
+from .._errors import InvalidFileError
+from .._files import read_dataset
+
+__all__ = ["header_values"]
+
+
+def _python(value: Any) -> Any:
+    """A header value as plain Python: numbers, strings, lists of them; None for bytes."""
+    if isinstance(value, bytes | bytearray):
+        return None
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return [_python(v) for v in value]
+    if isinstance(value, int):  # IS, US, SS... (bool is no VR)
+        return int(value)
+    if isinstance(value, float):  # DS, FD, FL
+        return float(value)
+    return None if value is None else str(value)
+
+
+def _take(dataset: Any, values: dict[str, Any]) -> None:
+    for element in dataset:
+        if element.VR == "SQ" or not element.keyword or element.keyword in values:
+            continue
+        value = _python(element.value)
+        if value not in (None, "", []):
+            values[element.keyword] = value
+
+
+def header_values(path: str) -> dict[str, Any]:
+    """The standard tags of one file's header, by keyword, as plain Python values.
+
+    An enhanced (multi-frame) file also gives the tags of its shared
+    functional groups and of its first frame's (as dcm2niix reads them):
+    ``EffectiveEchoTime``, ``TransmitterFrequency``, ``SliceThickness``...
+    Private tags and private sequences are left out; ``_csa`` says whether
+    the file has a Siemens CSA header (whose values dcm2niix reads instead
+    of some standard tags).
+
+    Raises
+    ------
+    dbdicom.InvalidFileError
+        The header cannot be read; the message names the file.
+    """
+    try:
+        ds = read_dataset(path, stop_before_pixels=True, decode=False)
+    except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
+        raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
+    values: dict[str, Any] = {}
+    _take(ds, values)
+    for groups in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
+        items = ds.get(groups)
+        for macro in items[0] if items else ():
+            if macro.VR == "SQ" and macro.keyword and macro.value:
+                _take(macro.value[0], values)
+    values["_csa"] = any(
+        element.tag.is_private_creator and str(element.value).startswith("SIEMENS CSA HEADER")
+        for element in ds.group_dataset(0x0029)
+    )
+    return values

@@ -1,0 +1,286 @@
+"""``export_as_nifti(bids=...)`` writes a BIDS dataset the BIDS validator accepts.
+
+The datasets are checked twice: by the BIDS validator (``bids-validator-deno``,
+the reference TypeScript validator, run offline) for errors, and here by the
+rules of BIDS file names (entities in order, alphanumeric labels).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nibabel
+import pytest
+from builders import build_database
+from vendor_layouts import Plan, classic_series
+
+import dbdicom as db
+from dbdicom._cli import main
+from dbdicom._demo import build_demo
+from dbdicom._export._bids import ENTITIES, default_name, parse_name
+
+
+def _find_validator() -> str | None:
+    beside = Path(sys.executable).with_name("bids-validator-deno")
+    return str(beside) if beside.exists() else shutil.which("bids-validator-deno")
+
+
+VALIDATOR = _find_validator()
+needs_validator = pytest.mark.skipif(
+    VALIDATOR is None, reason="bids-validator-deno is not installed: pip install -e '.[test]'"
+)
+
+
+def validation_errors(root: Path) -> list[str]:
+    """The errors the BIDS validator finds in ``root`` (warnings left out)."""
+    assert VALIDATOR is not None
+    done = subprocess.run(
+        [VALIDATOR, "--format", "json", str(root)], capture_output=True, text=True, timeout=300
+    )
+    report = json.loads(done.stdout)
+    return [
+        f"{i['code']} {i.get('subCode') or ''} {i.get('location') or ''}"
+        for i in report["issues"]["issues"]
+        if i["severity"] == "error"
+    ]
+
+
+NAME = re.compile(
+    r"sub-(?P<sub>[A-Za-z0-9]+)/(ses-(?P<ses>[A-Za-z0-9]+)/)?"
+    r"(?P<datatype>anat|func|dwi|fmap|perf|pet)/"
+    r"(?P<stem>sub-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*_[A-Za-z0-9]+)\.(nii\.gz|json)"
+)
+
+
+def check_names(root: Path) -> list[str]:
+    """The data files of ``root``, each checked against BIDS's naming rules."""
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert "dataset_description.json" in files
+    data = [f for f in files if f != "dataset_description.json"]
+    for name in data:
+        found = NAME.fullmatch(name)
+        assert found, f"{name} is no BIDS name"
+        *pairs, _ = found["stem"].split("_")
+        keys = [p.split("-")[0] for p in pairs]
+        assert keys == sorted(keys, key=ENTITIES.index), f"{name}: entities out of order"
+        assert pairs[0] == f"sub-{found['sub']}"
+        if found["ses"]:
+            assert pairs[1] == f"ses-{found['ses']}"
+        partner = name.replace(".nii.gz", ".json") if name.endswith(".gz") else None
+        assert partner is None or partner in files, f"{name} has no sidecar"
+    description = json.loads((root / "dataset_description.json").read_text())
+    assert description["Name"] and description["BIDSVersion"]
+    return data
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
+    root = tmp_path_factory.mktemp("built") / "database"
+    build_database(root)
+    database = db.database(root)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
+    database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
+    yield database
+    database.close()
+
+
+# ----------------------------------------------------------------------------- whole datasets
+
+
+@needs_validator
+def test_built_database_is_valid_bids(built: db.Database, tmp_path: Path) -> None:
+    out = built.export_as_nifti(tmp_path / "bids", bids=True)
+    images = [f for f in check_names(out) if f.endswith(".nii.gz")]
+    assert images == [
+        "sub-01/ses-1/anat/sub-01_ses-1_echo-1_MEGRE.nii.gz",
+        "sub-01/ses-1/anat/sub-01_ses-1_echo-2_MEGRE.nii.gz",
+        "sub-01/ses-1/anat/sub-01_ses-1_flip-1_VFA.nii.gz",
+        "sub-01/ses-1/anat/sub-01_ses-1_flip-2_VFA.nii.gz",
+        "sub-01/ses-1/anat/sub-01_ses-1_flip-3_VFA.nii.gz",
+        "sub-02/ses-1/anat/sub-02_ses-1_PDw.nii.gz",
+        "sub-02/ses-1/anat/sub-02_ses-1_T1w.nii.gz",
+        "sub-03/ses-1/anat/sub-03_ses-1_T2w.nii.gz",
+    ]
+    assert [s.series for s in out.skipped] == ["1: CT abdomen"]  # BIDS has no CT
+    assert "CT" in out.skipped[0].reason and "bids=" in out.skipped[0].reason
+    assert validation_errors(out) == []
+
+
+@needs_validator
+def test_demo_is_valid_bids(demo_database: db.Database, tmp_path: Path) -> None:
+    out = demo_database.export_as_nifti(tmp_path / "bids", bids=True)
+    check_names(out)
+    assert sorted(s.series for s in out.skipped) == ["1: CT phantom", "1: localiser"]
+    assert validation_errors(out) == []
+
+
+def test_volumes_split_with_their_own_values(demo_database: db.Database, tmp_path: Path) -> None:
+    """A VFA series: one 3-D file per flip angle, each sidecar with its flip angle and time."""
+    vfa = demo_database.series(SeriesDescription="VFA")[0]
+    out = vfa.export_as_nifti(tmp_path / "bids", bids=True)
+    da = vfa.to_xarray()
+    for k, angle in enumerate(da["FlipAngle"].values):
+        stem = out / "sub-01" / "ses-1" / "anat" / f"sub-01_ses-1_flip-{k + 1}_VFA"
+        image = nibabel.load(stem.with_suffix(".nii.gz"))
+        assert image.shape == (64, 64, 6)
+        sidecar = json.loads(stem.with_suffix(".json").read_text())
+        assert sidecar["FlipAngle"] == angle and sidecar["RepetitionTime"] == 0.005
+        assert sidecar["AcquisitionTime"] == f"10:30:{10 * k:02d}.000000"
+        assert sidecar["RepetitionTimeExcitation"] == 0.005
+        expected = da.isel(FlipAngle=k).transpose("column", "row", "SliceLocation").values
+        assert (image.get_fdata() == expected).all()
+
+
+def test_subjects_from_patient_ids_with_identifiers(built: db.Database, tmp_path: Path) -> None:
+    out = built.export_as_nifti(tmp_path / "bids", bids=True, identifiers=True)
+    subjects = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert subjects == ["sub-PAT001", "sub-PAT002", "sub-PAT003"]
+    (sidecar,) = out.rglob("sub-PAT003*T2w.json")
+    assert json.loads(sidecar.read_text())["PatientID"] == "PAT-003"
+
+
+def test_without_identifiers_no_header_value_in_paths(built: db.Database, tmp_path: Path) -> None:
+    out = built.export_as_nifti(tmp_path / "bids", bids=True)
+    text = " ".join(p.as_posix() for p in out.rglob("*"))
+    for value in ("PAT", "Alpha", "Anna", "2023"):
+        assert value not in text
+    for sidecar in out.rglob("sub-*.json"):
+        assert "PatientID" not in json.loads(sidecar.read_text())
+
+
+def test_a_dataset_description_there_is_kept(built: db.Database, tmp_path: Path) -> None:
+    (tmp_path / "bids").mkdir()
+    mine = {"Name": "my study", "BIDSVersion": "1.9.0", "Authors": ["Me"]}
+    (tmp_path / "bids" / "dataset_description.json").write_text(json.dumps(mine))
+    built.series(SeriesDescription="T2w")[0].export_as_nifti(tmp_path / "bids", bids=True)
+    assert json.loads((tmp_path / "bids" / "dataset_description.json").read_text()) == mine
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+@needs_validator
+def test_runs_where_two_series_get_one_name(built: db.Database, tmp_path: Path) -> None:
+    """Two knee series both called T1w: run-1 and run-2, in the order of SeriesNumber."""
+    names = {"t1w rle": "anat/T1w", "pd implicit": "anat/T1w"}
+    out = built.export_as_nifti(tmp_path / "bids", bids=names)
+    knee = sorted(p.name for p in (out / "sub-02" / "ses-1" / "anat").glob("*.nii.gz"))
+    assert knee == ["sub-02_ses-1_run-1_T1w.nii.gz", "sub-02_ses-1_run-2_T1w.nii.gz"]
+    run2 = json.loads((out / "sub-02/ses-1/anat/sub-02_ses-1_run-2_T1w.json").read_text())
+    assert run2["SeriesDescription"] == "PD implicit"
+    assert validation_errors(out) == []
+
+
+def test_mapping_first_and_none_leaves_out(demo_database: db.Database, tmp_path: Path) -> None:
+    names = {"t2w sag": "anat/acq-sag_T2w", "t2w": None}
+    out = demo_database.export_as_nifti(tmp_path / "bids", bids=names)
+    files = [Path(f).name for f in check_names(out) if f.endswith(".nii.gz")]
+    assert "sub-02_ses-1_acq-sag_T2w.nii.gz" in files
+    assert "sub-01_ses-1_T2w.nii.gz" not in files
+    assert "2: T2w" in [s.series for s in out.skipped]
+
+
+@needs_validator
+def test_callable_names_func_data(demo_database: db.Database, tmp_path: Path) -> None:
+    def name(series: Any) -> str | None:
+        return "func/task-phantom_bold" if series.SeriesDescription == "T2w sag" else None
+
+    out = demo_database.export_as_nifti(tmp_path / "bids", bids=name)
+    (image,) = [f for f in check_names(out) if f.endswith(".nii.gz")]
+    assert image == "sub-02/ses-1/func/sub-02_ses-1_task-phantom_bold.nii.gz"
+    sidecar = json.loads((out / image.replace(".nii.gz", ".json")).read_text())
+    assert sidecar["TaskName"] == "phantom" and sidecar["RepetitionTime"] == 4
+    assert validation_errors(out) == []
+
+
+def test_mixed_orientations_are_chunks(demo_database: db.Database, tmp_path: Path) -> None:
+    localiser = demo_database.series(SeriesDescription="localiser")[0]
+    out = localiser.export_as_nifti(tmp_path / "bids", bids={"localiser": "anat/T1w"})
+    files = sorted(p.name for p in out.rglob("*.nii.gz"))
+    assert files == [f"sub-01_ses-1_chunk-{k}_T1w.nii.gz" for k in (1, 2, 3)]
+
+
+def test_a_series_without_a_name_raises(demo_database: db.Database, tmp_path: Path) -> None:
+    ct = demo_database.series(SeriesDescription="CT phantom")[0]
+    with pytest.raises(db.InvalidValueError, match=r"no BIDS name .*Modality 'CT'.*bids="):
+        ct.export_as_nifti(tmp_path / "bids", bids=True)
+
+
+def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> None:
+    t2w = demo_database.series(SeriesDescription="T2w")[0]
+    with pytest.raises(db.InvalidValueError, match="datatype/suffix"):
+        t2w.export_as_nifti(tmp_path / "bids", bids={"t2w": "T2w"})
+
+
+# ----------------------------------------------------------------------------- the mapping
+
+
+@pytest.mark.parametrize(
+    ("values", "dims", "expected"),
+    [
+        ({"SeriesDescription": "ax T1 MPRAGE"}, (), "anat/T1w"),
+        ({"SeriesDescription": "T2 FLAIR"}, (), "anat/FLAIR"),
+        ({"SeriesDescription": "T2w TSE"}, (), "anat/T2w"),
+        ({"SeriesDescription": "PD fs"}, (), "anat/PDw"),
+        ({"SeriesDescription": "T1 map (MOLLI)"}, (), "anat/T1map"),
+        ({"SeriesDescription": "T2* gre"}, (), "anat/T2starw"),
+        ({"ProtocolName": "ep2d_diff_mddw"}, (), None),  # 'diff' not at the start of a word
+        ({"ProtocolName": "DTI 64 dir"}, (), "dwi/dwi"),
+        ({"SeriesDescription": "resting state fMRI"}, (), "func/task-rest_bold"),
+        ({"SeriesDescription": "bold task-nback run1"}, (), "func/task-nback_bold"),
+        ({"SeriesDescription": "pCASL"}, (), "perf/asl"),
+        ({"SeriesDescription": "B0map"}, (), "fmap/fieldmap"),
+        ({"SeriesDescription": "vfa"}, ("FlipAngle",), "anat/VFA"),
+        ({"SeriesDescription": "me", "ScanningSequence": "GR"}, ("EchoTime",), "anat/MEGRE"),
+        ({"SeriesDescription": "me", "ScanningSequence": ["SE"]}, ("EchoTime",), "anat/MESE"),
+        ({"SeriesDescription": "ir"}, ("InversionTime",), "anat/IRT1"),
+        ({"SeriesDescription": "T1 localizer"}, (), None),
+        ({"SeriesDescription": "survey"}, (), None),
+        ({"Modality": "CT", "SeriesDescription": "T1"}, (), None),
+        ({"Modality": "PT", "SeriesDescription": "FDG"}, (), "pet/pet"),
+    ],
+)
+def test_default_mapping(values: dict[str, Any], dims: tuple[str, ...], expected: Any) -> None:
+    found = default_name({"Modality": "MR", **values}, dims)
+    assert found == (None if expected is None else parse_name(expected))
+
+
+def test_labels_are_alphanumeric(tmp_path: Path) -> None:
+    """Header values with dots, dashes and accents give letters and digits only."""
+    classic_series(
+        tmp_path / "dicom",
+        Plan(slices=2),
+        modality="MR",
+        PatientID="é.1-2_3",
+        SeriesDescription="T1w",
+    )
+    out = db.database(tmp_path / "dicom").export_as_nifti(
+        tmp_path / "bids", bids=True, identifiers=True
+    )
+    assert [f for f in check_names(out) if f.endswith(".gz")] == [
+        "sub-e123/ses-1/anat/sub-e123_ses-1_T1w.nii.gz"
+    ]
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_command_line(demo_folder: Path, tmp_path: Path) -> None:
+    export = ["export", str(demo_folder), "--out", str(tmp_path / "out")]
+    assert main([*export, "--to", "nifti", "--bids"]) == 0
+    assert (tmp_path / "out" / "dataset_description.json").exists()
+    assert len(list((tmp_path / "out").rglob("*_VFA.nii.gz"))) == 4
+    assert not list((tmp_path / "out").rglob("*PatientID*"))
+    assert main([*export, "--to", "png", "--bids"]) == 2  # an option of NIfTI only
