@@ -18,6 +18,7 @@ __all__ = [
     "DecoderNotFoundError",
     "InvalidFileError",
     "InvalidValueError",
+    "MediumError",
     "UnknownAttributeError",
     "UnknownTagError",
     "GridError",
@@ -56,6 +57,15 @@ class InvalidFileError(DicomError, ValueError):
 
 class InvalidValueError(DicomError, ValueError):
     """A value that is not valid for the VR of the tag it is assigned to."""
+
+
+class MediumError(DicomError, ValueError):
+    """Records cannot be written as a DICOM medium (files with a DICOMDIR).
+
+    The folder is not empty, or a file lacks a value that a DICOMDIR's
+    directory record needs; the message names the file, the tag and the
+    way out.
+    """
 
 
 class DecoderNotFoundError(DicomError, ImportError):

@@ -35,7 +35,9 @@ pydicom's `test_files` folder and pydicom-data's folder hold the files those
 projects test their reader with: many of them broken on purpose. Both open
 whole as databases (`db.database(folder)`); the files below are the ones whose
 image does not come out of `series.to_xarray()`, and why. Every other file is
-read. The table is made from the files by `tests/real_files.py`, and a test
+read. The DICOMDIRs of `dicomdirtests` are the directories of their
+[media](media.md), checked against the files: they agree, so none is listed.
+The table is made from the files by `tests/real_files.py`, and a test
 checks that it is up to date (pydicom {pydicom}).
 
 In a folder of your own, the same answers come from the database:

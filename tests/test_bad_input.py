@@ -36,7 +36,6 @@ def test_valid_files_still_open(opened: tuple[db.Database, BadFiles]) -> None:
     [
         ("not_dicom", "not a DICOM file"),
         ("empty", "empty"),
-        ("dicomdir", "DICOMDIR"),
     ],
 )
 def test_unusable_files_are_listed_not_indexed(
@@ -44,14 +43,23 @@ def test_unusable_files_are_listed_not_indexed(
 ) -> None:
     database, bad = opened
     in_tree = {Path(f) for f in database.files()}
-    paths = getattr(bad, kind)
-    if kind == "dicomdir":  # the images the DICOMDIR lists are ordinary instances
-        paths = [p for p in paths if p.name == "DICOMDIR"]
-        assert paths and all(p not in in_tree for p in paths)
-        assert len(in_tree & set(getattr(bad, kind))) == len(getattr(bad, kind)) - len(paths)
-    for path in paths:
+    for path in getattr(bad, kind):
         assert reason in _problem(database, bad.root, path)
         assert path not in in_tree
+
+
+def test_a_valid_dicomdir_is_neither_an_instance_nor_a_problem(
+    opened: tuple[db.Database, BadFiles],
+) -> None:
+    """The directory of a medium agrees with its files: nothing to say (see test_dicomdir.py)."""
+    database, bad = opened
+    dicomdir, *images = bad.dicomdir
+    in_tree = {Path(f) for f in database.files()}
+    assert dicomdir not in in_tree and set(images) <= in_tree
+    problems = database.problems()
+    assert dicomdir.relative_to(bad.root).as_posix() not in set(problems["path"])
+    about_media = problems["problem"].str.contains("DICOMDIR|named by|records of")
+    assert not about_media.any(), problems[about_media].to_string()
 
 
 def test_truncated_files(opened: tuple[db.Database, BadFiles]) -> None:
@@ -97,8 +105,10 @@ def test_print_lists_problems(
     database.print()
     out = capsys.readouterr().out
     assert "Problems" in out
-    for path in [*bad.not_dicom, *bad.empty, *[p for p in bad.dicomdir if p.name == "DICOMDIR"]]:
+    for path in [*bad.not_dicom, *bad.empty]:
         assert path.relative_to(bad.root).as_posix() in out
+    # the medium's directory agrees with its files: not listed
+    assert bad.dicomdir[0].relative_to(bad.root).as_posix() not in out
 
 
 def test_nothing_modified(bad_files_folder: tuple[Path, BadFiles]) -> None:

@@ -28,6 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 import dbdicom as db
 from dbdicom._files import values_of_elements
 from dbdicom._index import _scan
+from dbdicom._index._dicomdir import MEDIUM
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
 GOOD = 3
@@ -251,7 +252,8 @@ def test_the_series_of_bad_values_reads(folder: Path) -> None:
 def test_pydicom_test_files_folder_opens(tmp_path: Path) -> None:
     """Every file of pydicom's own test folder: the folder opens, the files
     pydicom cannot read are problems left out of the tree, and every other
-    file is in the tree or listed."""
+    file is in the tree, listed, or the DICOMDIR of a medium (which agrees
+    with its files: see test_dicomdir.py)."""
     source = Path(pydicom.__file__).parent / "data" / "test_files"
     root = tmp_path / "test_files"
     shutil.copytree(source, root)
@@ -265,8 +267,12 @@ def test_pydicom_test_files_folder_opens(tmp_path: Path) -> None:
     )
     assert files
     unreadable = [rel for rel in files if not _pydicom_reads(root / rel)]
+    frame = database.index.frame
+    media = set(frame["_path"][frame["_error"] == MEDIUM])
+    assert media == {rel for rel in files if rel.rpartition("/")[2].startswith("DICOMDIR")}
+    assert len(media) == 8 and not media & (in_tree | set(problems))
     for rel in files:
-        assert rel in in_tree or rel in problems, rel
+        assert rel in in_tree or rel in problems or rel in media, rel
     for rel in unreadable:
         assert rel in problems and rel not in in_tree, rel
     assert len(unreadable) >= 3  # README.txt, test_PN.json, zipMR.gz, ...

@@ -1,9 +1,9 @@
 """The export layer: one module per format, all writing one folder layout.
 
-DICOM (copies), CSV, NPY, NIfTI (with BIDS sidecars and names), PNG,
-(OME-)Zarr and virtual Zarr (references to the frames in place);
-:mod:`._layout` holds the layout and the names made from header values. Each
-public name is imported from its module when first used (see
+DICOM (copies, or a medium with a DICOMDIR), CSV, NPY, NIfTI (with BIDS
+sidecars and names), PNG, (OME-)Zarr and virtual Zarr (references to the
+frames in place); :mod:`._layout` holds the layout and the names made from
+header values. Each public name is imported from its module when first used (see
 :mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
 matplotlib) load only when that format is exported.
 """
@@ -17,6 +17,7 @@ from .._facade import lazy_names
 if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
+    from ._dicomdir import export_dicomdir
     from ._each import ExportedPath, Skipped, why_skipped
     from ._layout import (
         bids_label,
@@ -45,6 +46,7 @@ _MODULES = {
     "encode_zarr": "._zarr_encoding",
     "export_csv": "._csv",
     "export_dicom": "._dicom",
+    "export_dicomdir": "._dicomdir",
     "export_nifti": "._nifti",
     "export_npy": "._npy",
     "export_npy_all": "._npy",
@@ -77,6 +79,7 @@ __all__ = [
     "encode_zarr",
     "export_csv",
     "export_dicom",
+    "export_dicomdir",
     "export_nifti",
     "export_npy",
     "export_npy_all",

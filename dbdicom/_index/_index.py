@@ -26,6 +26,7 @@ from ._columns import (
     stored_value,
     to_plain,
 )
+from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
@@ -544,8 +545,16 @@ class Index:
         return self.values(np.array([row]), keyword)[0]
 
     def problems(self) -> pd.DataFrame:
-        """A table of ``path`` and ``problem`` for every file needing attention."""
-        return find_problems(self.frame)
+        """A table of ``path`` and ``problem`` for every file needing attention.
+
+        With the ways the folder's DICOMDIRs and files disagree
+        (:func:`~dbdicom._index._dicomdir.media_problems`).
+        """
+        found = find_problems(self.frame)
+        media = media_problems(str(self.root), self.frame)
+        if not media:
+            return found
+        return pd.concat([found, pd.DataFrame(media, columns=found.columns)], ignore_index=True)
 
 
 def _absent_tags(frame: pd.DataFrame, empty: set[str]) -> frozenset[str]:

@@ -15,6 +15,7 @@ from pydicom.uid import generate_uid
 
 from .._facade import pandas as pd
 from ._columns import KEY_COLUMNS, cell_value
+from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
 
 __all__ = ["KEY_SOURCES", "assign_keys", "find_problems"]
@@ -126,7 +127,7 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
     paths = frame["_path"].to_numpy(dtype=object)
     errors = frame["_error"].to_numpy(dtype=object)
     ok = errors == ""
-    for i in np.flatnonzero(~ok):
+    for i in np.flatnonzero(~ok & (errors != MEDIUM)):  # a DICOMDIR: see media_problems
         out.append((paths[i], str(errors[i])))
     warnings = frame["_warning"].to_numpy(dtype=object)
     for i in np.flatnonzero(ok & (warnings != "")):

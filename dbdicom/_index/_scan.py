@@ -25,6 +25,7 @@ from .._files import (
     read_any_header,
 )
 from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._dicomdir import DICOMDIR_CLASS, MEDIUM
 from ._walk import skip_reason
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 HIDDEN = ".dbdicom"
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 WANTED: dict[int, str] = {}
 for _kw in TAGS:
     _tag = tag_of(_kw)
@@ -107,8 +107,8 @@ def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[
     except OSError as exc:
         row["_error"] = f"cannot be read: {exc.strerror or exc}"
         return row, []
-    if header.media_sop_class == DICOMDIR_CLASS:
-        row["_error"] = "a DICOMDIR (the directory of a DICOM medium), not an instance: skipped"
+    if header.media_sop_class == DICOMDIR_CLASS:  # checked against the files: see _dicomdir
+        row["_error"] = MEDIUM
         return row, []
     cut = _cut_image(header, row["_size"])
     if cut:

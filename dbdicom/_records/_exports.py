@@ -62,12 +62,21 @@ class Exports:
         record._db._editor.sync(record._rows())
         return record
 
-    def export_as_dicom(self, path: str | os.PathLike[str]) -> ExportedPath:
+    def export_as_dicom(self, path: str | os.PathLike[str], dicomdir: bool = False) -> ExportedPath:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
 
         Folder names are readable and filesystem-safe. Returns ``path``.
         Raises ``NotADirectoryError`` if ``path`` is a file and
         ``PermissionError`` if it cannot be written.
+
+        With ``dicomdir=True`` the files go into ``path`` as a DICOM medium
+        (a CD, DVD or USB stick's File-set): named in the media layout
+        (``PT000000/ST000000/SE000000/IM000000``) and listed by a
+        ``DICOMDIR`` that pydicom's ``FileSet`` writes. ``path`` must be
+        empty; a series whose files lack a value the DICOMDIR's records
+        need (a Study ID, a Series Number...) is skipped with a message,
+        or raises :class:`~dbdicom.MediumError` when exported on its own.
+        See docs/media.md.
 
         Examples
         --------
@@ -78,6 +87,8 @@ class Exports:
         """
         record = self._synced()
         with export_space(path):
+            if dicomdir:
+                return _export.export_dicomdir(record, path)
             return _export.export_dicom(record, path)
 
     def export_as_csv(self, path: str | os.PathLike[str]) -> ExportedPath:
