@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from .._facade import pandas as pd
 from ._columns import tag_label, tag_of
 
 __all__ = ["DICOMDIR_CLASS", "MEDIUM", "Named", "media_problems", "read_records"]
