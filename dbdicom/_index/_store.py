@@ -158,8 +158,23 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     ]
     for col in info.get("json_columns", []):
         if col in frame.columns:
-            frame[col] = pd.Series([_from_json(v) for v in frame[col]], dtype=object)
+            frame[col] = _decoded(table.column(col))
     return frame, info
+
+
+def _decoded(column: pa.ChunkedArray) -> pd.Series:
+    """A column saved as JSON text, decoded; UNREAD where it was not read (null).
+
+    Only the values read are decoded: a tag read on demand for one series
+    (a column of 20,000 rows, 40 of them read) costs 40 decodes at a reopen,
+    not 20,000 (14 ms).
+    """
+    out = np.full(len(column), UNREAD, dtype=object)
+    valid = column.is_valid()
+    where = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    for row, text in zip(where, column.filter(valid).to_pylist(), strict=True):
+        out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
+    return pd.Series(out, dtype=object)
 
 
 # pandas' CategoricalDtype without checking that the categories are unique: an
