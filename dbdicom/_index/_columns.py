@@ -20,6 +20,7 @@ values (tuples for multiple values).
 from __future__ import annotations
 
 import functools
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "VECTORS",
     "cell_value",
     "keyword_of",
+    "frame_of",
     "make_frame",
     "tag_label",
     "tag_of",
@@ -206,9 +208,37 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
     joined, numbers become ``float64``; a tuple in a scalar numeric column
     keeps its first value (such files break the tag's multiplicity rule).
     """
+    return frame_of([column_data(rows)], categorical)
+
+
+def frame_of(parts: list[dict[str, Any]], categorical: bool = True) -> pd.DataFrame:
+    """The index rows of several :func:`column_data` results, one after the other.
+
+    A scan reads its files in batches, each turned into columns where it is
+    read (in a worker process); the table is made once, of all of them
+    (pandas' fixed cost per column is then paid once, not per batch).
+
+    Examples
+    --------
+    >>> a, b = column_data([{"_path": "a", "Rows": 4}]), column_data([{"_path": "b"}])
+    >>> frame = frame_of([a, b])
+    >>> list(frame["_path"]), list(frame["Rows"])
+    (['a', 'b'], [4.0, nan])
+    """
+    if len(parts) == 1:
+        joined = parts[0]
+    else:
+        joined = {
+            col: (
+                list(chain.from_iterable(p[col] for p in parts))
+                if isinstance(values, list)
+                else np.concatenate([p[col] for p in parts])
+            )
+            for col, values in parts[0].items()
+        }
     data = {
         col: pd.array(values, dtype="str") if isinstance(values, list) else values
-        for col, values in column_data(rows).items()
+        for col, values in joined.items()
     }
     frame = pd.DataFrame(data)
     return categorize(frame) if categorical else frame

@@ -7,8 +7,8 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,16 @@ from .._files import (
     image_problem,
     read_any_header,
 )
-from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._columns import (
+    NUMERIC_VRS,
+    TAGS,
+    column_data,
+    frame_of,
+    make_frame,
+    tag_label,
+    tag_of,
+    vr_of,
+)
 from ._walk import skip_reason
 
 __all__ = ["HIDDEN", "WARNINGS_SEPARATOR", "Row", "header_row", "scan_files", "scan_one", "WANTED"]
@@ -210,20 +219,19 @@ def _is_number(value: Any) -> bool:
     return True
 
 
-def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:
-    """Index rows of a batch of files, as a frame built where they were read."""
+def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[dict[str, Any], list[Row]]:
+    """Index rows of a batch of files, as columns made where they were read."""
     rows: list[Row] = []
     frames: list[Row] = []
     for rel, size, mtime in items:
         row, fr = scan_one(root, rel, size, mtime)
         rows.append(row)
         frames.extend(fr)
-    return make_frame(rows), frames
+    return column_data(rows), frames
 
 
-def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _batches(items: list[tuple[str, int, int]], size: int) -> list[list[tuple[str, int, int]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _context() -> Any:
@@ -248,43 +256,71 @@ def scan_files(
 ) -> tuple[pd.DataFrame, list[Row]]:
     """Read the index rows of ``files`` (relative paths with size and mtime).
 
-    Runs on all cores when there are many files; each worker reads its
-    files and builds their part of the table. ``progress(done, total)`` is
-    called as batches complete. Returns the rows (as an index frame) and
-    the per-frame rows of enhanced multi-frame files.
+    ``workers`` processes read headers (default: one per core), this one
+    among them: when there are many files, ``workers - 1`` are started and
+    take batches of files while this process reads batches too; below
+    :data:`PARALLEL_THRESHOLD` files starting them costs more than it
+    saves, and this process reads them all. Each batch is turned into
+    columns where it was read; the table is made once, here.
+    ``progress(done, total)`` is called as batches complete. Returns the
+    rows (as an index frame, in path order) and the per-frame rows of
+    enhanced multi-frame files.
     """
     items = sorted((rel, s, m) for rel, (s, m) in files.items())
     total = len(items)
-    rows: list[pd.DataFrame] = []
-    frames: list[Row] = []
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if total < PARALLEL_THRESHOLD or n_workers < 2:
+        batches = _batches(items, _BATCH)
+        results = []
         done = 0
-        for batch in _batches(items, _BATCH):
-            r, f = _scan_batch(root, batch)
-            rows.append(r)
-            frames.extend(f)
+        for batch in batches:
+            results.append(_scan_batch(root, batch))
             done += len(batch)
             if progress:
                 progress(done, total)
-        return _concat(rows), frames
-    size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
-        done = 0
-        futures = [(len(b), pool.submit(_scan_batch, root, b)) for b in _batches(items, size)]
-        for n, fut in futures:
-            r, f = fut.result()
-            rows.append(r)
-            frames.extend(f)
-            done += n
-            if progress:
-                progress(done, total)
-    return _concat(rows), frames
+    else:
+        helpers = n_workers - 1
+        size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
+        with ProcessPoolExecutor(max_workers=helpers, mp_context=_context()) as pool:
+            results = _shared(root, _batches(items, size), pool, 2 * helpers, total, progress)
+    frames = [f for _, batch_frames in results for f in batch_frames]
+    if not results:
+        return make_frame([]), frames
+    return frame_of([columns for columns, _ in results]), frames
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return make_frame([])
-    if len(parts) == 1:
-        return parts[0]
-    return categorize(pd.concat(parts, ignore_index=True))
+def _shared(
+    root: str,
+    batches: list[list[tuple[str, int, int]]],
+    pool: ProcessPoolExecutor,
+    ahead: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[dict[str, Any], list[Row]]]:
+    """The results of ``batches``, read by ``pool`` and by this process, in their order.
+
+    The pool is kept ``ahead`` batches ahead; this process reads the next
+    batch itself whenever that is so, and waits only when every batch is
+    taken.
+    """
+    results: list[Any] = [None] * len(batches)
+    pending: dict[Future[Any], int] = {}
+    done = taken = 0
+    while taken < len(batches) or pending:
+        while taken < len(batches) and len(pending) < ahead:
+            pending[pool.submit(_scan_batch, root, batches[taken])] = taken
+            taken += 1
+        if taken < len(batches):
+            results[taken] = _scan_batch(root, batches[taken])
+            done += len(batches[taken])
+            taken += 1
+            finished = [f for f in pending if f.done()]
+        else:
+            finished = list(wait(pending, return_when=FIRST_COMPLETED).done)
+        for fut in finished:
+            k = pending.pop(fut)
+            results[k] = fut.result()
+            done += len(batches[k])
+        if progress:
+            progress(done, total)
+    return results
