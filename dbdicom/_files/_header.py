@@ -27,9 +27,11 @@ from pydicom.uid import UID
 
 from ._deflate import Inflating
 from ._fragments import fragment_problem
+from ._layout import walk_explicit
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
+    End,
     NeedsPydicom,
     NotDicomError,
     Window,
@@ -71,6 +73,10 @@ _VR_NAMES = {
         b"UL UR US UT UV"
     ).split()
 }
+
+# bytes a header read reads first: _SHORT after a header that fitted in them, else _LONG
+_SHORT, _LONG = 4096, 16384
+_first = _LONG
 
 # decoded values by raw bytes; values are immutable (str, numbers, tuples)
 _DECODED: dict[tuple[Any, ...], Any] = {}
@@ -180,10 +186,15 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     >>> h.values[0x00280010], h.pixel_offset > 0, h.encapsulated
     (64, True, False)
     """
+    global _first
     if data is not None:
         return _read(Window(data), wanted)
-    with open(path, "rb") as f:
-        return _read(Window.of_file(f), wanted)
+    # unbuffered: one read per window, no buffer object (nor the terminal check) per file
+    with open(path, "rb", buffering=0) as f:
+        header = _read(Window.of_file(f, _first), wanted)
+    # the files of a folder have headers of similar lengths: read as much first next time
+    _first = _SHORT if 0 <= header.pixel_offset <= _SHORT - 256 else _LONG
+    return header
 
 
 def _read(win: Window, wanted: Mapping[int, str]) -> Header:
@@ -197,11 +208,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None:
         win = Window(b"", inflating, sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
-    try:
-        explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
-        end = walk(win, pos, explicit, _keep(wanted), raws)
-    except zlib.error as exc:
-        raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
+    explicit, end = _walk_data(win, pos, ts, inflating is not None, _keep(wanted), raws)
     if not ts:
         found = "Explicit" if explicit else "Implicit"
         header.notes[TRANSFER_SYNTAX] = f"missing: read as {found} VR Little Endian, as found"
@@ -233,6 +240,28 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
         header.pixel_problem = _fragments(win, end.offset, header)
     return header
+
+
+def _walk_data(
+    win: Window,
+    pos: int,
+    ts: str,
+    inflated: bool,
+    keep: Container[int],
+    raws: dict[int, tuple[bytes, bytes]],
+) -> tuple[bool, End]:
+    """Whether the data set at ``pos`` is in Explicit VR, and where its walk ended.
+
+    Most files are: they are read through the layout of the last headers
+    (:mod:`._layout`), which reads what one walk reads.
+    """
+    try:
+        explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
+        if explicit and not inflated:
+            return explicit, walk_explicit(win, pos, keep, raws)
+        return explicit, walk(win, pos, explicit, keep, raws)
+    except zlib.error as exc:
+        raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
 
 
 def _fragments(win: Window, start: int, header: Header) -> str:
