@@ -341,29 +341,70 @@ def _decode(
 
     ``raws`` holds, by tag, the VR code as in the file and the value bytes;
     ``wanted`` gives the VR where the file does not (Implicit VR, UN).
+
+    Most values repeat byte for byte across the files of a series: decoded
+    values are kept by their bytes and VR (and the character set, where it
+    is not the default one). A value whose VR code the file gives is kept
+    under its ``(code, bytes)`` pair itself.
     """
-    encodings = ["latin_1"]
-    if SPECIFIC_CHARSET in raws:
-        charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
-        encodings = encodings_for(charset)
-    plain = encodings == ["latin_1"]
+    charset = raws.get(SPECIFIC_CHARSET)
+    encodings = _encodings(charset[1]) if charset is not None else _DEFAULT
     cache = _DECODED
     if len(cache) > _CACHE_SIZE:
         cache.clear()
-    names = _VR_NAMES
-    for tag, (code, raw) in raws.items():
-        if tag in wanted:
-            vr = names.get(code) or wanted[tag]
-            # most values repeat byte for byte across the files of a series
-            key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
-            value = cache.get(key, cache)
+    values = header.values
+    every = SPECIFIC_CHARSET in wanted
+    if encodings is not _DEFAULT:
+        names = _VR_NAMES
+        for tag, (code, raw) in raws.items():
+            if every or tag in wanted:
+                vr = names.get(code) or wanted[tag]
+                key: tuple[Any, ...] = (vr, raw, *encodings)
+                value = cache.get(key, cache)
+                if value is cache:
+                    value = _decoded_value(tag, vr, raw, encodings, key, header)
+                values[tag] = value
+        return
+    for tag, item in raws.items():
+        if every or tag in wanted:
+            value = cache.get(item, cache)
             if value is cache:
-                try:
-                    value = cache[key] = decode_value(vr, raw, encodings)
-                except BadValueError as exc:
-                    value = None
-                    header.problems[tag] = str(exc)
-            header.values[tag] = value
+                code, raw = item
+                named = _VR_NAMES.get(code)
+                key = item if named else (wanted[tag], raw)
+                value = cache.get(key, cache)
+                if value is cache:
+                    value = _decoded_value(tag, named or wanted[tag], raw, encodings, key, header)
+            values[tag] = value
+
+
+_DEFAULT = ["latin_1"]
+_ENCODINGS: dict[bytes, list[str]] = {}
+
+
+def _encodings(charset: bytes) -> list[str]:
+    """The codecs of a Specific Character Set value; :data:`_DEFAULT` for the default one."""
+    found = _ENCODINGS.get(charset)
+    if found is None:
+        found = encodings_for(decode_value("CS", charset, _DEFAULT))
+        if found == _DEFAULT:
+            found = _DEFAULT
+        if len(_ENCODINGS) > 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[charset] = found
+    return found
+
+
+def _decoded_value(
+    tag: int, vr: str, raw: bytes, encodings: list[str], key: tuple[Any, ...], header: Header
+) -> Any:
+    """The value of ``raw``, kept under ``key``; None where it cannot be decoded (a problem)."""
+    try:
+        value = _DECODED[key] = decode_value(vr, raw, encodings)
+    except BadValueError as exc:
+        header.problems[tag] = str(exc)
+        return None
+    return value
 
 
 def values_of_elements(

@@ -20,7 +20,8 @@ values (tuples for multiple values).
 from __future__ import annotations
 
 import functools
-from itertools import chain
+from collections.abc import Iterable
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -245,31 +246,59 @@ def frame_of(parts: list[dict[str, Any]], categorical: bool = True) -> pd.DataFr
 
 
 def column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None."""
+    """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None.
+
+    A column whose values are all plain (numbers or None, text without
+    several values) is converted at once; the others value by value.
+    """
     data: dict[str, Any] = {}
+    n_rows = len(rows)
     for col, dtype in FILE_COLUMNS.items():
         default: Any = "" if dtype == "str" else (False if dtype == "bool" else -1)
-        values = [r.get(col, default) for r in rows]
+        values = list(map(dict.get, rows, repeat(col, n_rows), repeat(default, n_rows)))
         data[col] = values if dtype == "str" else np.array(values, dtype=dtype)
     for col in KEY_COLUMNS + ("TransferSyntaxUID",):
-        data[col] = [r.get(col) for r in rows]
+        data[col] = list(map(dict.get, rows, repeat(col, n_rows)))
     for keyword in TAGS:
-        values = [r.get(keyword) for r in rows]
+        values = list(map(dict.get, rows, repeat(keyword, n_rows)))
+        types = set(map(type, values))
         n = VECTORS.get(keyword)
         if n:
-            block = np.full((len(rows), n), np.nan)
-            for i, v in enumerate(values):
-                if isinstance(v, tuple) and len(v) == n:
-                    block[i] = [np.nan if x is None else x for x in v]
+            block = _vectors(values, types, n)
             for j, col in enumerate(_columns_of(keyword)):
                 data[col] = block[:, j]
         elif vr_of(keyword) in NUMERIC_VRS:
-            data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+            if types <= _NUMBERS:
+                data[keyword] = np.array(values, dtype=float)  # None: NaN
+            else:
+                data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+        elif tuple not in types:
+            data[keyword] = values
         elif keyword in JOINED:
             data[keyword] = ["\\".join(v) if isinstance(v, tuple) else v for v in values]
         else:
             data[keyword] = [v[0] if isinstance(v, tuple) else v for v in values]
     return data
+
+
+def _vectors(values: list[Any], types: set[type], n: int) -> np.ndarray:
+    """The rows x ``n`` components of vector ``values`` (NaN: missing, or not ``n`` of them)."""
+    if types == {tuple} and set(map(len, values)) == {n} and _plain(chain(*values)):
+        return np.array(values, dtype=float).reshape(len(values), n)  # None: NaN
+    block = np.full((len(values), n), np.nan)
+    for i, v in enumerate(values):
+        if isinstance(v, tuple) and len(v) == n:
+            block[i] = [np.nan if x is None else x for x in v]
+    return block
+
+
+# the types of plain numbers, converted at once (others: value by value)
+_NUMBERS = frozenset({float, int, type(None)})
+
+
+def _plain(values: Iterable[Any]) -> bool:
+    """Whether ``values`` are all numbers or None (then numpy converts them as float() would)."""
+    return set(map(type, values)) <= _NUMBERS
 
 
 def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> pd.DataFrame:

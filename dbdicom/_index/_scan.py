@@ -47,6 +47,7 @@ _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
+_PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"
 
@@ -170,11 +171,12 @@ def header_row(row: Row, header: Header) -> Row:
     gets the reason in ``_image``: it is in the tree, but not read. An
     object of an image SOP class without pixel data gets a warning.
     """
+    keyword = _KEYWORD
     for tag, value in header.values.items():
-        if tag in _NUMERIC and type(value) not in _PLAIN and not _is_number(value):
+        if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
-        row[_KEYWORD[tag]] = value
+        row[keyword[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
@@ -208,6 +210,8 @@ def _is_number(value: Any) -> bool:
     >>> _is_number((1.5, None, 2)), _is_number("2.5"), _is_number(("1A", "0"))
     (True, True, False)
     """
+    if type(value) is tuple and set(map(type, value)) <= _PLAIN_SET:  # decoded numbers
+        return True
     for item in value if isinstance(value, tuple) else (value,):
         if isinstance(item, str):
             try:
