@@ -238,11 +238,34 @@ def frame_of(parts: list[dict[str, Any]], categorical: bool = True) -> pd.DataFr
             for col, values in parts[0].items()
         }
     data = {
-        col: pd.array(values, dtype="str") if isinstance(values, list) else values
+        col: (
+            (categorical and col in _CATEGORY and _categories(values))
+            or pd.array(values, dtype="str")
+        )
+        if isinstance(values, list)
+        else values
         for col, values in joined.items()
     }
     frame = pd.DataFrame(data)
     return categorize(frame) if categorical else frame
+
+
+def _categories(values: list[Any]) -> pd.Categorical | None:
+    """``values`` (text or None) as ``astype("category")`` of their text array makes them.
+
+    Made from a dictionary of the distinct values, without the text array;
+    None where a value is not text (then the text array is made first).
+    """
+    distinct = set(values)
+    distinct.discard(None)
+    if not all(type(v) is str for v in distinct):
+        return None
+    ordered = sorted(distinct)
+    lookup: dict[str | None, int] = {v: i for i, v in enumerate(ordered)}
+    lookup[None] = -1
+    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
+    dtype = pd.CategoricalDtype(pd.Index(ordered, dtype="str"))
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
