@@ -34,7 +34,16 @@ from ._columns import (
 )
 from ._walk import skip_reason
 
-__all__ = ["HIDDEN", "WARNINGS_SEPARATOR", "Row", "header_row", "scan_files", "scan_one", "WANTED"]
+__all__ = [
+    "HIDDEN",
+    "WARNINGS_SEPARATOR",
+    "Row",
+    "header_row",
+    "idle_cores",
+    "scan_files",
+    "scan_one",
+    "WANTED",
+]
 
 HIDDEN = ".dbdicom"
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
@@ -260,11 +269,14 @@ def scan_files(
 ) -> tuple[pd.DataFrame, list[Row]]:
     """Read the index rows of ``files`` (relative paths with size and mtime).
 
-    ``workers`` processes read headers (default: one per core), this one
-    among them: when there are many files, ``workers - 1`` are started and
-    take batches of files while this process reads batches too; below
-    :data:`PARALLEL_THRESHOLD` files starting them costs more than it
-    saves, and this process reads them all. Each batch is turned into
+    ``workers`` processes read headers, this one among them: when there
+    are many files, ``workers - 1`` are started and take batches of files
+    while this process reads batches too; below :data:`PARALLEL_THRESHOLD`
+    files starting them costs more than it saves, and this process reads
+    them all. By default, one per core that is idle (:func:`idle_cores`):
+    on a machine whose cores are busy with other work, more processes
+    only share the same time, and their start and their results' transfer
+    are a loss. Each batch is turned into
     columns where it was read; the table is made once, here.
     ``progress(done, total)`` is called as batches complete. Returns the
     rows (as an index frame, in path order) and the per-frame rows of
@@ -272,7 +284,7 @@ def scan_files(
     """
     items = sorted((rel, s, m) for rel, (s, m) in files.items())
     total = len(items)
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    n_workers = workers if workers is not None else idle_cores()
     if total < PARALLEL_THRESHOLD or n_workers < 2:
         batches = _batches(items, _BATCH)
         results = []
@@ -284,13 +296,33 @@ def scan_files(
                 progress(done, total)
     else:
         helpers = n_workers - 1
-        size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
+        size = max(25, min(_BATCH, total // (8 * n_workers) or 1))
         with ProcessPoolExecutor(max_workers=helpers, mp_context=_context()) as pool:
             results = _shared(root, _batches(items, size), pool, 2 * helpers, total, progress)
     frames = [f for _, batch_frames in results for f in batch_frames]
     if not results:
         return make_frame([]), frames
     return frame_of([columns for columns, _ in results]), frames
+
+
+def idle_cores() -> int:
+    """The cores of this machine not busy with other work: at least 1, at most all.
+
+    Judged from the load average of the last minute (this process counted
+    as one of the busy: a folder is scanned after it was listed), where the
+    system gives one; else every core.
+
+    Examples
+    --------
+    >>> 1 <= idle_cores() <= (os.cpu_count() or 1)
+    True
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this system
+        return cores
+    return max(1, min(cores, round(cores + 1 - load)))
 
 
 def _shared(
