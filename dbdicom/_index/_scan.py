@@ -276,11 +276,10 @@ def scan_files(
     them all. By default, one per core that is idle (:func:`idle_cores`):
     on a machine whose cores are busy with other work, more processes
     only share the same time, and their start and their results' transfer
-    are a loss. Each batch is turned into
-    columns where it was read; the table is made once, here.
-    ``progress(done, total)`` is called as batches complete. Returns the
-    rows (as an index frame, in path order) and the per-frame rows of
-    enhanced multi-frame files.
+    are a loss. Each batch is turned into columns where it was read; the
+    table is made once, here. ``progress(done, total)`` is called as
+    batches complete. Returns the rows (as an index frame, in path order)
+    and the per-frame rows of enhanced multi-frame files.
     """
     items = sorted((rel, s, m) for rel, (s, m) in files.items())
     total = len(items)
