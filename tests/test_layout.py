@@ -205,3 +205,23 @@ def test_any_bytes_read_as_one_walk_reads_them(tmp_path: Path, seed: int) -> Non
         first = rng.randrange(132, len(data) + 1)
         assert _walked(data, _learnt(files[:4]), first) == _walked(data, None, first)
     assert followed < 50  # most mutations leave the layout
+
+
+def test_threads_read_through_layouts_of_their_own(tmp_path: Path) -> None:
+    """Threads reading headers at once (dask's, checking files before their pixels) each
+    learn their own layout: what each reads is what one walk reads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbdicom._files._header import read_header
+
+    files = _series(tmp_path, 6, "VFA") + _series(tmp_path, 6, "DCE")
+    paths = sorted(tmp_path.iterdir())
+    expected = {p: read_header(str(p), KEEP).values for p in paths}
+
+    def read_all(k: int) -> list[bool]:
+        order = paths[k % 3 :] + paths[: k % 3]  # series met in turns: layouts learnt often
+        return [read_header(str(p), KEEP).values == expected[p] for p in order * 20]
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(all(ok) for ok in pool.map(read_all, range(8)))
+    assert len(files) == len(paths)

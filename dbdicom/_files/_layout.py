@@ -13,7 +13,9 @@ on from the last element that matched, as one walk would have. So what is
 read is always what :func:`~._walker.walk` reads from the same bytes: the
 same values, the same end, the same elements found out of place.
 
-A layout is learnt only from headers held whole in the first window, in
+Each thread has its own layouts (a scan reads in one thread; threads that
+read pixels for dask check headers in theirs). A layout is learnt only
+from headers held whole in the first window, in
 Explicit VR Little Endian, with their tags in order and without
 per-frame functional groups; an element that varies must be of defined
 length and not a sequence. A header that differs from the one learnt in
@@ -31,6 +33,7 @@ layout waits for twice as many files before learning again (at most
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Container
 from typing import Any, NamedTuple
 
@@ -209,8 +212,9 @@ def _run(run: list[int], tags: list[int], elements: list[bytes], keep: Container
     return _Run(b"".join(elements[i] for i in run), kept, tags[run[-1]])
 
 
-# a layout for each set of kept tags read with often (a scan's); see walk_explicit
-_LAYOUTS: dict[int, tuple[Container[int], Layout]] = {}
+# a layout for each set of kept tags read with often (a scan's), per thread (threads
+# reading pixels for dask do not share one being learnt); see walk_explicit
+_LOCAL = threading.local()
 
 
 def walk_explicit(win: Window, pos: int, keep: Container[int], out: dict[int, Any]) -> End:
@@ -226,9 +230,12 @@ def walk_explicit(win: Window, pos: int, keep: Container[int], out: dict[int, An
     ...     walk_explicit(win, start, {0x00280010}, {}).pixel_tag == 0x7FE00010
     True
     """
-    found = _LAYOUTS.get(id(keep))
+    layouts: dict[int, tuple[Container[int], Layout]] | None = getattr(_LOCAL, "layouts", None)
+    if layouts is None:
+        layouts = _LOCAL.layouts = {}
+    found = layouts.get(id(keep))
     if found is None or found[0] is not keep:
-        if len(_LAYOUTS) > 16:
-            _LAYOUTS.clear()
-        found = _LAYOUTS[id(keep)] = (keep, Layout())
+        if len(layouts) > 16:
+            layouts.clear()
+        found = layouts[id(keep)] = (keep, Layout())
     return found[1].walk(win, pos, keep, out)
