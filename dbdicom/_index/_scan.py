@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import multiprocessing
 import os
 import sys
@@ -307,8 +308,9 @@ def scan_files(
 def idle_cores() -> int:
     """The cores of this machine not busy with other work: at least 1, at most all.
 
-    Judged from the load average of the last minute (this process counted
-    as one of the busy: a folder is scanned after it was listed), where the
+    Judged from the load average of the last minute, this process counted
+    as one of the busy (a folder is scanned after it was listed), a core
+    partly idle as idle (on 2 cores: a helper below a load of 2), where the
     system gives one; else every core.
 
     Examples
@@ -321,7 +323,7 @@ def idle_cores() -> int:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not on this system
         return cores
-    return max(1, min(cores, round(cores + 1 - load)))
+    return max(1, min(cores, math.ceil(cores + 1 - load)))
 
 
 def _shared(
