@@ -567,7 +567,8 @@ def print_report(
     )
     print(
         "OS page cache warm for both (every file read once beforehand); dbdicom reads "
-        f"headers in {cores} worker processes{below}; the pydicom loop in one process"
+        f"headers in its process and up to {cores - 1} more (one per idle core by the "
+        f"load average){below}; the pydicom loop in one process"
     )
     print(
         "load average before and after: "

@@ -27,9 +27,11 @@ from pydicom.uid import UID
 
 from ._deflate import Inflating
 from ._fragments import fragment_problem
+from ._layout import walk_explicit
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
+    End,
     NeedsPydicom,
     NotDicomError,
     Window,
@@ -71,6 +73,10 @@ _VR_NAMES = {
         b"UL UR US UT UV"
     ).split()
 }
+
+# bytes a header read reads first: _SHORT after a header that fitted in them, else _LONG
+_SHORT, _LONG = 4096, 16384
+_first = _LONG
 
 # decoded values by raw bytes; values are immutable (str, numbers, tuples)
 _DECODED: dict[tuple[Any, ...], Any] = {}
@@ -185,10 +191,15 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     >>> h.values[0x00280010], h.pixel_offset > 0, h.encapsulated
     (64, True, False)
     """
+    global _first
     if data is not None:
         return _read(Window(data), wanted)
-    with open(path, "rb") as f:
-        return _read(Window.of_file(f), wanted)
+    # unbuffered: one read per window, no buffer object (nor the terminal check) per file
+    with open(path, "rb", buffering=0) as f:
+        header = _read(Window.of_file(f, _first), wanted)
+    # the files of a folder have headers of similar lengths: read as much first next time
+    _first = _SHORT if 0 <= header.pixel_offset <= _SHORT - 256 else _LONG
+    return header
 
 
 def _read(win: Window, wanted: Mapping[int, str]) -> Header:
@@ -202,11 +213,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None:
         win = Window(b"", inflating, sys.maxsize)
     raws: dict[int, tuple[bytes, bytes]] = {}
-    try:
-        explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
-        end = walk(win, pos, explicit, _keep(wanted), raws)
-    except zlib.error as exc:
-        raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
+    explicit, end = _walk_data(win, pos, ts, inflating is not None, _keep(wanted), raws)
     if not ts:
         found = "Explicit" if explicit else "Implicit"
         header.notes[TRANSFER_SYNTAX] = f"missing: read as {found} VR Little Endian, as found"
@@ -239,6 +246,28 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
         header.pixel_problem = _fragments(win, end.offset, header)
     return header
+
+
+def _walk_data(
+    win: Window,
+    pos: int,
+    ts: str,
+    inflated: bool,
+    keep: Container[int],
+    raws: dict[int, tuple[bytes, bytes]],
+) -> tuple[bool, End]:
+    """Whether the data set at ``pos`` is in Explicit VR, and where its walk ended.
+
+    Most files are: they are read through the layout of the last headers
+    (:mod:`._layout`), which reads what one walk reads.
+    """
+    try:
+        explicit = explicit_vr(win, pos, ts != IMPLICIT_LE)
+        if explicit and not inflated:
+            return explicit, walk_explicit(win, pos, keep, raws)
+        return explicit, walk(win, pos, explicit, keep, raws)
+    except zlib.error as exc:
+        raise NotDicomError(f"its Deflate-compressed data set cannot be inflated: {exc}") from exc
 
 
 def _fragments(win: Window, start: int, header: Header) -> str:
@@ -318,29 +347,70 @@ def _decode(
 
     ``raws`` holds, by tag, the VR code as in the file and the value bytes;
     ``wanted`` gives the VR where the file does not (Implicit VR, UN).
+
+    Most values repeat byte for byte across the files of a series: decoded
+    values are kept by their bytes and VR (and the character set, where it
+    is not the default one). A value whose VR code the file gives is kept
+    under its ``(code, bytes)`` pair itself.
     """
-    encodings = ["latin_1"]
-    if SPECIFIC_CHARSET in raws:
-        charset = decode_value("CS", raws[SPECIFIC_CHARSET][1], encodings)
-        encodings = encodings_for(charset)
-    plain = encodings == ["latin_1"]
+    charset = raws.get(SPECIFIC_CHARSET)
+    encodings = _encodings(charset[1]) if charset is not None else _DEFAULT
     cache = _DECODED
     if len(cache) > _CACHE_SIZE:
         cache.clear()
-    names = _VR_NAMES
-    for tag, (code, raw) in raws.items():
-        if tag in wanted:
-            vr = names.get(code) or wanted[tag]
-            # most values repeat byte for byte across the files of a series
-            key: tuple[Any, ...] = (vr, raw) if plain else (vr, raw, *encodings)
-            value = cache.get(key, cache)
+    values = header.values
+    every = SPECIFIC_CHARSET in wanted
+    if encodings is not _DEFAULT:
+        names = _VR_NAMES
+        for tag, (code, raw) in raws.items():
+            if every or tag in wanted:
+                vr = names.get(code) or wanted[tag]
+                key: tuple[Any, ...] = (vr, raw, *encodings)
+                value = cache.get(key, cache)
+                if value is cache:
+                    value = _decoded_value(tag, vr, raw, encodings, key, header)
+                values[tag] = value
+        return
+    for tag, item in raws.items():
+        if every or tag in wanted:
+            value = cache.get(item, cache)
             if value is cache:
-                try:
-                    value = cache[key] = decode_value(vr, raw, encodings)
-                except BadValueError as exc:
-                    value = None
-                    header.problems[tag] = str(exc)
-            header.values[tag] = value
+                code, raw = item
+                named = _VR_NAMES.get(code)
+                key = item if named else (wanted[tag], raw)
+                value = cache.get(key, cache)
+                if value is cache:
+                    value = _decoded_value(tag, named or wanted[tag], raw, encodings, key, header)
+            values[tag] = value
+
+
+_DEFAULT = ["latin_1"]
+_ENCODINGS: dict[bytes, list[str]] = {}
+
+
+def _encodings(charset: bytes) -> list[str]:
+    """The codecs of a Specific Character Set value; :data:`_DEFAULT` for the default one."""
+    found = _ENCODINGS.get(charset)
+    if found is None:
+        found = encodings_for(decode_value("CS", charset, _DEFAULT))
+        if found == _DEFAULT:
+            found = _DEFAULT
+        if len(_ENCODINGS) > 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[charset] = found
+    return found
+
+
+def _decoded_value(
+    tag: int, vr: str, raw: bytes, encodings: list[str], key: tuple[Any, ...], header: Header
+) -> Any:
+    """The value of ``raw``, kept under ``key``; None where it cannot be decoded (a problem)."""
+    try:
+        value = _DECODED[key] = decode_value(vr, raw, encodings)
+    except BadValueError as exc:
+        header.problems[tag] = str(exc)
+        return None
+    return value
 
 
 def values_of_elements(

@@ -152,8 +152,8 @@ class Window:
         self.size = len(data) if size is None else size
 
     @classmethod
-    def of_file(cls, f: BinaryIO) -> Window:
-        """A window on the open file ``f``, holding its first bytes.
+    def of_file(cls, f: BinaryIO, first: int = _CHUNK) -> Window:
+        """A window on the open file ``f``, holding its first ``first`` bytes.
 
         Examples
         --------
@@ -164,7 +164,7 @@ class Window:
         (b'DICM', 9830)
         """
         size = os.fstat(f.fileno()).st_size
-        return cls(f.read(_CHUNK), f, size)
+        return cls(f.read(first), f, size)
 
     def fetch(self, pos: int, n: int) -> int:
         """Where ``data`` holds bytes ``[pos, pos + n)``, made available.
@@ -321,6 +321,7 @@ def walk(
     keep: Container[int] | None,
     out: dict[int, Any],
     whole: bool = False,
+    after: int = 0,
 ) -> End:
     r"""Where a walk of the data set at ``pos`` stops, with the ``keep`` elements put in ``out``.
 
@@ -345,6 +346,9 @@ def walk(
         bytes.
     whole : bool
         See ``out``.
+    after : int
+        The tag of the element before ``pos`` when the walk goes on from
+        there (0 at the start): elements out of order are found as in one walk.
 
     Returns
     -------
@@ -376,7 +380,7 @@ def walk(
     46
     """
     try:
-        return _walk(win, pos, explicit, keep, out, whole)
+        return _walk(win, pos, explicit, keep, out, whole, after)
     except struct.error as exc:
         raise EOFError(f"the file ends inside an element ({exc})") from exc
 
@@ -389,6 +393,7 @@ def _walk(  # noqa: C901
     keep: Container[int] | None,
     out: dict[int, Any],
     whole: bool,
+    previous: int,
 ) -> End:
     """:func:`walk`, but for ``struct.error`` at the end of the data.
 
@@ -403,7 +408,7 @@ def _walk(  # noqa: C901
     heads = HEADER_LENGTH
     short, implicit, ulong = _short, _implicit, _ulong
     per_frame = False
-    previous = disorder = 0
+    disorder = 0
     every = keep is None and whole and win.f is None
     if keep is None:
         keep = _EVERY

@@ -20,6 +20,8 @@ values (tuples for multiple values).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,7 @@ __all__ = [
     "VECTORS",
     "cell_value",
     "keyword_of",
+    "frame_of",
     "make_frame",
     "tag_label",
     "tag_of",
@@ -206,40 +209,119 @@ def make_frame(rows: list[dict[str, Any]], categorical: bool = True) -> pd.DataF
     joined, numbers become ``float64``; a tuple in a scalar numeric column
     keeps its first value (such files break the tag's multiplicity rule).
     """
+    return frame_of([column_data(rows)], categorical)
+
+
+def frame_of(parts: list[dict[str, Any]], categorical: bool = True) -> pd.DataFrame:
+    """The index rows of several :func:`column_data` results, one after the other.
+
+    A scan reads its files in batches, each turned into columns where it is
+    read (in a worker process); the table is made once, of all of them
+    (pandas' fixed cost per column is then paid once, not per batch).
+
+    Examples
+    --------
+    >>> a, b = column_data([{"_path": "a", "Rows": 4}]), column_data([{"_path": "b"}])
+    >>> frame = frame_of([a, b])
+    >>> list(frame["_path"]), list(frame["Rows"])
+    (['a', 'b'], [4.0, nan])
+    """
+    if len(parts) == 1:
+        joined = parts[0]
+    else:
+        joined = {
+            col: (
+                list(chain.from_iterable(p[col] for p in parts))
+                if isinstance(values, list)
+                else np.concatenate([p[col] for p in parts])
+            )
+            for col, values in parts[0].items()
+        }
     data = {
-        col: pd.array(values, dtype="str") if isinstance(values, list) else values
-        for col, values in column_data(rows).items()
+        col: (
+            (categorical and col in _CATEGORY and _categories(values))
+            or pd.array(values, dtype="str")
+        )
+        if isinstance(values, list)
+        else values
+        for col, values in joined.items()
     }
     frame = pd.DataFrame(data)
     return categorize(frame) if categorical else frame
 
 
+def _categories(values: list[Any]) -> pd.Categorical | None:
+    """``values`` (text or None) as ``astype("category")`` of their text array makes them.
+
+    Made from a dictionary of the distinct values, without the text array;
+    None where a value is not text (then the text array is made first).
+    """
+    distinct = set(values)
+    distinct.discard(None)
+    if not all(type(v) is str for v in distinct):
+        return None
+    ordered = sorted(distinct)
+    lookup: dict[str | None, int] = {v: i for i, v in enumerate(ordered)}
+    lookup[None] = -1
+    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
+    dtype = pd.CategoricalDtype(pd.Index(ordered, dtype="str"))
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
 def column_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None."""
+    """The columns of :func:`make_frame`: arrays, and text as lists of ``str`` or None.
+
+    A column whose values are all plain (numbers or None, text without
+    several values) is converted at once; the others value by value.
+    """
     data: dict[str, Any] = {}
+    n_rows = len(rows)
     for col, dtype in FILE_COLUMNS.items():
         default: Any = "" if dtype == "str" else (False if dtype == "bool" else -1)
-        values = [r.get(col, default) for r in rows]
+        values = list(map(dict.get, rows, repeat(col, n_rows), repeat(default, n_rows)))
         data[col] = values if dtype == "str" else np.array(values, dtype=dtype)
     for col in KEY_COLUMNS + ("TransferSyntaxUID",):
-        data[col] = [r.get(col) for r in rows]
+        data[col] = list(map(dict.get, rows, repeat(col, n_rows)))
     for keyword in TAGS:
-        values = [r.get(keyword) for r in rows]
+        values = list(map(dict.get, rows, repeat(keyword, n_rows)))
+        types = set(map(type, values))
         n = VECTORS.get(keyword)
         if n:
-            block = np.full((len(rows), n), np.nan)
-            for i, v in enumerate(values):
-                if isinstance(v, tuple) and len(v) == n:
-                    block[i] = [np.nan if x is None else x for x in v]
+            block = _vectors(values, types, n)
             for j, col in enumerate(_columns_of(keyword)):
                 data[col] = block[:, j]
         elif vr_of(keyword) in NUMERIC_VRS:
-            data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+            if types <= _NUMBERS:
+                data[keyword] = np.array(values, dtype=float)  # None: NaN
+            else:
+                data[keyword] = np.array([_first_number(v) for v in values], dtype=float)
+        elif tuple not in types:
+            data[keyword] = values
         elif keyword in JOINED:
             data[keyword] = ["\\".join(v) if isinstance(v, tuple) else v for v in values]
         else:
             data[keyword] = [v[0] if isinstance(v, tuple) else v for v in values]
     return data
+
+
+def _vectors(values: list[Any], types: set[type], n: int) -> np.ndarray:
+    """The rows x ``n`` components of vector ``values`` (NaN: missing, or not ``n`` of them)."""
+    if types == {tuple} and set(map(len, values)) == {n} and _plain(chain(*values)):
+        return np.array(values, dtype=float).reshape(len(values), n)  # None: NaN
+    block = np.full((len(values), n), np.nan)
+    for i, v in enumerate(values):
+        if isinstance(v, tuple) and len(v) == n:
+            block[i] = [np.nan if x is None else x for x in v]
+    return block
+
+
+# the types of plain numbers, converted at once (others: value by value)
+_NUMBERS = frozenset({float, int, type(None)})
+
+
+def _plain(values: Iterable[Any]) -> bool:
+    """Whether ``values`` are all numbers or None (then numpy converts them as float() would)."""
+    return set(map(type, values)) <= _NUMBERS
 
 
 def append_rows(kept: pd.DataFrame, rows: list[dict[str, Any]], filler: Any) -> pd.DataFrame:

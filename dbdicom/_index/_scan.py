@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import multiprocessing
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from pydicom.uid import UID
@@ -24,7 +25,16 @@ from .._files import (
     image_problem,
     read_any_header,
 )
-from ._columns import NUMERIC_VRS, TAGS, categorize, make_frame, tag_label, tag_of, vr_of
+from ._columns import (
+    NUMERIC_VRS,
+    TAGS,
+    column_data,
+    frame_of,
+    make_frame,
+    tag_label,
+    tag_of,
+    vr_of,
+)
 from ._dicomdir import DICOMDIR_CLASS, MEDIUM
 from ._walk import skip_reason
 
@@ -33,6 +43,7 @@ __all__ = [
     "WARNINGS_SEPARATOR",
     "Row",
     "header_row",
+    "idle_cores",
     "scan_files",
     "scan_one",
     "scanned_with_warnings",
@@ -49,6 +60,7 @@ _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
+_PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"
 
@@ -172,11 +184,12 @@ def header_row(row: Row, header: Header) -> Row:
     gets the reason in ``_image``: it is in the tree, but not read. An
     object of an image SOP class without pixel data gets a warning.
     """
+    keyword = _KEYWORD
     for tag, value in header.values.items():
-        if tag in _NUMERIC and type(value) not in _PLAIN and not _is_number(value):
+        if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
-        row[_KEYWORD[tag]] = value
+        row[keyword[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
@@ -210,6 +223,8 @@ def _is_number(value: Any) -> bool:
     >>> _is_number((1.5, None, 2)), _is_number("2.5"), _is_number(("1A", "0"))
     (True, True, False)
     """
+    if type(value) is tuple and set(map(type, value)) <= _PLAIN_SET:  # decoded numbers
+        return True
     for item in value if isinstance(value, tuple) else (value,):
         if isinstance(item, str):
             try:
@@ -221,8 +236,8 @@ def _is_number(value: Any) -> bool:
     return True
 
 
-def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFrame, list[Row]]:
-    """Index rows of a batch of files, as a frame built where they were read."""
+def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[dict[str, Any], list[Row]]:
+    """Index rows of a batch of files, as columns made where they were read."""
     rows: list[Row] = []
     frames: list[Row] = []
     with warnings_of_each_file() as said:
@@ -230,7 +245,7 @@ def _scan_batch(root: str, items: list[tuple[str, int, int]]) -> tuple[pd.DataFr
             row, fr = scan_one(root, rel, size, mtime)
             rows.append(with_warnings(row, said()))
             frames.extend(fr)
-    return make_frame(rows), frames
+    return column_data(rows), frames
 
 
 @contextlib.contextmanager
@@ -303,9 +318,8 @@ def scanned_with_warnings(root: str, rel: str, size: int, mtime: int) -> tuple[R
         return with_warnings(row, said()), frames
 
 
-def _batches(items: list[tuple[str, int, int]], size: int) -> Iterator[list[tuple[str, int, int]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _batches(items: list[tuple[str, int, int]], size: int) -> list[list[tuple[str, int, int]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _context() -> Any:
@@ -330,45 +344,96 @@ def scan_files(
 ) -> tuple[pd.DataFrame, list[Row]]:
     """Read the index rows of ``files`` (relative paths with size and mtime).
 
-    Runs on all cores when there are many files; each worker reads its
-    files and builds their part of the table. ``progress(done, total)`` is
-    called as batches complete. Returns the rows (as an index frame) and
-    the per-frame rows of enhanced multi-frame files.
+    ``workers`` processes read headers, this one among them: when there
+    are many files, ``workers - 1`` are started and take batches of files
+    while this process reads batches too; below :data:`PARALLEL_THRESHOLD`
+    files starting them costs more than it saves, and this process reads
+    them all. By default, one per core that is idle (:func:`idle_cores`):
+    on a machine whose cores are busy with other work, more processes
+    only share the same time, and their start and their results' transfer
+    are a loss. Each batch is turned into columns where it was read; the
+    table is made once, here. ``progress(done, total)`` is called as
+    batches complete. Returns the rows (as an index frame, in path order)
+    and the per-frame rows of enhanced multi-frame files.
     """
     items = sorted((rel, s, m) for rel, (s, m) in files.items())
     total = len(items)
-    rows: list[pd.DataFrame] = []
-    frames: list[Row] = []
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    n_workers = workers if workers is not None else idle_cores()
     if progress and total:
         progress(0, total)  # the start: a bar shows the rate from here
     if total < PARALLEL_THRESHOLD or n_workers < 2:
+        batches = _batches(items, _BATCH)
+        results = []
         done = 0
-        for batch in _batches(items, _BATCH):
-            r, f = _scan_batch(root, batch)
-            rows.append(r)
-            frames.extend(f)
+        for batch in batches:
+            results.append(_scan_batch(root, batch))
             done += len(batch)
             if progress:
                 progress(done, total)
-        return _concat(rows), frames
-    size = max(50, min(_BATCH, total // (4 * n_workers) or 1))
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=_context()) as pool:
-        done = 0
-        futures = [(len(b), pool.submit(_scan_batch, root, b)) for b in _batches(items, size)]
-        for n, fut in futures:
-            r, f = fut.result()
-            rows.append(r)
-            frames.extend(f)
-            done += n
-            if progress:
-                progress(done, total)
-    return _concat(rows), frames
+    else:
+        helpers = n_workers - 1
+        size = max(25, min(_BATCH, total // (8 * n_workers) or 1))
+        with ProcessPoolExecutor(max_workers=helpers, mp_context=_context()) as pool:
+            results = _shared(root, _batches(items, size), pool, 2 * helpers, total, progress)
+    frames = [f for _, batch_frames in results for f in batch_frames]
+    if not results:
+        return make_frame([]), frames
+    return frame_of([columns for columns, _ in results]), frames
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return make_frame([])
-    if len(parts) == 1:
-        return parts[0]
-    return categorize(pd.concat(parts, ignore_index=True))
+def idle_cores() -> int:
+    """The cores of this machine not busy with other work: at least 1, at most all.
+
+    Judged from the load average of the last minute, this process counted
+    as one of the busy (a folder is scanned after it was listed), a core
+    partly idle as idle (on 2 cores: a helper below a load of 2), where the
+    system gives one; else every core.
+
+    Examples
+    --------
+    >>> 1 <= idle_cores() <= (os.cpu_count() or 1)
+    True
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this system
+        return cores
+    return max(1, min(cores, math.ceil(cores + 1 - load)))
+
+
+def _shared(
+    root: str,
+    batches: list[list[tuple[str, int, int]]],
+    pool: ProcessPoolExecutor,
+    ahead: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[dict[str, Any], list[Row]]]:
+    """The results of ``batches``, read by ``pool`` and by this process, in their order.
+
+    The pool is kept ``ahead`` batches ahead; this process reads the next
+    batch itself whenever that is so, and waits only when every batch is
+    taken.
+    """
+    results: list[Any] = [None] * len(batches)
+    pending: dict[Future[Any], int] = {}
+    done = taken = 0
+    while taken < len(batches) or pending:
+        while taken < len(batches) and len(pending) < ahead:
+            pending[pool.submit(_scan_batch, root, batches[taken])] = taken
+            taken += 1
+        if taken < len(batches):
+            results[taken] = _scan_batch(root, batches[taken])
+            done += len(batches[taken])
+            taken += 1
+            finished = [f for f in pending if f.done()]
+        else:
+            finished = list(wait(pending, return_when=FIRST_COMPLETED).done)
+        for fut in finished:
+            k = pending.pop(fut)
+            results[k] = fut.result()
+            done += len(batches[k])
+        if progress:
+            progress(done, total)
+    return results
