@@ -53,3 +53,21 @@ def demo(demo_folder: Path) -> Iterator[db.Database]:
     if not database._closed:
         database.restore()
         database.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
+    """The built test database (see builders.build_database), opened once per module."""
+    root = tmp_path_factory.mktemp("built") / "database"
+    build_database(root)
+    database = db.database(root)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
+    """The demo database, made and opened once per module."""
+    database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
+    yield database
+    database.close()

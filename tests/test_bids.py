@@ -12,18 +12,15 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nibabel
 import pytest
-from builders import build_database
 from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
 from dbdicom._cli import main
-from dbdicom._demo import build_demo
 from dbdicom._export._bids import ENTITIES, default_name, parse_name
 
 
@@ -78,22 +75,6 @@ def check_names(root: Path) -> list[str]:
     description = json.loads((root / "dataset_description.json").read_text())
     assert description["Name"] and description["BIDSVersion"]
     return data
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    root = tmp_path_factory.mktemp("built") / "database"
-    build_database(root)
-    database = db.database(root)
-    yield database
-    database.close()
-
-
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
-    yield database
-    database.close()
 
 
 # ----------------------------------------------------------------------------- whole datasets

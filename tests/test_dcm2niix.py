@@ -19,14 +19,12 @@ millimetres; NIfTI's affine is RAS.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-from builders import build_database
 from dcm2niix_compare import (
     DCM2NIIX,
     INSTALL,
@@ -49,7 +47,6 @@ from vendor_layouts import (
 
 import dbdicom as db
 from dbdicom._arrays import affine_of
-from dbdicom._demo import build_demo
 from dbdicom._templates import parametric_map, secondary_capture, segmentation, write_dataset
 
 needs_dcm2niix = pytest.mark.skipif(DCM2NIIX is None, reason=INSTALL)
@@ -110,16 +107,6 @@ def _only_series(folder: Path) -> db.Series:
 # ----------------------------------------------------------------------------- built data
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    """The built test database, opened once for the module."""
-    root = tmp_path_factory.mktemp("built") / "database"
-    build_database(root)
-    database = db.database(root)
-    yield database
-    database.close()
-
-
 @needs_dcm2niix
 @pytest.mark.parametrize(
     "description", ["VFA", "ME enhanced", "CT abdomen", "T1w RLE", "PD implicit", "T2w"]
@@ -128,13 +115,6 @@ def test_built_database(built: db.Database, tmp_path: Path, description: str) ->
     # VFA: dcm2niix writes one file per flip angle ("Slices not stacked: flip angle
     # varies"), ME enhanced one per echo; dbdicom one 4-D file: each volume is compared
     check(built.series(SeriesDescription=description)[0], tmp_path)
-
-
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
-    yield database
-    database.close()
 
 
 @needs_dcm2niix

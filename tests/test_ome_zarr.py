@@ -217,7 +217,6 @@ def test_an_oblique_real_mr_image(tmp_path: Path) -> None:
     xr.testing.assert_identical(open_zarr(store).compute(), da.compute())
 
 
-
 def test_a_date_before_1677_round_trips(tmp_path: Path) -> None:
     """pydicom's examples_overlay.dcm: an anonymised PatientBirthDate of 1111-11-11.
 
@@ -234,6 +233,7 @@ def test_a_date_before_1677_round_trips(tmp_path: Path) -> None:
     assert da.PatientBirthDate.values == np.datetime64("1111-11-11")
     (store,) = _stores(series.export_as_zarr(tmp_path / "out")).values()
     xr.testing.assert_identical(open_zarr(store).compute(), da.compute())
+
 
 # -- the pyramid ---------------------------------------------------------------------
 

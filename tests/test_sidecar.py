@@ -17,7 +17,6 @@ import json
 import math
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,11 @@ import nibabel
 import numpy as np
 import pydicom
 import pytest
-from builders import build_database
 from dcm2niix_compare import DCM2NIIX, INSTALL, compare, dcm2niix, volumes
 from pydicom.data import get_testdata_file
 from vendor_layouts import Plan, classic_series, enhanced_series
 
 import dbdicom as db
-from dbdicom._demo import build_demo
 from dbdicom._export._sidecar import day_seconds, iso_time
 
 needs_dcm2niix = pytest.mark.skipif(DCM2NIIX is None, reason=INSTALL)
@@ -166,22 +163,6 @@ def _only_series(folder: Path) -> db.Series:
 
 
 # ----------------------------------------------------------------------------- test data
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    root = tmp_path_factory.mktemp("built") / "database"
-    build_database(root)
-    database = db.database(root)
-    yield database
-    database.close()
-
-
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Database]:
-    database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
-    yield database
-    database.close()
 
 
 #: (0008,0070) Manufacturer "dbdicom", a name dcm2niix does not know: it takes the
