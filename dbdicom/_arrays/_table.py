@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._facade import is_na
 from .._index import TAGS, VECTORS, Index, vr_of
 from ._plain import dt_datetime64
 
@@ -101,16 +102,17 @@ def frame_table(index: Index, rows: np.ndarray) -> FrameTable:
         frame_no = np.concatenate([np.arange(c) for c in counts])
     fpos = np.full(len(row_of), -1, dtype=np.int64)
     if index.n_frames:
-        per_frame = index.frames
         # every file with functional groups, also of one frame (NumberOfFrames 1 or
         # missing): its geometry is in them, not at the top level
-        frame_paths = per_frame["_path"].to_numpy(dtype=object)
+        frame_paths = index.frames_array("_path")
         paths = index.array("_path", row_of)
         grouped = np.isin(paths, np.unique(frame_paths))
         if grouped.any():
             lookup = {
                 (p, int(f)): i
-                for i, (p, f) in enumerate(zip(frame_paths, per_frame["_frame"], strict=True))
+                for i, (p, f) in enumerate(
+                    zip(frame_paths, index.frames_array("_frame"), strict=True)
+                )
             }
             for k in np.flatnonzero(grouped):
                 fpos[k] = lookup.get((paths[k], int(frame_no[k])), -1)
@@ -161,12 +163,7 @@ def frame_values(index: Index, table: FrameTable, keyword: str, read: bool = Tru
 
 
 def _missing(value: Any) -> bool:
-    # pandas' NA by its type's name: looking up ``pd.NA`` would import pandas
-    return (
-        value is None
-        or type(value).__name__ == "NAType"
-        or (isinstance(value, float) and np.isnan(value))
-    )
+    return value is None or is_na(value) or (isinstance(value, float) and np.isnan(value))
 
 
 def _plain(value: Any, keyword: str) -> Any:

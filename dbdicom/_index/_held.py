@@ -39,10 +39,12 @@ class HeldTable:
         self._frame: pd.DataFrame | None = None
         self._saved: SavedTable | None = None
         self._frames: pd.DataFrame | None = None  # per-frame values; None: none
+        self._saved_frames: SavedTable | None = None  # or as loaded, until needed
 
-    def hold(self, saved: SavedTable, frames: pd.DataFrame | None) -> None:
+    def hold(self, saved: SavedTable, frames: SavedTable | None) -> None:
         """Hold a saved table as loaded (and the per-frame values, if any)."""
-        self._frame, self._saved, self._frames = None, saved, frames
+        self._frame, self._saved = None, saved
+        self._frames, self._saved_frames = None, frames
         self._absent = (saved, _absent_tags(saved, set(saved.info["empty_columns"])))
 
     def array(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
@@ -103,17 +105,37 @@ class HeldTable:
     def frames(self) -> pd.DataFrame:
         """The per-frame values of enhanced multi-frame files (made empty when none)."""
         if self._frames is None:
-            self._frames = make_frames_table([])
+            saved = self._saved_frames
+            self._frames = make_frames_table([]) if saved is None else saved.frame()
+            self._saved_frames = None
         return self._frames
 
     @frames.setter
     def frames(self, frames: pd.DataFrame) -> None:
-        self._frames = frames
+        self._frames, self._saved_frames = frames, None
+
+    def frames_hold(self, keyword: str) -> bool:
+        """Whether :attr:`frames` has a column of ``keyword`` (without making the table)."""
+        if self._frames is None:
+            names = self._saved_frames.columns if self._saved_frames is not None else []
+        else:
+            names = list(self._frames.columns)
+        return keyword in names or f"{keyword}[0]" in names
+
+    def frames_array(self, name: str) -> np.ndarray:
+        """Column ``name`` of :attr:`frames` as a numpy array (from Arrow while loaded)."""
+        if self._frames is None and self._saved_frames is not None:
+            found = self._saved_frames.array(name, None)
+            if found is not None:
+                return found
+        return convert(self.frames[name], None)
 
     @property
     def n_frames(self) -> int:
         """Rows of :attr:`frames`, without making an empty table."""
-        return 0 if self._frames is None else len(self._frames)
+        if self._frames is None:
+            return 0 if self._saved_frames is None else len(self._saved_frames)
+        return len(self._frames)
 
     @property
     def n_rows(self) -> int:

@@ -33,7 +33,7 @@ from ._held import HeldTable
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
-from ._store import UNREAD, load_frame, load_table, save_frame, store_folder
+from ._store import UNREAD, load_table, save_frame, store_folder
 from ._walk import Walk, folder_of, rewalk, survey
 
 __all__ = ["Index"]
@@ -118,10 +118,10 @@ class Index(HeldTable):
             return False
         per_frame = None
         if n_frames:  # the per-frame values of enhanced files, saved beside
-            frames = load_frame(self.store / "frames.arrow")
-            if frames is None or len(frames[0]) != n_frames:
+            frames = load_table(self.store / "frames.arrow")
+            if frames is None or frames[0].num_rows != n_frames:
                 return False
-            per_frame = frames[0]
+            per_frame = SavedTable(*frames)
         self.hold(SavedTable(*loaded), per_frame)  # a frame is made of it when needed
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
@@ -170,11 +170,11 @@ class Index(HeldTable):
             self._dirty = True  # kept with the index, so that the next open lists less
         if seen.listed is not None and not seen.listed:
             return False  # no folder changed: nothing to compare
-        frame = self.frame
         paths = self.array("_path")
-        keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
+        keep, todo = compare(paths, self.array("_size"), self.array("_mtime"), seen)
         if keep.all() and not todo:
             return False
+        frame = self.frame
         if len(todo) < PARALLEL_THRESHOLD:  # a few files: their rows replaced, appended
             self._read_again(set(paths[~keep]) | set(todo), todo, {})
             return True

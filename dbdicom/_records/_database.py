@@ -420,26 +420,23 @@ class Database(Record):
         """The distinct values of ``column`` in ``rows``, None left out, in tree order.
 
         ``distinct(self._values(rows, column))``, with the duplicates of an
-        index column dropped by pandas before any value is made a Python one.
+        index column dropped (numpy) before any value is made a Python one.
         """
         index = self.index
-        if column not in TAGS or (column not in VECTORS and column not in index.frame.columns):
+        if column not in TAGS or (column not in VECTORS and column not in index.names):
             return distinct(self._values(rows, column))
         ordered = self._in_order(rows)
         if column in VECTORS:
             names = [f"{column}[{i}]" for i in range(VECTORS[column])]
-            block = pd.DataFrame({n: index.array(n, ordered) for n in names}).drop_duplicates()
+            block = np.column_stack([index.array(n, ordered) for n in names])
+            keys = np.where(np.isnan(block), np.inf, block)  # NaNs alike
+            _, first = np.unique(keys, axis=0, return_index=True)
             cells: list[Any] = [
-                None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block.to_numpy()
+                None if np.isnan(b).all() else tuple(float(x) for x in b)
+                for b in block[np.sort(first)]
             ]
-        elif isinstance(index.column(column).dtype, pd.CategoricalDtype):  # by codes
-            series = index.column(column)
-            words = series.cat.categories.to_numpy(dtype=object)
-            codes = pd.unique(np.asarray(series.array.codes)[ordered])
-            cells = [None if c < 0 else to_plain(words[c], column) for c in codes]
-        else:
-            found = pd.unique(pd.Series(index.array(column, ordered)))
-            cells = [to_plain(v, column) for v in found]
+        else:  # numbers, text and categories alike: their distinct values, in order
+            cells = [to_plain(v, column) for v in factorize(index.array(column, ordered))[1]]
         return distinct(cells)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
