@@ -65,6 +65,13 @@ class SavedTable:
             return None
         return len(self._codes(column)[0])
 
+    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The words of a dictionary column and each row's code (-1: null); None for others."""
+        column = self.table.column(name)
+        if not pa.types.is_dictionary(column.type):
+            return None
+        return self._codes(column)
+
     def frame(self) -> Any:
         """The pandas frame of the table (imports pandas)."""
         return table_frame(self.table, self.info)

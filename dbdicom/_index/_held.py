@@ -114,6 +114,16 @@ class HeldTable:
     def frames(self, frames: pd.DataFrame) -> None:
         self._frames, self._saved_frames = frames, None
 
+    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The words and each row's code (-1: none) of a category column of the Arrow table.
+
+        None once a pandas frame is held (its categories serve), and for
+        other columns.
+        """
+        if self._frame is not None or self._saved is None or name not in self._saved.columns:
+            return None
+        return self._saved.codes(name)
+
     def frames_hold(self, keyword: str) -> bool:
         """Whether :attr:`frames` has a column of ``keyword`` (without making the table)."""
         if self._frames is None:
