@@ -4,8 +4,10 @@
 at the first open), nor xarray, dask or distributed; the first compute of a
 series (``.values``) runs on dask's threads without importing
 ``distributed``, unless the user chose a scheduler (``dask.config``) or a
-Client can exist, which dask then finds and uses. Each import check runs in
-a fresh interpreter: the test process has imported everything already.
+Client can exist, which dask then finds and uses. After a reopen,
+navigation and ``series.array()`` import neither pandas, xarray nor dask.
+Each import check runs in a fresh interpreter: the test process has
+imported everything already.
 """
 
 from __future__ import annotations
