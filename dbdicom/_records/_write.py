@@ -218,9 +218,7 @@ def _set_xarray(
     journal.tmp.mkdir(parents=True, exist_ok=True)
     written: list[Scanned] = []
     try:
-        written = write_all(
-            str(editor.root), str(journal.tmp), items, da, encoding, series, blocks
-        )
+        written = write_all(str(editor.root), str(journal.tmp), items, da, encoding, series, blocks)
     finally:
         read: dict[str, tuple[Row, list[Row]]] = {rel: (row, rows) for rel, row, rows in written}
         index_written(series, [items.rel(k) for k in range(len(frames))], read)
