@@ -46,10 +46,9 @@ __all__ = [
 Scanned = tuple[str, Row, list[Row]]
 
 
-# frames encoded at once: few calls into numpy, and buffers that stay in the
-# CPU's cache (2 frames of 256 x 256 float32: 512 KiB; 8 frames took ~1.4x
-# the time, as every pass over them went to memory)
-_CHUNK_BYTES = 1 << 19
+# frames encoded at once (fewer calls into numpy than one by one; 2 at a time
+# took more CPU time when other processes shared the CPU's caches)
+_CHUNK = 8
 
 
 class _Encoded:
@@ -69,8 +68,7 @@ class _Encoded:
         self.frames, self.encoding = frames, encoding
         self.chunk = -1
         self.values: np.ndarray | None = None
-        size = max(1, int(np.prod(frames.shape[1:], dtype=np.int64)) * 4)
-        self.per = max(1, min(len(frames), _CHUNK_BYTES // size))
+        self.per = max(1, min(len(frames), _CHUNK))
         self._out: np.ndarray | None = None
         self._scratch: np.ndarray | None = None
 
