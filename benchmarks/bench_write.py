@@ -20,7 +20,8 @@ timing):
   file through its journal, then indexes them. The same with a **dask
   input**, ``src.to_xarray().astype("float32") * 0.5`` not computed (built
   untimed, a few ms), so that the write also reads the source pixels --
-  twice: once for the value range, once for the blocks. The **peer** is a
+  once: an array that fits in dask's ``array.chunk-size`` is computed with
+  its value range in one pass and written from memory. The **peer** is a
   pydicom loop that computes the slope and intercept once from the array,
   then for each source file ``ds = pydicom.dcmread(path)`` (header and
   pixels), sets new SOPInstanceUID, MediaStorageSOPInstanceUID and
