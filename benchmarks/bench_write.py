@@ -20,7 +20,8 @@ timing):
   file through its journal, then indexes them. The same with a **dask
   input**, ``src.to_xarray().astype("float32") * 0.5`` not computed (built
   untimed, a few ms), so that the write also reads the source pixels --
-  twice: once for the value range, once for the blocks. The **peer** is a
+  once: an array that fits in dask's ``array.chunk-size`` is computed with
+  its value range in one pass and written from memory. The **peer** is a
   pydicom loop that computes the slope and intercept once from the array,
   then for each source file ``ds = pydicom.dcmread(path)`` (header and
   pixels), sets new SOPInstanceUID, MediaStorageSOPInstanceUID and
@@ -117,7 +118,7 @@ SPACING = 1.0  # mm, in plane
 THICKNESS = 1.5  # mm
 SOURCE_DESCRIPTION = "T1w 3D, source"
 FACTOR = 0.5  # derived = source * FACTOR
-SPEEDUP = 3.0  # the target: dbdicom at least this much faster than the peer
+SPEEDUP = 4.0  # the target (issue 16): dbdicom at least this much faster than the peer
 
 
 @dataclass(frozen=True)
@@ -532,8 +533,8 @@ def result_rows(res: Derived, mem: Memory | None, n: int, judged: bool) -> list[
             "s",
             res.dask.best,
             (peer,),
-            "- (reported)",
-            None,
+            target,
+            judge(peer / res.dask.best >= SPEEDUP),
         ),
     ]
     if mem is not None:

@@ -236,6 +236,51 @@ def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
         vfa.new_sibling().set_xarray(with_nan)
 
 
+def _files_by_source(series: db.Series) -> dict[str, tuple[list[Any], Any]]:
+    """Each file of ``series`` by its source: its elements in file order, as read (raw
+    bytes but for sequences; the new UIDs and SeriesNumber left out), and its file meta's."""
+    out = {}
+    for path in series.files():
+        ds = pydicom.dcmread(path)
+        elements = []
+        for tag in list(ds.keys()):
+            item = ds.get_item(tag)  # raw: the value's bytes as written
+            if tag not in (0x00080018, 0x0020000E, 0x00200011):
+                elements.append((int(tag), item.VR, getattr(item, "value", None)))
+        meta = [  # its group length and UID: of the new UID's length
+            (e.tag, e.value)
+            for e in ds.file_meta
+            if e.keyword not in ("MediaStorageSOPInstanceUID", "FileMetaInformationGroupLength")
+        ]
+        out[str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)] = (elements, meta)
+    return out
+
+
+def test_numpy_a_small_dask_array_and_a_large_one_write_the_same_files(
+    demo: db.Database,
+) -> None:
+    """A small dask array is computed here and written from memory, a large one by dask
+    tasks, numpy data directly: three ways to the same headers and pixels (only the new
+    UIDs differ), for blocks across two dims."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    lazy = (
+        vfa.to_xarray(dims=["SliceLocation", "FlipAngle"], chunks={"SliceLocation": 2})
+        .astype(np.float32)
+        .chunk({"FlipAngle": 3})
+        * 0.75
+    )
+    assert len(lazy.data.chunks[0]) > 1 and len(lazy.data.chunks[1]) > 1
+    written = [vfa.new_sibling(SeriesDescription="copy").set_xarray(lazy.compute())]
+    written.append(vfa.new_sibling(SeriesDescription="copy").set_xarray(lazy))
+    with dask.config.set({"array.chunk-size": "1 KiB"}):  # block by block, by dask tasks
+        written.append(vfa.new_sibling(SeriesDescription="copy").set_xarray(lazy))
+    files = [_files_by_source(series) for series in written]
+    assert len(files[0]) == lazy.shape[0] * lazy.shape[1]
+    assert files[1] == files[0] and files[2] == files[0]
+    assert len({series.SeriesInstanceUID for series in written}) == 3
+    assert len({series.SeriesNumber for series in written}) == 3  # each new series its own
+
+
 def test_written_files_read_by_gdcm_dicom3tools_and_simpleitk(demo: db.Database) -> None:
     vfa = demo.series(SeriesDescription="VFA")[0]
     out = vfa.new_sibling(SeriesDescription="check")

@@ -29,6 +29,7 @@ A coordinate or attr whose name is not a DICOM keyword is refused
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -146,7 +147,9 @@ def frames_of(da: Any) -> Iterator[tuple[int, ...]]:
     yield from np.ndindex(*shape) if shape else iter([()])
 
 
+@functools.lru_cache(maxsize=1024)
 def _vr(keyword: str) -> str:
+    """The VR of ``keyword`` (its first, where the dictionary gives several): once per keyword."""
     tag = tag_for_keyword(keyword)
     return str(dictionary_VR(tag)).split(" or ")[0] if tag is not None else "UN"
 
@@ -264,7 +267,9 @@ class FrameTags:
             parts = split_component(str(name))
             if parts is not None:
                 numbers = [float(v) for v in np.asarray(flat, dtype=float).tolist()]
-                entry = (axes, tuple(values.shape), numbers)
+                # each value as a tag value, converted once (None: NaN, no value)
+                items = [to_tag_value(parts[0], x) for x in numbers]
+                entry = (axes, tuple(values.shape), items)
                 self._vectors.setdefault(parts[0], {})[parts[1]] = entry
                 continue
             converted = [to_tag_value(str(name), v) for v in flat]
@@ -304,13 +309,13 @@ class FrameTags:
                 out[name] = value
         for keyword, parts in self._vectors.items():
             items = [
-                parts[i][2][_position(index, parts[i][0], parts[i][1])] if i in parts else math.nan
+                parts[i][2][_position(index, parts[i][0], parts[i][1])] if i in parts else None
                 for i in range(max(parts) + 1)
             ]
-            while items and math.isnan(items[-1]):
+            while items and items[-1] is None:
                 items.pop()  # a frame with fewer values than others
-            if items and not any(math.isnan(x) for x in items):
-                out[keyword] = [to_tag_value(keyword, x) for x in items]
+            if items and all(x is not None for x in items):
+                out[keyword] = items
         return out
 
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:

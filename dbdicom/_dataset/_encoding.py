@@ -15,11 +15,13 @@ from pydicom.valuerep import DSfloat
 
 from .._checks import to_dicom
 from .._errors import InvalidValueError
+from .._facade import local_scheduler
 
 __all__ = [
     "Encoding",
     "check_dtype",
     "choose_encoding",
+    "computed_with_range",
     "encode",
     "pixel_values",
     "value_range",
@@ -95,13 +97,24 @@ def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encod
     return Encoding("uint16", slope, intercept, False)
 
 
-def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
+def encode(
+    values: np.ndarray,
+    encoding: Encoding,
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> np.ndarray:
     """Stored values of a frame (physical ``values``) under ``encoding``.
 
     Data of at most 32-bit floats are scaled in float32, four times faster
     than in float64: the rounding adds at most ~1% of a step (65,535 steps
     times a few float32 ulps) to the half step of the encoding. Other data
     are scaled in float64.
+
+    ``out`` (of ``values``' shape and the encoding's dtype) receives the
+    stored values, and ``scratch`` (float32, of ``values``' shape) the
+    scaled float32 ones, where given: a write encodes frame after frame
+    into the same two buffers, with no new memory to fault in (the same
+    values as without them).
 
     Examples
     --------
@@ -111,21 +124,33 @@ def encode(values: np.ndarray, encoding: Encoding) -> np.ndarray:
     >>> error = np.abs(stored * e.slope + e.intercept - x).max()
     >>> bool(error <= 0.52 * e.slope), stored.min(), stored.max()
     (True, np.uint16(0), np.uint16(65535))
+    >>> out, scratch = np.empty(x.shape, np.uint16), np.empty(x.shape, np.float32)
+    >>> encode(x, e, out, scratch) is out, bool((out == stored).all())
+    (True, True)
     """
     if encoding.exact and encoding.slope == 1.0:
         stored = values.astype(np.float64) - encoding.intercept if encoding.intercept else values
-        return np.asarray(stored).astype(encoding.dtype)
+        if out is None:
+            return np.asarray(stored).astype(encoding.dtype)
+        np.copyto(out, stored, casting="unsafe")
+        return out
     if values.dtype.kind == "f" and values.dtype.itemsize <= 4:
-        single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32)
+        single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32, out=scratch)
         np.multiply(single, np.float32(1.0 / encoding.slope), out=single)
         np.rint(single, out=single)
         np.clip(single, 0, 65535, out=single)
-        return single.astype(encoding.dtype)
+        if out is None:
+            return single.astype(encoding.dtype)
+        np.copyto(out, single, casting="unsafe")
+        return out
     scaled = np.subtract(values, encoding.intercept, dtype=np.float64)
     np.divide(scaled, encoding.slope, out=scaled)
     np.rint(scaled, out=scaled)
     np.clip(scaled, 0, 65535, out=scaled)
-    return scaled.astype(encoding.dtype)
+    if out is None:
+        return scaled.astype(encoding.dtype)
+    np.copyto(out, scaled, casting="unsafe")
+    return out
 
 
 def check_dtype(dtype: np.dtype[Any], size: int) -> None:
@@ -214,9 +239,45 @@ def value_range(data: Any) -> tuple[float, float, bool]:
         # one task per block, each one pass or two over its values (the
         # reductions of dask.array made a float64 copy and five passes)
         blocks = data.to_delayed().ravel()
-        parts = [p for p in dask.compute(*[dask.delayed(_block_range)(b) for b in blocks]) if p]
+        parts = list(dask.compute(*[dask.delayed(_block_range)(b) for b in blocks]))
     else:
-        parts = [p for p in [_block_range(np.asarray(data))] if p]
+        parts = [_block_range(np.asarray(data))]
+    return _combined(parts)
+
+
+def computed_with_range(data: Any) -> tuple[list[np.ndarray], tuple[float, float, bool]]:
+    """The blocks of the dask array ``data`` computed, and :func:`value_range` of them, in one pass.
+
+    The blocks come in the C order of ``data``'s grid of blocks. For arrays
+    that fit in memory: their sources are read and computed once, not once
+    for the range and once more for the values.
+
+    Examples
+    --------
+    >>> import dask.array as dsa
+    >>> blocks, found = computed_with_range(dsa.arange(6, chunks=4) / 2)
+    >>> [b.tolist() for b in blocks], found
+    ([[0.0, 0.5, 1.0, 1.5], [2.0, 2.5]], (0.0, 2.5, False))
+    """
+    import dask
+
+    delayed = data.to_delayed().ravel()
+    tasks = [dask.delayed(_block_and_range)(b) for b in delayed]
+    done = dask.compute(*tasks, **local_scheduler(data, {}))
+    blocks = [np.asarray(block) for block, _ in done]
+    if np.dtype(data.dtype).kind == "b":
+        return blocks, (0.0, 1.0, True)
+    return blocks, _combined([part for _, part in done])
+
+
+def _block_and_range(x: Any) -> tuple[np.ndarray, tuple[float, float, bool] | None]:
+    x = np.asarray(x)
+    return x, (None if x.dtype.kind == "b" else _block_range(x))
+
+
+def _combined(found: list[tuple[float, float, bool] | None]) -> tuple[float, float, bool]:
+    """The range of the blocks' ranges ``found`` (None: an empty block); NaN or inf refused."""
+    parts = [p for p in found if p]
     if not parts:
         return 0.0, 0.0, True
     # a NaN anywhere gives a NaN low or high in its block
@@ -248,3 +309,4 @@ def _block_range(x: np.ndarray) -> tuple[float, float, bool] | None:
         head = x.reshape(-1)[:4096]
         integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
     return float(low), float(high), bool(integral)
+

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
 import numpy as np
@@ -278,7 +279,7 @@ class PlanBuilder:
         self._new: dict[Any, dict[int, bytes | None]] = {}
         self._writer: dict[tuple[bool, Any], dict[int, bytes | None]] = {}
         self._encodable: dict[str | None, str | None] = {}
-        self._checked: dict[tuple[str, str], dict[int, bytes | None]] = {}
+        self._checked: dict[tuple[str, Any], dict[int, bytes | None]] = {}
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
@@ -369,7 +370,9 @@ class PlanBuilder:
                 text = plain_number_text(number, vr, value)
                 if text is not None:
                     return {number: number_element(number, vr, text)}
-        key = (keyword, repr(value))
+        # checked once per distinct value: text and dates by value (equal ones write
+        # alike), others by their repr (1 == 1.0, and aware times equal across zones)
+        key = (keyword, value) if kind is str or kind is date else (keyword, repr(value))
         found = self._checked.get(key)
         if found is None:
             number, _, vr = resolve_tag(keyword)
@@ -476,7 +479,8 @@ class PlanBuilder:
         for keyword, value in geometry.items():
             if keyword != "SpacingBetweenSlices" or spacing:
                 delta.update(self.element(keyword, value))
-        delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
+        if base.left_out:
+            delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
         delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)
         if not base.has(_SOP_CLASS):
             delta[_SOP_CLASS] = ui(_SOP_CLASS, base.sop_class)

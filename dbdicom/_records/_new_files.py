@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import os
 import queue
@@ -45,12 +46,18 @@ __all__ = [
 Scanned = tuple[str, Row, list[Row]]
 
 
-# frames encoded at once (fewer calls into numpy than one by one)
+# frames encoded at once (fewer calls into numpy than one by one; 2 at a time
+# took more CPU time when other processes shared the CPU's caches)
 _CHUNK = 8
 
 
 class _Encoded:
     """The stored values of ``frames``, encoded a few frames at a time as the writing reaches them.
+
+    Each few frames are encoded into the same two buffers (see
+    :func:`~dbdicom._dataset.encode`): a frame's stored values are valid
+    until the next few frames are asked for, which is after the frame's
+    file is written.
 
     (Encoding on a helper thread was tried: each system call of the writing
     thread then waits for the helper to give the GIL back, which costs about
@@ -61,20 +68,28 @@ class _Encoded:
         self.frames, self.encoding = frames, encoding
         self.chunk = -1
         self.values: np.ndarray | None = None
+        self.per = max(1, min(len(frames), _CHUNK))
+        self._out: np.ndarray | None = None
+        self._scratch: np.ndarray | None = None
 
     def __getitem__(self, k: int) -> np.ndarray:
-        j = k // _CHUNK
+        j = k // self.per
         if j != self.chunk:
-            part = self.frames[j * _CHUNK : (j + 1) * _CHUNK]
-            self.values, self.chunk = _encode_le(part, self.encoding), j
+            part = self.frames[j * self.per : (j + 1) * self.per]
+            self.values, self.chunk = self._encode(part), j
         assert self.values is not None
-        return self.values[k % _CHUNK]
+        return self.values[k % self.per]
 
-
-def _encode_le(frames: np.ndarray, encoding: Encoding) -> np.ndarray:
-    """Stored values of ``frames`` in little-endian byte order."""
-    stored = encode(frames, encoding)
-    return stored.astype(stored.dtype.newbyteorder("<"), copy=False)
+    def _encode(self, part: np.ndarray) -> np.ndarray:
+        """Stored values of ``part``, little endian, in the buffers where they fit."""
+        if self._out is None:
+            shape = (self.per, *self.frames.shape[1:])
+            self._out = np.empty(shape, np.dtype(self.encoding.dtype).newbyteorder("<"))
+            if part.dtype.kind == "f" and part.dtype.itemsize <= 4:
+                self._scratch = np.empty(shape, np.float32)
+        n = len(part)
+        scratch = None if self._scratch is None else self._scratch[:n]
+        return encode(part, self.encoding, self._out[:n], scratch)
 
 
 def _write_frames(
@@ -346,8 +361,16 @@ def write_all(
     da: Any,
     encoding: Encoding,
     series: Record,
+    blocks: list[np.ndarray] | None = None,
 ) -> list[Scanned]:
-    """Write every frame: block by block (in parallel) for dask data.
+    """Write every frame: block by block (in parallel, on the dask scheduler) for dask data.
+
+    ``blocks``: the blocks of ``da``'s dask array, computed already (see
+    :func:`~dbdicom._dataset.computed_with_range`; the array's rows and
+    columns in one chunk): they are written here, one after the other, as
+    numpy data are. (Written by tasks on two threads, 200 frames took
+    ~1.4x the time: each system call of one thread waits for the other to
+    give the GIL back.)
 
     Progress goes to the series' status: per frame, or (dask) before and
     after.
@@ -357,30 +380,42 @@ def write_all(
 
     data = da.data
     nframes = len(items)
+
+    def report(k: int) -> None:
+        if nframes >= PROGRESS_FROM:
+            series.progress(k + 1, nframes, "Writing")
+
     if not isinstance(data, dsa.Array):
         frames = np.asarray(data).reshape(nframes, *da.shape[-2:])
-
-        def report(k: int) -> None:
-            if nframes >= PROGRESS_FROM:
-                series.progress(k + 1, nframes, "Writing")
-
         return _write_frames(root, tmp, items, frames, encoding, report)
-    if nframes >= PROGRESS_FROM:
+    if nframes >= PROGRESS_FROM and blocks is None:
         series.message(f"Writing {nframes} frames, in blocks, on the dask scheduler")
     data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
     shape = data.shape[:-2]
     order = np.arange(nframes).reshape(shape) if shape else np.arange(1)
     tasks = []
-    for block_index in np.ndindex(*data.numblocks[:-2]) if shape else [()]:
+    done: list[Scanned] = []
+    for b, block_index in enumerate(np.ndindex(*data.numblocks[:-2]) if shape else [()]):
         slices = tuple(
             slice(sum(c[:i]), sum(c[: i + 1]))
             for c, i in zip(data.chunks[:-2], block_index, strict=True)
         )
         which = order[slices].reshape(-1)
+        if blocks is not None:
+            done += _write_frames(
+                root,
+                tmp,
+                _Some(items, which),
+                blocks[b],
+                encoding,
+                functools.partial(_after, report, len(done)),
+            )
+            continue
         block = data.blocks[(*block_index, 0, 0)]
         chunk = dask.delayed([items[int(i)] for i in which], traverse=False)  # plain data
         tasks.append(dask.delayed(_write_block)(root, tmp, chunk, block, encoding))
-    done: list[Scanned] = []
+    if blocks is not None:
+        return done
     results = dask.compute(*tasks)
     for result in results:
         if isinstance(result, BaseException):
@@ -389,6 +424,28 @@ def write_all(
     if nframes >= PROGRESS_FROM:
         series.progress(nframes, nframes, "Writing")
     return done
+
+
+def _after(report: Callable[[int], None], first: int, k: int) -> None:
+    report(first + k)
+
+
+class _Some(Sequence[tuple[str, Any]]):
+    """The frames ``which`` of ``items``, each got when asked for (as ``items`` gives them)."""
+
+    def __init__(self, items: Sequence[tuple[str, Any]], which: np.ndarray) -> None:
+        self.items, self.which = items, [int(i) for i in which]
+        folder = getattr(items, "folder", None)  # a series' frames: one folder
+        if folder is not None:
+            self.folder = folder
+
+    def __len__(self) -> int:
+        return len(self.which)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self.items[i] for i in self.which[k]]
+        return self.items[self.which[k]]
 
 
 def _write_block(

@@ -43,6 +43,7 @@ from .._dataset import (
     as_dataset,
     check_dtype,
     choose_encoding,
+    computed_with_range,
     value_range,
 )
 from .._errors import DicomError, InvalidValueError
@@ -86,16 +87,62 @@ def set_xarray(
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
-    da = _kept_if_small(da)
+    blocks: list[np.ndarray] | None = None
+    here = _in_memory(da)
+    if here:  # whole frames in each block: the blocks written are the blocks computed
+        da = da.copy(data=da.data.rechunk({da.ndim - 2: -1, da.ndim - 1: -1}))
+    else:
+        da = _kept_if_small(da)
     with editor.changing():  # undone whole if the disk fills up
-        low, high, integral = value_range(da.data)
+        if here:
+            blocks, (low, high, integral) = computed_with_range(da.data)
+        else:
+            low, high, integral = value_range(da.data)
         encoding = choose_encoding(da.dtype.kind, low, high, integral)
         window = (low, high)
-        return _set_xarray(series, da, header, description, encoding, editor, window, serialiser)
+        return _set_xarray(
+            series, da, header, description, encoding, editor, window, serialiser, blocks
+        )
+
+
+def _dask_array(da: Any) -> Any:
+    """The dask module's array type if ``da`` holds a dask array, else None."""
+    dsa = sys.modules.get("dask.array")  # imported already if the data is a dask array
+    return dsa if dsa is not None and isinstance(da.data, dsa.Array) else None
+
+
+def _small(data: Any) -> bool:
+    """Whether the dask array ``data`` fits in one dask chunk (``array.chunk-size``)."""
+    import dask
+    from dask.utils import parse_bytes
+
+    return bool(data.nbytes <= parse_bytes(dask.config.get("array.chunk-size")))
+
+
+def _in_memory(da: Any) -> bool:
+    """Whether ``da`` is a small dask array to compute here, once, and write from memory.
+
+    Small: no bigger than dask's ``array.chunk-size`` (128 MiB by default).
+    Its blocks and their value range are then computed in one pass, on the
+    scheduler in use, and written in this thread (see
+    :func:`~dbdicom._records._new_files.write_all`). Not where a distributed
+    client is the scheduler: its workers compute and write the blocks (see
+    :func:`_kept_if_small`). Larger arrays are computed block by block in
+    each pass, so that memory stays bounded.
+    """
+    if _dask_array(da) is None or not _small(da.data):
+        return False
+    if "distributed" not in sys.modules:  # no Client can exist (and none is looked for)
+        return True
+    from dask.base import get_scheduler
+
+    scheduler = get_scheduler(collections=[da.data])
+    owner = getattr(scheduler, "__self__", None)  # a distributed Client's get
+    return owner is None or not type(owner).__module__.startswith("distributed")
 
 
 def _kept_if_small(da: Any) -> Any:
-    """``da``, its dask blocks computed and kept if the whole fits in one dask chunk.
+    """``da``, its dask blocks computed and kept (on a cluster) if the whole fits in a dask chunk.
 
     A write passes over the values twice (their range decides the encoding,
     then every frame is encoded): an array no bigger than dask's
@@ -105,14 +152,9 @@ def _kept_if_small(da: Any) -> Any:
     Larger arrays are computed block by block in each pass, so that memory
     stays bounded.
     """
-    dsa = sys.modules.get("dask.array")  # imported already if the data is a dask array
-    if dsa is None or not isinstance(da.data, dsa.Array):
+    if _dask_array(da) is None or not _small(da.data):
         return da
-    import dask
-    from dask.utils import parse_bytes
-
-    limit = parse_bytes(dask.config.get("array.chunk-size"))
-    return da.copy(data=da.data.persist()) if da.data.nbytes <= limit else da
+    return da.copy(data=da.data.persist())
 
 
 def _set_xarray(
@@ -124,6 +166,7 @@ def _set_xarray(
     editor: Any,
     window: tuple[float, float],
     serialiser: str,
+    blocks: list[np.ndarray] | None = None,
 ) -> Record:
     journal = editor.begin()
     sources = find_sources(series, da, header)
@@ -175,7 +218,7 @@ def _set_xarray(
     journal.tmp.mkdir(parents=True, exist_ok=True)
     written: list[Scanned] = []
     try:
-        written = write_all(str(editor.root), str(journal.tmp), items, da, encoding, series)
+        written = write_all(str(editor.root), str(journal.tmp), items, da, encoding, series, blocks)
     finally:
         read: dict[str, tuple[Row, list[Row]]] = {rel: (row, rows) for rel, row, rows in written}
         index_written(series, [items.rel(k) for k in range(len(frames))], read)
