@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -202,13 +201,13 @@ def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
     is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
     if not is_palette.any():
         return out
-    root = str(frames.index.root)
     paths = np.asarray(frames.column("_path"), dtype=object)
     bits: dict[str, int] = {}
     for k in np.flatnonzero(is_palette).tolist():
         path = str(paths[k])
         if path not in bits:
-            bits[path] = _files.palette_bits(root + os.sep + path)
+            with _files.local_copy(frames.index.locations([path])[0]) as local:
+                bits[path] = _files.palette_bits(local)
         out[k] = bits[path]
     return out
 
@@ -342,11 +341,10 @@ def _assemble(
     )
     if not present.all() and dtype.kind != "f":
         dtype = np.result_type(dtype, np.float32)
-    root = str(index.root)
     data = lazy_frames(
         grid.shape,
         frame_at,
-        np.array([root + os.sep + p for p in frames.column("_path").tolist()], dtype=object),
+        index.locations(frames.column("_path").tolist()),
         table["_frame"].to_numpy(),
         table["_offset"].to_numpy(),
         table["_nbytes"].to_numpy(),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import shutil
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._facade import pandas as pd
-from .._files import NotDicomError, read_any_header
+from .._files import Header, NotDicomError, read_any_header
 from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
@@ -402,6 +403,32 @@ class Index:
         if self._dirty:
             self.save()
 
+    # ------------------------------------------------------------------ where the files are
+    #: True for the index of objects in a remote store (see _remote.RemoteIndex)
+    remote = False
+
+    @property
+    def name(self) -> str:
+        """The database as the user named it: its folder (a URL for a remote store)."""
+        return str(self.root)
+
+    def locations(self, rels: Sequence[str]) -> np.ndarray:
+        """Where the bytes of each file are, for the readers: an object array of paths."""
+        root = str(self.root)
+        return np.array([root + os.sep + rel for rel in rels], dtype=object)
+
+    def copy_out(self, rel: str, target: Path) -> None:
+        """Copy the file ``rel``, byte for byte, to ``target`` (a local path)."""
+        shutil.copyfile(self.root / rel, target)
+
+    def _read_tags(self, rel: str, wanted: Mapping[int, str]) -> Header:
+        """The header values ``wanted`` of the file ``rel`` (a tag not in the index)."""
+        return read_any_header(str(self.root / rel), wanted)
+
+    def _read_sequence(self, rel: str, tag: int) -> Any:
+        """The sequence ``tag`` of the file ``rel``, None where pydicom cannot read it."""
+        return read_sequence(str(self.root / rel), tag)
+
     # ------------------------------------------------------------------ query
     @property
     def ok(self) -> np.ndarray:
@@ -444,9 +471,7 @@ class Index:
         tag = tag_number(keyword)
         vr = dict_vr(tag)
         if vr == "SQ":
-            return [
-                read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
-            ]
+            return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
         if keyword not in self.frame.columns:
             self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
         col = self.frame[keyword].to_numpy(dtype=object)
@@ -457,9 +482,8 @@ class Index:
         if todo:
             col = col.copy()
             for r in todo:
-                path = str(self.root / self.frame["_path"].iat[r])
                 try:
-                    header = read_any_header(path, {tag: vr})
+                    header = self._read_tags(str(self.frame["_path"].iat[r]), {tag: vr})
                 except (NotDicomError, EOFError, OSError):
                     col[r] = None
                     continue

@@ -154,6 +154,12 @@ class Editor(Changes):
             raise ReadOnlyError(
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
+        if self.db._index.remote:
+            raise ReadOnlyError(
+                f"{self.db.path} is a database in a remote store, which dbdicom reads but "
+                "does not change. To work on it, download it into a local folder "
+                "(local = database.save(folder)) and change that one."
+            )
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(
                 f"{self.root} is read-only: dbdicom can read it but not change it. To work "
