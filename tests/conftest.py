@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bad_files import BadFiles, build_bad_files
@@ -71,3 +74,43 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Datab
     database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
     yield database
     database.close()
+
+
+def missing_server(what: str, install: str, why: object) -> None:
+    """Skip a test whose server cannot start, saying how to install it.
+
+    With ``DBDICOM_REQUIRE_SERVERS=1`` (set by ``.ci/run``) the test fails
+    instead: there a missing server is a broken run, not a user's machine.
+    """
+    text = f"{what} cannot start ({why}): install it with {install}"
+    if os.environ.get("DBDICOM_REQUIRE_SERVERS") == "1":
+        pytest.fail(text + " (DBDICOM_REQUIRE_SERVERS=1: servers are required)")
+    pytest.skip(text)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, Any]]:
+    """A real S3 server (moto's, in a thread) on a free localhost port, for the session.
+
+    Gives the fsspec storage options that reach it (credentials moto takes
+    as they are); stopped at the end. Other processes (dask workers) reach
+    it too.
+    """
+    try:
+        import s3fs  # noqa: F401
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", exc)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line a request, else
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    try:
+        server.start()
+    except OSError as exc:
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", exc)
+    host, port = server.get_host_and_port()
+    yield {
+        "key": "dbdicom-test-key",
+        "secret": "dbdicom-test-secret-0123",
+        "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
+    }
+    server.stop()

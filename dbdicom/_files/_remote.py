@@ -293,13 +293,19 @@ class Store:
         if not rels:
             return []
         fs = self.filesystem()[0]
-        paths = [self.path_of(r) for r in rels]
-        ends = [min(HEAD, max(int(s), 1)) for s in sizes]
+        asked = [i for i, size in enumerate(sizes) if size > 0]  # an empty one has no range
+        out: list[bytes | Exception] = [b""] * len(rels)
+        if not asked:
+            return out
+        paths = [self.path_of(rels[i]) for i in asked]
+        ends = [min(HEAD, int(sizes[i])) for i in asked]
         try:
             got = fs.cat_ranges(paths, [0] * len(paths), ends, on_error="return")
         except Exception as exc:  # the store's boundary: see listing
             raise self.error(exc, "cannot be read") from exc
-        return [g if isinstance(g, bytes) else _as_exception(g) for g in got]
+        for i, g in zip(asked, got, strict=True):
+            out[i] = g if isinstance(g, bytes) else _as_exception(g)
+        return out
 
     def whole(self, rel: str) -> bytes:
         """The whole object ``rel``."""
@@ -387,7 +393,7 @@ class _Ranged(io.RawIOBase):
             return b""
         fs = store.filesystem()[0]
         try:
-            data = bytes(fs.cat_file(store.path_of(self.obj.rel), self.pos, end))
+            data = bytes(fs.cat_file(store.path_of(self.obj.rel), start=self.pos, end=end))
         except Exception as exc:  # the store's boundary: see Store.listing
             raise store.error(exc, "cannot be read", self.obj.name) from exc
         self.pos += len(data)
@@ -403,7 +409,7 @@ def remote_header(
     object). Raises :class:`NotDicomError` and ``EOFError`` as
     :func:`~dbdicom._files.read_header` does.
     """
-    win = Window(head, _Ranged(obj, size), size)  # type: ignore[arg-type]
+    win = Window(head, _Ranged(obj, size), size)
     try:
         return read_header_at(win, wanted)
     except TooDeep as exc:

@@ -21,8 +21,8 @@ from ._columns import (
 from ._index import Index, assign_keys, find_problems
 from ._order import Lookup, sort_rows
 from ._perframe import frame_values_by_file
-from ._remote import RemoteIndex
 from ._query import Query, match_values, parse_query, select_rows
+from ._remote import RemoteIndex
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
 from ._store import UNREAD, store_folder
 from ._walk import SKIPPED, walk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import shutil
@@ -422,12 +423,13 @@ class Index:
         shutil.copyfile(self.root / rel, target)
 
     def _read_tags(self, rel: str, wanted: Mapping[int, str]) -> Header:
-        """The header values ``wanted`` of the file ``rel`` (a tag not in the index)."""
-        return read_any_header(str(self.root / rel), wanted)
+        return read_any_header(str(self.root / rel), wanted)  # a tag not in the index
 
     def _read_sequence(self, rel: str, tag: int) -> Any:
-        """The sequence ``tag`` of the file ``rel``, None where pydicom cannot read it."""
-        return read_sequence(str(self.root / rel), tag)
+        return read_sequence(str(self.root / rel), tag)  # None where pydicom cannot read it
+
+    def _media_root(self) -> contextlib.AbstractContextManager[str]:
+        return contextlib.nullcontext(str(self.root))  # the folder of the DICOMDIRs
 
     # ------------------------------------------------------------------ query
     @property
@@ -575,7 +577,8 @@ class Index:
         (:func:`~dbdicom._index._dicomdir.media_problems`).
         """
         found = find_problems(self.frame)
-        media = media_problems(str(self.root), self.frame)
+        with self._media_root() as root:
+            media = media_problems(root, self.frame)
         if not media:
             return found
         return pd.concat([found, pd.DataFrame(media, columns=found.columns)], ignore_index=True)

@@ -12,8 +12,10 @@ store again and reads only the objects whose size or time (or ETag) changed.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,10 @@ import numpy as np
 import platformdirs
 
 from .._facade import pandas as pd
-from .._files import HEAD, Header, NotDicomError, RemoteFile, Store, read_any_header, remote_header
+from .._files import Header, NotDicomError, RemoteFile, Store, read_any_header, remote_header
 from ._cells import read_sequence
 from ._columns import column_data, frame_of, make_frame
+from ._dicomdir import MEDIUM
 from ._fresh import compare
 from ._index import Index
 from ._perframe import make_frames_table
@@ -121,6 +124,17 @@ class RemoteIndex(Index):
 
     def _read_sequence(self, rel: str, tag: int) -> Any:
         return read_sequence(io.BytesIO(self.source.whole(rel)), tag)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def _media_root(self) -> Iterator[str]:
+        """A temporary folder holding the DICOMDIRs of the store, where each is in it."""
+        rels = self.frame["_path"][self.frame["_error"] == MEDIUM].tolist()
+        with tempfile.TemporaryDirectory(prefix="dbdicom-media-") as folder:
+            for rel in rels:
+                target = Path(folder, *str(rel).split("/"))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.copy_out(str(rel), target)
+            yield folder
 
 
 def scan_objects(
