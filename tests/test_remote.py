@@ -385,3 +385,33 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
         assert remote.path == url and remote.read_only
         _same_database(remote, local)
         assert _same_arrays(remote, local) >= 4
+
+
+@pytest.fixture
+def web_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder of the built database, served by Python's own HTTP server (no ranges)."""
+    folder = tmp_path / "served"
+    build_database(folder)
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/served/"
+    server.shutdown()
+    server.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
+    """Listed from its HTML pages, one HEAD per file for its size; ranges asked, all sent."""
+    pytest.importorskip("aiohttp")
+    folder, url = web_folder
+    local = db.database(folder)
+    remote = db.database(url)
+    assert remote.path == url
+    _same_database(remote, local)
+    assert _same_arrays(remote, local) >= 4

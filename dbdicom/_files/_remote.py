@@ -37,6 +37,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,8 @@ __all__ = [
 #: bytes of each object fetched first at a scan (most headers are shorter;
 #: a longer one is read on by range)
 HEAD = 8192
+#: bytes fetched at least when a header reads on past them
+READ_AHEAD = 1 << 17
 #: the package that gives fsspec each protocol
 BACKENDS = {
     "s3": "s3fs",
@@ -267,9 +270,10 @@ class Store:
         """
         fs, base = self.filesystem()
         try:
-            if fs.isfile(base) if base else False:
-                raise NotADirectoryError(f"{self.name} is one object, not a prefix")
             found = fs.find(base, detail=True, withdirs=False)
+            one = not found or list(found) == [base]
+            if one and base and fs.isfile(base):
+                raise NotADirectoryError(base)
         except NotADirectoryError as exc:
             raise DatabaseNotFoundError(
                 f"{self.name} is one object, not a prefix or archive of objects: give the "
@@ -285,6 +289,11 @@ class Store:
                 continue
             if info.get("type", "file") != "file":
                 continue
+            if info.get("size") is None:  # a web server's listing has no sizes: one HEAD each
+                try:
+                    info = fs.info(name)
+                except Exception as exc:  # the store's boundary: see above
+                    raise self.error(exc, "cannot be listed", redact(str(name))) from exc
             out[rel] = (int(info.get("size") or 0), _stamp(info))
         return out
 
@@ -303,8 +312,8 @@ class Store:
             got = fs.cat_ranges(paths, [0] * len(paths), ends, on_error="return")
         except Exception as exc:  # the store's boundary: see listing
             raise self.error(exc, "cannot be read") from exc
-        for i, g in zip(asked, got, strict=True):
-            out[i] = g if isinstance(g, bytes) else _as_exception(g)
+        for i, end, g in zip(asked, ends, got, strict=True):
+            out[i] = _ranged(g, 0, end) if isinstance(g, bytes) else _as_exception(g)
         return out
 
     def whole(self, rel: str) -> bytes:
@@ -320,13 +329,25 @@ class Store:
         return RemoteFile(self.url, rel, self.options)
 
 
+def _ranged(data: bytes, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of what a server sent for them: all of it, if it ignored the range.
+
+    (A server that does not do ranges, Python's ``http.server`` among them,
+    answers a ranged GET with the whole object.)
+    """
+    if len(data) > end - start:
+        return data[start:end]
+    return data
+
+
 def _as_exception(value: Any) -> Exception:
     return value if isinstance(value, Exception) else OSError(repr(value))
 
 
 def _stamp(info: Mapping[str, Any]) -> int:
     """A number that changes when the object does (see :meth:`Store.listing`)."""
-    for key in ("LastModified", "mtime", "updated", "last_modified", "date_time", "created"):
+    keys = ("LastModified", "mtime", "updated", "last_modified", "Last-Modified", "date_time")
+    for key in (*keys, "created"):
         value = info.get(key)
         if isinstance(value, datetime):
             return int(value.timestamp() * 1e9)
@@ -337,6 +358,8 @@ def _stamp(info: Mapping[str, Any]) -> int:
         if isinstance(value, str) and value:
             with contextlib.suppress(ValueError):
                 return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1e9)
+            with contextlib.suppress(TypeError, ValueError):  # an HTTP date
+                return int(parsedate_to_datetime(value).timestamp() * 1e9)
     tag = str(info.get("ETag") or info.get("etag") or info.get("md5Hash") or "")
     return int(hashlib.sha1(tag.encode()).hexdigest()[:15], 16) if tag else 0
 
@@ -377,27 +400,40 @@ class RemoteFile:
 
 
 class _Ranged(io.RawIOBase):
-    """An object read by range from its position: what a :class:`Window` reads on with."""
+    """An object read by range from its position: what a :class:`Window` reads on with.
+
+    Each request fetches at least :data:`READ_AHEAD` bytes, kept for the next
+    reads: a walk over the items of encapsulated pixel data (which checks
+    that each frame is there) makes one request for many item headers.
+    """
 
     def __init__(self, obj: RemoteFile, size: int) -> None:
         self.obj, self.size, self.pos = obj, size, 0
+        self.buffer, self.base = b"", 0
 
     def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
         self.pos = pos if whence == os.SEEK_SET else self.size + pos
         return self.pos
 
     def read(self, n: int = -1) -> bytes:
-        store = self.obj.store
         end = self.size if n < 0 else min(self.size, self.pos + n)
         if end <= self.pos:
             return b""
-        fs = store.filesystem()[0]
-        try:
-            data = bytes(fs.cat_file(store.path_of(self.obj.rel), start=self.pos, end=end))
-        except Exception as exc:  # the store's boundary: see Store.listing
-            raise store.error(exc, "cannot be read", self.obj.name) from exc
+        if not (self.base <= self.pos and end <= self.base + len(self.buffer)):
+            self.base = self.pos
+            self.buffer = self._fetch(self.pos, min(self.size, max(end, self.pos + READ_AHEAD)))
+        data = self.buffer[self.pos - self.base : end - self.base]
         self.pos += len(data)
         return data
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        store = self.obj.store
+        fs = store.filesystem()[0]
+        try:
+            data = bytes(fs.cat_file(store.path_of(self.obj.rel), start=start, end=end))
+        except Exception as exc:  # the store's boundary: see Store.listing
+            raise store.error(exc, "cannot be read", self.obj.name) from exc
+        return _ranged(data, start, end)
 
 
 def remote_header(
@@ -476,10 +512,11 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
             )
         except Exception as exc:  # the store's boundary: see Store.listing
             raise store.error(exc, "cannot be read") from exc
-        for i, (start, _), data in zip(which, spans, got, strict=True):
+        for i, (start, end), data in zip(which, spans, got, strict=True):
             obj, frames, fmt, offset, nbytes = reads[i]
             if not isinstance(data, bytes):
                 raise store.error(_as_exception(data), "cannot be read", obj.name)
+            data = _ranged(data, start, end)
             f = _Span(data, start, start + len(data))
             out[i] = _read_native(f, obj.name, frames, fmt, offset, nbytes)
     return [o for o in out if o is not None]
