@@ -257,7 +257,7 @@ def test_a_dask_reduction_on_process_workers_in_other_folders(
             n_workers=2,
             processes=True,
             threads_per_worker=1,
-            dashboard_address=None,
+            dashboard_address=":0",
             local_directory=str(tmp_path / "scratch"),
         ) as cluster,
         distributed.Client(cluster) as client,
