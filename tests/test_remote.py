@@ -415,3 +415,35 @@ def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
     assert remote.path == url
     _same_database(remote, local)
     assert _same_arrays(remote, local) >= 4
+
+
+def test_what_reads_whole_files_reads_a_local_copy(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """Datasets, exports and copies of a remote series equal those of the local files."""
+    nibabel = pytest.importorskip("nibabel")
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote, local = db.database(url, storage_options=s3_server), db.database(folder)
+    ours, theirs = (d.series(SeriesDescription="CT abdomen")[0] for d in (remote, local))
+    mine, expected = ours.instances()[0], theirs.instances()[0]
+    mine.read()  # the dataset in memory, from a local copy of the object
+    for tag in ("ImageComments", "SeriesDescription", "ImagePositionPatient"):
+        assert mine[tag] == expected[tag]
+    ours.export_as_dicom(tmp_path / "dicom")
+    copies = sorted((tmp_path / "dicom").rglob("*.dcm"))
+    assert len(copies) == 5
+    originals = {p.read_bytes() for p in (folder / "ALPHA_ANNA" / "CT_20230405").rglob("IM_*")}
+    assert {p.read_bytes() for p in copies} == originals
+    ours.export_as_nifti(tmp_path / "nifti")
+    theirs.export_as_nifti(tmp_path / "nifti-local")
+    (a,), (b,) = (sorted((tmp_path / n).rglob("*.nii*")) for n in ("nifti", "nifti-local"))
+    np.testing.assert_array_equal(nibabel.load(a).get_fdata(), nibabel.load(b).get_fdata())
+    assert sorted(p.name for p in (tmp_path / "nifti").rglob("*.json")) == sorted(
+        p.name for p in (tmp_path / "nifti-local").rglob("*.json")
+    )
+    copy = ours.copy_to(db.database().new_study())
+    np.testing.assert_array_equal(copy.to_xarray().values, theirs.to_xarray().values)
+    with pytest.raises(db.VirtualZarrError, match="save\\(folder\\)"):
+        ours.to_virtual_zarr(tmp_path / "refs.json")

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import hashlib
 import os
-import shutil
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._facade import pandas as pd
-from .._files import Header, NotDicomError, read_any_header
-from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
+from .._files import NotDicomError
+from ._cells import convert, dict_vr, overwrite_rows, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -29,6 +27,7 @@ from ._columns import (
     to_plain,
 )
 from ._dicomdir import media_problems
+from ._files import Files
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
@@ -63,7 +62,7 @@ TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encod
 ]
 
 
-class Index:
+class Index(Files):
     """The rows of every file of a folder, with the hierarchy keys.
 
     Parameters
@@ -403,33 +402,6 @@ class Index:
         """
         if self._dirty:
             self.save()
-
-    # ------------------------------------------------------------------ where the files are
-    #: True for the index of objects in a remote store (see _remote.RemoteIndex)
-    remote = False
-
-    @property
-    def name(self) -> str:
-        """The database as the user named it: its folder (a URL for a remote store)."""
-        return str(self.root)
-
-    def locations(self, rels: Sequence[str]) -> np.ndarray:
-        """Where the bytes of each file are, for the readers: an object array of paths."""
-        root = str(self.root)
-        return np.array([root + os.sep + rel for rel in rels], dtype=object)
-
-    def copy_out(self, rel: str, target: Path) -> None:
-        """Copy the file ``rel``, byte for byte, to ``target`` (a local path)."""
-        shutil.copyfile(self.root / rel, target)
-
-    def _read_tags(self, rel: str, wanted: Mapping[int, str]) -> Header:
-        return read_any_header(str(self.root / rel), wanted)  # a tag not in the index
-
-    def _read_sequence(self, rel: str, tag: int) -> Any:
-        return read_sequence(str(self.root / rel), tag)  # None where pydicom cannot read it
-
-    def _media_root(self) -> contextlib.AbstractContextManager[str]:
-        return contextlib.nullcontext(str(self.root))  # the folder of the DICOMDIRs
 
     # ------------------------------------------------------------------ query
     @property

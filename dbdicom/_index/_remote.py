@@ -23,7 +23,15 @@ import numpy as np
 import platformdirs
 
 from .._facade import pandas as pd
-from .._files import Header, NotDicomError, RemoteFile, Store, read_any_header, remote_header
+from .._files import (
+    Header,
+    NotDicomError,
+    RemoteFile,
+    Store,
+    local_copy,
+    read_any_header,
+    remote_header,
+)
 from ._cells import read_sequence
 from ._columns import column_data, frame_of, make_frame
 from ._dicomdir import MEDIUM
@@ -115,8 +123,14 @@ class RemoteIndex(Index):
             out[i] = self.source.object(str(rel))
         return out
 
-    def copy_out(self, rel: str, target: Path) -> None:
+    def copy_out(self, rel: str, target: Path, stat: bool = False) -> None:
         target.write_bytes(self.source.whole(rel))
+
+    @contextlib.contextmanager
+    def local_file(self, rel: str) -> Iterator[str]:
+        """The object ``rel`` fetched whole into a temporary file, deleted after the block."""
+        with local_copy(self.source.object(rel)) as path:
+            yield path
 
     def _read_tags(self, rel: str, wanted: Mapping[int, str]) -> Header:
         obj = self.source.object(rel)

@@ -214,6 +214,8 @@ class Editor(Changes):
 
     def check_files(self, rels: Sequence[str]) -> None:
         """Refuse to start when a file went missing behind the database's back."""
+        if self.db.index.remote:  # objects of a store: a read names one that is gone
+            return
         missing = [r for r in rels if r not in self.memory and not (self.root / r).is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -228,11 +230,13 @@ class Editor(Changes):
         ds = self.memory.get(rel)
         if ds is not None:
             return ds
-        path = self.root / rel
+        index = self.db.index
         try:
-            return read_dataset(path, stop_before_pixels=not pixels, decode=False)
+            with index.local_file(rel) as path:
+                return read_dataset(path, stop_before_pixels=not pixels, decode=False)
         except (InvalidDicomError, EOFError, ValueError) as exc:
-            raise InvalidFileError(f"{path} cannot be read by pydicom: {exc}") from exc
+            where = index.locations([rel])[0]
+            raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
 
     def _progress(self, done: int, total: int, text: str) -> None:
         if total >= PROGRESS_FROM and not self.db._muted:
