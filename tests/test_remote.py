@@ -447,3 +447,36 @@ def test_what_reads_whole_files_reads_a_local_copy(
     np.testing.assert_array_equal(copy.to_xarray().values, theirs.to_xarray().values)
     with pytest.raises(db.VirtualZarrError, match="save\\(folder\\)"):
         ours.to_virtual_zarr(tmp_path / "refs.json")
+
+
+def test_zip_paths_that_are_not_zip_files(tmp_path: Path) -> None:
+    with pytest.raises(db.DatabaseNotFoundError, match="missing.zip"):
+        db.database(tmp_path / "missing.zip")
+    (tmp_path / "junk.zip").write_bytes(b"not a zip file" * 10)
+    with pytest.raises(db.StorageError, match="junk.zip.*BadZipFile"):
+        db.database(tmp_path / "junk.zip")
+    build_database(tmp_path / "folder.zip")  # a folder whose name ends in .zip is a folder
+    assert not db.database(tmp_path / "folder.zip").read_only
+
+
+def test_an_object_replaced_after_indexing(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    """Pixels that moved (a longer header) are an error, never shifted values; refresh() heals."""
+    import pydicom
+
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    rel = "ALPHA_ANNA/CT_20230405/S01/IM_0003"
+    ds = pydicom.dcmread(folder / rel)
+    ds.ImageComments = "a longer header " * 20
+    ds.save_as(folder / rel)
+    _fs(s3_server).put_file(str(folder / rel), f"{url.removeprefix('s3://')}/{rel}")
+    series = remote.series(SeriesDescription="CT abdomen")[0]
+    with pytest.raises(db.StaleFileError, match=f"{url}/{rel} changed.*refresh"):
+        series.to_xarray().values  # noqa: B018
+    assert remote.refresh()
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0].to_xarray()
+    got = remote.series(SeriesDescription="CT abdomen")[0].to_xarray()
+    np.testing.assert_array_equal(got.values, expected.values)
+    assert got.sel(SliceLocation=got.SliceLocation[2]).values.any()

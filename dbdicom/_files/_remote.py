@@ -18,7 +18,11 @@ What is read, and how:
   fast reader declines (Big Endian, sequences nested too deep);
 - frames of uncompressed Little Endian data are fetched by range at the
   offsets the index recorded, the frames of many objects in one
-  ``cat_ranges``, then read by the same code as local files; other
+  ``cat_ranges``, then read by the same code as local files; the range
+  starts at the pixel data element's tag, whose tag and length are checked,
+  so that an object replaced by one whose pixels moved is an error, not
+  shifted pixels (a store has no cheap ``stat``: a check per read would be
+  one more request per object); other
   transfer syntaxes (compressed, Deflate, palettes) are fetched whole into
   a temporary file that the local readers decode.
 
@@ -44,6 +48,7 @@ import numpy as np
 
 from .._errors import (
     DatabaseNotFoundError,
+    StaleFileError,
     StorageAccessError,
     StorageBackendError,
     StorageError,
@@ -69,6 +74,11 @@ __all__ = [
 HEAD = 8192
 #: bytes fetched at least when a header reads on past them
 READ_AHEAD = 1 << 17
+#: frames this far into the pixel data are fetched from the element's tag, which is checked
+CHECK_GAP = 1 << 20
+IMPLICIT_LE = "1.2.840.10008.1.2"
+#: (7FE0,0010) Pixel Data, (7FE0,0008) Float and (7FE0,0009) Double Float Pixel Data, as stored
+_PIXEL_TAGS = (b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00")
 #: the package that gives fsspec each protocol
 BACKENDS = {
     "s3": "s3fs",
@@ -107,7 +117,7 @@ def is_url(path: Any) -> bool:
     found = _SCHEME.match(text)
     if found:
         return not found.group(1).lower().startswith("dicomweb")
-    return text.lower().endswith(".zip")
+    return text.lower().endswith(".zip") and not os.path.isdir(text)  # a folder "x.zip" is one
 
 
 def redact(url: str) -> str:
@@ -218,6 +228,8 @@ class Store:
         except ValueError as exc:
             if "Protocol not known" in str(exc):
                 raise self._backend_error("", exc) from exc
+            raise self.error(exc, "cannot be opened") from exc
+        except Exception as exc:  # the store's boundary: a bad zip file, a client's error
             raise self.error(exc, "cannot be opened") from exc
         found = _FILESYSTEMS[key] = (fs, str(path).rstrip("/"))
         return found
@@ -471,14 +483,39 @@ class _Span(io.BytesIO):
 Read = tuple[RemoteFile, list[int], PixelFormat, int, int]
 
 
+def _element_header(fmt: PixelFormat) -> int:
+    """Bytes of the pixel data element's tag and length: 8 in Implicit VR, 12 in Explicit."""
+    return 8 if fmt.transfer_syntax == IMPLICIT_LE else 12
+
+
 def _span(fmt: PixelFormat, frames: list[int], offset: int, nbytes: int) -> tuple[int, int]:
-    """The byte range that holds ``frames`` (and the element's tag, for 32-bit data)."""
+    """The byte range that holds ``frames``, from the pixel data element's tag when near.
+
+    The tag and length are checked (:func:`_moved`); frames more than
+    :data:`CHECK_GAP` bytes into the element are fetched alone, unchecked.
+    """
     size = fmt.frame_bytes
     start = offset + min(frames) * size
     end = min(offset + (max(frames) + 1) * size, offset + max(nbytes, 0))
-    if fmt.bits_allocated == 32:
-        start = min(start, max(0, offset - 12))  # Float Pixel Data is told by its tag
+    if start - offset <= CHECK_GAP:
+        start = max(0, offset - _element_header(fmt))
     return start, max(end, start)
+
+
+def _moved(data: bytes, start: int, fmt: PixelFormat, offset: int, nbytes: int) -> bool:
+    """Whether the bytes before ``offset`` are no longer a pixel data element of ``nbytes``.
+
+    (An object replaced since it was indexed, by one whose header is longer
+    or shorter: its pixels are elsewhere now.)
+    """
+    head = _element_header(fmt)
+    at = offset - head - start
+    if at < 0 or start + len(data) < offset:
+        return False  # not fetched: not checked
+    element = data[at : at + head]
+    if element[:4] not in _PIXEL_TAGS:
+        return True
+    return int.from_bytes(element[head - 4 : head], "little") != nbytes
 
 
 def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
@@ -492,6 +529,10 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
     ------
     dbdicom.StorageObjectNotFoundError
         An object was deleted since it was indexed.
+    dbdicom.StaleFileError
+        An object was replaced since it was indexed, by one whose pixel data
+        are elsewhere (the element's tag and length, fetched with the
+        frames, are checked).
     dbdicom.StorageAccessError, dbdicom.StorageError
         The store refused, or could not be reached.
     """
@@ -517,6 +558,12 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
             if not isinstance(data, bytes):
                 raise store.error(_as_exception(data), "cannot be read", obj.name)
             data = _ranged(data, start, end)
+            if _moved(data, start, fmt, offset, nbytes):
+                raise StaleFileError(
+                    f"{obj.name} changed since it was indexed: its pixel data are no longer "
+                    f"at byte {offset}. database.refresh() takes the change in; then build "
+                    "the array again."
+                )
             f = _Span(data, start, start + len(data))
             out[i] = _read_native(f, obj.name, frames, fmt, offset, nbytes)
     return [o for o in out if o is not None]
