@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
+from servers import missing_server
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -74,18 +74,6 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Datab
     database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
     yield database
     database.close()
-
-
-def missing_server(what: str, install: str, why: object) -> None:
-    """Skip a test whose server cannot start, saying how to install it.
-
-    With ``DBDICOM_REQUIRE_SERVERS=1`` (set by ``.ci/run``) the test fails
-    instead: there a missing server is a broken run, not a user's machine.
-    """
-    text = f"{what} cannot start ({why}): install it with {install}"
-    if os.environ.get("DBDICOM_REQUIRE_SERVERS") == "1":
-        pytest.fail(text + " (DBDICOM_REQUIRE_SERVERS=1: servers are required)")
-    pytest.skip(text)
 
 
 @pytest.fixture(scope="session")

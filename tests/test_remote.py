@@ -25,6 +25,8 @@ import pytest
 from bad_files import build_bad_files
 from builders import build_database, pydicom_shipped_files
 from pydicom.data import get_testdata_file
+from recorders import Recorder
+from servers import missing_server
 
 import dbdicom as db
 from dbdicom._files import RemoteFile
@@ -480,3 +482,22 @@ def test_an_object_replaced_after_indexing(s3_server: dict[str, Any], tmp_path: 
     got = remote.series(SeriesDescription="CT abdomen")[0].to_xarray()
     np.testing.assert_array_equal(got.values, expected.values)
     assert got.sel(SliceLocation=got.SliceLocation[2]).values.any()
+
+
+def test_a_missing_server_skips_or_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBDICOM_REQUIRE_SERVERS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="install it with pip install 'moto"):
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", "not found")
+    monkeypatch.setenv("DBDICOM_REQUIRE_SERVERS", "1")
+    with pytest.raises(pytest.fail.Exception, match="servers are required"):
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", "not found")
+
+
+def test_a_scan_shows_its_progress(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    status = Recorder()
+    db.database(url, storage_options=s3_server, status=status)
+    steps = [(done, total) for done, total, text in status.steps if "headers" in text]
+    assert steps[0] == (0, 28) and steps[-1] == (28, 28)
