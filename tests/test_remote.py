@@ -501,3 +501,16 @@ def test_a_scan_shows_its_progress(s3_server: dict[str, Any], tmp_path: Path) ->
     db.database(url, storage_options=s3_server, status=status)
     steps = [(done, total) for done, total, text in status.steps if "headers" in text]
     assert steps[0] == (0, 28) and steps[-1] == (28, 28)
+
+
+def test_xarray_opens_a_url(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    import xarray as xr
+
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    tree = xr.open_datatree(url, engine="dbdicom", storage_options=s3_server)
+    expected = xr.open_datatree(folder, engine="dbdicom")
+    assert sorted(tree.groups) == sorted(expected.groups)
+    leaf = [g for g in expected.groups if expected[g].data_vars][0]
+    xr.testing.assert_identical(tree[leaf].to_dataset().load(), expected[leaf].to_dataset().load())
