@@ -282,6 +282,7 @@ class Store:
         """
         fs, base = self.filesystem()
         try:
+            fs.invalidate_cache()  # a listing kept by the file system would hide changes
             found = fs.find(base, detail=True, withdirs=False)
             one = not found or list(found) == [base]
             if one and base and fs.isfile(base):
