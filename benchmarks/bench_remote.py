@@ -54,12 +54,12 @@ from typing import Any
 import numpy as np
 import platformdirs
 import pydicom
-from _report import Row, Timing, format_table, peer_table, save_report
+from _report import MIB, Row, Timing, format_table, peer_table, save_report
 from bench_arrays import DEFAULT_ROOT, FULL, QUICK, cases, ensure_case
 from bench_index import all_files, ensure_database
 
 import dbdicom as db
-from dbdicom._files import Store
+from dbdicom._files import HEAD, Store
 
 BUCKET = "dbdicom-bench"
 PEERS = ("loop", "concurrent")
@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             },
             lambda: drop_index(prefix_url, options),
         )
+        sizes = [int(fs.info(k)["size"]) for k in fs.find(f"{BUCKET}/prefix")]
+        series_sizes = [int(fs.info(k)["size"]) for k in series_keys]
+        frame = db.database(series_url, storage_options=options, status=muted()).index.frame
+        pixel_bytes = int(frame["_nbytes"].sum()) + 12 * len(frame)
     load_after = os.getloadavg()
     rows = [
         row(f"load a {case.n_files}-slice series", load, 3),
@@ -242,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, t in timings.items():
             lines.append((f"{title}: {name}", t.spread(), ", ".join(f"{s:.3f}" for s in t.seconds)))
     print(format_table(("contestant", "min / median / max", "rounds (s)"), lines, 1))
+    head = sum(min(HEAD, n) for n in sizes)
+    print(
+        f"\nbytes fetched: load {pixel_bytes / MIB:.1f} MiB (pixel data, by range) against "
+        f"{sum(series_sizes) / MIB:.1f} MiB (whole objects); index {head / MIB:.1f} MiB (the "
+        f"first {HEAD // 1024} KiB of each object) against {sum(sizes) / MIB:.1f} MiB; the same "
+        "number of GET requests on both sides (one per object)"
+    )
     print(
         f"\nload average (1, 5, 15 min): before {load_before[0]:.2f} {load_before[1]:.2f} "
         f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
@@ -255,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
                 "load": {k: v.as_dict() for k, v in load.items()},
                 "index": {k: v.as_dict() for k, v in index.items()},
                 "load_average": [load_before, load_after],
+                "bytes": {
+                    "load": [pixel_bytes, sum(series_sizes)],
+                    "index": [head, sum(sizes)],
+                },
             },
         )
     return 0 if all(r.met for r in rows) else 1

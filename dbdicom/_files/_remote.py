@@ -11,7 +11,8 @@ disk, no open handle):
 
 What is read, and how:
 
-- a scan fetches the first :data:`HEAD` bytes of many objects at once
+- a scan fetches the first :data:`HEAD` bytes (more when the headers
+  before were longer) of many objects at once
   (fsspec's ``cat_ranges``, concurrent on asynchronous file systems such as
   s3fs), and reads a longer header through the same walker as local files,
   fetching the rest by range; pydicom gets the whole object only where the
@@ -310,8 +311,10 @@ class Store:
             out[rel] = (int(info.get("size") or 0), _stamp(info))
         return out
 
-    def heads(self, rels: Sequence[str], sizes: Sequence[int]) -> list[bytes | Exception]:
-        """The first :data:`HEAD` bytes of each object, fetched together; errors in place."""
+    def heads(
+        self, rels: Sequence[str], sizes: Sequence[int], n: int = HEAD
+    ) -> list[bytes | Exception]:
+        """The first ``n`` bytes of each object, fetched together; errors in place."""
         if not rels:
             return []
         fs = self.filesystem()[0]
@@ -320,7 +323,7 @@ class Store:
         if not asked:
             return out
         paths = [self.path_of(rels[i]) for i in asked]
-        ends = [min(HEAD, int(sizes[i])) for i in asked]
+        ends = [min(n, int(sizes[i])) for i in asked]
         try:
             got = fs.cat_ranges(paths, [0] * len(paths), ends, on_error="return")
         except Exception as exc:  # the store's boundary: see listing

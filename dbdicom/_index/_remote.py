@@ -24,6 +24,7 @@ import platformdirs
 
 from .._facade import pandas as pd
 from .._files import (
+    HEAD,
     Header,
     NotDicomError,
     RemoteFile,
@@ -52,6 +53,8 @@ __all__ = ["RemoteIndex", "scan_objects"]
 
 #: objects whose first bytes are fetched together (one ``cat_ranges``)
 BATCH = 128
+#: the most first bytes fetched of each object (headers longer than the last batch's)
+MAX_HEAD = 1 << 18
 _SOP_CLASS, _FRAMES = 0x00080016, 0x00280008
 
 Progress = Callable[[int, int], None]
@@ -179,13 +182,18 @@ def _scan_rows(
     out: list[tuple[str, tuple[Row, list[Row]]]] = []
     if progress and total:
         progress(0, total)
+    first = HEAD
     for start in range(0, total, BATCH):
         batch = items[start : start + BATCH]
-        heads = store.heads([rel for rel, _ in batch], [s for _, (s, _) in batch])
+        heads = store.heads([rel for rel, _ in batch], [s for _, (s, _) in batch], first)
+        longest = 0
         with warnings_of_each_file() as said:
             for (rel, (size, stamp)), head in zip(batch, heads, strict=True):
                 row, fr = _scan_object(store, rel, size, stamp, head)
                 out.append((rel, (with_warnings(row, said()), fr)))
+                longest = max(longest, row.get("_offset", -1))
+        # the objects of a prefix have headers of similar lengths: fetch as much next time
+        first = min(max(HEAD, longest + 1024), MAX_HEAD)
         if progress:
             progress(min(start + BATCH, total), total)
     return out
