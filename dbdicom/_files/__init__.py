@@ -33,10 +33,10 @@ from ._remote import (
     Store,
     is_url,
     local_copy,
-    read_remote_frames,
     redact,
     remote_header,
 )
+from ._remote_frames import read_remote_frames
 from ._values import decode_value, encodings_for, to_python
 
 __all__ = [
