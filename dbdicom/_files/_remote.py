@@ -304,7 +304,22 @@ class Store:
     def heads(
         self, rels: Sequence[str], sizes: Sequence[int], n: int = HEAD
     ) -> list[bytes | Exception]:
-        """The first ``n`` bytes of each object, fetched together; errors in place."""
+        """The first ``n`` bytes of each object, fetched together; errors in place.
+
+        Examples
+        --------
+        >>> import tempfile, zipfile
+        >>> from pydicom.data import get_testdata_file
+        >>> archive = tempfile.mkdtemp() + "/cd.zip"
+        >>> with zipfile.ZipFile(archive, "w") as z:
+        ...     z.write(get_testdata_file("CT_small.dcm"), "a/IM-1")
+        >>> store = Store(archive)
+        >>> listed = store.listing()
+        >>> list(listed), listed["a/IM-1"][0]
+        (['a/IM-1'], 39206)
+        >>> [head[128:132] for head in store.heads(["a/IM-1"], [39206], 256)]
+        [b'DICM']
+        """
         if not rels:
             return []
         fs = self.filesystem()[0]

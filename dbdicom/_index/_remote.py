@@ -67,6 +67,20 @@ class RemoteIndex(Index):
     journal and no lock are made); ``root`` is the cache folder of the
     index, ``store`` its store folder, and :attr:`name` the URL without
     credentials.
+
+    Examples
+    --------
+    >>> import tempfile, zipfile
+    >>> from pydicom.data import get_testdata_file
+    >>> archive = tempfile.mkdtemp() + "/cd.zip"
+    >>> with zipfile.ZipFile(archive, "w") as z:
+    ...     z.write(get_testdata_file("CT_small.dcm"), "ct/IM-1")
+    ...     z.write(get_testdata_file("MR_small.dcm"), "mr/IM-1")
+    >>> index = RemoteIndex(Store(archive)).open()
+    >>> index.array("_path").tolist(), index.array("Modality").tolist()
+    (['ct/IM-1', 'mr/IM-1'], ['CT', 'MR'])
+    >>> str(index.locations(["ct/IM-1"])[0]) == f"zip://ct/IM-1::{archive}"
+    True
     """
 
     remote = True
