@@ -111,9 +111,8 @@ class RemoteIndex(Index):
         """
         found = self.source.listing()
         paths = self.array("_path")
-        frame = self.frame
         keep, todo = compare(
-            paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), Walk(found, {}, None)
+            paths, self.array("_size"), self.array("_mtime"), Walk(found, {}, None)
         )
         if keep.all() and not todo:
             return False

@@ -26,7 +26,16 @@ from .._facade import pyarrow_compute as pc
 from .._facade import pyarrow_feather as feather
 from ._scan import HIDDEN
 
-__all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
+__all__ = [
+    "FORMAT",
+    "UNREAD",
+    "decoded",
+    "load_frame",
+    "load_table",
+    "save_frame",
+    "store_folder",
+    "table_frame",
+]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
@@ -141,6 +150,21 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     An unusable file (another format version, damaged) is not an error: the
     index can always be rebuilt from the DICOM files.
     """
+    loaded = load_table(path)
+    if loaded is None:
+        return None
+    try:
+        return table_frame(*loaded), loaded[1]
+    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
+        return None
+
+
+def load_table(path: Path) -> tuple[pa.Table, dict[str, Any]] | None:
+    """The Arrow table of a file of :func:`save_frame`, and its ``meta`` (as :func:`load_frame`).
+
+    The table as it is stored (JSON columns still text): what a reopen holds
+    until a pandas frame is needed (:func:`table_frame`).
+    """
     try:
         table = feather.read_table(str(path), memory_map=_MAP)
         info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
@@ -149,20 +173,30 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     if info.get("format") != FORMAT:
         return None
     try:
-        frame = _to_frame(table)
-    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
+        for column in table.columns:
+            if pa.types.is_dictionary(column.type):
+                words = _dictionary(column).dictionary
+                if pc.count_distinct(words, mode="all").as_py() != len(words):
+                    return None  # categories repeat: not a table save_frame wrote
+    except pa.ArrowException:
         return None
     # the columns no row has a value in (Arrow counts them): found without a pass
     info["empty_columns"] = [
         n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
     ]
+    return table, info
+
+
+def table_frame(table: pa.Table, info: dict[str, Any]) -> pd.DataFrame:
+    """The pandas frame of a table of :func:`load_table` (its JSON columns decoded)."""
+    frame = _to_frame(table)
     for col in info.get("json_columns", []):
         if col in frame.columns:
-            frame[col] = _decoded(table.column(col))
-    return frame, info
+            frame[col] = pd.Series(decoded(table.column(col)), dtype=object)
+    return frame
 
 
-def _decoded(column: pa.ChunkedArray) -> pd.Series:
+def decoded(column: pa.ChunkedArray) -> np.ndarray:
     """A column saved as JSON text, decoded; UNREAD where it was not read (null).
 
     Only the values read are decoded: a tag read on demand for one series
@@ -170,11 +204,16 @@ def _decoded(column: pa.ChunkedArray) -> pd.Series:
     not 20,000 (14 ms).
     """
     out = np.full(len(column), UNREAD, dtype=object)
-    valid = column.is_valid()
-    where = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-    for row, text in zip(where, column.filter(valid).to_pylist(), strict=True):
-        out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
-    return pd.Series(out, dtype=object)
+    # a list, not to_numpy, which imports pandas (see _arrow)
+    for row, text in enumerate(column.to_pylist()):
+        if text is not None:
+            out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
+    return out
+
+
+def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A dictionary column as one array."""
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
 
 
 # pandas' CategoricalDtype without checking that the categories are unique: an
@@ -222,10 +261,8 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column.type
         if pa.types.is_dictionary(kind):
-            array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            array = _dictionary(column)
             words = array.dictionary
-            if pc.count_distinct(words, mode="all").as_py() != len(words):
-                raise ValueError(f"the categories of {name} repeat")
             codes = array.indices
             if codes.null_count:
                 codes = codes.fill_null(-1)
