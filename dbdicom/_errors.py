@@ -26,6 +26,10 @@ __all__ = [
     "GroupError",
     "ReadOnlyError",
     "StaleFileError",
+    "StorageAccessError",
+    "StorageBackendError",
+    "StorageError",
+    "StorageObjectNotFoundError",
     "VirtualZarrError",
     "disk_full",
 ]
@@ -145,6 +149,26 @@ class VirtualZarrError(DicomError, ValueError):
     rescale that differs between frames...), and the way out: a copy with
     ``export_as_zarr``, or leaving those frames out with ``subseries``.
     """
+
+
+class StorageError(DicomError, OSError):
+    """A store of objects (S3, GCS, HTTP, a zip file) could not be read.
+
+    Unreachable, or answering with an error: the message names the URL (its
+    credentials removed), the cause and the way out.
+    """
+
+
+class StorageAccessError(StorageError, PermissionError):
+    """The store refused access (HTTP 401/403): wrong or missing credentials."""
+
+
+class StorageObjectNotFoundError(StorageError, FileNotFoundError):
+    """An object of the index is gone from its store (deleted since it was indexed)."""
+
+
+class StorageBackendError(DicomError, ImportError):
+    """No installed package reads the URL's protocol; the message names the one to install."""
 
 
 # the errors of a write that found no room: the disk is full, or the user's quota

@@ -10,6 +10,10 @@ no dask unless ``chunks=`` asks for it, and then xarray makes the dask
 array; ``encoding["preferred_chunks"]`` says what is stored: frames, each
 read on its own (see :func:`dbdicom._arrays._lazy.preferred_chunks`).
 
+A URL (``s3://bucket/prefix``, ``https://``, a ``.zip``) is opened as a
+read-only database of the objects below it, with the fsspec options given
+as ``storage_options=`` (see docs/remote.md).
+
 A single DICOM file is opened as a database of that file alone: a link to
 it in a temporary folder (removed when Python exits), so that its own folder
 is neither read whole nor written.
@@ -26,7 +30,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ from xarray.backends import BackendEntrypoint
 
 from ._accessor import register_accessor
 from ._errors import DatabaseNotFoundError
+from ._files import is_url
 from ._records import Database, database, open_group, tree_of
 
 __all__ = ["GUESS_FILES", "DbdicomBackendEntrypoint", "is_dicom_file", "looks_like_dicom"]
@@ -120,8 +125,10 @@ def _single_file(path: Path) -> Database:
     return database(folder, follow_links=True)
 
 
-def _open(filename_or_obj: Any) -> Database:
-    """The database of a folder, or of one file."""
+def _open(filename_or_obj: Any, storage_options: Mapping[str, Any] | None = None) -> Database:
+    """The database of a folder, of one file, or of a URL (see docs/remote.md)."""
+    if is_url(filename_or_obj):
+        return database(filename_or_obj, storage_options=storage_options)
     try:
         path = Path(os.fspath(filename_or_obj)).expanduser()
     except TypeError:
@@ -194,6 +201,7 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         "series",
         "dims",
         "fill",
+        "storage_options",
     )
     supports_groups = True
 
@@ -206,8 +214,9 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         series: str | None = None,
         dims: Sequence[str] | None = None,
         fill: bool = False,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> xr.Dataset:
-        db = _open(filename_or_obj)
+        db = _open(filename_or_obj, storage_options)
         ds = open_group(db, group if group is not None else series, dims=dims, fill=fill)
         return _dropped(ds, drop_variables)
 
@@ -218,8 +227,9 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         drop_variables: str | Iterable[str] | None = None,
         group: str | None = None,
         fill: bool = False,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> dict[str, xr.Dataset]:
-        db = _open(filename_or_obj)
+        db = _open(filename_or_obj, storage_options)
         nodes = tree_of(db, group, fill=fill, chunks=False).nodes
         return {path: _dropped(ds, drop_variables) for path, ds in nodes.items()}
 
@@ -230,9 +240,14 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         drop_variables: str | Iterable[str] | None = None,
         group: str | None = None,
         fill: bool = False,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> xr.DataTree:
         groups = self.open_groups_as_dict(
-            filename_or_obj, drop_variables=drop_variables, group=group, fill=fill
+            filename_or_obj,
+            drop_variables=drop_variables,
+            group=group,
+            fill=fill,
+            storage_options=storage_options,
         )
         return xr.DataTree.from_dict(groups)
 

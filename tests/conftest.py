@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
+from servers import missing_server
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -71,3 +74,31 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Datab
     database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[dict[str, Any]]:
+    """A real S3 server (moto's, in a thread) on a free localhost port, for the session.
+
+    Gives the fsspec storage options that reach it (credentials moto takes
+    as they are); stopped at the end. Other processes (dask workers) reach
+    it too.
+    """
+    try:
+        import s3fs  # noqa: F401
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", exc)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line a request, else
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    try:
+        server.start()
+    except OSError as exc:
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", exc)
+    host, port = server.get_host_and_port()
+    yield {
+        "key": "dbdicom-test-key",
+        "secret": "dbdicom-test-secret-0123",
+        "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
+    }
+    server.stop()

@@ -360,7 +360,7 @@ def test_a_tag_not_in_the_index_as_a_dim(
     opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Any tag can be a dim: read from the series' files once, then remembered."""
-    import dbdicom._index._index as index_module
+    import dbdicom._index._files as index_module  # where the index reads a file
 
     database, manifest = opened
     info = manifest.series_by_description("VFA")

@@ -147,7 +147,7 @@ def test_tag_not_in_index_is_read_once_and_remembered(
     root, manifest = database_folder
     database = db.database(root)
     series = database.series(SeriesDescription="CT abdomen")[0]
-    import dbdicom._index._index as index_module
+    import dbdicom._index._files as index_module  # where the index reads a file
 
     calls: list[str] = []
     original = index_module.read_any_header

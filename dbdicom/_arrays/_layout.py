@@ -12,7 +12,6 @@ a numpy array. Neither xarray, dask nor pandas is imported here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -210,13 +209,13 @@ def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
     is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
     if not is_palette.any():
         return out
-    root = str(frames.index.root)
     paths = np.asarray(frames.column("_path"), dtype=object)
     bits: dict[str, int] = {}
     for k in np.flatnonzero(is_palette).tolist():
         path = str(paths[k])
-        if path not in bits:
-            bits[path] = _files.palette_bits(root + os.sep + path)
+        if path not in bits:  # a remote store's object is read from a local copy
+            with _files.local_copy(frames.index.locations([path])[0]) as local:
+                bits[path] = _files.palette_bits(local)
         out[k] = bits[path]
     return out
 
@@ -314,11 +313,8 @@ class Layout:
         return self.formats[0].frame_shape
 
     def paths(self) -> np.ndarray:
-        """Per frame, the absolute path of its file."""
-        root = str(self.frames.index.root)
-        return np.array(
-            [root + os.sep + p for p in self.frames.column("_path").tolist()], dtype=object
-        )
+        """Per frame, the absolute path of its file (a RemoteFile for a remote store's object)."""
+        return self.frames.index.locations(self.frames.column("_path").tolist())
 
     def refs(self) -> list[FrameRef]:
         """Per frame, where it is read from (see :data:`~._read.FrameRef`)."""

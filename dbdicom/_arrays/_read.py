@@ -118,8 +118,21 @@ def current_place(
 #: where one frame is read from: path, frame number, byte offset and length
 #: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
-#: not known, not checked)
-FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float, int | None, int | None]
+#: not known, not checked); an object of a remote store is a RemoteFile, read
+#: by range (its size and time are compared at a refresh, not at each read)
+FrameRef = tuple[
+    str | _files.RemoteFile, int, int, int, _files.PixelFormat, float, float, int | None, int | None
+]
+
+
+def _check_format(path: object, fmt: _files.PixelFormat) -> None:
+    """A format no frame can have (Bits Allocated 12, RGB with one sample) is an error."""
+    problem = _files.format_problem(fmt)
+    if problem:
+        raise InvalidFileError(
+            f"{path}: {problem}: its image cannot be read. Re-export the file from its "
+            "source, or leave it out of the series with series.subseries(...)."
+        )
 
 
 def frame_refs(
@@ -135,7 +148,8 @@ def frame_refs(
 ) -> list[FrameRef]:
     """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values.
 
-    The arrays hold one value per frame: absolute path, frame number in the
+    The arrays hold one value per frame: absolute path (an object of a
+    remote store: its :class:`~dbdicom._files.RemoteFile`), frame number in the
     file, byte offset and length of the pixel data, pixel format,
     RescaleSlope and RescaleIntercept, and the file's size and modification
     time when indexed (None: not checked).
@@ -143,7 +157,7 @@ def frame_refs(
     n = len(paths)
     return list(
         zip(
-            [str(p) for p in paths],
+            [p if isinstance(p, _files.RemoteFile) else str(p) for p in paths],
             np.asarray(frames).tolist(),
             np.asarray(offsets).tolist(),
             np.asarray(nbytes).tolist(),
@@ -204,15 +218,10 @@ def _stored(
 ) -> np.ndarray:
     """Stored values of some frames of one file; a reader's AttributeError made a DicomError.
 
-    A format no frame can have (Bits Allocated 12, RGB with one sample) is
-    an :class:`InvalidFileError` before anything is read.
+    A format no frame can have is an :class:`InvalidFileError` before
+    anything is read (:func:`_check_format`).
     """
-    problem = _files.format_problem(fmt)
-    if problem:
-        raise InvalidFileError(
-            f"{path}: {problem}: its image cannot be read. Re-export the file from its "
-            "source, or leave it out of the series with series.subseries(...)."
-        )
+    _check_format(path, fmt)
     try:
         return _files.read_frames(path, frames, fmt, offset, nbytes)
     except AttributeError as error:  # xarray would report it as a missing `.values`
@@ -277,13 +286,17 @@ def read_cells(
     out = np.full(
         (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
     )
-    files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
+    files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))
+    fetched = _remote_stored(files)  # the objects of remote stores, fetched together
     for path, group in files.items():
-        _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
-        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
-        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+        if isinstance(path, _files.RemoteFile):
+            stored = fetched[path]
+        else:
+            _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+            fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+            stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
         for (pos, ref), frame in zip(group, stored, strict=True):
             slope, intercept = ref[5], ref[6]
             if slope == 1 and intercept == 0:
@@ -295,6 +308,21 @@ def read_cells(
             else:  # a whole slope: integers (see output_dtype)
                 out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
     return out.reshape(shape + frame_shape)
+
+
+def _remote_stored(
+    files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]],
+) -> dict[_files.RemoteFile, np.ndarray]:
+    """Stored values of the frames of the remote objects among ``files``, read together."""
+    reads = []
+    for path, group in files.items():
+        if isinstance(path, _files.RemoteFile):
+            _, _, offset, nbytes, fmt, *_ = group[0][1]
+            _check_format(path, fmt)
+            reads.append((path, [ref[1] for _, ref in group], fmt, offset, nbytes))
+    if not reads:
+        return {}
+    return dict(zip([r[0] for r in reads], _files.read_remote_frames(reads), strict=True))
 
 
 def read_one(

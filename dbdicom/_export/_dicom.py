@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ def export_dicom(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
                 target = target.with_name(f"{target.stem}_{i}.dcm")
             seen.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
+            index = instance._db.index  # a remote store's objects are downloaded
             with written(target) as temporary:
-                shutil.copy2(instance.path, temporary)
+                index.copy_out(str(index.array("_path", instance._rows())[0]), temporary, True)
             report(i + 1, total)
 
     return each_series(record, root, write, "DICOM", progress=False)

@@ -144,17 +144,23 @@ def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
         return list(arrays)
 
 
-def _first_file(record: Any, series: Any, da: Any) -> str:
-    """The file of the first image of ``da``: the header the sidecar is made from."""
-    if record.level == "instance":
-        return str(record.path)
-    uid = None
-    if "SOPInstanceUID" in da.coords:
-        uid = da["SOPInstanceUID"].values.ravel()[0]
-    elif "SOPInstanceUID" in da.attrs:
-        uid = da.attrs["SOPInstanceUID"]
-    found = series.instances(SOPInstanceUID=str(uid)) if uid is not None else []
-    return str(found[0].path) if found else str(series.files()[0])
+def _first_header(record: Any, series: Any, da: Any) -> Any:
+    """The header values of the first image of ``da``: what the sidecar is made from.
+
+    Read from a local copy where the database is a remote store's.
+    """
+    instance = record
+    if record.level != "instance":
+        uid = None
+        if "SOPInstanceUID" in da.coords:
+            uid = da["SOPInstanceUID"].values.ravel()[0]
+        elif "SOPInstanceUID" in da.attrs:
+            uid = da.attrs["SOPInstanceUID"]
+        found = series.instances(SOPInstanceUID=str(uid)) if uid is not None else []
+        instance = found[0] if found else series.instances()[0]
+    index = instance._db.index
+    with index.local_file(str(index.array("_path", instance._rows())[0])) as path:
+        return header_values(path)
 
 
 def export_nifti(
@@ -211,7 +217,7 @@ def _write_series(record: Any, series: Any, folder: Path, identifiers: bool, nib
     """The NIfTI files of one series (one per geometry group); raises if none can be."""
     arrays = _arrays_of(record, series, folder.name)
     for name, voxels, affine, per_volume, da in _volumes(record, series, arrays, folder.name):
-        header = header_values(_first_file(record, series, da))
+        header = _first_header(record, series, da)
         sidecar, _ = _sidecar(header, da, per_volume, identifiers)
         _save(nibabel, voxels, affine, sidecar, folder.parent / name)
 
@@ -268,7 +274,7 @@ class _BidsPlan:
             try:
                 arrays = _arrays_of(record, series, folder.name)
                 self.arrays[series.uid] = arrays
-                header = header_values(_first_file(record, series, arrays[0]))
+                header = _first_header(record, series, arrays[0])
                 name = chosen_name(series, header, _fourth(arrays[0]), bids)
             except DicomError as exc:  # said when the series is written (or skipped)
                 self.names[series.uid] = exc
@@ -319,7 +325,7 @@ def _export_bids(
         volumes = _volumes(record, series, arrays, name.file())
         for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
             chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
-            header = header_values(_first_file(record, series, da))
+            header = _first_header(record, series, da)
             sidecar, lists = _sidecar(header, da, per_volume, identifiers)
             if "task" in name.entities:  # required by BIDS for func data
                 sidecar["TaskName"] = name.entities["task"]

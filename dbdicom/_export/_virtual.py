@@ -291,6 +291,12 @@ def virtual_references(
     the series level a series that cannot be referenced is skipped with a
     message; a series or an instance raises the error.
     """
+    if record._db.index.remote:
+        raise VirtualZarrError(
+            f"{record._db.path} is a database in a remote store, and a virtual Zarr store "
+            "of dbdicom points into local files: download the database first "
+            "(local = database.save(folder)), or export a copy with export_as_zarr(path)."
+        )
     refs: dict[str, Any] = {".zgroup": json.dumps({"zarr_format": 2})}
     files: dict[str, list[int]] = {}
     root = Path("/")

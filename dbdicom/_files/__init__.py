@@ -27,10 +27,28 @@ from ._raw import (
     header_of,
     merge,
 )
+from ._remote import (
+    HEAD,
+    RemoteFile,
+    Store,
+    is_url,
+    local_copy,
+    redact,
+    remote_header,
+)
+from ._remote_frames import read_remote_frames
 from ._values import decode_value, encodings_for, to_python
 
 __all__ = [
     "FORMAT_TAGS",
+    "HEAD",
+    "RemoteFile",
+    "Store",
+    "is_url",
+    "local_copy",
+    "read_remote_frames",
+    "redact",
+    "remote_header",
     "FRAME_ALIASES",
     "Header",
     "Layouts",

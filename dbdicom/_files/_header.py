@@ -47,6 +47,7 @@ __all__ = [
     "NotDicomError",
     "deflated_pixel_data",
     "read_header",
+    "read_header_at",
     "values_of_elements",
 ]
 
@@ -200,6 +201,24 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     # the files of a folder have headers of similar lengths: read as much first next time
     _first = _SHORT if 0 <= header.pixel_offset <= _SHORT - 256 else _LONG
     return header
+
+
+def read_header_at(win: Window, wanted: Mapping[int, str]) -> Header:
+    """:func:`read_header` of the bytes ``win`` gives: a file's first bytes, more on demand.
+
+    How an object of a remote store is read: its first bytes fetched with
+    many others, the rest of a long header by range (``win.f``), never the
+    pixel data. Raises as :func:`read_header` does.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
+    ...     h = read_header_at(Window.of_file(f, 256), {0x00280010: "US"})  # 256 bytes first
+    >>> h.values[0x00280010], h.pixel_offset
+    (64, 1500)
+    """
+    return _read(win, wanted)
 
 
 def _read(win: Window, wanted: Mapping[int, str]) -> Header:

@@ -22,6 +22,7 @@ from ._index import Index, assign_keys, find_problems
 from ._order import Lookup, factorize, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
+from ._remote import RemoteIndex
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
 from ._store import UNREAD, store_folder
 from ._walk import SKIPPED, walk
@@ -35,6 +36,7 @@ __all__ = [
     "LEVEL_TAGS",
     "Lookup",
     "NUMERIC_VRS",
+    "RemoteIndex",
     "Row",
     "SKIPPED",
     "TAGS",

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from .._facade import pandas as pd
-from .._files import NotDicomError, read_any_header
+from .._files import NotDicomError
 from ._arrow import SavedTable
-from ._cells import dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
+from ._cells import dict_vr, overwrite_rows, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -28,6 +28,7 @@ from ._columns import (
     to_plain,
 )
 from ._dicomdir import media_problems
+from ._files import Files
 from ._fresh import changed_files, compare
 from ._held import HeldTable
 from ._keys import KEY_SOURCES, assign_keys, find_problems
@@ -62,7 +63,7 @@ TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encod
 ]
 
 
-class Index(HeldTable):
+class Index(HeldTable, Files):
     """The rows of every file of a folder, with the hierarchy keys.
 
     Parameters
@@ -433,9 +434,7 @@ class Index(HeldTable):
         tag = tag_number(keyword)
         vr = dict_vr(tag)
         if vr == "SQ":
-            return [
-                read_sequence(str(self.root / self.frame["_path"].iat[int(r)]), tag) for r in rows
-            ]
+            return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
         if keyword not in self.frame.columns:
             self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
         col = self.frame[keyword].to_numpy(dtype=object)
@@ -446,9 +445,8 @@ class Index(HeldTable):
         if todo:
             col = col.copy()
             for r in todo:
-                path = str(self.root / self.frame["_path"].iat[r])
                 try:
-                    header = read_any_header(path, {tag: vr})
+                    header = self._read_tags(str(self.frame["_path"].iat[r]), {tag: vr})
                 except (NotDicomError, EOFError, OSError):
                     col[r] = None
                     continue
@@ -468,7 +466,8 @@ class Index(HeldTable):
         (:func:`~dbdicom._index._dicomdir.media_problems`).
         """
         found = find_problems(self.frame)
-        media = media_problems(str(self.root), self.frame)
+        with self._media_root() as root:
+            media = media_problems(root, self.frame)
         if not media:
             return found
         return pd.concat([found, pd.DataFrame(media, columns=found.columns)], ignore_index=True)

@@ -40,6 +40,7 @@ from ._walk import skip_reason
 
 __all__ = [
     "HIDDEN",
+    "RT_DOSE",
     "WARNINGS_SEPARATOR",
     "Row",
     "header_row",
@@ -47,6 +48,8 @@ __all__ = [
     "scan_files",
     "scan_one",
     "scanned_with_warnings",
+    "warnings_of_each_file",
+    "with_warnings",
     "WANTED",
 ]
 
@@ -77,12 +80,19 @@ Row = dict[str, Any]
 
 
 def scan_one(
-    root: str, rel: str, size: int, mtime: int, data: bytes | None = None
+    root: str,
+    rel: str,
+    size: int,
+    mtime: int,
+    data: bytes | None = None,
+    read: Callable[[], Header] | None = None,
 ) -> tuple[Row, list[Row]]:
     """The index row of one file, and its frame rows if it is enhanced multi-frame.
 
     ``data``: the file's bytes, when they are at hand (a file dbdicom has just
-    written), read instead of the file. Never raises for a bad file: the
+    written), read instead of the file. ``read``: gives the header instead
+    of reading the file (an object of a remote store, read by range),
+    raising as :func:`~dbdicom._files.read_any_header` does. Never raises for a bad file: the
     row's ``_error`` says why the file is left out of the tree, its
     ``_warning`` which values could not be decoded (read as missing).
 
@@ -100,18 +110,20 @@ def scan_one(
         row["_error"] = skip_reason(root, rel, size)
         return row, []
     try:
-        return _scan(root, rel, row, data)
+        return _scan(root, rel, row, data, read)
     except Exception as exc:  # the scan boundary: see the docstring
         row = {"_path": rel, "_size": size, "_mtime": mtime}
         row["_error"] = f"cannot be read: {type(exc).__name__}: {exc}"
         return row, []
 
 
-def _scan(root: str, rel: str, row: Row, data: bytes | None) -> tuple[Row, list[Row]]:
+def _scan(
+    root: str, rel: str, row: Row, data: bytes | None, read: Callable[[], Header] | None
+) -> tuple[Row, list[Row]]:
     """:func:`scan_one`, but for the exceptions nobody expects."""
     path = os.path.join(root, rel)
     try:
-        header = read_any_header(path, WANTED, data)
+        header = read() if read is not None else read_any_header(path, WANTED, data)
     except NotDicomError as exc:
         row["_error"] = str(exc)
         return row, []

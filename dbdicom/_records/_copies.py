@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, disk_full
 from .._files import NotDicomError, read_any_header
@@ -107,16 +109,16 @@ def save_to(record: Record, path: Any) -> Any:
             f"{target} exists and is not an empty folder: save into a new folder, or copy "
             "the records into that database with its import_dicom() or copy_to()."
         )
-    files = record.files() if record.level != "database" or record._rows().size else []
-    root = Path(record._db.path)
+    db = record._db
+    rows = record._rows()
+    rels = db.index.array("_path", db._in_order(rows)) if rows.size else np.array([])
     made = not target.exists()
     copied: list[Path] = []
     try:
-        for source in files:
-            rel = Path(source).relative_to(root)
+        for rel in rels.tolist():  # a remote store's objects are downloaded
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             copied.append(target / rel)
-            shutil.copyfile(source, target / rel)
+            db.index.copy_out(rel, target / rel)
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _take_back(target, copied, made)
@@ -129,7 +131,7 @@ def save_to(record: Record, path: Any) -> Any:
             ) from exc
         raise
     # the database's own class opens the copy (this module is below the Database)
-    return type(record._db)(target.absolute(), status=record._db._status, dialog=record._db._dialog)
+    return type(db)(target.absolute(), status=db._status, dialog=db._dialog)
 
 
 def _take_back(target: Path, copied: list[Path], made: bool) -> None:

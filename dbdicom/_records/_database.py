@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ import numpy as np
 
 from .._errors import DatabaseNotFoundError, DicomError
 from .._facade import pandas as pd
+from .._files import Store, is_url
 from .._index import (
     TAGS,
     VECTORS,
     Index,
+    RemoteIndex,
     check_tag,
     factorize,
     parse_query,
@@ -91,10 +94,11 @@ class Database(Record):
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         status: StatusLike | None = None,
         dialog: DialogLike | None = None,
         follow_links: bool = False,
+        index: Index | None = None,
     ) -> None:
         super().__init__(self, str(path))
         self._path = path
@@ -106,7 +110,11 @@ class Database(Record):
         self._rank: np.ndarray | None = None
         self._seen = (-1, -1)  # index (version, order_version) of the caches
         self._temporary = False  # db.database() without a path
-        self._index = Index(path, progress=self._progress, follow_links=follow_links)
+        if index is None:
+            index = Index(Path(path), progress=self._progress, follow_links=follow_links)
+        else:  # a remote store's (see _remote_database)
+            index.progress = self._progress
+        self._index = index
         self._index.open()
         self._editor = Editor(self)
 
@@ -122,7 +130,10 @@ class Database(Record):
 
     @property
     def read_only(self) -> bool:
-        """True when the folder cannot be written (the index is then in the cache)."""
+        """True when the folder cannot be written (the index is then in the cache).
+
+        A database in a remote store (a URL) is always read-only.
+        """
         return not self._index.writable
 
     @property
@@ -457,6 +468,7 @@ def database(
     status: StatusLike | None = None,
     dialog: DialogLike | None = None,
     follow_links: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Database:
     """Open a folder of DICOM files as a database (or, without a path, a new one).
 
@@ -474,7 +486,11 @@ def database(
     ----------
     path : str or path-like, optional
         The folder. Sub-folders are included; hidden files and folders
-        (names starting with ``.``) are not. Without a path: a new, empty
+        (names starting with ``.``) are not. Or a URL that fsspec reads
+        (``s3://bucket/prefix``, ``gs://``, ``https://``, ``file://``,
+        ``zip://::archive.zip``), or a path ending in ``.zip``: a read-only
+        database whose headers and frames are read by range (see
+        docs/remote.md). Without a path: a new, empty
         database that has no folder of its own; it lives in a temporary
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder.
@@ -495,6 +511,9 @@ def database(
         sockets, devices and dangling links are listed and never opened. A
         file reached through a link is never changed: an edit replaces the
         link by the edited file (``restore()`` puts the link back).
+    storage_options : mapping, optional
+        For a URL: fsspec's options of its file system (credentials,
+        ``endpoint_url``...); never stored, printed or raised.
 
     Returns
     -------
@@ -516,6 +535,9 @@ def database(
         new._temporary = True
         _TEMPORARY.add(new)
         return new
+    if is_url(path):
+        index = RemoteIndex(Store(os.fspath(path), dict(storage_options or {})))
+        return Database(index.name, status=status, dialog=dialog, index=index)
     root = Path(path).expanduser()
     if not root.exists():
         raise DatabaseNotFoundError(

@@ -154,6 +154,12 @@ class Editor(Changes):
             raise ReadOnlyError(
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
+        if self.db._index.remote:
+            raise ReadOnlyError(
+                f"{self.db.path} is a database in a remote store, which dbdicom reads but "
+                "does not change. To work on it, download it into a local folder "
+                "(local = database.save(folder)) and change that one."
+            )
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(
                 f"{self.root} is read-only: dbdicom can read it but not change it. To work "
@@ -208,6 +214,8 @@ class Editor(Changes):
 
     def check_files(self, rels: Sequence[str]) -> None:
         """Refuse to start when a file went missing behind the database's back."""
+        if self.db.index.remote:  # objects of a store: a read names one that is gone
+            return
         missing = [r for r in rels if r not in self.memory and not (self.root / r).is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -222,11 +230,13 @@ class Editor(Changes):
         ds = self.memory.get(rel)
         if ds is not None:
             return ds
-        path = self.root / rel
+        index = self.db.index
         try:
-            return read_dataset(path, stop_before_pixels=not pixels, decode=False)
+            with index.local_file(rel) as path:
+                return read_dataset(path, stop_before_pixels=not pixels, decode=False)
         except (InvalidDicomError, EOFError, ValueError) as exc:
-            raise InvalidFileError(f"{path} cannot be read by pydicom: {exc}") from exc
+            where = index.locations([rel])[0]
+            raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
 
     def _progress(self, done: int, total: int, text: str) -> None:
         if total >= PROGRESS_FROM and not self.db._muted:

@@ -489,7 +489,8 @@ class Record(Exports, Views):
         With a ``path`` (a folder that does not exist yet, or is empty), the
         record's files are also written there, as a database folder of their
         own; that database is returned. This is how a database made without
-        a folder (``db.database()``) is kept.
+        a folder (``db.database()``) is kept, and how the objects of a
+        database in a remote store (a URL) are downloaded into a folder.
 
         Examples
         --------
@@ -500,7 +501,8 @@ class Record(Exports, Views):
         >>> [s.SeriesDescription for s in kept.series()]
         ['zeros']
         """
-        self._db._editor.save(self)
+        if path is None or not self._db._index.remote:  # a remote store has no changes
+            self._db._editor.save(self)
         if path is None:
             return None
         return save_to(self, path)

@@ -1,0 +1,78 @@
+"""Where the files of an index are, for what reads them: a local folder.
+
+:class:`Files` is what the index of a folder answers when asked for the
+bytes of one of its files (by its path relative to the folder); the index
+of a remote store (:class:`~dbdicom._index._remote.RemoteIndex`) answers the
+same questions with objects read by range. Everything that reads a file of a
+database asks here, so that both kinds of database share every reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._files import Header, read_any_header
+from ._cells import read_sequence
+
+__all__ = ["Files"]
+
+
+class Files:
+    """The files of a database folder ``root``, each named by its path relative to it.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> files = Files()
+    >>> files.root = Path(get_testdata_file("CT_small.dcm")).parent
+    >>> files.locations(["CT_small.dcm"])[0] == get_testdata_file("CT_small.dcm")
+    True
+    >>> with files.local_file("CT_small.dcm") as path:
+    ...     os.path.basename(path)
+    'CT_small.dcm'
+    """
+
+    root: Path
+    #: True for the objects of a remote store (see _remote.RemoteIndex)
+    remote = False
+
+    @property
+    def name(self) -> str:
+        """The database as the user named it: its folder (a URL for a remote store)."""
+        return str(self.root)
+
+    def locations(self, rels: Sequence[str]) -> np.ndarray:
+        """Where the bytes of each file are, for the frame readers: an object array of paths."""
+        root = str(self.root)
+        return np.array([root + os.sep + rel for rel in rels], dtype=object)
+
+    def copy_out(self, rel: str, target: Path, stat: bool = False) -> None:
+        """Copy the file ``rel``, byte for byte, to ``target`` (a local path).
+
+        ``stat``: its modification time and permission bits too (``shutil.copy2``).
+        """
+        (shutil.copy2 if stat else shutil.copyfile)(self.root / rel, target)
+
+    @contextlib.contextmanager
+    def local_file(self, rel: str) -> Iterator[str]:
+        """A local path of the file ``rel`` while the ``with`` block runs (the file itself)."""
+        yield str(self.root / rel)
+
+    def _read_tags(self, rel: str, wanted: Mapping[int, str]) -> Header:
+        """Tags not in the index, read from the file ``rel``."""
+        return read_any_header(str(self.root / rel), wanted)
+
+    def _read_sequence(self, rel: str, tag: int) -> Any:
+        """The sequence ``tag`` of the file ``rel``; None where pydicom cannot read it."""
+        return read_sequence(str(self.root / rel), tag)
+
+    def _media_root(self) -> contextlib.AbstractContextManager[str]:
+        """A folder where the DICOMDIRs of the index are at their paths."""
+        return contextlib.nullcontext(str(self.root))

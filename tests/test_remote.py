@@ -1,0 +1,516 @@
+"""Databases in a store fsspec reads: an S3 server on localhost (moto's), zip files, file:// URLs.
+
+Every test compares the remote database with the local database of the
+same files: the same index, the same problems, the same pixel values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from bad_files import build_bad_files
+from builders import build_database, pydicom_shipped_files
+from pydicom.data import get_testdata_file
+from recorders import Recorder
+from servers import missing_server
+
+import dbdicom as db
+from dbdicom._files import RemoteFile
+from dbdicom._index import TAGS
+
+s3fs = pytest.importorskip("s3fs")
+
+BUCKET = "dbdicom-tests"
+# columns that say where a file is or when it was written, not what it holds
+_WHERE = {"_path", "_size", "_mtime", "_error", "_warning"}
+
+
+def _mixed(root: Path) -> Path:
+    """Built series, files shipped with pydicom (compressed, Big Endian, palette) and bad files."""
+    build_database(root / "built")
+    shipped = root / "shipped"
+    shipped.mkdir(parents=True)
+    for path in pydicom_shipped_files():
+        shutil.copyfile(path, shipped / path.name)
+    for name in ("MR_small_bigendian.dcm", "OT-PAL-8-face.dcm", "MR_small_jp2klossless.dcm"):
+        found = get_testdata_file(name)
+        assert found is not None, name
+        shutil.copyfile(found, shipped / name)
+    build_bad_files(root / "bad")
+    return root
+
+
+def _fs(options: dict[str, Any]) -> Any:
+    return s3fs.S3FileSystem(skip_instance_cache=True, **options)
+
+
+def _upload(options: dict[str, Any], folder: Path) -> str:
+    """Upload ``folder`` to a new prefix of the test bucket; its URL."""
+    fs = _fs(options)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    prefix = f"{BUCKET}/{uuid.uuid4().hex[:8]}"
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if ".dbdicom" not in path.parts:
+            fs.put_file(str(path), f"{prefix}/{path.relative_to(folder).as_posix()}")
+    return f"s3://{prefix}"
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _mixed(tmp_path_factory.mktemp("remote") / "mixed")
+
+
+@pytest.fixture(scope="module")
+def mixed_url(s3_server: dict[str, Any], mixed: Path) -> str:
+    return _upload(s3_server, mixed)
+
+
+@pytest.fixture(scope="module")
+def local(mixed: Path) -> Iterator[db.Database]:
+    database = db.database(mixed)
+    yield database
+    database.close()
+
+
+def _table(database: db.Database) -> Any:
+    """The index table without the columns of where and when, in path order."""
+    frame = database.index.frame
+    columns = [c for c in frame.columns if c in TAGS or c in ("_offset", "_nbytes", "_frame")]
+    return frame[["_path", *columns]].sort_values("_path", ignore_index=True)
+
+
+def _same_database(remote: db.Database, local: db.Database) -> None:
+    """The same index rows, the same problems (files and texts), the same tree."""
+    dbs = (remote, local)
+    import pandas.testing as pdt
+
+    pdt.assert_frame_equal(_table(remote), _table(local), check_categorical=False)
+    ours, theirs = remote.index.frame, local.index.frame
+    assert sorted(ours["_path"]) == sorted(theirs["_path"])
+    assert (ours["_error"] == "").tolist() == (theirs["_error"] == "").tolist()
+    mine, theirs = ({tuple(p) for p in d.problems()[["path", "problem"]].to_numpy()} for d in dbs)
+    assert mine == theirs, (mine - theirs, theirs - mine)
+    assert [s.SeriesInstanceUID for s in remote.series()] == [
+        s.SeriesInstanceUID for s in local.series()
+    ]
+
+
+def _same_arrays(remote: db.Database, local: db.Database) -> int:
+    """Every series read from the store equals the same series read from files; the count."""
+    compared = 0
+    for theirs, ours in zip(local.series(), remote.series(), strict=True):
+        try:
+            expected = [da.values for da in theirs.to_xarrays()]
+        except db.DicomError as exc:  # the same refusal from the store
+            with pytest.raises(type(exc)):
+                [da.values for da in ours.to_xarrays()]
+            continue
+        got = [da.values for da in ours.to_xarrays()]
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+            compared += 1
+    return compared
+
+
+# ----------------------------------------------------------------------------- S3
+
+
+def test_s3_prefix_is_the_local_database(
+    s3_server: dict[str, Any], mixed_url: str, local: db.Database
+) -> None:
+    remote = db.database(mixed_url, storage_options=s3_server)
+    assert remote.path == mixed_url and remote.read_only
+    _same_database(remote, local)
+    assert _same_arrays(remote, local) >= 10
+    instance = remote.series()[0].instances()[0]
+    assert instance.path.startswith(mixed_url + "/")
+    # a tag that is not in the index is read from the object when asked
+    assert (
+        remote.series()[0].instances()[0]["SOPClassUID"]
+        == (local.series()[0].instances()[0]["SOPClassUID"])
+    )
+
+
+def test_an_index_reads_header_bytes_only(
+    s3_server: dict[str, Any], tmp_path: Path, mixed: Path
+) -> None:
+    """Native files are indexed from their first bytes: no object is downloaded whole.
+
+    The server's own request log says which objects were fetched whole
+    (status 200) or by range (206).
+    """
+    url = _upload(s3_server, mixed / "built")
+    seen: list[str] = []
+
+    class Log(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()))  # no colours
+
+    log = logging.getLogger("werkzeug")
+    handler, level = Log(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        remote = db.database(url, storage_options=s3_server)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    prefix = url.removeprefix("s3://")
+    gets = [line for line in seen if f'"GET /{prefix}/' in line]
+    ranged = [g for g in gets if '" 206 ' in g]
+    whole = [g for g in gets if '" 200 ' in g]
+    rows = remote.index.frame
+    assert len(rows) == 28 and len(ranged) >= len(rows)
+    # the enhanced MR file is read whole (its per-frame values); nothing else is
+    assert len(whole) == 1 and "EMR_0001" in whole[0]
+
+
+def test_reopen_uses_the_cached_index_and_refresh_sees_changes(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    first = db.database(url, storage_options=s3_server)
+    store = first.index.store
+    assert (store / "index.arrow").exists()
+    again = db.database(url, storage_options=s3_server)
+    assert again.index.store == store and not again.refresh()
+    fs = _fs(s3_server)
+    prefix = url.removeprefix("s3://")
+    gone = "ALPHA_ANNA/CT_20230405/S01/IM_0001"
+    assert fs.exists(f"{prefix}/{gone}")
+    fs.rm(f"{prefix}/{gone}")
+    fs.put_file(str(get_testdata_file("CT_small.dcm")), f"{prefix}/new/CT_small.dcm")
+    (folder / gone).unlink()
+    (folder / "new").mkdir()
+    shutil.copyfile(str(get_testdata_file("CT_small.dcm")), folder / "new" / "CT_small.dcm")
+    assert again.refresh()
+    local = db.database(folder)
+    _same_database(again, local)
+    _same_database(db.database(url, storage_options=s3_server), local)  # from the cache
+
+
+def test_credentials_are_never_kept_or_shown(
+    s3_server: dict[str, Any], mixed_url: str, tmp_path: Path
+) -> None:
+    secret = s3_server["secret"]
+    remote = db.database(mixed_url, storage_options=s3_server)
+    for path in remote.index.store.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    assert s3_server["key"] not in remote.index.store.name
+    da = remote.series(SeriesDescription="VFA")[0].to_xarray()
+    assert secret not in repr(da) and secret not in repr(remote.index.locations(["a"])[0])
+    with pytest.raises(db.ReadOnlyError, match="save\\(folder\\)"):
+        remote.series()[0].SeriesDescription = "changed"
+
+
+def test_save_downloads_into_a_local_folder(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    copy = remote.save(tmp_path / "copy")
+    assert not copy.read_only
+    for path in folder.rglob("*"):
+        if path.is_file() and ".dbdicom" not in path.parts:
+            assert (tmp_path / "copy" / path.relative_to(folder)).read_bytes() == path.read_bytes()
+    copy.series()[0].SeriesDescription = "changed"  # the copy is a database to change
+    copy.save()
+
+
+def test_a_dask_reduction_on_process_workers_in_other_folders(
+    s3_server: dict[str, Any], mixed_url: str, local: db.Database, tmp_path: Path
+) -> None:
+    """Tasks carry the object's URL, offsets and storage options: no path, no shared disk."""
+    distributed = pytest.importorskip("distributed")
+    remote = db.database(mixed_url, storage_options=s3_server)
+    name = "VFA"
+    da = remote.series(SeriesDescription=name)[0].to_xarray(chunks={})
+    expected = local.series(SeriesDescription=name)[0].to_xarray().mean(("row", "column"))
+    graph = dict(da.data.__dask_graph__())
+    places = {
+        str(arg)
+        for task in graph.values()
+        for arg in _leaves(task)
+        if isinstance(arg, RemoteFile) or (isinstance(arg, str) and str(local.path) in arg)
+    }
+    assert places and all(p.startswith(mixed_url) for p in places)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            local_directory=str(tmp_path / "scratch"),
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        folders = {}
+        for i, worker in enumerate(client.scheduler_info()["workers"]):
+            folders[worker] = tmp_path / f"worker{i}"
+            folders[worker].mkdir()
+            client.run(os.chdir, str(folders[worker]), workers=[worker])
+        cwds = client.run(os.getcwd)
+        assert len(set(cwds.values())) == 2 and str(local.path) not in "".join(cwds.values())
+        got = da.mean(("row", "column")).compute()
+    np.testing.assert_allclose(got.values, expected.values, rtol=1e-6)
+
+
+def _leaves(task: Any) -> Iterator[Any]:
+    """Every argument of a dask task, however nested (partials, tuples, task objects)."""
+    if isinstance(task, functools.partial):
+        yield from _leaves(task.args)
+        return
+    if isinstance(task, tuple | list):
+        for item in task:
+            yield from _leaves(item)
+        return
+    for attr in ("args", "func"):  # dask's Task objects
+        inner = getattr(task, attr, None)
+        if inner is not None and inner is not task:
+            yield from _leaves(inner)
+    yield task
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_a_missing_bucket_names_the_url(s3_server: dict[str, Any]) -> None:
+    with pytest.raises(db.DatabaseNotFoundError, match="s3://no-such-bucket-here/x"):
+        db.database("s3://no-such-bucket-here/x", storage_options=s3_server)
+
+
+def test_an_object_deleted_after_indexing(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    series = remote.series(SeriesDescription="CT abdomen")[0]
+    _fs(s3_server).rm(url.removeprefix("s3://") + "/ALPHA_ANNA/CT_20230405/S01/IM_0002")
+    with pytest.raises(db.StorageObjectNotFoundError, match=f"{url}/ALPHA_ANNA.*IM_0002") as info:
+        series.to_xarray().values  # noqa: B018
+    assert "refresh()" in str(info.value) and s3_server["secret"] not in str(info.value)
+
+
+def test_an_unreachable_server(s3_server: dict[str, Any]) -> None:
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free, and nobody listens once closed
+    options = {
+        **s3_server,
+        "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
+        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2},
+    }
+    with pytest.raises(db.StorageError, match="s3://bucket/x.*reachable") as info:
+        db.database("s3://bucket/x", storage_options=options)
+    assert s3_server["secret"] not in str(info.value)
+
+
+def test_a_protocol_without_its_package_names_it() -> None:
+    pytest.importorskip("fsspec")
+    try:
+        import gcsfs  # noqa: F401
+    except ImportError:
+        with pytest.raises(db.StorageBackendError, match="gcsfs"):
+            db.database("gs://bucket/prefix")
+    else:
+        pytest.skip("gcsfs is installed")
+    with pytest.raises(db.StorageBackendError, match="nosuchproto"):
+        db.database("nosuchproto://bucket/prefix")
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    """A real HTTP server on localhost that answers 403 Forbidden to everything."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_error(403, "Forbidden")
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://ann:pa55word@127.0.0.1:{server.server_address[1]}/data/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_access_refused(refusing_server: str) -> None:
+    pytest.importorskip("aiohttp")
+    with pytest.raises(db.StorageAccessError, match="credentials") as info:
+        db.database(refusing_server)
+    assert "pa55word" not in str(info.value) and "***@127.0.0.1" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- zip, file://
+
+
+def _zipped(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as z:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and ".dbdicom" not in path.parts:
+                z.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    local = db.database(folder)
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    for url in (str(archive), f"zip://::{archive}", f"file://{folder}"):
+        remote = db.database(url)
+        assert remote.path == url and remote.read_only
+        _same_database(remote, local)
+        assert _same_arrays(remote, local) >= 4
+
+
+@pytest.fixture
+def web_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder of the built database, served by Python's own HTTP server (no ranges)."""
+    folder = tmp_path / "served"
+    build_database(folder)
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/served/"
+    server.shutdown()
+    server.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
+    """Listed from its HTML pages, one HEAD per file for its size; ranges asked, all sent."""
+    pytest.importorskip("aiohttp")
+    folder, url = web_folder
+    local = db.database(folder)
+    remote = db.database(url)
+    assert remote.path == url
+    _same_database(remote, local)
+    assert _same_arrays(remote, local) >= 4
+
+
+def test_what_reads_whole_files_reads_a_local_copy(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """Datasets, exports and copies of a remote series equal those of the local files."""
+    nibabel = pytest.importorskip("nibabel")
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote, local = db.database(url, storage_options=s3_server), db.database(folder)
+    ours, theirs = (d.series(SeriesDescription="CT abdomen")[0] for d in (remote, local))
+    mine, expected = ours.instances()[0], theirs.instances()[0]
+    mine.read()  # the dataset in memory, from a local copy of the object
+    for tag in ("ImageComments", "SeriesDescription", "ImagePositionPatient"):
+        assert mine[tag] == expected[tag]
+    ours.export_as_dicom(tmp_path / "dicom")
+    copies = sorted((tmp_path / "dicom").rglob("*.dcm"))
+    assert len(copies) == 5
+    originals = {p.read_bytes() for p in (folder / "ALPHA_ANNA" / "CT_20230405").rglob("IM_*")}
+    assert {p.read_bytes() for p in copies} == originals
+    ours.export_as_nifti(tmp_path / "nifti")
+    theirs.export_as_nifti(tmp_path / "nifti-local")
+    (a,), (b,) = (sorted((tmp_path / n).rglob("*.nii*")) for n in ("nifti", "nifti-local"))
+    np.testing.assert_array_equal(nibabel.load(a).get_fdata(), nibabel.load(b).get_fdata())
+    assert sorted(p.name for p in (tmp_path / "nifti").rglob("*.json")) == sorted(
+        p.name for p in (tmp_path / "nifti-local").rglob("*.json")
+    )
+    copy = ours.copy_to(db.database().new_study())
+    np.testing.assert_array_equal(copy.to_xarray().values, theirs.to_xarray().values)
+    with pytest.raises(db.VirtualZarrError, match="save\\(folder\\)"):
+        ours.to_virtual_zarr(tmp_path / "refs.json")
+
+
+def test_zip_paths_that_are_not_zip_files(tmp_path: Path) -> None:
+    with pytest.raises(db.DatabaseNotFoundError, match="missing.zip"):
+        db.database(tmp_path / "missing.zip")
+    (tmp_path / "junk.zip").write_bytes(b"not a zip file" * 10)
+    with pytest.raises(db.StorageError, match="junk.zip.*BadZipFile"):
+        db.database(tmp_path / "junk.zip")
+    build_database(tmp_path / "folder.zip")  # a folder whose name ends in .zip is a folder
+    assert not db.database(tmp_path / "folder.zip").read_only
+
+
+def test_an_object_replaced_after_indexing(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    """Pixels that moved (a longer header) are an error, never shifted values; refresh() heals."""
+    import pydicom
+
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    rel = "ALPHA_ANNA/CT_20230405/S01/IM_0003"
+    ds = pydicom.dcmread(folder / rel)
+    ds.ImageComments = "a longer header " * 20
+    ds.save_as(folder / rel)
+    _fs(s3_server).put_file(str(folder / rel), f"{url.removeprefix('s3://')}/{rel}")
+    series = remote.series(SeriesDescription="CT abdomen")[0]
+    with pytest.raises(db.StaleFileError, match=f"{url}/{rel} changed.*refresh"):
+        series.to_xarray().values  # noqa: B018
+    assert remote.refresh()
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0].to_xarray()
+    got = remote.series(SeriesDescription="CT abdomen")[0].to_xarray()
+    np.testing.assert_array_equal(got.values, expected.values)
+    assert got.sel(SliceLocation=got.SliceLocation[2]).values.any()
+
+
+def test_a_missing_server_skips_or_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBDICOM_REQUIRE_SERVERS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="install it with pip install 'moto"):
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", "not found")
+    monkeypatch.setenv("DBDICOM_REQUIRE_SERVERS", "1")
+    with pytest.raises(pytest.fail.Exception, match="servers are required"):
+        missing_server("the moto S3 server", "pip install 'moto[server]' s3fs", "not found")
+
+
+def test_a_scan_shows_its_progress(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    status = Recorder()
+    db.database(url, storage_options=s3_server, status=status)
+    steps = [(done, total) for done, total, text in status.steps if "headers" in text]
+    assert steps[0] == (0, 28) and steps[-1] == (28, 28)
+
+
+def test_xarray_opens_a_url(s3_server: dict[str, Any], tmp_path: Path) -> None:
+    import xarray as xr
+
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    tree = xr.open_datatree(url, engine="dbdicom", storage_options=s3_server)
+    expected = xr.open_datatree(folder, engine="dbdicom")
+    assert sorted(tree.groups) == sorted(expected.groups)
+    leaf = [g for g in expected.groups if expected[g].data_vars][0]
+    xr.testing.assert_identical(tree[leaf].to_dataset().load(), expected[leaf].to_dataset().load())
