@@ -28,13 +28,15 @@ from ._errors import (
     InvalidValueError,
     MediumError,
     ReadOnlyError,
+    ServerAccessError,
+    ServerError,
     StaleFileError,
     UnknownAttributeError,
     UnknownTagError,
     VirtualZarrError,
 )
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
-from ._records import Database, Instance, Patient, Record, Series, Study, database
+from ._records import Database, Instance, Patient, Record, Series, Study, database, dicomweb
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -113,6 +115,8 @@ __all__ = [
     "MediumError",
     "Patient",
     "ReadOnlyError",
+    "ServerAccessError",
+    "ServerError",
     "StaleFileError",
     "Record",
     "Series",
@@ -125,6 +129,7 @@ __all__ = [
     "VirtualZarrError",
     "__version__",
     "database",
+    "dicomweb",
     "open_zarr",
     "series",
     "to_xarray",

@@ -129,7 +129,7 @@ class Source:
             mtimes = [None] * n if self.mtimes is None else np.asarray(self.mtimes).tolist()
             refs = list(
                 zip(
-                    [str(p) for p in self.paths],
+                    [p if isinstance(p, str) else str(p) for p in self.paths],  # WebPath kept
                     self.frames.tolist(),
                     self.offsets.tolist(),
                     self.nbytes.tolist(),

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import _files
+from .. import _files, _web
 from .._errors import InvalidFileError, StaleFileError
 
-__all__ = ["FrameRef", "current_place", "read_cells", "read_one"]
+__all__ = ["FrameRef", "current_place", "locations", "read_cells", "read_one"]
 
 REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
@@ -108,6 +108,23 @@ def current_place(
     return now, now_offset, now_nbytes
 
 
+def locations(root: str, remote: object, rels: list[str]) -> np.ndarray:
+    """Per file (``rels``, relative to ``root``), where its frames are read from.
+
+    Its path; or, for a folder of headers of a DICOMweb archive (``remote``
+    its :class:`~dbdicom._web.Server`), the URL of the instance on the
+    server, carrying the server (see :class:`~dbdicom._web.WebPath`).
+
+    Examples
+    --------
+    >>> locations("/data", None, ["a/b.dcm"]).tolist() == [os.path.join("/data", "a/b.dcm")]
+    True
+    """
+    if isinstance(remote, _web.Server):
+        return np.array([_web.WebPath.of(remote, r) for r in rels], dtype=object)
+    return np.array([root + os.sep + p for p in rels], dtype=object)
+
+
 #: where one frame is read from: path, frame number, byte offset and length
 #: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
@@ -123,6 +140,8 @@ def _stored(
     A format no frame can have (Bits Allocated 12, RGB with one sample) is
     an :class:`InvalidFileError` before anything is read.
     """
+    if isinstance(path, _web.WebPath):  # an instance on a DICOMweb server: WADO-RS frames
+        return _web.read_web_frames(path, frames, fmt)
     problem = _files.format_problem(fmt)
     if problem:
         raise InvalidFileError(
@@ -198,7 +217,8 @@ def read_cells(
         files.setdefault(ref[0], []).append((pos, ref))
     for path, group in files.items():
         _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
-        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+        if not isinstance(path, _web.WebPath):
+            fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
         stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
         for (pos, ref), frame in zip(group, stored, strict=True):
             slope, intercept = ref[5], ref[6]

@@ -17,6 +17,7 @@ from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._lazy import lazy_frames, output_dtype
 from ._plain import attr_value, labels, per_frame_arrays, same_along
+from ._read import locations
 from ._table import FRAME, why_no_image
 
 __all__ = ["AUTO_DIMS", "build_dataarray", "stack"]
@@ -346,7 +347,7 @@ def _assemble(
     data = lazy_frames(
         grid.shape,
         frame_at,
-        np.array([root + os.sep + p for p in frames.column("_path").tolist()], dtype=object),
+        locations(root, index.remote, frames.column("_path").tolist()),
         table["_frame"].to_numpy(),
         table["_offset"].to_numpy(),
         table["_nbytes"].to_numpy(),

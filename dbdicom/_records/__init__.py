@@ -1,6 +1,6 @@
 """The records layer: Database, Patient, Study, Series and Instance handles."""
 
-from ._database import Database, database
+from ._database import Database, database, dicomweb
 from ._edit import open_databases
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record
@@ -14,6 +14,7 @@ __all__ = [
     "Series",
     "Study",
     "database",
+    "dicomweb",
     "open_group",
     "tree_of",
     "open_databases",

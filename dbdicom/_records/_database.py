@@ -32,8 +32,9 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
+from ._web import is_dicomweb, open_archive
 
-__all__ = ["Database", "database"]
+__all__ = ["Database", "database", "dicomweb"]
 
 # databases without a folder of their own: their temporary folders go at exit
 _TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
@@ -514,6 +515,8 @@ def database(
     ...     len(database.patients()) >= 2
     True
     """
+    if is_dicomweb(path):  # a DICOMweb archive: see dicomweb()
+        return dicomweb(str(path), status=status, dialog=dialog)
     if path is None:
         folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
         new = Database(folder, status=status, dialog=dialog)
@@ -531,3 +534,56 @@ def database(
             f"(db.database({str(root.parent)!r}))."
         )
     return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)
+
+
+def dicomweb(
+    url: str,
+    *,
+    session: Any = None,
+    cache: str | os.PathLike[str] | None = None,
+    status: StatusLike | None = None,
+    dialog: DialogLike | None = None,
+) -> Database:
+    """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
+
+    ``db.database("dicomweb+http://host:port/dicom-web")`` does the same
+    without a session. The series are listed with QIDO-RS and their
+    headers fetched with WADO-RS metadata (one request per series not seen
+    before), kept in ``cache`` (by default the user's cache folder, a
+    folder per URL); queries and attributes then work as for a folder, and
+    ``to_xarray()`` reads the frames from the server (WADO-RS ``/frames``)
+    when computed, in parallel, in any process of a dask cluster. The
+    archive is not changed in place: store a series into it with
+    ``series.export_as_dicom(url)``. Needs ``pip install "dbdicom[dicomweb]"``.
+
+    Parameters
+    ----------
+    url : str
+        The root of the DICOMweb services, ``http(s)://...`` with or without
+        ``dicomweb+``; a user name and password in it are taken out of it
+        and used as HTTP basic authentication.
+    session : requests.Session, optional
+        Its ``auth`` and headers (a token) are used for every request, also
+        by dask workers in other processes (they must pickle).
+    cache : path, optional
+        Where the headers are kept.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached or is not a DICOMweb service;
+        :class:`dbdicom.ServerAccessError` when it answers 401 or 403. The
+        message names the URL without credentials, the cause and the way out.
+
+    Examples
+    --------
+    >>> db.dicomweb("dicomweb+http://127.0.0.1:9/dicom-web")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.ServerError: listing the series of http://127.0.0.1:9/dicom-web failed: ...
+    """
+
+    def make(folder: Path) -> Database:
+        return Database(folder, status=status, dialog=dialog)
+
+    return open_archive(url, session, cache, make)

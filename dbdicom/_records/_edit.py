@@ -132,6 +132,9 @@ class Editor(Changes):
             # read-only now, changed before: the journal is read (never written) so
             # that unsaved changes are still reported
             self.journal = Journal(self.root, self.root / HIDDEN / "journal")
+        # why the database cannot be changed, when the reason is not the folder's
+        # (a DICOMweb archive's headers: see _web); "" otherwise
+        self.refusal = ""
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()
@@ -154,6 +157,8 @@ class Editor(Changes):
             raise ReadOnlyError(
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
+        if self.refusal:
+            raise ReadOnlyError(self.refusal)
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(
                 f"{self.root} is read-only: dbdicom can read it but not change it. To work "

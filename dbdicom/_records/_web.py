@@ -1,0 +1,145 @@
+"""DICOMweb archives as databases, and records stored into one with STOW-RS.
+
+A DICOMweb database is a :class:`~dbdicom.Database` on a folder of the
+archive's headers (see :mod:`dbdicom._web`), whose index knows the server:
+its arrays read the frames from the server, and it cannot be changed in
+place (the archive is changed by storing series into it, with
+``export_as_dicom(url)``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydicom
+
+from .. import _export
+from .._errors import ServerError
+from .._web import Server, cache_folder, float_bits_of, is_dicomweb, server_error, sync
+
+if TYPE_CHECKING:
+    from ._database import Database
+    from ._record import Record
+
+__all__ = ["attach", "is_dicomweb", "open_archive", "store_record"]
+
+_NO_PIXELS = "(7FE0,0010) 'Pixel Data' is missing"
+#: instances sent in one STOW-RS request
+STOW_BATCH = 64
+
+
+def open_archive(
+    url: str,
+    session: Any,
+    cache: str | os.PathLike[str] | None,
+    make: Callable[[Path], Database],
+) -> Database:
+    """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
+
+    ``make`` opens a folder as a :class:`~dbdicom.Database` (the caller's
+    status and dialog).
+    """
+    server = Server.parse(url, session)
+    folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
+    sync(server, folder)
+    database = make(folder)
+    attach(database, server)
+    return database
+
+
+def attach(database: Database, server: Server) -> None:
+    """Make ``database`` (a folder of ``server``'s headers) read its frames from ``server``.
+
+    The headers hold no pixel data: the files that describe an image (Rows,
+    Columns, Bits Allocated) are given the pixel data the server holds for
+    them; the database refuses changes, with the way to store a series.
+    """
+    index = database._index
+    index.remote = server
+    frame = index.frame
+    number = {
+        name: np.nan_to_num(frame[name].to_numpy(dtype=float, na_value=np.nan), nan=0)
+        for name in ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "NumberOfFrames")
+    }
+    empty = (
+        (frame["_error"].to_numpy(dtype=object) == "")
+        & (frame["_offset"].to_numpy() < 0)
+        & (frame["_nbytes"].to_numpy() < 0)
+        & (number["Rows"] > 0)
+        & (number["Columns"] > 0)
+        & (number["BitsAllocated"] > 0)
+    )
+    rows = np.flatnonzero(empty)
+    if len(rows):
+        pixels = number["Rows"] * number["Columns"] * np.maximum(number["SamplesPerPixel"], 1)
+        bits = pixels * number["BitsAllocated"] * np.maximum(number["NumberOfFrames"], 1)
+        floats = float_bits_of(index.root)
+        uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
+        warnings = [
+            "\n".join(w for w in str(text).split("\n") if not w.startswith(_NO_PIXELS))
+            for text in frame["_warning"].to_numpy(dtype=object)[rows]
+        ]
+        index.set_file_columns(
+            rows,
+            {
+                "_offset": 0,
+                "_nbytes": (-(-bits[rows] // 8)).astype(np.int64),
+                "_float_bits": np.array([floats.get(str(uids[r]), 0) for r in rows]),
+                "_warning": np.array(warnings, dtype=object),
+            },
+        )
+        index.flush()
+    database._editor.refusal = (
+        f"{server.url} is a DICOMweb archive, read here through the headers kept in "
+        f"{index.root}: dbdicom does not change it in place. Store a new or derived "
+        "series into it with series.export_as_dicom(url), or copy what you want to change "
+        "to a folder (series.export_as_dicom(folder)) and open that."
+    )
+
+
+def store_record(record: Record, url: str, session: Any = None) -> str:
+    """Store the instances of ``record`` into the DICOMweb archive at ``url`` (STOW-RS).
+
+    The files are sent as they are (a derived series keeps its references
+    to its sources, its UIDs and ``ImageType``). Returns ``url`` without
+    credentials.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached, refuses (``ServerAccessError``), or
+        reports instances it did not store.
+    """
+    import requests
+
+    server = Server.parse(url, session)
+    if record._db._index.remote is not None:
+        raise ServerError(
+            f"{record.label()} is itself in a DICOMweb archive, whose pixels dbdicom does not "
+            "hold: copy it from archive to archive with the archives' own tools, or store a "
+            "series made from its array."
+        )
+    client = server.client()
+    with tempfile.TemporaryDirectory(prefix="dbdicom-stow-") as folder:
+        _export.export_dicom(record, folder)
+        files = sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
+        for start in range(0, len(files), STOW_BATCH):
+            batch = [pydicom.dcmread(f) for f in files[start : start + STOW_BATCH]]
+            try:
+                answer = client.store_instances(batch)
+            except requests.RequestException as exc:
+                raise server_error(exc, server, "storing instances into") from None
+            failed = getattr(answer, "FailedSOPSequence", None) if answer is not None else None
+            if failed:
+                reasons = sorted({str(item.get("FailureReason", "?")) for item in failed})
+                raise ServerError(
+                    f"storing instances into {server.url}: the server refused {len(failed)} of "
+                    f"{len(batch)} (failure reasons {', '.join(reasons)}). Its logs say why; "
+                    "instances stored before stay there."
+                )
+    return server.url

@@ -1,0 +1,22 @@
+"""The DICOMweb layer: an archive's headers as a local folder, its frames read over HTTP.
+
+Below the index (it writes the folder the index reads) and above the files
+(it decodes frames as files are decoded). Knows nothing of records or arrays.
+"""
+
+from ._cache import cache_folder, float_bits_of, sync
+from ._frames import WebPath, read_web_frames, split_multipart
+from ._server import SCHEME, Server, is_dicomweb, server_error
+
+__all__ = [
+    "SCHEME",
+    "Server",
+    "WebPath",
+    "cache_folder",
+    "float_bits_of",
+    "is_dicomweb",
+    "read_web_frames",
+    "server_error",
+    "split_multipart",
+    "sync",
+]

@@ -1,0 +1,205 @@
+"""Frames of an instance on a DICOMweb server, read through WADO-RS ``/frames/N``.
+
+A :class:`WebPath` is the URL of an instance (``.../studies/S/series/R/instances/I``)
+that also carries its :class:`~dbdicom._web._server.Server` (and so the
+credentials, which are not part of the text): it is what a lazy array's
+frame references hold in place of a file path, and it pickles with its
+server, so that a dask task reads the frames in any process of a cluster.
+
+The frames are asked for in the transfer syntax the server has them in
+(``transfer-syntax=*``); each part of the answer says which one it is:
+uncompressed Little Endian bytes are read as from a file, compressed ones
+decoded by pydicom's decoder plugins, as for files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
+from .._files import PixelFormat, native_frames
+from ._server import Server, server_error
+
+__all__ = ["WebPath", "read_web_frames", "split_multipart"]
+
+_NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+#: frames asked for in one request (a URL has a length limit)
+BATCH = 256
+
+
+class WebPath(str):
+    """The URL of an instance on a DICOMweb server, with the server (and its credentials) attached.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> s = Server("http://localhost:8042/dicom-web", auth=("alice", "s3cret"))
+    >>> p = WebPath(s.url + "/studies/1/series/2/instances/3", s)
+    >>> q = pickle.loads(pickle.dumps(p))
+    >>> q == p, q.server.auth, "s3cret" in q
+    (True, ('alice', 's3cret'), False)
+    """
+
+    server: Server
+
+    def __new__(cls, url: str, server: Server) -> WebPath:
+        made = super().__new__(cls, url)
+        made.server = server
+        return made
+
+    @classmethod
+    def of(cls, server: Server, rel: str) -> WebPath:
+        """The instance whose headers are at ``rel`` (``study/series/sop.dcm``) of the cache.
+
+        Examples
+        --------
+        >>> WebPath.of(Server("http://h/dw"), "1.2/3.4/5.6.dcm")
+        'http://h/dw/studies/1.2/series/3.4/instances/5.6'
+        """
+        study, series, name = rel.split("/")[-3:]
+        sop = name[: -len(".dcm")] if name.endswith(".dcm") else name
+        return cls(f"{server.url}/studies/{study}/series/{series}/instances/{sop}", server)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Server]]:
+        return (WebPath, (str(self), self.server))
+
+
+def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
+    r"""The parts of a ``multipart/related`` body: (content type, bytes) each, in order.
+
+    Examples
+    --------
+    >>> body = b"--b\r\nContent-Type: x/y\r\n\r\nAB\r\n--b\r\n\r\nC\r\n--b--"
+    >>> split_multipart(body, 'multipart/related; type="x/y"; boundary=b')
+    [('x/y', b'AB'), ('x/y', b'C')]
+    """
+    params = dict(_params(content_type))
+    boundary = params.get("boundary", "").strip('"').encode()
+    if not boundary:
+        raise ValueError(f"no boundary in the content type {content_type!r}")
+    default = params.get("type", "application/octet-stream").strip('"')
+    parts = []
+    delimiter = b"--" + boundary
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        kind = default
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-type":
+                kind = value.strip()
+        parts.append((kind, data))
+    return parts
+
+
+def _params(content_type: str) -> list[tuple[str, str]]:
+    """The ``name=value`` parameters of a content type, names in lower case."""
+    out = []
+    for item in content_type.split(";")[1:]:
+        name, _, value = item.partition("=")
+        out.append((name.strip().lower(), value.strip()))
+    return out
+
+
+def _syntax(content_type: str) -> str:
+    """The transfer syntax a part's content type names (Explicit VR Little Endian if none)."""
+    value = dict(_params(content_type)).get("transfer-syntax", "").strip('"')
+    return value or "1.2.840.10008.1.2.1"
+
+
+def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarray:
+    """One frame's bytes in ``syntax`` as an array of ``fmt.frame_shape``."""
+    if syntax in _NATIVE:
+        frames = native_frames(data, fmt, label)
+        if len(frames) != 1:
+            raise InvalidFileError(
+                f"{label}: the server sent {len(data)} bytes for one frame of {fmt.frame_shape} "
+                f"at {fmt.bits_allocated} bits: the instance's pixel data do not fit its header."
+            )
+        return frames[0]
+    from pydicom.encaps import encapsulate
+    from pydicom.pixels import get_decoder
+
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError as exc:
+        raise DecoderNotFoundError(
+            f"{label}: the server sends its frames in transfer syntax {syntax}, which no "
+            "pydicom decoder handles: install dbdicom[jpeg] (pylibjpeg, openjpeg)."
+        ) from exc
+    if not decoder.is_available:
+        raise DecoderNotFoundError(
+            f"{label}: frames in transfer syntax {syntax} need a decoder plugin that is "
+            f"not installed ({', '.join(decoder.missing_dependencies)}): install dbdicom[jpeg]."
+        )
+    options: dict[str, Any] = dict(
+        rows=fmt.rows,
+        columns=fmt.columns,
+        samples_per_pixel=fmt.samples,
+        bits_allocated=fmt.bits_allocated,
+        bits_stored=fmt.bits_stored or fmt.bits_allocated,
+        pixel_representation=fmt.pixel_representation,
+        photometric_interpretation=fmt.photometric,
+        planar_configuration=fmt.planar_configuration,
+        number_of_frames=1,
+        pixel_keyword="PixelData",
+    )
+    array, _ = decoder.as_array(encapsulate([data]), **options)
+    return np.asarray(array).reshape(fmt.frame_shape)
+
+
+def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> np.ndarray:
+    """Stored values of some frames (0-based) of the instance at ``path``, via WADO-RS.
+
+    Returns ``(len(frames), *fmt.frame_shape)``, as :func:`dbdicom._files.read_frames`
+    does for a file. Repeated frames are asked for once.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached, or does not give frames (the message
+        names the URL and the way out); :class:`dbdicom.ServerAccessError` for
+        401 and 403.
+    """
+    import requests
+
+    wanted = sorted({int(k) for k in frames})
+    got: dict[int, np.ndarray] = {}
+    session = path.server.session()
+    for start in range(0, len(wanted), BATCH):
+        batch = wanted[start : start + BATCH]
+        url = f"{path}/frames/{','.join(str(k + 1) for k in batch)}"
+        try:
+            response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60)
+            response.raise_for_status()
+        except requests.HTTPError as exc:
+            if exc.response is not None and exc.response.status_code in (404, 406, 501):
+                raise ServerError(
+                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
+                    f"answered {exc.response.status_code}: it does not give frames through "
+                    "WADO-RS (/frames/N), or not this instance's. Use a server that does "
+                    "(Orthanc with its DICOMweb plugin, dcm4chee, a cloud DICOM store), or "
+                    "copy the series to a folder and open that."
+                ) from None
+            raise server_error(exc, path.server, f"reading frames of {path} from") from None
+        except requests.RequestException as exc:
+            raise server_error(exc, path.server, f"reading frames of {path} from") from None
+        parts = split_multipart(response.content, response.headers.get("Content-Type", ""))
+        if len(parts) != len(batch):
+            raise ServerError(
+                f"reading frames of {path}: {len(batch)} asked for, the server sent "
+                f"{len(parts)}. The server does not answer WADO-RS frame requests as the "
+                "standard says; use one that does, or copy the series to a folder."
+            )
+        for k, (kind, data) in zip(batch, parts, strict=True):
+            got[k] = _decode(data, _syntax(kind), fmt, f"{path}/frames/{k + 1}")
+    if not frames:
+        return np.empty((0, *fmt.frame_shape), fmt.dtype)
+    return np.stack([got[int(k)] for k in frames])
