@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
+from servers import Orthanc, need_orthanc, start_orthanc
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -71,3 +72,16 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[db.Datab
     database = db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """Orthanc with its DICOMweb plugin on a free localhost port (see ``servers.py``).
+
+    Skips without Orthanc (saying how to install it); fails instead under
+    ``DBDICOM_REQUIRE_SERVERS=1``.
+    """
+    need_orthanc()
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
+    server.stop()

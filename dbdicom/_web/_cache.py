@@ -150,8 +150,8 @@ def sync(server: Server, folder: Path, progress: Callable[[int, int], None] | No
         The server cannot be reached, refuses (``ServerAccessError``) or
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
+    listed = list_series(server)  # before anything is written: a refusal leaves no folder
     folder.mkdir(parents=True, exist_ok=True)
-    listed = list_series(server)
     held = _held(folder)
     todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
     gone = set(held) - {(st, se) for st, se, _ in listed}
