@@ -235,3 +235,24 @@ def test_a_session_with_a_wrong_password_is_refused(orthanc: Orthanc, tmp_path: 
     session.auth = (USER, "wrong")
     with pytest.raises(db.ServerAccessError):
         db.dicomweb(orthanc.url, session=session, cache=tmp_path / "c")
+
+
+def test_a_copy_to_a_folder_database_brings_the_pixels(web: db.Database, tmp_path: Path) -> None:
+    """copy_to and export_as_dicom retrieve the whole instances (WADO-RS), not the headers."""
+    series = web.series(SeriesDescription="CT phantom")[0]
+    expected = series.to_xarray().values
+    (tmp_path / "here").mkdir()
+    local = db.database(tmp_path / "here")
+    copy = series.copy_to(local.new_patient().new_study())
+    local.save()
+    np.testing.assert_array_equal(copy.to_xarray().values, expected)
+    out = series.export_as_dicom(tmp_path / "export")
+    files = sorted(Path(out).rglob("*.dcm"))
+    assert len(files) == len(series.instances())
+    read = [pydicom.dcmread(f) for f in files]
+    assert {ds.SOPInstanceUID for ds in read} == set(series.SOPInstanceUID)
+    by_position = sorted(read, key=lambda ds: float(ds.SliceLocation))
+    values = np.stack(
+        [ds.pixel_array * ds.RescaleSlope + ds.RescaleIntercept for ds in by_position]
+    )
+    np.testing.assert_array_equal(values, expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,18 @@ from ._each import ExportedPath, each_series
 from ._layout import label, progress, target_folder, written
 
 
-def export_dicom(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
-    """Copy the files of ``record`` (unchanged, byte for byte) into the layout."""
+def _copy_file(instance: Any, target: str) -> None:
+    shutil.copy2(instance.path, target)
+
+
+def export_dicom(
+    record: Any, path: str | os.PathLike[str], copy: Callable[[Any, str], None] = _copy_file
+) -> ExportedPath:
+    """Copy the files of ``record`` (unchanged, byte for byte) into the layout.
+
+    ``copy(instance, target)`` writes one instance's file: by default a copy
+    of its file; for a DICOMweb archive, the instance retrieved from it.
+    """
     root = target_folder(path)
     total = len(record._rows())
     seen: set[Path] = set()
@@ -28,7 +39,7 @@ def export_dicom(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
             seen.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             with written(target) as temporary:
-                shutil.copy2(instance.path, temporary)
+                copy(instance, str(temporary))
             report(i + 1, total)
 
     return each_series(record, root, write, "DICOM", progress=False)

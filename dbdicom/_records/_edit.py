@@ -135,6 +135,8 @@ class Editor(Changes):
         # why the database cannot be changed, when the reason is not the folder's
         # (a DICOMweb archive's headers: see _web); "" otherwise
         self.refusal = ""
+        # a DICOMweb archive's headers: the whole instance of a file, from the server
+        self.remote: Callable[[str], Dataset] | None = None
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()
@@ -227,6 +229,8 @@ class Editor(Changes):
         ds = self.memory.get(rel)
         if ds is not None:
             return ds
+        if pixels and self.remote is not None:  # the headers here, the pixels on the server
+            return self.remote(rel)
         path = self.root / rel
         try:
             return read_dataset(path, stop_before_pixels=not pixels, decode=False)

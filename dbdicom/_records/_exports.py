@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _export
 from .._errors import DiskFullError, disk_full
 from ._empty import require_files
-from ._web import is_dicomweb, store_record
+from ._web import export_from_archive, is_dicomweb, store_record
 
 if TYPE_CHECKING:
     from .._export import ExportedPath
@@ -95,6 +95,8 @@ class Exports:
         record = self._synced()
         if is_dicomweb(path):  # a DICOMweb archive: stored with STOW-RS
             return store_record(record, str(path), session)  # type: ignore[return-value]
+        if record._db._index.remote is not None:  # a DICOMweb archive: retrieved
+            return export_from_archive(record, path, dicomdir)
         with export_space(path):
             if dicomdir:
                 return _export.export_dicomdir(record, path)

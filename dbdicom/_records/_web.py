@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +21,21 @@ import pydicom
 
 from .. import _export
 from .._errors import ServerError
-from .._web import Server, cache_folder, float_bits_of, is_dicomweb, server_error, sync
+from .._web import (
+    Server,
+    cache_folder,
+    float_bits_of,
+    is_dicomweb,
+    retrieve_instance,
+    server_error,
+    sync,
+)
 
 if TYPE_CHECKING:
     from ._database import Database
     from ._record import Record
 
-__all__ = ["attach", "is_dicomweb", "open_archive", "store_record"]
+__all__ = ["attach", "export_from_archive", "is_dicomweb", "open_archive", "store_record"]
 
 _NO_PIXELS = "(7FE0,0010) 'Pixel Data' is missing"
 #: instances sent in one STOW-RS request
@@ -94,6 +103,7 @@ def attach(database: Database, server: Server) -> None:
             },
         )
         index.flush()
+    database._editor.remote = partial(retrieve_instance, server)
     database._editor.refusal = (
         f"{server.url} is a DICOMweb archive, read here through the headers kept in "
         f"{index.root}: dbdicom does not change it in place. Store a new or derived "
@@ -143,3 +153,23 @@ def store_record(record: Record, url: str, session: Any = None) -> str:
                     "instances stored before stay there."
                 )
     return server.url
+
+
+def export_from_archive(record: Record, path: str | os.PathLike[str], dicomdir: bool) -> Any:
+    """The instances of a DICOMweb database's ``record``, retrieved (WADO-RS) into ``path``.
+
+    In the layout of :meth:`~dbdicom.Record.export_as_dicom`, each file as
+    the archive gives it (its pixels included).
+    """
+    if dicomdir:
+        raise ServerError(
+            f"{record.label()} is in a DICOMweb archive: export it to a folder first "
+            "(export_as_dicom(folder)), open that, and export a DICOMDIR from there."
+        )
+    editor = record._db._editor
+
+    def copy(instance: Any, target: str) -> None:
+        rel = editor.rels(instance._rows())[0]
+        editor.dataset(rel).save_as(target, enforce_file_format=True)
+
+    return _export.export_dicom(record, path, copy=copy)

@@ -5,7 +5,7 @@ Below the index (it writes the folder the index reads) and above the files
 """
 
 from ._cache import cache_folder, float_bits_of, sync
-from ._frames import WebPath, read_web_frames, split_multipart
+from ._frames import WebPath, read_web_frames, retrieve_instance, split_multipart
 from ._server import SCHEME, Server, is_dicomweb, server_error
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "float_bits_of",
     "is_dicomweb",
     "read_web_frames",
+    "retrieve_instance",
     "server_error",
     "split_multipart",
     "sync",

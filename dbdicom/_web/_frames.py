@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
 from .._files import PixelFormat, native_frames
 from ._server import Server, server_error
 
-__all__ = ["WebPath", "read_web_frames", "split_multipart"]
+__all__ = ["WebPath", "read_web_frames", "retrieve_instance", "split_multipart"]
 
 _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
@@ -203,3 +204,20 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     if not frames:
         return np.empty((0, *fmt.frame_shape), fmt.dtype)
     return np.stack([got[int(k)] for k in frames])
+
+
+def retrieve_instance(server: Server, rel: str) -> Dataset:
+    """The whole instance (pixels too) whose headers are at ``rel`` of the cache (WADO-RS).
+
+    What a copy or an export of a DICOMweb database's record writes: the
+    instance as the archive holds it.
+    """
+    import requests
+
+    study, series, name = rel.split("/")[-3:]
+    sop = name.removesuffix(".dcm")
+    try:
+        ds: Dataset = server.client().retrieve_instance(study, series, sop)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, f"retrieving instance {sop} from") from None
+    return ds
