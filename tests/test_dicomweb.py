@@ -22,6 +22,9 @@ from servers import PASSWORD, USER, Orthanc, free_port
 
 import dbdicom as db
 from dbdicom._demo import build_demo
+from dbdicom._records._web import qido_filters
+from dbdicom._web import Server
+from dbdicom._web._cache import list_series
 
 #: compressed files of pydicom's test data: JPEG 2000, JPEG-LS, RLE, JPEG baseline
 COMPRESSED = ["JPEG2000.dcm", "emri_small_jpeg_ls_lossless.dcm", "MR_small_RLE.dcm"]
@@ -256,3 +259,39 @@ def test_a_copy_to_a_folder_database_brings_the_pixels(web: db.Database, tmp_pat
         [ds.pixel_array * ds.RescaleSlope + ds.RescaleIntercept for ds in by_position]
     )
     np.testing.assert_array_equal(values, expected)
+
+
+def test_filters_at_open_go_to_the_server_where_qido_can(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Modality is matched by the server: only the CT series' headers are fetched."""
+    server = Server.parse(orthanc.url, orthanc.session())
+    assert len(list_series(server, qido_filters({"Modality": "CT"}))) == 1
+    assert len(list_series(server, qido_filters({}))) >= 8
+    cache = tmp_path / "cache"
+    web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache, Modality="CT")
+    assert [s.Modality for s in web.series()] == ["CT"]
+    assert len(list(cache.glob("*/*/.series.json"))) == 1
+
+
+def test_filters_the_server_cannot_match_are_matched_on_the_headers(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """A function, and an instance-level tag: no QIDO key, matched by dbdicom after the fetch."""
+    web = db.dicomweb(
+        orthanc.url,
+        session=orthanc.session(),
+        cache=tmp_path / "cache",
+        SeriesDescription=lambda d: d is not None and d.startswith("T2"),
+    )
+    assert sorted(web.SeriesDescription) == ["T2w", "T2w sag"]
+    local = db.database(archive)
+    vfa_angles = local.series(SeriesDescription="VFA")[0].FlipAngle
+    web = db.dicomweb(
+        orthanc.url, session=orthanc.session(), cache=tmp_path / "c2", FlipAngle=vfa_angles[-1]
+    )
+    assert sorted(web.SeriesDescription) == sorted(
+        s.SeriesDescription for s in local.series(FlipAngle=vfa_angles[-1])
+    )
+    # after the open, queries are those of any database
+    assert web.series(SeriesDescription="VFA")[0].to_xarray().sizes["FlipAngle"] == len(vfa_angles)

@@ -543,6 +543,7 @@ def dicomweb(
     cache: str | os.PathLike[str] | None = None,
     status: StatusLike | None = None,
     dialog: DialogLike | None = None,
+    **filters: Any,
 ) -> Database:
     """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
 
@@ -567,6 +568,11 @@ def dicomweb(
         by dask workers in other processes (they must pickle).
     cache : path, optional
         Where the headers are kept.
+    **filters
+        Which series to hold, in the syntax of :meth:`Database.series`
+        (``Modality="MR"``, ``StudyDate="2024-"``, ``SeriesDescription="T1*"``):
+        the server matches those QIDO-RS can (only those series' headers
+        are fetched), dbdicom matches all of them again on the headers.
 
     Raises
     ------
@@ -586,4 +592,4 @@ def dicomweb(
     def make(folder: Path) -> Database:
         return Database(folder, status=status, dialog=dialog)
 
-    return open_archive(url, session, cache, make)
+    return open_archive(url, session, cache, make, filters)

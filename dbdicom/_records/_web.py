@@ -10,6 +10,7 @@ place (the archive is changed by storing series into it, with
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +22,7 @@ import pydicom
 
 from .. import _export
 from .._errors import ServerError
+from .._index import parse_query, vr_of
 from .._web import (
     Server,
     cache_folder,
@@ -35,11 +37,77 @@ if TYPE_CHECKING:
     from ._database import Database
     from ._record import Record
 
-__all__ = ["attach", "export_from_archive", "is_dicomweb", "open_archive", "store_record"]
+__all__ = [
+    "qido_filters",
+    "attach",
+    "export_from_archive",
+    "is_dicomweb",
+    "open_archive",
+    "store_record",
+]
 
 _NO_PIXELS = "(7FE0,0010) 'Pixel Data' is missing"
 #: instances sent in one STOW-RS request
 STOW_BATCH = 64
+
+
+#: the keys a QIDO-RS server matches series on (PS3.18 table 10.6.1-5: the study's and the
+#: patient's for relational queries, the series' own); Orthanc matches its other main tags
+#: too, and the others are matched here anyway
+QIDO_KEYS = frozenset(
+    {
+        "PatientID",
+        "PatientName",
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+        "StudyDescription",
+        "Modality",
+        "SeriesInstanceUID",
+        "SeriesNumber",
+        "SeriesDescription",
+    }
+)
+
+
+def qido_filters(query: dict[str, Any]) -> dict[str, str]:
+    """The QIDO-RS matching keys of a keyword query, for what the server can match.
+
+    One value (a number, text, a DICOM wildcard ``*``/``?`` on text), or one
+    date or time range, of a key of :data:`QIDO_KEYS`; everything else
+    (lists, functions, ``None``, instance-level tags) is left to dbdicom,
+    which matches every filter again on the headers.
+
+    Examples
+    --------
+    >>> qido_filters({"Modality": "MR", "SeriesDescription": "T1*", "StudyDate": "2024-"})
+    {'Modality': 'MR', 'SeriesDescription': 'T1*', 'StudyDate': '2024-'}
+    >>> qido_filters({"SeriesNumber": 3, "FlipAngle": 5, "PatientID": ["a", "b"]})
+    {'SeriesNumber': '3'}
+    """
+    out = {}
+    for keyword, wanted in query.items():
+        if keyword not in QIDO_KEYS or callable(wanted) or isinstance(wanted, list):
+            continue
+        parsed = parse_query(keyword, wanted)
+        n = len(parsed.equal) + len(parsed.patterns) + len(parsed.ranges)
+        if n != 1 or None in parsed.equal:
+            continue
+        if parsed.ranges:
+            start, end = parsed.ranges[0]
+            out[keyword] = start if start == end else f"{start}-{end}"
+        elif parsed.patterns:
+            out[keyword] = str(wanted)
+        elif vr_of(keyword) == "IS":
+            out[keyword] = str(int(parsed.equal[0]))
+        else:
+            text = str(parsed.equal[0])
+            if "*" not in text and "?" not in text and "\\" not in text:
+                out[keyword] = text
+    return out
 
 
 def open_archive(
@@ -47,17 +115,32 @@ def open_archive(
     session: Any,
     cache: str | os.PathLike[str] | None,
     make: Callable[[Path], Database],
+    query: dict[str, Any] | None = None,
 ) -> Database:
     """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
 
     ``make`` opens a folder as a :class:`~dbdicom.Database` (the caller's
-    status and dialog).
+    status and dialog). ``query``: keyword filters of the series to hold,
+    matched by the server where QIDO-RS can (:func:`qido_filters`: only
+    those series' headers are fetched), then by dbdicom on the headers.
     """
     server = Server.parse(url, session)
     folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
-    sync(server, folder)
+    sync(server, folder, filters=qido_filters(query or {}))
     database = make(folder)
     attach(database, server)
+    if query:
+        keep = {s.uid for s in database.series(**query)}
+        rows = database._index.ok
+        paths = database._index.array("_path", rows)
+        series = database._index.array("_series", rows)
+        dropped = {
+            str(p).rsplit("/", 1)[0] for p, s in zip(paths, series, strict=True) if s not in keep
+        }
+        for rel in dropped:  # the headers of series the server could not filter out
+            shutil.rmtree(folder / rel, ignore_errors=True)
+        if dropped:
+            database.refresh()
     return database
 
 

@@ -63,13 +63,21 @@ def _safe(uid: str) -> bool:
     return bool(uid) and all(c.isdigit() or c == "." for c in uid) and len(uid) <= 64
 
 
-def list_series(server: Server) -> list[tuple[str, str, int]]:
-    """(study, series, number of instances) of every series of the archive (QIDO-RS)."""
+def list_series(
+    server: Server, filters: dict[str, str] | None = None
+) -> list[tuple[str, str, int]]:
+    """(study, series, number of instances) of the series of the archive (QIDO-RS).
+
+    ``filters``: QIDO-RS matching keys (keyword -> value, wildcard or range),
+    which the server applies (or ignores: the caller filters again).
+    """
     import requests
 
     client = server.client()
     try:
-        found = client.search_for_series(fields=[_COUNT], get_remaining=True)
+        found = client.search_for_series(
+            fields=[_COUNT], search_filters=filters or None, get_remaining=True
+        )
     except requests.RequestException as exc:
         raise server_error(exc, server, "listing the series of") from None
     out = []
@@ -141,8 +149,16 @@ def float_bits_of(folder: Path) -> dict[str, int]:
     return out
 
 
-def sync(server: Server, folder: Path, progress: Callable[[int, int], None] | None = None) -> bool:
+def sync(
+    server: Server,
+    folder: Path,
+    progress: Callable[[int, int], None] | None = None,
+    filters: dict[str, str] | None = None,
+) -> bool:
     """Bring ``folder`` up to date with the archive; True if any series was added or removed.
+
+    With ``filters`` (QIDO-RS matching keys), the folder holds the series
+    that the server lists for them, and no others.
 
     Raises
     ------
@@ -150,7 +166,7 @@ def sync(server: Server, folder: Path, progress: Callable[[int, int], None] | No
         The server cannot be reached, refuses (``ServerAccessError``) or
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
-    listed = list_series(server)  # before anything is written: a refusal leaves no folder
+    listed = list_series(server, filters)  # before anything is written: a refusal leaves no folder
     folder.mkdir(parents=True, exist_ok=True)
     held = _held(folder)
     todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
@@ -167,7 +183,7 @@ def sync(server: Server, folder: Path, progress: Callable[[int, int], None] | No
     for study in {st for st, _ in gone}:
         if (folder / study).is_dir() and not any((folder / study).iterdir()):
             (folder / study).rmdir()
-    if not listed and not held:
+    if not listed and not held and not filters:
         _check_empty(server)
     return bool(todo or gone)
 
