@@ -20,7 +20,8 @@ dask tasks on other processes as well.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -156,6 +157,15 @@ def _stored(
         ) from error
 
 
+def _group_frames(item: tuple[str, list[tuple[int, FrameRef]]]) -> np.ndarray:
+    """The stored values of the frames of one file (or instance on a server) of a block."""
+    path, group = item
+    _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+    if not isinstance(path, _web.WebPath):
+        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+    return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+
+
 def read_cells(
     cells: Sequence[int],
     refs: Sequence[FrameRef],
@@ -215,11 +225,14 @@ def read_cells(
     files: dict[str, list[tuple[int, FrameRef]]] = {}  # one pixel data element a file
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))
-    for path, group in files.items():
-        _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
-        if not isinstance(path, _web.WebPath):
-            fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
-        stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+    groups = list(files.items())
+    remote = sum(isinstance(path, _web.WebPath) for path in files)
+    if remote > 1:  # requests to a server: many at a time (see _web.POOL)
+        with ThreadPoolExecutor(min(remote, _web.POOL)) as pool:
+            loaded: Iterable[np.ndarray] = list(pool.map(_group_frames, groups))
+    else:
+        loaded = map(_group_frames, groups)
+    for (_, group), stored in zip(groups, loaded, strict=True):
         for (pos, ref), frame in zip(group, stored, strict=True):
             slope, intercept = ref[5], ref[6]
             if slope == 1 and intercept == 0:

@@ -6,9 +6,10 @@ Below the index (it writes the folder the index reads) and above the files
 
 from ._cache import cache_folder, float_bits_of, sync
 from ._frames import WebPath, read_web_frames, retrieve_instance, split_multipart
-from ._server import SCHEME, Server, is_dicomweb, server_error
+from ._server import POOL, SCHEME, Server, is_dicomweb, server_error
 
 __all__ = [
+    "POOL",
     "SCHEME",
     "Server",
     "WebPath",
