@@ -295,3 +295,20 @@ def test_filters_the_server_cannot_match_are_matched_on_the_headers(
     )
     # after the open, queries are those of any database
     assert web.series(SeriesDescription="VFA")[0].to_xarray().sizes["FlipAngle"] == len(vfa_angles)
+
+
+@pytest.mark.parametrize(
+    "chunks", [{"SliceLocation": 1}, {"SliceLocation": 3}, {}], ids=["one", "some", "auto"]
+)
+def test_blocks_of_some_instances_and_of_a_whole_series_read_the_same(
+    web: db.Database, archive: Path, chunks: dict[str, int]
+) -> None:
+    """Blocks of part of a series ask each instance for its frames (/frames, 16 at a time);
+    a block of the whole series asks for the series in one request: the values are equal."""
+    expected = db.database(archive).series(SeriesDescription="VFA")[0].to_xarray()
+    got = web.series(SeriesDescription="VFA")[0].to_xarray(chunks=chunks)
+    if chunks:
+        assert len(got.chunks[0]) > 1
+    np.testing.assert_array_equal(got.values, expected.values)
+    # a selection reads only its frames, as from files
+    np.testing.assert_array_equal(got[1:3, 0].values, expected[1:3, 0].values)

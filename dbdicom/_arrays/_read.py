@@ -122,7 +122,12 @@ def locations(root: str, remote: object, rels: list[str]) -> np.ndarray:
     True
     """
     if isinstance(remote, _web.Server):
-        return np.array([_web.WebPath.of(remote, r) for r in rels], dtype=object)
+        sizes: dict[str, int] = {}  # instances of each series (files: rels repeat for frames)
+        for rel in set(rels):
+            sizes[rel.rsplit("/", 1)[0]] = sizes.get(rel.rsplit("/", 1)[0], 0) + 1
+        return np.array(
+            [_web.WebPath.of(remote, r, sizes[r.rsplit("/", 1)[0]]) for r in rels], dtype=object
+        )
     return np.array([root + os.sep + p for p in rels], dtype=object)
 
 
@@ -227,9 +232,18 @@ def read_cells(
         files.setdefault(ref[0], []).append((pos, ref))
     groups = list(files.items())
     remote = sum(isinstance(path, _web.WebPath) for path in files)
-    if remote > 1:  # requests to a server: many at a time (see _web.POOL)
+    whole = None
+    if remote == len(groups) > 1:  # a whole series of a server: one request, if it can
+        whole = _web.read_series_frames(
+            [path for path, _ in groups],  # type: ignore[misc]
+            [[ref[1] for _, ref in group] for _, group in groups],
+            [group[0][1][4] for _, group in groups],
+        )
+    if whole is not None:
+        loaded: Iterable[np.ndarray] = whole
+    elif remote > 1:  # requests to a server: many at a time (see _web.POOL)
         with ThreadPoolExecutor(min(remote, _web.POOL)) as pool:
-            loaded: Iterable[np.ndarray] = list(pool.map(_group_frames, groups))
+            loaded = list(pool.map(_group_frames, groups))
     else:
         loaded = map(_group_frames, groups)
     for (_, group), stored in zip(groups, loaded, strict=True):

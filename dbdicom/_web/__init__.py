@@ -5,7 +5,13 @@ Below the index (it writes the folder the index reads) and above the files
 """
 
 from ._cache import cache_folder, float_bits_of, sync
-from ._frames import WebPath, read_web_frames, retrieve_instance, split_multipart
+from ._frames import (
+    WebPath,
+    read_series_frames,
+    read_web_frames,
+    retrieve_instance,
+    split_multipart,
+)
 from ._server import POOL, SCHEME, Server, is_dicomweb, server_error
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "cache_folder",
     "float_bits_of",
     "is_dicomweb",
+    "read_series_frames",
     "read_web_frames",
     "retrieve_instance",
     "server_error",

@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from .._errors import ServerError
@@ -37,6 +40,7 @@ __all__ = ["MARK", "cache_folder", "float_bits_of", "sync"]
 
 MARK = ".series.json"
 _STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
+_CHARSET = "00080005"
 _BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}  # pixel data elements: float bits
 #: series whose headers are fetched at the same time
 THREADS = 8
@@ -89,17 +93,47 @@ def list_series(
     return out
 
 
-def _header(meta: dict[str, Any]) -> tuple[Dataset, int]:
-    """An instance's WADO-RS metadata as a dataset without bulk data, and its float bits."""
-    bits = next((b for tag, b in _BULK.items() if tag in meta), 0)
-    kept = {tag: value for tag, value in meta.items() if "BulkDataURI" not in value}
-    kept = {tag: value for tag, value in kept.items() if tag not in _BULK}
-    ds = Dataset.from_json(kept)
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = UID(_uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7")
-    ds.file_meta.MediaStorageSOPInstanceUID = UID(_uid(meta, _SOP))
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    return ds, bits
+class _Encoder:
+    """Part 10 bytes of WADO-RS metadata, each distinct element encoded once.
+
+    The instances of a series repeat most of their elements value for
+    value: an element is encoded through pydicom (``Dataset.from_json``,
+    ``write_data_element``) the first time its tag, value and character set
+    are seen, and its bytes reused after (~1 ms an instance instead of ~6).
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, str, str], bytes] = {}
+
+    def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
+        key = (tag, json.dumps(value, sort_keys=True), "\\".join(charset))
+        found = self.memo.get(key)
+        if found is None:
+            ds = Dataset.from_json({tag: value})
+            fp = DicomBytesIO()
+            fp.is_little_endian, fp.is_implicit_VR = True, False
+            write_data_element(fp, ds[int(tag, 16)], convert_encodings(charset or None))
+            found = self.memo[key] = fp.getvalue()
+        return found
+
+    def file(self, meta: dict[str, Any]) -> tuple[bytes, int]:
+        """An instance's metadata as a Part 10 file without bulk data, and its float bits."""
+        bits = next((b for tag, b in _BULK.items() if tag in meta), 0)
+        charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
+        file_meta = FileMetaDataset()
+        file_meta.MediaStorageSOPClassUID = UID(_uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7")
+        file_meta.MediaStorageSOPInstanceUID = UID(_uid(meta, _SOP))
+        file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        fp = DicomBytesIO()
+        fp.is_little_endian, fp.is_implicit_VR = True, False
+        write_file_meta_info(fp, file_meta)
+        parts = [b"\0" * 128, b"DICM", fp.getvalue()]
+        for tag in sorted(meta):
+            value = meta[tag]
+            if tag in _BULK or "BulkDataURI" in value or tag.startswith("0002"):
+                continue
+            parts.append(self.element(tag, value, charset))
+        return b"".join(parts), bits
 
 
 def _fetch(server: Server, folder: Path, study: str, series: str, count: int) -> None:
@@ -115,14 +149,15 @@ def _fetch(server: Server, folder: Path, study: str, series: str, count: int) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".new-"))
     floats: dict[str, int] = {}
+    encoder = _Encoder()
     for meta in metadata:
         sop = _uid(meta, _SOP)
         if not _safe(sop):
             continue
-        ds, bits = _header(meta)
+        data, bits = encoder.file(meta)
         if bits:
             floats[sop] = bits
-        ds.save_as(work / f"{sop}.dcm", enforce_file_format=True)
+        (work / f"{sop}.dcm").write_bytes(data)
     (work / MARK).write_text(json.dumps({"instances": count, "float_bits": floats}))
     if target.exists():
         shutil.rmtree(target)

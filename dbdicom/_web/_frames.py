@@ -21,13 +21,21 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
-from .._files import PixelFormat, native_frames
+from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
 from ._server import Server, server_error
 
-__all__ = ["WebPath", "read_web_frames", "retrieve_instance", "split_multipart"]
+__all__ = [
+    "WebPath",
+    "read_series_frames",
+    "read_web_frames",
+    "retrieve_instance",
+    "split_multipart",
+]
 
 _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+_ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+_SOP = 0x00080018
 #: frames asked for in one request (a URL has a length limit)
 BATCH = 256
 
@@ -46,14 +54,21 @@ class WebPath(str):
     """
 
     server: Server
+    series_size: int  # instances of its series in the archive (0: not known)
 
-    def __new__(cls, url: str, server: Server) -> WebPath:
+    def __new__(cls, url: str, server: Server, series_size: int = 0) -> WebPath:
         made = super().__new__(cls, url)
         made.server = server
+        made.series_size = series_size
         return made
 
+    @property
+    def series(self) -> str:
+        """The URL of the instance's series."""
+        return self.rsplit("/instances/", 1)[0]
+
     @classmethod
-    def of(cls, server: Server, rel: str) -> WebPath:
+    def of(cls, server: Server, rel: str, series_size: int = 0) -> WebPath:
         """The instance whose headers are at ``rel`` (``study/series/sop.dcm``) of the cache.
 
         Examples
@@ -63,10 +78,11 @@ class WebPath(str):
         """
         study, series, name = rel.split("/")[-3:]
         sop = name[: -len(".dcm")] if name.endswith(".dcm") else name
-        return cls(f"{server.url}/studies/{study}/series/{series}/instances/{sop}", server)
+        url = f"{server.url}/studies/{study}/series/{series}/instances/{sop}"
+        return cls(url, server, series_size)
 
-    def __reduce__(self) -> tuple[Any, tuple[str, Server]]:
-        return (WebPath, (str(self), self.server))
+    def __reduce__(self) -> tuple[Any, tuple[str, Server, int]]:
+        return (WebPath, (str(self), self.server, self.series_size))
 
 
 def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
@@ -221,3 +237,56 @@ def retrieve_instance(server: Server, rel: str) -> Dataset:
     except requests.RequestException as exc:
         raise server_error(exc, server, f"retrieving instance {sop} from") from None
     return ds
+
+
+def read_series_frames(
+    paths: Sequence[WebPath], frames: Sequence[Sequence[int]], fmts: Sequence[PixelFormat]
+) -> list[np.ndarray] | None:
+    """Frames of every instance of one series, retrieved in one WADO-RS request.
+
+    One request for the whole series costs the server far less than one
+    ``/frames`` request per instance (Orthanc: ~0.2 s against ~0.5 s for 200
+    slices), so it is made when ``paths`` are all the instances of their
+    series (a block that spans the series); the files' pixel data are read
+    where their headers say. None when it does not apply (then ``/frames``
+    is used): instances of several series or not all of one, or pixel data
+    that are not uncompressed Little Endian.
+
+    Returns
+    -------
+    list of numpy.ndarray or None
+        Per path, the stored values of its ``frames``.
+    """
+    import requests
+
+    first = paths[0]
+    if len(paths) < 2 or first.series_size != len(paths):
+        return None
+    if len({p.series for p in paths}) != 1:
+        return None
+    try:
+        response = first.server.session().get(
+            first.series, headers={"Accept": _ACCEPT_DICOM}, timeout=300
+        )
+        response.raise_for_status()
+    except requests.RequestException:
+        return None  # the frames are asked for one instance at a time, which says why
+    parts = split_multipart(response.content, response.headers.get("Content-Type", ""))
+    places: dict[str, tuple[bytes, int, int]] = {}
+    for _, data in parts:
+        try:
+            header = read_any_header(first.series, {_SOP: "UI"}, data)
+        except (NotDicomError, EOFError):
+            return None
+        if header.encapsulated or header.transfer_syntax not in _NATIVE:
+            return None
+        places[str(header.values.get(_SOP))] = (data, header.pixel_offset, header.pixel_length)
+    out = []
+    for path, wanted, fmt in zip(paths, frames, fmts, strict=True):
+        found = places.get(path.rsplit("/", 1)[1])
+        if found is None or found[1] < 0:
+            return None
+        data, offset, length = found
+        stored = native_frames(data[offset : offset + length], fmt, str(path))
+        out.append(stored[list(wanted)])
+    return out
