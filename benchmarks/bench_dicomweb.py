@@ -21,9 +21,9 @@ default 5):
   ``np.stack([ds.pixel_array ...])`` of the datasets sorted by
   InstanceNumber -- given the study and series UIDs, which flatters it;
 * **dbdicom, first open**: ``db.dicomweb(url, session=..., cache=<new
-  folder>)`` (QIDO-RS of the series, WADO-RS metadata of each, headers
-  written and indexed), ``series(SeriesInstanceUID=uid)[0].to_xarray().values``
-  (WADO-RS ``/frames``, 16 requests at a time);
+  folder>, SeriesInstanceUID=uid)`` (QIDO-RS of that series, its WADO-RS
+  metadata, headers written and indexed), ``series()[0].to_xarray().values``
+  (one chunk of 64 MiB: one WADO-RS request for the whole series);
 * **dbdicom, reopen**: the same with the headers kept from the first open
   (QIDO-RS only, then the frames).
 
@@ -110,7 +110,10 @@ def peer(orthanc: Orthanc, study: str, series: str) -> np.ndarray:
 def dbdicom_load(orthanc: Orthanc, cache: Path, uid: str) -> np.ndarray:
     status = db.Status()
     status.mute()
-    archive = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache, status=status)
+    session = orthanc.session()
+    archive = db.dicomweb(
+        orthanc.url, session=session, cache=cache, status=status, SeriesInstanceUID=uid
+    )
     values: np.ndarray = archive.series(SeriesInstanceUID=uid)[0].to_xarray().values
     archive.close()
     return values
@@ -173,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             times["reopen"].append(time.perf_counter() - start)
         dyn_uid = str(pydicom.dcmread(dyn.paths()[0], stop_before_pixels=True).SeriesInstanceUID)
         web_cache = home / "memory-cache"
-        dbdicom_load_headers = db.dicomweb(orthanc.url, session=orthanc.session(), cache=web_cache)
-        dbdicom_load_headers.close()
+        headers = db.dicomweb(orthanc.url, session=orthanc.session(), cache=web_cache)
+        headers.close()
         local_mem = memory(dyn.folder, web_cache, dyn_uid)
         web_mem = memory(orthanc.url, web_cache, dyn_uid)
         load.append(os.getloadavg()[0])

@@ -15,7 +15,7 @@ from .._facade import pandas as pd
 from .._index import LEVEL_TAGS, Index, check_tag
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
-from ._lazy import lazy_frames, output_dtype
+from ._lazy import WEB_CHUNK_BYTES, auto_block, lazy_frames, output_dtype
 from ._plain import attr_value, labels, per_frame_arrays, same_along
 from ._read import locations
 from ._table import FRAME, why_no_image
@@ -344,6 +344,9 @@ def _assemble(
     if not present.all() and dtype.kind != "f":
         dtype = np.result_type(dtype, np.float32)
     root = str(index.root)
+    if block is None and index.remote is not None:  # frames on a server: larger chunks
+        frame_bytes = dtype.itemsize * int(np.prod(formats[0].frame_shape))
+        block = auto_block(grid.shape, frame_bytes, WEB_CHUNK_BYTES)
     data = lazy_frames(
         grid.shape,
         frame_at,
