@@ -23,7 +23,7 @@ default 5):
 * **dbdicom, first open**: ``db.dicomweb(url, session=..., cache=<new
   folder>, SeriesInstanceUID=uid)`` (QIDO-RS of that series, its WADO-RS
   metadata, headers written and indexed), ``series()[0].to_xarray().values``
-  (one chunk of 64 MiB: one WADO-RS request for the whole series);
+  (one chunk of up to 32 MiB: one WADO-RS request for the whole series);
 * **dbdicom, reopen**: the same with the headers kept from the first open
   (QIDO-RS only, then the frames).
 

@@ -171,6 +171,26 @@ def _group_frames(item: tuple[str, list[tuple[int, FrameRef]]]) -> np.ndarray:
     return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
 
 
+def _place(
+    out: np.ndarray,
+    groups: list[tuple[str, list[tuple[int, FrameRef]]]],
+    loaded: Iterable[np.ndarray],
+    dtype: np.dtype,
+) -> None:
+    """Put the stored values of each group's frames into ``out``, in physical units."""
+    for (_, group), stored in zip(groups, loaded, strict=True):
+        for (pos, ref), frame in zip(group, stored, strict=True):
+            slope, intercept = ref[5], ref[6]
+            if slope == 1 and intercept == 0:
+                out[pos] = frame
+            elif dtype.kind == "f":
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+            elif slope == 1:
+                out[pos] = frame.astype(dtype) + dtype.type(intercept)
+            else:  # a whole slope: integers (see output_dtype)
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+
+
 def read_cells(
     cells: Sequence[int],
     refs: Sequence[FrameRef],
@@ -240,23 +260,12 @@ def read_cells(
             [group[0][1][4] for _, group in groups],
         )
     if whole is not None:
-        loaded: Iterable[np.ndarray] = whole
+        _place(out, groups, whole, dtype)
     elif remote > 1:  # requests to a server: many at a time (see _web.POOL)
         with ThreadPoolExecutor(min(remote, _web.POOL)) as pool:
-            loaded = list(pool.map(_group_frames, groups))
+            _place(out, groups, pool.map(_group_frames, groups), dtype)  # placed as they come
     else:
-        loaded = map(_group_frames, groups)
-    for (_, group), stored in zip(groups, loaded, strict=True):
-        for (pos, ref), frame in zip(group, stored, strict=True):
-            slope, intercept = ref[5], ref[6]
-            if slope == 1 and intercept == 0:
-                out[pos] = frame
-            elif dtype.kind == "f":
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
-            elif slope == 1:
-                out[pos] = frame.astype(dtype) + dtype.type(intercept)
-            else:  # a whole slope: integers (see output_dtype)
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+        _place(out, groups, map(_group_frames, groups), dtype)
     return out.reshape(shape + frame_shape)
 
 

@@ -14,7 +14,7 @@ decoded by pydicom's decoder plugins, as for files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -241,7 +241,7 @@ def retrieve_instance(server: Server, rel: str) -> Dataset:
 
 def read_series_frames(
     paths: Sequence[WebPath], frames: Sequence[Sequence[int]], fmts: Sequence[PixelFormat]
-) -> list[np.ndarray] | None:
+) -> Iterator[np.ndarray] | None:
     """Frames of every instance of one series, retrieved in one WADO-RS request.
 
     One request for the whole series costs the server far less than one
@@ -254,8 +254,8 @@ def read_series_frames(
 
     Returns
     -------
-    list of numpy.ndarray or None
-        Per path, the stored values of its ``frames``.
+    iterator of numpy.ndarray or None
+        Per path, the stored values of its ``frames`` (read as they are taken).
     """
     import requests
 
@@ -281,12 +281,21 @@ def read_series_frames(
         if header.encapsulated or header.transfer_syntax not in _NATIVE:
             return None
         places[str(header.values.get(_SOP))] = (data, header.pixel_offset, header.pixel_length)
-    out = []
-    for path, wanted, fmt in zip(paths, frames, fmts, strict=True):
-        found = places.get(path.rsplit("/", 1)[1])
-        if found is None or found[1] < 0:
-            return None
-        data, offset, length = found
-        stored = native_frames(data[offset : offset + length], fmt, str(path))
-        out.append(stored[list(wanted)])
-    return out
+    del response, parts  # the parts' bytes are kept in places
+    uids = [path.rsplit("/", 1)[1] for path in paths]
+    if any(uid not in places or places[uid][1] < 0 for uid in uids):
+        return None
+    return _native(places, uids, paths, frames, fmts)
+
+
+def _native(
+    places: dict[str, tuple[bytes, int, int]],
+    uids: list[str],
+    paths: Sequence[WebPath],
+    frames: Sequence[Sequence[int]],
+    fmts: Sequence[PixelFormat],
+) -> Iterator[np.ndarray]:
+    """Per instance, its frames, each file's bytes let go once read."""
+    for uid, path, wanted, fmt in zip(uids, paths, frames, fmts, strict=True):
+        data, offset, length = places.pop(uid)
+        yield native_frames(data[offset : offset + length], fmt, str(path))[list(wanted)]
