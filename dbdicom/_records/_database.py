@@ -570,7 +570,7 @@ def dicomweb(
         Where the headers are kept.
     **filters
         Which series to hold, in the syntax of :meth:`Database.series`
-        (``Modality="MR"``, ``StudyDate="2024-"``, ``SeriesDescription="T1*"``):
+        (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
         the server matches those QIDO-RS can (only those series' headers
         are fetched), dbdicom matches all of them again on the headers.
 

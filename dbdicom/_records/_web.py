@@ -83,8 +83,8 @@ def qido_filters(query: dict[str, Any]) -> dict[str, str]:
 
     Examples
     --------
-    >>> qido_filters({"Modality": "MR", "SeriesDescription": "T1*", "StudyDate": "2024-"})
-    {'Modality': 'MR', 'SeriesDescription': 'T1*', 'StudyDate': '2024-'}
+    >>> qido_filters({"Modality": "MR", "SeriesDescription": "T1*", "StudyDate": "20240101-"})
+    {'Modality': 'MR', 'SeriesDescription': 'T1*', 'StudyDate': '20240101-'}
     >>> qido_filters({"SeriesNumber": 3, "FlipAngle": 5, "PatientID": ["a", "b"]})
     {'SeriesNumber': '3'}
     """
