@@ -482,7 +482,9 @@ def database(
         (names starting with ``.``) are not. Without a path: a new, empty
         database that has no folder of its own; it lives in a temporary
         folder, deleted when it is closed or when Python exits, until
-        ``database.save(path)`` writes it as a folder.
+        ``database.save(path)`` writes it as a folder. A URL
+        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
+        (see :func:`dicomweb`).
     status : StatusLike, optional
         Where messages, warnings and progress show: by default
         (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
