@@ -312,3 +312,20 @@ def test_blocks_of_some_instances_and_of_a_whole_series_read_the_same(
     np.testing.assert_array_equal(got.values, expected.values)
     # a selection reads only its frames, as from files
     np.testing.assert_array_equal(got[1:3, 0].values, expected[1:3, 0].values)
+
+
+def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_path: Path) -> None:
+    """A series URL of the archive imports its whole instances into a folder database."""
+    here = db.database(archive).series(SeriesDescription="T2w sag")[0]
+    url = orthanc.db_url + f"/studies/{here.StudyInstanceUID}/series/{here.SeriesInstanceUID}"
+    (tmp_path / "local").mkdir()
+    local = db.database(tmp_path / "local")
+    new = local.import_dicom(url)
+    assert len(new) == len(here.instances())
+    local.save()
+    imported = local.series(SeriesInstanceUID=here.SeriesInstanceUID)[0]
+    xr.testing.assert_equal(imported.to_xarray(), here.to_xarray())
+    with pytest.raises(db.ServerError, match="URL of a study or a series"):
+        local.import_dicom(orthanc.db_url)
+    with pytest.raises(db.ServerAccessError):
+        local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")

@@ -1,6 +1,7 @@
 """The records layer: Database, Patient, Study, Series and Instance handles."""
 
-from ._database import Database, database, dicomweb
+from ._archive import dicomweb
+from ._database import Database, database
 from ._edit import open_databases
 from ._levels import Instance, Patient, Series, Study
 from ._record import Record

@@ -34,7 +34,7 @@ from ._reads import attribute_problems
 from ._record import Record
 from ._web import is_dicomweb, open_archive
 
-__all__ = ["Database", "database", "dicomweb"]
+__all__ = ["Database", "database"]
 
 # databases without a folder of their own: their temporary folders go at exit
 _TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
@@ -262,6 +262,11 @@ class Database(Record):
         (:class:`dbdicom.DicomWarning`). The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
+
+        ``files`` may also be the URL of a study or a series of a DICOMweb
+        archive (``"dicomweb+http://host/dicom-web/studies/<uid>/series/<uid>"``,
+        credentials as ``user:password@`` in it): its instances are retrieved
+        with WADO-RS and imported (see docs/dicomweb.md).
         """
         return import_dicom(self, files)
 
@@ -484,7 +489,7 @@ def database(
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder. A URL
         ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
-        (see :func:`dicomweb`).
+        (see :func:`dbdicom.dicomweb`).
     status : StatusLike, optional
         Where messages, warnings and progress show: by default
         (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
@@ -517,8 +522,10 @@ def database(
     ...     len(database.patients()) >= 2
     True
     """
-    if is_dicomweb(path):  # a DICOMweb archive: see dicomweb()
-        return dicomweb(str(path), status=status, dialog=dialog)
+    if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
+        return open_archive(
+            str(path), None, None, lambda f: Database(f, status=status, dialog=dialog)
+        )
     if path is None:
         folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
         new = Database(folder, status=status, dialog=dialog)
@@ -536,62 +543,3 @@ def database(
             f"(db.database({str(root.parent)!r}))."
         )
     return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)
-
-
-def dicomweb(
-    url: str,
-    *,
-    session: Any = None,
-    cache: str | os.PathLike[str] | None = None,
-    status: StatusLike | None = None,
-    dialog: DialogLike | None = None,
-    **filters: Any,
-) -> Database:
-    """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
-
-    ``db.database("dicomweb+http://host:port/dicom-web")`` does the same
-    without a session. The series are listed with QIDO-RS and their
-    headers fetched with WADO-RS metadata (one request per series not seen
-    before), kept in ``cache`` (by default the user's cache folder, a
-    folder per URL); queries and attributes then work as for a folder, and
-    ``to_xarray()`` reads the frames from the server (WADO-RS ``/frames``)
-    when computed, in parallel, in any process of a dask cluster. The
-    archive is not changed in place: store a series into it with
-    ``series.export_as_dicom(url)``. Needs ``pip install "dbdicom[dicomweb]"``.
-
-    Parameters
-    ----------
-    url : str
-        The root of the DICOMweb services, ``http(s)://...`` with or without
-        ``dicomweb+``; a user name and password in it are taken out of it
-        and used as HTTP basic authentication.
-    session : requests.Session, optional
-        Its ``auth`` and headers (a token) are used for every request, also
-        by dask workers in other processes (they must pickle).
-    cache : path, optional
-        Where the headers are kept.
-    **filters
-        Which series to hold, in the syntax of :meth:`Database.series`
-        (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
-        the server matches those QIDO-RS can (only those series' headers
-        are fetched), dbdicom matches all of them again on the headers.
-
-    Raises
-    ------
-    dbdicom.ServerError
-        The server cannot be reached or is not a DICOMweb service;
-        :class:`dbdicom.ServerAccessError` when it answers 401 or 403. The
-        message names the URL without credentials, the cause and the way out.
-
-    Examples
-    --------
-    >>> db.dicomweb("dicomweb+http://127.0.0.1:9/dicom-web")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    dbdicom._errors.ServerError: listing the series of http://127.0.0.1:9/dicom-web failed: ...
-    """
-
-    def make(folder: Path) -> Database:
-        return Database(folder, status=status, dialog=dialog)
-
-    return open_archive(url, session, cache, make, filters)

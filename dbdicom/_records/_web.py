@@ -256,3 +256,43 @@ def export_from_archive(record: Record, path: str | os.PathLike[str], dicomdir: 
         editor.dataset(rel).save_as(target, enforce_file_format=True)
 
     return _export.export_dicom(record, path, copy=copy)
+
+
+def retrieve_into(url: str, folder: Path) -> list[Path]:
+    """The instances of the study or series at ``url`` written into ``folder`` (WADO-RS).
+
+    ``url``: ``dicomweb+http://host/dicom-web/studies/<uid>`` or
+    ``.../studies/<uid>/series/<uid>`` (credentials in it are used, never
+    written). Returns the files written.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        As :func:`dbdicom.dicomweb` does; also for a URL that names no
+        study or series.
+    """
+    import requests
+
+    root, _, rest = url.partition("/studies/")
+    parts = rest.strip("/").split("/")
+    server = Server.parse(root)
+    if not rest or len(parts) not in (1, 3) or (len(parts) == 3 and parts[1] != "series"):
+        raise ServerError(
+            f"{server.url}: import_dicom needs the URL of a study or a series, "
+            "'dicomweb+http://host/dicom-web/studies/<uid>[/series/<uid>]'; to open the "
+            "whole archive use db.dicomweb(url)."
+        )
+    client = server.client()
+    try:
+        if len(parts) == 3:
+            datasets = client.iter_series(parts[0], parts[2])
+        else:
+            datasets = client.iter_study(parts[0])
+        written: list[Path] = []
+        for ds in datasets:
+            path = folder / f"{len(written):06d}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            written.append(path)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, f"retrieving {'/'.join(parts)} from") from None
+    return written
