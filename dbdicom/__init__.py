@@ -28,6 +28,8 @@ from ._errors import (
     InvalidValueError,
     MediumError,
     ReadOnlyError,
+    ServerAccessError,
+    ServerError,
     StaleFileError,
     StorageAccessError,
     StorageBackendError,
@@ -38,7 +40,7 @@ from ._errors import (
     VirtualZarrError,
 )
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
-from ._records import Database, Instance, Patient, Record, Series, Study, database
+from ._records import Database, Instance, Patient, Record, Series, Study, database, dicomweb
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -117,6 +119,8 @@ __all__ = [
     "MediumError",
     "Patient",
     "ReadOnlyError",
+    "ServerAccessError",
+    "ServerError",
     "StaleFileError",
     "StorageAccessError",
     "StorageBackendError",
@@ -133,6 +137,7 @@ __all__ = [
     "VirtualZarrError",
     "__version__",
     "database",
+    "dicomweb",
     "open_zarr",
     "series",
     "to_xarray",

@@ -25,6 +25,8 @@ __all__ = [
     "GeometryError",
     "GroupError",
     "ReadOnlyError",
+    "ServerAccessError",
+    "ServerError",
     "StaleFileError",
     "StorageAccessError",
     "StorageBackendError",
@@ -126,6 +128,23 @@ class ReadOnlyError(DicomError, PermissionError):
     """A change was asked of a database that cannot be changed.
 
     A read-only folder, another process editing it, or a closed database.
+    """
+
+
+class ServerError(DicomError, ConnectionError):
+    """A DICOM archive (a DICOMweb server) cannot be reached, or cannot do what was asked.
+
+    The message names the URL (credentials removed), the cause and the way
+    out: start the server, check the URL, or ask the archive for what it
+    supports (e.g. frame retrieval through WADO-RS).
+    """
+
+
+class ServerAccessError(ServerError, PermissionError):
+    """A DICOM archive refused the request: 401 (no or wrong credentials) or 403 (not allowed).
+
+    The message names the URL (credentials removed) and how to pass
+    credentials (``db.dicomweb(url, session=...)``); never the credentials.
     """
 
 

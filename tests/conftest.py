@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
-from servers import missing_server
+from servers import Orthanc, missing_server, need_orthanc, start_orthanc
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -101,4 +101,17 @@ def s3_server() -> Iterator[dict[str, Any]]:
         "secret": "dbdicom-test-secret-0123",
         "client_kwargs": {"endpoint_url": f"http://{host}:{port}"},
     }
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """Orthanc with its DICOMweb plugin on a free localhost port (see ``servers.py``).
+
+    Skips without Orthanc (saying how to install it); fails instead under
+    ``DBDICOM_REQUIRE_SERVERS=1``.
+    """
+    need_orthanc()
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
     server.stop()

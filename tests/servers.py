@@ -1,10 +1,132 @@
-"""What the tests that start a server do when it cannot start."""
+"""Real servers for the tests, started by the tests: Orthanc with its DICOMweb plugin
+(the S3 server is a fixture of conftest.py); what a test does when one cannot start.
+
+:func:`start_orthanc` writes a configuration in a temporary folder (storage
+there, HTTP on a free localhost port, the DICOM port off, no remote access,
+HTTP basic authentication for one user, the DICOMweb plugin), starts
+``Orthanc`` on it, waits for ``/system`` and returns a handle that stops it.
+Without Orthanc on the machine the tests that need it skip, saying the
+command that installs it; with ``DBDICOM_REQUIRE_SERVERS=1`` (CI) they fail.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import requests
+
+ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
+PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+INSTALL = "apt-get install orthanc orthanc-dicomweb"
+USER, PASSWORD = "alice", "dicomweb-test-password"
+
+
+def required() -> bool:
+    """Whether a missing server fails the run (CI) rather than skipping its tests."""
+    return os.environ.get("DBDICOM_REQUIRE_SERVERS") == "1"
+
+
+def orthanc_missing() -> str:
+    """Why Orthanc cannot be started here ("" when it can)."""
+    if not os.access(ORTHANC, os.X_OK):
+        return f"Orthanc is not installed ({INSTALL})"
+    if not os.path.exists(PLUGIN):
+        return f"Orthanc's DICOMweb plugin is not installed ({INSTALL})"
+    return ""
+
+
+def need_orthanc() -> None:
+    """Skip the calling test without Orthanc (fail under DBDICOM_REQUIRE_SERVERS=1)."""
+    why = orthanc_missing()
+    if why and required():
+        pytest.fail(f"{why}, and DBDICOM_REQUIRE_SERVERS=1 says the servers must run")
+    if why:
+        pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Orthanc:
+    """A running Orthanc: its DICOMweb root ``url`` (no credentials), user and password."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/dicom-web"
+
+    @property
+    def db_url(self) -> str:
+        """``dicomweb+http://user:password@127.0.0.1:port/dicom-web``."""
+        return f"dicomweb+http://{USER}:{PASSWORD}@127.0.0.1:{self.port}/dicom-web"
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = (USER, PASSWORD)
+        return session
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_orthanc(folder: Path) -> Orthanc:
+    """Orthanc with DICOMweb on a free localhost port, its storage in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = {
+        "Name": "dbdicom-tests",
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "storage"),
+        "HttpPort": port,
+        "DicomServerEnabled": False,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": True,
+        "RegisteredUsers": {USER: PASSWORD},
+        "Plugins": [PLUGIN],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        "HttpCompressionEnabled": False,
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    log = open(folder / "orthanc.log", "wb")  # noqa: SIM115 - the server's lifetime
+    process = subprocess.Popen(
+        [ORTHANC, str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+    )
+    server = Orthanc(process, port, folder)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Orthanc stopped: {(folder / 'orthanc.log').read_text()[-2000:]}")
+        try:
+            answer = requests.get(
+                f"http://127.0.0.1:{port}/system", auth=(USER, PASSWORD), timeout=2
+            )
+            if answer.ok:
+                return server
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"Orthanc did not answer on port {port} within 60 s")
 
 
 def missing_server(what: str, install: str, why: object) -> None:
@@ -14,6 +136,6 @@ def missing_server(what: str, install: str, why: object) -> None:
     instead: there a missing server is a broken run, not a user's machine.
     """
     text = f"{what} cannot start ({why}): install it with {install}"
-    if os.environ.get("DBDICOM_REQUIRE_SERVERS") == "1":
+    if required():
         pytest.fail(text + " (DBDICOM_REQUIRE_SERVERS=1: servers are required)")
     pytest.skip(text)

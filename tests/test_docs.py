@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from servers import need_orthanc
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -21,7 +22,13 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_code_block_runs(page: str, tmp_path: Path) -> None:
-    """Blocks of a page run in order, in one namespace, on a fresh demo database."""
+    """Blocks of a page run in order, in one namespace, on a fresh demo database.
+
+    A page that starts a server (``<!-- needs: orthanc``) skips without it,
+    or fails under ``DBDICOM_REQUIRE_SERVERS=1``.
+    """
+    if "<!-- needs: orthanc" in (DOCS / page).read_text():
+        need_orthanc()
     folder = tmp_path / "demo"
     build_demo(folder)
     namespace = {"db": db, "database": db.database(folder), "folder": str(folder)}

@@ -42,6 +42,7 @@ from ._read import FrameRef, frame_refs, read_cells, read_one
 
 __all__ = [
     "CHUNK_BYTES",
+    "WEB_CHUNK_BYTES",
     "FramesArray",
     "FramesBackendArray",
     "Source",
@@ -238,10 +239,17 @@ def _cells(grid: np.ndarray, refs: list[FrameRef]) -> tuple[list[int], list[Fram
 
 #: the size a chunk aims at when none is asked for
 CHUNK_BYTES = 8 * 2**20
+#: the chunks of frames on a DICOMweb server: a chunk that spans a whole series is read
+#: with one request, which costs the server (Orthanc) far less than one per instance
+#: (200 slices of 256 x 256: ~0.12 s against ~0.5 s); a chunk is held about twice
+#: while read (the answer and the array)
+WEB_CHUNK_BYTES = 32 * 2**20
 
 
-def auto_block(shape: tuple[int, ...], frame_bytes: int) -> list[int]:
-    """Grid points per chunk: ~:data:`CHUNK_BYTES` each, filling the last dims first.
+def auto_block(
+    shape: tuple[int, ...], frame_bytes: int, chunk_bytes: int = CHUNK_BYTES
+) -> list[int]:
+    """Grid points per chunk: ~``chunk_bytes`` each, filling the last dims first.
 
     Examples
     --------
@@ -250,7 +258,7 @@ def auto_block(shape: tuple[int, ...], frame_bytes: int) -> list[int]:
     >>> auto_block((128, 10), 2**17)
     [6, 10]
     """
-    budget = max(1, CHUNK_BYTES // max(1, frame_bytes))
+    budget = max(1, chunk_bytes // max(1, frame_bytes))
     block = [1] * len(shape)
     for d in reversed(range(len(shape))):
         take = max(1, min(shape[d], budget))

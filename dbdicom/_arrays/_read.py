@@ -20,11 +20,12 @@ dask tasks on other processes as well.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .. import _files
+from .. import _files, _web
 from .._errors import InvalidFileError, StaleFileError
 
 __all__ = [
@@ -115,6 +116,28 @@ def current_place(
     return now, now_offset, now_nbytes
 
 
+def locations(root: str, remote: object, rels: list[str]) -> np.ndarray:
+    """Per file (``rels``, relative to ``root``), where its frames are read from.
+
+    Its path; or, for a folder of headers of a DICOMweb archive (``remote``
+    its :class:`~dbdicom._web.Server`), the URL of the instance on the
+    server, carrying the server (see :class:`~dbdicom._web.WebPath`).
+
+    Examples
+    --------
+    >>> locations("/data", None, ["a/b.dcm"]).tolist() == [os.path.join("/data", "a/b.dcm")]
+    True
+    """
+    if isinstance(remote, _web.Server):
+        sizes: dict[str, int] = {}  # instances of each series (files: rels repeat for frames)
+        for rel in set(rels):
+            sizes[rel.rsplit("/", 1)[0]] = sizes.get(rel.rsplit("/", 1)[0], 0) + 1
+        return np.array(
+            [_web.WebPath.of(remote, r, sizes[r.rsplit("/", 1)[0]]) for r in rels], dtype=object
+        )
+    return np.array([root + os.sep + p for p in rels], dtype=object)
+
+
 #: where one frame is read from: path, frame number, byte offset and length
 #: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
@@ -157,7 +180,7 @@ def frame_refs(
     n = len(paths)
     return list(
         zip(
-            [p if isinstance(p, _files.RemoteFile) else str(p) for p in paths],
+            [p if isinstance(p, (str, _files.RemoteFile)) else str(p) for p in paths],  # WebPath kept
             np.asarray(frames).tolist(),
             np.asarray(offsets).tolist(),
             np.asarray(nbytes).tolist(),
@@ -221,6 +244,8 @@ def _stored(
     A format no frame can have is an :class:`InvalidFileError` before
     anything is read (:func:`_check_format`).
     """
+    if isinstance(path, _web.WebPath):  # an instance on a DICOMweb server: WADO-RS frames
+        return _web.read_web_frames(path, frames, fmt)
     _check_format(path, fmt)
     try:
         return _files.read_frames(path, frames, fmt, offset, nbytes)
@@ -228,6 +253,35 @@ def _stored(
         raise InvalidFileError(
             f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
         ) from error
+
+
+def _group_frames(item: tuple[str, list[tuple[int, FrameRef]]]) -> np.ndarray:
+    """The stored values of the frames of one file (or instance on a server) of a block."""
+    path, group = item
+    _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+    if not isinstance(path, _web.WebPath):
+        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+    return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+
+
+def _place(
+    out: np.ndarray,
+    groups: list[tuple[str, list[tuple[int, FrameRef]]]],
+    loaded: Iterable[np.ndarray],
+    dtype: np.dtype,
+) -> None:
+    """Put the stored values of each group's frames into ``out``, in physical units."""
+    for (_, group), stored in zip(groups, loaded, strict=True):
+        for (pos, ref), frame in zip(group, stored, strict=True):
+            slope, intercept = ref[5], ref[6]
+            if slope == 1 and intercept == 0:
+                out[pos] = frame
+            elif dtype.kind == "f":
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+            elif slope == 1:
+                out[pos] = frame.astype(dtype) + dtype.type(intercept)
+            else:  # a whole slope: integers (see output_dtype)
+                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
 
 
 def read_cells(
@@ -289,24 +343,27 @@ def read_cells(
     files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))
+    groups = list(files.items())
     fetched = _remote_stored(files)  # the objects of remote stores, fetched together
-    for path, group in files.items():
-        if isinstance(path, _files.RemoteFile):
-            stored = fetched[path]
-        else:
-            _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
-            fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
-            stored = _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
-        for (pos, ref), frame in zip(group, stored, strict=True):
-            slope, intercept = ref[5], ref[6]
-            if slope == 1 and intercept == 0:
-                out[pos] = frame
-            elif dtype.kind == "f":
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
-            elif slope == 1:
-                out[pos] = frame.astype(dtype) + dtype.type(intercept)
-            else:  # a whole slope: integers (see output_dtype)
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+    web = sum(isinstance(path, _web.WebPath) for path in files)
+    whole = None
+    if web == len(groups) > 1:  # a whole series of a DICOMweb server: one request, if it can
+        whole = _web.read_series_frames(
+            [path for path, _ in groups],  # type: ignore[misc]
+            [[ref[1] for _, ref in group] for _, group in groups],
+            [group[0][1][4] for _, group in groups],
+        )
+    if whole is not None:
+        _place(out, groups, whole, dtype)
+    elif web > 1:  # requests to a server: many at a time (see _web.POOL)
+        with ThreadPoolExecutor(min(web, _web.POOL)) as pool:
+            _place(out, groups, pool.map(_group_frames, groups), dtype)  # placed as they come
+    else:
+        loaded = (
+            fetched[path] if path in fetched else _group_frames((path, group))
+            for path, group in groups
+        )
+        _place(out, groups, loaded, dtype)
     return out.reshape(shape + frame_shape)
 
 

@@ -13,7 +13,7 @@ from .._index import LEVEL_TAGS, Index
 from ._frames import Frames
 from ._grid import Grid
 from ._layout import INSTANCE_TAGS, Layout, layout
-from ._lazy import lazy_frames
+from ._lazy import WEB_CHUNK_BYTES, auto_block, lazy_frames
 from ._plain import attr_value, labels, per_frame_arrays, same_along
 from ._table import FRAME
 
@@ -70,6 +70,9 @@ def _assemble(
     frame_at = grid.frame_at()
     present = frame_at >= 0
     pick = frame_at[present]
+    if block is None and index.archive is not None:  # frames on a server: larger chunks
+        frame_bytes = placed.dtype.itemsize * int(np.prod(formats[0].frame_shape))
+        block = auto_block(grid.shape, frame_bytes, WEB_CHUNK_BYTES)
     data = lazy_frames(
         grid.shape,
         frame_at,

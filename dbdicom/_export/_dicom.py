@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,19 @@ from ._each import ExportedPath, each_series
 from ._layout import label, progress, target_folder, written
 
 
-def export_dicom(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
-    """Copy the files of ``record`` (unchanged, byte for byte) into the layout."""
+def _copy_file(instance: Any, target: Path) -> None:
+    index = instance._db.index  # a remote store's objects are downloaded
+    index.copy_out(str(index.array("_path", instance._rows())[0]), target, True)
+
+
+def export_dicom(
+    record: Any, path: str | os.PathLike[str], copy: Callable[[Any, Path], None] = _copy_file
+) -> ExportedPath:
+    """Copy the files of ``record`` (unchanged, byte for byte) into the layout.
+
+    ``copy(instance, target)`` writes one instance's file: by default a copy
+    of its file; for a DICOMweb archive, the instance retrieved from it.
+    """
     root = target_folder(path)
     total = len(record._rows())
     seen: set[Path] = set()
@@ -26,9 +38,8 @@ def export_dicom(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
                 target = target.with_name(f"{target.stem}_{i}.dcm")
             seen.add(target)
             target.parent.mkdir(parents=True, exist_ok=True)
-            index = instance._db.index  # a remote store's objects are downloaded
             with written(target) as temporary:
-                index.copy_out(str(index.array("_path", instance._rows())[0]), temporary, True)
+                copy(instance, temporary)
             report(i + 1, total)
 
     return each_series(record, root, write, "DICOM", progress=False)

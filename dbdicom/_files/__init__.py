@@ -8,7 +8,7 @@ from __future__ import annotations
 from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
-from ._pixels import FORMAT_TAGS, PixelFormat, pixel_format, read_frames
+from ._pixels import FORMAT_TAGS, PixelFormat, native_frames, pixel_format, read_frames
 from ._places import NATIVE, frame_places
 from ._pydicom import (
     FRAME_ALIASES,
@@ -70,6 +70,7 @@ __all__ = [
     "header_of",
     "image_problem",
     "merge",
+    "native_frames",
     "palette_bits",
     "pixel_format",
     "read_any_header",

@@ -43,7 +43,7 @@ from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._pydicom import read_any_header
 
-__all__ = ["FORMAT_TAGS", "PixelFormat", "pixel_format", "read_frames"]
+__all__ = ["FORMAT_TAGS", "PixelFormat", "native_frames", "pixel_format", "read_frames"]
 
 NATIVE_LE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -446,6 +446,22 @@ def _read_native(
     # same bytes, native dtype object (a byte swap only on big-endian machines)
     native = stored.newbyteorder("=")
     return arr.view(native) if arr.dtype.isnative else arr.astype(native)
+
+
+def native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
+    """Every frame of uncompressed Little Endian pixel bytes held in memory.
+
+    What :func:`read_frames` does for a file, for bytes that came from
+    elsewhere (a DICOMweb server's ``/frames``): ``label`` names them in errors.
+
+    Examples
+    --------
+    >>> fmt = PixelFormat(rows=2, columns=3)
+    >>> native_frames(np.arange(12, dtype="<u2").tobytes(), fmt, "here").shape
+    (2, 2, 3)
+    """
+    n = len(data) * 8 // fmt._frame_bits if fmt._frame_bits else 0
+    return _read_native(io.BytesIO(data), label, list(range(n)), fmt, 0, len(data))
 
 
 def _is_float_pixel_data(f: FileIO | io.BytesIO, offset: int, syntax: str) -> bool:

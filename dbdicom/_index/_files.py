@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _web
 from .._files import Header, read_any_header
 from ._cells import read_sequence
 
@@ -49,7 +50,21 @@ class Files:
         return str(self.root)
 
     def locations(self, rels: Sequence[str]) -> np.ndarray:
-        """Where the bytes of each file are, for the frame readers: an object array of paths."""
+        """Where the bytes of each file are, for the frame readers: an object array of paths.
+
+        For a folder of the headers of a DICOMweb archive (``self.archive``,
+        its :class:`~dbdicom._web.Server`), the URL of each instance on the
+        server, carrying the server (see :class:`~dbdicom._web.WebPath`).
+        """
+        archive = getattr(self, "archive", None)
+        if archive is not None:
+            sizes: dict[str, int] = {}  # instances of each series (rels repeat for frames)
+            for rel in set(rels):
+                sizes[rel.rsplit("/", 1)[0]] = sizes.get(rel.rsplit("/", 1)[0], 0) + 1
+            return np.array(
+                [_web.WebPath.of(archive, r, sizes[r.rsplit("/", 1)[0]]) for r in rels],
+                dtype=object,
+            )
         root = str(self.root)
         return np.array([root + os.sep + rel for rel in rels], dtype=object)
 

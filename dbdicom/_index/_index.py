@@ -95,6 +95,9 @@ class Index(HeldTable, Files):
         # the tree does (order_version): caches built on the table check them
         self.version = 0
         self.order_version = 0
+        # where the pixels of the files are when not in them (a DICOMweb server:
+        # see dbdicom._records._web), None for a folder of whole files
+        self.archive: Any = None
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
@@ -287,6 +290,26 @@ class Index(HeldTable, Files):
             assign_keys(self.frame)
             self._ok = None
             self.version += 1
+
+    def set_file_columns(self, rows: np.ndarray, values: Mapping[str, Any]) -> None:
+        """Set dbdicom's own columns of the files at ``rows`` (``_offset``, ``_warning``...).
+
+        For what the files do not say themselves: the pixels of a DICOMweb
+        archive's headers (see ``dbdicom._records._web``). The tree and its
+        order do not change; the index is written at the next flush.
+        """
+        for name, value in values.items():
+            if not name.startswith("_") or name in KEY_COLUMNS:
+                raise ValueError(f"{name!r} is not one of dbdicom's own file columns")
+            dst = self.frame[name]
+            arr = dst.to_numpy(dtype=object if dst.dtype.kind not in "fiub" else None, copy=True)
+            arr[rows] = value
+            self.frame[name] = arr if dst.dtype.kind in "fiub" else pd.array(arr, dtype=dst.dtype)
+            self._forget(name)
+        self._absent = None
+        self._ok = None
+        self._dirty = True
+        self.version += 1
 
     def _keys_may_change(self, changed: set[str], rows: np.ndarray) -> bool:
         """Whether changing ``changed`` in ``rows`` may change any row's hierarchy key.

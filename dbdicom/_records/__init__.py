@@ -1,5 +1,6 @@
 """The records layer: Database, Patient, Study, Series and Instance handles."""
 
+from ._archive import dicomweb
 from ._database import Database, database
 from ._edit import open_databases
 from ._levels import Instance, Patient, Series, Study
@@ -14,6 +15,7 @@ __all__ = [
     "Series",
     "Study",
     "database",
+    "dicomweb",
     "open_group",
     "tree_of",
     "open_databases",

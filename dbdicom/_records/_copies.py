@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from .._errors import DicomError, DiskFullError, disk_full
 from .._files import NotDicomError, read_any_header
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
+from ._web import is_dicomweb, retrieve_into
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -26,6 +28,9 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
     editor = db._editor
     editor.begin()
+    if is_dicomweb(files):  # a study or series of a DICOMweb archive: retrieved first
+        with tempfile.TemporaryDirectory(prefix="dbdicom-wado-") as folder:
+            return import_dicom(db, retrieve_into(str(files), Path(folder)))
     paths, refused = _expand(files)
     have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
     wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}

@@ -36,6 +36,7 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
+from ._web import is_dicomweb, open_archive
 
 __all__ = ["Database", "database"]
 
@@ -273,6 +274,11 @@ class Database(Record):
         (:class:`dbdicom.DicomWarning`). The copies can be removed
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
+
+        ``files`` may also be the URL of a study or a series of a DICOMweb
+        archive (``"dicomweb+http://host/dicom-web/studies/<uid>/series/<uid>"``,
+        credentials as ``user:password@`` in it): its instances are retrieved
+        with WADO-RS and imported (see docs/dicomweb.md).
         """
         return import_dicom(self, files)
 
@@ -493,7 +499,9 @@ def database(
         docs/remote.md). Without a path: a new, empty
         database that has no folder of its own; it lives in a temporary
         folder, deleted when it is closed or when Python exits, until
-        ``database.save(path)`` writes it as a folder.
+        ``database.save(path)`` writes it as a folder. A URL
+        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
+        (see :func:`dbdicom.dicomweb`).
     status : StatusLike, optional
         Where messages, warnings and progress show: by default
         (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
@@ -529,6 +537,10 @@ def database(
     ...     len(database.patients()) >= 2
     True
     """
+    if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
+        return open_archive(
+            str(path), None, None, lambda f: Database(f, status=status, dialog=dialog)
+        )
     if path is None:
         folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
         new = Database(folder, status=status, dialog=dialog)

@@ -132,6 +132,11 @@ class Editor(Changes):
             # read-only now, changed before: the journal is read (never written) so
             # that unsaved changes are still reported
             self.journal = Journal(self.root, self.root / HIDDEN / "journal")
+        # why the database cannot be changed, when the reason is not the folder's
+        # (a DICOMweb archive's headers: see _web); "" otherwise
+        self.refusal = ""
+        # a DICOMweb archive's headers: the whole instance of a file, from the server
+        self.archive: Callable[[str], Dataset] | None = None
         self.memory: dict[str, Dataset] = {}
         self.pending: set[str] = set()
         self.empty = Registry()
@@ -160,6 +165,8 @@ class Editor(Changes):
                 "does not change. To work on it, download it into a local folder "
                 "(local = database.save(folder)) and change that one."
             )
+        if self.refusal:
+            raise ReadOnlyError(self.refusal)
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(
                 f"{self.root} is read-only: dbdicom can read it but not change it. To work "
@@ -230,6 +237,8 @@ class Editor(Changes):
         ds = self.memory.get(rel)
         if ds is not None:
             return ds
+        if pixels and self.archive is not None:  # the headers here, the pixels on the server
+            return self.archive(rel)
         index = self.db.index
         try:
             with index.local_file(rel) as path:

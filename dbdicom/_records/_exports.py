@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _export
 from .._errors import DiskFullError, disk_full
 from ._empty import require_files
+from ._web import export_from_archive, is_dicomweb, store_record
 
 if TYPE_CHECKING:
     from .._export import ExportedPath
@@ -62,7 +63,9 @@ class Exports:
         record._db._editor.sync(record._rows())
         return record
 
-    def export_as_dicom(self, path: str | os.PathLike[str], dicomdir: bool = False) -> ExportedPath:
+    def export_as_dicom(
+        self, path: str | os.PathLike[str], dicomdir: bool = False, *, session: Any = None
+    ) -> ExportedPath:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
 
         Folder names are readable and filesystem-safe. Returns ``path``.
@@ -78,6 +81,10 @@ class Exports:
         or raises :class:`~dbdicom.MediumError` when exported on its own.
         See docs/media.md.
 
+        A ``path`` ``"dicomweb+http://host/dicom-web"`` stores the files
+        into that DICOMweb archive with STOW-RS instead (``session``: a
+        ``requests.Session`` with its credentials); see docs/dicomweb.md.
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -86,6 +93,10 @@ class Exports:
         10
         """
         record = self._synced()
+        if is_dicomweb(path):  # a DICOMweb archive: stored with STOW-RS
+            return store_record(record, str(path), session)  # type: ignore[return-value]
+        if record._db._index.archive is not None:  # a DICOMweb archive: retrieved
+            return export_from_archive(record, path, dicomdir)
         with export_space(path):
             if dicomdir:
                 return _export.export_dicomdir(record, path)

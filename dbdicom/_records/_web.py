@@ -1,0 +1,298 @@
+"""DICOMweb archives as databases, and records stored into one with STOW-RS.
+
+A DICOMweb database is a :class:`~dbdicom.Database` on a folder of the
+archive's headers (see :mod:`dbdicom._web`), whose index knows the server:
+its arrays read the frames from the server, and it cannot be changed in
+place (the archive is changed by storing series into it, with
+``export_as_dicom(url)``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pydicom
+
+from .. import _export
+from .._errors import ServerError
+from .._index import parse_query, vr_of
+from .._web import (
+    Server,
+    cache_folder,
+    float_bits_of,
+    is_dicomweb,
+    retrieve_instance,
+    server_error,
+    sync,
+)
+
+if TYPE_CHECKING:
+    from ._database import Database
+    from ._record import Record
+
+__all__ = [
+    "qido_filters",
+    "attach",
+    "export_from_archive",
+    "is_dicomweb",
+    "open_archive",
+    "store_record",
+]
+
+_NO_PIXELS = "(7FE0,0010) 'Pixel Data' is missing"
+#: instances sent in one STOW-RS request
+STOW_BATCH = 64
+
+
+#: the keys a QIDO-RS server matches series on (PS3.18 table 10.6.1-5: the study's and the
+#: patient's for relational queries, the series' own); Orthanc matches its other main tags
+#: too, and the others are matched here anyway
+QIDO_KEYS = frozenset(
+    {
+        "PatientID",
+        "PatientName",
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+        "StudyDescription",
+        "Modality",
+        "SeriesInstanceUID",
+        "SeriesNumber",
+        "SeriesDescription",
+    }
+)
+
+
+def qido_filters(query: dict[str, Any]) -> dict[str, str]:
+    """The QIDO-RS matching keys of a keyword query, for what the server can match.
+
+    One value (a number, text, a DICOM wildcard ``*``/``?`` on text), or one
+    date or time range, of a key of :data:`QIDO_KEYS`; everything else
+    (lists, functions, ``None``, instance-level tags) is left to dbdicom,
+    which matches every filter again on the headers.
+
+    Examples
+    --------
+    >>> qido_filters({"Modality": "MR", "SeriesDescription": "T1*", "StudyDate": "20240101-"})
+    {'Modality': 'MR', 'SeriesDescription': 'T1*', 'StudyDate': '20240101-'}
+    >>> qido_filters({"SeriesNumber": 3, "FlipAngle": 5, "PatientID": ["a", "b"]})
+    {'SeriesNumber': '3'}
+    """
+    out = {}
+    for keyword, wanted in query.items():
+        if keyword not in QIDO_KEYS or callable(wanted) or isinstance(wanted, list):
+            continue
+        parsed = parse_query(keyword, wanted)
+        n = len(parsed.equal) + len(parsed.patterns) + len(parsed.ranges)
+        if n != 1 or None in parsed.equal:
+            continue
+        if parsed.ranges:
+            start, end = parsed.ranges[0]
+            out[keyword] = start if start == end else f"{start}-{end}"
+        elif parsed.patterns:
+            out[keyword] = str(wanted)
+        elif vr_of(keyword) == "IS":
+            out[keyword] = str(int(parsed.equal[0]))
+        else:
+            text = str(parsed.equal[0])
+            if "*" not in text and "?" not in text and "\\" not in text:
+                out[keyword] = text
+    return out
+
+
+def open_archive(
+    url: str,
+    session: Any,
+    cache: str | os.PathLike[str] | None,
+    make: Callable[[Path], Database],
+    query: dict[str, Any] | None = None,
+) -> Database:
+    """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
+
+    ``make`` opens a folder as a :class:`~dbdicom.Database` (the caller's
+    status and dialog). ``query``: keyword filters of the series to hold,
+    matched by the server where QIDO-RS can (:func:`qido_filters`: only
+    those series' headers are fetched), then by dbdicom on the headers.
+    """
+    server = Server.parse(url, session)
+    folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
+    sync(server, folder, filters=qido_filters(query or {}))
+    database = make(folder)
+    attach(database, server)
+    if query:
+        keep = {s.uid for s in database.series(**query)}
+        rows = database._index.ok
+        paths = database._index.array("_path", rows)
+        series = database._index.array("_series", rows)
+        dropped = {
+            str(p).rsplit("/", 1)[0] for p, s in zip(paths, series, strict=True) if s not in keep
+        }
+        for rel in dropped:  # the headers of series the server could not filter out
+            shutil.rmtree(folder / rel, ignore_errors=True)
+        if dropped:
+            database.refresh()
+    return database
+
+
+def attach(database: Database, server: Server) -> None:
+    """Make ``database`` (a folder of ``server``'s headers) read its frames from ``server``.
+
+    The headers hold no pixel data: the files that describe an image (Rows,
+    Columns, Bits Allocated) are given the pixel data the server holds for
+    them; the database refuses changes, with the way to store a series.
+    """
+    index = database._index
+    index.archive = server
+    frame = index.frame
+    number = {
+        name: np.nan_to_num(frame[name].to_numpy(dtype=float, na_value=np.nan), nan=0)
+        for name in ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "NumberOfFrames")
+    }
+    empty = (
+        (frame["_error"].to_numpy(dtype=object) == "")
+        & (frame["_offset"].to_numpy() < 0)
+        & (frame["_nbytes"].to_numpy() < 0)
+        & (number["Rows"] > 0)
+        & (number["Columns"] > 0)
+        & (number["BitsAllocated"] > 0)
+    )
+    rows = np.flatnonzero(empty)
+    if len(rows):
+        pixels = number["Rows"] * number["Columns"] * np.maximum(number["SamplesPerPixel"], 1)
+        bits = pixels * number["BitsAllocated"] * np.maximum(number["NumberOfFrames"], 1)
+        floats = float_bits_of(index.root)
+        uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
+        warnings = [
+            "\n".join(w for w in str(text).split("\n") if not w.startswith(_NO_PIXELS))
+            for text in frame["_warning"].to_numpy(dtype=object)[rows]
+        ]
+        index.set_file_columns(
+            rows,
+            {
+                "_offset": 0,
+                "_nbytes": (-(-bits[rows] // 8)).astype(np.int64),
+                "_float_bits": np.array([floats.get(str(uids[r]), 0) for r in rows]),
+                "_warning": np.array(warnings, dtype=object),
+            },
+        )
+        index.flush()
+    database._editor.archive = partial(retrieve_instance, server)
+    database._editor.refusal = (
+        f"{server.url} is a DICOMweb archive, read here through the headers kept in "
+        f"{index.root}: dbdicom does not change it in place. Store a new or derived "
+        "series into it with series.export_as_dicom(url), or copy what you want to change "
+        "to a folder (series.export_as_dicom(folder)) and open that."
+    )
+
+
+def store_record(record: Record, url: str, session: Any = None) -> str:
+    """Store the instances of ``record`` into the DICOMweb archive at ``url`` (STOW-RS).
+
+    The files are sent as they are (a derived series keeps its references
+    to its sources, its UIDs and ``ImageType``). Returns ``url`` without
+    credentials.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached, refuses (``ServerAccessError``), or
+        reports instances it did not store.
+    """
+    import requests
+
+    server = Server.parse(url, session)
+    if record._db._index.archive is not None:
+        raise ServerError(
+            f"{record.label()} is itself in a DICOMweb archive, whose pixels dbdicom does not "
+            "hold: copy it from archive to archive with the archives' own tools, or store a "
+            "series made from its array."
+        )
+    client = server.client()
+    with tempfile.TemporaryDirectory(prefix="dbdicom-stow-") as folder:
+        _export.export_dicom(record, folder)
+        files = sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
+        for start in range(0, len(files), STOW_BATCH):
+            batch = [pydicom.dcmread(f) for f in files[start : start + STOW_BATCH]]
+            try:
+                answer = client.store_instances(batch)
+            except requests.RequestException as exc:
+                raise server_error(exc, server, "storing instances into") from None
+            failed = getattr(answer, "FailedSOPSequence", None) if answer is not None else None
+            if failed:
+                reasons = sorted({str(item.get("FailureReason", "?")) for item in failed})
+                raise ServerError(
+                    f"storing instances into {server.url}: the server refused {len(failed)} of "
+                    f"{len(batch)} (failure reasons {', '.join(reasons)}). Its logs say why; "
+                    "instances stored before stay there."
+                )
+    return server.url
+
+
+def export_from_archive(record: Record, path: str | os.PathLike[str], dicomdir: bool) -> Any:
+    """The instances of a DICOMweb database's ``record``, retrieved (WADO-RS) into ``path``.
+
+    In the layout of :meth:`~dbdicom.Record.export_as_dicom`, each file as
+    the archive gives it (its pixels included).
+    """
+    if dicomdir:
+        raise ServerError(
+            f"{record.label()} is in a DICOMweb archive: export it to a folder first "
+            "(export_as_dicom(folder)), open that, and export a DICOMDIR from there."
+        )
+    editor = record._db._editor
+
+    def copy(instance: Any, target: Path) -> None:
+        rel = editor.rels(instance._rows())[0]
+        editor.dataset(rel).save_as(target, enforce_file_format=True)
+
+    return _export.export_dicom(record, path, copy=copy)
+
+
+def retrieve_into(url: str, folder: Path) -> list[Path]:
+    """The instances of the study or series at ``url`` written into ``folder`` (WADO-RS).
+
+    ``url``: ``dicomweb+http://host/dicom-web/studies/<uid>`` or
+    ``.../studies/<uid>/series/<uid>`` (credentials in it are used, never
+    written). Returns the files written.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        As :func:`dbdicom.dicomweb` does; also for a URL that names no
+        study or series.
+    """
+    import requests
+
+    root, _, rest = url.partition("/studies/")
+    parts = rest.strip("/").split("/")
+    server = Server.parse(root)
+    if not rest or len(parts) not in (1, 3) or (len(parts) == 3 and parts[1] != "series"):
+        raise ServerError(
+            f"{server.url}: import_dicom needs the URL of a study or a series, "
+            "'dicomweb+http://host/dicom-web/studies/<uid>[/series/<uid>]'; to open the "
+            "whole archive use db.dicomweb(url)."
+        )
+    client = server.client()
+    try:
+        if len(parts) == 3:
+            datasets = client.iter_series(parts[0], parts[2])
+        else:
+            datasets = client.iter_study(parts[0])
+        written: list[Path] = []
+        for ds in datasets:
+            path = folder / f"{len(written):06d}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            written.append(path)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, f"retrieving {'/'.join(parts)} from") from None
+    return written

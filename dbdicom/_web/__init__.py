@@ -1,0 +1,31 @@
+"""The DICOMweb layer: an archive's headers as a local folder, its frames read over HTTP.
+
+Below the index (it writes the folder the index reads) and above the files
+(it decodes frames as files are decoded). Knows nothing of records or arrays.
+"""
+
+from ._cache import cache_folder, float_bits_of, sync
+from ._frames import (
+    WebPath,
+    read_series_frames,
+    read_web_frames,
+    retrieve_instance,
+    split_multipart,
+)
+from ._server import POOL, SCHEME, Server, is_dicomweb, server_error
+
+__all__ = [
+    "POOL",
+    "SCHEME",
+    "Server",
+    "WebPath",
+    "cache_folder",
+    "float_bits_of",
+    "is_dicomweb",
+    "read_series_frames",
+    "read_web_frames",
+    "retrieve_instance",
+    "server_error",
+    "split_multipart",
+    "sync",
+]

@@ -1,0 +1,239 @@
+"""An archive's headers as a local folder: the index of a DICOMweb database.
+
+The series of the archive are listed with QIDO-RS (one request); the headers
+of each series not held yet come with WADO-RS metadata (one request per
+series, never one per instance), and are written as small Part 10 files
+without pixel data, one per instance, in
+``<folder>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``.
+The folder is then indexed like any other, so a DICOMweb database has every
+query, attribute read and array of a folder; only the pixels stay on the
+server, read frame by frame when an array is computed (see ``_frames``).
+
+Beside each series folder, ``.series.json`` says how many instances it had
+and which hold float pixel data; a series whose count on the server changed
+is fetched again, one that the server no longer has is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydicom.charset import convert_encodings
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element, write_file_meta_info
+from pydicom.uid import UID, ExplicitVRLittleEndian
+
+from .._errors import ServerError
+from ._server import Server, server_error
+
+__all__ = ["MARK", "cache_folder", "float_bits_of", "sync"]
+
+MARK = ".series.json"
+_STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
+_CHARSET = "00080005"
+_BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}  # pixel data elements: float bits
+#: series whose headers are fetched at the same time
+THREADS = 8
+
+
+def cache_folder(server: Server) -> Path:
+    """Where the headers of ``server`` are kept: the user cache, a folder per URL.
+
+    Examples
+    --------
+    >>> cache_folder(Server("http://localhost:8042/dicom-web")).parent.name
+    'dicomweb'
+    """
+    digest = hashlib.sha1(server.url.encode()).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("dbdicom")) / "dicomweb" / digest
+
+
+def _uid(item: dict[str, Any], tag: str) -> str:
+    value = item.get(tag, {}).get("Value") or [""]
+    return str(value[0])
+
+
+def _safe(uid: str) -> bool:
+    return bool(uid) and all(c.isdigit() or c == "." for c in uid) and len(uid) <= 64
+
+
+def list_series(
+    server: Server, filters: dict[str, str] | None = None
+) -> list[tuple[str, str, int]]:
+    """(study, series, number of instances) of the series of the archive (QIDO-RS).
+
+    ``filters``: QIDO-RS matching keys (keyword -> value, wildcard or range),
+    which the server applies (or ignores: the caller filters again).
+    """
+    import requests
+
+    client = server.client()
+    try:
+        found = client.search_for_series(
+            fields=[_COUNT], search_filters=filters or None, get_remaining=True
+        )
+    except requests.RequestException as exc:
+        raise server_error(exc, server, "listing the series of") from None
+    out = []
+    for item in found:
+        study, series = _uid(item, _STUDY), _uid(item, _SERIES)
+        count = item.get(_COUNT, {}).get("Value") or [-1]
+        if _safe(study) and _safe(series):
+            out.append((study, series, int(count[0])))
+    return out
+
+
+class _Encoder:
+    """Part 10 bytes of WADO-RS metadata, each distinct element encoded once.
+
+    The instances of a series repeat most of their elements value for
+    value: an element is encoded through pydicom (``Dataset.from_json``,
+    ``write_data_element``) the first time its tag, value and character set
+    are seen, and its bytes reused after (~1 ms an instance instead of ~6).
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, str, str], bytes] = {}
+
+    def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
+        key = (tag, json.dumps(value, sort_keys=True), "\\".join(charset))
+        found = self.memo.get(key)
+        if found is None:
+            ds = Dataset.from_json({tag: value})
+            fp = DicomBytesIO()
+            fp.is_little_endian, fp.is_implicit_VR = True, False
+            write_data_element(fp, ds[int(tag, 16)], convert_encodings(charset or None))
+            found = self.memo[key] = fp.getvalue()
+        return found
+
+    def file(self, meta: dict[str, Any]) -> tuple[bytes, int]:
+        """An instance's metadata as a Part 10 file without bulk data, and its float bits."""
+        bits = next((b for tag, b in _BULK.items() if tag in meta), 0)
+        charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
+        file_meta = FileMetaDataset()
+        file_meta.MediaStorageSOPClassUID = UID(_uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7")
+        file_meta.MediaStorageSOPInstanceUID = UID(_uid(meta, _SOP))
+        file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        fp = DicomBytesIO()
+        fp.is_little_endian, fp.is_implicit_VR = True, False
+        write_file_meta_info(fp, file_meta)
+        parts = [b"\0" * 128, b"DICM", fp.getvalue()]
+        for tag in sorted(meta):
+            value = meta[tag]
+            if tag in _BULK or "BulkDataURI" in value or tag.startswith("0002"):
+                continue
+            parts.append(self.element(tag, value, charset))
+        return b"".join(parts), bits
+
+
+def _fetch(server: Server, folder: Path, study: str, series: str, count: int) -> None:
+    """Write the headers of one series into ``folder/study/series`` (replacing what was there)."""
+    import requests
+
+    client = server.client()
+    try:
+        metadata = client.retrieve_series_metadata(study, series)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, f"reading the headers of series {series} from") from None
+    target = folder / study / series
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".new-"))
+    floats: dict[str, int] = {}
+    encoder = _Encoder()
+    for meta in metadata:
+        sop = _uid(meta, _SOP)
+        if not _safe(sop):
+            continue
+        data, bits = encoder.file(meta)
+        if bits:
+            floats[sop] = bits
+        (work / f"{sop}.dcm").write_bytes(data)
+    (work / MARK).write_text(json.dumps({"instances": count, "float_bits": floats}))
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(work, target)
+
+
+def _held(folder: Path) -> dict[tuple[str, str], int]:
+    """(study, series) -> number of instances, of the series already in ``folder``."""
+    out = {}
+    for mark in folder.glob(f"*/*/{MARK}"):
+        try:
+            count = int(json.loads(mark.read_text()).get("instances", -2))
+        except (OSError, ValueError):
+            count = -2
+        out[(mark.parent.parent.name, mark.parent.name)] = count
+    return out
+
+
+def float_bits_of(folder: Path) -> dict[str, int]:
+    """SOPInstanceUID -> 32 or 64, for the instances of ``folder`` with float pixel data."""
+    out: dict[str, int] = {}
+    for mark in folder.glob(f"*/*/{MARK}"):
+        out.update(json.loads(mark.read_text()).get("float_bits", {}))
+    return out
+
+
+def sync(
+    server: Server,
+    folder: Path,
+    progress: Callable[[int, int], None] | None = None,
+    filters: dict[str, str] | None = None,
+) -> bool:
+    """Bring ``folder`` up to date with the archive; True if any series was added or removed.
+
+    With ``filters`` (QIDO-RS matching keys), the folder holds the series
+    that the server lists for them, and no others.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached, refuses (``ServerAccessError``) or
+        does not answer QIDO-RS and WADO-RS metadata requests.
+    """
+    listed = list_series(server, filters)  # before anything is written: a refusal leaves no folder
+    folder.mkdir(parents=True, exist_ok=True)
+    held = _held(folder)
+    todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
+    gone = set(held) - {(st, se) for st, se, _ in listed}
+    for study, series in gone:
+        shutil.rmtree(folder / study / series, ignore_errors=True)
+    if todo:
+        with ThreadPoolExecutor(min(THREADS, len(todo))) as pool:
+            jobs = [pool.submit(_fetch, server, folder, *item) for item in todo]
+            for done, job in enumerate(jobs, 1):
+                job.result()
+                if progress is not None:
+                    progress(done, len(jobs))
+    for study in {st for st, _ in gone}:
+        if (folder / study).is_dir() and not any((folder / study).iterdir()):
+            (folder / study).rmdir()
+    if not listed and not held and not filters:
+        _check_empty(server)
+    return bool(todo or gone)
+
+
+def _check_empty(server: Server) -> None:
+    """An archive that lists no series: say so if its URL is not a DICOMweb root at all."""
+    import requests
+
+    try:
+        response = server.session().get(server.url + "/studies", timeout=30)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, "listing the studies of") from None
+    if response.status_code >= 400:
+        raise ServerError(
+            f"{server.url} answers {response.status_code} to QIDO-RS /studies: it is not the "
+            "root of a DICOMweb service. Give the URL the server documents (Orthanc: "
+            "http://host:8042/dicom-web)."
+        )

@@ -1,0 +1,172 @@
+"""A DICOMweb server: its URL without credentials, the credentials apart, and its errors.
+
+A :class:`Server` holds only plain, picklable values (the base URL, a
+``requests`` auth object, extra headers), so that dask tasks carry it to
+other processes and machines; each process makes its own ``requests``
+session from it once. The URL never holds credentials: those given in it
+(``http://user:password@host/...``) are moved into ``auth`` when it is
+parsed, and every message names :attr:`Server.url` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from .._errors import ServerAccessError, ServerError
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["SCHEME", "Server", "is_dicomweb", "server_error"]
+
+#: the prefix that makes a URL a DICOMweb database: ``dicomweb+http://host/dicom-web``
+SCHEME = "dicomweb+"
+_SESSIONS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+#: connections kept open to one server: frames are fetched by this many threads
+POOL = 16
+
+
+def is_dicomweb(path: Any) -> bool:
+    """Whether ``path`` names a DICOMweb archive (``dicomweb+http(s)://...``).
+
+    Examples
+    --------
+    >>> is_dicomweb("dicomweb+http://localhost:8042/dicom-web"), is_dicomweb("/data")
+    (True, False)
+    """
+    return isinstance(path, str) and path.lower().startswith(SCHEME)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A DICOMweb service: ``url`` (no credentials), ``auth`` and ``headers`` apart.
+
+    Examples
+    --------
+    >>> s = Server.parse("dicomweb+http://alice:s3cret@localhost:8042/dicom-web/")
+    >>> s.url, s.auth.username
+    ('http://localhost:8042/dicom-web', 'alice')
+    >>> "s3cret" in repr(s)
+    False
+    """
+
+    url: str
+    auth: Any = field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @classmethod
+    def parse(cls, url: str, session: requests.Session | None = None) -> Server:
+        """The server of ``url`` (``dicomweb+`` optional); credentials in it go to ``auth``.
+
+        A ``session`` given brings its ``auth`` and its headers (e.g. a bearer
+        token's ``Authorization``), which the server's own sessions, in this
+        process and in dask workers, are made with.
+        """
+        import requests  # with dicomweb-client, the extra dbdicom[dicomweb]
+        from requests.auth import HTTPBasicAuth
+
+        text = url[len(SCHEME) :] if is_dicomweb(url) else url
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServerError(
+                f"{_clean(parts)!r} is not a DICOMweb URL: give "
+                "'dicomweb+http://host:port/dicom-web' (or https), the root of the "
+                "server's QIDO-RS, WADO-RS and STOW-RS services."
+            )
+        auth = session.auth if session is not None else None
+        if parts.username is not None:
+            auth = HTTPBasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        headers: tuple[tuple[str, str], ...] = ()
+        if session is not None:
+            defaults = requests.Session().headers
+            headers = tuple(
+                (str(k), str(v)) for k, v in session.headers.items() if defaults.get(k) != v
+            )
+        return cls(_clean(parts).rstrip("/"), auth, headers)
+
+    def session(self) -> requests.Session:
+        """The session of this process for the server (made once, shared by threads)."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        key = hashlib.sha1(pickle.dumps((self.url, self.auth, self.headers))).hexdigest()
+        with _LOCK:
+            found = _SESSIONS.get(key)
+            if found is None:
+                found = requests.Session()
+                found.auth = self.auth
+                found.headers.update(dict(self.headers))
+                adapter = HTTPAdapter(pool_connections=POOL, pool_maxsize=POOL)
+                found.mount("http://", adapter)
+                found.mount("https://", adapter)
+                _SESSIONS[key] = found
+        return found
+
+    def client(self) -> Any:
+        """A ``dicomweb_client.DICOMwebClient`` on this process's session."""
+        try:
+            from dicomweb_client.api import DICOMwebClient
+        except ImportError as exc:  # the optional extra
+            raise ImportError(
+                "DICOMweb archives need dicomweb-client: pip install 'dbdicom[dicomweb]'"
+            ) from exc
+        return DICOMwebClient(self.url, session=self.session())
+
+
+def _clean(parts: Any) -> str:
+    """A split URL put together again without user name and password."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def server_error(exc: Exception, server: Server, what: str) -> ServerError:
+    """The :class:`~dbdicom.ServerError` that says why ``what`` failed on ``server``.
+
+    ``exc`` is what ``requests`` raised; its text is left out when it could
+    hold a URL with credentials (it never does here: URLs are clean).
+
+    Examples
+    --------
+    >>> import requests
+    >>> e = server_error(requests.ConnectionError("refused"), Server("http://h/dw"), "listing")
+    >>> isinstance(e, ConnectionError), str(e).startswith("listing http://h/dw failed")
+    (True, True)
+    """
+    import requests
+
+    url = server.url
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status in (401, 403):
+        why = "no or wrong credentials" if status == 401 else "the user may not do this"
+        return ServerAccessError(
+            f"{what} {url} failed: the server answered {status} ({why}). Pass credentials "
+            "with db.dicomweb(url, session=session) and session.auth = (user, password) "
+            "(or a token in session.headers), or ask the archive's administrator for access."
+        )
+    if status is not None:
+        text = str(getattr(response, "reason", "") or "")
+        return ServerError(
+            f"{what} {url} failed: the server answered {status} {text}. Check that "
+            f"{url} is the root of the archive's DICOMweb services and that it supports "
+            "this request (its logs say why it refused)."
+        )
+    if isinstance(exc, requests.Timeout):
+        cause = "the server did not answer in time"
+    elif isinstance(exc, requests.ConnectionError):
+        cause = "no server answers there"
+    else:
+        cause = f"{type(exc).__name__}"
+    return ServerError(
+        f"{what} {url} failed: {cause}. Check that the server is running and that the "
+        "host, port and path of the URL are right (e.g. curl it)."
+    )

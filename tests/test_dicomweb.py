@@ -1,0 +1,331 @@
+"""DICOMweb archives as databases, on a real Orthanc started by the tests (``servers.py``).
+
+The archive holds the demo database and compressed files shipped with
+pydicom, stored with STOW-RS; every check compares the archive's database
+with the same files opened as a local folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import requests
+import xarray as xr
+from dicomweb_client.api import DICOMwebClient
+from pydicom.data import get_testdata_file
+from servers import PASSWORD, USER, Orthanc, free_port
+
+import dbdicom as db
+from dbdicom._demo import build_demo
+from dbdicom._records._web import qido_filters
+from dbdicom._web import Server
+from dbdicom._web._cache import list_series
+
+#: compressed files of pydicom's test data: JPEG 2000, JPEG-LS, RLE, JPEG baseline
+COMPRESSED = ["JPEG2000.dcm", "emri_small_jpeg_ls_lossless.dcm", "MR_small_RLE.dcm"]
+
+
+@pytest.fixture(scope="module")
+def archive(orthanc: Orthanc, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local folder, and the same files stored in Orthanc: the folder is returned."""
+    folder = tmp_path_factory.mktemp("archive") / "local"
+    build_demo(folder)
+    for name in COMPRESSED:
+        shutil.copyfile(get_testdata_file(name), folder / name)
+    client = DICOMwebClient(orthanc.url, session=orthanc.session())
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts)
+    client.store_instances([pydicom.dcmread(p) for p in files])
+    return folder
+
+
+@pytest.fixture
+def web(orthanc: Orthanc, archive: Path, tmp_path: Path) -> Iterator[db.Database]:
+    database = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "cache")
+    yield database
+    database.close()
+
+
+def _same_series(web: db.Database, local: db.Database) -> list[tuple[db.Series, db.Series]]:
+    pairs = []
+    for series in local.series():
+        found = web.series(SeriesInstanceUID=series.SeriesInstanceUID)
+        assert len(found) == 1, series.SeriesInstanceUID
+        pairs.append((found[0], series))
+    return pairs
+
+
+def test_the_tree_queries_and_attributes_are_those_of_the_files(
+    web: db.Database, archive: Path
+) -> None:
+    local = db.database(archive)
+    assert len(web.patients()) == len(local.patients())
+    assert len(web.studies()) == len(local.studies())
+    assert len(_same_series(web, local)) == len(local.series()) == 8
+    vfa = web.series(SeriesDescription="VFA")
+    assert len(vfa) == 1 and vfa[0].SeriesDescription == "VFA"
+    assert sorted(web.studies(StudyDescription="MR phantom T1 mapping")[0].SeriesDescription) == [
+        "T2w",
+        "VFA",
+        "localiser",
+    ]
+    # tags that are not in the index are read from the archive's headers
+    ct, ct_here = web.series(Modality="CT")[0], local.series(Modality="CT")[0]
+    assert ct.InstitutionName == ct_here.InstitutionName is not None
+    assert ct.WindowCenter == ct_here.WindowCenter
+    assert ct.PatientName == ct_here.PatientName
+
+
+@pytest.mark.parametrize("chunks", [None, False], ids=["dask", "lazy-backend"])
+def test_every_series_reads_as_the_local_files(
+    web: db.Database, archive: Path, chunks: bool | None
+) -> None:
+    """Native and compressed (JPEG 2000, JPEG-LS, RLE) frames, through WADO-RS /frames."""
+    local = db.database(archive)
+    for remote, here in _same_series(web, local):
+        if remote.SeriesDescription == "localiser":  # three orientations: one array each
+
+            def key(da: xr.DataArray) -> str:  # groups of one size: in no set order
+                return str(da.attrs["ImageOrientationPatient"])
+
+            got_all, expected_all = remote.to_xarrays(), here.to_xarrays()
+            pairs = zip(sorted(got_all, key=key), sorted(expected_all, key=key), strict=True)
+            for got, expected in pairs:
+                xr.testing.assert_identical(got.rename(None), expected.rename(None))
+            continue
+        expected = here.to_xarray()
+        got = remote.to_xarray(chunks=chunks)
+        np.testing.assert_array_equal(got.values, expected.values)
+        xr.testing.assert_identical(got.rename(None), expected.rename(None))  # name: a token
+
+
+def test_the_frames_come_from_the_server_not_the_cache(web: db.Database) -> None:
+    """The folder of headers holds no pixel data: only the server can give the values."""
+    headers = sorted(Path(web.path).rglob("*.dcm"))
+    assert headers and all(b"\xe0\x7f\x10\x00" not in p.read_bytes() for p in headers)
+    series = web.series(SeriesDescription="CT phantom")[0]
+    assert float(series.to_xarray().max()) > 0
+
+
+def test_a_reduction_on_a_local_cluster_of_processes_equals_the_local_one(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Tasks carry the instance URLs and the credentials (pickled) to other processes."""
+    distributed = pytest.importorskip("distributed")
+    web = db.dicomweb(orthanc.db_url, cache=tmp_path / "cache")
+    local = db.database(archive)
+    expected = local.series(SeriesDescription="VFA")[0].to_xarray().mean("FlipAngle").values
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        da = web.series(SeriesDescription="VFA")[0].to_xarray()
+        pids = set(client.run(lambda: __import__("os").getpid()).values())
+        got = client.compute(da.mean("FlipAngle")).result().values
+    assert len(pids) == 2
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_credentials_stay_out_of_the_cache_and_the_errors(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    web = db.dicomweb(orthanc.db_url, cache=cache)
+    web.series(SeriesDescription="VFA")[0].to_xarray().values  # noqa: B018 - a read
+    web.close()
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+    with pytest.raises(db.ServerAccessError) as info:
+        db.dicomweb(orthanc.db_url.replace(PASSWORD, "not-the-password"), cache=tmp_path / "x")
+    text = str(info.value)
+    assert "401" in text and orthanc.url in text and "session" in text
+    assert "not-the-password" not in text and USER not in text
+    assert not (tmp_path / "x").exists()  # nothing written for a refused archive
+
+
+def test_no_credentials_is_a_401_that_says_how_to_pass_them(orthanc: Orthanc) -> None:
+    with pytest.raises(db.ServerAccessError) as info:
+        db.database("dicomweb+" + orthanc.url)
+    assert isinstance(info.value, PermissionError) and isinstance(info.value, db.DicomError)
+    assert "db.dicomweb(url, session=session)" in str(info.value)
+
+
+def test_an_unreachable_server_names_the_url_without_credentials(tmp_path: Path) -> None:
+    url = f"dicomweb+http://bob:hunter2@127.0.0.1:{free_port()}/dicom-web"
+    with pytest.raises(db.ServerError) as info:
+        db.dicomweb(url, cache=tmp_path / "c")
+    text = str(info.value)
+    assert isinstance(info.value, ConnectionError)
+    assert "127.0.0.1" in text and "hunter2" not in text and "bob" not in text
+    assert "server is running" in text
+
+
+def test_a_url_that_is_not_dicomweb_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(db.ServerError, match="not a DICOMweb URL"):
+        db.dicomweb("dicomweb+ftp://host/x", cache=tmp_path / "c")
+
+
+def test_an_instance_deleted_on_the_server_gives_a_frame_error(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """The server no longer gives the frames (404): the error names the instance and the way out."""
+    client = DICOMwebClient(orthanc.url, session=orthanc.session())
+    gone = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    client.store_instances([gone])
+    web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "cache")
+    series = web.series(SeriesInstanceUID=gone.SeriesInstanceUID)[0]
+    da = series.to_xarray()
+    # deleted through Orthanc's own REST API (its DICOMweb plugin does not delete)
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    found = session.post(f"{root}/tools/lookup", data=gone.SeriesInstanceUID, timeout=30).json()
+    session.delete(f"{root}/series/{found[0]['ID']}", timeout=30).raise_for_status()
+    with pytest.raises(db.ServerError) as info:
+        da.values  # noqa: B018 - the read
+    text = str(info.value)
+    assert gone.SOPInstanceUID in text and "404" in text and "WADO-RS" in text
+    assert PASSWORD not in text
+
+
+def test_a_derived_series_stored_with_stow_keeps_its_provenance(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(archive, work, ignore=shutil.ignore_patterns(".dbdicom"))
+    local = db.database(work)
+    vfa = local.series(SeriesDescription="VFA")[0]
+    mean = vfa.to_xarray().mean("FlipAngle")
+    out = vfa.new_sibling(SeriesDescription="VFA mean (stored by STOW-RS)")
+    out.set_xarray(mean)
+    local.save()
+    assert out.export_as_dicom(orthanc.db_url) == orthanc.url
+    web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "cache")
+    stored = web.series(SeriesDescription="VFA mean (stored by STOW-RS)")
+    assert len(stored) == 1
+    back = stored[0].to_xarray()
+    np.testing.assert_allclose(back.values, out.to_xarray().values)
+    first = stored[0].instances()[0]
+    assert "DERIVED" in first.ImageType
+    sources = {item.ReferencedSOPInstanceUID for item in first.SourceImageSequence}
+    assert sources <= set(vfa.SOPInstanceUID) and sources
+    assert stored[0].SeriesInstanceUID == out.SeriesInstanceUID != vfa.SeriesInstanceUID
+
+
+def test_the_archive_is_not_changed_in_place(web: db.Database) -> None:
+    series = web.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.ReadOnlyError, match=r"export_as_dicom\(url\)"):
+        series.SeriesDescription = "renamed"
+    assert series.SeriesDescription == "VFA"
+
+
+def test_a_reopen_fetches_only_new_series(orthanc: Orthanc, archive: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache).close()
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*.dcm")}
+    again = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache)
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.dcm")} == before
+    assert len(again.series(SeriesDescription="VFA")) == 1
+
+
+def test_a_session_with_a_wrong_password_is_refused(orthanc: Orthanc, tmp_path: Path) -> None:
+    session = requests.Session()
+    session.auth = (USER, "wrong")
+    with pytest.raises(db.ServerAccessError):
+        db.dicomweb(orthanc.url, session=session, cache=tmp_path / "c")
+
+
+def test_a_copy_to_a_folder_database_brings_the_pixels(web: db.Database, tmp_path: Path) -> None:
+    """copy_to and export_as_dicom retrieve the whole instances (WADO-RS), not the headers."""
+    series = web.series(SeriesDescription="CT phantom")[0]
+    expected = series.to_xarray().values
+    (tmp_path / "here").mkdir()
+    local = db.database(tmp_path / "here")
+    copy = series.copy_to(local.new_patient().new_study())
+    local.save()
+    np.testing.assert_array_equal(copy.to_xarray().values, expected)
+    out = series.export_as_dicom(tmp_path / "export")
+    files = sorted(Path(out).rglob("*.dcm"))
+    assert len(files) == len(series.instances())
+    read = [pydicom.dcmread(f) for f in files]
+    assert {ds.SOPInstanceUID for ds in read} == set(series.SOPInstanceUID)
+    by_position = sorted(read, key=lambda ds: float(ds.SliceLocation))
+    values = np.stack(
+        [ds.pixel_array * ds.RescaleSlope + ds.RescaleIntercept for ds in by_position]
+    )
+    np.testing.assert_array_equal(values, expected)
+
+
+def test_filters_at_open_go_to_the_server_where_qido_can(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Modality is matched by the server: only the CT series' headers are fetched."""
+    server = Server.parse(orthanc.url, orthanc.session())
+    assert len(list_series(server, qido_filters({"Modality": "CT"}))) == 1
+    assert len(list_series(server, qido_filters({}))) >= 8
+    cache = tmp_path / "cache"
+    web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache, Modality="CT")
+    assert [s.Modality for s in web.series()] == ["CT"]
+    assert len(list(cache.glob("*/*/.series.json"))) == 1
+
+
+def test_filters_the_server_cannot_match_are_matched_on_the_headers(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """A function, and an instance-level tag: no QIDO key, matched by dbdicom after the fetch."""
+    web = db.dicomweb(
+        orthanc.url,
+        session=orthanc.session(),
+        cache=tmp_path / "cache",
+        SeriesDescription=lambda d: d is not None and d.startswith("T2"),
+    )
+    assert sorted(web.SeriesDescription) == ["T2w", "T2w sag"]
+    local = db.database(archive)
+    vfa_angles = local.series(SeriesDescription="VFA")[0].FlipAngle
+    web = db.dicomweb(
+        orthanc.url, session=orthanc.session(), cache=tmp_path / "c2", FlipAngle=vfa_angles[-1]
+    )
+    assert sorted(web.SeriesDescription) == sorted(
+        s.SeriesDescription for s in local.series(FlipAngle=vfa_angles[-1])
+    )
+    # after the open, queries are those of any database
+    assert web.series(SeriesDescription="VFA")[0].to_xarray().sizes["FlipAngle"] == len(vfa_angles)
+
+
+@pytest.mark.parametrize(
+    "chunks", [{"SliceLocation": 1}, {"SliceLocation": 3}, {}], ids=["one", "some", "auto"]
+)
+def test_blocks_of_some_instances_and_of_a_whole_series_read_the_same(
+    web: db.Database, archive: Path, chunks: dict[str, int]
+) -> None:
+    """Blocks of part of a series ask each instance for its frames (/frames, 16 at a time);
+    a block of the whole series asks for the series in one request: the values are equal."""
+    expected = db.database(archive).series(SeriesDescription="VFA")[0].to_xarray()
+    got = web.series(SeriesDescription="VFA")[0].to_xarray(chunks=chunks)
+    if chunks:
+        assert len(got.chunks[0]) > 1
+    np.testing.assert_array_equal(got.values, expected.values)
+    # a selection reads only its frames, as from files
+    np.testing.assert_array_equal(got[1:3, 0].values, expected[1:3, 0].values)
+
+
+def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_path: Path) -> None:
+    """A series URL of the archive imports its whole instances into a folder database."""
+    here = db.database(archive).series(SeriesDescription="T2w sag")[0]
+    url = orthanc.db_url + f"/studies/{here.StudyInstanceUID}/series/{here.SeriesInstanceUID}"
+    (tmp_path / "local").mkdir()
+    local = db.database(tmp_path / "local")
+    new = local.import_dicom(url)
+    assert len(new) == len(here.instances())
+    local.save()
+    imported = local.series(SeriesInstanceUID=here.SeriesInstanceUID)[0]
+    xr.testing.assert_equal(imported.to_xarray(), here.to_xarray())
+    with pytest.raises(db.ServerError, match="URL of a study or a series"):
+        local.import_dicom(orthanc.db_url)
+    with pytest.raises(db.ServerAccessError):
+        local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
