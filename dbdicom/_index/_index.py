@@ -30,6 +30,7 @@ from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
 from ._order import Lookup
+from ._parts import Parts
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
 from ._store import UNREAD, load_frame, save_frame, store_folder
@@ -82,6 +83,10 @@ class Index:
         self.progress = progress
         self.follow_links = follow_links
         self.store, self.writable = store_folder(root)
+        self.parts = Parts(self.store / "index")
+        # paths of rows changed since saved or loaded (None: all): their partitions to save
+        self._touched: set[str] | None = None
+        self._frames_saved: pd.DataFrame | None = None
         self._dirty = False
         self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
@@ -116,7 +121,12 @@ class Index:
         return self
 
     def _load(self) -> bool:
-        loaded = load_frame(self.store / "index.arrow")
+        """Load the saved index; False when there is none to load (or of other tags).
+
+        Raises :class:`~dbdicom.IndexDamagedError` when a partition of it is
+        missing or damaged (see ``_parts.py``).
+        """
+        loaded = self.parts.load()
         if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
             return False
         folders, n_frames = loaded[1].get("folders"), loaded[1].get("frames")
@@ -124,10 +134,11 @@ class Index:
             return False
         self.frames = make_frames_table([])
         if n_frames:  # the per-frame values of enhanced files, saved beside
-            frames = load_frame(self.store / "frames.arrow")
+            frames = load_frame(self.store / "frames.parquet")
             if frames is None or len(frames[0]) != n_frames:
                 return False
             self.frames = frames[0]
+        self._frames_saved, self._touched = self.frames, set()
         self.frame = categorize(loaded[0])
         self._absent = (self.frame, _absent_tags(self.frame, set(loaded[1]["empty_columns"])))
         self.folders = {str(k): int(v) for k, v in folders.items()}
@@ -140,6 +151,7 @@ class Index:
         self.frame, frames = scan_files(str(self.root), seen.found, self.progress)
         self.frames = make_frames_table(frames)
         self.folders = seen.folders
+        self._touched = None  # every partition written anew
         self._finish(save=True)
 
     def refresh(self, full: bool = False) -> bool:
@@ -194,6 +206,7 @@ class Index:
         for col in extra:
             self.frame[col] = self.frame[col].astype(object)
         gone = set(paths[~keep]) | set(todo)
+        self._touch(gone)
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
@@ -256,6 +269,7 @@ class Index:
     ) -> None:
         """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others."""
         root = str(self.root)
+        self._touch(wanted)
         rows, frames = [], []
         for rel, (size, mtime) in files.items():
             known = scanned.get(rel)
@@ -290,7 +304,7 @@ class Index:
         if self._keys_may_change(changed, pos):
             for col in KEY_COLUMNS:
                 self._forget(col)
-            assign_keys(self.frame)
+            self._assign_keys()
             self._ok = None
             self.version += 1
 
@@ -322,6 +336,7 @@ class Index:
         frame = self.frame
         paths = frame["_path"].to_numpy(dtype=object)[rows]
         self._stale.update(paths)
+        self._touch(paths)
         if keyword in VECTORS:
             n = VECTORS[keyword]
             vec = value if isinstance(value, tuple) and len(value) == n else (None,) * n
@@ -348,21 +363,30 @@ class Index:
         if self._keys_may_change({keyword}, rows):
             for name in KEY_COLUMNS:
                 self._forget(name)
-            assign_keys(frame)
+            self._assign_keys()
             self._ok = None
             self.version += 1
 
     def _finish(self, save: bool) -> None:
         self.version += 1
         self.frame = self.frame.sort_values("_path", ignore_index=True)
-        assign_keys(self.frame)
+        self._assign_keys()
         self._ok = None
         self._dirty = True
         if save:
             self.save()
 
+    def _touch(self, paths: Any) -> None:
+        """Note that the rows of ``paths`` changed: their partitions are saved next time."""
+        if self._touched is not None:
+            self._touched.update(paths)
+
+    def _assign_keys(self) -> None:
+        """Key the rows again (:func:`assign_keys`); rows whose keys changed are touched."""
+        self._touch(self.frame["_path"].to_numpy(dtype=object)[assign_keys(self.frame)])
+
     def save(self) -> None:
-        """Write the index to its store folder now.
+        """Write the partitions of the index that changed, and its manifest, now.
 
         Only into a folder that still exists (never recreating one deleted
         meanwhile); a store that cannot be written is skipped: the index is
@@ -382,13 +406,16 @@ class Index:
             stale = frame["_path"].isin(self._stale).to_numpy()
             frame.loc[stale, "_mtime"] = -1
         try:
-            if len(self.frames):
-                save_frame(self.frames, self.store / "frames.arrow")
-            else:  # none: nothing to load at the next open
-                (self.store / "frames.arrow").unlink(missing_ok=True)
-            save_frame(frame, self.store / "index.arrow", meta)
+            if self.frames is not self._frames_saved and len(self.frames):
+                save_frame(self.frames, self.store / "frames.parquet")
+            elif not len(self.frames):  # none: nothing to load at the next open
+                (self.store / "frames.parquet").unlink(missing_ok=True)
+            self.parts.save(frame, self._touched, meta)
+            for old in ("index.arrow", "frames.arrow"):  # format 6: not read again
+                (self.store / old).unlink(missing_ok=True)
         except OSError:
             return
+        self._frames_saved, self._touched = self.frames, set()
         self._dirty = False
 
     def flush(self) -> None:
@@ -465,6 +492,7 @@ class Index:
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
+            self._touch(self.array("_path", np.array(todo)))
             self._forget(keyword)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]

@@ -1,10 +1,14 @@
-"""Keeping the index on disk: Arrow IPC files, replaced atomically.
+"""Keeping the index on disk: Parquet files, each replaced atomically.
 
-Arrow files hold typed columns only, so loading one never runs code (no
-pickle) and takes milliseconds. Columns of Python values (tags read on
-demand, which may hold tuples) are stored as JSON text and named in the
-file's metadata; a cell never read is stored as null, a tag that the file
-does not have as the JSON ``null``.
+Parquet files hold typed columns only, so loading one never runs code (no
+pickle), and any Parquet reader (DuckDB, pyarrow.dataset, Polars, Spark)
+queries them without dbdicom. The index of a folder is several such files,
+one per range of paths (see ``_parts.py``); this module turns an index
+table into an Arrow table and back, and writes and reads one file.
+
+Columns of Python values (tags read on demand, which may hold tuples) are
+stored as JSON text and named in the file's metadata; a cell never read is
+stored as null, a tag that the file does not have as the JSON ``null``.
 """
 
 from __future__ import annotations
@@ -20,13 +24,24 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from .._errors import IndexDamagedError
 from .._facade import pandas as pd
 from .._facade import pyarrow as pa
 from .._facade import pyarrow_compute as pc
-from .._facade import pyarrow_feather as feather
+from .._facade import pyarrow_parquet as pq
 from ._scan import HIDDEN
 
-__all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
+__all__ = [
+    "FORMAT",
+    "UNREAD",
+    "frame_of_tables",
+    "load_frame",
+    "read_part",
+    "save_frame",
+    "store_folder",
+    "table_of_frame",
+    "write_part",
+]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
 # (an index of format 1 may hold wrong positions: it is rebuilt, not loaded)
@@ -37,7 +52,9 @@ __all__ = ["FORMAT", "UNREAD", "load_frame", "save_frame", "store_folder"]
 # 5: the index holds each folder's modification time (metadata "folders"), so
 # that a reopen lists again only the folders that changed
 # 6: an enhanced file's single InversionTimes of a frame is its InversionTime
-FORMAT = 6
+# 7: Parquet files, one per range of paths, and a manifest (index/manifest.json)
+# in place of one Arrow file (index.arrow): an index of format 6 is rebuilt
+FORMAT = 7
 
 
 class _Unread:
@@ -59,12 +76,20 @@ class _Unread:
 
 UNREAD = _Unread()
 
-# Loading maps the file rather than reading it: text columns stay in the file's
-# pages, read (from the page cache) when first used, so a reopen of 20,000 rows
-# does not copy 16 MB it mostly never looks at. Saving replaces the file by a
-# new one (os.replace), which leaves a mapped old one intact on POSIX; Windows
-# cannot replace a mapped file, so there it is read.
-_MAP = os.name == "posix"
+# columns whose values repeat: Parquet stores each distinct value once per file
+# (besides the category columns, which are Arrow dictionaries and stored so)
+_REPEATED = ("_error", "_warning", "_image", "_patient", "_study", "_series")
+# columns Parquet keeps a minimum and maximum of, by which DuckDB and
+# pyarrow.dataset skip the files a filter excludes
+_STATISTICS = (
+    "_path",
+    "PatientID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "StudyDate",
+    "Modality",
+)
 
 
 def _to_json(value: Any) -> str | None:
@@ -98,38 +123,118 @@ def _restore(value: Any) -> Any:
     return value
 
 
-def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
-    """Write ``frame`` to ``path`` atomically (a temporary file, then rename).
+def table_of_frame(frame: pd.DataFrame, meta: dict[str, Any] | None = None) -> pa.Table:
+    """The index table ``frame`` (or some of its rows) as an Arrow table, as files keep it.
 
-    Not fsynced: the index is a cache of the files, and a damaged one is
-    rebuilt from them (:func:`load_frame` returns None).
+    Python values become JSON text (named in the metadata, with ``meta``);
+    categories no row of ``frame`` has are left out, so that a file of a
+    few rows does not carry the categories of the whole index.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0], "b": pd.Categorical(["x"], categories=["x", "y"])})
+    >>> frame["c"] = pd.Series([("u", 1)], dtype=object)
+    >>> table = table_of_frame(frame)
+    >>> table.column("b").chunk(0).dictionary.to_pylist(), table.column("c").to_pylist()
+    (['x'], ['{"t": ["u", 1]}'])
     """
     out = frame.copy(deep=False)
     json_cols = [c for c in out.columns if out[c].dtype == object]
     for col in json_cols:
         out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
+    for col, dtype in out.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            out[col] = out[col].cat.remove_unused_categories()
     # one thread: saves also run at interpreter exit, when no thread pool can start
     table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
-    # one record batch: a table made of many pieces (a scan's batches) would be
-    # written as that many batches, each with its own dictionaries, which
-    # loading then joins again (80 batches of 20,000 rows: 4x the load time)
-    table = table.combine_chunks()
     info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
-    )
+    return table.replace_schema_metadata({b"dbdicom": json.dumps(info).encode()})
+
+
+def write_part(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to the Parquet file ``path`` atomically (a temporary file, then rename).
+
+    One row group, no compression (a reopen decodes it fastest);
+    dictionaries for the columns whose values repeat; statistics for the
+    columns queries filter on. Not fsynced: the index is a cache of the
+    files, rebuilt from them when lost. The temporary file's name starts
+    with a dot and does not end in ``.parquet``: readers of the folder
+    (``**/*.parquet``, pyarrow.dataset) do not see it.
+    """
+    names = set(table.column_names)
+    dictionary = [
+        f.name for f in table.schema if pa.types.is_dictionary(f.type) or f.name in _REPEATED
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            feather.write_feather(
-                table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+            pq.write_table(
+                table,
+                f,
+                row_group_size=max(1, table.num_rows),
+                compression="none",
+                use_dictionary=dictionary,
+                write_statistics=[c for c in _STATISTICS if c in names],
             )
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_part(path: Path) -> tuple[pa.Table, dict[str, Any]]:
+    """The table of a file :func:`write_part` wrote, and its metadata.
+
+    Raises :class:`~dbdicom.IndexDamagedError` when the file is missing,
+    is not Parquet, or was not written by this version of dbdicom.
+    """
+    try:
+        table = pq.ParquetFile(path).read()
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except FileNotFoundError as error:
+        raise IndexDamagedError(path, "it is missing") from error
+    except (OSError, pa.ArrowException, ValueError) as error:
+        raise IndexDamagedError(path, f"it cannot be read ({error})") from error
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise IndexDamagedError(path, "dbdicom did not write it, or another version did")
+    return table, info
+
+
+def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The index table of several files' tables, one after the other, and its empty columns.
+
+    ``json_cols``: the columns of Python values (JSON text in the files).
+    A column some files lack (a tag read on demand) is null there: UNREAD.
+    Raises ValueError (or an Arrow error) for tables of different types.
+
+    Examples
+    --------
+    >>> a = table_of_frame(pd.DataFrame({"x": pd.Categorical(["u"]), "y": [1.0]}))
+    >>> b = table_of_frame(pd.DataFrame({"x": pd.Categorical(["v"]), "y": [np.nan]}))
+    >>> frame, empty = frame_of_tables([a, b], [])
+    >>> list(frame["x"]), list(frame["x"].cat.categories), empty
+    (['u', 'v'], ['u', 'v'], [])
+    """
+    if len(tables) == 1:
+        table = tables[0]
+    else:
+        table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    frame = _to_frame(table)
+    # the columns no row has a value in (Arrow counts them): found without a pass
+    empty = [
+        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
+    ]
+    for col in json_cols:
+        if col in frame.columns:
+            frame[col] = _decoded(table.column(col))
+    return frame, empty
+
+
+def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
+    """Write ``frame`` to the Parquet file ``path`` atomically (see :func:`write_part`)."""
+    write_part(table_of_frame(frame, meta), path)
 
 
 def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
@@ -142,23 +247,10 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     index can always be rebuilt from the DICOM files.
     """
     try:
-        table = feather.read_table(str(path), memory_map=_MAP)
-        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
-    except (OSError, pa.ArrowException, ValueError):
+        table, info = read_part(path)
+        frame, info["empty_columns"] = frame_of_tables([table], info.get("json_columns", []))
+    except (IndexDamagedError, pa.ArrowException, ValueError, TypeError):
         return None
-    if info.get("format") != FORMAT:
-        return None
-    try:
-        frame = _to_frame(table)
-    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
-        return None
-    # the columns no row has a value in (Arrow counts them): found without a pass
-    info["empty_columns"] = [
-        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
-    ]
-    for col in info.get("json_columns", []):
-        if col in frame.columns:
-            frame[col] = _decoded(table.column(col))
     return frame, info
 
 
