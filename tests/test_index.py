@@ -41,7 +41,7 @@ def test_first_open_indexes_every_file(database_folder: tuple[Path, Manifest]) -
     assert len(database.instances()) == manifest.n_instances
     # the index is kept in the folder, as Parquet files (written in the background)
     database.index.flush()
-    assert (root / HIDDEN / "index" / "manifest.json").is_file()
+    assert (root / HIDDEN / "index" / "_manifest.json").is_file()
     table = pq.read_table(root / HIDDEN / "index" / "part=00000" / "part.parquet")
     assert table.num_rows == manifest.n_instances
 
@@ -127,7 +127,7 @@ def test_scan_rebuilds(database_folder: tuple[Path, Manifest]) -> None:
     database.index.flush()
     # a damaged manifest is not an error: the index is rebuilt from the files
     # (a damaged partition is: tests/test_parts.py)
-    (root / HIDDEN / "index" / "manifest.json").write_bytes(b"damaged")
+    (root / HIDDEN / "index" / "_manifest.json").write_bytes(b"damaged")
     assert len(db.database(root).instances()) == manifest.n_instances
 
 
@@ -209,7 +209,7 @@ def test_read_only_folder_keeps_index_in_cache(
         assert len(database.instances()) == manifest.n_instances
         assert not (root / HIDDEN).exists()
         database.index.flush()
-        assert list(cache.rglob("manifest.json")) and list(cache.rglob("*.parquet"))
+        assert list(cache.rglob("_manifest.json")) and list(cache.rglob("*.parquet"))
         again = db.database(root)  # reopens from the cache
         assert len(again.series()) == manifest.n_series
         again.close()

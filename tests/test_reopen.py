@@ -262,7 +262,7 @@ def test_an_index_of_an_older_format_is_rebuilt(
     database = db.database(root)
     assert sorted(read) == sorted(manifest.files)
     database.close()
-    manifest = json.loads((root / HIDDEN / "index" / "manifest.json").read_text())
+    manifest = json.loads((root / HIDDEN / "index" / "_manifest.json").read_text())
     assert manifest["format"] == store_module.FORMAT
     loaded = Parts(root / HIDDEN / "index").load()
     assert loaded is not None

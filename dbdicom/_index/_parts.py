@@ -5,7 +5,7 @@ about :data:`PART_ROWS` rows, each a range of paths (cut where a folder
 ends, when one ends near the cut), kept as one Parquet file in a folder
 named the Hive way::
 
-    <store>/index/manifest.json
+    <store>/index/_manifest.json
     <store>/index/part=00000/part.parquet     # paths from ''
     <store>/index/part=00001/part.parquet     # paths from 'patient-012/...'
 
@@ -48,7 +48,8 @@ __all__ = ["PART_ROWS", "Parts", "cuts"]
 
 #: rows of a partition when it is made (cut again past twice as many)
 PART_ROWS = 20_000
-MANIFEST = "manifest.json"
+# named with "_" first: Parquet readers of the folder (pyarrow.dataset, Spark) skip it
+MANIFEST = "_manifest.json"
 # files an earlier process left unnamed by the manifest (it stopped between
 # writing a partition and the manifest) are removed when this old (seconds):
 # younger ones may be another process's, whose manifest is on its way
@@ -68,7 +69,7 @@ def _folder(path: str) -> str:
     return path.rpartition("/")[0]
 
 
-def cuts(paths: np.ndarray, size: int = PART_ROWS) -> list[int]:
+def cuts(paths: np.ndarray, size: int | None = None) -> list[int]:
     """Where partitions of about ``size`` rows start in ``paths`` (sorted): row positions.
 
     A cut is moved forward to where a folder ends, if one ends within a
@@ -84,6 +85,7 @@ def cuts(paths: np.ndarray, size: int = PART_ROWS) -> list[int]:
     >>> cuts(paths[:2], 4), cuts(paths[:0], 4)
     ([0], [0])
     """
+    size = size or PART_ROWS
     out = [0]
     n = len(paths)
     while n - out[-1] > size + size // 2:
@@ -191,7 +193,7 @@ class Parts:
     def _starts(self, paths: np.ndarray) -> np.ndarray:
         """The row where each partition starts, and the number of rows after the last."""
         firsts = np.array([p.first for p in self.parts[1:]], dtype=object)
-        inner = np.searchsorted(paths, firsts, side="left") if len(firsts) else []
+        inner = np.searchsorted(paths, firsts, side="left")
         return np.concatenate([[0], inner, [len(paths)]]).astype(np.int64)
 
     def _dirty(self, paths: np.ndarray, touched: set[str]) -> set[int]:

@@ -52,7 +52,7 @@ __all__ = [
 # 5: the index holds each folder's modification time (metadata "folders"), so
 # that a reopen lists again only the folders that changed
 # 6: an enhanced file's single InversionTimes of a frame is its InversionTime
-# 7: Parquet files, one per range of paths, and a manifest (index/manifest.json)
+# 7: Parquet files, one per range of paths, and a manifest (index/_manifest.json)
 # in place of one Arrow file (index.arrow): an index of format 6 is rebuilt
 FORMAT = 7
 

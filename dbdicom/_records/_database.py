@@ -14,6 +14,7 @@ import numpy as np
 
 from .._errors import DatabaseNotFoundError, DicomError
 from .._facade import pandas as pd
+from .._facade import pyarrow_dataset as pads
 from .._index import (
     TAGS,
     VECTORS,
@@ -132,6 +133,47 @@ class Database(Record):
                 f"the database {self._path} is closed: open it again with db.database(path)"
             )
         return self._index
+
+    @property
+    def index_path(self) -> str:
+        """The folder of the saved index: Parquet files any Parquet reader queries.
+
+        One file per range of about 20,000 paths, in folders named the Hive
+        way (``part=00000/part.parquet``), with ``_manifest.json`` beside:
+        DuckDB's ``read_parquet(index_path + '/*/*.parquet')`` or
+        ``pyarrow.dataset.dataset(index_path, partitioning="hive")`` read
+        only the columns and files a query needs. A row per file: the
+        columns are DICOM keywords (vectors one column per value,
+        ``ImagePositionPatient[0]``...), ``_path`` relative to the database
+        folder, and dbdicom's other own columns (see docs/scaling.md).
+        Changes are written there by :meth:`close`, at exit, or by
+        :meth:`index_dataset`.
+
+        Examples
+        --------
+        >>> database.index_path.endswith("index")
+        True
+        """
+        return str(self.index.parts.folder)
+
+    def index_dataset(self) -> Any:
+        """The saved index as a :class:`pyarrow.dataset.Dataset`, written first if it changed.
+
+        Nothing is read until a scan: ``dataset.to_table(columns=...,
+        filter=...)`` reads only those columns of the files the filter may
+        match; DuckDB queries it in SQL the same way. See :attr:`index_path`.
+
+        Examples
+        --------
+        >>> import pyarrow.dataset as ds
+        >>> found = database.index_dataset().to_table(
+        ...     columns=["_path"], filter=ds.field("Modality") == "CT"
+        ... )
+        >>> found.num_rows == len(database.instances(Modality="CT"))
+        True
+        """
+        self.index.flush()
+        return pads.dataset(self.index_path, format="parquet", partitioning="hive")
 
     def _changed(self) -> None:
         """Drop the caches built on the index table if it changed in a way they see."""
