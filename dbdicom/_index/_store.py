@@ -216,10 +216,17 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
     >>> frame, empty = frame_of_tables([a, b], [])
     >>> list(frame["x"]), list(frame["x"].cat.categories), empty
     (['u', 'v'], ['u', 'v'], [])
+    >>> words = [pd.Categorical([f"{i}-{j}" for j in range(100)]) for i in range(3)]
+    >>> frame, _ = frame_of_tables([table_of_frame(pd.DataFrame({"x": w})) for w in words], [])
+    >>> len(frame["x"].cat.categories)  # 300: more than the 8-bit codes of each file hold
+    300
     """
     if len(tables) == 1:
         table = tables[0]
-    else:
+    else:  # codes of 32 bits: the categories of all files may not fit those of one
+        tables = [
+            t.cast(pa.schema([_wide(f) for f in t.schema], t.schema.metadata)) for t in tables
+        ]
         table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
     frame = _to_frame(table)
     # the columns no row has a value in (Arrow counts them): found without a pass
@@ -230,6 +237,14 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
         if col in frame.columns:
             frame[col] = _decoded(table.column(col))
     return frame, empty
+
+
+def _wide(field: pa.Field) -> pa.Field:
+    """``field``, with 32-bit codes if it is a dictionary of narrower ones."""
+    kind = field.type
+    if pa.types.is_dictionary(kind) and kind.index_type.bit_width < 32:
+        return field.with_type(pa.dictionary(pa.int32(), kind.value_type))
+    return field
 
 
 def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
