@@ -247,3 +247,19 @@ def test_a_grown_partition_is_cut_and_an_emptied_one_removed(
     loaded = Parts(tmp_path / "index").load()
     assert loaded is not None and loaded[0]["_path"].tolist() == left
     assert pq.read_table(tmp_path / "index" / "part=00000" / "part.parquet").num_rows == 5
+
+
+def test_a_reopen_maps_the_arrow_copies_and_falls_back_to_parquet(
+    database_folder: tuple[Path, Manifest], small_parts: int
+) -> None:
+    """The Arrow copy of a partition is what a reopen maps; damaged, the Parquet file is read."""
+    root, manifest = database_folder
+    db.database(root).close()
+    folder = root / HIDDEN / "index"
+    copies = sorted(folder.glob("*/_part.arrow"))
+    assert len(copies) == len(_manifest_files(folder))
+    copies[0].write_bytes(b"damaged")
+    copies[1].unlink()
+    database = db.database(root)
+    assert len(database.instances()) == manifest.n_instances
+    assert sorted(database.index.frame["_path"]) == sorted(manifest.files)

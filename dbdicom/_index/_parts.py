@@ -40,9 +40,18 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import IndexDamagedError
 from .._facade import pandas as pd
+from .._facade import pyarrow as pa
 from . import _store
-from ._store import frame_of_tables, read_part, table_of_frame, write_part
+from ._store import (
+    frame_of_tables,
+    read_mapped,
+    read_part,
+    table_of_frame,
+    write_mapped,
+    write_part,
+)
 
 __all__ = ["PART_ROWS", "Parts", "cuts"]
 
@@ -58,11 +67,13 @@ _ORPHAN_AGE = 60.0
 
 @dataclass
 class Part:
-    """One partition: its number (in the folder's name), first path and rows."""
+    """One partition: its number (in the folder's name), first path, rows, and which write."""
 
     number: int
     first: str
     rows: int
+    generation: str = ""
+    nbytes: int = -1  # of its Parquet file
 
 
 def _folder(path: str) -> str:
@@ -111,6 +122,26 @@ class Parts:
         """The Parquet file of ``part``."""
         return self.folder / f"part={part.number:05d}" / "part.parquet"
 
+    def mapped(self, part: Part) -> Path:
+        """The Arrow copy of ``part`` that a reopen maps ("_" first: Parquet readers skip it)."""
+        return self.folder / f"part={part.number:05d}" / "_part.arrow"
+
+    def _read(self, part: Part) -> pa.Table:
+        """The rows of ``part``: its Arrow copy if of the manifest's write, else its Parquet file.
+
+        The Parquet file is checked (one ``stat``) even when its copy is
+        read: missing, or not of the size written, it is damaged.
+        """
+        path = self.file(part)
+        try:
+            nbytes = os.stat(path).st_size
+        except FileNotFoundError as error:
+            raise IndexDamagedError(path, "it is missing") from error
+        if nbytes != part.nbytes:
+            raise IndexDamagedError(path, f"it has {nbytes} bytes, {part.nbytes} were written")
+        found = read_mapped(self.mapped(part), part.generation)
+        return found if found is not None else read_part(path)[0]
+
     def _manifest(self) -> dict[str, Any] | None:
         try:
             found = json.loads((self.folder / MANIFEST).read_bytes())
@@ -133,14 +164,16 @@ class Parts:
         if manifest is None:
             return None
         try:
-            parts = [Part(int(p[0]), str(p[1]), int(p[2])) for p in manifest["parts"]]
+            parts = [
+                Part(int(a), str(b), int(c), str(d), int(e)) for a, b, c, d, e in manifest["parts"]
+            ]
             meta, json_cols = dict(manifest["meta"]), list(manifest["json_columns"])
             token, following = str(manifest["token"]), int(manifest["next"])
         except (KeyError, TypeError, ValueError, IndexError):
             return None
         if not parts:
             return None
-        tables = [read_part(self.file(p))[0] for p in parts]
+        tables = [self._read(p) for p in parts]
         frame, empty = frame_of_tables(tables, json_cols)
         for part, table in zip(parts, tables, strict=True):
             part.rows = table.num_rows  # another process may have rewritten it since
@@ -175,8 +208,12 @@ class Parts:
         for i in sorted(dirty):
             part = self.parts[i]
             rows = frame.iloc[starts[i] : starts[i + 1]]
-            part.rows = len(rows)
-            write_part(table_of_frame(rows), self.file(part))
+            part.rows, part.generation = len(rows), secrets.token_hex(6)
+            table = table_of_frame(rows, {"generation": part.generation})
+            # the Arrow copy first: one of a write the manifest does not name is not read
+            write_mapped(table, self.mapped(part))
+            write_part(table, self.file(part))
+            part.nbytes = os.stat(self.file(part)).st_size
         json_cols = [str(c) for c in frame.columns if frame[c].dtype == object]
         self._write_manifest(meta, json_cols)
         # what other writers left is not this index's; what a writer that stopped
@@ -261,7 +298,7 @@ class Parts:
             "format": _store.FORMAT,
             "token": self.token,
             "next": self.next,
-            "parts": [[p.number, p.first, p.rows] for p in self.parts],
+            "parts": [[p.number, p.first, p.rows, p.generation, p.nbytes] for p in self.parts],
             "json_columns": json_cols,
             "meta": meta,
         }

@@ -28,6 +28,7 @@ from .._errors import IndexDamagedError
 from .._facade import pandas as pd
 from .._facade import pyarrow as pa
 from .._facade import pyarrow_compute as pc
+from .._facade import pyarrow_feather as feather
 from .._facade import pyarrow_parquet as pq
 from ._scan import HIDDEN
 
@@ -36,10 +37,12 @@ __all__ = [
     "UNREAD",
     "frame_of_tables",
     "load_frame",
+    "read_mapped",
     "read_part",
     "save_frame",
     "store_folder",
     "table_of_frame",
+    "write_mapped",
     "write_part",
 ]
 
@@ -76,6 +79,7 @@ class _Unread:
 
 UNREAD = _Unread()
 
+_MAP = os.name == "posix"
 # columns whose values repeat: Parquet stores each distinct value once per file
 # (besides the category columns, which are Arrow dictionaries and stored so)
 _REPEATED = ("_error", "_warning", "_image", "_patient", "_study", "_series")
@@ -157,31 +161,76 @@ def write_part(table: pa.Table, path: Path) -> None:
     One row group, no compression (a reopen decodes it fastest);
     dictionaries for the columns whose values repeat; statistics for the
     columns queries filter on. Not fsynced: the index is a cache of the
-    files, rebuilt from them when lost. The temporary file's name starts
-    with a dot and does not end in ``.parquet``: readers of the folder
-    (``**/*.parquet``, pyarrow.dataset) do not see it.
+    files, rebuilt from them when lost.
     """
     names = set(table.column_names)
     dictionary = [
         f.name for f in table.schema if pa.types.is_dictionary(f.type) or f.name in _REPEATED
     ]
+    _atomic(
+        path,
+        lambda f: pq.write_table(
+            table,
+            f,
+            row_group_size=max(1, table.num_rows),
+            compression="none",
+            use_dictionary=dictionary,
+            write_statistics=[c for c in _STATISTICS if c in names],
+        ),
+    )
+
+
+def write_mapped(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to the Arrow file ``path`` atomically, for :func:`read_mapped`.
+
+    The copy of a partition that a reopen maps rather than decodes: one
+    record batch, uncompressed.
+    """
+    table = table.combine_chunks()
+    _atomic(
+        path,
+        lambda f: feather.write_feather(
+            table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+        ),
+    )
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """``write(file)`` into a temporary file beside ``path``, then renamed to ``path``.
+
+    The temporary file's name starts with a dot and does not end in
+    ``.parquet``: readers of the folder (``*.parquet``, pyarrow.dataset) do
+    not see it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            pq.write_table(
-                table,
-                f,
-                row_group_size=max(1, table.num_rows),
-                compression="none",
-                use_dictionary=dictionary,
-                write_statistics=[c for c in _STATISTICS if c in names],
-            )
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_mapped(path: Path, generation: str) -> pa.Table | None:
+    """The table :func:`write_mapped` wrote, if it is of ``generation``; None otherwise.
+
+    Mapped, not read: text columns stay in the file's pages, read (from the
+    page cache) when first used, so a reopen does not copy what it never
+    looks at. Saving replaces the file by a new one (os.replace), which
+    leaves a mapped old one intact on POSIX; Windows cannot replace a
+    mapped file, so there it is read.
+    """
+    try:
+        table = feather.read_table(str(path), memory_map=_MAP)
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        return None
+    return table if info.get("generation") == generation else None
 
 
 def read_part(path: Path) -> tuple[pa.Table, dict[str, Any]]:
@@ -223,7 +272,7 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
     """
     if len(tables) == 1:
         table = tables[0]
-    else:  # codes of 32 bits: the categories of all files may not fit those of one
+    else:
         tables = [
             t.cast(pa.schema([_wide(f) for f in t.schema], t.schema.metadata)) for t in tables
         ]
@@ -240,10 +289,18 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
 
 
 def _wide(field: pa.Field) -> pa.Field:
-    """``field``, with 32-bit codes if it is a dictionary of narrower ones."""
+    """``field`` as files of every kind can be joined: text large, dictionary codes of 32 bits.
+
+    (Parquet gives back dictionaries of ``string``, Arrow files of
+    ``large_string``; the categories of all files may not fit the 8-bit
+    codes of one.)
+    """
     kind = field.type
-    if pa.types.is_dictionary(kind) and kind.index_type.bit_width < 32:
-        return field.with_type(pa.dictionary(pa.int32(), kind.value_type))
+    if pa.types.is_dictionary(kind):
+        words = pa.large_string() if pa.types.is_string(kind.value_type) else kind.value_type
+        return field.with_type(pa.dictionary(pa.int32(), words))
+    if pa.types.is_string(kind):
+        return field.with_type(pa.large_string())
     return field
 
 
