@@ -273,10 +273,12 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
     if len(tables) == 1:
         table = tables[0]
     else:
-        tables = [
-            t.cast(pa.schema([_wide(f) for f in t.schema], t.schema.metadata)) for t in tables
-        ]
-        table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+        tables = [t.replace_schema_metadata(None) for t in tables]  # each its own write's
+        try:  # files of one kind, with the same columns and codes
+            table = pa.concat_tables(tables).unify_dictionaries()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            tables = [_widened(t) for t in tables]
+            table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
     frame = _to_frame(table)
     # the columns no row has a value in (Arrow counts them): found without a pass
     empty = [
@@ -286,6 +288,15 @@ def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.Da
         if col in frame.columns:
             frame[col] = _decoded(table.column(col))
     return frame, empty
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """``table`` with the types of :func:`_wide` (only the columns whose type changes cast)."""
+    for i, field in enumerate(table.schema):
+        wide = _wide(field)
+        if wide.type != field.type:
+            table = table.set_column(i, wide, table.column(i).cast(wide.type))
+    return table
 
 
 def _wide(field: pa.Field) -> pa.Field:
