@@ -247,7 +247,9 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
                 "reader (ngff-zarr, ome-zarr)"
             )
         # layout 1 (dbdicom before OME-Zarr): the DataArray as an xarray store
-        return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}, decode_times=_DATES))
+        return decode_zarr(
+            xr.open_dataarray(store, engine="zarr", chunks={}, decode_times=_DATES)
+        )
     image = group[meta["image"]]
     data = from_ome(dask.array.from_zarr(image), meta)
     coordinates = xr.open_dataset(
