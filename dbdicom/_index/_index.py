@@ -410,7 +410,7 @@ class Index:
                 save_frame(self.frames, self.store / "frames.parquet")
             elif not len(self.frames):  # none: nothing to load at the next open
                 (self.store / "frames.parquet").unlink(missing_ok=True)
-            self.parts.save(frame, self._touched, meta)
+            self.parts.save(frame, self._touched, meta, self.array("_path"))
             for old in ("index.arrow", "frames.arrow"):  # format 6: not read again
                 (self.store / old).unlink(missing_ok=True)
         except OSError:

@@ -192,15 +192,24 @@ class Parts:
         return frame, {**meta, "empty_columns": empty}
 
     # ------------------------------------------------------------------ save
-    def save(self, frame: pd.DataFrame, touched: set[str] | None, meta: dict[str, Any]) -> int:
+    def save(
+        self,
+        frame: pd.DataFrame,
+        touched: set[str] | None,
+        meta: dict[str, Any],
+        paths: np.ndarray | None = None,
+    ) -> int:
         """Write the partitions that hold a path of ``touched``, then the manifest.
 
         ``frame`` is the whole index table, sorted by path; ``touched`` the
         paths whose rows were added, removed or changed since the last save
-        or load (None: all). Returns the number of partitions written.
-        Raises OSError when the folder cannot be written.
+        or load (None: all); ``paths`` its ``_path`` column as an object
+        array, if the caller has it (made otherwise: 15-20 ms per 100,000 rows).
+        Returns the number of partitions written. Raises OSError when the
+        folder cannot be written.
         """
-        paths = frame["_path"].to_numpy(dtype=object)
+        if paths is None:
+            paths = frame["_path"].to_numpy(dtype=object)
         on_disk = self._manifest()
         whole = (
             touched is None
