@@ -263,3 +263,28 @@ def test_a_reopen_maps_the_arrow_copies_and_falls_back_to_parquet(
     database = db.database(root)
     assert len(database.instances()) == manifest.n_instances
     assert sorted(database.index.frame["_path"]) == sorted(manifest.files)
+
+
+def test_a_save_made_while_the_partitions_are_read_makes_the_load_start_again(
+    tmp_path: Path, small_parts: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer replaces the manifest and the partitions between two partition reads."""
+    folder = tmp_path / "index"
+    paths = [f"{f}/{i:02d}" for f in "abcd" for i in range(5)]
+    Parts(folder).save(_frame(paths), None, {})
+    more = sorted(paths + [f"b/{i:02d}x" for i in range(12)] + [f"e/{i:02d}" for i in range(9)])
+    other = Parts(folder)
+    assert other.load() is not None
+    read = Parts._read
+    interleaved: list[int] = []
+
+    def reading(self: Parts, part: parts_module.Part) -> object:
+        if not interleaved:  # the other writer saves a new layout after the first read
+            interleaved.append(part.number)
+            other.save(_frame(more), None, {})
+        return read(self, part)
+
+    monkeypatch.setattr(Parts, "_read", reading)
+    loaded = Parts(folder).load()
+    assert loaded is not None and loaded[0]["_path"].tolist() == more
+    assert len(_manifest(folder)["parts"]) > 4

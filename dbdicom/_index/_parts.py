@@ -165,8 +165,30 @@ class Parts:
         The manifest's ``meta`` comes back with ``empty_columns`` (the
         columns no row has a value in). Raises
         :class:`~dbdicom.IndexDamagedError` for a partition that is missing
-        or damaged.
+        or damaged. When another process saved the index meanwhile (its
+        manifest replaced while the partitions were read), it is read again.
         """
+        for attempt in range(3):
+            stamp = self._stamp()
+            try:
+                loaded = self._load()
+            except IndexDamagedError:
+                if self._stamp() == stamp or attempt == 2:
+                    raise
+                continue
+            if self._stamp() == stamp:
+                break
+        return loaded
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        """The manifest file's identity (inode, time, size): a save replaces it."""
+        try:
+            st = os.stat(self.folder / MANIFEST)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _load(self) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         manifest = self._manifest()
         if manifest is None:
             return None
