@@ -25,8 +25,13 @@ every import; the line "(b) as this environment runs it" shows that too.)
   db.database(folder); series = database.series()[0];
   series.to_xarray().values`` -- the database indexed once beforehand, so
   the open is a reopen.
+* **(c) the numpy script**: the same with ``pixels, header =
+  series.array("SliceLocation")``, the original dbdicom README's way to
+  load a series (slices in slice order; its ``n`` axis, of one image per
+  slice, dropped for the check): no DataArray, so neither xarray nor dask,
+  and after a reopen no pandas either.
 * ``python -c pass``, ``import pydicom`` and ``import dbdicom`` alone.
-* with ``--baseline DIR``: ``import dbdicom`` and (b) with the dbdicom of
+* with ``--baseline DIR``: ``import dbdicom``, (b) and (c) with the dbdicom of
   ``DIR`` (a checkout: ``DIR/dbdicom``), interleaved with the rest, for a
   before/after comparison in one run.
 * **(b) with scipy hidden** (``sys.modules["scipy"] = None`` first): what an
@@ -37,7 +42,7 @@ every import; the line "(b) as this environment runs it" shows that too.)
   DataArray of a DICOM series needs whatever its code (with scipy installed
   and hidden): the least that (b) can cost before it opens anything.
 
-The **breakdown** of (b) comes from the same script run with
+The **breakdown** of (b) and of (c) comes from the same script run with
 ``-X importtime`` and ``time.perf_counter`` marks (not timed from outside):
 seconds of import, open, find (``series()``), ``to_xarray()`` and
 ``.values``, and, per heavy library (pandas, pyarrow, xarray, dask,
@@ -45,8 +50,8 @@ distributed, scipy), the import time ``-X importtime`` gives its modules and
 the phase that imported it. ``-X importtime`` slows imports down a little, so
 its figures are for the split, not the totals.
 
-Correctness: (a) and (b) must give the same array (shape, dtype, bytes),
-checked once before timing.
+Correctness: (a), (b) and (c) must give the same array (shape, dtype,
+bytes), checked once before timing.
 
 The data: the ``mr-200`` case of ``bench_arrays.py`` (200 single-frame
 256 x 256 uint16 MR files made with dbdicom's templates), reused from
@@ -93,7 +98,17 @@ series = database.series()[0]
 pixels = series.to_xarray().values
 """
 
-#: appended to (a) and (b) for the check of their values
+#: (c): argv[1] is the folder
+ARRAY_SCRIPT = """\
+import sys
+import dbdicom as db
+database = db.database(sys.argv[1])
+series = database.series()[0]
+pixels, header = series.array("SliceLocation")
+pixels = pixels[:, 0]  # the n axis: one image per slice location
+"""
+
+#: appended to (a), (b) and (c) for the check of their values
 CHECK = """
 import hashlib
 print("CHECK", pixels.shape, pixels.dtype, hashlib.sha1(pixels.tobytes()).hexdigest())
@@ -130,6 +145,18 @@ pixels = da.values
 t = mark(".values", t)
 print("BREAKDOWN " + json.dumps({"phases": phases, "loaded": loaded}))
 """
+
+#: (c) with the same marks
+ARRAY_BREAKDOWN_SCRIPT = BREAKDOWN_SCRIPT.replace(
+    """da = series.to_xarray()
+t = mark("to_xarray()", t)
+pixels = da.values
+t = mark(".values", t)
+""",
+    """pixels, header = series.array("SliceLocation")
+t = mark("array()", t)
+""",
+)
 
 #: the libraries the breakdown follows (top-level package names)
 HEAVY = ("pydicom", "numpy", "pandas", "pyarrow", "xarray", "dask", "distributed", "scipy")
@@ -200,6 +227,7 @@ def contestants(folder: str, files: list[str], baseline: Path | None) -> list[Co
                 "baseline_import", "import dbdicom, baseline", [py, "-c", "import dbdicom"], env
             ),
             Contestant("baseline", "(b) baseline", [py, "-c", DBDICOM_SCRIPT, folder], env),
+            Contestant("baseline_array", "(c) baseline", [py, "-c", ARRAY_SCRIPT, folder], env),
         ]
     return [
         Contestant("pass", "python -c pass", [py, "-c", "pass"]),
@@ -207,6 +235,7 @@ def contestants(folder: str, files: list[str], baseline: Path | None) -> list[Co
         Contestant("import_dbdicom", "import dbdicom", [py, "-c", "import dbdicom"]),
         Contestant("pydicom", "(a) pydicom script", [py, "-c", PYDICOM_SCRIPT, *files]),
         Contestant("dbdicom", "(b) dbdicom script", [py, "-c", DBDICOM_SCRIPT, folder]),
+        Contestant("array", "(c) numpy script", [py, "-c", ARRAY_SCRIPT, folder]),
         Contestant(
             "dbdicom_noscipy", "(b) scipy hidden", [py, "-c", HIDE_SCIPY + DBDICOM_SCRIPT, folder]
         ),
@@ -219,12 +248,13 @@ def contestants(folder: str, files: list[str], baseline: Path | None) -> list[Co
 
 
 def check_values(folder: str, files: list[str]) -> str:
-    """(a) and (b) give the same pixels; what they gave."""
+    """(a), (b) and (c) give the same pixels; what they gave."""
     py = sys.executable
     theirs = run([py, "-c", PYDICOM_SCRIPT + CHECK, *files]).stdout.split("CHECK", 1)[-1].strip()
-    ours = run([py, "-c", DBDICOM_SCRIPT + CHECK, folder]).stdout.split("CHECK", 1)[-1].strip()
-    if ours != theirs:
-        raise AssertionError(f"dbdicom gives {ours}, the pydicom loop {theirs}")
+    for label, script in (("to_xarray()", DBDICOM_SCRIPT), ("array()", ARRAY_SCRIPT)):
+        ours = run([py, "-c", script + CHECK, folder]).stdout.split("CHECK", 1)[-1].strip()
+        if ours != theirs:
+            raise AssertionError(f"dbdicom's {label} gives {ours}, the pydicom loop {theirs}")
     return ours
 
 
@@ -244,9 +274,9 @@ def import_times(stderr: str) -> dict[str, float]:
     return out
 
 
-def breakdown(folder: str) -> dict[str, Any]:
-    """One instrumented run of (b): phases, and what each imported."""
-    done = run([sys.executable, "-X", "importtime", "-c", BREAKDOWN_SCRIPT, folder])
+def breakdown(folder: str, script: str = BREAKDOWN_SCRIPT) -> dict[str, Any]:
+    """One instrumented run of (b) (or of another ``script``): phases, and what each imported."""
+    done = run([sys.executable, "-X", "importtime", "-c", script, folder])
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("BREAKDOWN "))
     result = json.loads(line[len("BREAKDOWN ") :])
     result["imports"] = import_times(done.stderr)
@@ -259,7 +289,10 @@ def median_ratio(a: Timing, b: Timing) -> float:
 
 
 def print_report(
-    runs: dict[str, Contestant], parts: list[dict[str, Any]], judged: bool, load: tuple
+    runs: dict[str, Contestant],
+    parts: dict[str, list[dict[str, Any]]],
+    judged: bool,
+    load: tuple,
 ) -> list[Row]:
     t = {k: c.timing for k, c in runs.items()}
     print(f"\nwhole processes, wall clock, {len(t['pass'].seconds)} rounds interleaved")
@@ -269,6 +302,7 @@ def print_report(
         print(f"  {c.label:<{width}}  {c.timing.spread():<34} {statistics.median(c.cpu):.3f} s")
     ratio = median_ratio(t["pydicom"], t["dbdicom"])
     ratio_noscipy = median_ratio(t["pydicom"], t["dbdicom_noscipy"])
+    ratio_array = median_ratio(t["pydicom"], t["array"])
     extra = statistics.median(
         d - p for d, p in zip(t["import_dbdicom"].seconds, t["import_pydicom"].seconds, strict=True)
     )
@@ -300,13 +334,23 @@ def print_report(
             (ratio_noscipy <= 1.5) if judged else None,
             f"{ratio_noscipy:.2f}x",
         ),
+        Row(
+            "whole script (c), array()",
+            "s",
+            t["array"].median,
+            (t["pydicom"].median,),
+            "<= 1.5x pydicom",
+            (ratio_array <= 1.5) if judged else None,
+            f"{ratio_array:.2f}x",
+        ),
     ]
     print()
     print(peer_table(rows, ["pydicom"], "vs pydicom"))
     print("(ratios and differences: medians of the per-round figures)")
     cpu = {k: statistics.median(c.cpu) for k, c in runs.items()}
     print(
-        f"CPU time (less sensitive to a shared machine's load): (b) / (a) "
+        f"CPU time (less sensitive to a shared machine's load): (c) / (a) "
+        f"{cpu['array'] / cpu['pydicom']:.2f}x, (b) / (a) "
         f"{cpu['dbdicom'] / cpu['pydicom']:.2f}x, scipy hidden "
         f"{cpu['dbdicom_noscipy'] / cpu['pydicom']:.2f}x, import floor / (a) "
         f"{cpu['floor'] / cpu['pydicom']:.2f}x, scipy hidden "
@@ -331,14 +375,24 @@ def print_report(
             f"baseline: (b) / (a) {before:.2f}x, import dbdicom = import pydicom + {extra:.3f} s; "
             f"(b) is {gain:.3f} s faster than the baseline's (median of the rounds)"
         )
-    print_breakdown(parts)
+    if "baseline_array" in t:
+        before = median_ratio(t["pydicom"], t["baseline_array"])
+        gain = statistics.median(
+            b - d for b, d in zip(t["baseline_array"].seconds, t["array"].seconds, strict=True)
+        )
+        print(
+            f"baseline: (c) / (a) {before:.2f}x; (c) is {gain:.3f} s faster than the "
+            "baseline's (median of the rounds)"
+        )
+    print_breakdown("(b)", parts["dbdicom"])
+    print_breakdown("(c)", parts["array"])
     print(f"load average before {load[0]}, after {os.getloadavg()}")
     return rows
 
 
-def print_breakdown(parts: list[dict[str, Any]]) -> None:
+def print_breakdown(label: str, parts: list[dict[str, Any]]) -> None:
     phases = list(parts[0]["phases"])
-    print(f"\nbreakdown of (b), {len(parts)} runs with -X importtime (median seconds):")
+    print(f"\nbreakdown of {label}, {len(parts)} runs with -X importtime (median seconds):")
     for name in phases:
         seconds = statistics.median(p["phases"][name] for p in parts)
         libs = [lib for lib in parts[0]["loaded"][name] if lib in HEAVY]
@@ -381,7 +435,7 @@ def measure(args: Any) -> int:
     load = os.getloadavg()
     for c in runs.values():  # warm-up: .pyc files, page cache
         c.timing.warmup = timed_run(c)[0]
-    parts = []
+    parts: dict[str, list[dict[str, Any]]] = {"dbdicom": [], "array": []}
     order = list(runs.values())
     for r in range(rounds):
         print(f"round {r + 1}/{rounds}", flush=True)
@@ -389,7 +443,8 @@ def measure(args: Any) -> int:
             wall, cpu = timed_run(c)
             c.timing.seconds.append(wall)
             c.cpu.append(cpu)
-        parts.append(breakdown(folder))
+        parts["dbdicom"].append(breakdown(folder))
+        parts["array"].append(breakdown(folder, ARRAY_BREAKDOWN_SCRIPT))
     rows = print_report(runs, parts, judged, load)
     if args.json:
         save_report(

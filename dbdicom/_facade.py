@@ -37,6 +37,7 @@ from typing import Any
 __all__ = [
     "LazyModule",
     "after_lazy_import",
+    "is_na",
     "lazy_names",
     "local_scheduler",
     "pandas",
@@ -176,6 +177,16 @@ class LazyModule:
 
     def __dir__(self) -> list[str]:
         return dir(importlib.import_module(self._name))
+
+
+def is_na(value: Any) -> bool:
+    """Whether ``value`` is pandas' ``NA``, without importing pandas (no NA exists before).
+
+    >>> is_na(None), is_na(float("nan"))
+    (False, False)
+    """
+    pandas_module = sys.modules.get("pandas")
+    return pandas_module is not None and value is getattr(pandas_module, "NA", None)
 
 
 #: pandas, imported at the first ``pd.`` (the index of a first open)

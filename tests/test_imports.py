@@ -4,12 +4,15 @@
 at the first open), nor xarray, dask or distributed; the first compute of a
 series (``.values``) runs on dask's threads without importing
 ``distributed``, unless the user chose a scheduler (``dask.config``) or a
-Client can exist, which dask then finds and uses. Each import check runs in
-a fresh interpreter: the test process has imported everything already.
+Client can exist, which dask then finds and uses. After a reopen,
+navigation and ``series.array()`` import neither pandas, xarray nor dask.
+Each import check runs in a fresh interpreter: the test process has
+imported everything already.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -139,3 +142,49 @@ def test_a_scheduler_set_in_dask_config_is_used(database_folder: tuple[Path, Man
         da.data.compute(scheduler="synchronous")
     assert len(calls) == 2
     database.close()
+
+
+#: a reopen, navigation without a query, and the numpy API
+ARRAY_AFTER_REOPEN = """\
+import sys, json, hashlib
+import dbdicom as db
+database = db.database(sys.argv[1])
+series = [s for s in database.series() if s.SeriesDescription == "VFA"][0]
+if sys.argv[2] == "array":
+    values, header = series.array(["SliceLocation", "FlipAngle"])
+    flips = [h.FlipAngle for h in header[0, :, 0]]
+else:
+    values, flips = series.to_xarray(dims=["SliceLocation", "FlipAngle"]).values, []
+print(json.dumps({
+    "imported": [m for m in ("pandas", "xarray", "dask") if m in sys.modules],
+    "shape": list(values.shape),
+    "dtype": str(values.dtype),
+    "sha1": hashlib.sha1(values.tobytes()).hexdigest(),
+    "flips": flips,
+}))
+"""
+
+
+def test_array_after_a_reopen_imports_no_pandas_xarray_or_dask(
+    database_folder: tuple[Path, Manifest],
+) -> None:
+    """``series.array()`` reads the frames into numpy: no DataArray, no pandas frame.
+
+    The same values, in the same order, as the DataArray of the same dims
+    (with the extra ``n`` axis of the numpy API); the DataArray's path, run
+    the same way, does import them (so that the check can fail).
+    """
+    root, _ = database_folder
+    database = db.database(root)  # indexed and saved: the opens below are reopens
+    da = database.series(SeriesDescription="VFA")[0].to_xarray(dims=["SliceLocation", "FlipAngle"])
+    expected = np.ascontiguousarray(da.values[:, :, np.newaxis])
+    database.close()
+    out = _fresh(ARRAY_AFTER_REOPEN, str(root), "array")
+    assert out["imported"] == []
+    assert out["shape"] == list(expected.shape) == [4, 3, 1, 32, 32]
+    assert out["dtype"] == str(expected.dtype)
+    assert out["sha1"] == hashlib.sha1(expected.tobytes()).hexdigest()
+    assert out["flips"] == da.FlipAngle.values.tolist()
+    lazy = _fresh(ARRAY_AFTER_REOPEN, str(root), "xarray")
+    assert lazy["imported"] == ["pandas", "xarray", "dask"]
+    assert lazy["shape"] == [4, 3, 32, 32]

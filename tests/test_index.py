@@ -308,7 +308,7 @@ def test_refreshed_index_is_written_at_exit(database_folder: tuple[Path, Manifes
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     loaded = Parts(root / HIDDEN / "index").load()
     assert loaded is not None
-    assert "changed outside" in set(loaded[0]["SeriesDescription"].astype(str))
+    assert "changed outside" in set(loaded[0].column("SeriesDescription").to_pylist())
 
 
 def test_deleting_the_folder_after_opening(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import dbdicom as db
 from dbdicom._index import HIDDEN
 from dbdicom._index import _parts as parts_module
 from dbdicom._index._parts import Parts
+from dbdicom._index._store import load_table
 
 
 @pytest.fixture
@@ -208,7 +209,9 @@ def test_an_index_of_format_6_is_rebuilt_and_removed(
     (store / "frames.arrow").write_bytes(b"its frames")
     database = db.database(root)
     assert len(database.instances()) == manifest.n_instances
-    assert not (store / "index.arrow").exists() and not (store / "frames.arrow").exists()
+    assert not (store / "index.arrow").exists()
+    assert len(database.index.frames)  # an enhanced file: its frames' values written anew
+    assert load_table(store / "frames.arrow") is not None
     assert (store / "index" / "_manifest.json").is_file()
 
 
@@ -238,14 +241,14 @@ def test_a_grown_partition_is_cut_and_an_emptied_one_removed(
         "part=00005/part.parquet",
     }
     loaded = Parts(tmp_path / "index").load()
-    assert loaded is not None and loaded[0]["_path"].tolist() == sorted(paths + added)
+    assert loaded is not None and loaded[0].column("_path").to_pylist() == sorted(paths + added)
 
     gone = [p for p in paths if p.startswith("c/")]
     left = sorted(set(paths + added) - set(gone))
     assert parts.save(_frame(left), set(gone), {}) == 0
     assert not (tmp_path / "index" / "part=00002").exists()
     loaded = Parts(tmp_path / "index").load()
-    assert loaded is not None and loaded[0]["_path"].tolist() == left
+    assert loaded is not None and loaded[0].column("_path").to_pylist() == left
     assert pq.read_table(tmp_path / "index" / "part=00000" / "part.parquet").num_rows == 5
 
 
@@ -286,5 +289,5 @@ def test_a_save_made_while_the_partitions_are_read_makes_the_load_start_again(
 
     monkeypatch.setattr(Parts, "_read", reading)
     loaded = Parts(folder).load()
-    assert loaded is not None and loaded[0]["_path"].tolist() == more
+    assert loaded is not None and loaded[0].column("_path").to_pylist() == more
     assert len(_manifest(folder)["parts"]) > 4

@@ -152,7 +152,7 @@ def test_a_saved_index_without_its_frames_table_is_rebuilt(
 ) -> None:
     """The per-frame values of enhanced files are never silently lost."""
     root, manifest = aged
-    (root / HIDDEN / "frames.parquet").unlink()
+    (root / HIDDEN / "frames.arrow").unlink()
     import dbdicom._index._scan as scan
 
     read: list[str] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,8 +36,8 @@ def test_on_demand_values_round_trip(tmp_path_factory: object, cells: list[objec
             "PatientPosition": pd.Series(cells, dtype=object),
         }
     )
-    save_frame(frame, folder / "index.parquet")
-    loaded = load_frame(folder / "index.parquet")
+    save_frame(frame, folder / "index.arrow")
+    loaded = load_frame(folder / "index.arrow")
     assert loaded is not None
     back, info = loaded
     assert info["json_columns"] == ["PatientPosition"]
@@ -47,12 +47,12 @@ def test_on_demand_values_round_trip(tmp_path_factory: object, cells: list[objec
 
 
 def test_unreadable_or_foreign_files_are_ignored(tmp_path: Path) -> None:
-    path = tmp_path / "index.parquet"
+    path = tmp_path / "index.arrow"
     assert load_frame(path) is None  # absent
     path.write_bytes(b"garbage")
     assert load_frame(path) is None  # damaged
-    # a Parquet file dbdicom did not write
-    pq.write_table(pa.table({"a": [1]}), str(path))
+    # an Arrow file of another format version
+    feather.write_feather(pa.table({"a": [1]}), str(path))
     assert load_frame(path) is None
     # a pickle is never loaded, whatever it holds
     path.write_bytes(pickle.dumps(pd.DataFrame({"a": [1]})))
@@ -60,10 +60,10 @@ def test_unreadable_or_foreign_files_are_ignored(tmp_path: Path) -> None:
 
 
 def test_save_is_atomic(tmp_path: Path) -> None:
-    path = tmp_path / "index.parquet"
+    path = tmp_path / "index.arrow"
     save_frame(pd.DataFrame({"a": [1.0]}), path)
     save_frame(pd.DataFrame({"a": [2.0]}), path)
-    assert [p.name for p in tmp_path.iterdir()] == ["index.parquet"]  # no temporary left
+    assert [p.name for p in tmp_path.iterdir()] == ["index.arrow"]  # no temporary left
     loaded = load_frame(path)
     assert loaded is not None and loaded[0]["a"].tolist() == [2.0]
 
@@ -77,7 +77,7 @@ def test_save_works_at_interpreter_exit(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    path = tmp_path / "index.parquet"
+    path = tmp_path / "index.arrow"
     code = (
         "import atexit, numpy as np, pandas as pd\n"
         "from pathlib import Path\n"
@@ -98,12 +98,12 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
 
     frame = pd.DataFrame({"a": [1, 2]})
     monkeypatch.setattr(_store, "FORMAT", 2)
-    save_frame(frame, tmp_path / "old.parquet")
+    save_frame(frame, tmp_path / "old.arrow")
     monkeypatch.undo()
     assert _store.FORMAT == 7
-    assert load_frame(tmp_path / "old.parquet") is None
-    save_frame(frame, tmp_path / "new.parquet")
-    loaded = load_frame(tmp_path / "new.parquet")
+    assert load_frame(tmp_path / "old.arrow") is None
+    save_frame(frame, tmp_path / "new.arrow")
+    loaded = load_frame(tmp_path / "new.arrow")
     assert loaded is not None and loaded[0]["a"].tolist() == [1, 2]
 
 
@@ -120,7 +120,7 @@ def test_a_loaded_index_is_the_saved_frame_and_outlives_its_file(tmp_path: Path)
             "SOPInstanceUID": pd.array(["1.2", None, "1.3"], dtype="str"),
         }
     )
-    path = tmp_path / "index.parquet"
+    path = tmp_path / "index.arrow"
     save_frame(frame, path)
     loaded = load_frame(path)
     assert loaded is not None

@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
+    from ._layout import AUTO_DIMS, Layout, layout
     from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
-    from ._numpy import array_and_header, instance_header
+    from ._numpy import array_and_header, instance_header, read_array
     from ._plain import SEPARATOR, base_keyword, component, split_component
     from ._table import frame_values, has_image, to_coordinate, why_no_image
-    from ._xarray import AUTO_DIMS, build_dataarray, stack
+    from ._xarray import build_dataarray, stack
 
 _MODULES = {
     "GEOMETRY_TAGS": "._affine",
@@ -45,13 +46,16 @@ _MODULES = {
     "check_names": "._frame_tags",
     "frames_of": "._frame_tags",
     "shared_values": "._frame_tags",
-    "AUTO_DIMS": "._xarray",
+    "AUTO_DIMS": "._layout",
+    "Layout": "._layout",
+    "layout": "._layout",
     "Frames": "._frames",
     "frame_values": "._table",
     "FramesBackendArray": "._lazy",
     "frames_behind": "._lazy",
     "Grid": "._grid",
     "array_and_header": "._numpy",
+    "read_array": "._numpy",
     "build_dataarray": "._xarray",
     "geometry_groups": "._frames",
     "group_text": "._frames",
@@ -81,7 +85,9 @@ __all__ = [
     "Grid",
     "NOT_TAG_COORDS",
     "WRITER_TAGS",
+    "Layout",
     "array_and_header",
+    "layout",
     "build_dataarray",
     "check_names",
     "frame_values",
@@ -92,6 +98,7 @@ __all__ = [
     "has_image",
     "make_grid",
     "preferred_chunks",
+    "read_array",
     "shared_values",
     "stack",
     "to_coordinate",

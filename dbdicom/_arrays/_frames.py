@@ -12,9 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from .._facade import pandas as pd
 from .._geometry import slice_position
-from .._index import JOINED, NUMERIC_VRS, TAGS, VECTORS, Index, cell_value, to_plain, vr_of
+from .._index import (
+    JOINED,
+    NUMERIC_VRS,
+    TAGS,
+    VECTORS,
+    Index,
+    cell_value,
+    factorize,
+    to_plain,
+    vr_of,
+)
 from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate
 
 __all__ = ["Frames", "geometry_groups", "group_text", "row_codes"]
@@ -34,8 +43,8 @@ class Frames:
         self.index = index
         self.left_out = rows[~has_image(index, rows)]
         self.table = frame_table(index, rows)
-        self.rows = self.table["_row"].to_numpy()
-        self.per_frame = bool((self.table["_fpos"].to_numpy() >= 0).any())
+        self.rows = self.table["_row"]
+        self.per_frame = bool((self.table["_fpos"] >= 0).any())
         self._raw: dict[str, list[Any]] = {}
         self._coord: dict[str, np.ndarray] = {}
         self._columns: dict[str, np.ndarray] = {}
@@ -47,14 +56,14 @@ class Frames:
         return self._columns[name]
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.rows)
 
     def subset(self, keep: np.ndarray) -> Frames:
         """The frames at positions ``keep``."""
         sub = Frames.__new__(Frames)
         sub.index = self.index
         sub.left_out = self.left_out
-        sub.table = self.table.iloc[keep].reset_index(drop=True)
+        sub.table = {k: v[keep] for k, v in self.table.items()}
         sub.rows = self.rows[keep]
         sub.per_frame = self.per_frame
         sub._raw = {k: [v[int(i)] for i in keep] for k, v in self._raw.items()}
@@ -157,7 +166,7 @@ class Frames:
 
     def describe(self, frames: np.ndarray) -> str:
         """The files of some frames, for error messages."""
-        paths = self.table["_path"].to_numpy(dtype=object)[frames]
+        paths = self.table["_path"][frames]
         names = list(dict.fromkeys(str(p) for p in paths))
         text = ", ".join(names[:3])
         return text + (f" and {len(names) - 3} more files" if len(names) > 3 else "")
@@ -198,8 +207,8 @@ def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(table) and (table == table[:1]).all():  # the usual case: one kind of row
         return code, np.zeros(1, dtype=np.int64)
     for column in table.T:
-        c, u = pd.factorize(column)
-        code = pd.factorize(code * (len(u) + 1) + c)[0]
+        c, u = factorize(column)
+        code = factorize(code * (len(u) + 1) + c)[0]
     _, first = np.unique(code, return_index=True)
     return code, first
 

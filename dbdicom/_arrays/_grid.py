@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import GridError
-from .._facade import pandas as pd
+from .._index import factorize
 
 __all__ = ["Grid", "GridError", "make_grid"]
 
@@ -81,12 +81,7 @@ def _codes(
             f"({describe(np.flatnonzero(missing))}), so they have no place along that dim. "
             f"Choose dims that every frame has, or leave those frames out."
         )
-    if values.dtype == object:
-        codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), sort=True)
-        first = np.empty(len(uniques), dtype=object)
-        first[codes[::-1]] = values[::-1]
-        return codes, first
-    codes, uniques = pd.factorize(keys, sort=True)
+    codes, uniques = factorize(np.asarray(keys), sort=True)
     first = np.empty(len(uniques), dtype=values.dtype)
     first[codes[::-1]] = values[::-1]
     return codes, first

@@ -38,7 +38,7 @@ from xarray.core import indexing
 
 from .. import _files
 from .._facade import local_scheduler
-from ._read import FrameRef, read_cells, read_one
+from ._read import FrameRef, frame_refs, read_cells, read_one
 
 __all__ = [
     "CHUNK_BYTES",
@@ -48,55 +48,12 @@ __all__ = [
     "auto_block",
     "frames_behind",
     "lazy_frames",
-    "output_dtype",
     "preferred_chunks",
     "read_cells",
 ]
 
 #: pixel dims, after the tag dims
 PIXEL_DIMS = ("row", "column", "channel")
-
-
-def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.ndarray) -> np.dtype:
-    """The dtype of pixel values in physical units.
-
-    Stored integers stay integers when every RescaleSlope and every
-    RescaleIntercept is a whole number, in the smallest integer type that
-    holds the stored range scaled by the slopes and shifted by the
-    intercepts (e.g. CT's ``int16`` with intercept -1024 gives ``int32``; a
-    slope of 2 on ``uint16`` ``int32``); otherwise ``float32``.
-
-    Examples
-    --------
-    >>> from dbdicom._files import PixelFormat
-    >>> f = PixelFormat(rows=2, columns=2, bits_allocated=16, pixel_representation=1)
-    >>> output_dtype(f, np.array([1.0]), np.array([-1024.0]))
-    dtype('int32')
-    >>> output_dtype(f, np.array([1.0]), np.array([0.0]))
-    dtype('int16')
-    >>> output_dtype(f, np.array([2.5]), np.array([0.0]))
-    dtype('float32')
-    >>> output_dtype(PixelFormat(2, 2), np.array([2.0]), np.array([-4096.0]))
-    dtype('int32')
-    """
-    stored = fmt.dtype
-    if stored.kind == "f" and np.all(slopes == 1) and np.all(intercepts == 0):
-        return stored  # float pixel data (parametric maps): as stored
-    if stored.kind not in "iu":
-        return np.dtype(np.float32)
-    whole = np.all(slopes == np.round(slopes)) and np.all(slopes != 0)
-    if whole and np.all(intercepts == np.round(intercepts)):
-        info = np.iinfo(stored)
-        ends = np.outer([info.min, info.max], slopes)
-        low = float(ends.min()) + float(intercepts.min(initial=0))
-        high = float(ends.max()) + float(intercepts.max(initial=0))
-        if np.all(slopes == 1) and np.all(intercepts == 0):
-            return stored
-        for candidate in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64):
-            ci = np.iinfo(candidate)
-            if ci.min <= low and high <= ci.max:
-                return np.dtype(candidate)
-    return np.dtype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -124,22 +81,16 @@ class Source:
         """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values."""
         refs = self.__dict__.get("_cached_refs")
         if refs is None:
-            n = len(self.paths)
-            sizes = [None] * n if self.sizes is None else np.asarray(self.sizes).tolist()
-            mtimes = [None] * n if self.mtimes is None else np.asarray(self.mtimes).tolist()
-            refs = list(
-                zip(
-                    [str(p) for p in self.paths],
-                    self.frames.tolist(),
-                    self.offsets.tolist(),
-                    self.nbytes.tolist(),
-                    self.fmts,
-                    self.slopes.astype(float).tolist(),
-                    self.intercepts.astype(float).tolist(),
-                    sizes,
-                    mtimes,
-                    strict=True,
-                )
+            refs = frame_refs(
+                self.paths,
+                self.frames,
+                self.offsets,
+                self.nbytes,
+                self.fmts,
+                self.slopes,
+                self.intercepts,
+                self.sizes,
+                self.mtimes,
             )
             object.__setattr__(self, "_cached_refs", refs)
         return refs

@@ -27,7 +27,14 @@ import numpy as np
 from .. import _files
 from .._errors import InvalidFileError, StaleFileError
 
-__all__ = ["FrameRef", "current_place", "read_cells", "read_one"]
+__all__ = [
+    "FrameRef",
+    "current_place",
+    "frame_refs",
+    "output_dtype",
+    "read_cells",
+    "read_one",
+]
 
 REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
@@ -113,6 +120,83 @@ def current_place(
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
 #: not known, not checked)
 FrameRef = tuple[str, int, int, int, _files.PixelFormat, float, float, int | None, int | None]
+
+
+def frame_refs(
+    paths: np.ndarray,
+    frames: np.ndarray,
+    offsets: np.ndarray,
+    nbytes: np.ndarray,
+    fmts: Sequence[_files.PixelFormat],
+    slopes: np.ndarray,
+    intercepts: np.ndarray,
+    sizes: np.ndarray | None = None,
+    mtimes: np.ndarray | None = None,
+) -> list[FrameRef]:
+    """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values.
+
+    The arrays hold one value per frame: absolute path, frame number in the
+    file, byte offset and length of the pixel data, pixel format,
+    RescaleSlope and RescaleIntercept, and the file's size and modification
+    time when indexed (None: not checked).
+    """
+    n = len(paths)
+    return list(
+        zip(
+            [str(p) for p in paths],
+            np.asarray(frames).tolist(),
+            np.asarray(offsets).tolist(),
+            np.asarray(nbytes).tolist(),
+            fmts,
+            np.asarray(slopes, dtype=float).tolist(),
+            np.asarray(intercepts, dtype=float).tolist(),
+            [None] * n if sizes is None else np.asarray(sizes).tolist(),
+            [None] * n if mtimes is None else np.asarray(mtimes).tolist(),
+            strict=True,
+        )
+    )
+
+
+def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.ndarray) -> np.dtype:
+    """The dtype of pixel values in physical units.
+
+    Stored integers stay integers when every RescaleSlope and every
+    RescaleIntercept is a whole number, in the smallest integer type that
+    holds the stored range scaled by the slopes and shifted by the
+    intercepts (e.g. CT's ``int16`` with intercept -1024 gives ``int32``; a
+    slope of 2 on ``uint16`` ``int32``); otherwise ``float32``.
+
+    Examples
+    --------
+    >>> from dbdicom._files import PixelFormat
+    >>> f = PixelFormat(rows=2, columns=2, bits_allocated=16, pixel_representation=1)
+    >>> output_dtype(f, np.array([1.0]), np.array([-1024.0]))
+    dtype('int32')
+    >>> output_dtype(f, np.array([1.0]), np.array([0.0]))
+    dtype('int16')
+    >>> output_dtype(f, np.array([2.5]), np.array([0.0]))
+    dtype('float32')
+    >>> output_dtype(PixelFormat(2, 2), np.array([2.0]), np.array([-4096.0]))
+    dtype('int32')
+    """
+    stored = fmt.dtype
+    if stored.kind == "f" and np.all(slopes == 1) and np.all(intercepts == 0):
+        return stored  # float pixel data (parametric maps): as stored
+    if stored.kind not in "iu":
+        return np.dtype(np.float32)
+    whole = np.all(slopes == np.round(slopes)) and np.all(slopes != 0)
+    if whole and np.all(intercepts == np.round(intercepts)):
+        info = np.iinfo(stored)
+        ends = np.outer([info.min, info.max], slopes)
+        low = float(ends.min()) + float(intercepts.min(initial=0))
+        high = float(ends.max()) + float(intercepts.max(initial=0))
+        if np.all(slopes == 1) and np.all(intercepts == 0):
+            return stored
+        for candidate in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32, np.int64):
+            ci = np.iinfo(candidate)
+            if ci.min <= low and high <= ci.max:
+                return np.dtype(candidate)
+    return np.dtype(np.float32)
 
 
 def _stored(

@@ -12,14 +12,25 @@ from typing import Any
 
 import numpy as np
 
-from .._facade import pandas as pd
+from .._facade import is_na
 from .._index import TAGS, VECTORS, Index, vr_of
 from ._plain import dt_datetime64
 
-__all__ = ["FRAME", "frame_table", "frame_values", "has_image", "to_coordinate", "why_no_image"]
+__all__ = [
+    "FRAME",
+    "FrameTable",
+    "frame_table",
+    "frame_values",
+    "has_image",
+    "to_coordinate",
+    "why_no_image",
+]
 
 #: the pseudo-tag numbering the frames of a multi-frame file without per-frame values
 FRAME = "frame"
+
+#: one row per frame: column name -> numpy array (see :func:`frame_table`)
+FrameTable = dict[str, np.ndarray]
 
 
 def has_image(index: Index, rows: np.ndarray) -> np.ndarray:
@@ -54,7 +65,7 @@ def why_no_image(index: Index, rows: np.ndarray) -> str:
     ``"1 instance(s) hold an image that cannot be read as described (a/b.dcm:
     (0028,0100) 'Bits Allocated' is 12: ...); database.problems() lists them"``.
     """
-    reasons = index.frame["_image"].to_numpy(dtype=object)[rows]
+    reasons = index.array("_image", rows)
     refused = np.flatnonzero(reasons != "")
     parts = []
     if len(rows) > len(refused):
@@ -66,14 +77,14 @@ def why_no_image(index: Index, rows: np.ndarray) -> str:
         first = int(rows[refused[0]])
         parts.append(
             f"{len(refused)} instance(s) hold an image that cannot be read as described "
-            f"({index.frame['_path'].iat[first]}: {reasons[refused[0]]}); "
+            f"({index.array('_path', np.array([first]))[0]}: {reasons[refused[0]]}); "
             "database.problems() lists them"
         )
     return "; ".join(parts)
 
 
-def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
-    """One row per frame of the instances at index positions ``rows``.
+def frame_table(index: Index, rows: np.ndarray) -> FrameTable:
+    """One row per frame of the instances at index positions ``rows``: a dict of arrays.
 
     Columns: ``_row`` (index position), ``_frame`` (0-based frame in its
     file), ``_fpos`` (row of the per-frame table, -1 if none), ``_path``,
@@ -90,36 +101,35 @@ def frame_table(index: Index, rows: np.ndarray) -> pd.DataFrame:
     else:
         frame_no = np.concatenate([np.arange(c) for c in counts])
     fpos = np.full(len(row_of), -1, dtype=np.int64)
-    per_frame = index.frames
-    if len(per_frame):
+    if index.n_frames:
         # every file with functional groups, also of one frame (NumberOfFrames 1 or
         # missing): its geometry is in them, not at the top level
-        frame_paths = per_frame["_path"].to_numpy(dtype=object)
+        frame_paths = index.frames_array("_path")
         paths = index.array("_path", row_of)
         grouped = np.isin(paths, np.unique(frame_paths))
         if grouped.any():
             lookup = {
                 (p, int(f)): i
-                for i, (p, f) in enumerate(zip(frame_paths, per_frame["_frame"], strict=True))
+                for i, (p, f) in enumerate(
+                    zip(frame_paths, index.frames_array("_frame"), strict=True)
+                )
             }
             for k in np.flatnonzero(grouped):
                 fpos[k] = lookup.get((paths[k], int(frame_no[k])), -1)
-    return pd.DataFrame(
-        {
-            "_row": row_of,
-            "_frame": frame_no,
-            "_fpos": fpos,
-            "_path": index.array("_path", row_of),
-            "_offset": index.array("_offset", row_of),
-            "_nbytes": index.array("_nbytes", row_of),
-            "_size": index.array("_size", row_of),
-            "_mtime": index.array("_mtime", row_of),
-            "_instance": index.array("_instance", row_of),
-        }
-    )
+    return {
+        "_row": row_of,
+        "_frame": frame_no,
+        "_fpos": fpos,
+        "_path": index.array("_path", row_of),
+        "_offset": index.array("_offset", row_of),
+        "_nbytes": index.array("_nbytes", row_of),
+        "_size": index.array("_size", row_of),
+        "_mtime": index.array("_mtime", row_of),
+        "_instance": index.array("_instance", row_of),
+    }
 
 
-def frame_values(index: Index, table: pd.DataFrame, keyword: str, read: bool = True) -> list[Any]:
+def frame_values(index: Index, table: FrameTable, keyword: str, read: bool = True) -> list[Any]:
     """The value of ``keyword`` at every frame of ``table``.
 
     A per-frame value (functional groups of enhanced multi-frame files) wins
@@ -129,14 +139,14 @@ def frame_values(index: Index, table: pd.DataFrame, keyword: str, read: bool = T
     """
     if keyword == FRAME:
         return [int(f) for f in table["_frame"]]
-    rows = table["_row"].to_numpy()
+    rows = table["_row"]
     unique, inverse = np.unique(rows, return_inverse=True)
-    if read or keyword in TAGS or keyword in index.frame.columns:
+    if read or keyword in TAGS or keyword in index.names:
         per_instance = index.values(unique, keyword)
     else:
         per_instance = [None] * len(unique)
     values = [per_instance[i] for i in inverse]
-    fpos = table["_fpos"].to_numpy()
+    fpos = table["_fpos"]
     if (fpos >= 0).any():
         frames = index.frames
         n = VECTORS.get(keyword)
@@ -153,7 +163,7 @@ def frame_values(index: Index, table: pd.DataFrame, keyword: str, read: bool = T
 
 
 def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+    return value is None or is_na(value) or (isinstance(value, float) and np.isnan(value))
 
 
 def _plain(value: Any, keyword: str) -> Any:

@@ -19,7 +19,7 @@ from ._columns import (
     vr_of,
 )
 from ._index import Index, assign_keys, find_problems
-from ._order import Lookup, sort_rows
+from ._order import Lookup, factorize, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
@@ -46,6 +46,7 @@ __all__ = [
     "cell_value",
     "check_tag",
     "column_of",
+    "factorize",
     "find_problems",
     "header_row",
     "keyword_of",

@@ -34,6 +34,7 @@ from pydicom.datadict import (
 
 from .._checks import suggest
 from .._errors import UnknownTagError
+from .._facade import is_na
 from .._facade import pandas as pd
 
 __all__ = [
@@ -472,7 +473,7 @@ def cell_value(frame: pd.DataFrame, position: int, keyword: str) -> Any:
 
 def to_plain(value: Any, keyword: str) -> Any:
     """Convert a stored cell to the value a user sees (``None`` for an empty value)."""
-    if value is None or value is pd.NA or (isinstance(value, str) and value == ""):
+    if value is None or is_na(value) or (isinstance(value, str) and value == ""):
         return None
     if isinstance(value, float | np.floating):
         if np.isnan(value):

@@ -21,7 +21,6 @@ from collections.abc import Collection, Iterable
 
 import numpy as np
 
-from .._facade import pandas as pd
 from ._walk import Found, Walk
 
 __all__ = ["changed_files", "compare", "rows_in_folders"]
@@ -84,7 +83,8 @@ def compare(
     if seen.listed is None and len(found) == len(paths) and list(found) == paths.tolist():
         where = np.arange(len(paths))  # the usual full walk: the same files in the same order
     else:
-        where = pd.Index(list(found), dtype=object).get_indexer(mine)  # -1: removed
+        position = {p: i for i, p in enumerate(found)}  # (no pandas: a reopen imports none)
+        where = np.fromiter((position.get(p, -1) for p in mine), np.int64, len(mine))  # -1: gone
     there = where >= 0
     n = len(found)
     now_sizes = np.fromiter((v[0] for v in found.values()), np.int64, n)

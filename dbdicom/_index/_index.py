@@ -14,7 +14,8 @@ import numpy as np
 
 from .._facade import pandas as pd
 from .._files import NotDicomError, read_any_header
-from ._cells import convert, dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
+from ._arrow import SavedTable
+from ._cells import dict_vr, overwrite_rows, read_sequence, tag_number, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -28,12 +29,12 @@ from ._columns import (
 )
 from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
+from ._held import HeldTable
 from ._keys import KEY_SOURCES, assign_keys, find_problems
-from ._order import Lookup
 from ._parts import Parts
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
-from ._store import UNREAD, load_frame, save_frame, store_folder
+from ._store import UNREAD, load_table, save_frame, store_folder
 from ._walk import Walk, folder_of, rewalk, survey
 
 __all__ = ["Index"]
@@ -62,7 +63,7 @@ TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encod
 ]
 
 
-class Index:
+class Index(HeldTable):
     """The rows of every file of a folder, with the hierarchy keys.
 
     Parameters
@@ -86,17 +87,9 @@ class Index:
         self.parts = Parts(self.store / "index")
         # paths of rows changed since saved or loaded (None: all): their partitions to save
         self._touched: set[str] | None = None
-        self._frames_saved: pd.DataFrame | None = None
         self._dirty = False
-        self._absent: tuple[pd.DataFrame, frozenset[str]] | None = None
-        self._arrays: dict[str, np.ndarray] = {}
-        self._lookups: dict[str, Lookup] = {}
-        self._columns: dict[str, pd.Series] = {}
-        self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
-        self._arrays_of: pd.DataFrame | None = None
+        super().__init__()
         _OPEN.add(self)
-        self.frame: pd.DataFrame  # set by open() or scan()
-        self.frames: pd.DataFrame
         self._ok: np.ndarray | None = None
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
         # each folder's modification time when last listed (see _walk.Folders)
@@ -132,15 +125,14 @@ class Index:
         folders, n_frames = loaded[1].get("folders"), loaded[1].get("frames")
         if not isinstance(folders, dict) or not isinstance(n_frames, int):
             return False
-        self.frames = make_frames_table([])
+        per_frame = None
         if n_frames:  # the per-frame values of enhanced files, saved beside
-            frames = load_frame(self.store / "frames.parquet")
-            if frames is None or len(frames[0]) != n_frames:
+            frames = load_table(self.store / "frames.arrow")
+            if frames is None or frames[0].num_rows != n_frames:
                 return False
-            self.frames = frames[0]
-        self._frames_saved, self._touched = self.frames, set()
-        self.frame = categorize(loaded[0])
-        self._absent = (self.frame, _absent_tags(self.frame, set(loaded[1]["empty_columns"])))
+            per_frame = SavedTable(*frames)
+        self.hold(SavedTable(*loaded), per_frame)  # a frame is made of it when needed
+        self._touched = set()
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -170,7 +162,7 @@ class Index:
         if full or not self.folders:
             seen = survey(root, self.follow_links)
         else:
-            stale = np.flatnonzero(self.column("_mtime").to_numpy() == -1)
+            stale = np.flatnonzero(self.array("_mtime") == -1)
             # rows saved as not matching their file: their folders are listed again
             also = {folder_of(p) for p in self.array("_path", stale)}
 
@@ -189,11 +181,11 @@ class Index:
             self._dirty = True  # kept with the index, so that the next open lists less
         if seen.listed is not None and not seen.listed:
             return False  # no folder changed: nothing to compare
-        frame = self.frame
         paths = self.array("_path")
-        keep, todo = compare(paths, frame["_size"].to_numpy(), frame["_mtime"].to_numpy(), seen)
+        keep, todo = compare(paths, self.array("_size"), self.array("_mtime"), seen)
         if keep.all() and not todo:
             return False
+        frame = self.frame
         if len(todo) < PARALLEL_THRESHOLD:  # a few files: their rows replaced, appended
             self._read_again(set(paths[~keep]) | set(todo), todo, {})
             return True
@@ -406,16 +398,15 @@ class Index:
             stale = frame["_path"].isin(self._stale).to_numpy()
             frame.loc[stale, "_mtime"] = -1
         try:
-            if self.frames is not self._frames_saved and len(self.frames):
-                save_frame(self.frames, self.store / "frames.parquet")
-            elif not len(self.frames):  # none: nothing to load at the next open
-                (self.store / "frames.parquet").unlink(missing_ok=True)
+            if len(self.frames):
+                save_frame(self.frames, self.store / "frames.arrow")
+            else:  # none: nothing to load at the next open
+                (self.store / "frames.arrow").unlink(missing_ok=True)
             self.parts.save(frame, self._touched, meta, self.array("_path"))
-            for old in ("index.arrow", "frames.arrow"):  # format 6: not read again
-                (self.store / old).unlink(missing_ok=True)
+            (self.store / "index.arrow").unlink(missing_ok=True)  # format 6: not read again
         except OSError:
             return
-        self._frames_saved, self._touched = self.frames, set()
+        self._touched = set()
         self._dirty = False
 
     def flush(self) -> None:
@@ -434,7 +425,7 @@ class Index:
     def ok(self) -> np.ndarray:
         """Positions of the rows that belong to the hierarchy (no error)."""
         if self._ok is None:
-            self._ok = np.flatnonzero((self.frame["_error"] == "").to_numpy(dtype=bool))
+            self._ok = np.flatnonzero(np.asarray(self.array("_error") == "", dtype=bool))
         return self._ok
 
     def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
@@ -442,13 +433,11 @@ class Index:
         ok = self.ok
         if level is None:
             return ok
-        col = self.frame[f"_{level}"].to_numpy(dtype=object)
-        return ok[col[ok] == key]
+        return ok[self.array(f"_{level}", ok) == key]
 
     def keys(self, level: str, rows: np.ndarray) -> list[str]:
         """Distinct keys of ``level`` among ``rows``, in the order of the tree."""
-        col = self.frame[f"_{level}"].to_numpy(dtype=object)[rows]
-        return list(dict.fromkeys(col))
+        return list(dict.fromkeys(self.array(f"_{level}", rows)))
 
     def values(self, rows: np.ndarray, keyword: str) -> list[Any]:
         """The value of ``keyword`` in each row, reading files only where needed.
@@ -464,9 +453,7 @@ class Index:
                 axis=1,
             )
             return [None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block]
-        if keyword in TAGS or (
-            keyword in self.frame.columns and self.frame[keyword].dtype != object
-        ):
+        if keyword in TAGS or (keyword in self.names and keyword not in self.extra_columns()):
             return [to_plain(v, keyword) for v in self.array(keyword, rows)]
         tag = tag_number(keyword)
         vr = dict_vr(tag)
@@ -497,78 +484,6 @@ class Index:
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
 
-    def array(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
-        """A column of the index as a numpy array (at ``rows`` only, if given).
-
-        Numbers as ``float64``/``int64``; text (and categories) as an object
-        array of ``str`` with ``None`` where absent. The whole column is
-        converted once and kept until the table or that column changes; a
-        few ``rows`` of a column not converted yet are converted alone.
-        """
-        arr = self._kept().get(name)
-        if arr is None and rows is not None and len(rows) * 8 <= len(self.frame):
-            return convert(self.column(name), np.asarray(rows))
-        if arr is None:
-            arr = self._arrays[name] = convert(self.column(name), None)
-        return arr if rows is None else arr[rows]
-
-    def column(self, name: str) -> pd.Series:
-        """``frame[name]``, kept until the table or that column changes.
-
-        (pandas makes a new Series at each ``frame[name]``: ~20 us, which a
-        build of a DataArray paid a hundred times.)
-        """
-        found = self._columns.get(name) if self._arrays_of is self.frame else None
-        if found is None:
-            found = self.frame[name]
-            self._kept()
-            self._columns[name] = found
-        return found
-
-    def _kept(self) -> dict[str, np.ndarray]:
-        """The arrays kept for the current table (all dropped when the table is new)."""
-        if self._arrays_of is not self.frame:
-            self._arrays, self._lookups, self._columns = {}, {}, {}
-            self._arrays_of = self.frame
-        return self._arrays
-
-    def lookup(self, name: str) -> Lookup:
-        """The rows of each value of the text column ``name`` (a hash table, kept)."""
-        self._kept()
-        found = self._lookups.get(name)
-        if found is None:
-            found = self._lookups[name] = Lookup(self.column(name))
-        return found
-
-    def _forget(self, name: str) -> None:
-        """Drop what is kept of column ``name`` (it changed)."""
-        self._arrays.pop(name, None)
-        self._lookups.pop(name, None)
-        self._columns.pop(name, None)
-
-    def extra_columns(self) -> frozenset[str]:
-        """Columns of tags read on demand (Python values, not one of :data:`TAGS`)."""
-        frame = self.frame
-        key = (id(frame), len(frame.columns))  # tags read on demand add columns
-        if self._extra is None or self._extra[0] != key:
-            python = np.dtype(object)
-            self._extra = (key, frozenset(str(c) for c, d in frame.dtypes.items() if d == python))
-        return self._extra[1]
-
-    def absent(self) -> frozenset[str]:
-        """Index tags that no file of the folder has (worked out once per table)."""
-        if self._absent is None or self._absent[0] is not self.frame:
-            frame = self.frame
-            dtypes = frame.dtypes
-            names = [f"{k}[0]" if k in VECTORS else k for k in TAGS]
-            empty = {
-                n
-                for n in names
-                if not isinstance(dtypes[n], pd.CategoricalDtype) and self.column(n).isna().all()
-            }
-            self._absent = (frame, _absent_tags(frame, empty))
-        return self._absent[1]
-
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]
 
@@ -583,18 +498,3 @@ class Index:
         if not media:
             return found
         return pd.concat([found, pd.DataFrame(media, columns=found.columns)], ignore_index=True)
-
-
-def _absent_tags(frame: pd.DataFrame, empty: set[str]) -> frozenset[str]:
-    """The index tags no row has: categories without any category, other columns in ``empty``."""
-    dtypes = frame.dtypes
-    gone = set()
-    for keyword in TAGS:
-        name = f"{keyword}[0]" if keyword in VECTORS else keyword
-        dtype = dtypes[name]
-        if isinstance(dtype, pd.CategoricalDtype):
-            if len(dtype.categories) == 0:
-                gone.add(keyword)
-        elif name in empty:
-            gone.add(keyword)
-    return frozenset(gone)

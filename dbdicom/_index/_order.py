@@ -17,18 +17,98 @@ import numpy as np
 
 from .._facade import pandas as pd
 
-__all__ = ["Lookup", "sort_rows"]
+__all__ = ["Lookup", "SortKey", "factorize", "number_sort_key", "series_sort_key", "sort_rows"]
 
 
-def sort_rows(
-    column: Callable[[str], pd.Series], rows: np.ndarray, columns: Sequence[str]
-) -> np.ndarray:
+def factorize(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``values`` and their distinct values, without pandas.
+
+    As :func:`pandas.factorize`: missing values (None, NaN, NaT) get the code
+    -1; the distinct values come in the order they first appear, or sorted
+    with ``sort=True``. Numbers and times are factorized by numpy; other
+    values (text, tuples) by hashing, so that values of mixed types work
+    (sorted by type name, then value, when they cannot be compared).
+
+    Examples
+    --------
+    >>> codes, uniques = factorize(np.array(["b", None, "a", "b"], dtype=object))
+    >>> codes.tolist(), uniques.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    >>> codes, uniques = factorize(np.array([2.0, np.nan, 1.0, 2.0]), sort=True)
+    >>> codes.tolist(), uniques.tolist()
+    ([1, -1, 0, 1], [1.0, 2.0])
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "fiubmM":
+        missing = np.isnan(values) if values.dtype.kind in "fmM" else np.zeros(len(values), bool)
+        uniques, first, inverse = np.unique(
+            values[~missing], return_index=True, return_inverse=True
+        )
+        if not sort:  # in order of first appearance
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            uniques, inverse = uniques[order], rank[inverse]
+        codes = np.full(len(values), -1, dtype=np.int64)
+        codes[~missing] = inverse.reshape(-1)
+        return codes, uniques
+    seen: dict[Any, int] = {}
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values.tolist()):
+        if v is None or v != v:  # None, NaN
+            codes[i] = -1
+        else:
+            codes[i] = seen.setdefault(v, len(seen))
+    uniques = np.empty(len(seen), dtype=object)
+    uniques[:] = list(seen)
+    if sort and len(seen) > 1:
+        try:
+            order = np.array(sorted(range(len(seen)), key=uniques.__getitem__), dtype=np.int64)
+        except TypeError:  # values that do not compare (text and tuples)
+            mixed = [(type(u).__name__, repr(u)) for u in uniques]
+            order = np.array(sorted(range(len(seen)), key=mixed.__getitem__), dtype=np.int64)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        uniques = uniques[order]
+        codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+    return codes, uniques
+
+
+#: the sort keys of one column at some rows (see :func:`sort_rows`)
+SortKey = Callable[[str, np.ndarray], list[np.ndarray]]
+
+
+def series_sort_key(series: pd.Series, rows: np.ndarray) -> list[np.ndarray]:
+    """The :func:`numpy.lexsort` keys of a column of the index table at ``rows``.
+
+    Categories by their codes (as pandas sorts them), numbers by value with
+    "missing" as a key of its own (first), text factorized in sorted order
+    (missing: -1, first). The last key sorts first.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [np.asarray(series.array.codes)[rows]]  # missing: -1, first
+    if series.dtype.kind in "fiub":
+        return number_sort_key(series.to_numpy()[rows])
+    return [factorize(series.array.take(rows).to_numpy(dtype=object, na_value=None), True)[0]]
+
+
+def number_sort_key(values: np.ndarray) -> list[np.ndarray]:
+    """Sort keys of numbers: by value, missing ones first."""
+    values = values.astype(float)
+    missing = np.isnan(values)
+    return [np.where(missing, 0.0, values), ~missing]
+
+
+def sort_rows(key: SortKey, rows: np.ndarray, columns: Sequence[str]) -> np.ndarray:
     """``rows`` sorted by ``columns`` (missing values first), ties in path order.
 
-    ``column(name)`` gives a column of the index table (in path order). The
-    order is that of ``frame.sort_values(columns, na_position="first",
-    kind="stable")`` restricted to ``rows``: categories in the order of their
-    codes (as pandas sorts them), numbers by value, text by character.
+    ``key(name, rows)`` gives the sort keys of a column of the index table
+    (in path order) at ``rows``: :meth:`Index.sort_key
+    <dbdicom._index.Index.sort_key>`, or :func:`series_sort_key` of a
+    table's column. The order is that of ``frame.sort_values(columns,
+    na_position="first", kind="stable")`` restricted to ``rows``:
+    categories in the order of their codes (as pandas sorts them), numbers
+    by value, text by character.
 
     Examples
     --------
@@ -36,9 +116,10 @@ def sort_rows(
     ...     {"_path": ["a", "b", "c", "d"], "SeriesNumber": [2.0, None, 1.0, 2.0],
     ...      "Modality": pd.Categorical(["MR", "CT", "MR", "CT"])}
     ... )
-    >>> sort_rows(frame.__getitem__, np.array([0, 1, 2, 3]), ["SeriesNumber"]).tolist()
+    >>> key = lambda name, rows: series_sort_key(frame[name], rows)
+    >>> sort_rows(key, np.array([0, 1, 2, 3]), ["SeriesNumber"]).tolist()
     [1, 2, 0, 3]
-    >>> sort_rows(frame.__getitem__, np.array([3, 0, 2]), ["Modality", "SeriesNumber"]).tolist()
+    >>> sort_rows(key, np.array([3, 0, 2]), ["Modality", "SeriesNumber"]).tolist()
     [3, 2, 0]
     """
     rows = np.sort(np.asarray(rows, dtype=np.int64))
@@ -46,17 +127,7 @@ def sort_rows(
         return rows
     keys: list[np.ndarray] = []  # numpy.lexsort: the last key sorts first
     for name in reversed(columns):
-        series = column(name)
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            keys.append(np.asarray(series.array.codes)[rows])  # missing: -1, first
-        elif series.dtype.kind in "fiub":
-            values = series.to_numpy()[rows].astype(float)
-            missing = np.isnan(values)
-            keys.append(np.where(missing, 0.0, values))
-            keys.append(~missing)  # missing first
-        else:
-            codes, _ = pd.factorize(series.array.take(rows), sort=True)  # missing: -1
-            keys.append(codes)
+        keys.extend(key(name, rows))  # its last key sorts first
     return rows[np.lexsort(keys)]
 
 

@@ -52,7 +52,7 @@ from .._facade import pandas as pd
 from .._facade import pyarrow as pa
 from . import _store
 from ._store import (
-    frame_of_tables,
+    join_tables,
     read_mapped,
     read_part,
     table_of_frame,
@@ -159,11 +159,13 @@ class Parts:
         return found
 
     # ------------------------------------------------------------------ load
-    def load(self) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-        """The saved index table and what was saved with it; None without a usable manifest.
+    def load(self) -> tuple[pa.Table, dict[str, Any]] | None:
+        """The saved index as an Arrow table, and what was saved with it; None without a manifest.
 
-        The manifest's ``meta`` comes back with ``empty_columns`` (the
-        columns no row has a value in). Raises
+        The table is as stored (categories as dictionaries, tags read on
+        demand as JSON text): what :class:`~._arrow.SavedTable` holds. The
+        manifest's ``meta`` comes back with ``json_columns`` and
+        ``empty_columns`` (the columns no row has a value in). Raises
         :class:`~dbdicom.IndexDamagedError` for a partition that is missing
         or damaged. When another process saved the index meanwhile (its
         manifest replaced while the partitions were read), it is read again.
@@ -188,7 +190,7 @@ class Parts:
             return None
         return st.st_ino, st.st_mtime_ns, st.st_size
 
-    def _load(self) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    def _load(self) -> tuple[pa.Table, dict[str, Any]] | None:
         manifest = self._manifest()
         if manifest is None:
             return None
@@ -204,14 +206,20 @@ class Parts:
             return None
         tables = [self._read(p) for p in parts]
         try:
-            frame, empty = frame_of_tables(tables, json_cols)
+            joined = join_tables(tables)
         except (pa.ArrowException, ValueError, TypeError) as error:
             why = f"its partitions do not make one table ({error})"
             raise IndexDamagedError(self.folder / MANIFEST, why) from error
         for part, table in zip(parts, tables, strict=True):
             part.rows = table.num_rows  # another process may have rewritten it since
         self.parts, self.token, self.next = parts, token, following
-        return frame, {**meta, "empty_columns": empty}
+        # the columns no row has a value in (Arrow counts them): found without a pass
+        empty = [
+            n
+            for n, c in zip(joined.column_names, joined.columns, strict=True)
+            if c.null_count == len(c)
+        ]
+        return joined, {**meta, "json_columns": json_cols, "empty_columns": empty}
 
     # ------------------------------------------------------------------ save
     def save(

@@ -337,6 +337,8 @@ def select_rows(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     query when one of its frames does.
     """
     fits = _select(index, rows, query)
+    if not index.frames_hold(query.keyword):  # (no per-frame table made for nothing)
+        return fits
     by_file = frame_values_by_file(index.frames, query.keyword)
     if not by_file or not len(rows):
         return fits
@@ -374,13 +376,18 @@ def _select(index: Index, rows: np.ndarray, query: Query) -> np.ndarray:
     if keyword in VECTORS:
         columns = [index.array(f"{keyword}[{i}]", rows) for i in range(VECTORS[keyword])]
         return query.match_block(np.stack(columns, axis=1).astype(float))
+    texts = [w for w in query.equal if isinstance(w, str) and w]
+    exact = bool(texts) and len(texts) == len(query.equal) and not query.patterns
+    exact = exact and not query.ranges
+    held = index.codes(keyword)  # a category column of the Arrow table a reopen holds
+    if held is not None and exact and keyword not in JOINED:  # no pandas frame made for it
+        want = set(texts)
+        wanted = [i for i, word in enumerate(held[0].tolist()) if word in want]
+        return np.isin(held[1][rows], wanted)
     frame = index.frame
     column = index.column(keyword) if keyword in frame.columns else None
     if column is None or column.dtype == object:  # a tag read on demand
         return query.match(index.values(rows, keyword))
-    texts = [w for w in query.equal if isinstance(w, str) and w]
-    exact = bool(texts) and len(texts) == len(query.equal) and not query.patterns
-    exact = exact and not query.ranges
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = np.asarray(column.array.codes)[rows]
         if exact and keyword not in JOINED:  # looked up in the categories (a hash table)

@@ -1,14 +1,14 @@
-"""Keeping the index on disk: Parquet files, each replaced atomically.
+"""Keeping the index on disk: Parquet and Arrow files, each replaced atomically.
 
-Parquet files hold typed columns only, so loading one never runs code (no
-pickle), and any Parquet reader (DuckDB, pyarrow.dataset, Polars, Spark)
-queries them without dbdicom. The index of a folder is several such files,
-one per range of paths (see ``_parts.py``); this module turns an index
-table into an Arrow table and back, and writes and reads one file.
-
-Columns of Python values (tags read on demand, which may hold tuples) are
-stored as JSON text and named in the file's metadata; a cell never read is
-stored as null, a tag that the file does not have as the JSON ``null``.
+Both hold typed columns only, so loading one never runs code (no pickle).
+The index of a folder is several Parquet files, one per range of paths (see
+``_parts.py``), which any Parquet reader (DuckDB, pyarrow.dataset, Polars,
+Spark) queries without dbdicom, each with an Arrow copy that a reopen maps
+in milliseconds; the per-frame values of enhanced files are one Arrow file
+(:func:`save_frame`). Columns of Python values (tags read on
+demand, which may hold tuples) are stored as JSON text and named in the
+file's metadata; a cell never read is stored as null, a tag that the file
+does not have as the JSON ``null``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,15 @@ from ._scan import HIDDEN
 __all__ = [
     "FORMAT",
     "UNREAD",
-    "frame_of_tables",
+    "decoded",
+    "join_tables",
     "load_frame",
+    "load_table",
     "read_mapped",
     "read_part",
     "save_frame",
     "store_folder",
+    "table_frame",
     "table_of_frame",
     "write_mapped",
     "write_part",
@@ -79,6 +82,11 @@ class _Unread:
 
 UNREAD = _Unread()
 
+# Loading maps the file rather than reading it: text columns stay in the file's
+# pages, read (from the page cache) when first used, so a reopen of 20,000 rows
+# does not copy 16 MB it mostly never looks at. Saving replaces the file by a
+# new one (os.replace), which leaves a mapped old one intact on POSIX; Windows
+# cannot replace a mapped file, so there it is read.
 _MAP = os.name == "posix"
 # columns whose values repeat: Parquet stores each distinct value once per file
 # (besides the category columns, which are Arrow dictionaries and stored so)
@@ -251,43 +259,40 @@ def read_part(path: Path) -> tuple[pa.Table, dict[str, Any]]:
     return table, info
 
 
-def frame_of_tables(tables: list[pa.Table], json_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The index table of several files' tables, one after the other, and its empty columns.
+def join_tables(tables: list[pa.Table]) -> pa.Table:
+    """Several files' tables as one, one after the other.
 
-    ``json_cols``: the columns of Python values (JSON text in the files).
     A column some files lack (a tag read on demand) is null there: UNREAD.
-    Raises ValueError (or an Arrow error) for tables of different types.
+    The dictionaries of the category columns are unified (with 32-bit
+    codes when the categories of all files need them). Raises ValueError
+    (or an Arrow error) for tables of different types.
 
     Examples
     --------
     >>> a = table_of_frame(pd.DataFrame({"x": pd.Categorical(["u"]), "y": [1.0]}))
     >>> b = table_of_frame(pd.DataFrame({"x": pd.Categorical(["v"]), "y": [np.nan]}))
-    >>> frame, empty = frame_of_tables([a, b], [])
-    >>> list(frame["x"]), list(frame["x"].cat.categories), empty
-    (['u', 'v'], ['u', 'v'], [])
+    >>> table = join_tables([a, b])
+    >>> table.column("x").to_pylist(), table.column("y").to_pylist()
+    (['u', 'v'], [1.0, None])
     >>> words = [pd.Categorical([f"{i}-{j}" for j in range(100)]) for i in range(3)]
-    >>> frame, _ = frame_of_tables([table_of_frame(pd.DataFrame({"x": w})) for w in words], [])
-    >>> len(frame["x"].cat.categories)  # 300: more than the 8-bit codes of each file hold
+    >>> table = join_tables([table_of_frame(pd.DataFrame({"x": w})) for w in words])
+    >>> len(table.column("x").chunk(0).dictionary)  # more than 8-bit codes hold
     300
     """
     if len(tables) == 1:
-        table = tables[0]
-    else:
-        tables = [t.replace_schema_metadata(None) for t in tables]  # each its own write's
-        try:  # files of one kind, with the same columns and codes
-            table = pa.concat_tables(tables).unify_dictionaries()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            tables = [_widened(t) for t in tables]
-            table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
-    frame = _to_frame(table)
-    # the columns no row has a value in (Arrow counts them): found without a pass
-    empty = [
-        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
-    ]
-    for col in json_cols:
-        if col in frame.columns:
-            frame[col] = _decoded(table.column(col))
-    return frame, empty
+        return tables[0]
+    tables = [t.replace_schema_metadata(None) for t in tables]  # each its own write's
+    try:  # files of one kind, with the same columns and codes
+        table = pa.concat_tables(tables).unify_dictionaries()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        tables = [_widened(t) for t in tables]
+        table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    # the dictionary columns in one piece: their codes are what a reopen reads first
+    for i, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+            whole = pa.chunked_array([column.combine_chunks()])
+            table = table.set_column(i, table.field(i), whole)
+    return table
 
 
 def _widened(table: pa.Table) -> pa.Table:
@@ -316,8 +321,37 @@ def _wide(field: pa.Field) -> pa.Field:
 
 
 def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:
-    """Write ``frame`` to the Parquet file ``path`` atomically (see :func:`write_part`)."""
-    write_part(table_of_frame(frame, meta), path)
+    """Write ``frame`` to ``path`` atomically (a temporary file, then rename).
+
+    Not fsynced: the index is a cache of the files, and a damaged one is
+    rebuilt from them (:func:`load_frame` returns None).
+    """
+    out = frame.copy(deep=False)
+    json_cols = [c for c in out.columns if out[c].dtype == object]
+    for col in json_cols:
+        out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
+    # one thread: saves also run at interpreter exit, when no thread pool can start
+    table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
+    # one record batch: a table made of many pieces (a scan's batches) would be
+    # written as that many batches, each with its own dictionaries, which
+    # loading then joins again (80 batches of 20,000 rows: 4x the load time)
+    table = table.combine_chunks()
+    info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"dbdicom": json.dumps(info).encode()}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            feather.write_feather(
+                table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
@@ -329,15 +363,53 @@ def load_frame(path: Path) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     An unusable file (another format version, damaged) is not an error: the
     index can always be rebuilt from the DICOM files.
     """
-    try:
-        table, info = read_part(path)
-        frame, info["empty_columns"] = frame_of_tables([table], info.get("json_columns", []))
-    except (IndexDamagedError, pa.ArrowException, ValueError, TypeError):
+    loaded = load_table(path)
+    if loaded is None:
         return None
-    return frame, info
+    try:
+        return table_frame(*loaded), loaded[1]
+    except (pa.ArrowException, ValueError, TypeError):  # not a table save_frame wrote
+        return None
 
 
-def _decoded(column: pa.ChunkedArray) -> pd.Series:
+def load_table(path: Path) -> tuple[pa.Table, dict[str, Any]] | None:
+    """The Arrow table of a file of :func:`save_frame`, and its ``meta`` (as :func:`load_frame`).
+
+    The table as it is stored (JSON columns still text): what a reopen holds
+    until a pandas frame is needed (:func:`table_frame`).
+    """
+    try:
+        table = feather.read_table(str(path), memory_map=_MAP)
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    if info.get("format") != FORMAT:
+        return None
+    try:
+        for column in table.columns:
+            if pa.types.is_dictionary(column.type):
+                words = _dictionary(column).dictionary
+                if pc.count_distinct(words, mode="all").as_py() != len(words):
+                    return None  # categories repeat: not a table save_frame wrote
+    except pa.ArrowException:
+        return None
+    # the columns no row has a value in (Arrow counts them): found without a pass
+    info["empty_columns"] = [
+        n for n, c in zip(table.column_names, table.columns, strict=True) if c.null_count == len(c)
+    ]
+    return table, info
+
+
+def table_frame(table: pa.Table, info: dict[str, Any]) -> pd.DataFrame:
+    """The pandas frame of a table of :func:`load_table` (its JSON columns decoded)."""
+    frame = _to_frame(table)
+    for col in info.get("json_columns", []):
+        if col in frame.columns:
+            frame[col] = pd.Series(decoded(table.column(col)), dtype=object)
+    return frame
+
+
+def decoded(column: pa.ChunkedArray) -> np.ndarray:
     """A column saved as JSON text, decoded; UNREAD where it was not read (null).
 
     Only the values read are decoded: a tag read on demand for one series
@@ -345,11 +417,16 @@ def _decoded(column: pa.ChunkedArray) -> pd.Series:
     not 20,000 (14 ms).
     """
     out = np.full(len(column), UNREAD, dtype=object)
-    valid = column.is_valid()
-    where = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
-    for row, text in zip(where, column.filter(valid).to_pylist(), strict=True):
-        out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
-    return pd.Series(out, dtype=object)
+    # a list, not to_numpy, which imports pandas (see _arrow)
+    for row, text in enumerate(column.to_pylist()):
+        if text is not None:
+            out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
+    return out
+
+
+def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A dictionary column as one array."""
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
 
 
 # pandas' CategoricalDtype without checking that the categories are unique: an
@@ -397,10 +474,8 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     for name, column in zip(table.column_names, table.columns, strict=True):
         kind = column.type
         if pa.types.is_dictionary(kind):
-            array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            array = _dictionary(column)
             words = array.dictionary
-            if pc.count_distinct(words, mode="all").as_py() != len(words):
-                raise ValueError(f"the categories of {name} repeat")
             codes = array.indices
             if codes.null_count:
                 codes = codes.fill_null(-1)

@@ -20,6 +20,7 @@ from .._index import (
     VECTORS,
     Index,
     check_tag,
+    factorize,
     parse_query,
     select_rows,
     sort_rows,
@@ -395,9 +396,8 @@ class Database(Record):
         if groups is None:
             first = self._groups.setdefault("", {})  # the first key asked of each level
             if level not in first:  # found by one pass over the column, kept
-                column = self.index.column(f"_{level}")
                 ok = self.index.ok
-                first[level] = (key, ok[(column == key).to_numpy(dtype=bool)[ok]])
+                first[level] = (key, ok[self.index.array(f"_{level}", ok) == key])
             if first[level][0] == key:
                 return self._found(level, key, first[level][1])
         if groups is None and level == "instance":  # one row each: a plain lookup
@@ -407,8 +407,7 @@ class Database(Record):
             self._groups[level] = groups
         if groups is None:  # the rows of each key, found by hashing the keys
             ok = self.index.ok
-            keys = self.index.frame[f"_{level}"].array
-            codes, keys = pd.factorize(keys if len(ok) == len(keys) else keys.take(ok))
+            codes, keys = factorize(self.index.array(f"_{level}", ok))
             order = np.argsort(codes, kind="stable")  # each key's rows stay in path order
             starts = np.searchsorted(codes[order], np.arange(len(keys) + 1))
             groups = {
@@ -435,8 +434,8 @@ class Database(Record):
         """Each row's place in the tree order (:data:`_ORDER`), worked out once per table."""
         self._changed()
         if self._rank is None:
-            n = len(self.index.frame)
-            order = sort_rows(self.index.column, np.arange(n), _TREE_COLUMNS)
+            n = self.index.n_rows
+            order = sort_rows(self.index.sort_key, np.arange(n), _TREE_COLUMNS)
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n)
             self._rank = rank
@@ -445,8 +444,8 @@ class Database(Record):
     def _in_order(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` in the order of the tree: a few sorted alone, many by the rank of all."""
         self._changed()
-        if self._rank is None and len(rows) * 4 < len(self.index.frame):
-            return sort_rows(self.index.column, rows, _TREE_COLUMNS)
+        if self._rank is None and len(rows) * 4 < self.index.n_rows:
+            return sort_rows(self.index.sort_key, rows, _TREE_COLUMNS)
         return rows[np.argsort(self._tree_rank()[rows], kind="stable")]
 
     def _ordered_keys(self, level: str, rows: np.ndarray) -> list[str]:
@@ -463,26 +462,23 @@ class Database(Record):
         """The distinct values of ``column`` in ``rows``, None left out, in tree order.
 
         ``distinct(self._values(rows, column))``, with the duplicates of an
-        index column dropped by pandas before any value is made a Python one.
+        index column dropped (numpy) before any value is made a Python one.
         """
         index = self.index
-        if column not in TAGS or (column not in VECTORS and column not in index.frame.columns):
+        if column not in TAGS or (column not in VECTORS and column not in index.names):
             return distinct(self._values(rows, column))
         ordered = self._in_order(rows)
         if column in VECTORS:
             names = [f"{column}[{i}]" for i in range(VECTORS[column])]
-            block = pd.DataFrame({n: index.array(n, ordered) for n in names}).drop_duplicates()
+            block = np.column_stack([index.array(n, ordered) for n in names])
+            keys = np.where(np.isnan(block), np.inf, block)  # NaNs alike
+            _, first = np.unique(keys, axis=0, return_index=True)
             cells: list[Any] = [
-                None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block.to_numpy()
+                None if np.isnan(b).all() else tuple(float(x) for x in b)
+                for b in block[np.sort(first)]
             ]
-        elif isinstance(index.column(column).dtype, pd.CategoricalDtype):  # by codes
-            series = index.column(column)
-            words = series.cat.categories.to_numpy(dtype=object)
-            codes = pd.unique(np.asarray(series.array.codes)[ordered])
-            cells = [None if c < 0 else to_plain(words[c], column) for c in codes]
-        else:
-            found = pd.unique(pd.Series(index.array(column, ordered)))
-            cells = [to_plain(v, column) for v in found]
+        else:  # numbers, text and categories alike: their distinct values, in order
+            cells = [to_plain(v, column) for v in factorize(index.array(column, ordered))[1]]
         return distinct(cells)
 
     def _filter(self, rows: np.ndarray, filters: dict[str, Any]) -> np.ndarray:

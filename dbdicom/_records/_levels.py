@@ -241,11 +241,10 @@ class _SeriesArrays:
         series._db._editor.sync(series._rows())
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
         rows = _export.frame_rows(series) if len(series._rows()) else series._rows()
-        da = _arrays.build_dataarray(
-            series._db.index, rows, dims, repeats=True, token=series.uid, fill=True
-        )
+        index = series._db.index
+        values, uids = _arrays.read_array(index, rows, dims)  # no DataArray: no xarray, dask
         return _arrays.array_and_header(
-            da, series._db.index, lambda k: Instance(series._db, k), pixels_first
+            values, uids, index, lambda k: Instance(series._db, k), pixels_first, rows
         )
 
     def set_xarray(

@@ -79,7 +79,11 @@ def _with_frames(
     values when no frame holds the column (the database's distinct values,
     found at once), else every file's value.
     """
-    by_file = frame_values_by_file(db.index.frames, column)
+    index = db.index  # the frames table made (pandas) only when some of these files have frames
+    held = index.frames_hold(column) and bool(
+        np.isin(index.array("_path", rows), index.frames_array("_path")).any()
+    )
+    by_file = frame_values_by_file(index.frames, column) if held else {}
     if not by_file:
         return (quick or db._values)(rows, column)
     values = db._values(rows, column)
