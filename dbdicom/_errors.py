@@ -24,6 +24,7 @@ __all__ = [
     "GridError",
     "GeometryError",
     "GroupError",
+    "IndexDamagedError",
     "ReadOnlyError",
     "ServerAccessError",
     "ServerError",
@@ -155,6 +156,44 @@ class StaleFileError(DicomError, RuntimeError):
     was made for; the message names the file. Reopen the folder, or call
     ``database.refresh()``, and build the array again.
     """
+
+
+class IndexDamagedError(DicomError, ValueError):
+    """A file of the saved index is missing or cannot be read.
+
+    The DICOM files are not affected: the index is made from them. The
+    message names the index file and the way out: delete the index folder
+    (the next ``db.database(path)`` reads every file again), or call
+    ``database.scan()`` on a database already open.
+
+    Examples
+    --------
+    >>> print(IndexDamagedError("/data/.dbdicom/index/part=0/part.parquet", "it is missing"))
+    the index file /data/.dbdicom/index/part=0/part.parquet is damaged: it is missing. The DICOM \
+files are not affected; rebuild the index from them: delete the folder /data/.dbdicom/index \
+(the next db.database(path) reads every file again, as database.scan() does)
+    """
+
+    def __init__(self, path: object, why: str) -> None:
+        self.path, self.why = str(path), why
+        self.folder = _index_folder(self.path)
+        super().__init__(
+            f"the index file {self.path} is damaged: {why}. The DICOM files are not affected; "
+            f"rebuild the index from them: delete the folder {self.folder} (the next "
+            "db.database(path) reads every file again, as database.scan() does)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.why))
+
+
+def _index_folder(path: str) -> str:
+    """The index folder (``.../index``) of one of its files, or the file's folder."""
+    parts = path.replace("\\", "/").split("/")
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "index":
+            return "/".join(parts[: i + 1])
+    return "/".join(parts[:-1]) or "."
 
 
 class VirtualZarrError(DicomError, ValueError):

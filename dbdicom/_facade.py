@@ -43,7 +43,9 @@ __all__ = [
     "pandas",
     "pyarrow",
     "pyarrow_compute",
+    "pyarrow_dataset",
     "pyarrow_feather",
+    "pyarrow_parquet",
 ]
 
 # run after each module a package loads lazily, until each returns True
@@ -189,7 +191,9 @@ def is_na(value: Any) -> bool:
 
 #: pandas, imported at the first ``pd.`` (the index of a first open)
 pandas: Any = LazyModule("pandas")
-#: pyarrow and the two of its modules the index store uses
+#: pyarrow and the modules of it the index store uses
 pyarrow: Any = LazyModule("pyarrow")
 pyarrow_compute: Any = LazyModule("pyarrow.compute")
+pyarrow_dataset: Any = LazyModule("pyarrow.dataset")
 pyarrow_feather: Any = LazyModule("pyarrow.feather")
+pyarrow_parquet: Any = LazyModule("pyarrow.parquet")

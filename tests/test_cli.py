@@ -32,7 +32,7 @@ def test_demo(tmp_path: Path) -> None:
     assert "no unsaved changes" in out.stdout
     # the database in demo/dicom, saved, with the map; the exports beside it
     dicom = tmp_path / "demo" / "dicom"
-    assert (dicom / ".dbdicom" / "index.arrow").is_file()
+    assert (dicom / ".dbdicom" / "index" / "_manifest.json").is_file()
     database = db.database(dicom)
     assert not database.unsaved and not len(database.problems())
     (t1,) = database.series(SeriesDescription="T1 map")

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pyarrow.feather as feather
+import pyarrow.parquet as pq
 import pydicom
 import pytest
 from builders import Manifest, build_database
@@ -39,10 +39,10 @@ def test_first_open_indexes_every_file(database_folder: tuple[Path, Manifest]) -
     assert len(database.studies()) == manifest.n_studies
     assert len(database.series()) == manifest.n_series
     assert len(database.instances()) == manifest.n_instances
-    # the index is kept in the folder, as Arrow files (written in the background)
+    # the index is kept in the folder, as Parquet files (written in the background)
     database.index.flush()
-    assert (root / HIDDEN / "index.arrow").is_file()
-    table = feather.read_table(root / HIDDEN / "index.arrow")
+    assert (root / HIDDEN / "index" / "_manifest.json").is_file()
+    table = pq.read_table(root / HIDDEN / "index" / "part=00000" / "part.parquet")
     assert table.num_rows == manifest.n_instances
 
 
@@ -121,12 +121,13 @@ def test_scan_rebuilds(database_folder: tuple[Path, Manifest]) -> None:
     root, manifest = database_folder
     database = db.database(root)
     database.index.flush()
-    (root / HIDDEN / "index.arrow").write_bytes(b"damaged")
+    (root / HIDDEN / "index" / "part=00000" / "part.parquet").write_bytes(b"damaged")
     database.scan()
     assert len(database.instances()) == manifest.n_instances
     database.index.flush()
-    # a damaged saved index is not an error: it is rebuilt from the files
-    (root / HIDDEN / "index.arrow").write_bytes(b"damaged")
+    # a damaged manifest is not an error: the index is rebuilt from the files
+    # (a damaged partition is: tests/test_parts.py)
+    (root / HIDDEN / "index" / "_manifest.json").write_bytes(b"damaged")
     assert len(db.database(root).instances()) == manifest.n_instances
 
 
@@ -208,7 +209,7 @@ def test_read_only_folder_keeps_index_in_cache(
         assert len(database.instances()) == manifest.n_instances
         assert not (root / HIDDEN).exists()
         database.index.flush()
-        assert list(cache.rglob("index.arrow"))
+        assert list(cache.rglob("_manifest.json")) and list(cache.rglob("*.parquet"))
         again = db.database(root)  # reopens from the cache
         assert len(again.series()) == manifest.n_series
         again.close()
@@ -295,7 +296,7 @@ def test_refreshed_index_is_written_at_exit(database_folder: tuple[Path, Manifes
     import subprocess
     import sys
 
-    from dbdicom._index._store import load_frame
+    from dbdicom._index._parts import Parts
 
     root, manifest = database_folder
     db.database(root).close()
@@ -305,9 +306,9 @@ def test_refreshed_index_is_written_at_exit(database_folder: tuple[Path, Manifes
     ds.save_as(changed)
     code = f"import dbdicom as db; db.database({str(root)!r}).instances()"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-    loaded = load_frame(root / HIDDEN / "index.arrow")
+    loaded = Parts(root / HIDDEN / "index").load()
     assert loaded is not None
-    assert "changed outside" in set(loaded[0]["SeriesDescription"].astype(str))
+    assert "changed outside" in set(loaded[0].column("SeriesDescription").to_pylist())
 
 
 def test_deleting_the_folder_after_opening(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ def test_reopen_uses_the_cached_index_and_refresh_sees_changes(
     url = _upload(s3_server, folder)
     first = db.database(url, storage_options=s3_server)
     store = first.index.store
-    assert (store / "index.arrow").exists()
+    assert (store / "index" / "_manifest.json").exists()
     again = db.database(url, storage_options=s3_server)
     assert again.index.store == store and not again.refresh()
     fs = _fs(s3_server)

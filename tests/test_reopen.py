@@ -11,6 +11,7 @@ rule, tested last).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ import dbdicom as db
 from dbdicom._index import HIDDEN, Index
 from dbdicom._index import _store as store_module
 from dbdicom._index import _walk as walk_module
-from dbdicom._index._store import load_frame
+from dbdicom._index._parts import Parts
 
 HOUR = 3600 * 10**9
 
@@ -133,7 +134,7 @@ def test_an_unchanged_folder_is_not_listed_and_its_state_is_kept(
     aged: tuple[Path, Manifest], listed: list[str]
 ) -> None:
     root, manifest = aged
-    loaded = load_frame(root / HIDDEN / "index.arrow")
+    loaded = Parts(root / HIDDEN / "index").load()
     assert loaded is not None
     saved = loaded[1]["folders"]
     assert set(saved) == _rel(root, [str(f) for f in _folders(root)])
@@ -261,8 +262,10 @@ def test_an_index_of_an_older_format_is_rebuilt(
     database = db.database(root)
     assert sorted(read) == sorted(manifest.files)
     database.close()
-    loaded = load_frame(root / HIDDEN / "index.arrow")
-    assert loaded is not None and loaded[1]["format"] == store_module.FORMAT
+    manifest = json.loads((root / HIDDEN / "index" / "_manifest.json").read_text())
+    assert manifest["format"] == store_module.FORMAT
+    loaded = Parts(root / HIDDEN / "index").load()
+    assert loaded is not None
     assert "" in loaded[1]["folders"]
 
 

@@ -100,7 +100,7 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     monkeypatch.setattr(_store, "FORMAT", 2)
     save_frame(frame, tmp_path / "old.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 6
+    assert _store.FORMAT == 7
     assert load_frame(tmp_path / "old.arrow") is None
     save_frame(frame, tmp_path / "new.arrow")
     loaded = load_frame(tmp_path / "new.arrow")

@@ -52,7 +52,7 @@ __all__ = [
 
 #: Tags the writer sets itself (from the data and the encoding): never copied
 #: from attrs, coordinates or source headers.
-WRITER_TAGS = frozenset(
+WRITER_TAGS: frozenset[str] = frozenset(
     {
         "Rows",
         "Columns",
@@ -83,7 +83,7 @@ _NOT_TAGS = frozenset({"affine"})
 #: coordinates made by to_xarray that are not tags: ``frame``, the (0-based)
 #: number of a frame in its multi-frame file, which with ``SOPInstanceUID``
 #: names the source frame (the writer refers to it, and writes no tag for it)
-NOT_TAG_COORDS = frozenset({"frame"})
+NOT_TAG_COORDS: frozenset[str] = frozenset({"frame"})
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
 # VRs whose one value may hold a backslash, and VRs of numbers
 _TEXT_VRS = frozenset({"ST", "LT", "UT", "UR"})

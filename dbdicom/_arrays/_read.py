@@ -179,8 +179,8 @@ def frame_refs(
     """
     n = len(paths)
     return list(
-        zip(
-            [p if isinstance(p, (str, _files.RemoteFile)) else str(p) for p in paths],  # WebPath kept
+        zip(  # a WebPath (a str) and a RemoteFile kept as they are
+            [p if isinstance(p, (str, _files.RemoteFile)) else str(p) for p in paths],
             np.asarray(frames).tolist(),
             np.asarray(offsets).tolist(),
             np.asarray(nbytes).tolist(),
@@ -255,10 +255,16 @@ def _stored(
         ) from error
 
 
-def _group_frames(item: tuple[str, list[tuple[int, FrameRef]]]) -> np.ndarray:
+#: the frames of one file of a block: its location, and per frame its place and FrameRef
+_Group = tuple["str | _files.RemoteFile", list[tuple[int, FrameRef]]]
+
+
+def _group_frames(item: _Group) -> np.ndarray:
     """The stored values of the frames of one file (or instance on a server) of a block."""
     path, group = item
     _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+    if isinstance(path, _files.RemoteFile):  # read with the others of its store
+        return _remote_stored({path: group})[path]
     if not isinstance(path, _web.WebPath):
         fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
     return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
@@ -266,7 +272,7 @@ def _group_frames(item: tuple[str, list[tuple[int, FrameRef]]]) -> np.ndarray:
 
 def _place(
     out: np.ndarray,
-    groups: list[tuple[str, list[tuple[int, FrameRef]]]],
+    groups: list[_Group],
     loaded: Iterable[np.ndarray],
     dtype: np.dtype,
 ) -> None:

@@ -309,4 +309,3 @@ def _block_range(x: np.ndarray) -> tuple[float, float, bool] | None:
         head = x.reshape(-1)[:4096]
         integral = bool((head == np.rint(head)).all()) and bool((x == np.rint(x)).all())
     return float(low), float(high), bool(integral)
-

@@ -32,6 +32,7 @@ from ._files import Files
 from ._fresh import changed_files, compare
 from ._held import HeldTable
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._parts import Parts
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
 from ._store import UNREAD, load_table, save_frame, store_folder
@@ -84,6 +85,9 @@ class Index(HeldTable, Files):
         self.progress = progress
         self.follow_links = follow_links
         self.store, self.writable = store_folder(root)
+        self.parts = Parts(self.store / "index")
+        # paths of rows changed since saved or loaded (None: all): their partitions to save
+        self._touched: set[str] | None = None
         self._dirty = False
         super().__init__()
         _OPEN.add(self)
@@ -114,7 +118,12 @@ class Index(HeldTable, Files):
         return self
 
     def _load(self) -> bool:
-        loaded = load_table(self.store / "index.arrow")
+        """Load the saved index; False when there is none to load (or of other tags).
+
+        Raises :class:`~dbdicom.IndexDamagedError` when a partition of it is
+        missing or damaged (see ``_parts.py``).
+        """
+        loaded = self.parts.load()
         if loaded is None or loaded[1].get("tags") != TAGS_VERSION:
             return False
         folders, n_frames = loaded[1].get("folders"), loaded[1].get("frames")
@@ -127,6 +136,7 @@ class Index(HeldTable, Files):
                 return False
             per_frame = SavedTable(*frames)
         self.hold(SavedTable(*loaded), per_frame)  # a frame is made of it when needed
+        self._touched = set()
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -137,6 +147,7 @@ class Index(HeldTable, Files):
         self.frame, frames = scan_files(str(self.root), seen.found, self.progress)
         self.frames = make_frames_table(frames)
         self.folders = seen.folders
+        self._touched = None  # every partition written anew
         self._finish(save=True)
 
     def refresh(self, full: bool = False) -> bool:
@@ -191,6 +202,7 @@ class Index(HeldTable, Files):
         for col in extra:
             self.frame[col] = self.frame[col].astype(object)
         gone = set(paths[~keep]) | set(todo)
+        self._touch(gone)
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
         self._finish(save=False)
@@ -253,6 +265,7 @@ class Index(HeldTable, Files):
     ) -> None:
         """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others."""
         root = str(self.root)
+        self._touch(wanted)
         rows, frames = [], []
         for rel, (size, mtime) in files.items():
             known = scanned.get(rel)
@@ -287,7 +300,7 @@ class Index(HeldTable, Files):
         if self._keys_may_change(changed, pos):
             for col in KEY_COLUMNS:
                 self._forget(col)
-            assign_keys(self.frame)
+            self._assign_keys()
             self._ok = None
             self.version += 1
 
@@ -339,6 +352,7 @@ class Index(HeldTable, Files):
         frame = self.frame
         paths = frame["_path"].to_numpy(dtype=object)[rows]
         self._stale.update(paths)
+        self._touch(paths)
         if keyword in VECTORS:
             n = VECTORS[keyword]
             vec = value if isinstance(value, tuple) and len(value) == n else (None,) * n
@@ -365,21 +379,30 @@ class Index(HeldTable, Files):
         if self._keys_may_change({keyword}, rows):
             for name in KEY_COLUMNS:
                 self._forget(name)
-            assign_keys(frame)
+            self._assign_keys()
             self._ok = None
             self.version += 1
 
     def _finish(self, save: bool) -> None:
         self.version += 1
         self.frame = self.frame.sort_values("_path", ignore_index=True)
-        assign_keys(self.frame)
+        self._assign_keys()
         self._ok = None
         self._dirty = True
         if save:
             self.save()
 
+    def _touch(self, paths: Any) -> None:
+        """Note that the rows of ``paths`` changed: their partitions are saved next time."""
+        if self._touched is not None:
+            self._touched.update(paths)
+
+    def _assign_keys(self) -> None:
+        """Key the rows again (:func:`assign_keys`); rows whose keys changed are touched."""
+        self._touch(self.frame["_path"].to_numpy(dtype=object)[assign_keys(self.frame)])
+
     def save(self) -> None:
-        """Write the index to its store folder now.
+        """Write the partitions of the index that changed, and its manifest, now.
 
         Only into a folder that still exists (never recreating one deleted
         meanwhile); a store that cannot be written is skipped: the index is
@@ -403,9 +426,11 @@ class Index(HeldTable, Files):
                 save_frame(self.frames, self.store / "frames.arrow")
             else:  # none: nothing to load at the next open
                 (self.store / "frames.arrow").unlink(missing_ok=True)
-            save_frame(frame, self.store / "index.arrow", meta)
+            self.parts.save(frame, self._touched, meta, self.array("_path"))
+            (self.store / "index.arrow").unlink(missing_ok=True)  # format 6: not read again
         except OSError:
             return
+        self._touched = set()
         self._dirty = False
 
     def flush(self) -> None:
@@ -475,6 +500,7 @@ class Index(HeldTable, Files):
                     continue
                 col[r] = header.values.get(tag)
             self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
+            self._touch(self.array("_path", np.array(todo)))
             self._forget(keyword)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]

@@ -50,8 +50,12 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).fillna("").to_numpy(dtype=object, copy=True)
 
 
-def assign_keys(frame: pd.DataFrame) -> None:
+def assign_keys(frame: pd.DataFrame) -> np.ndarray:
     """Place every good row in the hierarchy (in place), by the documented rule.
+
+    Returns a mask of the rows whose keys changed (all, where the frame
+    had no keys yet): a key may change in a row that did not, e.g. when the
+    first file of a series is gone and its parent is that of the next.
 
     * patient: ``PatientID``; without one, ``PatientName`` and
       ``PatientBirthDate`` make a key ``anonymous-<hash>`` (one patient per
@@ -73,7 +77,8 @@ def assign_keys(frame: pd.DataFrame) -> None:
     if n == 0:
         for col in KEY_COLUMNS:
             frame[col] = pd.array([], dtype="str")
-        return
+        return np.zeros(0, dtype=bool)
+    before = [frame[c].to_numpy(dtype=object) for c in KEY_COLUMNS if c in frame.columns]
     ok = frame["_error"].to_numpy(dtype=object) == ""
     pid = _text(frame["PatientID"])
     for i in np.flatnonzero(ok & (pid == "")):
@@ -116,9 +121,20 @@ def assign_keys(frame: pd.DataFrame) -> None:
         heads = good[first[codes]]
         for parent in parents:
             parent[good] = parent[heads]
-    for col, values in zip(KEY_COLUMNS, (pid, study, series, inst), strict=True):
-        values = np.where(ok, values, "")
-        frame[col] = pd.array(values, dtype="str")
+    return _store_keys(frame, [np.where(ok, k, "") for k in (pid, study, series, inst)], before)
+
+
+def _store_keys(
+    frame: pd.DataFrame, keys: list[np.ndarray], before: list[np.ndarray]
+) -> np.ndarray:
+    """Put ``keys`` in the key columns; the rows where they differ from ``before``."""
+    n = len(frame)
+    changed = np.zeros(n, dtype=bool) if len(before) == len(KEY_COLUMNS) else np.ones(n, bool)
+    for i, values in enumerate(keys):
+        if len(before) == len(KEY_COLUMNS):
+            changed |= values != before[i]
+        frame[KEY_COLUMNS[i]] = pd.array(values, dtype="str")
+    return changed
 
 
 def find_problems(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,11 @@
-"""Keeping the index on disk: Arrow IPC files, replaced atomically.
+"""Keeping the index on disk: Parquet and Arrow files, each replaced atomically.
 
-Arrow files hold typed columns only, so loading one never runs code (no
-pickle) and takes milliseconds. Columns of Python values (tags read on
+Both hold typed columns only, so loading one never runs code (no pickle).
+The index of a folder is several Parquet files, one per range of paths (see
+``_parts.py``), which any Parquet reader (DuckDB, pyarrow.dataset, Polars,
+Spark) queries without dbdicom, each with an Arrow copy that a reopen maps
+in milliseconds; the per-frame values of enhanced files are one Arrow file
+(:func:`save_frame`). Columns of Python values (tags read on
 demand, which may hold tuples) are stored as JSON text and named in the
 file's metadata; a cell never read is stored as null, a tag that the file
 does not have as the JSON ``null``.
@@ -20,21 +24,29 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from .._errors import IndexDamagedError
 from .._facade import pandas as pd
 from .._facade import pyarrow as pa
 from .._facade import pyarrow_compute as pc
 from .._facade import pyarrow_feather as feather
+from .._facade import pyarrow_parquet as pq
 from ._scan import HIDDEN
 
 __all__ = [
     "FORMAT",
     "UNREAD",
     "decoded",
+    "join_tables",
     "load_frame",
     "load_table",
+    "read_mapped",
+    "read_part",
     "save_frame",
     "store_folder",
     "table_frame",
+    "table_of_frame",
+    "write_mapped",
+    "write_part",
 ]
 
 # 2: per-frame values of enhanced files no longer come from private sequences
@@ -46,7 +58,9 @@ __all__ = [
 # 5: the index holds each folder's modification time (metadata "folders"), so
 # that a reopen lists again only the folders that changed
 # 6: an enhanced file's single InversionTimes of a frame is its InversionTime
-FORMAT = 6
+# 7: Parquet files, one per range of paths, and a manifest (index/_manifest.json)
+# in place of one Arrow file (index.arrow): an index of format 6 is rebuilt
+FORMAT = 7
 
 
 class _Unread:
@@ -74,6 +88,20 @@ UNREAD = _Unread()
 # new one (os.replace), which leaves a mapped old one intact on POSIX; Windows
 # cannot replace a mapped file, so there it is read.
 _MAP = os.name == "posix"
+# columns whose values repeat: Parquet stores each distinct value once per file
+# (besides the category columns, which are Arrow dictionaries and stored so)
+_REPEATED = ("_error", "_warning", "_image", "_patient", "_study", "_series")
+# columns Parquet keeps a minimum and maximum of, by which DuckDB and
+# pyarrow.dataset skip the files a filter excludes
+_STATISTICS = (
+    "_path",
+    "PatientID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "StudyDate",
+    "Modality",
+)
 
 
 def _to_json(value: Any) -> str | None:
@@ -105,6 +133,191 @@ def _restore(value: Any) -> Any:
         if "b" in value:
             return bytes.fromhex(value["b"])
     return value
+
+
+def table_of_frame(frame: pd.DataFrame, meta: dict[str, Any] | None = None) -> pa.Table:
+    """The index table ``frame`` (or some of its rows) as an Arrow table, as files keep it.
+
+    Python values become JSON text (named in the metadata, with ``meta``);
+    categories no row of ``frame`` has are left out, so that a file of a
+    few rows does not carry the categories of the whole index.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0], "b": pd.Categorical(["x"], categories=["x", "y"])})
+    >>> frame["c"] = pd.Series([("u", 1)], dtype=object)
+    >>> table = table_of_frame(frame)
+    >>> table.column("b").chunk(0).dictionary.to_pylist(), table.column("c").to_pylist()
+    (['x'], ['{"t": ["u", 1]}'])
+    """
+    out = frame.copy(deep=False)
+    json_cols = [c for c in out.columns if out[c].dtype == object]
+    for col in json_cols:
+        out[col] = pd.array([_to_json(v) for v in out[col]], dtype="str")
+    for col, dtype in out.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            out[col] = out[col].cat.remove_unused_categories()
+    # one thread: saves also run at interpreter exit, when no thread pool can start
+    table = pa.Table.from_pandas(out, preserve_index=False, nthreads=1)
+    info = {"format": FORMAT, "json_columns": json_cols, **(meta or {})}
+    return table.replace_schema_metadata({b"dbdicom": json.dumps(info).encode()})
+
+
+def write_part(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to the Parquet file ``path`` atomically (a temporary file, then rename).
+
+    One row group, no compression (a reopen decodes it fastest);
+    dictionaries for the columns whose values repeat; statistics for the
+    columns queries filter on. Not fsynced: the index is a cache of the
+    files, rebuilt from them when lost.
+    """
+    names = set(table.column_names)
+    dictionary = [
+        f.name for f in table.schema if pa.types.is_dictionary(f.type) or f.name in _REPEATED
+    ]
+    _atomic(
+        path,
+        lambda f: pq.write_table(
+            table,
+            f,
+            row_group_size=max(1, table.num_rows),
+            compression="none",
+            use_dictionary=dictionary,
+            write_statistics=[c for c in _STATISTICS if c in names],
+        ),
+    )
+
+
+def write_mapped(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to the Arrow file ``path`` atomically, for :func:`read_mapped`.
+
+    The copy of a partition that a reopen maps rather than decodes: one
+    record batch, uncompressed.
+    """
+    table = table.combine_chunks()
+    _atomic(
+        path,
+        lambda f: feather.write_feather(
+            table, f, compression="uncompressed", chunksize=max(1, table.num_rows)
+        ),
+    )
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """``write(file)`` into a temporary file beside ``path``, then renamed to ``path``.
+
+    The temporary file's name starts with a dot and does not end in
+    ``.parquet``: readers of the folder (``*.parquet``, pyarrow.dataset) do
+    not see it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_mapped(path: Path, generation: str) -> pa.Table | None:
+    """The table :func:`write_mapped` wrote, if it is of ``generation``; None otherwise.
+
+    Mapped, not read: text columns stay in the file's pages, read (from the
+    page cache) when first used, so a reopen does not copy what it never
+    looks at. Saving replaces the file by a new one (os.replace), which
+    leaves a mapped old one intact on POSIX; Windows cannot replace a
+    mapped file, so there it is read.
+    """
+    try:
+        table = feather.read_table(str(path), memory_map=_MAP)
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        return None
+    return table if info.get("generation") == generation else None
+
+
+def read_part(path: Path) -> tuple[pa.Table, dict[str, Any]]:
+    """The table of a file :func:`write_part` wrote, and its metadata.
+
+    Raises :class:`~dbdicom.IndexDamagedError` when the file is missing,
+    is not Parquet, or was not written by this version of dbdicom.
+    """
+    try:
+        table = pq.ParquetFile(path).read()
+        info = json.loads((table.schema.metadata or {}).get(b"dbdicom", b"{}"))
+    except FileNotFoundError as error:
+        raise IndexDamagedError(path, "it is missing") from error
+    except (OSError, pa.ArrowException, ValueError) as error:
+        raise IndexDamagedError(path, f"it cannot be read ({error})") from error
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise IndexDamagedError(path, "dbdicom did not write it, or another version did")
+    return table, info
+
+
+def join_tables(tables: list[pa.Table]) -> pa.Table:
+    """Several files' tables as one, one after the other.
+
+    A column some files lack (a tag read on demand) is null there: UNREAD.
+    The dictionaries of the category columns are unified (with 32-bit
+    codes when the categories of all files need them). Raises ValueError
+    (or an Arrow error) for tables of different types.
+
+    Examples
+    --------
+    >>> a = table_of_frame(pd.DataFrame({"x": pd.Categorical(["u"]), "y": [1.0]}))
+    >>> b = table_of_frame(pd.DataFrame({"x": pd.Categorical(["v"]), "y": [np.nan]}))
+    >>> table = join_tables([a, b])
+    >>> table.column("x").to_pylist(), table.column("y").to_pylist()
+    (['u', 'v'], [1.0, None])
+    >>> words = [pd.Categorical([f"{i}-{j}" for j in range(100)]) for i in range(3)]
+    >>> table = join_tables([table_of_frame(pd.DataFrame({"x": w})) for w in words])
+    >>> len(table.column("x").chunk(0).dictionary)  # more than 8-bit codes hold
+    300
+    """
+    if len(tables) == 1:
+        return tables[0]
+    tables = [t.replace_schema_metadata(None) for t in tables]  # each its own write's
+    try:  # files of one kind, with the same columns and codes
+        table = pa.concat_tables(tables).unify_dictionaries()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        tables = [_widened(t) for t in tables]
+        table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
+    # the dictionary columns in one piece: their codes are what a reopen reads first
+    for i, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+            whole = pa.chunked_array([column.combine_chunks()])
+            table = table.set_column(i, table.field(i), whole)
+    return table
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """``table`` with the types of :func:`_wide` (only the columns whose type changes cast)."""
+    for i, field in enumerate(table.schema):
+        wide = _wide(field)
+        if wide.type != field.type:
+            table = table.set_column(i, wide, table.column(i).cast(wide.type))
+    return table
+
+
+def _wide(field: pa.Field) -> pa.Field:
+    """``field`` as files of every kind can be joined: text large, dictionary codes of 32 bits.
+
+    (Parquet gives back dictionaries of ``string``, Arrow files of
+    ``large_string``; the categories of all files may not fit the 8-bit
+    codes of one.)
+    """
+    kind = field.type
+    if pa.types.is_dictionary(kind):
+        words = pa.large_string() if pa.types.is_string(kind.value_type) else kind.value_type
+        return field.with_type(pa.dictionary(pa.int32(), words))
+    if pa.types.is_string(kind):
+        return field.with_type(pa.large_string())
+    return field
 
 
 def save_frame(frame: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> None:

@@ -1,9 +1,9 @@
 """The records layer: Database, Patient, Study, Series and Instance handles."""
 
-from ._archive import dicomweb
-from ._database import Database, database
+from ._database import Database
 from ._edit import open_databases
 from ._levels import Instance, Patient, Series, Study
+from ._open import database, dicomweb
 from ._record import Record
 from ._tree import open_group, tree_of
 

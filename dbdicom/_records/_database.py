@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import tempfile
-import weakref
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._errors import DatabaseNotFoundError, DicomError
+from .._errors import DicomError
 from .._facade import pandas as pd
-from .._files import Store, is_url
+from .._facade import pyarrow_dataset as pads
 from .._index import (
     TAGS,
     VECTORS,
     Index,
-    RemoteIndex,
     check_tag,
     factorize,
     parse_query,
@@ -36,21 +31,8 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
-from ._web import is_dicomweb, open_archive
 
-__all__ = ["Database", "database"]
-
-# databases without a folder of their own: their temporary folders go at exit
-_TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
-
-
-@atexit.register
-def _remove_temporary() -> None:
-    for db in list(_TEMPORARY):
-        if not db._closed:
-            db._closed = True
-            shutil.rmtree(db._path, ignore_errors=True)
-
+__all__ = ["Database"]
 
 _CLASSES: dict[str, type[Record]] = {
     "patient": Patient,
@@ -145,6 +127,47 @@ class Database(Record):
                 f"the database {self._path} is closed: open it again with db.database(path)"
             )
         return self._index
+
+    @property
+    def index_path(self) -> str:
+        """The folder of the saved index: Parquet files any Parquet reader queries.
+
+        One file per range of about 20,000 paths, in folders named the Hive
+        way (``part=00000/part.parquet``), with ``_manifest.json`` beside:
+        DuckDB's ``read_parquet(index_path + '/*/*.parquet')`` or
+        ``pyarrow.dataset.dataset(index_path, partitioning="hive")`` read
+        only the columns and files a query needs. A row per file: the
+        columns are DICOM keywords (vectors one column per value,
+        ``ImagePositionPatient[0]``...), ``_path`` relative to the database
+        folder, and dbdicom's other own columns (see docs/scaling.md).
+        Changes are written there by :meth:`close`, at exit, or by
+        :meth:`index_dataset`.
+
+        Examples
+        --------
+        >>> database.index_path.endswith("index")
+        True
+        """
+        return str(self.index.parts.folder)
+
+    def index_dataset(self) -> Any:
+        """The saved index as a :class:`pyarrow.dataset.Dataset`, written first if it changed.
+
+        Nothing is read until a scan: ``dataset.to_table(columns=...,
+        filter=...)`` reads only those columns of the files the filter may
+        match; DuckDB queries it in SQL the same way. See :attr:`index_path`.
+
+        Examples
+        --------
+        >>> import pyarrow.dataset as ds
+        >>> found = database.index_dataset().to_table(
+        ...     columns=["_path"], filter=ds.field("Modality") == "CT"
+        ... )
+        >>> found.num_rows == len(database.instances(Modality="CT"))
+        True
+        """
+        self.index.flush()
+        return pads.dataset(self.index_path, format="parquet", partitioning="hive")
 
     def _changed(self) -> None:
         """Drop the caches built on the index table if it changed in a way they see."""
@@ -318,8 +341,7 @@ class Database(Record):
 
         Examples
         --------
-        >>> import tempfile
-        >>> t2w = database.series(SeriesDescription="T2w")[0]
+        >>>         >>> t2w = database.series(SeriesDescription="T2w")[0]
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     out = t2w.export_as_nifti(folder)
         ...     (file,) = out.rglob("*.nii.gz")
@@ -466,98 +488,3 @@ class Database(Record):
     def _files(self, rows: np.ndarray) -> list[str]:
         paths = self.index.array("_path", self._in_order(rows))
         return [os.path.join(self.path, p) for p in paths]
-
-
-def database(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    status: StatusLike | None = None,
-    dialog: DialogLike | None = None,
-    follow_links: bool = False,
-    storage_options: Mapping[str, Any] | None = None,
-) -> Database:
-    """Open a folder of DICOM files as a database (or, without a path, a new one).
-
-    The first time, every file is read (headers only, in parallel) and the
-    index is saved in a hidden folder ``.dbdicom`` inside the database folder;
-    later, the saved index is loaded and only the folders whose modification
-    time changed are listed again: files added, replaced (size or time) or
-    removed there are read or dropped. A file rewritten in place (its
-    folder's time unchanged) is read again when dbdicom next reads it, or by
-    :meth:`Database.refresh` with ``full=True``. Files that are not DICOM,
-    or cannot be read, are listed by :meth:`Database.problems` and
-    :meth:`Database.print`; no file of the folder is ever modified.
-
-    Parameters
-    ----------
-    path : str or path-like, optional
-        The folder. Sub-folders are included; hidden files and folders
-        (names starting with ``.``) are not. Or a URL that fsspec reads
-        (``s3://bucket/prefix``, ``gs://``, ``https://``, ``file://``,
-        ``zip://::archive.zip``), or a path ending in ``.zip``: a read-only
-        database whose headers and frames are read by range (see
-        docs/remote.md). Without a path: a new, empty
-        database that has no folder of its own; it lives in a temporary
-        folder, deleted when it is closed or when Python exits, until
-        ``database.save(path)`` writes it as a folder. A URL
-        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
-        (see :func:`dbdicom.dicomweb`).
-    status : StatusLike, optional
-        Where messages, warnings and progress show: by default
-        (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
-        and progress to tqdm bars; or a GUI's status bar (any object with
-        ``message`` and ``progress``), which then receives them all.
-    dialog : DialogLike, optional
-        Who asks the user: the terminal by default, or a GUI's pop-ups (any
-        object with the methods of :class:`dbdicom.DialogLike`).
-    follow_links : bool
-        Also read the files that symbolic links lead to outside the folder.
-        By default such links are listed by :meth:`Database.problems` and
-        not followed. Links to files inside the folder are always read (a
-        link to a file that is read under its own path is skipped: one file,
-        one instance); links to folders are never followed; named pipes,
-        sockets, devices and dangling links are listed and never opened. A
-        file reached through a link is never changed: an edit replaces the
-        link by the edited file (``restore()`` puts the link back).
-    storage_options : mapping, optional
-        For a URL: fsspec's options of its file system (credentials,
-        ``endpoint_url``...); never stored, printed or raised.
-
-    Returns
-    -------
-    Database
-
-    Examples
-    --------
-    >>> import tempfile, dbdicom as db
-    >>> from dbdicom._demo import build_demo
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     _ = build_demo(folder)
-    ...     database = db.database(folder)
-    ...     len(database.patients()) >= 2
-    True
-    """
-    if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
-        return open_archive(
-            str(path), None, None, lambda f: Database(f, status=status, dialog=dialog)
-        )
-    if path is None:
-        folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
-        new = Database(folder, status=status, dialog=dialog)
-        new._temporary = True
-        _TEMPORARY.add(new)
-        return new
-    if is_url(path):
-        index = RemoteIndex(Store(os.fspath(path), dict(storage_options or {})))
-        return Database(index.name, status=status, dialog=dialog, index=index)
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise DatabaseNotFoundError(
-            f"{str(root)!r} does not exist: give the path of a folder of DICOM files."
-        )
-    if not root.is_dir():
-        raise DatabaseNotFoundError(
-            f"{str(root)!r} is a file, not a folder: give the folder that holds it "
-            f"(db.database({str(root.parent)!r}))."
-        )
-    return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)

@@ -1,0 +1,189 @@
+"""Opening databases: ``db.database`` and ``db.dicomweb``.
+
+A folder, an fsspec URL or a new database; a DICOMweb archive (see ``_web``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .._errors import DatabaseNotFoundError
+from .._files import Store, is_url
+from .._index import RemoteIndex
+from .._interaction import DialogLike, StatusLike
+from ._database import Database
+from ._web import is_dicomweb, open_archive
+
+__all__ = ["database", "dicomweb"]
+
+# databases without a folder of their own: their temporary folders go at exit
+_TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@atexit.register
+def _remove_temporary() -> None:
+    for db in list(_TEMPORARY):
+        if not db._closed:
+            db._closed = True
+            shutil.rmtree(db._path, ignore_errors=True)
+
+
+def dicomweb(
+    url: str,
+    *,
+    session: Any = None,
+    cache: str | os.PathLike[str] | None = None,
+    status: StatusLike | None = None,
+    dialog: DialogLike | None = None,
+    **filters: Any,
+) -> Database:
+    """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
+
+    ``db.database("dicomweb+http://host:port/dicom-web")`` does the same
+    without a session. The series are listed with QIDO-RS, their headers
+    fetched with WADO-RS metadata (one request per new series) and kept in
+    ``cache``; queries and attributes work as for a folder, and
+    ``to_xarray()`` reads the frames from the server when computed, also on
+    a dask cluster. Store a series into the archive with
+    ``series.export_as_dicom(url)``. Needs ``dbdicom[dicomweb]``; see
+    docs/dicomweb.md.
+
+    Parameters
+    ----------
+    url : str
+        The root of the DICOMweb services, ``http(s)://...`` with or without
+        ``dicomweb+``; a user name and password in it are taken out of it
+        and used as HTTP basic authentication.
+    session : requests.Session, optional
+        Its ``auth`` and headers (a token) are used for every request, also
+        by dask workers in other processes (they must pickle).
+    cache : path, optional
+        Where the headers are kept (default: the user cache, a folder per URL).
+    **filters
+        Which series to hold, in the syntax of :meth:`Database.series`
+        (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
+        the server matches those QIDO-RS can (only those series' headers are
+        fetched); dbdicom matches all of them again on the headers (a
+        function, an instance-level tag such as ``FlipAngle``).
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server cannot be reached or is not a DICOMweb service;
+        :class:`dbdicom.ServerAccessError` when it answers 401 or 403. The
+        message names the URL without credentials, the cause and the way out.
+
+    Examples
+    --------
+    >>> db.dicomweb("dicomweb+http://127.0.0.1:9/dicom-web")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.ServerError: listing the series of http://127.0.0.1:9/dicom-web failed: ...
+    """
+
+    def make(folder: Path) -> Database:
+        return Database(folder, status=status, dialog=dialog)
+
+    return open_archive(url, session, cache, make, filters)
+
+
+def database(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    status: StatusLike | None = None,
+    dialog: DialogLike | None = None,
+    follow_links: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
+) -> Database:
+    """Open a folder of DICOM files as a database (or, without a path, a new one).
+
+    The first time, every file is read (headers only, in parallel) and the
+    index is saved in a hidden folder ``.dbdicom`` inside the database folder;
+    later, the saved index is loaded and only the folders whose modification
+    time changed are listed again: files added, replaced (size or time) or
+    removed there are read or dropped. A file rewritten in place (its
+    folder's time unchanged) is read again when dbdicom next reads it, or by
+    :meth:`Database.refresh` with ``full=True``. Files that are not DICOM,
+    or cannot be read, are listed by :meth:`Database.problems` and
+    :meth:`Database.print`; no file of the folder is ever modified.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The folder. Sub-folders are included; hidden files and folders
+        (names starting with ``.``) are not. Or a URL that fsspec reads
+        (``s3://bucket/prefix``, ``gs://``, ``https://``, ``file://``,
+        ``zip://::archive.zip``), or a path ending in ``.zip``: a read-only
+        database whose headers and frames are read by range (see
+        docs/remote.md). Without a path: a new, empty
+        database that has no folder of its own; it lives in a temporary
+        folder, deleted when it is closed or when Python exits, until
+        ``database.save(path)`` writes it as a folder. A URL
+        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
+        (see :func:`dbdicom.dicomweb`).
+    status : StatusLike, optional
+        Where messages, warnings and progress show: by default
+        (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
+        and progress to tqdm bars; or a GUI's status bar (any object with
+        ``message`` and ``progress``), which then receives them all.
+    dialog : DialogLike, optional
+        Who asks the user: the terminal by default, or a GUI's pop-ups (any
+        object with the methods of :class:`dbdicom.DialogLike`).
+    follow_links : bool
+        Also read the files that symbolic links lead to outside the folder.
+        By default such links are listed by :meth:`Database.problems` and
+        not followed. Links to files inside the folder are always read (a
+        link to a file that is read under its own path is skipped: one file,
+        one instance); links to folders are never followed; named pipes,
+        sockets, devices and dangling links are listed and never opened. A
+        file reached through a link is never changed: an edit replaces the
+        link by the edited file (``restore()`` puts the link back).
+    storage_options : mapping, optional
+        For a URL: fsspec's options of its file system (credentials,
+        ``endpoint_url``...); never stored, printed or raised.
+
+    Returns
+    -------
+    Database
+
+    Examples
+    --------
+    >>> import tempfile, dbdicom as db
+    >>> from dbdicom._demo import build_demo
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = build_demo(folder)
+    ...     database = db.database(folder)
+    ...     len(database.patients()) >= 2
+    True
+    """
+    if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
+        return open_archive(
+            str(path), None, None, lambda f: Database(f, status=status, dialog=dialog)
+        )
+    if path is None:
+        folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
+        new = Database(folder, status=status, dialog=dialog)
+        new._temporary = True
+        _TEMPORARY.add(new)
+        return new
+    if is_url(path):
+        index = RemoteIndex(Store(os.fspath(path), dict(storage_options or {})))
+        return Database(index.name, status=status, dialog=dialog, index=index)
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatabaseNotFoundError(
+            f"{str(root)!r} does not exist: give the path of a folder of DICOM files."
+        )
+    if not root.is_dir():
+        raise DatabaseNotFoundError(
+            f"{str(root)!r} is a file, not a folder: give the folder that holds it "
+            f"(db.database({str(root.parent)!r}))."
+        )
+    return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)
