@@ -341,7 +341,8 @@ class Database(Record):
 
         Examples
         --------
-        >>>         >>> t2w = database.series(SeriesDescription="T2w")[0]
+        >>> import tempfile
+        >>> t2w = database.series(SeriesDescription="T2w")[0]
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     out = t2w.export_as_nifti(folder)
         ...     (file,) = out.rglob("*.nii.gz")
