@@ -101,6 +101,7 @@ def test_every_series_reads_as_the_local_files(
         got = remote.to_xarray(chunks=chunks)
         np.testing.assert_array_equal(got.values, expected.values)
         xr.testing.assert_identical(got.rename(None), expected.rename(None))  # name: a token
+        np.testing.assert_array_equal(remote.array()[0], here.array()[0])  # the numpy path
 
 
 def test_the_frames_come_from_the_server_not_the_cache(web: db.Database) -> None:
