@@ -113,9 +113,8 @@ class FramePlan:
     out), the text of the layers in ``charset`` (None: ASCII only);
     ``customs``: custom attributes to apply to the dataset (through pydicom
     only); ``bytes_ok``: whether the base's own elements can be copied as
-    they are. How its pixel values are stored is in the layers (the
-    writer's and the window, shared by every frame: see
-    :meth:`PlanBuilder.set_encoding`).
+    they are; ``encoding``: how its pixel values are stored (described in
+    the layers).
 
     Examples
     --------
@@ -133,6 +132,7 @@ class FramePlan:
     charset: str | None
     customs: list[tuple[CustomAttribute, Any]]
     bytes_ok: bool
+    encoding: Encoding
 
     @property
     def sop_class(self) -> str:
@@ -168,12 +168,10 @@ class PlanBuilder:
         The sources of all frames (what the description counts).
     shape : tuple
         Rows and columns of the frames.
-    encoding : Encoding or None
-        The write's pixel encoding; None: given later, with the window, by
-        :meth:`set_encoding` (the plans made before then are completed by
-        it).
-    window : tuple or None
-        Lowest and highest value of the data (None with ``encoding``).
+    encoding : Encoding
+        The write's pixel encoding.
+    window : tuple
+        Lowest and highest value of the data.
     keep_new : collection of str
         Template attributes a new file keeps where its parents have none.
     levels : dict
@@ -211,15 +209,15 @@ class PlanBuilder:
         description: str | None,
         sources: Sequence[Source],
         shape: tuple[int, ...],
-        encoding: Encoding | None,
-        window: tuple[float, float] | None,
+        encoding: Encoding,
+        window: tuple[float, float],
         keep_new: Collection[str],
         levels: Mapping[str, Sequence[str]],
         pydicom_only: bool = False,
     ) -> None:
         self.template = Template(int(shape[0]), int(shape[1]))
         self.keep_new, self.pydicom_only = keep_new, pydicom_only
-        self.encoding: Encoding | None = None
+        self.encoding = encoding
         self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
         parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
         # the attrs, checked once and set in every frame: the target's
@@ -271,10 +269,10 @@ class PlanBuilder:
                 self._removed[number] = None
             else:
                 self._parents.append((number, vr, value))
-        self._pixels = (series_uid, what, tuple(shape))
-        # the layers that describe the encoding, the same objects in every plan:
-        # filled in place by set_encoding
-        self.window: dict[int, bytes | None] = {}
+        self._pixels = (series_uid, what, tuple(shape), encoding)
+        center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
+        width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
+        self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
         # per character set: the shared attrs and the parents' values, the
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
@@ -285,25 +283,6 @@ class PlanBuilder:
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
-        if encoding is not None and window is not None:
-            self.set_encoding(encoding, window)
-
-    def set_encoding(self, encoding: Encoding, window: tuple[float, float]) -> None:
-        """The write's pixel encoding and its data's lowest and highest value.
-
-        They complete the plans made already: the writer's layers and the
-        window are the same objects in every plan, filled in here. (The
-        plans of a dask array's frames are made while its values, and so
-        their range, are computed.)
-        """
-        self.encoding = encoding
-        center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
-        width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
-        self.window.clear()
-        self.window.update(encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)]))
-        for (rescaled, charset), layer in self._writer.items():
-            layer.clear()
-            layer.update(self._writer_values(rescaled, charset))
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
@@ -366,27 +345,17 @@ class PlanBuilder:
         return found
 
     def writer(self, rescaled: bool, charset: Any) -> dict[int, bytes | None]:
-        """The elements the writer sets: series, derivation, pixel format.
-
-        Before the encoding is known, an empty layer that
-        :meth:`set_encoding` fills.
-        """
+        """The elements the writer sets: series, derivation, pixel format."""
         found = self._writer.get((rescaled, charset))
         if found is None:
-            found = self._writer[(rescaled, charset)] = self._writer_values(rescaled, charset)
+            series_uid, what, shape, encoding = self._pixels
+            values = [
+                (0x0020000E, "UI", series_uid),
+                (0x00082111, "ST", what[:1024]),
+                *pixel_values(shape, encoding, rescaled),
+            ]
+            found = self._writer[(rescaled, charset)] = encode_values(values, charset)
         return found
-
-    def _writer_values(self, rescaled: bool, charset: Any) -> dict[int, bytes | None]:
-        """The writer's elements (empty until the encoding is known: see :meth:`writer`)."""
-        if self.encoding is None:
-            return {}
-        series_uid, what, shape = self._pixels
-        values = [
-            (0x0020000E, "UI", series_uid),
-            (0x00082111, "ST", what[:1024]),
-            *pixel_values(shape, self.encoding, rescaled),
-        ]
-        return encode_values(values, charset)
 
     # --------------------------------------------------------- frame values
     def element(self, keyword: str, value: Any) -> dict[int, bytes | None]:
@@ -543,7 +512,7 @@ class PlanBuilder:
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs
-        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok)
+        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok, self.encoding)
 
 
 def example_plan() -> FramePlan:

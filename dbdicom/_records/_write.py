@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from typing import Any
 
 import numpy as np
@@ -36,6 +34,7 @@ from .._arrays import FrameTags, check_names, frames_of, shared_values
 from .._dataset import (
     REMOVE,
     Converted,
+    Encoding,
     FramePlan,
     PlanBuilder,
     RawFrame,
@@ -88,19 +87,22 @@ def set_xarray(
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
+    blocks: list[np.ndarray] | None = None
     here = _in_memory(da)
     if here:  # whole frames in each block: the blocks written are the blocks computed
         da = da.copy(data=da.data.rechunk({da.ndim - 2: -1, da.ndim - 1: -1}))
     else:
         da = _kept_if_small(da)
     with editor.changing():  # undone whole if the disk fills up
-        # a small dask array is computed on a helper thread while this one
-        # prepares the headers (see _Computed); other data's range is found first
-        values = _Computed(da.data) if here else _Known(value_range(da.data))
-        try:
-            return _set_xarray(series, da, header, description, values, editor, serialiser)
-        finally:
-            values.wait()  # not left running, whatever was raised
+        if here:
+            blocks, (low, high, integral) = computed_with_range(da.data)
+        else:
+            low, high, integral = value_range(da.data)
+        encoding = choose_encoding(da.dtype.kind, low, high, integral)
+        window = (low, high)
+        return _set_xarray(
+            series, da, header, description, encoding, editor, window, serialiser, blocks
+        )
 
 
 def _dask_array(da: Any) -> Any:
@@ -155,56 +157,16 @@ def _kept_if_small(da: Any) -> Any:
     return da.copy(data=da.data.persist())
 
 
-class _Known:
-    """The value range of data, found already (the data is written as it is)."""
-
-    def __init__(self, found: tuple[float, float, bool]) -> None:
-        self.found = found
-
-    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
-        """No blocks (the data is written from where it is), and the range."""
-        return None, self.found
-
-    def wait(self) -> None:
-        """Nothing to wait for."""
-
-
-_HELPER: list[ThreadPoolExecutor] = []  # one thread, made at the first need
-
-
-class _Computed:
-    """The blocks of a small dask array and their range, computed on a helper thread.
-
-    See :func:`~dbdicom._dataset.computed_with_range`. Meanwhile the
-    calling thread finds the sources, writes the journal and makes the
-    header plans: the computation itself runs on the dask scheduler's
-    threads (reading files and running numpy, mostly without the GIL), the
-    helper only waits for it. One helper serves every write, so that dask
-    keeps one pool of threads for it.
-    """
-
-    def __init__(self, data: Any) -> None:
-        if not _HELPER:
-            _HELPER.append(ThreadPoolExecutor(1, thread_name_prefix="dbdicom-compute"))
-        self._future = _HELPER[0].submit(computed_with_range, data)
-
-    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
-        """The blocks and their range (raises what the computation raised)."""
-        return self._future.result()
-
-    def wait(self) -> None:
-        """Wait until the computation has ended."""
-        futures_wait([self._future])
-
-
 def _set_xarray(
     series: Record,
     da: Any,
     header: Any,
     description: str | None,
-    values: _Known | _Computed,
+    encoding: Encoding,
     editor: Any,
+    window: tuple[float, float],
     serialiser: str,
+    blocks: list[np.ndarray] | None = None,
 ) -> Record:
     journal = editor.begin()
     sources = find_sources(series, da, header)
@@ -237,8 +199,8 @@ def _set_xarray(
         description=description,
         sources=[s for group in sources for s in group],
         shape=tuple(da.shape[-2:]),
-        encoding=None,  # from the values' range, below
-        window=None,
+        encoding=encoding,
+        window=window,
         keep_new=TEMPLATE_KEEPS,
         levels=LEVEL_ATTRIBUTES,
         pydicom_only=serialiser == "pydicom",
@@ -247,11 +209,6 @@ def _set_xarray(
         (index, group, new_uid()) for index, group in zip(frames_of(da), sources, strict=True)
     ]
     items = _Items(_Frames(da, planner), frames, series_uid)
-    if isinstance(values, _Computed):
-        items.plan_all()  # while the values are computed
-    blocks, (low, high, integral) = values.result()
-    encoding = choose_encoding(da.dtype.kind, low, high, integral)
-    planner.set_encoding(encoding, (low, high))
     keys = (
         str(target.get("PatientID", "")),
         str(target.get("StudyInstanceUID", "")),
@@ -288,8 +245,10 @@ class _Frames:
         number = None if self.numbered else k + 1
         return self.planner.frame(group, uid, values, geometry, number, tags.stack_index(index))
 
-    def serialised(self, plan: FramePlan) -> RawFrame | Dataset:
-        """``plan`` as element layers (bytes), else as a pydicom dataset."""
+    def build(
+        self, k: int, index: tuple[int, ...], group: list[Source], uid: str
+    ) -> RawFrame | Dataset:
+        plan = self.plan(k, index, group, uid)
         return as_bytes(plan) if plan.bytes_ok else as_dataset(plan, self.converted)
 
 
@@ -298,7 +257,7 @@ class _Items(Sequence[tuple[str, Any]]):
 
     Each header is built when it is asked for (writing numpy data, the next
     frame's header is built while the previous frames are encoded and
-    written), from its plan: made then, or made before by :meth:`plan_all`.
+    written).
     """
 
     def __init__(
@@ -309,14 +268,6 @@ class _Items(Sequence[tuple[str, Any]]):
     ) -> None:
         self.frames, self.plans = frames, plans
         self.folder = f"{_NEW_FOLDER}/{series_uid}"
-        self.made: list[FramePlan] = []
-
-    def plan_all(self) -> None:
-        """Make the plan of every frame now (the encoding may be set later)."""
-        self.made = [
-            self.frames.plan(k, index, group, uid)
-            for k, (index, group, uid) in enumerate(self.plans)
-        ]
 
     def rel(self, k: int) -> str:
         return f"{self.folder}/{self.plans[k][2]}.dcm"
@@ -327,10 +278,5 @@ class _Items(Sequence[tuple[str, Any]]):
     def __getitem__(self, k: Any) -> Any:
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
-        k = int(k)
-        if self.made:
-            plan = self.made[k]
-        else:
-            index, group, uid = self.plans[k]
-            plan = self.frames.plan(k, index, group, uid)
-        return self.rel(k), self.frames.serialised(plan)
+        index, group, uid = self.plans[k]
+        return self.rel(k), self.frames.build(int(k), index, group, uid)
