@@ -238,9 +238,9 @@ def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
 
 
 def test_a_small_dask_array_that_fails_leaves_nothing_written(demo: db.Database) -> None:
-    """What the computation of a small dask array raises (or the headers' side, while
-    it runs) is raised once the computation has ended, and nothing is written (no file,
-    no journal line, no index row)."""
+    """What the computation of a small dask array raises, or the headers' side after it,
+    is raised with the computation ended and nothing written (no file, no journal line,
+    no index row)."""
     vfa = demo.series(SeriesDescription="VFA")[0]
     source = vfa.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": -1}).astype(np.float32)
     folder = Path(demo.path)
