@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -238,9 +239,9 @@ def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
 
 
 def test_a_small_dask_array_that_fails_leaves_nothing_written(demo: db.Database) -> None:
-    """What the computation of a small dask array raises, or the headers' side after it,
-    is raised with the computation ended and nothing written (no file, no journal line,
-    no index row)."""
+    """What the computation of a small dask array raises (or the range of numpy data,
+    found on a helper thread), or the headers' side, is raised with the computation
+    ended and nothing written (no file, no journal line, no index row)."""
     vfa = demo.series(SeriesDescription="VFA")[0]
     source = vfa.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": -1}).astype(np.float32)
     folder = Path(demo.path)
@@ -270,6 +271,12 @@ def test_a_small_dask_array_that_fails_leaves_nothing_written(demo: db.Database)
     with pytest.raises(InvalidValueError, match="FlipAngle"):
         out.set_xarray(bad_attr)
     assert len(ended) == bad_attr.data.npartitions  # the computation was not left running
+    computed = bad_attr.compute()  # numpy: its range found on a helper thread meanwhile
+    with pytest.raises(InvalidValueError, match="FlipAngle"):
+        out.set_xarray(computed)
+    with pytest.raises(InvalidValueError, match="NaN"):
+        out.set_xarray(with_nan.compute())
+    assert not [t for t in threading.enumerate() if t.name == "dbdicom-range"]
     assert out.files() == [] and not demo.unsaved
     after = sorted(p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts)
     assert after == before
