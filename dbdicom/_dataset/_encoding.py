@@ -7,6 +7,7 @@ data's range), every frame is stored under it (:func:`encode`), and
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,12 +234,11 @@ def value_range(data: Any) -> tuple[float, float, bool]:
     ...
     dbdicom._errors.InvalidValueError: the array holds NaN or infinite values, ...
     """
-    import dask.array as dsa  # a dependency; imported when a write needs it
-
     kind = np.dtype(data.dtype).kind
     if kind == "b":
         return 0.0, 1.0, True
-    if isinstance(data, dsa.Array):
+    dsa = sys.modules.get("dask.array")  # imported already if data is a dask array
+    if dsa is not None and isinstance(data, dsa.Array):
         import dask
 
         # one task per block, each one pass or two over its values (the
