@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -234,6 +236,52 @@ def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
     )
     with pytest.raises(InvalidValueError, match="NaN"):  # in the last block only
         vfa.new_sibling().set_xarray(with_nan)
+
+
+def test_a_small_dask_array_that_fails_leaves_nothing_written(demo: db.Database) -> None:
+    """What the computation of a small dask array raises (or the range of numpy data,
+    found on a helper thread), or the headers' side, is raised with the computation
+    ended and nothing written (no file, no journal line, no index row)."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    source = vfa.to_xarray(chunks={"SliceLocation": 1, "FlipAngle": -1}).astype(np.float32)
+    folder = Path(demo.path)
+    before = sorted(p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts)
+    ended: list[int] = []
+
+    def failing(block: np.ndarray) -> np.ndarray:
+        if block.size:
+            raise OSError("a source file cannot be read")
+        return block
+
+    def slow(block: np.ndarray) -> np.ndarray:
+        if block.size:  # not dask's call on an empty array for the type
+            time.sleep(0.05)
+            ended.append(1)
+        return block
+
+    with_nan = source.copy(data=source.data.map_blocks(lambda b: b * np.nan, dtype=np.float32))
+    unreadable = source.copy(data=source.data.map_blocks(failing, dtype=np.float32))
+    bad_attr = source.copy(data=source.data.map_blocks(slow, dtype=np.float32))
+    bad_attr.attrs["FlipAngle"] = "not a number"  # refused by the headers' side
+    out = vfa.new_sibling(SeriesDescription="never written")
+    with pytest.raises(InvalidValueError, match="NaN"):
+        out.set_xarray(with_nan)
+    with pytest.raises(OSError, match="cannot be read"):
+        out.set_xarray(unreadable)
+    with pytest.raises(InvalidValueError, match="FlipAngle"):
+        out.set_xarray(bad_attr)
+    assert len(ended) == bad_attr.data.npartitions  # the computation was not left running
+    computed = bad_attr.compute()  # numpy: its range found on a helper thread meanwhile
+    with pytest.raises(InvalidValueError, match="FlipAngle"):
+        out.set_xarray(computed)
+    with pytest.raises(InvalidValueError, match="NaN"):
+        out.set_xarray(with_nan.compute())
+    assert not [t for t in threading.enumerate() if t.name == "dbdicom-range"]
+    assert out.files() == [] and not demo.unsaved
+    after = sorted(p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts)
+    assert after == before
+    out.set_xarray(source * 2)  # and the next write goes through
+    np.testing.assert_array_equal(out.to_xarray().values, source.values * 2)
 
 
 def _files_by_source(series: db.Series) -> dict[str, tuple[list[Any], Any]]:

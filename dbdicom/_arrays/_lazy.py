@@ -249,11 +249,19 @@ WEB_CHUNK_BYTES = 32 * 2**20
 def auto_block(
     shape: tuple[int, ...], frame_bytes: int, chunk_bytes: int = CHUNK_BYTES
 ) -> list[int]:
-    """Grid points per chunk: ~``chunk_bytes`` each, filling the last dims first.
+    """Grid points per chunk: at most ~``chunk_bytes`` each, filling the last dims first.
+
+    A dim split into chunks is split evenly: as many chunks as the size
+    allows, of (nearly) equal length, not full ones and a short last one;
+    dask's threads then share the work evenly (200 frames of 128 kB: 4
+    chunks of 50, not 64, 64, 64 and 8, where one of two threads would
+    compute two full chunks while the other waits after the short one).
 
     Examples
     --------
-    >>> auto_block((200,), 2**17)  # 128 kB frames: 64 a chunk
+    >>> auto_block((200,), 2**17)  # 128 kB frames: at most 64 a chunk, 4 chunks of 50
+    [50]
+    >>> auto_block((256,), 2**17)
     [64]
     >>> auto_block((128, 10), 2**17)
     [6, 10]
@@ -262,9 +270,11 @@ def auto_block(
     block = [1] * len(shape)
     for d in reversed(range(len(shape))):
         take = max(1, min(shape[d], budget))
-        block[d] = take
         if take < shape[d]:
+            chunks = -(-shape[d] // take)
+            block[d] = -(-shape[d] // chunks)  # as even as the chunks can be
             break
+        block[d] = take
         budget //= take
         if budget <= 1:
             break

@@ -343,9 +343,11 @@ def read_cells(
     >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
     ((2, 64, 64), True)
     """
-    out = np.full(
-        (int(np.prod(shape)), *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype
-    )
+    n = int(np.prod(shape))
+    if len(cells) == n and len(set(cells)) == n:  # no holes: every value is read
+        out = np.empty((n, *frame_shape), dtype=dtype)
+    else:
+        out = np.full((n, *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype)
     files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))

@@ -7,6 +7,7 @@ data's range), every frame is stored under it (:func:`encode`), and
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,18 +139,23 @@ def encode(
         single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32, out=scratch)
         np.multiply(single, np.float32(1.0 / encoding.slope), out=single)
         np.rint(single, out=single)
-        np.clip(single, 0, 65535, out=single)
-        if out is None:
-            return single.astype(encoding.dtype)
-        np.copyto(out, single, casting="unsafe")
-        return out
+        return _clipped(single, encoding, out)
     scaled = np.subtract(values, encoding.intercept, dtype=np.float64)
     np.divide(scaled, encoding.slope, out=scaled)
     np.rint(scaled, out=scaled)
-    np.clip(scaled, 0, 65535, out=scaled)
+    return _clipped(scaled, encoding, out)
+
+
+def _clipped(rounded: np.ndarray, encoding: Encoding, out: np.ndarray | None) -> np.ndarray:
+    """The ``rounded`` scaled values within 0-65535, as stored values (into ``out``).
+
+    Into ``out``, they are clipped and cast in one pass: the same values as
+    clipping in place and copying.
+    """
     if out is None:
-        return scaled.astype(encoding.dtype)
-    np.copyto(out, scaled, casting="unsafe")
+        np.clip(rounded, 0, 65535, out=rounded)
+        return rounded.astype(encoding.dtype)
+    np.clip(rounded, 0, 65535, out=out, casting="unsafe")
     return out
 
 
@@ -228,12 +234,11 @@ def value_range(data: Any) -> tuple[float, float, bool]:
     ...
     dbdicom._errors.InvalidValueError: the array holds NaN or infinite values, ...
     """
-    import dask.array as dsa  # a dependency; imported when a write needs it
-
     kind = np.dtype(data.dtype).kind
     if kind == "b":
         return 0.0, 1.0, True
-    if isinstance(data, dsa.Array):
+    dsa = sys.modules.get("dask.array")  # imported already if data is a dask array
+    if dsa is not None and isinstance(data, dsa.Array):
         import dask
 
         # one task per block, each one pass or two over its values (the

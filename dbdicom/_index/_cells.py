@@ -5,7 +5,7 @@ And reading one tag that is not in the index from a file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -13,11 +13,44 @@ from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
 from .._facade import pandas as pd
+from .._facade import pyarrow as pa
+from .._facade import pyarrow_compute as pc
 from .._files import read_dataset
 from ._columns import KEY_COLUMNS, tag_of
 from ._store import UNREAD
 
-__all__ = ["convert", "dict_vr", "overwrite_rows", "read_sequence", "tag_number", "with_cells"]
+__all__ = [
+    "convert",
+    "dict_vr",
+    "overwrite_rows",
+    "read_sequence",
+    "tag_number",
+    "text_in",
+    "with_cells",
+]
+
+
+def text_in(column: pd.Series, values: Collection[str]) -> np.ndarray:
+    """Whether each row's text in ``column`` is one of ``values``, as a numpy mask.
+
+    ``column.isin(values)`` gives the same, but for an Arrow column pandas
+    makes an Arrow scalar of every value first (~7 us each: 1.4 ms to find
+    the 200 files of a write); here the values become one Arrow array.
+
+    Examples
+    --------
+    >>> paths = pd.Series(["a/1", "a/2", None, "b/1"], dtype="str")
+    >>> text_in(paths, {"a/2", "b/1", "c"}).tolist()
+    [False, True, False, True]
+    >>> text_in(pd.Series(["a", "b"], dtype=object), ["b"]).tolist()
+    [False, True]
+    """
+    to_arrow = getattr(column.array, "__arrow_array__", None)
+    if to_arrow is None or not values:
+        return np.asarray(column.isin(values).to_numpy(), dtype=bool)
+    chunked = to_arrow()
+    found = pc.is_in(chunked, value_set=pa.array(list(values), type=chunked.type))
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def overwrite_rows(frame: pd.DataFrame, pos: np.ndarray, data: Mapping[str, Any]) -> set[str]:

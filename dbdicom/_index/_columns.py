@@ -401,19 +401,20 @@ def _extend_categories(old: pd.Categorical, values: list[Any]) -> pd.Categorical
     codes = np.array([missing if v is None else lookup.get(v, -2) for v in values], dtype=np.int64)
     used = np.zeros(len(categories) + 2, dtype=bool)  # a slot each for -1 and -2
     used[old_codes] = used[codes] = True
-    if used[-2] or not used[: len(categories)].all():
-        merged = sorted(
-            {v for v, i in lookup.items() if used[i]} | {v for v in values if v is not None}
-        )
-        position = {v: i for i, v in enumerate(merged)}
-        # -1 (missing) stays -1: the table gets one more slot for it
-        recode = np.array([position.get(v, missing) for v in categories] + [missing])
-        old_codes = recode[old_codes]
-        codes = np.array([missing if v is None else position[v] for v in values], dtype=np.int64)
-        dtype = categories.dtype if len(categories) else "str"
-        categories = pd.Index(merged, dtype=dtype)
+    if not used[-2] and used[: len(categories)].all():  # the same categories: checked already
+        return pd.Categorical.from_codes(np.concatenate([old_codes, codes]), dtype=old.dtype)
+    merged = sorted(
+        {v for v, i in lookup.items() if used[i]} | {v for v in values if v is not None}
+    )
+    position = {v: i for i, v in enumerate(merged)}
+    # -1 (missing) stays -1: the table gets one more slot for it
+    recode = np.array([position.get(v, missing) for v in categories] + [missing])
+    old_codes = recode[old_codes]
+    codes = np.array([missing if v is None else position[v] for v in values], dtype=np.int64)
+    dtype = categories.dtype if len(categories) else "str"
     return pd.Categorical.from_codes(
-        np.concatenate([old_codes, codes]), dtype=pd.CategoricalDtype(categories)
+        np.concatenate([old_codes, codes]),
+        dtype=pd.CategoricalDtype(pd.Index(merged, dtype=dtype)),
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .._facade import pandas as pd
 from .._files import NotDicomError
 from ._arrow import SavedTable
-from ._cells import dict_vr, overwrite_rows, tag_number, with_cells
+from ._cells import dict_vr, overwrite_rows, tag_number, text_in, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -276,7 +276,7 @@ class Index(HeldTable, Files):
                 row, fr = scanned_with_warnings(root, rel, size, mtime)
             rows.append(row)
             frames.extend(fr)
-        mask = self.frame["_path"].isin(wanted).to_numpy()
+        mask = text_in(self.frame["_path"], wanted)
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
             self._replace_rows(np.flatnonzero(mask), column_data(rows))  # rows in place
             self._stale -= wanted

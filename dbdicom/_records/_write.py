@@ -24,6 +24,7 @@ saved.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,6 @@ from .._arrays import FrameTags, check_names, frames_of, shared_values
 from .._dataset import (
     REMOVE,
     Converted,
-    Encoding,
     FramePlan,
     PlanBuilder,
     RawFrame,
@@ -87,7 +87,6 @@ def set_xarray(
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     editor = series._db._editor
-    blocks: list[np.ndarray] | None = None
     here = _in_memory(da)
     if here:  # whole frames in each block: the blocks written are the blocks computed
         da = da.copy(data=da.data.rechunk({da.ndim - 2: -1, da.ndim - 1: -1}))
@@ -95,14 +94,15 @@ def set_xarray(
         da = _kept_if_small(da)
     with editor.changing():  # undone whole if the disk fills up
         if here:
-            blocks, (low, high, integral) = computed_with_range(da.data)
+            ranged: _Found | _Ranging = _Found(*computed_with_range(da.data))
+        elif _dask_array(da) is None:
+            ranged = _Ranging(da.data)  # while the sources are found (see _Ranging)
         else:
-            low, high, integral = value_range(da.data)
-        encoding = choose_encoding(da.dtype.kind, low, high, integral)
-        window = (low, high)
-        return _set_xarray(
-            series, da, header, description, encoding, editor, window, serialiser, blocks
-        )
+            ranged = _Found(None, value_range(da.data))
+        try:
+            return _set_xarray(series, da, header, description, ranged, editor, serialiser)
+        finally:
+            ranged.wait()  # not left running, whatever was raised
 
 
 def _dask_array(da: Any) -> Any:
@@ -157,16 +157,63 @@ def _kept_if_small(da: Any) -> Any:
     return da.copy(data=da.data.persist())
 
 
+class _Found:
+    """The blocks of the data computed already (None: the data as it is), and their range."""
+
+    def __init__(self, blocks: list[np.ndarray] | None, found: tuple[float, float, bool]) -> None:
+        self.blocks, self.found = blocks, found
+
+    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
+        """The blocks and the range."""
+        return self.blocks, self.found
+
+    def wait(self) -> None:
+        """Nothing to wait for."""
+
+
+class _Ranging(threading.Thread):
+    """The value range of numpy data, found on a helper thread.
+
+    numpy finds the lowest and highest value without the GIL, while the
+    calling thread finds the sources, reads the target's attributes and
+    prepares the frames' tag values and UIDs (Python, which needs the GIL:
+    a few switches between the two threads, not one per system call).
+    """
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(name="dbdicom-range", daemon=True)
+        self.data = data
+        self.found: tuple[float, float, bool] | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.found = value_range(self.data)
+        except BaseException as exc:  # raised by result(), in the calling thread
+            self.error = exc
+
+    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
+        """No blocks (the data is written as it is), and the range (or what finding it raised)."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.found is not None
+        return None, self.found
+
+    def wait(self) -> None:
+        """Wait until the range is found (or finding it failed)."""
+        self.join()
+
+
 def _set_xarray(
     series: Record,
     da: Any,
     header: Any,
     description: str | None,
-    encoding: Encoding,
+    ranged: _Found | _Ranging,
     editor: Any,
-    window: tuple[float, float],
     serialiser: str,
-    blocks: list[np.ndarray] | None = None,
 ) -> Record:
     journal = editor.begin()
     sources = find_sources(series, da, header)
@@ -192,7 +239,13 @@ def _set_xarray(
             if target.get(keyword) is DELETE and keyword != "SeriesDescription":
                 del target[keyword]
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
-    planner = PlanBuilder(
+    tags = _Frames(da)
+    frames = [
+        (index, group, new_uid()) for index, group in zip(frames_of(da), sources, strict=True)
+    ]
+    blocks, (low, high, integral) = ranged.result()
+    encoding = choose_encoding(da.dtype.kind, low, high, integral)
+    tags.planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
         attrs=shared_values(da),
         series_uid=series_uid,
@@ -200,15 +253,12 @@ def _set_xarray(
         sources=[s for group in sources for s in group],
         shape=tuple(da.shape[-2:]),
         encoding=encoding,
-        window=window,
+        window=(low, high),
         keep_new=TEMPLATE_KEEPS,
         levels=LEVEL_ATTRIBUTES,
         pydicom_only=serialiser == "pydicom",
     )
-    frames = [
-        (index, group, new_uid()) for index, group in zip(frames_of(da), sources, strict=True)
-    ]
-    items = _Items(_Frames(da, planner), frames, series_uid)
+    items = _Items(tags, frames, series_uid)
     keys = (
         str(target.get("PatientID", "")),
         str(target.get("StudyInstanceUID", "")),
@@ -232,8 +282,10 @@ class _Frames:
     It is serialised as bytes where the plan allows, else through pydicom.
     """
 
-    def __init__(self, da: Any, planner: PlanBuilder) -> None:
-        self.tags, self.planner = FrameTags(da), planner
+    planner: PlanBuilder  # given once the encoding is known
+
+    def __init__(self, da: Any) -> None:
+        self.tags = FrameTags(da)
         self.numbered = "InstanceNumber" in da.coords
         self.converted = Converted()  # the shared layers as pydicom elements, when needed
 
