@@ -325,6 +325,30 @@ def test_an_unreachable_server(s3_server: dict[str, Any]) -> None:
     assert s3_server["secret"] not in str(info.value)
 
 
+def test_a_prefix_that_does_not_exist_is_not_an_empty_database(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A mistyped prefix in an existing bucket is an error, as a missing bucket is."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    with pytest.raises(db.DatabaseNotFoundError, match=f"{url}-typo") as info:
+        db.database(url + "-typo", storage_options=s3_server)
+    assert s3_server["secret"] not in str(info.value)
+
+
+def test_an_unreachable_web_server_is_not_an_empty_database() -> None:
+    pytest.importorskip("aiohttp")
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free, and nobody listens once closed
+    with pytest.raises(
+        db.StorageError, match=f"http://\\*\\*\\*@127.0.0.1:{port}/x/.*reachable"
+    ) as info:
+        db.database(f"http://ann:pa55word@127.0.0.1:{port}/x/")
+    assert "pa55word" not in str(info.value)
+
+
 def test_a_protocol_without_its_package_names_it() -> None:
     pytest.importorskip("fsspec")
     try:

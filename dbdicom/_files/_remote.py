@@ -278,6 +278,8 @@ class Store:
             one = not found or list(found) == [base]
             if one and base and fs.isfile(base):
                 raise NotADirectoryError(base)
+            if not found:  # find hides why (no such prefix, no server): ls raises it
+                fs.ls(base, detail=False)
         except NotADirectoryError as exc:
             raise DatabaseNotFoundError(
                 f"{self.name} is one object, not a prefix or archive of objects: give the "
