@@ -297,6 +297,24 @@ def test_filters_the_server_cannot_match_are_matched_on_the_headers(
     assert web.series(SeriesDescription="VFA")[0].to_xarray().sizes["FlipAngle"] == len(vfa_angles)
 
 
+def test_a_wildcard_filter_finds_what_the_local_query_finds(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Orthanc's QIDO-RS /series matches a lower-case wildcard against upper-cased values
+    (none found): a wildcard is matched by dbdicom on the headers, never left to the server."""
+    local = db.database(archive)
+    for filters in (
+        {"SeriesDescription": "T2*"},
+        {"SeriesDescription": "*sag"},
+        {"PatientID": "*"},
+    ):
+        web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "c", **filters)
+        found = {str(s.SeriesInstanceUID) for s in web.series()}
+        expected = {str(s.SeriesInstanceUID) for s in local.series(**filters)}
+        assert expected and expected <= found, filters  # the archive holds other tests' series
+        web.close()
+
+
 @pytest.mark.parametrize(
     "chunks", [{"SliceLocation": 1}, {"SliceLocation": 3}, {}], ids=["one", "some", "auto"]
 )
@@ -329,3 +347,32 @@ def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_p
         local.import_dicom(orthanc.db_url)
     with pytest.raises(db.ServerAccessError):
         local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
+
+
+def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warning(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """One series' WADO-RS metadata answered 404 (here: one study and series UID under two
+    patients, which Orthanc lists but cannot retrieve): the others open, the warning names it."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    twins = []
+    for n, patient in enumerate(["twin-a", "twin-b"]):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.PatientID, ds.StudyInstanceUID = patient, "1.2.826.0.1.3680043.8.498.4242"
+        ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.4243"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"1.2.3.4242.{n}"
+        twins.append(ds)
+    fine = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    fine.PatientID = "twin-c"
+    DICOMwebClient(orthanc.url, session=session).store_instances([*twins, fine])
+    try:
+        with pytest.warns(db.DicomWarning, match="1.2.826.0.1.3680043.8.498.4243.*404"):
+            web = db.dicomweb(
+                orthanc.url, session=session, cache=tmp_path / "cache", PatientID="twin-*"
+            )
+        assert [s.SeriesInstanceUID for s in web.series()] == [fine.SeriesInstanceUID]
+        web.close()
+    finally:
+        for patient in ("twin-a", "twin-b", "twin-c"):
+            for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+                session.delete(f"{root}{found['Path']}", timeout=30)
