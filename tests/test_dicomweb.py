@@ -303,11 +303,7 @@ def test_a_wildcard_filter_finds_what_the_local_query_finds(
     """Orthanc's QIDO-RS /series matches a lower-case wildcard against upper-cased values
     (none found): a wildcard is matched by dbdicom on the headers, never left to the server."""
     local = db.database(archive)
-    for filters in (
-        {"SeriesDescription": "T2*"},
-        {"SeriesDescription": "*sag"},
-        {"PatientID": "*"},
-    ):
+    for filters in ({"SeriesDescription": "T2*"}, {"SeriesDescription": "*sag"}):
         web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "c", **filters)
         found = {str(s.SeriesInstanceUID) for s in web.series()}
         expected = {str(s.SeriesInstanceUID) for s in local.series(**filters)}
@@ -367,10 +363,9 @@ def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warnin
     DICOMwebClient(orthanc.url, session=session).store_instances([*twins, fine])
     try:
         with pytest.warns(db.DicomWarning, match="1.2.826.0.1.3680043.8.498.4243.*404"):
-            web = db.dicomweb(
-                orthanc.url, session=session, cache=tmp_path / "cache", PatientID="twin-*"
-            )
-        assert [s.SeriesInstanceUID for s in web.series()] == [fine.SeriesInstanceUID]
+            web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "cache")
+        assert web.series(SeriesInstanceUID=fine.SeriesInstanceUID)
+        assert not web.series(SeriesInstanceUID=twins[0].SeriesInstanceUID)
         web.close()
     finally:
         for patient in ("twin-a", "twin-b", "twin-c"):
