@@ -371,3 +371,31 @@ def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warnin
         for patient in ("twin-a", "twin-b", "twin-c"):
             for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
                 session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_a_palette_colour_image_says_to_copy_it_to_a_folder(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """The palette tables are bulk data, not in the WADO-RS metadata: a ServerError naming the
+    instance URL and the way out, never a bare FileNotFoundError about a URL as a path."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    palette = pydicom.dcmread(get_testdata_file("OBXXXX1A.dcm"))
+    DICOMwebClient(orthanc.url, session=session).store_instances([palette])
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", PatientID=palette.PatientID
+        )
+        series = web.series(SeriesInstanceUID=palette.SeriesInstanceUID)[0]
+        with pytest.raises(db.ServerError, match="PALETTE COLOR") as info:
+            series.to_xarray()
+        text = str(info.value)
+        assert palette.SOPInstanceUID in text and "copy_to" in text and PASSWORD not in text
+        (tmp_path / "work").mkdir()
+        work = db.database(tmp_path / "work")
+        copied = series.copy_to(work.new_patient().new_study())
+        assert copied.to_xarray().shape[-1] == 3  # RGB from the whole instance
+    finally:  # the other tests count the archive's patients
+        for found in session.post(
+            f"{root}/tools/lookup", data=palette.PatientID, timeout=30
+        ).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
