@@ -399,3 +399,27 @@ def test_a_palette_colour_image_says_to_copy_it_to_a_folder(
             f"{root}/tools/lookup", data=palette.PatientID, timeout=30
         ).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """JPEG-lossy.dcm (12-bit JPEG Extended) fails in every installed decoder: an
+    InvalidFileError naming the frame's URL, as for a file, not pydicom's RuntimeError."""
+    pytest.importorskip("pylibjpeg")
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    bad = pydicom.dcmread(get_testdata_file("JPEG-lossy.dcm"))
+    bad.PatientID = "undecodable"  # new UIDs: JPEG2000.dcm of the archive shares them
+    bad.StudyInstanceUID, bad.SeriesInstanceUID = "1.2.3.4243.1", "1.2.3.4243.2"
+    bad.SOPInstanceUID = bad.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4243.3"
+    DICOMwebClient(orthanc.url, session=session).store_instances([bad])
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "c", PatientID="undecodable"
+        )
+        with pytest.raises(db.DicomError, match=f"{bad.SOPInstanceUID}/frames/1.*decoded") as info:
+            web.series()[0].to_xarray().values  # noqa: B018 - the read
+        assert PASSWORD not in str(info.value)
+    finally:  # the other tests count the archive's patients
+        for found in session.post(f"{root}/tools/lookup", data="undecodable", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
