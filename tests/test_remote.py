@@ -413,6 +413,27 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
         assert _same_arrays(remote, local) >= 4
 
 
+def test_csv_export_of_a_zip_and_of_a_store_reads_the_objects(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """The headers are read from local copies of the objects, not from their URLs as paths."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0]
+
+    def csv(series: db.Series, target: Path) -> list[str]:
+        series.export_as_csv(target)
+        return [p.read_text() for p in sorted(target.rglob("*.csv"))]
+
+    want = csv(expected, tmp_path / "local")
+    assert len(want) == 1
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    url = _upload(s3_server, folder)
+    for n, remote in enumerate([db.database(archive), db.database(url, storage_options=s3_server)]):
+        series = remote.series(SeriesDescription="CT abdomen")[0]
+        assert csv(series, tmp_path / f"csv{n}") == want
+
+
 @pytest.fixture
 def web_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder of the built database, served by Python's own HTTP server (no ranges)."""
