@@ -423,3 +423,13 @@ def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     finally:  # the other tests count the archive's patients
         for found in session.post(f"{root}/tools/lookup", data="undecodable", timeout=30).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_xarray_opens_a_dicomweb_url(
+    orthanc: Orthanc, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xr.open_dataarray(url, engine="dbdicom") as db.database(url): not the URL as a path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the headers' cache: not the user's
+    expected = db.database(archive).series(SeriesDescription="CT phantom")[0].to_xarray()
+    got = xr.open_dataarray(orthanc.db_url, engine="dbdicom", group="CT phantom")
+    np.testing.assert_array_equal(got.values, expected.values)
