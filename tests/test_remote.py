@@ -311,6 +311,26 @@ def test_an_object_deleted_after_indexing(s3_server: dict[str, Any], tmp_path: P
     assert "refresh()" in str(info.value) and s3_server["secret"] not in str(info.value)
 
 
+def test_a_tag_read_from_an_object_deleted_after_indexing_is_an_error_not_none(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A tag not in the index, asked of an object gone from the store (or of a store that
+    cannot be reached), raises; it is not None, and no None is kept in the index."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    instance = remote.series(SeriesDescription="CT abdomen")[0].instances()[0]
+    rel = instance.path.removeprefix(url + "/")
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0].instances()[0]
+    assert expected.path.endswith(rel)
+    _fs(s3_server).rm(instance.path.removeprefix("s3://"))
+    with pytest.raises(db.StorageObjectNotFoundError, match=rel):
+        instance["StationName"]  # noqa: B018 - not in the index: read from the object
+    _fs(s3_server).put_file(expected.path, instance.path.removeprefix("s3://"))
+    assert instance["StationName"] == expected["StationName"] is not None
+
+
 def test_an_unreachable_server(s3_server: dict[str, Any]) -> None:
     with contextlib.closing(__import__("socket").socket()) as sock:
         sock.bind(("127.0.0.1", 0))
