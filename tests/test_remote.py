@@ -369,6 +369,24 @@ def test_an_unreachable_web_server_is_not_an_empty_database() -> None:
     assert "pa55word" not in str(info.value)
 
 
+def test_a_zip_object_in_a_store_says_how_to_open_its_files(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    fs = _fs(s3_server)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    key = f"{BUCKET}/{uuid.uuid4().hex[:8]}/cd.zip"
+    fs.put_file(str(archive), key)
+    with pytest.raises(db.DatabaseNotFoundError, match=f"zip://::s3://{key}"):
+        db.database(f"s3://{key}", storage_options=s3_server)
+    local = db.database(folder)
+    remote = db.database(f"zip://::s3://{key}", storage_options={"s3": s3_server})
+    assert len(remote.series()) == len(local.series())
+
+
 def test_a_protocol_without_its_package_names_it() -> None:
     pytest.importorskip("fsspec")
     try:
