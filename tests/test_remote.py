@@ -387,6 +387,24 @@ def test_a_zip_object_in_a_store_says_how_to_open_its_files(
     assert len(remote.series()) == len(local.series())
 
 
+@pytest.mark.parametrize(
+    "url", ["http://ann:pa55word@127.0.0.1:9/dicom-web", "s3://bucket/exports"], ids=["http", "s3"]
+)
+def test_an_export_to_a_url_is_refused_not_written_to_a_local_folder(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a folder named 'http:' in the working folder: an error that says what to give."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    monkeypatch.chdir(tmp_path)
+    series = db.database(folder).series(SeriesDescription="CT abdomen")[0]
+    for export in (series.export_as_dicom, series.export_as_npy):
+        with pytest.raises(db.ReadOnlyError, match="dicomweb\\+") as info:
+            export(url)
+        assert "pa55word" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
 def test_a_protocol_without_its_package_names_it() -> None:
     pytest.importorskip("fsspec")
     try:
