@@ -405,6 +405,19 @@ def test_an_export_to_a_url_is_refused_not_written_to_a_local_folder(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
 
 
+def test_save_to_a_url_is_refused_not_written_to_a_local_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    remote = db.database(_zipped(folder, tmp_path / "cd.zip"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(db.ReadOnlyError, match="local folder") as info:
+        remote.save("http://ann:pa55word@127.0.0.1:9/copy")
+    assert "pa55word" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cd.zip", "folder"]
+
+
 def test_a_protocol_without_its_package_names_it() -> None:
     pytest.importorskip("fsspec")
     try:
