@@ -41,6 +41,7 @@ from ._accessor import register_accessor
 from ._errors import DatabaseNotFoundError
 from ._files import is_url
 from ._records import Database, database, open_group, tree_of
+from ._web import is_dicomweb
 
 __all__ = ["GUESS_FILES", "DbdicomBackendEntrypoint", "is_dicom_file", "looks_like_dicom"]
 
@@ -127,7 +128,7 @@ def _single_file(path: Path) -> Database:
 
 def _open(filename_or_obj: Any, storage_options: Mapping[str, Any] | None = None) -> Database:
     """The database of a folder, of one file, or of a URL (see docs/remote.md)."""
-    if is_url(filename_or_obj):
+    if is_url(filename_or_obj) or is_dicomweb(filename_or_obj):
         return database(filename_or_obj, storage_options=storage_options)
     try:
         path = Path(os.fspath(filename_or_obj)).expanduser()

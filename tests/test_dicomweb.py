@@ -298,6 +298,20 @@ def test_filters_the_server_cannot_match_are_matched_on_the_headers(
     assert web.series(SeriesDescription="VFA")[0].to_xarray().sizes["FlipAngle"] == len(vfa_angles)
 
 
+def test_a_wildcard_filter_finds_what_the_local_query_finds(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Orthanc's QIDO-RS /series matches a lower-case wildcard against upper-cased values
+    (none found): a wildcard is matched by dbdicom on the headers, never left to the server."""
+    local = db.database(archive)
+    for filters in ({"SeriesDescription": "T2*"}, {"SeriesDescription": "*sag"}):
+        web = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "c", **filters)
+        found = {str(s.SeriesInstanceUID) for s in web.series()}
+        expected = {str(s.SeriesInstanceUID) for s in local.series(**filters)}
+        assert expected and expected <= found, filters  # the archive holds other tests' series
+        web.close()
+
+
 @pytest.mark.parametrize(
     "chunks", [{"SliceLocation": 1}, {"SliceLocation": 3}, {}], ids=["one", "some", "auto"]
 )
@@ -330,3 +344,93 @@ def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_p
         local.import_dicom(orthanc.db_url)
     with pytest.raises(db.ServerAccessError):
         local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
+
+
+def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warning(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """One series' WADO-RS metadata answered 404 (here: one study and series UID under two
+    patients, which Orthanc lists but cannot retrieve): the others open, the warning names it."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    twins = []
+    for n, patient in enumerate(["twin-a", "twin-b"]):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.PatientID, ds.StudyInstanceUID = patient, "1.2.826.0.1.3680043.8.498.4242"
+        ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.4243"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"1.2.3.4242.{n}"
+        twins.append(ds)
+    fine = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    fine.PatientID = "twin-c"
+    DICOMwebClient(orthanc.url, session=session).store_instances([*twins, fine])
+    try:
+        with pytest.warns(db.DicomWarning, match="1.2.826.0.1.3680043.8.498.4243.*404"):
+            web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "cache")
+        assert web.series(SeriesInstanceUID=fine.SeriesInstanceUID)
+        assert not web.series(SeriesInstanceUID=twins[0].SeriesInstanceUID)
+        web.close()
+    finally:
+        for patient in ("twin-a", "twin-b", "twin-c"):
+            for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+                session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_a_palette_colour_image_says_to_copy_it_to_a_folder(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """The palette tables are bulk data, not in the WADO-RS metadata: a ServerError naming the
+    instance URL and the way out, never a bare FileNotFoundError about a URL as a path."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    palette = pydicom.dcmread(get_testdata_file("OBXXXX1A.dcm"))
+    DICOMwebClient(orthanc.url, session=session).store_instances([palette])
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", PatientID=palette.PatientID
+        )
+        series = web.series(SeriesInstanceUID=palette.SeriesInstanceUID)[0]
+        with pytest.raises(db.ServerError, match="PALETTE COLOR") as info:
+            series.to_xarray()
+        text = str(info.value)
+        assert palette.SOPInstanceUID in text and "copy_to" in text and PASSWORD not in text
+        (tmp_path / "work").mkdir()
+        work = db.database(tmp_path / "work")
+        copied = series.copy_to(work.new_patient().new_study())
+        assert copied.to_xarray().shape[-1] == 3  # RGB from the whole instance
+    finally:  # the other tests count the archive's patients
+        for found in session.post(
+            f"{root}/tools/lookup", data=palette.PatientID, timeout=30
+        ).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """JPEG-lossy.dcm (12-bit JPEG Extended) fails in every installed decoder: an
+    InvalidFileError naming the frame's URL, as for a file, not pydicom's RuntimeError."""
+    pytest.importorskip("pylibjpeg")
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    bad = pydicom.dcmread(get_testdata_file("JPEG-lossy.dcm"))
+    bad.PatientID = "undecodable"  # new UIDs: JPEG2000.dcm of the archive shares them
+    bad.StudyInstanceUID, bad.SeriesInstanceUID = "1.2.3.4243.1", "1.2.3.4243.2"
+    bad.SOPInstanceUID = bad.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4243.3"
+    DICOMwebClient(orthanc.url, session=session).store_instances([bad])
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "c", PatientID="undecodable"
+        )
+        with pytest.raises(db.DicomError, match=f"{bad.SOPInstanceUID}/frames/1.*decoded") as info:
+            web.series()[0].to_xarray().values  # noqa: B018 - the read
+        assert PASSWORD not in str(info.value)
+    finally:  # the other tests count the archive's patients
+        for found in session.post(f"{root}/tools/lookup", data="undecodable", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_xarray_opens_a_dicomweb_url(
+    orthanc: Orthanc, archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xr.open_dataarray(url, engine="dbdicom") as db.database(url): not the URL as a path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the headers' cache: not the user's
+    expected = db.database(archive).series(SeriesDescription="CT phantom")[0].to_xarray()
+    got = xr.open_dataarray(orthanc.db_url, engine="dbdicom", group="CT phantom")
+    np.testing.assert_array_equal(got.values, expected.values)

@@ -96,10 +96,10 @@ def test_a_csv_export_skips_a_series_whose_headers_cannot_be_read(
     broken = plan.files()[0]
     row = _csv._row
 
-    def damaged(path: str) -> dict[str, str]:
+    def damaged(path: str, name: str = "") -> dict[str, str]:
         if path == broken:
-            raise db.InvalidFileError(f"the header of {path} cannot be read: damaged")
-        return row(path)
+            raise db.InvalidFileError(f"the header of {name or path} cannot be read: damaged")
+        return row(path, name)
 
     monkeypatch.setattr(_csv, "_row", damaged)
     out = database.export_as_csv(tmp_path / "csv")

@@ -313,6 +313,26 @@ def test_an_object_deleted_after_indexing(s3_server: dict[str, Any], tmp_path: P
     assert "refresh()" in str(info.value) and s3_server["secret"] not in str(info.value)
 
 
+def test_a_tag_read_from_an_object_deleted_after_indexing_is_an_error_not_none(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A tag not in the index, asked of an object gone from the store (or of a store that
+    cannot be reached), raises; it is not None, and no None is kept in the index."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    instance = remote.series(SeriesDescription="CT abdomen")[0].instances()[0]
+    rel = instance.path.removeprefix(url + "/")
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0].instances()[0]
+    assert expected.path.endswith(rel)
+    _fs(s3_server).rm(instance.path.removeprefix("s3://"))
+    with pytest.raises(db.StorageObjectNotFoundError, match=rel):
+        instance["StationName"]  # noqa: B018 - not in the index: read from the object
+    _fs(s3_server).put_file(expected.path, instance.path.removeprefix("s3://"))
+    assert instance["StationName"] == expected["StationName"] is not None
+
+
 def test_an_unreachable_server(s3_server: dict[str, Any]) -> None:
     with contextlib.closing(__import__("socket").socket()) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -325,6 +345,79 @@ def test_an_unreachable_server(s3_server: dict[str, Any]) -> None:
     with pytest.raises(db.StorageError, match="s3://bucket/x.*reachable") as info:
         db.database("s3://bucket/x", storage_options=options)
     assert s3_server["secret"] not in str(info.value)
+
+
+def test_a_prefix_that_does_not_exist_is_not_an_empty_database(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A mistyped prefix in an existing bucket is an error, as a missing bucket is."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    with pytest.raises(db.DatabaseNotFoundError, match=f"{url}-typo") as info:
+        db.database(url + "-typo", storage_options=s3_server)
+    assert s3_server["secret"] not in str(info.value)
+
+
+def test_an_unreachable_web_server_is_not_an_empty_database() -> None:
+    pytest.importorskip("aiohttp")
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free, and nobody listens once closed
+    with pytest.raises(
+        db.StorageError, match=f"http://\\*\\*\\*@127.0.0.1:{port}/x/.*reachable"
+    ) as info:
+        db.database(f"http://ann:pa55word@127.0.0.1:{port}/x/")
+    assert "pa55word" not in str(info.value)
+
+
+def test_a_zip_object_in_a_store_says_how_to_open_its_files(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    fs = _fs(s3_server)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    key = f"{BUCKET}/{uuid.uuid4().hex[:8]}/cd.zip"
+    fs.put_file(str(archive), key)
+    with pytest.raises(db.DatabaseNotFoundError, match=f"zip://::s3://{key}"):
+        db.database(f"s3://{key}", storage_options=s3_server)
+    local = db.database(folder)
+    remote = db.database(f"zip://::s3://{key}", storage_options={"s3": s3_server})
+    assert len(remote.series()) == len(local.series())
+
+
+@pytest.mark.parametrize(
+    "url", ["http://ann:pa55word@127.0.0.1:9/dicom-web", "s3://bucket/exports"], ids=["http", "s3"]
+)
+def test_an_export_to_a_url_is_refused_not_written_to_a_local_folder(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a folder named 'http:' in the working folder: an error that says what to give."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    monkeypatch.chdir(tmp_path)
+    series = db.database(folder).series(SeriesDescription="CT abdomen")[0]
+    for export in (series.export_as_dicom, series.export_as_npy):
+        with pytest.raises(db.ReadOnlyError, match="dicomweb\\+") as info:
+            export(url)
+        assert "pa55word" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_save_to_a_url_is_refused_not_written_to_a_local_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    build_database(folder)
+    remote = db.database(_zipped(folder, tmp_path / "cd.zip"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(db.ReadOnlyError, match="local folder") as info:
+        remote.save("http://ann:pa55word@127.0.0.1:9/copy")
+    assert "pa55word" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cd.zip", "folder"]
 
 
 def test_a_protocol_without_its_package_names_it() -> None:
@@ -389,6 +482,27 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
         assert remote.path == url and remote.read_only
         _same_database(remote, local)
         assert _same_arrays(remote, local) >= 4
+
+
+def test_csv_export_of_a_zip_and_of_a_store_reads_the_objects(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """The headers are read from local copies of the objects, not from their URLs as paths."""
+    folder = tmp_path / "folder"
+    build_database(folder)
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0]
+
+    def csv(series: db.Series, target: Path) -> list[str]:
+        series.export_as_csv(target)
+        return [p.read_text() for p in sorted(target.rglob("*.csv"))]
+
+    want = csv(expected, tmp_path / "local")
+    assert len(want) == 1
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    url = _upload(s3_server, folder)
+    for n, remote in enumerate([db.database(archive), db.database(url, storage_options=s3_server)]):
+        series = remote.series(SeriesDescription="CT abdomen")[0]
+        assert csv(series, tmp_path / f"csv{n}") == want
 
 
 @pytest.fixture

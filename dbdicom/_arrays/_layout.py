@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _files
-from .._errors import GeometryError, GridError
+from .. import _files, _web
+from .._errors import GeometryError, GridError, ServerError
 from .._index import LEVEL_TAGS, Index, check_tag, factorize
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
@@ -214,7 +214,16 @@ def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
     for k in np.flatnonzero(is_palette).tolist():
         path = str(paths[k])
         if path not in bits:  # a remote store's object is read from a local copy
-            with _files.local_copy(frames.index.locations([path])[0]) as local:
+            where = frames.index.locations([path])[0]
+            if isinstance(where, _web.WebPath):
+                raise ServerError(
+                    f"{where}: it is a {_files.PALETTE} image, whose palette (0028,1201-1203) "
+                    "the server gives as bulk data, not in the headers dbdicom reads, so its "
+                    "colours cannot be read from the archive. Copy the series to a folder "
+                    "database (series.copy_to(database.new_patient().new_study())), which "
+                    "retrieves the whole instances, and read it there."
+                )
+            with _files.local_copy(where) as local:
                 bits[path] = _files.palette_bits(local)
         out[k] = bits[path]
     return out

@@ -28,12 +28,13 @@ def _cell(element: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _row(path: str) -> dict[str, str]:
+def _row(path: str, name: str = "") -> dict[str, str]:
     """The CSV cells of one file's header, by column name.
 
     Read as the scan read it (``force=True``: files without preamble or
     file meta too); a header pydicom cannot read is an
-    :class:`dbdicom.InvalidFileError` naming the file.
+    :class:`dbdicom.InvalidFileError` naming the file (``name``, the
+    instance's path or URL where ``path`` is a local copy).
     """
     try:
         ds = read_dataset(path, stop_before_pixels=True, decode=False)
@@ -42,7 +43,7 @@ def _row(path: str) -> dict[str, str]:
             name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
             row[name] = _cell(element)
     except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
-        raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
+        raise InvalidFileError(f"the header of {name or path} cannot be read: {exc}") from exc
     return row
 
 
@@ -59,7 +60,9 @@ def export_csv(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
         rows: list[dict[str, str]] = []
         columns: dict[str, None] = {}
         for instance in instances:
-            row = _row(instance.path)
+            index = instance._db.index  # a remote store's object is read from a local copy
+            with index.local_file(str(index.array("_path", instance._rows())[0])) as local:
+                row = _row(local, instance.path)
             columns.update(dict.fromkeys(row))
             rows.append(row)
         folder.parent.mkdir(parents=True, exist_ok=True)

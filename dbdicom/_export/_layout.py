@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from .. import _arrays
-from .._errors import GridError
+from .._errors import GridError, ReadOnlyError
+from .._files import redact
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -38,6 +39,7 @@ __all__ = [
     "safe_name",
     "series_folders",
     "series_name",
+    "local_target",
     "target_folder",
     "unique_name",
     "written",
@@ -127,13 +129,36 @@ def written(target: Path) -> Iterator[Path]:
         raise
 
 
+def local_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a local path; :class:`dbdicom.ReadOnlyError` for a URL (``s3://``, ``http://``).
+
+    Not a folder ``http:`` in the working folder: exports are written to
+    local folders, or (``export_as_dicom``) to a DICOMweb archive.
+
+    Examples
+    --------
+    >>> local_target("out/t1.npy").as_posix()
+    'out/t1.npy'
+    """
+    text = os.fspath(path)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", text):
+        raise ReadOnlyError(
+            f"cannot export into {redact(text)}: dbdicom writes exports into local "
+            "folders, and DICOM files into DICOMweb archives (export_as_dicom("
+            "'dicomweb+http(s)://host/dicom-web'), with STOW-RS), never into object stores "
+            "or web servers. Give a folder, or the archive's dicomweb+ URL."
+        )
+    return Path(text)
+
+
 def target_folder(path: str | os.PathLike[str]) -> Path:
     """The export folder, made if needed; a clear error if it cannot be.
 
-    Raises ``NotADirectoryError`` when ``path`` is a file and
+    Raises ``NotADirectoryError`` when ``path`` is a file,
     ``PermissionError`` when the folder cannot be written (nothing is
-    written then).
+    written then) and :class:`dbdicom.ReadOnlyError` when it is a URL.
     """
+    local_target(path)
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(

@@ -19,7 +19,7 @@ from .._errors import DicomError, GeometryError, GridError
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._header import header_values
-from ._layout import bids_label, series_folders, target_folder, written
+from ._layout import bids_label, local_target, series_folders, target_folder, written
 from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
 
 #: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
@@ -374,7 +374,7 @@ def write_nifti(
         import nibabel
     except ImportError as exc:
         raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
-    target = Path(path)
+    target = local_target(path)
     stem = target.name.removesuffix(".gz").removesuffix(".nii")
     voxels, affine, per_volume = _nifti_volume(da)
     header = header_values(str(source)) if source is not None else {}

@@ -13,6 +13,7 @@ from .._errors import GeometryError
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
+    local_target,
     mixed_groups,
     safe_name,
     target_folder,
@@ -76,7 +77,7 @@ def npy_arrays(
 
 def export_npy(array: np.ndarray, path: str | os.PathLike[str], name: str) -> Path:
     """Save ``array`` to ``path`` (a ``.npy`` file, or a folder to put ``name.npy`` in)."""
-    target = Path(path)
+    target = local_target(path)
     if target.suffix != ".npy":
         if target.exists() and not target.is_dir():
             raise FileExistsError(f"{str(target)!r} is a file: give a folder or a .npy path")

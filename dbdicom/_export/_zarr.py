@@ -54,6 +54,7 @@ from .._errors import GeometryError, GridError, InvalidFileError
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
+    local_target,
     mixed_groups,
     series_name,
     target_folder,
@@ -234,7 +235,7 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     (('SliceLocation', 'FlipAngle', 'row', 'column'), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
     >>> xr.testing.assert_identical(da.compute(), vfa.to_xarray().compute())
     """
-    store = Path(path)
+    store = local_target(path)
     if not store.exists():
         raise FileNotFoundError(f"no Zarr store at {str(store)!r}")
     group = zarr.open_group(store, mode="r")

@@ -278,10 +278,17 @@ class Store:
             one = not found or list(found) == [base]
             if one and base and fs.isfile(base):
                 raise NotADirectoryError(base)
+            if not found:  # find hides why (no such prefix, no server): ls raises it
+                fs.ls(base, detail=False)
         except NotADirectoryError as exc:
+            way = "give the prefix that holds it"
+            if base.lower().endswith(".zip"):
+                way = (
+                    f"for the files in the zip file, give 'zip://::{self.name}' (and the "
+                    f"options as storage_options={{'{self.protocol}': {{...}}}})"
+                )
             raise DatabaseNotFoundError(
-                f"{self.name} is one object, not a prefix or archive of objects: give the "
-                "prefix that holds it."
+                f"{self.name} is one object, not a prefix or archive of objects: {way}."
             ) from exc
         except Exception as exc:  # the store's boundary: any client error is the store's
             raise self.error(exc, "cannot be listed") from exc

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import StorageError
 from .._facade import pandas as pd
 from .._files import NotDicomError
 from ._arrow import SavedTable
@@ -495,6 +496,8 @@ class Index(HeldTable, Files):
             for r in todo:
                 try:
                     header = self._read_tags(str(self.frame["_path"].iat[r]), {tag: vr})
+                except StorageError:  # the store did not give it: no value to keep
+                    raise
                 except (NotDicomError, EOFError, OSError):
                     col[r] = None
                     continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._custom import custom
-from .._errors import DicomError, DiskFullError, disk_full
-from .._files import NotDicomError, read_any_header
+from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
+from .._files import NotDicomError, read_any_header, redact
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
@@ -108,6 +109,13 @@ def _expand(files: Any) -> tuple[list[Path], list[str]]:
 
 def save_to(record: Record, path: Any) -> Any:
     """Write the files of ``record`` into a new database folder ``path``."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", os.fspath(path)):  # not a folder 'http:'
+        raise ReadOnlyError(
+            f"cannot save into {redact(os.fspath(path))}: save(path) writes a new local "
+            "folder, and dbdicom never writes into object stores or web servers. Give a "
+            "folder (to store a series in a DICOMweb archive: "
+            "series.export_as_dicom('dicomweb+http(s)://host/dicom-web'))."
+        )
     target = Path(path).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise DicomError(

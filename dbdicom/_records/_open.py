@@ -69,9 +69,10 @@ def dicomweb(
     **filters
         Which series to hold, in the syntax of :meth:`Database.series`
         (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
-        the server matches those QIDO-RS can (only those series' headers are
+        the server matches those QIDO-RS can (one value or date range of a
+        patient, study or series key: only those series' headers are
         fetched); dbdicom matches all of them again on the headers (a
-        function, an instance-level tag such as ``FlipAngle``).
+        wildcard, a function, an instance-level tag such as ``FlipAngle``).
 
     Raises
     ------

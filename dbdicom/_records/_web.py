@@ -76,15 +76,18 @@ QIDO_KEYS = frozenset(
 def qido_filters(query: dict[str, Any]) -> dict[str, str]:
     """The QIDO-RS matching keys of a keyword query, for what the server can match.
 
-    One value (a number, text, a DICOM wildcard ``*``/``?`` on text), or one
-    date or time range, of a key of :data:`QIDO_KEYS`; everything else
-    (lists, functions, ``None``, instance-level tags) is left to dbdicom,
-    which matches every filter again on the headers.
+    One value (a number, text), or one date or time range, of a key of
+    :data:`QIDO_KEYS`; everything else (wildcards, lists, functions,
+    ``None``, instance-level tags) is left to dbdicom, which matches every
+    filter again on the headers. Wildcards are not sent: servers match them
+    differently (Orthanc's ``/series`` compares them with upper-cased values
+    and finds nothing for ``T2*``), and a series the server leaves out is
+    never seen again.
 
     Examples
     --------
     >>> qido_filters({"Modality": "MR", "SeriesDescription": "T1*", "StudyDate": "20240101-"})
-    {'Modality': 'MR', 'SeriesDescription': 'T1*', 'StudyDate': '20240101-'}
+    {'Modality': 'MR', 'StudyDate': '20240101-'}
     >>> qido_filters({"SeriesNumber": 3, "FlipAngle": 5, "PatientID": ["a", "b"]})
     {'SeriesNumber': '3'}
     """
@@ -100,7 +103,7 @@ def qido_filters(query: dict[str, Any]) -> dict[str, str]:
             start, end = parsed.ranges[0]
             out[keyword] = start if start == end else f"{start}-{end}"
         elif parsed.patterns:
-            out[keyword] = str(wanted)
+            continue
         elif vr_of(keyword) == "IS":
             out[keyword] = str(int(parsed.equal[0]))
         else:

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +34,8 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from .._errors import ServerError
+from .._errors import DicomWarning, ServerError
+from .._interaction import user_stacklevel
 from ._server import Server, server_error
 
 __all__ = ["MARK", "cache_folder", "float_bits_of", "sync"]
@@ -136,14 +138,21 @@ class _Encoder:
         return b"".join(parts), bits
 
 
-def _fetch(server: Server, folder: Path, study: str, series: str, count: int) -> None:
-    """Write the headers of one series into ``folder/study/series`` (replacing what was there)."""
+def _fetch(server: Server, folder: Path, study: str, series: str, count: int) -> str:
+    """Write the headers of one series into ``folder/study/series`` (replacing what was there).
+
+    Returns "" when written; the reason when the server lists the series
+    but answers 404 for its headers (deleted since, or a UID it cannot
+    resolve): the series is left out, and asked for again at the next open.
+    """
     import requests
 
     client = server.client()
     try:
         metadata = client.retrieve_series_metadata(study, series)
     except requests.RequestException as exc:
+        if getattr(getattr(exc, "response", None), "status_code", None) == 404:
+            return f"series {series} of study {study} (404 Not Found)"
         raise server_error(exc, server, f"reading the headers of series {series} from") from None
     target = folder / study / series
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +171,7 @@ def _fetch(server: Server, folder: Path, study: str, series: str, count: int) ->
     if target.exists():
         shutil.rmtree(target)
     os.replace(work, target)
+    return ""
 
 
 def _held(folder: Path) -> dict[tuple[str, str], int]:
@@ -208,13 +218,22 @@ def sync(
     gone = set(held) - {(st, se) for st, se, _ in listed}
     for study, series in gone:
         shutil.rmtree(folder / study / series, ignore_errors=True)
+    missing = []
     if todo:
         with ThreadPoolExecutor(min(THREADS, len(todo))) as pool:
             jobs = [pool.submit(_fetch, server, folder, *item) for item in todo]
             for done, job in enumerate(jobs, 1):
-                job.result()
+                missing += [why] if (why := job.result()) else []
                 if progress is not None:
                     progress(done, len(jobs))
+    if missing:
+        warnings.warn(
+            f"{server.url} lists {len(missing)} series whose headers it does not give "
+            f"(WADO-RS metadata): {'; '.join(missing[:5])}. They are left out of the "
+            "database (open it again to retry; the server's logs say why it refused).",
+            DicomWarning,
+            stacklevel=user_stacklevel(),
+        )
     for study in {st for st, _ in gone}:
         if (folder / study).is_dir() and not any((folder / study).iterdir()):
             (folder / study).rmdir()

@@ -168,8 +168,15 @@ def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarra
         number_of_frames=1,
         pixel_keyword="PixelData",
     )
-    array, _ = decoder.as_array(encapsulate([data]), **options)
-    return np.asarray(array).reshape(fmt.frame_shape)
+    try:
+        array, _ = decoder.as_array(encapsulate([data]), **options)
+        return np.asarray(array).reshape(fmt.frame_shape)
+    except (RuntimeError, ValueError, NotImplementedError) as exc:  # what the plugins raise
+        raise InvalidFileError(
+            f"{label}: the frame the server sent in transfer syntax {syntax} cannot be "
+            f"decoded: {exc}. The data are corrupt, or need a decoder that is not "
+            "installed (e.g. GDCM: pip install python-gdcm)."
+        ) from exc
 
 
 def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> np.ndarray:
