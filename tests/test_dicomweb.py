@@ -8,7 +8,9 @@ with the same files opened as a local folder.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +168,49 @@ def test_an_unreachable_server_names_the_url_without_credentials(tmp_path: Path)
     assert isinstance(info.value, ConnectionError)
     assert "127.0.0.1" in text and "hunter2" not in text and "bob" not in text
     assert "server is running" in text
+
+
+class _Busy(BaseHTTPRequestHandler):
+    """A DICOMweb root that answers 503 to its first ``busy`` requests, then no series."""
+
+    busy = 0
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.seen.append(self.path)
+        if len(self.seen) <= self.busy:
+            self.send_response(503)
+            self.end_headers()
+            return
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("busy", [1, 10])
+def test_a_busy_server_is_asked_again_a_few_times(tmp_path: Path, busy: int) -> None:
+    """503 is retried (3 times, backing off); after that the error says what the server said."""
+    handler = type("Handler", (_Busy,), {"busy": busy, "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"dicomweb+http://127.0.0.1:{server.server_port}/dicom-web"
+    try:
+        if busy == 1:  # the second answer is an (empty) list of series
+            assert db.dicomweb(url, cache=tmp_path / "c").series() == []
+            assert handler.seen[0] == handler.seen[1]
+        else:
+            with pytest.raises(db.ServerError, match="503"):
+                db.dicomweb(url, cache=tmp_path / "c")
+            assert len(handler.seen) == 4  # the first request and 3 more
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_url_that_is_not_dicomweb_is_refused(tmp_path: Path) -> None:

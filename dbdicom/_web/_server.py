@@ -30,6 +30,9 @@ _SESSIONS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 #: connections kept open to one server: frames are fetched by this many threads
 POOL = 16
+#: answers of a server too busy to answer now: asked again, RETRIES times
+BUSY = (429, 502, 503, 504)
+RETRIES = 3
 
 
 def is_dicomweb(path: Any) -> bool:
@@ -94,6 +97,7 @@ class Server:
         """The session of this process for the server (made once, shared by threads)."""
         import requests
         from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
 
         key = hashlib.sha1(pickle.dumps((self.url, self.auth, self.headers))).hexdigest()
         with _LOCK:
@@ -102,7 +106,21 @@ class Server:
                 found = requests.Session()
                 found.auth = self.auth
                 found.headers.update(dict(self.headers))
-                adapter = HTTPAdapter(pool_connections=POOL, pool_maxsize=POOL)
+                # a busy server's answers (BUSY) are asked again, RETRIES times over
+                # ~3 s; a refused connection or another error is said at once
+                retry = Retry(
+                    total=RETRIES,
+                    connect=0,
+                    read=0,
+                    other=0,
+                    status=RETRIES,
+                    backoff_factor=0.5,
+                    status_forcelist=BUSY,
+                    allowed_methods=None,
+                    raise_on_status=False,
+                    respect_retry_after_header=False,
+                )
+                adapter = HTTPAdapter(pool_connections=POOL, pool_maxsize=POOL, max_retries=retry)
                 found.mount("http://", adapter)
                 found.mount("https://", adapter)
                 _SESSIONS[key] = found
@@ -116,7 +134,11 @@ class Server:
             raise ImportError(
                 "DICOMweb archives need dicomweb-client: pip install 'dbdicom[dicomweb]'"
             ) from exc
-        return DICOMwebClient(self.url, session=self.session())
+        client = DICOMwebClient(self.url, session=self.session())
+        # its own retries (5 attempts over 30 s, on any error: a wrong port took 30 s
+        # to be said) left to the session's (see BUSY)
+        client.set_http_retry_params(retry=False)
+        return client
 
 
 def _clean(parts: Any) -> str:
