@@ -211,7 +211,8 @@ def sync(
         The server cannot be reached, refuses (``ServerAccessError``) or
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
-    listed = list_series(server, filters)  # before anything is written: a refusal leaves no folder
+    # before anything is written: a refusal leaves no folder
+    listed = _once_each(list_series(server, filters))
     folder.mkdir(parents=True, exist_ok=True)
     held = _held(folder)
     todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
@@ -240,6 +241,23 @@ def sync(
     if not listed and not held and not filters:
         _check_empty(server)
     return bool(todo or gone)
+
+
+def _once_each(listed: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Each series of a listing once, its rows' largest number of instances (-1: not said).
+
+    A server may list a series twice (Orthanc does, for a series UID under
+    two patients): fetched twice at once into one folder, otherwise.
+
+    Examples
+    --------
+    >>> _once_each([("1.2", "1.2.3", 3), ("1.2", "1.2.4", -1), ("1.2", "1.2.3", 5)])
+    [('1.2', '1.2.3', 5), ('1.2', '1.2.4', -1)]
+    """
+    found: dict[tuple[str, str], int] = {}
+    for study, series, n in listed:
+        found[(study, series)] = max(n, found.get((study, series), n))
+    return [(study, series, n) for (study, series), n in found.items()]
 
 
 def _check_empty(server: Server) -> None:
