@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class Files:
     root: Path
     #: True for the objects of a remote store (see _remote.RemoteIndex)
     remote = False
+    #: for a folder of the headers of a DICOMweb archive: its server (see
+    #: dbdicom._records._web), whose instances hold the pixels; else None
+    archive: Any = None
 
     @property
     def name(self) -> str:
@@ -56,13 +60,14 @@ class Files:
         its :class:`~dbdicom._web.Server`), the URL of each instance on the
         server, carrying the server (see :class:`~dbdicom._web.WebPath`).
         """
-        archive = getattr(self, "archive", None)
-        if archive is not None:
-            sizes: dict[str, int] = {}  # instances of each series (rels repeat for frames)
-            for rel in set(rels):
-                sizes[rel.rsplit("/", 1)[0]] = sizes.get(rel.rsplit("/", 1)[0], 0) + 1
+        if self.archive is not None:
+            folders = [rel.rsplit("/", 1)[0] for rel in rels]  # one a series
+            sizes = Counter(rel.rsplit("/", 1)[0] for rel in set(rels))  # instances a series
             return np.array(
-                [_web.WebPath.of(archive, r, sizes[r.rsplit("/", 1)[0]]) for r in rels],
+                [
+                    _web.WebPath.of(self.archive, rel, sizes[folder])
+                    for rel, folder in zip(rels, folders, strict=True)
+                ],
                 dtype=object,
             )
         root = str(self.root)

@@ -100,9 +100,6 @@ class Index(HeldTable, Files):
         # the tree does (order_version): caches built on the table check them
         self.version = 0
         self.order_version = 0
-        # where the pixels of the files are when not in them (a DICOMweb server:
-        # see dbdicom._records._web), None for a folder of whole files
-        self.archive: Any = None
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
