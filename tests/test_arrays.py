@@ -11,9 +11,9 @@ import pydicom
 import pytest
 import xarray as xr
 from builders import Manifest, build_database
+from recorders import count_frame_reads
 
 import dbdicom as db
-from dbdicom import _files
 from dbdicom._templates import ct_image, mr_image, new_uid, write_dataset
 
 
@@ -27,14 +27,7 @@ class ReadCounter:
     """Counts frames read from files (the real reads still happen)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.frames: list[tuple[str, int]] = []
-        original = _files.read_frames
-
-        def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-            self.frames.extend((path, int(f)) for f in frames)
-            return original(path, frames, *args, **kwargs)
-
-        monkeypatch.setattr(_files, "read_frames", counting)
+        self.frames: list[tuple[str, int]] = count_frame_reads(monkeypatch)
 
 
 def _physical(path: str) -> np.ndarray:

@@ -17,10 +17,9 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut, convert_color_space, iter_pixels
 from pydicom.uid import ImplicitVRLittleEndian
-from recorders import Recorder
+from recorders import Recorder, count_frame_reads
 
 import dbdicom as db
-from dbdicom import _files
 from dbdicom._files import pixel_format, read_frames
 
 PALETTES = {
@@ -142,18 +141,11 @@ def test_selection_reads_only_its_frames(
     path = _shipped("OBXXXX1A_2frame.dcm")
     expected = _palette_rgb(path)
     database = _database(tmp_path, path)
-    read: list[int] = []
-    original = _files.read_frames
-
-    def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        read.extend(int(f) for f in frames)
-        return original(path, frames, *args, **kwargs)
-
-    monkeypatch.setattr(_files, "read_frames", counting)
+    reads = count_frame_reads(monkeypatch)
     da = database.series()[0].to_xarray(chunks=chunks)
-    assert read == []
+    assert reads == []
     one = da.isel(frame=1).values
-    assert read == [1]
+    assert [frame for _, frame in reads] == [1]
     np.testing.assert_array_equal(one, expected[1])
     database.close()
 

@@ -14,9 +14,9 @@ import xarray as xr
 from builders import Manifest
 from pydicom.data import get_testdata_file
 from readonly import read_only
+from recorders import count_frame_reads
 
 import dbdicom as db
-from dbdicom import _files
 from dbdicom._xarray_backend import DbdicomBackendEntrypoint
 
 
@@ -24,14 +24,7 @@ class FrameReads:
     """Counts the frames read from files (the real reads still happen)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.frames: list[tuple[str, int]] = []
-        original = _files.read_frames
-
-        def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-            self.frames.extend((path, int(f)) for f in frames)
-            return original(path, frames, *args, **kwargs)
-
-        monkeypatch.setattr(_files, "read_frames", counting)
+        self.frames: list[tuple[str, int]] = count_frame_reads(monkeypatch)
 
 
 def _data_nodes(tree: xr.DataTree) -> dict[str, xr.DataArray]:

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import xarray as xr
 from builders import Manifest
+from recorders import count_frame_reads, replace_frame_reads
 from xarray.core import indexing
 
 import dbdicom as db
-from dbdicom import _files
 from dbdicom._arrays._lazy import FramesBackendArray
 
 
@@ -36,15 +36,7 @@ def vfa(database_folder: tuple[Path, Manifest]) -> Any:
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """The (path, frame) of every frame read from now on (the reads still happen)."""
-    seen: list[tuple[str, int]] = []
-    original = _files.read_frames
-
-    def counting(path: str, frames: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        seen.extend((str(path), int(f)) for f in frames)
-        return original(path, frames, *args, **kwargs)
-
-    monkeypatch.setattr(_files, "read_frames", counting)
-    return seen
+    return count_frame_reads(monkeypatch)
 
 
 @pytest.fixture
@@ -54,7 +46,7 @@ def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse(*args: Any, **kwargs: Any) -> np.ndarray:
         raise AssertionError("pixels were read")
 
-    monkeypatch.setattr(_files, "read_frames", refuse)
+    replace_frame_reads(monkeypatch, refuse)
     yield
 
 
@@ -171,7 +163,7 @@ def test_read_errors_stay_dicom_errors(
     def broken(*args: Any, **kwargs: Any) -> np.ndarray:
         raise AttributeError("'NoneType' object has no attribute 'decode'")
 
-    monkeypatch.setattr(_files, "read_frames", broken)
+    replace_frame_reads(monkeypatch, broken)
     arrays = [
         vfa.to_xarray(chunks=False),
         vfa.to_xarray(),

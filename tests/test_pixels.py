@@ -22,7 +22,14 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.pixels import pack_bits
 
 import dbdicom as db
-from dbdicom._files import FORMAT_TAGS, PixelFormat, pixel_format, read_any_header, read_frames
+from dbdicom._files import (
+    FORMAT_TAGS,
+    PixelFormat,
+    pixel_format,
+    read_any_header,
+    read_frames,
+    read_frames_into,
+)
 from dbdicom._templates import mr_image, write_dataset
 
 KEYWORDS = {tag: keyword_for_tag(tag) for tag in FORMAT_TAGS}
@@ -208,6 +215,43 @@ def test_shipped_files_equal_pydicom(name: str) -> None:
     assert_same(read_frames(path, range(len(expected)), fmt, offset, nbytes), expected)
     # without the index's offset (a file indexed by pydicom, or a stale index)
     assert_same(read_frames(path, range(len(expected)), fmt), expected)
+
+
+#: the shipped files whose frames are a plain copy (read straight into an array)
+DIRECT = ("MR_small.dcm", "CT_small.dcm", "emri_small.dcm", "OBXXXX1A.dcm", "mlut_18.dcm")
+
+
+@pytest.mark.parametrize("name", list(SHIPPED), ids=list(SHIPPED))
+def test_read_straight_into_an_array_or_refused(name: str) -> None:
+    """Frames read into the caller's array equal pydicom's; what needs more is refused."""
+    path = shipped(name)
+    fmt, offset, nbytes = indexed(path)
+    expected = reference(path, fmt)
+    order = list(range(len(expected)))[::-1]  # any order
+    dest = np.full((len(order), *fmt.frame_shape), 7, fmt.dtype if fmt.float_bits == 0 else "f8")
+    st = os.stat(path)
+    done = read_frames_into(path, order, fmt, offset, nbytes, dest, (st.st_size, st.st_mtime_ns))
+    assert done == (name in DIRECT)
+    if done:
+        assert_same(dest, expected[order])  # mlut_18: the unused high bits sign-extended
+
+
+def test_read_straight_into_an_array_refuses_changed_and_short_files(tmp_path: Path) -> None:
+    path = tmp_path / "mr.dcm"
+    shutil.copy(shipped("MR_small.dcm"), path)
+    fmt, offset, nbytes = indexed(path)
+    dest = np.empty((1, *fmt.frame_shape), fmt.dtype)
+    st = os.stat(path)
+    assert read_frames_into(str(path), [0], fmt, offset, nbytes, dest, (st.st_size, st.st_mtime_ns))
+    # another size or time than indexed: not read here (the general read looks again)
+    assert not read_frames_into(str(path), [0], fmt, offset, nbytes, dest, (st.st_size + 1, 0))
+    assert not read_frames_into(str(path), [1], fmt, offset, nbytes, dest)  # no frame 1
+    assert not read_frames_into(str(path), [0], fmt, -1, nbytes, dest)  # offset unknown
+    with open(path, "r+b") as f:
+        f.truncate(offset + nbytes // 2)  # cut short: the general read says how
+    assert not read_frames_into(str(path), [0], fmt, offset, nbytes, dest)
+    with pytest.raises(db.InvalidFileError, match="damaged"):
+        read_frames(path, [0], fmt, offset, nbytes)
 
 
 @pytest.mark.parametrize(

@@ -250,9 +250,13 @@ def _stored(
     try:
         return _files.read_frames(path, frames, fmt, offset, nbytes)
     except AttributeError as error:  # xarray would report it as a missing `.values`
-        raise InvalidFileError(
-            f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
-        ) from error
+        raise _failed(path, frames, error) from error
+
+
+def _failed(path: str, frames: list[int], error: Exception) -> InvalidFileError:
+    return InvalidFileError(
+        f"{path}: reading frames {frames} failed: {type(error).__name__}: {error}"
+    )
 
 
 #: the frames of one file of a block: its location, and per frame its place and FrameRef
@@ -367,12 +371,38 @@ def read_cells(
         with ThreadPoolExecutor(min(web, _web.POOL)) as pool:
             _place(out, groups, pool.map(_group_frames, groups), dtype)  # placed as they come
     else:
+        if not fetched and not web:
+            groups = [g for g in groups if not _read_direct(out, g, dtype)]
         loaded = (
             fetched[path] if path in fetched else _group_frames((path, group))
             for path, group in groups
         )
         _place(out, groups, loaded, dtype)
     return out.reshape(shape + frame_shape)
+
+
+def _read_direct(out: np.ndarray, item: _Group, dtype: np.dtype) -> bool:
+    """Read the frames of one local file straight into their places in ``out``, where it can.
+
+    Where physical values are the stored ones (RescaleSlope 1, intercept 0,
+    the stored dtype): no array is made per file and nothing is copied
+    (see :func:`~dbdicom._files.read_frames_into`). False: not read here
+    (another case, or the file changed since it was indexed).
+    """
+    path, group = item
+    _, _, offset, nbytes, fmt, slope, intercept, size, mtime = group[0][1]
+    if type(path) is not str or slope != 1 or intercept != 0 or fmt.dtype != dtype:
+        return False
+    if any(ref[5] != 1 or ref[6] != 0 for _, ref in group):
+        return False
+    known = None if size is None or mtime is None else (size, mtime)
+    frames = [ref[1] for _, ref in group]
+    try:
+        return _files.read_frames_into(
+            path, frames, fmt, offset, nbytes, [out[pos] for pos, _ in group], known
+        )
+    except AttributeError as error:  # as in _stored
+        raise _failed(path, frames, error) from error
 
 
 def _remote_stored(

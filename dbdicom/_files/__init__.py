@@ -8,7 +8,14 @@ from __future__ import annotations
 from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
-from ._pixels import FORMAT_TAGS, PixelFormat, native_frames, pixel_format, read_frames
+from ._pixels import (
+    FORMAT_TAGS,
+    PixelFormat,
+    native_frames,
+    pixel_format,
+    read_frames,
+    read_frames_into,
+)
 from ._places import NATIVE, frame_places
 from ._pydicom import (
     FRAME_ALIASES,
@@ -76,6 +83,7 @@ __all__ = [
     "read_any_header",
     "read_dataset",
     "read_frames",
+    "read_frames_into",
     "read_header",
     "read_with_pydicom",
     "to_python",

@@ -43,7 +43,14 @@ from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._pydicom import read_any_header
 
-__all__ = ["FORMAT_TAGS", "PixelFormat", "native_frames", "pixel_format", "read_frames"]
+__all__ = [
+    "FORMAT_TAGS",
+    "PixelFormat",
+    "native_frames",
+    "pixel_format",
+    "read_frames",
+    "read_frames_into",
+]
 
 NATIVE_LE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -341,6 +348,78 @@ def read_frames(
 
 
 # ----------------------------------------------------------------------------- fast path
+
+
+def read_frames_into(
+    path: str,
+    frames: Sequence[int],
+    fmt: PixelFormat,
+    offset: int,
+    nbytes: int,
+    dest: Sequence[np.ndarray],
+    known: tuple[int, int] | None = None,
+) -> bool:
+    """Read frames of uncompressed grey-scale data straight into ``dest``, if that is all it takes.
+
+    The plain case of :func:`read_frames`, with no array made: for each frame
+    index of ``frames``, its stored values are read into the matching array
+    of ``dest`` (C-contiguous, ``fmt.dtype``, one frame each), one
+    ``preadv`` per frame on one open file, unused high bits then cleared (or
+    sign-extended) as :func:`read_frames` does.
+
+    Returns False, having read nothing that counts, where more than a copy
+    is needed -- another format (compressed, colour, 1-bit, 32-bit, float),
+    an unknown offset, a frame beyond the pixel data or the file's end, a
+    platform without ``os.preadv`` -- or where the file is not as indexed:
+    ``known`` is its ``(size, mtime_ns)`` then, compared with ``fstat`` of
+    the file opened (no race with a rename between a ``stat`` and the
+    ``open``). The caller then reads the frames the general way, which says
+    what is wrong.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> path = get_testdata_file("emri_small.dcm")  # 10 frames, 64 x 64, uint16
+    >>> fmt, offset, nbytes = pixel_format(path)
+    >>> dest = np.empty((2, 64, 64), fmt.dtype)
+    >>> read_frames_into(path, [3, 7], fmt, offset, nbytes, dest)
+    True
+    >>> bool(np.array_equal(dest, read_frames(path, [3, 7], fmt, offset, nbytes)))
+    True
+    >>> read_frames_into(path, [10], fmt, offset, nbytes, dest[:1])  # no 11th frame
+    False
+    """
+    bits = fmt.bits_allocated
+    if (
+        offset < 0
+        or bits not in (8, 16)
+        or fmt.samples != 1
+        or fmt.palette_bits
+        or fmt.float_bits
+        or not _fast(fmt)
+        or not hasattr(os, "preadv")
+    ):
+        return False
+    size = fmt.frame_bytes
+    if any(not 0 <= k or (k + 1) * size > nbytes for k in frames):
+        return False
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if known is not None:
+            st = os.fstat(fd)
+            if (st.st_size, st.st_mtime_ns) != known:
+                return False
+        for k, frame in zip(frames, dest, strict=True):
+            if os.preadv(fd, [frame.data], offset + k * size) != size:
+                return False  # shorter than its header said (a read from the start)
+    finally:
+        os.close(fd)
+    if 0 < fmt.bits_stored < bits:
+        shift = bits - fmt.bits_stored
+        for frame in dest:
+            np.left_shift(frame, shift, out=frame)
+            np.right_shift(frame, shift, out=frame)
+    return True
 
 
 def _fast(fmt: PixelFormat) -> bool:
