@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -283,15 +284,24 @@ def _place(
     """Put the stored values of each group's frames into ``out``, in physical units."""
     for (_, group), stored in zip(groups, loaded, strict=True):
         for (pos, ref), frame in zip(group, stored, strict=True):
-            slope, intercept = ref[5], ref[6]
-            if slope == 1 and intercept == 0:
-                out[pos] = frame
-            elif dtype.kind == "f":
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
-            elif slope == 1:
-                out[pos] = frame.astype(dtype) + dtype.type(intercept)
-            else:  # a whole slope: integers (see output_dtype)
-                out[pos] = frame.astype(dtype) * dtype.type(slope) + dtype.type(intercept)
+            _physical(out[pos], frame, ref[5], ref[6], dtype)
+
+
+def _physical(
+    dest: np.ndarray, frame: np.ndarray, slope: float, intercept: float, dtype: np.dtype
+) -> None:
+    """``frame``'s stored values times ``slope`` plus ``intercept``, in ``dtype``, into ``dest``.
+
+    The values of ``frame.astype(dtype) * slope + intercept`` (both numbers
+    of ``dtype``), with no array made.
+    """
+    if slope == 1 and intercept == 0:
+        dest[...] = frame
+    elif slope == 1 and dtype.kind != "f":
+        np.add(frame, dtype.type(intercept), out=dest, dtype=dtype)
+    else:
+        np.multiply(frame, dtype.type(slope), out=dest, dtype=dtype)
+        np.add(dest, dtype.type(intercept), out=dest)
 
 
 def read_cells(
@@ -372,7 +382,8 @@ def read_cells(
             _place(out, groups, pool.map(_group_frames, groups), dtype)  # placed as they come
     else:
         if not fetched and not web:
-            groups = [g for g in groups if not _read_direct(out, g, dtype)]
+            scratch: dict[Any, np.ndarray] = {}
+            groups = [g for g in groups if not _read_direct(out, g, dtype, scratch)]
         loaded = (
             fetched[path] if path in fetched else _group_frames((path, group))
             for path, group in groups
@@ -381,28 +392,41 @@ def read_cells(
     return out.reshape(shape + frame_shape)
 
 
-def _read_direct(out: np.ndarray, item: _Group, dtype: np.dtype) -> bool:
-    """Read the frames of one local file straight into their places in ``out``, where it can.
+def _read_direct(
+    out: np.ndarray, item: _Group, dtype: np.dtype, scratch: dict[Any, np.ndarray]
+) -> bool:
+    """Read the frames of one local file into their places in ``out``, where it can.
 
-    Where physical values are the stored ones (RescaleSlope 1, intercept 0,
-    the stored dtype): no array is made per file and nothing is copied
-    (see :func:`~dbdicom._files.read_frames_into`). False: not read here
-    (another case, or the file changed since it was indexed).
+    Uncompressed grey-scale frames (see :func:`~dbdicom._files.read_frames_into`)
+    are read with no array made per file: straight into ``out`` where the
+    physical values are the stored ones, else into a buffer of ``scratch``
+    (one per pixel format, kept for the block's other files) and rescaled
+    from there. False: not read here (another case, or the file changed
+    since it was indexed).
     """
     path, group = item
     _, _, offset, nbytes, fmt, slope, intercept, size, mtime = group[0][1]
-    if type(path) is not str or slope != 1 or intercept != 0 or fmt.dtype != dtype:
-        return False
-    if any(ref[5] != 1 or ref[6] != 0 for _, ref in group):
+    if type(path) is not str or fmt.bits_allocated not in (8, 16):  # see read_frames_into
         return False
     known = None if size is None or mtime is None else (size, mtime)
     frames = [ref[1] for _, ref in group]
+    plain = fmt.dtype == dtype and all(ref[5] == 1 and ref[6] == 0 for _, ref in group)
+    if plain:
+        dest = [out[pos] for pos, _ in group]
+    else:
+        buffer = scratch.get(fmt)
+        if buffer is None or len(buffer) < len(group):
+            buffer = scratch[fmt] = np.empty((len(group), *fmt.frame_shape), fmt.dtype)
+        dest = list(buffer[: len(group)])
     try:
-        return _files.read_frames_into(
-            path, frames, fmt, offset, nbytes, [out[pos] for pos, _ in group], known
-        )
+        if not _files.read_frames_into(path, frames, fmt, offset, nbytes, dest, known):
+            return False
     except AttributeError as error:  # as in _stored
         raise _failed(path, frames, error) from error
+    if not plain:
+        for (pos, ref), frame in zip(group, dest, strict=True):
+            _physical(out[pos], frame, ref[5], ref[6], dtype)
+    return True
 
 
 def _remote_stored(
