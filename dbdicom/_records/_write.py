@@ -48,7 +48,7 @@ from .._dataset import (
 )
 from .._errors import DicomError, InvalidValueError
 from .._index import Row
-from .._templates import new_uid
+from .._templates import new_uids
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
@@ -240,8 +240,9 @@ def _set_xarray(
                 del target[keyword]
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     tags = _Frames(da)
+    uids = new_uids(len(sources))
     frames = [
-        (index, group, new_uid()) for index, group in zip(frames_of(da), sources, strict=True)
+        (index, group, uid) for index, group, uid in zip(frames_of(da), sources, uids, strict=True)
     ]
     blocks, (low, high, integral) = ranged.result()
     encoding = choose_encoding(da.dtype.kind, low, high, integral)

@@ -9,7 +9,7 @@ Pure pydicom and numpy: nothing here knows about the index or the records.
 """
 
 from ._classic import ct_image, mr_image
-from ._common import file_meta, new_uid, slice_location
+from ._common import file_meta, new_uid, new_uids, slice_location
 from ._enhanced_mr import enhanced_mr_image
 from ._parametric import VOI, parametric_map
 from ._part10 import write_dataset
@@ -25,6 +25,7 @@ __all__ = [
     "file_meta",
     "mr_image",
     "new_uid",
+    "new_uids",
     "parametric_map",
     "secondary_capture",
     "segmentation",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -56,6 +57,34 @@ def new_uid() -> str:
     False
     """
     return str(generate_uid())
+
+
+#: the root of the UIDs made here (pydicom's), and the decimal digits after it
+_ROOT = "1.2.826.0.1.3680043.8.498."
+_DIGITS = 64 - len(_ROOT)
+
+
+def new_uids(n: int) -> list[str]:
+    """``n`` new UIDs like :func:`new_uid`'s, from one read of the system's random source.
+
+    Each is pydicom's root followed by a random number below
+    ``10 ** (64 - len(root))`` (as :func:`pydicom.uid.generate_uid` makes
+    them), taken from 160 random bits: one ``os.urandom`` call, not one a
+    UID (writing a series takes a new UID per frame).
+
+    Examples
+    --------
+    >>> uids = new_uids(3)
+    >>> len(set(uids)), all(u.startswith(_ROOT) and len(u) <= 64 for u in uids)
+    (3, True)
+    >>> all(u[len(_ROOT)] != "0" or len(u) == len(_ROOT) + 1 for u in uids)  # no leading zero
+    True
+    """
+    data = os.urandom(20 * n)
+    maximum = 10**_DIGITS
+    return [
+        f"{_ROOT}{int.from_bytes(data[20 * k : 20 * (k + 1)], 'big') % maximum}" for k in range(n)
+    ]
 
 
 def check_keywords(attributes: Iterable[str], refused: Mapping[str, str]) -> None:
