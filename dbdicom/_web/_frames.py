@@ -212,6 +212,15 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
                     "(Orthanc with its DICOMweb plugin, dcm4chee, a cloud DICOM store), or "
                     "copy the series to a folder and open that."
                 ) from None
+            if exc.response is not None and exc.response.status_code == 500:
+                raise ServerError(
+                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
+                    "answered 500 (an error of its own; its log says which). Some servers "
+                    "cannot cut some instances into frames (Orthanc: those stored Deflated). "
+                    "Copy the series to a folder, where whole instances come as stored: "
+                    "series.copy_to(db.database(folder).new_patient().new_study()), and read "
+                    "it there."
+                ) from None
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
         except requests.RequestException as exc:
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
