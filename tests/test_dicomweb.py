@@ -153,6 +153,24 @@ def test_credentials_stay_out_of_the_cache_and_the_errors(
     assert not (tmp_path / "x").exists()  # nothing written for a refused archive
 
 
+def test_an_instance_path_is_its_url_on_the_server(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Not the header kept in the cache: the WADO-RS URL, which gives the instance, with no
+    credentials (the database was opened with them in the URL)."""
+    web = db.dicomweb(orthanc.db_url, cache=tmp_path / "cache")
+    instance = web.series(SeriesDescription="VFA")[0].instances()[0]
+    url = instance.path
+    assert url.startswith(orthanc.url + "/studies/") and PASSWORD not in url
+    assert url.endswith(f"/instances/{instance.SOPInstanceUID}")
+    answer = orthanc.session().get(
+        url, headers={"Accept": 'multipart/related; type="application/dicom"'}, timeout=30
+    )
+    assert answer.status_code == 200 and instance.SOPInstanceUID.encode() in answer.content
+    assert instance.path in set(web.table(columns=["path"])["path"])
+    web.close()
+
+
 def test_no_credentials_is_a_401_that_says_how_to_pass_them(orthanc: Orthanc) -> None:
     with pytest.raises(db.ServerAccessError) as info:
         db.database("dicomweb+" + orthanc.url)

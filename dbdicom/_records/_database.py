@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +490,13 @@ class Database(Record):
     def _files(self, rows: np.ndarray) -> list[str]:
         paths = self.index.array("_path", self._in_order(rows))
         return [os.path.join(self.path, p) for p in paths]
+
+    def _where(self, rels: Sequence[str] | np.ndarray) -> list[str]:
+        """Where the files ``rels`` are, for the user: paths, or URLs in a store or an archive.
+
+        For a DICOMweb archive, each instance's URL on the server (WADO-RS),
+        not the header kept in the cache.
+        """
+        if self.index.archive is not None:
+            return [str(url) for url in self.index.locations([str(r) for r in rels])]
+        return [os.path.join(self.path, p) for p in rels]

@@ -65,8 +65,11 @@ class Instance(Record):
 
     @property
     def path(self) -> str:
-        """The absolute path of the instance's file."""
-        return self._db._files(self._rows())[0]
+        """The absolute path of the instance's file.
+
+        Its URL in a remote store, or on the server for a DICOMweb archive.
+        """
+        return self._db._where(self._db.index.array("_path", self._rows()))[0]
 
 
 class _SeriesArrays:

@@ -28,7 +28,6 @@ they are read from the files once (then kept in the index, as for
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +61,7 @@ OWN_COLUMNS: dict[str, str] = {
     "study_uid": "the key of its study (study.uid: its StudyInstanceUID)",
     "series_uid": "the key of its series (series.uid: its SeriesInstanceUID)",
     "instance_uid": "the key of the instance (instance.uid: its SOPInstanceUID)",
-    "path": "the file's absolute path (instance.path)",
+    "path": "the file's absolute path, or its URL (instance.path)",
     "size": "the file's size in bytes",
     "mtime": "the file's modification time when it was indexed (UTC)",
     "pixel_offset": "byte offset of the file's native Pixel Data value (<NA>: none or compressed)",
@@ -273,8 +272,7 @@ def _own_column(db: Any, rows: np.ndarray, name: str, number: np.ndarray | None)
     if name in _KEYS:
         return pd.array(index.array(_KEYS[name], rows), dtype="str")
     if name == "path":
-        root = db.path
-        return pd.array([os.path.join(root, p) for p in index.array("_path", rows)], dtype="str")
+        return pd.array(db._where(index.array("_path", rows)), dtype="str")
     if name == "size":
         return index.array("_size", rows).astype(np.int64)
     if name == "mtime":
