@@ -39,7 +39,7 @@ from xarray.backends import BackendEntrypoint
 
 from ._accessor import register_accessor
 from ._errors import DatabaseNotFoundError
-from ._files import is_url
+from ._files import is_url, starts_like_dicom
 from ._records import Database, database, open_group, tree_of
 from ._web import is_dicomweb
 
@@ -49,7 +49,6 @@ register_accessor()  # xarray is imported: da.dicom works on what this backend o
 
 #: at most this many files of a folder are looked at by ``guess_can_open``
 GUESS_FILES = 64
-_MARKER = slice(128, 132)
 # the metadata files of a Zarr store (formats 3 and 2)
 _ZARR = ("zarr.json", ".zgroup", ".zarray")
 # the temporary folders holding links to single files, removed at exit
@@ -63,17 +62,21 @@ def _remove_links() -> None:
 
 
 def is_dicom_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a file that starts with a DICOM preamble and ``DICM``.
+    """Whether ``path`` is a file that dbdicom reads as DICOM (see ``starts_like_dicom``).
+
+    A preamble and ``DICM``, or a data set without them (ACR-NEMA style).
 
     Examples
     --------
     >>> from pydicom.data import get_testdata_file
     >>> is_dicom_file(get_testdata_file("CT_small.dcm")), is_dicom_file(__file__)
     (True, False)
+    >>> is_dicom_file(get_testdata_file("OT-PAL-8-face.dcm"))  # no preamble, no file meta
+    True
     """
     try:
         with open(path, "rb") as f:
-            return f.read(132)[_MARKER] == b"DICM"
+            return starts_like_dicom(f.read(132))
     except OSError:
         return False
 

@@ -311,6 +311,22 @@ def test_a_single_file_is_recognised_and_opened_alone(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["CT_small.dcm", "notes.txt"]  # untouched
 
 
+def test_a_file_without_preamble_is_recognised_as_the_index_reads_it(tmp_path: Path) -> None:
+    """ACR-NEMA style (no preamble, no file meta): no engine= needed for what dbdicom reads."""
+    source = Path(get_testdata_file("OT-PAL-8-face.dcm"))
+    assert source.read_bytes()[128:132] != b"DICM"
+    file = tmp_path / "face"  # no extension either
+    shutil.copyfile(source, file)
+    assert DbdicomBackendEntrypoint().guess_can_open(file)
+    assert DbdicomBackendEntrypoint().guess_can_open(tmp_path)
+    da = xr.open_dataarray(file)
+    xr.testing.assert_identical(da, xr.open_dataarray(file, engine="dbdicom"))
+    assert da.shape == (480, 640, 3)  # its palette applied
+    netcdf = tmp_path / "x.nc"
+    netcdf.write_bytes(b"CDF\x01" + bytes(200))
+    assert not DbdicomBackendEntrypoint().guess_can_open(netcdf)
+
+
 def test_what_is_not_dicom_is_not_claimed(tmp_path: Path, demo: db.Database) -> None:
     guess = DbdicomBackendEntrypoint().guess_can_open
     text = tmp_path / "notes.txt"

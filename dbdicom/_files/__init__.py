@@ -45,25 +45,21 @@ from ._remote import (
 )
 from ._remote_frames import read_remote_frames
 from ._values import decode_value, encodings_for, to_python
+from ._walker import starts_like_dicom
 
 __all__ = [
     "FORMAT_TAGS",
-    "HEAD",
-    "RemoteFile",
-    "Store",
-    "is_url",
-    "local_copy",
-    "read_remote_frames",
-    "redact",
-    "remote_header",
     "FRAME_ALIASES",
+    "HEAD",
     "Header",
     "Layouts",
     "NATIVE",
     "NeedsPydicom",
-    "PALETTE",
     "NotDicomError",
+    "PALETTE",
     "PixelFormat",
+    "RemoteFile",
+    "Store",
     "dataset_bytes",
     "decode_value",
     "elements",
@@ -76,6 +72,8 @@ __all__ = [
     "grid_frame_values",
     "header_of",
     "image_problem",
+    "is_url",
+    "local_copy",
     "merge",
     "native_frames",
     "palette_bits",
@@ -85,7 +83,11 @@ __all__ = [
     "read_frames",
     "read_frames_into",
     "read_header",
+    "read_remote_frames",
     "read_with_pydicom",
+    "redact",
+    "remote_header",
+    "starts_like_dicom",
     "to_python",
     "values_of_elements",
 ]

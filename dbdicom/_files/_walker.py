@@ -37,6 +37,7 @@ __all__ = [
     "explicit_vr",
     "read_meta",
     "split_element",
+    "starts_like_dicom",
     "walk",
 ]
 
@@ -270,9 +271,31 @@ def _no_marker(data: bytes) -> Exception:
     """
     if not data:
         return NotDicomError("the file is empty (0 bytes)")
-    if len(data) >= 8 and data[0:2] in (b"\x08\x00", b"\x02\x00", b"\x00\x08", b"\x00\x02"):
+    if starts_like_dicom(data):
         return NeedsPydicom("no file meta header")
     return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+
+
+def starts_like_dicom(head: bytes) -> bool:
+    r"""Whether bytes from the start of a file are those of a DICOM file, as dbdicom reads them.
+
+    ``DICM`` at byte 128 (a Part-10 file), or a data set without preamble
+    and file meta (old ACR-NEMA style): its first element is of group 0002
+    or 0008, in either byte order. ``head``: at least the first 132 bytes
+    (fewer where the file is shorter).
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> with open(get_testdata_file("OT-PAL-8-face.dcm"), "rb") as f:  # no preamble
+    ...     starts_like_dicom(f.read(132))
+    True
+    >>> starts_like_dicom(b"CDF\x01" + bytes(128))  # netCDF
+    False
+    """
+    if head[128:132] == b"DICM":
+        return True
+    return len(head) >= 8 and head[0:2] in (b"\x08\x00", b"\x02\x00", b"\x00\x08", b"\x00\x02")
 
 
 def _meta_text(win: Window, pos: int, length: int) -> str:
