@@ -264,11 +264,7 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
 
 
 def _no_marker(data: bytes) -> Exception:
-    """The error for ``data``, the start of a file without the ``DICM`` marker.
-
-    :class:`NeedsPydicom` for a raw data set without preamble and file meta
-    (as old ACR-NEMA style files), else :class:`NotDicomError`.
-    """
+    """The error for a file without DICM: NeedsPydicom for a raw data set, else NotDicomError."""
     if not data:
         return NotDicomError("the file is empty (0 bytes)")
     if starts_like_dicom(data):
@@ -277,21 +273,12 @@ def _no_marker(data: bytes) -> Exception:
 
 
 def starts_like_dicom(head: bytes) -> bool:
-    r"""Whether bytes from the start of a file are those of a DICOM file, as dbdicom reads them.
+    r"""Whether a file's first bytes (132, or all) are DICOM's, as dbdicom reads them.
 
-    ``DICM`` at byte 128 (a Part-10 file), or a data set without preamble
-    and file meta (old ACR-NEMA style): its first element is of group 0002
-    or 0008, in either byte order. ``head``: at least the first 132 bytes
-    (fewer where the file is shorter).
+    ``DICM`` at byte 128, or (ACR-NEMA style) a first element of group 0002 or 0008.
 
-    Examples
-    --------
-    >>> from pydicom.data import get_testdata_file
-    >>> with open(get_testdata_file("OT-PAL-8-face.dcm"), "rb") as f:  # no preamble
-    ...     starts_like_dicom(f.read(132))
-    True
-    >>> starts_like_dicom(b"CDF\x01" + bytes(128))  # netCDF
-    False
+    >>> starts_like_dicom(bytes(128) + b"DICM"), starts_like_dicom(b"CDF\x01" + bytes(128))
+    (True, False)
     """
     if head[128:132] == b"DICM":
         return True
