@@ -53,6 +53,7 @@ from .._errors import (
     StorageObjectNotFoundError,
 )
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
+from ._ranges import cat_ranges
 from ._walker import TooDeep, Window
 
 __all__ = [
@@ -337,7 +338,7 @@ class Store:
         paths = [self.path_of(rels[i]) for i in asked]
         ends = [min(n, int(sizes[i])) for i in asked]
         try:
-            got = fs.cat_ranges(paths, [0] * len(paths), ends, on_error="return")
+            got = cat_ranges(fs, paths, [0] * len(paths), ends)
         except Exception as exc:  # the store's boundary: see listing
             raise self.error(exc, "cannot be read") from exc
         for i, end, g in zip(asked, ends, got, strict=True):
