@@ -18,12 +18,15 @@ without a client certificate or a proxy (in the client's configuration or
 the environment). Any other file system, and any option above, is read by
 ``fs.cat_ranges`` as before. A range whose request does not end in a clean
 HTTP answer (the URL could not be signed, the connection failed or was
-reset, a redirect, a truncated body) is read again by s3fs, which retries
-and raises as it does; 5xx and 429 answers are asked again a few times
-(:data:`ATTEMPTS`, backing off as s3fs does) and then, like 4xx answers,
-become the exception s3fs raises for the same S3 error code
-(``FileNotFoundError`` for ``NoSuchKey``, ``PermissionError`` for
-``AccessDenied`` or ``SignatureDoesNotMatch``...).
+reset, a truncated body) is read again by s3fs, which retries and raises as
+it does; so is a redirect (another region's endpoint) and a refusal (400,
+403): s3fs's signed request confirms it, with its own error, or is given
+the bytes, and then a policy refuses query-string signatures and the file
+system is read by ``fs.cat_ranges`` from then on. 5xx and 429 answers are
+asked again a few times (:data:`ATTEMPTS`, backing off as s3fs does) and
+then, like other 4xx answers, become the exception s3fs raises for the same
+S3 error code (``FileNotFoundError`` for ``NoSuchKey``, ``OSError`` EINVAL
+for ``InvalidRange``...), so that dbdicom's errors stay what they were.
 
 A presigned URL is a credential for as long as it is valid: it is made just
 before its request, valid for :data:`EXPIRES` seconds, and never put in an
@@ -108,8 +111,8 @@ def _fetcher(fs: Any) -> _Fetcher | None:
                 return found
         try:
             made = _Fetcher.of(fs)
-        except Exception:  # no client (no credentials, a bad option): s3fs's read says why
-            return None
+        except Exception:  # no client, an unreadable CA bundle...: s3fs's reads say why
+            made = None
         _FETCHERS[key] = made
         weakref.finalize(fs, _forget, key, made)
         return made
