@@ -226,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label}: {spread(times[key])}  ({', '.join(f'{s:.3f}' for s in times[key])})")
     print(
         f"memory: pixels {web_mem['nbytes'] / MIB:,.0f} MiB; peak RSS archive "
-        f"{web_mem['peak'] / MIB:,.0f} MiB ({web_mem['seconds']:.2f} s), folder "
-        f"{local_mem['peak'] / MIB:,.0f} MiB ({local_mem['seconds']:.2f} s)"
+        f"{web_mem['peak'] / MIB:,.0f} MiB ({web_mem['seconds']:.2f} s; "
+        f"{web_mem['opened'] / MIB:,.0f} MiB once opened), folder "
+        f"{local_mem['peak'] / MIB:,.0f} MiB ({local_mem['seconds']:.2f} s; "
+        f"{local_mem['opened'] / MIB:,.0f} MiB once opened)"
     )
     print(f"load average (1 min) before / after: {load[0]:.2f} / {load[-1]:.2f}")
     if args.json:

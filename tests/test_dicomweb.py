@@ -19,13 +19,15 @@ import pytest
 import requests
 import xarray as xr
 from dicomweb_client.api import DICOMwebClient
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from servers import PASSWORD, USER, Orthanc, free_port
 
 import dbdicom as db
 from dbdicom._demo import build_demo
 from dbdicom._records._web import qido_filters
-from dbdicom._web import Server
+from dbdicom._web import Server, split_multipart
 from dbdicom._web._cache import list_series
 
 #: compressed files of pydicom's test data: JPEG 2000, JPEG-LS, RLE, JPEG baseline
@@ -523,3 +525,36 @@ def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
     finally:  # the other tests count the archive's patients
         for found in session.post(f"{root}/tools/lookup", data="deflated", timeout=30).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.sampled_from(["application/octet-stream", "image/jls", "application/dicom"]),
+            st.binary(max_size=64),
+        ),
+        max_size=6,
+    ),
+    preamble=st.binary(max_size=16),
+)
+def test_a_multipart_body_splits_into_the_parts_it_was_made_of(
+    parts: list[tuple[str, bytes]], preamble: bytes
+) -> None:
+    """What a server sends (a preamble, parts with or without a content type, the closing
+    delimiter) comes back part by part, byte for byte, each copied once from the body."""
+    boundary = b"3f1a9c0e2b7d4856"
+    assume(boundary not in preamble and all(boundary not in data for _, data in parts))
+    body = preamble + b"\r\n"
+    for k, (kind, data) in enumerate(parts):
+        head = b"" if k % 2 else f"Content-Type: {kind}\r\n".encode()
+        body += b"--" + boundary + b"\r\n" + head + b"\r\n" + data + b"\r\n"
+    body += b"--" + boundary + b"--\r\n"
+    content_type = (
+        f'multipart/related; type="application/octet-stream"; boundary={boundary.decode()}'
+    )
+    expected = [
+        ("application/octet-stream" if k % 2 else kind, data)
+        for k, (kind, data) in enumerate(parts)
+    ]
+    assert split_multipart(body, content_type) == expected
