@@ -217,7 +217,15 @@ def test_open_dataarray_group_by_path_uid_and_description(built: Path) -> None:
     flair = database.series(SeriesDescription="T2/FLAIR")[0]
     expected = flair.to_xarray().compute()
     path = "/Bob_Beta_P2/Brain_20240101/2_T2_FLAIR"
-    for group in (path, path.lstrip("/"), flair.uid, "T2/FLAIR"):
+    # the whole path, the end of it (the node's name as open_datatree shows it), UID, description
+    for group in (
+        path,
+        path.lstrip("/"),
+        "2_T2_FLAIR",
+        "Brain_20240101/2_T2_FLAIR",
+        flair.uid,
+        "T2/FLAIR",
+    ):
         da = xr.open_dataarray(built, group=group)
         assert da.chunks is None
         xr.testing.assert_identical(da.compute().rename(expected.name), expected)
@@ -236,6 +244,12 @@ def test_ambiguous_and_missing_groups_say_which_paths_there_are(built: Path) -> 
         xr.open_dataarray(built, group="T1")
     assert "/Ann_Alpha_P1/Brain_20240101/1_T1'" in str(ambiguous.value)
     assert "/Bob_Beta_P2/Brain_20240101/1_T1'" in str(ambiguous.value)
+    with pytest.raises(db.GroupError, match="series match group='1_T1'") as by_name:
+        xr.open_dataarray(built, group="1_T1")  # a node name two patients' series have
+    assert "/Ann_Alpha_P1/Brain_20240101/1_T1'" in str(by_name.value)
+    assert "/Bob_Beta_P2/Brain_20240101/1_T1'" in str(by_name.value)
+    with pytest.raises(db.GroupError, match="no node"):
+        xr.open_dataarray(built, group="_T1")  # only whole names of the path match
     with pytest.raises(db.GroupError, match="no node, SeriesInstanceUID or SeriesDescription"):
         xr.open_dataarray(built, group="/Ann_Alpha_P1/Brain_20240101/9_T9")
     with pytest.raises(KeyError, match="2_T2_FLAIR"):  # a KeyError, listing the paths

@@ -232,6 +232,12 @@ def _find_places(record: Any, group: str, places: list[Place]) -> tuple[list[Pla
     found = [p for p in places if p.series.uid == group]
     if not found:
         found = [p for p in places if _export.series_name(p.series) == group]
+    if not found:  # the end of a path: a node's name ("2_T2w"), its study's and its own...
+        found = [p for p in places if p.path.endswith(wanted)]
+        if not found and last.isdigit() and parent:  # ...and a group's ("2_T2w/1")
+            below = [p for p in places if p.path.endswith(parent)]
+            if len(below) == 1:
+                return below, int(last)
     if not found:
         raise GroupError(
             f"no node, SeriesInstanceUID or SeriesDescription {group!r} in {_name(record)}. "
@@ -259,8 +265,10 @@ def open_group(
 
     ``group`` is a path in the tree (``/patient/study/series``, with or
     without the leading ``/``; a patient's or study's path gives its node:
-    attrs, no variable), a SeriesInstanceUID or a SeriesDescription that only
-    one series has; None when ``record`` holds one series. A series that
+    attrs, no variable), the end of a series' path (its node's name, such as
+    ``2_T2w``, as ``xr.open_datatree`` shows it), a SeriesInstanceUID or a
+    SeriesDescription that only one series has; None when ``record`` holds
+    one series. A series that
     splits by geometry is named with its group: ``<series path>/1``.
     ``dims`` and ``fill`` as in :meth:`dbdicom.Series.to_xarray`.
 
