@@ -254,6 +254,24 @@ def test_read_straight_into_an_array_refuses_changed_and_short_files(tmp_path: P
         read_frames(path, [0], fmt, offset, nbytes)
 
 
+def test_read_straight_into_an_array_is_little_endian_on_any_host() -> None:
+    """(review) The stored bytes are Little Endian; ``fmt.dtype`` is native.
+
+    On a big-endian host (s390x) ``fmt.dtype`` is ``>u2``/``>i2``: a raw copy of
+    the file's bytes into it gives byte-swapped values, where ``read_frames``
+    swaps them (``_read_native``: ``astype(native)``). Simulated here by a
+    destination of the big-endian dtype a big-endian host's ``fmt.dtype`` is:
+    the values must be right, or the read declined.
+    """
+    for name in ("CT_small.dcm", "emri_small.dcm"):
+        path = shipped(name)
+        fmt, offset, nbytes = indexed(path)
+        expected = read_frames(path, [0], fmt, offset, nbytes)
+        dest = np.zeros((1, *fmt.frame_shape), fmt.dtype.newbyteorder(">"))
+        if read_frames_into(path, [0], fmt, offset, nbytes, dest):
+            np.testing.assert_array_equal(dest, expected)
+
+
 @pytest.mark.parametrize(
     "name", ["emri_small.dcm", "emri_small_RLE.dcm", "emri_small_jpeg_2k_lossless.dcm"]
 )

@@ -332,3 +332,57 @@ def test_5xx_answers_are_asked_again_then_are_s3fs_s_error(
     assert isinstance(got[3], OSError) and "Reduce your rate" in str(got[3])
     assert got[3].errno == errno.EBUSY or got[3].errno == errno.EIO
     assert asyncio.iscoroutinefunction(ranges._sleep)
+
+
+class _Garbled:
+    """A session whose GETs of one path get an answer aiohttp cannot parse.
+
+    aiohttp raises ``ClientResponseError`` then (``ClientResponse.start``:
+    a bad status line, a header too long...), whose ``str`` names the
+    request's URL: here the presigned one, with its signature.
+    """
+
+    def __init__(self, session: Any, broken: str) -> None:
+        self.session, self.broken, self.closed = session, broken, False
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        if self.broken not in url:
+            return self.session.get(url, **kwargs)
+        from multidict import CIMultiDict, CIMultiDictProxy
+        from yarl import URL
+
+        info = aiohttp.RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+        raise aiohttp.ClientResponseError(info, (), status=400, message="Invalid status line")
+
+
+def test_no_presigned_url_in_the_chain_of_an_error_s3fs_then_gives(
+    s3_server: dict[str, Any],
+) -> None:
+    """(review) A failed presigned GET read again by s3fs, which fails too: s3fs's error.
+
+    Its ``__context__`` must not be the aiohttp exception of the presigned
+    GET (the fallback runs inside ``except``): a traceback prints the chain,
+    and aiohttp's ``ClientResponseError`` names the presigned URL.
+    """
+    import traceback
+
+    fs = _fs(s3_server)
+    paths = _objects(fs)
+    missing = paths[0].rsplit("/", 1)[0] + "/missing.bin"
+    cat_ranges(fs, paths[:1], [0], [1])  # the session made
+    fetcher = ranges._fetcher(fs)
+    assert fetcher is not None
+    fetcher.session = _Garbled(fetcher.session, "missing.bin")
+    (got,) = cat_ranges(fs, [missing], [0], [10])
+    assert isinstance(got, FileNotFoundError)
+    printed = "".join(traceback.format_exception(got))
+    assert not any(leak in printed for leak in LEAKS[:3]), printed
+    store = Store(f"s3://{paths[0].rsplit('/', 1)[0]}", s3_server)
+    try:
+        raise store.error(got, "cannot be read", "s3://x/missing.bin") from got
+    except db.DicomError as error:
+        printed = "".join(traceback.format_exception(error))
+    assert not any(leak in printed for leak in LEAKS[:3]), printed
