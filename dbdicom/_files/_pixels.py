@@ -403,6 +403,8 @@ def read_frames_into(
     size = fmt.frame_bytes
     if any(not 0 <= k or (k + 1) * size > nbytes for k in frames):
         return False
+    if any(d.dtype != d.dtype.newbyteorder("<") for d in dest):
+        return False  # a big-endian host: the Little Endian bytes need a swap (read_frames)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         if known is not None:

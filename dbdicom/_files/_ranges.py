@@ -225,7 +225,12 @@ class _Fetcher:
                         url, headers=headers, allow_redirects=False
                     ) as answer:
                         status, reason, body = answer.status, answer.reason, await answer.read()
+                answered = True
             except Exception:  # not an HTTP answer (no URL, no connection...): s3fs's read
+                answered = False  # (read outside the except: s3fs's error would chain this
+                # one, whose text -- aiohttp's ClientResponseError -- and frames hold the URL)
+            if not answered:
+                url = ""  # (none left in this frame)
                 return await self._by_s3fs(fs, path, start, end)
             if status in (200, 206):
                 return body
