@@ -375,3 +375,27 @@ def test_a_read_only_folder_is_opened_without_writing_into_it(
         assert da.values.shape == (5, 64, 64)
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
     assert len(_data_nodes(tree)) == 7
+
+
+def test_raw_arrays_and_uncompressed_zarr_chunks_are_not_claimed(tmp_path: Path) -> None:
+    """(review) The ACR-NEMA rule (first 2 bytes 0008/0002, either byte order) claims raw data.
+
+    A little-endian array whose first value is 2 or 8 (a label image, an
+    uncompressed Zarr chunk, an Analyze .img) starts so. A folder that holds
+    such a file anywhere below is then dbdicom's: ``xr.open_dataset`` without
+    ``engine=`` indexes it (writing ``.dbdicom`` into the user's folder) and
+    fails with a GridError, where xarray said no engine opens it.
+    """
+    guess = DbdicomBackendEntrypoint().guess_can_open
+    raw = tmp_path / "labels.raw"
+    raw.write_bytes(np.array([2, 0, 1, 1] * 64, "<u1").tobytes())
+    counts = tmp_path / "counts.bin"
+    np.full(64, 8, "<i4").tofile(counts)
+    assert not guess(raw)
+    assert not guess(counts)
+    zarr = pytest.importorskip("zarr")
+    project = tmp_path / "project"
+    project.mkdir()
+    z = zarr.create_array(project / "t.zarr", shape=(4,), dtype="i2", compressors=None)
+    z[:] = [8, 1, 2, 3]
+    assert not guess(project)
