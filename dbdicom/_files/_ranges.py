@@ -170,6 +170,7 @@ class _Fetcher:
         self.loop = fs.loop
         self.tls, self.timeout = tls, timeout
         self.session: Any = None
+        self.pid = os.getpid()  # a forked child has the session and loop objects, not their thread
         self.slots: asyncio.Semaphore | None = None
         #: set when s3fs read what a presigned GET was refused: fs.cat_ranges from then on
         self.off = False
@@ -264,8 +265,8 @@ class _Fetcher:
     def close(self) -> None:
         """Close the session (from any thread; at exit too, while fsspec's loop runs)."""
         session, self.session = self.session, None
-        if session is None or session.closed or self.loop.is_closed():
-            return
+        if session is None or session.closed or self.loop.is_closed() or self.pid != os.getpid():
+            return  # (in a forked child the loop "runs" with no thread: a wait of 2 s for nothing)
         try:
             if asyncio.get_running_loop() is self.loop:
                 self.loop.create_task(session.close())
