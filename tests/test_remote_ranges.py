@@ -266,7 +266,7 @@ class _Answers:
         await self.session.close()
 
     def get(self, url: str, **kwargs: Any) -> Any:
-        if self.broken not in url:
+        if self.broken not in str(url):
             return self.session.get(url, **kwargs)
         self.calls += 1
         if not self.status:
@@ -349,12 +349,14 @@ class _Garbled:
         await self.session.close()
 
     def get(self, url: str, **kwargs: Any) -> Any:
-        if self.broken not in url:
+        if self.broken not in str(url):
             return self.session.get(url, **kwargs)
         from multidict import CIMultiDict, CIMultiDictProxy
         from yarl import URL
 
-        info = aiohttp.RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+        info = aiohttp.RequestInfo(
+            URL(str(url)), "GET", CIMultiDictProxy(CIMultiDict()), URL(str(url))
+        )
         raise aiohttp.ClientResponseError(info, (), status=400, message="Invalid status line")
 
 

@@ -210,6 +210,8 @@ class _Fetcher:
 
     async def _one(self, fs: Any, path: str, start: int, end: int) -> bytes | Exception:
         """One range: its bytes, the exception s3fs gives for its S3 error, or s3fs's read."""
+        import yarl  # aiohttp's
+
         if start < 0 or end < 0:  # relative to the end: s3fs asks for the size first
             return await self._by_s3fs(fs, path, start, end)
         bucket, key, _ = fs.split_path(path)
@@ -222,8 +224,8 @@ class _Fetcher:
                     url = await client.generate_presigned_url(
                         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=EXPIRES
                     )
-                    async with self.session.get(
-                        url, headers=headers, allow_redirects=False
+                    async with self.session.get(  # as signed: yarl would requote it
+                        yarl.URL(url, encoded=True), headers=headers, allow_redirects=False
                     ) as answer:
                         status, reason, body = answer.status, answer.reason, await answer.read()
                 answered = True
