@@ -143,7 +143,8 @@ def _open(filename_or_obj: Any, storage_options: Mapping[str, Any] | None = None
     if path.is_file():
         if not is_dicom_file(path):
             raise DatabaseNotFoundError(
-                f"{str(path)!r} is not a DICOM file (no 'DICM' at byte 128): give a DICOM "
+                f"{str(path)!r} is not a DICOM file (no 'DICM' at byte 128, nor a data set "
+                "without it): give a DICOM "
                 "file, or the folder that holds the files"
             )
         return _single_file(path)

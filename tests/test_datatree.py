@@ -378,14 +378,10 @@ def test_a_read_only_folder_is_opened_without_writing_into_it(
 
 
 def test_raw_arrays_and_uncompressed_zarr_chunks_are_not_claimed(tmp_path: Path) -> None:
-    """(review) The ACR-NEMA rule (first 2 bytes 0008/0002, either byte order) claims raw data.
-
-    A little-endian array whose first value is 2 or 8 (a label image, an
-    uncompressed Zarr chunk, an Analyze .img) starts so. A folder that holds
-    such a file anywhere below is then dbdicom's: ``xr.open_dataset`` without
-    ``engine=`` indexes it (writing ``.dbdicom`` into the user's folder) and
-    fails with a GridError, where xarray said no engine opens it.
-    """
+    """A little-endian array whose first value is 2 or 8 (a label image, an uncompressed
+    Zarr chunk, an Analyze .img) starts as an ACR-NEMA data set's group 0002 or 0008 does,
+    but no element header follows: not claimed, so xr.open_dataset of a folder holding one
+    neither indexes it (writing .dbdicom into it) nor fails with a GridError."""
     guess = DbdicomBackendEntrypoint().guess_can_open
     raw = tmp_path / "labels.raw"
     raw.write_bytes(np.array([2, 0, 1, 1] * 64, "<u1").tobytes())

@@ -255,7 +255,7 @@ def test_read_straight_into_an_array_refuses_changed_and_short_files(tmp_path: P
 
 
 def test_read_straight_into_an_array_is_little_endian_on_any_host() -> None:
-    """(review) The stored bytes are Little Endian; ``fmt.dtype`` is native.
+    """The stored bytes are Little Endian; ``fmt.dtype`` is native.
 
     On a big-endian host (s390x) ``fmt.dtype`` is ``>u2``/``>i2``: a raw copy of
     the file's bytes into it gives byte-swapped values, where ``read_frames``

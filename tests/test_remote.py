@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import numpy as np
 import pytest
 from bad_files import build_bad_files
@@ -482,6 +483,11 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
         assert remote.path == url and remote.read_only
         _same_database(remote, local)
         assert _same_arrays(remote, local) >= 4
+        # instance.path is a URL fsspec opens (for a zip: zip://<member>::<the zip>)
+        instance = remote.series()[0].instances()[0]
+        with fsspec.open(instance.path, "rb") as f:
+            assert f.read(132)[128:132] == b"DICM"
+        assert instance.path in set(remote.table(columns=["path"])["path"])
 
 
 def test_csv_export_of_a_zip_and_of_a_store_reads_the_objects(

@@ -363,7 +363,7 @@ class _Garbled:
 def test_no_presigned_url_in_the_chain_of_an_error_s3fs_then_gives(
     s3_server: dict[str, Any],
 ) -> None:
-    """(review) A failed presigned GET read again by s3fs, which fails too: s3fs's error.
+    """A failed presigned GET read again by s3fs, which fails too: s3fs's error.
 
     Its ``__context__`` must not be the aiohttp exception of the presigned
     GET (the fallback runs inside ``except``): a traceback prints the chain,
@@ -388,3 +388,24 @@ def test_no_presigned_url_in_the_chain_of_an_error_s3fs_then_gives(
     except db.DicomError as error:
         printed = "".join(traceback.format_exception(error))
     assert not any(leak in printed for leak in LEAKS[:3]), printed
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a b.dcm", "a+b.dcm", "a~b.dcm", "é.dcm", "a%2Fb.dcm", "a=b&c.dcm", "a:b@c!$'()*,;.dcm"],
+)
+def test_keys_with_characters_quoted_or_not(seaweedfs: SeaweedFS, name: str) -> None:
+    """The URL is sent as it was signed (not quoted again): SeaweedFS, which checks
+    signatures, accepts it for keys with spaces, reserved and non-ASCII characters."""
+    fs = _fs(seaweedfs.options)
+    bucket = "dbdicom-ranges"
+    if not fs.exists(bucket):
+        fs.mkdir(bucket)
+    path = f"{bucket}/{uuid.uuid4().hex[:8]}/{name}"
+    fs.pipe_file(path, b"0123456789")
+    with _counted(fs) as by_s3fs:
+        got = cat_ranges(fs, [path], [2], [6])
+    assert got == [b"2345"]
+    assert by_s3fs == [], "the presigned GET was refused: s3fs read it"
+    fetcher: Any = ranges._fetcher(fs)
+    assert not fetcher.off

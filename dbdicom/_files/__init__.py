@@ -44,8 +44,8 @@ from ._remote import (
     remote_header,
 )
 from ._remote_frames import read_remote_frames
+from ._sniff import starts_like_dicom
 from ._values import decode_value, encodings_for, to_python
-from ._walker import starts_like_dicom
 
 __all__ = [
     "FORMAT_TAGS",

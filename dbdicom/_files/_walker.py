@@ -27,6 +27,8 @@ import struct
 from collections.abc import Container
 from typing import Any, BinaryIO, NamedTuple, Protocol
 
+from ._sniff import starts_like_dicom
+
 __all__ = [
     "MAX_NESTING",
     "End",
@@ -37,7 +39,6 @@ __all__ = [
     "explicit_vr",
     "read_meta",
     "split_element",
-    "starts_like_dicom",
     "walk",
 ]
 
@@ -270,19 +271,6 @@ def _no_marker(data: bytes) -> Exception:
     if starts_like_dicom(data):
         return NeedsPydicom("no file meta header")
     return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
-
-
-def starts_like_dicom(head: bytes) -> bool:
-    r"""Whether a file's first bytes (132, or all) are DICOM's, as dbdicom reads them.
-
-    ``DICM`` at byte 128, or (ACR-NEMA style) a first element of group 0002 or 0008.
-
-    >>> starts_like_dicom(bytes(128) + b"DICM"), starts_like_dicom(b"CDF\x01" + bytes(128))
-    (True, False)
-    """
-    if head[128:132] == b"DICM":
-        return True
-    return len(head) >= 8 and head[0:2] in (b"\x08\x00", b"\x02\x00", b"\x00\x08", b"\x00\x02")
 
 
 def _meta_text(win: Window, pos: int, length: int) -> str:

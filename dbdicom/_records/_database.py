@@ -495,8 +495,9 @@ class Database(Record):
         """Where the files ``rels`` are, for the user: paths, or URLs in a store or an archive.
 
         For a DICOMweb archive, each instance's URL on the server (WADO-RS),
-        not the header kept in the cache.
+        not the header kept in the cache; in a store, each object's URL
+        (``zip://ct/IM-1::/data/cd.zip`` for a file in a zip).
         """
-        if self.index.archive is not None:
+        if self.index.archive is not None or self.index.remote:  # URLs, with no credentials
             return [str(url) for url in self.index.locations([str(r) for r in rels])]
         return [os.path.join(self.path, p) for p in rels]

@@ -221,7 +221,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
             if exc.response is not None and exc.response.status_code == 500:
                 raise ServerError(
                     f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
-                    "answered 500 (an error of its own; its log says which). Some servers "
+                    f"answered 500 {exc.response.reason or ''} (an error of its own; its log "
+                    "says which). If it recurs: some servers "
                     "cannot cut some instances into frames (Orthanc: those stored Deflated). "
                     "Copy the series to a folder, where whole instances come as stored: "
                     "series.copy_to(db.database(folder).new_patient().new_study()), and read "
