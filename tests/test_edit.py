@@ -257,6 +257,19 @@ def test_copy_to_another_patient_and_another_database(demo: db.Database, tmp_pat
     assert other.patients() == []
 
 
+def test_copy_or_move_to_a_path_says_what_to_pass(demo: db.Database, tmp_path: Path) -> None:
+    """A folder's path where a record is wanted: an error that writes the call to make."""
+    series = demo.series(SeriesDescription="T2w")[0]
+    out = tmp_path / "out"
+    for verb in ("copy_to", "move_to"):
+        with pytest.raises(db.InvalidValueError) as info:
+            getattr(series, verb)(str(out))
+        assert f"series.{verb}(db.database(folder).new_patient().new_study())" in str(info.value)
+    with pytest.raises(db.InvalidValueError, match=r"patient.copy_to\(db.database\(folder\)\)"):
+        demo.patients()[0].copy_to(out)
+    assert not demo.unsaved and not out.exists()
+
+
 def test_new_records_inherit_attributes(demo: db.Database) -> None:
     study = demo.studies(StudyDescription="MR phantom T1 mapping")[0]
     series = study.new_child()

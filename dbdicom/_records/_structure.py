@@ -318,6 +318,15 @@ TEMPLATE_KEEPS = frozenset(
 def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
     if parent is None:
         raise DicomError(f"a database has no parent to {verb} into: database.save(path) copies it.")
+    if getattr(parent, "_db", None) is None:  # a folder's path, most often
+        into = LEVELS[max(LEVELS.index(record.level) - 1, 0)]
+        raise InvalidValueError(
+            f"{verb}_to takes the record to {verb} into (a {into}), not a "
+            f"{type(parent).__name__} ({parent!r}). Into a folder: "
+            f"{record.level}.{verb}_to(db.database(folder)"
+            + "".join(f".new_{level}()" for level in LEVELS[1 : LEVELS.index(into) + 1])
+            + ")"
+        )
     if parent._db is record._db and record.level != "database":
         above = parent
         while above.level != "database":
