@@ -407,9 +407,10 @@ _POOLS_LOCK = threading.Lock()
 def _requests() -> ThreadPoolExecutor:
     """The threads of this process for requests to servers (:data:`_web.POOL` of them).
 
-    One set for every block (dask computes several at once): a pool a block
-    started and ended threads for each, whose memory (each thread's malloc
-    arena) the process kept, ~50 MiB more over a 2,000-frame series.
+    One set for every block (dask computes several at once), instead of a
+    pool started and ended by each block; with the frames placed as their
+    requests end, the peak of a lazy mean of 2,000 frames from Orthanc fell
+    from 304 to 292 MiB (the folder's: 236 MiB).
     """
     pid = os.getpid()
     with _POOLS_LOCK:
