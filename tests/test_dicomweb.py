@@ -170,6 +170,7 @@ def test_an_instance_path_is_its_url_on_the_server(
     )
     assert answer.status_code == 200 and instance.SOPInstanceUID.encode() in answer.content
     assert instance.path in set(web.table(columns=["path"])["path"])
+    assert instance.files() == [url]  # files() says the same
     web.close()
 
 

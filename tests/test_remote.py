@@ -488,6 +488,7 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
         with fsspec.open(instance.path, "rb") as f:
             assert f.read(132)[128:132] == b"DICM"
         assert instance.path in set(remote.table(columns=["path"])["path"])
+        assert instance.files() == [instance.path]
 
 
 def test_csv_export_of_a_zip_and_of_a_store_reads_the_objects(

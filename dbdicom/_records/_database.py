@@ -488,16 +488,17 @@ class Database(Record):
         return rows
 
     def _files(self, rows: np.ndarray) -> list[str]:
-        paths = self.index.array("_path", self._in_order(rows))
-        return [os.path.join(self.path, p) for p in paths]
+        """Where the files of ``rows`` are, in the tree's order (see :meth:`_where`)."""
+        return self._where(self.index.array("_path", self._in_order(rows)))
 
     def _where(self, rels: Sequence[str] | np.ndarray) -> list[str]:
-        """Where the files ``rels`` are, for the user: paths, or URLs in a store or an archive.
+        """Where the files ``rels`` are, for the user: paths, or URLs with no credentials.
 
-        For a DICOMweb archive, each instance's URL on the server (WADO-RS),
-        not the header kept in the cache; in a store, each object's URL
-        (``zip://ct/IM-1::/data/cd.zip`` for a file in a zip).
+        In a store, each object's URL (``zip://ct/IM-1::/data/cd.zip`` for a
+        file in a zip); for a DICOMweb archive, each instance's URL on the
+        server (WADO-RS), not the header kept in the cache.
         """
-        if self.index.archive is not None or self.index.remote:  # URLs, with no credentials
-            return [str(url) for url in self.index.locations([str(r) for r in rels])]
-        return [os.path.join(self.path, p) for p in rels]
+        paths = [str(r) for r in rels]
+        if self.index.archive is not None or self.index.remote:
+            return [str(url) for url in self.index.locations(paths)]
+        return [os.path.join(self.path, p) for p in paths]

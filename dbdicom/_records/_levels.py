@@ -69,7 +69,7 @@ class Instance(Record):
 
         Its URL in a remote store, or on the server for a DICOMweb archive.
         """
-        return self._db._where(self._db.index.array("_path", self._rows()))[0]
+        return self._db._files(self._rows())[0]
 
 
 class _SeriesArrays:

@@ -589,5 +589,5 @@ class Record(Exports, Views):
         print(tree(self))
 
     def files(self) -> list[str]:
-        """Absolute paths of the files of the instances under this record."""
+        """Absolute paths of the files of the instances under this record (URLs in a store)."""
         return self._db._files(self._rows())
