@@ -199,32 +199,32 @@ def _dim_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
     return values
 
 
-def _palette_bits(frames: Frames, photo: np.ndarray) -> np.ndarray:
-    """Per frame, the bits per entry of its palette (PALETTE COLOR), 0 for other images.
+def _table_bits(frames: Frames, has: np.ndarray, what: str, bits_of: Any) -> np.ndarray:
+    """Per frame, the bits of the values a table in its file's header gives (0: none).
 
-    Read from the header of each PALETTE COLOR file (one read per file): a
-    palette image reads as RGB in the dtype its tables give.
+    ``has`` says which frames' files have the table (a palette, a Modality
+    LUT), ``what`` names it in errors, ``bits_of`` reads its bits from a
+    local file (one header read per file). The tables of a DICOMweb archive
+    are not in the headers dbdicom reads from it (bulk data): refused.
     """
-    out = np.zeros(len(photo), np.int64)
-    is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
-    if not is_palette.any():
+    out = np.zeros(len(has), np.int64)
+    if not has.any():
         return out
     paths = np.asarray(frames.column("_path"), dtype=object)
     bits: dict[str, int] = {}
-    for k in np.flatnonzero(is_palette).tolist():
+    for k in np.flatnonzero(has).tolist():
         path = str(paths[k])
         if path not in bits:  # a remote store's object is read from a local copy
             where = frames.index.locations([path])[0]
             if isinstance(where, _web.WebPath):
                 raise ServerError(
-                    f"{where}: it is a {_files.PALETTE} image, whose palette (0028,1201-1203) "
-                    "the server gives as bulk data, not in the headers dbdicom reads, so its "
-                    "colours cannot be read from the archive. Copy the series to a folder "
-                    "database (series.copy_to(database.new_patient().new_study())), which "
-                    "retrieves the whole instances, and read it there."
+                    f"{where}: its {what} the server gives as bulk data, not in the headers "
+                    "dbdicom reads, so its values cannot be read from the archive. Copy the "
+                    "series to a folder database (series.copy_to(database.new_patient()"
+                    ".new_study())), which retrieves the whole instances, and read it there."
                 )
             with _files.local_copy(where) as local:
-                bits[path] = _files.palette_bits(local)
+                bits[path] = bits_of(local)
         out[k] = bits[path]
     return out
 
@@ -245,8 +245,17 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
     )
     floats = np.nan_to_num(frames.column("_float_bits"), nan=0).astype(np.int64)
     photo = frames.column("PhotometricInterpretation")
-    palettes = _palette_bits(frames, photo)
-    numbers = np.column_stack([numbers, np.maximum(floats, 0), palettes])
+    is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
+    palettes = _table_bits(
+        frames, is_palette, f"{_files.PALETTE} palette (0028,1201-1203)", _files.palette_bits
+    )
+    tables = _table_bits(
+        frames,
+        frames.column("_modality_lut") == True,  # noqa: E712 (None where not indexed)
+        "(0028,3000) 'Modality LUT Sequence'",
+        _files.modality_lut_bits,
+    )
+    numbers = np.column_stack([numbers, np.maximum(floats, 0), palettes, tables])
     syntax = frames.column("TransferSyntaxUID")
     table = np.column_stack([numbers, factorize(photo)[0], factorize(syntax)[0]])
     codes, first = row_codes(table)
@@ -263,6 +272,7 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
             transfer_syntax=str(syntax[i]),
             float_bits=int(numbers[i, 7]),
             palette_bits=int(numbers[i, 8]),
+            modality_lut_bits=int(numbers[i, 9]),
         )
         for i in first
     ]
@@ -401,6 +411,9 @@ def layout(
     formats, which = _pixel_formats(frames)
     slopes = frames.number("RescaleSlope", 1.0)
     intercepts = frames.number("RescaleIntercept", 0.0)
+    tables = np.array([f.modality_lut_bits > 0 for f in formats], dtype=bool)[which]
+    if tables.any():  # the table makes the values physical, not a rescale (as pydicom)
+        slopes, intercepts = np.where(tables, 1.0, slopes), np.where(tables, 0.0, intercepts)
     dtype = np.result_type(
         *[
             output_dtype(f, slopes[which == i], intercepts[which == i])

@@ -110,6 +110,12 @@ def current_place(
             f"{path} changed since it was indexed and its image cannot be read now "
             f"({problem}): {REOPEN_HINT}."
         )
+    if now.modality_lut_bits != fmt.modality_lut_bits:  # the rescale was chosen by it
+        said = "has" if now.modality_lut_bits else "has no"
+        raise StaleFileError(
+            f"{path} changed since it was indexed: it {said} (0028,3000) 'Modality LUT "
+            f"Sequence' now, which makes its stored values physical: {REOPEN_HINT}."
+        )
     if now.frame_shape != fmt.frame_shape or now.dtype != fmt.dtype:
         raise StaleFileError(
             f"{path} changed since it was indexed: its frames are now {now.frame_shape} "

@@ -75,6 +75,7 @@ DROP = (
     "SharedFunctionalGroupsSequence",
     "SmallestImagePixelValue",
     "LargestImagePixelValue",
+    "ModalityLUTSequence",  # the derived values are physical: the source's table is applied
     "RedPaletteColorLookupTableDescriptor",
     "GreenPaletteColorLookupTableDescriptor",
     "BluePaletteColorLookupTableDescriptor",

@@ -28,9 +28,10 @@ with ``imagecodecs.numcodecs.register_codecs()`` before opening the store.
 Refused whatever the transfer syntax, because a chunk read as it is would
 give other values than dbdicom's: bit-packed frames (Bits Allocated 1, a
 frame need not start on a byte), PALETTE COLOR (dbdicom applies the
-palette), uncompressed YBR colour (dbdicom converts it to RGB), planar
-colour (``RR..GG..BB..``; the array is ``(row, column, channel)``), RLE
-colour (decoded as planes) and compressed signed data with unused high bits
+palette), a Modality LUT Sequence (dbdicom applies the table),
+uncompressed YBR colour (dbdicom converts it to RGB), planar colour
+(``RR..GG..BB..``; the array is ``(row, column, channel)``), RLE colour
+(decoded as planes) and compressed signed data with unused high bits
 (decoders leave the sign to the reader). Native data with unused high bits
 (Bits Stored < Bits Allocated) are read to see that those bits are clear
 (or repeat the sign): dbdicom clears them, Zarr cannot.
@@ -163,6 +164,11 @@ def _refusal(fmt: _files.PixelFormat) -> str:  # noqa: C901 - one rule a line
         return (
             "(0028,0004) 'Photometric Interpretation' is PALETTE COLOR: dbdicom gives the "
             "RGB values of its palette, a chunk holds the palette indices"
+        )
+    if fmt.modality_lut_bits:
+        return (
+            "(0028,3000) 'Modality LUT Sequence' makes the stored values physical by a "
+            "table: dbdicom gives the table's values, a chunk holds the stored ones"
         )
     if syntax == DEFLATED:
         return (

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._claims import format_problem, image_problem
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
+from ._modality import modality_lut_bits
 from ._pixels import (
     FORMAT_TAGS,
     PixelFormat,
@@ -46,8 +47,10 @@ from ._remote import (
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._values import decode_value, encodings_for, to_python
+from ._walker import MODALITY_LUT
 
 __all__ = [
+    "MODALITY_LUT",
     "FORMAT_TAGS",
     "FRAME_ALIASES",
     "HEAD",
@@ -77,6 +80,7 @@ __all__ = [
     "merge",
     "native_frames",
     "palette_bits",
+    "modality_lut_bits",
     "pixel_format",
     "read_any_header",
     "read_dataset",

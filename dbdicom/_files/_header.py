@@ -109,6 +109,9 @@ class Header:
     has_per_frame_groups : bool
         The dataset has a PerFrameFunctionalGroupsSequence (enhanced
         multi-frame objects), whose per-frame values need a full parse.
+    has_modality_lut : bool
+        The dataset has a (0028,3000) Modality LUT Sequence: its stored
+        values are made physical by that table, not by a rescale.
     float_bits : int
         32 or 64 when the pixels are (7FE0,0008) Float or (7FE0,0009) Double
         Float Pixel Data (parametric maps), else 0.
@@ -136,6 +139,7 @@ class Header:
         "items_offset",
         "has_pixels",
         "has_per_frame_groups",
+        "has_modality_lut",
         "float_bits",
         "problems",
         "notes",
@@ -152,6 +156,7 @@ class Header:
         self.items_offset = -1
         self.has_pixels = False
         self.has_per_frame_groups = False
+        self.has_modality_lut = False
         self.float_bits = 0
         self.problems: dict[int, str] = {}
         self.notes: dict[int, str] = {}
@@ -248,6 +253,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
             "overruns): the values near it may not be what was meant"
         )
     header.has_per_frame_groups = end.per_frame_groups
+    header.has_modality_lut = end.modality_lut
     if end.pixel_tag:
         header.has_pixels = True
         header.float_bits = _FLOAT_BITS.get(end.pixel_tag, 0)

@@ -17,7 +17,7 @@ Each thread has its own layouts (a scan reads in one thread; threads that
 read pixels for dask check headers in theirs). A layout is learnt only
 from headers held whole in the first window, in
 Explicit VR Little Endian, with their tags in order and without
-per-frame functional groups; an element that varies must be of defined
+per-frame functional groups or a Modality LUT Sequence; an element that varies must be of defined
 length and not a sequence. A header that differs from the one learnt in
 a few more elements adds them to those that vary; one that differs in
 more (of another series, most likely) is learnt with its own values and
@@ -156,6 +156,7 @@ class Layout:
         if (
             end.disorder
             or end.per_frame_groups
+            or end.modality_lut  # a flag the steps would not give
             or not end.pixel_tag
             or win.base != 0
             or end.offset > len(win.data)

@@ -41,6 +41,7 @@ from ._codecs import decode_lossless
 from ._colour import PALETTE, apply_palette, palette_bits
 from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
+from ._modality import apply_modality_lut, modality_lut_bits
 from ._pydicom import read_any_header
 
 __all__ = [
@@ -122,6 +123,10 @@ class PixelFormat:
         8 or 16 for PALETTE COLOR images whose palette is applied: the bits
         per entry of its tables, the dtype of the RGB values read (frames are
         then ``(rows, columns, 3)``); 0 when the stored values are read.
+    modality_lut_bits : int
+        8 or 16 for images whose (0028,3000) Modality LUT Sequence is
+        applied: the bits of the physical values its table gives, the dtype
+        of the values read; 0 when the stored values are read.
 
     Examples
     --------
@@ -143,6 +148,7 @@ class PixelFormat:
     bits_stored: int = 0
     float_bits: int = 0
     palette_bits: int = 0
+    modality_lut_bits: int = 0
 
     @property
     def dtype(self) -> np.dtype:
@@ -151,8 +157,9 @@ class PixelFormat:
         Raises ``ValueError`` for a Bits Allocated other than 1, 8, 16 or 32.
         """
         bits = self.bits_allocated
-        if self.palette_bits:
-            return np.dtype(np.uint8 if self.palette_bits == 8 else np.uint16)
+        if self.palette_bits or self.modality_lut_bits:
+            table = self.palette_bits or self.modality_lut_bits
+            return np.dtype(np.uint8 if table == 8 else np.uint16)
         if self.float_bits in (32, 64):
             return np.dtype(np.float32 if self.float_bits == 32 else np.float64)
         if bits == 1:
@@ -204,7 +211,8 @@ class PixelFormat:
         >>> PixelFormat.from_keywords({"Rows": 4, "Columns": 3, "BitsAllocated": 8})
         PixelFormat(rows=4, columns=3, samples=1, bits_allocated=8, \
 pixel_representation=0, planar_configuration=0, photometric='MONOCHROME2', \
-transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0, palette_bits=0)
+transfer_syntax='1.2.840.10008.1.2.1', bits_stored=0, float_bits=0, palette_bits=0, \
+modality_lut_bits=0)
         """
 
         def given(key: str) -> Any:
@@ -252,6 +260,8 @@ def pixel_format(path: str | os.PathLike[str]) -> tuple[PixelFormat, int, int]:
         fmt = dataclasses.replace(fmt, float_bits=header.float_bits)
     if fmt.photometric == PALETTE:
         fmt = dataclasses.replace(fmt, palette_bits=palette_bits(path))
+    if header.has_modality_lut:
+        fmt = dataclasses.replace(fmt, modality_lut_bits=modality_lut_bits(path))
     return fmt, header.pixel_offset, header.pixel_length
 
 
@@ -287,7 +297,9 @@ def read_frames(
         Data, and what the decoder gives for compressed data. Equal to the
         frames of ``pydicom.dcmread(path).pixel_array``; with
         ``fmt.palette_bits``, to those frames through pydicom's
-        ``apply_color_lut`` (RGB, ``uint8`` or ``uint16``).
+        ``apply_color_lut`` (RGB, ``uint8`` or ``uint16``); with
+        ``fmt.modality_lut_bits``, to those frames through the file's
+        Modality LUT (``uint8`` or ``uint16``, see :mod:`._modality`).
 
     Raises
     ------
@@ -327,6 +339,11 @@ def read_frames(
         indexed = dataclasses.replace(fmt, palette_bits=0)
         stored = read_frames(path, indices, indexed, offset, nbytes)
         return apply_palette(path, stored, fmt.palette_bits)
+    if fmt.modality_lut_bits:
+        stored = read_frames(
+            path, indices, dataclasses.replace(fmt, modality_lut_bits=0), offset, nbytes
+        )
+        return apply_modality_lut(path, stored, fmt.modality_lut_bits)
     if _fast(fmt):
         if offset < 0 or nbytes < 0:
             offset, nbytes = _locate(path)
@@ -395,6 +412,7 @@ def read_frames_into(
         or bits not in (8, 16)
         or fmt.samples != 1
         or fmt.palette_bits
+        or fmt.modality_lut_bits
         or fmt.float_bits
         or not _fast(fmt)
         or not hasattr(os, "preadv")

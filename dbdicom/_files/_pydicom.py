@@ -162,6 +162,7 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
         header.has_pixels = True
         header.float_bits = 32 if "FloatPixelData" in ds else 64
     header.has_per_frame_groups = "PerFrameFunctionalGroupsSequence" in ds
+    header.has_modality_lut = "ModalityLUTSequence" in ds
     return header
 
 

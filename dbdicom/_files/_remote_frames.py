@@ -120,7 +120,12 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
     out: list[np.ndarray | None] = [None] * len(reads)
     ranged: dict[Store, list[int]] = {}
     for i, (obj, _, fmt, offset, nbytes) in enumerate(reads):
-        if _fast(fmt) and not fmt.palette_bits and offset >= 0 and nbytes >= 0:
+        if (
+            _fast(fmt)
+            and not (fmt.palette_bits or fmt.modality_lut_bits)
+            and offset >= 0
+            and nbytes >= 0
+        ):
             ranged.setdefault(obj.store, []).append(i)
         else:
             out[i] = _read_whole(*reads[i])

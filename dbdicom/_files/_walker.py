@@ -45,6 +45,8 @@ __all__ = [
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 PER_FRAME_GROUPS = 0x52009230
+#: (0028,3000) Modality LUT Sequence: stored values mapped to physical ones by a table
+MODALITY_LUT = 0x00283000
 
 #: sequences nested deeper than this are left to pydicom
 MAX_NESTING = 1000
@@ -109,6 +111,8 @@ class End(NamedTuple):
     found where it cannot be (not after a smaller tag: repeated or out of
     order; or a sequence of defined length whose first item is longer than
     it), 0 when none: the values around it may not be what was meant.
+    ``modality_lut``: the data set has a Modality LUT Sequence, whose table
+    (not a rescale slope and intercept) makes its stored values physical.
     """
 
     pixel_tag: int
@@ -116,6 +120,7 @@ class End(NamedTuple):
     length: int
     per_frame_groups: bool
     disorder: int = 0
+    modality_lut: bool = False
 
 
 class Source(Protocol):
@@ -369,7 +374,7 @@ def walk(
     >>> seq += struct.pack("<HHIHHI", 0xFFFE, 0xE00D, 0, 0xFFFE, 0xE0DD, 0)
     >>> out = {}
     >>> walk(Window(seq + rows), 0, True, None, out)
-    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False, disorder=0)
+    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False, disorder=0, modality_lut=False)
     >>> out
     {2621456: (b'US', b'@\x00')}
     >>> walk(Window(seq + rows), 0, True, {0x00081140}, out, whole=True).offset
@@ -405,7 +410,7 @@ def _walk(  # noqa: C901
     end = win.size
     heads = HEADER_LENGTH
     short, implicit, ulong = _short, _implicit, _ulong
-    per_frame = False
+    per_frame = lut = False
     disorder = 0
     every = keep is None and whole and win.f is None
     if keep is None:
@@ -415,7 +420,7 @@ def _walk(  # noqa: C901
         rel = pos - base
         if rel > last:
             if pos == end:
-                return End(0, pos, 0, per_frame, disorder)
+                return End(0, pos, 0, per_frame, disorder, lut)
             if end - pos < 8:
                 raise EOFError(f"the file ({end} bytes) ends inside the element at byte {pos}")
             rel = win.fetch(pos, min(12, end - pos))
@@ -445,11 +450,14 @@ def _walk(  # noqa: C901
         if tag <= previous and not disorder:
             disorder = tag
         previous = tag
-        if tag >= 0x52000000:
-            if tag in PIXEL_TAGS:
-                return End(tag, pos + head, length, per_frame, disorder)
-            if tag == PER_FRAME_GROUPS:
-                per_frame = True
+        if tag >= 0x00283000:  # one comparison for the many elements before
+            if tag >= 0x52000000:
+                if tag in PIXEL_TAGS:
+                    return End(tag, pos + head, length, per_frame, disorder, lut)
+                if tag == PER_FRAME_GROUPS:
+                    per_frame = True
+            elif tag == 0x00283000:  # MODALITY_LUT
+                lut = True
         if length == 0xFFFFFFFF:  # UNDEFINED
             after = _skip(win, pos + head, explicit and vr != b"UN")
             if whole and (every or tag in keep):

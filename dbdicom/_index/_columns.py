@@ -152,6 +152,7 @@ FILE_COLUMNS: dict[str, str] = {
     "_nbytes": "int64",  # length of native pixel data, -1 if none (or encapsulated)
     "_encapsulated": "bool",  # pixel data compressed
     "_float_bits": "int64",  # 32, 64: Float / Double Float Pixel Data; 0 integers
+    "_modality_lut": "bool",  # a Modality LUT Sequence makes the stored values physical
     "_error": "str",  # why the file is not in the hierarchy ("" when it is)
     "_warning": "str",  # values read as missing, notes on the image: why, one a line ("" none)
     "_image": "str",  # why the image cannot be read as described ("" when it can, or no image)

@@ -209,6 +209,7 @@ def header_row(row: Row, header: Header) -> Row:
     row["_nbytes"] = header.pixel_length
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
+    row["_modality_lut"] = header.has_modality_lut
     warnings = [
         f"{tag_label(tag)}: {why}: read as no value" for tag, why in sorted(header.problems.items())
     ]

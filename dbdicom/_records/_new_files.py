@@ -27,7 +27,7 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 
 from .._dataset import Encoding, RawFrame, encode, file_head, pixel_format
-from .._files import Header, values_of_elements
+from .._files import MODALITY_LUT, Header, values_of_elements
 from .._index import WANTED, Row, header_row, scan_one
 from ._edit import PROGRESS_FROM
 
@@ -146,7 +146,7 @@ def _write_frames(
     # what a scan would read from each file written as bytes, decoded in bulk
     problems: list[dict[int, str]] = [{} for _ in raw_rows]
     values = values_of_elements([merged for _, merged, _ in raw_rows], WANTED, problems)
-    for (row, _, (offset, length, sop_class)), found, bad in zip(
+    for (row, merged, (offset, length, sop_class)), found, bad in zip(
         raw_rows, values, problems, strict=True
     ):
         header = Header()
@@ -156,6 +156,7 @@ def _write_frames(
         header.pixel_offset, header.pixel_length = offset, length
         header.has_pixels = True  # the frame follows the head
         header.media_sop_class = sop_class
+        header.has_modality_lut = merged.get(MODALITY_LUT) is not None
         header_row(row, header)
     return scanned
 

@@ -1,0 +1,114 @@
+"""Modality LUT Sequence: stored values made physical by a table in the header.
+
+Most images make their stored values physical with (0028,1053) Rescale
+Slope and (0028,1052) Rescale Intercept. Some (X-ray angiography, older
+CR and US, files converted from them) give a (0028,3000) Modality LUT
+Sequence instead: a table whose entry ``v - first`` is the physical value
+of stored value ``v``. As pydicom's ``apply_modality_lut`` does, values
+below the first mapped one take the first entry, values past the last
+entry the last; the result is ``uint8`` for tables of 8 bits per entry,
+``uint16`` for more (the third value of (0028,3002) LUT Descriptor, 8 to
+16). When a file has both, the table is used and the rescale is not, as
+pydicom does.
+
+Written here rather than through pydicom's function because that one
+refuses the descriptors of 9 to 15 bits the standard allows (it makes a
+``uint12`` dtype), and takes the second descriptor value as written where
+the standard says it is signed for signed pixel data.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from pydicom.errors import InvalidDicomError
+
+from .._errors import InvalidFileError
+from ._pydicom import read_dataset
+
+__all__ = ["apply_modality_lut", "modality_lut_bits"]
+
+_WHAT = "(0028,3000) 'Modality LUT Sequence'"
+
+
+def _table(path: str) -> tuple[int, np.ndarray]:
+    """The first stored value the table maps, and the table, of the file ``path``."""
+    try:
+        ds = read_dataset(path, stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, ValueError) as exc:
+        raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
+    try:
+        return _of(ds)
+    except (ValueError, AttributeError, KeyError, TypeError, IndexError) as exc:
+        raise InvalidFileError(
+            f"{path}: its {_WHAT} cannot be applied: {exc}. Its stored values are not "
+            "physical ones without it: re-export the file from its source, or leave it "
+            "out of the series with series.subseries(...)."
+        ) from exc
+
+
+def _of(ds: Any) -> tuple[int, np.ndarray]:
+    """:func:`_table` of a pydicom dataset (errors as pydicom and numpy raise them)."""
+    item = ds.ModalityLUTSequence[0]
+    entries, first, depth = (int(v) for v in item.LUTDescriptor)
+    entries = entries or 65536  # 0 stands for 2**16
+    if not 8 <= depth <= 16:
+        raise ValueError(f"(0028,3002) 'LUT Descriptor' gives {depth} bits an entry, not 8 to 16")
+    if int(ds.get("PixelRepresentation", 0) or 0) == 1 and first >= 0x8000:
+        first -= 0x10000  # the first value mapped is signed (SS) for signed pixel data
+    element = item["LUTData"]
+    if element.VR == "OW" or isinstance(element.value, bytes):
+        little = getattr(ds, "original_encoding", (None, True))[1] is not False
+        data = np.frombuffer(element.value, "<u2" if little else ">u2")
+    else:
+        data = np.atleast_1d(np.asarray(element.value, dtype=np.int64))
+    if len(data) < entries:
+        raise ValueError(
+            f"(0028,3006) 'LUT Data' holds {len(data)} entries, but its descriptor says {entries}"
+        )
+    dtype = np.uint8 if depth <= 8 else np.uint16
+    return first, data[:entries].astype(dtype)
+
+
+def modality_lut_bits(path: str | os.PathLike[str]) -> int:
+    """Bits (8 or 16) of the physical values the Modality LUT of ``path`` gives.
+
+    Raises :class:`dbdicom.InvalidFileError` when the table is missing or
+    cannot be applied.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> path = get_testdata_file("mlut_18.dcm")  # pydicom-data's: 12-bit signed, 16-bit table
+    >>> modality_lut_bits(path)
+    16
+    """
+    return _table(os.fspath(path))[1].dtype.itemsize * 8
+
+
+def apply_modality_lut(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
+    """The physical values of the ``stored`` values of frames of ``path``, through its table.
+
+    Same shape as ``stored``; ``uint8`` or ``uint16`` as ``bits`` says, or
+    :class:`dbdicom.InvalidFileError` if the table gives another (the
+    index is out of date).
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> path = get_testdata_file("mlut_18.dcm")  # pydicom-data's: 12-bit signed, 16-bit table
+    >>> stored = np.array([-2048, 0, 2047, 9999], np.int16)  # the last past the table's end
+    >>> apply_modality_lut(path, stored, 16).tolist()  # as pydicom's apply_modality_lut
+    [0, 32776, 65535, 65535]
+    """
+    first, table = _table(path)
+    if table.dtype.itemsize * 8 != bits:
+        raise InvalidFileError(
+            f"{path}: its {_WHAT} gives {table.dtype} values, but {bits}-bit ones were "
+            "expected (is the index out of date? refresh the database)"
+        )
+    where = np.subtract(stored, first, dtype=np.int64)
+    np.clip(where, 0, len(table) - 1, out=where)
+    return table[where]
