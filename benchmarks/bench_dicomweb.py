@@ -24,8 +24,9 @@ default 5):
   folder>, SeriesInstanceUID=uid)`` (QIDO-RS of that series, its WADO-RS
   metadata, headers written and indexed), ``series()[0].to_xarray().values``
   (one chunk of up to 32 MiB: one WADO-RS request for the whole series);
-* **dbdicom, reopen**: the same with the headers kept from the first open
-  (QIDO-RS only, then the frames).
+* **dbdicom, reopen**: the same with the headers and the instances kept
+  from the first open (QIDO-RS only, then the kept instances read as files:
+  the first open read the series whole, which keeps it).
 
 Both must give the same array (checked once before timing).
 

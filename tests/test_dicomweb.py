@@ -7,6 +7,7 @@ with the same files opened as a local folder.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut
+from pydicom.uid import generate_uid
 from servers import PASSWORD, USER, Orthanc, free_port
 
 import dbdicom as db
@@ -110,7 +112,8 @@ def test_every_series_reads_as_the_local_files(
 
 
 def test_the_frames_come_from_the_server_not_the_cache(web: db.Database) -> None:
-    """The folder of headers holds no pixel data: only the server can give the values."""
+    """The folder of headers holds no pixel data: only the server can give the values (the
+    first time: a series read whole is then kept, see the last test)."""
     headers = sorted(Path(web.path).rglob("*.dcm"))
     assert headers and all(b"\xe0\x7f\x10\x00" not in p.read_bytes() for p in headers)
     series = web.series(SeriesDescription="CT phantom")[0]
@@ -571,3 +574,41 @@ def test_a_multipart_body_splits_into_the_parts_it_was_made_of(
         for k, (kind, data) in enumerate(parts)
     ]
     assert split_multipart(body, content_type) == expected
+
+
+def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """The first read of a whole series is one WADO-RS request; its instances are kept beside
+    the headers, so the next read (this database or one opened again) needs no server: shown by
+    deleting the series on the server, after which a read from it would be a 404."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    series_uid, instances = generate_uid(), []
+    for k in range(3):
+        ds = copy.deepcopy(source)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = series_uid, generate_uid()
+        ds.PatientID, ds.InstanceNumber = "KEPT", k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
+        ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
+        instances.append(ds)
+    DICOMwebClient(orthanc.url, session=session).store_instances(instances)
+    expected = np.stack([ds.pixel_array * 1.0 + float(ds.RescaleIntercept) for ds in instances])
+    try:
+        web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT")
+        series = web.series(SeriesInstanceUID=series_uid)[0]
+        np.testing.assert_array_equal(series.to_xarray().values, expected)
+        kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
+        assert [p.stem for p in kept] == sorted(ds.SOPInstanceUID for ds in instances)
+        da = series.to_xarray()
+        again = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT"
+        ).series(SeriesInstanceUID=series_uid)[0]
+    finally:
+        for found in session.post(f"{root}/tools/lookup", data="KEPT", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+    np.testing.assert_array_equal(da.values, expected)  # the server has it no more
+    np.testing.assert_array_equal(again.to_xarray().values, expected)
+    kept[0].unlink()  # one kept instance gone: read from the server, which has it no more
+    with pytest.raises(db.ServerError, match="404"):
+        again.to_xarray().values  # noqa: B018

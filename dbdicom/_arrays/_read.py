@@ -124,28 +124,6 @@ def current_place(
     return now, now_offset, now_nbytes
 
 
-def locations(root: str, remote: object, rels: list[str]) -> np.ndarray:
-    """Per file (``rels``, relative to ``root``), where its frames are read from.
-
-    Its path; or, for a folder of headers of a DICOMweb archive (``remote``
-    its :class:`~dbdicom._web.Server`), the URL of the instance on the
-    server, carrying the server (see :class:`~dbdicom._web.WebPath`).
-
-    Examples
-    --------
-    >>> locations("/data", None, ["a/b.dcm"]).tolist() == [os.path.join("/data", "a/b.dcm")]
-    True
-    """
-    if isinstance(remote, _web.Server):
-        sizes: dict[str, int] = {}  # instances of each series (files: rels repeat for frames)
-        for rel in set(rels):
-            sizes[rel.rsplit("/", 1)[0]] = sizes.get(rel.rsplit("/", 1)[0], 0) + 1
-        return np.array(
-            [_web.WebPath.of(remote, r, sizes[r.rsplit("/", 1)[0]]) for r in rels], dtype=object
-        )
-    return np.array([root + os.sep + p for p in rels], dtype=object)
-
-
 #: where one frame is read from: path, frame number, byte offset and length
 #: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
@@ -370,6 +348,15 @@ def read_cells(
     else:
         out = np.full((n, *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype)
     files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
+    web_paths = list({r[0] for r in refs if isinstance(r[0], _web.WebPath)})
+    if web_paths:  # instances read whole before are files here, read as files are
+        places = dict(zip(web_paths, _web.kept_places(web_paths), strict=True))
+        refs = [
+            (places[r[0]][0], r[1], *places[r[0]][1:3], *r[4:7], *places[r[0]][3:])
+            if isinstance(r[0], _web.WebPath) and places[r[0]][0]
+            else r
+            for r in refs
+        ]
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))
     groups = list(files.items())

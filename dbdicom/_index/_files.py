@@ -63,9 +63,10 @@ class Files:
         if self.archive is not None:
             folders = [rel.rsplit("/", 1)[0] for rel in rels]  # one a series
             sizes = Counter(rel.rsplit("/", 1)[0] for rel in set(rels))  # instances a series
+            root = str(self.root)  # where the instances read whole are kept
             return np.array(
                 [
-                    _web.WebPath.of(self.archive, rel, sizes[folder])
+                    _web.WebPath.of(self.archive, rel, sizes[folder], root)
                     for rel, folder in zip(rels, folders, strict=True)
                 ],
                 dtype=object,

@@ -7,6 +7,7 @@ Below the index (it writes the folder the index reads) and above the files
 from ._cache import cache_folder, float_bits_of, sync
 from ._frames import (
     WebPath,
+    kept_places,
     read_series_frames,
     read_web_frames,
     retrieve_instance,
@@ -22,6 +23,7 @@ __all__ = [
     "cache_folder",
     "float_bits_of",
     "is_dicomweb",
+    "kept_places",
     "read_series_frames",
     "read_web_frames",
     "retrieve_instance",

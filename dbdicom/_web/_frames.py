@@ -10,10 +10,20 @@ The frames are asked for in the transfer syntax the server has them in
 (``transfer-syntax=*``); each part of the answer says which one it is:
 uncompressed Little Endian bytes are read as from a file, compressed ones
 decoded by pydicom's decoder plugins, as for files.
+
+A series read whole (one WADO-RS request, :func:`read_series_frames`) is
+kept: each instance as the server sent it, in ``.pixels/`` beside its
+headers in the cache folder (:mod:`._cache`), where the next read finds it
+(:attr:`WebPath.local`) and reads it as a file. It goes with the headers:
+a series fetched again (its number of instances changed) or removed from
+the archive leaves no pixels behind.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,11 +31,13 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
-from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
+from .._files import NotDicomError, PixelFormat, native_frames, read_any_header, read_frames
 from ._server import Server, server_error
 
 __all__ = [
+    "PIXELS",
     "WebPath",
+    "kept_places",
     "read_series_frames",
     "read_web_frames",
     "retrieve_instance",
@@ -36,6 +48,10 @@ _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 _ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 _SOP = 0x00080018
+#: the folder, beside a series' headers, of the whole instances read from the server
+PIXELS = ".pixels"
+#: in it, per instance kept: [offset, length] of its pixel data, [size, mtime_ns] of its file
+PLACES = "places.json"
 #: frames asked for in one request (a URL has a length limit)
 BATCH = 256
 
@@ -55,11 +71,13 @@ class WebPath(str):
 
     server: Server
     series_size: int  # instances of its series in the archive (0: not known)
+    local: str  # where the whole instance is kept once read ("": nowhere)
 
-    def __new__(cls, url: str, server: Server, series_size: int = 0) -> WebPath:
+    def __new__(cls, url: str, server: Server, series_size: int = 0, local: str = "") -> WebPath:
         made = super().__new__(cls, url)
         made.server = server
         made.series_size = series_size
+        made.local = local
         return made
 
     @property
@@ -68,21 +86,97 @@ class WebPath(str):
         return self.rsplit("/instances/", 1)[0]
 
     @classmethod
-    def of(cls, server: Server, rel: str, series_size: int = 0) -> WebPath:
+    def of(cls, server: Server, rel: str, series_size: int = 0, root: str = "") -> WebPath:
         """The instance whose headers are at ``rel`` (``study/series/sop.dcm``) of the cache.
+
+        ``root``: the cache folder, where the whole instance is kept once read.
 
         Examples
         --------
-        >>> WebPath.of(Server("http://h/dw"), "1.2/3.4/5.6.dcm")
-        'http://h/dw/studies/1.2/series/3.4/instances/5.6'
+        >>> p = WebPath.of(Server("http://h/dw"), "1.2/3.4/5.6.dcm", root="/c")
+        >>> p, p.local.replace(os.sep, "/")
+        ('http://h/dw/studies/1.2/series/3.4/instances/5.6', '/c/1.2/3.4/.pixels/5.6.dcm')
         """
         study, series, name = rel.split("/")[-3:]
         sop = name[: -len(".dcm")] if name.endswith(".dcm") else name
         url = f"{server.url}/studies/{study}/series/{series}/instances/{sop}"
-        return cls(url, server, series_size)
+        local = os.path.join(root, study, series, PIXELS, f"{sop}.dcm") if root else ""
+        return cls(url, server, series_size, local)
 
-    def __reduce__(self) -> tuple[Any, tuple[str, Server, int]]:
-        return (WebPath, (str(self), self.server, self.series_size))
+    def kept(self) -> str:
+        """The path of the whole instance kept from an earlier read, "" when there is none."""
+        return self.local if self.local and os.path.isfile(self.local) else ""
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Server, int, str]]:
+        return (WebPath, (str(self), self.server, self.series_size, self.local))
+
+
+def _write(target: str, data: bytes) -> None:
+    """Write ``target`` whole or not at all (a temporary file renamed)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".new-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _keep(paths: Sequence[WebPath], places: dict[str, tuple[bytes, int, int]]) -> None:
+    """Keep the whole instances of ``paths`` (by SOP Instance UID in ``places``) for next time.
+
+    Each file is written whole or not at all, then :data:`PLACES` with where
+    their pixel data are. Nothing is kept when the series' headers are not
+    in the cache folder of this machine (a worker of a cluster elsewhere),
+    or the folder cannot be written (the read goes on; the next one asks
+    the server again).
+    """
+    folder = os.path.dirname(paths[0].local)
+    if not paths[0].local or not os.path.isdir(os.path.dirname(folder)):
+        return
+    found: dict[str, list[int]] = {}
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for path in paths:
+            sop = os.path.basename(path.local).removesuffix(".dcm")
+            data, offset, length = places[sop]
+            _write(path.local, data)
+            st = os.stat(path.local)
+            found[sop] = [offset, length, st.st_size, st.st_mtime_ns]
+        _write(os.path.join(folder, PLACES), json.dumps(found).encode())
+    except OSError:
+        return
+
+
+def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | None, int | None]]:
+    """Per path, its instance kept from an earlier read: (file, offset, length, size, mtime).
+
+    The offset and length of the pixel data and the file's size and
+    modification time (ns) as they were written (-1 and None when not
+    known: the file is read where its header says); ``("", -1, -1, None,
+    None)`` when the instance is not kept. A file changed since is read
+    where its header says, as any file that changed since it was indexed.
+    """
+    series: dict[str, dict[str, list[int]]] = {}
+    out: list[tuple[str, int, int, int | None, int | None]] = []
+    for path in paths:
+        if not path.local or not os.path.isfile(path.local):
+            out.append(("", -1, -1, None, None))
+            continue
+        folder = os.path.dirname(path.local)
+        if folder not in series:
+            try:
+                with open(os.path.join(folder, PLACES), "rb") as f:
+                    series[folder] = json.load(f)
+            except (OSError, ValueError):
+                series[folder] = {}
+        place = series[folder].get(os.path.basename(path.local).removesuffix(".dcm"))
+        if isinstance(place, list) and len(place) == 4:
+            out.append((path.local, int(place[0]), int(place[1]), int(place[2]), int(place[3])))
+        else:
+            out.append((path.local, -1, -1, None, None))
+    return out
 
 
 def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
@@ -200,6 +294,9 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """
     import requests
 
+    kept = path.kept()
+    if kept:
+        return read_frames(kept, frames, fmt)
     wanted = sorted({int(k) for k in frames})
     got: dict[int, np.ndarray] = {}
     session = path.server.session()
@@ -271,9 +368,10 @@ def read_series_frames(
     ``/frames`` request per instance (Orthanc: ~0.2 s against ~0.5 s for 200
     slices), so it is made when ``paths`` are all the instances of their
     series (a block that spans the series); the files' pixel data are read
-    where their headers say. None when it does not apply (then ``/frames``
-    is used): instances of several series or not all of one, or pixel data
-    that are not uncompressed Little Endian.
+    where their headers say, and each instance is kept for the next read
+    (:attr:`WebPath.local`, :func:`kept_places`). None when it does not
+    apply (then ``/frames`` is used): instances of several series or not
+    all of one, or pixel data that are not uncompressed Little Endian.
 
     Returns
     -------
@@ -308,6 +406,7 @@ def read_series_frames(
     uids = [path.rsplit("/", 1)[1] for path in paths]
     if any(uid not in places or places[uid][1] < 0 for uid in uids):
         return None
+    _keep(paths, places)
     return _native(places, uids, paths, frames, fmts)
 
 
