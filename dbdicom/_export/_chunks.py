@@ -44,15 +44,15 @@ from typing import Any
 
 import numpy as np
 from pydicom.uid import UID
+from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
+from pydicom.uid import ExplicitVRBigEndian as BIG_ENDIAN
+from pydicom.uid import RLELossless as RLE
 
 from .. import _files
 from .._errors import VirtualZarrError
 
 __all__ = ["CODECS", "ChunkEncoding", "check_high_bits", "chunk_encoding"]
 
-DEFLATED = "1.2.840.10008.1.2.1.99"
-BIG_ENDIAN = "1.2.840.10008.1.2.2"
-RLE = "1.2.840.10008.1.2.5"
 
 #: the numcodecs codec of each compressed transfer syntax whose frames it
 #: decodes to the values dbdicom reads

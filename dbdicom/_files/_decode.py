@@ -11,6 +11,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
 
 from .._errors import DecoderNotFoundError, InvalidFileError
 from ._pydicom import read_dataset
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DAMAGED_HINT", "PIXEL_DATA", "out_of_range", "read_with_pydicom"]
 
-DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
 INSTALL_HINT = 'pip install "dbdicom[jpeg]"'
 DAMAGED_HINT = (

@@ -24,6 +24,11 @@ from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from pydicom.uid import UID
+from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
+from pydicom.uid import ExplicitVRBigEndian as BIG_ENDIAN
+from pydicom.uid import ExplicitVRLittleEndian as EXPLICIT_LE
+from pydicom.uid import ImplicitVRLittleEndian as IMPLICIT_LE
+from pydicom.uid import RLELossless as RLE
 
 from ._deflate import Inflating
 from ._fragments import fragment_problem
@@ -55,15 +60,10 @@ __all__ = [
 _FLOAT_BITS = {0x7FE00008: 32, 0x7FE00009: 64}
 SPECIFIC_CHARSET = 0x00080005
 
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-IMPLICIT_LE = "1.2.840.10008.1.2"
-BIG_ENDIAN = "1.2.840.10008.1.2.2"
-DEFLATED = "1.2.840.10008.1.2.1.99"
 PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
 NUMBER_OF_FRAMES = 0x00280008
 SAMPLES_PER_PIXEL, BITS_ALLOCATED = 0x00280002, 0x00280100
-RLE = "1.2.840.10008.1.2.5"
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})
 # the VR of an explicit VR code, but for UN (then the dictionary's)

@@ -35,6 +35,9 @@ from io import FileIO
 from typing import Any
 
 import numpy as np
+from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
+from pydicom.uid import ExplicitVRLittleEndian as EXPLICIT_LE
+from pydicom.uid import ImplicitVRLittleEndian as IMPLICIT_LE
 
 from .._errors import InvalidFileError
 from ._codecs import decode_lossless
@@ -54,9 +57,6 @@ __all__ = [
 ]
 
 NATIVE_LE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-DEFLATED = "1.2.840.10008.1.2.1.99"
-IMPLICIT_LE = "1.2.840.10008.1.2"
 FLOAT_PIXEL_DATA_TAG = b"\xe0\x7f\x08\x00"  # (7FE0,0008) as stored, little endian
 NUMBER_OF_FRAMES = 0x00280008
 

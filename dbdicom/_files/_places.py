@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pydicom
+from pydicom.uid import ExplicitVRBigEndian as BIG_ENDIAN
 
 from .._errors import InvalidFileError, VirtualZarrError
 from ._fragments import fragment_places
@@ -32,7 +33,6 @@ from ._walker import Window
 
 __all__ = ["BIG_ENDIAN", "NATIVE", "frame_places"]
 
-BIG_ENDIAN = "1.2.840.10008.1.2.2"
 #: the transfer syntaxes of native (uncompressed) pixel data a chunk can point into
 NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", BIG_ENDIAN})
 NUMBER_OF_FRAMES = 0x00280008

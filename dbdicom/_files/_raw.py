@@ -19,6 +19,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
+from pydicom.uid import ExplicitVRLittleEndian as _EXPLICIT_LE
 
 from ._walker import HEADER_LENGTH, NeedsPydicom, Window, explicit_vr, read_meta, walk
 
@@ -37,7 +38,6 @@ __all__ = [
 #: VRs with a 4-byte length (after 2 reserved bytes) in explicit VR
 LONG_VRS = frozenset(code for code, head in HEADER_LENGTH.items() if head == 12)
 _PREAMBLE = bytes(128) + b"DICM"
-_EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _TRANSFER_SYNTAX = 0x00020010
 
 

@@ -18,6 +18,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+from pydicom.uid import ImplicitVRLittleEndian as IMPLICIT_LE
 
 from .._errors import StaleFileError
 from ._pixels import PixelFormat, _fast, _read_native, read_frames
@@ -28,7 +29,6 @@ __all__ = ["read_remote_frames"]
 
 #: frames this far into the pixel data are fetched from the element's tag, which is checked
 CHECK_GAP = 1 << 20
-IMPLICIT_LE = "1.2.840.10008.1.2"
 #: (7FE0,0010) Pixel Data, (7FE0,0008) Float and (7FE0,0009) Double Float Pixel Data, as stored
 _PIXEL_TAGS = (b"\xe0\x7f\x10\x00", b"\xe0\x7f\x08\x00", b"\xe0\x7f\x09\x00")
 
