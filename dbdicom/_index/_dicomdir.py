@@ -253,17 +253,34 @@ def media_problems(root: str, frame: pd.DataFrame) -> list[tuple[str, str]]:
 def _not_named(
     paths: np.ndarray, errors: np.ndarray, readable: list[str], named: set[int]
 ) -> Iterator[tuple[str, str]]:
-    """The instances under a readable DICOMDIR's folder that no DICOMDIR names."""
+    """The instances under a readable DICOMDIR's folder that no DICOMDIR names.
+
+    Each file is matched with the deepest such folder among its own parent
+    folders (a dictionary lookup for each: linear in files and DICOMDIRs).
+
+    Examples
+    --------
+    >>> paths = np.array(["cd1/DICOMDIR", "cd1/a/1", "cd1/a/2", "x/3"], dtype=object)
+    >>> list(_not_named(paths, np.array(["m", "", "", ""]), ["cd1/DICOMDIR"], {1}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('cd1/a/2', "not named by 'cd1/DICOMDIR', the DICOMDIR of the medium it is on:
+      indexed all the same")]
+    """
     if not readable:
         return
-    folders = sorted({d.rpartition("/")[0] for d in readable}, key=len, reverse=True)
-    first = {f: min(d for d in readable if d.rpartition("/")[0] == f) for f in folders}
+    first: dict[str, str] = {}  # folder -> the first of its DICOMDIRs by name
+    for d in readable:
+        folder = d.rpartition("/")[0]
+        if folder not in first or d < first[folder]:
+            first[folder] = d
     for i in np.flatnonzero(errors == ""):
         if int(i) in named:
             continue
         path = str(paths[i])
-        for folder in folders:  # the deepest first: the medium the file is on
-            if not folder or path.startswith(folder + "/"):
+        folder = path
+        while folder:  # the deepest first: the medium the file is on
+            folder = folder.rpartition("/")[0]
+            if folder in first:
                 yield (
                     path,
                     (
