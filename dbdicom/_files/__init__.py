@@ -32,6 +32,7 @@ from ._raw import (
     elements,
     encode_element,
     file_header,
+    file_meta_bytes,
     header_of,
     merge,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "encode_element",
     "encodings_for",
     "file_header",
+    "file_meta_bytes",
     "format_problem",
     "frame_places",
     "frame_values",

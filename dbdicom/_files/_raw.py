@@ -264,7 +264,18 @@ def _dataset_start(data: bytes) -> int:
     return start
 
 
-def _meta(sop_class: str, sop_instance: str, implementation: str) -> bytes:
+def file_meta_bytes(sop_class: str, sop_instance: str, implementation: str) -> bytes:
+    """The file meta group (0002,xxxx) of an Explicit VR Little Endian file, encoded.
+
+    Examples
+    --------
+    >>> import io, pydicom
+    >>> meta = file_meta_bytes("1.2.840.10008.5.1.4.1.1.4", "1.2.3", "1.2.4")
+    >>> ds = pydicom.dcmread(io.BytesIO(bytes(128) + b"DICM" + meta))
+    >>> ds.file_meta.MediaStorageSOPInstanceUID, ds.file_meta.TransferSyntaxUID.name
+    ('1.2.3', 'Explicit VR Little Endian')
+    """
+
     def uid(tag: int, value: str) -> bytes:
         raw = value.encode()
         if len(raw) % 2:
@@ -305,11 +316,11 @@ def file_header(
     file is these bytes followed by the pixel values (and a zero byte if
     ``nbytes`` is odd): see :func:`file_bytes`.
     """
-    out = [_PREAMBLE, _meta(sop_class, sop_instance, implementation)]
+    out = [_PREAMBLE, file_meta_bytes(sop_class, sop_instance, implementation)]
     for tag in sorted(merged):
         raw = merged[tag]
         # group lengths (gggg,0000) are left out: they would be wrong after changes;
-        # the file meta is _meta's alone
+        # the file meta is file_meta_bytes' alone
         if raw is not None and 0x00030000 <= tag < 0x7FE00010 and tag & 0xFFFF:
             out.append(raw)
     out.append(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, nbytes + nbytes % 2))

@@ -29,12 +29,13 @@ from typing import Any
 
 import platformdirs
 from pydicom.charset import convert_encodings
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element, write_file_meta_info
-from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.filewriter import write_data_element
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from .._errors import DicomWarning, ServerError
+from .._files import file_meta_bytes
 from .._interaction import user_stacklevel
 from ._server import Server, server_error
 
@@ -95,6 +96,29 @@ def list_series(
     return out
 
 
+_PLAIN = (str, int, float)
+
+
+def _value_key(value: dict[str, Any]) -> Any:
+    """What tells a DICOM JSON value from another, cheaply: its VR and values.
+
+    The values' types too (a DS of 1 and one of 1.0 encode apart); the JSON
+    text where they are not plain (person names, sequences, bulk data).
+
+    Examples
+    --------
+    >>> _value_key({"vr": "DS", "Value": [1]}) == _value_key({"vr": "DS", "Value": [1.0]})
+    False
+    >>> _value_key({"vr": "PN", "Value": [{"Alphabetic": "A^B"}]})
+    '{"Value": [{"Alphabetic": "A^B"}], "vr": "PN"}'
+    """
+    values = value.get("Value")
+    if len(value) == 2 and isinstance(values, list):
+        if all(type(v) in _PLAIN for v in values):
+            return (value.get("vr"), *[(type(v), v) for v in values])
+    return json.dumps(value, sort_keys=True)
+
+
 class _Encoder:
     """Part 10 bytes of WADO-RS metadata, each distinct element encoded once.
 
@@ -108,7 +132,7 @@ class _Encoder:
         self.memo: dict[tuple[str, str, str], bytes] = {}
 
     def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
-        key = (tag, json.dumps(value, sort_keys=True), "\\".join(charset))
+        key = (tag, _value_key(value), "\\".join(charset))
         found = self.memo.get(key)
         if found is None:
             ds = Dataset.from_json({tag: value})
@@ -122,14 +146,9 @@ class _Encoder:
         """An instance's metadata as a Part 10 file without bulk data, and its float bits."""
         bits = next((b for tag, b in _BULK.items() if tag in meta), 0)
         charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
-        file_meta = FileMetaDataset()
-        file_meta.MediaStorageSOPClassUID = UID(_uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7")
-        file_meta.MediaStorageSOPInstanceUID = UID(_uid(meta, _SOP))
-        file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        fp = DicomBytesIO()
-        fp.is_little_endian, fp.is_implicit_VR = True, False
-        write_file_meta_info(fp, file_meta)
-        parts = [b"\0" * 128, b"DICM", fp.getvalue()]
+        sop_class = _uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7"
+        head = file_meta_bytes(sop_class, _uid(meta, _SOP), PYDICOM_IMPLEMENTATION_UID)
+        parts = [b"\0" * 128, b"DICM", head]
         for tag in sorted(meta):
             value = meta[tag]
             if tag in _BULK or "BulkDataURI" in value or tag.startswith("0002"):
