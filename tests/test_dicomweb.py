@@ -580,8 +580,9 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
     """The first read of a whole series is one WADO-RS request; its instances are kept beside
-    the headers, so the next read (this database or one opened again) needs no server: shown by
-    deleting the series on the server, after which a read from it would be a 404."""
+    the headers, and the next read (of a database opened again too) asks the server only which
+    instances it still has (QIDO-RS). An instance deleted on the server since is asked for, as
+    without the copy, and its absence said: never its kept values."""
     session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
     source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     series_uid, instances = generate_uid(), []
@@ -594,21 +595,32 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
         instances.append(ds)
     DICOMwebClient(orthanc.url, session=session).store_instances(instances)
     expected = np.stack([ds.pixel_array * 1.0 + float(ds.RescaleIntercept) for ds in instances])
+    asked: list[tuple[str, str]] = []  # what dbdicom's own session asks the server
+
+    def record(response: requests.Response, *args: object, **kwargs: object) -> None:
+        asked.append((response.request.url or "", response.request.headers.get("Accept", "")))
+
+    own = Server.parse(orthanc.url, session).session()
+    own.hooks["response"].append(record)
     try:
         web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT")
         series = web.series(SeriesInstanceUID=series_uid)[0]
         np.testing.assert_array_equal(series.to_xarray().values, expected)
         kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
         assert [p.stem for p in kept] == sorted(ds.SOPInstanceUID for ds in instances)
-        da = series.to_xarray()
         again = db.dicomweb(
             orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT"
         ).series(SeriesInstanceUID=series_uid)[0]
+        asked.clear()
+        np.testing.assert_array_equal(again.to_xarray().values, expected)
+        assert len(asked) == 1 and "/instances" in asked[0][0] and "json" in asked[0][1], asked
+        gone = instances[1].SOPInstanceUID  # deleted through Orthanc's own REST API
+        found = session.post(f"{root}/tools/lookup", data=gone, timeout=30).json()
+        session.delete(f"{root}{found[0]['Path']}", timeout=30).raise_for_status()
+        with pytest.raises(db.ServerError, match="404") as info:
+            again.to_xarray().values  # noqa: B018
+        assert gone in str(info.value)
     finally:
+        own.hooks["response"].remove(record)
         for found in session.post(f"{root}/tools/lookup", data="KEPT", timeout=30).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
-    np.testing.assert_array_equal(da.values, expected)  # the server has it no more
-    np.testing.assert_array_equal(again.to_xarray().values, expected)
-    kept[0].unlink()  # one kept instance gone: read from the server, which has it no more
-    with pytest.raises(db.ServerError, match="404"):
-        again.to_xarray().values  # noqa: B018

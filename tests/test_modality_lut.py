@@ -251,3 +251,23 @@ def test_a_table_added_by_another_tool_after_the_index_is_a_stale_file(tmp_path:
     ds.save_as(path)
     with pytest.raises(db.StaleFileError, match=r"x\.dcm changed.*\(0028,3000\)"):
         da.values  # noqa: B018
+
+
+def test_eight_bit_entries_above_255_are_an_error_never_wrapped(tmp_path: Path) -> None:
+    """A descriptor of 8 bits with LUT Data up to 511: pydicom raises OverflowError; read
+    as uint8 the entries would wrap (331 read as 75)."""
+    ds = _image(RAMP // 50, generate_uid(), 1, ([256 + i for i in range(256)], -40, 8, "US"))
+    _save(ds, tmp_path / "in" / "wide.dcm")
+    with pytest.raises(db.InvalidFileError, match=r"wide\.dcm.*511.*8 bits"):
+        _only_series(tmp_path / "in").to_xarray().values  # noqa: B018
+
+
+def test_an_empty_sequence_leaves_the_rescale_as_pydicom_does(tmp_path: Path) -> None:
+    ds = _image(RAMP // 50, generate_uid(), 1, None)
+    ds.ModalityLUTSequence = Sequence([])
+    ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = 2, -3, "US"
+    path = _save(ds, tmp_path / "in" / "empty.dcm")
+    expected = _pydicom_values(path)
+    np.testing.assert_array_equal(expected, (RAMP // 50) * 2.0 - 3)
+    got = _only_series(tmp_path / "in").to_xarray().values
+    np.testing.assert_array_equal(np.squeeze(got), expected)

@@ -33,8 +33,11 @@ __all__ = ["apply_modality_lut", "modality_lut_bits"]
 _WHAT = "(0028,3000) 'Modality LUT Sequence'"
 
 
-def _table(path: str) -> tuple[int, np.ndarray]:
-    """The first stored value the table maps, and the table, of the file ``path``."""
+def _table(path: str) -> tuple[int, np.ndarray] | None:
+    """The first stored value the table maps, and the table, of the file ``path``.
+
+    None when the sequence is empty: the rescale (if any) applies, as in pydicom.
+    """
     try:
         ds = read_dataset(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
@@ -49,8 +52,10 @@ def _table(path: str) -> tuple[int, np.ndarray]:
         ) from exc
 
 
-def _of(ds: Any) -> tuple[int, np.ndarray]:
+def _of(ds: Any) -> tuple[int, np.ndarray] | None:
     """:func:`_table` of a pydicom dataset (errors as pydicom and numpy raise them)."""
+    if not ds.get("ModalityLUTSequence"):
+        return None
     item = ds.ModalityLUTSequence[0]
     entries, first, depth = (int(v) for v in item.LUTDescriptor)
     entries = entries or 65536  # 0 stands for 2**16
@@ -68,12 +73,19 @@ def _of(ds: Any) -> tuple[int, np.ndarray]:
         raise ValueError(
             f"(0028,3006) 'LUT Data' holds {len(data)} entries, but its descriptor says {entries}"
         )
-    dtype = np.uint8 if depth <= 8 else np.uint16
-    return first, data[:entries].astype(dtype)
+    data = data[:entries]
+    if int(data.max()) >= 1 << depth:  # pydicom: OverflowError; never wrapped
+        raise ValueError(
+            f"(0028,3006) 'LUT Data' holds {int(data.max())}, more than the {depth} bits "
+            "an entry its descriptor says"
+        )
+    return first, data.astype(np.uint8 if depth <= 8 else np.uint16)
 
 
 def modality_lut_bits(path: str | os.PathLike[str]) -> int:
     """Bits (8 or 16) of the physical values the Modality LUT of ``path`` gives.
+
+    0 when its Modality LUT Sequence is empty (the rescale applies).
 
     Raises :class:`dbdicom.InvalidFileError` when the table is missing or
     cannot be applied.
@@ -85,7 +97,8 @@ def modality_lut_bits(path: str | os.PathLike[str]) -> int:
     >>> modality_lut_bits(path)
     16
     """
-    return _table(os.fspath(path))[1].dtype.itemsize * 8
+    found = _table(os.fspath(path))
+    return 0 if found is None else found[1].dtype.itemsize * 8
 
 
 def apply_modality_lut(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
@@ -103,12 +116,14 @@ def apply_modality_lut(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
     >>> apply_modality_lut(path, stored, 16).tolist()  # as pydicom's apply_modality_lut
     [0, 32776, 65535, 65535]
     """
-    first, table = _table(path)
-    if table.dtype.itemsize * 8 != bits:
+    found = _table(path)
+    if found is None or found[1].dtype.itemsize * 8 != bits:
+        given = "no" if found is None else f"{found[1].dtype}"
         raise InvalidFileError(
-            f"{path}: its {_WHAT} gives {table.dtype} values, but {bits}-bit ones were "
+            f"{path}: its {_WHAT} gives {given} values, but {bits}-bit ones were "
             "expected (is the index out of date? refresh the database)"
         )
+    first, table = found
     where = np.subtract(stored, first, dtype=np.int64)
     np.clip(where, 0, len(table) - 1, out=where)
     return table[where]

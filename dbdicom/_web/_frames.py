@@ -14,9 +14,11 @@ decoded by pydicom's decoder plugins, as for files.
 A series read whole (one WADO-RS request, :func:`read_series_frames`) is
 kept: each instance as the server sent it, in ``.pixels/`` beside its
 headers in the cache folder (:mod:`._cache`), where the next read finds it
-(:attr:`WebPath.local`) and reads it as a file. It goes with the headers:
-a series fetched again (its number of instances changed) or removed from
-the archive leaves no pixels behind.
+(:attr:`WebPath.local`) and reads it as a file, once the server has
+listed the series' instances (QIDO-RS): one it no longer has is asked
+for, as without the copy. The copy goes with the headers: a series
+fetched again (its number of instances changed) or removed from the
+archive leaves no pixels behind.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
-from .._files import NotDicomError, PixelFormat, native_frames, read_any_header, read_frames
+from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
 from ._server import Server, server_error
 
 __all__ = [
@@ -103,10 +105,6 @@ class WebPath(str):
         local = os.path.join(root, study, series, PIXELS, f"{sop}.dcm") if root else ""
         return cls(url, server, series_size, local)
 
-    def kept(self) -> str:
-        """The path of the whole instance kept from an earlier read, "" when there is none."""
-        return self.local if self.local and os.path.isfile(self.local) else ""
-
     def __reduce__(self) -> tuple[Any, tuple[str, Server, int, str]]:
         return (WebPath, (str(self), self.server, self.series_size, self.local))
 
@@ -121,6 +119,29 @@ def _write(target: str, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
+    """:data:`PLACES` of ``folder``, less the instances the server no longer lists."""
+    import requests
+
+    try:
+        with open(os.path.join(folder, PLACES), "rb") as f:
+            found: dict[str, list[int]] = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    study, series = path.series.split("/studies/")[-1].split("/series/")
+    try:
+        client = path.server.client()
+        listed = client.search_for_instances(study, series, fields=["00080018"])
+        if len(listed) < path.series_size:  # some gone, or a page of the listing: the rest
+            listed += client.search_for_instances(
+                study, series, fields=["00080018"], offset=len(listed), get_remaining=True
+            )
+    except requests.RequestException:
+        return {}  # the instances are asked for: the reads say what is wrong
+    on_server = {str((item.get("00080018", {}).get("Value") or [""])[0]) for item in listed}
+    return {sop: place for sop, place in found.items() if sop in on_server}
 
 
 def _keep(paths: Sequence[WebPath], places: dict[str, tuple[bytes, int, int]]) -> None:
@@ -153,10 +174,13 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
     """Per path, its instance kept from an earlier read: (file, offset, length, size, mtime).
 
     The offset and length of the pixel data and the file's size and
-    modification time (ns) as they were written (-1 and None when not
-    known: the file is read where its header says); ``("", -1, -1, None,
-    None)`` when the instance is not kept. A file changed since is read
-    where its header says, as any file that changed since it was indexed.
+    modification time (ns) as they were written; ``("", -1, -1, None,
+    None)`` when the instance is not kept, or no longer on the server: each
+    series with kept instances is listed first (QIDO-RS, one request), so
+    that an instance deleted since is asked for, and its absence said, as
+    without the copy (a server that cannot be reached is asked as well, and
+    says so). A file changed since is read where its header says, as any
+    file that changed since it was indexed.
     """
     series: dict[str, dict[str, list[int]]] = {}
     out: list[tuple[str, int, int, int | None, int | None]] = []
@@ -166,16 +190,12 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
             continue
         folder = os.path.dirname(path.local)
         if folder not in series:
-            try:
-                with open(os.path.join(folder, PLACES), "rb") as f:
-                    series[folder] = json.load(f)
-            except (OSError, ValueError):
-                series[folder] = {}
+            series[folder] = _places(folder, path)
         place = series[folder].get(os.path.basename(path.local).removesuffix(".dcm"))
         if isinstance(place, list) and len(place) == 4:
             out.append((path.local, int(place[0]), int(place[1]), int(place[2]), int(place[3])))
-        else:
-            out.append((path.local, -1, -1, None, None))
+        else:  # not listed by the server now (or the kept files are not all there)
+            out.append(("", -1, -1, None, None))
     return out
 
 
@@ -294,9 +314,6 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """
     import requests
 
-    kept = path.kept()
-    if kept:
-        return read_frames(kept, frames, fmt)
     wanted = sorted({int(k) for k in frames})
     got: dict[int, np.ndarray] = {}
     session = path.server.session()
