@@ -139,6 +139,12 @@ RAMP = np.arange(-40, 40, dtype=np.int16).reshape(8, 10) * 50  # -2000..1950, so
         (
             ImplicitVRLittleEndian,
             False,
+            ([(3 * i) % 65536 for i in range(40000)], 45536, 16, "OW"),  # 45536: -20000
+            "u2",
+        ),
+        (
+            ImplicitVRLittleEndian,
+            False,
             ([(7 * i) % 65536 for i in range(3000)], -1500, 16, "OW"),
             "u2",
         ),
@@ -147,6 +153,7 @@ RAMP = np.arange(-40, 40, dtype=np.int16).reshape(8, 10) * 50  # -2000..1950, so
         (ExplicitVRLittleEndian, True, ([(65535 - i) for i in range(4096)], 63488, 16, "OW"), "u2"),
     ],
     ids=[
+        "implicit-40000-entries-read-as-SS-by-pydicom",
         "implicit-defined-length-16bit-OW",
         "implicit-undefined-length-8bit-US",
         "explicit-12bit-entries",

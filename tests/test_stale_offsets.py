@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 
 import dbdicom as db
 from dbdicom import _files
@@ -163,3 +165,18 @@ def test_unchanged_files_are_not_read_again(folder: Path, monkeypatch: Any) -> N
         np.testing.assert_array_equal(series.to_xarray(chunks=False).values, expected)
     finally:
         database.close()
+
+
+def test_an_array_of_files_a_write_replaced_says_so(tmp_path: Path) -> None:
+    """Writing a series' own array back writes new files and removes the old ones: the array
+    made before names a file that is gone, a StaleFileError with the way out (it was a bare
+    FileNotFoundError)."""
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "ct.dcm")
+    database = db.database(tmp_path)
+    series = database.series()[0]
+    before = series.to_xarray()
+    values = before.values
+    series.set_xarray(before + 1)
+    with pytest.raises(db.StaleFileError, match=r"ct\.dcm: the file is gone.*reopen"):
+        before.values  # noqa: B018
+    np.testing.assert_array_equal(series.to_xarray().values, values + 1)

@@ -326,7 +326,8 @@ def read_cells(
     ------
     dbdicom.StaleFileError
         A file changed since it was indexed and its frames have another
-        shape or data type now.
+        shape or data type now, or it is gone (removed, or replaced by a
+        write of its own series) since the array was made.
     dbdicom.DicomError
         As the reader raises it (``InvalidFileError``, ``DecoderNotFoundError``);
         an ``AttributeError`` of the reader as ``InvalidFileError``.
@@ -342,6 +343,24 @@ def read_cells(
     >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
     ((2, 64, 64), True)
     """
+    try:
+        return _read_cells(cells, refs, shape, frame_shape, dtype)
+    except FileNotFoundError as exc:  # the array names a file that is no longer there
+        raise StaleFileError(
+            f"{exc.filename or exc}: the file is gone since the array was made (removed, or "
+            "replaced: writing a series' own array back writes new files): "
+            f"{REOPEN_HINT}."
+        ) from exc
+
+
+def _read_cells(
+    cells: Sequence[int],
+    refs: Sequence[FrameRef],
+    shape: tuple[int, ...],
+    frame_shape: tuple[int, ...],
+    dtype: np.dtype,
+) -> np.ndarray:
+    """:func:`read_cells`, but for a file that is gone."""
     n = int(np.prod(shape))
     if len(cells) == n and len(set(cells)) == n:  # no holes: every value is read
         out = np.empty((n, *frame_shape), dtype=dtype)

@@ -19,6 +19,7 @@ the standard says it is signed for signed pixel data.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -36,8 +37,25 @@ _WHAT = "(0028,3000) 'Modality LUT Sequence'"
 def _table(path: str) -> tuple[int, np.ndarray] | None:
     """The first stored value the table maps, and the table, of the file ``path``.
 
-    None when the sequence is empty: the rescale (if any) applies, as in pydicom.
+    None when the sequence is empty: the rescale (if any) applies, as in
+    pydicom. Kept for the file as it is (its size and time): each block of a
+    series read asks for it again.
     """
+    st = os.stat(path)
+    return _kept_table(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_table(path: str, size: int, mtime: int) -> tuple[int, np.ndarray] | None:
+    """:func:`_table` of ``path`` when it has that ``size`` and ``mtime``."""
+    found = _read_table(path)
+    if found is not None:
+        found[1].setflags(write=False)
+    return found
+
+
+def _read_table(path: str) -> tuple[int, np.ndarray] | None:
+    """:func:`_table`, read from the file."""
     try:
         ds = read_dataset(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
@@ -57,18 +75,20 @@ def _of(ds: Any) -> tuple[int, np.ndarray] | None:
     if not ds.get("ModalityLUTSequence"):
         return None
     item = ds.ModalityLUTSequence[0]
-    entries, first, depth = (int(v) for v in item.LUTDescriptor)
+    # the first and third values are unsigned, the second signed for signed pixel data: as
+    # written, whatever VR the file (or pydicom's reading of Implicit VR) gave the element
+    entries, first, depth = (int(v) & 0xFFFF for v in item.LUTDescriptor)
     entries = entries or 65536  # 0 stands for 2**16
     if not 8 <= depth <= 16:
         raise ValueError(f"(0028,3002) 'LUT Descriptor' gives {depth} bits an entry, not 8 to 16")
     if int(ds.get("PixelRepresentation", 0) or 0) == 1 and first >= 0x8000:
-        first -= 0x10000  # the first value mapped is signed (SS) for signed pixel data
+        first -= 0x10000
     element = item["LUTData"]
     if element.VR == "OW" or isinstance(element.value, bytes):
         little = getattr(ds, "original_encoding", (None, True))[1] is not False
         data = np.frombuffer(element.value, "<u2" if little else ">u2")
     else:
-        data = np.atleast_1d(np.asarray(element.value, dtype=np.int64))
+        data = np.atleast_1d(np.asarray(element.value, dtype=np.int64)) & 0xFFFF  # US, as SS
     if len(data) < entries:
         raise ValueError(
             f"(0028,3006) 'LUT Data' holds {len(data)} entries, but its descriptor says {entries}"

@@ -121,6 +121,19 @@ def _write(target: str, data: bytes) -> None:
         raise
 
 
+def _whole(local: str, place: Any) -> bool:
+    """Whether ``local`` is the file kept as ``place`` says: its size and time as written."""
+    if not (isinstance(place, list) and len(place) == 4):
+        return False
+    if not all(type(v) is int for v in place):
+        return False
+    try:
+        st = os.stat(local)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == (place[2], place[3]) and place[0] + place[1] <= place[2]
+
+
 def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     """:data:`PLACES` of ``folder``, less the instances the server no longer lists."""
     import requests
@@ -129,6 +142,8 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
         with open(os.path.join(folder, PLACES), "rb") as f:
             found: dict[str, list[int]] = json.load(f)
     except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
         return {}
     study, series = path.series.split("/studies/")[-1].split("/series/")
     try:
@@ -185,16 +200,16 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
     series: dict[str, dict[str, list[int]]] = {}
     out: list[tuple[str, int, int, int | None, int | None]] = []
     for path in paths:
-        if not path.local or not os.path.isfile(path.local):
+        if not path.local:
             out.append(("", -1, -1, None, None))
             continue
         folder = os.path.dirname(path.local)
         if folder not in series:
             series[folder] = _places(folder, path)
-        place = series[folder].get(os.path.basename(path.local).removesuffix(".dcm"))
-        if isinstance(place, list) and len(place) == 4:
-            out.append((path.local, int(place[0]), int(place[1]), int(place[2]), int(place[3])))
-        else:  # not listed by the server now (or the kept files are not all there)
+        place: Any = series[folder].get(os.path.basename(path.local).removesuffix(".dcm"))
+        if _whole(path.local, place):
+            out.append((path.local, place[0], place[1], place[2], place[3]))
+        else:  # not listed by the server now, or not the file kept (changed, cut, swapped)
             out.append(("", -1, -1, None, None))
     return out
 
