@@ -627,3 +627,61 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
         own.hooks["response"].remove(record)
         for found in session.post(f"{root}/tools/lookup", data="KEPT", timeout=30).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_a_scan_or_refresh_of_an_archive_reads_as_before(web: db.Database) -> None:
+    """The rows read again get the server's pixels again (a scan made every series 'hold no
+    image' until the archive was opened again)."""
+    series = web.series(SeriesDescription="CT phantom")[0]
+    expected = series.to_xarray().values
+    web.scan()
+    np.testing.assert_array_equal(
+        web.series(SeriesDescription="CT phantom")[0].to_xarray(), expected
+    )
+    web.refresh(full=True)
+    np.testing.assert_array_equal(
+        web.series(SeriesDescription="CT phantom")[0].to_xarray(), expected
+    )
+
+
+def test_a_cache_folder_that_cannot_be_written_says_which(orthanc: Orthanc, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(db.StorageError, match=r"file.*cannot be written.*cache=") as info:
+        db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "file" / "cache")
+    assert PASSWORD not in str(info.value)
+
+
+OPEN_AND_READ = """
+import sys, dbdicom as db
+archive = db.dicomweb(sys.argv[1], cache=sys.argv[2])
+archive.mute()
+for series in archive.series():
+    for da in series.to_xarrays():
+        da.values
+print(len(archive.series()))
+"""
+
+
+def test_two_processes_opening_one_new_cache_at_once(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """The second waits for the first's fetch (one saw a series without its files, or both
+    renamed their copies onto one folder: OSError 'Directory not empty')."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AND_READ, orthanc.db_url, str(cache)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    expected = len(db.database(archive).series())
+    for run in runs:
+        out, err = run.communicate(timeout=240)
+        assert run.returncode == 0, err[-2000:]
+        assert int(out.split()[-1]) >= expected, (out, err[-2000:])

@@ -47,6 +47,9 @@ class Files:
     #: for a folder of the headers of a DICOMweb archive: its server (see
     #: dbdicom._records._web), whose instances hold the pixels; else None
     archive: Any = None
+    #: what rows read (again) need besides the files' values: for an archive's headers,
+    #: the pixel data its server holds (see ``dbdicom._records._web``); None: nothing
+    after_rows: Any = None
 
     @property
     def name(self) -> str:

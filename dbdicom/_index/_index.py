@@ -289,6 +289,8 @@ class Index(HeldTable, Files):
     def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any]) -> None:
         """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``)."""
         changed = overwrite_rows(self.frame, pos, data)
+        if self.after_rows is not None:
+            self.after_rows()
         for col in changed:
             self._forget(col)
         if changed & ORDER_COLUMNS:
@@ -387,6 +389,8 @@ class Index(HeldTable, Files):
         self._assign_keys()
         self._ok = None
         self._dirty = True
+        if self.after_rows is not None:
+            self.after_rows()
         if save:
             self.save()
 

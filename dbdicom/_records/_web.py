@@ -27,6 +27,7 @@ from .._web import (
     Server,
     cache_folder,
     float_bits_of,
+    held_by_one,
     is_dicomweb,
     retrieve_instance,
     server_error,
@@ -34,6 +35,7 @@ from .._web import (
 )
 
 if TYPE_CHECKING:
+    from .._index import Index
     from ._database import Database
     from ._record import Record
 
@@ -129,8 +131,9 @@ def open_archive(
     """
     server = Server.parse(url, session)
     folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
-    sync(server, folder, filters=qido_filters(query or {}))
-    database = make(folder)
+    with held_by_one(folder):  # another process opening it waits: no half-fetched series
+        sync(server, folder, filters=qido_filters(query or {}))
+        database = make(folder)
     attach(database, server)
     if query:
         keep = {s.uid for s in database.series(**query)}
@@ -156,6 +159,27 @@ def attach(database: Database, server: Server) -> None:
     """
     index = database._index
     index.archive = server
+    # rows read again later (a refresh, a scan, a file checked) get them as well
+    index.after_rows = partial(_pixels_on_server, index)
+    _pixels_on_server(index)
+    index.flush()
+    database._editor.archive = partial(retrieve_instance, server)
+    database._editor.refusal = (
+        f"{server.url} is a DICOMweb archive, read here through the headers kept in "
+        f"{index.root}: dbdicom does not change it in place. Store a new or derived "
+        "series into it with series.export_as_dicom(url), or copy what you want to change "
+        "to a folder (series.export_as_dicom(folder)) and open that."
+    )
+
+
+def _pixels_on_server(index: Index) -> None:
+    """Give the rows of ``index`` whose image the server holds the pixel data it holds.
+
+    The header files have no Pixel Data: a row that describes an image
+    (Rows, Columns, Bits Allocated) and has none gets the offset 0 and the
+    length its description gives, its float bits from the series' mark, and
+    loses the warning that its pixel data are missing.
+    """
     frame = index.frame
     number = {
         name: np.nan_to_num(frame[name].to_numpy(dtype=float, na_value=np.nan), nan=0)
@@ -188,14 +212,6 @@ def attach(database: Database, server: Server) -> None:
                 "_warning": np.array(warnings, dtype=object),
             },
         )
-        index.flush()
-    database._editor.archive = partial(retrieve_instance, server)
-    database._editor.refusal = (
-        f"{server.url} is a DICOMweb archive, read here through the headers kept in "
-        f"{index.root}: dbdicom does not change it in place. Store a new or derived "
-        "series into it with series.export_as_dicom(url), or copy what you want to change "
-        "to a folder (series.export_as_dicom(folder)) and open that."
-    )
 
 
 def store_record(record: Record, url: str, session: Any = None) -> str:

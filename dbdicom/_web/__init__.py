@@ -4,7 +4,7 @@ Below the index (it writes the folder the index reads) and above the files
 (it decodes frames as files are decoded). Knows nothing of records or arrays.
 """
 
-from ._cache import cache_folder, float_bits_of, sync
+from ._cache import cache_folder, float_bits_of, held_by_one, sync
 from ._frames import (
     WebPath,
     kept_places,
@@ -22,6 +22,7 @@ __all__ = [
     "WebPath",
     "cache_folder",
     "float_bits_of",
+    "held_by_one",
     "is_dicomweb",
     "kept_places",
     "read_series_frames",

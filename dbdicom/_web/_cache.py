@@ -16,13 +16,14 @@ is fetched again, one that the server no longer has is removed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,12 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from .._errors import DicomWarning, ServerError
+from .._errors import DicomError, DicomWarning, ServerError, StorageError
 from .._files import file_meta_bytes
 from .._interaction import user_stacklevel
 from ._server import Server, server_error
 
-__all__ = ["MARK", "cache_folder", "float_bits_of", "sync"]
+__all__ = ["MARK", "cache_folder", "float_bits_of", "held_by_one", "sync"]
 
 MARK = ".series.json"
 _STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
@@ -47,6 +48,65 @@ _CHARSET = "00080005"
 _BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}  # pixel data elements: float bits
 #: series whose headers are fetched at the same time
 THREADS = 8
+
+
+try:  # POSIX
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the other process
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        while True:  # LK_LOCK tries for 10 s, then raises: try again
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+                return
+            except OSError:
+                continue
+
+
+@contextlib.contextmanager
+def held_by_one(folder: Path) -> Iterator[None]:
+    """Hold the cache ``folder`` for one process at a time, waiting for the one that has it.
+
+    Two processes opening an archive at once would fetch into one folder
+    together: one replacing a series' headers while the other indexes them
+    (a series seen without its files), or both renaming their copies onto
+    it. The lock (on ``folder/.lock``) is the operating system's, released
+    when its process ends, however it ends. A folder made here is removed
+    again when what it was held for fails.
+
+    Raises
+    ------
+    dbdicom.StorageError
+        The folder cannot be made or written (read-only, no permission).
+    """
+    made = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise _cannot_write(folder, exc) from exc
+    try:
+        _lock(fd)
+        yield
+    except BaseException:
+        if made:  # an archive refused (a wrong password...) leaves no folder behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _cannot_write(folder: Path, exc: OSError) -> StorageError:
+    return StorageError(
+        f"the cache folder {folder} of the archive's headers cannot be written "
+        f"({exc.strerror or exc}): give a folder you can write, "
+        "db.dicomweb(url, cache=folder), or make this one writable."
+    )
 
 
 def cache_folder(server: Server) -> Path:
@@ -230,6 +290,21 @@ def sync(
         The server cannot be reached, refuses (``ServerAccessError``) or
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
+    try:
+        return _sync(server, folder, progress, filters)
+    except DicomError:
+        raise
+    except OSError as exc:  # the folder's, not the server's (ServerError is a DicomError)
+        raise _cannot_write(folder, exc) from exc
+
+
+def _sync(
+    server: Server,
+    folder: Path,
+    progress: Callable[[int, int], None] | None,
+    filters: dict[str, str] | None,
+) -> bool:
+    """:func:`sync`, its errors of the folder as they come."""
     # before anything is written: a refusal leaves no folder
     listed = _once_each(list_series(server, filters))
     folder.mkdir(parents=True, exist_ok=True)
