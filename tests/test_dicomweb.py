@@ -592,6 +592,8 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
         ds.PatientID, ds.InstanceNumber = "KEPT", k + 1
         ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
         ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
+        if k == 1:  # sent, and kept by Orthanc, without the 128-byte preamble
+            ds.preamble = None
         instances.append(ds)
     DICOMwebClient(orthanc.url, session=session).store_instances(instances)
     expected = np.stack([ds.pixel_array * 1.0 + float(ds.RescaleIntercept) for ds in instances])

@@ -427,6 +427,10 @@ def read_series_frames(
     parts = split_multipart(response.content, response.headers.get("Content-Type", ""))
     places: dict[str, tuple[bytes, int, int]] = {}
     for _, data in parts:
+        if data[128:132] != b"DICM" and data.startswith(b"\x02\x00"):
+            # a file meta group without the preamble (as some servers keep what was stored
+            # so): given one, so that its pixel data are found where they are, and kept
+            data = bytes(128) + b"DICM" + data
         try:
             header = read_any_header(first.series, {_SOP: "UI"}, data)
         except (NotDicomError, EOFError):
