@@ -197,16 +197,17 @@ def test_the_table_wins_over_a_rescale_as_in_pydicom(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.squeeze(_only_series(tmp_path / "in").to_xarray()), expected)
 
 
-def test_files_with_and_without_a_table_in_one_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("table_first", [True, False], ids=["table-first", "table-last"])
+def test_files_with_and_without_a_table_in_one_folder(tmp_path: Path, table_first: bool) -> None:
     """Headers read after a run of like headers go through the layout learnt from those
-    (:mod:`dbdicom._files._layout`): the files with the table, read first, must each be
-    known to have it, and so must those without it not to."""
+    (:mod:`dbdicom._files._layout`): each file with the table must be known to have it, and
+    each without it not to, whichever come first."""
     uid = generate_uid()
     table = [1000 + 7 * i for i in range(128)]  # small: the header is read in one window
     expected = []
     for k in range(12):
         stored = RAMP // 50 + k
-        with_table = k < 8
+        with_table = (k < 8) == table_first
         ds = _image(stored, uid, k + 1, (table, -64, 16, "OW") if with_table else None)
         ds.ImagePositionPatient = [0, 0, float(k)]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
