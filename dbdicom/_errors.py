@@ -158,6 +158,15 @@ class StaleFileError(DicomError, RuntimeError):
     """
 
 
+class FileGoneError(StaleFileError, FileNotFoundError):
+    """A file an array was built from is gone (removed, or replaced by a write) since.
+
+    A :class:`StaleFileError` and a ``FileNotFoundError``: the message names
+    the file; reopen the folder, or call ``database.refresh()``, and build
+    the array again.
+    """
+
+
 class IndexDamagedError(DicomError, ValueError):
     """A file of the saved index is missing or cannot be read.
 

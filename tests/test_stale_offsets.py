@@ -177,6 +177,6 @@ def test_an_array_of_files_a_write_replaced_says_so(tmp_path: Path) -> None:
     before = series.to_xarray()
     values = before.values
     series.set_xarray(before + 1)
-    with pytest.raises(db.StaleFileError, match=r"ct\.dcm: the file is gone.*reopen"):
+    with pytest.raises(db.FileGoneError, match=r"ct\.dcm: the file is gone.*reopen"):
         before.values  # noqa: B018
     np.testing.assert_array_equal(series.to_xarray().values, values + 1)

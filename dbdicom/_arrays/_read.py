@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import _files, _web
-from .._errors import InvalidFileError, StaleFileError
+from .._errors import DicomError, FileGoneError, InvalidFileError, StaleFileError
 
 __all__ = [
     "FrameRef",
@@ -326,7 +326,8 @@ def read_cells(
     ------
     dbdicom.StaleFileError
         A file changed since it was indexed and its frames have another
-        shape or data type now, or it is gone (removed, or replaced by a
+        shape or data type now; :class:`dbdicom.FileGoneError` (also a
+        ``FileNotFoundError``) when it is gone (removed, or replaced by a
         write of its own series) since the array was made.
     dbdicom.DicomError
         As the reader raises it (``InvalidFileError``, ``DecoderNotFoundError``);
@@ -346,7 +347,9 @@ def read_cells(
     try:
         return _read_cells(cells, refs, shape, frame_shape, dtype)
     except FileNotFoundError as exc:  # the array names a file that is no longer there
-        raise StaleFileError(
+        if isinstance(exc, DicomError):  # a store's, which says so already
+            raise
+        raise FileGoneError(
             f"{exc.filename or exc}: the file is gone since the array was made (removed, or "
             "replaced: writing a series' own array back writes new files): "
             f"{REOPEN_HINT}."
