@@ -14,11 +14,15 @@ decoded by pydicom's decoder plugins, as for files.
 A series read whole (one WADO-RS request, :func:`read_series_frames`) is
 kept: each instance as the server sent it, in ``.pixels/`` beside its
 headers in the cache folder (:mod:`._cache`), where the next read finds it
-(:attr:`WebPath.local`) and reads it as a file, once the server has
-listed the series' instances (QIDO-RS): one it no longer has is asked
-for, as without the copy. The copy goes with the headers: a series
-fetched again (its number of instances changed) or removed from the
-archive leaves no pixels behind.
+(:attr:`WebPath.local`) and reads it as a file, once the server says the
+series still has as many instances (QIDO-RS at the series level, one
+request): the copy is of the series the headers describe, which is
+fetched again, headers and pixels, when that number changes (as at an
+open, :mod:`._cache`). A series removed from the archive leaves no pixels
+behind. What keeps the number (an instance replaced under its UID, or
+one deleted and another added) is seen by neither until the cache folder
+is deleted: the instance lists of a series cost the server ~60 times
+more (Orthanc: ~125 ms for 200 instances, ~2 ms for the series).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 _ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 _SOP = 0x00080018
+_COUNT = "00201209"  # Number of Series Related Instances
 #: the folder, beside a series' headers, of the whole instances read from the server
 PIXELS = ".pixels"
 #: in it, per instance kept: [offset, length] of its pixel data, [size, mtime_ns] of its file
@@ -135,7 +140,11 @@ def _whole(local: str, place: Any) -> bool:
 
 
 def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
-    """:data:`PLACES` of ``folder``, less the instances the server no longer lists."""
+    """:data:`PLACES` of ``folder``, if the server has as many instances in the series now.
+
+    Nothing (so that the instances are asked for) when the number differs,
+    or the server cannot be asked: what the headers of a reopen would see.
+    """
     import requests
 
     try:
@@ -146,17 +155,18 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     if not isinstance(found, dict):
         return {}
     study, series = path.series.split("/studies/")[-1].split("/series/")
-    try:
-        client = path.server.client()
-        listed = client.search_for_instances(study, series, fields=["00080018"])
-        if len(listed) < path.series_size:  # some gone, or a page of the listing: the rest
-            listed += client.search_for_instances(
-                study, series, fields=["00080018"], offset=len(listed), get_remaining=True
-            )
+    try:  # the series level: ~2 ms on Orthanc, where its instances' listing takes ~125 ms
+        listed = path.server.client().search_for_series(
+            study, search_filters={"SeriesInstanceUID": series}, fields=[_COUNT]
+        )
     except requests.RequestException:
         return {}  # the instances are asked for: the reads say what is wrong
-    on_server = {str((item.get("00080018", {}).get("Value") or [""])[0]) for item in listed}
-    return {sop: place for sop, place in found.items() if sop in on_server}
+    counts = {
+        int((item.get(_COUNT, {}).get("Value") or [-1])[0])
+        for item in listed
+        if (item.get("0020000E", {}).get("Value") or [""])[0] == series
+    }
+    return found if counts == {len(found)} else {}
 
 
 def _keep(paths: Sequence[WebPath], places: dict[str, tuple[bytes, int, int]]) -> None:
@@ -190,12 +200,10 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
 
     The offset and length of the pixel data and the file's size and
     modification time (ns) as they were written; ``("", -1, -1, None,
-    None)`` when the instance is not kept, or no longer on the server: each
-    series with kept instances is listed first (QIDO-RS, one request), so
-    that an instance deleted since is asked for, and its absence said, as
-    without the copy (a server that cannot be reached is asked as well, and
-    says so). A file changed since is read where its header says, as any
-    file that changed since it was indexed.
+    None)`` when the instance is not kept, or its series has another number
+    of instances on the server now (asked once for each series: see the
+    module's notes), or the server cannot be asked (the reads then say
+    so), or the file is not as it was written.
     """
     series: dict[str, dict[str, list[int]]] = {}
     out: list[tuple[str, int, int, int | None, int | None]] = []
