@@ -19,11 +19,12 @@ dask tasks on other processes as well.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -38,6 +39,9 @@ __all__ = [
     "read_cells",
     "read_one",
 ]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
@@ -289,6 +293,31 @@ def _physical(
         np.add(dest, dtype.type(intercept), out=dest)
 
 
+def _gone_as_stale(read: Callable[_P, _T]) -> Callable[_P, _T]:
+    """``read``, a FileNotFoundError of it made a :class:`~dbdicom.FileGoneError`.
+
+    An array names files that may be gone by the time it is read: the
+    error says so, and how to build the array again (a store's own
+    not-found error, a DicomError already, is left as it is).
+    """
+
+    @functools.wraps(read)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return read(*args, **kwargs)
+        except FileNotFoundError as exc:
+            if isinstance(exc, DicomError):
+                raise
+            raise FileGoneError(
+                f"{exc.filename or exc}: the file is gone since the array was made (removed, "
+                "or replaced: writing a series' own array back writes new files): "
+                f"{REOPEN_HINT}."
+            ) from exc
+
+    return reading
+
+
+@_gone_as_stale
 def read_cells(
     cells: Sequence[int],
     refs: Sequence[FrameRef],
@@ -344,26 +373,6 @@ def read_cells(
     >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
     ((2, 64, 64), True)
     """
-    try:
-        return _read_cells(cells, refs, shape, frame_shape, dtype)
-    except FileNotFoundError as exc:  # the array names a file that is no longer there
-        if isinstance(exc, DicomError):  # a store's, which says so already
-            raise
-        raise FileGoneError(
-            f"{exc.filename or exc}: the file is gone since the array was made (removed, or "
-            "replaced: writing a series' own array back writes new files): "
-            f"{REOPEN_HINT}."
-        ) from exc
-
-
-def _read_cells(
-    cells: Sequence[int],
-    refs: Sequence[FrameRef],
-    shape: tuple[int, ...],
-    frame_shape: tuple[int, ...],
-    dtype: np.dtype,
-) -> np.ndarray:
-    """:func:`read_cells`, but for a file that is gone."""
     n = int(np.prod(shape))
     if len(cells) == n and len(set(cells)) == n:  # no holes: every value is read
         out = np.empty((n, *frame_shape), dtype=dtype)
