@@ -8,6 +8,7 @@ with the same files opened as a local folder.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -112,12 +113,13 @@ def test_every_series_reads_as_the_local_files(
 
 
 def test_the_frames_come_from_the_server_not_the_cache(web: db.Database) -> None:
-    """The folder of headers holds no pixel data: only the server can give the values (the
-    first time: a series read whole is then kept, see the last test)."""
+    """The folder of headers holds no pixel data: only the server can give the values (and
+    nothing is kept of them unless asked: keep_pixels=True)."""
     headers = sorted(Path(web.path).rglob("*.dcm"))
     assert headers and all(b"\xe0\x7f\x10\x00" not in p.read_bytes() for p in headers)
     series = web.series(SeriesDescription="CT phantom")[0]
     assert float(series.to_xarray().max()) > 0
+    assert not list(Path(web.path).rglob(".pixels"))
 
 
 def test_a_reduction_on_a_local_cluster_of_processes_equals_the_local_one(
@@ -579,7 +581,8 @@ def test_a_multipart_body_splits_into_the_parts_it_was_made_of(
 def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
-    """The first read of a whole series is one WADO-RS request; its instances are kept beside
+    """With keep_pixels=True, the first read of a whole series is one WADO-RS request; its
+    instances are kept beside
     the headers, and the next read (of a database opened again too) asks the server only how
     many instances the series has (QIDO-RS). When that changed (an instance deleted), the
     instances are asked for, as without the copy, and the deleted one's absence said."""
@@ -605,13 +608,23 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     own = Server.parse(orthanc.url, session).session()
     own.hooks["response"].append(record)
     try:
-        web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT")
+        web = db.dicomweb(
+            orthanc.url,
+            session=session,
+            cache=tmp_path / "cache",
+            PatientID="KEPT",
+            keep_pixels=True,
+        )
         series = web.series(SeriesInstanceUID=series_uid)[0]
         np.testing.assert_array_equal(series.to_xarray().values, expected)
         kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
         assert [p.stem for p in kept] == sorted(ds.SOPInstanceUID for ds in instances)
         again = db.dicomweb(
-            orthanc.url, session=session, cache=tmp_path / "cache", PatientID="KEPT"
+            orthanc.url,
+            session=session,
+            cache=tmp_path / "cache",
+            PatientID="KEPT",
+            keep_pixels=True,
         ).series(SeriesInstanceUID=series_uid)[0]
         asked.clear()
         np.testing.assert_array_equal(again.to_xarray().values, expected)
@@ -638,13 +651,14 @@ def test_a_scan_or_refresh_of_an_archive_reads_as_before(web: db.Database) -> No
     series = web.series(SeriesDescription="CT phantom")[0]
     expected = series.to_xarray().values
     web.scan()
-    np.testing.assert_array_equal(
-        web.series(SeriesDescription="CT phantom")[0].to_xarray(), expected
-    )
-    web.refresh(full=True)
-    np.testing.assert_array_equal(
-        web.series(SeriesDescription="CT phantom")[0].to_xarray(), expected
-    )
+    again = web.series(SeriesDescription="CT phantom")[0]
+    np.testing.assert_array_equal(again.to_xarray().values, expected)
+    for header in Path(web.path).rglob("*.dcm"):  # every header read again by the refresh
+        st = header.stat()
+        os.utime(header, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert web.refresh(full=True)
+    again = web.series(SeriesDescription="CT phantom")[0]
+    np.testing.assert_array_equal(again.to_xarray().values, expected)
 
 
 def test_a_cache_folder_that_cannot_be_written_says_which(orthanc: Orthanc, tmp_path: Path) -> None:
@@ -665,26 +679,81 @@ print(len(archive.series()))
 """
 
 
-def test_two_processes_opening_one_new_cache_at_once(
+def test_an_open_waits_for_another_process_holding_the_cache(
     orthanc: Orthanc, archive: Path, tmp_path: Path
 ) -> None:
-    """The second waits for the first's fetch (one saw a series without its files, or both
-    renamed their copies onto one folder: OSError 'Directory not empty')."""
+    """While one process holds the cache folder (fetching into it), an open in another waits
+    for it, then finds every series (two opening a new cache at once saw a series without its
+    files, or both renamed their copies onto one folder: 'Directory not empty')."""
     import subprocess
     import sys
+    import time
+
+    from dbdicom._web._cache import held_by_one
 
     cache = tmp_path / "cache"
-    runs = [
-        subprocess.Popen(
+    with held_by_one(cache):
+        run = subprocess.Popen(
             [sys.executable, "-c", OPEN_AND_READ, orthanc.db_url, str(cache)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
-    ]
-    expected = len(db.database(archive).series())
-    for run in runs:
-        out, err = run.communicate(timeout=240)
-        assert run.returncode == 0, err[-2000:]
-        assert int(out.split()[-1]) >= expected, (out, err[-2000:])
+        time.sleep(3)  # imports ~1-2 s, then it waits for the lock
+        assert run.poll() is None, run.communicate()
+        assert not cache.exists()  # nothing fetched while it waits
+    out, err = run.communicate(timeout=240)
+    assert run.returncode == 0, err[-2000:]
+    assert int(out.split()[-1]) >= len(db.database(archive).series())
+
+
+def test_a_series_of_several_arrays_is_kept_whole(
+    orthanc: Orthanc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A series of two orientations is two arrays: the first read keeps every instance the
+    server sent (it kept only its own, so the series never counted as kept). A kept file
+    removed between the check and the read (the cache deleted, the series fetched again by
+    another process) is read from the server, not a FileGoneError."""
+    from dbdicom._arrays import _read
+
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    series_uid, instances = generate_uid(), []
+    for k in range(4):
+        ds = copy.deepcopy(source)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = series_uid, generate_uid()
+        ds.PatientID, ds.InstanceNumber = "SEVERAL", k + 1
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0] if k < 2 else [0, 1, 0, 0, 0, -1]
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k] if k < 2 else [5.0 * k, 0.0, 0.0]
+        ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
+        instances.append(ds)
+    DICOMwebClient(orthanc.url, session=session).store_instances(instances)
+    try:
+        web = db.dicomweb(
+            orthanc.url,
+            session=session,
+            cache=tmp_path / "cache",
+            PatientID="SEVERAL",
+            keep_pixels=True,
+        )
+        series = web.series(SeriesInstanceUID=series_uid)[0]
+        first = [da.values for da in series.to_xarrays()]
+        assert len(first) == 2
+        kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
+        assert len(kept) == 4
+        real = _read._web.kept_places
+
+        def then_removed(paths: list) -> list:
+            found = real(paths)
+            for place in found:
+                if place[0] and os.path.exists(place[0]):
+                    os.unlink(place[0])
+            return found
+
+        monkeypatch.setattr(_read._web, "kept_places", then_removed)
+        again = [da.values for da in series.to_xarrays()]
+        for a, b in zip(first, again, strict=True):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        for found in session.post(f"{root}/tools/lookup", data="SEVERAL", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)

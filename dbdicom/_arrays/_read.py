@@ -378,16 +378,32 @@ def read_cells(
         out = np.empty((n, *frame_shape), dtype=dtype)
     else:
         out = np.full((n, *frame_shape), np.nan if dtype.kind == "f" else 0, dtype=dtype)
-    files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
     web_paths = list({r[0] for r in refs if isinstance(r[0], _web.WebPath)})
     if web_paths:  # instances read whole before are files here, read as files are
         places = dict(zip(web_paths, _web.kept_places(web_paths), strict=True))
-        refs = [
-            (places[r[0]][0], r[1], *places[r[0]][1:3], *r[4:7], *places[r[0]][3:])
-            if isinstance(r[0], _web.WebPath) and places[r[0]][0]
-            else r
-            for r in refs
-        ]
+        kept = {places[p][0] for p in web_paths if places[p][0]}
+        if kept:
+            local = [
+                (places[r[0]][0], r[1], *places[r[0]][1:3], *r[4:7], *places[r[0]][3:])
+                if isinstance(r[0], _web.WebPath) and places[r[0]][0]
+                else r
+                for r in refs
+            ]
+            try:
+                return _read_into(out, cells, local, dtype).reshape(shape + frame_shape)
+            except FileNotFoundError as exc:
+                if exc.filename not in kept:
+                    raise
+                # a kept file removed since (the series fetched again, the cache deleted):
+                # the server has the instance
+    return _read_into(out, cells, refs, dtype).reshape(shape + frame_shape)
+
+
+def _read_into(
+    out: np.ndarray, cells: Sequence[int], refs: Sequence[FrameRef], dtype: np.dtype
+) -> np.ndarray:
+    """The frames of ``refs`` read into their ``cells`` of ``out`` (see :func:`read_cells`)."""
+    files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]] = {}  # one a file
     for pos, ref in zip(cells, refs, strict=True):
         files.setdefault(ref[0], []).append((pos, ref))
     groups = list(files.items())
@@ -420,7 +436,7 @@ def read_cells(
             for path, group in groups
         )
         _place(out, groups, loaded, dtype)
-    return out.reshape(shape + frame_shape)
+    return out
 
 
 #: per process: the threads that ask a DICOMweb server for frames, shared by all blocks

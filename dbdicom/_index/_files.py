@@ -66,7 +66,8 @@ class Files:
         if self.archive is not None:
             folders = [rel.rsplit("/", 1)[0] for rel in rels]  # one a series
             sizes = Counter(rel.rsplit("/", 1)[0] for rel in set(rels))  # instances a series
-            root = str(self.root)  # where the instances read whole are kept
+            # where the instances of a series read whole are kept, if the user asked
+            root = str(self.root) if getattr(self.archive, "keep_pixels", False) else ""
             return np.array(
                 [
                     _web.WebPath.of(self.archive, rel, sizes[folder], root)

@@ -42,6 +42,7 @@ def dicomweb(
     cache: str | os.PathLike[str] | None = None,
     status: StatusLike | None = None,
     dialog: DialogLike | None = None,
+    keep_pixels: bool = False,
     **filters: Any,
 ) -> Database:
     """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
@@ -66,6 +67,13 @@ def dicomweb(
         by dask workers in other processes (they must pickle).
     cache : path, optional
         Where the headers are kept (default: the user cache, a folder per URL).
+    keep_pixels : bool, default False
+        Keep the instances of a series read whole (one WADO-RS request) in
+        ``cache``, and read them there next time: a snapshot, used while
+        the server says the series has as many instances (so an instance
+        deleted and another added, or one replaced under its UID, is not
+        seen until the cache is deleted). Without it every read asks the
+        server, which says when an instance is gone.
     **filters
         Which series to hold, in the syntax of :meth:`Database.series`
         (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
@@ -92,7 +100,7 @@ def dicomweb(
     def make(folder: Path) -> Database:
         return Database(folder, status=status, dialog=dialog)
 
-    return open_archive(url, session, cache, make, filters)
+    return open_archive(url, session, cache, make, filters, keep_pixels)
 
 
 def database(

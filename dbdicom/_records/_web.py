@@ -9,6 +9,7 @@ place (the archive is changed by storing series into it, with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -121,6 +122,7 @@ def open_archive(
     cache: str | os.PathLike[str] | None,
     make: Callable[[Path], Database],
     query: dict[str, Any] | None = None,
+    keep_pixels: bool = False,
 ) -> Database:
     """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
 
@@ -129,24 +131,26 @@ def open_archive(
     matched by the server where QIDO-RS can (:func:`qido_filters`: only
     those series' headers are fetched), then by dbdicom on the headers.
     """
-    server = Server.parse(url, session)
+    server = dataclasses.replace(Server.parse(url, session), keep_pixels=keep_pixels)
     folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
     with held_by_one(folder):  # another process opening it waits: no half-fetched series
         sync(server, folder, filters=qido_filters(query or {}))
         database = make(folder)
-    attach(database, server)
-    if query:
-        keep = {s.uid for s in database.series(**query)}
-        rows = database._index.ok
-        paths = database._index.array("_path", rows)
-        series = database._index.array("_series", rows)
-        dropped = {
-            str(p).rsplit("/", 1)[0] for p, s in zip(paths, series, strict=True) if s not in keep
-        }
-        for rel in dropped:  # the headers of series the server could not filter out
-            shutil.rmtree(folder / rel, ignore_errors=True)
-        if dropped:
-            database.refresh()
+        attach(database, server)
+        if query:
+            keep = {s.uid for s in database.series(**query)}
+            rows = database._index.ok
+            paths = database._index.array("_path", rows)
+            series = database._index.array("_series", rows)
+            dropped = {
+                str(p).rsplit("/", 1)[0]
+                for p, s in zip(paths, series, strict=True)
+                if s not in keep
+            }
+            for rel in dropped:  # the headers of series the server could not filter out
+                shutil.rmtree(folder / rel, ignore_errors=True)
+            if dropped:
+                database.refresh()
     return database
 
 

@@ -17,6 +17,7 @@ is fetched again, one that the server no longer has is removed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -60,12 +61,13 @@ except ImportError:  # pragma: no cover - Windows
     import msvcrt
 
     def _lock(fd: int) -> None:
-        while True:  # LK_LOCK tries for 10 s, then raises: try again
+        while True:  # LK_LOCK tries for ~10 s, then raises EDEADLOCK: try again
             try:
                 msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
                 return
-            except OSError:
-                continue
+            except OSError as exc:
+                if exc.errno != errno.EDEADLOCK:
+                    raise
 
 
 @contextlib.contextmanager
@@ -75,28 +77,28 @@ def held_by_one(folder: Path) -> Iterator[None]:
     Two processes opening an archive at once would fetch into one folder
     together: one replacing a series' headers while the other indexes them
     (a series seen without its files), or both renaming their copies onto
-    it. The lock (on ``folder/.lock``) is the operating system's, released
-    when its process ends, however it ends. A folder made here is removed
-    again when what it was held for fails.
+    it. The lock is the operating system's, on a file beside the folder
+    (``.<name>.lock``, never removed: a process waiting on it and one coming
+    later lock the same file), released when its process ends, however it
+    ends. The folder itself is made by what the lock guards (a refused
+    archive leaves none). Where the file system has no locks (some network
+    mounts), the folder is used without.
 
     Raises
     ------
     dbdicom.StorageError
-        The folder cannot be made or written (read-only, no permission).
+        The lock file cannot be made (a folder that cannot be written).
     """
-    made = not folder.exists()
+    lock = folder.parent / f".{folder.name}.lock"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise _cannot_write(folder, exc) from exc
     try:
-        _lock(fd)
+        with contextlib.suppress(OSError):  # no locks here: as before there were any
+            _lock(fd)
         yield
-    except BaseException:
-        if made:  # an archive refused (a wrong password...) leaves no folder behind
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
     finally:
         os.close(fd)  # releases the lock
 

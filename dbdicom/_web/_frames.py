@@ -169,26 +169,29 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     return found if counts == {len(found)} else {}
 
 
-def _keep(paths: Sequence[WebPath], places: dict[str, tuple[bytes, int, int]]) -> None:
-    """Keep the whole instances of ``paths`` (by SOP Instance UID in ``places``) for next time.
+def _keep(path: WebPath, places: dict[str, tuple[bytes, int, int]]) -> None:
+    """Keep every instance of the series of ``path`` in ``places`` (by SOP Instance UID).
 
-    Each file is written whole or not at all, then :data:`PLACES` with where
-    their pixel data are. Nothing is kept when the series' headers are not
-    in the cache folder of this machine (a worker of a cluster elsewhere),
-    or the folder cannot be written (the read goes on; the next one asks
-    the server again).
+    All the server sent, not only those a block asked for (a series read
+    as several arrays, e.g. of two orientations, is kept whole by the
+    first). Each file is written whole or not at all, then :data:`PLACES`
+    with where their pixel data are. Nothing is kept when the series'
+    headers are not in the cache folder of this machine (a worker of a
+    cluster elsewhere), or the folder cannot be written (the read goes on;
+    the next one asks the server again).
     """
-    folder = os.path.dirname(paths[0].local)
-    if not paths[0].local or not os.path.isdir(os.path.dirname(folder)):
+    folder = os.path.dirname(path.local)
+    if not path.local or not os.path.isdir(os.path.dirname(folder)):
         return
     found: dict[str, list[int]] = {}
     try:
         os.makedirs(folder, exist_ok=True)
-        for path in paths:
-            sop = os.path.basename(path.local).removesuffix(".dcm")
-            data, offset, length = places[sop]
-            _write(path.local, data)
-            st = os.stat(path.local)
+        for sop, (data, offset, length) in places.items():
+            if not (sop and len(sop) <= 64 and all(c.isdigit() or c == "." for c in sop)):
+                return  # not a UID that names a file: nothing kept
+            target = os.path.join(folder, f"{sop}.dcm")
+            _write(target, data)
+            st = os.stat(target)
             found[sop] = [offset, length, st.st_size, st.st_mtime_ns]
         _write(os.path.join(folder, PLACES), json.dumps(found).encode())
     except OSError:
@@ -450,7 +453,7 @@ def read_series_frames(
     uids = [path.rsplit("/", 1)[1] for path in paths]
     if any(uid not in places or places[uid][1] < 0 for uid in uids):
         return None
-    _keep(paths, places)
+    _keep(first, places)
     return _native(places, uids, paths, frames, fmts)
 
 

@@ -62,6 +62,9 @@ class Server:
     url: str
     auth: Any = field(default=None, repr=False)
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: keep the instances of a series read whole in the cache folder, and read them there
+    #: next time (``db.dicomweb(..., keep_pixels=True)``, see ``_frames``)
+    keep_pixels: bool = False
 
     @classmethod
     def parse(cls, url: str, session: requests.Session | None = None) -> Server:
