@@ -201,31 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         raise AssertionError("the archive's mean differs from the folder's")
     judged = not args.quick
     best = {k: min(v) for k, v in times.items()}
+    loads = {"first": "first open", "reopen": "reopen", "kept": "reopen, keep_pixels=True"}
     rows = [
         Row(
-            f"load {mr.n_files} slices, first open",
+            f"load {mr.n_files} slices, {label}",
             "s",
-            best["first"],
+            best[key],
             (best["peer"],),
             ">= 3x",
-            best["peer"] / best["first"] >= 3 if judged else None,
-        ),
-        Row(
-            f"load {mr.n_files} slices, reopen",
-            "s",
-            best["reopen"],
-            (best["peer"],),
-            ">= 3x",
-            best["peer"] / best["reopen"] >= 3 if judged else None,
-        ),
-        Row(
-            f"load {mr.n_files} slices, reopen, keep_pixels=True",
-            "s",
-            best["kept"],
-            (best["peer"],),
-            ">= 3x",
-            best["peer"] / best["kept"] >= 3 if judged else None,
-        ),
+            best["peer"] / best[key] >= 3 if judged else None,
+        )
+        for key, label in loads.items()
+    ]
+    rows += [
         Row(
             f"peak RSS, mean of {dyn.n_files} frames",
             "MiB",

@@ -578,6 +578,38 @@ def test_a_multipart_body_splits_into_the_parts_it_was_made_of(
     assert split_multipart(body, content_type) == expected
 
 
+def _store_ct_series(
+    orthanc: Orthanc, patient: str, n: int, turn_from: int | None = None
+) -> tuple[str, list[pydicom.Dataset]]:
+    """``n`` copies of CT_small stored in Orthanc as one series of ``patient``, their values
+    100 apart; from instance ``turn_from`` on, in another orientation (another array)."""
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    series_uid, instances = generate_uid(), []
+    for k in range(n):
+        ds = copy.deepcopy(source)
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = series_uid, generate_uid()
+        ds.PatientID, ds.InstanceNumber = patient, k + 1
+        turned = turn_from is not None and k >= turn_from
+        ds.ImageOrientationPatient = [0, 1, 0, 0, 0, -1] if turned else [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [5.0 * k, 0.0, 0.0] if turned else [0.0, 0.0, 5.0 * k]
+        ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
+        if k == 1:  # sent, and kept by Orthanc, without the 128-byte preamble
+            ds.preamble = None
+        instances.append(ds)
+    DICOMwebClient(orthanc.url, session=orthanc.session()).store_instances(instances)
+    return series_uid, instances
+
+
+def _open_kept(orthanc: Orthanc, tmp_path: Path, patient: str) -> db.Database:
+    return db.dicomweb(
+        orthanc.url,
+        session=orthanc.session(),
+        cache=tmp_path / "cache",
+        PatientID=patient,
+        keep_pixels=True,
+    )
+
+
 def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
@@ -587,18 +619,7 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     many instances the series has (QIDO-RS). When that changed (an instance deleted), the
     instances are asked for, as without the copy, and the deleted one's absence said."""
     session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    series_uid, instances = generate_uid(), []
-    for k in range(3):
-        ds = copy.deepcopy(source)
-        ds.SeriesInstanceUID, ds.SOPInstanceUID = series_uid, generate_uid()
-        ds.PatientID, ds.InstanceNumber = "KEPT", k + 1
-        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
-        ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
-        if k == 1:  # sent, and kept by Orthanc, without the 128-byte preamble
-            ds.preamble = None
-        instances.append(ds)
-    DICOMwebClient(orthanc.url, session=session).store_instances(instances)
+    series_uid, instances = _store_ct_series(orthanc, "KEPT", 3)
     expected = np.stack([ds.pixel_array * 1.0 + float(ds.RescaleIntercept) for ds in instances])
     asked: list[tuple[str, str]] = []  # what dbdicom's own session asks the server
 
@@ -608,24 +629,12 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
     own = Server.parse(orthanc.url, session).session()
     own.hooks["response"].append(record)
     try:
-        web = db.dicomweb(
-            orthanc.url,
-            session=session,
-            cache=tmp_path / "cache",
-            PatientID="KEPT",
-            keep_pixels=True,
-        )
+        web = _open_kept(orthanc, tmp_path, "KEPT")
         series = web.series(SeriesInstanceUID=series_uid)[0]
         np.testing.assert_array_equal(series.to_xarray().values, expected)
         kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
         assert [p.stem for p in kept] == sorted(ds.SOPInstanceUID for ds in instances)
-        again = db.dicomweb(
-            orthanc.url,
-            session=session,
-            cache=tmp_path / "cache",
-            PatientID="KEPT",
-            keep_pixels=True,
-        ).series(SeriesInstanceUID=series_uid)[0]
+        again = _open_kept(orthanc, tmp_path, "KEPT").series(SeriesInstanceUID=series_uid)[0]
         asked.clear()
         np.testing.assert_array_equal(again.to_xarray().values, expected)
         assert len(asked) == 1 and "json" in asked[0][1], asked  # QIDO-RS, no pixel data
@@ -717,25 +726,9 @@ def test_a_series_of_several_arrays_is_kept_whole(
     from dbdicom._arrays import _read
 
     session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    series_uid, instances = generate_uid(), []
-    for k in range(4):
-        ds = copy.deepcopy(source)
-        ds.SeriesInstanceUID, ds.SOPInstanceUID = series_uid, generate_uid()
-        ds.PatientID, ds.InstanceNumber = "SEVERAL", k + 1
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0] if k < 2 else [0, 1, 0, 0, 0, -1]
-        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k] if k < 2 else [5.0 * k, 0.0, 0.0]
-        ds.PixelData = (ds.pixel_array + 100 * k).astype(ds.pixel_array.dtype).tobytes()
-        instances.append(ds)
-    DICOMwebClient(orthanc.url, session=session).store_instances(instances)
+    series_uid, _ = _store_ct_series(orthanc, "SEVERAL", 4, turn_from=2)
     try:
-        web = db.dicomweb(
-            orthanc.url,
-            session=session,
-            cache=tmp_path / "cache",
-            PatientID="SEVERAL",
-            keep_pixels=True,
-        )
+        web = _open_kept(orthanc, tmp_path, "SEVERAL")
         series = web.series(SeriesInstanceUID=series_uid)[0]
         first = [da.values for da in series.to_xarrays()]
         assert len(first) == 2
