@@ -41,7 +41,7 @@ from .._files import file_meta_bytes
 from .._interaction import user_stacklevel
 from ._server import Server, server_error
 
-__all__ = ["MARK", "cache_folder", "float_bits_of", "held_by_one", "sync"]
+__all__ = ["MARK", "cache_folder", "float_bits_of", "held_by_one", "safe_uid", "sync"]
 
 MARK = ".series.json"
 _STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
@@ -128,7 +128,8 @@ def _uid(item: dict[str, Any], tag: str) -> str:
     return str(value[0])
 
 
-def _safe(uid: str) -> bool:
+def safe_uid(uid: str) -> bool:
+    """Whether ``uid`` is a UID that can name a file or folder (digits and dots, <= 64)."""
     return bool(uid) and all(c.isdigit() or c == "." for c in uid) and len(uid) <= 64
 
 
@@ -153,7 +154,7 @@ def list_series(
     for item in found:
         study, series = _uid(item, _STUDY), _uid(item, _SERIES)
         count = item.get(_COUNT, {}).get("Value") or [-1]
-        if _safe(study) and _safe(series):
+        if safe_uid(study) and safe_uid(series):
             out.append((study, series, int(count[0])))
     return out
 
@@ -242,7 +243,7 @@ def _fetch(server: Server, folder: Path, study: str, series: str, count: int) ->
     encoder = _Encoder()
     for meta in metadata:
         sop = _uid(meta, _SOP)
-        if not _safe(sop):
+        if not safe_uid(sop):
             continue
         data, bits = encoder.file(meta)
         if bits:

@@ -38,6 +38,7 @@ from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
 from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
+from ._cache import safe_uid
 from ._server import Server, server_error
 
 __all__ = [
@@ -187,7 +188,7 @@ def _keep(path: WebPath, places: dict[str, tuple[bytes, int, int]]) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
         for sop, (data, offset, length) in places.items():
-            if not (sop and len(sop) <= 64 and all(c.isdigit() or c == "." for c in sop)):
+            if not safe_uid(sop):
                 return  # not a UID that names a file: nothing kept
             target = os.path.join(folder, f"{sop}.dcm")
             _write(target, data)
