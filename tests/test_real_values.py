@@ -3,14 +3,16 @@
 A wrong number is worse than an error: the value of each frame dbdicom gives
 (``xr.open_dataarray(path)``) is compared with what pydicom makes of the
 same file -- ``apply_modality_lut`` of ``pixel_array`` (the rescale or the
-Modality LUT Sequence), the palette's RGB for PALETTE COLOR, the
+Modality LUT Sequence; times DoseGridScaling for an RT Dose, which pydicom
+leaves to the reader), the palette's RGB for PALETTE COLOR, the
 per-frame Pixel Value Transformation of enhanced objects -- frame for
 frame, whatever the order dbdicom puts the frames in. Files dbdicom
 refuses with a ``DicomError`` (``docs/real-files.md`` says why) and files
 pydicom cannot decode are left out; a file read with other values fails.
 
 Slow (~15 s): ``pytest -m slow tests/test_real_values.py``. It found that
-a Modality LUT Sequence was not applied (``mlut_18.dcm``).
+a Modality LUT Sequence was not applied (``mlut_18.dcm``); a new-user trial
+found RT Dose values a million times too large (DoseGridScaling 1e-6).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def _pydicom_frames(path: Path) -> np.ndarray | None:
     if "PerFrameFunctionalGroupsSequence" in ds:
         return _per_frame(ds, arr)
     values = apply_modality_lut(arr, ds)
+    if "DoseGridScaling" in ds:  # RT Dose: doses, which pydicom leaves to the reader
+        values = values * float(ds.DoseGridScaling)
     return values.reshape(-1, *values.shape[-2:])
 
 

@@ -25,3 +25,40 @@ def test_physical_values_and_their_type(
     da = db.database(tmp_path).series()[0].to_xarray()
     assert da.dtype == np.dtype(dtype)
     assert np.array_equal(da.values.reshape(16, 16), STORED.astype(np.int64) * slope + intercept)
+
+
+@pytest.mark.parametrize("name", ["rtdose.dcm", "rtdose_rle_1frame.dcm", "rtdose_expb.dcm"])
+def test_rt_dose_values_are_doses(tmp_path: Path, name: str) -> None:
+    """Stored values times DoseGridScaling (3004,000E), in DoseUnits; derived: scaling 1.
+
+    pydicom's and dcm2niix's values are the stored integers (1,254,000 for
+    a dose of 1.254 here): a million times the dose.
+    """
+    import shutil
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    source = get_testdata_file(name)
+    assert source is not None
+    folder = tmp_path / "db"
+    folder.mkdir()
+    shutil.copy(source, folder / name)
+    ds = pydicom.dcmread(source)
+    doses = ds.pixel_array * float(ds.DoseGridScaling)
+    assert float(ds.DoseGridScaling) == 1e-6
+    database = db.database(folder)
+    database.mute()
+    series = database.series()[0]
+    da = series.to_xarray()
+    np.testing.assert_allclose(da.values.reshape(doses.shape), doses, rtol=1e-6)
+    # the header's, as RescaleSlope is: the values are doses already (the writer ignores it)
+    assert da.attrs["DoseGridScaling"] == 1e-6
+    # a derived dose: the rescale carries it, and DoseGridScaling (the IOD's) is 1
+    out = series.new_sibling(SeriesDescription="doubled")
+    out.set_xarray(da * 2)
+    back = out.to_xarray(dims=["InstanceNumber"])
+    np.testing.assert_allclose(back.values.reshape(doses.shape), doses * 2, rtol=1e-4)
+    for path in out.files():
+        assert float(pydicom.dcmread(path, stop_before_pixels=True).DoseGridScaling) == 1.0
+    database.close()

@@ -162,9 +162,11 @@ def test_bad_arrays_are_refused(demo: db.Database) -> None:
         )
     with pytest.raises(InvalidValueError, match="'row' and 'column'"):
         out.set_xarray(xr.DataArray(np.ones((2, 4, 4)), dims=("a", "b", "c")))
-    rgb = xr.DataArray(np.ones((4, 4, 3), np.uint8), dims=("row", "column", "channel"))
-    with pytest.raises(InvalidValueError, match=r"colour \(RGB\).*da.sel\(channel=0\)"):
-        out.set_xarray(rgb)  # as a colour series reads (US, SC): refused with the way out
+    rgba = xr.DataArray(np.ones((4, 4, 4), np.uint8), dims=("row", "column", "channel"))
+    with pytest.raises(InvalidValueError, match=r"3 channels.*isel\(channel=slice\(0, 3\)\)"):
+        out.set_xarray(rgba)  # RGB is written (test_colour_write.py), RGBA refused
+    with pytest.raises(InvalidValueError, match=r"colour \(RGB\) values must be whole"):
+        out.set_xarray(rgba[..., :3] * 0.5)
     array, header = series.array(["SliceLocation", "FlipAngle"])
     with pytest.raises(InvalidValueError, match="header array has 3 item"):
         out.set_array(array[0], header[0, :3])

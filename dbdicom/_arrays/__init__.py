@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         WRITER_TAGS,
         FrameTags,
         check_names,
+        colour_samples,
         frames_of,
         shared_values,
     )
@@ -44,6 +45,7 @@ _MODULES = {
     "WRITER_TAGS": "._frame_tags",
     "FrameTags": "._frame_tags",
     "check_names": "._frame_tags",
+    "colour_samples": "._frame_tags",
     "frames_of": "._frame_tags",
     "shared_values": "._frame_tags",
     "AUTO_DIMS": "._layout",
@@ -90,6 +92,7 @@ __all__ = [
     "layout",
     "build_dataarray",
     "check_names",
+    "colour_samples",
     "frame_values",
     "frames_behind",
     "frames_of",

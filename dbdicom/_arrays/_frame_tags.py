@@ -43,6 +43,7 @@ from ._plain import SEPARATOR, split_component
 __all__ = [
     "WRITER_TAGS",
     "check_names",
+    "colour_samples",
     "FrameTags",
     "NOT_TAG_COORDS",
     "frames_of",
@@ -66,6 +67,7 @@ WRITER_TAGS: frozenset[str] = frozenset(
         "RescaleSlope",
         "RescaleIntercept",
         "RescaleType",
+        "DoseGridScaling",
         "NumberOfFrames",
         "SmallestImagePixelValue",
         "LargestImagePixelValue",
@@ -104,19 +106,15 @@ def check_names(da: Any) -> None:
     ...
     dbdicom._errors.InvalidValueError: the coordinate 'fit' is not a DICOM keyword: ...
     """
-    if "channel" in da.dims:
-        raise InvalidValueError(
-            f"the array has a 'channel' dim {da.dims}: colour (RGB) images cannot be written "
-            "back yet, only grey-scale ones. Write each channel as a series "
-            "(da.sel(channel=0)...), or one grey image (e.g. da.mean('channel'))."
-        )
-    if tuple(da.dims[-2:]) != ("row", "column"):
+    samples = colour_samples(da)
+    pixels = da.dims[:-1] if samples != 1 else da.dims
+    if tuple(pixels[-2:]) != ("row", "column"):
         raise InvalidValueError(
             f"the last two dims must be 'row' and 'column' (the pixels); got {da.dims}. "
             "Rename them (da.rename(...)) or transpose (da.transpose(..., 'row', 'column'))."
         )
     for name in da.coords:
-        if name in ("row", "column") or name in NOT_TAG_COORDS:
+        if name in ("row", "column", "channel") or name in NOT_TAG_COORDS:
             continue
         parts = split_component(str(name))
         if tag_for_keyword(parts[0] if parts else str(name)) is None:
@@ -132,6 +130,42 @@ def check_names(da: Any) -> None:
                 f"the attr {name!r} is not a DICOM keyword: it cannot be written into the "
                 "headers. Remove it (del da.attrs[...]) or use a keyword."
             )
+
+
+def colour_samples(da: Any) -> int:
+    """Values per pixel of the array ``da`` to write: 1 (grey-scale), or 3 (RGB).
+
+    A colour array has a last dim ``channel`` of 3 (red, green, blue), after
+    ``row`` and ``column``, as ``to_xarray`` reads colour images.
+
+    Examples
+    --------
+    >>> import xarray as xr, numpy as np
+    >>> colour_samples(xr.DataArray(np.zeros((2, 3, 3)), dims=("FlipAngle", "row", "column")))
+    1
+    >>> rgb = ("row", "column", "channel")
+    >>> colour_samples(xr.DataArray(np.zeros((2, 2, 3), np.uint8), dims=rgb))
+    3
+    >>> colour_samples(xr.DataArray(np.zeros((2, 2, 4)), dims=rgb))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: a colour image has 3 channels (red, green, blue); ...
+    """
+    if "channel" not in da.dims:
+        return 1
+    if tuple(da.dims[-3:]) != ("row", "column", "channel"):
+        raise InvalidValueError(
+            f"the dims of a colour image end with 'row', 'column', 'channel'; got {da.dims}. "
+            "Transpose it: da.transpose(..., 'row', 'column', 'channel')."
+        )
+    count = int(da.sizes["channel"])
+    if count != 3:
+        raise InvalidValueError(
+            f"a colour image has 3 channels (red, green, blue); this array has {count}. "
+            "Keep the first three (da.isel(channel=slice(0, 3)), e.g. RGBA without its "
+            "alpha), or write one as a grey-scale image (da.isel(channel=0))."
+        )
+    return 3
 
 
 def frames_of(da: Any) -> Iterator[tuple[int, ...]]:

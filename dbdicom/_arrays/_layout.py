@@ -409,7 +409,8 @@ def layout(
         suggest=lambda at: _distinguish(frames, at),
     )
     formats, which = _pixel_formats(frames)
-    slopes = frames.number("RescaleSlope", 1.0)
+    # an RT Dose's values are its stored values times its DoseGridScaling (it has no rescale)
+    slopes = frames.number("RescaleSlope", 1.0) * frames.number("DoseGridScaling", 1.0)
     intercepts = frames.number("RescaleIntercept", 0.0)
     tables = np.array([f.modality_lut_bits > 0 for f in formats], dtype=bool)[which]
     if tables.any():  # the table makes the values physical, not a rescale (as pydicom)

@@ -1,8 +1,10 @@
-"""The pixel encoding of a write: how physical values become 16-bit stored values.
+"""The pixel encoding of a write: how physical values become stored values.
 
 One :class:`Encoding` is chosen per write (:func:`choose_encoding`, from the
 data's range), every frame is stored under it (:func:`encode`), and
 :func:`pixel_values` gives the elements that describe it in each header.
+Grey-scale values are stored in 16 bits (rescaled where they need it);
+colour (RGB) values as they are, in 8 or 16 bits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydicom.valuerep import DSfloat
 from .._checks import to_dicom
 from .._errors import InvalidValueError
 from .._facade import local_scheduler
+from ._elements import REMOVE
 
 __all__ = [
     "Encoding",
@@ -36,11 +39,14 @@ class Encoding:
     Attributes
     ----------
     dtype : str
-        ``"uint16"`` or ``"int16"`` (16 bits allocated and stored).
+        ``"uint16"`` or ``"int16"`` (16 bits allocated and stored); colour:
+        ``"uint8"`` or ``"uint16"``.
     slope, intercept : float
         RescaleSlope and RescaleIntercept, exactly as written (DS text).
     exact : bool
         Whether every value is stored exactly (integer data in range).
+    samples : int
+        Values per pixel: 1 (grey-scale), or 3 (RGB, stored colour by pixel).
 
     Examples
     --------
@@ -52,6 +58,7 @@ class Encoding:
     slope: float
     intercept: float
     exact: bool
+    samples: int = 1
 
 
 def _ds(x: float) -> float:
@@ -59,8 +66,10 @@ def _ds(x: float) -> float:
     return float(DSfloat(x, auto_format=True))
 
 
-def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encoding:
-    """The 16-bit encoding of data of dtype kind ``kind`` within ``[low, high]``.
+def choose_encoding(
+    kind: str, low: float, high: float, integral: bool, samples: int = 1
+) -> Encoding:
+    """The encoding of data of dtype kind ``kind`` within ``[low, high]``.
 
     * integers (and floats whose values are all integers) that fit in
       ``uint16`` or ``int16`` are stored as they are (slope 1, intercept 0);
@@ -69,18 +78,26 @@ def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encod
       ``slope = (high - low) / 65535``: the error of any value is at most
       ``slope / 2`` (plus ~1% of ``slope`` for float32 data, which
       :func:`encode` scales in float32), i.e. below ``(high - low) / 65535``;
-    * booleans are stored as 0 and 1 (``uint16``).
+    * booleans are stored as 0 and 1 (``uint16``);
+    * colour (``samples`` 3) as it is: ``uint8`` where every value is an
+      integer of 0 to 255, else ``uint16`` where every value is one of 0 to
+      65,535 (a palette of 16-bit entries); other colour data is refused,
+      with the way out (DICOM colour images have no rescale).
 
     Examples
     --------
     >>> choose_encoding("u", 0, 4095, True)
-    Encoding(dtype='uint16', slope=1.0, intercept=0.0, exact=True)
+    Encoding(dtype='uint16', slope=1.0, intercept=0.0, exact=True, samples=1)
     >>> choose_encoding("i", 100000, 100010, True).intercept
     100000.0
     >>> e = choose_encoding("f", 0.0, 1.0, False)
     >>> e.dtype, e.exact, abs(e.slope - 1 / 65535) < 1e-12
     ('uint16', False, True)
+    >>> choose_encoding("f", 0.0, 255.0, True, samples=3)
+    Encoding(dtype='uint8', slope=1.0, intercept=0.0, exact=True, samples=3)
     """
+    if samples != 1:
+        return _colour_encoding(kind, low, high, integral, samples)
     if kind == "b":
         return Encoding("uint16", 1.0, 0.0, True)
     if integral:
@@ -96,6 +113,21 @@ def choose_encoding(kind: str, low: float, high: float, integral: bool) -> Encod
     while span > 0 and (high - intercept) / slope > 65535.49:  # DS rounding made it short
         slope = _ds(slope * (1 + 1e-9) + 1e-15)
     return Encoding("uint16", slope, intercept, False)
+
+
+def _colour_encoding(kind: str, low: float, high: float, integral: bool, samples: int) -> Encoding:
+    """The encoding of colour values: stored as they are, in 8 bits or 16, else refused."""
+    if kind == "b" or (integral and low >= 0 and high <= 255):
+        return Encoding("uint8", 1.0, 0.0, True, samples)
+    if integral and low >= 0 and high <= 65535:
+        return Encoding("uint16", 1.0, 0.0, True, samples)
+    raise InvalidValueError(
+        f"colour (RGB) values must be whole numbers of 0 to 255 (or to 65535) as DICOM stores "
+        f"them; this array's run from {low:g} to {high:g}"
+        + ("" if integral else ", not all whole")
+        + ". Scale them first, e.g. (da * 255).round().clip(0, 255).astype('uint8') "
+        "for values of 0 to 1."
+    )
 
 
 def encode(
@@ -189,9 +221,11 @@ def pixel_values(
 ) -> list[tuple[int, str, Any]]:
     """The elements that describe the pixels of a frame of ``shape`` stored under ``encoding``.
 
-    They are ``(tag, VR, value)``, the same for every frame of a write.
-    ``rescaled``: the header has a rescale already (it is then kept up to
-    date even where the encoding needs none).
+    They are ``(tag, VR, value)``, the same for every frame of a write
+    (:data:`~dbdicom._dataset._elements.REMOVE`: left out). ``rescaled``:
+    the header has a rescale already (it is then kept up to date even where
+    the encoding needs none). A colour image has no rescale, and a grey one
+    no PlanarConfiguration (which its source may have had).
 
     Examples
     --------
@@ -199,19 +233,29 @@ def pixel_values(
     >>> [(f"{t:08X}", str(v)) for t, _, v in pixel_values((4, 6), e, False)][-2:]
     [('00281053', '0.5'), ('00281052', '10.0')]
     >>> len(pixel_values((4, 6), Encoding("int16", 1.0, 0.0, True), False))
-    8
+    9
+    >>> colour = Encoding("uint8", 1.0, 0.0, True, samples=3)
+    >>> rgb = {t: v for t, _, v in pixel_values((4, 6), colour, True)}
+    >>> rgb[0x00280004], rgb[0x00280002], rgb[0x00280100], rgb[0x00281053] is REMOVE
+    ('RGB', 3, 8, True)
     """
+    bits = 8 if encoding.dtype == "uint8" else 16
+    colour = encoding.samples != 1
     out: list[tuple[int, str, Any]] = [
         (0x00280010, "US", int(shape[0])),  # Rows
         (0x00280011, "US", int(shape[1])),  # Columns
-        (0x00280002, "US", 1),  # SamplesPerPixel
-        (0x00280004, "CS", "MONOCHROME2"),  # PhotometricInterpretation
-        (0x00280100, "US", 16),  # BitsAllocated
-        (0x00280101, "US", 16),  # BitsStored
-        (0x00280102, "US", 15),  # HighBit
+        (0x00280002, "US", int(encoding.samples)),  # SamplesPerPixel
+        (0x00280004, "CS", "RGB" if colour else "MONOCHROME2"),  # PhotometricInterpretation
+        (0x00280006, "US", 0 if colour else REMOVE),  # PlanarConfiguration: colour by pixel
+        (0x00280100, "US", bits),  # BitsAllocated
+        (0x00280101, "US", bits),  # BitsStored
+        (0x00280102, "US", bits - 1),  # HighBit
     ]
     out.append((0x00280103, "US", 1 if encoding.dtype == "int16" else 0))  # PixelRepresentation
-    if encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
+    if colour:  # no rescale of colour values
+        out.extend((tag, "DS", REMOVE) for tag in (0x00281052, 0x00281053))
+        out.append((0x00281054, "LO", REMOVE))  # RescaleType
+    elif encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:
         out.append((0x00281053, "DS", to_dicom("RescaleSlope", encoding.slope)))
         out.append((0x00281052, "DS", to_dicom("RescaleIntercept", encoding.intercept)))
     return out

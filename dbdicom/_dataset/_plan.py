@@ -46,6 +46,7 @@ from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
 from .._templates import slice_location
 from ._base import Base, Template, base_of, differing
+from ._classes import CONVERSION_TYPE, SECONDARY_CAPTURE, derived_class
 from ._elements import (
     CHARSET,
     REMOVE,
@@ -82,6 +83,10 @@ DROP = (
     "RedPaletteColorLookupTableData",
     "GreenPaletteColorLookupTableData",
     "BluePaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData",
+    "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData",
+    "PaletteColorLookupTableUID",
     "PixelPresentation",
     "SourceImageSequence",
     "ReferencedSeriesSequence",
@@ -102,8 +107,30 @@ DROP = (
     "MaskSubtractionSequence",
     "RecommendedViewingMode",
 )
+#: the VOI LUT module: how grey values are shown (a colour image has none)
+_VOI = (
+    "WindowCenter",
+    "WindowWidth",
+    "WindowCenterWidthExplanation",
+    "VOILUTFunction",
+    "VOILUTSequence",
+)
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
+#: what a derived Secondary Capture has where its source has none: ConversionType
+#: "WSD" (workstation), PatientOrientation, empty (its IOD has no Image Plane
+#: module to say it), and a RescaleType where it has a rescale
+_SECONDARY_CAPTURE = {
+    CONVERSION_TYPE: encode_element(CONVERSION_TYPE, "CS", "WSD"),
+    0x00200020: encode_element(0x00200020, "CS", ""),
+    # with a rescale: RescaleType "US" (unspecified)
+    0x00281054: encode_element(0x00281054, "LO", "US"),
+}
+_RESCALE_TYPE = 0x00281054
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+#: (3004,000E) DoseGridScaling: a derived RT Dose frame's is 1, its values
+#: being stored under the write's encoding (the IOD asks for the element)
+_DOSE_GRID_SCALING = 0x3004000E
+_UNSCALED = encode_element(_DOSE_GRID_SCALING, "DS", "1")
 
 
 @dataclass(slots=True)
@@ -134,10 +161,9 @@ class FramePlan:
     customs: list[tuple[CustomAttribute, Any]]
     bytes_ok: bool
     encoding: Encoding
-
-    @property
-    def sop_class(self) -> str:
-        return self.base.sop_class
+    #: its SOP Class UID: the base's, unless its class cannot hold the frame
+    #: (see :func:`~dbdicom._dataset._classes.derived_class`)
+    sop_class: str
 
 
 def _vr_of(number: int) -> str:
@@ -271,9 +297,13 @@ class PlanBuilder:
             else:
                 self._parents.append((number, vr, value))
         self._pixels = (series_uid, what, tuple(shape), encoding)
-        center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
-        width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
-        self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
+        if encoding.samples == 1:
+            center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
+            width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
+            self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
+        else:  # colour is shown as it is: no window (nor the source's)
+            self.window = _tags(_VOI)
+        self._classes_of: dict[str, str] = {}  # the derived class of each source class
         # per character set: the shared attrs and the parents' values, the
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
@@ -513,7 +543,34 @@ class PlanBuilder:
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs
-        return FramePlan(base, layers, uid, charset, self.customs, bytes_ok, self.encoding)
+        sop_class = self._class_rules(base, delta)
+        return FramePlan(
+            base, layers, uid, charset, self.customs, bytes_ok, self.encoding, sop_class
+        )
+
+    def _class_rules(self, base: Base, delta: dict[int, bytes | None]) -> str:
+        """The frame's SOP class (see :func:`derived_class`), and what its IOD asks, in ``delta``.
+
+        The class where it changes; a Secondary Capture's attributes the
+        source has not; an RT Dose's DoseGridScaling of 1 (the encoding
+        stores the doses).
+        """
+        if base.has(_DOSE_GRID_SCALING):
+            delta[_DOSE_GRID_SCALING] = _UNSCALED
+        found = self._classes_of.get(base.sop_class)
+        if found is None:
+            found = self._classes_of[base.sop_class] = derived_class(base.sop_class, self.encoding)
+        if found != base.sop_class:
+            delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
+        if found == SECONDARY_CAPTURE:  # what its IOD asks for that the source may not have
+            encoding = self.encoding
+            rescaled = encoding.samples == 1 and (
+                encoding.slope != 1.0 or encoding.intercept != 0.0 or base.has(_RESCALE_SLOPE)
+            )
+            for tag, element in _SECONDARY_CAPTURE.items():
+                if tag not in delta and not base.has(tag) and (tag != _RESCALE_TYPE or rescaled):
+                    delta[tag] = element
+        return found
 
 
 def example_plan() -> FramePlan:

@@ -29,6 +29,7 @@ from pydicom.filereader import read_dataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
 from .._files import file_header, merge
+from ._elements import REMOVE
 from ._encoding import Encoding, pixel_values
 from ._plan import FramePlan
 
@@ -218,4 +219,7 @@ def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescal
     (6, 1, False)
     """
     for tag, vr, value in pixel_values(shape, encoding, rescaled):
-        ds[tag] = DataElement(tag, vr, value, validation_mode=config.IGNORE)
+        if value is REMOVE:
+            ds.pop(tag, None)
+        else:
+            ds[tag] = DataElement(tag, vr, value, validation_mode=config.IGNORE)

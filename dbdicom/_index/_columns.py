@@ -101,6 +101,7 @@ LEVEL_TAGS: dict[str, tuple[str, ...]] = {
         "PlanarConfiguration",
         "RescaleSlope",
         "RescaleIntercept",
+        "DoseGridScaling",  # RT Dose: stored values times it are doses
         "ImagePositionPatient",
         "ImageOrientationPatient",
         "PixelSpacing",

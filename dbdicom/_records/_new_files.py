@@ -345,7 +345,8 @@ def _write_all_bytes(fd: int, parts: list[Any]) -> None:
 
 def _dataset_file(ds: Dataset, stored: np.ndarray, encoding: Encoding) -> bytes:
     """The bytes of a whole file of a frame built with pydicom."""
-    pixel_format(ds, stored.shape, encoding, "RescaleSlope" in ds)
+    rows, width = stored.shape[-2:]  # colour: its samples side by side in each row
+    pixel_format(ds, (rows, width // encoding.samples), encoding, "RescaleSlope" in ds)
     ds.PixelData = np.ascontiguousarray(stored).astype(stored.dtype.newbyteorder("<")).tobytes()
     ds["PixelData"].VR = "OW"
     buffer = io.BytesIO()

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .._arrays import FrameTags, check_names, frames_of, shared_values
+from .._arrays import FrameTags, check_names, colour_samples, frames_of, shared_values
 from .._dataset import (
     REMOVE,
     Converted,
@@ -81,11 +81,20 @@ def set_xarray(
     if serialiser not in ("auto", "pydicom"):
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
     if kind != "image":
+        if "channel" in getattr(da, "dims", ()):
+            raise InvalidValueError(
+                f"colour (RGB) arrays are written as single-frame images (kind='image'), "
+                f"not as one {kind!r} object."
+            )
         return write_multiframe(series, da, kind, header, description)
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
+    samples = colour_samples(da)
+    shape = (int(da.sizes["row"]), int(da.sizes["column"]))
+    if samples != 1:
+        da = _side_by_side(da)
     editor = series._db._editor
     here = _in_memory(da)
     if here:  # whole frames in each block: the blocks written are the blocks computed
@@ -100,9 +109,33 @@ def set_xarray(
         else:
             ranged = _Found(None, value_range(da.data))
         try:
-            return _set_xarray(series, da, header, description, ranged, editor, serialiser)
+            return _set_xarray(
+                series, da, header, description, ranged, editor, serialiser, (shape, samples)
+            )
         finally:
             ranged.wait()  # not left running, whatever was raised
+
+
+def _side_by_side(da: Any) -> Any:
+    """A colour array as its frames are stored: each pixel's red, green and blue side by side.
+
+    The result looks grey-scale to the rest of the writer: its last dim
+    ``column`` is 3 times as long, and each frame's bytes are those of an
+    RGB image stored colour by pixel (PlanarConfiguration 0). Coordinates
+    along ``column`` or ``channel`` are dropped (the writer writes no tag
+    for them).
+    """
+    data = da.data
+    if _dask_array(da) is not None:
+        data = data.rechunk({da.ndim - 2: -1, da.ndim - 1: -1})
+    data = data.reshape(*da.shape[:-2], da.shape[-2] * da.shape[-1])
+    coords = {
+        name: coord
+        for name, coord in da.coords.items()
+        if "column" not in coord.dims and "channel" not in coord.dims
+    }
+    # a DataArray, of the class the user gave (xarray is imported already)
+    return type(da)(data, dims=da.dims[:-1], coords=coords, attrs=da.attrs, name=da.name)
 
 
 def _dask_array(da: Any) -> Any:
@@ -214,7 +247,9 @@ def _set_xarray(
     ranged: _Found | _Ranging,
     editor: Any,
     serialiser: str,
+    pixels: tuple[tuple[int, int], int],
 ) -> Record:
+    """The write of :func:`set_xarray`; ``pixels``: the (rows, columns) and samples of a frame."""
     journal = editor.begin()
     sources = find_sources(series, da, header)
     if (
@@ -245,14 +280,15 @@ def _set_xarray(
         (index, group, uid) for index, group, uid in zip(frames_of(da), sources, uids, strict=True)
     ]
     blocks, (low, high, integral) = ranged.result()
-    encoding = choose_encoding(da.dtype.kind, low, high, integral)
+    shape, samples = pixels
+    encoding = choose_encoding(da.dtype.kind, low, high, integral, samples)
     tags.planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
         attrs=shared_values(da),
         series_uid=series_uid,
         description=description,
         sources=[s for group in sources for s in group],
-        shape=tuple(da.shape[-2:]),
+        shape=shape,
         encoding=encoding,
         window=(low, high),
         keep_new=TEMPLATE_KEEPS,
