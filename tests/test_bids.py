@@ -217,7 +217,16 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"SeriesDescription": "PD fs"}, (), "anat/PDw"),
         ({"SeriesDescription": "T1 map (MOLLI)"}, (), "anat/T1map"),
         ({"SeriesDescription": "T2* gre"}, (), "anat/T2starw"),
-        ({"ProtocolName": "ep2d_diff_mddw"}, (), None),  # 'diff' not at the start of a word
+        # Siemens' protocol names: '_' is a word break (a new-user trial)
+        ({"ProtocolName": "ep2d_diff_mddw"}, (), "dwi/dwi"),
+        ({"ProtocolName": "ep2d_bold_rest"}, (), "func/task-rest_bold"),
+        ({"ProtocolName": "cor_t2_haste"}, (), "anat/T2w"),
+        ({"SeriesDescription": "Ax_localiser_BH"}, (), None),
+        ({"SeriesDescription": "T1_map_MOLLI"}, (), "anat/T1map"),
+        ({"SeriesDescription": "T2* map"}, (), "anat/T2starmap"),
+        ({"SeriesDescription": "T2star_map"}, (), "anat/T2starmap"),
+        ({"SeriesDescription": "PDFF"}, (), None),  # a fat fraction, not PD-weighted
+        ({"SeriesDescription": "restricted FOV T2"}, (), "anat/T2w"),  # not a resting state
         ({"ProtocolName": "DTI 64 dir"}, (), "dwi/dwi"),
         ({"SeriesDescription": "resting state fMRI"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "bold task-nback run1"}, (), "func/task-nback_bold"),

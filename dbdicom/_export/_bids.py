@@ -144,25 +144,30 @@ def parse_name(text: str) -> BidsName:
 # ------------------------------------------------------------------ the default mapping
 
 #: The mapping by keywords in the description: (regular expression, datatype/suffix or
-#: None to leave the series out), looked at in order after the series' 4th axis.
+#: None to leave the series out), looked at in order after the series' 4th axis. A
+#: keyword starts a word ("diff" of "diffusion"); short ones that start other words
+#: ("rest" of "restricted", "pd" of "PDFF") are whole words.
 RULES: tuple[tuple[str, str | None], ...] = (
     (r"\b(loc|localiser|localizer|scout|survey)", None),
     (r"\b(dwi|dti|diff)", "dwi/dwi"),
-    (r"\b(bold|fmri|rest|task)", "func/bold"),
-    (r"\b(asl|pcasl|pasl)", "perf/asl"),
+    (r"\b(bold|fmri|rest|resting|task)\b", "func/bold"),  # not 'restricted FOV'
+    (r"\b(asl|pcasl|pasl)\b", "perf/asl"),
     (r"\b(fieldmap|fmap|b0map)", "fmap/fieldmap"),
     (r"\bflair", "anat/FLAIR"),
     (r"\bt1 ?map", "anat/T1map"),
     (r"\bt2 ?map", "anat/T2map"),
+    (r"\bt2(\*|star) ?map", "anat/T2starmap"),
     (r"\bt2(\*|star)", "anat/T2starw"),
-    (r"\bpd", "anat/PDw"),
+    (r"\bpdw?\b", "anat/PDw"),  # not PDFF
     (r"\bt2", "anat/T2w"),
     (r"\b(t1|mprage|spgr)", "anat/T1w"),
 )
 
 
 def _description(values: Mapping[str, Any]) -> str:
-    return " ".join(str(values.get(k) or "") for k in ("SeriesDescription", "ProtocolName")).lower()
+    """SeriesDescription and ProtocolName, in lower case, ``_`` a word break (``ep2d_diff``)."""
+    text = " ".join(str(values.get(k) or "") for k in ("SeriesDescription", "ProtocolName"))
+    return text.lower().replace("_", " ")
 
 
 def _by_axis(values: Mapping[str, Any], dims: tuple[str, ...]) -> str | None:
