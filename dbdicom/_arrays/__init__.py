@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 from .._facade import lazy_names
 
 if TYPE_CHECKING:
-    from ._affine import GEOMETRY_TAGS, affine_of, tag_vectors, why_no_affine
+    from ._affine import (
+        GEOMETRY_TAGS,
+        PIXEL_COORDS,
+        affine_of,
+        in_plane_applied,
+        pixel_coords,
+        tag_vectors,
+        why_no_affine,
+    )
     from ._frame_tags import (
         NOT_TAG_COORDS,
         WRITER_TAGS,
@@ -33,6 +41,9 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "GEOMETRY_TAGS": "._affine",
+    "PIXEL_COORDS": "._affine",
+    "in_plane_applied": "._affine",
+    "pixel_coords": "._affine",
     "SEPARATOR": "._plain",
     "affine_of": "._affine",
     "base_keyword": "._plain",
@@ -73,6 +84,9 @@ __getattr__ = lazy_names(__name__, _MODULES)
 __all__ = [
     "AUTO_DIMS",
     "GEOMETRY_TAGS",
+    "PIXEL_COORDS",
+    "in_plane_applied",
+    "pixel_coords",
     "SEPARATOR",
     "affine_of",
     "base_keyword",

@@ -8,6 +8,13 @@ else the coordinates ``ImagePositionPatient[0..2]``, see
 when asked for, so that it stays right after a selection
 (``da.isel(SliceLocation=slice(2, 5))`` starts at its own first slice).
 
+Selections in the plane are followed too: ``to_xarray`` gives the
+coordinates ``frame_row`` and ``frame_column`` (:data:`PIXEL_COORDS`), the
+index of each row and column in the frames as stored, and
+:func:`in_plane_applied` turns a crop, a stride or a flip they show into
+the geometry tags of the array's own first pixel, orientation and spacing
+(the affine, NIfTI and the writer all go through it).
+
 Conventions (those of :mod:`dbdicom._geometry`): the affine is 4 x 4 and
 maps (column, row, slice) indices to patient LPS millimetres; the slices
 are the ``SliceLocation`` dim (a single slice without it).
@@ -19,10 +26,19 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import GeometryError
 from .._geometry import affine_matrix, slice_spacing
 from ._plain import component
 
-__all__ = ["GEOMETRY_TAGS", "affine_of", "tag_vectors", "why_no_affine"]
+__all__ = [
+    "GEOMETRY_TAGS",
+    "PIXEL_COORDS",
+    "affine_of",
+    "in_plane_applied",
+    "pixel_coords",
+    "tag_vectors",
+    "why_no_affine",
+]
 
 #: The tags an affine is made of, with their DICOM tag numbers.
 GEOMETRY_TAGS = {
@@ -32,6 +48,9 @@ GEOMETRY_TAGS = {
 }
 _SIZES = {"ImagePositionPatient": 3, "ImageOrientationPatient": 6, "PixelSpacing": 2}
 _SLICE = "SliceLocation"
+#: the coordinates of the pixel dims: the index of each row and column in the stored frames
+PIXEL_COORDS = {"frame_row": "row", "frame_column": "column"}
+_PIXEL_DIMS = ("row", "column", "channel")
 
 
 def tag_vectors(da: Any, keyword: str, n: int) -> np.ndarray | None:
@@ -135,6 +154,10 @@ def affine_of(da: Any) -> np.ndarray | None:
     given = da.attrs.get("affine")
     if given is not None:
         return np.asarray(given, dtype=float).reshape(4, 4)
+    try:
+        da = in_plane_applied(da)
+    except GeometryError:  # rows or columns selected unevenly: no grid
+        return None
     orientation = _first(tag_vectors(da, "ImageOrientationPatient", 6))
     spacing = _first(tag_vectors(da, "PixelSpacing", 2))
     positions = tag_vectors(da, "ImagePositionPatient", 3)
@@ -169,7 +192,142 @@ def why_no_affine(da: Any) -> str:
             "position or orientation in the patient (as X-ray, ultrasound and secondary "
             "capture images often do); NIfTI needs them"
         )
+    try:
+        in_plane_applied(da)
+    except GeometryError as exc:
+        return f"no affine: {exc}"
     return (
         "no affine: the frames do not define one volume (slices not evenly spaced, "
         "or positions that vary along a non-slice dim)"
     )
+
+
+def pixel_coords(rows: int, columns: int) -> dict[str, tuple[str, np.ndarray]]:
+    """The :data:`PIXEL_COORDS` of frames of ``rows`` x ``columns`` as stored: 0, 1, 2...
+
+    Examples
+    --------
+    >>> {k: v[1].tolist() for k, v in pixel_coords(2, 3).items()}
+    {'frame_row': [0, 1], 'frame_column': [0, 1, 2]}
+    """
+    return {
+        "frame_row": ("row", np.arange(rows)),
+        "frame_column": ("column", np.arange(columns)),
+    }
+
+
+def _start_and_step(da: Any, name: str) -> tuple[int, int]:
+    """The first stored row (column) of ``da`` and the step between its rows (columns).
+
+    (0, 1) without the coordinate; a :class:`GeometryError` if the rows
+    (columns) are not evenly spaced in the stored frames.
+    """
+    coord = da.coords.get(name)
+    dim = PIXEL_COORDS[name]
+    if coord is None or coord.dims != (dim,) or coord.size == 0:
+        return 0, 1
+    values = np.asarray(coord.values, dtype=np.int64)
+    step = int(values[1] - values[0]) if values.size > 1 else 1
+    if step == 0 or (values.size > 2 and (np.diff(values) != step).any()):
+        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if values.size > 5 else "")
+        raise GeometryError(
+            f"the {dim}s of this array were selected unevenly ({name} {shown}): they are "
+            f"no grid of pixels, with no position in the patient. Select evenly spaced "
+            f"{dim}s (da.isel({dim}=slice(start, stop, step))), or drop the geometry tags."
+        )
+    return int(values[0]), step
+
+
+def in_plane_applied(da: Any) -> Any:
+    """``da`` with the geometry tags of its own pixels, where it was cut, strided or flipped.
+
+    :data:`PIXEL_COORDS` say which stored rows and columns ``da`` holds;
+    where they are not 0, 1, 2..., the ImagePositionPatient of every frame
+    moves to its first pixel, ImageOrientationPatient turns along a
+    reversed dim and PixelSpacing grows with a step; the pixel coordinates
+    then start again at 0 (they describe the new geometry). An array with
+    an ``affine`` attr, or without geometry tags, keeps them as they are.
+    A :class:`~dbdicom.GeometryError` where rows or columns were selected
+    unevenly and there is a geometry to place them in.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((4, 4)), dims=("row", "column"),
+    ...                   coords=pixel_coords(4, 4),
+    ...                   attrs={"ImagePositionPatient": np.array([0.0, 0, 0]),
+    ...                          "ImageOrientationPatient": np.array([1.0, 0, 0, 0, 1, 0]),
+    ...                          "PixelSpacing": np.array([2.0, 0.5])})
+    >>> cut = in_plane_applied(da.isel(row=slice(1, 3), column=slice(None, None, -1)))
+    >>> cut.attrs["ImagePositionPatient"].tolist(), cut.attrs["ImageOrientationPatient"].tolist()
+    ([1.5, 2.0, 0.0], [-1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    >>> cut.frame_column.values.tolist()
+    [0, 1, 2, 3]
+    """
+    if "affine" in da.attrs or not any(name in da.coords for name in PIXEL_COORDS):
+        return da
+    geometry = {tag: tag_vectors(da, tag, n) for tag, n in _SIZES.items()}
+    try:
+        r0, sr = _start_and_step(da, "frame_row")
+        c0, sc = _start_and_step(da, "frame_column")
+    except GeometryError:
+        if any(v is None for v in geometry.values()):
+            return _renumbered(da)  # nothing to place
+        raise
+    if (r0, sr, c0, sc) == (0, 1, 0, 1):
+        return da
+    out = _renumbered(da)
+    position = geometry["ImagePositionPatient"]
+    orientation = geometry["ImageOrientationPatient"]
+    spacing = geometry["PixelSpacing"]
+    if position is None or orientation is None or spacing is None:
+        return out
+    along_row, along_column = orientation[..., :3], orientation[..., 3:]
+    # PixelSpacing: between rows, then between columns
+    moved = position + along_row * (c0 * spacing[..., 1:]) + along_column * (r0 * spacing[..., :1])
+    turned = np.concatenate([along_row * np.sign(sc), along_column * np.sign(sr)], axis=-1)
+    turned += 0.0  # no -0.0
+    stretched = spacing * [abs(sr), abs(sc)]
+    for tag, values in (
+        ("ImagePositionPatient", moved),
+        ("ImageOrientationPatient", turned),
+        ("PixelSpacing", stretched),
+    ):
+        out = _with_vectors(out, tag, values)
+    return out
+
+
+def _renumbered(da: Any) -> Any:
+    """``da`` with :data:`PIXEL_COORDS` 0, 1, 2... (those it has)."""
+    fresh = pixel_coords(int(da.sizes["row"]), int(da.sizes["column"]))
+    return da.assign_coords({name: fresh[name] for name in PIXEL_COORDS if name in da.coords})
+
+
+def _with_vectors(da: Any, keyword: str, values: np.ndarray) -> Any:
+    """``da`` with the tag ``keyword`` set to ``values`` (``(*tag dims, n)``), as it held it.
+
+    An attr stays an attr where every frame has the same value; coordinates
+    ``Keyword[i]`` keep only the dims they vary along.
+    """
+    dims = [d for d in da.dims if d not in _PIXEL_DIMS]
+    rows = values.reshape(-1, values.shape[-1])
+    same = bool(np.all((rows == rows[:1]) | np.isnan(rows)))
+    if keyword in da.attrs and same:
+        out = da.copy(deep=False)
+        out.attrs = {**da.attrs, keyword: np.asarray(_first(values), dtype=float)}
+        return out
+    out = da.copy(deep=False)
+    out.attrs = {k: v for k, v in da.attrs.items() if k != keyword}
+    coords = {}
+    for i in range(values.shape[-1]):
+        part = values[..., i]
+        keep = [
+            d
+            for axis, d in enumerate(dims)
+            if not np.array_equal(
+                part, np.take(part, [0], axis=axis).repeat(part.shape[axis], axis), equal_nan=True
+            )
+        ]
+        index = tuple(slice(None) if d in keep else 0 for d in dims)
+        coords[component(keyword, i)] = (tuple(keep), part[index] if dims else part)
+    return out.assign_coords(coords)

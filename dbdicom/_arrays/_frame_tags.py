@@ -84,8 +84,10 @@ WRITER_TAGS: frozenset[str] = frozenset(
 _NOT_TAGS = frozenset({"affine"})
 #: coordinates made by to_xarray that are not tags: ``frame``, the (0-based)
 #: number of a frame in its multi-frame file, which with ``SOPInstanceUID``
-#: names the source frame (the writer refers to it, and writes no tag for it)
-NOT_TAG_COORDS: frozenset[str] = frozenset({"frame"})
+#: names the source frame (the writer refers to it, and writes no tag for it);
+#: ``frame_row`` and ``frame_column``, the stored rows and columns of the
+#: pixels (the writer applies them to the geometry: see ``in_plane_applied``)
+NOT_TAG_COORDS: frozenset[str] = frozenset({"frame", "frame_row", "frame_column"})
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
 # VRs whose one value may hold a backslash, and VRs of numbers
 _TEXT_VRS = frozenset({"ST", "LT", "UT", "UR"})

@@ -10,6 +10,7 @@ import xarray as xr
 
 from .._errors import GridError
 from .._index import LEVEL_TAGS, Index
+from ._affine import pixel_coords
 from ._frames import Frames
 from ._grid import Grid
 from ._layout import INSTANCE_TAGS, Layout, layout
@@ -92,6 +93,7 @@ def _assemble(
     pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
     coords: dict[str, Any] = {d: labels(grid.coords[d]) for d in grid.dims}
     coords["SOPInstanceUID"] = (grid.dims, placed.instance_uids())
+    coords.update(pixel_coords(*formats[0].frame_shape[:2]))  # followed by selections
     if (table["_frame"] > 0).any() and FRAME not in grid.dims:
         coords[FRAME] = (grid.dims, _spread(table["_frame"][pick], present, grid, -1))
     attrs: dict[str, Any] = {}

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._arrays import (
     NOT_TAG_COORDS,
+    PIXEL_COORDS,
     WRITER_TAGS,
     FrameTags,
     base_keyword,
@@ -114,7 +115,9 @@ def _write_multiframe(
     lost = sorted(  # scalar coordinates (dates shared by all frames) are as attrs
         str(c)
         for c in da.coords
-        if base_keyword(str(c)) not in _KEPT and c not in ("row", "column") and da[c].ndim
+        if base_keyword(str(c)) not in _KEPT
+        and c not in ("row", "column", *PIXEL_COORDS)
+        and da[c].ndim
     )
     if lost:  # said once the object is made: not before a refusal
         series._warn(

@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .._arrays import FrameTags, check_names, colour_samples, frames_of, shared_values
+from .._arrays import (
+    FrameTags,
+    check_names,
+    colour_samples,
+    frames_of,
+    in_plane_applied,
+    shared_values,
+)
 from .._dataset import (
     REMOVE,
     Converted,
@@ -80,6 +87,8 @@ def set_xarray(
     check_kind(kind)
     if serialiser not in ("auto", "pydicom"):
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
+    if "row" in getattr(da, "dims", ()) and "column" in da.dims:
+        da = in_plane_applied(da)  # a crop, stride or flip: the geometry of its own pixels
     if kind != "image":
         if "channel" in getattr(da, "dims", ()):
             raise InvalidValueError(
