@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -567,3 +568,31 @@ def test_save_and_restore_report_progress(demo_folder: Path) -> None:
     database.EchoTime = 9
     database.restore()
     assert status.steps[-1] == (54, 54, "Restoring")
+
+
+def test_a_tag_enhanced_files_keep_per_frame_is_refused_with_the_way_out(
+    database_folder: tuple[Path, Any],
+) -> None:
+    """Set at the top of an Enhanced MR, FlipAngle would not be what its frames say.
+
+    A new-user trial: ``series.FlipAngle = 33`` wrote a top-level FlipAngle;
+    the array still read the functional groups' 15, the sidecar said 33.
+    """
+    database = db.database(database_folder[0])
+    database.mute()
+    enhanced = database.series(SeriesDescription="ME enhanced")[0]
+    before = [hashlib.sha1(Path(f).read_bytes()).hexdigest() for f in enhanced.files()]
+    flip = enhanced.to_xarray().attrs.get("FlipAngle")
+    for keyword, value in (("FlipAngle", 33), ("EchoTime", 9.0)):
+        with pytest.raises(InvalidValueError, match=rf"{keyword} is kept per frame.*assign_attrs"):
+            setattr(enhanced, keyword, value)
+    assert [hashlib.sha1(Path(f).read_bytes()).hexdigest() for f in enhanced.files()] == before
+    assert enhanced.to_xarray().attrs.get("FlipAngle") == flip and not database.unsaved
+    enhanced.SeriesDescription = "renamed"  # not a per-frame tag: set as before
+    assert enhanced.SeriesDescription == "renamed"
+    # classic files of the same patient are edited as before
+    vfa = database.series(SeriesDescription="VFA")[0]
+    vfa.EchoTime = 9.0
+    assert vfa.unique("EchoTime") == [9.0]
+    database.restore()
+    database.close()

@@ -24,6 +24,7 @@ from ._find import find
 from ._html import html_tree
 from ._print import summary, tree
 from ._reads import read, unique
+from ._set import set_values
 from ._structure import (
     copy_to,
     move_to,
@@ -31,7 +32,6 @@ from ._structure import (
     new_instance,
     remove,
     set_custom,
-    set_values,
 )
 from ._views import Views
 

@@ -9,11 +9,9 @@ folder; files keep their paths when they are edited or moved.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
@@ -52,7 +50,6 @@ __all__ = [
     "new_instance",
     "remove",
     "set_custom",
-    "set_values",
 ]
 
 NEW_FOLDER = "dbdicom"
@@ -78,105 +75,6 @@ def _ancestor(record: Record, level: str) -> Record:
 
 
 # ---------------------------------------------------------------- attributes
-_Item = tuple[int, str, str, Any]  # tag number, keyword, VR, value as written
-
-
-def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
-    """Set tags on ``record`` by the level rule: checked first, then written."""
-    db = record._db
-    editor = _editor(record)
-    with editor.changing():  # all the groups, or none if the disk fills up
-        checked = _checked(items)
-        groups: dict[tuple[str, str], list[_Item]] = {}
-        targets: dict[tuple[str, str], Record] = {}
-        for item in checked:
-            keyword = item[1]
-            target = _target(record, keyword, item[3])
-            groups.setdefault((target.level, target.uid), []).append(item)
-            targets[(target.level, target.uid)] = target
-        for where, group in groups.items():
-            target = targets[where]
-            if is_empty(target):
-                _set_on_empty(editor, target, group)
-            else:
-                _set_on_files(editor, record, target, group)
-    db._changed()
-
-
-def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
-    """The ``(tag, value)`` items as written: tag resolved, value checked by :func:`to_dicom`.
-
-    A pydicom DataElement is stored as given, unchecked (private tags too).
-    """
-    checked: list[_Item] = []
-    for tag, value in items:
-        if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
-            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
-            continue
-        number, keyword, vr = resolve_tag(tag)
-        checked.append((number, keyword, vr, to_dicom(number, value, vr)))
-    return checked
-
-
-def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
-    """Set ``group`` on an empty record (no files: its attributes are kept in memory)."""
-    empty = editor.empty.get(target.level, target.uid)
-    assert empty is not None
-    for _number, keyword, _, value in group:
-        if keyword == KEYS.get(target.level):
-            editor.empty.rekey(target.level, target.uid, str(value))
-            object.__setattr__(target, "_key", str(value))
-        empty.attrs[keyword] = value
-
-
-def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_Item]) -> None:
-    """Write ``group`` into the files of ``target`` (``record`` or one above it)."""
-    rows = target._rows()
-
-    def fn(ds: Dataset) -> None:
-        for number, _, vr, value in group:
-            put(ds, number, vr, value)
-
-    editor.change(rows, fn, [k for _, k, _, _ in group])
-    for _, keyword, _, value in group:
-        if keyword == KEYS.get(target.level):
-            object.__setattr__(target, "_key", str(value))
-            if target is not record and target == record:
-                object.__setattr__(record, "_key", str(value))
-
-
-def _target(record: Record, keyword: str, value: Any) -> Record:
-    """Which record an attribute is set on (the level rule)."""
-    for level, key in KEYS.items():
-        if keyword != key:
-            continue
-        if record.level != level:
-            up = {"patient": "patients", "study": "studies", "series": "series"}.get(level)
-            hint = (
-                f"; to change the {level}'s {keyword}, set it on the {level}: "
-                f"{record.level}.{up}().{keyword} = ..."
-                if up and LEVELS.index(record.level) > LEVELS.index(level)
-                else ""
-            )
-            raise InvalidValueError(
-                f"{keyword} is the key of a {level}: it can only be set on a {level}, not on "
-                f"a {record.level}. To put a record under another parent use "
-                f"record.move_to(parent){hint}."
-            )
-        value = str(value)
-        if value != record.uid and _exists(record._db, level, value):
-            raise InvalidValueError(
-                f"{keyword} {value!r} is already the key of another {level} of the database: "
-                f"two {level}s cannot share it. To merge them, move the records below one "
-                "into the other (move_to)."
-            )
-        return record
-    level = level_of(keyword)
-    if LEVELS.index(level) < LEVELS.index(record.level):
-        return _ancestor(record, level)
-    return record
-
-
 def _exists(db: Database, level: str, key: str) -> bool:
     frame = db.index.frame
     return bool((frame[f"_{level}"] == key).any()) or (level, key) in db._editor.empty

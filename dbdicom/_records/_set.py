@@ -1,0 +1,153 @@
+"""Setting attributes on records: checked first, then written by the level rule.
+
+A tag is set on the record of its level (a patient's name on the patient,
+whichever record it is set through), in the files below it or, for an
+empty record, in memory. Tags an enhanced multi-frame file keeps per
+frame, in its functional groups, are refused there: written at the top of
+the file they would not be what its frames (and arrays) read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+
+from .._checks import resolve_tag, to_dicom
+from .._errors import InvalidValueError
+from ._attributes import KEYS, LEVELS, level_of
+from ._edit import Editor, put
+from ._structure import _ancestor, _editor, _exists, is_empty
+
+if TYPE_CHECKING:
+    from ._record import Record
+
+__all__ = ["set_values"]
+
+_Item = tuple[int, str, str, Any]  # tag number, keyword, VR, value as written
+
+
+def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
+    """Set tags on ``record`` by the level rule: checked first, then written."""
+    db = record._db
+    editor = _editor(record)
+    with editor.changing():  # all the groups, or none if the disk fills up
+        checked = _checked(items)
+        groups: dict[tuple[str, str], list[_Item]] = {}
+        targets: dict[tuple[str, str], Record] = {}
+        for item in checked:
+            keyword = item[1]
+            target = _target(record, keyword, item[3])
+            groups.setdefault((target.level, target.uid), []).append(item)
+            targets[(target.level, target.uid)] = target
+        for where, group in groups.items():
+            target = targets[where]
+            if is_empty(target):
+                _set_on_empty(editor, target, group)
+            else:
+                _set_on_files(editor, record, target, group)
+    db._changed()
+
+
+def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
+    """The ``(tag, value)`` items as written: tag resolved, value checked by :func:`to_dicom`.
+
+    A pydicom DataElement is stored as given, unchecked (private tags too).
+    """
+    checked: list[_Item] = []
+    for tag, value in items:
+        if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
+            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
+            continue
+        number, keyword, vr = resolve_tag(tag)
+        checked.append((number, keyword, vr, to_dicom(number, value, vr)))
+    return checked
+
+
+def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
+    """Set ``group`` on an empty record (no files: its attributes are kept in memory)."""
+    empty = editor.empty.get(target.level, target.uid)
+    assert empty is not None
+    for _number, keyword, _, value in group:
+        if keyword == KEYS.get(target.level):
+            editor.empty.rekey(target.level, target.uid, str(value))
+            object.__setattr__(target, "_key", str(value))
+        empty.attrs[keyword] = value
+
+
+def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_Item]) -> None:
+    """Write ``group`` into the files of ``target`` (``record`` or one above it)."""
+    rows = target._rows()
+    _refuse_per_frame(target, rows, group)
+
+    def fn(ds: Dataset) -> None:
+        for number, _, vr, value in group:
+            put(ds, number, vr, value)
+
+    editor.change(rows, fn, [k for _, k, _, _ in group])
+    for _, keyword, _, value in group:
+        if keyword == KEYS.get(target.level):
+            object.__setattr__(target, "_key", str(value))
+            if target is not record and target == record:
+                object.__setattr__(record, "_key", str(value))
+
+
+def _refuse_per_frame(target: Record, rows: Any, group: list[_Item]) -> None:
+    """Refuse tags that enhanced files among ``rows`` keep per frame, in their functional groups.
+
+    Written at the top of such a file, a tag is not what its frames say:
+    its arrays, the index and its exports would disagree.
+    """
+    index = target._db.index
+    frames = index.frames
+    if not len(frames):
+        return
+    paths = index.array("_path", rows)
+    mine = frames[frames["_path"].isin([str(p) for p in paths])]
+    if not len(mine):
+        return
+    for _, keyword, _, _ in group:
+        columns = [c for c in mine.columns if c == keyword or c.startswith(f"{keyword}[")]
+        if any(mine[c].notna().any() for c in columns):
+            files = mine["_path"].nunique()
+            raise InvalidValueError(
+                f"{keyword} is kept per frame in {files} enhanced multi-frame file(s) of "
+                f"{target.label()!r}, in their functional groups, which dbdicom does not edit: "
+                "set at the top of the file it would not be what the frames (and their "
+                "arrays) say. Write a derived series with the new value instead: "
+                f"series.new_sibling().set_xarray(da.assign_attrs({keyword}=...))."
+            )
+
+
+def _target(record: Record, keyword: str, value: Any) -> Record:
+    """Which record an attribute is set on (the level rule)."""
+    for level, key in KEYS.items():
+        if keyword != key:
+            continue
+        if record.level != level:
+            up = {"patient": "patients", "study": "studies", "series": "series"}.get(level)
+            hint = (
+                f"; to change the {level}'s {keyword}, set it on the {level}: "
+                f"{record.level}.{up}().{keyword} = ..."
+                if up and LEVELS.index(record.level) > LEVELS.index(level)
+                else ""
+            )
+            raise InvalidValueError(
+                f"{keyword} is the key of a {level}: it can only be set on a {level}, not on "
+                f"a {record.level}. To put a record under another parent use "
+                f"record.move_to(parent){hint}."
+            )
+        value = str(value)
+        if value != record.uid and _exists(record._db, level, value):
+            raise InvalidValueError(
+                f"{keyword} {value!r} is already the key of another {level} of the database: "
+                f"two {level}s cannot share it. To merge them, move the records below one "
+                "into the other (move_to)."
+            )
+        return record
+    level = level_of(keyword)
+    if LEVELS.index(level) < LEVELS.index(record.level):
+        return _ancestor(record, level)
+    return record
