@@ -17,6 +17,7 @@ from typing import Any
 
 import nibabel
 import pytest
+from recorders import Recorder
 from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
@@ -134,6 +135,9 @@ def test_subjects_from_patient_ids_with_identifiers(built: db.Database, tmp_path
 
 def test_without_identifiers_no_header_value_in_paths(built: db.Database, tmp_path: Path) -> None:
     out = built.export_as_nifti(tmp_path / "bids", bids=True)
+    # nor the folder's path in the dataset's name (a trial found it there)
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["Name"] == "DICOM export by dbdicom"
     text = " ".join(p.as_posix() for p in out.rglob("*"))
     for value in ("PAT", "Alpha", "Anna", "2023"):
         assert value not in text
@@ -274,3 +278,15 @@ def test_command_line(demo_folder: Path, tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").rglob("*_VFA.nii.gz"))) == 4
     assert not list((tmp_path / "out").rglob("*PatientID*"))
     assert main([*export, "--to", "png", "--bids"]) == 2  # an option of NIfTI only
+
+
+def test_a_map_in_unknown_units_is_exported_with_a_message(tmp_path: Path) -> None:
+    """BIDS wants a T1map in seconds; DICOM does not say its unit: not silent."""
+    classic_series(tmp_path / "dicom", Plan(slices=2), modality="MR", SeriesDescription="T1 map")
+    status = Recorder()
+    database = db.database(tmp_path / "dicom", status=status)
+    stored = database.series()[0].to_xarray().values
+    out = database.export_as_nifti(tmp_path / "bids", bids=True)
+    (path,) = out.rglob("*_T1map.nii.gz")
+    assert (nibabel.load(path).get_fdata().max()) == stored.max()  # as stored
+    assert any("BIDS wants a T1map in seconds" in m and "/ 1000" in m for m in status.messages)

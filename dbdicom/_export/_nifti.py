@@ -307,6 +307,10 @@ class _BidsPlan:
         return found
 
 
+#: BIDS suffixes of maps whose values BIDS wants in seconds
+_IN_SECONDS = frozenset({"T1map", "T2map", "T2starmap"})
+
+
 def _fourth(da: Any) -> tuple[str, ...]:
     """The tag dims of ``da`` stacked along the fourth axis of its NIfTI file."""
     return tuple(d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation"))
@@ -317,10 +321,18 @@ def _export_bids(
 ) -> ExportedPath:
     """The series below ``record`` as a BIDS dataset in ``root`` (see :mod:`._bids`)."""
     plan = _BidsPlan(record, root, identifiers, bids)
-    dataset_description(root, f"DICOM export of {record.label()}")
+    # the record's label (a folder, a patient's name) may identify the patient
+    named = f"DICOM export of {record.label()}" if identifiers else "DICOM export by dbdicom"
+    dataset_description(root, named)
 
     def write(series: Any, folder: Path) -> None:
         name = plan.name(series)
+        if name.suffix in _IN_SECONDS:
+            record.message(
+                f"{name.file()}: BIDS wants a {name.suffix} in seconds; DICOM does not say the "
+                f"unit of its values (most scanners' maps are in ms): written as stored. In "
+                "ms? Write a series of the values / 1000 first (set_xarray) and export that."
+            )
         arrays = plan.arrays[series.uid]
         volumes = _volumes(record, series, arrays, name.file())
         for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
