@@ -21,7 +21,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import nibabel
 import numpy as np
 import pydicom
 import pytest
@@ -395,3 +397,38 @@ def test_rt_dose(tmp_path: Path) -> None:
         [_first_slice(v) for v in ours], [_first_slice(v) for v in volumes(theirs)], values=False
     )
     assert first.matches[0].mm <= TOLERANCE_MM
+
+
+@needs_dcm2niix
+@pytest.mark.parametrize("name", ["T2w", "CT abdomen", "PD implicit"])
+def test_its_file_imported_on_its_reference_lines_up(
+    database_folder: tuple[Path, Any], tmp_path: Path, name: str
+) -> None:
+    """dcm2niix's NIfTI of a series, imported with the series as reference, lines up with it.
+
+    A new-user trial: the import was in the right place but stored the rows
+    the other way up (as dcm2niix does), and its float32 SliceLocation made
+    ``a - b`` an empty array.
+    """
+    database = db.database(database_folder[0])
+    database.mute()
+    series = database.series(SeriesDescription=name)[0]
+    (file,) = dcm2niix(series.files(), tmp_path / "work")[0]
+    back = database.import_nifti(file, reference=series)
+    a, b = series.to_xarray(), back.to_xarray()
+    assert b.dims == a.dims
+    np.testing.assert_array_equal(b.values, a.values)  # index for index
+    np.testing.assert_array_equal(b.SliceLocation.values, a.SliceLocation.values)
+    assert (a - b).shape == a.shape and not (a - b).values.any()
+    # a file on another grid (every other row) keeps its own, in the right place
+    image = nibabel.load(file)
+    half = nibabel.Nifti1Image(
+        np.asanyarray(image.dataobj)[:, ::2], image.affine @ np.diag([1.0, 2.0, 1.0, 1.0])
+    )
+    nibabel.save(half, tmp_path / "half.nii.gz")
+    other = database.import_nifti(tmp_path / "half.nii.gz", reference=series).to_xarray()
+    assert (
+        other.sizes["row"] == a.sizes["row"] // 2 or other.sizes["column"] == a.sizes["column"] // 2
+    )
+    database.restore()
+    database.close()

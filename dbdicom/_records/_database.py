@@ -331,7 +331,12 @@ class Database(Record):
         reference : Series, optional
             The new series goes next to it (same study) and takes its
             FrameOfReferenceUID: the file is taken to be in the reference's
-            patient coordinates. A study: the new series goes into it.
+            patient coordinates. Where the file's voxels are the
+            reference's, in any order (another tool's NIfTI of it: dcm2niix
+            stores the rows the other way up), the new series takes the
+            reference's order and geometry exactly, so that the two line
+            up index for index; on another grid it keeps its own
+            (``map_to`` resamples). A study: the new series goes into it.
             Without: a new patient and study.
 
         Returns

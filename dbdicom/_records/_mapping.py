@@ -313,6 +313,75 @@ def nifti_dataarray(path: str | os.PathLike[str]) -> xr.DataArray:
     )
 
 
+def _axes_onto(source: np.ndarray, target: np.ndarray) -> dict[int, tuple[int, float]] | None:
+    """For each axis of the affine ``source``, the ``target`` axis it runs along, and which way.
+
+    ``(axis, 1.0)`` forward, ``(axis, -1.0)`` backward; None where the
+    voxels are not of the same size and axes.
+    """
+    found: dict[int, tuple[int, float]] = {}
+    for a in range(3):
+        u = source[:3, a]
+        for b in range(3):
+            v = target[:3, b]
+            size = float(np.linalg.norm(v))
+            cos = float(u @ v) / (float(np.linalg.norm(u)) * size)
+            same_size = abs(float(np.linalg.norm(u)) - size) <= 1e-3 * size
+            if abs(abs(cos) - 1) < 1e-4 and same_size and b not in {x for x, _ in found.values()}:
+                found[a] = (b, float(np.sign(cos)))
+                break
+    return found if len(found) == 3 else None
+
+
+def _on_reference_grid(da: xr.DataArray, reference: Record) -> xr.DataArray:
+    """``da`` (of a NIfTI file) laid out as the reference's frames, where its voxels are theirs.
+
+    Another tool's NIfTI of the reference series (dcm2niix stores the rows
+    the other way up) holds the same voxels in another order: they are put
+    in the reference's order, with the reference's geometry tags exactly
+    (positions, SliceLocation), so that the new series lines up with the
+    reference index for index and coordinate for coordinate (xarray aligns
+    on SliceLocation: a float32 affine's 10.381356 is not 10.381356239319).
+    A file on another grid stays on its own, in the right place
+    (:func:`map_to` resamples it).
+    """
+    try:
+        ref = reference.to_xarray()
+    except DicomError:
+        return da
+    target = affine_of(ref)
+    if tuple(ref.dims) != _SPATIAL or target is None or set(da.dims) != set(_SPATIAL):
+        return da
+    source = np.asarray(da.attrs["affine"], dtype=float)
+    onto = _axes_onto(source, target)
+    names = ("column", "row", "SliceLocation")  # the affines' axes
+    if onto is None or any(da.sizes[names[a]] != ref.sizes[names[b]] for a, (b, _) in onto.items()):
+        return da
+    corner = [0.0, 0.0, 0.0, 1.0]  # the reference's voxel that is the file's first
+    for b, sign in onto.values():
+        corner[b] = 0.0 if sign > 0 else float(ref.sizes[names[b]] - 1)
+    spacing = min(float(np.linalg.norm(target[:3, b])) for b in range(3))
+    if not np.allclose(source[:3, 3], (target @ corner)[:3], atol=1e-3 * spacing):
+        return da
+    out = da
+    for a, (_, sign) in onto.items():
+        if sign < 0:
+            out = out.isel({names[a]: slice(None, None, -1)})
+    out = out.rename({names[a]: f"_axis{b}" for a, (b, _) in onto.items()})
+    out = out.rename({f"_axis{b}": names[b] for b in range(3)}).transpose(*_SPATIAL)
+    geometry = ("ImageOrientationPatient", "PixelSpacing", "SliceThickness", "ImagePositionPatient")
+    attrs = {k: v for k, v in out.attrs.items() if k != "affine"}
+    attrs.update({k: ref.attrs[k] for k in geometry if k in ref.attrs})
+    coords = {
+        str(name): coord
+        for name, coord in ref.coords.items()
+        if base_keyword(str(name)) in ("ImagePositionPatient", "SliceLocation")
+    }
+    out = out.assign_coords(coords)
+    out.attrs = attrs
+    return out
+
+
 def import_nifti(
     database: Record, path: str | os.PathLike[str], reference: Record | None = None
 ) -> Record:
@@ -337,6 +406,7 @@ def import_nifti(
             frames = reference.unique("FrameOfReferenceUID")
             if len(frames) == 1 and frames[0]:
                 da.attrs["FrameOfReferenceUID"] = frames[0]
+            da = _on_reference_grid(da, reference)
     values = da.values
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         finite = np.isfinite(values)
