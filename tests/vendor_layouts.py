@@ -21,7 +21,9 @@ functional groups, as the scanners of these vendors do:
     PixelMeasures), and in every frame the private sequence (2005,140F) of
     ``Philips MR Imaging DD 005`` holding a copy of a classic header with
     the *same keywords* as the standard macros: ImagePositionPatient,
-    PixelSpacing, SliceThickness, SOPInstanceUID, InstanceNumber. Its
+    PixelSpacing, SliceThickness, SOPInstanceUID, InstanceNumber (and the
+    classic ScanningSequence, SequenceVariant, AcquisitionMatrix, found
+    only there, where dcm2niix reads them). Its
     ImagePositionPatient is the corner of the first pixel, half a pixel
     off the centre that DICOM's ImagePositionPatient means (as in Philips
     files); a reader that takes it is half a voxel wrong. The shared
@@ -157,6 +159,10 @@ def _philips(ds: Dataset, plan: Plan) -> None:
         shadow.SliceThickness = plan.thickness
         shadow.SpacingBetweenSlices = plan.step
         shadow.SliceLocation = round(float(np.dot(plan.corner(position), _normal(plan))), 5)
+        # classic MR tags only here, as in Philips files (dcm2niix reads them)
+        shadow.ScanningSequence = "GR"
+        shadow.SequenceVariant = "SK"
+        shadow.AcquisitionMatrix = [0, 14, 12, 0]
         _private(frame, 0x2005, 0x14, "Philips MR Imaging DD 005")
         frame.add_new(0x2005140F, "SQ", [shadow])
     stack = Dataset()

@@ -41,7 +41,8 @@ def header_values(path: str) -> dict[str, Any]:
     An enhanced (multi-frame) file also gives the tags of its shared
     functional groups and of its first frame's (as dcm2niix reads them):
     ``EffectiveEchoTime``, ``TransmitterFrequency``, ``SliceThickness``...
-    Private tags and private sequences are left out; ``_csa`` says whether
+    Private tags are left out (standard tags inside a functional group's
+    private sequence are read last: Philips keeps some there); ``_csa`` says whether
     the file has a Siemens CSA header (whose values dcm2niix reads instead
     of some standard tags).
 
@@ -56,11 +57,24 @@ def header_values(path: str) -> dict[str, Any]:
         raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
     values: dict[str, Any] = {}
     _take(ds, values)
-    for groups in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
-        items = ds.get(groups)
-        for macro in items[0] if items else ():
-            if macro.VR == "SQ" and macro.keyword and macro.value:
-                _take(macro.value[0], values)
+    firsts = [
+        items[0]
+        for items in (
+            ds.get(g)
+            for g in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence")
+        )
+        if items
+    ]
+    # the standard macros first, then what an item holds outside them, then the
+    # standard tags in a vendor's private sequence (Philips keeps ScanningSequence,
+    # SequenceVariant and AcquisitionMatrix there, where dcm2niix reads them)
+    for private in (False, True):
+        for first in firsts:
+            for macro in first:
+                if macro.VR == "SQ" and bool(macro.keyword) != private and macro.value:
+                    _take(macro.value[0], values)
+            if not private:
+                _take(first, values)
     values["_csa"] = any(
         element.tag.is_private_creator and str(element.value).startswith("SIEMENS CSA HEADER")
         for element in ds.group_dataset(0x0029)

@@ -273,10 +273,11 @@ _SPOILING = {"RF": "RF", "GRADIENT": "GRADIENT", "RF_AND_GRADIENT": "COMBINED"}
 
 
 def _spoiling_state(header: Header) -> bool | None:
+    """(0018,9016) Spoiling: RF, GRADIENT or both spoil, NONE not; else SequenceVariant SP."""
     spoiling = header.get("Spoiling")
     if spoiling in _SPOILING or (spoiling is None and "SP" in _values(header, "SequenceVariant")):
         return True
-    return None
+    return False if spoiling == "NONE" else None
 
 
 def _protocol_name(header: Header) -> str | None:
