@@ -127,6 +127,7 @@ def _assemble(
         attrs=dict(sorted(attrs.items())),
         name=name,
     )
+    da.name = name  # None stays None: xarray would take the dask graph's name
     return da
 
 
