@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -151,11 +152,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """Standard output to the null device: Python's flush at exit would fail on the pipe again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (captured): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dbdicom`` command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # the reader left (dbdicom info FILE | head): no message
+        _quiet_stdout()
+        return 1
     except (DicomError, OSError) as exc:  # one line, no traceback
         print(f"dbdicom {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

@@ -152,3 +152,16 @@ def test_export_of_a_series_name_found_in_two_studies(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "x").rglob("*.dcm"))) == 12  # none overwritten
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message(tmp_path: Path) -> None:
+    """``dbdicom info FILE | head -1``: the pipe closes; a trial saw 'Broken pipe' printed."""
+    from pydicom.data import get_testdata_file
+
+    command = [sys.executable, "-m", "dbdicom", "info", str(get_testdata_file("CT_small.dcm"))]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before a line is written
+    errors = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Broken pipe" not in errors and "Traceback" not in errors, errors

@@ -432,6 +432,11 @@ def test_memory_mode(demo: db.Database) -> None:
     assert set(demo.changes()["change"]) == {"changed"}
     demo.restore()
     assert snapshot(root) == before
+    # changes only in memory, undone: counted (a trial saw 0)
+    vfa.read()
+    vfa.SeriesDescription = "in memory again"
+    assert demo.restore() == len(vfa.files()) > 0
+    assert snapshot(root) == before and vfa.SeriesDescription == "VFA"
 
 
 def test_memory_edits_are_written_before_pixels_are_read(demo: db.Database) -> None:

@@ -456,6 +456,7 @@ class Editor(Changes):
     def restore(self, record: Record) -> int:
         journal = self.begin()
         rels = list(self.memory) if record.level == "database" else self._record_rels(record)
+        dropped = {r for r in rels if r in self.memory}  # changed in memory only
         for r in rels:
             self.memory.pop(r, None)
             self.pending.discard(r)
@@ -486,7 +487,7 @@ class Editor(Changes):
             self.db._changed()
         self._loose = False
         self._progress(len(chosen), len(chosen), "Restoring")
-        return len(done)
+        return len(dropped | set(done))
 
     def _check_restore(self, record: Record, paths: list[str]) -> None:
         """Refuse to restore ``record`` alone when its study or patient was moved since the save.

@@ -510,7 +510,8 @@ class Record(Exports, Views):
     def restore(self) -> int:
         """Undo this record's unsaved changes: its files back to the last save, byte for byte.
 
-        Returns the number of files put back.
+        Returns the number of files whose changes were undone: put back on
+        disk, or (read into memory with :meth:`read`) dropped from memory.
         """
         return self._db._editor.restore(self)
 
