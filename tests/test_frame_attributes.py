@@ -50,3 +50,36 @@ def test_queries_look_at_the_frames_of_enhanced_files(tmp_path: Path) -> None:
     assert len(database.series(InStackPositionNumber=2)) == 1
     assert database.series(InStackPositionNumber=None) == []  # its frames have one
     assert len(database.instances(InStackPositionNumber=lambda n: n is not None and n > 1)) == 1
+
+
+def test_a_sequence_of_several_items_gives_no_frame_value(tmp_path: Path) -> None:
+    """A trial: attrs held ReferencedSOPInstanceUID and ReferencedFrameNumber of the first of
+    three ReferencedImageSequence items, as if the frame had one reference. One item: its values.
+    """
+    from pydicom.dataset import Dataset
+    from vendor_layouts import Plan, enhanced_series
+
+    (path,) = enhanced_series(tmp_path / "dicom", Plan(slices=2), "siemens")
+    ds = pydicom.dcmread(path)
+
+    def reference(k: int) -> Dataset:
+        item = Dataset()
+        item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        item.ReferencedSOPInstanceUID = f"1.2.3.{k}"
+        item.ReferencedFrameNumber = k
+        return item
+
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        frame.ReferencedImageSequence = [reference(k) for k in (10, 11, 12)]
+    ds.save_as(path)
+    database = db.database(tmp_path / "dicom")
+    da = database.series()[0].to_xarray()
+    for keyword in ("ReferencedSOPInstanceUID", "ReferencedFrameNumber"):
+        assert keyword not in da.attrs and keyword not in da.coords
+    database.close()
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        frame.ReferencedImageSequence = [reference(10)]
+    ds.save_as(path)
+    database = db.database(tmp_path / "dicom")
+    assert database.series()[0].to_xarray().attrs["ReferencedFrameNumber"] == 10
+    database.close()

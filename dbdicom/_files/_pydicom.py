@@ -217,15 +217,18 @@ def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str])
 
     Private macros are left out: a vendor's shadow copy of the classic
     header (Philips keeps one per frame) repeats SOPInstanceUID,
-    InstanceNumber and positions that are not the frame's. A value that is
-    not a number where one is due is None, the reason put in ``problems``.
+    InstanceNumber and positions that are not the frame's. So are
+    sequences of several items (the images a frame was derived from,
+    ReferencedImageSequence): the first item's values are not the frame's.
+    A value that is not a number where one is due is None, the reason put
+    in ``problems``.
     """
     for macro in item:
-        if macro.VR != "SQ" or not macro.value or macro.tag.is_private:
+        if macro.VR != "SQ" or len(macro.value) != 1 or macro.tag.is_private:
             continue
         for elem in macro.value[0]:
             if elem.VR == "SQ":
-                if elem.value:
+                if len(elem.value) == 1:
                     for sub in elem.value[0]:
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
                             out[_frame_keyword(sub)] = _plain(sub, problems)
