@@ -22,7 +22,7 @@ from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
 from dbdicom._cli import main
-from dbdicom._export._bids import ENTITIES, default_name, parse_name
+from dbdicom._export._bids import ENTITIES, chosen_name, default_name, parse_name
 
 
 def _find_validator() -> str | None:
@@ -199,8 +199,23 @@ def test_mixed_orientations_are_chunks(demo_database: db.Database, tmp_path: Pat
 
 def test_a_series_without_a_name_raises(demo_database: db.Database, tmp_path: Path) -> None:
     ct = demo_database.series(SeriesDescription="CT phantom")[0]
-    with pytest.raises(db.InvalidValueError, match=r"no BIDS name .*Modality 'CT'.*bids="):
+    with pytest.raises(
+        db.InvalidValueError, match=r"no BIDS name .*Modality 'CT'.*not for CT.*bids="
+    ):
         ct.export_as_nifti(tmp_path / "bids", bids=True)
+
+
+def test_the_way_out_fits_the_series() -> None:
+    """A trial: every skipped series was told to name itself 'anat/T1w', CT and US included."""
+    with pytest.raises(db.InvalidValueError, match=r"not for US \(export it without bids=True"):
+        chosen_name(None, {"Modality": "US", "SeriesDescription": "abdomen"}, (), True)
+    with pytest.raises(db.InvalidValueError, match=r"in Python: .*'<datatype>/<suffix>'"):
+        chosen_name(None, {"Modality": "MR", "SeriesDescription": "survey x"}, (), {"y": None})
+    # the user's keys are matched as descriptions are: "_" a space
+    found = chosen_name(
+        None, {"Modality": "MR", "SeriesDescription": "AX_T2_TSE"}, (), {"t2_tse": "anat/T2w"}
+    )
+    assert found == parse_name("anat/T2w")
 
 
 def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> None:

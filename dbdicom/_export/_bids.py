@@ -238,7 +238,8 @@ def chosen_name(
             return parse_name(given)
         found = None
     elif isinstance(bids, Mapping):
-        match = next((k for k in bids if str(k).lower() in text), None)
+        # a key is looked for as the description is (lower case, "_" a space)
+        match = next((k for k in bids if _key(k) in text), None)
         found = default_name(values, dims) if match is None else bids[match]
         if isinstance(found, str):
             return parse_name(found)
@@ -251,11 +252,21 @@ def chosen_name(
         for k in ("Modality", "SeriesDescription", "ProtocolName")
         if values.get(k)
     )
+    if values.get("Modality") not in ("MR", "PT"):
+        raise InvalidValueError(
+            f"no BIDS name for it ({what}): BIDS has a datatype for MR and PET images, not "
+            f"for {values.get('Modality') or 'these'} (export it without bids=True)."
+        )
     raise InvalidValueError(
         f"no BIDS name for it ({what}): BIDS has no place for it by dbdicom's mapping. "
-        "To include it, name it: export_as_nifti(path, bids={'<keyword of its "
-        "SeriesDescription>': 'anat/T1w'})."
+        "To include it, name it in Python: export_as_nifti(path, bids={'<a word of its "
+        "SeriesDescription>': '<datatype>/<suffix>'}), e.g. 'anat/T2w'."
     )
+
+
+def _key(text: Any) -> str:
+    """A user's mapping key as descriptions are matched: lower case, ``_`` a space."""
+    return str(text).lower().replace("_", " ")
 
 
 def dataset_description(root: Path, name: str) -> None:
