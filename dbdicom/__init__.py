@@ -41,6 +41,7 @@ from ._errors import (
     UnknownTagError,
     VirtualZarrError,
 )
+from ._index import TAGS as _TAGS
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database, dicomweb
 
@@ -100,9 +101,15 @@ def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
     return new.set_array(np.asarray(values))
 
 
+#: The tags the index holds for every file (keywords): queries on them need no
+#: file read, and a DataArray's coordinates and attrs are of these (any other tag
+#: of a series: ``series.Keyword``).
+INDEX_TAGS: tuple[str, ...] = tuple(_TAGS)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "INDEX_TAGS",
     "Database",
     "DatabaseNotFoundError",
     "DecoderNotFoundError",
