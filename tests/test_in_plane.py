@@ -156,3 +156,21 @@ def test_every_way_to_an_array_has_the_pixel_coordinates(
         flipped = da.isel(column=slice(None, None, -1))
         assert flipped.dicom.affine[0, 0] == -da.dicom.affine[0, 0]
     database.close()
+
+
+def test_coarsened_and_padded_arrays(database_folder: tuple[Path, Manifest]) -> None:
+    """A trial: coarsen() averages frame_row to 0.5, 2.5...: its pixels are between the
+    stored ones (it was placed half a pixel off); pad() gives NaN (a message of garbage)."""
+    database = _open(database_folder)
+    whole = database.series(SeriesDescription="T2w")[0].to_xarray()
+    coarse = whole.coarsen(row=2, column=2).mean()
+    assert coarse.frame_row.values[:2].tolist() == [0.5, 2.5]
+    before, after = whole.dicom.affine, coarse.dicom.affine
+    centre = (before @ [0.5, 0.5, 0, 1])[:3]  # the middle of the first 2 x 2 stored pixels
+    np.testing.assert_allclose(after[:3, 3], centre, atol=1e-9)
+    np.testing.assert_allclose(after[:3, :2], 2 * before[:3, :2], atol=1e-9)
+    padded = whole.pad(column=(2, 2))
+    assert affine_of(padded) is None
+    with pytest.raises(db.GeometryError, match=r"no stored column \(frame_column NaN.*pad"):
+        in_plane_applied(padded)
+    database.close()

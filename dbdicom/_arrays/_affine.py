@@ -216,26 +216,36 @@ def pixel_coords(rows: int, columns: int) -> dict[str, tuple[str, np.ndarray]]:
     }
 
 
-def _start_and_step(da: Any, name: str) -> tuple[int, int]:
+def _start_and_step(da: Any, name: str) -> tuple[float, float]:
     """The first stored row (column) of ``da`` and the step between its rows (columns).
 
-    (0, 1) without the coordinate; a :class:`GeometryError` if the rows
-    (columns) are not evenly spaced in the stored frames.
+    (0, 1) without the coordinate. Fractions are positions between stored
+    pixels (``coarsen(row=2).mean()`` gives 0.5, 2.5...: the centre of each
+    two). A :class:`GeometryError` if the rows (columns) are not evenly
+    spaced in the stored frames, or have no index (NaN: padded).
     """
     coord = da.coords.get(name)
     dim = PIXEL_COORDS[name]
     if coord is None or coord.dims != (dim,) or coord.size == 0:
-        return 0, 1
-    values = np.asarray(coord.values, dtype=np.int64)
-    step = int(values[1] - values[0]) if values.size > 1 else 1
-    if step == 0 or (values.size > 2 and (np.diff(values) != step).any()):
-        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if values.size > 5 else "")
+        return 0.0, 1.0
+    values = np.asarray(coord.values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise GeometryError(
+            f"some {dim}s of this array are no stored {dim} ({name} NaN, e.g. added by "
+            f"da.pad): they have no position in the patient. Give them their index first, "
+            f"e.g. da.assign_coords({name}=('{dim}', np.arange(-2, n - 2))) for 2 {dim}s "
+            f"padded before n, or drop the geometry tags."
+        )
+    step = float(values[1] - values[0]) if values.size > 1 else 1.0
+    uneven = values.size > 2 and not np.allclose(np.diff(values), step, rtol=0, atol=1e-6)
+    if step == 0 or uneven:
+        shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if values.size > 5 else "")
         raise GeometryError(
             f"the {dim}s of this array were selected unevenly ({name} {shown}): they are "
             f"no grid of pixels, with no position in the patient. Select evenly spaced "
             f"{dim}s (da.isel({dim}=slice(start, stop, step))), or drop the geometry tags."
         )
-    return int(values[0]), step
+    return float(values[0]), step
 
 
 def in_plane_applied(da: Any) -> Any:
