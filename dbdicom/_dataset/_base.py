@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from pydicom.datadict import dictionary_VR
+from pydicom.datadict import tag_for_keyword as keyword_tag
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
+from pydicom.valuerep import DSfloat
 
-from .._files import Layouts, NeedsPydicom, dataset_bytes, elements, header_of, read_dataset
+from .._files import (
+    Layouts,
+    NeedsPydicom,
+    dataset_bytes,
+    elements,
+    frame_values_of,
+    header_of,
+    read_dataset,
+)
 from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._source import Source
@@ -132,6 +144,66 @@ class Base:
         return read_source(self.source)
 
 
+#: what an enhanced source's functional groups say of its frame that a classic
+#: header holds: where it is, and how it was acquired
+FRAME_KEYWORDS = (
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "SliceLocation",
+    "EchoTime",
+    "RepetitionTime",
+    "FlipAngle",
+    "EchoTrainLength",
+    "TriggerTime",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _frames_in(path: str, size: int, mtime: int) -> list[dict[str, Any]]:
+    """The per-frame values of an enhanced file (by its size and time: read once per version)."""
+    return frame_values_of(read_dataset(path, stop_before_pixels=True))
+
+
+def _frame_of(source: Source, ds: Dataset) -> dict[str, Any]:
+    """The :data:`FRAME_KEYWORDS` values of ``source``'s frame of the enhanced header ``ds``.
+
+    As classic values (DS as text a DS holds). A source that names no frame
+    (the whole object: a mean over its slices) has the values all its frames
+    share, and None (an empty element) for those that differ, such as the
+    position.
+    """
+    if source.dataset is None:
+        st = os.stat(source.path)
+        frames = _frames_in(source.path, st.st_size, st.st_mtime_ns)
+    else:
+        frames = frame_values_of(ds)
+    if source.frame is None and len(frames) > 1:  # the whole object: what all frames share
+        found = {
+            k: v for k, v in frames[0].items() if all(repr(f.get(k)) == repr(v) for f in frames)
+        }
+        found.update({k: None for k in FRAME_KEYWORDS if k not in found})  # none: left empty
+    elif 0 <= (source.frame or 1) - 1 < len(frames):
+        found = frames[(source.frame or 1) - 1]
+    else:
+        return {}
+    out: dict[str, Any] = {}
+    for keyword in FRAME_KEYWORDS:
+        value = found.get(keyword)
+        if value is None:
+            if keyword in found:
+                out[keyword] = None  # differs between the frames: not the template's
+            continue
+        if dictionary_VR(keyword) == "DS":
+            numbers = value if isinstance(value, tuple | list) else (value,)
+            text = [str(DSfloat(float(v), auto_format=True)) for v in numbers]
+            value = text if isinstance(value, tuple | list) else text[0]
+        out[keyword] = value
+    return out
+
+
 def read_source(source: Source) -> Dataset:
     """The header of ``source`` as a new pydicom dataset (no pixels).
 
@@ -191,6 +263,9 @@ def base_of(
         for keyword in levels:
             if keyword in ds:
                 base[keyword] = ds[keyword]
+        # the frame's own geometry and timing, from the functional groups (not the template's)
+        for keyword, value in _frame_of(source, ds).items():
+            setattr(base, keyword, value)
         left_out = _classic_conditions(ds, base)
         ds = base
     sop_class = str(ds.get("SOPClassUID", MRImageStorage))
@@ -303,5 +378,10 @@ def differing(
             for tag in set(first_ds.keys()) | set(ds.keys()):
                 if tag not in first_ds or tag not in ds or first_ds[tag].value != ds[tag].value:
                     out.add(int(tag))
+        if "PerFrameFunctionalGroupsSequence" in first_ds:  # frames of enhanced files
+            frames = [_frame_of(source, ds) for source, ds in zip(group, sets, strict=True)]
+            for keyword in FRAME_KEYWORDS:
+                if len({repr(f.get(keyword)) for f in frames}) > 1:
+                    out.add(int(keyword_tag(keyword) or 0))
     out.discard(CHARSET)
     return frozenset(tag for tag in out if tag >> 16 != 0x0002 and tag != 0x7FE00010)

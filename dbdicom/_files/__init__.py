@@ -21,6 +21,7 @@ from ._places import NATIVE, frame_places
 from ._pydicom import (
     FRAME_ALIASES,
     frame_values,
+    frame_values_of,
     grid_frame_values,
     read_any_header,
     read_dataset,
@@ -74,6 +75,7 @@ __all__ = [
     "format_problem",
     "frame_places",
     "frame_values",
+    "frame_values_of",
     "grid_frame_values",
     "header_of",
     "image_problem",

@@ -276,6 +276,11 @@ def frame_values(
     (2, (99.5, -301.5, -159.0), 2)
     """
     ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    return frame_values_of(ds, problems)
+
+
+def frame_values_of(ds: Dataset, problems: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """:func:`frame_values` of an enhanced multi-frame header read already."""
     bad: dict[int, str] = {} if problems is None else problems
     shared: dict[str, Any] = {}
     if ds.get("SharedFunctionalGroupsSequence"):
