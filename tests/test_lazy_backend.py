@@ -198,3 +198,19 @@ def test_backend_array_pickles_and_computes_on_a_cluster(
         from_backend = opened.mean("FlipAngle").values  # tasks carry the backend array
     np.testing.assert_allclose(from_dask, expected)
     np.testing.assert_allclose(from_backend, expected)
+
+
+def test_an_empty_selection_is_an_empty_array(database_folder: tuple[Path, Any]) -> None:
+    """A second trial: isel(SliceLocation=[]), or arithmetic between arrays whose
+    SliceLocations do not meet, raised inside dask ('Empty tuples are not allowed in chunks')."""
+    database = db.database(database_folder[0])
+    da = database.series(SeriesDescription="CT abdomen")[0].to_xarray()
+    for empty in (
+        da.isel(SliceLocation=[]),
+        da.isel(SliceLocation=slice(0, 0)),
+        da - da.assign_coords(SliceLocation=da.SliceLocation + 0.001),  # no slice in common
+    ):
+        assert empty.shape == (0, *da.shape[1:])
+        assert empty.values.shape == empty.shape
+    assert da.isel(SliceLocation=[]).chunks[0] == (0,)
+    database.close()

@@ -412,12 +412,14 @@ def frames_array(frames: FramesBackendArray, block: Sequence[int] | None = None)
     token = tokenize(source.digest, grid, sizes)
     name = f"dbdicom-{source.token}-{token}" if source.token else f"dbdicom-{token}"
     tail = (0,) * len(frame_shape)
+    # an empty selection (isel(SliceLocation=[])) is one empty chunk along its dim
     dim_chunks = [
-        tuple(min(b, n - s) for s in range(0, n, b)) for n, b in zip(shape, sizes, strict=True)
+        tuple(min(b, n - s) for s in range(0, n, max(b, 1))) or (0,)
+        for n, b in zip(shape, sizes, strict=True)
     ]
     graph: dict[Any, Any] = {}
     refs = source.refs
-    if all(b == 1 for b in sizes):
+    if all(b == 1 for b in sizes) and all(n > 0 for n in shape):
         ones = (1,) * lead
         flat = grid.ravel().tolist()
         index = np.unravel_index(np.arange(len(flat)), shape) if lead else ()
