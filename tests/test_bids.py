@@ -246,6 +246,12 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"SeriesDescription": "T2star_map"}, (), "anat/T2starmap"),
         ({"SeriesDescription": "PDFF"}, (), None),  # a fat fraction, not PD-weighted
         ({"SeriesDescription": "restricted FOV T2"}, (), "anat/T2w"),  # not a resting state
+        # a digit may follow a short keyword (a review)
+        ({"SeriesDescription": "BOLD1"}, (), "func/task-rest_bold"),
+        ({"SeriesDescription": "rest1"}, (), "func/task-rest_bold"),
+        ({"SeriesDescription": "taskMotor"}, (), "func/task-motor_bold"),
+        ({"SeriesDescription": "pCASL2D"}, (), "perf/asl"),
+        ({"SeriesDescription": "PD2"}, (), "anat/PDw"),
         ({"ProtocolName": "DTI 64 dir"}, (), "dwi/dwi"),
         ({"SeriesDescription": "resting state fMRI"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "bold task-nback run1"}, (), "func/task-nback_bold"),

@@ -535,22 +535,24 @@ def test_png_skips_frames_that_cannot_be_decoded(
     assert broken.SOPInstanceUID in skipped or Path(broken.path).name in skipped, skipped
 
 
-def test_a_series_without_description_has_no_name_and_round_trips_from_any_level(
+def test_a_series_without_description_is_pixels_and_round_trips_from_any_level(
     tmp_path: Path,
 ) -> None:
     """A new-user trial: its DataArray was named after the dask graph (a token; from a
-    database-level export, the folder's path), and a Zarr round trip was not identical."""
+    database-level export, the folder's path), and a Zarr round trip was not identical.
+    Named "pixels" (as a DataTree's variable): to_dataset() and to_dataframe() need a name."""
     from vendor_layouts import Plan, classic_series
 
     classic_series(tmp_path / "dicom", Plan(slices=2), modality="MR", SeriesDescription="")
     database = db.database(tmp_path / "dicom")
     series = database.series()[0]
     da = series.to_xarray()
-    assert da.name is None
+    assert da.name == "pixels"
+    assert list(da.to_dataset().data_vars) == ["pixels"] and len(da.to_dataframe())
     for record in (series, database):
         out = record.export_as_zarr(tmp_path / f"zarr-{record.level}")
         (store,) = Path(out).rglob("*.zarr")
         back = db.open_zarr(store)
-        assert back.name is None
+        assert back.name == "pixels"
         xr.testing.assert_identical(back.compute(), da.compute())
     database.close()

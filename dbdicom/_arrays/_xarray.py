@@ -20,6 +20,8 @@ from ._table import FRAME
 
 __all__ = ["build_dataarray", "stack"]
 
+#: the name of the DataArray of a series without SeriesDescription
+UNNAMED = "pixels"
 _UPPER = frozenset(LEVEL_TAGS["patient"] + LEVEL_TAGS["study"] + LEVEL_TAGS["series"])
 
 
@@ -127,7 +129,9 @@ def _assemble(
         attrs=dict(sorted(attrs.items())),
         name=name,
     )
-    da.name = name  # None stays None: xarray would take the dask graph's name
+    # without a description "pixels" (as a DataTree's variable), not the dask graph's
+    # name xarray would take (a token; the folder's path from a database's export)
+    da.name = name if name is not None else UNNAMED
     return da
 
 

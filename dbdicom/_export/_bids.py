@@ -146,19 +146,20 @@ def parse_name(text: str) -> BidsName:
 #: The mapping by keywords in the description: (regular expression, datatype/suffix or
 #: None to leave the series out), looked at in order after the series' 4th axis. A
 #: keyword starts a word ("diff" of "diffusion"); short ones that start other words
-#: ("rest" of "restricted", "pd" of "PDFF") are whole words.
+#: ("rest" of "restricted", "pd" of "PDFF") are followed by no letter (a digit may).
 RULES: tuple[tuple[str, str | None], ...] = (
     (r"\b(loc|localiser|localizer|scout|survey)", None),
     (r"\b(dwi|dti|diff)", "dwi/dwi"),
-    (r"\b(bold|fmri|rest|resting|task)\b", "func/bold"),  # not 'restricted FOV'
-    (r"\b(asl|pcasl|pasl)\b", "perf/asl"),
+    # not 'restricted FOV', but 'rest1'; a task's name may follow (taskMotor)
+    (r"\b(bold|fmri|rest|resting)(?![a-z])|\btask", "func/bold"),
+    (r"\b(asl|pcasl|pasl)(?![a-z])", "perf/asl"),
     (r"\b(fieldmap|fmap|b0map)", "fmap/fieldmap"),
     (r"\bflair", "anat/FLAIR"),
     (r"\bt1 ?map", "anat/T1map"),
     (r"\bt2 ?map", "anat/T2map"),
     (r"\bt2(\*|star) ?map", "anat/T2starmap"),
     (r"\bt2(\*|star)", "anat/T2starw"),
-    (r"\bpdw?\b", "anat/PDw"),  # not PDFF
+    (r"\bpdw?(?![a-z])", "anat/PDw"),  # not PDFF, but PD2
     (r"\bt2", "anat/T2w"),
     (r"\b(t1|mprage|spgr)", "anat/T1w"),
 )
