@@ -54,11 +54,26 @@ def test_rt_dose_values_are_doses(tmp_path: Path, name: str) -> None:
     np.testing.assert_allclose(da.values.reshape(doses.shape), doses, rtol=1e-6)
     # the header's, as RescaleSlope is: the values are doses already (the writer ignores it)
     assert da.attrs["DoseGridScaling"] == 1e-6
-    # a derived dose: the rescale carries it, and DoseGridScaling (the IOD's) is 1
+    # a derived dose is an RT Dose as the standard reads it: stored x DoseGridScaling, no
+    # rescale (a review: a rescale with DoseGridScaling 1 read 65535 Gy elsewhere)
     out = series.new_sibling(SeriesDescription="doubled")
     out.set_xarray(da * 2)
     back = out.to_xarray(dims=["InstanceNumber"])
     np.testing.assert_allclose(back.values.reshape(doses.shape), doses * 2, rtol=1e-4)
+    standard = []
     for path in out.files():
-        assert float(pydicom.dcmread(path, stop_before_pixels=True).DoseGridScaling) == 1.0
+        ds = pydicom.dcmread(path)
+        assert ds.SOPClassUID == pydicom.uid.RTDoseStorage and "RescaleSlope" not in ds
+        assert "GridFrameOffsetVector" not in ds  # of the source's many frames
+        standard.append(ds.pixel_array * float(ds.DoseGridScaling))
+    assert max(float(a.max()) for a in standard) == pytest.approx(doses.max() * 2, rel=1e-4)
+    # a difference of doses (negative values) needs an intercept: a Secondary Capture
+    diff = series.new_sibling(SeriesDescription="difference")
+    diff.set_xarray(da - 1.0)
+    for path in diff.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ds.SOPClassUID == pydicom.uid.SecondaryCaptureImageStorage
+        assert "DoseGridScaling" not in ds and "RescaleIntercept" in ds
+    back = diff.to_xarray(dims=["InstanceNumber"]).values.reshape(doses.shape)
+    np.testing.assert_allclose(back, doses - 1.0, atol=1e-4)
     database.close()

@@ -14,6 +14,7 @@ Knows nothing of records, the index, the journal or the folder layout.
 """
 
 from ._base import Base, Template, read_source
+from ._classes import RT_DOSE
 from ._elements import REMOVE, non_ascii
 from ._encoding import (
     Encoding,
@@ -39,6 +40,7 @@ from ._source import Source, dataset_source
 __all__ = [
     "DROP",
     "REMOVE",
+    "RT_DOSE",
     "Base",
     "Converted",
     "Encoding",

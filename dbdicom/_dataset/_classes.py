@@ -14,20 +14,44 @@ it does not, the frame is a Secondary Capture Image, whose IOD takes any
 * colour in a class whose images are grey-scale only (MR, CT, PET...), or
   16-bit colour outside Secondary Capture;
 * 16-bit grey-scale in a class of 8-bit images (Ultrasound, Visible Light,
-  8-bit Ophthalmic Photography).
+  8-bit Ophthalmic Photography);
+* an enhanced multi-frame class whose header is kept as it is (an
+  Enhanced MR without functional groups; those with them become classic
+  MR images: see :func:`~dbdicom._dataset._base.base_of`);
+* an RT Dose whose values need an intercept (negative ones: a difference
+  of doses) or colour: RT Dose scales its stored values by DoseGridScaling
+  alone (:func:`dose_values`), which a derived RT Dose's encoding sets.
+
+:func:`class_rules` applies the choice to a frame's header.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydicom import uid
 
-from ._encoding import Encoding
+from .._checks import to_dicom
+from .._files import encode_element
+from ._base import Base
+from ._elements import REMOVE, ui
+from ._encoding import Encoding, pixel_values
 
-__all__ = ["CONVERSION_TYPE", "SECONDARY_CAPTURE", "derived_class"]
+__all__ = ["RT_DOSE", "SECONDARY_CAPTURE", "class_rules", "derived_class", "dose_values"]
 
 SECONDARY_CAPTURE = str(uid.SecondaryCaptureImageStorage)
-#: (0008,0064) ConversionType, of the SC Equipment module (Type 1 in a Secondary Capture)
-CONVERSION_TYPE = 0x00080064
+RT_DOSE = str(uid.RTDoseStorage)
+_SOP_CLASS, _RESCALE_SLOPE, _RESCALE_TYPE = 0x00080016, 0x00281053, 0x00281054
+#: (3004,000E) DoseGridScaling: an RT Dose's stored values times it are its doses
+DOSE_GRID_SCALING = 0x3004000E
+#: what a derived Secondary Capture has where its source has none: ConversionType
+#: "WSD" (workstation), PatientOrientation, empty (its IOD has no Image Plane
+#: module to say it), and a RescaleType "US" (unspecified) where it has a rescale
+_SECONDARY_CAPTURE = {
+    0x00080064: encode_element(0x00080064, "CS", "WSD"),
+    0x00200020: encode_element(0x00200020, "CS", ""),
+    _RESCALE_TYPE: encode_element(_RESCALE_TYPE, "LO", "US"),
+}
 
 # the single-frame class of a multi-frame-only one (None: Secondary Capture)
 _SINGLE: dict[str, str | None] = {
@@ -40,6 +64,14 @@ _SINGLE: dict[str, str | None] = {
     str(uid.VideoEndoscopicImageStorage): None,
     str(uid.VideoMicroscopicImageStorage): None,
     str(uid.VideoPhotographicImageStorage): None,
+    # enhanced classes, where the header is kept as it is (no functional groups)
+    str(uid.EnhancedMRImageStorage): None,
+    str(uid.EnhancedMRColorImageStorage): None,
+    str(uid.EnhancedCTImageStorage): None,
+    str(uid.EnhancedPETImageStorage): None,
+    str(uid.EnhancedXAImageStorage): None,
+    str(uid.EnhancedXRFImageStorage): None,
+    str(uid.EnhancedUSVolumeStorage): None,
 }
 # classes whose images may be 8-bit RGB
 _COLOUR = frozenset(
@@ -71,11 +103,61 @@ def derived_class(source: str, encoding: Encoding) -> str:
     True
     >>> derived_class(us, grey) == SECONDARY_CAPTURE  # Ultrasound images are 8-bit
     True
+    >>> derived_class(RT_DOSE, Encoding("uint16", 0.5, -10.0, False)) == SECONDARY_CAPTURE
+    True
     """
     single = _SINGLE.get(source, source)
     if single is None:
+        return SECONDARY_CAPTURE
+    if single == RT_DOSE and (encoding.intercept != 0.0 or encoding.samples != 1):
         return SECONDARY_CAPTURE
     if encoding.samples != 1:
         eight = encoding.dtype == "uint8"
         return single if eight and single in _COLOUR else SECONDARY_CAPTURE
     return SECONDARY_CAPTURE if single in _EIGHT_BIT else single
+
+
+def class_rules(
+    base: Base, delta: dict[int, bytes | None], encoding: Encoding, known: dict[str, str]
+) -> str:
+    """The SOP class of a frame on ``base`` (:func:`derived_class`), and what it asks, in ``delta``.
+
+    The class where it changes; a Secondary Capture's attributes the source
+    has not; no DoseGridScaling outside an RT Dose (it would scale the values
+    read). ``known``: the classes found so far, by source class.
+    """
+    found = known.get(base.sop_class)
+    if found is None:
+        found = known[base.sop_class] = derived_class(base.sop_class, encoding)
+    if found != base.sop_class:
+        delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
+    if found != RT_DOSE and base.has(DOSE_GRID_SCALING):
+        delta[DOSE_GRID_SCALING] = None
+    if found == SECONDARY_CAPTURE:
+        rescaled = encoding.samples == 1 and (
+            encoding.slope != 1.0 or encoding.intercept != 0.0 or base.has(_RESCALE_SLOPE)
+        )
+        for tag, element in _SECONDARY_CAPTURE.items():
+            if tag not in delta and not base.has(tag) and (tag != _RESCALE_TYPE or rescaled):
+                delta[tag] = element
+    return found
+
+
+def dose_values(shape: tuple[int, ...], encoding: Encoding) -> list[tuple[int, str, Any]]:
+    """The pixel description of a derived RT Dose frame: its slope as DoseGridScaling.
+
+    RT Dose has no rescale: dose = stored value x DoseGridScaling (its
+    encoding has no intercept: :func:`derived_class`).
+
+    Examples
+    --------
+    >>> found = {t: v for t, _, v in dose_values((2, 2), Encoding("uint16", 2e-5, 0.0, False))}
+    >>> found[DOSE_GRID_SCALING], found[_RESCALE_SLOPE] is REMOVE
+    ('2e-05', True)
+    """
+    out = [v for v in pixel_values(shape, encoding, False) if v[0] not in (0x00281052, 0x00281053)]
+    scale = to_dicom("DoseGridScaling", encoding.slope)
+    out.append((DOSE_GRID_SCALING, "DS", scale))
+    out.extend((tag, "DS", REMOVE) for tag in (0x00281052, _RESCALE_SLOPE))
+    out.append((_RESCALE_TYPE, "LO", REMOVE))
+    return out

@@ -46,7 +46,7 @@ from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
 from .._templates import slice_location
 from ._base import Base, Template, base_of, differing
-from ._classes import CONVERSION_TYPE, SECONDARY_CAPTURE, derived_class
+from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
     CHARSET,
     REMOVE,
@@ -94,6 +94,7 @@ DROP = (
     "DerivationCodeSequence",
     # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one
     "FrameIncrementPointer",
+    "GridFrameOffsetVector",  # an RT Dose's frames' offsets: of many frames
     "FrameTime",
     "FrameTimeVector",
     "FrameDelay",
@@ -116,21 +117,7 @@ _VOI = (
     "VOILUTSequence",
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
-#: what a derived Secondary Capture has where its source has none: ConversionType
-#: "WSD" (workstation), PatientOrientation, empty (its IOD has no Image Plane
-#: module to say it), and a RescaleType where it has a rescale
-_SECONDARY_CAPTURE = {
-    CONVERSION_TYPE: encode_element(CONVERSION_TYPE, "CS", "WSD"),
-    0x00200020: encode_element(0x00200020, "CS", ""),
-    # with a rescale: RescaleType "US" (unspecified)
-    0x00281054: encode_element(0x00281054, "LO", "US"),
-}
-_RESCALE_TYPE = 0x00281054
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
-#: (3004,000E) DoseGridScaling: a derived RT Dose frame's is 1, its values
-#: being stored under the write's encoding (the IOD asks for the element)
-_DOSE_GRID_SCALING = 0x3004000E
-_UNSCALED = encode_element(_DOSE_GRID_SCALING, "DS", "1")
 
 
 @dataclass(slots=True)
@@ -308,7 +295,7 @@ class PlanBuilder:
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
         self._new: dict[Any, dict[int, bytes | None]] = {}
-        self._writer: dict[tuple[bool, Any], dict[int, bytes | None]] = {}
+        self._writer: dict[tuple[bool, Any, bool], dict[int, bytes | None]] = {}
         self._encodable: dict[str | None, str | None] = {}
         self._checked: dict[tuple[str, Any], dict[int, bytes | None]] = {}
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
@@ -375,17 +362,20 @@ class PlanBuilder:
                     found.pop(number, None)
         return found
 
-    def writer(self, rescaled: bool, charset: Any) -> dict[int, bytes | None]:
-        """The elements the writer sets: series, derivation, pixel format."""
-        found = self._writer.get((rescaled, charset))
+    def writer(self, rescaled: bool, charset: Any, dose: bool = False) -> dict[int, bytes | None]:
+        """The elements the writer sets: series, derivation, pixel format.
+
+        ``dose``: an RT Dose's, scaled by DoseGridScaling, not a rescale.
+        """
+        found = self._writer.get((rescaled, charset, dose))
         if found is None:
             series_uid, what, shape, encoding = self._pixels
-            values = [
-                (0x0020000E, "UI", series_uid),
-                (0x00082111, "ST", what[:1024]),
-                *pixel_values(shape, encoding, rescaled),
-            ]
-            found = self._writer[(rescaled, charset)] = encode_values(values, charset)
+            if dose:
+                pixels = dose_values(shape, encoding)
+            else:
+                pixels = pixel_values(shape, encoding, rescaled)
+            values = [(0x0020000E, "UI", series_uid), (0x00082111, "ST", what[:1024]), *pixels]
+            found = self._writer[(rescaled, charset, dose)] = encode_values(values, charset)
         return found
 
     # --------------------------------------------------------- frame values
@@ -534,43 +524,19 @@ class PlanBuilder:
         shared, target = self.text(charset)
         if group:
             delta[0x00082112], delta[0x00081115] = references(group, self._classes)
+        sop_class = class_rules(base, delta, self.encoding, self._classes_of)
         layers = [
             self.drops,
             shared,
             delta,
             target if group else self.target_new(charset),
-            self.writer(base.has(_RESCALE_SLOPE), charset),
+            self.writer(base.has(_RESCALE_SLOPE), charset, sop_class == RT_DOSE),
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs
-        sop_class = self._class_rules(base, delta)
         return FramePlan(
             base, layers, uid, charset, self.customs, bytes_ok, self.encoding, sop_class
         )
-
-    def _class_rules(self, base: Base, delta: dict[int, bytes | None]) -> str:
-        """The frame's SOP class (see :func:`derived_class`), and what its IOD asks, in ``delta``.
-
-        The class where it changes; a Secondary Capture's attributes the
-        source has not; an RT Dose's DoseGridScaling of 1 (the encoding
-        stores the doses).
-        """
-        if base.has(_DOSE_GRID_SCALING):
-            delta[_DOSE_GRID_SCALING] = _UNSCALED
-        found = self._classes_of.get(base.sop_class)
-        if found is None:
-            found = self._classes_of[base.sop_class] = derived_class(base.sop_class, self.encoding)
-        if found != base.sop_class:
-            delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
-        if found == SECONDARY_CAPTURE:  # what its IOD asks for that the source may not have
-            encoding = self.encoding
-            rescaled = encoding.samples == 1 and (
-                encoding.slope != 1.0 or encoding.intercept != 0.0 or base.has(_RESCALE_SLOPE)
-            )
-            for tag, element in _SECONDARY_CAPTURE.items():
-                if tag not in delta and not base.has(tag) and (tag != _RESCALE_TYPE or rescaled):
-                    delta[tag] = element
-        return found
 
 
 def example_plan() -> FramePlan:

@@ -29,6 +29,7 @@ from pydicom.filereader import read_dataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
 from .._files import file_header, merge
+from ._classes import RT_DOSE, dose_values
 from ._elements import REMOVE
 from ._encoding import Encoding, pixel_values
 from ._plan import FramePlan
@@ -218,7 +219,11 @@ def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescal
     >>> int(ds.Columns), int(ds.PixelRepresentation), "RescaleSlope" in ds
     (6, 1, False)
     """
-    for tag, vr, value in pixel_values(shape, encoding, rescaled):
+    if str(ds.get("SOPClassUID", "")) == RT_DOSE:  # scaled by DoseGridScaling, no rescale
+        values = dose_values(shape, encoding)
+    else:
+        values = pixel_values(shape, encoding, rescaled)
+    for tag, vr, value in values:
         if value is REMOVE:
             ds.pop(tag, None)
         else:

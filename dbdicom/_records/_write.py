@@ -41,6 +41,7 @@ from .._arrays import (
 )
 from .._dataset import (
     REMOVE,
+    RT_DOSE,
     Converted,
     FramePlan,
     PlanBuilder,
@@ -290,6 +291,8 @@ def _set_xarray(
     ]
     blocks, (low, high, integral) = ranged.result()
     shape, samples = pixels
+    if low >= 0 and any(s.sop_class == RT_DOSE for group in sources for s in group):
+        low = 0.0  # doses: stored values times DoseGridScaling, no intercept (see derived_class)
     encoding = choose_encoding(da.dtype.kind, low, high, integral, samples)
     tags.planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
