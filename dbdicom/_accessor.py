@@ -20,6 +20,7 @@ directions are DICOM's letters L/R, P/A, H/F.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,8 @@ class DicomAccessor:
         """
         import xarray as xr
 
-        vectors = _arrays.tag_vectors(self._da, "ImagePositionPatient", 3)
+        # of the array's own first pixels (a crop or a flip: see affine)
+        vectors = _arrays.tag_vectors(_arrays.in_plane_applied(self._da), "ImagePositionPatient", 3)
         if vectors is None:
             raise GeometryError(
                 "the frames have no (0020,0032) ImagePositionPatient: no attr and no "
@@ -346,6 +348,8 @@ class DicomAccessor:
             raise ImportError('plotting needs matplotlib: pip install "dbdicom[plot]"') from exc
         frame = self._frame()
         values = np.asarray(frame.values)
+        with contextlib.suppress(GeometryError):  # picked unevenly: the stored directions
+            frame = _arrays.in_plane_applied(frame)  # its own pixels' (strided, flipped)
         if ax is None:
             _, ax = plt.subplots()
         spacing = _arrays.tag_vectors(frame, "PixelSpacing", 2)

@@ -174,3 +174,21 @@ def test_coarsened_and_padded_arrays(database_folder: tuple[Path, Manifest]) -> 
     with pytest.raises(db.GeometryError, match=r"no stored column \(frame_column NaN.*pad"):
         in_plane_applied(padded)
     database.close()
+
+
+def test_the_position_and_a_given_affine_follow_the_selection(
+    database_folder: tuple[Path, Manifest],
+) -> None:
+    """A review: da.dicom.position kept the stored first pixel while the affine moved; an
+    array with an ``affine`` attr (given for a write) ignored a crop."""
+    database = _open(database_folder)
+    whole = database.series(SeriesDescription="PD implicit")[0].to_xarray()
+    part = whole.isel(row=slice(10, 20), column=slice(None, None, -1))
+    np.testing.assert_allclose(
+        part.dicom.position.isel(SliceLocation=0).values, part.dicom.affine[:3, 3], atol=1e-9
+    )
+    given = whole.copy()
+    given.attrs = {"affine": whole.dicom.affine}  # the geometry as an affine only
+    cut = given.isel(row=slice(10, 20), column=slice(None, None, -1))
+    np.testing.assert_allclose(affine_of(cut), part.dicom.affine, atol=1e-9)
+    database.close()

@@ -132,7 +132,7 @@ def _thickness(da: Any) -> float | None:
 def affine_of(da: Any) -> np.ndarray | None:
     """The affine of ``da`` (4 x 4, (column, row, slice) -> LPS mm), None if it has none.
 
-    An ``affine`` attr (one given for a write) is returned as it is;
+    An ``affine`` attr (one given for a write) is returned (of the pixels selected);
     otherwise the affine is made from the geometry tags (see the module
     notes). There is none when a geometry tag is missing, when the slices
     are not evenly spaced (:func:`dbdicom._geometry.slice_spacing`), or when
@@ -151,13 +151,13 @@ def affine_of(da: Any) -> np.ndarray | None:
     >>> affine_of(da.isel(SliceLocation=[1]))[:3, 3].tolist()  # the slice selected
     [0.0, 2.0, 4.0]
     """
-    given = da.attrs.get("affine")
-    if given is not None:
-        return np.asarray(given, dtype=float).reshape(4, 4)
     try:
         da = in_plane_applied(da)
     except GeometryError:  # rows or columns selected unevenly: no grid
         return None
+    given = da.attrs.get("affine")
+    if given is not None:
+        return np.asarray(given, dtype=float).reshape(4, 4)
     orientation = _first(tag_vectors(da, "ImageOrientationPatient", 6))
     spacing = _first(tag_vectors(da, "PixelSpacing", 2))
     positions = tag_vectors(da, "ImagePositionPatient", 3)
@@ -255,8 +255,9 @@ def in_plane_applied(da: Any) -> Any:
     where they are not 0, 1, 2..., the ImagePositionPatient of every frame
     moves to its first pixel, ImageOrientationPatient turns along a
     reversed dim and PixelSpacing grows with a step; the pixel coordinates
-    then start again at 0 (they describe the new geometry). An array with
-    an ``affine`` attr, or without geometry tags, keeps them as they are.
+    then start again at 0 (they describe the new geometry). An ``affine``
+    attr (an array given one, e.g. for a write) is composed with the
+    selection the same way; an array without geometry keeps its tags.
     A :class:`~dbdicom.GeometryError` where rows or columns were selected
     unevenly and there is a geometry to place them in.
 
@@ -274,19 +275,25 @@ def in_plane_applied(da: Any) -> Any:
     >>> cut.frame_column.values.tolist()
     [0, 1, 2, 3]
     """
-    if "affine" in da.attrs or not any(name in da.coords for name in PIXEL_COORDS):
+    if not any(name in da.coords for name in PIXEL_COORDS):
         return da
+    given = da.attrs.get("affine")
     geometry = {tag: tag_vectors(da, tag, n) for tag, n in _SIZES.items()}
     try:
         r0, sr = _start_and_step(da, "frame_row")
         c0, sc = _start_and_step(da, "frame_column")
     except GeometryError:
-        if any(v is None for v in geometry.values()):
+        if given is None and any(v is None for v in geometry.values()):
             return _renumbered(da)  # nothing to place
         raise
     if (r0, sr, c0, sc) == (0, 1, 0, 1):
         return da
     out = _renumbered(da)
+    if given is not None:  # (column, row, slice) of the selection -> of the frames
+        index_map = np.array([[sc, 0, 0, c0], [0, sr, 0, r0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        out = out.copy(deep=False)
+        out.attrs = {**da.attrs, "affine": np.asarray(given, dtype=float).reshape(4, 4) @ index_map}
+        return out
     position = geometry["ImagePositionPatient"]
     orientation = geometry["ImageOrientationPatient"]
     spacing = geometry["PixelSpacing"]

@@ -60,7 +60,9 @@ __all__ = [
 # 6: an enhanced file's single InversionTimes of a frame is its InversionTime
 # 7: Parquet files, one per range of paths, and a manifest (index/_manifest.json)
 # in place of one Arrow file (index.arrow): an index of format 6 is rebuilt
-FORMAT = 7
+# 8: per-frame values leave out functional-group sequences of several items
+# (ReferencedImageSequence), whose first item's values were taken as the frame's
+FORMAT = 8
 
 
 class _Unread:
