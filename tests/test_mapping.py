@@ -450,3 +450,21 @@ def test_unevenly_spaced_slices_get_no_affine(tmp_path: Path) -> None:
     with pytest.raises(db.GridError, match="not evenly spaced"):  # the series asked for
         gapped.export_as_nifti(tmp_path / "nifti")
     assert not list((tmp_path / "nifti").rglob("*.nii.gz"))
+
+
+def test_a_map_with_nan_is_mapped_as_a_parametric_map(study: db.Study) -> None:
+    """A second trial: map_to of a parametric map with NaN was refused with 'da.fillna(0)',
+    which the user cannot apply to the resampled array."""
+    data = integers((3, 6, 5)).astype(np.float32) / 7
+    data[1, 2, 2] = np.nan  # a fit that failed
+    grid = affine((1.0, 1.0, 2.0))
+    da = xr.DataArray(data, dims=DIMS, attrs={"affine": grid})
+    source = study.new_series(SeriesDescription="T1").set_xarray(da, kind="parametric map")
+    target = phantom(study, np.zeros((3, 6, 5), np.uint16), grid, "target")
+    with pytest.raises(InvalidValueError, match=r"NaN.*map_to\(target, kind='parametric map'\)"):
+        source.map_to(target, order=0)
+    mapped = source.map_to(target, order=0, kind="parametric map")
+    assert mapped.instances()[0].NumberOfFrames == 3
+    np.testing.assert_array_equal(mapped.to_xarray().values, data)  # NaN where it was
+    with pytest.raises(InvalidValueError, match="map_mask_to"):
+        source.map_to(target, kind="segmentation")

@@ -391,7 +391,7 @@ class _SeriesArrays:
         """
         return subseries(self, filters)  # type: ignore[arg-type]
 
-    def map_to(self, target: Any, order: int = 1) -> Any:
+    def map_to(self, target: Any, order: int = 1, kind: str = "image") -> Any:
         """A new series: this one resampled onto the voxel grid of ``target``.
 
         Both series need one volume geometry (an ``affine``, see
@@ -423,6 +423,10 @@ class _SeriesArrays:
             label map), 1 linear (the default), 2 or 3 splines. Values are
             sampled at the voxel centres, not averaged over a larger target
             voxel.
+        kind : str
+            ``"image"`` (the default: 16-bit images, as :meth:`set_xarray`
+            writes them), or ``"parametric map"``: one object of 32-bit
+            floats as they are, NaN kept (a map whose fit failed in places).
 
         Returns
         -------
@@ -457,7 +461,7 @@ class _SeriesArrays:
         >>> database.restore()
         6
         """
-        return map_to(self, target, order)  # type: ignore[arg-type]
+        return map_to(self, target, order, kind)  # type: ignore[arg-type]
 
     def map_mask_to(self, target: Any) -> Any:
         """The mask this series holds (non-zero voxels are in) on the voxel grid of ``target``.

@@ -183,13 +183,20 @@ def _descriptions(source: Record, target: Record) -> tuple[str, str]:
     return series_name(source) or "series", series_name(target) or "series"
 
 
-def map_to(source: Record, target: Record, order: int = 1) -> Record:
-    """``source`` resampled onto ``target``'s grid, as a new series of target's study."""
+def map_to(source: Record, target: Record, order: int = 1, kind: str = "image") -> Record:
+    """``source`` resampled onto ``target``'s grid, as a new series of target's study.
+
+    ``kind``: ``"image"`` or ``"parametric map"`` (floats as they are, NaN kept).
+    """
+    if kind not in ("image", "parametric map"):
+        raise InvalidValueError(
+            f"kind must be 'image' or 'parametric map'; got {kind!r} (a mask: map_mask_to)."
+        )
     if isinstance(order, int | np.integer) and not isinstance(order, bool):
         order = int(order)
     da = _resampled(source, target, order, mask=False)
     method = {0: "nearest neighbour", 1: "linear", 2: "quadratic spline", 3: "cubic spline"}
-    return _write(source, target, da, f"{method[order]} interpolation")
+    return _write(source, target, da, f"{method[order]} interpolation", kind)
 
 
 def map_mask_to(source: Record, target: Record) -> Record:
@@ -198,11 +205,19 @@ def map_mask_to(source: Record, target: Record) -> Record:
     return _write(source, target, da, "mask: linear interpolation, at least 0.5 is in")
 
 
-def _write(source: Record, target: Record, da: xr.DataArray, how: str) -> Record:
+def _write(
+    source: Record, target: Record, da: xr.DataArray, how: str, kind: str = "image"
+) -> Record:
     name, onto = _descriptions(source, target)
     new = target.new_sibling(SeriesDescription=f"{name} mapped to {onto}")
     what = f"{source.label()} resampled onto the grid of {target.label()} ({how})"
-    return new.set_xarray(da, description=what)
+    if kind == "image" and da.dtype.kind == "f" and bool(np.isnan(da.values).any()):
+        raise InvalidValueError(
+            f"{source.label()!r} holds NaN values (a parametric map's voxels where a fit "
+            "failed), which DICOM images cannot store: map it with "
+            "map_to(target, kind='parametric map'), which keeps them."
+        )
+    return new.set_xarray(da, description=what, kind=kind)
 
 
 # ------------------------------------------------------------------ NIfTI
