@@ -99,9 +99,13 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     frame = pd.DataFrame({"a": [1, 2]})
     monkeypatch.setattr(_store, "FORMAT", 2)
     save_frame(frame, tmp_path / "old.arrow")
+    # 7: per-frame values of the first item of several (ReferencedImageSequence)
+    monkeypatch.setattr(_store, "FORMAT", 7)
+    save_frame(frame, tmp_path / "seven.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 7
+    assert _store.FORMAT == 8
     assert load_frame(tmp_path / "old.arrow") is None
+    assert load_frame(tmp_path / "seven.arrow") is None
     save_frame(frame, tmp_path / "new.arrow")
     loaded = load_frame(tmp_path / "new.arrow")
     assert loaded is not None and loaded[0]["a"].tolist() == [1, 2]
