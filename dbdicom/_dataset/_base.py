@@ -30,6 +30,7 @@ from .._files import (
     header_of,
     read_dataset,
 )
+from .._index import GEOMETRY_KEYWORDS
 from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._source import Source
@@ -147,12 +148,7 @@ class Base:
 #: what an enhanced source's functional groups say of its frame that a classic
 #: header holds: where it is, and how it was acquired
 FRAME_KEYWORDS = (
-    "ImagePositionPatient",
-    "ImageOrientationPatient",
-    "PixelSpacing",
-    "SliceThickness",
-    "SpacingBetweenSlices",
-    "SliceLocation",
+    *GEOMETRY_KEYWORDS,
     "EchoTime",
     "RepetitionTime",
     "FlipAngle",

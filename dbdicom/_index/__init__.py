@@ -4,6 +4,7 @@ Knows nothing of records or arrays.
 """
 
 from ._columns import (
+    GEOMETRY_KEYWORDS,
     INT_VRS,
     JOINED,
     LEVEL_TAGS,
@@ -33,6 +34,7 @@ __all__ = [
     "frame_values_by_file",
     "Index",
     "JOINED",
+    "GEOMETRY_KEYWORDS",
     "LEVEL_TAGS",
     "Lookup",
     "NUMERIC_VRS",

@@ -43,6 +43,7 @@ __all__ = [
     "column_of",
     "append_rows",
     "FILE_COLUMNS",
+    "GEOMETRY_KEYWORDS",
     "INT_VRS",
     "JOINED",
     "KEY_COLUMNS",
@@ -59,6 +60,15 @@ __all__ = [
     "vr_of",
 ]
 
+#: the tags that place a frame in the patient (one home: the index, the writer)
+GEOMETRY_KEYWORDS = (
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "SliceLocation",
+)
 LEVEL_TAGS: dict[str, tuple[str, ...]] = {
     "patient": ("PatientID", "PatientName", "PatientBirthDate", "PatientSex"),
     "study": (
@@ -102,12 +112,7 @@ LEVEL_TAGS: dict[str, tuple[str, ...]] = {
         "RescaleSlope",
         "RescaleIntercept",
         "DoseGridScaling",  # RT Dose: stored values times it are doses
-        "ImagePositionPatient",
-        "ImageOrientationPatient",
-        "PixelSpacing",
-        "SliceThickness",
-        "SpacingBetweenSlices",
-        "SliceLocation",
+        *GEOMETRY_KEYWORDS,
         "AcquisitionDate",
         "AcquisitionTime",
         "ContentDate",
