@@ -177,10 +177,13 @@ def _frame_of(source: Source, ds: Dataset) -> dict[str, Any]:
     else:
         frames = frame_values_of(ds)
     if source.frame is None and len(frames) > 1:  # the whole object: what all frames share
-        found = {
-            k: v for k, v in frames[0].items() if all(repr(f.get(k)) == repr(v) for f in frames)
-        }
-        found.update({k: None for k in FRAME_KEYWORDS if k not in found})  # none: left empty
+        found: dict[str, Any] = {}
+        for k in FRAME_KEYWORDS:
+            values = {repr(f.get(k)) for f in frames}
+            if len(values) > 1:
+                found[k] = None  # where the frames differ: left empty
+            elif frames[0].get(k) is not None:
+                found[k] = frames[0][k]
     elif 0 <= (source.frame or 1) - 1 < len(frames):
         found = frames[(source.frame or 1) - 1]
     else:

@@ -291,9 +291,10 @@ def _set_xarray(
     ]
     blocks, (low, high, integral) = ranged.result()
     shape, samples = pixels
+    start = low  # doses: stored values times DoseGridScaling, no intercept (see derived_class)
     if low >= 0 and any(s.sop_class == RT_DOSE for group in sources for s in group):
-        low = 0.0  # doses: stored values times DoseGridScaling, no intercept (see derived_class)
-    encoding = choose_encoding(da.dtype.kind, low, high, integral, samples)
+        start = 0.0
+    encoding = choose_encoding(da.dtype.kind, start, high, integral, samples)
     tags.planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
         attrs=shared_values(da),
