@@ -194,3 +194,29 @@ def test_bytes_and_pydicom_find_the_same_differing_tags(demo: db.Database) -> No
     assert set(REDUCED) | {"SOPInstanceUID", "InstanceNumber"} <= names
     assert not names & {"RepetitionTime", "EchoTime", "ImagePositionPatient", "PatientName"}
     assert differing(raw[:1], Layouts()) == frozenset()
+
+
+def test_type_2_attributes_the_source_lacks_are_present_and_empty(tmp_path: Path) -> None:
+    """A second trial: frames derived from a source without PatientBirthDate and
+    AccessionNumber (Type 2: present, may be empty) failed dciodvfy as the source does."""
+    from vendor_layouts import Plan, classic_series
+
+    paths = classic_series(tmp_path / "dicom", Plan(slices=2), modality="MR")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        del ds.PatientBirthDate, ds.AccessionNumber
+        ds.save_as(path)
+    database = db.database(tmp_path / "dicom")
+    database.mute()
+    source = database.series()[0]
+    out = source.new_sibling(SeriesDescription="derived")
+    out.set_xarray(source.to_xarray() * 2)
+    for path in out.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ds["PatientBirthDate"].value in ("", None) and ds["AccessionNumber"].value in (
+            "",
+            None,
+        )
+        missing = [e for e in dciodvfy_errors(path) if "Missing attribute Type 2 " in e]
+        assert not missing, missing
+    database.close()

@@ -118,6 +118,21 @@ _VOI = (
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+#: Type 2 attributes of the Patient and General Study modules: a parent without a value
+#: empties them in a derived header (present, with no value), as the IODs ask
+_TYPE2 = frozenset(
+    {
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -279,8 +294,9 @@ class PlanBuilder:
             if keyword.islower():
                 continue
             number, _, vr = resolve_tag(keyword)
-            if value is REMOVE:
-                self._removed[number] = None
+            if value is REMOVE:  # Type 2 (must be present): emptied, not left out
+                empty = encode_element(number, vr, "") if keyword in _TYPE2 else None
+                self._removed[number] = empty
             else:
                 self._parents.append((number, vr, value))
         self._pixels = (series_uid, what, tuple(shape), encoding)
@@ -358,7 +374,7 @@ class PlanBuilder:
                     and keyword_for_tag(number) not in self.keep_new
                 ):
                     found[number] = encode_element(number, _vr_of(number), "")
-                else:
+                elif self._removed[number] is None:  # a Type 2 one stays, empty
                     found.pop(number, None)
         return found
 
