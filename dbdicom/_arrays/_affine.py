@@ -69,7 +69,7 @@ def tag_vectors(da: Any, keyword: str, n: int) -> np.ndarray | None:
     >>> tag_vectors(da, "ImagePositionPatient", 3).tolist()
     [[1.0, 2.0, 0.0], [1.0, 2.0, 5.0]]
     """
-    dims = [d for d in da.dims if d not in ("row", "column", "channel")]
+    dims = [d for d in da.dims if d not in _PIXEL_DIMS]
     shape = tuple(int(da.sizes[d]) for d in dims)
     if keyword in da.attrs:
         value = np.asarray(da.attrs[keyword], dtype=float).ravel()
@@ -103,7 +103,7 @@ def _first(vectors: np.ndarray | None) -> np.ndarray | None:
 
 def _slice_positions(da: Any, positions: np.ndarray) -> list[np.ndarray] | None:
     """One position per slice (the first frame of each with one), None if a slice has none."""
-    dims = [d for d in da.dims if d not in ("row", "column", "channel")]
+    dims = [d for d in da.dims if d not in _PIXEL_DIMS]
     if _SLICE in dims:
         moved = np.moveaxis(positions, dims.index(_SLICE), 0)
         out = []
@@ -278,25 +278,24 @@ def in_plane_applied(da: Any) -> Any:
     if not any(name in da.coords for name in PIXEL_COORDS):
         return da
     given = da.attrs.get("affine")
-    geometry = {tag: tag_vectors(da, tag, n) for tag, n in _SIZES.items()}
     try:
         r0, sr = _start_and_step(da, "frame_row")
         c0, sc = _start_and_step(da, "frame_column")
     except GeometryError:
-        if given is None and any(v is None for v in geometry.values()):
+        if given is None and any(tag_vectors(da, tag, n) is None for tag, n in _SIZES.items()):
             return _renumbered(da)  # nothing to place
         raise
     if (r0, sr, c0, sc) == (0, 1, 0, 1):
-        return da
+        return da  # the stored frames (most arrays): nothing to work out
     out = _renumbered(da)
     if given is not None:  # (column, row, slice) of the selection -> of the frames
         index_map = np.array([[sc, 0, 0, c0], [0, sr, 0, r0], [0, 0, 1, 0], [0, 0, 0, 1]])
         out = out.copy(deep=False)
         out.attrs = {**da.attrs, "affine": np.asarray(given, dtype=float).reshape(4, 4) @ index_map}
         return out
-    position = geometry["ImagePositionPatient"]
-    orientation = geometry["ImageOrientationPatient"]
-    spacing = geometry["PixelSpacing"]
+    position = tag_vectors(da, "ImagePositionPatient", 3)
+    orientation = tag_vectors(da, "ImageOrientationPatient", 6)
+    spacing = tag_vectors(da, "PixelSpacing", 2)
     if position is None or orientation is None or spacing is None:
         return out
     along_row, along_column = orientation[..., :3], orientation[..., 3:]

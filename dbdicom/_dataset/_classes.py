@@ -34,7 +34,7 @@ from pydicom import uid
 from .._checks import to_dicom
 from .._files import encode_element
 from ._base import Base
-from ._elements import REMOVE, ui
+from ._elements import ui
 from ._encoding import Encoding, pixel_values
 
 __all__ = ["RT_DOSE", "SECONDARY_CAPTURE", "class_rules", "derived_class", "dose_values"]
@@ -117,18 +117,14 @@ def derived_class(source: str, encoding: Encoding) -> str:
     return SECONDARY_CAPTURE if single in _EIGHT_BIT else single
 
 
-def class_rules(
-    base: Base, delta: dict[int, bytes | None], encoding: Encoding, known: dict[str, str]
-) -> str:
+def class_rules(base: Base, delta: dict[int, bytes | None], encoding: Encoding) -> str:
     """The SOP class of a frame on ``base`` (:func:`derived_class`), and what it asks, in ``delta``.
 
     The class where it changes; a Secondary Capture's attributes the source
     has not; no DoseGridScaling outside an RT Dose (it would scale the values
-    read). ``known``: the classes found so far, by source class.
+    read).
     """
-    found = known.get(base.sop_class)
-    if found is None:
-        found = known[base.sop_class] = derived_class(base.sop_class, encoding)
+    found = derived_class(base.sop_class, encoding)
     if found != base.sop_class:
         delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
     if found != RT_DOSE and base.has(DOSE_GRID_SCALING):
@@ -151,13 +147,10 @@ def dose_values(shape: tuple[int, ...], encoding: Encoding) -> list[tuple[int, s
 
     Examples
     --------
+    >>> from dbdicom._dataset._elements import REMOVE
     >>> found = {t: v for t, _, v in dose_values((2, 2), Encoding("uint16", 2e-5, 0.0, False))}
     >>> found[DOSE_GRID_SCALING], found[_RESCALE_SLOPE] is REMOVE
     ('2e-05', True)
     """
-    out = [v for v in pixel_values(shape, encoding, False) if v[0] not in (0x00281052, 0x00281053)]
     scale = to_dicom("DoseGridScaling", encoding.slope)
-    out.append((DOSE_GRID_SCALING, "DS", scale))
-    out.extend((tag, "DS", REMOVE) for tag in (0x00281052, _RESCALE_SLOPE))
-    out.append((_RESCALE_TYPE, "LO", REMOVE))
-    return out
+    return [*pixel_values(shape, encoding, False, rescale=False), (DOSE_GRID_SCALING, "DS", scale)]

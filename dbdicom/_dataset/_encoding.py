@@ -217,15 +217,16 @@ def check_dtype(dtype: np.dtype[Any], size: int) -> None:
 
 
 def pixel_values(
-    shape: tuple[int, ...], encoding: Encoding, rescaled: bool
+    shape: tuple[int, ...], encoding: Encoding, rescaled: bool, rescale: bool = True
 ) -> list[tuple[int, str, Any]]:
     """The elements that describe the pixels of a frame of ``shape`` stored under ``encoding``.
 
     They are ``(tag, VR, value)``, the same for every frame of a write
     (:data:`~dbdicom._dataset._elements.REMOVE`: left out). ``rescaled``:
     the header has a rescale already (it is then kept up to date even where
-    the encoding needs none). A colour image has no rescale, and a grey one
-    no PlanarConfiguration (which its source may have had).
+    the encoding needs none). A colour image has no rescale (nor one with
+    ``rescale`` False: an RT Dose's slope is its DoseGridScaling), and a
+    grey one no PlanarConfiguration (which its source may have had).
 
     Examples
     --------
@@ -252,7 +253,7 @@ def pixel_values(
         (0x00280102, "US", bits - 1),  # HighBit
     ]
     out.append((0x00280103, "US", 1 if encoding.dtype == "int16" else 0))  # PixelRepresentation
-    if colour:  # no rescale of colour values
+    if colour or not rescale:  # no rescale (of colour values, of doses)
         out.extend((tag, "DS", REMOVE) for tag in (0x00281052, 0x00281053))
         out.append((0x00281054, "LO", REMOVE))  # RescaleType
     elif encoding.slope != 1.0 or encoding.intercept != 0.0 or rescaled:

@@ -306,7 +306,6 @@ class PlanBuilder:
             self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
         else:  # colour is shown as it is: no window (nor the source's)
             self.window = _tags(_VOI)
-        self._classes_of: dict[str, str] = {}  # the derived class of each source class
         # per character set: the shared attrs and the parents' values, the
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
@@ -540,7 +539,7 @@ class PlanBuilder:
         shared, target = self.text(charset)
         if group:
             delta[0x00082112], delta[0x00081115] = references(group, self._classes)
-        sop_class = class_rules(base, delta, self.encoding, self._classes_of)
+        sop_class = class_rules(base, delta, self.encoding)
         layers = [
             self.drops,
             shared,
