@@ -348,3 +348,29 @@ def test_text_with_a_wrong_vr_where_a_number_is_due(tmp_path: Path) -> None:
     assert len(database.instances()) == 2
     (instance,) = [i for i in database.instances() if i.files()[0].endswith("lo.dcm")]
     assert instance.ImagePositionPatient is None
+
+
+@pytest.mark.parametrize(
+    ("name", "stored", "broken"),
+    [
+        ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x02\x00ab"),  # RescaleSlope
+        ("rtdose_1frame.dcm", b"1.0000000e-6", b"abc         "),  # DoseGridScaling
+    ],
+)
+def test_a_scale_that_cannot_be_read_is_an_error_not_a_value_of_1(
+    tmp_path: Path, name: str, stored: bytes, broken: bytes
+) -> None:
+    """Read as no value, a RescaleSlope 'ab' or DoseGridScaling 'abc' was taken as 1: stored
+    values given as physical ones (a dose of 1,254,000). The file is listed, and its array
+    refused with the file, the tag and the way out."""
+    raw = Path(str(get_testdata_file(name))).read_bytes()
+    assert raw.count(stored) == 1
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / name).write_bytes(raw.replace(stored, broken))
+    database = db.database(folder)
+    database.mute()
+    assert len(database.problems()) == 1
+    with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*not a number.*"):
+        database.series()[0].to_xarray()
+    database.close()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _files, _web
-from .._errors import GeometryError, GridError, ServerError
+from .._errors import GeometryError, GridError, InvalidFileError, ServerError
 from .._index import LEVEL_TAGS, Index, check_tag, factorize
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
@@ -409,10 +409,11 @@ def layout(
         suggest=lambda at: _distinguish(frames, at),
     )
     formats, which = _pixel_formats(frames)
+    tables = np.array([f.modality_lut_bits > 0 for f in formats], dtype=bool)[which]
+    _refuse_unreadable_scales(frames, tables)
     # an RT Dose's values are its stored values times its DoseGridScaling (it has no rescale)
     slopes = frames.number("RescaleSlope", 1.0) * frames.number("DoseGridScaling", 1.0)
     intercepts = frames.number("RescaleIntercept", 0.0)
-    tables = np.array([f.modality_lut_bits > 0 for f in formats], dtype=bool)[which]
     if tables.any():  # the table makes the values physical, not a rescale (as pydicom)
         slopes, intercepts = np.where(tables, 1.0, slopes), np.where(tables, 0.0, intercepts)
     dtype = np.result_type(
@@ -424,3 +425,27 @@ def layout(
     if (grid.frame_at() < 0).any() and dtype.kind != "f":
         dtype = np.result_type(dtype, np.float32)
     return Layout(frames, grid, formats, which, slopes, intercepts, np.dtype(dtype))
+
+
+#: the tags that make stored values physical ones, as the index's problems name them
+_SCALES = ("(0028,1052)", "(0028,1053)", "(3004,000E)")
+
+
+def _refuse_unreadable_scales(frames: Frames, tables: np.ndarray) -> None:
+    """A :class:`~dbdicom.InvalidFileError` where a frame's rescale or dose scaling cannot be read.
+
+    Read as no value, it would be taken as 1 (or 0), and the stored values
+    given as physical ones: a wrong number, worse than an error. Frames a
+    Modality LUT Sequence makes physical do not use them.
+    """
+    warnings = frames.column("_warning")
+    for k, text in enumerate(warnings):
+        if text and not tables[k]:
+            found = [line for line in str(text).splitlines() if line.startswith(_SCALES)]
+            if found:
+                raise InvalidFileError(
+                    f"{frames.describe(np.array([k]))}: {found[0]}, so its stored values "
+                    "cannot be made physical ones (rescale, dose scaling). Set the right "
+                    "value (instance.RescaleSlope = ..., or DoseGridScaling), or remove the "
+                    "file from the series (instance.remove())."
+                )
