@@ -192,3 +192,42 @@ def test_the_position_and_a_given_affine_follow_the_selection(
     cut = given.isel(row=slice(10, 20), column=slice(None, None, -1))
     np.testing.assert_allclose(affine_of(cut), part.dicom.affine, atol=1e-9)
     database.close()
+
+
+def test_a_resized_array_without_its_geometry_is_not_written(
+    database_folder: tuple[Path, Manifest],
+) -> None:
+    """A trial: frames zoomed to half their size (scipy, skimage) in a new DataArray lose
+    frame_row/frame_column, and the writer copied the source's PixelSpacing: every
+    position but the first was wrong. Refused now, unless the array says where its
+    pixels are (its own PixelSpacing, an affine) or comes from a selection."""
+    database = _open(database_folder)
+    series = database.series(SeriesDescription="CT abdomen")[0]
+    da = series.to_xarray()
+    half = da.values[..., ::2, ::2].astype(np.float32)  # as a zoom by 1/2 gives
+    kept = {k: v for k, v in da.coords.items() if not {"row", "column"} & set(v.dims)}
+    resized = xr.DataArray(half, dims=da.dims, coords=kept, attrs=da.attrs)
+    out = series.new_sibling(SeriesDescription="half")
+    with pytest.raises(db.GeometryError, match=r"PixelSpacing.*coarsen.*'affine'") as caught:
+        out.set_xarray(resized)
+    assert series.files()[0].split("/")[-1] in str(caught.value) or "given" in str(caught.value)
+    assert not out.instances()
+    with pytest.raises(db.GeometryError, match="PixelSpacing"):  # numpy, with source headers
+        series.new_sibling(SeriesDescription="numpy").set_array(
+            half, series.instances()[: len(half)]
+        )
+    with pytest.raises(db.GeometryError, match="PixelSpacing"):  # one multi-frame object
+        series.new_sibling(SeriesDescription="pm").set_xarray(resized, kind="parametric map")
+    # its own spacing: written with it
+    spacing = [2 * float(x) for x in da.attrs["PixelSpacing"]]
+    out.set_xarray(resized.assign_attrs(PixelSpacing=spacing))
+    assert [float(x) for x in pydicom.dcmread(out.files()[0]).PixelSpacing] == spacing
+    # an affine: the affine's spacing
+    other = series.new_sibling(SeriesDescription="affine")
+    affine = da.dicom.affine @ np.diag([2, 2, 1, 1])
+    other.set_xarray(resized.assign_attrs(affine=affine))
+    np.testing.assert_allclose(other.to_xarray().dicom.affine, affine)
+    # the same size as the source: written as before
+    same = xr.DataArray(da.values, dims=da.dims, coords=kept, attrs=da.attrs)
+    series.new_sibling(SeriesDescription="same").set_xarray(same)
+    database.close()

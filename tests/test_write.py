@@ -500,7 +500,7 @@ def test_index_rows_of_written_files_equal_a_fresh_scan(
     given = [pydicom.dcmread(p) for p in vfa.files()[:2]]
     written.append(
         vfa.new_sibling(SeriesDescription="dataset header").set_array(
-            np.zeros((2, 8, 8)), header=given
+            np.zeros((2, given[0].Rows, given[0].Columns)), header=given
         )
     )
     lazy = vfa.to_xarray(chunks={"SliceLocation": 2}) * 3

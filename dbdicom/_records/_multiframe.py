@@ -42,7 +42,7 @@ from .._templates import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, VOI, parametr
 from ._edit import DELETE
 from ._new_files import index_written, remove_previous, store_file
 from ._record import Record
-from ._sources import find_sources
+from ._sources import check_fits, find_sources
 from ._structure import inherited, is_empty
 
 __all__ = ["KINDS", "write_multiframe"]
@@ -99,6 +99,7 @@ def _write_multiframe(
     editor = series._db._editor
     journal = editor.begin()
     groups = find_sources(series, da, header)
+    check_fits(series, da, groups)
     sources = [s for group in groups for s in group]
     target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
     attributes = _attributes(kind, target, da, sources, series)

@@ -11,18 +11,19 @@ read, for the header plan.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
-from .._arrays import SEPARATOR, frames_of
+from .._arrays import PIXEL_COORDS, SEPARATOR, frames_of, tag_vectors
 from .._dataset import Source, dataset_source
-from .._errors import DicomError, InvalidValueError
+from .._errors import DicomError, GeometryError, InvalidValueError
 from ._record import Record
 
-__all__ = ["find_sources", "header_array"]
+__all__ = ["check_fits", "find_sources", "header_array"]
 
 
 def _instance_source(instance: Record, frame: int | None = None) -> Source:
@@ -221,3 +222,89 @@ def _same(value: Any, wanted: Any) -> bool:
     if isinstance(value, int | float) and isinstance(wanted, int | float | np.number):
         return bool(np.isclose(float(value), float(wanted), rtol=0, atol=1e-6))
     return bool(value == wanted)
+
+
+def check_fits(series: Record, da: Any, groups: list[list[Source]]) -> None:
+    """Refuse frames of another size than their sources' that do not say where their pixels are.
+
+    A frame made by resizing its source's pixels (``scipy.ndimage.zoom``,
+    ``skimage.transform.resize``) and put in a new DataArray has lost the
+    pixel coordinates (:data:`~dbdicom._arrays.PIXEL_COORDS`) that say which
+    stored pixels it holds; its source's PixelSpacing (copied from the
+    header, or carried in the attrs) would place every pixel but the first
+    wrongly. Written only with an ``affine`` attr or a PixelSpacing of its
+    own (one that differs from the source's).
+    """
+    if "affine" in da.attrs or any(name in da.coords for name in PIXEL_COORDS):
+        return
+    shape = (int(da.sizes["row"]), int(da.sizes["column"]))
+    found = _source_sizes(series, [s for group in groups for s in group])
+    wrong = [(size, spacing, where) for size, spacing, where in found if size != shape]
+    if not wrong:
+        return
+    own = tag_vectors(da, "PixelSpacing", 2)
+    for size, spacing, where in wrong:
+        if spacing is None:
+            continue  # no spacing to copy: a secondary capture, a photo
+        if own is not None and not np.allclose(own, spacing, equal_nan=True):
+            continue  # the array's own spacing
+        raise GeometryError(
+            f"the array's frames are {shape[0]} x {shape[1]} pixels but their source frames "
+            f"({where}) are {size[0]} x {size[1]}: the source's PixelSpacing "
+            f"{list(spacing)} would be written for pixels of another size, and every "
+            "position but the first would be wrong. Resize with the array's pixel "
+            "coordinates kept (e.g. da.coarsen(row=2, column=2).mean() on the array "
+            "from to_xarray()); or say where the new pixels are, in the attrs of the "
+            "DataArray given to set_xarray: 'affine' (4 x 4), or PixelSpacing and "
+            "ImagePositionPatient; or write without the source headers (header=None)."
+        )
+
+
+def _source_sizes(
+    series: Record, sources: list[Source]
+) -> list[tuple[tuple[int, int], tuple[float, float] | None, str]]:
+    """(rows, columns), PixelSpacing and file of each distinct size among ``sources``."""
+    out: dict[tuple[int, int], tuple[tuple[float, float] | None, str]] = {}
+    uids = set()
+    for s in sources:
+        ds = s.dataset
+        if ds is None:
+            uids.add(s.sop_uid)
+        elif "Rows" in ds and "Columns" in ds:
+            spacing = ds.get("PixelSpacing")
+            size = (int(ds.Rows), int(ds.Columns))
+            out.setdefault(size, (_pair(spacing), str(s.path if s.rel else "a given header")))
+    if uids:
+        index = series._db.index
+        ok = index.ok
+        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
+        names = set(index.frame.columns)
+        sizes = np.stack([index.array(c, rows) for c in ("Rows", "Columns")], axis=-1)
+        has = all(f"PixelSpacing[{i}]" in names for i in (0, 1))
+        spacing = (
+            np.stack([index.array(f"PixelSpacing[{i}]", rows) for i in (0, 1)], axis=-1)
+            if has
+            else None
+        )
+        paths = [os.path.join(series._db.path, str(p)) for p in index.array("_path", rows)]
+        for k in range(len(rows)):
+            if sizes[k][0] != sizes[k][0] or sizes[k][1] != sizes[k][1]:
+                continue  # no Rows or Columns in the index: nothing to compare
+            size = (int(sizes[k][0]), int(sizes[k][1]))
+            if size not in out:
+                pair = None if spacing is None else _pair(spacing[k])
+                out[size] = (pair, str(paths[k]))
+    return [(size, spacing, where) for size, (spacing, where) in out.items()]
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    """Two spacings as floats; None for none, NaN or the wrong count."""
+    if value is None:
+        return None
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != 2 or any(v != v for v in numbers):
+        return None
+    return numbers[0], numbers[1]

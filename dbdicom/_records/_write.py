@@ -62,7 +62,7 @@ from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
-from ._sources import find_sources, header_array
+from ._sources import check_fits, find_sources, header_array
 from ._structure import TEMPLATE_KEEPS, inherited, is_empty
 
 __all__ = ["header_array", "set_xarray"]
@@ -262,6 +262,7 @@ def _set_xarray(
     """The write of :func:`set_xarray`; ``pixels``: the (rows, columns) and samples of a frame."""
     journal = editor.begin()
     sources = find_sources(series, da, header)
+    check_fits(series, da, sources)
     if (
         header is None
         and not any(sources)
