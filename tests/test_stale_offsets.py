@@ -149,6 +149,60 @@ def test_image_size_changed_is_an_error(folder: Path) -> None:
         database.close()
 
 
+@pytest.mark.parametrize("chunks", [None, False])
+def test_a_file_replaced_by_another_instance_is_an_error(folder: Path, chunks: Any) -> None:
+    """Another program puts another image of the same size under a file's name.
+
+    Its pixels would be read under the array's coordinates (the slice the
+    array says, the other series' values): a StaleFileError naming the file.
+    """
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray() if chunks is None else series.to_xarray(chunks=False)
+        other = pydicom.dcmread(files[0])
+        other.SOPInstanceUID = pydicom.uid.generate_uid()
+        other.file_meta.MediaStorageSOPInstanceUID = other.SOPInstanceUID
+        other.PixelData = np.full_like(other.pixel_array, 7).tobytes()
+        part = files[1] + ".part"
+        other.save_as(part, enforce_file_format=True)
+        os.replace(part, files[1])  # as rsync and most tools replace a file
+        with pytest.raises(db.StaleFileError, match="another instance") as caught:
+            _ = da.values
+        assert os.path.basename(files[1]) in str(caught.value)
+        assert "refresh" in str(caught.value)
+    finally:
+        database.close()
+
+
+def test_a_changed_rescale_is_an_error(folder: Path) -> None:
+    """Another tool changes a file's RescaleSlope: the array's scaling is not the file's now."""
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray(chunks=False)
+        before = float(pydicom.dcmread(files[2]).get("RescaleSlope", 1))
+
+        def rescale(ds: pydicom.Dataset) -> None:
+            ds.RescaleSlope = before * 2
+            ds.RescaleIntercept = ds.get("RescaleIntercept", 0)
+
+        _rewrite(files[2], rescale)
+        with pytest.raises(db.StaleFileError, match="RescaleSlope") as caught:
+            _ = da.values
+        assert os.path.basename(files[2]) in str(caught.value)
+        fresh = _open(folder)  # the way out: a new array reads the new scaling
+        try:
+            again = _series(fresh).to_xarray()
+            np.testing.assert_allclose(again.values, _expected(again, files), rtol=1e-6)
+        finally:
+            fresh.close()
+    finally:
+        database.close()
+
+
 def test_unchanged_files_are_not_read_again(folder: Path, monkeypatch: Any) -> None:
     """Nothing changed: no header is read, only the frames."""
     database = _open(folder)

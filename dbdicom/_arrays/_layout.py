@@ -348,6 +348,7 @@ class Layout:
             self.intercepts,
             table["_size"],
             table["_mtime"],
+            self.frames.column("SOPInstanceUID"),
         )
 
     def instance_uids(self) -> np.ndarray:

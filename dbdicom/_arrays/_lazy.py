@@ -76,6 +76,7 @@ class Source:
     token: str = ""
     sizes: np.ndarray | None = None  # per frame, its file's size and mtime when indexed
     mtimes: np.ndarray | None = None
+    uids: np.ndarray | None = None  # per frame, its SOPInstanceUID (checked if the file changed)
 
     @property
     def refs(self) -> list[FrameRef]:
@@ -92,6 +93,7 @@ class Source:
                 self.intercepts,
                 self.sizes,
                 self.mtimes,
+                self.uids,
             )
             object.__setattr__(self, "_cached_refs", refs)
         return refs
@@ -470,6 +472,7 @@ def lazy_frames(
     block: Sequence[int] | Literal[False] | None = None,
     sizes: np.ndarray | None = None,
     mtimes: np.ndarray | None = None,
+    uids: np.ndarray | None = None,
 ) -> FramesArray | indexing.LazilyIndexedArray:
     """The frames of a grid, lazily: shape ``shape + frame shape``.
 
@@ -499,6 +502,8 @@ def lazy_frames(
         Per frame, its file's size and modification time (ns) when indexed:
         a changed file is read where its header says now (see
         :func:`~dbdicom._arrays._read.current_place`); None: not checked.
+    uids : numpy.ndarray or None
+        Per frame, its SOPInstanceUID: a changed file must still hold it.
 
     Returns
     -------
@@ -522,7 +527,7 @@ def lazy_frames(
     'LazilyIndexedArray'
     """
     source = Source(
-        paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token, sizes, mtimes
+        paths, frames, offsets, nbytes, fmts, slopes, intercepts, dtype, token, sizes, mtimes, uids
     )
     backend = FramesBackendArray(np.asarray(frame_at).reshape(shape), source)
     if block is False:

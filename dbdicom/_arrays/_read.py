@@ -53,6 +53,7 @@ def current_place(
     nbytes: int,
     size: int | None,
     mtime: int | None,
+    frame: FrameRef | None = None,
 ) -> tuple[_files.PixelFormat, int, int]:
     """The format, byte offset and length of a file's pixel data, checked against the file.
 
@@ -68,6 +69,9 @@ def current_place(
     size, mtime : int or None
         Its size in bytes and modification time in ns when it was indexed;
         None: not known, nothing is checked.
+    frame : FrameRef, optional
+        A frame of the array read from it: a changed file must still be its
+        instance (the SOPInstanceUID) with its rescale (or dose scaling).
 
     Returns
     -------
@@ -79,7 +83,7 @@ def current_place(
     ------
     dbdicom.StaleFileError
         The file changed, and its header now gives another frame shape or
-        data type, or no image at all.
+        data type, no image at all, another instance or another rescale.
 
     Examples
     --------
@@ -125,16 +129,78 @@ def current_place(
             f"{path} changed since it was indexed: its frames are now {now.frame_shape} "
             f"{now.dtype}, the array was built for {fmt.frame_shape} {fmt.dtype}: {REOPEN_HINT}."
         )
+    if frame is not None:
+        _check_same(path, frame)
     return now, now_offset, now_nbytes
 
 
+#: what a changed file must still have: its instance and the scaling of its values
+_SAME_TAGS = {0x00080018: "UI", 0x00281052: "DS", 0x00281053: "DS", 0x3004000E: "DS"}
+
+
+def _check_same(path: str, frame: FrameRef) -> None:
+    """A changed file is still the instance of ``frame``, its values scaled as they were.
+
+    Another instance under the same name (a file replaced by another
+    program) would put its pixels under the array's coordinates; a new
+    RescaleSlope would scale the values wrongly. The scaling is compared
+    where the file gives it in its top-level header (a dose scaling, else a
+    rescale): per-frame functional groups and Modality LUTs are not.
+    """
+    uid, slope, intercept = frame[9], frame[5], frame[6]
+    try:
+        values = _files.read_any_header(path, _SAME_TAGS).values
+    except (OSError, ValueError, KeyError) as error:  # read above a moment ago: changed again
+        raise StaleFileError(
+            f"{path} changed since it was indexed and cannot be read now "
+            f"({type(error).__name__}: {error}): {REOPEN_HINT}."
+        ) from error
+    now = values.get(0x00080018)
+    if uid and isinstance(now, str) and now and now != uid:
+        raise StaleFileError(
+            f"{path} changed since it was indexed: it holds another instance now "
+            f"(SOPInstanceUID {now}, the array was built for {uid}), whose pixels "
+            f"would be read as the array's: {REOPEN_HINT}."
+        )
+    found = None
+    if values.get(0x3004000E) is not None:
+        found = ("DoseGridScaling", values[0x3004000E], 0.0)
+    elif values.get(0x00281053) is not None:
+        found = ("RescaleSlope", values[0x00281053], values.get(0x00281052) or 0.0)
+    if found is None:
+        return
+    name, now_slope, now_intercept = found
+    try:
+        same = bool(np.isclose(float(now_slope), slope, rtol=1e-9, atol=0)) and bool(
+            np.isclose(float(now_intercept), intercept, rtol=1e-9, atol=1e-12)
+        )
+    except (TypeError, ValueError):  # not a number now
+        same = False
+    if not same:
+        raise StaleFileError(
+            f"{path} changed since it was indexed: its {name} is now {now_slope!r} (and "
+            f"intercept {now_intercept!r}), the array was built for {slope} and {intercept}, "
+            f"so its values would be scaled wrongly: {REOPEN_HINT}."
+        )
+
+
 #: where one frame is read from: path, frame number, byte offset and length
-#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, and the
+#: of the pixel data, pixel format, RescaleSlope, RescaleIntercept, the
 #: file's size (bytes) and modification time (ns) when it was indexed (None:
-#: not known, not checked); an object of a remote store is a RemoteFile, read
-#: by range (its size and time are compared at a refresh, not at each read)
+#: not known, not checked) and its SOPInstanceUID (None: not known); an
+#: object of a remote store is a RemoteFile, read by range (its size and time
+#: are compared at a refresh, not at each read)
 FrameRef = tuple[
-    str | _files.RemoteFile, int, int, int, _files.PixelFormat, float, float, int | None, int | None
+    str | _files.RemoteFile,
+    int,
+    int,
+    int,
+    _files.PixelFormat,
+    float,
+    float,
+    int | None,
+    int | None,
+    str | None,
 ]
 
 
@@ -158,14 +224,16 @@ def frame_refs(
     intercepts: np.ndarray,
     sizes: np.ndarray | None = None,
     mtimes: np.ndarray | None = None,
+    uids: np.ndarray | None = None,
 ) -> list[FrameRef]:
     """Per frame, where it is read from (see :data:`FrameRef`), as plain Python values.
 
     The arrays hold one value per frame: absolute path (an object of a
     remote store: its :class:`~dbdicom._files.RemoteFile`), frame number in the
     file, byte offset and length of the pixel data, pixel format,
-    RescaleSlope and RescaleIntercept, and the file's size and modification
-    time when indexed (None: not checked).
+    RescaleSlope and RescaleIntercept, the file's size and modification
+    time when indexed (None: not checked) and its SOPInstanceUID (None: not
+    known).
     """
     n = len(paths)
     return list(
@@ -179,6 +247,7 @@ def frame_refs(
             np.asarray(intercepts, dtype=float).tolist(),
             [None] * n if sizes is None else np.asarray(sizes).tolist(),
             [None] * n if mtimes is None else np.asarray(mtimes).tolist(),
+            [None] * n if uids is None else [u if isinstance(u, str) else None for u in uids],
             strict=True,
         )
     )
@@ -256,11 +325,11 @@ _Group = tuple["str | _files.RemoteFile", list[tuple[int, FrameRef]]]
 def _group_frames(item: _Group) -> np.ndarray:
     """The stored values of the frames of one file (or instance on a server) of a block."""
     path, group = item
-    _, _, offset, nbytes, fmt, _, _, size, mtime = group[0][1]
+    _, _, offset, nbytes, fmt, _, _, size, mtime, _ = group[0][1]
     if isinstance(path, _files.RemoteFile):  # read with the others of its store
         return _remote_stored({path: group})[path]
     if not isinstance(path, _web.WebPath):
-        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime)
+        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime, group[0][1])
     return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
 
 
@@ -368,7 +437,7 @@ def read_cells(
     >>> from dbdicom._files import pixel_format
     >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
     >>> fmt, offset, nbytes = pixel_format(path)
-    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0, None, None)]
+    >>> refs = [(path, 4, offset, nbytes, fmt, 1.0, 0.0, None, None, None)]
     >>> block = read_cells([0], refs, (2,), (64, 64), np.dtype("float32"))
     >>> block.shape, bool(np.isnan(block[1]).all())  # the second point is a hole
     ((2, 64, 64), True)
@@ -384,7 +453,7 @@ def read_cells(
         kept = {places[p][0] for p in web_paths if places[p][0]}
         if kept:
             local = [
-                (places[r[0]][0], r[1], *places[r[0]][1:3], *r[4:7], *places[r[0]][3:])
+                (places[r[0]][0], r[1], *places[r[0]][1:3], *r[4:7], *places[r[0]][3:5], r[9])
                 if isinstance(r[0], _web.WebPath) and places[r[0]][0]
                 else r
                 for r in refs
@@ -473,7 +542,7 @@ def _read_direct(
     since it was indexed).
     """
     path, group = item
-    _, _, offset, nbytes, fmt, slope, intercept, size, mtime = group[0][1]
+    _, _, offset, nbytes, fmt, slope, intercept, size, mtime, _ = group[0][1]
     if type(path) is not str or fmt.bits_allocated not in (8, 16):  # see read_frames_into
         return False
     known = None if size is None or mtime is None else (size, mtime)

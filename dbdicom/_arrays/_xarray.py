@@ -91,6 +91,7 @@ def _assemble(
         block=block,
         sizes=table["_size"],
         mtimes=table["_mtime"],
+        uids=frames.column("SOPInstanceUID"),
     )
     pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
     coords: dict[str, Any] = {d: labels(grid.coords[d]) for d in grid.dims}
