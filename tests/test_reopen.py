@@ -230,6 +230,32 @@ def test_a_folder_replaced_by_a_link_is_not_walked_through(
     assert "not followed" in problems.set_index("path").at[study.as_posix(), "problem"]
 
 
+def test_a_database_opened_through_a_link_to_its_folder_keeps_its_files(
+    aged: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    """A trial: ~/data -> /mnt/disk/data opened once gave every file, then an empty
+    database at every reopen (the root, a link, was taken for a folder gone); two
+    spellings of one folder in one process locked each other out."""
+    root, manifest = aged
+    link = tmp_path / "link"
+    link.symlink_to(root, target_is_directory=True)
+    n = len(db.database(root).instances())
+    for _ in range(2):  # the first open through the link, then a reopen
+        database = db.database(link)
+        assert len(database.instances()) == n
+        assert database.problems().empty
+        database.close()
+    first, second = db.database(root), db.database(link)
+    try:
+        first.series()[0].ImageComments = "first"  # takes the writer's lock
+        second.series()[0].ImageComments = "second"  # the same folder: the same lock
+        assert second.unsaved
+    finally:
+        second.restore()
+        first.close()
+        second.close()
+
+
 def test_rows_saved_as_not_matching_their_files_are_read_again(
     aged: tuple[Path, Manifest],
 ) -> None:

@@ -237,8 +237,8 @@ def rewalk(
             listed.add(name)
             continue
         path = os.path.join(root, name) if name else root
-        try:
-            st = os.lstat(path)
+        try:  # the root as the first walk took it (through a link); the rest as listed
+            st = os.lstat(path) if name else os.stat(path)
         except OSError:
             st = None
         if st is None or not S_ISDIR(st.st_mode):

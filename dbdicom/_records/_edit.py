@@ -123,11 +123,13 @@ class Editor(Changes):
         self.db = db
         index = db._index
         self.root = index.root
+        # the folder however it is spelled (a/../a, a link to it): one lock, one owner
+        self.key = os.path.realpath(self.root)
         self.journal: Journal | None = None
         self.lock: FolderLock | None = None
         if index.writable:
             self.journal = Journal(self.root, index.store / "journal")
-            self.lock = _LOCKS.setdefault(str(self.root), FolderLock(index.store / "lock"))
+            self.lock = _LOCKS.setdefault(self.key, FolderLock(index.store / "lock"))
         elif (self.root / HIDDEN / "journal").is_dir():
             # read-only now, changed before: the journal is read (never written) so
             # that unsaved changes are still reported
@@ -177,26 +179,26 @@ class Editor(Changes):
         if not self.lock.held:
             fresh = True
             self._take_lock(self.lock, self.journal)
-        owner = _OWNERS.get(str(self.root))
+        owner = _OWNERS.get(self.key)
         if fresh or owner is None or owner() is not self:
             # another writer (a process, or a Database object of this one) went first
             self.journal.load()
             self.db.refresh()
-            _OWNERS[str(self.root)] = weakref.ref(self)
+            _OWNERS[self.key] = weakref.ref(self)
         return self.journal
 
     @property
     def owner(self) -> bool:
         """Whether this database made the last change of its folder in this process."""
-        owner = _OWNERS.get(str(self.root))
+        owner = _OWNERS.get(self.key)
         return bool(self.lock is not None and self.lock.held and owner and owner() is self)
 
     def release(self) -> None:
         """Let other writers in, unless another open Database of this process shares the lock."""
         if self.lock is None or not self.owner:
             return
-        _OWNERS.pop(str(self.root), None)
-        others = [e for e in _EDITORS if e is not self and e.root == self.root and not e.db._closed]
+        _OWNERS.pop(self.key, None)
+        others = [e for e in _EDITORS if e is not self and e.key == self.key and not e.db._closed]
         if not others:
             self.lock.release()
 
