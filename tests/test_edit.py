@@ -452,6 +452,57 @@ def test_memory_edits_are_written_before_pixels_are_read(demo: db.Database) -> N
     assert np.array_equal(t2.to_xarray().values, 2 * before)
 
 
+def test_memory_edits_never_undo_another_programs_change(demo: db.Database) -> None:
+    """A trial: after read(), another program removed one file (save() raised a bare
+    FileNotFoundError and the edits of the others were lost at exit) or rewrote one
+    (clear() put the old dataset back over it, without a word)."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    files = vfa.files()
+    vfa.read()
+    vfa.ImageComments = "reviewed"
+    gone, changed = files[0], files[1]
+    uids = [str(read(p).SOPInstanceUID) for p in (gone, changed)]
+    ds = read(changed)
+    ds.PatientWeight = 77  # another program's edit
+    ds.save_as(changed)
+    os.remove(gone)
+    with pytest.raises(db.StaleFileError, match="removed by another program") as caught:
+        demo.save()
+    assert "(and 1 more)" in str(caught.value) and ".restore()" in str(caught.value)
+    assert not demo.unsaved or set(demo.changes()["change"]) == {"changed in memory"}
+    assert read(changed).PatientWeight == 77 and "ImageComments" not in read(files[2])
+    # the way out the error gives: drop the edits of those instances, then save the rest
+    for uid in uids:
+        demo.instances(SOPInstanceUID=uid)[0].restore()
+    demo.save()
+    assert read(changed).PatientWeight == 77 and "ImageComments" not in read(changed)
+    assert all(read(p).ImageComments == "reviewed" for p in files[2:])
+
+
+def test_memory_edits_at_exit_are_written_where_no_one_else_wrote(demo_folder: Path) -> None:
+    """At exit nothing can be asked: the other files' edits are written, a warning names
+    the one another program removed."""
+    code = textwrap.dedent(
+        f"""
+        import os
+        import dbdicom as db
+        database = db.database({str(demo_folder)!r})
+        vfa = database.series(SeriesDescription="VFA")[0]
+        vfa.read()
+        vfa.ImageComments = "reviewed"
+        os.remove(vfa.files()[0])
+        print(*vfa.files()[1:])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "removed by another program" in done.stderr and "not written at exit" in done.stderr
+    rest = done.stdout.split()
+    assert rest and all(read(p).ImageComments == "reviewed" for p in rest)
+    assert db.database(demo_folder).unsaved  # written unsaved, through the journal
+
+
 # ------------------------------------------------------------------ close
 def test_close_asks_and_cancel_keeps_changes(demo_folder: Path) -> None:
     out = io.StringIO()

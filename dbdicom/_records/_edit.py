@@ -35,6 +35,7 @@ from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
 from ._changes import Changes
 from ._empty import Registry
+from ._memory import Memory
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -112,7 +113,7 @@ def _save(ds: Dataset, path: str) -> None:
     ds.save_as(path, enforce_file_format=False)
 
 
-class Editor(Changes):
+class Editor(Changes, Memory):
     """The changes of one :class:`~dbdicom.Database`.
 
     Holds the journal, the writer's lock (taken at the first change), the
@@ -140,6 +141,7 @@ class Editor(Changes):
         # a DICOMweb archive's headers: the whole instance of a file, from the server
         self.archive: Callable[[str], Dataset] | None = None
         self.memory: dict[str, Dataset] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}  # of the files in memory (see Memory)
         self.pending: set[str] = set()
         self.empty = Registry()
         self._depth = 0  # changes under way (see changing)
@@ -311,6 +313,8 @@ class Editor(Changes):
                         f"{after}"
                     ) from exc
                 done.append(rel)
+                if rel in self.stamps:  # written by this database: its stamp follows
+                    self.stamp(rel)
                 self._progress(i + 1, len(items), text)
         finally:
             self.db.index.update(done)
@@ -371,43 +375,6 @@ class Editor(Changes):
             for level in ("patient", "study", "series")
         }
         self.empty.prune(present)
-
-    # ------------------------------------------------------------ memory
-    def read(self, rows: np.ndarray) -> None:
-        rels = self.rels(rows)
-        self.check_files(rels)
-        for i, rel in enumerate(rels):
-            if rel not in self.memory:
-                self.memory[rel] = self.dataset(rel)
-            self._progress(i + 1, len(rels), "Reading")
-
-    def sync(self, rows: np.ndarray) -> None:
-        """Make the files of ``rows`` and their index rows agree before their pixels are read.
-
-        The memory edits of ``rows`` are written to disk, and files another
-        program rewrote since they were indexed (size or time changed) are
-        read again (:meth:`~dbdicom._index.Index.check`).
-        """
-        if self.pending:
-            self.write_pending(self.rels(rows))
-        if self.db.index.check(rows):
-            self.db._changed()
-
-    def write_pending(self, rels: Iterable[str] | None = None, forget: bool = False) -> None:
-        """Write the edits held in memory to disk (unsaved, through the journal)."""
-        chosen = list(self.memory) if rels is None else [r for r in rels if r in self.memory]
-        todo = [r for r in chosen if r in self.pending]
-        if todo:
-            with self.changing() as journal:
-                frame = self.db.index.frame
-                where = frame["_path"].isin(todo).to_numpy()
-                rows = np.flatnonzero(where)
-                journal.keep(zip(self.rels(rows), self.keys(rows), strict=True))
-                self._rewrite(self.rels(rows), None, "Writing")
-            self.pending.difference_update(todo)
-        if forget:
-            for r in chosen:
-                self.memory.pop(r, None)
 
     # ------------------------------------------------------------ save/restore
     def _journal_paths(self, record: Record) -> list[str] | None:
@@ -567,7 +534,7 @@ def write_all_pending() -> None:
     for editor in list(_EDITORS):
         if editor.pending and not editor.db._closed:
             try:
-                editor.write_pending()
+                editor.write_pending(partial=True)
             except (DicomError, OSError) as exc:
                 warnings.warn(
                     f"could not write the edits held in memory of {editor.db.path}: {exc}",
