@@ -355,6 +355,12 @@ def test_text_with_a_wrong_vr_where_a_number_is_due(tmp_path: Path) -> None:
     [
         ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x02\x00ab"),  # RescaleSlope
         ("rtdose_1frame.dcm", b"1.0000000e-6", b"abc         "),  # DoseGridScaling
+        # what Python's float() reads but DS has not: NaN, inf, digits grouped with "_"
+        ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x04\x00nan "),
+        ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x04\x001_0 "),
+        ("rtdose_1frame.dcm", b"1.0000000e-6", b"inf         "),
+        # there, but empty: the intercept taken as 0 gave CT values 1024 off
+        ("CT_small.dcm", b"(\x00R\x10DS\x06\x00-1024 ", b"(\x00R\x10DS\x00\x00"),
     ],
 )
 def test_a_scale_that_cannot_be_read_is_an_error_not_a_value_of_1(
@@ -371,6 +377,6 @@ def test_a_scale_that_cannot_be_read_is_an_error_not_a_value_of_1(
     database = db.database(folder)
     database.mute()
     assert len(database.problems()) == 1
-    with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*not a number.*"):
+    with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*(not a number|empty)"):
         database.series()[0].to_xarray()
     database.close()

@@ -198,11 +198,17 @@ def _read_value(ds: Dataset, tag: int, header: Header) -> None:
     if vr == "SQ":
         return
     value = to_python(value) if value is not None else None
-    if vr in ("IS", "DS") and _has_text(value):
+    if vr in ("IS", "DS") and (_has_text(value) or not _finite(value)):
         header.values[tag] = None
         header.problems[tag] = f"{vr} value {value!r} is not a number"
         return
     header.values[tag] = value
+
+
+def _finite(value: Any) -> bool:
+    """Whether the numbers of a decoded IS or DS ``value`` are finite (DS has no NaN or inf)."""
+    values = value if isinstance(value, tuple) else (value,)
+    return all(not isinstance(v, float) or v - v == 0 for v in values)
 
 
 def _has_text(value: Any) -> bool:
@@ -246,11 +252,17 @@ def _frame_keyword(elem: DataElement) -> str:
 def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
     """The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS."""
     value = to_python(elem.value)
-    if elem.VR in ("IS", "DS") and _has_text(value):
+    if elem.VR in ("IS", "DS") and (_has_text(value) or not _finite(value)):
         why = f"{elem.VR} value {value!r} in the functional groups is not a number"
         problems.setdefault(int(elem.tag), why)
         return None
+    if value is None and int(elem.tag) in _SCALES:  # there, but empty: 1 or 0 would be a guess
+        problems.setdefault(int(elem.tag), "the value in the functional groups is empty")
     return value
+
+
+#: RescaleIntercept, RescaleSlope: what makes a frame's stored values physical
+_SCALES = frozenset({0x00281052, 0x00281053})
 
 
 def frame_values(

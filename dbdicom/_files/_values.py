@@ -181,13 +181,23 @@ _US = struct.Struct("<H").unpack
 
 def _to_int(text: str) -> int:
     """An IS value: a whole number, also when written ``"2.0"`` (never ``"2.5"`` cut to 2)."""
+    if "_" in text:
+        raise ValueError(text)
     try:
         return int(text)
     except ValueError:
-        number = float(text)
+        number = _to_float(text)
         if not number.is_integer():
             raise
         return int(number)
+
+
+def _to_float(text: str) -> float:
+    """A DS value: a finite decimal number (Python's float also reads 'nan', 'inf' and '1_0')."""
+    number = float(text)
+    if number - number != 0 or "_" in text:
+        raise ValueError(text)
+    return number
 
 
 _FAST = {
@@ -198,7 +208,7 @@ _FAST = {
     "AS": _ascii,
     "AE": _ascii,
     "UI": _uid,
-    "DS": _number(float, "DS"),
+    "DS": _number(_to_float, "DS"),
     "IS": _number(_to_int, "IS"),
     "US": _unsigned_short,
 }

@@ -188,6 +188,10 @@ def _image_class(header: Header) -> str:
     return name if "Image Storage" in name else ""
 
 
+#: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
+_SCALES = frozenset({0x00281052, 0x00281053, 0x3004000E})
+
+
 def header_row(row: Row, header: Header) -> Row:
     """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``.
 
@@ -203,6 +207,8 @@ def header_row(row: Row, header: Header) -> Row:
         if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
+        elif value is None and tag in _SCALES:  # there, but empty: 1 or 0 would be a guess
+            header.problems.setdefault(tag, "the value is empty")
         row[keyword[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
