@@ -380,3 +380,22 @@ def test_a_scale_that_cannot_be_read_is_an_error_not_a_value_of_1(
     with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*(not a number|empty)"):
         database.series()[0].to_xarray()
     database.close()
+
+
+def test_an_image_without_pixel_representation_is_not_read_as_unsigned(tmp_path: Path) -> None:
+    """A trial: CT values -896..1167 came back as 0..65535 from a file without
+    PixelRepresentation (taken as unsigned); pydicom refuses the file. It is listed, and
+    its series is refused with the tag and the way out."""
+    raw = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    element = b"(\x00\x03\x01US\x02\x00\x01\x00"  # (0028,0103) US 1: signed
+    assert raw.count(element) == 1
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "no_pr.dcm").write_bytes(raw.replace(element, b""))
+    database = db.database(folder)
+    database.mute()
+    problems = database.problems()
+    assert "(0028,0103) 'Pixel Representation' is missing" in " ".join(problems["problem"])
+    with pytest.raises(db.DicomError, match=r"no_pr.dcm.*Pixel Representation.*1 for signed"):
+        database.series()[0].to_xarray()
+    database.close()

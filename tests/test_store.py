@@ -102,8 +102,12 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     # 7: per-frame values of the first item of several (ReferencedImageSequence)
     monkeypatch.setattr(_store, "FORMAT", 7)
     save_frame(frame, tmp_path / "seven.arrow")
+    # 8: a NaN rescale read as a number, an image without PixelRepresentation read
+    monkeypatch.setattr(_store, "FORMAT", 8)
+    save_frame(frame, tmp_path / "eight.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 8
+    assert _store.FORMAT == 9
+    assert load_frame(tmp_path / "eight.arrow") is None
     assert load_frame(tmp_path / "old.arrow") is None
     assert load_frame(tmp_path / "seven.arrow") is None
     save_frame(frame, tmp_path / "new.arrow")

@@ -141,7 +141,7 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     --------
     >>> import textwrap
     >>> row = {"Rows": 32, "Columns": 32, "BitsAllocated": 16, "NumberOfFrames": 10**9,
-    ...        "_nbytes": 2048, "_size": 2900}
+    ...        "PixelRepresentation": 0, "_nbytes": 2048, "_size": 2900}
     >>> print(textwrap.fill(image_problem(row)[0], 79))
     (0028,0008) 'Number of Frames' 1000000000 of 32 x 32 x 16 bits need
     2048000000000 bytes, but (7FE0,0010) 'Pixel Data' holds 2048
@@ -149,7 +149,8 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     >>> print(textwrap.fill(image_problem(row)[0], 79))
     (7FE0,0010) 'Pixel Data' holds 2048 bytes, 16 times the 128 that 1 frame of 32
     x 32 x 1 bits need: the description does not fit the data
-    >>> image_problem({"Rows": 32, "Columns": 32, "_nbytes": 2048, "_size": 2900})
+    >>> image_problem({"Rows": 32, "Columns": 32, "PixelRepresentation": 0, "_nbytes": 2048,
+    ...                "_size": 2900})
     ('', '')
     """
     get = values.get
@@ -179,6 +180,14 @@ def _judge(values: Mapping[str, Any]) -> tuple[str, str]:
             value = _given(values, key)
             said = "missing" if value is None else f"{value!r}"
             return f"{tag} '{key}' is {said}: {held} have no shape", ""
+    bits = _given(values, "BitsAllocated")
+    if _given(values, "PixelRepresentation") is None and not float_bits and bits != 1:
+        return (
+            "(0028,0103) 'Pixel Representation' is missing: its values could be signed or "
+            "unsigned, and a guess could give every negative value as a large positive one "
+            "(pydicom refuses such files too). If you know which, set it "
+            "(instance.PixelRepresentation = 0 for unsigned, 1 for signed)"
+        ), ""
     try:
         fmt = PixelFormat.from_keywords(values)
     except (TypeError, ValueError, OverflowError) as exc:

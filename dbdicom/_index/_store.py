@@ -62,7 +62,9 @@ __all__ = [
 # in place of one Arrow file (index.arrow): an index of format 6 is rebuilt
 # 8: per-frame values leave out functional-group sequences of several items
 # (ReferencedImageSequence), whose first item's values were taken as the frame's
-FORMAT = 8
+# 9: DS values NaN, inf or '1_0', and a rescale present but empty, are problems
+# (read as no value, listed), and an image without PixelRepresentation is not read
+FORMAT = 9
 
 
 class _Unread:
