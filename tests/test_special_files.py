@@ -248,3 +248,19 @@ def test_problems_in_process(folder: tuple[Path, SpecialEntries]) -> None:
         assert "linked.dcm" in paths
     finally:
         database.close()
+
+
+def test_a_name_in_another_encoding_is_left_out_not_the_folder(tmp_path: Path) -> None:
+    """A trial: one file named in Latin-1 (``M\\xfcller.dcm``, not UTF-8) made the whole
+    folder fail to open (pyarrow cannot store the name). It is left out, with a warning
+    that shows its name and how to rename it; the other files open."""
+    root = tmp_path / "db"
+    good = write_valid_series(root)
+    bad = os.fsencode(str(good[0].parent)) + b"/M\xfcller.dcm"
+    with open(bad, "wb") as out:
+        out.write(good[0].read_bytes())
+    (root / os.fsdecode(b"sub\xe9")).mkdir()  # a folder named so: left out too
+    with pytest.warns(db.DicomWarning, match=r"M\\xfcller.dcm' and 1 more left out.*convmv"):
+        database = db.database(root)
+    assert len(database.instances()) == 3
+    database.close()

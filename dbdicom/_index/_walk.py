@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISREG, S_ISSOCK
+
+from .._errors import DicomWarning
 
 __all__ = ["RACY", "SKIPPED", "Walk", "folder_of", "rewalk", "skip_reason", "survey", "walk"]
 
@@ -137,6 +140,15 @@ class Walk:
     listed: frozenset[str] | None = None
 
 
+def _is_text(name: str) -> bool:
+    """Whether ``name`` is text (not bytes of another encoding kept as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def folder_of(path: str) -> str:
     """The folder of a relative path, as :data:`Folders` names it.
 
@@ -192,6 +204,7 @@ def survey(root: str, follow_links: bool = False) -> Walk:
         mtime = -1
     walker.folder("", root, mtime)
     walker.settle_links()
+    walker.tell_unnamed()
     return Walk(walker.found, walker.folders)
 
 
@@ -253,6 +266,7 @@ def rewalk(
         listed.add(name)
     listed.update(walker.new)
     walker.settle_links(known, listed)
+    walker.tell_unnamed()
     return Walk(walker.found, walker.folders, frozenset(listed))
 
 
@@ -270,6 +284,7 @@ class _Walker:
         self.gone: set[str] = set()  # folders no longer there (rewalk)
         self.new: set[str] = set()  # folders listed that were not known (rewalk)
         self.subfolders: dict[str, set[str]] = {}  # of each folder listed again (rewalk)
+        self.unnamed: list[str] = []  # entries whose names are not text (see tell_unnamed)
 
     def folder(
         self, prefix: str, path: str, mtime: int, known: Mapping[str, int] | None = None
@@ -295,6 +310,9 @@ class _Walker:
         found = self.found
         for entry in entries:
             rel = prefix + entry.name
+            if not _is_text(rel):
+                self.unnamed.append(rel)
+                continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if known is not None:
@@ -314,6 +332,25 @@ class _Walker:
                 found[rel] = self.link(rel, entry.path, st.st_mtime_ns)
             else:
                 found[rel] = (-_kind(st.st_mode), st.st_mtime_ns)
+
+    def tell_unnamed(self) -> None:
+        """Warn of the entries left out because their names are not text.
+
+        A name in another encoding than the file system's (Latin-1 ``Müller.dcm``
+        copied from an old disk) has no text form to index: it is left out,
+        with a warning, instead of the whole folder failing to open.
+        """
+        if not self.unnamed:
+            return
+        shown = os.fsencode(self.unnamed[0])
+        more = f" and {len(self.unnamed) - 1} more" if len(self.unnamed) > 1 else ""
+        warnings.warn(
+            f"{self.real_root}: {shown!r}{more} left out: a name that is not UTF-8 text "
+            "(written in another encoding) cannot be indexed. Rename it (e.g. with "
+            "`convmv -f latin1 -t utf8`) and call database.refresh().",
+            DicomWarning,
+            stacklevel=3,
+        )
 
     def link(self, rel: str, path: str, mtime: int) -> tuple[int, int]:
         """What the walk records of a symbolic link (``mtime``: the link's own)."""
