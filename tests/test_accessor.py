@@ -103,6 +103,28 @@ def test_no_affine_says_why(tmp_path: Path) -> None:
         _ = da.dicom.affine
 
 
+def test_frames_of_different_pixel_spacing_have_no_affine(tmp_path: Path) -> None:
+    """A trial: slices with different PixelSpacing were given the first one's affine
+    (21 mm off at a corner of the other slice; NIfTI zooms wrong). No affine now, and why."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for k in range(3):
+        ds = mr_image(np.zeros((8, 8), np.uint16), SeriesInstanceUID="1.2.3.4")
+        ds.SOPInstanceUID = f"1.2.3.4.{k + 1}"
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
+        ds.SliceLocation = 5.0 * k
+        ds.PixelSpacing = [0.5, 0.5] if k == 1 else [0.7, 0.7]
+        write_dataset(ds, folder / f"s{k}.dcm")
+    da = db.database(folder).series()[0].to_xarray()
+    assert da.sizes["SliceLocation"] == 3
+    with pytest.raises(db.GeometryError, match=r"PixelSpacing differs between frames.*0\.5"):
+        _ = da.dicom.affine
+    with pytest.raises(db.DicomError, match="PixelSpacing differs"):
+        da.dicom.to_nifti(tmp_path / "mixed.nii.gz")
+    np.testing.assert_allclose(da.isel(SliceLocation=[0, 2]).dicom.affine[0, 0], 0.7)
+
+
 def test_source_instances(demo: db.Database) -> None:
     vfa = _series(demo, "VFA")
     da = vfa.to_xarray()

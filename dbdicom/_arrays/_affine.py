@@ -101,6 +101,31 @@ def _first(vectors: np.ndarray | None) -> np.ndarray | None:
     return rows[np.argmax(good)] if good.any() else None
 
 
+#: how far the orientation (cosines) and PixelSpacing (relative) of frames may differ in one affine
+_ORIENTATION_TOLERANCE = 1e-4
+_SPACING_TOLERANCE = 1e-4
+
+
+def _differing(da: Any) -> str:
+    """The geometry tag whose value differs between frames (and two of its values), else ""."""
+    for tag, n, rtol, atol in (
+        ("ImageOrientationPatient", 6, 0.0, _ORIENTATION_TOLERANCE),
+        ("PixelSpacing", 2, _SPACING_TOLERANCE, 0.0),
+    ):
+        vectors = tag_vectors(da, tag, n)
+        if vectors is None:
+            continue
+        rows = vectors.reshape(-1, n)
+        rows = rows[~np.isnan(rows).any(axis=1)]
+        if len(rows) < 2:
+            continue
+        close = np.isclose(rows, rows[:1], rtol=rtol, atol=atol).all(axis=1)
+        if not close.all():
+            other = rows[np.argmin(close)]
+            return f"{tag} differs between frames ({rows[0].tolist()} and {other.tolist()})"
+    return ""
+
+
 def _slice_positions(da: Any, positions: np.ndarray) -> list[np.ndarray] | None:
     """One position per slice (the first frame of each with one), None if a slice has none."""
     dims = [d for d in da.dims if d not in _PIXEL_DIMS]
@@ -135,8 +160,9 @@ def affine_of(da: Any) -> np.ndarray | None:
     An ``affine`` attr (one given for a write) is returned (of the pixels selected);
     otherwise the affine is made from the geometry tags (see the module
     notes). There is none when a geometry tag is missing, when the slices
-    are not evenly spaced (:func:`dbdicom._geometry.slice_spacing`), or when
-    positions vary along a dim that is not ``SliceLocation``.
+    are not evenly spaced (:func:`dbdicom._geometry.slice_spacing`), when
+    positions vary along a dim that is not ``SliceLocation``, or when the
+    frames' orientations or pixel spacings differ.
 
     Examples
     --------
@@ -162,6 +188,8 @@ def affine_of(da: Any) -> np.ndarray | None:
     spacing = _first(tag_vectors(da, "PixelSpacing", 2))
     positions = tag_vectors(da, "ImagePositionPatient", 3)
     if orientation is None or spacing is None or positions is None:
+        return None
+    if _differing(da):  # one frame's spacing would place the others' pixels wrongly
         return None
     slices = _slice_positions(da, positions)
     if slices is None:
@@ -196,6 +224,12 @@ def why_no_affine(da: Any) -> str:
         in_plane_applied(da)
     except GeometryError as exc:
         return f"no affine: {exc}"
+    differing = _differing(da)
+    if differing:
+        return (
+            f"no affine: {differing}, so no one affine places every pixel; select the "
+            "frames that share it (da.where / da.sel), or resample them onto one grid"
+        )
     return (
         "no affine: the frames do not define one volume (slices not evenly spaced, "
         "or positions that vary along a non-slice dim)"
