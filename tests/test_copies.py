@@ -33,3 +33,23 @@ def test_copies_of_one_image_are_named_and_one_can_be_kept(tmp_path: Path) -> No
     assert np.array_equal(values.reshape(expected.shape), expected)
     database.restore()
     assert len(series.instances()) == 2
+
+
+def test_a_folder_a_series_was_copied_into_opens_again(tmp_path: Path) -> None:
+    """A trial: copy_to a series into an empty folder, save, reopen: a raw pyarrow error
+    (dictionaries of nulls in two parts of the index cannot be joined by pyarrow)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "out").mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "src")
+    series = db.database(tmp_path / "src").series()[0]
+    out = db.database(tmp_path / "out")
+    series.copy_to(out.new_patient().new_study())
+    out.save()
+    for _ in range(2):  # a second object while the first is open, then after it closed
+        again = db.database(tmp_path / "out")
+        assert len(again.series()) == 1
+        np.testing.assert_array_equal(
+            again.series()[0].to_xarray().values, series.to_xarray().values
+        )
+        again.close()
+    out.close()

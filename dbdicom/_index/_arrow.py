@@ -16,7 +16,7 @@ import numpy as np
 
 from .._facade import pyarrow as pa
 from ._order import factorize, number_sort_key
-from ._store import decoded, table_frame
+from ._store import decoded, one_chunk, table_frame
 
 __all__ = ["SavedTable"]
 
@@ -150,8 +150,7 @@ class SavedTable:
 # s): numbers are read from the array's buffers here instead, text through lists.
 
 
-def _one_chunk(column: Any) -> Any:
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+_one_chunk = one_chunk
 
 
 def _is_number(kind: Any) -> bool:

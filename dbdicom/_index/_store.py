@@ -294,7 +294,7 @@ def join_tables(tables: list[pa.Table]) -> pa.Table:
     # the dictionary columns in one piece: their codes are what a reopen reads first
     for i, column in enumerate(table.columns):
         if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
-            whole = pa.chunked_array([column.combine_chunks()])
+            whole = pa.chunked_array([one_chunk(column)])
             table = table.set_column(i, table.field(i), whole)
     return table
 
@@ -430,7 +430,28 @@ def decoded(column: pa.ChunkedArray) -> np.ndarray:
 
 def _dictionary(column: pa.ChunkedArray) -> pa.DictionaryArray:
     """A dictionary column as one array."""
-    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return one_chunk(column)
+
+
+def one_chunk(column: pa.ChunkedArray) -> Any:
+    """``column`` as one array, also a dictionary column of nulls only.
+
+    pyarrow cannot combine chunks of dictionaries of the null type (a column
+    that no file of a part of the index has a value in).
+
+    Examples
+    --------
+    >>> kind = pa.dictionary(pa.int8(), pa.null())
+    >>> part = pa.DictionaryArray.from_arrays(pa.nulls(2, pa.int8()), pa.nulls(0))
+    >>> one_chunk(pa.chunked_array([part, part], kind)).null_count
+    4
+    """
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    kind = column.type
+    if pa.types.is_dictionary(kind) and pa.types.is_null(kind.value_type):
+        return pa.DictionaryArray.from_arrays(pa.nulls(len(column), kind.index_type), pa.nulls(0))
+    return column.combine_chunks()
 
 
 # pandas' CategoricalDtype without checking that the categories are unique: an
