@@ -485,6 +485,34 @@ def test_an_image_made_by_its_tables_says_to_copy_it_to_a_folder(
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 
+@pytest.mark.parametrize("keep", [False, True])
+def test_uncompressed_ycbcr_frames_from_the_server_are_rgb(
+    orthanc: Orthanc, tmp_path: Path, keep: bool
+) -> None:
+    """A trial: an uncompressed YBR_FULL image came back over DICOMweb as its stored YCbCr
+    values called RGB (255 off), where the file, read locally, is made RGB as pydicom does;
+    with keep_pixels, from the server and from the kept copy alike."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    ybr = pydicom.dcmread(get_testdata_file("SC_ybr_full_uncompressed.dcm"))
+    DICOMwebClient(orthanc.url, session=session).store_instances([ybr])
+    try:
+        web = db.dicomweb(
+            orthanc.url,
+            session=session,
+            cache=tmp_path / "cache",
+            keep_pixels=keep,
+            PatientID=ybr.PatientID,
+        )
+        series = web.series(SeriesInstanceUID=ybr.SeriesInstanceUID)[0]
+        for _ in range(2):  # the second read from the kept copy, with keep_pixels
+            values = np.squeeze(series.to_xarray().values)
+            np.testing.assert_array_equal(values, ybr.pixel_array)
+        web.close()
+    finally:  # the other tests count the archive's patients
+        for found in session.post(f"{root}/tools/lookup", data=ybr.PatientID, timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
 def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:

@@ -281,7 +281,7 @@ def _syntax(content_type: str) -> str:
 def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarray:
     """One frame's bytes in ``syntax`` as an array of ``fmt.frame_shape``."""
     if syntax in _NATIVE:
-        frames = native_frames(data, fmt, label)
+        frames = _native_frames(data, fmt, label)
         if len(frames) != 1:
             raise InvalidFileError(
                 f"{label}: the server sent {len(data)} bytes for one frame of {fmt.frame_shape} "
@@ -303,7 +303,20 @@ def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarra
             f"{label}: frames in transfer syntax {syntax} need a decoder plugin that is "
             f"not installed ({', '.join(decoder.missing_dependencies)}): install dbdicom[jpeg]."
         )
-    options: dict[str, Any] = dict(
+    try:
+        array, _ = decoder.as_array(encapsulate([data]), **_options(fmt, 1))
+        return np.asarray(array).reshape(fmt.frame_shape)
+    except (RuntimeError, ValueError, NotImplementedError) as exc:  # what the plugins raise
+        raise InvalidFileError(
+            f"{label}: the frame the server sent in transfer syntax {syntax} cannot be "
+            f"decoded: {exc}. The data are corrupt, or need a decoder that is not "
+            "installed (e.g. GDCM: pip install python-gdcm)."
+        ) from exc
+
+
+def _options(fmt: PixelFormat, frames: int) -> dict[str, Any]:
+    """The description of ``frames`` frames of ``fmt`` for a pydicom decoder."""
+    return dict(
         rows=fmt.rows,
         columns=fmt.columns,
         samples_per_pixel=fmt.samples,
@@ -312,18 +325,36 @@ def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarra
         pixel_representation=fmt.pixel_representation,
         photometric_interpretation=fmt.photometric,
         planar_configuration=fmt.planar_configuration,
-        number_of_frames=1,
+        number_of_frames=frames,
         pixel_keyword="PixelData",
     )
+
+
+def _native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
+    """Every frame of uncompressed bytes from the server, in RGB where they are YCbCr.
+
+    As a file is read (pydicom's decoder, YCbCr made RGB, 4:2:2 expanded);
+    other frames as :func:`~dbdicom._files.native_frames` reads them.
+    """
+    if not fmt.photometric.upper().startswith("YBR"):
+        return native_frames(data, fmt, label)
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    frame_bytes = fmt.frame_bytes
+    if fmt.photometric.upper() in ("YBR_FULL_422", "YBR_PARTIAL_422"):
+        frame_bytes = frame_bytes * 2 // 3  # two chroma values per two pixels
+    n = len(data) // frame_bytes if frame_bytes else 0
     try:
-        array, _ = decoder.as_array(encapsulate([data]), **options)
-        return np.asarray(array).reshape(fmt.frame_shape)
-    except (RuntimeError, ValueError, NotImplementedError) as exc:  # what the plugins raise
+        array, _ = get_decoder(ExplicitVRLittleEndian).as_array(
+            data[: n * frame_bytes], **_options(fmt, n)
+        )
+    except (RuntimeError, ValueError) as exc:
         raise InvalidFileError(
-            f"{label}: the frame the server sent in transfer syntax {syntax} cannot be "
-            f"decoded: {exc}. The data are corrupt, or need a decoder that is not "
-            "installed (e.g. GDCM: pip install python-gdcm)."
+            f"{label}: the {len(data)} bytes the server sent cannot be read as frames of "
+            f"{fmt.frame_shape} {fmt.photometric}: {exc}."
         ) from exc
+    return np.asarray(array).reshape(n, *fmt.frame_shape)
 
 
 def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> np.ndarray:
@@ -468,4 +499,4 @@ def _native(
     """Per instance, its frames, each file's bytes let go once read."""
     for uid, path, wanted, fmt in zip(uids, paths, frames, fmts, strict=True):
         data, offset, length = places.pop(uid)
-        yield native_frames(data[offset : offset + length], fmt, str(path))[list(wanted)]
+        yield _native_frames(data[offset : offset + length], fmt, str(path))[list(wanted)]
