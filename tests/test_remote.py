@@ -574,6 +574,22 @@ def test_what_reads_whole_files_reads_a_local_copy(
         ours.to_virtual_zarr(tmp_path / "refs.json")
 
 
+def test_a_sequence_of_an_object_is_read_as_from_the_file(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A trial: ReferencedImageSequence, IconImageSequence... of an object read None (the
+    whole object's bytes were given to a reader that opens paths)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(get_testdata_file("MR-SIEMENS-DICOM-WithOverlays.dcm"), folder / "a.dcm")
+    url = _upload(s3_server, folder)
+    remote, local = db.database(url, storage_options=s3_server), db.database(folder)
+    ours, theirs = remote.instances()[0], local.instances()[0]
+    for keyword in ("ReferencedImageSequence", "IconImageSequence"):
+        assert theirs[keyword] is not None
+        assert ours[keyword] == theirs[keyword]
+
+
 def test_zip_paths_that_are_not_zip_files(tmp_path: Path) -> None:
     with pytest.raises(db.DatabaseNotFoundError, match="missing.zip"):
         db.database(tmp_path / "missing.zip")

@@ -56,7 +56,7 @@ FRAME_ALIASES = {
 
 
 def read_dataset(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | io.BytesIO,
     stop_before_pixels: bool = False,
     specific_tags: list[int] | None = None,
     decode: bool = True,
@@ -67,6 +67,7 @@ def read_dataset(
     the scan read them (``force=True``); with ``decode``, a file without a
     Transfer Syntax UID is given that of the encoding pydicom found, which
     its decoders need (without: the dataset as in the file, to edit it).
+    ``path`` may be the bytes of a file, in a ``BytesIO``.
 
     Raises
     ------
@@ -85,8 +86,11 @@ def read_dataset(
     ...
     dbdicom._files._walker.NotDicomError: not a DICOM file: no 'DICM' marker at byte 128
     """
-    with open(path, "rb") as f:
-        start = f.read(_MARKER_END)
+    if isinstance(path, io.BytesIO):  # an object of a remote store, fetched whole
+        start = path.getvalue()[:_MARKER_END]
+    else:
+        with open(path, "rb") as f:
+            start = f.read(_MARKER_END)
     if start[128:_MARKER_END] != b"DICM" and isinstance(_no_marker(start), NotDicomError):
         raise _no_marker(start)
     ds = pydicom.dcmread(

@@ -5,6 +5,7 @@ And reading one tag that is not in the index from a file.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -168,7 +169,7 @@ def dict_vr(tag: int) -> str:
         return "UN"
 
 
-def read_sequence(path: str, tag: int) -> Any:
+def read_sequence(path: str | io.BytesIO, tag: int) -> Any:
     """The sequence ``tag`` of the file at ``path``; None where pydicom cannot read it.
 
     What pydicom raises on a bad file: see :func:`dbdicom._files.read_with_pydicom`.

@@ -153,7 +153,7 @@ class RemoteIndex(Index):
         return read_any_header(obj.name, wanted, self.source.whole(rel))
 
     def _read_sequence(self, rel: str, tag: int) -> Any:
-        return read_sequence(io.BytesIO(self.source.whole(rel)), tag)  # type: ignore[arg-type]
+        return read_sequence(io.BytesIO(self.source.whole(rel)), tag)
 
     @contextlib.contextmanager
     def _media_root(self) -> Iterator[str]:
