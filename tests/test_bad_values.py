@@ -399,3 +399,21 @@ def test_an_image_without_pixel_representation_is_not_read_as_unsigned(tmp_path:
     with pytest.raises(db.DicomError, match=r"no_pr.dcm.*Pixel Representation.*1 for signed"):
         database.series()[0].to_xarray()
     database.close()
+
+
+def test_a_transfer_syntax_of_several_values_is_a_dicom_error(tmp_path: Path) -> None:
+    """A trial: one byte of (0002,0010)'s length changed, so its value swallows the next
+    elements and holds backslashes: reading raised pydicom's TypeError ('A UID must be
+    created from a string'), no file named. Now an InvalidFileError naming the file."""
+    raw = bytearray(Path(str(get_testdata_file("MR_small_RLE.dcm"))).read_bytes())
+    assert raw[252] == 0x14  # the length of the Transfer Syntax UID
+    raw[252] = 158
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "bad.dcm").write_bytes(bytes(raw))
+    database = db.database(folder)
+    database.mute()
+    assert len(database.problems())
+    with pytest.raises(db.InvalidFileError, match=r"bad.dcm: its pixel data cannot be read"):
+        _ = database.series()[0].to_xarray().values
+    database.close()

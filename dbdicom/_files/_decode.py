@@ -83,6 +83,7 @@ def read_with_pydicom(
         ValueError,
         AttributeError,
         KeyError,
+        TypeError,  # a value pydicom cannot make (a Transfer Syntax UID of several values)
         EOFError,
         InvalidDicomError,
     ) as exc:
@@ -109,13 +110,16 @@ def _decode_error(path: str, frame: int, fmt: PixelFormat, found: Any, exc: Exce
     from pydicom.uid import UID
 
     meta = getattr(found, "file_meta", None)
-    if meta is None or "TransferSyntaxUID" not in meta:  # pydicom stopped before the pixels
+    try:
+        syntax = None if meta is None else UID(str(meta.TransferSyntaxUID))
+    except (AttributeError, TypeError, ValueError):  # none, or not one UID
+        syntax = None
+    if syntax is None:  # pydicom stopped before the pixels
         return InvalidFileError(
             f"{path}: its pixel data cannot be read: {exc}. If the file should have "
             "pixels it is damaged: re-export it, or leave it out of the series with "
             "series.subseries(...)."
         )
-    syntax = UID(str(meta.TransferSyntaxUID))
     name = f"'{syntax.name}' ({syntax})" if syntax.name != syntax else f"'{syntax}'"
     try:
         decoder = get_decoder(syntax)
