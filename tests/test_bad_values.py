@@ -417,3 +417,19 @@ def test_a_transfer_syntax_of_several_values_is_a_dicom_error(tmp_path: Path) ->
     with pytest.raises(db.InvalidFileError, match=r"bad.dcm: its pixel data cannot be read"):
         _ = database.series()[0].to_xarray().values
     database.close()
+
+
+def test_an_rle_frame_bigger_than_its_data_can_hold_is_not_read(tmp_path: Path) -> None:
+    """A trial: an RLE file claiming 60000 x 60000 made numpy allocate 6.7 GiB (a
+    MemoryError under a limit). RLE decodes at most 64 bytes per byte: listed, not read."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small_RLE.dcm"))
+    ds.Rows = ds.Columns = 60000
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds.save_as(folder / "bomb.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    assert "RLE data of the" in " ".join(database.problems()["problem"])
+    with pytest.raises(db.DicomError, match="bomb.dcm"):
+        database.series()[0].to_xarray()
+    database.close()

@@ -117,6 +117,11 @@ _KEYS = (
 _VERDICTS: dict[tuple[Any, ...], tuple[str, str]] = {}
 
 
+_RLE = "1.2.840.10008.1.2.5"
+#: RLE Lossless decodes at most 128 bytes from 2 (a run repeated)
+_RLE_RATIO = 64
+
+
 def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     """Whether the image an index row describes can be read: ``(refusal, note)``.
 
@@ -203,6 +208,14 @@ def _judge(values: Mapping[str, Any]) -> tuple[str, str]:
             return (
                 f"{FRAMES} is {frames}, but the {size}-byte file cannot hold "
                 f"that many compressed frames ({_ITEM_HEADER} bytes each at least)"
+            ), note
+        need = frames * fmt.frame_bytes
+        if size and fmt.transfer_syntax == _RLE and need > _RLE_RATIO * size:
+            return (
+                f"{frames} frame(s) of {fmt.rows} x {fmt.columns} x {fmt.samples} x "
+                f"{fmt.bits_allocated} bits need {need} bytes, but the RLE data of the "
+                f"{size}-byte file decode to {_RLE_RATIO * size} at most: the description "
+                "does not fit the data"
             ), note
         return "", note
     return _length_problem(fmt, frames, nbytes, note)
