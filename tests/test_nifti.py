@@ -102,3 +102,25 @@ def test_instance_nifti_is_one_slice(demo: db.Database, tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         data[:, :, 0].T, da.sel(SliceLocation=instance.SliceLocation).values
     )
+
+
+def test_32_bit_data_with_an_intercept_are_written(tmp_path: Path) -> None:
+    """A trial: signed 32-bit pixels with RescaleIntercept -1024 read as int64, and the
+    export raised nibabel's 'Image data has type int64'. Written as int32 where they fit."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))  # signed, intercept -1024
+    stored = ds.pixel_array.astype(np.int32)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 32, 32, 31
+    ds.PixelData = stored.tobytes()
+    (tmp_path / "db").mkdir()
+    ds.save_as(tmp_path / "db" / "ct32.dcm", enforce_file_format=False)
+    series = db.database(tmp_path / "db").series()[0]
+    assert series.to_xarray().dtype == np.int64
+    series.export_as_nifti(tmp_path / "nifti")
+    (found,) = (tmp_path / "nifti").rglob("*.nii.gz")
+    image = nibabel.load(found)
+    assert image.get_data_dtype() == np.int32
+    voxels = np.asarray(image.dataobj).squeeze()
+    assert sorted(np.unique(voxels)) == sorted(np.unique(stored.astype(np.int64) - 1024))

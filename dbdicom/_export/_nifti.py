@@ -227,7 +227,17 @@ def _save(
 ) -> None:
     """``<stem>.nii.gz`` and ``<stem>.json``, each written whole or not at all."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    image = nibabel.Nifti1Image(voxels, affine)
+    dtype = None
+    if voxels.dtype.kind in "iu" and voxels.dtype.itemsize == 8:
+        # 32-bit data with a rescale read as 64-bit: nibabel refuses 64-bit integers
+        # unless asked, and most NIfTI readers do not read them
+        low, high = (int(voxels.min()), int(voxels.max())) if voxels.size else (0, 0)
+        small = np.iinfo(np.int32)
+        if small.min <= low and high <= small.max:
+            voxels = voxels.astype(np.int32)
+        else:
+            dtype = voxels.dtype  # written as they are: NIFTI_TYPE_INT64
+    image = nibabel.Nifti1Image(voxels, affine, dtype=dtype)
     image.header.set_xyzt_units("mm", "sec")
     if isinstance(sidecar.get("RepetitionTime"), int | float):
         # the time step (pixdim[4]) is the repetition time, in seconds, as dcm2niix sets it
