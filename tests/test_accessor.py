@@ -125,6 +125,31 @@ def test_frames_of_different_pixel_spacing_have_no_affine(tmp_path: Path) -> Non
     np.testing.assert_allclose(da.isel(SliceLocation=[0, 2]).dicom.affine[0, 0], 0.7)
 
 
+@pytest.mark.parametrize(
+    ("keyword", "value", "said"),
+    [
+        ("ImageOrientationPatient", [0, 0, 0, 0, 0, 0], "not two directions"),
+        ("ImageOrientationPatient", [1, 0, 0, 1, 0, 0], "not two directions"),
+        ("PixelSpacing", [0, 0], "PixelSpacing .* is not positive"),
+        ("PixelSpacing", [-0.5, 0.5], "PixelSpacing .* is not positive"),
+    ],
+)
+def test_geometry_that_places_no_pixel_has_no_affine(
+    tmp_path: Path, keyword: str, value: list[float], said: str
+) -> None:
+    """A trial: an orientation of zeros or of one direction twice, a spacing of 0 gave an
+    affine of NaN or a singular one (nibabel's error at export); a negative spacing a
+    mirrored one. No affine, and why, now; the export says so as a DicomError."""
+    ds = mr_image(np.zeros((4, 4), np.uint16), SeriesDescription="broken geometry")
+    setattr(ds, keyword, value)
+    write_dataset(ds, tmp_path / "db" / "im")
+    series = db.database(tmp_path / "db").series()[0]
+    with pytest.raises(db.GeometryError, match=said):
+        _ = series.to_xarray().dicom.affine
+    with pytest.raises(db.DicomError, match=said):
+        series.export_as_nifti(tmp_path / "nifti")
+
+
 def test_source_instances(demo: db.Database) -> None:
     vfa = _series(demo, "VFA")
     da = vfa.to_xarray()

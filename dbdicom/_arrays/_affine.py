@@ -106,6 +106,43 @@ _ORIENTATION_TOLERANCE = 1e-4
 _SPACING_TOLERANCE = 1e-4
 
 
+def _unplaceable(da: Any) -> str:
+    """Why the geometry values of ``da`` place no pixel, else "".
+
+    Cosines of no length or along one line, a spacing that is not positive,
+    a position that is not finite: a matrix of NaN, or one that folds the
+    image onto a line, or mirrors it.
+    """
+    orientation = tag_vectors(da, "ImageOrientationPatient", 6)
+    if orientation is not None:
+        rows = orientation.reshape(-1, 6)
+        rows = rows[~np.isnan(rows).any(axis=1)]
+        row, column = rows[:, :3], rows[:, 3:]
+        lengths = np.concatenate([np.linalg.norm(row, axis=1), np.linalg.norm(column, axis=1)])
+        normal = np.linalg.norm(np.cross(row, column), axis=1)
+        if not np.isfinite(rows).all() or (lengths < 0.5).any() or (normal < 0.5).any():
+            bad = rows[np.argmax(~np.isfinite(rows).all(axis=1) | (normal < 0.5))]
+            return (
+                f"(0020,0037) ImageOrientationPatient {bad.tolist()} is not two directions "
+                "at right angles"
+            )
+    spacing = tag_vectors(da, "PixelSpacing", 2)
+    if spacing is not None:
+        rows = spacing.reshape(-1, 2)
+        rows = rows[~np.isnan(rows).any(axis=1)]
+        wrong = ~np.isfinite(rows).all(axis=1) | (rows <= 0).any(axis=1)
+        if wrong.any():
+            return f"(0028,0030) PixelSpacing {rows[np.argmax(wrong)].tolist()} is not positive"
+    positions = tag_vectors(da, "ImagePositionPatient", 3)
+    if positions is not None:
+        rows = positions.reshape(-1, 3)
+        wrong = np.isinf(rows).any(axis=1)
+        if wrong.any():
+            bad = rows[np.argmax(wrong)].tolist()
+            return f"(0020,0032) ImagePositionPatient {bad} is not finite"
+    return ""
+
+
 def _differing(da: Any) -> str:
     """The geometry tag whose value differs between frames (and two of its values), else ""."""
     for tag, n, rtol, atol in (
@@ -189,7 +226,7 @@ def affine_of(da: Any) -> np.ndarray | None:
     positions = tag_vectors(da, "ImagePositionPatient", 3)
     if orientation is None or spacing is None or positions is None:
         return None
-    if _differing(da):  # one frame's spacing would place the others' pixels wrongly
+    if _differing(da) or _unplaceable(da):  # one frame's spacing would misplace the others
         return None
     slices = _slice_positions(da, positions)
     if slices is None:
@@ -224,6 +261,12 @@ def why_no_affine(da: Any) -> str:
         in_plane_applied(da)
     except GeometryError as exc:
         return f"no affine: {exc}"
+    unplaceable = _unplaceable(da)
+    if unplaceable:
+        return (
+            f"no affine: {unplaceable}, so it places no pixel in the patient; the file's "
+            "geometry is damaged (set the right value, or export without it: to_npy, to_png)"
+        )
     differing = _differing(da)
     if differing:
         return (
