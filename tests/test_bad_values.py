@@ -359,6 +359,9 @@ def test_text_with_a_wrong_vr_where_a_number_is_due(tmp_path: Path) -> None:
         ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x04\x00nan "),
         ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x04\x001_0 "),
         ("rtdose_1frame.dcm", b"1.0000000e-6", b"inf         "),
+        # two values (the first was taken), 0 (every value the intercept)
+        ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x04\x002\\1 "),
+        ("CT_small.dcm", b"(\x00S\x10DS\x02\x001 ", b"(\x00S\x10DS\x02\x000 "),
         # there, but empty: the intercept taken as 0 gave CT values 1024 off
         ("CT_small.dcm", b"(\x00R\x10DS\x06\x00-1024 ", b"(\x00R\x10DS\x00\x00"),
     ],
@@ -377,7 +380,8 @@ def test_a_scale_that_cannot_be_read_is_an_error_not_a_value_of_1(
     database = db.database(folder)
     database.mute()
     assert len(database.problems()) == 1
-    with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*(not a number|empty)"):
+    why = "(not a number|empty|where one is due|is 0)"
+    with pytest.raises(db.InvalidFileError, match=rf"{name}: \(....,....\) .*{why}"):
         database.series()[0].to_xarray()
     database.close()
 

@@ -190,6 +190,18 @@ def _image_class(header: Header) -> str:
 
 #: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
 _SCALES = frozenset({0x00281052, 0x00281053, 0x3004000E})
+_INTERCEPT = 0x00281052
+
+
+def _scale_problem(tag: int, value: Any) -> str:
+    """Why a rescale or dose scaling value cannot be used ("" if it can)."""
+    if value is None:
+        return "the value is empty"
+    if isinstance(value, tuple):
+        return f"it has {len(value)} values {value!r}, where one is due"
+    if value == 0 and tag != _INTERCEPT:
+        return "it is 0, which would make every value the same"
+    return ""
 
 
 def header_row(row: Row, header: Header) -> Row:
@@ -207,8 +219,11 @@ def header_row(row: Row, header: Header) -> Row:
         if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
-        elif value is None and tag in _SCALES:  # there, but empty: 1 or 0 would be a guess
-            header.problems.setdefault(tag, "the value is empty")
+        elif tag in _SCALES:
+            why = _scale_problem(tag, value)
+            if why:  # a guess (1, 0, the first value) would give other numbers than meant
+                header.problems.setdefault(tag, why)
+                value = None
         row[keyword[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
