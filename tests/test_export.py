@@ -39,6 +39,23 @@ def test_dicom_export_copies_files_unchanged(database: db.Database, tmp_path: Pa
         )
 
 
+def test_a_file_removed_by_another_program_stops_the_export_before_it_starts(
+    database: db.Database, tmp_path: Path
+) -> None:
+    """A trial: a bare FileNotFoundError half-way, one file of three left in the export."""
+    series = max(database.series(), key=lambda s: len(s.files()))
+    gone = series.files()[1]
+    Path(gone).unlink()
+    with pytest.raises(db.FileGoneError, match=r"removed or moved by another program.*refresh"):
+        series.export_as_dicom(tmp_path / "out")
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    database.refresh()
+    series = database.series(SeriesInstanceUID=series.SeriesInstanceUID)[0]
+    assert len(list(series.export_as_dicom(tmp_path / "again").rglob("*.dcm"))) == len(
+        series.files()
+    )
+
+
 def test_exports_at_lower_levels(database: db.Database, tmp_path: Path) -> None:
     study = database.studies(Modality="CT")[0]
     out = study.export_as_dicom(tmp_path / "study")

@@ -378,9 +378,9 @@ def _gone_as_stale(read: Callable[_P, _T]) -> Callable[_P, _T]:
             if isinstance(exc, DicomError):
                 raise
             raise FileGoneError(
-                f"{exc.filename or exc}: the file is gone since the array was made (removed, "
-                "or replaced: writing a series' own array back writes new files): "
-                f"{REOPEN_HINT}."
+                f"{exc.filename or exc}: the file is gone since it was indexed or the array "
+                "was made (removed by another program, or replaced: writing a series' own "
+                f"array back writes new files): {REOPEN_HINT}."
             ) from exc
 
     return reading

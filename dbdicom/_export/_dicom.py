@@ -24,6 +24,7 @@ def export_dicom(
     ``copy(instance, target)`` writes one instance's file: by default a copy
     of its file; for a DICOMweb archive, the instance retrieved from it.
     """
+    record._db._editor.check_files(record._db._editor.rels(record._rows()))  # none half done
     root = target_folder(path)
     total = len(record._rows())
     seen: set[Path] = set()

@@ -27,7 +27,14 @@ from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
 from .._dataset import non_ascii
-from .._errors import DicomError, DicomWarning, InvalidFileError, ReadOnlyError, disk_full
+from .._errors import (
+    DicomError,
+    DicomWarning,
+    FileGoneError,
+    InvalidFileError,
+    ReadOnlyError,
+    disk_full,
+)
 from .._facade import pandas as pd
 from .._files import read_any_header, read_dataset
 from .._index import HIDDEN, column_of
@@ -230,7 +237,7 @@ class Editor(Changes, Memory):
         missing = [r for r in rels if r not in self.memory and not (self.root / r).is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise DicomError(
+            raise FileGoneError(
                 f"{self.root / missing[0]}{more} was removed or moved by another program "
                 "since the database was opened; nothing was changed. Call "
                 "database.refresh() to take in the folder as it is now."
