@@ -652,3 +652,17 @@ def test_a_tag_enhanced_files_keep_per_frame_is_refused_with_the_way_out(
     assert vfa.unique("EchoTime") == [9.0]
     database.restore()
     database.close()
+
+
+def test_a_restore_whose_original_is_gone_says_so(demo: db.Database) -> None:
+    """A trial: an original deleted from the journal (a clean-up tool) and restore()
+    reported success, the unsaved edit left in the file without a word."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    vfa.ImageComments = "unsaved"
+    originals = Path(demo.path) / ".dbdicom" / "journal" / "originals"
+    kept = sorted(p for p in originals.rglob("*") if p.is_file())
+    assert kept
+    kept[0].unlink()
+    with pytest.warns(db.DicomWarning, match="its original is not in the journal"):
+        demo.restore()
+    assert sum(read(p).get("ImageComments") == "unsaved" for p in vfa.files()) == 1

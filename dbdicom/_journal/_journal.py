@@ -40,9 +40,12 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .._errors import DicomWarning
 
 __all__ = ["Entry", "Journal"]
 
@@ -407,27 +410,40 @@ class Journal:
         if not chosen:
             return []
         emptied: set[Path] = set()
-        for entry in chosen.values():
-            self._put_back(entry, emptied)
+        lost = [e.path for e in chosen.values() if not self._put_back(e, emptied)]
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)
         self._remove_empty(emptied)
+        if lost:
+            more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
+            warnings.warn(
+                f"{self.root / lost[0]}{more}: its original is not in the journal "
+                f"({self.originals}): put back before by a restore that was cut short, or "
+                "deleted by another program. The file is left as it is now: check it.",
+                DicomWarning,
+                stacklevel=3,
+            )
         return list(chosen)
 
-    def _put_back(self, entry: Entry, emptied: set[Path]) -> None:
-        """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``)."""
+    def _put_back(self, entry: Entry, emptied: set[Path]) -> bool:
+        """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``).
+
+        False: its original is not in the journal (the file is left as it is).
+        """
         target = self.root / entry.path
         if entry.kind == "new":
             target.unlink(missing_ok=True)
             emptied.add(target.parent)
-            return
+            return True
         kept = self.originals / entry.original
-        if kept.exists():
-            if os.path.lexists(target) and _same(kept, target):
-                kept.unlink()  # never rewritten: the file is its original already
-                return
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(kept, target)
+        if not kept.exists():
+            return False
+        if os.path.lexists(target) and _same(kept, target):
+            kept.unlink()  # never rewritten: the file is its original already
+            return True
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(kept, target)
+        return True
 
     def _remove_empty(self, folders: set[Path]) -> None:
         """Remove the folders that removing new files left empty, and parents left empty then.
