@@ -40,6 +40,13 @@ __all__ = ["resolve_tag", "to_dicom"]
 TagLike = str | int | tuple[int, int]
 
 
+#: what a name like ``get_values`` is after: attributes are read by keyword
+READ_HINT = (
+    " To read attributes, use the record's keywords: record.PatientName, "
+    "record[['PatientName', 'StudyDate']] (one list), or record.unique('PatientName')."
+)
+
+
 def suggest(name: str, extra: AbcSequence[str] = ()) -> str:
     """The hint ``" Did you mean 'X'?"`` for the DICOM keyword nearest ``name``.
 

@@ -666,3 +666,26 @@ def test_a_restore_whose_original_is_gone_says_so(demo: db.Database) -> None:
     with pytest.warns(db.DicomWarning, match="its original is not in the journal"):
         demo.restore()
     assert sum(read(p).get("ImageComments") == "unsaved" for p in vfa.files()) == 1
+
+
+def test_save_and_restore_of_a_read_only_folder_with_no_change_do_nothing(
+    demo_folder: Path,
+) -> None:
+    """A trial: an analysis of a read-only folder ending in save() raised ReadOnlyError
+    though there was nothing to save. A change is still refused; get_values (a name
+    users bring from elsewhere) says how attributes are read."""
+    from readonly import read_only
+
+    db.database(demo_folder).close()  # indexed while writable
+    with read_only(demo_folder, how="mode"):
+        database = db.database(demo_folder)
+        assert database.read_only
+        database.save()  # nothing to save: no error
+        assert database.restore() == 0
+        with pytest.raises(db.ReadOnlyError):
+            database.series()[0].SeriesDescription = "changed"
+        with pytest.raises(AttributeError, match=r"record\[\['PatientName', 'StudyDate'\]\]"):
+            database.get_values("PatientName")
+        with pytest.raises(db.InvalidValueError, match="not on an instance"):
+            database.instances()[0].StudyInstanceUID = "1.2.3"
+        database.close()

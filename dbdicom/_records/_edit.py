@@ -404,7 +404,15 @@ class Editor(Changes, Memory):
         except DicomError:
             return []
 
+    def _nothing_to_do(self) -> bool:
+        """A read-only database with no change: save() and restore() have nothing to do."""
+        if self.db._closed or self.lock is not None or self.pending or self.memory:
+            return False
+        return self.journal is None or not self.journal.unsaved
+
     def save(self, record: Record) -> int:
+        if self._nothing_to_do():  # an analysis of a read-only folder ending in save()
+            return 0
         journal = self.begin()
         rels = None if record.level == "database" else self._record_rels(record)
         self.write_pending(rels)
@@ -430,6 +438,8 @@ class Editor(Changes, Memory):
         return n
 
     def restore(self, record: Record) -> int:
+        if self._nothing_to_do():
+            return 0
         journal = self.begin()
         rels = list(self.memory) if record.level == "database" else self._record_rels(record)
         dropped = {r for r in rels if r in self.memory}  # changed in memory only

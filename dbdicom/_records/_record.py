@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydicom.datadict import tag_for_keyword
 
-from .._checks import TagLike, suggest
+from .._checks import READ_HINT, TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
 from .._interaction import tell, warn
@@ -268,9 +268,10 @@ class Record(Exports, Views):
         if tag_for_keyword(name) is not None or custom(name) is not None:
             return self.get(name)
         methods = [m for m in dir(type(self)) if not m.startswith("_")]
+        hint = READ_HINT if name.startswith("get_") else suggest(name, methods + custom_names())
         raise UnknownAttributeError(
             f"{type(self).__name__} has no attribute {name!r}: it is neither a method, a "
-            f"DICOM keyword nor a custom attribute.{suggest(name, methods + custom_names())}"
+            f"DICOM keyword nor a custom attribute.{hint}"
         )
 
     def __setattr__(self, name: str, value: Any) -> None:

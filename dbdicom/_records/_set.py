@@ -136,7 +136,8 @@ def _target(record: Record, keyword: str, value: Any) -> Record:
             )
             raise InvalidValueError(
                 f"{keyword} is the key of a {level}: it can only be set on a {level}, not on "
-                f"a {record.level}. To put a record under another parent use "
+                f"{'an' if record.level == 'instance' else 'a'} {record.level}. To put a "
+                "record under another parent use "
                 f"record.move_to(parent){hint}."
             )
         value = str(value)
