@@ -24,7 +24,7 @@ def test_copies_of_one_image_are_named_and_one_can_be_kept(tmp_path: Path) -> No
     database = db.database(tmp_path)
     assert any("duplicate (0008,0018)" in p for p in database.problems()["problem"])
     (series,) = database.series()
-    with pytest.raises(db.GridError, match="alike in every tag.*instance.remove"):
+    with pytest.raises(db.GridError, match="hold the same instance.*instance.remove"):
         series.to_xarray()
     series.instances()[1].remove()
     values = series.to_xarray().values
@@ -53,3 +53,25 @@ def test_a_folder_a_series_was_copied_into_opens_again(tmp_path: Path) -> None:
         )
         again.close()
     out.close()
+
+
+def test_a_copy_of_one_slice_is_named_in_the_refusal(tmp_path: Path) -> None:
+    """A trial: a copy of one slice of a 3-slice series (same SOPInstanceUID) made the
+    series unreadable with 'no set of tags puts the 4 frames on a full grid', naming
+    neither file, and its way out (fill=True) failed too."""
+    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    for k in range(3):
+        base.SOPInstanceUID = f"1.2.3.4.{k + 1}"
+        base.InstanceNumber = k + 1
+        base.ImagePositionPatient = [0.0, 0.0, 5.0 * k]
+        base.SliceLocation = 5.0 * k
+        base.save_as(tmp_path / f"s{k}.dcm", enforce_file_format=False)
+    shutil.copy(tmp_path / "s1.dcm", tmp_path / "s1_copy.dcm")
+    database = db.database(tmp_path)
+    (series,) = database.series()
+    for kwargs in ({}, {"fill": True}):
+        with pytest.raises(db.GridError, match=r"s1.dcm and s1_copy.dcm hold the same instance"):
+            series.to_xarray(**kwargs)
+    (tmp_path / "s1_copy.dcm").unlink()
+    database.refresh()
+    assert database.series()[0].to_xarray().sizes["SliceLocation"] == 3

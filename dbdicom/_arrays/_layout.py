@@ -127,11 +127,35 @@ def _auto_dims(frames: Frames) -> list[str]:
     counts = np.bincount(combined)
     if (counts == counts[0]).all() and _frame_numbers(frames, chosen) is not None:
         return [*chosen, FRAME]  # e.g. a cine written one instance per frame
+    copies = _copies(frames, combined)
+    if copies:
+        raise GridError(
+            f"{copies}: the frames cannot be put on one grid with both. Take one copy out "
+            "of the folder (or instance.remove() it) and call database.refresh()."
+        )
     raise GridError(
         f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
         f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
         "for a grid with empty points."
     )
+
+
+def _copies(frames: Frames, cells: np.ndarray) -> str:
+    """Two files of one SOPInstanceUID whose frames share a grid point, said; else ""."""
+    uids = frames.column("SOPInstanceUID")
+    numbers = np.asarray(frames.table["_frame"])
+    seen: dict[tuple[int, Any, Any], int] = {}
+    for k, key in enumerate(zip(cells.tolist(), uids.tolist(), numbers.tolist(), strict=True)):
+        if key[1] is None:
+            continue
+        if key in seen:
+            first = seen[key]
+            return (
+                f"{frames.describe(np.array([first]))} and {frames.describe(np.array([k]))} "
+                f"hold the same instance (SOPInstanceUID {key[1]}) at the same place"
+            )
+        seen[key] = k
+    return ""
 
 
 def _grid_dims(frames: Frames) -> tuple[list[str], np.ndarray]:
