@@ -437,3 +437,27 @@ def test_an_rle_frame_bigger_than_its_data_can_hold_is_not_read(tmp_path: Path) 
     with pytest.raises(db.DicomError, match="bomb.dcm"):
         database.series()[0].to_xarray()
     database.close()
+
+
+def test_a_bad_value_in_one_frames_group_loses_that_value_not_the_file(tmp_path: Path) -> None:
+    """A trial: a UL of 2 bytes in one per-frame item of an Enhanced CT left the whole file
+    out of the tree, with pydicom's advice about its own settings. The value is listed and
+    read as none; the file and its frames are read."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    ds = pydicom.dcmread(get_testdata_file("eCT_Supplemental.dcm"))
+    content = ds.PerFrameFunctionalGroupsSequence[0].FrameContentSequence[0]
+    content[0x00209057] = RawDataElement(Tag(0x00209057), "UL", 2, b"\x02\x00", 0, False, True)
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds.save_as(folder / "bad.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    assert "(0020,9057) 'In-Stack Position Number': cannot be decoded" in " ".join(
+        database.problems()["problem"]
+    )
+    values = database.series()[0].to_xarray().values
+    expected = pydicom.dcmread(folder / "bad.dcm").pixel_array
+    assert values.size == expected.size
+    database.close()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
@@ -233,18 +233,34 @@ def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str])
     A value that is not a number where one is due is None, the reason put
     in ``problems``.
     """
-    for macro in item:
+    for macro in _elements(item, problems):
         if macro.VR != "SQ" or len(macro.value) != 1 or macro.tag.is_private:
             continue
-        for elem in macro.value[0]:
+        for elem in _elements(macro.value[0], problems):
             if elem.VR == "SQ":
                 if len(elem.value) == 1:
-                    for sub in elem.value[0]:
+                    for sub in _elements(elem.value[0], problems):
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
                             out[_frame_keyword(sub)] = _plain(sub, problems)
                 continue
             if elem.keyword and elem.keyword not in _SKIP:
                 out[_frame_keyword(elem)] = _plain(elem, problems)
+
+
+def _elements(item: Dataset, problems: dict[int, str]) -> Iterator[DataElement]:
+    """The elements of ``item``; one pydicom cannot convert (a UL of 2 bytes) left out, said.
+
+    pydicom converts an element when it is first reached: one bad value of
+    one frame must not lose the file.
+    """
+    for tag in list(item.keys()):
+        try:
+            elem = item[tag]
+        except (BytesLengthException, NotImplementedError, ValueError, TypeError) as exc:
+            why = f"cannot be decoded in the functional groups: {type(exc).__name__}: {exc}"
+            problems.setdefault(int(tag), why)
+            continue
+        yield elem
 
 
 def _frame_keyword(elem: DataElement) -> str:
