@@ -408,6 +408,7 @@ def _walk(  # noqa: C901
     base = win.base
     size = len(data)
     end = win.size
+    start = pos
     heads = HEADER_LENGTH
     short, implicit, ulong = _short, _implicit, _ulong
     per_frame = lut = False
@@ -447,8 +448,16 @@ def _walk(  # noqa: C901
                     f"({group:04X},{elem:04X}) out of place at byte {pos}", (group << 16) | elem
                 )
         tag = (group << 16) | elem
-        if tag <= previous and not disorder:
-            disorder = tag
+        if tag <= previous:
+            if not tag and not length:  # zeros, not elements (a file never written to)
+                if pos == start:
+                    raise NotDicomError(
+                        f"zeros where its data set should start (byte {pos}): the file holds "
+                        "no data (a copy that was never finished?)"
+                    )
+                return End(0, pos, 0, per_frame, disorder, lut)
+            if not disorder:
+                disorder = tag
         previous = tag
         if tag >= 0x00283000:  # one comparison for the many elements before
             if tag >= 0x52000000:
