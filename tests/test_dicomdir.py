@@ -298,3 +298,33 @@ def test_a_file_without_file_meta_is_written_with_it(demo_folder: Path, tmp_path
     )
     np.testing.assert_array_equal(written.pixel_array, pydicom.dcmread(source).pixel_array)
     assert dciodvfy(instance.path)[0] == dciodvfy(source)[0]
+
+
+def test_records_chained_thousands_of_levels_deep_are_followed(tmp_path: Path) -> None:
+    """A trial: 3,000 levels of lower-level records made problems() raise RecursionError."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    n = 3000
+    shutil.copy(pydicom.data.get_testdata_file("CT_small.dcm"), tmp_path / "good.dcm")
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file("DICOMDIR"))
+    records = []
+    for _ in range(n):
+        record = Dataset()
+        record.OffsetOfTheNextDirectoryRecord = 0
+        record.RecordInUseFlag = 0xFFFF
+        record.OffsetOfReferencedLowerLevelDirectoryEntity = 0
+        record.DirectoryRecordType = "PRIVATE"
+        records.append(record)
+    ds.DirectoryRecordSequence = Sequence(records)
+    path = tmp_path / "DICOMDIR"
+    ds.save_as(path, enforce_file_format=False)
+    places = [int(r.seq_item_tell) for r in pydicom.dcmread(path).DirectoryRecordSequence]
+    for k in range(n - 1):
+        ds.DirectoryRecordSequence[k].OffsetOfReferencedLowerLevelDirectoryEntity = places[k + 1]
+    ds.OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity = places[0]
+    ds.save_as(path, enforce_file_format=False)
+    database = db.database(tmp_path)
+    assert len(database.series()) == 1
+    assert "not named by 'DICOMDIR'" in " ".join(database.problems()["problem"])
+    database.close()

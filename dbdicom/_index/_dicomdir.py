@@ -129,22 +129,29 @@ def read_records(path: str) -> list[Named]:
 def _walk(
     records: dict[int, Any], offset: int, above: dict[str, str], reached: set[int]
 ) -> Iterator[tuple[Any, dict[str, str]]]:
-    """Each record of the sibling chain starting at ``offset``, then those below it."""
-    while offset:
-        record = records.get(offset)
-        if record is None:
-            raise ValueError(f"a record offset ({offset}) points to no directory record")
-        if offset in reached:
-            raise ValueError(f"the record at offset {offset} is reached twice (a loop)")
-        reached.add(offset)
-        own = dict(above)
-        kind = str(record.get("DirectoryRecordType") or "").strip()
-        for _, level, keyword in CHECKED:
-            if level == kind and record.get(keyword):
-                own[keyword] = str(record.get(keyword)).strip()
-        yield record, own
-        yield from _walk(records, int(record.get(_LOWER) or 0), own, reached)
-        offset = int(record.get(_NEXT) or 0)
+    """Each record of the sibling chain starting at ``offset``, each followed by those below it.
+
+    Walked with a list of the chains left, not by recursion: a medium may
+    chain records thousands of levels deep.
+    """
+    left = [(offset, above)]  # the next sibling of each level above, with its context
+    while left:
+        offset, above = left.pop()
+        while offset:
+            record = records.get(offset)
+            if record is None:
+                raise ValueError(f"a record offset ({offset}) points to no directory record")
+            if offset in reached:
+                raise ValueError(f"the record at offset {offset} is reached twice (a loop)")
+            reached.add(offset)
+            own = dict(above)
+            kind = str(record.get("DirectoryRecordType") or "").strip()
+            for _, level, keyword in CHECKED:
+                if level == kind and record.get(keyword):
+                    own[keyword] = str(record.get(keyword)).strip()
+            yield record, own
+            left.append((int(record.get(_NEXT) or 0), above))  # after those below it
+            offset, above = int(record.get(_LOWER) or 0), own
 
 
 def _in_use(record: Any) -> bool:
@@ -176,7 +183,15 @@ def _records_of(path: str, size: int, mtime: int) -> tuple[tuple[Named, ...], st
     """
     try:
         return tuple(read_records(path)), ""
-    except (OSError, ValueError, KeyError, AttributeError, TypeError, InvalidDicomError) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        InvalidDicomError,
+        RecursionError,
+    ) as exc:
         return (), f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
