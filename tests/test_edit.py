@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -687,3 +688,18 @@ def test_save_and_restore_of_a_read_only_folder_with_no_change_do_nothing(
         with pytest.raises(AttributeError, match=r"record\[\['PatientName', 'StudyDate'\]\]"):
             database.get_values("PatientName")
         database.close()
+
+
+def test_a_tag_that_describes_the_pixels_set_to_another_value_warns(demo: db.Database) -> None:
+    """A trial: series.Rows = 32 made every image unreadable without a word (pydicom even
+    read a wrong 32 x 64 image). The original README sets Rows, so it is still set; a
+    warning says what it did and the way back."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    rows = vfa.Rows[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same value: nothing to say
+        vfa.Rows = rows
+    with pytest.warns(db.DicomWarning, match=r"describe images their pixel data do not hold"):
+        vfa.Rows = rows // 2
+    demo.restore()
+    assert vfa.to_xarray().sizes["row"] == rows

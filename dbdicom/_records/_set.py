@@ -86,12 +86,46 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
         for number, _, vr, value in group:
             put(ds, number, vr, value)
 
+    describing = any(k in _DESCRIBING for _, k, _, _ in group)
+    before = target._db.index.array("_image", rows) if describing else None
     editor.change(rows, fn, [k for _, k, _, _ in group])
+    if before is not None:
+        _warn_unreadable(target, rows, before)
     for _, keyword, _, value in group:
         if keyword == KEYS.get(target.level):
             object.__setattr__(target, "_key", str(value))
             if target is not record and target == record:
                 object.__setattr__(record, "_key", str(value))
+
+
+#: the tags that describe the pixel data: set to other values, the data no longer fit them
+_DESCRIBING = frozenset(
+    {
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "PlanarConfiguration",
+        "NumberOfFrames",
+    }
+)
+
+
+def _warn_unreadable(target: Record, rows: Any, before: Any) -> None:
+    """Warn where setting tags that describe the pixels made images unreadable."""
+    after = target._db.index.array("_image", rows)
+    broken = [k for k in range(len(rows)) if not before[k] and after[k]]
+    if broken:
+        target._warn(
+            f"{len(broken)} file(s) of {target.label()!r} now describe images their pixel "
+            f"data do not hold ({after[broken[0]]}): their images cannot be read. "
+            "restore() undoes the change; to change the images themselves, write an array "
+            "(series.new_sibling().set_xarray(da))."
+        )
 
 
 def _refuse_per_frame(target: Record, rows: Any, group: list[_Item]) -> None:
