@@ -513,6 +513,47 @@ def test_uncompressed_ycbcr_frames_from_the_server_are_rgb(
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 
+def test_a_full_refresh_fetches_the_headers_of_an_instance_sent_again(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """A trial: an instance deleted and stored again under its UIDs (a corrected re-send)
+    keeps its series' count of instances, so its cached header (the old rescale) was read
+    with the new frames, even after refresh(full=True). A full refresh fetches the headers
+    of the series held again; the docs say a reopen does not."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    old = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    old.PatientID = "RESENT-1"
+
+    def store(ds: pydicom.Dataset) -> str:
+        path = tmp_path / "x.dcm"
+        ds.save_as(path)
+        answer = session.post(f"{root}/instances", data=path.read_bytes(), timeout=30)
+        answer.raise_for_status()
+        return str(answer.json()["ID"])
+
+    first = store(old)
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", PatientID="RESENT-1"
+        )
+        series = web.series()[0]
+        assert np.array_equal(
+            series.to_xarray().values.squeeze(), apply_modality_lut(old.pixel_array, old)
+        )
+        session.delete(f"{root}/instances/{first}", timeout=30).raise_for_status()
+        new = copy.deepcopy(old)
+        new.RescaleIntercept = -2000
+        new.PixelData = (old.pixel_array[::-1] + 7).astype(old.pixel_array.dtype).tobytes()
+        store(new)
+        web.refresh(full=True)
+        got = web.series()[0].to_xarray().values.squeeze()
+        np.testing.assert_array_equal(got, apply_modality_lut(new.pixel_array, new))
+        web.close()
+    finally:
+        for found in session.post(f"{root}/tools/lookup", data="RESENT-1", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
 def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:

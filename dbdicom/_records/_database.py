@@ -32,6 +32,7 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
+from ._web import fetch_again
 
 __all__ = ["Database"]
 
@@ -190,8 +191,10 @@ class Database(Record):
         For files other tools rewrote in place, or an index that may be
         wrong: what a reopen does not look at (see :meth:`refresh`).
         ``refresh(full=True)`` finds the same changes without reading the
-        files that did not change.
+        files that did not change. For a DICOMweb archive, the headers of
+        every series it holds are fetched from the server again first.
         """
+        fetch_again(self)
         self.index.scan()
         self._changed()
         return self
@@ -207,6 +210,9 @@ class Database(Record):
         (its pixels or a tag not in the index). With ``full=True`` every
         file's size and time is compared (one ``stat`` per file), which
         finds those too; changed files are read, unchanged ones are not.
+        For a DICOMweb archive, ``full=True`` fetches the headers of every
+        series it holds from the server again first (a reopen fetches those
+        of new series, and of series whose number of instances changed).
 
         Examples
         --------
@@ -215,6 +221,8 @@ class Database(Record):
         >>> database.refresh(full=True)
         False
         """
+        if full:
+            fetch_again(self)
         changed = self.index.refresh(full=full)
         if changed:
             self._changed()

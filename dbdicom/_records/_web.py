@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._record import Record
 
 __all__ = [
+    "fetch_again",
     "qido_filters",
     "attach",
     "export_from_archive",
@@ -152,6 +153,22 @@ def open_archive(
             if dropped:
                 database.refresh()
     return database
+
+
+def fetch_again(database: Database) -> None:
+    """Fetch the headers of every series ``database`` (an archive's) holds from its server.
+
+    What ``scan()`` and ``refresh(full=True)`` do first for an archive: an
+    instance the server replaced under its UIDs (Orthanc's
+    ``OverwriteInstances``) leaves its series' count of instances as it
+    was, which is all a reopen compares.
+    """
+    server = database._index.archive
+    if server is None:
+        return
+    folder = Path(database._index.root)
+    with held_by_one(folder):
+        sync(server, folder, again=True)
 
 
 def attach(database: Database, server: Server) -> None:

@@ -281,11 +281,15 @@ def sync(
     folder: Path,
     progress: Callable[[int, int], None] | None = None,
     filters: dict[str, str] | None = None,
+    again: bool = False,
 ) -> bool:
     """Bring ``folder`` up to date with the archive; True if any series was added or removed.
 
     With ``filters`` (QIDO-RS matching keys), the folder holds the series
-    that the server lists for them, and no others.
+    that the server lists for them, and no others. With ``again``, the
+    headers of every series the folder holds are fetched again (an
+    instance replaced under its UIDs keeps the series' count of
+    instances), and no series is added.
 
     Raises
     ------
@@ -294,7 +298,7 @@ def sync(
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
     try:
-        return _sync(server, folder, progress, filters)
+        return _sync(server, folder, progress, filters, again)
     except DicomError:
         raise
     except OSError as exc:  # the folder's, not the server's (ServerError is a DicomError)
@@ -306,13 +310,17 @@ def _sync(
     folder: Path,
     progress: Callable[[int, int], None] | None,
     filters: dict[str, str] | None,
+    again: bool = False,
 ) -> bool:
     """:func:`sync`, its errors of the folder as they come."""
     # before anything is written: a refusal leaves no folder
     listed = _once_each(list_series(server, filters))
     folder.mkdir(parents=True, exist_ok=True)
     held = _held(folder)
-    todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
+    if again:
+        todo = [(st, se, n) for st, se, n in listed if (st, se) in held]
+    else:
+        todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
     gone = set(held) - {(st, se) for st, se, _ in listed}
     for study, series in gone:
         shutil.rmtree(folder / study / series, ignore_errors=True)
