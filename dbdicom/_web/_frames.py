@@ -382,7 +382,26 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
             response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60)
             response.raise_for_status()
         except requests.HTTPError as exc:
-            if exc.response is not None and exc.response.status_code in (404, 406, 501):
+            status = exc.response.status_code if exc.response is not None else 0
+            reason = exc.response.reason if exc.response is not None else ""
+            if status == 404:
+                raise ServerError(
+                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
+                    "answered 404 to WADO-RS /frames: it does not hold this instance now "
+                    "(deleted or replaced since the database was opened), or does not give "
+                    "its frames. Open the archive again, or call database.refresh(full=True), "
+                    "and build the array again."
+                ) from None
+            if status == 400:
+                raise ServerError(
+                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
+                    f"answered 400 {reason or ''}: it refused to cut this "
+                    "instance into frames (Orthanc does so for some formats, e.g. "
+                    "uncompressed YBR_FULL_422). Copy the series to a folder, where whole "
+                    "instances come as stored: "
+                    "series.copy_to(db.database(folder).new_patient().new_study())."
+                ) from None
+            if exc.response is not None and exc.response.status_code in (406, 501):
                 raise ServerError(
                     f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
                     f"answered {exc.response.status_code}: it does not give frames through "
@@ -395,7 +414,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
                     f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
                     f"answered 500 {exc.response.reason or ''} (an error of its own; its log "
                     "says which). If it recurs: some servers "
-                    "cannot cut some instances into frames (Orthanc: those stored Deflated). "
+                    "cannot cut some instances into frames (Orthanc: those stored Deflated "
+                    "or in Big Endian). "
                     "Copy the series to a folder, where whole instances come as stored: "
                     "series.copy_to(db.database(folder).new_patient().new_study()), and read "
                     "it there."
