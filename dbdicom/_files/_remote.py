@@ -230,10 +230,12 @@ class Store:
 
     def _backend_error(self, package: str, exc: Exception) -> StorageBackendError:
         what = f"pip install {package}" if package else "install the fsspec package for it"
+        if self.protocol in ("s3", "s3a", "http", "https"):  # what dbdicom[remote] brings
+            what += ", or pip install 'dbdicom[remote]'"
         return StorageBackendError(
             f"{self.name}: no installed package reads {self.protocol}:// URLs "
             f"({type(exc).__name__}: {_scrub(str(exc), self.options)}). Install it "
-            f"({what}, or pip install 'dbdicom[remote]'), then open the database again."
+            f"({what}), then open the database again."
         )
 
     def error(self, exc: BaseException, what: str, url: str = "") -> Exception:
