@@ -703,3 +703,15 @@ def test_a_tag_that_describes_the_pixels_set_to_another_value_warns(demo: db.Dat
         vfa.Rows = rows // 2
     demo.restore()
     assert vfa.to_xarray().sizes["row"] == rows
+
+
+def test_a_value_pydicom_cannot_write_is_said_in_one_line(demo: db.Database) -> None:
+    """A trial: a private US element of 70000 gave a message of 1,500 characters holding
+    pydicom's whole traceback; nothing written (still so)."""
+    from pydicom.dataelem import DataElement
+
+    instance = demo.series(SeriesDescription="VFA")[0].instances()[0]
+    instance[(0x0019, 0x0010)] = DataElement(0x00190010, "LO", "MYCREATOR")
+    with pytest.raises(db.DicomError, match=r"\(0019,1002\).*70000") as caught:
+        instance[(0x0019, 0x1002)] = DataElement(0x00191002, "US", [1, 2, 70000])
+    assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)

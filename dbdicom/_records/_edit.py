@@ -315,8 +315,11 @@ class Editor(Changes, Memory):
                 except OSError as exc:
                     if disk_full(exc):
                         raise  # the change is undone (see changing)
+                    # (pydicom's writer puts a whole traceback in its message: the chain has it)
+                    why = str(exc).split("Traceback (most recent call last)")[0].strip()
+                    why = "; ".join(line.strip() for line in why.splitlines() if line.strip())
                     raise DicomError(
-                        f"writing {self.root / rel} failed ({exc}); {len(done)} of {len(items)} "
+                        f"writing {self.root / rel} failed ({why}); {len(done)} of {len(items)} "
                         f"{after}"
                     ) from exc
                 done.append(rel)
