@@ -36,12 +36,13 @@ from .._errors import (
     disk_full,
 )
 from .._facade import pandas as pd
-from .._files import read_any_header, read_dataset
+from .._files import read_dataset
 from .._index import HIDDEN, column_of
 from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
 from ._changes import Changes
 from ._empty import Registry
+from ._fit import check_restore, check_save
 from ._memory import Memory
 
 if TYPE_CHECKING:
@@ -420,6 +421,8 @@ class Editor(Changes, Memory):
         rels = None if record.level == "database" else self._record_rels(record)
         self.write_pending(rels)
         paths = self._journal_paths(record)
+        if paths is not None:
+            check_save(record, journal, paths)
         n = len(journal.entries) if paths is None else len(paths)
         self._progress(0, n, "Saving")
         try:
@@ -445,14 +448,14 @@ class Editor(Changes, Memory):
             return 0
         journal = self.begin()
         rels = list(self.memory) if record.level == "database" else self._record_rels(record)
+        paths = self._journal_paths(record)
+        if paths is not None:  # before anything is dropped: a refusal changes nothing
+            check_restore(record, journal, paths)
         dropped = {r for r in rels if r in self.memory}  # changed in memory only
         for r in rels:
             self.memory.pop(r, None)
             self.pending.discard(r)
         stale = [r for r in rels if r not in journal.entries]
-        paths = self._journal_paths(record)
-        if paths is not None:
-            self._check_restore(record, paths)
         if record.level == "database":
             self.empty.records.clear()
         elif record.level != "instance":
@@ -477,46 +480,6 @@ class Editor(Changes, Memory):
         self._loose = False
         self._progress(len(chosen), len(chosen), "Restoring")
         return len(dropped | set(done))
-
-    def _check_restore(self, record: Record, paths: list[str]) -> None:
-        """Refuse to restore ``record`` alone when its study or patient was moved since the save.
-
-        Its saved files would then land in a study (or series) that the files
-        left alone now place elsewhere. Nothing is changed then.
-        """
-        assert self.journal is not None
-        tags = {0x00100020: "LO", 0x0020000D: "UI", 0x0020000E: "UI"}
-        saved = []
-        for path in paths:
-            entry = self.journal.entries[path]
-            if entry.kind == "new":
-                continue  # removed by the restore
-            original = self.journal.originals / entry.original
-            try:
-                values = read_any_header(str(original), tags).values
-            except (OSError, EOFError, DicomError):
-                continue
-            saved.append((path, *(str(values.get(t) or "") for t in tags)))
-        if not saved:
-            return
-        index = self.db.index
-        others = np.setdiff1d(index.ok, np.flatnonzero(index.frame["_path"].isin(paths)))
-        now = {
-            column: [str(v or "") for v in index.array(column, others)]
-            for column in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")
-        }
-        patient_of = dict(zip(now["StudyInstanceUID"], now["PatientID"], strict=True))
-        study_of = dict(zip(now["SeriesInstanceUID"], now["StudyInstanceUID"], strict=True))
-        for path, patient, study, series in saved:
-            if patient_of.get(study, patient) != patient or study_of.get(series, study) != study:
-                above = "study" if study_of.get(series, study) != study else "patient"
-                raise DicomError(
-                    f"Restoring {record!r} alone would put {path} back in its saved {above}, "
-                    f"whose other files have moved since the save (to patient "
-                    f"{patient_of.get(study)!r}): the records would no longer fit together. "
-                    "Restore the record that was moved (or the database), or save first. "
-                    "Nothing was changed."
-                )
 
     def changes(self) -> pd.DataFrame:
         """A table of the unsaved changes: ``path`` and ``change``."""
