@@ -461,3 +461,25 @@ def test_a_bad_value_in_one_frames_group_loses_that_value_not_the_file(tmp_path:
     expected = pydicom.dcmread(folder / "bad.dcm").pixel_array
     assert values.size == expected.size
     database.close()
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("ImagePositionPatient", [1.0, 2.0]), ("ImageOrientationPatient", [1, 0, 0, 0, 1])],
+)
+def test_a_position_of_the_wrong_number_of_values_is_listed(
+    tmp_path: Path, keyword: str, value: list[float]
+) -> None:
+    """A trial: an ImagePositionPatient of 2 values was not listed, and the array said the
+    images had none. Listed now with the count; read as no value (no affine)."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    setattr(ds, keyword, value)
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds.save_as(folder / "a.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    assert f"it has {len(value)} values, where" in " ".join(database.problems()["problem"])
+    with pytest.raises(db.GeometryError):
+        _ = database.series()[0].to_xarray().dicom.affine
+    database.close()

@@ -191,6 +191,8 @@ def _image_class(header: Header) -> str:
 #: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
 _SCALES = frozenset({0x00281052, 0x00281053, 0x3004000E})
 _INTERCEPT = 0x00281052
+#: ImagePositionPatient, ImageOrientationPatient, PixelSpacing: their numbers of values
+_VECTORS = {0x00200032: 3, 0x00200037: 6, 0x00280030: 2}
 
 
 def _scale_problem(tag: int, value: Any) -> str:
@@ -223,6 +225,11 @@ def header_row(row: Row, header: Header) -> Row:
             why = _scale_problem(tag, value)
             if why:  # a guess (1, 0, the first value) would give other numbers than meant
                 header.problems.setdefault(tag, why)
+                value = None
+        elif tag in _VECTORS and value is not None:
+            n = len(value) if isinstance(value, tuple) else 1
+            if n != _VECTORS[tag]:  # the index would keep some of them: no position
+                header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
                 value = None
         row[keyword[tag]] = value
     row["TransferSyntaxUID"] = header.transfer_syntax
