@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from .._checks import resolve_tag, to_dicom
 from .._errors import InvalidValueError
+from .._files import FORMAT_TAGS
 from ._attributes import KEYS, LEVELS, level_of
 from ._edit import Editor, put
 from ._structure import _ancestor, _editor, _exists, is_empty
@@ -100,18 +102,7 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
 
 #: the tags that describe the pixel data: set to other values, the data no longer fit them
 _DESCRIBING = frozenset(
-    {
-        "Rows",
-        "Columns",
-        "BitsAllocated",
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
-        "SamplesPerPixel",
-        "PhotometricInterpretation",
-        "PlanarConfiguration",
-        "NumberOfFrames",
-    }
+    {keyword_for_tag(tag) for tag in FORMAT_TAGS} | {"HighBit", "NumberOfFrames"}
 )
 
 
