@@ -623,6 +623,38 @@ def test_an_object_replaced_after_indexing(s3_server: dict[str, Any], tmp_path: 
     assert got.sel(SliceLocation=got.SliceLocation[2]).values.any()
 
 
+def test_an_object_replaced_with_its_pixels_in_place_is_an_error(
+    s3_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A trial: an object replaced (a second later) by one whose pixel data are at the same
+    byte, with another rescale, read the new pixels with the old rescale: values of
+    neither file. The ranged GETs carry the object's listed time (If-Unmodified-Since)."""
+    import time
+
+    import pydicom
+
+    folder = tmp_path / "folder"
+    build_database(folder)
+    url = _upload(s3_server, folder)
+    remote = db.database(url, storage_options=s3_server)
+    rel = "ALPHA_ANNA/CT_20230405/S01/IM_0003"
+    ds = pydicom.dcmread(folder / rel)
+    size = (folder / rel).stat().st_size
+    ds.PixelData = bytes(len(ds.PixelData))  # (a rescale changed in place reads as wrongly)
+    ds.save_as(folder / rel)
+    assert (folder / rel).stat().st_size == size  # the pixels stay where they were
+    time.sleep(1.1)  # S3 keeps times in whole seconds
+    _fs(s3_server).put_file(str(folder / rel), f"{url.removeprefix('s3://')}/{rel}")
+    series = remote.series(SeriesDescription="CT abdomen")[0]
+    with pytest.raises(db.StaleFileError, match=f"{url}/{rel} changed in the store.*refresh"):
+        series.to_xarray().values  # noqa: B018
+    assert remote.refresh()
+    expected = db.database(folder).series(SeriesDescription="CT abdomen")[0].to_xarray()
+    np.testing.assert_array_equal(
+        remote.series(SeriesDescription="CT abdomen")[0].to_xarray().values, expected.values
+    )
+
+
 def test_a_missing_server_skips_or_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DBDICOM_REQUIRE_SERVERS", raising=False)
     with pytest.raises(pytest.skip.Exception, match="install it with pip install 'moto"):

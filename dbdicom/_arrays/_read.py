@@ -570,15 +570,17 @@ def _remote_stored(
     files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]],
 ) -> dict[_files.RemoteFile, np.ndarray]:
     """Stored values of the frames of the remote objects among ``files``, read together."""
-    reads = []
+    reads, stamps = [], []
     for path, group in files.items():
         if isinstance(path, _files.RemoteFile):
-            _, _, offset, nbytes, fmt, *_ = group[0][1]
+            _, _, offset, nbytes, fmt, _, _, _, mtime, _ = group[0][1]
             _check_format(path, fmt)
             reads.append((path, [ref[1] for _, ref in group], fmt, offset, nbytes))
+            stamps.append(mtime)
     if not reads:
         return {}
-    return dict(zip([r[0] for r in reads], _files.read_remote_frames(reads), strict=True))
+    got = _files.read_remote_frames(reads, stamps)
+    return dict(zip([r[0] for r in reads], got, strict=True))
 
 
 def read_one(

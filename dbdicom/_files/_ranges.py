@@ -45,9 +45,10 @@ import threading
 import urllib.request
 import weakref
 from collections.abc import Sequence
+from email.utils import formatdate
 from typing import Any
 
-__all__ = ["ATTEMPTS", "CONCURRENCY", "EXPIRES", "cat_ranges"]
+__all__ = ["ATTEMPTS", "CONCURRENCY", "EXPIRES", "ObjectChanged", "cat_ranges"]
 
 #: requests in flight at once on one file system
 CONCURRENCY = 32
@@ -64,7 +65,11 @@ _FETCHERS: dict[tuple[int, int], _Fetcher | None] = {}
 
 
 def cat_ranges(
-    fs: Any, paths: Sequence[str], starts: Sequence[int], ends: Sequence[int]
+    fs: Any,
+    paths: Sequence[str],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    unmodified: Sequence[int | None] | None = None,
 ) -> list[bytes | Exception]:
     """Bytes ``[start, end)`` of each object, or the exception of its read, in order.
 
@@ -81,6 +86,11 @@ def cat_ranges(
         The objects' paths in ``fs``.
     starts, ends : sequence of int
         The first byte of each range and the byte after its last.
+    unmodified : sequence of int or None, optional
+        Per range, the object's modification time (ns) as listed: where the
+        presigned GETs read, the object must not have changed since
+        (``If-Unmodified-Since``), else its place holds an
+        :class:`ObjectChanged`. Not checked where ``fs.cat_ranges`` reads.
 
     Examples
     --------
@@ -96,7 +106,12 @@ def cat_ranges(
     if fetcher is None or fetcher.off:
         got = fs.cat_ranges(list(paths), list(starts), list(ends), on_error="return")
         return [g if isinstance(g, bytes | Exception) else bytes(g) for g in got]
-    return fetcher.run(list(paths), list(starts), list(ends))
+    times: list[int | None] = list(unmodified) if unmodified is not None else [None] * len(paths)
+    return fetcher.run(list(paths), list(starts), list(ends), times)
+
+
+class ObjectChanged(OSError):
+    """An object modified since the time it was listed with (see :func:`cat_ranges`)."""
 
 
 def _fetcher(fs: Any) -> _Fetcher | None:
@@ -186,13 +201,20 @@ class _Fetcher:
         config = fs.s3.meta.config
         return cls(fs, _ssl(fs), (config.connect_timeout, config.read_timeout))
 
-    def run(self, paths: list[str], starts: list[int], ends: list[int]) -> list[bytes | Exception]:
+    def run(
+        self, paths: list[str], starts: list[int], ends: list[int], times: list[int | None]
+    ) -> list[bytes | Exception]:
         import fsspec.asyn  # optional extra: the file system is fsspec's
 
-        return list(fsspec.asyn.sync(self.loop, self._all, self.fs, paths, starts, ends))
+        return list(fsspec.asyn.sync(self.loop, self._all, self.fs, paths, starts, ends, times))
 
     async def _all(
-        self, fs: Any, paths: list[str], starts: list[int], ends: list[int]
+        self,
+        fs: Any,
+        paths: list[str],
+        starts: list[int],
+        ends: list[int],
+        times: list[int | None],
     ) -> list[bytes | Exception]:
         if self.session is None or self.session.closed:
             import aiohttp  # optional extra: s3fs's client is aiobotocore's, on aiohttp
@@ -205,17 +227,27 @@ class _Fetcher:
             )
             self.slots = asyncio.Semaphore(CONCURRENCY)
         await fs.set_session()
-        jobs = (self._one(fs, p, s, e) for p, s, e in zip(paths, starts, ends, strict=True))
+        jobs = (
+            self._one(fs, p, s, e, t) for p, s, e, t in zip(paths, starts, ends, times, strict=True)
+        )
         return list(await asyncio.gather(*jobs))
 
-    async def _one(self, fs: Any, path: str, start: int, end: int) -> bytes | Exception:
-        """One range: its bytes, the exception s3fs gives for its S3 error, or s3fs's read."""
+    async def _one(
+        self, fs: Any, path: str, start: int, end: int, since: int | None = None
+    ) -> bytes | Exception:
+        """One range: its bytes, the exception s3fs gives for its S3 error, or s3fs's read.
+
+        ``since``: the object's listed modification time (ns); changed since,
+        the range is an :class:`ObjectChanged`.
+        """
         import yarl  # aiohttp's
 
         if start < 0 or end < 0:  # relative to the end: s3fs asks for the size first
             return await self._by_s3fs(fs, path, start, end)
         bucket, key, _ = fs.split_path(path)
         headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
+        if since:  # (S3 lists modification times: a stamp here is one, in whole seconds)
+            headers["If-Unmodified-Since"] = formatdate(since // 10**9, usegmt=True)
         assert self.slots is not None
         for attempt in range(ATTEMPTS):
             try:
@@ -237,6 +269,8 @@ class _Fetcher:
                 return await self._by_s3fs(fs, path, start, end)
             if status in (200, 206):
                 return body
+            if status == 412 and since:
+                return ObjectChanged(path)
             if 300 <= status < 400 or status in (400, 403):
                 return await self._refused(fs, path, start, end)
             if (status >= 500 or status == 429) and attempt + 1 < ATTEMPTS:

@@ -22,7 +22,7 @@ from pydicom.uid import ImplicitVRLittleEndian as IMPLICIT_LE
 
 from .._errors import StaleFileError
 from ._pixels import PixelFormat, _fast, _read_native, read_frames
-from ._ranges import cat_ranges
+from ._ranges import ObjectChanged, cat_ranges
 from ._remote import RemoteFile, Store, _as_exception, _ranged, local_copy
 
 __all__ = ["read_remote_frames"]
@@ -85,7 +85,9 @@ def _moved(data: bytes, start: int, fmt: PixelFormat, offset: int, nbytes: int) 
     return int.from_bytes(element[head - 4 : head], "little") != nbytes
 
 
-def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
+def read_remote_frames(
+    reads: Sequence[Read], stamps: Sequence[int | None] | None = None
+) -> list[np.ndarray]:
     """The stored values of the frames of each read (as :func:`read_frames` gives them).
 
     Uncompressed Little Endian frames at known offsets: the byte ranges of
@@ -99,7 +101,9 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
     dbdicom.StaleFileError
         An object was replaced since it was indexed, by one whose pixel data
         are elsewhere (the element's tag and length, fetched with the
-        frames, are checked).
+        frames, are checked), or, on S3, at all: ``stamps`` (each object's
+        modification time as indexed) go with the requests, which the store
+        refuses for an object modified since.
     dbdicom.StorageAccessError, dbdicom.StorageError
         The store refused, or could not be reached.
 
@@ -133,12 +137,19 @@ def read_remote_frames(reads: Sequence[Read]) -> list[np.ndarray]:
         fs = store.filesystem()[0]
         spans = [_span(reads[i][2], reads[i][1], reads[i][3], reads[i][4]) for i in which]
         paths = [store.path_of(reads[i][0].rel) for i in which]
+        times = [stamps[i] for i in which] if stamps is not None else None
         try:
-            got = cat_ranges(fs, paths, [s for s, _ in spans], [e for _, e in spans])
+            got = cat_ranges(fs, paths, [s for s, _ in spans], [e for _, e in spans], times)
         except Exception as exc:  # the store's boundary: see Store.listing
             raise store.error(exc, "cannot be read") from exc
         for i, (start, end), data in zip(which, spans, got, strict=True):
             obj, frames, fmt, offset, nbytes = reads[i]
+            if isinstance(data, ObjectChanged):
+                raise StaleFileError(
+                    f"{obj.name} changed in the store since it was indexed (its header may "
+                    "no longer be the one the array was built from). database.refresh() "
+                    "takes the change in; then build the array again."
+                )
             if not isinstance(data, bytes):
                 raise store.error(_as_exception(data), "cannot be read", obj.name)
             data = _ranged(data, start, end)
