@@ -11,10 +11,12 @@ None; files that cannot be read are left out of the tree.
 
 from __future__ import annotations
 
+import io
 import shutil
 import struct
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -482,4 +484,40 @@ def test_a_position_of_the_wrong_number_of_values_is_listed(
     assert f"it has {len(value)} values, where" in " ".join(database.problems()["problem"])
     with pytest.raises(db.GeometryError):
         _ = database.series()[0].to_xarray().dicom.affine
+    database.close()
+
+
+@pytest.mark.parametrize(("value", "said"), [("0", "it is 0"), (["1", "2"], "2 values")])
+def test_a_rescale_in_the_functional_groups_that_cannot_be_used_is_an_error(
+    tmp_path: Path, value: Any, said: str
+) -> None:
+    """A review: a RescaleSlope of 0 in an Enhanced CT's Pixel Value Transformation gave a
+    constant image, and one of two values a numpy broadcasting error."""
+    ds = pydicom.dcmread(get_testdata_file("eCT_Supplemental.dcm"))
+    ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleSlope = value
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds.save_as(folder / "ect.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    assert said in " ".join(database.problems()["problem"])
+    with pytest.raises(db.InvalidFileError, match=rf"ect.dcm.*{said}"):
+        _ = database.series()[0].to_xarray().values
+    database.close()
+
+
+def test_digits_grouped_by_an_underscore_are_no_number_through_pydicom(tmp_path: Path) -> None:
+    """A review: pydicom reads '1_0' as 10, so a file read through pydicom (no file meta)
+    gave values 10 off. Refused as from the fast reader."""
+    raw = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    stored = b"(\x00R\x10DS\x06\x00-1024 "
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds = pydicom.dcmread(io.BytesIO(raw.replace(stored, b"(\x00R\x10DS\x04\x001_0 ")))
+    del ds.file_meta  # written without meta: read by pydicom
+    ds.save_as(folder / "nometa.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    with pytest.raises(db.InvalidFileError, match="1_0"):
+        _ = database.series()[0].to_xarray().values
     database.close()

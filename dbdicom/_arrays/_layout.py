@@ -453,7 +453,7 @@ def layout(
 
 
 #: the tags that make stored values physical ones, as the index's problems name them
-_SCALES = ("(0028,1052)", "(0028,1053)", "(3004,000E)")
+_SCALES = tuple(_files.SCALES.values())
 
 
 def _refuse_unreadable_scales(frames: Frames, tables: np.ndarray) -> None:

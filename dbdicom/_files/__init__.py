@@ -48,10 +48,12 @@ from ._remote import (
 )
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
-from ._values import decode_value, encodings_for, to_python
+from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
 from ._walker import MODALITY_LUT
 
 __all__ = [
+    "SCALES",
+    "scale_problem",
     "MODALITY_LUT",
     "FORMAT_TAGS",
     "FRAME_ALIASES",

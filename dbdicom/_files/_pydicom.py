@@ -18,7 +18,7 @@ from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
-from ._values import to_python
+from ._values import SCALES, scale_problem, to_python
 from ._walker import TooDeep, _no_marker
 
 _MARKER_END = 132  # the preamble and 'DICM'
@@ -202,17 +202,22 @@ def _read_value(ds: Dataset, tag: int, header: Header) -> None:
     if vr == "SQ":
         return
     value = to_python(value) if value is not None else None
-    if vr in ("IS", "DS") and (_has_text(value) or not _finite(value)):
+    if vr in ("IS", "DS") and (_has_text(value) or not _finite(value, elem.value)):
         header.values[tag] = None
-        header.problems[tag] = f"{vr} value {value!r} is not a number"
+        header.problems[tag] = f"{vr} value {str(elem.value)!r} is not a number"
         return
     header.values[tag] = value
 
 
-def _finite(value: Any) -> bool:
-    """Whether the numbers of a decoded IS or DS ``value`` are finite (DS has no NaN or inf)."""
+def _finite(value: Any, given: Any = None) -> bool:
+    """Whether a decoded IS or DS ``value`` holds decimal numbers (DS has no NaN, inf, '1_0').
+
+    ``given``: pydicom's value, whose text (``str``) is the file's.
+    """
     values = value if isinstance(value, tuple) else (value,)
-    return all(not isinstance(v, float) or v - v == 0 for v in values)
+    if any(isinstance(v, float) and v - v != 0 for v in values):
+        return False
+    return given is None or "_" not in str(given)
 
 
 def _has_text(value: Any) -> bool:
@@ -272,17 +277,16 @@ def _frame_keyword(elem: DataElement) -> str:
 def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
     """The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS."""
     value = to_python(elem.value)
-    if elem.VR in ("IS", "DS") and (_has_text(value) or not _finite(value)):
-        why = f"{elem.VR} value {value!r} in the functional groups is not a number"
+    if elem.VR in ("IS", "DS") and (_has_text(value) or not _finite(value, elem.value)):
+        why = f"{elem.VR} value {str(elem.value)!r} in the functional groups is not a number"
         problems.setdefault(int(elem.tag), why)
         return None
-    if value is None and int(elem.tag) in _SCALES:  # there, but empty: 1 or 0 would be a guess
-        problems.setdefault(int(elem.tag), "the value in the functional groups is empty")
+    if int(elem.tag) in SCALES:  # empty, 0, two values: numbers other than meant
+        why = scale_problem(int(elem.tag), value)
+        if why:
+            problems.setdefault(int(elem.tag), f"{why} (in the functional groups)")
+            return None
     return value
-
-
-#: RescaleIntercept, RescaleSlope: what makes a frame's stored values physical
-_SCALES = frozenset({0x00281052, 0x00281053})
 
 
 def frame_values(

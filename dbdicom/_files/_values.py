@@ -139,6 +139,8 @@ def _number(conv: Any, vr: str) -> Any:
         if not text:
             return None
         try:
+            if "_" in text:  # Python's int and float read "1_0" as 10: DICOM's never
+                raise ValueError(text)
             if "\\" not in text:
                 return conv(text)
             return tuple(conv(p) if p.strip() else None for p in text.split("\\"))
@@ -150,8 +152,11 @@ def _number(conv: Any, vr: str) -> Any:
 
 
 def _is_float(text: str) -> bool:
+    """Whether ``text`` holds decimal numbers only (finite, no digits grouped by ``_``)."""
     try:
-        return all(float(p) == float(p) for p in text.split("\\") if p.strip())
+        return "_" not in text and all(
+            _to_float(p) == _to_float(p) for p in text.split("\\") if p.strip()
+        )
     except ValueError:
         return False
 
@@ -193,11 +198,38 @@ def _to_int(text: str) -> int:
 
 
 def _to_float(text: str) -> float:
-    """A DS value: a finite decimal number (Python's float also reads 'nan', 'inf' and '1_0')."""
+    """A DS value: a finite decimal number (Python's float also reads 'nan' and 'inf')."""
     number = float(text)
-    if number - number != 0 or "_" in text:
+    if number - number != 0:
         raise ValueError(text)
     return number
+
+
+#: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
+SCALES = {0x00281052: "(0028,1052)", 0x00281053: "(0028,1053)", 0x3004000E: "(3004,000E)"}
+
+
+def scale_problem(tag: int, value: Any) -> str:
+    """Why a value of one of :data:`SCALES` cannot be used ("" if it can).
+
+    Read as no value, it would be taken as 1 (or 0), its first value, or a
+    slope of 0 would make every value the intercept: numbers other than
+    meant, worse than an error.
+
+    Examples
+    --------
+    >>> scale_problem(0x00281053, 0.0), scale_problem(0x00281052, 0.0)
+    ('it is 0, which would make every value the same', '')
+    >>> scale_problem(0x00281053, (2.0, 1.0))
+    'it has 2 values (2.0, 1.0), where one is due'
+    """
+    if value is None:
+        return "the value is empty"
+    if isinstance(value, tuple | list):
+        return f"it has {len(value)} values {tuple(value)!r}, where one is due"
+    if value == 0 and tag != 0x00281052:
+        return "it is 0, which would make every value the same"
+    return ""
 
 
 _FAST = {

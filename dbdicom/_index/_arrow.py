@@ -98,7 +98,7 @@ class SavedTable:
             cats[-1] = None
             return cats[codes if rows is None else codes[rows]]  # code -1 picks the None
         if _is_number(kind):
-            values = _numbers(_one_chunk(column))
+            values = _numbers(one_chunk(column))
             return values if rows is None else values[rows]
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             return self._text(name, column, rows)
@@ -130,14 +130,14 @@ class SavedTable:
         if pa.types.is_dictionary(kind):
             return [self._codes(column)[1][rows]]
         if _is_number(kind):
-            return number_sort_key(_numbers(_one_chunk(column))[rows])
+            return number_sort_key(_numbers(one_chunk(column))[rows])
         values = self.array(name, rows)
         return None if values is None else [factorize(values, sort=True)[0]]
 
     @staticmethod
     def _codes(column: Any) -> tuple[np.ndarray, np.ndarray]:
         """The words of a dictionary column and each row's code (-1 where null)."""
-        array = _one_chunk(column)
+        array = one_chunk(column)
         indices = array.indices
         codes = _numbers(indices, nulls=False).astype(np.int64)
         valid = _valid(indices)
@@ -148,9 +148,6 @@ class SavedTable:
 
 # pyarrow's own ``to_numpy`` (of any type) and ``fill_null`` import pandas (0.2
 # s): numbers are read from the array's buffers here instead, text through lists.
-
-
-_one_chunk = one_chunk
 
 
 def _is_number(kind: Any) -> bool:

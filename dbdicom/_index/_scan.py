@@ -18,12 +18,14 @@ from pydicom.uid import UID
 
 from .._facade import pandas as pd
 from .._files import (
+    SCALES,
     Header,
     NotDicomError,
     frame_values,
     grid_frame_values,
     image_problem,
     read_any_header,
+    scale_problem,
 )
 from ._columns import (
     NUMERIC_VRS,
@@ -188,22 +190,8 @@ def _image_class(header: Header) -> str:
     return name if "Image Storage" in name else ""
 
 
-#: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
-_SCALES = frozenset({0x00281052, 0x00281053, 0x3004000E})
-_INTERCEPT = 0x00281052
 #: ImagePositionPatient, ImageOrientationPatient, PixelSpacing: their numbers of values
 _VECTORS = {0x00200032: 3, 0x00200037: 6, 0x00280030: 2}
-
-
-def _scale_problem(tag: int, value: Any) -> str:
-    """Why a rescale or dose scaling value cannot be used ("" if it can)."""
-    if value is None:
-        return "the value is empty"
-    if isinstance(value, tuple):
-        return f"it has {len(value)} values {value!r}, where one is due"
-    if value == 0 and tag != _INTERCEPT:
-        return "it is 0, which would make every value the same"
-    return ""
 
 
 def header_row(row: Row, header: Header) -> Row:
@@ -221,8 +209,8 @@ def header_row(row: Row, header: Header) -> Row:
         if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
             header.problems.setdefault(tag, f"value {value!r} is not a number")
             value = None
-        elif tag in _SCALES:
-            why = _scale_problem(tag, value)
+        elif tag in SCALES:
+            why = scale_problem(tag, value)
             if why:  # a guess (1, 0, the first value) would give other numbers than meant
                 header.problems.setdefault(tag, why)
                 value = None
