@@ -32,7 +32,7 @@ from pydicom.uid import RLELossless as RLE
 
 from ._deflate import Inflating
 from ._fragments import fragment_problem
-from ._layout import walk_explicit
+from ._layout import split_element, walk_explicit
 from ._values import BadValueError, decode_value, encodings_for
 from ._walker import (
     UNDEFINED,
@@ -42,7 +42,6 @@ from ._walker import (
     Window,
     explicit_vr,
     read_meta,
-    split_element,
     walk,
 )
 

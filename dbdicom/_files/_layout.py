@@ -37,9 +37,9 @@ import threading
 from collections.abc import Container
 from typing import Any, NamedTuple
 
-from ._walker import HEADER_LENGTH, End, Window, split_element, walk
+from ._walker import HEADER_LENGTH, End, Window, walk
 
-__all__ = ["Layout", "MAX_WAIT", "walk_explicit"]
+__all__ = ["Layout", "MAX_WAIT", "split_element", "walk_explicit"]
 
 # a header that differs from the one learnt in more elements than this (that did not
 # vary before) is taken for one of another series
@@ -240,3 +240,30 @@ def walk_explicit(win: Window, pos: int, keep: Container[int], out: dict[int, An
             layouts.clear()
         found = layouts[id(keep)] = (keep, Layout())
     return found[1].walk(win, pos, keep, out)
+
+
+def split_element(raw: bytes) -> tuple[bytes, bytes] | None:
+    r"""The VR code and value bytes of one whole explicit VR element.
+
+    Parameters
+    ----------
+    raw : bytes
+        The element as :func:`walk` gives it with ``whole``.
+
+    Returns
+    -------
+    tuple of (bytes, bytes) or None
+        As :func:`walk` gives them without ``whole``; None for an element of
+        undefined length, which the reader leaves out.
+
+    Examples
+    --------
+    >>> split_element(b"\x28\x00\x10\x00US\x02\x00\x40\x00")
+    (b'US', b'@\x00')
+    """
+    vr = raw[4:6]
+    if HEADER_LENGTH.get(vr) == 12:
+        if raw[8:12] == b"\xff\xff\xff\xff":
+            return None
+        return vr, raw[12:]
+    return vr, raw[8:]
