@@ -28,6 +28,7 @@ from validators import dciodvfy, read_elsewhere
 import dbdicom as db
 from dbdicom._files import read_any_header, read_with_pydicom
 from dbdicom._files._header import read_header
+from dbdicom._files._layout import split_element
 from dbdicom._files._raw import Layouts, elements, header_of
 from dbdicom._files._walker import (
     MAX_NESTING,
@@ -36,7 +37,6 @@ from dbdicom._files._walker import (
     Window,
     explicit_vr,
     read_meta,
-    split_element,
     walk,
 )
 from dbdicom._templates import mr_image, new_uid, write_dataset
