@@ -234,3 +234,30 @@ def test_an_array_of_files_a_write_replaced_says_so(tmp_path: Path) -> None:
     with pytest.raises(db.FileGoneError, match=r"ct\.dcm: the file is gone.*reopen"):
         before.values  # noqa: B018
     np.testing.assert_array_equal(series.to_xarray().values, values + 1)
+
+
+def test_a_touched_file_scaled_by_its_table_is_read(tmp_path: Path) -> None:
+    """A review: a file made physical by a Modality LUT that also holds a RescaleSlope of 2
+    (unused: the table wins) was a StaleFileError after a mere touch."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    item = Dataset()
+    item.LUTDescriptor = [4096, 0, 16]
+    item.ModalityLUTType = "HU"
+    item.LUTData = list(range(4096))
+    item["LUTDescriptor"].VR = "US"
+    item["LUTData"].VR = "US"
+    ds.ModalityLUTSequence = Sequence([item])
+    ds.RescaleSlope, ds.RescaleIntercept = "2", "0"
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds.save_as(folder / "a.dcm", enforce_file_format=False)
+    database = _open(folder)
+    da = database.series()[0].to_xarray()
+    before = da.values.copy()
+    st = os.stat(folder / "a.dcm")
+    os.utime(folder / "a.dcm", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    np.testing.assert_array_equal(da.values, before)
+    database.close()

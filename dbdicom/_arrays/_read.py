@@ -130,7 +130,7 @@ def current_place(
             f"{now.dtype}, the array was built for {fmt.frame_shape} {fmt.dtype}: {REOPEN_HINT}."
         )
     if frame is not None:
-        _check_same(path, frame)
+        _check_same(path, frame, now)
     return now, now_offset, now_nbytes
 
 
@@ -138,14 +138,16 @@ def current_place(
 _SAME_TAGS = {0x00080018: "UI", 0x00281052: "DS", 0x00281053: "DS", 0x3004000E: "DS"}
 
 
-def _check_same(path: str, frame: FrameRef) -> None:
+def _check_same(path: str, frame: FrameRef, fmt: _files.PixelFormat) -> None:
     """A changed file is still the instance of ``frame``, its values scaled as they were.
 
     Another instance under the same name (a file replaced by another
     program) would put its pixels under the array's coordinates; a new
     RescaleSlope would scale the values wrongly. The scaling is compared
-    where the file gives it in its top-level header (a dose scaling, else a
-    rescale): per-frame functional groups and Modality LUTs are not.
+    as the array makes it (RescaleSlope times DoseGridScaling, and
+    RescaleIntercept) where the file's top-level header gives one; not
+    for per-frame functional groups, nor where a Modality LUT makes the
+    values (``fmt``).
     """
     uid, slope, intercept = frame[9], frame[5], frame[6]
     try:
@@ -162,17 +164,19 @@ def _check_same(path: str, frame: FrameRef) -> None:
             f"(SOPInstanceUID {now}, the array was built for {uid}), whose pixels "
             f"would be read as the array's: {REOPEN_HINT}."
         )
-    found = None
-    if values.get(0x3004000E) is not None:
-        found = ("DoseGridScaling", values[0x3004000E], 0.0)
-    elif values.get(0x00281053) is not None:
-        found = ("RescaleSlope", values[0x00281053], values.get(0x00281052) or 0.0)
-    if found is None:
-        return
-    name, now_slope, now_intercept = found
+    given = [values.get(t) for t in (0x00281053, 0x3004000E, 0x00281052)]
+    if fmt.modality_lut_bits or all(v is None for v in given):
+        return  # a table makes the values, or the scaling is per frame: not compared here
+    name = "DoseGridScaling" if given[1] is not None else "RescaleSlope"
+    now_slope: Any = given[0] if given[1] is None else given[1]
+    now_intercept: Any = given[2]
     try:
-        same = bool(np.isclose(float(now_slope), slope, rtol=1e-9, atol=0)) and bool(
-            np.isclose(float(now_intercept), intercept, rtol=1e-9, atol=1e-12)
+        now_slope = float(given[0] if given[0] is not None else 1) * float(
+            given[1] if given[1] is not None else 1
+        )
+        now_intercept = float(given[2] or 0)
+        same = bool(np.isclose(now_slope, slope, rtol=1e-9, atol=0)) and bool(
+            np.isclose(now_intercept, intercept, rtol=1e-9, atol=1e-12)
         )
     except (TypeError, ValueError):  # not a number now
         same = False
