@@ -56,8 +56,8 @@ class Memory:
         self.check_files(rels)
         for i, rel in enumerate(rels):
             if rel not in self.memory:
+                self.stamp(rel)  # before the read: a rewrite during it is then seen
                 self.memory[rel] = self.dataset(rel)
-                self.stamp(rel)
             self._progress(i + 1, len(rels), "Reading")
 
     def stamp(self, rel: str) -> None:
@@ -139,8 +139,8 @@ class Memory:
         return StaleFileError(
             f"{self.root / rel}{more} was {how} by another program after it was read into "
             "memory (read()): writing its edits held in memory would undo that program's "
-            "change, so none were written; they are still in memory. To keep the other "
-            "program's change, drop the edits of that instance "
-            f"(database.instances(SOPInstanceUID='{uid}')[0].restore()) and save() again; "
-            "database.refresh() then takes in the folder as it is."
+            "change, so none were written; they are still in memory. To go on, drop the "
+            "edits of that instance (database.instances(SOPInstanceUID="
+            f"'{uid}')[0].restore()) and save() again: the other program's change stays. "
+            "To put your edits on top of it, set them again after that."
         )
