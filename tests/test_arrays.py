@@ -402,3 +402,23 @@ def test_any_selection_reads_only_its_frames(
         assert len(counter.frames) == n_frames
     with pytest.raises(IndexError):
         da.isel(SliceLocation=10)
+
+
+def test_a_slice_location_stored_alike_for_slices_apart_is_worked_out(tmp_path: Path) -> None:
+    """A trial: an exporter wrote SliceLocation 0 in every file of a clean 3 mm stack; the
+    series stacked along 'frame', had no affine, and NIfTI blamed uneven slices. The
+    position along the normal is used, as where no SliceLocation is stored; frames that
+    share their position too (echoes of one slice) keep the stored value."""
+    series = new_uid()
+    for k in range(4):
+        ds = mr_image(np.full((4, 4), k, np.uint16), SeriesInstanceUID=series)
+        ds.SOPInstanceUID = new_uid()
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, 3.0 * k]
+        ds.SliceLocation = 0.0
+        write_dataset(ds, tmp_path / "db" / f"{k}.dcm")
+    da = db.database(tmp_path / "db").series()[0].to_xarray()
+    assert da.dims == ("SliceLocation", "row", "column")
+    assert np.allclose(np.diff(da.SliceLocation.values), 3.0)
+    assert da.dicom.affine[2, 2] == pytest.approx(3.0)
+    assert da.values[:, 0, 0].tolist() == [0, 1, 2, 3]

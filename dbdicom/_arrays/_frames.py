@@ -85,16 +85,30 @@ class Frames:
         """Per-frame plain Python values; ``read=False`` reads no file for a tag not indexed."""
         if keyword not in self._raw:
             values = frame_values(self.index, self.table, keyword, read=read)
-            if keyword == "SliceLocation" and any(v is None for v in values):
+            if keyword == "SliceLocation" and (
+                any(v is None for v in values) or self._one_location(values)
+            ):
                 # not stored (enhanced, oblique...): the position along the normal
                 ipp = self.raw("ImagePositionPatient")
                 iop = self.raw("ImageOrientationPatient")
-                values = [
-                    slice_position(p, o) if v is None and p and o else v
-                    for v, p, o in zip(values, ipp, iop, strict=True)
+                computed = [
+                    slice_position(p, o) if p and o else None for p, o in zip(ipp, iop, strict=True)
                 ]
+                if self._one_location(values) and not self._one_location(computed):
+                    values = [None] * len(values)  # one value for slices apart: not theirs
+                values = [c if v is None else v for v, c in zip(values, computed, strict=True)]
             self._raw[keyword] = values
         return self._raw[keyword]
+
+    @staticmethod
+    def _one_location(values: list[Any]) -> bool:
+        """Whether several frames have one SliceLocation (an exporter's constant 0).
+
+        Where their positions are slices apart, the stored value is not
+        theirs: the position along the normal is, as where none is stored.
+        """
+        found = {round(float(v), 4) for v in values if v is not None}
+        return len(values) > 1 and len(found) == 1 and None not in values
 
     def value_at(self, keyword: str, k: int) -> Any:
         """The value of one frame (without computing the others)."""
@@ -113,8 +127,10 @@ class Frames:
             arr = None
             if keyword in _NUMERIC and self._from_index(keyword):
                 arr = self.column(keyword)
-                if keyword == "SliceLocation" and np.isnan(arr).any():
-                    arr = None
+                if keyword == "SliceLocation" and (
+                    np.isnan(arr).any() or self._one_location(arr.tolist())
+                ):
+                    arr = None  # computed where not stored, or stored alike (see raw)
             elif keyword in TEXT and self._from_index(keyword):
                 text: list[Any] = [v if isinstance(v, str) else None for v in self.column(keyword)]
                 if keyword in JOINED:
