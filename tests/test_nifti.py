@@ -124,3 +124,48 @@ def test_32_bit_data_with_an_intercept_are_written(tmp_path: Path) -> None:
     assert image.get_data_dtype() == np.int32
     voxels = np.asarray(image.dataobj).squeeze()
     assert sorted(np.unique(voxels)) == sorted(np.unique(stored.astype(np.int64) - 1024))
+
+
+def test_the_time_step_is_the_time_between_volumes(tmp_path: Path) -> None:
+    """A trial: pixdim[4] was the excitation TR (0.5 s) for a dynamic series whose volumes
+    are 4 s apart (dcm2niix: 4), and a time step for volumes of echoes."""
+    from dbdicom._templates import mr_image, new_uid, write_dataset
+
+    series = new_uid()
+    for t in range(3):
+        for k in range(2):
+            ds = mr_image(np.full((4, 4), t, np.uint16), SeriesInstanceUID=series)
+            ds.SOPInstanceUID = new_uid()
+            ds.ImagePositionPatient = [0.0, 0.0, 3.0 * k]
+            ds.SliceLocation = 3.0 * k
+            ds.RepetitionTime = 500.0
+            ds.TemporalPositionIdentifier = t + 1
+            ds.AcquisitionTime = f"1030{4 * t:02d}.{k * 3:02d}0000"  # volumes 4 s apart
+            write_dataset(ds, tmp_path / "db" / f"{t}{k}.dcm")
+    series = db.database(tmp_path / "db").series()[0]
+    series.export_as_nifti(tmp_path / "nifti")
+    (found,) = (tmp_path / "nifti").rglob("*.nii.gz")
+    header = nibabel.load(found).header
+    assert header["pixdim"][4] == pytest.approx(4.0)
+
+
+def test_a_tilted_ct_has_its_affine_in_the_sform_only(tmp_path: Path) -> None:
+    """A trial: a CT with gantry tilt (sheared slices) got a qform (code 1) 15 mm off at a
+    far slice, which readers that prefer the qform use. The sform holds it alone."""
+    from dbdicom._templates import ct_image, new_uid, write_dataset
+
+    series = new_uid()
+    for k in range(4):
+        ds = ct_image(np.zeros((4, 4), np.int16), SeriesInstanceUID=series)
+        ds.SOPInstanceUID = new_uid()
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [0.0, 2.0 * k, 5.0 * k]  # tilted: y moves with the slice
+        ds.SliceLocation = 5.0 * k
+        write_dataset(ds, tmp_path / "db" / f"{k}.dcm")
+    series = db.database(tmp_path / "db").series()[0]
+    series.export_as_nifti(tmp_path / "nifti")
+    (found,) = (tmp_path / "nifti").rglob("*.nii.gz")
+    image = nibabel.load(found)
+    assert image.header["qform_code"] == 0 and image.header["sform_code"] == 1
+    corner = image.affine @ [0, 0, 3, 1]
+    assert np.allclose(corner[:3], [0.0, -6.0, 15.0])  # RAS: y negated

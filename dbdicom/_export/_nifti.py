@@ -219,13 +219,64 @@ def _write_series(record: Any, series: Any, folder: Path, identifiers: bool, nib
     for name, voxels, affine, per_volume, da in _volumes(record, series, arrays, folder.name):
         header = _first_header(record, series, da)
         sidecar, _ = _sidecar(header, da, per_volume, identifiers)
-        _save(nibabel, voxels, affine, sidecar, folder.parent / name)
+        step = time_step(da, per_volume, sidecar)
+        _save(nibabel, voxels, affine, sidecar, folder.parent / name, step)
+
+
+#: dims along which a series' volumes follow each other in time
+_TIME_DIMS = frozenset(
+    {
+        "TemporalPositionIdentifier",
+        "TemporalPositionIndex",
+        "AcquisitionNumber",
+        "AcquisitionTime",
+        "AcquisitionDateTime",
+        "ContentTime",
+        "TriggerTime",
+        "FrameReferenceTime",
+        "frame",
+    }
+)
+
+
+def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]) -> float:
+    """The NIfTI time step (pixdim[4], s): the time between volumes, 0 if they are not in time.
+
+    Along a time dim, the median step of the volumes' AcquisitionTime where
+    they have one (a dynamic series: 4 s, where its excitation TR is 0.5 s),
+    else the RepetitionTime as dcm2niix sets it; along another dim (echoes,
+    flip angles) none: those volumes are not a time series. A single volume
+    keeps the RepetitionTime, as dcm2niix writes it.
+    """
+    repetition = sidecar.get("RepetitionTime")
+    tr = float(repetition) if isinstance(repetition, int | float) else 0.0
+    others = [d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation")]
+    if not others:
+        return tr
+    if len(others) != 1 or others[0] not in _TIME_DIMS:
+        return 0.0
+    times = [t for t in per_volume.get("AcquisitionTime", []) if isinstance(t, int | float)]
+    steps = np.diff(np.asarray(times, dtype=float)) if len(times) > 1 else np.array([])
+    if len(steps) and (steps > 0).all():
+        return float(np.median(steps))
+    return tr
 
 
 def _save(
-    nibabel: Any, voxels: np.ndarray, affine: np.ndarray, sidecar: dict[str, Any], stem: Path
+    nibabel: Any,
+    voxels: np.ndarray,
+    affine: np.ndarray,
+    sidecar: dict[str, Any],
+    stem: Path,
+    step: float | None = None,
 ) -> None:
-    """``<stem>.nii.gz`` and ``<stem>.json``, each written whole or not at all."""
+    """``<stem>.nii.gz`` and ``<stem>.json``, each written whole or not at all.
+
+    ``step``: the time between volumes (pixdim[4], see :func:`time_step`);
+    None for one volume: its RepetitionTime, as dcm2niix writes.
+    The qform is the affine where one can be (no shear: a CT with gantry
+    tilt has one), else not set (code 0): the sform holds it.
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
     dtype = None
     if voxels.dtype.kind in "iu" and voxels.dtype.itemsize == 8:
@@ -239,10 +290,13 @@ def _save(
             dtype = voxels.dtype  # written as they are: NIFTI_TYPE_INT64
     image = nibabel.Nifti1Image(voxels, affine, dtype=dtype)
     image.header.set_xyzt_units("mm", "sec")
-    if isinstance(sidecar.get("RepetitionTime"), int | float):
-        # the time step (pixdim[4]) is the repetition time, in seconds, as dcm2niix sets it
-        image.header["pixdim"][4] = sidecar["RepetitionTime"]
-    image.set_qform(affine, code=1)
+    if step is None:
+        repetition = sidecar.get("RepetitionTime")
+        step = float(repetition) if isinstance(repetition, int | float) else 0.0
+    image.header["pixdim"][4] = step
+    axes = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+    square = np.allclose(axes.T @ axes, np.eye(3), atol=1e-4)  # no shear
+    image.set_qform(affine, code=1 if square else 0)
     image.set_sform(affine, code=1)
     with written(stem.with_name(f"{stem.name}.nii.gz")) as temporary:
         nibabel.save(image, temporary)
@@ -363,7 +417,7 @@ def _export_bids(
                 for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
                     sidecar[key] = sidecar[key][0]
                 stem = root / name.folder() / name.file(*chunk)
-                _save(nibabel, voxels, affine, sidecar, stem)
+                _save(nibabel, voxels, affine, sidecar, stem, time_step(da, per_volume, sidecar))
                 continue
             ranks = {d: _ranks(per_volume[d]) for d in split}
             for t in range(voxels.shape[3]):  # a file per echo / flip angle / inversion
@@ -402,5 +456,6 @@ def write_nifti(
     header = header_values(str(source)) if source is not None else {}
     sidecar, _ = _sidecar(header, da, per_volume, False)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _save(nibabel, voxels, affine, sidecar, target.parent / stem)
+    step = time_step(da, per_volume, sidecar)
+    _save(nibabel, voxels, affine, sidecar, target.parent / stem, step)
     return target.parent / f"{stem}.nii.gz"
