@@ -161,6 +161,18 @@ def _dropped(ds: xr.Dataset, drop_variables: str | Iterable[str] | None) -> xr.D
 register_accessor()  # xarray is imported: da.dicom works on what this backend opens
 
 
+#: xarray's CF decoding switches: accepted (a user's decode_times=False), with nothing to
+#: decode -- the values come from the DICOM elements, as their VRs say
+_CF_DECODERS = (
+    "mask_and_scale",
+    "decode_times",
+    "decode_timedelta",
+    "use_cftime",
+    "concat_characters",
+    "decode_coords",
+)
+
+
 class DbdicomBackendEntrypoint(BackendEntrypoint):
     """Open a folder (or a file) of DICOM as lazy Datasets, one per series, or as a tree.
 
@@ -207,6 +219,7 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         "dims",
         "fill",
         "storage_options",
+        *_CF_DECODERS,
     )
     supports_groups = True
 
@@ -220,7 +233,11 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         dims: Sequence[str] | None = None,
         fill: bool = False,
         storage_options: Mapping[str, Any] | None = None,
+        **decoders: Any,
     ) -> xr.Dataset:
+        unknown = sorted(set(decoders) - set(_CF_DECODERS))
+        if unknown:
+            raise TypeError(f"open_dataset() got unexpected keyword arguments {unknown}")
         db = _open(filename_or_obj, storage_options)
         ds = open_group(db, group if group is not None else series, dims=dims, fill=fill)
         return _dropped(ds, drop_variables)

@@ -305,6 +305,10 @@ def test_xarray_backend(
     assert list(ds.data_vars) == ["VFA"]
     with pytest.raises(db.DicomError, match="choose one with group="):
         xr.open_dataarray(root, engine="dbdicom")
+    # xarray's CF switches (a trial: decode_times=False was a TypeError): nothing to decode
+    for switch in ("decode_times", "mask_and_scale", "use_cftime", "decode_coords"):
+        same = xr.open_dataarray(root, engine="dbdicom", series=uid, **{switch: False})
+        xr.testing.assert_identical(same, da)
 
 
 def test_truncated_pixels_error_names_the_file(tmp_path: Path) -> None:
