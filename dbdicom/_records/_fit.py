@@ -99,16 +99,22 @@ def _check(record: Record, journal: Journal, paths: list[str], restoring: bool) 
     ]
     mine = set(paths)
     inside = index.frame["_path"].isin(paths).to_numpy()
-    others = np.setdiff1d(index.ok, np.flatnonzero(inside))
-    other_paths = [str(p) for p in index.array("_path", others)]
     # the values each side will have: a restored file its original's, the others theirs now;
     # a saved file its own now, the others (changed, unsaved) their originals'
     if restoring:
         going = _originals(journal, [p for p in paths if _kept(journal, p)], keywords)
-        staying = _now(index, others, other_paths, keywords)
     else:
         rows = np.flatnonzero(inside)
         going = _now(index, rows, [str(p) for p in index.array("_path", rows)], keywords)
+    others = np.setdiff1d(index.ok, np.flatnonzero(inside))
+    if "PatientID" in names:  # every record above is within a patient: only its files
+        patients = {values.get("PatientID", "") for values in going.values()}
+        ids = index.array("PatientID", others)
+        others = others[np.array([_text(v) in patients for v in ids], dtype=bool)]
+    other_paths = [str(p) for p in index.array("_path", others)]
+    if restoring:
+        staying = _now(index, others, other_paths, keywords)
+    else:
         changed = [p for p in other_paths if p not in mine and _kept(journal, p)]
         staying = _originals(journal, changed, keywords)
     for level in levels:
