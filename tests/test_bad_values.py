@@ -521,3 +521,29 @@ def test_digits_grouped_by_an_underscore_are_no_number_through_pydicom(tmp_path:
     with pytest.raises(db.InvalidFileError, match="1_0"):
         _ = database.series()[0].to_xarray().values
     database.close()
+
+
+def test_a_missing_bits_stored_or_photometric_is_listed_or_refused(tmp_path: Path) -> None:
+    """A trial: BitsStored or PhotometricInterpretation missing were read by a rule without
+    a word (pydicom refuses both). Grey images are read and the rule listed; colour ones,
+    whose values could be RGB or YCbCr, are refused with the way out."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    grey = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    del grey.BitsStored, grey.PhotometricInterpretation
+    grey.save_as(folder / "grey.dcm", enforce_file_format=False)
+    colour = pydicom.dcmread(get_testdata_file("SC_rgb.dcm"))
+    del colour.PhotometricInterpretation
+    colour.save_as(folder / "colour.dcm", enforce_file_format=False)
+    database = db.database(folder)
+    database.mute()
+    problems = database.problems().set_index("path")["problem"]
+    assert "'Bits Stored' is missing: read as 16 bits" in problems["grey.dcm"]
+    assert "read as MONOCHROME2" in problems["grey.dcm"]
+    assert "'Photometric Interpretation' is missing" in problems["colour.dcm"]
+    (ct,) = database.series(Modality="CT")
+    expected = pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array - 1024
+    np.testing.assert_array_equal(ct.to_xarray().values.squeeze(), expected)
+    with pytest.raises(db.DicomError, match="PhotometricInterpretation = 'RGB'"):
+        database.series(Modality="OT")[0].to_xarray()
+    database.close()

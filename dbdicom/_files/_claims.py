@@ -154,7 +154,8 @@ def image_problem(values: Mapping[str, Any]) -> tuple[str, str]:
     >>> print(textwrap.fill(image_problem(row)[0], 79))
     (7FE0,0010) 'Pixel Data' holds 2048 bytes, 16 times the 128 that 1 frame of 32
     x 32 x 1 bits need: the description does not fit the data
-    >>> image_problem({"Rows": 32, "Columns": 32, "PixelRepresentation": 0, "_nbytes": 2048,
+    >>> image_problem({"Rows": 32, "Columns": 32, "PixelRepresentation": 0, "BitsStored": 16,
+    ...                "PhotometricInterpretation": "MONOCHROME2", "_nbytes": 2048,
     ...                "_size": 2900})
     ('', '')
     """
@@ -186,6 +187,14 @@ def _judge(values: Mapping[str, Any]) -> tuple[str, str]:
             said = "missing" if value is None else f"{value!r}"
             return f"{tag} '{key}' is {said}: {held} have no shape", ""
     bits = _given(values, "BitsAllocated")
+    samples = _given(values, "SamplesPerPixel")
+    if _given(values, "PhotometricInterpretation") is None and samples not in (None, 1):
+        return (
+            "(0028,0004) 'Photometric Interpretation' is missing: its colour values could "
+            "be RGB or YCbCr, and a guess could give other colours (pydicom refuses such "
+            "files too). If you know which, set it "
+            "(instance.PhotometricInterpretation = 'RGB')"
+        ), ""
     if _given(values, "PixelRepresentation") is None and not float_bits and bits != 1:
         return (
             "(0028,0103) 'Pixel Representation' is missing: its values could be signed or "
@@ -231,6 +240,10 @@ def _notes(fmt: PixelFormat, values: Mapping[str, Any]) -> tuple[int, str]:
         )
     elif _given(values, "BitsStored") == 0:
         notes.append(f"(0028,0101) 'Bits Stored' is 0: read as {fmt.bits_allocated} bits")
+    elif _given(values, "BitsStored") is None and not fmt.float_bits:
+        notes.append(f"(0028,0101) 'Bits Stored' is missing: read as {fmt.bits_allocated} bits")
+    if _given(values, "PhotometricInterpretation") is None and fmt.samples == 1:
+        notes.append("(0028,0004) 'Photometric Interpretation' is missing: read as MONOCHROME2")
     given = _given(values, "NumberOfFrames")
     try:
         frames = int(given) if given is not None else 1
