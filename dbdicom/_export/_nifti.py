@@ -239,6 +239,12 @@ _TIME_DIMS = frozenset(
 )
 
 
+def _repetition(sidecar: dict[str, Any]) -> float:
+    """The sidecar's RepetitionTime (s), 0 where it has none (or one per volume)."""
+    value = sidecar.get("RepetitionTime")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]) -> float:
     """The NIfTI time step (pixdim[4], s): the time between volumes, 0 if they are not in time.
 
@@ -248,8 +254,7 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
     flip angles) none: those volumes are not a time series. A single volume
     keeps the RepetitionTime, as dcm2niix writes it.
     """
-    repetition = sidecar.get("RepetitionTime")
-    tr = float(repetition) if isinstance(repetition, int | float) else 0.0
+    tr = _repetition(sidecar)
     others = [d for d in da.dims if d not in ("row", "column", "channel", "SliceLocation")]
     if not others:
         return tr
@@ -290,10 +295,7 @@ def _save(
             dtype = voxels.dtype  # written as they are: NIFTI_TYPE_INT64
     image = nibabel.Nifti1Image(voxels, affine, dtype=dtype)
     image.header.set_xyzt_units("mm", "sec")
-    if step is None:
-        repetition = sidecar.get("RepetitionTime")
-        step = float(repetition) if isinstance(repetition, int | float) else 0.0
-    image.header["pixdim"][4] = step
+    image.header["pixdim"][4] = _repetition(sidecar) if step is None else step
     axes = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
     square = np.allclose(axes.T @ axes, np.eye(3), atol=1e-4)  # no shear
     image.set_qform(affine, code=1 if square else 0)
