@@ -176,13 +176,25 @@ class SeaweedFS:
             Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock").unlink(missing_ok=True)
 
 
-def _seaweedfs_ready(master: int, s3: int) -> bool:
-    """True once the S3 gateway answers and a volume server has joined the master."""
+#: the free disk space below which SeaweedFS's volumes turn read-only (its default,
+#: 1 % of the disk, is gigabytes: a nearly full disk would make every write wait forever)
+WEED_MIN_FREE_MIB = 256
+
+
+def _seaweedfs_ready(master: int, s3: int) -> str:
+    """``""`` once the S3 gateway answers and the master can place a write; else why not.
+
+    (A write with no writable volume does not fail: SeaweedFS's S3 gateway
+    waits for one, so the check asks the master for a place first.)
+    """
     if not requests.get(f"http://127.0.0.1:{s3}/healthz", timeout=1).ok:
-        return False
+        return "the S3 gateway does not answer"
     topology = requests.get(f"http://127.0.0.1:{master}/dir/status", timeout=1).json()["Topology"]
     centers = topology.get("DataCenters") or []  # null until a volume server joins
-    return any(rack.get("DataNodes") for dc in centers for rack in dc.get("Racks") or [])
+    if not any(rack.get("DataNodes") for dc in centers for rack in dc.get("Racks") or []):
+        return "no volume server has joined"
+    answer = requests.get(f"http://127.0.0.1:{master}/dir/assign", timeout=10)
+    return "" if answer.ok else f"no place for a write: {answer.text[:300]}"
 
 
 def start_seaweedfs(folder: Path, volume_mb: int = 64, volumes: int = 8) -> SeaweedFS:
@@ -215,22 +227,28 @@ def start_seaweedfs(folder: Path, volume_mb: int = 64, volumes: int = 8) -> Seaw
         f"-master.volumeSizeLimitMB={volume_mb}",
         f"-volume.max={volumes}",
         "-volume.preStopSeconds=0",
+        f"-volume.minFreeSpace={WEED_MIN_FREE_MIB}MiB",
     ]
     log = open(folder / "weed.log", "wb")  # noqa: SIM115 - the server's lifetime
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     server = SeaweedFS(process, http[3], folder, grpc)
-    deadline = time.monotonic() + 60
+    deadline, why = time.monotonic() + 60, "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"weed stopped: {(folder / 'weed.log').read_text()[-2000:]}")
         try:
-            if _seaweedfs_ready(http[0], http[3]):
+            why = _seaweedfs_ready(http[0], http[3])
+            if not why:
                 return server
-        except (requests.RequestException, ValueError, KeyError):
-            pass
+        except (requests.RequestException, ValueError, KeyError) as error:
+            why = repr(error)
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError("SeaweedFS did not answer within 60 s")
+    free = shutil.disk_usage(folder.parent).free // 2**20
+    raise RuntimeError(
+        f"SeaweedFS was not ready within 60 s ({why}); {free} MiB free under {folder.parent} "
+        f"(its volumes turn read-only below {WEED_MIN_FREE_MIB} MiB)"
+    )
 
 
 def missing_server(what: str, install: str, why: object) -> None:
