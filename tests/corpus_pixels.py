@@ -235,6 +235,13 @@ def pixel_data_longer_than_frames(folder: Path) -> Built:
     )
 
 
+@kind(reason="pixel data again", tree="in", read="error")
+def pixel_data_twice(folder: Path) -> Built:
+    """A second (7FE0,0010) Pixel Data of other values appended after the first."""
+    second = explicit(PIXEL_DATA, b"OW", (PIXELS[::-1] + 7).astype("<u2").tobytes())
+    return from_template(folder, template(folder) + second)
+
+
 # ----------------------------------------------------------------------------- RLE
 
 

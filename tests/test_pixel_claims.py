@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from corpus_base import explicit
 from pydicom.data import get_testdata_file
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
@@ -322,3 +324,44 @@ def test_a_frame_past_the_end_names_where_the_file_ends(tmp_path: Path) -> None:
     da = database.series()[0].to_xarray()
     with pytest.raises(db.InvalidFileError, match=f"the file ends at byte {cut},"):
         da.isel({da.dims[0]: 7}).values  # noqa: B018
+
+
+APPENDED = {  # what follows the pixel data, and whether they are refused
+    "a second image": (explicit(0x7FE00010, b"OW", bytes(2048)), True),
+    "a patient's name and a second image": (
+        explicit(0x00100010, b"PN", b"Other^Name") + explicit(0x7FE00010, b"OW", b"ab"),
+        True,
+    ),
+    "a patient's name": (explicit(0x00100010, b"PN", b"Other^Name"), False),
+    "padding and a second image": (
+        explicit(0xFFFCFFFC, b"OB", bytes(8)) + explicit(0x7FE00010, b"OW", bytes(2048)),
+        True,
+    ),
+    "trailing padding": (explicit(0xFFFCFFFC, b"OB", b"\x01" * 10), False),
+    "zeros": (bytes(64), False),
+}
+
+
+@pytest.mark.parametrize("kind", list(APPENDED))
+def test_pixel_data_again_after_the_pixel_data_refuses_the_image(tmp_path: Path, kind: str) -> None:
+    tail, refused = APPENDED[kind]
+    folder = _folder(tmp_path, None)
+    with open(folder / "bad.dcm", "ab") as f:
+        f.write(tail)
+    database = db.database(folder)
+    found = _problems(database, "bad.dcm")
+    bad = _series(database, "bad")
+    if not refused:
+        assert np.array_equal(bad.to_xarray().values[0], PIXELS)
+        return
+    assert any("pixel data again: two images in one file" in p for p in found), found
+    with pytest.raises(db.GridError, match="which was meant is a guess"):
+        bad.to_xarray()
+    assert np.array_equal(_series(database, "good").to_xarray().values[0], PIXELS)
+
+
+def test_a_second_image_after_implicit_vr_pixels_is_refused(tmp_path: Path) -> None:
+    raw = Path(get_testdata_file("MR_small_implicit.dcm")).read_bytes()
+    (tmp_path / "twice.dcm").write_bytes(raw + struct.pack("<HHI", 0x7FE0, 0x10, 8) + bytes(8))
+    found = _problems(db.database(tmp_path), "twice.dcm")
+    assert any("followed by (7FE0,0010) pixel data again" in p for p in found), found

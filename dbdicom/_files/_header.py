@@ -264,12 +264,40 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
         else:  # where the inflated data are is no place in a deflated file
             header.pixel_offset = end.offset if inflating is None else -1
             header.pixel_length = end.length
+            if inflating is None:
+                header.pixel_problem = _after_pixels(win, end, explicit)
     if inflating is not None and end.pixel_tag:
         _check_stream(inflating, end.offset, header)
     _decode(raws, wanted, header)
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
         header.pixel_problem = _fragments(win, end.offset, header)
     return header
+
+
+def _after_pixels(win: Window, end: End, explicit: bool) -> str:
+    """Why what follows native pixel data makes them a guess ("" if nothing does).
+
+    Pixel data again after them is a second image appended to the file, one
+    of the two a wrong image (pydicom reads the last). What follows is walked
+    only when there is something (most files end with their pixels: padding
+    and signatures follow in some); zeros end it, as a walk reads them, and
+    bytes that are no elements are left as they were.
+    """
+    after = end.offset + end.length
+    if after + 8 > win.size:
+        return ""
+    try:
+        tail = walk(win, after, explicit, (), {}, after=end.pixel_tag)
+    except (EOFError, NeedsPydicom):
+        return ""
+    if not tail.pixel_tag:
+        return ""
+    return (
+        f"(7FE0,{end.pixel_tag & 0xFFFF:04X}) pixel data are followed by "
+        f"(7FE0,{tail.pixel_tag & 0xFFFF:04X}) pixel data again: two images in one file, "
+        "and which was meant is a guess (pydicom reads the last): neither is read "
+        "(rewrite the file with one of them)"
+    )
 
 
 def _walk_data(
