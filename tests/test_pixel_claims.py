@@ -58,6 +58,19 @@ def _double(ds: pydicom.Dataset) -> None:
     ds.PixelData = ds.PixelData * 2
 
 
+def _rgb(planar: int | None) -> Callable[[pydicom.Dataset], None]:
+    """An 8-bit RGB image of the right length, with ``planar`` (None: without one)."""
+
+    def change(ds: pydicom.Dataset) -> None:
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 3, "RGB"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+        ds.PixelData = bytes(range(256)) * 12  # 32 x 32 x 3
+        if planar is not None:
+            ds.PlanarConfiguration = planar
+
+    return change
+
+
 def _problems(database: db.Database, name: str) -> list[str]:
     table = database.problems()
     return [str(p) for p in table.loc[table["path"] == name, "problem"]]
@@ -93,6 +106,11 @@ REFUSED = {
         _set(PhotometricInterpretation="FOO"),
         "'Photometric Interpretation' 'FOO' is not one dbdicom reads",
     ),
+    "RGB without planar configuration": (
+        _rgb(None),
+        "(0028,0006) 'Planar Configuration' is missing: its colour values could be stored",
+    ),
+    "RGB of planar configuration 2": (_rgb(2), "(0028,0006) 'Planar Configuration' is 2: 0"),
     "RGB with one sample": (
         _set(PhotometricInterpretation="RGB"),
         "'Samples per Pixel' is 1, but (0028,0004) 'Photometric Interpretation' RGB has 3",

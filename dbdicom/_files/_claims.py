@@ -46,6 +46,7 @@ _SUBSAMPLED = frozenset({"YBR_FULL_422", "YBR_PARTIAL_422"})
 BITS_ALLOCATED = "(0028,0100) 'Bits Allocated'"
 SAMPLES = "(0028,0002) 'Samples per Pixel'"
 PHOTOMETRIC = "(0028,0004) 'Photometric Interpretation'"
+PLANAR = "(0028,0006) 'Planar Configuration'"
 FRAMES = "(0028,0008) 'Number of Frames'"
 PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
 
@@ -88,6 +89,11 @@ def format_problem(fmt: PixelFormat) -> str:
         return f"{SAMPLES} is {fmt.samples}, but {PHOTOMETRIC} {fmt.photometric} has {expected}"
     if fmt.bits_allocated == 1 and fmt.samples != 1:
         return f"{BITS_ALLOCATED} is 1 on colour data ({SAMPLES} {fmt.samples})"
+    if fmt.samples > 1 and fmt.planar_configuration not in (0, 1):
+        return (
+            f"{PLANAR} is {fmt.planar_configuration}: 0 (colour by pixel) or 1 (by plane), "
+            "and a guess could give other colours (pydicom refuses such files too)"
+        )
     return ""
 
 
@@ -107,6 +113,7 @@ _KEYS = (
     "BitsStored",
     "PixelRepresentation",
     "PhotometricInterpretation",
+    "PlanarConfiguration",
     "NumberOfFrames",
     "TransferSyntaxUID",
     "_nbytes",
@@ -210,6 +217,12 @@ def _judge(values: Mapping[str, Any]) -> tuple[str, str]:
     refusal = format_problem(fmt)
     if refusal:
         return refusal, ""
+    if _given(values, "PlanarConfiguration") is None and fmt.samples > 1 and not encapsulated:
+        return (
+            f"{PLANAR} is missing: its colour values could be stored by pixel or by plane, "
+            "and a guess could give other colours (pydicom refuses such files too). If "
+            "you know which, set it (instance.PlanarConfiguration = 0 for by pixel, 1 by plane)"
+        ), ""
     frames, note = _notes(fmt, values)
     size = int(_given(values, "_size") or 0)
     if encapsulated:
