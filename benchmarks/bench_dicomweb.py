@@ -44,9 +44,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
-import shutil
 import sys
 import tempfile
 import time
