@@ -38,6 +38,7 @@ from ._source import Source
 __all__ = ["Base", "Template", "base_of", "differing", "read_source"]
 
 _IMAGE_TYPE = 0x00080008
+_PHOTOMETRIC = 0x00280004
 
 
 class Template:
@@ -80,6 +81,8 @@ class Base:
     >>> base = example_plan().base
     >>> base.source is None, base.has(0x00080060), base.charset(), base.image_type_rest()
     (True, True, 'ISO_IR 100', ['OTHER'])
+    >>> base.inverted()  # MONOCHROME2
+    False
     >>> int(base.load().Rows)  # the template's dataset, a copy
     4
     """
@@ -127,6 +130,14 @@ class Base:
         if value is None or isinstance(value, str):
             return value
         return "\\".join(str(v) for v in value)
+
+    def inverted(self) -> bool:
+        """Whether its grey values are shown inverted (MONOCHROME1: the lowest white)."""
+        if self.elements is not None:
+            raw = self.elements.get(_PHOTOMETRIC)
+            return raw is not None and raw[8:].strip(b" \0") == b"MONOCHROME1"
+        assert self.dataset is not None
+        return str(self.dataset.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
 
     def image_type_rest(self) -> list[str]:
         """Values 3 on of its ImageType."""

@@ -216,8 +216,16 @@ def check_dtype(dtype: np.dtype[Any], size: int) -> None:
         )
 
 
+#: PhotometricInterpretation of grey values, by whether they are shown inverted
+_GREY = {False: "MONOCHROME2", True: "MONOCHROME1"}
+
+
 def pixel_values(
-    shape: tuple[int, ...], encoding: Encoding, rescaled: bool, rescale: bool = True
+    shape: tuple[int, ...],
+    encoding: Encoding,
+    rescaled: bool,
+    rescale: bool = True,
+    inverted: bool = False,
 ) -> list[tuple[int, str, Any]]:
     """The elements that describe the pixels of a frame of ``shape`` stored under ``encoding``.
 
@@ -227,6 +235,9 @@ def pixel_values(
     the encoding needs none). A colour image has no rescale (nor one with
     ``rescale`` False: an RT Dose's slope is its DoseGridScaling), and a
     grey one no PlanarConfiguration (which its source may have had).
+    ``inverted``: grey values are shown inverted (MONOCHROME1, as the
+    source's were: values derived from them keep their sense, and would
+    show as a negative under MONOCHROME2).
 
     Examples
     --------
@@ -246,7 +257,7 @@ def pixel_values(
         (0x00280010, "US", int(shape[0])),  # Rows
         (0x00280011, "US", int(shape[1])),  # Columns
         (0x00280002, "US", int(encoding.samples)),  # SamplesPerPixel
-        (0x00280004, "CS", "RGB" if colour else "MONOCHROME2"),  # PhotometricInterpretation
+        (0x00280004, "CS", "RGB" if colour else _GREY[inverted]),  # PhotometricInterpretation
         (0x00280006, "US", 0 if colour else REMOVE),  # PlanarConfiguration: colour by pixel
         (0x00280100, "US", bits),  # BitsAllocated
         (0x00280101, "US", bits),  # BitsStored

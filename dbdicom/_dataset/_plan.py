@@ -377,20 +377,24 @@ class PlanBuilder:
                     found.pop(number, None)
         return found
 
-    def writer(self, rescaled: bool, charset: Any, dose: bool = False) -> dict[int, bytes | None]:
+    def writer(
+        self, rescaled: bool, charset: Any, dose: bool = False, inverted: bool = False
+    ) -> dict[int, bytes | None]:
         """The elements the writer sets: series, derivation, pixel format.
 
         ``dose``: an RT Dose's, scaled by DoseGridScaling, not a rescale.
+        ``inverted``: grey values shown inverted (a MONOCHROME1 source's).
         """
-        found = self._writer.get((rescaled, charset, dose))
+        key = (rescaled, charset, dose, inverted)
+        found = self._writer.get(key)
         if found is None:
             series_uid, what, shape, encoding = self._pixels
             if dose:
                 pixels = dose_values(shape, encoding)
             else:
-                pixels = pixel_values(shape, encoding, rescaled)
+                pixels = pixel_values(shape, encoding, rescaled, inverted=inverted)
             values = [(0x0020000E, "UI", series_uid), (0x00082111, "ST", what[:1024]), *pixels]
-            found = self._writer[(rescaled, charset, dose)] = encode_values(values, charset)
+            found = self._writer[key] = encode_values(values, charset)
         return found
 
     # --------------------------------------------------------- frame values
@@ -545,7 +549,7 @@ class PlanBuilder:
             shared,
             delta,
             target if group else self.target_new(charset),
-            self.writer(base.has(_RESCALE_SLOPE), charset, sop_class == RT_DOSE),
+            self.writer(base.has(_RESCALE_SLOPE), charset, sop_class == RT_DOSE, base.inverted()),
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs

@@ -222,7 +222,8 @@ def pixel_format(ds: Dataset, shape: tuple[int, ...], encoding: Encoding, rescal
     if str(ds.get("SOPClassUID", "")) == RT_DOSE:  # scaled by DoseGridScaling, no rescale
         values = dose_values(shape, encoding)
     else:
-        values = pixel_values(shape, encoding, rescaled)
+        inverted = str(ds.get("PhotometricInterpretation", "")).strip() == "MONOCHROME1"
+        values = pixel_values(shape, encoding, rescaled, inverted=inverted)
     for tag, vr, value in values:
         if value is REMOVE:
             ds.pop(tag, None)
