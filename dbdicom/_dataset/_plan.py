@@ -310,7 +310,7 @@ class PlanBuilder:
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
         self._new: dict[Any, dict[int, bytes | None]] = {}
-        self._writer: dict[tuple[bool, Any, bool], dict[int, bytes | None]] = {}
+        self._writer: dict[tuple[bool, Any, bool, bool], dict[int, bytes | None]] = {}
         self._encodable: dict[str | None, str | None] = {}
         self._checked: dict[tuple[str, Any], dict[int, bytes | None]] = {}
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
