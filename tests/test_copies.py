@@ -12,6 +12,7 @@ from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut
 
 import dbdicom as db
+from dbdicom._templates import mr_image, write_dataset
 
 
 def test_copies_of_one_image_are_named_and_one_can_be_kept(tmp_path: Path) -> None:
@@ -75,3 +76,30 @@ def test_a_copy_of_one_slice_is_named_in_the_refusal(tmp_path: Path) -> None:
     (tmp_path / "s1_copy.dcm").unlink()
     database.refresh()
     assert database.series()[0].to_xarray().sizes["SliceLocation"] == 3
+
+
+@pytest.mark.parametrize("level", ["series", "study"])
+def test_a_copy_under_its_own_parent_keeps_each_files_values_above(
+    tmp_path: Path, level: str
+) -> None:
+    """A trial: two slices de-identified one second apart (DeidentificationMethod differs,
+    a patient-level value) copied with series.copy(): both copies got the first's value."""
+    for i in range(2):
+        ds = mr_image(np.full((4, 4), i, np.uint16), PatientID="P", InstanceNumber=i + 1)
+        ds.DeidentificationMethod = f"tool:2010032317264{i}"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.3", "1.2.3.4"
+        write_dataset(ds, tmp_path / f"{i}.dcm")
+    database = db.database(tmp_path)
+    record = database.series()[0] if level == "series" else database.studies()[0]
+    copy = record.copy()
+    database.save()
+    found = {
+        int(d.InstanceNumber): d.DeidentificationMethod
+        for d in (pydicom.dcmread(p, stop_before_pixels=True) for p in copy.files())
+    }
+    assert found == {1: "tool:20100323172640", 2: "tool:20100323172641"}
+    other = database.new_patient(PatientName="Other^Patient")
+    if level == "series":
+        other = other.new_study(StudyDescription="other")
+    moved = record.copy_to(other)  # under another patient: its values
+    assert set(moved.unique("PatientName")) == {"Other^Patient"}

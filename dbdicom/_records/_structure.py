@@ -327,9 +327,11 @@ def copy_to(record: Record, parent: Record) -> Record:
     src = _editor(record)
     dst = _editor(parent)
     dst.begin()
-    values = inherited(parent)
     if is_empty(record):
         return _copy_empty(record, parent, src, dst)
+    # under its own parent a copy keeps each file's values of the levels above (the
+    # parent's are its first file's: a value that differs by file would be lost)
+    values = {} if parent == record.parent else inherited(parent)
     rows = record._rows()
     rels = src.rels(rows)
     keys = src.keys(rows)
