@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydicom import config
+from pydicom.charset import python_encoding
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -228,6 +229,33 @@ _SINGLE_CODE = frozenset(
     + [f"ISO_IR {n}" for n in (100, 101, 109, 110, 144, 127, 126, 138, 148, 203, 166)]
 )
 _TEXT_VRS = frozenset(b"LO LT PN SH ST UC UT SQ".split())
+
+
+def holds_text(charset: Any, value: Any) -> bool:
+    """Whether the character set ``charset`` (a SpecificCharacterSet value) encodes ``value``.
+
+    Only a set of one code does: text is written into it as is (no escape
+    sequences), so that the header need not switch to UTF-8 -- which would
+    leave the bytes of text it cannot re-encode (private elements read as
+    UN) in the old set.
+
+    Examples
+    --------
+    >>> holds_text("ISO_IR 100", "Müller"), holds_text("ISO_IR 100", "Γιώργος")
+    (True, False)
+    >>> holds_text(None, "Müller"), holds_text("ISO_IR 192", ["Ā", "b"])
+    (False, True)
+    """
+    if not isinstance(charset, str) or charset.strip() not in _SINGLE_CODE:
+        return False
+    codec = python_encoding[charset.strip()]
+    texts = value if isinstance(value, MultiValue | list | tuple) else [value]
+    try:
+        for text in texts:
+            str(text).encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def charset_of(raw: bytes | None) -> str | None:

@@ -26,7 +26,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
-from .._dataset import non_ascii
+from .._dataset import holds_text, non_ascii
 from .._errors import (
     DicomError,
     DicomWarning,
@@ -78,8 +78,9 @@ DELETE: Any = _Delete()
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
     """Set (or with :data:`DELETE`, remove) one element of ``ds``.
 
-    Text beyond ASCII switches ``ds`` to UTF-8 (unless not to ``switch``: the
-    caller chose a character set that encodes it).
+    Text beyond ASCII that its character set cannot encode switches ``ds``
+    to UTF-8 (unless not to ``switch``: the caller chose a character set
+    that encodes it).
     """
     if value is DELETE:
         if number in ds:
@@ -88,7 +89,7 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
     if isinstance(value, DataElement):
         ds[value.tag] = value
         return
-    if switch and non_ascii(value):
+    if switch and non_ascii(value) and not holds_text(ds.get("SpecificCharacterSet"), value):
         if ds.get("SpecificCharacterSet") != "ISO_IR 192":
             ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8, which encodes any text
     if number in ds:
