@@ -72,3 +72,20 @@ def test_pixels_of_a_data_set_in_another_encoding_than_its_meta_says(tmp_path: P
     expected = pydicom.dcmread(path).pixel_array
     values = database.series()[0].to_xarray().values
     assert np.array_equal(values.reshape(expected.shape), expected)
+
+
+def test_a_copy_is_a_part_10_file(rtstruct: Path) -> None:
+    """A trial: the copies of a file without preamble and file meta were none either, so
+    pydicom (without force), dciodvfy and viewers refused the new files."""
+    database = db.database(rtstruct)
+    (series,) = database.series()
+    copy = series.copy()
+    database.save()
+    (written,) = copy.files()
+    ds = pydicom.dcmread(written)  # no force: a Part 10 file
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ImplicitVRLittleEndian
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID == copy.instances()[0].uid
+    source = pydicom.dcmread(rtstruct / "rtstruct.dcm", force=True)
+    assert ds.SOPInstanceUID != source.SOPInstanceUID
+    assert len(ds.ROIContourSequence) == len(source.ROIContourSequence)
+    assert (rtstruct / "rtstruct.dcm").read_bytes()[128:132] != b"DICM"  # the source as it was

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
@@ -118,7 +119,27 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _save(ds: Dataset, path: str) -> None:
+def _save(ds: Dataset, path: str, part10: bool = False) -> None:
+    """Write ``ds`` to ``path`` as it was read (with or without a preamble and file meta).
+
+    ``part10``: a new file (a copy), as a Part 10 file whatever its source was.
+    """
+    meta = getattr(ds, "file_meta", None)
+    if part10 and (ds.preamble is None or meta is None or "TransferSyntaxUID" not in meta):
+        implicit, little = ds.original_encoding
+        meta = ds.file_meta = meta if meta is not None else FileMetaDataset()
+        if "TransferSyntaxUID" not in meta:
+            meta.TransferSyntaxUID = (
+                ImplicitVRLittleEndian
+                if implicit
+                else ExplicitVRBigEndian
+                if little is False
+                else ExplicitVRLittleEndian
+            )
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(path, enforce_file_format=True)
+        return
     ds.save_as(path, enforce_file_format=False)
 
 

@@ -366,7 +366,7 @@ def copy_to(record: Record, parent: Record) -> Record:
             if instance_number is not None:
                 extra["InstanceNumber"] = instance_number
             apply_values(ds, extra)
-            _save(ds, tmp)
+            _save(ds, tmp, part10=True)
 
         items.append((path, new_keys, writer))
     src.check_files([r for r in rels if r not in src.memory])
