@@ -33,6 +33,7 @@ from .._files import (
 from .._index import GEOMETRY_KEYWORDS
 from .._templates import mr_image
 from ._elements import CHARSET, charset_of, image_type_rest
+from ._enhanced import classic_conditions, classic_frame
 from ._source import Source
 
 __all__ = ["Base", "Template", "base_of", "differing", "read_source"]
@@ -174,13 +175,12 @@ def _frames_in(path: str, size: int, mtime: int) -> list[dict[str, Any]]:
     return frame_values_of(read_dataset(path, stop_before_pixels=True))
 
 
-def _frame_of(source: Source, ds: Dataset) -> dict[str, Any]:
-    """The :data:`FRAME_KEYWORDS` values of ``source``'s frame of the enhanced header ``ds``.
+def _frame_found(source: Source, ds: Dataset) -> dict[str, Any]:
+    """The functional-group values of ``source``'s frame of the enhanced header ``ds``.
 
-    As classic values (DS as text a DS holds). A source that names no frame
-    (the whole object: a mean over its slices) has the values all its frames
-    share, and None (an empty element) for those that differ, such as the
-    position.
+    A source that names no frame (the whole object: a mean over its
+    slices) has the values all its frames share, and None for those that
+    differ, such as the position.
     """
     if source.dataset is None:
         st = os.stat(source.path)
@@ -189,16 +189,24 @@ def _frame_of(source: Source, ds: Dataset) -> dict[str, Any]:
         frames = frame_values_of(ds)
     if source.frame is None and len(frames) > 1:  # the whole object: what all frames share
         found: dict[str, Any] = {}
-        for k in FRAME_KEYWORDS:
+        for k in {k for f in frames for k in f}:
             values = {repr(f.get(k)) for f in frames}
             if len(values) > 1:
                 found[k] = None  # where the frames differ: left empty
             elif frames[0].get(k) is not None:
                 found[k] = frames[0][k]
-    elif 0 <= (source.frame or 1) - 1 < len(frames):
-        found = frames[(source.frame or 1) - 1]
-    else:
-        return {}
+        return found
+    if 0 <= (source.frame or 1) - 1 < len(frames):
+        return frames[(source.frame or 1) - 1]
+    return {}
+
+
+def _frame_of(found: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`FRAME_KEYWORDS` values of a frame's functional-group values ``found``.
+
+    As classic values (DS as text a DS holds); None (an empty element)
+    for those its frames differ in.
+    """
     out: dict[str, Any] = {}
     for keyword in FRAME_KEYWORDS:
         value = found.get(keyword)
@@ -241,9 +249,11 @@ def base_of(
 
     Its first source's, as bytes where the byte walker takes it (``layouts``:
     the layouts of the headers split so far), else through pydicom (an
-    enhanced source gives the ``levels`` attributes, on the template, as the
-    rest of its header describes the whole object); without sources, the
-    template. ``pydicom_only``: every base through pydicom.
+    enhanced source gives its frame's classic header, its values on the
+    template of the single-frame class that holds the frame, as its own
+    header describes the whole object: see
+    :func:`~dbdicom._dataset._enhanced.classic_frame`); without sources,
+    the template. ``pydicom_only``: every base through pydicom.
 
     Examples
     --------
@@ -269,72 +279,15 @@ def base_of(
     ds = read_source(source)
     left_out: frozenset[int] = frozenset()
     if "PerFrameFunctionalGroupsSequence" in ds:  # enhanced: its header does not fit a frame
-        base = copy.deepcopy(template.dataset)
-        for keyword in levels:
-            if keyword in ds:
-                base[keyword] = ds[keyword]
-        # the frame's own geometry and timing, from the functional groups (not the template's)
-        for keyword, value in _frame_of(source, ds).items():
+        found = _frame_found(source, ds)
+        base = classic_frame(ds, found, levels, template.shape)
+        # the frame's own geometry and timing, from the functional groups
+        for keyword, value in _frame_of(found).items():
             setattr(base, keyword, value)
-        left_out = _classic_conditions(ds, base)
+        left_out = classic_conditions(ds, base)
         ds = base
     sop_class = str(ds.get("SOPClassUID", MRImageStorage))
     return Base(source, None, ds, sop_class, template, left_out)
-
-
-#: the Scanning Sequence of a classic MR image from an enhanced one's Echo Pulse Sequence
-_SCANNING = {"SPIN": ["SE"], "GRADIENT": ["GR"], "BOTH": ["SE", "GR"]}
-_INVERSION_TIME = 0x00180082
-
-
-def _classic_conditions(enhanced: Dataset, base: Dataset) -> frozenset[int]:
-    """Make ``base`` (the template, for a frame of ``enhanced``) meet the classic MR's conditions.
-
-    The template's Scanning Sequence (GR) is made up; the enhanced header
-    says what it was (Echo Pulse Sequence, and IR where its MR Modifier
-    says Inversion Recovery YES). Inversion Time is allowed only with IR
-    (Type 2C): without it, the tag is returned, to be left out of frames
-    whose own values do not give it (an enhanced file keeps its inversion
-    times in the functional groups; a top-level one, as some vendors write,
-    is not part of its IOD). Laterality (Type 2C for a paired body part)
-    is met by Image Laterality from the Frame Laterality of its anatomy.
-
-    Examples
-    --------
-    >>> from pydicom.dataset import Dataset
-    >>> enhanced, base = Dataset(), Dataset()
-    >>> enhanced.EchoPulseSequence = "SPIN"
-    >>> [hex(t) for t in _classic_conditions(enhanced, base)], base.ScanningSequence
-    (['0x180082'], 'SE')
-    >>> modifier = Dataset(); modifier.InversionRecovery = "YES"
-    >>> shared = Dataset(); shared.MRModifierSequence = [modifier]
-    >>> enhanced.SharedFunctionalGroupsSequence = [shared]
-    >>> sorted(_classic_conditions(enhanced, base)), list(base.ScanningSequence)
-    ([], ['SE', 'IR'])
-    """
-    groups = [*enhanced.get("SharedFunctionalGroupsSequence", [])]
-    groups += [*enhanced.get("PerFrameFunctionalGroupsSequence", [])[:1]]
-    items = [
-        item for group in groups for seq in group for item in (seq.value or []) if seq.VR == "SQ"
-    ]
-
-    def found(keyword: str) -> Any:
-        if keyword in enhanced:
-            return enhanced.get(keyword)
-        return next((item.get(keyword) for item in items if keyword in item), None)
-
-    pulse = str(found("EchoPulseSequence") or "").strip().upper()
-    given = base.get("ScanningSequence") or "GR"
-    given = [given] if isinstance(given, str) else list(given)
-    sequence = [s for s in _SCANNING.get(pulse, given) if s != "IR"]
-    inversion = str(found("InversionRecovery") or "").strip().upper() == "YES"
-    if inversion:
-        sequence.append("IR")
-    base.ScanningSequence = sequence
-    laterality = found("FrameLaterality")
-    if laterality and "ImageLaterality" not in base and "Laterality" not in base:
-        base.ImageLaterality = laterality
-    return frozenset() if inversion else frozenset({_INVERSION_TIME})
 
 
 def _own_elements(source: Source, layouts: Layouts) -> dict[int, bytes] | None:
@@ -389,7 +342,9 @@ def differing(
                 if tag not in first_ds or tag not in ds or first_ds[tag].value != ds[tag].value:
                     out.add(int(tag))
         if "PerFrameFunctionalGroupsSequence" in first_ds:  # frames of enhanced files
-            frames = [_frame_of(source, ds) for source, ds in zip(group, sets, strict=True)]
+            frames = [
+                _frame_of(_frame_found(source, ds)) for source, ds in zip(group, sets, strict=True)
+            ]
             for keyword in FRAME_KEYWORDS:
                 if len({repr(f.get(keyword)) for f in frames}) > 1:
                     out.add(int(keyword_tag(keyword) or 0))

@@ -53,6 +53,24 @@ _SECONDARY_CAPTURE = {
     _RESCALE_TYPE: encode_element(_RESCALE_TYPE, "LO", "US"),
 }
 
+#: classes whose IOD has the Modality LUT module (or the DX Image module) with
+#: its Rescale Type Type 1C where a rescale is present: a derived frame with a
+#: rescale and no RescaleType of its source's gets "US" (unspecified)
+_RESCALE_TYPED = frozenset(
+    str(c)
+    for c in (
+        uid.ComputedRadiographyImageStorage,
+        uid.DigitalXRayImageStorageForPresentation,
+        uid.DigitalXRayImageStorageForProcessing,
+        uid.DigitalMammographyXRayImageStorageForPresentation,
+        uid.DigitalMammographyXRayImageStorageForProcessing,
+        uid.DigitalIntraOralXRayImageStorageForPresentation,
+        uid.DigitalIntraOralXRayImageStorageForProcessing,
+        uid.XRayAngiographicImageStorage,
+        uid.XRayRadiofluoroscopicImageStorage,
+    )
+)
+
 # the single-frame class of a multi-frame-only one (None: Secondary Capture)
 _SINGLE: dict[str, str | None] = {
     str(uid.UltrasoundMultiFrameImageStorage): str(uid.UltrasoundImageStorage),
@@ -121,7 +139,9 @@ def class_rules(base: Base, delta: dict[int, bytes | None], encoding: Encoding) 
     """The SOP class of a frame on ``base`` (:func:`derived_class`), and what it asks, in ``delta``.
 
     The class where it changes; a Secondary Capture's attributes the source
-    has not; no DoseGridScaling outside an RT Dose (it would scale the values
+    has not; a RescaleType "US" with a rescale where the class's IOD asks
+    for one (Computed Radiography, Digital X-Ray, X-Ray Angiography...);
+    no DoseGridScaling outside an RT Dose (it would scale the values
     read).
     """
     found = derived_class(base.sop_class, encoding)
@@ -129,10 +149,12 @@ def class_rules(base: Base, delta: dict[int, bytes | None], encoding: Encoding) 
         delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
     if found != RT_DOSE and base.has(DOSE_GRID_SCALING):
         delta[DOSE_GRID_SCALING] = None
+    rescaled = encoding.samples == 1 and (
+        encoding.slope != 1.0 or encoding.intercept != 0.0 or base.has(_RESCALE_SLOPE)
+    )
+    if found in _RESCALE_TYPED and rescaled and not base.has(_RESCALE_TYPE):
+        delta.setdefault(_RESCALE_TYPE, _SECONDARY_CAPTURE[_RESCALE_TYPE])
     if found == SECONDARY_CAPTURE:
-        rescaled = encoding.samples == 1 and (
-            encoding.slope != 1.0 or encoding.intercept != 0.0 or base.has(_RESCALE_SLOPE)
-        )
         for tag, element in _SECONDARY_CAPTURE.items():
             if tag not in delta and not base.has(tag) and (tag != _RESCALE_TYPE or rescaled):
                 delta[tag] = element

@@ -129,12 +129,14 @@ def _sequence(tag: int, items: Iterable[bytes]) -> bytes:
     return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, b"SQ", 0, len(body)) + body
 
 
-def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[bytes, bytes]:
+def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[bytes, bytes | None]:
     """SourceImageSequence and ReferencedSeriesSequence of the sources ``group``.
 
     The SourceImageSequence has the frame numbers of multi-frame sources; the
     ReferencedSeriesSequence has each instance once, by series. ``classes``:
-    the ReferencedSOPClassUID elements made so far (filled in).
+    the ReferencedSOPClassUID elements made so far (filled in). A source
+    without a SeriesInstanceUID is in the SourceImageSequence only; where
+    none has one, there is no ReferencedSeriesSequence (None).
 
     Examples
     --------
@@ -148,6 +150,8 @@ def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[byte
     ('1.2.3', '4')
     >>> ds.ReferencedSeriesSequence[0].SeriesInstanceUID
     '1.2'
+    >>> references([Source("", "a", "1.2.840.10008.5.1.4.1.1.4", "1.2.3", None)], {})[1] is None
+    True
     """
     source_items = []
     by_series: dict[str, dict[str, bytes]] = {}
@@ -158,13 +162,15 @@ def references(group: Sequence[Source], classes: dict[str, bytes]) -> tuple[byte
         instance = sop_class + ui(0x00081155, s.sop_uid)
         frame = b"" if s.frame is None else number_element(0x00081160, "IS", str(s.frame))
         source_items.append(_item(instance + frame))
-        by_series.setdefault(s.series_uid, {})[s.sop_uid] = _item(instance)
+        if s.series_uid:  # never the text "None" as a UID
+            by_series.setdefault(s.series_uid, {})[s.sop_uid] = _item(instance)
     series_items = [
         # (0008,114A) ReferencedInstanceSequence comes before (0020,000E)
         _item(_sequence(0x0008114A, items.values()) + ui(0x0020000E, uid))
         for uid, items in by_series.items()
     ]
-    return _sequence(0x00082112, source_items), _sequence(0x00081115, series_items)
+    series = _sequence(0x00081115, series_items) if series_items else None
+    return _sequence(0x00082112, source_items), series
 
 
 def encode_values(

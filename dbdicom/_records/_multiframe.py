@@ -21,6 +21,7 @@ message names those not kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 from typing import Any
@@ -56,6 +57,22 @@ _KEPT = frozenset(
     | WRITER_TAGS
 )
 _GEOMETRY = ("PixelSpacing", "ImageOrientationPatient", "SliceThickness")
+#: Type 2 patient and study attributes: empty where the parents have none (the
+#: templates' made-up patient is for objects made from nothing)
+_TYPE2 = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+)
+#: the templates' values of the source's study and acquisition: the parents'
+#: or the first source's, else left out
+_FROM_SOURCE = ("StudyDescription", "InstitutionName", "StationName", "PatientPosition")
 
 
 def check_kind(kind: str) -> None:
@@ -108,11 +125,14 @@ def _write_multiframe(
     if description:
         attributes["ContentDescription"] = str(description)[:64]
     referenced: dict[str, list[tuple[str, str]]] = {}
-    for s in sources:
+    for s in (s for s in sources if s.series_uid):  # a UID, never the text "None"
         pairs = referenced.setdefault(s.series_uid, [])
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
     ds = _build(kind, pixels, positions, attributes, referenced or None, description)
+    for keyword in _FROM_SOURCE:
+        if keyword not in attributes:
+            ds.pop(keyword, None)
     lost = sorted(  # scalar coordinates (dates shared by all frames) are as attrs
         str(c)
         for c in da.coords
@@ -194,6 +214,19 @@ def _attributes(
         frame_of_reference = _source_value(series, sources[0], "FrameOfReferenceUID")
     if frame_of_reference:
         out["FrameOfReferenceUID"] = str(frame_of_reference)
+    for keyword in _TYPE2:
+        out.setdefault(keyword, "")
+    for keyword in _FROM_SOURCE:
+        value = out.get(keyword) or (
+            _source_value(series, sources[0], keyword) if sources else None
+        )
+        if value:
+            out[keyword] = value
+        else:
+            out.pop(keyword, None)
+    if not out.get("ContentDate") or not out.get("ContentTime"):  # Type 1: when written
+        now = dt.datetime.now()
+        out["ContentDate"], out["ContentTime"] = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     if kind == "parametric map":
         modality = da.attrs.get("Modality") or target.get("Modality")
         if not modality and sources:

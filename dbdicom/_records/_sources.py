@@ -77,7 +77,7 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
                 rel,
                 str(sop_class or MRImageStorage),
                 str(uid),
-                str(series),
+                "" if series is None or series != series else str(series),  # none: not "None"
                 editor.memory.get(rel),
                 int(offset) if raw else 0,
                 int(frame) + 1 if numbered else None,
