@@ -33,6 +33,7 @@ Nothing here knows of records, the index or the folder layout.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +44,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
+from .._errors import DicomWarning, InvalidValueError
 from .._files import Layouts, encode_element
 from .._templates import slice_location
 from ._base import Base, Template, base_of, differing
@@ -255,7 +257,10 @@ class PlanBuilder:
         for keyword, value in attrs.items():
             if keyword not in parents:
                 number, _, vr = resolve_tag(keyword)
-                shared.append((number, vr, to_dicom(number, value, vr)))
+                try:
+                    shared.append((number, vr, to_dicom(number, value, vr)))
+                except InvalidValueError as exc:  # most often the sources' own value
+                    _left_out(keyword, exc)
         what = description or (
             f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
             if sources
@@ -556,6 +561,18 @@ class PlanBuilder:
         return FramePlan(
             base, layers, uid, charset, self.customs, bytes_ok, self.encoding, sop_class
         )
+
+
+def _left_out(keyword: str, why: InvalidValueError) -> None:
+    """Say that the attr ``keyword``, which DICOM cannot hold, is not written (see ``why``)."""
+    warnings.warn(
+        f"da.attrs[{keyword!r}] is not written: {why} Such a value most often comes "
+        "from the source files' own headers (kept by xarray in the attrs): the new "
+        "files keep their source's as it is, or none without a source. To write "
+        f"another, set a valid one (da.attrs[{keyword!r}] = ...).",
+        DicomWarning,
+        stacklevel=2,
+    )
 
 
 def example_plan() -> FramePlan:

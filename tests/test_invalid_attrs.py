@@ -1,0 +1,54 @@
+"""Values of the attrs DICOM cannot hold do not stop a write.
+
+They most often come from the source files' own headers, kept by xarray
+(an 80-character ProtocolName, an ImageType with a '/'): a trial's
+``set_xarray(da * 2)`` failed on them, although the user never set them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+
+import dbdicom as db
+from dbdicom._templates import mr_image, write_dataset
+
+LONG = "T1_MPRAGE_sag_p2_iso_1mm_with_a_long_site_specific_suffix_added_by_the_scanner"
+
+
+def test_a_source_value_dicom_cannot_hold_is_kept_as_it_is(tmp_path: Path) -> None:
+    for i in range(2):
+        ds = mr_image(np.full((4, 4), i, np.uint16), PatientID="P", InstanceNumber=i + 1)
+        ds.ProtocolName = LONG  # 80 characters in an LO (64 at most)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.3", "1.2.3.4"
+        ds.ImagePositionPatient = [0, 0, 3.0 * i]
+        write_dataset(ds, tmp_path / f"{i}.dcm")
+    database = db.database(tmp_path)
+    source = database.series()[0]
+    da = source.to_xarray()
+    assert da.attrs["ProtocolName"] == LONG
+    derived = source.new_sibling(SeriesDescription="doubled")
+    with pytest.warns(db.DicomWarning, match="'ProtocolName'.* is not written.*source's as it"):
+        derived.set_xarray(da * 2)
+    database.save()
+    for path in derived.files():
+        assert pydicom.dcmread(path).ProtocolName == LONG
+
+
+def test_an_invalid_attr_of_a_new_array_is_left_out(tmp_path: Path) -> None:
+    database = db.database(tmp_path)
+    series = database.new_patient().new_study().new_series(SeriesDescription="new")
+    da = xr.DataArray(
+        np.zeros((2, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={"SliceLocation": [0.0, 3.0]},
+    )
+    da.attrs["ImageType"] = ["DERIVED", "SECONDARY", "ABDOM/RAD"]
+    with pytest.warns(db.DicomWarning, match="'ImageType'.* is not written"):
+        series.set_xarray(da)
+    database.save()
+    assert "ABDOM/RAD" not in list(pydicom.dcmread(series.files()[0]).ImageType)
