@@ -1,0 +1,82 @@
+"""Frames that one affine cannot place are given none, and say what to select.
+
+A new-user trial found positions given wrong without a word: two stacks side
+by side in one series (same SliceLocations) had the affine of the first, and
+NIfTI wrote the second on top of it; SliceLocations rounded to whole mm put
+two slices 0.5 mm apart under one location, half of them misplaced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dbdicom as db
+from dbdicom._templates import mr_image, new_uid, write_dataset
+
+
+def _series(folder: Path, frames: list[dict[str, Any]]) -> Any:
+    """The one series of ``folder`` after writing one MR file per dict of ``frames``."""
+    uids = {"StudyInstanceUID": new_uid(), "SeriesInstanceUID": new_uid()}
+    uids["FrameOfReferenceUID"] = new_uid()
+    for k, attributes in enumerate(frames):
+        pixels = np.full((4, 4), k, np.uint16)
+        ds = mr_image(pixels, InstanceNumber=k + 1, PixelSpacing=[1.0, 1.0], **uids, **attributes)
+        write_dataset(ds, folder / "dicom" / f"IM{k:04d}.dcm")
+    (series,) = db.database(str(folder / "dicom")).series()
+    return series
+
+
+def _two_stacks(folder: Path) -> Any:
+    return _series(
+        folder,
+        [
+            {"ImagePositionPatient": [x, -60.0, 3.0 * k], "SliceLocation": 3.0 * k}
+            for x in (-150.0, 30.0)
+            for k in range(4)
+        ],
+    )
+
+
+def test_stacks_side_by_side_have_no_affine(tmp_path: Path) -> None:
+    da = _two_stacks(tmp_path).to_xarray()
+    assert da.dims[:2] == ("SliceLocation", "frame")
+    with pytest.raises(
+        db.GeometryError, match=r"along the dim 'frame'.*side by side.*isel\(frame=0\)"
+    ):
+        _ = da.dicom.affine
+    for k, x in enumerate((-150.0, 30.0)):  # each stack alone has its own
+        assert da.isel(frame=k).dicom.affine[0, 3] == x
+
+
+def test_stacks_side_by_side_are_not_written_one_on_the_other(tmp_path: Path) -> None:
+    series = _two_stacks(tmp_path)
+    with pytest.raises(db.GridError, match="isel"):
+        series.export_as_nifti(str(tmp_path / "nifti"))
+    assert not list((tmp_path / "nifti").rglob("*.nii*"))
+
+
+def test_slices_under_one_rounded_slicelocation_have_no_affine(tmp_path: Path) -> None:
+    frames = [
+        {"ImagePositionPatient": [-5.0, -4.0, 0.5 * k], "SliceLocation": float(np.floor(0.5 * k))}
+        for k in range(6)
+    ]
+    da = _series(tmp_path, frames).to_xarray()
+    assert da.dims[:2] == ("SliceLocation", "frame")  # two slices under each location
+    with pytest.raises(db.GeometryError, match="SliceLocation rounded"):
+        _ = da.dicom.affine
+
+
+def test_positions_a_hair_apart_keep_the_affine(tmp_path: Path) -> None:
+    """Repeats of one stack (two flip angles) at positions that differ by 1e-4 mm."""
+    frames = [
+        {"ImagePositionPatient": [1e-4 * r, 0.0, 3.0 * k], "FlipAngle": (2.0, 15.0)[r]}
+        for r in range(2)
+        for k in range(3)
+    ]
+    da = _series(tmp_path, frames).to_xarray()
+    assert "FlipAngle" in da.dims
+    assert np.allclose(da.dicom.affine[:3, 2], [0.0, 0.0, 3.0])
