@@ -80,3 +80,25 @@ def test_positions_a_hair_apart_keep_the_affine(tmp_path: Path) -> None:
     da = _series(tmp_path, frames).to_xarray()
     assert "FlipAngle" in da.dims
     assert np.allclose(da.dicom.affine[:3, 2], [0.0, 0.0, 3.0])
+
+
+def test_slicelocation_in_some_files_only_is_computed_for_all(tmp_path: Path) -> None:
+    """Stored (z + 100, from a landmark) in odd slices, none in even: not mixed, in order."""
+    uids = {"StudyInstanceUID": new_uid(), "SeriesInstanceUID": new_uid()}
+    for k in range(6):
+        ds = mr_image(
+            np.full((4, 4), k, np.uint16),
+            InstanceNumber=k + 1,
+            ImagePositionPatient=[-5.0, -4.0, 2.0 * k],
+            SliceLocation=2.0 * k + 100,
+            **uids,
+        )
+        if k % 2 == 0:
+            del ds.SliceLocation
+        write_dataset(ds, tmp_path / "dicom" / f"IM{k:04d}.dcm")
+    (series,) = db.database(str(tmp_path / "dicom")).series()
+    da = series.to_xarray()
+    assert da["SliceLocation"].values.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    assert da["ImagePositionPatient[2]"].values.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    assert da.isel(row=0, column=0).values.tolist() == [0, 1, 2, 3, 4, 5]
+    assert np.allclose(da.dicom.affine[:3, 2], [0.0, 0.0, 2.0])

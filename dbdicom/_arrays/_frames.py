@@ -96,6 +96,8 @@ class Frames:
                 ]
                 if self._one_location(values) and not self._one_location(computed):
                     values = [None] * len(values)  # one value for slices apart: not theirs
+                if None in values:  # missing in some frames: computed for all (a stored
+                    values = [None] * len(values)  # value may be from a landmark: other scale)
                 values = [c if v is None else v for v, c in zip(values, computed, strict=True)]
             self._raw[keyword] = values
         return self._raw[keyword]
