@@ -102,3 +102,30 @@ def test_slicelocation_in_some_files_only_is_computed_for_all(tmp_path: Path) ->
     assert da["ImagePositionPatient[2]"].values.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     assert da.isel(row=0, column=0).values.tolist() == [0, 1, 2, 3, 4, 5]
     assert np.allclose(da.dicom.affine[:3, 2], [0.0, 0.0, 2.0])
+
+
+def test_orientations_a_rounding_boundary_apart_are_one_stack(tmp_path: Path) -> None:
+    """Cosines 2e-6 apart either side of 0.99995 (jitter in the 7th decimal) are one stack."""
+    frames = []
+    for k in range(6):
+        orientation = [1.0, 0.0, 0.0, 0.0, 0.9999505 + (1e-6 if k % 2 else -1e-6), -0.0099501]
+        normal = np.cross(orientation[:3], orientation[3:])
+        position = (np.array([-5.0, -4.0, 0.0]) + 3.0 * k * normal).round(5).tolist()
+        frames.append({"ImagePositionPatient": position, "ImageOrientationPatient": orientation})
+    series = _series(tmp_path, frames)
+    assert [da.shape for da in series.to_xarrays()] == [(6, 4, 4)]
+    da = series.to_xarray()
+    assert np.allclose(np.linalg.norm(da.dicom.affine[:3, 2]), 3.0)
+    out = series.export_as_nifti(str(tmp_path / "nifti"))
+    assert len(list(Path(out).rglob("*.nii.gz"))) == 1
+
+
+def test_orientations_apart_are_still_two_groups(tmp_path: Path) -> None:
+    axial = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    tilted = [1.0, 0.0, 0.0, 0.0, 0.9998, -0.0199987]  # about 1 degree
+    frames = [
+        {"ImagePositionPatient": [0.0, 0.0, 3.0 * k], "ImageOrientationPatient": o}
+        for o in (axial, tilted)
+        for k in range(2)
+    ]
+    assert len(_series(tmp_path, frames).to_xarrays()) == 2

@@ -102,7 +102,7 @@ def _first(vectors: np.ndarray | None) -> np.ndarray | None:
 
 
 #: how far the orientation (cosines) and PixelSpacing (relative) of frames may differ in one affine
-_ORIENTATION_TOLERANCE = 1e-4
+ORIENTATION_TOLERANCE = 1e-4
 _SPACING_TOLERANCE = 1e-4
 
 
@@ -146,7 +146,7 @@ def _unplaceable(da: Any) -> str:
 def _differing(da: Any) -> str:
     """The geometry tag whose value differs between frames (and two of its values), else ""."""
     for tag, n, rtol, atol in (
-        ("ImageOrientationPatient", 6, 0.0, _ORIENTATION_TOLERANCE),
+        ("ImageOrientationPatient", 6, 0.0, ORIENTATION_TOLERANCE),
         ("PixelSpacing", 2, _SPACING_TOLERANCE, 0.0),
     ):
         vectors = tag_vectors(da, tag, n)
