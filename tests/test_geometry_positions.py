@@ -129,3 +129,30 @@ def test_orientations_apart_are_still_two_groups(tmp_path: Path) -> None:
         for k in range(2)
     ]
     assert len(_series(tmp_path, frames).to_xarrays()) == 2
+
+
+def test_siemens_mosaic_has_no_affine_and_is_not_written_to_nifti(tmp_path: Path) -> None:
+    """Four 8 x 8 slices tiled in each 16 x 16 image: its pixels are not one slice's."""
+    frames = [
+        {
+            "ImagePositionPatient": [-16.0, -16.0, 0.0],
+            "ImageType": ["ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"],
+            "Manufacturer": "SIEMENS",
+            "AcquisitionNumber": v + 1,
+            "AcquisitionTime": f"1015{2 * v:02d}.000",
+        }
+        for v in range(3)
+    ]
+    uids = {"StudyInstanceUID": new_uid(), "SeriesInstanceUID": new_uid()}
+    for k, attributes in enumerate(frames):
+        ds = mr_image(np.full((16, 16), k, np.uint16), InstanceNumber=k + 1, **uids, **attributes)
+        write_dataset(ds, tmp_path / "dicom" / f"IM{k:04d}.dcm")
+    (series,) = db.database(str(tmp_path / "dicom")).series()
+    da = series.to_xarray()
+    assert da.shape == (3, 16, 16)  # read as stored
+    assert da.isel(row=0, column=0).values.tolist() == [0, 1, 2]
+    with pytest.raises(db.GeometryError, match="Siemens mosaic.*dcm2niix"):
+        _ = da.dicom.affine
+    with pytest.raises(db.GridError, match="Siemens mosaic"):
+        series.export_as_nifti(str(tmp_path / "nifti"))
+    assert not list((tmp_path / "nifti").rglob("*.nii*"))

@@ -224,6 +224,22 @@ def _thickness(da: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _mosaic(da: Any) -> bool:
+    """Whether the frames of ``da`` are Siemens mosaics (MOSAIC in ImageType).
+
+    Each such image tiles several slices side by side, with the position of
+    the whole: its pixels are not where one slice's would be.
+    """
+    values = [da.attrs.get("ImageType")]
+    if "ImageType" in da.coords:
+        values += list(np.asarray(da.coords["ImageType"].values, dtype=object).ravel())
+    for value in values:
+        parts = value.split("\\") if isinstance(value, str) else value
+        if isinstance(parts, list | tuple) and any(str(p).strip() == "MOSAIC" for p in parts):
+            return True
+    return False
+
+
 def affine_of(da: Any) -> np.ndarray | None:
     """The affine of ``da`` (4 x 4, (column, row, slice) -> LPS mm), None if it has none.
 
@@ -233,7 +249,8 @@ def affine_of(da: Any) -> np.ndarray | None:
     are not evenly spaced (:func:`dbdicom._geometry.slice_spacing`), when
     positions vary along a dim that is not ``SliceLocation`` (by more than
     1% of a pixel; also where ``SliceLocation`` is a dim), or when the
-    frames' orientations or pixel spacings differ.
+    frames' orientations or pixel spacings differ, or for Siemens mosaics
+    (``MOSAIC`` in ImageType: several slices tiled in one image).
 
     Examples
     --------
@@ -259,6 +276,8 @@ def affine_of(da: Any) -> np.ndarray | None:
     given = da.attrs.get("affine")
     if given is not None:
         return np.asarray(given, dtype=float).reshape(4, 4)
+    if _mosaic(da):  # the tiles are slices dbdicom does not separate
+        return None
     orientation = _first(tag_vectors(da, "ImageOrientationPatient", 6))
     spacing = _first(tag_vectors(da, "PixelSpacing", 2))
     positions = tag_vectors(da, "ImagePositionPatient", 3)
@@ -286,6 +305,14 @@ def why_no_affine(da: Any) -> str:
     >>> why_no_affine(xr.DataArray(np.zeros((2, 2)), dims=("row", "column")))[:60]
     'no affine: the images have no (0020,0032) ImagePositionPatie'
     """
+    if _mosaic(da) and da.attrs.get("affine") is None:
+        return (
+            "no affine: these are Siemens mosaics ((0008,0008) ImageType MOSAIC): each "
+            "image tiles several slices side by side, which dbdicom does not separate, so "
+            "their pixels have no position in the patient. Convert the series with "
+            "dcm2niix, which separates the tiles into slices; the array itself reads "
+            "as stored (the tiles in one image)"
+        )
     missing = []
     for tag, number in GEOMETRY_TAGS.items():
         vectors = tag_vectors(da, tag, _SIZES[tag])
