@@ -102,7 +102,7 @@ def _first(vectors: np.ndarray | None) -> np.ndarray | None:
 
 
 #: how far the orientation (cosines) and PixelSpacing (relative) of frames may differ in one affine
-_ORIENTATION_TOLERANCE = 1e-4
+ORIENTATION_TOLERANCE = 1e-4
 _SPACING_TOLERANCE = 1e-4
 
 
@@ -146,7 +146,7 @@ def _unplaceable(da: Any) -> str:
 def _differing(da: Any) -> str:
     """The geometry tag whose value differs between frames (and two of its values), else ""."""
     for tag, n, rtol, atol in (
-        ("ImageOrientationPatient", 6, 0.0, _ORIENTATION_TOLERANCE),
+        ("ImageOrientationPatient", 6, 0.0, ORIENTATION_TOLERANCE),
         ("PixelSpacing", 2, _SPACING_TOLERANCE, 0.0),
     ):
         vectors = tag_vectors(da, tag, n)
@@ -164,7 +164,10 @@ def _differing(da: Any) -> str:
 
 
 def _slice_positions(da: Any, positions: np.ndarray) -> list[np.ndarray] | None:
-    """One position per slice (the first frame of each with one), None if a slice has none."""
+    """One position per slice (the first frame of each with one), None if a slice has none.
+
+    The positions along the other dims are the same (see :func:`_moving_dim`).
+    """
     dims = [d for d in da.dims if d not in _PIXEL_DIMS]
     if _SLICE in dims:
         moved = np.moveaxis(positions, dims.index(_SLICE), 0)
@@ -175,11 +178,41 @@ def _slice_positions(da: Any, positions: np.ndarray) -> list[np.ndarray] | None:
                 return None
             out.append(first)
         return out
-    rows = positions.reshape(-1, 3)
-    rows = rows[~np.isnan(rows).any(axis=1)]
-    if not len(rows) or not (rows == rows[0]).all():
-        return None  # positions that vary along a dim that is not the slices
-    return [rows[0]]
+    first = _first(positions)
+    return None if first is None else [first]
+
+
+#: how far (a fraction of the smallest pixel spacing) the frames of one slice may lie apart
+_POSITION_TOLERANCE = 0.01
+
+
+def _moving_dim(da: Any) -> tuple[str, list[float], list[float]] | None:
+    """The first dim other than the slices along which ImagePositionPatient changes.
+
+    With two of its positions; None when every slice's frames lie at one
+    position (within :data:`_POSITION_TOLERANCE` of a pixel). An affine
+    made from the first frame of each slice would put the others there.
+    """
+    positions = tag_vectors(da, "ImagePositionPatient", 3)
+    spacing = tag_vectors(da, "PixelSpacing", 2)
+    if positions is None:
+        return None
+    pixel = np.nanmin(spacing) if spacing is not None and np.isfinite(spacing).any() else 1.0
+    tolerance = _POSITION_TOLERANCE * float(pixel) if pixel > 0 else _POSITION_TOLERANCE
+    dims = [d for d in da.dims if d not in _PIXEL_DIMS]
+    for axis, dim in enumerate(dims):
+        if dim == _SLICE or positions.shape[axis] < 2:
+            continue
+        moved = np.moveaxis(positions, axis, 0)
+        spread = np.fmax.reduce(moved, axis=0) - np.fmin.reduce(moved, axis=0)  # NaN: no frame
+        distance = np.linalg.norm(np.nan_to_num(spread), axis=-1)
+        if distance.size and distance.max() > tolerance:
+            worst = int(np.argmax(distance))
+            frames = moved.reshape(moved.shape[0], -1, 3)[:, worst]  # the frames of one slice
+            frames = frames[~np.isnan(frames).any(axis=1)]
+            far = np.linalg.norm(frames - frames[0], axis=1)
+            return dim, frames[0].tolist(), frames[int(np.argmax(far))].tolist()
+    return None
 
 
 def _thickness(da: Any) -> float | None:
@@ -191,6 +224,22 @@ def _thickness(da: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _mosaic(da: Any) -> bool:
+    """Whether the frames of ``da`` are Siemens mosaics (MOSAIC in ImageType).
+
+    Each such image tiles several slices side by side, with the position of
+    the whole: its pixels are not where one slice's would be.
+    """
+    values = [da.attrs.get("ImageType")]
+    if "ImageType" in da.coords:
+        values += list(np.asarray(da.coords["ImageType"].values, dtype=object).ravel())
+    for value in values:
+        parts = value.split("\\") if isinstance(value, str) else value
+        if isinstance(parts, list | tuple) and any(str(p).strip() == "MOSAIC" for p in parts):
+            return True
+    return False
+
+
 def affine_of(da: Any) -> np.ndarray | None:
     """The affine of ``da`` (4 x 4, (column, row, slice) -> LPS mm), None if it has none.
 
@@ -198,8 +247,10 @@ def affine_of(da: Any) -> np.ndarray | None:
     otherwise the affine is made from the geometry tags (see the module
     notes). There is none when a geometry tag is missing, when the slices
     are not evenly spaced (:func:`dbdicom._geometry.slice_spacing`), when
-    positions vary along a dim that is not ``SliceLocation``, or when the
-    frames' orientations or pixel spacings differ.
+    positions vary along a dim that is not ``SliceLocation`` (by more than
+    1% of a pixel; also where ``SliceLocation`` is a dim), or when the
+    frames' orientations or pixel spacings differ, or for Siemens mosaics
+    (``MOSAIC`` in ImageType: several slices tiled in one image).
 
     Examples
     --------
@@ -213,6 +264,10 @@ def affine_of(da: Any) -> np.ndarray | None:
     [[0.25, 0.0, 0.0, 0.0], [0.0, 0.5, 2.0, 0.0], [0.0, 0.0, 4.0, 0.0]]
     >>> affine_of(da.isel(SliceLocation=[1]))[:3, 3].tolist()  # the slice selected
     [0.0, 2.0, 4.0]
+    >>> two = xr.concat([da, da + 0], "frame").assign_coords(
+    ...     {"ImagePositionPatient[0]": ("frame", [0.0, 180.0])})  # a second stack beside it
+    >>> affine_of(two) is None, float(affine_of(two.isel(frame=1))[0, 3])
+    (True, 180.0)
     """
     try:
         da = in_plane_applied(da)
@@ -221,12 +276,16 @@ def affine_of(da: Any) -> np.ndarray | None:
     given = da.attrs.get("affine")
     if given is not None:
         return np.asarray(given, dtype=float).reshape(4, 4)
+    if _mosaic(da):  # the tiles are slices dbdicom does not separate
+        return None
     orientation = _first(tag_vectors(da, "ImageOrientationPatient", 6))
     spacing = _first(tag_vectors(da, "PixelSpacing", 2))
     positions = tag_vectors(da, "ImagePositionPatient", 3)
     if orientation is None or spacing is None or positions is None:
         return None
     if _differing(da) or _unplaceable(da):  # one frame's spacing would misplace the others
+        return None
+    if _moving_dim(da) is not None:  # stacks side by side, or slices a SliceLocation merged
         return None
     slices = _slice_positions(da, positions)
     if slices is None:
@@ -246,6 +305,14 @@ def why_no_affine(da: Any) -> str:
     >>> why_no_affine(xr.DataArray(np.zeros((2, 2)), dims=("row", "column")))[:60]
     'no affine: the images have no (0020,0032) ImagePositionPatie'
     """
+    if _mosaic(da) and da.attrs.get("affine") is None:
+        return (
+            "no affine: these are Siemens mosaics ((0008,0008) ImageType MOSAIC): each "
+            "image tiles several slices side by side, which dbdicom does not separate, so "
+            "their pixels have no position in the patient. Convert the series with "
+            "dcm2niix, which separates the tiles into slices; the array itself reads "
+            "as stored (the tiles in one image)"
+        )
     missing = []
     for tag, number in GEOMETRY_TAGS.items():
         vectors = tag_vectors(da, tag, _SIZES[tag])
@@ -273,9 +340,35 @@ def why_no_affine(da: Any) -> str:
             f"no affine: {differing}, so no one affine places every pixel; select the "
             "frames that share it (da.where / da.sel), or resample them onto one grid"
         )
+    moving = _moving_dim(da)
+    if moving is not None:
+        return _why_moving(da, *moving)
     return (
         "no affine: the frames do not define one volume (slices not evenly spaced, "
         "or positions that vary along a non-slice dim)"
+    )
+
+
+def _why_moving(da: Any, dim: str, first: list[float], other: list[float]) -> str:
+    """Why there is no affine when positions change along ``dim``: what to select."""
+    orientation = _first(tag_vectors(da, "ImageOrientationPatient", 6))
+    step = np.subtract(other, first)
+    hint = ""
+    if orientation is not None:
+        normal = np.cross(orientation[:3], orientation[3:])
+        along = abs(float(np.dot(step, normal))) / (float(np.linalg.norm(step)) or 1.0)
+        if along > 0.99 and _SLICE in da.dims:
+            hint = (
+                ": they are different slices that one SliceLocation value holds "
+                "(SliceLocation rounded?)"
+            )
+        elif along < 0.01:
+            hint = ": stacks side by side in one series"
+    return (
+        f"no affine: the frames of one slice lie at different (0020,0032) "
+        f"ImagePositionPatient along the dim {dim!r} ({first} and {other}){hint}, so no "
+        f"one affine places them all; select one of them, e.g. da.isel({dim}=0), "
+        "to export or place a single stack"
     )
 
 

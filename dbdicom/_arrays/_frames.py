@@ -24,9 +24,10 @@ from .._index import (
     to_plain,
     vr_of,
 )
+from ._affine import ORIENTATION_TOLERANCE
 from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate
 
-__all__ = ["Frames", "geometry_groups", "group_text", "row_codes"]
+__all__ = ["Frames", "geometry_groups", "group_text", "near_rows", "row_codes"]
 
 _NUMERIC = frozenset(k for k in TAGS if vr_of(k) in NUMERIC_VRS and k not in VECTORS)
 TEXT = frozenset(k for k in TAGS if k not in _NUMERIC and k not in VECTORS)
@@ -96,6 +97,8 @@ class Frames:
                 ]
                 if self._one_location(values) and not self._one_location(computed):
                     values = [None] * len(values)  # one value for slices apart: not theirs
+                if None in values:  # missing in some frames: computed for all (a stored
+                    values = [None] * len(values)  # value may be from a landmark: other scale)
                 values = [c if v is None else v for v, c in zip(values, computed, strict=True)]
             self._raw[keyword] = values
         return self._raw[keyword]
@@ -189,16 +192,22 @@ class Frames:
 
 
 def geometry_groups(frames: Frames) -> dict[tuple[Any, ...], np.ndarray]:
-    """Frames grouped by image size and orientation (rounded to 1e-4)."""
+    """Frames grouped by image size and orientation (cosines within 1e-4: one).
+
+    Orientations are grouped by closeness, not rounded: cosines a rounding
+    boundary apart (0.99994999 and 0.99995001) are one orientation, as for
+    the affine (:data:`._affine.ORIENTATION_TOLERANCE`).
+    """
     rows = frames.number("Rows", 0)
     cols = frames.number("Columns", 0)
     if frames._from_index("ImageOrientationPatient"):
         names = [f"ImageOrientationPatient[{i}]" for i in range(6)]
-        orient = np.round(np.column_stack([frames.column(c) for c in names]), 4)
+        orient = np.column_stack([frames.column(c) for c in names]).astype(float)
     else:
         values = frames.raw("ImageOrientationPatient")
-        orient = np.array([v if v else [np.nan] * 6 for v in values], float).round(4)
-    table = np.column_stack([rows, cols, np.nan_to_num(orient, nan=9.0)])
+        orient = np.array([v if v else [np.nan] * 6 for v in values], float).reshape(-1, 6)
+    orient = near_rows(np.nan_to_num(orient, nan=9.0), ORIENTATION_TOLERANCE)
+    table = np.column_stack([rows, cols, orient])
     inverse, first = row_codes(table)
     out: dict[tuple[Any, ...], np.ndarray] = {}
     for i, k in enumerate(first):
@@ -206,6 +215,32 @@ def geometry_groups(frames: Frames) -> dict[tuple[Any, ...], np.ndarray]:
         o = None if (row[2:] == 9.0).all() else tuple(float(x) for x in row[2:])
         out[(int(row[0]), int(row[1]), o)] = np.flatnonzero(inverse == i)
     return out
+
+
+def near_rows(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """``values`` (2-D) with each row replaced by the first row within ``tolerance`` of it.
+
+    Rows that differ by no more than ``tolerance`` in any column (from the
+    first of their group) become that first row, whatever rounding boundary
+    lies between them.
+
+    Examples
+    --------
+    >>> near_rows(np.array([[0.99994999], [0.99995001], [0.5]]), 1e-4).tolist()
+    [[0.99994999], [0.99994999], [0.5]]
+    """
+    if not len(values) or (np.ptp(values, axis=0) <= tolerance).all():
+        return np.broadcast_to(values[:1], values.shape).copy() if len(values) else values
+    distinct, inverse = np.unique(values, axis=0, return_inverse=True)
+    first = np.argsort(np.unique(inverse.ravel(), return_index=True)[1], kind="stable")
+    chosen: list[np.ndarray] = []  # the distinct rows in order of first appearance, grouped
+    of = np.empty(len(distinct), dtype=np.int64)
+    for d in first:
+        near = [j for j, c in enumerate(chosen) if np.abs(c - distinct[d]).max() <= tolerance]
+        if not near:
+            chosen.append(distinct[d])
+        of[d] = near[0] if near else len(chosen) - 1
+    return np.array(chosen)[of[inverse.ravel()]]
 
 
 def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
