@@ -33,6 +33,14 @@ _NUMERIC = frozenset(k for k in TAGS if vr_of(k) in NUMERIC_VRS and k not in VEC
 TEXT = frozenset(k for k in TAGS if k not in _NUMERIC and k not in VECTORS)
 
 
+#: the date of each time of day (VR TM) that has one
+_DATE_OF = {
+    "AcquisitionTime": "AcquisitionDate",
+    "ContentTime": "ContentDate",
+    "SeriesTime": "SeriesDate",
+}
+
+
 class Frames:
     """The frames of the instances at index positions ``rows``.
 
@@ -146,8 +154,30 @@ class Frames:
                 arr[:] = [None if r[0] != r[0] else tuple(r) for r in block.tolist()]
             if arr is None:
                 arr = to_coordinate(self.raw(keyword), keyword)
+            if keyword in _DATE_OF and arr.dtype.kind == "f":
+                arr = self._past_midnight(arr, _DATE_OF[keyword])
             self._coord[keyword] = arr
         return self._coord[keyword]
+
+    def _past_midnight(self, seconds: np.ndarray, date: str) -> np.ndarray:
+        """Times of frames of later dates than the first counted on from its midnight.
+
+        A series acquired across midnight then keeps its order (23:59:50 of
+        one day before 00:00:10 of the next: 86410 s); ``% 86400`` gives the
+        time of day again, as the writer does.
+        """
+        dates = self.coordinate(date)
+        if dates.dtype.kind != "M":
+            return seconds
+        known = ~np.isnat(dates)
+        if not known.any():
+            return seconds
+        days = (dates[known] - dates[known].min()).astype("timedelta64[D]").astype(float)
+        if not days.any():
+            return seconds
+        out = seconds.copy()
+        out[known] += days * 86400.0
+        return out
 
     def absent(self, keyword: str) -> np.ndarray:
         """Per frame, whether it has no value of the tag."""

@@ -215,9 +215,11 @@ def iso_time(value: Any) -> str | None:
 
     >>> iso_time("083000"), iso_time("120804.06"), iso_time(37810.5), iso_time("x")
     ('08:30:00.000000', '12:08:04.060000', '10:30:10.500000', None)
+    >>> iso_time(86410.0)  # seconds from the midnight of an earlier day
+    '00:00:10.000000'
     """
     if isinstance(value, int | float):
-        hours, rest = divmod(float(value), 3600)
+        hours, rest = divmod(float(value) % 86400, 3600)
         minutes, seconds = divmod(rest, 60)
         return f"{int(hours):02d}:{int(minutes):02d}:{seconds:09.6f}"
     text = str(value).strip()
