@@ -58,3 +58,14 @@ def test_volumes_across_midnight_are_in_acquisition_order(tmp_path: Path) -> Non
     )
     assert written[0] == ("000000.000000", 21)  # the time of day again, and its own values
     assert written[-1] == ("235950.000000", 12)
+
+
+def test_a_wrong_date_in_one_file_leaves_the_times_of_day(tmp_path: Path) -> None:
+    """A review: one file's AcquisitionDate 10 days off put its frame 900,000 s later,
+    and the grid of the series broke."""
+    folder = _series(tmp_path / "dyn")
+    ds = pydicom.dcmread(folder / "7.dcm")
+    ds.AcquisitionDate = "20240112"
+    ds.save_as(folder / "7.dcm")
+    da = db.database(folder).series()[0].to_xarray(dims=["SliceLocation", "AcquisitionTime"])
+    assert sorted(da["AcquisitionTime"].values.tolist()) == [0.0, 10.0, 86380.0, 86390.0]

@@ -160,20 +160,26 @@ class Frames:
         return self._coord[keyword]
 
     def _past_midnight(self, seconds: np.ndarray, date: str) -> np.ndarray:
-        """Times of frames of later dates than the first counted on from its midnight.
+        """Times of a series acquired across midnight, those of its second day counted on.
 
-        A series acquired across midnight then keeps its order (23:59:50 of
-        one day before 00:00:10 of the next: 86410 s); ``% 86400`` gives the
-        time of day again, as the writer does.
+        23:59:50 of one day then comes before 00:00:10 of the next (86410 s),
+        and ``% 86400`` gives the time of day again, as the writer does. Only
+        where the dates are two days in a row and every time of the second
+        is earlier than those of the first: dates that differ otherwise (one
+        file's date wrong) leave the times of day as they are.
         """
         dates = self.coordinate(date)
         if dates.dtype.kind != "M":
             return seconds
-        known = ~np.isnat(dates)
+        known = ~np.isnat(dates) & ~np.isnan(seconds)
         if not known.any():
             return seconds
         days = (dates[known] - dates[known].min()).astype("timedelta64[D]").astype(float)
-        if not days.any():
+        later = days == 1.0
+        if not later.any() or (days > 1.0).any():
+            return seconds
+        times = seconds[known]
+        if times[later].max() >= times[~later].min():  # no wrap past midnight
             return seconds
         out = seconds.copy()
         out[known] += days * 86400.0
@@ -301,5 +307,5 @@ def group_text(key: tuple[Any, ...], n: int) -> str:
     if orient:
         normal = np.abs(np.cross(orient[:3], orient[3:]))
         plane = ("sagittal", "coronal", "axial")[int(np.argmax(normal))]
-        plane = f"{plane} {list(orient)}"
+        plane = f"{plane} {[round(c, 4) for c in orient]}"  # (grouped within 1e-4)
     return f"{n} frame{'s' if n != 1 else ''} of {rows}x{cols}, {plane}"

@@ -12,8 +12,9 @@ of dbdicom's own:
 * Numbers are ``float64`` coordinates (NaN where a frame has none); as
   attrs, ``int`` for the integer VRs and ``float`` otherwise.
 * Times of day (VR TM) are seconds since midnight, ``float64``, as
-  coordinates and as attrs (``101530.5`` is ``36930.5``); those of frames
-  of a later date than the series' first count on from its midnight.
+  coordinates and as attrs (``101530.5`` is ``36930.5``); those of the
+  second day of a series acquired across midnight count on from the
+  first's midnight.
 * Dates (DA) are ``datetime64[D]`` and date-times (DT) ``datetime64[us]``
   (local time: a UTC offset is left out); netCDF and Zarr attrs cannot hold
   them, so a date shared by every frame is a scalar (0-d) coordinate.
