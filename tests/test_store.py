@@ -105,8 +105,12 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     # 8: a NaN rescale read as a number, an image without PixelRepresentation read
     monkeypatch.setattr(_store, "FORMAT", 8)
     save_frame(frame, tmp_path / "eight.arrow")
+    # 9: a second Pixel Data read, native colour without PlanarConfiguration read as 0
+    monkeypatch.setattr(_store, "FORMAT", 9)
+    save_frame(frame, tmp_path / "nine.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 9
+    assert _store.FORMAT == 10
+    assert load_frame(tmp_path / "nine.arrow") is None
     assert load_frame(tmp_path / "eight.arrow") is None
     assert load_frame(tmp_path / "old.arrow") is None
     assert load_frame(tmp_path / "seven.arrow") is None

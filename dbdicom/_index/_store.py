@@ -64,9 +64,9 @@ __all__ = [
 # (ReferencedImageSequence), whose first item's values were taken as the frame's
 # 9: DS values NaN, inf or '1_0', and a rescale present but empty, are problems
 # (read as no value, listed), and an image without PixelRepresentation is not read
-# or one followed by a second Pixel Data (the first was read, pydicom reads the last),
-# nor native colour without a Planar Configuration of 0 or 1 (read as 0)
-FORMAT = 9
+# 10: an image followed by a second Pixel Data is not read (the first was, pydicom
+# reads the last), nor native colour without a Planar Configuration of 0 or 1 (read as 0)
+FORMAT = 10
 
 
 class _Unread:
