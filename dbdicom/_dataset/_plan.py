@@ -33,7 +33,6 @@ Nothing here knows of records, the index or the folder layout.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,9 +43,9 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
-from .._errors import DicomWarning, InvalidValueError
 from .._files import Layouts, encode_element
 from .._templates import slice_location
+from ._attrs import shared_attrs
 from ._base import Base, Template, base_of, differing
 from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
@@ -253,14 +252,7 @@ class PlanBuilder:
         parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
         # the attrs, checked once and set in every frame: the target's
         # patient and study win over the array's
-        shared = []
-        for keyword, value in attrs.items():
-            if keyword not in parents:
-                number, _, vr = resolve_tag(keyword)
-                try:
-                    shared.append((number, vr, to_dicom(number, value, vr)))
-                except InvalidValueError as exc:  # most often the sources' own value
-                    _left_out(keyword, exc)
+        shared = shared_attrs(attrs, parents, sources)
         what = description or (
             f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
             if sources
@@ -561,18 +553,6 @@ class PlanBuilder:
         return FramePlan(
             base, layers, uid, charset, self.customs, bytes_ok, self.encoding, sop_class
         )
-
-
-def _left_out(keyword: str, why: InvalidValueError) -> None:
-    """Say that the attr ``keyword``, which DICOM cannot hold, is not written (see ``why``)."""
-    warnings.warn(
-        f"da.attrs[{keyword!r}] is not written: {why} Such a value most often comes "
-        "from the source files' own headers (kept by xarray in the attrs): the new "
-        "files keep their source's as it is, or none without a source. To write "
-        f"another, set a valid one (da.attrs[{keyword!r}] = ...).",
-        DicomWarning,
-        stacklevel=2,
-    )
 
 
 def example_plan() -> FramePlan:
