@@ -71,6 +71,20 @@ _RESCALE_TYPED = frozenset(
     )
 )
 
+#: classes of the DX Image module, whose rescale is fixed (intercept 0, slope 1):
+#: a frame whose values need another is a Secondary Capture
+_UNSCALED = frozenset(
+    str(c)
+    for c in (
+        uid.DigitalXRayImageStorageForPresentation,
+        uid.DigitalXRayImageStorageForProcessing,
+        uid.DigitalMammographyXRayImageStorageForPresentation,
+        uid.DigitalMammographyXRayImageStorageForProcessing,
+        uid.DigitalIntraOralXRayImageStorageForPresentation,
+        uid.DigitalIntraOralXRayImageStorageForProcessing,
+    )
+)
+
 # the single-frame class of a multi-frame-only one (None: Secondary Capture)
 _SINGLE: dict[str, str | None] = {
     str(uid.UltrasoundMultiFrameImageStorage): str(uid.UltrasoundImageStorage),
@@ -123,11 +137,16 @@ def derived_class(source: str, encoding: Encoding) -> str:
     True
     >>> derived_class(RT_DOSE, Encoding("uint16", 0.5, -10.0, False)) == SECONDARY_CAPTURE
     True
+    >>> dx = str(uid.DigitalXRayImageStorageForPresentation)
+    >>> derived_class(dx, grey) == dx, derived_class(dx, Encoding("uint16", 0.5, 0.0, False))
+    (True, '1.2.840.10008.5.1.4.1.1.7')
     """
     single = _SINGLE.get(source, source)
     if single is None:
         return SECONDARY_CAPTURE
     if single == RT_DOSE and (encoding.intercept != 0.0 or encoding.samples != 1):
+        return SECONDARY_CAPTURE
+    if single in _UNSCALED and (encoding.slope != 1.0 or encoding.intercept != 0.0):
         return SECONDARY_CAPTURE
     if encoding.samples != 1:
         eight = encoding.dtype == "uint8"

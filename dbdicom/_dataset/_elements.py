@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydicom import config
-from pydicom.charset import python_encoding
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -252,16 +251,10 @@ def holds_text(charset: Any, value: Any) -> bool:
     >>> holds_text(None, "Müller"), holds_text("ISO_IR 192", ["Ā", "b"])
     (False, True)
     """
-    if not isinstance(charset, str) or charset.strip() not in _SINGLE_CODE:
+    if not isinstance(charset, str):
         return False
-    codec = python_encoding[charset.strip()]
-    texts = value if isinstance(value, MultiValue | list | tuple) else [value]
-    try:
-        for text in texts:
-            str(text).encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True
+    texts = list(value) if isinstance(value, MultiValue | list | tuple) else [value]
+    return encoding_all(charset.strip(), texts) is not None
 
 
 def charset_of(raw: bytes | None) -> str | None:
