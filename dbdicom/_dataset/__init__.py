@@ -15,7 +15,7 @@ Knows nothing of records, the index, the journal or the folder layout.
 
 from ._base import Base, Template, read_source
 from ._classes import RT_DOSE
-from ._elements import REMOVE, holds_text, non_ascii
+from ._elements import REMOVE, TYPE2_PARENTS, holds_text, non_ascii
 from ._encoding import (
     Encoding,
     check_dtype,
@@ -58,6 +58,7 @@ __all__ = [
     "encode",
     "example_plan",
     "file_head",
+    "TYPE2_PARENTS",
     "holds_text",
     "non_ascii",
     "pixel_format",

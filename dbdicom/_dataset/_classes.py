@@ -53,24 +53,6 @@ _SECONDARY_CAPTURE = {
     _RESCALE_TYPE: encode_element(_RESCALE_TYPE, "LO", "US"),
 }
 
-#: classes whose IOD has the Modality LUT module (or the DX Image module) with
-#: its Rescale Type Type 1C where a rescale is present: a derived frame with a
-#: rescale and no RescaleType of its source's gets "US" (unspecified)
-_RESCALE_TYPED = frozenset(
-    str(c)
-    for c in (
-        uid.ComputedRadiographyImageStorage,
-        uid.DigitalXRayImageStorageForPresentation,
-        uid.DigitalXRayImageStorageForProcessing,
-        uid.DigitalMammographyXRayImageStorageForPresentation,
-        uid.DigitalMammographyXRayImageStorageForProcessing,
-        uid.DigitalIntraOralXRayImageStorageForPresentation,
-        uid.DigitalIntraOralXRayImageStorageForProcessing,
-        uid.XRayAngiographicImageStorage,
-        uid.XRayRadiofluoroscopicImageStorage,
-    )
-)
-
 #: classes of the DX Image module, whose rescale is fixed (intercept 0, slope 1):
 #: a frame whose values need another is a Secondary Capture
 _UNSCALED = frozenset(
@@ -84,6 +66,15 @@ _UNSCALED = frozenset(
         uid.DigitalIntraOralXRayImageStorageForProcessing,
     )
 )
+
+#: classes whose IOD has the Modality LUT module (or the DX Image module) with
+#: its Rescale Type Type 1C where a rescale is present: a derived frame with a
+#: rescale and no RescaleType of its source's gets "US" (unspecified)
+_RESCALE_TYPED = _UNSCALED | {
+    str(uid.ComputedRadiographyImageStorage),
+    str(uid.XRayAngiographicImageStorage),
+    str(uid.XRayRadiofluoroscopicImageStorage),
+}
 
 # the single-frame class of a multi-frame-only one (None: Secondary Capture)
 _SINGLE: dict[str, str | None] = {

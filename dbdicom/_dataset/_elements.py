@@ -211,6 +211,23 @@ def encode_values(
     return out
 
 
+#: the Type 2 attributes of the Patient and General Study modules: present in a derived
+#: header, empty where its parents (or source) have no value, as the IODs ask
+TYPE2_PARENTS = frozenset(
+    {
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+    }
+)
+
+
 def non_ascii(value: Any) -> bool:
     """Whether ``value`` (text, a person name, or several) has characters beyond ASCII.
 

@@ -31,6 +31,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import DSfloat
 
 from .._templates import ct_image, mr_image, secondary_capture
+from ._elements import TYPE2_PARENTS
 
 __all__ = ["TYPE2", "classic_class", "classic_conditions", "classic_frame"]
 
@@ -67,17 +68,8 @@ _OWN = frozenset(
 )
 #: Type 2 attributes of the MR, CT and Secondary Capture Image IODs among the
 #: templates': present, and empty where the source has no value
-TYPE2 = frozenset(
+TYPE2 = TYPE2_PARENTS | frozenset(
     {
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
         "SeriesNumber",
         "PatientPosition",
         "Manufacturer",

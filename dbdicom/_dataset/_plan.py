@@ -51,6 +51,7 @@ from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
     CHARSET,
     REMOVE,
+    TYPE2_PARENTS,
     UTF8,
     empty_element,
     encode_values,
@@ -119,21 +120,6 @@ _VOI = (
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
-#: Type 2 attributes of the Patient and General Study modules: a parent without a value
-#: empties them in a derived header (present, with no value), as the IODs ask
-_TYPE2 = frozenset(
-    {
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -292,7 +278,7 @@ class PlanBuilder:
                 continue
             number, _, vr = resolve_tag(keyword)
             if value is REMOVE:  # Type 2 (must be present): emptied, not left out
-                empty = encode_element(number, vr, "") if keyword in _TYPE2 else None
+                empty = encode_element(number, vr, "") if keyword in TYPE2_PARENTS else None
                 self._removed[number] = empty
             else:
                 self._parents.append((number, vr, value))

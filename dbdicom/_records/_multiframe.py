@@ -37,6 +37,7 @@ from .._arrays import (
     check_names,
     frames_of,
 )
+from .._dataset import TYPE2_PARENTS
 from .._errors import DicomError, InvalidValueError
 from .._index import scan_one
 from .._templates import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, VOI, parametric_map, segmentation
@@ -57,19 +58,6 @@ _KEPT = frozenset(
     | WRITER_TAGS
 )
 _GEOMETRY = ("PixelSpacing", "ImageOrientationPatient", "SliceThickness")
-#: Type 2 patient and study attributes: empty where the parents have none (the
-#: templates' made-up patient is for objects made from nothing)
-_TYPE2 = (
-    "PatientName",
-    "PatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "StudyDate",
-    "StudyTime",
-    "ReferringPhysicianName",
-    "StudyID",
-    "AccessionNumber",
-)
 #: the templates' values of the source's study and acquisition: the parents'
 #: or the first source's, else left out
 _FROM_SOURCE = ("StudyDescription", "InstitutionName", "StationName", "PatientPosition")
@@ -214,7 +202,7 @@ def _attributes(
         frame_of_reference = _source_value(series, sources[0], "FrameOfReferenceUID")
     if frame_of_reference:
         out["FrameOfReferenceUID"] = str(frame_of_reference)
-    for keyword in _TYPE2:
+    for keyword in sorted(TYPE2_PARENTS):  # (empty where the parents have none)
         out.setdefault(keyword, "")
     for keyword in _FROM_SOURCE:
         value = out.get(keyword) or (
