@@ -38,6 +38,7 @@ import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from .._errors import InvalidValueError
+from .._files import FORMAT_KEYWORDS
 from ._plain import SEPARATOR, split_component
 
 __all__ = [
@@ -53,17 +54,8 @@ __all__ = [
 
 #: Tags the writer sets itself (from the data and the encoding): never copied
 #: from attrs, coordinates or source headers.
-WRITER_TAGS: frozenset[str] = frozenset(
+WRITER_TAGS: frozenset[str] = FORMAT_KEYWORDS | frozenset(
     {
-        "Rows",
-        "Columns",
-        "BitsAllocated",
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
-        "SamplesPerPixel",
-        "PhotometricInterpretation",
-        "PlanarConfiguration",
         "RescaleSlope",
         "RescaleIntercept",
         "RescaleType",

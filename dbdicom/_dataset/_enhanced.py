@@ -30,6 +30,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.valuerep import DSfloat
 
+from .._files import FORMAT_KEYWORDS
 from .._templates import ct_image, mr_image, secondary_capture
 from ._elements import TYPE2_PARENTS
 
@@ -50,22 +51,7 @@ _MAKERS = {
 #: the template's attributes a frame keeps: those of its class and its pixels
 #: (the write sets the pixels, the rescale, the window and the UIDs), and the
 #: Secondary Capture's ConversionType (the frame is made on a workstation)
-_OWN = frozenset(
-    {
-        "SOPClassUID",
-        "Rows",
-        "Columns",
-        "BitsAllocated",
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
-        "SamplesPerPixel",
-        "PhotometricInterpretation",
-        "PlanarConfiguration",
-        "PixelData",
-        "ConversionType",
-    }
-)
+_OWN = FORMAT_KEYWORDS | {"SOPClassUID", "PixelData", "ConversionType"}
 #: Type 2 attributes of the MR, CT and Secondary Capture Image IODs among the
 #: templates': present, and empty where the source has no value
 TYPE2 = TYPE2_PARENTS | frozenset(

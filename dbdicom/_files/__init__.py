@@ -10,6 +10,7 @@ from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import modality_lut_bits
 from ._pixels import (
+    FORMAT_KEYWORDS,
     FORMAT_TAGS,
     PixelFormat,
     native_frames,
@@ -55,6 +56,7 @@ __all__ = [
     "SCALES",
     "scale_problem",
     "MODALITY_LUT",
+    "FORMAT_KEYWORDS",
     "FORMAT_TAGS",
     "FRAME_ALIASES",
     "HEAD",

@@ -48,6 +48,7 @@ from ._modality import apply_modality_lut, modality_lut_bits
 from ._pydicom import read_any_header
 
 __all__ = [
+    "FORMAT_KEYWORDS",
     "FORMAT_TAGS",
     "PixelFormat",
     "native_frames",
@@ -82,6 +83,8 @@ _KEYWORDS = {
     0x00280006: "PlanarConfiguration",
     0x00280004: "PhotometricInterpretation",
 }
+#: the keywords of the pixel description, with HighBit (which follows from BitsStored)
+FORMAT_KEYWORDS = frozenset([*_KEYWORDS.values(), "HighBit"])
 _FIELDS = {
     "SamplesPerPixel": "samples",
     "BitsAllocated": "bits_allocated",
