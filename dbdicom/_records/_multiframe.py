@@ -109,6 +109,13 @@ def _write_multiframe(
     target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
     attributes = _attributes(kind, target, da, sources, series)
     positions, geometry = _positions(series, da, groups)
+    if positions is None and sources:  # the template's stack would be made-up geometry
+        raise InvalidValueError(
+            f"a {kind} places its frames in the patient, but neither the array (an affine, "
+            "an ImagePositionPatient coordinate) nor its source images (projection images "
+            "such as X-ray, ultrasound or secondary captures) give a position for each "
+            "frame: write it as images (kind='image'), which keep their sources' geometry."
+        )
     attributes.update(geometry)
     if description:
         attributes["ContentDescription"] = str(description)[:64]
