@@ -102,7 +102,7 @@ class GridError(DicomError, ValueError):
 
 
 class GeometryError(GridError):
-    """Frames of different sizes or orientations would be stacked together."""
+    """Frames of different sizes, orientations or pixel spacings would be stacked together."""
 
 
 class GroupError(DicomError, KeyError):

@@ -24,7 +24,8 @@ def _series(folder: Path, frames: list[dict[str, Any]]) -> Any:
     uids["FrameOfReferenceUID"] = new_uid()
     for k, attributes in enumerate(frames):
         pixels = np.full((4, 4), k, np.uint16)
-        ds = mr_image(pixels, InstanceNumber=k + 1, PixelSpacing=[1.0, 1.0], **uids, **attributes)
+        values = {"PixelSpacing": [1.0, 1.0], **attributes}
+        ds = mr_image(pixels, InstanceNumber=k + 1, **uids, **values)
         write_dataset(ds, folder / "dicom" / f"IM{k:04d}.dcm")
     (series,) = db.database(str(folder / "dicom")).series()
     return series
@@ -129,6 +130,24 @@ def test_orientations_apart_are_still_two_groups(tmp_path: Path) -> None:
         for k in range(2)
     ]
     assert len(_series(tmp_path, frames).to_xarrays()) == 2
+
+
+def test_pixel_spacings_apart_are_two_groups_each_with_its_affine(tmp_path: Path) -> None:
+    """A trial: a field of view changed halfway (1.0 then 1.5 mm pixels): one group, no
+    affine, and the NIfTI export of the whole series refused."""
+    frames = [
+        {"ImagePositionPatient": [0.0, 0.0, 3.0 * k], "PixelSpacing": [s, s]}
+        for s in (1.0, 1.5)
+        for k in range(2)
+    ]
+    series = _series(tmp_path, frames)
+    arrays = series.to_xarrays()
+    assert [da.shape for da in arrays] == [(2, 4, 4), (2, 4, 4)]
+    assert sorted(float(da.dicom.affine[0, 0]) for da in arrays) == [1.0, 1.5]
+    out = series.export_as_nifti(str(tmp_path / "nifti"))
+    assert len(list(Path(out).rglob("*.nii.gz"))) == 2
+    near = [*frames[:2], {"ImagePositionPatient": [0.0, 0.0, 6.0], "PixelSpacing": [1.00001] * 2}]
+    assert len(_series(tmp_path / "near", near).to_xarrays()) == 1  # within 1e-4: one
 
 
 def test_siemens_mosaic_has_no_affine_and_is_not_written_to_nifti(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def _first(vectors: np.ndarray | None) -> np.ndarray | None:
 
 #: how far the orientation (cosines) and PixelSpacing (relative) of frames may differ in one affine
 ORIENTATION_TOLERANCE = 1e-4
-_SPACING_TOLERANCE = 1e-4
+SPACING_TOLERANCE = 1e-4
 
 
 def _unplaceable(da: Any) -> str:
@@ -147,7 +147,7 @@ def _differing(da: Any) -> str:
     """The geometry tag whose value differs between frames (and two of its values), else ""."""
     for tag, n, rtol, atol in (
         ("ImageOrientationPatient", 6, 0.0, ORIENTATION_TOLERANCE),
-        ("PixelSpacing", 2, _SPACING_TOLERANCE, 0.0),
+        ("PixelSpacing", 2, SPACING_TOLERANCE, 0.0),
     ):
         vectors = tag_vectors(da, tag, n)
         if vectors is None:

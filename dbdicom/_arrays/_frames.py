@@ -24,7 +24,7 @@ from .._index import (
     to_plain,
     vr_of,
 )
-from ._affine import ORIENTATION_TOLERANCE
+from ._affine import ORIENTATION_TOLERANCE, SPACING_TOLERANCE
 from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate
 
 __all__ = ["Frames", "geometry_groups", "group_text", "near_rows", "row_codes"]
@@ -228,29 +228,38 @@ class Frames:
 
 
 def geometry_groups(frames: Frames) -> dict[tuple[Any, ...], np.ndarray]:
-    """Frames grouped by image size and orientation (cosines within 1e-4: one).
+    """Frames grouped by image size, orientation and pixel spacing.
 
-    Orientations are grouped by closeness, not rounded: cosines a rounding
-    boundary apart (0.99994999 and 0.99995001) are one orientation, as for
-    the affine (:data:`._affine.ORIENTATION_TOLERANCE`).
+    Orientations and spacings are grouped by closeness, not rounded: cosines
+    a rounding boundary apart (0.99994999 and 0.99995001) are one
+    orientation, as for the affine (:data:`._affine.ORIENTATION_TOLERANCE`,
+    :data:`._affine.SPACING_TOLERANCE`). A key is ``(rows, columns,
+    cosines, spacing)``, the last two None where frames have none.
     """
     rows = frames.number("Rows", 0)
     cols = frames.number("Columns", 0)
-    if frames._from_index("ImageOrientationPatient"):
-        names = [f"ImageOrientationPatient[{i}]" for i in range(6)]
-        orient = np.column_stack([frames.column(c) for c in names]).astype(float)
-    else:
-        values = frames.raw("ImageOrientationPatient")
-        orient = np.array([v if v else [np.nan] * 6 for v in values], float).reshape(-1, 6)
+    orient = _vectors(frames, "ImageOrientationPatient", 6)
+    spacing = _vectors(frames, "PixelSpacing", 2)
     orient = near_rows(np.nan_to_num(orient, nan=9.0), ORIENTATION_TOLERANCE)
-    table = np.column_stack([rows, cols, orient])
+    spacing = near_rows(np.nan_to_num(spacing, nan=-1.0), SPACING_TOLERANCE)
+    table = np.column_stack([rows, cols, orient, spacing])
     inverse, first = row_codes(table)
     out: dict[tuple[Any, ...], np.ndarray] = {}
     for i, k in enumerate(first):
         row = table[k]
-        o = None if (row[2:] == 9.0).all() else tuple(float(x) for x in row[2:])
-        out[(int(row[0]), int(row[1]), o)] = np.flatnonzero(inverse == i)
+        o = None if (row[2:8] == 9.0).all() else tuple(float(x) for x in row[2:8])
+        d = None if (row[8:] == -1.0).all() else tuple(float(x) for x in row[8:])
+        out[(int(row[0]), int(row[1]), o, d)] = np.flatnonzero(inverse == i)
     return out
+
+
+def _vectors(frames: Frames, keyword: str, n: int) -> np.ndarray:
+    """Per frame, the ``n`` values of ``keyword`` (NaN where a frame has none)."""
+    if frames._from_index(keyword):
+        names = [f"{keyword}[{i}]" for i in range(n)]
+        return np.column_stack([frames.column(c) for c in names]).astype(float)
+    values = frames.raw(keyword)
+    return np.array([v if v else [np.nan] * n for v in values], float).reshape(-1, n)
 
 
 def near_rows(values: np.ndarray, tolerance: float) -> np.ndarray:
@@ -302,10 +311,11 @@ def row_codes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def group_text(key: tuple[Any, ...], n: int) -> str:
     """A group of :func:`geometry_groups` in words."""
-    rows, cols, orient = key
+    rows, cols, orient, spacing = key
     plane = "no orientation"
     if orient:
         normal = np.abs(np.cross(orient[:3], orient[3:]))
         plane = ("sagittal", "coronal", "axial")[int(np.argmax(normal))]
         plane = f"{plane} {[round(c, 4) for c in orient]}"  # (grouped within 1e-4)
-    return f"{n} frame{'s' if n != 1 else ''} of {rows}x{cols}, {plane}"
+    pixels = f", pixels {round(spacing[0], 4)} x {round(spacing[1], 4)} mm" if spacing else ""
+    return f"{n} frame{'s' if n != 1 else ''} of {rows}x{cols}, {plane}{pixels}"

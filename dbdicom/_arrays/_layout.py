@@ -415,7 +415,8 @@ def layout(
     elif len(groups) > 1:
         listed = "; ".join(group_text(k, len(v)) for k, v in groups.items())
         raise GeometryError(
-            f"the frames have {len(groups)} different sizes or orientations, which cannot be "
+            f"the frames have {len(groups)} different sizes, orientations or pixel spacings, "
+            "which cannot be "
             f"stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
         )
     if dims is not None:

@@ -260,9 +260,8 @@ def mixed_groups(
     groups = _arrays.geometry_groups(_arrays.Frames(record._db.index, rows))
     ordered = sorted(groups, key=lambda k: -len(groups[k]))
     record.message(
-        f"Series {series.label()!r} mixes {len(ordered)} image sizes or orientations: "
-        + what(len(ordered))
-        + "."
+        f"Series {series.label()!r} mixes {len(ordered)} image sizes, orientations or "
+        "pixel spacings: " + what(len(ordered)) + "."
     )
     return ordered
 

@@ -138,7 +138,8 @@ def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
     except GeometryError:
         arrays = series.to_xarrays()
         record.message(
-            f"Series {series.label()!r} mixes {len(arrays)} image sizes or orientations: "
+            f"Series {series.label()!r} mixes {len(arrays)} image sizes, orientations or "
+            "pixel spacings: "
             f"one NIfTI file per group ({folder_name}_1 ... _{len(arrays)})."
         )
         return list(arrays)

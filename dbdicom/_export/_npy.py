@@ -24,7 +24,7 @@ from ._layout import (
 def export_npy_all(record: Any, path: str | os.PathLike[str], sortby: Any = None) -> ExportedPath:
     """One ``.npy`` per series (see :meth:`dbdicom.Series.array`).
 
-    A series that mixes image sizes or orientations gives one per group
+    A series that mixes image sizes, orientations or pixel spacings gives one per group
     (``<name>_1.npy``...). A series that cannot be made into an array is
     skipped with a message, or raises when it is the record exported (see
     :func:`each_series`).
@@ -49,7 +49,7 @@ def npy_arrays(
     """The arrays of ``record`` (a series, or an instance of ``series``).
 
     As :meth:`dbdicom.Series.array` gives them: one, or, where its frames mix
-    image sizes or orientations, one per group, largest first (said in a
+    image sizes, orientations or pixel spacings, one per group, largest first (said in a
     message).
     """
     index = record._db.index

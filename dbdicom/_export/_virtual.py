@@ -43,7 +43,7 @@ Layout
     A series (or an instance) is the root group; a study, patient or
     database holds one group per series, ``patient/study/series`` as
     the folders of the other exports are named. A series that mixes image
-    sizes or orientations gives one group per geometry, ``_1``, ``_2``...
+    sizes, orientations or pixel spacings gives one group per geometry, ``_1``, ``_2``...
 """
 
 from __future__ import annotations

@@ -317,7 +317,7 @@ def export_zarr(
     ``levels`` is the most pyramid levels a store gets: an image that
     halves to one pixel sooner gets fewer. ``zarr_format`` is 3 (OME-NGFF
     0.5) or 2 (OME-NGFF 0.4). A series
-    that mixes image sizes or orientations gives one store per group,
+    that mixes image sizes, orientations or pixel spacings gives one store per group,
     ``<series folder>_1.zarr`` ..., with a message; instances without an
     image are skipped with a message. A series that cannot be written is
     skipped with a message, or raises when it is the record exported (see

@@ -216,7 +216,7 @@ class Exports:
         pyramid levels that halve rows and columns (an image that reaches
         one pixel sooner gets fewer);
         ``zarr_format=2`` writes OME-NGFF 0.4 (Zarr 2) for older readers. A
-        series mixing image sizes or orientations gives one store per group
+        series mixing image sizes, orientations or pixel spacings gives one store per group
         (``_1``, ``_2``... appended, with a message); instances without an
         image are skipped with a message. Returns ``path``.
 

@@ -145,7 +145,7 @@ class _SeriesArrays:
             a dim that no frame has; the message names the values, the files
             and the way out.
         GeometryError
-            Frames of different sizes or orientations (use :meth:`to_xarrays`).
+            Frames of different sizes, orientations or pixel spacings (use :meth:`to_xarrays`).
 
         Examples
         --------
@@ -515,7 +515,7 @@ class _SeriesArrays:
         To ``path`` if it ends in ``.npy``, else into the folder ``path`` as
         ``<SeriesDescription>.npy``.
 
-        A series that mixes image sizes or orientations (a localizer) gives
+        A series that mixes image sizes, orientations or pixel spacings (a localizer) gives
         one file per group, largest first, ``_1``, ``_2``... added to the
         name (a message says so: "Series '1: localiser' mixes 3 image sizes
         or orientations: one .npy file per group ..."); the folder they are in

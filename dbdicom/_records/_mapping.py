@@ -69,7 +69,8 @@ def _volume(series: Record, role: str) -> xr.DataArray:
         groups = len(series.to_xarrays())
         raise GeometryError(
             f"the {role} series {series.label()!r} cannot be resampled: its frames have "
-            f"{groups} different sizes or orientations (series.to_xarrays() gives them one "
+            f"{groups} different sizes, orientations or pixel spacings "
+            "(series.to_xarrays() gives them one "
             "by one), not one volume. Split the series first, one geometry a series."
         ) from exc
     if affine_of(da) is None:

@@ -8,7 +8,7 @@ series; below a patient, a node per study and series; and so on.
 
 A series node holds the series' DataArray (one data variable, named after
 its SeriesDescription, as :meth:`dbdicom.Series.to_xarray` names it, or
-``pixels``). A series whose frames have several image sizes or orientations
+``pixels``). A series whose frames have several image sizes, orientations or pixel spacings
 (a localiser) cannot be one DataArray: its node holds no variable and has a
 child node per geometry group, ``1``, ``2``..., largest first, each holding
 the DataArray of that group (as :meth:`dbdicom.Series.to_xarrays` gives
@@ -308,7 +308,8 @@ def open_group(
     if node is None or (number is None and not node.data_vars):
         children = [p for p in [*tree.nodes, *tree.skipped] if p != place.path]
         raise GroupError(
-            f"series {place.series.label()!r} ({place.path}) mixes image sizes or orientations: "
+            f"series {place.series.label()!r} ({place.path}) mixes image sizes, orientations "
+            "or pixel spacings: "
             f"its frames are in {len(children)} groups, {_listed(sorted(children))}. Give one "
             "of these paths as group="
         )

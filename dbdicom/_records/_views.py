@@ -100,7 +100,7 @@ class Views:
         A series node holds the series' DataArray as
         :meth:`Series.to_xarray` gives it, one data variable named after the
         SeriesDescription (``pixels`` without one); a series that mixes image
-        sizes or orientations has a child node per group instead, ``1``,
+        sizes, orientations or pixel spacings has a child node per group instead, ``1``,
         ``2``..., largest first (:meth:`Series.to_xarrays`). Nodes' attrs
         hold their level's identifying tags (``PatientID``,
         ``StudyInstanceUID``, ``SeriesInstanceUID``...).
