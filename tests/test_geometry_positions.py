@@ -175,3 +175,23 @@ def test_siemens_mosaic_has_no_affine_and_is_not_written_to_nifti(tmp_path: Path
     with pytest.raises(db.GridError, match="Siemens mosaic"):
         series.export_as_nifti(str(tmp_path / "nifti"))
     assert not list((tmp_path / "nifti").rglob("*.nii*"))
+
+
+def test_repeats_told_apart_by_acquisition_number_are_a_dim(tmp_path: Path) -> None:
+    """A trial: the same slices acquired twice, only AcquisitionNumber telling them apart:
+    to_xarray() and the NIfTI export failed (AcquisitionNumber was not a dim tried)."""
+    frames = [
+        {
+            "ImagePositionPatient": [0.0, 0.0, 3.0 * z],
+            "AcquisitionNumber": a,
+            "SliceLocation": 3.0 * z,
+        }
+        for a in (1, 2)
+        for z in range(3)
+    ]
+    series = _series(tmp_path, frames)
+    da = series.to_xarray()
+    assert da.dims[:2] == ("SliceLocation", "AcquisitionNumber") and da.shape[:2] == (3, 2)
+    assert da.isel(AcquisitionNumber=1).values[:, 0, 0].tolist() == [3, 4, 5]
+    out = series.export_as_nifti(str(tmp_path / "nifti"))
+    assert len(list(Path(out).rglob("*.nii.gz"))) == 1

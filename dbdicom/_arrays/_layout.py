@@ -40,6 +40,7 @@ AUTO_DIMS = (
     "TemporalPositionIdentifier",
     "TemporalPositionIndex",
     "AcquisitionTime",
+    "AcquisitionNumber",
     "ImageType",
     FRAME,
 )
@@ -53,7 +54,7 @@ INSTANCE_TAGS = [
 def _distinguish(frames: Frames, at: np.ndarray) -> list[str]:
     """Tags whose values differ among the frames ``at`` (candidates for a further dim)."""
     out = []
-    for keyword in (*AUTO_DIMS, "InstanceNumber", "AcquisitionNumber"):
+    for keyword in (*AUTO_DIMS, "InstanceNumber"):
         values = [frames.raw(keyword)[int(k)] for k in at]
         if None not in values and len({repr(v) for v in values}) == len(values):
             out.append(keyword)
