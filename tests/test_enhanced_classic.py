@@ -56,6 +56,8 @@ def test_an_enhanced_ct_gives_ct_images_without_mr_values(tmp_path: Path) -> Non
     assert not [k for k in _MR_TEMPLATE if k in ds]
     assert ds.get("BodyPartExamined") is None  # the source has none: not the template's
     assert ds.get("InstitutionName") != "dbdicom Test Hospital"
+    # the source's PixelPresentation COLOR (kept in the attrs) asked for a palette
+    assert "PixelPresentation" not in ds
 
 
 def test_a_segmentation_gives_secondary_captures_without_mr_values(tmp_path: Path) -> None:

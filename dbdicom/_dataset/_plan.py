@@ -236,9 +236,9 @@ class PlanBuilder:
         self.encoding = encoding
         self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
         parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
-        # the attrs, checked once and set in every frame: the target's
-        # patient and study win over the array's
-        shared = shared_attrs(attrs, parents, sources)
+        # the attrs, checked once and set in every frame: the target's patient
+        # and study win over the array's, and what a derived frame drops stays out
+        shared = shared_attrs(attrs, parents | set(DROP), sources)
         what = description or (
             f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
             if sources
