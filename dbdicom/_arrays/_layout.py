@@ -413,12 +413,11 @@ def layout(
     groups = geometry_groups(frames)
     if group is not None:
         frames = frames.subset(groups[group])
-    elif len(groups) > 1:
+    elif len({key[:3] for key in groups}) > 1:  # (spacings alone stack: with no affine)
         listed = "; ".join(group_text(k, len(v)) for k, v in groups.items())
         raise GeometryError(
-            f"the frames have {len(groups)} different sizes, orientations or pixel spacings, "
-            "which cannot be "
-            f"stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
+            f"the frames have {len(groups)} different sizes or orientations, which cannot "
+            f"be stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
         )
     if dims is not None:
         dims = _check_dims(dims, frames)

@@ -19,7 +19,14 @@ from .._errors import DicomError, GeometryError, GridError
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._header import header_values
-from ._layout import bids_label, local_target, series_folders, target_folder, written
+from ._layout import (
+    bids_label,
+    frame_rows,
+    local_target,
+    series_folders,
+    target_folder,
+    written,
+)
 from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
 
 #: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
@@ -132,17 +139,31 @@ def _dataarray(record: Any) -> Any:
 
 
 def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
-    """The DataArrays to write for ``series``: one, or one per geometry group (said)."""
+    """The DataArrays to write for ``series``: one, or one per geometry group (said).
+
+    Frames of other pixel spacings stack in one DataArray, which has no
+    affine: each spacing is a file of its own too.
+    """
     try:
-        return [_dataarray(record if record.level == "instance" else series)]
+        whole = [_dataarray(record if record.level == "instance" else series)]
+        if record.level == "instance" or len(_spacings(series)) < 2:
+            return whole
     except GeometryError:
-        arrays = series.to_xarrays()
+        pass
+    arrays = series.to_xarrays()
+    if len(arrays) > 1:
         record.message(
             f"Series {series.label()!r} mixes {len(arrays)} image sizes, orientations or "
             "pixel spacings: "
             f"one NIfTI file per group ({folder_name}_1 ... _{len(arrays)})."
         )
-        return list(arrays)
+    return list(arrays)
+
+
+def _spacings(series: Any) -> set[Any]:
+    """The pixel spacings of ``series``'s geometry groups."""
+    frames = _arrays.Frames(series._db.index, frame_rows(series))
+    return {key[3] for key in _arrays.geometry_groups(frames)}
 
 
 def _first_header(record: Any, series: Any, da: Any) -> Any:
