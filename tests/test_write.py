@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import sys
 import threading
 import time
@@ -876,3 +877,19 @@ def test_an_image_type_coordinate_keeps_frames_apart(demo: db.Database) -> None:
     assert set(again.ImageType.values.tolist()) == {water, fat}
     assert float(again.sel(ImageType=[fat]).mean()) == 80.0
     demo.restore()
+
+
+def test_the_folder_of_a_temporary_database_let_go_goes_at_exit(tmp_path: Path) -> None:
+    """A database without a folder of its own, let go without close(), left its temporary
+    folder in /tmp for ever (540 of them a run of this suite)."""
+    code = (
+        "import gc, numpy as np, dbdicom as db\n"
+        "d = db.database()\n"
+        "d.new_patient().new_study().new_series().set_array(np.zeros((2, 4, 4)))\n"
+        "print(d.path)\n"
+        "del d\n"
+        "gc.collect()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("dbdicom-memory-") and not folder.exists()

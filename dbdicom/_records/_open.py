@@ -23,16 +23,19 @@ from ._web import is_dicomweb, open_archive
 
 __all__ = ["database", "dicomweb"]
 
-# databases without a folder of their own: their temporary folders go at exit
+# databases without a folder of their own: their temporary folders go at exit,
+# those of databases no longer held too (a weak set forgot them: one folder left
+# in /tmp by every such database not closed, 540 a run of the tests)
 _TEMPORARY: weakref.WeakSet[Database] = weakref.WeakSet()
+_TEMPORARY_FOLDERS: list[Path] = []
 
 
 @atexit.register
 def _remove_temporary() -> None:
     for db in list(_TEMPORARY):
-        if not db._closed:
-            db._closed = True
-            shutil.rmtree(db._path, ignore_errors=True)
+        db._closed = True
+    for folder in _TEMPORARY_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dicomweb(
@@ -181,6 +184,7 @@ def database(
         new = Database(folder, status=status, dialog=dialog)
         new._temporary = True
         _TEMPORARY.add(new)
+        _TEMPORARY_FOLDERS.append(folder)
         return new
     if is_url(path):
         index = RemoteIndex(Store(os.fspath(path), dict(storage_options or {})))
