@@ -19,14 +19,7 @@ from .._errors import DicomError, GeometryError, GridError
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._header import header_values
-from ._layout import (
-    bids_label,
-    frame_rows,
-    local_target,
-    series_folders,
-    target_folder,
-    written,
-)
+from ._layout import bids_label, local_target, series_folders, target_folder, written
 from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
 
 #: What ``bids=`` may be: True for dbdicom's mapping, a mapping or a callable.
@@ -145,9 +138,9 @@ def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
     affine: each spacing is a file of its own too.
     """
     try:
-        whole = [_dataarray(record if record.level == "instance" else series)]
-        if record.level == "instance" or len(_spacings(series)) < 2:
-            return whole
+        whole = _dataarray(record if record.level == "instance" else series)
+        if record.level == "instance" or not _spacing_varies(whole):
+            return [whole]
     except GeometryError:
         pass
     arrays = series.to_xarrays()
@@ -160,10 +153,9 @@ def _arrays_of(record: Any, series: Any, folder_name: str) -> list[Any]:
     return list(arrays)
 
 
-def _spacings(series: Any) -> set[Any]:
-    """The pixel spacings of ``series``'s geometry groups."""
-    frames = _arrays.Frames(series._db.index, frame_rows(series))
-    return {key[3] for key in _arrays.geometry_groups(frames)}
+def _spacing_varies(da: Any) -> bool:
+    """Whether ``da``'s PixelSpacing varies by frame (a coordinate, not an attr)."""
+    return any(f"PixelSpacing[{i}]" in da.coords for i in range(2))
 
 
 def _first_header(record: Any, series: Any, da: Any) -> Any:

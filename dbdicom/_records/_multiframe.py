@@ -107,7 +107,6 @@ def _write_multiframe(
     check_fits(series, da, groups)
     sources = [s for group in groups for s in group]
     target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
-    attributes = _attributes(kind, target, da, sources, series)
     positions, geometry = _positions(series, da, groups)
     if positions is None and sources:  # the template's stack would be made-up geometry
         raise InvalidValueError(
@@ -116,6 +115,7 @@ def _write_multiframe(
             "such as X-ray, ultrasound or secondary captures) give a position for each "
             "frame: write it as images (kind='image'), which keep their sources' geometry."
         )
+    attributes = _attributes(kind, target, da, sources, series)
     attributes.update(geometry)
     if description:
         attributes["ContentDescription"] = str(description)[:64]
