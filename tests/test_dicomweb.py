@@ -624,17 +624,21 @@ def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
         max_size=6,
     ),
     preamble=st.binary(max_size=16),
+    lengths=st.lists(st.sampled_from([None, 0, -1, 1, 2, 5]), min_size=6, max_size=6),
 )
 def test_a_multipart_body_splits_into_the_parts_it_was_made_of(
-    parts: list[tuple[str, bytes]], preamble: bytes
+    parts: list[tuple[str, bytes]], preamble: bytes, lengths: list[int | None]
 ) -> None:
-    """What a server sends (a preamble, parts with or without a content type, the closing
-    delimiter) comes back part by part, byte for byte, each copied once from the body."""
+    """What a server sends (a preamble, parts with or without a content type, with or without
+    a Content-Length, right or wrong, the closing delimiter) comes back part by part, byte for
+    byte."""
     boundary = b"3f1a9c0e2b7d4856"
     assume(boundary not in preamble and all(boundary not in data for _, data in parts))
     body = preamble + b"\r\n"
     for k, (kind, data) in enumerate(parts):
         head = b"" if k % 2 else f"Content-Type: {kind}\r\n".encode()
+        if lengths[k] is not None:  # the part's length, or a wrong one
+            head += f"Content-Length: {max(0, len(data) + lengths[k])}\r\n".encode()
         body += b"--" + boundary + b"\r\n" + head + b"\r\n" + data + b"\r\n"
     body += b"--" + boundary + b"--\r\n"
     content_type = (

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import zlib
 
-from ._walker import NeedsPydicom, Source, Window
+from ._walker import NeedsPydicom
+from ._window import Source, Window
 
 __all__ = ["Inflating"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from ._walker import Window
+from ._window import Window
 
 __all__ = ["fragment_places", "fragment_problem"]
 

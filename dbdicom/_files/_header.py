@@ -39,11 +39,11 @@ from ._walker import (
     End,
     NeedsPydicom,
     NotDicomError,
-    Window,
     explicit_vr,
     read_meta,
     walk,
 )
+from ._window import Window
 
 __all__ = [
     "Header",
@@ -162,7 +162,9 @@ class Header:
         self.pixel_problem = ""
 
 
-def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
+def read_header(
+    path: str, wanted: Mapping[int, str], data: bytes | memoryview | None = None
+) -> Header:
     """Read the header of one DICOM file, decoding only the ``wanted`` tags.
 
     Parameters
@@ -172,9 +174,10 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     wanted : mapping of int to str
         Tag numbers (``0xGGGGEEEE``) to decode, each with its dictionary VR
         (used for Implicit VR files and for elements stored as ``UN``).
-    data : bytes, optional
-        The whole file's bytes, when they are at hand (a file just written):
-        read from them instead of opening ``path``.
+    data : bytes or memoryview, optional
+        The whole file's bytes, when they are at hand (a file just written, a
+        part of a server's answer): read from them instead of opening ``path``
+        (of a memoryview, only the bytes the walk reaches are copied).
 
     Returns
     -------
@@ -197,6 +200,8 @@ def read_header(path: str, wanted: Mapping[int, str], data: bytes | None = None)
     (64, True, False)
     """
     global _first
+    if isinstance(data, memoryview):
+        return _read(Window.of_view(data), wanted)
     if data is not None:
         return _read(Window(data), wanted)
     # unbuffered: one read per window, no buffer object (nor the terminal check) per file

@@ -37,7 +37,8 @@ import threading
 from collections.abc import Container
 from typing import Any, NamedTuple
 
-from ._walker import HEADER_LENGTH, End, Window, walk
+from ._walker import HEADER_LENGTH, End, walk
+from ._window import Window
 
 __all__ = ["Layout", "MAX_WAIT", "split_element", "walk_explicit"]
 

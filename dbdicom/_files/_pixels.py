@@ -46,6 +46,7 @@ from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._modality import apply_modality_lut, modality_lut_bits
 from ._pydicom import read_any_header
+from ._window import ViewFile
 
 __all__ = [
     "FORMAT_KEYWORDS",
@@ -475,7 +476,7 @@ def _runs(indices: list[int]) -> Iterator[tuple[int, int, int]]:
             start = i
 
 
-def _read_into(f: FileIO | io.BytesIO, view: memoryview) -> int:
+def _read_into(f: FileIO | io.BytesIO | ViewFile, view: memoryview) -> int:
     """Fill ``view`` from ``f``; return the bytes read (fewer at end of file)."""
     done = 0
     while done < len(view):
@@ -487,7 +488,7 @@ def _read_into(f: FileIO | io.BytesIO, view: memoryview) -> int:
 
 
 def _read_native(
-    f: FileIO | io.BytesIO,
+    f: FileIO | io.BytesIO | ViewFile,
     path: str,
     indices: list[int],
     fmt: PixelFormat,
@@ -550,11 +551,11 @@ def _read_native(
     return arr.view(native) if arr.dtype.isnative else arr.astype(native)
 
 
-def native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
+def native_frames(data: bytes | memoryview, fmt: PixelFormat, label: str) -> np.ndarray:
     """Every frame of uncompressed Little Endian pixel bytes held in memory.
 
-    What :func:`read_frames` does for a file, for bytes that came from
-    elsewhere (a DICOMweb server's ``/frames``): ``label`` names them in errors.
+    What :func:`read_frames` does for a file, for bytes from elsewhere (a
+    DICOMweb server's answer, not copied): ``label`` names them in errors.
 
     Examples
     --------
@@ -563,10 +564,11 @@ def native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
     (2, 2, 3)
     """
     n = len(data) * 8 // fmt._frame_bits if fmt._frame_bits else 0
-    return _read_native(io.BytesIO(data), label, list(range(n)), fmt, 0, len(data))
+    f = ViewFile(data) if isinstance(data, memoryview) else io.BytesIO(data)
+    return _read_native(f, label, list(range(n)), fmt, 0, len(data))
 
 
-def _is_float_pixel_data(f: FileIO | io.BytesIO, offset: int, syntax: str) -> bool:
+def _is_float_pixel_data(f: FileIO | io.BytesIO | ViewFile, offset: int, syntax: str) -> bool:
     """Whether the element whose value starts at ``offset`` is (7FE0,0008) Float Pixel Data.
 
     The index records the offset of any pixel data element; 32-bit ones may

@@ -29,7 +29,7 @@ from .._errors import InvalidFileError, VirtualZarrError
 from ._fragments import fragment_places
 from ._header import NeedsPydicom, NotDicomError, read_header
 from ._pixels import PixelFormat
-from ._walker import Window
+from ._window import Window
 
 __all__ = ["BIG_ENDIAN", "NATIVE", "frame_places"]
 

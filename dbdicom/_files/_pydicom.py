@@ -418,7 +418,9 @@ def _is_vector(value: Any, n: int) -> bool:
     )
 
 
-def read_any_header(path: str, wanted: Mapping[int, str], data: bytes | None = None) -> Header:
+def read_any_header(
+    path: str, wanted: Mapping[int, str], data: bytes | memoryview | None = None
+) -> Header:
     """Read ``wanted`` tags: the fast reader first, pydicom where it must.
 
     ``data``, if given, is the whole file's bytes (read instead of ``path``).

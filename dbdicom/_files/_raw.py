@@ -21,7 +21,8 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.uid import ExplicitVRLittleEndian as _EXPLICIT_LE
 
-from ._walker import HEADER_LENGTH, NeedsPydicom, Window, explicit_vr, read_meta, walk
+from ._walker import HEADER_LENGTH, NeedsPydicom, explicit_vr, read_meta, walk
+from ._window import Window
 
 __all__ = [
     "LONG_VRS",

@@ -56,7 +56,8 @@ from .._errors import (
 )
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._ranges import cat_ranges
-from ._walker import TooDeep, Window
+from ._walker import TooDeep
+from ._window import Window
 
 __all__ = [
     "HEAD",

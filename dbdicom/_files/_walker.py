@@ -22,12 +22,12 @@ then leave the file to pydicom. A file that ends inside an element raises
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Container
-from typing import Any, BinaryIO, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from ._sniff import starts_like_dicom
+from ._window import Window
 
 __all__ = [
     "MAX_NESTING",
@@ -35,7 +35,6 @@ __all__ = [
     "NeedsPydicom",
     "NotDicomError",
     "TooDeep",
-    "Window",
     "explicit_vr",
     "read_meta",
     "walk",
@@ -61,7 +60,6 @@ HEADER_LENGTH = {
     ).split()
 }
 
-_CHUNK = 16384
 _short = struct.Struct("<HH2sH").unpack_from
 _implicit = struct.Struct("<HHL").unpack_from
 _ulong = struct.Struct("<L").unpack_from
@@ -120,76 +118,6 @@ class End(NamedTuple):
     per_frame_groups: bool
     disorder: int = 0
     modality_lut: bool = False
-
-
-class Source(Protocol):
-    """What a :class:`Window` reads from: a file, or anything that seeks and reads."""
-
-    def seek(self, pos: int, /) -> Any:
-        """Move to byte ``pos``."""
-
-    def read(self, n: int, /) -> bytes:
-        """Up to ``n`` bytes from the position."""
-
-
-class Window:
-    """Bytes ``[base, base + len(data))`` of a file of ``size`` bytes, or of a bytes object.
-
-    Of a bytes object, the window holds the whole of it and ``f`` is None.
-
-    Examples
-    --------
-    >>> w = Window(b"0123456789")
-    >>> rel = w.fetch(4, 3)
-    >>> w.data[rel : rel + 3]
-    b'456'
-    >>> w.fetch(8, 3)
-    Traceback (most recent call last):
-    ...
-    EOFError: the file (10 bytes) ends inside the element at byte 8
-    """
-
-    __slots__ = ("f", "data", "base", "size")
-
-    def __init__(self, data: bytes, f: Source | None = None, size: int | None = None) -> None:
-        self.data = data
-        self.f = f
-        self.base = 0
-        self.size = len(data) if size is None else size
-
-    @classmethod
-    def of_file(cls, f: BinaryIO, first: int = _CHUNK) -> Window:
-        """A window on the open file ``f``, holding its first ``first`` bytes.
-
-        Examples
-        --------
-        >>> from pydicom.data import get_testdata_file
-        >>> with open(get_testdata_file("MR_small.dcm"), "rb") as f:
-        ...     w = Window.of_file(f)
-        ...     w.data[128:132], w.size
-        (b'DICM', 9830)
-        """
-        size = os.fstat(f.fileno()).st_size
-        return cls(f.read(first), f, size)
-
-    def fetch(self, pos: int, n: int) -> int:
-        """Where ``data`` holds bytes ``[pos, pos + n)``, made available.
-
-        Reads the file from ``pos`` when the window does not hold them.
-
-        Raises ``EOFError`` where the file or bytes end before ``pos + n``.
-        """
-        rel = pos - self.base
-        if 0 <= rel and rel + n <= len(self.data):
-            return rel
-        if self.f is None or pos + n > self.size:
-            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
-        self.f.seek(pos)
-        self.data = self.f.read(max(n, _CHUNK))
-        self.base = pos
-        if len(self.data) < n:
-            raise EOFError(f"the file ({self.size} bytes) ends inside the element at byte {pos}")
-        return 0
 
 
 def read_meta(win: Window) -> tuple[int, str, str | None]:

@@ -62,6 +62,8 @@ PIXELS = ".pixels"
 PLACES = "places.json"
 #: frames asked for in one request (a URL has a length limit)
 BATCH = 256
+#: bytes as the server sent them, or a part of them (not copied)
+Buffer = bytes | memoryview
 
 
 class WebPath(str):
@@ -115,7 +117,7 @@ class WebPath(str):
         return (WebPath, (str(self), self.server, self.series_size, self.local))
 
 
-def _write(target: str, data: bytes) -> None:
+def _write(target: str, data: Buffer) -> None:
     """Write ``target`` whole or not at all (a temporary file renamed)."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".new-")
     try:
@@ -170,7 +172,7 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     return found if counts == {len(found)} else {}
 
 
-def _keep(path: WebPath, places: dict[str, tuple[bytes, int, int]]) -> None:
+def _keep(path: WebPath, places: dict[str, tuple[Buffer, int, int]]) -> None:
     """Keep every instance of the series of ``path`` in ``places`` (by SOP Instance UID).
 
     All the server sent, not only those a block asked for (a series read
@@ -226,13 +228,17 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
     return out
 
 
-def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
+def split_multipart(body: bytes, content_type: str) -> list[tuple[str, memoryview]]:
     r"""The parts of a ``multipart/related`` body: (content type, bytes) each, in order.
+
+    Each part's bytes are a view of ``body``, not a copy (a series' body can
+    be ~32 MiB: copying its parts cost ~10 ms of a 200-slice read).
 
     Examples
     --------
     >>> body = b"--b\r\nContent-Type: x/y\r\n\r\nAB\r\n--b\r\n\r\nC\r\n--b--"
-    >>> split_multipart(body, 'multipart/related; type="x/y"; boundary=b')
+    >>> parts = split_multipart(body, 'multipart/related; type="x/y"; boundary=b')
+    >>> [(kind, bytes(data)) for kind, data in parts]
     [('x/y', b'AB'), ('x/y', b'C')]
     """
     params = dict(_params(content_type))
@@ -241,11 +247,16 @@ def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
         raise ValueError(f"no boundary in the content type {content_type!r}")
     default = params.get("type", "application/octet-stream").strip('"')
     parts = []
+    view = memoryview(body)
     delimiter = b"--" + boundary
     at = body.find(delimiter)
-    while at >= 0:  # each part's bytes copied once (a series' body can be ~32 MiB)
+    while at >= 0:
         start = at + len(delimiter)
-        end = body.find(delimiter, start)
+        # a part that says its length (Orthanc's do) ends there, if the next delimiter is
+        # there: no search through its bytes (~6 ms for a 200-slice series)
+        end = _said_end(body, start, delimiter)
+        if end < 0:
+            end = body.find(delimiter, start)
         stop = len(body) if end < 0 else end
         if stop - start >= 2 and body.startswith(b"--", start):
             break  # the closing delimiter
@@ -253,14 +264,43 @@ def split_multipart(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
         head_end, data_start = (stop, stop) if split < 0 else (split, split + 4)
         if stop - data_start >= 2 and body.startswith(b"\r\n", stop - 2):
             stop -= 2
-        kind = default
-        for line in body[start:head_end].decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-type":
-                kind = value.strip()
-        parts.append((kind, body[data_start:stop]))
+        kind = _header(body[start:head_end], "content-type") or default
+        parts.append((kind, view[data_start:stop]))
         at = end
     return parts
+
+
+def _header(head: bytes, name: str) -> str:
+    """The value of the header ``name`` (lower case) in a part's ``head`` ("" if none)."""
+    for line in head.decode("latin-1").split("\r\n"):
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return ""
+
+
+def _said_end(body: bytes, start: int, delimiter: bytes) -> int:
+    """Where the delimiter after the part at ``start`` is, as its Content-Length says; -1 if not.
+
+    -1 also when the part says no length, or a length after which the delimiter is not.
+    """
+    split = body.find(b"\r\n\r\n", start, start + 4096)
+    if split < 0:
+        return -1
+    said = _header(body[start:split], "content-length")
+    if not said.isdigit():
+        return -1
+    end = split + 4 + int(said) + 2
+    return end if body.startswith(b"\r\n" + delimiter, end - 2) else -1
+
+
+def _body(response: Any) -> bytes:
+    """The whole body of a streamed ``response``, read 1 MiB at a time.
+
+    ``response.content`` reads 10 KiB at a time: ~10-30 ms more for the
+    ~27 MiB of a 200-slice series on this machine's loopback.
+    """
+    return b"".join(response.iter_content(1 << 20))
 
 
 def _params(content_type: str) -> list[tuple[str, str]]:
@@ -278,7 +318,7 @@ def _syntax(content_type: str) -> str:
     return value or "1.2.840.10008.1.2.1"
 
 
-def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarray:
+def _decode(data: Buffer, syntax: str, fmt: PixelFormat, label: str) -> np.ndarray:
     """One frame's bytes in ``syntax`` as an array of ``fmt.frame_shape``."""
     if syntax in _NATIVE:
         frames = _native_frames(data, fmt, label)
@@ -304,7 +344,7 @@ def _decode(data: bytes, syntax: str, fmt: PixelFormat, label: str) -> np.ndarra
             f"not installed ({', '.join(decoder.missing_dependencies)}): install dbdicom[jpeg]."
         )
     try:
-        array, _ = decoder.as_array(encapsulate([data]), **_options(fmt, 1))
+        array, _ = decoder.as_array(encapsulate([bytes(data)]), **_options(fmt, 1))
         return np.asarray(array).reshape(fmt.frame_shape)
     except (RuntimeError, ValueError, NotImplementedError) as exc:  # what the plugins raise
         raise InvalidFileError(
@@ -330,7 +370,7 @@ def _options(fmt: PixelFormat, frames: int) -> dict[str, Any]:
     )
 
 
-def _native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
+def _native_frames(data: Buffer, fmt: PixelFormat, label: str) -> np.ndarray:
     """Every frame of uncompressed bytes from the server, in RGB where they are YCbCr.
 
     As a file is read (pydicom's decoder, YCbCr made RGB, 4:2:2 expanded);
@@ -347,7 +387,7 @@ def _native_frames(data: bytes, fmt: PixelFormat, label: str) -> np.ndarray:
     n = len(data) // frame_bytes if frame_bytes else 0
     try:
         array, _ = get_decoder(ExplicitVRLittleEndian).as_array(
-            data[: n * frame_bytes], **_options(fmt, n)
+            bytes(data[: n * frame_bytes]), **_options(fmt, n)
         )
     except (RuntimeError, ValueError) as exc:
         raise InvalidFileError(
@@ -379,8 +419,9 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
         batch = wanted[start : start + BATCH]
         url = f"{path}/frames/{','.join(str(k + 1) for k in batch)}"
         try:
-            response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60)
+            response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60, stream=True)
             response.raise_for_status()
+            body = _body(response)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             reason = exc.response.reason if exc.response is not None else ""
@@ -423,7 +464,7 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
         except requests.RequestException as exc:
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
-        parts = split_multipart(response.content, response.headers.get("Content-Type", ""))
+        parts = split_multipart(body, response.headers.get("Content-Type", ""))
         if len(parts) != len(batch):
             raise ServerError(
                 f"reading frames of {path}: {len(batch)} asked for, the server sent "
@@ -482,18 +523,19 @@ def read_series_frames(
         return None
     try:
         response = first.server.session().get(
-            first.series, headers={"Accept": _ACCEPT_DICOM}, timeout=300
+            first.series, headers={"Accept": _ACCEPT_DICOM}, timeout=300, stream=True
         )
         response.raise_for_status()
+        body = _body(response)
     except requests.RequestException:
         return None  # the frames are asked for one instance at a time, which says why
-    parts = split_multipart(response.content, response.headers.get("Content-Type", ""))
-    places: dict[str, tuple[bytes, int, int]] = {}
+    parts = split_multipart(body, response.headers.get("Content-Type", ""))
+    places: dict[str, tuple[Buffer, int, int]] = {}
     for _, data in parts:
-        if data[128:132] != b"DICM" and data.startswith(b"\x02\x00"):
+        if data[128:132] != b"DICM" and data[:2] == b"\x02\x00":
             # a file meta group without the preamble (as some servers keep what was stored
             # so): given one, so that its pixel data are found where they are, and kept
-            data = bytes(128) + b"DICM" + data
+            data = memoryview(bytes(128) + b"DICM" + data)
         try:
             header = read_any_header(first.series, {_SOP: "UI"}, data)
         except (NotDicomError, EOFError):
@@ -501,7 +543,7 @@ def read_series_frames(
         if header.encapsulated or header.transfer_syntax not in _NATIVE:
             return None
         places[str(header.values.get(_SOP))] = (data, header.pixel_offset, header.pixel_length)
-    del response, parts  # the parts' bytes are kept in places
+    del response, parts, body  # the parts' bytes are kept in places
     uids = [path.rsplit("/", 1)[1] for path in paths]
     if any(uid not in places or places[uid][1] < 0 for uid in uids):
         return None
@@ -510,7 +552,7 @@ def read_series_frames(
 
 
 def _native(
-    places: dict[str, tuple[bytes, int, int]],
+    places: dict[str, tuple[Buffer, int, int]],
     uids: list[str],
     paths: Sequence[WebPath],
     frames: Sequence[Sequence[int]],
