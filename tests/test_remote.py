@@ -391,7 +391,9 @@ def test_a_zip_object_in_a_store_says_how_to_open_its_files(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://ann:pa55word@127.0.0.1:9/dicom-web", "s3://bucket/exports"], ids=["http", "s3"]
+    "url",
+    ["http://ann:pa55word@127.0.0.1:9/dicom-web", "zip://::s3://bucket/exports.zip"],
+    ids=["http", "zip"],
 )
 def test_an_export_to_a_url_is_refused_not_written_to_a_local_folder(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

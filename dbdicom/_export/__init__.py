@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._csv import export_csv
     from ._dicom import export_dicom
     from ._dicomdir import export_dicomdir
-    from ._each import ExportedPath, Skipped, why_skipped
+    from ._each import ExportedPath, ExportedURL, Skipped, why_skipped
     from ._layout import (
         bids_label,
         frame_rows,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "ExportedPath": "._each",
+    "ExportedURL": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
     "bids_label": "._layout",
@@ -71,6 +72,7 @@ __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "ExportedPath",
+    "ExportedURL",
     "Skipped",
     "apply_window",
     "bids_label",

@@ -60,6 +60,29 @@ class ExportedPath(_ConcretePath):
         self.skipped = tuple(skipped)
 
 
+class ExportedURL(str):
+    """The URL of what an export wrote into an object store, with what it left out.
+
+    A ``str`` (a :class:`pathlib.Path` would make ``s3://b/x`` ``s3:/b/x``);
+    ``skipped`` and ``exported`` as for :class:`ExportedPath`.
+
+    Examples
+    --------
+    >>> out = ExportedURL("s3://bucket/results", exported=1)
+    >>> out, out.exported, out.skipped
+    ('s3://bucket/results', 1, ())
+    """
+
+    skipped: tuple[Skipped, ...]
+    exported: int
+
+    def __new__(cls, url: str, exported: int = 0, skipped: Sequence[Skipped] = ()) -> ExportedURL:
+        made = super().__new__(cls, url)
+        made.exported = exported
+        made.skipped = tuple(skipped)
+        return made
+
+
 def why_skipped(exc: BaseException, series: Any) -> str:
     """The reason in ``exc``, on one line, without the series' name it may start with.
 

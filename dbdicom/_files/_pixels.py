@@ -6,13 +6,11 @@ Two paths, one result (the values ``pydicom.dcmread(path).pixel_array`` gives):
   index records it) are read with one ``seek`` + ``readinto`` per run of
   consecutive frames, straight into the output array; nothing is parsed.
 - **pydicom**: everything else (compressed, Big Endian, Deflate, YCbCr colour,
-  offset unknown) goes through :func:`pydicom.pixels.iter_pixels`, which
-  decodes only the frames asked for, with whatever decoder plugins are
-  installed.
+  offset unknown) goes through :func:`pydicom.pixels.iter_pixels`, which decodes
+  only the frames asked for, with whatever decoder plugins are installed.
 
-Everything a reader needs is small and picklable (a path, integers and a
-frozen :class:`PixelFormat`), so reads can run in threads or in other
-processes, and no state is kept between calls.
+Everything a reader needs is small and picklable (a path, integers, a frozen
+:class:`PixelFormat`): reads run in threads or processes, with no state kept.
 
 Values are *stored* values: no rescale slope/intercept, no LUTs;
 PALETTE COLOR images are made RGB through their palette (``_colour.py``);

@@ -239,6 +239,10 @@ class Store:
             f"({what}), then open the database again."
         )
 
+    def scrub(self, text: str) -> str:
+        """``text`` with every credential of the storage options replaced by ``***``."""
+        return _scrub(text, self.options)
+
     def error(self, exc: BaseException, what: str, url: str = "") -> Exception:
         """The DicomError for ``exc`` raised while ``url`` (default: the store) ``what``."""
         where = url or self.name

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _export
+from .. import _export, _files
 from .._errors import DiskFullError, disk_full
 from ._empty import require_files
 from ._web import export_from_archive, is_dicomweb, store_record
 
 if TYPE_CHECKING:
-    from .._export import ExportedPath
+    from .._export import ExportedPath, ExportedURL
 
 __all__ = ["Exports", "export_space"]
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 @contextlib.contextmanager
@@ -40,6 +44,42 @@ def export_space(path: str | os.PathLike[str]) -> Iterator[None]:
         ) from exc
 
 
+def exported_to(
+    path: str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    export: Callable[[Path], Any],
+) -> Any:
+    """``export(folder)`` into ``path``: a local folder, or a store's URL (uploaded after).
+
+    Into a store (``s3://bucket/prefix``...), the export is written into a
+    temporary local folder, then every file of it is put into the store at
+    the same relative path (:func:`dbdicom._files.upload_folder`), and the
+    URL of what ``export`` returned is returned (an :class:`ExportedURL`).
+    """
+    text = os.fspath(path)
+    if text[:7].lower() == "file://":  # a local folder
+        text = text[7:]
+    if not _URL.match(text):
+        if storage_options:
+            raise ValueError(
+                f"storage_options are for exports into an object store (s3://...), not into "
+                f"the local folder {text!r}: leave them out, or give the store's URL."
+            )
+        with export_space(path):
+            return export(Path(text))
+    store = _files.writable_store(text, storage_options)
+    store.filesystem()  # a missing package is said before the export's work
+    with tempfile.TemporaryDirectory(prefix="dbdicom-export-") as tmp:
+        root = Path(tmp, "export")
+        with export_space(root):
+            local = export(root)
+        _files.upload_folder(store, str(root))
+        rel = Path(local).relative_to(root).as_posix()
+    url = store.url.rstrip("/") + ("" if rel == "." else "/" + rel)
+    skipped = getattr(local, "skipped", ())
+    return _export.ExportedURL(url, getattr(local, "exported", 0), skipped)
+
+
 class Exports:
     """``export_as_*`` of :class:`Record`: the record's files in other formats.
 
@@ -52,6 +92,13 @@ class Exports:
     series (label, folder, reason) and ``exported`` counts the others. A
     series or an instance exported on its own raises the
     :class:`dbdicom.DicomError` instead.
+
+    Every ``path`` may be an object store's URL (``s3://bucket/prefix``,
+    ``gs://``, ``az://``), with ``storage_options`` (fsspec's, as for
+    :func:`dbdicom.database`): the export is written into a temporary
+    local folder, then uploaded (:func:`exported_to`), and the URL
+    returned, an ``ExportedURL`` (a ``str``) with the same ``skipped``
+    and ``exported``. See docs/remote.md.
     """
 
     __slots__ = ()
@@ -64,8 +111,13 @@ class Exports:
         return record
 
     def export_as_dicom(
-        self, path: str | os.PathLike[str], dicomdir: bool = False, *, session: Any = None
-    ) -> ExportedPath:
+        self,
+        path: str | os.PathLike[str],
+        dicomdir: bool = False,
+        *,
+        session: Any = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> ExportedPath | ExportedURL:
         """Copy this record's files, unchanged, into ``path``/patient/study/series/.
 
         Folder names are readable and filesystem-safe. Returns ``path``.
@@ -96,28 +148,36 @@ class Exports:
         if is_dicomweb(path):  # a DICOMweb archive: stored with STOW-RS
             return store_record(record, str(path), session)  # type: ignore[return-value]
         if record._db._index.archive is not None:  # a DICOMweb archive: retrieved
-            return export_from_archive(record, path, dicomdir)
-        with export_space(path):
-            if dicomdir:
-                return _export.export_dicomdir(record, path)
-            return _export.export_dicom(record, path)
+            return exported_to(
+                path, storage_options, lambda root: export_from_archive(record, root, dicomdir)
+            )
 
-    def export_as_csv(self, path: str | os.PathLike[str]) -> ExportedPath:
+        def export(root: Path) -> ExportedPath:
+            if dicomdir:
+                return _export.export_dicomdir(record, root)
+            return _export.export_dicom(record, root)
+
+        return exported_to(path, storage_options, export)
+
+    def export_as_csv(
+        self, path: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
+    ) -> ExportedPath | ExportedURL:
         """One CSV table per series: a row per instance, a column per top-level tag.
 
         Sequences are summarised as ``<sequence of N items>``, binary values
         by their size; files go into ``path``/patient/study/series.csv.
         """
         record = self._synced()
-        with export_space(path):
-            return _export.export_csv(record, path)
+        return exported_to(path, storage_options, lambda root: _export.export_csv(record, root))
 
     def export_as_nifti(
         self,
         path: str | os.PathLike[str],
         identifiers: bool = False,
         bids: Any = False,
-    ) -> ExportedPath:
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> ExportedPath | ExportedURL:
         """One NIfTI file (``.nii.gz`` + JSON sidecar) per series, in the layout or as BIDS.
 
         3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
@@ -151,19 +211,31 @@ class Exports:
         ['sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz']
         """
         record = self._synced()
-        with export_space(path):
-            return _export.export_nifti(record, path, identifiers=identifiers, bids=bids)
+        return exported_to(
+            path,
+            storage_options,
+            lambda root: _export.export_nifti(record, root, identifiers=identifiers, bids=bids),
+        )
 
-    def export_as_npy(self, path: str | os.PathLike[str], sortby: Any = None) -> Path:
+    def export_as_npy(
+        self,
+        path: str | os.PathLike[str],
+        sortby: Any = None,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> Path | ExportedURL:
         """One ``.npy`` file per series (see :meth:`Series.array`), in the layout.
 
         Returns an ``ExportedPath`` (a series: the file it wrote, a plain path).
         """
         record = self._synced()
-        with export_space(path):
-            return _export.export_npy_all(record, path, sortby)
+        return exported_to(
+            path, storage_options, lambda root: _export.export_npy_all(record, root, sortby)
+        )
 
-    def export_as_png(self, path: str | os.PathLike[str]) -> ExportedPath:
+    def export_as_png(
+        self, path: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
+    ) -> ExportedPath | ExportedURL:
         """One PNG image per frame, into ``path``/patient/study/series/.
 
         Grey-scale frames are windowed with the WindowCenter and WindowWidth
@@ -190,8 +262,7 @@ class Exports:
         24
         """
         record = self._synced()
-        with export_space(path):
-            return _export.export_png(record, path)
+        return exported_to(path, storage_options, lambda root: _export.export_png(record, root))
 
     def export_as_zarr(
         self,
@@ -200,7 +271,8 @@ class Exports:
         *,
         levels: int = 1,
         zarr_format: int = 3,
-    ) -> ExportedPath:
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> ExportedPath | ExportedURL:
         """One OME-Zarr image per series, ``path``/patient/study/series.zarr.
 
         Each store is an OME-Zarr image (OME-NGFF 0.5: Zarr 3, axes with
@@ -231,8 +303,13 @@ class Exports:
         (('SliceLocation', 'row', 'column'), (10, 64, 64))
         """
         record = self._synced()
-        with export_space(path):
-            return _export.export_zarr(record, path, chunks, levels=levels, zarr_format=zarr_format)
+        return exported_to(
+            path,
+            storage_options,
+            lambda root: _export.export_zarr(
+                record, root, chunks, levels=levels, zarr_format=zarr_format
+            ),
+        )
 
     def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
         """References to this record's frames where they are: a virtual Zarr store.

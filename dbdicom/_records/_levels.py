@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 from .. import _arrays, _export
 from .._errors import InvalidValueError
 from ._copies import subseries
-from ._exports import export_space
+from ._exports import exported_to
 from ._mapping import map_mask_to, map_to
 from ._record import Record
 from ._write import header_array, set_xarray
@@ -509,11 +509,14 @@ class _SeriesArrays:
         path: str | os.PathLike[str],
         sortby: Sequence[str] | None = None,
         pixels_first: bool = False,
-    ) -> Path:
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> Path | _export.ExportedURL:
         """Save :meth:`array` as ``.npy``; returns the file.
 
         To ``path`` if it ends in ``.npy``, else into the folder ``path`` as
-        ``<SeriesDescription>.npy``.
+        ``<SeriesDescription>.npy``; ``path`` may be a store's URL
+        (``s3://bucket/prefix``, with ``storage_options``), as for every export.
 
         A series that mixes image sizes, orientations or pixel spacings (a localizer) gives
         one file per group, largest first, ``_1``, ``_2``... added to the
@@ -533,13 +536,20 @@ class _SeriesArrays:
         series._db._editor.sync(series._rows())
         arrays = _export.npy_arrays(series, series, sortby, pixels_first)
         name = _export.series_name(series) or series.uid
-        stem = Path(path).stem if Path(path).suffix == ".npy" else name
-        folder = Path(path).parent if Path(path).suffix == ".npy" else Path(path)
-        with export_space(folder):
+        text = os.fspath(path)
+        file = Path(text).name if Path(text).suffix == ".npy" else ""
+        stem = Path(file).stem if file else name
+        # the folder: the text up to the file's name (a Path would make s3:/ of a URL's s3://)
+        where = (text[: len(text) - len(file)] or ".") if file else text
+
+        def export(root: Path) -> Path:
             if len(arrays) == 1:
-                return _export.export_npy(arrays[0], path, name)
-            files = [_export.export_npy(a, folder, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
-        return files[0].parent
+                return _export.export_npy(arrays[0], root / file if file else root, name)
+            files = [_export.export_npy(a, root, f"{stem}_{k + 1}") for k, a in enumerate(arrays)]
+            return files[0].parent
+
+        result: Path | _export.ExportedURL = exported_to(where, storage_options, export)
+        return result
 
 
 class Series(_SeriesArrays, Record):

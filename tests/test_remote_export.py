@@ -1,0 +1,174 @@
+"""Exports into an object store: written, read back and failed on real S3 servers on localhost.
+
+SeaweedFS checks signatures (a wrong secret is refused as on AWS); moto's
+server refuses keys longer than 1,024 bytes, which makes an upload fail
+half-way, after some objects were written.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nibabel
+import numpy as np
+import pytest
+from builders import build_database
+from servers import LIMITED_KEY, LIMITED_SECRET, LIMITED_WRITES, SeaweedFS
+
+import dbdicom as db
+
+s3fs = pytest.importorskip("s3fs")
+
+# the bucket of test_remote_ranges.py (each test its own prefix): the tests' SeaweedFS has
+# volumes for no more buckets (a third one's writes fail with an InternalError)
+BUCKET = "dbdicom-ranges"
+
+
+def _fs(options: dict[str, Any]) -> Any:
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    return fs
+
+
+def _prefix() -> str:
+    return f"{BUCKET}/{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> db.Database:
+    folder = tmp_path_factory.mktemp("source")
+    build_database(folder)
+    return db.database(folder)
+
+
+def _temporary_exports() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("dbdicom-export-*")}
+
+
+def test_dicom_files_exported_into_a_bucket_open_as_the_series(
+    seaweedfs: SeaweedFS, source: db.Database, tmp_path: Path
+) -> None:
+    """The objects are the files of a local export, and the store opens as a database of them."""
+    options = seaweedfs.options
+    fs = _fs(options)
+    series = source.series(SeriesDescription="CT abdomen")[0]
+    url = f"s3://{_prefix()}"
+    before = _temporary_exports()
+    out = series.export_as_dicom(url, storage_options=options)
+    assert out == url and out.exported == 1 and out.skipped == ()
+    assert _temporary_exports() == before  # the local copy is gone
+    local = tmp_path / "local"
+    series.export_as_dicom(local)
+    files = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
+    keys = sorted(k[len(url) - len("s3://") + 1 :] for k in fs.find(url))
+    assert keys == files
+    for rel in files[:3]:
+        assert fs.cat_file(f"{url}/{rel}") == (local / rel).read_bytes()
+    remote = db.database(url, storage_options=options)
+    (back,) = remote.series()
+    assert back.SeriesInstanceUID == series.SeriesInstanceUID
+    np.testing.assert_array_equal(back.to_xarray().values, series.to_xarray().values)
+    # again: the same objects replaced, none added
+    series.export_as_dicom(url, storage_options=options)
+    fs.invalidate_cache()
+    assert sorted(k[len(url) - len("s3://") + 1 :] for k in fs.find(url)) == files
+
+
+def test_nifti_and_npy_exports_into_a_bucket(
+    seaweedfs: SeaweedFS, source: db.Database, tmp_path: Path
+) -> None:
+    options = seaweedfs.options
+    fs = _fs(options)
+    series = source.series(SeriesDescription="CT abdomen")[0]
+    url = f"s3://{_prefix()}"
+    out = series.export_as_nifti(url, storage_options=options)
+    assert out == url
+    (nii,) = [k for k in fs.find(url) if k.endswith(".nii.gz")]
+    local = tmp_path
+    fs.get_file(nii, str(local / "x.nii.gz"))
+    reference = Path(series.export_as_nifti(local / "ref"))
+    (ref,) = reference.rglob("*.nii.gz")
+    np.testing.assert_array_equal(
+        np.asarray(nibabel.load(local / "x.nii.gz").dataobj), np.asarray(nibabel.load(ref).dataobj)
+    )
+    npy = series.export_as_npy(f"{url}/arrays/ct.npy", storage_options=options)
+    assert npy == f"{url}/arrays/ct.npy"
+    fs.get_file(npy, str(local / "ct.npy"))
+    np.testing.assert_array_equal(np.load(local / "ct.npy"), series.array()[0])
+
+
+def test_a_wrong_secret_is_refused_and_nothing_is_left(
+    seaweedfs: SeaweedFS, source: db.Database
+) -> None:
+    fs = _fs(seaweedfs.options)
+    wrong = {**seaweedfs.options, "secret": "not-the-secret-42"}
+    url = f"s3://{_prefix()}"
+    before = _temporary_exports()
+    with pytest.raises(db.StorageAccessError, match="may write") as info:
+        source.series()[0].export_as_dicom(url, storage_options=wrong)
+    assert url in str(info.value) and "not-the-secret-42" not in str(info.value)
+    assert fs.find(url) == []
+    assert _temporary_exports() == before
+
+
+def test_a_missing_bucket_names_the_url(s3_server: dict[str, Any], source: db.Database) -> None:
+    """(moto's server, as AWS, has no bucket until it is made; SeaweedFS makes one on a write.)"""
+    url = f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/results"
+    with pytest.raises(db.StorageError, match="no-such-bucket") as info:
+        source.series()[0].export_as_png(url, storage_options=s3_server)
+    assert s3_server["secret"] not in str(info.value)
+
+
+def test_an_upload_that_fails_half_way_removes_what_it_made(
+    seaweedfs: SeaweedFS, source: db.Database, tmp_path: Path
+) -> None:
+    """An identity that may write below ``halfway/A`` only: the first patient's objects
+    (Alpha^Anna's) are written, the others refused. Those written are removed; an object that
+    was there before stays."""
+    fs = _fs(seaweedfs.options)
+    limited = {**seaweedfs.options, "key": LIMITED_KEY, "secret": LIMITED_SECRET}
+    prefix = LIMITED_WRITES.rsplit("/", 1)[0]  # dbdicom-ranges/halfway
+    if fs.exists(prefix):
+        fs.rm(prefix, recursive=True)
+    mine = f"{LIMITED_WRITES}lready there.txt"
+    fs.pipe_file(mine, b"the user's")
+    top = sorted(p.name for p in Path(source.export_as_csv(tmp_path / "csv")).iterdir())
+    assert top[0].startswith("A") and not top[-1].startswith("A")  # patients' folders
+    with pytest.raises(db.StorageAccessError, match="removed") as info:
+        source.export_as_dicom(f"s3://{prefix}", storage_options=limited)
+    assert LIMITED_SECRET not in str(info.value)
+    fs.invalidate_cache()
+    assert fs.find(prefix) == [mine]
+    assert fs.cat_file(mine) == b"the user's"
+
+
+def test_an_identity_that_may_write_writes(seaweedfs: SeaweedFS, source: db.Database) -> None:
+    """(What the test above relies on: the limited identity may write the first patient.)"""
+    fs = _fs(seaweedfs.options)
+    limited = {**seaweedfs.options, "key": LIMITED_KEY, "secret": LIMITED_SECRET}
+    patient = sorted(source.patients(), key=lambda p: str(p.PatientName))[0]
+    out = patient.export_as_dicom(f"s3://{LIMITED_WRITES}-patient", storage_options=limited)
+    fs.invalidate_cache()
+    assert len(fs.find(out)) == len(patient.instances()) > 0
+    fs.rm(out, recursive=True)
+
+
+def test_stores_that_take_no_writes_and_options_without_a_store(
+    source: db.Database, tmp_path: Path
+) -> None:
+    series = source.series()[0]
+    for url in ("zip://::s3://bucket/cd.zip", "https://ann:pa55word@127.0.0.1:9/data"):
+        with pytest.raises(db.ReadOnlyError, match="Give a folder") as info:
+            series.export_as_csv(url)
+        assert "pa55word" not in str(info.value)
+    with pytest.raises(ValueError, match="storage_options"):
+        series.export_as_csv(tmp_path / "csv", storage_options={"anon": True})
+    out = series.export_as_csv(f"file://{tmp_path}/viafile")
+    assert Path(out) == tmp_path / "viafile" and any((tmp_path / "viafile").rglob("*.csv"))
+    plain = series.export_as_csv(tmp_path / "plain")
+    assert filecmp.dircmp(tmp_path / "viafile", plain).diff_files == []
