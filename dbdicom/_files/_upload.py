@@ -89,9 +89,7 @@ def upload_folder(store: Store, folder: str) -> int:
         return 0
     keys = [f"{base}/{rel}" if base else rel for rel in rels]
     try:
-        before = set(fs.find(base)) if base else set()
-    except FileNotFoundError:
-        before = set()
+        before = _there(fs, keys)
     except Exception as exc:  # the store's boundary: the listing that says what is there
         raise _write_error(store, exc, 0) from exc
     try:
@@ -100,7 +98,7 @@ def upload_folder(store: Store, folder: str) -> int:
         made = [key for key in keys if key not in before]
         with contextlib.suppress(Exception):  # best effort: what cannot go is said below
             fs.invalidate_cache()
-            there = set(fs.find(base)) if base else set()
+            there = _there(fs, made)
             made = [key for key in made if key in there]
             if made:
                 fs.rm(made)
@@ -108,6 +106,21 @@ def upload_folder(store: Store, folder: str) -> int:
         raise _write_error(store, exc, replaced) from exc
     fs.invalidate_cache()  # a database opened on the store next lists what is there now
     return len(keys)
+
+
+def _there(fs: Any, keys: list[str]) -> set[str]:
+    """Those of ``keys`` that are objects of ``fs`` now.
+
+    One listing per folder the keys are in (a series' folder): not the whole
+    prefix, which may hold a hospital's archive.
+    """
+    found: set[str] = set()
+    for folder in sorted({key.rsplit("/", 1)[0] for key in keys if "/" in key}):
+        try:
+            found.update(str(p).rstrip("/") for p in fs.ls(folder, detail=False))
+        except FileNotFoundError:
+            continue
+    return found & set(keys)
 
 
 def _write_error(store: Store, exc: BaseException, replaced: int) -> DicomError:
