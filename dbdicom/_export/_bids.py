@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._arrays import DIFFUSION
 from .._errors import InvalidValueError
 from ._layout import bids_label, written
 
@@ -172,6 +173,8 @@ def _description(values: Mapping[str, Any]) -> str:
 
 
 def _by_axis(values: Mapping[str, Any], dims: tuple[str, ...]) -> str | None:
+    if DIFFUSION in dims:  # the volumes of a diffusion series (b-values and directions)
+        return "dwi/dwi"
     if "FlipAngle" in dims:
         return "anat/VFA"
     if "InversionTime" in dims:
