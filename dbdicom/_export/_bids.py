@@ -11,6 +11,7 @@ the series                                     datatype/suffix
 modality PT                                    ``pet/pet``
 modality other than MR and PT                  left out
 description: loc, localiser, scout, survey     left out
+volumes of a diffusion series (4th axis)       ``dwi/dwi`` (with .bval, .bvec)
 description: dwi, dti, diff                    ``dwi/dwi``
 description: bold, fmri, rest, task            ``func/bold``
 description: asl, pcasl, pasl                  ``perf/asl``
