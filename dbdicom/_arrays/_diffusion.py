@@ -48,6 +48,8 @@ B_VALUE = "DiffusionBValue"
 DIRECTION = "DiffusionGradientOrientation"
 #: how far from 1 the length of a direction may be
 UNIT_TOLERANCE = 1e-2
+#: Deflated Explicit VR Little Endian
+DEFLATED = "1.2.840.10008.1.2.1.99"
 #: GE's bias added to its private b-value in multi-b series (dcm2niix issue 602)
 GE_BIAS = 1_000_000_000
 
@@ -229,9 +231,14 @@ def _sequence(frames: Frames, b: np.ndarray, vectors: np.ndarray) -> None:
     """Fill ``b`` and ``vectors`` from (0018,9117) MRDiffusionSequence, if the files have it.
 
     The sequence is read with pydicom each time (it is not kept in the
-    index): from the first file only when that has none.
+    index): from the first file only when that has none. Not from a file
+    of Deflate transfer syntax: pydicom inflates its whole data set in
+    memory (a private element of gigabytes would exhaust it).
     """
     rows = frames.rows
+    syntax = frames.column("TransferSyntaxUID")[0]
+    if str(syntax) == DEFLATED:
+        return
     first = frames.index.values(rows[:1], "MRDiffusionSequence")[0]
     if not first:
         return
