@@ -23,6 +23,7 @@ __all__ = [
     "UnknownTagError",
     "GridError",
     "GeometryError",
+    "DiffusionError",
     "GroupError",
     "IndexDamagedError",
     "ReadOnlyError",
@@ -103,6 +104,18 @@ class GridError(DicomError, ValueError):
 
 class GeometryError(GridError):
     """Frames of different sizes, orientations or pixel spacings would be stacked together."""
+
+
+class DiffusionError(GridError):
+    """The b-values or gradient directions of a diffusion series cannot be trusted.
+
+    Some frames have a b-value and others none, a direction of a weighted
+    volume is not a unit vector, a vendor's private tag is in a block whose
+    private creator is another's, or the slices disagree on a volume's
+    b-value: the message names the file, the tag and the way out. Written
+    as it is, the series would be a "time series" with no b-value, or a
+    .bval/.bvec with a wrong number.
+    """
 
 
 class GroupError(DicomError, KeyError):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         tag_vectors,
         why_no_affine,
     )
+    from ._diffusion import DIFFUSION, find_diffusion
     from ._frame_tags import (
         NOT_TAG_COORDS,
         WRITER_TAGS,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from ._xarray import build_dataarray, stack
 
 _MODULES = {
+    "DIFFUSION": "._diffusion",
+    "find_diffusion": "._diffusion",
     "GEOMETRY_TAGS": "._affine",
     "PIXEL_COORDS": "._affine",
     "in_plane_applied": "._affine",
@@ -83,6 +86,8 @@ __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "AUTO_DIMS",
+    "DIFFUSION",
+    "find_diffusion",
     "GEOMETRY_TAGS",
     "PIXEL_COORDS",
     "in_plane_applied",

@@ -13,7 +13,7 @@ a numpy array. Neither xarray, dask nor pandas is imported here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from .. import _files, _web
 from .._errors import GeometryError, GridError, InvalidFileError, ServerError
 from .._index import LEVEL_TAGS, Index, check_tag, factorize
+from ._diffusion import DIFFUSION, Diffusion, find_diffusion, volume_numbers
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._read import FrameRef, frame_refs, output_dtype
@@ -86,6 +87,8 @@ def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
     for dim in dims:
         if dim in _RESERVED:
             raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
+        if dim == DIFFUSION:
+            continue  # the volumes of a diffusion series (see _diffusion_dims)
         if dim != FRAME:
             check_tag(dim)
         if frames.absent(dim).all():
@@ -214,8 +217,49 @@ def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     return rank
 
 
-def _dim_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
-    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`)."""
+def _diffusion_dims(frames: Frames, found: Diffusion) -> list[str]:
+    """The default dims of a diffusion series of single-frame files.
+
+    The slices (``SliceLocation``, where there are several) and
+    ``diffusion``, the volumes (see :func:`~._diffusion.volume_numbers`).
+    Where the standard DiffusionBValue alone tells the volumes apart (one
+    b-value each, no direction), the dims :func:`_auto_dims` chooses, as
+    before: a DiffusionBValue dim.
+    """
+    standard = frames.coordinate("DiffusionBValue")
+    if np.isnan(found.directions).all() and np.array_equal(standard, found.b_values):
+        try:
+            auto = _auto_dims(frames)
+        except GridError:
+            auto = []
+        if "DiffusionBValue" in auto:
+            return auto
+    slices = _codes(frames.coordinate("SliceLocation"))
+    several = slices is not None and int(slices.max()) > 0
+    return ["SliceLocation", DIFFUSION] if several else [DIFFUSION]
+
+
+def _dim_values(
+    frames: Frames, dims: Sequence[str], found: Diffusion | None = None
+) -> dict[str, np.ndarray]:
+    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`).
+
+    ``diffusion``: the volume of each frame of a diffusion series ``found``
+    (:func:`~._diffusion.volume_numbers`) among the frames of its cell of
+    the other dims.
+    """
+    if found is not None and DIFFUSION in dims:
+        cell = np.zeros(len(frames), dtype=np.int64)
+        for dim in dims:
+            if dim == DIFFUSION:
+                continue
+            codes = _codes(frames.coordinate(dim))
+            if codes is None:
+                raise GridError(f"some frames of the series have no {dim!r}: no grid of {dims}")
+            cell = factorize(cell * (int(codes.max()) + 1) + codes)[0]
+        values = {d: frames.coordinate(d) for d in dims if d != DIFFUSION}
+        values[DIFFUSION] = volume_numbers(frames, cell, found)
+        return {d: values[d] for d in dims}
     values = {d: frames.coordinate(d) for d in dims}
     if FRAME in values:
         numbers = _frame_numbers(frames, [d for d in dims if d != FRAME])
@@ -337,6 +381,10 @@ class Layout:
     dtype : numpy.dtype
         Of the values (see :func:`~._read.output_dtype`; a float type when
         the grid has holes).
+    derived : dict
+        Per-frame coordinates found other than in the tag of their name
+        (a diffusion series' b-values and directions, see
+        :mod:`._diffusion`), by keyword: they replace that tag's values.
     """
 
     frames: Frames
@@ -346,6 +394,7 @@ class Layout:
     slopes: np.ndarray
     intercepts: np.ndarray
     dtype: np.dtype
+    derived: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def frame_at(self) -> np.ndarray:
@@ -385,6 +434,34 @@ class Layout:
         return uids.astype(str).reshape(self.grid.shape)
 
 
+def _choose_dims(
+    frames: Frames, dims: Sequence[str] | None, repeats: bool
+) -> tuple[list[str], Diffusion | None]:
+    """The dims (given, or chosen), and the b-values of a diffusion series (None: not one).
+
+    Without dims, a diffusion series of single-frame files gets
+    :func:`_diffusion_dims` (enhanced files: their dimension index says
+    how); other series :func:`_auto_dims`; none with ``repeats``.
+    """
+    found = None
+    if dims is not None:
+        chosen = _check_dims(dims, frames)
+        if DIFFUSION in chosen:
+            found = find_diffusion(frames)
+            if found is None:
+                raise GridError(
+                    f"{DIFFUSION!r} numbers the volumes of a diffusion series, and no frame "
+                    "of this one has a b-value ((0018,9087) DiffusionBValue or a vendor's "
+                    "private tag): choose DICOM keywords as dims"
+                )
+        return chosen, found
+    if repeats:
+        return [], None
+    if not frames.per_frame:
+        found = find_diffusion(frames)
+    return (_auto_dims(frames) if found is None else _diffusion_dims(frames, found)), found
+
+
 def layout(
     index: Index,
     rows: np.ndarray,
@@ -419,15 +496,12 @@ def layout(
             f"the frames have {len(groups)} different sizes or orientations, which cannot "
             f"be stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
         )
-    if dims is not None:
-        dims = _check_dims(dims, frames)
-    else:
-        dims = [] if repeats else _auto_dims(frames)
+    dims, found = _choose_dims(frames, dims, repeats)
     order = None
     if repeats:
         order = frames.number("InstanceNumber", 0) * 1e6 + frames.table["_frame"]
     grid = make_grid(
-        _dim_values(frames, dims),
+        _dim_values(frames, dims, found),
         len(frames),
         repeats=order,
         fill=fill,
@@ -450,7 +524,8 @@ def layout(
     )
     if (grid.frame_at() < 0).any() and dtype.kind != "f":
         dtype = np.result_type(dtype, np.float32)
-    return Layout(frames, grid, formats, which, slopes, intercepts, np.dtype(dtype))
+    derived = found.coordinates() if found is not None else {}
+    return Layout(frames, grid, formats, which, slopes, intercepts, np.dtype(dtype), derived)
 
 
 #: the tags that make stored values physical ones, as the index's problems name them

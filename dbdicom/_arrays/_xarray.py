@@ -11,6 +11,7 @@ import xarray as xr
 from .._errors import GridError
 from .._index import LEVEL_TAGS, Index
 from ._affine import pixel_coords
+from ._diffusion import DIFFUSION
 from ._frames import Frames
 from ._grid import Grid
 from ._layout import INSTANCE_TAGS, Layout, layout
@@ -94,15 +95,17 @@ def _assemble(
         uids=frames.column("SOPInstanceUID"),
     )
     pixel_dims = ["row", "column"] + (["channel"] if len(formats[0].frame_shape) > 2 else [])
-    coords: dict[str, Any] = {d: labels(grid.coords[d]) for d in grid.dims}
+    # the volumes of a diffusion series have no coordinate: their b-values and directions say
+    coords: dict[str, Any] = {d: labels(grid.coords[d]) for d in grid.dims if d != DIFFUSION}
     coords["SOPInstanceUID"] = (grid.dims, placed.instance_uids())
     coords.update(pixel_coords(*formats[0].frame_shape[:2]))  # followed by selections
     if (table["_frame"] > 0).any() and FRAME not in grid.dims:
         coords[FRAME] = (grid.dims, _spread(table["_frame"][pick], present, grid, -1))
     attrs: dict[str, Any] = {}
     absent = index.absent() if not frames.per_frame else frozenset()
+    derived = {k: v for k, v in placed.derived.items() if k not in grid.dims}
     for keyword in _frame_keywords(frames):
-        if keyword in grid.dims or keyword in absent:
+        if keyword in grid.dims or keyword in absent or keyword in derived:
             continue
         same = frames.constant(keyword)
         if same is None:
@@ -115,11 +118,9 @@ def _assemble(
         if same:
             _shared(keyword, value, attrs, coords)
         elif grid.dims:
-            arrays = per_frame_arrays(keyword, frames.coordinate(keyword)[pick])
-            spread = {key: _spread(arr, present, grid) for key, arr in arrays.items()}
-            dims = _varying_dims(list(spread.values()), grid.dims)
-            for key, arr in spread.items():
-                coords[key] = (dims, _reduce(arr, grid.dims, dims))
+            _varying(coords, keyword, frames.coordinate(keyword)[pick], present, grid)
+    for keyword, per_frame in derived.items():  # a diffusion series' b-values, directions
+        _varying(coords, keyword, per_frame[pick], present, grid)
     for keyword in _UPPER - absent:
         if keyword not in coords:
             _shared(keyword, frames.value_at(keyword, int(pick[0])), attrs, coords)
@@ -134,6 +135,17 @@ def _assemble(
     # name xarray would take (a token; the folder's path from a database's export)
     da.name = name if name is not None else UNNAMED
     return da
+
+
+def _varying(
+    coords: dict[str, Any], keyword: str, values: np.ndarray, present: np.ndarray, grid: Grid
+) -> None:
+    """The coordinates of a tag's ``values`` at the present frames, on the dims they vary along."""
+    arrays = per_frame_arrays(keyword, values)
+    spread = {key: _spread(arr, present, grid) for key, arr in arrays.items()}
+    dims = _varying_dims(list(spread.values()), grid.dims)
+    for key, arr in spread.items():
+        coords[key] = (dims, _reduce(arr, grid.dims, dims))
 
 
 def _shared(keyword: str, value: Any, attrs: dict[str, Any], coords: dict[str, Any]) -> None:

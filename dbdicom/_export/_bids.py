@@ -11,6 +11,7 @@ the series                                     datatype/suffix
 modality PT                                    ``pet/pet``
 modality other than MR and PT                  left out
 description: loc, localiser, scout, survey     left out
+volumes of a diffusion series (4th axis)       ``dwi/dwi`` (with .bval, .bvec)
 description: dwi, dti, diff                    ``dwi/dwi``
 description: bold, fmri, rest, task            ``func/bold``
 description: asl, pcasl, pasl                  ``perf/asl``
@@ -56,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._arrays import DIFFUSION
 from .._errors import InvalidValueError
 from ._layout import bids_label, written
 
@@ -172,6 +174,8 @@ def _description(values: Mapping[str, Any]) -> str:
 
 
 def _by_axis(values: Mapping[str, Any], dims: tuple[str, ...]) -> str | None:
+    if DIFFUSION in dims:  # the volumes of a diffusion series (b-values and directions)
+        return "dwi/dwi"
     if "FlipAngle" in dims:
         return "anat/VFA"
     if "InversionTime" in dims:

@@ -18,6 +18,7 @@ from .. import _arrays
 from .._errors import DicomError, GeometryError, GridError
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
+from ._gradients import gradients_of, write_gradients
 from ._header import header_values
 from ._layout import bids_label, local_target, series_folders, target_folder, written
 from ._sidecar import RULES, iso_time, sidecar_values, slice_timing, volume_lists
@@ -117,7 +118,7 @@ def _sidecar(
     sidecar.update(slice_timing(header, times))
     if times and "AcquisitionTime" in sidecar and "AcquisitionTime" not in per_volume:
         sidecar["AcquisitionTime"] = iso_time(min(times))  # BIDS: of the first data
-    lists = volume_lists(per_volume)
+    lists = volume_lists({k: v for k, v in per_volume.items() if k != _arrays.DIFFUSION})
     if "EchoTime" in per_volume:
         lists["EchoNumber"] = _ranks(per_volume["EchoTime"])
     # the lists first, in the order of the dims: the first names the 4th dim on import
@@ -235,6 +236,26 @@ def _write_series(record: Any, series: Any, folder: Path, identifiers: bool, nib
         sidecar, _ = _sidecar(header, da, per_volume, identifiers)
         step = time_step(da, per_volume, sidecar)
         _save(nibabel, voxels, affine, sidecar, folder.parent / name, step)
+        _save_gradients(record, da, affine, folder.parent / name)
+
+
+def _save_gradients(record: Any, da: Any, affine: np.ndarray, stem: Path) -> None:
+    """``<stem>.bval`` and ``<stem>.bvec`` where ``da`` has b-values (see :mod:`._gradients`).
+
+    ``affine`` is the NIfTI file's (RAS). Volumes of b > 0 without a
+    direction (isotropic "trace" images) get 0 0 0, as dcm2niix writes,
+    and a message.
+    """
+    gradients = gradients_of(da)
+    if gradients is None:
+        return
+    write_gradients(stem, gradients, _LPS_TO_RAS @ affine)
+    undirected = gradients.undirected()
+    if undirected and record is not None:
+        record.message(
+            f"{stem.name}.bvec: volumes {undirected} have b > 0 and no gradient direction "
+            "(isotropic trace images?): written 0 0 0, as dcm2niix does."
+        )
 
 
 #: dims along which a series' volumes follow each other in time
@@ -434,6 +455,7 @@ def _export_bids(
                     sidecar[key] = sidecar[key][0]
                 stem = root / name.folder() / name.file(*chunk)
                 _save(nibabel, voxels, affine, sidecar, stem, time_step(da, per_volume, sidecar))
+                _save_gradients(record, da, affine, stem)
                 continue
             ranks = {d: _ranks(per_volume[d]) for d in split}
             for t in range(voxels.shape[3]):  # a file per echo / flip angle / inversion
@@ -474,4 +496,5 @@ def write_nifti(
     target.parent.mkdir(parents=True, exist_ok=True)
     step = time_step(da, per_volume, sidecar)
     _save(nibabel, voxels, affine, sidecar, target.parent / stem, step)
+    _save_gradients(None, da, affine, target.parent / stem)
     return target.parent / f"{stem}.nii.gz"
