@@ -235,3 +235,42 @@ def test_non_diffusion_unchanged(tmp_path: Path) -> None:
     assert series.to_xarray().dims == ("SliceLocation", "row", "column")
     out = Path(series.export_as_nifti(str(tmp_path / "out")))
     assert not list(out.rglob("*.bval"))
+
+
+@pytest.mark.parametrize("vendor", ["standard", "siemens", "ge", "philips"])
+def test_b_value_zero_everywhere_is_no_diffusion_series(tmp_path: Path, vendor: str) -> None:
+    """Philips and GE write a b-value of 0 in every MR image, many exports the standard tag too:
+    a dual-echo series with b=0 keeps its EchoTime dim, is no BIDS dwi and gets no .bval."""
+    volumes = ((0.0, (0.0, 0.0, 0.0)), (0.0, (0.0, 0.0, 0.0)))
+    paths = write_dwi(tmp_path / "dicom", vendor, volumes=volumes)
+    for number, path in enumerate(paths):
+        ds = pydicom.dcmread(path)
+        ds.EchoTime = [10.0, 80.0][number // 3]  # 3 slices a volume
+        ds.save_as(path)
+    series = _series(tmp_path / "dicom")
+    da = series.to_xarray()
+    assert da.dims == ("SliceLocation", "EchoTime", "row", "column")
+    assert da.EchoTime.values.tolist() == [10.0, 80.0]
+    out = Path(series.export_as_nifti(str(tmp_path / "out")))
+    assert not list(out.rglob("*.bval")) and not list(out.rglob("*.bvec"))
+    bids = Path(series.export_as_nifti(str(tmp_path / "bids"), bids=True))
+    assert not list(bids.rglob("dwi"))
+
+
+def test_a_vendor_is_matched_at_a_word_s_start(tmp_path: Path) -> None:
+    """GE's private b-value is read for "GE MEDICAL SYSTEMS", not for a name holding "...GE"."""
+    paths = write_dwi(tmp_path / "dicom", "ge")
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.Manufacturer = "AGFA IMAGE SYSTEMS"
+        ds.save_as(path)
+    da = _series(tmp_path / "dicom").to_xarray()
+    assert "diffusion" not in da.dims and "DiffusionBValue" not in da.coords
+
+
+def test_diffusion_alone_over_several_slices_is_refused(tmp_path: Path) -> None:
+    write_dwi(tmp_path / "dicom")
+    series = _series(tmp_path / "dicom")
+    with pytest.raises(db.GridError, match="SliceLocation"):
+        series.to_xarray(dims=["diffusion"])
+    assert series.to_xarray(dims=["SliceLocation", "diffusion"]).shape[:2] == (3, 5)

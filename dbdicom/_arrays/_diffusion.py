@@ -52,13 +52,16 @@ UNIT_TOLERANCE = 1e-2
 DEFLATED = "1.2.840.10008.1.2.1.99"
 #: GE's bias added to its private b-value in multi-b series (dcm2niix issue 602)
 GE_BIAS = 1_000_000_000
+#: files of a series whose private b-value is read first (spread over the series): a series
+#: whose probes all have a b-value of 0 is no diffusion series
+PROBES = 8
 
 
 @dataclass(frozen=True)
 class Vendor:
     """Where one vendor keeps the b-value (and direction) of a frame in its private tags.
 
-    ``manufacturer`` is looked for (in upper case) in the series'
+    ``manufacturer`` is looked for (in upper case, at a word's start) in the series'
     Manufacturer; ``creator`` is the private creator of the block holding
     the tags at ``(group,0010)``; ``unread`` a tag of directions dbdicom
     does not convert (its creator second): where a weighted frame has one
@@ -168,10 +171,32 @@ def _manufacturers(frames: Frames) -> set[str]:
     return {str(m).upper() + " " for m in frames.column("Manufacturer").tolist() if m}
 
 
+def _weighted(vendor: Vendor, values: Sequence[Any]) -> bool:
+    """Whether any of ``values`` of the vendor's b-value tag is above 0 (after GE's bias)."""
+    for value in values:
+        b = (numbers(value, vendor.binary) or [np.nan])[0]
+        if vendor.name == "GE" and b >= GE_BIAS:
+            b -= GE_BIAS
+        if b > 0:
+            return True
+    return False
+
+
 def _private(frames: Frames, vendor: Vendor, b: np.ndarray, vectors: np.ndarray) -> None:
-    """Fill ``b`` and ``vectors`` (NaN where still unknown) from the vendor's private tags."""
+    """Fill ``b`` and ``vectors`` (NaN where still unknown) from the vendor's private tags.
+
+    The tags are not in the index: a few files spread over the series are
+    read first (:data:`PROBES`), and the others only where one of those has
+    a b-value above 0. Philips and GE write a b-value of 0 in every MR image
+    (a T1 is no diffusion series), and reading every file of every series
+    of theirs took twice the time of a first ``to_xarray`` from S3.
+    """
     todo = np.isnan(b)
-    found = frames.raw(vendor.column(vendor.b_value))
+    column = vendor.column(vendor.b_value)
+    sample = np.unique(np.linspace(0, len(frames) - 1, min(len(frames), PROBES)).astype(int))
+    if not _weighted(vendor, frames.index.values(np.unique(frames.rows[sample]), column)):
+        return
+    found = frames.raw(column)
     has = np.array([numbers(v, vendor.binary) is not None for v in found], dtype=bool) & todo
     if not has.any():
         return
@@ -255,7 +280,7 @@ def _sequence(frames: Frames, b: np.ndarray, vectors: np.ndarray) -> None:
 
 
 def find_diffusion(frames: Frames) -> Diffusion | None:
-    """The b-value and direction of every frame, or None when no frame has a b-value.
+    """The b-value and direction of every frame, or None when no frame has a b-value above 0.
 
     See the module's docstring for the tags read. Raises
     :class:`~dbdicom.DiffusionError` where some frames have a b-value and
@@ -271,7 +296,7 @@ def find_diffusion(frames: Frames) -> Diffusion | None:
     vendors = []
     if is_mr and np.isnan(b).any():
         makers = _manufacturers(frames)
-        vendors = [v for v in VENDORS if any(v.manufacturer in m for m in makers)]
+        vendors = [v for v in VENDORS if any(" " + v.manufacturer in " " + m for m in makers)]
         for vendor in vendors:
             _private(frames, vendor, b, vectors)
     weighted = (b > 0) & np.isnan(vectors).any(axis=1)
@@ -282,8 +307,8 @@ def find_diffusion(frames: Frames) -> Diffusion | None:
                 vectors[k] = _three(frames, k, found, "(0018,9089) DiffusionGradientOrientation")
     for vendor in vendors:
         _unread(frames, vendor, b, vectors)
-    if np.isnan(b).all():
-        return None
+    if not (np.nan_to_num(b) > 0).any():
+        return None  # b=0 everywhere: what Philips and GE write in every MR image
     missing = np.flatnonzero(np.isnan(b))
     if len(missing):
         raise _refuse(

@@ -451,8 +451,16 @@ def _choose_dims(
             if found is None:
                 raise GridError(
                     f"{DIFFUSION!r} numbers the volumes of a diffusion series, and no frame "
-                    "of this one has a b-value ((0018,9087) DiffusionBValue or a vendor's "
-                    "private tag): choose DICOM keywords as dims"
+                    "of this one has a b-value above 0 ((0018,9087) DiffusionBValue or a "
+                    "vendor's private tag): choose DICOM keywords as dims"
+                )
+            slices = _codes(frames.coordinate("SliceLocation"))
+            if "SliceLocation" not in chosen and slices is not None and int(slices.max()) > 0:
+                raise GridError(
+                    f"dims {chosen}: the frames are at {int(slices.max()) + 1} slice "
+                    f"positions, which {DIFFUSION!r} alone would mix into its volumes. Add "
+                    "'SliceLocation' to the dims (to_xarray(dims=['SliceLocation', "
+                    f"{DIFFUSION!r}]))."
                 )
         return chosen, found
     if repeats:
