@@ -614,6 +614,13 @@ def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 
+def test_a_content_length_of_other_digits_is_searched_past() -> None:
+    """A length in digits that are not ASCII ('\xb2', superscript two) is no length."""
+    body = b"--b\r\nContent-Length: \xb2\r\n\r\nAB\r\n--b--"
+    parts = split_multipart(body, 'multipart/related; type="x/y"; boundary=b')
+    assert [bytes(data) for _, data in parts] == [b"AB"]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     parts=st.lists(

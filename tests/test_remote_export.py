@@ -137,13 +137,22 @@ def test_an_upload_that_fails_half_way_removes_what_it_made(
         fs.rm(prefix, recursive=True)
     mine = f"{LIMITED_WRITES}lready there.txt"
     fs.pipe_file(mine, b"the user's")
+    # a listing of the prefix kept by this process (an open database), then an object
+    # written by another at a key the export writes: there before the export, so not removed
+    db.database(f"s3://{prefix}", storage_options=limited)
+    local = Path(source.export_as_dicom(tmp_path / "local"))
+    first = sorted(p.relative_to(local).as_posix() for p in local.rglob("*.dcm"))[0]
+    theirs = f"{prefix}/{first}"
+    assert theirs.startswith(LIMITED_WRITES)
+    fs.pipe_file(theirs, b"another writer's")
     top = sorted(p.name for p in Path(source.export_as_csv(tmp_path / "csv")).iterdir())
     assert top[0].startswith("A") and not top[-1].startswith("A")  # patients' folders
     with pytest.raises(db.StorageAccessError, match="removed") as info:
         source.export_as_dicom(f"s3://{prefix}", storage_options=limited)
     assert LIMITED_SECRET not in str(info.value)
+    assert "1 object(s) of the same names were there before" in str(info.value)
     fs.invalidate_cache()
-    assert fs.find(prefix) == [mine]
+    assert fs.find(prefix) == sorted([mine, theirs])
     assert fs.cat_file(mine) == b"the user's"
 
 
@@ -170,5 +179,11 @@ def test_stores_that_take_no_writes_and_options_without_a_store(
         series.export_as_csv(tmp_path / "csv", storage_options={"anon": True})
     out = series.export_as_csv(f"file://{tmp_path}/viafile")
     assert Path(out) == tmp_path / "viafile" and any((tmp_path / "viafile").rglob("*.csv"))
+    spaced = series.export_as_csv(f"file://localhost{tmp_path}/with%20space")
+    assert Path(spaced) == tmp_path / "with space" and (tmp_path / "with space").is_dir()
+    with pytest.raises(db.ReadOnlyError, match="another machine"):
+        series.export_as_csv(f"file://elsewhere{tmp_path}/x")
+    with pytest.raises(ValueError, match="session="):
+        series.export_as_dicom("dicomweb+http://127.0.0.1:9/dicom-web", storage_options={"a": 1})
     plain = series.export_as_csv(tmp_path / "plain")
     assert filecmp.dircmp(tmp_path / "viafile", plain).diff_files == []

@@ -18,6 +18,7 @@ a zip file, an HTTP server and other read-only ones raise
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from typing import Any
 
@@ -81,66 +82,113 @@ def upload_folder(store: Store, folder: str) -> int:
         The store refused the writes (credentials that may not write).
     dbdicom.StorageError
         Any other failure (the bucket does not exist, the server cannot be
-        reached). The objects this upload made are removed first.
+        reached). The objects this upload made are removed first: those
+        not there before it began whose size (and MD5, where the store's
+        ETag is one) are the file's; the message says which could not be.
     """
     fs, base = store.filesystem()
     rels = _files_below(folder)
     if not rels:
         return 0
-    keys = [f"{base}/{rel}" if base else rel for rel in rels]
+    files = {
+        (f"{base}/{rel}" if base else rel): os.path.join(folder, *rel.split("/")) for rel in rels
+    }
+    keys = list(files)
     try:
-        before = _there(fs, keys)
+        fs.invalidate_cache()  # what is there now, not what a listing of this process saw
+        before = set(_listed(fs, keys))
     except Exception as exc:  # the store's boundary: the listing that says what is there
-        raise _write_error(store, exc, 0) from exc
+        raise _write_error(store, exc, 0, []) from exc
     try:
-        fs.put([os.path.join(folder, *rel.split("/")) for rel in rels], keys)
+        fs.put(list(files.values()), keys)
     except Exception as exc:  # the store's boundary: a refusal, a lost connection
-        made = [key for key in keys if key not in before]
-        with contextlib.suppress(Exception):  # best effort: what cannot go is said below
-            fs.invalidate_cache()
-            there = _there(fs, made)
-            made = [key for key in made if key in there]
-            if made:
-                fs.rm(made)
-        replaced = sum(key in before for key in keys)
-        raise _write_error(store, exc, replaced) from exc
+        left = _remove_own(fs, {k: v for k, v in files.items() if k not in before})
+        raise _write_error(store, exc, sum(k in before for k in keys), left) from exc
     fs.invalidate_cache()  # a database opened on the store next lists what is there now
     return len(keys)
 
 
-def _there(fs: Any, keys: list[str]) -> set[str]:
-    """Those of ``keys`` that are objects of ``fs`` now.
+def _listed(fs: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Those of ``keys`` that are objects of ``fs`` now, with what the store says of them.
 
     One listing per folder the keys are in (a series' folder): not the whole
     prefix, which may hold a hospital's archive.
     """
-    found: set[str] = set()
+    wanted = set(keys)
+    found: dict[str, dict[str, Any]] = {}
     for folder in sorted({key.rsplit("/", 1)[0] for key in keys if "/" in key}):
         try:
-            found.update(str(p).rstrip("/") for p in fs.ls(folder, detail=False))
+            listed = fs.ls(folder, detail=True)
         except FileNotFoundError:
             continue
-    return found & set(keys)
+        for info in listed:
+            name = str(info.get("name", "")).rstrip("/")
+            if name in wanted:
+                found[name] = info
+    return found
 
 
-def _write_error(store: Store, exc: BaseException, replaced: int) -> DicomError:
-    """The error of a failed upload into ``store``; ``replaced``: objects it had overwritten."""
+def _own(info: dict[str, Any], path: str) -> bool:
+    """Whether the object ``info`` describes is the file at ``path`` (size, and MD5 ETag)."""
+    if int(info.get("size", -1)) != os.path.getsize(path):
+        return False
+    etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
+    if len(etag) != 32 or "-" in etag:  # no ETag, or a multipart upload's: the size says
+        return True
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read(), usedforsecurity=False).hexdigest() == etag.lower()
+
+
+def _remove_own(fs: Any, made: dict[str, str]) -> list[str]:
+    """Remove the objects of ``made`` (key: local file) that are those files; those left.
+
+    An object another writer made at one of the keys meanwhile is not this
+    upload's (another size or content): it stays, and is not counted.
+    """
+    try:
+        fs.invalidate_cache()
+        there = _listed(fs, list(made))
+        own = [key for key, info in there.items() if _own(info, made[key])]
+    except Exception:  # the store's boundary: what is there cannot be known
+        return list(made)
+    if not own:
+        return []
+    try:
+        fs.rm(own)
+    except Exception:  # the store's boundary: the error says which are left
+        with contextlib.suppress(Exception):
+            fs.invalidate_cache()
+            return [key for key in own if key in _listed(fs, own)]
+        return own
+    return []
+
+
+def _write_error(store: Store, exc: BaseException, replaced: int, left: list[str]) -> DicomError:
+    """The error of a failed upload into ``store``.
+
+    ``replaced``: objects of the same names that were there before it
+    began; ``left``: objects it made that could not be removed.
+    """
     cause = store.scrub(f"{type(exc).__name__}: {exc}")
-    lost = (
-        f" {replaced} object(s) of the same names were there before and may have been "
-        "replaced already."
-        if replaced
-        else ""
-    )
+    if left:
+        after = (
+            f"{len(left)} object(s) this export made could not be removed (e.g. "
+            f"{redact(left[0])}): remove them by hand (s3fs: fs.rm([...]))."
+        )
+    else:
+        after = "The objects this export made are removed."
+    if replaced:
+        after += (
+            f" {replaced} object(s) of the same names were there before and may have been "
+            "replaced already."
+        )
     if isinstance(exc, PermissionError) or "403" in cause or "AccessDenied" in cause:
         return StorageAccessError(
             f"cannot export into {store.name}: the store refused the writes ({cause}). Give "
-            "credentials that may write there: export_as_...(url, storage_options={...}). "
-            f"The objects this export made are removed.{lost}"
+            f"credentials that may write there: export_as_...(url, storage_options={{...}}). "
+            f"{after}"
         )
-    where = redact(store.url)
     return StorageError(
-        f"cannot export into {where} ({cause}): check that the bucket exists, the server is "
-        f"reachable and the URL right, then export again. The objects this export made are "
-        f"removed.{lost}"
+        f"cannot export into {store.name} ({cause}): check that the bucket exists, the server "
+        f"is reachable and the URL right, then export again. {after}"
     )

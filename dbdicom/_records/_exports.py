@@ -6,12 +6,14 @@ import contextlib
 import os
 import re
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import _export, _files
-from .._errors import DiskFullError, disk_full
+from .._errors import DiskFullError, ReadOnlyError, disk_full
 from ._empty import require_files
 from ._web import export_from_archive, is_dicomweb, store_record
 
@@ -58,7 +60,13 @@ def exported_to(
     """
     text = os.fspath(path)
     if text[:7].lower() == "file://":  # a local folder
-        text = text[7:]
+        parts = urllib.parse.urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise ReadOnlyError(
+                f"cannot export into {_files.redact(text)}: a file:// URL of another machine "
+                f"({parts.netloc}). Give a local folder (file:///path, or the path itself)."
+            )
+        text = urllib.request.url2pathname(parts.path)
     if not _URL.match(text):
         if storage_options:
             raise ValueError(
@@ -146,6 +154,11 @@ class Exports:
         """
         record = self._synced()
         if is_dicomweb(path):  # a DICOMweb archive: stored with STOW-RS
+            if storage_options:
+                raise ValueError(
+                    "storage_options are for object stores (s3://...): a DICOMweb archive "
+                    "takes its credentials in session= (a requests.Session)."
+                )
             return store_record(record, str(path), session)  # type: ignore[return-value]
         if record._db._index.archive is not None:  # a DICOMweb archive: retrieved
             return exported_to(

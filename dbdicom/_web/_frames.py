@@ -283,12 +283,15 @@ def _said_end(body: bytes, start: int, delimiter: bytes) -> int:
     """Where the delimiter after the part at ``start`` is, as its Content-Length says; -1 if not.
 
     -1 also when the part says no length, or a length after which the delimiter is not.
+    (A length that lies and spans the next part exactly makes two parts one: the
+    callers then count fewer parts than asked for, or miss an instance, and say so
+    or read the frames one instance at a time, never other pixels.)
     """
     split = body.find(b"\r\n\r\n", start, start + 4096)
     if split < 0:
         return -1
     said = _header(body[start:split], "content-length")
-    if not said.isdigit():
+    if not (said.isascii() and said.isdigit()):
         return -1
     end = split + 4 + int(said) + 2
     return end if body.startswith(b"\r\n" + delimiter, end - 2) else -1
@@ -420,8 +423,9 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
         url = f"{path}/frames/{','.join(str(k + 1) for k in batch)}"
         try:
             response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60, stream=True)
-            response.raise_for_status()
-            body = _body(response)
+            with response:  # closed whatever happens (streamed: else held open on an error)
+                response.raise_for_status()
+                body = _body(response)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             reason = exc.response.reason if exc.response is not None else ""
@@ -525,8 +529,9 @@ def read_series_frames(
         response = first.server.session().get(
             first.series, headers={"Accept": _ACCEPT_DICOM}, timeout=300, stream=True
         )
-        response.raise_for_status()
-        body = _body(response)
+        with response:  # closed whatever happens (streamed: else held open on an error)
+            response.raise_for_status()
+            body = _body(response)
     except requests.RequestException:
         return None  # the frames are asked for one instance at a time, which says why
     parts = split_multipart(body, response.headers.get("Content-Type", ""))
