@@ -21,6 +21,7 @@ import numpy as np
 from .. import _files, _web
 from .._errors import GeometryError, GridError, InvalidFileError, ServerError
 from .._index import LEVEL_TAGS, Index, check_tag, factorize
+from ._dimension_index import INDEX_DIMS, IndexDims, index_dims
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._read import FrameRef, frame_refs, output_dtype
@@ -86,6 +87,8 @@ def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
     for dim in dims:
         if dim in _RESERVED:
             raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
+        if dim in INDEX_DIMS:
+            continue  # see _index_values
         if dim != FRAME:
             check_tag(dim)
         if frames.absent(dim).all():
@@ -94,6 +97,49 @@ def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
                 f"Tags that vary here: {_varying(frames)}."
             )
     return list(dims)
+
+
+def _index_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
+    """The values of the dims given that number the points of the files' Dimension Index.
+
+    Such a dim (``cardiac_phase``...) is one that :func:`index_dims` makes
+    of the frames; refused where it makes none of that name.
+    """
+    wanted = [d for d in dims if d in INDEX_DIMS]
+    if not wanted:
+        return {}
+    found = index_dims(frames)
+    missing = [d for d in wanted if not isinstance(found, IndexDims) or d not in found.values]
+    if missing:
+        why = found if isinstance(found, str) else f"its dims are {found.dims}"
+        raise GridError(
+            f"{missing[0]!r} numbers the points of a dimension of the Dimension Index of "
+            f"enhanced files ({frames.describe(np.arange(len(frames)))}), and theirs gives none: "
+            f"{why or 'they have no (0020,9157) Dimension Index Values'}. Choose DICOM "
+            f"keywords as dims; tags that vary here: {_varying(frames)}."
+        )
+    assert isinstance(found, IndexDims)
+    return {d: found.values[d] for d in wanted}
+
+
+def _default_dims(frames: Frames) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The dims chosen where none are given, and the values of those that are no tags.
+
+    The enhanced files' own Dimension Index first (:func:`index_dims`),
+    else :func:`_auto_dims`; where both fail, the error says why the index
+    could not place the frames.
+    """
+    found = index_dims(frames)
+    if isinstance(found, IndexDims):
+        return found.dims, found.values
+    try:
+        return _auto_dims(frames), {}
+    except GridError as exc:
+        if not found:
+            raise
+        raise GridError(
+            f"{exc} Their (0020,9222) Dimension Index Sequence does not place them either: {found}."
+        ) from None
 
 
 def _codes(arr: np.ndarray) -> np.ndarray | None:
@@ -126,7 +172,8 @@ def _auto_dims(frames: Frames) -> list[str]:
     if len(np.unique(combined)) == n:
         return chosen
     counts = np.bincount(combined)
-    if (counts == counts[0]).all() and _frame_numbers(frames, chosen) is not None:
+    others = {d: frames.coordinate(d) for d in chosen}
+    if (counts == counts[0]).all() and _frame_numbers(frames, others) is not None:
         return [*chosen, FRAME]  # e.g. a cine written one instance per frame
     copies = _copies(frames, combined)
     if copies:
@@ -183,10 +230,11 @@ def _grid_dims(frames: Frames) -> tuple[list[str], np.ndarray]:
     return chosen, combined
 
 
-def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
+def _frame_numbers(frames: Frames, others: dict[str, np.ndarray]) -> np.ndarray | None:
     """The ``frame`` of each frame when every instance holds one: its rank by InstanceNumber.
 
-    The frames at the same values of the dims ``others`` are numbered 0, 1,
+    The frames at the same values of the dims ``others`` (dim -> its value
+    at each frame) are numbered 0, 1,
     ... in InstanceNumber order: a write of a ``frame`` dim stores each
     frame as an instance, numbered in order, and this reads it back. None
     when an instance holds several frames (``frame`` is then the number of
@@ -199,8 +247,8 @@ def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     if np.isnan(numbers).any():
         return None
     cell = np.zeros(len(frames), dtype=np.int64)
-    for dim in others:
-        codes = _codes(frames.coordinate(dim))
+    for dim in others.values():
+        codes = _codes(dim)
         if codes is None:
             return None
         cell = factorize(cell * (int(codes.max()) + 1) + codes)[0]
@@ -214,11 +262,16 @@ def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     return rank
 
 
-def _dim_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
-    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`)."""
-    values = {d: frames.coordinate(d) for d in dims}
+def _dim_values(
+    frames: Frames, dims: Sequence[str], given: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`).
+
+    ``given`` holds those of dims that are not tags (see :func:`index_dims`).
+    """
+    values = {d: given[d] if d in given else frames.coordinate(d) for d in dims}
     if FRAME in values:
-        numbers = _frame_numbers(frames, [d for d in dims if d != FRAME])
+        numbers = _frame_numbers(frames, {d: v for d, v in values.items() if d != FRAME})
         if numbers is not None:
             values[FRAME] = numbers
     return values
@@ -419,15 +472,19 @@ def layout(
             f"the frames have {len(groups)} different sizes or orientations, which cannot "
             f"be stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
         )
+    given: dict[str, np.ndarray] = {}
     if dims is not None:
         dims = _check_dims(dims, frames)
+        given = _index_values(frames, dims)
+    elif repeats:
+        dims = []
     else:
-        dims = [] if repeats else _auto_dims(frames)
+        dims, given = _default_dims(frames)
     order = None
     if repeats:
         order = frames.number("InstanceNumber", 0) * 1e6 + frames.table["_frame"]
     grid = make_grid(
-        _dim_values(frames, dims),
+        _dim_values(frames, dims, given),
         len(frames),
         repeats=order,
         fill=fill,
