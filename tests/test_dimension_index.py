@@ -167,7 +167,22 @@ def test_an_index_that_does_not_say_its_tags_is_refused_by_name(tmp_path: Path) 
     text = str(error.value)
     for part in ("(0020,9157)", "DimensionIndexValues", "of 3 values", "2 items", "enhanced.dcm"):
         assert part in text
-    assert "dims" in text  # the way out
+    way_out = ["SliceLocation", "DimensionIndexValues[1]"]
+    assert f"dims={way_out}" in text  # the way out, which works:
+    da = series.to_xarray(dims=way_out)
+    assert da.dims == (*way_out, "row", "column")
+    assert da["DimensionIndexValues[1]"].values.tolist() == [1.0, 2.0, 3.0]
+    read = pydicom_frames(series.files()[0])
+    for frame, point in zip(read, _check_frames(da, read), strict=True):
+        assert _value(da, "TriggerTime", point) == pytest.approx(frame.trigger)
+
+
+def test_one_value_of_a_tag_of_several_as_a_dim(tmp_path: Path) -> None:
+    series = _series(tmp_path / "dwi", dwi_frames(), DWI)
+    da = series.to_xarray(dims=["SliceLocation", "DimensionIndexValues[3]"])
+    assert da["DimensionIndexValues[3]"].values.tolist() == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(db.GridError, match="3 of 12 frames have no 'DiffusionGradientOrientation"):
+        series.to_xarray(dims=["SliceLocation", "DiffusionGradientOrientation[0]"])
 
 
 def test_an_index_that_leaves_holes_falls_back_to_the_tags(tmp_path: Path) -> None:

@@ -127,8 +127,33 @@ def _index_values(frames: Frames, n: int) -> np.ndarray | str:
             f"{len(bad)} of {len(values)} frames have (0020,9157) '{_VALUES}' of {size} "
             f"values where (0020,9222) '{_SEQUENCE}' has {n} items "
             f"({frames.describe(np.array(bad))}), so which tag each value indexes is not known"
+            f"{_way_out(frames, values)}"
         )
     return np.array([v if isinstance(v, tuple) else (v,) for v in values], dtype=np.int64)
+
+
+def _way_out(frames: Frames, values: list[Any]) -> str:
+    """Dims that place the frames by the values of their index alone, said; else "".
+
+    The values ``DimensionIndexValues[i]`` that vary and do not count the
+    slices: with ``SliceLocation`` (where the slices vary), they may fill a
+    grid, which the user can then ask for by name.
+    """
+    lengths = {len(v) if isinstance(v, tuple) else -1 for v in values}
+    if len(lengths) != 1 or min(lengths) < 1:
+        return ""
+    table = np.array(values, dtype=np.int64)
+    position = _codes(frames.coordinate(_SLICE))
+    space = [] if position is None or len(np.unique(position)) == 1 else [position]
+    columns = [c for c in table.T if len(np.unique(c)) > 1]
+    kept = [i for i, c in enumerate(table.T) if len(np.unique(c)) > 1]
+    kept = [
+        i for i, c in zip(kept, columns, strict=True) if not (space and _one_to_one(c, space[0]))
+    ]
+    if not _fills([*space, *[table[:, i] for i in kept]], len(values)):
+        return ""
+    dims = [_SLICE] * len(space) + [f"{_VALUES}[{i}]" for i in kept]
+    return f". They fill a grid of to_xarray(dims={dims}), if that is what they mean"
 
 
 def _of_length(value: Any, n: int) -> bool:

@@ -24,6 +24,7 @@ from .._index import LEVEL_TAGS, Index, check_tag, factorize
 from ._dimension_index import INDEX_DIMS, IndexDims, index_dims
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
+from ._plain import split_component
 from ._read import FrameRef, frame_refs, output_dtype
 from ._table import FRAME, why_no_image
 
@@ -89,14 +90,40 @@ def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
             raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
         if dim in INDEX_DIMS:
             continue  # see _index_values
-        if dim != FRAME:
-            check_tag(dim)
-        if frames.absent(dim).all():
+        parts = split_component(dim)  # one value of a tag of several: see _component_values
+        keyword = parts[0] if parts else dim
+        if keyword != FRAME:
+            check_tag(keyword)
+        if frames.absent(keyword).all():
             raise GridError(
-                f"no frame of the series has {dim!r}, so it cannot be a dim. "
+                f"no frame of the series has {keyword!r}, so it cannot be a dim. "
                 f"Tags that vary here: {_varying(frames)}."
             )
     return list(dims)
+
+
+def _component_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
+    """The values of the dims given that are one value of a tag of several (``Keyword[i]``).
+
+    Named as such coordinates are (``DimensionIndexValues[1]``,
+    ``DiffusionGradientOrientation[0]``); NaN where a frame has no such value.
+    """
+    out = {}
+    for dim in dims:
+        parts = split_component(dim)
+        if parts is None:
+            continue
+        keyword, i = parts
+        out[dim] = np.array(
+            [
+                float(v[i])
+                if isinstance(v, tuple) and len(v) > i and isinstance(v[i], int | float)
+                else np.nan
+                for v in frames.raw(keyword)
+            ],
+            dtype=float,
+        )
+    return out
 
 
 def _index_values(frames: Frames, dims: Sequence[str]) -> dict[str, np.ndarray]:
@@ -475,7 +502,7 @@ def layout(
     given: dict[str, np.ndarray] = {}
     if dims is not None:
         dims = _check_dims(dims, frames)
-        given = _index_values(frames, dims)
+        given = {**_component_values(frames, dims), **_index_values(frames, dims)}
     elif repeats:
         dims = []
     else:

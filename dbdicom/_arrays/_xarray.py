@@ -116,6 +116,8 @@ def _assemble(
             _shared(keyword, value, attrs, coords)
         elif grid.dims:
             arrays = per_frame_arrays(keyword, frames.coordinate(keyword)[pick])
+            # a value of a tag of several given as a dim (Keyword[i]) is its coordinate
+            arrays = {key: arr for key, arr in arrays.items() if key not in grid.dims}
             spread = {key: _spread(arr, present, grid) for key, arr in arrays.items()}
             dims = _varying_dims(list(spread.values()), grid.dims)
             for key, arr in spread.items():
