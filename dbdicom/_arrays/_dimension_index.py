@@ -45,6 +45,7 @@ from pydicom.datadict import keyword_for_tag
 from .. import _files
 from .._index import factorize
 from ._frames import Frames
+from ._table import to_coordinate
 
 __all__ = ["INDEX_DIMS", "IndexDims", "index_dims"]
 
@@ -118,7 +119,7 @@ def _keywords(sequence: Any) -> tuple[str, ...] | None:
 
 def _index_values(frames: Frames, n: int) -> np.ndarray | str:
     """Per frame, its ``n`` Dimension Index Values as integers; the reason where it has not."""
-    values = frames.raw(_VALUES)
+    values = frames.raw(_VALUES, read=False)
     bad = [k for k, v in enumerate(values) if not _of_length(v, n)]
     if bad:
         found = values[bad[0]]
@@ -219,8 +220,11 @@ def index_dims(frames: Frames) -> IndexDims | str:
     """
     if not frames.per_frame or (frames.table["_fpos"] < 0).any():
         return ""  # frames of classic files: no index to speak of
-    if frames.absent(_VALUES).any():
+    values = frames.raw(_VALUES, read=False)  # per frame: no file read for it
+    if any(v is None for v in values):
         return ""  # no index: nothing to say
+    if len({repr(v) for v in values}) < len(values):  # (no pointers read for them)
+        return f"frames share their (0020,9157) '{_VALUES}' ({frames.describe(np.arange(1))})"
     pointers = _pointers(frames)
     if isinstance(pointers, str):
         return pointers
@@ -300,7 +304,13 @@ def _grid_of(
             return None  # two would have one name: together, they may fit
         dims.append(name)
         values[name] = value
-    return IndexDims([*dims, _STACK] if with_stack else dims, values)
+    if with_stack:
+        tag = to_coordinate(frames.raw(_STACK, read=False), _STACK)
+        codes = _codes(tag)
+        stack_of = codes is not None and _one_to_one(codes, stack)
+        values[_STACK] = tag if stack_of else stack.astype(float) + 1.0
+        dims.append(_STACK)
+    return IndexDims(dims, values)
 
 
 def _group_dim(
@@ -314,7 +324,7 @@ def _group_dim(
     """
     for pointer in pointers:
         if pointer in frames.index.frames.columns or f"{pointer}[0]" in frames.index.frames.columns:
-            tag = frames.coordinate(pointer)
+            tag = to_coordinate(frames.raw(pointer, read=False), pointer)
             codes = _codes(tag)
             if codes is not None and tag.dtype != object and _one_to_one(codes, code):
                 return pointer, tag
