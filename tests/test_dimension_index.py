@@ -269,3 +269,19 @@ def test_nifti_export_agrees_with_dcm2niix(tmp_path: Path, name: str) -> None:
     assert not found.unmatched_ours and not found.unmatched_theirs, f"{found}\n{log}"
     for match in found.matches:
         assert match.mm <= TOLERANCE_MM and match.values, f"{match}\n{log}"
+
+
+def test_an_array_of_index_dims_writes_back(tmp_path: Path) -> None:
+    """``cardiac_phase`` is written as no tag; the trigger delays along it are, frame by frame."""
+    series = _series(tmp_path / "cine", cine_frames(), CINE)
+    da = series.to_xarray()
+    out = series.new_sibling(SeriesDescription="copy").set_xarray(da)
+    back = out.to_xarray(dims=["SliceLocation", "TriggerTime"], fill=True)
+    assert int(np.isfinite(back.values).all(axis=(-2, -1)).sum()) == 12
+    for s in range(4):
+        for p in range(3):
+            trigger = float(da["TriggerTime"].values[s, p])
+            at = {"SliceLocation": da["SliceLocation"].values[s], "TriggerTime": trigger}
+            got = back.sel(at, method="nearest")  # (written as DS text: 3.9, not 3.90...04)
+            assert float(got["TriggerTime"]) == pytest.approx(trigger)
+            assert np.array_equal(got.values, da.isel(SliceLocation=s, cardiac_phase=p).values)
