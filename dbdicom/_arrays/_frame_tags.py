@@ -39,6 +39,7 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from .._errors import InvalidValueError
 from .._files import FORMAT_KEYWORDS
+from ._dimension_index import INDEX_DIMS
 from ._plain import SEPARATOR, split_component
 
 __all__ = [
@@ -78,8 +79,11 @@ _NOT_TAGS = frozenset({"affine"})
 #: number of a frame in its multi-frame file, which with ``SOPInstanceUID``
 #: names the source frame (the writer refers to it, and writes no tag for it);
 #: ``frame_row`` and ``frame_column``, the stored rows and columns of the
-#: pixels (the writer applies them to the geometry: see ``in_plane_applied``)
-NOT_TAG_COORDS: frozenset[str] = frozenset({"frame", "frame_row", "frame_column"})
+#: pixels (the writer applies them to the geometry: see ``in_plane_applied``);
+#: the dims that number the points of an enhanced file's Dimension Index
+#: (``cardiac_phase``...: see :mod:`._dimension_index`), whose tags are
+#: coordinates of their own
+NOT_TAG_COORDS: frozenset[str] = frozenset({"frame", "frame_row", "frame_column"}) | INDEX_DIMS
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceLocation")
 # VRs whose one value may hold a backslash, and VRs of numbers
 _TEXT_VRS = frozenset({"ST", "LT", "UT", "UR"})

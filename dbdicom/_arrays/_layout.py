@@ -2,7 +2,7 @@
 
 :func:`layout` is the one home of the rules that turn index rows into a
 grid of frames: which frames there are (:class:`~._frames.Frames`), their
-geometry groups, the dims (given, or chosen by :func:`_auto_dims`), the
+geometry groups, the dims (given, or chosen: :func:`~._dims.choose_dims`), the
 grid (:func:`~._grid.make_grid`: collisions, holes, the ``n`` axis of the
 numpy API), the pixel formats and the output dtype (rescale applied).
 :func:`~._xarray.build_dataarray` makes a lazy DataArray of a
@@ -20,252 +20,14 @@ import numpy as np
 
 from .. import _files, _web
 from .._errors import GeometryError, GridError, InvalidFileError, ServerError
-from .._index import LEVEL_TAGS, Index, check_tag, factorize
-from ._diffusion import DIFFUSION, Diffusion, find_diffusion, volume_numbers
+from .._index import Index, factorize
+from ._dims import AUTO_DIMS, INSTANCE_TAGS, choose_dims, dim_values, distinguish
 from ._frames import Frames, geometry_groups, group_text, row_codes
 from ._grid import Grid, make_grid
 from ._read import FrameRef, frame_refs, output_dtype
-from ._table import FRAME, why_no_image
+from ._table import why_no_image
 
 __all__ = ["AUTO_DIMS", "INSTANCE_TAGS", "Layout", "layout"]
-
-#: tags tried, in this order, when dims are not given
-AUTO_DIMS = (
-    "SliceLocation",
-    "FlipAngle",
-    "EchoTime",
-    "InversionTime",
-    "RepetitionTime",
-    "TriggerTime",
-    "DiffusionBValue",
-    "TemporalPositionIdentifier",
-    "TemporalPositionIndex",
-    "AcquisitionTime",
-    "AcquisitionNumber",
-    "ImageType",
-    FRAME,
-)
-_RESERVED = ("row", "column", "channel", "n")
-
-INSTANCE_TAGS = [
-    t for t in LEVEL_TAGS["instance"] if t not in ("SOPInstanceUID", "SpecificCharacterSet")
-]
-
-
-def _distinguish(frames: Frames, at: np.ndarray) -> list[str]:
-    """Tags whose values differ among the frames ``at`` (candidates for a further dim)."""
-    out = []
-    for keyword in (*AUTO_DIMS, "InstanceNumber"):
-        values = [frames.raw(keyword)[int(k)] for k in at]
-        if None not in values and len({repr(v) for v in values}) == len(values):
-            out.append(keyword)
-    return out
-
-
-def _varying(frames: Frames) -> str:
-    """The tags that vary among the frames, with their number of values (for messages).
-
-    Those of :data:`AUTO_DIMS` first, then the other instance tags
-    (InstanceNumber, positions...), so that a refusal never says that
-    nothing varies while something does.
-    """
-    parts = []
-    for keyword in dict.fromkeys((*AUTO_DIMS, *INSTANCE_TAGS)):
-        distinct = {repr(v) for v in frames.raw(keyword) if v is not None}
-        if len(distinct) > 1:
-            parts.append(f"{keyword} ({len(distinct)} values)")
-    if parts:
-        return ", ".join(parts)
-    return (
-        "none: the frames are alike in every tag that could place them. If they are "
-        "copies of one image (database.problems() lists duplicate SOP Instance UIDs), "
-        "keep one: instance.remove() the others (undone by database.restore())"
-    )
-
-
-def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
-    for dim in dims:
-        if dim in _RESERVED:
-            raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
-        if dim == DIFFUSION:
-            continue  # the volumes of a diffusion series (see _diffusion_dims)
-        if dim != FRAME:
-            check_tag(dim)
-        if frames.absent(dim).all():
-            raise GridError(
-                f"no frame of the series has {dim!r}, so it cannot be a dim. "
-                f"Tags that vary here: {_varying(frames)}."
-            )
-    return list(dims)
-
-
-def _codes(arr: np.ndarray) -> np.ndarray | None:
-    """Integer codes of a coordinate array (None if a value is missing)."""
-    if arr.dtype.kind == "f":
-        if np.isnan(arr).any():
-            return None
-        return factorize(np.round(arr, 4))[0]
-    if arr.dtype == object and any(v is None for v in arr):
-        return None
-    return factorize(np.asarray(arr))[0]
-
-
-def _auto_dims(frames: Frames) -> list[str]:
-    """The dims that put every frame at its own grid point, slice position first.
-
-    Tags of :data:`AUTO_DIMS` that every frame has and that vary are tried in
-    order; one is kept when it tells more frames apart and the kept tags
-    still form a full grid (no empty points). Done when every frame has its
-    own point. A single frame gets ``SliceLocation`` when it has one. When
-    the kept tags leave several frames at each point, as many at each, and
-    every instance holds one frame, those are numbered along ``frame`` in
-    InstanceNumber order (see :func:`_frame_numbers`): how a ``frame`` dim
-    was written.
-    """
-    n = len(frames)
-    if n == 1:
-        return ["SliceLocation"] if frames.raw("SliceLocation")[0] is not None else []
-    chosen, combined = _grid_dims(frames)
-    if len(np.unique(combined)) == n:
-        return chosen
-    counts = np.bincount(combined)
-    if (counts == counts[0]).all() and _frame_numbers(frames, chosen) is not None:
-        return [*chosen, FRAME]  # e.g. a cine written one instance per frame
-    copies = _copies(frames, combined)
-    if copies:
-        raise GridError(
-            f"{copies}: the frames cannot be put on one grid with both. Take one copy out "
-            "of the folder (or instance.remove() it) and call database.refresh()."
-        )
-    raise GridError(
-        f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
-        f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
-        "for a grid with empty points."
-    )
-
-
-def _copies(frames: Frames, cells: np.ndarray) -> str:
-    """Two files of one SOPInstanceUID whose frames share a grid point, said; else ""."""
-    uids = frames.column("SOPInstanceUID")
-    numbers = np.asarray(frames.table["_frame"])
-    seen: dict[tuple[int, Any, Any], int] = {}
-    for k, key in enumerate(zip(cells.tolist(), uids.tolist(), numbers.tolist(), strict=True)):
-        if key[1] is None:
-            continue
-        if key in seen:
-            first = seen[key]
-            return (
-                f"{frames.describe(np.array([first]))} and {frames.describe(np.array([k]))} "
-                f"hold the same instance (SOPInstanceUID {key[1]}) at the same place"
-            )
-        seen[key] = k
-    return ""
-
-
-def _grid_dims(frames: Frames) -> tuple[list[str], np.ndarray]:
-    """The tags of :data:`AUTO_DIMS` kept by :func:`_auto_dims`, and each frame's cell code."""
-    n = len(frames)
-    chosen: list[str] = []
-    combined = np.zeros(n, dtype=np.int64)
-    cells = 1
-    for keyword in AUTO_DIMS:
-        codes = _codes(frames.coordinate(keyword))
-        if codes is None:
-            continue
-        count = int(codes.max()) + 1
-        if count < 2:
-            continue
-        trial = combined * count + codes
-        combos = len(np.unique(trial))
-        if combos > cells and combos == cells * count:
-            chosen.append(keyword)
-            combined = factorize(trial)[0]
-            cells = combos
-            if cells == n:
-                break
-    return chosen, combined
-
-
-def _frame_numbers(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
-    """The ``frame`` of each frame when every instance holds one: its rank by InstanceNumber.
-
-    The frames at the same values of the dims ``others`` are numbered 0, 1,
-    ... in InstanceNumber order: a write of a ``frame`` dim stores each
-    frame as an instance, numbered in order, and this reads it back. None
-    when an instance holds several frames (``frame`` is then the number of
-    the frame in its file) or when InstanceNumber is missing or repeated
-    among the frames of one point.
-    """
-    if (frames.table["_frame"] > 0).any():
-        return None
-    numbers = frames.number("InstanceNumber", np.nan)
-    if np.isnan(numbers).any():
-        return None
-    cell = np.zeros(len(frames), dtype=np.int64)
-    for dim in others:
-        codes = _codes(frames.coordinate(dim))
-        if codes is None:
-            return None
-        cell = factorize(cell * (int(codes.max()) + 1) + codes)[0]
-    order = np.lexsort((numbers, cell))
-    same_cell = np.diff(cell[order]) == 0
-    if (same_cell & (np.diff(numbers[order]) == 0)).any():
-        return None
-    starts = np.r_[0, np.flatnonzero(~same_cell) + 1]
-    rank = np.empty(len(cell))
-    rank[order] = np.arange(len(cell)) - np.repeat(starts, np.diff(np.r_[starts, len(cell)]))
-    return rank
-
-
-def _diffusion_dims(frames: Frames, found: Diffusion) -> list[str]:
-    """The default dims of a diffusion series of single-frame files.
-
-    The slices (``SliceLocation``, where there are several) and
-    ``diffusion``, the volumes (see :func:`~._diffusion.volume_numbers`).
-    Where the standard DiffusionBValue alone tells the volumes apart (one
-    b-value each, no direction), the dims :func:`_auto_dims` chooses, as
-    before: a DiffusionBValue dim.
-    """
-    standard = frames.coordinate("DiffusionBValue")
-    if np.isnan(found.directions).all() and np.array_equal(standard, found.b_values):
-        try:
-            auto = _auto_dims(frames)
-        except GridError:
-            auto = []
-        if "DiffusionBValue" in auto:
-            return auto
-    slices = _codes(frames.coordinate("SliceLocation"))
-    several = slices is not None and int(slices.max()) > 0
-    return ["SliceLocation", DIFFUSION] if several else [DIFFUSION]
-
-
-def _dim_values(
-    frames: Frames, dims: Sequence[str], found: Diffusion | None = None
-) -> dict[str, np.ndarray]:
-    """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`).
-
-    ``diffusion``: the volume of each frame of a diffusion series ``found``
-    (:func:`~._diffusion.volume_numbers`) among the frames of its cell of
-    the other dims.
-    """
-    if found is not None and DIFFUSION in dims:
-        cell = np.zeros(len(frames), dtype=np.int64)
-        for dim in dims:
-            if dim == DIFFUSION:
-                continue
-            codes = _codes(frames.coordinate(dim))
-            if codes is None:
-                raise GridError(f"some frames of the series have no {dim!r}: no grid of {dims}")
-            cell = factorize(cell * (int(codes.max()) + 1) + codes)[0]
-        values = {d: frames.coordinate(d) for d in dims if d != DIFFUSION}
-        values[DIFFUSION] = volume_numbers(frames, cell, found)
-        return {d: values[d] for d in dims}
-    values = {d: frames.coordinate(d) for d in dims}
-    if FRAME in values:
-        numbers = _frame_numbers(frames, [d for d in dims if d != FRAME])
-        if numbers is not None:
-            values[FRAME] = numbers
-    return values
 
 
 def _table_bits(frames: Frames, has: np.ndarray, what: str, bits_of: Any) -> np.ndarray:
@@ -434,42 +196,6 @@ class Layout:
         return uids.astype(str).reshape(self.grid.shape)
 
 
-def _choose_dims(
-    frames: Frames, dims: Sequence[str] | None, repeats: bool
-) -> tuple[list[str], Diffusion | None]:
-    """The dims (given, or chosen), and the b-values of a diffusion series (None: not one).
-
-    Without dims, a diffusion series of single-frame files gets
-    :func:`_diffusion_dims` (enhanced files: their dimension index says
-    how); other series :func:`_auto_dims`; none with ``repeats``.
-    """
-    found = None
-    if dims is not None:
-        chosen = _check_dims(dims, frames)
-        if DIFFUSION in chosen:
-            found = find_diffusion(frames)
-            if found is None:
-                raise GridError(
-                    f"{DIFFUSION!r} numbers the volumes of a diffusion series, and no frame "
-                    "of this one has a b-value above 0 ((0018,9087) DiffusionBValue or a "
-                    "vendor's private tag): choose DICOM keywords as dims"
-                )
-            slices = _codes(frames.coordinate("SliceLocation"))
-            if "SliceLocation" not in chosen and slices is not None and int(slices.max()) > 0:
-                raise GridError(
-                    f"dims {chosen}: the frames are at {int(slices.max()) + 1} slice "
-                    f"positions, which {DIFFUSION!r} alone would mix into its volumes. Add "
-                    "'SliceLocation' to the dims (to_xarray(dims=['SliceLocation', "
-                    f"{DIFFUSION!r}]))."
-                )
-        return chosen, found
-    if repeats:
-        return [], None
-    if not frames.per_frame:
-        found = find_diffusion(frames)
-    return (_auto_dims(frames) if found is None else _diffusion_dims(frames, found)), found
-
-
 def layout(
     index: Index,
     rows: np.ndarray,
@@ -481,7 +207,7 @@ def layout(
 ) -> Layout:
     """The frames of the instances at ``rows``, placed on the grid of ``dims``.
 
-    ``dims=None`` chooses them (:func:`_auto_dims`; none with ``repeats``);
+    ``dims=None`` chooses them (:func:`~._dims.choose_dims`; none with ``repeats``);
     ``repeats=True`` enumerates frames sharing a grid point along a last dim
     ``n`` (by InstanceNumber, then frame number: the numpy API); ``group``
     selects one key of :func:`~._frames.geometry_groups`, which must
@@ -504,17 +230,17 @@ def layout(
             f"the frames have {len(groups)} different sizes or orientations, which cannot "
             f"be stacked: {listed}. Use series.to_xarrays(dims) for one DataArray per group."
         )
-    dims, found = _choose_dims(frames, dims, repeats)
+    dims, given, found = choose_dims(frames, dims, repeats)
     order = None
     if repeats:
         order = frames.number("InstanceNumber", 0) * 1e6 + frames.table["_frame"]
     grid = make_grid(
-        _dim_values(frames, dims, found),
+        dim_values(frames, dims, given),
         len(frames),
         repeats=order,
         fill=fill,
         describe=frames.describe,
-        suggest=lambda at: _distinguish(frames, at),
+        suggest=lambda at: distinguish(frames, at),
     )
     formats, which = _pixel_formats(frames)
     tables = np.array([f.modality_lut_bits > 0 for f in formats], dtype=bool)[which]

@@ -142,6 +142,8 @@ def _varying(
 ) -> None:
     """The coordinates of a tag's ``values`` at the present frames, on the dims they vary along."""
     arrays = per_frame_arrays(keyword, values)
+    # a value of a tag of several given as a dim (Keyword[i]) is its coordinate
+    arrays = {key: arr for key, arr in arrays.items() if key not in grid.dims}
     spread = {key: _spread(arr, present, grid) for key, arr in arrays.items()}
     dims = _varying_dims(list(spread.values()), grid.dims)
     for key, arr in spread.items():

@@ -99,8 +99,11 @@ class _SeriesArrays:
             "FlipAngle"]``; any tag works, also tags not in the index (read
             once, then remembered), and ``"frame"`` (the frame number of a
             multi-frame file; for single-frame instances, their order by
-            InstanceNumber). By default the tags that put every frame on a
-            full grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`),
+            InstanceNumber). By default the dims of enhanced files' own
+            Dimension Index (``SliceLocation`` and the tags it points at, or
+            ``cardiac_phase``, ``diffusion``, ``StackID``: see
+            docs/arrays.md), else the tags that put every frame on a full
+            grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`),
             then ``frame`` if frames still share a point (a written ``frame``
             dim reads back so).
         fill : bool
