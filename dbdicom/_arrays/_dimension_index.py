@@ -48,7 +48,7 @@ from ._diffusion import DIFFUSION
 from ._frames import Frames
 from ._table import to_coordinate
 
-__all__ = ["INDEX_DIMS", "IndexDims", "index_dims"]
+__all__ = ["CARDIAC_PHASE", "INDEX_DIMS", "IndexDims", "index_dims"]
 
 #: dims that number the points of a dimension of the index (not DICOM tags)
 # (a diffusion series' volumes: the dim of the same name as single-frame files', _diffusion.py)

@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import GridError
 from .._index import LEVEL_TAGS, check_tag, factorize
 from ._diffusion import DIFFUSION, Diffusion, find_diffusion, volume_numbers
-from ._dimension_index import INDEX_DIMS, IndexDims, index_dims
+from ._dimension_index import CARDIAC_PHASE, INDEX_DIMS, IndexDims, index_dims
 from ._frames import Frames
 from ._plain import split_component
 from ._table import FRAME
@@ -84,7 +84,7 @@ def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
         if dim in _RESERVED:
             raise GridError(f"{dim!r} names a pixel or enumeration dim: choose a DICOM keyword")
         if dim in INDEX_DIMS or dim == DIFFUSION:
-            continue  # see _index_values and _diffusions
+            continue  # see _index_values and _diffusion_volumes
         parts = split_component(dim)  # one value of a tag of several: see _component_values
         keyword = parts[0] if parts else dim
         if keyword != FRAME:
@@ -162,13 +162,77 @@ def _default_dims(
     if diffusion is not None:
         return _diffusion_dims(frames, diffusion), {}, diffusion
     try:
-        return _auto_dims(frames), {}, None
+        chosen = _auto_dims(frames)
     except GridError as exc:
         if not found:
             raise
         raise GridError(
             f"{exc} Their (0020,9222) Dimension Index Sequence does not place them either: {found}."
         ) from None
+    if chosen and chosen[-1] == FRAME:  # several frames at each point of the tags
+        phases = cardiac_phases(frames, chosen[:-1])
+        if phases is not None:  # a cine whose trigger times differ from slice to slice
+            return [*chosen[:-1], CARDIAC_PHASE], {CARDIAC_PHASE: phases}, None
+    return chosen, {}, None
+
+
+def _given_phases(frames: Frames, dims: Sequence[str]) -> np.ndarray:
+    """The ``cardiac_phase`` given as a dim of single-frame files (:func:`cardiac_phases`)."""
+    others = [d for d in dims if d != CARDIAC_PHASE]
+    slices = _codes(frames.coordinate("SliceLocation"))
+    if "SliceLocation" not in dims and slices is not None and int(slices.max()) > 0:
+        raise GridError(
+            f"dims {list(dims)}: the frames are at {int(slices.max()) + 1} slice positions, "
+            f"which {CARDIAC_PHASE!r} would mix into its phases. Add 'SliceLocation' to the "
+            f"dims (to_xarray(dims=['SliceLocation', {CARDIAC_PHASE!r}]))."
+        )
+    phases = cardiac_phases(frames, others)
+    if phases is None:
+        raise GridError(
+            f"{CARDIAC_PHASE!r} numbers the phases of a cine by their TriggerTime at each point "
+            f"of the other dims {others}, and these frames have none there that do: a frame "
+            "without a TriggerTime, two at one time, points with other numbers of frames, or "
+            f"phases that do not line up. Tags that vary here: {_varying(frames)}."
+        )
+    return phases
+
+
+def cardiac_phases(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
+    """The cardiac phase (1, 2, ...) of each frame of a cine of single-frame files, or None.
+
+    A cine's trigger times often differ a little from slice to slice (each
+    slice is acquired a few ms later in the cycle), so that TriggerTime is
+    no dim; the frames at each point of the dims ``others`` (a slice) are
+    then its phases, in the order of their TriggerTime. None where a frame
+    has none, two frames of a point share one, the points have different
+    numbers of frames, or the k-th trigger times of the points are further
+    apart than half the time between phases (no one phase each).
+    """
+    if (frames.table["_frame"] > 0).any():
+        return None  # multi-frame files: their Dimension Index says (_dimension_index)
+    times = frames.coordinate("TriggerTime")
+    if times.dtype.kind != "f" or np.isnan(times).any():
+        return None
+    cell = np.zeros(len(frames), dtype=np.int64)
+    for dim in others:
+        codes = _codes(frames.coordinate(dim))
+        if codes is None:
+            return None
+        cell = factorize(cell * (int(codes.max()) + 1) + codes)[0]
+    counts = np.bincount(cell)
+    if (counts != counts[0]).any() or counts[0] < 2:
+        return None
+    order = np.lexsort((times, cell))
+    table = times[order].reshape(len(counts), counts[0])  # a row per point, times ascending
+    gaps = np.diff(table, axis=1)
+    if (gaps <= 0).any():
+        return None  # two frames of one point at one trigger time
+    spread = table.max(axis=0) - table.min(axis=0)  # of each phase over the points
+    if spread.max() * 2 >= gaps.min():
+        return None
+    rank = np.empty(len(frames))
+    rank[order] = np.tile(np.arange(1, counts[0] + 1), len(counts))
+    return rank
 
 
 def _codes(arr: np.ndarray) -> np.ndarray | None:
@@ -313,7 +377,7 @@ def _diffusion_dims(frames: Frames, found: Diffusion) -> list[str]:
     return ["SliceLocation", DIFFUSION] if several else [DIFFUSION]
 
 
-def _diffusions(
+def _diffusion_volumes(
     frames: Frames, dims: Sequence[str], given: dict[str, np.ndarray], found: Diffusion
 ) -> np.ndarray:
     """The ``diffusion`` of every frame of a diffusion series of single-frame files ``found``.
@@ -363,7 +427,7 @@ def dim_values(
     """The value of each dim at every frame (``frame``: see :func:`_frame_numbers`).
 
     ``given`` holds those of dims that are not tags (see :func:`index_dims`
-    and :func:`_diffusions`).
+    and :func:`_diffusion_volumes`).
     """
     values = {d: given[d] if d in given else frames.coordinate(d) for d in dims}
     if FRAME in values:
@@ -388,12 +452,15 @@ def choose_dims(
     if dims is not None:
         dims = _check_dims(dims, frames)
         found = _given_diffusion(frames, dims)
-        index_given = [d for d in dims if not (found is not None and d == DIFFUSION)]
-        given = {**_component_values(frames, dims), **_index_values(frames, index_given)}
+        given = _component_values(frames, dims)
+        if CARDIAC_PHASE in dims and not frames.per_frame:
+            given[CARDIAC_PHASE] = _given_phases(frames, dims)
+        index_given = [d for d in dims if d not in given and not (found and d == DIFFUSION)]
+        given.update(_index_values(frames, index_given))
     elif repeats:
         dims = []
     else:
         dims, given, found = _default_dims(frames)
     if found is not None and DIFFUSION in dims:
-        given[DIFFUSION] = _diffusions(frames, dims, given, found)
+        given[DIFFUSION] = _diffusion_volumes(frames, dims, given, found)
     return list(dims), given, found
