@@ -24,7 +24,9 @@ import dbdicom as db
 SLICES, PHASES = 3, 4
 
 
-def _write_cine(folder: Path, jitter: float = 2.5, period: float = 40.0) -> list[Path]:
+def _write_cine(
+    folder: Path, jitter: float = 2.5, period: float = 40.0, cardiac: bool = True
+) -> list[Path]:
     """3 slices x 4 phases, InstanceNumber counting the phases backwards within each slice."""
     folder.mkdir(parents=True)
     base = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
@@ -41,6 +43,8 @@ def _write_cine(folder: Path, jitter: float = 2.5, period: float = 40.0) -> list
             ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
             ds.SliceLocation = 3.0 * k
             ds.TriggerTime = period * t + jitter * k
+            if cardiac:
+                ds.CardiacNumberOfImages = PHASES
             ds.InstanceNumber = 100 * k + (PHASES - t)
             pixels = rng.integers(0, 3000, (8, 8)).astype(np.int16)
             ds.Rows, ds.Columns = pixels.shape
@@ -98,3 +102,21 @@ def test_a_cine_writes_back_and_reads_back(tmp_path: Path) -> None:
     assert back.dims == da.dims
     np.testing.assert_allclose(back.values, da.values * 2, atol=0.5 * float(back.max()) / 60000)
     np.testing.assert_array_equal(back["TriggerTime"].values, da["TriggerTime"].values)
+
+
+def test_trigger_times_of_no_cine_stay_frames(tmp_path: Path) -> None:
+    """A dynamic series, or repeats of a triggered image, have trigger times and no phases:
+    without CardiacNumberOfImages their frames stay along frame, by InstanceNumber."""
+    _write_cine(tmp_path / "dynamic", cardiac=False)
+    da = _series(tmp_path / "dynamic").to_xarray()
+    assert da.dims == ("SliceLocation", "frame", "row", "column")
+
+
+def test_a_cine_exported_as_nifti_steps_by_its_phases(tmp_path: Path) -> None:
+    nibabel = pytest.importorskip("nibabel")
+    _write_cine(tmp_path / "cine")
+    series = _series(tmp_path / "cine")
+    (nii,) = Path(series.export_as_nifti(tmp_path / "out")).rglob("*.nii.gz")
+    image = nibabel.load(nii)
+    assert image.shape == (8, 8, SLICES, PHASES)
+    assert image.header.get_zooms()[3] == pytest.approx(0.040)  # 40 ms between phases

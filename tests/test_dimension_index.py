@@ -285,3 +285,36 @@ def test_an_array_of_index_dims_writes_back(tmp_path: Path) -> None:
             got = back.sel(at, method="nearest")  # (written as DS text: 3.9, not 3.90...04)
             assert float(got["TriggerTime"]) == pytest.approx(trigger)
             assert np.array_equal(got.values, da.isel(SliceLocation=s, cardiac_phase=p).values)
+
+
+def test_an_enhanced_diffusion_series_exports_bval_and_bvec(tmp_path: Path) -> None:
+    series = _series(tmp_path / "dwi", dwi_frames(), DWI)
+    out = Path(series.export_as_nifti(tmp_path / "out"))
+    (bval,) = out.rglob("*.bval")
+    assert bval.read_text().split() == ["0", "1000", "1000", "1000"]
+    bvec = np.loadtxt(next(out.rglob("*.bvec")))
+    assert bvec.shape == (3, 4) and (bvec[:, 0] == 0).all()
+    assert np.allclose(np.linalg.norm(bvec[:, 1:], axis=0), 1)
+    bids = Path(series.export_as_nifti(tmp_path / "bids", bids=True))
+    assert [p.name for p in bids.rglob("dwi/*.bval")] == ["sub-01_ses-1_dwi.bval"]
+
+
+def test_diffusion_as_a_dim_of_an_enhanced_file_without_an_index(tmp_path: Path) -> None:
+    """No Dimension Index to number the volumes: their b-values do, as for single-frame files."""
+    series = _series(tmp_path / "dwi", dwi_frames(), DWI)
+    (path,) = (tmp_path / "dwi").glob("*.dcm")
+    ds = pydicom.dcmread(path)
+    del ds.DimensionIndexSequence
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        del item.FrameContentSequence[0].DimensionIndexValues
+    ds.save_as(path)
+    (series,) = db.database(tmp_path / "dwi").series()
+    da = series.to_xarray(dims=["SliceLocation", "diffusion"])
+    assert da.shape[:2] == (3, 4)
+    assert da["DiffusionBValue"].values.tolist() == [0.0, 1000.0, 1000.0, 1000.0]
+
+
+def test_one_enhanced_frame_keeps_its_slice_location(tmp_path: Path) -> None:
+    series = _series(tmp_path / "one", dwi_frames()[:1], DWI)
+    da = series.to_xarray()
+    assert da.dims == ("SliceLocation", "row", "column")

@@ -4,8 +4,10 @@
 none are given: an enhanced file's own Dimension Index
 (:mod:`._dimension_index`), a diffusion series' volumes
 (:mod:`._diffusion`), else the tags of :data:`AUTO_DIMS` that put every
-frame at its own grid point (:func:`_auto_dims`); :func:`dim_values` gives
-each dim's value at every frame, for :func:`~._layout.layout`'s grid.
+frame at its own grid point (:func:`_auto_dims`), then a cine's phases
+(:func:`cardiac_phases`) or ``frame`` where frames still share a point;
+:func:`dim_values` gives each dim's value at every frame, for
+:func:`~._layout.layout`'s grid.
 """
 
 from __future__ import annotations
@@ -151,12 +153,13 @@ def _default_dims(
 
     The enhanced files' own Dimension Index first (:func:`index_dims`);
     a diffusion series of single-frame files :func:`_diffusion_dims` (its
-    b-values the third item); else :func:`_auto_dims`. Where the index and
+    b-values the third item); else :func:`_auto_dims`, its ``frame`` made
+    ``cardiac_phase`` for a cine (:func:`cardiac_phases`). Where the index and
     the tags both fail, the error says why the index could not place the
     frames.
     """
     found = index_dims(frames)
-    if isinstance(found, IndexDims):
+    if isinstance(found, IndexDims) and found.dims:  # (one frame: no dim, but its slice's)
         return found.dims, found.values, None
     diffusion = None if frames.per_frame else find_diffusion(frames)
     if diffusion is not None:
@@ -190,11 +193,24 @@ def _given_phases(frames: Frames, dims: Sequence[str]) -> np.ndarray:
     if phases is None:
         raise GridError(
             f"{CARDIAC_PHASE!r} numbers the phases of a cine by their TriggerTime at each point "
-            f"of the other dims {others}, and these frames have none there that do: a frame "
-            "without a TriggerTime, two at one time, points with other numbers of frames, or "
-            f"phases that do not line up. Tags that vary here: {_varying(frames)}."
+            f"of the other dims {others}, and these frames have none there that do: no "
+            "(0018,1090) CardiacNumberOfImages above 1, a frame without a TriggerTime, two "
+            "at one time (add the dim that tells them apart, e.g. EchoTime), points with "
+            f"other numbers of frames, or phases that do not line up. Tags that vary here: "
+            f"{_varying(frames)}."
         )
     return phases
+
+
+def _cardiac(frames: Frames) -> bool:
+    """Whether the frames say they are the phases of a cardiac cycle.
+
+    (0018,1090) CardiacNumberOfImages above 1 in every frame, as scanners
+    write it in a cine: a dynamic series, or repeats of a triggered image,
+    have trigger times too, and no phases.
+    """
+    counts = frames.raw("CardiacNumberOfImages")
+    return all(isinstance(c, int | float) and c > 1 for c in counts)
 
 
 def cardiac_phases(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
@@ -203,15 +219,18 @@ def cardiac_phases(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     A cine's trigger times often differ a little from slice to slice (each
     slice is acquired a few ms later in the cycle), so that TriggerTime is
     no dim; the frames at each point of the dims ``others`` (a slice) are
-    then its phases, in the order of their TriggerTime. None where a frame
-    has none, two frames of a point share one, the points have different
-    numbers of frames, or the k-th trigger times of the points are further
-    apart than half the time between phases (no one phase each).
+    then its phases, in the order of their TriggerTime. None where the
+    frames say no cine (:func:`_cardiac`), a frame has no TriggerTime, two
+    frames of a point share one, the points have different numbers of
+    frames, or the k-th trigger times of the points are further apart than
+    half the time between phases (no one phase each).
     """
     if (frames.table["_frame"] > 0).any():
         return None  # multi-frame files: their Dimension Index says (_dimension_index)
     times = frames.coordinate("TriggerTime")
     if times.dtype.kind != "f" or np.isnan(times).any():
+        return None
+    if not _cardiac(frames):
         return None
     cell = np.zeros(len(frames), dtype=np.int64)
     for dim in others:
@@ -402,8 +421,12 @@ def _given_diffusion(frames: Frames, dims: Sequence[str]) -> Diffusion | None:
     None where they do not (or the files are enhanced: their Dimension
     Index numbers the volumes, see :func:`_index_values`).
     """
-    if DIFFUSION not in dims or frames.per_frame:
+    if DIFFUSION not in dims:
         return None
+    if frames.per_frame:
+        index = index_dims(frames)
+        if isinstance(index, IndexDims) and DIFFUSION in index.values:
+            return None  # the Dimension Index numbers the volumes (_index_values)
     found = find_diffusion(frames)
     if found is None:
         raise GridError(

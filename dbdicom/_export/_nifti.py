@@ -270,6 +270,7 @@ _TIME_DIMS = frozenset(
         "TriggerTime",
         "FrameReferenceTime",
         "frame",
+        "cardiac_phase",
     }
 )
 
@@ -285,6 +286,7 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
 
     Along a time dim, the median step of the volumes' AcquisitionTime where
     they have one (a dynamic series: 4 s, where its excitation TR is 0.5 s),
+    along a cine's ``cardiac_phase`` the median step of its TriggerTime,
     else the RepetitionTime as dcm2niix sets it; along another dim (echoes,
     flip angles) none: those volumes are not a time series. A single volume
     keeps the RepetitionTime, as dcm2niix writes it.
@@ -295,6 +297,11 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
         return tr
     if len(others) != 1 or others[0] not in _TIME_DIMS:
         return 0.0
+    trigger = da.coords.get("TriggerTime")
+    if others[0] == "cardiac_phase" and trigger is not None and others[0] in trigger.dims:
+        gaps = np.diff(np.asarray(trigger.values, dtype=float), axis=trigger.dims.index(others[0]))
+        if gaps.size and (gaps > 0).all():  # the time between phases (ms)
+            return float(np.median(gaps)) / 1000
     times = [t for t in per_volume.get("AcquisitionTime", []) if isinstance(t, int | float)]
     steps = np.diff(np.asarray(times, dtype=float)) if len(times) > 1 else np.array([])
     if len(steps) and (steps > 0).all():

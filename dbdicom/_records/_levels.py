@@ -102,10 +102,13 @@ class _SeriesArrays:
             InstanceNumber). By default the dims of enhanced files' own
             Dimension Index (``SliceLocation`` and the tags it points at, or
             ``cardiac_phase``, ``diffusion``, ``StackID``: see
-            docs/arrays.md), else the tags that put every frame on a full
-            grid, slice position first (see :data:`dbdicom._arrays.AUTO_DIMS`),
-            then ``frame`` if frames still share a point (a written ``frame``
-            dim reads back so).
+            docs/arrays.md); for a diffusion series of single-frame files
+            ``SliceLocation`` and ``diffusion``; else the tags that put every
+            frame on a full grid, slice position first (see
+            :data:`dbdicom._arrays.AUTO_DIMS`), then, where frames still share
+            a point, ``cardiac_phase`` for a cine (CardiacNumberOfImages,
+            trigger times that differ by slice) or ``frame`` (a written
+            ``frame`` dim reads back so, unless it is such a cine).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
         chunks : dict or bool, optional
