@@ -50,14 +50,22 @@ def _temporary_exports() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("dbdicom-export-*")}
 
 
+def _ct(seaweedfs: SeaweedFS, source: db.Database) -> tuple[dict[str, Any], Any, Any, str]:
+    """The options, file system, the CT series and a new prefix's URL."""
+    options = seaweedfs.options
+    return (
+        options,
+        _fs(options),
+        source.series(SeriesDescription="CT abdomen")[0],
+        f"s3://{_prefix()}",
+    )
+
+
 def test_dicom_files_exported_into_a_bucket_open_as_the_series(
     seaweedfs: SeaweedFS, source: db.Database, tmp_path: Path
 ) -> None:
     """The objects are the files of a local export, and the store opens as a database of them."""
-    options = seaweedfs.options
-    fs = _fs(options)
-    series = source.series(SeriesDescription="CT abdomen")[0]
-    url = f"s3://{_prefix()}"
+    options, fs, series, url = _ct(seaweedfs, source)
     before = _temporary_exports()
     out = series.export_as_dicom(url, storage_options=options)
     assert out == url and out.exported == 1 and out.skipped == ()
@@ -82,10 +90,7 @@ def test_dicom_files_exported_into_a_bucket_open_as_the_series(
 def test_nifti_and_npy_exports_into_a_bucket(
     seaweedfs: SeaweedFS, source: db.Database, tmp_path: Path
 ) -> None:
-    options = seaweedfs.options
-    fs = _fs(options)
-    series = source.series(SeriesDescription="CT abdomen")[0]
-    url = f"s3://{_prefix()}"
+    options, fs, series, url = _ct(seaweedfs, source)
     out = series.export_as_nifti(url, storage_options=options)
     assert out == url
     (nii,) = [k for k in fs.find(url) if k.endswith(".nii.gz")]

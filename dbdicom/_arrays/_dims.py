@@ -182,13 +182,7 @@ def _default_dims(
 def _given_phases(frames: Frames, dims: Sequence[str]) -> np.ndarray:
     """The ``cardiac_phase`` given as a dim of single-frame files (:func:`cardiac_phases`)."""
     others = [d for d in dims if d != CARDIAC_PHASE]
-    slices = _codes(frames.coordinate("SliceLocation"))
-    if "SliceLocation" not in dims and slices is not None and int(slices.max()) > 0:
-        raise GridError(
-            f"dims {list(dims)}: the frames are at {int(slices.max()) + 1} slice positions, "
-            f"which {CARDIAC_PHASE!r} would mix into its phases. Add 'SliceLocation' to the "
-            f"dims (to_xarray(dims=['SliceLocation', {CARDIAC_PHASE!r}]))."
-        )
+    _no_slices_mixed(frames, dims, CARDIAC_PHASE)
     phases = cardiac_phases(frames, others)
     if phases is None:
         raise GridError(
@@ -434,14 +428,19 @@ def _given_diffusion(frames: Frames, dims: Sequence[str]) -> Diffusion | None:
             "of this one has a b-value above 0 ((0018,9087) DiffusionBValue or a "
             "vendor's private tag): choose DICOM keywords as dims"
         )
+    _no_slices_mixed(frames, dims, DIFFUSION)
+    return found
+
+
+def _no_slices_mixed(frames: Frames, dims: Sequence[str], dim: str) -> None:
+    """Refuse ``dim`` (which ranks the frames of a point) where it would rank several slices."""
     slices = _codes(frames.coordinate("SliceLocation"))
     if "SliceLocation" not in dims and slices is not None and int(slices.max()) > 0:
         raise GridError(
-            f"dims {list(dims)}: the frames are at {int(slices.max()) + 1} slice "
-            f"positions, which {DIFFUSION!r} alone would mix into its volumes. Add "
-            f"'SliceLocation' to the dims (to_xarray(dims=['SliceLocation', {DIFFUSION!r}]))."
+            f"dims {list(dims)}: the frames are at {int(slices.max()) + 1} slice positions, "
+            f"which {dim!r} would mix into its points. Add 'SliceLocation' to the dims "
+            f"(to_xarray(dims=['SliceLocation', {dim!r}]))."
         )
-    return found
 
 
 def dim_values(
