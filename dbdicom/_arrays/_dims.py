@@ -224,8 +224,6 @@ def cardiac_phases(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     times = frames.coordinate("TriggerTime")
     if times.dtype.kind != "f" or np.isnan(times).any():
         return None
-    if not _cardiac(frames):
-        return None
     cell = np.zeros(len(frames), dtype=np.int64)
     for dim in others:
         codes = _codes(frames.coordinate(dim))
@@ -241,7 +239,7 @@ def cardiac_phases(frames: Frames, others: Sequence[str]) -> np.ndarray | None:
     if (gaps <= 0).any():
         return None  # two frames of one point at one trigger time
     spread = table.max(axis=0) - table.min(axis=0)  # of each phase over the points
-    if spread.max() * 2 >= gaps.min():
+    if spread.max() * 2 >= gaps.min() or not _cardiac(frames):  # (the files read last)
         return None
     rank = np.empty(len(frames))
     rank[order] = np.tile(np.arange(1, counts[0] + 1), len(counts))

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _arrays
 from .._errors import GridError, ReadOnlyError
-from .._files import redact
+from .._files import has_scheme, redact
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -141,7 +141,7 @@ def local_target(path: str | os.PathLike[str]) -> Path:
     'out/t1.npy'
     """
     text = os.fspath(path)
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", text):
+    if has_scheme(text):
         raise ReadOnlyError(
             f"cannot export into {redact(text)}: dbdicom writes exports into local "
             "folders, and DICOM files into DICOMweb archives (export_as_dicom("

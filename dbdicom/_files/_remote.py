@@ -63,6 +63,7 @@ __all__ = [
     "HEAD",
     "RemoteFile",
     "Store",
+    "has_scheme",
     "is_url",
     "local_copy",
     "redact",
@@ -88,6 +89,19 @@ BACKENDS = {
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
 _SECRET_KEYS = re.compile(r"key|secret|token|password|credential|signature|auth", re.I)
+
+
+def has_scheme(path: Any) -> bool:
+    """Whether ``path`` starts as a URL does (``s3://``, ``http://``, ``dicomweb+http://``...).
+
+    Not a local folder, however it is then named (``http:`` would be one).
+
+    Examples
+    --------
+    >>> has_scheme("s3://bucket/x"), has_scheme("dicomweb+http://h"), has_scheme("/data/s3:")
+    (True, True, False)
+    """
+    return isinstance(path, str | os.PathLike) and bool(_SCHEME.match(str(os.fspath(path))))
 
 
 def is_url(path: Any) -> bool:

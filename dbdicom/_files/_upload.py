@@ -135,8 +135,9 @@ def _own(info: dict[str, Any], path: str) -> bool:
     etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
     if len(etag) != 32 or "-" in etag:  # no ETag, or a multipart upload's: the size says
         return True
-    with open(path, "rb") as f:
-        return hashlib.md5(f.read(), usedforsecurity=False).hexdigest() == etag.lower()
+    with open(path, "rb") as f:  # read in chunks: an export's file may be gigabytes
+        digest = hashlib.file_digest(f, lambda: hashlib.md5(usedforsecurity=False))
+    return digest.hexdigest() == etag.lower()
 
 
 def _remove_own(fs: Any, made: dict[str, str]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,7 +12,7 @@ import numpy as np
 
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
-from .._files import NotDicomError, read_any_header, redact
+from .._files import NotDicomError, has_scheme, read_any_header, redact
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
@@ -109,7 +108,7 @@ def _expand(files: Any) -> tuple[list[Path], list[str]]:
 
 def save_to(record: Record, path: Any) -> Any:
     """Write the files of ``record`` into a new database folder ``path``."""
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", os.fspath(path)):  # not a folder 'http:'
+    if has_scheme(path):  # not a folder 'http:'
         raise ReadOnlyError(
             f"cannot save into {redact(os.fspath(path))}: save(path) writes a new local "
             "folder, and dbdicom never writes into object stores or web servers. Give a "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import urllib.parse
 import urllib.request
@@ -21,8 +20,6 @@ if TYPE_CHECKING:
     from .._export import ExportedPath, ExportedURL
 
 __all__ = ["Exports", "export_space"]
-
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 @contextlib.contextmanager
@@ -67,7 +64,7 @@ def exported_to(
                 f"({parts.netloc}). Give a local folder (file:///path, or the path itself)."
             )
         text = urllib.request.url2pathname(parts.path)
-    if not _URL.match(text):
+    if not _files.has_scheme(text):
         if storage_options:
             raise ValueError(
                 f"storage_options are for exports into an object store (s3://...), not into "
