@@ -250,7 +250,7 @@ class Store:
         return StorageBackendError(
             f"{self.name}: no installed package reads {self.protocol}:// URLs "
             f"({type(exc).__name__}: {_scrub(str(exc), self.options)}). Install it "
-            f"({what}), then open the database again."
+            f"({what}), then open the database (or export) again."
         )
 
     def scrub(self, text: str) -> str:
