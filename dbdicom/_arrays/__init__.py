@@ -32,8 +32,8 @@ if TYPE_CHECKING:
         shared_values,
     )
     from ._frames import Frames, geometry_groups, group_text
-    from ._kept_layout import kept_layout
     from ._grid import Grid, make_grid
+    from ._kept_layout import kept_layout
     from ._layout import AUTO_DIMS, Layout, layout
     from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
     from ._numpy import array_and_header, instance_header, read_array

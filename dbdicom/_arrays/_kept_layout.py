@@ -78,7 +78,7 @@ def kept_layout(da: Any) -> Any:
 
 
 def _coordinate(da: Any, name: str, dim: str, dims: list[str]) -> np.ndarray | None:
-    """The numbers of the coordinate ``name`` at every frame (on ``dims``); None if not on ``dim``."""
+    """The numbers of coordinate ``name`` per frame (on ``dims``); None if not on ``dim``."""
     coord = da.coords.get(name)
     if coord is None or dim not in coord.dims or coord.dtype.kind not in "fiu":
         return None
