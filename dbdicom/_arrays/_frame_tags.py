@@ -312,20 +312,26 @@ class FrameTags:
         slices = int(da.sizes.get("SliceLocation", 1))
         self._affine = None if affine is None else _Geometry(affine, slices)
         self._slices = slices
-        # the first dim without coordinates (``frame`` of Series.set_array)
-        plain = [k for k, d in enumerate(dims) if d not in da.coords]
+        # the first dim without coordinates (that of Series.set_array), but ``frame``:
+        # the frames of a point (a cine), which read back along ``frame`` where they
+        # share their position
+        plain = [k for k, d in enumerate(dims) if d not in da.coords and d != "frame"]
         self._stack_axis = plain[0] if plain else None
 
     def stack_index(self, index: tuple[int, ...]) -> int:
         """The slice of the frame at ``index`` in a stack made without positions.
 
-        It is the frame's index along the first dim without coordinates, else 0.
+        It is the frame's index along the first dim without coordinates, else
+        0. Not along ``frame``, whose frames share a point: at one position,
+        they read back along ``frame``.
 
         Examples
         --------
         >>> import xarray as xr, numpy as np
-        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("frame", "row", "column"))).stack_index((2,))
+        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("SliceLocation", "row", "column"))).stack_index((2,))
         2
+        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("frame", "row", "column"))).stack_index((2,))
+        0
         """  # noqa: E501
         return 0 if self._stack_axis is None else int(index[self._stack_axis])
 

@@ -37,6 +37,7 @@ from .._arrays import (
     colour_samples,
     frames_of,
     in_plane_applied,
+    kept_layout,
     shared_values,
 )
 from .._dataset import (
@@ -100,6 +101,7 @@ def set_xarray(
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
+    da = kept_layout(da)  # the tags that make its dims read back (else refused)
     check_dtype(np.dtype(da.dtype), int(da.size))
     samples = colour_samples(da)
     shape = (int(da.sizes["row"]), int(da.sizes["column"]))
