@@ -90,3 +90,23 @@ def test_a_write_refused_half_way_by_a_coordinate_leaves_nothing(tmp_path: Path)
         assert source.to_xarray().shape == (2, 4, 4)
     database.close()
     assert len(db.database(tmp_path).series()) == 1
+
+
+def test_coordinates_of_some_values_of_a_tag_are_said_not_written(tmp_path: Path) -> None:
+    """ImagePositionPatient[2] alone: the tag cannot be written from it, and a warning says so."""
+    database = db.database(tmp_path)
+    series = database.new_patient().new_study().new_series(SeriesDescription="new")
+    da = xr.DataArray(
+        np.zeros((2, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={
+            "SliceLocation": [0.0, 3.0],
+            "ImagePositionPatient[2]": ("SliceLocation", [0.0, 3.0]),
+        },
+        attrs={"SeriesInstanceUID": "1.2.3"},
+    )
+    with pytest.warns(
+        db.DicomWarning, match=r"ImagePositionPatient\[0\], ImagePositionPatient\[1\]"
+    ):
+        series.set_xarray(da)
+    assert len(series.files()) == 2
