@@ -893,3 +893,13 @@ def test_the_folder_of_a_temporary_database_let_go_goes_at_exit(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     folder = Path(done.stdout.strip())
     assert folder.name.startswith("dbdicom-memory-") and not folder.exists()
+
+
+def test_an_array_of_another_database_is_written_without_its_sources(tmp_path: Path) -> None:
+    """Its SOPInstanceUIDs are in no file of this database: an IndexError before (review)."""
+    database = db.database(tmp_path)
+    series = database.new_patient(PatientName="New^One").new_study().new_series()
+    da = db.series(np.arange(32, dtype=np.uint16).reshape(2, 4, 4)).to_xarray()
+    series.set_xarray(da)
+    assert series.to_xarray().values.tolist() == da.values.tolist()
+    assert series.PatientName == "New^One"

@@ -42,6 +42,8 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
     ``frames``: the 0-based frame of each in its file (None, or NaN: the
     whole file).
     """
+    if not rows:  # no frame's instance is in this database (e.g. an array of another)
+        return []
     editor = db._editor
     index = db.index
     columns = [
