@@ -40,7 +40,18 @@ __all__ = [
 
 
 class DicomError(Exception):
-    """Base class of every error raised on purpose by dbdicom."""
+    """Base class of every error raised on purpose by dbdicom.
+
+    Each one pickles as itself, also with the traceback support that
+    ``dask.distributed`` installs (tblib), so that an error raised on a
+    cluster's worker reaches the user as the same class: without
+    :meth:`__reduce__`, tblib rebuilt those that are also ``OSError`` (a
+    :class:`FileGoneError`) with ``RuntimeError.__new__``, which fails, and
+    the user got a plain ``Exception``.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), self.args, self.__dict__ or None)
 
 
 class DicomWarning(UserWarning):
@@ -283,6 +294,9 @@ class DiskFullError(DicomError, OSError):
 
     def __init__(self, message: str, code: int | None = errno.ENOSPC) -> None:
         super().__init__(code, message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.strerror, self.errno), self.__dict__ or None)
 
     def __str__(self) -> str:
         return str(self.strerror)

@@ -381,13 +381,27 @@ def _gone_as_stale(read: Callable[_P, _T]) -> Callable[_P, _T]:
         except FileNotFoundError as exc:
             if isinstance(exc, DicomError):
                 raise
-            raise FileGoneError(
-                f"{exc.filename or exc}: the file is gone since it was indexed or the array "
-                "was made (removed by another program, or replaced: writing a series' own "
-                f"array back writes new files): {REOPEN_HINT}."
-            ) from exc
+            raise FileGoneError(_gone(exc)) from exc
 
     return reading
+
+
+def _gone(exc: FileNotFoundError) -> str:
+    """What to say of a file not found: gone since, or its whole folder not on this machine."""
+    name = str(exc.filename or exc)
+    if exc.filename and not os.path.isdir(os.path.dirname(str(exc.filename))):
+        return (
+            f"{name}: neither the file nor its folder is on the machine that read it: the "
+            "folder was removed, or this was a worker of a dask cluster that does not share "
+            "the database's disk (such a cluster reads databases in object stores or DICOMweb "
+            "archives; compute a folder's arrays with dask's local scheduler: "
+            ".compute(scheduler='threads'))"
+        )
+    return (
+        f"{name}: the file is gone since it was indexed or the array was made (removed by "
+        "another program, or replaced: writing a series' own array back writes new files): "
+        f"{REOPEN_HINT}."
+    )
 
 
 @_gone_as_stale

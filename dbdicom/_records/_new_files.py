@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -377,7 +378,6 @@ def write_all(
     Progress goes to the series' status: per frame, or (dask) before and
     after.
     """
-    import dask
     import dask.array as dsa
 
     data = da.data
@@ -395,36 +395,85 @@ def write_all(
     data = data.rechunk({data.ndim - 2: -1, data.ndim - 1: -1})
     shape = data.shape[:-2]
     order = np.arange(nframes).reshape(shape) if shape else np.arange(1)
-    tasks = []
+    plans: list[tuple[tuple[int, ...], list[int]]] = []
     done: list[Scanned] = []
     for b, block_index in enumerate(np.ndindex(*data.numblocks[:-2]) if shape else [()]):
         slices = tuple(
             slice(sum(c[:i]), sum(c[: i + 1]))
             for c, i in zip(data.chunks[:-2], block_index, strict=True)
         )
-        which = order[slices].reshape(-1)
+        which = [int(i) for i in order[slices].reshape(-1)]
         if blocks is not None:
             done += _write_frames(
                 root,
                 tmp,
-                _Some(items, which),
+                _Some(items, np.asarray(which)),
                 blocks[b],
                 encoding,
                 functools.partial(_after, report, len(done)),
             )
             continue
-        block = data.blocks[(*block_index, 0, 0)]
-        chunk = dask.delayed([items[int(i)] for i in which], traverse=False)  # plain data
-        tasks.append(dask.delayed(_write_block)(root, tmp, chunk, block, encoding))
+        plans.append((tuple(block_index), which))
     if blocks is not None:
         return done
-    results = dask.compute(*tasks)
+    done = _write_by_tasks(root, tmp, items, data, plans, encoding, series)
+    if nframes >= PROGRESS_FROM:
+        series.progress(nframes, nframes, "Writing")
+    return done
+
+
+def _write_by_tasks(
+    root: str,
+    tmp: str,
+    items: Sequence[tuple[str, Any]],
+    data: Any,
+    plans: list[tuple[tuple[int, ...], list[int]]],
+    encoding: Encoding,
+    series: Record,
+) -> list[Scanned]:
+    """The blocks ``plans`` of the dask array ``data`` written by tasks on the scheduler.
+
+    Blocks whose task ran where the database's folder is not (see
+    :func:`_write_block`) are computed again there and written here, one at
+    a time.
+    """
+    import dask
+
+    probe = os.path.join(tmp, f"here-{uuid.uuid4().hex}")
+    with open(probe, "wb"):
+        pass
+    try:
+        tasks = [
+            dask.delayed(_write_block)(
+                root,
+                tmp,
+                dask.delayed([items[i] for i in which], traverse=False),  # plain data
+                data.blocks[(*block_index, 0, 0)],
+                encoding,
+                probe,
+            )
+            for block_index, which in plans
+        ]
+        results = list(dask.compute(*tasks))
+    finally:
+        os.remove(probe)
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    away = [k for k, result in enumerate(results) if isinstance(result, _Elsewhere)]
+    if away:
+        series.message(
+            f"{len(away)} of {len(plans)} blocks were computed by dask workers that do not "
+            f"see the folder {root}: they are written here"
+        )
+    for k in away:
+        block_index, which = plans[k]
+        (values,) = dask.compute(data.blocks[(*block_index, 0, 0)])
+        results[k] = _write_frames(root, tmp, _Some(items, np.asarray(which)), values, encoding)
+    done: list[Scanned] = []
+    for result in results:
+        assert isinstance(result, list)
         done.extend(result)
-    if nframes >= PROGRESS_FROM:
-        series.progress(nframes, nframes, "Writing")
     return done
 
 
@@ -450,9 +499,18 @@ class _Some(Sequence[tuple[str, Any]]):
         return self.items[self.which[k]]
 
 
+class _Elsewhere:
+    """What a block's task returns where the database's folder is not: nothing written."""
+
+
 def _write_block(
-    root: str, tmp: str, items: Sequence[tuple[str, Any]], block: np.ndarray, encoding: Encoding
-) -> list[Scanned] | Exception:
+    root: str,
+    tmp: str,
+    items: Sequence[tuple[str, Any]],
+    block: np.ndarray,
+    encoding: Encoding,
+    probe: str,
+) -> list[Scanned] | Exception | _Elsewhere:
     """:func:`_write_frames` of one block, or what it raised, returned.
 
     Returned, not raised: dask raises the first error of a compute at once,
@@ -460,7 +518,15 @@ def _write_block(
     :meth:`~dbdicom._records._changes.Changes.changing`) would leave the
     files they write after it. So every block ends before the error is
     raised.
+
+    A worker of a cluster that does not see the database's folder (no
+    shared disk: the file ``probe``, made there just before, is not found)
+    writes nothing: it would write into a folder of its own machine, and the
+    series would be lost. The block is then computed again and written
+    where the database is (:func:`write_all`).
     """
+    if not os.path.exists(probe):
+        return _Elsewhere()
     try:
         return _write_frames(root, tmp, items, block, encoding)
     except Exception as exc:  # raised by write_all once every block has ended
