@@ -433,6 +433,10 @@ def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warnin
         twins.append(ds)
     fine = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
     fine.PatientID = "twin-c"
+    # UIDs of its own: MR_small.dcm's, stored by another test of the same server under
+    # another patient, would make this one a twin too (and the test order matter)
+    fine.StudyInstanceUID, fine.SeriesInstanceUID = generate_uid(), generate_uid()
+    fine.SOPInstanceUID = fine.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     DICOMwebClient(orthanc.url, session=session).store_instances([*twins, fine])
     try:
         with pytest.warns(db.DicomWarning, match="1.2.826.0.1.3680043.8.498.4243.*404"):

@@ -226,6 +226,20 @@ def test_credentials_are_never_kept_or_shown(
         remote.series()[0].SeriesDescription = "changed"
 
 
+def test_credentials_in_the_url_stay_out_of_the_quoted_causes(
+    web_folder: tuple[Path, str], s3_server: dict[str, Any]
+) -> None:
+    """A library's error quoting the URL (trial G): its user and password were shown there."""
+    pytest.importorskip("aiohttp")
+    url = web_folder[1].replace("http://", "http://alice:TOPSECRET@") + "missing/"
+    s3 = {k: v for k, v in s3_server.items() if k not in ("key", "secret")}
+    for given, options in ((url, None), ("s3://AKIAEXAMPLE:TOPSECRET@bucket/x", s3)):
+        with pytest.raises(db.DicomError) as info:
+            db.database(given, storage_options=options)
+        for secret in ("TOPSECRET", "AKIAEXAMPLE", "alice"):
+            assert secret not in str(info.value), str(info.value)
+
+
 def test_save_downloads_into_a_local_folder(s3_server: dict[str, Any], tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     build_database(folder)

@@ -88,6 +88,8 @@ BACKENDS = {
 }
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
+#: a ``user:password@`` of a URL quoted in a message (a library's error)
+_USERINFO_ANYWHERE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'\"]*@")
 _SECRET_KEYS = re.compile(r"key|secret|token|password|credential|signature|auth", re.I)
 
 
@@ -155,11 +157,36 @@ def _secrets(options: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def _scrub(text: str, options: Mapping[str, Any]) -> str:
-    """``text`` with every credential of ``options`` replaced by ``***``."""
-    for secret in _secrets(options):
+def _url_secrets(url: str) -> list[str]:
+    """What may be credentials in ``url``: its ``user:password`` (and each), its query.
+
+    Examples
+    --------
+    >>> _url_secrets("s3://AKIA1234:s3cret!@bucket/x?sig=abcd")
+    ['AKIA1234:s3cret!', 'AKIA1234', 's3cret!', 'sig=abcd']
+    """
+    found: list[str] = []
+    userinfo = re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://([^/@]*)@", url)
+    if userinfo:
+        found.append(userinfo[1])
+        found += [part for part in userinfo[1].split(":") if len(part) >= 4]
+    query = url.partition("?")[2]
+    if query:
+        found.append(query)
+    return found
+
+
+def _scrub(text: str, options: Mapping[str, Any], url: str = "") -> str:
+    """``text`` with every credential of ``options`` (and of ``url``) replaced by ``***``.
+
+    Examples
+    --------
+    >>> _scrub("bad bucket 'AKIA1234:s3cret!@b'", {}, "s3://AKIA1234:s3cret!@b/x")
+    "bad bucket '***@b'"
+    """
+    for secret in sorted(_secrets(options) + _url_secrets(url), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return text
+    return _USERINFO_ANYWHERE.sub(r"\1***@", text)
 
 
 def _fs_url(url: str) -> str:
@@ -249,18 +276,18 @@ class Store:
             what += ", or pip install 'dbdicom[remote]'"
         return StorageBackendError(
             f"{self.name}: no installed package reads {self.protocol}:// URLs "
-            f"({type(exc).__name__}: {_scrub(str(exc), self.options)}). Install it "
+            f"({type(exc).__name__}: {self.scrub(str(exc))}). Install it "
             f"({what}), then open the database (or export) again."
         )
 
     def scrub(self, text: str) -> str:
         """``text`` with every credential of the storage options replaced by ``***``."""
-        return _scrub(text, self.options)
+        return _scrub(text, self.options, self.url)
 
     def error(self, exc: BaseException, what: str, url: str = "") -> Exception:
         """The DicomError for ``exc`` raised while ``url`` (default: the store) ``what``."""
         where = url or self.name
-        cause = _scrub(f"{type(exc).__name__}: {exc}", self.options)
+        cause = self.scrub(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, PermissionError) or "403" in cause or "Forbidden" in cause:
             return StorageAccessError(
                 f"{where} {what}: access was refused ({cause}). Give credentials that may "
