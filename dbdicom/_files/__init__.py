@@ -50,11 +50,12 @@ from ._remote import (
 )
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
-from ._upload import upload_folder, writable_store
+from ._upload import WRITABLE, upload_folder, writable_store
 from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
 from ._walker import MODALITY_LUT
 
 __all__ = [
+    "WRITABLE",
     "SCALES",
     "scale_problem",
     "MODALITY_LUT",

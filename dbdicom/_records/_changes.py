@@ -44,6 +44,12 @@ class Changes:
     def prune(self) -> None:  # pragma: no cover - defined by the Editor
         raise NotImplementedError
 
+    def _may_change(self) -> None:
+        """Refuse a change while a save into a store is cut short (see ``_staged``)."""
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.may_change()
+
     def _take_lock(self, lock: FolderLock, journal: Journal) -> None:
         """Take the writer's lock and tidy the journal, or take nothing and raise."""
         try:
@@ -97,6 +103,7 @@ class Changes:
                 self._depth -= 1
             return
         journal = self.begin()
+        self._may_change()
         mark = journal.mark()
         self._depth = 1
         try:
