@@ -3,7 +3,8 @@
 A new-user trial found positions given wrong without a word: two stacks side
 by side in one series (same SliceLocations) had the affine of the first, and
 NIfTI wrote the second on top of it; SliceLocations rounded to whole mm put
-two slices 0.5 mm apart under one location, half of them misplaced.
+two slices 0.5 mm apart under one location, half of them misplaced (they are
+placed by their positions now, as dcm2niix does).
 """
 
 from __future__ import annotations
@@ -60,15 +61,45 @@ def test_stacks_side_by_side_are_not_written_one_on_the_other(tmp_path: Path) ->
     assert not list((tmp_path / "nifti").rglob("*.nii*"))
 
 
-def test_slices_under_one_rounded_slicelocation_have_no_affine(tmp_path: Path) -> None:
+def test_slices_under_one_rounded_slicelocation_are_placed_by_position(tmp_path: Path) -> None:
+    """Slices 0.5 mm apart under SliceLocations rounded to whole mm (as dcm2niix, by position)."""
     frames = [
         {"ImagePositionPatient": [-5.0, -4.0, 0.5 * k], "SliceLocation": float(np.floor(0.5 * k))}
         for k in range(6)
     ]
+    series = _series(tmp_path, frames)
+    da = series.to_xarray()
+    assert da.dims == ("SliceLocation", "row", "column")
+    assert da["SliceLocation"].values.tolist() == [0.5 * k for k in range(6)]
+    assert [int(da[k, 0, 0]) for k in range(6)] == list(range(6))  # frame k at slice k
+    assert da.dicom.affine[2, 2] == 0.5 and da.dicom.affine[2, 3] == 0.0
+    nib = pytest.importorskip("nibabel")
+    out = series.export_as_nifti(str(tmp_path / "nifti"))
+    (path,) = out.rglob("*.nii*")
+    image = nib.load(path)
+    assert image.shape[2] == 6 and abs(image.header.get_zooms()[2] - 0.5) < 1e-6
+
+
+def test_rounded_slicelocations_of_repeats_and_oblique_slices(tmp_path: Path) -> None:
+    """Two flip angles of an oblique stack whose SliceLocations were rounded."""
+    normal = np.array([0.0, -np.sin(0.4), np.cos(0.4)])
+    orientation = [1.0, 0.0, 0.0, 0.0, np.cos(0.4), np.sin(0.4)]
+    frames = [
+        {
+            "ImagePositionPatient": (np.array([-5.0, -4.0, 2.0]) + 0.5 * k * normal).tolist(),
+            "ImageOrientationPatient": orientation,
+            "SliceLocation": float(np.floor(0.5 * k)),
+            "FlipAngle": (2.0, 15.0)[r],
+        }
+        for r in range(2)
+        for k in range(4)
+    ]
     da = _series(tmp_path, frames).to_xarray()
-    assert da.dims[:2] == ("SliceLocation", "frame")  # two slices under each location
-    with pytest.raises(db.GeometryError, match="SliceLocation rounded"):
-        _ = da.dicom.affine
+    assert da.dims[:2] == ("SliceLocation", "FlipAngle")
+    steps = np.diff(da["SliceLocation"].values)
+    assert np.allclose(steps, 0.5)
+    assert [int(da[k, r, 0, 0]) for r in range(2) for k in range(4)] == list(range(8))
+    assert np.allclose(da.dicom.affine[:3, 2], 0.5 * normal)
 
 
 def test_positions_a_hair_apart_keep_the_affine(tmp_path: Path) -> None:

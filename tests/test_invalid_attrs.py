@@ -53,3 +53,60 @@ def test_an_invalid_value_the_user_sets_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(db.InvalidValueError, match="ProtocolName"):
         series.set_xarray(da)
     assert series.files() == []
+
+
+def _files_of(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if ".dbdicom" not in p.parts}
+
+
+def test_a_write_refused_half_way_by_a_coordinate_leaves_nothing(tmp_path: Path) -> None:
+    """A value refused at the fourth frame: the three written go, and nothing is left to save.
+
+    The files written before the refusal were removed, but their lines stayed
+    in the journal: ``unsaved`` was True with nothing to save.
+    """
+    for i in range(2):
+        ds = mr_image(np.full((4, 4), i, np.uint16), PatientID="P", InstanceNumber=i + 1)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.3", "1.2.3.4"
+        ds.ImagePositionPatient = [0, 0, 3.0 * i]
+        write_dataset(ds, tmp_path / f"{i}.dcm")
+    database = db.database(tmp_path)
+    before = _files_of(tmp_path)
+    source = database.series()[0]
+    da = xr.DataArray(
+        np.ones((6, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={
+            "SliceLocation": 3.0 * np.arange(6),
+            "PatientAge": ("SliceLocation", ["045Y"] * 3 + ["1234567"] * 3),
+        },
+    )
+    for target in (source.new_sibling(SeriesDescription="new"), source):  # new, and replacing
+        with pytest.raises(db.InvalidValueError, match="PatientAge"):
+            target.set_xarray(da)
+        assert not database.unsaved
+        assert _files_of(tmp_path) == before
+        assert [s.files() != [] for s in database.series()] in ([True], [True, False])
+        assert source.to_xarray().shape == (2, 4, 4)
+    database.close()
+    assert len(db.database(tmp_path).series()) == 1
+
+
+def test_coordinates_of_some_values_of_a_tag_are_said_not_written(tmp_path: Path) -> None:
+    """ImagePositionPatient[2] alone: the tag cannot be written from it, and a warning says so."""
+    database = db.database(tmp_path)
+    series = database.new_patient().new_study().new_series(SeriesDescription="new")
+    da = xr.DataArray(
+        np.zeros((2, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={
+            "SliceLocation": [0.0, 3.0],
+            "ImagePositionPatient[2]": ("SliceLocation", [0.0, 3.0]),
+        },
+        attrs={"SeriesInstanceUID": "1.2.3"},
+    )
+    with pytest.warns(
+        db.DicomWarning, match=r"ImagePositionPatient\[0\], ImagePositionPatient\[1\]"
+    ):
+        series.set_xarray(da)
+    assert len(series.files()) == 2

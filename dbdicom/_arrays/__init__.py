@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
+    from ._kept_layout import kept_layout
     from ._layout import AUTO_DIMS, Layout, layout
     from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
     from ._numpy import array_and_header, instance_header, read_array
@@ -62,6 +63,7 @@ _MODULES = {
     "colour_samples": "._frame_tags",
     "frames_of": "._frame_tags",
     "shared_values": "._frame_tags",
+    "kept_layout": "._kept_layout",
     "AUTO_DIMS": "._layout",
     "Layout": "._layout",
     "layout": "._layout",
@@ -97,6 +99,7 @@ __all__ = [
     "base_keyword",
     "component",
     "instance_header",
+    "kept_layout",
     "split_component",
     "tag_vectors",
     "why_no_affine",

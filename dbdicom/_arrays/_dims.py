@@ -25,7 +25,7 @@ from ._frames import Frames
 from ._plain import split_component
 from ._table import FRAME
 
-__all__ = ["AUTO_DIMS", "INSTANCE_TAGS", "choose_dims", "dim_values", "distinguish"]
+__all__ = ["AUTO_DIMS", "INSTANCE_TAGS", "STACK_ID", "choose_dims", "dim_values", "distinguish"]
 
 #: tags tried, in this order, when dims are not given
 AUTO_DIMS = (
@@ -44,6 +44,8 @@ AUTO_DIMS = (
     FRAME,
 )
 _RESERVED = ("row", "column", "channel", "n")
+#: the stack of a frame: a dim where two stacks share their positions (see _stacks_tell_apart)
+STACK_ID = "StackID"
 
 INSTANCE_TAGS = [
     t for t in LEVEL_TAGS["instance"] if t not in ("SOPInstanceUID", "SpecificCharacterSet")
@@ -263,7 +265,9 @@ def _auto_dims(frames: Frames) -> list[str]:
     Tags of :data:`AUTO_DIMS` that every frame has and that vary are tried in
     order; one is kept when it tells more frames apart and the kept tags
     still form a full grid (no empty points). Done when every frame has its
-    own point. A single frame gets ``SliceLocation`` when it has one. When
+    own point. A single frame gets ``SliceLocation`` when it has one. Where
+    the kept tags leave several frames at each point and StackID tells them
+    apart, it is the last dim (:func:`_stacks_tell_apart`). When
     the kept tags leave several frames at each point, as many at each, and
     every instance holds one frame, those are numbered along ``frame`` in
     InstanceNumber order (see :func:`_frame_numbers`): how a ``frame`` dim
@@ -276,6 +280,8 @@ def _auto_dims(frames: Frames) -> list[str]:
     if len(np.unique(combined)) == n:
         return chosen
     counts = np.bincount(combined)
+    if _stacks_tell_apart(frames, combined):
+        return [*chosen, STACK_ID]  # e.g. two stacks at the same positions, written back
     others = {d: frames.coordinate(d) for d in chosen}
     if (counts == counts[0]).all() and _frame_numbers(frames, others) is not None:
         return [*chosen, FRAME]  # e.g. a cine written one instance per frame
@@ -290,6 +296,27 @@ def _auto_dims(frames: Frames) -> list[str]:
         f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
         "for a grid with empty points."
     )
+
+
+def _stacks_tell_apart(frames: Frames, cells: np.ndarray) -> bool:
+    """Whether (0020,9056) StackID gives the frames of each grid point ``cells`` their own point.
+
+    Single-frame files have no StackID as scanners write them; dbdicom writes
+    it where an array has stacks (read from an enhanced file's Dimension
+    Index, whose two stacks at one position are told apart by it). It is not
+    in the index: the first frame's file is read for it (the value is kept
+    for the next time), and the others only where that one has it.
+    """
+    if (frames.table["_frame"] > 0).any():
+        return False  # multi-frame files: their Dimension Index says (_dimension_index)
+    if frames.index.values(frames.rows[:1], STACK_ID)[0] is None:
+        return False
+    codes = _codes(frames.coordinate(STACK_ID))
+    if codes is None or int(codes.max()) == 0:
+        return False
+    stacks = int(codes.max()) + 1
+    together = np.unique(cells * stacks + codes)
+    return len(together) == len(frames) == len(np.unique(cells)) * stacks  # a full grid
 
 
 def _copies(frames: Frames, cells: np.ndarray) -> str:

@@ -31,14 +31,16 @@ from __future__ import annotations
 import datetime
 import functools
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
-from .._errors import InvalidValueError
+from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
+from .._interaction import user_stacklevel
 from ._dimension_index import INDEX_DIMS
 from ._plain import SEPARATOR, split_component
 
@@ -306,26 +308,33 @@ class FrameTags:
                 continue
             converted = [to_tag_value(str(name), v) for v in flat]
             self._coords.append((str(name), axes, tuple(values.shape), converted))
+        _say_partial(self._vectors)
         self._slice_axis = dims.index("SliceLocation") if "SliceLocation" in dims else None
         self._geometry: dict[int, dict[str, Any]] = {}
         affine = da.attrs.get("affine")
         slices = int(da.sizes.get("SliceLocation", 1))
         self._affine = None if affine is None else _Geometry(affine, slices)
         self._slices = slices
-        # the first dim without coordinates (``frame`` of Series.set_array)
-        plain = [k for k, d in enumerate(dims) if d not in da.coords]
+        # the first dim without coordinates (that of Series.set_array), but ``frame``:
+        # the frames of a point (a cine), which read back along ``frame`` where they
+        # share their position
+        plain = [k for k, d in enumerate(dims) if d not in da.coords and d != "frame"]
         self._stack_axis = plain[0] if plain else None
 
     def stack_index(self, index: tuple[int, ...]) -> int:
         """The slice of the frame at ``index`` in a stack made without positions.
 
-        It is the frame's index along the first dim without coordinates, else 0.
+        It is the frame's index along the first dim without coordinates, else
+        0. Not along ``frame``, whose frames share a point: at one position,
+        they read back along ``frame``.
 
         Examples
         --------
         >>> import xarray as xr, numpy as np
-        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("frame", "row", "column"))).stack_index((2,))
+        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("SliceLocation", "row", "column"))).stack_index((2,))
         2
+        >>> FrameTags(xr.DataArray(np.zeros((3, 2, 2)), dims=("frame", "row", "column"))).stack_index((2,))
+        0
         """  # noqa: E501
         return 0 if self._stack_axis is None else int(index[self._stack_axis])
 
@@ -367,6 +376,27 @@ class FrameTags:
             if found is None:
                 found = self._geometry[k] = self._affine.of(k)
         return {key: v for key, v in found.items() if key not in given}
+
+
+def _say_partial(vectors: dict[str, dict[int, Any]]) -> None:
+    """Warn of tags whose coordinates ``Keyword[i]`` give only some of their values.
+
+    Such a tag is not written from them (the source's value, if any, stays):
+    its values cannot be made up.
+    """
+    for keyword, parts in vectors.items():
+        missing = [i for i in range(max(parts) + 1) if i not in parts]
+        if missing:
+            given = ", ".join(f"{keyword}[{i}]" for i in sorted(parts))
+            warnings.warn(
+                f"the coordinates {given} give only some of the values of {keyword}: "
+                f"{keyword} is not written from them (the source's stays, if there is one). "
+                f"Give {keyword}[0] to {keyword}[{max(parts)}] (the missing: "
+                f"{', '.join(f'{keyword}[{i}]' for i in missing)}), or drop them "
+                "(da.drop_vars(...)).",
+                DicomWarning,
+                stacklevel=user_stacklevel(),
+            )
 
 
 def _position(index: tuple[int, ...], axes: tuple[int, ...], shape: tuple[int, ...]) -> int:

@@ -41,6 +41,28 @@ _DATE_OF = {
 }
 
 
+#: frames of one stored SliceLocation further apart than this (mm) are different slices
+APART = 0.01
+
+
+def _merges_apart(stored: np.ndarray, along: np.ndarray) -> bool:
+    """Whether frames of one ``stored`` value lie more than :data:`APART` apart ``along``.
+
+    Examples
+    --------
+    >>> _merges_apart(np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.5, 1.0, 1.5]))
+    True
+    >>> _merges_apart(np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.0, 1.0, 1.0]))
+    False
+    """
+    groups, inverse = np.unique(stored.round(4), return_inverse=True)
+    low = np.full(len(groups), np.inf)
+    high = np.full(len(groups), -np.inf)
+    np.minimum.at(low, inverse, along)
+    np.maximum.at(high, inverse, along)
+    return bool((high - low > APART).any())
+
+
 class Frames:
     """The frames of the instances at index positions ``rows``.
 
@@ -94,22 +116,53 @@ class Frames:
         """Per-frame plain Python values; ``read=False`` reads no file for a tag not indexed."""
         if keyword not in self._raw:
             values = frame_values(self.index, self.table, keyword, read=read)
-            if keyword == "SliceLocation" and (
-                any(v is None for v in values) or self._one_location(values)
-            ):
-                # not stored (enhanced, oblique...): the position along the normal
-                ipp = self.raw("ImagePositionPatient")
-                iop = self.raw("ImageOrientationPatient")
-                computed = [
-                    slice_position(p, o) if p and o else None for p, o in zip(ipp, iop, strict=True)
-                ]
-                if self._one_location(values) and not self._one_location(computed):
-                    values = [None] * len(values)  # one value for slices apart: not theirs
-                if None in values:  # missing in some frames: computed for all (a stored
-                    values = [None] * len(values)  # value may be from a landmark: other scale)
-                values = [c if v is None else v for v, c in zip(values, computed, strict=True)]
+            if keyword == "SliceLocation":
+                values = self._own_locations(values)
             self._raw[keyword] = values
         return self._raw[keyword]
+
+    def _own_locations(self, values: list[Any]) -> list[Any]:
+        """The frames' SliceLocations: stored, or their positions along the normal.
+
+        The positions replace the stored values for every frame where some
+        frame has none (enhanced, oblique...: a stored value may be from a
+        landmark, another scale), where several frames have one value while
+        their positions are slices apart (an exporter's constant 0), and
+        where frames of one value lie apart (a location rounded to whole mm
+        for slices 0.5 mm apart): those values are not the slices' own.
+        """
+        known = [float(v) for v in values if v is not None]
+        if len(known) == len(values) and len({round(v, 4) for v in known}) == len(known):
+            return values  # one value per frame: nothing merged, nothing missing
+        ipp = self.raw("ImagePositionPatient")
+        iop = self.raw("ImageOrientationPatient")
+        computed = [
+            slice_position(p, o) if p and o else None for p, o in zip(ipp, iop, strict=True)
+        ]
+        if None in values or (self._one_location(values) and not self._one_location(computed)):
+            return computed
+        if None not in computed and _merges_apart(np.array(known), np.array(computed)):
+            return computed
+        return values
+
+    def _merged_in_index(self, stored: np.ndarray) -> bool:
+        """Whether frames of one indexed SliceLocation lie apart (see :meth:`_own_locations`).
+
+        Vectorised over the index columns where they give every frame's
+        position; where they cannot, any repeated value sends the question
+        to :meth:`raw`.
+        """
+        if len(np.unique(stored.round(4))) == len(stored):
+            return False
+        if not (
+            self._from_index("ImagePositionPatient") and self._from_index("ImageOrientationPatient")
+        ):
+            return True
+        ipp = np.column_stack([self.column(f"ImagePositionPatient[{i}]") for i in range(3)])
+        iop = np.column_stack([self.column(f"ImageOrientationPatient[{i}]") for i in range(6)])
+        normal = np.cross(iop[:, :3], iop[:, 3:])
+        along = np.einsum("ij,ij->i", ipp, normal)
+        return not np.isnan(along).any() and _merges_apart(stored, along)
 
     @staticmethod
     def _one_location(values: list[Any]) -> bool:
@@ -139,9 +192,11 @@ class Frames:
             if keyword in _NUMERIC and self._from_index(keyword):
                 arr = self.column(keyword)
                 if keyword == "SliceLocation" and (
-                    np.isnan(arr).any() or self._one_location(arr.tolist())
+                    np.isnan(arr).any()
+                    or self._one_location(arr.tolist())
+                    or self._merged_in_index(arr)
                 ):
-                    arr = None  # computed where not stored, or stored alike (see raw)
+                    arr = None  # computed where not stored, or not the slices' own (see raw)
             elif keyword in TEXT and self._from_index(keyword):
                 text: list[Any] = [v if isinstance(v, str) else None for v in self.column(keyword)]
                 if keyword in JOINED:

@@ -378,7 +378,8 @@ class _SeriesArrays:
                     "per frame, or one for all."
                 )
             header = given.reshape(-1) if given.size == len(frames) else given.reshape(())
-        da = xr.DataArray(frames, dims=("frame", "row", "column"))
+        # a dim without coordinate: made from the template, the frames are a stack
+        da = xr.DataArray(frames, dims=("SliceLocation", "row", "column"))
         return series.set_xarray(da, header=header, kind=kind)
 
     def subseries(self, **filters: Any) -> Any:

@@ -37,6 +37,7 @@ from .._arrays import (
     colour_samples,
     frames_of,
     in_plane_applied,
+    kept_layout,
     shared_values,
 )
 from .._dataset import (
@@ -100,6 +101,7 @@ def set_xarray(
     if series.level != "series":
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
+    da = kept_layout(da)  # the tags that make its dims read back (else refused)
     check_dtype(np.dtype(da.dtype), int(da.size))
     samples = colour_samples(da)
     shape = (int(da.sizes["row"]), int(da.sizes["column"]))
@@ -315,11 +317,19 @@ def _set_xarray(
         str(target.get("StudyInstanceUID", "")),
         series_uid,
     )
+    mark = journal.mark()
     journal.created([(items.rel(k), (*keys, frame[2])) for k, frame in enumerate(frames)])
     journal.tmp.mkdir(parents=True, exist_ok=True)
     written: list[Scanned] = []
     try:
         written = write_all(str(editor.root), str(journal.tmp), items, da, encoding, series, blocks)
+    except BaseException:
+        # refused half way (a coordinate value the VR cannot hold...): the files
+        # written go, and so do their lines in the journal, which would otherwise
+        # leave the database unsaved with nothing to save
+        written = []
+        journal.undo(mark)
+        raise
     finally:
         read: dict[str, tuple[Row, list[Row]]] = {rel: (row, rows) for rel, row, rows in written}
         index_written(series, [items.rel(k) for k in range(len(frames))], read)
