@@ -32,6 +32,13 @@ def _fs(options: dict[str, Any]) -> Any:
     return fs
 
 
+@pytest.fixture(autouse=True)
+def _working_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The working folders (user data) and indexes (user cache) of a test: its own."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+
+
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("source")
@@ -80,7 +87,7 @@ def test_edits_are_staged_and_restore_leaves_the_store_as_it_was(
     series.instances()[0].remove()
     assert sorted(s.SeriesDescription for s in database.series()) == ["copy", "edited"]
     assert _state(fs, url) == before  # nothing in the store until save()
-    assert _hidden(fs, url) == [f"{url[5:]}/.dbdicom/lock"]  # the writer's lock
+    assert _hidden(fs, url) == [f"{url[5:]}/.dbdicom/store-lock.json"]  # the writer's lock
     assert database.unsaved and database.restore() > 0
     assert [s.SeriesDescription for s in database.series()] == [series.SeriesDescription]
     assert len(database.instances()) == 3
@@ -164,7 +171,7 @@ def test_a_second_writer_is_refused(seaweedfs: SeaweedFS, source: Path, tmp_path
         "except db.ReadOnlyError as e:\n"
         "    print('REFUSED', e)\n"
     )
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps(seaweedfs.options)],
         capture_output=True,
@@ -172,7 +179,7 @@ def test_a_second_writer_is_refused(seaweedfs: SeaweedFS, source: Path, tmp_path
         timeout=120,
         env=env,
     )
-    assert "REFUSED" in out.stdout and ".dbdicom/lock" in out.stdout, out.stderr[-2000:]
+    assert "REFUSED" in out.stdout and ".dbdicom/store-lock.json" in out.stdout, out.stderr[-2000:]
     database.restore()
 
 

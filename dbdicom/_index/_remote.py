@@ -88,10 +88,14 @@ class RemoteIndex(Index):
     #: the start of the name of its folder in the user cache
     cache_prefix = ""
 
+    @staticmethod
+    def home() -> Path:
+        """The folder that holds its folder: the user cache (an index can be made again)."""
+        return Path(platformdirs.user_cache_dir("dbdicom"))
+
     def __init__(self, store: Store, progress: Progress | None = None) -> None:
         self.source = store
-        cache = Path(platformdirs.user_cache_dir("dbdicom"))
-        folder = cache / f"{self.cache_prefix}{store.cache_key()}"
+        folder = self.home() / f"{self.cache_prefix}{store.cache_key()}"
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, progress)
         self.writable = False

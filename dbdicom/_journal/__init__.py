@@ -7,7 +7,7 @@ For a database in an object store: its staged changes saved into the store
 
 from ._journal import Entry, Journal
 from ._lock import FolderLock
-from ._push import interrupted, save_into, undo_push
+from ._push import finish, interrupted, save_into, undo_push
 from ._store_lock import StoreLock, probe_writes
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "FolderLock",
     "Journal",
     "StoreLock",
+    "finish",
     "interrupted",
     "probe_writes",
     "save_into",

@@ -1,14 +1,22 @@
 """Writes into an object store that refuse to overwrite what another writer made.
 
-On S3 (s3fs) every write is conditional: a new object is put only if no
-object has its name (``If-None-Match: *``), an object is replaced or
-deleted only if it is still the one dbdicom saw (``If-Match`` its ETag).
-A store that refuses the condition answers 412, raised here as
-:class:`Conflict`. Other file systems (GCS, Azure, memory) write without
-conditions: there the store's lock object (:mod:`._store_lock`) is the guard.
+On S3 (s3fs) every write of a file up to 256 MB is conditional: a new
+object is put only if no object has its name (``If-None-Match: *``), an
+object is replaced or deleted only if it is still the one dbdicom fetched
+(``If-Match`` the ETag it had then). A store that refuses the condition
+answers 412 (read from the error's code, :func:`dbdicom._files.refused`),
+raised here as :class:`Conflict`. A larger file is sent by s3fs's multipart
+upload, which takes no condition; deletes stay conditional. Other file
+systems (GCS, Azure, memory) write without conditions: there the store's
+lock object (:mod:`._store_lock`) and the check before a save (every
+object's ETag compared with the one it had when fetched) are the guard,
+and a write of another program between that check and the write is not
+seen.
 
-What an object is, is told by its ETag where that is the MD5 of its bytes
-(an object put whole), by its size otherwise.
+Whether an object is still the one fetched is told by its ETag, recorded
+when it was fetched (:func:`same_etag`); whether it holds bytes written
+here, by its ETag where that is their MD5 (an object put whole), by its
+size otherwise (:func:`is_file`).
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._files import Store
+from .._files import Store, refused
 
-__all__ = ["Conflict", "delete", "digest", "is_file", "listed", "put"]
+__all__ = ["Conflict", "delete", "digest", "etag", "is_file", "listed", "put", "same_etag"]
 
 #: files up to this size are put by one conditional PUT (larger: s3fs's own upload)
 _ONE_PUT = 1 << 28
@@ -29,11 +37,6 @@ _ONE_PUT = 1 << 28
 
 class Conflict(Exception):
     """The store refused a conditional write: another writer changed the object."""
-
-
-def _refused(exc: BaseException) -> bool:
-    text = f"{exc}"
-    return "pre-condition" in text or "PreconditionFailed" in text or "412" in text
 
 
 def digest(path: str | os.PathLike[str]) -> str:
@@ -57,6 +60,11 @@ def is_file(info: Mapping[str, Any] | None, md5: str, size: int) -> bool:
     return tag.lower() == md5
 
 
+def same_etag(info: Mapping[str, Any] | None, tag: str, size: int) -> bool:
+    """Whether the object ``info`` is still the one of ETag ``tag`` and ``size`` (fetched)."""
+    return info is not None and int(info.get("size", -1)) == size and etag(info) == tag
+
+
 def listed(store: Store, rels: Iterable[str]) -> dict[str, dict[str, Any]]:
     """What the store says now of those objects of ``rels`` that exist (one listing a folder)."""
     fs = store.filesystem()[0]
@@ -75,7 +83,7 @@ def listed(store: Store, rels: Iterable[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _s3(fs: Any) -> Any:
+def s3_call(fs: Any) -> Any:
     """s3fs's call of the S3 API, or None for other file systems."""
     return getattr(fs, "call_s3", None) if hasattr(fs, "split_path") else None
 
@@ -95,7 +103,7 @@ def put(
     """
     fs = store.filesystem()[0]
     path = store.path_of(rel)
-    call = _s3(fs)
+    call = s3_call(fs)
     small = isinstance(source, bytes) or os.path.getsize(source) <= _ONE_PUT
     if call is not None and small and (if_match or new):
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -104,7 +112,7 @@ def put(
         try:
             call("put_object", Bucket=bucket, Key=key, Body=data, **cond)
         except Exception as exc:  # the store's boundary: a refused condition, or else
-            if _refused(exc):
+            if refused(exc):
                 raise Conflict(str(exc)) from exc
             raise
     elif isinstance(source, bytes):
@@ -117,13 +125,13 @@ def delete(store: Store, rel: str, if_match: str | None = None) -> None:
     """Delete the object ``rel``; only if its ETag is ``if_match`` (where the store can)."""
     fs = store.filesystem()[0]
     path = store.path_of(rel)
-    call = _s3(fs)
+    call = s3_call(fs)
     if call is not None and if_match:
         bucket, key, _ = fs.split_path(path)
         try:
             call("delete_object", Bucket=bucket, Key=key, IfMatch=f'"{if_match}"')
         except Exception as exc:  # the store's boundary
-            if _refused(exc):
+            if refused(exc):
                 raise Conflict(str(exc)) from exc
             raise
         return

@@ -68,8 +68,9 @@ class Changes:
         if not taken:
             pid = lock.holder()
             who = f"process {pid}" if pid else "another process"
+            where = self.db.path if self.db._index.remote else self.root
             raise ReadOnlyError(
-                f"{who} is changing {self.root}: one process at a time may change a "
+                f"{who} is changing {where}: one process at a time may change a "
                 "database (reading it is fine). Close the database there "
                 "(database.close()) and try again."
             )

@@ -224,7 +224,11 @@ class Editor(Changes, Memory):
             self.db.refresh()
             _OWNERS[self.key] = weakref.ref(self)
         if self.store is not None:
-            self.store.begin()
+            try:
+                self.store.begin(self.memory)
+            except DicomError:
+                self._let_go()  # the folder's lock too: nothing was changed
+                raise
         return self.journal
 
     @property
@@ -462,6 +466,7 @@ class Editor(Changes, Memory):
         if self.store is not None:  # into the store: its errors say how far it went
             n = len(self.store.save(paths, self.memory))
             self._loose = False
+            self._progress(n, n, "Saving")
             return n
         try:
             journal.save(paths)

@@ -165,12 +165,12 @@ def database(
     writable : bool, default False
         For the URL of an object store (``s3://``, ``gs://``, ``az://``):
         open it to be changed, with the editing API of a folder. Changes
-        are staged in a working folder of the user cache (the journal,
+        are staged in a working folder of the user data folder (the journal,
         new and rewritten files) and nothing in the store changes until
         ``save()``, which puts new objects first, then the replaced ones,
         and deletes the removed ones last; ``restore()`` drops the staged
         changes. The first change takes a lock object
-        (``<prefix>/.dbdicom/lock``): one writer at a time. A write is tried
+        (``<prefix>/.dbdicom/store-lock.json``): one writer at a time. A write is tried
         at once (a hidden object, deleted again), so that credentials that
         may not write are a :class:`dbdicom.StorageAccessError` here, not
         at a save. See docs/remote.md.

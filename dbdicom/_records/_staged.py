@@ -2,7 +2,7 @@
 
 Opened with ``db.database(url, writable=True)``, a database in a store is
 changed as a folder is, through the journal, in a working folder of the
-user cache (:class:`~dbdicom._index.StagedIndex`): nothing in the store
+user data folder (:class:`~dbdicom._index.StagedIndex`): nothing in the store
 changes until :meth:`save`. The first change takes the store's lock object
 (:class:`~dbdicom._journal.StoreLock`); a save sends the changes
 (:func:`~dbdicom._journal.save_into`); a restore undoes a save cut short
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from .._errors import ReadOnlyError
 from .._index import StagedIndex
-from .._journal import Journal, StoreLock, interrupted, save_into, undo_push
+from .._journal import Journal, StoreLock, finish, interrupted, save_into, undo_push
 
 __all__ = ["StoreEdits"]
 
@@ -40,9 +40,20 @@ class StoreEdits:
         if journal.entries:  # changes left unsaved by an earlier session: read them here
             index.update(sorted(journal.entries))
 
-    def begin(self) -> None:
-        """Take the store's lock object (at the first change)."""
+    def begin(self, memory: Iterable[str] = ()) -> None:
+        """Take the store's lock object (at the first change); finish a committed save.
+
+        A save killed after its last write but before the journal's commit
+        left its plan committed: the store holds it whole, so the journal
+        commits it now (it is never undone).
+        """
         self.lock.acquire()
+        self._finished(finish(self.journal), memory)
+
+    def _finished(self, saved: list[str], memory: Iterable[str]) -> None:
+        if saved:
+            self.index.forget_copies(saved, list(memory))
+            self.index.update(saved)
 
     def may_change(self) -> None:
         """Refuse a change while a save into the store is cut short."""
@@ -55,17 +66,20 @@ class StoreEdits:
 
     def save(self, paths: Iterable[str] | None, memory: Iterable[str]) -> list[str]:
         """Save ``paths`` (all by default) into the store; the paths saved."""
+        if self.lock.held:
+            self.lock.check()  # still ours (not deleted or taken over meanwhile)
         self.lock.acquire()
-        saved = save_into(self.journal, self.index.source, paths)
-        self.index.forget_copies(saved, list(memory))
-        self.index.update(saved)
+        fetched = self.index.fetched()
+        saved = save_into(self.journal, self.index.source, paths, fetched)
+        self._finished(saved, memory)
         self.let_go()
         return saved
 
     def undo(self) -> None:
         """Undo a save cut short (before a restore of the journal)."""
+        self.lock.acquire()
+        self._finished(finish(self.journal), ())
         if interrupted(self.journal):
-            self.lock.acquire()
             undo_push(self.journal, self.index.source)
 
     def restored(self, paths: Iterable[str], memory: Iterable[str]) -> None:
