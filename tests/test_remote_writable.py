@@ -4,6 +4,7 @@ the store unchanged until save(), a save cut short finished or undone.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from servers import LIMITED_KEY, LIMITED_SECRET, SeaweedFS
+from servers import LIMITED_KEY, LIMITED_SECRET, SeaweedFS, free_port
 
 import dbdicom as db
 
@@ -221,3 +222,181 @@ def test_a_save_cut_short_is_readable_then_undone_or_finished(
     database.save()
     fresh = db.database(url, storage_options=seaweedfs.options)
     assert len(fresh.instances()) == 6 and _hidden(fs, url) == []
+
+
+def test_a_save_killed_after_its_commit_is_finished_never_undone(
+    seaweedfs: SeaweedFS, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between the journal's commit and the plan's deletion: the save stands."""
+    from dbdicom._journal import _journal
+
+    url, fs = _store(seaweedfs, source)
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    (series,) = database.series()
+    series.copy_to(series.parent).SeriesDescription = "copy"
+    series.instances()[0].SeriesDescription = "edited"
+    series.instances()[2].remove()
+    commit = _journal.Journal.save
+
+    def killed(self: Any, paths: Any = None) -> list[str]:
+        commit(self, paths)
+        raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(_journal.Journal, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        database.save()
+    monkeypatch.undo()
+    saved = _state(fs, url)
+    assert len(saved) == 5
+    database.restore()  # nothing to undo: the save is finished
+    assert _state(fs, url) == saved and _hidden(fs, url) == []
+    database.series()[0].SeriesDescription = "more"  # changes are taken again
+    database.restore()
+    fresh = db.database(url, storage_options=seaweedfs.options)
+    assert sorted(s.SeriesDescription for s in fresh.series()) == ["copy", series.SeriesDescription]
+
+
+def test_another_writers_change_behind_a_multipart_etag_is_not_overwritten(
+    seaweedfs: SeaweedFS, tmp_path: Path
+) -> None:
+    """Same size, ETags that are no MD5 ("...-2"): the ETag fetched tells them apart."""
+    pydicom = pytest.importorskip("pydicom")
+    src = tmp_path / "big"
+    db.series(np.zeros((1, 2300, 2300), dtype=np.uint16)).save(src)  # 10.6 MB: three parts
+    (local,) = src.rglob("*.dcm")
+    fs = _fs(seaweedfs.options)
+    prefix = f"{BUCKET}/w{uuid.uuid4().hex[:10]}"
+    key = f"{prefix}/{local.relative_to(src).as_posix()}"
+    fs.put_file(str(local), key, chunksize=5 * 2**20)
+    database = db.database(f"s3://{prefix}", storage_options=seaweedfs.options, writable=True)
+    database.series()[0].SeriesDescription = "mine"
+    ds = pydicom.dcmread(local)
+    ds.PixelData = np.full((2300, 2300), 1234, dtype=np.uint16).tobytes()
+    ds.save_as(tmp_path / "theirs.dcm")
+    fs.put_file(str(tmp_path / "theirs.dcm"), key, chunksize=5 * 2**20)
+    fs.invalidate_cache()
+    assert "-" in fs.info(key)["ETag"] and fs.info(key)["size"] == local.stat().st_size
+    with pytest.raises(db.StaleFileError, match="another writer"):
+        database.save()
+    assert fs.cat_file(key) == (tmp_path / "theirs.dcm").read_bytes()
+    database.restore()
+
+
+def test_a_copy_left_in_the_working_folder_is_not_read_as_the_object(
+    seaweedfs: SeaweedFS, source: Path
+) -> None:
+    """read() keeps copies past a save; another writer changes an object; it is fetched again."""
+    pydicom = pytest.importorskip("pydicom")
+    url, fs = _store(seaweedfs, source)
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    (series,) = database.series()
+    series.read()
+    series.instances()[0].SeriesDescription = "mine"
+    database.save()
+    database.close()
+    target = sorted(k for k in fs.find(url[5:]) if k.endswith(".dcm"))[2]
+    ds = pydicom.dcmread(io.BytesIO(fs.cat_file(target)))
+    ds.PatientName = "Changed^ByOther"
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    fs.pipe_file(target, out.getvalue())
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    (inst,) = [i for i in database.instances() if str(i.PatientName) == "Changed^ByOther"]
+    inst.StudyDescription = "on top"
+    assert str(inst.PatientName) == "Changed^ByOther"
+    database.save()
+    fs.invalidate_cache()
+    saved = pydicom.dcmread(io.BytesIO(fs.cat_file(target)))
+    assert (str(saved.PatientName), saved.StudyDescription) == ("Changed^ByOther", "on top")
+
+
+def test_an_uploaded_dbdicom_folder_is_no_lock(seaweedfs: SeaweedFS, source: Path) -> None:
+    url, fs = _store(seaweedfs, source)
+    fs.pipe_file(f"{url[5:]}/.dbdicom/lock", b"4242\n")  # a local folder's lock file, uploaded
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    database.series()[0].SeriesDescription = "mine"
+    database.restore()
+    assert _hidden(fs, url) == [f"{url[5:]}/.dbdicom/lock"]
+
+
+def test_an_error_is_read_from_its_code_not_from_its_text() -> None:
+    """A connection error whose URL holds "412" is no refused condition."""
+    from dbdicom._files import Store, error_code, refused
+    from dbdicom._journal._objects import put
+
+    port = free_port()
+    options = {
+        "key": "k",
+        "secret": "s",
+        "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"},
+    }
+    options["config_kwargs"] = {"retries": {"max_attempts": 1}}
+    store = Store("s3://bucket/prefix", options)
+    with pytest.raises(Exception) as info:
+        put(store, "1.2.826.0.1.3680043.8.498.4120.412.dcm", b"x", new=True)
+    assert "412" in str(info.value) and not refused(info.value)
+    assert error_code(info.value) == ("", 0)
+
+
+def test_an_object_deleted_by_another_client_then_edited_is_gone(
+    seaweedfs: SeaweedFS, source: Path
+) -> None:
+    url, fs = _store(seaweedfs, source)
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    database.instances()[0].ImageComments = "y"  # the lock taken, the store listed
+    inst = database.instances()[1]
+    fs.rm_file(inst.path[len("s3://") :])
+    with pytest.raises(db.FileGoneError, match="refresh\\(\\)") as info:
+        inst.ImageComments = "x"
+    assert inst.path in str(info.value)
+    database.restore()
+    database.refresh()
+    assert len(database.instances()) == 2 and not database.unsaved
+
+
+def test_restore_leaves_an_object_another_writer_deleted(
+    seaweedfs: SeaweedFS, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save cut short after replacing an object; another client deletes it; restore leaves it."""
+    from dbdicom._journal import _push
+
+    url, fs = _store(seaweedfs, source)
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    (series,) = database.series()
+    series.copy_to(series.parent)
+    inst = series.instances()[0]
+    inst.ImageComments = "edited"
+    path = inst.path[len("s3://") :]
+    put = _push.put
+
+    def cut(store: Any, rel: str, *args: Any, **kwargs: Any) -> None:
+        if not kwargs.get("new"):
+            raise ConnectionError("lost")  # the first replace: after every new object
+        put(store, rel, *args, **kwargs)
+
+    monkeypatch.setattr(_push, "put", cut)
+    with pytest.raises(db.StorageError, match="stopped after 3 of 4"):
+        database.save()
+    monkeypatch.undo()
+    fs.rm_file(path)
+    with pytest.warns(db.DicomWarning, match="changed or deleted by another writer"):
+        database.restore()
+    fs.invalidate_cache()
+    assert not fs.exists(path)
+    assert len(_state(fs, url)) == 2 and _hidden(fs, url) == []
+
+
+def test_a_read_only_view_sees_a_save_of_the_same_size_in_the_same_second(
+    seaweedfs: SeaweedFS, source: Path
+) -> None:
+    url, _ = _store(seaweedfs, source)
+    assert db.database(url, storage_options=seaweedfs.options).series()  # its index cached
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    database.series()[0].SeriesDescription = "AAAA"
+    database.save()
+    seen = db.database(url, storage_options=seaweedfs.options)
+    assert seen.series()[0].SeriesDescription == "AAAA"
+    database.series()[0].SeriesDescription = "BBBB"  # the same size, within a second
+    database.save()
+    seen = db.database(url, storage_options=seaweedfs.options)
+    assert seen.series()[0].SeriesDescription == "BBBB"
