@@ -6,6 +6,7 @@ Knows nothing of the index or the records above it.
 from __future__ import annotations
 
 from ._claims import format_problem, image_problem
+from ._codes import denied, error_code, refused
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import modality_lut_bits
@@ -50,11 +51,15 @@ from ._remote import (
 )
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
-from ._upload import upload_folder, writable_store
+from ._upload import WRITABLE, upload_folder, writable_store
 from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
 from ._walker import MODALITY_LUT
 
 __all__ = [
+    "denied",
+    "error_code",
+    "refused",
+    "WRITABLE",
     "SCALES",
     "scale_problem",
     "MODALITY_LUT",

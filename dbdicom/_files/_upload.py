@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 from .._errors import DicomError, ReadOnlyError, StorageAccessError, StorageError
+from ._codes import denied
 from ._remote import Store, redact
 
 __all__ = ["WRITABLE", "upload_folder", "writable_store"]
@@ -183,7 +184,7 @@ def _write_error(store: Store, exc: BaseException, replaced: int, left: list[str
             f" {replaced} object(s) of the same names were there before and may have been "
             "replaced already."
         )
-    if isinstance(exc, PermissionError) or "403" in cause or "AccessDenied" in cause:
+    if denied(exc):
         return StorageAccessError(
             f"cannot export into {store.name}: the store refused the writes ({cause}). Give "
             f"credentials that may write there: export_as_...(url, storage_options={{...}}). "

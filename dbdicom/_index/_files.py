@@ -78,6 +78,13 @@ class Files:
         root = str(self.root)
         return np.array([root + os.sep + rel for rel in rels], dtype=object)
 
+    def urls(self, rels: Sequence[str]) -> list[str]:
+        """Where each file is, for the user: :meth:`locations` as text."""
+        return [str(where) for where in self.locations(rels)]
+
+    def materialise(self, rels: Sequence[str]) -> None:
+        """Make the files ``rels`` local files of the folder before they change: they are."""
+
     def copy_out(self, rel: str, target: Path, stat: bool = False) -> None:
         """Copy the file ``rel``, byte for byte, to ``target`` (a local path).
 

@@ -85,9 +85,17 @@ class RemoteIndex(Index):
 
     remote = True
 
+    #: the start of the name of its folder in the user cache
+    cache_prefix = ""
+
+    @staticmethod
+    def home() -> Path:
+        """The folder that holds its folder: the user cache (an index can be made again)."""
+        return Path(platformdirs.user_cache_dir("dbdicom"))
+
     def __init__(self, store: Store, progress: Progress | None = None) -> None:
         self.source = store
-        folder = Path(platformdirs.user_cache_dir("dbdicom")) / store.cache_key()
+        folder = self.home() / f"{self.cache_prefix}{store.cache_key()}"
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, progress)
         self.writable = False
@@ -132,6 +140,10 @@ class RemoteIndex(Index):
         """Write the index into its cache folder (which :meth:`Index.save` writes if it exists)."""
         self.root.mkdir(parents=True, exist_ok=True)
         super().save()
+
+    def urls(self, rels: Sequence[str]) -> list[str]:
+        """The URL of each object, without credentials."""
+        return [self.source.object(str(rel)).name for rel in rels]
 
     def locations(self, rels: Sequence[str]) -> np.ndarray:
         out = np.empty(len(rels), dtype=object)

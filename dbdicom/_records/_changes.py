@@ -44,6 +44,12 @@ class Changes:
     def prune(self) -> None:  # pragma: no cover - defined by the Editor
         raise NotImplementedError
 
+    def _may_change(self) -> None:
+        """Refuse a change while a save into a store is cut short (see ``_staged``)."""
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.may_change()
+
     def _take_lock(self, lock: FolderLock, journal: Journal) -> None:
         """Take the writer's lock and tidy the journal, or take nothing and raise."""
         try:
@@ -62,8 +68,9 @@ class Changes:
         if not taken:
             pid = lock.holder()
             who = f"process {pid}" if pid else "another process"
+            where = self.db.path if self.db._index.remote else self.root
             raise ReadOnlyError(
-                f"{who} is changing {self.root}: one process at a time may change a "
+                f"{who} is changing {where}: one process at a time may change a "
                 "database (reading it is fine). Close the database there "
                 "(database.close()) and try again."
             )
@@ -97,6 +104,7 @@ class Changes:
                 self._depth -= 1
             return
         journal = self.begin()
+        self._may_change()
         mark = journal.mark()
         self._depth = 1
         try:

@@ -513,5 +513,5 @@ class Database(Record):
         """
         paths = [str(r) for r in rels]
         if self.index.archive is not None or self.index.remote:
-            return [str(url) for url in self.index.locations(paths)]
+            return self.index.urls(paths)
         return [os.path.join(self.path, p) for p in paths]

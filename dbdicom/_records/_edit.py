@@ -38,13 +38,14 @@ from .._errors import (
 )
 from .._facade import pandas as pd
 from .._files import read_dataset
-from .._index import HIDDEN, column_of
+from .._index import HIDDEN, StagedIndex, column_of
 from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
 from ._changes import Changes
 from ._empty import Registry
 from ._fit import check_restore, check_save
 from ._memory import Memory
+from ._staged import StoreEdits
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -158,9 +159,13 @@ class Editor(Changes, Memory):
         self.key = os.path.realpath(self.root)
         self.journal: Journal | None = None
         self.lock: FolderLock | None = None
+        # a database in a store opened writable: its changes staged (see _staged)
+        self.store: StoreEdits | None = None
         if index.writable:
             self.journal = Journal(self.root, index.store / "journal")
             self.lock = _LOCKS.setdefault(self.key, FolderLock(index.store / "lock"))
+            if isinstance(index, StagedIndex):
+                self.store = StoreEdits(index, self.journal)
         elif (self.root / HIDDEN / "journal").is_dir():
             # read-only now, changed before: the journal is read (never written) so
             # that unsaved changes are still reported
@@ -193,10 +198,11 @@ class Editor(Changes, Memory):
             raise ReadOnlyError(
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
-        if self.db._index.remote:
+        if self.db._index.remote and self.store is None:
             raise ReadOnlyError(
-                f"{self.db.path} is a database in a remote store, which dbdicom reads but "
-                "does not change. To work on it, download it into a local folder "
+                f"{self.db.path} is a database in a remote store, opened read-only. To change "
+                "it, open it with db.database(url, storage_options=..., writable=True) (an "
+                "object store that takes writes), or download it into a local folder "
                 "(local = database.save(folder)) and change that one."
             )
         if self.refusal:
@@ -217,6 +223,12 @@ class Editor(Changes, Memory):
             self.journal.load()
             self.db.refresh()
             _OWNERS[self.key] = weakref.ref(self)
+        if self.store is not None:
+            try:
+                self.store.begin(self.memory)
+            except DicomError:
+                self._let_go()  # the folder's lock too: nothing was changed
+                raise
         return self.journal
 
     @property
@@ -232,6 +244,8 @@ class Editor(Changes, Memory):
         _OWNERS.pop(self.key, None)
         others = [e for e in _EDITORS if e is not self and e.key == self.key and not e.db._closed]
         if not others:
+            if self.store is not None:
+                self.store.let_go()
             self.lock.release()
 
     @property
@@ -299,6 +313,7 @@ class Editor(Changes, Memory):
             keys = self.keys(rows)
             on_disk = [(r, k) for r, k in zip(rels, keys, strict=True) if r not in self.memory]
             self.check_files([r for r, _ in on_disk])
+            self.db.index.materialise([r for r, _ in on_disk])
             in_memory = [i for i, r in enumerate(rels) if r in self.memory]
             for i in in_memory:
                 fn(self.memory[rels[i]])
@@ -389,6 +404,7 @@ class Editor(Changes, Memory):
             for r in rels:
                 self.memory.pop(r, None)
                 self.pending.discard(r)
+            self.db.index.materialise(rels)
             present = [
                 (r, k) for r, k in zip(rels, keys, strict=True) if os.path.lexists(self.root / r)
             ]
@@ -447,6 +463,11 @@ class Editor(Changes, Memory):
             check_save(record, journal, paths)
         n = len(journal.entries) if paths is None else len(paths)
         self._progress(0, n, "Saving")
+        if self.store is not None:  # into the store: its errors say how far it went
+            n = len(self.store.save(paths, self.memory))
+            self._loose = False
+            self._progress(n, n, "Saving")
+            return n
         try:
             journal.save(paths)
         except OSError as exc:
@@ -485,7 +506,11 @@ class Editor(Changes, Memory):
         chosen = list(journal.entries) if paths is None else paths
         self._progress(0, len(chosen), "Restoring")
         try:
+            if self.store is not None:
+                self.store.undo()
             done = journal.restore(paths)
+            if self.store is not None:
+                self.store.restored(chosen, self.memory)
         except OSError as exc:
             self._let_go()
             if disk_full(exc):

@@ -54,6 +54,7 @@ class Memory:
     def read(self, rows: np.ndarray) -> None:
         rels = self.rels(rows)
         self.check_files(rels)
+        self.db.index.materialise([r for r in rels if r not in self.memory])
         for i, rel in enumerate(rels):
             if rel not in self.memory:
                 self.stamp(rel)  # before the read: a rewrite during it is then seen

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._errors import DatabaseNotFoundError
-from .._files import Store, is_url
-from .._index import RemoteIndex
+from .._errors import DatabaseNotFoundError, ReadOnlyError
+from .._files import WRITABLE, Store, is_url
+from .._index import RemoteIndex, StagedIndex
 from .._interaction import DialogLike, StatusLike
+from .._journal import probe_writes
 from ._database import Database
 from ._web import is_dicomweb, open_archive
 
@@ -113,6 +114,7 @@ def database(
     dialog: DialogLike | None = None,
     follow_links: bool = False,
     storage_options: Mapping[str, Any] | None = None,
+    writable: bool = False,
 ) -> Database:
     """Open a folder of DICOM files as a database (or, without a path, a new one).
 
@@ -134,7 +136,7 @@ def database(
         (``s3://bucket/prefix``, ``gs://``, ``https://``, ``file://``,
         ``zip://::archive.zip``), or a path ending in ``.zip``: a read-only
         database whose headers and frames are read by range (see
-        docs/remote.md). Without a path: a new, empty
+        docs/remote.md), unless ``writable``. Without a path: a new, empty
         database that has no folder of its own; it lives in a temporary
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder. A URL
@@ -160,6 +162,18 @@ def database(
     storage_options : mapping, optional
         For a URL: fsspec's options of its file system (credentials,
         ``endpoint_url``...); never stored, printed or raised.
+    writable : bool, default False
+        For the URL of an object store (``s3://``, ``gs://``, ``az://``):
+        open it to be changed, with the editing API of a folder. Changes
+        are staged in a working folder of the user data folder (the journal,
+        new and rewritten files) and nothing in the store changes until
+        ``save()``, which puts new objects first, then the replaced ones,
+        and deletes the removed ones last; ``restore()`` drops the staged
+        changes. The first change takes a lock object
+        (``<prefix>/.dbdicom/store-lock.json``): one writer at a time. A write is tried
+        at once (a hidden object, deleted again), so that credentials that
+        may not write are a :class:`dbdicom.StorageAccessError` here, not
+        at a save. See docs/remote.md.
 
     Returns
     -------
@@ -187,7 +201,19 @@ def database(
         _TEMPORARY_FOLDERS.append(folder)
         return new
     if is_url(path):
-        index = RemoteIndex(Store(os.fspath(path), dict(storage_options or {})))
+        store = Store(os.fspath(path), dict(storage_options or {}))
+        if writable:
+            if "::" in store.url or store.protocol not in WRITABLE:
+                raise ReadOnlyError(
+                    f"{store.name} cannot be opened writable: dbdicom changes databases in "
+                    "local folders and object stores (s3://, gs://, az://), not in "
+                    f"{store.protocol}:// URLs. Open it without writable=True (read-only), "
+                    "or download it (database.save(folder)) and change the copy."
+                )
+            probe_writes(store)
+            index: RemoteIndex = StagedIndex(store)
+            return Database(index.name, status=status, dialog=dialog, index=index)
+        index = RemoteIndex(store)
         return Database(index.name, status=status, dialog=dialog, index=index)
     root = Path(path).expanduser()
     if not root.exists():

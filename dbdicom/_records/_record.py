@@ -502,7 +502,8 @@ class Record(Exports, Views):
         >>> [s.SeriesDescription for s in kept.series()]
         ['zeros']
         """
-        if path is None or not self._db._index.remote:  # a remote store has no changes
+        index = self._db._index
+        if path is None or not index.remote or index.writable:  # (a read-only store: none)
             self._db._editor.save(self)
         if path is None:
             return None

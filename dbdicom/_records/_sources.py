@@ -73,6 +73,9 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
             and offset > 0
         )
         numbered = not single and frame is not None and frame == frame
+        dataset = editor.memory.get(rel)
+        if dataset is None and index.remote:  # an object of a store: its header, fetched
+            dataset, raw = editor.dataset(rel, pixels=False), False
         out.append(
             Source(
                 db.path,
@@ -80,7 +83,7 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
                 str(sop_class or MRImageStorage),
                 str(uid),
                 "" if series is None or series != series else str(series),  # none: not "None"
-                editor.memory.get(rel),
+                dataset,
                 int(offset) if raw else 0,
                 int(frame) + 1 if numbered else None,
             )

@@ -1,0 +1,238 @@
+"""One writer per store prefix: a lock object beside the data, and the write probe.
+
+A database opened writable in a store takes the lock object
+``<prefix>/.dbdicom/store-lock.json`` at its first change (with ``If-None-Match: *``
+on S3, so that two writers cannot both make it) and deletes it when no
+change is left unsaved. It names the working folder that holds it (a random
+id kept there, the host and the process): the same working folder (this
+machine, the same user cache) takes it back after a crash; another one is
+refused with the holder's name and the way out, unless it was taken on this
+host by a process that no longer runs (then it is taken over, with a
+warning). An object of that name whose content is not such a lock (a
+``.dbdicom`` folder uploaded with a database) is no lock. Names starting
+with ``.`` are not files of the database, so readers never see it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+from .._errors import DicomError, DicomWarning, ReadOnlyError, StorageAccessError, StorageError
+from .._files import Store, denied
+from ._objects import Conflict, delete, etag, put, s3_call
+
+__all__ = ["StoreLock", "probe_writes"]
+
+#: not ``.dbdicom/lock``: that is a local folder's lock file, maybe uploaded with it
+LOCK = ".dbdicom/store-lock.json"
+
+
+def _workspace(folder: Path) -> str:
+    """The random id of the working folder ``folder`` (made once, kept there)."""
+    path = folder / "workspace"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        path.write_text(token)
+        return token
+
+
+def _access_error(store: Store, exc: BaseException, what: str) -> StorageAccessError:
+    cause = store.scrub(f"{type(exc).__name__}: {exc}")
+    return StorageAccessError(
+        f"{store.name} refused a write ({cause}) {what}: the credentials given may read it but "
+        "not change it. Give credentials that may write there "
+        "(db.database(url, storage_options={...}, writable=True)), or open it read-only "
+        "(without writable=True) and save(folder) a local copy to change."
+    )
+
+
+def probe_writes(store: Store) -> None:
+    """Write and delete a hidden object below the prefix: a refusal is said now, not at a save.
+
+    Raises
+    ------
+    dbdicom.StorageAccessError
+        The store refused the write (403).
+    """
+    rel = f".dbdicom/probe-{uuid.uuid4().hex}"
+    try:
+        put(store, rel, b"")
+        delete(store, rel)
+    except Exception as exc:  # the store's boundary
+        if denied(exc):
+            raise _access_error(store, exc, "when it was opened with writable=True") from exc
+        raise store.error(exc, "cannot be written") from exc
+
+
+def _alive(pid: object) -> bool:
+    """Whether the process ``pid`` of this host still runs (True when unknown)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it runs
+        return True
+    return True
+
+
+class StoreLock:
+    """The lock object of a store prefix, held for the working folder ``folder``.
+
+    Parameters
+    ----------
+    store : Store
+        The database's store.
+    folder : Path
+        The hidden folder of the working folder (where its id is kept).
+    """
+
+    def __init__(self, store: Store, folder: Path) -> None:
+        self.store = store
+        self.token = _workspace(folder)
+        self.held = False
+
+    @property
+    def url(self) -> str:
+        return self.store.object(LOCK).name
+
+    def _mine(self) -> bytes:
+        mine: dict[str, object] = {"dbdicom": "store-lock", "workspace": self.token}
+        mine.update(host=socket.gethostname(), pid=os.getpid())
+        mine["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return json.dumps(mine).encode()
+
+    def acquire(self) -> None:
+        """Take the lock (or find it ours already).
+
+        A lock of another working folder is taken over only when it was
+        taken on this host by a process that no longer runs (a
+        :class:`~dbdicom.DicomWarning` says so).
+
+        Raises
+        ------
+        dbdicom.ReadOnlyError
+            Another working folder holds it: the message names it and the way out.
+        dbdicom.StorageAccessError, dbdicom.StorageError
+            The store refused the write, or could not be reached.
+        """
+        if self.held:
+            return
+        try:
+            self._take()
+        except DicomError:
+            raise
+        except Exception as exc:  # the store's boundary
+            raise self._error(exc, "when dbdicom took its lock") from exc
+        self.held = True
+
+    def _take(self) -> None:
+        conditional = s3_call(self.store.filesystem()[0]) is not None
+        if conditional:
+            try:
+                put(self.store, LOCK, self._mine(), new=True)
+                return
+            except Conflict:
+                pass
+        holder, tag = self._holder()
+        if holder and holder.get("workspace") == self.token:
+            return
+        if holder and not self._dead(holder):
+            raise self._refusal(holder)
+        if holder:
+            warnings.warn(
+                f"{self.url} was left by process {holder.get('pid')} of this host, which no "
+                "longer runs: dbdicom takes the lock over (the changes staged by that process, "
+                "if any, stay in its working folder, unsaved).",
+                DicomWarning,
+                stacklevel=4,
+            )
+        try:  # no lock, a dead one, or an object that is no lock of dbdicom's
+            put(self.store, LOCK, self._mine(), if_match=tag or None, new=conditional and not tag)
+        except Conflict:  # another writer took it meanwhile
+            holder, _ = self._holder()
+            raise self._refusal(holder) from None
+
+    def _dead(self, holder: dict[str, object]) -> bool:
+        return holder.get("host") == socket.gethostname() and not _alive(holder.get("pid"))
+
+    def _holder(self) -> tuple[dict[str, object], str]:
+        """The lock object's content (``{}``: none, or not a lock of dbdicom's) and ETag."""
+        fs = self.store.filesystem()[0]
+        path = self.store.path_of(LOCK)
+        fs.invalidate_cache()
+        try:
+            tag = etag(fs.info(path))
+            data = json.loads(fs.cat_file(path))
+        except FileNotFoundError:
+            return {}, ""
+        except ValueError:
+            return {}, tag
+        if not isinstance(data, dict) or data.get("dbdicom") != "store-lock":
+            return {}, tag
+        return data, tag
+
+    def _error(self, exc: BaseException, what: str) -> DicomError:
+        if denied(exc):
+            return _access_error(self.store, exc, what)
+        error = self.store.error(exc, f"cannot be locked ({what})", self.url)
+        return error if isinstance(error, DicomError) else StorageError(str(error))
+
+    def _refusal(self, holder: dict[str, object]) -> ReadOnlyError:
+        who = f"process {holder.get('pid')} on {holder.get('host')}" if holder else "another writer"
+        return ReadOnlyError(
+            f"{self.store.name} is being changed by {who} (since {holder.get('since', '?')}; "
+            f"its lock object is {self.url}): one writer at a time may change a store "
+            "(reading it is fine). Save or restore the changes there, then try again; if "
+            "that writer's changes are lost for good, delete the lock object (a lock left "
+            "on this host by a process that no longer runs is taken over by itself)."
+        )
+
+    def check(self) -> None:
+        """Refuse when the lock object, held, is no longer ours (deleted or taken over).
+
+        Raises
+        ------
+        dbdicom.ReadOnlyError
+            Another writer holds it now, or nobody does.
+        """
+        if not self.held:
+            return
+        try:
+            holder, _ = self._holder()
+        except Exception as exc:  # the store's boundary
+            raise self._error(exc, "when dbdicom checked its lock") from exc
+        if holder.get("workspace") != self.token:
+            self.held = False
+            raise ReadOnlyError(
+                f"the lock object of {self.store.name} ({self.url}) was deleted or taken by "
+                "another writer while these changes were staged: nothing was saved. Call "
+                "save() again to take the lock and save (each object is still checked "
+                "against the one fetched), or restore() to drop the changes."
+            )
+
+    def release(self) -> None:
+        """Delete the lock object (when held and still ours; only that object, on S3)."""
+        if not self.held:
+            return
+        try:
+            holder, tag = self._holder()
+            if holder.get("workspace") == self.token:
+                delete(self.store, LOCK, tag or None)
+        except Conflict:
+            pass  # replaced meanwhile: not ours any more
+        except DicomError:
+            raise
+        except Exception as exc:  # the store's boundary
+            raise self._error(exc, "when dbdicom let its lock go") from exc
+        self.held = False
