@@ -19,17 +19,17 @@ dask tasks on other processes as well.
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 
 from .. import _files, _web
-from .._errors import DicomError, FileGoneError, InvalidFileError, StaleFileError
+from .._errors import InvalidFileError, StaleFileError
+from ._gone import REOPEN_HINT, gone_as_stale
 
 __all__ = [
     "FrameRef",
@@ -39,11 +39,6 @@ __all__ = [
     "read_cells",
     "read_one",
 ]
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
 
 def current_place(
@@ -366,45 +361,7 @@ def _physical(
         np.add(dest, dtype.type(intercept), out=dest)
 
 
-def _gone_as_stale(read: Callable[_P, _T]) -> Callable[_P, _T]:
-    """``read``, a FileNotFoundError of it made a :class:`~dbdicom.FileGoneError`.
-
-    An array names files that may be gone by the time it is read: the
-    error says so, and how to build the array again (a store's own
-    not-found error, a DicomError already, is left as it is).
-    """
-
-    @functools.wraps(read)
-    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return read(*args, **kwargs)
-        except FileNotFoundError as exc:
-            if isinstance(exc, DicomError):
-                raise
-            raise FileGoneError(_gone(exc)) from exc
-
-    return reading
-
-
-def _gone(exc: FileNotFoundError) -> str:
-    """What to say of a file not found: gone since, or its whole folder not on this machine."""
-    name = str(exc.filename or exc)
-    if exc.filename and not os.path.isdir(os.path.dirname(str(exc.filename))):
-        return (
-            f"{name}: neither the file nor its folder is on the machine that read it: the "
-            "folder was removed, or this was a worker of a dask cluster that does not share "
-            "the database's disk (such a cluster reads databases in object stores or DICOMweb "
-            "archives; compute a folder's arrays with dask's local scheduler: "
-            ".compute(scheduler='threads'))"
-        )
-    return (
-        f"{name}: the file is gone since it was indexed or the array was made (removed by "
-        "another program, or replaced: writing a series' own array back writes new files): "
-        f"{REOPEN_HINT}."
-    )
-
-
-@_gone_as_stale
+@gone_as_stale
 def read_cells(
     cells: Sequence[int],
     refs: Sequence[FrameRef],
