@@ -450,13 +450,14 @@ def test_a_protocol_without_its_package_names_it() -> None:
         db.database("nosuchproto://bucket/prefix")
 
 
-@pytest.fixture
-def refusing_server() -> Iterator[str]:
-    """A real HTTP server on localhost that answers 403 Forbidden to everything."""
+@pytest.fixture(params=[401, 403])
+def refusing_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real HTTP server on localhost that answers 401 (or 403) to everything."""
+    status = int(request.param)
 
     class Refuse(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            self.send_error(403, "Forbidden")
+            self.send_error(status, "Unauthorized" if status == 401 else "Forbidden")
 
         do_HEAD = do_GET  # noqa: N815
 
@@ -476,6 +477,18 @@ def test_access_refused(refusing_server: str) -> None:
     with pytest.raises(db.StorageAccessError, match="credentials") as info:
         db.database(refusing_server)
     assert "pa55word" not in str(info.value) and "***@127.0.0.1" in str(info.value)
+
+
+def test_no_credentials_at_all_says_to_give_them(s3_server: dict[str, Any]) -> None:
+    """botocore finds none to sign with: it said 'check that the server is reachable' (trial G)."""
+    options = {k: v for k, v in s3_server.items() if k not in ("key", "secret")}
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        env.setenv("AWS_CONFIG_FILE", "/nonexistent")
+        with pytest.raises(db.StorageAccessError, match="storage_options"):
+            db.database("s3://dbdicom-none/prefix", storage_options=options)
 
 
 # ----------------------------------------------------------------------------- zip, file://

@@ -14,6 +14,9 @@ from typing import Any
 
 __all__ = ["denied", "error_code", "refused"]
 
+#: botocore's errors of a request it could not sign (no credentials, or half of them)
+_NO_CREDENTIALS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
@@ -55,8 +58,10 @@ def refused(exc: BaseException) -> bool:
 
 
 def denied(exc: BaseException) -> bool:
-    """Whether the store refused access (403 / AccessDenied, or a ``PermissionError``)."""
+    """Whether the store refused access (401/403, AccessDenied, no credentials, PermissionError)."""
     if any(isinstance(each, PermissionError) for each in _chain(exc)):
         return True
+    if any(type(each).__name__ in _NO_CREDENTIALS for each in _chain(exc)):
+        return True  # botocore found no credentials to sign with
     code, status = error_code(exc)
-    return code in ("AccessDenied", "Forbidden", "AllAccessDisabled") or status == 403
+    return code in ("AccessDenied", "Forbidden", "AllAccessDisabled") or status in (401, 403)
