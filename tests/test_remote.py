@@ -518,6 +518,11 @@ def test_a_zip_file_and_a_file_url(tmp_path: Path) -> None:
             assert f.read(132)[128:132] == b"DICM"
         assert instance.path in set(remote.table(columns=["path"])["path"])
         assert instance.files() == [instance.path]
+        # the way out of read-only: for a file:// URL, the folder itself (trial G: it said
+        # writable=True, which file:// refuses)
+        way = rf"db\.database\({str(folder)!r}\)" if url.startswith("file") else "save"
+        with pytest.raises(db.ReadOnlyError, match=way):
+            remote.series()[0].SeriesDescription = "changed"
 
 
 def test_csv_export_of_a_zip_and_of_a_store_reads_the_objects(

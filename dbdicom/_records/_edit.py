@@ -199,6 +199,16 @@ class Editor(Changes, Memory):
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
         if self.db._index.remote and self.store is None:
+            source = getattr(self.db._index, "source", None)
+            if (
+                source is not None
+                and source.protocol in ("file", "local")
+                and "::" not in source.url
+            ):
+                raise ReadOnlyError(
+                    f"{self.db.path} is a local folder opened by URL, read-only. To change it, "
+                    f"open the folder itself: db.database({source.filesystem()[1]!r})."
+                )
             raise ReadOnlyError(
                 f"{self.db.path} is a database in a remote store, opened read-only. To change "
                 "it, open it with db.database(url, storage_options=..., writable=True) (an "
