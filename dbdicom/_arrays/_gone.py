@@ -20,6 +20,9 @@ __all__ = ["REOPEN_HINT", "gone_as_stale"]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
+#: in the path of a file kept for a database in a store opened writable (see _index._staged)
+_STAGED = "/dbdicom/work-"
+
 REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
 
@@ -44,8 +47,22 @@ def gone_as_stale(read: Callable[_P, _T]) -> Callable[_P, _T]:
 
 
 def _gone(exc: FileNotFoundError) -> str:
-    """What to say of a file not found: gone since, or its whole folder not on this machine."""
+    """What to say of a file not found: gone since, or its whole folder not on this machine.
+
+    Examples
+    --------
+    >>> _gone(FileNotFoundError(2, "gone", "/home/u/.local/share/dbdicom/work-s3/a/1.dcm"))[:72]
+    '/home/u/.local/share/dbdicom/work-s3/a/1.dcm: an object of a database in'
+    >>> "does not share the database's disk" in _gone(FileNotFoundError(2, "x", "/nowhere/a.dcm"))
+    True
+    """
     name = str(exc.filename or exc)
+    if exc.filename and _STAGED in str(exc.filename).replace("\\", "/"):
+        return (
+            f"{name}: an object of a database in a store whose changes are not saved yet is "
+            "kept on the machine that changed it, until database.save(): save first, or "
+            "compute with dask's local scheduler (.compute(scheduler='threads'))"
+        )
     if exc.filename and not os.path.isdir(os.path.dirname(str(exc.filename))):
         return (
             f"{name}: neither the file nor its folder is on the machine that read it: the "
