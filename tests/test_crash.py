@@ -598,6 +598,7 @@ def test_kill_at_a_random_moment(demo_template: Path, tmp_path: Path, seed: int)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 150 trials of ~1-3 s each: over the suite's 300 s on a busy machine
 def test_kill_at_a_random_moment_many_times(demo_template: Path, tmp_path: Path) -> None:
     seeds = list(range(SLOW_FIRST_SEED, SLOW_FIRST_SEED + SLOW_TRIALS))
     start = time.monotonic()
