@@ -369,10 +369,10 @@ def test_restore_leaves_an_object_another_writer_deleted(
     path = inst.path[len("s3://") :]
     put = _push.put
 
-    def cut(store: Any, rel: str, *args: Any, **kwargs: Any) -> None:
+    def cut(store: Any, rel: str, *args: Any, **kwargs: Any) -> str:
         if not kwargs.get("new"):
             raise ConnectionError("lost")  # the first replace: after every new object
-        put(store, rel, *args, **kwargs)
+        return put(store, rel, *args, **kwargs)
 
     monkeypatch.setattr(_push, "put", cut)
     with pytest.raises(db.StorageError, match="stopped after 3 of 4"):
@@ -400,3 +400,42 @@ def test_a_read_only_view_sees_a_save_of_the_same_size_in_the_same_second(
     database.save()
     seen = db.database(url, storage_options=seaweedfs.options)
     assert seen.series()[0].SeriesDescription == "BBBB"
+
+
+def test_a_save_cut_short_never_takes_another_writers_multipart_object_for_its_own(
+    seaweedfs: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our replace done, the save cut short; another client puts a multipart object of the same
+    size there: the resumed save refuses, naming it; restore() leaves it and warns."""
+    from dbdicom._journal import _push
+
+    src = tmp_path / "big"
+    db.series(np.zeros((2, 2300, 2300), dtype=np.uint16)).save(src)  # 10.6 MB each
+    url, fs = _store(seaweedfs, src)
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    edited, removed = sorted(database.instances(), key=lambda i: i.path)
+    edited.SeriesDescription = "mine"
+    removed.remove()
+    key = edited.path[len("s3://") :]
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("lost")  # after the replace, at the delete
+
+    monkeypatch.setattr(_push, "delete", lost)
+    with pytest.raises(db.StorageError, match="stopped after 1 of 2"):
+        database.save()
+    monkeypatch.undo()
+    ours = fs.cat_file(key)
+    theirs = tmp_path / "theirs.dcm"
+    theirs.write_bytes(ours[:-1000] + b"\x11" * 1000)  # their pixels, the same size
+    fs.put_file(str(theirs), key, chunksize=5 * 2**20)
+    fs.invalidate_cache()
+    assert "-" in fs.info(key)["ETag"] and fs.info(key)["size"] == len(ours)
+    with pytest.raises(db.StaleFileError, match=key.rsplit("/", 1)[-1]):
+        database.save()
+    assert fs.cat_file(key) == theirs.read_bytes()
+    with pytest.warns(db.DicomWarning, match="another writer"):
+        database.restore()
+    fs.invalidate_cache()
+    assert fs.cat_file(key) == theirs.read_bytes()
+    assert fs.exists(removed.path[len("s3://") :]) and _hidden(fs, url) == []

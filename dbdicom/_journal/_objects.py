@@ -15,8 +15,11 @@ seen.
 
 Whether an object is still the one fetched is told by its ETag, recorded
 when it was fetched (:func:`same_etag`); whether it holds bytes written
-here, by its ETag where that is their MD5 (an object put whole), by its
-size otherwise (:func:`is_file`).
+here, by the ETag the write returned (recorded by the caller), or by its
+ETag where that is their MD5 (an object put whole, :func:`is_file`). An
+ETag that is no MD5 (a multipart upload's ``...-N``; GCS's, Azure's) and
+was not recorded says nothing of the bytes: such an object is never taken
+for one written here, whatever its size.
 """
 
 from __future__ import annotations
@@ -55,9 +58,10 @@ def is_file(info: Mapping[str, Any] | None, md5: str, size: int) -> bool:
     if info is None or int(info.get("size", -1)) != size:
         return False
     tag = etag(info)
-    if len(tag) != 32 or "-" in tag:  # no ETag, or a multipart upload's: the size says
+    if not tag:  # a store that gives no ETag (memory): the size is all it says
         return True
-    return tag.lower() == md5
+    # an ETag that is no MD5 (multipart, GCS, Azure) tells nothing of the bytes: not these
+    return len(tag) == 32 and "-" not in tag and tag.lower() == md5
 
 
 def same_etag(info: Mapping[str, Any] | None, tag: str, size: int) -> bool:
@@ -94,12 +98,14 @@ def put(
     source: str | os.PathLike[str] | bytes,
     if_match: str | None = None,
     new: bool = False,
-) -> None:
-    """Put the local file (or bytes) ``source`` at ``rel``, maybe on a condition.
+) -> str:
+    """Put the local file (or bytes) ``source`` at ``rel``, maybe on a condition; its ETag.
 
     Only over the object of ETag ``if_match``, or only where nothing is
     (``new``), where the store can say so (S3). Raises :class:`Conflict`
-    when the store refuses the condition.
+    when the store refuses the condition. The ETag is the one the PUT
+    returned, or (a write without condition) the one the store gives just
+    after ("" when it gives none).
     """
     fs = store.filesystem()[0]
     path = store.path_of(rel)
@@ -110,15 +116,22 @@ def put(
         bucket, key, _ = fs.split_path(path)
         cond = {"IfNoneMatch": "*"} if new else {"IfMatch": f'"{if_match}"'}
         try:
-            call("put_object", Bucket=bucket, Key=key, Body=data, **cond)
+            answer = call("put_object", Bucket=bucket, Key=key, Body=data, **cond)
         except Exception as exc:  # the store's boundary: a refused condition, or else
             if refused(exc):
                 raise Conflict(str(exc)) from exc
             raise
-    elif isinstance(source, bytes):
+        fs.invalidate_cache(path)
+        return etag(answer or {})
+    if isinstance(source, bytes):
         fs.pipe_file(path, source)
     else:
         fs.put_file(os.fspath(source), path)
+    fs.invalidate_cache(path)
+    try:
+        return etag(fs.info(path))
+    except FileNotFoundError:
+        return ""
 
 
 def delete(store: Store, rel: str, if_match: str | None = None) -> None:

@@ -13,6 +13,12 @@ save. :func:`save_into` then, in this order:
 3. puts the new objects (``If-None-Match: *`` on S3), then the replaced ones
    (``If-Match`` the ETag fetched), then deletes the removed ones
    (``If-Match`` too);
+   Each write's ETag (the one the PUT returned) is recorded as it is done
+   (``journal/pushing.done``, one fsynced line a write): after a save cut
+   short, an object is taken as *ours* only by that ETag, or by an ETag
+   that is the MD5 of our bytes; any other (a multipart upload's, GCS's,
+   Azure's, whatever its size) is another writer's, never overwritten or
+   deleted;
 4. renames the plan ``journal/pushed``: the save is *committed* (every
    object is as saved); then commits the journal (its log without those
    entries: the originals go) and deletes the plan.
@@ -45,6 +51,8 @@ __all__ = ["finish", "interrupted", "save_into", "undo_push"]
 PLAN = "pushing"
 #: the plan of a save whose objects are all written (before the journal's commit)
 COMMITTED = "pushed"
+#: the ETag each write of the plan returned, one line a write, appended as each is done
+DONE = "pushing.done"
 Plan = dict[str, dict[str, Any]]
 #: what each fetched object was: ``{path: {"etag": ..., "size": ...}}``
 Fetched = Mapping[str, Mapping[str, Any]]
@@ -60,7 +68,44 @@ def _load(journal: Journal, name: str = PLAN) -> Plan:
         plan = json.loads((journal.folder / name).read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    return plan if isinstance(plan, dict) else {}
+    if not isinstance(plan, dict):
+        return {}
+    if name == PLAN:  # with the ETags its writes returned (recorded as each was done)
+        for rel, field, tag in _records(journal):
+            if rel in plan:
+                plan[rel][field] = tag
+    return plan
+
+
+def _records(journal: Journal) -> list[tuple[str, str, str]]:
+    try:
+        lines = (journal.folder / DONE).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:  # a line cut short by a kill is no record: its write is not ours
+            rel, field, tag = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        out.append((str(rel), str(field), str(tag)))
+    return out
+
+
+def _record(journal: Journal, rel: str, field: str, tag: str) -> None:
+    """Record, durably, the ETag a write of ``rel`` returned.
+
+    ``field``: ``"ours"`` (put as saved) or ``"back"`` (the original put back).
+    """
+    with open(journal.folder / DONE, "a") as f:
+        f.write(json.dumps([rel, field, tag]) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _drop(journal: Journal, *names: str) -> None:
+    for name in (*names, DONE):
+        (journal.folder / name).unlink(missing_ok=True)
 
 
 def finish(journal: Journal) -> list[str]:
@@ -112,8 +157,18 @@ def _plan(journal: Journal, entries: Iterable[Entry], fetched: Fetched) -> Plan:
 
 
 def _is(info: dict[str, Any] | None, step: dict[str, Any], which: str) -> bool:
+    """Whether the object ``info`` is as ``"saved"`` by this plan, or its ``"original"``.
+
+    As saved: the ETag our PUT returned (recorded), or an ETag that is the
+    MD5 of our bytes; an ETag that is no MD5 and not recorded is another
+    writer's object, whatever its size.
+    """
     if which == "saved":
+        if "ours" in step:
+            return "md5" in step and same_etag(info, step["ours"], step["size"])
         return "md5" in step and is_file(info, step["md5"], step["size"])
+    if "back" in step and same_etag(info, step["back"], step.get("original_size", -1)):
+        return True  # put back by a restore() cut short
     if "etag" in step:  # the ETag it had when fetched: any other is another writer's object
         return same_etag(info, step["etag"], step["original_size"])
     return "original" in step and is_file(info, step["original"], step["original_size"])
@@ -165,6 +220,21 @@ def _undo_failed(store: Store, exc: BaseException, done: int, total: int) -> Dic
     return StorageError(f"restoring {store.name} failed ({cause}). {after}")
 
 
+def _stale(plan: Plan, now: dict[str, dict[str, Any]], resumed: bool) -> list[str]:
+    """The objects of ``plan`` another writer changed: neither as fetched nor as we put them."""
+
+    def as_saved(rel: str, step: dict[str, Any]) -> bool:  # by the save cut short
+        gone = step["kind"] == "delete" and rel not in now
+        return resumed and (gone or _is(now.get(rel), step, "saved"))
+
+    return [
+        r
+        for r, s in plan.items()
+        if (s["kind"] != "new" and not _is(now.get(r), s, "original") and not as_saved(r, s))
+        or (s["kind"] == "new" and resumed and r in now and not as_saved(r, s))
+    ]
+
+
 def save_into(
     journal: Journal,
     store: Store,
@@ -189,29 +259,24 @@ def save_into(
     """
     done_before = finish(journal)
     resumed = _load(journal)
+    if not resumed:
+        _drop(journal)  # records of no plan (a kill after the last commit)
     chosen = journal._chosen(paths)
     plan = {**_plan(journal, chosen.values(), fetched or {}), **resumed}
     if not plan and not chosen:
         return done_before
-    _write(journal, plan)
+    _write(journal, plan)  # with the records of the save cut short: they are in the plan now
+    (journal.folder / DONE).unlink(missing_ok=True)
     look = [r for r, s in plan.items() if s["kind"] != "new" or resumed]
     try:
         now = listed(store, look)
     except Exception as exc:  # the store's boundary
         raise _failed(store, exc, 0, len(plan)) from exc
 
-    def as_saved(rel: str, step: dict[str, Any]) -> bool:  # by the save cut short
-        gone = step["kind"] == "delete" and rel not in now
-        return bool(resumed) and (gone or _is(now.get(rel), step, "saved"))
-
-    stale = [
-        r
-        for r, s in plan.items()
-        if s["kind"] != "new" and not _is(now.get(r), s, "original") and not as_saved(r, s)
-    ]
+    stale = _stale(plan, now, bool(resumed))
     if stale:
         if not resumed:
-            (journal.folder / PLAN).unlink(missing_ok=True)
+            _drop(journal, PLAN)
         more = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
         written = (
             "this save was cut short before and the store holds part of it; nothing more was "
@@ -237,15 +302,17 @@ def save_into(
             elif not (resumed and _is(info, step, "saved")):
                 local = journal.root / rel
                 if step["kind"] == "new":
-                    put(store, rel, local, new=True)
+                    tag = put(store, rel, local, new=True)
                 else:
-                    put(store, rel, local, if_match=_match(step, info), new=info is None)
+                    tag = put(store, rel, local, if_match=_match(step, info), new=info is None)
+                _record(journal, rel, "ours", tag)
             done += 1
     except Exception as exc:  # the store's boundary: the plan stays, for save() or restore()
         raise _failed(store, exc, done, len(plan)) from exc
     finally:
         store.filesystem()[0].invalidate_cache()
     os.replace(journal.folder / PLAN, journal.folder / COMMITTED)  # every object as saved
+    (journal.folder / DONE).unlink(missing_ok=True)
     saved = journal.save([*plan, *chosen])  # the commit: the originals go
     (journal.folder / COMMITTED).unlink(missing_ok=True)
     return list(dict.fromkeys([*done_before, *saved]))
@@ -273,7 +340,8 @@ def _undo_step(
     if gone or (info is not None and not _is(info, step, "saved")):
         return "left"
     original = journal.originals / entry.original
-    put(store, rel, original, if_match=etag(info) if info else None, new=info is None)
+    tag = put(store, rel, original, if_match=etag(info) if info else None, new=info is None)
+    _record(journal, rel, "back", tag)
     return "back"
 
 
@@ -290,7 +358,7 @@ def undo_push(journal: Journal, store: Store) -> list[str]:
         return []
     plan = _load(journal)
     if not plan:
-        (journal.folder / PLAN).unlink(missing_ok=True)
+        _drop(journal, PLAN)
         return []
     try:
         now = listed(store, plan)
@@ -309,7 +377,7 @@ def undo_push(journal: Journal, store: Store) -> list[str]:
         raise _undo_failed(store, exc, len(back), len(plan)) from exc
     finally:
         store.filesystem()[0].invalidate_cache()
-    (journal.folder / PLAN).unlink(missing_ok=True)
+    _drop(journal, PLAN)
     if left:
         more = f" (and {len(left) - 1} more)" if len(left) > 1 else ""
         warnings.warn(
