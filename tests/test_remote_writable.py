@@ -439,3 +439,33 @@ def test_a_save_cut_short_never_takes_another_writers_multipart_object_for_its_o
     fs.invalidate_cache()
     assert fs.cat_file(key) == theirs.read_bytes()
     assert fs.exists(removed.path[len("s3://") :]) and _hidden(fs, url) == []
+
+
+def test_a_dead_writers_lock_waits_while_its_working_folder_holds_unsaved_changes(
+    seaweedfs: SeaweedFS, source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writer A stages changes and its process ends: B is refused, naming A's working folder;
+    once A's work is given up (restored), B takes the lock over."""
+    from dbdicom._journal import _store_lock
+
+    url, fs = _store(seaweedfs, source)
+    a = db.database(url, storage_options=seaweedfs.options, writable=True)
+    a.series()[0].SeriesDescription = "A's"
+    lock = f"{url[5:]}/.dbdicom/store-lock.json"
+    held = json.loads(fs.cat_file(lock))
+    assert Path(held["root"]) == a._index.root
+    monkeypatch.setattr(_store_lock, "_alive", lambda pid: False)  # A's process has ended
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "b-data"))  # B: its own working folder
+    b = db.database(url, storage_options=seaweedfs.options, writable=True)
+    with pytest.raises(db.ReadOnlyError, match="left changes unsaved") as info:
+        b.series()[0].SeriesDescription = "B's"
+    assert str(a._index.root) in str(info.value)
+    kept = fs.cat_file(lock)
+    a.restore()  # A's work given up; its lock left behind (as by a kill)
+    fs.pipe_file(lock, kept)
+    with pytest.warns(db.DicomWarning, match="takes the lock over"):
+        b.series()[0].SeriesDescription = "B's"
+    b.save()
+    assert (
+        db.database(url, storage_options=seaweedfs.options).series()[0].SeriesDescription == "B's"
+    )

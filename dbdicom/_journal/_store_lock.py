@@ -7,8 +7,11 @@ change is left unsaved. It names the working folder that holds it (a random
 id kept there, the host and the process): the same working folder (this
 machine, the same user cache) takes it back after a crash; another one is
 refused with the holder's name and the way out, unless it was taken on this
-host by a process that no longer runs (then it is taken over, with a
-warning). An object of that name whose content is not such a lock (a
+host by a process that no longer runs and its working folder (whose path
+the lock records) holds no unsaved change: then it is taken over, with a
+warning. A dead holder's unsaved changes wait in its working folder, so its
+lock stays, and the refusal names that folder (restore() there, or delete
+it, gives that work up). An object of that name whose content is not such a lock (a
 ``.dbdicom`` folder uploaded with a database) is no lock. Names starting
 with ``.`` are not files of the database, so readers never see it.
 """
@@ -25,7 +28,9 @@ from pathlib import Path
 
 from .._errors import DicomError, DicomWarning, ReadOnlyError, StorageAccessError, StorageError
 from .._files import Store, denied
+from ._journal import Journal
 from ._objects import Conflict, delete, etag, put, s3_call
+from ._push import COMMITTED, PLAN
 
 __all__ = ["StoreLock", "probe_writes"]
 
@@ -73,6 +78,15 @@ def probe_writes(store: Store) -> None:
         raise store.error(exc, "cannot be written") from exc
 
 
+def _unsaved(holder: dict[str, object]) -> bool:
+    """Whether the working folder of the lock ``holder`` holds changes not saved (or may)."""
+    folder = holder.get("folder")
+    if not isinstance(folder, str) or not folder:
+        return True  # a lock that does not say where its work is: it may wait
+    journal = Journal(Path(folder).parent, Path(folder) / "journal")
+    return journal.unsaved or any((journal.folder / n).exists() for n in (PLAN, COMMITTED))
+
+
 def _alive(pid: object) -> bool:
     """Whether the process ``pid`` of this host still runs (True when unknown)."""
     if not isinstance(pid, int) or pid <= 0:
@@ -94,11 +108,16 @@ class StoreLock:
     store : Store
         The database's store.
     folder : Path
-        The hidden folder of the working folder (where its id is kept).
+        The hidden folder of the working folder (where its id is kept, and
+        its journal).
+    root : Path, optional
+        The working folder (named to another writer that is refused).
     """
 
-    def __init__(self, store: Store, folder: Path) -> None:
+    def __init__(self, store: Store, folder: Path, root: Path | None = None) -> None:
         self.store = store
+        self.folder = folder
+        self.root = root if root is not None else folder
         self.token = _workspace(folder)
         self.held = False
 
@@ -109,6 +128,7 @@ class StoreLock:
     def _mine(self) -> bytes:
         mine: dict[str, object] = {"dbdicom": "store-lock", "workspace": self.token}
         mine.update(host=socket.gethostname(), pid=os.getpid())
+        mine.update(folder=os.path.abspath(self.folder), root=os.path.abspath(self.root))
         mine["since"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return json.dumps(mine).encode()
 
@@ -149,11 +169,13 @@ class StoreLock:
             return
         if holder and not self._dead(holder):
             raise self._refusal(holder)
+        if holder and _unsaved(holder):
+            raise self._waiting(holder)
         if holder:
             warnings.warn(
                 f"{self.url} was left by process {holder.get('pid')} of this host, which no "
-                "longer runs: dbdicom takes the lock over (the changes staged by that process, "
-                "if any, stay in its working folder, unsaved).",
+                "longer runs, with no change unsaved in its working folder "
+                f"{holder.get('root')}: dbdicom takes the lock over.",
                 DicomWarning,
                 stacklevel=4,
             )
@@ -195,7 +217,18 @@ class StoreLock:
             f"its lock object is {self.url}): one writer at a time may change a store "
             "(reading it is fine). Save or restore the changes there, then try again; if "
             "that writer's changes are lost for good, delete the lock object (a lock left "
-            "on this host by a process that no longer runs is taken over by itself)."
+            "on this host by a process that no longer runs, with no change unsaved, is "
+            "taken over by itself)."
+        )
+
+    def _waiting(self, holder: dict[str, object]) -> ReadOnlyError:
+        root = holder.get("root") or holder.get("folder") or "(not recorded)"
+        return ReadOnlyError(
+            f"{self.store.name} holds the lock ({self.url}) of process {holder.get('pid')} of "
+            f"this host, which no longer runs but left changes unsaved in its working folder "
+            f"{root}: they wait there, and one writer at a time may change a store. Open the "
+            "database with that working folder (the same user data folder) and save() or "
+            "restore() them; or, to give that work up, delete that folder; then try again."
         )
 
     def check(self) -> None:

@@ -35,7 +35,7 @@ class StoreEdits:
     def __init__(self, index: StagedIndex, journal: Journal) -> None:
         self.index = index
         self.journal = journal
-        self.lock = StoreLock(index.source, index.store)
+        self.lock = StoreLock(index.source, index.store, index.root)
         index.entries = lambda: journal.entries
         if journal.entries:  # changes left unsaved by an earlier session: read them here
             index.update(sorted(journal.entries))
