@@ -157,6 +157,38 @@ def test_credentials_that_may_not_write_are_refused_at_open(
     assert len(db.database(url, storage_options=limited).series()) == 1  # read-only: fine
     with pytest.raises(db.ReadOnlyError, match="writable=True"):
         db.database(url, storage_options=limited).series()[0].SeriesDescription = "x"
+    wrong = {**seaweedfs.options, "secret": "not-the-secret-0123"}  # not "may read, not write"
+    with pytest.raises(db.StorageAccessError, match="they are wrong") as info:
+        db.database(url, storage_options=wrong, writable=True)
+    assert "not-the-secret" not in str(info.value) and "may read" not in str(info.value)
+
+
+def test_the_write_probe_is_deleted_when_cut_short_and_a_refused_delete_says_so(
+    seaweedfs: SeaweedFS, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbdicom._journal import _store_lock
+
+    url, fs = _store(seaweedfs, source)
+    put = _store_lock.put
+
+    def killed(*args: Any, **kwargs: Any) -> str:
+        put(*args, **kwargs)
+        raise KeyboardInterrupt  # between the put and the delete
+
+    monkeypatch.setattr(_store_lock, "put", killed)
+    with pytest.raises(KeyboardInterrupt):
+        db.database(url, storage_options=seaweedfs.options, writable=True)
+    assert _hidden(fs, url) == []
+    monkeypatch.setattr(_store_lock, "put", put)
+
+    def no_delete(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError("Access Denied.")  # a policy that may put, not delete
+
+    monkeypatch.setattr(_store_lock, "delete", no_delete)
+    with pytest.raises(db.StorageAccessError, match="may write there but not delete"):
+        db.database(url, storage_options=seaweedfs.options, writable=True)
+    (probe,) = _hidden(fs, url)  # left, as the message says
+    assert ".dbdicom/probe-" in probe
 
 
 def test_a_second_writer_is_refused(seaweedfs: SeaweedFS, source: Path, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Knows nothing of the index or the records above it.
 from __future__ import annotations
 
 from ._claims import format_problem, image_problem
-from ._codes import denied, error_code, refused
+from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import modality_lut_bits
@@ -59,6 +59,7 @@ __all__ = [
     "denied",
     "error_code",
     "refused",
+    "wrong_credentials",
     "WRITABLE",
     "SCALES",
     "scale_problem",

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["denied", "error_code", "refused"]
+__all__ = ["denied", "error_code", "refused", "wrong_credentials"]
 
 #: botocore's errors of a request it could not sign (no credentials, or half of them)
 _NO_CREDENTIALS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+#: the codes of a request signed with a key the store does not know, or the wrong secret
+_WRONG = frozenset(
+    {"SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidClientTokenId", "AuthFailure"}
+)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -65,3 +69,17 @@ def denied(exc: BaseException) -> bool:
         return True  # botocore found no credentials to sign with
     code, status = error_code(exc)
     return code in ("AccessDenied", "Forbidden", "AllAccessDisabled") or status in (401, 403)
+
+
+def wrong_credentials(exc: BaseException) -> bool:
+    """Whether the store refused the credentials themselves (an unknown key, a wrong secret).
+
+    Examples
+    --------
+    >>> class ClientError(Exception):
+    ...     response = {"Error": {"Code": "SignatureDoesNotMatch"},
+    ...                 "ResponseMetadata": {"HTTPStatusCode": 403}}
+    >>> wrong_credentials(ClientError("x")), wrong_credentials(PermissionError("Access Denied"))
+    (True, False)
+    """
+    return error_code(exc)[0] in _WRONG

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._errors import DicomError, DicomWarning, StaleFileError, StorageAccessError, StorageError
-from .._files import Store, denied
+from .._files import Store, denied, wrong_credentials
 from ._journal import Entry, Journal
 from ._objects import Conflict, delete, digest, etag, is_file, listed, put, same_etag
 
@@ -191,6 +191,11 @@ def _failed(store: Store, exc: BaseException, done: int, total: int) -> DicomErr
             f"saving into {store.name}: another writer made or changed an object this save "
             f"writes ({cause}); nothing of theirs was overwritten. {after}"
         )
+    if wrong_credentials(exc):
+        return StorageAccessError(
+            f"saving into {store.name}: the store refused the credentials given ({cause}): they "
+            f"are wrong (an unknown key, or not the key's secret). Check them. {after}"
+        )
     if denied(exc):
         return StorageAccessError(
             f"saving into {store.name}: the store refused a write ({cause}). Give credentials "
@@ -211,6 +216,11 @@ def _undo_failed(store: Store, exc: BaseException, done: int, total: int) -> Dic
         return StaleFileError(
             f"restoring {store.name}: another writer changed an object being put back "
             f"({cause}); nothing of theirs was overwritten. {after}"
+        )
+    if wrong_credentials(exc):
+        return StorageAccessError(
+            f"restoring {store.name}: the store refused the credentials given ({cause}): they "
+            f"are wrong (an unknown key, or not the key's secret). Check them. {after}"
         )
     if denied(exc):
         return StorageAccessError(

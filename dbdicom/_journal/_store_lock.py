@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 import warnings
 from pathlib import Path
 
 from .._errors import DicomError, DicomWarning, ReadOnlyError, StorageAccessError, StorageError
-from .._files import Store, denied
+from .._files import Store, denied, wrong_credentials
 from ._journal import Journal
 from ._objects import Conflict, delete, etag, put, s3_call
 from ._push import COMMITTED, PLAN
@@ -52,6 +53,12 @@ def _workspace(folder: Path) -> str:
 
 def _access_error(store: Store, exc: BaseException, what: str) -> StorageAccessError:
     cause = store.scrub(f"{type(exc).__name__}: {exc}")
+    if wrong_credentials(exc):
+        return StorageAccessError(
+            f"{store.name} refused the credentials given ({cause}) {what}: they are wrong "
+            "(a key the store does not know, or a secret that is not the key's). Check the "
+            "key and secret of storage_options."
+        )
     return StorageAccessError(
         f"{store.name} refused a write ({cause}) {what}: the credentials given may read it but "
         "not change it. Give credentials that may write there "
@@ -69,10 +76,37 @@ def probe_writes(store: Store) -> None:
         The store refused the write (403).
     """
     rel = f".dbdicom/probe-{uuid.uuid4().hex}"
+    written: str | None = None
     try:
-        put(store, rel, b"")
-        delete(store, rel)
+        written = put(store, rel, b"")
+    except Exception as exc:  # the store's boundary: nothing was made
+        if denied(exc):
+            raise _access_error(store, exc, "when it was opened with writable=True") from exc
+        raise store.error(exc, "cannot be written") from exc
+    finally:  # done, or interrupted (the probe may be there): delete it, only it
+        stopped = sys.exc_info()[1]
+        if not isinstance(stopped, Exception):
+            _unprobe(store, rel, written, quiet=stopped is not None)
+
+
+def _unprobe(store: Store, rel: str, written: str | None, quiet: bool) -> None:
+    """Delete the probe object (only while it is the one put, where the store can say)."""
+    try:
+        delete(store, rel, written or None)
+    except Conflict:
+        pass  # not the probe put any more: not ours to delete
     except Exception as exc:  # the store's boundary
+        if quiet:
+            return  # interrupted already: that is the error to see
+        if denied(exc) and not wrong_credentials(exc):
+            cause = store.scrub(f"{type(exc).__name__}: {exc}")
+            raise StorageAccessError(
+                f"{store.name} refused to delete an object ({cause}) when it was opened "
+                "with writable=True: the credentials given may write there but not delete. "
+                "A save deletes the objects removed, and the lock object when done: give "
+                f"credentials that may also delete (the probe {store.object(rel).name} is "
+                "left there, hidden: delete it with those)."
+            ) from exc
         if denied(exc):
             raise _access_error(store, exc, "when it was opened with writable=True") from exc
         raise store.error(exc, "cannot be written") from exc
