@@ -20,10 +20,15 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bad_files import write_valid_series
+from servers import SeaweedFS
+
+import dbdicom as db
 
 CHILD = r'''
 """Edit, restore killed at the k-th change of the folder, or save; prints a JSON answer."""
@@ -126,3 +131,47 @@ def test_a_restore_killed_then_saved_is_never_half_saved(tmp_path: Path, level: 
     first = outcomes.index("restored")
     assert set(outcomes[first:]) == {"restored"}, outcomes
     assert len(outcomes) > len(restored), outcomes  # a kill between each put-back was tried
+
+
+def test_a_restore_stopped_then_saved_into_a_store_saves_nothing_of_it(
+    seaweedfs: SeaweedFS, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database in a store: its restore stops after one original is back; save() finishes
+    the restore before it sends anything, so the store keeps the series as it was."""
+    s3fs = pytest.importorskip("s3fs")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    source = tmp_path / "source"
+    write_valid_series(source)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **seaweedfs.options)
+    if not fs.exists("dbdicom-ranges"):
+        fs.mkdir("dbdicom-ranges")
+    prefix = f"dbdicom-ranges/rk{uuid.uuid4().hex[:10]}"
+    files = sorted(source.rglob("*.dcm"))
+    fs.put([str(p) for p in files], [f"{prefix}/{p.relative_to(source).as_posix()}" for p in files])
+    fs.invalidate_cache()
+
+    def objects() -> dict[str, bytes]:
+        fs.invalidate_cache()
+        return {k: fs.cat_file(k) for k in fs.find(prefix) if "/.dbdicom/" not in k}
+
+    before = objects()
+    database = db.database(f"s3://{prefix}", storage_options=seaweedfs.options, writable=True)
+    database.series()[0].SeriesDescription = "edited"
+    replace, calls = os.replace, [0]
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 2:  # one original is back
+            raise KeyboardInterrupt
+        replace(*args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        database.restore()
+    monkeypatch.setattr(os, "replace", replace)
+    database.save()
+    assert not database.unsaved
+    assert objects() == before
+    assert [s.SeriesDescription for s in database.series()] == ["valid"]
+    database.close()
