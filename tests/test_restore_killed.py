@@ -160,16 +160,18 @@ def test_a_restore_stopped_then_saved_into_a_store_saves_nothing_of_it(
     database.series()[0].SeriesDescription = "edited"
     replace, calls = os.replace, [0]
 
-    def stopped(*args: Any, **kwargs: Any) -> None:
-        calls[0] += 1
-        if calls[0] == 2:  # one original is back
-            raise KeyboardInterrupt
-        replace(*args, **kwargs)
+    def stopped(source: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(source).parent.name == "originals":  # an original put back
+            calls[0] += 1
+            if calls[0] == 2:  # one is back
+                raise KeyboardInterrupt
+        replace(source, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", stopped)
     with pytest.raises(KeyboardInterrupt):
         database.restore()
     monkeypatch.setattr(os, "replace", replace)
+    assert calls[0] == 2
     database.save()
     assert not database.unsaved
     assert objects() == before
