@@ -15,8 +15,15 @@ Saving a set of files rewrites the log without their entries in one atomic
 rename (then deletes their originals), so a save is all or nothing; saving
 or restoring everything empties the log in place instead, which needs no
 free space.
-Restoring puts the originals back with atomic renames, then rewrites the
-log; a restore killed half way is finished by the next one. Files are
+Restoring first records, durably, which paths it restores (the marker
+``journal/restoring``), then puts their originals back with atomic renames,
+rewrites the log and deletes the marker. A restore killed or stopped half
+way is finished, for the paths the marker lists, before anything else is
+done with the journal (:meth:`Journal.recover`, :meth:`Journal.save`,
+:meth:`Journal.restore`): an original already put back is missing, which
+is expected then. Without the marker, those entries would read as changes
+that never happened and the others as unsaved changes, and a save would
+commit a state partly restored. Files are
 always replaced by renaming a complete temporary file over them: a file of
 the database is never half written.
 
@@ -24,13 +31,17 @@ A full disk (``OSError`` ENOSPC or EDQUOT) takes nothing: log lines that
 could not be written whole are cut off again, originals that could not all
 be kept are let go, temporary files are deleted, and :meth:`Journal.undo`
 puts back the files of a change that failed half way, without needing any
-free space (renames, deletions, a truncation).
+free space (renames, deletions, a truncation). The marker of a restore of
+everything is an empty file (it needs no free space either); that of a
+restore of some paths lists them.
 
 Layout, inside the database's hidden folder::
 
     journal/log          one JSON object per line: path, kind, original, keys
     journal/originals/   the kept originals
     journal/tmp/         files being written (cleared when a writer starts)
+    journal/restoring    a restore under way: its paths, one JSON list
+                         (empty file: every entry of the log)
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ __all__ = ["Entry", "Journal"]
 Keys = tuple[str, str, str, str]
 # the log's length and the entries at a moment (see Journal.mark)
 Mark = tuple[int, dict[str, "Entry"]]
+#: the marker of a restore under way (see Journal.restore)
+RESTORING = "restoring"
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
@@ -162,18 +175,21 @@ class Journal:
         """Whether any change is waiting for a save or a restore."""
         return bool(self.entries)
 
-    def recover(self) -> None:
+    def recover(self) -> list[str]:
         """Tidy up after a crash; run by the writer when it takes the lock.
 
-        Deletes half-written temporary files, forgets entries whose change
-        never happened, deletes originals no entry refers to (a save killed
-        after its commit) and rewrites the log without torn lines.
+        Finishes a restore cut short (:meth:`finish_restore`), deletes
+        half-written temporary files, forgets entries whose change never
+        happened, deletes originals no entry refers to (a save killed after
+        its commit) and rewrites the log without torn lines. Returns the
+        paths put back by finishing a restore.
         """
         self.load()
+        if not self.folder.is_dir():
+            return []
+        put_back = self.finish_restore()
         if self.tmp.is_dir():
             shutil.rmtree(self.tmp, ignore_errors=True)
-        if not self.folder.is_dir():
-            return
         live = {}
         for path, entry in self.entries.items():
             if entry.kind == "kept" and not (self.originals / entry.original).exists():
@@ -190,6 +206,7 @@ class Journal:
             clean = not live
         if not clean:  # (a clean log is left alone: a full disk still lets a writer in)
             self._rewrite(live)
+        return put_back
 
     def _append(self, entries: list[Entry]) -> None:
         """Add ``entries`` to the log, all or none: a failed write is cut off again.
@@ -393,7 +410,12 @@ class Journal:
         return {p: self.entries[p] for p in paths if p in self.entries}
 
     def save(self, paths: Iterable[str] | None = None) -> list[str]:
-        """Make the changes of ``paths`` (all by default) permanent; the paths saved."""
+        """Make the changes of ``paths`` (all by default) permanent; the paths saved.
+
+        A restore cut short is finished first (:meth:`finish_restore`): a
+        save never commits a state partly restored.
+        """
+        self.finish_restore()
         chosen = self._chosen(paths)
         if not chosen:
             return []
@@ -405,25 +427,95 @@ class Journal:
         return list(chosen)
 
     def restore(self, paths: Iterable[str] | None = None) -> list[str]:
-        """Put ``paths`` (all by default) back as they were saved; the paths restored."""
+        """Put ``paths`` (all by default) back as they were saved; the paths restored.
+
+        A restore cut short before is finished first (:meth:`finish_restore`).
+        The paths are recorded in the marker before the first original goes
+        back, so a kill at any moment leaves a restore that the next
+        :meth:`recover`, :meth:`save` or :meth:`restore` finishes whole.
+        """
+        self.finish_restore()
         chosen = self._chosen(paths)
         if not chosen:
             return []
-        emptied: set[Path] = set()
-        lost = [e.path for e in chosen.values() if not self._put_back(e, emptied)]
-        rest = {p: e for p, e in self.entries.items() if p not in chosen}
-        self._rewrite(rest)
-        self._remove_empty(emptied)
+        self._mark_restore(None if paths is None else list(chosen))
+        lost = self._restore(chosen)
         if lost:
             more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
             warnings.warn(
                 f"{self.root / lost[0]}{more}: its original is not in the journal "
-                f"({self.originals}): put back before by a restore that was cut short, or "
-                "deleted by another program. The file is left as it is now: check it.",
+                f"({self.originals}): deleted by another program. The file is left as it "
+                "is now: check it.",
                 DicomWarning,
                 stacklevel=3,
             )
         return list(chosen)
+
+    def finish_restore(self) -> list[str]:
+        """Finish a restore cut short (killed, or stopped by an error); the paths put back.
+
+        The paths its marker lists (every entry of the log for an empty
+        marker) are put back; an original put back already is not an error.
+        Nothing when no restore is under way (one ``stat``).
+        """
+        marker = self.folder / RESTORING
+        if not marker.exists():
+            return []
+        self.load()
+        try:
+            listed = json.loads(marker.read_text() or "null")
+        except (OSError, ValueError):
+            listed = None  # (written whole by a rename: never torn) restore to the last save
+        if not isinstance(listed, list):
+            listed = None
+        chosen = self._chosen(None if listed is None else [str(p) for p in listed])
+        self._restore(chosen)
+        return list(chosen)
+
+    def _mark_restore(self, paths: list[str] | None) -> None:
+        """Record durably that a restore of ``paths`` (None: every entry) is under way.
+
+        The marker of a restore of everything is an empty file, which needs
+        no free space; the paths of a restore of some are written whole into
+        a temporary file first, then renamed into place (on a full disk it
+        fails before anything is put back).
+        """
+        marker = self.folder / RESTORING
+        if paths is None:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o644)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            tmp = self.tmp / f"{RESTORING}.{uuid.uuid4().hex}"
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(json.dumps(paths).encode())
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, marker)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        _fsync_dir(self.folder)
+
+    def _restore(self, chosen: dict[str, Entry]) -> list[str]:
+        """Put the files of ``chosen`` back, drop their entries, delete the marker.
+
+        Returns the paths whose original was missing (put back before, or
+        deleted by another program): their files are left as they are. The
+        marker goes last: a kill before leaves it for :meth:`finish_restore`.
+        """
+        emptied: set[Path] = set()
+        lost = [e.path for e in chosen.values() if not self._put_back(e, emptied)]
+        rest = {p: e for p, e in self.entries.items() if p not in chosen}
+        self._rewrite(rest)
+        (self.folder / RESTORING).unlink(missing_ok=True)
+        _fsync_dir(self.folder)
+        self._remove_empty(emptied)
+        return lost
 
     def _put_back(self, entry: Entry, emptied: set[Path]) -> bool:
         """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``).

@@ -50,12 +50,16 @@ class Changes:
         if store is not None:
             store.may_change()
 
-    def _take_lock(self, lock: FolderLock, journal: Journal) -> None:
-        """Take the writer's lock and tidy the journal, or take nothing and raise."""
+    def _take_lock(self, lock: FolderLock, journal: Journal) -> list[str]:
+        """Take the writer's lock and tidy the journal, or take nothing and raise.
+
+        Returns the paths put back by finishing a restore cut short.
+        """
+        put_back: list[str] = []
         try:
             taken = lock.acquire()
             if taken:
-                journal.recover()
+                put_back = journal.recover()
         except OSError as exc:
             lock.release()
             if disk_full(exc):
@@ -75,6 +79,23 @@ class Changes:
                 "(database.close()) and try again."
             )
         self._loose = True
+        return put_back
+
+    def _finish_restore(self, journal: Journal, put_back: list[str]) -> None:
+        """Finish a restore cut short (see :meth:`Journal.finish_restore`); index its files.
+
+        ``put_back``: the paths the journal's recovery put back already.
+        Runs before any other change, save or restore: none is made on a
+        folder partly restored.
+        """
+        done = sorted({*put_back, *journal.finish_restore()})
+        if not done:
+            return
+        store = getattr(self, "store", None)
+        if store is not None:  # their copies are the store's objects again
+            store.index.forget_copies(done, list(getattr(self, "memory", ())))
+        self.db.index.update(done)
+        self.db._changed()
 
     def full(self, exc: OSError, what: str, then: str = "make the change again") -> DiskFullError:
         """The error to raise when ``exc`` found the disk of the folder full."""

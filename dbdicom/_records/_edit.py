@@ -223,16 +223,17 @@ class Editor(Changes, Memory):
                 "on it, copy it to a folder you can write (database.export_as_dicom(folder)) "
                 "and open that one."
             )
-        fresh = False
+        fresh, put_back = False, []
         if not self.lock.held:
             fresh = True
-            self._take_lock(self.lock, self.journal)
+            put_back = self._take_lock(self.lock, self.journal)
         owner = _OWNERS.get(self.key)
         if fresh or owner is None or owner() is not self:
             # another writer (a process, or a Database object of this one) went first
             self.journal.load()
             self.db.refresh()
             _OWNERS[self.key] = weakref.ref(self)
+        self._finish_restore(self.journal, put_back)
         if self.store is not None:
             try:
                 self.store.begin(self.memory)
