@@ -51,7 +51,7 @@ from ._remote import (
 )
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
-from ._upload import WRITABLE, upload_folder, writable_store
+from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
 from ._walker import MODALITY_LUT
 
@@ -107,6 +107,7 @@ __all__ = [
     "read_remote_frames",
     "read_with_pydicom",
     "redact",
+    "listed_keys",
     "upload_folder",
     "writable_store",
     "remote_header",

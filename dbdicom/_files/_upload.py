@@ -26,7 +26,7 @@ from .._errors import DicomError, ReadOnlyError, StorageAccessError, StorageErro
 from ._codes import denied
 from ._remote import Store, redact
 
-__all__ = ["WRITABLE", "upload_folder", "writable_store"]
+__all__ = ["WRITABLE", "listed_keys", "upload_folder", "writable_store"]
 
 #: the fsspec protocols of stores an export may write into
 WRITABLE = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
@@ -97,7 +97,7 @@ def upload_folder(store: Store, folder: str) -> int:
     keys = list(files)
     try:
         fs.invalidate_cache()  # what is there now, not what a listing of this process saw
-        before = set(_listed(fs, keys))
+        before = set(listed_keys(fs, keys))
     except Exception as exc:  # the store's boundary: the listing that says what is there
         raise _write_error(store, exc, 0, []) from exc
     try:
@@ -109,7 +109,7 @@ def upload_folder(store: Store, folder: str) -> int:
     return len(keys)
 
 
-def _listed(fs: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+def listed_keys(fs: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Those of ``keys`` that are objects of ``fs`` now, with what the store says of them.
 
     One listing per folder the keys are in (a series' folder): not the whole
@@ -149,7 +149,7 @@ def _remove_own(fs: Any, made: dict[str, str]) -> list[str]:
     """
     try:
         fs.invalidate_cache()
-        there = _listed(fs, list(made))
+        there = listed_keys(fs, list(made))
         own = [key for key, info in there.items() if _own(info, made[key])]
     except Exception:  # the store's boundary: what is there cannot be known
         return list(made)
@@ -160,7 +160,7 @@ def _remove_own(fs: Any, made: dict[str, str]) -> list[str]:
     except Exception:  # the store's boundary: the error says which are left
         with contextlib.suppress(Exception):
             fs.invalidate_cache()
-            return [key for key in own if key in _listed(fs, own)]
+            return [key for key in own if key in listed_keys(fs, own)]
         return own
     return []
 

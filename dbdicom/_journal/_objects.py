@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._files import Store, refused
+from .._files import Store, listed_keys, refused
 
 __all__ = ["Conflict", "delete", "digest", "etag", "is_file", "listed", "put", "same_etag"]
 
@@ -74,17 +74,8 @@ def listed(store: Store, rels: Iterable[str]) -> dict[str, dict[str, Any]]:
     fs = store.filesystem()[0]
     fs.invalidate_cache()
     wanted = {store.path_of(r): r for r in rels}
-    out: dict[str, dict[str, Any]] = {}
-    for folder in sorted({p.rsplit("/", 1)[0] for p in wanted}):
-        try:
-            found = fs.ls(folder, detail=True)
-        except FileNotFoundError:
-            continue
-        for info in found:
-            name = str(info.get("name", "")).rstrip("/")
-            if name in wanted and info.get("type", "file") == "file":
-                out[wanted[name]] = info
-    return out
+    found = listed_keys(fs, list(wanted))
+    return {wanted[k]: info for k, info in found.items() if info.get("type", "file") == "file"}
 
 
 def s3_call(fs: Any) -> Any:
