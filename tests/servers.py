@@ -148,6 +148,19 @@ LIMITED_KEY, LIMITED_SECRET = "dbdicom-limited-key", "dbdicom-limited-secret-012
 LIMITED_WRITES = "dbdicom-ranges/halfway/A"
 #: the bucket of SeaweedFS that anyone may read (and nobody else's)
 PUBLIC_BUCKET = "dbdicom-public"
+#: the bucket the tests that write share (each test its own prefix): the tests' SeaweedFS
+#: has volumes for no more buckets (a third one's writes fail with an InternalError)
+SHARED_BUCKET = "dbdicom-ranges"
+
+
+def bucket_fs(options: dict[str, Any]) -> Any:
+    """An s3fs file system of ``options`` (no cached instance) whose SHARED_BUCKET exists."""
+    import s3fs  # the tests of object stores only (skipped without it)
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    if not fs.exists(SHARED_BUCKET):
+        fs.mkdir(SHARED_BUCKET)
+    return fs
 
 
 @dataclass

@@ -17,22 +17,13 @@ import nibabel
 import numpy as np
 import pytest
 from builders import build_database
-from servers import LIMITED_KEY, LIMITED_SECRET, LIMITED_WRITES, SeaweedFS
+from servers import LIMITED_KEY, LIMITED_SECRET, LIMITED_WRITES, SHARED_BUCKET, SeaweedFS, bucket_fs
 
 import dbdicom as db
 
 s3fs = pytest.importorskip("s3fs")
 
-# the bucket of test_remote_ranges.py (each test its own prefix): the tests' SeaweedFS has
-# volumes for no more buckets (a third one's writes fail with an InternalError)
-BUCKET = "dbdicom-ranges"
-
-
-def _fs(options: dict[str, Any]) -> Any:
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
-    if not fs.exists(BUCKET):
-        fs.mkdir(BUCKET)
-    return fs
+BUCKET = SHARED_BUCKET
 
 
 def _prefix() -> str:
@@ -55,7 +46,7 @@ def _ct(seaweedfs: SeaweedFS, source: db.Database) -> tuple[dict[str, Any], Any,
     options = seaweedfs.options
     return (
         options,
-        _fs(options),
+        bucket_fs(options),
         source.series(SeriesDescription="CT abdomen")[0],
         f"s3://{_prefix()}",
     )
@@ -110,7 +101,7 @@ def test_nifti_and_npy_exports_into_a_bucket(
 def test_a_wrong_secret_is_refused_and_nothing_is_left(
     seaweedfs: SeaweedFS, source: db.Database
 ) -> None:
-    fs = _fs(seaweedfs.options)
+    fs = bucket_fs(seaweedfs.options)
     wrong = {**seaweedfs.options, "secret": "not-the-secret-42"}
     url = f"s3://{_prefix()}"
     before = _temporary_exports()
@@ -135,7 +126,7 @@ def test_an_upload_that_fails_half_way_removes_what_it_made(
     """An identity that may write below ``halfway/A`` only: the first patient's objects
     (Alpha^Anna's) are written, the others refused. Those written are removed; an object that
     was there before stays."""
-    fs = _fs(seaweedfs.options)
+    fs = bucket_fs(seaweedfs.options)
     limited = {**seaweedfs.options, "key": LIMITED_KEY, "secret": LIMITED_SECRET}
     prefix = LIMITED_WRITES.rsplit("/", 1)[0]  # dbdicom-ranges/halfway
     if fs.exists(prefix):
@@ -163,7 +154,7 @@ def test_an_upload_that_fails_half_way_removes_what_it_made(
 
 def test_an_identity_that_may_write_writes(seaweedfs: SeaweedFS, source: db.Database) -> None:
     """(What the test above relies on: the limited identity may write the first patient.)"""
-    fs = _fs(seaweedfs.options)
+    fs = bucket_fs(seaweedfs.options)
     limited = {**seaweedfs.options, "key": LIMITED_KEY, "secret": LIMITED_SECRET}
     patient = sorted(source.patients(), key=lambda p: str(p.PatientName))[0]
     out = patient.export_as_dicom(f"s3://{LIMITED_WRITES}-patient", storage_options=limited)

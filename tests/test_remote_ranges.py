@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from builders import build_database
-from servers import PUBLIC_BUCKET, SeaweedFS
+from servers import PUBLIC_BUCKET, SHARED_BUCKET, SeaweedFS
 
 import dbdicom as db
 from dbdicom._files import RemoteFile, Store, pixel_format, read_remote_frames
@@ -30,7 +30,7 @@ from dbdicom._files._ranges import cat_ranges
 s3fs = pytest.importorskip("s3fs")
 aiohttp = pytest.importorskip("aiohttp")
 
-BUCKET = "dbdicom-ranges"
+BUCKET = SHARED_BUCKET
 SIZES = [0, 1, 100, 8191, 8192, 8193, 40_000]
 LEAKS = ("X-Amz", "Signature=", "Credential=", "?")
 

@@ -15,22 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from servers import LIMITED_KEY, LIMITED_SECRET, SeaweedFS, free_port
+from servers import LIMITED_KEY, LIMITED_SECRET, SHARED_BUCKET, SeaweedFS, bucket_fs, free_port
 
 import dbdicom as db
 
 s3fs = pytest.importorskip("s3fs")
 
-# the bucket of test_remote_ranges.py (each test its own prefix): the tests' SeaweedFS has
-# volumes for no more buckets
-BUCKET = "dbdicom-ranges"
-
-
-def _fs(options: dict[str, Any]) -> Any:
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
-    if not fs.exists(BUCKET):
-        fs.mkdir(BUCKET)
-    return fs
+BUCKET = SHARED_BUCKET
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +40,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _store(seaweedfs: SeaweedFS, source: Path) -> tuple[str, Any]:
     """A new prefix holding the files of ``source``: its URL and file system."""
-    fs = _fs(seaweedfs.options)
+    fs = bucket_fs(seaweedfs.options)
     prefix = f"{BUCKET}/w{uuid.uuid4().hex[:10]}"
     files = [p for p in source.rglob("*") if p.is_file() and ".dbdicom" not in p.parts]
     fs.put([str(p) for p in files], [f"{prefix}/{p.relative_to(source).as_posix()}" for p in files])
@@ -296,7 +287,7 @@ def test_another_writers_change_behind_a_multipart_etag_is_not_overwritten(
     src = tmp_path / "big"
     db.series(np.zeros((1, 2300, 2300), dtype=np.uint16)).save(src)  # 10.6 MB: three parts
     (local,) = src.rglob("*.dcm")
-    fs = _fs(seaweedfs.options)
+    fs = bucket_fs(seaweedfs.options)
     prefix = f"{BUCKET}/w{uuid.uuid4().hex[:10]}"
     key = f"{prefix}/{local.relative_to(src).as_posix()}"
     fs.put_file(str(local), key, chunksize=5 * 2**20)
