@@ -306,6 +306,28 @@ def test_a_reopen_fetches_only_new_series(orthanc: Orthanc, archive: Path, tmp_p
     assert len(again.series(SeriesDescription="VFA")) == 1
 
 
+def test_a_reopen_reads_the_saved_index_without_writing_it(
+    orthanc: Orthanc, archive: Path, tmp_path: Path
+) -> None:
+    """Where the server's pixels lie is saved with the index at the first open: each reopen
+    set them again for every instance and wrote the whole index back (~20 ms a reopen of
+    200 instances), because the rows changed were not among the index parts saved."""
+    cache = tmp_path / "cache"
+    first = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache)
+    expected = first.series(SeriesDescription="VFA")[0].to_xarray().values
+    first.close()
+    saved = [p for p in cache.rglob("*") if ".dbdicom" in p.parts and p.is_file()]
+    before = {p: p.stat().st_mtime_ns for p in saved}
+    assert before
+    again = db.dicomweb(orthanc.url, session=orthanc.session(), cache=cache)
+    np.testing.assert_array_equal(
+        again.series(SeriesDescription="VFA")[0].to_xarray().values, expected
+    )
+    again.close()
+    assert {p: p.stat().st_mtime_ns for p in saved if p.exists()} == before
+    assert all(p.exists() for p in saved)
+
+
 def test_a_session_with_a_wrong_password_is_refused(orthanc: Orthanc, tmp_path: Path) -> None:
     session = requests.Session()
     session.auth = (USER, "wrong")

@@ -289,10 +289,10 @@ class Index(HeldTable, Files):
     def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any]) -> None:
         """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``)."""
         changed = overwrite_rows(self.frame, pos, data)
+        for col in changed:  # before after_rows, which reads them
+            self._forget(col)
         if self.after_rows is not None:
             self.after_rows()
-        for col in changed:
-            self._forget(col)
         if changed & ORDER_COLUMNS:
             self.order_version += 1
         self._absent = None
@@ -319,6 +319,7 @@ class Index(HeldTable, Files):
             arr[rows] = value
             self.frame[name] = arr if dst.dtype.kind in "fiub" else pd.array(arr, dtype=dst.dtype)
             self._forget(name)
+        self._touch(self.array("_path", np.asarray(rows)))  # their parts written again
         self._absent = None
         self._ok = None
         self._dirty = True

@@ -201,15 +201,15 @@ def _pixels_on_server(index: Index) -> None:
     length its description gives, its float bits from the series' mark, and
     loses the warning that its pixel data are missing.
     """
-    frame = index.frame
+    # columns read from the saved table as they are: no pandas frame made at a reopen
     number = {
-        name: np.nan_to_num(frame[name].to_numpy(dtype=float, na_value=np.nan), nan=0)
+        name: np.nan_to_num(np.asarray(index.array(name), dtype=float), nan=0)
         for name in ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "NumberOfFrames")
     }
     empty = (
-        (frame["_error"].to_numpy(dtype=object) == "")
-        & (frame["_offset"].to_numpy() < 0)
-        & (frame["_nbytes"].to_numpy() < 0)
+        (index.array("_error") == "")
+        & (np.asarray(index.array("_offset")) < 0)
+        & (np.asarray(index.array("_nbytes")) < 0)
         & (number["Rows"] > 0)
         & (number["Columns"] > 0)
         & (number["BitsAllocated"] > 0)
@@ -219,17 +219,17 @@ def _pixels_on_server(index: Index) -> None:
         pixels = number["Rows"] * number["Columns"] * np.maximum(number["SamplesPerPixel"], 1)
         bits = pixels * number["BitsAllocated"] * np.maximum(number["NumberOfFrames"], 1)
         floats = float_bits_of(index.root)
-        uids = frame["SOPInstanceUID"].to_numpy(dtype=object)
+        uids = index.array("SOPInstanceUID", rows)
         warnings = [
-            "\n".join(w for w in str(text).split("\n") if not w.startswith(_NO_PIXELS))
-            for text in frame["_warning"].to_numpy(dtype=object)[rows]
+            "\n".join(w for w in str(text or "").split("\n") if not w.startswith(_NO_PIXELS))
+            for text in index.array("_warning", rows)
         ]
         index.set_file_columns(
             rows,
             {
                 "_offset": 0,
                 "_nbytes": (-(-bits[rows] // 8)).astype(np.int64),
-                "_float_bits": np.array([floats.get(str(uids[r]), 0) for r in rows]),
+                "_float_bits": np.array([floats.get(str(uid), 0) for uid in uids]),
                 "_warning": np.array(warnings, dtype=object),
             },
         )
