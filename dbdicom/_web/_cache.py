@@ -193,8 +193,15 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.memo: dict[tuple[str, str, str], bytes] = {}
+        # each tag's last value and bytes: most elements equal the previous
+        # instance's, which a comparison of the JSON values tells at C speed
+        self.last: dict[str, tuple[dict[str, Any], list[str], bytes]] = {}
 
     def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
+        last = self.last.get(tag)
+        # equal values (a DS 1 and 1.0 too, which differ only in their text) are one value
+        if last is not None and last[0] == value and last[1] == charset:
+            return last[2]
         key = (tag, _value_key(value), "\\".join(charset))
         found = self.memo.get(key)
         if found is None:
@@ -203,6 +210,7 @@ class _Encoder:
             fp.is_little_endian, fp.is_implicit_VR = True, False
             write_data_element(fp, ds[int(tag, 16)], convert_encodings(charset or None))
             found = self.memo[key] = fp.getvalue()
+        self.last[tag] = (value, charset, found)
         return found
 
     def file(self, meta: dict[str, Any]) -> tuple[bytes, int]:
