@@ -97,9 +97,11 @@ class _SeriesArrays:
         dims : list of str, optional
             DICOM keywords to use as dims, e.g. ``["SliceLocation",
             "FlipAngle"]``; any tag works, also tags not in the index (read
-            once, then remembered), and ``"frame"`` (the frame number of a
-            multi-frame file; for single-frame instances, their order by
-            InstanceNumber). By default the dims of enhanced files' own
+            once, then remembered), and ``"frame"`` (the 0-based index of a
+            frame in its multi-frame file, as numpy counts: DICOM numbers
+            frames from 1, so ``ReferencedFrameNumber`` and WADO-RS
+            ``/frames/N`` are this + 1; for single-frame instances, their
+            order by InstanceNumber). By default the dims of enhanced files' own
             Dimension Index (``SliceLocation`` and the tags it points at, or
             ``cardiac_phase``, ``diffusion``, ``StackID``: see
             docs/arrays.md); for a diffusion series of single-frame files
