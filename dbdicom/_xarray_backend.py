@@ -274,11 +274,18 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         return xr.DataTree.from_dict(groups)
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """A DICOM file, or a folder indexed by dbdicom or holding one: :func:`looks_like_dicom`."""
+        """A DICOM file, a folder indexed by dbdicom or holding one, a ``dicomweb+`` URL.
+
+        Other URLs (``s3://``, ``https://``...) are not looked into: xarray
+        asks every backend about every URL it opens, and a listing of a
+        store for each would cost them all; ``engine="dbdicom"`` opens them.
+        """
         try:
             path = os.fspath(filename_or_obj)
         except TypeError:
             return False
-        if isinstance(path, bytes) or "://" in path:
+        if isinstance(path, bytes):
             return False
+        if "://" in path:
+            return path.lower().startswith("dicomweb+")
         return looks_like_dicom(path)

@@ -612,6 +612,9 @@ def test_xarray_opens_a_dicomweb_url(
     expected = db.database(archive).series(SeriesDescription="CT phantom")[0].to_xarray()
     got = xr.open_dataarray(orthanc.db_url, engine="dbdicom", group="CT phantom")
     np.testing.assert_array_equal(got.values, expected.values)
+    # a dicomweb+ URL is recognised without engine= (trial G: xarray found no backend)
+    guessed = xr.open_dataarray(orthanc.db_url, group="CT phantom")
+    np.testing.assert_array_equal(guessed.values, expected.values)
 
 
 def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
