@@ -14,14 +14,12 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from .._errors import DicomError, FileGoneError
+from .._index import WORKING_MARK
 
 __all__ = ["REOPEN_HINT", "gone_as_stale"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-#: in the path of a file kept for a database in a store opened writable (see _index._staged)
-_STAGED = "/dbdicom/work-"
 
 REOPEN_HINT = "reopen the folder, or call database.refresh(), and build the array again"
 
@@ -57,7 +55,7 @@ def _gone(exc: FileNotFoundError) -> str:
     True
     """
     name = str(exc.filename or exc)
-    if exc.filename and _STAGED in str(exc.filename).replace("\\", "/"):
+    if exc.filename and WORKING_MARK in str(exc.filename).replace("\\", "/"):
         return (
             f"{name}: an object of a database in a store whose changes are not saved yet is "
             "kept on the machine that changed it, until database.save(): save first, or "

@@ -25,7 +25,7 @@ from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._remote import RemoteIndex
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
-from ._staged import StagedIndex
+from ._staged import WORKING_MARK, StagedIndex
 from ._store import UNREAD, store_folder
 from ._walk import SKIPPED, walk
 
@@ -41,6 +41,7 @@ __all__ = [
     "NUMERIC_VRS",
     "RemoteIndex",
     "StagedIndex",
+    "WORKING_MARK",
     "Row",
     "SKIPPED",
     "TAGS",

@@ -40,7 +40,12 @@ from ._remote import RemoteIndex, _scan_rows
 from ._scan import Row
 from ._walk import Walk
 
-__all__ = ["StagedIndex"]
+__all__ = ["WORKING_MARK", "StagedIndex"]
+
+#: in the path of every working folder, whatever the machine's user data folder
+#: (``<user data>/dbdicom/work-...``): how a file of one is told on a dask
+#: worker, whose own folders may be other
+WORKING_MARK = "/dbdicom/work-"
 
 #: objects downloaded at once when they are made local (each streamed to its file)
 _THREADS = 8
@@ -77,7 +82,7 @@ class StagedIndex(RemoteIndex):
     True
     """
 
-    cache_prefix = "work-"
+    cache_prefix = WORKING_MARK.rsplit("/", 1)[1]  # "work-"
 
     @staticmethod
     def home() -> Path:
