@@ -3,7 +3,8 @@
 DICOM (copies, or a medium with a DICOMDIR), CSV, NPY, NIfTI (with BIDS
 sidecars and names), PNG, (OME-)Zarr and virtual Zarr (references to the
 frames in place); :mod:`._layout` holds the layout and the names made from
-header values. Each public name is imported from its module when first used (see
+header values, :mod:`._archive` the layout written as one zip file. Each
+public name is imported from its module when first used (see
 :mod:`dbdicom._facade`), so the formats' libraries (xarray, zarr, nibabel,
 matplotlib) load only when that format is exported.
 """
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from .._facade import lazy_names
 
 if TYPE_CHECKING:
+    from ._archive import export_zip, is_zip_path, zip_folder
     from ._csv import export_csv
     from ._dicom import export_dicom
     from ._dicomdir import export_dicomdir
@@ -53,8 +55,10 @@ _MODULES = {
     "export_npy_all": "._npy",
     "export_png": "._png",
     "export_virtual": "._virtual",
+    "export_zip": "._archive",
     "export_zarr": "._zarr",
     "frame_rows": "._layout",
+    "is_zip_path": "._archive",
     "label": "._layout",
     "npy_arrays": "._npy",
     "open_zarr": "._zarr",
@@ -67,6 +71,7 @@ _MODULES = {
     "virtual_references": "._virtual",
     "write_nifti": "._nifti",
     "write_zarr": "._zarr",
+    "zip_folder": "._archive",
 }
 __getattr__ = lazy_names(__name__, _MODULES)
 
@@ -88,7 +93,9 @@ __all__ = [
     "export_png",
     "export_virtual",
     "export_zarr",
+    "export_zip",
     "frame_rows",
+    "is_zip_path",
     "label",
     "npy_arrays",
     "open_zarr",
@@ -101,4 +108,5 @@ __all__ = [
     "virtual_references",
     "write_nifti",
     "write_zarr",
+    "zip_folder",
 ]

@@ -292,7 +292,7 @@ class Store:
         if denied(exc):
             return StorageAccessError(
                 f"{where} {what}: access was refused ({cause}). Give credentials that may "
-                "read it: db.database(url, storage_options={...})."
+                "read it: storage_options={...} (of db.database(url), import_dicom(url)...)."
             )
         if isinstance(exc, FileNotFoundError):
             if url:
@@ -307,7 +307,7 @@ class Store:
             )
         return StorageError(
             f"{where} {what} ({cause}): check that the server is reachable and the URL "
-            "right, then open the database again."
+            "right, then try again."
         )
 
     def path_of(self, rel: str) -> str:

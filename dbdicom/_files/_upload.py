@@ -54,7 +54,8 @@ def writable_store(url: str, options: Any = None) -> Store:
     if "::" in url or store.protocol not in WRITABLE:
         raise ReadOnlyError(
             f"cannot export into {store.name}: dbdicom writes exports into local folders, "
-            "object stores (s3://, gs://, az://) and, for DICOM files, DICOMweb archives "
+            "zip files (a path, or an object store's URL, ending in .zip), object stores "
+            "(s3://, gs://, az://) and, for DICOM files, DICOMweb archives "
             "(export_as_dicom('dicomweb+http(s)://host/dicom-web'), with STOW-RS); not into "
             f"{store.protocol}:// URLs. Give a folder, a bucket's URL, or the archive's "
             "dicomweb+ URL."

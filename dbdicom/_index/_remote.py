@@ -29,6 +29,7 @@ from .._files import (
     NotDicomError,
     RemoteFile,
     Store,
+    fetch_object,
     local_copy,
     read_any_header,
     remote_header,
@@ -152,7 +153,8 @@ class RemoteIndex(Index):
         return out
 
     def copy_out(self, rel: str, target: Path, stat: bool = False) -> None:
-        target.write_bytes(self.source.whole(rel))
+        """Stream the object ``rel`` into the local file ``target`` (never whole in memory)."""
+        fetch_object(self.source.object(rel), target)
 
     @contextlib.contextmanager
     def local_file(self, rel: str) -> Iterator[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,17 @@ import numpy as np
 
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
-from .._files import NotDicomError, has_scheme, read_any_header, redact
+from .._files import (
+    Header,
+    NotDicomError,
+    Store,
+    fetch_object,
+    has_scheme,
+    is_url,
+    object_headers,
+    read_any_header,
+    redact,
+)
 from .._index import match_values
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
@@ -24,30 +36,40 @@ if TYPE_CHECKING:
 __all__ = ["import_dicom", "save_to", "subseries"]
 
 
-def import_dicom(db: Database, files: Any) -> list[Record]:
+def import_dicom(
+    db: Database, files: Any, storage_options: Mapping[str, Any] | None = None
+) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
     editor = db._editor
     editor.begin()
     if is_dicomweb(files):  # a study or series of a DICOMweb archive: retrieved first
+        if storage_options:
+            raise ValueError(
+                "storage_options are for object stores (s3://...): a DICOMweb URL takes its "
+                "credentials as user:password@ in it."
+            )
         with tempfile.TemporaryDirectory(prefix="dbdicom-wado-") as folder:
             return import_dicom(db, retrieve_into(str(files), Path(folder)))
-    paths, refused = _expand(files)
+    entries = [files] if isinstance(files, str | os.PathLike) else list(files)
+    if storage_options and not any(has_scheme(entry) for entry in entries):
+        raise ValueError(
+            "storage_options are for importing from an object store (s3://bucket/prefix...), "
+            "not from local files: leave them out, or give the store's URL."
+        )
     have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
-    wanted = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
-    items = []
+    items: list[tuple[str, tuple[str, str, str, str], Writer]] = []
     duplicates: list[str] = []
-    for src in paths:
-        try:
-            header = read_any_header(str(src), wanted)
-        except (NotDicomError, EOFError, OSError) as exc:
-            refused.append(f"{src} ({exc})")
+    refused: list[str] = []
+    for name, header, copy in _headers(db, entries, storage_options or {}, refused):
+        if not isinstance(header, Header):  # why it is not read
+            refused.append(f"{name} ({header})")
             continue
         uid = header.values.get(0x00080018)
         if not uid:
-            refused.append(f"{src} (no SOPInstanceUID)")
+            refused.append(f"{name} (no SOPInstanceUID)")
             continue
         if uid in have:
-            duplicates.append(f"{src} ({uid})")
+            duplicates.append(f"{name} ({uid})")
             continue
         have.add(uid)
         series = header.values.get(0x0020000E) or "imported"
@@ -58,8 +80,8 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
             str(series),
             str(uid),
         )
-        items.append((rel, keys, lambda tmp, src=src: shutil.copyfile(src, tmp)))
-    editor.create(items, "Importing")  # type: ignore[arg-type]
+        items.append((rel, keys, copy))
+    editor.create(items, "Importing")
     if duplicates:
         db._warn(
             f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
@@ -73,6 +95,54 @@ def import_dicom(db: Database, files: Any) -> list[Record]:
         )
     cls = db._class_of("instance")
     return [cls(db, keys[3]) for _, keys, _ in items]
+
+
+#: the tags an import reads of each file: where its copy goes in the hierarchy
+_WANTED = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
+
+Writer = Callable[[str], object]
+
+
+def _headers(
+    db: Database, entries: list[Any], options: Mapping[str, Any], refused: list[str]
+) -> Iterator[tuple[str, Header | str, Writer]]:
+    """Each file to import: its name for messages, its header (or why it has none), its copier.
+
+    Local files and folders (:func:`_expand`; entries that are not files go
+    into ``refused``), and the objects below each URL of a store (a prefix
+    of S3, GCS, Azure, a web server's folder, a zip file), read as
+    :func:`dbdicom._files.object_headers` reads them and streamed into the
+    database by :func:`dbdicom._files.fetch_object`. Every entry is looked
+    at before any file is written: a missing one raises first.
+    """
+    for entry in entries:
+        if is_url(entry):
+            store = Store(os.fspath(entry), dict(options) if has_scheme(entry) else {})
+            yield from _object_headers(db, store)  # (a local zip file takes no options)
+            continue
+        paths, skipped = _expand(entry)
+        refused.extend(skipped)
+        for src in paths:
+            header: Header | str
+            try:
+                header = read_any_header(str(src), _WANTED)
+            except (NotDicomError, EOFError, OSError) as exc:
+                header = str(exc)
+            yield str(src), header, functools.partial(shutil.copyfile, src)
+
+
+def _object_headers(db: Database, store: Store) -> Iterator[tuple[str, Header | str, Writer]]:
+    """:func:`_headers` of the objects below ``store``'s URL (or of the one object it names).
+
+    No credential in any text: the names are URLs without them, the causes scrubbed.
+    """
+
+    def progress(done: int, total: int) -> None:
+        db._editor._progress(done, total, "Reading headers")
+
+    for obj, header in object_headers(store, _WANTED, progress):
+        read = store.scrub(str(header)) if isinstance(header, Exception) else header
+        yield obj.name, read, functools.partial(fetch_object, obj)
 
 
 def _expand(files: Any) -> tuple[list[Path], list[str]]:

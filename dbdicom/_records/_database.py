@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -296,7 +296,9 @@ class Database(Record):
         """
         return self._editor.changes()
 
-    def import_dicom(self, files: Any) -> list[Any]:
+    def import_dicom(
+        self, files: Any, *, storage_options: Mapping[str, Any] | None = None
+    ) -> list[Any]:
         """Copy DICOM files (a list of files or folders, or one folder) into the database.
 
         The files are copied, never moved or changed; files whose
@@ -307,12 +309,36 @@ class Database(Record):
         again with :meth:`restore` until :meth:`save`. Returns the new
         instances.
 
+        ``files`` (or any of a list) may also be a URL of an object store
+        or web server, or a zip file, as :func:`dbdicom.database` opens them
+        (``"s3://bucket/prefix"``, ``"gs://..."``, ``"az://..."``,
+        ``"https://host/folder/"``, ``"archive.zip"``,
+        ``"zip://::s3://bucket/archive.zip"``), with ``storage_options``
+        (fsspec's: credentials, endpoint; for every URL of a list, not for
+        a local zip file): the objects below it (or the
+        one object it names) are imported as the files of a folder are,
+        their headers fetched by range, then each object streamed into
+        the database. A missing bucket or prefix, refused access and a
+        missing package raise what :func:`dbdicom.database` raises for that
+        URL (:class:`dbdicom.DatabaseNotFoundError`,
+        :class:`dbdicom.StorageAccessError`,
+        :class:`dbdicom.StorageBackendError`), before any file is copied;
+        credentials never appear in an error or warning. See docs/remote.md.
+
         ``files`` may also be the URL of a study or a series of a DICOMweb
         archive (``"dicomweb+http://host/dicom-web/studies/<uid>/series/<uid>"``,
         credentials as ``user:password@`` in it): its instances are retrieved
         with WADO-RS and imported (see docs/dicomweb.md).
+
+        Examples
+        --------
+        >>> import shutil, tempfile
+        >>> archive = shutil.make_archive(tempfile.mkdtemp() + "/cd", "zip", database.path)
+        >>> other = db.database(tempfile.mkdtemp())
+        >>> len(other.import_dicom(archive)) == len(database.instances())
+        True
         """
-        return import_dicom(self, files)
+        return import_dicom(self, files, storage_options)
 
     def import_nifti(self, path: str | os.PathLike[str], reference: Any = None) -> Any:
         """Write a NIfTI file (``.nii`` or ``.nii.gz``) into the database as a new series.

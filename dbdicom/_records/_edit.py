@@ -34,6 +34,7 @@ from .._errors import (
     FileGoneError,
     InvalidFileError,
     ReadOnlyError,
+    StorageError,
     disk_full,
 )
 from .._facade import pandas as pd
@@ -367,7 +368,9 @@ class Editor(Changes, Memory):
                     # (pydicom's writer puts a whole traceback in its message: the chain has it)
                     why = str(exc).split("Traceback (most recent call last)")[0].strip()
                     why = "; ".join(line.strip() for line in why.splitlines() if line.strip())
-                    raise DicomError(
+                    # a store's error stays one (an object fetched for an import)
+                    kind = type(exc) if isinstance(exc, StorageError) else DicomError
+                    raise kind(
                         f"writing {self.root / rel} failed ({why}); {len(done)} of {len(items)} "
                         f"{after}"
                     ) from exc

@@ -48,12 +48,16 @@ def exported_to(
     storage_options: Mapping[str, Any] | None,
     export: Callable[[Path], Any],
 ) -> Any:
-    """``export(folder)`` into ``path``: a local folder, or a store's URL (uploaded after).
+    """``export(folder)`` into ``path``: a local folder, a zip file, or a store's URL.
 
+    A ``path`` ending in ``.zip`` (not an existing folder) is a zip file
+    holding what the folder would (:func:`dbdicom._export.export_zip`).
     Into a store (``s3://bucket/prefix``...), the export is written into a
     temporary local folder, then every file of it is put into the store at
     the same relative path (:func:`dbdicom._files.upload_folder`), and the
-    URL of what ``export`` returned is returned (an :class:`ExportedURL`).
+    URL of what ``export`` returned is returned (an :class:`ExportedURL`);
+    a URL ending in ``.zip`` (``s3://bucket/results/out.zip``) is one
+    object, the zip file.
     """
     text = os.fspath(path)
     if text[:7].lower() == "file://":  # a local folder
@@ -71,18 +75,41 @@ def exported_to(
                 f"the local folder {text!r}: leave them out, or give the store's URL."
             )
         with export_space(path):
+            if _export.is_zip_path(text):  # (a folder named x.zip stays a folder)
+                return _export.export_zip(Path(text), export)
             return export(Path(text))
-    store = _files.writable_store(text, storage_options)
+    folder, name = _zip_object(text)
+    store = _files.writable_store(folder, storage_options)
     store.filesystem()  # a missing package is said before the export's work
     with tempfile.TemporaryDirectory(prefix="dbdicom-export-") as tmp:
         root = Path(tmp, "export")
         with export_space(root):
-            local = export(root)
+            if name:  # one object: the zip file
+                local = _export.export_zip(root / name, export)
+            else:
+                local = export(root)
         _files.upload_folder(store, str(root))
         rel = Path(local).relative_to(root).as_posix()
     url = store.url.rstrip("/") + ("" if rel == "." else "/" + rel)
     skipped = getattr(local, "skipped", ())
     return _export.ExportedURL(url, getattr(local, "exported", 0), skipped)
+
+
+def _zip_object(url: str) -> tuple[str, str]:
+    """``(url of its folder, name)`` for the URL of a zip object in a store; else ``(url, "")``.
+
+    Examples
+    --------
+    >>> _zip_object("s3://bucket/results/out.zip"), _zip_object("s3://bucket/results")
+    (('s3://bucket/results', 'out.zip'), ('s3://bucket/results', ''))
+    >>> _zip_object("s3://archive.zip")  # a bucket is no object
+    ('s3://archive.zip', '')
+    """
+    scheme, sep, rest = url.partition("://")
+    folder, slash, name = rest.rstrip("/").rpartition("/")
+    if "::" in url or not slash or not folder or not name.lower().endswith(".zip"):
+        return url, ""
+    return f"{scheme}{sep}{folder}", name
 
 
 class Exports:
@@ -98,12 +125,21 @@ class Exports:
     series or an instance exported on its own raises the
     :class:`dbdicom.DicomError` instead.
 
+    A ``path`` ending in ``.zip`` (``"out.zip"``; not an existing folder,
+    which stays a folder) is a zip file that holds what the folder would,
+    at the same relative paths: written whole into a temporary file next
+    to it, then renamed (an existing ``out.zip`` is replaced only then, so
+    a failed export never leaves half a zip file). ``db.database("out.zip")``
+    opens a zip of DICOM files read-only. See docs/export.md.
+
     Every ``path`` may be an object store's URL (``s3://bucket/prefix``,
     ``gs://``, ``az://``), with ``storage_options`` (fsspec's, as for
     :func:`dbdicom.database`): the export is written into a temporary
     local folder, then uploaded (:func:`exported_to`), and the URL
     returned, an ``ExportedURL`` (a ``str``) with the same ``skipped``
-    and ``exported``. See docs/remote.md.
+    and ``exported``; a URL ending in ``.zip``
+    (``"s3://bucket/results/out.zip"``) is uploaded as one object, the
+    zip file. See docs/remote.md.
     """
 
     __slots__ = ()
@@ -138,15 +174,28 @@ class Exports:
         or raises :class:`~dbdicom.MediumError` when exported on its own.
         See docs/media.md.
 
+        A ``path`` ending in ``.zip`` is a zip file holding what the folder
+        would, at the same paths (with ``dicomdir=True``, the medium: its
+        ``DICOMDIR`` at the top of the zip); an existing one is replaced
+        once the new one is complete. A store's URL ending in ``.zip``
+        (``"s3://bucket/results/out.zip"``) is uploaded as one object.
+
         A ``path`` ``"dicomweb+http://host/dicom-web"`` stores the files
         into that DICOMweb archive with STOW-RS instead (``session``: a
         ``requests.Session`` with its credentials); see docs/dicomweb.md.
 
         Examples
         --------
-        >>> import tempfile, pathlib
-        >>> out = database.studies(Modality="CT")[0].export_as_dicom(tempfile.mkdtemp())
+        >>> import tempfile, pathlib, zipfile
+        >>> ct = database.studies(Modality="CT")[0]
+        >>> out = ct.export_as_dicom(tempfile.mkdtemp())
         >>> len(list(pathlib.Path(out).rglob("*.dcm")))
+        10
+        >>> archive = ct.export_as_dicom(tempfile.mkdtemp() + "/ct.zip")
+        >>> names = zipfile.ZipFile(archive).namelist()
+        >>> sorted(names) == sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dcm"))
+        True
+        >>> len(db.database(archive).instances())  # read-only
         10
         """
         record = self._synced()

@@ -1,0 +1,136 @@
+"""Exports into a zip file: ``export_as_dicom("out.zip")`` made a FOLDER named out.zip.
+
+A user naming a ``.zip`` expects one archive holding what the folder export
+holds, at the same relative paths, that ``zipfile`` lists and dbdicom opens;
+an existing one replaced whole or not at all; into a bucket, one object.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.fileset import FileSet
+from servers import SHARED_BUCKET, SeaweedFS, bucket_fs
+
+import dbdicom as db
+from dbdicom._demo import build_demo
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> db.Database:
+    return db.database(build_demo(tmp_path_factory.mktemp("demo") / "demo"))
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` by its relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _members(archive: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as z:
+        assert z.testzip() is None
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize("level", ["database", "patient", "study", "series"])
+def test_a_zip_holds_what_the_folder_would(demo: db.Database, tmp_path: Path, level: str) -> None:
+    ct = demo.series(SeriesDescription="CT phantom")[0]
+    record = {"database": demo, "patient": ct.parent.parent, "study": ct.parent, "series": ct}[
+        level
+    ]
+    folder = record.export_as_dicom(tmp_path / "folder")
+    archive = record.export_as_dicom(tmp_path / "out.zip")
+    assert Path(archive) == tmp_path / "out.zip" and archive.is_file()
+    assert archive.exported == folder.exported > 0 and archive.skipped == folder.skipped == ()
+    assert _members(archive) == _files(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out.zip"]  # nothing left
+    opened = db.database(archive)  # read-only, the same instances and pixels
+    assert opened.read_only
+    assert sorted(i.uid for i in opened.instances()) == sorted(i.uid for i in record.instances())
+    (same,) = opened.series(SeriesInstanceUID=ct.uid)
+    assert np.array_equal(same.to_xarray().values, ct.to_xarray().values)
+
+
+def test_a_dicomdir_goes_into_the_zip(demo: db.Database, tmp_path: Path) -> None:
+    study = demo.studies(Modality="CT")[0]
+    medium = study.export_as_dicom(tmp_path / "medium", dicomdir=True)
+    archive = study.export_as_dicom(tmp_path / "medium.zip", dicomdir=True)
+    members = _members(archive)
+    assert "DICOMDIR" in members and members.keys() == _files(medium).keys()
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(archive).extractall(unpacked)
+    fileset = FileSet(pydicom.dcmread(unpacked / "DICOMDIR"))
+    assert len(fileset) == len(study.instances())
+    assert {str(i.SOPInstanceUID) for i in fileset} == {i.uid for i in study.instances()}
+    # the files are those the DICOMDIR names (its own bytes differ: its File-set UID is new)
+    assert {k: v for k, v in members.items() if k != "DICOMDIR"} == {
+        k: v for k, v in _files(medium).items() if k != "DICOMDIR"
+    }
+
+
+def test_an_existing_zip_is_replaced_whole_or_not_at_all(demo: db.Database, tmp_path: Path) -> None:
+    out = tmp_path / "out.zip"
+    out.write_bytes(b"an older export")
+    ct = demo.series(SeriesDescription="CT phantom")[0]
+    ct.export_as_dicom(out)
+    assert len(_members(out)) == len(ct.instances())
+    before = out.read_bytes()
+    blank = db.series(np.zeros((2, 4, 4), dtype=np.uint16))  # no StudyDate: no DICOMDIR
+    with pytest.raises(db.MediumError, match="Study Date"):
+        blank.export_as_dicom(out, dicomdir=True)  # fails after the export began
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.zip"]  # no temporary file or folder
+
+
+def test_a_folder_named_zip_stays_a_folder_and_a_new_zip_gets_its_folder(
+    demo: db.Database, tmp_path: Path
+) -> None:
+    ct = demo.series(SeriesDescription="CT phantom")[0]
+    (tmp_path / "folder.zip").mkdir()
+    out = ct.export_as_dicom(tmp_path / "folder.zip")
+    assert out.is_dir() and len(list(out.rglob("*.dcm"))) == len(ct.instances())
+    deep = ct.export_as_dicom(tmp_path / "new" / "deeper" / "CT.ZIP")
+    assert deep.is_file() and len(_members(deep)) == len(ct.instances())
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(NotADirectoryError):
+        ct.export_as_dicom(tmp_path / "a-file" / "x.zip")
+
+
+def test_other_formats_zip_too(demo: db.Database, tmp_path: Path) -> None:
+    study = demo.studies(Modality="MR")[0]
+    folder = study.export_as_csv(tmp_path / "csv")
+    archive = study.export_as_csv(tmp_path / "csv.zip")
+    assert _members(archive) == _files(folder) and all(
+        k.endswith(".csv") for k in _members(archive)
+    )
+
+
+def test_a_zip_url_is_one_object_of_the_bucket(
+    demo: db.Database, seaweedfs: SeaweedFS, tmp_path: Path
+) -> None:
+    options = seaweedfs.options
+    fs = bucket_fs(options)
+    prefix = f"{SHARED_BUCKET}/zip-{uuid.uuid4().hex[:10]}"
+    ct = demo.series(SeriesDescription="CT phantom")[0]
+    url = ct.export_as_dicom(f"s3://{prefix}/results/ct.zip", storage_options=options)
+    assert url == f"s3://{prefix}/results/ct.zip" and url.exported == 1
+    fs.invalidate_cache()
+    assert fs.find(prefix) == [f"{prefix}/results/ct.zip"]
+    local = ct.export_as_dicom(tmp_path / "ct.zip")
+    assert fs.cat_file(f"{prefix}/results/ct.zip") == local.read_bytes()
+    opened = db.database(f"zip://::{url}", storage_options={"s3": options})
+    assert sorted(i.uid for i in opened.instances()) == sorted(i.uid for i in ct.instances())
+    with pytest.raises(db.ReadOnlyError, match="Give a folder"):
+        ct.export_as_dicom(f"zip://::s3://{prefix}/ct.zip", storage_options=options)
