@@ -47,6 +47,9 @@ class Files:
     #: for a folder of the headers of a DICOMweb archive: its server (see
     #: dbdicom._records._web), whose instances hold the pixels; else None
     archive: Any = None
+    #: for an archive's database opened with filters: those filters (keyword -> value), which
+    #: say the instances it holds (see dbdicom._records._web); None: all
+    archive_query: dict[str, Any] | None = None
     #: what rows read (again) need besides the files' values: for an archive's headers,
     #: the pixel data its server holds (see ``dbdicom._records._web``); None: nothing
     after_rows: Any = None
@@ -66,6 +69,9 @@ class Files:
         if self.archive is not None:
             folders = [rel.rsplit("/", 1)[0] for rel in rels]  # one a series
             sizes = Counter(rel.rsplit("/", 1)[0] for rel in set(rels))  # instances a series
+            for folder in sizes:  # the server has more: none of its reads is the series'
+                if _web.held_in_part(self.root / folder):
+                    sizes[folder] = 0
             # where the instances of a series read whole are kept, if the user asked
             root = str(self.root) if getattr(self.archive, "keep_pixels", False) else ""
             return np.array(

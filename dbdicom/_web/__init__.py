@@ -4,7 +4,7 @@ Below the index (it writes the folder the index reads) and above the files
 (it decodes frames as files are decoded). Knows nothing of records or arrays.
 """
 
-from ._cache import cache_folder, float_bits_of, held_by_one, sync
+from ._cache import cache_folder, float_bits_of, held_by_one, held_in_part, hold_only, sync
 from ._frames import (
     WebPath,
     kept_places,
@@ -23,6 +23,8 @@ __all__ = [
     "cache_folder",
     "float_bits_of",
     "held_by_one",
+    "held_in_part",
+    "hold_only",
     "is_dicomweb",
     "kept_places",
     "read_series_frames",

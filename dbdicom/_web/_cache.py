@@ -9,9 +9,15 @@ The folder is then indexed like any other, so a DICOMweb database has every
 query, attribute read and array of a folder; only the pixels stay on the
 server, read frame by frame when an array is computed (see ``_frames``).
 
-Beside each series folder, ``.series.json`` says how many instances it had
-and which hold float pixel data; a series whose count on the server changed
-is fetched again, one that the server no longer has is removed.
+In each series folder, ``.series.json`` says how many instances it had on
+the server and which hold float pixel data; a series whose count on the
+server changed is fetched again, one that the server no longer has is
+removed. A database opened with filters holds the instances they select
+(see ``dbdicom._records._web``): the headers of the others go in
+``.others/`` inside their series folder (hidden from the index, never
+fetched again for that), and the mark says which filters left them out
+(``selection``) and how many are held; an open with other filters, or none,
+puts them back first.
 """
 
 from __future__ import annotations
@@ -41,9 +47,21 @@ from .._files import file_meta_bytes
 from .._interaction import user_stacklevel
 from ._server import Server, server_error
 
-__all__ = ["MARK", "cache_folder", "float_bits_of", "held_by_one", "safe_uid", "sync"]
+__all__ = [
+    "MARK",
+    "OTHERS",
+    "cache_folder",
+    "float_bits_of",
+    "held_by_one",
+    "held_in_part",
+    "hold_only",
+    "safe_uid",
+    "sync",
+]
 
 MARK = ".series.json"
+#: the folder, in a series' folder, of the headers of the instances an open's filters left out
+OTHERS = ".others"
 _STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
 _CHARSET = "00080005"
 _BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}  # pixel data elements: float bits
@@ -284,12 +302,101 @@ def float_bits_of(folder: Path) -> dict[str, int]:
     return out
 
 
+def _mark_of(series: Path) -> dict[str, Any]:
+    """The :data:`MARK` of the folder ``series`` ({} if it has none that reads)."""
+    try:
+        found = json.loads((series / MARK).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write_mark(series: Path, mark: dict[str, Any]) -> None:
+    """Write the :data:`MARK` of ``series`` whole or not at all."""
+    fd, tmp = tempfile.mkstemp(dir=series, prefix=".new-")
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(mark))
+    os.replace(tmp, series / MARK)
+
+
+def held_in_part(series: Path) -> bool:
+    """Whether the open's filters left some instances of the series folder ``series`` out.
+
+    Its headers are then not all those of the series on the server: a read
+    of every instance held is not a read of the series (see ``_frames``).
+    """
+    return (series / OTHERS).is_dir()
+
+
+def hold_only(folder: Path, left_out: dict[str, list[str]], selection: str | None) -> bool:
+    """Leave the headers ``left_out`` out of the index: moved into :data:`OTHERS`.
+
+    ``left_out``: series folder (``study/series``, relative to ``folder``)
+    -> names of header files in it. ``selection`` names the filters that
+    left them out (None: filters that cannot be named, a function): an open
+    with other filters puts them back first (:func:`_put_back`). True if any
+    header was moved.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "1.2" / "1.3").mkdir(parents=True)
+    >>> for name in ("1.4.dcm", "1.5.dcm"):
+    ...     _ = (folder / "1.2" / "1.3" / name).write_bytes(b"")
+    >>> _ = (folder / "1.2" / "1.3" / MARK).write_text('{"instances": 2}')
+    >>> hold_only(folder, {"1.2/1.3": ["1.5.dcm"]}, "abc")
+    True
+    >>> held_in_part(folder / "1.2" / "1.3"), _mark_of(folder / "1.2" / "1.3")
+    (True, {'instances': 2, 'selection': 'abc', 'held': 1})
+    >>> _put_back(folder, None), held_in_part(folder / "1.2" / "1.3")
+    (None, False)
+    """
+    moved = False
+    for rel, names in left_out.items():
+        if not names:
+            continue
+        series = folder / rel
+        others = series / OTHERS
+        mark = _mark_of(series)
+        mark.pop("selection", None)  # until every header is moved: put back if cut short
+        _write_mark(series, mark)
+        others.mkdir(exist_ok=True)
+        for name in names:
+            os.replace(series / name, others / name)
+        moved = True
+        mark["selection"] = selection
+        mark["held"] = sum(1 for p in series.glob("*.dcm"))
+        _write_mark(series, mark)
+    return moved
+
+
+def _put_back(folder: Path, selection: str | None) -> None:
+    """Put back the headers left out by other filters than ``selection`` ("": none).
+
+    Those of the same filters stay out (None, a function, is never the
+    same): a reopen with the same filters changes nothing.
+    """
+    for others in folder.glob(f"*/*/{OTHERS}"):
+        series = others.parent
+        mark = _mark_of(series)
+        if selection is not None and mark.get("selection") == selection:
+            continue
+        mark.pop("selection", None)  # first: a put back cut short is finished next time
+        mark.pop("held", None)
+        _write_mark(series, mark)
+        for path in others.iterdir():
+            os.replace(path, series / path.name)
+        others.rmdir()
+
+
 def sync(
     server: Server,
     folder: Path,
     progress: Callable[[int, int], None] | None = None,
     filters: dict[str, str] | None = None,
     again: bool = False,
+    selection: str | None = "",
 ) -> bool:
     """Bring ``folder`` up to date with the archive; True if any series was added or removed.
 
@@ -297,7 +404,10 @@ def sync(
     that the server lists for them, and no others. With ``again``, the
     headers of every series the folder holds are fetched again (an
     instance replaced under its UIDs keeps the series' count of
-    instances), and no series is added.
+    instances), and no series is added. ``selection`` names all the
+    filters of the open ("" for none, None for some that cannot be named):
+    the headers that other filters left out are put back (see
+    :func:`hold_only`).
 
     Raises
     ------
@@ -306,7 +416,7 @@ def sync(
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
     try:
-        return _sync(server, folder, progress, filters, again)
+        return _sync(server, folder, progress, filters, again, selection)
     except DicomError:
         raise
     except OSError as exc:  # the folder's, not the server's (ServerError is a DicomError)
@@ -319,11 +429,14 @@ def _sync(
     progress: Callable[[int, int], None] | None,
     filters: dict[str, str] | None,
     again: bool = False,
+    selection: str | None = "",
 ) -> bool:
     """:func:`sync`, its errors of the folder as they come."""
     # before anything is written: a refusal leaves no folder
     listed = _once_each(list_series(server, filters))
     folder.mkdir(parents=True, exist_ok=True)
+    if not again:  # (fetched again, a series' headers are all put back)
+        _put_back(folder, selection)
     held = _held(folder)
     if again:
         todo = [(st, se, n) for st, se, n in listed if (st, se) in held]
