@@ -32,7 +32,7 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
-from ._web import fetch_again
+from ._web import fetch_again, hold_matching
 
 __all__ = ["Database"]
 
@@ -192,10 +192,12 @@ class Database(Record):
         wrong: what a reopen does not look at (see :meth:`refresh`).
         ``refresh(full=True)`` finds the same changes without reading the
         files that did not change. For a DICOMweb archive, the headers of
-        every series it holds are fetched from the server again first.
+        every series it holds are fetched from the server again first, and
+        the filters of its open select the instances it holds again.
         """
         fetch_again(self)
         self.index.scan()
+        hold_matching(self)  # an archive's: the instances its filters hold
         self._changed()
         return self
 
@@ -212,7 +214,9 @@ class Database(Record):
         finds those too; changed files are read, unchanged ones are not.
         For a DICOMweb archive, ``full=True`` fetches the headers of every
         series it holds from the server again first (a reopen fetches those
-        of new series, and of series whose number of instances changed).
+        of new series, and of series whose number of instances changed);
+        either way, the filters given at its open select the instances it
+        holds (see :func:`dbdicom.dicomweb`).
 
         Examples
         --------
@@ -224,6 +228,7 @@ class Database(Record):
         if full:
             fetch_again(self)
         changed = self.index.refresh(full=full)
+        changed = hold_matching(self) or changed  # an archive's: the instances its filters hold
         if changed:
             self._changed()
         return changed

@@ -79,12 +79,23 @@ def dicomweb(
         seen until the cache is deleted). Without it every read asks the
         server, which says when an instance is gone.
     **filters
-        Which series to hold, in the syntax of :meth:`Database.series`
-        (``Modality="MR"``, ``StudyDate="20240101-"``, ``SeriesDescription="T1*"``):
-        the server matches those QIDO-RS can (one value or date range of a
+        Which instances to hold: those ``database.instances(**filters)``
+        would select from the whole archive (the syntax of
+        :meth:`Database.instances`). A patient, study or series key
+        (``Modality="MR"``, ``StudyDate="20240101-"``,
+        ``SeriesDescription="T1*"``) holds whole series; an instance tag
+        (``FlipAngle=10``, ``InstanceNumber=3``, ``SOPInstanceUID=...``)
+        the instances that match, so a series may be held in part. The
+        server matches those QIDO-RS can (one value or date range of a
         patient, study or series key: only those series' headers are
-        fetched); dbdicom matches all of them again on the headers (a
-        wildcard, a function, an instance-level tag such as ``FlipAngle``).
+        fetched); dbdicom matches all of them again on the headers. The
+        headers of the instances left out stay in ``cache``, set aside: a
+        reopen with the same filters fetches none again, one with other
+        filters or none puts them back without asking the server (a
+        function is matched again at every open). A series held in part
+        is read instance by instance, and not kept by ``keep_pixels``. A
+        ``cache`` holds one selection at a time: give databases of other
+        filters open at the same time a ``cache`` each (docs/dicomweb.md).
 
     Raises
     ------

@@ -10,8 +10,8 @@ place (the archive is changed by storing series into it, with
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -23,12 +23,13 @@ import pydicom
 
 from .. import _export
 from .._errors import ServerError
-from .._index import parse_query, vr_of
+from .._index import check_tag, parse_query, vr_of
 from .._web import (
     Server,
     cache_folder,
     float_bits_of,
     held_by_one,
+    hold_only,
     is_dicomweb,
     retrieve_instance,
     server_error,
@@ -42,11 +43,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "fetch_again",
+    "hold_matching",
     "qido_filters",
     "attach",
     "export_from_archive",
     "is_dicomweb",
     "open_archive",
+    "selection",
     "store_record",
 ]
 
@@ -128,31 +131,81 @@ def open_archive(
     """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
 
     ``make`` opens a folder as a :class:`~dbdicom.Database` (the caller's
-    status and dialog). ``query``: keyword filters of the series to hold,
-    matched by the server where QIDO-RS can (:func:`qido_filters`: only
-    those series' headers are fetched), then by dbdicom on the headers.
+    status and dialog). ``query``: keyword filters of the instances to
+    hold, as :meth:`~dbdicom.Database.instances` takes them: matched by the
+    server where QIDO-RS can (:func:`qido_filters`: only those series'
+    headers are fetched), then by dbdicom on the headers, where the
+    instances they leave out are set aside (:func:`hold_matching`).
     """
+    query = dict(query or {})
+    for keyword, wanted in query.items():  # a typo is said before the archive is read
+        parse_query(check_tag(keyword), wanted)
     server = dataclasses.replace(Server.parse(url, session), keep_pixels=keep_pixels)
     folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
     with held_by_one(folder):  # another process opening it waits: no half-fetched series
-        sync(server, folder, filters=qido_filters(query or {}))
+        sync(server, folder, filters=qido_filters(query), selection=selection(query))
         database = make(folder)
         attach(database, server)
         if query:
-            keep = {s.uid for s in database.series(**query)}
-            rows = database._index.ok
-            paths = database._index.array("_path", rows)
-            series = database._index.array("_series", rows)
-            dropped = {
-                str(p).rsplit("/", 1)[0]
-                for p, s in zip(paths, series, strict=True)
-                if s not in keep
-            }
-            for rel in dropped:  # the headers of series the server could not filter out
-                shutil.rmtree(folder / rel, ignore_errors=True)
-            if dropped:
-                database.refresh()
+            database._index.archive_query = query
+            database.refresh()  # which sets aside the instances the filters leave out
     return database
+
+
+def selection(query: dict[str, Any]) -> str | None:
+    """A name of the filters ``query``, the same for filters that select alike.
+
+    "" for no filter; None for filters that cannot be named (a function,
+    whose results may change from one open to the next): the instances
+    they leave out are looked at again at every open.
+
+    Examples
+    --------
+    >>> selection({}), selection({"FlipAngle": lambda a: a > 5})
+    ('', None)
+    >>> selection({"InstanceNumber": 3}) == selection({"InstanceNumber": 3.0})
+    True
+    >>> selection({"InstanceNumber": 3}) == selection({"InstanceNumber": [3, 4]})
+    False
+    """
+    if not query:
+        return ""
+    parts = []
+    for keyword in sorted(query):
+        parsed = parse_query(keyword, query[keyword])
+        if parsed.test is not None:
+            return None
+        parts.append(repr((keyword, parsed.equal, parsed.patterns, parsed.ranges)))
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+
+def hold_matching(database: Database) -> bool:
+    """Set aside the headers of the instances the filters of the open do not select.
+
+    The database of an archive opened with filters holds the instances
+    ``database.instances(**filters)`` would select from the whole archive:
+    the headers of the others are moved out of the index, in their series'
+    folder (``_web.hold_only``), where they stay for the next open with
+    the same filters (no series is fetched again for them). Files that
+    are not in the hierarchy (problems) stay where they are. True if the
+    index changed: what :meth:`~dbdicom.Database.refresh` and
+    :meth:`~dbdicom.Database.scan` do last, so that headers another open
+    of the cache folder put back are set aside again.
+    """
+    index = database._index
+    query = index.archive_query
+    if not query:
+        return False
+    rows = index.ok
+    held = set(index.array("_path", database._filter(rows, query)).tolist())
+    left_out: dict[str, list[str]] = {}
+    for rel in index.array("_path", rows).tolist():
+        if rel not in held:
+            series, _, name = str(rel).rpartition("/")
+            left_out.setdefault(series, []).append(name)
+    if not hold_only(Path(index.root), left_out, selection(query)):
+        return False
+    return index.refresh()
 
 
 def fetch_again(database: Database) -> None:
@@ -161,7 +214,8 @@ def fetch_again(database: Database) -> None:
     What ``scan()`` and ``refresh(full=True)`` do first for an archive: an
     instance the server replaced under its UIDs (Orthanc's
     ``OverwriteInstances``) leaves its series' count of instances as it
-    was, which is all a reopen compares.
+    was, which is all a reopen compares. (The filters of the open then
+    select the instances held again: :func:`hold_matching`.)
     """
     server = database._index.archive
     if server is None:
