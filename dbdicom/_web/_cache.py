@@ -3,7 +3,8 @@
 The series of the archive are listed with QIDO-RS (one request); the headers
 of each series not held yet come with WADO-RS metadata (one request per
 series, never one per instance), and are written as small Part 10 files
-without pixel data, one per instance, in
+without pixel data (their values as the server sent them: see ``_encode``),
+one per instance, in
 ``<folder>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``.
 The folder is then indexed like any other, so a DICOMweb database has every
 query, attribute read and array of a folder; only the pixels stay on the
@@ -36,15 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydicom.charset import convert_encodings
-from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from .._errors import DicomError, DicomWarning, ServerError, StorageError
-from .._files import file_meta_bytes
 from .._interaction import user_stacklevel
+from ._encode import Encoder, uid_of
 from ._server import Server, server_error
 
 __all__ = [
@@ -62,9 +58,7 @@ __all__ = [
 MARK = ".series.json"
 #: the folder, in a series' folder, of the headers of the instances an open's filters left out
 OTHERS = ".others"
-_STUDY, _SERIES, _SOP, _CLASS, _COUNT = "0020000D", "0020000E", "00080018", "00080016", "00201209"
-_CHARSET = "00080005"
-_BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}  # pixel data elements: float bits
+_STUDY, _SERIES, _SOP, _COUNT = "0020000D", "0020000E", "00080018", "00201209"
 #: series whose headers are fetched at the same time
 THREADS = 8
 
@@ -141,11 +135,6 @@ def cache_folder(server: Server) -> Path:
     return Path(platformdirs.user_cache_dir("dbdicom")) / "dicomweb" / digest
 
 
-def _uid(item: dict[str, Any], tag: str) -> str:
-    value = item.get(tag, {}).get("Value") or [""]
-    return str(value[0])
-
-
 def safe_uid(uid: str) -> bool:
     """Whether ``uid`` is a UID that can name a file or folder (digits and dots, <= 64)."""
     return bool(uid) and all(c.isdigit() or c == "." for c in uid) and len(uid) <= 64
@@ -159,6 +148,13 @@ def list_series(
     ``filters``: QIDO-RS matching keys (keyword -> value, wildcard or range),
     which the server applies (or ignores: the caller filters again).
     """
+    return _listing(server, filters)[0]
+
+
+def _listing(
+    server: Server, filters: dict[str, str] | None
+) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """:func:`list_series`, and the series listed whose UIDs cannot name a folder, said."""
     import requests
 
     client = server.client()
@@ -168,90 +164,28 @@ def list_series(
         )
     except requests.RequestException as exc:
         raise server_error(exc, server, "listing the series of") from None
-    out = []
+    out, unsafe = [], []
     for item in found:
-        study, series = _uid(item, _STUDY), _uid(item, _SERIES)
+        study, series = uid_of(item, _STUDY), uid_of(item, _SERIES)
         count = item.get(_COUNT, {}).get("Value") or [-1]
         if safe_uid(study) and safe_uid(series):
             out.append((study, series, int(count[0])))
-    return out
+        else:
+            unsafe.append(f"series {series!r} of study {study!r}")
+    return out, unsafe
 
 
-_PLAIN = (str, int, float)
-
-
-def _value_key(value: dict[str, Any]) -> Any:
-    """What tells a DICOM JSON value from another, cheaply: its VR and values.
-
-    The values' types too (a DS of 1 and one of 1.0 encode apart); the JSON
-    text where they are not plain (person names, sequences, bulk data).
-
-    Examples
-    --------
-    >>> _value_key({"vr": "DS", "Value": [1]}) == _value_key({"vr": "DS", "Value": [1.0]})
-    False
-    >>> _value_key({"vr": "PN", "Value": [{"Alphabetic": "A^B"}]})
-    '{"Value": [{"Alphabetic": "A^B"}], "vr": "PN"}'
-    """
-    values = value.get("Value")
-    if len(value) == 2 and isinstance(values, list):
-        if all(type(v) in _PLAIN for v in values):
-            return (value.get("vr"), *[(type(v), v) for v in values])
-    return json.dumps(value, sort_keys=True)
-
-
-class _Encoder:
-    """Part 10 bytes of WADO-RS metadata, each distinct element encoded once.
-
-    The instances of a series repeat most of their elements value for
-    value: an element is encoded through pydicom (``Dataset.from_json``,
-    ``write_data_element``) the first time its tag, value and character set
-    are seen, and its bytes reused after (~1 ms an instance instead of ~6).
-    """
-
-    def __init__(self) -> None:
-        self.memo: dict[tuple[str, str, str], bytes] = {}
-        # each tag's last value and bytes: most elements equal the previous
-        # instance's, which a comparison of the JSON values tells at C speed
-        self.last: dict[str, tuple[dict[str, Any], list[str], bytes]] = {}
-
-    def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
-        last = self.last.get(tag)
-        # equal values (a DS 1 and 1.0 too, which differ only in their text) are one value
-        if last is not None and last[0] == value and last[1] == charset:
-            return last[2]
-        key = (tag, _value_key(value), "\\".join(charset))
-        found = self.memo.get(key)
-        if found is None:
-            ds = Dataset.from_json({tag: value})
-            fp = DicomBytesIO()
-            fp.is_little_endian, fp.is_implicit_VR = True, False
-            write_data_element(fp, ds[int(tag, 16)], convert_encodings(charset or None))
-            found = self.memo[key] = fp.getvalue()
-        self.last[tag] = (value, charset, found)
-        return found
-
-    def file(self, meta: dict[str, Any]) -> tuple[bytes, int]:
-        """An instance's metadata as a Part 10 file without bulk data, and its float bits."""
-        bits = next((b for tag, b in _BULK.items() if tag in meta), 0)
-        charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
-        sop_class = _uid(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7"
-        head = file_meta_bytes(sop_class, _uid(meta, _SOP), PYDICOM_IMPLEMENTATION_UID)
-        parts = [b"\0" * 128, b"DICM", head]
-        for tag in sorted(meta):
-            value = meta[tag]
-            if tag in _BULK or "BulkDataURI" in value or tag.startswith("0002"):
-                continue
-            parts.append(self.element(tag, value, charset))
-        return b"".join(parts), bits
-
-
-def _fetch(server: Server, folder: Path, study: str, series: str, count: int) -> str:
+def _fetch(
+    server: Server, folder: Path, study: str, series: str, count: int
+) -> tuple[str, list[str], list[str]]:
     """Write the headers of one series into ``folder/study/series`` (replacing what was there).
 
-    Returns "" when written; the reason when the server lists the series
-    but answers 404 for its headers (deleted since, or a UID it cannot
-    resolve): the series is left out, and asked for again at the next open.
+    Returns the reason it is not written ("" when it is) when the server
+    lists the series but answers 404 for its headers (deleted since, or a
+    UID it cannot resolve): the series is left out, and asked for again at
+    the next open. Then, said, the instances left out for a SOP Instance
+    UID that cannot name a file, and the values no header can hold (see
+    ``_encode``).
     """
     import requests
 
@@ -260,16 +194,18 @@ def _fetch(server: Server, folder: Path, study: str, series: str, count: int) ->
         metadata = client.retrieve_series_metadata(study, series)
     except requests.RequestException as exc:
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:
-            return f"series {series} of study {study} (404 Not Found)"
+            return f"series {series} of study {study} (404 Not Found)", [], []
         raise server_error(exc, server, f"reading the headers of series {series} from") from None
     target = folder / study / series
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".new-"))
     floats: dict[str, int] = {}
-    encoder = _Encoder()
+    encoder = Encoder()
+    unsafe = []
     for meta in metadata:
-        sop = _uid(meta, _SOP)
+        sop = uid_of(meta, _SOP)
         if not safe_uid(sop):
+            unsafe.append(f"instance {sop!r} of series {series}")
             continue
         data, bits = encoder.file(meta)
         if bits:
@@ -279,7 +215,8 @@ def _fetch(server: Server, folder: Path, study: str, series: str, count: int) ->
     if target.exists():
         shutil.rmtree(target)
     os.replace(work, target)
-    return ""
+    lost = [f"{tag} of instance {sop}: {why}" for sop, tag, why in encoder.lost]
+    return "", unsafe, lost
 
 
 def _held(folder: Path) -> dict[tuple[str, str], int]:
@@ -433,7 +370,8 @@ def _sync(
 ) -> bool:
     """:func:`sync`, its errors of the folder as they come."""
     # before anything is written: a refusal leaves no folder
-    listed = _once_each(list_series(server, filters))
+    listed, unsafe = _listing(server, filters)
+    listed = _once_each(listed)
     folder.mkdir(parents=True, exist_ok=True)
     if not again:  # (fetched again, a series' headers are all put back)
         _put_back(folder, selection)
@@ -445,14 +383,19 @@ def _sync(
     gone = set(held) - {(st, se) for st, se, _ in listed}
     for study, series in gone:
         shutil.rmtree(folder / study / series, ignore_errors=True)
-    missing = []
+    missing: list[str] = []
+    lost: list[str] = []
     if todo:
         with ThreadPoolExecutor(min(THREADS, len(todo))) as pool:
             jobs = [pool.submit(_fetch, server, folder, *item) for item in todo]
             for done, job in enumerate(jobs, 1):
-                missing += [why] if (why := job.result()) else []
+                why, left_out, not_kept = job.result()
+                missing += [why] if why else []
+                unsafe += left_out
+                lost += not_kept
                 if progress is not None:
                     progress(done, len(jobs))
+    _say_left_out(server, unsafe, lost)
     if missing:
         warnings.warn(
             f"{server.url} lists {len(missing)} series whose headers it does not give "
@@ -467,6 +410,29 @@ def _sync(
     if not listed and not held and not filters:
         _check_empty(server)
     return bool(todo or gone)
+
+
+def _say_left_out(server: Server, unsafe: list[str], lost: list[str]) -> None:
+    """Warn of the series and instances, and of the values, the headers kept leave out."""
+    if unsafe:
+        warnings.warn(
+            f"{server.url} lists {len(unsafe)} series or instances whose UIDs are not DICOM "
+            f"UIDs (digits and dots, at most 64), which cannot name the files of their "
+            f"headers: {'; '.join(unsafe[:5])}{' ...' if len(unsafe) > 5 else ''}. They are "
+            "left out of the database: retrieve them with the archive's own tools into a "
+            "folder, and open that.",
+            DicomWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if lost:
+        warnings.warn(
+            f"{server.url} sent {len(lost)} values that no element of their VR can hold, "
+            f"left out of the headers kept: {'; '.join(lost[:5])}"
+            f"{' ...' if len(lost) > 5 else ''}. Their instances are held without them; "
+            "series.export_as_dicom(folder) retrieves them whole, as the server holds them.",
+            DicomWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def _once_each(listed: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:

@@ -1,0 +1,233 @@
+"""WADO-RS metadata (the DICOM JSON model) as Part 10 header files, values kept as sent.
+
+The headers of an archive are written as small files (see ``_cache``) that
+the index then reads as it reads any folder, with its own checks and its
+own list of problems (``database.problems()``). So the values are written
+as the server sent them, never judged on the way: pydicom's own
+validation (``Dataset.from_json`` warns of every value that breaks a VR's
+rule: a UID component with a leading zero, a date written ``1997.04.24``)
+is off for each element made here, never for the process, and a number
+string that is not a number (an IS of ``1A``) is written as its text.
+What cannot be written at all (a binary number that is not one, an
+attribute tag that is not hexadecimal) is left out of the header and
+said, by :class:`Encoder`'s ``lost``, for the caller to report. Bulk data
+(pixel data, lookup tables, waveforms: ``BulkDataURI``) stay on the
+server, at every depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pydicom import config
+from pydicom.dataelem import DataElement, empty_value_for_VR
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
+from pydicom.jsonrep import convert_to_python_number
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+from .._files import encodings_for, file_meta_bytes
+
+__all__ = ["BULK", "Encoder", "Unwritable", "element_of", "uid_of"]
+
+_SOP, _CLASS, _CHARSET = "00080018", "00080016", "00080005"
+#: pixel data elements, and the float bits each means
+BULK = {"7FE00010": 0, "7FE00008": 32, "7FE00009": 64}
+_NUMBER_TEXT = ("IS", "DS")
+#: the VRs whose values are text (numbers strings apart)
+_TEXT = frozenset("AE AS CS DA DT LO LT SH ST TM UC UI UR UT".split())
+_PLAIN = (str, int, float)
+
+
+class Unwritable(ValueError):
+    """A value of the JSON model that no element of its VR can hold."""
+
+
+def uid_of(item: dict[str, Any], tag: str) -> str:
+    """The first value of ``tag`` in a DICOM JSON object ("" if none).
+
+    Examples
+    --------
+    >>> uid_of({"00080018": {"vr": "UI", "Value": ["1.2.3"]}}, "00080018"), uid_of({}, "x")
+    ('1.2.3', '')
+    """
+    value = item.get(tag, {}).get("Value") or [""]
+    return str(value[0])
+
+
+def _value_key(value: dict[str, Any]) -> Any:
+    """What tells a DICOM JSON value from another, cheaply: its VR and values.
+
+    The values' types too (a DS of 1 and one of 1.0 encode apart); the JSON
+    text where they are not plain (person names, sequences, bulk data).
+
+    Examples
+    --------
+    >>> _value_key({"vr": "DS", "Value": [1]}) == _value_key({"vr": "DS", "Value": [1.0]})
+    False
+    >>> _value_key({"vr": "PN", "Value": [{"Alphabetic": "A^B"}]})
+    '{"Value": [{"Alphabetic": "A^B"}], "vr": "PN"}'
+    """
+    values = value.get("Value")
+    if len(value) == 2 and isinstance(values, list):
+        if all(type(v) in _PLAIN for v in values):
+            return (value.get("vr"), *[(type(v), v) for v in values])
+    return json.dumps(value, sort_keys=True)
+
+
+def _person_name(value: Any) -> str:
+    """A PN value of the JSON model as DICOM text: its component groups joined by ``=``.
+
+    Examples
+    --------
+    >>> _person_name({"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎"})
+    'Yamada^Tarou=山田^太郎'
+    >>> _person_name("Doe^John")  # some servers send the text itself: kept
+    'Doe^John'
+    """
+    if not isinstance(value, dict):
+        return "" if value is None else str(value)
+    groups = [str(value.get(k) or "") for k in ("Alphabetic", "Ideographic", "Phonetic")]
+    while groups and not groups[-1]:
+        groups.pop()
+    return "=".join(groups)
+
+
+def _attribute_tag(value: Any) -> int:
+    """An AT value of the JSON model (``"00100010"``) as a number."""
+    text = str(value)
+    if len(text) != 8 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise Unwritable(f"{value!r} is not an attribute tag (8 hexadecimal digits)")
+    return int(text, 16)
+
+
+def element_of(tag: str, value: dict[str, Any]) -> DataElement | None:
+    """The element of one attribute of the JSON model, its value as sent; None for bulk data.
+
+    Raises :class:`Unwritable` for a value its VR cannot hold.
+
+    Examples
+    --------
+    >>> element_of("00080018", {"vr": "UI", "Value": ["1.2.0123"]}).value  # not valid: kept
+    '1.2.0123'
+    >>> element_of("00280008", {"vr": "IS", "Value": ["1A"]}).value
+    '1A'
+    >>> element_of("00080008", {"vr": "CS", "Value": ["ORIGINAL", None]}).value
+    ['ORIGINAL', '']
+    >>> element_of("7FE00010", {"vr": "OW", "BulkDataURI": "http://h/b"}) is None
+    True
+    """
+    vr = str(value.get("vr") or "UN")
+    number = int(tag, 16)
+    if "BulkDataURI" in value:
+        return None  # on the server, as the pixel data are
+    if "InlineBinary" in value:
+        data = value["InlineBinary"]
+        data = data[0] if isinstance(data, list) else data
+        return DataElement(number, vr, base64.b64decode(data), validation_mode=config.IGNORE)
+    values = value.get("Value")
+    if not values:
+        return DataElement(number, vr, empty_value_for_VR(vr), validation_mode=config.IGNORE)
+    if vr == "SQ":
+        items = Sequence([_item(v or {}) for v in values])
+        return DataElement(number, vr, items, validation_mode=config.IGNORE)
+    if vr == "PN":
+        values = [_person_name(v) for v in values]
+    elif vr == "AT":
+        values = [_attribute_tag(v) for v in values]
+    elif vr in _TEXT:  # an empty value among others (null in the JSON model)
+        values = ["" if v is None else v for v in values]
+    try:
+        converted = convert_to_python_number(values, vr)
+        single = converted[0] if len(converted) == 1 else converted
+        return DataElement(number, vr, single, validation_mode=config.IGNORE)
+    except (ValueError, TypeError, OverflowError) as exc:
+        if vr not in _NUMBER_TEXT:
+            raise Unwritable(f"{values!r} cannot be held by VR {vr}") from exc
+    texts = ["" if v is None else str(v) for v in values]  # a number string as its text
+    text: Any = texts[0] if len(texts) == 1 else MultiValue(str, texts)
+    return DataElement(number, vr, text, validation_mode=config.IGNORE, already_converted=True)
+
+
+def _item(value: dict[str, Any]) -> Dataset:
+    """An item of a sequence of the JSON model, as a dataset (bulk data left out)."""
+    ds = Dataset()
+    for tag in sorted(value):
+        made = element_of(tag, value[tag])
+        if made is not None:
+            ds.add(made)
+    return ds
+
+
+class Encoder:
+    """Part 10 bytes of WADO-RS metadata, each distinct element encoded once.
+
+    The instances of a series repeat most of their elements value for
+    value: an element is made (:func:`element_of`) and written through
+    pydicom (``write_data_element``) the first time its tag, value and
+    character set are seen, and its bytes reused after (~1 ms an instance
+    instead of ~6); one equal to the previous instance's is found first by
+    comparing the JSON values. ``lost`` lists what could not be written: ``(SOP
+    Instance UID, tag, why)``.
+
+    Examples
+    --------
+    >>> meta = {"00080018": {"vr": "UI", "Value": ["1.2.3"]},
+    ...         "00080020": {"vr": "DA", "Value": ["1997.04.24"]},
+    ...         "00181310": {"vr": "US", "Value": ["wide"]}}
+    >>> encoder = Encoder()
+    >>> data, bits = encoder.file(meta)
+    >>> b"1997.04.24" in data, bits, encoder.lost
+    (True, 0, [('1.2.3', '(0018,1310)', "['wide'] cannot be held by VR US")])
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, str, str], bytes] = {}
+        self.lost: list[tuple[str, str, str]] = []
+        # each tag's last value and bytes: most elements equal the previous
+        # instance's, which a comparison of the JSON values tells at C speed
+        self.last: dict[str, tuple[dict[str, Any], list[str], bytes]] = {}
+
+    def element(self, tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
+        """The bytes of one attribute (Explicit VR Little Endian); raises :class:`Unwritable`."""
+        last = self.last.get(tag)
+        # equal values (a DS 1 and 1.0 too, which differ only in their text) are one value
+        if last is not None and last[0] == value and last[1] == charset:
+            return last[2]
+        key = (tag, _value_key(value), "\\".join(charset))
+        found = self.memo.get(key)
+        if found is None:
+            made = element_of(tag, value)
+            fp = DicomBytesIO()
+            fp.is_little_endian, fp.is_implicit_VR = True, False
+            if made is not None:
+                try:
+                    write_data_element(fp, made, encodings_for(charset))
+                except (ValueError, TypeError, OverflowError) as exc:
+                    raise Unwritable(str(exc)) from exc
+            found = self.memo[key] = fp.getvalue()
+        self.last[tag] = (value, charset, found)
+        return found
+
+    def file(self, meta: dict[str, Any]) -> tuple[bytes, int]:
+        """An instance's metadata as a Part 10 file without bulk data, and its float bits."""
+        bits = next((b for tag, b in BULK.items() if tag in meta), 0)
+        charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
+        sop_class = uid_of(meta, _CLASS) or "1.2.840.10008.5.1.4.1.1.7"
+        sop = uid_of(meta, _SOP)
+        head = file_meta_bytes(sop_class, sop, PYDICOM_IMPLEMENTATION_UID)
+        parts = [b"\0" * 128, b"DICM", head]
+        for tag in sorted(meta):
+            value = meta[tag]
+            if tag in BULK or "BulkDataURI" in value or tag.startswith("0002"):
+                continue
+            try:
+                parts.append(self.element(tag, value, charset))
+            except Unwritable as exc:
+                self.lost.append((sop, f"({tag[:4]},{tag[4:]})", str(exc)))
+        return b"".join(parts), bits
