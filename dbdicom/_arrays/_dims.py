@@ -79,7 +79,7 @@ def _varying(frames: Frames) -> str:
     return (
         "none: the frames are alike in every tag that could place them. If they are "
         "copies of one image (database.problems() lists duplicate SOP Instance UIDs), "
-        "keep one: instance.remove() the others (undone by database.restore())"
+        f"keep one. {frames.index.take_out([])}"
     )
 
 
@@ -285,11 +285,11 @@ def _auto_dims(frames: Frames) -> list[str]:
     others = {d: frames.coordinate(d) for d in chosen}
     if (counts == counts[0]).all() and _frame_numbers(frames, others) is not None:
         return [*chosen, FRAME]  # e.g. a cine written one instance per frame
-    copies = _copies(frames, combined)
+    copies, rels = _copies(frames, combined)
     if copies:
         raise GridError(
-            f"{copies}: the frames cannot be put on one grid with both. Take one copy out "
-            "of the folder (or instance.remove() it) and call database.refresh()."
+            f"{copies}: the frames cannot be put on one grid with both. "
+            f"{frames.index.take_out(rels)}."
         )
     raise GridError(
         f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
@@ -319,8 +319,11 @@ def _stacks_tell_apart(frames: Frames, cells: np.ndarray) -> bool:
     return len(together) == len(frames) == len(np.unique(cells)) * stacks  # a full grid
 
 
-def _copies(frames: Frames, cells: np.ndarray) -> str:
-    """Two files of one SOPInstanceUID whose frames share a grid point, said; else ""."""
+def _copies(frames: Frames, cells: np.ndarray) -> tuple[str, list[str]]:
+    """Two files of one SOPInstanceUID whose frames share a grid point, said, and their paths.
+
+    ``("", [])`` when there are none.
+    """
     uids = frames.column("SOPInstanceUID")
     numbers = np.asarray(frames.table["_frame"])
     seen: dict[tuple[int, Any, Any], int] = {}
@@ -329,12 +332,13 @@ def _copies(frames: Frames, cells: np.ndarray) -> str:
             continue
         if key in seen:
             first = seen[key]
+            rels = [str(frames.table["_path"][i]) for i in (first, k)]
             return (
                 f"{frames.describe(np.array([first]))} and {frames.describe(np.array([k]))} "
                 f"hold the same instance (SOPInstanceUID {key[1]}) at the same place"
-            )
+            ), rels
         seen[key] = k
-    return ""
+    return "", []
 
 
 def _grid_dims(frames: Frames) -> tuple[list[str], np.ndarray]:

@@ -84,6 +84,38 @@ class Files:
         root = str(self.root)
         return np.array([root + os.sep + rel for rel in rels], dtype=object)
 
+    def read_only(self) -> str:
+        """What the database is and how the user can change it: the message of a refusal.
+
+        The folder's own, where it cannot be written; a store's in ``_remote``.
+        """
+        return (
+            f"{self.name} is read-only: dbdicom can read it but not change it. To work "
+            "on it, copy it to a folder you can write (database.export_as_dicom(folder)) "
+            "and open that one."
+        )
+
+    def take_out(self, rels: Sequence[str]) -> str:
+        """How the user takes one of the files ``rels`` (copies of one instance) out: advice.
+
+        A sentence for a message, without its last full stop; a read-only
+        store or a zip says what is possible there (see ``_remote``).
+
+        Examples
+        --------
+        >>> Files().take_out(["a/1.dcm", "b/1.dcm"])
+        'Take one copy out of the folder (or instance.remove() it, undone by database.restore()) and call database.refresh()'
+        """  # noqa: E501
+        if self.archive is not None:
+            return (
+                "The archive holds them both: delete one with its own tools (Orthanc: its "
+                "REST API or Explorer), then call database.refresh(full=True)"
+            )
+        return (
+            "Take one copy out of the folder (or instance.remove() it, undone by "
+            "database.restore()) and call database.refresh()"
+        )
+
     def urls(self, rels: Sequence[str]) -> list[str]:
         """Where each file is, for the user: :meth:`locations` as text."""
         return [str(where) for where in self.locations(rels)]

@@ -25,6 +25,7 @@ import platformdirs
 from .._facade import pandas as pd
 from .._files import (
     HEAD,
+    WRITABLE,
     Header,
     NotDicomError,
     RemoteFile,
@@ -146,6 +147,70 @@ class RemoteIndex(Index):
         """The URL of each object, without credentials."""
         return [self.source.object(str(rel)).name for rel in rels]
 
+    def read_only(self) -> str:
+        """What the database is and how the user can change it: the message of a refusal.
+
+        Examples
+        --------
+        >>> RemoteIndex.read_only.__get__(_Named(Store("/data/cd.zip")))()
+        "/data/cd.zip is a zip file, which dbdicom reads but does not change. To change it, extract it into a folder (python -m zipfile -e /data/cd.zip folder), or copy it into one (local = database.save(folder)), and open that: db.database('folder')."
+        """  # noqa: E501
+        store, name = self.source, self.source.name
+        if store.protocol == "zip":
+            return f"{name} is a zip file, which dbdicom reads but does not change. " + (
+                f"To change it, {_extract(store)}, or copy it into one (local = "
+                "database.save(folder)), and open that: db.database('folder')."
+            )
+        if store.protocol in ("file", "local") and "::" not in store.url:
+            return (
+                f"{name} is a local folder opened by URL, read-only. To change it, "
+                f"open the folder itself: db.database({store.filesystem()[1]!r})."
+            )
+        if store.protocol in WRITABLE and "::" not in store.url:
+            return (
+                f"{name} is a database in a remote store, opened read-only. To change "
+                "it, open it with db.database(url, storage_options=..., writable=True) (an "
+                "object store that takes writes), or download it into a local folder "
+                "(local = database.save(folder)) and change that one."
+            )
+        return (
+            f"{name} is a database in a remote store, opened read-only. To change it, "
+            "download it into a local folder (local = database.save(folder)) and change "
+            "that one."
+        )
+
+    def take_out(self, rels: Sequence[str]) -> str:
+        """How the user takes one of the objects ``rels`` out: none can be, here (see Files).
+
+        Examples
+        --------
+        >>> print(RemoteIndex.take_out(_Named(Store("s3://bucket/ct")), ["a/1", "b/1"]))
+        s3://bucket/ct is opened read-only, where no object can be removed: open it with db.database(url, storage_options=..., writable=True), instance.remove() one copy and database.save(); or delete one of the objects s3://bucket/ct/a/1, s3://bucket/ct/b/1 with the store's own tools (its console or command line client) and open it again; or copy the database into a folder (local = database.save(folder)) and remove one there
+        """  # noqa: E501
+        store, name = self.source, self.source.name
+        urls = ", ".join(store.object(str(rel)).name for rel in rels) or "the copies"
+        if store.protocol == "zip":
+            which = f"one of {', '.join(str(r) for r in rels)}" if rels else "one copy"
+            return (
+                f"{name} is a zip file, which dbdicom does not change: {_extract(store)} "
+                "(or copy it into one: local = database.save(folder)), take "
+                f"{which} out there and open the folder: db.database('folder')"
+            )
+        if store.protocol in WRITABLE and "::" not in store.url:
+            return (
+                f"{name} is opened read-only, where no object can be removed: open it with "
+                "db.database(url, storage_options=..., writable=True), instance.remove() "
+                f"one copy and database.save(); or delete one of the objects {urls} with "
+                "the store's own tools (its console or command line client) and open it "
+                "again; or copy the database into a folder (local = database.save(folder)) "
+                "and remove one there"
+            )
+        return (
+            f"{name} is read-only, where no object can be removed: copy the database "
+            "into a folder (local = database.save(folder)) and remove one there, or have "
+            f"one of {urls} removed where it is served from"
+        )
+
     def locations(self, rels: Sequence[str]) -> np.ndarray:
         out = np.empty(len(rels), dtype=object)
         for i, rel in enumerate(rels):
@@ -179,6 +244,31 @@ class RemoteIndex(Index):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.copy_out(str(rel), target)
             yield folder
+
+
+class _Named:
+    """A stand-in with a store only, for the examples of what :class:`RemoteIndex` says."""
+
+    def __init__(self, source: Store) -> None:
+        self.source = source
+
+
+def _extract(store: Store) -> str:
+    """How to extract the zip file of ``store`` into a folder, said for a message.
+
+    Examples
+    --------
+    >>> _extract(Store("zip://::/data/cd.zip")), _extract(Store("zip://::s3://b/cd.zip"))
+    ('extract it into a folder (python -m zipfile -e /data/cd.zip folder)', 'download and extract it into a folder (python -m zipfile -e cd.zip folder)')
+    """  # noqa: E501
+    name = store.name
+    path = name.partition("::")[2] or name
+    if "://" in path:
+        return (
+            "download and extract it into a folder "
+            f"(python -m zipfile -e {path.rsplit('/', 1)[-1]} folder)"
+        )
+    return f"extract it into a folder (python -m zipfile -e {path} folder)"
 
 
 def scan_objects(

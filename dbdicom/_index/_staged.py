@@ -95,6 +95,13 @@ class StagedIndex(RemoteIndex):
         #: the journal's entries: the paths whose bytes are in the working folder
         self.entries: Callable[[], Mapping[str, Any]] = _none
 
+    def take_out(self, rels: Sequence[str]) -> str:
+        """How the user takes one of the objects ``rels`` out: removed here, deleted by a save."""
+        return (
+            "Remove one copy with instance.remove() (undone by database.restore()): "
+            "database.save() deletes its object from the store"
+        )
+
     # ------------------------------------------------------------ fetched
     def fetched(self) -> dict[str, dict[str, Any]]:
         """``{path: {"etag": ..., "size": ...}}``: each object as it was when fetched."""

@@ -199,31 +199,12 @@ class Editor(Changes, Memory):
             raise ReadOnlyError(
                 f"the database {self.root} is closed: open it again with db.database(path)."
             )
-        if self.db._index.remote and self.store is None:
-            source = getattr(self.db._index, "source", None)
-            if (
-                source is not None
-                and source.protocol in ("file", "local")
-                and "::" not in source.url
-            ):
-                raise ReadOnlyError(
-                    f"{self.db.path} is a local folder opened by URL, read-only. To change it, "
-                    f"open the folder itself: db.database({source.filesystem()[1]!r})."
-                )
-            raise ReadOnlyError(
-                f"{self.db.path} is a database in a remote store, opened read-only. To change "
-                "it, open it with db.database(url, storage_options=..., writable=True) (an "
-                "object store that takes writes), or download it into a local folder "
-                "(local = database.save(folder)) and change that one."
-            )
+        if self.db._index.remote and self.store is None:  # a read-only store says what it is
+            raise ReadOnlyError(self.db._index.read_only())
         if self.refusal:
             raise ReadOnlyError(self.refusal)
         if self.journal is None or self.lock is None:
-            raise ReadOnlyError(
-                f"{self.root} is read-only: dbdicom can read it but not change it. To work "
-                "on it, copy it to a folder you can write (database.export_as_dicom(folder)) "
-                "and open that one."
-            )
+            raise ReadOnlyError(self.db._index.read_only())
         fresh, put_back = False, []
         if not self.lock.held:
             fresh = True
