@@ -23,6 +23,7 @@ import corpus_header
 import corpus_meta
 import corpus_pixels
 import numpy as np
+from case_runner import LIMIT_SECONDS, request
 from corpus_base import Built, Expect, Kind, Registry, expected_template, template, write
 
 _MODULES = (corpus_header, corpus_meta, corpus_pixels)
@@ -31,6 +32,13 @@ if len(KINDS) != sum(len(m.kind.kinds) for m in _MODULES):
     raise ValueError("a kind's name is declared twice")
 
 selftest = Registry()
+
+
+def case_request(name: str) -> dict:
+    """The harness's request to run the kind ``name``, under its own time limit if it has one."""
+    kind = KINDS.get(name) or selftest.kinds[name]
+    limit = LIMIT_SECONDS if kind.seconds is None else kind.seconds
+    return request(name, "corpus:build_case", limit=limit, name=name)
 
 
 def build_case(folder: Path, name: str) -> tuple[Built, Expect]:

@@ -147,6 +147,8 @@ class Kind:
     doc: str
     build: Builder
     expect: Expect = field(default_factory=Expect)
+    #: seconds the case may take, where it must do more than the harness's limit allows
+    seconds: float | None = None
 
 
 class Registry:
@@ -155,15 +157,18 @@ class Registry:
     def __init__(self) -> None:
         self.kinds: dict[str, Kind] = {}
 
-    def __call__(self, **expect: Any) -> Callable[[Builder], Builder]:
-        """A decorator: register the function (its name and docstring) as a kind."""
+    def __call__(self, seconds: float | None = None, **expect: Any) -> Callable[[Builder], Builder]:
+        """A decorator: register the function (its name and docstring) as a kind.
+
+        ``seconds``: its own time limit, where its work is long by design.
+        """
 
         def register(build: Builder) -> Builder:
             name = build.__name__
             if name in self.kinds:
                 raise ValueError(f"two kinds named {name}")
             doc = " ".join((build.__doc__ or "").split())
-            self.kinds[name] = Kind(name, doc, build, Expect(**expect))
+            self.kinds[name] = Kind(name, doc, build, Expect(**expect), seconds)
             return build
 
         return register

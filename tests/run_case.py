@@ -20,8 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from case_runner import request, run_cases
+from case_runner import run_cases
 from corpus import KINDS, selftest
+from corpus import case_request as corpus_case
 from fuzz import fuzz_request
 
 
@@ -31,7 +32,7 @@ def _requests(what: str, names: list[str]) -> list[dict]:
         unknown = [n for n in chosen if n not in KINDS and n not in selftest.kinds]
         if unknown:
             raise SystemExit(f"no such kinds: {unknown}")
-        return [request(n, "corpus:build_case", name=n) for n in chosen]
+        return [corpus_case(n) for n in chosen]
     return [fuzz_request(int(seed)) for seed in names]
 
 

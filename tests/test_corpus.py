@@ -22,6 +22,7 @@ import pytest
 from case_runner import LIMIT_SECONDS, MEMORY_BYTES, run_cases
 from case_runner import request as case_request
 from corpus import KINDS, selftest
+from corpus import case_request as corpus_case
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,7 @@ def answers(
         if isinstance(item, pytest.Function) and item.originalname == "test_kind"
     ]
     scratch = tmp_path_factory.mktemp("corpus")
-    return run_cases(
-        [case_request(name, "corpus:build_case", name=name) for name in names], scratch
-    )
+    return run_cases([corpus_case(name) for name in names], scratch)
 
 
 def test_the_corpus_has_60_kinds_or_more() -> None:
