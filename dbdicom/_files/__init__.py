@@ -44,15 +44,13 @@ from ._remote import (
     HEAD,
     RemoteFile,
     Store,
-    has_scheme,
-    is_url,
     local_copy,
-    redact,
     remote_header,
 )
 from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
+from ._urls import has_scheme, is_url, redact
 from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
 from ._walker import MODALITY_LUT
 

@@ -39,7 +39,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from .._errors import (
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._ranges import cat_ranges
+from ._urls import SCHEME, fs_url, redact, scrub
 from ._walker import TooDeep
 from ._window import Window
 
@@ -64,10 +64,7 @@ __all__ = [
     "HEAD",
     "RemoteFile",
     "Store",
-    "has_scheme",
-    "is_url",
     "local_copy",
-    "redact",
     "remote_header",
 ]
 
@@ -87,116 +84,6 @@ BACKENDS = {
     "az": "adlfs",
     "abfs": "adlfs",
 }
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
-#: a ``user:password@`` of a URL quoted in a message (a library's error)
-_USERINFO_ANYWHERE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'\"]*@")
-_SECRET_KEYS = re.compile(r"key|secret|token|password|credential|signature|auth", re.I)
-
-
-def has_scheme(path: Any) -> bool:
-    """Whether ``path`` starts as a URL does (``s3://``, ``http://``, ``dicomweb+http://``...).
-
-    Not a local folder, however it is then named (``http:`` would be one).
-
-    Examples
-    --------
-    >>> has_scheme("s3://bucket/x"), has_scheme("dicomweb+http://h"), has_scheme("/data/s3:")
-    (True, True, False)
-    """
-    return isinstance(path, str | os.PathLike) and bool(_SCHEME.match(str(os.fspath(path))))
-
-
-def is_url(path: Any) -> bool:
-    """Whether ``path`` names a store fsspec reads rather than a local folder.
-
-    A URL (``s3://``, ``gs://``, ``https://``, ``zip://...::file.zip``,
-    ``file://``) or a path ending in ``.zip``. DICOMweb URLs
-    (``dicomweb+http://``) are not fsspec's.
-
-    Examples
-    --------
-    >>> is_url("s3://bucket/prefix"), is_url("archive.zip"), is_url("/data/mri")
-    (True, True, False)
-    >>> is_url("dicomweb+http://localhost/dicom-web")
-    False
-    """
-    if not isinstance(path, str | os.PathLike):
-        return False
-    text = os.fspath(path)
-    if not isinstance(text, str):
-        return False
-    found = _SCHEME.match(text)
-    if found:
-        return not found.group(1).lower().startswith("dicomweb")
-    return text.lower().endswith(".zip") and not os.path.isdir(text)  # a folder "x.zip" is one
-
-
-def redact(url: str) -> str:
-    """``url`` without what may be a credential: a ``user:password@``, a query string.
-
-    Examples
-    --------
-    >>> redact("https://ann:s3cret@host/data/a.dcm?X-Amz-Signature=ab12")
-    'https://***@host/data/a.dcm?***'
-    >>> redact("s3://bucket/prefix")
-    's3://bucket/prefix'
-    """
-    url = _USERINFO.sub(r"\1***@", url)
-    head, sep, _ = url.partition("?")
-    return f"{head}?***" if sep else head
-
-
-def _secrets(options: Mapping[str, Any]) -> list[str]:
-    """The values of ``options`` that look like credentials (nested dicts too)."""
-    found: list[str] = []
-    for key, value in options.items():
-        if isinstance(value, Mapping):
-            found += _secrets(value)
-        elif isinstance(value, str) and len(value) >= 4 and _SECRET_KEYS.search(str(key)):
-            found.append(value)
-    return found
-
-
-def _url_secrets(url: str) -> list[str]:
-    """What may be credentials in ``url``: its ``user:password`` (and each), its query.
-
-    Examples
-    --------
-    >>> _url_secrets("s3://AKIA1234:s3cret!@bucket/x?sig=abcd")
-    ['AKIA1234:s3cret!', 'AKIA1234', 's3cret!', 'sig=abcd']
-    """
-    found: list[str] = []
-    userinfo = re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://([^/@]*)@", url)
-    if userinfo:
-        found.append(userinfo[1])
-        found += [part for part in userinfo[1].split(":") if len(part) >= 4]
-    query = url.partition("?")[2]
-    if query:
-        found.append(query)
-    return found
-
-
-def _scrub(text: str, options: Mapping[str, Any], url: str = "") -> str:
-    """``text`` with every credential of ``options`` (and of ``url``) replaced by ``***``.
-
-    Examples
-    --------
-    >>> _scrub("bad bucket 'AKIA1234:s3cret!@b'", {}, "s3://AKIA1234:s3cret!@b/x")
-    "bad bucket '***@b'"
-    """
-    for secret in sorted(_secrets(options) + _url_secrets(url), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _USERINFO_ANYWHERE.sub(r"\1***@", text)
-
-
-def _fs_url(url: str) -> str:
-    """The fsspec URL of a database path: a plain ``.zip`` path becomes a zip URL."""
-    if _SCHEME.match(url) or "::" in url:
-        return url
-    return "zip://::" + os.path.abspath(os.path.expanduser(url))
-
-
 _FILESYSTEMS: dict[tuple[str, str], tuple[Any, str]] = {}
 
 
@@ -231,7 +118,7 @@ class Store:
     @property
     def protocol(self) -> str:
         """The first protocol of the URL (``s3``, ``zip``...)."""
-        found = _SCHEME.match(_fs_url(self.url))
+        found = SCHEME.match(fs_url(self.url))
         return found.group(1).lower() if found else "file"
 
     def cache_key(self) -> str:
@@ -259,7 +146,7 @@ class Store:
         except ImportError as exc:
             raise self._backend_error("fsspec", exc) from exc
         try:
-            fs, path = fsspec.core.url_to_fs(_fs_url(self.url), **dict(self.options))
+            fs, path = fsspec.core.url_to_fs(fs_url(self.url), **dict(self.options))
         except ImportError as exc:
             raise self._backend_error(BACKENDS.get(self.protocol, ""), exc) from exc
         except ValueError as exc:
@@ -283,7 +170,7 @@ class Store:
 
     def scrub(self, text: str) -> str:
         """``text`` with every credential of the storage options replaced by ``***``."""
-        return _scrub(text, self.options, self.url)
+        return scrub(text, self.options, self.url)
 
     def error(self, exc: BaseException, what: str, url: str = "") -> Exception:
         """The DicomError for ``exc`` raised while ``url`` (default: the store) ``what``."""
@@ -501,7 +388,7 @@ class RemoteFile:
     @property
     def name(self) -> str:
         """The object's URL, without credentials."""
-        url = _fs_url(self.root)
+        url = fs_url(self.root)
         head, sep, tail = url.partition("::")
         if sep:
             head = head if head.endswith("://") else head.rstrip("/") + "/"

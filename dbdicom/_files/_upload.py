@@ -24,7 +24,8 @@ from typing import Any
 
 from .._errors import DicomError, ReadOnlyError, StorageAccessError, StorageError
 from ._codes import denied
-from ._remote import Store, redact
+from ._remote import Store
+from ._urls import redact
 
 __all__ = ["WRITABLE", "listed_keys", "upload_folder", "writable_store"]
 

@@ -1,0 +1,125 @@
+"""URLs of stores: their schemes, and credentials kept out of what is shown.
+
+A store's URL may carry credentials (a ``user:password@``, a signed query)
+and its storage options hold keys and secrets: :func:`redact` and
+:func:`scrub` take them out of every URL and message dbdicom prints,
+stores or raises.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["SCHEME", "fs_url", "has_scheme", "is_url", "redact", "scrub"]
+
+SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
+#: a ``user:password@`` of a URL quoted in a message (a library's error)
+_USERINFO_ANYWHERE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'\"]*@")
+_SECRET_KEYS = re.compile(r"key|secret|token|password|credential|signature|auth", re.I)
+
+
+def has_scheme(path: Any) -> bool:
+    """Whether ``path`` starts as a URL does (``s3://``, ``http://``, ``dicomweb+http://``...).
+
+    Not a local folder, however it is then named (``http:`` would be one).
+
+    Examples
+    --------
+    >>> has_scheme("s3://bucket/x"), has_scheme("dicomweb+http://h"), has_scheme("/data/s3:")
+    (True, True, False)
+    """
+    return isinstance(path, str | os.PathLike) and bool(SCHEME.match(str(os.fspath(path))))
+
+
+def is_url(path: Any) -> bool:
+    """Whether ``path`` names a store fsspec reads rather than a local folder.
+
+    A URL (``s3://``, ``gs://``, ``https://``, ``zip://...::file.zip``,
+    ``file://``) or a path ending in ``.zip``. DICOMweb URLs
+    (``dicomweb+http://``) are not fsspec's.
+
+    Examples
+    --------
+    >>> is_url("s3://bucket/prefix"), is_url("archive.zip"), is_url("/data/mri")
+    (True, True, False)
+    >>> is_url("dicomweb+http://localhost/dicom-web")
+    False
+    """
+    if not isinstance(path, str | os.PathLike):
+        return False
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        return False
+    found = SCHEME.match(text)
+    if found:
+        return not found.group(1).lower().startswith("dicomweb")
+    return text.lower().endswith(".zip") and not os.path.isdir(text)  # a folder "x.zip" is one
+
+
+def redact(url: str) -> str:
+    """``url`` without what may be a credential: a ``user:password@``, a query string.
+
+    Examples
+    --------
+    >>> redact("https://ann:s3cret@host/data/a.dcm?X-Amz-Signature=ab12")
+    'https://***@host/data/a.dcm?***'
+    >>> redact("s3://bucket/prefix")
+    's3://bucket/prefix'
+    """
+    url = _USERINFO.sub(r"\1***@", url)
+    head, sep, _ = url.partition("?")
+    return f"{head}?***" if sep else head
+
+
+def _secrets(options: Mapping[str, Any]) -> list[str]:
+    """The values of ``options`` that look like credentials (nested dicts too)."""
+    found: list[str] = []
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            found += _secrets(value)
+        elif isinstance(value, str) and len(value) >= 4 and _SECRET_KEYS.search(str(key)):
+            found.append(value)
+    return found
+
+
+def _url_secrets(url: str) -> list[str]:
+    """What may be credentials in ``url``: its ``user:password`` (and each), its query.
+
+    Examples
+    --------
+    >>> _url_secrets("s3://AKIA1234:s3cret!@bucket/x?sig=abcd")
+    ['AKIA1234:s3cret!', 'AKIA1234', 's3cret!', 'sig=abcd']
+    """
+    found: list[str] = []
+    userinfo = re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://([^/@]*)@", url)
+    if userinfo:
+        found.append(userinfo[1])
+        found += [part for part in userinfo[1].split(":") if len(part) >= 4]
+    query = url.partition("?")[2]
+    if query:
+        found.append(query)
+    return found
+
+
+def scrub(text: str, options: Mapping[str, Any], url: str = "") -> str:
+    """``text`` with every credential of ``options`` (and of ``url``) replaced by ``***``.
+
+    Examples
+    --------
+    >>> scrub("bad bucket 'AKIA1234:s3cret!@b'", {}, "s3://AKIA1234:s3cret!@b/x")
+    "bad bucket '***@b'"
+    """
+    for secret in sorted(_secrets(options) + _url_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _USERINFO_ANYWHERE.sub(r"\1***@", text)
+
+
+def fs_url(url: str) -> str:
+    """The fsspec URL of a database path: a plain ``.zip`` path becomes a zip URL."""
+    if SCHEME.match(url) or "::" in url:
+        return url
+    return "zip://::" + os.path.abspath(os.path.expanduser(url))
