@@ -271,3 +271,36 @@ def test_an_object_that_cannot_be_fetched_is_a_storage_error(
     assert "pa55word" not in str(info.value) and "CT_small.dcm" in str(info.value)
     database.restore()
     assert database.instances() == []
+
+
+def test_a_zip_object_url_imports_its_files(
+    seaweedfs: SeaweedFS, incoming: Path, tmp_path: Path
+) -> None:
+    """Trial H: the URL an export to ``s3://.../all.zip`` returns, imported as it is, gave
+    nothing but a warning that the object is not DICOM."""
+    demo = db.database(incoming / "demo")
+    prefix = f"{SHARED_BUCKET}/import-{uuid.uuid4().hex[:10]}"
+    url = demo.export_as_dicom(f"s3://{prefix}/all.zip", storage_options=seaweedfs.options)
+    target = _empty(tmp_path / "target")
+    new, said = _import(target, str(url), storage_options=seaweedfs.options)
+    assert len(new) == len(demo.instances()) and said == []
+    assert sorted(s.SeriesInstanceUID for s in target.series()) == sorted(
+        s.SeriesInstanceUID for s in demo.series()
+    )
+
+
+def test_a_list_of_s3_and_web_urls_takes_options_by_protocol(
+    seaweedfs: SeaweedFS, incoming: Path, web_folder: str
+) -> None:
+    """Trial H: one list of an s3:// and an http:// URL gave the bucket's options to the web
+    server's client (TypeError: unexpected keyword argument 'endpoint_url'); options keyed
+    by protocol, as fsspec takes them for chained URLs, give each its own."""
+    pytest.importorskip("aiohttp")
+    shipped = _upload(seaweedfs, incoming / "shipped")
+    database = db.database()
+    new, said = _import(
+        database,
+        [shipped, web_folder + "demo/"],
+        storage_options={"s3": seaweedfs.options, "http": {}},
+    )
+    assert len(new) == 2 + 48 and len(said) == 1  # MR_small_bigendian: a duplicate

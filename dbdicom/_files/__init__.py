@@ -41,6 +41,7 @@ from ._raw import (
     merge,
 )
 from ._remote import (
+    BACKENDS,
     HEAD,
     RemoteFile,
     Store,
@@ -55,6 +56,7 @@ from ._values import SCALES, decode_value, encodings_for, scale_problem, to_pyth
 from ._walker import MODALITY_LUT
 
 __all__ = [
+    "BACKENDS",
     "denied",
     "error_code",
     "refused",

@@ -15,6 +15,7 @@ import numpy as np
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
 from .._files import (
+    BACKENDS,
     Header,
     NotDicomError,
     Store,
@@ -117,8 +118,7 @@ def _headers(
     """
     for entry in entries:
         if is_url(entry):
-            store = Store(os.fspath(entry), dict(options) if has_scheme(entry) else {})
-            yield from _object_headers(db, store)  # (a local zip file takes no options)
+            yield from _object_headers(db, _store_of(os.fspath(entry), options))
             continue
         paths, skipped = _expand(entry)
         refused.extend(skipped)
@@ -129,6 +129,40 @@ def _headers(
             except (NotDicomError, EOFError, OSError) as exc:
                 header = str(exc)
             yield str(src), header, functools.partial(shutil.copyfile, src)
+
+
+def _store_of(url: str, options: Mapping[str, Any]) -> Store:
+    """The store to import ``url`` from, with its part of ``options``.
+
+    Options keyed by protocol (``{"s3": {...}, "https": {...}}``, as fsspec
+    takes them for chained URLs) give each URL of a list its own; other
+    options go to every URL with a scheme (a local zip file takes none). A
+    zip file in a store (``s3://bucket/cd.zip``, what an export to such a
+    URL writes) is imported as its files, as ``zip://::s3://bucket/cd.zip``.
+
+    Examples
+    --------
+    >>> store = _store_of("s3://b/cd.zip", {"s3": {"anon": True}, "https": {}})
+    >>> store.url, dict(store.options)
+    ('zip://::s3://b/cd.zip', {'s3': {'anon': True}})
+    >>> dict(_store_of("s3://b/ct", {"anon": True}).options), _store_of("cd.zip", {"a": 1}).options
+    ({'anon': True}, {})
+    >>> dict(_store_of("zip://::s3://b/cd.zip", {"s3": {"anon": True}, "https": {}}).options)
+    {'s3': {'anon': True}}
+    """
+    if not has_scheme(url):
+        return Store(url, {})
+    chain = [part.split("://", 1)[0].lower() for part in url.split("::") if "://" in part]
+    mine = dict(options)
+    if mine and all(isinstance(v, Mapping) for v in mine.values()):
+        if any(k in chain or k in BACKENDS or k in ("file", "zip") for k in mine):
+            # keyed by protocol: this URL's (each layer's, for a chained URL)
+            mine = {k: v for k, v in mine.items() if k in chain}
+            if len(chain) == 1:
+                mine = dict(mine.get(chain[0]) or {})
+    if len(chain) == 1 and url.split("?", 1)[0].lower().endswith(".zip"):
+        return Store(f"zip://::{url}", {chain[0]: mine} if mine else {})
+    return Store(url, mine)
 
 
 def _object_headers(db: Database, store: Store) -> Iterator[tuple[str, Header | str, Writer]]:

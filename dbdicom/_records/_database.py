@@ -318,9 +318,11 @@ class Database(Record):
         or web server, or a zip file, as :func:`dbdicom.database` opens them
         (``"s3://bucket/prefix"``, ``"gs://..."``, ``"az://..."``,
         ``"https://host/folder/"``, ``"archive.zip"``,
-        ``"zip://::s3://bucket/archive.zip"``), with ``storage_options``
-        (fsspec's: credentials, endpoint; for every URL of a list, not for
-        a local zip file): the objects below it (or the
+        ``"zip://::s3://bucket/archive.zip"``, or ``"s3://bucket/archive.zip"``
+        alone: a zip object is its files), with ``storage_options``
+        (fsspec's: credentials, endpoint; for every URL of a list, or keyed
+        by protocol, ``{"s3": {...}, "https": {...}}``, each URL its own;
+        never for a local zip file): the objects below it (or the
         one object it names) are imported as the files of a folder are,
         their headers fetched by range, then each object streamed into
         the database. A missing bucket or prefix, refused access and a
