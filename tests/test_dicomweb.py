@@ -185,6 +185,17 @@ def test_no_credentials_is_a_401_that_says_how_to_pass_them(orthanc: Orthanc) ->
         db.database("dicomweb+" + orthanc.url)
     assert isinstance(info.value, PermissionError) and isinstance(info.value, db.DicomError)
     assert "db.dicomweb(url, session=session)" in str(info.value)
+    assert "user:password@ in the URL" in str(info.value)
+    assert "were refused" not in str(info.value)  # none were given
+
+
+def test_wrong_credentials_in_the_url_are_said_to_be_refused(orthanc: Orthanc) -> None:
+    """Trial H: a 401 for a URL's user:password@ only spoke of session.auth."""
+    url = orthanc.db_url.replace(f":{PASSWORD}@", ":not-the-password@")
+    with pytest.raises(db.ServerAccessError) as info:
+        db.database(url)
+    assert "The credentials given were refused" in str(info.value)
+    assert "not-the-password" not in str(info.value)
 
 
 def test_an_unreachable_server_names_the_url_without_credentials(tmp_path: Path) -> None:
@@ -617,6 +628,9 @@ def test_xarray_opens_a_dicomweb_url(
     # a dicomweb+ URL is recognised without engine= (trial G: xarray found no backend)
     guessed = xr.open_dataarray(orthanc.db_url, group="CT phantom")
     np.testing.assert_array_equal(guessed.values, expected.values)
+    with pytest.raises(db.GroupError) as info:  # named by its URL (trial H: the cache folder)
+        xr.open_dataarray(orthanc.db_url, group="no such series")
+    assert f"in {orthanc.url}." in str(info.value) and PASSWORD not in str(info.value)
 
 
 def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(

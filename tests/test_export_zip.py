@@ -155,3 +155,12 @@ def test_a_zip_url_is_one_object_of_the_bucket(
     assert sorted(i.uid for i in opened.instances()) == sorted(i.uid for i in ct.instances())
     with pytest.raises(db.ReadOnlyError, match="Give a folder"):
         ct.export_as_dicom(f"zip://::s3://{prefix}/ct.zip", storage_options=options)
+
+
+def test_a_local_file_named_zip_that_is_not_one_says_so(tmp_path: Path) -> None:
+    """Trial H: it said to check that the server is reachable; there is no server."""
+    fake = tmp_path / "fake.zip"
+    fake.write_bytes(b"not a zip file at all")
+    with pytest.raises(db.StorageError) as info:
+        db.database(fake)
+    assert "not a zip file" in str(info.value) and "server" not in str(info.value)

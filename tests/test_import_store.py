@@ -146,6 +146,8 @@ def test_a_zip_file_and_a_zip_object(seaweedfs: SeaweedFS, incoming: Path, tmp_p
     other = _empty(tmp_path / "other")
     new = other.import_dicom(f"zip://::s3://{key}", storage_options={"s3": seaweedfs.options})
     assert _bytes(other) == _bytes(target)
+    with pytest.raises(db.StorageAccessError, match=r"storage_options=\{'s3': \{\.\.\.\}\}"):
+        db.database(f"zip://::s3://{key}", storage_options=seaweedfs.options)  # not by protocol
     mixed = _empty(tmp_path / "mixed")  # the options are the bucket's; the local zip takes none
     shipped = _upload(seaweedfs, incoming / "shipped")
     new, said = _import(mixed, [archive, shipped], storage_options=seaweedfs.options)

@@ -198,21 +198,31 @@ class Store:
         """The DicomError for ``exc`` raised while ``url`` (default: the store) ``what``."""
         where = url or self.name
         cause = self.scrub(f"{type(exc).__name__}: {exc}")
+        inner = fs_url(self.url).rpartition("::")[2]
         if denied(exc):
+            give = "storage_options={...}"
+            found = SCHEME.match(inner)
+            if "::" in fs_url(self.url) and found:  # a chained URL: options by protocol
+                give = f"storage_options={{'{found.group(1).lower()}': {{...}}}}"
             return StorageAccessError(
                 f"{where} {what}: access was refused ({cause}). Give credentials that may "
-                "read it: storage_options={...} (of db.database(url), import_dicom(url)...)."
+                f"read it: {give} (of db.database(url), import_dicom(url)...)."
             )
         if isinstance(exc, FileNotFoundError):
             if url:
                 return StorageObjectNotFoundError(
                     f"{where} {what}: it is gone from the store ({cause}) since it was "
-                    "indexed. database.refresh() takes the change in; then build the array "
-                    "again."
+                    "listed: another program removed it. database.refresh() takes the change "
+                    "in (then build the array again); an import: restore(), then import again."
                 )
             return DatabaseNotFoundError(
                 f"{where} {what}: it does not exist ({cause}). Give the URL of a bucket "
                 "and prefix (or archive) that holds DICOM files."
+            )
+        if _local_stamp(self.url) is not None:  # a zip file on this machine: no server
+            return StorageError(
+                f"{where} {what} ({cause}): it is not a zip file that can be read "
+                f"(python -m zipfile -t {inner.removeprefix('file://')} tests one)."
             )
         return StorageError(
             f"{where} {what} ({cause}): check that the server is reachable and the URL "

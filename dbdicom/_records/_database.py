@@ -182,7 +182,9 @@ class Database(Record):
         self._seen = (index.version, index.order_version)
 
     def label(self) -> str:
-        return self.path
+        """The folder; for a DICOMweb archive, its URL (without credentials), not the cache's."""
+        archive = self.index.archive
+        return self.path if archive is None else str(archive.url)
 
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:

@@ -217,6 +217,8 @@ def _listed(paths: list[str]) -> str:
 
 
 def _name(record: Any) -> str:
+    if getattr(record, "level", None) == "database":
+        return str(record.label())  # a DICOMweb archive's URL, not its cache folder
     return str(getattr(record, "path", None) or record.label())
 
 

@@ -173,10 +173,13 @@ def server_error(exc: Exception, server: Server, what: str) -> ServerError:
     status = getattr(response, "status_code", None)
     if status in (401, 403):
         why = "no or wrong credentials" if status == 401 else "the user may not do this"
+        given = "" if server.auth is None else " The credentials given were refused."
         return ServerAccessError(
-            f"{what} {url} failed: the server answered {status} ({why}). Pass credentials "
-            "with db.dicomweb(url, session=session) and session.auth = (user, password) "
-            "(or a token in session.headers), or ask the archive's administrator for access."
+            f"{what} {url} failed: the server answered {status} ({why}).{given} Pass "
+            "credentials as user:password@ in the URL (dicomweb+http://user:password@host/"
+            "...), or with db.dicomweb(url, session=session) and session.auth = (user, "
+            "password) (or a token in session.headers), or ask the archive's administrator "
+            "for access."
         )
     if status is not None:
         text = str(getattr(response, "reason", "") or "")
