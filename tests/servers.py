@@ -16,13 +16,17 @@ one key and secret, and anonymous reads of one public bucket.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,3 +283,25 @@ def missing_server(what: str, install: str, why: object) -> None:
     if required():
         pytest.fail(text + " (DBDICOM_REQUIRE_SERVERS=1: servers are required)")
     pytest.skip(text)
+
+
+@contextlib.contextmanager
+def http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Python's own HTTP server of ``handler`` on a free localhost port, in a thread: its port.
+
+    Shut down and closed at the end of the ``with``.
+    """
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """A handler that serves the files of its ``directory`` and logs nothing."""
+
+    def log_message(self, *args: Any) -> None:
+        pass

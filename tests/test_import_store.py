@@ -10,10 +10,8 @@ database in a store, with no credential in them.
 from __future__ import annotations
 
 import functools
-import http.server
 import os
 import shutil
-import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
-from servers import SHARED_BUCKET, SeaweedFS, bucket_fs
+from servers import SHARED_BUCKET, QuietFiles, SeaweedFS, bucket_fs, http_server
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -201,18 +199,8 @@ def test_a_missing_package_is_named() -> None:
 @pytest.fixture
 def web_folder(incoming: Path) -> Iterator[str]:
     """The files served by Python's own HTTP server, at a URL with a user and password."""
-    handler = functools.partial(_Quiet, directory=str(incoming))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://ann:pa55word@127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
+    with http_server(functools.partial(QuietFiles, directory=str(incoming))) as port:
+        yield f"http://ann:pa55word@127.0.0.1:{port}/"
 
 
 def test_a_web_folder_keeps_its_password_out_of_the_warnings(web_folder: str) -> None:
@@ -244,7 +232,7 @@ def test_more_objects_than_a_batch(seaweedfs: SeaweedFS, tmp_path: Path) -> None
     assert os.listdir(tmp_path / "target")  # written into the database's folder
 
 
-class _NoWholeObjects(_Quiet):
+class _NoWholeObjects(QuietFiles):
     """Lists, answers HEAD and ranged GETs (headers), but not the GET of a whole file."""
 
     def do_GET(self) -> None:  # noqa: N802
@@ -259,17 +247,11 @@ def test_an_object_that_cannot_be_fetched_is_a_storage_error(
 ) -> None:
     """The headers were read, the copy failed: the store's error, saying what restore() does."""
     pytest.importorskip("aiohttp")
-    handler = functools.partial(_NoWholeObjects, directory=str(incoming))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with http_server(functools.partial(_NoWholeObjects, directory=str(incoming))) as port:
         database = _empty(tmp_path / "target")
-        url = f"http://ann:pa55word@127.0.0.1:{server.server_address[1]}/shipped/"
+        url = f"http://ann:pa55word@127.0.0.1:{port}/shipped/"
         with pytest.raises(db.StorageError, match="restore") as info:
             database.import_dicom(url)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert "pa55word" not in str(info.value) and "CT_small.dcm" in str(info.value)
     database.restore()
     assert database.instances() == []

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from bad_files import build_bad_files
 from builders import build_database, pydicom_shipped_files
 from pydicom.data import get_testdata_file
 from recorders import Recorder
-from servers import missing_server
+from servers import QuietFiles, http_server, missing_server
 
 import dbdicom as db
 from dbdicom._files import RemoteFile
@@ -464,12 +463,8 @@ def refusing_server(request: pytest.FixtureRequest) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://ann:pa55word@127.0.0.1:{server.server_address[1]}/data/"
-    server.shutdown()
-    server.server_close()
+    with http_server(Refuse) as port:
+        yield f"http://ann:pa55word@127.0.0.1:{port}/data/"
 
 
 def test_access_refused(refusing_server: str) -> None:
@@ -551,18 +546,8 @@ def web_folder(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder of the built database, served by Python's own HTTP server (no ranges)."""
     folder = tmp_path / "served"
     build_database(folder)
-    handler = functools.partial(_Quiet, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}/served/"
-    server.shutdown()
-    server.server_close()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
+    with http_server(functools.partial(QuietFiles, directory=str(tmp_path))) as port:
+        yield folder, f"http://127.0.0.1:{port}/served/"
 
 
 def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
