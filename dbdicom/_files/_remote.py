@@ -84,28 +84,7 @@ BACKENDS = {
     "az": "adlfs",
     "abfs": "adlfs",
 }
-#: the file system of each URL and options, and the stamp of its local zip file
-_FILESYSTEMS: dict[tuple[str, str], tuple[Any, str, tuple[int, ...] | None]] = {}
-
-
-def _local_stamp(url: str) -> tuple[int, ...] | None:
-    """The identity of the local zip file that ``url`` reads (None: not one).
-
-    Its file system is made again when it changes: a zip file replaced (an
-    export of the same name, another tool) is another file, whose listing
-    and bytes a file system made before would not see (it read the old's).
-    """
-    chain = fs_url(url)
-    target = chain.rpartition("::")[2]
-    if not chain.lower().startswith("zip://") or (
-        SCHEME.match(target) and not target.startswith("file://")
-    ):
-        return None
-    try:
-        st = os.stat(target.removeprefix("file://"))
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+_FILESYSTEMS: dict[tuple[str, str], tuple[Any, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -159,10 +138,9 @@ class Store:
             fsspec, or the package of the URL's protocol, is not installed.
         """
         key = (self.url, repr(sorted(self.options.items())))
-        stamp = _local_stamp(self.url)
         found = _FILESYSTEMS.get(key)
-        if found is not None and found[2] == stamp:
-            return found[0], found[1]
+        if found is not None:
+            return found
         try:
             import fsspec.core
         except ImportError as exc:
@@ -177,8 +155,8 @@ class Store:
             raise self.error(exc, "cannot be opened") from exc
         except Exception as exc:  # the store's boundary: a bad zip file, a client's error
             raise self.error(exc, "cannot be opened") from exc
-        _FILESYSTEMS[key] = (fs, str(path).rstrip("/"), stamp)
-        return fs, str(path).rstrip("/")
+        found = _FILESYSTEMS[key] = (fs, str(path).rstrip("/"))
+        return found
 
     def _backend_error(self, package: str, exc: Exception) -> StorageBackendError:
         what = f"pip install {package}" if package else "install the fsspec package for it"
