@@ -56,7 +56,7 @@ from .._errors import (
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._ranges import cat_ranges
-from ._urls import SCHEME, fs_url, redact, scrub
+from ._urls import SCHEME, fs_url, local_zip, redact, scrub
 from ._walker import TooDeep
 from ._window import Window
 
@@ -197,10 +197,10 @@ class Store:
                 f"{where} {what}: it does not exist ({cause}). Give the URL of a bucket "
                 "and prefix (or archive) that holds DICOM files."
             )
-        if _local_stamp(self.url) is not None:  # a zip file on this machine: no server
+        if local_zip(self.url) is not None:  # a zip file on this machine: no server
             return StorageError(
                 f"{where} {what} ({cause}): it is not a zip file that can be read "
-                f"(python -m zipfile -t {inner.removeprefix('file://')} tests one)."
+                f"(python -m zipfile -t {local_zip(self.url)} tests one)."
             )
         return StorageError(
             f"{where} {what} ({cause}): check that the server is reachable and the URL "

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SCHEME", "fs_url", "has_scheme", "is_url", "redact", "scrub"]
+__all__ = ["SCHEME", "fs_url", "has_scheme", "is_url", "local_zip", "redact", "scrub"]
 
 SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
@@ -69,10 +69,15 @@ def redact(url: str) -> str:
     'https://***@host/data/a.dcm?***'
     >>> redact("s3://bucket/prefix")
     's3://bucket/prefix'
+    >>> redact("zip://::https://ann:s3cret@host/cd.zip?sig=1")  # every part of a chained URL
+    'zip://::https://***@host/cd.zip?***'
     """
-    url = _USERINFO.sub(r"\1***@", url)
-    head, sep, _ = url.partition("?")
-    return f"{head}?***" if sep else head
+    parts = []
+    for part in url.split("::"):
+        part = _USERINFO.sub(r"\1***@", part)
+        head, sep, _ = part.partition("?")
+        parts.append(f"{head}?***" if sep else head)
+    return "::".join(parts)
 
 
 def _secrets(options: Mapping[str, Any]) -> list[str]:
@@ -123,3 +128,20 @@ def fs_url(url: str) -> str:
     if SCHEME.match(url) or "::" in url:
         return url
     return "zip://::" + os.path.abspath(os.path.expanduser(url))
+
+
+def local_zip(url: str) -> str | None:
+    """The path of the local zip file that ``url`` reads (None: it reads none).
+
+    Examples
+    --------
+    >>> local_zip("cd.zip").endswith("/cd.zip"), local_zip("zip://::s3://b/cd.zip")
+    (True, None)
+    """
+    chain = fs_url(url)
+    target = chain.rpartition("::")[2]
+    if not chain.lower().startswith("zip://") or (
+        SCHEME.match(target) and not target.startswith("file://")
+    ):
+        return None
+    return target.removeprefix("file://")
