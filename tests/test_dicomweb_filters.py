@@ -232,6 +232,36 @@ def test_a_refresh_selects_again_what_another_open_of_the_cache_put_back(
     assert _uids(filtered.instances()) == expected
 
 
+def test_an_open_whose_instances_another_open_set_aside_refuses_to_refresh(
+    orthanc: Orthanc, stored: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Review: an open without filters, sharing cache= with a filtered one, lost the instances
+    the other's refresh() set aside again, without a word (28 -> 5). Its refresh() now says
+    so; and opens that do not name a cache= get a folder per filters."""
+    folder, patient = stored
+    cache = tmp_path / "cache"
+    filtered = _open(orthanc, cache, PatientID=patient, InstanceNumber=3)
+    whole = _open(orthanc, cache, PatientID=patient)  # puts every header back
+    n = len(whole.instances())
+    assert n == len(db.database(folder).instances())
+    filtered.refresh()  # sets the others aside again
+    with pytest.raises(db.StaleFileError, match="other filters"):
+        whole.refresh()
+    assert len(whole.instances()) == n  # not silently fewer
+
+
+def test_opens_with_other_filters_get_cache_folders_of_their_own(
+    orthanc: Orthanc, stored: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _, patient = stored
+    session = orthanc.session()
+    plain = db.dicomweb(orthanc.url, session=session, PatientID=patient)
+    three = db.dicomweb(orthanc.url, session=session, PatientID=patient, InstanceNumber=3)
+    again = db.dicomweb(orthanc.url, session=session, PatientID=patient, InstanceNumber=3)
+    assert len({plain.path, three.path}) == 2 and again.path == three.path
+
+
 def test_a_misspelt_filter_is_said_before_the_archive_is_read(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:

@@ -32,7 +32,7 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
-from ._web import fetch_again, hold_matching
+from ._web import check_own_selection, fetch_again, hold_matching
 
 __all__ = ["Database"]
 
@@ -197,6 +197,7 @@ class Database(Record):
         every series it holds are fetched from the server again first, and
         the filters of its open select the instances it holds again.
         """
+        check_own_selection(self)  # an archive's: its cache as its filters left it
         fetch_again(self)
         self.index.scan()
         hold_matching(self)  # an archive's: the instances its filters hold
@@ -227,6 +228,7 @@ class Database(Record):
         >>> database.refresh(full=True)
         False
         """
+        check_own_selection(self)  # an archive's: its cache as its filters left it
         if full:
             fetch_again(self)
         changed = self.index.refresh(full=full)

@@ -94,8 +94,11 @@ def dicomweb(
         filters or none puts them back without asking the server (a
         function is matched again at every open). A series held in part
         is read instance by instance, and not kept by ``keep_pixels``. A
-        ``cache`` holds one selection at a time: give databases of other
-        filters open at the same time a ``cache`` each (docs/dicomweb.md).
+        cache folder holds one selection at a time: without ``cache``,
+        opens with other filters get a folder each; two given one
+        ``cache`` and open at once, the one whose instances the other set
+        aside refuses to ``refresh()`` (:class:`dbdicom.StaleFileError`)
+        rather than hold fewer (docs/dicomweb.md).
 
     Raises
     ------

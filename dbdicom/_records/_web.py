@@ -22,7 +22,7 @@ import numpy as np
 import pydicom
 
 from .. import _export
-from .._errors import ServerError
+from .._errors import ServerError, StaleFileError
 from .._index import check_tag, parse_query, vr_of
 from .._web import (
     Server,
@@ -32,6 +32,7 @@ from .._web import (
     hold_only,
     is_dicomweb,
     retrieve_instance,
+    selections_held,
     server_error,
     sync,
 )
@@ -141,9 +142,12 @@ def open_archive(
     for keyword, wanted in query.items():  # a typo is said before the archive is read
         parse_query(check_tag(keyword), wanted)
     server = dataclasses.replace(Server.parse(url, session), keep_pixels=keep_pixels)
-    folder = Path(cache).expanduser().absolute() if cache is not None else cache_folder(server)
+    named = selection(query)
+    folder = (
+        Path(cache).expanduser().absolute() if cache is not None else cache_folder(server, named)
+    )
     with held_by_one(folder):  # another process opening it waits: no half-fetched series
-        sync(server, folder, filters=qido_filters(query), selection=selection(query))
+        sync(server, folder, filters=qido_filters(query), selection=named)
         database = make(folder)
         attach(database, server)
         if query:
@@ -206,6 +210,31 @@ def hold_matching(database: Database) -> bool:
     if not hold_only(Path(index.root), left_out, selection(query)):
         return False
     return index.refresh()
+
+
+def check_own_selection(database: Database) -> None:
+    """Refuse to refresh ``database`` (an archive's) when another open's filters changed its cache.
+
+    Two opens of one cache folder with other filters set other headers
+    aside: the one refreshing last would drop the instances the other put
+    back, without a word. (The default folders differ by filters.)
+
+    Raises
+    ------
+    dbdicom.StaleFileError
+        Headers of the folder are set aside by filters other than this open's.
+    """
+    if database._index.archive is None:
+        return
+    own = selection(database._index.archive_query or {})
+    others = selections_held(Path(database._index.root)) - {own}
+    if others:
+        raise StaleFileError(
+            f"the cache folder {database._index.root} of {database.label()} was opened since "
+            "with other filters, which set other instances aside: this database no longer "
+            "holds what its filters select. Open it again (db.dicomweb(url, ...)), and give "
+            "opens with different filters a cache= folder each."
+        )
 
 
 def fetch_again(database: Database) -> None:

@@ -4,7 +4,15 @@ Below the index (it writes the folder the index reads) and above the files
 (it decodes frames as files are decoded). Knows nothing of records or arrays.
 """
 
-from ._cache import cache_folder, float_bits_of, held_by_one, held_in_part, hold_only, sync
+from ._cache import (
+    cache_folder,
+    float_bits_of,
+    held_by_one,
+    held_in_part,
+    hold_only,
+    selections_held,
+    sync,
+)
 from ._frames import (
     WebPath,
     kept_places,
@@ -21,6 +29,7 @@ __all__ = [
     "Server",
     "WebPath",
     "cache_folder",
+    "selections_held",
     "float_bits_of",
     "held_by_one",
     "held_in_part",

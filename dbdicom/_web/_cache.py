@@ -47,6 +47,7 @@ __all__ = [
     "MARK",
     "OTHERS",
     "cache_folder",
+    "selections_held",
     "float_bits_of",
     "held_by_one",
     "held_in_part",
@@ -123,16 +124,34 @@ def _cannot_write(folder: Path, exc: OSError) -> StorageError:
     )
 
 
-def cache_folder(server: Server) -> Path:
-    """Where the headers of ``server`` are kept: the user cache, a folder per URL.
+def cache_folder(server: Server, selection: str | None = "") -> Path:
+    """Where the headers of ``server`` are kept: the user cache, a folder per URL and filters.
+
+    ``selection`` names the filters of the open (:func:`hold_only`): opens
+    with other filters set other headers aside, so each has a folder of
+    its own (those with functions share one).
 
     Examples
     --------
-    >>> cache_folder(Server("http://localhost:8042/dicom-web")).parent.name
-    'dicomweb'
+    >>> server = Server("http://localhost:8042/dicom-web")
+    >>> cache_folder(server).parent.name, cache_folder(server) == cache_folder(server, "ab")
+    ('dicomweb', False)
     """
     digest = hashlib.sha1(server.url.encode()).hexdigest()[:16]
+    if selection != "":
+        digest += "-" + hashlib.sha1(str(selection).encode()).hexdigest()[:8]
     return Path(platformdirs.user_cache_dir("dbdicom")) / "dicomweb" / digest
+
+
+def selections_held(folder: Path) -> set[str | None]:
+    """The filters (their names) that set headers aside in the series of ``folder``."""
+    out: set[str | None] = set()
+    for mark in folder.glob(f"*/*/{MARK}"):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(mark.read_text())
+            if isinstance(data, dict) and "selection" in data:
+                out.add(data["selection"])
+    return out
 
 
 def safe_uid(uid: str) -> bool:
