@@ -48,6 +48,7 @@ __all__ = [
     "OTHERS",
     "cache_folder",
     "selections_held",
+    "write_whole",
     "float_bits_of",
     "held_by_one",
     "held_in_part",
@@ -267,12 +268,21 @@ def _mark_of(series: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def write_whole(target: str | os.PathLike[str], data: bytes | memoryview) -> None:
+    """Write ``target`` whole or not at all (a temporary file renamed; removed if cut short)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".new-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def _write_mark(series: Path, mark: dict[str, Any]) -> None:
     """Write the :data:`MARK` of ``series`` whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir=series, prefix=".new-")
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(mark))
-    os.replace(tmp, series / MARK)
+    write_whole(series / MARK, json.dumps(mark).encode())
 
 
 def held_in_part(series: Path) -> bool:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,7 +37,7 @@ from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
 from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
-from ._cache import safe_uid
+from ._cache import safe_uid, write_whole
 from ._server import Server, server_error
 
 __all__ = [
@@ -117,18 +116,6 @@ class WebPath(str):
         return (WebPath, (str(self), self.server, self.series_size, self.local))
 
 
-def _write(target: str, data: Buffer) -> None:
-    """Write ``target`` whole or not at all (a temporary file renamed)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".new-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _whole(local: str, place: Any) -> bool:
     """Whether ``local`` is the file kept as ``place`` says: its size and time as written."""
     if not (isinstance(place, list) and len(place) == 4):
@@ -193,10 +180,10 @@ def _keep(path: WebPath, places: dict[str, tuple[Buffer, int, int]]) -> None:
             if not safe_uid(sop):
                 return  # not a UID that names a file: nothing kept
             target = os.path.join(folder, f"{sop}.dcm")
-            _write(target, data)
+            write_whole(target, data)
             st = os.stat(target)
             found[sop] = [offset, length, st.st_size, st.st_mtime_ns]
-        _write(os.path.join(folder, PLACES), json.dumps(found).encode())
+        write_whole(os.path.join(folder, PLACES), json.dumps(found).encode())
     except OSError:
         return
 
