@@ -10,7 +10,7 @@ from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import modality_lut_bits
-from ._objects import fetch_object, object_headers
+from ._objects import fetch_object, heads_in_batches, object_headers
 from ._pixels import (
     FORMAT_KEYWORDS,
     FORMAT_TAGS,
@@ -96,6 +96,7 @@ __all__ = [
     "is_url",
     "local_copy",
     "fetch_object",
+    "heads_in_batches",
     "object_headers",
     "merge",
     "native_frames",

@@ -15,14 +15,14 @@ their credentials removed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from .._errors import DatabaseNotFoundError
 from ._header import Header, NotDicomError
 from ._pydicom import read_any_header
 from ._remote import HEAD, RemoteFile, Store, remote_header
 
-__all__ = ["fetch_object", "object_headers", "objects_below"]
+__all__ = ["BATCH", "fetch_object", "heads_in_batches", "object_headers", "objects_below"]
 
 #: objects whose first bytes are fetched together (one ``cat_ranges``)
 BATCH = 128
@@ -71,13 +71,31 @@ def object_headers(
     ct/IM-1 {524384: 'CT'}
     """
     store, listed = objects_below(store)
-    items = sorted(listed.items())
+    for batch, heads in heads_in_batches(store, sorted(listed.items()), progress):
+        for (rel, (size, _)), head in zip(batch, heads, strict=True):
+            yield store.object(rel), _header(store, rel, size, head, wanted)
+
+
+Listed = tuple[str, tuple[int, int]]  # an object's path, and its (size, stamp)
+
+
+def heads_in_batches(
+    store: Store,
+    items: Sequence[Listed],
+    progress: Callable[[int, int], None] | None = None,
+    first: Callable[[], int] = lambda: HEAD,
+) -> Iterator[tuple[Sequence[Listed], list[bytes | Exception]]]:
+    """The objects ``items`` a batch at a time, with the first ``first()`` bytes of each.
+
+    :data:`BATCH` objects' bytes are fetched together (one
+    :meth:`~dbdicom._files.Store.heads`); ``first`` is asked before each
+    batch (a scan fetches as much as the last batch's headers took);
+    ``progress(done, total)`` is called once a batch has been used.
+    """
     total = len(items)
     for start in range(0, total, BATCH):
         batch = items[start : start + BATCH]
-        heads = store.heads([rel for rel, _ in batch], [size for _, (size, _) in batch], HEAD)
-        for (rel, (size, _)), head in zip(batch, heads, strict=True):
-            yield store.object(rel), _header(store, rel, size, head, wanted)
+        yield batch, store.heads([rel for rel, _ in batch], [s for _, (s, _) in batch], first())
         if progress:
             progress(min(start + BATCH, total), total)
 

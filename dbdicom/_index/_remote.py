@@ -31,6 +31,7 @@ from .._files import (
     RemoteFile,
     Store,
     fetch_object,
+    heads_in_batches,
     local_copy,
     read_any_header,
     remote_header,
@@ -53,8 +54,6 @@ from ._walk import Walk
 
 __all__ = ["RemoteIndex", "scan_objects"]
 
-#: objects whose first bytes are fetched together (one ``cat_ranges``)
-BATCH = 128
 #: the most first bytes fetched of each object (headers longer than the last batch's)
 MAX_HEAD = 1 << 18
 _SOP_CLASS, _FRAMES = 0x00080016, 0x00280008
@@ -299,10 +298,8 @@ def _scan_rows(
     out: list[tuple[str, tuple[Row, list[Row]]]] = []
     if progress and total:
         progress(0, total)
-    first = HEAD
-    for start in range(0, total, BATCH):
-        batch = items[start : start + BATCH]
-        heads = store.heads([rel for rel, _ in batch], [s for _, (s, _) in batch], first)
+    first = [HEAD]
+    for batch, heads in heads_in_batches(store, items, progress, lambda: first[0]):
         longest = 0
         with warnings_of_each_file() as said:
             for (rel, (size, stamp)), head in zip(batch, heads, strict=True):
@@ -310,9 +307,7 @@ def _scan_rows(
                 out.append((rel, (with_warnings(row, said()), fr)))
                 longest = max(longest, row.get("_offset", -1))
         # the objects of a prefix have headers of similar lengths: fetch as much next time
-        first = min(max(HEAD, longest + 1024), MAX_HEAD)
-        if progress:
-            progress(min(start + BATCH, total), total)
+        first[0] = min(max(HEAD, longest + 1024), MAX_HEAD)
     return out
 
 
