@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .._facade import lazy_names
 
 if TYPE_CHECKING:
-    from ._archive import export_zip, is_zip_path, zip_folder
+    from ._archive import export_zip, zip_folder
     from ._csv import export_csv
     from ._dicom import export_dicom
     from ._dicomdir import export_dicomdir
@@ -58,7 +58,6 @@ _MODULES = {
     "export_zip": "._archive",
     "export_zarr": "._zarr",
     "frame_rows": "._layout",
-    "is_zip_path": "._archive",
     "label": "._layout",
     "npy_arrays": "._npy",
     "open_zarr": "._zarr",
@@ -95,7 +94,6 @@ __all__ = [
     "export_zarr",
     "export_zip",
     "frame_rows",
-    "is_zip_path",
     "label",
     "npy_arrays",
     "open_zarr",

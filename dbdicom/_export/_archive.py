@@ -28,25 +28,10 @@ from typing import Any
 from ._each import ExportedPath
 from ._layout import target_folder, written
 
-__all__ = ["export_zip", "is_zip_path", "zip_folder"]
+__all__ = ["export_zip", "zip_folder"]
 
 #: member names that are compressed already: stored, not deflated again
 _STORED = (".gz", ".png", ".zip")
-
-
-def is_zip_path(path: str | os.PathLike[str]) -> bool:
-    """Whether an export into ``path`` writes a zip file: a name ending in ``.zip``.
-
-    Not an existing folder of that name, which stays a folder (as for
-    :func:`dbdicom.database`).
-
-    Examples
-    --------
-    >>> is_zip_path("out/study.ZIP"), is_zip_path("out/study")
-    (True, False)
-    """
-    text = os.fspath(path)
-    return text.lower().endswith(".zip") and not os.path.isdir(text)
 
 
 def zip_folder(folder: str | os.PathLike[str], target: str | os.PathLike[str]) -> int:

@@ -13,7 +13,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SCHEME", "fs_url", "has_scheme", "is_url", "local_zip", "redact", "scrub"]
+__all__ = [
+    "SCHEME",
+    "fs_url",
+    "has_scheme",
+    "is_url",
+    "is_zip_path",
+    "local_zip",
+    "redact",
+    "scrub",
+]
 
 SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
@@ -57,7 +66,21 @@ def is_url(path: Any) -> bool:
     found = SCHEME.match(text)
     if found:
         return not found.group(1).lower().startswith("dicomweb")
-    return text.lower().endswith(".zip") and not os.path.isdir(text)  # a folder "x.zip" is one
+    return is_zip_path(text)
+
+
+def is_zip_path(path: str | os.PathLike[str]) -> bool:
+    """Whether the local ``path`` is a zip file's: a name ending in ``.zip``, not a folder.
+
+    An existing folder of that name stays a folder (to open, to export into).
+
+    Examples
+    --------
+    >>> is_zip_path("out/study.ZIP"), is_zip_path("out/study")
+    (True, False)
+    """
+    text = os.fspath(path)
+    return text.lower().endswith(".zip") and not os.path.isdir(text)
 
 
 def redact(url: str) -> str:

@@ -75,7 +75,7 @@ def exported_to(
                 f"the local folder {text!r}: leave them out, or give the store's URL."
             )
         with export_space(path):
-            if _export.is_zip_path(text):  # (a folder named x.zip stays a folder)
+            if _files.is_zip_path(text):  # (a folder named x.zip stays a folder)
                 return _export.export_zip(Path(text), export)
             return export(Path(text))
     folder, name = _zip_object(text)
