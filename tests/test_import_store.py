@@ -9,8 +9,12 @@ database in a store, with no credential in them.
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
+import logging
 import os
+import re
 import shutil
 import uuid
 import warnings
@@ -218,6 +222,53 @@ def test_a_web_folder_keeps_its_password_out_of_the_warnings(web_folder: str) ->
     with pytest.raises(db.DicomError) as info:
         database.import_dicom(web_folder + "no-such.zip")
     assert "pa55word" not in str(info.value) and "***@127.0.0.1" in str(info.value)
+
+
+class _BasicAuthFiles(QuietFiles):
+    """Files served only to requests that carry ann's password (Basic authentication),
+    and in ranges (a zip file is read from its end)."""
+
+    def send_head(self) -> Any:
+        expected = "Basic " + base64.b64encode(b"ann:pa55word").decode()
+        if self.headers.get("Authorization") != expected:
+            self.send_error(401, "Unauthorized")
+            return None
+        wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if not wanted or not path.is_file():
+            return super().send_head()
+        data = path.read_bytes()
+        start, end = int(wanted[1]), min(int(wanted[2] or len(data) - 1), len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Content-Length", str(end + 1 - start))
+        self.end_headers()
+        return io.BytesIO(data[start : end + 1])
+
+
+def test_a_web_folder_password_goes_in_a_header_not_in_the_logged_urls(
+    incoming: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fsspec logs every URL it reads at DEBUG level: a user:password@ in the URL was
+    logged with it; it is sent as the requests' Basic authentication instead."""
+    pytest.importorskip("aiohttp")
+    shutil.make_archive(str(tmp_path / "www" / "cd"), "zip", incoming / "shipped")
+    shutil.copytree(incoming / "shipped", tmp_path / "www" / "shipped")
+    caplog.set_level(logging.DEBUG)
+    handler = functools.partial(_BasicAuthFiles, directory=str(tmp_path / "www"))
+    with http_server(handler) as port:
+        url = f"http://ann:pa55word@127.0.0.1:{port}/"
+        remote = db.database(url + "shipped/")
+        ct = remote.series(Modality="CT")[0].to_xarray().values
+        local = db.database(incoming / "shipped").series(Modality="CT")[0].to_xarray().values
+        assert np.array_equal(ct, local)
+        zipped = _import(_empty(tmp_path / "target"), url + "cd.zip")[0]  # zip://::http://
+        assert sorted(i.Modality for i in zipped) == ["CT", "MR"]
+        with pytest.raises(db.StorageAccessError):  # the server does check
+            db.database(f"http://ann:wrong@127.0.0.1:{port}/shipped/")
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(f"127.0.0.1:{port}/shipped" in text for text in logged)  # fsspec's DEBUG lines
+    assert not [text for text in logged if "pa55word" in text]
 
 
 def test_more_objects_than_a_batch(seaweedfs: SeaweedFS, tmp_path: Path) -> None:

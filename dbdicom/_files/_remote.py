@@ -56,7 +56,7 @@ from .._errors import (
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._ranges import cat_ranges
-from ._urls import SCHEME, fs_url, local_zip, redact, scrub
+from ._urls import SCHEME, fs_arguments, fs_url, local_zip, redact, scrub
 from ._walker import TooDeep
 from ._window import Window
 
@@ -146,7 +146,8 @@ class Store:
         except ImportError as exc:
             raise self._backend_error("fsspec", exc) from exc
         try:
-            fs, path = fsspec.core.url_to_fs(fs_url(self.url), **dict(self.options))
+            url, options = fs_arguments(self.url, self.options)
+            fs, path = fsspec.core.url_to_fs(url, **options)
         except ImportError as exc:
             raise self._backend_error(BACKENDS.get(self.protocol, ""), exc) from exc
         except ValueError as exc:

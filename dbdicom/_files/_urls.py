@@ -8,13 +8,16 @@ stores or raises.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = [
     "SCHEME",
+    "fs_arguments",
     "fs_url",
     "has_scheme",
     "is_url",
@@ -151,6 +154,69 @@ def fs_url(url: str) -> str:
     if SCHEME.match(url) or "::" in url:
         return url
     return "zip://::" + os.path.abspath(os.path.expanduser(url))
+
+
+def fs_arguments(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The URL and options that fsspec is given for ``url``: no ``user:password@`` in the URL.
+
+    fsspec's HTTP file system logs every URL it reads (at DEBUG level), so
+    the ``user:password@`` of an ``http(s)://`` part becomes the session's
+    ``Authorization`` header, the Basic authentication aiohttp would make
+    of it (and drops, as it would, on a redirect to another host): the
+    same requests, with no credential in the URLs logged, listed and
+    quoted. For a chained URL (``zip://::https://...``) that part's
+    options are keyed by its protocol, as fsspec takes them.
+
+    Examples
+    --------
+    >>> url, options = fs_arguments("https://ann:s%40cret@host/ct", {"block_size": 0})
+    >>> url, sorted(options), options["client_kwargs"]["headers"]["Authorization"]
+    ('https://host/ct', ['block_size', 'client_kwargs'], 'Basic YW5uOnNAY3JldA==')
+    >>> url, options = fs_arguments("zip://::https://ann:pw@host/cd.zip", {})
+    >>> url, options["https"]["client_kwargs"]["headers"]["Authorization"]
+    ('zip://::https://host/cd.zip', 'Basic YW5uOnB3')
+    >>> fs_arguments("s3://AKIA1234:s3cret@bucket/x", {})  # not HTTP: as given
+    ('s3://AKIA1234:s3cret@bucket/x', {})
+    """
+    chain = fs_url(url)
+    parts = chain.split("::")
+    out: dict[str, Any] = dict(options)
+    for k, part in enumerate(parts):
+        found = SCHEME.match(part)
+        protocol = found.group(1).lower() if found else ""
+        split = urlsplit(part)
+        if protocol not in ("http", "https") or split.username is None:
+            continue
+        parts[k] = urlunsplit(split._replace(netloc=split.netloc.rpartition("@")[2]))
+        mine = out if len(parts) == 1 else dict(out.get(protocol) or {})
+        session = dict(mine.get("client_kwargs") or {})
+        session["headers"] = {
+            **dict(session.get("headers") or {}),
+            "Authorization": _basic(unquote(split.username), unquote(split.password or "")),
+        }
+        mine["client_kwargs"] = session
+        if len(parts) > 1:
+            out[protocol] = mine
+    return "::".join(parts), out
+
+
+def _basic(user: str, password: str) -> str:
+    """The ``Authorization`` header of HTTP Basic authentication (RFC 7617).
+
+    Latin-1 where the text allows, as aiohttp encodes a URL's user and
+    password, else UTF-8.
+
+    Examples
+    --------
+    >>> _basic("ann", "pa55word")
+    'Basic YW5uOnBhNTV3b3Jk'
+    """
+    text = f"{user}:{password}"
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8")
+    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 def local_zip(url: str) -> str | None:
