@@ -429,6 +429,9 @@ class Journal:
     def restore(self, paths: Iterable[str] | None = None) -> list[str]:
         """Put ``paths`` (all by default) back as they were saved; the paths restored.
 
+        A new file announced (:meth:`created`) but never written, by a write
+        cut short, has nothing to undo: it is not among the paths returned.
+
         A restore cut short before is finished first (:meth:`finish_restore`).
         The paths are recorded in the marker before the first original goes
         back, so a kill at any moment leaves a restore that the next
@@ -439,6 +442,9 @@ class Journal:
         if not chosen:
             return []
         self._mark_restore(None if paths is None else list(chosen))
+        unwritten = {
+            p for p, e in chosen.items() if e.kind == "new" and not os.path.lexists(self.root / p)
+        }
         lost = self._restore(chosen)
         if lost:
             more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
@@ -449,7 +455,7 @@ class Journal:
                 DicomWarning,
                 stacklevel=3,
             )
-        return list(chosen)
+        return [p for p in chosen if p not in unwritten]
 
     def finish_restore(self) -> list[str]:
         """Finish a restore cut short (killed, or stopped by an error); the paths put back.
