@@ -261,3 +261,23 @@ def test_a_touched_file_scaled_by_its_table_is_read(tmp_path: Path) -> None:
     os.utime(folder / "a.dcm", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     np.testing.assert_array_equal(da.values, before)
     database.close()
+
+
+def test_a_tag_of_a_file_removed_since_is_an_error_not_none(tmp_path: Path) -> None:
+    """Trial I: a tag read from the file (not kept in the index), of a file another program
+    removed after the open, read as None, as if the file had no such tag; and
+    ``series.unique`` left that file out without a word."""
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copy(get_testdata_file(name), tmp_path / name)
+    database = db.database(tmp_path)
+    ct = database.instances(Modality="CT")[0]
+    mr = database.instances(Modality="MR")[0]
+    assert mr.ImagingFrequency is not None  # on demand: not a column of the index
+    os.remove(tmp_path / "CT_small.dcm")
+    assert mr.ImagingFrequency is not None  # the other files read as before
+    with pytest.raises(db.FileGoneError, match=r"CT_small\.dcm: KVP cannot be read.*refresh"):
+        ct.KVP  # noqa: B018
+    with pytest.raises(FileNotFoundError):  # (a FileGoneError is one)
+        ct.parent.unique("KVP")
+    database.refresh()
+    assert [i.Modality for i in database.instances()] == ["MR"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import StorageError
+from .._errors import FileGoneError, StorageError
 from .._facade import pandas as pd
 from .._files import NotDicomError
 from ._arrow import SavedTable
@@ -500,6 +500,13 @@ class Index(HeldTable, Files):
                     header = self._read_tags(str(self.frame["_path"].iat[r]), {tag: vr})
                 except StorageError:  # the store did not give it: no value to keep
                     raise
+                except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
+                    raise FileGoneError(
+                        f"{exc.filename or self.frame['_path'].iat[r]}: {keyword} cannot be "
+                        "read: the file is gone since it was indexed (removed or renamed by "
+                        "another program). database.refresh() takes the change in (or reopen "
+                        "the folder); then ask again."
+                    ) from exc
                 except (NotDicomError, EOFError, OSError):
                     col[r] = None
                     continue
