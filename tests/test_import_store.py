@@ -291,8 +291,10 @@ def test_more_objects_than_a_batch(seaweedfs: SeaweedFS, tmp_path: Path) -> None
 class _NoWholeObjects(QuietFiles):
     """Lists, answers HEAD and ranged GETs (headers), but not the GET of a whole file."""
 
+    refused = ".dcm"  # the files whose whole GET fails: those whose path ends so
+
     def do_GET(self) -> None:  # noqa: N802
-        if self.path.endswith(".dcm") and "Range" not in self.headers:
+        if self.path.endswith(self.refused) and "Range" not in self.headers:
             self.send_error(503, "Slow Down")
             return
         super().do_GET()
@@ -313,14 +315,10 @@ def test_an_object_that_cannot_be_fetched_is_a_storage_error(
     assert database.instances() == []
 
 
-class _NoWholeMR(QuietFiles):
+class _NoWholeMR(_NoWholeObjects):
     """As :class:`_NoWholeObjects`, for MR_small.dcm alone: CT_small.dcm is copied first."""
 
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path.endswith("/MR_small.dcm") and "Range" not in self.headers:
-            self.send_error(503, "Slow Down")
-            return
-        super().do_GET()
+    refused = "/MR_small.dcm"
 
 
 def test_restore_after_an_import_cut_short_counts_the_files_written(
