@@ -392,7 +392,7 @@ def _frame_numbers(frames: Frames, others: dict[str, np.ndarray]) -> np.ndarray 
     if (same_cell & (np.diff(numbers[order]) == 0)).any():
         return None
     starts = np.r_[0, np.flatnonzero(~same_cell) + 1]
-    rank = np.empty(len(cell))
+    rank = np.empty(len(cell), dtype=np.int64)  # an index, as frame numbers in a file
     rank[order] = np.arange(len(cell)) - np.repeat(starts, np.diff(np.r_[starts, len(cell)]))
     return rank
 
