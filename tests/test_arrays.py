@@ -353,6 +353,33 @@ def test_larger_chunks_give_the_same_values(opened: tuple[db.Database, Manifest]
         series.to_xarray(chunks={"row": 16})
 
 
+def test_one_dim_given_as_a_string(database_folder: tuple[Path, Manifest]) -> None:
+    """A trial: dims="SliceLocation" was read letter by letter ("'S' is not a DICOM keyword");
+    xarray users give one name as a str. Every method that takes dims takes it so."""
+    root, manifest = database_folder
+    database = db.database(root)
+    ct = database.series(SeriesDescription="CT abdomen")[0]
+    listed = ct.to_xarray(dims=["SliceLocation"])
+    assert listed.dims == ("SliceLocation", "row", "column")
+    xr.testing.assert_identical(ct.to_xarray(dims="SliceLocation"), listed)
+    xr.testing.assert_identical(ct.to_xarrays("SliceLocation")[0], listed)
+    xr.testing.assert_identical(
+        db.to_xarray([ct], "SliceLocation"), db.to_xarray([ct], ["SliceLocation"])
+    )
+    assert ct.to_kerchunk("SliceLocation") == ct.to_kerchunk(["SliceLocation"])
+    uid = manifest.series_by_description("CT abdomen").uid
+    opened = xr.open_dataarray(root, engine="dbdicom", series=uid, dims="SliceLocation")
+    assert opened.dims == listed.dims
+    vfa = database.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.GridError, match="FlipAngle"):  # the one dim given, not its letters
+        vfa.to_xarray(dims="SliceLocation")
+    with pytest.raises(db.InvalidValueError, match="dims must be a DICOM keyword"):
+        ct.to_xarray(dims=5)  # type: ignore[arg-type]
+    with pytest.raises(db.InvalidValueError, match="dims are named by DICOM keywords"):
+        ct.to_xarray(dims=["SliceLocation", 5])  # type: ignore[list-item]
+    database.close()
+
+
 def test_a_tag_not_in_the_index_as_a_dim(
     opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:

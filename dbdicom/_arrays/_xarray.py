@@ -29,7 +29,7 @@ _UPPER = frozenset(LEVEL_TAGS["patient"] + LEVEL_TAGS["study"] + LEVEL_TAGS["ser
 def build_dataarray(
     index: Index,
     rows: np.ndarray,
-    dims: Sequence[str] | None,
+    dims: str | Sequence[str] | None,
     *,
     fill: bool = False,
     repeats: bool = False,
@@ -200,7 +200,7 @@ def _frame_keywords(frames: Frames) -> list[str]:
 
 
 def stack(
-    series: Sequence[Any], dims: Sequence[str] | None = None, *, fill: bool = False
+    series: Sequence[Any], dims: str | Sequence[str] | None = None, *, fill: bool = False
 ) -> xr.DataArray:
     """Several series of one database as one DataArray, stacked along tag dims.
 

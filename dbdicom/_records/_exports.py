@@ -370,7 +370,7 @@ class Exports:
             ),
         )
 
-    def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
+    def to_kerchunk(self, dims: str | Sequence[str] | None = None) -> dict[str, Any]:
         """References to this record's frames where they are: a virtual Zarr store.
 
         The kerchunk reference set (format version 1) of a Zarr store whose
@@ -384,7 +384,7 @@ class Exports:
 
         Parameters
         ----------
-        dims : list of str, optional
+        dims : str or list of str, optional
             The dims of every series, as in :meth:`Series.to_xarray`.
 
         Returns
@@ -418,7 +418,7 @@ class Exports:
         return _export.virtual_references(record, dims)[0]
 
     def to_virtual_zarr(
-        self, path: str | os.PathLike[str], dims: Sequence[str] | None = None
+        self, path: str | os.PathLike[str], dims: str | Sequence[str] | None = None
     ) -> ExportedPath:
         """Write :meth:`to_kerchunk`'s references as one JSON file, ``path``.
 

@@ -94,11 +94,12 @@ class _SeriesArrays:
 
         Parameters
         ----------
-        dims : list of str, optional
+        dims : str or list of str, optional
             DICOM keywords to use as dims, e.g. ``["SliceLocation",
-            "FlipAngle"]``; any tag works, also tags not in the index (read
-            once, then remembered), and ``"frame"`` (the 0-based index of a
-            frame in its multi-frame file, as numpy counts: DICOM numbers
+            "FlipAngle"]``, or one as a ``str`` (``"SliceLocation"``); any
+            tag works, also tags not in the index (read once, then
+            remembered), and ``"frame"`` (the 0-based index of a frame in
+            its multi-frame file, an integer, as numpy counts: DICOM numbers
             frames from 1, so ``ReferencedFrameNumber`` and WADO-RS
             ``/frames/N`` are this + 1; for single-frame instances, their
             order by InstanceNumber). By default the dims of enhanced files' own
@@ -188,7 +189,9 @@ class _SeriesArrays:
             chunks=chunks,
         )
 
-    def to_xarrays(self, dims: Sequence[str] | None = None, *, fill: bool = False) -> list[Any]:
+    def to_xarrays(
+        self, dims: str | Sequence[str] | None = None, *, fill: bool = False
+    ) -> list[Any]:
         """One DataArray per group of frames of one size and orientation.
 
         For series that mix geometries (a localizer inside an axial series);
