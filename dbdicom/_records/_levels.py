@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from ._exports import exported_to
 from ._mapping import map_mask_to, map_to
 from ._record import Record
 from ._write import header_array, set_xarray
+
+if TYPE_CHECKING:
+    from .._arrays import Chunks
 
 __all__ = ["Patient", "Study", "Series", "Instance"]
 
@@ -79,10 +82,10 @@ class _SeriesArrays:
 
     def to_xarray(
         self,
-        dims: Sequence[str] | None = None,
+        dims: str | Sequence[str] | None = None,
         *,
         fill: bool = False,
-        chunks: dict[str, int] | bool | None = None,
+        chunks: Chunks = None,
     ) -> Any:
         """The series as a lazy, labelled :class:`xarray.DataArray`.
 
@@ -114,11 +117,17 @@ class _SeriesArrays:
             ``frame`` dim reads back so, unless it is such a cine).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
-        chunks : dict or bool, optional
-            Grid points per dask chunk along tag dims, e.g.
-            ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1: the whole
-            dim). By default (None or True) chunks of about 8 MiB, filling
-            the last dims first. ``False``: no dask; the DataArray wraps a
+        chunks : dict, int, str or bool, optional
+            Grid points per dask chunk along the tag dims, as dask takes
+            them (the pixel dims are never split): a dict of tag dims, e.g.
+            ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1 or None: the
+            whole dim; ``"auto"``: dask chooses; tag dims not named: one
+            point a chunk); an int for every tag dim (-1: all in one chunk);
+            ``"auto"`` (or a size in bytes, ``"64MiB"``) to let dask choose,
+            by its ``array.chunk-size``. By default (None, True or ``{}``)
+            chunks of about 8 MiB, filling the last dims first. Other values
+            (0, -3, 2.5) are an :class:`~dbdicom.InvalidValueError`.
+            ``False``: no dask; the DataArray wraps a
             lazily indexed backend array (:class:`dbdicom._arrays._lazy.FramesBackendArray`)
             that reads the frames selected when the values are asked for
             (``.values``, ``.compute()``; ``.data`` reads them too), and
@@ -155,6 +164,8 @@ class _SeriesArrays:
             and the way out.
         GeometryError
             Frames of different sizes, orientations or pixel spacings (use :meth:`to_xarrays`).
+        InvalidValueError
+            ``dims`` that are no names, ``chunks`` that are no chunk sizes.
 
         Examples
         --------
@@ -171,6 +182,10 @@ class _SeriesArrays:
         (4, 4)
         >>> da.data.name == vfa.to_xarray().data.name  # dask, named deterministically
         True
+        >>> vfa.to_xarray(chunks={"SliceLocation": 2, "FlipAngle": -1}).chunks[:2]
+        ((2, 2, 2), (4,))
+        >>> vfa.to_xarray(chunks="auto").chunks[:2]  # dask chooses: all fits its chunk size
+        ((6,), (4,))
         >>> lazy = vfa.to_xarray(chunks=False)  # no dask: lazily indexed
         >>> lazy.chunks is None
         True
