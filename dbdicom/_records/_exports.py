@@ -340,8 +340,9 @@ class Exports:
         :meth:`Series.to_xarray`) kept beside it: ``db.open_zarr`` reads it
         back identical, dims, coordinates and attrs. The layout, axes and
         geometry conventions are in docs/zarr.md. Written chunk by chunk
-        from dask, never computed as a whole; ``chunks`` (grid points per
-        chunk along tag dims, as in ``to_xarray``) sets the Zarr chunks
+        from dask, never computed as a whole; ``chunks`` (a dict of grid
+        points per chunk along tag dims, as in ``to_xarray``: 1 or more, -1
+        or None for the whole dim; not ``"auto"``) sets the Zarr chunks
         along them (by default: one channel or time point, as many slices
         as fit in 1 MiB, tiles of 256 x 256 pixels). ``levels`` > 1 adds
         pyramid levels that halve rows and columns (an image that reaches
