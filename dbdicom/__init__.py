@@ -55,7 +55,10 @@ if not register_accessor():
 
 
 def to_xarray(
-    series: Series | Sequence[Series], dims: Sequence[str] | None = None, *, fill: bool = False
+    series: Series | Sequence[Series],
+    dims: str | Sequence[str] | None = None,
+    *,
+    fill: bool = False,
 ) -> xr.DataArray:
     """Several series (or one) as one lazy DataArray, stacked along tag dims.
 

@@ -230,7 +230,7 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
         drop_variables: str | Iterable[str] | None = None,
         group: str | None = None,
         series: str | None = None,
-        dims: Sequence[str] | None = None,
+        dims: str | Sequence[str] | None = None,
         fill: bool = False,
         storage_options: Mapping[str, Any] | None = None,
         **decoders: Any,

@@ -120,10 +120,14 @@ def test_multiframe_cine_round_trip(tmp_path: Path, name: str) -> None:
         assert da.sizes["channel"] == 3
         da = da.isel(channel=0, drop=True)
     assert da.dims == ("frame", "row", "column")
+    # a trial: frame (an index into the file) was float64 as a dim, int64 as a coordinate
+    assert da.frame.dtype == np.int64
+    np.testing.assert_array_equal(da.frame, np.arange(da.sizes["frame"]))
     out = source.new_sibling(SeriesDescription="copy")
     out.set_xarray(da)
     again = out.to_xarray()
     _assert_same(da, again)
+    assert again.frame.dtype == np.int64  # frames written one a file: their InstanceNumber order
     # and once more, from what was read back
     third = out.new_sibling(SeriesDescription="copy of copy")
     third.set_xarray(again)
@@ -146,6 +150,7 @@ def test_frame_dim_without_source_round_trip(database_folder: tuple[Path, Manife
     back = series.to_xarray()
     assert back.dims == da.dims
     np.testing.assert_array_equal(back.frame, [0, 1, 2, 3])
+    assert back.frame.dtype == np.int64
     np.testing.assert_array_equal(back.values, pixels)
     # the frame dim asked for by name gives the same
     np.testing.assert_array_equal(series.to_xarray(dims=["SliceLocation", "frame"]), back)

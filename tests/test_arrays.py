@@ -353,6 +353,106 @@ def test_larger_chunks_give_the_same_values(opened: tuple[db.Database, Manifest]
         series.to_xarray(chunks={"row": 16})
 
 
+def test_one_dim_given_as_a_string(database_folder: tuple[Path, Manifest]) -> None:
+    """A trial: dims="SliceLocation" was read letter by letter ("'S' is not a DICOM keyword");
+    xarray users give one name as a str. Every method that takes dims takes it so."""
+    root, manifest = database_folder
+    database = db.database(root)
+    ct = database.series(SeriesDescription="CT abdomen")[0]
+    listed = ct.to_xarray(dims=["SliceLocation"])
+    assert listed.dims == ("SliceLocation", "row", "column")
+    xr.testing.assert_identical(ct.to_xarray(dims="SliceLocation"), listed)
+    xr.testing.assert_identical(ct.to_xarrays("SliceLocation")[0], listed)
+    xr.testing.assert_identical(
+        db.to_xarray([ct], "SliceLocation"), db.to_xarray([ct], ["SliceLocation"])
+    )
+    assert ct.to_kerchunk("SliceLocation") == ct.to_kerchunk(["SliceLocation"])
+    uid = manifest.series_by_description("CT abdomen").uid
+    opened = xr.open_dataarray(root, engine="dbdicom", series=uid, dims="SliceLocation")
+    assert opened.dims == listed.dims
+    vfa = database.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.GridError, match="FlipAngle"):  # the one dim given, not its letters
+        vfa.to_xarray(dims="SliceLocation")
+    with pytest.raises(db.InvalidValueError, match="dims must be a DICOM keyword"):
+        ct.to_xarray(dims=5)  # type: ignore[arg-type]
+    with pytest.raises(db.InvalidValueError, match="dims are named by DICOM keywords"):
+        ct.to_xarray(dims=["SliceLocation", 5])  # type: ignore[list-item]
+    database.close()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ("auto", ((4,), (3,))),  # dask chooses: 24 kB fit its array.chunk-size
+        (2, ((2, 2), (2, 1))),  # along every tag dim, as dask takes an int
+        (-1, ((4,), (3,))),
+        ({"SliceLocation": None}, ((4,), (1, 1, 1))),  # None or -1: the whole dim, as dask
+        ({"SliceLocation": -1, "FlipAngle": "auto"}, ((4,), (3,))),
+        ({}, ((4,), (3,))),  # the default
+    ],
+    ids=["auto", "int", "minus-one", "dict-none", "dict-auto", "empty-dict"],
+)
+def test_chunks_as_dask_takes_them(
+    opened: tuple[db.Database, Manifest], chunks: Any, expected: tuple[tuple[int, ...], ...]
+) -> None:
+    """A trial: chunks="auto" (the usual idiom) was read letter by letter as dim names."""
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    da = series.to_xarray(chunks=chunks)
+    assert da.chunks is not None
+    assert da.chunks[:2] == expected and da.chunks[2:] == ((32,), (32,))  # frames whole
+    xr.testing.assert_identical(da.compute(), series.to_xarray().compute())
+
+
+def test_chunks_auto_follows_dask_config(opened: tuple[db.Database, Manifest]) -> None:
+    import dask
+
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]  # frames of 32 x 32 uint16: 2 kB
+    with dask.config.set({"array.chunk-size": "4kiB"}):
+        chunks = series.to_xarray(chunks="auto").chunks
+    assert chunks is not None
+    assert max(chunks[0]) * max(chunks[1]) <= 2 and chunks[2:] == ((32,), (32,))
+    sized = series.to_xarray(chunks={"SliceLocation": "4kiB", "FlipAngle": -1}).chunks
+    assert sized is not None and sized[:2] == ((1, 1, 1, 1), (3,))
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        2.5,
+        -5,
+        0,
+        "fast",
+        [1, 2],
+        {"SliceLocation": -3},
+        {"SliceLocation": 0},
+        {"SliceLocation": 1.5},
+        {"SliceLocation": True},
+    ],
+    ids=[
+        "float",
+        "negative",
+        "zero",
+        "word",
+        "list",
+        "dict-negative",
+        "dict-zero",
+        "dict-float",
+        "dict-bool",
+    ],
+)
+def test_chunks_that_mean_nothing_are_refused(
+    opened: tuple[db.Database, Manifest], chunks: Any
+) -> None:
+    """A trial: chunks=2.5 was a raw TypeError, {"SliceLocation": -3} or 0 one frame a chunk."""
+    database, _ = opened
+    series = database.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.InvalidValueError, match="chunks") as caught:
+        series.to_xarray(chunks=chunks)
+    assert "-1" in str(caught.value)  # says what chunks may be
+
+
 def test_a_tag_not_in_the_index_as_a_dim(
     opened: tuple[db.Database, Manifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:

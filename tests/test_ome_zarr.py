@@ -290,6 +290,31 @@ def test_chunks_for_viewers(tmp_path: Path) -> None:
     assert image.metadata.dimension_names == ("c", "z", "y", "x")  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "chunks", [{"SliceLocation": 0}, {"SliceLocation": -3}, {"SliceLocation": 2.5}, "auto", 4]
+)
+def test_chunks_that_mean_nothing_are_refused(
+    demo: db.Database, tmp_path: Path, chunks: Any
+) -> None:
+    """As to_xarray refuses them: a size of 0 or -3 was one slice a chunk, 2.5 was 2."""
+    t2 = demo.series(SeriesDescription="T2w")[0]
+    with pytest.raises(db.InvalidValueError, match="chunks"):
+        t2.export_as_zarr(tmp_path / "none", chunks=chunks)
+    assert not (tmp_path / "none").exists()
+    data = dask.array.zeros((3, 40, 60, 52), dtype=np.uint16)
+    with pytest.raises(db.InvalidValueError, match="chunks"):
+        write_zarr(
+            xr.DataArray(data, dims=["FlipAngle", "SliceLocation", "row", "column"]),
+            tmp_path / "none.zarr",
+            chunks=chunks,
+        )
+    # None, as dask takes it: the whole dim
+    (store,) = _stores(
+        t2.export_as_zarr(tmp_path / "whole", chunks={"SliceLocation": None})
+    ).values()
+    assert zarr.open_group(store, mode="r")["0"].chunks[0] == t2.to_xarray().sizes["SliceLocation"]
+
+
 def test_several_tag_dims_share_the_channel_axis(tmp_path: Path) -> None:
     """OME has one channel axis: FlipAngle x EchoTime are flattened into it, and back."""
     rng = np.random.default_rng(0)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         tag_vectors,
         why_no_affine,
     )
+    from ._chunks import Chunks, check_chunk_size
     from ._diffusion import DIFFUSION, find_diffusion
     from ._frame_tags import (
         NOT_TAG_COORDS,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from ._xarray import build_dataarray, stack
 
 _MODULES = {
+    "Chunks": "._chunks",
+    "check_chunk_size": "._chunks",
     "DIFFUSION": "._diffusion",
     "find_diffusion": "._diffusion",
     "GEOMETRY_TAGS": "._affine",
@@ -88,6 +91,7 @@ __getattr__ = lazy_names(__name__, _MODULES)
 
 __all__ = [
     "AUTO_DIMS",
+    "Chunks",
     "DIFFUSION",
     "find_diffusion",
     "GEOMETRY_TAGS",
@@ -113,6 +117,7 @@ __all__ = [
     "array_and_header",
     "layout",
     "build_dataarray",
+    "check_chunk_size",
     "check_names",
     "colour_samples",
     "frame_values",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import GridError
+from .._errors import GridError, InvalidValueError
 from .._index import LEVEL_TAGS, check_tag, factorize
 from ._diffusion import DIFFUSION, Diffusion, find_diffusion, volume_numbers
 from ._dimension_index import CARDIAC_PHASE, INDEX_DIMS, IndexDims, index_dims
@@ -25,7 +25,15 @@ from ._frames import Frames
 from ._plain import split_component
 from ._table import FRAME
 
-__all__ = ["AUTO_DIMS", "INSTANCE_TAGS", "STACK_ID", "choose_dims", "dim_values", "distinguish"]
+__all__ = [
+    "AUTO_DIMS",
+    "INSTANCE_TAGS",
+    "STACK_ID",
+    "as_dims",
+    "choose_dims",
+    "dim_values",
+    "distinguish",
+]
 
 #: tags tried, in this order, when dims are not given
 AUTO_DIMS = (
@@ -81,6 +89,41 @@ def _varying(frames: Frames) -> str:
         "copies of one image (database.problems() lists duplicate SOP Instance UIDs), "
         f"keep one. {frames.index.take_out([])}"
     )
+
+
+def as_dims(dims: str | Sequence[str] | None) -> list[str] | None:
+    """``dims`` as a list of names: one name (a ``str``, as xarray takes it) is a list of one.
+
+    Every method that takes ``dims=`` comes here (through
+    :func:`choose_dims`), so that ``dims="SliceLocation"`` is never read
+    letter by letter.
+
+    Examples
+    --------
+    >>> as_dims("SliceLocation"), as_dims(("SliceLocation", "FlipAngle")), as_dims(None)
+    (['SliceLocation'], ['SliceLocation', 'FlipAngle'], None)
+    >>> as_dims(5)
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: dims must be a DICOM keyword or a list of them, e.g. ...
+    """
+    if dims is None:
+        return None
+    if isinstance(dims, str):
+        return [dims]
+    example = 'e.g. "SliceLocation" or ["SliceLocation", "FlipAngle"]'
+    if not isinstance(dims, Sequence) or isinstance(dims, bytes):
+        raise InvalidValueError(
+            f"dims must be a DICOM keyword or a list of them, {example}; "
+            f"got {type(dims).__name__} {dims!r}."
+        )
+    named = list(dims)
+    wrong = [d for d in named if not isinstance(d, str)]
+    if wrong:
+        raise InvalidValueError(
+            f"dims are named by DICOM keywords (str), {example}; got {wrong[0]!r} in {named!r}."
+        )
+    return named
 
 
 def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
@@ -392,7 +435,7 @@ def _frame_numbers(frames: Frames, others: dict[str, np.ndarray]) -> np.ndarray 
     if (same_cell & (np.diff(numbers[order]) == 0)).any():
         return None
     starts = np.r_[0, np.flatnonzero(~same_cell) + 1]
-    rank = np.empty(len(cell))
+    rank = np.empty(len(cell), dtype=np.int64)  # an index, as frame numbers in a file
     rank[order] = np.arange(len(cell)) - np.repeat(starts, np.diff(np.r_[starts, len(cell)]))
     return rank
 
@@ -489,7 +532,7 @@ def dim_values(
 
 
 def choose_dims(
-    frames: Frames, dims: Sequence[str] | None, repeats: bool
+    frames: Frames, dims: str | Sequence[str] | None, repeats: bool
 ) -> tuple[list[str], dict[str, np.ndarray], Diffusion | None]:
     """The dims (given, checked, or chosen), the values of those that are no tags, the b-values.
 
@@ -500,6 +543,7 @@ def choose_dims(
     """
     given: dict[str, np.ndarray] = {}
     found: Diffusion | None = None
+    dims = as_dims(dims)
     if dims is not None:
         dims = _check_dims(dims, frames)
         found = _given_diffusion(frames, dims)

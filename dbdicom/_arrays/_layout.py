@@ -199,7 +199,7 @@ class Layout:
 def layout(
     index: Index,
     rows: np.ndarray,
-    dims: Sequence[str] | None,
+    dims: str | Sequence[str] | None,
     *,
     fill: bool = False,
     repeats: bool = False,

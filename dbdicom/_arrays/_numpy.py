@@ -36,7 +36,7 @@ def read_array(
     NaN, or a float type, where a grid point has fewer frames than ``n``),
     and the SOP Instance UID at each grid point (``""`` at holes).
     """
-    placed = layout(index, rows, list(dims), fill=fill, repeats=True)
+    placed = layout(index, rows, dims, fill=fill, repeats=True)
     return read_layout(placed), placed.instance_uids()
 
 

@@ -208,14 +208,17 @@ def _tm_array(values: list[Any]) -> np.ndarray:
 def to_coordinate(values: list[Any], keyword: str) -> np.ndarray:
     """Per-frame values as a coordinate array, in physical units.
 
-    Numbers become ``float64`` (``NaN`` where absent); times (VR ``TM``)
+    Numbers become ``float64`` (``NaN`` where absent), but ``frame`` (the
+    0-based index of a frame in its file, which every frame has) ``int64``; times (VR ``TM``)
     seconds since midnight as ``float64``; dates (``DA``) ``datetime64[D]``;
     date-times (``DT``) ``datetime64[us]`` (see :func:`~._plain.dt_datetime64`);
     vectors and other multi-values an object array of tuples; text an array
     of ``str``. :func:`~._plain.per_frame_arrays` makes the coordinates of
     a DataArray from them.
     """
-    vr = vr_of(keyword) if keyword != FRAME else "IS"
+    if keyword == FRAME:  # an index into a file (every frame has one): an integer
+        return np.array(values, dtype=np.int64)
+    vr = vr_of(keyword)
     present = [v for v in values if v is not None]
     if vr == "TM" and all(isinstance(v, str) for v in present):
         return _tm_array(values)

@@ -11,6 +11,7 @@ import xarray as xr
 from .._errors import GridError
 from .._index import LEVEL_TAGS, Index
 from ._affine import pixel_coords
+from ._chunks import Chunks, chunk_block, chunk_request
 from ._diffusion import DIFFUSION
 from ._frames import Frames
 from ._grid import Grid
@@ -29,36 +30,28 @@ _UPPER = frozenset(LEVEL_TAGS["patient"] + LEVEL_TAGS["study"] + LEVEL_TAGS["ser
 def build_dataarray(
     index: Index,
     rows: np.ndarray,
-    dims: Sequence[str] | None,
+    dims: str | Sequence[str] | None,
     *,
     fill: bool = False,
     repeats: bool = False,
     name: str | None = None,
     token: str = "",
     group: tuple[Any, ...] | None = None,
-    chunks: dict[str, int] | bool | None = None,
+    chunks: Chunks = None,
 ) -> xr.DataArray:
     """The lazy DataArray of the frames of the instances at ``rows``.
 
     ``repeats=True`` enumerates frames sharing a grid point along a last tag
     dim ``n`` (the numpy API); ``group`` selects one key of
     :func:`~._frames.geometry_groups`; ``chunks=False`` gives a lazily indexed array
-    without dask (see :meth:`dbdicom.Series.to_xarray`).
+    without dask, other ``chunks`` as :mod:`._chunks` says (see
+    :meth:`dbdicom.Series.to_xarray`).
     """
+    request = chunk_request(chunks)  # refused before anything is read
     placed = layout(index, rows, dims, fill=fill, repeats=repeats, group=group)
     grid = placed.grid
-    block: list[int] | Literal[False] | None = False if chunks is False else None
-    if chunks and not isinstance(chunks, bool):
-        unknown = set(chunks) - set(grid.dims)
-        if unknown:
-            raise GridError(
-                f"chunks name {sorted(unknown)}, which are not tag dims of this array "
-                f"({grid.dims}); pixel dims are never split"
-            )
-        block = [
-            n if chunks.get(d, 1) in (-1, None) else max(1, int(chunks.get(d, 1)))
-            for d, n in zip(grid.dims, grid.shape, strict=True)
-        ]
+    frame_shape = placed.formats[0].frame_shape
+    block = chunk_block(request, grid.dims, grid.shape, frame_shape, placed.dtype)
     return _assemble(placed, name, token, block)
 
 
@@ -200,7 +193,7 @@ def _frame_keywords(frames: Frames) -> list[str]:
 
 
 def stack(
-    series: Sequence[Any], dims: Sequence[str] | None = None, *, fill: bool = False
+    series: Sequence[Any], dims: str | Sequence[str] | None = None, *, fill: bool = False
 ) -> xr.DataArray:
     """Several series of one database as one DataArray, stacked along tag dims.
 

@@ -263,7 +263,7 @@ def series_references(
 
 
 def _series_arrays(
-    record: Any, series: Any, rows: np.ndarray, dims: Sequence[str] | None
+    record: Any, series: Any, rows: np.ndarray, dims: str | Sequence[str] | None
 ) -> list[tuple[str, xr.DataArray]]:
     """The DataArrays of one series, each with its group's suffix (``""``, ``_1``...)."""
     index = record._db.index
@@ -282,7 +282,7 @@ def _series_arrays(
 
 
 def virtual_references(
-    record: Any, dims: Sequence[str] | None = None
+    record: Any, dims: str | Sequence[str] | None = None
 ) -> tuple[dict[str, Any], ExportedPath]:
     """The kerchunk references of every series of ``record`` (see the module docs).
 
@@ -329,7 +329,7 @@ def virtual_references(
 
 
 def export_virtual(
-    record: Any, path: str | os.PathLike[str], dims: Sequence[str] | None = None
+    record: Any, path: str | os.PathLike[str], dims: str | Sequence[str] | None = None
 ) -> ExportedPath:
     """Write the references of :func:`virtual_references` as one JSON file, ``path``.
 

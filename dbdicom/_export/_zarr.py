@@ -50,7 +50,7 @@ import zarr
 from zarr.codecs import BloscCodec
 
 from .. import _arrays
-from .._errors import GeometryError, GridError, InvalidFileError
+from .._errors import GeometryError, GridError, InvalidFileError, InvalidValueError
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
@@ -88,6 +88,24 @@ def _dask_image(da: xr.DataArray, layout: OmeLayout, chunks: tuple[int, ...]) ->
     return data.rechunk(tuple(wanted[str(d)] for d in da.dims))
 
 
+def _zarr_chunks(chunks: Any) -> dict[str, int] | None:
+    """``chunks=`` of an export checked: grid points per Zarr chunk by dim (-1: the whole dim).
+
+    None for the default; a dim's None is -1, as dask takes it. A size
+    that is not a whole number of 1 or more (or -1) is an
+    :class:`~dbdicom.InvalidValueError`: the Zarr chunks are written as given.
+    """
+    if chunks is None:
+        return None
+    if not isinstance(chunks, Mapping):
+        raise InvalidValueError(
+            f"chunks={chunks!r}: an export takes a dict of tag dims to grid points a "
+            'chunk (-1: the whole dim), e.g. {"SliceLocation": 2, "FlipAngle": -1}.'
+        )
+    out = {str(d): _arrays.check_chunk_size(str(d), n, words=False) for d, n in chunks.items()}
+    return {d: -1 if n is None else int(n) for d, n in out.items()}
+
+
 def _check_options(levels: Any, zarr_format: Any) -> None:
     if zarr_format not in ZARR_FORMATS:
         raise ValueError(f"zarr_format must be 3 (OME-NGFF 0.5) or 2 (0.4); got {zarr_format!r}")
@@ -122,7 +140,8 @@ def write_zarr(
         Resolution levels: 1 (the default) writes the pixels only, 2 or more
         adds levels that halve the rows and columns each.
     chunks : mapping of str to int, optional
-        Grid points per Zarr chunk along dims of ``da`` (-1: the whole dim),
+        Grid points per Zarr chunk along dims of ``da`` (-1 or None: the
+        whole dim; other sizes below 1 are an :class:`~dbdicom.InvalidValueError`),
         as ``to_xarray(chunks=...)`` takes them; by default, chunks for
         viewers (see the module docs).
     zarr_format : int
@@ -140,6 +159,7 @@ def write_zarr(
         ``zarr_format`` other than 2 or 3.
     """
     _check_options(levels, zarr_format)
+    chunks = _zarr_chunks(chunks)
     layout = ome_layout(da)
     if levels > layout.max_levels:
         y, x = layout.level_shape(0)[-2:]
@@ -324,6 +344,7 @@ def export_zarr(
     :func:`each_series`).
     """
     _check_options(levels, zarr_format)
+    chunks = _zarr_chunks(chunks)
     root = target_folder(path)  # zarr is a dependency of dbdicom
 
     def write(series: Any, folder: Path) -> None:

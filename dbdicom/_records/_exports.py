@@ -340,8 +340,9 @@ class Exports:
         :meth:`Series.to_xarray`) kept beside it: ``db.open_zarr`` reads it
         back identical, dims, coordinates and attrs. The layout, axes and
         geometry conventions are in docs/zarr.md. Written chunk by chunk
-        from dask, never computed as a whole; ``chunks`` (grid points per
-        chunk along tag dims, as in ``to_xarray``) sets the Zarr chunks
+        from dask, never computed as a whole; ``chunks`` (a dict of grid
+        points per chunk along tag dims, as in ``to_xarray``: 1 or more, -1
+        or None for the whole dim; not ``"auto"``) sets the Zarr chunks
         along them (by default: one channel or time point, as many slices
         as fit in 1 MiB, tiles of 256 x 256 pixels). ``levels`` > 1 adds
         pyramid levels that halve rows and columns (an image that reaches
@@ -370,7 +371,7 @@ class Exports:
             ),
         )
 
-    def to_kerchunk(self, dims: Sequence[str] | None = None) -> dict[str, Any]:
+    def to_kerchunk(self, dims: str | Sequence[str] | None = None) -> dict[str, Any]:
         """References to this record's frames where they are: a virtual Zarr store.
 
         The kerchunk reference set (format version 1) of a Zarr store whose
@@ -384,7 +385,7 @@ class Exports:
 
         Parameters
         ----------
-        dims : list of str, optional
+        dims : str or list of str, optional
             The dims of every series, as in :meth:`Series.to_xarray`.
 
         Returns
@@ -418,7 +419,7 @@ class Exports:
         return _export.virtual_references(record, dims)[0]
 
     def to_virtual_zarr(
-        self, path: str | os.PathLike[str], dims: Sequence[str] | None = None
+        self, path: str | os.PathLike[str], dims: str | Sequence[str] | None = None
     ) -> ExportedPath:
         """Write :meth:`to_kerchunk`'s references as one JSON file, ``path``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from ._exports import exported_to
 from ._mapping import map_mask_to, map_to
 from ._record import Record
 from ._write import header_array, set_xarray
+
+if TYPE_CHECKING:
+    from .._arrays import Chunks
 
 __all__ = ["Patient", "Study", "Series", "Instance"]
 
@@ -79,10 +82,10 @@ class _SeriesArrays:
 
     def to_xarray(
         self,
-        dims: Sequence[str] | None = None,
+        dims: str | Sequence[str] | None = None,
         *,
         fill: bool = False,
-        chunks: dict[str, int] | bool | None = None,
+        chunks: Chunks = None,
     ) -> Any:
         """The series as a lazy, labelled :class:`xarray.DataArray`.
 
@@ -94,11 +97,12 @@ class _SeriesArrays:
 
         Parameters
         ----------
-        dims : list of str, optional
+        dims : str or list of str, optional
             DICOM keywords to use as dims, e.g. ``["SliceLocation",
-            "FlipAngle"]``; any tag works, also tags not in the index (read
-            once, then remembered), and ``"frame"`` (the 0-based index of a
-            frame in its multi-frame file, as numpy counts: DICOM numbers
+            "FlipAngle"]``, or one as a ``str`` (``"SliceLocation"``); any
+            tag works, also tags not in the index (read once, then
+            remembered), and ``"frame"`` (the 0-based index of a frame in
+            its multi-frame file, an integer, as numpy counts: DICOM numbers
             frames from 1, so ``ReferencedFrameNumber`` and WADO-RS
             ``/frames/N`` are this + 1; for single-frame instances, their
             order by InstanceNumber). By default the dims of enhanced files' own
@@ -113,11 +117,17 @@ class _SeriesArrays:
             ``frame`` dim reads back so, unless it is such a cine).
         fill : bool
             Allow grid points without a frame (NaN there); refused otherwise.
-        chunks : dict or bool, optional
-            Grid points per dask chunk along tag dims, e.g.
-            ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1: the whole
-            dim). By default (None or True) chunks of about 8 MiB, filling
-            the last dims first. ``False``: no dask; the DataArray wraps a
+        chunks : dict, int, str or bool, optional
+            Grid points per dask chunk along the tag dims, as dask takes
+            them (the pixel dims are never split): a dict of tag dims, e.g.
+            ``{"SliceLocation": 1, "AcquisitionTime": -1}`` (-1 or None: the
+            whole dim; ``"auto"``: dask chooses; tag dims not named: one
+            point a chunk); an int for every tag dim (-1: all in one chunk);
+            ``"auto"`` (or a size in bytes, ``"64MiB"``) to let dask choose,
+            by its ``array.chunk-size``. By default (None, True or ``{}``)
+            chunks of about 8 MiB, filling the last dims first. Other values
+            (0, -3, 2.5) are an :class:`~dbdicom.InvalidValueError`.
+            ``False``: no dask; the DataArray wraps a
             lazily indexed backend array (:class:`dbdicom._arrays._lazy.FramesBackendArray`)
             that reads the frames selected when the values are asked for
             (``.values``, ``.compute()``; ``.data`` reads them too), and
@@ -154,6 +164,8 @@ class _SeriesArrays:
             and the way out.
         GeometryError
             Frames of different sizes, orientations or pixel spacings (use :meth:`to_xarrays`).
+        InvalidValueError
+            ``dims`` that are no names, ``chunks`` that are no chunk sizes.
 
         Examples
         --------
@@ -170,6 +182,10 @@ class _SeriesArrays:
         (4, 4)
         >>> da.data.name == vfa.to_xarray().data.name  # dask, named deterministically
         True
+        >>> vfa.to_xarray(chunks={"SliceLocation": 2, "FlipAngle": -1}).chunks[:2]
+        ((2, 2, 2), (4,))
+        >>> vfa.to_xarray(chunks="auto").chunks[:2]  # dask chooses: all fits its chunk size
+        ((6,), (4,))
         >>> lazy = vfa.to_xarray(chunks=False)  # no dask: lazily indexed
         >>> lazy.chunks is None
         True
@@ -188,7 +204,9 @@ class _SeriesArrays:
             chunks=chunks,
         )
 
-    def to_xarrays(self, dims: Sequence[str] | None = None, *, fill: bool = False) -> list[Any]:
+    def to_xarrays(
+        self, dims: str | Sequence[str] | None = None, *, fill: bool = False
+    ) -> list[Any]:
         """One DataArray per group of frames of one size and orientation.
 
         For series that mix geometries (a localizer inside an axial series);

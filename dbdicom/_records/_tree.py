@@ -35,6 +35,8 @@ from ._empty import require_files
 if TYPE_CHECKING:
     import xarray as xr
 
+    from .._arrays import Chunks
+
 __all__ = ["Place", "Tree", "build_tree", "layout", "open_group", "series_nodes", "tree_of"]
 
 # an arbitrary root for the export layout: paths are taken relative to it
@@ -117,7 +119,7 @@ def series_nodes(
     *,
     dims: Any = None,
     fill: bool = False,
-    chunks: dict[str, int] | bool | None = None,
+    chunks: Chunks = None,
 ) -> Tree:
     """The node of one series at ``path``, and a child per geometry group if it splits.
 
@@ -168,9 +170,7 @@ def series_nodes(
     return tree
 
 
-def build_tree(
-    record: Any, *, fill: bool = False, chunks: dict[str, int] | bool | None = None
-) -> Tree:
+def build_tree(record: Any, *, fill: bool = False, chunks: Chunks = None) -> Tree:
     """Every node below ``record`` (see the module docs), the root's included.
 
     Each series is built as :meth:`dbdicom.Series.to_xarray` builds it
@@ -261,7 +261,7 @@ def open_group(
     *,
     dims: Any = None,
     fill: bool = False,
-    chunks: dict[str, int] | bool | None = False,
+    chunks: Chunks = False,
 ) -> xr.Dataset:
     """The Dataset of the node that ``group`` names, below ``record``.
 
@@ -323,7 +323,7 @@ def tree_of(
     group: str | None,
     *,
     fill: bool = False,
-    chunks: dict[str, int] | bool | None = False,
+    chunks: Chunks = False,
 ) -> Tree:
     """The tree below the node that ``group`` names (all of ``record``'s when None).
 

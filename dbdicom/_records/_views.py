@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import xarray as xr
 
+    from .._arrays import Chunks
+
 __all__ = ["Views"]
 
 
@@ -89,9 +91,7 @@ class Views:
         """
         return arrow_table(self, columns, frames)
 
-    def to_datatree(
-        self, *, fill: bool = False, chunks: dict[str, int] | bool | None = None
-    ) -> xr.DataTree:
+    def to_datatree(self, *, fill: bool = False, chunks: Chunks = None) -> xr.DataTree:
         """The record's series as an :class:`xarray.DataTree` of lazy DataArrays.
 
         Groups ``/<patient>/<study>/<series>`` below the database (below a
@@ -115,8 +115,8 @@ class Views:
         fill : bool
             As for :meth:`Series.to_xarray`: grid points without a frame are
             NaN rather than a reason to leave the series out.
-        chunks : dict or bool, optional
-            As for :meth:`Series.to_xarray` (``False``: lazily indexed,
+        chunks : dict, int, str or bool, optional
+            As for :meth:`Series.to_xarray` (``"auto"``: dask chooses; ``False``: lazily indexed,
             without dask).
 
         Examples
