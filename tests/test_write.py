@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import dask.array
 import numpy as np
 import pydicom
 import pytest
@@ -173,6 +174,30 @@ def test_bad_arrays_are_refused(demo: db.Database) -> None:
         out.set_array(array[0], header[0, :3])
     with pytest.raises(InvalidValueError, match="64] x \\[64] pixels"):
         series.array(np.zeros((2, 8, 8)))
+    assert out.instances() == [] and not demo.unsaved
+
+
+@pytest.mark.parametrize(
+    ("given", "way_out"),
+    [
+        (np.zeros((2, 64, 64)), r"not a numpy ndarray: .*series\.set_array\(array\)"),
+        ([[0.0] * 4] * 4, r"not a list: .*series\.set_array\(array\)"),
+        (dask.array.zeros((2, 64, 64)), r"not a dask Array: .*xr\.DataArray\(array, dims="),
+        (xr.Dataset({"T1": xr.DataArray(np.zeros((2, 4, 4)))}), r"not an xarray Dataset: .*ds\['<name>'\].*'T1'"),
+    ],
+    ids=["numpy", "list", "dask", "Dataset"],
+)
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+def test_what_is_not_a_dataarray_is_refused_with_the_call_that_writes_it(
+    demo: db.Database, given: Any, way_out: str, kind: str
+) -> None:
+    """A trial: set_xarray(numpy array) failed inside with AttributeError: ... no attribute 'dims'."""
+    series = demo.series(SeriesDescription="VFA")[0]
+    out = series.new_sibling(SeriesDescription="smoothed")
+    before = (len(demo.series()), list(demo.changes()["path"]))
+    with pytest.raises(InvalidValueError, match=r"set_xarray writes an xarray\.DataArray, " + way_out):
+        out.set_xarray(given, kind=kind)
+    assert (len(demo.series()), list(demo.changes()["path"])) == before
     assert out.instances() == [] and not demo.unsaved
 
 

@@ -271,6 +271,9 @@ class _SeriesArrays:
         else from the MR Image template. Coordinates and attrs become tags
         (they must be DICOM keywords, or ``Keyword[i]``, the i-th value of
         a tag of several values); an ``affine`` attr, if given, the geometry.
+        ``da`` must be a DataArray: anything else (a numpy or dask array, an
+        ``xarray.Dataset``) is refused before anything is written, with the
+        way out (:meth:`set_array` writes a numpy array).
 
         Values: integers that fit in 16 bits are stored exactly; other data
         with a RescaleSlope and RescaleIntercept chosen so that the error is
