@@ -141,7 +141,7 @@ def _check_data_array(da: Any) -> None:
     >>> _check_data_array(np.zeros((2, 4, 4)))
     Traceback (most recent call last):
     ...
-    dbdicom._errors.InvalidValueError: set_xarray writes an xarray.DataArray, not a numpy ndarray: ...
+    dbdicom._errors.InvalidValueError: set_xarray writes an xarray.DataArray, not a numpy ...
     """
     xr = sys.modules.get("xarray")  # imported already if da is a DataArray
     if xr is not None and isinstance(da, xr.DataArray):
@@ -151,9 +151,7 @@ def _check_data_array(da: Any) -> None:
     kind = f"{'an' if kind[0] in 'aeioux' else 'a'} {kind}"
     if xr is not None and isinstance(da, xr.Dataset):
         names = ", ".join(repr(str(n)) for n in list(da.data_vars)[:3]) or "none"
-        way_out = (
-            f"write one of its variables (ds['<name>']; it has {names}), one series each."
-        )
+        way_out = f"write one of its variables (ds['<name>']; it has {names}), one series each."
     else:
         way_out = (
             "to write a numpy array, use series.set_array(array) (its frames: the last two "
