@@ -19,7 +19,6 @@ __all__ = [
     "InvalidFileError",
     "InvalidValueError",
     "MediumError",
-    "NoMatchError",
     "UnknownAttributeError",
     "UnknownTagError",
     "GridError",
@@ -147,15 +146,6 @@ class EmptyRecordError(DicomError, LookupError):
 
     A new patient, study or series lives in memory until a file is written
     below it; the message names what is missing and how to add it.
-    """
-
-
-class NoMatchError(DicomError, LookupError):
-    """A call that makes something of the records matching its filters found none.
-
-    ``series.subseries(FlipAngle=99)``: nothing is made; the message names
-    the filters and the values there are. (A selection, such as
-    ``series.instances(FlipAngle=99)``, returns an empty list instead.)
     """
 
 

@@ -220,10 +220,6 @@ def test_working_with_series(database: db.Database) -> None:
     mip = np.amax(array, axis=0)
     series.set_array(mip, header[0, :, :])
 
-    # the README's series holds phase and magnitude images (a subseries of none is a
-    # NoMatchError): the demo's are said to be such first
-    for k, instance in enumerate(series.instances()):
-        instance.image_type = "PHASE" if k % 2 else "MAGNITUDE"
     phase = series.subseries(image_type="PHASE")
     magn = series.subseries(image_type="MAGNITUDE")
     sub = series.subseries(FlipAngle=10, RepetitionTime=5)

@@ -475,31 +475,6 @@ def test_subseries(demo: db.Database) -> None:
     assert len(phase.instances()) == 1
 
 
-@pytest.mark.parametrize(
-    ("filters", "said"),
-    [
-        ({"FlipAngle": 99}, r"subseries\(FlipAngle=99\).*FlipAngle: 2.0, 5.0, 10.0, 15.0\."),
-        ({"FlipAngle": 10, "RepetitionTime": 50}, r"FlipAngle: .*; RepetitionTime: 5.0\."),
-        ({"FlipAngle": lambda a: a > 90}, r"subseries\(FlipAngle=f\(x\)\): no instance"),
-        ({"image_type": "PHASE"}, r"subseries\(image_type=PHASE\): no instance"),
-    ],
-    ids=["value", "values", "function", "custom"],
-)
-def test_a_subseries_of_nothing_is_refused_and_makes_no_series(
-    demo: db.Database, filters: dict[str, Any], said: str
-) -> None:
-    """A trial: subseries(FlipAngle=99) added an empty series to the tree without a word."""
-    vfa = demo.series(SeriesDescription="VFA")[0]
-    before = [s.uid for s in demo.series()]
-    with pytest.raises(db.NoMatchError, match=said) as refused:
-        vfa.subseries(**filters)
-    assert isinstance(refused.value, LookupError)
-    assert [s.uid for s in demo.series()] == before and not demo.unsaved
-    if "image_type" not in filters:  # instances() takes keywords, not custom attributes
-        assert "series.instances(...)" in str(refused.value)
-        assert vfa.instances(**filters) == []  # the selection of the same filters: empty
-
-
 def test_dask_array_written_on_a_distributed_cluster_with_processes(demo: db.Database) -> None:
     distributed = pytest.importorskip("distributed")
     vfa = demo.series(SeriesDescription="VFA")[0]

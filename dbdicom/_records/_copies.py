@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._custom import custom
-from .._errors import DicomError, DiskFullError, NoMatchError, ReadOnlyError, disk_full
+from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
 from .._files import (
     BACKENDS,
     Header,
@@ -273,34 +273,13 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
             keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
             instances = [i for i, k in zip(instances, keep, strict=True) if k]
     description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
-    if not instances:  # a value mistyped: said, rather than an empty series added
-        raise NoMatchError(_no_match(series, filters, description))
     label = series.unique("SeriesDescription")  # a list even where the files disagree
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
     new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
-    with series._db._editor.changing():  # all the copies, or none if the disk fills up
-        _copy_many(instances, new)
+    if instances:
+        with series._db._editor.changing():  # all the copies, or none if the disk fills up
+            _copy_many(instances, new)
     return new
-
-
-def _no_match(series: Record, filters: dict[str, Any], description: str) -> str:
-    """Why :func:`subseries` made nothing: the filters, the values there are, the way out."""
-    found = []
-    for name, wanted in filters.items():
-        if callable(wanted) or custom(name) is not None:
-            continue  # a custom attribute's values may need every file read
-        values = series.unique(name)
-        shown = ", ".join(repr(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
-        found.append(f"{name}: {shown or 'none'}")
-    there = f" The series has {'; '.join(found)}." if found else ""
-    test = ""
-    if not any(custom(name) is not None for name in filters):  # instances() takes keywords
-        test = "; to test filters first, series.instances(...) returns [] where none match"
-    return (
-        f"subseries({description}): no instance of series {series.label()!r} matches, so "
-        f"no series was made.{there} Check the values (series.unique(keyword) lists "
-        f"them){test}."
-    )
 
 
 def _copy_many(instances: list[Record], parent: Record) -> None:
