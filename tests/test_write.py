@@ -475,6 +475,28 @@ def test_subseries(demo: db.Database) -> None:
     assert len(phase.instances()) == 1
 
 
+@pytest.mark.parametrize(
+    ("filters", "said"),
+    [
+        ({"FlipAngle": 99}, r"subseries\(FlipAngle=99\).*FlipAngle: 2.0, 5.0, 10.0, 15.0\."),
+        ({"FlipAngle": 10, "RepetitionTime": 50}, r"FlipAngle: .*; RepetitionTime: 5.0\."),
+        ({"FlipAngle": lambda a: a > 90}, r"subseries\(FlipAngle=f\(x\)\): no instance"),
+        ({"image_type": "PHASE"}, r"subseries\(image_type=PHASE\): no instance"),
+    ],
+    ids=["value", "values", "function", "custom"],
+)
+def test_a_subseries_of_nothing_says_so(
+    demo: db.Database, filters: dict[str, Any], said: str
+) -> None:
+    """Trial I: subseries(FlipAngle=99) added an empty series to the tree without a word.
+    It is still an empty series (the original dbdicom's), with a warning naming the values."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    before = len(demo.series())
+    with pytest.warns(db.DicomWarning, match=said):
+        empty = vfa.subseries(**filters)
+    assert empty.instances() == [] and len(demo.series()) == before + 1
+
+
 def test_dask_array_written_on_a_distributed_cluster_with_processes(demo: db.Database) -> None:
     distributed = pytest.importorskip("distributed")
     vfa = demo.series(SeriesDescription="VFA")[0]

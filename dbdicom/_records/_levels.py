@@ -390,7 +390,11 @@ class _SeriesArrays:
     def subseries(self, **filters: Any) -> Any:
         """A new series next to this one, with copies of the instances matching ``filters``.
 
-        ``filters``: keywords or custom attributes; values or functions.
+        ``filters``: keywords or custom attributes; values or functions, which
+        must all hold. When no instance matches (a value mistyped, or not in
+        this series), the new series is empty, as in the original dbdicom,
+        and a :class:`dbdicom.DicomWarning` names the filters and the values
+        the series has (:meth:`instances` selects without making a series).
 
         Examples
         --------
