@@ -330,14 +330,16 @@ def t1_map(da: Any, tr: float = VFA_TR) -> Any:
     flip angles gives E, hence T1 = -TR / ln E. Plain xarray arithmetic, so
     it stays lazy on dask-backed input. Voxels without a valid slope, or
     whose mean signal is below 5% of the series' maximum (background), are
-    NaN.
+    NaN. The attrs are those of ``da`` (its series and geometry, from which
+    :meth:`~dbdicom.Series.set_xarray` derives the map's headers), and
+    ``units``: ``"ms"``.
 
     Examples
     --------
     >>> vfa = database.series(SeriesDescription="VFA")[0]
     >>> t1 = t1_map(vfa.to_xarray()).compute()
-    >>> t1.dims
-    ('SliceLocation', 'row', 'column')
+    >>> t1.dims, t1.attrs["units"], t1.attrs["SeriesInstanceUID"] == vfa.SeriesInstanceUID
+    (('SliceLocation', 'row', 'column'), 'ms', True)
     >>> truth = phantom_maps()["T1"]
     >>> inside = (truth > 0) & np.isfinite(t1.values)
     >>> bool(np.median(np.abs(t1.values[inside] - truth[inside]) / truth[inside]) < 0.1)
@@ -353,7 +355,7 @@ def t1_map(da: Any, tr: float = VFA_TR) -> Any:
     inside = mean > 0.05 * mean.max()  # background noise fits no T1
     t1 = -tr / np.log(slope.where((slope > 0) & (slope < 1) & inside))
     t1.name = "T1"
-    t1.attrs = {"units": "ms"}
+    t1.attrs = {**da.attrs, "units": "ms"}  # a CF attr: not written into the headers
     return t1
 
 
@@ -417,9 +419,9 @@ def run_demo(folder: str | Path) -> dict[str, Path]:
     )
 
     # DICOM images hold no NaN (background: 0); the attrs of the source array
-    # (its series UID, its affine) tell the writer where the headers come from
+    # (its series UID, its geometry), kept by t1_map, tell the writer where the
+    # headers come from
     written = t1.fillna(0)
-    written.attrs = dict(da.attrs)
     t1_series = vfa.new_sibling(SeriesDescription="T1 map")
     t1_series.set_xarray(written, description="T1 (ms), DESPOT1 fit over the VFA flip angles")
     first = t1_series.instances()[0]

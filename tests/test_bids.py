@@ -203,6 +203,22 @@ def test_a_series_without_a_name_raises(demo_database: db.Database, tmp_path: Pa
         db.InvalidValueError, match=r"no BIDS name .*Modality 'CT'.*not for CT.*bids="
     ):
         ct.export_as_nifti(tmp_path / "bids", bids=True)
+    assert list((tmp_path / "bids").iterdir()) == []  # no dataset_description.json
+
+
+def test_an_export_of_nothing_writes_no_dataset_description(
+    demo_database: db.Database, tmp_path: Path
+) -> None:
+    """A trial: every series skipped, and the folder still became a BIDS dataset."""
+    study = demo_database.studies(StudyDescription="CT phantom")[0]
+    out = study.export_as_nifti(tmp_path / "bids", bids=True)
+    assert out.exported == 0 and [s.series for s in out.skipped] == ["1: CT phantom"]
+    assert list(out.iterdir()) == []
+    mine = {"Name": "my study", "BIDSVersion": "1.9.0"}  # a BIDS dataset there: as it was
+    (out / "dataset_description.json").write_text(json.dumps(mine))
+    study.export_as_nifti(out, bids=True)
+    assert [p.name for p in out.iterdir()] == ["dataset_description.json"]
+    assert json.loads((out / "dataset_description.json").read_text()) == mine
 
 
 def test_the_way_out_fits_the_series() -> None:

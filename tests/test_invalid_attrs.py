@@ -3,11 +3,14 @@
 They come from the source files' own headers, kept by xarray (an
 80-character ProtocolName, an ImageType with a '/'): a trial's
 ``set_xarray(da * 2)`` failed on them, although the user never set them.
-A value the user set is still an error.
+A value the user set is still an error. Nor do the attrs xarray code sets
+to describe an array (``units``, ``long_name``...), which are not tags;
+a misspelt keyword still is an error.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +113,54 @@ def test_coordinates_of_some_values_of_a_tag_are_said_not_written(tmp_path: Path
     ):
         series.set_xarray(da)
     assert len(series.files()) == 2
+
+
+def _stack() -> xr.DataArray:
+    return xr.DataArray(
+        np.arange(32, dtype=np.float32).reshape(2, 4, 4),
+        dims=("SliceLocation", "row", "column"),
+        coords={"SliceLocation": [0.0, 3.0]},
+    )
+
+
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+def test_the_attrs_xarray_code_sets_to_describe_an_array_do_not_stop_a_write(
+    tmp_path: Path, kind: str
+) -> None:
+    """A trial: the README's ``set_xarray(fit(da))`` failed on the fit's ``units`` attr.
+
+    They are not written into the headers, and nothing is said about them.
+    """
+    database = db.database(tmp_path)
+    series = database.new_patient().new_study().new_series(SeriesDescription="T1")
+    described = {
+        "units": "ms",
+        "long_name": "T1 relaxation time",
+        "standard_name": "t1",
+        "description": "DESPOT1 fit",
+        "comment": "background NaN",
+    }
+    da = _stack().assign_attrs(described, ImageComments="fitted")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not a word about them
+        series.set_xarray(da, kind=kind)
+    database.save()
+    (header, *_) = [pydicom.dcmread(path) for path in series.files()]
+    written = {element.keyword for element in header.iterall()}
+    assert not set(described) & written
+    assert kind != "image" or header.ImageComments == "fitted"
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("RepetitionTim", "Did you mean 'RepetitionTime'"), ("unit", ""), ("longname", "")],
+)
+def test_an_attr_that_is_neither_a_keyword_nor_a_description_is_still_refused(
+    tmp_path: Path, name: str, hint: str
+) -> None:
+    database = db.database(tmp_path)
+    series = database.new_patient().new_study().new_series(SeriesDescription="new")
+    refused = f"the attr '{name}' is not a DICOM keyword.*{hint}"
+    with pytest.raises(db.InvalidValueError, match=refused):
+        series.set_xarray(_stack().assign_attrs({name: 5.0}))
+    assert series.files() == [] and not database.unsaved

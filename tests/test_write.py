@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import dask.array
 import numpy as np
 import pydicom
 import pytest
@@ -173,6 +174,34 @@ def test_bad_arrays_are_refused(demo: db.Database) -> None:
         out.set_array(array[0], header[0, :3])
     with pytest.raises(InvalidValueError, match="64] x \\[64] pixels"):
         series.array(np.zeros((2, 8, 8)))
+    assert out.instances() == [] and not demo.unsaved
+
+
+@pytest.mark.parametrize(
+    ("given", "way_out"),
+    [
+        (np.zeros((2, 64, 64)), r"not a numpy ndarray: .*series\.set_array\(array\)"),
+        ([[0.0] * 4] * 4, r"not a list: .*series\.set_array\(array\)"),
+        (dask.array.zeros((2, 64, 64)), r"not a dask Array: .*xr\.DataArray\(array, dims="),
+        (
+            xr.Dataset({"T1": xr.DataArray(np.zeros((2, 4, 4)))}),
+            r"not an xarray Dataset: .*ds\['<name>'\].*'T1'",
+        ),
+    ],
+    ids=["numpy", "list", "dask", "Dataset"],
+)
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+def test_what_is_not_a_dataarray_is_refused_with_the_call_that_writes_it(
+    demo: db.Database, given: Any, way_out: str, kind: str
+) -> None:
+    """A trial: set_xarray(numpy array) failed inside: AttributeError ... no attribute 'dims'."""
+    series = demo.series(SeriesDescription="VFA")[0]
+    out = series.new_sibling(SeriesDescription="smoothed")
+    before = (len(demo.series()), list(demo.changes()["path"]))
+    refused = r"set_xarray writes an xarray\.DataArray, " + way_out
+    with pytest.raises(InvalidValueError, match=refused):
+        out.set_xarray(given, kind=kind)
+    assert (len(demo.series()), list(demo.changes()["path"])) == before
     assert out.instances() == [] and not demo.unsaved
 
 
@@ -446,6 +475,28 @@ def test_subseries(demo: db.Database) -> None:
     assert len(phase.instances()) == 1
 
 
+@pytest.mark.parametrize(
+    ("filters", "said"),
+    [
+        ({"FlipAngle": 99}, r"subseries\(FlipAngle=99\).*FlipAngle: 2.0, 5.0, 10.0, 15.0\."),
+        ({"FlipAngle": 10, "RepetitionTime": 50}, r"FlipAngle: .*; RepetitionTime: 5.0\."),
+        ({"FlipAngle": lambda a: a > 90}, r"subseries\(FlipAngle=f\(x\)\): no instance"),
+        ({"image_type": "PHASE"}, r"subseries\(image_type=PHASE\): no instance"),
+    ],
+    ids=["value", "values", "function", "custom"],
+)
+def test_a_subseries_of_nothing_says_so(
+    demo: db.Database, filters: dict[str, Any], said: str
+) -> None:
+    """Trial I: subseries(FlipAngle=99) added an empty series to the tree without a word.
+    It is still an empty series (the original dbdicom's), with a warning naming the values."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    before = len(demo.series())
+    with pytest.warns(db.DicomWarning, match=said):
+        empty = vfa.subseries(**filters)
+    assert empty.instances() == [] and len(demo.series()) == before + 1
+
+
 def test_dask_array_written_on_a_distributed_cluster_with_processes(demo: db.Database) -> None:
     distributed = pytest.importorskip("distributed")
     vfa = demo.series(SeriesDescription="VFA")[0]
@@ -701,12 +752,31 @@ def test_float_data_as_a_parametric_map(demo: db.Database) -> None:
     }
     assert sources == set(vfa.SOPInstanceUID)
     assert dciodvfy_errors(path) == []
+    (mapping,) = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence
+    assert mapping.MeasurementUnitsCodeSequence[0].CodeValue == "1"  # no units attr: none
     back = out.to_xarray()
     assert back.dtype == np.float32 and back.dims == t1.dims
     np.testing.assert_array_equal(back.values, t1.values)  # NaN in the same place
     np.testing.assert_allclose(back.dicom.affine, t1.dicom.affine, atol=1e-5)
     np.testing.assert_allclose(back["SliceLocation"], t1["SliceLocation"], atol=1e-6)
     assert demo.restore() == 1
+
+
+def test_the_units_attr_of_a_parametric_map_are_its_measurement_units(
+    demo: db.Database,
+) -> None:
+    """The CF ``units`` attr has a home in a Parametric Map: its Real World Value Mapping."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    t1 = vfa.to_xarray().mean("FlipAngle").astype(np.float32)
+    out = vfa.new_sibling(SeriesDescription="T1 map (ms)")
+    out.set_xarray(t1.assign_attrs(units="ms", long_name="T1"), kind="parametric map")
+    (path,) = out.files()
+    ds = pydicom.dcmread(path)
+    (mapping,) = ds.SharedFunctionalGroupsSequence[0].RealWorldValueMappingSequence
+    (code,) = mapping.MeasurementUnitsCodeSequence
+    assert (code.CodeValue, code.CodingSchemeDesignator) == ("ms", "UCUM")
+    assert dciodvfy_errors(path) == []
+    demo.restore()
 
 
 def test_boolean_data_as_a_segmentation(demo: db.Database) -> None:

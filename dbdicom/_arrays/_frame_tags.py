@@ -23,7 +23,9 @@ is built from:
   are not copied.
 
 A coordinate or attr whose name is not a DICOM keyword is refused
-(:class:`~dbdicom.InvalidValueError`), never silently dropped.
+(:class:`~dbdicom.InvalidValueError`), never silently dropped; except the
+attrs of :data:`DISPLAY_ATTRS` (``units``, ``long_name``...), which xarray
+code sets routinely and which are not written.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
+from .._checks import suggest
 from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
 from .._interaction import user_stacklevel
@@ -49,6 +52,7 @@ __all__ = [
     "check_names",
     "colour_samples",
     "FrameTags",
+    "DISPLAY_ATTRS",
     "NOT_TAG_COORDS",
     "frames_of",
     "shared_values",
@@ -75,8 +79,14 @@ WRITER_TAGS: frozenset[str] = FORMAT_KEYWORDS | frozenset(
         "PixelData",
     }
 )
-# attrs made by to_xarray that are not tags
-_NOT_TAGS = frozenset({"affine"})
+#: attrs that describe an array to xarray and its readers (the CF conventions'
+#: ``units``, ``long_name``, ``standard_name``; ``description``, ``comment``),
+#: set by fits and plots as a matter of course: they are not DICOM keywords and
+#: are not written into the headers, but do not stop a write either (a
+#: Parametric Map keeps ``units`` as its measurement units: see ``_multiframe``)
+DISPLAY_ATTRS = frozenset({"units", "long_name", "standard_name", "description", "comment"})
+# attrs made by to_xarray that are not tags, and those of xarray's above
+_NOT_TAGS = frozenset({"affine"}) | DISPLAY_ATTRS
 #: coordinates made by to_xarray that are not tags: ``frame``, the (0-based)
 #: number of a frame in its multi-frame file, which with ``SOPInstanceUID``
 #: names the source frame (the writer refers to it, and writes no tag for it);
@@ -105,6 +115,15 @@ def check_names(da: Any) -> None:
     Traceback (most recent call last):
     ...
     dbdicom._errors.InvalidValueError: the coordinate 'fit' is not a DICOM keyword: ...
+
+    The attrs xarray code sets to describe an array are not tags, and pass:
+
+    >>> da = xr.DataArray(np.zeros((3, 3)), dims=("row", "column"))
+    >>> check_names(da.assign_attrs(units="ms", long_name="T1"))
+    >>> check_names(da.assign_attrs(RepetitionTim=5.0))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the attr 'RepetitionTim' is not a DICOM keyword: ...
     """
     samples = colour_samples(da)
     pixels = da.dims[:-1] if samples != 1 else da.dims
@@ -128,7 +147,7 @@ def check_names(da: Any) -> None:
         if name not in _NOT_TAGS and tag_for_keyword(str(name)) is None:
             raise InvalidValueError(
                 f"the attr {name!r} is not a DICOM keyword: it cannot be written into the "
-                "headers. Remove it (del da.attrs[...]) or use a keyword."
+                f"headers.{suggest(str(name))} Remove it (del da.attrs[...]) or use a keyword."
             )
 
 

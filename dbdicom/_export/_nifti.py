@@ -427,11 +427,13 @@ def _fourth(da: Any) -> tuple[str, ...]:
 def _export_bids(
     record: Any, root: Path, identifiers: bool, bids: BidsOption, nibabel: Any
 ) -> ExportedPath:
-    """The series below ``record`` as a BIDS dataset in ``root`` (see :mod:`._bids`)."""
+    """The series below ``record`` as a BIDS dataset in ``root`` (see :mod:`._bids`).
+
+    Its ``dataset_description.json`` is written once a series was (not
+    when every one was skipped: a folder that held no BIDS dataset does
+    not become one), unless ``root`` has one.
+    """
     plan = _BidsPlan(record, root, identifiers, bids)
-    # the record's label (a folder, a patient's name) may identify the patient
-    named = f"DICOM export of {record.label()}" if identifiers else "DICOM export by dbdicom"
-    dataset_description(root, named)
 
     def write(series: Any, folder: Path) -> None:
         name = plan.name(series)
@@ -471,7 +473,12 @@ def _export_bids(
                 stem = root / name.folder() / name.file(*entities, *chunk)
                 _save(nibabel, voxels[..., t], affine, one, stem)
 
-    return each_series(record, root, write, "NIfTI (BIDS)")
+    done = each_series(record, root, write, "NIfTI (BIDS)")
+    if done.exported:
+        # the record's label (a folder, a patient's name) may identify the patient
+        named = f"DICOM export of {record.label()}" if identifiers else "DICOM export by dbdicom"
+        dataset_description(root, named)
+    return done
 
 
 def write_nifti(

@@ -273,6 +273,8 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
             keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
             instances = [i for i, k in zip(instances, keep, strict=True) if k]
     description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
+    if not instances:  # an empty series, as the original dbdicom gave; but said (trial I)
+        series._warn(_no_match(series, filters, description))
     label = series.unique("SeriesDescription")  # a list even where the files disagree
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
     new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
@@ -280,6 +282,23 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
         with series._db._editor.changing():  # all the copies, or none if the disk fills up
             _copy_many(instances, new)
     return new
+
+
+def _no_match(series: Record, filters: dict[str, Any], description: str) -> str:
+    """What :func:`subseries` says when no instance matches: the filters, the values there are."""
+    found = []
+    for name, wanted in filters.items():
+        if callable(wanted) or custom(name) is not None:
+            continue  # a custom attribute's values may need every file read
+        values = series.unique(name)
+        shown = ", ".join(repr(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+        found.append(f"{name}: {shown or 'none'}")
+    there = f" The series has {'; '.join(found)}." if found else ""
+    return (
+        f"subseries({description}): no instance of series {series.label()!r} matches: "
+        f"the new series is empty.{there} Check the values (series.unique(keyword) lists "
+        "them); series.instances(...) selects without making a series."
+    )
 
 
 def _copy_many(instances: list[Record], parent: Record) -> None:

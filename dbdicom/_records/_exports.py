@@ -255,7 +255,8 @@ class Exports:
         ``{"keyword in SeriesDescription": "anat/T1w"}`` (None: leave out)
         comes first, and a callable ``bids(series) -> "datatype/suffix"``
         (or None) replaces it. Series without a name are left out, with a
-        message.
+        message; when all are, no ``dataset_description.json`` is
+        written either.
 
         Examples
         --------

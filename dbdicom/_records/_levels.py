@@ -289,6 +289,9 @@ class _SeriesArrays:
         else from the MR Image template. Coordinates and attrs become tags
         (they must be DICOM keywords, or ``Keyword[i]``, the i-th value of
         a tag of several values); an ``affine`` attr, if given, the geometry.
+        ``da`` must be a DataArray: anything else (a numpy or dask array, an
+        ``xarray.Dataset``) is refused before anything is written, with the
+        way out (:meth:`set_array` writes a numpy array).
 
         Values: integers that fit in 16 bits are stored exactly; other data
         with a RescaleSlope and RescaleIntercept chosen so that the error is
@@ -405,7 +408,11 @@ class _SeriesArrays:
     def subseries(self, **filters: Any) -> Any:
         """A new series next to this one, with copies of the instances matching ``filters``.
 
-        ``filters``: keywords or custom attributes; values or functions.
+        ``filters``: keywords or custom attributes; values or functions, which
+        must all hold. When no instance matches (a value mistyped, or not in
+        this series), the new series is empty, as in the original dbdicom,
+        and a :class:`dbdicom.DicomWarning` names the filters and the values
+        the series has (:meth:`instances` selects without making a series).
 
         Examples
         --------

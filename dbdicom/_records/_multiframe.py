@@ -6,7 +6,8 @@ file holding every frame:
 
 * ``"parametric map"``: Parametric Map Storage, the values as 32-bit floats
   (``FloatPixelData``) exactly as given; NaN and infinities are kept (e.g.
-  voxels where a fit failed).
+  voxels where a fit failed). A ``units`` attr (``"ms"``) is its measurement
+  units, as a UCUM code, in the Real World Value Mapping.
 * ``"segmentation"``: Segmentation Storage, one BINARY segment of 1 bit per
   pixel; the data must be booleans (or integers 0 and 1).
 
@@ -124,7 +125,8 @@ def _write_multiframe(
         pairs = referenced.setdefault(s.series_uid, [])
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
-    ds = _build(kind, pixels, positions, attributes, referenced or None, description)
+    units = _units(da) if kind == "parametric map" else None
+    ds = _build(kind, pixels, positions, attributes, referenced or None, description, units)
     for keyword in _FROM_SOURCE:
         if keyword not in attributes:
             ds.pop(keyword, None)
@@ -290,6 +292,29 @@ def _numbers(value: Any) -> float | list[float]:
     return [float(x) for x in value]
 
 
+def _units(da: Any) -> tuple[str, str, str] | None:
+    """The measurement units of a parametric map, from the ``units`` attr: a UCUM code.
+
+    A ``units`` that cannot be a code value (not text; more than 16
+    characters, non-ASCII or a backslash: not a DICOM SH) gives None, as
+    no ``units`` does: the template's ``"1"`` (no units).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> _units(xr.DataArray(0.0, attrs={"units": "ms"}))
+    ('ms', 'UCUM', 'ms')
+    >>> _units(xr.DataArray(0.0, attrs={"units": "milliseconds since the inversion"})) is None
+    True
+    """
+    units = da.attrs.get("units")
+    if not isinstance(units, str) or not 0 < len(units) <= 16:
+        return None
+    if not units.isascii() or not units.isprintable() or "\\" in units:
+        return None
+    return (units, "UCUM", units)
+
+
 def _build(
     kind: str,
     pixels: np.ndarray,
@@ -297,9 +322,12 @@ def _build(
     attributes: dict[str, Any],
     referenced: dict[str, list[tuple[str, str]]] | None,
     description: str | None,
+    units: tuple[str, str, str] | None = None,
 ) -> Any:
     try:
         if kind == "parametric map":
+            if units is not None:
+                attributes = {**attributes, "units": units}
             return parametric_map(pixels, positions, referenced_series=referenced, **attributes)
         return segmentation(
             pixels,

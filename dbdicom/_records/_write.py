@@ -86,6 +86,7 @@ def set_xarray(
     ``serialiser``: ``"auto"`` (bytes where the source allows), or
     ``"pydicom"`` (every header through pydicom: for tests and comparisons).
     """
+    _check_data_array(da)
     check_kind(kind)
     if serialiser not in ("auto", "pydicom"):
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
@@ -126,6 +127,38 @@ def set_xarray(
             )
         finally:
             ranged.wait()  # not left running, whatever was raised
+
+
+def _check_data_array(da: Any) -> None:
+    """Refuse anything but an :class:`xarray.DataArray`, with the call that takes it.
+
+    Checked before anything is changed: a numpy or dask array, a list or
+    an :class:`xarray.Dataset` given to ``set_xarray`` would otherwise fail
+    half way with an ``AttributeError`` of xarray's.
+
+    Examples
+    --------
+    >>> _check_data_array(np.zeros((2, 4, 4)))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: set_xarray writes an xarray.DataArray, not a numpy ...
+    """
+    xr = sys.modules.get("xarray")  # imported already if da is a DataArray
+    if xr is not None and isinstance(da, xr.DataArray):
+        return
+    package = type(da).__module__.split(".")[0]
+    kind = type(da).__name__ if package == "builtins" else f"{package} {type(da).__name__}"
+    kind = f"{'an' if kind[0] in 'aeioux' else 'a'} {kind}"
+    if xr is not None and isinstance(da, xr.Dataset):
+        names = ", ".join(repr(str(n)) for n in list(da.data_vars)[:3]) or "none"
+        way_out = f"write one of its variables (ds['<name>']; it has {names}), one series each."
+    else:
+        way_out = (
+            "to write a numpy array, use series.set_array(array) (its frames: the last two "
+            "dims, rows and columns), or wrap it (a dask array stays lazy): "
+            "xr.DataArray(array, dims=('SliceLocation', 'row', 'column'))."
+        )
+    raise InvalidValueError(f"set_xarray writes an xarray.DataArray, not {kind}: {way_out}")
 
 
 def _side_by_side(da: Any) -> Any:
