@@ -259,13 +259,19 @@ def test_a_web_folder_password_goes_in_a_header_not_in_the_logged_urls(
     with http_server(handler) as port:
         url = f"http://ann:pa55word@127.0.0.1:{port}/"
         remote = db.database(url + "shipped/")
-        ct = remote.series(Modality="CT")[0].to_xarray().values
+        lazy = remote.series(Modality="CT")[0].to_xarray()
+        assert "pa55word" not in repr(dict(lazy.data.dask))  # (review: the tasks' repr)
+        ct = lazy.values
         local = db.database(incoming / "shipped").series(Modality="CT")[0].to_xarray().values
         assert np.array_equal(ct, local)
         zipped = _import(_empty(tmp_path / "target"), url + "cd.zip")[0]  # zip://::http://
         assert sorted(i.Modality for i in zipped) == ["CT", "MR"]
         with pytest.raises(db.StorageAccessError):  # the server does check
             db.database(f"http://ann:wrong@127.0.0.1:{port}/shipped/")
+        for given in ({"headers": {"authorization": "Bearer x"}}, {"auth": ("ann", "x")}):
+            with pytest.raises(db.InvalidValueError, match="given twice") as info:
+                db.database(url + "shipped/", storage_options={"client_kwargs": given})
+            assert "pa55word" not in str(info.value)
     logged = [r.getMessage() for r in caplog.records]
     assert any(f"127.0.0.1:{port}/shipped" in text for text in logged)  # fsspec's DEBUG lines
     assert not [text for text in logged if "pa55word" in text]

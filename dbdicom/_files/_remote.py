@@ -110,6 +110,9 @@ class Store:
     url: str
     options: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def __repr__(self) -> str:  # (a dask graph's repr shows it: no credential)
+        return f"Store({self.name!r})"
+
     @property
     def name(self) -> str:
         """The URL without credentials: what messages, the index and the cache key show."""
@@ -145,8 +148,8 @@ class Store:
             import fsspec.core
         except ImportError as exc:
             raise self._backend_error("fsspec", exc) from exc
+        url, options = fs_arguments(self.url, self.options)
         try:
-            url, options = fs_arguments(self.url, self.options)
             fs, path = fsspec.core.url_to_fs(url, **options)
         except ImportError as exc:
             raise self._backend_error(BACKENDS.get(self.protocol, ""), exc) from exc
@@ -391,6 +394,9 @@ class RemoteFile:
     root: str
     rel: str
     options: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __repr__(self) -> str:  # (a dask task's repr shows it: no credential)
+        return f"RemoteFile({redact(self.root)!r}, {self.rel!r})"
 
     @property
     def store(self) -> Store:

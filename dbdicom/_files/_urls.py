@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from .._errors import InvalidValueError
+
 __all__ = [
     "SCHEME",
     "fs_arguments",
@@ -25,6 +27,7 @@ __all__ = [
     "local_zip",
     "redact",
     "scrub",
+    "split_userinfo",
 ]
 
 SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -156,6 +159,23 @@ def fs_url(url: str) -> str:
     return "zip://::" + os.path.abspath(os.path.expanduser(url))
 
 
+def split_userinfo(url: str) -> tuple[str, str | None, str]:
+    """``url`` without its ``user:password@``, and the user (None: none) and password, decoded.
+
+    Examples
+    --------
+    >>> split_userinfo("https://ann:p%40ss@host:8042/dicom-web")
+    ('https://host:8042/dicom-web', 'ann', 'p@ss')
+    >>> split_userinfo("https://host/x")
+    ('https://host/x', None, '')
+    """
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None, ""
+    clean = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return clean, unquote(parts.username), unquote(parts.password or "")
+
+
 def fs_arguments(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The URL and options that fsspec is given for ``url``: no ``user:password@`` in the URL.
 
@@ -184,16 +204,23 @@ def fs_arguments(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, A
     for k, part in enumerate(parts):
         found = SCHEME.match(part)
         protocol = found.group(1).lower() if found else ""
-        split = urlsplit(part)
-        if protocol not in ("http", "https") or split.username is None:
+        if protocol not in ("http", "https"):
             continue
-        parts[k] = urlunsplit(split._replace(netloc=split.netloc.rpartition("@")[2]))
+        parts[k], user, password = split_userinfo(part)
+        if user is None:
+            continue
         mine = out if len(parts) == 1 else dict(out.get(protocol) or {})
         session = dict(mine.get("client_kwargs") or {})
-        session["headers"] = {
-            **dict(session.get("headers") or {}),
-            "Authorization": _basic(unquote(split.username), unquote(split.password or "")),
-        }
+        headers = dict(session.get("headers") or {})
+        if session.get("auth") is not None or any(
+            str(h).lower() == "authorization" for h in headers
+        ):
+            raise InvalidValueError(
+                f"{redact(url)}: credentials are given twice, as the URL's user:password@ "
+                "and in storage_options (an auth or an Authorization header): give them "
+                "one way."
+            )
+        session["headers"] = {**headers, "Authorization": _basic(user, password)}
         mine["client_kwargs"] = session
         if len(parts) > 1:
             out[protocol] = mine

@@ -15,9 +15,10 @@ import pickle
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .._errors import ServerAccessError, ServerError
+from .._files import split_userinfo
 
 if TYPE_CHECKING:
     import requests
@@ -86,8 +87,9 @@ class Server:
                 "server's QIDO-RS, WADO-RS and STOW-RS services."
             )
         auth = session.auth if session is not None else None
-        if parts.username is not None:
-            auth = HTTPBasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        _, user, password = split_userinfo(text)
+        if user is not None:
+            auth = HTTPBasicAuth(user, password)
         headers: tuple[tuple[str, str], ...] = ()
         if session is not None:
             defaults = requests.Session().headers
