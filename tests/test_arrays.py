@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pydicom
 import pytest
 import xarray as xr
@@ -373,8 +374,17 @@ def test_one_dim_given_as_a_string(database_folder: tuple[Path, Manifest]) -> No
     vfa = database.series(SeriesDescription="VFA")[0]
     with pytest.raises(db.GridError, match="FlipAngle"):  # the one dim given, not its letters
         vfa.to_xarray(dims="SliceLocation")
+    for names in (
+        np.array(["SliceLocation"]),
+        pd.Index(["SliceLocation"]),
+        {"SliceLocation": 1}.keys(),
+    ):
+        # (review: as the code before took them, through list(dims))
+        xr.testing.assert_identical(ct.to_xarray(dims=names), listed)
     with pytest.raises(db.InvalidValueError, match="dims must be a DICOM keyword"):
         ct.to_xarray(dims=5)  # type: ignore[arg-type]
+    with pytest.raises(db.InvalidValueError, match="in their order"):  # a set has none
+        ct.to_xarray(dims={"SliceLocation"})
     with pytest.raises(db.InvalidValueError, match="dims are named by DICOM keywords"):
         ct.to_xarray(dims=["SliceLocation", 5])  # type: ignore[list-item]
     database.close()

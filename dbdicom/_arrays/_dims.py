@@ -12,7 +12,7 @@ frame at its own grid point (:func:`_auto_dims`), then a cine's phases
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,30 +91,33 @@ def _varying(frames: Frames) -> str:
     )
 
 
-def as_dims(dims: str | Sequence[str] | None) -> list[str] | None:
+def as_dims(dims: str | Iterable[str] | None) -> list[str] | None:
     """``dims`` as a list of names: one name (a ``str``, as xarray takes it) is a list of one.
 
     Every method that takes ``dims=`` comes here (through
     :func:`choose_dims`), so that ``dims="SliceLocation"`` is never read
-    letter by letter.
+    letter by letter. Any other iterable of names (a list, a tuple, a numpy
+    array, a ``pd.Index``, ``dict.keys()``) gives its names, as ``str``.
 
     Examples
     --------
     >>> as_dims("SliceLocation"), as_dims(("SliceLocation", "FlipAngle")), as_dims(None)
     (['SliceLocation'], ['SliceLocation', 'FlipAngle'], None)
+    >>> as_dims(np.array(["SliceLocation", "FlipAngle"]))
+    ['SliceLocation', 'FlipAngle']
     >>> as_dims(5)
     Traceback (most recent call last):
     ...
-    dbdicom._errors.InvalidValueError: dims must be a DICOM keyword or a list of them, e.g. ...
+    dbdicom._errors.InvalidValueError: dims must be a DICOM keyword or a list of them (in their ...
     """
     if dims is None:
         return None
     if isinstance(dims, str):
-        return [dims]
+        return [str(dims)]
     example = 'e.g. "SliceLocation" or ["SliceLocation", "FlipAngle"]'
-    if not isinstance(dims, Sequence) or isinstance(dims, bytes):
+    if not isinstance(dims, Iterable) or isinstance(dims, bytes | Mapping | set | frozenset):
         raise InvalidValueError(
-            f"dims must be a DICOM keyword or a list of them, {example}; "
+            f"dims must be a DICOM keyword or a list of them (in their order), {example}; "
             f"got {type(dims).__name__} {dims!r}."
         )
     named = list(dims)
@@ -123,7 +126,7 @@ def as_dims(dims: str | Sequence[str] | None) -> list[str] | None:
         raise InvalidValueError(
             f"dims are named by DICOM keywords (str), {example}; got {wrong[0]!r} in {named!r}."
         )
-    return named
+    return [str(d) for d in named]
 
 
 def _check_dims(dims: Sequence[str], frames: Frames) -> list[str]:
