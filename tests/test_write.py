@@ -776,6 +776,19 @@ def test_the_units_attr_of_a_parametric_map_are_its_measurement_units(
     (code,) = mapping.MeasurementUnitsCodeSequence
     assert (code.CodeValue, code.CodingSchemeDesignator) == ("ms", "UCUM")
     assert dciodvfy_errors(path) == []
+    # spelled as CF writes them: the UCUM code; units with no UCUM code known are not
+    # written as if they were one (review: "milliseconds" was written as a UCUM code)
+    for units, expected, warned in [("milliseconds", "ms", False), ("a.u.", "1", True)]:
+        again = vfa.new_sibling(SeriesDescription=f"T1 map ({units})")
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            again.set_xarray(t1.assign_attrs(units=units), kind="parametric map")
+        (path,) = again.files()
+        mapping = pydicom.dcmread(path).SharedFunctionalGroupsSequence[0]
+        code = mapping.RealWorldValueMappingSequence[0].MeasurementUnitsCodeSequence[0]
+        assert (code.CodeValue, code.CodingSchemeDesignator) == (expected, "UCUM")
+        units_said = [w for w in said if "UCUM" in str(w.message)]
+        assert bool(units_said) == warned
     demo.restore()
 
 

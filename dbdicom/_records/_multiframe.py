@@ -41,7 +41,14 @@ from .._arrays import (
 from .._dataset import TYPE2_PARENTS
 from .._errors import DicomError, InvalidValueError
 from .._index import scan_one
-from .._templates import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, VOI, parametric_map, segmentation
+from .._templates import (
+    REFUSED_MULTIFRAME,
+    REFUSED_SEGMENTATION,
+    VOI,
+    parametric_map,
+    segmentation,
+    ucum_units,
+)
 from ._edit import DELETE
 from ._new_files import index_written, remove_previous, store_file
 from ._record import Record
@@ -125,7 +132,7 @@ def _write_multiframe(
         pairs = referenced.setdefault(s.series_uid, [])
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
-    units = _units(da) if kind == "parametric map" else None
+    units = _units(da, series) if kind == "parametric map" else None
     ds = _build(kind, pixels, positions, attributes, referenced or None, description, units)
     for keyword in _FROM_SOURCE:
         if keyword not in attributes:
@@ -292,27 +299,32 @@ def _numbers(value: Any) -> float | list[float]:
     return [float(x) for x in value]
 
 
-def _units(da: Any) -> tuple[str, str, str] | None:
+def _units(da: Any, series: Record) -> tuple[str, str, str] | None:
     """The measurement units of a parametric map, from the ``units`` attr: a UCUM code.
 
-    A ``units`` that cannot be a code value (not text; more than 16
-    characters, non-ASCII or a backslash: not a DICOM SH) gives None, as
-    no ``units`` does: the template's ``"1"`` (no units).
+    Units whose UCUM code dbdicom does not know (``"a.u."``) are not written
+    as if they were one: the map says ``"1"`` (no units, the template's),
+    and a warning says so. No ``units`` attr: None, the template's too.
 
     Examples
     --------
     >>> import xarray as xr
-    >>> _units(xr.DataArray(0.0, attrs={"units": "ms"}))
-    ('ms', 'UCUM', 'ms')
-    >>> _units(xr.DataArray(0.0, attrs={"units": "milliseconds since the inversion"})) is None
+    >>> _units(xr.DataArray(0.0, attrs={"units": "ms"}), database)
+    ('ms', 'UCUM', 'millisecond')
+    >>> _units(xr.DataArray(0.0), database) is None
     True
     """
     units = da.attrs.get("units")
-    if not isinstance(units, str) or not 0 < len(units) <= 16:
+    if units is None:
         return None
-    if not units.isascii() or not units.isprintable() or "\\" in units:
-        return None
-    return (units, "UCUM", units)
+    found = ucum_units(units)
+    if found is None:
+        series._warn(
+            f"the units {units!r} have no UCUM code dbdicom knows: the parametric map says "
+            "'1' (no units). Give a UCUM code as attrs['units'] (ms, s, /s, mm2/s, %, "
+            "deg, ...) to have them written."
+        )
+    return found
 
 
 def _build(

@@ -11,7 +11,7 @@ Pure pydicom and numpy: nothing here knows about the index or the records.
 from ._classic import ct_image, mr_image
 from ._common import file_meta, new_uid, new_uids, slice_location
 from ._enhanced_mr import enhanced_mr_image
-from ._parametric import VOI, parametric_map
+from ._parametric import VOI, parametric_map, ucum_units
 from ._part10 import write_dataset
 from ._secondary import secondary_capture
 from ._segmentation import REFUSED_MULTIFRAME, REFUSED_SEGMENTATION, segmentation
@@ -27,6 +27,7 @@ __all__ = [
     "new_uid",
     "new_uids",
     "parametric_map",
+    "ucum_units",
     "secondary_capture",
     "segmentation",
     "slice_location",

@@ -62,6 +62,54 @@ _PM_DEFAULTS: dict[str, Any] = {
 VOI = ("WindowCenter", "WindowWidth", "VOILUTFunction")
 
 
+#: units as xarray code writes them (CF / udunits spellings and UCUM's own codes),
+#: lower case (none two units' spellings in another case: "mM" is not here), to
+#: their UCUM code and meaning: what a Parametric Map's Real World Value Mapping
+#: can say truthfully
+_UCUM: dict[str, tuple[str, str]] = {}
+for _code, _meaning, _spellings in (
+    ("ms", "millisecond", ("ms", "msec", "millisecond", "milliseconds")),
+    ("s", "second", ("s", "sec", "second", "seconds")),
+    ("min", "minute", ("min", "minute", "minutes")),
+    ("/s", "per second", ("/s", "1/s", "s-1", "s^-1", "per second")),
+    ("/ms", "per millisecond", ("/ms", "1/ms", "ms-1", "ms^-1")),
+    ("mm2/s", "square millimeter per second", ("mm2/s", "mm^2/s", "mm2 s-1", "mm^2 s^-1")),
+    ("um2/ms", "square micrometer per millisecond", ("um2/ms", "um^2/ms", "um2 ms-1")),
+    ("mm", "millimeter", ("mm", "millimeter", "millimeters", "millimetre", "millimetres")),
+    ("cm", "centimeter", ("cm", "centimeter", "centimeters", "centimetre", "centimetres")),
+    ("%", "percent", ("%", "percent")),
+    ("deg", "degree", ("deg", "degree", "degrees")),
+    ("rad", "radian", ("rad", "radian", "radians")),
+    ("Hz", "hertz", ("hz", "hertz")),
+    ("[ppm]", "parts per million", ("ppm", "[ppm]")),
+    ("[hnsf'U]", "Hounsfield unit", ("hu", "[hnsf'u]", "hounsfield unit")),
+    ("mmol/L", "millimole per liter", ("mmol/l", "mmol l-1")),
+    ("mL/(100.g)/min", "milliliter per 100 gram per minute", ("ml/100g/min", "ml/(100.g)/min")),
+    ("1", "no units", ("1", "", "dimensionless", "unitless")),
+):
+    for _spelling in _spellings:
+        _UCUM.setdefault(_spelling, (_code, _meaning))
+
+
+def ucum_units(text: Any) -> tuple[str, str, str] | None:
+    """The UCUM code of units written as ``text`` (``"ms"``, ``"seconds"``, ``"mm^2/s"``).
+
+    ``(code value, "UCUM", meaning)``, for ``parametric_map(units=...)``;
+    None where ``text`` is no units dbdicom knows the UCUM code of.
+
+    Examples
+    --------
+    >>> ucum_units("ms"), ucum_units("Seconds"), ucum_units("mm^2/s")[0]
+    (('ms', 'UCUM', 'millisecond'), ('s', 'UCUM', 'second'), 'mm2/s')
+    >>> ucum_units("a.u.") is None, ucum_units(5) is None
+    (True, True)
+    """
+    if not isinstance(text, str):
+        return None
+    found = _UCUM.get(text.strip().lower())
+    return None if found is None else (found[0], "UCUM", found[1])
+
+
 def parametric_map(
     pixels: np.ndarray,
     positions: Sequence[Sequence[float]] | None = None,
