@@ -26,6 +26,7 @@ from validators import dciodvfy_errors
 
 import dbdicom as db
 from dbdicom import DicomError, InvalidValueError, ReadOnlyError, TerminalDialog
+from dbdicom._journal import Journal
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
 
@@ -400,6 +401,30 @@ def test_restoring_a_series_of_a_moved_study_alone_is_refused(demo: db.Database)
     t2 = demo.series(SeriesDescription="T2w")[0]
     t2.move_to(demo.studies(StudyDescription="MR phantom T1 mapping")[0])
     assert t2.restore() == 6 and demo.problems().empty
+
+
+def test_a_restore_cut_short_is_counted_by_the_restore_that_finishes_it(
+    demo: db.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the next restore() finished a restore an I/O error had cut short (every
+    file back) but returned 0, as if nothing had been unsaved."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    vfa.copy_to(vfa.parent)
+    n = len(demo.changes())
+    original, calls = Journal._put_back, []
+
+    def failing(self: Journal, entry: Any, emptied: set[Path]) -> bool:
+        calls.append(entry)
+        if len(calls) == 5:
+            raise OSError(5, "Input/output error")
+        return original(self, entry, emptied)
+
+    monkeypatch.setattr(Journal, "_put_back", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        demo.restore()
+    monkeypatch.setattr(Journal, "_put_back", original)
+    assert demo.restore() == n - 4  # those the first put back before it stopped are not
+    assert not demo.unsaved and len(demo.series(SeriesDescription="VFA")) == 1
 
 
 def test_reopening_knows_about_unsaved_changes(demo_folder: Path) -> None:

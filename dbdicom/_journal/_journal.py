@@ -442,10 +442,7 @@ class Journal:
         if not chosen:
             return []
         self._mark_restore(None if paths is None else list(chosen))
-        unwritten = {
-            p for p, e in chosen.items() if e.kind == "new" and not os.path.lexists(self.root / p)
-        }
-        lost = self._restore(chosen)
+        lost, undone = self._restore(chosen)
         if lost:
             more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
             warnings.warn(
@@ -455,7 +452,7 @@ class Journal:
                 DicomWarning,
                 stacklevel=3,
             )
-        return [p for p in chosen if p not in unwritten]
+        return undone
 
     def finish_restore(self) -> list[str]:
         """Finish a restore cut short (killed, or stopped by an error); the paths put back.
@@ -475,8 +472,7 @@ class Journal:
         if not isinstance(listed, list):
             listed = None
         chosen = self._chosen(None if listed is None else [str(p) for p in listed])
-        self._restore(chosen)
-        return list(chosen)
+        return self._restore(chosen)[1]
 
     def _mark_restore(self, paths: list[str] | None) -> None:
         """Record durably that a restore of ``paths`` (None: every entry) is under way.
@@ -507,13 +503,18 @@ class Journal:
                 raise
         _fsync_dir(self.folder)
 
-    def _restore(self, chosen: dict[str, Entry]) -> list[str]:
+    def _restore(self, chosen: dict[str, Entry]) -> tuple[list[str], list[str]]:
         """Put the files of ``chosen`` back, drop their entries, delete the marker.
 
         Returns the paths whose original was missing (put back before, or
-        deleted by another program): their files are left as they are. The
+        deleted by another program: their files are left as they are), and
+        the paths undone: those of ``chosen`` but the new files announced and
+        never written (a write cut short), which had nothing to undo. The
         marker goes last: a kill before leaves it for :meth:`finish_restore`.
         """
+        unwritten = {
+            p for p, e in chosen.items() if e.kind == "new" and not os.path.lexists(self.root / p)
+        }
         emptied: set[Path] = set()
         lost = [e.path for e in chosen.values() if not self._put_back(e, emptied)]
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
@@ -521,7 +522,7 @@ class Journal:
         (self.folder / RESTORING).unlink(missing_ok=True)
         _fsync_dir(self.folder)
         self._remove_empty(emptied)
-        return lost
+        return lost, [p for p in chosen if p not in unwritten]
 
     def _put_back(self, entry: Entry, emptied: set[Path]) -> bool:
         """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``).

@@ -34,6 +34,8 @@ class Changes:
     # the lock was taken, and no change has been made under it yet: a call that
     # fails lets it go again
     _loose: bool
+    # the paths the last begin() put back, finishing a restore cut short
+    restored_first: list[str]
 
     def begin(self) -> Journal:  # pragma: no cover - defined by the Editor
         raise NotImplementedError
@@ -89,6 +91,7 @@ class Changes:
         folder partly restored.
         """
         done = sorted({*put_back, *journal.finish_restore()})
+        self.restored_first = done  # (counted by the restore() that finishes it)
         if not done:
             return
         store = getattr(self, "store", None)

@@ -184,6 +184,7 @@ class Editor(Changes, Memory):
         # the lock was taken, and no change has been made under it yet: a change
         # that fails lets it go again (see changing)
         self._loose = False
+        self.restored_first: list[str] = []
         _EDITORS.add(self)
 
     # ------------------------------------------------------------ permission
@@ -485,6 +486,7 @@ class Editor(Changes, Memory):
         if self._nothing_to_do():
             return 0
         journal = self.begin()
+        first = set(self.restored_first)  # a restore cut short, finished by begin()
         rels = list(self.memory) if record.level == "database" else self._record_rels(record)
         paths = self._journal_paths(record)
         if paths is not None:  # before anything is dropped: a refusal changes nothing
@@ -521,7 +523,7 @@ class Editor(Changes, Memory):
             self.db._changed()
         self._loose = False
         self._progress(len(chosen), len(chosen), "Restoring")
-        return len(dropped | set(done))
+        return len(dropped | set(done) | first)
 
     def changes(self) -> pd.DataFrame:
         """A table of the unsaved changes: ``path`` and ``change``."""
