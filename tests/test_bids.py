@@ -22,6 +22,7 @@ from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
 from dbdicom._cli import main
+from dbdicom._export import _nifti
 from dbdicom._export._bids import ENTITIES, chosen_name, default_name, parse_name
 
 
@@ -219,6 +220,27 @@ def test_an_export_of_nothing_writes_no_dataset_description(
     study.export_as_nifti(out, bids=True)
     assert [p.name for p in out.iterdir()] == ["dataset_description.json"]
     assert json.loads((out / "dataset_description.json").read_text()) == mine
+
+
+def test_an_export_stopped_half_way_keeps_its_dataset_description(
+    demo_database: db.Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the description, written after the last series, was missing when an error
+    that is not a skip (a full disk) stopped the export after files were written."""
+    original, written = _nifti._bids_series, []
+
+    def second_fails(*args: Any) -> None:
+        if written:  # one series written: the disk fills
+            raise OSError(28, "No space left on device")
+        original(*args)  # (a series skipped raises its DicomError here)
+        written.append(args)
+
+    monkeypatch.setattr(_nifti, "_bids_series", second_fails)
+    study = demo_database.studies()[0]
+    with pytest.raises(OSError, match="No space"):
+        study.export_as_nifti(tmp_path / "bids", bids=True)
+    assert list((tmp_path / "bids").rglob("*.nii.gz"))
+    assert (tmp_path / "bids" / "dataset_description.json").is_file()
 
 
 def test_the_way_out_fits_the_series() -> None:

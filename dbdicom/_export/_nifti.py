@@ -375,6 +375,7 @@ class _BidsPlan:
     """The BIDS name of every series of an export, runs numbered where names clash."""
 
     def __init__(self, record: Any, root: Path, identifiers: bool, bids: BidsOption) -> None:
+        self.identifiers = identifiers
         self.names: dict[str, BidsName | Exception] = {}
         self.arrays: dict[str, list[Any]] = {}
         clashes: dict[tuple[str, str], list[tuple[float, str]]] = {}
@@ -429,56 +430,62 @@ def _export_bids(
 ) -> ExportedPath:
     """The series below ``record`` as a BIDS dataset in ``root`` (see :mod:`._bids`).
 
-    Its ``dataset_description.json`` is written once a series was (not
-    when every one was skipped: a folder that held no BIDS dataset does
-    not become one), unless ``root`` has one.
+    Its ``dataset_description.json`` is written once the first series was
+    (not when every one was skipped: a folder that held no BIDS dataset
+    does not become one), unless ``root`` has one.
     """
     plan = _BidsPlan(record, root, identifiers, bids)
+    # the record's label (a folder, a patient's name) may identify the patient
+    named = f"DICOM export of {record.label()}" if identifiers else "DICOM export by dbdicom"
+    described: list[bool] = []
 
     def write(series: Any, folder: Path) -> None:
-        name = plan.name(series)
-        if name.suffix in _IN_SECONDS:
-            record.message(
-                f"{name.file()}: BIDS wants a {name.suffix} in seconds; DICOM does not say the "
-                f"unit of its values (most scanners' maps are in ms): written as stored. In "
-                "ms? Write a series of the values / 1000 first (set_xarray) and export that."
-            )
-        arrays = plan.arrays[series.uid]
-        volumes = _volumes(record, series, arrays, name.file())
-        for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
-            chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
-            header = _first_header(record, series, da)
-            sidecar, lists = _sidecar(header, da, per_volume, identifiers)
-            if "task" in name.entities:  # required by BIDS for func data
-                sidecar["TaskName"] = name.entities["task"]
-            if name.suffix == "VFA" and "RepetitionTime" in sidecar:
-                # required by BIDS for VFA: (0018,0080) is the one DICOM has, BIDS says
-                sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
-                if "RepetitionTime" in lists:
-                    lists = lists | {"RepetitionTimeExcitation"}
-            split = [d for d in _fourth(da) if d in ENTITY_DIMS]
-            if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
-                if name.datatype == "func" and voxels.ndim == 3:
-                    voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
-                for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
-                    sidecar[key] = sidecar[key][0]
-                stem = root / name.folder() / name.file(*chunk)
-                _save(nibabel, voxels, affine, sidecar, stem, time_step(da, per_volume, sidecar))
-                _save_gradients(record, da, affine, stem)
-                continue
-            ranks = {d: _ranks(per_volume[d]) for d in split}
-            for t in range(voxels.shape[3]):  # a file per echo / flip angle / inversion
-                entities = [x for d in split for x in (ENTITY_DIMS[d], str(ranks[d][t]))]
-                one = {k: (v[t] if k in lists else v) for k, v in sidecar.items()}
-                stem = root / name.folder() / name.file(*entities, *chunk)
-                _save(nibabel, voxels[..., t], affine, one, stem)
+        _bids_series(record, plan, root, series, nibabel)
+        if not described:  # after the first series, not the last: whatever comes after
+            dataset_description(root, named)
+            described.append(True)
 
-    done = each_series(record, root, write, "NIfTI (BIDS)")
-    if done.exported:
-        # the record's label (a folder, a patient's name) may identify the patient
-        named = f"DICOM export of {record.label()}" if identifiers else "DICOM export by dbdicom"
-        dataset_description(root, named)
-    return done
+    return each_series(record, root, write, "NIfTI (BIDS)")
+
+
+def _bids_series(record: Any, plan: _BidsPlan, root: Path, series: Any, nibabel: Any) -> None:
+    """The NIfTI files and sidecars of one series of a BIDS export (see :func:`_export_bids`)."""
+    name = plan.name(series)
+    if name.suffix in _IN_SECONDS:
+        record.message(
+            f"{name.file()}: BIDS wants a {name.suffix} in seconds; DICOM does not say the "
+            f"unit of its values (most scanners' maps are in ms): written as stored. In "
+            "ms? Write a series of the values / 1000 first (set_xarray) and export that."
+        )
+    arrays = plan.arrays[series.uid]
+    volumes = _volumes(record, series, arrays, name.file())
+    for k, (_, voxels, affine, per_volume, da) in enumerate(volumes):
+        chunk = ("chunk", str(k + 1)) if len(volumes) > 1 else ()
+        header = _first_header(record, series, da)
+        sidecar, lists = _sidecar(header, da, per_volume, plan.identifiers)
+        if "task" in name.entities:  # required by BIDS for func data
+            sidecar["TaskName"] = name.entities["task"]
+        if name.suffix == "VFA" and "RepetitionTime" in sidecar:
+            # required by BIDS for VFA: (0018,0080) is the one DICOM has, BIDS says
+            sidecar["RepetitionTimeExcitation"] = sidecar["RepetitionTime"]
+            if "RepetitionTime" in lists:
+                lists = lists | {"RepetitionTimeExcitation"}
+        split = [d for d in _fourth(da) if d in ENTITY_DIMS]
+        if not split or len(split) < len(_fourth(da)):  # one file, 4-D if it has volumes
+            if name.datatype == "func" and voxels.ndim == 3:
+                voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
+            for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
+                sidecar[key] = sidecar[key][0]
+            stem = root / name.folder() / name.file(*chunk)
+            _save(nibabel, voxels, affine, sidecar, stem, time_step(da, per_volume, sidecar))
+            _save_gradients(record, da, affine, stem)
+            continue
+        ranks = {d: _ranks(per_volume[d]) for d in split}
+        for t in range(voxels.shape[3]):  # a file per echo / flip angle / inversion
+            entities = [x for d in split for x in (ENTITY_DIMS[d], str(ranks[d][t]))]
+            one = {k: (v[t] if k in lists else v) for k, v in sidecar.items()}
+            stem = root / name.folder() / name.file(*entities, *chunk)
+            _save(nibabel, voxels[..., t], affine, one, stem)
 
 
 def write_nifti(
