@@ -209,6 +209,22 @@ def test_a_tree_below_a_patient_study_or_series(built: Path) -> None:
         series.new_sibling(SeriesDescription="new").to_datatree()
 
 
+def test_chunks_of_a_tree_apply_to_the_series_that_have_their_dims(demo: db.Database) -> None:
+    """Review: chunks={"FlipAngle": 2} left every series without a FlipAngle dim out of the
+    tree (listed in attrs["skipped"] only); a name no series has was not said at all."""
+    every = demo.to_datatree()
+    chunked = demo.to_datatree(chunks={"FlipAngle": 2})
+    assert sorted(chunked.groups) == sorted(every.groups)
+    assert chunked.attrs["skipped"] == every.attrs["skipped"]
+    (vfa,) = [da for da in _data_nodes(chunked).values() if "FlipAngle" in da.dims]
+    assert vfa.chunksizes["FlipAngle"][0] == 2
+    with pytest.raises(db.GridError, match=r"chunks name \['FlipAngel'\], which no series"):
+        demo.to_datatree(chunks={"FlipAngel": 2})
+    series = demo.series(SeriesDescription="VFA")[0]
+    with pytest.raises(db.GridError, match="not tag dims of this array"):  # one series: strict
+        series.to_datatree(chunks={"EchoTime": 2})
+
+
 # ------------------------------------------------------------------ group=
 
 

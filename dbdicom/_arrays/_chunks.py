@@ -121,12 +121,16 @@ def chunk_block(
     shape: tuple[int, ...],
     frame_shape: tuple[int, ...],
     dtype: np.dtype,
+    shared: bool = False,
 ) -> list[int] | Literal[False] | None:
     """Grid points per chunk along each tag dim, for :func:`~._lazy.lazy_frames`.
 
     ``request`` is what :func:`chunk_request` gives; None (the default
     chunks) and False (no dask) are returned as they are. ``"auto"`` lets
-    dask choose along the tag dims, the frames whole.
+    dask choose along the tag dims, the frames whole. A dict naming a dim
+    that is not one of ``dims`` is a :class:`~dbdicom.GridError`, unless it
+    is ``shared`` by the arrays of several series (a tree, an export): then
+    each array takes the sizes of the dims it has.
 
     Examples
     --------
@@ -139,10 +143,14 @@ def chunk_block(
     [6, 4]
     >>> chunk_block({"z": "256kiB", "t": -1}, ["z", "t"], (6, 4), (64, 64), f8)  # 32 kiB frames
     [2, 4]
+    >>> chunk_block({"z": 2, "FlipAngle": 1}, ["z"], (6,), (64, 64), f8, shared=True)
+    [2]
     """
     if request is None or request is False or request is True:
         return None if request is not False else False
     if isinstance(request, dict):
+        if shared:
+            request = {d: n for d, n in request.items() if d in dims}
         unknown = set(request) - set(dims)
         if unknown:
             raise GridError(

@@ -38,6 +38,7 @@ def build_dataarray(
     token: str = "",
     group: tuple[Any, ...] | None = None,
     chunks: Chunks = None,
+    shared_chunks: bool = False,
 ) -> xr.DataArray:
     """The lazy DataArray of the frames of the instances at ``rows``.
 
@@ -45,13 +46,14 @@ def build_dataarray(
     dim ``n`` (the numpy API); ``group`` selects one key of
     :func:`~._frames.geometry_groups`; ``chunks=False`` gives a lazily indexed array
     without dask, other ``chunks`` as :mod:`._chunks` says (see
-    :meth:`dbdicom.Series.to_xarray`).
+    :meth:`dbdicom.Series.to_xarray`); ``shared_chunks``: ``chunks`` is given
+    to the arrays of several series, each taking the dims it has.
     """
     request = chunk_request(chunks)  # refused before anything is read
     placed = layout(index, rows, dims, fill=fill, repeats=repeats, group=group)
     grid = placed.grid
     frame_shape = placed.formats[0].frame_shape
-    block = chunk_block(request, grid.dims, grid.shape, frame_shape, placed.dtype)
+    block = chunk_block(request, grid.dims, grid.shape, frame_shape, placed.dtype, shared_chunks)
     return _assemble(placed, name, token, block)
 
 

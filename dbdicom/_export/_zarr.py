@@ -286,13 +286,15 @@ def _zarr_arrays(
     name = series_name(series)
 
     def build(group: tuple[Any, ...] | None) -> xr.DataArray:
-        da = _arrays.build_dataarray(index, rows, None, name=name, token=record.uid, group=group)
-        wanted = {d: int(n) for d, n in (chunks or {}).items() if d in da.dims}
-        wanted = {d: n for d, n in wanted.items() if d not in ("row", "column", "channel")}
-        if not wanted:
-            return da
         return _arrays.build_dataarray(
-            index, rows, None, name=name, token=record.uid, group=group, chunks=wanted
+            index,
+            rows,
+            None,
+            name=name,
+            token=record.uid,
+            group=group,
+            chunks=dict(chunks or {}),
+            shared_chunks=True,  # each series the dims it has (the tiles: see _layout)
         )
 
     try:

@@ -24,6 +24,7 @@ which files are not in the hierarchy at all (``problems``, as
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,12 +121,14 @@ def series_nodes(
     dims: Any = None,
     fill: bool = False,
     chunks: Chunks = None,
+    shared: bool = False,
 ) -> Tree:
     """The node of one series at ``path``, and a child per geometry group if it splits.
 
     Raises the :class:`dbdicom.DicomError` that makes the series no
     DataArray at all (no image; no group fits a grid); a group that fits
-    no grid is in ``skipped``.
+    no grid is in ``skipped``. ``shared``: ``chunks`` are those of every
+    series of a tree, each taking the dims it has.
     """
     import xarray as xr  # heavy: only when a tree is asked for
 
@@ -144,7 +147,15 @@ def series_nodes(
 
     def build(group: tuple[Any, ...] | None) -> xr.DataArray:
         return _arrays.build_dataarray(
-            index, rows, dims, fill=fill, name=name, token=series.uid, group=group, chunks=chunks
+            index,
+            rows,
+            dims,
+            fill=fill,
+            name=name,
+            token=series.uid,
+            group=group,
+            chunks=chunks,
+            shared_chunks=shared,
         )
 
     tree = Tree()
@@ -191,7 +202,7 @@ def build_tree(record: Any, *, fill: bool = False, chunks: Chunks = None) -> Tre
     tree.nodes["/"] = xr.Dataset(attrs=node_attrs(record))
     for place in layout(record):
         try:
-            found = series_nodes(place.series, place.path, fill=fill, chunks=chunks)
+            found = series_nodes(place.series, place.path, fill=fill, chunks=chunks, shared=True)
         except DicomError as exc:
             tree.skipped[place.path] = _export.why_skipped(exc, place.series)
             continue
@@ -200,6 +211,7 @@ def build_tree(record: Any, *, fill: bool = False, chunks: Chunks = None) -> Tre
                 tree.nodes[parent_path] = xr.Dataset(attrs=node_attrs(parent))
         tree.nodes.update(found.nodes)
         tree.skipped.update(found.skipped)
+    _check_chunk_dims(tree, chunks)
     root = tree.nodes["/"].attrs
     root["skipped"] = [f"{path}: {why}" for path, why in tree.skipped.items()]
     if record.level == "database":
@@ -209,6 +221,23 @@ def build_tree(record: Any, *, fill: bool = False, chunks: Chunks = None) -> Tre
             for p, why in zip(found["path"], found["problem"], strict=True)
         ]
     return tree
+
+
+def _check_chunk_dims(tree: Tree, chunks: Chunks) -> None:
+    """Refuse ``chunks`` naming a dim that no series of ``tree`` has (mistyped, most likely).
+
+    Each series takes the sizes of the dims it has (a tree mixes series of
+    other dims); a name none has would be ignored without a word.
+    """
+    if not isinstance(chunks, Mapping):
+        return
+    have = {str(d) for node in tree.nodes.values() for v in node.data_vars.values() for d in v.dims}
+    unknown = sorted(str(d) for d in chunks if str(d) not in have)
+    if unknown:
+        raise GridError(
+            f"chunks name {unknown}, which no series of the tree has as a dim (they have "
+            f"{sorted(have - {'row', 'column', 'channel'})}); pixel dims are never split"
+        )
 
 
 def _listed(paths: list[str]) -> str:
