@@ -273,8 +273,8 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
             keep = match_values(values, wanted.upper() if isinstance(wanted, str) else wanted)
             instances = [i for i, k in zip(instances, keep, strict=True) if k]
     description = ", ".join(f"{k}={'f(x)' if callable(v) else v}" for k, v in filters.items())
-    if not instances:  # an empty series, as the original dbdicom gave; but said (trial I)
-        series._warn(_no_match(series, filters, description))
+    if not instances and not series._db._muted:  # an empty series, as the original
+        series._warn(_no_match(series, filters, description))  # dbdicom gave; but said
     label = series.unique("SeriesDescription")  # a list even where the files disagree
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
     new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
