@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from validators import dciodvfy_errors
 
 import dbdicom as db
@@ -425,6 +426,32 @@ def test_a_restore_cut_short_is_counted_by_the_restore_that_finishes_it(
     monkeypatch.setattr(Journal, "_put_back", original)
     assert demo.restore() == n - 4  # those the first put back before it stopped are not
     assert not demo.unsaved and len(demo.series(SeriesDescription="VFA")) == 1
+
+
+def test_an_instance_held_for_one_copy_stays_that_copy(tmp_path: Path) -> None:
+    """Trial J: three files held one SOP Instance UID, keyed <uid>, <uid>#2, <uid>#3 in path
+    order; after the first was removed the keys were numbered again, so the instance held
+    for b/ct.dcm named c/ct.dcm, and editing and removing it changed and removed c/ct.dcm.
+    And a removed copy, removed again, removed the last one."""
+    for sub in ("a", "b", "c"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / sub / "ct.dcm")
+    database = db.database(tmp_path)
+    first, second, third = database.instances()
+    assert [Path(i.path).parent.name for i in (first, second, third)] == ["a", "b", "c"]
+    before = snapshot(tmp_path)
+    first.remove()
+    assert Path(second.path).parent.name == "b" and Path(third.path).parent.name == "c"
+    second.ImageComments = "the copy in b"
+    assert read(tmp_path / "b" / "ct.dcm").ImageComments == "the copy in b"
+    assert snapshot(tmp_path)["c/ct.dcm"] == before["c/ct.dcm"]
+    second.remove()
+    assert Path(third.path).parent.name == "c"  # now the only copy: keyed by its UID alone
+    assert third.ImageComments == read(tmp_path / "c" / "ct.dcm").ImageComments
+    with pytest.raises(DicomError, match="it was removed"):
+        first.remove()  # not the copy that is left
+    assert (tmp_path / "c" / "ct.dcm").is_file()
+    assert database.restore() == 2 and snapshot(tmp_path) == before  # a, b (edited, removed)
 
 
 def test_reopening_knows_about_unsaved_changes(demo_folder: Path) -> None:

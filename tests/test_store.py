@@ -108,8 +108,12 @@ def test_an_index_of_an_older_format_is_rebuilt_not_loaded(tmp_path: Path, monke
     # 9: a second Pixel Data read, native colour without PlanarConfiguration read as 0
     monkeypatch.setattr(_store, "FORMAT", 9)
     save_frame(frame, tmp_path / "nine.arrow")
+    # 10: copies of an instance keyed <uid>#2... in path order
+    monkeypatch.setattr(_store, "FORMAT", 10)
+    save_frame(frame, tmp_path / "ten.arrow")
     monkeypatch.undo()
-    assert _store.FORMAT == 10
+    assert _store.FORMAT == 11
+    assert load_frame(tmp_path / "ten.arrow") is None
     assert load_frame(tmp_path / "nine.arrow") is None
     assert load_frame(tmp_path / "eight.arrow") is None
     assert load_frame(tmp_path / "old.arrow") is None

@@ -20,6 +20,7 @@ from ._columns import (
     vr_of,
 )
 from ._index import Index, assign_keys, find_problems
+from ._keys import copy_mark
 from ._order import Lookup, factorize, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
@@ -50,6 +51,7 @@ __all__ = [
     "WANTED",
     "Query",
     "assign_keys",
+    "copy_mark",
     "cell_value",
     "check_tag",
     "column_of",

@@ -18,7 +18,7 @@ from ._columns import KEY_COLUMNS, cell_value
 from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
 
-__all__ = ["KEY_SOURCES", "assign_keys", "find_problems"]
+__all__ = ["KEY_SOURCES", "assign_keys", "copy_mark", "find_problems"]
 
 # tags from which the hierarchy keys are made (see assign_keys)
 KEY_SOURCES = frozenset(
@@ -43,6 +43,22 @@ KEY_SOURCES = frozenset(
 # them bumps Index.order_version
 
 
+def copy_mark(path: str) -> str:
+    """What tells one copy of an instance from the others: a hash of its file's path.
+
+    A SOP Instance UID that several files hold keys each copy
+    ``<uid>#<copy_mark(path)>``: the key of a copy does not change when
+    another copy is removed (numbers in path order did: a handle held on
+    the second copy then named the third).
+
+    Examples
+    --------
+    >>> copy_mark("b/ct.dcm")
+    'd5ed206fe5a2'
+    """
+    return hashlib.sha1(str(path).encode()).hexdigest()[:12]
+
+
 def _text(series: pd.Series) -> np.ndarray:
     """The column as an object array of strings, ``""`` where absent."""
     if series.dtype.kind == "f":
@@ -65,8 +81,8 @@ def assign_keys(frame: pd.DataFrame) -> np.ndarray:
     * series: ``SeriesInstanceUID``; without one, a UID derived from the study
       key and ``SeriesNumber``/``SeriesDescription``/``Modality``.
     * instance: ``SOPInstanceUID``; without one, a UID derived from the path.
-      A second file with the same ``SOPInstanceUID`` is keyed ``<uid>#2``
-      (then ``#3``...), in the order of the paths, and reported by
+      Files with the same ``SOPInstanceUID`` are each keyed
+      ``<uid>#<copy_mark(path)>`` (see :func:`copy_mark`), and reported by
       :func:`find_problems`.
     * one parent per record: a study whose files name different patients, or
       a series whose files name different studies, is kept whole under the
@@ -104,14 +120,10 @@ def assign_keys(frame: pd.DataFrame) -> np.ndarray:
     for i in np.flatnonzero(ok & (inst == "")):
         inst[i] = generate_uid(entropy_srcs=[str(paths[i])])
     good = pd.Series(inst[ok])
-    dup = good.duplicated(keep="first").to_numpy()
+    dup = good.duplicated(keep=False).to_numpy()
     if dup.any():
-        counts: dict[str, int] = {}
-        positions = np.flatnonzero(ok)
-        for j in np.flatnonzero(dup):
-            uid = inst[positions[j]]
-            counts[uid] = counts.get(uid, 1) + 1
-            inst[positions[j]] = f"{uid}#{counts[uid]}"
+        for i in np.flatnonzero(ok)[dup]:
+            inst[i] = f"{inst[i]}#{copy_mark(paths[i])}"
     # one parent per record: a study (series) found under several patients
     # (studies) stays whole, under the parent of its first file in path order
     good = np.flatnonzero(ok)
@@ -135,6 +147,30 @@ def _store_keys(
             changed |= values != before[i]
         frame[KEY_COLUMNS[i]] = pd.array(values, dtype="str")
     return changed
+
+
+def _copies(frame: pd.DataFrame, ok: np.ndarray, paths: np.ndarray) -> list[tuple[str, str]]:
+    """Each file that holds an instance another file holds too, and where the others are."""
+    inst = frame["_instance"].to_numpy(dtype=object)
+    sop = _text(frame["SOPInstanceUID"])
+    copies: dict[str, list[str]] = {}
+    for i in np.flatnonzero(ok):
+        if "#" in inst[i] and sop[i]:
+            copies.setdefault(sop[i], []).append(paths[i])
+    out = []
+    for uid, where in copies.items():
+        for path in where:
+            others = [p for p in where if p != path]
+            also = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+            key = f"{uid}#{copy_mark(path)}"
+            out.append(
+                (
+                    path,
+                    f"duplicate (0008,0018) 'SOP Instance UID' {uid} (also in {also}): "
+                    f"indexed as {key!r}",
+                )
+            )
+    return out
 
 
 def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
@@ -182,20 +218,7 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
                     f"kept with its {what}, under {keys[i]!r}",
                 )
             )
-    inst = frame["_instance"].to_numpy(dtype=object)
-    sop = _text(frame["SOPInstanceUID"])
-    first: dict[str, str] = {}
-    for i in np.flatnonzero(ok):
-        if "#" in inst[i] and sop[i]:
-            out.append(
-                (
-                    paths[i],
-                    f"duplicate (0008,0018) 'SOP Instance UID' {sop[i]} "
-                    f"(also in {first.get(sop[i], '?')}): indexed as {inst[i]!r}",
-                )
-            )
-        else:
-            first.setdefault(sop[i], paths[i])
+    out.extend(_copies(frame, ok, paths))
     out.extend(encoding_problems(frame, ok))
     size = frame["_size"].to_numpy()
     end = frame["_offset"].to_numpy() + frame["_nbytes"].to_numpy()

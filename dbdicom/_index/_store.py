@@ -66,7 +66,9 @@ __all__ = [
 # (read as no value, listed), and an image without PixelRepresentation is not read
 # 10: an image followed by a second Pixel Data is not read (the first was, pydicom
 # reads the last), nor native colour without a Planar Configuration of 0 or 1 (read as 0)
-FORMAT = 10
+# 11: the copies of an instance several files hold are keyed <uid>#<mark of the path>
+# (they were <uid>, <uid>#2... in path order, numbered again when one was removed)
+FORMAT = 11
 
 
 class _Unread:

@@ -18,6 +18,7 @@ from .._index import (
     VECTORS,
     Index,
     check_tag,
+    copy_mark,
     factorize,
     parse_query,
     select_rows,
@@ -474,10 +475,31 @@ class Database(Record):
             return rows
         if (level, key) in self._editor.empty:
             return np.array([], dtype=np.int64)
+        if level == "instance" and "#" in key:
+            same = self._same_copy(key)
+            if same is not None:
+                return same
         raise DicomError(
             f"no {level} with key {key!r} in {self.path}: it was removed, or the "
             "database was scanned again; find it again from the database."
         )
+
+    def _same_copy(self, key: str) -> np.ndarray | None:
+        """The row of the copy ``key`` names (``<uid>#<mark>``), now under another key.
+
+        A copy of an instance whose other copies were removed since is keyed
+        by its UID alone; the mark (of its path, see ``_index.copy_mark``)
+        finds the same file, never another copy.
+        """
+        uid, _, mark = key.rpartition("#")
+        ok = self.index.ok
+        keys = self.index.array("_instance", ok)
+        near = np.flatnonzero((keys == uid) | np.char.startswith(keys.astype(str), uid + "#"))
+        paths = self.index.array("_path", ok[near])
+        for row, path in zip(ok[near], paths, strict=True):
+            if copy_mark(str(path)) == mark:
+                return np.array([row], dtype=np.int64)
+        return None
 
     def _tree_rank(self) -> np.ndarray:
         """Each row's place in the tree order (:data:`_ORDER`), worked out once per table."""
