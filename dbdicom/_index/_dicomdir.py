@@ -243,7 +243,8 @@ def media_problems(root: str, frame: pd.DataFrame) -> list[tuple[str, str]]:
                     (
                         wanted,
                         f"named by {rel!r} (SOP Instance UID {uid}) but not in the "
-                        "folder: missing from this copy of the medium",
+                        "folder: missing from this copy of the medium, or removed since "
+                        "(dbdicom's own changes do not rewrite a DICOMDIR)",
                     )
                 )
                 continue
