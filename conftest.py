@@ -1,7 +1,15 @@
-"""Doctests in dbdicom/ get ``db`` and a fresh demo ``database`` to work on."""
+"""Doctests in dbdicom/ get ``db``, a fresh demo ``database`` to work on, and ``zip_of``.
+
+``zip_of(members)`` makes a zip file (a CD shipped as an archive, a store of
+objects) in the test's temporary folder and returns its path: ``members``
+maps each member's name to the name of one of pydicom's test files, or to
+the bytes it holds.
+"""
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -19,3 +27,16 @@ def _doctest_database(
     build_demo(tmp_path / "demo")
     doctest_namespace["db"] = db
     doctest_namespace["database"] = db.database(tmp_path / "demo")
+    doctest_namespace["zip_of"] = lambda members: _zip_of(tmp_path / "cd.zip", members)
+
+
+def _zip_of(path: Path, members: Mapping[str, str | bytes]) -> str:
+    from pydicom.data import get_testdata_file
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            if isinstance(content, bytes):
+                archive.writestr(name, content)
+            else:
+                archive.write(str(get_testdata_file(content)), name)
+    return str(path)

@@ -59,12 +59,7 @@ def object_headers(
 
     Examples
     --------
-    >>> import tempfile, zipfile
-    >>> from pydicom.data import get_testdata_file
-    >>> archive = tempfile.mkdtemp() + "/cd.zip"
-    >>> with zipfile.ZipFile(archive, "w") as z:
-    ...     z.write(get_testdata_file("CT_small.dcm"), "ct/IM-1")
-    ...     z.writestr("README.txt", "not DICOM")
+    >>> archive = zip_of({"ct/IM-1": "CT_small.dcm", "README.txt": b"not DICOM"})
     >>> for obj, header in object_headers(Store(archive), {0x00080060: "CS"}):
     ...     print(obj.rel, header.values if isinstance(header, Header) else "refused")
     README.txt refused
@@ -149,13 +144,9 @@ def fetch_object(obj: RemoteFile, target: str | os.PathLike[str]) -> None:
 
     Examples
     --------
-    >>> import tempfile, zipfile
-    >>> from pydicom.data import get_testdata_file
-    >>> folder = tempfile.mkdtemp()
-    >>> with zipfile.ZipFile(folder + "/cd.zip", "w") as z:
-    ...     z.write(get_testdata_file("CT_small.dcm"), "ct/IM-1")
-    >>> fetch_object(RemoteFile(folder + "/cd.zip", "ct/IM-1"), folder + "/IM-1.dcm")
-    >>> os.path.getsize(folder + "/IM-1.dcm")
+    >>> archive = zip_of({"ct/IM-1": "CT_small.dcm"})
+    >>> fetch_object(RemoteFile(archive, "ct/IM-1"), archive + ".IM-1.dcm")
+    >>> os.path.getsize(archive + ".IM-1.dcm")
     39206
     """
     store = obj.store

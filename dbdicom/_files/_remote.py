@@ -287,12 +287,7 @@ class Store:
 
         Examples
         --------
-        >>> import tempfile, zipfile
-        >>> from pydicom.data import get_testdata_file
-        >>> archive = tempfile.mkdtemp() + "/cd.zip"
-        >>> with zipfile.ZipFile(archive, "w") as z:
-        ...     z.write(get_testdata_file("CT_small.dcm"), "a/IM-1")
-        >>> store = Store(archive)
+        >>> store = Store(zip_of({"a/IM-1": "CT_small.dcm"}))
         >>> listed = store.listing()
         >>> list(listed), listed["a/IM-1"][0]
         (['a/IM-1'], 39206)

@@ -109,13 +109,10 @@ def read_remote_frames(
 
     Examples
     --------
-    >>> import tempfile, zipfile
     >>> from pydicom.data import get_testdata_file
     >>> from dbdicom._files import pixel_format, read_frames
     >>> path = get_testdata_file("emri_small.dcm")  # 10 frames of 64 x 64
-    >>> archive = tempfile.mkdtemp() + "/cd.zip"
-    >>> with zipfile.ZipFile(archive, "w") as z:
-    ...     z.write(path, "emri")
+    >>> archive = zip_of({"emri": "emri_small.dcm"})
     >>> fmt, offset, nbytes = pixel_format(path)
     >>> (got,) = read_remote_frames([(Store(archive).object("emri"), [3, 7], fmt, offset, nbytes)])
     >>> bool((got == read_frames(path, [3, 7], fmt, offset, nbytes)).all())

@@ -71,12 +71,7 @@ class RemoteIndex(Index):
 
     Examples
     --------
-    >>> import tempfile, zipfile
-    >>> from pydicom.data import get_testdata_file
-    >>> archive = tempfile.mkdtemp() + "/cd.zip"
-    >>> with zipfile.ZipFile(archive, "w") as z:
-    ...     z.write(get_testdata_file("CT_small.dcm"), "ct/IM-1")
-    ...     z.write(get_testdata_file("MR_small.dcm"), "mr/IM-1")
+    >>> archive = zip_of({"ct/IM-1": "CT_small.dcm", "mr/IM-1": "MR_small.dcm"})
     >>> index = RemoteIndex(Store(archive)).open()
     >>> index.array("_path").tolist(), index.array("Modality").tolist()
     (['ct/IM-1', 'mr/IM-1'], ['CT', 'MR'])

@@ -68,12 +68,7 @@ class StagedIndex(RemoteIndex):
 
     Examples
     --------
-    >>> import tempfile, zipfile
-    >>> from pydicom.data import get_testdata_file
-    >>> archive = tempfile.mkdtemp() + "/cd.zip"
-    >>> with zipfile.ZipFile(archive, "w") as z:
-    ...     z.write(get_testdata_file("CT_small.dcm"), "ct/IM-1")
-    >>> index = StagedIndex(Store(archive)).open()
+    >>> index = StagedIndex(Store(zip_of({"ct/IM-1": "CT_small.dcm"}))).open()
     >>> index.materialise(["ct/IM-1"])
     >>> (index.root / "ct/IM-1").is_file(), str(index.locations(["ct/IM-1"])[0])[:6]
     (True, 'zip://')
