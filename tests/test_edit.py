@@ -101,41 +101,6 @@ def test_a_scaling_factor_of_zero_is_refused_at_every_level(
     assert {read(p).RescaleSlope for p in vfa.files()} == {2.5}
 
 
-def _keyless_series(folder: Path) -> None:
-    """Two files of one series without SeriesInstanceUID, of a patient without PatientID."""
-    for k in range(2):
-        ds = mr_image(np.full((4, 4), k, np.uint16), PatientName="Anon^A", InstanceNumber=k + 1)
-        ds.StudyInstanceUID, ds.SeriesDescription = "1.2.3", "A"
-        ds.ImagePositionPatient = [0, 0, 3.0 * k]
-        del ds.SeriesInstanceUID, ds.PatientID
-        write_dataset(ds, folder / f"{k}.dcm")
-
-
-def test_a_handle_follows_a_record_keyed_from_a_tag_it_edits(tmp_path: Path) -> None:
-    """A trial: a series without SeriesInstanceUID is keyed from its SeriesDescription;
-    after series.SeriesDescription = ..., that same handle said it was not in the
-    database. The handles it was made through, and others held, follow it (restore too)."""
-    _keyless_series(tmp_path)
-    database = db.database(tmp_path)
-    series, other = database.series()[0], database.series()[0]
-    instance = series.instances()[0]
-    series.SeriesDescription = "A renamed"
-    assert series.SeriesDescription == other.SeriesDescription == "A renamed"
-    assert len(series.files()) == len(other.files()) == 2
-    instance.parent.SeriesDescription = "B"
-    assert series.SeriesDescription == instance.SeriesDescription == "B"
-    patient = series.parent.parent  # keyed from PatientName: the series' key changes too
-    patient.PatientName = "Renamed^Patient"
-    assert patient.PatientName == "Renamed^Patient" and series.SeriesDescription == "B"
-    database.restore()
-    assert series.SeriesDescription == other.SeriesDescription == "A"
-    assert patient.PatientName == "Anon^A"
-    series.SeriesDescription = "C"
-    series.remove()
-    with pytest.raises(DicomError, match="removed.*came from other tags.*SeriesInstanceUID"):
-        other.SeriesDescription  # noqa: B018
-
-
 def test_values_survive_reopening(demo_folder: Path) -> None:
     database = db.database(demo_folder)
     series = database.series(SeriesDescription="T2w")[0]

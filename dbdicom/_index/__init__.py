@@ -20,7 +20,7 @@ from ._columns import (
     vr_of,
 )
 from ._index import Index, assign_keys, find_problems
-from ._keys import KEY_SOURCES, copy_mark
+from ._keys import copy_mark
 from ._order import Lookup, factorize, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
@@ -32,7 +32,6 @@ from ._walk import SKIPPED, walk
 
 __all__ = [
     "HIDDEN",
-    "KEY_SOURCES",
     "INT_VRS",
     "frame_values_by_file",
     "Index",

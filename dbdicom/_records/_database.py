@@ -33,7 +33,6 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
-from ._renamed import Renamed
 from ._web import check_own_selection, fetch_again, hold_matching
 
 __all__ = ["Database"]
@@ -73,7 +72,6 @@ class Database(Record):
         "_rank",
         "_closed",
         "_editor",
-        "_renamed",
         "_seen",
         "_temporary",
         "__weakref__",
@@ -105,7 +103,6 @@ class Database(Record):
         self._index = index
         self._index.open()
         self._editor = Editor(self)
-        self._renamed = Renamed()  # keys edits changed (see _found)
 
     # ----------------------------------------------------------- state
     def _progress(self, done: int, total: int) -> None:
@@ -482,13 +479,9 @@ class Database(Record):
             same = self._same_copy(key)
             if same is not None:
                 return same
-        moved = self._renamed.follow(self.index, level, key)  # keyed from a tag edited
-        if moved is not None:
-            return moved
         raise DicomError(
             f"no {level} with key {key!r} in {self.path}: it was removed, or the "
-            f"database was scanned again.{self._renamed.why_gone(level, key)} Find it "
-            "again from the database."
+            "database was scanned again; find it again from the database."
         )
 
     def _same_copy(self, key: str) -> np.ndarray | None:

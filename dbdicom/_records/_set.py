@@ -19,10 +19,8 @@ from pydicom.dataset import Dataset
 from .._checks import resolve_tag, to_dicom
 from .._errors import InvalidValueError
 from .._files import FORMAT_TAGS
-from .._index import KEY_SOURCES
 from ._attributes import KEYS, LEVELS, level_of
 from ._edit import Editor, put
-from ._renamed import Renamed
 from ._structure import _ancestor, _editor, _exists, is_empty
 
 if TYPE_CHECKING:
@@ -91,19 +89,10 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
             put(ds, number, vr, value)
 
     describing = any(k in _DESCRIBING for _, k, _, _ in group)
-    index = target._db.index
-    before = index.array("_image", rows) if describing else None
-    keying = any(k in KEY_SOURCES for _, k, _, _ in group)  # keys may be derived from them
-    keys = Renamed.keys(index, rows) if keying else None
+    before = target._db.index.array("_image", rows) if describing else None
     editor.change(rows, fn, [k for _, k, _, _ in group])
     if before is not None:
         _warn_unreadable(target, rows, before)
-    if keys is not None:  # the handles the edit was made through follow their records
-        renamed = target._db._renamed.note(index, rows, keys)
-        for handle in (target, record):
-            new = renamed.get((handle.level, handle._key))
-            if new is not None:
-                object.__setattr__(handle, "_key", new)
     for _, keyword, _, value in group:
         if keyword == KEYS.get(target.level):
             object.__setattr__(target, "_key", str(value))
