@@ -35,7 +35,7 @@ from pydicom.valuerep import DSfloat, PersonName, validate_value
 
 from ._errors import InvalidValueError, UnknownTagError
 
-__all__ = ["resolve_tag", "to_dicom"]
+__all__ = ["SCALES", "resolve_tag", "scale_problem", "to_dicom"]
 
 TagLike = str | int | tuple[int, int]
 
@@ -88,6 +88,48 @@ _TM = re.compile(r"(\d\d)(?:(:?)(\d\d)(?:\2(\d\d)(\.\d{1,6})?)?)?")  # HHMMSS or
 _DT = re.compile(r"(\d{4})(?:(\d\d)(?:(\d\d)(?:(\d\d)(?:(\d\d)(?:(\d\d)(\.\d{1,6})?)?)?)?)?)?")
 _F32_MAX = float(np.finfo(np.float32).max)
 _NOT_A_TIME = " Numbers are not dates or times: give a datetime object or a string."
+
+#: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
+SCALES = {0x00281052: "(0028,1052)", 0x00281053: "(0028,1053)", 0x3004000E: "(3004,000E)"}
+#: why a factor of 0 is refused when set, and what to set instead
+_ZERO_FACTOR = {
+    0x00281053: (
+        "a slope of 0 maps every pixel to the intercept (physical value = stored value x "
+        "RescaleSlope + RescaleIntercept): the stored values would be lost and dbdicom does "
+        "not read such an image. Set the factor that turns stored values into physical ones "
+        "(1 if they are physical already); to change the pixel values themselves, write an "
+        "array (series.new_sibling().set_xarray(da))."
+    ),
+    0x3004000E: (
+        "a scaling of 0 maps every stored value to a dose of 0 (dose in Gy = stored value x "
+        "DoseGridScaling): the doses would be lost and dbdicom does not read such a grid. "
+        "Set the dose in Gy of one stored unit; to change the doses themselves, write an "
+        "array (series.new_sibling().set_xarray(da))."
+    ),
+}
+
+
+def scale_problem(tag: int, value: Any) -> str:
+    """Why a value of one of :data:`SCALES` cannot be used ("" if it can).
+
+    Read as no value, it would be taken as 1 (or 0), its first value, or a
+    slope of 0 would make every value the intercept: numbers other than
+    meant, worse than an error. The reader and :func:`to_dicom` share it.
+
+    Examples
+    --------
+    >>> scale_problem(0x00281053, 0.0), scale_problem(0x00281052, 0.0)
+    ('it is 0, which would make every value the same', '')
+    >>> scale_problem(0x00281053, (2.0, 1.0))
+    'it has 2 values (2.0, 1.0), where one is due'
+    """
+    if value is None:
+        return "the value is empty"
+    if isinstance(value, tuple | list):
+        return f"it has {len(value)} values {tuple(value)!r}, where one is due"
+    if value == 0 and tag != 0x00281052:
+        return "it is 0, which would make every value the same"
+    return ""
 
 
 class _Refused(Exception):
@@ -529,6 +571,8 @@ def to_dicom(tag: TagLike, value: Any, vr: str | None = None) -> Any:
         raise refuse(value, f" Its VM (number of values) is {vm}, and {count} given.")
     if not out:
         return None
+    if number in _ZERO_FACTOR and len(out) == 1 and scale_problem(number, out[0]):
+        raise InvalidValueError(f"{label} cannot be {value!r}: {_ZERO_FACTOR[number]}")
     return out[0] if items is None or (vm == "1" and len(out) == 1) else out
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.uid import ImplicitVRLittleEndian
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.uid import ImplicitVRLittleEndian, generate_uid
 
 import dbdicom as db
 from dbdicom._templates import mr_image, write_dataset
@@ -66,3 +68,85 @@ def test_text_latin1_cannot_hold_switches_to_utf8(tmp_path: Path) -> None:
     ds = pydicom.dcmread(instance.files()[0])
     assert ds.SpecificCharacterSet == "ISO_IR 192"
     assert str(ds.PatientName) == "Παπαδόπουλος^Γιώργος"
+
+
+def test_text_in_sequence_items_switches_to_utf8_with_the_rest(tmp_path: Path) -> None:
+    """Switched to UTF-8, the Latin-1 text of sequence items was written as it was read:
+    'Röntgen' read back as 'R\ufffdntgen'."""
+    ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P", PatientName="Größe^Jörg")
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    item = pydicom.Dataset()
+    item.CodeValue, item.CodeMeaning = "X", "Röntgen"
+    ds.ProcedureCodeSequence = [item]
+    write_dataset(ds, tmp_path / "latin1.dcm")
+    database = db.database(tmp_path)
+    database.instances()[0].PatientName = "Παπαδόπουλος^Γιώργος"
+    back = pydicom.dcmread(tmp_path / "latin1.dcm")
+    assert back.SpecificCharacterSet == "ISO_IR 192"
+    assert back.ProcedureCodeSequence[0].CodeMeaning == "Röntgen"
+    assert str(back.PatientName) == "Παπαδόπουλος^Γιώργος"
+
+
+def _unknown_vr(path: Path, value: bytes | None = None) -> bytes:
+    """Give the PixelSpacing of ``path`` the VR 'XX' (and ``value``); its bytes as written."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x28\x00\x30\x00DS")
+    data[at + 4 : at + 6] = b"XX"
+    length = int.from_bytes(data[at + 6 : at + 8], "little")
+    if value is not None:
+        data[at + 8 : at + 8 + len(value)] = value
+    path.write_bytes(bytes(data))
+    return bytes(data[at : at + 8 + length])
+
+
+def _ct_files(folder: Path, names: list[str]) -> None:
+    for k, name in enumerate(names):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.SOPInstanceUID = generate_uid()
+        ds.ImagePositionPatient[2] = float(k)
+        ds.save_as(folder / name)
+
+
+def test_an_element_of_an_unknown_vr_with_ascii_bytes_is_kept_by_a_switch(
+    tmp_path: Path,
+) -> None:
+    """A trial: a name Latin-1 cannot hold, set on a patient one of whose files has an
+    element of VR 'XX', raised pydicom's NotImplementedError. Its bytes are ASCII, which
+    read the same in UTF-8: they are kept byte for byte, as an ASCII edit keeps them."""
+    _ct_files(tmp_path, ["a.dcm", "bad_vr.dcm", "c.dcm"])
+    kept = _unknown_vr(tmp_path / "bad_vr.dcm")
+    database = db.database(tmp_path)
+    patient = database.patients()[0]
+    patient.PatientName = "Ŝtrange^Jöse"
+    assert patient.PatientName == "Ŝtrange^Jöse"
+    for path in sorted(tmp_path.glob("*.dcm")):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert (ds.SpecificCharacterSet, str(ds.PatientName)) == ("ISO_IR 192", "Ŝtrange^Jöse")
+    assert kept in (tmp_path / "bad_vr.dcm").read_bytes()
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.glob("*.dcm")}
+
+
+def test_an_element_of_an_unknown_vr_beyond_ascii_refuses_a_switch_and_leaves_no_trace(
+    tmp_path: Path,
+) -> None:
+    """Its bytes could be Latin-1 text, which UTF-8 would read as other characters: a
+    DicomError names the file and the element; the files written before it are put back."""
+    _ct_files(tmp_path, ["a.dcm", "b.dcm", "z_bad.dcm"])
+    _unknown_vr(tmp_path / "z_bad.dcm", b"\xe9")
+    before = _snapshot(tmp_path)
+    database = db.database(tmp_path)
+    patient = database.patients()[0]
+    with pytest.raises(db.InvalidFileError, match=r"z_bad.dcm: \(0028,0030\) 'Pixel Spacing'.*"
+                       r"VR 'XX'.*\(0x0028, 0x0030\)"):  # fmt: skip
+        patient.PatientName = "Ŝtrange^Jöse"
+    assert _snapshot(tmp_path) == before and not database.unsaved
+    assert patient.PatientName == "CompressedSamples^CT1"
+    # the way out: a valid value for the element, then the name
+    bad = next(i for i in database.instances() if i.path.endswith("z_bad.dcm"))
+    bad[(0x0028, 0x0030)] = [0.5, 0.5]
+    patient.PatientName = "Ŝtrange^Jöse"
+    ds = pydicom.dcmread(tmp_path / "z_bad.dcm")
+    assert (ds.PixelSpacing, str(ds.PatientName)) == ([0.5, 0.5], "Ŝtrange^Jöse")

@@ -77,6 +77,30 @@ def test_set_at_series_study_patient_and_database_level(demo: db.Database) -> No
     assert {str(read(p).ReferringPhysicianName) for p in demo.files()} == {"Who^Doctor"}
 
 
+@pytest.mark.parametrize("keyword", ["RescaleSlope", "DoseGridScaling"])
+def test_a_scaling_factor_of_zero_is_refused_at_every_level(
+    demo: db.Database, keyword: str
+) -> None:
+    """A trial: RescaleSlope = 0 was written as "0.0", then read as no value, and the
+    series could no longer be read. Refused when set, through every record (set_xarray
+    writes the factor of its own encoding, never the attrs')."""
+    root = Path(demo.path)
+    before = snapshot(root)
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    targets = [vfa.instances()[0], vfa, vfa.parent, vfa.parent.parent, demo]
+    for record in targets:
+        for value in (0, 0.0, "0", "-0.0"):
+            with pytest.raises(InvalidValueError, match=f"{keyword}.* of 0 maps every"):
+                setattr(record, keyword, value)
+            with pytest.raises(InvalidValueError, match="set_xarray"):
+                record[[keyword, "ImageComments"]] = [value, "never written"]
+    with pytest.raises(InvalidValueError, match=keyword):
+        vfa.new_sibling(SeriesDescription="zero", **{keyword: 0})
+    assert snapshot(root) == before and not demo.unsaved
+    vfa.RescaleSlope = 2.5  # any other factor is one
+    assert {read(p).RescaleSlope for p in vfa.files()} == {2.5}
+
+
 def test_values_survive_reopening(demo_folder: Path) -> None:
     database = db.database(demo_folder)
     series = database.series(SeriesDescription="T2w")[0]

@@ -5,6 +5,7 @@ Knows nothing of the index or the records above it.
 
 from __future__ import annotations
 
+from .._checks import SCALES, scale_problem
 from ._claims import format_problem, image_problem
 from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits
@@ -52,7 +53,7 @@ from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
-from ._values import SCALES, decode_value, encodings_for, scale_problem, to_python
+from ._values import decode_value, encodings_for, to_python
 from ._walker import MODALITY_LUT
 
 __all__ = [

@@ -17,8 +17,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from .._checks import SCALES, scale_problem
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
-from ._values import SCALES, scale_problem, to_python
+from ._values import to_python
 from ._walker import TooDeep, _no_marker
 
 _MARKER_END = 132  # the preamble and 'DICM'

@@ -205,33 +205,6 @@ def _to_float(text: str) -> float:
     return number
 
 
-#: RescaleIntercept, RescaleSlope, DoseGridScaling: what makes stored values physical
-SCALES = {0x00281052: "(0028,1052)", 0x00281053: "(0028,1053)", 0x3004000E: "(3004,000E)"}
-
-
-def scale_problem(tag: int, value: Any) -> str:
-    """Why a value of one of :data:`SCALES` cannot be used ("" if it can).
-
-    Read as no value, it would be taken as 1 (or 0), its first value, or a
-    slope of 0 would make every value the intercept: numbers other than
-    meant, worse than an error.
-
-    Examples
-    --------
-    >>> scale_problem(0x00281053, 0.0), scale_problem(0x00281052, 0.0)
-    ('it is 0, which would make every value the same', '')
-    >>> scale_problem(0x00281053, (2.0, 1.0))
-    'it has 2 values (2.0, 1.0), where one is due'
-    """
-    if value is None:
-        return "the value is empty"
-    if isinstance(value, tuple | list):
-        return f"it has {len(value)} values {tuple(value)!r}, where one is due"
-    if value == 0 and tag != 0x00281052:
-        return "it is 0, which would make every value the same"
-    return ""
-
-
 _FAST = {
     "CS": _ascii,
     "DA": _ascii,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._errors import DiskFullError, ReadOnlyError, disk_full
+from .._errors import DiskFullError, InvalidFileError, ReadOnlyError, disk_full
 from .._journal import FolderLock, Journal
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class Changes:
         (:meth:`Journal.undo`), so the folder and the saved index are as
         they were before it, and a :class:`DiskFullError` says so. A change
         made of others (a series written, then the one it replaced removed)
-        is undone whole by the outermost. A change that fails for any reason
+        is undone whole by the outermost, as is one that finds a file it
+        cannot write (see :meth:`_failed`). A change that fails for any reason
         lets go of the lock if it was taken for it (nothing changed under
         it yet).
         """
@@ -144,9 +145,22 @@ class Changes:
             self._depth = 0
 
     def _failed(self, journal: Journal, mark: Any, exc: BaseException) -> DiskFullError | None:
-        """After ``exc`` stopped a change: undo it if the disk is full; the error to raise."""
+        """After ``exc`` stopped a change: undo it if the disk is full; the error to raise.
+
+        A file the change found it cannot write (an :class:`InvalidFileError`,
+        raised before that file was touched) undoes it too: the files written
+        before it are put back, and the call leaves no trace.
+        """
         failure = None
-        if isinstance(exc, OSError) and disk_full(exc):
+        if isinstance(exc, InvalidFileError):
+            touched = journal.since(mark)
+            try:
+                journal.undo(mark)
+            finally:
+                self.db.index.update(touched)
+                self.db._changed()
+                self.prune()
+        elif isinstance(exc, OSError) and disk_full(exc):
             touched = journal.since(mark)
             try:
                 journal.undo(mark)

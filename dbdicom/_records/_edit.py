@@ -27,7 +27,14 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
-from .._dataset import holds_text, non_ascii
+from .._dataset import (
+    UTF8_NAME,
+    holds_text,
+    naming,
+    non_ascii,
+    switch_to_utf8,
+    unknown_vr,
+)
 from .._errors import (
     DicomError,
     DicomWarning,
@@ -83,7 +90,9 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
 
     Text beyond ASCII that its character set cannot encode switches ``ds``
     to UTF-8 (unless not to ``switch``: the caller chose a character set
-    that encodes it).
+    that encodes it), or raises an :class:`UnkeptBytesError` (see
+    :func:`~dbdicom._dataset.switch_to_utf8`) that
+    :func:`~dbdicom._dataset.naming` names the file in.
     """
     if value is DELETE:
         if number in ds:
@@ -93,14 +102,14 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
         ds[value.tag] = value
         return
     if switch and non_ascii(value) and not holds_text(ds.get("SpecificCharacterSet"), value):
-        if ds.get("SpecificCharacterSet") != "ISO_IR 192":
-            ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8, which encodes any text
+        if ds.get("SpecificCharacterSet") != UTF8_NAME:
+            switch_to_utf8(ds)  # UTF-8, which encodes any text
     if number in ds:
-        elem = ds[number]
-        if elem.VR in ("UN", "US or SS", "OB or OW"):
+        # an element of an unknown VR ('XX') is replaced: pydicom cannot convert it
+        if unknown_vr(ds.get_item(number)) or ds[number].VR in ("UN", "US or SS", "OB or OW"):
             ds.add_new(number, vr, value)
         else:
-            elem.value = value
+            ds[number].value = value
     else:
         ds.add_new(number, vr, value)
     if number == 0x00080018 and getattr(ds, "file_meta", None) is not None:
@@ -310,7 +319,8 @@ class Editor(Changes, Memory):
             self.db.index.materialise([r for r, _ in on_disk])
             in_memory = [i for i, r in enumerate(rels) if r in self.memory]
             for i in in_memory:
-                fn(self.memory[rels[i]])
+                with naming(self.db.index.locations([rels[i]])[0]):
+                    fn(self.memory[rels[i]])
                 self.pending.add(rels[i])
             if in_memory:
                 self._index_from_memory(rows[in_memory], touched)
@@ -322,7 +332,8 @@ class Editor(Changes, Memory):
             def write(tmp: str) -> None:
                 ds = self.dataset(rel)
                 if fn is not None:
-                    fn(ds)
+                    with naming(self.db.index.locations([rel])[0]):
+                        fn(ds)
                 _save(ds, tmp)
 
             return write

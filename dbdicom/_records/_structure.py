@@ -17,6 +17,7 @@ from pydicom.uid import UID
 
 from .._checks import resolve_tag, to_dicom
 from .._custom import custom
+from .._dataset import naming
 from .._errors import DicomError, InvalidValueError
 from .._templates import ct_image, file_meta, mr_image, new_uid
 from ._attributes import (
@@ -359,7 +360,8 @@ def copy_to(record: Record, parent: Record) -> Record:
             ds = src.dataset(rel)
             if rel in src.memory:
                 ds = copy_dataset(ds)
-            apply_values(ds, values)
+            with naming(src.db.index.locations([rel])[0]):
+                apply_values(ds, values)
             extra: dict[str, Any] = dict(uids)
             if series_number is not None:
                 extra["SeriesNumber"] = series_number
