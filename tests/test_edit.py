@@ -478,6 +478,27 @@ def test_an_instance_held_for_one_copy_stays_that_copy(tmp_path: Path) -> None:
     assert database.restore() == 2 and snapshot(tmp_path) == before  # a, b (edited, removed)
 
 
+def test_a_series_keyed_by_its_description_is_never_another_after_restore(
+    tmp_path: Path,
+) -> None:
+    """Series without a SeriesInstanceUID are keyed from their description (trial J: the
+    handle of one whose description was edited says it is not in the database). A fix
+    that moved the handle to the new key named the other series after restore(), whose
+    remove() would have deleted the other's file: reverted; this keeps it so."""
+    for name, description in (("a.dcm", "X"), ("b.dcm", "Y")):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        del ds.SeriesInstanceUID
+        ds.SeriesDescription, ds.SOPInstanceUID = description, new_uid()
+        ds.save_as(tmp_path / name)
+    database = db.database(tmp_path)
+    a = database.series(SeriesDescription="X")[0]
+    a.SeriesDescription = "Y"  # now one series with b.dcm
+    with pytest.raises(DicomError, match="not in|no series"):
+        a.files()
+    database.restore()
+    assert [Path(p).name for p in a.files()] == ["a.dcm"]
+
+
 def test_reopening_knows_about_unsaved_changes(demo_folder: Path) -> None:
     database = db.database(demo_folder)
     database.series(SeriesDescription="VFA")[0].FlipAngle = 30
