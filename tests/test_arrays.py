@@ -284,7 +284,7 @@ def test_numpy_array_api(opened: tuple[db.Database, Manifest], tmp_path: Path) -
     by_slice, hdr = series.array("SliceLocation")
     assert by_slice.shape == (nz, nt, 32, 32)
     out = series.export_as_npy(tmp_path / "out", sortby=["SliceLocation", "FlipAngle"])
-    assert out.name == f"{series.SeriesNumber}_VFA.npy"
+    assert out.name == "VFA.npy"
     np.testing.assert_array_equal(np.load(out), array)
 
 

@@ -160,23 +160,3 @@ def test_failed_zarr_export_leaves_no_store(
         db.database(folder).export_as_zarr(tmp_path / "z")
     assert not [p for p in (tmp_path / "z").rglob("*") if p.is_file() or "zarr" in p.name]
     assert not [p for p in (tmp_path / "z").rglob(".dbdicom-*")]
-
-
-@pytest.mark.parametrize(
-    "description, name",
-    [("", "9_series"), ("Séquence T1 (ß) 日本", "6_Sequence_T1")],
-    ids=["no description", "a description"],
-)
-def test_a_series_has_one_name_in_every_export_of_it_alone(
-    folder: Path, tmp_path: Path, description: str, name: str
-) -> None:
-    """export_as_npy of a series without a description named it by its UID, where
-    export_as_png named it 10_series: one name now, of the naming every export shares."""
-    database = db.database(folder)
-    (series,) = [s for s in database.series() if (s.SeriesDescription or "") == description]
-    names = {}
-    for fmt in FORMATS:
-        out = tmp_path / fmt
-        getattr(series, f"export_as_{fmt}")(out)
-        (names[fmt],) = {p.name.split(".")[0] for p in out.iterdir()}  # NIfTI: .nii.gz, .json
-    assert set(names.values()) == {name}, names

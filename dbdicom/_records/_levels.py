@@ -549,8 +549,7 @@ class _SeriesArrays:
         """Save :meth:`array` as ``.npy``; returns the file.
 
         To ``path`` if it ends in ``.npy``, else into the folder ``path`` as
-        ``<SeriesNumber>_<SeriesDescription>.npy``, the name the series has in
-        every export (``10_series.npy`` without a description); ``path`` may be a store's URL
+        ``<SeriesDescription>.npy``; ``path`` may be a store's URL
         (``s3://bucket/prefix``, with ``storage_options``), as for every export.
 
         A series that mixes image sizes, orientations or pixel spacings (a localizer) gives
@@ -565,12 +564,12 @@ class _SeriesArrays:
         >>> localiser = database.series(SeriesDescription="localiser")[0]
         >>> folder = localiser.export_as_npy(tempfile.mkdtemp())
         >>> sorted(p.name for p in folder.glob("*.npy"))
-        ['1_localiser_1.npy', '1_localiser_2.npy', '1_localiser_3.npy']
+        ['localiser_1.npy', 'localiser_2.npy', 'localiser_3.npy']
         """
         series: Any = self
         series._db._editor.sync(series._rows())
         arrays = _export.npy_arrays(series, series, sortby, pixels_first)
-        name = _export.label(series)  # as in every export: 10_series without a description
+        name = _export.series_name(series) or series.uid
         text = os.fspath(path)
         file = Path(text).name if Path(text).suffix == ".npy" else ""
         stem = Path(file).stem if file else name
