@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from pydicom.errors import InvalidDicomError
 from ._demo import run_demo
 from ._errors import DicomError
 from ._export import label
-from ._files import read_dataset
+from ._files import read_dataset, undecodable_as_bytes
+from ._index import file_report
 from ._records import database
 
 __all__ = ["main"]
@@ -43,22 +45,51 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    """The header of one file, after what ``database.problems()`` would say of it.
+
+    The file is read and judged as a scan reads and judges it
+    (:func:`~dbdicom._index.file_report`): one that a database leaves out
+    (not DICOM, truncated, unreadable) is its problem on standard error and
+    exit code 1, with no header of values that may be garbage; the problems
+    of one it reads follow its header, on standard error. pydicom's warnings
+    are among those problems, not printed as they come.
+    """
     path = Path(args.file)
     if not path.is_file():
         what = "a folder: use 'dbdicom print'" if path.is_dir() else "not found"
         print(f"dbdicom info: {path} is {what}", file=sys.stderr)
         return 1
-    try:
-        ds = read_dataset(path, stop_before_pixels=not args.pixels, decode=False)
-    except (InvalidDicomError, OSError, EOFError, ValueError) as exc:
-        print(f"dbdicom info: {path} is not a DICOM file ({exc})", file=sys.stderr)
+    report = file_report(path)
+    if not report.readable:
+        for problem in report.problems:
+            print(f"dbdicom info: {path}: {_one_line(problem)}", file=sys.stderr)
         return 1
-    meta = getattr(ds, "file_meta", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = read_dataset(path, stop_before_pixels=not args.pixels, decode=False)
+        except (InvalidDicomError, OSError, EOFError, ValueError) as exc:
+            print(f"dbdicom info: {path} cannot be read: {_one_line(str(exc))}", file=sys.stderr)
+            return 1
+        shown = undecodable_as_bytes(ds)
+        meta = getattr(ds, "file_meta", None)
+        text = str(ds)
     if meta is not None and "TransferSyntaxUID" in meta:
         ts = meta.TransferSyntaxUID
         print(f"{path}\n  Transfer syntax: {ts} ({ts.name})")
-    print(ds)
+    print(text)
+    said = " ".join(report.problems)
+    problems = report.problems + [why for why in shown if why.split(":")[0] not in said]
+    problems += sorted({f"pydicom: {w.message}" for w in caught} - set(problems))
+    if problems:
+        print(f"dbdicom info: {len(problems)} problem(s) with {path}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {_one_line(problem)}", file=sys.stderr)
     return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _export(args: argparse.Namespace) -> int:

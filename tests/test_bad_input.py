@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+import zipfile
 from pathlib import Path
 
+import pydicom
 import pytest
 from bad_files import BadFiles, write_missing_sop_uid
+from pydicom.data import get_testdata_file
 from test_index import _snapshot
 
 import dbdicom as db
@@ -146,3 +150,46 @@ def test_a_file_without_sop_instance_uid_reads_with_its_header(tmp_path: Path) -
     array, header = series.array()
     assert array.shape[-2:] == (32, 32)
     assert [h.uid for h in header.ravel()] == [instance.uid]
+
+
+def test_a_zip_file_in_the_folder_says_how_to_read_it(tmp_path: Path) -> None:
+    """It was 'no DICM marker' only: now it says it is a zip archive, and what reads it."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    source = get_testdata_file("MR_small.dcm")
+    with zipfile.ZipFile(folder / "archive.zip", "w") as archive:
+        archive.write(source, "inner/MR_small.dcm")
+    database = db.database(folder)
+    said = _problem(database, folder, folder / "archive.zip")
+    assert "zip archive" in said and "import_dicom" in said and "db.database" in said
+    # the ways out it names do read it
+    assert len(db.database(folder / "archive.zip").instances()) == 1
+    database.import_dicom(folder / "archive.zip")
+    assert len(database.instances()) == 1
+    database.restore()
+
+
+@pytest.mark.parametrize(
+    "uid, why",
+    [
+        ("ABCD6.1.4.1.5962.1.3", "other than digits and dots ('ABCD')"),
+        ("1.2.840.0123.4", "'0123' starts with a zero"),
+        ("1." * 32 + "9", "65 characters long"),
+    ],
+    ids=["letters", "leading zero", "too long"],
+)
+def test_a_uid_that_is_not_valid_is_a_problem_and_the_file_is_read(
+    tmp_path: Path, uid: str, why: str
+) -> None:
+    """Not in problems() at all before; a DICOMDIR export wrote it as it was."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's: invalid value for VR UI
+        ds.SeriesInstanceUID = uid
+        ds.save_as(tmp_path / "uid.dcm")
+    database = db.database(tmp_path)
+    said = _problem(database, tmp_path, tmp_path / "uid.dcm")
+    assert "(0020,000E) 'Series Instance UID'" in said and why in said
+    assert "generate_uid" in said
+    (series,) = database.series()  # read as it is, under its own UID
+    assert series.SeriesInstanceUID == uid and series.uid == uid

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydicom
 from builders import Manifest
+from pydicom.data import get_testdata_file
 
 import dbdicom as db
 
@@ -85,13 +87,50 @@ def test_info(database_folder: tuple[Path, Manifest], tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not dicom")
     for bad, why in (
-        (text, "is not a DICOM file"),
+        (text, "not a DICOM file"),
         (tmp_path / "nowhere", "not found"),
         (root, "is a folder"),
     ):
         out = run("info", str(bad))
         assert out.returncode == 1 and why in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+def _broken_files(folder: Path) -> dict[str, Path]:
+    """CT_small.dcm with an unknown VR code, cut mid-header, and a length past the end."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.save_as(folder / "ok.dcm")
+    data = (folder / "ok.dcm").read_bytes()
+    i = data.find(b"\x28\x00\x30\x00DS")  # Pixel Spacing
+    j = data.find(b"\x08\x00\x80\x00")  # Institution Name: its 2-byte length
+    files = {
+        "bad_vr": data[: i + 4] + b"XX" + data[i + 6 :],
+        "cut": data[:600],
+        "past_end": data[: j + 6] + (60000).to_bytes(2, "little") + data[j + 8 :],
+    }
+    for name, content in files.items():
+        (folder / f"{name}.dcm").write_bytes(content)
+    return {name: folder / f"{name}.dcm" for name in files}
+
+
+def test_info_says_what_problems_says_of_a_broken_file(tmp_path: Path) -> None:
+    """A trial saw a 35-line traceback for an unknown VR, and a truncated file's
+    header (with 58 lines of pydicom warnings) printed with exit code 0."""
+    files = _broken_files(tmp_path)
+    problems = db.database(tmp_path).problems()
+    for name in ("cut", "past_end"):  # left out of a database: not read
+        out = run("info", str(files[name]))
+        said = problems[problems["path"] == f"{name}.dcm"]["problem"].tolist()
+        assert said and said[0].startswith("truncated"), said
+        assert out.returncode == 1 and out.stdout == ""
+        assert out.stderr.splitlines() == [f"dbdicom info: {files[name]}: {said[0]}"]
+    out = run("info", str(files["bad_vr"]))  # read, its Pixel Spacing as no value
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "(0028,0010) Rows" in out.stdout and "(0028,0030) Pixel Spacing" in out.stdout
+    said = problems[problems["path"] == "bad_vr.dcm"]["problem"].tolist()
+    listed = [line.strip() for line in out.stderr.splitlines()[1:]]
+    assert [p for p in said if "duplicate" not in p] == listed  # ok.dcm is the other copy
+    assert "Unknown Value Representation 'XX'" in out.stderr
 
 
 def test_print_a_file_instead_of_a_folder(database_folder: tuple[Path, Manifest]) -> None:

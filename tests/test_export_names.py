@@ -160,3 +160,18 @@ def test_failed_zarr_export_leaves_no_store(
         db.database(folder).export_as_zarr(tmp_path / "z")
     assert not [p for p in (tmp_path / "z").rglob("*") if p.is_file() or "zarr" in p.name]
     assert not [p for p in (tmp_path / "z").rglob(".dbdicom-*")]
+
+
+def test_a_series_without_a_description_has_one_name_in_every_export(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Trial J: export_as_npy of a series without a description named it by its UID, where
+    export_as_png named it 9_series; a described one keeps <SeriesDescription>.npy."""
+    database = db.database(folder)
+    (series,) = [s for s in database.series() if not s.SeriesDescription]
+    names = {}
+    for fmt in FORMATS:
+        out = tmp_path / fmt
+        getattr(series, f"export_as_{fmt}")(out)
+        (names[fmt],) = {p.name.split(".")[0] for p in out.iterdir()}  # NIfTI: .nii.gz, .json
+    assert set(names.values()) == {"9_series"}, names

@@ -76,3 +76,14 @@ def test_a_duplicate_is_refused_or_enumerated(values: list[list[float]], seed: i
 def test_values_equal_after_rounding_share_a_point() -> None:
     grid = make_grid({"z": np.array([1.00001, 1.0, 2.0, 2.00002])}, 4, repeats=np.arange(4.0))
     assert grid.shape == (2, 2)
+
+
+def test_messages_show_plain_numbers_and_text() -> None:
+    """Not numpy 2's reprs: 'SliceLocation=np.float64(5.0)' is now 'SliceLocation=5.0'."""
+    both = {"SliceLocation": np.array([5.0, 5.0]), "ImageType": np.array(["a", "a"], object)}
+    with pytest.raises(GridError, match=r"e\.g\. SliceLocation=5\.0, ImageType='a' holds 2"):
+        make_grid(both, 2)
+    holes = {"SliceLocation": np.array([5.0, 10.0]), "EchoNumbers": np.array([1, 2])}
+    with pytest.raises(GridError) as info:
+        make_grid(holes, 2)
+    assert "SliceLocation=5.0, EchoNumbers=2" in str(info.value) and "np." not in str(info.value)

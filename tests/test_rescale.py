@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,62 @@ def test_rt_dose_values_are_doses(tmp_path: Path, name: str) -> None:
     back = diff.to_xarray(dims=["InstanceNumber"]).values.reshape(doses.shape)
     np.testing.assert_allclose(back, doses - 1.0, atol=1e-4)
     database.close()
+
+
+def _labels_source(tmp_path: Path) -> db.Series:
+    for k in range(2):
+        ds = mr_image(
+            STORED,
+            PatientID="P",
+            InstanceNumber=k + 1,
+            SeriesInstanceUID="1.2.3",
+            ImagePositionPatient=[0.0, 0.0, 5.0 * k],
+        )
+        write_dataset(ds, tmp_path / f"{k}.dcm")
+    return db.database(tmp_path).series()[0]
+
+
+def test_whole_numbers_wider_than_16_bits_one_step_apart_are_exact(tmp_path: Path) -> None:
+    """Labels -50, -40, ... 199,950: 20,001 steps of 10 fit 16 bits with RescaleSlope 10.
+
+    They were stored with slope (max - min) / 65535 and read back as floats.
+    """
+    source = _labels_source(tmp_path)
+    da = source.to_xarray(dims=["InstanceNumber"])
+    rng = np.random.default_rng(0)
+    labels = da.copy(data=rng.integers(0, 20001, da.shape).astype(np.int32) * 10 - 50)
+    labels[0, 0, 0], labels[1, 0, 0] = -50, 199950
+    out = source.new_sibling(SeriesDescription="labels")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        out.set_xarray(labels)
+    back = out.to_xarray(dims=["InstanceNumber"])
+    assert back.dtype.kind == "i" and np.array_equal(back.values, labels.values)
+    assert out.instances()[0].RescaleSlope == 10
+
+
+def test_whole_numbers_that_16_bits_cannot_hold_are_written_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """Labels 0..100,000 read back as 90907.234 for 90908, with nothing said: now a warning.
+
+    It names the range and the largest error, which the values read back
+    keep, and the ways to exact values; a parametric map is one.
+    """
+    source = _labels_source(tmp_path)
+    da = source.to_xarray(dims=["InstanceNumber"])
+    rng = np.random.default_rng(0)
+    labels = da.copy(data=rng.integers(0, 100001, da.shape).astype(np.int32))
+    labels[0, 0, 0], labels[1, 0, 0] = 0, 100000
+    out = source.new_sibling(SeriesDescription="labels")
+    with pytest.warns(db.DicomWarning, match="from 0 to 100000") as caught:
+        out.set_xarray(labels)
+    (said,) = [str(w.message) for w in caught if issubclass(w.category, db.DicomWarning)]
+    assert "kind='parametric map'" in said and "kind='segmentation'" in said
+    bound = float(said.split("read back as floats up to ")[1].split()[0])
+    error = np.abs(out.to_xarray(dims=["InstanceNumber"]).values - labels.values)
+    assert 0 < error.max() <= bound
+    exact = source.new_sibling(SeriesDescription="labels map")
+    exact.set_xarray(labels.transpose(..., "row", "column"), kind="parametric map")
+    back = exact.to_xarray(dims=["SliceLocation"])
+    assert np.array_equal(back.values.reshape(labels.shape), labels.values)

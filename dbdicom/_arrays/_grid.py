@@ -25,9 +25,26 @@ import numpy as np
 from .._errors import GridError
 from .._index import factorize
 
-__all__ = ["Grid", "GridError", "make_grid"]
+__all__ = ["Grid", "GridError", "make_grid", "shown"]
 
 _DECIMALS = 4
+
+
+def shown(value: Any) -> str:
+    """A coordinate value as a message shows it: ``5.0``, ``'ax'``, not ``np.float64(5.0)``.
+
+    Examples
+    --------
+    >>> shown(np.float64(5.0)), shown(np.int64(3)), shown(np.str_("ax")), shown(None)
+    ('5.0', '3', "'ax'", 'None')
+    >>> shown(np.datetime64("2024-01-02T10:00"))
+    '2024-01-02T10:00'
+    """
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return str(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 @dataclass
@@ -152,7 +169,7 @@ def make_grid(
     if len(collide):
         frames = np.flatnonzero(flat == collide[0])
         where = ", ".join(
-            f"{d}={coords[d][i]!r}"
+            f"{d}={shown(coords[d][i])}"
             for d, i in zip(dims, np.unravel_index(collide[0], shape), strict=True)
         )
         hint = list(suggest(frames))
@@ -169,7 +186,7 @@ def make_grid(
     if len(holes) and not fill and repeats is None:
         listed = "; ".join(
             ", ".join(
-                f"{d}={coords[d][i]!r}"
+                f"{d}={shown(coords[d][i])}"
                 for d, i in zip(dims, np.unravel_index(h, shape), strict=True)
             )
             for h in holes[:5]

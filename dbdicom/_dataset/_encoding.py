@@ -25,7 +25,9 @@ __all__ = [
     "Encoding",
     "check_dtype",
     "choose_encoding",
+    "common_step",
     "computed_with_range",
+    "inexact_integers",
     "encode",
     "pixel_values",
     "value_range",
@@ -67,13 +69,16 @@ def _ds(x: float) -> float:
 
 
 def choose_encoding(
-    kind: str, low: float, high: float, integral: bool, samples: int = 1
+    kind: str, low: float, high: float, integral: bool, samples: int = 1, step: int = 1
 ) -> Encoding:
     """The encoding of data of dtype kind ``kind`` within ``[low, high]``.
 
     * integers (and floats whose values are all integers) that fit in
       ``uint16`` or ``int16`` are stored as they are (slope 1, intercept 0);
-      a range of at most 65,535 elsewhere is stored exactly with an intercept;
+      a range of at most 65,535 elsewhere is stored exactly with an intercept,
+      and so is a wider range whose values are all ``low`` plus multiples of
+      ``step`` (:func:`common_step`) with at most 65,535 steps, with
+      ``slope = step`` (labels 0, 10, 20... 200,000);
     * other data is stored as ``uint16`` with ``intercept = low`` and
       ``slope = (high - low) / 65535``: the error of any value is at most
       ``slope / 2`` (plus ~1% of ``slope`` for float32 data, which
@@ -90,6 +95,8 @@ def choose_encoding(
     Encoding(dtype='uint16', slope=1.0, intercept=0.0, exact=True, samples=1)
     >>> choose_encoding("i", 100000, 100010, True).intercept
     100000.0
+    >>> choose_encoding("i", 0, 200000, True, step=10)
+    Encoding(dtype='uint16', slope=10.0, intercept=0.0, exact=True, samples=1)
     >>> e = choose_encoding("f", 0.0, 1.0, False)
     >>> e.dtype, e.exact, abs(e.slope - 1 / 65535) < 1e-12
     ('uint16', False, True)
@@ -107,6 +114,8 @@ def choose_encoding(
             return Encoding("int16", 1.0, 0.0, True)
         if high - low <= 65535 and _ds(low) == low:
             return Encoding("uint16", 1.0, float(low), True)
+        if step > 1 and (high - low) / step <= 65535 and _ds(low) == low and _ds(step) == step:
+            return Encoding("uint16", float(step), float(low), True)
     intercept = _ds(low)
     span = max(high - intercept, 0.0)
     slope = _ds(span / 65535) if span > 0 else 1.0
@@ -140,8 +149,8 @@ def encode(
 
     Data of at most 32-bit floats are scaled in float32, four times faster
     than in float64: the rounding adds at most ~1% of a step (65,535 steps
-    times a few float32 ulps) to the half step of the encoding. Other data
-    are scaled in float64.
+    times a few float32 ulps) to the half step of the encoding. Other data,
+    and whole numbers stored exactly with a slope, are scaled in float64.
 
     ``out`` (of ``values``' shape and the encoding's dtype) receives the
     stored values, and ``scratch`` (float32, of ``values``' shape) the
@@ -167,7 +176,7 @@ def encode(
             return np.asarray(stored).astype(encoding.dtype)
         np.copyto(out, stored, casting="unsafe")
         return out
-    if values.dtype.kind == "f" and values.dtype.itemsize <= 4:
+    if values.dtype.kind == "f" and values.dtype.itemsize <= 4 and not encoding.exact:
         single = np.subtract(values, np.float32(encoding.intercept), dtype=np.float32, out=scratch)
         np.multiply(single, np.float32(1.0 / encoding.slope), out=single)
         np.rint(single, out=single)
@@ -189,6 +198,93 @@ def _clipped(rounded: np.ndarray, encoding: Encoding, out: np.ndarray | None) ->
         return rounded.astype(encoding.dtype)
     np.clip(rounded, 0, 65535, out=out, casting="unsafe")
     return out
+
+
+#: values of a block whose greatest common step is found at a time (it is 1 early, mostly)
+_STEP_RUN = 1 << 16
+#: whole numbers beyond this are not all exact in float64, nor their differences in int64
+_WHOLE = 2**53
+#: float32 holds every whole number up to this, as a parametric map stores them
+_FLOAT32_WHOLE = 2**24
+
+
+def common_step(data: Any, low: float, high: float) -> int:
+    """The largest whole number that every ``value - low`` of ``data`` is a multiple of.
+
+    ``data``: whole numbers (of any dtype) from ``low`` to ``high``, as a
+    numpy or dask array or a list of numpy blocks. 1 where there is no
+    larger step, and for values beyond 2**53 (whose differences float64
+    does not keep). Each block stops at its first run of values whose step
+    is 1, which most data (labels, counts) show at once.
+
+    Examples
+    --------
+    >>> common_step(np.array([0, 10, 200000]), 0.0, 200000.0)
+    10
+    >>> common_step([np.array([-5.0, 15.0]), np.array([95.0])], -5.0, 95.0)
+    20
+    >>> common_step(np.array([0, 3, 100001]), 0.0, 100001.0)
+    1
+    """
+    if max(abs(low), abs(high)) >= _WHOLE:
+        return 1
+    dsa = sys.modules.get("dask.array")  # imported already if data is a dask array
+    if dsa is not None and isinstance(data, dsa.Array):
+        import dask
+
+        blocks = data.to_delayed().ravel()
+        steps = list(dask.compute(*[dask.delayed(_block_step)(b, low) for b in blocks]))
+    elif isinstance(data, list):
+        steps = [_block_step(b, low) for b in data]
+    else:
+        steps = [_block_step(np.asarray(data), low)]
+    return int(np.gcd.reduce(np.array(steps, dtype=np.int64))) or 1
+
+
+def _block_step(x: Any, low: float) -> int:
+    """:func:`common_step` of one block (0 if it holds only ``low``)."""
+    flat = np.asarray(x).reshape(-1)
+    step = 0
+    for start in range(0, flat.size, _STEP_RUN):
+        run = flat[start : start + _STEP_RUN].astype(np.int64) - np.int64(low)
+        step = int(np.gcd.reduce(run, initial=step))
+        if step == 1:
+            break
+    return step
+
+
+def inexact_integers(encoding: Encoding, low: float, high: float) -> str:
+    """What a write of whole numbers from ``low`` to ``high`` that ``encoding`` cannot keep says.
+
+    The values read back, the largest error (half a step, and the float32
+    rounding of the value read back), and the ways to exact values.
+
+    Examples
+    --------
+    >>> e = choose_encoding("i", 0, 100000, True)
+    >>> print(inexact_integers(e, 0, 100000))  # doctest: +ELLIPSIS
+    the array holds whole numbers from 0 to 100000, a range wider than the 65,536 values ...
+    """
+    # half a step, and the float32 rounding of the value read back
+    error = encoding.slope / 2 + float(np.spacing(np.float32(max(abs(low), abs(high)))))
+    ways = []
+    if max(abs(low), abs(high)) <= _FLOAT32_WHOLE:
+        ways.append(
+            "kind='parametric map' stores them as 32-bit floats, exact for whole numbers "
+            "up to 16,777,216 (2**24)"
+        )
+    ways.append("kind='segmentation' stores a mask of 0 and 1 (da > 0)")
+    ways.append(
+        "at most 65,536 distinct values fit, renumbered 0, 1, 2... "
+        "(da.copy(data=np.unique(da, return_inverse=True)[1].reshape(da.shape)))"
+    )
+    return (
+        f"the array holds whole numbers from {low:.0f} to {high:.0f}, a range wider than the "
+        "65,536 values of 16-bit images (and not spaced by one step that would fit): they are "
+        f"stored with RescaleSlope {encoding.slope:g} and RescaleIntercept "
+        f"{encoding.intercept:g}, and read back as floats up to {error:.3g} from the values "
+        f"written, not as the whole numbers given. For exact values: {'; '.join(ways)}."
+    )
 
 
 def check_dtype(dtype: np.dtype[Any], size: int) -> None:

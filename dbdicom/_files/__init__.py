@@ -30,6 +30,7 @@ from ._pydicom import (
     read_any_header,
     read_dataset,
     read_with_pydicom,
+    undecodable_as_bytes,
 )
 from ._raw import (
     Layouts,
@@ -107,6 +108,7 @@ __all__ = [
     "pixel_format",
     "read_any_header",
     "read_dataset",
+    "undecodable_as_bytes",
     "read_frames",
     "read_frames_into",
     "read_header",

@@ -30,6 +30,7 @@ __all__ = [
     "grid_frame_values",
     "read_any_header",
     "read_dataset",
+    "undecodable_as_bytes",
     "read_with_pydicom",
 ]
 
@@ -107,6 +108,41 @@ def read_dataset(
             else ExplicitVRBigEndian
         )
     return ds
+
+
+def undecodable_as_bytes(ds: Dataset) -> list[str]:
+    """Each element of ``ds`` pydicom cannot decode made its raw bytes (VR OB); why, by tag.
+
+    pydicom decodes an element when it is first asked for: one with an
+    unknown VR code made printing the whole dataset raise. Items of
+    sequences are searched too. (Not UN: pydicom decodes an UN value of a
+    known tag with the tag's VR, which may fail again.)
+
+    Examples
+    --------
+    >>> from pydicom.dataelem import RawDataElement
+    >>> from pydicom.tag import Tag
+    >>> ds = Dataset()
+    >>> ds[0x00280030] = RawDataElement(Tag(0x00280030), "XX", 4, b"0.5 ", 0, False, True)
+    >>> undecodable_as_bytes(ds)
+    ["(0028,0030): Unknown Value Representation 'XX' in tag (0028,0030): shown as bytes"]
+    >>> ds[0x00280030].VR, ds[0x00280030].value
+    ('OB', b'0.5 ')
+    """
+    reasons = []
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+        except (BytesLengthException, NotImplementedError, ValueError, TypeError) as exc:
+            raw = ds.get_item(tag)
+            value = getattr(raw, "value", b"")
+            ds[tag] = DataElement(tag, "OB", value if isinstance(value, bytes) else b"")
+            reasons.append(f"({tag.group:04X},{tag.element:04X}): {exc}: shown as bytes")
+            continue
+        if elem.VR == "SQ":
+            for item in elem.value or ():
+                reasons.extend(undecodable_as_bytes(item))
+    return reasons
 
 
 class _Capped(io.BufferedReader):

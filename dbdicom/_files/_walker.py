@@ -196,10 +196,29 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
         raise EOFError(f"the file ends inside the file meta ({exc})") from exc
 
 
+#: how a zip file starts: a local file header, or the end of an empty one's directory
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def _no_marker(data: bytes) -> Exception:
-    """The error for a file without DICM: NeedsPydicom for a raw data set, else NotDicomError."""
+    r"""The error for a file without DICM: NeedsPydicom for a raw data set, else NotDicomError.
+
+    A zip file (a CD's or a PACS's export, often) says so, with the calls
+    that read the DICOM files it holds.
+
+    Examples
+    --------
+    >>> print(_no_marker(b"PK\x03\x04" + bytes(128)))  # doctest: +ELLIPSIS
+    not a DICOM file but a zip archive (no 'DICM' marker at byte 128): ...
+    """
     if not data:
         return NotDicomError("the file is empty (0 bytes)")
+    if data.startswith(_ZIP_STARTS):
+        return NotDicomError(
+            "not a DICOM file but a zip archive (no 'DICM' marker at byte 128): "
+            "database.import_dicom('<its path>') copies the DICOM files it holds into the "
+            "database, and db.database('<its path>') opens it as a database of its own"
+        )
     if starts_like_dicom(data):
         return NeedsPydicom("no file meta header")
     return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")

@@ -26,11 +26,13 @@ from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._remote import RemoteIndex
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
+from ._single import FileReport, file_report
 from ._staged import WORKING_MARK, StagedIndex
 from ._store import UNREAD, store_folder
 from ._walk import SKIPPED, walk
 
 __all__ = [
+    "FileReport",
     "HIDDEN",
     "INT_VRS",
     "frame_values_by_file",
@@ -56,6 +58,7 @@ __all__ = [
     "check_tag",
     "column_of",
     "factorize",
+    "file_report",
     "find_problems",
     "header_row",
     "keyword_of",

@@ -3,7 +3,7 @@
 A file's row is placed under a patient, a study and a series by the rule of
 :func:`assign_keys`; :func:`find_problems` lists the files that need the
 user's attention (not DICOM, unreadable, a missing UID, a duplicate, an
-encoding that is wrong: see ``_encoding.py``).
+encoding that is wrong: see ``_encoding.py``; a UID that is not valid: see ``_uids.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .._facade import pandas as pd
 from ._columns import KEY_COLUMNS, cell_value
 from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
+from ._uids import uid_problems
 
 __all__ = ["KEY_SOURCES", "assign_keys", "copy_mark", "find_problems"]
 
@@ -220,6 +221,7 @@ def find_problems(frame: pd.DataFrame) -> pd.DataFrame:
             )
     out.extend(_copies(frame, ok, paths))
     out.extend(encoding_problems(frame, ok))
+    out.extend(uid_problems(frame, ok))
     size = frame["_size"].to_numpy()
     end = frame["_offset"].to_numpy() + frame["_nbytes"].to_numpy()
     for i in np.flatnonzero(ok & (frame["_offset"].to_numpy() > 0) & (end > size)):

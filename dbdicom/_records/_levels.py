@@ -549,7 +549,8 @@ class _SeriesArrays:
         """Save :meth:`array` as ``.npy``; returns the file.
 
         To ``path`` if it ends in ``.npy``, else into the folder ``path`` as
-        ``<SeriesDescription>.npy``; ``path`` may be a store's URL
+        ``<SeriesDescription>.npy`` (``<number>_series.npy`` without one, the
+        name of the series in every export); ``path`` may be a store's URL
         (``s3://bucket/prefix``, with ``storage_options``), as for every export.
 
         A series that mixes image sizes, orientations or pixel spacings (a localizer) gives
@@ -569,7 +570,7 @@ class _SeriesArrays:
         series: Any = self
         series._db._editor.sync(series._rows())
         arrays = _export.npy_arrays(series, series, sortby, pixels_first)
-        name = _export.series_name(series) or series.uid
+        name = _export.series_name(series) or _export.label(series)  # 10_series, as in png
         text = os.fspath(path)
         file = Path(text).name if Path(text).suffix == ".npy" else ""
         stem = Path(file).stem if file else name

@@ -52,7 +52,9 @@ from .._dataset import (
     as_dataset,
     check_dtype,
     choose_encoding,
+    common_step,
     computed_with_range,
+    inexact_integers,
     value_range,
 )
 from .._errors import DicomError, InvalidValueError
@@ -330,7 +332,12 @@ def _set_xarray(
     start = low  # doses: stored values times DoseGridScaling, no intercept (see derived_class)
     if low >= 0 and any(s.sop_class == RT_DOSE for group in sources for s in group):
         start = 0.0
-    encoding = choose_encoding(da.dtype.kind, start, high, integral, samples)
+    step = 1  # whole numbers wider than 16 bits: exact with a slope, if one step fits
+    if integral and samples == 1 and da.dtype.kind != "b" and high - start > 65535:
+        step = common_step(da.data if blocks is None else blocks, start, high)
+    encoding = choose_encoding(da.dtype.kind, start, high, integral, samples, step)
+    if integral and not encoding.exact:  # a wrong value said, not given silently
+        series._warn(inexact_integers(encoding, start, high))
     tags.planner = PlanBuilder(
         target={k: REMOVE if v is DELETE else v for k, v in target.items()},
         attrs=shared_values(da),
