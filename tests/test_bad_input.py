@@ -80,6 +80,18 @@ def test_truncated_files(opened: tuple[db.Database, BadFiles]) -> None:
         assert path in in_tree
 
 
+def test_a_uid_holding_a_hash_is_not_a_duplicate(tmp_path: Path) -> None:
+    """Review: a SOP Instance UID of one file that holds a "#" was listed as a duplicate
+    (also in nothing) under a key it did not have; it is an invalid UID, and says so."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.SOPInstanceUID = "1.2.3#4"
+    ds.save_as(tmp_path / "x.dcm")
+    database = db.database(tmp_path)
+    (said,) = database.problems()["problem"]
+    assert "is not a valid UID" in said and "duplicate" not in said
+    assert database.instances()[0].uid == "1.2.3#4"
+
+
 def test_missing_uids_placed_by_rule(opened: tuple[db.Database, BadFiles]) -> None:
     database, bad = opened
     (no_pid,) = bad.missing_patient_id

@@ -137,3 +137,17 @@ def test_whole_numbers_that_16_bits_cannot_hold_are_written_with_a_warning(
     exact.set_xarray(labels.transpose(..., "row", "column"), kind="parametric map")
     back = exact.to_xarray(dims=["SliceLocation"])
     assert np.array_equal(back.values.reshape(labels.shape), labels.values)
+
+
+def test_an_intercept_or_slope_a_ds_cannot_hold_is_not_called_exact(tmp_path: Path) -> None:
+    """Review: whether a RescaleIntercept or RescaleSlope reads back as written was checked
+    on the number a DSfloat was made of, never on its 16-character text: 0 and 2**47 were
+    stored as exact with a slope written '1.4073748835e+14' and read back 4672 off, with
+    nothing said. Now such values are not exact, and said so."""
+    source = _labels_source(tmp_path)
+    da = source.to_xarray(dims=["InstanceNumber"])
+    values = da.copy(data=np.zeros(da.shape, np.int64))
+    values[1] = 2**47
+    out = source.new_sibling(SeriesDescription="wide")
+    with pytest.warns(db.DicomWarning, match="read back as floats up to"):
+        out.set_xarray(values)

@@ -64,8 +64,17 @@ class Encoding:
 
 
 def _ds(x: float) -> float:
-    """``x`` as it reads back from a DS (16 characters) element."""
-    return float(DSfloat(x, auto_format=True))
+    """``x`` as it reads back from a DS (16 characters) element: the number of its text.
+
+    (A DSfloat's own float is the number it was made of; its text, which
+    is what the file holds, may round it.)
+
+    Examples
+    --------
+    >>> _ds(100000.0), _ds(2.0**47) == 2.0**47
+    (100000.0, False)
+    """
+    return float(str(DSfloat(x, auto_format=True)))
 
 
 def choose_encoding(

@@ -156,7 +156,7 @@ def _copies(frame: pd.DataFrame, ok: np.ndarray, paths: np.ndarray) -> list[tupl
     sop = _text(frame["SOPInstanceUID"])
     copies: dict[str, list[str]] = {}
     for i in np.flatnonzero(ok):
-        if "#" in inst[i] and sop[i]:
+        if sop[i] and inst[i] != sop[i]:  # (a UID of one file may hold a "#" itself)
             copies.setdefault(sop[i], []).append(paths[i])
     out = []
     for uid, where in copies.items():

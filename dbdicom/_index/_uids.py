@@ -28,6 +28,8 @@ _UID_COLUMNS = (
     "FrameOfReferenceUID",
 )
 _COMPONENT = re.compile(r"0|[1-9][0-9]*")
+#: a whole valid UID but for its length: components as above, joined by dots
+_VALID = r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*"
 _MAX_LENGTH = 64
 
 
@@ -79,16 +81,27 @@ may refuse the file: give it a valid UID (pydicom.uid.generate_uid()) before it 
         if keyword not in frame:
             continue
         column = frame[keyword]
-        values = column.astype(object).where(column.notna(), "").to_numpy(dtype=object)
+        values = column.astype(object).where(column.notna(), "").to_numpy(dtype=object)[ok]
+        codes, uniques = pd.factorize(values)  # each distinct UID checked once
+        distinct = pd.Series(uniques, dtype=object).astype(str)
+        valid = distinct.str.fullmatch(_VALID).to_numpy(dtype=bool) & (
+            distinct.str.len().to_numpy() <= _MAX_LENGTH
+        )
+        valid |= distinct.to_numpy(dtype=object) == ""
+        if valid.all():
+            continue
         label = tag_label(tag_of(keyword) or 0)
-        for uid in pd.unique(values[ok]):
-            why = uid_problem(str(uid)) if uid else ""
-            if not why:
-                continue
-            text = (
-                f"{label} {uid!r} is not a valid UID: {why}; it is read as it is, but other "
-                "programs may refuse the file: give it a valid UID "
-                "(pydicom.uid.generate_uid()) before it goes elsewhere"
-            )
-            out.extend((paths[i], text) for i in np.flatnonzero(ok & (values == uid)))
+        rows = np.flatnonzero(ok)
+        bad = ~valid[codes]  # the rows of invalid UIDs, in path order
+        said: dict[int, str] = {}
+        for row, code in zip(rows[bad], codes[bad], strict=True):
+            text = said.get(code)
+            if text is None:
+                uid = str(uniques[code])
+                text = said[code] = (
+                    f"{label} {uid!r} is not a valid UID: {uid_problem(uid)}; it is read as "
+                    "it is, but other programs may refuse the file: give it a valid UID "
+                    "(pydicom.uid.generate_uid()) before it goes elsewhere"
+                )
+            out.append((paths[row], text))
     return out
