@@ -150,3 +150,43 @@ def test_an_element_of_an_unknown_vr_beyond_ascii_refuses_a_switch_and_leaves_no
     patient.PatientName = "Ŝtrange^Jöse"
     ds = pydicom.dcmread(tmp_path / "z_bad.dcm")
     assert (ds.PixelSpacing, str(ds.PatientName)) == ([0.5, 0.5], "Ŝtrange^Jöse")
+
+
+def test_a_refused_switch_leaves_files_changed_before_as_they_were(tmp_path: Path) -> None:
+    """Review: the undo put back only the files the refused call touched first; one with
+    an unsaved edit from before kept the refused name, which save() then wrote."""
+    _ct_files(tmp_path, ["a.dcm", "b.dcm", "z_bad.dcm"])
+    _unknown_vr(tmp_path / "z_bad.dcm", b"\xe9")
+    database = db.database(tmp_path)
+    a = next(i for i in database.instances() if i.path.endswith("a.dcm"))
+    a.ImageComments = "an earlier edit"
+    before, changes = _snapshot(tmp_path), database.changes().to_dict("records")
+    with pytest.raises(db.InvalidFileError, match="z_bad.dcm"):
+        database.patients()[0].PatientName = "Ŝtrange^Jöse"
+    assert _snapshot(tmp_path) == before
+    assert database.changes().to_dict("records") == changes
+    assert a.PatientName == "CompressedSamples^CT1" and a.ImageComments == "an earlier edit"
+    assert not list((tmp_path / ".dbdicom").rglob("stash-*"))  # what the undo kept: gone
+    database.save()
+    assert pydicom.dcmread(tmp_path / "a.dcm").PatientName == "CompressedSamples^CT1"
+
+
+def test_a_refused_switch_leaves_the_datasets_read_into_memory_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """Review: after database.read(), a refused switch had changed the datasets in memory
+    before the refusal: unsaved was True and save() wrote the refused name."""
+    _ct_files(tmp_path, ["a.dcm", "b.dcm", "z_bad.dcm"])
+    _unknown_vr(tmp_path / "z_bad.dcm", b"\xe9")
+    database = db.database(tmp_path)
+    before = _snapshot(tmp_path)
+    for instance in database.instances():
+        if not instance.path.endswith("z_bad.dcm"):
+            instance.read()  # held in memory; z_bad.dcm is rewritten on disk
+    assert not database.unsaved
+    with pytest.raises(db.InvalidFileError, match="z_bad.dcm"):
+        database.patients()[0].PatientName = "Ŝtrange^Jöse"
+    assert not database.unsaved
+    assert {i.PatientName for i in database.instances()} == {"CompressedSamples^CT1"}
+    database.save()
+    assert _snapshot(tmp_path) == before

@@ -62,7 +62,7 @@ __all__ = ["Entry", "Journal"]
 
 Keys = tuple[str, str, str, str]
 # the log's length and the entries at a moment (see Journal.mark)
-Mark = tuple[int, dict[str, "Entry"]]
+Mark = tuple[int, dict[str, "Entry"], int]
 #: the marker of a restore under way (see Journal.restore)
 RESTORING = "restoring"
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -155,6 +155,10 @@ class Journal:
         self.originals = folder / "originals"
         self.tmp = folder / "tmp"
         self.entries: dict[str, Entry] = {}
+        # a change under way (see mark): the entries when it began, and the files it
+        # rewrote that had unsaved changes already, as they were then (links in tmp)
+        self._base: dict[str, Entry] | None = None
+        self._stash: dict[str, Path] = {}
         self.load()
 
     # ------------------------------------------------------------ state
@@ -233,12 +237,31 @@ class Journal:
             self.entries[e.path] = e
 
     def mark(self) -> Mark:
-        """Where the journal stands now: what :meth:`undo` goes back to."""
+        """Where the journal stands now: what :meth:`undo` goes back to.
+
+        The first mark of a change begins it: until :meth:`settle`, a file
+        with unsaved changes from before that the change rewrites is kept
+        as it was (a hard link), so that an undo puts it back as it was
+        before the change, not as it was saved (or left as the change made it).
+        """
+        if self._base is None:
+            self._base = dict(self.entries)
+        size, entries = self._position()
+        return size, entries, len(self._stash)
+
+    def _position(self) -> tuple[int, dict[str, Entry]]:
         try:
             size = self.log.stat().st_size
         except (FileNotFoundError, NotADirectoryError):
             size = 0
         return size, dict(self.entries)
+
+    def settle(self) -> None:
+        """End the change the first :meth:`mark` began: let go of what it kept for an undo."""
+        for kept in self._stash.values():
+            kept.unlink(missing_ok=True)
+        self._stash = {}
+        self._base = None
 
     def since(self, mark: Mark) -> list[str]:
         """The paths announced since ``mark``."""
@@ -254,15 +277,19 @@ class Journal:
         back. Killed half way, it leaves what a kill during the change
         would: the next writer's :meth:`recover` or a restore finishes it.
         """
-        size, before = mark
+        size, before, stashed = mark
         undone = [e for p, e in self.entries.items() if p not in before]
         emptied: set[Path] = set()
         for entry in undone:
             self._put_back(entry, emptied)
+        back = list(self._stash.items())[stashed:]
+        for path, kept in back:  # changed before the change too: as they were then
+            os.replace(kept, self.root / path)
+            del self._stash[path]
         self._cut(size)
         self.entries = dict(before)
         self._remove_empty(emptied)
-        return [e.path for e in undone]
+        return [e.path for e in undone] + [path for path, _ in back]
 
     def _cut(self, size: int) -> None:
         """Cut the log to ``size`` bytes (in place: this needs no free space)."""
@@ -327,7 +354,7 @@ class Journal:
         ]
         if not new:
             return
-        mark = self.mark()
+        mark = self._position()
         self._append(new)
         try:
             self.originals.mkdir(parents=True, exist_ok=True)
@@ -368,6 +395,15 @@ class Journal:
         self.tmp.mkdir(parents=True, exist_ok=True)
         tmp = self.tmp / uuid.uuid4().hex
         target = self.root / path
+        if (
+            self._base is not None
+            and path in self._base
+            and path not in self._stash
+            and os.path.lexists(target)
+        ):  # unsaved changes of before: kept for an undo of this change (see mark)
+            kept = self.tmp / f"stash-{uuid.uuid4().hex}"
+            self._link(target, kept)
+            self._stash[path] = kept
         try:
             writer(str(tmp))
             target.parent.mkdir(parents=True, exist_ok=True)

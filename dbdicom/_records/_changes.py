@@ -143,6 +143,7 @@ class Changes:
             self._loose = False
         finally:
             self._depth = 0
+            journal.settle()  # the change is over: what it kept for an undo goes
 
     def _failed(self, journal: Journal, mark: Any, exc: BaseException) -> DiskFullError | None:
         """After ``exc`` stopped a change: undo it if the disk is full; the error to raise.
@@ -155,7 +156,7 @@ class Changes:
         if isinstance(exc, InvalidFileError):
             touched = journal.since(mark)
             try:
-                journal.undo(mark)
+                touched += journal.undo(mark)
             finally:
                 self.db.index.update(touched)
                 self.db._changed()
@@ -163,7 +164,7 @@ class Changes:
         elif isinstance(exc, OSError) and disk_full(exc):
             touched = journal.since(mark)
             try:
-                journal.undo(mark)
+                touched += journal.undo(mark)
                 failure = self.full(
                     exc, "the change was undone: the files are as they were before it."
                 )

@@ -318,14 +318,19 @@ class Editor(Changes, Memory):
             self.check_files([r for r, _ in on_disk])
             self.db.index.materialise([r for r, _ in on_disk])
             in_memory = [i for i, r in enumerate(rels) if r in self.memory]
+            changed = {}  # copies: a change refused half way leaves those read as they were
             for i in in_memory:
+                held = copy.deepcopy(self.memory[rels[i]])
                 with naming(self.db.index.locations([rels[i]])[0]):
-                    fn(self.memory[rels[i]])
-                self.pending.add(rels[i])
-            if in_memory:
-                self._index_from_memory(rows[in_memory], touched)
+                    fn(held)
+                changed[rels[i]] = held
             journal.keep(on_disk)
             self._rewrite([r for r, _ in on_disk], fn, "Writing")
+            for rel, held in changed.items():  # every file took the change: these too
+                self.memory[rel] = held
+                self.pending.add(rel)
+            if in_memory:
+                self._index_from_memory(rows[in_memory], touched)
 
     def _rewrite(self, rels: list[str], fn: Callable[[Dataset], None] | None, text: str) -> None:
         def writer(rel: str) -> Callable[[str], None]:
