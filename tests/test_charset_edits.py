@@ -7,6 +7,7 @@ Latin-1 bytes would then read as other characters.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,23 @@ def test_a_refused_switch_leaves_the_datasets_read_into_memory_as_they_were(
     assert {i.PatientName for i in database.instances()} == {"CompressedSamples^CT1"}
     database.save()
     assert _snapshot(tmp_path) == before
+
+
+def test_text_its_own_character_set_does_not_decode_refuses_a_switch(tmp_path: Path) -> None:
+    """Review: a byte the file's character set does not define (0xA1 in ISO_IR 127) was
+    decoded as U+FFFD by pydicom (with a warning naming neither file nor element) and
+    written so in UTF-8: the text was lost. The switch is refused, the file kept."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.SpecificCharacterSet = "ISO_IR 127"
+    ds.save_as(tmp_path / "b.dcm")
+    data = bytearray((tmp_path / "b.dcm").read_bytes())
+    at = data.find(b"\x08\x00\x30\x10LO")  # (0008,1030) Study Description
+    data[at + 8] = 0xA1  # not a character of ISO 8859-6
+    (tmp_path / "b.dcm").write_bytes(bytes(data))
+    before = _snapshot(tmp_path)
+    database = db.database(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's, when it decodes the description
+        with pytest.raises(db.InvalidFileError, match=r"b.dcm: \(0008,1030\).*does not decode"):
+            database.instances()[0].InstitutionName = "Ŝtrange 山"
+    assert _snapshot(tmp_path) == before and not database.unsaved

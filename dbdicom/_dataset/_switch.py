@@ -11,12 +11,15 @@ the set it was read in, down into the sequence items. An element it cannot
 convert (an unknown VR) is kept as its bytes where they are ASCII, which
 read the same in every character set; with bytes beyond ASCII it is
 refused: read as UTF-8 they could be other characters, and which ones they
-were meant to be is not known (a wrong value is worse than an error).
+were meant to be is not known (a wrong value is worse than an error). So is
+text that the old set does not decode (pydicom would put U+FFFD in its
+place, with a warning).
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +111,15 @@ def switch_to_utf8(ds: Dataset) -> None:
         where, tag, vr = problems[0]
         more = f" (and {len(problems) - 1} more element(s))" if len(problems) > 1 else ""
         group, element = tag >> 16, tag & 0xFFFF
+        if vr in converters:  # a known VR: text the file's own character set cannot decode
+            raise UnkeptBytesError(
+                f"{where}{_label(tag)}{more} holds bytes that its character set "
+                f"({ds.get('SpecificCharacterSet') or 'the default, ASCII'}) does not "
+                "decode: written in UTF-8 they would be replacement characters (U+FFFD) in "
+                "place of the text they were; nothing was changed. Set text the file's "
+                "character set encodes, or first give the element a value "
+                f"(record[(0x{group:04X}, 0x{element:04X})] = ...)."
+            )
         raise UnkeptBytesError(
             f"{where}{_label(tag)}{more} has VR {vr!r}, which DICOM does not define, and bytes "
             "beyond ASCII: dbdicom cannot tell whether they are text in the file's character "
@@ -133,7 +145,12 @@ def _decode(ds: Dataset, where: str, problems: list[tuple[str, int, str]]) -> No
             if not data.isascii() or b"\x1b" in data:
                 problems.append((where, int(tag), str(raw.VR)))
             continue
-        elem = ds[tag]  # decoded from the character set it was read in
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            elem = ds[tag]  # decoded from the character set it was read in
+        if any("replacement characters" in str(w.message) for w in said):
+            problems.append((where, int(tag), str(elem.VR)))  # (pydicom: U+FFFD in place)
+            continue
         if elem.VR == "SQ":
             for i, item in enumerate(elem.value):
                 _decode(item, f"{where}{_label(tag)} item {i + 1} > ", problems)
