@@ -239,7 +239,9 @@ def start_seaweedfs(folder: Path, volume_mb: int = 64, volumes: int = 8) -> Seaw
     (folder / "data").mkdir(exist_ok=True)
     names = ("master", "volume", "filer", "s3")
     http, grpc = [free_port() for _ in names], [free_port() for _ in names]
-    args = [WEED, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    # (its log files in its folder: by default in the system's temporary folder, for ever)
+    args = [WEED, f"-logdir={folder}", "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1"]
+    args += ["-ip.bind=127.0.0.1"]
     for name, port, gport in zip(names, http, grpc, strict=True):
         args += [f"-{name}.port={port}", f"-{name}.port.grpc={gport}"]
     args += [
