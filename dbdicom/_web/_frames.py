@@ -54,6 +54,9 @@ _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 _ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 _SOP = 0x00080018
+#: the tag read of each instance of a series read whole: one mapping, so that the
+#: headers after the first are read through their layout (see ``_files._layout``)
+_SOP_ONLY = {_SOP: "UI"}
 _COUNT = "00201209"  # Number of Series Related Instances
 #: the folder, beside a series' headers, of the whole instances read from the server
 PIXELS = ".pixels"
@@ -529,7 +532,7 @@ def read_series_frames(
             # so): given one, so that its pixel data are found where they are, and kept
             data = memoryview(bytes(128) + b"DICM" + data)
         try:
-            header = read_any_header(first.series, {_SOP: "UI"}, data)
+            header = read_any_header(first.series, _SOP_ONLY, data)
         except (NotDicomError, EOFError):
             return None
         if header.encapsulated or header.transfer_syntax not in _NATIVE:
