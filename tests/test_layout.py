@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dbdicom._files._layout import Layout, _Varies
+from dbdicom import _files
+from dbdicom._files._layout import _LOCAL, Layout, _Varies
 from dbdicom._files._walker import NeedsPydicom, Window, read_meta, walk
 from dbdicom._index import WANTED, keyword_of
 from dbdicom._templates import mr_image, new_uid, write_dataset
@@ -225,3 +226,25 @@ def test_threads_read_through_layouts_of_their_own(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         assert all(all(ok) for ok in pool.map(read_all, range(8)))
     assert len(files) == len(paths)
+
+
+def test_pixel_data_looked_for_in_each_file_go_through_one_layout(tmp_path: Path) -> None:
+    """Where the index has no pixel offsets (a virtual Zarr's references, a read without
+    them), each file's pixel data are looked for through the layout of the files before
+    (one mapping of tags for all: a mapping made for each file made a layout for each)."""
+    files = _series(tmp_path, 6)
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    fmt = _files.pixel_format(paths[0])[0]
+    seen = _one_layout(_files._header.NO_TAGS)
+    for path, data in zip(paths, files, strict=True):
+        offset = len(data) - 32  # 4 x 4 x 2 bytes of pixel data, at the end
+        assert _files.frame_places(path, fmt, [0]) == [(offset, 32)]
+        assert _files.read_frames(path, [0], fmt).shape == (1, 4, 4)
+    assert _one_layout(_files._header.NO_TAGS) - seen == 2 * len(paths)
+
+
+def _one_layout(tags: dict[int, str]) -> int:
+    """How many headers the layout of this thread for ``tags`` has read (0: none yet)."""
+    keep = _files._header._keep(tags)
+    found = getattr(_LOCAL, "layouts", {}).get(id(keep))
+    return 0 if found is None else found[1].seen

@@ -46,7 +46,9 @@ from ._walker import (
 from ._window import Window
 
 __all__ = [
+    "FRAMES_TAG",
     "Header",
+    "NO_TAGS",
     "NeedsPydicom",
     "NotDicomError",
     "deflated_pixel_data",
@@ -62,6 +64,10 @@ SPECIFIC_CHARSET = 0x00080005
 PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
 NUMBER_OF_FRAMES = 0x00280008
+# tags read of each file of a series, one mapping each: its files are then read through
+# one layout (see ``_layout``; a mapping made for each file makes a layout for each)
+NO_TAGS: dict[int, str] = {}
+FRAMES_TAG = {NUMBER_OF_FRAMES: "IS"}
 SAMPLES_PER_PIXEL, BITS_ALLOCATED = 0x00280002, 0x00280100
 # transfer syntaxes of native (not encapsulated) pixel data read here
 _NATIVE = frozenset({EXPLICIT_LE, IMPLICIT_LE})

@@ -41,7 +41,7 @@ from .._errors import InvalidFileError
 from ._codecs import decode_lossless
 from ._colour import PALETTE, apply_palette, palette_bits
 from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
-from ._header import NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
+from ._header import NO_TAGS, NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._modality import apply_modality_lut, modality_lut_bits
 from ._pydicom import read_any_header
 from ._window import ViewFile
@@ -457,7 +457,7 @@ def _fast(fmt: PixelFormat) -> bool:
 def _locate(path: str) -> tuple[int, int]:
     """Offset and length of native Little Endian pixel data, (-1, -1) if not that."""
     try:
-        header = read_header(path, {})
+        header = read_header(path, NO_TAGS)
     except (NeedsPydicom, NotDicomError, EOFError):
         return -1, -1  # pydicom reads it, or says what is wrong
     if header.transfer_syntax not in NATIVE_LE:

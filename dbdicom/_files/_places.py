@@ -27,7 +27,7 @@ from pydicom.uid import ExplicitVRBigEndian as BIG_ENDIAN
 
 from .._errors import InvalidFileError, VirtualZarrError
 from ._fragments import fragment_places
-from ._header import NeedsPydicom, NotDicomError, read_header
+from ._header import FRAMES_TAG, NO_TAGS, NeedsPydicom, NotDicomError, read_header
 from ._pixels import PixelFormat
 from ._window import Window
 
@@ -107,7 +107,7 @@ def frame_places(
 def _native_place(path: str) -> tuple[int, int]:
     """Offset and length of the value of a file's native pixel data element."""
     try:
-        header = read_header(path, {})
+        header = read_header(path, NO_TAGS)
         if header.pixel_offset >= 0:
             return header.pixel_offset, header.pixel_length
     except (NeedsPydicom, NotDicomError, EOFError):
@@ -126,7 +126,7 @@ def _native_place(path: str) -> tuple[int, int]:
 def _encapsulated(path: str, frames: Sequence[int]) -> list[tuple[int, int]]:
     """The item value holding each frame's code stream, one fragment a frame."""
     try:
-        header = read_header(path, {NUMBER_OF_FRAMES: "IS"})
+        header = read_header(path, FRAMES_TAG)
     except (NeedsPydicom, NotDicomError, EOFError) as exc:
         raise InvalidFileError(
             f"{path}: its encapsulated pixel data cannot be walked: {exc}"
