@@ -16,7 +16,7 @@ from typing import Any
 
 from .._errors import DatabaseNotFoundError, ReadOnlyError
 from .._files import WRITABLE, Store, is_url
-from .._index import RemoteIndex, StagedIndex
+from .._index import Index, RemoteIndex, StagedIndex
 from .._interaction import DialogLike, StatusLike
 from .._journal import probe_writes
 from ._database import Database
@@ -115,8 +115,8 @@ def dicomweb(
     dbdicom._errors.ServerError: listing the series of http://127.0.0.1:9/dicom-web failed: ...
     """
 
-    def make(folder: Path) -> Database:
-        return Database(folder, status=status, dialog=dialog)
+    def make(folder: Path, index: Index) -> Database:
+        return Database(folder, status=status, dialog=dialog, index=index)
 
     return open_archive(url, session, cache, make, filters, keep_pixels)
 
@@ -205,7 +205,7 @@ def database(
     """
     if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
         return open_archive(
-            str(path), None, None, lambda f: Database(f, status=status, dialog=dialog)
+            str(path), None, None, lambda f, i: Database(f, status=status, dialog=dialog, index=i)
         )
     if path is None:
         folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))

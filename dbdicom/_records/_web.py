@@ -23,7 +23,7 @@ import pydicom
 
 from .. import _export
 from .._errors import ServerError, StaleFileError
-from .._index import check_tag, parse_query, vr_of
+from .._index import Index, check_tag, parse_query, vr_of
 from .._web import (
     Server,
     cache_folder,
@@ -38,7 +38,6 @@ from .._web import (
 )
 
 if TYPE_CHECKING:
-    from .._index import Index
     from ._database import Database
     from ._record import Record
 
@@ -125,14 +124,14 @@ def open_archive(
     url: str,
     session: Any,
     cache: str | os.PathLike[str] | None,
-    make: Callable[[Path], Database],
+    make: Callable[[Path, Index], Database],
     query: dict[str, Any] | None = None,
     keep_pixels: bool = False,
 ) -> Database:
     """The database of the archive at ``url``: its headers synced into ``cache``, then opened.
 
-    ``make`` opens a folder as a :class:`~dbdicom.Database` (the caller's
-    status and dialog). ``query``: keyword filters of the instances to
+    ``make`` opens a folder as a :class:`~dbdicom.Database` with the index
+    given (the caller's status and dialog). ``query``: keyword filters of the instances to
     hold, as :meth:`~dbdicom.Database.instances` takes them: matched by the
     server where QIDO-RS can (:func:`qido_filters`: only those series'
     headers are fetched), then by dbdicom on the headers, where the
@@ -148,7 +147,9 @@ def open_archive(
     )
     with held_by_one(folder):  # another process opening it waits: no half-fetched series
         sync(server, folder, filters=qido_filters(query), selection=named)
-        database = make(folder)
+        index = Index(folder)
+        _serve_pixels(index, server)  # before the first scan: whose index is then saved once
+        database = make(folder, index)
         attach(database, server)
         if query:
             database._index.archive_query = query
@@ -262,9 +263,7 @@ def attach(database: Database, server: Server) -> None:
     them; the database refuses changes, with the way to store a series.
     """
     index = database._index
-    index.archive = server
-    # rows read again later (a refresh, a scan, a file checked) get them as well
-    index.after_rows = partial(_pixels_on_server, index)
+    _serve_pixels(index, server)
     _pixels_on_server(index)
     index.flush()
     database._editor.archive = partial(retrieve_instance, server)
@@ -274,6 +273,15 @@ def attach(database: Database, server: Server) -> None:
         "series into it with series.export_as_dicom(url), or copy what you want to change "
         "to a folder (series.export_as_dicom(folder)) and open that."
     )
+
+
+def _serve_pixels(index: Index, server: Server) -> None:
+    """Give the rows ``index`` reads from now on the pixel data ``server`` holds for them.
+
+    A scan, a refresh, a file checked: see :func:`_pixels_on_server`.
+    """
+    index.archive = server
+    index.after_rows = partial(_pixels_on_server, index)
 
 
 def _pixels_on_server(index: Index) -> None:
