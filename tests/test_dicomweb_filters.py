@@ -84,13 +84,29 @@ FILTERS = [
     {"FlipAngle": lambda angle: angle is not None and angle > 5},
     {"SeriesDescription": "T2*"},
     {"Modality": "CT"},
+    {"SeriesDescription": "VFA"},
+    # Orthanc's DICOMweb plugin (1.7) finds nothing for a space or a ^: matched here alone
+    {"SeriesDescription": "CT abdomen"},
+    {"PatientName": "Alpha^Anna"},
+    {"StudyDescription": "MR knee", "Modality": "MR"},
 ]
 
 
 @pytest.mark.parametrize(
     "filters",
     FILTERS,
-    ids=["one-number", "some-numbers", "flip-angle", "function", "wildcard", "qido"],
+    ids=[
+        "one-number",
+        "some-numbers",
+        "flip-angle",
+        "function",
+        "wildcard",
+        "qido",
+        "plain-word",
+        "space",
+        "person-name",
+        "space-and-qido",
+    ],
 )
 def test_the_database_holds_the_instances_the_filters_select_on_a_folder(
     orthanc: Orthanc, stored: tuple[Path, str], tmp_path: Path, filters: dict[str, Any]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -80,16 +81,24 @@ QIDO_KEYS = frozenset(
 )
 
 
+#: text a server is sent to match: what servers match alike (see :func:`qido_filters`)
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+")
+
+
 def qido_filters(query: dict[str, Any]) -> dict[str, str]:
     """The QIDO-RS matching keys of a keyword query, for what the server can match.
 
-    One value (a number, text), or one date or time range, of a key of
-    :data:`QIDO_KEYS`; everything else (wildcards, lists, functions,
-    ``None``, instance-level tags) is left to dbdicom, which matches every
-    filter again on the headers. Wildcards are not sent: servers match them
-    differently (Orthanc's ``/series`` compares them with upper-cased values
-    and finds nothing for ``T2*``), and a series the server leaves out is
-    never seen again.
+    One value (a number, a plain word), or one date or time range, of a key
+    of :data:`QIDO_KEYS`; everything else (wildcards, lists, functions,
+    ``None``, instance-level tags, text with other characters than letters,
+    digits, ``.``, ``_`` and ``-``) is left to dbdicom, which matches every
+    filter again on the headers. A series the server leaves out is never
+    seen again, so only what servers match alike is sent: they match
+    wildcards differently (Orthanc's ``/series`` compares them with
+    upper-cased values and finds nothing for ``T2*``), and Orthanc's
+    DICOMweb plugin (1.7) finds nothing for a value with a space or a ``^``
+    (``SeriesDescription="ax 10 flip"``, ``PatientName="Doe^John"``), as
+    most names are.
 
     Examples
     --------
@@ -97,6 +106,10 @@ def qido_filters(query: dict[str, Any]) -> dict[str, str]:
     {'Modality': 'MR', 'StudyDate': '20240101-'}
     >>> qido_filters({"SeriesNumber": 3, "FlipAngle": 5, "PatientID": ["a", "b"]})
     {'SeriesNumber': '3'}
+    >>> qido_filters({"PatientName": "Doe^John", "SeriesDescription": "ax 10 flip"})
+    {}
+    >>> qido_filters({"PatientID": "PAT-01.b_2"})
+    {'PatientID': 'PAT-01.b_2'}
     """
     out = {}
     for keyword, wanted in query.items():
@@ -115,7 +128,7 @@ def qido_filters(query: dict[str, Any]) -> dict[str, str]:
             out[keyword] = str(int(parsed.equal[0]))
         else:
             text = str(parsed.equal[0])
-            if "*" not in text and "?" not in text and "\\" not in text:
+            if _PLAIN.fullmatch(text):
                 out[keyword] = text
     return out
 
