@@ -931,3 +931,32 @@ def _seen(tags: dict[int, str]) -> int:
     """How many headers the layout of this thread for ``tags`` has read (0: none yet)."""
     found = getattr(_layout._LOCAL, "layouts", {}).get(id(_header._keep(tags)))
     return 0 if found is None else int(found[1].seen)
+
+
+def test_a_refresh_asks_the_server_as_a_reopen_does(orthanc: Orthanc, tmp_path: Path) -> None:
+    """A series stored on the server since the open is held after refresh(), and one deleted
+    there is gone, as at a reopen (refresh() did not ask the server: a deleted series stayed
+    listed until a frame was read, and a new one was not seen until the next open)."""
+    patient = f"REFRESH-{generate_uid()[-8:]}"
+    first, _ = _store_ct_series(orthanc, patient, 2)
+    web = db.dicomweb(
+        orthanc.url, session=orthanc.session(), cache=tmp_path / "c", PatientID=patient
+    )
+    assert [s.SeriesInstanceUID for s in web.series()] == [first]
+    second, instances = _store_ct_series(orthanc, patient, 3)
+    assert web.refresh() is True
+    assert sorted(str(s.SeriesInstanceUID) for s in web.series()) == sorted([first, second])
+    got = web.series(SeriesInstanceUID=second)[0].to_xarray().values
+    np.testing.assert_array_equal(
+        got[2], apply_modality_lut(instances[2].pixel_array, instances[2])
+    )
+    root = orthanc.url.removesuffix("/dicom-web")
+    session = orthanc.session()
+    (found,) = session.post(f"{root}/tools/lookup", data=first, timeout=30).json()
+    session.delete(f"{root}{found['Path']}", timeout=30).raise_for_status()
+    assert web.refresh() is True
+    assert [s.SeriesInstanceUID for s in web.series()] == [second]
+    assert web.refresh() is False
+    web.close()
+    (found,) = session.post(f"{root}/tools/lookup", data=second, timeout=30).json()
+    session.delete(f"{root}{found['Path']}", timeout=30).raise_for_status()

@@ -33,7 +33,7 @@ from ._levels import Instance, Patient, Series, Study
 from ._mapping import import_nifti
 from ._reads import attribute_problems
 from ._record import Record
-from ._web import check_own_selection, fetch_again, hold_matching
+from ._web import check_own_selection, fetch_again, hold_matching, list_again
 
 __all__ = ["Database"]
 
@@ -194,11 +194,13 @@ class Database(Record):
         For files other tools rewrote in place, or an index that may be
         wrong: what a reopen does not look at (see :meth:`refresh`).
         ``refresh(full=True)`` finds the same changes without reading the
-        files that did not change. For a DICOMweb archive, the headers of
-        every series it holds are fetched from the server again first, and
-        the filters of its open select the instances it holds again.
+        files that did not change. For a DICOMweb archive, the server is
+        asked first, as ``refresh()`` asks it, then the headers of every
+        series it holds are fetched again, and the filters of its open
+        select the instances it holds again.
         """
         check_own_selection(self)  # an archive's: its cache as its filters left it
+        list_again(self)  # an archive's: asks its server
         fetch_again(self)
         self.index.scan()
         hold_matching(self)  # an archive's: the instances its filters hold
@@ -216,11 +218,12 @@ class Database(Record):
         (its pixels or a tag not in the index). With ``full=True`` every
         file's size and time is compared (one ``stat`` per file), which
         finds those too; changed files are read, unchanged ones are not.
-        For a DICOMweb archive, ``full=True`` fetches the headers of every
-        series it holds from the server again first (a reopen fetches those
-        of new series, and of series whose number of instances changed);
-        either way, the filters given at its open select the instances it
-        holds (see :func:`dbdicom.dicomweb`).
+        For a DICOMweb archive, the server is asked first, as a reopen asks
+        it: the headers of new series, and of series whose number of
+        instances changed, are fetched, and series it no longer lists go;
+        ``full=True`` then fetches the headers of every series held again. Either
+        way, the filters given at its open select the instances it holds
+        (see :func:`dbdicom.dicomweb`).
 
         Examples
         --------
@@ -230,6 +233,7 @@ class Database(Record):
         False
         """
         check_own_selection(self)  # an archive's: its cache as its filters left it
+        list_again(self)  # an archive's: asks its server
         if full:
             fetch_again(self)
         changed = self.index.refresh(full=full)

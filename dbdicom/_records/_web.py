@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "fetch_again",
+    "list_again",
     "hold_matching",
     "qido_filters",
     "attach",
@@ -166,7 +167,8 @@ def open_archive(
         attach(database, server)
         if query:
             database._index.archive_query = query
-            database.refresh()  # which sets aside the instances the filters leave out
+            if hold_matching(database):  # the instances the filters leave out set aside
+                database._changed()
     return database
 
 
@@ -249,6 +251,25 @@ def check_own_selection(database: Database) -> None:
             "holds what its filters select. Open it again (db.dicomweb(url, ...)), and give "
             "opens with different filters a cache= folder each."
         )
+
+
+def list_again(database: Database) -> None:
+    """Bring the headers ``database`` (an archive's) holds up to date, as a reopen does.
+
+    What ``refresh()`` does first for an archive: the series are listed
+    again (one QIDO-RS request, with the filters of the open the server can
+    match), the headers of new series, and of series whose number of
+    instances changed, are fetched, and those of series the server no
+    longer lists are removed. (The filters of the open then select the
+    instances held again: :func:`hold_matching`.)
+    """
+    server = database._index.archive
+    if server is None:
+        return
+    query = database._index.archive_query or {}
+    folder = Path(database._index.root)
+    with held_by_one(folder):
+        sync(server, folder, filters=qido_filters(query), selection=selection(query))
 
 
 def fetch_again(database: Database) -> None:
