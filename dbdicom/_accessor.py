@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _arrays, _export
-from ._errors import DicomError, GeometryError, GridError
+from ._errors import DicomError, GeometryError, GridError, install_hint
 from ._geometry import axis_codes, direction_letters
 from ._records import Instance, open_databases
 
@@ -276,7 +276,7 @@ class DicomAccessor:
         """Write the array as a NIfTI file (``.nii.gz``) and its JSON sidecar.
 
         Laid out as :meth:`dbdicom.Series.export_as_nifti` does; needs
-        nibabel (``pip install "dbdicom[nifti]"``). Returns the file's path.
+        nibabel (the ``nifti`` extra). Returns the file's path.
 
         Examples
         --------
@@ -310,7 +310,7 @@ class DicomAccessor:
         Row 0 at the top, square pixels (the aspect of PixelSpacing), grey
         levels through the window, and the patient directions (L/R, P/A,
         H/F, from ImageOrientationPatient) at the edges. Needs matplotlib
-        (``pip install "dbdicom[plot]"``).
+        (the ``plot`` extra).
 
         Parameters
         ----------
@@ -345,7 +345,7 @@ class DicomAccessor:
         try:
             import matplotlib.pyplot as plt
         except ImportError as exc:
-            raise ImportError('plotting needs matplotlib: pip install "dbdicom[plot]"') from exc
+            raise ImportError(f"plotting needs matplotlib: {install_hint('plot')}") from exc
         frame = self._frame()
         values = np.asarray(frame.values)
         with contextlib.suppress(GeometryError):  # picked unevenly: the stored directions

@@ -23,7 +23,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from ._errors import InvalidValueError
+from ._errors import InvalidValueError, install_hint
 
 __all__ = ["CustomAttribute", "REGISTRY", "custom", "custom_names", "register"]
 
@@ -178,7 +178,7 @@ def _colormaps() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise ImportError('colormap needs matplotlib: pip install "dbdicom[plot]"') from exc
+        raise ImportError(f"colormap needs matplotlib: {install_hint('plot')}") from exc
     return matplotlib.colormaps
 
 

@@ -8,8 +8,12 @@ written for plain Python (``except KeyError``) keeps working.
 from __future__ import annotations
 
 import errno
+import functools
+import importlib.metadata
+import re
 
 __all__ = [
+    "install_hint",
     "DicomError",
     "DicomWarning",
     "DatabaseNotFoundError",
@@ -300,3 +304,33 @@ class DiskFullError(DicomError, OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+
+@functools.cache
+def install_hint(extra: str) -> str:
+    """The command that installs what dbdicom's optional extra ``extra`` brings.
+
+    It names the packages themselves (as this installation of dbdicom lists
+    them), not ``dbdicom[extra]``: on PyPI the name ``dbdicom`` is another
+    project's, which ``pip install "dbdicom[extra]"`` would install in
+    place of this one. Without the list (dbdicom run from its source
+    folder, not installed): the extra of the source folder.
+
+    Examples
+    --------
+    >>> install_hint("nifti")
+    "pip install 'nibabel>=5'"
+    >>> install_hint("no-such-extra").split(" in ")[0]
+    'pip install ".[no-such-extra]"'
+    """
+    try:
+        requires = importlib.metadata.requires("dbdicom") or []
+    except importlib.metadata.PackageNotFoundError:
+        requires = []
+    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
+    packages = sorted(
+        req.split(";")[0].strip() for req in requires if ";" in req and marker.search(req)
+    )
+    if not packages:
+        return f'pip install ".[{extra}]" in the folder of dbdicom\'s source'
+    return "pip install " + " ".join(f"'{p}'" for p in packages)

@@ -34,6 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._errors import install_hint
+
 __all__ = [
     "affine_matrix",
     "axis_codes",
@@ -338,7 +340,7 @@ def resample(
 ) -> np.ndarray:
     """The values of a source volume at the voxel centres of a target grid.
 
-    Needs scipy (``pip install "dbdicom[geometry]"``); the interpolation is
+    Needs scipy (the ``geometry`` extra); the interpolation is
     :func:`scipy.ndimage.map_coordinates`.
 
     Parameters
@@ -389,7 +391,7 @@ def resample(
     try:
         from scipy import ndimage
     except ImportError as exc:
-        raise ImportError('resampling needs scipy: pip install "dbdicom[geometry]"') from exc
+        raise ImportError(f"resampling needs scipy: {install_hint('geometry')}") from exc
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS} (0 nearest, 1 linear...); got {order!r}")
     volume = np.asarray(values)

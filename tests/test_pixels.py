@@ -22,6 +22,7 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.pixels import pack_bits
 
 import dbdicom as db
+from dbdicom._errors import install_hint
 from dbdicom._files import (
     FORMAT_TAGS,
     PixelFormat,
@@ -524,6 +525,17 @@ def test_missing_decoder_names_the_extra_to_install(tmp_path: Path) -> None:
         kind, message, kinds = results[path]
         assert kind == "DecoderNotFoundError" and kinds == [True, True], name
         uid = str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
-        for part in (path, uid, syntax, 'pip install "dbdicom[jpeg]"'):
+        for part in (path, uid, syntax, install_hint("jpeg")):
             assert part in message, f"{part!r} not in {message!r}"
     assert results[paths[-1]] == ["decoded", [1, 64, 64]]  # RLE needs no plugin
+
+
+def test_a_missing_extra_is_named_by_its_packages_not_by_dbdicom_on_pypi() -> None:
+    """The way out of a missing optional package installs that package: the name dbdicom on
+    PyPI is another project's, which `pip install "dbdicom[jpeg]"` installed in place of this
+    one (trial K)."""
+    hint = install_hint("jpeg")
+    assert hint.startswith("pip install ") and "dbdicom" not in hint
+    for package in ("pylibjpeg", "pylibjpeg-libjpeg", "pylibjpeg-openjpeg", "imagecodecs"):
+        assert f"'{package}>=" in hint
+    assert "'nibabel>=" in install_hint("nifti")

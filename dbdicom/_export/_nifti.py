@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _arrays
-from .._errors import DicomError, GeometryError, GridError
+from .._errors import DicomError, GeometryError, GridError, install_hint
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._each import ExportedPath, each_series
 from ._gradients import gradients_of, write_gradients
@@ -198,7 +198,7 @@ def export_nifti(
     try:
         import nibabel
     except ImportError as exc:
-        raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
+        raise ImportError(f"NIfTI export needs nibabel: {install_hint('nifti')}") from exc
 
     root = target_folder(path)
     if bids is not False:
@@ -508,7 +508,7 @@ def write_nifti(
     try:
         import nibabel
     except ImportError as exc:
-        raise ImportError('NIfTI export needs nibabel: pip install "dbdicom[nifti]"') from exc
+        raise ImportError(f"NIfTI export needs nibabel: {install_hint('nifti')}") from exc
     target = local_target(path)
     stem = target.name.removesuffix(".gz").removesuffix(".nii")
     voxels, affine, per_volume = _nifti_volume(da)

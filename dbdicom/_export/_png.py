@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _arrays
 from .._custom import custom
-from .._errors import DicomError, GridError, InvalidFileError
+from .._errors import DicomError, GridError, InvalidFileError, install_hint
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
@@ -173,14 +173,14 @@ def export_png(record: Any, path: str | os.PathLike[str]) -> ExportedPath:
     decoded, are skipped with a message; a series with no frame that can
     be written is skipped with a message, or raises when it is the record
     exported (see :func:`each_series`). Needs
-    matplotlib: ``pip install "dbdicom[plot]"`` (its Pillow writes the
+    matplotlib: the ``plot`` extra (its Pillow writes the
     files, as grey or RGB PNGs rather than matplotlib's RGBA).
     """
     try:
         import matplotlib
         from PIL import Image, PngImagePlugin  # Pillow: a dependency of matplotlib
     except ImportError as exc:
-        raise ImportError('PNG export needs matplotlib: pip install "dbdicom[plot]"') from exc
+        raise ImportError(f"PNG export needs matplotlib: {install_hint('plot')}") from exc
 
     root = target_folder(path)
     plan = _png_plan(record, root)

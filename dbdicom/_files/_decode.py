@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
 
-from .._errors import DecoderNotFoundError, InvalidFileError
+from .._errors import DecoderNotFoundError, InvalidFileError, install_hint
 from ._pydicom import read_dataset
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["DAMAGED_HINT", "PIXEL_DATA", "out_of_range", "read_with_pydicom"]
 
 PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
-INSTALL_HINT = 'pip install "dbdicom[jpeg]"'
+INSTALL_HINT = install_hint("jpeg")
 DAMAGED_HINT = (
     "The file is damaged: re-export it from its source, or leave it out of the "
     "series with series.subseries(...)."

@@ -52,6 +52,7 @@ from .._errors import (
     StorageBackendError,
     StorageError,
     StorageObjectNotFoundError,
+    install_hint,
 )
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
@@ -165,7 +166,7 @@ class Store:
     def _backend_error(self, package: str, exc: Exception) -> StorageBackendError:
         what = f"pip install {package}" if package else "install the fsspec package for it"
         if self.protocol in ("s3", "s3a", "http", "https"):  # what dbdicom[remote] brings
-            what += ", or pip install 'dbdicom[remote]'"
+            what += f", or all the remote extra brings: {install_hint('remote')}"
         return StorageBackendError(
             f"{self.name}: no installed package reads {self.protocol}:// URLs "
             f"({type(exc).__name__}: {self.scrub(str(exc))}). Install it "

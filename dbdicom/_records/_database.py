@@ -359,7 +359,7 @@ class Database(Record):
     def import_nifti(self, path: str | os.PathLike[str], reference: Any = None) -> Any:
         """Write a NIfTI file (``.nii`` or ``.nii.gz``) into the database as a new series.
 
-        Needs nibabel (``pip install "dbdicom[nifti]"``). Voxel (i, j, k) of
+        Needs nibabel (the ``nifti`` extra). Voxel (i, j, k) of
         the file becomes column i, row j of slice k, and the affine goes from
         NIfTI's RAS to DICOM's LPS (x and y change sign), which gives the
         frames' ImagePositionPatient, ImageOrientationPatient, PixelSpacing

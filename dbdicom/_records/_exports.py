@@ -241,7 +241,7 @@ class Exports:
 
         3-D, or 4-D for series with tag dims besides ``SliceLocation``; the
         affine converted from DICOM LPS to NIfTI RAS. Needs nibabel:
-        ``pip install "dbdicom[nifti]"``.
+        the ``nifti`` extra.
 
         The sidecar has the keys and units of dcm2niix's (BIDS): times in
         seconds (``EchoTime``, ``RepetitionTime``...), the values along the
@@ -307,7 +307,7 @@ class Exports:
         without an image are skipped with a message. Returns ``path``.
         Raises ``NotADirectoryError`` if ``path`` is a file and
         ``PermissionError`` if it cannot be written. Needs matplotlib:
-        ``pip install "dbdicom[plot]"``.
+        the ``plot`` extra.
 
         Examples
         --------

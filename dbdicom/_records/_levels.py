@@ -432,7 +432,7 @@ class _SeriesArrays:
         :meth:`to_xarray`); the value of every target voxel is interpolated
         from this series at the voxel's centre, in patient coordinates
         (:func:`scipy.ndimage.map_coordinates`; needs scipy:
-        ``pip install "dbdicom[geometry]"``). Tag dims that are not spatial
+        the ``geometry`` extra). Tag dims that are not spatial
         (e.g. ``FlipAngle``) are kept, each 3-D volume resampled on its own.
 
         Target voxels outside this series get 0. A voxel is inside when its

@@ -30,7 +30,7 @@ import numpy as np
 from pydicom.datadict import tag_for_keyword
 
 from .._arrays import affine_of, base_keyword
-from .._errors import DicomError, GeometryError, InvalidValueError
+from .._errors import DicomError, GeometryError, InvalidValueError, install_hint
 from .._export import dicom_lists, series_name
 from .._geometry import ORDERS, inside, resample, source_indices
 
@@ -292,7 +292,7 @@ def nifti_dataarray(path: str | os.PathLike[str]) -> xr.DataArray:
     try:
         import nibabel
     except ImportError as exc:
-        raise ImportError('NIfTI import needs nibabel: pip install "dbdicom[nifti]"') from exc
+        raise ImportError(f"NIfTI import needs nibabel: {install_hint('nifti')}") from exc
     import xarray as xr
 
     file = Path(path)

@@ -57,7 +57,7 @@ def dicomweb(
     ``cache``; queries and attributes work as for a folder, and
     ``to_xarray()`` reads the frames from the server when computed, also on
     a dask cluster. Store a series into the archive with
-    ``series.export_as_dicom(url)``. Needs ``dbdicom[dicomweb]``; see
+    ``series.export_as_dicom(url)``. Needs the ``dicomweb`` extra; see
     docs/dicomweb.md.
 
     Parameters

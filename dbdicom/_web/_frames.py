@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .._errors import DecoderNotFoundError, InvalidFileError, ServerError
+from .._errors import DecoderNotFoundError, InvalidFileError, ServerError, install_hint
 from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
 from ._cache import safe_uid, write_whole
 from ._server import Server, server_error
@@ -329,12 +329,12 @@ def _decode(data: Buffer, syntax: str, fmt: PixelFormat, label: str) -> np.ndarr
     except NotImplementedError as exc:
         raise DecoderNotFoundError(
             f"{label}: the server sends its frames in transfer syntax {syntax}, which no "
-            "pydicom decoder handles: install dbdicom[jpeg] (pylibjpeg, openjpeg)."
+            f"pydicom decoder handles, even with the jpeg extra's plugins ({install_hint('jpeg')})."
         ) from exc
     if not decoder.is_available:
         raise DecoderNotFoundError(
             f"{label}: frames in transfer syntax {syntax} need a decoder plugin that is "
-            f"not installed ({', '.join(decoder.missing_dependencies)}): install dbdicom[jpeg]."
+            f"not installed ({', '.join(decoder.missing_dependencies)}): {install_hint('jpeg')}."
         )
     try:
         array, _ = decoder.as_array(encapsulate([bytes(data)]), **_options(fmt, 1))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .._errors import ServerAccessError, ServerError
+from .._errors import ServerAccessError, ServerError, install_hint
 from .._files import split_userinfo
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class Server:
             from dicomweb_client.api import DICOMwebClient
         except ImportError as exc:  # the optional extra
             raise ImportError(
-                "DICOMweb archives need dicomweb-client: pip install 'dbdicom[dicomweb]'"
+                f"DICOMweb archives need dicomweb-client: {install_hint('dicomweb')}"
             ) from exc
         client = DICOMwebClient(self.url, session=self.session())
         # its own retries (5 attempts over 30 s, on any error: a wrong port took 30 s
