@@ -846,6 +846,24 @@ def test_second_database_of_the_same_process_may_write(demo_folder: Path) -> Non
     assert first.close() and second.close()
 
 
+def test_the_last_database_object_of_a_folder_to_close_lets_its_lock_go(
+    demo_folder: Path, writer_of: Callable[[Path], Writer]
+) -> None:
+    """Closed last, a Database object that had not made the last change kept the
+    lock of the folder: another process was refused until this one ended."""
+    first = db.database(demo_folder)
+    second = db.database(demo_folder)
+    first.series(SeriesDescription="T2w")[0].ImageComments = "first"
+    second.series(SeriesDescription="VFA")[0].ImageComments = "second"
+    assert second.restore() == 6 + 24 and not first.unsaved
+    assert second.close()  # first is open: the lock stays
+    writer = writer_of(demo_folder)
+    assert writer.ask("edit by-A").startswith("ERR ReadOnlyError")
+    assert first.close()
+    assert writer.ask("edit by-A") == "OK done"  # the lock went with the last close()
+    assert writer.ask("restore") == "OK 6"
+
+
 # ---------------------------------------------------------------- read-only
 @pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "never-opened"])
 @pytest.mark.parametrize("how", ["mode", "immutable"])

@@ -627,6 +627,52 @@ def test_close_can_save(demo_folder: Path) -> None:
     assert again.series(SeriesDescription="kept") and not again.unsaved
 
 
+# ------------------------------------------------------------ two Database objects of one folder
+def _names(database: db.Database) -> list[str]:
+    return [s.SeriesDescription for s in database.series()]
+
+
+def test_a_restore_by_one_database_object_is_seen_by_another_of_the_folder(
+    demo_folder: Path,
+) -> None:
+    """Trial K: after first.restore(), second said nothing was unsaved but still showed
+    both changes, undone on disk: its view disagreed with the folder without a word."""
+    first = db.database(demo_folder)
+    original = _names(first)
+    first.series()[0].SeriesDescription = "changed by first"
+    second = db.database(demo_folder)  # as a notebook cell run again
+    second.series()[1].SeriesDescription = "changed by second"
+    changed = ["changed by first", "changed by second", *original[2:]]
+    assert _names(first) == _names(second) == changed  # one folder, seen alike
+    assert first.unsaved and second.unsaved and len(first.changes()) == 9
+    assert first.restore() == 9  # the folder's changes: both
+    assert not second.unsaved and second.changes().empty
+    assert _names(second) == original == _names(db.database(demo_folder))
+    assert second.restore() == 0
+    second.series()[1].SeriesDescription = "again by second"
+    assert first.unsaved and _names(first)[1] == "again by second"
+    assert second.restore() == 6 and _names(first) == original
+    assert first.close() and second.close()
+
+
+def test_a_save_by_one_database_object_is_seen_by_another_of_the_folder(
+    demo_folder: Path,
+) -> None:
+    first, second = db.database(demo_folder), db.database(demo_folder)
+    assert len(second.series()) == 5  # second's index, read before first's change
+    first.series(SeriesDescription="T2w")[0].SeriesDescription = "T2 weighted"
+    (t2,) = second.series(SeriesDescription="T2 weighted")
+    assert len(second.changes()) == 6
+    second.save()  # the folder's changes: first's too
+    assert not first.unsaved and not second.unsaved
+    t2.SeriesDescription = "T2w, by second"
+    assert first.unsaved and len(first.series(SeriesDescription="T2w, by second")) == 1
+    assert first.restore() == 6  # back to the save
+    assert t2.SeriesDescription == "T2 weighted" and not second.unsaved
+    assert first.close() and second.close()
+    assert db.database(demo_folder).series(SeriesDescription="T2 weighted")
+
+
 # ------------------------------------------------------------------ bad input
 def test_file_deleted_behind_the_database_back(demo: db.Database) -> None:
     series = demo.series(SeriesDescription="VFA")[0]

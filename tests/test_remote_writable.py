@@ -492,3 +492,35 @@ def test_a_dead_writers_lock_waits_while_its_working_folder_holds_unsaved_change
     assert (
         db.database(url, storage_options=seaweedfs.options).series()[0].SeriesDescription == "B's"
     )
+
+
+def test_two_database_objects_of_one_store_are_views_of_it(
+    seaweedfs: SeaweedFS, source: Path
+) -> None:
+    """As two of a folder: each sees the store as the other's change, save or restore
+    left it; the lock object is one, whichever saves (it once went with one's save,
+    and the other's next save was refused as if another writer had taken it)."""
+    url, fs = _store(seaweedfs, source)
+    before = _state(fs, url)
+    options = seaweedfs.options
+    first = db.database(url, storage_options=options, writable=True)
+    second = db.database(url, storage_options=options, writable=True)
+    (one,), (two,) = first.series(), second.series()
+    original = one.SeriesDescription
+    one.SeriesDescription = "by first"
+    assert second.series(SeriesDescription="by first") == [two]
+    assert second.restore() == 3 and not first.unsaved
+    assert one.SeriesDescription == original and _state(fs, url) == before
+    two.SeriesDescription = "by second"
+    one.ImageComments = "by first"
+    first.save()  # the store's changes: second's too
+    assert not second.unsaved and two.ImageComments == ["by first"]
+    two.SeriesDescription = "again by second"
+    second.save()
+    one.SeriesDescription = "again by first"
+    first.save()
+    assert second.series(SeriesDescription="again by first") == [two]
+    assert not second.unsaved and not _hidden(fs, url)  # no lock object left
+    assert first.close() and second.close()
+    again = db.database(url, storage_options=options)
+    assert again.series()[0].SeriesDescription == "again by first"

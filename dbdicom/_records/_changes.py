@@ -10,7 +10,7 @@ had is lost and nothing half-written stays, and it raises a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +36,12 @@ class Changes:
     _loose: bool
     # the paths the last begin() put back, finishing a restore cut short
     restored_first: list[str]
+    # reads paths touched into the index (and tells the other views: see _shared)
+    indexed: Callable[[Iterable[str]], None]
+    # lets other writers in (see _shared)
+    release: Callable[[], None]
 
     def begin(self) -> Journal:  # pragma: no cover - defined by the Editor
-        raise NotImplementedError
-
-    def release(self) -> None:  # pragma: no cover - defined by the Editor
         raise NotImplementedError
 
     def prune(self) -> None:  # pragma: no cover - defined by the Editor
@@ -97,8 +98,7 @@ class Changes:
         store = getattr(self, "store", None)
         if store is not None:  # their copies are the store's objects again
             store.index.forget_copies(done, list(getattr(self, "memory", ())))
-        self.db.index.update(done)
-        self.db._changed()
+        self.indexed(done)
 
     def full(self, exc: OSError, what: str, then: str = "make the change again") -> DiskFullError:
         """The error to raise when ``exc`` found the disk of the folder full."""
@@ -158,8 +158,7 @@ class Changes:
             try:
                 touched += journal.undo(mark)
             finally:
-                self.db.index.update(touched)
-                self.db._changed()
+                self.indexed(touched)
                 self.prune()
         elif isinstance(exc, OSError) and disk_full(exc):
             touched = journal.since(mark)
@@ -176,8 +175,7 @@ class Changes:
                     "call database.restore()",
                 )
             finally:
-                self.db.index.update(touched)
-                self.db._changed()
+                self.indexed(touched)
                 self.prune()
         if not journal.since(mark):
             self._let_go()

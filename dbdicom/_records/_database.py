@@ -129,6 +129,8 @@ class Database(Record):
             raise DicomError(
                 f"the database {self._path} is closed: open it again with db.database(path)"
             )
+        if self._editor.behind:  # another Database object of the folder changed it
+            self._editor.catch_up()
         return self._index
 
     @property

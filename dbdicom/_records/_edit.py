@@ -14,7 +14,6 @@ import atexit
 import copy
 import os
 import warnings
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +46,13 @@ from .._errors import (
 from .._facade import pandas as pd
 from .._files import read_dataset
 from .._index import HIDDEN, StagedIndex, column_of
-from .._journal import FolderLock, Journal
+from .._journal import Journal
 from ._attributes import LEVELS
 from ._changes import Changes
 from ._empty import Registry
 from ._fit import check_restore, check_save
 from ._memory import Memory
+from ._shared import EDITORS, Shared, folder_lock
 from ._staged import StoreEdits
 
 if TYPE_CHECKING:
@@ -61,11 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DELETE", "Editor", "open_databases", "put"]
 
-_EDITORS: weakref.WeakSet[Editor] = weakref.WeakSet()
-# one lock per folder and process, shared by the Database objects of that folder;
-# the one that changed the folder last is its owner (the others reload first)
-_LOCKS: dict[str, FolderLock] = {}
-_OWNERS: dict[str, weakref.ref[Editor]] = {}
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
 PROGRESS_FROM = 50
@@ -73,7 +68,7 @@ PROGRESS_FROM = 50
 
 def open_databases() -> list[Any]:
     """The databases open in this process (not closed), in no particular order."""
-    return [e.db for e in list(_EDITORS) if not e.db._closed]
+    return [e.db for e in list(EDITORS) if not e.db._closed]
 
 
 class _Delete:
@@ -154,11 +149,13 @@ def _save(ds: Dataset, path: str, part10: bool = False) -> None:
     ds.save_as(path, enforce_file_format=False)
 
 
-class Editor(Changes, Memory):
+class Editor(Shared, Changes, Memory):
     """The changes of one :class:`~dbdicom.Database`.
 
     Holds the journal, the writer's lock (taken at the first change), the
-    datasets read into memory and the empty records.
+    datasets read into memory and the empty records. The other Database
+    objects of its folder in this process share the lock and the journal
+    (see :mod:`~dbdicom._records._shared`).
     """
 
     def __init__(self, db: Database) -> None:
@@ -168,14 +165,14 @@ class Editor(Changes, Memory):
         # the folder however it is spelled (a/../a, a link to it): one lock, one owner
         self.key = os.path.realpath(self.root)
         self.journal: Journal | None = None
-        self.lock: FolderLock | None = None
+        self.lock = None
         # a database in a store opened writable: its changes staged (see _staged)
         self.store: StoreEdits | None = None
         if index.writable:
             self.journal = Journal(self.root, index.store / "journal")
-            self.lock = _LOCKS.setdefault(self.key, FolderLock(index.store / "lock"))
+            self.lock = folder_lock(self.key, index.store / "lock")
             if isinstance(index, StagedIndex):
-                self.store = StoreEdits(index, self.journal)
+                self.store = StoreEdits(index, self.journal, self.told)
         elif (self.root / HIDDEN / "journal").is_dir():
             # read-only now, changed before: the journal is read (never written) so
             # that unsaved changes are still reported
@@ -194,7 +191,9 @@ class Editor(Changes, Memory):
         # that fails lets it go again (see changing)
         self._loose = False
         self.restored_first: list[str] = []
-        _EDITORS.add(self)
+        self.unseen: set[str] = set()
+        self.behind = False
+        EDITORS.add(self)
 
     # ------------------------------------------------------------ permission
     def begin(self) -> Journal:
@@ -215,16 +214,16 @@ class Editor(Changes, Memory):
             raise ReadOnlyError(self.refusal)
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(self.db._index.read_only())
+        self.catch_up()  # what the other Database objects of the folder did
         fresh, put_back = False, []
         if not self.lock.held:
             fresh = True
             put_back = self._take_lock(self.lock, self.journal)
-        owner = _OWNERS.get(self.key)
-        if fresh or owner is None or owner() is not self:
+        if fresh or not self.owner:
             # another writer (a process, or a Database object of this one) went first
             self.journal.load()
             self.db.refresh()
-            _OWNERS[self.key] = weakref.ref(self)
+            self.own()
         self._finish_restore(self.journal, put_back)
         if self.store is not None:
             try:
@@ -235,24 +234,8 @@ class Editor(Changes, Memory):
         return self.journal
 
     @property
-    def owner(self) -> bool:
-        """Whether this database made the last change of its folder in this process."""
-        owner = _OWNERS.get(self.key)
-        return bool(self.lock is not None and self.lock.held and owner and owner() is self)
-
-    def release(self) -> None:
-        """Let other writers in, unless another open Database of this process shares the lock."""
-        if self.lock is None or not self.owner:
-            return
-        _OWNERS.pop(self.key, None)
-        others = [e for e in _EDITORS if e is not self and e.key == self.key and not e.db._closed]
-        if not others:
-            if self.store is not None:
-                self.store.let_go()
-            self.lock.release()
-
-    @property
     def unsaved(self) -> bool:
+        self.catch_up()
         if self.pending:
             return True
         if self.journal is None:
@@ -377,8 +360,7 @@ class Editor(Changes, Memory):
                     self.stamp(rel)
                 self._progress(i + 1, len(items), text)
         finally:
-            self.db.index.update(done)
-            self.db._changed()
+            self.indexed(done)
 
     def _index_from_memory(self, rows: np.ndarray, touched: Iterable[str]) -> None:
         index = self.db.index
@@ -423,8 +405,7 @@ class Editor(Changes, Memory):
             try:
                 journal.remove(present)
             finally:
-                self.db.index.update(rels)
-                self.db._changed()
+                self.indexed(rels)
 
     def prune(self) -> None:
         """Forget empty records that now have files."""
@@ -494,6 +475,7 @@ class Editor(Changes, Memory):
                 f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
                 "nothing is lost; the changes are still unsaved (restore() or save() again)."
             ) from exc
+        self.told()  # the journal: saved
         self._loose = False
         self._progress(n, n, "Saving")
         return n
@@ -535,8 +517,7 @@ class Editor(Changes, Memory):
                 ) from exc
             raise
         finally:
-            self.db.index.update(sorted(set(chosen) | set(stale)))
-            self.db._changed()
+            self.indexed(sorted(set(chosen) | set(stale)))
         self._loose = False
         self._progress(len(chosen), len(chosen), "Restoring")
         return len(dropped | set(done) | first)
@@ -544,6 +525,7 @@ class Editor(Changes, Memory):
     def changes(self) -> pd.DataFrame:
         """A table of the unsaved changes: ``path`` and ``change``."""
         out: list[tuple[str, str]] = []
+        self.catch_up()
         if self.journal is not None:
             if not self.owner:
                 self.journal.load()
@@ -574,8 +556,8 @@ def _tag(column: str) -> int:
 
 def write_all_pending() -> None:
     """At interpreter exit: edits held in memory go to disk, unsaved (never lost)."""
-    for editor in list(_EDITORS):
-        if editor.pending and not editor.db._closed:
+    for editor in list(EDITORS):
+        if isinstance(editor, Editor) and editor.pending and not editor.db._closed:
             try:
                 editor.write_pending(partial=True)
             except (DicomError, OSError) as exc:

@@ -538,8 +538,7 @@ def index_written(series: Record, rels: list[str], rows: dict[str, tuple[Row, li
 
     ``rows``: those read from the bytes written (the others are read).
     """
-    series._db.index.update(rels, rows)
-    series._db._changed()
+    series._db._editor.indexed(rels, rows)  # the other views of the folder read them too
     series._db._editor.prune()
 
 

@@ -12,13 +12,17 @@ change is left unsaved.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .._errors import ReadOnlyError
 from .._index import StagedIndex
 from .._journal import Journal, StoreLock, finish, interrupted, save_into, undo_push
 
 __all__ = ["StoreEdits"]
+
+# one lock object per working folder (so per store) and process, shared by the
+# Database objects of that store, as a folder's lock is (see _shared)
+_LOCKS: dict[str, StoreLock] = {}
 
 
 class StoreEdits:
@@ -30,12 +34,18 @@ class StoreEdits:
         The database's index (its working folder and store).
     journal : Journal
         The working folder's journal.
+    told : callable
+        Tells the other Database objects of the store the paths saved into it.
     """
 
-    def __init__(self, index: StagedIndex, journal: Journal) -> None:
+    def __init__(
+        self, index: StagedIndex, journal: Journal, told: Callable[[Iterable[str]], None]
+    ) -> None:
         self.index = index
         self.journal = journal
-        self.lock = StoreLock(index.source, index.store, index.root)
+        self.told = told
+        key = str(index.root)
+        self.lock = _LOCKS.setdefault(key, StoreLock(index.source, index.store, index.root))
         index.entries = lambda: journal.entries
         if journal.entries:  # changes left unsaved by an earlier session: read them here
             index.update(sorted(journal.entries))
@@ -54,6 +64,7 @@ class StoreEdits:
         if saved:
             self.index.forget_copies(saved, list(memory))
             self.index.update(saved)
+            self.told(saved)
 
     def may_change(self) -> None:
         """Refuse a change while a save into the store is cut short."""
