@@ -25,6 +25,7 @@ __all__ = [
     "is_url",
     "is_zip_path",
     "local_zip",
+    "normal_url",
     "redact",
     "scrub",
     "split_userinfo",
@@ -157,6 +158,48 @@ def fs_url(url: str) -> str:
     if SCHEME.match(url) or "::" in url:
         return url
     return "zip://::" + os.path.abspath(os.path.expanduser(url))
+
+
+def normal_url(url: str) -> str:
+    """``url`` with each object path of it written one way: no ``//``, no ``.`` segment.
+
+    An object store lists its objects under one name each: ``s3://b//ct``
+    and ``s3://b/./ct`` (typed by mistake) are ``s3://b/ct``, whose objects
+    a listing names (a store that takes the prefix as written lists none,
+    or refuses it). A trailing ``/`` stays (it is removed where the URL is
+    read); ``http(s)://`` URLs are the server's to read and stay as given.
+
+    Raises
+    ------
+    dbdicom.InvalidValueError
+        A ``..`` segment: object stores have no parent folders.
+
+    Examples
+    --------
+    >>> normal_url("s3://trial//shared"), normal_url("s3://trial/./shared/")
+    ('s3://trial/shared', 's3://trial/shared/')
+    >>> normal_url("zip://::s3://b//cd.zip"), normal_url("https://host//a/./b")
+    ('zip://::s3://b/cd.zip', 'https://host//a/./b')
+    >>> normal_url("file:///data//ct/.")
+    'file:///data/ct'
+    """
+    parts = url.split("::")
+    for k, part in enumerate(parts):
+        found = SCHEME.match(part)
+        if not found or found.group(1).lower() in ("http", "https"):
+            continue
+        head, path = part[: found.end()], part[found.end() :]
+        segments = path.split("/")
+        if ".." in segments:
+            raise InvalidValueError(
+                f"{redact(url)}: a '..' in the path of a store's URL names no parent folder "
+                "(an object store has none): give the path without it."
+            )
+        kept = [s for s in segments if s not in ("", ".")]
+        lead = "/" if path.startswith("/") else ""
+        tail = "/" if path.endswith("/") and kept else ""
+        parts[k] = head + lead + "/".join(kept) + tail
+    return "::".join(parts)
 
 
 def split_userinfo(url: str) -> tuple[str, str | None, str]:
