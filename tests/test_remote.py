@@ -561,6 +561,31 @@ def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
     assert _same_arrays(remote, local) >= 4
 
 
+def test_url_schemes_are_case_insensitive(
+    s3_server: dict[str, Any], web_folder: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Trial K: ``S3://...`` said that no installed package reads s3:// URLs (s3fs was
+    installed). Schemes are case-insensitive (RFC 3986): each is fsspec's, in lower case."""
+    pytest.importorskip("aiohttp")
+    folder, web = web_folder
+    local = db.database(folder)
+    url = _upload(s3_server, folder)
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    key = f"{url[5:]}.zip"
+    _fs(s3_server).put_file(str(archive), key)
+    cases = {  # typed: (the database's path, storage options)
+        "S3" + url[2:]: (url, s3_server),
+        "HTTP" + web[4:]: (web, None),
+        f"FILE://{folder}": (f"file://{folder}", None),
+        f"ZIP://::FILE://{archive}": (f"zip://::file://{archive}", None),
+        f"Zip://::S3://{key}": (f"zip://::s3://{key}", {"S3": s3_server}),
+    }
+    for typed, (path, options) in cases.items():
+        remote = db.database(typed, storage_options=options)
+        assert remote.path == path
+        _same_database(remote, local)
+
+
 def test_what_reads_whole_files_reads_a_local_copy(
     s3_server: dict[str, Any], tmp_path: Path
 ) -> None:
