@@ -209,6 +209,15 @@ class Store:
                 f"{where} {what}: it does not exist ({cause}). Give the URL of a bucket "
                 "and prefix (or archive) that holds DICOM files."
             )
+        if _no_ranges(exc):
+            zipped = redact(inner)
+            return StorageError(
+                f"{where} {what}: the web server does not serve parts of files (byte "
+                f"ranges), which reading a zip file in place needs ({cause}). Download the "
+                f"zip file (curl -O {zipped}, or fsspec.filesystem('http').get({zipped!r}, "
+                "'local.zip')) and open or import the local copy, or serve it with a server "
+                "that serves byte ranges (nginx, Apache; python -m http.server does not)."
+            )
         if local_zip(self.url) is not None:  # a zip file on this machine: no server
             return StorageError(
                 f"{where} {what} ({cause}): it is not a zip file that can be read "
@@ -364,6 +373,18 @@ class Store:
     def object(self, rel: str) -> RemoteFile:
         """The object ``rel`` of this store."""
         return RemoteFile(self.url, rel, self.options)
+
+
+def _no_ranges(exc: BaseException) -> bool:
+    """Whether ``exc`` is fsspec's refusal to seek in a web server's file sent whole only.
+
+    (A server that ignores ``Range``, such as ``python -m http.server``: a zip
+    file's directory, at its end, cannot be read without the rest.)
+    """
+    text = str(exc)
+    return isinstance(exc, ValueError) and (
+        "support range requests" in text or "Cannot seek streaming HTTP file" in text
+    )
 
 
 def _ranged(data: bytes, start: int, end: int) -> bytes:
