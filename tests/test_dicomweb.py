@@ -479,7 +479,7 @@ def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_p
     assert len(db.database().import_dicom(upper)) == len(here.instances())
     with pytest.raises(db.ServerError, match="URL of a study or a series"):
         local.import_dicom(orthanc.db_url)
-    with pytest.raises(db.ServerAccessError):
+    with pytest.raises(db.ServerAccessError, match=f"retrieving studies/{here.StudyInstanceUID} "):
         local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
 
 
