@@ -70,13 +70,15 @@ def to_xarray(
     return _arrays.stack(list(series), dims, fill=fill)
 
 
-def open_zarr(path: Any) -> xr.DataArray:
+def open_zarr(path: Any, storage_options: Any = None) -> xr.DataArray:
     """A series exported with ``export_as_zarr``, back as the same lazy DataArray.
 
-    See :func:`dbdicom._export.open_zarr` (its module, which needs xarray, is
+    ``path`` is the series' ``.zarr`` store, a local path or a URL
+    (``s3://...``, with fsspec's ``storage_options``). See
+    :func:`dbdicom._export.open_zarr` (its module, which needs xarray, is
     imported when this is first called, so that ``import dbdicom`` stays light).
     """
-    return _export.open_zarr(path)
+    return _export.open_zarr(path, storage_options)
 
 
 def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:

@@ -474,9 +474,12 @@ def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_p
     local.save()
     imported = local.series(SeriesInstanceUID=here.SeriesInstanceUID)[0]
     xr.testing.assert_equal(imported.to_xarray(), here.to_xarray())
+    # schemes are case-insensitive (RFC 3986; trial K)
+    upper = "DICOMWEB+HTTP" + url[len("dicomweb+http") :]
+    assert len(db.database().import_dicom(upper)) == len(here.instances())
     with pytest.raises(db.ServerError, match="URL of a study or a series"):
         local.import_dicom(orthanc.db_url)
-    with pytest.raises(db.ServerAccessError):
+    with pytest.raises(db.ServerAccessError, match=f"retrieving studies/{here.StudyInstanceUID} "):
         local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
 
 

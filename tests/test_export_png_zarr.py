@@ -473,6 +473,25 @@ def test_open_zarr_of_nothing(tmp_path: Path) -> None:
         open_zarr(tmp_path / "missing.zarr")
 
 
+def test_open_zarr_of_what_is_not_a_series_store_says_what_to_give(
+    database: db.Database, tmp_path: Path
+) -> None:
+    """Trial K: the export folder (or any folder) gave zarr's own GroupNotFoundError."""
+    series = database.series(SeriesDescription="CT abdomen")[0]
+    out = Path(series.export_as_zarr(tmp_path / "export"))
+    (store,) = out.rglob("*.zarr")
+    with pytest.raises(db.InvalidFileError, match=f"export folder.*{store.name}") as info:
+        db.open_zarr(store.parent)
+    assert str(store.parent) in str(info.value)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not Zarr")
+    with pytest.raises(db.InvalidFileError, match="notes.txt.*export_as_zarr"):
+        db.open_zarr(tmp_path / "other")
+    with pytest.raises(db.InvalidValueError, match="storage_options"):
+        db.open_zarr(store, storage_options={"anon": True})
+    assert db.open_zarr(store).shape == series.to_xarray().shape
+
+
 # -- command line -------------------------------------------------------------------
 
 

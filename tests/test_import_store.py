@@ -361,6 +361,23 @@ def test_a_zip_object_url_imports_its_files(
     )
 
 
+def test_url_schemes_are_case_insensitive(
+    seaweedfs: SeaweedFS, incoming: Path, tmp_path: Path
+) -> None:
+    """Trial K: ``S3://...`` said that no installed package reads s3:// URLs."""
+    demo = db.database(incoming / "demo")
+    prefix = f"{SHARED_BUCKET}/import-{uuid.uuid4().hex[:10]}"
+    url = str(demo.export_as_dicom(f"S3://{prefix}/all.zip", storage_options=seaweedfs.options))
+    assert url == f"s3://{prefix}/all.zip"
+    for typed, options in [
+        ("S3" + url[2:], {"S3": seaweedfs.options}),
+        ("ZIP://::S3" + url[2:], {"S3": seaweedfs.options}),
+    ]:
+        target = db.database()
+        new, said = _import(target, typed, storage_options=options)
+        assert len(new) == len(demo.instances()) and said == [], typed
+
+
 def test_a_list_of_s3_and_web_urls_takes_options_by_protocol(
     seaweedfs: SeaweedFS, incoming: Path, web_folder: str
 ) -> None:

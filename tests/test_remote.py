@@ -561,6 +561,55 @@ def test_a_folder_on_a_web_server(web_folder: tuple[Path, str]) -> None:
     assert _same_arrays(remote, local) >= 4
 
 
+def test_a_zip_file_on_a_web_server_without_byte_ranges_says_so(tmp_path: Path) -> None:
+    """Trial K: a zip file served by ``python -m http.server`` (no ranges) was 'check that
+    the server is reachable', and fsspec's advice (block_size=0) 'Cannot seek'."""
+    pytest.importorskip("aiohttp")
+    folder = tmp_path / "folder"
+    build_database(folder)
+    _zipped(folder, tmp_path / "cd.zip")
+    with http_server(functools.partial(QuietFiles, directory=str(tmp_path))) as port:
+        url = f"http://127.0.0.1:{port}/cd.zip"
+        attempts = [
+            lambda: db.database(f"zip://::{url}"),
+            lambda: db.database(f"zip://::{url}", storage_options={"http": {"block_size": 0}}),
+            lambda: db.database().import_dicom(url),
+        ]
+        for attempt in attempts:
+            with pytest.raises(db.StorageError, match="byte ranges.*Download") as info:
+                attempt()
+            assert "reachable" not in str(info.value) and url in str(info.value)
+        fsspec.filesystem("http").get(url, str(tmp_path / "local.zip"))  # the way out
+    local = db.database(folder)
+    _same_database(db.database(tmp_path / "local.zip"), local)
+    assert len(db.database().import_dicom(tmp_path / "local.zip")) == len(local.instances())
+
+
+def test_url_schemes_are_case_insensitive(
+    s3_server: dict[str, Any], web_folder: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Trial K: ``S3://...`` said that no installed package reads s3:// URLs (s3fs was
+    installed). Schemes are case-insensitive (RFC 3986): each is fsspec's, in lower case."""
+    pytest.importorskip("aiohttp")
+    folder, web = web_folder
+    local = db.database(folder)
+    url = _upload(s3_server, folder)
+    archive = _zipped(folder, tmp_path / "cd.zip")
+    key = f"{url[5:]}.zip"
+    _fs(s3_server).put_file(str(archive), key)
+    cases = {  # typed: (the database's path, storage options)
+        "S3" + url[2:]: (url, s3_server),
+        "HTTP" + web[4:]: (web, None),
+        f"FILE://{folder}": (f"file://{folder}", None),
+        f"ZIP://::FILE://{archive}": (f"zip://::file://{archive}", None),
+        f"Zip://::S3://{key}": (f"zip://::s3://{key}", {"S3": s3_server}),
+    }
+    for typed, (path, options) in cases.items():
+        remote = db.database(typed, storage_options=options)
+        assert remote.path == path
+        _same_database(remote, local)
+
+
 def test_what_reads_whole_files_reads_a_local_copy(
     s3_server: dict[str, Any], tmp_path: Path
 ) -> None:

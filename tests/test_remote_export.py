@@ -16,6 +16,7 @@ from typing import Any
 import nibabel
 import numpy as np
 import pytest
+import xarray as xr
 from builders import build_database
 from servers import LIMITED_KEY, LIMITED_SECRET, LIMITED_WRITES, SHARED_BUCKET, SeaweedFS, bucket_fs
 
@@ -96,6 +97,26 @@ def test_nifti_and_npy_exports_into_a_bucket(
     assert npy == f"{url}/arrays/ct.npy"
     fs.get_file(npy, str(local / "ct.npy"))
     np.testing.assert_array_equal(np.load(local / "ct.npy"), series.array()[0])
+
+
+def test_a_zarr_export_into_a_bucket_opens_from_its_url(
+    seaweedfs: SeaweedFS, source: db.Database
+) -> None:
+    """Trial K: open_zarr of the URL of a series exported there said 'cannot export into'."""
+    options, fs, series, url = _ct(seaweedfs, source)
+    assert series.export_as_zarr(url, storage_options=options) == url
+    (key,) = {k.split(".zarr/")[0] + ".zarr" for k in fs.find(url)}
+    da = db.open_zarr(f"s3://{key}", storage_options=options)
+    xr.testing.assert_identical(da.compute(), series.to_xarray().compute())
+    parent, name = f"s3://{key}".rsplit("/", 1)
+    with pytest.raises(db.InvalidFileError, match=f"{parent}.*export folder.*{name}"):
+        db.open_zarr(parent, storage_options=options)
+    with pytest.raises(db.DatabaseNotFoundError, match=f"{url}/missing.zarr"):
+        db.open_zarr(f"{url}/missing.zarr", storage_options=options)
+    wrong = {**options, "secret": "not-the-secret-42"}
+    with pytest.raises(db.StorageAccessError) as info:
+        db.open_zarr(f"s3://{key}", storage_options=wrong)
+    assert "not-the-secret-42" not in str(info.value)
 
 
 def test_a_wrong_secret_is_refused_and_nothing_is_left(

@@ -164,6 +164,33 @@ def test_a_database_through_presigned_reads_is_the_local_one(
     local.close()
 
 
+def test_a_prefix_typed_with_a_double_slash_or_a_dot_is_the_prefix(
+    server: dict[str, Any], tmp_path: Path
+) -> None:
+    """Trial K: ``s3://b//p`` listed 0 instances, every relative path short of its first
+    character (cut with the length of the prefix as typed, not as listed), and
+    ``s3://b/./p`` was a Bad Request said to be an unreachable server."""
+    folder = tmp_path / "db"
+    build_database(folder)
+    fs = _fs(server)
+    url = f"s3://{_prefix(fs)}"
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    fs.put(
+        [str(p) for p in files], [f"{url[5:]}/{p.relative_to(folder).as_posix()}" for p in files]
+    )
+    expected = db.database(url, storage_options=server)
+    bucket, prefix = url[5:].split("/", 1)
+    for typed in (f"s3://{bucket}//{prefix}", f"s3://{bucket}/./{prefix}//", f"{url}/."):
+        remote = db.database(typed, storage_options=server)
+        assert remote.path == url + ("/" if typed.endswith("/") else "")
+        assert len(remote.problems()) == 0
+        assert sorted(remote.index.frame["_path"]) == sorted(expected.index.frame["_path"])
+        ours, theirs = remote.series()[0], expected.series()[0]
+        np.testing.assert_array_equal(ours.array()[0], theirs.array()[0])
+    with pytest.raises(db.InvalidValueError, match=r"'\.\.'.*without it"):
+        db.database(f"s3://{bucket}/x/../{prefix}", storage_options=server)
+
+
 def test_a_wrong_secret_is_refused_without_the_secret(seaweedfs: SeaweedFS) -> None:
     paths = _objects(_fs(seaweedfs.options))
     wrong = {**seaweedfs.options, "secret": "not-the-secret-42"}

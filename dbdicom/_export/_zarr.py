@@ -50,11 +50,17 @@ import zarr
 from zarr.codecs import BloscCodec
 
 from .. import _arrays
-from .._errors import GeometryError, GridError, InvalidFileError, InvalidValueError
+from .._errors import (
+    DatabaseNotFoundError,
+    GeometryError,
+    GridError,
+    InvalidFileError,
+    InvalidValueError,
+)
+from .._files import Store, has_scheme
 from ._each import ExportedPath, each_series
 from ._layout import (
     frame_rows,
-    local_target,
     mixed_groups,
     series_name,
     target_folder,
@@ -216,7 +222,9 @@ def write_zarr(
 _DATES = xr.coders.CFDatetimeCoder(time_unit="s")
 
 
-def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
+def open_zarr(
+    path: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> xr.DataArray:
     """Open a Zarr store written by :func:`export_zarr` as the DataArray it was.
 
     The OME axes are put back into the DataArray's dims and the encoding of
@@ -229,7 +237,11 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     Parameters
     ----------
     path : str or path-like
-        The ``.zarr`` folder.
+        The ``.zarr`` folder of a series, or its URL in a store fsspec reads
+        (``s3://bucket/exports/7_T1.zarr``, where ``export_as_zarr`` wrote it).
+    storage_options : mapping, optional
+        fsspec's options of the store of a URL (credentials, endpoint), as
+        for ``db.database(url)`` and ``xarray.open_zarr``.
 
     Returns
     -------
@@ -237,10 +249,14 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
 
     Raises
     ------
-    FileNotFoundError
-        If there is no store at ``path``.
+    dbdicom.DatabaseNotFoundError
+        If there is nothing at ``path`` (also a ``FileNotFoundError``).
     dbdicom.InvalidFileError
-        If it is an OME-Zarr image that dbdicom did not write.
+        If it is not the Zarr store of a series of a dbdicom export (an
+        export folder: the message lists the series' stores in it), or an
+        OME-Zarr image that dbdicom did not write.
+    dbdicom.StorageError
+        If the store of a URL cannot be read (as ``db.database(url)`` says).
 
     Examples
     --------
@@ -255,20 +271,25 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     (('SliceLocation', 'FlipAngle', 'row', 'column'), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
     >>> xr.testing.assert_identical(da.compute(), vfa.to_xarray().compute())
     """
-    store = local_target(path)
-    if not store.exists():
-        raise FileNotFoundError(f"no Zarr store at {str(store)!r}")
-    group = zarr.open_group(store, mode="r")
+    store, name, names = _zarr_store(path, storage_options)
+    try:
+        group = zarr.open_group(store, mode="r")
+    except (zarr.errors.GroupNotFoundError, FileNotFoundError, NotADirectoryError) as exc:
+        raise _not_a_store(name, names()) from exc
     meta = group.attrs.get("dbdicom")
     if not isinstance(meta, dict):
         if "ome" in group.attrs or "multiscales" in group.attrs:
             raise InvalidFileError(
-                f"{str(store)!r} is an OME-Zarr image that dbdicom did not write: it has "
+                f"{name!r} is an OME-Zarr image that dbdicom did not write: it has "
                 "no DICOM coordinates to make a DataArray with. Read it with an OME-Zarr "
                 "reader (ngff-zarr, ome-zarr)"
             )
         # layout 1 (dbdicom before OME-Zarr): the DataArray as an xarray store
-        return decode_zarr(xr.open_dataarray(store, engine="zarr", chunks={}, decode_times=_DATES))
+        try:
+            old = xr.open_dataarray(store, engine="zarr", chunks={}, decode_times=_DATES)
+        except ValueError as exc:  # a Zarr group, not one DataArray's
+            raise _not_a_store(name, names()) from exc
+        return decode_zarr(old)
     image = group[meta["image"]]
     data = from_ome(dask.array.from_zarr(image), meta)
     coordinates = xr.open_dataset(
@@ -276,6 +297,65 @@ def open_zarr(path: str | os.PathLike[str]) -> xr.DataArray:
     )
     da = xr.DataArray(data, dims=meta["dims"], coords=coordinates.coords, attrs=coordinates.attrs)
     return decode_zarr(da)
+
+
+def _zarr_store(
+    path: str | os.PathLike[str], options: Mapping[str, Any] | None
+) -> tuple[Any, str, Any]:
+    """What zarr opens for ``path``, its name in messages, and a function listing its entries.
+
+    A URL is read through fsspec as ``db.database(url)`` reads it (its
+    credentials out of the name); a local path stays a path.
+    """
+    text = os.fspath(path)
+    if not has_scheme(text):
+        if options:
+            raise InvalidValueError(
+                f"storage_options are for URLs, not for the local path {text!r}: leave them out."
+            )
+        local = Path(text)
+        if not local.exists():
+            raise DatabaseNotFoundError(f"no Zarr store at {text!r}: it does not exist.")
+        return (
+            local,
+            text,
+            lambda: sorted(p.name for p in local.iterdir()) if local.is_dir() else [],
+        )
+    remote = Store(text, dict(options or {}))
+    fs, base = remote.filesystem()
+    try:
+        if not fs.exists(base):
+            raise DatabaseNotFoundError(f"no Zarr store at {remote.name}: it does not exist.")
+        store = zarr.storage.FsspecStore.from_mapper(fs.get_mapper(base), read_only=True)
+    except DatabaseNotFoundError:
+        raise
+    except Exception as exc:  # the store's boundary: any client error is the store's
+        raise remote.error(exc, "cannot be read") from exc
+
+    def names() -> list[str]:
+        try:
+            return sorted(str(p).rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(base, detail=False))
+        except OSError:
+            return []
+
+    return store, remote.name, names
+
+
+def _not_a_store(name: str, entries: list[str]) -> InvalidFileError:
+    """The error of a ``name`` that holds no Zarr store of a series; ``entries``: what it holds."""
+    stores = [e for e in entries if e.endswith(".zarr")]
+    if stores:
+        shown = ", ".join(stores[:10]) + (f" (and {len(stores) - 10} more)" if stores[10:] else "")
+        way = f"it is an export folder: give the .zarr store of a series inside it: {shown}"
+    else:
+        held = ", ".join(entries[:10]) or "nothing"
+        way = (
+            f"it holds {held}. Give the .zarr store of a series that export_as_zarr wrote "
+            "(<export folder>/.../<series>.zarr)"
+        )
+    return InvalidFileError(
+        f"{name!r} is not the Zarr store of a series of a dbdicom export: {way}."
+    )
 
 
 def _zarr_arrays(

@@ -39,6 +39,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ from .._errors import (
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._ranges import cat_ranges
-from ._urls import SCHEME, fs_arguments, fs_url, local_zip, redact, scrub
+from ._urls import SCHEME, fs_arguments, fs_url, local_zip, normal_url, redact, scrub
 from ._walker import TooDeep
 from ._window import Window
 
@@ -95,8 +96,10 @@ class Store:
     Parameters
     ----------
     url : str
-        As given (``s3://bucket/prefix``, ``zip://::archive.zip``, a path
-        ending in ``.zip``); never printed as it is (see :attr:`name`).
+        ``s3://bucket/prefix``, ``zip://::archive.zip``, a path ending in
+        ``.zip``; kept as :func:`~dbdicom._files._urls.normal_url` writes it
+        (``s3://b//ct`` is ``s3://b/ct``), never printed as it is (see
+        :attr:`name`).
     options : mapping
         fsspec storage options (credentials, ``endpoint_url``...): kept out
         of ``repr``, of comparisons and of every message.
@@ -106,10 +109,15 @@ class Store:
     >>> store = Store("s3://bucket/ct", {"key": "AKIA1234", "secret": "xyz!9"})
     >>> store.name, "AKIA" in repr(store)
     ('s3://bucket/ct', False)
+    >>> Store("s3://bucket//ct").name
+    's3://bucket/ct'
     """
 
     url: str
     options: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", normal_url(self.url))
 
     def __repr__(self) -> str:  # (a dask graph's repr shows it: no credential)
         return f"Store({self.name!r})"
@@ -202,6 +210,15 @@ class Store:
                 f"{where} {what}: it does not exist ({cause}). Give the URL of a bucket "
                 "and prefix (or archive) that holds DICOM files."
             )
+        if _no_ranges(exc):
+            zipped = redact(inner)
+            return StorageError(
+                f"{where} {what}: the web server does not serve parts of files (byte "
+                f"ranges), which reading a zip file in place needs ({cause}). Download the "
+                f"zip file (curl -O {zipped}, or fsspec.filesystem('http').get({zipped!r}, "
+                "'local.zip')) and open or import the local copy, or serve it with a server "
+                "that serves byte ranges (nginx, Apache; python -m http.server does not)."
+            )
         if local_zip(self.url) is not None:  # a zip file on this machine: no server
             return StorageError(
                 f"{where} {what} ({cause}): it is not a zip file that can be read "
@@ -247,9 +264,8 @@ class Store:
         except Exception as exc:  # the store's boundary: any client error is the store's
             raise self.error(exc, "cannot be listed") from exc
         out: dict[str, tuple[int, int]] = {}
-        cut = len(base) + 1 if base else 0
         for name, info in found.items():
-            rel = str(name)[cut:].lstrip("/")
+            rel = self._relative(str(name), base)
             if not rel or any(part.startswith(".") for part in rel.split("/")):
                 continue
             if info.get("type", "file") != "file":
@@ -261,6 +277,41 @@ class Store:
                     raise self.error(exc, "cannot be listed", redact(str(name))) from exc
             out[rel] = (int(info.get("size") or 0), _stamp(info))
         return out
+
+    def _relative(self, name: str, base: str) -> str:
+        """The path of the listed ``name`` below ``base`` ("" for ``base`` itself).
+
+        Raises
+        ------
+        dbdicom.StorageError
+            The store listed a name that is not below ``base`` as asked for:
+            a relative path cut from it would name another object.
+
+        Examples
+        --------
+        >>> store = Store("s3://b/ct")
+        >>> store._relative("b/ct/a/IM-1", "b/ct"), store._relative("b/ct", "b/ct")
+        ('a/IM-1', '')
+        >>> store._relative("b/mr/IM-1", "b/ct")
+        Traceback (most recent call last):
+        dbdicom._errors.StorageError: s3://b/ct cannot be listed: the store names an object ...
+        """
+        if not base:
+            return name.lstrip("/")
+        if name == base:
+            return ""
+        if name.startswith(base + "/"):
+            return name[len(base) + 1 :].lstrip("/")
+        # a web server may link http <-> https (fsspec follows those links)
+        plain = [re.sub(r"^https?://", "", text) for text in (name, base)]
+        if plain[0].startswith(plain[1] + "/"):
+            return plain[0][len(plain[1]) + 1 :].lstrip("/")
+        raise StorageError(
+            f"{self.name} cannot be listed: the store names an object "
+            f"{self.scrub(redact(name))!r} that is not below {self.scrub(redact(base))!r}, "
+            "the path it was asked for, so its place in the database is unknown. Give "
+            "the URL as the store names its objects."
+        )
 
     def stat(self, rels: Sequence[str]) -> dict[str, tuple[int, int]]:
         """Size and stamp (see :meth:`listing`) of those objects of ``rels`` that exist.
@@ -323,6 +374,18 @@ class Store:
     def object(self, rel: str) -> RemoteFile:
         """The object ``rel`` of this store."""
         return RemoteFile(self.url, rel, self.options)
+
+
+def _no_ranges(exc: BaseException) -> bool:
+    """Whether ``exc`` is fsspec's refusal to seek in a web server's file sent whole only.
+
+    (A server that ignores ``Range``, such as ``python -m http.server``: a zip
+    file's directory, at its end, cannot be read without the rest.)
+    """
+    text = str(exc)
+    return isinstance(exc, ValueError) and (
+        "support range requests" in text or "Cannot seek streaming HTTP file" in text
+    )
 
 
 def _ranged(data: bytes, start: int, end: int) -> bytes:

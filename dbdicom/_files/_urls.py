@@ -25,6 +25,7 @@ __all__ = [
     "is_url",
     "is_zip_path",
     "local_zip",
+    "normal_url",
     "redact",
     "scrub",
     "split_userinfo",
@@ -159,6 +160,54 @@ def fs_url(url: str) -> str:
     return "zip://::" + os.path.abspath(os.path.expanduser(url))
 
 
+def normal_url(url: str) -> str:
+    """``url`` written one way: schemes in lower case; object paths with no ``//``, no ``.``.
+
+    Schemes are case-insensitive (RFC 3986), fsspec's protocols are lower
+    case: ``S3://b/ct`` is ``s3://b/ct``.
+
+    An object store lists its objects under one name each: ``s3://b//ct``
+    and ``s3://b/./ct`` (typed by mistake) are ``s3://b/ct``, whose objects
+    a listing names (a store that takes the prefix as written lists none,
+    or refuses it). A trailing ``/`` stays (it is removed where the URL is
+    read); ``http(s)://`` URLs are the server's to read and stay as given.
+
+    Raises
+    ------
+    dbdicom.InvalidValueError
+        A ``..`` segment: object stores have no parent folders.
+
+    Examples
+    --------
+    >>> normal_url("s3://trial//shared"), normal_url("s3://trial/./shared/")
+    ('s3://trial/shared', 's3://trial/shared/')
+    >>> normal_url("zip://::s3://b//cd.zip"), normal_url("https://host//a/./b")
+    ('zip://::s3://b/cd.zip', 'https://host//a/./b')
+    >>> normal_url("file:///data//ct/."), normal_url("ZIP://::S3://b/cd.zip")
+    ('file:///data/ct', 'zip://::s3://b/cd.zip')
+    """
+    parts = url.split("::")
+    for k, part in enumerate(parts):
+        found = SCHEME.match(part)
+        if not found:
+            continue
+        head, path = part[: found.end()].lower(), part[found.end() :]
+        if head in ("http://", "https://"):
+            parts[k] = head + path
+            continue
+        segments = path.split("/")
+        if ".." in segments:
+            raise InvalidValueError(
+                f"{redact(url)}: a '..' in the path of a store's URL names no parent folder "
+                "(an object store has none): give the path without it."
+            )
+        kept = [s for s in segments if s not in ("", ".")]
+        lead = "/" if path.startswith("/") else ""
+        tail = "/" if path.endswith("/") and kept else ""
+        parts[k] = head + lead + "/".join(kept) + tail
+    return "::".join(parts)
+
+
 def split_userinfo(url: str) -> tuple[str, str | None, str]:
     """``url`` without its ``user:password@``, and the user (None: none) and password, decoded.
 
@@ -201,6 +250,11 @@ def fs_arguments(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, A
     chain = fs_url(url)
     parts = chain.split("::")
     out: dict[str, Any] = dict(options)
+    if len(parts) > 1:  # options keyed by protocol: fsspec's keys are lower case
+        out = {
+            k.lower() if isinstance(k, str) and SCHEME.match(f"{k}://") else k: v
+            for k, v in out.items()
+        }
     for k, part in enumerate(parts):
         found = SCHEME.match(part)
         protocol = found.group(1).lower() if found else ""
@@ -257,7 +311,7 @@ def local_zip(url: str) -> str | None:
     chain = fs_url(url)
     target = chain.rpartition("::")[2]
     if not chain.lower().startswith("zip://") or (
-        SCHEME.match(target) and not target.startswith("file://")
+        SCHEME.match(target) and not target.lower().startswith("file://")
     ):
         return None
-    return target.removeprefix("file://")
+    return target[7:] if target.lower().startswith("file://") else target

@@ -155,9 +155,10 @@ def _store_of(url: str, options: Mapping[str, Any]) -> Store:
     chain = [part.split("://", 1)[0].lower() for part in url.split("::") if "://" in part]
     mine = dict(options)
     if mine and all(isinstance(v, Mapping) for v in mine.values()):
-        if any(k in chain or k in BACKENDS or k in ("file", "zip") for k in mine):
+        lower = {str(k).lower(): v for k, v in mine.items()}  # a scheme's case is no matter
+        if any(k in chain or k in BACKENDS or k in ("file", "zip") for k in lower):
             # keyed by protocol: this URL's (each layer's, for a chained URL)
-            mine = {k: v for k, v in mine.items() if k in chain}
+            mine = {k: v for k, v in lower.items() if k in chain}
             if len(chain) == 1:
                 mine = dict(mine.get(chain[0]) or {})
     if len(chain) == 1 and url.split("?", 1)[0].lower().endswith(".zip"):

@@ -459,5 +459,5 @@ def retrieve_into(url: str, folder: Path) -> list[Path]:
             ds.save_as(path, enforce_file_format=True)
             written.append(path)
     except requests.RequestException as exc:
-        raise server_error(exc, server, f"retrieving {'/'.join(parts)} from") from None
+        raise server_error(exc, server, f"retrieving studies/{'/'.join(parts)} from") from None
     return written
