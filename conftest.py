@@ -2,7 +2,8 @@
 
 Every test, and every example, makes its temporary files (``tempfile.mkdtemp()``,
 ``TemporaryDirectory``) in a folder pytest keeps for it, not in the system's
-temporary folder, where ~140 were left a run.
+temporary folder, where ~140 were left a run; dbdicom's user cache and data
+folders are the run's, not the user's.
 
 ``zip_of(members)`` makes a zip file (a CD shipped as an archive, a store of
 objects) in the test's temporary folder and returns its path: ``members``
@@ -14,10 +15,22 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_folders_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # dbdicom's user cache and data folders (the indexes of read-only folders and of
+    # stores, DICOMweb headers, work on stores) in the run's folder, not the user's:
+    # runs had left ~1,400 folders (150 MB) in ~/.cache/dbdicom
+    home = tmp_path_factory.mktemp("user-folders")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -92,9 +93,21 @@ class RemoteIndex(Index):
     def __init__(self, store: Store, progress: Progress | None = None) -> None:
         self.source = store
         folder = self.home() / f"{self.cache_prefix}{store.cache_key()}"
+        #: its folder was made by this open (see :meth:`discard`)
+        self.made = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, progress)
         self.writable = False
+
+    def discard(self) -> None:
+        """Remove the folder of an open that failed, if that open made it and left no index.
+
+        A store that cannot be listed (no server, no such bucket, refused)
+        leaves nothing in the user cache. A folder another open made, or
+        one with a saved index, stays.
+        """
+        if self.made and not (self.store / "index").exists():
+            shutil.rmtree(self.root, ignore_errors=True)
 
     @property
     def name(self) -> str:

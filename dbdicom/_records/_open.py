@@ -228,7 +228,11 @@ def database(
             index: RemoteIndex = StagedIndex(store)
             return Database(index.name, status=status, dialog=dialog, index=index)
         index = RemoteIndex(store)
-        return Database(index.name, status=status, dialog=dialog, index=index)
+        try:
+            return Database(index.name, status=status, dialog=dialog, index=index)
+        except BaseException:
+            index.discard()  # nothing left in the user cache by an open that failed
+            raise
     root = Path(path).expanduser()
     if not root.exists():
         raise DatabaseNotFoundError(
