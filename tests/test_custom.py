@@ -207,7 +207,7 @@ def test_colormap_check() -> None:
 
 def test_colormap_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r'pip install "dbdicom\[plot\]"'):
+    with pytest.raises(ImportError, match=r"needs matplotlib: pip install 'matplotlib>="):
         COLORMAP.check("viridis")
     COLORMAP.apply(mr(), None)  # removing needs no matplotlib
 
