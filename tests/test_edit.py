@@ -655,6 +655,26 @@ def test_a_restore_by_one_database_object_is_seen_by_another_of_the_folder(
     assert first.close() and second.close()
 
 
+def test_a_record_of_a_view_reads_its_own_values_after_another_view_removed_rows(
+    demo_folder: Path,
+) -> None:
+    """Review: after first removed the series before it in the index, a series second
+    held read another series' values (its cached row positions, used before second
+    caught up with the folder), or failed with an IndexError."""
+    second = db.database(demo_folder)
+    rows = second.index.array("SeriesDescription").tolist()
+    names = list(dict.fromkeys(rows))  # in the index's order
+    held = {name: second.series(SeriesDescription=name)[0] for name in names}
+    expected = {name: held[name].SOPInstanceUID for name in names[1:]}
+    first = db.database(demo_folder)
+    first.series(SeriesDescription=names[0])[0].remove()
+    for name in names[1:]:
+        assert held[name].SeriesDescription == name
+        assert held[name].SOPInstanceUID == expected[name]
+    assert names[0] not in [s.SeriesDescription for s in second.series()]
+    assert first.restore() and first.close() and second.close()
+
+
 def test_a_save_by_one_database_object_is_seen_by_another_of_the_folder(
     demo_folder: Path,
 ) -> None:

@@ -616,6 +616,18 @@ def test_url_schemes_are_case_insensitive(
         _same_database(remote, local)
 
 
+def test_a_file_url_with_dot_dot_is_its_local_folder(tmp_path: Path) -> None:
+    """Review: ``file:///.../work/../study`` was refused as "a '..' names no parent folder
+    (an object store has none)": on a local disk it does."""
+    folder = tmp_path / "study"
+    build_database(folder)
+    (tmp_path / "work").mkdir()
+    for typed in (f"file://{tmp_path}/work/../study", f"file://{tmp_path}//work/./../study/"):
+        remote = db.database(typed)
+        assert remote.path.rstrip("/") == f"file://{folder}"
+        _same_database(remote, db.database(folder))
+
+
 def test_what_reads_whole_files_reads_a_local_copy(
     s3_server: dict[str, Any], tmp_path: Path
 ) -> None:

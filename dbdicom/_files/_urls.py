@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -170,7 +171,8 @@ def normal_url(url: str) -> str:
     and ``s3://b/./ct`` (typed by mistake) are ``s3://b/ct``, whose objects
     a listing names (a store that takes the prefix as written lists none,
     or refuses it). A trailing ``/`` stays (it is removed where the URL is
-    read); ``http(s)://`` URLs are the server's to read and stay as given.
+    read); ``http(s)://`` URLs are the server's to read and stay as given;
+    a ``file://`` path is normalised as a local path (``..`` is its parent).
 
     Raises
     ------
@@ -185,6 +187,8 @@ def normal_url(url: str) -> str:
     ('zip://::s3://b/cd.zip', 'https://host//a/./b')
     >>> normal_url("file:///data//ct/."), normal_url("ZIP://::S3://b/cd.zip")
     ('file:///data/ct', 'zip://::s3://b/cd.zip')
+    >>> normal_url("file:///data/work/../ct/"), normal_url("zip://::file:///a/../cd.zip")
+    ('file:///data/ct/', 'zip://::file:///cd.zip')
     """
     parts = url.split("::")
     for k, part in enumerate(parts):
@@ -194,6 +198,10 @@ def normal_url(url: str) -> str:
         head, path = part[: found.end()].lower(), part[found.end() :]
         if head in ("http://", "https://"):
             parts[k] = head + path
+            continue
+        if head == "file://" and path:  # a local path: its '..' names the parent folder
+            tail = "/" if path.endswith("/") and path.strip("/") else ""
+            parts[k] = head + posixpath.normpath(path).replace("//", "/") + tail
             continue
         segments = path.split("/")
         if ".." in segments:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -93,21 +92,21 @@ class RemoteIndex(Index):
     def __init__(self, store: Store, progress: Progress | None = None) -> None:
         self.source = store
         folder = self.home() / f"{self.cache_prefix}{store.cache_key()}"
-        #: its folder was made by this open (see :meth:`discard`)
-        self.made = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, progress)
         self.writable = False
 
     def discard(self) -> None:
-        """Remove the folder of an open that failed, if that open made it and left no index.
+        """Remove the folders of an open that failed, where they hold nothing.
 
         A store that cannot be listed (no server, no such bucket, refused)
-        leaves nothing in the user cache. A folder another open made, or
-        one with a saved index, stays.
+        leaves nothing in the user cache. Only empty folders go (``rmdir``):
+        one that holds anything (an index saved before, a file another open
+        of the same store is writing) stays, whoever made it.
         """
-        if self.made and not (self.store / "index").exists():
-            shutil.rmtree(self.root, ignore_errors=True)
+        for folder in (self.store, self.root):
+            with contextlib.suppress(OSError):  # not empty, or gone: left as it is
+                folder.rmdir()
 
     @property
     def name(self) -> str:

@@ -175,7 +175,15 @@ class Database(Record):
         return pads.dataset(self.index_path, format="parquet", partitioning="hive")
 
     def _changed(self) -> None:
-        """Drop the caches built on the index table if it changed in a way they see."""
+        """Drop the caches built on the index table if it changed in a way they see.
+
+        Another view of the folder (a Database object of this process) that
+        changed it is caught up with first: the caches answer for rows.
+        """
+        editor = getattr(self, "_editor", None)  # (none yet while the database opens)
+        if editor is not None and editor.behind:
+            editor.catch_up()  # which calls this again, caught up
+            return
         index = self._index
         if self._seen[0] != index.version:
             self._groups = {}

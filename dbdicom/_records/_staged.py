@@ -45,7 +45,11 @@ class StoreEdits:
         self.journal = journal
         self.told = told
         key = str(index.root)
-        self.lock = _LOCKS.setdefault(key, StoreLock(index.source, index.store, index.root))
+        if key not in _LOCKS:
+            _LOCKS[key] = StoreLock(index.source, index.store, index.root)
+        self.lock = _LOCKS[key]
+        # the credentials of the latest open (a notebook's refreshed token), for all views
+        self.lock.store = index.source
         index.entries = lambda: journal.entries
         if journal.entries:  # changes left unsaved by an earlier session: read them here
             index.update(sorted(journal.entries))
