@@ -88,8 +88,8 @@ def run(script: Path, *args: object) -> subprocess.CompletedProcess[str]:
     )
 
 
-# ~28 s each: the series level, whose restore is the database's own restore of fewer
-# files, runs with the long cases (pytest -m slow)
+# ~28 s each: a series' restore (which puts back some of the folder's changes, not all)
+# runs with the long cases (pytest -m slow)
 @pytest.mark.parametrize("level", ["database", pytest.param("series", marks=pytest.mark.slow)])
 def test_a_restore_killed_then_saved_is_never_half_saved(tmp_path: Path, level: str) -> None:
     script = tmp_path / "child.py"
