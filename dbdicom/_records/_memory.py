@@ -132,16 +132,16 @@ class Memory:
         uid = self.memory[rel].get("SOPInstanceUID", "")
         if at_exit:
             return StaleFileError(
-                f"{self.root / rel}{more} was {how} by another program after it was read "
-                "into memory (read()): its edits held in memory were not written at exit "
-                "(they would have undone that program's change); the edits of the other "
-                "files were written, unsaved."
+                f"{self.root / rel}{more} was {how} by another program (or another "
+                "Database object of the folder) after it was read into memory (read()): its "
+                "edits held in memory were not written at exit (they would have undone that "
+                "change); the edits of the other files were written, unsaved."
             )
         return StaleFileError(
-            f"{self.root / rel}{more} was {how} by another program after it was read into "
-            "memory (read()): writing its edits held in memory would undo that program's "
-            "change, so none were written; they are still in memory. To go on, drop the "
-            "edits of that instance (database.instances(SOPInstanceUID="
-            f"'{uid}')[0].restore()) and save() again: the other program's change stays. "
-            "To put your edits on top of it, set them again after that."
+            f"{self.root / rel}{more} was {how} by another program (or another Database "
+            "object of the folder) after it was read into memory (read()): writing its edits "
+            "held in memory would undo that change, so none were written; they are still in "
+            "memory. To go on, drop the edits of that instance (database.instances("
+            f"SOPInstanceUID='{uid}')[0].restore()) and save() again: the other change "
+            "stays. To put your edits on top of it, set them again after that."
         )
