@@ -211,3 +211,48 @@ def test_text_its_own_character_set_does_not_decode_refuses_a_switch(tmp_path: P
         with pytest.raises(db.InvalidFileError, match=r"b.dcm: \(0008,1030\).*does not decode"):
             database.instances()[0].InstitutionName = "Ŝtrange 山"
     assert _snapshot(tmp_path) == before and not database.unsaved
+
+
+def _charset_files(folder: Path, *names: str) -> None:
+    charsets = Path(pydicom.__file__).parent / "data" / "charset_files"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes((charsets / name).read_bytes())
+
+
+def test_a_character_set_that_cannot_hold_the_text_is_refused(tmp_path: Path) -> None:
+    """Trial L: ISO_IR 100 set on a Cyrillic header was taken: 'Люкceмбypг' was written
+    '???ce??yp?' (only pydicom's UserWarning said so), and save() kept it. Refused now,
+    naming the file and the element, before anything is written."""
+    _charset_files(tmp_path, "chrRuss.dcm")
+    before = _snapshot(tmp_path)
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    with pytest.raises(db.InvalidFileError, match=r"chrRuss.dcm: \(0010,0010\) \"Patient's Name\""
+                       r" holds text that ISO_IR 100 does not encode.*ISO_IR 192"):  # fmt: skip
+        instance.SpecificCharacterSet = "ISO_IR 100"
+    with pytest.raises(db.InvalidFileError, match="the default set, ASCII"):
+        instance.SpecificCharacterSet = None
+    assert _snapshot(tmp_path) == before and not database.unsaved
+    instance.SpecificCharacterSet = "ISO_IR 192"  # UTF-8 holds it: the text is kept
+    database.save()
+    ds = pydicom.dcmread(tmp_path / "chrRuss.dcm")
+    assert (ds.SpecificCharacterSet, str(ds.PatientName)) == ("ISO_IR 192", "Люкceмбypг")
+
+
+def test_a_character_set_that_holds_the_text_re_encodes_it(tmp_path: Path) -> None:
+    """Latin-1 text set to UTF-8 and back, and ASCII text to the default: each value kept."""
+    _charset_files(tmp_path, "chrFren.dcm")
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    name = instance.PatientName
+    assert not name.isascii()
+    for charset in ("ISO_IR 192", "ISO_IR 100"):
+        instance.SpecificCharacterSet = charset
+        ds = pydicom.dcmread(tmp_path / "chrFren.dcm")
+        assert (ds.SpecificCharacterSet, str(ds.PatientName)) == (charset, name)
+    instance.PatientName = "Buc^Jerome"
+    instance.SpecificCharacterSet = None  # the default set: ASCII holds it
+    ds = pydicom.dcmread(tmp_path / "chrFren.dcm")
+    assert "SpecificCharacterSet" not in ds and str(ds.PatientName) == "Buc^Jerome"
+    assert database.restore() == 1

@@ -38,13 +38,21 @@ from ._serialise import (
     set_elements,
 )
 from ._source import Source, dataset_source
-from ._switch import UTF8_NAME, UnkeptBytesError, naming, switch_to_utf8, unknown_vr
+from ._switch import (
+    UTF8_NAME,
+    UnkeptBytesError,
+    naming,
+    switch_charset,
+    switch_to_utf8,
+    unknown_vr,
+)
 
 __all__ = [
     "DROP",
     "UTF8_NAME",
     "UnkeptBytesError",
     "naming",
+    "switch_charset",
     "switch_to_utf8",
     "unknown_vr",
     "REMOVE",

@@ -23,18 +23,28 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from pydicom.charset import convert_encodings
+from pydicom.charset import convert_encodings, encode_string
 from pydicom.datadict import dictionary_description, keyword_for_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.values import converters
 
 from .._errors import InvalidFileError
 
-__all__ = ["UTF8_NAME", "UnkeptBytesError", "naming", "switch_to_utf8", "unknown_vr"]
+__all__ = [
+    "UTF8_NAME",
+    "UnkeptBytesError",
+    "naming",
+    "switch_charset",
+    "switch_to_utf8",
+    "unknown_vr",
+]
 
 #: the SpecificCharacterSet of UTF-8, which encodes any text
 UTF8_NAME = "ISO_IR 192"
+# VRs whose values are text in the character set (PN, SH, LO, ST, LT, UC, UT)
+_TEXT = frozenset(["PN", "SH", "LO", "ST", "LT", "UC", "UT"])
 
 
 class UnkeptBytesError(InvalidFileError):
@@ -130,10 +140,106 @@ def switch_to_utf8(ds: Dataset) -> None:
             f"a valid value (record[(0x{group:04X}, 0x{element:04X})] = ...), or remove it "
             "with another tool."
         )
-    ds.SpecificCharacterSet = UTF8_NAME
-    # as if read in UTF-8: pydicom then writes the elements kept as read as they are
+    _set_charset(ds, UTF8_NAME)
+
+
+def _set_charset(ds: Dataset, name: Any) -> None:
+    """Give ``ds`` the character set ``name`` (None: the default), its text decoded already."""
+    if name:
+        ds.SpecificCharacterSet = name
+    elif "SpecificCharacterSet" in ds:
+        del ds.SpecificCharacterSet
+    # as if read in it: pydicom then writes the elements kept as read as they are
     implicit, little = ds.original_encoding
-    ds.set_original_encoding(implicit, little, convert_encodings(UTF8_NAME))
+    ds.set_original_encoding(implicit, little, convert_encodings(name or None))
+
+
+def switch_charset(ds: Dataset, name: Any) -> None:
+    """Give ``ds`` the character set ``name``, its text re-encoded; refused where it cannot be.
+
+    ``name``: a SpecificCharacterSet value (None: the default, ASCII).
+    pydicom writes characters a set cannot encode as ``?`` (with a warning):
+    ``ISO_IR 100`` set on a Cyrillic header turned ``Люкceмбypг`` into
+    ``???ce??yp?``, for good once saved.
+
+    Raises
+    ------
+    UnkeptBytesError
+        An element holds text the new set cannot encode (or that the old
+        one does not decode: see :func:`switch_to_utf8`). ``ds`` keeps its
+        character set.
+
+    Examples
+    --------
+    >>> ds = Dataset()
+    >>> ds.SpecificCharacterSet, ds.PatientName = "ISO_IR 192", "Müller"
+    >>> switch_charset(ds, "ISO_IR 100")
+    >>> ds.SpecificCharacterSet, str(ds.PatientName)
+    ('ISO_IR 100', 'Müller')
+    >>> ds.PatientName = "Люкceмбypг"
+    >>> switch_charset(ds, "ISO_IR 100")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dbdicom._dataset._switch.UnkeptBytesError: (0010,0010) "Patient's Name" holds text ...
+    """
+    if name == UTF8_NAME or (isinstance(name, list | tuple) and list(name) == [UTF8_NAME]):
+        switch_to_utf8(ds)
+        return
+    problems: list[tuple[str, int, str]] = []
+    _decode(ds, "", problems)
+    if problems:
+        switch_to_utf8(ds)  # which says why (and changes nothing)
+    encodings = convert_encodings(name) if name else ["ascii"]  # the default: ASCII
+    lost: list[tuple[str, int, str]] = []
+    _encodable(ds, "", encodings, lost)
+    if lost:
+        where, tag, text = lost[0]
+        more = f" (and {len(lost) - 1} more element(s))" if len(lost) > 1 else ""
+        raise UnkeptBytesError(
+            f"{where}{_label(tag)}{more} holds text that {name or 'the default set, ASCII,'} "
+            f"does not encode ({text[:40]!r}): written in it, those characters would be lost "
+            "('?' in their place); nothing was changed. Give a character set that holds "
+            f"them (ISO_IR 192, UTF-8, holds every character), or change that text first."
+        )
+    _set_charset(ds, name)
+
+
+def _encodable(
+    ds: Dataset, where: str, encodings: list[str], lost: list[tuple[str, int, str]]
+) -> None:
+    """List the text elements of ``ds`` (and its items') that ``encodings`` cannot encode."""
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        if unknown_vr(raw):
+            continue  # ASCII (see switch_to_utf8): the same in every set
+        elem = ds[tag]
+        if elem.VR == "SQ":
+            for i, item in enumerate(elem.value):
+                _encodable(item, f"{where}{_label(tag)} item {i + 1} > ", encodings, lost)
+        elif elem.VR in _TEXT:
+            values = elem.value if isinstance(elem.value, MultiValue | list) else [elem.value]
+            for value in values:
+                text = "" if value is None else str(value)
+                if not text.isascii() and not _encodes(text, encodings):
+                    lost.append((where, int(tag), text))
+                    break
+
+
+def _encodes(text: str, encodings: list[str]) -> bool:
+    """Whether pydicom writes ``text`` in ``encodings`` without a replacement character."""
+    if len(encodings) == 1:  # one code (most sets): as Python encodes it
+        try:
+            text.encode(encodings[0])
+        except (UnicodeError, LookupError):
+            return False
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom warns where it puts '?' in place
+        try:
+            encode_string(text, encodings)
+        except (UnicodeError, UserWarning, LookupError):
+            return False
+    return True
 
 
 def _decode(ds: Dataset, where: str, problems: list[tuple[str, int, str]]) -> None:

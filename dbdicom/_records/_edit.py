@@ -31,6 +31,7 @@ from .._dataset import (
     holds_text,
     naming,
     non_ascii,
+    switch_charset,
     switch_to_utf8,
     unknown_vr,
 )
@@ -78,6 +79,7 @@ class _Delete:
 
 #: A value that removes the element from the files.
 DELETE: Any = _Delete()
+_CHARSET = 0x00080005  # SpecificCharacterSet
 
 
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
@@ -89,6 +91,10 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
     :func:`~dbdicom._dataset.switch_to_utf8`) that
     :func:`~dbdicom._dataset.naming` names the file in.
     """
+    if number == _CHARSET and not isinstance(value, DataElement):
+        # the text re-encoded in the new set; refused where it cannot hold it
+        switch_charset(ds, None if value is DELETE else value)
+        return
     if value is DELETE:
         if number in ds:
             del ds[number]
