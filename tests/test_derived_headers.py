@@ -133,6 +133,27 @@ def test_a_mean_over_slices_keeps_the_flip_angle_of_each_frame(demo: db.Database
     demo.restore()
 
 
+@pytest.mark.parametrize("serialiser", ["auto", "pydicom"])
+def test_a_mean_over_slices_lies_at_their_centre(demo: db.Database, serialiser: str) -> None:
+    """Trial L: the frames of a mean over slices had an empty ImagePositionPatient (a Type 1
+    attribute: dciodvfy's error, and no affine read back). They lie at the centre of the
+    slab of their sources, as a scanner places a thick slab: the mean of their positions."""
+    vfa, da = _vfa(demo)
+    out = vfa.new_sibling(SeriesDescription="mean over slices")
+    set_xarray(out, da.mean("SliceLocation").astype(np.float32), serialiser=serialiser)
+    sources = _files(vfa)
+    middle = np.mean([[float(v) for v in ds.ImagePositionPatient] for ds in sources], axis=0)
+    location = np.mean([float(ds.SliceLocation) for ds in sources])
+    for instance in out.instances():
+        ds = pydicom.dcmread(instance.path)
+        np.testing.assert_allclose([float(v) for v in ds.ImagePositionPatient], middle)
+        assert float(ds.SliceLocation) == pytest.approx(location)
+        assert not [e for e in dciodvfy_errors(instance.path) if "ImagePosition" in e]
+    back = out.to_xarray()
+    np.testing.assert_allclose(back.dicom.affine[:3, 3], middle)  # a geometry, read back
+    demo.restore()
+
+
 def test_frames_with_one_source_copy_it_whole(demo: db.Database) -> None:
     """A frame with one source has nothing to differ in: its header is that source's."""
     vfa, da = _vfa(demo)

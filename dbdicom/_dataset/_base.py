@@ -18,6 +18,7 @@ import numpy as np
 from pydicom.datadict import dictionary_VR
 from pydicom.datadict import tag_for_keyword as keyword_tag
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.uid import MRImageStorage
 from pydicom.valuerep import DSfloat
 
@@ -36,7 +37,7 @@ from ._elements import CHARSET, charset_of, image_type_rest
 from ._enhanced import classic_conditions, classic_frame
 from ._source import Source
 
-__all__ = ["Base", "Template", "base_of", "differing", "read_source"]
+__all__ = ["Base", "Template", "base_of", "centre", "differing", "read_source"]
 
 _IMAGE_TYPE = 0x00080008
 _PHOTOMETRIC = 0x00280004
@@ -350,3 +351,43 @@ def differing(
                     out.add(int(keyword_tag(keyword) or 0))
     out.discard(CHARSET)
     return frozenset(tag for tag in out if tag >> 16 != 0x0002 and tag != 0x7FE00010)
+
+
+def centre(group: Sequence[Source], layouts: Layouts, tag: int) -> list[float] | None:
+    """The mean of the numbers (DS) of ``tag`` in the sources ``group``; None if one has none.
+
+    Where a frame reduced over sources at several places lies: the centre
+    of the slab they make (a mean or a maximum over slices), as scanners
+    place a thick slab.
+
+    Examples
+    --------
+    >>> from dbdicom._dataset._source import dataset_source
+    >>> a, b = Dataset(), Dataset()
+    >>> a.ImagePositionPatient, b.ImagePositionPatient = [0, 0, 0], [0, 0, 5]
+    >>> centre([dataset_source(a), dataset_source(b)], Layouts(), 0x00200032)
+    [0.0, 0.0, 2.5]
+    """
+    found: list[list[float]] = []
+    for source in group:
+        own = _own_elements(source, layouts)
+        if own is not None:
+            raw = own.get(tag)
+            is_ds = raw is not None and raw[4:6] == b"DS"  # (explicit VR: 8 header bytes)
+            text = raw[8:].decode("ascii", "replace") if raw is not None and is_ds else None
+        else:
+            value = read_source(source).get(tag)
+            text = None if value is None else "\\".join(str(v) for v in _listed(value.value))
+        try:
+            numbers = [float(v) for v in (text or "").strip(" \0").split("\\")]
+        except ValueError:  # not numbers: no centre
+            return None
+        if not text or (found and len(numbers) != len(found[0])):
+            return None
+        found.append(numbers)
+    return [float(v) for v in np.mean(np.asarray(found), axis=0)]
+
+
+def _listed(value: Any) -> list[Any]:
+    """The values of an element's ``value``: one, or several."""
+    return list(value) if isinstance(value, MultiValue | list | tuple) else [value]

@@ -46,7 +46,7 @@ from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
 from .._templates import slice_location
 from ._attrs import shared_attrs
-from ._base import Base, Template, base_of, differing
+from ._base import Base, Template, base_of, centre, differing
 from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
     CHARSET,
@@ -120,6 +120,10 @@ _VOI = (
 )
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+
+
+# the frame's place: where sources at several places put it (see remove_differing)
+_POSITION, _ORIENTATION, _LOCATION = 0x00200032, 0x00200037, 0x00201041
 
 
 @dataclass(slots=True)
@@ -324,7 +328,17 @@ class PlanBuilder:
             return
         attrs = self._attr_tags
         first = base.elements if base.source is group[0] else None
-        for tag in differing(group, self.layouts, first):
+        differ = differing(group, self.layouts, first)
+        if _POSITION in differ and _ORIENTATION not in differ and _POSITION not in delta:
+            # sources at several places, alike in orientation (a mean or a maximum over
+            # slices): the frame lies at their centre, as a thick slab does (the position
+            # is Type 1: an empty one made the image invalid)
+            for tag in (_POSITION, _LOCATION):
+                middle = centre(group, self.layouts, tag) if tag in differ else None
+                if middle is not None and tag not in attrs:
+                    numbers = [float(to_dicom("SliceLocation", v)) for v in middle]
+                    delta.update(encode_values([(tag, "DS", numbers)]))
+        for tag in differ:
             if tag not in delta and tag not in attrs:
                 delta[tag] = empty_element(tag, base.vr(tag)) if base.has(tag) else None
 
