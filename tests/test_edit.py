@@ -899,3 +899,29 @@ def test_restoring_or_saving_one_record_alone_keeps_its_parent_whole(demo: db.Da
     other.ImageComments = "mine"
     other.restore()
     assert other.ImageComments is None
+
+
+def test_del_removes_an_element_by_the_level_rule(demo_folder: Path) -> None:
+    """Trial L: `del instance.PatientName` said the Instance had no attribute PatientName,
+    `del instance["PatientName"]` raised AttributeError: __delitem__, and nothing else
+    removed an element (None leaves it, empty)."""
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    files = series.files()
+    assert all("ImageComments" not in pydicom.dcmread(f) for f in files)
+    series.ImageComments = "to go"
+    del series.ImageComments
+    assert all("ImageComments" not in pydicom.dcmread(f) for f in files)
+    instance = series.instances()[0]
+    del instance[(0x0018, 0x0050)]  # SliceThickness, of that file only
+    assert "SliceThickness" not in pydicom.dcmread(instance.path)
+    assert "SliceThickness" in pydicom.dcmread(series.instances()[1].path)
+    patient_files = series.parent.parent.files()
+    del series.PatientName  # a patient's attribute: from every file of the patient
+    assert all("PatientName" not in pydicom.dcmread(f) for f in patient_files)
+    assert series.PatientName is None
+    with pytest.raises(db.InvalidValueError, match="SeriesInstanceUID cannot be removed"):
+        del series.SeriesInstanceUID
+    with pytest.raises(db.UnknownAttributeError, match="not a DICOM keyword"):
+        del series.ImageComment
+    assert database.restore() == len(patient_files)

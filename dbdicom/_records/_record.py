@@ -24,7 +24,7 @@ from ._find import find
 from ._html import html_tree
 from ._print import summary, tree
 from ._reads import read, unique
-from ._set import set_values
+from ._set import Deletes, set_values
 from ._structure import (
     copy_to,
     move_to,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "TagLike"]
 
 
-class Record(Exports, Views):
+class Record(Exports, Views, Deletes):
     """A patient, study, series or instance of a database (or the database).
 
     Records are light handles: equal when they are of the same level, in the

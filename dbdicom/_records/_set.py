@@ -12,23 +12,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydicom.datadict import keyword_for_tag
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from .._checks import resolve_tag, to_dicom
-from .._errors import InvalidValueError
+from .._errors import InvalidValueError, UnknownAttributeError
 from .._files import FORMAT_TAGS
 from ._attributes import KEYS, LEVELS, level_of
-from ._edit import Editor, put
+from ._edit import DELETE, Editor, put
 from ._structure import _ancestor, _editor, _exists, is_empty
 
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["set_values"]
+__all__ = ["Deletes", "set_values"]
 
 _Item = tuple[int, str, str, Any]  # tag number, keyword, VR, value as written
+
+
+class Deletes:
+    """``del record.Keyword``, ``del record[tag]``: the element removed, as values are set.
+
+    By the level rule of :func:`set_values` (``del series.PatientName``
+    removes the name from every file of the series' patient), undone by
+    ``restore()`` until ``save()``. Keys (``PatientID``, the UIDs of
+    studies, series and instances) cannot be removed.
+    """
+
+    __slots__ = ()
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_"):
+            object.__delattr__(self, name)
+            return
+        if tag_for_keyword(name) is None:
+            raise UnknownAttributeError(
+                f"cannot delete {name!r} of a {type(self).__name__}: it is not a DICOM "
+                "keyword (del record.Keyword, or del record[(group, element)])."
+            )
+        set_values(self, [(name, DELETE)])  # type: ignore[arg-type]
+
+    def __delitem__(self, tag: Any) -> None:
+        tags = tag if isinstance(tag, list) else [tag]
+        set_values(self, [(t, DELETE) for t in tags])  # type: ignore[arg-type]
 
 
 def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
@@ -64,6 +91,14 @@ def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
             checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
             continue
         number, keyword, vr = resolve_tag(tag)
+        if value is DELETE:
+            if keyword in KEYS.values() or keyword == "SOPClassUID":
+                raise InvalidValueError(
+                    f"{keyword} cannot be removed: it places the record in the database. "
+                    "Give it another value, or remove the record itself (record.remove())."
+                )
+            checked.append((number, keyword, vr, DELETE))
+            continue
         checked.append((number, keyword, vr, to_dicom(number, value, vr)))
     return checked
 
@@ -76,7 +111,10 @@ def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
         if keyword == KEYS.get(target.level):
             editor.empty.rekey(target.level, target.uid, str(value))
             object.__setattr__(target, "_key", str(value))
-        empty.attrs[keyword] = value
+        if value is DELETE:
+            empty.attrs.pop(keyword, None)
+        else:
+            empty.attrs[keyword] = value
 
 
 def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_Item]) -> None:
