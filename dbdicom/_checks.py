@@ -223,7 +223,8 @@ def _resolve(tag: TagLike, vr: str | None) -> tuple[int, str, str]:
     label = _label(number)
     way_out = (
         "dbdicom cannot validate a value without knowing its VR. Give the value as a "
-        f"pydicom DataElement, e.g. DataElement({number:#010x}, 'LO', value): it is then "
+        "pydicom DataElement with the VR the element has in the file (dbdicom info FILE "
+        f"shows it), e.g. DataElement({number:#010x}, 'LO', value) for new text: it is then "
         "stored as given, unchecked."
     )
     if (number >> 16) % 2:

@@ -23,6 +23,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataelem import DataElement
 from validators import dciodvfy_errors
 
 import dbdicom as db
@@ -925,3 +926,24 @@ def test_del_removes_an_element_by_the_level_rule(demo_folder: Path) -> None:
     with pytest.raises(db.UnknownAttributeError, match="not a DICOM keyword"):
         del series.ImageComment
     assert database.restore() == len(patient_files)
+
+
+def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
+    """Trial L: (0041,1001) was stored in a block without a Private Creator (0041,0010),
+    without a word: a file whose element no reader can tell the owner of."""
+    database = db.database(demo_folder)
+    instance = database.instances()[0]
+    before = Path(instance.path).read_bytes()
+    with pytest.raises(db.InvalidFileError, match=r"\(0041,1001\) has no Private Creator "
+                       r"\(0041,0010\)"):  # fmt: skip
+        instance[(0x0041, 0x1001)] = DataElement(0x00411001, "LO", "x")
+    assert Path(instance.path).read_bytes() == before and not database.unsaved
+    instance[[(0x0041, 0x0010), (0x0041, 0x1001)]] = [
+        DataElement(0x00410010, "LO", "MY LAB"),
+        DataElement(0x00411001, "LO", "x"),
+    ]
+    ds = pydicom.dcmread(instance.path)
+    assert ds.private_block(0x0041, "MY LAB")[0x01].value == "x"
+    del instance[[(0x0041, 0x1001), (0x0041, 0x0010)]]  # private: removed without a VR
+    assert 0x00411001 not in pydicom.dcmread(instance.path)
+    assert database.restore() == 1

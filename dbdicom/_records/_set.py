@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 
 from .._checks import resolve_tag, to_dicom
+from .._dataset import UnkeptBytesError
 from .._errors import InvalidValueError, UnknownAttributeError
 from .._files import FORMAT_TAGS
 from ._attributes import KEYS, LEVELS, level_of
@@ -90,7 +92,11 @@ def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
         if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
             checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
             continue
-        number, keyword, vr = resolve_tag(tag)
+        if value is DELETE and not isinstance(tag, str):  # no VR needed: a private tag too
+            number, vr = int(Tag(tag)), "UN"
+            keyword = keyword_for_tag(number) or f"({number >> 16:04X},{number & 0xFFFF:04X})"
+        else:
+            number, keyword, vr = resolve_tag(tag)
         if value is DELETE:
             if keyword in KEYS.values() or keyword == "SOPClassUID":
                 raise InvalidValueError(
@@ -124,6 +130,8 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
 
     def fn(ds: Dataset) -> None:
         for number, _, vr, value in group:
+            if isinstance(value, DataElement):
+                _check_creator(ds, number)
             put(ds, number, vr, value)
 
     describing = any(k in _DESCRIBING for _, k, _, _ in group)
@@ -136,6 +144,25 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
             object.__setattr__(target, "_key", str(value))
             if target is not record and target == record:
                 object.__setattr__(record, "_key", str(value))
+
+
+def _check_creator(ds: Dataset, tag: int) -> None:
+    """Refuse a private element whose block has no Private Creator in ``ds``.
+
+    (gggg,xxyy) of an odd group belongs to the creator (gggg,00xx): without
+    it, readers cannot tell whose the element is, and the file does not
+    conform.
+    """
+    group, element = tag >> 16, tag & 0xFFFF
+    if group % 2 and element >= 0x1000 and (group << 16 | element >> 8) not in ds:
+        # a file that cannot take it: the change is undone whole, and names the file
+        raise UnkeptBytesError(
+            f"the private element ({group:04X},{element:04X}) has no Private Creator "
+            f"({group:04X},00{element >> 8:02X}) in the file: readers could not tell whose "
+            f"it is. Set the creator first (record[(0x{group:04X}, 0x00{element >> 8:02X})] "
+            "= DataElement(..., 'LO', 'YOUR NAME')), or take a block with pydicom's "
+            "Dataset.private_block."
+        )
 
 
 #: the tags that describe the pixel data: set to other values, the data no longer fit them
