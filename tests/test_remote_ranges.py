@@ -144,9 +144,8 @@ def test_a_deleted_object_is_the_same_error_as_before(
     assert not any(leak in str(info.value) for leak in LEAKS[:3])
 
 
-def test_a_database_through_presigned_reads_is_the_local_one(
-    server: dict[str, Any], tmp_path: Path
-) -> None:
+def _uploaded(server: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
+    """The test database, in a folder and uploaded under a new prefix: (folder, its URL)."""
     folder = tmp_path / "db"
     build_database(folder)
     fs = _fs(server)
@@ -155,6 +154,13 @@ def test_a_database_through_presigned_reads_is_the_local_one(
     fs.put(
         [str(p) for p in files], [f"{url[5:]}/{p.relative_to(folder).as_posix()}" for p in files]
     )
+    return folder, url
+
+
+def test_a_database_through_presigned_reads_is_the_local_one(
+    server: dict[str, Any], tmp_path: Path
+) -> None:
+    folder, url = _uploaded(server, tmp_path)
     remote, local = db.database(url, storage_options=server), db.database(folder)
     assert ranges._fetcher(Store(url, server).filesystem()[0]) is not None
     assert sorted(remote.index.frame["_path"]) == sorted(local.index.frame["_path"])
@@ -170,14 +176,7 @@ def test_a_prefix_typed_with_a_double_slash_or_a_dot_is_the_prefix(
     """Trial K: ``s3://b//p`` listed 0 instances, every relative path short of its first
     character (cut with the length of the prefix as typed, not as listed), and
     ``s3://b/./p`` was a Bad Request said to be an unreachable server."""
-    folder = tmp_path / "db"
-    build_database(folder)
-    fs = _fs(server)
-    url = f"s3://{_prefix(fs)}"
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    fs.put(
-        [str(p) for p in files], [f"{url[5:]}/{p.relative_to(folder).as_posix()}" for p in files]
-    )
+    _, url = _uploaded(server, tmp_path)
     expected = db.database(url, storage_options=server)
     bucket, prefix = url[5:].split("/", 1)
     for typed in (f"s3://{bucket}//{prefix}", f"s3://{bucket}/./{prefix}//", f"{url}/."):
