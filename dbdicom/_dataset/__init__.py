@@ -43,7 +43,6 @@ from ._switch import (
     UnkeptBytesError,
     naming,
     switch_charset,
-    switch_to_utf8,
     unknown_vr,
 )
 
@@ -53,7 +52,6 @@ __all__ = [
     "UnkeptBytesError",
     "naming",
     "switch_charset",
-    "switch_to_utf8",
     "unknown_vr",
     "REMOVE",
     "RT_DOSE",

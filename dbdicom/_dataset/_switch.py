@@ -115,32 +115,38 @@ def switch_to_utf8(ds: Dataset) -> None:
     ...
     dbdicom._dataset._switch.UnkeptBytesError: (0028,0030) 'Pixel Spacing' has VR 'XX'...
     """
-    problems: list[tuple[str, int, str]] = []
-    _decode(ds, "", problems)
-    if problems:
-        where, tag, vr = problems[0]
-        more = f" (and {len(problems) - 1} more element(s))" if len(problems) > 1 else ""
-        group, element = tag >> 16, tag & 0xFFFF
-        if vr in converters:  # a known VR: text the file's own character set cannot decode
-            raise UnkeptBytesError(
-                f"{where}{_label(tag)}{more} holds bytes that its character set "
-                f"({ds.get('SpecificCharacterSet') or 'the default, ASCII'}) does not "
-                "decode: written in UTF-8 they would be replacement characters (U+FFFD) in "
-                "place of the text they were; nothing was changed. Set text the file's "
-                "character set encodes, or first give the element a value "
-                f"(record[(0x{group:04X}, 0x{element:04X})] = ...)."
-            )
-        raise UnkeptBytesError(
-            f"{where}{_label(tag)}{more} has VR {vr!r}, which DICOM does not define, and bytes "
-            "beyond ASCII: dbdicom cannot tell whether they are text in the file's character "
-            f"set ({ds.get('SpecificCharacterSet') or 'the default, ASCII'}). The new text "
-            "needs UTF-8 (ISO_IR 192), under which these bytes, kept as they are, could read "
-            "as other characters, and re-encoded could become wrong ones; nothing was "
-            "changed. Set text the file's character set encodes, or first give the element "
-            f"a valid value (record[(0x{group:04X}, 0x{element:04X})] = ...), or remove it "
-            "with another tool."
+    switch_charset(ds, UTF8_NAME)
+
+
+def _undecoded(ds: Dataset, problems: list[tuple[str, int, str]], name: Any) -> UnkeptBytesError:
+    """The refusal of a switch to the set ``name``: ``problems``, elements not decoded."""
+    where, tag, vr = problems[0]
+    more = f" (and {len(problems) - 1} more element(s))" if len(problems) > 1 else ""
+    group, element = tag >> 16, tag & 0xFFFF
+    old = ds.get("SpecificCharacterSet") or "the default, ASCII"
+    new = "UTF-8 (ISO_IR 192)" if _is_utf8(name) else (name or "the default set, ASCII")
+    if vr in converters:  # a known VR: text the file's own character set cannot decode
+        return UnkeptBytesError(
+            f"{where}{_label(tag)}{more} holds bytes that its character set ({old}) does not "
+            f"decode: written in {new} they would be replacement characters (U+FFFD) in "
+            "place of the text they were; nothing was changed. Set text the file's "
+            "character set encodes, or first give the element a value "
+            f"(record[(0x{group:04X}, 0x{element:04X})] = ...)."
         )
-    _set_charset(ds, UTF8_NAME)
+    return UnkeptBytesError(
+        f"{where}{_label(tag)}{more} has VR {vr!r}, which DICOM does not define, and bytes "
+        "beyond ASCII: dbdicom cannot tell whether they are text in the file's character "
+        f"set ({old}). Under the new one, {new}, these bytes, kept as they are, could read "
+        "as other characters, and re-encoded could become wrong ones; nothing was "
+        "changed. Set text the file's character set encodes, or first give the element "
+        f"a valid value (record[(0x{group:04X}, 0x{element:04X})] = ...), or remove it "
+        "with another tool."
+    )
+
+
+def _is_utf8(name: Any) -> bool:
+    """Whether the SpecificCharacterSet value ``name`` is UTF-8 alone."""
+    return name == UTF8_NAME or (isinstance(name, list | tuple) and list(name) == [UTF8_NAME])
 
 
 def _set_charset(ds: Dataset, name: Any) -> None:
@@ -182,16 +188,14 @@ def switch_charset(ds: Dataset, name: Any) -> None:
     ...
     dbdicom._dataset._switch.UnkeptBytesError: (0010,0010) "Patient's Name" holds text ...
     """
-    if name == UTF8_NAME or (isinstance(name, list | tuple) and list(name) == [UTF8_NAME]):
-        switch_to_utf8(ds)
-        return
     problems: list[tuple[str, int, str]] = []
     _decode(ds, "", problems)
     if problems:
-        switch_to_utf8(ds)  # which says why (and changes nothing)
-    encodings = convert_encodings(name) if name else ["ascii"]  # the default: ASCII
+        raise _undecoded(ds, problems, name)
     lost: list[tuple[str, int, str]] = []
-    _encodable(ds, "", encodings, lost)
+    if not _is_utf8(name):  # (UTF-8 encodes any text)
+        encodings = convert_encodings(name) if name else ["ascii"]  # the default: ASCII
+        _encodable(ds, "", encodings, lost)
     if lost:
         where, tag, text = lost[0]
         more = f" (and {len(lost) - 1} more element(s))" if len(lost) > 1 else ""

@@ -32,7 +32,6 @@ from .._dataset import (
     naming,
     non_ascii,
     switch_charset,
-    switch_to_utf8,
     unknown_vr,
 )
 from .._errors import (
@@ -88,7 +87,7 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
     Text beyond ASCII that its character set cannot encode switches ``ds``
     to UTF-8 (unless not to ``switch``: the caller chose a character set
     that encodes it), or raises an :class:`UnkeptBytesError` (see
-    :func:`~dbdicom._dataset.switch_to_utf8`) that
+    :func:`~dbdicom._dataset.switch_charset`) that
     :func:`~dbdicom._dataset.naming` names the file in.
     """
     if number == _CHARSET and not isinstance(value, DataElement):
@@ -104,7 +103,7 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
         return
     if switch and non_ascii(value) and not holds_text(ds.get("SpecificCharacterSet"), value):
         if ds.get("SpecificCharacterSet") != UTF8_NAME:
-            switch_to_utf8(ds)  # UTF-8, which encodes any text
+            switch_charset(ds, UTF8_NAME)  # UTF-8, which encodes any text
     if number in ds:
         # an element of an unknown VR ('XX') is replaced: pydicom cannot convert it
         if unknown_vr(ds.get_item(number)) or ds[number].VR in ("UN", "US or SS", "OB or OW"):
