@@ -353,39 +353,44 @@ def differing(
     return frozenset(tag for tag in out if tag >> 16 != 0x0002 and tag != 0x7FE00010)
 
 
-def centre(group: Sequence[Source], layouts: Layouts, tag: int) -> list[float] | None:
-    """The mean of the numbers (DS) of ``tag`` in the sources ``group``; None if one has none.
+def centre(
+    group: Sequence[Source], layouts: Layouts, tags: Sequence[int]
+) -> dict[int, list[float]]:
+    """Per tag of ``tags``, the mean of its numbers (DS) in the sources ``group``.
 
     Where a frame reduced over sources at several places lies: the centre
     of the slab they make (a mean or a maximum over slices), as scanners
-    place a thick slab.
+    place a thick slab. Each source is read once; a tag one of them lacks
+    (or holds other than numbers, or as many) is left out.
 
     Examples
     --------
     >>> from dbdicom._dataset._source import dataset_source
     >>> a, b = Dataset(), Dataset()
     >>> a.ImagePositionPatient, b.ImagePositionPatient = [0, 0, 0], [0, 0, 5]
-    >>> centre([dataset_source(a), dataset_source(b)], Layouts(), 0x00200032)
-    [0.0, 0.0, 2.5]
+    >>> centre([dataset_source(a), dataset_source(b)], Layouts(), [0x00200032, 0x00201041])
+    {2097202: [0.0, 0.0, 2.5]}
     """
-    found: list[list[float]] = []
+    found: dict[int, list[list[float]]] = {tag: [] for tag in tags}
     for source in group:
         own = _own_elements(source, layouts)
-        if own is not None:
-            raw = own.get(tag)
-            is_ds = raw is not None and raw[4:6] == b"DS"  # (explicit VR: 8 header bytes)
-            text = raw[8:].decode("ascii", "replace") if raw is not None and is_ds else None
-        else:
-            value = read_source(source).get(tag)
-            text = None if value is None else "\\".join(str(v) for v in _listed(value.value))
-        try:
-            numbers = [float(v) for v in (text or "").strip(" \0").split("\\")]
-        except ValueError:  # not numbers: no centre
-            return None
-        if not text or (found and len(numbers) != len(found[0])):
-            return None
-        found.append(numbers)
-    return [float(v) for v in np.mean(np.asarray(found), axis=0)]
+        ds = read_source(source) if own is None else None
+        for tag in list(found):
+            if own is not None:
+                raw = own.get(tag)  # explicit VR: 8 header bytes, then the value
+                text = raw[8:].decode("ascii", "replace") if raw and raw[4:6] == b"DS" else ""
+            else:
+                value = ds.get(tag) if ds is not None else None
+                text = "" if value is None else "\\".join(str(v) for v in _listed(value.value))
+            try:
+                numbers = [float(v) for v in text.strip(" \0").split("\\")] if text else []
+            except ValueError:  # not numbers
+                numbers = []
+            if not numbers or (found[tag] and len(numbers) != len(found[tag][0])):
+                del found[tag]
+            else:
+                found[tag].append(numbers)
+    return {tag: np.mean(np.asarray(rows), axis=0).tolist() for tag, rows in found.items()}
 
 
 def _listed(value: Any) -> list[Any]:

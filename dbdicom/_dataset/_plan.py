@@ -333,11 +333,10 @@ class PlanBuilder:
             # sources at several places, alike in orientation (a mean or a maximum over
             # slices): the frame lies at their centre, as a thick slab does (the position
             # is Type 1: an empty one made the image invalid)
-            for tag in (_POSITION, _LOCATION):
-                middle = centre(group, self.layouts, tag) if tag in differ else None
-                if middle is not None and tag not in attrs:
-                    numbers = [float(to_dicom("SliceLocation", v)) for v in middle]
-                    delta.update(encode_values([(tag, "DS", numbers)]))
+            wanted = [t for t in (_POSITION, _LOCATION) if t in differ and t not in attrs]
+            for tag, middle in centre(group, self.layouts, wanted).items():
+                numbers = [float(to_dicom("SliceLocation", v)) for v in middle]
+                delta.update(encode_values([(tag, "DS", numbers)]))
         for tag in differ:
             if tag not in delta and tag not in attrs:
                 delta[tag] = empty_element(tag, base.vr(tag)) if base.has(tag) else None
