@@ -16,7 +16,16 @@ STORED = np.arange(16 * 16, dtype=np.uint16).reshape(16, 16) * 16
 
 @pytest.mark.parametrize(
     "slope, intercept, dtype",
-    [(2, -4096, "int32"), (1, -1024, "int32"), (3, 0, "uint32"), (0.5, 0, "float32")],
+    [
+        (2, -4096, "int32"),
+        (1, -1024, "int32"),
+        (3, 0, "uint32"),
+        (0.5, 0, "float32"),
+        (1.5, -3.25, "float32"),
+        # float32 would round 100000.001 .. 100000.003 to 100000.0 (a new user's trial)
+        (0.001, 100000, "float64"),
+        (0.003, 63.87e6, "float64"),
+    ],
 )
 def test_physical_values_and_their_type(
     tmp_path: Path, slope: float, intercept: float, dtype: str
@@ -25,7 +34,12 @@ def test_physical_values_and_their_type(
     write_dataset(ds, tmp_path / "a.dcm")
     da = db.database(tmp_path).series()[0].to_xarray()
     assert da.dtype == np.dtype(dtype)
-    assert np.array_equal(da.values.reshape(16, 16), STORED.astype(np.int64) * slope + intercept)
+    expected = STORED.astype(np.int64) * slope + intercept
+    if da.dtype.kind in "iu":
+        assert np.array_equal(da.values.reshape(16, 16), expected)
+    else:  # as exact as its type allows: within a 16th of a stored step
+        assert np.abs(da.values.reshape(16, 16) - expected).max() <= slope / 16
+        assert len(np.unique(da.values)) == len(np.unique(STORED))
 
 
 @pytest.mark.parametrize("name", ["rtdose.dcm", "rtdose_rle_1frame.dcm", "rtdose_expb.dcm"])

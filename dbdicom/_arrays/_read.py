@@ -259,7 +259,9 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     RescaleIntercept is a whole number, in the smallest integer type that
     holds the stored range scaled by the slopes and shifted by the
     intercepts (e.g. CT's ``int16`` with intercept -1024 gives ``int32``; a
-    slope of 2 on ``uint16`` ``int32``); otherwise ``float32``.
+    slope of 2 on ``uint16`` ``int32``); otherwise ``float32``, or ``float64``
+    where ``float32`` would not keep the values a stored step apart (a small
+    slope on a large intercept, 32-bit integers: see :func:`_float_dtype`).
 
     Examples
     --------
@@ -273,12 +275,14 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
     dtype('float32')
     >>> output_dtype(PixelFormat(2, 2), np.array([2.0]), np.array([-4096.0]))
     dtype('int32')
+    >>> output_dtype(PixelFormat(2, 2), np.array([0.001]), np.array([100000.0]))
+    dtype('float64')
     """
     stored = fmt.dtype
     if stored.kind == "f" and np.all(slopes == 1) and np.all(intercepts == 0):
         return stored  # float pixel data (parametric maps): as stored
     if stored.kind not in "iu":
-        return np.dtype(np.float32)
+        return np.result_type(stored, np.float32)
     whole = np.all(slopes == np.round(slopes)) and np.all(slopes != 0)
     if whole and np.all(intercepts == np.round(intercepts)):
         info = np.iinfo(stored)
@@ -291,7 +295,38 @@ def output_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
             ci = np.iinfo(candidate)
             if ci.min <= low and high <= ci.max:
                 return np.dtype(candidate)
-    return np.dtype(np.float32)
+    return _float_dtype(fmt, slopes, intercepts)
+
+
+def _float_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.ndarray) -> np.dtype:
+    """``float32``, or ``float64`` where float32 would blur the rescaled values of integers.
+
+    float32 holds 24 significant bits: at the largest magnitude the stored
+    range (its Bits Stored) reaches after the rescale, its rounding must
+    stay within 1/16 of the smallest step (the smallest slope), so that
+    every stored value keeps a value of its own, nearly exact (float32 would
+    give 100000.0 for 100000.001 ... 100000.003; pydicom gives float64).
+
+    Examples
+    --------
+    >>> from dbdicom._files import PixelFormat
+    >>> f = PixelFormat(rows=2, columns=2, bits_stored=12)
+    >>> _float_dtype(f, np.array([1.5]), np.array([0.0]))
+    dtype('float32')
+    >>> _float_dtype(f, np.array([0.001]), np.array([100000.0]))
+    dtype('float64')
+    """
+    info = np.iinfo(fmt.dtype)
+    low, high = float(info.min), float(info.max)
+    bits = fmt.bits_stored
+    if 0 < bits < 8 * fmt.dtype.itemsize:  # values masked to their Bits Stored
+        half = 2.0 ** (bits - 1)
+        low, high = (-half, half - 1) if low < 0 else (0.0, 2 * half - 1)
+    ends = np.outer([low, high], slopes) + intercepts  # each frame's own slope and intercept
+    largest = float(np.abs(ends).max(initial=0.0))
+    step = float(np.abs(slopes).min(initial=1.0))
+    half_ulp = float(np.spacing(np.float32(largest))) / 2
+    return np.dtype(np.float32 if step > 0 and half_ulp <= step / 16 else np.float64)
 
 
 def _stored(
