@@ -157,6 +157,17 @@ def test_bits_stored_above_bits_allocated_is_read_and_noted(tmp_path: Path) -> N
     assert np.array_equal(_series(database, "bad").to_xarray().values[0], PIXELS)
 
 
+def test_a_high_bit_not_bits_stored_minus_one_is_read_low_and_noted(tmp_path: Path) -> None:
+    """Toolkits disagree on such files (dcmtk reads the high bits): a trial's finding."""
+    database = db.database(_folder(tmp_path, _set(BitsStored=12, HighBit=15)))
+    (found,) = _problems(database, "bad.dcm")
+    assert found.startswith("(0028,0102) 'High Bit' is 15, not Bits Stored - 1 (11)")
+    assert "read as bits 0 to 11" in found and "dcmtk reads bits 4 to 15" in found
+    expected = pydicom.dcmread(tmp_path / "bad.dcm").pixel_array  # the low 12 bits
+    assert np.array_equal(_series(database, "bad").to_xarray().values[0], expected)
+    assert _problems(database, "good.dcm") == []
+
+
 def test_a_wrong_edit_refuses_the_image_and_undoing_it_reads_it_again(tmp_path: Path) -> None:
     database = db.database(_folder(tmp_path, None))
     series = _series(database, "bad")

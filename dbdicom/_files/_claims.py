@@ -111,6 +111,7 @@ _KEYS = (
     "SamplesPerPixel",
     "BitsAllocated",
     "BitsStored",
+    "HighBit",
     "PixelRepresentation",
     "PhotometricInterpretation",
     "PlanarConfiguration",
@@ -255,6 +256,14 @@ def _notes(fmt: PixelFormat, values: Mapping[str, Any]) -> tuple[int, str]:
         notes.append(f"(0028,0101) 'Bits Stored' is 0: read as {fmt.bits_allocated} bits")
     elif _given(values, "BitsStored") is None and not fmt.float_bits:
         notes.append(f"(0028,0101) 'Bits Stored' is missing: read as {fmt.bits_allocated} bits")
+    elif _high_bit_apart(fmt, _given(values, "HighBit")):
+        stored, high = fmt.bits_stored, int(_given(values, "HighBit"))
+        notes.append(
+            f"(0028,0102) 'High Bit' is {high}, not Bits Stored - 1 ({stored - 1}) as the "
+            f"standard has it: read as bits 0 to {stored - 1} (as pydicom, GDCM and "
+            f"SimpleITK read it; dcmtk reads bits {high - stored + 1} to {high}), so the "
+            "values may not be the ones meant"
+        )
     if _given(values, "PhotometricInterpretation") is None and fmt.samples == 1:
         notes.append("(0028,0004) 'Photometric Interpretation' is missing: read as MONOCHROME2")
     given = _given(values, "NumberOfFrames")
@@ -266,6 +275,16 @@ def _notes(fmt: PixelFormat, values: Mapping[str, Any]) -> tuple[int, str]:
         notes.append(f"{FRAMES} is {frames}: read as 1")
         frames = 1
     return frames, "; ".join(notes)
+
+
+def _high_bit_apart(fmt: PixelFormat, high: Any) -> bool:
+    """Whether a given High Bit is not Bits Stored - 1 (the toolkits then read different values)."""
+    if high is None or fmt.float_bits or fmt.bits_allocated == 1 or not fmt.bits_stored:
+        return False
+    try:
+        return int(high) != fmt.bits_stored - 1
+    except (TypeError, ValueError):
+        return False
 
 
 def _length_problem(fmt: PixelFormat, frames: int, nbytes: int, note: str) -> tuple[str, str]:
