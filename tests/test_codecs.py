@@ -72,3 +72,35 @@ def test_a_code_stream_cut_short_is_refused(name: str, tmp_path: Path) -> None:
     fmt, _, _ = pixel_format(path)
     with pytest.raises(InvalidFileError, match="cut short: its code stream does not end"):
         decode_lossless(str(path), [0], fmt)
+
+
+def test_12_bit_jpeg_extended_no_pydicom_plugin_decodes_is_read_as_gdcm_reads_it() -> None:
+    """JPEG-lossy.dcm: pydicom's GDCM and Pillow plugins refuse 12-bit JPEG Extended and
+    pylibjpeg's fails on it (a trial found it refused with "install python-gdcm", installed
+    already); libjpeg-turbo decodes it to SimpleITK's (GDCM's own reader's) values."""
+    sitk = pytest.importorskip("SimpleITK")
+    path = get_testdata_file("JPEG-lossy.dcm")
+    assert path is not None
+    with pytest.raises(RuntimeError, match="Unable to decode"):  # pydicom: no plugin can
+        pydicom.dcmread(path).pixel_array  # noqa: B018 - the read
+    fmt, offset, nbytes = pixel_format(path)
+    expected = sitk.GetArrayFromImage(sitk.ReadImage(path)).reshape(1, fmt.rows, fmt.columns)
+    got = read_frames(path, [0], fmt, offset, nbytes)
+    assert got.dtype == np.uint16 and int(got.max()) == 264
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_frame_no_installed_decoder_reads_says_which_were_tried(tmp_path: Path) -> None:
+    """Not "install GDCM" where GDCM is installed and failed too."""
+    data = bytearray(Path(get_testdata_file("JPEG-lossy.dcm")).read_bytes())
+    start = data.find(b"\xff\xc1")  # the frame header (SOF1) of the code stream
+    data[start + 4] = 9  # a sample precision no decoder takes (8 or 12 are JPEG Extended's)
+    path = tmp_path / "noise.dcm"
+    path.write_bytes(bytes(data))
+    fmt, offset, nbytes = pixel_format(path)
+    with pytest.raises(InvalidFileError, match=r"noise.dcm: frame 0 .* cannot be decoded") as info:
+        read_frames(str(path), [0], fmt, offset, nbytes)
+    message = str(info.value)
+    assert "the installed decoders (" in message
+    if "gdcm" in message.split("installed decoders (")[1].split(")")[0]:
+        assert "pip install python-gdcm" not in message

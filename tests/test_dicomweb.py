@@ -626,11 +626,15 @@ def test_a_full_refresh_fetches_the_headers_of_an_instance_sent_again(
 def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
-    """JPEG-lossy.dcm (12-bit JPEG Extended) fails in every installed decoder: an
-    InvalidFileError naming the frame's URL, as for a file, not pydicom's RuntimeError."""
+    """A 12-bit JPEG Extended frame whose header no decoder takes (JPEG-lossy.dcm with a
+    sample precision of 9): an InvalidFileError naming the frame's URL, as for a file, not
+    pydicom's RuntimeError."""
     pytest.importorskip("pylibjpeg")
     session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
     bad = pydicom.dcmread(get_testdata_file("JPEG-lossy.dcm"))
+    stream = bytearray(bad.PixelData)
+    stream[stream.find(b"\xff\xc1") + 4] = 9  # the frame header's sample precision
+    bad.PixelData = bytes(stream)
     bad.PatientID = "undecodable"  # new UIDs: JPEG2000.dcm of the archive shares them
     bad.StudyInstanceUID, bad.SeriesInstanceUID = "1.2.3.4243.1", "1.2.3.4243.2"
     bad.SOPInstanceUID = bad.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4243.3"
@@ -644,6 +648,33 @@ def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
         assert PASSWORD not in str(info.value)
     finally:  # the other tests count the archive's patients
         for found in session.post(f"{root}/tools/lookup", data="undecodable", timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_a_12_bit_jpeg_extended_frame_is_decoded_as_from_the_file(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """No pydicom plugin decodes JPEG-lossy.dcm; from the server as from the file."""
+    pytest.importorskip("imagecodecs")
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    path = get_testdata_file("JPEG-lossy.dcm")
+    ds = pydicom.dcmread(path)
+    ds.PatientID = "twelve-bits"  # new UIDs: JPEG2000.dcm of the archive shares them
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.3.4244.1", "1.2.3.4244.2"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4244.3"
+    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
+    try:
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "c", PatientID="twelve-bits"
+        )
+        folder = tmp_path / "local"
+        folder.mkdir()
+        (folder / "a.dcm").write_bytes(Path(path).read_bytes())
+        local = db.database(folder).series()[0].to_xarray().values
+        assert int(local.max()) == 264
+        np.testing.assert_array_equal(web.series()[0].to_xarray().values, local)
+    finally:  # the other tests count the archive's patients
+        for found in session.post(f"{root}/tools/lookup", data="twelve-bits", timeout=30).json():
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from .._checks import SCALES, scale_problem
 from ._claims import format_problem, image_problem
+from ._codecs import decode_stream_pydicom_cannot
 from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits
+from ._decode import undecodable_hint
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import modality_lut_bits
 from ._objects import fetch_object, heads_in_batches, object_headers
@@ -58,6 +60,8 @@ from ._values import decode_value, encodings_for, to_python
 from ._walker import MODALITY_LUT
 
 __all__ = [
+    "decode_stream_pydicom_cannot",
+    "undecodable_hint",
     "BACKENDS",
     "denied",
     "error_code",

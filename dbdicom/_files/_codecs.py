@@ -1,10 +1,11 @@
-"""Decoding lossless compressed monochrome frames with imagecodecs, when installed.
+"""Decoding compressed monochrome frames with imagecodecs, when installed.
 
 pydicom's decoder plugins hold the GIL, so dask's threads decode one frame
 at a time. imagecodecs (libjpeg-turbo, CharLS, OpenJPEG) releases it, and is
 about twice as fast per frame. It is used only where its output is exactly
 pydicom's: lossless JPEG, JPEG-LS and JPEG 2000 of one sample per pixel,
-unsigned or with all bits used; everything else goes to pydicom.
+unsigned or with all bits used; everything else goes to pydicom. And where
+pydicom's plugins cannot decode at all: 12-bit grey JPEG Extended.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ import numpy as np
 from .._errors import InvalidFileError
 from ._pydicom import read_dataset
 
-__all__ = ["decode_lossless"]
+__all__ = [
+    "decode_lossless",
+    "decode_stream_pydicom_cannot",
+    "decode_where_pydicom_cannot",
+]
 
 _DECODERS = {
     "1.2.840.10008.1.2.4.57": "jpeg8_decode",  # JPEG Lossless, Non-Hierarchical
@@ -78,6 +83,67 @@ def decode_lossless(path: str, indices: Sequence[int], fmt: Any) -> np.ndarray |
             return None
         out[i] = frame.view(fmt.dtype)
     return out
+
+
+#: JPEG Extended (Process 2 and 4): 12-bit samples, which pydicom's plugins do not decode
+#: (GDCM's and Pillow's refuse 12-bit JPEG Extended; pylibjpeg's fails on some streams)
+_LOSSY_12_BIT = {"1.2.840.10008.1.2.4.51": "jpeg8_decode"}
+
+
+def decode_where_pydicom_cannot(path: str, indices: Sequence[int], fmt: Any) -> np.ndarray | None:
+    """The frames ``indices`` decoded by imagecodecs where pydicom's plugins failed, or None.
+
+    Only for 12-bit grey JPEG Extended (see :func:`decode_stream_pydicom_cannot`).
+    """
+    if not _lossy_12_bit(fmt, fmt.transfer_syntax):
+        return None
+    streams = _code_streams(path, indices)
+    if streams is None:
+        return None
+    out = np.empty((len(indices), fmt.rows, fmt.columns), fmt.dtype)
+    for i, k in enumerate(indices):
+        _check_end(path, k, streams[k], fmt.transfer_syntax)
+        frame = decode_stream_pydicom_cannot(streams[k], fmt, fmt.transfer_syntax)
+        if frame is None:
+            return None
+        out[i] = frame
+    return out
+
+
+def decode_stream_pydicom_cannot(data: bytes, fmt: Any, transfer_syntax: str) -> np.ndarray | None:
+    """One frame's code stream ``data`` decoded by imagecodecs, or None where not handled here.
+
+    Only for 12-bit grey JPEG Extended, which pydicom's plugins do not
+    decode (GDCM's and Pillow's refuse it; pylibjpeg's fails on some
+    streams): libjpeg-turbo (imagecodecs' ``jpeg8_decode``) decodes 12-bit
+    samples to the values GDCM's own reader (SimpleITK) gives. Called only
+    after pydicom failed: a lossy stream decodes to values a grey level
+    apart from decoder to decoder, and what pydicom reads stays read so. As
+    every decoder of lossy JPEG, it decodes a stream damaged in its middle
+    without an error; a stream cut short is refused by its end marker.
+    """
+    if not _lossy_12_bit(fmt, transfer_syntax):
+        return None
+    try:
+        import imagecodecs
+    except ImportError:
+        return None
+    try:
+        frame = getattr(imagecodecs, _LOSSY_12_BIT[transfer_syntax])(data)
+    except (RuntimeError, ValueError):  # imagecodecs' errors: pydicom's are reported
+        return None
+    return frame if frame.shape == (fmt.rows, fmt.columns) else None
+
+
+def _lossy_12_bit(fmt: Any, transfer_syntax: str) -> bool:
+    return (
+        transfer_syntax in _LOSSY_12_BIT
+        and fmt.samples == 1
+        and fmt.bits_allocated == 16
+        and fmt.bits_stored <= 12
+        and str(fmt.photometric).startswith("MONOCHROME")
+        and fmt.pixel_representation == 0
+    )
 
 
 def _code_streams(path: str, indices: Sequence[int]) -> dict[int, bytes] | None:

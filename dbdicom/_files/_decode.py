@@ -14,12 +14,19 @@ import numpy as np
 from pydicom.uid import DeflatedExplicitVRLittleEndian as DEFLATED
 
 from .._errors import DecoderNotFoundError, InvalidFileError, install_hint
+from ._codecs import decode_where_pydicom_cannot
 from ._pydicom import read_dataset
 
 if TYPE_CHECKING:
     from ._pixels import PixelFormat
 
-__all__ = ["DAMAGED_HINT", "PIXEL_DATA", "out_of_range", "read_with_pydicom"]
+__all__ = [
+    "DAMAGED_HINT",
+    "PIXEL_DATA",
+    "out_of_range",
+    "read_with_pydicom",
+    "undecodable_hint",
+]
 
 PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
 INSTALL_HINT = install_hint("jpeg")
@@ -92,6 +99,9 @@ def read_with_pydicom(
         if not whole:
             with contextlib.suppress(InvalidFileError, DecoderNotFoundError):
                 return read_with_pydicom(path, indices, fmt, whole=True)
+            decoded = decode_where_pydicom_cannot(path, indices, fmt)
+            if decoded is not None:
+                return decoded
         raise _decode_error(path, current, fmt, found, exc) from exc
     assert out is not None
     return out
@@ -147,7 +157,27 @@ def _decode_error(path: str, frame: int, fmt: PixelFormat, found: Any, exc: Exce
         )
     return InvalidFileError(
         f"{path}: frame {frame} of {PIXEL_DATA} in transfer syntax {name} cannot be "
-        f"decoded: {exc}. The data are corrupt, or need a decoder that is not installed "
-        "(e.g. GDCM: pip install python-gdcm). If other programs cannot read the file "
-        "either, re-export it, or leave it out of the series with series.subseries(...)."
+        f"decoded: {exc}. {undecodable_hint(decoder)} If other programs cannot read the "
+        "file either, re-export it, or leave it out of the series with series.subseries(...)."
+    )
+
+
+def undecodable_hint(decoder: Any) -> str:
+    """What a frame that pydicom's available plugins of ``decoder`` all failed on may be.
+
+    GDCM is suggested only where it is not installed already.
+
+    Examples
+    --------
+    >>> from pydicom.pixels import get_decoder
+    >>> hint = undecodable_hint(get_decoder("1.2.840.10008.1.2.4.51"))
+    >>> hint.startswith("The data are corrupt, or of a kind")
+    True
+    """
+    tried = ", ".join(decoder.available_plugins) or "none"
+    if "gdcm" in decoder.available_plugins:
+        return f"The data are corrupt, or of a kind the installed decoders ({tried}) do not decode."
+    return (
+        f"The data are corrupt, or of a kind the installed decoders ({tried}) do not "
+        "decode: GDCM decodes more kinds (pip install python-gdcm)."
     )

@@ -36,7 +36,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from .._errors import DecoderNotFoundError, InvalidFileError, ServerError, install_hint
-from .._files import NotDicomError, PixelFormat, native_frames, read_any_header
+from .._files import (
+    NotDicomError,
+    PixelFormat,
+    decode_stream_pydicom_cannot,
+    native_frames,
+    read_any_header,
+    undecodable_hint,
+)
 from ._cache import safe_uid, write_whole
 from ._server import Server, server_error
 
@@ -340,10 +347,12 @@ def _decode(data: Buffer, syntax: str, fmt: PixelFormat, label: str) -> np.ndarr
         array, _ = decoder.as_array(encapsulate([bytes(data)]), **_options(fmt, 1))
         return np.asarray(array).reshape(fmt.frame_shape)
     except (RuntimeError, ValueError, NotImplementedError) as exc:  # what the plugins raise
+        decoded = decode_stream_pydicom_cannot(bytes(data), fmt, syntax)
+        if decoded is not None:
+            return decoded
         raise InvalidFileError(
             f"{label}: the frame the server sent in transfer syntax {syntax} cannot be "
-            f"decoded: {exc}. The data are corrupt, or need a decoder that is not "
-            "installed (e.g. GDCM: pip install python-gdcm)."
+            f"decoded: {exc}. {undecodable_hint(decoder)}"
         ) from exc
 
 
