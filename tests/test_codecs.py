@@ -104,3 +104,29 @@ def test_a_frame_no_installed_decoder_reads_says_which_were_tried(tmp_path: Path
     assert "the installed decoders (" in message
     if "gdcm" in message.split("installed decoders (")[1].split(")")[0]:
         assert "pip install python-gdcm" not in message
+
+
+def test_one_bit_big_endian_frames_not_starting_on_a_byte_are_read(tmp_path: Path) -> None:
+    """pydicom's frame-by-frame reading fails on the second 15-bit frame (a trial's file:
+    "the file is damaged"); its whole pixel_array reads them, and so does dbdicom."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, generate_uid
+
+    bits = np.random.default_rng(1).integers(0, 2, size=(2, 3, 5)).astype(np.uint8)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.NumberOfFrames, ds.Rows, ds.Columns, ds.SamplesPerPixel = 2, 3, 5, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
+    packed = np.packbits(bits.ravel(), bitorder="little").tobytes()
+    ds.PixelData = packed + b"\0" * (len(packed) % 2)
+    ds["PixelData"].VR = "OW"
+    path = tmp_path / "be1.dcm"
+    pydicom.dcmwrite(path, ds, implicit_vr=False, little_endian=False, enforce_file_format=True)
+    assert np.array_equal(pydicom.dcmread(path).pixel_array, bits)
+    fmt, offset, nbytes = pixel_format(path)
+    for frames in ([0], [1], [1, 0]):
+        np.testing.assert_array_equal(read_frames(path, frames, fmt, offset, nbytes), bits[frames])

@@ -100,11 +100,31 @@ def read_with_pydicom(
             with contextlib.suppress(InvalidFileError, DecoderNotFoundError):
                 return read_with_pydicom(path, indices, fmt, whole=True)
             decoded = decode_where_pydicom_cannot(path, indices, fmt)
+            if decoded is None and fmt.bits_allocated == 1:
+                decoded = _one_bit_whole(path, indices, fmt)
             if decoded is not None:
                 return decoded
         raise _decode_error(path, current, fmt, found, exc) from exc
+
     assert out is not None
     return out
+
+
+def _one_bit_whole(path: str, indices: list[int], fmt: PixelFormat) -> np.ndarray | None:
+    """1-bit frames unpacked from the whole pixel data, or None if pydicom cannot either.
+
+    pydicom reads a frame of 1-bit data that does not start on a byte (a
+    3 x 5 frame is 15 bits) from the whole data only where it is Big Endian
+    (its frame by frame reading fails there); the whole is small: 1 bit a pixel.
+    """
+    try:
+        whole = read_dataset(path).pixel_array
+    except (NotImplementedError, RuntimeError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+    whole = whole.reshape(-1, *fmt.frame_shape)
+    if max(indices) >= len(whole):
+        return None
+    return np.ascontiguousarray(whole[indices])
 
 
 def _has_marker(path: str) -> bool:
