@@ -25,6 +25,7 @@ __all__ = [
     "MediumError",
     "UnknownAttributeError",
     "UnknownTagError",
+    "ElementNotFoundError",
     "GridError",
     "GeometryError",
     "DiffusionError",
@@ -104,6 +105,18 @@ class UnknownAttributeError(DicomError, AttributeError):
 
 class UnknownTagError(DicomError, KeyError):
     """A tag, keyword or custom attribute name that dbdicom does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ElementNotFoundError(DicomError, AttributeError, KeyError):
+    """``del record.Keyword`` or ``del record[tag]`` of an element no file of the record has.
+
+    An ``AttributeError`` (as ``del obj.name`` of an absent attribute) and a
+    ``KeyError`` (as ``del mapping[key]`` of an absent key): nothing was
+    changed.
+    """
 
     def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
         return str(self.args[0]) if self.args else ""
