@@ -73,6 +73,7 @@ def test_safe_name_rule() -> None:
     for bad in ("", ".", "..", "/", "\x00", "._.", "\u0301", "\x7f\u200b"):
         assert safe_name(bad) == "series"
     assert safe_name("a\x00b/c") == "a_b_c"
+    assert safe_name("T1__map  ax") == "T1__map_ax"  # its own _ kept; a run of others: one _
     assert safe_name("a\tb\u202ec\u2215d／e") == "a_b_c_d_e"  # controls, slashes of all widths
     assert len(safe_name("é" * 1000, ".nii.gz").encode()) <= MAX_NAME_BYTES
     longest = safe_name("x" * 1000) + "_" + "1." * 32 + "_99.nii.gz"  # with a UID and a group

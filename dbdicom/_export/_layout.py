@@ -84,10 +84,12 @@ def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     for cluster in _clusters(unicodedata.normalize("NFKD", text)):
         base = cluster[0]
         if base.isascii():  # a Latin letter: its accents dropped
-            parts.append(base if re.fullmatch(r"[A-Za-z0-9._-]", base) else "_")
+            kept = base if re.fullmatch(r"[A-Za-z0-9._-]", base) else ""
         else:  # another script: kept with its marks (NFC below composes them again)
-            parts.append(cluster if base.isalnum() else "_")
-    joined = re.sub(r"_+", "_", unicodedata.normalize("NFC", "".join(parts)))
+            kept = cluster if base.isalnum() else ""
+        if kept or (parts and parts[-1]):  # a run of others: one "_"
+            parts.append(kept)
+    joined = unicodedata.normalize("NFC", "".join(p or "_" for p in parts))
     cleaned = _cut(joined.strip("._"), NAME_BYTES).rstrip("._") or default
     room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
     return (_cut(cleaned, room) or cleaned[:1]) + suffix
