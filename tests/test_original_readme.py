@@ -162,15 +162,11 @@ def test_editing_attributes(database: db.Database) -> None:
     assert instance.EchoTime == 23.0
 
     shape = ["Rows", "Columns"]
-    # corrected: the files hold 64 x 64 pixels, which 128 x 192 (or 128 rows) does not
-    # describe: refused, nothing changed (new pixels are written with set_array)
-    with pytest.raises(db.InvalidValueError, match="set_array"):
-        instance[shape] = [128, 192]
-    assert instance[shape] == [64, 64]
+    instance[shape] = [128, 192]
+    assert instance[shape] == [128, 192]
 
-    with pytest.raises(db.InvalidValueError, match="set_array"):
-        series.Rows = 128
-    assert series.Rows == [64]
+    series.Rows = 128
+    assert series.Rows == [128]
 
 
 def test_custom_attributes(database: db.Database) -> None:
@@ -188,20 +184,18 @@ def test_read_and_write_save_and_restore(database: db.Database) -> None:
     series = database.series(SeriesDescription="T2w")[0]
     instance = series.instances()[0]
 
-    # corrected: Rows of files that hold 64 x 64 pixels is refused (see
-    # test_editing_attributes): the same lines with RepetitionTime
-    instance.RepetitionTime = 128
+    instance.Rows = 128
     series.read()
-    series.RepetitionTime = 32
+    series.Rows = 32
     series.clear()
-    assert series.RepetitionTime == [32]
+    assert series.Rows == [32]
 
     database.save()
     database.restore()
-    series.RepetitionTime = 16
+    series.Rows = 16
     series.restore()
-    assert series.RepetitionTime == [32]
-    series.RepetitionTime = 8
+    assert series.Rows == [32]
+    series.Rows = 8
     series.save()
     assert not database.unsaved
 

@@ -21,8 +21,8 @@ from pydicom.tag import Tag
 from .._checks import resolve_tag, to_dicom
 from .._dataset import UnkeptBytesError
 from .._errors import ElementNotFoundError, InvalidValueError, UnknownAttributeError
+from .._files import FORMAT_TAGS
 from ._attributes import KEYS, LEVELS, level_of
-from ._describing import refuse_unfitting
 from ._edit import DELETE, Editor, put
 from ._structure import _ancestor, _editor, _exists, is_empty
 
@@ -78,8 +78,10 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
             target = _target(record, keyword, item[3])
             groups.setdefault((target.level, target.uid), []).append(item)
             targets[(target.level, target.uid)] = target
-        # the files each group changes, found and checked for all before any is written
-        todo = [(targets[w], g, _planned(editor, targets[w], g)) for w, g in groups.items()]
+        # the files each group changes, found for all before any is written
+        todo = [
+            (targets[w], group, _holding(editor, targets[w], group)) for w, group in groups.items()
+        ]
         for target, group, rows in todo:
             if rows is None:
                 _set_on_empty(editor, target, group)
@@ -133,6 +135,7 @@ def _set_on_files(
     editor: Editor, record: Record, target: Record, group: list[_Item], rows: np.ndarray
 ) -> None:
     """Write ``group`` into the files of ``target`` (``record`` or one above it) at ``rows``."""
+    _refuse_per_frame(target, rows, group)
 
     def fn(ds: Dataset) -> None:
         for number, _, vr, value in group:
@@ -140,25 +143,16 @@ def _set_on_files(
                 _check_creator(ds, number)
             put(ds, number, vr, value)
 
+    describing = any(k in _DESCRIBING for _, k, _, _ in group)
+    before = target._db.index.array("_image", rows) if describing else None
     editor.change(rows, fn, [k for _, k, _, _ in group])
+    if before is not None:
+        _warn_unreadable(target, rows, before)
     for _, keyword, _, value in group:
         if keyword == KEYS.get(target.level):
             object.__setattr__(target, "_key", str(value))
             if target is not record and target == record:
                 object.__setattr__(record, "_key", str(value))
-
-
-def _planned(editor: Editor, target: Record, group: list[_Item]) -> np.ndarray | None:
-    """The rows of ``target`` that ``group`` changes (None: an empty record), once checked.
-
-    Refused (nothing written) where an enhanced file keeps a tag per frame,
-    or where a new pixel description would not fit the pixel data.
-    """
-    rows = _holding(editor, target, group)
-    if rows is not None:
-        _refuse_per_frame(target, rows, group)
-        refuse_unfitting(target, rows, group)
-    return rows
 
 
 def _holding(editor: Editor, target: Record, group: list[_Item]) -> np.ndarray | None:
@@ -220,6 +214,25 @@ def _check_creator(ds: Dataset, tag: int) -> None:
             f"it is. Set the creator first (record[(0x{group:04X}, 0x00{element >> 8:02X})] "
             "= DataElement(..., 'LO', 'YOUR NAME')), or take a block with pydicom's "
             "Dataset.private_block."
+        )
+
+
+#: the tags that describe the pixel data: set to other values, the data no longer fit them
+_DESCRIBING = frozenset(
+    {keyword_for_tag(tag) for tag in FORMAT_TAGS} | {"HighBit", "NumberOfFrames"}
+)
+
+
+def _warn_unreadable(target: Record, rows: Any, before: Any) -> None:
+    """Warn where setting tags that describe the pixels made images unreadable."""
+    after = target._db.index.array("_image", rows)
+    broken = [k for k in range(len(rows)) if not before[k] and after[k]]
+    if broken:
+        target._warn(
+            f"{len(broken)} file(s) of {target.label()!r} now describe images their pixel "
+            f"data do not hold ({after[broken[0]]}): their images cannot be read. "
+            "restore() undoes the change; to change the images themselves, write an array "
+            "(series.new_sibling().set_xarray(da))."
         )
 
 
