@@ -14,7 +14,6 @@ import json
 import re
 import tomllib
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 __all__ = [
@@ -385,7 +384,7 @@ def _is_this(dist: importlib.metadata.Distribution, package: Path) -> bool:
     url = urllib.parse.urlparse(str(direct.get("url") or "")) if isinstance(direct, dict) else None
     if url is None or url.scheme != "file":
         return False
-    source = Path(urllib.request.url2pathname(url.path)).resolve()
+    source = Path(urllib.parse.unquote(url.path)).resolve()  # a POSIX file: URL's path
     return package.parent in (source, source / "src")
 
 
