@@ -10,7 +10,11 @@ from __future__ import annotations
 import errno
 import functools
 import importlib.metadata
+import json
 import re
+import tomllib
+import urllib.parse
+from pathlib import Path
 
 __all__ = [
     "install_hint",
@@ -25,6 +29,7 @@ __all__ = [
     "MediumError",
     "UnknownAttributeError",
     "UnknownTagError",
+    "ElementNotFoundError",
     "GridError",
     "GeometryError",
     "DiffusionError",
@@ -104,6 +109,18 @@ class UnknownAttributeError(DicomError, AttributeError):
 
 class UnknownTagError(DicomError, KeyError):
     """A tag, keyword or custom attribute name that dbdicom does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ElementNotFoundError(DicomError, AttributeError, KeyError):
+    """``del record.Keyword`` or ``del record[tag]`` of an element no file of the record has.
+
+    An ``AttributeError`` (as ``del obj.name`` of an absent attribute) and a
+    ``KeyError`` (as ``del mapping[key]`` of an absent key): nothing was
+    changed.
+    """
 
     def __str__(self) -> str:  # KeyError quotes its argument; keep messages readable
         return str(self.args[0]) if self.args else ""
@@ -310,11 +327,16 @@ class DiskFullError(DicomError, OSError):
 def install_hint(extra: str) -> str:
     """The command that installs what dbdicom's optional extra ``extra`` brings.
 
-    It names the packages themselves (as this installation of dbdicom lists
-    them), not ``dbdicom[extra]``: on PyPI the name ``dbdicom`` is another
-    project's, which ``pip install "dbdicom[extra]"`` would install in
-    place of this one. Without the list (dbdicom run from its source
-    folder, not installed): the extra of the source folder.
+    It names the packages themselves, not ``dbdicom[extra]``: on PyPI the
+    name ``dbdicom`` is another project's, which ``pip install
+    "dbdicom[extra]"`` would install in place of this one. The packages
+    are those of this code's own list: the installed metadata of a
+    distribution named ``dbdicom`` only when it is this code's (its files,
+    or the folder of an editable install, are where this package is
+    imported from: another project's ``dbdicom`` may be installed while
+    this one runs from its source folder), else the ``pyproject.toml`` of
+    the source folder this package is in; without either, the extra of
+    the source folder.
 
     Examples
     --------
@@ -323,14 +345,56 @@ def install_hint(extra: str) -> str:
     >>> install_hint("no-such-extra").split(" in ")[0]
     'pip install ".[no-such-extra]"'
     """
-    try:
-        requires = importlib.metadata.requires("dbdicom") or []
-    except importlib.metadata.PackageNotFoundError:
-        requires = []
-    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
-    packages = sorted(
-        req.split(";")[0].strip() for req in requires if ";" in req and marker.search(req)
+    package = Path(__file__).resolve().parent
+    requires = next(
+        (
+            d.requires or []
+            for d in importlib.metadata.distributions(name="dbdicom")
+            if _is_this(d, package)
+        ),
+        None,
     )
+    if requires is not None:
+        marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
+        packages = sorted(
+            req.split(";")[0].strip() for req in requires if ";" in req and marker.search(req)
+        )
+    else:
+        packages = sorted(_source_extras(package.parent / "pyproject.toml").get(extra, []))
     if not packages:
         return f'pip install ".[{extra}]" in the folder of dbdicom\'s source'
     return "pip install " + " ".join(f"'{p}'" for p in packages)
+
+
+def _is_this(dist: importlib.metadata.Distribution, package: Path) -> bool:
+    """Whether the installed distribution ``dist`` is the code of the folder ``package``.
+
+    Its files hold this ``__init__.py`` (an installed wheel), or its
+    ``direct_url.json`` names the source folder ``package`` is in (an
+    editable install, whose files are a ``.pth`` file).
+    """
+    for file in dist.files or ():
+        if file.parts[-2:] == ("dbdicom", "__init__.py"):
+            if Path(str(dist.locate_file(file))).resolve() == package / "__init__.py":
+                return True
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return False
+    url = urllib.parse.urlparse(str(direct.get("url") or "")) if isinstance(direct, dict) else None
+    if url is None or url.scheme != "file":
+        return False
+    source = Path(urllib.parse.unquote(url.path)).resolve()  # a POSIX file: URL's path
+    return package.parent in (source, source / "src")
+
+
+def _source_extras(pyproject: Path) -> dict[str, list[str]]:
+    """The optional dependencies of the ``pyproject.toml`` of dbdicom's source ({} without one)."""
+    try:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    if not isinstance(project, dict) or project.get("name") != "dbdicom":
+        return {}
+    extras = project.get("optional-dependencies", {})
+    return extras if isinstance(extras, dict) else {}

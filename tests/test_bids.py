@@ -327,6 +327,26 @@ def test_labels_are_alphanumeric(tmp_path: Path) -> None:
     ]
 
 
+def test_ids_in_another_script_number_the_subjects(tmp_path: Path) -> None:
+    """Cyrillic PatientIDs gave their Latin letters and digits only: Иванов-1 and Петров-1 both
+    became sub-1, one subject for two patients; now they are numbered."""
+    for k, patient in enumerate(("Иванов-1", "Петров-1")):
+        classic_series(
+            tmp_path / "dicom" / str(k),
+            Plan(slices=1),
+            PatientID=patient,
+            PatientName=patient,
+            SpecificCharacterSet="ISO_IR 192",
+            SeriesDescription="T1w",
+        )
+    out = db.database(tmp_path / "dicom").export_as_nifti(
+        tmp_path / "bids", bids=True, identifiers=True
+    )
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["sub-01", "sub-02"]
+    with pytest.raises(db.InvalidValueError, match="not made of Latin letters"):
+        parse_name("anat/acq-Тест_T1w")
+
+
 # ----------------------------------------------------------------------------- the command
 
 

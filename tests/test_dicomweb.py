@@ -118,11 +118,11 @@ def test_every_series_reads_as_the_local_files(
 def test_the_frames_come_from_the_server_not_the_cache(web: db.Database) -> None:
     """The folder of headers holds no pixel data: only the server can give the values (and
     nothing is kept of them unless asked: keep_pixels=True)."""
-    headers = sorted(Path(web.path).rglob("*.dcm"))
+    headers = sorted(Path(web.cache).rglob("*.dcm"))
     assert headers and all(b"\xe0\x7f\x10\x00" not in p.read_bytes() for p in headers)
     series = web.series(SeriesDescription="CT phantom")[0]
     assert float(series.to_xarray().max()) > 0
-    assert not list(Path(web.path).rglob(".pixels"))
+    assert not list(Path(web.cache).rglob(".pixels"))
 
 
 def test_a_reduction_on_a_local_cluster_of_processes_equals_the_local_one(
@@ -180,6 +180,10 @@ def test_an_instance_path_is_its_url_on_the_server(
     assert answer.status_code == 200 and instance.SOPInstanceUID.encode() in answer.content
     assert instance.path in set(web.table(columns=["path"])["path"])
     assert instance.files() == [url]  # files() says the same
+    # the database's path too: the URL opened, no credentials (it was the cache folder)
+    assert web.path == web.label() == f"dicomweb+{orthanc.url}" and PASSWORD not in web.path
+    assert web.cache == str(tmp_path / "cache") and db.database(archive).cache is None
+    assert web.path in repr(web)
     web.close()
 
 
@@ -691,7 +695,7 @@ def test_xarray_opens_a_dicomweb_url(
     np.testing.assert_array_equal(guessed.values, expected.values)
     with pytest.raises(db.GroupError) as info:  # named by its URL (trial H: the cache folder)
         xr.open_dataarray(orthanc.db_url, group="no such series")
-    assert f"in {orthanc.url}." in str(info.value) and PASSWORD not in str(info.value)
+    assert f"in dicomweb+{orthanc.url}." in str(info.value) and PASSWORD not in str(info.value)
 
 
 def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
@@ -818,7 +822,7 @@ def test_a_series_read_whole_is_kept_and_read_from_the_cache_next_time(
         web = _open_kept(orthanc, tmp_path, "KEPT")
         series = web.series(SeriesInstanceUID=series_uid)[0]
         np.testing.assert_array_equal(series.to_xarray().values, expected)
-        kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
+        kept = sorted(Path(web.cache).rglob(".pixels/*.dcm"))
         assert [p.stem for p in kept] == sorted(ds.SOPInstanceUID for ds in instances)
         again = _open_kept(orthanc, tmp_path, "KEPT").series(SeriesInstanceUID=series_uid)[0]
         asked.clear()
@@ -848,7 +852,7 @@ def test_a_scan_or_refresh_of_an_archive_reads_as_before(web: db.Database) -> No
     web.scan()
     again = web.series(SeriesDescription="CT phantom")[0]
     np.testing.assert_array_equal(again.to_xarray().values, expected)
-    for header in Path(web.path).rglob("*.dcm"):  # every header read again by the refresh
+    for header in Path(web.cache).rglob("*.dcm"):  # every header read again by the refresh
         st = header.stat()
         os.utime(header, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert web.refresh(full=True)
@@ -918,7 +922,7 @@ def test_a_series_of_several_arrays_is_kept_whole(
         series = web.series(SeriesInstanceUID=series_uid)[0]
         first = [da.values for da in series.to_xarrays()]
         assert len(first) == 2
-        kept = sorted(Path(web.path).rglob(".pixels/*.dcm"))
+        kept = sorted(Path(web.cache).rglob(".pixels/*.dcm"))
         assert len(kept) == 4
         real = _read._web.kept_places
 

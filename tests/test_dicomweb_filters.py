@@ -214,7 +214,7 @@ def test_a_series_held_in_part_reads_as_the_local_selection(
         got = series.to_xarray(dims=["SliceLocation", "FlipAngle"])
         np.testing.assert_array_equal(got.values, expected.values)
     assert all("/frames/" in url for url in asked), asked
-    assert not list(Path(web.path).rglob(".pixels/*.dcm"))
+    assert not list(Path(web.cache).rglob(".pixels/*.dcm"))
 
 
 @pytest.mark.parametrize("how", ["refresh", "scan"])
@@ -275,7 +275,7 @@ def test_opens_with_other_filters_get_cache_folders_of_their_own(
     plain = db.dicomweb(orthanc.url, session=session, PatientID=patient)
     three = db.dicomweb(orthanc.url, session=session, PatientID=patient, InstanceNumber=3)
     again = db.dicomweb(orthanc.url, session=session, PatientID=patient, InstanceNumber=3)
-    assert len({plain.path, three.path}) == 2 and again.path == three.path
+    assert len({plain.cache, three.cache}) == 2 and again.cache == three.cache
 
 
 def test_a_misspelt_filter_is_said_before_the_archive_is_read(

@@ -119,7 +119,7 @@ def test_an_invalid_uid_in_a_sequence_is_kept_as_it_is(
     dose = web.instances(Modality="RTDOSE")[0]
     with warnings.catch_warnings():  # pydicom's, which finds it invalid
         warnings.simplefilter("ignore")
-        header = pydicom.dcmread(next(Path(web.path).rglob(f"{dose.SOPInstanceUID}.dcm")))
+        header = pydicom.dcmread(next(Path(web.cache).rglob(f"{dose.SOPInstanceUID}.dcm")))
         uid = header.ReferencedRTPlanSequence[0].ReferencedSOPInstanceUID
     assert uid == "1.2.123.456.78.9.0123.4567.89012345678901"
 

@@ -928,6 +928,37 @@ def test_del_removes_an_element_by_the_level_rule(demo_folder: Path) -> None:
     assert database.restore() == len(patient_files)
 
 
+def test_del_of_an_element_no_file_holds_changes_nothing(demo_folder: Path) -> None:
+    """A trial: `del series.SomeKeyword` that no file had rewrote every file (restore() counted
+    them, database.unsaved). Now an AttributeError and KeyError, nothing written; where some
+    files have it, only those are."""
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    files = series.files()
+    stamps = {f: os.stat(f).st_mtime_ns for f in files}
+    with pytest.raises(AttributeError, match=r"ImageComments \(0020,4000\) from series"):
+        del series.ImageComments
+    with pytest.raises(KeyError, match=r"\(0041,1001\)"):
+        del series[(0x0041, 0x1001)]
+    with pytest.raises(db.ElementNotFoundError):  # one of a list in no file: none removed
+        del series[["SliceThickness", "ImageComments"]]
+    with pytest.raises(db.ElementNotFoundError, match="patient"):  # by the level rule
+        del series.PatientBirthTime
+    assert {f: os.stat(f).st_mtime_ns for f in files} == stamps
+    assert all("SliceThickness" in read(f) for f in files)
+    assert not database.unsaved and database.restore() == 0
+    series.instances()[0].ImageComments = "only mine"
+    database.save()
+    stamps = {f: os.stat(f).st_mtime_ns for f in files}
+    del series.ImageComments
+    assert [f for f in files if os.stat(f).st_mtime_ns != stamps[f]] == files[:1]
+    assert database.restore() == 1
+    new = series.new_sibling(SeriesDescription="new")  # no files yet
+    del new.SeriesDescription
+    with pytest.raises(db.ElementNotFoundError, match="new record has no value"):
+        del new.SeriesDescription
+
+
 def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
     """Trial L: (0041,1001) was stored in a block without a Private Creator (0041,0010),
     without a word: a file whose element no reader can tell the owner of."""

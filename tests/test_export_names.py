@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -14,13 +15,16 @@ import pytest
 from readonly import read_only
 
 import dbdicom as db
-from dbdicom._export._layout import MAX_NAME_BYTES, safe_name, written
+from dbdicom._export._layout import MAX_NAME_BYTES, bids_label, safe_name, written
 
 pytestmark = pytest.mark.filterwarnings("ignore:The (PN component|value) length")
 
 # SeriesDescriptions as real-world files hold them (dbdicom itself refuses
 # most: they are written with pydicom, which only warns)
-NAMES = ["x" * 500, "..", "/", ".", "a/../b", "Séquence T1 (ß) 日本", "dup", "dup", "", "a\x00b"]
+NAMES = [
+    *("x" * 500, "..", "/", ".", "a/../b", "Séquence T1 (ß) 日本 Йод"),
+    *("dup", "dup", "", "a\x00b"),
+]
 FORMATS = ["dicom", "csv", "npy", "nifti", "png", "zarr"]
 
 
@@ -65,13 +69,48 @@ def _names(out: Path) -> set[str]:
 
 def test_safe_name_rule() -> None:
     assert safe_name("T1 map: ax/5°") == "T1_map_ax_5"
-    assert safe_name("Séquence ß x") == "Sequence_x"  # no ASCII letter for ß: replaced
-    for bad in ("", ".", "..", "/", "\x00", "._.", "日本"):
+    assert safe_name("Séquence ß x") == "Sequence_ß_x"  # accents folded, other letters kept
+    for bad in ("", ".", "..", "/", "\x00", "._.", "\u0301", "\x7f\u200b"):
         assert safe_name(bad) == "series"
     assert safe_name("a\x00b/c") == "a_b_c"
+    assert safe_name("T1__map  ax") == "T1__map_ax"  # its own _ kept; a run of others: one _
+    assert safe_name("a\tb\u202ec\u2215d／e") == "a_b_c_d_e"  # controls, slashes of all widths
     assert len(safe_name("é" * 1000, ".nii.gz").encode()) <= MAX_NAME_BYTES
     longest = safe_name("x" * 1000) + "_" + "1." * 32 + "_99.nii.gz"  # with a UID and a group
     assert len(longest.encode()) <= MAX_NAME_BYTES
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Люкceмбypг", "Люкceмбypг"),  # Cyrillic with Latin look-alikes: all kept
+        ("Йошкар-Ола", "Йошкар-Ола"),  # й is not и and a mark
+        ("山田^太郎", "山田_太郎"),
+        ("Παπαδόπουλος Ά", "Παπαδόπουλος_Ά"),
+        ("हिन्दी", "हिन्दी"),  # vowel signs are marks, not letters: kept with theirs
+        ("한국어", "한국어"),  # decomposed into jamo by NFKD, composed again
+        ("Ｔ１ ｍａｐ", "T1_map"),  # full-width Latin: ASCII
+    ],
+    ids=["cyrillic-latin", "short-i", "japanese", "greek", "devanagari", "hangul", "fullwidth"],
+)
+def test_safe_name_keeps_letters_of_other_scripts(text: str, name: str) -> None:
+    """Trial: a Cyrillic patient name kept only its Latin look-alikes; Japanese became _."""
+    assert safe_name(text) == name
+    assert safe_name(text) == unicodedata.normalize("NFC", safe_name(text))
+
+
+def test_safe_name_cuts_bytes_not_characters() -> None:
+    for text in ("日本" * 100, "й" * 300, "и\u0306" * 300, "a" + "𠀀" * 100, "हि" * 100):
+        whole = unicodedata.normalize("NFC", text)
+        stem = safe_name(text, ".nii.gz").removesuffix(".nii.gz")
+        assert 100 < len(stem.encode()) <= 120 and whole.startswith(stem), text[:3]
+        assert not unicodedata.category(whole[len(stem)]).startswith("M")  # no letter cut off
+
+
+def test_bids_label_is_ascii_or_the_default() -> None:
+    assert bids_label("Groß-Øre 2") == "GrossOre2"
+    for text in ("Иванов", "Люкceмбypг", "山田", "Иванов-001"):  # never a few of its letters
+        assert bids_label(text) == "" and bids_label(text, default="01") == "01"
 
 
 def test_nul_in_description_is_kept_by_pydicom(folder: Path) -> None:
@@ -96,8 +135,8 @@ def test_every_series_exported_with_safe_unique_names(exports: dict[str, Path]) 
         for p in out.rglob("*"):
             assert len(p.name.encode()) <= MAX_NAME_BYTES
             assert p.name not in (".", "..") and not p.name.startswith(".dbdicom-")
-            assert "\x00" not in p.name and p.name.isascii()
-    assert any(name.startswith("6_Sequence_T1") for name in reference)
+            assert p.name.isprintable() and p.name == unicodedata.normalize("NFC", p.name)
+    assert "6_Sequence_T1_ß_日本_Йод" in reference
     assert len([n for n in reference if n.startswith("7_dup")]) == 2
 
 

@@ -9,6 +9,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -539,3 +540,42 @@ def test_a_missing_extra_is_named_by_its_packages_not_by_dbdicom_on_pypi() -> No
     for package in ("pylibjpeg", "pylibjpeg-libjpeg", "pylibjpeg-openjpeg", "imagecodecs"):
         assert f"'{package}>=" in hint
     assert "'nibabel>=" in install_hint("nifti")
+
+
+def _dist_info(folder: Path, requires: str, direct_url: str | None = None) -> Path:
+    """An installed distribution named dbdicom in ``folder`` (a dist-info folder, as pip makes)."""
+    info = folder / "dbdicom-9.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: dbdicom\nVersion: 9.0\nProvides-Extra: jpeg\n"
+        f'Requires-Dist: {requires}; extra == "jpeg"\n'
+    )
+    (info / "RECORD").write_text("dbdicom/__init__.py,,\n")
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(
+            json.dumps({"url": direct_url, "dir_info": {"editable": True}})
+        )
+    return folder
+
+
+@pytest.fixture
+def fresh_hints() -> Iterator[None]:
+    install_hint.cache_clear()
+    yield
+    install_hint.cache_clear()
+
+
+def test_another_projects_installed_dbdicom_is_not_read_for_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_hints: None
+) -> None:
+    """On PyPI dbdicom is another project: installed beside this one run from its source
+    folder, its metadata named its own packages for an extra. Trusted only when it is this
+    code's (its files, or an editable install of this source folder)."""
+    monkeypatch.syspath_prepend(str(_dist_info(tmp_path / "other", "otherpkg>=1")))
+    hint = install_hint("jpeg")
+    assert "otherpkg" not in hint and "'pylibjpeg>=" in hint
+    install_hint.cache_clear()
+    source = Path(db.__file__).resolve().parent.parent  # an editable install of this code
+    mine = _dist_info(tmp_path / "mine", "minepkg>=2", source.as_uri())
+    monkeypatch.syspath_prepend(str(mine))
+    assert install_hint("jpeg") == "pip install 'minepkg>=2'"

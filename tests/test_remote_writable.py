@@ -18,6 +18,7 @@ import pytest
 from servers import LIMITED_KEY, LIMITED_SECRET, SHARED_BUCKET, SeaweedFS, bucket_fs, free_port
 
 import dbdicom as db
+from dbdicom._index import StagedIndex
 
 s3fs = pytest.importorskip("s3fs")
 
@@ -180,6 +181,35 @@ def test_the_write_probe_is_deleted_when_cut_short_and_a_refused_delete_says_so(
         db.database(url, storage_options=seaweedfs.options, writable=True)
     (probe,) = _hidden(fs, url)  # left, as the message says
     assert ".dbdicom/probe-" in probe
+
+
+def test_a_failed_open_leaves_no_working_folder_and_takes_none_in_use(
+    seaweedfs: SeaweedFS, source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial K: a writable open that failed (the URL of one object) left its working folder in
+    the user data folder, as read-only opens once left theirs in the cache. One that another
+    open of the store uses (with unsaved changes) stays."""
+    url, fs = _store(seaweedfs, source)
+    data = tmp_path / "user-data"
+    one = next(k for k in fs.find(url[len("s3://") :]) if k.endswith(".dcm"))
+    for writable in (True, False):
+        with pytest.raises(db.DatabaseNotFoundError, match="is one object"):
+            db.database(f"s3://{one}", storage_options=seaweedfs.options, writable=writable)
+    assert not [p for p in (tmp_path / "user-data").rglob("*") if "work-" in p.as_posix()]
+    assert not [p for p in (tmp_path / "user-cache").rglob("*") if "remote-" in p.as_posix()]
+    database = db.database(url, storage_options=seaweedfs.options, writable=True)
+    database.series()[0].SeriesDescription = "unsaved"
+
+    def cut_short(index: Any) -> None:
+        raise KeyboardInterrupt  # the store's listing, say: the open fails
+
+    monkeypatch.setattr(StagedIndex, "open", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        db.database(url, storage_options=seaweedfs.options, writable=True)
+    monkeypatch.undo()
+    assert database._index.root.is_dir() and database.unsaved
+    assert database.series()[0].SeriesDescription == "unsaved"
+    assert database.restore() == 3 and len(list(data.rglob("work-*"))) == 1
 
 
 def test_a_second_writer_is_refused(seaweedfs: SeaweedFS, source: Path, tmp_path: Path) -> None:

@@ -33,11 +33,11 @@ keyword matches at the start of a word. A 4-D series whose fourth axis is
 echo times, flip angles or inversion times is written as one 3-D file per
 volume, with the entity ``echo-<k>``, ``flip-<k>`` or ``inv-<k>``. Labels:
 ``sub-<k>`` in the order of the patients (their PatientID with
-``identifiers=True``), ``ses-<k>`` in the order of each patient's studies
-by date; ``run-<k>`` (by SeriesNumber) where two series would get one
-name; ``chunk-<k>`` for the geometry groups of a series that mixes them.
-``task-<label>`` of a func series: the word after "task" in its
-description, or ``rest``.
+``identifiers=True``, when every patient's ID gives a distinct label),
+``ses-<k>`` in the order of each patient's studies by date; ``run-<k>``
+(by SeriesNumber) where two series would get one name; ``chunk-<k>``
+for the geometry groups of a series that mixes them. ``task-<label>`` of
+a func series: the word after "task" in its description, or ``rest``.
 
 The mapping is overridden by ``bids={"keyword": "datatype/suffix"}``
 (keywords looked for in the description before the rules above; a value
@@ -130,10 +130,16 @@ def parse_name(text: str) -> BidsName:
     entities = {}
     for pair in pairs:
         key, dash, label = pair.partition("-")
-        if not dash or not key.isalnum() or not bids_label(label):
+        if not dash or not key.isalnum():
             raise InvalidValueError(
                 f"BIDS name {text!r}: {pair!r} is no entity; write entities as key-label "
                 "before the suffix, e.g. 'func/task-rest_bold'."
+            )
+        if not bids_label(label):
+            raise InvalidValueError(
+                f"BIDS name {text!r}: the label of {pair!r} is not made of Latin letters "
+                "and digits (BIDS labels are ASCII letters and digits; one in another script "
+                f"is not turned into one); write it in Latin letters, e.g. '{key}-1'."
             )
         entities[key] = bids_label(label)
     if not slash or not datatype.isalpha() or not suffix.isalnum():

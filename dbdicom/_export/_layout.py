@@ -29,7 +29,7 @@ from .._files import has_scheme, redact
 
 __all__ = [
     "MAX_NAME_BYTES",
-    "NAME_CHARS",
+    "NAME_BYTES",
     "bids_label",
     "frame_rows",
     "image_rows",
@@ -46,11 +46,11 @@ __all__ = [
 ]
 
 
-#: At most this many characters of a name come from header values: with a
+#: At most this many bytes (UTF-8) of a name come from header values: with a
 #: record's UID (up to 64 characters) appended to keep it unique, a group
 #: number and the longest extension (``.nii.gz``), a name stays far below
 #: :data:`MAX_NAME_BYTES`.
-NAME_CHARS = 120
+NAME_BYTES = 120
 
 #: The longest file or folder name most file systems allow, in bytes (UTF-8).
 MAX_NAME_BYTES = 255
@@ -59,12 +59,15 @@ MAX_NAME_BYTES = 255
 def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     r"""A file-name-safe version of ``text``: the one rule for names from headers.
 
-    Letters with accents become their ASCII letter (``é`` -> ``e``, by
-    Unicode decomposition); every run of other characters than ASCII
-    letters, digits and ``._-`` (spaces, ``/``, NUL, other scripts...)
-    becomes one ``_``; ``.`` and ``_`` are stripped from the ends, so the
-    name is never ``.``, ``..`` or hidden; an empty result is ``default``.
-    At most :data:`NAME_CHARS` characters are kept, and with ``suffix``
+    Latin letters with accents become their ASCII letter (``é`` -> ``e``,
+    ``ﬁ`` -> ``fi``, by Unicode compatibility decomposition); letters and
+    digits of other scripts are kept as they are (``Люкс``, ``山田``,
+    ``Παπαδόπουλος``, with their own marks: ``й`` stays ``й``); every run of
+    other characters than letters, digits and ``._-`` (spaces, ``/``, NUL,
+    control characters, punctuation...) becomes one ``_``; ``.`` and ``_``
+    are stripped from the ends, so the name is never ``.``, ``..`` or
+    hidden; an empty result is ``default``. At most :data:`NAME_BYTES`
+    bytes (UTF-8) are kept, never half a character, and with ``suffix``
     (e.g. ``".nii.gz"``, added as it is) the name is never longer than
     :data:`MAX_NAME_BYTES` bytes.
 
@@ -74,27 +77,81 @@ def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     'T1_map_ax_5'
     >>> safe_name("Séquence ../\x00 x", ".zarr"), safe_name(".."), len(safe_name("a" * 500))
     ('Sequence_.._x.zarr', 'series', 120)
+    >>> safe_name("Йошкар-Ола 山田"), safe_name("日本" * 100).encode("utf-8").__len__()
+    ('Йошкар-Ола_山田', 120)
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._")
-    cleaned = cleaned[:NAME_CHARS].rstrip("._") or default
+    parts: list[str] = []
+    for cluster in _clusters(unicodedata.normalize("NFKD", text)):
+        base = cluster[0]
+        if base.isascii():  # a Latin letter: its accents dropped
+            kept = base if re.fullmatch(r"[A-Za-z0-9._-]", base) else ""
+        else:  # another script: kept with its marks (NFC below composes them again)
+            kept = cluster if base.isalnum() else ""
+        if kept or (parts and parts[-1]):  # a run of others: one "_"
+            parts.append(kept)
+    joined = unicodedata.normalize("NFC", "".join(p or "_" for p in parts))
+    cleaned = _cut(joined.strip("._"), NAME_BYTES).rstrip("._") or default
     room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
-    return cleaned[: max(room, 1)] + suffix
+    return (_cut(cleaned, room) or cleaned[:1]) + suffix
+
+
+def _clusters(text: str) -> Iterator[str]:
+    """Each character of ``text`` with the combining marks (category M) that follow it."""
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or not unicodedata.category(text[i]).startswith("M"):
+            yield text[start:i]
+            start = i
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest start of ``text`` of at most ``limit`` bytes (UTF-8), marks with their letter.
+
+    Examples
+    --------
+    >>> _cut("aй", 2), _cut("aй", 3), _cut("日本", 5), _cut("ab", 5)
+    ('a', 'aй', '日', 'ab')
+    """
+    size = 0
+    for end, char in enumerate(text):
+        size += len(char.encode("utf-8"))
+        if size > limit:
+            while end and unicodedata.category(text[end]).startswith("M"):
+                end -= 1  # not a letter without its mark
+            return text[:end]
+    return text
+
+
+#: Latin letters that Unicode does not decompose into an ASCII letter and a mark.
+_LATIN = str.maketrans(
+    {"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+     "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
+     "ı": "i", "ħ": "h", "Ħ": "H"}
+)  # fmt: skip
 
 
 def bids_label(text: str, default: str = "") -> str:
-    """A BIDS label (``sub-<label>``...): :func:`safe_name` with letters and digits only.
+    """A BIDS label (``sub-<label>``...): :func:`safe_name` with ASCII letters and digits only.
 
-    BIDS labels are alphanumeric: the ``._-`` that :func:`safe_name` keeps
-    are dropped too.
+    BIDS labels are ASCII letters and digits: the ``._-`` that
+    :func:`safe_name` keeps are dropped, Latin letters become ASCII ones
+    (``é`` -> ``e``, ``ß`` -> ``ss``, ``ø`` -> ``o``), and a name with
+    letters of another script (``Иванов``, ``山田``, or a mix such as
+    ``Люкceмбypг``) gives ``default``: keeping only its Latin letters would
+    make a label that is not the name, and two names could give one label.
+    The callers then number (``sub-01``...) as they do without identifiers.
 
     Examples
     --------
     >>> bids_label("PAT-001"), bids_label("Séance 2.b"), bids_label("--", default="x")
     ('PAT001', 'Seance2b', 'x')
+    >>> bids_label("Groß"), bids_label("Иванов-1"), bids_label("Иванов", default="01")
+    ('Gross', '', '01')
     """
-    return re.sub(r"[^A-Za-z0-9]", "", safe_name(text, default="")) or default
+    name = safe_name(text, default="").translate(_LATIN)
+    if any(char.isalnum() and not char.isascii() for char in name):
+        return default
+    return re.sub(r"[^A-Za-z0-9]", "", name) or default
 
 
 def _remove(path: Path) -> None:

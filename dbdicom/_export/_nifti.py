@@ -352,11 +352,19 @@ def _save(
 
 
 def _subject(series: Any, identifiers: bool) -> str:
-    """``01``, ``02``... in the order of the database's patients (their ID if allowed)."""
+    """``01``, ``02``... in the order of the database's patients (their ID if allowed).
+
+    Their IDs only when every patient's ID gives a label (:func:`bids_label`:
+    not one written in another script than Latin) and no two give the same:
+    else two patients would share a subject, or a subject be named by a few
+    letters of its ID.
+    """
     patient = series.parent.parent
-    if identifiers and bids_label(str(patient.uid)):
-        return bids_label(str(patient.uid))
     uids = sorted(str(p.uid) for p in series.database.patients())
+    if identifiers:
+        labels = [bids_label(uid) for uid in uids]
+        if all(labels) and len(set(labels)) == len(labels):
+            return labels[uids.index(str(patient.uid))]
     return f"{uids.index(str(patient.uid)) + 1:02d}"
 
 

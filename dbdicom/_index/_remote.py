@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -92,18 +93,26 @@ class RemoteIndex(Index):
     def __init__(self, store: Store, progress: Progress | None = None) -> None:
         self.source = store
         folder = self.home() / f"{self.cache_prefix}{store.cache_key()}"
+        #: whether this open made its folder (an open that fails takes it away: see discard)
+        self.made = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         super().__init__(folder, progress)
         self.writable = False
 
-    def discard(self) -> None:
+    def discard(self, whole: bool = False) -> None:
         """Remove the folders of an open that failed, where they hold nothing.
 
-        A store that cannot be listed (no server, no such bucket, refused)
-        leaves nothing in the user cache. Only empty folders go (``rmdir``):
-        one that holds anything (an index saved before, a file another open
-        of the same store is writing) stays, whoever made it.
+        A store that cannot be listed (no server, no such bucket, refused,
+        the URL of one object) leaves nothing in the user cache or data
+        folder. Only empty folders go (``rmdir``): one that holds anything
+        (an index saved before, a file another open of the same store is
+        writing) stays, whoever made it. With ``whole`` (the caller found
+        that nothing else uses the folder: no other open of the store in
+        this process, no other process holding its writer's lock), a folder
+        that this open made goes with whatever the failed open put in it.
         """
+        if whole and self.made:
+            shutil.rmtree(self.root, ignore_errors=True)  # what is left: as below
         for folder in (self.store, self.root):
             with contextlib.suppress(OSError):  # not empty, or gone: left as it is
                 folder.rmdir()

@@ -26,6 +26,7 @@ from .._index import (
     to_plain,
 )
 from .._interaction import DialogLike, Status, StatusLike, TerminalDialog, check_protocol
+from .._web import SCHEME
 from ._attributes import distinct
 from ._copies import import_dicom
 from ._edit import Editor
@@ -111,8 +112,14 @@ class Database(Record):
 
     @property
     def path(self) -> str:
-        """The database folder."""
-        return str(self._path)
+        """Its folder, or the URL of its store or DICOMweb archive (no credentials: opens it)."""
+        archive = self._index.archive
+        return str(self._path) if archive is None else f"{SCHEME}{archive.url}"
+
+    @property
+    def cache(self) -> str | None:
+        """The folder of a DICOMweb archive's headers (``cache=`` of :func:`dicomweb`), or None."""
+        return None if self._index.archive is None else str(self._path)
 
     @property
     def read_only(self) -> bool:
@@ -193,9 +200,8 @@ class Database(Record):
         self._seen = (index.version, index.order_version)
 
     def label(self) -> str:
-        """The folder; for a DICOMweb archive, its URL (without credentials), not the cache's."""
-        archive = self.index.archive
-        return self.path if archive is None else str(archive.url)
+        """Its :attr:`path`: for a DICOMweb archive, its URL (no credentials), not its cache."""
+        return self.path
 
     # ----------------------------------------------------------- lifecycle
     def scan(self) -> Database:
@@ -587,4 +593,4 @@ class Database(Record):
         paths = [str(r) for r in rels]
         if self.index.archive is not None or self.index.remote:
             return self.index.urls(paths)
-        return [os.path.join(self.path, p) for p in paths]
+        return [os.path.join(self._path, p) for p in paths]

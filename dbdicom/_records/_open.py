@@ -18,8 +18,9 @@ from .._errors import DatabaseNotFoundError, ReadOnlyError
 from .._files import WRITABLE, Store, is_url
 from .._index import Index, RemoteIndex, StagedIndex
 from .._interaction import DialogLike, StatusLike
-from .._journal import probe_writes
+from .._journal import FolderLock, probe_writes
 from ._database import Database
+from ._edit import open_databases
 from ._web import is_dicomweb, open_archive
 
 __all__ = ["database", "dicomweb"]
@@ -225,13 +226,11 @@ def database(
                     "or download it (database.save(folder)) and change the copy."
                 )
             probe_writes(store)
-            index: RemoteIndex = StagedIndex(store)
-            return Database(index.name, status=status, dialog=dialog, index=index)
-        index = RemoteIndex(store)
+        index: RemoteIndex = StagedIndex(store) if writable else RemoteIndex(store)
         try:
             return Database(index.name, status=status, dialog=dialog, index=index)
         except BaseException:
-            index.discard()  # nothing left in the user cache by an open that failed
+            _discard(index)  # nothing left in the user cache or data folder
             raise
     root = Path(path).expanduser()
     if not root.exists():
@@ -244,3 +243,27 @@ def database(
             f"(db.database({str(root.parent)!r}))."
         )
     return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)
+
+
+def _discard(index: RemoteIndex) -> None:
+    """Take away what an open of ``index`` that failed made (see :meth:`RemoteIndex.discard`).
+
+    All of its folder when this open made it and nothing else uses it: no
+    database of this process is open on it, and no other process holds its
+    writer's lock (a writable store's, taken at the first change); else
+    only its empty folders.
+    """
+    root = os.path.realpath(index.root)
+    shared = any(os.path.realpath(d._index.root) == root for d in open_databases())
+    index.discard(whole=index.made and not shared and not _locked(index.store / "lock"))
+
+
+def _locked(path: Path) -> bool:
+    """Whether a process holds the lock file ``path`` (this one too, through another handle)."""
+    if not path.exists():
+        return False
+    lock = FolderLock(path)
+    if not lock.acquire():
+        return True
+    lock.release()
+    return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -19,7 +20,7 @@ from pydicom.tag import Tag
 
 from .._checks import resolve_tag, to_dicom
 from .._dataset import UnkeptBytesError
-from .._errors import InvalidValueError, UnknownAttributeError
+from .._errors import ElementNotFoundError, InvalidValueError, UnknownAttributeError
 from .._files import FORMAT_TAGS
 from ._attributes import KEYS, LEVELS, level_of
 from ._edit import DELETE, Editor, put
@@ -38,8 +39,12 @@ class Deletes:
 
     By the level rule of :func:`set_values` (``del series.PatientName``
     removes the name from every file of the series' patient), undone by
-    ``restore()`` until ``save()``. Keys (``PatientID``, the UIDs of
-    studies, series and instances) cannot be removed.
+    ``restore()`` until ``save()``. Only the files that hold the element
+    are rewritten; an element that none holds raises
+    :class:`~dbdicom.ElementNotFoundError` (an ``AttributeError`` and a
+    ``KeyError``), and with a list of tags, one that none holds changes
+    nothing. Keys (``PatientID``, the UIDs of studies, series and
+    instances) cannot be removed.
     """
 
     __slots__ = ()
@@ -73,12 +78,15 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
             target = _target(record, keyword, item[3])
             groups.setdefault((target.level, target.uid), []).append(item)
             targets[(target.level, target.uid)] = target
-        for where, group in groups.items():
-            target = targets[where]
-            if is_empty(target):
+        # the files each group changes, found for all before any is written
+        todo = [
+            (targets[w], group, _holding(editor, targets[w], group)) for w, group in groups.items()
+        ]
+        for target, group, rows in todo:
+            if rows is None:
                 _set_on_empty(editor, target, group)
             else:
-                _set_on_files(editor, record, target, group)
+                _set_on_files(editor, record, target, group, rows)
     db._changed()
 
 
@@ -123,9 +131,10 @@ def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
             empty.attrs[keyword] = value
 
 
-def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_Item]) -> None:
-    """Write ``group`` into the files of ``target`` (``record`` or one above it)."""
-    rows = target._rows()
+def _set_on_files(
+    editor: Editor, record: Record, target: Record, group: list[_Item], rows: np.ndarray
+) -> None:
+    """Write ``group`` into the files of ``target`` (``record`` or one above it) at ``rows``."""
     _refuse_per_frame(target, rows, group)
 
     def fn(ds: Dataset) -> None:
@@ -144,6 +153,49 @@ def _set_on_files(editor: Editor, record: Record, target: Record, group: list[_I
             object.__setattr__(target, "_key", str(value))
             if target is not record and target == record:
                 object.__setattr__(record, "_key", str(value))
+
+
+def _holding(editor: Editor, target: Record, group: list[_Item]) -> np.ndarray | None:
+    """The rows of ``target`` whose files ``group`` changes; None for an empty record.
+
+    Every row when ``group`` sets a value; when it only removes elements,
+    those that hold one (read from the headers: an element with an empty
+    value is held, an absent one is not), so that no other file is written.
+
+    Raises
+    ------
+    dbdicom.ElementNotFoundError
+        An element to remove is in no file of ``target``: nothing changed.
+    """
+    removed = [(n, k) for n, k, _, v in group if v is DELETE]
+    if is_empty(target):  # its attributes in memory
+        empty = editor.empty.get(target.level, target.uid)
+        absent = [(n, k) for n, k in removed if empty is None or k not in empty.attrs]
+        if absent:
+            raise _not_found(target, absent, "the new record has no value of")
+        return None
+    rows = target._rows()
+    if not removed:
+        return rows
+    held = np.zeros((len(rows), len(removed)), dtype=bool)
+    for i, rel in enumerate(editor.rels(rows)):
+        ds = editor.dataset(rel, pixels=False)
+        held[i] = [number in ds for number, _ in removed]
+    absent = [item for j, item in enumerate(removed) if not held[:, j].any()]
+    if absent:
+        raise _not_found(target, absent, "no file of it holds")
+    return rows if len(removed) < len(group) else rows[held.any(axis=1)]
+
+
+def _not_found(target: Record, absent: list[tuple[int, str]], why: str) -> ElementNotFoundError:
+    """The error of removing the elements ``absent`` (tag, keyword) that ``target`` lacks."""
+    tags = [f"({n >> 16:04X},{n & 0xFFFF:04X})" for n, _ in absent]
+    names = ", ".join(t if k == t else f"{k} {t}" for t, (_, k) in zip(tags, absent, strict=True))
+    return ElementNotFoundError(
+        f"cannot remove {names} from {target.level} {target.label()!r}: {why} "
+        f"{'it' if len(absent) == 1 else 'them'}, and nothing was changed. Where an element "
+        "may be missing, catch KeyError (or AttributeError) and go on."
+    )
 
 
 def _check_creator(ds: Dataset, tag: int) -> None:

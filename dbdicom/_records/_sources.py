@@ -11,7 +11,6 @@ read, for the header plan.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -78,7 +77,7 @@ def _row_sources(db: Any, rows: list[int], frames: list[Any]) -> list[Source]:
             dataset, raw = editor.dataset(rel, pixels=False), False
         out.append(
             Source(
-                db.path,
+                str(db._path),  # a DICOMweb archive's: the headers in its cache
                 rel,
                 str(sop_class or MRImageStorage),
                 str(uid),
@@ -291,7 +290,7 @@ def _source_sizes(
             if has
             else None
         )
-        paths = [os.path.join(series._db.path, str(p)) for p in index.array("_path", rows)]
+        paths = series._db._where(index.array("_path", rows))
         for k in range(len(rows)):
             if sizes[k][0] != sizes[k][0] or sizes[k][1] != sizes[k][1]:
                 continue  # no Rows or Columns in the index: nothing to compare
