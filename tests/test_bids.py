@@ -256,6 +256,22 @@ def test_the_way_out_fits_the_series() -> None:
     assert found == parse_name("anat/T2w")
 
 
+def test_func_data_without_a_task_are_left_out_saying_why() -> None:
+    """A trial: dbdicom named every fMRI without 'task <word>' a resting state."""
+    values = {"Modality": "MR", "SeriesDescription": "BOLD 2"}
+    with pytest.raises(db.InvalidValueError, match=r"no BIDS task .*'func/task-<name>_bold'"):
+        chosen_name(None, values, (), True)
+    # a name of the user's without a task takes the description's, if it has one
+    with pytest.raises(db.InvalidValueError, match="no BIDS task"):
+        chosen_name(None, values, (), lambda series: "func/bold")
+    with pytest.raises(db.InvalidValueError, match="no BIDS task"):
+        chosen_name(None, values, (), {"bold": "func/acq-fast_bold"})
+    named = chosen_name(None, {**values, "ProtocolName": "rest"}, (), {"bold": "func/bold"})
+    assert named == parse_name("func/task-rest_bold")
+    with pytest.raises(db.InvalidValueError, match="no BIDS name"):  # None: left out
+        chosen_name(None, values, (), {"bold": None})
+
+
 def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> None:
     t2w = demo_database.series(SeriesDescription="T2w")[0]
     with pytest.raises(db.InvalidValueError, match="datatype/suffix"):
@@ -285,7 +301,7 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"SeriesDescription": "PDFF"}, (), None),  # a fat fraction, not PD-weighted
         ({"SeriesDescription": "restricted FOV T2"}, (), "anat/T2w"),  # not a resting state
         # a digit may follow a short keyword (a review)
-        ({"SeriesDescription": "BOLD1"}, (), "func/task-rest_bold"),
+        ({"SeriesDescription": "BOLD1"}, (), None),  # no task named: no rest invented
         ({"SeriesDescription": "rest1"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "taskMotor"}, (), "func/task-motor_bold"),
         ({"SeriesDescription": "pCASL2D"}, (), "perf/asl"),
@@ -293,6 +309,13 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"ProtocolName": "DTI 64 dir"}, (), "dwi/dwi"),
         ({"SeriesDescription": "resting state fMRI"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "bold task-nback run1"}, (), "func/task-nback_bold"),
+        # a trial: a task fMRI named as a resting state
+        ({"SeriesDescription": "fMRI task: motor"}, (), "func/task-motor_bold"),
+        ({"SeriesDescription": "fMRI task n-back"}, (), "func/task-nback_bold"),
+        ({"ProtocolName": "bold_task_motor"}, (), "func/task-motor_bold"),
+        ({"SeriesDescription": "bold nback"}, (), "func/task-nback_bold"),
+        ({"SeriesDescription": "MB8 BOLD AP 2.5mm run01 tap"}, (), "func/task-tap_bold"),
+        ({"SeriesDescription": "fMRI task"}, (), None),
         ({"SeriesDescription": "pCASL"}, (), "perf/asl"),
         ({"SeriesDescription": "B0map"}, (), "fmap/fieldmap"),
         ({"SeriesDescription": "vfa"}, ("FlipAngle",), "anat/VFA"),

@@ -390,8 +390,6 @@ class _BidsPlan:
                 continue
             entities = {"sub": _subject(series, identifiers), "ses": _session(series)}
             name = BidsName(name.datatype, name.suffix, {**entities, **name.entities})
-            if name.datatype == "func":
-                name = BidsName(name.datatype, name.suffix, {"task": "rest", **name.entities})
             self.names[series.uid] = name
             number = float(header.get("SeriesNumber") or 0)
             key = (name.folder(), name.file())
