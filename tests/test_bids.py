@@ -22,7 +22,7 @@ from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
 from dbdicom._cli import main
-from dbdicom._export import _nifti
+from dbdicom._export import _bids_export
 from dbdicom._export._bids import ENTITIES, chosen_name, default_name, parse_name
 
 
@@ -227,7 +227,7 @@ def test_an_export_stopped_half_way_keeps_its_dataset_description(
 ) -> None:
     """Review: the description, written after the last series, was missing when an error
     that is not a skip (a full disk) stopped the export after files were written."""
-    original, written = _nifti._bids_series, []
+    original, written = _bids_export._bids_series, []
 
     def second_fails(*args: Any) -> None:
         if written:  # one series written: the disk fills
@@ -235,7 +235,7 @@ def test_an_export_stopped_half_way_keeps_its_dataset_description(
         original(*args)  # (a series skipped raises its DicomError here)
         written.append(args)
 
-    monkeypatch.setattr(_nifti, "_bids_series", second_fails)
+    monkeypatch.setattr(_bids_export, "_bids_series", second_fails)
     study = demo_database.studies()[0]
     with pytest.raises(OSError, match="No space"):
         study.export_as_nifti(tmp_path / "bids", bids=True)

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
         series_name,
         target_folder,
     )
-    from ._nifti import export_nifti, write_nifti
+    from ._nifti import export_nifti
+    from ._nifti_file import write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
     from ._sidecar import dicom_lists
@@ -68,7 +69,7 @@ _MODULES = {
     "target_folder": "._layout",
     "why_skipped": "._each",
     "virtual_references": "._virtual",
-    "write_nifti": "._nifti",
+    "write_nifti": "._nifti_file",
     "write_zarr": "._zarr",
     "zip_folder": "._archive",
 }
