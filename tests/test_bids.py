@@ -62,7 +62,13 @@ def check_names(root: Path) -> list[str]:
     """The data files of ``root``, each checked against BIDS's naming rules."""
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert "dataset_description.json" in files
-    data = [f for f in files if f != "dataset_description.json"]
+    top = ("dataset_description.json", "participants.tsv", "participants.json", "sessions.json")
+    subjects = sorted(p.name for p in root.glob("sub-*"))
+    sessions = [f"{s}/{s}_sessions.tsv" for s in subjects]
+    assert set(top) | set(sessions) <= set(files)
+    listed = (root / "participants.tsv").read_text().splitlines()[1:]
+    assert sorted(line.split("\t")[0] for line in listed) == subjects
+    data = [f for f in files if f not in top and f not in sessions]
     for name in data:
         found = NAME.fullmatch(name)
         assert found, f"{name} is no BIDS name"

@@ -34,7 +34,8 @@ echo times, flip angles or inversion times is written as one 3-D file per
 volume, with the entity ``echo-<k>``, ``flip-<k>`` or ``inv-<k>``. Labels:
 ``sub-<k>`` in the order of the patients (their PatientID with
 ``identifiers=True``), ``ses-<k>`` in the order of each patient's studies
-by date; ``run-<k>`` (by SeriesNumber) where two series would get one
+by date, in an empty folder (one with an earlier export keeps its labels:
+see :mod:`._bids_labels`); ``run-<k>`` (by SeriesNumber) where two series would get one
 name; ``chunk-<k>`` for the geometry groups of a series that mixes them.
 ``task-<label>`` of a func series: the word after "task" in its
 description, else ``rest`` where it says rest, else its other words
