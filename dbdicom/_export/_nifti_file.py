@@ -11,6 +11,7 @@ the BIDS one (:mod:`._bids_export`).
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "save_nifti",
     "sidecar_of",
     "time_step",
+    "volume_timing",
     "write_nifti",
 ]
 
@@ -125,7 +127,9 @@ def sidecar_of(
     """The sidecar of a file of ``da`` and its ``per_volume`` values; its keys that list them."""
     volumes = len(next(iter(per_volume.values()))) if per_volume else 1
     echoes = len(set(per_volume.get("EchoTime", [None])))
-    sidecar = sidecar_values({**header, "_volumes": volumes, "_echoes": echoes}, identifiers)
+    in_time = bool(per_volume) and all(d in _TIME_DIMS for d in fourth_dims(da))
+    extra = {"_volumes": volumes, "_echoes": echoes, "_in_time": in_time}
+    sidecar = sidecar_values({**header, **extra}, identifiers)
     times = _slice_times(da)
     sidecar.update(slice_timing(header, times))
     if times and "AcquisitionTime" in sidecar and "AcquisitionTime" not in per_volume:
@@ -278,6 +282,28 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
     return tr
 
 
+def volume_timing(sidecar: dict[str, Any], step: float) -> dict[str, Any]:
+    """The sidecar of volumes ``step`` seconds apart, as BIDS and dcm2niix write it.
+
+    BIDS's RepetitionTime of a 4-D file is the time between its volumes;
+    DICOM's (0018,0080) is the time between excitations. Where the two
+    differ (a dynamic series whose volumes are 2.5 s apart, with a TR of
+    4 ms), ``RepetitionTime`` is the step and ``RepetitionTimeExcitation``
+    the header's, as dcm2niix writes them; else the sidecar is as it is.
+
+    Examples
+    --------
+    >>> volume_timing({"RepetitionTime": 0.004, "EchoTime": 0.002}, 2.5)
+    {'RepetitionTime': 2.5, 'EchoTime': 0.002, 'RepetitionTimeExcitation': 0.004}
+    >>> volume_timing({"RepetitionTime": 2.5}, 2.5)
+    {'RepetitionTime': 2.5}
+    """
+    tr = _repetition(sidecar)
+    if step <= 0 or tr <= 0 or math.isclose(step, tr, rel_tol=1e-6):
+        return sidecar
+    return {**sidecar, "RepetitionTime": step, "RepetitionTimeExcitation": tr}
+
+
 def save_nifti(
     nibabel: Any,
     voxels: np.ndarray,
@@ -289,10 +315,14 @@ def save_nifti(
     """``<stem>.nii.gz`` and ``<stem>.json``, each written whole or not at all.
 
     ``step``: the time between volumes (pixdim[4], see :func:`time_step`);
-    None for one volume: its RepetitionTime, as dcm2niix writes.
-    The qform is the affine where one can be (no shear: a CT with gantry
-    tilt has one), else not set (code 0): the sform holds it.
+    None for one volume: its RepetitionTime, as dcm2niix writes. Volumes
+    in time whose step is not the header's RepetitionTime get the sidecar
+    of :func:`volume_timing`. The qform is the affine where one can be (no
+    shear: a CT with gantry tilt has one), else not set (code 0): the sform
+    holds it.
     """
+    if step is not None and voxels.ndim == 4 and voxels.shape[3] > 1:
+        sidecar = volume_timing(sidecar, step)
     stem.parent.mkdir(parents=True, exist_ok=True)
     dtype = None
     if voxels.dtype.kind in "iu" and voxels.dtype.itemsize == 8:
