@@ -269,6 +269,21 @@ def test_enhanced(tmp_path: Path, layout: str) -> None:
     check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work")
 
 
+@needs_dcm2niix
+def test_enhanced_values_of_a_functional_group_before_the_top_level(tmp_path: Path) -> None:
+    """A trial: an enhanced Philips file has PixelBandwidth 992 at the top level and
+    992.0634765625 in its MR Imaging Modifier macro, where the standard and dcm2niix read it."""
+    (path,) = enhanced_series(tmp_path / "dicom", Plan(slices=2), "philips")
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    shared.MRImagingModifierSequence[0].PixelBandwidth = 992.0634765625
+    ds.PixelBandwidth = 992
+    ds.save_as(path)
+    check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work")
+    (ours,) = (tmp_path / "work" / "ours").rglob("*.json")
+    assert json.loads(ours.read_text())["PixelBandwidth"] == pytest.approx(992.0635, abs=1e-3)
+
+
 def dynamic_series(folder: Path, tr: float) -> None:
     """3 volumes of 2 slices, 4 s apart by their AcquisitionTime, of RepetitionTime ``tr`` ms."""
     series = new_uid()
