@@ -66,12 +66,16 @@ def test_a_patient_added_gets_a_free_label_not_another_s(tmp_path: Path) -> None
     again = export(dicom, out)  # the same database again: as it was
     assert images(out) == first and (out / "participants.tsv").read_text() == table
     assert again.stale == ()
+    lines = table.splitlines()  # the user adds a column: kept
+    aged = [f"{lines[0]}\tage", f"{lines[1]}\t40", f"{lines[2]}\t50"]
+    (out / "participants.tsv").write_text("\n".join(aged) + "\n")
     add_patient(dicom, "P1", "T1w")  # sorts first: sub-01 in an empty folder
     export(dicom, out)
     assert images(out) == [*first, "sub-03/ses-1/anat/sub-03_ses-1_T1w.nii.gz"]
     rows = [line.split("\t") for line in (out / "participants.tsv").read_text().splitlines()]
     assert [r[0] for r in rows] == ["participant_id", "sub-01", "sub-02", "sub-03"]
     assert all(r[1].startswith("key-") for r in rows[1:])  # not the PatientID
+    assert [r[2] for r in rows] == ["age", "40", "50", "n/a"]
     assert "P1" not in (out / "participants.tsv").read_text()
     assert json.loads((out / "participants.json").read_text())["source_id"]["Description"]
 
@@ -100,6 +104,9 @@ def test_a_subject_no_row_names_is_refused(tmp_path: Path) -> None:
     with pytest.raises(db.LabelConflictError, match=r"sub-01 is in no row .*empty folder"):
         export(dicom, out)
     assert sorted(out.rglob("*")) == before  # nothing written
+    (out / "participants.tsv").write_text("participant_id\tage\nsub-01\t40\n")  # the user's
+    with pytest.raises(db.LabelConflictError, match=r"sub-01 has no source_id in participants"):
+        export(dicom, out)
 
 
 def test_runs_an_export_no_longer_writes_are_reported(tmp_path: Path) -> None:

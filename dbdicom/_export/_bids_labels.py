@@ -15,8 +15,9 @@ A later export into the same folder reads them first (:func:`assign`):
   (refused where the folder gives that label to another patient); else
   its number among the database's patients (among the patient's studies
   by date) where that is free, else the smallest number free;
-* a ``sub-``/``ses-`` folder that no row names may be anyone's: a label
-  that would be written into it is refused.
+* a ``sub-``/``ses-`` folder that no row names, or whose row has no
+  ``source_id``, may be anyone's: a label that would be written into it is
+  refused.
 
 So no export puts two patients in one subject, nor two studies in one
 session. The refusal (:class:`dbdicom.LabelConflictError`) comes before
@@ -178,19 +179,8 @@ def assign(wanted: list[Wanted], table: Table, folders: set[str], prefix: str) -
             labels[one.uid] = found
     rest = [one for one in wanted if one.uid not in labels]
     for one in rest:  # the others: the label of an empty folder, where it is free
-        label = one.preferred
-        if label in owners:
-            if one.fixed:
-                raise _taken(one, prefix + label, owners[label], table.path)
-            continue  # another patient's: a free number, below
-        if label in folders:
-            raise _unknown(one, prefix + label, table.path)
-        other = next((w for w in wanted if labels.get(w.uid) == label), None)
-        if other is not None:
-            if one.fixed:
-                raise _shared(other, one, prefix + label)
-            continue
-        labels[one.uid] = label
+        if _free(one, wanted, labels, owners, folders, table.path, prefix):
+            labels[one.uid] = one.preferred
     taken = set(owners) | folders | set(labels.values())
     number = 1
     for one in rest:
@@ -204,6 +194,33 @@ def assign(wanted: list[Wanted], table: Table, folders: set[str], prefix: str) -
     return labels
 
 
+def _free(
+    one: Wanted,
+    wanted: list[Wanted],
+    labels: dict[str, str],
+    owners: dict[str, str | None],
+    folders: set[str],
+    path: Path,
+    prefix: str,
+) -> bool:
+    """Whether ``one`` may take its preferred label; False: a free number; else refused."""
+    label = one.preferred
+    if label in owners and owners[label] is None:  # a row that does not say whose
+        raise _unknown(one, prefix + label, path, listed=True)
+    if label in owners:  # another patient's
+        if one.fixed:
+            raise _taken(one, prefix + label, owners[label], path)
+        return False
+    if label in folders:
+        raise _unknown(one, prefix + label, path)
+    other = next((w for w in wanted if labels.get(w.uid) == label), None)
+    if other is not None:  # taken by another of this export
+        if one.fixed:
+            raise _shared(other, one, prefix + label)
+        return False
+    return True
+
+
 def _taken(one: Wanted, label: str, owner: str | None, path: Path) -> LabelConflictError:
     whose = f"source_id {owner!r}" if owner else "no source_id"
     return LabelConflictError(
@@ -214,11 +231,12 @@ def _taken(one: Wanted, label: str, owner: str | None, path: Path) -> LabelConfl
     )
 
 
-def _unknown(one: Wanted, label: str, path: Path) -> LabelConflictError:
+def _unknown(one: Wanted, label: str, path: Path, listed: bool = False) -> LabelConflictError:
+    where = f"has no {SOURCE} in" if listed else "is in no row of"
     return LabelConflictError(
-        f"{path.parent / label} is in no row of {path.name} (an export by another program, "
-        f"or by dbdicom before it recorded its subjects there?): dbdicom cannot tell whose it "
-        f"is, and {one.name} would be written into it. Export into an empty folder, or move "
+        f"{path.parent / label} {where} {path.name} (an export by another program, or by "
+        f"dbdicom before it recorded its subjects there?): dbdicom cannot tell whose it is, "
+        f"and {one.name} would be written into it. Export into an empty folder, or move "
         f"{label} out of {path.parent}."
     )
 
