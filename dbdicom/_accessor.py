@@ -264,13 +264,24 @@ class DicomAccessor:
         if level == "series":
             return target.set_xarray(self._da, **options)
         if level == "study":
-            description = name if name is not None else self._da.name
+            description = name if name is not None else self._description()
             attributes = {"SeriesDescription": str(description)} if description else {}
             return target.new_series(**attributes).set_xarray(self._da, **options)
         raise DicomError(
             f"an array is written into a series or a study (as a new series), not into "
             f"{'a ' + level if level else type(target).__name__}."
         )
+
+    def _description(self) -> Any:
+        """The array's name as a SeriesDescription: the one it was made of, if it was.
+
+        A DataArray's name is its series' description with ``/`` made ``_``
+        (:func:`dbdicom._export.array_name`); the attr keeps the description.
+        """
+        kept = self._da.attrs.get("SeriesDescription")
+        if isinstance(kept, str) and _export.array_name(kept) == self._da.name:
+            return kept
+        return self._da.name
 
     def to_nifti(self, path: str | os.PathLike[str]) -> Path:
         """Write the array as a NIfTI file (``.nii.gz``) and its JSON sidecar.

@@ -26,6 +26,7 @@ __all__ = [
     "DecoderNotFoundError",
     "InvalidFileError",
     "InvalidValueError",
+    "LabelConflictError",
     "MediumError",
     "UnknownAttributeError",
     "UnknownTagError",
@@ -80,11 +81,21 @@ class DatabaseNotFoundError(DicomError, FileNotFoundError):
 
 
 class InvalidFileError(DicomError, ValueError):
-    """A file could not be read as DICOM (the message says why and where)."""
+    """A file could not be read as DICOM, or as dbdicom wrote it (the message says why)."""
 
 
 class InvalidValueError(DicomError, ValueError):
     """A value that is not valid for the VR of the tag it is assigned to."""
+
+
+class LabelConflictError(DicomError, ValueError):
+    """Two patients (or studies) would share one label of a BIDS export.
+
+    Two PatientIDs that make one label (``AB-1`` and ``AB_1``: ``sub-AB1``),
+    or a label of the export folder that its ``participants.tsv`` gives to
+    another patient, or that no row of it names. The message names the
+    label, the patients and the way out; nothing is written.
+    """
 
 
 class MediumError(DicomError, ValueError):

@@ -22,7 +22,7 @@ from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
 from dbdicom._cli import main
-from dbdicom._export import _nifti
+from dbdicom._export import _bids_export
 from dbdicom._export._bids import ENTITIES, chosen_name, default_name, parse_name
 
 
@@ -62,7 +62,13 @@ def check_names(root: Path) -> list[str]:
     """The data files of ``root``, each checked against BIDS's naming rules."""
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert "dataset_description.json" in files
-    data = [f for f in files if f != "dataset_description.json"]
+    top = ("dataset_description.json", "participants.tsv", "participants.json", "sessions.json")
+    subjects = sorted(p.name for p in root.glob("sub-*"))
+    sessions = [f"{s}/{s}_sessions.tsv" for s in subjects]
+    assert set(top) | set(sessions) <= set(files)
+    listed = (root / "participants.tsv").read_text().splitlines()[1:]
+    assert sorted(line.split("\t")[0] for line in listed) == subjects
+    data = [f for f in files if f not in top and f not in sessions]
     for name in data:
         found = NAME.fullmatch(name)
         assert found, f"{name} is no BIDS name"
@@ -227,7 +233,7 @@ def test_an_export_stopped_half_way_keeps_its_dataset_description(
 ) -> None:
     """Review: the description, written after the last series, was missing when an error
     that is not a skip (a full disk) stopped the export after files were written."""
-    original, written = _nifti._bids_series, []
+    original, written = _bids_export._bids_series, []
 
     def second_fails(*args: Any) -> None:
         if written:  # one series written: the disk fills
@@ -235,7 +241,7 @@ def test_an_export_stopped_half_way_keeps_its_dataset_description(
         original(*args)  # (a series skipped raises its DicomError here)
         written.append(args)
 
-    monkeypatch.setattr(_nifti, "_bids_series", second_fails)
+    monkeypatch.setattr(_bids_export, "_bids_series", second_fails)
     study = demo_database.studies()[0]
     with pytest.raises(OSError, match="No space"):
         study.export_as_nifti(tmp_path / "bids", bids=True)
@@ -254,6 +260,22 @@ def test_the_way_out_fits_the_series() -> None:
         None, {"Modality": "MR", "SeriesDescription": "AX_T2_TSE"}, (), {"t2_tse": "anat/T2w"}
     )
     assert found == parse_name("anat/T2w")
+
+
+def test_func_data_without_a_task_are_left_out_saying_why() -> None:
+    """A trial: dbdicom named every fMRI without 'task <word>' a resting state."""
+    values = {"Modality": "MR", "SeriesDescription": "BOLD 2"}
+    with pytest.raises(db.InvalidValueError, match=r"no BIDS task .*'func/task-<name>_bold'"):
+        chosen_name(None, values, (), True)
+    # a name of the user's without a task takes the description's, if it has one
+    with pytest.raises(db.InvalidValueError, match="no BIDS task"):
+        chosen_name(None, values, (), lambda series: "func/bold")
+    with pytest.raises(db.InvalidValueError, match="no BIDS task"):
+        chosen_name(None, values, (), {"bold": "func/acq-fast_bold"})
+    named = chosen_name(None, {**values, "ProtocolName": "rest"}, (), {"bold": "func/bold"})
+    assert named == parse_name("func/task-rest_bold")
+    with pytest.raises(db.InvalidValueError, match="no BIDS name"):  # None: left out
+        chosen_name(None, values, (), {"bold": None})
 
 
 def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> None:
@@ -285,7 +307,7 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"SeriesDescription": "PDFF"}, (), None),  # a fat fraction, not PD-weighted
         ({"SeriesDescription": "restricted FOV T2"}, (), "anat/T2w"),  # not a resting state
         # a digit may follow a short keyword (a review)
-        ({"SeriesDescription": "BOLD1"}, (), "func/task-rest_bold"),
+        ({"SeriesDescription": "BOLD1"}, (), None),  # no task named: no rest invented
         ({"SeriesDescription": "rest1"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "taskMotor"}, (), "func/task-motor_bold"),
         ({"SeriesDescription": "pCASL2D"}, (), "perf/asl"),
@@ -293,6 +315,13 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"ProtocolName": "DTI 64 dir"}, (), "dwi/dwi"),
         ({"SeriesDescription": "resting state fMRI"}, (), "func/task-rest_bold"),
         ({"SeriesDescription": "bold task-nback run1"}, (), "func/task-nback_bold"),
+        # a trial: a task fMRI named as a resting state
+        ({"SeriesDescription": "fMRI task: motor"}, (), "func/task-motor_bold"),
+        ({"SeriesDescription": "fMRI task n-back"}, (), "func/task-nback_bold"),
+        ({"ProtocolName": "bold_task_motor"}, (), "func/task-motor_bold"),
+        ({"SeriesDescription": "bold nback"}, (), "func/task-nback_bold"),
+        ({"SeriesDescription": "MB8 BOLD AP 2.5mm run01 tap"}, (), "func/task-tap_bold"),
+        ({"SeriesDescription": "fMRI task"}, (), None),
         ({"SeriesDescription": "pCASL"}, (), "perf/asl"),
         ({"SeriesDescription": "B0map"}, (), "fmap/fieldmap"),
         ({"SeriesDescription": "vfa"}, ("FlipAngle",), "anat/VFA"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+import xarray as xr
 from readonly import read_only
 
 import dbdicom as db
@@ -147,9 +148,36 @@ def test_every_format_writes_every_series(exports: dict[str, Path]) -> None:
         assert len(list(exports[fmt].rglob(f"*{ext}"))) == len(NAMES), fmt
 
 
-def test_zarr_store_opens_with_the_original_name(exports: dict[str, Path]) -> None:
+def test_zarr_store_opens_with_the_name_of_the_series_array(
+    folder: Path, exports: dict[str, Path]
+) -> None:
     names = {str(db.open_zarr(p).name) for p in exports["zarr"].rglob("*.zarr")}
-    assert {"..", "/", "a/../b", "a\x00b", "x" * 500} <= names
+    assert names == {str(s.to_xarray().name) for s in db.database(folder).series()}
+    assert {"pixels", "_", "a_.._b", "a_b", "x" * MAX_NAME_BYTES} <= names
+
+
+def test_one_array_name_everywhere_that_netcdf_and_zarr_take(tmp_path: Path) -> None:
+    """A trial: 'T2w 5/5mm' (pydicom-data's 693_UNCR.dcm: '5/5mm Plain') named the array
+    of to_xarray, and 'T2w 5_5mm' that of the backend and the tree: to_netcdf refused it
+    and to_zarr put the pixels in a sub-group."""
+    series = db.series(np.ones((2, 4, 4)), SeriesDescription="T2w 5/5mm")
+    series._db.save(tmp_path / "db")
+    database = db.database(tmp_path / "db")
+    (series,) = database.series()
+    da = series.to_xarray()
+    assert da.name == "T2w 5_5mm" and series.SeriesDescription == "T2w 5/5mm"
+    for group in ("T2w 5/5mm", "T2w 5_5mm"):  # found by the description or the name
+        assert xr.open_dataarray(tmp_path / "db", engine="dbdicom", group=group).name == da.name
+    (node,) = [n for n in database.to_datatree().subtree if n.data_vars]
+    assert list(node.data_vars) == [da.name]
+    da.to_netcdf(tmp_path / "a.nc", engine="h5netcdf")
+    da.to_zarr(tmp_path / "a.zarr")
+    for path, engine in ((tmp_path / "a.nc", "h5netcdf"), (tmp_path / "a.zarr", "zarr")):
+        assert xr.open_dataarray(path, engine=engine).name == da.name
+    # written back as a new series: the description it was made of
+    new = (da + 1).dicom.write_to(series.parent)
+    assert new.SeriesDescription == "T2w 5/5mm"
+    database.close()
 
 
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from vendor_layouts import Plan, classic_series, enhanced_series
 
 import dbdicom as db
 from dbdicom._export._sidecar import day_seconds, iso_time
+from dbdicom._templates import mr_image, new_uid, write_dataset
 
 needs_dcm2niix = pytest.mark.skipif(DCM2NIIX is None, reason=INSTALL)
 
@@ -266,6 +267,54 @@ def test_multi_echo(tmp_path: Path, echoes: tuple[float, ...]) -> None:
 def test_enhanced(tmp_path: Path, layout: str) -> None:
     enhanced_series(tmp_path / "dicom", Plan(slices=3), layout)
     check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work")
+
+
+@needs_dcm2niix
+def test_enhanced_values_of_a_functional_group_before_the_top_level(tmp_path: Path) -> None:
+    """A trial: an enhanced Philips file has PixelBandwidth 992 at the top level and
+    992.0634765625 in its MR Imaging Modifier macro, where the standard and dcm2niix read it."""
+    (path,) = enhanced_series(tmp_path / "dicom", Plan(slices=2), "philips")
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    shared.MRImagingModifierSequence[0].PixelBandwidth = 992.0634765625
+    ds.PixelBandwidth = 992
+    ds.save_as(path)
+    check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work")
+    (ours,) = (tmp_path / "work" / "ours").rglob("*.json")
+    assert json.loads(ours.read_text())["PixelBandwidth"] == pytest.approx(992.0635, abs=1e-3)
+
+
+def dynamic_series(folder: Path, tr: float) -> None:
+    """3 volumes of 2 slices, 4 s apart by their AcquisitionTime, of RepetitionTime ``tr`` ms."""
+    series = new_uid()
+    for t in range(3):
+        for k in range(2):
+            ds = mr_image(np.full((4, 4), t, np.uint16), SeriesInstanceUID=series)
+            ds.SOPInstanceUID, ds.InstanceNumber = new_uid(), 2 * t + k + 1
+            ds.ImagePositionPatient = [0.0, 0.0, 3.0 * k]
+            ds.SliceLocation = 3.0 * k
+            ds.RepetitionTime = tr
+            ds.TemporalPositionIdentifier = t + 1
+            ds.AcquisitionTime = f"1030{4 * t:02d}.{k * 3:02d}0000"
+            write_dataset(ds, folder / f"{t}{k}.dcm")
+
+
+@needs_dcm2niix
+@pytest.mark.parametrize("tr", [500.0, 4000.0], ids=["TR below the step", "TR the step"])
+def test_dynamic_series(tmp_path: Path, tr: float) -> None:
+    """A trial: a dynamic series 2.5 s a volume, TR 4 ms, had RepetitionTime 0.004 (pixdim[4]
+    2.5); BIDS and dcm2niix: RepetitionTime 2.5, RepetitionTimeExcitation 0.004."""
+    dynamic_series(tmp_path / "dicom", tr)
+    dim = "the values along the 4th dim, listed (database.import_nifti reads them back)"
+    known = {
+        "TemporalPositionIdentifier": dim,
+        "AcquisitionTime": "one per volume (dcm2niix writes the first volume's in a 4-D file)",
+    }
+    check_sidecars(_only_series(tmp_path / "dicom"), tmp_path / "work", known=known)
+    (ours,) = (tmp_path / "work" / "ours").rglob("*.json")
+    sidecar = json.loads(ours.read_text())
+    assert sidecar["RepetitionTime"] == 4
+    assert sidecar.get("RepetitionTimeExcitation") == (0.5 if tr == 500 else None)
 
 
 #: Files of pydicom and pydicom-data that dcm2niix and dbdicom both convert.

@@ -22,15 +22,18 @@ if TYPE_CHECKING:
     from ._dicomdir import export_dicomdir
     from ._each import ExportedPath, ExportedURL, Skipped, why_skipped
     from ._layout import (
+        array_name,
         bids_label,
         frame_rows,
         label,
         safe_name,
+        series_description,
         series_folders,
         series_name,
         target_folder,
     )
-    from ._nifti import export_nifti, write_nifti
+    from ._nifti import export_nifti
+    from ._nifti_file import write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
     from ._sidecar import dicom_lists
@@ -43,6 +46,7 @@ _MODULES = {
     "ExportedURL": "._each",
     "Skipped": "._each",
     "apply_window": "._png",
+    "array_name": "._layout",
     "bids_label": "._layout",
     "decode_zarr": "._zarr_encoding",
     "dicom_lists": "._sidecar",
@@ -62,13 +66,14 @@ _MODULES = {
     "npy_arrays": "._npy",
     "open_zarr": "._zarr",
     "safe_name": "._layout",
+    "series_description": "._layout",
     "series_folders": "._layout",
     "series_name": "._layout",
     "series_references": "._virtual",
     "target_folder": "._layout",
     "why_skipped": "._each",
     "virtual_references": "._virtual",
-    "write_nifti": "._nifti",
+    "write_nifti": "._nifti_file",
     "write_zarr": "._zarr",
     "zip_folder": "._archive",
 }
@@ -79,6 +84,7 @@ __all__ = [
     "ExportedURL",
     "Skipped",
     "apply_window",
+    "array_name",
     "bids_label",
     "decode_zarr",
     "dicom_lists",
@@ -98,6 +104,7 @@ __all__ = [
     "npy_arrays",
     "open_zarr",
     "safe_name",
+    "series_description",
     "series_folders",
     "series_name",
     "series_references",

@@ -33,11 +33,15 @@ keyword matches at the start of a word. A 4-D series whose fourth axis is
 echo times, flip angles or inversion times is written as one 3-D file per
 volume, with the entity ``echo-<k>``, ``flip-<k>`` or ``inv-<k>``. Labels:
 ``sub-<k>`` in the order of the patients (their PatientID with
-``identifiers=True``, when every patient's ID gives a distinct label),
-``ses-<k>`` in the order of each patient's studies by date; ``run-<k>``
-(by SeriesNumber) where two series would get one name; ``chunk-<k>``
-for the geometry groups of a series that mixes them. ``task-<label>`` of
-a func series: the word after "task" in its description, or ``rest``.
+``identifiers=True``: an ID in another script than Latin makes no label, and the patient
+is numbered), ``ses-<k>`` in the order of each patient's studies
+by date, in an empty folder (one with an earlier export keeps its labels:
+see :mod:`._bids_labels`); ``run-<k>`` (by SeriesNumber) where two series would get one
+name; ``chunk-<k>`` for the geometry groups of a series that mixes them.
+``task-<label>`` of a func series: the word after "task" in its
+description, else ``rest`` where it says rest, else its other words
+without the generic ones (:func:`task_label`); a func series whose
+description names no task is left out (dbdicom does not guess ``rest``).
 
 The mapping is overridden by ``bids={"keyword": "datatype/suffix"}``
 (keywords looked for in the description before the rules above; a value
@@ -68,6 +72,7 @@ __all__ = [
     "dataset_description",
     "default_name",
     "parse_name",
+    "task_label",
 ]
 
 #: The order of entities in a BIDS file name.
@@ -193,8 +198,13 @@ def _by_axis(values: Mapping[str, Any], dims: tuple[str, ...]) -> str | None:
     return None
 
 
-def default_name(values: Mapping[str, Any], dims: tuple[str, ...] = ()) -> BidsName | None:
+def default_name(
+    values: Mapping[str, Any], dims: tuple[str, ...] = (), task: bool = True
+) -> BidsName | None:
     """The BIDS name of a series with header ``values`` and 4th-axis ``dims`` (None: none).
+
+    A func series is named with its task (:func:`task_label`), or None where
+    its description names none; with ``task=False``, without it.
 
     Examples
     --------
@@ -221,11 +231,72 @@ def default_name(values: Mapping[str, Any], dims: tuple[str, ...] = ()) -> BidsN
     if found is None:
         return None
     name = parse_name(found)
-    if name.datatype == "func":
-        task = re.search(r"task[-_ ]*([a-z0-9]+)", text)
-        label = bids_label(task.group(1)) if task and task.group(1) != "fmri" else "rest"
+    if name.datatype == "func" and task:
+        label = task_label(values)
+        if label is None:
+            return None  # no task: chosen_name says why
         name = BidsName(name.datatype, name.suffix, {"task": label})
     return name
+
+
+#: Words of a func series' description that say what it is, not which task (with or
+#: without a number after them: ``bold2``, ``mb8``, ``run01``).
+GENERIC_WORDS = frozenset(
+    {
+        "bold", "fmri", "func", "functional", "epi", "ep2d", "ep3d", "2d", "3d", "mb",
+        "multiband", "cmrr", "run", "task", "scan", "series", "sms", "ap", "pa", "lr", "rl",
+        "moco", "mosaic", "iso", "mm", "ax", "axial", "sag", "cor", "state",
+    }
+)  # fmt: skip
+
+#: A word of a description: letters and digits, ``-`` inside it (``n-back``).
+_WORD = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` that may name a task: not generic, not numbers, each once."""
+    found: list[str] = []
+    for word in re.findall(_WORD, text.lower().replace("_", " ")):
+        bare = re.sub(r"[0-9]+", "", word)  # mb8, run01, 5mm
+        if bare and word not in GENERIC_WORDS and bare not in GENERIC_WORDS:
+            if bids_label(word) and bids_label(word) not in found:
+                found.append(bids_label(word))
+    return found
+
+
+def task_label(values: Mapping[str, Any]) -> str | None:
+    """The ``task-<label>`` of a func series with header ``values``; None where none is found.
+
+    The rule, in order, on SeriesDescription and ProtocolName:
+
+    1. the word after "task" (punctuation between them allowed: ``task: motor``,
+       ``task-motor``, ``task_motor``, ``taskMotor``), made a label (``n-back`` ->
+       ``nback``);
+    2. ``rest`` where the description says rest or resting (``rest1`` too);
+    3. the other words of SeriesDescription (else of ProtocolName), without the
+       generic ones (:data:`GENERIC_WORDS`: bold, fmri, epi, run...) and numbers,
+       joined (``bold nback`` -> ``nback``);
+    4. None: nothing says which task (dbdicom does not guess ``rest``).
+
+    Examples
+    --------
+    >>> [task_label({"SeriesDescription": d}) for d in ("fMRI task: motor", "task-n-back")]
+    ['motor', 'nback']
+    >>> [task_label({"SeriesDescription": d}) for d in ("ep2d_bold_rest", "bold nback", "BOLD1")]
+    ['rest', 'nback', None]
+    """
+    text = _description(values)
+    for found in re.finditer(rf"\btask(?![a-z])\W*({_WORD})|\btask({_WORD})", text):
+        word = found.group(1) or found.group(2)
+        if re.sub(r"[0-9]+", "", word) not in GENERIC_WORDS and bids_label(word):
+            return bids_label(word)
+    if re.search(r"\b(rest|resting)(?![a-z])", text):
+        return "rest"
+    for key in ("SeriesDescription", "ProtocolName"):
+        words = _words(str(values.get(key) or ""))
+        if words:
+            return "".join(words)
+    return None
 
 
 def chosen_name(
@@ -236,33 +307,50 @@ def chosen_name(
 ) -> BidsName:
     """The BIDS name of ``series`` by the user's mapping, then the default one.
 
+    A func name without a ``task`` entity gets the one :func:`task_label`
+    finds in the description.
+
     Raises
     ------
     dbdicom.InvalidValueError
-        No rule names the series (it is then left out): the message says
-        what it is and how to name it.
+        No rule names the series (it is then left out), or it is func data
+        whose description names no task: the message says what it is and
+        how to name it.
     """
     text = _description(values)
+    found: BidsName | None
+    match = None
     if callable(bids):
         given = bids(series)
-        if given is not None:
-            return parse_name(given)
-        found = None
+        found = None if given is None else parse_name(given)
     elif isinstance(bids, Mapping):
         # a key is looked for as the description is (lower case, "_" a space)
         match = next((k for k in bids if _key(k) in text), None)
-        found = default_name(values, dims) if match is None else bids[match]
-        if isinstance(found, str):
-            return parse_name(found)
+        if match is None:
+            found = default_name(values, dims)
+        else:
+            found = None if bids[match] is None else parse_name(str(bids[match]))
     else:
         found = default_name(values, dims)
-    if isinstance(found, BidsName):
-        return found
     what = ", ".join(
         f"{k} {values.get(k)!r}"
         for k in ("Modality", "SeriesDescription", "ProtocolName")
         if values.get(k)
     )
+    if found is not None and (found.datatype != "func" or "task" in found.entities):
+        return found
+    left_out = found is None and (callable(bids) or isinstance(bids, Mapping) and match is not None)
+    func = found if found is not None or left_out else default_name(values, dims, False)
+    if func is not None and func.datatype == "func":
+        label = task_label(values)
+        if label is not None:
+            return BidsName(func.datatype, func.suffix, {"task": label, **func.entities})
+        raise InvalidValueError(
+            f"no BIDS task for it ({what}): BIDS names func data by their task, and its "
+            "description says none ('task <name>', 'rest', or a word besides bold, fmri, "
+            "epi...). Name it in Python: export_as_nifti(path, bids={'<a word of its "
+            "SeriesDescription>': 'func/task-<name>_bold'}), e.g. 'func/task-rest_bold'."
+        )
     if values.get("Modality") not in ("MR", "PT"):
         raise InvalidValueError(
             f"no BIDS name for it ({what}): BIDS has a datatype for MR and PET images, not "

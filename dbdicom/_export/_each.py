@@ -40,24 +40,35 @@ class ExportedPath(_ConcretePath):
 
     A :class:`pathlib.Path` in every way; ``skipped`` lists the series
     that could not be exported (empty when all were) and ``exported``
-    counts those that were. Paths derived from it (``out / "x"``) are plain
-    in meaning: their ``skipped`` is empty.
+    counts those that were; ``stale`` lists the files of an earlier export
+    into the folder that this one did not write again, where the format
+    looks for them (BIDS: see :mod:`._bids_export`), relative to the folder
+    (POSIX). Paths derived from it (``out / "x"``) are plain in meaning:
+    their ``skipped`` and ``stale`` are empty.
 
     Examples
     --------
     >>> out = ExportedPath("/tmp/out", exported=2, skipped=[Skipped("1: T1", "1_T1", "no image")])
-    >>> out == Path("/tmp/out"), out.exported, [s.series for s in out.skipped]
-    (True, 2, ['1: T1'])
+    >>> out == Path("/tmp/out"), out.exported, [s.series for s in out.skipped], out.stale
+    (True, 2, ['1: T1'], ())
     """
 
     skipped: tuple[Skipped, ...] = ()
+    stale: tuple[str, ...] = ()
     exported: int = 0
 
-    def __init__(self, *args: Any, exported: int = 0, skipped: Sequence[Skipped] = ()) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        exported: int = 0,
+        skipped: Sequence[Skipped] = (),
+        stale: Sequence[str] = (),
+    ) -> None:
         if sys.version_info >= (3, 12):  # pragma: no cover - the versions differ here
             super().__init__(*args)
         self.exported = exported
         self.skipped = tuple(skipped)
+        self.stale = tuple(stale)
 
 
 class ExportedURL(str):

@@ -40,7 +40,9 @@ def header_values(path: str) -> dict[str, Any]:
 
     An enhanced (multi-frame) file also gives the tags of its shared
     functional groups and of its first frame's (as dcm2niix reads them):
-    ``EffectiveEchoTime``, ``TransmitterFrequency``, ``SliceThickness``...
+    ``EffectiveEchoTime``, ``TransmitterFrequency``, ``SliceThickness``...;
+    where a tag is also at the top level, the functional group's value is
+    taken (the standard's place for it, and dcm2niix's).
     Private tags are left out (standard tags inside a functional group's
     private sequence are read last: Philips keeps some there); ``_csa`` says whether
     the file has a Siemens CSA header (whose values dcm2niix reads instead
@@ -56,7 +58,6 @@ def header_values(path: str) -> dict[str, Any]:
     except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
         raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
     values: dict[str, Any] = {}
-    _take(ds, values)
     firsts = [
         items[0]
         for items in (
@@ -66,8 +67,11 @@ def header_values(path: str) -> dict[str, Any]:
         if items
     ]
     # the standard macros first, then what an item holds outside them, then the
-    # standard tags in a vendor's private sequence (Philips keeps ScanningSequence,
-    # SequenceVariant and AcquisitionMatrix there, where dcm2niix reads them)
+    # top level (where the standard has no place for a macro's tag, but Philips
+    # writes some, rounded: PixelBandwidth 992 beside the macro's 992.063, which
+    # dcm2niix reads), then the standard tags in a vendor's private sequence
+    # (Philips keeps ScanningSequence, SequenceVariant and AcquisitionMatrix there,
+    # where dcm2niix reads them)
     for private in (False, True):
         for first in firsts:
             for macro in first:
@@ -75,6 +79,8 @@ def header_values(path: str) -> dict[str, Any]:
                     _take(macro.value[0], values)
             if not private:
                 _take(first, values)
+        if not private:
+            _take(ds, values)
     values["_csa"] = any(
         element.tag.is_private_creator and str(element.value).startswith("SIEMENS CSA HEADER")
         for element in ds.group_dataset(0x0029)

@@ -38,6 +38,8 @@ __all__ = [
     "progress",
     "safe_name",
     "series_folders",
+    "array_name",
+    "series_description",
     "series_name",
     "local_target",
     "target_folder",
@@ -357,8 +359,8 @@ def frame_rows(record: Any) -> np.ndarray:
     return rows
 
 
-def series_name(series: Any) -> str | None:
-    """The name of a series' DataArray: its SeriesDescription (None without one)."""
+def series_description(series: Any) -> str | None:
+    """The SeriesDescription of a series, as it is (None without one)."""
     rows = series._rows()
     if len(rows):
         desc = series._db._values(rows[:1], "SeriesDescription")[0]
@@ -366,3 +368,35 @@ def series_name(series: Any) -> str | None:
         found = series.unique("SeriesDescription")
         desc = found[0] if found else None
     return str(desc) if desc else None
+
+
+def array_name(description: str | None) -> str | None:
+    r"""The name of a DataArray made of a series of that SeriesDescription (None: none).
+
+    The description with ``/``, ``\`` and control characters made ``_``:
+    netCDF-4 refuses a ``/`` in a variable's name, Zarr makes it a group (and
+    a ``\`` one on some stores), and the name may be a Zarr array's folder,
+    so it is at most :data:`MAX_NAME_BYTES` bytes; None where nothing but
+    dots (``.``, ``..``) or spaces is left. Spaces, letters of any script and
+    other punctuation are kept: the name is read by people (safe names for
+    files and folders are :func:`safe_name`'s).
+
+    Examples
+    --------
+    >>> array_name("T2w 5/5mm Plain"), array_name("T1 map: ax"), array_name(".."), array_name("")
+    ('T2w 5_5mm Plain', 'T1 map: ax', None, None)
+    """
+    if not description:
+        return None
+    name = re.sub(r"[/\\\x00-\x1f\x7f]", "_", description)
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")
+    return None if not name.strip(". ") else name
+
+
+def series_name(series: Any) -> str | None:
+    """The name of a series' DataArray, the same everywhere: :func:`array_name` of its description.
+
+    :meth:`dbdicom.Series.to_xarray`, the xarray backend, DataTree nodes and
+    the Zarr exports name it so.
+    """
+    return array_name(series_description(series))

@@ -258,11 +258,15 @@ def _age(header: Header) -> int | None:
 
 
 def _echo_number(header: Header) -> int | None:
-    """EchoNumber, written when the echo is not the first or the series has several."""
+    """EchoNumber, written when the echo is not the first or the series has several volumes.
+
+    As dcm2niix: not for the volumes of a time series (``_in_time``).
+    """
     number = _number("EchoNumbers")(header)
     if number is None:
         return None
-    return int(number) if number > 1 or header.get("_volumes", 1) > 1 else None
+    several = header.get("_volumes", 1) > 1 and not header.get("_in_time")
+    return int(number) if number > 1 or several else None
 
 
 def _mt_state(header: Header) -> bool | None:

@@ -256,7 +256,11 @@ class Exports:
         comes first, and a callable ``bids(series) -> "datatype/suffix"``
         (or None) replaces it. Series without a name are left out, with a
         message; when all are, no ``dataset_description.json`` is
-        written either.
+        written either. ``participants.tsv`` and ``sessions.tsv`` record
+        which patient and study each label is: an export into the same
+        folder keeps them, and raises :class:`dbdicom.LabelConflictError`
+        rather than put two patients in one subject; files of an earlier
+        export it does not write again are listed in ``out.stale``.
 
         Examples
         --------

@@ -31,7 +31,7 @@ from pydicom.datadict import tag_for_keyword
 
 from .._arrays import affine_of, base_keyword
 from .._errors import DicomError, GeometryError, InvalidValueError, install_hint
-from .._export import dicom_lists, series_name
+from .._export import dicom_lists, series_description
 from .._geometry import ORDERS, inside, resample, source_indices
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _mapped_attrs(da: xr.DataArray, grid: xr.DataArray, affine: np.ndarray) -> d
 
 
 def _descriptions(source: Record, target: Record) -> tuple[str, str]:
-    return series_name(source) or "series", series_name(target) or "series"
+    return series_description(source) or "series", series_description(target) or "series"
 
 
 def map_to(source: Record, target: Record, order: int = 1, kind: str = "image") -> Record:

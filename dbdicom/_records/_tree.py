@@ -101,11 +101,11 @@ def node_attrs(record: Any) -> dict[str, Any]:
 def _dataset(da: xr.DataArray, attrs: dict[str, Any], lazy: bool) -> xr.Dataset:
     """``da`` as the one data variable of a Dataset with ``attrs``.
 
-    Named as the DataArray (its SeriesDescription), with ``/`` made ``_``
-    (a DataTree has no ``/`` in names); ``pixels`` without a name, or when
-    the name is that of a coordinate.
+    Named as the DataArray (:func:`dbdicom._export.series_name`: no ``/``,
+    which a DataTree name cannot hold either); ``pixels`` without a name,
+    or when the name is that of a coordinate.
     """
-    name = da.name.replace("/", "_") if isinstance(da.name, str) else "pixels"
+    name = da.name if isinstance(da.name, str) else "pixels"
     name = "pixels" if name in da.coords else name
     if lazy:  # as an xarray backend says what is stored: frames
         da.encoding["preferred_chunks"] = _arrays.preferred_chunks(dict(da.sizes))
@@ -261,8 +261,9 @@ def _find_places(record: Any, group: str, places: list[Place]) -> tuple[list[Pla
     if parent in by_path and last.isdigit():
         return [by_path[parent]], int(last)
     found = [p for p in places if p.series.uid == group]
-    if not found:
+    if not found:  # its DataArray's name, or its description as it is ("5/5mm")
         found = [p for p in places if _export.series_name(p.series) == group]
+        found = found or [p for p in places if _export.series_description(p.series) == group]
     if not found:  # the end of a path: a node's name ("2_T2w"), its study's and its own...
         found = [p for p in places if p.path.endswith(wanted)]
         if not found and last.isdigit() and parent:  # ...and a group's ("2_T2w/1")
