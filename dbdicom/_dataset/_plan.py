@@ -6,7 +6,8 @@ UID) into a :class:`FramePlan`: the header the frame starts from (a
 source's, or the template's) and the element layers put on top of it,
 later layers winning (None: the element is left out):
 
-1. the elements a derived single-frame image must not copy (:data:`DROP`);
+1. the elements a derived single-frame image must not copy
+   (:data:`~dbdicom._dataset._elements.DROP`);
 2. the array's attrs;
 3. the frame's own: its coordinates and geometry (a stack along the slice
    normal for a new image without positions), SOPInstanceUID,
@@ -38,21 +39,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
 from .._files import Layouts, encode_element
-from .._templates import slice_location
 from ._attrs import shared_attrs
 from ._base import Base, Template, base_of, centre, differing
 from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
     CHARSET,
+    DROP,
     REMOVE,
     TYPE2_PARENTS,
     UTF8,
+    VOI,
     empty_element,
     encode_values,
     encoding_all,
@@ -66,58 +67,8 @@ from ._elements import (
 from ._encoding import Encoding, pixel_values
 from ._source import Source
 
-__all__ = ["DROP", "FramePlan", "PlanBuilder", "example_plan"]
+__all__ = ["FramePlan", "PlanBuilder", "example_plan"]
 
-#: source attributes that would be wrong in a derived single-frame image
-DROP = (
-    "PixelData",
-    "FloatPixelData",
-    "DoubleFloatPixelData",
-    "NumberOfFrames",
-    "PerFrameFunctionalGroupsSequence",
-    "SharedFunctionalGroupsSequence",
-    "SmallestImagePixelValue",
-    "LargestImagePixelValue",
-    "ModalityLUTSequence",  # the derived values are physical: the source's table is applied
-    "RedPaletteColorLookupTableDescriptor",
-    "GreenPaletteColorLookupTableDescriptor",
-    "BluePaletteColorLookupTableDescriptor",
-    "RedPaletteColorLookupTableData",
-    "GreenPaletteColorLookupTableData",
-    "BluePaletteColorLookupTableData",
-    "SegmentedRedPaletteColorLookupTableData",
-    "SegmentedGreenPaletteColorLookupTableData",
-    "SegmentedBluePaletteColorLookupTableData",
-    "PaletteColorLookupTableUID",
-    "PixelPresentation",
-    "SourceImageSequence",
-    "ReferencedSeriesSequence",
-    "DerivationDescription",
-    "DerivationCodeSequence",
-    # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one
-    "FrameIncrementPointer",
-    "GridFrameOffsetVector",  # an RT Dose's frames' offsets: of many frames
-    "FrameTime",
-    "FrameTimeVector",
-    "FrameDelay",
-    "ActualFrameDuration",
-    "RecommendedDisplayFrameRate",
-    "CineRate",
-    "StartTrim",
-    "StopTrim",
-    "PreferredPlaybackSequencing",
-    "FrameLabelVector",
-    "MaskSubtractionSequence",
-    "RecommendedViewingMode",
-)
-#: the VOI LUT module: how grey values are shown (a colour image has none)
-_VOI = (
-    "WindowCenter",
-    "WindowWidth",
-    "WindowCenterWidthExplanation",
-    "VOILUTFunction",
-    "VOILUTSequence",
-)
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
 
@@ -292,7 +243,7 @@ class PlanBuilder:
             width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
             self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
         else:  # colour is shown as it is: no window (nor the source's)
-            self.window = _tags(_VOI)
+            self.window = _tags(VOI)
         # per character set: the shared attrs and the parents' values, the
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
@@ -426,33 +377,6 @@ class PlanBuilder:
             self._checked[key] = found
         return found
 
-    def stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
-        """Frames made from the template without geometry.
-
-        They make a stack of slices along the slice normal (LPS) of the
-        frame's orientation (else the template's), at their ``SliceLocation``
-        if given, else frame ``k`` at ``k`` SliceThickness from the
-        template's position.
-        """
-        template = self.template.dataset
-        orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
-        cosines = np.asarray(orientation, dtype=float)
-        normal = np.cross(cosines[:3], cosines[3:])
-        base = np.asarray(template.ImagePositionPatient, dtype=float)
-        location = values.get("SliceLocation")
-        if location is None:
-            position = base + k * float(template.get("SliceThickness") or 1.0) * normal
-        else:
-            position = base + (float(location) - slice_location(base, cosines)) * normal
-        out: dict[str, Any] = {
-            "ImagePositionPatient": [float(to_dicom("SliceLocation", float(x))) for x in position]
-        }
-        if location is None:
-            out["SliceLocation"] = float(
-                to_dicom("SliceLocation", slice_location(position, cosines))
-            )
-        return out
-
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
         """The character set of the new text of a frame, and whether the base reads the same in it.
 
@@ -508,7 +432,7 @@ class PlanBuilder:
             delta.update(self.element(keyword, value))
         if not group and "ImagePositionPatient" not in values:
             if "ImagePositionPatient" not in geometry:
-                geometry = {**geometry, **self.stack(stack_index, values)}
+                geometry = {**geometry, **self.template.stack(stack_index, values)}
         # a source without SpacingBetweenSlices does not get one (round trips
         # stay identical); a new image from the template does
         spacing = not group or base.has(_SPACING)
