@@ -43,6 +43,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
+from .._errors import InvalidValueError
 from .._files import Layouts, encode_element
 from ._attrs import shared_attrs
 from ._base import Base, Template, base_of, centre, differing
@@ -377,6 +378,23 @@ class PlanBuilder:
             self._checked[key] = found
         return found
 
+    def coordinates(self, values: dict[str, Any]) -> dict[int, bytes | None]:
+        """The elements of a frame's coordinate ``values``; a value its VR cannot hold, refused.
+
+        The refusal names the coordinate, and the way out.
+        """
+        delta: dict[int, bytes | None] = {}
+        try:
+            for keyword, value in values.items():
+                delta.update(self.element(keyword, value))
+        except InvalidValueError as exc:
+            raise InvalidValueError(
+                f"the coordinate {keyword!r}: {exc} Give it values its VR holds (a whole "
+                f"number for IS: da.assign_coords({keyword}=da.{keyword}.round())), or drop "
+                f"it (da.drop_vars({keyword!r}))."
+            ) from None
+        return delta
+
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
         """The character set of the new text of a frame, and whether the base reads the same in it.
 
@@ -427,9 +445,7 @@ class PlanBuilder:
             Its slice in a stack made from the template (no positions given).
         """
         base = self.base(group)
-        delta: dict[int, bytes | None] = {}
-        for keyword, value in values.items():
-            delta.update(self.element(keyword, value))
+        delta = self.coordinates(values)
         if not group and "ImagePositionPatient" not in values:
             if "ImagePositionPatient" not in geometry:
                 geometry = {**geometry, **self.template.stack(stack_index, values)}

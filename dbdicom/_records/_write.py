@@ -105,6 +105,7 @@ def set_xarray(
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
     da = kept_layout(da)  # the tags that make its dims read back (else refused)
+    da = _numbered(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     samples = colour_samples(da)
     shape = (int(da.sizes["row"]), int(da.sizes["column"]))
@@ -129,6 +130,36 @@ def set_xarray(
             )
         finally:
             ranged.wait()  # not left running, whatever was raised
+
+
+def _numbered(da: Any) -> Any:
+    """``da`` without an InstanceNumber coordinate that is no numbering: renumbered as written.
+
+    InstanceNumber numbers the frames; xarray interpolates or averages it
+    as any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some
+    value is not a whole number, the frames are numbered anew, 1, 2, 3...
+    in the array's order (C order of its dims), as an array without the
+    coordinate is. A dim of that name keeps its values (refused if they are
+    not whole numbers).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2, 2)), dims=("SliceLocation", "row", "column"),
+    ...                   coords={"InstanceNumber": ("SliceLocation", [1.5, 3.5])})
+    >>> "InstanceNumber" in _numbered(da).coords
+    False
+    >>> _numbered(da.assign_coords(InstanceNumber=("SliceLocation", [2.0, 4.0]))).InstanceNumber.values
+    array([2., 4.])
+    """  # noqa: E501
+    coord = da.coords.get("InstanceNumber")
+    if coord is None or "InstanceNumber" in da.dims or coord.dtype.kind != "f":
+        return da
+    values = np.asarray(coord.values, dtype=float)
+    values = values[np.isfinite(values)]
+    if np.array_equal(values, np.round(values)):
+        return da
+    return da.drop_vars("InstanceNumber")
 
 
 def _check_data_array(da: Any) -> None:
