@@ -8,7 +8,8 @@ is built from:
 * dim coordinates and non-dimension coordinates become tag values of each
   frame, attrs tags shared by all frames, read back from the plain values
   of :mod:`._plain`: times (VR TM) given as seconds since midnight are
-  written as ``HHMMSS.ffffff``, dates and date-times (``datetime64``) as
+  written as ``HHMMSS.ffffff`` (those past midnight with the date of their
+  day: see :mod:`._day_times`), dates and date-times (``datetime64``) as
   DA and DT, text of several values joined by a backslash as those values,
   and the coordinates ``Keyword[0]`` ... ``Keyword[n-1]`` as the ``n``
   values of ``Keyword`` (NaN: no value);
@@ -45,6 +46,7 @@ from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
 from .._interaction import user_stacklevel
 from ._dimension_index import INDEX_DIMS
+from ._frames import DAY
 from ._plain import SEPARATOR, split_component
 
 __all__ = [
@@ -222,6 +224,10 @@ def to_tag_value(keyword: str, value: Any) -> Any:
     ([0.5, 0.25], None)
     >>> to_tag_value("ContentDate", np.datetime64("2024-01-15T00:00:00", "ns"))
     datetime.date(2024, 1, 15)
+    >>> to_tag_value("StudyTime", 86400.0)  # no time of day: see dated_times for those with a date
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: StudyTime 86400.0 s is not a time of day: ...
     """  # noqa: E501
     if isinstance(value, np.ndarray | np.datetime64) and value.dtype.kind == "M":
         value = value.astype("datetime64[us]")  # .item() of nanoseconds is an int
@@ -243,15 +249,29 @@ def to_tag_value(keyword: str, value: Any) -> Any:
                 return items  # the writer says what the VR cannot hold
         return items
     if vr == "TM" and isinstance(value, int | float):
-        seconds = float(value) % 86400
-        h, rest = divmod(seconds, 3600)
-        m, s = divmod(rest, 60)
-        return f"{int(h):02d}{int(m):02d}{s:09.6f}"
+        return _time_of_day(keyword, value)
     if vr in ("IS", "US", "SS", "UL", "SL") and isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _time_of_day(keyword: str, value: float) -> str:
+    """Seconds since midnight as a DICOM time (``HHMMSS.ffffff``); refused outside one day."""
+    seconds = round(float(value), 6)  # as written: to the microsecond
+    if not 0.0 <= seconds < DAY:
+        raise InvalidValueError(
+            f"{keyword} {value} s is not a time of day: a DICOM time (VR TM) holds 0 to "
+            f"86399.999999 s (seconds since midnight). Give the time of day "
+            f"(da.assign_coords({keyword}=da.{keyword} % 86400)) with the date of its "
+            "day (a time past midnight of AcquisitionTime, ContentTime or SeriesTime is "
+            "written with the next day's AcquisitionDate, ContentDate or SeriesDate "
+            "where the array gives the date), or drop it (da.drop_vars(...))."
+        )
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{int(h):02d}{int(m):02d}{s:09.6f}"
 
 
 def shared_values(da: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .._arrays import (
     FrameTags,
     check_names,
     colour_samples,
+    dated_times,
     frames_of,
     in_plane_applied,
     kept_layout,
@@ -94,6 +95,7 @@ def set_xarray(
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
     if "row" in getattr(da, "dims", ()) and "column" in da.dims:
         da = in_plane_applied(da)  # a crop, stride or flip: the geometry of its own pixels
+    da = dated_times(da)  # times past midnight (as read across midnight), with their dates
     if kind != "image":
         if "channel" in getattr(da, "dims", ()):
             raise InvalidValueError(
