@@ -350,9 +350,15 @@ def _set_xarray(
     target = inherited(series)
     if is_empty(series):
         # a new series takes its acquisition attributes (Modality, frame of
-        # reference, equipment...) from its sources, but not their description
+        # reference, equipment...) from its sources, but not their description,
+        # nor those its frames differ in (a series has one of each)
+        differ = _differing_series(series, da, sources)
         for keyword in LEVEL_ATTRIBUTES["series"]:
-            if target.get(keyword) is DELETE and keyword != "SeriesDescription":
+            if target.get(keyword) is not DELETE:
+                continue
+            if keyword in differ:
+                target[keyword] = "" if keyword in _SERIES_TYPE2 else DELETE
+            elif keyword != "SeriesDescription":
                 del target[keyword]
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     tags = _Frames(da)
@@ -408,6 +414,43 @@ def _set_xarray(
         index_written(series, [items.rel(k) for k in range(len(frames))], read)
     remove_previous(series, old)
     return series
+
+
+#: attributes of a series that must be present, and may be empty (Type 2 and 2C)
+_SERIES_TYPE2 = frozenset(
+    {"SeriesNumber", "Laterality", "PatientPosition", "PositionReferenceIndicator", "Manufacturer"}
+)
+#: attributes of a series that must have a value (Type 1): each frame keeps its own
+_SERIES_TYPE1 = frozenset({"SeriesInstanceUID", "Modality", "FrameOfReferenceUID"})
+
+
+def _differing_series(series: Record, da: Any, sources: list[list[Source]]) -> frozenset[str]:
+    """The attributes of a series the frames of ``da`` differ in: left out of a new series.
+
+    A series has one value of each. An array stacked from several series
+    (``db.to_xarray([a, b])``) has those the series differ in as
+    coordinates (``SeriesNumber``, ``SeriesDescription``...), and its
+    frames' source headers differ in them too (``ProtocolName``...): no
+    frame's value is the new series'. An attr of the array gives one value
+    for all frames, and is written. Those that must have a value
+    (``Modality``, ``FrameOfReferenceUID``) stay each frame's own.
+    """
+    keywords = [
+        k for k in LEVEL_ATTRIBUTES["series"] if k not in _SERIES_TYPE1 and k not in da.attrs
+    ]
+    out = set()
+    for keyword in keywords:
+        coord = da.coords.get(keyword)
+        if coord is not None and coord.size > 1 and len(set(coord.values.reshape(-1).tolist())) > 1:
+            out.add(keyword)
+    uids = {s.series_uid for group in sources for s in group if s.rel is not None}
+    if len(uids) > 1:  # sources in several series: their headers' values
+        cls = series._db._class_of("series")
+        held = [inherited(cls(series._db, uid)) for uid in sorted(uids)]
+        for keyword in keywords:
+            if keyword not in da.coords and len({repr(h.get(keyword)) for h in held}) > 1:
+                out.add(keyword)
+    return frozenset(out)
 
 
 class _Frames:
