@@ -68,6 +68,7 @@ DROP = (
     "PixelPresentation",
     "SourceImageSequence",
     "ReferencedSeriesSequence",
+    "ImagesInAcquisition",  # the images of the source's acquisition: not the derived series
     "DerivationDescription",
     "DerivationCodeSequence",
     # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one

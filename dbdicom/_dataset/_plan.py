@@ -12,8 +12,9 @@ later layers winning (None: the element is left out):
 3. the frame's own: its coordinates and geometry (a stack along the slice
    normal for a new image without positions), SOPInstanceUID,
    InstanceNumber, ImageType (DERIVED\SECONDARY, then the frame's values
-   3 on), the SpecificCharacterSet where the new text needs one, the
-   references to its sources (SourceImageSequence,
+   3 on), the SpacingBetweenSlices of where the frames lie (see
+   :meth:`PlanBuilder.slices`), the SpecificCharacterSet where the new
+   text needs one, the references to its sources (SourceImageSequence,
    ReferencedSeriesSequence); and the tags its sources differ in, left out
    (a map fitted over flip angles has no flip angle) unless the frame's
    values or the attrs give them;
@@ -72,6 +73,8 @@ __all__ = ["FramePlan", "PlanBuilder", "example_plan"]
 
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+#: (0054,0081) NumberOfSlices: the slices of a volume (PET Series, NM: Type 1)
+_NUMBER_OF_SLICES = 0x00540081
 
 
 # the frame's place: where sources at several places put it (see remove_differing)
@@ -255,6 +258,43 @@ class PlanBuilder:
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
+        # where the frames lie (see slices): no grid known, no SpacingBetweenSlices
+        self._spacing: bytes | None = None
+        self._slices: bytes | None = None
+
+    def slices(self, spacing: float | None, count: int) -> None:
+        """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
+
+        ``spacing`` None: they lie on no grid along their normal (one
+        slice, uneven gaps, not known). The SpacingBetweenSlices of every
+        frame is then left out (a source's, an attr's: it would be untrue);
+        otherwise it is ``spacing`` where the frame's header has one (its
+        source's, an attr, a coordinate, or an ``affine`` for a new frame).
+        NumberOfSlices, where a source has it, becomes ``count`` (0: not known,
+        the source's stays).
+
+        Examples
+        --------
+        >>> from dbdicom._dataset import as_dataset
+        >>> builder = PlanBuilder(
+        ...     target={}, attrs={"SpacingBetweenSlices": 2.5}, series_uid="1.2.3",
+        ...     description=None, sources=[], shape=(4, 4),
+        ...     encoding=Encoding("uint16", 1.0, 0.0, True), window=(0.0, 10.0),
+        ...     keep_new=(), levels={})
+        >>> builder.slices(5.0, 3)
+        >>> as_dataset(builder.frame([], "1.2.3.4", {}, {}, 1)).SpacingBetweenSlices
+        '5.0'
+        >>> builder.slices(None, 1)
+        >>> "SpacingBetweenSlices" in as_dataset(builder.frame([], "1.2.3.5", {}, {}, 1))
+        False
+        """
+        if spacing is None:
+            self._spacing = None
+        else:
+            text = plain_number_text(_SPACING, "DS", float(spacing))
+            value = text if text is not None else str(to_dicom("SpacingBetweenSlices", spacing))
+            self._spacing = number_element(_SPACING, "DS", value)
+        self._slices = encode_element(_NUMBER_OF_SLICES, "US", count) if 0 < count < 65536 else None
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
@@ -395,6 +435,20 @@ class PlanBuilder:
             ) from None
         return delta
 
+    def _place(self, delta: dict[int, bytes | None], base: Base, placed: bool) -> None:
+        """A frame's SpacingBetweenSlices and NumberOfSlices, as the frames lie (see slices).
+
+        The spacing, where the frame has one (a source without one does not
+        get one: round trips stay identical; a new image ``placed`` by an
+        affine does); none where the frames lie on no grid.
+        """
+        if self._spacing is None:
+            delta[_SPACING] = None
+        elif placed or _SPACING in delta or base.has(_SPACING) or _SPACING in self._attr_tags:
+            delta[_SPACING] = self._spacing
+        if self._slices is not None and base.has(_NUMBER_OF_SLICES):
+            delta[_NUMBER_OF_SLICES] = self._slices
+
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
         """The character set of the new text of a frame, and whether the base reads the same in it.
 
@@ -449,12 +503,10 @@ class PlanBuilder:
         if not group and "ImagePositionPatient" not in values:
             if "ImagePositionPatient" not in geometry:
                 geometry = {**geometry, **self.template.stack(stack_index, values)}
-        # a source without SpacingBetweenSlices does not get one (round trips
-        # stay identical); a new image from the template does
-        spacing = not group or base.has(_SPACING)
         for keyword, value in geometry.items():
-            if keyword != "SpacingBetweenSlices" or spacing:
+            if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
+        self._place(delta, base, not group and "SpacingBetweenSlices" in geometry)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
         delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)

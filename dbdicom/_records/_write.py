@@ -9,7 +9,9 @@ new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
 DERIVED\SECONDARY, DerivationDescription, SourceImageSequence,
 ReferencedSeriesSequence). A tag the source frames of one frame differ
 in is not copied from the first of them (the flip angle of a map fitted
-over flip angles): only a coordinate or an attr gives it a value. What
+over flip angles): only a coordinate or an attr gives it a value. The
+SpacingBetweenSlices is that of where the frames written lie, not their
+sources' (see :mod:`._slice_grid`). What
 each header holds is decided once per frame, by the header plan of
 :mod:`dbdicom._dataset`, and serialised as bytes or (the fallback) through
 pydicom.
@@ -66,6 +68,7 @@ from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
+from ._slice_grid import written_slices
 from ._sources import check_fits, find_sources, header_array
 from ._structure import TEMPLATE_KEEPS, inherited, is_empty
 
@@ -390,6 +393,7 @@ def _set_xarray(
         levels=LEVEL_ATTRIBUTES,
         pydicom_only=serialiser == "pydicom",
     )
+    tags.planner.slices(*written_slices(series, da, tags.tags, sources, tags.planner))
     items = _Items(tags, frames, series_uid)
     keys = (
         str(target.get("PatientID", "")),
