@@ -65,7 +65,10 @@ def to_xarray(
     """Several series (or one) as one lazy DataArray, stacked along tag dims.
 
     See :meth:`Series.to_xarray`; frames of all the series are placed on one
-    grid, e.g. two series at flip angles 5 and 10 along ``FlipAngle``.
+    grid, e.g. two series at flip angles 5 and 10 along ``FlipAngle``. The
+    attrs hold what all frames share: what the series differ in (their
+    ``SeriesInstanceUID``, ``SeriesDescription``...) is a coordinate on the
+    dims it varies along.
     """
     if isinstance(series, Series):
         return series.to_xarray(dims, fill=fill)

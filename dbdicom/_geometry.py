@@ -42,6 +42,7 @@ __all__ = [
     "direction_letters",
     "image_frame",
     "inside",
+    "normal_grid",
     "resample",
     "slice_normal",
     "slice_position",
@@ -148,6 +149,47 @@ def slice_spacing(
     steps = np.diff(pos, axis=0)
     even = bool(np.abs(steps - mean).max() <= max(tolerance * length, 1e-3))
     return round(length, 9), even
+
+
+def normal_grid(
+    positions: np.ndarray, orientations: np.ndarray, tolerance: float = 0.01
+) -> tuple[float | None, int]:
+    """The step of the grid that slices lie on along their normal, and the number of slices.
+
+    ``positions`` (n x 3, LPS mm) and ``orientations`` (n x 6) are those of
+    n frames, in any order; frames at one distance along the normal (within
+    0.01 mm) are one slice (the frames of a slice at several times, or
+    side by side). The step is that between neighbouring slices, where all
+    are evenly spaced (as :func:`slice_spacing` judges: within ``tolerance``
+    x the step); None where they are not, where there is one slice, where
+    a frame has no position or orientation (NaN), or where the
+    orientations differ. The number of slices is 0 where it is not known
+    (no position or orientation, or several orientations).
+
+    Examples
+    --------
+    >>> axial = np.tile([1.0, 0, 0, 0, 1, 0], (3, 1))
+    >>> normal_grid(np.array([[0, 0, 10.0], [0, 0, 0], [5, 5, 5]]), axial)  # in any order
+    (5.0, 3)
+    >>> normal_grid(np.array([[0, 0, 0], [0, 0, 5.0], [0, 0, 15]]), axial)  # one missing
+    (None, 3)
+    >>> normal_grid(np.array([[0, 0, 0.0]]), axial[:1])  # one slice
+    (None, 1)
+    """
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    orientations = np.asarray(orientations, dtype=float).reshape(-1, 6)
+    if not len(positions) or np.isnan(positions).any() or np.isnan(orientations).any():
+        return None, 0
+    if np.abs(orientations - orientations[0]).max() > 1e-4:
+        return None, 0
+    depth = np.sort(positions @ slice_normal(orientations[0]))
+    levels = depth[np.concatenate([[True], np.diff(depth) > 0.01])]
+    if len(levels) < 2:
+        return None, len(levels)
+    mean = (levels[-1] - levels[0]) / (len(levels) - 1)
+    if np.abs(np.diff(levels) - mean).max() > max(tolerance * mean, 1e-3):
+        return None, len(levels)
+    return round(float(mean), 6), len(levels)
 
 
 def affine_matrix(

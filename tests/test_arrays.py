@@ -248,6 +248,7 @@ def test_stack_series_along_a_tag(tmp_path: Path) -> None:
                 SeriesInstanceUID=uid,
                 FlipAngle=angle,
                 SeriesDescription=f"ax {angle:.0f} flip",
+                ProtocolName=f"flip {angle:.0f}",
                 ImagePositionPatient=[0, 0, 5.0 * k],
                 InstanceNumber=k + 1,
                 **study,
@@ -259,6 +260,19 @@ def test_stack_series_along_a_tag(tmp_path: Path) -> None:
     assert da.shape == (3, 2, 16, 16)
     assert da.FlipAngle.values.tolist() == [5.0, 10.0]
     assert db.to_xarray(ax5).shape == (3, 16, 16)
+    # the attrs hold what all frames share: not one series' UID and description (a trial)
+    for keyword in ("SeriesInstanceUID", "SeriesDescription"):
+        assert keyword not in da.attrs
+        assert da[keyword].dims == ("FlipAngle",)
+    assert da.SeriesInstanceUID.values.tolist() == [ax5.uid, ax10.uid]
+    assert da.attrs["StudyInstanceUID"] == study["StudyInstanceUID"]
+    # written back, each frame refers to its own series; the new series has one description
+    both = ax5.new_sibling(SeriesDescription="both").set_xarray(da)
+    for instance in both.instances():
+        (referenced,) = instance.ReferencedSeriesSequence
+        assert referenced.SeriesInstanceUID == (ax5 if instance.FlipAngle == 5 else ax10).uid
+    assert both.SeriesDescription == "both"
+    assert both.ProtocolName is None  # the series differ in it: none is the new one's
 
 
 def test_numpy_array_api(opened: tuple[db.Database, Manifest], tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         why_no_affine,
     )
     from ._chunks import Chunks, check_chunk_size
+    from ._day_times import dated_times
     from ._diffusion import DIFFUSION, find_diffusion
     from ._frame_tags import (
         NOT_TAG_COORDS,
@@ -67,6 +68,7 @@ _MODULES = {
     "frames_of": "._frame_tags",
     "shared_values": "._frame_tags",
     "kept_layout": "._kept_layout",
+    "dated_times": "._day_times",
     "AUTO_DIMS": "._layout",
     "Layout": "._layout",
     "layout": "._layout",
@@ -120,6 +122,7 @@ __all__ = [
     "check_chunk_size",
     "check_names",
     "colour_samples",
+    "dated_times",
     "frame_values",
     "frames_behind",
     "frames_of",

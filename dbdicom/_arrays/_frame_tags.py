@@ -8,7 +8,8 @@ is built from:
 * dim coordinates and non-dimension coordinates become tag values of each
   frame, attrs tags shared by all frames, read back from the plain values
   of :mod:`._plain`: times (VR TM) given as seconds since midnight are
-  written as ``HHMMSS.ffffff``, dates and date-times (``datetime64``) as
+  written as ``HHMMSS.ffffff`` (those past midnight with the date of their
+  day: see :mod:`._day_times`), dates and date-times (``datetime64``) as
   DA and DT, text of several values joined by a backslash as those values,
   and the coordinates ``Keyword[0]`` ... ``Keyword[n-1]`` as the ``n``
   values of ``Keyword`` (NaN: no value);
@@ -45,6 +46,7 @@ from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
 from .._interaction import user_stacklevel
 from ._dimension_index import INDEX_DIMS
+from ._frames import DAY
 from ._plain import SEPARATOR, split_component
 
 __all__ = [
@@ -222,6 +224,10 @@ def to_tag_value(keyword: str, value: Any) -> Any:
     ([0.5, 0.25], None)
     >>> to_tag_value("ContentDate", np.datetime64("2024-01-15T00:00:00", "ns"))
     datetime.date(2024, 1, 15)
+    >>> to_tag_value("StudyTime", 86400.0)  # no time of day: see dated_times for those with a date
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: StudyTime 86400.0 s is not a time of day: ...
     """  # noqa: E501
     if isinstance(value, np.ndarray | np.datetime64) and value.dtype.kind == "M":
         value = value.astype("datetime64[us]")  # .item() of nanoseconds is an int
@@ -243,15 +249,29 @@ def to_tag_value(keyword: str, value: Any) -> Any:
                 return items  # the writer says what the VR cannot hold
         return items
     if vr == "TM" and isinstance(value, int | float):
-        seconds = float(value) % 86400
-        h, rest = divmod(seconds, 3600)
-        m, s = divmod(rest, 60)
-        return f"{int(h):02d}{int(m):02d}{s:09.6f}"
+        return _time_of_day(keyword, value)
     if vr in ("IS", "US", "SS", "UL", "SL") and isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _time_of_day(keyword: str, value: float) -> str:
+    """Seconds since midnight as a DICOM time (``HHMMSS.ffffff``); refused outside one day."""
+    seconds = round(float(value), 6)  # as written: to the microsecond
+    if not 0.0 <= seconds < DAY:
+        raise InvalidValueError(
+            f"{keyword} {value} s is not a time of day: a DICOM time (VR TM) holds 0 to "
+            f"86399.999999 s (seconds since midnight). Give the time of day "
+            f"(da.assign_coords({keyword}=da.{keyword} % 86400)) with the date of its "
+            "day (a time past midnight of AcquisitionTime, ContentTime or SeriesTime is "
+            "written with the next day's AcquisitionDate, ContentDate or SeriesDate "
+            "where the array gives the date), or drop it (da.drop_vars(...))."
+        )
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{int(h):02d}{int(m):02d}{s:09.6f}"
 
 
 def shared_values(da: Any) -> dict[str, Any]:
@@ -328,6 +348,7 @@ class FrameTags:
             converted = [to_tag_value(str(name), v) for v in flat]
             self._coords.append((str(name), axes, tuple(values.shape), converted))
         _say_partial(self._vectors)
+        self._shape = tuple(int(da.sizes[d]) for d in dims)
         self._slice_axis = dims.index("SliceLocation") if "SliceLocation" in dims else None
         self._geometry: dict[int, dict[str, Any]] = {}
         affine = da.attrs.get("affine")
@@ -377,6 +398,60 @@ class FrameTags:
             if items and all(x is not None for x in items):
                 out[keyword] = items
         return out
+
+    def numbers(self, keyword: str, n: int) -> np.ndarray:
+        """The ``n`` numbers of ``keyword`` of every frame (C order), as :meth:`values` and :meth:`geometry` give them.
+
+        Shape ``(frames, n)``, from the coordinates, else the ``affine``; NaN
+        where a frame has none of them. All frames at once (no per-frame
+        work): what a write places its frames by.
+
+        Examples
+        --------
+        >>> import xarray as xr, numpy as np
+        >>> da = xr.DataArray(np.zeros((2, 3, 4, 4)), dims=("FlipAngle", "SliceLocation", "row", "column"),
+        ...                   coords={f"ImagePositionPatient[{i}]": ("SliceLocation", [0.0, 1.0, 3.0]) for i in range(3)})
+        >>> FrameTags(da).numbers("ImagePositionPatient", 3)[:4].tolist()
+        [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [3.0, 3.0, 3.0], [0.0, 0.0, 0.0]]
+        >>> FrameTags(da).numbers("ImageOrientationPatient", 6)[0].tolist()
+        [nan, nan, nan, nan, nan, nan]
+        """  # noqa: E501
+        count = int(np.prod(self._shape)) if self._shape else 1
+        out = np.full((count, n), np.nan)
+        for i, (axes, shape, items) in self._vectors.get(keyword, {}).items():
+            if i < n:
+                numbers = [np.nan if v is None else float(v) for v in items]
+                out[:, i] = self._spread(axes, shape, np.asarray(numbers, dtype=float))
+        for name, axes, shape, converted in self._coords:
+            if name == keyword:  # one coordinate of n values a frame
+                rows = [
+                    v if isinstance(v, list) and len(v) == n else [np.nan] * n for v in converted
+                ]
+                block = np.asarray(rows, dtype=float).reshape(*shape, n)
+                for i in range(n):
+                    out[:, i] = self._spread(axes, shape, block[..., i])
+        out[np.isnan(out).any(axis=1)] = np.nan  # a frame given some of its values: none
+        if self._affine is not None:  # the frames the coordinates do not place
+            k = np.indices(self._shape).reshape(len(self._shape), -1)
+            slices = k[self._slice_axis] if self._slice_axis is not None else np.zeros(count, int)
+            found = self._affine.numbers(keyword, slices)
+            if found is not None:
+                empty = np.isnan(out).any(axis=1)
+                out[empty] = found[empty]
+        return out
+
+    def _spread(
+        self, axes: tuple[int, ...], shape: tuple[int, ...], values: np.ndarray
+    ) -> np.ndarray:
+        """Values on the frame ``axes`` (of ``shape``) at every frame, in C order."""
+        values = values.reshape(shape)
+        order = np.argsort(axes) if axes else np.array([], int)
+        values = np.transpose(values, order) if axes else values
+        sorted_axes = sorted(axes)
+        view = values.reshape(
+            [self._shape[a] if a in sorted_axes else 1 for a in range(len(self._shape))]
+        )
+        return np.broadcast_to(view, self._shape).reshape(-1)
 
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
         """Geometry tags of the frame at ``index`` from the ``affine`` attr (those not ``given``).
@@ -443,6 +518,15 @@ class _Geometry:
         }
         if slices > 1:
             self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
+
+    def numbers(self, keyword: str, slices: np.ndarray) -> np.ndarray | None:
+        """Position or orientation (``keyword``) of each of the ``slices``; None: neither."""
+        if keyword == "ImagePositionPatient":
+            return np.round(self.origin + slices[:, None] * self.normal, 6)
+        if keyword == "ImageOrientationPatient":
+            cosines = self.shared["ImageOrientationPatient"]
+            return np.broadcast_to(np.asarray(cosines, dtype=float), (len(slices), 6))
+        return None
 
     def of(self, k: int) -> dict[str, Any]:
         """The tags of slice ``k``."""

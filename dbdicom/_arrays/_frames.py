@@ -27,18 +27,21 @@ from .._index import (
 from ._affine import ORIENTATION_TOLERANCE, SPACING_TOLERANCE
 from ._table import FRAME, frame_table, frame_values, has_image, to_coordinate
 
-__all__ = ["Frames", "geometry_groups", "group_text", "near_rows", "row_codes"]
+__all__ = ["DATE_OF", "DAY", "Frames", "geometry_groups", "group_text", "near_rows", "row_codes"]
 
 _NUMERIC = frozenset(k for k in TAGS if vr_of(k) in NUMERIC_VRS and k not in VECTORS)
 TEXT = frozenset(k for k in TAGS if k not in _NUMERIC and k not in VECTORS)
 
 
-#: the date of each time of day (VR TM) that has one
-_DATE_OF = {
+#: the date of each time of day (VR TM) that has one (the writer's pairs too:
+#: see :mod:`._day_times`)
+DATE_OF = {
     "AcquisitionTime": "AcquisitionDate",
     "ContentTime": "ContentDate",
     "SeriesTime": "SeriesDate",
 }
+#: seconds in a day
+DAY = 86400.0
 
 
 #: frames of one stored SliceLocation further apart than this (mm) are different slices
@@ -209,8 +212,8 @@ class Frames:
                 arr[:] = [None if r[0] != r[0] else tuple(r) for r in block.tolist()]
             if arr is None:
                 arr = to_coordinate(self.raw(keyword), keyword)
-            if keyword in _DATE_OF and arr.dtype.kind == "f":
-                arr = self._past_midnight(arr, _DATE_OF[keyword])
+            if keyword in DATE_OF and arr.dtype.kind == "f":
+                arr = self._past_midnight(arr, DATE_OF[keyword])
             self._coord[keyword] = arr
         return self._coord[keyword]
 
@@ -237,7 +240,7 @@ class Frames:
         if times[later].max() >= times[~later].min():  # no wrap past midnight
             return seconds
         out = seconds.copy()
-        out[known] += days * 86400.0
+        out[known] += days * DAY
         return out
 
     def absent(self, keyword: str) -> np.ndarray:

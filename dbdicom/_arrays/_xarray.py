@@ -102,23 +102,14 @@ def _assemble(
     for keyword in _frame_keywords(frames):
         if keyword in grid.dims or keyword in absent or keyword in derived:
             continue
-        same = frames.constant(keyword)
-        if same is None:
-            values = frames.raw(keyword, read=False)
-            picked = [values[int(k)] for k in pick]
-            same = len({repr(v) for v in picked}) == 1
-            value = picked[0]
-        else:
-            value = frames.value_at(keyword, int(pick[0])) if same else None
-        if same:
-            _shared(keyword, value, attrs, coords)
-        elif grid.dims:
-            _varying(coords, keyword, frames.coordinate(keyword)[pick], present, grid)
+        _place(keyword, frames, pick, present, grid, attrs, coords)
     for keyword, per_frame in derived.items():  # a diffusion series' b-values, directions
         _varying(coords, keyword, per_frame[pick], present, grid)
-    for keyword in _UPPER - absent:
-        if keyword not in coords:
-            _shared(keyword, frames.value_at(keyword, int(pick[0])), attrs, coords)
+    # the patient's, study's and series' own: shared by the frames of one series, but
+    # not by those of several stacked (db.to_xarray([a, b])), nor by files that disagree
+    for keyword in sorted(_UPPER - absent):
+        if keyword not in coords and keyword not in attrs:
+            _place(keyword, frames, pick, present, grid, attrs, coords)
     da = xr.DataArray(
         data,
         dims=[*grid.dims, *pixel_dims],
@@ -130,6 +121,34 @@ def _assemble(
     # name xarray would take (a token; the folder's path from a database's export)
     da.name = name if name is not None else UNNAMED
     return da
+
+
+def _place(
+    keyword: str,
+    frames: Frames,
+    pick: np.ndarray,
+    present: np.ndarray,
+    grid: Grid,
+    attrs: dict[str, Any],
+    coords: dict[str, Any],
+) -> None:
+    """A tag's values at the frames ``pick``: an attr where all share one, else a coordinate.
+
+    A coordinate on the dims the values vary along (none without tag dims:
+    a value the frames do not share is then left out).
+    """
+    same = frames.constant(keyword)
+    if same is None:
+        values = frames.raw(keyword, read=False)
+        picked = [values[int(k)] for k in pick]
+        same = len({repr(v) for v in picked}) == 1
+        value = picked[0]
+    else:
+        value = frames.value_at(keyword, int(pick[0])) if same else None
+    if same:
+        _shared(keyword, value, attrs, coords)
+    elif grid.dims:
+        _varying(coords, keyword, frames.coordinate(keyword)[pick], present, grid)
 
 
 def _varying(

@@ -15,7 +15,7 @@ Knows nothing of records, the index, the journal or the folder layout.
 
 from ._base import Base, Template, read_source
 from ._classes import RT_DOSE
-from ._elements import REMOVE, TYPE2_PARENTS, holds_text, non_ascii
+from ._elements import DROP, REMOVE, TYPE2_PARENTS, holds_text, non_ascii
 from ._encoding import (
     Encoding,
     check_dtype,
@@ -27,7 +27,7 @@ from ._encoding import (
     pixel_values,
     value_range,
 )
-from ._plan import DROP, FramePlan, PlanBuilder, example_plan
+from ._plan import FramePlan, PlanBuilder, example_plan
 from ._serialise import (
     Converted,
     RawFrame,

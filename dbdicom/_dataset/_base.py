@@ -22,6 +22,7 @@ from pydicom.multival import MultiValue
 from pydicom.uid import MRImageStorage
 from pydicom.valuerep import DSfloat
 
+from .._checks import to_dicom
 from .._files import (
     Layouts,
     NeedsPydicom,
@@ -32,7 +33,7 @@ from .._files import (
     read_dataset,
 )
 from .._index import GEOMETRY_KEYWORDS
-from .._templates import mr_image
+from .._templates import mr_image, slice_location
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._enhanced import classic_conditions, classic_frame
 from ._source import Source
@@ -68,6 +69,38 @@ class Template:
     @functools.cached_property
     def elements(self) -> dict[int, bytes]:
         return elements(dataset_bytes(self.dataset))
+
+    def stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
+        """The place of frame ``k`` made from the template without geometry.
+
+        The frames make a stack of slices along the slice normal (LPS) of the
+        frame's orientation (else the template's), at their ``SliceLocation``
+        if given, else frame ``k`` at ``k`` SliceThickness from the
+        template's position.
+
+        Examples
+        --------
+        >>> Template(4, 4).stack(2, {"SliceLocation": 7.5})["ImagePositionPatient"][2]
+        7.5
+        """
+        template = self.dataset
+        orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
+        cosines = np.asarray(orientation, dtype=float)
+        normal = np.cross(cosines[:3], cosines[3:])
+        base = np.asarray(template.ImagePositionPatient, dtype=float)
+        location = values.get("SliceLocation")
+        if location is None:
+            position = base + k * float(template.get("SliceThickness") or 1.0) * normal
+        else:
+            position = base + (float(location) - slice_location(base, cosines)) * normal
+        out: dict[str, Any] = {
+            "ImagePositionPatient": [float(to_dicom("SliceLocation", float(x))) for x in position]
+        }
+        if location is None:
+            out["SliceLocation"] = float(
+                to_dicom("SliceLocation", slice_location(position, cosines))
+            )
+        return out
 
 
 class Base:

@@ -24,6 +24,8 @@ from .._files import dataset_bytes, elements, encodings_for
 from ._source import Source
 
 __all__ = [
+    "DROP",
+    "VOI",
     "empty_element",
     "CHARSET",
     "Remove",
@@ -41,6 +43,58 @@ __all__ = [
 ]
 
 CHARSET = 0x00080005
+
+#: source attributes that would be wrong in a derived single-frame image
+DROP = (
+    "PixelData",
+    "FloatPixelData",
+    "DoubleFloatPixelData",
+    "NumberOfFrames",
+    "PerFrameFunctionalGroupsSequence",
+    "SharedFunctionalGroupsSequence",
+    "SmallestImagePixelValue",
+    "LargestImagePixelValue",
+    "ModalityLUTSequence",  # the derived values are physical: the source's table is applied
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData",
+    "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData",
+    "PaletteColorLookupTableUID",
+    "PixelPresentation",
+    "SourceImageSequence",
+    "ReferencedSeriesSequence",
+    "ImagesInAcquisition",  # the images of the source's acquisition: not the derived series
+    "DerivationDescription",
+    "DerivationCodeSequence",
+    # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one
+    "FrameIncrementPointer",
+    "GridFrameOffsetVector",  # an RT Dose's frames' offsets: of many frames
+    "FrameTime",
+    "FrameTimeVector",
+    "FrameDelay",
+    "ActualFrameDuration",
+    "RecommendedDisplayFrameRate",
+    "CineRate",
+    "StartTrim",
+    "StopTrim",
+    "PreferredPlaybackSequencing",
+    "FrameLabelVector",
+    "MaskSubtractionSequence",
+    "RecommendedViewingMode",
+)
+#: the VOI LUT module: how grey values are shown (a colour image has none)
+VOI = (
+    "WindowCenter",
+    "WindowWidth",
+    "WindowCenterWidthExplanation",
+    "VOILUTFunction",
+    "VOILUTSequence",
+)
 
 
 class Remove:

@@ -6,13 +6,15 @@ UID) into a :class:`FramePlan`: the header the frame starts from (a
 source's, or the template's) and the element layers put on top of it,
 later layers winning (None: the element is left out):
 
-1. the elements a derived single-frame image must not copy (:data:`DROP`);
+1. the elements a derived single-frame image must not copy
+   (:data:`~dbdicom._dataset._elements.DROP`);
 2. the array's attrs;
 3. the frame's own: its coordinates and geometry (a stack along the slice
    normal for a new image without positions), SOPInstanceUID,
    InstanceNumber, ImageType (DERIVED\SECONDARY, then the frame's values
-   3 on), the SpecificCharacterSet where the new text needs one, the
-   references to its sources (SourceImageSequence,
+   3 on), the SpacingBetweenSlices of where the frames lie (see
+   :meth:`PlanBuilder.slices`), the SpecificCharacterSet where the new
+   text needs one, the references to its sources (SourceImageSequence,
    ReferencedSeriesSequence); and the tags its sources differ in, left out
    (a map fitted over flip angles has no flip angle) unless the frame's
    values or the attrs give them;
@@ -38,21 +40,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._custom import CustomAttribute, custom
+from .._errors import InvalidValueError
 from .._files import Layouts, encode_element
-from .._templates import slice_location
 from ._attrs import shared_attrs
 from ._base import Base, Template, base_of, centre, differing
 from ._classes import RT_DOSE, class_rules, dose_values
 from ._elements import (
     CHARSET,
+    DROP,
     REMOVE,
     TYPE2_PARENTS,
     UTF8,
+    VOI,
     empty_element,
     encode_values,
     encoding_all,
@@ -66,60 +69,12 @@ from ._elements import (
 from ._encoding import Encoding, pixel_values
 from ._source import Source
 
-__all__ = ["DROP", "FramePlan", "PlanBuilder", "example_plan"]
+__all__ = ["FramePlan", "PlanBuilder", "example_plan"]
 
-#: source attributes that would be wrong in a derived single-frame image
-DROP = (
-    "PixelData",
-    "FloatPixelData",
-    "DoubleFloatPixelData",
-    "NumberOfFrames",
-    "PerFrameFunctionalGroupsSequence",
-    "SharedFunctionalGroupsSequence",
-    "SmallestImagePixelValue",
-    "LargestImagePixelValue",
-    "ModalityLUTSequence",  # the derived values are physical: the source's table is applied
-    "RedPaletteColorLookupTableDescriptor",
-    "GreenPaletteColorLookupTableDescriptor",
-    "BluePaletteColorLookupTableDescriptor",
-    "RedPaletteColorLookupTableData",
-    "GreenPaletteColorLookupTableData",
-    "BluePaletteColorLookupTableData",
-    "SegmentedRedPaletteColorLookupTableData",
-    "SegmentedGreenPaletteColorLookupTableData",
-    "SegmentedBluePaletteColorLookupTableData",
-    "PaletteColorLookupTableUID",
-    "PixelPresentation",
-    "SourceImageSequence",
-    "ReferencedSeriesSequence",
-    "DerivationDescription",
-    "DerivationCodeSequence",
-    # the Multi-frame, Cine and Mask modules: of a source of many frames, not of one
-    "FrameIncrementPointer",
-    "GridFrameOffsetVector",  # an RT Dose's frames' offsets: of many frames
-    "FrameTime",
-    "FrameTimeVector",
-    "FrameDelay",
-    "ActualFrameDuration",
-    "RecommendedDisplayFrameRate",
-    "CineRate",
-    "StartTrim",
-    "StopTrim",
-    "PreferredPlaybackSequencing",
-    "FrameLabelVector",
-    "MaskSubtractionSequence",
-    "RecommendedViewingMode",
-)
-#: the VOI LUT module: how grey values are shown (a colour image has none)
-_VOI = (
-    "WindowCenter",
-    "WindowWidth",
-    "WindowCenterWidthExplanation",
-    "VOILUTFunction",
-    "VOILUTSequence",
-)
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
+#: (0054,0081) NumberOfSlices: the slices of a volume (PET Series, NM: Type 1)
+_NUMBER_OF_SLICES = 0x00540081
 
 
 # the frame's place: where sources at several places put it (see remove_differing)
@@ -292,7 +247,7 @@ class PlanBuilder:
             width = to_dicom("WindowWidth", max(window[1] - window[0], 1.0))
             self.window = encode_values([(0x00281050, "DS", center), (0x00281051, "DS", width)])
         else:  # colour is shown as it is: no window (nor the source's)
-            self.window = _tags(_VOI)
+            self.window = _tags(VOI)
         # per character set: the shared attrs and the parents' values, the
         # parents' values for a new file, the writer's elements
         self._text: dict[Any, tuple[dict[int, bytes | None], dict[int, bytes | None]]] = {}
@@ -303,6 +258,43 @@ class PlanBuilder:
         self._image_types: dict[Any, bytes] = {}  # by ImageType element or values
         self._classes: dict[str, bytes] = {}
         self.layouts = Layouts()  # the source headers of a series share a layout
+        # where the frames lie (see slices): no grid known, no SpacingBetweenSlices
+        self._spacing: bytes | None = None
+        self._slices: bytes | None = None
+
+    def slices(self, spacing: float | None, count: int) -> None:
+        """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
+
+        ``spacing`` None: they lie on no grid along their normal (one
+        slice, uneven gaps, not known). The SpacingBetweenSlices of every
+        frame is then left out (a source's, an attr's: it would be untrue);
+        otherwise it is ``spacing`` where the frame's header has one (its
+        source's, an attr, a coordinate, or an ``affine`` for a new frame).
+        NumberOfSlices, where a source has it, becomes ``count`` (0: not known,
+        the source's stays).
+
+        Examples
+        --------
+        >>> from dbdicom._dataset import as_dataset
+        >>> builder = PlanBuilder(
+        ...     target={}, attrs={"SpacingBetweenSlices": 2.5}, series_uid="1.2.3",
+        ...     description=None, sources=[], shape=(4, 4),
+        ...     encoding=Encoding("uint16", 1.0, 0.0, True), window=(0.0, 10.0),
+        ...     keep_new=(), levels={})
+        >>> builder.slices(5.0, 3)
+        >>> as_dataset(builder.frame([], "1.2.3.4", {}, {}, 1)).SpacingBetweenSlices
+        '5.0'
+        >>> builder.slices(None, 1)
+        >>> "SpacingBetweenSlices" in as_dataset(builder.frame([], "1.2.3.5", {}, {}, 1))
+        False
+        """
+        if spacing is None:
+            self._spacing = None
+        else:
+            text = plain_number_text(_SPACING, "DS", float(spacing))
+            value = text if text is not None else str(to_dicom("SpacingBetweenSlices", spacing))
+            self._spacing = number_element(_SPACING, "DS", value)
+        self._slices = encode_element(_NUMBER_OF_SLICES, "US", count) if 0 < count < 65536 else None
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
@@ -426,32 +418,36 @@ class PlanBuilder:
             self._checked[key] = found
         return found
 
-    def stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
-        """Frames made from the template without geometry.
+    def coordinates(self, values: dict[str, Any]) -> dict[int, bytes | None]:
+        """The elements of a frame's coordinate ``values``; a value its VR cannot hold, refused.
 
-        They make a stack of slices along the slice normal (LPS) of the
-        frame's orientation (else the template's), at their ``SliceLocation``
-        if given, else frame ``k`` at ``k`` SliceThickness from the
-        template's position.
+        The refusal names the coordinate, and the way out.
         """
-        template = self.template.dataset
-        orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
-        cosines = np.asarray(orientation, dtype=float)
-        normal = np.cross(cosines[:3], cosines[3:])
-        base = np.asarray(template.ImagePositionPatient, dtype=float)
-        location = values.get("SliceLocation")
-        if location is None:
-            position = base + k * float(template.get("SliceThickness") or 1.0) * normal
-        else:
-            position = base + (float(location) - slice_location(base, cosines)) * normal
-        out: dict[str, Any] = {
-            "ImagePositionPatient": [float(to_dicom("SliceLocation", float(x))) for x in position]
-        }
-        if location is None:
-            out["SliceLocation"] = float(
-                to_dicom("SliceLocation", slice_location(position, cosines))
-            )
-        return out
+        delta: dict[int, bytes | None] = {}
+        try:
+            for keyword, value in values.items():
+                delta.update(self.element(keyword, value))
+        except InvalidValueError as exc:
+            raise InvalidValueError(
+                f"the coordinate {keyword!r}: {exc} Give it values its VR holds (a whole "
+                f"number for IS: da.assign_coords({keyword}=da.{keyword}.round())), or drop "
+                f"it (da.drop_vars({keyword!r}))."
+            ) from None
+        return delta
+
+    def _place(self, delta: dict[int, bytes | None], base: Base, placed: bool) -> None:
+        """A frame's SpacingBetweenSlices and NumberOfSlices, as the frames lie (see slices).
+
+        The spacing, where the frame has one (a source without one does not
+        get one: round trips stay identical; a new image ``placed`` by an
+        affine does); none where the frames lie on no grid.
+        """
+        if self._spacing is None:
+            delta[_SPACING] = None
+        elif placed or _SPACING in delta or base.has(_SPACING) or _SPACING in self._attr_tags:
+            delta[_SPACING] = self._spacing
+        if self._slices is not None and base.has(_NUMBER_OF_SLICES):
+            delta[_NUMBER_OF_SLICES] = self._slices
 
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
         """The character set of the new text of a frame, and whether the base reads the same in it.
@@ -503,18 +499,14 @@ class PlanBuilder:
             Its slice in a stack made from the template (no positions given).
         """
         base = self.base(group)
-        delta: dict[int, bytes | None] = {}
-        for keyword, value in values.items():
-            delta.update(self.element(keyword, value))
+        delta = self.coordinates(values)
         if not group and "ImagePositionPatient" not in values:
             if "ImagePositionPatient" not in geometry:
-                geometry = {**geometry, **self.stack(stack_index, values)}
-        # a source without SpacingBetweenSlices does not get one (round trips
-        # stay identical); a new image from the template does
-        spacing = not group or base.has(_SPACING)
+                geometry = {**geometry, **self.template.stack(stack_index, values)}
         for keyword, value in geometry.items():
-            if keyword != "SpacingBetweenSlices" or spacing:
+            if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
+        self._place(delta, base, not group and "SpacingBetweenSlices" in geometry)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
         delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)

@@ -9,7 +9,9 @@ new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
 DERIVED\SECONDARY, DerivationDescription, SourceImageSequence,
 ReferencedSeriesSequence). A tag the source frames of one frame differ
 in is not copied from the first of them (the flip angle of a map fitted
-over flip angles): only a coordinate or an attr gives it a value. What
+over flip angles): only a coordinate or an attr gives it a value. The
+SpacingBetweenSlices is that of where the frames written lie, not their
+sources' (see :mod:`._slice_grid`). What
 each header holds is decided once per frame, by the header plan of
 :mod:`dbdicom._dataset`, and serialised as bytes or (the fallback) through
 pydicom.
@@ -35,6 +37,7 @@ from .._arrays import (
     FrameTags,
     check_names,
     colour_samples,
+    dated_times,
     frames_of,
     in_plane_applied,
     kept_layout,
@@ -65,6 +68,7 @@ from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
+from ._slice_grid import written_slices
 from ._sources import check_fits, find_sources, header_array
 from ._structure import TEMPLATE_KEEPS, inherited, is_empty
 
@@ -94,6 +98,7 @@ def set_xarray(
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
     if "row" in getattr(da, "dims", ()) and "column" in da.dims:
         da = in_plane_applied(da)  # a crop, stride or flip: the geometry of its own pixels
+    da = dated_times(da)  # times past midnight (as read across midnight), with their dates
     if kind != "image":
         if "channel" in getattr(da, "dims", ()):
             raise InvalidValueError(
@@ -105,6 +110,7 @@ def set_xarray(
         raise DicomError(f"arrays are written into a series, not a {series.level}.")
     check_names(da)
     da = kept_layout(da)  # the tags that make its dims read back (else refused)
+    da = _numbered(da)
     check_dtype(np.dtype(da.dtype), int(da.size))
     samples = colour_samples(da)
     shape = (int(da.sizes["row"]), int(da.sizes["column"]))
@@ -129,6 +135,36 @@ def set_xarray(
             )
         finally:
             ranged.wait()  # not left running, whatever was raised
+
+
+def _numbered(da: Any) -> Any:
+    """``da`` without an InstanceNumber coordinate that is no numbering: renumbered as written.
+
+    InstanceNumber numbers the frames; xarray interpolates or averages it
+    as any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some
+    value is not a whole number, the frames are numbered anew, 1, 2, 3...
+    in the array's order (C order of its dims), as an array without the
+    coordinate is. A dim of that name keeps its values (refused if they are
+    not whole numbers).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2, 2)), dims=("SliceLocation", "row", "column"),
+    ...                   coords={"InstanceNumber": ("SliceLocation", [1.5, 3.5])})
+    >>> "InstanceNumber" in _numbered(da).coords
+    False
+    >>> _numbered(da.assign_coords(InstanceNumber=("SliceLocation", [2.0, 4.0]))).InstanceNumber.values
+    array([2., 4.])
+    """  # noqa: E501
+    coord = da.coords.get("InstanceNumber")
+    if coord is None or "InstanceNumber" in da.dims or coord.dtype.kind != "f":
+        return da
+    values = np.asarray(coord.values, dtype=float)
+    values = values[np.isfinite(values)]
+    if np.array_equal(values, np.round(values)):
+        return da
+    return da.drop_vars("InstanceNumber")
 
 
 def _check_data_array(da: Any) -> None:
@@ -317,9 +353,15 @@ def _set_xarray(
     target = inherited(series)
     if is_empty(series):
         # a new series takes its acquisition attributes (Modality, frame of
-        # reference, equipment...) from its sources, but not their description
+        # reference, equipment...) from its sources, but not their description,
+        # nor those its frames differ in (a series has one of each)
+        differ = _differing_series(series, da, sources)
         for keyword in LEVEL_ATTRIBUTES["series"]:
-            if target.get(keyword) is DELETE and keyword != "SeriesDescription":
+            if target.get(keyword) is not DELETE:
+                continue
+            if keyword in differ:
+                target[keyword] = "" if keyword in _SERIES_TYPE2 else DELETE
+            elif keyword != "SeriesDescription":
                 del target[keyword]
     series_uid = str(target.get("SeriesInstanceUID") or series.uid)
     tags = _Frames(da)
@@ -351,6 +393,7 @@ def _set_xarray(
         levels=LEVEL_ATTRIBUTES,
         pydicom_only=serialiser == "pydicom",
     )
+    tags.planner.slices(*written_slices(series, da, tags.tags, sources, tags.planner))
     items = _Items(tags, frames, series_uid)
     keys = (
         str(target.get("PatientID", "")),
@@ -375,6 +418,43 @@ def _set_xarray(
         index_written(series, [items.rel(k) for k in range(len(frames))], read)
     remove_previous(series, old)
     return series
+
+
+#: attributes of a series that must be present, and may be empty (Type 2 and 2C)
+_SERIES_TYPE2 = frozenset(
+    {"SeriesNumber", "Laterality", "PatientPosition", "PositionReferenceIndicator", "Manufacturer"}
+)
+#: attributes of a series that must have a value (Type 1): each frame keeps its own
+_SERIES_TYPE1 = frozenset({"SeriesInstanceUID", "Modality", "FrameOfReferenceUID"})
+
+
+def _differing_series(series: Record, da: Any, sources: list[list[Source]]) -> frozenset[str]:
+    """The attributes of a series the frames of ``da`` differ in: left out of a new series.
+
+    A series has one value of each. An array stacked from several series
+    (``db.to_xarray([a, b])``) has those the series differ in as
+    coordinates (``SeriesNumber``, ``SeriesDescription``...), and its
+    frames' source headers differ in them too (``ProtocolName``...): no
+    frame's value is the new series'. An attr of the array gives one value
+    for all frames, and is written. Those that must have a value
+    (``Modality``, ``FrameOfReferenceUID``) stay each frame's own.
+    """
+    keywords = [
+        k for k in LEVEL_ATTRIBUTES["series"] if k not in _SERIES_TYPE1 and k not in da.attrs
+    ]
+    out = set()
+    for keyword in keywords:
+        coord = da.coords.get(keyword)
+        if coord is not None and coord.size > 1 and len(set(coord.values.reshape(-1).tolist())) > 1:
+            out.add(keyword)
+    uids = {s.series_uid for group in sources for s in group if s.rel is not None}
+    if len(uids) > 1:  # sources in several series: their headers' values
+        cls = series._db._class_of("series")
+        held = [inherited(cls(series._db, uid)) for uid in sorted(uids)]
+        for keyword in keywords:
+            if keyword not in da.coords and len({repr(h.get(keyword)) for h in held}) > 1:
+                out.add(keyword)
+    return frozenset(out)
 
 
 class _Frames:

@@ -1,0 +1,155 @@
+"""Where the frames of a write lie: the slice spacing and count their headers say.
+
+A source's SpacingBetweenSlices (or an attr's, kept by xarray) is untrue of
+frames that do not lie as their sources did: every second slice
+(``da.thin(SliceLocation=2)``), a selection, an interpolation, a
+reversal. So, once per write, the writer works out where each frame will
+lie -- its ImagePositionPatient and ImageOrientationPatient as its header
+will hold them: the array's coordinates, else its ``affine``, else its
+attrs (not for frames made from the template, which are stacked), else its
+source frames' (their centre, for several), else the template's stack --
+and gives the header plans (:meth:`~dbdicom._dataset.PlanBuilder.slices`)
+the step of the grid they lie on along their normal (None where there is
+none: one slice, uneven gaps, frames whose place is not known) and the
+number of slices (:func:`~dbdicom._geometry.normal_grid`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._arrays import FrameTags, frames_of
+from .._dataset import PlanBuilder, Source
+from .._geometry import normal_grid
+from ._record import Record
+
+__all__ = ["written_slices"]
+
+_SIZES = {"ImagePositionPatient": 3, "ImageOrientationPatient": 6}
+
+
+def written_slices(
+    series: Record, da: Any, tags: FrameTags, groups: list[list[Source]], planner: PlanBuilder
+) -> tuple[float | None, int]:
+    """The step between the slices the frames of ``da`` lie on, and their number.
+
+    See the module notes and :func:`~dbdicom._geometry.normal_grid`;
+    ``groups``: the source frames of each frame (C order), ``planner``: the
+    write's, whose template stacks the frames without a place.
+    """
+    positions = tags.numbers("ImagePositionPatient", 3)
+    orientations = tags.numbers("ImageOrientationPatient", 6)
+    new = np.array([not group for group in groups], dtype=bool)
+    _from_attrs(da, "ImageOrientationPatient", orientations, np.ones(len(groups), bool))
+    _from_attrs(da, "ImagePositionPatient", positions, ~new)  # the template's are stacked
+    todo = np.isnan(positions).any(axis=1) | np.isnan(orientations).any(axis=1)
+    if (todo & ~new).any():
+        _from_sources(series, groups, todo & ~new, positions, orientations)
+    if (todo & new).any():
+        _stacked(da, tags, todo & new, planner, positions, orientations)
+    return normal_grid(positions, orientations)
+
+
+def _numbers(value: Any, n: int) -> np.ndarray | None:
+    """``n`` numbers (a sequence, or text joined by backslashes), else None."""
+    if isinstance(value, str):
+        value = value.split("\\")
+    try:
+        numbers = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    return numbers if numbers.size == n else None
+
+
+def _from_attrs(da: Any, keyword: str, out: np.ndarray, where: np.ndarray) -> None:
+    """The attr ``keyword`` in the rows of ``out`` (``where``) that have none."""
+    value = da.attrs.get(keyword)
+    numbers = None if value is None else _numbers(value, out.shape[1])
+    if numbers is not None:
+        empty = np.isnan(out).any(axis=1) & where
+        out[empty] = numbers
+
+
+def _from_sources(
+    series: Record,
+    groups: list[list[Source]],
+    todo: np.ndarray,
+    positions: np.ndarray,
+    orientations: np.ndarray,
+) -> None:
+    """The place of the frames ``todo`` from their source frames (from the index, or given headers).
+
+    A frame of several sources lies at their centre where they share an
+    orientation (none where they do not: the writer leaves it empty); the
+    frames of a multi-frame source are not looked up (no place).
+    """
+    index = series._db.index
+    uids = {s.sop_uid for k in np.flatnonzero(todo) for s in groups[k] if s.dataset is None}
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if uids:
+        ok = index.ok
+        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
+        keys = index.array("_instance", rows).tolist()
+        names = set(index.frame.columns)
+        columns = {}
+        for keyword, n in _SIZES.items():
+            parts = [f"{keyword}[{i}]" for i in range(n)]
+            if all(p in names for p in parts):
+                columns[keyword] = np.column_stack([index.array(p, rows) for p in parts])
+            else:
+                columns[keyword] = np.full((len(rows), n), np.nan)
+        for j, uid in enumerate(keys):
+            found[str(uid)] = (
+                columns["ImagePositionPatient"][j],
+                columns["ImageOrientationPatient"][j],
+            )
+    for k in np.flatnonzero(todo):
+        places = [_source_place(s, found) for s in groups[k]]
+        place = np.stack(places) if places else np.full((1, 9), np.nan)
+        if np.abs(place[:, 3:] - place[0, 3:]).max(initial=0.0) > 1e-6:
+            place = np.full((1, 9), np.nan)  # orientations differ: emptied, no place
+        if np.isnan(positions[k]).any():
+            positions[k] = place[:, :3].mean(axis=0)
+        if np.isnan(orientations[k]).any():
+            orientations[k] = place[0, 3:]
+
+
+def _source_place(source: Source, found: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """A source frame's position and orientation (9 numbers; NaN: not known)."""
+    if source.frame is not None:  # a frame of a multi-frame file: its groups not looked up
+        return np.full(9, np.nan)
+    if source.dataset is not None:
+        ds = source.dataset
+        position = _numbers(ds.get("ImagePositionPatient"), 3)
+        orientation = _numbers(ds.get("ImageOrientationPatient"), 6)
+        return np.concatenate(
+            [
+                position if position is not None else np.full(3, np.nan),
+                orientation if orientation is not None else np.full(6, np.nan),
+            ]
+        )
+    position, orientation = found.get(source.sop_uid, (np.full(3, np.nan), np.full(6, np.nan)))
+    return np.concatenate([position, orientation])
+
+
+def _stacked(
+    da: Any,
+    tags: FrameTags,
+    todo: np.ndarray,
+    planner: PlanBuilder,
+    positions: np.ndarray,
+    orientations: np.ndarray,
+) -> None:
+    """The place of the frames ``todo`` made from the template: stacked as the plan stacks them."""
+    template = planner.template.dataset
+    for k, index in enumerate(frames_of(da)):
+        if not todo[k]:
+            continue
+        values = tags.values(index)
+        if np.isnan(positions[k]).any():
+            stacked = planner.template.stack(tags.stack_index(index), values)
+            positions[k] = stacked["ImagePositionPatient"]
+        if np.isnan(orientations[k]).any():
+            orientations[k] = np.asarray(template.ImageOrientationPatient, dtype=float)

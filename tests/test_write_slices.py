@@ -1,0 +1,95 @@
+"""A written series says the slice spacing of its own frames, not its sources'.
+
+A trial: every second slice of a CT whose files say SpacingBetweenSlices 2.5
+was written with SpacingBetweenSlices 2.5, its slices 5 mm apart (the NIfTI
+pixdim 5, its sidecar 2.5). The writer works out where the frames lie: on
+an even grid along their normal, its step; else (one slice, uneven gaps)
+no SpacingBetweenSlices at all. NumberOfSlices (PET, NM) counts the slices
+written; ImagesInAcquisition (the source acquisition's) is not copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+
+import dbdicom as db
+
+
+@pytest.fixture
+def ct(demo_database: db.Database) -> Iterator[db.Series]:
+    """The demo's CT (10 slices 2.5 mm apart), its files saying so (and more), restored after."""
+    series = demo_database.series(SeriesDescription="CT phantom")[0]
+    series.SpacingBetweenSlices = 2.5
+    series.NumberOfSlices = 10
+    series.ImagesInAcquisition = 10
+    yield series
+    demo_database.restore()
+
+
+def _written(source: db.Series, da: xr.DataArray) -> list[pydicom.Dataset]:
+    out = source.new_sibling(SeriesDescription="written")
+    out.set_xarray(da)
+    return [pydicom.dcmread(path) for path in out.files()]
+
+
+def _said(files: list[pydicom.Dataset], keyword: str) -> set[object]:
+    return {f.get(keyword) for f in files}
+
+
+@pytest.mark.parametrize(
+    ("select", "spacing", "slices"),
+    [
+        (lambda da: da.thin(SliceLocation=2), 5.0, 5),
+        (lambda da: da.isel(SliceLocation=slice(None, None, -1)), 2.5, 10),
+        (lambda da: da.isel(SliceLocation=[0, 1, 3]), None, 3),
+        (lambda da: da.isel(SliceLocation=[4]), None, 1),
+        (lambda da: da.interp(SliceLocation=[-10.0, -2.5, 5.0]), 7.5, 3),
+    ],
+    ids=["every-second", "reversed", "uneven", "one-slice", "interp"],
+)
+def test_the_spacing_is_that_of_the_frames_written(
+    ct: db.Series, select: object, spacing: float | None, slices: int
+) -> None:
+    files = _written(ct, select(ct.to_xarray()))  # type: ignore[operator]
+    assert _said(files, "SpacingBetweenSlices") == {spacing}
+    assert _said(files, "NumberOfSlices") == {slices}
+    assert _said(files, "ImagesInAcquisition") == {None}
+
+
+def test_positions_from_the_sources_give_the_spacing(ct: db.Series) -> None:
+    """No position coordinates: the frames lie where their source frames do."""
+    thin = ct.to_xarray().thin(SliceLocation=2)
+    thin = thin.drop_vars([f"ImagePositionPatient[{i}]" for i in range(3)])
+    assert _said(_written(ct, thin), "SpacingBetweenSlices") == {5.0}
+
+
+def test_an_affine_gives_a_new_stack_its_spacing(demo_database: db.Database) -> None:
+    study = demo_database.studies()[0]
+    affine = np.diag([1.5, 1.5, 4.0, 1.0])
+    slab = xr.DataArray(
+        np.ones((3, 8, 8), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"affine": affine, "SpacingBetweenSlices": 2.0},  # an attr: the grid's wins
+    )
+    try:
+        written = study.new_series().set_xarray(slab)
+        assert written.SpacingBetweenSlices == [4.0]
+        one = study.new_series().set_xarray(slab.isel(SliceLocation=[0]))
+        assert one.SpacingBetweenSlices == []  # none
+    finally:
+        demo_database.restore()
+
+
+def test_an_instance_number_xarray_interpolated_is_numbered_anew(ct: db.Series) -> None:
+    """A trial: interp made InstanceNumber 1.5, and the write was refused with no way out."""
+    da = ct.to_xarray().interp(SliceLocation=[5.0, -2.5, -10.0])  # InstanceNumber 7.5...
+    numbers = {float(f.SliceLocation): int(f.InstanceNumber) for f in _written(ct, da)}
+    assert numbers == {5.0: 1, -2.5: 2, -10.0: 3}  # in the array's order, as without one
+    echoes = da.assign_coords(EchoNumbers=("SliceLocation", [1.0, 1.5, 2.0]))
+    with pytest.raises(db.InvalidValueError, match=r"coordinate 'EchoNumbers'.*drop_vars"):
+        ct.new_sibling().set_xarray(echoes)
