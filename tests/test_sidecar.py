@@ -317,6 +317,24 @@ def test_dynamic_series(tmp_path: Path, tr: float) -> None:
     assert sidecar.get("RepetitionTimeExcitation") == (0.5 if tr == 500 else None)
 
 
+def test_volume_time_stamps_jittering_around_the_tr_give_the_tr(tmp_path: Path) -> None:
+    """A review: an fMRI series' AcquisitionTime in 2.5 ms steps (gaps of 4.0025 s for a TR of
+    4 s) gave RepetitionTime 4.0024999 and RepetitionTimeExcitation 4."""
+    nibabel = pytest.importorskip("nibabel")
+    folder = tmp_path / "dicom"
+    series = new_uid()
+    for t, stamp in enumerate(["103000.0000", "103004.0025", "103008.0050"]):
+        ds = mr_image(np.full((4, 4), t, np.uint16), SeriesInstanceUID=series)
+        ds.SOPInstanceUID, ds.InstanceNumber = new_uid(), t + 1
+        ds.RepetitionTime, ds.TemporalPositionIdentifier, ds.AcquisitionTime = 4000.0, t + 1, stamp
+        write_dataset(ds, folder / f"{t}.dcm")
+    out = db.database(folder).series()[0].export_as_nifti(tmp_path / "out")
+    (side,) = Path(out).rglob("*.json")
+    sidecar = json.loads(side.read_text())
+    assert sidecar["RepetitionTime"] == 4 and "RepetitionTimeExcitation" not in sidecar
+    assert nibabel.load(str(side).replace(".json", ".nii.gz")).header["pixdim"][4] == 4
+
+
 #: Files of pydicom and pydicom-data that dcm2niix and dbdicom both convert.
 SHIPPED = [
     "MR_small.dcm",

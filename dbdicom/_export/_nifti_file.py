@@ -258,7 +258,9 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
     """The NIfTI time step (pixdim[4], s): the time between volumes, 0 if they are not in time.
 
     Along a time dim, the median step of the volumes' AcquisitionTime where
-    they have one (a dynamic series: 4 s, where its excitation TR is 0.5 s),
+    they have one (a dynamic series: 4 s, where its excitation TR is 0.5 s;
+    the TR itself where the step is within 1 % or 5 ms of it: an fMRI
+    series' time stamps jitter by their resolution around its TR),
     along a cine's ``cardiac_phase`` the median step of its TriggerTime,
     else the RepetitionTime as dcm2niix sets it; along another dim (echoes,
     flip angles) none: those volumes are not a time series. A single volume
@@ -278,7 +280,9 @@ def time_step(da: Any, per_volume: dict[str, list[Any]], sidecar: dict[str, Any]
     times = [t for t in per_volume.get("AcquisitionTime", []) if isinstance(t, int | float)]
     steps = np.diff(np.asarray(times, dtype=float)) if len(times) > 1 else np.array([])
     if len(steps) and (steps > 0).all():
-        return float(np.median(steps))
+        step = float(np.median(steps))
+        # time stamps within their resolution of the TR (Siemens': 2.5 ms) are the TR's volumes
+        return tr if tr > 0 and abs(step - tr) <= max(0.01 * tr, 0.005) else round(step, 6)
     return tr
 
 
