@@ -165,3 +165,20 @@ def test_an_intercept_or_slope_a_ds_cannot_hold_is_not_called_exact(tmp_path: Pa
     out = source.new_sibling(SeriesDescription="wide")
     with pytest.warns(db.DicomWarning, match="read back as floats up to"):
         out.set_xarray(values)
+
+
+def test_frames_of_very_different_slopes_are_each_judged_by_their_own(tmp_path: Path) -> None:
+    """A review: PET-like slices whose slopes span five orders of magnitude read as float64,
+    the largest value of one slice judged against the smallest slope of another."""
+    series = "1.2.826.0.1.3680043.8.498.99"
+    for k, slope in enumerate([1e-4, 10.0]):
+        ds = mr_image(STORED.astype(np.int16), PatientID="P", SeriesInstanceUID=series)
+        ds.SOPInstanceUID = f"{series}.{k + 1}"
+        ds.PixelRepresentation, ds.ImagePositionPatient = 1, [0.0, 0.0, 5.0 * k]
+        ds.RescaleSlope, ds.RescaleIntercept, ds.InstanceNumber = slope, 0, k + 1
+        write_dataset(ds, tmp_path / f"{k}.dcm")
+    da = db.database(tmp_path).series()[0].to_xarray()
+    assert da.dtype == np.float32
+    for k, slope in enumerate([1e-4, 10.0]):
+        got = da.isel(SliceLocation=k).values.astype(float)
+        assert np.abs(got - STORED * slope).max() <= slope / 16

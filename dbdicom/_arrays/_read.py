@@ -303,7 +303,7 @@ def _float_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
 
     float32 holds 24 significant bits: at the largest magnitude the stored
     range (its Bits Stored) reaches after the rescale, its rounding must
-    stay within 1/16 of the smallest step (the smallest slope), so that
+    stay within 1/16 of its step (its slope), for every frame, so that
     every stored value keeps a value of its own, nearly exact (float32 would
     give 100000.0 for 100000.001 ... 100000.003; pydicom gives float64).
 
@@ -323,10 +323,9 @@ def _float_dtype(fmt: _files.PixelFormat, slopes: np.ndarray, intercepts: np.nda
         half = 2.0 ** (bits - 1)
         low, high = (-half, half - 1) if low < 0 else (0.0, 2 * half - 1)
     ends = np.outer([low, high], slopes) + intercepts  # each frame's own slope and intercept
-    largest = float(np.abs(ends).max(initial=0.0))
-    step = float(np.abs(slopes).min(initial=1.0))
-    half_ulp = float(np.spacing(np.float32(largest))) / 2
-    return np.dtype(np.float32 if step > 0 and half_ulp <= step / 16 else np.float64)
+    half_ulp = np.spacing(np.abs(ends).max(axis=0).astype(np.float32)).astype(float) / 2
+    steps = np.abs(np.asarray(slopes, dtype=float))  # each frame judged by its own step
+    return np.dtype(np.float32 if np.all((steps > 0) & (half_ulp <= steps / 16)) else np.float64)
 
 
 def _stored(
