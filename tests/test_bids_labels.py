@@ -17,6 +17,7 @@ from recorders import Recorder
 from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
+from dbdicom._export._bids_labels import Table
 from dbdicom._templates import new_uid
 
 TINY = Plan(slices=2, shape=(4, 4))
@@ -155,3 +156,18 @@ def test_a_label_of_another_patient_in_the_folder_is_refused(tmp_path: Path) -> 
         "sub-AB1/ses-2/anat/sub-AB1_ses-2_T2w.nii.gz",
     ]
     assert "sub-AB1\tAB-1" in (out / "participants.tsv").read_text()
+
+
+def test_the_user_s_rows_are_kept_as_they_were(tmp_path: Path) -> None:
+    """A review: rows were sorted again and the user's empty cells became n/a."""
+    path = tmp_path / "participants.tsv"
+    path.write_text("participant_id\tsource_id\tage\nsub-b\tkey-2\t\nsub-a\tkey-1\t30\n")
+    table = Table.read(path, "participant_id")
+    table.add("sub-01", "key-3")
+    table.write()
+    assert path.read_text().splitlines() == [
+        "participant_id\tsource_id\tage",
+        "sub-b\tkey-2\t",
+        "sub-a\tkey-1\t30",
+        "sub-01\tkey-3\tn/a",
+    ]
