@@ -267,7 +267,7 @@ def _bids_series(record: Any, plan: _BidsPlan, root: Path, series: Any, nibabel:
                 lists = lists | {"RepetitionTimeExcitation"}
         split = [d for d in fourth_dims(da) if d in ENTITY_DIMS]
         if not split or len(split) < len(fourth_dims(da)):  # one file, 4-D if it has volumes
-            if name.datatype == "func" and voxels.ndim == 3:
+            if name.suffix == "bold" and voxels.ndim == 3:
                 voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
             for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
                 sidecar[key] = sidecar[key][0]
