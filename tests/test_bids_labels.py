@@ -10,6 +10,8 @@ one does not write again are reported (``out.stale``).
 from __future__ import annotations
 
 import json
+import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,24 @@ def test_the_user_s_rows_are_kept_as_they_were(tmp_path: Path) -> None:
         "sub-a\tkey-1\t30",
         "sub-01\tkey-3\tn/a",
     ]
+
+
+def test_one_patient_in_two_copies_is_one_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: each copy of a folder had its secret, so its patients became new subjects."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-a"))  # the user's secret
+    dicom, copy, out = tmp_path / "dicom", tmp_path / "copy", tmp_path / "bids"
+    add_patient(dicom, "P1", "T2w")
+    shutil.copytree(dicom, copy)
+    export(dicom, out)
+    table = (out / "participants.tsv").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        export(copy, out)
+    assert (out / "participants.tsv").read_text() == table
+    assert images(out) == ["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz"]
+    # another user (or the secret deleted): P1 is not known, and that is said
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-b"))
+    with pytest.warns(db.DicomWarning, match=r"sub-01 are by keys .* adds sub-02"):
+        export(copy, out)

@@ -5,8 +5,9 @@ A BIDS export records it where BIDS keeps its subjects and sessions:
 ``sub-<label>/sub-<label>_sessions.tsv`` (a row per session), in a column
 ``source_id``: the PatientID (the StudyInstanceUID) with
 ``identifiers=True``, else ``key-`` and a keyed hash of it that only the
-database exported from can compute (:func:`source_key`), so that the
-dataset names nobody. The user's own columns and rows are kept.
+user who exported can compute (:func:`source_key`, with the user's secret:
+``dbdicom._index._secret``), so that the dataset names nobody. The
+user's own columns and rows are kept.
 
 A later export into the same folder reads them first (:func:`assign`):
 
@@ -44,12 +45,12 @@ SOURCE = "source_id"
 _DESCRIPTIONS = {
     "participants": "The DICOM patient of this subject, as dbdicom's BIDS export records it: "
     "its PatientID (exported with identifiers), or 'key-' and a keyed hash of it that only "
-    "the DICOM database exported from can compute. A new export into this dataset keeps "
-    "the subject's label.",
+    "the user who exported it can compute (with a secret of theirs). A new export into "
+    "this dataset keeps the subject's label.",
     "sessions": "The DICOM study of this session, as dbdicom's BIDS export records it: its "
     "StudyInstanceUID (exported with identifiers), or 'key-' and a keyed hash of it that "
-    "only the DICOM database exported from can compute. A new export into this dataset "
-    "keeps the session's label.",
+    "only the user who exported it can compute (with a secret of theirs). A new export "
+    "into this dataset keeps the session's label.",
 }
 
 
