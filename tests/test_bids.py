@@ -276,6 +276,9 @@ def test_func_data_without_a_task_are_left_out_saying_why() -> None:
     assert named == parse_name("func/task-rest_bold")
     with pytest.raises(db.InvalidValueError, match="no BIDS name"):  # None: left out
         chosen_name(None, values, (), {"bold": None})
+    sbref = {"Modality": "MR", "SeriesDescription": "fMRI_SBRef"}  # a review: not a bold run
+    with pytest.raises(db.InvalidValueError, match=r"no BIDS task .*'func/task-<name>_sbref'"):
+        chosen_name(None, sbref, (), True)
 
 
 def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> None:
@@ -319,9 +322,14 @@ def test_a_bad_name_is_refused(demo_database: db.Database, tmp_path: Path) -> No
         ({"SeriesDescription": "fMRI task: motor"}, (), "func/task-motor_bold"),
         ({"SeriesDescription": "fMRI task n-back"}, (), "func/task-nback_bold"),
         ({"ProtocolName": "bold_task_motor"}, (), "func/task-motor_bold"),
-        ({"SeriesDescription": "bold nback"}, (), "func/task-nback_bold"),
-        ({"SeriesDescription": "MB8 BOLD AP 2.5mm run01 tap"}, (), "func/task-tap_bold"),
         ({"SeriesDescription": "fMRI task"}, (), None),
+        # a review: a protocol's other words are no task's, and an SBRef no bold run
+        ({"SeriesDescription": "bold nback"}, (), None),
+        ({"ProtocolName": "cmrr_mbep2d_bold_p2_64ch"}, (), None),
+        ({"ProtocolName": "ep2d_bold_TR2000"}, (), None),
+        ({"SeriesDescription": "fMRI_SBRef"}, (), None),
+        ({"SeriesDescription": "fMRI_rest_SBRef"}, (), "func/task-rest_sbref"),
+        ({"SeriesDescription": "ep2d_diff_SBRef"}, (), None),
         ({"SeriesDescription": "pCASL"}, (), "perf/asl"),
         ({"SeriesDescription": "B0map"}, (), "fmap/fieldmap"),
         ({"SeriesDescription": "vfa"}, ("FlipAngle",), "anat/VFA"),

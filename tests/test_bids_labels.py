@@ -10,6 +10,8 @@ one does not write again are reported (``out.stale``).
 from __future__ import annotations
 
 import json
+import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from recorders import Recorder
 from vendor_layouts import Plan, classic_series
 
 import dbdicom as db
+from dbdicom._export._bids_labels import Table
 from dbdicom._templates import new_uid
 
 TINY = Plan(slices=2, shape=(4, 4))
@@ -155,3 +158,39 @@ def test_a_label_of_another_patient_in_the_folder_is_refused(tmp_path: Path) -> 
         "sub-AB1/ses-2/anat/sub-AB1_ses-2_T2w.nii.gz",
     ]
     assert "sub-AB1\tAB-1" in (out / "participants.tsv").read_text()
+
+
+def test_the_user_s_rows_are_kept_as_they_were(tmp_path: Path) -> None:
+    """A review: rows were sorted again and the user's empty cells became n/a."""
+    path = tmp_path / "participants.tsv"
+    path.write_text("participant_id\tsource_id\tage\nsub-b\tkey-2\t\nsub-a\tkey-1\t30\n")
+    table = Table.read(path, "participant_id")
+    table.add("sub-01", "key-3")
+    table.write()
+    assert path.read_text().splitlines() == [
+        "participant_id\tsource_id\tage",
+        "sub-b\tkey-2\t",
+        "sub-a\tkey-1\t30",
+        "sub-01\tkey-3\tn/a",
+    ]
+
+
+def test_one_patient_in_two_copies_is_one_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: each copy of a folder had its secret, so its patients became new subjects."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-a"))  # the user's secret
+    dicom, copy, out = tmp_path / "dicom", tmp_path / "copy", tmp_path / "bids"
+    add_patient(dicom, "P1", "T2w")
+    shutil.copytree(dicom, copy)
+    export(dicom, out)
+    table = (out / "participants.tsv").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        export(copy, out)
+    assert (out / "participants.tsv").read_text() == table
+    assert images(out) == ["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz"]
+    # another user (or the secret deleted): P1 is not known, and that is said
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user-b"))
+    with pytest.warns(db.DicomWarning, match=r"sub-01 are by keys .* adds sub-02"):
+        export(copy, out)

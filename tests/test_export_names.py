@@ -242,3 +242,11 @@ def test_a_series_without_a_description_has_one_name_in_every_export(
         getattr(series, f"export_as_{fmt}")(out)
         (names[fmt],) = {p.name.split(".")[0] for p in out.iterdir()}  # NIfTI: .nii.gz, .json
     assert set(names.values()) == {"9_series"}, names
+
+
+def test_the_micro_sign_is_a_unit_s_u() -> None:
+    """A review: ``µ`` (U+00B5) became Greek mu by NFKD, so the BIDS label of this was empty."""
+    assert bids_label("DWI b1000 \u00b5m\u00b2/s") == "DWIb1000um2s"
+    assert safe_name("DWI b1000 \u00b5m\u00b2/s") == "DWI_b1000_um2_s"
+    greek = "\u03bc\u03ad\u03c1\u03b1"  # a Greek word keeps its mu
+    assert safe_name(greek) == greek

@@ -14,6 +14,7 @@ description: loc, localiser, scout, survey     left out
 volumes of a diffusion series (4th axis)       ``dwi/dwi`` (with .bval, .bvec)
 description: dwi, dti, diff                    ``dwi/dwi``
 description: bold, fmri, rest, task            ``func/bold``
+                                               (``func/sbref`` if sbref)
 description: asl, pcasl, pasl                  ``perf/asl``
 description: fieldmap, fmap, b0map             ``fmap/fieldmap``
 flip angles along the 4th axis                 ``anat/VFA``
@@ -39,9 +40,11 @@ by date, in an empty folder (one with an earlier export keeps its labels:
 see :mod:`._bids_labels`); ``run-<k>`` (by SeriesNumber) where two series would get one
 name; ``chunk-<k>`` for the geometry groups of a series that mixes them.
 ``task-<label>`` of a func series: the word after "task" in its
-description, else ``rest`` where it says rest, else its other words
-without the generic ones (:func:`task_label`); a func series whose
-description names no task is left out (dbdicom does not guess ``rest``).
+description, else ``rest`` where it says rest (:func:`task_label`); a func
+series whose description names no task is left out (dbdicom guesses no
+task from a protocol's other words, nor ``rest``). A single-band
+reference (``sbref`` in the description) of a func series is
+``func/sbref``, with the task by the same rule; of another series, left out.
 
 The mapping is overridden by ``bids={"keyword": "datatype/suffix"}``
 (keywords looked for in the description before the rules above; a value
@@ -214,6 +217,8 @@ def default_name(
     'VFA'
     >>> default_name({"Modality": "MR", "ProtocolName": "task-nback fMRI"})
     BidsName(datatype='func', suffix='bold', entities={'task': 'nback'})
+    >>> default_name({"Modality": "MR", "SeriesDescription": "task-nback fMRI_SBRef"})
+    BidsName(datatype='func', suffix='sbref', entities={'task': 'nback'})
     >>> default_name({"Modality": "CT", "SeriesDescription": "T1"}) is None
     True
     """
@@ -231,6 +236,10 @@ def default_name(
     if found is None:
         return None
     name = parse_name(found)
+    if re.search(r"sbref", text):  # a single-band reference: BIDS has func/sbref
+        if name.datatype != "func":
+            return None
+        name = BidsName("func", "sbref")
     if name.datatype == "func" and task:
         label = task_label(values)
         if label is None:
@@ -239,8 +248,8 @@ def default_name(
     return name
 
 
-#: Words of a func series' description that say what it is, not which task (with or
-#: without a number after them: ``bold2``, ``mb8``, ``run01``).
+#: Words that say what a func series is, not which task: not a task's name after "task"
+#: (with or without a number after them: ``task bold2``, ``task run01``).
 GENERIC_WORDS = frozenset(
     {
         "bold", "fmri", "func", "functional", "epi", "ep2d", "ep3d", "2d", "3d", "mb",
@@ -253,17 +262,6 @@ GENERIC_WORDS = frozenset(
 _WORD = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 
 
-def _words(text: str) -> list[str]:
-    """The words of ``text`` that may name a task: not generic, not numbers, each once."""
-    found: list[str] = []
-    for word in re.findall(_WORD, text.lower().replace("_", " ")):
-        bare = re.sub(r"[0-9]+", "", word)  # mb8, run01, 5mm
-        if bare and word not in GENERIC_WORDS and bare not in GENERIC_WORDS:
-            if bids_label(word) and bids_label(word) not in found:
-                found.append(bids_label(word))
-    return found
-
-
 def task_label(values: Mapping[str, Any]) -> str | None:
     """The ``task-<label>`` of a func series with header ``values``; None where none is found.
 
@@ -273,17 +271,16 @@ def task_label(values: Mapping[str, Any]) -> str | None:
        ``task-motor``, ``task_motor``, ``taskMotor``), made a label (``n-back`` ->
        ``nback``);
     2. ``rest`` where the description says rest or resting (``rest1`` too);
-    3. the other words of SeriesDescription (else of ProtocolName), without the
-       generic ones (:data:`GENERIC_WORDS`: bold, fmri, epi, run...) and numbers,
-       joined (``bold nback`` -> ``nback``);
-    4. None: nothing says which task (dbdicom does not guess ``rest``).
+    3. None: nothing says which task. The other words of a protocol's name
+       are no task's (``cmrr_mbep2d_bold_p2_64ch``, ``ep2d_bold_TR2000``), and
+       dbdicom does not guess ``rest``.
 
     Examples
     --------
     >>> [task_label({"SeriesDescription": d}) for d in ("fMRI task: motor", "task-n-back")]
     ['motor', 'nback']
     >>> [task_label({"SeriesDescription": d}) for d in ("ep2d_bold_rest", "bold nback", "BOLD1")]
-    ['rest', 'nback', None]
+    ['rest', None, None]
     """
     text = _description(values)
     for found in re.finditer(rf"\btask(?![a-z])\W*({_WORD})|\btask({_WORD})", text):
@@ -292,10 +289,6 @@ def task_label(values: Mapping[str, Any]) -> str | None:
             return bids_label(word)
     if re.search(r"\b(rest|resting)(?![a-z])", text):
         return "rest"
-    for key in ("SeriesDescription", "ProtocolName"):
-        words = _words(str(values.get(key) or ""))
-        if words:
-            return "".join(words)
     return None
 
 
@@ -347,9 +340,9 @@ def chosen_name(
             return BidsName(func.datatype, func.suffix, {"task": label, **func.entities})
         raise InvalidValueError(
             f"no BIDS task for it ({what}): BIDS names func data by their task, and its "
-            "description says none ('task <name>', 'rest', or a word besides bold, fmri, "
-            "epi...). Name it in Python: export_as_nifti(path, bids={'<a word of its "
-            "SeriesDescription>': 'func/task-<name>_bold'}), e.g. 'func/task-rest_bold'."
+            "description says none ('task <name>' or 'rest'). Name it in Python: "
+            "export_as_nifti(path, bids={'<a word of its SeriesDescription>': "
+            f"'func/task-<name>_{func.suffix}'}}), e.g. 'func/task-rest_{func.suffix}'."
         )
     if values.get("Modality") not in ("MR", "PT"):
         raise InvalidValueError(

@@ -6,12 +6,13 @@ the labels of subjects and sessions are kept by :mod:`._bids_labels`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._errors import DicomError
-from .._index import database_secret
+from .._errors import DicomError, DicomWarning
+from .._index import user_secret, user_secret_path
 from ._bids import ENTITY_DIMS, BidsName, chosen_name, dataset_description
 from ._bids_labels import Table, Wanted, assign, describe, source_key
 from ._each import ExportedPath, each_series
@@ -70,7 +71,7 @@ class _Labels:
 
     def __init__(self, record: Any, root: Path, identifiers: bool, series: list[Any]) -> None:
         self.root, self.identifiers = root, identifiers
-        self.secret = database_secret(record._db.index.store)
+        self.secret = user_secret()
         studies = {str(s.parent.uid): s.parent for s in series}
         patients = {str(s.parent.parent.uid): s.parent.parent for s in series}
         self.participants = Table.read(root / "participants.tsv", "participant_id")
@@ -85,6 +86,7 @@ class _Labels:
             for uid, patient in patients.items()
         ]
         self.subject = assign(wanted, self.participants, _folders(root, "sub-"), "sub-")
+        self._unknown_keys(patients)
         self.tables: dict[str, Table] = {}  # sessions.tsv by subject label
         self.session: dict[str, str] = {}
         for label in sorted(set(self.subject.values())):
@@ -97,6 +99,40 @@ class _Labels:
             ]
             self.session.update(assign(wanted, table, _folders(folder, "ses-"), "ses-"))
             self.tables[label] = table
+
+    def _unknown_keys(self, patients: dict[str, Any]) -> None:
+        """A warning where new subjects join ``key-`` subjects that none of the database's is.
+
+        Such a key is another patient's (exported from another database),
+        or one made with another secret: by another user, on another
+        machine, or before the secret was deleted. Then a patient of this
+        export may be one of them, and is now a second subject: dbdicom
+        cannot tell which, so it says so rather than refuse new patients.
+        """
+        owners = self.participants.owners()
+        new = sorted(f"sub-{label}" for label in set(self.subject.values()) - set(owners))
+        if not new or not patients:
+            return
+        ours = {str(p.uid) for p in next(iter(patients.values())).database.patients()}
+        known = {self.key("patient", uid) for uid in ours} | ours
+        unknown = sorted(
+            f"sub-{label}"
+            for label, source in owners.items()
+            if source and source.startswith("key-") and source not in known
+        )
+        if unknown:
+            warnings.warn(
+                f"{self.participants.path}: {', '.join(unknown)} are by keys (source_id) that "
+                f"none of this database's patients has, and this export adds "
+                f"{', '.join(new)}. If those are other patients (exported from another "
+                "database by you), all is well. If they are made by another user, on another "
+                f"machine, or before the secret {user_secret_path()} was deleted, each key "
+                "is another, and a patient may now be two subjects: check, delete the new "
+                "ones that are, and export where the others were made (or copy that secret "
+                "here).",
+                DicomWarning,
+                stacklevel=2,
+            )
 
     def key(self, level: str, uid: str) -> str:
         """What a table records for a patient (study): its ``uid``, or its key."""
@@ -267,7 +303,7 @@ def _bids_series(record: Any, plan: _BidsPlan, root: Path, series: Any, nibabel:
                 lists = lists | {"RepetitionTimeExcitation"}
         split = [d for d in fourth_dims(da) if d in ENTITY_DIMS]
         if not split or len(split) < len(fourth_dims(da)):  # one file, 4-D if it has volumes
-            if name.datatype == "func" and voxels.ndim == 3:
+            if name.suffix == "bold" and voxels.ndim == 3:
                 voxels = voxels[..., None]  # BIDS: BOLD data are 4-D, if of one volume
             for key in lists & set(RULES):  # one value for a BIDS key: the first volume's
                 sidecar[key] = sidecar[key][0]

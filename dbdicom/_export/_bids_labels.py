@@ -5,8 +5,9 @@ A BIDS export records it where BIDS keeps its subjects and sessions:
 ``sub-<label>/sub-<label>_sessions.tsv`` (a row per session), in a column
 ``source_id``: the PatientID (the StudyInstanceUID) with
 ``identifiers=True``, else ``key-`` and a keyed hash of it that only the
-database exported from can compute (:func:`source_key`), so that the
-dataset names nobody. The user's own columns and rows are kept.
+user who exported can compute (:func:`source_key`, with the user's secret:
+``dbdicom._index._secret``), so that the dataset names nobody. The
+user's own columns and rows are kept.
 
 A later export into the same folder reads them first (:func:`assign`):
 
@@ -44,12 +45,12 @@ SOURCE = "source_id"
 _DESCRIPTIONS = {
     "participants": "The DICOM patient of this subject, as dbdicom's BIDS export records it: "
     "its PatientID (exported with identifiers), or 'key-' and a keyed hash of it that only "
-    "the DICOM database exported from can compute. A new export into this dataset keeps "
-    "the subject's label.",
+    "the user who exported it can compute (with a secret of theirs). A new export into "
+    "this dataset keeps the subject's label.",
     "sessions": "The DICOM study of this session, as dbdicom's BIDS export records it: its "
     "StudyInstanceUID (exported with identifiers), or 'key-' and a keyed hash of it that "
-    "only the DICOM database exported from can compute. A new export into this dataset "
-    "keeps the session's label.",
+    "only the user who exported it can compute (with a secret of theirs). A new export "
+    "into this dataset keeps the session's label.",
 }
 
 
@@ -67,7 +68,7 @@ def source_key(secret: bytes, level: str, uid: str) -> str:
 
 @dataclass
 class Table:
-    """A BIDS table of labels (``participants.tsv``, ``sessions.tsv``), as read and added to.
+    r"""A BIDS table of labels (``participants.tsv``, ``sessions.tsv``), as read and added to.
 
     Examples
     --------
@@ -77,12 +78,23 @@ class Table:
     >>> table.write()
     >>> Table.read(table.path, "participant_id").owners()
     {'01': 'key-1234'}
+    >>> _ = table.path.write_text("participant_id\tage\tsex\nsub-02\t\tF\nsub-01\t40\tn/a\n")
+    >>> table = Table.read(table.path, "participant_id")
+    >>> table.add("sub-03", "key-5678")
+    >>> table.write()
+    >>> print(table.path.read_text().replace("\t", " | "), end="")
+    participant_id | age | sex | source_id
+    sub-02 |  | F | n/a
+    sub-01 | 40 | n/a | n/a
+    sub-03 | n/a | n/a | key-5678
     """
 
     path: Path
     id_column: str
     columns: list[str] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)
+    #: the columns that the file read has not (``n/a`` in the user's rows)
+    added: set[str] = field(default_factory=set)
 
     @classmethod
     def read(cls, path: Path, id_column: str) -> Table:
@@ -94,7 +106,7 @@ class Table:
             The file has no ``id_column`` (the message says what to do).
         """
         if not path.is_file():
-            return cls(path, id_column, [id_column, SOURCE])
+            return cls(path, id_column, [id_column, SOURCE], added={id_column, SOURCE})
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         columns = lines[0].split("\t") if lines else []
         if id_column not in columns:
@@ -104,7 +116,8 @@ class Table:
                 "or export into another folder."
             )
         rows = [dict(zip(columns, line.split("\t"), strict=False)) for line in lines[1:]]
-        return cls(path, id_column, [*columns, *([SOURCE] if SOURCE not in columns else [])], rows)
+        added = set() if SOURCE in columns else {SOURCE}
+        return cls(path, id_column, [*columns, *sorted(added)], rows, added)
 
     def owners(self) -> dict[str, str | None]:
         """Each label listed (without ``sub-``/``ses-``) and its source, None where not given."""
@@ -116,14 +129,22 @@ class Table:
         return found
 
     def add(self, label: str, source: str) -> None:
-        """A row for ``label`` (``sub-01``) with its source; the user's columns ``n/a``."""
-        self.rows.append({self.id_column: label, SOURCE: source})
+        """A row for ``label`` (``sub-01``) and its source, last; the user's columns ``n/a``."""
+        self.rows.append(
+            {**dict.fromkeys(self.columns, "n/a"), self.id_column: label, SOURCE: source}
+        )
 
     def write(self) -> None:
-        """The table, rows by label, written whole or not at all."""
-        rows = sorted(self.rows, key=lambda r: r.get(self.id_column, ""))
+        """The table, written whole or not at all.
+
+        The user's rows are written as they were read, in their order, their
+        cells as they were (an empty one stays empty); only the cells of a
+        column or row that this export adds are ``n/a``.
+        """
         lines = ["\t".join(self.columns)]
-        lines += ["\t".join(row.get(c) or "n/a" for c in self.columns) for row in rows]
+        for row in self.rows:
+            cells = [row.get(c, "n/a" if c in self.added else "") for c in self.columns]
+            lines.append("\t".join(cells))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with written(self.path) as temporary:
             temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -62,7 +62,8 @@ def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     r"""A file-name-safe version of ``text``: the one rule for names from headers.
 
     Latin letters with accents become their ASCII letter (``é`` -> ``e``,
-    ``ﬁ`` -> ``fi``, by Unicode compatibility decomposition); letters and
+    ``ﬁ`` -> ``fi``, by Unicode compatibility decomposition; the micro sign
+    ``µ`` of a unit becomes ``u``); letters and
     digits of other scripts are kept as they are (``Люкс``, ``山田``,
     ``Παπαδόπουλος``, with their own marks: ``й`` stays ``й``); every run of
     other characters than letters, digits and ``._-`` (spaces, ``/``, NUL,
@@ -81,9 +82,12 @@ def safe_name(text: str, suffix: str = "", default: str = "series") -> str:
     ('Sequence_.._x.zarr', 'series', 120)
     >>> safe_name("Йошкар-Ола 山田"), safe_name("日本" * 100).encode("utf-8").__len__()
     ('Йошкар-Ола_山田', 120)
+    >>> safe_name("DWI b1000 µm²/s")  # the micro sign is a unit's u, not a Greek letter
+    'DWI_b1000_um2_s'
     """
     parts: list[str] = []
-    for cluster in _clusters(unicodedata.normalize("NFKD", text)):
+    # NFKD makes the micro sign (U+00B5) Greek mu; a Greek word's own mu stays Greek
+    for cluster in _clusters(unicodedata.normalize("NFKD", text.replace("\u00b5", "u"))):
         base = cluster[0]
         if base.isascii():  # a Latin letter: its accents dropped
             kept = base if re.fullmatch(r"[A-Za-z0-9._-]", base) else ""
@@ -128,7 +132,9 @@ def _cut(text: str, limit: int) -> str:
 _LATIN = str.maketrans(
     {"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
      "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
-     "ı": "i", "ħ": "h", "Ħ": "H"}
+     "ı": "i", "ħ": "h", "Ħ": "H",
+     # the micro sign (U+00B5), which NFKD makes Greek mu: a unit's "u" (µm -> um)
+     "µ": "u", "μ": "u"}
 )  # fmt: skip
 
 
@@ -149,6 +155,8 @@ def bids_label(text: str, default: str = "") -> str:
     ('PAT001', 'Seance2b', 'x')
     >>> bids_label("Groß"), bids_label("Иванов-1"), bids_label("Иванов", default="01")
     ('Gross', '', '01')
+    >>> bids_label("DWI b1000 µm²/s")  # the micro sign: u
+    'DWIb1000um2s'
     """
     name = safe_name(text, default="").translate(_LATIN)
     if any(char.isalnum() and not char.isascii() for char in name):

@@ -26,7 +26,7 @@ from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._remote import RemoteIndex
 from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
-from ._secret import database_secret
+from ._secret import user_secret, user_secret_path
 from ._single import FileReport, file_report
 from ._staged import WORKING_MARK, StagedIndex
 from ._store import UNREAD, store_folder
@@ -55,7 +55,8 @@ __all__ = [
     "Query",
     "assign_keys",
     "copy_mark",
-    "database_secret",
+    "user_secret",
+    "user_secret_path",
     "cell_value",
     "check_tag",
     "column_of",
