@@ -102,10 +102,22 @@ def test_times_past_midnight_are_written_with_the_next_date(tmp_path: Path) -> N
 
 
 def test_times_past_midnight_keep_the_dates_they_were_read_with(tmp_path: Path) -> None:
-    """A selection of the second day's frames: each frame's own date, its time of day."""
+    """Frames of both days keep their own dates; the second day's alone are ambiguous.
+
+    A date coordinate of one value is one date, as an attr is: every time
+    past its midnight could be the frames' own date or the day the times
+    count from (a trial: 86410 s dated 2024-01-15 by a coordinate was
+    written 2024-01-15 00:00:10, refused as an attr). Times of day write it.
+    """
     database, source, _ = _late(tmp_path / "dyn")
     da = source.to_xarray(dims=["SliceLocation", "AcquisitionTime"])
+    both = da.isel(AcquisitionTime=[1, 2])  # dated 2024-01-01, 2024-01-02
+    written = source.new_sibling(SeriesDescription="both days").set_xarray(both)
+    assert written.AcquisitionDate == ["20240101", "20240102"]
     second = da.isel(AcquisitionTime=[2, 3])  # 86400, 86410: dated 2024-01-02
+    with pytest.raises(db.InvalidValueError, match="frames' own date"):
+        source.new_sibling(SeriesDescription="second day").set_xarray(second)
+    second = second.assign_coords(AcquisitionTime=second.AcquisitionTime % 86400)
     written = source.new_sibling(SeriesDescription="second day").set_xarray(second)
     assert written.AcquisitionDate == ["20240102"]
     assert written.AcquisitionTime == ["000000.000000", "000010.000000"]

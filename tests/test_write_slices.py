@@ -3,8 +3,9 @@
 A trial: every second slice of a CT whose files say SpacingBetweenSlices 2.5
 was written with SpacingBetweenSlices 2.5, its slices 5 mm apart (the NIfTI
 pixdim 5, its sidecar 2.5). The writer works out where the frames lie: on
-an even grid along their normal, its step; else (one slice, uneven gaps)
-no SpacingBetweenSlices at all. NumberOfSlices (PET, NM) counts the slices
+an even grid along their normal, its step; else (uneven gaps) no
+SpacingBetweenSlices at all; one slice, which no spacing contradicts, keeps
+its source's or attr's. NumberOfSlices (PET, NM) counts the slices
 written; ImagesInAcquisition (the source acquisition's) is not copied.
 """
 
@@ -47,7 +48,7 @@ def _said(files: list[pydicom.Dataset], keyword: str) -> set[object]:
         (lambda da: da.thin(SliceLocation=2), 5.0, 5),
         (lambda da: da.isel(SliceLocation=slice(None, None, -1)), 2.5, 10),
         (lambda da: da.isel(SliceLocation=[0, 1, 3]), None, 3),
-        (lambda da: da.isel(SliceLocation=[4]), None, 1),
+        (lambda da: da.isel(SliceLocation=[4]), 2.5, 1),  # one slice: not contradicted
         (lambda da: da.interp(SliceLocation=[-10.0, -2.5, 5.0]), 7.5, 3),
     ],
     ids=["every-second", "reversed", "uneven", "one-slice", "interp"],
@@ -59,6 +60,20 @@ def test_the_spacing_is_that_of_the_frames_written(
     assert _said(files, "SpacingBetweenSlices") == {spacing}
     assert _said(files, "NumberOfSlices") == {slices}
     assert _said(files, "ImagesInAcquisition") == {None}
+
+
+def test_one_slice_at_several_flip_angles_keeps_its_spacing(ct: db.Series) -> None:
+    """A trial: a one-slice series at four flip angles lost the 5 its files said."""
+    one = ct.to_xarray().isel(SliceLocation=[4])
+    two = xr.concat([one, one], dim=xr.DataArray([2.0, 20.0], dims="FlipAngle", name="FlipAngle"))
+    assert _said(_written(ct, two), "SpacingBetweenSlices") == {2.5}
+    new = xr.DataArray(
+        np.zeros((1, 2, 4, 4), np.uint16),
+        dims=("SliceLocation", "FlipAngle", "row", "column"),
+        coords={"SliceLocation": [0.0], "FlipAngle": [2.0, 20.0]},
+        attrs={"SpacingBetweenSlices": 5.0},  # made from the template: the attr's
+    )
+    assert _said(_written(ct, new), "SpacingBetweenSlices") == {5.0}
 
 
 def test_positions_from_the_sources_give_the_spacing(ct: db.Series) -> None:
@@ -80,7 +95,7 @@ def test_an_affine_gives_a_new_stack_its_spacing(demo_database: db.Database) -> 
         written = study.new_series().set_xarray(slab)
         assert written.SpacingBetweenSlices == [4.0]
         one = study.new_series().set_xarray(slab.isel(SliceLocation=[0]))
-        assert one.SpacingBetweenSlices == []  # none
+        assert one.SpacingBetweenSlices == [2.0]  # one slice: the attr's, not contradicted
     finally:
         demo_database.restore()
 

@@ -132,9 +132,10 @@ def _dated(da: Any, time_keyword: str, date_keyword: str) -> Any:
     known = ~np.isnan(t) & ~np.isnat(d)
     starts = np.unique((d - whole)[known])
     distinct = np.unique(d[~np.isnat(d)])
-    if dates.dims and len(starts) <= 1:
+    # a coordinate of one date is one date, as an attr is
+    if len(distinct) > 1 and len(starts) <= 1:
         written = d  # each frame's own date, as to_xarray gives them
-    elif len(distinct) <= 1 and (dates.dims or not (t[known] >= DAY).all()):
+    elif len(distinct) <= 1 and not (t[known] >= DAY).all():
         written = d + whole  # the date the times count from, and the days past it
     elif len(distinct) <= 1:
         raise InvalidValueError(

@@ -59,6 +59,9 @@ class Template:
 
     def __init__(self, rows: int, columns: int) -> None:
         self.shape = (rows, columns)
+        # the places stack has given (a write asks twice a frame: for its slice
+        # grid, then for its header)
+        self._stacked: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     @functools.cached_property
     def dataset(self) -> Dataset:
@@ -76,23 +79,37 @@ class Template:
         The frames make a stack of slices along the slice normal (LPS) of the
         frame's orientation (else the template's), at their ``SliceLocation``
         if given, else frame ``k`` at ``k`` SliceThickness from the
-        template's position.
+        template's position. Each place is worked out once (the same
+        frame asked again is given the same place).
 
         Examples
         --------
         >>> Template(4, 4).stack(2, {"SliceLocation": 7.5})["ImagePositionPatient"][2]
         7.5
         """
+        location = values.get("SliceLocation")
+        orientation = values.get("ImageOrientationPatient")
+        key = (
+            k if location is None else None,
+            location,
+            None if orientation is None else tuple(orientation),
+        )
+        found = self._stacked.get(key)
+        if found is None:
+            found = self._stacked[key] = self._stack(k, values)
+        return dict(found)
+
+    def _stack(self, k: int, values: dict[str, Any]) -> dict[str, Any]:
+        """The place of frame ``k``, worked out (see :meth:`stack`)."""
         template = self.dataset
         orientation = values.get("ImageOrientationPatient", template.ImageOrientationPatient)
-        cosines = np.asarray(orientation, dtype=float)
-        normal = np.cross(cosines[:3], cosines[3:])
+        cosines, normal, origin = self._axis(tuple(orientation))
         base = np.asarray(template.ImagePositionPatient, dtype=float)
         location = values.get("SliceLocation")
         if location is None:
             position = base + k * float(template.get("SliceThickness") or 1.0) * normal
         else:
-            position = base + (float(location) - slice_location(base, cosines)) * normal
+            position = base + (float(location) - origin) * normal
         out: dict[str, Any] = {
             "ImagePositionPatient": [float(to_dicom("SliceLocation", float(x))) for x in position]
         }
@@ -101,6 +118,14 @@ class Template:
                 to_dicom("SliceLocation", slice_location(position, cosines))
             )
         return out
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (a template lives for one write)
+    def _axis(self, orientation: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray, float]:
+        """The cosines, the normal and the template's SliceLocation along ``orientation``."""
+        cosines = np.asarray(orientation, dtype=float)
+        normal = np.cross(cosines[:3], cosines[3:])
+        base = np.asarray(self.dataset.ImagePositionPatient, dtype=float)
+        return cosines, normal, slice_location(base, cosines)
 
 
 class Base:

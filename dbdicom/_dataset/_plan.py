@@ -260,16 +260,18 @@ class PlanBuilder:
         self.layouts = Layouts()  # the source headers of a series share a layout
         # where the frames lie (see slices): no grid known, no SpacingBetweenSlices
         self._spacing: bytes | None = None
+        self._one_slice = False  # one slice: no step found, none contradicted
         self._slices: bytes | None = None
 
     def slices(self, spacing: float | None, count: int) -> None:
         """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
 
-        ``spacing`` None: they lie on no grid along their normal (one
-        slice, uneven gaps, not known). The SpacingBetweenSlices of every
-        frame is then left out (a source's, an attr's: it would be untrue);
-        otherwise it is ``spacing`` where the frame's header has one (its
-        source's, an attr, a coordinate, or an ``affine`` for a new frame).
+        ``spacing`` None: they lie on no grid along their normal (uneven
+        gaps, not known). The SpacingBetweenSlices of every frame is then
+        left out (a source's, an attr's: it would be untrue); otherwise it is
+        ``spacing`` where the frame's header has one (its source's, an attr,
+        a coordinate, or an ``affine`` for a new frame). One slice (``count``
+        1, no step) contradicts no spacing: its source's or attr's stays.
         NumberOfSlices, where a source has it, becomes ``count`` (0: not known,
         the source's stays).
 
@@ -284,10 +286,14 @@ class PlanBuilder:
         >>> builder.slices(5.0, 3)
         >>> as_dataset(builder.frame([], "1.2.3.4", {}, {}, 1)).SpacingBetweenSlices
         '5.0'
-        >>> builder.slices(None, 1)
-        >>> "SpacingBetweenSlices" in as_dataset(builder.frame([], "1.2.3.5", {}, {}, 1))
+        >>> builder.slices(None, 1)  # one slice: the attr's stays
+        >>> as_dataset(builder.frame([], "1.2.3.5", {}, {}, 1)).SpacingBetweenSlices
+        '2.5'
+        >>> builder.slices(None, 3)  # uneven gaps
+        >>> "SpacingBetweenSlices" in as_dataset(builder.frame([], "1.2.3.6", {}, {}, 1))
         False
         """
+        self._one_slice = spacing is None and count == 1
         if spacing is None:
             self._spacing = None
         else:
@@ -440,10 +446,13 @@ class PlanBuilder:
 
         The spacing, where the frame has one (a source without one does not
         get one: round trips stay identical; a new image ``placed`` by an
-        affine does); none where the frames lie on no grid.
+        affine does); none where the frames lie on no grid; where they are
+        one slice, the frame's own (its source's, an attr's, a coordinate's:
+        the ``affine`` of one slice gives no spacing).
         """
         if self._spacing is None:
-            delta[_SPACING] = None
+            if not self._one_slice:
+                delta[_SPACING] = None
         elif placed or _SPACING in delta or base.has(_SPACING) or _SPACING in self._attr_tags:
             delta[_SPACING] = self._spacing
         if self._slices is not None and base.has(_NUMBER_OF_SLICES):
