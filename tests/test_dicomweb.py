@@ -7,6 +7,7 @@ with the same files opened as a local folder.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shutil
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -627,6 +629,23 @@ def test_a_full_refresh_fetches_the_headers_of_an_instance_sent_again(
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 
+@contextlib.contextmanager
+def _stored_alone(orthanc: Orthanc, ds: pydicom.Dataset, patient: str, uid: str) -> Iterator[Any]:
+    """``ds`` stored in the archive as the one instance of patient ``patient`` (UIDs under
+    ``uid``: JPEG2000.dcm of the archive shares the test files'), removed at the end (the
+    other tests count the archive's patients); yields the session."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    ds.PatientID = patient
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{uid}.1", f"{uid}.2"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{uid}.3"
+    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
+    try:
+        yield session
+    finally:
+        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
 def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
@@ -634,25 +653,17 @@ def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     sample precision of 9): an InvalidFileError naming the frame's URL, as for a file, not
     pydicom's RuntimeError."""
     pytest.importorskip("pylibjpeg")
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
     bad = pydicom.dcmread(get_testdata_file("JPEG-lossy.dcm"))
     stream = bytearray(bad.PixelData)
     stream[stream.find(b"\xff\xc1") + 4] = 9  # the frame header's sample precision
     bad.PixelData = bytes(stream)
-    bad.PatientID = "undecodable"  # new UIDs: JPEG2000.dcm of the archive shares them
-    bad.StudyInstanceUID, bad.SeriesInstanceUID = "1.2.3.4243.1", "1.2.3.4243.2"
-    bad.SOPInstanceUID = bad.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4243.3"
-    DICOMwebClient(orthanc.url, session=session).store_instances([bad])
-    try:
+    with _stored_alone(orthanc, bad, "undecodable", "1.2.3.4243") as session:
         web = db.dicomweb(
             orthanc.url, session=session, cache=tmp_path / "c", PatientID="undecodable"
         )
         with pytest.raises(db.DicomError, match=f"{bad.SOPInstanceUID}/frames/1.*decoded") as info:
             web.series()[0].to_xarray().values  # noqa: B018 - the read
         assert PASSWORD not in str(info.value)
-    finally:  # the other tests count the archive's patients
-        for found in session.post(f"{root}/tools/lookup", data="undecodable", timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
 
 
 def test_a_12_bit_jpeg_extended_frame_is_decoded_as_from_the_file(
@@ -660,26 +671,17 @@ def test_a_12_bit_jpeg_extended_frame_is_decoded_as_from_the_file(
 ) -> None:
     """No pydicom plugin decodes JPEG-lossy.dcm; from the server as from the file."""
     pytest.importorskip("imagecodecs")
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
     path = get_testdata_file("JPEG-lossy.dcm")
-    ds = pydicom.dcmread(path)
-    ds.PatientID = "twelve-bits"  # new UIDs: JPEG2000.dcm of the archive shares them
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.3.4244.1", "1.2.3.4244.2"
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4244.3"
-    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
-    try:
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "a.dcm").write_bytes(Path(path).read_bytes())
+    local = db.database(folder).series()[0].to_xarray().values
+    assert int(local.max()) == 264
+    with _stored_alone(orthanc, pydicom.dcmread(path), "twelve-bits", "1.2.3.4244") as session:
         web = db.dicomweb(
             orthanc.url, session=session, cache=tmp_path / "c", PatientID="twelve-bits"
         )
-        folder = tmp_path / "local"
-        folder.mkdir()
-        (folder / "a.dcm").write_bytes(Path(path).read_bytes())
-        local = db.database(folder).series()[0].to_xarray().values
-        assert int(local.max()) == 264
         np.testing.assert_array_equal(web.series()[0].to_xarray().values, local)
-    finally:  # the other tests count the archive's patients
-        for found in session.post(f"{root}/tools/lookup", data="twelve-bits", timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
 
 
 def test_xarray_opens_a_dicomweb_url(
