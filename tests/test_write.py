@@ -475,6 +475,18 @@ def test_subseries(demo: db.Database) -> None:
     assert len(phase.instances()) == 1
 
 
+def test_a_subseries_keeps_the_series_attributes_its_source_shares(demo: db.Database) -> None:
+    """A helper found a subseries' files without Modality (Type 1), Manufacturer,
+    FrameOfReferenceUID, SeriesDate...: copies moved into a new series take its attributes."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    sub = vfa.subseries(FlipAngle=10)
+    for keyword in ("Modality", "Manufacturer", "FrameOfReferenceUID", "SeriesDate"):
+        assert sub.unique(keyword) == vfa.unique(keyword) != [], keyword
+        ds = pydicom.dcmread(sub.files()[0], stop_before_pixels=True)
+        assert ds.get(keyword) not in (None, ""), keyword
+    assert sub.SeriesInstanceUID != vfa.SeriesInstanceUID and sub.SeriesNumber != vfa.SeriesNumber
+
+
 @pytest.mark.parametrize(
     ("filters", "said"),
     [

@@ -27,6 +27,7 @@ from .._files import (
     redact,
 )
 from .._index import match_values
+from ._attributes import LEVEL_ATTRIBUTES
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
 
@@ -278,11 +279,32 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
         series._warn(_no_match(series, filters, description))  # dbdicom gave; but said
     label = series.unique("SeriesDescription")  # a list even where the files disagree
     name = f"{label[0]} [{description}]" if label else f"[{description}]"
-    new = new_child(series.parent, "series", {"SeriesDescription": name[:64]})
+    new = new_child(series.parent, "series", {**_shared(series), "SeriesDescription": name[:64]})
     if instances:
         with series._db._editor.changing():  # all the copies, or none if the disk fills up
             _copy_many(instances, new)
     return new
+
+
+#: series attributes a subseries has of its own (a new UID, number and description)
+_OWN = frozenset({"SeriesInstanceUID", "SeriesNumber", "SeriesDescription"})
+
+
+def _shared(series: Record) -> dict[str, Any]:
+    """The series attributes every file of ``series`` shares (one value), for a subseries.
+
+    Copies moved into a new series take its attributes: without these, a
+    subseries' files lost Modality (Type 1), Manufacturer,
+    FrameOfReferenceUID, SeriesDate... (a helper's finding).
+    """
+    shared = {}
+    for keyword in LEVEL_ATTRIBUTES["series"]:
+        if keyword in _OWN:
+            continue
+        values = series.unique(keyword)
+        if len(values) == 1:
+            shared[keyword] = values[0]
+    return shared
 
 
 def _no_match(series: Record, filters: dict[str, Any], description: str) -> str:
