@@ -45,6 +45,7 @@ __all__ = [
     "normal_grid",
     "resample",
     "slice_normal",
+    "slice_numbers",
     "slice_position",
     "source_indices",
 ]
@@ -149,6 +150,37 @@ def slice_spacing(
     steps = np.diff(pos, axis=0)
     even = bool(np.abs(steps - mean).max() <= max(tolerance * length, 1e-3))
     return round(length, 9), even
+
+
+def slice_numbers(positions: np.ndarray, orientations: np.ndarray) -> np.ndarray:
+    """The slice each frame lies in: 1 to the number of slices, along the normal (LPS).
+
+    ``positions`` (n x 3, LPS mm) and ``orientations`` (n x 6) are those of
+    n frames, in any order; frames at one distance along the slice normal
+    (row cosines x column cosines, within 0.01 mm) are one slice, numbered
+    by increasing distance, as :func:`normal_grid` counts them. All 0 where
+    a frame has no position or orientation (NaN), or the orientations
+    differ: not known.
+
+    Examples
+    --------
+    >>> axial = np.tile([1.0, 0, 0, 0, 1, 0], (4, 1))
+    >>> slice_numbers(np.array([[0, 0, 10.0], [0, 0, 0], [5, 5, 5], [0, 0, 0.001]]), axial)
+    array([3, 1, 2, 1])
+    """
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    orientations = np.asarray(orientations, dtype=float).reshape(-1, 6)
+    none = np.zeros(len(positions), dtype=np.int64)
+    if not len(positions) or np.isnan(positions).any() or np.isnan(orientations).any():
+        return none
+    if np.abs(orientations - orientations[0]).max() > 1e-4:
+        return none
+    depth = positions @ slice_normal(orientations[0])
+    order = np.argsort(depth, kind="stable")
+    step = np.concatenate([[1], (np.diff(depth[order]) > 0.01).astype(np.int64)])
+    out = none.copy()
+    out[order] = np.cumsum(step)
+    return out
 
 
 def normal_grid(

@@ -6,19 +6,25 @@ pixdim 5, its sidecar 2.5). The writer works out where the frames lie: on
 an even grid along their normal, its step; else (uneven gaps) no
 SpacingBetweenSlices at all; one slice, which no spacing contradicts, keeps
 its source's or attr's. NumberOfSlices (PET, NM) counts the slices
-written; ImagesInAcquisition (the source acquisition's) is not copied.
+written, and so do the other counts of a series (NumberOfTimeSlices,
+ImageIndex, NumberOfTemporalPositions: see dbdicom._dataset._counts);
+ImagesInAcquisition (the source acquisition's) is not copied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 import xarray as xr
+from pydicom import uid
+from validators import dciodvfy_errors
 
 import dbdicom as db
+from dbdicom._templates import mr_image, new_uid, write_dataset
 
 
 @pytest.fixture
@@ -108,3 +114,94 @@ def test_an_instance_number_xarray_interpolated_is_numbered_anew(ct: db.Series) 
     echoes = da.assign_coords(EchoNumbers=("SliceLocation", [1.0, 1.5, 2.0]))
     with pytest.raises(db.InvalidValueError, match=r"coordinate 'EchoNumbers'.*drop_vars"):
         ct.new_sibling().set_xarray(echoes)
+
+
+def _dynamic(root: Path, modality: str, times: int = 3, slices: int = 4) -> None:
+    """A dynamic series (``times`` x ``slices`` files) whose headers count its frames.
+
+    PET: NumberOfSlices, NumberOfTimeSlices, ImageIndex (a PET Image made on
+    the MR template); MR: TemporalPositionIdentifier, NumberOfTemporalPositions.
+    """
+    series, frame = new_uid(), new_uid()
+    for t in range(times):
+        for s in range(slices):
+            ds = mr_image(
+                np.full((8, 8), 10 * t + s, np.uint16),
+                SeriesInstanceUID=series,
+                FrameOfReferenceUID=frame,
+                ImagePositionPatient=[0, 0, 2.0 * s],
+                InstanceNumber=t * slices + s + 1,
+                AcquisitionTime=f"1000{t}0",
+            )
+            if modality == "PT":
+                ds.SOPClassUID = uid.PositronEmissionTomographyImageStorage
+                ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+                ds.Modality, ds.SeriesType, ds.Units = "PT", ["DYNAMIC", "IMAGE"], "BQML"
+                ds.NumberOfSlices, ds.NumberOfTimeSlices = slices, times
+                ds.ImageIndex = t * slices + s + 1
+                ds.FrameReferenceTime = 60000.0 * t
+            else:
+                ds.TemporalPositionIdentifier, ds.NumberOfTemporalPositions = t + 1, times
+            write_dataset(ds, root / f"{t}_{s}.dcm")
+
+
+#: the counts of a series: dciodvfy finds none of them missing or wrong
+COUNTS = ("NumberOfSlices", "NumberOfTimeSlices", "ImageIndex", "NumberOfTemporalPositions")
+
+
+@pytest.mark.parametrize(
+    ("select", "slices", "times", "indices"),
+    [
+        (lambda da: da.isel(FrameReferenceTime=[1]), 4, 1, [1, 2, 3, 4]),
+        (lambda da: da.thin(SliceLocation=2), 2, 3, [1, 2, 3, 4, 5, 6]),
+        (lambda da: da.isel(FrameReferenceTime=[1, 2]), 4, 2, list(range(1, 9))),
+    ],
+    ids=["one-time", "every-second-slice", "two-times"],
+)
+def test_a_pet_series_counts_the_frames_written(
+    tmp_path: Path, select: object, slices: int, times: int, indices: list[int]
+) -> None:
+    """A trial: one time point of a dynamic PET said 3 time slices, ImageIndex 5 to 8."""
+    _dynamic(tmp_path, "PT")
+    database = db.database(tmp_path)
+    pet = database.series()[0]
+    da = pet.to_xarray(dims=["SliceLocation", "FrameReferenceTime"])
+    files = _written(pet, select(da))  # type: ignore[operator]
+    assert _said(files, "NumberOfSlices") == {slices}
+    assert _said(files, "NumberOfTimeSlices") == {times}
+    assert sorted(int(f.ImageIndex) for f in files) == indices
+    # (time slice - 1) x NumberOfSlices + slice, the slice along the normal
+    rank = {z: i + 1 for i, z in enumerate(sorted({float(f.SliceLocation) for f in files}))}
+    for f in files:
+        assert (int(f.ImageIndex) - 1) % slices + 1 == rank[float(f.SliceLocation)]
+    for path in pet.new_sibling().set_xarray(select(da)).files():  # type: ignore[operator]
+        found = [
+            e
+            for e in dciodvfy_errors(path)
+            if any(c.lower() in e.lower().replace(" ", "") for c in COUNTS)
+        ]
+        assert found == []
+    database.close()
+
+
+def test_an_mr_series_counts_its_temporal_positions(tmp_path: Path) -> None:
+    """A trial: one time point of a dynamic MR said 3 temporal positions."""
+    _dynamic(tmp_path, "MR")
+    database = db.database(tmp_path)
+    mr = database.series()[0]
+    da = mr.to_xarray(dims=["SliceLocation", "AcquisitionTime"])
+    pairs = {"TemporalPositionIdentifier", "NumberOfTemporalPositions"}
+
+    def said(sub: xr.DataArray) -> set[tuple[object, ...]]:
+        return {tuple(f.get(k) for k in sorted(pairs)) for f in _written(mr, sub)}
+
+    # from the sources (no coordinate): renumbered 1 on, and counted
+    plain = da.drop_vars(["TemporalPositionIdentifier"])
+    assert said(plain.isel(AcquisitionTime=[2])) == {(1, 1)}
+    assert said(plain.isel(AcquisitionTime=[0, 2])) == {(2, 1), (2, 2)}
+    # a coordinate's are the user's: kept, counted where they are 1 to their number
+    assert said(da) == {(3, 1), (3, 2), (3, 3)}
+    assert said(da.isel(AcquisitionTime=[2])) == {(None, 3)}
+    # a mean over time: no temporal position, no number of them
+    assert said(da.mean("AcquisitionTime", keep_attrs=True)) == {(None, None)}
+    database.close()

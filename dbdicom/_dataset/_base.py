@@ -2,8 +2,8 @@
 
 A source's header is read as bytes (its top-level elements, copied as
 they are) where it is plain Explicit VR Little Endian, else through
-pydicom; a frame without sources starts from the MR Image template of the
-write's frame size.
+pydicom; a frame without sources starts from the template of the write's
+Modality and frame size (see :func:`~dbdicom._templates.modality_image`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,41 +33,80 @@ from .._files import (
     read_dataset,
 )
 from .._index import GEOMETRY_KEYWORDS
-from .._templates import mr_image, slice_location
+from .._templates import modality_image, slice_location
 from ._elements import CHARSET, charset_of, image_type_rest
 from ._enhanced import classic_conditions, classic_frame
 from ._source import Source
 
-__all__ = ["Base", "Template", "base_of", "centre", "differing", "read_source"]
+__all__ = [
+    "Base",
+    "Template",
+    "base_of",
+    "centre",
+    "differing",
+    "read_source",
+    "template_modality",
+]
 
 _IMAGE_TYPE = 0x00080008
 _PHOTOMETRIC = 0x00280004
 
 
+def template_modality(target: Mapping[str, Any], attrs: Mapping[str, Any]) -> str | None:
+    """The Modality a frame made from the template has: the target series', else the attrs'.
+
+    (The target's layer wins over the attrs'.) None: neither gives one.
+
+    Examples
+    --------
+    >>> template_modality({"Modality": "CT"}, {"Modality": "PT"})
+    'CT'
+    >>> template_modality({}, {"Modality": "PT"})
+    'PT'
+    >>> template_modality({"Modality": None}, {}) is None
+    True
+    """
+    for values in (target, attrs):
+        value = values.get("Modality")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 class Template:
-    """The MR Image template of a write's frame size.
+    """The template of a write's Modality and frame size.
 
     It is made when first needed (a series derived from sources copies their
-    headers instead).
+    headers instead). Its SOP class follows ``modality`` (see
+    :func:`~dbdicom._templates.modality_image`: CT Image for CT, MR Image
+    for MR or none, else Secondary Capture).
 
     Examples
     --------
     >>> t = Template(4, 6)
     >>> int(t.dataset.Rows), "PixelData" in t.dataset, 0x00280010 in t.elements
     (4, False, True)
+    >>> Template(4, 6, "CT").sop_class == "1.2.840.10008.5.1.4.1.1.2"
+    True
     """
 
-    def __init__(self, rows: int, columns: int) -> None:
+    def __init__(self, rows: int, columns: int, modality: str | None = None) -> None:
         self.shape = (rows, columns)
+        self.modality = modality
         # the places stack has given (a write asks twice a frame: for its slice
         # grid, then for its header)
         self._stacked: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     @functools.cached_property
     def dataset(self) -> Dataset:
-        ds = mr_image(np.zeros(self.shape, np.uint16))
+        ds = modality_image(self.modality, np.zeros(self.shape, np.uint16))
         del ds.PixelData
         return ds
+
+    @property
+    def sop_class(self) -> str:
+        """The SOP Class UID of the template."""
+        return str(self.dataset.SOPClassUID)
 
     @functools.cached_property
     def elements(self) -> dict[int, bytes]:
@@ -325,8 +364,8 @@ def base_of(
     if not group:
         if pydicom_only:
             ds = copy.deepcopy(template.dataset)
-            return Base(None, None, ds, str(MRImageStorage), template)
-        return Base(None, template.elements, None, str(MRImageStorage), template)
+            return Base(None, None, ds, template.sop_class, template)
+        return Base(None, template.elements, None, template.sop_class, template)
     source = group[0]
     if source.raw_offset and not pydicom_only:
         try:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
+import numpy as np
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
@@ -47,8 +48,9 @@ from .._custom import CustomAttribute, custom
 from .._errors import InvalidValueError
 from .._files import Layouts, encode_element
 from ._attrs import shared_attrs
-from ._base import Base, Template, base_of, centre, differing
+from ._base import Base, Template, base_of, centre, differing, template_modality
 from ._classes import RT_DOSE, class_rules, dose_values
+from ._counts import Counts
 from ._elements import (
     CHARSET,
     DROP,
@@ -73,8 +75,6 @@ __all__ = ["FramePlan", "PlanBuilder", "example_plan"]
 
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
-#: (0054,0081) NumberOfSlices: the slices of a volume (PET Series, NM: Type 1)
-_NUMBER_OF_SLICES = 0x00540081
 
 
 # the frame's place: where sources at several places put it (see remove_differing)
@@ -190,7 +190,7 @@ class PlanBuilder:
         levels: Mapping[str, Sequence[str]],
         pydicom_only: bool = False,
     ) -> None:
-        self.template = Template(int(shape[0]), int(shape[1]))
+        self.template = Template(int(shape[0]), int(shape[1]), template_modality(target, attrs))
         self.keep_new, self.pydicom_only = keep_new, pydicom_only
         self.encoding = encoding
         self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
@@ -261,9 +261,9 @@ class PlanBuilder:
         # where the frames lie (see slices): no grid known, no SpacingBetweenSlices
         self._spacing: bytes | None = None
         self._one_slice = False  # one slice: no step found, none contradicted
-        self._slices: bytes | None = None
+        self.counts = Counts()  # NumberOfSlices, ImageIndex...: of the frames written
 
-    def slices(self, spacing: float | None, count: int) -> None:
+    def slices(self, spacing: float | None, count: int, numbers: Any = None) -> None:
         """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
 
         ``spacing`` None: they lie on no grid along their normal (uneven
@@ -273,7 +273,9 @@ class PlanBuilder:
         a coordinate, or an ``affine`` for a new frame). One slice (``count``
         1, no step) contradicts no spacing: its source's or attr's stays.
         NumberOfSlices, where a source has it, becomes ``count`` (0: not known,
-        the source's stays).
+        the source's stays); ``numbers``: the slice of each frame (1 on, 0:
+        not known; None: none known), for the counts that need it (see
+        :class:`~dbdicom._dataset._counts.Counts`).
 
         Examples
         --------
@@ -300,7 +302,8 @@ class PlanBuilder:
             text = plain_number_text(_SPACING, "DS", float(spacing))
             value = text if text is not None else str(to_dicom("SpacingBetweenSlices", spacing))
             self._spacing = number_element(_SPACING, "DS", value)
-        self._slices = encode_element(_NUMBER_OF_SLICES, "US", count) if 0 < count < 65536 else None
+        known = np.zeros(0, np.int64) if numbers is None else np.asarray(numbers, np.int64)
+        self.counts.place(known, count)
 
     # ------------------------------------------------------------ the base
     def base(self, group: Sequence[Source]) -> Base:
@@ -441,8 +444,10 @@ class PlanBuilder:
             ) from None
         return delta
 
-    def _place(self, delta: dict[int, bytes | None], base: Base, placed: bool) -> None:
-        """A frame's SpacingBetweenSlices and NumberOfSlices, as the frames lie (see slices).
+    def _place(
+        self, delta: dict[int, bytes | None], base: Base, placed: bool, k: int | None
+    ) -> None:
+        """Frame ``k``'s SpacingBetweenSlices and counts, as the frames lie (see slices).
 
         The spacing, where the frame has one (a source without one does not
         get one: round trips stay identical; a new image ``placed`` by an
@@ -455,8 +460,8 @@ class PlanBuilder:
                 delta[_SPACING] = None
         elif placed or _SPACING in delta or base.has(_SPACING) or _SPACING in self._attr_tags:
             delta[_SPACING] = self._spacing
-        if self._slices is not None and base.has(_NUMBER_OF_SLICES):
-            delta[_NUMBER_OF_SLICES] = self._slices
+        attrs = self._attr_tags
+        self.counts.frame(k, lambda tag: base.has(tag) or tag in attrs, delta)
 
     def _charset(self, base: Base, delta: dict[int, bytes | None]) -> tuple[str | None, bool]:
         """The character set of the new text of a frame, and whether the base reads the same in it.
@@ -491,6 +496,7 @@ class PlanBuilder:
         geometry: dict[str, Any],
         number: int | None,
         stack_index: int = 0,
+        k: int | None = None,
     ) -> FramePlan:
         """The plan of one frame.
 
@@ -506,6 +512,9 @@ class PlanBuilder:
             Its InstanceNumber (None: given among ``values``, or none).
         stack_index : int
             Its slice in a stack made from the template (no positions given).
+        k : int or None
+            Its place among the frames of the write, in C order (None: not
+            known, counts by frame left as they are).
         """
         base = self.base(group)
         delta = self.coordinates(values)
@@ -515,7 +524,7 @@ class PlanBuilder:
         for keyword, value in geometry.items():
             if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
-        self._place(delta, base, not group and "SpacingBetweenSlices" in geometry)
+        self._place(delta, base, not group and "SpacingBetweenSlices" in geometry, k)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
         delta[_SOP_INSTANCE] = ui(_SOP_INSTANCE, uid)

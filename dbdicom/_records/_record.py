@@ -444,7 +444,8 @@ class Record(Exports, Views, Deletes):
         """A new instance (a file) in this series, with ``attributes``.
 
         A copy of ``dataset`` (a pydicom Dataset), or a blank image of the
-        series' size made from the MR Image template (CT Image for CT series).
+        series' size made from the template of its Modality (CT Image for CT,
+        MR Image for MR or none, else Secondary Capture).
         """
         if self.level != "series":
             return new_child(self, "instance", attributes)

@@ -11,7 +11,11 @@ source frames' (their centre, for several), else the template's stack --
 and gives the header plans (:meth:`~dbdicom._dataset.PlanBuilder.slices`)
 the step of the grid they lie on along their normal (None where there is
 none: one slice, uneven gaps, frames whose place is not known) and the
-number of slices (:func:`~dbdicom._geometry.normal_grid`).
+number of slices (:func:`~dbdicom._geometry.normal_grid`), and the slice
+each frame lies in (:func:`~dbdicom._geometry.slice_numbers`), for the
+counts the headers say (NumberOfSlices, ImageIndex...: see
+:class:`~dbdicom._dataset._counts.Counts`). :func:`temporal_positions`
+gives the TemporalPositionIdentifier of each frame, for the same.
 """
 
 from __future__ import annotations
@@ -22,18 +26,18 @@ import numpy as np
 
 from .._arrays import FrameTags, frames_of
 from .._dataset import PlanBuilder, Source
-from .._geometry import normal_grid
+from .._geometry import normal_grid, slice_numbers
 from ._record import Record
 
-__all__ = ["written_slices"]
+__all__ = ["temporal_positions", "written_slices"]
 
 _SIZES = {"ImagePositionPatient": 3, "ImageOrientationPatient": 6}
 
 
 def written_slices(
     series: Record, da: Any, tags: FrameTags, groups: list[list[Source]], planner: PlanBuilder
-) -> tuple[float | None, int]:
-    """The step between the slices the frames of ``da`` lie on, and their number.
+) -> tuple[float | None, int, np.ndarray]:
+    """The step between the slices the frames of ``da`` lie on, their number, each frame's slice.
 
     See the module notes and :func:`~dbdicom._geometry.normal_grid`;
     ``groups``: the source frames of each frame (C order), ``planner``: the
@@ -49,7 +53,41 @@ def written_slices(
         _from_sources(series, groups, todo & ~new, positions, orientations)
     if (todo & new).any():
         _stacked(da, tags, todo & new, planner, positions, orientations)
-    return normal_grid(positions, orientations)
+    return (*normal_grid(positions, orientations), slice_numbers(positions, orientations))
+
+
+def temporal_positions(
+    series: Record, da: Any, tags: FrameTags, groups: list[list[Source]]
+) -> tuple[list[float | None], bool]:
+    """The TemporalPositionIdentifier of each frame of ``da`` (C order), and whether the user's.
+
+    The user's: a coordinate's, else an attr's; else the one its source
+    frames (``groups``) share (None: none, or they differ).
+    """
+    keyword = "TemporalPositionIdentifier"
+    if keyword in da.coords:
+        found = [tags.values(index).get(keyword) for index in frames_of(da)]
+        return [None if v is None else float(v) for v in found], True
+    if keyword in da.attrs:
+        value = _numbers(da.attrs[keyword], 1)
+        return [None if value is None else float(value[0])] * len(groups), True
+    uids = {s.sop_uid for group in groups for s in group if s.dataset is None}
+    held: dict[str, Any] = {}
+    if uids and keyword in series._db.index.frame.columns:
+        index = series._db.index
+        ok = index.ok
+        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
+        keys = index.array("_instance", rows).tolist()
+        held = dict(zip(keys, index.values(rows, keyword), strict=True))
+    out: list[float | None] = []
+    for group in groups:
+        shared: set[float | None] = set()
+        for source in group:
+            value = source.dataset.get(keyword) if source.dataset is not None else None
+            number = _numbers(held.get(source.sop_uid) if value is None else value, 1)
+            shared.add(None if number is None or number[0] != number[0] else float(number[0]))
+        out.append(shared.pop() if len(shared) == 1 else None)
+    return out, False
 
 
 def _numbers(value: Any, n: int) -> np.ndarray | None:

@@ -3,8 +3,10 @@
 Each frame of a written array gets its header from, in order: the
 ``header`` argument (instances or pydicom datasets, broadcast over the
 frame dims); its ``SOPInstanceUID`` coordinate (its source frame); the
-frames of the series its attrs name whose values of the array's dims equal
-the frame's; else none (the template). A source is described as a
+frames of the series its ``SeriesInstanceUID`` coordinate names (an array
+stacked from several series: ``db.to_xarray([a, b])``, ``xr.concat``), else
+its attrs name, whose values of the array's dims equal the frame's; else
+none (the template). A source is described as a
 :class:`dbdicom._dataset.Source`: where its header is and how it can be
 read, for the header plan.
 """
@@ -141,15 +143,36 @@ def find_sources(series: Record, da: Any, header: Any) -> list[list[Source]]:
     coord = da.coords.get("SOPInstanceUID")
     if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
         return _instance_uid_sources(db, da, coord)
+    coord = da.coords.get("SeriesInstanceUID")
+    if coord is not None and set(coord.dims) <= set(da.dims[:-2]):
+        return _series_sources(db, da, _per_frame(da, coord))
     source = da.attrs.get("SeriesInstanceUID")
-    if source and (("series", source) not in db._editor.empty):
-        try:
-            rows = db._index_rows("series", str(source))
-        except DicomError:
-            rows = np.array([], dtype=np.int64)
-        if len(rows):
-            return _matched(db, rows, da)
+    if source:
+        return _series_sources(db, da, np.full(n, str(source), dtype=object))
     return [[] for _ in range(n)]
+
+
+def _series_sources(db: Any, da: Any, series: np.ndarray) -> list[list[Source]]:
+    """The source frames of every frame of ``da``, in the series ``series`` names (one a frame).
+
+    Each frame's are those of its series whose values of the array's dims
+    equal its own (none: a series not in the database, or empty).
+    """
+    out: list[list[Source]] = [[] for _ in range(len(series))]
+    frames = list(frames_of(da))
+    for uid in dict.fromkeys(series.tolist()):
+        if not isinstance(uid, str) or not uid or ("series", uid) in db._editor.empty:
+            continue
+        try:
+            rows = db._index_rows("series", uid)
+        except DicomError:
+            continue
+        if not len(rows):
+            continue
+        ks = [k for k in range(len(series)) if series[k] == uid]
+        for k, found in zip(ks, _matched(db, rows, da, [frames[k] for k in ks]), strict=True):
+            out[k] = found
+    return out
 
 
 def _given_sources(header: Any, shape: tuple[int, ...], n: int) -> list[list[Source]]:
@@ -201,15 +224,20 @@ def _instance_uid_sources(db: Any, da: Any, coord: Any) -> list[list[Source]]:
     return out
 
 
-def _matched(db: Any, rows: np.ndarray, da: Any) -> list[list[Source]]:
-    """For each frame, the frames of the source ``rows`` with the same dim values."""
-    dims = [d for d in da.dims[:-2] if d in da.coords]
+def _matched(
+    db: Any, rows: np.ndarray, da: Any, frames: list[tuple[int, ...]]
+) -> list[list[Source]]:
+    """For each of ``frames`` (indices in ``da``), the frames of ``rows`` with the same dim values.
+
+    (The dim ``SeriesInstanceUID`` names the series of ``rows``: not compared.)
+    """
+    dims = [d for d in da.dims[:-2] if d in da.coords and d != "SeriesInstanceUID"]
     rows = db._in_order(rows)
     values = {d: db.index.values(rows, d) for d in dims}
     cls = db._class_of("instance")
     instances = [cls(db, k) for k in db.index.array("_instance", rows)]
     out = []
-    for index in frames_of(da):
+    for index in frames:
         keep = np.ones(len(rows), dtype=bool)
         for d in dims:
             wanted = da.coords[d].values[index[da.dims.index(d)]]

@@ -19,7 +19,7 @@ from .._checks import resolve_tag, to_dicom
 from .._custom import custom
 from .._dataset import naming
 from .._errors import DicomError, InvalidValueError
-from .._templates import ct_image, file_meta, mr_image, new_uid
+from .._templates import file_meta, modality_image, new_uid
 from ._attributes import (
     KEYS,
     LEVEL_ATTRIBUTES,
@@ -457,7 +457,8 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     """Write a new instance into ``series``.
 
     The instance is ``dataset`` (a copy), or an empty image of the series'
-    size made from the MR Image template (CT for CT).
+    size made from the template of its Modality (see
+    :func:`~dbdicom._templates.modality_image`).
     """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
@@ -472,8 +473,9 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
             (series.unique("Columns") or [64])[0] if not empty else 64,
         )
         modality = values.get("Modality")
-        template = ct_image if modality == "CT" else mr_image
-        ds = template(np.zeros(size, np.uint16))
+        ds = modality_image(
+            modality if isinstance(modality, str) else None, np.zeros(size, np.uint16)
+        )
     else:
         ds = copy_dataset(dataset)
     uid = new_uid()

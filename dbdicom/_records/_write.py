@@ -2,7 +2,9 @@ r"""Writing a DataArray into a series: what needs the records.
 
 Each frame of the array becomes one instance (a single-frame file). Its
 header comes from its source frames (found through the index: see
-:mod:`._sources`), else the MR Image template; on top of that go the
+:mod:`._sources`), else the template of its Modality (the series', else
+the attrs': CT Image for CT, MR Image for MR or none, else Secondary
+Capture; see :func:`~dbdicom._templates.modality_image`); on top of that go the
 attrs, the frame's coordinates, the geometry of the affine, the attributes
 of the target series and of its study and patient, and the writer's own:
 new SOPInstanceUIDs, pixel encoding, and the provenance (ImageType
@@ -68,7 +70,7 @@ from ._edit import DELETE
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
-from ._slice_grid import written_slices
+from ._slice_grid import temporal_positions, written_slices
 from ._sources import check_fits, find_sources, header_array
 from ._structure import TEMPLATE_KEEPS, inherited, is_empty
 
@@ -345,7 +347,7 @@ def _set_xarray(
         # an array with tag dims but no attrs at all: most likely attrs lost on the way
         series._warn(
             "No source frames for this array (no SOPInstanceUID coordinate, and no attrs "
-            "naming its SeriesInstanceUID): headers come from the MR template. Keep the "
+            "naming its SeriesInstanceUID): headers come from a template. Keep the "
             "attrs (xr.set_options(keep_attrs=True)) or pass header= to derive them."
         )
     # paths, not rows: row positions change when the new files enter the index
@@ -394,6 +396,7 @@ def _set_xarray(
         pydicom_only=serialiser == "pydicom",
     )
     tags.planner.slices(*written_slices(series, da, tags.tags, sources, tags.planner))
+    tags.planner.counts.temporal(*temporal_positions(series, da, tags.tags, sources))
     items = _Items(tags, frames, series_uid)
     keys = (
         str(target.get("PatientID", "")),
@@ -476,7 +479,7 @@ class _Frames:
         values = tags.values(index)
         geometry = tags.geometry(index, values)
         number = None if self.numbered else k + 1
-        return self.planner.frame(group, uid, values, geometry, number, tags.stack_index(index))
+        return self.planner.frame(group, uid, values, geometry, number, tags.stack_index(index), k)
 
     def build(
         self, k: int, index: tuple[int, ...], group: list[Source], uid: str

@@ -8,7 +8,7 @@ Pure pydicom and numpy: nothing here knows about the index or the records.
 'MR Image Storage'
 """
 
-from ._classic import ct_image, mr_image
+from ._classic import ct_image, modality_image, mr_image
 from ._common import file_meta, new_uid, new_uids, slice_location
 from ._enhanced_mr import enhanced_mr_image
 from ._parametric import VOI, parametric_map, ucum_units
@@ -23,6 +23,7 @@ __all__ = [
     "ct_image",
     "enhanced_mr_image",
     "file_meta",
+    "modality_image",
     "mr_image",
     "new_uid",
     "new_uids",

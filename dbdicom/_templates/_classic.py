@@ -1,4 +1,8 @@
-"""Single-frame ("classic") image templates: MR Image Storage and CT Image Storage."""
+"""Single-frame ("classic") image templates: MR Image Storage and CT Image Storage.
+
+:func:`modality_image` picks the template of a Modality: the one place that
+decides the SOP class of a new image made without a source header.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,13 @@ from ._common import (
     complete_plane,
     identification_defaults,
     new_dataset,
+    new_uid,
     set_pixels,
+    set_values,
     stored_pixels,
     window,
 )
+from ._secondary import secondary_capture
 
 _MR_DEFAULTS: dict[str, Any] = {
     "ImageType": ["ORIGINAL", "PRIMARY", "OTHER"],
@@ -180,3 +187,51 @@ def ct_image(pixels: np.ndarray, **attributes: Any) -> Dataset:
     -1000
     """
     return _classic_image(CTImageStorage, "CT", _CT_DEFAULTS, pixels, attributes)
+
+
+def modality_image(modality: str | None, pixels: np.ndarray) -> Dataset:
+    """Return a valid single-frame image whose SOP class is true of ``modality``.
+
+    CT: a CT Image (:func:`ct_image`); MR or none: an MR Image
+    (:func:`mr_image`); any other (PT, US, OT...), whose classes need
+    acquisition attributes no template can make up: a Secondary Capture
+    Image (:func:`~dbdicom._templates.secondary_capture`) with that
+    Modality, on the image plane and frame of reference of the MR template
+    (an image written from an array has a place: an axial 1.5 mm x 1.5 mm x
+    5 mm slice centred on the origin, until its coordinates say otherwise).
+
+    Parameters
+    ----------
+    modality
+        The Modality the image is of (None or empty: MR).
+    pixels
+        2-D integer array in (row, column) order, as the templates take it.
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+        The dataset without file meta information.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> zeros = np.zeros((4, 4), np.uint16)
+    >>> [modality_image(m, zeros).SOPClassUID.name for m in ("CT", "MR", None)]
+    ['CT Image Storage', 'MR Image Storage', 'MR Image Storage']
+    >>> ds = modality_image("PT", zeros)
+    >>> ds.SOPClassUID.name, ds.Modality, ds.ImageOrientationPatient
+    ('Secondary Capture Image Storage', 'PT', [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    """
+    if modality == "CT":
+        return ct_image(pixels)
+    if not modality or modality == "MR":
+        return mr_image(pixels)
+    ds = secondary_capture(pixels)
+    plane: dict[str, Any] = {
+        "Modality": modality,
+        "FrameOfReferenceUID": new_uid(),
+        "PositionReferenceIndicator": "",
+    }
+    complete_plane(plane, (int(ds.Rows), int(ds.Columns)))
+    set_values(ds, plane)
+    return ds
