@@ -978,3 +978,26 @@ def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
     del instance[[(0x0041, 0x1001), (0x0041, 0x0010)]]  # private: removed without a VR
     assert 0x00411001 not in pydicom.dcmread(instance.path)
     assert database.restore() == 1
+
+
+def test_an_edit_keeps_the_mode_of_a_read_only_file(demo: db.Database) -> None:
+    """A file made read-only (0444) stays read-only when an edit is saved, as ``sed -i`` keeps it;
+    a new user's trial found it 0644 after the save."""
+    instance = demo.series(SeriesDescription="T2w")[0].instances()[0]
+    path = Path(instance.path)
+    path.chmod(0o444)
+    instance.EchoTime = 31.0
+    demo.save()
+    assert read(path).EchoTime == 31.0
+    assert path.stat().st_mode & 0o777 == 0o444
+
+
+def test_a_refused_single_restore_names_an_absent_element_as_none(demo: db.Database) -> None:
+    """The refusal to restore one file of a series said the others "keep ''" where the element
+    had been deleted from them (a new user's trial)."""
+    series = demo.series(SeriesDescription="T2w")[0]
+    demo.save()
+    del series.SeriesDescription
+    with pytest.raises(DicomError, match=r"keep none \(no value, or no element\)"):
+        series.instances()[0].restore()
+    assert demo.restore() > 0

@@ -46,6 +46,7 @@ Layout, inside the database's hidden folder::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -406,6 +407,8 @@ class Journal:
             self._stash[path] = kept
         try:
             writer(str(tmp))
+            with contextlib.suppress(FileNotFoundError):  # a rewrite keeps the mode (0444...)
+                os.chmod(tmp, os.stat(target).st_mode & 0o7777)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.replace(tmp, target)

@@ -140,19 +140,24 @@ def _refusal(
     others: set[str],
     restoring: bool,
 ) -> DicomError:
-    other = sorted(others)[0]
+    other = _shown(sorted(others)[0])
     if restoring:
-        what = f"Restoring {record!r} alone would give {path} its saved {keyword} {value!r}"
-        then = f"while the other files of its {level} keep {other!r}"
+        what = f"Restoring {record!r} alone would give {path} its saved {keyword} {_shown(value)}"
+        then = f"while the other files of its {level} keep {other}"
         way = f"Restore its {level} (or the database) instead"
     else:
-        what = f"Saving {record!r} alone would keep {keyword} {value!r} in {path}"
-        then = f"while other files of its {level} could still be restored to {other!r}"
+        what = f"Saving {record!r} alone would keep {keyword} {_shown(value)} in {path}"
+        then = f"while other files of its {level} could still be restored to {other}"
         way = f"Save its {level} (or the database) instead"
     return DicomError(
         f"{what} {then}: a {level} has one {keyword}, set for all its files. {way}. "
         "Nothing was changed."
     )
+
+
+def _shown(value: str) -> str:
+    """A compared value in a message: an absent or empty element is "none", not ``''``."""
+    return repr(value) if value else "none (no value, or no element)"
 
 
 def _kept(journal: Journal, path: str) -> bool:
