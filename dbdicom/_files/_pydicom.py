@@ -62,6 +62,7 @@ def read_dataset(
     stop_before_pixels: bool = False,
     specific_tags: list[int] | None = None,
     decode: bool = True,
+    defer_size: int | None = None,
 ) -> Dataset:
     """The file as a pydicom dataset, as the scan reads files: whatever its start.
 
@@ -69,7 +70,9 @@ def read_dataset(
     the scan read them (``force=True``); with ``decode``, a file without a
     Transfer Syntax UID is given that of the encoding pydicom found, which
     its decoders need (without: the dataset as in the file, to edit it).
-    ``path`` may be the bytes of a file, in a ``BytesIO``.
+    ``path`` may be the bytes of a file, in a ``BytesIO``. ``defer_size``:
+    values longer (the pixel data) are read from the file when first used
+    (pydicom's deferred read), while it is still there as it was.
 
     Raises
     ------
@@ -96,7 +99,11 @@ def read_dataset(
     if start[128:_MARKER_END] != b"DICM" and isinstance(_no_marker(start), NotDicomError):
         raise _no_marker(start)
     ds = pydicom.dcmread(
-        path, stop_before_pixels=stop_before_pixels, specific_tags=specific_tags, force=True
+        path,
+        stop_before_pixels=stop_before_pixels,
+        specific_tags=specific_tags,
+        force=True,
+        defer_size=defer_size,
     )
     if decode and "TransferSyntaxUID" not in ds.file_meta:
         implicit, little = ds.original_encoding

@@ -6,7 +6,7 @@ import atexit
 import hashlib
 import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -470,9 +470,8 @@ class Index(HeldTable, Files):
         """The value of ``keyword`` in each row, reading files only where needed.
 
         A tag that is not a column yet is read from the files of ``rows`` only,
-        and kept (as a column) for the next time. Sequences are not kept: they
-        are read with pydicom each time. Files to be read are checked first
-        (:meth:`check`): one that changed since indexed is read again whole.
+        and kept (as a column) for the next time (:meth:`read_on_demand`).
+        Sequences are not kept: they are read with pydicom each time.
         """
         if keyword in VECTORS:
             block = np.stack(
@@ -480,42 +479,82 @@ class Index(HeldTable, Files):
                 axis=1,
             )
             return [None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block]
-        if keyword in TAGS or (keyword in self.names and keyword not in self.extra_columns()):
+        if not self._on_demand(keyword):
             return [to_plain(v, keyword) for v in self.array(keyword, rows)]
         tag = tag_number(keyword)
-        vr = dict_vr(tag)
-        if vr == "SQ":
+        if dict_vr(tag) == "SQ":
             return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
-        if keyword not in self.frame.columns:
-            self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
+        self.read_on_demand(rows, [keyword])
         col = self.frame[keyword].to_numpy(dtype=object)
-        todo = [int(r) for r in rows if col[int(r)] is UNREAD]
-        if todo and self.check(np.array(todo)):  # rows read again: positions kept
-            col = self.frame[keyword].to_numpy(dtype=object)
-            todo = [int(r) for r in rows if col[int(r)] is UNREAD]
-        if todo:
-            col = col.copy()
-            for r in todo:
-                try:
-                    header = self._read_tags(str(self.frame["_path"].iat[r]), {tag: vr})
-                except StorageError:  # the store did not give it: no value to keep
-                    raise
-                except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
-                    raise FileGoneError(
-                        f"{exc.filename or self.frame['_path'].iat[r]}: {keyword} cannot be "
-                        "read: the file is gone since it was indexed (removed or renamed by "
-                        "another program). database.refresh() takes the change in (or reopen "
-                        "the folder); then ask again."
-                    ) from exc
-                except (NotDicomError, EOFError, OSError):
-                    col[r] = None
-                    continue
-                col[r] = header.values.get(tag)
-            self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
-            self._touch(self.array("_path", np.array(todo)))
-            self._forget(keyword)
-            self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
+
+    def _on_demand(self, keyword: str) -> bool:
+        """Whether ``keyword`` is a tag read from the files when asked (not an index column)."""
+        if keyword in VECTORS or keyword in TAGS:
+            return False
+        return keyword not in self.names or keyword in self.extra_columns()
+
+    def read_on_demand(self, rows: np.ndarray, keywords: Sequence[str]) -> None:
+        """Read the tags ``keywords`` not yet read in ``rows``: each file once for all of them.
+
+        Each becomes a column kept for the next time (UNREAD in the other
+        rows). Index columns and sequences (read each time) are left out.
+        Files to be read are checked first (:meth:`check`): one that changed
+        since indexed is read again whole. A file that is no DICOM (any more)
+        gives None; one gone raises :class:`FileGoneError`.
+        """
+        tags = {}
+        for keyword in dict.fromkeys(keywords):
+            if self._on_demand(keyword) and dict_vr(tag_number(keyword)) != "SQ":
+                tags[keyword] = tag_number(keyword)
+                if keyword not in self.frame.columns:
+                    self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
+        todo = self._unread(rows, tags)
+        if todo and self.check(np.array(todo)):  # rows read again: positions kept
+            todo = self._unread(rows, tags)
+        if not todo:
+            return
+        cols = {k: self.frame[k].to_numpy(dtype=object).copy() for k in tags}
+        changed: set[str] = set()
+        for r in todo:
+            missing = [k for k in tags if cols[k][r] is UNREAD]
+            if not missing:  # a row given twice: read already
+                continue
+            changed.update(missing)
+            values = self._tags_of(str(self.frame["_path"].iat[r]), {k: tags[k] for k in missing})
+            for k in missing:
+                cols[k][r] = values.get(tags[k])
+        for k in changed:
+            self.frame[k] = pd.Series(cols[k], dtype=object, index=self.frame.index)
+            self._forget(k)
+        self._touch(self.array("_path", np.array(todo)))
+        self._dirty = True
+
+    def _tags_of(self, path: str, tags: Mapping[str, int]) -> dict[int, Any]:
+        """The values of ``tags`` (keyword: number) in the file ``path``; none in a bad file."""
+        try:
+            return self._read_tags(path, {t: dict_vr(t) for t in tags.values()}).values
+        except StorageError:  # the store did not give it: no value to keep
+            raise
+        except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
+            raise FileGoneError(
+                f"{exc.filename or path}: {', '.join(tags)} cannot be read: the file is gone "
+                "since it was indexed (removed or renamed by another program). "
+                "database.refresh() takes the change in (or reopen the folder); then ask again."
+            ) from exc
+        except (NotDicomError, EOFError, OSError):
+            return {}
+
+    def _unread(self, rows: np.ndarray, tags: Mapping[str, int]) -> list[int]:
+        """The positions among ``rows`` where a column of ``tags`` is not read yet."""
+        if not tags:
+            return []
+        rows = np.asarray(rows, dtype=np.int64)
+        unread = np.zeros(len(rows), dtype=bool)
+        for k in tags:
+            col = self.frame[k].to_numpy(dtype=object)[rows]
+            unread |= np.fromiter((v is UNREAD for v in col), dtype=bool, count=len(col))
+        return [int(r) for r in np.asarray(rows)[unread]]
 
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]

@@ -28,6 +28,7 @@ from .._files import (
 )
 from .._index import match_values
 from ._attributes import LEVEL_ATTRIBUTES
+from ._reads import read_ahead
 from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
 
@@ -268,6 +269,9 @@ def subseries(series: Record, filters: dict[str, Any]) -> Record:
     """A new series next to ``series`` with copies of the instances matching ``filters``."""
     if series.level != "series":
         raise DicomError(f"subseries() is a method of series, not of a {series.level}.")
+    # every file read once for the tags the index does not hold (the filters' and
+    # those of the series that the new one keeps), not once per tag
+    read_ahead(series, [*filters, *LEVEL_ATTRIBUTES["series"]])
     instances = series.instances(**{k: v for k, v in filters.items() if custom(k) is None})
     for name, wanted in filters.items():
         if custom(name) is not None:

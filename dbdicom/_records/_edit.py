@@ -64,6 +64,8 @@ __all__ = ["DELETE", "Editor", "open_databases", "put"]
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
 PROGRESS_FROM = 50
+# values longer than this (pixel data) are read when written (Editor.dataset's ``defer``)
+_DEFER_SIZE = 1 << 16
 
 
 def open_databases() -> list[Any]:
@@ -271,8 +273,8 @@ class Editor(Shared, Changes, Memory):
                 "database.refresh() to take in the folder as it is now."
             )
 
-    def dataset(self, rel: str, pixels: bool = True) -> Dataset:
-        """The dataset of a file (the one in memory after ``read()``)."""
+    def dataset(self, rel: str, pixels: bool = True, defer: bool = False) -> Dataset:
+        """The dataset of a file (the one in memory after ``read()``); ``defer``: see change."""
         ds = self.memory.get(rel)
         if ds is not None:
             return ds
@@ -281,7 +283,8 @@ class Editor(Shared, Changes, Memory):
         index = self.db.index
         try:
             with index.local_file(rel) as path:
-                return read_dataset(path, stop_before_pixels=not pixels, decode=False)
+                size = _DEFER_SIZE if defer else None
+                return read_dataset(path, not pixels, decode=False, defer_size=size)
         except (InvalidDicomError, EOFError, ValueError) as exc:
             where = index.locations([rel])[0]
             raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
@@ -292,12 +295,19 @@ class Editor(Shared, Changes, Memory):
 
     # ------------------------------------------------------------ changes
     def change(
-        self, rows: np.ndarray, fn: Callable[[Dataset], None], touched: Iterable[str]
+        self,
+        rows: np.ndarray,
+        fn: Callable[[Dataset], None],
+        touched: Iterable[str],
+        read: dict[str, Dataset] | None = None,
     ) -> None:
         """Apply ``fn`` to the datasets of ``rows``: in memory where they were read, else on disk.
 
         On disk, it goes through the journal. ``touched``: the index columns
-        ``fn`` may change (used for rows held in memory).
+        ``fn`` may change (used for rows held in memory). ``read``: datasets
+        of local files read already, their pixel data not yet (``dataset(rel,
+        defer=True)``), the files unchanged since: used, and taken out, as
+        each file is written, instead of reading it again.
         """
         with self.changing() as journal:
             rels = self.rels(rows)
@@ -313,17 +323,24 @@ class Editor(Shared, Changes, Memory):
                     fn(held)
                 changed[rels[i]] = held
             journal.keep(on_disk)
-            self._rewrite([r for r, _ in on_disk], fn, "Writing")
+            self._rewrite([r for r, _ in on_disk], fn, "Writing", read)
             for rel, held in changed.items():  # every file took the change: these too
                 self.memory[rel] = held
                 self.pending.add(rel)
             if in_memory:
                 self._index_from_memory(rows[in_memory], touched)
 
-    def _rewrite(self, rels: list[str], fn: Callable[[Dataset], None] | None, text: str) -> None:
+    def _rewrite(
+        self,
+        rels: list[str],
+        fn: Callable[[Dataset], None] | None,
+        text: str,
+        read: dict[str, Dataset] | None = None,
+    ) -> None:
         def writer(rel: str) -> Callable[[str], None]:
             def write(tmp: str) -> None:
-                ds = self.dataset(rel)
+                ds = read.pop(rel, None) if read else None
+                ds = self.dataset(rel) if ds is None else ds
                 if fn is not None:
                     with naming(self.db.index.locations([rel])[0]):
                         fn(ds)

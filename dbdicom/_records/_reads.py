@@ -13,7 +13,7 @@ record is listed by ``database.problems()``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._database import Database
     from ._record import Record
 
-__all__ = ["attribute_problems", "read", "unique"]
+__all__ = ["attribute_problems", "read", "read_ahead", "unique"]
 
 _KEY_COLUMNS = {"patient": "_patient", "study": "_study", "series": "_series"}
 
@@ -37,6 +37,7 @@ _KEY_COLUMNS = {"patient": "_patient", "study": "_study", "series": "_series"}
 def read(record: Record, tag: TagLike | list[TagLike]) -> Any:
     """The value of ``tag`` on ``record`` by the level rule (see :meth:`Record.get`)."""
     if isinstance(tag, list):
+        read_ahead(record, tag)
         return [read(record, t) for t in tag]
     if isinstance(tag, str) and custom(tag) is not None:
         return get_custom(record, tag)
@@ -62,6 +63,23 @@ def unique(record: Record, tag: TagLike) -> list[Any]:
     if record.level != "database" and is_empty(record):
         return empty_values(record, column)
     return sorted_distinct(_with_frames(record._db, record._rows(), column, record._db._distinct))
+
+
+def read_ahead(record: Record, tags: Iterable[TagLike]) -> None:
+    """Read the ``tags`` the index does not hold from ``record``'s files, each file once.
+
+    What several reads of such tags (``series.unique`` of one, then of
+    another) would read one tag at a time, file by file; they then find
+    the values in the index. Tags the index holds, sequences and records
+    without files read nothing; a custom attribute's tags are read.
+    """
+    if record.level != "database" and is_empty(record):
+        return
+    columns: list[str] = []
+    for tag in tags:
+        attribute = custom(tag) if isinstance(tag, str) else None
+        columns.extend(attribute.tags if attribute is not None else [check_tag(tag)])
+    record._db.index.read_on_demand(record._rows(), columns)
 
 
 def _with_frames(

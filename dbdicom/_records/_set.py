@@ -78,15 +78,18 @@ def set_values(record: Record, items: Sequence[tuple[Any, Any]]) -> None:
             target = _target(record, keyword, item[3])
             groups.setdefault((target.level, target.uid), []).append(item)
             targets[(target.level, target.uid)] = target
-        # the files each group changes, found for all before any is written
+        # the files each group changes, found for all before any is written; the
+        # datasets read to find them are written (each file read once)
+        read: dict[str, Dataset] = {}
         todo = [
-            (targets[w], group, _holding(editor, targets[w], group)) for w, group in groups.items()
+            (targets[w], group, _holding(editor, targets[w], group, read))
+            for w, group in groups.items()
         ]
         for target, group, rows in todo:
             if rows is None:
                 _set_on_empty(editor, target, group)
             else:
-                _set_on_files(editor, record, target, group, rows)
+                _set_on_files(editor, record, target, group, rows, read)
     db._changed()
 
 
@@ -132,9 +135,17 @@ def _set_on_empty(editor: Editor, target: Record, group: list[_Item]) -> None:
 
 
 def _set_on_files(
-    editor: Editor, record: Record, target: Record, group: list[_Item], rows: np.ndarray
+    editor: Editor,
+    record: Record,
+    target: Record,
+    group: list[_Item],
+    rows: np.ndarray,
+    read: dict[str, Dataset],
 ) -> None:
-    """Write ``group`` into the files of ``target`` (``record`` or one above it) at ``rows``."""
+    """Write ``group`` into the files of ``target`` (``record`` or one above it) at ``rows``.
+
+    ``read``: datasets read already (see :func:`_holding`), taken out as written.
+    """
     _refuse_per_frame(target, rows, group)
 
     def fn(ds: Dataset) -> None:
@@ -145,7 +156,7 @@ def _set_on_files(
 
     describing = any(k in _DESCRIBING for _, k, _, _ in group)
     before = target._db.index.array("_image", rows) if describing else None
-    editor.change(rows, fn, [k for _, k, _, _ in group])
+    editor.change(rows, fn, [k for _, k, _, _ in group], read)
     if before is not None:
         _warn_unreadable(target, rows, before)
     for _, keyword, _, value in group:
@@ -155,12 +166,17 @@ def _set_on_files(
                 object.__setattr__(record, "_key", str(value))
 
 
-def _holding(editor: Editor, target: Record, group: list[_Item]) -> np.ndarray | None:
+def _holding(
+    editor: Editor, target: Record, group: list[_Item], read: dict[str, Dataset]
+) -> np.ndarray | None:
     """The rows of ``target`` whose files ``group`` changes; None for an empty record.
 
     Every row when ``group`` sets a value; when it only removes elements,
     those that hold one (read from the headers: an element with an empty
     value is held, an absent one is not), so that no other file is written.
+    The datasets of the files to be written are kept in ``read`` (their
+    pixel data read when written, up to :data:`_KEPT` files), for the
+    rewrite: each file is read once.
 
     Raises
     ------
@@ -178,13 +194,23 @@ def _holding(editor: Editor, target: Record, group: list[_Item]) -> np.ndarray |
     if not removed:
         return rows
     held = np.zeros((len(rows), len(removed)), dtype=bool)
+    mixed = len(removed) < len(group)  # values set too: every file is written
+    local = editor.archive is None and not editor.db.index.remote  # files of the folder
     for i, rel in enumerate(editor.rels(rows)):
-        ds = editor.dataset(rel, pixels=False)
+        defer = local and rel not in editor.memory and len(read) < _KEPT
+        ds = read.get(rel)
+        ds = editor.dataset(rel, pixels=defer, defer=defer) if ds is None else ds
         held[i] = [number in ds for number, _ in removed]
+        if defer and (mixed or held[i].any()):
+            read[rel] = ds
     absent = [item for j, item in enumerate(removed) if not held[:, j].any()]
     if absent:
         raise _not_found(target, absent, "no file of it holds")
     return rows if len(removed) < len(group) else rows[held.any(axis=1)]
+
+
+#: at most this many datasets read to find the files to change are kept for their rewrite
+_KEPT = 2000
 
 
 def _not_found(target: Record, absent: list[tuple[int, str]], why: str) -> ElementNotFoundError:
