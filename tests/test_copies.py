@@ -12,6 +12,7 @@ from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut
 
 import dbdicom as db
+from dbdicom._records._structure import copy_instances
 from dbdicom._templates import mr_image, write_dataset
 
 
@@ -103,3 +104,39 @@ def test_a_copy_under_its_own_parent_keeps_each_files_values_above(
         other = other.new_study(StudyDescription="other")
     moved = record.copy_to(other)  # under another patient: its values
     assert set(moved.unique("PatientName")) == {"Other^Patient"}
+
+
+def _contents(series: db.Series) -> list[tuple[int, list[tuple[str, str]]]]:
+    """Each file of ``series``: its InstanceNumber and its elements but UIDs, in number order."""
+    out = []
+    for path in series.files():
+        ds = pydicom.dcmread(path)
+        kept = sorted((str(e.tag), repr(e.value)) for e in ds if e.VR != "UI")
+        out.append((int(ds.InstanceNumber), kept))
+    return sorted(out)
+
+
+def test_subseries_writes_what_copies_one_at_a_time_write(demo: db.Database) -> None:
+    """subseries copies its instances in one pass (it copied them one by one, 22 ms each, the
+    index updated and the new series' first file read again for every copy): the files and
+    their InstanceNumbers are those the one-at-a-time copies gave, into an empty series and
+    into one with files."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    chosen = vfa.instances(FlipAngle=10)
+    with pytest.warns(db.DicomWarning):
+        batch, one_by_one = vfa.subseries(FlipAngle=99), vfa.subseries(FlipAngle=99)
+    copy_instances(chosen, batch)
+    for instance in chosen:
+        instance.copy_to(one_by_one)
+    mine, theirs = _contents(batch), _contents(one_by_one)
+    assert [n for n, _ in mine] == list(range(13, 19))  # the first keeps its own, the rest follow
+    strip = {"(0020,0011)"}  # SeriesNumber: each series its own
+    assert [[e for e in kept if e[0] not in strip] for _, kept in mine] == [
+        [e for e in kept if e[0] not in strip] for _, kept in theirs
+    ]
+    copy_instances(chosen[:2], batch)  # into a series with files: after its last
+    for instance in chosen[:2]:
+        instance.copy_to(one_by_one)
+    assert [n for n, _ in _contents(batch)] == [n for n, _ in _contents(one_by_one)]
+    assert [n for n, _ in _contents(batch)][-2:] == [19, 20]
+    assert demo.restore() > 0

@@ -29,7 +29,7 @@ from .._files import (
 from .._index import match_values
 from ._attributes import LEVEL_ATTRIBUTES
 from ._reads import read_ahead
-from ._structure import NEW_FOLDER, copy_to, get_custom, new_child
+from ._structure import NEW_FOLDER, copy_instances, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
 
 if TYPE_CHECKING:
@@ -330,5 +330,4 @@ def _no_match(series: Record, filters: dict[str, Any], description: str) -> str:
 
 def _copy_many(instances: list[Record], parent: Record) -> None:
     """Copies of ``instances`` (one database) in ``parent``, written in one pass."""
-    for instance in instances:
-        copy_to(instance, parent)
+    copy_instances(instances, parent)

@@ -330,51 +330,105 @@ def copy_to(record: Record, parent: Record) -> Record:
     dst.begin()
     if is_empty(record):
         return _copy_empty(record, parent, src, dst)
+    return _copy_files([record], parent, src, dst)[0]
+
+
+def copy_instances(instances: list[Record], parent: Record) -> list[Record]:
+    """Copies of ``instances`` (of one database) in the series ``parent``, written in one pass.
+
+    What :func:`copy_to` of each in turn gives (the copies numbered as it
+    numbers them), with the parent's attributes read and the index updated
+    once, not once a copy.
+    """
+    if not instances:
+        return []
+    for instance in instances:
+        _check_parent(instance, parent, "copy")
+    dst = _editor(parent)
+    dst.begin()
+    return _copy_files(instances, parent, _editor(instances[0]), dst)
+
+
+def _copy_files(records: list[Record], parent: Record, src: Editor, dst: Editor) -> list[Record]:
+    """Copies of ``records`` (one level, with files, of ``src``) under ``parent``, one pass."""
     # under its own parent a copy keeps each file's values of the levels above (the
     # parent's are its first file's: a value that differs by file would be lost)
-    values = {} if parent == record.parent else inherited(parent)
-    rows = record._rows()
-    rels = src.rels(rows)
-    keys = src.keys(rows)
-    depth = LEVELS.index(record.level) - 1
+    values = {} if all(parent == r.parent for r in records) else inherited(parent)
+    level = records[0].level
+    depth = LEVELS.index(level) - 1
     renew: dict[tuple[int, str], str] = {}
-    series_number, instance_number = _copy_numbers(record, parent)
+    series_number, instance_number = _copy_numbers(records[0], parent)
     items = []
-    new_key = ""
-    for rel, key_of_file in zip(rels, keys, strict=True):
-        uids = {}
-        for level_i in range(depth, 4):
-            old = key_of_file[level_i]
-            if (level_i, old) not in renew:
-                renew[(level_i, old)] = _new_id(LEVELS[level_i + 1], old)
-            uids[KEYS[LEVELS[level_i + 1]]] = renew[(level_i, old)]
-        if not new_key:
-            new_key = uids[KEYS[record.level]]
-        new_keys = tuple(
-            str(uids.get(kw) or _plain_key(values.get(kw)) or key_of_file[i])
-            for i, kw in enumerate(KEYS.values())
-        )
-        path = f"{NEW_FOLDER}/{new_keys[2]}/{uids['SOPInstanceUID']}.dcm"
-
-        def writer(tmp: str, rel: str = rel, uids: dict[str, str] = uids) -> None:
-            ds = src.dataset(rel)
-            if rel in src.memory:
-                ds = copy_dataset(ds)
-            with naming(src.db.index.locations([rel])[0]):
-                apply_values(ds, values)
-            extra: dict[str, Any] = dict(uids)
-            if series_number is not None:
-                extra["SeriesNumber"] = series_number
-            if instance_number is not None:
-                extra["InstanceNumber"] = instance_number
-            apply_values(ds, extra)
-            _save(ds, tmp, part10=True)
-
-        items.append((path, new_keys, writer))
-    src.check_files([r for r in rels if r not in src.memory])
+    new_keys_of: list[str] = []
+    checked: list[str] = []
+    for record in records:
+        rows = record._rows()
+        rels = src.rels(rows)
+        new_key = ""
+        for rel, key_of_file in zip(rels, src.keys(rows), strict=True):
+            uids = {}
+            for level_i in range(depth, 4):
+                old = key_of_file[level_i]
+                if (level_i, old) not in renew:
+                    renew[(level_i, old)] = _new_id(LEVELS[level_i + 1], old)
+                uids[KEYS[LEVELS[level_i + 1]]] = renew[(level_i, old)]
+            if not new_key:
+                new_key = uids[KEYS[level]]
+            new_keys = tuple(
+                str(uids.get(kw) or _plain_key(values.get(kw)) or key_of_file[i])
+                for i, kw in enumerate(KEYS.values())
+            )
+            path = f"{NEW_FOLDER}/{new_keys[2]}/{uids['SOPInstanceUID']}.dcm"
+            items.append(
+                (
+                    path,
+                    new_keys,
+                    _copy_writer(src, rel, values, uids, series_number, instance_number),
+                )
+            )
+        new_keys_of.append(new_key)
+        checked.extend(r for r in rels if r not in src.memory)
+        if level == "instance":  # the next copy's number: after this one's
+            own = instance_number if instance_number is not None else _own_number(record)
+            instance_number = own + 1
+    src.check_files(checked)
     dst.create(items, "Copying")  # type: ignore[arg-type]
-    src.empty.copy_children(record.level, record.uid, (record.level, new_key), dst.empty, _new_id)
-    return parent._db._class_of(record.level)(parent._db, new_key)
+    for record, new_key in zip(records, new_keys_of, strict=True):
+        src.empty.copy_children(level, record.uid, (level, new_key), dst.empty, _new_id)
+    return [parent._db._class_of(level)(parent._db, key) for key in new_keys_of]
+
+
+def _own_number(instance: Record) -> int:
+    """The InstanceNumber of ``instance`` as a copy keeps it (0: none, the next copy is 1)."""
+    value = instance._db._values(instance._rows()[:1], "InstanceNumber")[0]
+    return int(value) if isinstance(value, int | float) and value == value else 0
+
+
+def _copy_writer(
+    src: Editor,
+    rel: str,
+    values: dict[str, Any],
+    uids: dict[str, str],
+    series_number: int | None,
+    instance_number: int | None,
+) -> Any:
+    """What writes the copy of the file ``rel`` with ``values`` and its new numbers."""
+
+    def writer(tmp: str) -> None:
+        ds = src.dataset(rel)
+        if rel in src.memory:
+            ds = copy_dataset(ds)
+        with naming(src.db.index.locations([rel])[0]):
+            apply_values(ds, values)
+        extra: dict[str, Any] = dict(uids)
+        if series_number is not None:
+            extra["SeriesNumber"] = series_number
+        if instance_number is not None:
+            extra["InstanceNumber"] = instance_number
+        apply_values(ds, extra)
+        _save(ds, tmp, part10=True)
+
+    return writer
 
 
 def _copy_empty(record: Record, parent: Record, src: Editor, dst: Editor) -> Record:
