@@ -14,7 +14,7 @@ Knows nothing of records, the index, the journal or the folder layout.
 """
 
 from ._base import Base, Template, read_source
-from ._classes import RT_DOSE
+from ._classes import NO_INTERCEPT, RT_DOSE
 from ._elements import DROP, REMOVE, TYPE2_PARENTS, holds_text, non_ascii
 from ._encoding import (
     Encoding,
@@ -54,6 +54,7 @@ __all__ = [
     "switch_charset",
     "unknown_vr",
     "REMOVE",
+    "NO_INTERCEPT",
     "RT_DOSE",
     "Base",
     "Converted",

@@ -20,7 +20,13 @@ it does not, the frame is a Secondary Capture Image, whose IOD takes any
   MR images: see :func:`~dbdicom._dataset._base.base_of`);
 * an RT Dose whose values need an intercept (negative ones: a difference
   of doses) or colour: RT Dose scales its stored values by DoseGridScaling
-  alone (:func:`dose_values`), which a derived RT Dose's encoding sets.
+  alone (:func:`dose_values`), which a derived RT Dose's encoding sets;
+* a PET image whose values need an intercept (its Rescale Intercept is 0:
+  the write stores non-negative values with a slope alone, see
+  :data:`NO_INTERCEPT`), or that combines several time frames or slices of
+  its sources (a mean over time: its FrameReferenceTime, DecayFactor or
+  SliceSensitivityFactor, Type 1 or 1C in the PET Image module, would be
+  empty, being none of the sources' -- see :data:`PET_FRAME`).
 
 :func:`class_rules` applies the choice to a frame's header.
 """
@@ -34,14 +40,51 @@ from pydicom import uid
 from .._checks import to_dicom
 from .._files import encode_element
 from ._base import Base
-from ._elements import ui
+from ._elements import image_type_rest, ui
 from ._encoding import Encoding, pixel_values
 
-__all__ = ["RT_DOSE", "SECONDARY_CAPTURE", "class_rules", "derived_class", "dose_values"]
+__all__ = [
+    "NO_INTERCEPT",
+    "PET",
+    "RT_DOSE",
+    "SECONDARY_CAPTURE",
+    "class_drops",
+    "class_rules",
+    "derived_class",
+    "dose_values",
+    "rescaled_class",
+]
 
 SECONDARY_CAPTURE = str(uid.SecondaryCaptureImageStorage)
 RT_DOSE = str(uid.RTDoseStorage)
+PET = str(uid.PositronEmissionTomographyImageStorage)
 _SOP_CLASS, _RESCALE_SLOPE, _RESCALE_TYPE = 0x00080016, 0x00281053, 0x00281054
+_IMAGE_TYPE = 0x00080008
+#: classes whose stored values are scaled by a slope alone (an RT Dose's
+#: DoseGridScaling; the PET Image module's Rescale Intercept, which is 0): a
+#: write of non-negative values from such sources stores them with no intercept
+NO_INTERCEPT = frozenset({RT_DOSE, PET})
+#: classes whose image has a rescale, Type 1 (the CT and PET Image modules):
+#: a derived frame has one, slope 1 and intercept 0 where its values need none
+_RESCALED = frozenset({PET, str(uid.CTImageStorage)})
+#: classes whose ImageType Value 2 is PRIMARY alone (the PET Image and
+#: Ophthalmic Photography modules): a derived frame is DERIVED\PRIMARY
+_PRIMARY = frozenset(
+    {
+        PET,
+        str(uid.OphthalmicPhotography8BitImageStorage),
+        str(uid.OphthalmicPhotography16BitImageStorage),
+    }
+)
+#: attributes of :data:`~dbdicom._dataset._elements.DROP` that are true of a
+#: frame of these classes, whose IOD has them per image: a PET image's
+#: ActualFrameDuration (Type 2 in the PET Image module, its frame's time; in
+#: the Cine module of a multi-frame object, the time of frames no longer there)
+_KEPT = {PET: (0x00181242,)}
+#: (0054,1300) FrameReferenceTime, (0054,1321) DecayFactor, (0054,1320)
+#: SliceSensitivityFactor: of one time frame and slice of a PET acquisition,
+#: Type 1 or 1C in the PET Image module
+PET_FRAME = (0x00541300, 0x00541321, 0x00541320)
 #: (3004,000E) DoseGridScaling: an RT Dose's stored values times it are its doses
 DOSE_GRID_SCALING = 0x3004000E
 #: what a derived Secondary Capture has where its source has none: ConversionType
@@ -128,6 +171,10 @@ def derived_class(source: str, encoding: Encoding) -> str:
     True
     >>> derived_class(RT_DOSE, Encoding("uint16", 0.5, -10.0, False)) == SECONDARY_CAPTURE
     True
+    >>> derived_class(PET, Encoding("uint16", 0.5, 0.0, False)) == PET
+    True
+    >>> derived_class(PET, Encoding("uint16", 0.5, -10.0, False)) == SECONDARY_CAPTURE
+    True
     >>> dx = str(uid.DigitalXRayImageStorageForPresentation)
     >>> derived_class(dx, grey) == dx, derived_class(dx, Encoding("uint16", 0.5, 0.0, False))
     (True, '1.2.840.10008.5.1.4.1.1.7')
@@ -135,7 +182,7 @@ def derived_class(source: str, encoding: Encoding) -> str:
     single = _SINGLE.get(source, source)
     if single is None:
         return SECONDARY_CAPTURE
-    if single == RT_DOSE and (encoding.intercept != 0.0 or encoding.samples != 1):
+    if single in NO_INTERCEPT and (encoding.intercept != 0.0 or encoding.samples != 1):
         return SECONDARY_CAPTURE
     if single in _UNSCALED and (encoding.slope != 1.0 or encoding.intercept != 0.0):
         return SECONDARY_CAPTURE
@@ -146,15 +193,24 @@ def derived_class(source: str, encoding: Encoding) -> str:
 
 
 def class_rules(base: Base, delta: dict[int, bytes | None], encoding: Encoding) -> str:
-    """The SOP class of a frame on ``base`` (:func:`derived_class`), and what it asks, in ``delta``.
+    r"""The SOP class of a frame on ``base`` (:func:`derived_class`); what it asks, in ``delta``.
 
     The class where it changes; a Secondary Capture's attributes the source
     has not; a RescaleType "US" with a rescale where the class's IOD asks
     for one (Computed Radiography, Digital X-Ray, X-Ray Angiography...);
     no DoseGridScaling outside an RT Dose (it would scale the values
-    read).
+    read); ImageType DERIVED\PRIMARY where Value 2 can be nothing else. A
+    PET frame whose :data:`PET_FRAME` values ``delta`` empties (its sources
+    differ in them) is a Secondary Capture.
     """
     found = derived_class(base.sop_class, encoding)
+    if found == PET and any(_emptied(delta, tag) for tag in PET_FRAME):
+        found = SECONDARY_CAPTURE
+    if found != base.sop_class:  # what the source's class keeps of DROP goes
+        delta.update(dict.fromkeys(_KEPT.get(base.sop_class, ())))
+    if found in _PRIMARY and delta.get(_IMAGE_TYPE) is not None:
+        rest = image_type_rest(delta[_IMAGE_TYPE])
+        delta[_IMAGE_TYPE] = encode_element(_IMAGE_TYPE, "CS", ["DERIVED", "PRIMARY", *rest])
     if found != base.sop_class:
         delta[_SOP_CLASS] = ui(_SOP_CLASS, found)
     if found != RT_DOSE and base.has(DOSE_GRID_SCALING):
@@ -169,6 +225,40 @@ def class_rules(base: Base, delta: dict[int, bytes | None], encoding: Encoding) 
             if tag not in delta and not base.has(tag) and (tag != _RESCALE_TYPE or rescaled):
                 delta[tag] = element
     return found
+
+
+def _emptied(delta: dict[int, bytes | None], tag: int) -> bool:
+    """Whether ``delta`` leaves out ``tag``'s element, or empties it (a short VR's: 8 bytes)."""
+    return tag in delta and (delta[tag] is None or len(delta[tag] or b"") == 8)
+
+
+def rescaled_class(sop_class: str) -> bool:
+    """Whether a frame of ``sop_class`` has a rescale whatever its values (CT, PET).
+
+    Examples
+    --------
+    >>> rescaled_class(PET), rescaled_class(SECONDARY_CAPTURE)
+    (True, False)
+    """
+    return sop_class in _RESCALED
+
+
+def class_drops(drops: dict[int, bytes | None], sop_class: str) -> dict[int, bytes | None]:
+    """The elements ``drops`` a frame of ``sop_class`` leaves out.
+
+    Those of :data:`~dbdicom._dataset._elements.DROP` its IOD has per image
+    stay (a PET image's ActualFrameDuration).
+
+    Examples
+    --------
+    >>> drops = {0x00181242: None, 0x00181063: None}
+    >>> list(class_drops(drops, PET)), len(class_drops(drops, SECONDARY_CAPTURE))
+    ([1577059], 2)
+    """
+    kept = _KEPT.get(sop_class)
+    if not kept:
+        return drops
+    return {tag: value for tag, value in drops.items() if tag not in kept}
 
 
 def dose_values(shape: tuple[int, ...], encoding: Encoding) -> list[tuple[int, str, Any]]:

@@ -49,7 +49,7 @@ from .._errors import InvalidValueError
 from .._files import Layouts, encode_element
 from ._attrs import shared_attrs
 from ._base import Base, Template, base_of, centre, differing, template_modality
-from ._classes import RT_DOSE, class_rules, dose_values
+from ._classes import RT_DOSE, class_drops, class_rules, dose_values, rescaled_class
 from ._counts import Counts
 from ._elements import (
     CHARSET,
@@ -79,6 +79,8 @@ _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
 
 # the frame's place: where sources at several places put it (see remove_differing)
 _POSITION, _ORIENTATION, _LOCATION = 0x00200032, 0x00200037, 0x00201041
+# FrameReferenceTime, ActualFrameDuration: of one time frame (a PET image's)
+_FRAME_TIME, _DURATION = 0x00541300, 0x00181242
 
 
 @dataclass(slots=True)
@@ -323,13 +325,16 @@ class PlanBuilder:
         frame's coordinates, the attrs or a later layer give it one. The
         element stays, with no value, where the first source has it: a
         Type 2 attribute (``EchoTime`` of a map fitted over echo times) must
-        be present, and may be empty.
+        be present, and may be empty. Sources of several time frames give
+        no frame duration: what they share is not the combined frame's.
         """
         if len(group) < 2:
             return
         attrs = self._attr_tags
         first = base.elements if base.source is group[0] else None
         differ = differing(group, self.layouts, first)
+        if _FRAME_TIME in differ:
+            differ = differ | {_DURATION}
         if _POSITION in differ and _ORIENTATION not in differ and _POSITION not in delta:
             # sources at several places, alike in orientation (a mean or a maximum over
             # slices): the frame lies at their centre, as a thick slab does (the position
@@ -550,12 +555,13 @@ class PlanBuilder:
         if group:
             delta[0x00082112], delta[0x00081115] = references(group, self._classes)
         sop_class = class_rules(base, delta, self.encoding)
+        rescaled = base.has(_RESCALE_SLOPE) or rescaled_class(sop_class)
         layers = [
-            self.drops,
+            class_drops(self.drops, sop_class),
             shared,
             delta,
             target if group else self.target_new(charset),
-            self.writer(base.has(_RESCALE_SLOPE), charset, sop_class == RT_DOSE, base.inverted()),
+            self.writer(rescaled, charset, sop_class == RT_DOSE, base.inverted()),
             self.window,
         ]
         bytes_ok = same and base.elements is not None and not self.customs

@@ -46,8 +46,8 @@ from .._arrays import (
     shared_values,
 )
 from .._dataset import (
+    NO_INTERCEPT,
     REMOVE,
-    RT_DOSE,
     Converted,
     FramePlan,
     PlanBuilder,
@@ -373,8 +373,9 @@ def _set_xarray(
     ]
     blocks, (low, high, integral) = ranged.result()
     shape, samples = pixels
-    start = low  # doses: stored values times DoseGridScaling, no intercept (see derived_class)
-    if low >= 0 and any(s.sop_class == RT_DOSE for group in sources for s in group):
+    # doses, PET values: stored values times a slope, no intercept (see derived_class)
+    start = low
+    if low >= 0 and any(s.sop_class in NO_INTERCEPT for group in sources for s in group):
         start = 0.0
     step = 1  # whole numbers wider than 16 bits: exact with a slope, if one step fits
     if integral and samples == 1 and da.dtype.kind != "b" and high - start > 65535:
