@@ -63,6 +63,9 @@ _UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
 ]
+#: how tags read on demand are decoded: kept columns of another version are read again
+#: (2: private creators as LO, file meta tags from the file meta, repeating groups)
+READS_VERSION = 2
 
 
 class Index(HeldTable, Files):
@@ -133,8 +136,16 @@ class Index(HeldTable, Files):
             if frames is None or frames[0].num_rows != n_frames:
                 return False
             per_frame = SavedTable(*frames)
-        self.hold(SavedTable(*loaded), per_frame)  # a frame is made of it when needed
-        self._touched = set()
+        table, info = loaded
+        stale = info.get("reads") != READS_VERSION and bool(info["json_columns"])
+        if stale:  # tags read on demand, decoded as dbdicom no longer does: read again
+            dropped = set(info["json_columns"])
+            table = table.drop_columns(list(dropped))
+            empty = [c for c in info["empty_columns"] if c not in dropped]
+            info = {**info, "json_columns": [], "empty_columns": empty}
+        self.hold(SavedTable(table, info), per_frame)  # a frame is made of it when needed
+        self._touched = None if stale else set()  # stale: every partition written anew
+        self._dirty = stale
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -416,6 +427,7 @@ class Index(HeldTable, Files):
         meta = {
             "root": str(self.root),
             "tags": TAGS_VERSION,
+            "reads": READS_VERSION,
             "folders": self.folders,
             "frames": len(self.frames),
         }
