@@ -9,8 +9,10 @@ file meta (group 0002) is read from the file meta.
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
+import pandas as pd
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
@@ -127,3 +129,21 @@ def test_instance_array_points_to_the_series(tmp_path: Path) -> None:
         instance.array()
     array, instances = instance.parent.array()  # the way out works as written
     assert array.shape[-2:] == (64, 64) and list(instances) == [instance]
+
+
+def test_many_tags_read_on_demand_do_not_fragment_the_index(tmp_path: Path) -> None:
+    """Each tag read on demand was a block of its own: pandas warned after a hundred."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    for element in range(0x1000, 0x1000 + 150):  # 150 private tags, none in the index
+        ds.add_new(0x00190000 | element, "LO", f"v{element}")
+    ds.add_new(0x00190010, "LO", "TEST")
+    ds.save_as(folder / "many.dcm", enforce_file_format=True)
+    database = db.database(folder)
+    instance = database.instances()[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        values = [instance[(0x0019, e)] for e in range(0x1000, 0x1000 + 150)]
+    assert values[0] == "v4096" and values[-1] == "v4245"  # Explicit VR: LO as the file says
+    assert database.index.frame[["(0019,1000)", "(0019,1095)"]].shape == (1, 2)

@@ -498,12 +498,11 @@ class Index(HeldTable, Files):
         vr = dict_vr(tag)
         if vr == "SQ":
             return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
-        if keyword not in self.frame.columns:
-            self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
-        col = self.frame[keyword].to_numpy(dtype=object)
+        new = keyword not in self.frame.columns  # added once read (put_column)
+        col = self._unread(keyword, new)
         todo = [int(r) for r in rows if col[int(r)] is UNREAD]
         if todo and self.check(np.array(todo)):  # rows read again: positions kept
-            col = self.frame[keyword].to_numpy(dtype=object)
+            col = self._unread(keyword, new)
             todo = [int(r) for r in rows if col[int(r)] is UNREAD]
         if todo:
             col = col.copy()
@@ -523,11 +522,17 @@ class Index(HeldTable, Files):
                     col[r] = None
                     continue
                 col[r] = header.values.get(tag)
-            self.frame[keyword] = pd.Series(col, dtype=object, index=self.frame.index)
+            self.put_column(keyword, pd.Series(col, dtype=object, index=self.frame.index))
             self._touch(self.array("_path", np.array(todo)))
             self._forget(keyword)
             self._dirty = True
         return [to_plain(col[int(r)], keyword) for r in rows]
+
+    def _unread(self, keyword: str, new: bool) -> np.ndarray:
+        """The values of column ``keyword`` (all :data:`UNREAD` for a ``new`` one)."""
+        if new:
+            return np.full(len(self.frame), UNREAD, dtype=object)
+        return self.frame[keyword].to_numpy(dtype=object)
 
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]
