@@ -23,9 +23,6 @@ from pydicom import config
 from pydicom.datadict import (
     dictionary_VM,
     dictionary_VR,
-    keyword_dict,
-    keyword_for_tag,
-    tag_for_keyword,
 )
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -34,6 +31,7 @@ from pydicom.tag import Tag
 from pydicom.valuerep import DSfloat, PersonName, validate_value
 
 from ._errors import InvalidValueError, UnknownTagError
+from ._keywords import KEYWORDS, keyword_for_tag, tag_for_keyword
 
 __all__ = ["SCALES", "resolve_tag", "scale_problem", "to_dicom"]
 
@@ -59,7 +57,7 @@ def suggest(name: str, extra: AbcSequence[str] = ()) -> str:
     >>> suggest("zzzz")
     ''
     """
-    pool = list(extra) + list(keyword_dict)
+    pool = list(extra) + list(KEYWORDS)
     close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
     return f" Did you mean {close[0]!r}?" if close else ""
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from ._errors import InvalidValueError, install_hint
+from ._keywords import tag_for_keyword
 
 __all__ = ["CustomAttribute", "REGISTRY", "custom", "custom_names", "register"]
 

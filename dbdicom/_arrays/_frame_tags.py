@@ -39,12 +39,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import dictionary_VR
 
 from .._checks import suggest
 from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
 from .._interaction import user_stacklevel
+from .._keywords import tag_for_keyword
 from ._dimension_index import INDEX_DIMS
 from ._frames import DAY
 from ._plain import SEPARATOR, split_component

@@ -12,6 +12,7 @@ from pydicom.errors import InvalidDicomError
 
 from .._errors import InvalidFileError
 from .._files import read_dataset
+from .._keywords import keyword_for_tag
 from ._each import ExportedPath, each_series
 from ._layout import target_folder, written
 
@@ -40,7 +41,8 @@ def _row(path: str, name: str = "") -> dict[str, str]:
         ds = read_dataset(path, stop_before_pixels=True, decode=False)
         row = {}
         for element in ds:
-            name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
+            tag = int(element.tag)  # (6002,0010) by number: OverlayRows is (6000,0010)
+            name = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
             row[name] = _cell(element)
     except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
         raise InvalidFileError(f"the header of {name or path} cannot be read: {exc}") from exc

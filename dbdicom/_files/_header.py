@@ -239,14 +239,14 @@ def read_header_at(win: Window, wanted: Mapping[int, str]) -> Header:
 def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     """:func:`read_header` of the file or bytes in ``win``."""
     header = Header()
-    pos, ts, header.media_sop_class = read_meta(win)
+    raws: dict[int, tuple[bytes, bytes]] = {}
+    pos, ts, header.media_sop_class = read_meta(win, wanted, raws)
     header.transfer_syntax = ts
     if ts == BIG_ENDIAN:
         raise NeedsPydicom(f"transfer syntax {ts}")
     inflating = Inflating(win, pos) if ts == DEFLATED else None
     if inflating is not None:
         win = Window(b"", inflating, sys.maxsize)
-    raws: dict[int, tuple[bytes, bytes]] = {}
     explicit, end = _walk_data(win, pos, ts, inflating is not None, _keep(wanted), raws)
     if not ts:
         found = "Explicit" if explicit else "Implicit"

@@ -200,6 +200,8 @@ def read_with_pydicom(path: str | BinaryIO, wanted: Iterable[int]) -> Header:
     for tag in wanted:
         if tag in ds:
             _read_value(ds, tag, header)
+        elif tag >> 16 == 0x0002 and meta is not None and tag in meta:  # file meta
+            _read_value(meta, tag, header)
     if "PixelData" in ds:
         header.has_pixels = True
         syntax = meta.get("TransferSyntaxUID") if meta is not None else None

@@ -120,7 +120,9 @@ class End(NamedTuple):
     modality_lut: bool = False
 
 
-def read_meta(win: Window) -> tuple[int, str, str | None]:
+def read_meta(
+    win: Window, keep: Container[int] = (), out: dict[int, tuple[bytes, bytes]] | None = None
+) -> tuple[int, str, str | None]:
     """Where the data set starts and two UIDs of the file meta, after checking the preamble.
 
     It reads the file meta group (group 0002, always Explicit VR Little
@@ -133,6 +135,9 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
     ----------
     win : Window
         The file or bytes, from their start.
+    keep, out
+        The meta elements to keep, and where: ``out[tag] = (VR code, value bytes)``,
+        as :func:`walk` keeps elements.
 
     Returns
     -------
@@ -191,6 +196,8 @@ def read_meta(win: Window) -> tuple[int, str, str | None]:
                 transfer_syntax = _meta_text(win, pos + head, length)
             elif elem == 0x0002:  # MediaStorageSOPClassUID
                 media = _meta_text(win, pos + head, length)
+            _keep_meta(win, pos + head, length, (0x00020000 | elem, vr), keep, out)
+            data, base = win.data, win.base
             pos += head + length
     except struct.error as exc:  # pragma: no cover - fetch checks the lengths first
         raise EOFError(f"the file ends inside the file meta ({exc})") from exc
@@ -222,6 +229,21 @@ def _no_marker(data: bytes) -> Exception:
     if starts_like_dicom(data):
         return NeedsPydicom("no file meta header")
     return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+
+
+def _keep_meta(
+    win: Window,
+    pos: int,
+    length: int,
+    tag_vr: tuple[int, bytes],
+    keep: Container[int],
+    out: dict[int, tuple[bytes, bytes]] | None,
+) -> None:
+    """Put the meta element ``tag_vr`` (value at ``pos``) into ``out`` if ``keep`` has it."""
+    tag, vr = tag_vr
+    if out is not None and tag in keep:
+        rel = win.fetch(pos, length)
+        out[tag] = (vr, bytes(win.data[rel : rel + length]))
 
 
 def _meta_text(win: Window, pos: int, length: int) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from pydicom.datadict import dictionary_VR
 from pydicom.errors import InvalidDicomError
 
+from .._errors import UnknownTagError
 from .._facade import pandas as pd
 from .._facade import pyarrow as pa
 from .._facade import pyarrow_compute as pc
@@ -143,7 +144,7 @@ def with_cells(col: pd.Series, rows: np.ndarray, cell: Any) -> Any:
 
 
 def tag_number(column: str) -> int:
-    """The tag number of an index column: a keyword, or ``(gggg,eeee)`` for a private tag.
+    """The tag number of an index column: a keyword, or ``(gggg,eeee)`` for a tag without one.
 
     >>> hex(tag_number("Rows")), hex(tag_number("(0019,1010)"))
     ('0x280010', '0x191010')
@@ -152,17 +153,25 @@ def tag_number(column: str) -> int:
         g, e = column.strip("()").split(",")
         return (int(g, 16) << 16) | int(e, 16)
     tag = tag_of(column)
-    if tag is None:
-        raise KeyError(column)
+    if tag is None:  # a column no keyword names: never a bare KeyError for the user
+        raise UnknownTagError(
+            f"{column!r} is not a DICOM keyword: give the tag as (group, element), "
+            "e.g. (0x0028, 0x0010)."
+        )
     return tag
 
 
 def dict_vr(tag: int) -> str:
     """The VR of ``tag`` in the DICOM dictionary (the first if several), UN if unknown.
 
-    >>> dict_vr(0x00280010), dict_vr(0x00191010)
-    ('US', 'UN')
+    A private creator (gggg,0010-00FF) is LO by definition (PS3.5 7.8.1):
+    so it is read in Implicit VR and where a file gives UN.
+
+    >>> dict_vr(0x00280010), dict_vr(0x00191010), dict_vr(0x00090010)
+    ('US', 'UN', 'LO')
     """
+    if tag >> 16 & 1 and 0x0010 <= tag & 0xFFFF <= 0x00FF:
+        return "LO"
     try:
         return str(dictionary_VR(tag)).split(" or ")[0]
     except KeyError:

@@ -28,14 +28,13 @@ import numpy as np
 from pydicom.datadict import (
     dictionary_description,
     dictionary_VR,
-    keyword_for_tag,
-    tag_for_keyword,
 )
 
 from .._checks import suggest
 from .._errors import UnknownTagError
 from .._facade import is_na
 from .._facade import pandas as pd
+from .._keywords import keyword_for_tag, tag_for_keyword
 
 __all__ = [
     "column_data",

@@ -23,6 +23,9 @@ from ._perframe import make_frames_table
 
 __all__ = ["HeldTable"]
 
+#: new columns joined to the frame between two consolidations (pandas warns past 100 blocks)
+_LOOSE = 32
+
 
 class HeldTable:
     """The table of an :class:`~._index.Index` (one row per file), and what is kept of it."""
@@ -34,6 +37,7 @@ class HeldTable:
         self._columns: dict[str, pd.Series] = {}
         self._extra: tuple[tuple[int, int], frozenset[str]] | None = None
         self._arrays_of: Any = None
+        self._loose = 0  # columns added on demand (see add_column)
         # the table: a pandas frame (``frame``), or as a reopen loaded it, Arrow
         # columns (``_saved``) until a frame is needed
         self._frame: pd.DataFrame | None = None
@@ -191,6 +195,30 @@ class HeldTable:
         if found is None:
             found = self._lookups[name] = Lookup(self.column(name))
         return found
+
+    def put_column(self, name: str, values: pd.Series) -> None:
+        """Set column ``name`` (a tag read on demand), without fragmenting the frame.
+
+        ``frame[name] = ...`` makes a block per column set: after a hundred,
+        every row operation walks them all (pandas' PerformanceWarning). A new
+        column is joined instead (no copy: pandas copies on write), and every
+        :data:`_LOOSE` columns set the frame is consolidated once (one copy).
+        What is kept of the other columns stays valid: their values are the same.
+        """
+        old = self.frame
+        self._loose += 1
+        if name in old.columns:
+            old[name] = values
+            new = old.copy() if self._loose % _LOOSE == 0 else old  # copy(): blocks merged
+        else:
+            base = old.copy() if self._loose % _LOOSE == 0 else old
+            new = pd.concat([base, values.rename(name).to_frame()], axis=1)
+        self._frame = new
+        if self._arrays_of is old:
+            self._arrays_of = new
+        if self._absent is not None and self._absent[0] is old:
+            self._absent = (new, self._absent[1])
+        self._forget(name)
 
     def _forget(self, name: str) -> None:
         """Drop what is kept of column ``name`` (it changed)."""

@@ -63,6 +63,9 @@ _UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
     :12
 ]
+#: how tags read on demand are decoded: kept columns of another version are read again
+#: (2: private creators as LO, file meta tags from the file meta, repeating groups)
+READS_VERSION = 2
 
 
 class Index(HeldTable, Files):
@@ -133,8 +136,16 @@ class Index(HeldTable, Files):
             if frames is None or frames[0].num_rows != n_frames:
                 return False
             per_frame = SavedTable(*frames)
-        self.hold(SavedTable(*loaded), per_frame)  # a frame is made of it when needed
-        self._touched = set()
+        table, info = loaded
+        stale = info.get("reads") != READS_VERSION and bool(info["json_columns"])
+        if stale:  # tags read on demand, decoded as dbdicom no longer does: read again
+            dropped = set(info["json_columns"])
+            table = table.drop_columns(list(dropped))
+            empty = [c for c in info["empty_columns"] if c not in dropped]
+            info = {**info, "json_columns": [], "empty_columns": empty}
+        self.hold(SavedTable(table, info), per_frame)  # a frame is made of it when needed
+        self._touched = None if stale else set()  # stale: every partition written anew
+        self._dirty = stale
         self.folders = {str(k): int(v) for k, v in folders.items()}
         self.version += 1
         return True
@@ -416,6 +427,7 @@ class Index(HeldTable, Files):
         meta = {
             "root": str(self.root),
             "tags": TAGS_VERSION,
+            "reads": READS_VERSION,
             "folders": self.folders,
             "frames": len(self.frames),
         }
@@ -485,7 +497,7 @@ class Index(HeldTable, Files):
         if dict_vr(tag) == "SQ":
             return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
         self.read_on_demand(rows, [keyword])
-        col = self.frame[keyword].to_numpy(dtype=object)
+        col = self._column(keyword)
         return [to_plain(col[int(r)], keyword) for r in rows]
 
     def _on_demand(self, keyword: str) -> bool:
@@ -506,15 +518,13 @@ class Index(HeldTable, Files):
         tags = {}
         for keyword in dict.fromkeys(keywords):
             if self._on_demand(keyword) and dict_vr(tag_number(keyword)) != "SQ":
-                tags[keyword] = tag_number(keyword)
-                if keyword not in self.frame.columns:
-                    self.frame[keyword] = pd.Series([UNREAD] * len(self.frame), dtype=object)
+                tags[keyword] = tag_number(keyword)  # a new column: added once read (put_column)
         todo = self._unread(rows, tags)
         if todo and self.check(np.array(todo)):  # rows read again: positions kept
             todo = self._unread(rows, tags)
         if not todo:
             return
-        cols = {k: self.frame[k].to_numpy(dtype=object).copy() for k in tags}
+        cols = {k: self._column(k).copy() for k in tags}
         changed: set[str] = set()
         for r in todo:
             missing = [k for k in tags if cols[k][r] is UNREAD]
@@ -525,7 +535,7 @@ class Index(HeldTable, Files):
             for k in missing:
                 cols[k][r] = values.get(tags[k])
         for k in changed:
-            self.frame[k] = pd.Series(cols[k], dtype=object, index=self.frame.index)
+            self.put_column(k, pd.Series(cols[k], dtype=object, index=self.frame.index))
             self._forget(k)
         self._touch(self.array("_path", np.array(todo)))
         self._dirty = True
@@ -552,9 +562,15 @@ class Index(HeldTable, Files):
         rows = np.asarray(rows, dtype=np.int64)
         unread = np.zeros(len(rows), dtype=bool)
         for k in tags:
-            col = self.frame[k].to_numpy(dtype=object)[rows]
+            col = self._column(k)[rows]
             unread |= np.fromiter((v is UNREAD for v in col), dtype=bool, count=len(col))
         return [int(r) for r in np.asarray(rows)[unread]]
+
+    def _column(self, keyword: str) -> np.ndarray:
+        """The values of the on-demand column ``keyword`` (all :data:`UNREAD` before it is one)."""
+        if keyword not in self.frame.columns:
+            return np.full(len(self.frame), UNREAD, dtype=object)
+        return self.frame[keyword].to_numpy(dtype=object)
 
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]

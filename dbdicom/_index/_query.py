@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.datadict import dictionary_VM, tag_for_keyword
+from pydicom.datadict import dictionary_VM
 from pydicom.valuerep import PersonName
 
 from .._checks import to_dicom
 from .._errors import InvalidValueError
 from .._facade import pandas as pd
+from .._keywords import tag_for_keyword
 from ._columns import JOINED, NUMERIC_VRS, VECTORS, vr_of
 from ._perframe import frame_values_by_file
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ELSEWHERE",
     "KEYS",
     "LEVELS",
     "LEVEL_ATTRIBUTES",
@@ -37,6 +38,23 @@ __all__ = [
 ]
 
 LEVELS = ("database", "patient", "study", "series", "instance")
+
+_ONE_IMAGE = (
+    " An instance's pixels are read through its series: `array, instances = "
+    "instance.parent.array()` gives every image of the series with the instance of each, "
+    "and `da = instance.parent.to_xarray()` then `da.where(da.SOPInstanceUID == "
+    "instance.SOPInstanceUID, drop=True)` the image(s) of this instance as a DataArray."
+)
+#: what to use instead of a method a level does not have (by level and name)
+ELSEWHERE: dict[tuple[str, str], str] = {
+    ("instance", "array"): _ONE_IMAGE,
+    ("instance", "to_xarray"): _ONE_IMAGE,
+    ("instance", "pixel_array"): _ONE_IMAGE,
+    ("instance", "set_array"): (
+        " Pixels are written for a whole series: series.set_array(array) or "
+        "series.set_xarray(da) (instance.parent is its series)."
+    ),
+}
 
 KEYS: dict[str, str] = {
     "patient": "PatientID",

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.datadict import tag_for_keyword
 
 from .._arrays import affine_of, base_keyword
 from .._errors import DicomError, GeometryError, InvalidValueError, install_hint
 from .._export import dicom_lists, series_description
 from .._geometry import ORDERS, inside, resample, source_indices
+from .._keywords import tag_for_keyword
 
 if TYPE_CHECKING:
     import xarray as xr

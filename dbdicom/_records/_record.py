@@ -10,13 +10,13 @@ import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydicom.datadict import tag_for_keyword
 
 from .._checks import READ_HINT, TagLike, suggest
 from .._custom import custom, custom_names
 from .._errors import UnknownAttributeError
 from .._interaction import tell, warn
-from ._attributes import LEVELS
+from .._keywords import tag_for_keyword
+from ._attributes import ELSEWHERE, LEVELS
 from ._copies import save_to
 from ._empty import child_level, parent_of
 from ._exports import Exports
@@ -268,7 +268,9 @@ class Record(Exports, Views, Deletes):
         if tag_for_keyword(name) is not None or custom(name) is not None:
             return self.get(name)
         methods = [m for m in dir(type(self)) if not m.startswith("_")]
-        hint = READ_HINT if name.startswith("get_") else suggest(name, methods + custom_names())
+        hint = ELSEWHERE.get((self.level, name)) or (
+            READ_HINT if name.startswith("get_") else suggest(name, methods + custom_names())
+        )
         raise UnknownAttributeError(
             f"{type(self).__name__} has no attribute {name!r}: it is neither a method, a "
             f"DICOM keyword nor a custom attribute.{hint}"

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -22,6 +21,7 @@ from .._checks import resolve_tag, to_dicom
 from .._dataset import UnkeptBytesError
 from .._errors import ElementNotFoundError, InvalidValueError, UnknownAttributeError
 from .._files import FORMAT_TAGS
+from .._keywords import keyword_for_tag, tag_for_keyword
 from ._attributes import KEYS, LEVELS, level_of
 from ._edit import DELETE, Editor, put
 from ._structure import _ancestor, _editor, _exists, is_empty
@@ -101,7 +101,8 @@ def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
     checked: list[_Item] = []
     for tag, value in items:
         if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
-            checked.append((int(value.tag), str(value.keyword or value.tag), value.VR, value))
+            name = keyword_for_tag(int(value.tag)) or str(value.tag)  # (6002,0010): no keyword
+            checked.append((int(value.tag), name, value.VR, value))
             continue
         if value is DELETE and not isinstance(tag, str):  # no VR needed: a private tag too
             number, vr = int(Tag(tag)), "UN"
