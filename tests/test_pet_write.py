@@ -122,3 +122,15 @@ def test_a_mean_over_time_given_its_reference_time_says_no_duration(tmp_path: Pa
         assert float(ds.FrameReferenceTime) == 90000.0
         assert ds["ActualFrameDuration"].is_empty
         assert dciodvfy_errors(ds.filename) == [], ds.filename
+
+
+def test_a_dynamic_cut_short_keeps_its_number_of_time_slices(pet: db.Database) -> None:
+    """A review: the first 5 of 12 frames (slices of uneven counts) lost NumberOfTimeSlices,
+    Type 1C in a DYNAMIC series; it is the time slices the frames reach."""
+    da = pet.series(SeriesDescription="dynamic PET")[0].to_xarray(dims=["InstanceNumber"])
+    files = _written(pet, da.isel(InstanceNumber=slice(0, 5)))
+    assert {int(f.NumberOfTimeSlices) for f in files} == {2}
+    indices = [int(f.ImageIndex) for f in files]
+    assert len(set(indices)) == 5 and max(indices) <= 2 * int(files[0].NumberOfSlices)
+    for f in files:
+        assert dciodvfy_errors(f.filename) == [], f.filename

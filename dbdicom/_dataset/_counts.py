@@ -7,8 +7,10 @@ header does not have one (its source's, or an attr), none is added:
 
 * NumberOfSlices (PET, NM; Type 1): the slices the frames lie in (see
   :meth:`~dbdicom._dataset.PlanBuilder.slices`);
-* NumberOfTimeSlices (PET, Type 1C for a DYNAMIC series): the frames of
-  each slice, where every slice has as many (else left out);
+* NumberOfTimeSlices (PET, Type 1C for a DYNAMIC series, so never left
+  out): the most frames any slice has (as many as each has, where the
+  frames are whole volumes); where the slices are not known, the frame's
+  header keeps its own;
 * ImageIndex (PET, Type 1): (time slice - 1) x NumberOfSlices + slice, as
   the PET Image module defines it: the slice counted along the normal, the
   time slice the frame's rank among the frames of its slice in the array's
@@ -59,7 +61,7 @@ class Counts:
 
     def __init__(self) -> None:
         self._slices: bytes | None = None
-        self._time_slices: bytes | None = None
+        self._time_slices: bytes | None = None  # None: the frame's own kept
         self._index: list[bytes | None] = []
         self._temporal: list[bytes | None] = []
         self._positions: bytes | None = None
@@ -70,7 +72,7 @@ class Counts:
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
         self._slices = _us(NUMBER_OF_SLICES, count)
         known = count > 0 and len(numbers) > 0 and bool((numbers > 0).all())
-        if not known:
+        if not known:  # one time slice a frame, its rank: the source's count is no truer
             self._time_slices = None
             self._index = [_us(IMAGE_INDEX, k + 1) for k in range(len(numbers))]
             return
@@ -79,8 +81,9 @@ class Counts:
         times = np.empty(len(numbers), dtype=np.int64)
         for k, number in enumerate(numbers.tolist()):
             seen[number] = times[k] = seen.get(number, 0) + 1
-        per_slice = set(seen.values())
-        self._time_slices = _us(TIME_SLICES, per_slice.pop()) if len(per_slice) == 1 else None
+        # slices of uneven counts (a dynamic cut short): the time slices the frames reach
+        # (Type 1C in a DYNAMIC series: never left out), as ImageIndex counts them
+        self._time_slices = _us(TIME_SLICES, max(seen.values()))
         self._index = [
             _us(IMAGE_INDEX, (int(t) - 1) * count + int(s))
             for t, s in zip(times.tolist(), numbers.tolist(), strict=True)
@@ -112,11 +115,12 @@ class Counts:
 
         ``held``: whether the frame's header has a tag (its base's, or an
         attr's). A count the frame's own values (``delta``: its coordinates)
-        give stays.
+        give stays, but for a TemporalPositionIdentifier renumbered from the
+        sources': their coordinate (``to_xarray``'s) only repeats them.
         """
         if self._slices is not None and held(NUMBER_OF_SLICES):
             delta[NUMBER_OF_SLICES] = self._slices
-        if held(TIME_SLICES) and TIME_SLICES not in delta:
+        if self._time_slices is not None and held(TIME_SLICES) and TIME_SLICES not in delta:
             delta[TIME_SLICES] = self._time_slices
         if k is None:
             return
@@ -124,10 +128,5 @@ class Counts:
             delta[IMAGE_INDEX] = self._index[k]
         if held(TEMPORAL_POSITIONS) and TEMPORAL_POSITIONS not in delta:
             delta[TEMPORAL_POSITIONS] = self._positions
-        if (
-            self._renumbered
-            and held(TEMPORAL_POSITION)
-            and TEMPORAL_POSITION not in delta
-            and k < len(self._temporal)
-        ):
+        if self._renumbered and held(TEMPORAL_POSITION) and k < len(self._temporal):
             delta[TEMPORAL_POSITION] = self._temporal[k]

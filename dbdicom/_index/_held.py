@@ -201,7 +201,8 @@ class HeldTable:
 
         ``frame[name] = ...`` makes a block per column set: after a hundred,
         every row operation walks them all (pandas' PerformanceWarning). A new
-        column is joined instead (no copy: pandas copies on write), and every
+        column is joined instead (no copy under pandas 3's copy on write; pandas
+        2 copies the frame, once a new column), and every
         :data:`_LOOSE` columns set the frame is consolidated once (one copy).
         What is kept of the other columns stays valid: their values are the same.
         """

@@ -496,15 +496,15 @@ class Index(HeldTable, Files):
         tag = tag_number(keyword)
         if dict_vr(tag) == "SQ":
             return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
-        self.read_on_demand(rows, [keyword])
-        col = self._column(keyword)
+        col = self._read_missing(rows, {keyword: tag})[keyword]
         return [to_plain(col[int(r)], keyword) for r in rows]
 
     def _on_demand(self, keyword: str) -> bool:
         """Whether ``keyword`` is a tag read from the files when asked (not an index column)."""
         if keyword in VECTORS or keyword in TAGS:
             return False
-        return keyword not in self.names or keyword in self.extra_columns()
+        held = self._frame.columns if self._frame is not None else self.names
+        return keyword not in held or keyword in self.extra_columns()
 
     def read_on_demand(self, rows: np.ndarray, keywords: Sequence[str]) -> None:
         """Read the tags ``keywords`` not yet read in ``rows``: each file once for all of them.
@@ -519,12 +519,21 @@ class Index(HeldTable, Files):
         for keyword in dict.fromkeys(keywords):
             if self._on_demand(keyword) and dict_vr(tag_number(keyword)) != "SQ":
                 tags[keyword] = tag_number(keyword)  # a new column: added once read (put_column)
-        todo = self._unread(rows, tags)
+        self._read_missing(rows, tags)
+
+    def _read_missing(self, rows: np.ndarray, tags: Mapping[str, int]) -> dict[str, np.ndarray]:
+        """:meth:`read_on_demand` of ``tags`` (keyword: number), which are read on demand.
+
+        Returns each column's values (all rows) as read.
+        """
+        cols = {k: self._column(k) for k in tags}
+        todo = self._unread(rows, cols)
         if todo and self.check(np.array(todo)):  # rows read again: positions kept
-            todo = self._unread(rows, tags)
+            cols = {k: self._column(k) for k in tags}
+            todo = self._unread(rows, cols)
         if not todo:
-            return
-        cols = {k: self._column(k).copy() for k in tags}
+            return cols
+        cols = {k: col.copy() for k, col in cols.items()}
         changed: set[str] = set()
         for r in todo:
             missing = [k for k in tags if cols[k][r] is UNREAD]
@@ -536,9 +545,9 @@ class Index(HeldTable, Files):
                 cols[k][r] = values.get(tags[k])
         for k in changed:
             self.put_column(k, pd.Series(cols[k], dtype=object, index=self.frame.index))
-            self._forget(k)
         self._touch(self.array("_path", np.array(todo)))
         self._dirty = True
+        return cols
 
     def _tags_of(self, path: str, tags: Mapping[str, int]) -> dict[int, Any]:
         """The values of ``tags`` (keyword: number) in the file ``path``; none in a bad file."""
@@ -555,16 +564,16 @@ class Index(HeldTable, Files):
         except (NotDicomError, EOFError, OSError):
             return {}
 
-    def _unread(self, rows: np.ndarray, tags: Mapping[str, int]) -> list[int]:
-        """The positions among ``rows`` where a column of ``tags`` is not read yet."""
-        if not tags:
+    def _unread(self, rows: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[int]:
+        """The positions among ``rows`` where one of the columns ``cols`` is not read yet."""
+        if not cols:
             return []
         rows = np.asarray(rows, dtype=np.int64)
         unread = np.zeros(len(rows), dtype=bool)
-        for k in tags:
-            col = self._column(k)[rows]
-            unread |= np.fromiter((v is UNREAD for v in col), dtype=bool, count=len(col))
-        return [int(r) for r in np.asarray(rows)[unread]]
+        for col in cols.values():
+            taken = col[rows]
+            unread |= np.fromiter((v is UNREAD for v in taken), dtype=bool, count=len(taken))
+        return [int(r) for r in rows[unread]]
 
     def _column(self, keyword: str) -> np.ndarray:
         """The values of the on-demand column ``keyword`` (all :data:`UNREAD` before it is one)."""

@@ -62,15 +62,26 @@ def temporal_positions(
     """The TemporalPositionIdentifier of each frame of ``da`` (C order), and whether the user's.
 
     The user's: a coordinate's, else an attr's; else the one its source
-    frames (``groups``) share (None: none, or they differ).
+    frames (``groups``) share (None: none, or they differ). A coordinate
+    that gives each frame its sources' value (as ``to_xarray`` gives it) is
+    theirs, not the user's: it is renumbered as theirs is.
     """
     keyword = "TemporalPositionIdentifier"
-    if keyword in da.coords:
-        found = [tags.values(index).get(keyword) for index in frames_of(da)]
-        return [None if v is None else float(v) for v in found], True
-    if keyword in da.attrs:
+    if keyword in da.attrs and keyword not in da.coords:
         value = _numbers(da.attrs[keyword], 1)
         return [None if value is None else float(value[0])] * len(groups), True
+    theirs = _source_positions(series, groups, keyword)
+    if keyword in da.coords:
+        found = [tags.values(index).get(keyword) for index in frames_of(da)]
+        given = [None if v is None or v != v else float(v) for v in found]
+        return given, given != theirs
+    return theirs, False
+
+
+def _source_positions(
+    series: Record, groups: list[list[Source]], keyword: str
+) -> list[float | None]:
+    """The value of ``keyword`` each frame's sources share (None: none, or they differ)."""
     uids = {s.sop_uid for group in groups for s in group if s.dataset is None}
     held: dict[str, Any] = {}
     if uids and keyword in series._db.index.frame.columns:
@@ -87,7 +98,7 @@ def temporal_positions(
             number = _numbers(held.get(source.sop_uid) if value is None else value, 1)
             shared.add(None if number is None or number[0] != number[0] else float(number[0]))
         out.append(shared.pop() if len(shared) == 1 else None)
-    return out, False
+    return out
 
 
 def _numbers(value: Any, n: int) -> np.ndarray | None:
