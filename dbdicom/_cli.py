@@ -9,7 +9,6 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydicom.errors import InvalidDicomError
 
@@ -18,7 +17,7 @@ from ._errors import DicomError
 from ._export import label
 from ._files import read_dataset, undecodable_as_bytes
 from ._index import file_report
-from ._records import database
+from ._records import Database, database
 
 __all__ = ["main"]
 
@@ -41,17 +40,17 @@ def _demo(args: argparse.Namespace) -> int:
 def _print(args: argparse.Namespace) -> int:
     db = database(args.path)
     db.print()
-    return _strict_end(args, db.problems())
+    return _strict_end(args, db)
 
 
 def _scan(args: argparse.Namespace) -> int:
     db = database(args.path)
     db.scan()
     db.print()
-    return _strict_end(args, db.problems())
+    return _strict_end(args, db)
 
 
-def _strict_end(args: argparse.Namespace, problems: Any) -> int:
+def _strict_end(args: argparse.Namespace, db: Database) -> int:
     """The exit code of a tree printed with its problems: 1 under ``--strict`` if it lists any.
 
     Without ``--strict`` a folder that holds files dbdicom leaves out (a
@@ -59,7 +58,10 @@ def _strict_end(args: argparse.Namespace, problems: Any) -> int:
     exits 0: the listing is what was asked for. ``--strict`` makes the
     problems a failure, for scripts that go on only with a clean folder.
     """
-    if not args.strict or problems.empty:
+    if not args.strict:
+        return 0
+    problems = db.problems()
+    if problems.empty:
         return 0
     files = problems["path"].nunique()
     print(
