@@ -30,6 +30,12 @@ def _user_folders_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(home / "cache"))
         patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        # the temporary files of module-scoped fixtures (set up before a test's own
+        # folder): a database without a folder (db.series(array)) made its folder in
+        # /tmp, removed only when the worker exits
+        (home / "tmp").mkdir()
+        patch.setattr(tempfile, "tempdir", str(home / "tmp"))
+        patch.setenv("TMPDIR", str(home / "tmp"))
         yield
 
 
