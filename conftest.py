@@ -2,8 +2,8 @@
 
 Every test, and every example, makes its temporary files (``tempfile.mkdtemp()``,
 ``TemporaryDirectory``) in a folder pytest keeps for it, not in the system's
-temporary folder, where ~140 were left a run; dbdicom's user cache and data
-folders are the run's, not the user's.
+temporary folder, where ~140 were left a run; so do the processes it starts
+(``TMPDIR``); dbdicom's user cache and data folders are the run's, not the user's.
 
 ``zip_of(members)`` makes a zip file (a CD shipped as an archive, a store of
 objects) in the test's temporary folder and returns its path: ``members``
@@ -30,6 +30,12 @@ def _user_folders_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(home / "cache"))
         patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        # the temporary files of module-scoped fixtures (set up before a test's own
+        # folder): a database without a folder (db.series(array)) made its folder in
+        # /tmp, removed only when the worker exits
+        (home / "tmp").mkdir()
+        patch.setattr(tempfile, "tempdir", str(home / "tmp"))
+        patch.setenv("TMPDIR", str(home / "tmp"))
         yield
 
 
@@ -37,7 +43,12 @@ def _user_folders_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def _temporary_files_of_the_test(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
+    # this process's tempfile, and (TMPDIR) those of the processes the test starts: a
+    # child killed on purpose (test_crash.py's SIGKILL) never runs the atexit that
+    # removes the folder of a database without one (dbdicom-memory-*), and left it in /tmp
+    folder = str(tmp_path_factory.mktemp("tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+    monkeypatch.setenv("TMPDIR", folder)
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,14 @@ from ._errors import DicomError
 from ._export import label
 from ._files import read_dataset, undecodable_as_bytes
 from ._index import file_report
-from ._records import database
+from ._records import Database, database
 
 __all__ = ["main"]
+
+_STRICT = (
+    "exit with code 1 if any problem is listed (a file left out, one placed by a rule, "
+    "files that disagree...); without it the problems are listed and the exit code is 0"
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -33,15 +38,37 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
-    database(args.path).print()
-    return 0
+    db = database(args.path)
+    db.print()
+    return _strict_end(args, db)
 
 
 def _scan(args: argparse.Namespace) -> int:
     db = database(args.path)
     db.scan()
     db.print()
-    return 0
+    return _strict_end(args, db)
+
+
+def _strict_end(args: argparse.Namespace, db: Database) -> int:
+    """The exit code of a tree printed with its problems: 1 under ``--strict`` if it lists any.
+
+    Without ``--strict`` a folder that holds files dbdicom leaves out (a
+    ``notes.txt`` beside the images) or places by a rule is listed and
+    exits 0: the listing is what was asked for. ``--strict`` makes the
+    problems a failure, for scripts that go on only with a clean folder.
+    """
+    if not args.strict:
+        return 0
+    problems = db.problems()
+    if problems.empty:
+        return 0
+    files = problems["path"].nunique()
+    print(
+        f"dbdicom {args.command}: {len(problems)} problem(s) in {files} file(s) (--strict)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -51,8 +78,9 @@ def _info(args: argparse.Namespace) -> int:
     (:func:`~dbdicom._index.file_report`): one that a database leaves out
     (not DICOM, truncated, unreadable) is its problem on standard error and
     exit code 1, with no header of values that may be garbage; the problems
-    of one it reads follow its header, on standard error. pydicom's warnings
-    are among those problems, not printed as they come.
+    of one it reads follow its header, on standard error, with exit code 0
+    (1 under ``--strict``). pydicom's warnings are among those problems, not
+    printed as they come.
     """
     path = Path(args.file)
     if not path.is_file():
@@ -85,7 +113,7 @@ def _info(args: argparse.Namespace) -> int:
         print(f"dbdicom info: {len(problems)} problem(s) with {path}:", file=sys.stderr)
         for problem in problems:
             print(f"  {_one_line(problem)}", file=sys.stderr)
-    return 0
+    return 1 if problems and args.strict else 0
 
 
 def _one_line(text: str) -> str:
@@ -142,7 +170,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dbdicom", description="Open folders of DICOM files as databases."
+        prog="dbdicom",
+        description="Open folders of DICOM files as databases.",
+        epilog="Exit codes: 0 done; 1 an error (one line on standard error), or problems "
+        "listed under --strict; 2 a wrong command line.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="build a demo database and show what dbdicom does with it")
@@ -150,9 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_demo)
     p = sub.add_parser("print", help="print the patients > studies > series of a folder")
     p.add_argument("path", help="a folder of DICOM files")
+    p.add_argument("--strict", action="store_true", help=_STRICT)
     p.set_defaults(func=_print)
     p = sub.add_parser("scan", help="read every file of a folder again, then print it")
     p.add_argument("path", help="a folder of DICOM files")
+    p.add_argument("--strict", action="store_true", help=_STRICT)
     p.set_defaults(func=_scan)
     p = sub.add_parser("export", help="export a folder (or some series) to another format")
     p.add_argument("path", help="a folder of DICOM files")
@@ -179,6 +212,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print the header of one DICOM file")
     p.add_argument("file", help="a DICOM file")
     p.add_argument("--pixels", action="store_true", help="also read the pixel data element")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with code 1 if a file that is read has problems too (a file that cannot "
+        "be read always gives 1)",
+    )
     p.set_defaults(func=_info)
     return parser
 

@@ -162,7 +162,8 @@ register_accessor()  # xarray is imported: da.dicom works on what this backend o
 
 
 #: xarray's CF decoding switches: accepted (a user's decode_times=False), with nothing to
-#: decode -- the values come from the DICOM elements, as their VRs say
+#: decode -- the values come from the DICOM elements, as their VRs say (see the class's
+#: docstring: decode_times=False does not give the DICOM strings)
 _CF_DECODERS = (
     "mask_and_scale",
     "decode_times",
@@ -191,6 +192,21 @@ class DbdicomBackendEntrypoint(BackendEntrypoint):
     ``open_datatree`` / ``open_groups`` give every series (see
     :meth:`dbdicom.Database.to_datatree`); their ``group`` (a path, UID or
     description) gives the tree below that node.
+
+    xarray's CF switches (``decode_times``, ``decode_timedelta``,
+    ``use_cftime``, ``mask_and_scale``, ``concat_characters``,
+    ``decode_coords``) are accepted and change nothing: there is no CF
+    encoding to undo. ``decode_times=False`` in particular still gives
+    dates (VR DA) and date-times (DT) as ``datetime64`` and times of day
+    (TM) as seconds since midnight: these are not a decoding of stored
+    numbers, as CF times are, but what :meth:`dbdicom.Series.to_xarray`
+    reads from the DICOM text, the same whatever the switch, so that a
+    script that passes it to every backend gets the same DataArray here.
+    The text as the files hold it (``"20240115"``, ``"103010"``) is what
+    a record's attribute gives (``series.AcquisitionTime``: one value per
+    file where the files differ); it cannot be had as a coordinate, as
+    the times of a series acquired across midnight count on from the first
+    day's midnight (86410 s), which no DICOM time of day can say.
 
     Examples
     --------

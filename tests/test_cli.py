@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pydicom
+from bad_files import BadFiles
 from builders import Manifest
 from pydicom.data import get_testdata_file
 
@@ -63,6 +64,33 @@ def test_print_and_scan(database_folder: tuple[Path, Manifest]) -> None:
         out = run(command, str(root))
         assert out.returncode == 0, out.stderr
         assert f"{manifest.n_patients} patients" in out.stdout
+
+
+def test_print_and_scan_fail_on_problems_under_strict(
+    bad_files_folder: tuple[Path, BadFiles], database_folder: tuple[Path, Manifest]
+) -> None:
+    """A folder with files left out is listed with exit code 0 (the listing was asked
+    for); ``--strict`` makes its problems exit code 1, for ``dbdicom print --strict
+    DIR && next``. A clean folder passes ``--strict``."""
+    bad, files = bad_files_folder
+    n = len(db.database(bad).problems())
+    out = run("print", str(bad))
+    assert out.returncode == 0, out.stderr
+    assert "Problems (" in out.stdout and "notes.txt: not a DICOM file" in out.stdout
+    for command in ("print", "scan"):
+        out = run(command, "--strict", str(bad))
+        assert out.returncode == 1
+        assert "Problems (" in out.stdout  # the listing is the same
+        last = out.stderr.splitlines()[-1]
+        assert last.startswith(f"dbdicom {command}: {n} problem(s) in "), out.stderr
+    clean, _ = database_folder
+    out = run("print", "--strict", str(clean))
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    placed = run("info", str(files.missing_patient_id[0]))
+    assert placed.returncode == 0 and "no (0010,0020) 'Patient ID'" in placed.stderr
+    strict = run("info", "--strict", str(files.missing_patient_id[0]))
+    assert strict.returncode == 1 and strict.stderr == placed.stderr
+    assert run("info", "--strict", str(files.valid[0])).returncode == 0
 
 
 def test_print_missing_path(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import subprocess
 import sys
 import threading
@@ -988,6 +989,24 @@ def test_the_folder_of_a_temporary_database_let_go_goes_at_exit(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     folder = Path(done.stdout.strip())
     assert folder.name.startswith("dbdicom-memory-") and not folder.exists()
+
+
+def test_a_child_killed_with_its_temporary_database_leaves_it_in_the_tests_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SIGKILL runs no atexit: test_crash.py's killed children left their databases'
+    folders (dbdicom-memory-*) in /tmp, two a run. The processes a test starts make
+    their temporary files in a folder of pytest's (TMPDIR, set by conftest.py)."""
+    code = (
+        "import os, signal, dbdicom as db\n"
+        "print(db.database().path, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("dbdicom-memory-") and folder.exists()
+    assert folder.is_relative_to(tmp_path_factory.getbasetemp()), folder
 
 
 def test_an_array_of_another_database_is_written_without_its_sources(tmp_path: Path) -> None:
