@@ -381,14 +381,6 @@ def test_database_files_are_valid(database_folder: tuple[Path, Manifest]) -> Non
         assert_valid(root / path)
 
 
-def test_database_builds_fast(tmp_path: Path) -> None:
-    from builders import build_database
-
-    start = time.perf_counter()
-    build_database(tmp_path / "db")
-    assert time.perf_counter() - start < 1.0
-
-
 # ----------------------------------------------------------------------------- demo
 
 
