@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -414,10 +413,8 @@ def test_demo_vfa_signal_gives_back_the_t1_map(demo_folder: Path) -> None:
         assert t1 == pytest.approx(truth[row, column], rel=0.1)
 
 
-def test_demo_is_fast_and_refuses_a_non_empty_folder(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_demo_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     build_demo(tmp_path / "demo")
-    assert time.perf_counter() - start < 2.0
     with pytest.raises(FileExistsError, match="not empty"):
         build_demo(tmp_path / "demo")
 
