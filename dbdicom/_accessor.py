@@ -194,13 +194,15 @@ class DicomAccessor:
         """The instance each frame comes from, on the tag dims (None where none).
 
         Found by the ``SOPInstanceUID`` coordinate in ``database``, or else
-        in the databases open in this process.
+        in the databases open in this process; where several files hold a
+        UID, the one whose values of the array's coordinates are the frame's.
 
         Raises
         ------
         DicomError
             If the array has no ``SOPInstanceUID`` coordinate (a reduction
-            drops it), or no open database holds its frames.
+            drops it), or no open database holds its frames, or several files
+            hold a frame's UID and its coordinates do not tell which.
 
         Examples
         --------
@@ -220,10 +222,12 @@ class DicomAccessor:
             )
         databases = [database] if database is not None else open_databases()
         for db in databases:
-            found = _arrays.instance_header(
-                uids.values, db.index, lambda key, db=db: Instance(db, key)
-            )
-            if any(item is not None for item in found.ravel()):
+            rows = _arrays.source_rows(db.index, self._da)
+            if (rows >= 0).any():
+                keys = db.index.array("_instance", np.maximum(rows.ravel(), 0))
+                found = np.empty(rows.shape, dtype=object)
+                for pos, key in zip(np.ndindex(rows.shape), keys.tolist(), strict=True):
+                    found[pos] = Instance(db, str(key)) if rows[pos] >= 0 else None
                 coords = {d: uids.coords[d] for d in uids.dims if d in uids.coords}
                 return xr.DataArray(found, dims=uids.dims, coords=coords)
         raise DicomError(

@@ -35,10 +35,11 @@ if TYPE_CHECKING:
     )
     from ._frames import Frames, geometry_groups, group_text
     from ._grid import Grid, make_grid
+    from ._instances import source_rows
     from ._kept_layout import kept_layout
     from ._layout import AUTO_DIMS, Layout, layout
     from ._lazy import FramesBackendArray, frames_behind, preferred_chunks
-    from ._numpy import array_and_header, instance_header, read_array
+    from ._numpy import array_and_header, read_array
     from ._plain import SEPARATOR, base_keyword, component, split_component
     from ._table import frame_values, has_image, to_coordinate, why_no_image
     from ._xarray import build_dataarray, stack
@@ -56,7 +57,7 @@ _MODULES = {
     "affine_of": "._affine",
     "base_keyword": "._plain",
     "component": "._plain",
-    "instance_header": "._numpy",
+    "source_rows": "._instances",
     "split_component": "._plain",
     "tag_vectors": "._affine",
     "why_no_affine": "._affine",
@@ -104,7 +105,7 @@ __all__ = [
     "affine_of",
     "base_keyword",
     "component",
-    "instance_header",
+    "source_rows",
     "kept_layout",
     "split_component",
     "tag_vectors",

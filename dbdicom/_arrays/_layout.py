@@ -187,6 +187,18 @@ class Layout:
             self.frames.column("SOPInstanceUID"),
         )
 
+    def instance_keys(self) -> np.ndarray:
+        """The index key of the instance at each grid point (``""`` at holes), grid-shaped.
+
+        The file each frame is read from, even where files share a
+        SOPInstanceUID (their keys differ: see :mod:`dbdicom._index._keys`).
+        """
+        frame_at = self.frame_at
+        present = frame_at >= 0
+        keys = np.full(self.grid.size, "", dtype=object)
+        keys[present] = self.frames.column("_instance")[frame_at[present]]
+        return keys.astype(str).reshape(self.grid.shape)
+
     def instance_uids(self) -> np.ndarray:
         """The SOPInstanceUID of the frame at each grid point (``""`` at holes), grid-shaped."""
         frame_at = self.frame_at

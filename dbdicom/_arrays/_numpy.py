@@ -21,7 +21,7 @@ from .._index import Index
 from ._layout import Layout, layout
 from ._read import read_cells
 
-__all__ = ["array_and_header", "instance_header", "read_array"]
+__all__ = ["array_and_header", "read_array"]
 
 #: frames of the encapsulated (compressed) kind read per thread task
 _TASK_FRAMES = 16
@@ -34,10 +34,12 @@ def read_array(
 
     Returns the values, shaped ``(*dims, n, *frame shape)`` (physical units;
     NaN, or a float type, where a grid point has fewer frames than ``n``),
-    and the SOP Instance UID at each grid point (``""`` at holes).
+    and the index key of the instance (file) at each grid point (``""`` at
+    holes): a key, not a SOPInstanceUID, which files that share one would
+    have in common.
     """
     placed = layout(index, rows, dims, fill=fill, repeats=True)
-    return read_layout(placed), placed.instance_uids()
+    return read_layout(placed), placed.instance_keys()
 
 
 def read_layout(placed: Layout) -> np.ndarray:
@@ -71,46 +73,21 @@ def read_layout(placed: Layout) -> np.ndarray:
 
 def array_and_header(
     values: np.ndarray,
-    uids: np.ndarray,
-    index: Index,
+    keys: np.ndarray,
     make_instance: Any,
     pixels_first: bool = False,
-    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The array of :func:`read_array` and its header array.
 
     The header is an object array shaped like the non-pixel axes holding the
-    :class:`~dbdicom.Instance` of each image (None where a grid point has
-    fewer images than ``n``); ``pixels_first`` moves the pixel axes first.
-    ``rows``: the index rows the UIDs are looked up in (default: all).
+    :class:`~dbdicom.Instance` of each image, made by ``make_instance`` from
+    its key in ``keys`` (None where a grid point has fewer images than
+    ``n``); ``pixels_first`` moves the pixel axes first.
     """
-    header = instance_header(uids, index, make_instance, rows)
+    header = np.empty(np.shape(keys), dtype=object)
+    for pos, key in np.ndenumerate(np.asarray(keys)):
+        header[pos] = make_instance(str(key)) if key else None
     if pixels_first:
-        n_pixel = values.ndim - uids.ndim
-        values = np.moveaxis(values, list(range(uids.ndim, values.ndim)), list(range(n_pixel)))
+        n_pixel = values.ndim - keys.ndim
+        values = np.moveaxis(values, list(range(keys.ndim, values.ndim)), list(range(n_pixel)))
     return values, header
-
-
-def instance_header(
-    uids: np.ndarray, index: Index, make_instance: Any, rows: np.ndarray | None = None
-) -> np.ndarray:
-    """The instance of each SOP Instance UID of ``uids`` (None for ``""`` or a UID not found).
-
-    An object array of the shape of ``uids``; ``make_instance`` makes an
-    instance from its key. ``rows``: the index rows to look in (default: all).
-    """
-    keys = _instance_keys(index, rows)
-    header = np.empty(np.shape(uids), dtype=object)
-    for pos, uid in np.ndenumerate(np.asarray(uids)):
-        key = keys.get(str(uid)) if uid else None
-        header[pos] = make_instance(key) if key is not None else None
-    return header
-
-
-def _instance_keys(index: Index, rows: np.ndarray | None) -> dict[str, str]:
-    """Instance keys by SOP Instance UID, and by key (a file without a UID has its key)."""
-    uids = index.array("SOPInstanceUID", rows)
-    keys = index.array("_instance", rows)
-    out = {str(k): str(k) for k in keys}
-    out.update({str(u): str(k) for u, k in zip(uids, keys, strict=True) if isinstance(u, str)})
-    return out

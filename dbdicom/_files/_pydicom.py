@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.datadict import dictionary_VM
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
@@ -332,7 +333,22 @@ def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
         if why:
             problems.setdefault(int(elem.tag), f"{why} (in the functional groups)")
             return None
+    if isinstance(value, tuple) and _one_value(int(elem.tag)):  # "1.0\\2.0": which one?
+        shown = "\\".join("" if v is None else str(v) for v in value)
+        why = (
+            f"it holds {len(value)} values ({shown}), where its VM is 1 (in the functional groups)"
+        )
+        problems.setdefault(int(elem.tag), why)
+        return None
     return value
+
+
+def _one_value(tag: int) -> bool:
+    """Whether the dictionary gives ``tag`` one value (VM 1); False for a tag it does not know."""
+    try:
+        return bool(dictionary_VM(tag) == "1")
+    except KeyError:
+        return False
 
 
 def frame_values(
@@ -347,8 +363,9 @@ def frame_values(
     computed as the position projected on the slice normal (millimetres,
     LPS), the same quantity single-frame MR files store.
 
-    An IS or DS value that is not a number is None; ``problems``, if given,
-    receives the reason by tag (as :attr:`Header.problems`).
+    An IS or DS value that is not a number is None, and so is a value of
+    several where the tag has one (VM 1); ``problems``, if given, receives
+    the reason by tag (as :attr:`Header.problems`).
 
     Examples
     --------

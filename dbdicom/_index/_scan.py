@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from pydicom.datadict import dictionary_VM
 from pydicom.uid import UID
 
 from .._facade import pandas as pd
@@ -64,6 +65,8 @@ for _kw in TAGS:
 _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
+# the index tags of one value (the dictionary's VM is 1): the index keeps one
+_SINGLE = frozenset(tag for tag in WANTED if dictionary_VM(tag) == "1")
 _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
 _PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
@@ -197,29 +200,15 @@ _VECTORS = {0x00200032: 3, 0x00200037: 6, 0x00280030: 2}
 def header_row(row: Row, header: Header) -> Row:
     """Fill ``row`` (its ``_path``, ``_size`` and ``_mtime`` given) from ``header``.
 
-    A tag the dictionary makes a number whose value is text that is not one
-    (a position stored with the wrong VR code, ``LO`` ``"1A"``) is None, the
-    reason added to the header's problems: the index keeps numbers there.
-    An image whose description cannot fit its pixel data (``image_problem``)
-    gets the reason in ``_image``: it is in the tree, but not read. An
-    object of an image SOP class without pixel data gets a warning.
+    Values the index cannot keep as they are read as None, the reason added
+    to the header's problems (see :func:`_kept_value`). An image whose
+    description cannot fit its pixel data (``image_problem``) gets the
+    reason in ``_image``: it is in the tree, but not read. An object of an
+    image SOP class without pixel data gets a warning.
     """
     keyword = _KEYWORD
     for tag, value in header.values.items():
-        if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
-            header.problems.setdefault(tag, f"value {value!r} is not a number")
-            value = None
-        elif tag in SCALES:
-            why = scale_problem(tag, value)
-            if why:  # a guess (1, 0, the first value) would give other numbers than meant
-                header.problems.setdefault(tag, why)
-                value = None
-        elif tag in _VECTORS and value is not None:
-            n = len(value) if isinstance(value, tuple) else 1
-            if n != _VECTORS[tag]:  # the index would keep some of them: no position
-                header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
-                value = None
-        row[keyword[tag]] = value
+        row[keyword[tag]] = _kept_value(tag, value, header)
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
@@ -244,6 +233,38 @@ def header_row(row: Row, header: Header) -> Row:
     if warnings:
         row["_warning"] = WARNINGS_SEPARATOR.join(warnings)
     return row
+
+
+def _kept_value(tag: int, value: Any, header: Header) -> Any:
+    r"""The value of ``tag`` the index keeps: ``value``, or None with the reason in ``header``.
+
+    None for a tag the dictionary makes a number whose value is text that is
+    not one (a position stored with the wrong VR code, ``LO`` ``"1A"``): the
+    index keeps numbers there; for a rescale that cannot be used; and for a
+    tag of one value (VM 1) that holds several (SliceThickness
+    ``"1.0\2.0"``) or a vector of the wrong count: the index keeps one
+    value, or all of the vector, and any pick would be a guess.
+    """
+    if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
+        header.problems.setdefault(tag, f"value {value!r} is not a number")
+        return None
+    if tag in SCALES:
+        why = scale_problem(tag, value)
+        if why:  # a guess (1, 0, the first value) would give other numbers than meant
+            header.problems.setdefault(tag, why)
+            return None
+    elif tag in _SINGLE and isinstance(value, tuple):
+        shown = "\\".join("" if v is None else str(v) for v in value)
+        header.problems.setdefault(
+            tag, f"it holds {len(value)} values ({shown}), where its VM is 1"
+        )
+        return None
+    elif tag in _VECTORS and value is not None:
+        n = len(value) if isinstance(value, tuple) else 1
+        if n != _VECTORS[tag]:  # the index would keep some of them: no position
+            header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
+            return None
+    return value
 
 
 def _is_number(value: Any) -> bool:

@@ -271,9 +271,9 @@ class _SeriesArrays:
         dims = [sortby] if isinstance(sortby, str) else (list(sortby) if sortby else [])
         rows = _export.frame_rows(series) if len(series._rows()) else series._rows()
         index = series._db.index
-        values, uids = _arrays.read_array(index, rows, dims)  # no DataArray: no xarray, dask
+        values, keys = _arrays.read_array(index, rows, dims)  # no DataArray: no xarray, dask
         return _arrays.array_and_header(
-            values, uids, index, lambda k: Instance(series._db, k), pixels_first, rows
+            values, keys, lambda k: Instance(series._db, k), pixels_first
         )
 
     def set_xarray(

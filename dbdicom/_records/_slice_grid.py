@@ -135,12 +135,13 @@ def _from_sources(
     frames of a multi-frame source are not looked up (no place).
     """
     index = series._db.index
-    uids = {s.sop_uid for k in np.flatnonzero(todo) for s in groups[k] if s.dataset is None}
+    # by file, not by SOPInstanceUID: files that share one can lie at different places
+    rels = {str(s.rel) for k in np.flatnonzero(todo) for s in groups[k] if s.dataset is None}
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if uids:
+    if rels:
         ok = index.ok
-        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
-        keys = index.array("_instance", rows).tolist()
+        rows = ok[np.isin(index.array("_path", ok), list(rels))]
+        keys = index.array("_path", rows).tolist()
         names = set(index.frame.columns)
         columns = {}
         for keyword, n in _SIZES.items():
@@ -149,8 +150,8 @@ def _from_sources(
                 columns[keyword] = np.column_stack([index.array(p, rows) for p in parts])
             else:
                 columns[keyword] = np.full((len(rows), n), np.nan)
-        for j, uid in enumerate(keys):
-            found[str(uid)] = (
+        for j, rel in enumerate(keys):
+            found[str(rel)] = (
                 columns["ImagePositionPatient"][j],
                 columns["ImageOrientationPatient"][j],
             )
@@ -179,7 +180,7 @@ def _source_place(source: Source, found: dict[str, tuple[np.ndarray, np.ndarray]
                 orientation if orientation is not None else np.full(6, np.nan),
             ]
         )
-    position, orientation = found.get(source.sop_uid, (np.full(3, np.nan), np.full(6, np.nan)))
+    position, orientation = found.get(str(source.rel), (np.full(3, np.nan), np.full(6, np.nan)))
     return np.concatenate([position, orientation])
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
+from .. import _arrays
 from .._arrays import PIXEL_COORDS, SEPARATOR, frames_of, tag_vectors
 from .._dataset import Source, dataset_source
 from .._errors import DicomError, GeometryError, InvalidValueError
@@ -204,18 +205,17 @@ def _given_source(item: Any) -> list[Source]:
 def _instance_uid_sources(db: Any, da: Any, coord: Any) -> list[list[Source]]:
     """The source of every frame from its ``SOPInstanceUID`` ``coord`` (and ``frame``, if any).
 
-    A frame whose UID is not in the index has none.
+    A frame whose UID is not in the index has none; one of a UID that
+    several files hold, the file its coordinates tell (see
+    :func:`~dbdicom._arrays.source_rows`).
     """
-    uids = _per_frame(da, coord)
+    found_rows = coord.copy(data=_arrays.source_rows(db.index, da))
+    at = _per_frame(da, found_rows).tolist()
     numbers = da.coords.get("frame")
     if numbers is not None and set(numbers.dims) <= set(da.dims[:-2]):
         frame_numbers = _per_frame(da, numbers)
     else:
-        frame_numbers = np.full(len(uids), None, dtype=object)
-    index = db.index
-    ok = index.ok
-    where = dict(zip(index.array("_instance", ok).tolist(), ok.tolist(), strict=True))
-    at = [where.get(uid, -1) if isinstance(uid, str) and uid else -1 for uid in uids.tolist()]
+        frame_numbers = np.full(len(at), None, dtype=object)
     found = [k for k, row in enumerate(at) if row >= 0]
     out: list[list[Source]] = [[] for _ in at]
     sources = _row_sources(db, [at[k] for k in found], [frame_numbers[k] for k in found])
@@ -297,19 +297,19 @@ def _source_sizes(
 ) -> list[tuple[tuple[int, int], tuple[float, float] | None, str]]:
     """(rows, columns), PixelSpacing and file of each distinct size among ``sources``."""
     out: dict[tuple[int, int], tuple[tuple[float, float] | None, str]] = {}
-    uids = set()
+    rels: set[str] = set()  # by file: files that share a SOPInstanceUID can differ in size
     for s in sources:
         ds = s.dataset
         if ds is None:
-            uids.add(s.sop_uid)
+            rels.add(str(s.rel))
         elif "Rows" in ds and "Columns" in ds:
             spacing = ds.get("PixelSpacing")
             size = (int(ds.Rows), int(ds.Columns))
             out.setdefault(size, (_pair(spacing), str(s.path if s.rel else "a given header")))
-    if uids:
+    if rels:
         index = series._db.index
         ok = index.ok
-        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
+        rows = ok[np.isin(index.array("_path", ok), list(rels))]
         names = set(index.frame.columns)
         sizes = np.stack([index.array(c, rows) for c in ("Rows", "Columns")], axis=-1)
         has = all(f"PixelSpacing[{i}]" in names for i in (0, 1))
