@@ -59,13 +59,15 @@ ORDER_COLUMNS = frozenset(
 # the tags a row's hierarchy keys come from when present (see _keys.assign_keys)
 _UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
-# an index made with other columns is rebuilt rather than loaded
-TAGS_VERSION = hashlib.sha1(" ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS]).encode()).hexdigest()[
-    :12
-]
-#: how tags read on demand are decoded: kept columns of another version are read again
-#: (2: private creators as LO, file meta tags from the file meta, repeating groups)
-READS_VERSION = 2
+#: how the scan decodes the index's values: an index of another version is rebuilt (2: a
+#: tag of one value stored with several is none and a problem, not its first value)
+SCAN_VERSION = 2
+# an index made with other columns, or values decoded otherwise, is rebuilt rather than loaded
+TAGS_VERSION = hashlib.sha1(
+    " ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS, f"scan-{SCAN_VERSION}"]).encode()
+).hexdigest()[:12]
+#: how tags read on demand are decoded (2: private creators as LO, file meta, repeating
+READS_VERSION = 2  # groups): kept columns of another version are read again
 
 
 class Index(HeldTable, Files):

@@ -82,20 +82,21 @@ def _source_positions(
     series: Record, groups: list[list[Source]], keyword: str
 ) -> list[float | None]:
     """The value of ``keyword`` each frame's sources share (None: none, or they differ)."""
-    uids = {s.sop_uid for group in groups for s in group if s.dataset is None}
+    # by file, not by SOPInstanceUID (files that share one: see _from_sources)
+    rels = {str(s.rel) for group in groups for s in group if s.dataset is None}
     held: dict[str, Any] = {}
-    if uids and keyword in series._db.index.frame.columns:
+    if rels and keyword in series._db.index.frame.columns:
         index = series._db.index
         ok = index.ok
-        rows = ok[np.isin(index.array("_instance", ok), list(uids))]
-        keys = index.array("_instance", rows).tolist()
+        rows = ok[np.isin(index.array("_path", ok), list(rels))]
+        keys = index.array("_path", rows).tolist()
         held = dict(zip(keys, index.values(rows, keyword), strict=True))
     out: list[float | None] = []
     for group in groups:
         shared: set[float | None] = set()
         for source in group:
             value = source.dataset.get(keyword) if source.dataset is not None else None
-            number = _numbers(held.get(source.sop_uid) if value is None else value, 1)
+            number = _numbers(held.get(str(source.rel)) if value is None else value, 1)
             shared.add(None if number is None or number[0] != number[0] else float(number[0]))
         out.append(shared.pop() if len(shared) == 1 else None)
     return out
