@@ -216,7 +216,7 @@ class Index(HeldTable, Files):
         self._touch(gone)
         old_frames = self.frames[~self.frames["_path"].isin(gone)]
         self.frames = pd.concat([old_frames, make_frames_table(frames)], ignore_index=True)
-        self._finish(save=False)
+        self._finish(save=False, fresh=gone, keep=False)
         return True
 
     def check(self, rows: np.ndarray) -> bool:
@@ -266,15 +266,21 @@ class Index(HeldTable, Files):
             except FileNotFoundError:
                 continue
             files[rel] = (st.st_size, st.st_mtime_ns)
-        self._read_again(wanted, files, scanned or {})
+        self._read_again(wanted, files, scanned or {}, keep=True)
 
     def _read_again(
         self,
         wanted: set[str],
         files: dict[str, tuple[int, int]],
         scanned: Mapping[str, tuple[Row, list[Row]]],
+        keep: bool = False,
     ) -> None:
-        """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others."""
+        """Replace the rows of ``wanted`` by those of ``files`` (size, time); drop the others.
+
+        ``keep``: the rows keep their derived keys (files dbdicom wrote: see
+        :func:`~dbdicom._index._keys.assign_keys`); else they are keyed as
+        files found for the first time (changed by another program).
+        """
         root = str(self.root)
         self._touch(wanted)
         rows, frames = [], []
@@ -289,18 +295,24 @@ class Index(HeldTable, Files):
             frames.extend(fr)
         mask = text_in(self.frame["_path"], wanted)
         if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
-            self._replace_rows(np.flatnonzero(mask), column_data(rows))  # rows in place
+            self._replace_rows(np.flatnonzero(mask), column_data(rows), keep)  # rows in place
             self._stale -= wanted
             return
+        if keep and mask.any():  # a file read again keeps its keys (see _keys.assign_keys)
+            held = self._held_keys(mask)
+            rows = [{**row, **held.get(row["_path"], {})} for row in rows]
         self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
         self._stale -= wanted
         if len(self.frames) or frames:
             old = self.frames[~self.frames["_path"].isin(wanted)]
             self.frames = pd.concat([old, make_frames_table(frames)], ignore_index=True)
-        self._finish(save=False)
+        self._finish(save=False, fresh=wanted, keep=keep)
 
-    def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any]) -> None:
-        """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``)."""
+    def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any], keep: bool) -> None:
+        """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``).
+
+        ``keep``: as for :meth:`_read_again`.
+        """
         changed = overwrite_rows(self.frame, pos, data)
         for col in changed:  # before after_rows, which reads them
             self._forget(col)
@@ -313,9 +325,18 @@ class Index(HeldTable, Files):
         if self._keys_may_change(changed, pos):
             for col in KEY_COLUMNS:
                 self._forget(col)
-            self._assign_keys()
+            self._assign_keys(pos, keep)
             self._ok = None
             self.version += 1
+
+    def _held_keys(self, mask: np.ndarray) -> dict[str, dict[str, Any]]:
+        """The hierarchy keys of the rows of ``mask``, by path (column -> key)."""
+        paths = self.frame["_path"].to_numpy(dtype=object)[mask]
+        cols = [self.frame[c].to_numpy(dtype=object)[mask] for c in KEY_COLUMNS]
+        return {
+            str(path): dict(zip(KEY_COLUMNS, keys, strict=True))
+            for path, *keys in zip(paths, *cols, strict=True)
+        }
 
     def set_file_columns(self, rows: np.ndarray, values: Mapping[str, Any]) -> None:
         """Set dbdicom's own columns of the files at ``rows`` (``_offset``, ``_warning``...).
@@ -393,14 +414,21 @@ class Index(HeldTable, Files):
         if self._keys_may_change({keyword}, rows):
             for name in KEY_COLUMNS:
                 self._forget(name)
-            self._assign_keys()
+            self._assign_keys(rows, keep=True)
             self._ok = None
             self.version += 1
 
-    def _finish(self, save: bool) -> None:
+    def _finish(self, save: bool, fresh: set[str] | None = None, keep: bool = False) -> None:
+        """After rows were added, read again or dropped: sorted, keyed, maybe saved.
+
+        ``fresh``: the paths of the rows read (None: all, a scan); the others
+        keep their keys; ``keep``: as for :meth:`_read_again`.
+        """
         self.version += 1
         self.frame = self.frame.sort_values("_path", ignore_index=True)
-        self._assign_keys()
+        self._assign_keys(
+            None if fresh is None else np.flatnonzero(text_in(self.frame["_path"], fresh)), keep
+        )
         self._ok = None
         self._dirty = True
         if self.after_rows is not None:
@@ -413,9 +441,18 @@ class Index(HeldTable, Files):
         if self._touched is not None:
             self._touched.update(paths)
 
-    def _assign_keys(self) -> None:
-        """Key the rows again (:func:`assign_keys`); rows whose keys changed are touched."""
-        self._touch(self.frame["_path"].to_numpy(dtype=object)[assign_keys(self.frame)])
+    def _assign_keys(self, fresh: np.ndarray | None = None, keep: bool = False) -> None:
+        """Key the rows again (:func:`assign_keys`); rows whose keys changed are touched.
+
+        ``fresh``: the positions of the rows read or changed (None: all);
+        ``keep``: whether they keep their derived keys (dbdicom changed them).
+        """
+        mask = None
+        if fresh is not None:
+            mask = np.zeros(len(self.frame), dtype=bool)
+            mask[np.asarray(fresh, dtype=int)] = True
+        changed = assign_keys(self.frame, mask, keep)
+        self._touch(self.frame["_path"].to_numpy(dtype=object)[changed])
 
     def save(self) -> None:
         """Write the partitions of the index that changed, and its manifest, now.

@@ -9,6 +9,7 @@ encoding that is wrong: see ``_encoding.py``; a UID that is not valid: see ``_ui
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 from pydicom.uid import generate_uid
@@ -67,20 +68,35 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).fillna("").to_numpy(dtype=object, copy=True)
 
 
-def assign_keys(frame: pd.DataFrame) -> np.ndarray:
+def assign_keys(
+    frame: pd.DataFrame, fresh: np.ndarray | None = None, keep: bool = False
+) -> np.ndarray:
     """Place every good row in the hierarchy (in place), by the documented rule.
 
-    Returns a mask of the rows whose keys changed (all, where the frame
-    had no keys yet): a key may change in a row that did not, e.g. when the
-    first file of a series is gone and its parent is that of the next.
+    ``fresh``: a mask of the rows read or changed since they were last keyed
+    (None: all, e.g. after a scan); ``keep``: whether those keep the derived
+    keys they had (files dbdicom changed), else they are keyed as files
+    found for the first time (files another program changed). Returns a mask of the rows whose keys
+    changed (all, where the frame had no keys yet): a key may change in a
+    row that did not, e.g. when the first file of a series is gone and its
+    parent is that of the next.
 
     * patient: ``PatientID``; without one, ``PatientName`` and
       ``PatientBirthDate`` make a key ``anonymous-<hash>`` (one patient per
       distinct name and birth date).
-    * study: ``StudyInstanceUID``; without one, a UID derived from the
-      patient key and ``StudyDate``/``StudyTime``/``StudyID``/``StudyDescription``.
+    * study: ``StudyInstanceUID``; without one, a UID derived from the patient
+      key and ``StudyDate``/``StudyTime``/``StudyID``/``StudyDescription``.
     * series: ``SeriesInstanceUID``; without one, a UID derived from the study
       key and ``SeriesNumber``/``SeriesDescription``/``Modality``.
+    * a derived key is an identity, not a function of the current values
+      (see :func:`_derived`): a file dbdicom changed (an edit of its
+      patient's name, its study's or series' description...) keeps the key
+      it had when its whole record was read again, unless its values are
+      now those of another record's files, which it joins (a move). Files
+      found for the first time, or leaving a record whose other files stay,
+      take the key of the record whose values they have, else one made from
+      their values. A scan from scratch makes every derived key anew; a
+      file another program changed is keyed as a scan would key it.
     * instance: ``SOPInstanceUID``; without one, a UID derived from the path.
       Files with the same ``SOPInstanceUID`` are each keyed
       ``<uid>#<copy_mark(path)>`` (see :func:`copy_mark`), and reported by
@@ -96,26 +112,43 @@ def assign_keys(frame: pd.DataFrame) -> np.ndarray:
             frame[col] = pd.array([], dtype="str")
         return np.zeros(0, dtype=bool)
     before = [frame[c].to_numpy(dtype=object) for c in KEY_COLUMNS if c in frame.columns]
+    known = len(before) == len(KEY_COLUMNS)
+    old = [_text(frame[c]) if known else np.full(n, "", dtype=object) for c in KEY_COLUMNS]
+    new = np.ones(n, dtype=bool) if fresh is None else np.asarray(fresh, dtype=bool)
+    if not keep:
+        old = [np.where(new, "", k) for k in old]
     ok = frame["_error"].to_numpy(dtype=object) == ""
     pid = _text(frame["PatientID"])
-    for i in np.flatnonzero(ok & (pid == "")):
-        name = _text(frame["PatientName"].iloc[[i]])[0]
-        birth = _text(frame["PatientBirthDate"].iloc[[i]])[0]
-        pid[i] = "anonymous-" + hashlib.sha1(f"{name}|{birth}".encode()).hexdigest()[:10]
+    _derived(
+        pid,
+        ok & (pid == ""),
+        lambda i: "|".join(
+            _text(frame[k].iloc[[i]])[0] for k in ("PatientName", "PatientBirthDate")
+        ),
+        lambda sig: "anonymous-" + hashlib.sha1(sig.encode()).hexdigest()[:10],
+        old[0],
+        new,
+    )
     study = _text(frame["StudyInstanceUID"])
-    for i in np.flatnonzero(ok & (study == "")):
-        parts = [pid[i]] + [
-            str(cell_value(frame, int(i), k))
-            for k in ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
-        ]
-        study[i] = generate_uid(entropy_srcs=parts)
+    study_by = ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
+    _derived(
+        study,
+        ok & (study == ""),
+        lambda i: _signature(pid[i], frame, i, study_by),
+        _uid_of,
+        old[1],
+        new,
+    )
     series = _text(frame["SeriesInstanceUID"])
-    for i in np.flatnonzero(ok & (series == "")):
-        parts = [study[i]] + [
-            str(cell_value(frame, int(i), k))
-            for k in ("SeriesNumber", "SeriesDescription", "Modality")
-        ]
-        series[i] = generate_uid(entropy_srcs=parts)
+    series_by = ("SeriesNumber", "SeriesDescription", "Modality")
+    _derived(
+        series,
+        ok & (series == ""),
+        lambda i: _signature(study[i], frame, i, series_by),
+        _uid_of,
+        old[2],
+        new,
+    )
     inst = _text(frame["SOPInstanceUID"])
     paths = frame["_path"].to_numpy(dtype=object)
     for i in np.flatnonzero(ok & (inst == "")):
@@ -135,6 +168,53 @@ def assign_keys(frame: pd.DataFrame) -> np.ndarray:
         for parent in parents:
             parent[good] = parent[heads]
     return _store_keys(frame, [np.where(ok, k, "") for k in (pid, study, series, inst)], before)
+
+
+def _signature(parent: str, frame: pd.DataFrame, i: int, keywords: tuple[str, ...]) -> str:
+    """The values a derived key of row ``i`` is made of, as one text."""
+    return "\x00".join([parent, *(str(cell_value(frame, i, k)) for k in keywords)])
+
+
+def _uid_of(signature: str) -> str:
+    """A UID made of a :func:`_signature` (the same text, the same UID)."""
+    return generate_uid(entropy_srcs=signature.split("\x00"))
+
+
+def _derived(
+    keys: np.ndarray,
+    missing: np.ndarray,
+    signature: Callable[[int], str],
+    make: Callable[[str], str],
+    old: np.ndarray,
+    fresh: np.ndarray,
+) -> None:
+    """Fill ``keys`` (in place) at the rows ``missing`` their UID: a derived key.
+
+    A derived key is the identity of a record, kept while its files change
+    (a handle on a patient without PatientID lives through an edit of its
+    PatientName). A row not ``fresh`` keeps its ``old`` key. A fresh row
+    takes the key of the rows not fresh whose ``signature`` it has now (the
+    record it was moved to); else it keeps its ``old`` key when all the
+    files of that record are fresh (the record was edited whole); else (a
+    file found for the first time, or leaving a record whose other files
+    stay) the key of the fresh rows of its signature, or ``make(signature)``.
+    """
+    known: dict[str, str] = {}
+    has_old = old != ""
+    settled = ~fresh & has_old
+    for i in np.flatnonzero(missing & settled):
+        keys[i] = old[i]
+        known.setdefault(signature(int(i)), str(old[i]))
+    staying = set(old[settled])  # records that keep files not read again
+    todo = np.flatnonzero(missing & fresh)
+    signatures = {int(i): signature(int(i)) for i in todo}
+    for i in todo:
+        sig = signatures[int(i)]
+        if sig not in known and has_old[i] and old[i] not in staying:
+            known[sig] = str(old[i])
+    for i in todo:
+        sig = signatures[int(i)]
+        keys[i] = known.setdefault(sig, make(sig))
 
 
 def _store_keys(

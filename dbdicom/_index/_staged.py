@@ -288,7 +288,7 @@ class StagedIndex(RemoteIndex):
             files.update({r: listed[r] for r in remote if r in listed})
         rows = {**self._rows_of({r: v for r, v in files.items() if r in remote})}
         rows.update(scanned or {})
-        self._read_again(wanted, files, rows)
+        self._read_again(wanted, files, rows, keep=True)
 
     def object_of(self, rel: str) -> RemoteFile:
         """The store's object ``rel`` (where a saved change goes)."""

@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
-from ._print import count, counts, series_facts, summary
+from ._print import count, counts, patient_key, series_facts, summary
 
 if TYPE_CHECKING:
     from ._record import Record
@@ -136,7 +136,7 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
             record._db._values(rows[:1], k)[0] if len(rows) else None for k in _PATIENT_KEYS
         )
         facts = [
-            f"PatientID {record.uid}",
+            patient_key(record),
             f"born {born}" if born else "",
             f"sex {sex}" if sex else "",
         ]

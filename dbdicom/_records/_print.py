@@ -9,7 +9,7 @@ from .._errors import DicomError
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["count", "counts", "series_facts", "summary", "tree"]
+__all__ = ["count", "counts", "patient_key", "series_facts", "summary", "tree"]
 
 _MAX_PROBLEMS = 20
 
@@ -32,6 +32,20 @@ def count(n: int, word: str) -> str:
     ('1 study', '3 studies', '2 series', '0 frames')
     """
     return f"{n} {word if n == 1 else _PLURAL.get(word, word + 's')}"
+
+
+def patient_key(patient: Record) -> str:
+    """How the tree names a patient's key: ``PatientID <id>`` where its files hold that ID.
+
+    A patient whose files have no PatientID is placed under a key that
+    dbdicom derived (``anonymous-<hash>``, see ``_index/_keys.py``): it is
+    shown as ``key <key> (no PatientID)``, since ``patient.PatientID`` is None
+    and a filter ``PatientID=<key>`` finds nothing; ``patient.uid`` is the key.
+    """
+    values = patient._db._values(patient._rows(), "PatientID")
+    if patient.uid in {str(v) for v in values if v is not None}:
+        return f"PatientID {patient.uid}"
+    return f"key {patient.uid} (no PatientID)"
 
 
 def counts(record: Record) -> str:
@@ -141,7 +155,7 @@ def _patient_lines(patients: list[Any]) -> list[str]:
     """The lines of ``patients``, each with its studies and their series."""
     lines = []
     for p in patients:
-        lines.append(f"  Patient {p.label()}  [PatientID {p.uid}]")
+        lines.append(f"  Patient {p.label()}  [{patient_key(p)}]")
         for st in p.studies():
             lines.append(f"    Study {st.label()}")
             for se in st.series():

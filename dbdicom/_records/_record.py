@@ -22,6 +22,7 @@ from ._empty import child_level, parent_of
 from ._exports import Exports
 from ._find import find
 from ._html import html_tree
+from ._membership import Membership
 from ._print import summary, tree
 from ._reads import read, unique
 from ._set import Deletes, set_values
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "TagLike"]
 
 
-class Record(Exports, Views, Deletes):
+class Record(Exports, Views, Deletes, Membership):
     """A patient, study, series or instance of a database (or the database).
 
     Records are light handles: equal when they are of the same level, in the
