@@ -6,17 +6,15 @@ import atexit
 import hashlib
 import os
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._errors import FileGoneError, StorageError
 from .._facade import pandas as pd
-from .._files import NotDicomError
 from ._arrow import SavedTable
-from ._cells import dict_vr, overwrite_rows, tag_number, text_in, with_cells
+from ._cells import overwrite_rows, text_in, with_cells
 from ._columns import (
     FILE_COLUMNS,
     KEY_COLUMNS,
@@ -26,13 +24,11 @@ from ._columns import (
     categorize,
     column_data,
     stored_value,
-    to_plain,
 )
 from ._dicomdir import media_problems
-from ._files import Files
 from ._fresh import changed_files, compare
-from ._held import HeldTable
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._on_demand import OnDemand
 from ._parts import Parts
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
@@ -70,7 +66,7 @@ TAGS_VERSION = hashlib.sha1(
 READS_VERSION = 2  # groups): kept columns of another version are read again
 
 
-class Index(HeldTable, Files):
+class Index(OnDemand):
     """The rows of every file of a folder, with the hierarchy keys.
 
     Parameters
@@ -516,112 +512,6 @@ class Index(HeldTable, Files):
     def keys(self, level: str, rows: np.ndarray) -> list[str]:
         """Distinct keys of ``level`` among ``rows``, in the order of the tree."""
         return list(dict.fromkeys(self.array(f"_{level}", rows)))
-
-    def values(self, rows: np.ndarray, keyword: str) -> list[Any]:
-        """The value of ``keyword`` in each row, reading files only where needed.
-
-        A tag that is not a column yet is read from the files of ``rows`` only,
-        and kept (as a column) for the next time (:meth:`read_on_demand`).
-        Sequences are not kept: they are read with pydicom each time.
-        """
-        if keyword in VECTORS:
-            block = np.stack(
-                [self.frame[f"{keyword}[{i}]"].to_numpy()[rows] for i in range(VECTORS[keyword])],
-                axis=1,
-            )
-            return [None if np.isnan(b).all() else tuple(float(x) for x in b) for b in block]
-        if not self._on_demand(keyword):
-            return [to_plain(v, keyword) for v in self.array(keyword, rows)]
-        tag = tag_number(keyword)
-        if dict_vr(tag) == "SQ":
-            return [self._read_sequence(str(self.frame["_path"].iat[int(r)]), tag) for r in rows]
-        col = self._read_missing(rows, {keyword: tag})[keyword]
-        return [to_plain(col[int(r)], keyword) for r in rows]
-
-    def _on_demand(self, keyword: str) -> bool:
-        """Whether ``keyword`` is a tag read from the files when asked (not an index column)."""
-        if keyword in VECTORS or keyword in TAGS:
-            return False
-        held = self._frame.columns if self._frame is not None else self.names
-        return keyword not in held or keyword in self.extra_columns()
-
-    def read_on_demand(self, rows: np.ndarray, keywords: Sequence[str]) -> None:
-        """Read the tags ``keywords`` not yet read in ``rows``: each file once for all of them.
-
-        Each becomes a column kept for the next time (UNREAD in the other
-        rows). Index columns and sequences (read each time) are left out.
-        Files to be read are checked first (:meth:`check`): one that changed
-        since indexed is read again whole. A file that is no DICOM (any more)
-        gives None; one gone raises :class:`FileGoneError`.
-        """
-        tags = {}
-        for keyword in dict.fromkeys(keywords):
-            if self._on_demand(keyword) and dict_vr(tag_number(keyword)) != "SQ":
-                tags[keyword] = tag_number(keyword)  # a new column: added once read (put_column)
-        self._read_missing(rows, tags)
-
-    def _read_missing(self, rows: np.ndarray, tags: Mapping[str, int]) -> dict[str, np.ndarray]:
-        """:meth:`read_on_demand` of ``tags`` (keyword: number), which are read on demand.
-
-        Returns each column's values (all rows) as read.
-        """
-        cols = {k: self._column(k) for k in tags}
-        todo = self._unread(rows, cols)
-        if todo and self.check(np.array(todo)):  # rows read again: positions kept
-            cols = {k: self._column(k) for k in tags}
-            todo = self._unread(rows, cols)
-        if not todo:
-            return cols
-        cols = {k: col.copy() for k, col in cols.items()}
-        changed: set[str] = set()
-        for r in todo:
-            missing = [k for k in tags if cols[k][r] is UNREAD]
-            if not missing:  # a row given twice: read already
-                continue
-            changed.update(missing)
-            values = self._tags_of(str(self.frame["_path"].iat[r]), {k: tags[k] for k in missing})
-            for k in missing:
-                cols[k][r] = values.get(tags[k])
-        for k in changed:
-            self.put_column(k, pd.Series(cols[k], dtype=object, index=self.frame.index))
-        self._touch(self.array("_path", np.array(todo)))
-        self._dirty = True
-        return cols
-
-    def _tags_of(self, path: str, tags: Mapping[str, int]) -> dict[int, Any]:
-        """The values of ``tags`` (keyword: number) in the file ``path``; none in a bad file."""
-        try:
-            return self._read_tags(path, {t: dict_vr(t) for t in tags.values()}).values
-        except StorageError:  # the store did not give it: no value to keep
-            raise
-        except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
-            raise FileGoneError(
-                f"{exc.filename or path}: {', '.join(tags)} cannot be read: the file is gone "
-                "since it was indexed (removed or renamed by another program). "
-                "database.refresh() takes the change in (or reopen the folder); then ask again."
-            ) from exc
-        except (NotDicomError, EOFError, OSError):
-            return {}
-
-    def _unread(self, rows: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[int]:
-        """The positions among ``rows`` where one of the columns ``cols`` is not read yet."""
-        if not cols:
-            return []
-        rows = np.asarray(rows, dtype=np.int64)
-        unread = np.zeros(len(rows), dtype=bool)
-        for col in cols.values():
-            taken = col[rows]
-            unread |= np.fromiter((v is UNREAD for v in taken), dtype=bool, count=len(taken))
-        return [int(r) for r in rows[unread]]
-
-    def _column(self, keyword: str) -> np.ndarray:
-        """The values of the on-demand column ``keyword`` (all :data:`UNREAD` before it is one)."""
-        if keyword not in self.frame.columns:
-            return np.full(len(self.frame), UNREAD, dtype=object)
-        return self.frame[keyword].to_numpy(dtype=object)
-
-    def value(self, row: int, keyword: str) -> Any:
-        return self.values(np.array([row]), keyword)[0]
 
     def problems(self) -> pd.DataFrame:
         """A table of ``path`` and ``problem`` for every file needing attention.
