@@ -1,9 +1,11 @@
 """Arrays made from scratch placed by their ``affine`` attr: which dim holds the slices.
 
-A 3-D array with an affine is a volume whatever its one frame dim is called
-(``slice``, ``z``...): its frames go one slice step apart, not all at the
-affine's origin. A 2-D array is one slice at the origin. Several frame dims,
-none SliceLocation, and an affine whose row and column directions are not
+A 3-D array with an affine is a volume where its one frame dim is called
+``slice``, ``z``... (no DICOM keyword) or InstanceNumber: its frames go one
+slice step apart, not all at the affine's origin; a dim of another keyword
+(AcquisitionTime) holds frames at one place. A 2-D array is one slice at the
+origin. Several dims that may hold slices, none SliceLocation, and an
+affine whose row and column directions are not
 perpendicular (which no DICOM image has: dciodvfy says so of every file)
 are refused, with nothing written.
 """
@@ -51,19 +53,39 @@ def test_the_one_frame_dim_of_a_volume_holds_its_slices(study: db.Study, dim: st
         np.testing.assert_array_equal(f.pixel_array, plane)
 
 
-def test_several_frame_dims_without_slice_location_are_refused(study: db.Study) -> None:
+def test_several_dims_that_may_hold_slices_are_refused(study: db.Study) -> None:
     da = xr.DataArray(
+        np.zeros((2, 2, 10, 12)), dims=("z", "echo", "row", "column"), attrs={"affine": AFFINE}
+    )
+    series = study.new_series(SeriesDescription="ambiguous")
+    with pytest.raises(db.InvalidValueError, match=r"\('z', 'echo'\).*SliceLocation"):
+        series.set_xarray(da)
+    assert series.files() == []
+    # named, it is written: the slices along SliceLocation, each at both echoes
+    named = da.rename({"z": "SliceLocation", "echo": "EchoNumbers"})
+    files = _files(series.set_xarray(named.assign_coords(EchoNumbers=[1, 2])))
+    assert sorted(float(f.ImagePositionPatient[2]) for f in files) == [50.0, 50.0, 53.0, 53.0]
+
+
+def test_a_dim_of_another_tag_holds_frames_at_one_place(study: db.Study) -> None:
+    """A dim named by a DICOM keyword other than SliceLocation (AcquisitionTime, FlipAngle)
+    is what frames differ in at one place: one slice of a dynamic series with an affine
+    stays one slice (a review of the first rule, which spread its times along the slices);
+    beside a dim that may hold slices (``z``), that one holds them."""
+    times = xr.DataArray(
+        VOLUME, dims=("AcquisitionTime", "row", "column"), attrs={"affine": AFFINE}
+    ).assign_coords(AcquisitionTime=[36000.0, 36010.0, 36020.0, 36030.0])
+    files = _files(study.new_series(SeriesDescription="dynamic").set_xarray(times))
+    assert {tuple(float(x) for x in f.ImagePositionPatient) for f in files} == {
+        (-10.0, -20.0, 50.0)
+    }
+    both = xr.DataArray(
         np.zeros((2, 2, 10, 12)),
         dims=("z", "FlipAngle", "row", "column"),
         coords={"FlipAngle": [2.0, 20.0]},
         attrs={"affine": AFFINE},
     )
-    series = study.new_series(SeriesDescription="ambiguous")
-    with pytest.raises(db.InvalidValueError, match=r"\('z', 'FlipAngle'\).*SliceLocation"):
-        series.set_xarray(da)
-    assert series.files() == []
-    # named, it is written: the slices along SliceLocation, each at both flip angles
-    files = _files(series.set_xarray(da.rename({"z": "SliceLocation"})))
+    files = _files(study.new_series(SeriesDescription="vfa").set_xarray(both))
     assert sorted(float(f.ImagePositionPatient[2]) for f in files) == [50.0, 50.0, 53.0, 53.0]
 
 

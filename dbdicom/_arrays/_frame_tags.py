@@ -17,9 +17,10 @@ is built from:
   ImagePositionPatient, ImageOrientationPatient, PixelSpacing,
   SpacingBetweenSlices and SliceLocation. The affine maps (column, row,
   slice) indices to patient LPS millimetres; the slice index of a frame is
-  its index along the ``SliceLocation`` dim, else along the one frame dim of
-  a 3-D array, whatever its name (0 for a 2-D array; several frame dims
-  without ``SliceLocation`` are refused: see :func:`_slice_axis_of`). An affine
+  its index along the ``SliceLocation`` dim, else along the one frame dim
+  named by no DICOM keyword (``z``) or ``InstanceNumber``; a dim of another
+  keyword (``AcquisitionTime``) holds frames at one place (see
+  :func:`_slice_axis_of`). An affine
   whose row and column directions are not perpendicular is refused: no
   DICOM image has them. Geometry given as coordinates is kept as given;
 * ``Rows``/``Columns`` follow the data, and the pixel encoding is the
@@ -480,30 +481,38 @@ class FrameTags:
 def _slice_axis_of(dims: tuple[Any, ...]) -> int | None:
     """Which of the frame ``dims`` (those before ``row``, ``column``) an ``affine``'s slice axis runs along.
 
-    ``SliceLocation`` where it is one of them; else the one frame dim of a
-    3-D array, whatever its name (an array of slices with an affine is a
-    volume); None for a 2-D array (one slice, at the affine's origin).
-    Several frame dims, none ``SliceLocation``, are refused: which one holds
-    the slices is not known, and a wrong guess puts them in the wrong places.
+    ``SliceLocation`` where it is one of them; else the one dim that may hold
+    slices: one whose name is no DICOM keyword (``z``, ``slice``) or is
+    ``InstanceNumber`` (an array of slices with an affine is a volume). A
+    dim named by another keyword (``AcquisitionTime``, ``FlipAngle``) holds
+    what its frames differ in, at one place: with no dim that may hold
+    slices (or a 2-D array), every frame is at the affine's first slice.
+    Several that may, none ``SliceLocation``, are refused: a wrong guess misplaces frames.
 
     Examples
     --------
     >>> _slice_axis_of(("FlipAngle", "SliceLocation")), _slice_axis_of(("z",)), _slice_axis_of(())
     (1, 0, None)
-    >>> _slice_axis_of(("z", "FlipAngle"))
+    >>> _slice_axis_of(("z", "FlipAngle")), _slice_axis_of(("AcquisitionTime",))
+    (0, None)
+    >>> _slice_axis_of(("z", "echo"))
     Traceback (most recent call last):
     ...
-    dbdicom._errors.InvalidValueError: the array has an 'affine' and the frame dims ('z', 'FlipAngle'), ...
+    dbdicom._errors.InvalidValueError: the array has an 'affine' and the frame dims ('z', 'echo'), ...
     """  # noqa: E501
     if "SliceLocation" in dims:
         return dims.index("SliceLocation")
-    if len(dims) < 2:
-        return 0 if dims else None
+    maybe = [
+        k for k, d in enumerate(dims) if d == "InstanceNumber" or tag_for_keyword(str(d)) is None
+    ]
+    if len(maybe) < 2:
+        return maybe[0] if maybe else None
+    named = tuple(str(dims[k]) for k in maybe)
     raise InvalidValueError(
         f"the array has an 'affine' and the frame dims {tuple(str(d) for d in dims)}, none "
-        "of them SliceLocation: which one runs along the affine's slice (3rd) axis is not "
-        "known, and a guess could put every frame in the wrong place. Name the slice dim "
-        f"SliceLocation (da.rename({{{str(dims[0])!r}: 'SliceLocation'}}) if {str(dims[0])!r} "
+        f"of them SliceLocation: which of {named} runs along the affine's slice (3rd) axis is "
+        "not known, and a guess could put every frame in the wrong place. Name the slice dim "
+        f"SliceLocation (da.rename({{{named[0]!r}: 'SliceLocation'}}) if {named[0]!r} "
         "holds the slices); for frames of one slice, add a SliceLocation dim of one "
         "(da.expand_dims('SliceLocation'))."
     )
