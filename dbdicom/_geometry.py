@@ -37,6 +37,7 @@ import numpy as np
 from ._errors import install_hint
 
 __all__ = [
+    "affine_defect",
     "affine_matrix",
     "axis_codes",
     "direction_letters",
@@ -52,6 +53,9 @@ __all__ = [
 
 #: voxels: a source position this close to a voxel centre is that centre
 SNAP = 1e-4
+#: direction cosines whose dot product is under this are perpendicular (as
+#: DICOM's validators and readers take them: their headers hold a few decimals)
+PERPENDICULAR = 1e-4
 #: resampling orders: 0 nearest, 1 linear, 2 quadratic and 3 cubic splines
 ORDERS = (0, 1, 2, 3)
 
@@ -222,6 +226,48 @@ def normal_grid(
     if np.abs(np.diff(levels) - mean).max() > max(tolerance * mean, 1e-3):
         return None, len(levels)
     return round(float(mean), 6), len(levels)
+
+
+def affine_defect(affine: np.ndarray, slices: bool = True) -> str | None:
+    """What makes ``affine`` describe no DICOM image stack (None: nothing).
+
+    The column and row steps must be finite and of non-zero length, and
+    perpendicular (within :data:`PERPENDICULAR` of unit vectors): a DICOM
+    image's row and column directions are. With ``slices``, the slice step
+    must not lie in their plane; it may be tilted from their normal (a CT
+    gantry tilt).
+
+    Examples
+    --------
+    >>> a = np.diag([1.0, 2.0, 3.0, 1.0])
+    >>> affine_defect(a) is None
+    True
+    >>> a[0, 1] = 0.5  # the row step leans towards the column direction
+    >>> affine_defect(a)[:60]
+    'its column (1st) and row (2nd) axes are not perpendicular: t'
+    >>> b = np.diag([1.0, 2.0, 0.0, 1.0])
+    >>> affine_defect(b), affine_defect(b, slices=False)
+    ('its slice (3rd) axis is of zero length or lies in the plane of the rows and columns', None)
+    """
+    a = np.asarray(affine, dtype=float)
+    if a.shape != (4, 4) or not np.isfinite(a).all():
+        return f"it is not a 4 x 4 matrix of finite numbers: {a.tolist()}"
+    col, row, step = a[:3, 0], a[:3, 1], a[:3, 2]
+    lengths = [float(np.linalg.norm(v)) for v in (col, row)]
+    if min(lengths) <= 0:
+        return "its column (1st) or row (2nd) axis is of zero length (a zero pixel size)"
+    dot = float(col @ row) / (lengths[0] * lengths[1])
+    if abs(dot) > PERPENDICULAR:
+        return (
+            "its column (1st) and row (2nd) axes are not perpendicular: the cosine of "
+            f"the angle between them is {dot:.4g} (a sheared plane), and a DICOM image's "
+            "row and column directions are perpendicular"
+        )
+    normal = np.cross(col, row) / (lengths[0] * lengths[1])
+    length = float(np.linalg.norm(step))
+    if slices and (length <= 0 or abs(float(step @ normal)) / length < PERPENDICULAR):
+        return "its slice (3rd) axis is of zero length or lies in the plane of the rows and columns"
+    return None
 
 
 def affine_matrix(

@@ -17,8 +17,12 @@ is built from:
   ImagePositionPatient, ImageOrientationPatient, PixelSpacing,
   SpacingBetweenSlices and SliceLocation. The affine maps (column, row,
   slice) indices to patient LPS millimetres; the slice index of a frame is
-  its index along the first dim that is ``SliceLocation`` (0 without one).
-  Geometry given as coordinates is kept as given;
+  its index along the ``SliceLocation`` dim, else along the one frame dim
+  named by no DICOM keyword (``z``) or ``InstanceNumber``; a dim of another
+  keyword (``AcquisitionTime``) holds frames at one place (see
+  :func:`_slice_axis_of`). An affine
+  whose row and column directions are not perpendicular is refused: no
+  DICOM image has them. Geometry given as coordinates is kept as given;
 * ``Rows``/``Columns`` follow the data, and the pixel encoding is the
   writer's own (see :func:`dbdicom._dataset.choose_encoding`): such attrs
   are not copied.
@@ -44,6 +48,7 @@ from pydicom.datadict import dictionary_VR
 from .._checks import suggest
 from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
+from .._geometry import affine_defect
 from .._interaction import user_stacklevel
 from .._keywords import tag_for_keyword
 from ._dimension_index import INDEX_DIMS
@@ -350,10 +355,10 @@ class FrameTags:
             self._coords.append((str(name), axes, tuple(values.shape), converted))
         _say_partial(self._vectors)
         self._shape = tuple(int(da.sizes[d]) for d in dims)
-        self._slice_axis = dims.index("SliceLocation") if "SliceLocation" in dims else None
         self._geometry: dict[int, dict[str, Any]] = {}
         affine = da.attrs.get("affine")
-        slices = int(da.sizes.get("SliceLocation", 1))
+        self._slice_axis = _slice_axis_of(dims) if affine is not None else None
+        slices = 1 if self._slice_axis is None else self._shape[self._slice_axis]
         self._affine = None if affine is None else _Geometry(affine, slices)
         self._slices = slices
         # the first dim without coordinates (that of Series.set_array), but ``frame``:
@@ -433,7 +438,7 @@ class FrameTags:
                     out[:, i] = self._spread(axes, shape, block[..., i])
         out[np.isnan(out).any(axis=1)] = np.nan  # a frame given some of its values: none
         if self._affine is not None:  # the frames the coordinates do not place
-            k = np.indices(self._shape).reshape(len(self._shape), -1)
+            k = np.indices(self._shape).reshape(len(self._shape), count)  # () : one frame
             slices = k[self._slice_axis] if self._slice_axis is not None else np.zeros(count, int)
             found = self._affine.numbers(keyword, slices)
             if found is not None:
@@ -457,8 +462,8 @@ class FrameTags:
     def geometry(self, index: tuple[int, ...], given: dict[str, Any]) -> dict[str, Any]:
         """Geometry tags of the frame at ``index`` from the ``affine`` attr (those not ``given``).
 
-        The slice index is the frame's index along ``SliceLocation`` (0
-        without that dim).
+        The slice index is the frame's index along the slice dim (see
+        :func:`slice_axis`; 0 without one).
         """
         if self._affine is None:
             return {}
@@ -471,6 +476,46 @@ class FrameTags:
             if found is None:
                 found = self._geometry[k] = self._affine.of(k)
         return {key: v for key, v in found.items() if key not in given}
+
+
+def _slice_axis_of(dims: tuple[Any, ...]) -> int | None:
+    """Which of the frame ``dims`` (those before ``row``, ``column``) an ``affine``'s slice axis runs along.
+
+    ``SliceLocation`` where it is one of them; else the one dim that may hold
+    slices: one whose name is no DICOM keyword (``z``, ``slice``) or is
+    ``InstanceNumber`` (an array of slices with an affine is a volume). A
+    dim named by another keyword (``AcquisitionTime``, ``FlipAngle``) holds
+    what its frames differ in, at one place: with no dim that may hold
+    slices (or a 2-D array), every frame is at the affine's first slice.
+    Several that may, none ``SliceLocation``, are refused: a wrong guess misplaces frames.
+
+    Examples
+    --------
+    >>> _slice_axis_of(("FlipAngle", "SliceLocation")), _slice_axis_of(("z",)), _slice_axis_of(())
+    (1, 0, None)
+    >>> _slice_axis_of(("z", "FlipAngle")), _slice_axis_of(("AcquisitionTime",))
+    (0, None)
+    >>> _slice_axis_of(("z", "echo"))
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the array has an 'affine' and the frame dims ('z', 'echo'), ...
+    """  # noqa: E501
+    if "SliceLocation" in dims:
+        return dims.index("SliceLocation")
+    maybe = [
+        k for k, d in enumerate(dims) if d == "InstanceNumber" or tag_for_keyword(str(d)) is None
+    ]
+    if len(maybe) < 2:
+        return maybe[0] if maybe else None
+    named = tuple(str(dims[k]) for k in maybe)
+    raise InvalidValueError(
+        f"the array has an 'affine' and the frame dims {tuple(str(d) for d in dims)}, none "
+        f"of them SliceLocation: which of {named} runs along the affine's slice (3rd) axis is "
+        "not known, and a guess could put every frame in the wrong place. Name the slice dim "
+        f"SliceLocation (da.rename({{{named[0]!r}: 'SliceLocation'}}) if {named[0]!r} "
+        "holds the slices); for frames of one slice, add a SliceLocation dim of one "
+        "(da.expand_dims('SliceLocation'))."
+    )
 
 
 def _say_partial(vectors: dict[str, dict[int, Any]]) -> None:
@@ -507,7 +552,18 @@ class _Geometry:
     """The geometry tags of the slices of an affine: what all share, computed once."""
 
     def __init__(self, affine: Any, slices: int) -> None:
-        affine = np.asarray(affine, dtype=float)
+        try:
+            affine = np.asarray(affine, dtype=float)
+        except (TypeError, ValueError):
+            affine = np.full(1, np.nan)  # refused below, as not 4 x 4 numbers
+        defect = affine_defect(affine, slices=slices > 1)
+        if defect is not None:
+            raise InvalidValueError(
+                f"the 'affine' attr cannot place the frames: {defect}. Give a 4 x 4 affine "
+                "from (column, row, slice) indices to LPS mm whose column and row axes are "
+                "perpendicular and of non-zero length (the slice axis may be tilted, as in a "
+                "CT gantry tilt, but not lie in their plane)."
+            )
         col, row, self.normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
         self.origin = affine[:3, 3]
         spacing_c, spacing_r = float(np.linalg.norm(col)), float(np.linalg.norm(row))

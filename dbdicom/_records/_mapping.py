@@ -31,7 +31,7 @@ import numpy as np
 from .._arrays import affine_of, base_keyword
 from .._errors import DicomError, GeometryError, InvalidValueError, install_hint
 from .._export import dicom_lists, series_description
-from .._geometry import ORDERS, inside, resample, source_indices
+from .._geometry import ORDERS, affine_defect, inside, resample, source_indices
 from .._keywords import tag_for_keyword
 
 if TYPE_CHECKING:
@@ -266,20 +266,10 @@ def _volume_coords(sidecar: dict[str, Any], n: int) -> tuple[str, dict[str, Any]
 
 
 def _check_affine(affine: np.ndarray, path: Path) -> None:
-    col, row, slc = affine[:3, 0], affine[:3, 1], affine[:3, 2]
-    norms = [float(np.linalg.norm(v)) for v in (col, row, slc)]
-    if min(norms) <= 0 or not np.isfinite(affine).all():
-        raise GeometryError(
-            f"{path} has a degenerate affine (a zero voxel size): {affine.tolist()}"
-        )
-    if abs(float(col @ row)) / (norms[0] * norms[1]) > 1e-4:
-        raise GeometryError(
-            f"{path}: the first two voxel axes are not perpendicular (a sheared plane), "
-            "which DICOM images cannot describe."
-        )
-    normal = np.cross(col, row)
-    if abs(float(slc @ normal)) / (norms[2] * float(np.linalg.norm(normal))) < 1e-4:
-        raise GeometryError(f"{path}: the third voxel axis lies in the plane of the first two.")
+    """Refuse a NIfTI file whose affine places no stack of DICOM images (`affine_defect`)."""
+    defect = affine_defect(affine)
+    if defect is not None:
+        raise GeometryError(f"{path} cannot be written as DICOM images: its affine: {defect}.")
 
 
 def nifti_dataarray(path: str | os.PathLike[str]) -> xr.DataArray:

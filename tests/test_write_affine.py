@@ -1,0 +1,119 @@
+"""Arrays made from scratch placed by their ``affine`` attr: which dim holds the slices.
+
+A 3-D array with an affine is a volume where its one frame dim is called
+``slice``, ``z``... (no DICOM keyword) or InstanceNumber: its frames go one
+slice step apart, not all at the affine's origin; a dim of another keyword
+(AcquisitionTime) holds frames at one place. A 2-D array is one slice at the
+origin. Several dims that may hold slices, none SliceLocation, and an
+affine whose row and column directions are not
+perpendicular (which no DICOM image has: dciodvfy says so of every file)
+are refused, with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+from validators import dciodvfy_errors
+
+import dbdicom as db
+
+# 1 x 2 mm pixels, slices 3 mm apart, the first pixel at (-10, -20, 50)
+AFFINE = np.array([[1.0, 0, 0, -10], [0, 2.0, 0, -20], [0, 0, 3.0, 50], [0, 0, 0, 1.0]])
+VOLUME = np.arange(4 * 10 * 12, dtype=float).reshape(4, 10, 12)
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Iterator[db.Study]:
+    database = db.database(tmp_path)
+    yield database.new_patient(PatientName="X").new_study()
+    database.close()
+
+
+def _files(series: db.Series) -> list[pydicom.Dataset]:
+    files = [pydicom.dcmread(path) for path in series.files()]
+    return sorted(files, key=lambda f: int(f.InstanceNumber))
+
+
+@pytest.mark.parametrize("dim", ["slice", "z", "InstanceNumber", "SliceLocation"])
+def test_the_one_frame_dim_of_a_volume_holds_its_slices(study: db.Study, dim: str) -> None:
+    da = xr.DataArray(VOLUME, dims=(dim, "row", "column"), attrs={"affine": AFFINE})
+    files = _files(study.new_series(SeriesDescription=dim).set_xarray(da))
+    assert [[float(x) for x in f.ImagePositionPatient] for f in files] == [
+        [-10.0, -20.0, z] for z in (50.0, 53.0, 56.0, 59.0)
+    ]
+    assert {float(f.SpacingBetweenSlices) for f in files} == {3.0}
+    assert [float(f.SliceLocation) for f in files] == [50.0, 53.0, 56.0, 59.0]
+    for f, plane in zip(files, VOLUME, strict=True):
+        np.testing.assert_array_equal(f.pixel_array, plane)
+
+
+def test_several_dims_that_may_hold_slices_are_refused(study: db.Study) -> None:
+    da = xr.DataArray(
+        np.zeros((2, 2, 10, 12)), dims=("z", "echo", "row", "column"), attrs={"affine": AFFINE}
+    )
+    series = study.new_series(SeriesDescription="ambiguous")
+    with pytest.raises(db.InvalidValueError, match=r"\('z', 'echo'\).*SliceLocation"):
+        series.set_xarray(da)
+    assert series.files() == []
+    # named, it is written: the slices along SliceLocation, each at both echoes
+    named = da.rename({"z": "SliceLocation", "echo": "EchoNumbers"})
+    files = _files(series.set_xarray(named.assign_coords(EchoNumbers=[1, 2])))
+    assert sorted(float(f.ImagePositionPatient[2]) for f in files) == [50.0, 50.0, 53.0, 53.0]
+
+
+def test_a_dim_of_another_tag_holds_frames_at_one_place(study: db.Study) -> None:
+    """A dim named by a DICOM keyword other than SliceLocation (AcquisitionTime, FlipAngle)
+    is what frames differ in at one place: one slice of a dynamic series with an affine
+    stays one slice (a review of the first rule, which spread its times along the slices);
+    beside a dim that may hold slices (``z``), that one holds them."""
+    times = xr.DataArray(
+        VOLUME, dims=("AcquisitionTime", "row", "column"), attrs={"affine": AFFINE}
+    ).assign_coords(AcquisitionTime=[36000.0, 36010.0, 36020.0, 36030.0])
+    files = _files(study.new_series(SeriesDescription="dynamic").set_xarray(times))
+    assert {tuple(float(x) for x in f.ImagePositionPatient) for f in files} == {
+        (-10.0, -20.0, 50.0)
+    }
+    both = xr.DataArray(
+        np.zeros((2, 2, 10, 12)),
+        dims=("z", "FlipAngle", "row", "column"),
+        coords={"FlipAngle": [2.0, 20.0]},
+        attrs={"affine": AFFINE},
+    )
+    files = _files(study.new_series(SeriesDescription="vfa").set_xarray(both))
+    assert sorted(float(f.ImagePositionPatient[2]) for f in files) == [50.0, 50.0, 53.0, 53.0]
+
+
+def test_a_two_dim_array_is_one_slice_at_the_origin(study: db.Study) -> None:
+    da = xr.DataArray(VOLUME[0], dims=("row", "column"), attrs={"affine": AFFINE})
+    (file,) = _files(study.new_series(SeriesDescription="2-D").set_xarray(da))
+    assert [float(x) for x in file.ImagePositionPatient] == [-10.0, -20.0, 50.0]
+    assert [float(x) for x in file.PixelSpacing] == [2.0, 1.0]
+    np.testing.assert_array_equal(file.pixel_array, VOLUME[0])
+
+
+def test_a_sheared_plane_is_refused(study: db.Study) -> None:
+    sheared = AFFINE.copy()
+    sheared[0, 1] = 0.5  # the row step leans towards the column direction
+    da = xr.DataArray(VOLUME, dims=("SliceLocation", "row", "column"), attrs={"affine": sheared})
+    series = study.new_series(SeriesDescription="sheared")
+    with pytest.raises(db.InvalidValueError, match="not perpendicular"):
+        series.set_xarray(da)
+    assert series.files() == []
+
+
+def test_a_tilted_slice_axis_is_kept_and_valid(study: db.Study) -> None:
+    tilted = AFFINE.copy()
+    tilted[1, 2] = 1.0  # each slice 1 mm further back: a gantry tilt
+    da = xr.DataArray(VOLUME, dims=("SliceLocation", "row", "column"), attrs={"affine": tilted})
+    series = study.new_series(SeriesDescription="tilted").set_xarray(da)
+    files = _files(series)
+    assert [float(f.ImagePositionPatient[1]) for f in files] == [-20.0, -19.0, -18.0, -17.0]
+    orientation = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    assert all([float(x) for x in f.ImageOrientationPatient] == orientation for f in files)
+    assert not [e for e in dciodvfy_errors(series.files()[0]) if "rthogonal" in e]
