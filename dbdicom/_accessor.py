@@ -221,15 +221,29 @@ class DicomAccessor:
                 "Select frames instead (da.isel(...)), or look up the source series."
             )
         databases = [database] if database is not None else open_databases()
+        # the database that holds most of the frames (another open one may hold some UIDs:
+        # a copy of the folder, or files made alike)
+        best: tuple[int, Any, np.ndarray] | None = None
+        refused: DicomError | None = None
         for db in databases:
-            rows = _arrays.source_rows(db.index, self._da)
-            if (rows >= 0).any():
-                keys = db.index.array("_instance", np.maximum(rows.ravel(), 0))
-                found = np.empty(rows.shape, dtype=object)
-                for pos, key in zip(np.ndindex(rows.shape), keys.tolist(), strict=True):
-                    found[pos] = Instance(db, str(key)) if rows[pos] >= 0 else None
-                coords = {d: uids.coords[d] for d in uids.dims if d in uids.coords}
-                return xr.DataArray(found, dims=uids.dims, coords=coords)
+            try:
+                rows = _arrays.source_rows(db.index, self._da)
+            except DicomError as exc:  # files sharing a UID there: said if no other holds them
+                refused = refused or exc
+                continue
+            held = int((rows >= 0).sum())
+            if held and (best is None or held > best[0]):
+                best = (held, db, rows)
+        if best is None and refused is not None:
+            raise refused
+        if best is not None:
+            _, db, rows = best
+            keys = db.index.array("_instance", np.maximum(rows.ravel(), 0))
+            found = np.empty(rows.shape, dtype=object)
+            for pos, key in zip(np.ndindex(rows.shape), keys.tolist(), strict=True):
+                found[pos] = Instance(db, str(key)) if rows[pos] >= 0 else None
+            coords = {d: uids.coords[d] for d in uids.dims if d in uids.coords}
+            return xr.DataArray(found, dims=uids.dims, coords=coords)
         raise DicomError(
             "no open database holds the frames of this array (by their SOPInstanceUID): "
             "open the database it comes from (db.database(folder)) or pass it, "

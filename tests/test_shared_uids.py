@@ -10,6 +10,7 @@ UID, which names two files).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,25 @@ def test_set_array_with_its_header_keeps_the_geometry(shared: db.Database) -> No
 def test_source_instances_tell_the_files_apart(shared: db.Database) -> None:
     da = shared.series(SeriesDescription="dupsame")[0].to_xarray(["SliceLocation"])
     assert _names(da.dicom.source_instances().values) == ["g1.dcm", "g2.dcm", "g3.dcm"]
+
+
+def test_source_instances_come_from_the_database_that_holds_the_frames(
+    shared: db.Database, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Another open database holding some of the UIDs (a copy of part of the folder) is not
+    the array's: the one that holds most of its frames is (the first found was taken, and a
+    full run of the suite, whose earlier tests left such databases open, named None)."""
+    part = tmp_path_factory.mktemp("part")
+    shutil.copy(Path(shared.path) / "g3.dcm", part / "g3.dcm")
+    other = db.database(part)
+    try:
+        other.instances()  # opened and indexed before the array is made
+        da = shared.series(SeriesDescription="dupsame")[0].to_xarray(["SliceLocation"])
+        for _ in range(3):  # the open databases are in no particular order
+            assert _names(da.dicom.source_instances().values) == ["g1.dcm", "g2.dcm", "g3.dcm"]
+            assert {i._db for i in da.dicom.source_instances().values} == {shared}
+    finally:
+        other.close()
 
 
 def test_set_xarray_takes_each_frame_from_its_file(shared: db.Database) -> None:
