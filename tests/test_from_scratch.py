@@ -1,0 +1,56 @@
+"""Series built from scratch (no source files): what the user gave is what is written.
+
+A parametric map without geometry is placed as images are (never its other
+dims stacked into made-up slices), and attributes given to a new patient for
+its studies reach the files of those studies.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import dbdicom as db
+from dbdicom._errors import InvalidValueError
+
+
+def _study(tmp_path: Path) -> db.Study:
+    return db.database(tmp_path).new_patient(PatientName="X").new_study()
+
+
+@pytest.mark.parametrize("affine", [None, np.diag([1.5, 1.5, 5.0, 1.0])])
+def test_a_parametric_map_of_two_volumes_is_refused_with_or_without_affine(
+    tmp_path: Path, affine: np.ndarray | None
+) -> None:
+    attrs = {} if affine is None else {"affine": affine}
+    da = xr.DataArray(
+        np.ones((2, 3, 4, 4), np.float32),
+        dims=("FlipAngle", "SliceLocation", "row", "column"),
+        coords={"FlipAngle": [1.0, 2.0]},
+        attrs=attrs,
+    )
+    series = _study(tmp_path).new_series()
+    with pytest.raises(InvalidValueError, match="lie at the same position"):
+        series.set_xarray(da, kind="parametric map")
+    assert series.files() == []
+
+
+@pytest.mark.parametrize("coords", [{}, {"SliceLocation": [10.0, 20.0, 40.0]}])
+def test_a_parametric_map_without_geometry_lies_where_images_do(
+    tmp_path: Path, coords: dict
+) -> None:
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.float32), dims=("SliceLocation", "row", "column"), coords=coords
+    )
+    study = _study(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = study.new_series().set_xarray(da).to_xarray()
+        pmap = study.new_series().set_xarray(da, kind="parametric map").to_xarray()
+    expected = coords.get("SliceLocation", [0.0, 5.0, 10.0])
+    np.testing.assert_allclose(image.SliceLocation.values, expected)
+    np.testing.assert_allclose(pmap.SliceLocation.values, expected)
