@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import xarray as xr
 
@@ -54,3 +55,29 @@ def test_a_parametric_map_without_geometry_lies_where_images_do(
     expected = coords.get("SliceLocation", [0.0, 5.0, 10.0])
     np.testing.assert_allclose(image.SliceLocation.values, expected)
     np.testing.assert_allclose(pmap.SliceLocation.values, expected)
+
+
+def test_study_attributes_given_to_a_new_patient_reach_its_studies_files(tmp_path: Path) -> None:
+    database = db.database(tmp_path)
+    patient = database.new_patient(
+        PatientName="Age^Test",
+        PatientAge="054Y",
+        PatientWeight=70.5,
+        PatientSize=1.8,
+        PatientSex="F",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = patient.new_study().new_series().set_array(np.zeros((2, 8, 8), np.uint16))
+        other = patient.new_study(PatientAge="055Y").new_series()
+        other.set_array(np.zeros((1, 8, 8), np.uint16))
+    for path in series.files():
+        ds = pydicom.dcmread(path)
+        assert (ds.PatientAge, float(ds.PatientWeight), float(ds.PatientSize), ds.PatientSex) == (
+            "054Y",
+            70.5,
+            1.8,
+            "F",
+        )
+    assert pydicom.dcmread(other.files()[0]).PatientAge == "055Y"  # the study's own wins
+    assert patient.PatientAge == ["054Y", "055Y"]
