@@ -81,3 +81,54 @@ def test_study_attributes_given_to_a_new_patient_reach_its_studies_files(tmp_pat
         )
     assert pydicom.dcmread(other.files()[0]).PatientAge == "055Y"  # the study's own wins
     assert patient.PatientAge == ["054Y", "055Y"]
+
+
+def _header(series: db.Series) -> pydicom.Dataset:
+    return pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+
+
+def _thickness(ds: pydicom.Dataset) -> float:
+    if "SliceThickness" in ds:
+        return float(ds.SliceThickness)
+    return float(ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness)
+
+
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+@pytest.mark.parametrize("slices, step", [(3, 3.0), (1, 4.0)])
+def test_a_new_series_says_its_study_date_and_its_affine_slice_thickness(
+    tmp_path: Path, kind: str, slices: int, step: float
+) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240229")
+    da = xr.DataArray(
+        np.ones((slices, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"affine": np.diag([1.0, 1.0, step, 1.0])},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _header(study.new_series().set_xarray(da, kind=kind))
+    assert _thickness(ds) == step
+    assert ds.SeriesDate == "20240229"
+    if kind == "image":  # a parametric map's content date is the day it is made
+        assert (ds.AcquisitionDate, ds.ContentDate) == ("20240229", "20240229")
+
+
+def test_what_the_user_gave_is_not_replaced_by_the_study_date_or_the_spacing(
+    tmp_path: Path,
+) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240229")
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={"AcquisitionDate": ("SliceLocation", ["20240301"] * 3)},
+        attrs={"affine": np.diag([1.0, 1.0, 3.0, 1.0]), "SliceThickness": 2.0},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _header(study.new_series(SeriesDate="20240302").set_xarray(da))
+    assert (float(ds.SliceThickness), ds.AcquisitionDate, ds.SeriesDate) == (
+        2.0,
+        "20240301",
+        "20240302",
+    )
+    assert ds.ContentDate == "20240229"

@@ -273,9 +273,10 @@ def _positions(
         if position is None:
             break
         positions.append([float(x) for x in position])
-        for keyword in ("PixelSpacing", "ImageOrientationPatient"):
+        # the affine's slice spacing: the SliceThickness where none is given
+        for keyword in ("PixelSpacing", "ImageOrientationPatient", "SpacingBetweenSlices"):
             if keyword in geometry and keyword not in shared:
-                shared[keyword] = [float(x) for x in geometry[keyword]]
+                shared[keyword] = _numbers(geometry[keyword])
     complete = len(positions) == int(np.prod(da.shape[:-2], dtype=np.int64))
     _complete_shared(series, da, sources, shared)
     if not complete and not sources:
