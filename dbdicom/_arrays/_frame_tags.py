@@ -354,7 +354,7 @@ class FrameTags:
         self._geometry: dict[int, dict[str, Any]] = {}
         affine = da.attrs.get("affine")
         slices = int(da.sizes.get("SliceLocation", 1))
-        self._affine = None if affine is None else _Geometry(affine, slices)
+        self._affine = None if affine is None else _Geometry(affine)
         self._slices = slices
         # the first dim without coordinates (that of Series.set_array), but ``frame``:
         # the frames of a point (a cine), which read back along ``frame`` where they
@@ -506,7 +506,7 @@ def _position(index: tuple[int, ...], axes: tuple[int, ...], shape: tuple[int, .
 class _Geometry:
     """The geometry tags of the slices of an affine: what all share, computed once."""
 
-    def __init__(self, affine: Any, slices: int) -> None:
+    def __init__(self, affine: Any) -> None:
         affine = np.asarray(affine, dtype=float)
         col, row, self.normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
         self.origin = affine[:3, 3]
