@@ -573,8 +573,9 @@ class _Geometry:
             "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
             "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
         }
-        if slices > 1:
-            self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
+        # one slice too: a header's SpacingBetweenSlices is then not written
+        # from it (see PlanBuilder.slices), but a new frame's SliceThickness is
+        self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
 
     def numbers(self, keyword: str, slices: np.ndarray) -> np.ndarray | None:
         """Position or orientation (``keyword``) of each of the ``slices``; None: neither."""

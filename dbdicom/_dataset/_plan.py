@@ -69,6 +69,7 @@ from ._elements import (
     ui,
 )
 from ._encoding import Encoding, pixel_values
+from ._placeholders import study_when, true_placeholders
 from ._source import Source
 
 __all__ = ["FramePlan", "PlanBuilder", "example_plan"]
@@ -263,6 +264,8 @@ class PlanBuilder:
         # where the frames lie (see slices): no grid known, no SpacingBetweenSlices
         self._spacing: bytes | None = None
         self._one_slice = False  # one slice: no step found, none contradicted
+        self._step: float | None = None  # the step of that grid
+        self._when = study_when(target)  # placeholder dates: the study's
         self.counts = Counts()  # NumberOfSlices, ImageIndex...: of the frames written
 
     def slices(self, spacing: float | None, count: int, numbers: Any = None) -> None:
@@ -298,6 +301,7 @@ class PlanBuilder:
         False
         """
         self._one_slice = spacing is None and count == 1
+        self._step = None if spacing is None else float(spacing)
         if spacing is None:
             self._spacing = None
         else:
@@ -529,6 +533,8 @@ class PlanBuilder:
         for keyword, value in geometry.items():
             if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
+        if not group:  # the template's placeholders, where the write knows better
+            true_placeholders(delta, self._attr_tags, self._when, geometry, self._step)
         self._place(delta, base, not group and "SpacingBetweenSlices" in geometry, k)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them

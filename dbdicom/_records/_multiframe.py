@@ -38,7 +38,7 @@ from .._arrays import (
     check_names,
     frames_of,
 )
-from .._dataset import TYPE2_PARENTS
+from .._dataset import TYPE2_PARENTS, Template
 from .._errors import DicomError, InvalidValueError
 from .._index import scan_one
 from .._templates import (
@@ -258,7 +258,7 @@ def _positions(
 
     The shared geometry is the orientation, pixel spacing and slice
     thickness. Both come from the affine and the coordinates, else the source
-    frames; None: the template's default stack.
+    frames; without either, the stack an image write makes (see :func:`_stacked`).
     """
     tags = FrameTags(da)
     positions: list[list[float]] = []
@@ -273,10 +273,21 @@ def _positions(
         if position is None:
             break
         positions.append([float(x) for x in position])
-        for keyword in ("PixelSpacing", "ImageOrientationPatient"):
+        # the affine's slice spacing: the SliceThickness where none is given
+        for keyword in ("PixelSpacing", "ImageOrientationPatient", "SpacingBetweenSlices"):
             if keyword in geometry and keyword not in shared:
-                shared[keyword] = [float(x) for x in geometry[keyword]]
+                shared[keyword] = _numbers(geometry[keyword])
     complete = len(positions) == int(np.prod(da.shape[:-2], dtype=np.int64))
+    _complete_shared(series, da, sources, shared)
+    if not complete and not sources:
+        return _stacked(da, tags, shared), shared
+    if not complete:
+        return None, {k: v for k, v in shared.items() if k != "ImageOrientationPatient"}
+    return positions, shared
+
+
+def _complete_shared(series: Record, da: Any, sources: list[Any], shared: dict[str, Any]) -> None:
+    """Add to ``shared`` the geometry the attrs, else the first source, give."""
     for keyword in (*_GEOMETRY, "SpacingBetweenSlices"):
         if keyword not in shared and keyword in da.attrs:
             shared[keyword] = _numbers(da.attrs[keyword])
@@ -287,9 +298,28 @@ def _positions(
     if "SliceThickness" not in shared and "SpacingBetweenSlices" in shared:
         shared["SliceThickness"] = shared["SpacingBetweenSlices"]
     shared.pop("SpacingBetweenSlices", None)
-    if not complete:
-        return None, {k: v for k, v in shared.items() if k != "ImageOrientationPatient"}
-    return positions, shared
+
+
+def _stacked(da: Any, tags: FrameTags, shared: dict[str, Any]) -> list[list[float]]:
+    """The positions of frames that neither the array nor sources place: as images'.
+
+    The stack an image write makes without geometry (see
+    :meth:`Template.stack`): the slice of each frame is its index along the
+    first dim without coordinates, at its ``SliceLocation`` if given. Frames
+    of the other dims (a ``FlipAngle`` with coordinates) share their slice's
+    position, so an array of more than one volume is refused as with an
+    affine, never stacked into made-up slices.
+    """
+    template = Template(int(da.shape[-2]), int(da.shape[-1]))
+    orientation = shared.get("ImageOrientationPatient")
+    out = []
+    for index in frames_of(da):
+        values = tags.values(index)
+        if orientation is not None:
+            values.setdefault("ImageOrientationPatient", orientation)
+        place = template.stack(tags.stack_index(index), values)
+        out.append([float(x) for x in place["ImagePositionPatient"]])
+    return out
 
 
 def _numbers(value: Any) -> float | list[float]:

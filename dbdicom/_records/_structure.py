@@ -153,7 +153,9 @@ def inherited(record: Record) -> dict[str, Any]:
 
     From its first file for a record with files: every attribute of those
     levels, :data:`DELETE` for those it does not have. For a new record
-    without files, its parent's, then its own attributes.
+    without files, its parent's, then its own attributes: an attribute of a
+    lower level given to a new record (``new_patient(PatientAge="054Y")``,
+    of the study) goes to every record made below it.
     """
     if record.level == "database":
         return {}
@@ -163,7 +165,8 @@ def inherited(record: Record) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if empty.parent is not None:
             out = inherited(record._db._class_of(empty.parent[0])(record._db, empty.parent[1]))
-        out.update({kw: DELETE for kw in LEVEL_ATTRIBUTES.get(record.level, ())})
+        for keyword in LEVEL_ATTRIBUTES.get(record.level, ()):
+            out.setdefault(keyword, DELETE)  # unless given to a record above for it
         out.update(empty.attrs)
         return out
     rows = record._rows()

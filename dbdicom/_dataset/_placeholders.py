@@ -1,0 +1,87 @@
+"""The template's made-up values of a new frame, made true where the write knows them.
+
+A frame made from the template (no source frame) starts with its placeholder
+dates and times (2024-01-15) and SliceThickness (5 mm). Where the array
+gives none of them (no coordinate, no attr), they become what the write
+knows: the series, acquisition and content dates and times are those of the
+study (its StudyDate and StudyTime, where it has them: else the template's
+stay, as its StudyDate does), and the slice thickness is the spacing of the
+slices (the ``affine``'s, one slice too; else the step of the grid the
+frames are written on; else the template's, which is its stack's step).
+A source's values are never changed: frames with a source are not asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from .._checks import plain_number_text, resolve_tag, to_dicom
+from ._elements import REMOVE, encode_values, number_element
+
+__all__ = ["study_when", "true_placeholders"]
+
+#: placeholder -> the study's attribute it defaults to
+_WHEN = {
+    "SeriesDate": "StudyDate",
+    "AcquisitionDate": "StudyDate",
+    "ContentDate": "StudyDate",
+    "SeriesTime": "StudyTime",
+    "AcquisitionTime": "StudyTime",
+    "ContentTime": "StudyTime",
+}
+_THICKNESS = 0x00180050
+
+
+def study_when(target: Mapping[str, Any]) -> dict[int, bytes | None]:
+    """The placeholder dates and times of a new frame from the study's, as elements.
+
+    Examples
+    --------
+    >>> sorted(hex(tag) for tag in study_when({"StudyDate": "20240229"}))
+    ['0x80021', '0x80022', '0x80023']
+    >>> study_when({"StudyDate": REMOVE})
+    {}
+    """
+    values = []
+    for keyword, study in _WHEN.items():
+        value = target.get(study)
+        if value is not None and value is not REMOVE and value != "":
+            number, _, vr = resolve_tag(keyword)
+            values.append((number, vr, value))
+    return encode_values(values)
+
+
+def true_placeholders(
+    delta: dict[int, bytes | None],
+    given: Collection[int],
+    when: Mapping[int, bytes | None],
+    geometry: Mapping[str, Any],
+    step: float | None,
+) -> None:
+    """Set in ``delta`` (a new frame's own elements) the true values of its placeholders.
+
+    ``given``: the tags of the attrs (they stay); ``when``: see
+    :func:`study_when`; ``geometry``: the frame's from the ``affine``;
+    ``step``: that of the grid the frames are written on (None: none).
+
+    Examples
+    --------
+    >>> delta = {}
+    >>> true_placeholders(delta, (), {}, {}, 3.0)
+    >>> delta[0x00180050][-4:]
+    b'3.0 '
+    >>> delta = {0x00180050: None}  # a coordinate's: it stays
+    >>> true_placeholders(delta, (), {}, {"SpacingBetweenSlices": 4.0}, None)
+    >>> delta
+    {1572944: None}
+    """
+    for tag, element in when.items():
+        if tag not in delta and tag not in given:
+            delta[tag] = element
+    spacing = geometry.get("SpacingBetweenSlices", step)
+    if spacing is None or _THICKNESS in delta or _THICKNESS in given:
+        return
+    text = plain_number_text(_THICKNESS, "DS", float(spacing))
+    value = text if text is not None else str(to_dicom("SliceThickness", float(spacing)))
+    delta[_THICKNESS] = number_element(_THICKNESS, "DS", value)

@@ -1,0 +1,134 @@
+"""Series built from scratch (no source files): what the user gave is what is written.
+
+A parametric map without geometry is placed as images are (never its other
+dims stacked into made-up slices), and attributes given to a new patient for
+its studies reach the files of those studies.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import xarray as xr
+
+import dbdicom as db
+from dbdicom._errors import InvalidValueError
+
+
+def _study(tmp_path: Path) -> db.Study:
+    return db.database(tmp_path).new_patient(PatientName="X").new_study()
+
+
+@pytest.mark.parametrize("affine", [None, np.diag([1.5, 1.5, 5.0, 1.0])])
+def test_a_parametric_map_of_two_volumes_is_refused_with_or_without_affine(
+    tmp_path: Path, affine: np.ndarray | None
+) -> None:
+    attrs = {} if affine is None else {"affine": affine}
+    da = xr.DataArray(
+        np.ones((2, 3, 4, 4), np.float32),
+        dims=("FlipAngle", "SliceLocation", "row", "column"),
+        coords={"FlipAngle": [1.0, 2.0]},
+        attrs=attrs,
+    )
+    series = _study(tmp_path).new_series()
+    with pytest.raises(InvalidValueError, match="lie at the same position"):
+        series.set_xarray(da, kind="parametric map")
+    assert series.files() == []
+
+
+@pytest.mark.parametrize("coords", [{}, {"SliceLocation": [10.0, 20.0, 40.0]}])
+def test_a_parametric_map_without_geometry_lies_where_images_do(
+    tmp_path: Path, coords: dict
+) -> None:
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.float32), dims=("SliceLocation", "row", "column"), coords=coords
+    )
+    study = _study(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = study.new_series().set_xarray(da).to_xarray()
+        pmap = study.new_series().set_xarray(da, kind="parametric map").to_xarray()
+    expected = coords.get("SliceLocation", [0.0, 5.0, 10.0])
+    np.testing.assert_allclose(image.SliceLocation.values, expected)
+    np.testing.assert_allclose(pmap.SliceLocation.values, expected)
+
+
+def test_study_attributes_given_to_a_new_patient_reach_its_studies_files(tmp_path: Path) -> None:
+    database = db.database(tmp_path)
+    patient = database.new_patient(
+        PatientName="Age^Test",
+        PatientAge="054Y",
+        PatientWeight=70.5,
+        PatientSize=1.8,
+        PatientSex="F",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = patient.new_study().new_series().set_array(np.zeros((2, 8, 8), np.uint16))
+        other = patient.new_study(PatientAge="055Y").new_series()
+        other.set_array(np.zeros((1, 8, 8), np.uint16))
+    for path in series.files():
+        ds = pydicom.dcmread(path)
+        assert (ds.PatientAge, float(ds.PatientWeight), float(ds.PatientSize), ds.PatientSex) == (
+            "054Y",
+            70.5,
+            1.8,
+            "F",
+        )
+    assert pydicom.dcmread(other.files()[0]).PatientAge == "055Y"  # the study's own wins
+    assert patient.PatientAge == ["054Y", "055Y"]
+
+
+def _header(series: db.Series) -> pydicom.Dataset:
+    return pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+
+
+def _thickness(ds: pydicom.Dataset) -> float:
+    if "SliceThickness" in ds:
+        return float(ds.SliceThickness)
+    return float(ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness)
+
+
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+@pytest.mark.parametrize("slices, step", [(3, 3.0), (1, 4.0)])
+def test_a_new_series_says_its_study_date_and_its_affine_slice_thickness(
+    tmp_path: Path, kind: str, slices: int, step: float
+) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240229")
+    da = xr.DataArray(
+        np.ones((slices, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"affine": np.diag([1.0, 1.0, step, 1.0])},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _header(study.new_series().set_xarray(da, kind=kind))
+    assert _thickness(ds) == step
+    assert ds.SeriesDate == "20240229"
+    if kind == "image":  # a parametric map's content date is the day it is made
+        assert (ds.AcquisitionDate, ds.ContentDate) == ("20240229", "20240229")
+
+
+def test_what_the_user_gave_is_not_replaced_by_the_study_date_or_the_spacing(
+    tmp_path: Path,
+) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240229")
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.float32),
+        dims=("SliceLocation", "row", "column"),
+        coords={"AcquisitionDate": ("SliceLocation", ["20240301"] * 3)},
+        attrs={"affine": np.diag([1.0, 1.0, 3.0, 1.0]), "SliceThickness": 2.0},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _header(study.new_series(SeriesDate="20240302").set_xarray(da))
+    assert (float(ds.SliceThickness), ds.AcquisitionDate, ds.SeriesDate) == (
+        2.0,
+        "20240301",
+        "20240302",
+    )
+    assert ds.ContentDate == "20240229"
