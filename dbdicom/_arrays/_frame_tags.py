@@ -573,8 +573,7 @@ class _Geometry:
             "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
             "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
         }
-        # one slice too: a header's SpacingBetweenSlices is then not written
-        # from it (see PlanBuilder.slices), but a new frame's SliceThickness is
+        # one slice too: not its header's SpacingBetweenSlices, its SliceThickness
         self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
 
     def numbers(self, keyword: str, slices: np.ndarray) -> np.ndarray | None:
