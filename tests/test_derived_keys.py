@@ -191,3 +191,23 @@ def test_print_names_a_patient_id_the_files_hold(
     database.print()
     assert "[PatientID P-1]" in capsys.readouterr().out
     database.close()
+
+
+def test_a_file_arriving_with_a_renamed_patients_old_values_is_another_patient(
+    folder: Path,
+) -> None:
+    """A review: Alpha renamed Gamma kept its key, made of the values Alpha; a file of Alpha
+    that another program added then took that key, and the renamed record answered for it."""
+    database = db.database(folder)
+    renamed = _patient(database, "Alpha")
+    renamed.PatientName = "Gamma"
+    _anonymous(folder, "Alpha", "head", "t1", 1, n=1)  # written by another program
+    (folder / "Alpha-head-t1-0.dcm").rename(folder / "arrived.dcm")
+    database.refresh()
+    assert not any(path.endswith("arrived.dcm") for path in renamed.files())
+    (arrived,) = database.patients(PatientName="Alpha")
+    assert arrived.uid != renamed.uid and [p.split("/")[-1] for p in arrived.files()] == [
+        "arrived.dcm"
+    ]
+    database.restore()
+    database.close()

@@ -213,3 +213,39 @@ def test_an_mr_series_counts_its_temporal_positions(tmp_path: Path) -> None:
     # a mean over time: no temporal position, no number of them
     assert said(da.mean("AcquisitionTime", keep_attrs=True)) == {(None, None)}
     database.close()
+
+
+def test_headers_of_another_database_are_not_looked_up_by_file_name(tmp_path: Path) -> None:
+    """A review: sources of database A, written into database B whose files have the same
+    names, took B's files' places and counts (SpacingBetweenSlices 7, three temporal
+    positions) by those names."""
+    folders = {"a": (0.0, 5.0, "5", 1), "b": (100.0, 7.0, "7", 3)}
+    for name, (start, step, spacing, times) in folders.items():
+        (tmp_path / name).mkdir()
+        series, study = uid.generate_uid(), uid.generate_uid()
+        for k in range(3):
+            ds = mr_image(
+                np.full((4, 4), k, np.uint16),
+                PatientID=name,
+                StudyInstanceUID=study,
+                SeriesInstanceUID=series,
+                InstanceNumber=k + 1,
+                ImagePositionPatient=[0.0, 0.0, start + step * k],
+                SliceLocation=start + step * k,
+                SpacingBetweenSlices=spacing,
+                TemporalPositionIdentifier=1 + k if times > 1 else 1,
+                NumberOfTemporalPositions=times,
+            )
+            write_dataset(ds, tmp_path / name / f"d{k}.dcm")
+    a, b = db.database(tmp_path / "a"), db.database(tmp_path / "b")
+    array, header = a.series()[0].array(["SliceLocation"])
+    out = b.studies()[0].new_series(SeriesDescription="from a")
+    out.set_array(array * 2, header)
+    written = sorted((pydicom.dcmread(p) for p in out.files()), key=lambda f: f.SliceLocation)
+    assert [float(f.ImagePositionPatient[2]) for f in written] == [0.0, 5.0, 10.0]
+    assert {f.get("SpacingBetweenSlices") for f in written} <= {None, 5.0}
+    assert {
+        (f.get("TemporalPositionIdentifier"), f.get("NumberOfTemporalPositions")) for f in written
+    } <= {(1, 1), (1, None), (None, None)}  # A's, never B's (a count not known: left out)
+    a.close()
+    b.close()

@@ -18,8 +18,8 @@ is built from:
   SpacingBetweenSlices and SliceLocation. The affine maps (column, row,
   slice) indices to patient LPS millimetres; the slice index of a frame is
   its index along the ``SliceLocation`` dim, else along the one frame dim
-  named by no DICOM keyword (``z``) or ``InstanceNumber``; a dim of another
-  keyword (``AcquisitionTime``) holds frames at one place (see
+  named by no DICOM keyword (``z``; not ``frame``); a dim of another
+  keyword (``AcquisitionTime``, ``InstanceNumber``) holds frames at one place (see
   :func:`_slice_axis_of`). An affine
   whose row and column directions are not perpendicular is refused: no
   DICOM image has them. Geometry given as coordinates is kept as given;
@@ -482,9 +482,9 @@ def _slice_axis_of(dims: tuple[Any, ...]) -> int | None:
     """Which of the frame ``dims`` (those before ``row``, ``column``) an ``affine``'s slice axis runs along.
 
     ``SliceLocation`` where it is one of them; else the one dim that may hold
-    slices: one whose name is no DICOM keyword (``z``, ``slice``) or is
-    ``InstanceNumber`` (an array of slices with an affine is a volume). A
-    dim named by another keyword (``AcquisitionTime``, ``FlipAngle``) holds
+    slices: one whose name is no DICOM keyword (``z``, ``slice``; not
+    ``frame``, the frames of a cine at one point). A dim named by another
+    keyword (``InstanceNumber``, ``AcquisitionTime``, ``FlipAngle``) holds
     what its frames differ in, at one place: with no dim that may hold
     slices (or a 2-D array), every frame is at the affine's first slice.
     Several that may, none ``SliceLocation``, are refused: a wrong guess misplaces frames.
@@ -502,9 +502,7 @@ def _slice_axis_of(dims: tuple[Any, ...]) -> int | None:
     """  # noqa: E501
     if "SliceLocation" in dims:
         return dims.index("SliceLocation")
-    maybe = [
-        k for k, d in enumerate(dims) if d == "InstanceNumber" or tag_for_keyword(str(d)) is None
-    ]
+    maybe = [k for k, d in enumerate(dims) if d != "frame" and tag_for_keyword(str(d)) is None]
     if len(maybe) < 2:
         return maybe[0] if maybe else None
     named = tuple(str(dims[k]) for k in maybe)

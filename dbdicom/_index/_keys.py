@@ -119,12 +119,11 @@ def assign_keys(
         old = [np.where(new, "", k) for k in old]
     ok = frame["_error"].to_numpy(dtype=object) == ""
     pid = _text(frame["PatientID"])
+    names, births = _text(frame["PatientName"]), _text(frame["PatientBirthDate"])
     _derived(
         pid,
         ok & (pid == ""),
-        lambda i: "|".join(
-            _text(frame[k].iloc[[i]])[0] for k in ("PatientName", "PatientBirthDate")
-        ),
+        lambda i: f"{names[i]}|{births[i]}",
         lambda sig: "anonymous-" + hashlib.sha1(sig.encode()).hexdigest()[:10],
         old[0],
         new,
@@ -197,7 +196,10 @@ def _derived(
     record it was moved to); else it keeps its ``old`` key when all the
     files of that record are fresh (the record was edited whole); else (a
     file found for the first time, or leaving a record whose other files
-    stay) the key of the fresh rows of its signature, or ``make(signature)``.
+    stay) the key of the fresh rows of its signature, or ``make(signature)``
+    -- unless a record kept that key through an edit of the values it was
+    made of (then another: a file arriving with the old values is not that
+    record's).
     """
     known: dict[str, str] = {}
     has_old = old != ""
@@ -212,9 +214,17 @@ def _derived(
         sig = signatures[int(i)]
         if sig not in known and has_old[i] and old[i] not in staying:
             known[sig] = str(old[i])
+    used = set(known.values())  # a record kept its key through an edit: none made joins it
     for i in todo:
         sig = signatures[int(i)]
-        keys[i] = known.setdefault(sig, make(sig))
+        if sig not in known:
+            key, n = make(sig), 0
+            while key in used:  # the key a renamed record kept: another one (a review)
+                n += 1
+                key = make(f"{sig}\x00{n}")
+            known[sig] = key
+            used.add(key)
+        keys[i] = known[sig]
 
 
 def _store_keys(

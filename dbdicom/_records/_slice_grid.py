@@ -83,7 +83,8 @@ def _source_positions(
 ) -> list[float | None]:
     """The value of ``keyword`` each frame's sources share (None: none, or they differ)."""
     # by file, not by SOPInstanceUID (files that share one: see _from_sources)
-    rels = {str(s.rel) for group in groups for s in group if s.dataset is None}
+    here = str(series._db._path)  # another database's files may have these names (a review)
+    rels = {str(s.rel) for group in groups for s in group if s.dataset is None and s.root == here}
     held: dict[str, Any] = {}
     if rels and keyword in series._db.index.frame.columns:
         index = series._db.index
@@ -96,7 +97,8 @@ def _source_positions(
         shared: set[float | None] = set()
         for source in group:
             value = source.dataset.get(keyword) if source.dataset is not None else None
-            number = _numbers(held.get(str(source.rel)) if value is None else value, 1)
+            mine = source.root == here
+            number = _numbers(held.get(str(source.rel)) if value is None and mine else value, 1)
             shared.add(None if number is None or number[0] != number[0] else float(number[0]))
         out.append(shared.pop() if len(shared) == 1 else None)
     return out
@@ -137,7 +139,13 @@ def _from_sources(
     """
     index = series._db.index
     # by file, not by SOPInstanceUID: files that share one can lie at different places
-    rels = {str(s.rel) for k in np.flatnonzero(todo) for s in groups[k] if s.dataset is None}
+    here = str(series._db._path)  # another database's files may have these names (a review)
+    rels = {
+        str(s.rel)
+        for k in np.flatnonzero(todo)
+        for s in groups[k]
+        if s.dataset is None and s.root == here
+    }
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if rels:
         ok = index.ok
@@ -157,7 +165,7 @@ def _from_sources(
                 columns["ImageOrientationPatient"][j],
             )
     for k in np.flatnonzero(todo):
-        places = [_source_place(s, found) for s in groups[k]]
+        places = [_source_place(s, found, here) for s in groups[k]]
         place = np.stack(places) if places else np.full((1, 9), np.nan)
         if np.abs(place[:, 3:] - place[0, 3:]).max(initial=0.0) > 1e-6:
             place = np.full((1, 9), np.nan)  # orientations differ: emptied, no place
@@ -167,8 +175,13 @@ def _from_sources(
             orientations[k] = place[0, 3:]
 
 
-def _source_place(source: Source, found: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """A source frame's position and orientation (9 numbers; NaN: not known)."""
+def _source_place(
+    source: Source, found: dict[str, tuple[np.ndarray, np.ndarray]], here: str
+) -> np.ndarray:
+    """A source frame's position and orientation (9 numbers; NaN: not known).
+
+    ``found``: by file of the database at ``here``.
+    """
     if source.frame is not None:  # a frame of a multi-frame file: its groups not looked up
         return np.full(9, np.nan)
     if source.dataset is not None:
@@ -181,7 +194,8 @@ def _source_place(source: Source, found: dict[str, tuple[np.ndarray, np.ndarray]
                 orientation if orientation is not None else np.full(6, np.nan),
             ]
         )
-    position, orientation = found.get(str(source.rel), (np.full(3, np.nan), np.full(6, np.nan)))
+    none = (np.full(3, np.nan), np.full(6, np.nan))
+    position, orientation = found.get(str(source.rel), none) if source.root == here else none
     return np.concatenate([position, orientation])
 
 

@@ -298,10 +298,12 @@ def _source_sizes(
     """(rows, columns), PixelSpacing and file of each distinct size among ``sources``."""
     out: dict[tuple[int, int], tuple[tuple[float, float] | None, str]] = {}
     rels: set[str] = set()  # by file: files that share a SOPInstanceUID can differ in size
+    here = str(series._db._path)  # files of this database (another's may have these names)
     for s in sources:
         ds = s.dataset
         if ds is None:
-            rels.add(str(s.rel))
+            if s.root == here:
+                rels.add(str(s.rel))
         elif "Rows" in ds and "Columns" in ds:
             spacing = ds.get("PixelSpacing")
             size = (int(ds.Rows), int(ds.Columns))
