@@ -206,9 +206,15 @@ def header_row(row: Row, header: Header) -> Row:
     reason in ``_image``: it is in the tree, but not read. An object of an
     image SOP class without pixel data gets a warning.
     """
-    keyword = _KEYWORD
+    keyword, plain, checked, text_checked = _KEYWORD, _PLAIN_SET, _CHECKED, _TEXT_CHECKED
     for tag, value in header.values.items():
-        row[keyword[tag]] = _kept_value(tag, value, header)
+        kind = type(value)
+        if kind in plain and tag not in checked:  # most values: nothing to check
+            row[keyword[tag]] = value
+        elif kind is str and tag not in text_checked and tag not in checked:
+            row[keyword[tag]] = value  # text of a text tag: as it is
+        else:
+            row[keyword[tag]] = _kept_value(tag, value, header)
     row["TransferSyntaxUID"] = header.transfer_syntax
     row["_offset"] = header.pixel_offset
     row["_nbytes"] = header.pixel_length
@@ -233,6 +239,12 @@ def header_row(row: Row, header: Header) -> Row:
     if warnings:
         row["_warning"] = WARNINGS_SEPARATOR.join(warnings)
     return row
+
+
+#: the tags whose plain values (a number, None) :func:`_kept_value` may not keep
+_CHECKED = frozenset(SCALES) | frozenset(_VECTORS)
+#: the tags whose text (one value) :func:`_kept_value` checks: numbers
+_TEXT_CHECKED = _NUMERIC
 
 
 def _kept_value(tag: int, value: Any, header: Header) -> Any:
