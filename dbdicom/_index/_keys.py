@@ -113,13 +113,20 @@ def assign_keys(
         return np.zeros(0, dtype=bool)
     before = [frame[c].to_numpy(dtype=object) for c in KEY_COLUMNS if c in frame.columns]
     known = len(before) == len(KEY_COLUMNS)
-    old = [_text(frame[c]) if known else np.full(n, "", dtype=object) for c in KEY_COLUMNS]
     new = np.ones(n, dtype=bool) if fresh is None else np.asarray(fresh, dtype=bool)
-    if not keep:
-        old = [np.where(new, "", k) for k in old]
     ok = frame["_error"].to_numpy(dtype=object) == ""
     pid = _text(frame["PatientID"])
-    names, births = _text(frame["PatientName"]), _text(frame["PatientBirthDate"])
+    study = _text(frame["StudyInstanceUID"])
+    series = _text(frame["SeriesInstanceUID"])
+    derived = bool((ok & ((pid == "") | (study == "") | (series == ""))).any())
+    old = [np.full(n, "", dtype=object)] * 3  # the keys rows had: only where some are derived
+    if derived and known:
+        old = [_text(frame[c]) for c in KEY_COLUMNS[:3]]
+        if not keep:
+            old = [np.where(new, "", k) for k in old]
+    names = births = old[0]
+    if derived:
+        names, births = _text(frame["PatientName"]), _text(frame["PatientBirthDate"])
     _derived(
         pid,
         ok & (pid == ""),
@@ -128,7 +135,6 @@ def assign_keys(
         old[0],
         new,
     )
-    study = _text(frame["StudyInstanceUID"])
     study_by = ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
     _derived(
         study,
@@ -138,7 +144,6 @@ def assign_keys(
         old[1],
         new,
     )
-    series = _text(frame["SeriesInstanceUID"])
     series_by = ("SeriesNumber", "SeriesDescription", "Modality")
     _derived(
         series,
@@ -201,6 +206,8 @@ def _derived(
     made of (then another: a file arriving with the old values is not that
     record's).
     """
+    if not missing.any():
+        return
     known: dict[str, str] = {}
     has_old = old != ""
     settled = ~fresh & has_old
