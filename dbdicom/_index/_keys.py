@@ -135,24 +135,7 @@ def assign_keys(
         old[0],
         new,
     )
-    study_by = ("StudyDate", "StudyTime", "StudyID", "StudyDescription")
-    _derived(
-        study,
-        ok & (study == ""),
-        lambda i: _signature(pid[i], frame, i, study_by),
-        _uid_of,
-        old[1],
-        new,
-    )
-    series_by = ("SeriesNumber", "SeriesDescription", "Modality")
-    _derived(
-        series,
-        ok & (series == ""),
-        lambda i: _signature(study[i], frame, i, series_by),
-        _uid_of,
-        old[2],
-        new,
-    )
+    _derived_uids(frame, ok, pid, study, series, old[1:], new)
     inst = _text(frame["SOPInstanceUID"])
     paths = frame["_path"].to_numpy(dtype=object)
     for i in np.flatnonzero(ok & (inst == "")):
@@ -172,6 +155,30 @@ def assign_keys(
         for parent in parents:
             parent[good] = parent[heads]
     return _store_keys(frame, [np.where(ok, k, "") for k in (pid, study, series, inst)], before)
+
+
+def _derived_uids(
+    frame: pd.DataFrame,
+    ok: np.ndarray,
+    pid: np.ndarray,
+    study: np.ndarray,
+    series: np.ndarray,
+    old: list[np.ndarray],
+    new: np.ndarray,
+) -> None:
+    """Fill the derived Study, then Series Instance UIDs (see :func:`_derived`).
+
+    Each is made of its parent's key and the record's values.
+    """
+    for keys, parent, by, had in (
+        (study, pid, ("StudyDate", "StudyTime", "StudyID", "StudyDescription"), old[0]),
+        (series, study, ("SeriesNumber", "SeriesDescription", "Modality"), old[1]),
+    ):
+
+        def signature(i: int, parent: np.ndarray = parent, by: tuple[str, ...] = by) -> str:
+            return _signature(parent[i], frame, i, by)
+
+        _derived(keys, ok & (keys == ""), signature, _uid_of, had, new)
 
 
 def _signature(parent: str, frame: pd.DataFrame, i: int, keywords: tuple[str, ...]) -> str:
