@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import signal
 import subprocess
 import sys
@@ -269,6 +270,35 @@ def test_a_small_dask_array_is_computed_once_a_large_one_block_by_block(
     )
     with pytest.raises(InvalidValueError, match="NaN"):  # in the last block only
         vfa.new_sibling().set_xarray(with_nan)
+
+
+def _write_in_child(folder: str) -> list[float]:
+    """In a forked process: a dask array written (its range found by the helper threads)."""
+    database = db.database(folder, dialog=db.TerminalDialog(interactive=False))
+    try:
+        vfa = database.series(SeriesDescription="VFA")[0]
+        out = vfa.new_sibling(SeriesDescription="in a child")
+        out.set_xarray(vfa.to_xarray().astype(np.float32) + 1)
+        return [float(v) for v in out.to_xarray(chunks=False).values.reshape(-1)[:3]]
+    finally:
+        database.restore()
+        database.close()
+
+
+def test_a_process_forked_after_a_write_writes_too(demo: db.Database) -> None:
+    """A child forked after the parent wrote finds its value ranges in threads of its own
+    (the parent's helper threads are not in it: it waited for them for ever). Nothing
+    is computed by dask in the parent's main thread: dask's own pool of threads for it
+    would not be in the child either."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    source = vfa.to_xarray(chunks=False)  # numpy: its range found by a helper thread
+    vfa.new_sibling(SeriesDescription="in the parent").set_xarray(source * 2)
+    expected = [float(v) + 1 for v in source.values.reshape(-1)[:3]]
+    demo.restore()
+    demo.close()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_write_in_child, (str(demo.path),)).get(timeout=60)
+    assert got == pytest.approx(expected, abs=0.01)
 
 
 def test_a_small_dask_array_that_fails_leaves_nothing_written(demo: db.Database) -> None:

@@ -27,9 +27,12 @@ saved.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -125,18 +128,14 @@ def set_xarray(
     else:
         da = _kept_if_small(da)
     with editor.changing():  # undone whole if the disk fills up
-        if here:
-            ranged: _Found | _Ranging = _Found(*computed_with_range(da.data))
-        elif _dask_array(da) is None:
-            ranged = _Ranging(da.data)  # while the sources are found (see _Ranging)
-        else:
-            ranged = _Found(None, value_range(da.data))
+        # found while the sources are found (see _ranging)
+        ranged = _ranging(da.data, here, here or _dask_array(da) is None)
         try:
             return _set_xarray(
                 series, da, header, description, ranged, editor, serialiser, (shape, samples)
             )
         finally:
-            ranged.wait()  # not left running, whatever was raised
+            futures.wait([ranged])  # not left running, whatever was raised
 
 
 def _numbered(da: Any) -> Any:
@@ -275,53 +274,53 @@ def _kept_if_small(da: Any) -> Any:
     return da.copy(data=da.data.persist())
 
 
-class _Found:
-    """The blocks of the data computed already (None: the data as it is), and their range."""
-
-    def __init__(self, blocks: list[np.ndarray] | None, found: tuple[float, float, bool]) -> None:
-        self.blocks, self.found = blocks, found
-
-    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
-        """The blocks and the range."""
-        return self.blocks, self.found
-
-    def wait(self) -> None:
-        """Nothing to wait for."""
+#: the threads that find value ranges and compute small dask arrays while a write
+#: prepares its headers: a few kept, so that dask's threaded scheduler, which keeps
+#: a pool of workers per calling thread, reuses its pools instead of making one
+#: per write; a forked child makes its own (its parent's threads are not in it)
+_HELPER = "dbdicom-range"
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix=_HELPER)
 
 
-class _Ranging(threading.Thread):
-    """The value range of numpy data, found on a helper thread.
+def _new_helpers() -> None:
+    global _BACKGROUND
+    _BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix=_HELPER)
 
-    numpy finds the lowest and highest value without the GIL, while the
-    calling thread finds the sources, reads the target's attributes and
-    prepares the frames' tag values and UIDs (Python, which needs the GIL:
-    a few switches between the two threads, not one per system call).
+
+os.register_at_fork(after_in_child=_new_helpers)
+
+
+def _blocks_and_range(
+    data: Any, computed: bool
+) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
+    """The blocks of ``data`` computed (None: not ``computed``), and its value range."""
+    if computed:
+        return computed_with_range(data)
+    return None, value_range(data)
+
+
+def _ranging(data: Any, computed: bool, background: bool) -> Future[Any]:
+    """The blocks (None: the data as it is) and value range of ``data``, found on a helper thread.
+
+    For numpy data, only the range (the data is written as it is); for a
+    small dask array (``computed``), its blocks computed and their range in
+    one pass (:func:`~dbdicom._dataset.computed_with_range`). numpy finds
+    the lowest and highest value, and reads and decodes the source pixels,
+    mostly without the GIL, while the calling thread finds the sources,
+    reads the target's attributes and prepares the frames' tag values and
+    UIDs (Python, which needs the GIL: a few switches between the two
+    threads, not one per system call). Found here, in the calling thread,
+    where not ``background`` (a larger dask array, computed block by block)
+    or where the caller is a helper thread itself (a dask task that writes).
     """
-
-    def __init__(self, data: Any) -> None:
-        super().__init__(name="dbdicom-range", daemon=True)
-        self.data = data
-        self.found: tuple[float, float, bool] | None = None
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.found = value_range(self.data)
-        except BaseException as exc:  # raised by result(), in the calling thread
-            self.error = exc
-
-    def result(self) -> tuple[list[np.ndarray] | None, tuple[float, float, bool]]:
-        """No blocks (the data is written as it is), and the range (or what finding it raised)."""
-        self.join()
-        if self.error is not None:
-            raise self.error
-        assert self.found is not None
-        return None, self.found
-
-    def wait(self) -> None:
-        """Wait until the range is found (or finding it failed)."""
-        self.join()
+    if background and not threading.current_thread().name.startswith(_HELPER):
+        return _BACKGROUND.submit(_blocks_and_range, data, computed)
+    done: Future[Any] = Future()
+    try:
+        done.set_result(_blocks_and_range(data, computed))
+    except BaseException as exc:  # raised by result(), as from a helper thread
+        done.set_exception(exc)
+    return done
 
 
 def _set_xarray(
@@ -329,7 +328,7 @@ def _set_xarray(
     da: Any,
     header: Any,
     description: str | None,
-    ranged: _Found | _Ranging,
+    ranged: Future[Any],
     editor: Any,
     serialiser: str,
     pixels: tuple[tuple[int, int], int],
