@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydicom.datadict import keyword_for_tag
 
 from .. import _files
 from .._index import factorize
+from .._keywords import keyword_for_tag
 from ._diffusion import DIFFUSION
 from ._frames import Frames
 from ._table import to_coordinate
