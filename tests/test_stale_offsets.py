@@ -26,6 +26,7 @@ from pydicom.data import get_testdata_file
 
 import dbdicom as db
 from dbdicom import _files
+from dbdicom._arrays import _read
 from dbdicom._demo import build_demo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -281,3 +282,93 @@ def test_a_tag_of_a_file_removed_since_is_an_error_not_none(tmp_path: Path) -> N
         ct.parent.unique("KVP")
     database.refresh()
     assert [i.Modality for i in database.instances()] == ["MR"]
+
+
+def _replace(path: str, comment: str) -> None:
+    """Another program's rewrite: a new file written beside and renamed over the old one."""
+    ds = pydicom.dcmread(path)
+    ds.ImageComments = comment
+    ds.save_as(path + ".new", enforce_file_format=True)
+    os.replace(path + ".new", path)
+
+
+@pytest.mark.parametrize("chunks", [None, False])
+def test_a_file_replaced_while_its_header_is_read_gives_its_pixels(
+    folder: Path, chunks: Any, monkeypatch: Any
+) -> None:
+    """A rename between the read of a file's header and that of its pixels: the place of
+    one version and the bytes of the other gave the image shifted by the difference of
+    their header lengths, header bytes in its first pixels. The file is read again."""
+
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray() if chunks is None else series.to_xarray(chunks=False)
+        _replace(files[0], "x")  # changed since indexed: its header is read again
+        real, replaced = _read.current_place, []
+
+        def header_then_rename(path: str, *args: Any) -> Any:
+            place = real(path, *args)
+            if path == files[0] and not replaced:  # the pixels then read are another file's
+                replaced.append(path)
+                _replace(path, "a much longer comment " * 20)
+            return place
+
+        monkeypatch.setattr(_read, "current_place", header_then_rename)
+        got = da.values
+        assert replaced == [files[0]]
+        np.testing.assert_array_equal(got, _expected(da, files))
+    finally:
+        database.close()
+
+
+def test_a_file_that_keeps_changing_while_read_is_stale_not_wrong(
+    folder: Path, monkeypatch: Any
+) -> None:
+    """A file replaced during every read of it: a StaleFileError, not some version's
+    header with another's pixels."""
+
+    database = _open(folder)
+    try:
+        series = _series(database)
+        files = series.files()
+        da = series.to_xarray(chunks=False)
+        _replace(files[0], "x")
+        real, count = _read.current_place, [0]
+
+        def always_renamed(path: str, *args: Any) -> Any:
+            place = real(path, *args)
+            if path == files[0]:
+                count[0] += 1
+                _replace(path, "y" * (2 * count[0]))
+            return place
+
+        monkeypatch.setattr(_read, "current_place", always_renamed)
+        with pytest.raises(db.StaleFileError, match="changed while it was read"):
+            _ = da.values
+    finally:
+        database.close()
+
+
+def test_a_file_rewritten_in_place_during_the_fast_read_is_read_again(
+    folder: Path, monkeypatch: Any
+) -> None:
+    """The fast path reads through one open file and compares fstat before and after:
+    a file rewritten in place while its frames are read (the same inode) is not taken as
+    read (the caller reads it the general way, again where it changed)."""
+    copy = str(folder / "emri.dcm")
+    shutil.copy(get_testdata_file("emri_small.dcm"), copy)
+    fmt, offset, nbytes = _files.pixel_format(copy)
+    dest = np.empty((2, 64, 64), fmt.dtype)
+    assert _files.read_frames_into(copy, [0, 1], fmt, offset, nbytes, dest)
+    real = os.preadv
+
+    def rewritten_meanwhile(fd: int, buffers: Any, at: int) -> int:
+        with open(copy, "r+b") as f:  # another program writes into the file
+            f.seek(0, os.SEEK_END)
+            f.write(b"\0\0")
+        return real(fd, buffers, at)
+
+    monkeypatch.setattr(os, "preadv", rewritten_meanwhile)
+    assert not _files.read_frames_into(copy, [0, 1], fmt, offset, nbytes, dest)

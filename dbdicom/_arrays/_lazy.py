@@ -501,7 +501,7 @@ def lazy_frames(
     sizes, mtimes : numpy.ndarray or None
         Per frame, its file's size and modification time (ns) when indexed:
         a changed file is read where its header says now (see
-        :func:`~dbdicom._arrays._read.current_place`); None: not checked.
+        :func:`~dbdicom._arrays._steady.current_place`); None: not checked.
     uids : numpy.ndarray or None
         Per frame, its SOPInstanceUID: a changed file must still hold it.
 

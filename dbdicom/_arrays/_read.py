@@ -28,159 +28,17 @@ from typing import Any
 import numpy as np
 
 from .. import _files, _web
-from .._errors import InvalidFileError, StaleFileError
-from ._gone import REOPEN_HINT, gone_as_stale
+from .._errors import InvalidFileError
+from ._gone import gone_as_stale
+from ._steady import current_place, steady_read
 
 __all__ = [
     "FrameRef",
-    "current_place",
     "frame_refs",
     "output_dtype",
     "read_cells",
     "read_one",
 ]
-
-
-def current_place(
-    path: str,
-    fmt: _files.PixelFormat,
-    offset: int,
-    nbytes: int,
-    size: int | None,
-    mtime: int | None,
-    frame: FrameRef | None = None,
-) -> tuple[_files.PixelFormat, int, int]:
-    """The format, byte offset and length of a file's pixel data, checked against the file.
-
-    Parameters
-    ----------
-    path : str
-        The file.
-    fmt : PixelFormat
-        Its pixel format as the index recorded it.
-    offset, nbytes : int
-        Byte offset and length of its pixel data as the index recorded them
-        (-1 when unknown).
-    size, mtime : int or None
-        Its size in bytes and modification time in ns when it was indexed;
-        None: not known, nothing is checked.
-    frame : FrameRef, optional
-        A frame of the array read from it: a changed file must still be its
-        instance (the SOPInstanceUID) with its rescale (or dose scaling).
-
-    Returns
-    -------
-    tuple
-        ``(fmt, offset, nbytes)``: as given when the file is unchanged (or
-        gone: the read then reports it), else as its header says now.
-
-    Raises
-    ------
-    dbdicom.StaleFileError
-        The file changed, and its header now gives another frame shape or
-        data type, no image at all, another instance or another rescale.
-
-    Examples
-    --------
-    >>> from pydicom.data import get_testdata_file
-    >>> path = get_testdata_file("CT_small.dcm")
-    >>> fmt, offset, nbytes = _files.pixel_format(path)
-    >>> st = os.stat(path)
-    >>> place = current_place(path, fmt, offset, nbytes, st.st_size, st.st_mtime_ns)
-    >>> place == (fmt, offset, nbytes)  # unchanged: as given, nothing read
-    True
-    >>> current_place(path, fmt, 0, nbytes, st.st_size + 1, st.st_mtime_ns)[1] == offset  # re-read
-    True
-    """
-    if size is None or mtime is None:
-        return fmt, offset, nbytes
-    try:
-        st = os.stat(path)
-    except OSError:
-        return fmt, offset, nbytes  # the read names the missing file
-    if st.st_size == size and st.st_mtime_ns == mtime:
-        return fmt, offset, nbytes
-    try:
-        now, now_offset, now_nbytes = _files.pixel_format(path)
-    except (KeyError, ValueError) as error:  # no Rows/Columns, or not DICOM any more
-        raise StaleFileError(
-            f"{path} changed since it was indexed and has no readable image now "
-            f"({type(error).__name__}: {error}): {REOPEN_HINT}."
-        ) from error
-    problem = _files.format_problem(now)
-    if problem:
-        raise StaleFileError(
-            f"{path} changed since it was indexed and its image cannot be read now "
-            f"({problem}): {REOPEN_HINT}."
-        )
-    if now.modality_lut_bits != fmt.modality_lut_bits:  # the rescale was chosen by it
-        said = "has" if now.modality_lut_bits else "has no"
-        raise StaleFileError(
-            f"{path} changed since it was indexed: it {said} (0028,3000) 'Modality LUT "
-            f"Sequence' now, which makes its stored values physical: {REOPEN_HINT}."
-        )
-    if now.frame_shape != fmt.frame_shape or now.dtype != fmt.dtype:
-        raise StaleFileError(
-            f"{path} changed since it was indexed: its frames are now {now.frame_shape} "
-            f"{now.dtype}, the array was built for {fmt.frame_shape} {fmt.dtype}: {REOPEN_HINT}."
-        )
-    if frame is not None:
-        _check_same(path, frame, now)
-    return now, now_offset, now_nbytes
-
-
-#: what a changed file must still have: its instance and the scaling of its values
-_SAME_TAGS = {0x00080018: "UI", 0x00281052: "DS", 0x00281053: "DS", 0x3004000E: "DS"}
-
-
-def _check_same(path: str, frame: FrameRef, fmt: _files.PixelFormat) -> None:
-    """A changed file is still the instance of ``frame``, its values scaled as they were.
-
-    Another instance under the same name (a file replaced by another
-    program) would put its pixels under the array's coordinates; a new
-    RescaleSlope would scale the values wrongly. The scaling is compared
-    as the array makes it (RescaleSlope times DoseGridScaling, and
-    RescaleIntercept) where the file's top-level header gives one; not
-    for per-frame functional groups, nor where a Modality LUT makes the
-    values (``fmt``).
-    """
-    uid, slope, intercept = frame[9], frame[5], frame[6]
-    try:
-        values = _files.read_any_header(path, _SAME_TAGS).values
-    except (OSError, ValueError, KeyError) as error:  # read above a moment ago: changed again
-        raise StaleFileError(
-            f"{path} changed since it was indexed and cannot be read now "
-            f"({type(error).__name__}: {error}): {REOPEN_HINT}."
-        ) from error
-    now = values.get(0x00080018)
-    if uid and isinstance(now, str) and now and now != uid:
-        raise StaleFileError(
-            f"{path} changed since it was indexed: it holds another instance now "
-            f"(SOPInstanceUID {now}, the array was built for {uid}), whose pixels "
-            f"would be read as the array's: {REOPEN_HINT}."
-        )
-    given = [values.get(t) for t in (0x00281053, 0x3004000E, 0x00281052)]
-    if fmt.modality_lut_bits or all(v is None for v in given):
-        return  # a table makes the values, or the scaling is per frame: not compared here
-    name = "DoseGridScaling" if given[1] is not None else "RescaleSlope"
-    now_slope: Any = given[0] if given[1] is None else given[1]
-    now_intercept: Any = given[2]
-    try:
-        now_slope = float(given[0] if given[0] is not None else 1) * float(
-            given[1] if given[1] is not None else 1
-        )
-        now_intercept = float(given[2] or 0)
-        same = bool(np.isclose(now_slope, slope, rtol=1e-9, atol=0)) and bool(
-            np.isclose(now_intercept, intercept, rtol=1e-9, atol=1e-12)
-        )
-    except (TypeError, ValueError):  # not a number now
-        same = False
-    if not same:
-        raise StaleFileError(
-            f"{path} changed since it was indexed: its {name} is now {now_slope!r} (and "
-            f"intercept {now_intercept!r}), the array was built for {slope} and {intercept}, "
-            f"so its values would be scaled wrongly: {REOPEN_HINT}."
-        )
 
 
 #: where one frame is read from: path, frame number, byte offset and length
@@ -361,9 +219,15 @@ def _group_frames(item: _Group) -> np.ndarray:
     _, _, offset, nbytes, fmt, _, _, size, mtime, _ = group[0][1]
     if isinstance(path, _files.RemoteFile):  # read with the others of its store
         return _remote_stored({path: group})[path]
-    if not isinstance(path, _web.WebPath):
-        fmt, offset, nbytes = current_place(path, fmt, offset, nbytes, size, mtime, group[0][1])
-    return _stored(path, [ref[1] for _, ref in group], fmt, offset, nbytes)
+    frames = [ref[1] for _, ref in group]
+    if isinstance(path, _web.WebPath):
+        return _stored(path, frames, fmt, offset, nbytes)
+
+    def read() -> np.ndarray:  # the place and the bytes of one version of the file
+        now = current_place(path, fmt, offset, nbytes, size, mtime, group[0][1])
+        return _stored(path, frames, *now)
+
+    return steady_read(path, read)
 
 
 def _place(

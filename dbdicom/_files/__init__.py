@@ -57,6 +57,7 @@ from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
 from ._values import decode_value, encodings_for, to_python
+from ._versions import path_version, version
 from ._walker import MODALITY_LUT
 
 __all__ = [
@@ -127,4 +128,6 @@ __all__ = [
     "starts_like_dicom",
     "to_python",
     "values_of_elements",
+    "path_version",
+    "version",
 ]

@@ -28,7 +28,7 @@ import operator
 import os
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import FileIO
 from typing import Any
 
@@ -44,6 +44,7 @@ from ._decode import DAMAGED_HINT, PIXEL_DATA, out_of_range, read_with_pydicom
 from ._header import NO_TAGS, NeedsPydicom, NotDicomError, deflated_pixel_data, read_header
 from ._modality import apply_modality_lut, modality_lut_bits
 from ._pydicom import read_any_header
+from ._versions import version
 from ._window import ViewFile
 
 __all__ = [
@@ -342,19 +343,17 @@ def read_frames(
         stored = read_frames(path, indices, indexed, offset, nbytes)
         return apply_palette(path, stored, fmt.palette_bits)
     if fmt.modality_lut_bits:
-        stored = read_frames(
-            path, indices, dataclasses.replace(fmt, modality_lut_bits=0), offset, nbytes
+        plain = dataclasses.replace(fmt, modality_lut_bits=0)
+        return apply_modality_lut(
+            path, read_frames(path, indices, plain, offset, nbytes), fmt.modality_lut_bits
         )
-        return apply_modality_lut(path, stored, fmt.modality_lut_bits)
     if _fast(fmt):
         if offset < 0 or nbytes < 0:
             offset, nbytes = _locate(path)
         if offset >= 0:
             with open(path, "rb", buffering=0) as f:
                 return _read_native(f, path, indices, fmt, offset, nbytes)
-    elif fmt.transfer_syntax == DEFLATED and _fast(
-        dataclasses.replace(fmt, transfer_syntax=EXPLICIT_LE)
-    ):
+    elif fmt.transfer_syntax == DEFLATED and _fast(replace(fmt, transfer_syntax=EXPLICIT_LE)):
         try:  # inflated in chunks: the pixels kept, not what precedes them
             data = deflated_pixel_data(path)
         except zlib.error as exc:
@@ -392,8 +391,8 @@ def read_frames_into(
     platform without ``os.preadv`` -- or where the file is not as indexed:
     ``known`` is its ``(size, mtime_ns)`` then, compared with ``fstat`` of
     the file opened (no race with a rename between a ``stat`` and the
-    ``open``). The caller then reads the frames the general way, which says
-    what is wrong.
+    ``open``), or it was rewritten while read (``fstat`` after). The caller
+    then reads the frames the general way, which says what is wrong.
 
     Examples
     --------
@@ -427,13 +426,14 @@ def read_frames_into(
         return False  # a big-endian host: the Little Endian bytes need a swap (read_frames)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        if known is not None:
-            st = os.fstat(fd)
-            if (st.st_size, st.st_mtime_ns) != known:
-                return False
+        st = os.fstat(fd)
+        if known is not None and (st.st_size, st.st_mtime_ns) != known:
+            return False
         for k, frame in zip(frames, dest, strict=True):
             if os.preadv(fd, [frame.data], offset + k * size) != size:
                 return False  # shorter than its header said (a read from the start)
+        if version(st) != version(os.fstat(fd)):
+            return False  # rewritten in place while read
     finally:
         os.close(fd)
     if 0 < fmt.bits_stored < bits:
