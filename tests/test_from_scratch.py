@@ -174,3 +174,20 @@ def test_a_study_with_a_date_and_no_time_gives_its_new_images_its_date_only(
     assert [ds.get(p + "Date") for p in _PLACEHOLDERS] == ["20240229"] * 3
     assert [ds.get(p + "Time") for p in _PLACEHOLDERS] == [None, None, ""]
 
+
+def test_the_way_out_of_frames_at_one_position_names_the_arrays_own_dims(
+    tmp_path: Path,
+) -> None:
+    """A trial: the refusal suggested da.isel(FlipAngle=0) whatever the array's dims."""
+    da = xr.DataArray(
+        np.ones((3, 2, 4, 4), np.float32),
+        dims=("SliceLocation", "EchoTime", "row", "column"),
+        coords={"EchoTime": [5.0, 10.0]},
+        attrs={"affine": np.diag([1.0, 1.0, 3.0, 1.0])},
+    )
+    series = _study(tmp_path).new_series()
+    with pytest.raises(InvalidValueError) as refused:
+        series.set_xarray(da, kind="parametric map")
+    assert "da.isel(EchoTime=0) or da.mean('EchoTime')" in str(refused.value)
+    assert "FlipAngle" not in str(refused.value)
+    assert series.files() == []
