@@ -14,7 +14,6 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
-
 from validators import dciodvfy_errors
 
 import dbdicom as db
