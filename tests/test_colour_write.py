@@ -12,12 +12,14 @@ holds it (Secondary Capture where its source's does not).
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pydicom
 import pytest
+import xarray as xr
 from pydicom import uid
 from pydicom.data import get_testdata_file
 from validators import dciodvfy_errors, gdcm_read
@@ -190,3 +192,43 @@ def test_colour_that_dicom_cannot_store_is_refused_with_the_way_out(tmp_path: Pa
     assert not out.instances()  # nothing was written
     assert not list((tmp_path / "db").rglob("*.dcm"))[1:]  # the source alone
     database.close()
+
+
+def _set_array_warnings(tmp_path: Path, array: np.ndarray) -> tuple[db.Series, list[str]]:
+    series = db.database(tmp_path).new_patient().new_study().new_series()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        series.set_array(array)
+    return series, [str(w.message) for w in said if issubclass(w.category, db.DicomWarning)]
+
+
+def test_a_numpy_array_that_looks_like_colour_says_how_to_write_colour(tmp_path: Path) -> None:
+    """A trial: a uint8 (20, 30, 3) array given to set_array was written as 20 grey
+    frames of 30 x 3 pixels without a word. It still is (a numpy array has no colour
+    dim), with a warning whose way out, followed, writes one RGB image.
+    """
+    rgb = np.random.default_rng(0).integers(0, 256, (20, 30, 3)).astype(np.uint8)
+    series, said = _set_array_warnings(tmp_path, rgb)
+    assert len(series.instances()) == 20 and series.Columns == [3]  # as asked
+    hint = [text for text in said if "colour" in text]
+    assert len(hint) == 1
+    assert "series.set_xarray(xr.DataArray(array, dims=('row', 'column', 'channel')))" in hint[0]
+    colour = series.new_sibling().set_xarray(xr.DataArray(rgb, dims=("row", "column", "channel")))
+    assert colour.instances()[0].PhotometricInterpretation == "RGB"
+    assert (colour.to_xarray().values.reshape(rgb.shape) == rgb).all()
+
+
+def test_a_stack_of_rgba_images_is_told_its_dims_and_to_drop_alpha(tmp_path: Path) -> None:
+    _, said = _set_array_warnings(tmp_path, np.zeros((2, 20, 30, 4), np.uint8))
+    (hint,) = [text for text in said if "colour" in text]
+    assert (
+        "xr.DataArray(array[..., :3], dims=('SliceLocation', 'row', 'column', 'channel'))" in hint
+    )
+
+
+@pytest.mark.parametrize("shape", [(3, 64, 64), (64, 64), (4, 8, 3), (20, 30, 5)])
+def test_grey_arrays_given_to_set_array_are_not_taken_for_colour(
+    tmp_path: Path, shape: tuple[int, ...]
+) -> None:
+    _, said = _set_array_warnings(tmp_path, np.zeros(shape, np.uint16))
+    assert not [text for text in said if "colour" in text]

@@ -14,6 +14,7 @@ import numpy as np
 import pydicom
 import pytest
 import xarray as xr
+from validators import dciodvfy_errors
 
 import dbdicom as db
 from dbdicom._errors import InvalidValueError
@@ -132,3 +133,60 @@ def test_what_the_user_gave_is_not_replaced_by_the_study_date_or_the_spacing(
         "20240302",
     )
     assert ds.ContentDate == "20240229"
+
+
+_PLACEHOLDERS = ("Series", "Acquisition", "Content")
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT", "PT"])
+def test_a_study_without_a_date_gives_its_new_images_none(tmp_path: Path, modality: str) -> None:
+    """A trial: images made from the template in a study without StudyDate kept the
+    template's placeholder dates (20240115) and times as SeriesDate, AcquisitionDate...
+    """
+    study = _study(tmp_path)
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"Modality": modality},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = study.new_series().set_xarray(da)
+        numpy_series = study.new_series()
+        numpy_series.set_array(np.ones((2, 4, 4), np.uint16))
+    for path in [*series.files(), *numpy_series.files()]:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        for prefix in ("Series", "Acquisition"):  # Type 3: left out
+            assert prefix + "Date" not in ds and prefix + "Time" not in ds
+        assert (ds.ContentDate, ds.ContentTime) == ("", "")  # Type 2C: present, empty
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_a_study_with_a_date_and_no_time_gives_its_new_images_its_date_only(
+    tmp_path: Path,
+) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240229")
+    da = xr.DataArray(np.ones((2, 4, 4), np.uint16), dims=("SliceLocation", "row", "column"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _header(study.new_series().set_xarray(da))
+    assert [ds.get(p + "Date") for p in _PLACEHOLDERS] == ["20240229"] * 3
+    assert [ds.get(p + "Time") for p in _PLACEHOLDERS] == [None, None, ""]
+
+
+def test_the_way_out_of_frames_at_one_position_names_the_arrays_own_dims(
+    tmp_path: Path,
+) -> None:
+    """A trial: the refusal suggested da.isel(FlipAngle=0) whatever the array's dims."""
+    da = xr.DataArray(
+        np.ones((3, 2, 4, 4), np.float32),
+        dims=("SliceLocation", "EchoTime", "row", "column"),
+        coords={"EchoTime": [5.0, 10.0]},
+        attrs={"affine": np.diag([1.0, 1.0, 3.0, 1.0])},
+    )
+    series = _study(tmp_path).new_series()
+    with pytest.raises(InvalidValueError) as refused:
+        series.set_xarray(da, kind="parametric map")
+    assert "da.isel(EchoTime=0) or da.mean('EchoTime')" in str(refused.value)
+    assert "FlipAngle" not in str(refused.value)
+    assert series.files() == []

@@ -123,3 +123,59 @@ def test_a_tilted_slice_axis_is_kept_and_valid(study: db.Study) -> None:
     orientation = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     assert all([float(x) for x in f.ImageOrientationPatient] == orientation for f in files)
     assert not [e for e in dciodvfy_errors(series.files()[0]) if "rthogonal" in e]
+
+
+def _slab(locations: list[float], affine: np.ndarray = AFFINE) -> xr.DataArray:
+    return xr.DataArray(
+        VOLUME[: len(locations)],
+        dims=("SliceLocation", "row", "column"),
+        coords={"SliceLocation": locations},
+        attrs={"affine": affine},
+    )
+
+
+@pytest.mark.parametrize("kind", ["image", "parametric map"])
+@pytest.mark.parametrize(
+    "locations",
+    [[10.0, 20.0, 30.0, 40.0], [59.0, 56.0, 53.0, 50.0], [50.0, 53.0, 56.0, 60.0]],
+    ids=["spacing", "order", "one off"],
+)
+def test_a_slice_location_that_contradicts_the_affine_is_refused(
+    study: db.Study, locations: list[float], kind: str
+) -> None:
+    """A trial: SliceLocation 10, 20, 30 with an affine 3 mm apart was written as given,
+    its files saying SliceLocation 10, 20, 30 and ImagePositionPatient 3 mm apart."""
+    changes = len(study.database.changes())
+    series = study.new_series(SeriesDescription="contradicted")
+    with pytest.raises(db.InvalidValueError) as refused:
+        series.set_xarray(_slab(locations).astype(np.float32), kind=kind)
+    said = str(refused.value)
+    assert f"[{', '.join(f'{x:g}' for x in locations)}]" in said  # the coordinate's
+    assert "[50, 53, 56, 59]" in said  # the affine's, along the normal
+    assert "da.drop_vars('SliceLocation')" in said and "fix the affine" in said
+    assert series.files() == [] and len(study.database.changes()) == changes
+
+
+def test_a_slice_location_from_another_origin_is_kept(study: db.Study) -> None:
+    """DICOM's SliceLocation counts from any origin (PS3.3 C.7.6.2.1.2), as scanners'
+    do: the same offset at every slice is no contradiction, and is written as given."""
+    series = study.new_series().set_xarray(_slab([0.0, 3.0, 6.0, 9.0]))
+    files = _files(series)
+    assert [float(f.SliceLocation) for f in files] == [0.0, 3.0, 6.0, 9.0]
+    assert [float(f.ImagePositionPatient[2]) for f in files] == [50.0, 53.0, 56.0, 59.0]
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_a_slice_location_within_a_rounding_of_the_affine_is_kept(study: db.Study) -> None:
+    oblique = AFFINE.copy()
+    oblique[:3, :3] = _rotation(0.3) @ AFFINE[:3, :3]
+    positions = oblique[:3, 3] + np.arange(4)[:, None] * oblique[:3, 2]
+    normal = np.cross(oblique[:3, 0], oblique[:3, 1])
+    along = positions @ (normal / np.linalg.norm(normal))
+    da = _slab([round(x, 4) for x in along], oblique)  # as a header's text rounds them
+    assert len(study.new_series().set_xarray(da).instances()) == 4
+
+
+def _rotation(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])

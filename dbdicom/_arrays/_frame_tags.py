@@ -22,7 +22,9 @@ is built from:
   keyword (``AcquisitionTime``, ``InstanceNumber``) holds frames at one place (see
   :func:`_slice_axis_of`). An affine
   whose row and column directions are not perpendicular is refused: no
-  DICOM image has them. Geometry given as coordinates is kept as given;
+  DICOM image has them. Geometry given as coordinates is kept as given,
+  but a SliceLocation coordinate that gives the slices another spacing or
+  order than the affine is refused (see :mod:`._affine_slices`);
 * ``Rows``/``Columns`` follow the data, and the pixel encoding is the
   writer's own (see :func:`dbdicom._dataset.choose_encoding`): such attrs
   are not copied.
@@ -48,9 +50,9 @@ from pydicom.datadict import dictionary_VR
 from .._checks import suggest
 from .._errors import DicomWarning, InvalidValueError
 from .._files import FORMAT_KEYWORDS
-from .._geometry import affine_defect
 from .._interaction import user_stacklevel
 from .._keywords import tag_for_keyword
+from ._affine_slices import AffineSlices
 from ._dimension_index import INDEX_DIMS
 from ._frames import DAY
 from ._plain import SEPARATOR, split_component
@@ -359,8 +361,14 @@ class FrameTags:
         affine = da.attrs.get("affine")
         self._slice_axis = _slice_axis_of(dims) if affine is not None else None
         slices = 1 if self._slice_axis is None else self._shape[self._slice_axis]
-        self._affine = None if affine is None else _Geometry(affine, slices)
+        self._affine = None if affine is None else AffineSlices(affine, slices)
         self._slices = slices
+        if self._affine is not None:  # where the coordinate says the slices are: the same
+            self._affine.check_locations(
+                self._given("SliceLocation"),
+                self.numbers("ImagePositionPatient", 3),
+                self.numbers("ImageOrientationPatient", 6),
+            )
         # the first dim without coordinates (that of Series.set_array), but ``frame``:
         # the frames of a point (a cine), which read back along ``frame`` where they
         # share their position
@@ -403,6 +411,15 @@ class FrameTags:
                 items.pop()  # a frame with fewer values than others
             if items and all(x is not None for x in items):
                 out[keyword] = items
+        return out
+
+    def _given(self, keyword: str) -> np.ndarray:
+        """The value of the coordinate ``keyword`` (of one number) at every frame; NaN: none."""
+        out = np.full(int(np.prod(self._shape, dtype=np.int64)), np.nan)
+        for name, axes, shape, converted in self._coords:
+            if name == keyword:
+                numbers = [_number(v) for v in converted]
+                out = self._spread(axes, shape, np.asarray(numbers, dtype=float))
         return out
 
     def numbers(self, keyword: str, n: int) -> np.ndarray:
@@ -537,6 +554,14 @@ def _say_partial(vectors: dict[str, dict[int, Any]]) -> None:
             )
 
 
+def _number(value: Any) -> float:
+    """A tag value as a number; NaN where it is none (no value, several)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _position(index: tuple[int, ...], axes: tuple[int, ...], shape: tuple[int, ...]) -> int:
     """Where the frame at ``index`` is in the flat values of a coordinate on ``axes``."""
     if len(axes) == 1:  # most coordinates belong to one dim
@@ -544,55 +569,3 @@ def _position(index: tuple[int, ...], axes: tuple[int, ...], shape: tuple[int, .
     if axes:
         return int(np.ravel_multi_index(tuple(index[a] for a in axes), shape))
     return 0
-
-
-class _Geometry:
-    """The geometry tags of the slices of an affine: what all share, computed once."""
-
-    def __init__(self, affine: Any, slices: int) -> None:
-        try:
-            affine = np.asarray(affine, dtype=float)
-        except (TypeError, ValueError):
-            affine = np.full(1, np.nan)  # refused below, as not 4 x 4 numbers
-        defect = affine_defect(affine, slices=slices > 1)
-        if defect is not None:
-            raise InvalidValueError(
-                f"the 'affine' attr cannot place the frames: {defect}. Give a 4 x 4 affine "
-                "from (column, row, slice) indices to LPS mm whose column and row axes are "
-                "perpendicular and of non-zero length (the slice axis may be tilted, as in a "
-                "CT gantry tilt, but not lie in their plane)."
-            )
-        col, row, self.normal = affine[:3, 0], affine[:3, 1], affine[:3, 2]
-        self.origin = affine[:3, 3]
-        spacing_c, spacing_r = float(np.linalg.norm(col)), float(np.linalg.norm(row))
-        cosines = np.concatenate([col / spacing_c, row / spacing_r])
-        self.unit = np.cross(cosines[:3], cosines[3:])
-        self.shared: dict[str, Any] = {
-            "ImageOrientationPatient": [float(x) for x in np.round(cosines, 8)],
-            "PixelSpacing": [round(spacing_r, 6), round(spacing_c, 6)],
-        }
-        # one slice too: not its header's SpacingBetweenSlices, its SliceThickness
-        self.shared["SpacingBetweenSlices"] = round(float(abs(self.normal @ self.unit)), 6)
-
-    def numbers(self, keyword: str, slices: np.ndarray) -> np.ndarray | None:
-        """Position or orientation (``keyword``) of each of the ``slices``; None: neither."""
-        if keyword == "ImagePositionPatient":
-            return np.round(self.origin + slices[:, None] * self.normal, 6)
-        if keyword == "ImageOrientationPatient":
-            cosines = self.shared["ImageOrientationPatient"]
-            return np.broadcast_to(np.asarray(cosines, dtype=float), (len(slices), 6))
-        return None
-
-    def of(self, k: int) -> dict[str, Any]:
-        """The tags of slice ``k``."""
-        return self.all(1, k)[0]
-
-    def all(self, n: int, first: int = 0) -> list[dict[str, Any]]:
-        """The tags of slices ``first`` to ``first + n - 1``."""
-        positions = self.origin + np.arange(first, first + n)[:, None] * self.normal
-        locations = [round(x, 6) for x in (positions @ self.unit).tolist()]
-        rounded = np.round(positions, 6).tolist()
-        return [
-            {"ImagePositionPatient": position, **self.shared, "SliceLocation": location}
-            for position, location in zip(rounded, locations, strict=True)
-        ]

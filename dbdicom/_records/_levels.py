@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import _arrays, _export
-from .._errors import InvalidValueError
 from ._copies import subseries
 from ._exports import exported_to
 from ._mapping import map_mask_to, map_to
 from ._record import Record
-from ._write import header_array, set_xarray
+from ._write import set_xarray
+from ._write_numpy import write_array
 
 if TYPE_CHECKING:
     from .._arrays import Chunks
@@ -356,7 +356,11 @@ class _SeriesArrays:
         or one for all, as :meth:`array` returns them; without it the MR Image
         template is used. The series' previous images are replaced;
         ``series.array(values)`` does the same but refuses images of another
-        size than the series' own. ``kind`` as for :meth:`set_xarray`.
+        size than the series' own. ``kind`` as for :meth:`set_xarray`. A numpy
+        array has no colour dim: an array that looks like colour images
+        (``(..., row, column, 3)``) is written as grey images, with a
+        :class:`dbdicom.DicomWarning` that says how to write colour (a
+        DataArray with dims ``(..., 'row', 'column', 'channel')``).
 
         Examples
         --------
@@ -369,41 +373,7 @@ class _SeriesArrays:
         >>> database.restore()
         4
         """
-        import xarray as xr
-
-        series: Any = self
-        values = np.asarray(array)
-        if pixels_first and values.ndim > 2:
-            values = np.moveaxis(values, (0, 1), (-2, -1))
-        if values.ndim < 2:
-            raise InvalidValueError(
-                f"an image array needs at least 2 dims (row, column); got shape {values.shape}."
-            )
-        if replace:
-            rows, columns = series.unique("Rows"), series.unique("Columns")
-            if rows and (rows != [values.shape[-2]] or columns != [values.shape[-1]]):
-                raise InvalidValueError(
-                    f"the images of {series!r} are {rows} x {columns} pixels, the array's "
-                    f"{values.shape[-2]} x {values.shape[-1]}: to keep both, write the array "
-                    "into a new series (series.new_sibling().set_array(array))."
-                )
-        frames = values.reshape(-1, *values.shape[-2:])
-        if replace and header is None:
-            own = series.instances()  # replacing the images keeps the series' headers
-            if len(own) == len(frames):
-                header = own
-        if header is not None:
-            given = header_array(header)
-            if given.size not in (1, len(frames)):
-                raise InvalidValueError(
-                    f"the header array has {given.size} item(s) (shape {given.shape}) but the "
-                    f"array has {len(frames)} frame(s) (shape {values.shape}): give one header "
-                    "per frame, or one for all."
-                )
-            header = given.reshape(-1) if given.size == len(frames) else given.reshape(())
-        # a dim without coordinate: made from the template, the frames are a stack
-        da = xr.DataArray(frames, dims=("SliceLocation", "row", "column"))
-        return series.set_xarray(da, header=header, kind=kind)
+        return write_array(self, array, header, pixels_first, replace, kind)  # type: ignore[arg-type]
 
     def subseries(self, **filters: Any) -> Any:
         """A new series next to this one, with copies of the instances matching ``filters``.

@@ -41,6 +41,7 @@ from .._arrays import (
 from .._dataset import TYPE2_PARENTS, Template
 from .._errors import DicomError, InvalidValueError
 from .._index import scan_one
+from .._keywords import tag_for_keyword
 from .._templates import (
     REFUSED_MULTIFRAME,
     REFUSED_SEGMENTATION,
@@ -133,7 +134,8 @@ def _write_multiframe(
         if (s.sop_class, s.sop_uid) not in pairs:
             pairs.append((s.sop_class, s.sop_uid))
     units = _units(da, series) if kind == "parametric map" else None
-    ds = _build(kind, pixels, positions, attributes, referenced or None, description, units)
+    built = (kind, pixels, positions, attributes, referenced or None, description, units)
+    ds = _build(*built, dims=tuple(str(d) for d in da.dims[:-2]))
     for keyword in _FROM_SOURCE:
         if keyword not in attributes:
             ds.pop(keyword, None)
@@ -365,7 +367,9 @@ def _build(
     referenced: dict[str, list[tuple[str, str]]] | None,
     description: str | None,
     units: tuple[str, str, str] | None = None,
+    dims: tuple[str, ...] = (),
 ) -> Any:
+    """The object of ``kind``; ``dims``: the array's frame dims, for the way out of a refusal."""
     try:
         if kind == "parametric map":
             if units is not None:
@@ -382,8 +386,31 @@ def _build(
     except ValueError as exc:
         if "distinct" in str(exc):
             raise InvalidValueError(
-                f"a {kind} holds one 3-D volume, but frames of this array lie at the same "
-                "position: select or reduce the other dims first (e.g. da.isel(FlipAngle=0) "
-                "or da.mean('FlipAngle')), or write kind='image'."
+                f"a {kind} holds one 3-D volume, but frames of this array (dims "
+                f"{dims}) lie at the same position: select or reduce the dims other than "
+                f"the slices first ({_one_volume(dims)}), or write kind='image'."
             ) from None
         raise InvalidValueError(f"the {kind} cannot be made: {exc}") from None
+
+
+def _one_volume(dims: tuple[str, ...]) -> str:
+    """How to make one volume of an array of frame ``dims``: select or reduce the others.
+
+    The others are those named by a DICOM keyword but SliceLocation (``z``,
+    ``slice`` may hold the slices), else all.
+
+    Examples
+    --------
+    >>> _one_volume(("SliceLocation", "EchoTime", "InversionTime"))
+    "e.g. da.isel(EchoTime=0) or da.mean('EchoTime'); the same for 'InversionTime'"
+    >>> _one_volume(("my dim",))
+    "e.g. da.isel({'my dim': 0}) or da.mean('my dim')"
+    """
+    others = [d for d in dims if d != "SliceLocation" and tag_for_keyword(d) is not None]
+    others = others or [d for d in dims if d != "SliceLocation"] or list(dims)
+    if not others:
+        return "e.g. da.isel(...)"
+    first = others[0]
+    select = f"da.isel({first}=0)" if first.isidentifier() else f"da.isel({{{first!r}: 0}})"
+    rest = ", ".join(repr(d) for d in others[1:])
+    return f"e.g. {select} or da.mean({first!r})" + (f"; the same for {rest}" if rest else "")
