@@ -137,7 +137,7 @@ def _slab(locations: list[float], affine: np.ndarray = AFFINE) -> xr.DataArray:
 @pytest.mark.parametrize("kind", ["image", "parametric map"])
 @pytest.mark.parametrize(
     "locations",
-    [[10.0, 20.0, 30.0, 40.0], [59.0, 56.0, 53.0, 50.0], [50.0, 53.0, 56.0, 60.0]],
+    [[10.0, 20.0, 30.0, 40.0], [50.0, 56.0, 53.0, 59.0], [50.0, 53.0, 56.0, 60.0]],
     ids=["spacing", "order", "one off"],
 )
 def test_a_slice_location_that_contradicts_the_affine_is_refused(
@@ -164,6 +164,16 @@ def test_a_slice_location_from_another_origin_is_kept(study: db.Study) -> None:
     assert [float(f.SliceLocation) for f in files] == [0.0, 3.0, 6.0, 9.0]
     assert [float(f.ImagePositionPatient[2]) for f in files] == [50.0, 53.0, 56.0, 59.0]
     assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_a_slice_location_counted_against_the_normal_is_kept(study: db.Study) -> None:
+    """Scanners' SliceLocation may run against the slice normal (two series of pydicom's
+    test files: SliceLocation = -(position . normal)): a round trip of such a series with
+    its affine is no contradiction."""
+    series = study.new_series().set_xarray(_slab([-50.0, -53.0, -56.0, -59.0]))
+    files = _files(series)
+    assert [float(f.SliceLocation) for f in files] == [-50.0, -53.0, -56.0, -59.0]
+    assert [float(f.ImagePositionPatient[2]) for f in files] == [50.0, 53.0, 56.0, 59.0]
 
 
 def test_a_slice_location_within_a_rounding_of_the_affine_is_kept(study: db.Study) -> None:

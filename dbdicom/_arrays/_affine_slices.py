@@ -84,7 +84,8 @@ class AffineSlices:
         "relative to an unspecified implementation specific reference
         point"), so it may differ from each position projected on the slice
         normal by one constant, within 1e-3 mm or a hundredth of the slice
-        step; another spacing or order is a contradiction: an
+        step, and may count against the normal (scanners' files do: two
+        series of pydicom's test files); another spacing is a contradiction: an
         :class:`~dbdicom.InvalidValueError` names both and the ways out.
 
         Examples
@@ -93,6 +94,7 @@ class AffineSlices:
         >>> at = np.array([[0.0, 0, 0], [0, 0, 3], [0, 0, 6]])
         >>> axial = np.tile([1.0, 0, 0, 0, 1, 0], (3, 1))
         >>> slices.check_locations(np.array([10.0, 13.0, 16.0]), at, axial)  # an offset: kept
+        >>> slices.check_locations(np.array([10.0, 7.0, 4.0]), at, axial)  # counted back: kept
         >>> slices.check_locations(np.array([10.0, 20.0, 30.0]), at, axial)
         Traceback (most recent call last):
         ...
@@ -106,10 +108,10 @@ class AffineSlices:
         normals = np.cross(cosines[:, :3], cosines[:, 3:])
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
         along = np.einsum("ij,ij->i", positions[given], normals)
-        offsets = locations[given] - along
         step = float(self.shared["SpacingBetweenSlices"])
-        if float(np.ptp(offsets)) <= max(1e-3, step / 100):
-            return
+        for sign in (1.0, -1.0):  # along the normal, or against it
+            if float(np.ptp(locations[given] - sign * along)) <= max(1e-3, step / 100):
+                return
         pairs = list(dict.fromkeys(zip(locations[given].tolist(), along.tolist(), strict=True)))
         more = ", ..." if len(pairs) > 6 else ""
         said = ", ".join(f"{x:.6g}" for x, _ in pairs[:6]) + more
