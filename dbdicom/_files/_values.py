@@ -15,7 +15,14 @@ from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
 
-__all__ = ["BadValueError", "decode_value", "encodings_for", "to_python"]
+__all__ = [
+    "WHOLE_TEXT_VRS",
+    "BadValueError",
+    "decode_value",
+    "encodings_for",
+    "several_values",
+    "to_python",
+]
 
 
 class BadValueError(ValueError):
@@ -38,6 +45,28 @@ _ASCII_TEXT = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"})
 _CHARSET_TEXT = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 # text VRs that never hold several values
 _SINGLE_TEXT = frozenset({"LT", "ST", "UT", "UR"})
+#: the VRs whose value, where a tag of one value (VM 1) holds several, is read as the text
+#: stored, backslash and all (``"A\\B"``): a name, code or UID kept whole keeps its record
+#: apart and found. Numbers, dates and times are not: no one of them is the value, and
+#: the joined text is none. LT, ST, UT and UR are never split (a backslash is text there).
+WHOLE_TEXT_VRS = frozenset({"AE", "AS", "CS", "LO", "PN", "SH", "UC", "UI"})
+
+
+def several_values(vr: str, value: tuple[Any, ...]) -> tuple[str | None, str]:
+    r"""What a tag of one value (VM 1) of VR ``vr`` holding several (``value``) is read as.
+
+    Returns the text stored (:data:`WHOLE_TEXT_VRS`), or None, and why.
+
+    Examples
+    --------
+    >>> several_values("LO", ("A", "B"))
+    ('A\\B', 'it holds 2 values (A\\B), where its VM is 1')
+    >>> several_values("DS", (1.0, None))
+    (None, 'it holds 2 values (1.0\\), where its VM is 1')
+    """
+    shown = "\\".join("" if v is None else str(v) for v in value)
+    said = f"it holds {len(value)} values ({shown}), where its VM is 1"
+    return (shown if vr in WHOLE_TEXT_VRS else None), said
 
 
 def encodings_for(charset: Any) -> list[str]:

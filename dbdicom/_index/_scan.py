@@ -27,6 +27,7 @@ from .._files import (
     image_problem,
     read_any_header,
     scale_problem,
+    several_values,
 )
 from ._columns import (
     NUMERIC_VRS,
@@ -148,7 +149,9 @@ def _scan(
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
-            frames = frame_values(path if data is None else io.BytesIO(data), header.problems)
+            frames = frame_values(
+                path if data is None else io.BytesIO(data), header.problems, header.notes
+            )
         except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
     elif header.values.get(_SOP_CLASS) == RT_DOSE and (header.values.get(_FRAMES) or 0) > 1:
@@ -253,9 +256,12 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
     None for a tag the dictionary makes a number whose value is text that is
     not one (a position stored with the wrong VR code, ``LO`` ``"1A"``): the
     index keeps numbers there; for a rescale that cannot be used; and for a
-    tag of one value (VM 1) that holds several (SliceThickness
-    ``"1.0\2.0"``) or a vector of the wrong count: the index keeps one
-    value, or all of the vector, and any pick would be a guess.
+    tag of one value (VM 1) that holds several numbers, dates or times
+    (SliceThickness ``"1.0\2.0"``) or a vector of the wrong count: the
+    index keeps one value, or all of the vector, and any pick would be a
+    guess. Several values of a text tag of one value (PatientID ``"A\B"``)
+    are read as the text stored, backslash and all, and noted in ``header``
+    (see :func:`~dbdicom._files.several_values`).
     """
     if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
         header.problems.setdefault(tag, f"value {value!r} is not a number")
@@ -266,11 +272,12 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
             header.problems.setdefault(tag, why)
             return None
     elif tag in _SINGLE and isinstance(value, tuple):
-        shown = "\\".join("" if v is None else str(v) for v in value)
-        header.problems.setdefault(
-            tag, f"it holds {len(value)} values ({shown}), where its VM is 1"
-        )
-        return None
+        text, said = several_values(WANTED[tag], value)
+        if text is None:  # "1.0\\2.0": no one number is the value
+            header.problems.setdefault(tag, said)
+        else:  # "A\\B": the text as stored, which keeps the record apart and found
+            header.notes.setdefault(tag, f"{said}: read as the text '{text}'")
+        return text
     elif tag in _VECTORS and value is not None:
         n = len(value) if isinstance(value, tuple) else 1
         if n != _VECTORS[tag]:  # the index would keep some of them: no position
