@@ -48,6 +48,7 @@ __all__ = [
     "WARNINGS_SEPARATOR",
     "Row",
     "header_row",
+    "holds_unread",
     "idle_cores",
     "scan_files",
     "scan_one",
@@ -72,6 +73,8 @@ _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to c
 _PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"
+#: ends the reason of a value the file holds that is read as none
+_UNREAD = ": read as no value"
 
 _SERIES_UID, _ROWS, _SOP_CLASS, _FRAMES = 0x0020000E, 0x00280010, 0x00080016, 0x00280008
 RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"  # its frames lie at Grid Frame Offset Vector
@@ -224,9 +227,7 @@ def header_row(row: Row, header: Header) -> Row:
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
     row["_modality_lut"] = header.has_modality_lut
-    warnings = [
-        f"{tag_label(tag)}: {why}: read as no value" for tag, why in sorted(header.problems.items())
-    ]
+    warnings = [f"{tag_label(tag)}: {why}{_UNREAD}" for tag, why in sorted(header.problems.items())]
     warnings += [f"{tag_label(tag)}: {why}" for tag, why in sorted(header.notes.items())]
     if header.has_pixels:
         row["_image"], note = image_problem(row)
@@ -284,6 +285,32 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
             header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
             return None
     return value
+
+
+def holds_unread(warning: str | None, tag: int) -> bool:
+    r"""Whether a row's ``_warning`` says its file holds a value of ``tag`` that is read as none.
+
+    Such a value is there, but not one the index can keep (SliceThickness
+    ``"1.0\2.0"``, an IS of ``"1A"``); an element present with an empty
+    value (an empty RescaleSlope) holds none.
+
+    Examples
+    --------
+    >>> said = "(0018,0050) 'Slice Thickness': it holds 2 values (1.0\\2.0), where its VM is 1"
+    >>> holds_unread(said + _UNREAD, 0x00180050), holds_unread(said + _UNREAD, 0x00280030)
+    (True, False)
+    >>> holds_unread("(0028,1053) 'Rescale Slope': the value is empty" + _UNREAD, 0x00281053)
+    False
+    """
+    if not warning:
+        return False
+    start, empty = f"{tag_label(tag)}: ", scale_problem(tag, None)  # (an empty value's why)
+    return any(
+        line.startswith(start)
+        and line.endswith(_UNREAD)
+        and not line[len(start) :].startswith(empty)
+        for line in warning.split(WARNINGS_SEPARATOR)
+    )
 
 
 def _is_number(value: Any) -> bool:
