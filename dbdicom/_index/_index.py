@@ -64,7 +64,8 @@ TAGS_VERSION = hashlib.sha1(
     " ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS, f"scan-{SCAN_VERSION}"]).encode()
 ).hexdigest()[:12]
 #: how tags read on demand are decoded (2: private creators as LO, file meta, repeating
-READS_VERSION = 2  # groups): kept columns of another version are read again
+#: groups; 3: private text of creators pydicom knows, read as UN, decoded in the file's
+READS_VERSION = 3  # character set): kept columns of another version are read again
 
 
 class Index(OnDemand):
