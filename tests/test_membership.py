@@ -117,3 +117,21 @@ def test_iterating_a_record_says_what_to_iterate(database: Any, level: str, inst
 
 
 _PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
+
+
+def test_a_tag_whose_value_is_read_as_none_is_in_the_files_that_hold_it(tmp_path: Path) -> None:
+    r"""SliceThickness ``"1.0\2.0"`` (of one value) is read as none, a problem: it is there."""
+    for name, thickness in (("two", ["1.0", "2.0"]), ("none", None)):
+        ds = mr_image(PIXELS, PatientID="P1", SeriesInstanceUID=f"1.2.3.{len(name)}")
+        ds.SliceThickness = thickness
+        ds.ImageComments = ""  # present, empty: no value
+        write_dataset(ds, tmp_path / f"{name}.dcm")
+    database = db.database(tmp_path)
+    database.mute()
+    (two,) = database.series(SeriesInstanceUID="1.2.3.3")
+    (empty,) = database.series(SeriesInstanceUID="1.2.3.4")
+    assert two.instances()[0].SliceThickness is None and two.SliceThickness == []
+    assert "SliceThickness" in two and "SliceThickness" in two.instances()[0]
+    assert (0x0018, 0x0050) in two.parent and "SliceThickness" in database
+    assert "SliceThickness" not in empty and "ImageComments" not in two
+    database.close()

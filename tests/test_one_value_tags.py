@@ -5,17 +5,28 @@ A user's trial: a file with (0018,0050) SliceThickness ``"1.0\2.0"`` read as
 it, the array's coordinate said 1.0 and ``problems()`` listed nothing. The
 index keeps one value of such a tag, so which one is a guess: it keeps none
 and says why, as for an IS or DS value that is not a number.
+
+Text is not a guess: a PatientID ``"A\B"`` read as none made the patient
+anonymous (merged with another patient without ID of the same name), a
+SeriesDescription ``"T1\T2"`` read as none. Text of several values where
+the tag has one is read as the text stored, backslash and all, and listed.
+Dates and times, like numbers, are none.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from pydicom.data import get_testdata_file
+from pydicom.multival import MultiValue
 
 import dbdicom as db
+from dbdicom._files import frame_values
+from dbdicom._index import _index, _scan
 from dbdicom._templates import mr_image, new_uid, write_dataset
 
 SAID = r"(0018,0050) 'Slice Thickness': it holds 2 values (1.0\2.0), where its VM is 1"
@@ -60,4 +71,91 @@ def test_in_the_functional_groups_too(tmp_path: Path) -> None:
     thickness = da.coords.get("SliceThickness", da.attrs.get("SliceThickness"))
     assert thickness is None or np.isnan(np.asarray(thickness, dtype=float)).all()
     assert database.instances()[0].SliceThickness is None
+    database.close()
+
+
+def _text_files(folder: Path) -> dict[str, str]:
+    """Files whose one-value text tags hold several; ``b.dcm`` has no PatientID, a's name."""
+    folder.mkdir(exist_ok=True)
+    uids = {"a": f"{new_uid()}\\{new_uid()}", "b": new_uid(), "c": new_uid()}
+    for name, patient, description in [("a", "A\\B", "T1\\T2"), ("b", None, "b"), ("c", "C", "c")]:
+        ds = mr_image(
+            np.zeros((4, 4), np.uint16),
+            SeriesInstanceUID=new_uid(),
+            StudyInstanceUID=uids[name],
+            FrameOfReferenceUID=new_uid(),
+            PatientName="Same^Name",
+            SeriesDescription=description,
+        )
+        if patient is None:
+            del ds.PatientID
+        else:
+            ds.PatientID = patient
+        if name == "a":
+            ds.StudyDate = "20200101\\20200102"
+        write_dataset(ds, str(folder / f"{name}.dcm"))
+    return uids
+
+
+def _files(record: db.Series | db.Patient | db.Study) -> list[str]:
+    return sorted(Path(i.path).name for i in record.instances())
+
+
+def test_text_of_several_values_is_read_as_stored_and_listed(tmp_path: Path) -> None:
+    uids = _text_files(tmp_path)
+    a = pydicom.dcmread(tmp_path / "a.dcm")
+    assert isinstance(a.PatientID, MultiValue) and list(a.PatientID) == ["A", "B"]
+    database = db.database(tmp_path)
+    database.mute()
+    (patient,) = database.patients(PatientID="A\\B")
+    assert patient.PatientID == "A\\B" and _files(patient) == ["a.dcm"]  # not merged with b
+    (series,) = database.series(SeriesDescription="T1\\T2")
+    assert series.SeriesDescription == "T1\\T2" and _files(series) == ["a.dcm"]
+    (study,) = database.studies(StudyInstanceUID=uids["a"])
+    assert study.StudyInstanceUID == uids["a"] and _files(study) == ["a.dcm"]
+    assert study.StudyDate is None  # a date of two: none, as a number of two
+    problems = " ".join(database.problems()["problem"])
+    said = "it holds 2 values ({0}), where its VM is 1: read as the text '{0}'"
+    assert "(0010,0020) 'Patient ID': " + said.format("A\\B") in problems
+    assert "(0008,103E) 'Series Description': " + said.format("T1\\T2") in problems
+    assert "(0020,000D) 'Study Instance UID': " + said.format(uids["a"]) in problems
+    assert "is not a valid UID: it has characters other than digits and dots" in problems
+    assert (
+        "(0008,0020) 'Study Date': it holds 2 values (20200101\\20200102), where its VM "
+        "is 1: read as no value" in problems
+    )
+    database.close()
+
+
+def test_an_index_that_read_such_text_as_none_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _text_files(tmp_path)
+    # an index as the scan of version 2 made it: text of several values read as none
+    old = " ".join([*_index.TAGS, *_index.FILE_COLUMNS, *_index.KEY_COLUMNS, "scan-2"])
+    with monkeypatch.context() as patch:
+        patch.setattr(_index, "TAGS_VERSION", hashlib.sha1(old.encode()).hexdigest()[:12])
+        patch.setattr(_scan, "several_values", lambda vr, value: (None, "as before"))
+        database = db.database(tmp_path)
+        assert database.patients(PatientID="A\\B") == []
+        database.close()
+    database = db.database(tmp_path)
+    database.mute()
+    assert [p.PatientID for p in database.patients(PatientID="A\\B")] == ["A\\B"]
+    database.close()
+
+
+def test_text_in_the_functional_groups_too(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(get_testdata_file("eCT_Supplemental.dcm"))
+    ds.PerFrameFunctionalGroupsSequence[0].FrameContentSequence[0].StackID = ["1", "2"]
+    ds.save_as(tmp_path / "a.dcm", enforce_file_format=False)
+    problems: dict[int, str] = {}
+    notes: dict[int, str] = {}
+    frames = frame_values(str(tmp_path / "a.dcm"), problems, notes)
+    assert [f["StackID"] for f in frames] == ["1\\2", "1"] and not problems
+    said = "it holds 2 values (1\\2), where its VM is 1 (in the functional groups): read as"
+    assert notes == {0x00209056: f"{said} the text '1\\2'"}
+    database = db.database(tmp_path)
+    database.mute()
+    assert f"(0020,9056) 'Stack ID': {said}" in " ".join(database.problems()["problem"])
     database.close()

@@ -56,7 +56,7 @@ from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
-from ._values import decode_value, encodings_for, to_python
+from ._values import decode_value, encodings_for, several_values, to_python
 from ._versions import path_version, version
 from ._walker import MODALITY_LUT
 
@@ -71,6 +71,7 @@ __all__ = [
     "WRITABLE",
     "SCALES",
     "scale_problem",
+    "several_values",
     "MODALITY_LUT",
     "FORMAT_KEYWORDS",
     "FORMAT_TAGS",

@@ -33,7 +33,10 @@ from pydicom.uid import RLELossless as RLE
 from ._deflate import Inflating
 from ._fragments import fragment_problem
 from ._layout import split_element, walk_explicit
-from ._values import BadValueError, decode_value, encodings_for
+from ._private import creators_of, private_text
+from ._values import DEFAULT_ENCODINGS as _DEFAULT
+from ._values import SPECIFIC_CHARSET, BadValueError, decode_value, encodings_for
+from ._values import charset_encodings as _encodings
 from ._walker import (
     UNDEFINED,
     End,
@@ -59,7 +62,6 @@ __all__ = [
 
 # Float Pixel Data and Double Float Pixel Data: bits of each value
 _FLOAT_BITS = {0x7FE00008: 32, 0x7FE00009: 64}
-SPECIFIC_CHARSET = 0x00080005
 
 PIXEL_DATA = 0x7FE00010
 TRANSFER_SYNTAX = 0x00020010
@@ -280,6 +282,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if inflating is not None and end.pixel_tag:
         _check_stream(inflating, end.offset, header)
     _decode(raws, wanted, header)
+    private_text(header.values, raws, _creators(wanted))
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
         header.pixel_problem = _fragments(win, end.offset, header)
     return header
@@ -387,20 +390,39 @@ def _check_stream(inflating: Inflating, start: int, header: Header) -> None:
         header.problems[PIXEL_DATA] = f"{why}, {held} bytes into the pixel data"
 
 
-# the tags to keep of each ``wanted``: its own and the character set
-_KEEP: dict[int, tuple[Mapping[int, str], frozenset[int]]] = {}
+# the tags to keep of each ``wanted`` (and how many it had): its own, the character set
+# and the creators of the private ones it asks for as UN, by tag (see ``_private``)
+_KEEP: dict[int, tuple[Mapping[int, str], int, Container[int], dict[int, int]]] = {}
 
 
 def _keep(wanted: Mapping[int, str]) -> Container[int]:
-    """The tags :func:`walk` keeps for ``wanted``: those and the character set."""
-    if SPECIFIC_CHARSET in wanted:
-        return wanted
+    """The tags :func:`walk` keeps for ``wanted``.
+
+    Those of ``wanted``, the character set and the creators of the private
+    elements it asks for as UN (:func:`_creators`).
+    """
+    return _kept(wanted)[2]
+
+
+def _creators(wanted: Mapping[int, str]) -> dict[int, int]:
+    """:func:`~._private.creators_of` ``wanted``, found once."""
+    return _kept(wanted)[3]
+
+
+def _kept(
+    wanted: Mapping[int, str],
+) -> tuple[Mapping[int, str], int, Container[int], dict[int, int]]:
+    """What :func:`_keep` and :func:`_creators` give, kept by ``wanted``."""
     found = _KEEP.get(id(wanted))
-    if found is None or found[0] is not wanted or len(found[1]) != len(wanted) + 1:
+    if found is None or found[0] is not wanted or found[1] != len(wanted):
         if len(_KEEP) > 64:
             _KEEP.clear()
-        found = _KEEP[id(wanted)] = (wanted, frozenset(wanted) | {SPECIFIC_CHARSET})
-    return found[1]
+        creators = creators_of(wanted)
+        keep: Container[int] = wanted
+        if SPECIFIC_CHARSET not in wanted or creators:
+            keep = frozenset(wanted) | {SPECIFIC_CHARSET} | frozenset(creators.values())
+        found = _KEEP[id(wanted)] = (wanted, len(wanted), keep, creators)
+    return found
 
 
 def _decode(
@@ -445,23 +467,6 @@ def _decode(
                 if value is cache:
                     value = _decoded_value(tag, named or wanted[tag], raw, encodings, key, header)
             values[tag] = value
-
-
-_DEFAULT = ["latin_1"]
-_ENCODINGS: dict[bytes, list[str]] = {}
-
-
-def _encodings(charset: bytes) -> list[str]:
-    """The codecs of a Specific Character Set value; :data:`_DEFAULT` for the default one."""
-    found = _ENCODINGS.get(charset)
-    if found is None:
-        found = encodings_for(decode_value("CS", charset, _DEFAULT))
-        if found == _DEFAULT:
-            found = _DEFAULT
-        if len(_ENCODINGS) > 256:
-            _ENCODINGS.clear()
-        _ENCODINGS[charset] = found
-    return found
 
 
 def _decoded_value(

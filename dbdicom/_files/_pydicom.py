@@ -20,7 +20,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from .._checks import SCALES, scale_problem
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
-from ._values import to_python
+from ._values import several_values, to_python
 from ._walker import TooDeep, _no_marker
 
 _MARKER_END = 132  # the preamble and 'DICM'
@@ -274,7 +274,9 @@ def _has_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str]) -> None:
+def _flatten_group(
+    item: Dataset, out: dict[str, Any], problems: dict[int, str], notes: dict[int, str]
+) -> None:
     """Collect the plain values of one functional-group item (two levels deep).
 
     Private macros are left out: a vendor's shadow copy of the classic
@@ -283,7 +285,8 @@ def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str])
     sequences of several items (the images a frame was derived from,
     ReferencedImageSequence): the first item's values are not the frame's.
     A value that is not a number where one is due is None, the reason put
-    in ``problems``.
+    in ``problems``; ``notes`` receives what is read otherwise than stored
+    (see :func:`_plain`).
     """
     for macro in _elements(item, problems):
         if macro.VR != "SQ" or len(macro.value) != 1 or macro.tag.is_private:
@@ -293,10 +296,10 @@ def _flatten_group(item: Dataset, out: dict[str, Any], problems: dict[int, str])
                 if len(elem.value) == 1:
                     for sub in _elements(elem.value[0], problems):
                         if sub.VR != "SQ" and sub.keyword and sub.keyword not in _SKIP:
-                            out[_frame_keyword(sub)] = _plain(sub, problems)
+                            out[_frame_keyword(sub)] = _plain(sub, problems, notes)
                 continue
             if elem.keyword and elem.keyword not in _SKIP:
-                out[_frame_keyword(elem)] = _plain(elem, problems)
+                out[_frame_keyword(elem)] = _plain(elem, problems, notes)
 
 
 def _elements(item: Dataset, problems: dict[int, str]) -> Iterator[DataElement]:
@@ -321,8 +324,13 @@ def _frame_keyword(elem: DataElement) -> str:
     return alias if alias is not None and elem.VM <= 1 else elem.keyword
 
 
-def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
-    """The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS."""
+def _plain(elem: DataElement, problems: dict[int, str], notes: dict[int, str]) -> Any:
+    r"""The plain value of ``elem``; None, and the reason in ``problems``, for text in IS or DS.
+
+    A tag of one value (VM 1) holding several is None too, and a problem,
+    but for text (see :func:`~._values.several_values`): its text as stored
+    (``"A\B"``), and a note in ``notes``.
+    """
     value = to_python(elem.value)
     if elem.VR in ("IS", "DS") and (_has_text(value) or not _finite(value, elem.value)):
         why = f"{elem.VR} value {str(elem.value)!r} in the functional groups is not a number"
@@ -334,12 +342,13 @@ def _plain(elem: DataElement, problems: dict[int, str]) -> Any:
             problems.setdefault(int(elem.tag), f"{why} (in the functional groups)")
             return None
     if isinstance(value, tuple) and _one_value(int(elem.tag)):  # "1.0\\2.0": which one?
-        shown = "\\".join("" if v is None else str(v) for v in value)
-        why = (
-            f"it holds {len(value)} values ({shown}), where its VM is 1 (in the functional groups)"
-        )
-        problems.setdefault(int(elem.tag), why)
-        return None
+        text, said = several_values(str(elem.VR), value)
+        if text is None:
+            problems.setdefault(int(elem.tag), f"{said} (in the functional groups)")
+        else:
+            why = f"{said} (in the functional groups): read as the text '{text}'"
+            notes.setdefault(int(elem.tag), why)
+        return text
     return value
 
 
@@ -352,9 +361,11 @@ def _one_value(tag: int) -> bool:
 
 
 def frame_values(
-    path: str | BinaryIO, problems: dict[int, str] | None = None
+    path: str | BinaryIO,
+    problems: dict[int, str] | None = None,
+    notes: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The values of every frame of an enhanced multi-frame file.
+    r"""The values of every frame of an enhanced multi-frame file.
 
     Each frame's dict merges the shared functional groups with its own
     per-frame groups (per-frame wins), keyed by keyword. Functional-group
@@ -365,7 +376,9 @@ def frame_values(
 
     An IS or DS value that is not a number is None, and so is a value of
     several where the tag has one (VM 1); ``problems``, if given, receives
-    the reason by tag (as :attr:`Header.problems`).
+    the reason by tag (as :attr:`Header.problems`). Text of several values
+    where the tag has one is its text as stored (``"A\B"``), said in
+    ``notes`` (as :attr:`Header.notes`).
 
     Examples
     --------
@@ -375,19 +388,22 @@ def frame_values(
     (2, (99.5, -301.5, -159.0), 2)
     """
     ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    return frame_values_of(ds, problems)
+    return frame_values_of(ds, problems, notes)
 
 
-def frame_values_of(ds: Dataset, problems: dict[int, str] | None = None) -> list[dict[str, Any]]:
+def frame_values_of(
+    ds: Dataset, problems: dict[int, str] | None = None, notes: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
     """:func:`frame_values` of an enhanced multi-frame header read already."""
     bad: dict[int, str] = {} if problems is None else problems
+    said: dict[int, str] = {} if notes is None else notes
     shared: dict[str, Any] = {}
     if ds.get("SharedFunctionalGroupsSequence"):
-        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared, bad)
+        _flatten_group(ds.SharedFunctionalGroupsSequence[0], shared, bad, said)
     frames = []
     for item in ds.get("PerFrameFunctionalGroupsSequence", []):
         values = dict(shared)
-        _flatten_group(item, values, bad)
+        _flatten_group(item, values, bad, said)
         ipp = values.get("ImagePositionPatient")
         iop = values.get("ImageOrientationPatient")
         if (

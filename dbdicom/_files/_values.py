@@ -15,7 +15,18 @@ from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
 
-__all__ = ["BadValueError", "decode_value", "encodings_for", "to_python"]
+__all__ = [
+    "CHARSET_TEXT",
+    "DEFAULT_ENCODINGS",
+    "SPECIFIC_CHARSET",
+    "WHOLE_TEXT_VRS",
+    "BadValueError",
+    "charset_encodings",
+    "decode_value",
+    "encodings_for",
+    "several_values",
+    "to_python",
+]
 
 
 class BadValueError(ValueError):
@@ -34,10 +45,32 @@ _BINARY = {
 }
 # text VRs whose repertoire is the default one (never the specific character set)
 _ASCII_TEXT = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"})
-# text VRs decoded with the specific character set
-_CHARSET_TEXT = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+#: text VRs decoded with the specific character set
+CHARSET_TEXT = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 # text VRs that never hold several values
 _SINGLE_TEXT = frozenset({"LT", "ST", "UT", "UR"})
+#: the VRs whose value, where a tag of one value (VM 1) holds several, is read as the text
+#: stored, backslash and all (``"A\\B"``): a name, code or UID kept whole keeps its record
+#: apart and found. Numbers, dates and times are not: no one of them is the value, and
+#: the joined text is none. LT, ST, UT and UR are never split (a backslash is text there).
+WHOLE_TEXT_VRS = frozenset({"AE", "AS", "CS", "LO", "PN", "SH", "UC", "UI"})
+
+
+def several_values(vr: str, value: tuple[Any, ...]) -> tuple[str | None, str]:
+    r"""What a tag of one value (VM 1) of VR ``vr`` holding several (``value``) is read as.
+
+    Returns the text stored (:data:`WHOLE_TEXT_VRS`), or None, and why.
+
+    Examples
+    --------
+    >>> several_values("LO", ("A", "B"))
+    ('A\\B', 'it holds 2 values (A\\B), where its VM is 1')
+    >>> several_values("DS", (1.0, None))
+    (None, 'it holds 2 values (1.0\\), where its VM is 1')
+    """
+    shown = "\\".join("" if v is None else str(v) for v in value)
+    said = f"it holds {len(value)} values ({shown}), where its VM is 1"
+    return (shown if vr in WHOLE_TEXT_VRS else None), said
 
 
 def encodings_for(charset: Any) -> list[str]:
@@ -61,9 +94,37 @@ def encodings_for(charset: Any) -> list[str]:
     return out
 
 
+#: (0008,0005) Specific Character Set
+SPECIFIC_CHARSET = 0x00080005
+#: the codecs of the default character set (this list: see :func:`charset_encodings`)
+DEFAULT_ENCODINGS = ["latin_1"]
+_ENCODINGS: dict[bytes, list[str]] = {}
+
+
+def charset_encodings(charset: bytes) -> list[str]:
+    """The codecs of a Specific Character Set value (its bytes), found once.
+
+    :data:`DEFAULT_ENCODINGS` itself for the default one.
+
+    Examples
+    --------
+    >>> charset_encodings(b"ISO_IR 192"), charset_encodings(b"") is DEFAULT_ENCODINGS
+    (['UTF8'], True)
+    """
+    found = _ENCODINGS.get(charset)
+    if found is None:
+        found = encodings_for(decode_value("CS", charset, DEFAULT_ENCODINGS))
+        if found == DEFAULT_ENCODINGS:
+            found = DEFAULT_ENCODINGS
+        if len(_ENCODINGS) > 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[charset] = found
+    return found
+
+
 def _text(raw: bytes, vr: str, encodings: list[str]) -> str:
     encodings = encodings or ["latin_1"]
-    if vr in _CHARSET_TEXT and encodings != ["latin_1"]:
+    if vr in CHARSET_TEXT and encodings != ["latin_1"]:
         if len(encodings) == 1 and b"\x1b" not in raw:
             text = raw.decode(encodings[0], errors="replace")
         else:
@@ -98,7 +159,7 @@ def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
             return None
         values = struct.unpack(f"<{n}{code}", raw[: n * size])
         return values[0] if n == 1 else values
-    if vr in _CHARSET_TEXT:
+    if vr in CHARSET_TEXT:
         text = _text(raw, vr, encodings)
         if vr in _SINGLE_TEXT:
             return text.rstrip(" \x00")

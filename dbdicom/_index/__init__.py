@@ -3,6 +3,7 @@
 Knows nothing of records or arrays.
 """
 
+from ._cells import tag_number
 from ._columns import (
     GEOMETRY_KEYWORDS,
     INT_VRS,
@@ -25,7 +26,7 @@ from ._order import Lookup, factorize, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._remote import RemoteIndex
-from ._scan import HIDDEN, WANTED, Row, header_row, scan_files, scan_one
+from ._scan import HIDDEN, WANTED, Row, header_row, holds_unread, scan_files, scan_one
 from ._secret import user_secret, user_secret_path
 from ._single import FileReport, file_report
 from ._staged import WORKING_MARK, StagedIndex
@@ -64,6 +65,7 @@ __all__ = [
     "file_report",
     "find_problems",
     "header_row",
+    "holds_unread",
     "keyword_of",
     "match_values",
     "parse_query",
@@ -72,6 +74,7 @@ __all__ = [
     "select_rows",
     "sort_rows",
     "store_folder",
+    "tag_number",
     "tag_of",
     "to_plain",
     "vr_of",

@@ -56,14 +56,16 @@ ORDER_COLUMNS = frozenset(
 _UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 #: how the scan decodes the index's values: an index of another version is rebuilt (2: a
-#: tag of one value stored with several is none and a problem, not its first value)
-SCAN_VERSION = 2
+#: tag of one value stored with several is none and a problem, not its first value; 3:
+#: but for text, read as the text stored, "A\\B", and noted: it was none)
+SCAN_VERSION = 3
 # an index made with other columns, or values decoded otherwise, is rebuilt rather than loaded
 TAGS_VERSION = hashlib.sha1(
     " ".join([*TAGS, *FILE_COLUMNS, *KEY_COLUMNS, f"scan-{SCAN_VERSION}"]).encode()
 ).hexdigest()[:12]
 #: how tags read on demand are decoded (2: private creators as LO, file meta, repeating
-READS_VERSION = 2  # groups): kept columns of another version are read again
+#: groups; 3: private text of creators pydicom knows, read as UN, decoded in the file's
+READS_VERSION = 3  # character set): kept columns of another version are read again
 
 
 class Index(OnDemand):

@@ -27,6 +27,7 @@ from .._files import (
     image_problem,
     read_any_header,
     scale_problem,
+    several_values,
 )
 from ._columns import (
     NUMERIC_VRS,
@@ -47,6 +48,7 @@ __all__ = [
     "WARNINGS_SEPARATOR",
     "Row",
     "header_row",
+    "holds_unread",
     "idle_cores",
     "scan_files",
     "scan_one",
@@ -71,6 +73,8 @@ _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to c
 _PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
 WARNINGS_SEPARATOR = "\n"
+#: ends the reason of a value the file holds that is read as none
+_UNREAD = ": read as no value"
 
 _SERIES_UID, _ROWS, _SOP_CLASS, _FRAMES = 0x0020000E, 0x00280010, 0x00080016, 0x00280008
 RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"  # its frames lie at Grid Frame Offset Vector
@@ -148,7 +152,9 @@ def _scan(
     frames: list[Row] = []
     if header.has_per_frame_groups:
         try:
-            frames = frame_values(path if data is None else io.BytesIO(data), header.problems)
+            frames = frame_values(
+                path if data is None else io.BytesIO(data), header.problems, header.notes
+            )
         except (ValueError, KeyError, TypeError, NotImplementedError, EOFError, OSError) as exc:
             row["_error"] = f"per-frame functional groups cannot be read: {exc}"
     elif header.values.get(_SOP_CLASS) == RT_DOSE and (header.values.get(_FRAMES) or 0) > 1:
@@ -221,9 +227,7 @@ def header_row(row: Row, header: Header) -> Row:
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
     row["_modality_lut"] = header.has_modality_lut
-    warnings = [
-        f"{tag_label(tag)}: {why}: read as no value" for tag, why in sorted(header.problems.items())
-    ]
+    warnings = [f"{tag_label(tag)}: {why}{_UNREAD}" for tag, why in sorted(header.problems.items())]
     warnings += [f"{tag_label(tag)}: {why}" for tag, why in sorted(header.notes.items())]
     if header.has_pixels:
         row["_image"], note = image_problem(row)
@@ -253,9 +257,12 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
     None for a tag the dictionary makes a number whose value is text that is
     not one (a position stored with the wrong VR code, ``LO`` ``"1A"``): the
     index keeps numbers there; for a rescale that cannot be used; and for a
-    tag of one value (VM 1) that holds several (SliceThickness
-    ``"1.0\2.0"``) or a vector of the wrong count: the index keeps one
-    value, or all of the vector, and any pick would be a guess.
+    tag of one value (VM 1) that holds several numbers, dates or times
+    (SliceThickness ``"1.0\2.0"``) or a vector of the wrong count: the
+    index keeps one value, or all of the vector, and any pick would be a
+    guess. Several values of a text tag of one value (PatientID ``"A\B"``)
+    are read as the text stored, backslash and all, and noted in ``header``
+    (see :func:`~dbdicom._files.several_values`).
     """
     if type(value) not in _PLAIN and tag in _NUMERIC and not _is_number(value):
         header.problems.setdefault(tag, f"value {value!r} is not a number")
@@ -266,17 +273,44 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
             header.problems.setdefault(tag, why)
             return None
     elif tag in _SINGLE and isinstance(value, tuple):
-        shown = "\\".join("" if v is None else str(v) for v in value)
-        header.problems.setdefault(
-            tag, f"it holds {len(value)} values ({shown}), where its VM is 1"
-        )
-        return None
+        text, said = several_values(WANTED[tag], value)
+        if text is None:  # "1.0\\2.0": no one number is the value
+            header.problems.setdefault(tag, said)
+        else:  # "A\\B": the text as stored, which keeps the record apart and found
+            header.notes.setdefault(tag, f"{said}: read as the text '{text}'")
+        return text
     elif tag in _VECTORS and value is not None:
         n = len(value) if isinstance(value, tuple) else 1
         if n != _VECTORS[tag]:  # the index would keep some of them: no position
             header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
             return None
     return value
+
+
+def holds_unread(warning: str | None, tag: int) -> bool:
+    r"""Whether a row's ``_warning`` says its file holds a value of ``tag`` that is read as none.
+
+    Such a value is there, but not one the index can keep (SliceThickness
+    ``"1.0\2.0"``, an IS of ``"1A"``); an element present with an empty
+    value (an empty RescaleSlope) holds none.
+
+    Examples
+    --------
+    >>> said = "(0018,0050) 'Slice Thickness': it holds 2 values (1.0\\2.0), where its VM is 1"
+    >>> holds_unread(said + _UNREAD, 0x00180050), holds_unread(said + _UNREAD, 0x00280030)
+    (True, False)
+    >>> holds_unread("(0028,1053) 'Rescale Slope': the value is empty" + _UNREAD, 0x00281053)
+    False
+    """
+    if not warning:
+        return False
+    start, empty = f"{tag_label(tag)}: ", scale_problem(tag, None)  # (an empty value's why)
+    return any(
+        line.startswith(start)
+        and line.endswith(_UNREAD)
+        and not line[len(start) :].startswith(empty)
+        for line in warning.split(WARNINGS_SEPARATOR)
+    )
 
 
 def _is_number(value: Any) -> bool:

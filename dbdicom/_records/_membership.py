@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .._custom import custom
+from .._index import check_tag, holds_unread, tag_number
 from ._attributes import LEVELS
 from ._structure import _empty_parent, _exists, is_empty
 
@@ -36,16 +38,17 @@ class Membership:
     __slots__ = ()
 
     def __contains__(self, item: object) -> bool:
-        """Whether a file of the record holds a value of the tag ``item``, or ``item`` is below it.
+        r"""Whether a file of the record holds a value of the tag ``item``, or ``item`` is below it.
 
         ``item`` is a tag as :meth:`~dbdicom.Record.get` takes it (keyword,
         number, ``(group, element)``, custom attribute): True when any file
         of the record holds a value for it (what ``record.unique(item)``
         finds is not empty), the files of all its series and instances for a
-        record above an instance. An element present with an empty value is
-        no value, as ``get`` reads it (``None``). ``item`` a record: True
-        when it is below this record (an instance in its series, study,
-        patient and database).
+        record above an instance; or a value that is read as none, listed in
+        ``problems()`` (SliceThickness ``"1.0\2.0"``, of one value). An
+        element present with an empty value is no value, as ``get`` reads
+        it (``None``). ``item`` a record: True when it is below this record
+        (an instance in its series, study, patient and database).
 
         Examples
         --------
@@ -71,7 +74,23 @@ def _contains(record: Any, item: object) -> bool:
             f"'in' takes one tag, not a {type(item).__name__}: for several, "
             "all(tag in record for tag in tags)."
         )
-    return bool(record.unique(item))
+    if record.unique(item):
+        return True
+    return _held_unread(record, item)
+
+
+def _held_unread(record: Any, item: Any) -> bool:
+    r"""Whether a file of ``record`` holds a value of tag ``item`` that is read as none.
+
+    SliceThickness ``"1.0\2.0"`` is read as no value (a problem): the
+    element is in the file, with a value, all the same.
+    """
+    if isinstance(item, str) and custom(item) is not None:
+        return False
+    if record.level != "database" and is_empty(record):
+        return False
+    tag = tag_number(check_tag(item))
+    return any(holds_unread(w, tag) for w in record._db.index.array("_warning", record._rows()))
 
 
 def _refuse_iteration(record: Any) -> NoReturn:
