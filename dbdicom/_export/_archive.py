@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from typing import Any
 from .._errors import InvalidFileError, StaleFileError
 from ._each import ExportedPath
 from ._layout import target_folder, written
+from ._temporary import temporary_path
 
 __all__ = ["export_zip", "zip_folder"]
 
@@ -230,6 +230,17 @@ def _existing(target: Path) -> Iterator[zipfile.ZipFile | None]:
         yield archive
 
 
+@contextmanager
+def _temporary_folder(folder: Path) -> Iterator[Path]:
+    """A new folder of this process in ``folder`` (see :mod:`._temporary`), removed after."""
+    tmp = temporary_path(folder, "export")
+    tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def export_zip(path: str | os.PathLike[str], export: Callable[[Path], Any]) -> ExportedPath:
     """``export(folder)`` into a temporary folder, written as the zip file ``path``.
 
@@ -267,11 +278,8 @@ def export_zip(path: str | os.PathLike[str], export: Callable[[Path], Any]) -> E
     target = Path(path)
     folder = target_folder(target.parent)
     before = _state(target)
-    with (
-        _existing(target) as source,
-        tempfile.TemporaryDirectory(prefix=".dbdicom-", suffix=".export", dir=folder) as tmp,
-    ):
-        root = Path(tmp, "export")
+    with _existing(target) as source, _temporary_folder(folder) as tmp:
+        root = tmp / "export"
         root.mkdir()
         unpacked = unpack(source, root, target) if source is not None else {}
         local = export(root)
