@@ -19,6 +19,7 @@ from servers import SHARED_BUCKET, SeaweedFS, bucket_fs
 
 import dbdicom as db
 from dbdicom._demo import build_demo
+from dbdicom._export import export_zip
 
 
 @pytest.fixture(autouse=True)
@@ -253,3 +254,19 @@ def test_a_zip_with_two_members_of_one_name_is_refused(demo: db.Database, tmp_pa
     with pytest.raises(db.InvalidFileError, match="two members named 'a.txt'"):
         ct.export_as_dicom(out)
     assert out.read_bytes() == before
+
+
+def test_a_zip_another_program_changes_during_the_export_is_left_as_it_made_it(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.zip"
+    _with_members(out, {"a.txt": b"first"})
+
+    def export(root: Path) -> None:
+        (root / "new.txt").write_text("new")
+        _with_members(out, {"a.txt": b"the other program's"})  # meanwhile, elsewhere
+
+    with pytest.raises(db.StaleFileError, match="changed by another program"):
+        export_zip(out, export)
+    assert _members(out) == {"a.txt": b"the other program's"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out.zip"]

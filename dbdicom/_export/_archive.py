@@ -285,6 +285,8 @@ def export_zip(path: str | os.PathLike[str], export: Callable[[Path], Any]) -> E
         local = export(root)
         with written(target) as temporary:
             zip_folder(root, temporary, source, unpacked)
+            if source is not None:
+                source.close()  # before the rename (Windows renames no open file)
             if _state(target) != before:
                 raise StaleFileError(
                     f"{str(target)!r} was changed by another program while dbdicom exported "
