@@ -284,3 +284,77 @@ def test_a_misspelt_filter_is_said_before_the_archive_is_read(
     with pytest.raises(db.UnknownTagError, match="FlipAngle"):
         _open(orthanc, tmp_path / "cache", FlipAngel=20.0)
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.fixture
+def two_patients(
+    orthanc: Orthanc, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Path]]:
+    """Two folders of the test database (UIDs of their own), in Orthanc as two patient IDs
+    (for each test: one removes a series from the server)."""
+    session = orthanc.session()
+    out = {}
+    for name in ("A", "B"):
+        folder = tmp_path_factory.mktemp(f"patient-{name}") / "local"
+        build_database(folder, seed=ord(name))
+        patient = f"TWO-{name}-{uuid.uuid4().hex[:8]}"
+        datasets = []
+        for path in sorted(
+            p for p in folder.rglob("*") if p.is_file() and ".dbdicom" not in p.parts
+        ):
+            ds = pydicom.dcmread(path)
+            ds.PatientID = patient
+            ds.save_as(path)
+            datasets.append(ds)
+        DICOMwebClient(orthanc.url, session=session).store_instances(datasets)
+        out[patient] = folder
+    yield out
+    root = orthanc.url.removesuffix("/dicom-web")
+    for patient in out:
+        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)
+
+
+def test_opens_of_one_cache_for_other_patients_each_hold_their_own_without_fetching_again(
+    orthanc: Orthanc, two_patients: dict[str, Path], tmp_path: Path
+) -> None:
+    """Review: an open given the cache= of another with other filters the server matches
+    (PatientID) removed that one's series from the cache: the first, still open, found its
+    headers gone (FileGoneError) and refreshed without a word, and every open fetched all
+    its headers again. The series are now set aside, as instances are."""
+    (a, folder_a), (b, folder_b) = two_patients.items()
+    cache = tmp_path / "cache"
+    first = _open(orthanc, cache, PatientID=a)
+    assert _uids(first.instances()) == _uids(db.database(folder_a).instances())
+    second = _open(orthanc, cache, PatientID=b)
+    assert _uids(second.instances()) == _uids(db.database(folder_b).instances())
+    with pytest.raises(db.StaleFileError, match="other filters"):
+        first.refresh()  # its series set aside by the second: it says so
+    with _Asked(orthanc) as asked:
+        again = _open(orthanc, cache, PatientID=a)
+        other = _open(orthanc, cache, PatientID=b, InstanceNumber=2)
+        back = _open(orthanc, cache, PatientID=b)
+    assert not [url for url in asked if "/metadata" in url], asked  # no header fetched again
+    assert _uids(again.instances()) == _uids(db.database(folder_a).instances())
+    assert _uids(other.instances()) == _uids(db.database(folder_b).instances(InstanceNumber=2))
+    assert _uids(back.instances()) == _uids(db.database(folder_b).instances())
+    assert back.refresh() is False  # its own selection: nothing to do
+
+
+def test_a_series_removed_from_the_server_while_set_aside_is_not_held_again(
+    orthanc: Orthanc, two_patients: dict[str, Path], tmp_path: Path
+) -> None:
+    (a, folder_a), (b, _) = two_patients.items()
+    cache = tmp_path / "cache"
+    _open(orthanc, cache, PatientID=a).close()
+    _open(orthanc, cache, PatientID=b).close()  # the series of A set aside
+    removed = db.database(folder_a).series()[0]
+    root = orthanc.url.removesuffix("/dicom-web")
+    session = orthanc.session()
+    for found in session.post(f"{root}/tools/lookup", data=removed.uid, timeout=30).json():
+        session.delete(f"{root}{found['Path']}", timeout=30)
+    again = _open(orthanc, cache, PatientID=a)
+    assert removed.uid not in {s.uid for s in again.series()}
+    assert _uids(again.instances()) == _uids(db.database(folder_a).instances()) - _uids(
+        removed.instances()
+    )

@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,6 +42,7 @@ from .._errors import MediumError
 from .._files import NotDicomError, read_dataset
 from ._each import ExportedPath, Skipped, why_skipped
 from ._layout import target_folder, written
+from ._temporary import temporary_path
 
 __all__ = ["export_dicomdir"]
 
@@ -171,7 +171,7 @@ def _why_not(file: str, exc: BaseException) -> str:
 
 def _write(record: Any, fileset: FileSet, root: Path, sources: dict[str, _Source]) -> None:
     """Write the files of ``fileset`` into ``root`` in its layout, then its DICOMDIR."""
-    staging = root / f".dbdicom-{uuid.uuid4().hex[:12]}.medium"
+    staging = temporary_path(root, "medium")
     try:
         fileset.write(staging.resolve())  # the DICOMDIR, and the headers in the layout
         instances = list(fileset)

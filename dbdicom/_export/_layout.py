@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 from .. import _arrays
 from .._errors import GridError, ReadOnlyError
 from .._files import has_scheme, redact
+from ._temporary import new_sweeps, sweep_once, temporary_path
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -177,11 +177,14 @@ def written(target: Path) -> Iterator[Path]:
 
     So an export that fails part-way leaves no half-written file or Zarr
     store behind (an older ``target`` stays until the new one is complete).
-    The temporary name, ``.dbdicom-<random>.tmp<extension>``, keeps the
-    extension (``.nii.gz``, ``.npy``...) that the writing library looks at.
+    The temporary name, ``.dbdicom-<process>-<random>.tmp<extension>``,
+    keeps the extension (``.nii.gz``, ``.npy``...) that the writing library
+    looks at, and says the process: the temporaries of killed exports in
+    the folder of ``target`` are removed first (see :mod:`._temporary`).
     """
     ext = ".nii.gz" if target.name.endswith(".nii.gz") else target.suffix
-    temporary = target.with_name(f".dbdicom-{uuid.uuid4().hex[:12]}.tmp{ext}")
+    sweep_once(target.parent)
+    temporary = temporary_path(target.parent, "tmp", ext)
     try:
         yield temporary
     except BaseException:
@@ -224,6 +227,9 @@ def target_folder(path: str | os.PathLike[str]) -> Path:
     Raises ``NotADirectoryError`` when ``path`` is a file,
     ``PermissionError`` when the folder cannot be written (nothing is
     written then) and :class:`dbdicom.ReadOnlyError` when it is a URL.
+    An export begins here: the temporaries that killed exports left in the
+    folder are removed (those in its subfolders when it writes there: see
+    :func:`written`).
     """
     local_target(path)
     root = Path(path)
@@ -243,6 +249,8 @@ def target_folder(path: str | os.PathLike[str]) -> Path:
             f"cannot export into {str(root)!r}: the folder is read-only. "
             "Give a folder you can write."
         )
+    new_sweeps()
+    sweep_once(root)
     return root
 
 

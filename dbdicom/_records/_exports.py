@@ -128,8 +128,9 @@ class Exports:
     A ``path`` ending in ``.zip`` (``"out.zip"``; not an existing folder,
     which stays a folder) is a zip file that holds what the folder would,
     at the same relative paths: written whole into a temporary file next
-    to it, then renamed (an existing ``out.zip`` is replaced only then, so
-    a failed export never leaves half a zip file). ``db.database("out.zip")``
+    to it, then renamed, so a failed export never leaves half a zip file;
+    an existing ``out.zip`` keeps its other members, as a folder keeps its
+    other files (see :mod:`dbdicom._export._archive`). ``db.database("out.zip")``
     opens a zip of DICOM files read-only. See docs/export.md.
 
     Every ``path`` may be an object store's URL (``s3://bucket/prefix``,

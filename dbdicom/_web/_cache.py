@@ -18,7 +18,15 @@ removed. A database opened with filters holds the instances they select
 ``.others/`` inside their series folder (hidden from the index, never
 fetched again for that), and the mark says which filters left them out
 (``selection``) and how many are held; an open with other filters, or none,
-puts them back first.
+puts them back first. Likewise whole series: an open whose filters the
+server matches (``PatientID="A"``) lists the series they select, and the
+series of the folder the listing leaves out (another open's, with
+``PatientID="B"``) are set aside in ``.other-series/<study>/<series>``,
+their mark saying which filters did, not removed (nor shown): an open with
+other filters puts them back before it lists the series, so that the two
+opens of one ``cache=`` fetch no header again, and each holds its own.
+(Only an open whose listing is the whole archive removes the series it no
+longer lists.)
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from ._server import Server, server_error
 __all__ = [
     "MARK",
     "OTHERS",
+    "OTHER_SERIES",
     "cache_folder",
     "selections_held",
     "write_whole",
@@ -60,6 +69,8 @@ __all__ = [
 MARK = ".series.json"
 #: the folder, in a series' folder, of the headers of the instances an open's filters left out
 OTHERS = ".others"
+#: the folder, in the cache folder, of the series (``<study>/<series>``) an open's filters left out
+OTHER_SERIES = ".other-series"
 _STUDY, _SERIES, _SOP, _COUNT = "0020000D", "0020000E", "00080018", "00201209"
 #: series whose headers are fetched at the same time
 THREADS = 8
@@ -147,7 +158,8 @@ def cache_folder(server: Server, selection: str | None = "") -> Path:
 def selections_held(folder: Path) -> set[str | None]:
     """The filters (their names) that set headers aside in the series of ``folder``."""
     out: set[str | None] = set()
-    for mark in folder.glob(f"*/*/{MARK}"):
+    marks = [*folder.glob(f"*/*/{MARK}"), *folder.glob(f"{OTHER_SERIES}/*/*/{MARK}")]
+    for mark in marks:
         with contextlib.suppress(OSError, ValueError):
             data = json.loads(mark.read_text())
             if isinstance(data, dict) and "selection" in data:
@@ -343,6 +355,22 @@ def _put_back(folder: Path, selection: str | None) -> None:
     Those of the same filters stay out (None, a function, is never the
     same): a reopen with the same filters changes nothing.
     """
+    for aside in folder.glob(f"{OTHER_SERIES}/*/*"):
+        if selection is not None and _mark_of(aside).get("selection") == selection:
+            continue
+        home = folder / aside.parent.name / aside.name
+        if home.exists():  # fetched since (it moved into the filters' selection): that one
+            shutil.rmtree(aside)
+        else:
+            home.parent.mkdir(exist_ok=True)
+            os.replace(aside, home)
+        mark = _mark_of(home)
+        if "selection" in mark and not held_in_part(home):
+            mark.pop("selection", None)
+            mark.pop("held", None)
+            _write_mark(home, mark)
+        with contextlib.suppress(OSError):  # (not empty: others stay aside)
+            aside.parent.rmdir()
     for others in folder.glob(f"*/*/{OTHERS}"):
         series = others.parent
         mark = _mark_of(series)
@@ -354,6 +382,35 @@ def _put_back(folder: Path, selection: str | None) -> None:
         for path in others.iterdir():
             os.replace(path, series / path.name)
         others.rmdir()
+
+
+def _set_aside(folder: Path, study: str, series: str, selection: str | None) -> None:
+    """Set the series folder ``study/series`` aside in :data:`OTHER_SERIES`, for ``selection``.
+
+    What :func:`_put_back` puts back for an open with other filters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "1.2" / "1.3").mkdir(parents=True)
+    >>> _ = (folder / "1.2" / "1.3" / MARK).write_text('{"instances": 2}')
+    >>> _set_aside(folder, "1.2", "1.3", "abc")
+    >>> [p.relative_to(folder).as_posix() for p in folder.rglob(MARK)]
+    ['.other-series/1.2/1.3/.series.json']
+    >>> _put_back(folder, "abc"), (folder / "1.2" / "1.3").is_dir()  # the same filters: aside
+    (None, False)
+    >>> _put_back(folder, ""), _mark_of(folder / "1.2" / "1.3")  # none: back, as it was
+    (None, {'instances': 2})
+    """
+    aside = folder / OTHER_SERIES / study / series
+    if aside.exists():  # left there before it was fetched again: the older copy
+        shutil.rmtree(aside)
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    mark = _mark_of(folder / study / series)
+    mark["selection"] = selection
+    _write_mark(folder / study / series, mark)
+    os.replace(folder / study / series, aside)
 
 
 def sync(
@@ -411,7 +468,10 @@ def _sync(
         todo = [(st, se, n) for st, se, n in listed if held.get((st, se)) != n or n < 0]
     gone = set(held) - {(st, se) for st, se, _ in listed}
     for study, series in gone:
-        shutil.rmtree(folder / study / series, ignore_errors=True)
+        if filters and not again:  # perhaps only not selected: kept aside (see the module)
+            _set_aside(folder, study, series, selection)
+        else:
+            shutil.rmtree(folder / study / series, ignore_errors=True)
     missing: list[str] = []
     lost: list[str] = []
     if todo:
