@@ -364,6 +364,7 @@ def warnings_of_each_file() -> Iterator[Callable[[], list[str]]]:
     >>> import warnings
     >>> with warnings_of_each_file() as said:
     ...     warnings.warn("odd")
+    ...     warnings.warn("a file left open", ResourceWarning)  # not the file's
     ...     said(), said()
     (['UserWarning: odd'], [])
     """
@@ -377,9 +378,14 @@ def warnings_of_each_file() -> Iterator[Callable[[], list[str]]]:
         def said() -> list[str]:
             nonlocal taken
             new, taken = caught[taken:], len(caught)
-            return [_warning_text(w) for w in new]
+            return [_warning_text(w) for w in new if not issubclass(w.category, _NOT_OF_FILES)]
 
         yield said
+
+
+#: warnings about the program, not the file read: a ResourceWarning of an object
+#: collected meanwhile (pydicom's FileSet's temporary folder), deprecations
+_NOT_OF_FILES = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning, ImportWarning)
 
 
 def _warning_text(caught: warnings.WarningMessage) -> str:
