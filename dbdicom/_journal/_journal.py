@@ -446,6 +446,7 @@ class Journal(Restoring):
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)  # the commit
         for entry in chosen.values():
-            if entry.kind == "kept":
-                (self.originals / entry.original).unlink(missing_ok=True)
+            if entry.kind == "kept":  # (one left, by a folder made read-only: see recover)
+                with contextlib.suppress(OSError):
+                    (self.originals / entry.original).unlink(missing_ok=True)
         return list(chosen)
