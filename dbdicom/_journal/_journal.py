@@ -9,7 +9,10 @@ moment a process is killed at, the folder can be brought back:
 * an entry whose kept original is missing announced a change that never
   happened (the process died before keeping it): the file is as it was;
 * a kept original is the file's last saved state, byte for byte;
-* a file announced as new is deleted by a restore.
+* a file announced as new is deleted by a restore;
+* a file another program wrote, rewrote or removed since dbdicom did is
+  left as that program left it (each entry records the states dbdicom left
+  its file in: see :mod:`~dbdicom._journal._entry` and ``_restore``).
 
 Saving a set of files rewrites the log without their entries in one atomic
 rename (then deletes their originals), so a save is all or nothing; saving
@@ -42,6 +45,8 @@ Layout, inside the database's hidden folder::
     journal/tmp/         files being written (cleared when a writer starts)
     journal/restoring    a restore under way: its paths, one JSON list
                          (empty file: every entry of the log)
+    journal/conflicts/   originals of files another program changed, which
+                         a restore did not put back (<original>/<path>)
 """
 
 from __future__ import annotations
@@ -252,7 +257,7 @@ class Journal(Restoring):
         self._cut(size)
         self.entries = dict(before)
         self._remove_empty(emptied)
-        self._tell(conflicts, 3)
+        self._tell(conflicts, 5)
         return [e.path for e in undone] + [path for path, _ in back]
 
     def _cut(self, size: int) -> None:

@@ -149,7 +149,7 @@ class Restoring:
         (self.folder / RESTORING).unlink(missing_ok=True)
         fsync_dir(self.folder)
         self._remove_empty(emptied)
-        self._tell([chosen[p] for p, how in done.items() if how == "conflict"], 4)
+        self._tell([chosen[p] for p, how in done.items() if how == "conflict"], 6)
         lost = [p for p, how in done.items() if how == "lost"]
         return lost, [p for p, how in done.items() if p not in unwritten and how != "conflict"]
 
