@@ -46,6 +46,7 @@ __all__ = [
     "StorageObjectNotFoundError",
     "VirtualZarrError",
     "disk_full",
+    "write_refused",
 ]
 
 
@@ -307,6 +308,21 @@ def disk_full(exc: BaseException) -> bool:
     (True, False)
     """
     return isinstance(exc, OSError) and exc.errno in _FULL
+
+
+# the errors of a write the system refuses: a read-only disk, or no permission
+_REFUSED = frozenset((errno.EROFS, errno.EACCES, errno.EPERM))
+
+
+def write_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the disk is read-only or the folder may not be written.
+
+    Examples
+    --------
+    >>> write_refused(OSError(errno.EROFS, "Read-only file system")), disk_full(KeyError())
+    (True, False)
+    """
+    return isinstance(exc, OSError) and exc.errno in _REFUSED
 
 
 class DiskFullError(DicomError, OSError):

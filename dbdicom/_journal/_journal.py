@@ -9,7 +9,10 @@ moment a process is killed at, the folder can be brought back:
 * an entry whose kept original is missing announced a change that never
   happened (the process died before keeping it): the file is as it was;
 * a kept original is the file's last saved state, byte for byte;
-* a file announced as new is deleted by a restore.
+* a file announced as new is deleted by a restore;
+* a file another program wrote, rewrote or removed since dbdicom did is
+  left as that program left it (each entry records the states dbdicom left
+  its file in: see :mod:`~dbdicom._journal._entry` and ``_restore``).
 
 Saving a set of files rewrites the log without their entries in one atomic
 rename (then deletes their originals), so a save is all or nothing; saving
@@ -42,88 +45,31 @@ Layout, inside the database's hidden folder::
     journal/tmp/         files being written (cleared when a writer starts)
     journal/restoring    a restore under way: its paths, one JSON list
                          (empty file: every entry of the log)
+    journal/conflicts/   originals of files another program changed, which
+                         a restore did not put back (<original>/<path>)
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
 import uuid
-import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from .._errors import DicomWarning
+from ._entry import Entry, Keys, fsync_dir, state
+from ._restore import Restoring
 
 __all__ = ["Entry", "Journal"]
 
-Keys = tuple[str, str, str, str]
 # the log's length and the entries at a moment (see Journal.mark)
 Mark = tuple[int, dict[str, "Entry"], int]
-#: the marker of a restore under way (see Journal.restore)
-RESTORING = "restoring"
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """The journal's knowledge of one changed file.
-
-    Attributes
-    ----------
-    path : str
-        The file, relative to the database folder (``/``-separated).
-    kind : str
-        ``"kept"``: the file existed and its original is kept;
-        ``"new"``: the file did not exist at the last save.
-    original : str
-        Name of the kept original in ``originals/`` (``""`` for new files).
-    keys : tuple of str
-        Patient, study, series and instance keys of the file when the entry
-        was made (its place in the hierarchy at the last save).
-    """
-
-    path: str
-    kind: str
-    original: str
-    keys: Keys
-
-    def to_json(self) -> str:
-        return json.dumps({"p": self.path, "k": self.kind, "o": self.original, "keys": self.keys})
-
-    @classmethod
-    def from_json(cls, line: str) -> Entry | None:
-        try:
-            d = json.loads(line)
-            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]))
-        except (ValueError, KeyError, TypeError):
-            return None  # a line torn by a crash: its change never started
-
-
-def _same(kept: Path, target: Path) -> bool:
-    """Whether ``kept`` and ``target`` are one file (a link compared as the link itself)."""
-    a, b = os.lstat(kept), os.lstat(target)
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class Journal:
+class Journal(Restoring):
     """The unsaved changes of one database folder.
 
     Parameters
@@ -156,6 +102,7 @@ class Journal:
         self.originals = folder / "originals"
         self.tmp = folder / "tmp"
         self.entries: dict[str, Entry] = {}
+        self._torn = False  # the log has a torn line (see load)
         # a change under way (see mark): the entries when it began, and the files it
         # rewrote that had unsaved changes already, as they were then (links in tmp)
         self._base: dict[str, Entry] | None = None
@@ -166,28 +113,43 @@ class Journal:
     def load(self) -> None:
         """Read the log (a torn last line, left by a kill, is ignored)."""
         self.entries = {}
+        self._torn = False
         try:
             text = self.log.read_text()
         except (FileNotFoundError, NotADirectoryError):
             return
+        self._torn = bool(text) and not text.endswith("\n")
         for line in text.splitlines():
             entry = Entry.from_json(line)
             if entry is not None:  # a path announced again (see keep) is its last line
                 self.entries[entry.path] = entry
+            elif line.strip():
+                self._torn = True
 
     @property
     def unsaved(self) -> bool:
-        """Whether any change is waiting for a save or a restore."""
-        return bool(self.entries)
+        """Whether any change is waiting for a save or a restore (see :meth:`changed`)."""
+        return any(self.changed(e) for e in self.entries.values())
+
+    def changed(self, entry: Entry) -> bool:
+        """Whether ``entry`` is a change of the folder: not a new file that is not there.
+
+        (Announced and never written, by a write killed early, or written and
+        removed again: the folder is as saved at its path.)
+        """
+        return entry.kind != "new" or os.path.lexists(self.root / entry.path)
 
     def recover(self) -> list[str]:
         """Tidy up after a crash; run by the writer when it takes the lock.
 
         Finishes a restore cut short (:meth:`finish_restore`), deletes
-        half-written temporary files, forgets entries whose change never
-        happened, deletes originals no entry refers to (a save killed after
-        its commit) and rewrites the log without torn lines. Returns the
-        paths put back by finishing a restore.
+        half-written temporary files (of the log too), forgets entries whose
+        change never happened (new files not there among them), deletes
+        originals no entry refers to (a save killed after its commit) and
+        rewrites the log without torn lines. A log without torn lines or
+        forgotten entries is left alone when it cannot be rewritten: a full
+        disk still lets a writer in. Returns the paths put back by finishing
+        a restore. (The writer's lock is held: no one else writes here now.)
         """
         self.load()
         if not self.folder.is_dir():
@@ -205,18 +167,23 @@ class Journal:
             for name in os.listdir(self.originals):
                 if name not in used:
                     (self.originals / name).unlink(missing_ok=True)
-        try:
-            clean = self.log.read_text() == "".join(e.to_json() + "\n" for e in live.values())
-        except OSError:
-            clean = not live
-        if not clean:  # (a clean log is left alone: a full disk still lets a writer in)
-            self._rewrite(live)
+        for stale in self.folder.glob("log.*.tmp"):  # of a rewrite killed before its rename
+            stale.unlink(missing_ok=True)
+        changes = {p: e for p, e in live.items() if self.changed(e)}
+        if self._torn or live != self.entries:
+            self._rewrite(changes)
+        elif changes != live:  # new files not there (a write killed early): no changes
+            with contextlib.suppress(OSError):  # (a full disk still lets a writer in)
+                self._rewrite(changes)
         return put_back
 
-    def _append(self, entries: list[Entry]) -> None:
+    def _append(self, entries: list[Entry], sync: bool = True) -> None:
         """Add ``entries`` to the log, all or none: a failed write is cut off again.
 
         (A torn line left before the next one would hide that one's entry.)
+        Without ``sync``, the lines reach the system, not the disk: they
+        outlive a kill of the process, not a power cut (the stamps of files
+        written, see :meth:`write`, which cost one line each).
         """
         if not entries:
             return
@@ -228,7 +195,8 @@ class Journal:
             try:
                 while len(data):
                     data = data[os.write(fd, data) :]
-                os.fsync(fd)
+                if sync:
+                    os.fsync(fd)
             except BaseException:
                 os.ftruncate(fd, start)  # frees what the lines took: it needs no room
                 raise
@@ -281,8 +249,7 @@ class Journal:
         size, before, stashed = mark
         undone = [e for p, e in self.entries.items() if p not in before]
         emptied: set[Path] = set()
-        for entry in undone:
-            self._put_back(entry, emptied)
+        conflicts = [e for e in undone if self._put_back(e, emptied) == "conflict"]
         back = list(self._stash.items())[stashed:]
         for path, kept in back:  # changed before the change too: as they were then
             os.replace(kept, self.root / path)
@@ -290,6 +257,7 @@ class Journal:
         self._cut(size)
         self.entries = dict(before)
         self._remove_empty(emptied)
+        self._tell(conflicts, 5)
         return [e.path for e in undone] + [path for path, _ in back]
 
     def _cut(self, size: int) -> None:
@@ -325,7 +293,7 @@ class Journal:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         self.entries = dict(entries)
 
     # ------------------------------------------------------------ changes
@@ -349,7 +317,7 @@ class Journal:
         let go and their log lines cut off before the error is raised.
         """
         new = [
-            Entry(path, "kept", uuid.uuid4().hex, keys)
+            Entry(path, "kept", uuid.uuid4().hex, keys, (state(self.root / path),))
             for path, keys in files
             if not self._kept(path)
         ]
@@ -370,13 +338,19 @@ class Journal:
 
     def created(self, files: Iterable[tuple[str, Keys]]) -> None:
         """Announce files about to be created."""
-        self._append([Entry(p, "new", "", k) for p, k in files if p not in self.entries])
+        self._append([Entry(p, "new", "", k, (None,)) for p, k in files if p not in self.entries])
 
     def remove(self, files: Iterable[tuple[str, Keys]]) -> None:
         """Remove files from the folder, keeping the originals of saved ones."""
         files = list(files)
-        new = [Entry(p, "kept", uuid.uuid4().hex, k) for p, k in files if not self._kept(p)]
-        self._append(new)
+        new = [
+            Entry(p, "kept", uuid.uuid4().hex, k, (state(self.root / p), None))
+            for p, k in files
+            if not self._kept(p)
+        ]
+        # those announced already: no file is a state dbdicom leaves them in too
+        again = [self.entries[p].then(None) for p, _ in files if self._kept(p)]
+        self._append(new + again)
         if new:
             self.originals.mkdir(parents=True, exist_ok=True)
         fresh = {e.path: e for e in new}
@@ -411,18 +385,34 @@ class Journal:
                 os.chmod(tmp, os.stat(target).st_mode & 0o7777)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.replace(tmp, target)
+                self._put(path, tmp)
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
                     raise
                 near = target.parent / f".dbdicom-{tmp.name}.tmp"  # another file system
                 try:
                     shutil.move(str(tmp), near)
-                    os.replace(near, target)
+                    self._put(path, near)
                 finally:
                     near.unlink(missing_ok=True)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def wrote(self, paths: Iterable[str]) -> None:
+        """Record the stamps of new files written in place without :meth:`write` (see Entry)."""
+        entries = [self.entries.get(p) for p in paths]
+        done = [e.only(state(self.root / e.path)) for e in entries if e is not None]
+        self._append([e for e in done if e.stamps is not None], sync=False)
+
+    def _put(self, path: str, source: Path) -> None:
+        """Rename ``source`` over the file ``path``, its stamp recorded first (see Entry)."""
+        entry = self.entries.get(path)
+        now = state(source)
+        if entry is not None and entry.stamps is not None:
+            self._append([entry.then(now)], sync=False)
+        os.replace(source, self.root / path)
+        if entry is not None:
+            self.entries[path] = entry.only(now)
 
     def _link(self, source: Path, kept: Path) -> None:
         """Keep ``source`` as ``kept``; a symbolic link is kept as the link, not its file."""
@@ -461,139 +451,7 @@ class Journal:
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)  # the commit
         for entry in chosen.values():
-            if entry.kind == "kept":
-                (self.originals / entry.original).unlink(missing_ok=True)
+            if entry.kind == "kept":  # (one left, by a folder made read-only: see recover)
+                with contextlib.suppress(OSError):
+                    (self.originals / entry.original).unlink(missing_ok=True)
         return list(chosen)
-
-    def restore(self, paths: Iterable[str] | None = None) -> list[str]:
-        """Put ``paths`` (all by default) back as they were saved; the paths restored.
-
-        A new file announced (:meth:`created`) but never written, by a write
-        cut short, has nothing to undo: it is not among the paths returned.
-
-        A restore cut short before is finished first (:meth:`finish_restore`).
-        The paths are recorded in the marker before the first original goes
-        back, so a kill at any moment leaves a restore that the next
-        :meth:`recover`, :meth:`save` or :meth:`restore` finishes whole.
-        """
-        self.finish_restore()
-        chosen = self._chosen(paths)
-        if not chosen:
-            return []
-        self._mark_restore(None if paths is None else list(chosen))
-        lost, undone = self._restore(chosen)
-        if lost:
-            more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
-            warnings.warn(
-                f"{self.root / lost[0]}{more}: its original is not in the journal "
-                f"({self.originals}): deleted by another program. The file is left as it "
-                "is now: check it.",
-                DicomWarning,
-                stacklevel=3,
-            )
-        return undone
-
-    def finish_restore(self) -> list[str]:
-        """Finish a restore cut short (killed, or stopped by an error); the paths put back.
-
-        The paths its marker lists (every entry of the log for an empty
-        marker) are put back; an original put back already is not an error.
-        Nothing when no restore is under way (one ``stat``).
-        """
-        marker = self.folder / RESTORING
-        if not marker.exists():
-            return []
-        self.load()
-        try:
-            listed = json.loads(marker.read_text() or "null")
-        except (OSError, ValueError):
-            listed = None  # (written whole by a rename: never torn) restore to the last save
-        if not isinstance(listed, list):
-            listed = None
-        chosen = self._chosen(None if listed is None else [str(p) for p in listed])
-        return self._restore(chosen)[1]
-
-    def _mark_restore(self, paths: list[str] | None) -> None:
-        """Record durably that a restore of ``paths`` (None: every entry) is under way.
-
-        The marker of a restore of everything is an empty file, which needs
-        no free space; the paths of a restore of some are written whole into
-        a temporary file first, then renamed into place (on a full disk it
-        fails before anything is put back).
-        """
-        marker = self.folder / RESTORING
-        if paths is None:
-            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o644)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        else:
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            tmp = self.tmp / f"{RESTORING}.{uuid.uuid4().hex}"
-            try:
-                with open(tmp, "wb") as f:
-                    f.write(json.dumps(paths).encode())
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, marker)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        _fsync_dir(self.folder)
-
-    def _restore(self, chosen: dict[str, Entry]) -> tuple[list[str], list[str]]:
-        """Put the files of ``chosen`` back, drop their entries, delete the marker.
-
-        Returns the paths whose original was missing (put back before, or
-        deleted by another program: their files are left as they are), and
-        the paths undone: those of ``chosen`` but the new files announced and
-        never written (a write cut short), which had nothing to undo. The
-        marker goes last: a kill before leaves it for :meth:`finish_restore`.
-        """
-        unwritten = {
-            p for p, e in chosen.items() if e.kind == "new" and not os.path.lexists(self.root / p)
-        }
-        emptied: set[Path] = set()
-        lost = [e.path for e in chosen.values() if not self._put_back(e, emptied)]
-        rest = {p: e for p, e in self.entries.items() if p not in chosen}
-        self._rewrite(rest)
-        (self.folder / RESTORING).unlink(missing_ok=True)
-        _fsync_dir(self.folder)
-        self._remove_empty(emptied)
-        return lost, [p for p in chosen if p not in unwritten]
-
-    def _put_back(self, entry: Entry, emptied: set[Path]) -> bool:
-        """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``).
-
-        False: its original is not in the journal (the file is left as it is).
-        """
-        target = self.root / entry.path
-        if entry.kind == "new":
-            target.unlink(missing_ok=True)
-            emptied.add(target.parent)
-            return True
-        kept = self.originals / entry.original
-        if not kept.exists():
-            return False
-        if os.path.lexists(target) and _same(kept, target):
-            kept.unlink()  # never rewritten: the file is its original already
-            return True
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(kept, target)
-        return True
-
-    def _remove_empty(self, folders: set[Path]) -> None:
-        """Remove the folders that removing new files left empty, and parents left empty then.
-
-        Parents are removed up to the database folder, which is kept.
-        """
-        root = self.root.resolve()
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            current = folder
-            while current.resolve() != root and root in current.resolve().parents:
-                try:
-                    current.rmdir()  # only an empty folder goes
-                except OSError:
-                    break
-                current = current.parent

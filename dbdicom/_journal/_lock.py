@@ -122,6 +122,19 @@ class FolderLock:
                 os.close(self._fd)
                 self._fd = None
 
+    def holds(self, path: Path) -> bool:
+        """Whether this object holds the lock of the file ``path``, by whatever path it took it.
+
+        (The folder may have been renamed since, or be reached by another path.)
+        """
+        if self._fd is None:
+            return False
+        try:
+            a, b = os.fstat(self._fd), os.stat(path)
+        except OSError:
+            return False
+        return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
     def holder(self) -> int | None:
         """The process id written by the last holder (None if unknown)."""
         try:

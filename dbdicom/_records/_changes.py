@@ -10,12 +10,22 @@ had is lost and nothing half-written stays, and it raises a
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._errors import DiskFullError, InvalidFileError, ReadOnlyError, disk_full
+from .._errors import (
+    DatabaseNotFoundError,
+    DicomError,
+    DiskFullError,
+    InvalidFileError,
+    ReadOnlyError,
+    disk_full,
+    write_refused,
+)
 from .._journal import FolderLock, Journal
+from ._shared import EDITORS
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -36,6 +46,8 @@ class Changes:
     _loose: bool
     # the paths the last begin() put back, finishing a restore cut short
     restored_first: list[str]
+    # the folder's (device, inode) when it was opened (see moved); None: not a local folder
+    identity: tuple[int, int] | None
     # reads paths touched into the index (and tells the other views: see _shared)
     indexed: Callable[[Iterable[str]], None]
     # lets other writers in (see _shared)
@@ -52,6 +64,26 @@ class Changes:
         store = getattr(self, "store", None)
         if store is not None:
             store.may_change()
+
+    def moved(self) -> bool:
+        """Whether the folder was renamed, moved or removed since the database was opened."""
+        if self.identity is None:
+            return False
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self.identity
+
+    def gone(self) -> DatabaseNotFoundError:
+        """The error of a change asked after the folder was renamed, moved or removed."""
+        return DatabaseNotFoundError(
+            f"the folder {self.root} was renamed, moved or removed while the database was "
+            "open: nothing was changed. Its files and its unsaved changes (kept in its "
+            "journal) went with it. Close this database (database.close() lets the folder "
+            "go) and open the folder where it is now: db.database(new_path); there, save() "
+            "or restore() decides the unsaved changes."
+        )
 
     def _take_lock(self, lock: FolderLock, journal: Journal) -> list[str]:
         """Take the writer's lock and tidy the journal, or take nothing and raise.
@@ -71,9 +103,13 @@ class Changes:
                     "dbdicom could not take the writer's lock of the folder, so nothing "
                     "was changed.",
                 ) from exc
+            if write_refused(exc):
+                raise self.refused(exc, "nothing was changed.") from exc
             raise
         if not taken:
             pid = lock.holder()
+            if pid == os.getpid():
+                raise self._held_here()
             who = f"process {pid}" if pid else "another process"
             where = self.db.path if self.db._index.remote else self.root
             raise ReadOnlyError(
@@ -83,6 +119,27 @@ class Changes:
             )
         self._loose = True
         return put_back
+
+    def _held_here(self) -> ReadOnlyError:
+        """The error when this process changes the folder through a database opened elsewhere.
+
+        (The folder was renamed or moved while a database was open on it, or
+        is reached through two paths: a bind mount.)
+        """
+        assert self.lock is not None
+        mine = self.lock.path
+        there = [
+            e.db.path
+            for e in list(EDITORS)
+            if e is not self and e.lock is not None and e.lock.holds(mine)
+        ]
+        where = f"the database opened at {there[0]}" if there else "another Database object"
+        return ReadOnlyError(
+            f"this process is changing {self.root} through {where} (the folder was renamed "
+            "or moved since it was opened there, or is reached by two paths): one Database "
+            "object at a time may change it. Close that one (database.close(); a moved "
+            "folder's database closes without asking) and try again."
+        )
 
     def _finish_restore(self, journal: Journal, put_back: list[str]) -> None:
         """Finish a restore cut short (see :meth:`Journal.finish_restore`); index its files.
@@ -106,6 +163,22 @@ class Changes:
             f"The disk of {self.root} is full ({exc.strerror or exc}): {what} Free some "
             f"space on it, then {then}.",
             exc.errno,
+        )
+
+    def refused(
+        self, exc: OSError, what: str, then: str = "make the change again"
+    ) -> ReadOnlyError:
+        """The error to raise when the system refused a write of ``exc`` in the folder.
+
+        (A disk that became read-only while the database was open, or a
+        permission taken away.)
+        """
+        where = f" ({exc.filename})" if exc.filename else ""
+        return ReadOnlyError(
+            f"{self.root} cannot be written any more ({exc.strerror or exc}{where}): the disk "
+            "became read-only or the folder's write permission was taken away while the "
+            f"database was open; {what} Make it writable again (remount the disk read-write, "
+            f"or give back the permission), then {then}."
         )
 
     @contextlib.contextmanager
@@ -145,14 +218,14 @@ class Changes:
             self._depth = 0
             journal.settle()  # the change is over: what it kept for an undo goes
 
-    def _failed(self, journal: Journal, mark: Any, exc: BaseException) -> DiskFullError | None:
+    def _failed(self, journal: Journal, mark: Any, exc: BaseException) -> DicomError | None:
         """After ``exc`` stopped a change: undo it if the disk is full; the error to raise.
 
         A file the change found it cannot write (an :class:`InvalidFileError`,
         raised before that file was touched) undoes it too: the files written
         before it are put back, and the call leaves no trace.
         """
-        failure = None
+        failure: DicomError | None = None
         if isinstance(exc, InvalidFileError):
             touched = journal.since(mark)
             try:
@@ -177,6 +250,22 @@ class Changes:
             finally:
                 self.indexed(touched)
                 self.prune()
+        elif isinstance(exc, OSError) and write_refused(exc):
+            touched = journal.since(mark)
+            failure = self.refused(exc, "the change was not made: nothing is lost.")
+            if touched:
+                try:
+                    touched += journal.undo(mark)
+                except OSError:
+                    failure = self.refused(
+                        exc,
+                        "the change stopped half way: the files it changed are kept unsaved "
+                        "in the journal, and nothing is lost.",
+                        "call database.restore() (or save())",
+                    )
+                finally:
+                    self.indexed(touched)
+                    self.prune()
         if not journal.since(mark):
             self._let_go()
         return failure

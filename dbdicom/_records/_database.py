@@ -281,6 +281,10 @@ class Database(Record):
             shutil.rmtree(self._path, ignore_errors=True)
             return True
         editor = self._editor
+        if editor.moved():  # nothing can be written: the changes went with the folder
+            self._closed = True
+            editor.release()
+            return True
         if editor.pending:
             editor.write_pending()
         if editor.owner and editor.unsaved:

@@ -11,6 +11,7 @@ be undone until it is saved (see :mod:`dbdicom._journal`).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import os
 import warnings
@@ -43,21 +44,18 @@ from .._errors import (
     StorageError,
     disk_full,
 )
-from .._facade import pandas as pd
 from .._files import read_dataset
 from .._index import HIDDEN, StagedIndex, column_of
 from .._journal import Journal
-from ._attributes import LEVELS
 from ._changes import Changes
 from ._empty import Registry
-from ._fit import check_restore, check_save
 from ._memory import Memory
+from ._saving import Saving
 from ._shared import EDITORS, Shared, folder_lock
 from ._staged import StoreEdits
 
 if TYPE_CHECKING:
     from ._database import Database
-    from ._record import Record
 
 __all__ = ["DELETE", "Editor", "open_databases", "put"]
 
@@ -156,7 +154,7 @@ def _save(ds: Dataset, path: str, part10: bool = False) -> None:
     ds.save_as(path, enforce_file_format=False)
 
 
-class Editor(Shared, Changes, Memory):
+class Editor(Shared, Changes, Memory, Saving):
     """The changes of one :class:`~dbdicom.Database`.
 
     Holds the journal, the writer's lock (taken at the first change), the
@@ -173,6 +171,11 @@ class Editor(Shared, Changes, Memory):
         self.key = os.path.realpath(self.root)
         self.journal: Journal | None = None
         self.lock = None
+        self.identity = None
+        if not index.remote:
+            with contextlib.suppress(OSError):
+                st = os.stat(self.root)
+                self.identity = (st.st_dev, st.st_ino)
         # a database in a store opened writable: its changes staged (see _staged)
         self.store: StoreEdits | None = None
         if index.writable:
@@ -221,6 +224,8 @@ class Editor(Shared, Changes, Memory):
             raise ReadOnlyError(self.refusal)
         if self.journal is None or self.lock is None:
             raise ReadOnlyError(self.db._index.read_only())
+        if self.moved():
+            raise self.gone()
         self.catch_up()  # what the other Database objects of the folder did
         fresh, put_back = False, []
         if not self.lock.held:
@@ -439,127 +444,6 @@ class Editor(Shared, Changes, Memory):
             for level in ("patient", "study", "series")
         }
         self.empty.prune(present)
-
-    # ------------------------------------------------------------ save/restore
-    def _journal_paths(self, record: Record) -> list[str] | None:
-        """Paths of the journal entries that belong to ``record`` (None: all)."""
-        if record.level == "database":
-            return None
-        assert self.journal is not None
-        i = LEVELS.index(record.level) - 1
-        paths = {p for p, e in self.journal.entries.items() if e.keys[i] == record.uid}
-        try:
-            rows = record._rows()
-        except DicomError:
-            rows = np.array([], dtype=np.int64)
-        paths.update(p for p in self.rels(rows) if p in self.journal.entries)
-        return sorted(paths)
-
-    def _record_rels(self, record: Record) -> list[str]:
-        try:
-            return self.rels(record._rows())
-        except DicomError:
-            return []
-
-    def _nothing_to_do(self) -> bool:
-        """A read-only database with no change: save() and restore() have nothing to do."""
-        if self.db._closed or self.lock is not None or self.pending or self.memory:
-            return False
-        return self.journal is None or not self.journal.unsaved
-
-    def save(self, record: Record) -> int:
-        if self._nothing_to_do():  # an analysis of a read-only folder ending in save()
-            return 0
-        journal = self.begin()
-        rels = None if record.level == "database" else self._record_rels(record)
-        self.write_pending(rels)
-        paths = self._journal_paths(record)
-        if paths is not None:
-            check_save(record, journal, paths)
-        n = len(journal.entries) if paths is None else len(paths)
-        self._progress(0, n, "Saving")
-        if self.store is not None:  # into the store: its errors say how far it went
-            n = len(self.store.save(paths, self.memory))
-            self._loose = False
-            self._progress(n, n, "Saving")
-            return n
-        try:
-            journal.save(paths)
-        except OSError as exc:
-            self._let_go()
-            if disk_full(exc):
-                raise self.full(
-                    exc,
-                    "nothing was saved and nothing is lost: the changes are still unsaved.",
-                    "call save() again (or restore())",
-                ) from exc
-            raise DicomError(
-                f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
-                "nothing is lost; the changes are still unsaved (restore() or save() again)."
-            ) from exc
-        self.told()  # the journal: saved
-        self._loose = False
-        self._progress(n, n, "Saving")
-        return n
-
-    def restore(self, record: Record) -> int:
-        if self._nothing_to_do():
-            return 0
-        journal = self.begin()
-        first = set(self.restored_first)  # a restore cut short, finished by begin()
-        rels = list(self.memory) if record.level == "database" else self._record_rels(record)
-        paths = self._journal_paths(record)
-        if paths is not None:  # before anything is dropped: a refusal changes nothing
-            check_restore(record, journal, paths)
-        dropped = {r for r in rels if r in self.memory}  # changed in memory only
-        for r in rels:
-            self.memory.pop(r, None)
-            self.pending.discard(r)
-        stale = [r for r in rels if r not in journal.entries]
-        if record.level == "database":
-            self.empty.records.clear()
-        elif record.level != "instance":
-            self.empty.discard(record.level, record.uid)
-        chosen = list(journal.entries) if paths is None else paths
-        self._progress(0, len(chosen), "Restoring")
-        try:
-            if self.store is not None:
-                self.store.undo()
-            done = journal.restore(paths)
-            if self.store is not None:
-                self.store.restored(chosen, self.memory)
-        except OSError as exc:
-            self._let_go()
-            if disk_full(exc):
-                raise self.full(
-                    exc,
-                    "the restore stopped; nothing is lost (each original is kept until "
-                    "it is back).",
-                    "call restore() again",
-                ) from exc
-            raise
-        finally:
-            self.indexed(sorted(set(chosen) | set(stale)))
-        self._loose = False
-        self._progress(len(chosen), len(chosen), "Restoring")
-        return len(dropped | set(done) | first)
-
-    def changes(self) -> pd.DataFrame:
-        """A table of the unsaved changes: ``path`` and ``change``."""
-        out: list[tuple[str, str]] = []
-        self.catch_up()
-        if self.journal is not None:
-            if not self.owner:
-                self.journal.load()
-            for path, entry in sorted(self.journal.entries.items()):
-                exists = (self.root / path).exists()
-                if entry.kind == "new":
-                    kind = "new" if exists else "new, removed"
-                else:
-                    kind = "changed" if exists else "removed"
-                out.append((path, kind))
-        out += [(p, "changed in memory") for p in sorted(self.pending)]
-        return pd.DataFrame(out, columns=["path", "change"])
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -167,6 +167,7 @@ def _write_multiframe(
     try:
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
         store_file(root, str(journal.tmp), rel, data, None)
+        journal.wrote([rel])  # what a restore may delete (see Entry)
         scanned[rel] = scan_one(root, rel, len(data), 0, data)
     finally:
         index_written(series, [rel], scanned)

@@ -409,6 +409,7 @@ def _set_xarray(
     written: list[Scanned] = []
     try:
         written = write_all(str(editor.root), str(journal.tmp), items, da, encoding, series, blocks)
+        journal.wrote(rel for rel, _, _ in written)  # what a restore may delete (see Entry)
     except BaseException:
         # refused half way (a coordinate value the VR cannot hold...): the files
         # written go, and so do their lines in the journal, which would otherwise

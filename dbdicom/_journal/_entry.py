@@ -1,0 +1,126 @@
+"""One entry of the journal's log, and what the journal knows of the file it names.
+
+Each entry records the states dbdicom left its file in (:attr:`Entry.stamps`):
+the size and modification time of each version it wrote there, and ``None``
+where it left no file. A restore puts a file back only while it is in one of
+those states: a file another program wrote, rewrote or removed since is left
+as that program left it (see :meth:`Journal.restore
+<dbdicom._journal.Journal.restore>`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+__all__ = ["Entry", "Keys", "Stamp", "fsync_dir", "same", "state"]
+
+Keys = tuple[str, str, str, str]
+#: a file's size and modification time (ns)
+Stamp = tuple[int, int]
+
+
+def state(path: Path) -> Stamp | None:
+    """The size and modification time of ``path`` (a link's own), None if there is no file."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The journal's knowledge of one changed file.
+
+    Attributes
+    ----------
+    path : str
+        The file, relative to the database folder (``/``-separated).
+    kind : str
+        ``"kept"``: the file existed and its original is kept;
+        ``"new"``: the file did not exist at the last save.
+    original : str
+        Name of the kept original in ``originals/`` (``""`` for new files).
+    keys : tuple of str
+        Patient, study, series and instance keys of the file when the entry
+        was made (its place in the hierarchy at the last save).
+    stamps : tuple or None
+        The states dbdicom may have left the file in: ``(size, mtime_ns)``
+        of a version it wrote (or of the original, as it was kept), ``None``
+        for no file (removed, or new and not written yet). A write records
+        its file's stamp before it puts the file in place, so that a kill
+        between the two leaves both states known. ``None`` (a log written
+        by an older dbdicom): unknown, any state is taken as dbdicom's.
+    """
+
+    path: str
+    kind: str
+    original: str
+    keys: Keys
+    stamps: tuple[Stamp | None, ...] | None = None
+
+    def to_json(self) -> str:
+        out: dict[str, object] = {"p": self.path, "k": self.kind, "o": self.original}
+        out["keys"] = self.keys
+        if self.stamps is not None:
+            out["s"] = self.stamps
+        return json.dumps(out)
+
+    @classmethod
+    def from_json(cls, line: str) -> Entry | None:
+        try:
+            d = json.loads(line)
+            s = d.get("s")
+            stamps = (
+                None
+                if s is None
+                else tuple(None if x is None else (int(x[0]), int(x[1])) for x in s)
+            )
+            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]), stamps)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None  # a line torn by a crash: its change never started
+
+    def left(self, now: Stamp | None) -> bool:
+        """Whether a file in the state ``now`` (None: no file) is one dbdicom left there.
+
+        A new file whose stamp is not recorded yet is taken as dbdicom's: the
+        files of a new series are written in place, then their stamps
+        recorded (:meth:`Journal.wrote <dbdicom._journal.Journal.wrote>`), and
+        a kill between the two must leave files that a restore deletes.
+        """
+        if self.stamps is None or now in self.stamps:
+            return True
+        return self.kind == "new" and self.stamps == (None,)
+
+    def then(self, now: Stamp | None) -> Entry:
+        """The entry once dbdicom has left its file in the state ``now`` too."""
+        if self.stamps is None:
+            return self  # unknown stays unknown (see stamps)
+        return replace(self, stamps=(*(s for s in self.stamps if s != now), now))
+
+    def only(self, now: Stamp | None) -> Entry:
+        """The entry once its file is known to be in the state ``now`` (a write done)."""
+        return self if self.stamps is None else replace(self, stamps=(now,))
+
+
+def same(kept: Path, target: Path) -> bool:
+    """Whether ``kept`` and ``target`` are one file (a link compared as the link itself)."""
+    a, b = os.lstat(kept), os.lstat(target)
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
