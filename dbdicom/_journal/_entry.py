@@ -18,11 +18,14 @@ from pathlib import Path
 __all__ = ["Entry", "Keys", "Stamp", "fsync_dir", "same", "state"]
 
 Keys = tuple[str, str, str, str]
+# JSON of the log's values: json.dumps' own encoder, without its per-call setup
+_encode = json.JSONEncoder().encode
+_text = json.encoder.encode_basestring_ascii
 #: a file's size and modification time (ns)
 Stamp = tuple[int, int]
 
 
-def state(path: Path) -> Stamp | None:
+def state(path: Path | str) -> Stamp | None:
     """The size and modification time of ``path`` (a link's own), None if there is no file."""
     try:
         st = os.lstat(path)
@@ -63,11 +66,24 @@ class Entry:
     stamps: tuple[Stamp | None, ...] | None = None
 
     def to_json(self) -> str:
-        out: dict[str, object] = {"p": self.path, "k": self.kind, "o": self.original}
-        out["keys"] = self.keys
-        if self.stamps is not None:
-            out["s"] = self.stamps
-        return json.dumps(out)
+        """The entry as a line of the log (what ``json.dumps`` of its dict gives, made faster).
+
+        Examples
+        --------
+        >>> entry = Entry("a/b.dcm", "new", "", ("p", "s", "t", "i"), ((4, 5), None))
+        >>> entry.to_json() == json.dumps({"p": "a/b.dcm", "k": "new", "o": "",
+        ...     "keys": ["p", "s", "t", "i"], "s": [[4, 5], None]})
+        True
+        >>> Entry.from_json(entry.to_json()) == entry
+        True
+        """
+        line = (
+            f'{{"p": {_text(self.path)}, "k": {_text(self.kind)}, "o": {_text(self.original)}, '
+            f'"keys": {_encode(list(self.keys))}'
+        )
+        if self.stamps is None:
+            return line + "}"
+        return f'{line}, "s": {_encode(self.stamps)}}}'
 
     @classmethod
     def from_json(cls, line: str) -> Entry | None:
@@ -103,7 +119,9 @@ class Entry:
 
     def only(self, now: Stamp | None) -> Entry:
         """The entry once its file is known to be in the state ``now`` (a write done)."""
-        return self if self.stamps is None else replace(self, stamps=(now,))
+        if self.stamps is None:
+            return self
+        return Entry(self.path, self.kind, self.original, self.keys, (now,))
 
 
 def same(kept: Path, target: Path) -> bool:

@@ -401,7 +401,8 @@ class Journal(Restoring):
     def wrote(self, paths: Iterable[str]) -> None:
         """Record the stamps of new files written in place without :meth:`write` (see Entry)."""
         entries = [self.entries.get(p) for p in paths]
-        done = [e.only(state(self.root / e.path)) for e in entries if e is not None]
+        root = str(self.root)  # (joined as text: a Path made per file costs more than its stat)
+        done = [e.only(state(os.path.join(root, e.path))) for e in entries if e is not None]
         self._append([e for e in done if e.stamps is not None], sync=False)
 
     def _put(self, path: str, source: Path) -> None:
