@@ -167,6 +167,11 @@ class Index(OnDemand):
         dbdicom next reads it: :meth:`check`). ``full``: compare every file
         of the folder (one ``stat`` each), which also finds files rewritten
         in place. Changed and new files are read, removed ones dropped.
+        Either way, the files that could not be read into the hierarchy
+        (listed in ``problems()``: few) are compared too, one ``stat`` each,
+        and read again when their size or time changed: a file that was
+        still being copied into the folder when it was indexed (written in
+        place, its folder's time unchanged) is taken in once the copy ends.
         Returns True when any row changed.
         """
         root = str(self.root)
@@ -183,7 +188,8 @@ class Index(OnDemand):
                 return i < len(paths) and paths[i] == path
 
             seen = rewalk(root, self.folders, self.follow_links, also, known)
-        return self._take(seen)
+        changed = self._take(seen)
+        return self.check(self.problem_rows()) or changed
 
     def _take(self, seen: Walk) -> bool:
         """Bring the rows up to date with the walk ``seen``; True when any changed."""
@@ -501,6 +507,27 @@ class Index(OnDemand):
         if self._ok is None:
             self._ok = np.flatnonzero(np.asarray(self.array("_error") == "", dtype=bool))
         return self._ok
+
+    def problem_rows(self) -> np.ndarray:
+        """Positions of the rows of files that may be a copy not yet finished.
+
+        Those that could not be read into the hierarchy (``_error`` set: not
+        DICOM, unreadable, entries that are not files) and those whose pixel
+        data ends past the end of the file (truncated): few, so a refresh
+        compares them all (see :meth:`refresh`). Found from the codes of the
+        category column a reopen holds, without making its text.
+        """
+        held = self.codes("_error")
+        if held is None:
+            bad = np.ones(self.n_rows, dtype=bool)
+            bad[self.ok] = False
+        else:
+            words, codes = held
+            bad = np.isin(codes, [i for i, word in enumerate(words.tolist()) if word])
+        offset = self.array("_offset")
+        with np.errstate(invalid="ignore"):
+            bad |= (offset > 0) & (offset + self.array("_nbytes") > self.array("_size"))
+        return np.flatnonzero(bad)
 
     def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
         """Positions of the good rows under the record ``(level, key)``."""
