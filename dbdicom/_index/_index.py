@@ -6,7 +6,7 @@ import atexit
 import hashlib
 import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from ._columns import (
 from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._news import FolderNews
 from ._on_demand import OnDemand
 from ._parts import Parts
 from ._perframe import make_frames_table
@@ -101,6 +102,8 @@ class Index(OnDemand):
         # the tree does (order_version): caches built on the table check them
         self.version = 0
         self.order_version = 0
+        # what the folder's writer, in another process, tells of its changes (see _news)
+        self.news = None if self.remote else FolderNews(root)
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
@@ -190,6 +193,22 @@ class Index(OnDemand):
             seen = rewalk(root, self.folders, self.follow_links, also, known)
         changed = self._take(seen)
         return self.check(self.problem_rows()) or changed
+
+    def take_news(self, pending: Collection[str] = ()) -> bool:
+        """Read again the files the folder's writer changed since last asked; True if any.
+
+        The writer is dbdicom in another process, which tells its changes
+        (see :mod:`~dbdicom._index._news`): one ``stat`` when it told none.
+        Files with edits held in memory (``pending``) are left as they are.
+        """
+        news = None if self.news is None else self.news.read()
+        if news is None:
+            return False
+        changed = self.refresh() if news.whole else False
+        paths = sorted(set(news.paths).difference(pending))
+        if paths:
+            self.update(paths)
+        return changed or bool(paths)
 
     def _take(self, seen: Walk) -> bool:
         """Bring the rows up to date with the walk ``seen``; True when any changed."""

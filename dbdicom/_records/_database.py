@@ -136,8 +136,7 @@ class Database(Record):
             raise DicomError(
                 f"the database {self._path} is closed: open it again with db.database(path)"
             )
-        if self._editor.behind:  # another Database object of the folder changed it
-            self._editor.catch_up()
+        self._editor.catch_up()  # what another Database object, or process, changed
         return self._index
 
     @property
