@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from readonly import read_only
@@ -626,6 +627,19 @@ for line in sys.stdin:
         if command == "edit":
             database.series(SeriesDescription="T2w")[0].ImageComments = argument
             result = "done"
+        elif command == "flip":
+            database.series(SeriesDescription="VFA")[0].FlipAngle = float(argument)
+            result = "done"
+        elif command == "double":
+            series = database.series(SeriesDescription="T2w")[0]
+            array, headers = series.array(["SliceLocation"])
+            series.set_array(array * 2, headers)
+            result = "done"
+        elif command == "flips":
+            result = database.series(SeriesDescription="VFA")[0].FlipAngle
+        elif command == "remove":
+            database.series(SeriesDescription=argument)[0].remove()
+            result = "done"
         elif command == "save":
             result = database.save()
         elif command == "restore":
@@ -805,6 +819,50 @@ def test_one_writer_at_a_time(
     assert manifest(demo_folder) == saved
     assert writer.ask("exit") == "OK bye"
     assert writer.proc.wait(timeout=30) == 0
+
+
+def test_a_reader_sees_the_writers_changes_before_it_answers(
+    demo_folder: Path, writer_of: Callable[[Path], Writer]
+) -> None:
+    """Another process's changes, unsaved or saved, are in the reader's next answer.
+
+    The reader opened the folder first: no reopen, no refresh().
+    """
+    database = db.database(demo_folder)
+    vfa = database.series(SeriesDescription="VFA")[0]
+    assert vfa.FlipAngle == [2.0, 5.0, 10.0, 15.0]
+    t2w = database.series(SeriesDescription="T2w")[0]
+    before = t2w.to_xarray().values
+    writer = writer_of(demo_folder)
+
+    assert writer.ask("flip 33") == "OK done"  # unsaved
+    assert vfa.FlipAngle == [33.0]
+    assert [s.SeriesDescription for s in database.series(FlipAngle=33)] == ["VFA"]
+    assert database.unsaved and len(database.changes()) == len(vfa.files())
+    assert writer.ask("save") == "OK None"
+    assert writer.ask("flip 34") == "OK done"
+    assert database.series(FlipAngle=34) and vfa.FlipAngle == [34.0]
+    assert writer.ask("restore").startswith("OK ")
+    assert vfa.FlipAngle == [33.0] and not database.unsaved  # as saved
+
+    assert writer.ask("double") == "OK done"  # new files: the series' own array written back
+    (t2w,) = database.series(SeriesDescription="T2w")
+    assert np.allclose(t2w.to_xarray().values, 2 * before)
+    assert writer.ask("remove VFA") == "OK done"
+    assert not database.series(SeriesDescription="VFA")
+    assert writer.ask("restore").startswith("OK ")
+    assert database.series(SeriesDescription="VFA")[0].FlipAngle == [33.0]
+    assert np.array_equal(database.series(SeriesDescription="T2w")[0].to_xarray().values, before)
+    assert writer.ask("close") == "OK True"
+
+    # the reader becomes the writer: the other process, open before, sees its changes
+    assert writer.ask("reopen") == "OK done"
+    assert writer.ask("flips") == "OK [33.0]"
+    vfa.FlipAngle = 50
+    assert writer.ask("flips") == "OK [50.0]" and writer.ask("unsaved") == "OK True"
+    assert database.restore() == len(vfa.files())
+    assert writer.ask("flips") == "OK [33.0]" and writer.ask("unsaved") == "OK False"
+    assert database.close()
 
 
 def test_lock_released_when_the_writer_is_killed(

@@ -295,6 +295,58 @@ def test_an_index_of_an_older_format_is_rebuilt(
     assert "" in loaded[1]["folders"]
 
 
+def _copy_in_progress(source: Path, target: Path, description: str, cut: int) -> bytes:
+    """A copy of ``source`` as a new series, of which only the first ``cut`` bytes are written.
+
+    Returns the whole file's bytes (what the copy writes in the end).
+    """
+    ds = pydicom.dcmread(source)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    ds.SeriesInstanceUID = pydicom.uid.generate_uid()
+    ds.SeriesDescription = description
+    ds.save_as(target)
+    data = target.read_bytes()
+    target.write_bytes(data[: cut if cut > 0 else len(data) + cut])
+    return data
+
+
+def test_a_copy_finished_after_the_folder_was_indexed_is_taken_in(
+    aged: tuple[Path, Manifest],
+) -> None:
+    """Files listed as unreadable or truncated are compared at each reopen and refresh.
+
+    The copies are finished in place: their folder's time tells nothing.
+    """
+    root, manifest = aged
+    source = root / manifest.series_by_description("CT abdomen").files[0]
+    (root / "incoming").mkdir()
+    first, second = root / "incoming" / "A.dcm", root / "incoming" / "B.dcm"
+    whole_first = _copy_in_progress(source, first, "incoming A", 100)  # not DICOM yet
+    whole_second = _copy_in_progress(source, second, "incoming B", -2000)  # pixels cut
+    old = _age(root)
+    database = db.database(root)
+    found = dict(database.problems().itertuples(index=False))
+    assert "not a DICOM file" in found["incoming/A.dcm"]
+    assert "pixel data truncated" in found["incoming/B.dcm"]
+    database.close()
+
+    with open(first, "r+b") as f:  # the copies end, written in place
+        f.seek(100)
+        f.write(whole_first[100:])
+    os.utime(root / "incoming", ns=(old, old))
+    reopened = db.database(root)
+    assert reopened.series(SeriesDescription="incoming A")
+    assert reopened.problems().path.tolist() == ["incoming/B.dcm"]  # not finished yet
+    with open(second, "ab") as f:
+        f.write(whole_second[-2000:])
+    os.utime(root / "incoming", ns=(old, old))
+    assert reopened.refresh() is True
+    assert not len(reopened.problems())
+    (series,) = reopened.series(SeriesDescription="incoming B")
+    assert (series.to_xarray().values == pydicom.dcmread(second).pixel_array).all()
+    assert reopened.refresh() is False
+
+
 def test_a_folder_changed_in_the_last_seconds_is_listed_again(
     database_folder: tuple[Path, Manifest], listed: list[str]
 ) -> None:

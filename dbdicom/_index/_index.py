@@ -6,7 +6,7 @@ import atexit
 import hashlib
 import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from ._columns import (
 from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
 from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._news import FolderNews
 from ._on_demand import OnDemand
 from ._parts import Parts
 from ._perframe import make_frames_table
@@ -103,6 +104,8 @@ class Index(OnDemand):
         # the tree does (order_version): caches built on the table check them
         self.version = 0
         self.order_version = 0
+        # what the folder's writer, in another process, tells of its changes (see _news)
+        self.news = None if self.remote else FolderNews(root)
 
     # ------------------------------------------------------------------ build
     def open(self) -> Index:
@@ -169,6 +172,11 @@ class Index(OnDemand):
         dbdicom next reads it: :meth:`check`). ``full``: compare every file
         of the folder (one ``stat`` each), which also finds files rewritten
         in place. Changed and new files are read, removed ones dropped.
+        Either way, the files that could not be read into the hierarchy
+        (listed in ``problems()``: few) are compared too, one ``stat`` each,
+        and read again when their size or time changed: a file that was
+        still being copied into the folder when it was indexed (written in
+        place, its folder's time unchanged) is taken in once the copy ends.
         Returns True when any row changed.
         """
         root = str(self.root)
@@ -185,7 +193,24 @@ class Index(OnDemand):
                 return i < len(paths) and paths[i] == path
 
             seen = rewalk(root, self.folders, self.follow_links, also, known)
-        return self._take(seen)
+        changed = self._take(seen)
+        return self.check(self.problem_rows()) or changed
+
+    def take_news(self, pending: Collection[str] = ()) -> bool:
+        """Read again the files the folder's writer changed since last asked; True if any.
+
+        The writer is dbdicom in another process, which tells its changes
+        (see :mod:`~dbdicom._index._news`): one ``stat`` when it told none.
+        Files with edits held in memory (``pending``) are left as they are.
+        """
+        news = None if self.news is None else self.news.read()
+        if news is None:
+            return False
+        changed = self.refresh() if news.whole else False
+        paths = sorted(set(news.paths).difference(pending))
+        if paths:
+            self.update(paths)
+        return changed or bool(paths)
 
     def _take(self, seen: Walk) -> bool:
         """Bring the rows up to date with the walk ``seen``; True when any changed."""
@@ -503,6 +528,27 @@ class Index(OnDemand):
         if self._ok is None:
             self._ok = np.flatnonzero(np.asarray(self.array("_error") == "", dtype=bool))
         return self._ok
+
+    def problem_rows(self) -> np.ndarray:
+        """Positions of the rows of files that may be a copy not yet finished.
+
+        Those that could not be read into the hierarchy (``_error`` set: not
+        DICOM, unreadable, entries that are not files) and those whose pixel
+        data ends past the end of the file (truncated): few, so a refresh
+        compares them all (see :meth:`refresh`). Found from the codes of the
+        category column a reopen holds, without making its text.
+        """
+        held = self.codes("_error")
+        if held is None:
+            bad = np.ones(self.n_rows, dtype=bool)
+            bad[self.ok] = False
+        else:
+            words, codes = held
+            bad = np.isin(codes, [i for i, word in enumerate(words.tolist()) if word])
+        offset = self.array("_offset")
+        with np.errstate(invalid="ignore"):
+            bad |= (offset > 0) & (offset + self.array("_nbytes") > self.array("_size"))
+        return np.flatnonzero(bad)
 
     def rows_of(self, level: str | None, key: str | None) -> np.ndarray:
         """Positions of the good rows under the record ``(level, key)``."""

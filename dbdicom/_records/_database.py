@@ -136,8 +136,7 @@ class Database(Record):
             raise DicomError(
                 f"the database {self._path} is closed: open it again with db.database(path)"
             )
-        if self._editor.behind:  # another Database object of the folder changed it
-            self._editor.catch_up()
+        self._editor.catch_up()  # what another Database object, or process, changed
         return self._index
 
     @property
@@ -231,7 +230,10 @@ class Database(Record):
         time) with the index. A file added, removed, renamed or replaced
         changes its folder's time; a file rewritten in place by another
         program does not, and is read again only when dbdicom next reads it
-        (its pixels or a tag not in the index). With ``full=True`` every
+        (its pixels or a tag not in the index), unless it is one of the
+        files listed in :meth:`problems` as unreadable or truncated: those
+        few are compared each time (a copy that had not finished when the
+        folder was indexed is taken in once it has). With ``full=True`` every
         file's size and time is compared (one ``stat`` per file), which
         finds those too; changed files are read, unchanged ones are not.
         For a DICOMweb archive, the server is asked first, as a reopen asks

@@ -8,7 +8,10 @@ tells the others which files it touched (:meth:`Shared.indexed`); each reads
 those again, and its journal, before it next answers
 (:meth:`Shared.catch_up`, called by :attr:`Database.index
 <dbdicom.Database.index>`, ``unsaved``, ``changes()`` and every change).
-Another process is kept out by the lock (see :mod:`dbdicom._journal`).
+Another process is kept out by the lock (see :mod:`dbdicom._journal`); the
+one that holds it tells the others which files it changed through the
+folder's news (see :mod:`dbdicom._index._news`), which each reads before it
+answers (:meth:`Shared.catch_up`).
 """
 
 from __future__ import annotations
@@ -94,16 +97,28 @@ class Shared:
     def told(self, paths: Iterable[str] = ()) -> None:
         """Tell the other views that the journal changed, and ``paths`` with it."""
         paths = set(paths)
+        news = self.db._index.news
+        told = None
+        if paths and news is not None and self.lock is not None and self.lock.held:
+            told = news.tell(sorted(paths))  # and other processes, by the folder's news
         for other in self.others():
             other.unseen |= paths
             other.behind = True
+            if told is not None and other.db._index.news is not None:
+                other.db._index.news.skip(*told)  # known from this process
 
     def catch_up(self) -> None:
         """Read the journal and the files other views touched: the folder as it is now.
 
+        And the files the writer of another process changed, which it tells
+        in the folder's news (see :mod:`dbdicom._index._news`): one ``stat``
+        when it told nothing.
+
         Files with edits held in memory (``read()``) keep them: writing them
         checks that no one changed the file since it was read.
         """
+        if self.db._index.take_news(self.pending) and not self.behind:
+            self.db._changed()  # what the writer of another process changed
         if not self.behind:
             return
         if self.journal is not None:
