@@ -230,12 +230,10 @@ class Database(Record):
         time) with the index. A file added, removed, renamed or replaced
         changes its folder's time; a file rewritten in place by another
         program does not, and is read again only when dbdicom next reads it
-        (its pixels or a tag not in the index), unless it is one of the
-        files listed in :meth:`problems` as unreadable or truncated: those
-        few are compared each time (a copy that had not finished when the
-        folder was indexed is taken in once it has). With ``full=True`` every
-        file's size and time is compared (one ``stat`` per file), which
-        finds those too; changed files are read, unchanged ones are not.
+        (its pixels or a tag not in the index), unless :meth:`problems` lists
+        it as unreadable or truncated (a copy unfinished when indexed: those
+        few are compared each time). With ``full=True`` every file's size
+        and time is compared (one ``stat`` per file), which finds those too.
         For a DICOMweb archive, the server is asked first, as a reopen asks
         it: the headers of new series, and of series whose number of
         instances changed, are fetched, and series it no longer lists go;
