@@ -18,8 +18,7 @@ from pathlib import Path
 __all__ = ["Entry", "Keys", "Stamp", "fsync_dir", "same", "state"]
 
 Keys = tuple[str, str, str, str]
-# JSON of the log's values: json.dumps' own encoder, without its per-call setup
-_encode = json.JSONEncoder().encode
+# JSON of the log's text, as json.dumps writes it (without its per-call setup)
 _text = json.encoder.encode_basestring_ascii
 #: a file's size and modification time (ns)
 Stamp = tuple[int, int]
@@ -77,13 +76,15 @@ class Entry:
         >>> Entry.from_json(entry.to_json()) == entry
         True
         """
+        keys = ", ".join(map(_text, self.keys))
         line = (
             f'{{"p": {_text(self.path)}, "k": {_text(self.kind)}, "o": {_text(self.original)}, '
-            f'"keys": {_encode(list(self.keys))}'
+            f'"keys": [{keys}]'
         )
         if self.stamps is None:
             return line + "}"
-        return f'{line}, "s": {_encode(self.stamps)}}}'
+        stamps = ", ".join("null" if s is None else f"[{s[0]:d}, {s[1]:d}]" for s in self.stamps)
+        return f'{line}, "s": [{stamps}]}}'
 
     @classmethod
     def from_json(cls, line: str) -> Entry | None:
