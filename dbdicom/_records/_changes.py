@@ -97,14 +97,11 @@ class Changes:
                 put_back = journal.recover()
         except OSError as exc:
             lock.release()
-            if disk_full(exc):
-                raise self.full(
-                    exc,
-                    "dbdicom could not take the writer's lock of the folder, so nothing "
-                    "was changed.",
-                ) from exc
-            if write_refused(exc):
-                raise self.refused(exc, "nothing was changed.") from exc
+            error = self.unwritten(
+                exc, "dbdicom could not take the writer's lock of the folder: nothing was changed."
+            )
+            if error is not None:
+                raise error from exc
             raise
         if not taken:
             pid = lock.holder()
@@ -180,6 +177,19 @@ class Changes:
             f"database was open; {what} Make it writable again (remount the disk read-write, "
             f"or give back the permission), then {then}."
         )
+
+    def unwritten(
+        self, exc: OSError, what: str, then: str = "make the change again"
+    ) -> DicomError | None:
+        """The error to raise for ``exc`` where the folder could not be written, else None.
+
+        A full disk is a :meth:`full`, a write the system refused a :meth:`refused`.
+        """
+        if disk_full(exc):
+            return self.full(exc, what, then)
+        if write_refused(exc):
+            return self.refused(exc, what, then)
+        return None
 
     @contextlib.contextmanager
     def changing(self) -> Iterator[Journal]:

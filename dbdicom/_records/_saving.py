@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._errors import DicomError, disk_full, write_refused
+from .._errors import DicomError
 from .._facade import pandas as pd
 from .._journal import FolderLock, Journal
 from ._attributes import LEVELS
@@ -54,8 +54,7 @@ class Saving:
     catch_up: Callable[[], None]
     _let_go: Callable[[], None]
     _progress: Callable[[int, int, str], None]
-    full: Callable[..., Any]
-    refused: Callable[..., Any]
+    unwritten: Callable[..., Any]
 
     @property
     def owner(self) -> bool:  # pragma: no cover - defined by Shared
@@ -107,18 +106,13 @@ class Saving:
             journal.save(paths)
         except OSError as exc:
             self._let_go()
-            if disk_full(exc):
-                raise self.full(
-                    exc,
-                    "nothing was saved and nothing is lost: the changes are still unsaved.",
-                    "call save() again (or restore())",
-                ) from exc
-            if write_refused(exc):
-                raise self.refused(
-                    exc,
-                    "nothing was saved and nothing is lost: the changes are still unsaved.",
-                    "call save() again (or restore())",
-                ) from exc
+            error = self.unwritten(
+                exc,
+                "nothing was saved and nothing is lost: the changes are still unsaved.",
+                "call save() again (or restore())",
+            )
+            if error is not None:
+                raise error from exc
             raise DicomError(
                 f"saving the changes of {self.root} failed ({exc}): nothing was saved and "
                 "nothing is lost; the changes are still unsaved (restore() or save() again)."
@@ -156,20 +150,14 @@ class Saving:
                 self.store.restored(chosen, self.memory)
         except OSError as exc:
             self._let_go()
-            if disk_full(exc):
-                raise self.full(
-                    exc,
-                    "the restore stopped; nothing is lost (each original is kept until "
-                    "it is back).",
-                    "call restore() again",
-                ) from exc
-            if write_refused(exc):
-                raise self.refused(
-                    exc,
-                    "the restore did not finish; nothing is lost (each original is kept "
-                    "until it is back).",
-                    "call restore() again",
-                ) from exc
+            error = self.unwritten(
+                exc,
+                "the restore did not finish; nothing is lost (each original is kept until "
+                "it is back).",
+                "call restore() again",
+            )
+            if error is not None:
+                raise error from exc
             raise
         finally:
             self.indexed(sorted(set(chosen) | set(stale)))
