@@ -890,6 +890,32 @@ def test_lock_released_when_the_writer_is_killed(
     again.close()
 
 
+def test_a_lock_file_deleted_by_hand_lets_no_second_writer_in(
+    demo_folder: Path, writer_of: Callable[[Path], Writer]
+) -> None:
+    """The writer's lock file deleted while held (taken for a stale one): still one writer.
+
+    The other process takes a new lock file; the first one's next change
+    finds its lock gone and says who has it, instead of writing beside it.
+    """
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    series.ImageComments = "by-A"  # the lock taken
+    lock = demo_folder / ".dbdicom" / "lock"
+    lock.unlink()
+    series.ImageComments = "by-A again"  # no one else: its lock taken afresh
+    assert lock.exists()
+    writer = writer_of(demo_folder)
+    assert writer.ask("edit by-B").startswith("ERR ReadOnlyError")  # the new file is locked
+    lock.unlink()
+    assert writer.ask("edit by-B") == "OK done"  # the other process took a new file
+    with pytest.raises(ReadOnlyError, match=f"process {writer.pid} is changing"):
+        series.ImageComments = "by-A, beside B"
+    assert {pydicom.dcmread(f).ImageComments for f in series.files()} == {"by-B"}
+    writer.kill()
+    database.close()
+
+
 def test_second_database_of_the_same_process_may_write(demo_folder: Path) -> None:
     """The lock is per process: two Database objects of one process share it."""
     first = db.database(demo_folder)

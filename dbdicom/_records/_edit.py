@@ -228,6 +228,10 @@ class Editor(Shared, Changes, Memory, Saving):
             raise self.gone()
         self.catch_up()  # what the other Database objects of the folder did
         fresh, put_back = False, []
+        if self.lock.held and not self.lock.holds(self.lock.path):
+            # its file deleted (by hand, taken for a stale lock?) or replaced while held:
+            # another process may hold the new one; taken afresh, or who has it said
+            self.lock.release()
         if not self.lock.held:
             fresh = True
             put_back = self._take_lock(self.lock, self.journal)
