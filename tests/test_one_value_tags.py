@@ -197,7 +197,7 @@ def test_a_tag_read_on_demand_is_kept_as_an_index_column(tmp_path: Path) -> None
         said = "it holds 2 values ({0}), where its VM is 1: read as the text '{0}'"
         assert "(0010,0020) 'Patient ID': " + said.format("P\\Q") in problems
         assert "(0008,1040) 'Institutional Department Name': " + said.format("A\\B") in problems
-        weight = "(0010,1030) \"Patient's Weight\": it holds 2 values (70.0\\80.0), where its VM"
+        weight = '(0010,1030) "Patient\'s Weight": it holds 2 values (70.0\\80.0), where its VM'
         assert f"{weight} is 1: read as no value" in problems
         assert len(problems) == len(set(problems)) == 3  # each said once
         assert "PatientWeight" in instance  # held, read as none
