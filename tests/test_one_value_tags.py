@@ -175,6 +175,9 @@ def _by_hand(path: Path) -> None:
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.InstitutionalDepartmentName = ["A", "B"]  # LO, VM 1: not an index column
     ds.PatientWeight = ["70", "80"]  # DS, VM 1: not an index column
+    # private: CS of VM 1 in pydicom's private dictionary, and an element no dictionary knows
+    ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True).add_new(0x08, "CS", ["A", "B"])
+    ds.private_block(0x0019, "ACME 1.0", create=True).add_new(0x10, "LO", ["X", "Y"])
     ds.Rows = ds.Columns = 2
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
@@ -193,12 +196,15 @@ def test_a_tag_read_on_demand_is_kept_as_an_index_column(tmp_path: Path) -> None
         assert instance.PatientID == "P\\Q"  # an index column: the text stored
         assert instance.InstitutionalDepartmentName == "A\\B"  # read on demand: the same
         assert instance.PatientWeight is None  # two numbers: none, as SliceThickness's
+        assert instance[(0x0029, 0x1008)] == "A\\B"  # private, its VM known: 1
+        assert instance[(0x0019, 0x1010)] == ("X", "Y")  # its VM not known: the values
         problems = list(database.problems()["problem"])
         said = "it holds 2 values ({0}), where its VM is 1: read as the text '{0}'"
         assert "(0010,0020) 'Patient ID': " + said.format("P\\Q") in problems
         assert "(0008,1040) 'Institutional Department Name': " + said.format("A\\B") in problems
         weight = '(0010,1030) "Patient\'s Weight": it holds 2 values (70.0\\80.0), where its VM'
         assert f"{weight} is 1: read as no value" in problems
-        assert len(problems) == len(set(problems)) == 3  # each said once
+        assert "(0029,1008): " + said.format("A\\B") in problems
+        assert len(problems) == len(set(problems)) == 4  # each said once
         assert "PatientWeight" in instance  # held, read as none
         database.close()

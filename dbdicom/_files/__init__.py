@@ -24,6 +24,7 @@ from ._pixels import (
     read_frames_into,
 )
 from ._places import NATIVE, frame_places
+from ._private import creators_of, private_entry
 from ._pydicom import (
     FRAME_ALIASES,
     frame_values,
@@ -72,6 +73,8 @@ __all__ = [
     "SCALES",
     "scale_problem",
     "several_values",
+    "creators_of",
+    "private_entry",
     "one_value",
     "MODALITY_LUT",
     "FORMAT_KEYWORDS",

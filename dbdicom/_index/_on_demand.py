@@ -9,7 +9,7 @@ import numpy as np
 
 from .._errors import FileGoneError, StorageError
 from .._facade import pandas as pd
-from .._files import Header, NotDicomError, one_value
+from .._files import Header, NotDicomError, creators_of, one_value, private_entry
 from ._cells import dict_vr, tag_number
 from ._columns import TAGS, VECTORS, to_plain
 from ._files import Files
@@ -146,8 +146,9 @@ class OnDemand(HeldTable, Files):
         file that is no DICOM (any more) gives no value.
         """
         wanted = {t: dict_vr(t) for t in tags.values()}
+        creators = creators_of(wanted)  # of private tags: read too, for their VR and VM
         try:
-            header = self._read_tags(path, wanted)
+            header = self._read_tags(path, {**wanted, **dict.fromkeys(creators.values(), "LO")})
         except StorageError:  # the store did not give it: no value to keep
             raise
         except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
@@ -158,7 +159,7 @@ class OnDemand(HeldTable, Files):
             ) from exc
         except (NotDicomError, EOFError, OSError):
             return {}, []
-        return _kept(header, wanted), warning_lines(header, wanted)
+        return _kept(header, wanted, creators), warning_lines(header, wanted)
 
     def _unread(self, rows: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[int]:
         """The positions among ``rows`` where one of the columns ``cols`` is not read yet."""
@@ -181,16 +182,22 @@ class OnDemand(HeldTable, Files):
         return self.values(np.array([row]), keyword)[0]
 
 
-def _kept(header: Header, wanted: Mapping[int, str]) -> dict[int, Any]:
+def _kept(header: Header, wanted: Mapping[int, str], creators: Mapping[int, int]) -> dict[int, Any]:
     """The values of the tags ``wanted`` (number: VR) read in ``header``, as the index keeps them.
 
-    A tag of one value holding several: see :func:`~._scan.one_of_several`.
+    A tag of one value holding several: see :func:`~._scan.one_of_several`;
+    a private one's VR and VM are those pydicom's private dictionary gives
+    it in the block of its creator (``creators``: its creator's tag), if any.
     """
     values = header.values
     out = {}
-    for tag in wanted:
+    for tag, vr in wanted.items():
         value = values.get(tag)
-        if isinstance(value, tuple) and one_value(tag):
-            value = one_of_several(tag, wanted[tag], value, header)
+        if isinstance(value, tuple):
+            entry = private_entry(tag, values.get(creators[tag])) if tag in creators else None
+            if entry is not None:
+                vr = entry[0].split(" or ")[0]
+            if entry[1] == "1" if entry is not None else one_value(tag):
+                value = one_of_several(tag, vr, value, header)
         out[tag] = value
     return out
