@@ -22,7 +22,7 @@ import pytest
 import xarray as xr
 from pydicom import uid
 from pydicom.data import get_testdata_file
-from validators import dciodvfy_errors, gdcm_read
+from validators import dciodvfy, dciodvfy_errors, gdcm_read
 
 import dbdicom as db
 from dbdicom._records._write import set_xarray
@@ -232,3 +232,40 @@ def test_grey_arrays_given_to_set_array_are_not_taken_for_colour(
 ) -> None:
     _, said = _set_array_warnings(tmp_path, np.zeros(shape, np.uint16))
     assert not [text for text in said if "colour" in text]
+
+
+#: what the MR and CT templates hold of their acquisition: no Secondary Capture has it
+_ACQUISITION = ("RepetitionTime", "EchoTime", "ScanningSequence", "FlipAngle", "KVP", "Exposure")
+
+
+@pytest.mark.parametrize("modality", [None, "MR", "CT"])
+def test_a_colour_array_without_sources_is_a_secondary_capture_without_acquisition(
+    tmp_path: Path, modality: str | None
+) -> None:
+    """A trial: a colour array written from no source took the MR template's acquisition
+    (RepetitionTime, EchoTime, FlipAngle...) into a Secondary Capture, which dciodvfy says
+    are "not present in standard DICOM IOD"; a grey one keeps the MR Image template."""
+    database = db.database(tmp_path)
+    database.mute()
+    study = database.new_patient(PatientName="X^Y").new_study()
+    rgb = np.random.default_rng(0).integers(0, 256, (8, 10, 3), dtype=np.uint8)
+    attrs = {} if modality is None else {"Modality": modality}
+    colour = xr.DataArray(rgb, dims=("row", "column", "channel"), attrs=attrs)
+    grey = xr.DataArray(
+        np.arange(80, dtype=np.uint16).reshape(1, 8, 10), dims=("z", "row", "column")
+    )
+    written = {}
+    for name, da in [("colour", colour), ("grey", grey)]:
+        (path,) = study.new_series(SeriesDescription=name).set_xarray(da).files()
+        written[name] = pydicom.dcmread(path)
+        errors, warnings_ = dciodvfy(path)
+        assert errors == [] and not [w for w in warnings_ if "not present in standard" in w]
+    ds = written["colour"]
+    assert ds.SOPClassUID == SC and ds.PhotometricInterpretation == "RGB"
+    assert ds.Modality == (modality or "MR")
+    assert [k for k in _ACQUISITION if k in ds] == []
+    np.testing.assert_array_equal(ds.pixel_array, rgb)
+    grey_ds = written["grey"]
+    assert grey_ds.SOPClassUID == uid.MRImageStorage
+    assert (float(grey_ds.RepetitionTime), float(grey_ds.EchoTime)) == (5.0, 2.0)
+    database.close()

@@ -22,7 +22,9 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 import dbdicom as db
 from dbdicom._files import frame_values
@@ -159,3 +161,50 @@ def test_text_in_the_functional_groups_too(tmp_path: Path) -> None:
     database.mute()
     assert f"(0020,9056) 'Stack ID': {said}" in " ".join(database.problems()["problem"])
     database.close()
+
+
+def _by_hand(path: Path) -> None:
+    """An MR file written with pydicom alone, whose tags of one value not indexed hold two."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = MRImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = MRImageStorage
+    ds.PatientID, ds.PatientName, ds.Modality = ["P", "Q"], "Hand^Made", "MR"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.InstitutionalDepartmentName = ["A", "B"]  # LO, VM 1: not an index column
+    ds.PatientWeight = ["70", "80"]  # DS, VM 1: not an index column
+    # private: CS of VM 1 in pydicom's private dictionary, and an element no dictionary knows
+    ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True).add_new(0x08, "CS", ["A", "B"])
+    ds.private_block(0x0019, "ACME 1.0", create=True).add_new(0x10, "LO", ["X", "Y"])
+    ds.Rows = ds.Columns = 2
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.PixelData = np.zeros((2, 2), np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_tag_read_on_demand_is_kept_as_an_index_column(tmp_path: Path) -> None:
+    _by_hand(tmp_path / "a.dcm")
+    assert list(pydicom.dcmread(tmp_path / "a.dcm").InstitutionalDepartmentName) == ["A", "B"]
+    for _ in range(2):  # as read, and as kept with the index when reopened
+        database = db.database(tmp_path)
+        database.mute()
+        (instance,) = database.instances()
+        assert "InstitutionalDepartmentName" not in _index.TAGS
+        assert instance.PatientID == "P\\Q"  # an index column: the text stored
+        assert instance.InstitutionalDepartmentName == "A\\B"  # read on demand: the same
+        assert instance.PatientWeight is None  # two numbers: none, as SliceThickness's
+        assert instance[(0x0029, 0x1008)] == "A\\B"  # private, its VM known: 1
+        assert instance[(0x0019, 0x1010)] == ("X", "Y")  # its VM not known: the values
+        problems = list(database.problems()["problem"])
+        said = "it holds 2 values ({0}), where its VM is 1: read as the text '{0}'"
+        assert "(0010,0020) 'Patient ID': " + said.format("P\\Q") in problems
+        assert "(0008,1040) 'Institutional Department Name': " + said.format("A\\B") in problems
+        weight = '(0010,1030) "Patient\'s Weight": it holds 2 values (70.0\\80.0), where its VM'
+        assert f"{weight} is 1: read as no value" in problems
+        assert "(0029,1008): " + said.format("A\\B") in problems
+        assert len(problems) == len(set(problems)) == 4  # each said once
+        assert "PatientWeight" in instance  # held, read as none
+        database.close()

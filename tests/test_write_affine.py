@@ -189,3 +189,36 @@ def test_a_slice_location_within_a_rounding_of_the_affine_is_kept(study: db.Stud
 def _rotation(angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     return np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _placed(locations: list[float] | None) -> xr.DataArray:
+    """A slab whose ImagePositionPatient coordinates put its slices 5 mm apart, with AFFINE."""
+    da = _slab([0.0, 1.0, 2.0, 3.0])  # (its SliceLocation values: replaced or dropped)
+    at = {"[0]": [-10.0] * 4, "[1]": [-20.0] * 4, "[2]": [0.0, 5.0, 10.0, 15.0]}
+    da = da.assign_coords({f"ImagePositionPatient{i}": ("SliceLocation", v) for i, v in at.items()})
+    if locations is None:
+        return da.drop_vars("SliceLocation")
+    return da.assign_coords(SliceLocation=locations)
+
+
+def test_a_slice_location_contradicting_position_coordinates_names_them(study: db.Study) -> None:
+    """A trial: with ImagePositionPatient coordinates and an affine, the refusal said the
+    positions were "the 'affine' attr"'s and told the user to fix the affine, which placed
+    none of the slices."""
+    series = study.new_series(SeriesDescription="contradicted")
+    with pytest.raises(db.InvalidValueError) as refused:
+        series.set_xarray(_placed([10.0, 20.0, 30.0, 40.0]).astype(np.float32))
+    said = str(refused.value)
+    assert "[10, 20, 30, 40] mm, but the ImagePositionPatient coordinates at [0, 5, 10, 15]" in said
+    assert "'affine' attr at" not in said and "fix the affine" not in said
+    assert "da.drop_vars('SliceLocation')" in said and "fix the ImagePositionPatient" in said
+    assert series.files() == []
+
+
+def test_without_slice_location_each_frame_has_its_own_position_s(study: db.Study) -> None:
+    """The way out the refusal gives: the SliceLocation of each file is its own position's,
+    not the affine's (the files said SliceLocation 50, 53, 56, 59 at z 0, 5, 10, 15)."""
+    series = study.new_series().set_xarray(_placed(None).astype(np.float32))
+    files = _files(series)
+    assert [float(f.ImagePositionPatient[2]) for f in files] == [0.0, 5.0, 10.0, 15.0]
+    assert [float(f.SliceLocation) for f in files] == [0.0, 5.0, 10.0, 15.0]

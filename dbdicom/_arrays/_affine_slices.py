@@ -72,14 +72,47 @@ class AffineSlices:
             for position, location in zip(rounded, locations, strict=True)
         ]
 
+    def location(self, position: Any, given: dict[str, Any]) -> float | None:
+        """The SliceLocation of a frame its coordinates place at ``position`` (LPS mm).
+
+        The position projected on the slice normal of its
+        ImageOrientationPatient in ``given`` (its coordinates), else this
+        affine's: as the affine's slices are given theirs. None where
+        ``position`` is not 3 numbers.
+
+        Examples
+        --------
+        >>> slices = AffineSlices(np.diag([1.0, 1.0, 3.0, 1.0]), 3)
+        >>> slices.location([1.0, 2.0, 5.0], {}), slices.location([1.0, None, 5.0], {})
+        (5.0, None)
+        >>> slices.location([1.0, 2.0, 5.0], {"ImageOrientationPatient": [1, 0, 0, 0, 0, -1]})
+        2.0
+        """
+        at = np.asarray([np.nan if x is None else x for x in position], dtype=float)
+        unit = self.unit
+        cosines = np.asarray(given.get("ImageOrientationPatient") or [np.nan], dtype=float)
+        if cosines.shape == (6,) and np.isfinite(cosines).all():
+            normal = np.cross(cosines[:3], cosines[3:])
+            if np.linalg.norm(normal) > 1e-6:
+                unit = normal / np.linalg.norm(normal)
+        if at.shape != (3,) or not np.isfinite(at).all():
+            return None
+        return round(float(at @ unit), 6)
+
     def check_locations(
-        self, locations: np.ndarray, positions: np.ndarray, orientations: np.ndarray
+        self,
+        locations: np.ndarray,
+        positions: np.ndarray,
+        orientations: np.ndarray,
+        placed: np.ndarray | None = None,
     ) -> None:
         """Refuse SliceLocation ``locations`` that put the frames elsewhere than their positions.
 
         Per frame (NaN: none given): ``locations`` from the coordinate,
         ``positions`` (LPS mm) and ``orientations`` as the frames will hold
-        them (their coordinates', else this affine's). SliceLocation counts
+        them (their coordinates', else this affine's); ``placed``: True where
+        the position is the ImagePositionPatient coordinates' (the message
+        names where the positions came from). SliceLocation counts
         from an origin of the scanner's choosing (DICOM PS3.3 C.7.6.2.1.2:
         "relative to an unspecified implementation specific reference
         point"), so it may differ from each position projected on the slice
@@ -115,15 +148,33 @@ class AffineSlices:
         pairs = list(dict.fromkeys(zip(locations[given].tolist(), along.tolist(), strict=True)))
         more = ", ..." if len(pairs) > 6 else ""
         said = ", ".join(f"{x:.6g}" for x, _ in pairs[:6]) + more
-        placed = ", ".join(f"{y:.6g}" for _, y in pairs[:6]) + more
+        placed_at = ", ".join(f"{y:.6g}" for _, y in pairs[:6]) + more
+        from_coords = placed is not None and bool(placed[given].any())
+        if not from_coords:
+            source = "the 'affine' attr"
+            means = "the ImagePositionPatient it gives"
+            fix = (
+                "fix the affine so that it puts the slices where the coordinate says "
+                "(affine[:3, 2] is the step from one slice to the next, affine[:3, 3] the "
+                "position of the first)"
+            )
+        else:
+            some = placed is not None and not bool(placed[given].all())
+            source = "the ImagePositionPatient coordinates" + (
+                " (and the 'affine' attr, at the frames they do not place)" if some else ""
+            )
+            means = "each frame's position"
+            fix = (
+                "fix the ImagePositionPatient coordinates (or, if they are wrong, drop them: "
+                "the affine then places the slices) so that the slices lie where the "
+                "SliceLocation coordinate says"
+            )
         raise InvalidValueError(
-            f"the SliceLocation coordinate puts the slices at [{said}] mm, but the 'affine' "
-            f"attr at [{placed}] mm along their normal (the ImagePositionPatient it gives, "
-            "projected on the normal of the ImageOrientationPatient): the files would "
-            "contradict themselves. SliceLocation may count from another origin (the same "
-            "offset at every slice), not with another spacing or order. Drop the coordinate "
-            "(da.drop_vars('SliceLocation'): the affine then gives each frame its "
-            "SliceLocation), or fix the affine so that it puts the slices where the "
-            "coordinate says (affine[:3, 2] is the step from one slice to the next, "
-            "affine[:3, 3] the position of the first)."
+            f"the SliceLocation coordinate puts the slices at [{said}] mm, but {source} at "
+            f"[{placed_at}] mm along their normal ({means}, projected on the normal of the "
+            "ImageOrientationPatient): the files would contradict themselves. SliceLocation "
+            "may count from another origin (the same offset at every slice), not with "
+            "another spacing or order. Drop the SliceLocation coordinate "
+            "(da.drop_vars('SliceLocation'): each frame's SliceLocation is then its position "
+            f"projected on the normal), or {fix}."
         )

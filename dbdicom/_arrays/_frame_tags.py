@@ -364,10 +364,12 @@ class FrameTags:
         self._affine = None if affine is None else AffineSlices(affine, slices)
         self._slices = slices
         if self._affine is not None:  # where the coordinate says the slices are: the same
+            placed = ~np.isnan(self._from_coords("ImagePositionPatient", 3)).any(axis=1)
             self._affine.check_locations(
                 self._given("SliceLocation"),
                 self.numbers("ImagePositionPatient", 3),
                 self.numbers("ImageOrientationPatient", 6),
+                placed,
             )
         # the first dim without coordinates (that of Series.set_array), but ``frame``:
         # the frames of a point (a cine), which read back along ``frame`` where they
@@ -439,6 +441,19 @@ class FrameTags:
         >>> FrameTags(da).numbers("ImageOrientationPatient", 6)[0].tolist()
         [nan, nan, nan, nan, nan, nan]
         """  # noqa: E501
+        out = self._from_coords(keyword, n)
+        count = len(out)
+        if self._affine is not None:  # the frames the coordinates do not place
+            k = np.indices(self._shape).reshape(len(self._shape), count)  # () : one frame
+            slices = k[self._slice_axis] if self._slice_axis is not None else np.zeros(count, int)
+            found = self._affine.numbers(keyword, slices)
+            if found is not None:
+                empty = np.isnan(out).any(axis=1)
+                out[empty] = found[empty]
+        return out
+
+    def _from_coords(self, keyword: str, n: int) -> np.ndarray:
+        """:meth:`numbers` the coordinates give, without the ``affine``'s."""
         count = int(np.prod(self._shape)) if self._shape else 1
         out = np.full((count, n), np.nan)
         for i, (axes, shape, items) in self._vectors.get(keyword, {}).items():
@@ -454,13 +469,6 @@ class FrameTags:
                 for i in range(n):
                     out[:, i] = self._spread(axes, shape, block[..., i])
         out[np.isnan(out).any(axis=1)] = np.nan  # a frame given some of its values: none
-        if self._affine is not None:  # the frames the coordinates do not place
-            k = np.indices(self._shape).reshape(len(self._shape), count)  # () : one frame
-            slices = k[self._slice_axis] if self._slice_axis is not None else np.zeros(count, int)
-            found = self._affine.numbers(keyword, slices)
-            if found is not None:
-                empty = np.isnan(out).any(axis=1)
-                out[empty] = found[empty]
         return out
 
     def _spread(
@@ -492,7 +500,15 @@ class FrameTags:
             found = self._geometry.get(k)
             if found is None:
                 found = self._geometry[k] = self._affine.of(k)
-        return {key: v for key, v in found.items() if key not in given}
+        out = {key: v for key, v in found.items() if key not in given}
+        if "SliceLocation" in out and given.get("ImagePositionPatient") is not None:
+            # placed by its coordinates, not the affine: its own position's location
+            at = self._affine.location(given["ImagePositionPatient"], given)
+            if at is None:
+                del out["SliceLocation"]
+            else:
+                out["SliceLocation"] = at
+        return out
 
 
 def _slice_axis_of(dims: tuple[Any, ...]) -> int | None:

@@ -74,12 +74,13 @@ def template_modality(target: Mapping[str, Any], attrs: Mapping[str, Any]) -> st
 
 
 class Template:
-    """The template of a write's Modality and frame size.
+    """The template of a write's Modality, frame size and samples per pixel.
 
     It is made when first needed (a series derived from sources copies their
-    headers instead). Its SOP class follows ``modality`` (see
-    :func:`~dbdicom._templates.modality_image`: CT Image for CT, MR Image
-    for MR or none, else Secondary Capture).
+    headers instead). Its SOP class follows ``modality`` and ``samples``
+    (see :func:`~dbdicom._templates.modality_image`: CT Image for CT, MR
+    Image for MR or none, else, and for colour (3 samples), Secondary
+    Capture, which has no MR or CT acquisition attributes).
 
     Examples
     --------
@@ -88,18 +89,26 @@ class Template:
     (4, False, True)
     >>> Template(4, 6, "CT").sop_class == "1.2.840.10008.5.1.4.1.1.2"
     True
+    >>> Template(4, 6, samples=3).sop_class == "1.2.840.10008.5.1.4.1.1.7"
+    True
     """
 
-    def __init__(self, rows: int, columns: int, modality: str | None = None) -> None:
+    def __init__(
+        self, rows: int, columns: int, modality: str | None = None, samples: int = 1
+    ) -> None:
         self.shape = (rows, columns)
         self.modality = modality
+        self.samples = samples
         # the places stack has given (a write asks twice a frame: for its slice
         # grid, then for its header)
         self._stacked: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     @functools.cached_property
     def dataset(self) -> Dataset:
-        ds = modality_image(self.modality, np.zeros(self.shape, np.uint16))
+        if self.samples == 1:
+            ds = modality_image(self.modality, np.zeros(self.shape, np.uint16))
+        else:
+            ds = modality_image(self.modality, np.zeros((*self.shape, 3), np.uint8))
         del ds.PixelData
         return ds
 

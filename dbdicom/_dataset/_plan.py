@@ -77,7 +77,6 @@ __all__ = ["FramePlan", "PlanBuilder", "example_plan"]
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
 
-
 # the frame's place: where sources at several places put it (see remove_differing)
 _POSITION, _ORIENTATION, _LOCATION = 0x00200032, 0x00200037, 0x00201041
 # FrameReferenceTime, ActualFrameDuration: of one time frame (a PET image's)
@@ -193,7 +192,8 @@ class PlanBuilder:
         levels: Mapping[str, Sequence[str]],
         pydicom_only: bool = False,
     ) -> None:
-        self.template = Template(int(shape[0]), int(shape[1]), template_modality(target, attrs))
+        modality, samples = template_modality(target, attrs), encoding.samples
+        self.template = Template(int(shape[0]), int(shape[1]), modality, samples)
         self.keep_new, self.pydicom_only = keep_new, pydicom_only
         self.encoding = encoding
         self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]

@@ -24,6 +24,7 @@ from ._pixels import (
     read_frames_into,
 )
 from ._places import NATIVE, frame_places
+from ._private import creators_of, private_entry
 from ._pydicom import (
     FRAME_ALIASES,
     frame_values,
@@ -56,7 +57,7 @@ from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
-from ._values import decode_value, encodings_for, several_values, to_python
+from ._values import decode_value, encodings_for, one_value, several_values, to_python
 from ._versions import path_version, version
 from ._walker import MODALITY_LUT
 
@@ -72,6 +73,9 @@ __all__ = [
     "SCALES",
     "scale_problem",
     "several_values",
+    "creators_of",
+    "private_entry",
+    "one_value",
     "MODALITY_LUT",
     "FORMAT_KEYWORDS",
     "FORMAT_TAGS",

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping
 
 from pydicom.charset import decode_bytes
-from pydicom.datadict import private_dictionary_VR
+from pydicom.datadict import private_dictionary_VM, private_dictionary_VR
 
 from ._values import (
     CHARSET_TEXT,
@@ -27,7 +27,7 @@ from ._values import (
     decode_value,
 )
 
-__all__ = ["creators_of", "private_text"]
+__all__ = ["creators_of", "private_entry", "private_text"]
 
 
 def _creator(tag: int) -> int | None:
@@ -58,6 +58,24 @@ def creators_of(wanted: Mapping[int, str]) -> dict[int, int]:
         if creator is not None:
             found[tag] = creator
     return found
+
+
+def private_entry(tag: int, creator: object) -> tuple[str, str] | None:
+    """The VR and VM pydicom's private dictionary gives ``tag`` of the block of ``creator``.
+
+    None where it does not know them (or ``creator`` is no name).
+
+    Examples
+    --------
+    >>> private_entry(0x00291008, "SIEMENS CSA HEADER"), private_entry(0x00291008, None)
+    (('CS', '1'), None)
+    """
+    if not isinstance(creator, str) or not creator:
+        return None
+    try:
+        return private_dictionary_VR(tag, creator), private_dictionary_VM(tag, creator)
+    except KeyError:
+        return None
 
 
 def private_text(

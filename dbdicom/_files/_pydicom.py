@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
-from pydicom.datadict import dictionary_VM
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
@@ -20,7 +19,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 from .._checks import SCALES, scale_problem
 from ._header import Header, NeedsPydicom, NotDicomError, read_header
-from ._values import several_values, to_python
+from ._values import one_value, several_values, to_python
 from ._walker import TooDeep, _no_marker
 
 _MARKER_END = 132  # the preamble and 'DICM'
@@ -341,7 +340,7 @@ def _plain(elem: DataElement, problems: dict[int, str], notes: dict[int, str]) -
         if why:
             problems.setdefault(int(elem.tag), f"{why} (in the functional groups)")
             return None
-    if isinstance(value, tuple) and _one_value(int(elem.tag)):  # "1.0\\2.0": which one?
+    if isinstance(value, tuple) and one_value(int(elem.tag)):  # "1.0\\2.0": which one?
         text, said = several_values(str(elem.VR), value)
         if text is None:
             problems.setdefault(int(elem.tag), f"{said} (in the functional groups)")
@@ -350,14 +349,6 @@ def _plain(elem: DataElement, problems: dict[int, str], notes: dict[int, str]) -
             notes.setdefault(int(elem.tag), why)
         return text
     return value
-
-
-def _one_value(tag: int) -> bool:
-    """Whether the dictionary gives ``tag`` one value (VM 1); False for a tag it does not know."""
-    try:
-        return bool(dictionary_VM(tag) == "1")
-    except KeyError:
-        return False
 
 
 def frame_values(

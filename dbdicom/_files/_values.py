@@ -14,6 +14,7 @@ import struct
 from typing import Any
 
 from pydicom.charset import decode_bytes, python_encoding
+from pydicom.datadict import dictionary_VM
 
 __all__ = [
     "CHARSET_TEXT",
@@ -24,6 +25,7 @@ __all__ = [
     "charset_encodings",
     "decode_value",
     "encodings_for",
+    "one_value",
     "several_values",
     "to_python",
 ]
@@ -71,6 +73,24 @@ def several_values(vr: str, value: tuple[Any, ...]) -> tuple[str | None, str]:
     shown = "\\".join("" if v is None else str(v) for v in value)
     said = f"it holds {len(value)} values ({shown}), where its VM is 1"
     return (shown if vr in WHOLE_TEXT_VRS else None), said
+
+
+def one_value(tag: int) -> bool:
+    """Whether the dictionary gives ``tag`` one value (VM 1), as a private creator has.
+
+    False for a tag it does not know (a private one: its VM is not known).
+
+    Examples
+    --------
+    >>> one_value(0x00081040), one_value(0x00200032), one_value(0x00090010), one_value(0x00191010)
+    (True, False, True, False)
+    """
+    if tag >> 16 & 1 and 0x0010 <= tag & 0xFFFF <= 0x00FF:  # a private creator (PS3.5 7.8.1)
+        return True
+    try:
+        return bool(dictionary_VM(tag) == "1")
+    except KeyError:
+        return False
 
 
 def encodings_for(charset: Any) -> list[str]:

@@ -66,7 +66,9 @@ TAGS_VERSION = hashlib.sha1(
 ).hexdigest()[:12]
 #: how tags read on demand are decoded (2: private creators as LO, file meta, repeating
 #: groups; 3: private text of creators pydicom knows, read as UN, decoded in the file's
-READS_VERSION = 3  # character set): kept columns of another version are read again
+#: character set; 4: a tag of one value holding several, a private one's VM that of the
+#: private dictionary, as an index column's: "A\\B" or none, and said): kept columns of
+READS_VERSION = 4  # another version are read again
 
 
 class Index(OnDemand):

@@ -9,11 +9,12 @@ import numpy as np
 
 from .._errors import FileGoneError, StorageError
 from .._facade import pandas as pd
-from .._files import NotDicomError
+from .._files import Header, NotDicomError, creators_of, one_value, private_entry
 from ._cells import dict_vr, tag_number
 from ._columns import TAGS, VECTORS, to_plain
 from ._files import Files
 from ._held import HeldTable
+from ._scan import WARNINGS_SEPARATOR, one_of_several, warning_lines
 from ._store import UNREAD
 
 __all__ = ["OnDemand"]
@@ -36,6 +37,10 @@ class OnDemand(HeldTable, Files):
 
     def _touch(self, paths: Any) -> None:
         """Note that the rows of ``paths`` changed (see the Index's)."""
+        raise NotImplementedError
+
+    def set_file_columns(self, rows: np.ndarray, values: Mapping[str, Any]) -> None:
+        """Set dbdicom's own columns of the files at ``rows`` (see the Index's)."""
         raise NotImplementedError
 
     def values(self, rows: np.ndarray, keyword: str) -> list[Any]:
@@ -95,24 +100,55 @@ class OnDemand(HeldTable, Files):
             return cols
         cols = {k: col.copy() for k, col in cols.items()}
         changed: set[str] = set()
+        said: dict[int, list[str]] = {}
         for r in todo:
             missing = [k for k in tags if cols[k][r] is UNREAD]
             if not missing:  # a row given twice: read already
                 continue
             changed.update(missing)
-            values = self._tags_of(str(self.frame["_path"].iat[r]), {k: tags[k] for k in missing})
+            values, lines = self._tags_of(
+                str(self.frame["_path"].iat[r]), {k: tags[k] for k in missing}
+            )
             for k in missing:
                 cols[k][r] = values.get(tags[k])
+            if lines:
+                said[r] = lines
         for k in changed:
             self.put_column(k, pd.Series(cols[k], dtype=object, index=self.frame.index))
         self._touch(self.array("_path", np.array(todo)))
         self._dirty = True
+        if said:
+            self._warn(said)
         return cols
 
-    def _tags_of(self, path: str, tags: Mapping[str, int]) -> dict[int, Any]:
-        """The values of ``tags`` (keyword: number) in the file ``path``; none in a bad file."""
+    def _warn(self, said: Mapping[int, list[str]]) -> None:
+        """Add to the ``_warning`` of each row of ``said`` its lines (those not there yet).
+
+        What a tag read on demand holds that the index keeps otherwise (a
+        text of several values where its VM is 1) is said where the scan
+        says it of an index column: ``problems()`` lists it.
+        """
+        rows = np.fromiter(said, dtype=np.int64, count=len(said))
+        old = self.array("_warning", rows)
+        new = []
+        for before, lines in zip(old, said.values(), strict=True):
+            kept = str(before).split(WARNINGS_SEPARATOR) if before else []
+            new.append(WARNINGS_SEPARATOR.join([*kept, *(x for x in lines if x not in kept)]))
+        self.set_file_columns(rows, {"_warning": np.array(new, dtype=object)})
+
+    def _tags_of(self, path: str, tags: Mapping[str, int]) -> tuple[dict[int, Any], list[str]]:
+        r"""The values of ``tags`` (keyword: number) in the file ``path``, and what to say.
+
+        Kept as the scan keeps an index column's: a tag of one value (VM 1)
+        holding several is its text as stored (``"A\B"``), or None for
+        numbers, dates and times; the lines for the row's ``_warning`` say
+        so, and which values could not be decoded (an IS of ``"1A"``). A
+        file that is no DICOM (any more) gives no value.
+        """
+        wanted = {t: dict_vr(t) for t in tags.values()}
+        creators = creators_of(wanted)  # of private tags: read too, for their VR and VM
         try:
-            return self._read_tags(path, {t: dict_vr(t) for t in tags.values()}).values
+            header = self._read_tags(path, {**wanted, **dict.fromkeys(creators.values(), "LO")})
         except StorageError:  # the store did not give it: no value to keep
             raise
         except FileNotFoundError as exc:  # not "no value" (trial I: it read None)
@@ -122,7 +158,8 @@ class OnDemand(HeldTable, Files):
                 "database.refresh() takes the change in (or reopen the folder); then ask again."
             ) from exc
         except (NotDicomError, EOFError, OSError):
-            return {}
+            return {}, []
+        return _kept(header, wanted, creators), warning_lines(header, wanted)
 
     def _unread(self, rows: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[int]:
         """The positions among ``rows`` where one of the columns ``cols`` is not read yet."""
@@ -143,3 +180,24 @@ class OnDemand(HeldTable, Files):
 
     def value(self, row: int, keyword: str) -> Any:
         return self.values(np.array([row]), keyword)[0]
+
+
+def _kept(header: Header, wanted: Mapping[int, str], creators: Mapping[int, int]) -> dict[int, Any]:
+    """The values of the tags ``wanted`` (number: VR) read in ``header``, as the index keeps them.
+
+    A tag of one value holding several: see :func:`~._scan.one_of_several`;
+    a private one's VR and VM are those pydicom's private dictionary gives
+    it in the block of its creator (``creators``: its creator's tag), if any.
+    """
+    values = header.values
+    out = {}
+    for tag, vr in wanted.items():
+        value = values.get(tag)
+        if isinstance(value, tuple):
+            entry = private_entry(tag, values.get(creators[tag])) if tag in creators else None
+            if entry is not None:
+                vr = entry[0].split(" or ")[0]
+            if entry[1] == "1" if entry is not None else one_value(tag):
+                value = one_of_several(tag, vr, value, header)
+        out[tag] = value
+    return out

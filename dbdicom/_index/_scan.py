@@ -10,11 +10,10 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from pydicom.datadict import dictionary_VM
 from pydicom.uid import UID
 
 from .._facade import pandas as pd
@@ -25,6 +24,7 @@ from .._files import (
     frame_values,
     grid_frame_values,
     image_problem,
+    one_value,
     read_any_header,
     scale_problem,
     several_values,
@@ -50,9 +50,11 @@ __all__ = [
     "header_row",
     "holds_unread",
     "idle_cores",
+    "one_of_several",
     "scan_files",
     "scan_one",
     "scanned_with_warnings",
+    "warning_lines",
     "warnings_of_each_file",
     "with_warnings",
     "WANTED",
@@ -68,7 +70,7 @@ _KEYWORD = {tag_of(kw): kw for kw in TAGS}
 # the index tags whose values are numbers
 _NUMERIC = frozenset(tag for tag, vr in WANTED.items() if vr in NUMERIC_VRS)
 # the index tags of one value (the dictionary's VM is 1): the index keeps one
-_SINGLE = frozenset(tag for tag in WANTED if dictionary_VM(tag) == "1")
+_SINGLE = frozenset(tag for tag in WANTED if one_value(tag))
 _PLAIN = (int, float, type(None))  # decoded numbers (most values): nothing to check
 _PLAIN_SET = frozenset(_PLAIN)
 #: between the reasons of one file's ``_warning``
@@ -227,8 +229,7 @@ def header_row(row: Row, header: Header) -> Row:
     row["_encapsulated"] = header.encapsulated
     row["_float_bits"] = header.float_bits
     row["_modality_lut"] = header.has_modality_lut
-    warnings = [f"{tag_label(tag)}: {why}{_UNREAD}" for tag, why in sorted(header.problems.items())]
-    warnings += [f"{tag_label(tag)}: {why}" for tag, why in sorted(header.notes.items())]
+    warnings = warning_lines(header)
     if header.has_pixels:
         row["_image"], note = image_problem(row)
         if note:
@@ -273,18 +274,42 @@ def _kept_value(tag: int, value: Any, header: Header) -> Any:
             header.problems.setdefault(tag, why)
             return None
     elif tag in _SINGLE and isinstance(value, tuple):
-        text, said = several_values(WANTED[tag], value)
-        if text is None:  # "1.0\\2.0": no one number is the value
-            header.problems.setdefault(tag, said)
-        else:  # "A\\B": the text as stored, which keeps the record apart and found
-            header.notes.setdefault(tag, f"{said}: read as the text '{text}'")
-        return text
+        return one_of_several(tag, WANTED[tag], value, header)
     elif tag in _VECTORS and value is not None:
         n = len(value) if isinstance(value, tuple) else 1
         if n != _VECTORS[tag]:  # the index would keep some of them: no position
             header.problems.setdefault(tag, f"it has {n} values, where {_VECTORS[tag]} are due")
             return None
     return value
+
+
+def one_of_several(tag: int, vr: str, value: tuple[Any, ...], header: Header) -> str | None:
+    r"""What a tag of one value (VM 1) holding several (``value``) is kept as, said in ``header``.
+
+    The text as stored (``"A\B"``), noted: it keeps the record apart and
+    found; None for numbers, dates and times (``"1.0\2.0"``: no one of them
+    is the value), a problem. The rule of index columns and of tags read on
+    demand alike (see :func:`~dbdicom._files.several_values`).
+    """
+    text, said = several_values(vr, value)
+    if text is None:
+        header.problems.setdefault(tag, said)
+    else:
+        header.notes.setdefault(tag, f"{said}: read as the text '{text}'")
+    return text
+
+
+def warning_lines(header: Header, tags: Iterable[int] | None = None) -> list[str]:
+    """The lines of a row's ``_warning`` saying the problems and notes of ``header``.
+
+    Those of ``tags`` only, if given. A problem is a value read as none.
+    """
+    problems, notes = header.problems, header.notes
+    if tags is not None:
+        problems = {t: problems[t] for t in tags if t in problems}
+        notes = {t: notes[t] for t in tags if t in notes}
+    lines = [f"{tag_label(tag)}: {why}{_UNREAD}" for tag, why in sorted(problems.items())]
+    return lines + [f"{tag_label(tag)}: {why}" for tag, why in sorted(notes.items())]
 
 
 def holds_unread(warning: str | None, tag: int) -> bool:

@@ -190,22 +190,26 @@ def ct_image(pixels: np.ndarray, **attributes: Any) -> Dataset:
 
 
 def modality_image(modality: str | None, pixels: np.ndarray) -> Dataset:
-    """Return a valid single-frame image whose SOP class is true of ``modality``.
+    """Return a valid single-frame image whose SOP class is true of ``modality`` and ``pixels``.
 
     CT: a CT Image (:func:`ct_image`); MR or none: an MR Image
     (:func:`mr_image`); any other (PT, US, OT...), whose classes need
-    acquisition attributes no template can make up: a Secondary Capture
+    acquisition attributes no template can make up, and colour pixels of
+    any (the CT and MR Image IODs are grey-scale): a Secondary Capture
     Image (:func:`~dbdicom._templates.secondary_capture`) with that
-    Modality, on the image plane and frame of reference of the MR template
-    (an image written from an array has a place: an axial 1.5 mm x 1.5 mm x
-    5 mm slice centred on the origin, until its coordinates say otherwise).
+    Modality (MR for none), without the acquisition attributes of the CT or
+    MR template, on the image plane and frame of reference of the MR
+    template (an image written from an array has a place: an axial 1.5 mm
+    x 1.5 mm x 5 mm slice centred on the origin, until its coordinates say
+    otherwise).
 
     Parameters
     ----------
     modality
         The Modality the image is of (None or empty: MR).
     pixels
-        2-D integer array in (row, column) order, as the templates take it.
+        2-D integer array in (row, column) order, or (row, column, 3)
+        ``uint8`` RGB, as the templates take it.
 
     Returns
     -------
@@ -221,14 +225,18 @@ def modality_image(modality: str | None, pixels: np.ndarray) -> Dataset:
     >>> ds = modality_image("PT", zeros)
     >>> ds.SOPClassUID.name, ds.Modality, ds.ImageOrientationPatient
     ('Secondary Capture Image Storage', 'PT', [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    >>> ds = modality_image(None, np.zeros((4, 4, 3), np.uint8))
+    >>> ds.SOPClassUID.name, ds.Modality, ds.PhotometricInterpretation, "EchoTime" in ds
+    ('Secondary Capture Image Storage', 'MR', 'RGB', False)
     """
-    if modality == "CT":
+    grey = np.ndim(pixels) == 2
+    if modality == "CT" and grey:
         return ct_image(pixels)
-    if not modality or modality == "MR":
+    if (not modality or modality == "MR") and grey:
         return mr_image(pixels)
     ds = secondary_capture(pixels)
     plane: dict[str, Any] = {
-        "Modality": modality,
+        "Modality": modality or "MR",
         "FrameOfReferenceUID": new_uid(),
         "PositionReferenceIndicator": "",
     }
