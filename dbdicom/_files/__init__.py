@@ -58,7 +58,7 @@ from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
 from ._values import decode_value, encodings_for, several_values, to_python
 from ._versions import path_version, version
-from ._walker import MODALITY_LUT
+from ._walker import MARKER_END, MODALITY_LUT, NO_MARKER
 
 __all__ = [
     "decode_stream_pydicom_cannot",
@@ -72,6 +72,7 @@ __all__ = [
     "SCALES",
     "scale_problem",
     "several_values",
+    "MARKER_END",
     "MODALITY_LUT",
     "FORMAT_KEYWORDS",
     "FORMAT_TAGS",
@@ -80,6 +81,7 @@ __all__ = [
     "Header",
     "Layouts",
     "NATIVE",
+    "NO_MARKER",
     "NeedsPydicom",
     "NotDicomError",
     "PALETTE",
