@@ -8,6 +8,7 @@ left, and never what an export still running there is writing.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,3 +151,37 @@ def test_temporaries_whose_owner_cannot_be_told_dead_are_kept(
     ct = db.database(demo).series(SeriesDescription="CT phantom")[0]
     ct.export_as_dicom(out)
     assert not left.exists() and all(p.exists() for p in kept)
+
+
+def _unshare_works() -> bool:
+    """Whether this test may run a process in a PID namespace of its own (root, util-linux)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    done = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs root and unshare(1)")
+def test_an_export_running_in_another_pid_namespace_is_left_alone(
+    demo: Path, tmp_path: Path, children: list[subprocess.Popen[bytes]]
+) -> None:
+    """A sandbox or container that shares the host's name numbers its processes apart.
+
+    Its export's id (1 there) was taken for one of this namespace (init, started at
+    another time): its temporary, being written, was removed by the next export here.
+    """
+    out = tmp_path / "out"
+    command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable]
+    child = subprocess.Popen([*command, "-c", CHILD, str(demo), str(out)])
+    children.append(child)
+    deadline = time.monotonic() + START
+    while not _temporaries(out):
+        if child.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the child export ended ({child.returncode}) or wrote no temporary")
+        time.sleep(0.02)
+    (running,) = _temporaries(out)
+    ct = db.database(demo).series(SeriesDescription="CT phantom")[0]
+    ct.export_as_dicom(out)
+    assert running.exists()

@@ -103,6 +103,19 @@ def test_a_folder_renamed_while_open_says_so_and_close_lets_it_go(
     again.close()
 
 
+def test_edits_held_in_memory_of_a_folder_renamed_while_open_are_not_dropped_silently(
+    demo_folder: Path, tmp_path: Path
+) -> None:
+    """close() let the folder go and returned True without a word about them."""
+    database = db.database(demo_folder)
+    t2 = database.series(SeriesDescription="T2w")[0]
+    t2.read()
+    t2.SeriesDescription = "held in memory"
+    os.rename(demo_folder, tmp_path / "renamed")
+    with pytest.warns(db.DicomWarning, match="edits held in memory .* are dropped"):
+        assert database.close()
+
+
 CHILD = r"""
 import os, signal, sys
 import dbdicom as db

@@ -347,6 +347,28 @@ def test_a_copy_finished_after_the_folder_was_indexed_is_taken_in(
     assert reopened.refresh() is False
 
 
+def test_files_of_other_kinds_are_not_compared_at_each_refresh(
+    aged: tuple[Path, Manifest],
+) -> None:
+    """A file whose head is there without the DICM marker is no copy under way.
+
+    (A folder may hold many: sidecars, NIfTI files. Comparing them all at
+    each reopen and refresh made those ten times slower.) A full refresh
+    still reads it again when it changed.
+    """
+    root, _ = aged
+    notes = root / "notes.json"
+    notes.write_text('{"comment": "' + "x" * 300 + '"}')
+    old = _age(root)
+    database = db.database(root)
+    assert "not a DICOM file" in dict(database.problems().itertuples(index=False))["notes.json"]
+    notes.write_text('{"comment": "' + "y" * 400 + '"}')  # in place: its folder's time kept
+    os.utime(root, ns=(old, old))
+    assert database.refresh() is False
+    assert database.refresh(full=True) is True
+    database.close()
+
+
 def test_a_folder_changed_in_the_last_seconds_is_listed_again(
     database_folder: tuple[Path, Manifest], listed: list[str]
 ) -> None:

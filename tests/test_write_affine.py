@@ -176,6 +176,22 @@ def test_a_slice_location_counted_against_the_normal_is_kept(study: db.Study) ->
     assert [float(f.ImagePositionPatient[2]) for f in files] == [50.0, 53.0, 56.0, 59.0]
 
 
+def test_a_slice_location_of_the_table_position_of_oblique_slices_is_kept(
+    study: db.Study,
+) -> None:
+    """A CT with a gantry tilt, and some scanners' oblique slices, count SliceLocation along
+    the patient axis nearest the normal (the table): a round trip of such a series with its
+    own affine (da.dicom.affine) was refused as a contradiction."""
+    oblique = AFFINE.copy()
+    oblique[:3, :3] = _rotation(0.35) @ AFFINE[:3, :3]
+    positions = oblique[:3, 3] + np.arange(4)[:, None] * oblique[:3, 2]
+    table = [round(float(z), 4) for z in positions[:, 2]]
+    files = _files(study.new_series().set_xarray(_slab(table, oblique)))
+    assert [float(f.SliceLocation) for f in files] == table
+    with pytest.raises(db.InvalidValueError, match="SliceLocation"):  # another spacing still
+        study.new_series().set_xarray(_slab([x * 1.2 for x in table], oblique))
+
+
 def test_a_slice_location_within_a_rounding_of_the_affine_is_kept(study: db.Study) -> None:
     oblique = AFFINE.copy()
     oblique[:3, :3] = _rotation(0.3) @ AFFINE[:3, :3]

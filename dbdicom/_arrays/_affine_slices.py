@@ -118,7 +118,9 @@ class AffineSlices:
         point"), so it may differ from each position projected on the slice
         normal by one constant, within 1e-3 mm or a hundredth of the slice
         step, and may count against the normal (scanners' files do: two
-        series of pydicom's test files); another spacing is a contradiction: an
+        series of pydicom's test files), or count the patient axis nearest
+        the normal instead (the table position: a CT with a gantry tilt, some
+        scanners' oblique slices); another spacing is a contradiction: an
         :class:`~dbdicom.InvalidValueError` names both and the ways out.
 
         Examples
@@ -128,6 +130,10 @@ class AffineSlices:
         >>> axial = np.tile([1.0, 0, 0, 0, 1, 0], (3, 1))
         >>> slices.check_locations(np.array([10.0, 13.0, 16.0]), at, axial)  # an offset: kept
         >>> slices.check_locations(np.array([10.0, 7.0, 4.0]), at, axial)  # counted back: kept
+        >>> c, s = np.cos(0.35), np.sin(0.35)  # slices tilted 20 degrees, 3 mm apart
+        >>> tilted = np.tile([1.0, 0, 0, 0, c, -s], (3, 1))
+        >>> placed = np.arange(3)[:, None] * 3 * np.array([0, s, c])
+        >>> slices.check_locations(placed[:, 2], placed, tilted)  # the table position: kept
         >>> slices.check_locations(np.array([10.0, 20.0, 30.0]), at, axial)
         Traceback (most recent call last):
         ...
@@ -141,10 +147,12 @@ class AffineSlices:
         normals = np.cross(cosines[:, :3], cosines[:, 3:])
         normals /= np.linalg.norm(normals, axis=1, keepdims=True)
         along = np.einsum("ij,ij->i", positions[given], normals)
+        table = positions[given][:, int(np.argmax(np.abs(normals).mean(axis=0)))]
         step = float(self.shared["SpacingBetweenSlices"])
-        for sign in (1.0, -1.0):  # along the normal, or against it
-            if float(np.ptp(locations[given] - sign * along)) <= max(1e-3, step / 100):
-                return
+        for counted in (along, table):  # along the normal, or its nearest patient axis
+            for sign in (1.0, -1.0):  # that way, or against it
+                if float(np.ptp(locations[given] - sign * counted)) <= max(1e-3, step / 100):
+                    return
         pairs = list(dict.fromkeys(zip(locations[given].tolist(), along.tolist(), strict=True)))
         more = ", ..." if len(pairs) > 6 else ""
         said = ", ".join(f"{x:.6g}" for x, _ in pairs[:6]) + more

@@ -8,15 +8,19 @@ behind. Its name says whose it is::
 
     .dbdicom-<host>-<pid>-<start>-<random>.<kind><extension>
 
-``<host>`` is a short hash of the host's name, ``<pid>`` the process's id
-and ``<start>`` the time it started (in clock ticks since boot, from
-``/proc``; 0 where the system does not say). The next export into the
-same folder removes the temporaries whose process is gone: of this host,
-and no process of that id runs, or the one that does started at another
-time (the id was reused). A temporary of a process that still runs (an
-export at the same time), of another host (a shared disk), or whose
-name says no owner (an older dbdicom's) is never touched. On systems
-without POSIX signals (Windows) nothing is swept.
+``<host>`` is a short hash of the host's name and of the process's PID
+namespace (a container or sandbox -- a Flatpak's, a ``docker run
+--uts=host`` -- that shares the host's name numbers its processes apart),
+``<pid>`` the process's id and ``<start>`` the time it started (in clock
+ticks since boot, from ``/proc``; 0 where the system does not say). The
+next export into the same folder removes the temporaries whose process is
+gone: of this host and namespace, and no process of that id runs, or the
+one that does started at another time (the id was reused). A temporary of
+a process that still runs (an export at the same time; another user's,
+which ``/proc`` mounted with ``hidepid`` does not show), of another host
+or namespace (a shared disk), or whose name says no owner (an older
+dbdicom's) is never touched. On systems without POSIX signals (Windows)
+nothing is swept.
 """
 
 from __future__ import annotations
@@ -40,7 +44,12 @@ _NAME = re.compile(r"\.dbdicom-([0-9a-f]{8})-([0-9]+)-([0-9]+)-[0-9a-f]{8}\.")
 
 @functools.cache
 def _host() -> str:
-    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+    """The hash of the host's name and of this process's PID namespace (see the module)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:  # no /proc (macOS), or no namespaces: the host's processes are one set
+        namespace = ""
+    return hashlib.sha1(f"{socket.gethostname()} {namespace}".encode()).hexdigest()[:8]
 
 
 def _start(pid: int) -> int | None:
@@ -95,7 +104,8 @@ def _gone(name: str) -> bool:
     except ProcessLookupError:
         return True
     except OSError:  # another user's process runs with that id: its start says if it is ours
-        pass
+        now = _start(pid)  # (None: /proc hides it, mounted with hidepid: it runs)
+        return bool(start and now and now != start)
     now = _start(pid)
     return now is None or bool(start and now and now != start)
 

@@ -59,7 +59,7 @@ from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
 from ._values import decode_value, encodings_for, one_value, several_values, to_python
 from ._versions import path_version, version
-from ._walker import MODALITY_LUT
+from ._walker import MARKER_END, MODALITY_LUT, NO_MARKER
 
 __all__ = [
     "decode_stream_pydicom_cannot",
@@ -76,6 +76,7 @@ __all__ = [
     "creators_of",
     "private_entry",
     "one_value",
+    "MARKER_END",
     "MODALITY_LUT",
     "FORMAT_KEYWORDS",
     "FORMAT_TAGS",
@@ -84,6 +85,7 @@ __all__ = [
     "Header",
     "Layouts",
     "NATIVE",
+    "NO_MARKER",
     "NeedsPydicom",
     "NotDicomError",
     "PALETTE",

@@ -30,7 +30,9 @@ from ._sniff import starts_like_dicom
 from ._window import Window
 
 __all__ = [
+    "MARKER_END",
     "MAX_NESTING",
+    "NO_MARKER",
     "End",
     "NeedsPydicom",
     "NotDicomError",
@@ -45,6 +47,11 @@ PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 PER_FRAME_GROUPS = 0x52009230
 #: (0028,3000) Modality LUT Sequence: stored values mapped to physical ones by a table
 MODALITY_LUT = 0x00283000
+
+#: the bytes of a file's preamble and its 'DICM' marker
+MARKER_END = 132
+#: why a file of at least :data:`MARKER_END` bytes is not DICOM: it has no marker
+NO_MARKER = "no 'DICM' marker at byte 128"
 
 #: sequences nested deeper than this are left to pydicom
 MAX_NESTING = 1000
@@ -222,13 +229,13 @@ def _no_marker(data: bytes) -> Exception:
         return NotDicomError("the file is empty (0 bytes)")
     if data.startswith(_ZIP_STARTS):
         return NotDicomError(
-            "not a DICOM file but a zip archive (no 'DICM' marker at byte 128): "
+            f"not a DICOM file but a zip archive ({NO_MARKER}): "
             "database.import_dicom('<its path>') copies the DICOM files it holds into the "
             "database, and db.database('<its path>') opens it as a database of its own"
         )
     if starts_like_dicom(data):
         return NeedsPydicom("no file meta header")
-    return NotDicomError("not a DICOM file: no 'DICM' marker at byte 128")
+    return NotDicomError(f"not a DICOM file: {NO_MARKER}")
 
 
 def _keep_meta(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._facade import pandas as pd
+from .._files import MARKER_END, NO_MARKER
 from ._arrow import SavedTable
 from ._cells import overwrite_rows, text_in, with_cells
 from ._columns import (
@@ -534,19 +535,30 @@ class Index(OnDemand):
     def problem_rows(self) -> np.ndarray:
         """Positions of the rows of files that may be a copy not yet finished.
 
-        Those that could not be read into the hierarchy (``_error`` set: not
-        DICOM, unreadable, entries that are not files) and those whose pixel
-        data ends past the end of the file (truncated): few, so a refresh
-        compares them all (see :meth:`refresh`). Found from the codes of the
-        category column a reopen holds, without making its text.
+        Those that could not be read into the hierarchy (``_error`` set:
+        unreadable, cut short, entries that are not files, not DICOM) and
+        those whose pixel data ends past the end of the file (truncated):
+        few, so a refresh compares them all (see :meth:`refresh`). Not the
+        files of other kinds (a folder's ``.json``, ``.nii.gz``...: there may
+        be many): a file whose first :data:`~dbdicom._files.MARKER_END` bytes
+        are there without the 'DICM' marker is no copy of a DICOM file under
+        way. Found from the codes of the category column a reopen holds,
+        without making its text.
         """
         held = self.codes("_error")
+        whole = self.array("_size") >= MARKER_END
         if held is None:
             bad = np.ones(self.n_rows, dtype=bool)
             bad[self.ok] = False
+            rows = np.flatnonzero(bad & whole)
+            said = self.array("_error", rows).tolist()
+            bad[rows[[isinstance(e, str) and NO_MARKER in e for e in said]]] = False
         else:
             words, codes = held
-            bad = np.isin(codes, [i for i, word in enumerate(words.tolist()) if word])
+            said = words.tolist()
+            bad = np.isin(codes, [i for i, word in enumerate(said) if word])
+            other = np.isin(codes, [i for i, word in enumerate(said) if NO_MARKER in word])
+            bad &= ~(other & whole)
         offset = self.array("_offset")
         with np.errstate(invalid="ignore"):
             bad |= (offset > 0) & (offset + self.array("_nbytes") > self.array("_size"))

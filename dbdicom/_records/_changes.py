@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import (
     DatabaseNotFoundError,
     DicomError,
+    DicomWarning,
     DiskFullError,
     InvalidFileError,
     ReadOnlyError,
@@ -52,6 +54,8 @@ class Changes:
     indexed: Callable[[Iterable[str]], None]
     # lets other writers in (see _shared)
     release: Callable[[], None]
+    # the files whose edits are held in memory, not written yet (see read())
+    pending: set[str]
 
     def begin(self) -> Journal:  # pragma: no cover - defined by the Editor
         raise NotImplementedError
@@ -74,6 +78,27 @@ class Changes:
         except OSError:
             return True
         return (st.st_dev, st.st_ino) != self.identity
+
+    def let_go_moved(self) -> None:
+        """Let the folder go once it was moved (:meth:`moved`): nothing can be written there.
+
+        Its changes went with it (in its journal), not the edits held in memory
+        (``read()``): a :class:`~dbdicom.DicomWarning` says they are dropped,
+        and how to make them again.
+        """
+        if self.pending:
+            first, n = sorted(self.pending)[0], len(self.pending)
+            more = f" (and {n - 1} more)" if n > 1 else ""
+            warnings.warn(
+                f"the folder {self.root} was renamed, moved or removed while the database "
+                f"was open: the edits held in memory (read()) of {first}{more} could not be "
+                "written there, and are dropped. Open the folder where it is now "
+                "(db.database(new_path)) and make them again.",
+                DicomWarning,
+                stacklevel=3,
+            )
+            self.pending.clear()
+        self.release()
 
     def gone(self) -> DatabaseNotFoundError:
         """The error of a change asked after the folder was renamed, moved or removed."""

@@ -266,12 +266,12 @@ class Database(Record):
     def close(self) -> bool:
         """Close the database; its records can no longer be used.
 
-        Edits held in memory (:meth:`read`) are written to disk first. With
-        unsaved changes made in this session, the dialog asks whether to save
-        them (yes), restore the last saved state (no) or cancel: then the
-        database stays open and the changes stay unsaved. Without a terminal
-        to answer, the dialog cancels: nothing is ever discarded silently.
-        Returns True when the database was closed.
+        Edits held in memory (:meth:`read`) are written to disk first (of a
+        folder moved away, dropped with a DicomWarning). With unsaved changes
+        made in this session, the dialog asks whether to save them (yes),
+        restore the last saved state (no) or cancel: then the database stays
+        open and the changes stay unsaved. Without a terminal to answer, the
+        dialog cancels: nothing is ever discarded silently. True: closed.
         """
         if self._closed:
             return True
@@ -283,7 +283,7 @@ class Database(Record):
         editor = self._editor
         if editor.moved():  # nothing can be written: the changes went with the folder
             self._closed = True
-            editor.release()
+            editor.let_go_moved()  # (and the edits held in memory are dropped, said)
             return True
         if editor.pending:
             editor.write_pending()
