@@ -43,6 +43,30 @@ def test_a_source_value_dicom_cannot_hold_is_kept_as_it_is(tmp_path: Path) -> No
         assert pydicom.dcmread(path).ProtocolName == LONG
 
 
+def test_a_source_description_of_several_values_says_nothing_untrue(tmp_path: Path) -> None:
+    r"""A SeriesDescription 'T1\T2' (two values in a tag of one) of the source, in the attrs.
+
+    The new series' own attributes win over the attrs (see docs/writing.md):
+    the new files hold no SeriesDescription, as any new_sibling()'s; the
+    attr is not written, and no warning says the files keep it (a review).
+    """
+    ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P")
+    ds.SeriesDescription = ["T1", "T2"]
+    write_dataset(ds, tmp_path / "a.dcm")
+    database = db.database(tmp_path)
+    source = database.series()[0]
+    da = source.to_xarray()
+    assert da.attrs["SeriesDescription"] == "T1\\T2"
+    derived = source.new_sibling()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        derived.set_xarray(da)
+    assert "SeriesDescription" not in pydicom.dcmread(derived.files()[0])
+    named = source.new_sibling(SeriesDescription="named")
+    named.set_xarray(da.assign_attrs(SeriesDescription="x" * 80))  # the series' own wins
+    assert pydicom.dcmread(named.files()[0]).SeriesDescription == "named"
+
+
 def test_an_invalid_value_the_user_sets_is_an_error(tmp_path: Path) -> None:
     """A review: a value set on purpose, and not the source's, must not vanish silently."""
     database = db.database(tmp_path)

@@ -194,13 +194,13 @@ class PlanBuilder:
     ) -> None:
         modality, samples = template_modality(target, attrs), encoding.samples
         self.template = Template(int(shape[0]), int(shape[1]), modality, samples)
-        self.keep_new, self.pydicom_only = keep_new, pydicom_only
-        self.encoding = encoding
+        self.keep_new, self.pydicom_only, self.encoding = keep_new, pydicom_only, encoding
         self.levels = [k for level in ("patient", "study", "series") for k in levels.get(level, ())]
         parents = {k for level in ("patient", "study") for k in levels.get(level, ())}
-        # the attrs, checked once and set in every frame: the target's patient
-        # and study win over the array's, and what a derived frame drops stays out
-        shared = shared_attrs(attrs, parents | set(DROP), sources)
+        # the attrs, checked once and set in every frame: the target's attributes
+        # (its patient's, study's, own) win over the array's, and what a derived
+        # frame drops stays out
+        shared = shared_attrs(attrs, parents | set(DROP) | set(target), sources)
         what = description or (
             f"derived by dbdicom from {len({s.series_uid for s in sources})} series"
             if sources
