@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._facade import is_na
-from .._index import TAGS, VECTORS, Index, vr_of
+from .._index import TAGS, VECTORS, Index, is_among, vr_of
 from ._plain import dt_datetime64
 
 __all__ = [
@@ -106,7 +106,7 @@ def frame_table(index: Index, rows: np.ndarray) -> FrameTable:
         # missing): its geometry is in them, not at the top level
         frame_paths = index.frames_array("_path")
         paths = index.array("_path", row_of)
-        grouped = np.isin(paths, np.unique(frame_paths))
+        grouped = is_among(paths, frame_paths.tolist())
         if grouped.any():
             lookup = {
                 (p, int(f)): i

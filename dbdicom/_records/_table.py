@@ -42,6 +42,7 @@ from .._index import (
     VECTORS,
     check_tag,
     frame_values_by_file,
+    is_among,
     vr_of,
 )
 
@@ -247,7 +248,7 @@ def _shared(index: Any, rows: np.ndarray, keyword: str) -> dict[int, Any]:
         return {}
     paths = index.array("_path", rows)
     out = {}
-    for k in np.flatnonzero(np.isin(paths, list(by_file))):
+    for k in np.flatnonzero(is_among(paths, by_file.keys())):
         values = by_file[paths[k]]
         if values and all(v == values[0] for v in values):
             out[int(k)] = values[0]
