@@ -152,8 +152,13 @@ def frame_values(index: Index, table: FrameTable, keyword: str, read: bool = Tru
         n = VECTORS.get(keyword)
         cols = [f"{keyword}[{i}]" for i in range(n)] if n else [keyword]
         if all(c in frames.columns for c in cols):
-            for k in np.flatnonzero(fpos >= 0):
-                cells = [frames[c].iat[int(fpos[k])] for c in cols]
+            where = np.flatnonzero(fpos >= 0)
+            at = fpos[where].astype(np.int64)
+            # each column taken once at those frames (``frames[c].iat[i]`` per frame was
+            # ~40 us, i.e. ~150 ms for a 40-frame enhanced file's to_xarray)
+            taken = [frames[c].take(at).to_numpy(dtype=object) for c in cols]
+            for j, k in enumerate(where.tolist()):
+                cells = [column[j] for column in taken]
                 if n:
                     if not any(_missing(c) for c in cells):
                         values[k] = tuple(float(c) for c in cells)
