@@ -141,7 +141,7 @@ def frame_values(index: Index, table: FrameTable, keyword: str, read: bool = Tru
         return [int(f) for f in table["_frame"]]
     rows = table["_row"]
     unique, inverse = np.unique(rows, return_inverse=True)
-    if read or keyword in TAGS or keyword in index.names:
+    if read or keyword in TAGS or index.holds(keyword):
         per_instance = index.values(unique, keyword)
     else:
         per_instance = [None] * len(unique)
