@@ -182,7 +182,9 @@ def _vectors(blocks: list[np.ndarray]) -> np.ndarray:
     """Component columns as one column of tuples (None where absent)."""
     block = np.column_stack(blocks) if blocks else np.empty((0, 0))
     out = np.empty(len(block), dtype=object)
-    out[:] = [None if np.isnan(r).all() else tuple(r) for r in block.tolist()]
+    absent: list[bool] = np.all(np.isnan(block), axis=1).tolist()  # not a numpy call per row
+    rows = block.tolist()
+    out[:] = [None if gone else tuple(r) for r, gone in zip(rows, absent, strict=True)]
     return out
 
 
