@@ -184,3 +184,19 @@ def test_pydicom_test_files(tmp_path: Path) -> None:
     assert mr.SeriesDescription == (source.get("SeriesDescription") or None)
     assert mr.PatientName == str(source.PatientName)
     assert mr.Rows == [source.Rows]
+
+
+def test_frames_of_enhanced_files_count_at_every_level(database: db.Database) -> None:
+    # an enhanced file's EchoTime is in its functional groups, one per frame; the reads of
+    # the levels above look for such files among theirs (by path) before reducing
+    study = database.studies(StudyDescription="MR brain")[0]
+    enhanced = study.series(SeriesDescription="ME enhanced")[0]
+    vfa = study.series(SeriesDescription="VFA")[0]
+    assert enhanced.EchoTime == [5.0, 15.0]
+    assert vfa.EchoTime == [2.0]
+    assert study.EchoTime == [2.0, 5.0, 15.0]
+    assert {2.0, 5.0, 15.0} <= set(database.EchoTime)
+    assert database.unique("EchoTime") == database.EchoTime
+    assert enhanced.instances()[0].EchoTime == [5.0, 15.0]
+    da = enhanced.to_xarray()
+    assert sorted(set(da.EchoTime.values.tolist())) == [5.0, 15.0]

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pydicom
+from builders import build_database
 from pydicom.data import get_testdata_file
 
 import dbdicom as db
@@ -83,3 +84,35 @@ def test_a_sequence_of_several_items_gives_no_frame_value(tmp_path: Path) -> Non
     database = db.database(tmp_path / "dicom")
     assert database.series()[0].to_xarray().attrs["ReferencedFrameNumber"] == 10
     database.close()
+
+
+def test_edits_next_to_an_enhanced_file_keep_its_frames(tmp_path: Path) -> None:
+    """An edit of single-frame files updates their rows in place; the frames table stays whole.
+
+    (Any enhanced file in the folder made every edit rebuild, re-sort and key again the
+    whole index; the in-place update is now refused only for files that have frames.)
+    """
+    root = tmp_path / "database"
+    build_database(root)
+    database = db.database(root)
+    study = database.studies(StudyDescription="MR brain")[0]
+    vfa = study.series(SeriesDescription="VFA")[0]
+    enhanced = study.series(SeriesDescription="ME enhanced")[0]
+    frames_before = database.index.n_frames
+    first = vfa.instances()[0]
+    first.EchoTime = 7.5
+    vfa.SeriesDescription = "VFA edited"
+    assert first.EchoTime == 7.5 and vfa.SeriesDescription == "VFA edited"
+    assert sorted(vfa.EchoTime) == [2.0, 7.5]
+    assert database.index.n_frames == frames_before
+    assert enhanced.EchoTime == [5.0, 15.0] and study.EchoTime == [2.0, 5.0, 7.5, 15.0]
+    enhanced.SeriesDescription = "ME edited"  # a file with frames: read again whole
+    assert enhanced.EchoTime == [5.0, 15.0] and database.index.n_frames == frames_before
+    assert enhanced.to_xarray().sizes["EchoTime"] == 2
+    database.save()
+    database.close()
+    again = db.database(root)
+    (series,) = again.series(SeriesDescription="VFA edited")
+    assert sorted(series.EchoTime) == [2.0, 7.5]
+    assert again.series(SeriesDescription="ME edited")[0].EchoTime == [5.0, 15.0]
+    assert again.index.n_frames == frames_before

@@ -146,3 +146,22 @@ def test_a_loaded_index_is_the_saved_frame_and_outlives_its_file(tmp_path: Path)
     save_frame(frame.iloc[::-1].reset_index(drop=True), path)  # replaced while in use
     path.unlink()
     pd.testing.assert_frame_equal(back, frame)
+
+
+def test_repeated_on_demand_values_are_decoded_alike(tmp_path: Path) -> None:
+    """Rows with the same saved text get the same value (each text is decoded once)."""
+    cells: list[object] = [1.5, (1.0, 2.0), UNREAD, b"\x00\x01", "HFS", (1.0, 2.0), 1.5, None]
+    cells = cells * 50
+    frame = pd.DataFrame(
+        {
+            "_path": pd.array([f"f{i:04d}" for i in range(len(cells))], dtype="str"),
+            "PatientPosition": pd.Series(cells, dtype=object),
+        }
+    )
+    save_frame(frame, tmp_path / "index.arrow")
+    loaded = load_frame(tmp_path / "index.arrow")
+    assert loaded is not None
+    back = loaded[0]["PatientPosition"].tolist()
+    assert len(back) == len(cells)
+    for a, b in zip(back, cells, strict=True):
+        assert a is UNREAD if b is UNREAD else (a == b and type(a) is type(b))

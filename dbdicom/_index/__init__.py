@@ -22,7 +22,7 @@ from ._columns import (
 )
 from ._index import Index, assign_keys, find_problems
 from ._keys import copy_mark
-from ._order import Lookup, factorize, sort_rows
+from ._order import Lookup, factorize, is_among, sort_rows
 from ._perframe import frame_values_by_file
 from ._query import Query, match_values, parse_query, select_rows
 from ._remote import RemoteIndex
@@ -65,6 +65,7 @@ __all__ = [
     "file_report",
     "find_problems",
     "header_row",
+    "is_among",
     "holds_unread",
     "keyword_of",
     "match_values",

@@ -163,6 +163,16 @@ class HeldTable:
             return self._saved.columns
         return list(self.frame.columns)
 
+    def holds(self, name: str) -> bool:
+        """Whether the table has a column ``name``.
+
+        ``name in names`` made the list of every column first (~0.2 ms once a
+        pandas frame is held, twice per series line of ``print()``).
+        """
+        if self._frame is None and self._saved is not None:
+            return self._saved.table.schema.get_field_index(name) >= 0
+        return name in self.frame.columns
+
     def _data(self) -> Any:
         """The table as held now: the frame, or the Arrow table (see :attr:`frame`)."""
         return self._frame if self._frame is not None else self._saved

@@ -320,7 +320,10 @@ class Index(OnDemand):
             rows.append(row)
             frames.extend(fr)
         mask = text_in(self.frame["_path"], wanted)
-        if len(files) == len(wanted) == int(mask.sum()) and not frames and not len(self.frames):
+        in_place = len(files) == len(wanted) == int(mask.sum()) and not frames
+        if in_place and len(self.frames):  # (any enhanced file made every edit re-sort all)
+            in_place = not text_in(self.frames["_path"], wanted).any()  # nor had they frames
+        if in_place:
             self._replace_rows(np.flatnonzero(mask), column_data(rows), keep)  # rows in place
             self._stale -= wanted
             return

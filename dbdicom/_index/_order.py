@@ -10,14 +10,22 @@ Python comparison per row, and only the rows asked for are looked at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._facade import pandas as pd
 
-__all__ = ["Lookup", "SortKey", "factorize", "number_sort_key", "series_sort_key", "sort_rows"]
+__all__ = [
+    "Lookup",
+    "SortKey",
+    "factorize",
+    "is_among",
+    "number_sort_key",
+    "series_sort_key",
+    "sort_rows",
+]
 
 
 def factorize(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +80,27 @@ def factorize(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.nd
         uniques = uniques[order]
         codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
     return codes, uniques
+
+
+def is_among(values: np.ndarray, wanted: Iterable[Any]) -> np.ndarray:
+    """Whether each of ``values`` (text, such as paths) is one of ``wanted``: a boolean mask.
+
+    What ``numpy.isin`` gives, by hashing: for object arrays ``numpy.isin``
+    sorts both sides with a Python comparison per step (~190 ms for the
+    21,000 paths of a database against the 800 frames of its enhanced
+    files, paid at every attribute read of the database); a set answers
+    in ~1 ms. Missing values (None) are found only if ``wanted`` holds None.
+
+    Examples
+    --------
+    >>> is_among(np.array(["a/1", None, "b/2"], dtype=object), ["b/2", "c"]).tolist()
+    [False, False, True]
+    >>> is_among(np.array([], dtype=object), {"a"}).tolist()
+    []
+    """
+    found = wanted if isinstance(wanted, set | frozenset) else set(wanted)
+    items = np.asarray(values, dtype=object).tolist()
+    return np.fromiter((v in found for v in items), dtype=bool, count=len(items))
 
 
 #: the sort keys of one column at some rows (see :func:`sort_rows`)

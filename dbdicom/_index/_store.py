@@ -425,10 +425,17 @@ def decoded(column: pa.ChunkedArray) -> np.ndarray:
     not 20,000 (14 ms).
     """
     out = np.full(len(column), UNREAD, dtype=object)
+    # each distinct text decoded once (a tag read on demand for a whole database: 20,000
+    # json.loads of a few texts, ~0.3 s); the values are immutable (numbers, text, tuples,
+    # bytes), so rows may share one
+    known: dict[str, Any] = {}
     # a list, not to_numpy, which imports pandas (see _arrow)
     for row, text in enumerate(column.to_pylist()):
         if text is not None:
-            out[row] = _from_json(text)  # one by one: a tuple is one value, not a row of them
+            value = known.get(text, UNREAD)
+            if value is UNREAD:
+                value = known[text] = _from_json(text)
+            out[row] = value  # one by one: a tuple is one value, not a row of them
     return out
 
 

@@ -560,7 +560,7 @@ class Database(Record):
         index column dropped (numpy) before any value is made a Python one.
         """
         index = self.index
-        if column not in TAGS or (column not in VECTORS and column not in index.names):
+        if column not in TAGS or (column not in VECTORS and not index.holds(column)):
             return distinct(self._values(rows, column))
         ordered = self._in_order(rows)
         if column in VECTORS:

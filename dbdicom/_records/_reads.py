@@ -21,7 +21,7 @@ import numpy as np
 from .._checks import TagLike
 from .._custom import custom
 from .._facade import pandas as pd
-from .._index import check_tag, frame_values_by_file
+from .._index import check_tag, frame_values_by_file, is_among
 from ._attributes import KEYS, LEVEL_ATTRIBUTES, is_single, reduce_values, sorted_distinct
 from ._structure import empty_values, get_custom, get_empty, is_empty
 
@@ -99,7 +99,7 @@ def _with_frames(
     """
     index = db.index  # the frames table made (pandas) only when some of these files have frames
     held = index.frames_hold(column) and bool(
-        np.isin(index.array("_path", rows), index.frames_array("_path")).any()
+        is_among(index.array("_path", rows), index.frames_array("_path").tolist()).any()
     )
     by_file = frame_values_by_file(index.frames, column) if held else {}
     if not by_file:

@@ -27,6 +27,7 @@ import numpy as np
 from .._arrays import FrameTags, frames_of
 from .._dataset import PlanBuilder, Source
 from .._geometry import normal_grid, slice_numbers
+from .._index import is_among
 from ._record import Record
 
 __all__ = ["temporal_positions", "written_slices"]
@@ -89,7 +90,7 @@ def _source_positions(
     if rels and keyword in series._db.index.frame.columns:
         index = series._db.index
         ok = index.ok
-        rows = ok[np.isin(index.array("_path", ok), list(rels))]
+        rows = ok[is_among(index.array("_path", ok), rels)]
         keys = index.array("_path", rows).tolist()
         held = dict(zip(keys, index.values(rows, keyword), strict=True))
     out: list[float | None] = []
@@ -149,7 +150,7 @@ def _from_sources(
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if rels:
         ok = index.ok
-        rows = ok[np.isin(index.array("_path", ok), list(rels))]
+        rows = ok[is_among(index.array("_path", ok), rels)]
         keys = index.array("_path", rows).tolist()
         names = set(index.frame.columns)
         columns = {}

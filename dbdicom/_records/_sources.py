@@ -23,6 +23,7 @@ from .. import _arrays
 from .._arrays import PIXEL_COORDS, SEPARATOR, frames_of, tag_vectors
 from .._dataset import Source, dataset_source
 from .._errors import DicomError, GeometryError, InvalidValueError
+from .._index import is_among
 from ._record import Record
 
 __all__ = ["check_fits", "find_sources", "header_array"]
@@ -311,7 +312,7 @@ def _source_sizes(
     if rels:
         index = series._db.index
         ok = index.ok
-        rows = ok[np.isin(index.array("_path", ok), list(rels))]
+        rows = ok[is_among(index.array("_path", ok), rels)]
         names = set(index.frame.columns)
         sizes = np.stack([index.array(c, rows) for c in ("Rows", "Columns")], axis=-1)
         has = all(f"PixelSpacing[{i}]" in names for i in (0, 1))

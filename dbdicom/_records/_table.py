@@ -42,6 +42,7 @@ from .._index import (
     VECTORS,
     check_tag,
     frame_values_by_file,
+    is_among,
     vr_of,
 )
 
@@ -181,7 +182,9 @@ def _vectors(blocks: list[np.ndarray]) -> np.ndarray:
     """Component columns as one column of tuples (None where absent)."""
     block = np.column_stack(blocks) if blocks else np.empty((0, 0))
     out = np.empty(len(block), dtype=object)
-    out[:] = [None if np.isnan(r).all() else tuple(r) for r in block.tolist()]
+    absent: list[bool] = np.all(np.isnan(block), axis=1).tolist()  # not a numpy call per row
+    rows = block.tolist()
+    out[:] = [None if gone else tuple(r) for r, gone in zip(rows, absent, strict=True)]
     return out
 
 
@@ -247,7 +250,7 @@ def _shared(index: Any, rows: np.ndarray, keyword: str) -> dict[int, Any]:
         return {}
     paths = index.array("_path", rows)
     out = {}
-    for k in np.flatnonzero(np.isin(paths, list(by_file))):
+    for k in np.flatnonzero(is_among(paths, by_file.keys())):
         values = by_file[paths[k]]
         if values and all(v == values[0] for v in values):
             out[int(k)] = values[0]
