@@ -1047,3 +1047,16 @@ def test_an_array_of_another_database_is_written_without_its_sources(tmp_path: P
     series.set_xarray(da)
     assert series.to_xarray().values.tolist() == da.values.tolist()
     assert series.PatientName == "New^One"
+
+
+def test_small_dask_array_chunked_along_two_dims_written_in_place(demo: db.Database) -> None:
+    """Blocks of a grid (two tag dims chunked): each frame's values into its own file."""
+    vfa = demo.series(SeriesDescription="VFA")[0]
+    source = vfa.to_xarray(chunks={"SliceLocation": 2, "FlipAngle": 3})
+    assert len(source.data.chunks[0]) > 1 and len(source.data.chunks[1]) > 1
+    flips = xr.DataArray(np.arange(1, source.sizes["FlipAngle"] + 1), dims="FlipAngle")
+    derived = (source.astype(np.float32) * flips).assign_attrs(source.attrs)
+    out = vfa.new_sibling(SeriesDescription="by flip")
+    out.set_xarray(derived)
+    back = out.to_xarray(dims=list(source.dims[:-2]))
+    np.testing.assert_allclose(back.values, derived.values, atol=derived.values.max() / 65535)
