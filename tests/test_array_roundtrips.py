@@ -190,3 +190,49 @@ def test_refusal_of_absent_dim_lists_instance_number(tmp_path: Path) -> None:
         out.to_xarray(dims=["SliceLocation"])
     assert "none" not in str(err.value)
     database.close()
+
+
+def test_refusal_names_the_series_attribute_that_tells_two_acquisitions_apart(
+    tmp_path: Path,
+) -> None:
+    """Two acquisitions at the same positions sent under one SeriesInstanceUID.
+
+    The refusal listed SliceLocation, InstanceNumber and ImagePositionPatient
+    (4 values each, for 8 frames) and suggested fill=True, which cannot help:
+    not SeriesNumber, the tag that tells them apart, nor that the points of
+    SliceLocation hold two frames each.
+    """
+    uids = {
+        "StudyInstanceUID": new_uid(),
+        "SeriesInstanceUID": new_uid(),
+        "FrameOfReferenceUID": new_uid(),
+    }
+    for number in (7, 8):
+        for k in range(2):
+            ds = mr_image(
+                np.full((8, 8), number * 10 + k, dtype=np.uint16),
+                ImagePositionPatient=[0.0, 0.0, 5.0 * k],
+                InstanceNumber=k + 1,
+                SeriesNumber=number,
+                **uids,
+            )
+            write_dataset(ds, tmp_path / "db" / f"S{number}" / f"IM{k}")
+    database = db.database(tmp_path / "db")
+    (series,) = database.series()
+    with pytest.raises(db.GridError, match="no set of tags") as err:
+        series.to_xarray()
+    message = str(err.value)
+    assert "2 points of ['SliceLocation'] hold more than one frame" in message
+    assert "they differ in SeriesNumber" in message
+    assert "SeriesNumber (2 values)" in message and "series.subseries(SeriesNumber=" in message
+    with pytest.raises(db.GridError, match="They differ in SeriesNumber: add one"):
+        series.to_xarray(dims=["SliceLocation"])
+    da = series.to_xarray(dims=["SliceLocation", "SeriesNumber"])
+    assert da.sel(SliceLocation=5.0, SeriesNumber=8).values.max() == 81
+    # merged so that nothing tells them apart: the way out is to leave frames out
+    for instance in series.instances():
+        instance.SeriesNumber = 7
+    with pytest.raises(db.GridError, match="no tag tells them apart: leave one of each out"):
+        series.to_xarray()
+    database.restore()
+    database.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,45 @@ def test_subseries_writes_what_copies_one_at_a_time_write(demo: db.Database) -> 
     assert [n for n, _ in _contents(batch)] == [n for n, _ in _contents(one_by_one)]
     assert [n for n, _ in _contents(batch)][-2:] == [19, 20]
     assert demo.restore() > 0
+
+
+def test_an_import_says_which_files_of_a_known_instance_hold_other_content(
+    tmp_path: Path,
+) -> None:
+    """An overlapping export: a slice sent again unchanged, and one sent again corrected.
+
+    Both were skipped with one message, "already in the database", so that the
+    corrected file (or, in one folder, a complete file after a truncated copy of
+    it) was dropped without a word that its content differed.
+    """
+    incoming, database_folder = tmp_path / "incoming", tmp_path / "database"
+    database_folder.mkdir()
+    ds = mr_image(np.full((8, 8), 7, np.uint16), PatientID="IMP")
+    write_dataset(ds, incoming / "a.dcm")
+    shutil.copyfile(incoming / "a.dcm", incoming / "b_same.dcm")
+    ds.PixelData = np.full((8, 8), 9, np.uint16).tobytes()
+    write_dataset(ds, incoming / "c_other.dcm")
+    database = db.database(database_folder)
+    with pytest.warns(db.DicomWarning) as said:
+        (new,) = database.import_dicom(incoming)
+    texts = [str(w.message) for w in said]
+    (same,) = [t for t in texts if "b_same.dcm" in t]
+    assert "other content" not in same and f"as {incoming / 'a.dcm'}" in same
+    (other,) = [t for t in texts if "c_other.dcm" in t]
+    assert other.startswith("1 file(s) not imported: their SOPInstanceUID is already")
+    assert f"differs from {incoming / 'a.dcm'}" in other and ".remove()" in other
+    assert int(pydicom.dcmread(new.path).pixel_array.max()) == 7
+
+    (again,) = [w.message for w in _imported(database, incoming / "c_other.dcm")]
+    assert f"differs from {new.path}" in str(again)  # the database's file
+    assert not [w for w in _imported(database, incoming / "b_same.dcm") if "other" in str(w)]
+    new.remove()  # the way out the message gives
+    (fixed,) = database.import_dicom(incoming / "c_other.dcm")
+    assert int(pydicom.dcmread(fixed.path).pixel_array.max()) == 9
+
+
+def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage]:
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert database.import_dicom(path) == []
+    return said

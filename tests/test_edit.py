@@ -1001,3 +1001,43 @@ def test_a_refused_single_restore_names_an_absent_element_as_none(demo: db.Datab
     with pytest.raises(DicomError, match=r"keep none \(no value, or no element\)"):
         series.instances()[0].restore()
     assert demo.restore() > 0
+
+
+def test_a_patient_whose_files_name_two_people_passes_neither_down(tmp_path: Path) -> None:
+    """Two hospitals' exports: one PatientID for two people, and the same person under another.
+
+    Moving the second person's study into the patient of that PatientID gave
+    its files the name and birth date of whichever file came first in the
+    folder: here the other person's, without a word.
+    """
+    folder = tmp_path / "db"
+    for sub, pid, name, birth in (
+        ("a", "P001", "Smith^Jane", "19851212"),
+        ("b", "P001", "Doe^John", "19600101"),
+        ("c", "H2-778", "Doe^John", "19600101"),
+    ):
+        ds = mr_image(
+            np.zeros((8, 8), np.uint16), PatientID=pid, PatientName=name, PatientBirthDate=birth
+        )
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    before = snapshot(folder)
+    p001 = database.patients(PatientID="P001")[0]
+    study = database.patients(PatientID="H2-778")[0].studies()[0]
+    with pytest.raises(db.DicomError, match=r"disagree on PatientName \('Doe\^John', 'Smith"):
+        study.move_to(p001)
+    with pytest.raises(db.DicomError, match="move the studies of the other person"):
+        p001.new_study(StudyDescription="follow-up").new_series().new_instance()
+    assert snapshot(folder) == before and not database.unsaved
+    # the way out: the other person's study to a patient of her own, then the move
+    (jane,) = [s for s in database.studies(PatientName="Smith^Jane") if s.instances()]
+    jane.move_to(database.new_patient(PatientID="H1-JS", PatientName="Smith^Jane"))
+    study.move_to(p001)
+    moved = pydicom.dcmread(study.files()[0])
+    assert (moved.PatientID, moved.PatientName, moved.PatientBirthDate) == (
+        "P001",
+        "Doe^John",
+        "19600101",
+    )
+    database.restore()
+    assert snapshot(folder) == before

@@ -58,12 +58,15 @@ STACK_ID = "StackID"
 INSTANCE_TAGS = [
     t for t in LEVEL_TAGS["instance"] if t not in ("SOPInstanceUID", "SpecificCharacterSet")
 ]
+#: series attributes that may differ among the files of one SeriesInstanceUID (two
+#: acquisitions sent as one series): they tell its frames apart, and say so in messages
+SERIES_TAGS = [t for t in LEVEL_TAGS["series"] if t != "SeriesInstanceUID"]
 
 
 def distinguish(frames: Frames, at: np.ndarray) -> list[str]:
     """Tags whose values differ among the frames ``at`` (candidates for a further dim)."""
     out = []
-    for keyword in (*AUTO_DIMS, "InstanceNumber"):
+    for keyword in (*AUTO_DIMS, "InstanceNumber", *SERIES_TAGS):
         values = [frames.raw(keyword)[int(k)] for k in at]
         if None not in values and len({repr(v) for v in values}) == len(values):
             out.append(keyword)
@@ -75,15 +78,22 @@ def _varying(frames: Frames) -> str:
 
     Those of :data:`AUTO_DIMS` first, then the other instance tags
     (InstanceNumber, positions...), so that a refusal never says that
-    nothing varies while something does.
+    nothing varies while something does; then the series attributes
+    (:data:`SERIES_TAGS`), with the way to split the series by one.
     """
-    parts = []
-    for keyword in dict.fromkeys((*AUTO_DIMS, *INSTANCE_TAGS)):
+    parts, split = [], ""
+    for keyword in dict.fromkeys((*AUTO_DIMS, *INSTANCE_TAGS, *SERIES_TAGS)):
         distinct = {repr(v) for v in frames.raw(keyword) if v is not None}
         if len(distinct) > 1:
             parts.append(f"{keyword} ({len(distinct)} values)")
+            if keyword in SERIES_TAGS and not split:
+                split = (
+                    f" ({keyword} is a series attribute: the files may be of several series "
+                    f"sent under one SeriesInstanceUID; series.subseries({keyword}=...) makes "
+                    "a series of each)"
+                )
     if parts:
-        return ", ".join(parts)
+        return ", ".join(parts) + split
     return (
         "none: the frames are alike in every tag that could place them. If they are "
         "copies of one image (database.problems() lists duplicate SOP Instance UIDs), "
@@ -338,9 +348,34 @@ def _auto_dims(frames: Frames) -> list[str]:
             f"{frames.index.take_out(rels)}."
         )
     raise GridError(
-        f"no set of tags puts the {n} frames on a full grid. Tags that vary: "
-        f"{_varying(frames)}. Give the dims explicitly, e.g. to_xarray(dims=[...], fill=True) "
-        "for a grid with empty points."
+        f"no set of tags puts the {n} frames on a full grid.{_crowded(frames, chosen, combined)} "
+        f"Tags that vary: {_varying(frames)}. Give the dims explicitly, e.g. "
+        "to_xarray(dims=[...], fill=True) for a grid with empty points."
+    )
+
+
+def _crowded(frames: Frames, chosen: list[str], cells: np.ndarray) -> str:
+    """The points of the dims ``chosen`` that hold several frames, said (for a refusal).
+
+    Where no tag tells those frames apart (a series merged from two exports of
+    one position), dims and fill=True cannot help: the way out is to leave
+    frames out.
+    """
+    counts = np.bincount(cells)
+    crowded = np.flatnonzero(counts > 1)
+    if not chosen or not len(crowded):
+        return ""
+    at = np.flatnonzero(cells == crowded[0])
+    hint = distinguish(frames, at)
+    how = (
+        f"they differ in {', '.join(hint)}"
+        if hint
+        else "no tag tells them apart: leave one of each out (instance.remove(), undone by "
+        "database.restore())"
+    )
+    return (
+        f" {len(crowded)} points of {chosen} hold more than one frame (e.g. "
+        f"{frames.describe(at)}): {how}."
     )
 
 

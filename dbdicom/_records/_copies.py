@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import os
 import shutil
@@ -60,10 +61,12 @@ def import_dicom(
             "not from local files: leave them out, or give the store's URL."
         )
     have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
+    taken: dict[str, tuple[str, Path | None]] = {}  # uid -> the file of this call that has it
     items: list[tuple[str, tuple[str, str, str, str], Writer]] = []
     duplicates: list[str] = []
+    differing: list[str] = []
     refused: list[str] = []
-    for name, header, copy in _headers(db, entries, storage_options or {}, refused):
+    for name, header, copy, local in _headers(db, entries, storage_options or {}, refused):
         if not isinstance(header, Header):  # why it is not read
             refused.append(f"{name} ({header})")
             continue
@@ -71,10 +74,16 @@ def import_dicom(
         if not uid:
             refused.append(f"{name} (no SOPInstanceUID)")
             continue
-        if uid in have:
-            duplicates.append(f"{name} ({uid})")
+        if uid in have or uid in taken:
+            kept, other = _kept_copy(db, uid, taken.get(uid))
+            if local is not None and other is not None and not _same_bytes(local, other):
+                differing.append(f"{name} ({uid}; differs from {kept})")
+            else:
+                duplicates.append(
+                    f"{name} ({uid})" if uid in have else f"{name} ({uid}, as {kept})"
+                )
             continue
-        have.add(uid)
+        taken[uid] = (name, local)
         series = header.values.get(0x0020000E) or "imported"
         rel = f"{NEW_FOLDER}/{series}/{uid}.dcm"
         keys = (
@@ -90,6 +99,16 @@ def import_dicom(
             f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
             "database: " + "; ".join(duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
         )
+    if differing:
+        db._warn(
+            f"{len(differing)} file(s) not imported: their SOPInstanceUID is already in the "
+            "database, in a file with other content (the database keeps that one): "
+            + "; ".join(differing[:5])
+            + (" ..." if len(differing) > 5 else "")
+            + ". To import one instead, remove the instance kept first "
+            "(database.instances(SOPInstanceUID=uid)[0].remove()) and import the file again; "
+            "to keep both, give the file a new SOPInstanceUID (pydicom.uid.generate_uid()) first."
+        )
     if refused:
         db._warn(
             f"{len(refused)} file(s) not imported: not DICOM or unreadable: "
@@ -100,6 +119,35 @@ def import_dicom(
     return [cls(db, keys[3]) for _, keys, _ in items]
 
 
+def _kept_copy(
+    db: Database, uid: str, taken: tuple[str, Path | None] | None
+) -> tuple[str, Path | None]:
+    """The file kept for the instance ``uid``: where it is (for a message), and its local path.
+
+    ``taken``: the name and local path of a file of this import that has
+    it, else the database's file. The local path is None where comparing
+    its bytes would mean a download (an object of a store, a remote index).
+    """
+    if taken is not None:
+        return taken[0], taken[1]
+    frame = db.index.frame
+    rels = frame["_path"][frame["SOPInstanceUID"] == uid].astype(str).tolist()
+    if not rels:
+        return "the database", None
+    where = db._where(rels[:1])[0]
+    if db.index.remote or db.index.archive is not None:
+        return where, None
+    return where, Path(where)
+
+
+def _same_bytes(path: Path, other: Path) -> bool:
+    """Whether two local files hold the same bytes (a file that cannot be read: no)."""
+    try:
+        return filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
+
+
 #: the tags an import reads of each file: where its copy goes in the hierarchy
 _WANTED = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
 
@@ -108,8 +156,10 @@ Writer = Callable[[str], object]
 
 def _headers(
     db: Database, entries: list[Any], options: Mapping[str, Any], refused: list[str]
-) -> Iterator[tuple[str, Header | str, Writer]]:
-    """Each file to import: its name for messages, its header (or why it has none), its copier.
+) -> Iterator[tuple[str, Header | str, Writer, Path | None]]:
+    """Each file to import: its name, its header (or why it has none), its copier, its path.
+
+    The path where it is a local file (None for an object of a store).
 
     Local files and folders (:func:`_expand`; entries that are not files go
     into ``refused``), and the objects below each URL of a store (a prefix
@@ -130,7 +180,7 @@ def _headers(
                 header = read_any_header(str(src), _WANTED)
             except (NotDicomError, EOFError, OSError) as exc:
                 header = str(exc)
-            yield str(src), header, functools.partial(shutil.copyfile, src)
+            yield str(src), header, functools.partial(shutil.copyfile, src), src
 
 
 def _store_of(url: str, options: Mapping[str, Any]) -> Store:
@@ -168,7 +218,9 @@ def _store_of(url: str, options: Mapping[str, Any]) -> Store:
     return Store(url, mine)
 
 
-def _object_headers(db: Database, store: Store) -> Iterator[tuple[str, Header | str, Writer]]:
+def _object_headers(
+    db: Database, store: Store
+) -> Iterator[tuple[str, Header | str, Writer, Path | None]]:
     """:func:`_headers` of the objects below ``store``'s URL (or of the one object it names).
 
     No credential in any text: the names are URLs without them, the causes scrubbed.
@@ -179,7 +231,7 @@ def _object_headers(db: Database, store: Store) -> Iterator[tuple[str, Header | 
 
     for obj, header in object_headers(store, _WANTED, progress):
         read = store.scrub(str(header)) if isinstance(header, Exception) else header
-        yield obj.name, read, functools.partial(fetch_object, obj)
+        yield obj.name, read, functools.partial(fetch_object, obj), None
 
 
 def _expand(files: Any) -> tuple[list[Path], list[str]]:

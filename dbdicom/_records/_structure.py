@@ -169,6 +169,7 @@ def inherited(record: Record) -> dict[str, Any]:
             out.setdefault(keyword, DELETE)  # unless given to a record above for it
         out.update(empty.attrs)
         return out
+    _refuse_two_people(record)
     rows = record._rows()
     ds = editor.dataset(editor.rels(rows[:1])[0], pixels=False)
     out = {}
@@ -176,6 +177,29 @@ def inherited(record: Record) -> dict[str, Any]:
         for keyword in LEVEL_ATTRIBUTES.get(level, ()):
             out[keyword] = ds[keyword].value if keyword in ds else DELETE
     return out
+
+
+#: who a patient is (index columns: read without opening a file)
+_PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
+
+
+def _refuse_two_people(record: Record) -> None:
+    """Refuse to pass down a patient's attributes that its files disagree on.
+
+    The first file's would be written into every file moved, copied or made
+    below ``record``: another person's name and birth date, where two people
+    of one PatientID were merged (or one of two spellings).
+    """
+    for keyword in _PERSON:
+        values = record.unique(keyword)
+        if len(values) > 1:
+            raise DicomError(
+                f"the files of {record!r} disagree on {keyword} ({', '.join(map(repr, values))}): "
+                "a file moved, copied or written below it would take one of them. If they are "
+                f"one person, set one value first (record.{keyword} = ...); if not, move the "
+                "studies of the other person to their own patient "
+                "(study.move_to(database.new_patient(PatientID=..., PatientName=...)))."
+            )
 
 
 def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
