@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pydicom.uid import generate_uid
@@ -18,9 +19,17 @@ from .._facade import pandas as pd
 from ._columns import KEY_COLUMNS, cell_value
 from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
+from ._order import is_among
 from ._uids import uid_problems
 
-__all__ = ["KEY_SOURCES", "assign_keys", "copy_mark", "find_problems"]
+__all__ = [
+    "KEY_SOURCES",
+    "assign_keys",
+    "copy_mark",
+    "find_problems",
+    "key_added_rows",
+    "keys_of_added",
+]
 
 # tags from which the hierarchy keys are made (see assign_keys)
 KEY_SOURCES = frozenset(
@@ -155,6 +164,84 @@ def assign_keys(
         for parent in parents:
             parent[good] = parent[heads]
     return _store_keys(frame, [np.where(ok, k, "") for k in (pid, study, series, inst)], before)
+
+
+_UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+
+def keys_of_added(
+    column: Callable[[str], np.ndarray], gone: np.ndarray, rows: list[dict[str, Any]]
+) -> list[tuple[str, str, str, str]] | None:
+    """The keys :func:`assign_keys` gives ``rows`` added to a table; None if it must run.
+
+    ``column(name)`` gives a column of the table (object array, None where
+    absent), whose keys are those :func:`assign_keys` gave; the rows of
+    ``gone`` leave it. Where every good row of the table takes its keys
+    from its own UIDs with no rule applied (none derived, none a copy, none
+    kept under another parent) and so does every good row added (all four
+    UIDs, none held twice, each study and series under the parents its
+    files in the table name), a pass over the whole table changes no key
+    of the rows that stay: the added ones take their UIDs (good rows) or
+    none. Otherwise (None) the whole table is keyed again.
+    """
+    ok = column("_error") == ""
+    uids = [column(name) for name in _UIDS]
+    for uid, key in zip(uids, KEY_COLUMNS, strict=True):
+        if bool((ok & (uid != column(key))).any()):  # (a good row's key is never empty)
+            return None  # a derived key, a copy or a parent by rule: see assign_keys
+    keys: list[tuple[str, str, str, str]] = []
+    parents: dict[tuple[int, str], tuple[str, ...]] = {}  # (level, UID) -> parent UIDs
+    for row in rows:
+        if row.get("_error", "") != "":
+            keys.append(("", "", "", ""))
+            continue
+        values = [row.get(name) for name in _UIDS]
+        if not all(isinstance(v, str) and v for v in values):
+            return None
+        pid, study, series, sop = map(str, values)
+        for level, child, parent in ((1, study, (pid,)), (2, series, (study, pid))):
+            if parents.setdefault((level, child), parent) != parent:
+                return None
+        keys.append((pid, study, series, sop))
+    stay = ok & ~gone
+    sops = {k[3] for k in keys if k[3]}
+    if len(sops) < sum(1 for k in keys if k[3]) or is_among(uids[3][stay], sops).any():
+        return None  # an instance held twice: keyed as copies
+    for level in (1, 2):  # the files of a study (series) in the table: the same parents
+        wanted = {uid for lvl, uid in parents if lvl == level}
+        for i in np.flatnonzero(stay)[is_among(uids[level][stay], wanted)]:
+            held = (uids[0][i],) if level == 1 else (uids[1][i], uids[0][i])
+            if held != parents[(level, uids[level][i])]:
+                return None
+    return keys
+
+
+def key_added_rows(
+    frame: pd.DataFrame,
+    column: Callable[[str], np.ndarray],
+    gone: np.ndarray,
+    rows: list[dict[str, Any]],
+    keep: bool,
+) -> tuple[list[dict[str, Any]], bool]:
+    """``rows``, to be added to ``frame`` (whose rows ``gone`` leave), with keys; whether final.
+
+    Final: the keys of :func:`keys_of_added`, no other row's keys change.
+    Else (False, the table is keyed whole next) with ``keep``, a row of a
+    file read again has the keys it had (see :func:`assign_keys`).
+    """
+    keys = keys_of_added(column, gone, rows)
+    if keys is not None:
+        return [
+            {**r, **dict(zip(KEY_COLUMNS, k, strict=True))} for r, k in zip(rows, keys, strict=True)
+        ], True
+    if not (keep and gone.any()):
+        return rows, False
+    paths = frame["_path"].to_numpy(dtype=object)[gone]
+    cols = [frame[c].to_numpy(dtype=object)[gone] for c in KEY_COLUMNS]
+    held = {
+        str(p): dict(zip(KEY_COLUMNS, k, strict=True)) for p, *k in zip(paths, *cols, strict=True)
+    }
+    return [{**row, **held.get(row["_path"], {})} for row in rows], False
 
 
 def _derived_uids(
