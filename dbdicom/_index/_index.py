@@ -28,7 +28,7 @@ from ._columns import (
 )
 from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
-from ._keys import KEY_SOURCES, assign_keys, find_problems, key_added_rows
+from ._keys import KEY_SOURCES, assign_keys, find_problems, key_added_rows, plain_keys
 from ._news import FolderNews
 from ._on_demand import OnDemand
 from ._order import merged_order
@@ -101,6 +101,7 @@ class Index(OnDemand):
         super().__init__()
         _OPEN.add(self)
         self._ok: np.ndarray | None = None
+        self._plain: tuple[int, int] | None = None  # (frame, version) known plain_keys
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
         # each folder's modification time when last listed (see _walk.Folders)
         self.folders: dict[str, int] = {}
@@ -328,7 +329,8 @@ class Index(OnDemand):
             self._replace_rows(np.flatnonzero(mask), column_data(rows), keep)  # rows in place
             self._stale -= wanted
             return
-        rows, keyed = key_added_rows(self.frame, self.array, mask, rows, keep)
+        plain = self._plain == (id(self.frame), self.version) or plain_keys(self.frame)
+        rows, keyed = key_added_rows(self.frame, mask, rows, keep, plain)
         self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
         self._stale -= wanted
         if len(self.frames) or frames:
@@ -343,6 +345,7 @@ class Index(OnDemand):
         if order is not None:  # the rows added put in path order among the others
             self.frame = self.frame.take(order).reset_index(drop=True)
         self._finish(save=False, keyed=True)
+        self._plain = (id(self.frame), self.version)  # (see _keys.plain_keys)
 
     def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any], keep: bool) -> None:
         """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``).

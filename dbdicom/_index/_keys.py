@@ -19,7 +19,6 @@ from .._facade import pandas as pd
 from ._columns import KEY_COLUMNS, cell_value
 from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
-from ._order import is_among
 from ._uids import uid_problems
 
 __all__ = [
@@ -169,26 +168,41 @@ def assign_keys(
 _UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
-def keys_of_added(
-    column: Callable[[str], np.ndarray], gone: np.ndarray, rows: list[dict[str, Any]]
-) -> list[tuple[str, str, str, str]] | None:
-    """The keys :func:`assign_keys` gives ``rows`` added to a table; None if it must run.
+def plain_keys(frame: pd.DataFrame) -> bool:
+    """Whether every good row of ``frame`` is keyed by its own UIDs, with no rule applied.
 
-    ``column(name)`` gives a column of the table (object array, None where
-    absent), whose keys are those :func:`assign_keys` gave; the rows of
-    ``gone`` leave it. Where every good row of the table takes its keys
-    from its own UIDs with no rule applied (none derived, none a copy, none
-    kept under another parent) and so does every good row added (all four
-    UIDs, none held twice, each study and series under the parents its
-    files in the table name), a pass over the whole table changes no key
-    of the rows that stay: the added ones take their UIDs (good rows) or
-    none. Otherwise (None) the whole table is keyed again.
+    None derived, none a copy, none kept under another parent (see
+    :func:`assign_keys`): a good row's key is never empty, so a row whose
+    UID is missing or differs from its key is one of those.
     """
-    ok = column("_error") == ""
-    uids = [column(name) for name in _UIDS]
-    for uid, key in zip(uids, KEY_COLUMNS, strict=True):
-        if bool((ok & (uid != column(key))).any()):  # (a good row's key is never empty)
-            return None  # a derived key, a copy or a parent by rule: see assign_keys
+    ok = (frame["_error"] == "").to_numpy(dtype=bool)  # (none: False)
+    for uid, key in zip(_UIDS, KEY_COLUMNS, strict=True):
+        if bool((ok & _differs(frame[uid], frame[key])).any()):
+            return False
+    return True
+
+
+def _differs(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Where ``values`` (missing: ``""``) are not ``keys``; a category column by its codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.array.codes)
+        words = np.append(np.asarray(values.array.categories, dtype=object), "")  # -1: ""
+        return words[codes] != keys.to_numpy(dtype=object)
+    return _text(values) != keys.to_numpy(dtype=object)
+
+
+def keys_of_added(
+    frame: pd.DataFrame, gone: np.ndarray, rows: list[dict[str, Any]]
+) -> list[tuple[str, str, str, str]] | None:
+    """The keys :func:`assign_keys` gives ``rows`` added to ``frame``; None if it must run.
+
+    ``frame`` is :func:`plain_keys` (its keys are those :func:`assign_keys`
+    gave); its rows ``gone`` leave it. Where every good row added is plain
+    too (all four UIDs, none held twice, each study and series under the
+    parents its files in the table name), a pass over the whole table
+    changes no key of the rows that stay: the added ones take their UIDs
+    (good rows) or none. Otherwise (None) the whole table is keyed again.
+    """
     keys: list[tuple[str, str, str, str]] = []
     parents: dict[tuple[int, str], tuple[str, ...]] = {}  # (level, UID) -> parent UIDs
     for row in rows:
@@ -203,33 +217,41 @@ def keys_of_added(
             if parents.setdefault((level, child), parent) != parent:
                 return None
         keys.append((pid, study, series, sop))
-    stay = ok & ~gone
-    sops = {k[3] for k in keys if k[3]}
-    if len(sops) < sum(1 for k in keys if k[3]) or is_among(uids[3][stay], sops).any():
+    sops = [k[3] for k in keys if k[3]]
+    stay = ~gone & (frame["_error"] == "").to_numpy(dtype=bool)
+    if len(set(sops)) < len(sops) or (stay & frame["SOPInstanceUID"].isin(sops).to_numpy()).any():
         return None  # an instance held twice: keyed as copies
-    for level in (1, 2):  # the files of a study (series) in the table: the same parents
-        wanted = {uid for lvl, uid in parents if lvl == level}
-        for i in np.flatnonzero(stay)[is_among(uids[level][stay], wanted)]:
-            held = (uids[0][i],) if level == 1 else (uids[1][i], uids[0][i])
-            if held != parents[(level, uids[level][i])]:
-                return None
-    return keys
+    return keys if _same_parents(frame, stay, parents) else None
+
+
+def _same_parents(
+    frame: pd.DataFrame, stay: np.ndarray, parents: dict[tuple[int, str], tuple[str, ...]]
+) -> bool:
+    """Whether the rows ``stay`` of each study (1) and series (2) of ``parents`` have those."""
+    for level, name in ((1, "StudyInstanceUID"), (2, "SeriesInstanceUID")):
+        wanted = [uid for lvl, uid in parents if lvl == level]
+        rows = np.flatnonzero(stay & frame[name].isin(wanted).to_numpy())
+        if not len(rows):
+            continue
+        child = frame[name].array.take(rows).to_numpy(dtype=object)  # (plain: UIDs are keys)
+        for at, key in enumerate(("_study", "_patient")[2 - level :]):  # parents[(level, uid)]
+            want = np.array([parents[(level, uid)][at] for uid in child], dtype=object)
+            if bool((frame[key].array.take(rows).to_numpy(dtype=object) != want).any()):
+                return False
+    return True
 
 
 def key_added_rows(
-    frame: pd.DataFrame,
-    column: Callable[[str], np.ndarray],
-    gone: np.ndarray,
-    rows: list[dict[str, Any]],
-    keep: bool,
+    frame: pd.DataFrame, gone: np.ndarray, rows: list[dict[str, Any]], keep: bool, plain: bool
 ) -> tuple[list[dict[str, Any]], bool]:
     """``rows``, to be added to ``frame`` (whose rows ``gone`` leave), with keys; whether final.
 
-    Final: the keys of :func:`keys_of_added`, no other row's keys change.
+    Final: the keys of :func:`keys_of_added` (``plain``: ``frame`` is
+    :func:`plain_keys`), no other row's keys change.
     Else (False, the table is keyed whole next) with ``keep``, a row of a
     file read again has the keys it had (see :func:`assign_keys`).
     """
-    keys = keys_of_added(column, gone, rows)
+    keys = keys_of_added(frame, gone, rows) if plain else None
     if keys is not None:
         return [
             {**r, **dict(zip(KEY_COLUMNS, k, strict=True))} for r, k in zip(rows, keys, strict=True)
