@@ -96,6 +96,8 @@ def test_added_rows_keyed_as_a_whole_pass(
     )
     target.new_sibling(SeriesDescription="new").set_xarray(data)
     series[-1].copy()
+    [enhanced] = [s for s in series if s.SeriesDescription == "ME enhanced"]
+    enhanced.copy()  # a multi-frame file: its frames table too
     moved = series[1]
     moved.move_to(database.studies()[-1])
     series[-1].instances()[-1].remove()
@@ -111,3 +113,30 @@ def test_added_rows_keyed_as_a_whole_pass(
         scanned = _index.Index(root).open().frame
         cols = ["_path", "_patient", "_study", "_series", "_instance"]
         pd.testing.assert_frame_equal(kept[cols], scanned[cols])
+
+
+def test_rows_that_change_other_keys_are_keyed_whole(tmp_path: Path) -> None:
+    """A file copied in (its instance held twice) or naming another patient for a study."""
+    root = tmp_path / "db"
+    build_database(root)
+    database = db.database(root)
+    first = sorted(database.index.frame["_path"])[0]
+    ds = pydicom.dcmread(root / first)
+    ds.PatientID, ds.SOPInstanceUID = "OTHER", pydicom.uid.generate_uid()
+    ds.save_as(root / "+other")  # before the first file of its study, in path order
+    assert database.index.refresh(full=True)
+    frame = database.index.frame
+    patients = dict(zip(frame["_path"], frame["_patient"], strict=True))
+    assert patients[first] == patients["+other"] == "OTHER"  # the study under its first file's
+    (root / "+other").unlink()  # each case from a table keyed by its UIDs alone
+    assert database.index.refresh(full=True)
+    shutil.copy(root / first, root / "0-copy")
+    assert database.index.refresh(full=True)
+    frame = database.index.frame
+    keys = dict(zip(frame["_path"], frame["_instance"], strict=True))
+    assert keys["0-copy"] != keys[first] and "#" in keys[first]  # both keyed as copies
+    database.close()
+    shutil.rmtree(root / ".dbdicom")
+    scanned = _index.Index(root).open().frame
+    cols = ["_path", "_patient", "_study", "_series", "_instance"]
+    pd.testing.assert_frame_equal(frame[cols], scanned[cols])
