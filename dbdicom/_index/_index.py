@@ -28,9 +28,10 @@ from ._columns import (
 )
 from ._dicomdir import media_problems
 from ._fresh import changed_files, compare
-from ._keys import KEY_SOURCES, assign_keys, find_problems
+from ._keys import KEY_SOURCES, assign_keys, find_problems, key_added_rows, plain_keys
 from ._news import FolderNews
 from ._on_demand import OnDemand
+from ._order import merged_order
 from ._parts import Parts
 from ._perframe import make_frames_table
 from ._scan import PARALLEL_THRESHOLD, Row, scan_files, scanned_with_warnings
@@ -100,6 +101,7 @@ class Index(OnDemand):
         super().__init__()
         _OPEN.add(self)
         self._ok: np.ndarray | None = None
+        self._plain: tuple[int, int] | None = None  # (frame, version) known plain_keys
         self._stale: set[str] = set()  # rows whose values are in memory, not in the file
         # each folder's modification time when last listed (see _walk.Folders)
         self.folders: dict[str, int] = {}
@@ -327,15 +329,23 @@ class Index(OnDemand):
             self._replace_rows(np.flatnonzero(mask), column_data(rows), keep)  # rows in place
             self._stale -= wanted
             return
-        if keep and mask.any():  # a file read again keeps its keys (see _keys.assign_keys)
-            held = self._held_keys(mask)
-            rows = [{**row, **held.get(row["_path"], {})} for row in rows]
+        plain = self._plain == (id(self.frame), self.version) or plain_keys(self.frame)
+        rows, keyed = key_added_rows(self.frame, mask, rows, keep, plain)
         self.frame = append_rows(self.frame[~mask] if mask.any() else self.frame, rows, UNREAD)
         self._stale -= wanted
         if len(self.frames) or frames:
             old = self.frames[~self.frames["_path"].isin(wanted)]
             self.frames = pd.concat([old, make_frames_table(frames)], ignore_index=True)
-        self._finish(save=False, fresh=wanted, keep=keep)
+        if not keyed:
+            self._finish(save=False, fresh=wanted, keep=keep)
+            return
+        order = merged_order(
+            self.frame["_path"].to_numpy(dtype=object), len(self.frame) - len(rows)
+        )
+        if order is not None:  # the rows added put in path order among the others
+            self.frame = self.frame.take(order).reset_index(drop=True)
+        self._finish(save=False, keyed=True)
+        self._plain = (id(self.frame), self.version)  # (see _keys.plain_keys)
 
     def _replace_rows(self, pos: np.ndarray, data: Mapping[str, Any], keep: bool) -> None:
         """Overwrite rows ``pos`` by the rows of ``data`` (columns, see ``overwrite_rows``).
@@ -357,15 +367,6 @@ class Index(OnDemand):
             self._assign_keys(pos, keep)
             self._ok = None
             self.version += 1
-
-    def _held_keys(self, mask: np.ndarray) -> dict[str, dict[str, Any]]:
-        """The hierarchy keys of the rows of ``mask``, by path (column -> key)."""
-        paths = self.frame["_path"].to_numpy(dtype=object)[mask]
-        cols = [self.frame[c].to_numpy(dtype=object)[mask] for c in KEY_COLUMNS]
-        return {
-            str(path): dict(zip(KEY_COLUMNS, keys, strict=True))
-            for path, *keys in zip(paths, *cols, strict=True)
-        }
 
     def set_file_columns(self, rows: np.ndarray, values: Mapping[str, Any]) -> None:
         """Set dbdicom's own columns of the files at ``rows`` (``_offset``, ``_warning``...).
@@ -447,17 +448,22 @@ class Index(OnDemand):
             self._ok = None
             self.version += 1
 
-    def _finish(self, save: bool, fresh: set[str] | None = None, keep: bool = False) -> None:
+    def _finish(
+        self, save: bool, fresh: set[str] | None = None, keep: bool = False, keyed: bool = False
+    ) -> None:
         """After rows were added, read again or dropped: sorted, keyed, maybe saved.
 
         ``fresh``: the paths of the rows read (None: all, a scan); the others
-        keep their keys; ``keep``: as for :meth:`_read_again`.
+        keep their keys; ``keep``: as for :meth:`_read_again`; ``keyed``:
+        the rows are in order and keyed already (see ``keys_of_added``).
         """
         self.version += 1
-        self.frame = self.frame.sort_values("_path", ignore_index=True)
-        self._assign_keys(
-            None if fresh is None else np.flatnonzero(text_in(self.frame["_path"], fresh)), keep
-        )
+        if not keyed:
+            self.frame = self.frame.sort_values("_path", ignore_index=True)
+            fresh_rows = (
+                None if fresh is None else np.flatnonzero(text_in(self.frame["_path"], fresh))
+            )
+            self._assign_keys(fresh_rows, keep)
         self._ok = None
         self._dirty = True
         if self.after_rows is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from pydicom.uid import generate_uid
@@ -20,7 +21,14 @@ from ._dicomdir import MEDIUM
 from ._encoding import encoding_problems
 from ._uids import uid_problems
 
-__all__ = ["KEY_SOURCES", "assign_keys", "copy_mark", "find_problems"]
+__all__ = [
+    "KEY_SOURCES",
+    "assign_keys",
+    "copy_mark",
+    "find_problems",
+    "key_added_rows",
+    "keys_of_added",
+]
 
 # tags from which the hierarchy keys are made (see assign_keys)
 KEY_SOURCES = frozenset(
@@ -155,6 +163,107 @@ def assign_keys(
         for parent in parents:
             parent[good] = parent[heads]
     return _store_keys(frame, [np.where(ok, k, "") for k in (pid, study, series, inst)], before)
+
+
+_UIDS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+
+def plain_keys(frame: pd.DataFrame) -> bool:
+    """Whether every good row of ``frame`` is keyed by its own UIDs, with no rule applied.
+
+    None derived, none a copy, none kept under another parent (see
+    :func:`assign_keys`): a good row's key is never empty, so a row whose
+    UID is missing or differs from its key is one of those.
+    """
+    ok = (frame["_error"] == "").to_numpy(dtype=bool)  # (none: False)
+    for uid, key in zip(_UIDS, KEY_COLUMNS, strict=True):
+        if bool((ok & _differs(frame[uid], frame[key])).any()):
+            return False
+    return True
+
+
+def _differs(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Where ``values`` (missing: ``""``) are not ``keys``; a category column by its codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.array.codes)
+        words = np.append(np.asarray(values.array.categories, dtype=object), "")  # -1: ""
+        return words[codes] != keys.to_numpy(dtype=object)
+    return _text(values) != keys.to_numpy(dtype=object)
+
+
+def keys_of_added(
+    frame: pd.DataFrame, gone: np.ndarray, rows: list[dict[str, Any]]
+) -> list[tuple[str, str, str, str]] | None:
+    """The keys :func:`assign_keys` gives ``rows`` added to ``frame``; None if it must run.
+
+    ``frame`` is :func:`plain_keys` (its keys are those :func:`assign_keys`
+    gave); its rows ``gone`` leave it. Where every good row added is plain
+    too (all four UIDs, none held twice, each study and series under the
+    parents its files in the table name), a pass over the whole table
+    changes no key of the rows that stay: the added ones take their UIDs
+    (good rows) or none. Otherwise (None) the whole table is keyed again.
+    """
+    keys: list[tuple[str, str, str, str]] = []
+    parents: dict[tuple[int, str], tuple[str, ...]] = {}  # (level, UID) -> parent UIDs
+    for row in rows:
+        if row.get("_error", "") != "":
+            keys.append(("", "", "", ""))
+            continue
+        values = [row.get(name) for name in _UIDS]
+        if not all(isinstance(v, str) and v for v in values):
+            return None
+        pid, study, series, sop = map(str, values)
+        for level, child, parent in ((1, study, (pid,)), (2, series, (study, pid))):
+            if parents.setdefault((level, child), parent) != parent:
+                return None
+        keys.append((pid, study, series, sop))
+    sops = [k[3] for k in keys if k[3]]
+    stay = ~gone & (frame["_error"] == "").to_numpy(dtype=bool)
+    if len(set(sops)) < len(sops) or (stay & frame["SOPInstanceUID"].isin(sops).to_numpy()).any():
+        return None  # an instance held twice: keyed as copies
+    return keys if _same_parents(frame, stay, parents) else None
+
+
+def _same_parents(
+    frame: pd.DataFrame, stay: np.ndarray, parents: dict[tuple[int, str], tuple[str, ...]]
+) -> bool:
+    """Whether the rows ``stay`` of each study (1) and series (2) of ``parents`` have those."""
+    for level, name in ((1, "StudyInstanceUID"), (2, "SeriesInstanceUID")):
+        wanted = [uid for lvl, uid in parents if lvl == level]
+        rows = np.flatnonzero(stay & frame[name].isin(wanted).to_numpy())
+        if not len(rows):
+            continue
+        child = frame[name].array.take(rows).to_numpy(dtype=object)  # (plain: UIDs are keys)
+        for at, key in enumerate(("_study", "_patient")[2 - level :]):  # parents[(level, uid)]
+            want = np.array([parents[(level, uid)][at] for uid in child], dtype=object)
+            if bool((frame[key].array.take(rows).to_numpy(dtype=object) != want).any()):
+                return False
+    return True
+
+
+def key_added_rows(
+    frame: pd.DataFrame, gone: np.ndarray, rows: list[dict[str, Any]], keep: bool, plain: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """``rows``, to be added to ``frame`` (whose rows ``gone`` leave), with keys; whether final.
+
+    Final: the keys of :func:`keys_of_added` (``plain``: ``frame`` is
+    :func:`plain_keys`), no other row's keys change.
+    Else (False, the table is keyed whole next) with ``keep``, a row of a
+    file read again has the keys it had (see :func:`assign_keys`).
+    """
+    keys = keys_of_added(frame, gone, rows) if plain else None
+    if keys is not None:
+        return [
+            {**r, **dict(zip(KEY_COLUMNS, k, strict=True))} for r, k in zip(rows, keys, strict=True)
+        ], True
+    if not (keep and gone.any()):
+        return rows, False
+    paths = frame["_path"].to_numpy(dtype=object)[gone]
+    cols = [frame[c].to_numpy(dtype=object)[gone] for c in KEY_COLUMNS]
+    held = {
+        str(p): dict(zip(KEY_COLUMNS, k, strict=True)) for p, *k in zip(paths, *cols, strict=True)
+    }
+    return [{**row, **held.get(row["_path"], {})} for row in rows], False
 
 
 def _derived_uids(

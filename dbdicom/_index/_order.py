@@ -22,6 +22,7 @@ __all__ = [
     "SortKey",
     "factorize",
     "is_among",
+    "merged_order",
     "number_sort_key",
     "series_sort_key",
     "sort_rows",
@@ -188,3 +189,30 @@ class Lookup:
         if not parts:
             return np.zeros(0, dtype=np.int64)
         return np.sort(np.concatenate(parts))
+
+
+def merged_order(paths: np.ndarray, n_sorted: int) -> np.ndarray | None:
+    """The order that sorts distinct ``paths`` whose first ``n_sorted`` are sorted already.
+
+    The others (few: rows appended to the index) are placed among them by
+    binary search, without sorting the whole. None where they all come
+    last in order (nothing to move).
+
+    Examples
+    --------
+    >>> merged_order(np.array(["a", "c", "d", "b"], dtype=object), 3).tolist()
+    [0, 3, 1, 2]
+    >>> merged_order(np.array(["a", "c", "e"], dtype=object), 2) is None
+    True
+    """
+    added = paths[n_sorted:]
+    order = np.argsort(added, kind="stable")
+    slots = np.searchsorted(paths[:n_sorted], added[order]) + np.arange(len(added))
+    if not len(added) or (slots[0] == n_sorted and bool((np.diff(order) > 0).all())):
+        return None
+    out = np.empty(len(paths), dtype=np.int64)
+    moved = np.zeros(len(paths), dtype=bool)
+    moved[slots] = True
+    out[slots] = n_sorted + order
+    out[~moved] = np.arange(n_sorted)
+    return out
