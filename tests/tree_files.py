@@ -3,8 +3,8 @@
 :func:`build_mixed_database` writes small files (8 x 8 pixels) of every kind
 the tree shows differently: patients with and without PatientID, single-frame
 series, Enhanced MR multi-frame files, a series whose files differ in size,
-a series whose files disagree on its description, and the bad files of
-:func:`bad_files.build_bad_files`. UIDs and dates follow from the numbers
+a series whose files disagree on its description, and bad files (see
+:mod:`bad_files`). UIDs and dates follow from the numbers
 given, so the tree's text is the same each time but for the UIDs that the
 bad files generate.
 """
@@ -14,7 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from bad_files import build_bad_files
+from bad_files import (
+    write_duplicate_sop_uid,
+    write_empty_file,
+    write_missing_patient_id,
+    write_not_dicom,
+)
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
@@ -92,9 +97,9 @@ def build_mixed_database(
     ``anonymous-<hash>``), and patient 2 has no PatientName; in each study,
     series 4, 9, ... are one Enhanced MR file of 4 frames, series 2, 7, ...
     end with a file of 8 x 10 pixels, and in patients 0, 4, 8, ... series 3,
-    8, ... end with a file of another SeriesDescription. With ``bad``, the
-    files of :func:`bad_files.build_bad_files` are written into
-    ``root/bad``.
+    8, ... end with a file of another SeriesDescription. With ``bad``, files
+    that are no DICOM, empty, without PatientID and with a duplicate SOP
+    Instance UID (see :mod:`bad_files`) are written into ``root/bad``.
     """
     root = Path(root)
     for p in range(patients):
@@ -115,4 +120,7 @@ def build_mixed_database(
                 else:
                     _single_frame_series(root, patient, p, st, se, files)
     if bad:
-        build_bad_files(root / "bad")
+        write_not_dicom(root / "bad")
+        write_empty_file(root / "bad")
+        write_missing_patient_id(root / "bad")
+        write_duplicate_sop_uid(root / "bad")
