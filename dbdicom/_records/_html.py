@@ -15,7 +15,9 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
-from ._print import count, counts, patient_key, series_facts, summary
+from ._attributes import LEVELS
+from ._print import below_of, count, counts, patient_key, series_facts, summary
+from ._tree_facts import drawing, facts_of
 
 if TYPE_CHECKING:
     from ._record import Record
@@ -49,9 +51,10 @@ def html_tree(record: Record) -> str:
     if record._db._closed or record.level == "instance":
         return f'<div style="{_BOX}">{escape(summary(record))}</div>'
     try:
-        problems = _problems_below(record)
-        flags = _flags(record, problems)
-        body = _node(record, flags, problems, [0])
+        with drawing(record._db):
+            problems = _problems_below(record)
+            flags = _flags(record, problems)
+            body = _node(record, flags, problems, [0])
     except DicomError:  # removed since: the one line says so
         return f'<div style="{_BOX}">{escape(summary(record))}</div>'
     return f'<div class="dbdicom-tree" style="{_BOX}">{body}{_problems_html(problems)}</div>'
@@ -109,8 +112,8 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
     level = record.level
     if level == "series":
         return _series(record, flags, listed=True)
-    children = record.children()
-    small = len(record.series()) <= _OPEN_UP_TO
+    children = below_of(record, LEVELS[LEVELS.index(level) + 1])
+    small = len(below_of(record, "series")) <= _OPEN_UP_TO
     inner: list[str] = []
     for child in children:
         if shown[0] >= MAX_SERIES:
@@ -131,10 +134,7 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
         head += _flag(n)
         return _details(head, inner, opened=True)
     if level == "patient":
-        rows = record._rows()
-        born, sex = (
-            record._db._values(rows[:1], k)[0] if len(rows) else None for k in _PATIENT_KEYS
-        )
+        born, sex = (_first_value(record, k) for k in _PATIENT_KEYS)
         facts = [
             patient_key(record),
             f"born {born}" if born else "",
@@ -143,8 +143,17 @@ def _node(record: Any, flags: dict[str, int], problems: Any, shown: list[int]) -
         head = _head("Patient", record.label(), *facts, counts(record))
     else:
         head = _head("Study", record.label(), counts(record))
-    below = sum(flags.get(s.uid, 0) for s in record.series())
+    below = sum(flags.get(s.uid, 0) for s in below_of(record, "series"))
     return _details(head + _flag(below), inner, opened=small)
+
+
+def _first_value(record: Any, keyword: str) -> Any:
+    """The value of ``keyword`` in ``record``'s first file; None for a record without files."""
+    facts = facts_of(record)
+    if facts is not None:
+        return facts.first(record, keyword)
+    rows = record._rows()
+    return record._db._values(rows[:1], keyword)[0] if len(rows) else None
 
 
 def _series(series: Any, flags: dict[str, int], listed: bool) -> str:

@@ -14,6 +14,7 @@ from ._copies import subseries
 from ._exports import exported_to
 from ._mapping import map_mask_to, map_to
 from ._record import Record
+from ._tree_facts import facts_of
 from ._write import set_xarray
 from ._write_numpy import write_array
 
@@ -24,6 +25,9 @@ __all__ = ["Patient", "Study", "Series", "Instance"]
 
 
 def _first(record: Record, keyword: str) -> Any:
+    facts = facts_of(record)  # a tree being drawn: found for all records at once
+    if facts is not None:
+        return facts.first(record, keyword)
     rows = record._rows()
     if not len(rows):  # a new record without files: its own attributes
         found = record.unique(keyword)

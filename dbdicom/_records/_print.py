@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
+from ._tree_facts import drawing, facts_of
 
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["count", "counts", "patient_key", "series_facts", "summary", "tree"]
+__all__ = ["below_of", "count", "counts", "patient_key", "series_facts", "summary", "tree"]
 
 _MAX_PROBLEMS = 20
 
@@ -42,8 +43,13 @@ def patient_key(patient: Record) -> str:
     shown as ``key <key> (no PatientID)``, since ``patient.PatientID`` is None
     and a filter ``PatientID=<key>`` finds nothing; ``patient.uid`` is the key.
     """
-    values = patient._db._values(patient._rows(), "PatientID")
-    if patient.uid in {str(v) for v in values if v is not None}:
+    facts = facts_of(patient)  # a tree being drawn: found for all patients at once
+    if facts is not None:
+        holds = facts.holds_id(patient)
+    else:
+        values = patient._db._values(patient._rows(), "PatientID")
+        holds = patient.uid in {str(v) for v in values if v is not None}
+    if holds:
         return f"PatientID {patient.uid}"
     return f"key {patient.uid} (no PatientID)"
 
@@ -51,16 +57,26 @@ def patient_key(patient: Record) -> str:
 def counts(record: Record) -> str:
     """How many records of each level are below ``record`` ("2 studies, 5 series")."""
     below = _BELOW.get(record.level, ())
-    getters = {"patient": record.patients, "study": record.studies, "series": record.series}
     found = [
-        count(len(getters[level]()) if level in getters else len(record._rows()), level)
+        count(len(below_of(record, level)) if level != "instance" else len(record._rows()), level)
         for level in below
     ]
     return ", ".join(found)
 
 
+def below_of(record: Record, level: str) -> list[Any]:
+    """``record``'s records of ``level`` (``record.series()``...), found once in a tree drawn."""
+    facts = facts_of(record)
+    if facts is not None:
+        return facts.below(record, level)
+    return list(record._find(level, {}))
+
+
 def series_facts(series: Any) -> dict[str, Any]:
     """What a series' line shows: modality, instances, frames, image size (None if new)."""
+    facts = facts_of(series)  # a tree being drawn: found for all series at once
+    if facts is not None:
+        return dict(facts.series(series))
     db = series._db
     rows = series._rows()
     if not len(rows):
@@ -129,6 +145,12 @@ def summary(record: Record) -> str:
 
 def tree(record: Record) -> str:
     """The tree of patients > studies > series below ``record``, as text."""
+    with drawing(record._db):
+        return "\n".join(_tree_lines(record))
+
+
+def _tree_lines(record: Record) -> list[str]:
+    """The lines of :func:`tree`."""
     level = record.level
     if level == "database":
         lines = _database_lines(record._db)
@@ -136,19 +158,19 @@ def tree(record: Record) -> str:
         lines = _patient_lines([record])
     elif level == "study":
         lines = [f"Study {record.label()}"]
-        lines += [f"  {_series_line(se)}" for se in record.series()]
+        lines += [f"  {_series_line(se)}" for se in below_of(record, "series")]
     elif level == "series":
         lines = [_series_line(record)]
         lines += [f"  Instance {inst.label()}" for inst in record.instances()]
     else:
         lines = [f"Instance {record.label()}  {record.files()[0]}"]
-    return "\n".join(lines)
+    return lines
 
 
 def _database_lines(db: Any) -> list[str]:
     """The tree of a database: a line of counts, its patients, then its problems."""
     lines = [f"Database {db.path}: {counts(db)}"]
-    return lines + _patient_lines(db.patients()) + _problem_lines(db)
+    return lines + _patient_lines(below_of(db, "patient")) + _problem_lines(db)
 
 
 def _patient_lines(patients: list[Any]) -> list[str]:
@@ -156,9 +178,9 @@ def _patient_lines(patients: list[Any]) -> list[str]:
     lines = []
     for p in patients:
         lines.append(f"  Patient {p.label()}  [{patient_key(p)}]")
-        for st in p.studies():
+        for st in below_of(p, "study"):
             lines.append(f"    Study {st.label()}")
-            for se in st.series():
+            for se in below_of(st, "series"):
                 lines.append(f"      {_series_line(se)}")
     return lines
 
