@@ -17,8 +17,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._facade import pandas as pd
 from .._index import factorize, to_plain
 
 if TYPE_CHECKING:
