@@ -178,6 +178,38 @@ def test_an_import_says_which_files_of_a_known_instance_hold_other_content(
     assert int(pydicom.dcmread(fixed.path).pixel_array.max()) == 9
 
 
+def test_an_import_says_when_its_files_name_another_person_of_a_known_patient_id(
+    tmp_path: Path,
+) -> None:
+    """Two hospitals' exports: one PatientID, two people (trial S): said at the import.
+
+    They were merged into one patient without a word (print() and problems()
+    showed it later), and the next write below that patient would refuse.
+    """
+    database_folder, jane, john = tmp_path / "db", tmp_path / "jane", tmp_path / "john"
+    for folder, name, born in (
+        (database_folder, "Doe^John", "19700101"),
+        (jane, "Smith^Jane", "19851212"),
+    ):
+        ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001", PatientName=name)
+        ds.PatientBirthDate = born
+        write_dataset(ds, folder / "a.dcm")
+    database = db.database(database_folder)
+    with pytest.warns(db.DicomWarning, match="another patient") as said:
+        database.import_dicom(jane)
+    (text,) = [str(w.message) for w in said]
+    assert "'P001': PatientName 'Smith^Jane', not 'Doe^John'" in text
+    assert "PatientBirthDate '19851212', not '19700101'" in text and "restore()" in text
+    assert len(database.patients()) == 1  # one PatientID: one patient, as documented
+    database.restore()
+    ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001", PatientName="Doe^John")
+    ds.PatientBirthDate = "19700101"
+    write_dataset(ds, john / "b.dcm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        database.import_dicom(john)  # the same person: nothing to say
+
+
 def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

@@ -66,6 +66,7 @@ def import_dicom(
     duplicates: list[str] = []
     differing: list[str] = []
     refused: list[str] = []
+    people: dict[str, dict[str, set[str]]] = {}  # PatientID -> keyword -> values imported
     for name, header, copy, local in _headers(db, entries, storage_options or {}, refused):
         if not isinstance(header, Header):  # why it is not read
             refused.append(f"{name} ({header})")
@@ -93,7 +94,25 @@ def import_dicom(
             str(uid),
         )
         items.append((rel, keys, copy))
+        _note_person(people, keys[0], header)
+    mixed = _two_people(db, people)  # (the database's files before the import)
     editor.create(items, "Importing")
+    if mixed:
+        db._warn(
+            "imported files name another patient than the database's files of their "
+            f"PatientID: {'; '.join(mixed[:5])}{' ...' if len(mixed) > 5 else ''}. Their "
+            "patient now holds the files of two people (or two spellings of one). If they "
+            "are one person, set one value (patient.PatientName = ...); if not, move the "
+            "imported studies to a patient of their own (study.move_to("
+            "database.new_patient(PatientID=...))), or undo the import (database.restore())."
+        )
+    _said(db, duplicates, differing, refused)
+    cls = db._class_of("instance")
+    return [cls(db, keys[3]) for _, keys, _ in items]
+
+
+def _said(db: Database, duplicates: list[str], differing: list[str], refused: list[str]) -> None:
+    """The warnings of the files an import left out: known, known with other content, unread."""
     if duplicates:
         db._warn(
             f"{len(duplicates)} file(s) not imported: their SOPInstanceUID is already in the "
@@ -115,8 +134,36 @@ def import_dicom(
             + "; ".join(refused[:5])
             + (" ..." if len(refused) > 5 else "")
         )
-    cls = db._class_of("instance")
-    return [cls(db, keys[3]) for _, keys, _ in items]
+
+
+def _note_person(people: dict[str, dict[str, set[str]]], pid: str, header: Header) -> None:
+    """Add the name and birth date of an imported file of PatientID ``pid`` to ``people``."""
+    if not pid:
+        return
+    found = people.setdefault(pid, {k: set() for k in _PERSON})
+    for keyword, tag in _PERSON.items():
+        value = header.values.get(tag)
+        if value:
+            found[keyword].add(str(value))
+
+
+def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> list[str]:
+    """Each PatientID of ``people`` (imported values) whose name or birth date differs, said.
+
+    From the database's files of that PatientID, or among the imported files.
+    """
+    frame = db.index.frame
+    said = []
+    for pid, imported in people.items():
+        rows = frame[frame["PatientID"].astype(object) == pid] if len(frame) else frame
+        for keyword, values in imported.items():
+            held = {str(v) for v in rows[keyword].astype(object).dropna() if str(v)}
+            if held and values - held:
+                now = ", ".join(map(repr, sorted(values - held)))
+                said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(held)))}")
+            elif not held and len(values) > 1:
+                said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
+    return said
 
 
 def _kept_copy(
@@ -148,8 +195,17 @@ def _same_bytes(path: Path, other: Path) -> bool:
         return False
 
 
-#: the tags an import reads of each file: where its copy goes in the hierarchy
-_WANTED = {0x00080018: "UI", 0x0020000E: "UI", 0x0020000D: "UI", 0x00100020: "LO"}
+#: who a file's patient is, besides the PatientID: said where an import mixes two
+_PERSON = {"PatientName": 0x00100010, "PatientBirthDate": 0x00100030}
+#: the tags an import reads of each file: where its copy goes in the hierarchy (and who)
+_WANTED = {
+    0x00080018: "UI",
+    0x0020000E: "UI",
+    0x0020000D: "UI",
+    0x00100020: "LO",
+    0x00100010: "PN",
+    0x00100030: "DA",
+}
 
 Writer = Callable[[str], object]
 
