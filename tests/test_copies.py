@@ -210,6 +210,38 @@ def test_an_import_says_when_its_files_name_another_person_of_a_known_patient_id
         database.import_dicom(john)  # the same person: nothing to say
 
 
+def test_an_import_says_when_it_puts_a_known_study_under_another_patient(
+    tmp_path: Path,
+) -> None:
+    """A new series of a study the database holds, under another PatientID (trial S).
+
+    A study stays whole under the patient its first file by path names: the
+    imported file's name (by its UIDs) may sort first, and the study then
+    moved to the imported file's patient without a word.
+    """
+    database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
+    ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001")
+    write_dataset(ds, database_folder / "zz" / "a.dcm")
+    study = str(ds.StudyInstanceUID)
+    other = mr_image(np.zeros((4, 4), np.uint16), PatientID="H2-778")
+    other.StudyInstanceUID = study
+    write_dataset(other, incoming / "b.dcm")
+    database = db.database(database_folder)
+    with pytest.warns(db.DicomWarning, match="another parent") as said:
+        database.import_dicom(incoming)
+    assert [
+        str(w.message)
+        for w in said
+        if f"study {study}: PatientID 'H2-778', not 'P001'" in str(w.message)
+    ]
+    database.restore()
+    fresh = mr_image(np.zeros((4, 4), np.uint16), PatientID="H2-778")  # a study of its own
+    write_dataset(fresh, incoming / "b.dcm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        database.import_dicom(incoming)
+
+
 def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

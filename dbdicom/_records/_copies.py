@@ -95,8 +95,18 @@ def import_dicom(
         )
         items.append((rel, keys, copy))
         _note_person(people, keys[0], header)
-    mixed = _two_people(db, people)  # (the database's files before the import)
+    # (the database's files before the import)
+    mixed, moved = _two_people(db, people), _other_parents(db, [k for _, k, _ in items])
     editor.create(items, "Importing")
+    if moved:
+        db._warn(
+            "imported files name another parent of a study or series the database holds: "
+            f"{'; '.join(moved[:5])}{' ...' if len(moved) > 5 else ''}. A study (series) is "
+            "kept whole under the parent its first file by path names, which may now be an "
+            "imported file's (database.problems() lists the others). To keep it where it "
+            "was, give the files its parent's UIDs first (pydicom), or undo the import "
+            "(database.restore())."
+        )
     if mixed:
         db._warn(
             "imported files name another patient than the database's files of their "
@@ -163,6 +173,39 @@ def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> l
                 said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(held)))}")
             elif not held and len(values) > 1:
                 said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
+    return said
+
+
+def _other_parents(db: Database, keys: list[tuple[str, str, str, str]]) -> list[str]:
+    """Each study (series) the database holds that imported ``keys`` put under another parent.
+
+    ``keys``: (PatientID, StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID)
+    of each file imported; said as ``study 1.2.3: PatientID 'B', not 'A'``.
+    """
+    frame = db.index.frame
+    said = []
+    for level, column, parent, at in (
+        ("study", "StudyInstanceUID", "PatientID", 1),
+        ("series", "SeriesInstanceUID", "StudyInstanceUID", 2),
+    ):
+        named: dict[str, set[str]] = {}
+        for k in keys:
+            if k[at] and k[at - 1]:
+                named.setdefault(k[at], set()).add(k[at - 1])
+        if not named or not len(frame):
+            continue
+        rows = frame[frame[column].astype(object).isin(list(named))]
+        held: dict[str, set[str]] = {}
+        for uid, value in zip(
+            rows[column].astype(object), rows[parent].astype(object), strict=True
+        ):
+            if isinstance(value, str) and value:
+                held.setdefault(str(uid), set()).add(value)
+        for uid, values in named.items():
+            other = values - held.get(uid, values)
+            if other:
+                now, was = (", ".join(map(repr, sorted(v))) for v in (other, held[uid]))
+                said.append(f"{level} {uid}: {parent} {now}, not {was}")
     return said
 
 
