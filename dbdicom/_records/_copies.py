@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
@@ -30,7 +31,7 @@ from .._files import (
 from .._index import match_values
 from ._attributes import LEVEL_ATTRIBUTES
 from ._reads import read_ahead
-from ._structure import NEW_FOLDER, copy_instances, get_custom, new_child
+from ._structure import NEW_FOLDER, PERSON, copy_instances, get_custom, new_child
 from ._web import is_dicomweb, retrieve_into
 
 if TYPE_CHECKING:
@@ -163,16 +164,30 @@ def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> l
     From the database's files of that PatientID, or among the imported files.
     """
     frame = db.index.frame
+    rows = frame[frame["PatientID"].astype(object).isin(list(people))] if len(frame) else frame
+    ids = rows["PatientID"].astype(object).tolist()
+    said = []
+    for keyword in _PERSON:
+        held: dict[str, set[str]] = {}
+        for pid, value in zip(ids, rows[keyword].astype(object).tolist(), strict=True):
+            if isinstance(value, str) and value:
+                held.setdefault(pid, set()).add(value)
+        said += _said_apart(people, keyword, held)
+    return said
+
+
+def _said_apart(
+    people: Mapping[str, Mapping[str, set[str]]], keyword: str, held: Mapping[str, set[str]]
+) -> list[str]:
+    """The PatientIDs whose imported ``keyword`` values are not those ``held`` (or several)."""
     said = []
     for pid, imported in people.items():
-        rows = frame[frame["PatientID"].astype(object) == pid] if len(frame) else frame
-        for keyword, values in imported.items():
-            held = {str(v) for v in rows[keyword].astype(object).dropna() if str(v)}
-            if held and values - held:
-                now = ", ".join(map(repr, sorted(values - held)))
-                said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(held)))}")
-            elif not held and len(values) > 1:
-                said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
+        values, known = imported[keyword], held.get(pid, set())
+        if known and values - known:
+            now = ", ".join(map(repr, sorted(values - known)))
+            said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(known)))}")
+        elif not known and len(values) > 1:
+            said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
     return said
 
 
@@ -238,16 +253,15 @@ def _same_bytes(path: Path, other: Path) -> bool:
         return False
 
 
-#: who a file's patient is, besides the PatientID: said where an import mixes two
-_PERSON = {"PatientName": 0x00100010, "PatientBirthDate": 0x00100030}
+#: who a file's patient is, besides its PatientID: said where an import mixes two
+_PERSON = {k: int(tag_for_keyword(k) or 0) for k in PERSON if k != "PatientID"}
 #: the tags an import reads of each file: where its copy goes in the hierarchy (and who)
 _WANTED = {
     0x00080018: "UI",
     0x0020000E: "UI",
     0x0020000D: "UI",
     0x00100020: "LO",
-    0x00100010: "PN",
-    0x00100030: "DA",
+    **{tag: dictionary_VR(tag) for tag in _PERSON.values()},
 }
 
 Writer = Callable[[str], object]

@@ -180,7 +180,7 @@ def inherited(record: Record) -> dict[str, Any]:
 
 
 #: who a patient is (index columns: read without opening a file)
-_PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
+PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
 
 
 def _refuse_two_people(record: Record) -> None:
@@ -190,7 +190,7 @@ def _refuse_two_people(record: Record) -> None:
     below ``record``: another person's name and birth date, where two people
     of one PatientID were merged (or one of two spellings).
     """
-    for keyword in _PERSON:
+    for keyword in PERSON:
         values = record.unique(keyword)
         if len(values) > 1:
             raise DicomError(
