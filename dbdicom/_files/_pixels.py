@@ -476,11 +476,9 @@ def _runs(indices: list[int]) -> Iterator[tuple[int, int, int]]:
 
 def _read_into(f: FileIO | io.BytesIO | ViewFile, view: memoryview) -> int:
     """Fill ``view`` from ``f``; return the bytes read (fewer at end of file)."""
-    done = 0
-    while done < len(view):
-        got = f.readinto(view[done:])
-        if not got:
-            break
+    done, got = 0, 1
+    while done < len(view) and got:
+        got = f.readinto(view[done:]) or 0
         done += got
     return done
 
@@ -553,7 +551,8 @@ def native_frames(data: bytes | memoryview, fmt: PixelFormat, label: str) -> np.
     """Every frame of uncompressed Little Endian pixel bytes held in memory.
 
     What :func:`read_frames` does for a file, for bytes from elsewhere (a
-    DICOMweb server's answer, not copied): ``label`` names them in errors.
+    DICOMweb server's answer): ``label`` names them in errors; a read-only
+    view of the bytes where no value changes.
 
     Examples
     --------
@@ -562,6 +561,11 @@ def native_frames(data: bytes | memoryview, fmt: PixelFormat, label: str) -> np.
     (2, 2, 3)
     """
     n = len(data) * 8 // fmt._frame_bits if fmt._frame_bits else 0
+    bits, stored = fmt.bits_allocated, fmt.dtype.newbyteorder("<")
+    plain = (fmt.samples == 1 or fmt.planar_configuration == 0) and not fmt.float_bits
+    if n and bits in (8, 16) and fmt.bits_stored in (0, bits) and stored.isnative and plain:
+        count = n * fmt._frame_bits // bits  # the bytes as they are: viewed, not copied
+        return np.frombuffer(data, stored, count=count).reshape(n, *fmt.frame_shape)
     f = ViewFile(data) if isinstance(data, memoryview) else io.BytesIO(data)
     return _read_native(f, label, list(range(n)), fmt, 0, len(data))
 
@@ -573,10 +577,7 @@ def _is_float_pixel_data(f: FileIO | io.BytesIO | ViewFile, offset: int, syntax:
     hold floats. Explicit VR element headers are 12 bytes, implicit ones 8.
     """
     start = offset - (8 if syntax == IMPLICIT_LE else 12)
-    if start < 0:
-        return False
-    f.seek(start)
-    return f.read(4) == FLOAT_PIXEL_DATA_TAG
+    return start >= 0 and f.seek(start) == start and f.read(4) == FLOAT_PIXEL_DATA_TAG
 
 
 def _number_of_frames(path: str) -> int | None:
@@ -593,8 +594,7 @@ def _frame_error(path: str, frame: int, fmt: PixelFormat, detail: str) -> Except
     n_frames = _number_of_frames(path)
     if n_frames is not None and frame >= n_frames:
         return out_of_range(path, frame, n_frames)
-    expected = fmt.frame_bytes
     return InvalidFileError(
-        f"{path}: frame {frame} is cut short: {PIXEL_DATA} should hold {expected} bytes "
-        f"for it, but {detail}. {DAMAGED_HINT}"
+        f"{path}: frame {frame} is cut short: {PIXEL_DATA} should hold {fmt.frame_bytes} "
+        f"bytes for it, but {detail}. {DAMAGED_HINT}"
     )

@@ -565,4 +565,6 @@ def _native(
     """Per instance, its frames, each file's bytes let go once read."""
     for uid, path, wanted, fmt in zip(uids, paths, frames, fmts, strict=True):
         data, offset, length = places.pop(uid)
-        yield _native_frames(data[offset : offset + length], fmt, str(path))[list(wanted)]
+        found = _native_frames(data[offset : offset + length], fmt, str(path))
+        every = list(wanted) == list(range(len(found)))  # (one frame of one: no copy)
+        yield found if every else found[list(wanted)]
