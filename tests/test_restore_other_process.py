@@ -22,6 +22,7 @@ import pydicom
 
 import dbdicom as db
 from dbdicom._errors import DicomWarning
+from dbdicom._journal import Journal
 
 EDIT = r"""
 import sys, pydicom
@@ -198,3 +199,50 @@ def test_a_new_file_whose_stamp_was_never_recorded_is_set_aside_not_deleted(
     assert str(_conflicts(demo_folder, named)[0]) in told[0]  # where it is, said
     assert n == 6 and not database.unsaved
     database.close()
+
+
+def test_edits_of_another_process_before_and_after_dbdicoms_second_are_all_kept(
+    demo_folder: Path,
+) -> None:
+    saved = _manifest(demo_folder)
+    database = db.database(demo_folder)
+    vfa = database.series(SeriesDescription="VFA")[0]
+    vfa.FlipAngle = 33
+    path = Path(sorted(vfa.files())[0])
+    first = _other_process_edits(path, "another program's first edit")
+    vfa.FlipAngle = 34
+    last = _other_process_edits(path, "another program's last edit")
+
+    n, told = _restore(database)
+
+    assert _sha(path) == last  # left as the other program left it
+    rel = path.relative_to(demo_folder).as_posix()
+    kept = {_sha(p) for p in _conflicts(demo_folder, rel)}
+    assert kept == {saved[rel], first}  # the saved version, and that program's first
+    assert len(told) == 1 and str(path) in told[0]
+    assert n == 23 and not database.unsaved
+    database.close()
+
+
+def test_an_undone_change_over_another_process_edit_leaves_that_edit(tmp_path: Path) -> None:
+    root = tmp_path / "db"
+    root.mkdir()
+    path = root / "a.dcm"
+    path.write_bytes(b"saved")
+    journal = Journal(root, root / ".dbdicom" / "journal")
+    journal.keep([("a.dcm", ("p", "st", "se", "i"))])
+    journal.write("a.dcm", lambda tmp: Path(tmp).write_bytes(b"dbdicom's"))
+    write = "import sys; open(sys.argv[1], 'r+b').write(b'theirs!!!')"
+    subprocess.run([sys.executable, "-c", write, str(path)], check=True)
+    mark = journal.mark()
+    journal.write("a.dcm", lambda tmp: Path(tmp).write_bytes(b"dbdicom's again"))
+    journal.undo(mark)  # the change failed half way (a full disk, say)
+    journal.settle()
+    assert path.read_bytes() == b"theirs!!!"
+    assert len(list(journal.originals.iterdir())) == 1  # the saved original only
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        journal.restore()
+    assert path.read_bytes() == b"theirs!!!" and len(caught) == 1
+    (kept,) = _conflicts(root, "a.dcm")
+    assert kept.read_bytes() == b"saved"
