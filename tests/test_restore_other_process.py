@@ -246,3 +246,23 @@ def test_an_undone_change_over_another_process_edit_leaves_that_edit(tmp_path: P
     assert path.read_bytes() == b"theirs!!!" and len(caught) == 1
     (kept,) = _conflicts(root, "a.dcm")
     assert kept.read_bytes() == b"saved"
+
+
+def test_a_new_file_another_process_edited_then_dbdicom_removed_comes_back_as_it_left_it(
+    demo_folder: Path,
+) -> None:
+    database = db.database(demo_folder)
+    t2 = database.series(SeriesDescription="T2w")[0]
+    copy = t2.new_sibling(SeriesDescription="T2w copy")
+    copy.set_xarray(t2.to_xarray())  # new files only: nothing kept in originals/ yet
+    path = Path(sorted(copy.files())[0])
+    theirs = _other_process_edits(path, "another program's edit")
+    (instance,) = [i for i in copy.instances() if Path(i.files()[0]) == path]
+    instance.remove()
+
+    n, told = _restore(database)
+
+    assert _sha(path) == theirs
+    assert len(told) == 1 and str(path) in told[0] and "new file" in told[0]
+    assert n == 5 and not database.unsaved
+    database.close()

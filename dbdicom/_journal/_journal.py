@@ -369,7 +369,7 @@ class Journal(Restoring):
         before = {p: self.entries[p] for p, _ in files if self._kept(p)}
         again = [self._theirs(e).then(None) for e in before.values()]
         self._append(new + again, sync=True)
-        if new:
+        if new or any(e.theirs for e in again):
             self.originals.mkdir(parents=True, exist_ok=True)
         for entry in again:
             target = self.root / entry.path
