@@ -55,7 +55,15 @@ class Entry:
         for no file (removed, or new and not written yet). A write records
         its file's stamp before it puts the file in place, so that a kill
         between the two leaves both states known. ``None`` (a log written
-        by an older dbdicom): unknown, any state is taken as dbdicom's.
+        by an older dbdicom): unknown, any state is taken as dbdicom's, but
+        a restore sets aside, not deletes, what it takes out of the folder
+        (see :meth:`proven`).
+    theirs : str
+        Name in ``originals/`` of another program's version of the file,
+        which dbdicom wrote over or removed after it had changed the file
+        itself (another program's edit between two of dbdicom's): a restore
+        puts that version back, not the original, so as not to undo that
+        program's change. ``""``: none.
     """
 
     path: str
@@ -63,6 +71,7 @@ class Entry:
     original: str
     keys: Keys
     stamps: tuple[Stamp | None, ...] | None = None
+    theirs: str = ""
 
     def to_json(self) -> str:
         """The entry as a line of the log (what ``json.dumps`` of its dict gives, made faster).
@@ -75,12 +84,17 @@ class Entry:
         True
         >>> Entry.from_json(entry.to_json()) == entry
         True
+        >>> theirs = Entry("a/b.dcm", "kept", "k1", ("p", "s", "t", "i"), ((4, 5),), "k2")
+        >>> Entry.from_json(theirs.to_json()) == theirs
+        True
         """
         keys = ", ".join(map(_text, self.keys))
         line = (
             f'{{"p": {_text(self.path)}, "k": {_text(self.kind)}, "o": {_text(self.original)}, '
             f'"keys": [{keys}]'
         )
+        if self.theirs:
+            line += f', "t": {_text(self.theirs)}'
         if self.stamps is None:
             return line + "}"
         stamps = ", ".join("null" if s is None else f"[{s[0]:d}, {s[1]:d}]" for s in self.stamps)
@@ -96,21 +110,36 @@ class Entry:
                 if s is None
                 else tuple(None if x is None else (int(x[0]), int(x[1])) for x in s)
             )
-            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]), stamps)
+            theirs = str(d.get("t") or "")
+            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]), stamps, theirs)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # a line torn by a crash: its change never started
 
     def left(self, now: Stamp | None) -> bool:
-        """Whether a file in the state ``now`` (None: no file) is one dbdicom left there.
+        """Whether a file in the state ``now`` (None: no file) may be one dbdicom left there.
 
         A new file whose stamp is not recorded yet is taken as dbdicom's: the
         files of a new series are written in place, then their stamps
         recorded (:meth:`Journal.wrote <dbdicom._journal.Journal.wrote>`), and
-        a kill between the two must leave files that a restore deletes.
+        a kill between the two must leave files that a restore takes out of
+        the folder. It cannot tell them from another program's writes at
+        those paths since (:meth:`proven` is False): a restore sets them
+        aside, it does not delete them.
         """
         if self.stamps is None or now in self.stamps:
             return True
         return self.kind == "new" and self.stamps == (None,)
+
+    def proven(self, now: Stamp | None) -> bool:
+        """Whether the state ``now`` is one dbdicom recorded leaving its file in.
+
+        Examples
+        --------
+        >>> entry = Entry("a.dcm", "new", "", ("p", "s", "t", "i"), (None,))
+        >>> entry.left((4, 5)), entry.proven((4, 5)), entry.proven(None)
+        (True, False, True)
+        """
+        return self.stamps is not None and now in self.stamps
 
     def then(self, now: Stamp | None) -> Entry:
         """The entry once dbdicom has left its file in the state ``now`` too."""
@@ -122,7 +151,7 @@ class Entry:
         """The entry once its file is known to be in the state ``now`` (a write done)."""
         if self.stamps is None:
             return self
-        return Entry(self.path, self.kind, self.original, self.keys, (now,))
+        return replace(self, stamps=(now,))
 
 
 def same(kept: Path, target: Path) -> bool:

@@ -12,7 +12,11 @@ moment a process is killed at, the folder can be brought back:
 * a file announced as new is deleted by a restore;
 * a file another program wrote, rewrote or removed since dbdicom did is
   left as that program left it (each entry records the states dbdicom left
-  its file in: see :mod:`~dbdicom._journal._entry` and ``_restore``).
+  its file in: see :mod:`~dbdicom._journal._entry` and ``_restore``); one
+  that dbdicom wrote over or removed again after another program's change
+  is put back as that program left it (that version is kept, see
+  ``Entry.theirs``), and one whose state dbdicom never recorded is set
+  aside, not deleted.
 
 Saving a set of files rewrites the log without their entries in one atomic
 rename (then deletes their originals), so a save is all or nothing; saving
@@ -40,13 +44,15 @@ restore of some paths lists them.
 
 Layout, inside the database's hidden folder::
 
-    journal/log          one JSON object per line: path, kind, original, keys
-    journal/originals/   the kept originals
+    journal/log          one JSON object per line: path, kind, original, keys,
+                         stamps, theirs
+    journal/originals/   the kept originals (and other programs' versions)
     journal/tmp/         files being written (cleared when a writer starts)
     journal/restoring    a restore under way: its paths, one JSON list
                          (empty file: every entry of the log)
     journal/conflicts/   originals of files another program changed, which
-                         a restore did not put back (<original>/<path>)
+                         a restore did not put back (<original>/<path>), and
+                         files it could not prove dbdicom's (aside-<id>/<path>)
 """
 
 from __future__ import annotations
@@ -57,10 +63,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from ._entry import Entry, Keys, fsync_dir, state
-from ._restore import Restoring
+from ._entry import Entry, Keys, fsync_dir, same, state
+from ._restore import CONFLICTS, Restoring
 
 __all__ = ["Entry", "Journal"]
 
@@ -107,6 +114,7 @@ class Journal(Restoring):
         # rewrote that had unsaved changes already, as they were then (links in tmp)
         self._base: dict[str, Entry] | None = None
         self._stash: dict[str, Path] = {}
+        self._asides: dict[str, Path] = {}
         self.load()
 
     # ------------------------------------------------------------ state
@@ -163,7 +171,7 @@ class Journal(Restoring):
                 continue  # announced, never started: the file is its saved self
             live[path] = entry
         if self.originals.is_dir():
-            used = {e.original for e in live.values()}
+            used = {e.original for e in live.values()} | {e.theirs for e in live.values()}
             for name in os.listdir(self.originals):
                 if name not in used:
                     (self.originals / name).unlink(missing_ok=True)
@@ -249,15 +257,23 @@ class Journal(Restoring):
         size, before, stashed = mark
         undone = [e for p, e in self.entries.items() if p not in before]
         emptied: set[Path] = set()
-        conflicts = [e for e in undone if self._put_back(e, emptied) == "conflict"]
+        done = {e.path: self._put_back(e, emptied, ours=True) for e in undone}
         back = list(self._stash.items())[stashed:]
         for path, kept in back:  # changed before the change too: as they were then
             os.replace(kept, self.root / path)
             del self._stash[path]
+        for path, entry in self.entries.items():  # another program's versions it kept
+            if path in before and entry.theirs and entry.theirs != before[path].theirs:
+                theirs, target = self.originals / entry.theirs, self.root / path
+                if not os.path.lexists(target):  # removed by the change: back as it was
+                    os.replace(theirs, target)
+                elif same(theirs, target):  # put back from the stash already
+                    theirs.unlink()
         self._cut(size)
         self.entries = dict(before)
         self._remove_empty(emptied)
-        self._tell(conflicts, 5)
+        self._tell([e for e in undone if done[e.path] == "conflict"], 5)
+        self._tell_aside([e for e in undone if done[e.path] == "aside"], 5)
         return [e.path for e in undone] + [path for path, _ in back]
 
     def _cut(self, size: int) -> None:
@@ -348,18 +364,54 @@ class Journal(Restoring):
             for p, k in files
             if not self._kept(p)
         ]
-        # those announced already: no file is a state dbdicom leaves them in too
-        again = [self.entries[p].then(None) for p, _ in files if self._kept(p)]
-        self._append(new + again)
-        if new:
+        # those announced already: no file is a state dbdicom leaves them in too; one
+        # another program rewrote since dbdicom did is kept, not deleted (see _theirs)
+        before = {p: self.entries[p] for p, _ in files if self._kept(p)}
+        again = [self._theirs(e).then(None) for e in before.values()]
+        self._append(new + again, sync=True)
+        if new or any(e.theirs for e in again):
             self.originals.mkdir(parents=True, exist_ok=True)
-        fresh = {e.path: e for e in new}
-        for path, _ in files:
-            target = self.root / path
-            if path in fresh:
-                os.replace(target, self.originals / fresh[path].original)
+        for entry in again:
+            target = self.root / entry.path
+            if entry.theirs != before[entry.path].theirs:
+                os.replace(target, self.originals / entry.theirs)
+                self._set_aside_theirs(before[entry.path])
             else:
                 target.unlink(missing_ok=True)
+        for entry in new:
+            os.replace(self.root / entry.path, self.originals / entry.original)
+
+    def _theirs(self, entry: Entry) -> Entry:
+        """``entry``, naming a place for its file's version if another program wrote it.
+
+        dbdicom is about to write over (or remove) the file of ``entry``,
+        which it changed before: when the file is not as dbdicom left it,
+        another program changed it in between, and that version is kept
+        (under the name :attr:`Entry.theirs`, in ``originals/``) for a
+        restore to put back instead of the original, so as not to undo
+        that program's change. Nothing is kept yet: the caller records the
+        entry, then links or moves the file there.
+        """
+        if entry.stamps is None:
+            return entry  # (a log of an older dbdicom: unknown)
+        now = state(self.root / entry.path)
+        if now is None or entry.left(now):
+            return entry
+        return replace(entry, theirs=uuid.uuid4().hex)
+
+    def _set_aside_theirs(self, entry: Entry) -> None:
+        """Move the other program's version ``entry`` kept before into ``conflicts/``.
+
+        (A later one of that program's versions replaces it as the one a
+        restore puts back; this one is kept aside, never deleted.)
+        """
+        if not entry.theirs:
+            return
+        kept = self.originals / entry.theirs
+        if os.path.lexists(kept):
+            aside = self.folder / CONFLICTS / entry.theirs / entry.path
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(kept, aside)
 
     def write(self, path: str, writer: Callable[[str], object]) -> None:
         """Write a file of the folder whole, then put it in place in one rename.
@@ -410,7 +462,13 @@ class Journal(Restoring):
         entry = self.entries.get(path)
         now = state(source)
         if entry is not None and entry.stamps is not None:
-            self._append([entry.then(now)], sync=False)
+            before, entry = entry, self._theirs(entry)
+            if entry.theirs != before.theirs:  # another program's version: kept first
+                self.originals.mkdir(parents=True, exist_ok=True)
+                self._link(self.root / path, self.originals / entry.theirs)
+            self._append([entry.then(now)], sync=entry.theirs != before.theirs)
+            if entry.theirs != before.theirs:
+                self._set_aside_theirs(before)
         os.replace(source, self.root / path)
         if entry is not None:
             self.entries[path] = entry.only(now)
@@ -452,7 +510,8 @@ class Journal(Restoring):
         rest = {p: e for p, e in self.entries.items() if p not in chosen}
         self._rewrite(rest)  # the commit
         for entry in chosen.values():
-            if entry.kind == "kept":  # (one left, by a folder made read-only: see recover)
-                with contextlib.suppress(OSError):
-                    (self.originals / entry.original).unlink(missing_ok=True)
+            for name in (entry.original, entry.theirs):
+                if name:  # (one left, by a folder made read-only: see recover)
+                    with contextlib.suppress(OSError):
+                        (self.originals / name).unlink(missing_ok=True)
         return list(chosen)

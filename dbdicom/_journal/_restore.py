@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .._errors import DicomWarning
-from ._entry import Entry, fsync_dir, same, state
+from ._entry import Entry, Stamp, fsync_dir, same, state
 
 __all__ = ["CONFLICTS", "RESTORING", "Restoring"]
 
@@ -40,6 +40,8 @@ class Restoring:
     originals: Path
     tmp: Path
     entries: dict[str, Entry]
+    #: where files a restore could not prove dbdicom's were set aside (see _set_aside)
+    _asides: dict[str, Path]
 
     def load(self) -> None:  # pragma: no cover - defined by the Journal
         raise NotImplementedError
@@ -134,10 +136,10 @@ class Restoring:
         deleted by another program: their files are left as they are), and
         the paths undone: those of ``chosen`` but the new files announced and
         never written (a write cut short), which had nothing to undo, and
-        those another program changed since dbdicom did (left as they are,
-        their originals moved aside, and a warning says where: see
-        :meth:`_put_back`). The marker goes last: a kill before leaves it
-        for :meth:`finish_restore`.
+        those another program changed since dbdicom did (left as that
+        program left them, their originals moved aside, and a warning says
+        where: see :meth:`_put_back`). The marker goes last: a kill before
+        leaves it for :meth:`finish_restore`.
         """
         unwritten = {
             p for p, e in chosen.items() if e.kind == "new" and not os.path.lexists(self.root / p)
@@ -150,28 +152,41 @@ class Restoring:
         fsync_dir(self.folder)
         self._remove_empty(emptied)
         self._tell([chosen[p] for p, how in done.items() if how == "conflict"], 6)
+        self._tell_aside([chosen[p] for p, how in done.items() if how == "aside"], 6)
         lost = [p for p, how in done.items() if how == "lost"]
         return lost, [p for p, how in done.items() if p not in unwritten and how != "conflict"]
 
-    def _put_back(self, entry: Entry, emptied: set[Path]) -> str:
+    def _put_back(self, entry: Entry, emptied: set[Path], ours: bool = False) -> str:
         """Put the file of ``entry`` back as saved (its folder, maybe emptied, in ``emptied``).
 
         Returns ``"done"``; ``"lost"``: its original is not in the journal
         (the file is left as it is); ``"conflict"``: another program changed
         the file since dbdicom did (see :attr:`Entry.stamps`): it is left as
-        that program left it, and the original is moved to
-        :meth:`conflict` (where it is found again when a restore killed
-        after the move is finished).
+        that program left it, or put back as that program left it before
+        dbdicom wrote over it again (:attr:`Entry.theirs`), and the original
+        is moved to :meth:`conflict` (where it is found again when a restore
+        killed after the move is finished); ``"aside"``: done, but the file
+        taken out of the folder may not be dbdicom's (its stamp is not
+        recorded: see :meth:`Entry.proven`): it is moved into ``conflicts/``,
+        not deleted. ``ours``: the entry was announced by the change an
+        :meth:`undo` takes back, in this process, moments ago: a new file
+        at its path is that change's own (written before its stamp was
+        recorded), and is deleted.
         """
         target = self.root / entry.path
         now = state(target)
+        if entry.theirs and os.path.lexists(self.originals / entry.theirs):
+            return self._put_theirs(entry, now)
         if entry.kind == "new":
             if now is None:
                 return "done"
             if not entry.left(now):
                 return "conflict"  # nothing of dbdicom's to keep: the file is the other's
-            target.unlink()
             emptied.add(target.parent)
+            if not (ours or entry.proven(now)):
+                self._set_aside(target, entry)
+                return "aside"
+            target.unlink()
             return "done"
         kept = self.originals / entry.original
         if not kept.exists():
@@ -180,13 +195,47 @@ class Restoring:
             kept.unlink()  # never rewritten: the file is its original already
             return "done"
         if not entry.left(now):
-            aside = self.conflict(entry)
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(kept, aside)
+            self._move(kept, self.conflict(entry))
             return "conflict"
+        how = "done"
+        if now is not None and not entry.proven(now):  # (a log of an older dbdicom)
+            self._set_aside(target, entry)
+            how = "aside"
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(kept, target)
-        return "done"
+        return how
+
+    def _put_theirs(self, entry: Entry, now: Stamp | None) -> str:
+        """Put back the version of another program that dbdicom wrote over (or removed).
+
+        The original (of a file kept) goes to :meth:`conflict` first, then
+        that version goes back in place when the file is as dbdicom left it;
+        when another program changed it again since, the file is left as it
+        is and that version goes aside too (``conflicts/<its name>/...``).
+        Each step is a rename that a restore killed in between and finished
+        later does not repeat.
+        """
+        target = self.root / entry.path
+        theirs = self.originals / entry.theirs
+        kept = self.originals / entry.original
+        if entry.kind == "kept" and os.path.lexists(kept):
+            self._move(kept, self.conflict(entry))
+        if entry.left(now):
+            self._move(theirs, target)
+        else:
+            self._move(theirs, self.folder / CONFLICTS / entry.theirs / entry.path)
+        return "conflict"
+
+    @staticmethod
+    def _move(source: Path, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def _set_aside(self, target: Path, entry: Entry) -> None:
+        """Move ``target``, which may be another program's file, into ``conflicts/``."""
+        aside = self.folder / CONFLICTS / f"aside-{uuid.uuid4().hex}" / entry.path
+        self._move(target, aside)
+        self._asides[entry.path] = aside  # (for the warning: see _tell_aside)
 
     def conflict(self, entry: Entry) -> Path:
         """Where a restore puts the original of ``entry`` when another program changed its file.
@@ -212,8 +261,27 @@ class Restoring:
         )
         warnings.warn(
             f"{self.root / first.path}{more} was changed by another program after dbdicom "
-            "changed it (unsaved): it was not put back, so as not to undo that program's "
-            f"change, and is left as that program left it. {where}",
+            "changed it (unsaved): it was not put back as saved, so as not to undo that "
+            f"program's change, and is as that program left it. {where}",
+            DicomWarning,
+            stacklevel=stacklevel,
+        )
+
+    def _tell_aside(self, entries: list[Entry], stacklevel: int) -> None:
+        """Warn of the files a restore or an undo took out of the folder and set aside."""
+        if not entries:
+            return
+        first = entries[0]
+        more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+        aside = self._asides.pop(first.path, self.folder / CONFLICTS)
+        for entry in entries:
+            self._asides.pop(entry.path, None)
+        warnings.warn(
+            f"{self.root / first.path}{more}: dbdicom has no record of leaving it as it is "
+            "now (written by dbdicom in a change cut short, or by another program since), "
+            f"so the restore did not delete it but set it aside, in {aside}"
+            f"{' (the others in ' + str(self.folder / CONFLICTS) + ')' if more else ''}: "
+            "delete it, or copy it back to keep it.",
             DicomWarning,
             stacklevel=stacklevel,
         )
