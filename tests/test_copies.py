@@ -210,6 +210,28 @@ def test_an_import_says_when_its_files_name_another_person_of_a_known_patient_id
         database.import_dicom(john)  # the same person: nothing to say
 
 
+def test_an_import_of_a_name_with_trailing_empty_components_names_no_other_person(
+    tmp_path: Path,
+) -> None:
+    """'Doe^John^^' is 'Doe^John' (PS3.5 6.2): no warning of another person at the import."""
+    database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
+    for folder, name in ((database_folder, "Doe^John"), (incoming, "Doe^John^^")):
+        ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001", PatientName=name)
+        write_dataset(ds, folder / "a.dcm")
+    write_dataset(
+        mr_image(np.zeros((4, 4), np.uint16), PatientID="P002", PatientName="Roe^Ann"),
+        incoming / "b.dcm",
+    )
+    write_dataset(
+        mr_image(np.zeros((4, 4), np.uint16), PatientID="P002", PatientName="Roe^Ann^"),
+        incoming / "c.dcm",
+    )
+    database = db.database(database_folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        database.import_dicom(incoming)
+
+
 def test_an_import_says_when_it_puts_a_known_study_under_another_patient(
     tmp_path: Path,
 ) -> None:

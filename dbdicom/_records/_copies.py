@@ -31,7 +31,14 @@ from .._files import (
 from .._index import match_values
 from ._attributes import LEVEL_ATTRIBUTES
 from ._reads import read_ahead
-from ._structure import NEW_FOLDER, PERSON, copy_instances, get_custom, new_child
+from ._structure import (
+    NEW_FOLDER,
+    PERSON,
+    copy_instances,
+    get_custom,
+    new_child,
+    person_value,
+)
 from ._web import is_dicomweb, retrieve_into
 
 if TYPE_CHECKING:
@@ -155,7 +162,7 @@ def _note_person(people: dict[str, dict[str, set[str]]], pid: str, header: Heade
     for keyword, tag in _PERSON.items():
         value = header.values.get(tag)
         if value:
-            found[keyword].add(str(value))
+            found[keyword].add(person_value(keyword, value))
 
 
 def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> list[str]:
@@ -171,7 +178,7 @@ def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> l
         held: dict[str, set[str]] = {}
         for pid, value in zip(ids, rows[keyword].astype(object).tolist(), strict=True):
             if isinstance(value, str) and value:
-                held.setdefault(pid, set()).add(value)
+                held.setdefault(pid, set()).add(person_value(keyword, value))
         said += _said_apart(people, keyword, held)
     return said
 

@@ -183,6 +183,23 @@ def inherited(record: Record) -> dict[str, Any]:
 PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
 
 
+def person_value(keyword: str, value: Any) -> str:
+    """``value`` of the :data:`PERSON` attribute ``keyword`` as compared: one text a value.
+
+    A PatientName's trailing empty components and groups are left out, as
+    the standard allows (PS3.5 6.2): ``'Doe^Jane^^'`` is ``'Doe^Jane'``.
+
+    Examples
+    --------
+    >>> person_value("PatientName", "Doe^Jane^^="), person_value("PatientSex", "F")
+    ('Doe^Jane', 'F')
+    """
+    text = str(value)
+    if keyword != "PatientName":
+        return text
+    return "=".join(group.rstrip("^ ") for group in text.split("=")).rstrip("=")
+
+
 def _refuse_two_people(record: Record) -> None:
     """Refuse to pass down a patient's attributes that its files disagree on.
 
@@ -192,7 +209,7 @@ def _refuse_two_people(record: Record) -> None:
     """
     for keyword in PERSON:
         values = record.unique(keyword)
-        if len(values) > 1:
+        if len({person_value(keyword, v) for v in values}) > 1:
             raise DicomError(
                 f"the files of {record!r} disagree on {keyword} ({', '.join(map(repr, values))}): "
                 "a file moved, copied or written below it would take one of them. If they are "
