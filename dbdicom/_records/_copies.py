@@ -68,7 +68,7 @@ def import_dicom(
             "storage_options are for importing from an object store (s3://bucket/prefix...), "
             "not from local files: leave them out, or give the store's URL."
         )
-    have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
+    have = _held_files(db)
     taken: dict[str, tuple[str, Path | None]] = {}  # uid -> the file of this call that has it
     items: list[tuple[str, tuple[str, str, str, str], Writer]] = []
     duplicates: list[str] = []
@@ -84,7 +84,7 @@ def import_dicom(
             refused.append(f"{name} (no SOPInstanceUID)")
             continue
         if uid in have or uid in taken:
-            kept, other = _kept_copy(db, uid, taken.get(uid))
+            kept, other = _kept_copy(db, have.get(uid), taken.get(uid))
             if local is not None and other is not None and not _same_bytes(local, other):
                 differing.append(f"{name} ({uid}; differs from {kept})")
             else:
@@ -231,22 +231,32 @@ def _other_parents(db: Database, keys: list[tuple[str, str, str, str]]) -> list[
     return said
 
 
+def _held_files(db: Database) -> dict[str, str]:
+    """Each SOPInstanceUID of the database, and its (first) file: one pass, not one a copy."""
+    frame = db.index.frame
+    have: dict[str, str] = {}
+    for uid, rel in zip(
+        frame["SOPInstanceUID"].astype(object).tolist(), frame["_path"].tolist(), strict=True
+    ):
+        if isinstance(uid, str) and uid:
+            have.setdefault(uid, str(rel))
+    return have
+
+
 def _kept_copy(
-    db: Database, uid: str, taken: tuple[str, Path | None] | None
+    db: Database, rel: str | None, taken: tuple[str, Path | None] | None
 ) -> tuple[str, Path | None]:
-    """The file kept for the instance ``uid``: where it is (for a message), and its local path.
+    """The file kept for an instance: where it is (for a message), and its local path.
 
     ``taken``: the name and local path of a file of this import that has
-    it, else the database's file. The local path is None where comparing
+    it, else the database's file ``rel``. The local path is None where comparing
     its bytes would mean a download (an object of a store, a remote index).
     """
     if taken is not None:
         return taken[0], taken[1]
-    frame = db.index.frame
-    rels = frame["_path"][frame["SOPInstanceUID"] == uid].astype(str).tolist()
-    if not rels:
+    if rel is None:
         return "the database", None
-    where = db._where(rels[:1])[0]
+    where = db._where([rel])[0]
     if db.index.remote or db.index.archive is not None:
         return where, None
     return where, Path(where)
