@@ -213,9 +213,9 @@ def test_an_import_says_when_its_files_name_another_person_of_a_known_patient_id
 def test_an_import_of_a_name_with_trailing_empty_components_names_no_other_person(
     tmp_path: Path,
 ) -> None:
-    """'Doe^John^^' is 'Doe^John' (PS3.5 6.2): no warning of another person at the import."""
+    """'DOE^JOHN^^' is 'Doe^John' (PS3.5 6.2; the case says no other person): no warning."""
     database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
-    for folder, name in ((database_folder, "Doe^John"), (incoming, "Doe^John^^")):
+    for folder, name in ((database_folder, "Doe^John"), (incoming, "DOE^JOHN^^")):
         ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001", PatientName=name)
         write_dataset(ds, folder / "a.dcm")
     write_dataset(

@@ -1055,3 +1055,18 @@ def test_a_name_with_trailing_empty_components_is_one_person(tmp_path: Path) -> 
     (patient,) = database.patients()
     patient.new_study(StudyDescription="follow-up").new_series().new_instance()
     database.restore()
+
+
+def test_a_name_differing_in_case_is_one_person(tmp_path: Path) -> None:
+    """'DOE^JANE' from one scanner, 'Doe^Jane' from another: one person (a name's case says
+    no other person), whose patient refused every write below it as two people. The new
+    file takes the first file's spelling."""
+    folder = tmp_path / "db"
+    for sub, name in (("a", "Doe^Jane"), ("b", "DOE^JANE")):
+        ds = mr_image(np.zeros((8, 8), np.uint16), PatientID="P1", PatientName=name)
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (patient,) = database.patients()
+    new = patient.new_study(StudyDescription="follow-up").new_series().new_instance()
+    assert pydicom.dcmread(new.path).PatientName == "Doe^Jane"
+    database.restore()

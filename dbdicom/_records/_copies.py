@@ -74,7 +74,8 @@ def import_dicom(
     duplicates: list[str] = []
     differing: list[str] = []
     refused: list[str] = []
-    people: dict[str, dict[str, set[str]]] = {}  # PatientID -> keyword -> values imported
+    # PatientID -> keyword -> the values imported (as compared: as first spelled)
+    people: dict[str, dict[str, dict[str, str]]] = {}
     for name, header, copy, local in _headers(db, entries, storage_options or {}, refused):
         if not isinstance(header, Header):  # why it is not read
             refused.append(f"{name} ({header})")
@@ -154,18 +155,21 @@ def _said(db: Database, duplicates: list[str], differing: list[str], refused: li
         )
 
 
-def _note_person(people: dict[str, dict[str, set[str]]], pid: str, header: Header) -> None:
-    """Add the name and birth date of an imported file of PatientID ``pid`` to ``people``."""
+def _note_person(people: dict[str, dict[str, dict[str, str]]], pid: str, header: Header) -> None:
+    """Add the name and birth date of an imported file of PatientID ``pid`` to ``people``.
+
+    Each value by :func:`person_value` (as compared), with its first spelling (as said).
+    """
     if not pid:
         return
-    found = people.setdefault(pid, {k: set() for k in _PERSON})
+    found = people.setdefault(pid, {k: {} for k in _PERSON})
     for keyword, tag in _PERSON.items():
         value = header.values.get(tag)
         if value:
-            found[keyword].add(person_value(keyword, value))
+            found[keyword].setdefault(person_value(keyword, value), str(value))
 
 
-def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> list[str]:
+def _two_people(db: Database, people: Mapping[str, Mapping[str, dict[str, str]]]) -> list[str]:
     """Each PatientID of ``people`` (imported values) whose name or birth date differs, said.
 
     From the database's files of that PatientID, or among the imported files.
@@ -175,26 +179,32 @@ def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> l
     ids = rows["PatientID"].astype(object).tolist()
     said = []
     for keyword in _PERSON:
-        held: dict[str, set[str]] = {}
+        held: dict[str, dict[str, str]] = {}
         for pid, value in zip(ids, rows[keyword].astype(object).tolist(), strict=True):
             if isinstance(value, str) and value:
-                held.setdefault(pid, set()).add(person_value(keyword, value))
+                held.setdefault(pid, {}).setdefault(person_value(keyword, value), value)
         said += _said_apart(people, keyword, held)
     return said
 
 
 def _said_apart(
-    people: Mapping[str, Mapping[str, set[str]]], keyword: str, held: Mapping[str, set[str]]
+    people: Mapping[str, Mapping[str, dict[str, str]]],
+    keyword: str,
+    held: Mapping[str, dict[str, str]],
 ) -> list[str]:
-    """The PatientIDs whose imported ``keyword`` values are not those ``held`` (or several)."""
+    """The PatientIDs whose imported ``keyword`` values are not those ``held`` (or several).
+
+    Values compared by their keys (:func:`person_value`), said as spelled.
+    """
     said = []
     for pid, imported in people.items():
-        values, known = imported[keyword], held.get(pid, set())
-        if known and values - known:
-            now = ", ".join(map(repr, sorted(values - known)))
-            said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(known)))}")
+        values, known = imported[keyword], held.get(pid, {})
+        other = [values[k] for k in values.keys() - known.keys()]
+        if known and other:
+            now, was = (", ".join(map(repr, sorted(v))) for v in (other, known.values()))
+            said.append(f"{pid!r}: {keyword} {now}, not {was}")
         elif not known and len(values) > 1:
-            said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
+            said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values.values())))}")
     return said
 
 

@@ -187,17 +187,19 @@ def person_value(keyword: str, value: Any) -> str:
     """``value`` of the :data:`PERSON` attribute ``keyword`` as compared: one text a value.
 
     A PatientName's trailing empty components and groups are left out, as
-    the standard allows (PS3.5 6.2): ``'Doe^Jane^^'`` is ``'Doe^Jane'``.
+    the standard allows (PS3.5 6.2: ``'Doe^Jane^^'`` is ``'Doe^Jane'``),
+    and its case does not count (``'DOE^JANE'``: some systems write names
+    in capitals).
 
     Examples
     --------
-    >>> person_value("PatientName", "Doe^Jane^^="), person_value("PatientSex", "F")
-    ('Doe^Jane', 'F')
+    >>> person_value("PatientName", "DOE^Jane^^="), person_value("PatientSex", "F")
+    ('doe^jane', 'F')
     """
     text = str(value)
     if keyword != "PatientName":
         return text
-    return "=".join(group.rstrip("^ ") for group in text.split("=")).rstrip("=")
+    return "=".join(group.rstrip("^ ") for group in text.split("=")).rstrip("=").casefold()
 
 
 def _refuse_two_people(record: Record) -> None:
