@@ -264,6 +264,27 @@ def test_an_import_says_when_it_puts_a_known_study_under_another_patient(
         database.import_dicom(incoming)
 
 
+def test_a_known_instance_whose_file_meta_alone_differs_holds_no_other_content(
+    tmp_path: Path,
+) -> None:
+    """The same dataset passed through another tool (a PACS's export), which wrote its own
+    file meta (ImplementationVersionName): said to hold other content, with the advice to
+    give it a new SOPInstanceUID, which would have made a second copy of one image."""
+    database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
+    ds = mr_image(np.arange(16, dtype=np.uint16).reshape(4, 4), PatientID="P001")
+    write_dataset(ds, database_folder / "a.dcm")
+    other = pydicom.dcmread(database_folder / "a.dcm")
+    other.file_meta.ImplementationVersionName = "OTHER_PACS_2"
+    other.preamble = b"\x01" * 128
+    incoming.mkdir()
+    other.save_as(incoming / "a.dcm")
+    assert (incoming / "a.dcm").read_bytes() != (database_folder / "a.dcm").read_bytes()
+    database = db.database(database_folder)
+    said = [str(w.message) for w in _imported(database, incoming / "a.dcm")]
+    assert [m for m in said if "already in the database" in m]
+    assert not [m for m in said if "other content" in m]
+
+
 def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")

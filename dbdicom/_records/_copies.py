@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.errors import InvalidDicomError
 
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
@@ -26,6 +27,7 @@ from .._files import (
     is_url,
     object_headers,
     read_any_header,
+    read_dataset,
     redact,
 )
 from .._index import match_values
@@ -86,7 +88,7 @@ def import_dicom(
             continue
         if uid in have or uid in taken:
             kept, other = _kept_copy(db, have.get(uid), taken.get(uid))
-            if local is not None and other is not None and not _same_bytes(local, other):
+            if local is not None and other is not None and not _same_content(local, other):
                 differing.append(f"{name} ({uid}; differs from {kept})")
             else:
                 duplicates.append(
@@ -272,11 +274,19 @@ def _kept_copy(
     return where, Path(where)
 
 
-def _same_bytes(path: Path, other: Path) -> bool:
-    """Whether two local files hold the same bytes (a file that cannot be read: no)."""
+def _same_content(path: Path, other: Path) -> bool:
+    """Whether two local files hold one dataset (a file that cannot be read: no).
+
+    The same bytes, or the same elements apart from the preamble and file
+    meta, which another tool writes its own (a PACS's export of the file:
+    its ImplementationVersionName). Compared by bytes first: read only
+    where those differ.
+    """
     try:
-        return filecmp.cmp(path, other, shallow=False)
-    except OSError:
+        if filecmp.cmp(path, other, shallow=False):
+            return True
+        return bool(read_dataset(path, decode=False) == read_dataset(other, decode=False))
+    except (NotDicomError, InvalidDicomError, EOFError, OSError, ValueError):
         return False
 
 
