@@ -31,7 +31,7 @@ from .._files import (
     redact,
 )
 from .._index import match_values
-from ._attributes import LEVEL_ATTRIBUTES
+from ._attributes import LEVEL_ATTRIBUTES, person_value
 from ._reads import read_ahead
 from ._structure import (
     NEW_FOLDER,
@@ -39,7 +39,6 @@ from ._structure import (
     copy_instances,
     get_custom,
     new_child,
-    person_value,
 )
 from ._web import is_dicomweb, retrieve_into
 

@@ -27,6 +27,7 @@ from ._attributes import (
     distinct,
     is_single,
     level_of,
+    person_value,
     reduce_values,
     sorted_distinct,
 )
@@ -181,25 +182,6 @@ def inherited(record: Record) -> dict[str, Any]:
 
 #: who a patient is (index columns: read without opening a file)
 PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
-
-
-def person_value(keyword: str, value: Any) -> str:
-    """``value`` of the :data:`PERSON` attribute ``keyword`` as compared: one text a value.
-
-    A PatientName's trailing empty components and groups are left out, as
-    the standard allows (PS3.5 6.2: ``'Doe^Jane^^'`` is ``'Doe^Jane'``),
-    and its case does not count (``'DOE^JANE'``: some systems write names
-    in capitals).
-
-    Examples
-    --------
-    >>> person_value("PatientName", "DOE^Jane^^="), person_value("PatientSex", "F")
-    ('doe^jane', 'F')
-    """
-    text = str(value)
-    if keyword != "PatientName":
-        return text
-    return "=".join(group.rstrip("^ ") for group in text.split("=")).rstrip("=").casefold()
 
 
 def _refuse_two_people(record: Record) -> None:
