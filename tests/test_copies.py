@@ -210,6 +210,28 @@ def test_an_import_says_when_its_files_name_another_person_of_a_known_patient_id
         database.import_dicom(john)  # the same person: nothing to say
 
 
+def test_an_import_of_a_name_with_trailing_empty_components_names_no_other_person(
+    tmp_path: Path,
+) -> None:
+    """'DOE^JOHN^^' is 'Doe^John' (PS3.5 6.2; the case says no other person): no warning."""
+    database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
+    for folder, name in ((database_folder, "Doe^John"), (incoming, "DOE^JOHN^^")):
+        ds = mr_image(np.zeros((4, 4), np.uint16), PatientID="P001", PatientName=name)
+        write_dataset(ds, folder / "a.dcm")
+    write_dataset(
+        mr_image(np.zeros((4, 4), np.uint16), PatientID="P002", PatientName="Roe^Ann"),
+        incoming / "b.dcm",
+    )
+    write_dataset(
+        mr_image(np.zeros((4, 4), np.uint16), PatientID="P002", PatientName="Roe^Ann^"),
+        incoming / "c.dcm",
+    )
+    database = db.database(database_folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", db.DicomWarning)
+        database.import_dicom(incoming)
+
+
 def test_an_import_says_when_it_puts_a_known_study_under_another_patient(
     tmp_path: Path,
 ) -> None:
@@ -240,6 +262,27 @@ def test_an_import_says_when_it_puts_a_known_study_under_another_patient(
     with warnings.catch_warnings():
         warnings.simplefilter("error", db.DicomWarning)
         database.import_dicom(incoming)
+
+
+def test_a_known_instance_whose_file_meta_alone_differs_holds_no_other_content(
+    tmp_path: Path,
+) -> None:
+    """The same dataset passed through another tool (a PACS's export), which wrote its own
+    file meta (ImplementationVersionName): said to hold other content, with the advice to
+    give it a new SOPInstanceUID, which would have made a second copy of one image."""
+    database_folder, incoming = tmp_path / "db", tmp_path / "incoming"
+    ds = mr_image(np.arange(16, dtype=np.uint16).reshape(4, 4), PatientID="P001")
+    write_dataset(ds, database_folder / "a.dcm")
+    other = pydicom.dcmread(database_folder / "a.dcm")
+    other.file_meta.ImplementationVersionName = "OTHER_PACS_2"
+    other.preamble = b"\x01" * 128
+    incoming.mkdir()
+    other.save_as(incoming / "a.dcm")
+    assert (incoming / "a.dcm").read_bytes() != (database_folder / "a.dcm").read_bytes()
+    database = db.database(database_folder)
+    said = [str(w.message) for w in _imported(database, incoming / "a.dcm")]
+    assert [m for m in said if "already in the database" in m]
+    assert not [m for m in said if "other content" in m]
 
 
 def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage]:

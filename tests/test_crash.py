@@ -916,6 +916,26 @@ def test_a_lock_file_deleted_by_hand_lets_no_second_writer_in(
     database.close()
 
 
+def test_a_lock_taken_afresh_is_kept_when_the_next_change_fails(
+    demo_folder: Path, writer_of: Callable[[Path], Writer]
+) -> None:
+    """The lock taken afresh under unsaved changes is the writer's as before: a change that
+    fails (a mistyped value) let it go, as for a lock taken for that change alone, and a
+    second process then wrote beside the first one's unsaved changes."""
+    database = db.database(demo_folder)
+    series = database.series(SeriesDescription="T2w")[0]
+    series.ImageComments = "by-A"  # the lock taken, a change unsaved
+    (demo_folder / ".dbdicom" / "lock").unlink()
+    with pytest.raises(db.InvalidValueError):
+        series.EchoTime = "abc"  # the lock taken afresh, the change refused
+    writer = writer_of(demo_folder)
+    assert writer.ask("edit by-B").startswith("ERR ReadOnlyError")
+    assert {pydicom.dcmread(f).ImageComments for f in series.files()} == {"by-A"}
+    writer.kill()
+    database.restore()
+    database.close()
+
+
 def test_second_database_of_the_same_process_may_write(demo_folder: Path) -> None:
     """The lock is per process: two Database objects of one process share it."""
     first = db.database(demo_folder)

@@ -1041,3 +1041,32 @@ def test_a_patient_whose_files_name_two_people_passes_neither_down(tmp_path: Pat
     )
     database.restore()
     assert snapshot(folder) == before
+
+
+def test_a_name_with_trailing_empty_components_is_one_person(tmp_path: Path) -> None:
+    """'Doe^Jane' and 'Doe^Jane^^' are one value of PersonName (PS3.5 6.2: trailing empty
+    components and their delimiters may be left out), as two scanners write one patient's
+    name: a write below her patient was refused as two people."""
+    folder = tmp_path / "db"
+    for sub, name in (("a", "Doe^Jane"), ("b", "Doe^Jane^^"), ("c", "Doe^Jane^=")):
+        ds = mr_image(np.zeros((8, 8), np.uint16), PatientID="P1", PatientName=name)
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (patient,) = database.patients()
+    patient.new_study(StudyDescription="follow-up").new_series().new_instance()
+    database.restore()
+
+
+def test_a_name_differing_in_case_is_one_person(tmp_path: Path) -> None:
+    """'DOE^JANE' from one scanner, 'Doe^Jane' from another: one person (a name's case says
+    no other person), whose patient refused every write below it as two people. The new
+    file takes the first file's spelling."""
+    folder = tmp_path / "db"
+    for sub, name in (("a", "Doe^Jane"), ("b", "DOE^JANE")):
+        ds = mr_image(np.zeros((8, 8), np.uint16), PatientID="P1", PatientName=name)
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (patient,) = database.patients()
+    new = patient.new_study(StudyDescription="follow-up").new_series().new_instance()
+    assert pydicom.dcmread(new.path).PatientName == "Doe^Jane"
+    database.restore()

@@ -208,3 +208,17 @@ def test_a_tag_read_on_demand_is_kept_as_an_index_column(tmp_path: Path) -> None
         assert len(problems) == len(set(problems)) == 4  # each said once
         assert "PatientWeight" in instance  # held, read as none
         database.close()
+
+
+def test_a_private_number_of_several_values_keeps_them(tmp_path: Path) -> None:
+    """pydicom's private dictionary gives GE's (0043,xx1B) 'Ppscan parameters' (SS) one value;
+    GE's files hold five (pydicom's CT_small.dcm). A private dictionary's VM is a guess its
+    files contradict: the numbers were read as none and listed as a problem of the file."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "ct.dcm").write_bytes(Path(str(get_testdata_file("CT_small.dcm"))).read_bytes())
+    database = db.database(folder)
+    (instance,) = database.instances()
+    assert instance[(0x0043, 0x101B)] == (0, 0, 0, 0, 0)
+    assert not [p for p in database.problems()["problem"] if "(0043,101B)" in p]
+    database.close()

@@ -57,7 +57,14 @@ from ._remote_frames import read_remote_frames
 from ._sniff import starts_like_dicom
 from ._upload import WRITABLE, listed_keys, upload_folder, writable_store
 from ._urls import has_scheme, is_url, is_zip_path, redact, split_userinfo
-from ._values import decode_value, encodings_for, one_value, several_values, to_python
+from ._values import (
+    WHOLE_TEXT_VRS,
+    decode_value,
+    encodings_for,
+    one_value,
+    several_values,
+    to_python,
+)
 from ._versions import path_version, version
 from ._walker import MARKER_END, MODALITY_LUT, NO_MARKER
 
@@ -73,6 +80,7 @@ __all__ = [
     "SCALES",
     "scale_problem",
     "several_values",
+    "WHOLE_TEXT_VRS",
     "creators_of",
     "private_entry",
     "one_value",

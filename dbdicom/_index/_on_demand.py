@@ -9,7 +9,14 @@ import numpy as np
 
 from .._errors import FileGoneError, StorageError
 from .._facade import pandas as pd
-from .._files import Header, NotDicomError, creators_of, one_value, private_entry
+from .._files import (
+    WHOLE_TEXT_VRS,
+    Header,
+    NotDicomError,
+    creators_of,
+    one_value,
+    private_entry,
+)
 from ._cells import dict_vr, tag_number
 from ._columns import TAGS, VECTORS, to_plain
 from ._files import Files
@@ -188,6 +195,10 @@ def _kept(header: Header, wanted: Mapping[int, str], creators: Mapping[int, int]
     A tag of one value holding several: see :func:`~._scan.one_of_several`;
     a private one's VR and VM are those pydicom's private dictionary gives
     it in the block of its creator (``creators``: its creator's tag), if any.
+    That VM is a guess a vendor's files may contradict (GE's (0043,xx1B),
+    VM 1 there, holds five numbers): such a private element of several
+    numbers keeps them, where the rule would read none; of text, the text
+    as stored (no value lost).
     """
     values = header.values
     out = {}
@@ -197,7 +208,7 @@ def _kept(header: Header, wanted: Mapping[int, str], creators: Mapping[int, int]
             entry = private_entry(tag, values.get(creators[tag])) if tag in creators else None
             if entry is not None:
                 vr = entry[0].split(" or ")[0]
-            if entry[1] == "1" if entry is not None else one_value(tag):
+            if one_value(tag) if entry is None else (entry[1] == "1" and vr in WHOLE_TEXT_VRS):
                 value = one_of_several(tag, vr, value, header)
         out[tag] = value
     return out

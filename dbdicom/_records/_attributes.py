@@ -33,6 +33,7 @@ __all__ = [
     "distinct",
     "is_single",
     "level_of",
+    "person_value",
     "reduce_values",
     "sorted_distinct",
 ]
@@ -220,3 +221,22 @@ def reduce_values(values: list[Any], single: bool) -> Any:
     if not found:
         return None
     return found[0] if len(found) == 1 else found
+
+
+def person_value(keyword: str, value: Any) -> str:
+    """``value`` of ``keyword`` (of who a patient is: ``PERSON``) as compared: one text a value.
+
+    A PatientName's trailing empty components and groups are left out, as
+    the standard allows (PS3.5 6.2: ``'Doe^Jane^^'`` is ``'Doe^Jane'``),
+    and its case does not count (``'DOE^JANE'``: some systems write names
+    in capitals).
+
+    Examples
+    --------
+    >>> person_value("PatientName", "DOE^Jane^^="), person_value("PatientSex", "F")
+    ('doe^jane', 'F')
+    """
+    text = str(value)
+    if keyword != "PatientName":
+        return text
+    return "=".join(group.rstrip("^ ") for group in text.split("=")).rstrip("=").casefold()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.errors import InvalidDicomError
 
 from .._custom import custom
 from .._errors import DicomError, DiskFullError, ReadOnlyError, disk_full
@@ -26,12 +27,19 @@ from .._files import (
     is_url,
     object_headers,
     read_any_header,
+    read_dataset,
     redact,
 )
 from .._index import match_values
-from ._attributes import LEVEL_ATTRIBUTES
+from ._attributes import LEVEL_ATTRIBUTES, person_value
 from ._reads import read_ahead
-from ._structure import NEW_FOLDER, PERSON, copy_instances, get_custom, new_child
+from ._structure import (
+    NEW_FOLDER,
+    PERSON,
+    copy_instances,
+    get_custom,
+    new_child,
+)
 from ._web import is_dicomweb, retrieve_into
 
 if TYPE_CHECKING:
@@ -61,13 +69,14 @@ def import_dicom(
             "storage_options are for importing from an object store (s3://bucket/prefix...), "
             "not from local files: leave them out, or give the store's URL."
         )
-    have = set(db.index.frame["SOPInstanceUID"].astype(object).dropna())
+    have = _held_files(db)
     taken: dict[str, tuple[str, Path | None]] = {}  # uid -> the file of this call that has it
     items: list[tuple[str, tuple[str, str, str, str], Writer]] = []
     duplicates: list[str] = []
     differing: list[str] = []
     refused: list[str] = []
-    people: dict[str, dict[str, set[str]]] = {}  # PatientID -> keyword -> values imported
+    # PatientID -> keyword -> the values imported (as compared: as first spelled)
+    people: dict[str, dict[str, dict[str, str]]] = {}
     for name, header, copy, local in _headers(db, entries, storage_options or {}, refused):
         if not isinstance(header, Header):  # why it is not read
             refused.append(f"{name} ({header})")
@@ -77,8 +86,8 @@ def import_dicom(
             refused.append(f"{name} (no SOPInstanceUID)")
             continue
         if uid in have or uid in taken:
-            kept, other = _kept_copy(db, uid, taken.get(uid))
-            if local is not None and other is not None and not _same_bytes(local, other):
+            kept, other = _kept_copy(db, have.get(uid), taken.get(uid))
+            if local is not None and other is not None and not _same_content(local, other):
                 differing.append(f"{name} ({uid}; differs from {kept})")
             else:
                 duplicates.append(
@@ -147,18 +156,21 @@ def _said(db: Database, duplicates: list[str], differing: list[str], refused: li
         )
 
 
-def _note_person(people: dict[str, dict[str, set[str]]], pid: str, header: Header) -> None:
-    """Add the name and birth date of an imported file of PatientID ``pid`` to ``people``."""
+def _note_person(people: dict[str, dict[str, dict[str, str]]], pid: str, header: Header) -> None:
+    """Add the name and birth date of an imported file of PatientID ``pid`` to ``people``.
+
+    Each value by :func:`person_value` (as compared), with its first spelling (as said).
+    """
     if not pid:
         return
-    found = people.setdefault(pid, {k: set() for k in _PERSON})
+    found = people.setdefault(pid, {k: {} for k in _PERSON})
     for keyword, tag in _PERSON.items():
         value = header.values.get(tag)
         if value:
-            found[keyword].add(str(value))
+            found[keyword].setdefault(person_value(keyword, value), str(value))
 
 
-def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> list[str]:
+def _two_people(db: Database, people: Mapping[str, Mapping[str, dict[str, str]]]) -> list[str]:
     """Each PatientID of ``people`` (imported values) whose name or birth date differs, said.
 
     From the database's files of that PatientID, or among the imported files.
@@ -168,26 +180,32 @@ def _two_people(db: Database, people: Mapping[str, Mapping[str, set[str]]]) -> l
     ids = rows["PatientID"].astype(object).tolist()
     said = []
     for keyword in _PERSON:
-        held: dict[str, set[str]] = {}
+        held: dict[str, dict[str, str]] = {}
         for pid, value in zip(ids, rows[keyword].astype(object).tolist(), strict=True):
             if isinstance(value, str) and value:
-                held.setdefault(pid, set()).add(value)
+                held.setdefault(pid, {}).setdefault(person_value(keyword, value), value)
         said += _said_apart(people, keyword, held)
     return said
 
 
 def _said_apart(
-    people: Mapping[str, Mapping[str, set[str]]], keyword: str, held: Mapping[str, set[str]]
+    people: Mapping[str, Mapping[str, dict[str, str]]],
+    keyword: str,
+    held: Mapping[str, dict[str, str]],
 ) -> list[str]:
-    """The PatientIDs whose imported ``keyword`` values are not those ``held`` (or several)."""
+    """The PatientIDs whose imported ``keyword`` values are not those ``held`` (or several).
+
+    Values compared by their keys (:func:`person_value`), said as spelled.
+    """
     said = []
     for pid, imported in people.items():
-        values, known = imported[keyword], held.get(pid, set())
-        if known and values - known:
-            now = ", ".join(map(repr, sorted(values - known)))
-            said.append(f"{pid!r}: {keyword} {now}, not {', '.join(map(repr, sorted(known)))}")
+        values, known = imported[keyword], held.get(pid, {})
+        other = [values[k] for k in values.keys() - known.keys()]
+        if known and other:
+            now, was = (", ".join(map(repr, sorted(v))) for v in (other, known.values()))
+            said.append(f"{pid!r}: {keyword} {now}, not {was}")
         elif not known and len(values) > 1:
-            said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values)))}")
+            said.append(f"{pid!r}: {keyword} {', '.join(map(repr, sorted(values.values())))}")
     return said
 
 
@@ -224,32 +242,50 @@ def _other_parents(db: Database, keys: list[tuple[str, str, str, str]]) -> list[
     return said
 
 
+def _held_files(db: Database) -> dict[str, str]:
+    """Each SOPInstanceUID of the database, and its (first) file: one pass, not one a copy."""
+    frame = db.index.frame
+    have: dict[str, str] = {}
+    for uid, rel in zip(
+        frame["SOPInstanceUID"].astype(object).tolist(), frame["_path"].tolist(), strict=True
+    ):
+        if isinstance(uid, str) and uid:
+            have.setdefault(uid, str(rel))
+    return have
+
+
 def _kept_copy(
-    db: Database, uid: str, taken: tuple[str, Path | None] | None
+    db: Database, rel: str | None, taken: tuple[str, Path | None] | None
 ) -> tuple[str, Path | None]:
-    """The file kept for the instance ``uid``: where it is (for a message), and its local path.
+    """The file kept for an instance: where it is (for a message), and its local path.
 
     ``taken``: the name and local path of a file of this import that has
-    it, else the database's file. The local path is None where comparing
+    it, else the database's file ``rel``. The local path is None where comparing
     its bytes would mean a download (an object of a store, a remote index).
     """
     if taken is not None:
         return taken[0], taken[1]
-    frame = db.index.frame
-    rels = frame["_path"][frame["SOPInstanceUID"] == uid].astype(str).tolist()
-    if not rels:
+    if rel is None:
         return "the database", None
-    where = db._where(rels[:1])[0]
+    where = db._where([rel])[0]
     if db.index.remote or db.index.archive is not None:
         return where, None
     return where, Path(where)
 
 
-def _same_bytes(path: Path, other: Path) -> bool:
-    """Whether two local files hold the same bytes (a file that cannot be read: no)."""
+def _same_content(path: Path, other: Path) -> bool:
+    """Whether two local files hold one dataset (a file that cannot be read: no).
+
+    The same bytes, or the same elements apart from the preamble and file
+    meta, which another tool writes its own (a PACS's export of the file:
+    its ImplementationVersionName). Compared by bytes first: read only
+    where those differ.
+    """
     try:
-        return filecmp.cmp(path, other, shallow=False)
-    except OSError:
+        if filecmp.cmp(path, other, shallow=False):
+            return True
+        return bool(read_dataset(path, decode=False) == read_dataset(other, decode=False))
+    except (NotDicomError, InvalidDicomError, EOFError, OSError, ValueError):
         return False
 
 

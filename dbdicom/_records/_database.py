@@ -339,8 +339,8 @@ class Database(Record):
         SOPInstanceUID is already in the database, files that are not
         DICOM, and entries that are not files (named pipes, devices,
         dangling links: never opened) are skipped and listed in a warning
-        (:class:`dbdicom.DicomWarning`; those whose bytes differ from the
-        file kept apart). The copies can be removed again with
+        (:class:`dbdicom.DicomWarning`; those whose elements differ from the
+        file kept apart, not only their file meta). The copies can be removed again with
         :meth:`restore` until :meth:`save`. Returns the new instances.
 
         ``files`` (or any of a list) may also be a URL of an object store

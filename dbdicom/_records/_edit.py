@@ -227,14 +227,17 @@ class Editor(Shared, Changes, Memory, Saving):
         if self.moved():
             raise self.gone()
         self.catch_up()  # what the other Database objects of the folder did
-        fresh, put_back = False, []
+        fresh, put_back, lost = False, [], False
         if self.lock.held and not self.lock.holds(self.lock.path):
             # its file deleted (by hand, taken for a stale lock?) or replaced while held:
             # another process may hold the new one; taken afresh, or who has it said
             self.lock.release()
+            lost = True
         if not self.lock.held:
             fresh = True
             put_back = self._take_lock(self.lock, self.journal)
+            # taken afresh under this writer's changes: a change that fails keeps it
+            self._loose = self._loose and not lost
         if fresh or not self.owner:
             # another writer (a process, or a Database object of this one) went first
             self.journal.load()

@@ -27,6 +27,7 @@ from ._attributes import (
     distinct,
     is_single,
     level_of,
+    person_value,
     reduce_values,
     sorted_distinct,
 )
@@ -192,7 +193,7 @@ def _refuse_two_people(record: Record) -> None:
     """
     for keyword in PERSON:
         values = record.unique(keyword)
-        if len(values) > 1:
+        if len({person_value(keyword, v) for v in values}) > 1:
             raise DicomError(
                 f"the files of {record!r} disagree on {keyword} ({', '.join(map(repr, values))}): "
                 "a file moved, copied or written below it would take one of them. If they are "
