@@ -98,6 +98,7 @@ def set_xarray(
     ``"pydicom"`` (every header through pydicom: for tests and comparisons).
     """
     _check_data_array(da)
+    _check_dim_attrs(da)
     check_kind(kind)
     if serialiser not in ("auto", "pydicom"):
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
@@ -166,6 +167,39 @@ def _numbered(da: Any) -> Any:
     if np.array_equal(values, np.round(values)):
         return da
     return da.drop_vars("InstanceNumber")
+
+
+def _check_dim_attrs(da: Any) -> None:
+    """Refuse an attr that gives one value to a dim of several frames with no coordinate.
+
+    ``xr.concat([a, b], dim="RepetitionTime")`` of two series keeps the attrs
+    of the first (xarray's default): its ``RepetitionTime`` attr would be
+    written into every frame, the second's too. The dim says the frames
+    differ in the tag, the attr that they do not: which is right is not
+    known. A dim with a coordinate (whose values each frame gets) or of one
+    frame contradicts no attr.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2, 2)), dims=("EchoTime", "row", "column"),
+    ...                   attrs={"EchoTime": 10.0})
+    >>> _check_dim_attrs(da)
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the attr 'EchoTime' (10.0) gives one EchoTime to ...
+    >>> _check_dim_attrs(da.assign_coords(EchoTime=[10.0, 20.0]))
+    """
+    for dim in da.dims:
+        if dim in da.attrs and dim not in da.coords and da.sizes[dim] > 1:
+            raise InvalidValueError(
+                f"the attr {dim!r} ({da.attrs[dim]!r}) gives one {dim} to every frame, but "
+                f"{dim} is a dim of {da.sizes[dim]} frames, with no coordinate: the frames "
+                f"differ in it (xr.concat keeps the attrs of its first array). Give the dim "
+                f"its values and drop the attr: da = da.assign_coords({dim}=[...]); "
+                f"da.attrs.pop({dim!r}). Or, if the attr is right for every frame, name "
+                "the dim after the tag they differ in (da.rename(...))."
+            )
 
 
 def _check_data_array(da: Any) -> None:
