@@ -47,6 +47,7 @@ from .._arrays import (
     in_plane_applied,
     kept_layout,
     shared_values,
+    split_component,
 )
 from .._dataset import (
     NO_INTERCEPT,
@@ -139,15 +140,21 @@ def set_xarray(
             futures.wait([ranged])  # not left running, whatever was raised
 
 
-def _numbered(da: Any) -> Any:
-    """``da`` without an InstanceNumber coordinate that is no numbering: renumbered as written.
+#: the tags that number frames (a count, not a measure): xarray averages them as any number
+_COUNTERS = ("InstanceNumber", "InStackPositionNumber", "DimensionIndexValues")
 
-    InstanceNumber numbers the frames; xarray interpolates or averages it
-    as any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some
-    value is not a whole number, the frames are numbered anew, 1, 2, 3...
-    in the array's order (C order of its dims), as an array without the
-    coordinate is. A dim of that name keeps its values (refused if they are
-    not whole numbers).
+
+def _numbered(da: Any) -> Any:
+    """``da`` without the coordinates numbering its frames that are no numbering.
+
+    InstanceNumber numbers the frames, InStackPositionNumber and the
+    DimensionIndexValues (``DimensionIndexValues[0]``...) of an enhanced
+    source place them in a stack; xarray interpolates or averages them as
+    any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some value
+    of one is not a whole number, it is dropped: the frames are numbered
+    anew, 1, 2, 3... in the array's order (C order of its dims), as an
+    array without the coordinate is, and have no stack index. A dim of
+    that name keeps its values (refused if they are not whole numbers).
 
     Examples
     --------
@@ -159,14 +166,18 @@ def _numbered(da: Any) -> Any:
     >>> _numbered(da.assign_coords(InstanceNumber=("SliceLocation", [2.0, 4.0]))).InstanceNumber.values
     array([2., 4.])
     """  # noqa: E501
-    coord = da.coords.get("InstanceNumber")
-    if coord is None or "InstanceNumber" in da.dims or coord.dtype.kind != "f":
-        return da
-    values = np.asarray(coord.values, dtype=float)
-    values = values[np.isfinite(values)]
-    if np.array_equal(values, np.round(values)):
-        return da
-    return da.drop_vars("InstanceNumber")
+    dropped = []
+    for name, coord in da.coords.items():
+        if name in da.dims or coord.dtype.kind != "f":
+            continue
+        parts = split_component(str(name))
+        if (parts[0] if parts else str(name)) not in _COUNTERS:
+            continue
+        values = np.asarray(coord.values, dtype=float)
+        values = values[np.isfinite(values)]
+        if not np.array_equal(values, np.round(values)):
+            dropped.append(name)
+    return da.drop_vars(dropped) if dropped else da
 
 
 def _check_dim_attrs(da: Any) -> None:
