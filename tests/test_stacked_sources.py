@@ -104,3 +104,24 @@ def test_a_dim_that_an_attr_gives_one_value_is_refused(tmp_path: Path) -> None:
     one = xr.concat([a.to_xarray()], dim="RepetitionTime")  # one frame along it: the attr's
     assert {float(pydicom.dcmread(p).RepetitionTime) for p in out.set_xarray(one).files()} == {10.0}
     database.close()
+
+
+def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
+    tmp_path: Path,
+) -> None:
+    """A trial: the mean over flip angles of two series stacked with db.to_xarray lost
+    the SeriesInstanceUID coordinate (it varied along the dim reduced), so no frame had
+    a source and the MR template's placeholder FlipAngle 15 was written, without a word
+    (the warning was only for arrays with no attrs at all)."""
+    _two_series(tmp_path)
+    database = db.database(tmp_path)
+    a, b = (database.series(SeriesDescription=name)[0] for name in ("A", "B"))
+    stacked = db.to_xarray([a, b])
+    reduced = stacked.mean(
+        next(d for d in stacked.dims if d not in ("SliceLocation", "row", "column"))
+    )
+    assert "SeriesInstanceUID" not in reduced.attrs and "SeriesInstanceUID" not in reduced.coords
+    out = a.new_sibling(SeriesDescription="mean")
+    with pytest.warns(db.DicomWarning, match=r"template.*placeholders.*header="):
+        out.set_xarray(reduced)
+    database.close()

@@ -394,6 +394,21 @@ def _set_xarray(
             "naming its SeriesInstanceUID): headers come from a template. Keep the "
             "attrs (xr.set_options(keep_attrs=True)) or pass header= to derive them."
         )
+    elif (
+        header is None
+        and not any(sources)
+        and "SeriesInstanceUID" not in da.attrs
+        and ("SOPClassUID" in da.attrs or "Modality" in da.attrs)
+    ):
+        # attrs of images, but no series named: several series stacked, and the
+        # SeriesInstanceUID coordinate dropped by a reduction over the dim it varied along
+        series._warn(
+            "No source frames for this array: its attrs are of DICOM images but name no "
+            "SeriesInstanceUID (several series stacked, their SeriesInstanceUID coordinate "
+            "dropped by a reduction?), so headers come from a template, whose acquisition "
+            "tags (FlipAngle, EchoTime...) are placeholders where the attrs give none. "
+            "Give those as attrs, or pass header= (the instances to derive from)."
+        )
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
     target = inherited(series)
