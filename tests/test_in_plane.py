@@ -231,3 +231,56 @@ def test_a_resized_array_without_its_geometry_is_not_written(
     same = xr.DataArray(da.values, dims=da.dims, coords=kept, attrs=da.attrs)
     series.new_sibling(SeriesDescription="same").set_xarray(same)
     database.close()
+
+
+def _transposed(da: Any) -> Any:
+    """``da`` transposed in the plane, its pixel dims renamed so that the last two are
+    ``row`` and ``column`` again (what the writer's refusal of a plain transpose says)."""
+    swapped = da.transpose(..., "column", "row")
+    return swapped.rename(row="column", column="row")
+
+
+@pytest.mark.parametrize("name", SERIES)
+def test_a_transposed_array_is_written_where_its_voxels_are(
+    database_folder: tuple[Path, Manifest], name: str
+) -> None:
+    """A trial: an array transposed in the plane (and renamed, as the refusal of
+    da.transpose(..., "column", "row") says) was written with the orientation and
+    position of the untransposed frames: every voxel but the diagonal in the wrong place.
+    Its ``frame_row`` lies along ``column`` now, ``frame_column`` along ``row``."""
+    database = _open(database_folder)
+    series = database.series(SeriesDescription=name)[0]
+    whole = series.to_xarray()
+    refused = series.new_sibling(SeriesDescription="refused")
+    with pytest.raises(db.InvalidValueError, match=r"da\.rename\(row='column', column='row'\)"):
+        refused.set_xarray(whole.transpose(..., "column", "row"))
+    refused.remove()
+    for part in (_transposed(whole), _transposed(whole.isel(row=slice(20, 2, -3)))):
+        assert part.frame_row.dims == ("column",)
+        before, after = whole.dicom.affine, part.dicom.affine
+        for k in range(_slices(whole)):  # voxel (row r, column c) is stored (c, r)
+            np.testing.assert_allclose(
+                np.swapaxes(
+                    _world(after, np.arange(part.sizes["column"]), np.arange(part.sizes["row"]), k),
+                    0,
+                    1,
+                ),
+                _world(before, part.frame_column.values, part.frame_row.values, k),
+                atol=1e-6,
+            )
+        out = series.new_sibling(SeriesDescription="transposed")
+        out.set_xarray(part)
+        for path in out.files():  # each file read by pydicom: its voxels where they were
+            ds = pydicom.dcmread(path)
+            position = np.array(ds.ImagePositionPatient, float)
+            cosines = np.array(ds.ImageOrientationPatient, float)
+            spacing = np.array(ds.PixelSpacing, float)
+            r, c = 2, 3  # a voxel off the diagonal, in the file's own pixels
+            there = position + c * spacing[1] * cosines[:3] + r * spacing[0] * cosines[3:]
+            stored = [
+                _world(before, [part.frame_column.values[r]], [part.frame_row.values[c]], k)
+                for k in range(_slices(whole))
+            ]
+            assert min(np.abs(there - s[0, 0]).max() for s in stored) < 1e-3
+        out.remove()
+    database.close()

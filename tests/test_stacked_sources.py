@@ -76,3 +76,52 @@ def test_each_frame_has_the_header_of_its_own_series(tmp_path: Path, how: str) -
     for path in out.files():
         assert dciodvfy_errors(path) == []
     database.close()
+
+
+def test_a_dim_that_an_attr_gives_one_value_is_refused(tmp_path: Path) -> None:
+    """A trial: ``xr.concat`` of two series along a new dim named after the tag they
+    differ in keeps the attrs of the first (xarray's default), so the attr said
+    RepetitionTime 10 of every frame, and the frames of B (20 ms) were written with 10,
+    without a word. A dim of several frames without a coordinate, whose name an attr
+    gives one value, is refused with the way out; that way out writes each its own."""
+    _two_series(tmp_path)
+    database = db.database(tmp_path)
+    a, b = (database.series(SeriesDescription=name)[0] for name in ("A", "B"))
+    stacked = xr.concat([a.to_xarray(), b.to_xarray()], dim="RepetitionTime")
+    assert stacked.attrs["RepetitionTime"] == 10.0 and "RepetitionTime" not in stacked.coords
+    out = a.new_sibling(SeriesDescription="stacked")
+    with pytest.raises(db.InvalidValueError, match=r"assign_coords\(RepetitionTime=") as said:
+        out.set_xarray(stacked)
+    assert "attrs.pop('RepetitionTime')" in str(said.value)
+    assert not out.instances()  # nothing written
+    fixed = stacked.assign_coords(RepetitionTime=[10.0, 20.0])
+    fixed.attrs.pop("RepetitionTime")
+    out.set_xarray(fixed)
+    said_tr = sorted(float(pydicom.dcmread(p).RepetitionTime) for p in out.files())
+    assert said_tr == [10.0] * 3 + [20.0] * 3
+    back = out.to_xarray(dims=["RepetitionTime", "SliceLocation"])
+    np.testing.assert_array_equal(back.values, fixed.values)
+    one = xr.concat([a.to_xarray()], dim="RepetitionTime")  # one frame along it: the attr's
+    assert {float(pydicom.dcmread(p).RepetitionTime) for p in out.set_xarray(one).files()} == {10.0}
+    database.close()
+
+
+def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
+    tmp_path: Path,
+) -> None:
+    """A trial: the mean over flip angles of two series stacked with db.to_xarray lost
+    the SeriesInstanceUID coordinate (it varied along the dim reduced), so no frame had
+    a source and the MR template's placeholder FlipAngle 15 was written, without a word
+    (the warning was only for arrays with no attrs at all)."""
+    _two_series(tmp_path)
+    database = db.database(tmp_path)
+    a, b = (database.series(SeriesDescription=name)[0] for name in ("A", "B"))
+    stacked = db.to_xarray([a, b])
+    reduced = stacked.mean(
+        next(d for d in stacked.dims if d not in ("SliceLocation", "row", "column"))
+    )
+    assert "SeriesInstanceUID" not in reduced.attrs and "SeriesInstanceUID" not in reduced.coords
+    out = a.new_sibling(SeriesDescription="mean")
+    with pytest.warns(db.DicomWarning, match=r"template.*placeholders.*header="):
+        out.set_xarray(reduced)
+    database.close()

@@ -116,6 +116,25 @@ def test_an_instance_number_xarray_interpolated_is_numbered_anew(ct: db.Series) 
         ct.new_sibling().set_xarray(echoes)
 
 
+def test_the_stack_indices_xarray_interpolated_are_dropped(ct: db.Series) -> None:
+    """A trial: interp (coarsen) of an enhanced MR's array made its InStackPositionNumber
+    and DimensionIndexValues 1.5, and the write was refused three times, once per
+    coordinate, with a way out (round them) that gave two frames one stack position.
+    Like InstanceNumber, they number frames: where not whole, they are no numbering."""
+    slices = ct.to_xarray().sizes["SliceLocation"]
+    index = ("SliceLocation", np.arange(1.0, slices + 1))
+    da = ct.to_xarray().assign_coords(
+        {"InStackPositionNumber": index, "DimensionIndexValues[1]": index}
+    )
+    between = da.interp(SliceLocation=[-10.0, -5.0, 0.0])
+    files = _written(ct, between)
+    assert sorted(float(f.SliceLocation) for f in files) == [-10.0, -5.0, 0.0]
+    assert _said(files, "InStackPositionNumber") == {None}
+    assert _said(files, "DimensionIndexValues") == {None}
+    whole = _written(ct, da.isel(SliceLocation=[0, 2]))  # whole numbers: kept
+    assert sorted(int(f.InStackPositionNumber) for f in whole) == [1, 3]
+
+
 def _dynamic(root: Path, modality: str, times: int = 3, slices: int = 4) -> None:
     """A dynamic series (``times`` x ``slices`` files) whose headers count its frames.
 

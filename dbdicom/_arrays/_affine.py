@@ -396,7 +396,9 @@ def _start_and_step(da: Any, name: str) -> tuple[float, float]:
     """
     coord = da.coords.get(name)
     dim = PIXEL_COORDS[name]
-    if coord is None or coord.dims != (dim,) or coord.size == 0:
+    if coord is None or len(coord.dims) != 1 or coord.dims[0] not in PIXEL_COORDS.values():
+        return 0.0, 1.0
+    if coord.size == 0:
         return 0.0, 1.0
     values = np.asarray(coord.values, dtype=np.float64)
     if not np.isfinite(values).all():
@@ -455,11 +457,14 @@ def in_plane_applied(da: Any) -> Any:
         if given is None and any(tag_vectors(da, tag, n) is None for tag, n in _SIZES.items()):
             return _renumbered(da)  # nothing to place
         raise
-    if (r0, sr, c0, sc) == (0, 1, 0, 1):
+    swapped = _swapped(da)
+    if (r0, sr, c0, sc) == (0, 1, 0, 1) and not swapped:
         return da  # the stored frames (most arrays): nothing to work out
     out = _renumbered(da)
     if given is not None:  # (column, row, slice) of the selection -> of the frames
         index_map = np.array([[sc, 0, 0, c0], [0, sr, 0, r0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        if swapped:  # its columns run along stored rows, its rows along stored columns
+            index_map = index_map[:, [1, 0, 2, 3]]
         out = out.copy(deep=False)
         out.attrs = {**da.attrs, "affine": np.asarray(given, dtype=float).reshape(4, 4) @ index_map}
         return out
@@ -471,9 +476,13 @@ def in_plane_applied(da: Any) -> Any:
     along_row, along_column = orientation[..., :3], orientation[..., 3:]
     # PixelSpacing: between rows, then between columns
     moved = position + along_row * (c0 * spacing[..., 1:]) + along_column * (r0 * spacing[..., :1])
-    turned = np.concatenate([along_row * np.sign(sc), along_column * np.sign(sr)], axis=-1)
+    if swapped:  # transposed: a row of it runs along a stored column, and the other way
+        turned = np.concatenate([along_column * np.sign(sr), along_row * np.sign(sc)], axis=-1)
+        stretched = spacing[..., ::-1] * [abs(sc), abs(sr)]
+    else:
+        turned = np.concatenate([along_row * np.sign(sc), along_column * np.sign(sr)], axis=-1)
+        stretched = spacing * [abs(sr), abs(sc)]
     turned += 0.0  # no -0.0
-    stretched = spacing * [abs(sr), abs(sc)]
     for tag, values in (
         ("ImagePositionPatient", moved),
         ("ImageOrientationPatient", turned),
@@ -481,6 +490,28 @@ def in_plane_applied(da: Any) -> Any:
     ):
         out = _with_vectors(out, tag, values)
     return out
+
+
+def _swapped(da: Any) -> bool:
+    """Whether ``da`` is transposed in the plane: its ``frame_row`` along ``column``.
+
+    (``da.transpose(..., "column", "row").rename(row="column", column="row")``.)
+    A :class:`GeometryError` where both pixel coordinates lie along one dim.
+    """
+    on = {
+        name: da.coords[name].dims
+        for name in PIXEL_COORDS
+        if name in da.coords and da.coords[name].dims
+    }
+    swapped = {name for name, dims in on.items() if dims != (PIXEL_COORDS[name],)}
+    if swapped and len(on) == 2 and len(swapped) == 1:
+        raise GeometryError(
+            f"the pixel coordinates frame_row and frame_column of this array both lie along "
+            f"{on['frame_row']}: its pixels are no grid of stored pixels, with no position in "
+            "the patient. Give frame_row along 'row' and frame_column along 'column', or "
+            "drop the geometry tags."
+        )
+    return bool(swapped)
 
 
 def _renumbered(da: Any) -> Any:

@@ -137,6 +137,14 @@ def check_names(da: Any) -> None:
     """
     samples = colour_samples(da)
     pixels = da.dims[:-1] if samples != 1 else da.dims
+    if tuple(pixels[-2:]) == ("column", "row"):
+        raise InvalidValueError(
+            f"the last two dims must be 'row' and 'column' (the pixels); got {da.dims}. "
+            "For the images transposed in the plane, swap the names of the pixel dims "
+            "(da.rename(row='column', column='row')): their frame_row and frame_column "
+            "coordinates turn the geometry with them. Else transpose back "
+            "(da.transpose(..., 'row', 'column'))."
+        )
     if tuple(pixels[-2:]) != ("row", "column"):
         raise InvalidValueError(
             f"the last two dims must be 'row' and 'column' (the pixels); got {da.dims}. "

@@ -47,6 +47,7 @@ from .._arrays import (
     in_plane_applied,
     kept_layout,
     shared_values,
+    split_component,
 )
 from .._dataset import (
     NO_INTERCEPT,
@@ -98,6 +99,7 @@ def set_xarray(
     ``"pydicom"`` (every header through pydicom: for tests and comparisons).
     """
     _check_data_array(da)
+    _check_dim_attrs(da)
     check_kind(kind)
     if serialiser not in ("auto", "pydicom"):
         raise InvalidValueError(f"serialiser must be 'auto' or 'pydicom'; got {serialiser!r}.")
@@ -138,15 +140,21 @@ def set_xarray(
             futures.wait([ranged])  # not left running, whatever was raised
 
 
-def _numbered(da: Any) -> Any:
-    """``da`` without an InstanceNumber coordinate that is no numbering: renumbered as written.
+#: the tags that number frames (a count, not a measure): xarray averages them as any number
+_COUNTERS = ("InstanceNumber", "InStackPositionNumber", "DimensionIndexValues")
 
-    InstanceNumber numbers the frames; xarray interpolates or averages it
-    as any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some
-    value is not a whole number, the frames are numbered anew, 1, 2, 3...
-    in the array's order (C order of its dims), as an array without the
-    coordinate is. A dim of that name keeps its values (refused if they are
-    not whole numbers).
+
+def _numbered(da: Any) -> Any:
+    """``da`` without the coordinates numbering its frames that are no numbering.
+
+    InstanceNumber numbers the frames, InStackPositionNumber and the
+    DimensionIndexValues (``DimensionIndexValues[0]``...) of an enhanced
+    source place them in a stack; xarray interpolates or averages them as
+    any number (``interp``, ``coarsen(...).mean()``: 1.5). Where some value
+    of one is not a whole number, it is dropped: the frames are numbered
+    anew, 1, 2, 3... in the array's order (C order of its dims), as an
+    array without the coordinate is, and have no stack index. A dim of
+    that name keeps its values (refused if they are not whole numbers).
 
     Examples
     --------
@@ -158,14 +166,51 @@ def _numbered(da: Any) -> Any:
     >>> _numbered(da.assign_coords(InstanceNumber=("SliceLocation", [2.0, 4.0]))).InstanceNumber.values
     array([2., 4.])
     """  # noqa: E501
-    coord = da.coords.get("InstanceNumber")
-    if coord is None or "InstanceNumber" in da.dims or coord.dtype.kind != "f":
-        return da
-    values = np.asarray(coord.values, dtype=float)
-    values = values[np.isfinite(values)]
-    if np.array_equal(values, np.round(values)):
-        return da
-    return da.drop_vars("InstanceNumber")
+    dropped = []
+    for name, coord in da.coords.items():
+        if name in da.dims or coord.dtype.kind != "f":
+            continue
+        parts = split_component(str(name))
+        if (parts[0] if parts else str(name)) not in _COUNTERS:
+            continue
+        values = np.asarray(coord.values, dtype=float)
+        values = values[np.isfinite(values)]
+        if not np.array_equal(values, np.round(values)):
+            dropped.append(name)
+    return da.drop_vars(dropped) if dropped else da
+
+
+def _check_dim_attrs(da: Any) -> None:
+    """Refuse an attr that gives one value to a dim of several frames with no coordinate.
+
+    ``xr.concat([a, b], dim="RepetitionTime")`` of two series keeps the attrs
+    of the first (xarray's default): its ``RepetitionTime`` attr would be
+    written into every frame, the second's too. The dim says the frames
+    differ in the tag, the attr that they do not: which is right is not
+    known. A dim with a coordinate (whose values each frame gets) or of one
+    frame contradicts no attr.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> da = xr.DataArray(np.zeros((2, 2, 2)), dims=("EchoTime", "row", "column"),
+    ...                   attrs={"EchoTime": 10.0})
+    >>> _check_dim_attrs(da)
+    Traceback (most recent call last):
+    ...
+    dbdicom._errors.InvalidValueError: the attr 'EchoTime' (10.0) gives one EchoTime to ...
+    >>> _check_dim_attrs(da.assign_coords(EchoTime=[10.0, 20.0]))
+    """
+    for dim in da.dims:
+        if dim in da.attrs and dim not in da.coords and da.sizes[dim] > 1:
+            raise InvalidValueError(
+                f"the attr {dim!r} ({da.attrs[dim]!r}) gives one {dim} to every frame, but "
+                f"{dim} is a dim of {da.sizes[dim]} frames, with no coordinate: the frames "
+                f"differ in it (xr.concat keeps the attrs of its first array). Give the dim "
+                f"its values and drop the attr: da = da.assign_coords({dim}=[...]); "
+                f"da.attrs.pop({dim!r}). Or, if the attr is right for every frame, name "
+                "the dim after the tag they differ in (da.rename(...))."
+            )
 
 
 def _check_data_array(da: Any) -> None:
@@ -348,6 +393,21 @@ def _set_xarray(
             "No source frames for this array (no SOPInstanceUID coordinate, and no attrs "
             "naming its SeriesInstanceUID): headers come from a template. Keep the "
             "attrs (xr.set_options(keep_attrs=True)) or pass header= to derive them."
+        )
+    elif (
+        header is None
+        and not any(sources)
+        and "SeriesInstanceUID" not in da.attrs
+        and ("SOPClassUID" in da.attrs or "Modality" in da.attrs)
+    ):
+        # attrs of images, but no series named: several series stacked, and the
+        # SeriesInstanceUID coordinate dropped by a reduction over the dim it varied along
+        series._warn(
+            "No source frames for this array: its attrs are of DICOM images but name no "
+            "SeriesInstanceUID (several series stacked, their SeriesInstanceUID coordinate "
+            "dropped by a reduction?), so headers come from a template, whose acquisition "
+            "tags (FlipAngle, EchoTime...) are placeholders where the attrs give none. "
+            "Give those as attrs, or pass header= (the instances to derive from)."
         )
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
