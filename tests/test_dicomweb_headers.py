@@ -40,7 +40,18 @@ SAME = {
     "gdcm-US-ALOKA-16.dcm": ["ImageType", "StudyTime"],
     "examples_overlay.dcm": ["StudyDate", "Rows"],
     "waveform_ecg.dcm": ["StudyDate", "Modality"],
-    "J2K_pixelrep_mismatch.dcm": ["StudyDate", "Rows"],
+    # ISO 2022 IR 13, whose byte 5Ch (the backslash between values) Orthanc's metadata gives
+    # as a yen sign: its ImageType came as one value 'ORIGINAL¥PRIMARY¥AXIAL¥NORMAL', and its
+    # PixelSpacing, ImagePositionPatient and WindowCenter as no value at all
+    "J2K_pixelrep_mismatch.dcm": [
+        "StudyDate",
+        "Rows",
+        "ImageType",
+        "PixelSpacing",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "WindowCenter",
+    ],
 }
 
 

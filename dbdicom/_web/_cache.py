@@ -48,7 +48,7 @@ import platformdirs
 
 from .._errors import DicomError, DicomWarning, ServerError, StorageError
 from .._interaction import user_stacklevel
-from ._encode import Encoder, uid_of
+from ._encode import Encoder, misread, uid_of
 from ._server import Server, server_error
 
 __all__ = [
@@ -228,6 +228,7 @@ def _fetch(
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:
             return f"series {series} of study {study} (404 Not Found)", [], []
         raise server_error(exc, server, f"reading the headers of series {series} from") from None
+    metadata = [_read_again(server, study, series, meta) for meta in metadata]
     target = folder / study / series
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".new-"))
@@ -499,6 +500,30 @@ def _sync(
     if not listed and not held and not filters:
         _check_empty(server)
     return bool(todo or gone)
+
+
+def _read_again(server: Server, study: str, series: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """An instance's metadata, from the instance itself where the server's may be misread.
+
+    Orthanc's metadata of an instance in character set ISO 2022 IR 13 reads
+    the backslash between values as a yen sign (see ``_encode.misread``):
+    a multi-valued ImageType came as one value, PixelSpacing and
+    ImagePositionPatient as none. Such an instance is retrieved whole
+    (WADO-RS, one request) and its values are taken as pydicom reads them.
+    """
+    import requests
+
+    sop = uid_of(meta, _SOP)
+    if not misread(meta) or not safe_uid(sop):
+        return meta
+    try:
+        ds = server.client().retrieve_instance(study, series, sop)
+    except requests.RequestException as exc:
+        raise server_error(exc, server, f"retrieving instance {sop} from") from None
+    with warnings.catch_warnings():  # pydicom's, of values that break a VR's rule: kept
+        warnings.simplefilter("ignore")
+        read: dict[str, Any] = ds.to_json_dict(1024, lambda _: "retrieved")
+    return read
 
 
 def _say_left_out(server: Server, unsafe: list[str], lost: list[str]) -> None:

@@ -33,7 +33,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from .._files import encodings_for, file_meta_bytes
 
-__all__ = ["BULK", "Encoder", "Unwritable", "element_of", "uid_of"]
+__all__ = ["BULK", "Encoder", "Unwritable", "element_of", "misread", "uid_of"]
 
 _SOP, _CLASS, _CHARSET = "00080018", "00080016", "00080005"
 #: pixel data elements, and the float bits each means
@@ -42,6 +42,10 @@ _NUMBER_TEXT = ("IS", "DS")
 #: the VRs whose values are text (numbers strings apart)
 _TEXT = frozenset("AE AS CS DA DT LO LT SH ST TM UC UI UR UT".split())
 _PLAIN = (str, int, float)
+#: the VRs whose values take the default repertoire only (no character set applies)
+_DEFAULT_REPERTOIRE = frozenset("AE AS CS DA DS DT IS TM UI UR".split())
+#: character sets whose byte 5Ch (the backslash between values) is a yen sign as text
+_YEN_SETS = ("ISO_IR 13", "ISO 2022 IR 13")
 
 
 class Unwritable(ValueError):
@@ -152,6 +156,40 @@ def element_of(tag: str, value: dict[str, Any]) -> DataElement | None:
     texts = ["" if v is None else str(v) for v in values]  # a number string as its text
     text: Any = texts[0] if len(texts) == 1 else MultiValue(str, texts)
     return DataElement(number, vr, text, validation_mode=config.IGNORE, already_converted=True)
+
+
+def misread(meta: dict[str, Any]) -> bool:
+    """Whether a server may have read this instance's values wrong: its backslash as a yen.
+
+    In character set ISO 2022 IR 13 (Japanese, JIS X 0201) the byte 5Ch is a
+    yen sign as text, but between values it is the backslash that separates
+    them, and values of the default repertoire (CS, DS, IS, UI...) take no
+    character set at all. Orthanc's DICOMweb metadata reads it as text: a
+    multi-valued CS comes as one value ``'ORIGINAL¥PRIMARY'``, and a
+    multi-valued DS (PixelSpacing, ImagePositionPatient) as no value. True
+    when the instance is in such a character set, or a value of the default
+    repertoire holds a yen sign (no valid one does), at any depth.
+
+    Examples
+    --------
+    >>> misread({"00080008": {"vr": "CS", "Value": ["ORIGINAL¥PRIMARY"]}})
+    True
+    >>> misread({"00080005": {"vr": "CS", "Value": ["ISO 2022 IR 13", "ISO 2022 IR 87"]}})
+    True
+    >>> misread({"00080008": {"vr": "CS", "Value": ["ORIGINAL", "PRIMARY"]},
+    ...          "00100010": {"vr": "PN", "Value": [{"Alphabetic": "¥"}]}})
+    False
+    """
+    charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
+    if any(name in _YEN_SETS for name in charset):
+        return True
+    for value in meta.values():
+        values = value.get("Value") or []
+        if value.get("vr") == "SQ" and any(misread(item or {}) for item in values):
+            return True
+        if value.get("vr") in _DEFAULT_REPERTOIRE and any("¥" in str(v) for v in values):
+            return True
+    return False
 
 
 def _item(value: dict[str, Any]) -> Dataset:
