@@ -217,6 +217,23 @@ def test_an_unreachable_server_names_the_url_without_credentials(tmp_path: Path)
     assert "server is running" in text
 
 
+def test_https_to_a_server_that_speaks_http_says_so(tmp_path: Path) -> None:
+    """Trial U: dicomweb+https:// to an http server said "no server answers there", though one
+    did: the TLS handshake failed (as it does for a certificate not trusted)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Busy,), {"seen": []}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"dicomweb+https://bob:hunter2@127.0.0.1:{server.server_port}/dicom-web"
+    try:
+        with pytest.raises(db.ServerError) as info:
+            db.dicomweb(url, cache=tmp_path / "c")
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = str(info.value)
+    assert "no server answers" not in text and "hunter2" not in text
+    assert "TLS" in text and "http://" in text and "session.verify" in text
+
+
 class _Busy(BaseHTTPRequestHandler):
     """A DICOMweb root that answers 503 to its first ``busy`` requests, then no series."""
 

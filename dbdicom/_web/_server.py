@@ -190,6 +190,13 @@ def server_error(exc: Exception, server: Server, what: str) -> ServerError:
             f"{url} is the root of the archive's DICOMweb services and that it supports "
             "this request (its logs say why it refused)."
         )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ServerError(
+            f"{what} {url} failed: the TLS (https) handshake failed. If the server speaks "
+            "plain HTTP there, give an http:// URL (dicomweb+http://...); if its certificate "
+            "is not trusted here, give db.dicomweb(url, session=session) a session whose "
+            "session.verify is the path of its CA bundle."
+        )
     if isinstance(exc, requests.Timeout):
         cause = "the server did not answer in time"
     elif isinstance(exc, requests.ConnectionError):
