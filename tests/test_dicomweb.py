@@ -506,6 +506,29 @@ def test_import_dicom_from_an_archive_url(orthanc: Orthanc, archive: Path, tmp_p
         local.import_dicom("dicomweb+" + orthanc.url + f"/studies/{here.StudyInstanceUID}")
 
 
+@pytest.mark.parametrize("name", ["MR_small_jp2klossless.dcm", "JPGExtended.dcm"])
+def test_import_dicom_retrieves_the_instances_as_the_archive_holds_them(
+    orthanc: Orthanc, tmp_path: Path, name: str
+) -> None:
+    """Trial U: import_dicom(series URL) asked the server for Explicit VR Little Endian, so
+    Orthanc decoded the instances to import them: a JPEG 2000 one was a 500 ("Cannot
+    transcode image"), a 12-bit JPEG (Process 4) came with values off by one from the
+    archive's own (its decoder's, not pydicom's). copy_to and the frames ask for the
+    transfer syntax the server holds (``transfer-syntax=*``); so does the import now."""
+    stored = pydicom.dcmread(get_testdata_file(name))
+    stored.SOPInstanceUID = stored.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    stored.SeriesInstanceUID = generate_uid()
+    DICOMwebClient(orthanc.url, session=orthanc.session()).store_instances([stored])
+    url = orthanc.db_url + f"/studies/{stored.StudyInstanceUID}/series/{stored.SeriesInstanceUID}"
+    (imported,) = db.database().import_dicom(url)
+    got = pydicom.dcmread(imported.path)
+    assert got.file_meta.TransferSyntaxUID == stored.file_meta.TransferSyntaxUID
+    assert got.PixelData == stored.PixelData
+    archive = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "cache")
+    there = archive.series(SeriesInstanceUID=stored.SeriesInstanceUID)[0]
+    np.testing.assert_array_equal(imported.parent.to_xarray().values, there.to_xarray().values)
+
+
 def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warning(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:

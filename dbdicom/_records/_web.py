@@ -448,11 +448,14 @@ def retrieve_into(url: str, folder: Path) -> list[Path]:
             "whole archive use db.dicomweb(url)."
         )
     client = server.client()
+    # as the server holds them: without a transfer syntax the standard's default is Explicit
+    # VR Little Endian, which made Orthanc decode them (a 500 for JPEG 2000, its own values)
+    stored = (("application/dicom", "*"),)
     try:
         if len(parts) == 3:
-            datasets = client.iter_series(parts[0], parts[2])
+            datasets = client.iter_series(parts[0], parts[2], media_types=stored)
         else:
-            datasets = client.iter_study(parts[0])
+            datasets = client.iter_study(parts[0], media_types=stored)
         written: list[Path] = []
         for ds in datasets:
             path = folder / f"{len(written):06d}.dcm"

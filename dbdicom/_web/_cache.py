@@ -72,6 +72,8 @@ OTHERS = ".others"
 #: the folder, in the cache folder, of the series (``<study>/<series>``) an open's filters left out
 OTHER_SERIES = ".other-series"
 _STUDY, _SERIES, _SOP, _COUNT = "0020000D", "0020000E", "00080018", "00201209"
+#: an instance in the transfer syntax the server holds (none would ask it to transcode)
+_AS_HELD = (("application/dicom", "*"),)
 #: series whose headers are fetched at the same time
 THREADS = 8
 
@@ -517,7 +519,7 @@ def _read_again(server: Server, study: str, series: str, meta: dict[str, Any]) -
     if not misread(meta) or not safe_uid(sop):
         return meta
     try:
-        ds = server.client().retrieve_instance(study, series, sop)
+        ds = server.client().retrieve_instance(study, series, sop, media_types=_AS_HELD)
     except requests.RequestException as exc:
         raise server_error(exc, server, f"retrieving instance {sop} from") from None
     with warnings.catch_warnings():  # pydicom's, of values that break a VR's rule: kept
