@@ -198,12 +198,12 @@ _ACQUISITION = {
         ("MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"),
         ("FlipAngle", "MagneticFieldStrength", "SequenceName", "NumberOfAverages",
          "ImagingFrequency", "ImagedNucleus", "EchoNumbers", "PixelBandwidth",
-         "AcquisitionNumber", "BodyPartExamined"),
+         "AcquisitionNumber", "BodyPartExamined", "PatientOrientation"),
     ),
     "CT": (
         ("KVP", "AcquisitionNumber"),
         ("ExposureTime", "XRayTubeCurrent", "ConvolutionKernel", "DataCollectionDiameter",
-         "BodyPartExamined"),
+         "BodyPartExamined", "PatientOrientation"),
     ),
 }  # fmt: skip
 
@@ -251,3 +251,39 @@ def test_acquisition_values_the_array_gives_are_written(tmp_path: Path) -> None:
     for ds in headers:
         assert (float(ds.EchoTime), float(ds.MagneticFieldStrength)) == (3.5, 3.0)
         assert (ds.BodyPartExamined, ds.RepetitionTime) == ("KNEE", None)
+
+
+def test_an_array_made_by_hand_is_not_told_it_lost_its_sources(tmp_path: Path) -> None:
+    """A Modality attr does not make an array one read from images (the warning of a
+    reduction over series stacked said so of any array with one)."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"Modality": "CT"},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _study(tmp_path).new_series().set_xarray(da)
+    assert [str(w.message) for w in caught if "source" in str(w.message)] == []
+
+
+@pytest.mark.parametrize(
+    "coords, thickness",
+    [({}, "5.0"), ({"SliceLocation": [10.0, 20.0, 40.0]}, None)],
+    ids=["stacked by the template", "uneven"],
+)
+def test_slices_on_no_grid_have_no_made_up_thickness(
+    tmp_path: Path, coords: dict, thickness: str | None
+) -> None:
+    """Frames the template stacks lie one SliceThickness apart: it is theirs; slices
+    at uneven places have none (it was the template's 5 mm)."""
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.uint16), dims=("SliceLocation", "row", "column"), coords=coords
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da)
+    for path in series.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ds["SliceThickness"].value == thickness  # Type 2: present
+    assert dciodvfy_errors(series.files()[0]) == []

@@ -107,13 +107,15 @@ def test_a_dim_that_an_attr_gives_one_value_is_refused(tmp_path: Path) -> None:
     database.close()
 
 
-def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
+def test_a_reduction_over_the_series_stacked_says_it_has_no_sources(
     tmp_path: Path,
 ) -> None:
     """A trial: the mean over flip angles of two series stacked with db.to_xarray lost
     the SeriesInstanceUID coordinate (it varied along the dim reduced), so no frame had
     a source and the MR template's placeholder FlipAngle 15 was written, without a word
-    (the warning was only for arrays with no attrs at all)."""
+    (the warning was only for arrays with no attrs at all). Now none is made up, but
+    the new images still reference none of the images they came from, nor have the
+    values the attrs do not hold: that is said."""
     _two_series(tmp_path)
     database = db.database(tmp_path)
     a, b = (database.series(SeriesDescription=name)[0] for name in ("A", "B"))
@@ -123,7 +125,7 @@ def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
     )
     assert "SeriesInstanceUID" not in reduced.attrs and "SeriesInstanceUID" not in reduced.coords
     out = a.new_sibling(SeriesDescription="mean")
-    with pytest.warns(db.DicomWarning, match=r"template.*placeholders.*header="):
+    with pytest.warns(db.DicomWarning, match=r"reference no source images.*header="):
         out.set_xarray(reduced)
     database.close()
 

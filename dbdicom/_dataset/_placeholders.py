@@ -1,4 +1,4 @@
-"""The template's made-up values of a new frame, made true where the write knows them.
+r"""The template's made-up values of a new frame, made true where the write knows them.
 
 A frame made from the template (no source frame) starts with its placeholder
 dates and times (2024-01-15), SliceThickness (5 mm) and acquisition values
@@ -9,10 +9,13 @@ and times are those of the study (its StudyDate and StudyTime), and the
 slice thickness is the spacing of the slices (the ``affine``'s, one slice
 too; else the step of the grid the frames are written on). The acquisition
 values no one knows: those the IOD of the frame's class wants present (Type
-2) are present without a value, the others (Type 3) are left out. The
-ScanningSequence and SequenceVariant of an MR image are Type 1 (a value is
-needed): the template's (GR, SP) stay. A source's values are never changed:
-frames with a source are not asked.
+2) are present without a value, the others (Type 3) are left out; so are
+its BodyPartExamined (HEAD, ABDOMEN), with the Laterality present without a
+value (Type 2C: of a paired body part, which no one knows it is not), and
+its PatientOrientation (L\P, needed only by images without an Image Plane
+module). The ScanningSequence and SequenceVariant of an MR image are Type 1
+(a value is needed): the template's (GR, SP) stay. A source's values are
+never changed: frames with a source are not asked.
 
 A study without a date (or time) gives none: the template's is not true of
 the frame. The content date and time (Type 2C in the General Image module
@@ -57,18 +60,19 @@ _NO_LATERALITY = encode_element(_LATERALITY, "CS", "")
 #: class: those its IOD makes Type 2 (PS3.3 C.8.3.1 MR Image, C.8.2.1 CT Image
 #: modules), then those it makes Type 3 (those modules, General Image C.7.6.1,
 #: General Series C.7.3.1). The MR's RepetitionTime is Type 2C: needed but for EP
-#: without SK, which may have it
+#: without SK, which may have it. With them the template's PatientOrientation (L\P,
+#: untrue of a frame its affine turns): Type 2C, needed only without an Image Plane
 _ACQUISITION: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     MRImageStorage: (
         ("MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"),
         ("SequenceName", "FlipAngle", "NumberOfAverages", "ImagingFrequency", "ImagedNucleus",
          "EchoNumbers", "MagneticFieldStrength", "PixelBandwidth", "AcquisitionNumber",
-         "BodyPartExamined"),
+         "BodyPartExamined", "PatientOrientation"),
     ),
     CTImageStorage: (
         ("KVP", "AcquisitionNumber"),
         ("ConvolutionKernel", "XRayTubeCurrent", "ExposureTime", "DataCollectionDiameter",
-         "BodyPartExamined"),
+         "BodyPartExamined", "PatientOrientation"),
     ),
 }  # fmt: skip
 
