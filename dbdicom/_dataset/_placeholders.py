@@ -35,6 +35,7 @@ from pydicom.uid import CTImageStorage, MRImageStorage
 
 from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._files import encode_element
+from ._base import Base
 from ._elements import REMOVE, encode_values, number_element
 
 __all__ = ["made_up", "study_when", "true_placeholders"]
@@ -141,14 +142,15 @@ def true_placeholders(
     when: Mapping[int, bytes | None],
     geometry: Mapping[str, Any],
     step: float | None,
-    sop_class: str = "",
+    base: Base | None = None,
 ) -> None:
     """Set in ``delta`` (a new frame's own elements) the true values of its placeholders.
 
     ``given``: the tags of the attrs (they stay); ``when``: see
     :func:`study_when`; ``geometry``: the frame's from the ``affine``;
     ``step``: that of the grid the frames are written on (None: none);
-    ``sop_class``: the template's (see :func:`made_up`).
+    ``base``: the frame's (the template's: its ``sop_class``, see
+    :func:`made_up`; None: no acquisition values are asked).
 
     Examples
     --------
@@ -161,11 +163,13 @@ def true_placeholders(
     >>> delta
     {1572944: None}
     >>> delta = {}
-    >>> true_placeholders(delta, {0x00181314}, {}, {}, None, str(MRImageStorage))
+    >>> from dbdicom._dataset import example_plan  # a frame from the MR template
+    >>> true_placeholders(delta, {0x00181314}, {}, {}, None, example_plan().base)
     >>> 0x00181314 in delta, delta[0x00180081] is not None, len(delta[0x00180050])
     (False, True, 8)
     """
-    for tag, element in (*when.items(), *made_up(sop_class).items()):
+    acquisition = made_up(base.sop_class) if base is not None else {}
+    for tag, element in (*when.items(), *acquisition.items()):
         if tag not in delta and tag not in given:
             delta[tag] = element
     if delta.get(_BODY_PART, b"") is None and _LATERALITY not in delta and _LATERALITY not in given:
