@@ -190,3 +190,100 @@ def test_the_way_out_of_frames_at_one_position_names_the_arrays_own_dims(
     assert "da.isel(EchoTime=0) or da.mean('EchoTime')" in str(refused.value)
     assert "FlipAngle" not in str(refused.value)
     assert series.files() == []
+
+
+#: the template's acquisition placeholders: Type 2 (present, empty) and Type 3 (left out)
+_ACQUISITION = {
+    "MR": (
+        ("MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"),
+        ("FlipAngle", "MagneticFieldStrength", "SequenceName", "NumberOfAverages",
+         "ImagingFrequency", "ImagedNucleus", "EchoNumbers", "PixelBandwidth",
+         "AcquisitionNumber", "BodyPartExamined", "PatientOrientation"),
+    ),
+    "CT": (
+        ("KVP", "AcquisitionNumber"),
+        ("ExposureTime", "XRayTubeCurrent", "ConvolutionKernel", "DataCollectionDiameter",
+         "BodyPartExamined", "PatientOrientation"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT"])
+def test_an_array_from_scratch_has_no_made_up_acquisition_values(
+    tmp_path: Path, modality: str
+) -> None:
+    """A trial: an MR array with no FlipAngle attr was written with the template's
+    FlipAngle 15 (and EchoTime 2, RepetitionTime 5, 1.5 T...) as if measured; a CT
+    one with 120 kVp."""
+    study = _study(tmp_path)
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"Modality": modality},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = study.new_series().set_xarray(da)
+        numpy_series = study.new_series(Modality=modality)
+        numpy_series.set_array(np.ones((2, 4, 4), np.uint16))
+    type2, type3 = _ACQUISITION[modality]
+    for path in [*series.files(), *numpy_series.files()]:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert [k for k in type2 if k not in ds or not ds[k].is_empty] == []  # present, empty
+        assert [k for k in type3 if k in ds] == []
+        assert ds.Modality == modality
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_acquisition_values_the_array_gives_are_written(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("FlipAngle", "row", "column"),
+        coords={"FlipAngle": [2.0, 20.0]},
+        attrs={"EchoTime": 3.5, "MagneticFieldStrength": 3.0, "BodyPartExamined": "KNEE"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = study.new_series().set_xarray(da)
+    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in series.files()]
+    assert sorted(float(ds.FlipAngle) for ds in headers) == [2.0, 20.0]
+    for ds in headers:
+        assert (float(ds.EchoTime), float(ds.MagneticFieldStrength)) == (3.5, 3.0)
+        assert (ds.BodyPartExamined, ds.RepetitionTime) == ("KNEE", None)
+
+
+def test_an_array_made_by_hand_is_not_told_it_lost_its_sources(tmp_path: Path) -> None:
+    """A Modality attr does not make an array one read from images (the warning of a
+    reduction over series stacked said so of any array with one)."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"Modality": "CT"},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _study(tmp_path).new_series().set_xarray(da)
+    assert [str(w.message) for w in caught if "source" in str(w.message)] == []
+
+
+@pytest.mark.parametrize(
+    "coords, thickness",
+    [({}, "5.0"), ({"SliceLocation": [10.0, 20.0, 40.0]}, None)],
+    ids=["stacked by the template", "uneven"],
+)
+def test_slices_on_no_grid_have_no_made_up_thickness(
+    tmp_path: Path, coords: dict, thickness: str | None
+) -> None:
+    """Frames the template stacks lie one SliceThickness apart: it is theirs; slices
+    at uneven places have none (it was the template's 5 mm)."""
+    da = xr.DataArray(
+        np.ones((3, 4, 4), np.uint16), dims=("SliceLocation", "row", "column"), coords=coords
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da)
+    for path in series.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ds["SliceThickness"].value == thickness  # Type 2: present
+    assert dciodvfy_errors(series.files()[0]) == []

@@ -11,6 +11,7 @@ its values of the other dims.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -106,13 +107,15 @@ def test_a_dim_that_an_attr_gives_one_value_is_refused(tmp_path: Path) -> None:
     database.close()
 
 
-def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
+def test_a_reduction_over_the_series_stacked_says_it_has_no_sources(
     tmp_path: Path,
 ) -> None:
     """A trial: the mean over flip angles of two series stacked with db.to_xarray lost
     the SeriesInstanceUID coordinate (it varied along the dim reduced), so no frame had
     a source and the MR template's placeholder FlipAngle 15 was written, without a word
-    (the warning was only for arrays with no attrs at all)."""
+    (the warning was only for arrays with no attrs at all). Now none is made up, but
+    the new images still reference none of the images they came from, nor have the
+    values the attrs do not hold: that is said."""
     _two_series(tmp_path)
     database = db.database(tmp_path)
     a, b = (database.series(SeriesDescription=name)[0] for name in ("A", "B"))
@@ -122,6 +125,48 @@ def test_a_reduction_over_the_series_stacked_says_its_headers_are_the_templates(
     )
     assert "SeriesInstanceUID" not in reduced.attrs and "SeriesInstanceUID" not in reduced.coords
     out = a.new_sibling(SeriesDescription="mean")
-    with pytest.warns(db.DicomWarning, match=r"template.*placeholders.*header="):
+    with pytest.warns(db.DicomWarning, match=r"reference no source images.*header="):
         out.set_xarray(reduced)
+    database.close()
+
+
+def test_a_reduction_over_the_series_stacked_makes_up_no_acquisition_values(
+    tmp_path: Path,
+) -> None:
+    """A trial: the mean over the flip angles of two series stacked (FA 2 and 20) was
+    written with the MR template's FlipAngle 15 (and its RepetitionTime, 1.5 T...)."""
+    study, frame = new_uid(), new_uid()
+    for fa in (2.0, 20.0):
+        series = new_uid()
+        for s in range(2):
+            ds = mr_image(
+                np.full((8, 8), s + int(fa), np.uint16),
+                StudyInstanceUID=study,
+                SeriesInstanceUID=series,
+                FrameOfReferenceUID=frame,
+                ImagePositionPatient=[0, 0, 2.0 * s],
+                SeriesDescription=f"FA{fa:g}",
+                FlipAngle=fa,
+                RepetitionTime=8.0 if fa == 2.0 else 9.0,
+                EchoTime=3.0,
+                MagneticFieldStrength=3.0,
+            )
+            write_dataset(ds, tmp_path / f"{fa:g}_{s}.dcm")
+    database = db.database(tmp_path)
+    fa2, fa20 = (database.series(SeriesDescription=name)[0] for name in ("FA2", "FA20"))
+    stacked = db.to_xarray([fa2, fa20])
+    reduced = stacked.mean(
+        next(d for d in stacked.dims if d not in ("SliceLocation", "row", "column"))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fa2.new_sibling(SeriesDescription="mean").set_xarray(reduced)
+    for path in out.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert "FlipAngle" not in ds  # Type 3: left out, not the template's 15
+        assert ds["RepetitionTime"].is_empty  # Type 2: present, empty, not 5
+        assert float(ds.EchoTime) == 3.0  # what both series say: the attrs keep it
+        # not among the attrs (not indexed): not known, so not the template's 1.5 T
+        assert "MagneticFieldStrength" not in ds
+    assert dciodvfy_errors(out.files()[0]) == []
     database.close()

@@ -398,16 +398,19 @@ def _set_xarray(
         header is None
         and not any(sources)
         and "SeriesInstanceUID" not in da.attrs
-        and ("SOPClassUID" in da.attrs or "Modality" in da.attrs)
+        and "SOPClassUID" in da.attrs
     ):
-        # attrs of images, but no series named: several series stacked, and the
-        # SeriesInstanceUID coordinate dropped by a reduction over the dim it varied along
+        # attrs read from images (an array made by hand rarely has a SOPClassUID), but no
+        # series named: several series stacked, and the SeriesInstanceUID coordinate
+        # dropped by a reduction over the dim it varied along. The images it came from
+        # are then neither referenced nor copied: only what the attrs hold is written
         series._warn(
             "No source frames for this array: its attrs are of DICOM images but name no "
             "SeriesInstanceUID (several series stacked, their SeriesInstanceUID coordinate "
-            "dropped by a reduction?), so headers come from a template, whose acquisition "
-            "tags (FlipAngle, EchoTime...) are placeholders where the attrs give none. "
-            "Give those as attrs, or pass header= (the instances to derive from)."
+            "dropped by a reduction?), so the new images reference no source images and "
+            "have only the acquisition values the attrs give (the others, FlipAngle, "
+            "EchoTime..., are left empty, not copied from the images). Pass header= (the "
+            "instances to derive from) to keep them."
         )
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
