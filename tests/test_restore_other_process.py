@@ -12,6 +12,7 @@ restore took as dbdicom's and deleted.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -265,4 +266,47 @@ def test_a_new_file_another_process_edited_then_dbdicom_removed_comes_back_as_it
     assert _sha(path) == theirs
     assert len(told) == 1 and str(path) in told[0] and "new file" in told[0]
     assert n == 5 and not database.unsaved
+    database.close()
+
+
+def _as_an_older_dbdicom_reads_it(folder: Path, rel: str) -> tuple[str, str]:
+    """The kind and original of ``rel`` as a dbdicom of before ``theirs`` read its log.
+
+    It knew the keys p, k, o, keys and s only (others ignored): a "kept"
+    file it restores by putting ``originals/<o>`` back, a "new" one by
+    deleting it, and it deletes every file of ``originals/`` no ``o`` names.
+    """
+    entries = {}
+    for line in (folder / ".dbdicom" / "journal" / "log").read_text().splitlines():
+        d = json.loads(line)
+        entries[d["p"]] = (d["k"], d["o"])
+    return entries[rel]
+
+
+def test_an_older_dbdicom_restoring_the_journal_puts_back_the_other_programs_version(
+    demo_folder: Path,
+) -> None:
+    # a folder opened by two versions of dbdicom (two environments): the
+    # older one's restore must not delete the other program's version kept
+    database = db.database(demo_folder)
+    t2 = database.series(SeriesDescription="T2w")[0]
+    t2.ImageComments = "dbdicom's edit"
+    path = Path(sorted(t2.files())[0])
+    theirs = _other_process_edits(path, "another program's edit")
+    t2.ImageComments = "dbdicom's edit, again"
+    copy = t2.new_sibling(SeriesDescription="T2w copy")
+    copy.set_xarray(t2.to_xarray())
+    new = Path(sorted(copy.files())[0])
+    new_theirs = _other_process_edits(new, "another program's edit")
+    copy.ImageComments = "dbdicom's edit"
+    originals = demo_folder / ".dbdicom" / "journal" / "originals"
+
+    for file, version in ((path, theirs), (new, new_theirs)):
+        kind, original = _as_an_older_dbdicom_reads_it(
+            demo_folder, file.relative_to(demo_folder).as_posix()
+        )
+        assert kind == "kept" and _sha(originals / original) == version
+
+    n, told = _restore(database)  # this dbdicom reads it as it wrote it
+    assert _sha(path) == theirs and _sha(new) == new_theirs
     database.close()
