@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import pydicom
+import pytest
 
 import dbdicom as db
 from dbdicom._errors import DicomWarning
@@ -310,3 +311,58 @@ def test_an_older_dbdicom_restoring_the_journal_puts_back_the_other_programs_ver
     n, told = _restore(database)  # this dbdicom reads it as it wrote it
     assert _sha(path) == theirs and _sha(new) == new_theirs
     database.close()
+
+
+# a writer killed the moment the log names another program's newer version
+# (before its older one, named before, is set aside)
+KILLED_AFTER_THEIRS = r"""
+import os, sys
+import dbdicom as db
+from dbdicom._journal import Journal
+
+append = Journal._append
+
+
+def killed(self, entries, sync=True):
+    append(self, entries, sync)
+    if any(e.theirs for e in entries):
+        os._exit(9)
+
+
+Journal._append = killed
+database = db.database(sys.argv[1])
+t2 = database.series(SeriesDescription="T2w")[0]
+if sys.argv[2] == "edit":
+    t2.ImageComments = "dbdicom's third edit"
+else:
+    t2.remove()
+"""
+
+
+@pytest.mark.parametrize("third", ["edit", "remove"])
+def test_a_kill_as_dbdicom_writes_over_another_programs_second_version_keeps_the_first(
+    demo_folder: Path, third: str
+) -> None:
+    def dbdicom_edits(comment: str) -> None:  # in a process left with its changes unsaved
+        edit = "import sys, dbdicom as db; d = db.database(sys.argv[1]); d.mute(); " + (
+            "d.series(SeriesDescription='T2w')[0].ImageComments = sys.argv[2]; d.close()"
+        )
+        subprocess.run([sys.executable, "-c", edit, str(demo_folder), comment], check=True)
+
+    dbdicom_edits("dbdicom's edit")
+    path = demo_folder / "Phantom_Alpha" / "MR_20240115" / "02_T2w" / "IM_0001.dcm"
+    first = _other_process_edits(path, "another program's first edit")
+    dbdicom_edits("dbdicom's second edit")  # keeps that program's first version
+    last = _other_process_edits(path, "another program's last edit")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THEIRS, str(demo_folder), third], env=_env()
+    )
+    assert killed.returncode == 9
+
+    database = db.database(demo_folder)
+    _restore(database)
+    database.close()
+
+    assert _sha(path) == last
+    rel = path.relative_to(demo_folder).as_posix()
+    assert first in {_sha(p) for p in _conflicts(demo_folder, rel)}  # not deleted
