@@ -94,6 +94,9 @@ class Entry:
         True
         >>> json.loads(theirs.to_json())["o"]  # what an older dbdicom puts back (see theirs)
         'k2'
+        >>> line = '{"p": "a/b.dcm", "k": "kept", "o": "k1", "keys": [], "t": "k2"}'
+        >>> Entry.from_json(line).theirs  # (as the first dbdicom with theirs wrote it)
+        'k2'
         """
         keys = ", ".join(map(_text, self.keys))
         kind, original = ("kept", self.theirs) if self.theirs else (self.kind, self.original)
@@ -118,7 +121,7 @@ class Entry:
                 if s is None
                 else tuple(None if x is None else (int(x[0]), int(x[1])) for x in s)
             )
-            kind, original, theirs = str(d["k"]), str(d["o"]), ""
+            kind, original, theirs = str(d["k"]), str(d["o"]), str(d.get("t") or "")
             if "so" in d:  # (written so that an older dbdicom puts it back: see theirs)
                 kind, original, theirs = str(d["sk"]), str(d["so"]), original
             return cls(str(d["p"]), kind, original, tuple(d["keys"]), stamps, theirs)
