@@ -12,6 +12,7 @@ restore took as dbdicom's and deleted.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import pydicom
+import pytest
 
 import dbdicom as db
 from dbdicom._errors import DicomWarning
@@ -266,3 +268,101 @@ def test_a_new_file_another_process_edited_then_dbdicom_removed_comes_back_as_it
     assert len(told) == 1 and str(path) in told[0] and "new file" in told[0]
     assert n == 5 and not database.unsaved
     database.close()
+
+
+def _as_an_older_dbdicom_reads_it(folder: Path, rel: str) -> tuple[str, str]:
+    """The kind and original of ``rel`` as a dbdicom of before ``theirs`` read its log.
+
+    It knew the keys p, k, o, keys and s only (others ignored): a "kept"
+    file it restores by putting ``originals/<o>`` back, a "new" one by
+    deleting it, and it deletes every file of ``originals/`` no ``o`` names.
+    """
+    entries = {}
+    for line in (folder / ".dbdicom" / "journal" / "log").read_text().splitlines():
+        d = json.loads(line)
+        entries[d["p"]] = (d["k"], d["o"])
+    return entries[rel]
+
+
+def test_an_older_dbdicom_restoring_the_journal_puts_back_the_other_programs_version(
+    demo_folder: Path,
+) -> None:
+    # a folder opened by two versions of dbdicom (two environments): the
+    # older one's restore must not delete the other program's version kept
+    database = db.database(demo_folder)
+    t2 = database.series(SeriesDescription="T2w")[0]
+    t2.ImageComments = "dbdicom's edit"
+    path = Path(sorted(t2.files())[0])
+    theirs = _other_process_edits(path, "another program's edit")
+    t2.ImageComments = "dbdicom's edit, again"
+    copy = t2.new_sibling(SeriesDescription="T2w copy")
+    copy.set_xarray(t2.to_xarray())
+    new = Path(sorted(copy.files())[0])
+    new_theirs = _other_process_edits(new, "another program's edit")
+    copy.ImageComments = "dbdicom's edit"
+    originals = demo_folder / ".dbdicom" / "journal" / "originals"
+
+    for file, version in ((path, theirs), (new, new_theirs)):
+        kind, original = _as_an_older_dbdicom_reads_it(
+            demo_folder, file.relative_to(demo_folder).as_posix()
+        )
+        assert kind == "kept" and _sha(originals / original) == version
+
+    n, told = _restore(database)  # this dbdicom reads it as it wrote it
+    assert _sha(path) == theirs and _sha(new) == new_theirs
+    database.close()
+
+
+# a writer killed the moment the log names another program's newer version
+# (before its older one, named before, is set aside)
+KILLED_AFTER_THEIRS = r"""
+import os, sys
+import dbdicom as db
+from dbdicom._journal import Journal
+
+append = Journal._append
+
+
+def killed(self, entries, sync=True):
+    append(self, entries, sync)
+    if any(e.theirs for e in entries):
+        os._exit(9)
+
+
+Journal._append = killed
+database = db.database(sys.argv[1])
+t2 = database.series(SeriesDescription="T2w")[0]
+if sys.argv[2] == "edit":
+    t2.ImageComments = "dbdicom's third edit"
+else:
+    t2.remove()
+"""
+
+
+@pytest.mark.parametrize("third", ["edit", "remove"])
+def test_a_kill_as_dbdicom_writes_over_another_programs_second_version_keeps_the_first(
+    demo_folder: Path, third: str
+) -> None:
+    def dbdicom_edits(comment: str) -> None:  # in a process left with its changes unsaved
+        edit = "import sys, dbdicom as db; d = db.database(sys.argv[1]); d.mute(); " + (
+            "d.series(SeriesDescription='T2w')[0].ImageComments = sys.argv[2]; d.close()"
+        )
+        subprocess.run([sys.executable, "-c", edit, str(demo_folder), comment], check=True)
+
+    dbdicom_edits("dbdicom's edit")
+    path = demo_folder / "Phantom_Alpha" / "MR_20240115" / "02_T2w" / "IM_0001.dcm"
+    first = _other_process_edits(path, "another program's first edit")
+    dbdicom_edits("dbdicom's second edit")  # keeps that program's first version
+    last = _other_process_edits(path, "another program's last edit")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THEIRS, str(demo_folder), third], env=_env()
+    )
+    assert killed.returncode == 9
+
+    database = db.database(demo_folder)
+    _restore(database)
+    database.close()
+
+    assert _sha(path) == last
+    rel = path.relative_to(demo_folder).as_posix()
+    assert first in {_sha(p) for p in _conflicts(demo_folder, rel)}  # not deleted

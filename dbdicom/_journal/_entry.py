@@ -63,7 +63,12 @@ class Entry:
         which dbdicom wrote over or removed after it had changed the file
         itself (another program's edit between two of dbdicom's): a restore
         puts that version back, not the original, so as not to undo that
-        program's change. ``""``: none.
+        program's change. ``""``: none. In the log, an entry with one names
+        it as its original (``"o"``), of a file kept (``"k"``), and gives its
+        own original and kind in ``"so"`` and ``"sk"``: a dbdicom that knows
+        no ``theirs`` (which ignores keys it does not know) then puts that
+        version back too, where it would put the original back over it and
+        delete that version as an original no entry names.
     """
 
     path: str
@@ -87,14 +92,20 @@ class Entry:
         >>> theirs = Entry("a/b.dcm", "kept", "k1", ("p", "s", "t", "i"), ((4, 5),), "k2")
         >>> Entry.from_json(theirs.to_json()) == theirs
         True
+        >>> json.loads(theirs.to_json())["o"]  # what an older dbdicom puts back (see theirs)
+        'k2'
+        >>> line = '{"p": "a/b.dcm", "k": "kept", "o": "k1", "keys": [], "t": "k2"}'
+        >>> Entry.from_json(line).theirs  # (as the first dbdicom with theirs wrote it)
+        'k2'
         """
         keys = ", ".join(map(_text, self.keys))
+        kind, original = ("kept", self.theirs) if self.theirs else (self.kind, self.original)
         line = (
-            f'{{"p": {_text(self.path)}, "k": {_text(self.kind)}, "o": {_text(self.original)}, '
+            f'{{"p": {_text(self.path)}, "k": {_text(kind)}, "o": {_text(original)}, '
             f'"keys": [{keys}]'
         )
         if self.theirs:
-            line += f', "t": {_text(self.theirs)}'
+            line += f', "so": {_text(self.original)}, "sk": {_text(self.kind)}'
         if self.stamps is None:
             return line + "}"
         stamps = ", ".join("null" if s is None else f"[{s[0]:d}, {s[1]:d}]" for s in self.stamps)
@@ -110,8 +121,10 @@ class Entry:
                 if s is None
                 else tuple(None if x is None else (int(x[0]), int(x[1])) for x in s)
             )
-            theirs = str(d.get("t") or "")
-            return cls(str(d["p"]), str(d["k"]), str(d["o"]), tuple(d["keys"]), stamps, theirs)
+            kind, original, theirs = str(d["k"]), str(d["o"]), str(d.get("t") or "")
+            if "so" in d:  # (written so that an older dbdicom puts it back: see theirs)
+                kind, original, theirs = str(d["sk"]), str(d["so"]), original
+            return cls(str(d["p"]), kind, original, tuple(d["keys"]), stamps, theirs)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None  # a line torn by a crash: its change never started
 

@@ -368,6 +368,9 @@ class Journal(Restoring):
         # another program rewrote since dbdicom did is kept, not deleted (see _theirs)
         before = {p: self.entries[p] for p, _ in files if self._kept(p)}
         again = [self._theirs(e).then(None) for e in before.values()]
+        for entry in again:  # (before the log names the newer one: see _set_aside_theirs)
+            if entry.theirs != before[entry.path].theirs:
+                self._set_aside_theirs(before[entry.path])
         self._append(new + again, sync=True)
         if new or any(e.theirs for e in again):
             self.originals.mkdir(parents=True, exist_ok=True)
@@ -375,7 +378,6 @@ class Journal(Restoring):
             target = self.root / entry.path
             if entry.theirs != before[entry.path].theirs:
                 os.replace(target, self.originals / entry.theirs)
-                self._set_aside_theirs(before[entry.path])
             else:
                 target.unlink(missing_ok=True)
         for entry in new:
@@ -403,7 +405,11 @@ class Journal(Restoring):
         """Move the other program's version ``entry`` kept before into ``conflicts/``.
 
         (A later one of that program's versions replaces it as the one a
-        restore puts back; this one is kept aside, never deleted.)
+        restore puts back; this one is kept aside, never deleted.) Done
+        before the log names the later one: a kill between the two leaves
+        this one in ``conflicts/`` (where a restore finds the log's name
+        gone, and leaves the file as it is), not in ``originals/``, where
+        :meth:`recover` deletes what no entry names.
         """
         if not entry.theirs:
             return
@@ -466,9 +472,8 @@ class Journal(Restoring):
             if entry.theirs != before.theirs:  # another program's version: kept first
                 self.originals.mkdir(parents=True, exist_ok=True)
                 self._link(self.root / path, self.originals / entry.theirs)
-            self._append([entry.then(now)], sync=entry.theirs != before.theirs)
-            if entry.theirs != before.theirs:
                 self._set_aside_theirs(before)
+            self._append([entry.then(now)], sync=entry.theirs != before.theirs)
         os.replace(source, self.root / path)
         if entry is not None:
             self.entries[path] = entry.only(now)
