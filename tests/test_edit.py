@@ -1070,3 +1070,47 @@ def test_a_name_differing_in_case_is_one_person(tmp_path: Path) -> None:
     new = patient.new_study(StudyDescription="follow-up").new_series().new_instance()
     assert pydicom.dcmread(new.path).PatientName == "Doe^Jane"
     database.restore()
+
+
+def test_a_file_below_a_patient_takes_the_persons_values_where_the_first_file_left_them_empty(
+    tmp_path: Path,
+) -> None:
+    """One file of a patient with PatientName and PatientBirthDate left empty (Type 2: an
+    export that blanked them), another with them: a new series below the patient, or below
+    the study of the blank file, took the first file's, so the files written for her named
+    no one."""
+    folder = tmp_path / "db"
+    for sub, name, birth in (("a", "", ""), ("b", "Doe^Jane", "19800101")):
+        ds = mr_image(
+            np.zeros((8, 8), np.uint16), PatientID="P1", PatientName=name, PatientBirthDate=birth
+        )
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (patient,) = database.patients()
+    assert pydicom.dcmread(patient.files()[0]).PatientName == ""  # the first file: empty
+    new = patient.new_study(StudyDescription="follow-up").new_series().new_instance()
+    written = pydicom.dcmread(new.path)
+    assert (written.PatientID, written.PatientName, written.PatientBirthDate) == (
+        "P1",
+        "Doe^Jane",
+        "19800101",
+    )
+    (blank,) = [s for s in patient.studies() if s.unique("PatientName") == []]
+    series = blank.new_series(SeriesDescription="derived")
+    series.set_array(np.ones((2, 8, 8), np.uint16))
+    assert {str(pydicom.dcmread(f).PatientName) for f in series.files()} == {"Doe^Jane"}
+    database.restore()
+
+
+def test_a_blank_file_of_a_patient_of_two_people_takes_neither_name(tmp_path: Path) -> None:
+    """The files of a PatientID name two people in two studies and a third study's file
+    leaves the name empty: a series written below that study takes neither name."""
+    folder = tmp_path / "db"
+    for sub, name in (("a", ""), ("b", "Doe^Jane"), ("c", "Smith^John")):
+        ds = mr_image(np.zeros((8, 8), np.uint16), PatientID="P1", PatientName=name)
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (blank,) = [s for s in database.studies() if s.unique("PatientName") == []]
+    new = blank.new_series().new_instance()
+    assert pydicom.dcmread(new.path).PatientName == ""
+    database.restore()

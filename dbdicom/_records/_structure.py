@@ -177,7 +177,27 @@ def inherited(record: Record) -> dict[str, Any]:
     for level in LEVELS[1 : LEVELS.index(record.level) + 1]:
         for keyword in LEVEL_ATTRIBUTES.get(level, ()):
             out[keyword] = ds[keyword].value if keyword in ds else DELETE
+    _fill_person(record, out)
     return out
+
+
+def _fill_person(record: Record, out: dict[str, Any]) -> None:
+    """Fill in who the patient is where the first file of ``record`` left it empty.
+
+    An export that blanked PatientName or PatientBirthDate (Type 2) in one
+    file of a patient whose other files name her: the files written below
+    would name no one. The value of the patient's other files is taken when
+    they name one person (two: left empty, as neither is known to be hers).
+    """
+    patient = record
+    while patient.level != "patient":
+        patient = patient.parent
+    for keyword in PERSON:
+        if out.get(keyword, "") not in (DELETE, None, ""):
+            continue
+        filled = patient.unique(keyword)  # (empty values left out)
+        if filled and len({person_value(keyword, v) for v in filled}) == 1:
+            out[keyword] = filled[0]
 
 
 #: who a patient is (index columns: read without opening a file)
