@@ -1114,3 +1114,40 @@ def test_a_blank_file_of_a_patient_of_two_people_takes_neither_name(tmp_path: Pa
     new = blank.new_series().new_instance()
     assert pydicom.dcmread(new.path).PatientName == ""
     database.restore()
+
+
+def test_a_write_from_two_series_of_a_patient_of_two_people_is_not_refused(
+    tmp_path: Path,
+) -> None:
+    """An array stacked from two series, one of whose files name two people, written into
+    another patient: refused with "a file ... written below it would take one of them",
+    about the source series, below which nothing is written."""
+    folder = tmp_path / "db"
+    study = new_uid()
+    for sub, name, uid, z, flip in (
+        ("a", "Doe^Jane", "1.2.3.1", 0.0, 5.0),
+        ("b", "Smith^John", "1.2.3.1", 5.0, 5.0),
+        ("c", "Doe^Jane", "1.2.3.2", 0.0, 10.0),
+        ("d", "Doe^Jane", "1.2.3.2", 5.0, 10.0),
+    ):
+        ds = mr_image(
+            np.full((8, 8), 3, np.uint16),
+            PatientID="P1",
+            PatientName=name,
+            StudyInstanceUID=study,
+            SeriesInstanceUID=uid,
+            SeriesDescription=f"s{uid[-1]}",
+            SliceLocation=z,
+            ImagePositionPatient=[0, 0, z],
+            FlipAngle=flip,
+        )
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    da = db.to_xarray(database.series(), dims=["SliceLocation", "FlipAngle"])
+    other = database.new_patient(PatientID="P2", PatientName="Other^One").new_study()
+    series = other.new_series(SeriesDescription="derived")
+    series.set_xarray(da * 2)
+    assert {str(pydicom.dcmread(f).PatientName) for f in series.files()} == {"Other^One"}
+    with pytest.raises(db.DicomError, match="disagree on PatientName"):  # below it: refused
+        database.series(SeriesDescription="s1")[0].new_instance()
+    database.restore()

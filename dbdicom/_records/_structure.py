@@ -46,6 +46,8 @@ __all__ = [
     "empty_values",
     "get_custom",
     "get_empty",
+    "held_values",
+    "inherited",
     "is_empty",
     "move_to",
     "new_child",
@@ -171,6 +173,17 @@ def inherited(record: Record) -> dict[str, Any]:
         out.update(empty.attrs)
         return out
     _refuse_two_people(record)
+    return held_values(record)
+
+
+def held_values(record: Record) -> dict[str, Any]:
+    """The attributes of the levels down to ``record``'s, as its files hold them.
+
+    :func:`inherited` of a record with files, without its refusal of a
+    patient of two people: for reading a record's values (a source's), not
+    for writing below it.
+    """
+    editor = _editor(record)
     rows = record._rows()
     ds = editor.dataset(editor.rels(rows[:1])[0], pixels=False)
     out = {}

@@ -76,7 +76,7 @@ from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
 from ._slice_grid import temporal_positions, written_slices
 from ._sources import check_fits, find_sources, header_array
-from ._structure import TEMPLATE_KEEPS, inherited, is_empty
+from ._structure import TEMPLATE_KEEPS, held_values, inherited, is_empty
 
 __all__ = ["header_array", "set_xarray"]
 
@@ -517,7 +517,7 @@ def _differing_series(series: Record, da: Any, sources: list[list[Source]]) -> f
     uids = {s.series_uid for group in sources for s in group if s.rel is not None}
     if len(uids) > 1:  # sources in several series: their headers' values
         cls = series._db._class_of("series")
-        held = [inherited(cls(series._db, uid)) for uid in sorted(uids)]
+        held = [held_values(cls(series._db, uid)) for uid in sorted(uids)]
         for keyword in keywords:
             if keyword not in da.coords and len({repr(h.get(keyword)) for h in held}) > 1:
                 out.add(keyword)
