@@ -250,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{first['seconds']:.1f} s",
             f"{args.files / first['seconds']:,.0f} files/s",
         ),
-        ("  peak memory: parent / largest worker", mib(first["peak"]), mib(first["workers_peak"])),
+        (
+            "  peak memory: parent / largest worker",
+            mib(first["peak"]),
+            # none started: the machine's cores were busy (dbdicom's idle_cores) or few files
+            mib(first["workers_peak"]) if first["workers_peak"] else "no worker started",
+        ),
     ]
     if peer:
         scaled = peer["seconds"] * args.files / peer["files"]
