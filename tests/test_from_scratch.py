@@ -287,3 +287,65 @@ def test_slices_on_no_grid_have_no_made_up_thickness(
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         assert ds["SliceThickness"].value == thickness  # Type 2: present
     assert dciodvfy_errors(series.files()[0]) == []
+
+
+#: what a template claims of a scanner and its patient: left out (Type 3)
+_SCANNER = (
+    "InstitutionName", "StationName", "ManufacturerModelName", "DeviceSerialNumber",
+    "BurnedInAnnotation",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT"])
+def test_an_array_from_scratch_names_the_software_that_made_it_not_a_scanner(
+    tmp_path: Path, modality: str
+) -> None:
+    """A trial: an MR series written from an array said it was made by the station
+    DBDMR01 ('Template MR', serial 0001) of the 'dbdicom Test Hospital', with the
+    patient head first supine, by 'dbdicom templates 1.0' (a version dbdicom never
+    had), with a spoiled gradient echo (GR, SP)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series(Modality=modality)
+        series.set_array(np.ones((2, 4, 4), np.uint16))
+    for path in series.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert (ds.Manufacturer, ds.SoftwareVersions) == ("dbdicom", f"dbdicom {db.__version__}")
+        assert [k for k in _SCANNER if k in ds] == []
+        assert ds["PatientPosition"].is_empty  # Type 2C: present, empty
+        if modality == "MR":  # Type 1: research mode, no variant (no sequence ran)
+            assert (ds.ScanningSequence, ds.SequenceVariant) == ("RM", "NONE")
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_the_equipment_the_user_gives_is_written(tmp_path: Path) -> None:
+    da = xr.DataArray(
+        np.ones((1, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"StationName": "SIM01", "ScanningSequence": "SE", "SequenceVariant": "SK"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series(Manufacturer="Acme", InstitutionName="Lab")
+        series.set_xarray(da)
+    ds = pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.InstitutionName, ds.StationName) == ("Acme", "Lab", "SIM01")
+    assert (ds.ScanningSequence, ds.SequenceVariant) == ("SE", "SK")
+
+
+def test_an_inversion_time_from_scratch_makes_the_sequence_inversion_recovery(
+    tmp_path: Path,
+) -> None:
+    """An MR array with an InversionTime coordinate was written with the template's
+    ScanningSequence GR, which dciodvfy refuses (InversionTime only with IR)."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("InversionTime", "row", "column"),
+        coords={"InversionTime": [100.0, 900.0]},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da)
+    for path in series.files():
+        assert pydicom.dcmread(path, stop_before_pixels=True).ScanningSequence == "IR"
+    assert dciodvfy_errors(series.files()[0]) == []

@@ -534,7 +534,9 @@ class PlanBuilder:
             if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
         if not group:  # the template's placeholders, where the write knows better
-            true_placeholders(delta, self._attr_tags, self._when, geometry, self._step, base)
+            true_placeholders(
+                delta, self._attr_tags, self._when, geometry, self._step, base.sop_class
+            )
         self._place(delta, base, not group and "SpacingBetweenSlices" in geometry, k)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them
