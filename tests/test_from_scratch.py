@@ -349,3 +349,34 @@ def test_an_inversion_time_from_scratch_makes_the_sequence_inversion_recovery(
     for path in series.files():
         assert pydicom.dcmread(path, stop_before_pixels=True).ScanningSequence == "IR"
     assert dciodvfy_errors(series.files()[0]) == []
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT"])
+def test_a_new_instance_without_a_dataset_has_no_made_up_values(
+    tmp_path: Path, modality: str
+) -> None:
+    """A trial: ``series.new_instance()`` wrote the whole template: FlipAngle 15,
+    EchoTime 2, 120 kVp, BodyPartExamined HEAD, ImageType ORIGINAL, a study date
+    (2024-01-15) in a study that has none."""
+    series = _study(tmp_path).new_series(Modality=modality)
+    ds = pydicom.dcmread(series.new_instance().files()[0], stop_before_pixels=True)
+    type2, type3 = _ACQUISITION[modality]
+    assert [k for k in type2 if k not in ds or not ds[k].is_empty] == []  # present, empty
+    assert [k for k in (*type3, *_SCANNER, "SeriesDate", "AcquisitionDate") if k in ds] == []
+    assert ds.ImageType[:2] == ["DERIVED", "SECONDARY"]
+    assert (ds.StudyDate, ds.ContentDate, ds.SliceThickness) == ("", "", None)
+    assert (ds.Manufacturer, ds.SoftwareVersions) == ("dbdicom", f"dbdicom {db.__version__}")
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_a_new_instance_keeps_what_the_user_gives(tmp_path: Path) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240301")
+    series = study.new_series(InstitutionName="Lab")
+    instance = series.new_instance(FlipAngle=20, ImageType=["ORIGINAL", "PRIMARY"])
+    ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+    assert (float(ds.FlipAngle), ds.ImageType, ds.InstitutionName) == (
+        20.0,
+        ["ORIGINAL", "PRIMARY"],
+        "Lab",
+    )
+    assert (ds.StudyDate, ds.SeriesDate, ds.ContentDate) == ("20240301",) * 3
