@@ -66,6 +66,7 @@ from ._elements import (
     number_element,
     reads_same_in,
     references,
+    refused_coordinate,
     ui,
 )
 from ._encoding import Encoding, pixel_values
@@ -446,11 +447,7 @@ class PlanBuilder:
             for keyword, value in values.items():
                 delta.update(self.element(keyword, value))
         except InvalidValueError as exc:
-            raise InvalidValueError(
-                f"the coordinate {keyword!r}: {exc} Give it values its VR holds (a whole "
-                f"number for IS: da.assign_coords({keyword}=da.{keyword}.round())), or drop "
-                f"it (da.drop_vars({keyword!r}))."
-            ) from None
+            raise refused_coordinate(keyword, exc) from None
         return delta
 
     def _place(
