@@ -290,10 +290,7 @@ def test_slices_on_no_grid_have_no_made_up_thickness(
 
 
 #: what a template claims of a scanner and its patient: left out (Type 3)
-_SCANNER = (
-    "InstitutionName", "StationName", "ManufacturerModelName", "DeviceSerialNumber",
-    "BurnedInAnnotation",
-)  # fmt: skip
+_SCANNER = ("InstitutionName", "StationName", "DeviceSerialNumber", "BurnedInAnnotation")
 
 
 @pytest.mark.parametrize("modality", ["MR", "CT"])
@@ -310,7 +307,8 @@ def test_an_array_from_scratch_names_the_software_that_made_it_not_a_scanner(
         series.set_array(np.ones((2, 4, 4), np.uint16))
     for path in series.files():
         ds = pydicom.dcmread(path, stop_before_pixels=True)
-        assert (ds.Manufacturer, ds.SoftwareVersions) == ("dbdicom", f"dbdicom {db.__version__}")
+        assert (ds.Manufacturer, ds.ManufacturerModelName) == ("dbdicom", "dbdicom")
+        assert ds.SoftwareVersions == f"dbdicom {db.__version__}"
         assert [k for k in _SCANNER if k in ds] == []
         assert ds["PatientPosition"].is_empty  # Type 2C: present, empty
         if modality == "MR":  # Type 1: research mode, no variant (no sequence ran)
@@ -380,3 +378,17 @@ def test_a_new_instance_keeps_what_the_user_gives(tmp_path: Path) -> None:
         "Lab",
     )
     assert (ds.StudyDate, ds.SeriesDate, ds.ContentDate) == ("20240301",) * 3
+
+
+@pytest.mark.parametrize("kind", ["parametric map", "segmentation"])
+def test_a_multiframe_object_names_dbdicom_at_its_version(tmp_path: Path, kind: str) -> None:
+    """Its Enhanced General Equipment (all Type 1) said 'Template MR' made by
+    'dbdicom templates 1.0', a model and version that never were."""
+    dtype = np.float32 if kind == "parametric map" else bool
+    da = xr.DataArray(np.ones((2, 4, 4), dtype), dims=("SliceLocation", "row", "column"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da, kind=kind)
+    ds = pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.ManufacturerModelName) == ("dbdicom", "dbdicom")
+    assert ds.SoftwareVersions == f"dbdicom {db.__version__}"

@@ -18,9 +18,9 @@ module). The ScanningSequence and SequenceVariant of an MR image are Type 1
 RM (research mode, the defined term of a sequence that is none of the
 others) and NONE. The equipment is the software that made the frame, not a
 scanner: the template's Manufacturer (Type 2 in the General Equipment
-module) and SoftwareVersions name dbdicom and its version (a Secondary
-Capture's device too); its institution, station, model name and serial
-number (Type 3) are left out, and so are the BurnedInAnnotation (NO: no one
+module), ManufacturerModelName and SoftwareVersions name dbdicom and its
+version (a Secondary Capture's device too); its institution, station and
+serial number (Type 3) are left out, and so are the BurnedInAnnotation (NO: no one
 knows what the array shows) and the PatientPosition (HFS) of a CT or MR
 image, which is present without a value (Type 2C). A source's values are
 never changed: frames with a source are not asked.
@@ -77,7 +77,7 @@ _INVERSION_RECOVERY = encode_element(_SEQUENCE, "CS", "IR")
 #: without a Patient Orientation Code Sequence); its BurnedInAnnotation (NO: the
 #: array may show text, no one looked); and the scanner of the General Equipment
 #: module (C.7.5.1, all Type 3 but the Manufacturer), which no one knows
-_EQUIPMENT = ("InstitutionName", "StationName", "ManufacturerModelName", "DeviceSerialNumber")
+_EQUIPMENT = ("InstitutionName", "StationName", "DeviceSerialNumber")
 _IMAGE = ("BurnedInAnnotation", *_EQUIPMENT)
 _ACQUISITION: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     MRImageStorage: (
@@ -91,12 +91,17 @@ _ACQUISITION: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("ConvolutionKernel", "XRayTubeCurrent", "ExposureTime", "DataCollectionDiameter",
          "BodyPartExamined", "PatientOrientation", *_IMAGE),
     ),
-    SecondaryCaptureImageStorage: ((), ("SecondaryCaptureDeviceManufacturerModelName", *_IMAGE)),
+    SecondaryCaptureImageStorage: ((), _IMAGE),
 }  # fmt: skip
 #: what a frame made by dbdicom says of the software that made it, whatever its class:
-#: the Manufacturer (Type 2) and SoftwareVersions (Type 3) of the General Equipment
-#: module (PS3.3 C.7.5.1: of "the equipment that produced the Composite Instances")
-_SOFTWARE = {"Manufacturer": "dbdicom", "SoftwareVersions": f"dbdicom {VERSION}"}
+#: the Manufacturer (Type 2), ManufacturerModelName and SoftwareVersions (Type 3) of the
+#: General Equipment module (PS3.3 C.7.5.1: "the equipment that produced the Composite
+#: Instances")
+_SOFTWARE = {
+    "Manufacturer": "dbdicom",
+    "ManufacturerModelName": "dbdicom",
+    "SoftwareVersions": f"dbdicom {VERSION}",
+}
 #: those of a class: an MR image's sequence (Type 1 in C.8.3.1; RM, "research mode",
 #: is the defined term of none of the others: no sequence ran), a Secondary Capture
 #: device's (Type 3 in C.8.6.1 SC Equipment)
@@ -104,6 +109,7 @@ _TRUE: dict[str, dict[str, str]] = {
     MRImageStorage: {"ScanningSequence": "RM", "SequenceVariant": "NONE"},
     SecondaryCaptureImageStorage: {
         "SecondaryCaptureDeviceManufacturer": "dbdicom",
+        "SecondaryCaptureDeviceManufacturerModelName": "dbdicom",
         "SecondaryCaptureDeviceSoftwareVersions": f"dbdicom {VERSION}",
     },
 }
