@@ -249,7 +249,8 @@ def new_file_placeholders(
     A file made without an array (``series.new_instance()``) follows the
     rules of a frame written from one (see :func:`true_placeholders`), on
     no grid (its SliceThickness is present without a value); ``study``: the
-    study's values (see :func:`study_when`); ``image_type``: the template's
+    study's values (see :func:`study_when`: a study without a date or time
+    makes the template's StudyDate or StudyTime, Type 2, empty); ``image_type``: the template's
     ImageType, whose values 3 on follow DERIVED\SECONDARY (the pixels were
     made, not acquired), as those of a written frame do.
 
@@ -258,11 +259,19 @@ def new_file_placeholders(
     >>> found = new_file_placeholders(str(MRImageStorage), (), {}, ["ORIGINAL", "PRIMARY", "OTHER"])
     >>> found[0x00181314], found[0x00080008][8:], len(found[_THICKNESS])  # FlipAngle: left out
     (None, b'DERIVED\\SECONDARY\\OTHER ', 8)
+    >>> found = new_file_placeholders(str(MRImageStorage), (), {"StudyDate": REMOVE}, [])
+    >>> len(found[0x00080020]), found[0x00080021]  # StudyDate empty, SeriesDate left out
+    (8, None)
     """
     delta: dict[int, bytes | None] = {}
     if _IMAGE_TYPE not in given:
         delta[_IMAGE_TYPE] = encode_element(
             _IMAGE_TYPE, "CS", ["DERIVED", "SECONDARY", *image_type[2:]]
         )
+    for keyword in ("StudyDate", "StudyTime"):
+        value = study.get(keyword, "")
+        if keyword in study and (value is None or value is REMOVE or value == ""):
+            number, _, vr = resolve_tag(keyword)
+            delta[number] = encode_element(number, vr, "")
     true_placeholders(delta, given, study_when(study), {}, None, sop_class)
     return delta

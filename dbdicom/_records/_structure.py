@@ -235,6 +235,8 @@ TEMPLATE_KEEPS = frozenset(
         "SeriesNumber",
         "SeriesDate",
         "SeriesTime",
+        "StudyDate",
+        "StudyTime",
     }
 )
 #: the study's date and time, which those of a new file made from the template follow
