@@ -47,6 +47,7 @@ from ._errors import (
 from ._index import TAGS as _TAGS
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database, dicomweb
+from ._version import VERSION
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -117,7 +118,7 @@ def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
 #: of a series: ``series.Keyword``).
 INDEX_TAGS: tuple[str, ...] = tuple(_TAGS)
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "INDEX_TAGS",

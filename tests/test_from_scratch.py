@@ -287,3 +287,108 @@ def test_slices_on_no_grid_have_no_made_up_thickness(
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         assert ds["SliceThickness"].value == thickness  # Type 2: present
     assert dciodvfy_errors(series.files()[0]) == []
+
+
+#: what a template claims of a scanner and its patient: left out (Type 3)
+_SCANNER = ("InstitutionName", "StationName", "DeviceSerialNumber", "BurnedInAnnotation")
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT"])
+def test_an_array_from_scratch_names_the_software_that_made_it_not_a_scanner(
+    tmp_path: Path, modality: str
+) -> None:
+    """A trial: an MR series written from an array said it was made by the station
+    DBDMR01 ('Template MR', serial 0001) of the 'dbdicom Test Hospital', with the
+    patient head first supine, by 'dbdicom templates 1.0' (a version dbdicom never
+    had), with a spoiled gradient echo (GR, SP)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series(Modality=modality)
+        series.set_array(np.ones((2, 4, 4), np.uint16))
+    for path in series.files():
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert (ds.Manufacturer, ds.ManufacturerModelName) == ("dbdicom", "dbdicom")
+        assert ds.SoftwareVersions == f"dbdicom {db.__version__}"
+        assert [k for k in _SCANNER if k in ds] == []
+        assert ds["PatientPosition"].is_empty  # Type 2C: present, empty
+        if modality == "MR":  # Type 1: research mode, no variant (no sequence ran)
+            assert (ds.ScanningSequence, ds.SequenceVariant) == ("RM", "NONE")
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_the_equipment_the_user_gives_is_written(tmp_path: Path) -> None:
+    da = xr.DataArray(
+        np.ones((1, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"StationName": "SIM01", "ScanningSequence": "SE", "SequenceVariant": "SK"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series(Manufacturer="Acme", InstitutionName="Lab")
+        series.set_xarray(da)
+    ds = pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.InstitutionName, ds.StationName) == ("Acme", "Lab", "SIM01")
+    assert (ds.ScanningSequence, ds.SequenceVariant) == ("SE", "SK")
+
+
+def test_an_inversion_time_from_scratch_makes_the_sequence_inversion_recovery(
+    tmp_path: Path,
+) -> None:
+    """An MR array with an InversionTime coordinate was written with the template's
+    ScanningSequence GR, which dciodvfy refuses (InversionTime only with IR)."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("InversionTime", "row", "column"),
+        coords={"InversionTime": [100.0, 900.0]},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da)
+    for path in series.files():
+        assert pydicom.dcmread(path, stop_before_pixels=True).ScanningSequence == "IR"
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+@pytest.mark.parametrize("modality", ["MR", "CT"])
+def test_a_new_instance_without_a_dataset_has_no_made_up_values(
+    tmp_path: Path, modality: str
+) -> None:
+    """A trial: ``series.new_instance()`` wrote the whole template: FlipAngle 15,
+    EchoTime 2, 120 kVp, BodyPartExamined HEAD, ImageType ORIGINAL, a study date
+    (2024-01-15) in a study that has none."""
+    series = _study(tmp_path).new_series(Modality=modality)
+    ds = pydicom.dcmread(series.new_instance().files()[0], stop_before_pixels=True)
+    type2, type3 = _ACQUISITION[modality]
+    assert [k for k in type2 if k not in ds or not ds[k].is_empty] == []  # present, empty
+    assert [k for k in (*type3, *_SCANNER, "SeriesDate", "AcquisitionDate") if k in ds] == []
+    assert ds.ImageType[:2] == ["DERIVED", "SECONDARY"]
+    assert (ds.StudyDate, ds.ContentDate, ds.SliceThickness) == ("", "", None)
+    assert (ds.Manufacturer, ds.SoftwareVersions) == ("dbdicom", f"dbdicom {db.__version__}")
+    assert dciodvfy_errors(series.files()[0]) == []
+
+
+def test_a_new_instance_keeps_what_the_user_gives(tmp_path: Path) -> None:
+    study = db.database(tmp_path).new_patient(PatientName="X").new_study(StudyDate="20240301")
+    series = study.new_series(InstitutionName="Lab")
+    instance = series.new_instance(FlipAngle=20, ImageType=["ORIGINAL", "PRIMARY"])
+    ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+    assert (float(ds.FlipAngle), ds.ImageType, ds.InstitutionName) == (
+        20.0,
+        ["ORIGINAL", "PRIMARY"],
+        "Lab",
+    )
+    assert (ds.StudyDate, ds.SeriesDate, ds.ContentDate) == ("20240301",) * 3
+
+
+@pytest.mark.parametrize("kind", ["parametric map", "segmentation"])
+def test_a_multiframe_object_names_dbdicom_at_its_version(tmp_path: Path, kind: str) -> None:
+    """Its Enhanced General Equipment (all Type 1) said 'Template MR' made by
+    'dbdicom templates 1.0', a model and version that never were."""
+    dtype = np.float32 if kind == "parametric map" else bool
+    da = xr.DataArray(np.ones((2, 4, 4), dtype), dims=("SliceLocation", "row", "column"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = _study(tmp_path).new_series().set_xarray(da, kind=kind)
+    ds = pydicom.dcmread(series.files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.ManufacturerModelName) == ("dbdicom", "dbdicom")
+    assert ds.SoftwareVersions == f"dbdicom {db.__version__}"

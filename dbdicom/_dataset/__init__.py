@@ -27,6 +27,7 @@ from ._encoding import (
     pixel_values,
     value_range,
 )
+from ._placeholders import new_file_placeholders
 from ._plan import FramePlan, PlanBuilder, example_plan
 from ._serialise import (
     Converted,
@@ -51,6 +52,7 @@ __all__ = [
     "UTF8_NAME",
     "UnkeptBytesError",
     "naming",
+    "new_file_placeholders",
     "switch_charset",
     "unknown_vr",
     "REMOVE",

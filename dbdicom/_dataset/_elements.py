@@ -20,6 +20,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
+from .._checks import resolve_tag
+from .._errors import InvalidValueError
 from .._files import dataset_bytes, elements, encodings_for
 from ._source import Source
 
@@ -39,6 +41,7 @@ __all__ = [
     "number_element",
     "reads_same_in",
     "references",
+    "refused_coordinate",
     "ui",
 ]
 
@@ -392,3 +395,37 @@ def image_type_rest(raw: bytes | None) -> list[str]:
         return []
     text = raw[8:].decode("ascii", "replace").strip(" \0")
     return [v.strip() for v in text.split("\\")][2:]
+
+
+#: the VRs of whole numbers
+_WHOLE = frozenset({"IS", "US", "UL", "SS", "SL", "UV", "SV"})
+
+
+def refused_coordinate(keyword: str, reason: object) -> InvalidValueError:
+    """The refusal of a coordinate ``keyword`` whose value its VR cannot hold (``reason``).
+
+    The way out that always works is to drop the coordinate (the frames keep
+    their order); for whole-number VRs, rounding only where the values are
+    whole numbers off by a float error: rounding 1.2 and 1.4 makes one
+    value of two, frames no longer told apart.
+
+    Examples
+    --------
+    >>> print(refused_coordinate("InstanceNumber", "cannot hold 1.2."))
+    the coordinate 'InstanceNumber': cannot hold 1.2. Drop it (da.drop_vars('InstanceNumber')): \
+the frames keep their order. Rounding (da.assign_coords(InstanceNumber=da.InstanceNumber.round())) \
+suits only whole numbers off by a float error: it makes 1.2 and 1.4 one value.
+    >>> print(refused_coordinate("AcquisitionDate", "cannot hold 'x'."))
+    the coordinate 'AcquisitionDate': cannot hold 'x'. Give it values its VR holds, or drop it \
+(da.drop_vars('AcquisitionDate')).
+    """
+    drop = f"da.drop_vars({keyword!r})"
+    if resolve_tag(keyword)[2] in _WHOLE:
+        advice = (
+            f"Drop it ({drop}): the frames keep their order. Rounding "
+            f"(da.assign_coords({keyword}=da.{keyword}.round())) suits only whole numbers "
+            "off by a float error: it makes 1.2 and 1.4 one value."
+        )
+    else:
+        advice = f"Give it values its VR holds, or drop it ({drop})."
+    return InvalidValueError(f"the coordinate {keyword!r}: {reason} {advice}")

@@ -452,8 +452,12 @@ def _combined(found: list[tuple[float, float, bool] | None]) -> tuple[float, flo
     integral = all(p[2] for p in parts)
     if not finite:
         raise InvalidValueError(
-            "the array holds NaN or infinite values, which DICOM images cannot store: "
-            "replace them first, e.g. da.fillna(0) or da.where(np.isfinite(da), 0)."
+            "the array holds NaN or infinite values, which DICOM images of stored integers "
+            "cannot store: replace them first, e.g. da.fillna(0) or "
+            "da.where(np.isfinite(da), 0); or keep them in one Parametric Map of 32-bit "
+            "floats, which stores NaN and infinities as they are: "
+            "series.set_xarray(da, kind='parametric map') (or set_array(..., "
+            "kind='parametric map')), where the frames lie at distinct positions (one volume)."
         )
     return float(low), float(high), bool(integral)
 

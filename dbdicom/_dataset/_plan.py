@@ -66,6 +66,7 @@ from ._elements import (
     number_element,
     reads_same_in,
     references,
+    refused_coordinate,
     ui,
 )
 from ._encoding import Encoding, pixel_values
@@ -446,11 +447,7 @@ class PlanBuilder:
             for keyword, value in values.items():
                 delta.update(self.element(keyword, value))
         except InvalidValueError as exc:
-            raise InvalidValueError(
-                f"the coordinate {keyword!r}: {exc} Give it values its VR holds (a whole "
-                f"number for IS: da.assign_coords({keyword}=da.{keyword}.round())), or drop "
-                f"it (da.drop_vars({keyword!r}))."
-            ) from None
+            raise refused_coordinate(keyword, exc) from None
         return delta
 
     def _place(
@@ -534,7 +531,9 @@ class PlanBuilder:
             if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
         if not group:  # the template's placeholders, where the write knows better
-            true_placeholders(delta, self._attr_tags, self._when, geometry, self._step, base)
+            true_placeholders(
+                delta, self._attr_tags, self._when, geometry, self._step, base.sop_class
+            )
         self._place(delta, base, not group and "SpacingBetweenSlices" in geometry, k)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them

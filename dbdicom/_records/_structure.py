@@ -17,7 +17,7 @@ from pydicom.uid import UID
 
 from .._checks import resolve_tag, to_dicom
 from .._custom import custom
-from .._dataset import naming
+from .._dataset import REMOVE, naming, new_file_placeholders, set_elements
 from .._errors import DicomError, InvalidValueError
 from .._templates import file_meta, modality_image, new_uid
 from ._attributes import (
@@ -272,6 +272,8 @@ TEMPLATE_KEEPS = frozenset(
         "StudyTime",
     }
 )
+#: the study's date and time, which those of a new file made from the template follow
+_WHEN = ("StudyDate", "StudyTime")
 
 
 # ---------------------------------------------------------------- structure
@@ -573,7 +575,9 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
 
     The instance is ``dataset`` (a copy), or an empty image of the series'
     size made from the template of its Modality (see
-    :func:`~dbdicom._templates.modality_image`).
+    :func:`~dbdicom._templates.modality_image`), whose made-up values
+    (acquisition, equipment, dates) follow the rules of a frame written
+    from an array (see :func:`~dbdicom._dataset.new_file_placeholders`).
     """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
@@ -591,6 +595,16 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         ds = modality_image(
             modality if isinstance(modality, str) else None, np.zeros(size, np.uint16)
         )
+        # the template's made-up values (FlipAngle, a scanner, dates...) as a written
+        # frame's: true, empty or left out; a new series' own then say no more
+        given = {resolve_tag(name)[0] for name in attrs if custom(name) is None}
+        study = {k: REMOVE if values.get(k) is DELETE else values.get(k) for k in _WHEN}
+        made = new_file_placeholders(str(ds.SOPClassUID), given, study, list(ds.ImageType))
+        set_elements(ds, made, None)
+        if empty:
+            values = {
+                k: v for k, v in values.items() if v is not DELETE or resolve_tag(k)[0] not in made
+            }
     else:
         ds = copy_dataset(dataset)
     uid = new_uid()

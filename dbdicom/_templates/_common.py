@@ -21,6 +21,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import DSfloat
 
+from .._version import VERSION
+
 #: Keywords that follow from the pixel array or from the template itself.
 FIXED_BY_TEMPLATE: Mapping[str, str] = {
     "Rows": "it follows from the pixel array",
@@ -184,9 +186,9 @@ def identification_defaults(modality: str) -> dict[str, Any]:
         "Manufacturer": "dbdicom",
         "InstitutionName": "dbdicom Test Hospital",
         "StationName": "DBD" + modality + "01",
-        "ManufacturerModelName": "Template " + modality,
+        "ManufacturerModelName": "dbdicom",
         "DeviceSerialNumber": "0001",
-        "SoftwareVersions": "dbdicom templates 1.0",
+        "SoftwareVersions": f"dbdicom {VERSION}",
         "InstanceNumber": 1,
         "BurnedInAnnotation": "NO",
     }

@@ -8,6 +8,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import SecondaryCaptureImageStorage
 
+from .._version import VERSION
 from ._common import (
     FIXED_BY_TEMPLATE,
     check_keywords,
@@ -34,8 +35,8 @@ _SC_DEFAULTS: dict[str, Any] = {
     "PatientOrientation": "",
     "ImageLaterality": "U",
     "SecondaryCaptureDeviceManufacturer": "dbdicom",
-    "SecondaryCaptureDeviceManufacturerModelName": "Template SC",
-    "SecondaryCaptureDeviceSoftwareVersions": "dbdicom templates 1.0",
+    "SecondaryCaptureDeviceManufacturerModelName": "dbdicom",
+    "SecondaryCaptureDeviceSoftwareVersions": f"dbdicom {VERSION}",
     "LossyImageCompression": "00",
 }
 
