@@ -1076,9 +1076,8 @@ def test_a_file_below_a_patient_takes_the_persons_values_where_the_first_file_le
     tmp_path: Path,
 ) -> None:
     """One file of a patient with PatientName and PatientBirthDate left empty (Type 2: an
-    export that blanked them), another with them: a new series below the patient, or below
-    the study of the blank file, took the first file's, so the files written for her named
-    no one."""
+    export that blanked them), another with them: a new study below the patient took the
+    first file's, so the files written for her named no one."""
     folder = tmp_path / "db"
     for sub, name, birth in (("a", "", ""), ("b", "Doe^Jane", "19800101")):
         ds = mr_image(
@@ -1095,10 +1094,45 @@ def test_a_file_below_a_patient_takes_the_persons_values_where_the_first_file_le
         "Doe^Jane",
         "19800101",
     )
-    (blank,) = [s for s in patient.studies() if s.unique("PatientName") == []]
-    series = blank.new_series(SeriesDescription="derived")
+    database.restore()
+
+
+def test_a_study_whose_files_all_leave_the_person_empty_stays_so(tmp_path: Path) -> None:
+    """A study of a PatientID anonymised for sharing (PatientName, PatientBirthDate
+    blanked in all its files), another study naming her: a series derived below the
+    anonymised study named her (the patient's other files' values), in a study shared
+    without them. Below a study one of whose files names her, a new series does."""
+    folder = tmp_path / "db"
+    shared, mixed = new_uid(), new_uid()
+    for sub, study, name, birth in (
+        ("a0", shared, "", ""),
+        ("a1", shared, "", ""),
+        ("b0", mixed, "", ""),
+        ("b1", mixed, "Doe^Jane", "19800101"),
+    ):
+        ds = mr_image(
+            np.zeros((8, 8), np.uint16),
+            PatientID="P1",
+            PatientName=name,
+            PatientBirthDate=birth,
+            StudyInstanceUID=study,
+        )
+        write_dataset(ds, folder / sub / "IM0")
+    database = db.database(folder)
+    (anonymised,) = [s for s in database.studies() if s.uid == shared]
+    series = anonymised.new_series(SeriesDescription="derived")
     series.set_array(np.ones((2, 8, 8), np.uint16))
-    assert {str(pydicom.dcmread(f).PatientName) for f in series.files()} == {"Doe^Jane"}
+    series.new_instance()
+    for path in series.files():
+        ds = pydicom.dcmread(path)
+        assert (ds.PatientID, ds.PatientName, ds.PatientBirthDate) == ("P1", "", "")
+    (named,) = [s for s in database.studies() if s.uid == mixed]
+    assert pydicom.dcmread(named.files()[0]).PatientName == ""  # its first file: empty
+    new = named.new_series().new_instance()
+    assert (pydicom.dcmread(new.path).PatientName, pydicom.dcmread(new.path).PatientBirthDate) == (
+        "Doe^Jane",
+        "19800101",
+    )
     database.restore()
 
 

@@ -172,16 +172,26 @@ def inherited(record: Record) -> dict[str, Any]:
             out.setdefault(keyword, DELETE)  # unless given to a record above for it
         out.update(empty.attrs)
         return out
-    _refuse_two_people(record)
-    return held_values(record)
+    people = _refuse_two_people(record)
+    out = held_values(record)
+    # who the patient is, where the first file left it empty (an export that
+    # blanked PatientName or PatientBirthDate, Type 2, in one file): the
+    # value of ``record``'s other files, which name one person (else refused).
+    # Not the patient's other studies': a study whose files all leave it empty
+    # (anonymised for sharing) stays so
+    for keyword, values in people.items():
+        if values and out.get(keyword, "") in (DELETE, None, ""):
+            out[keyword] = values[0]
+    return out
 
 
 def held_values(record: Record) -> dict[str, Any]:
     """The attributes of the levels down to ``record``'s, as its files hold them.
 
-    :func:`inherited` of a record with files, without its refusal of a
-    patient of two people: for reading a record's values (a source's), not
-    for writing below it.
+    The first file's: :func:`inherited` of a record with files, without its
+    refusal of a patient of two people (nor who the patient is taken from
+    the other files): for reading a record's values (a source's), not for
+    writing below it.
     """
     editor = _editor(record)
     rows = record._rows()
@@ -190,42 +200,25 @@ def held_values(record: Record) -> dict[str, Any]:
     for level in LEVELS[1 : LEVELS.index(record.level) + 1]:
         for keyword in LEVEL_ATTRIBUTES.get(level, ()):
             out[keyword] = ds[keyword].value if keyword in ds else DELETE
-    _fill_person(record, out)
     return out
-
-
-def _fill_person(record: Record, out: dict[str, Any]) -> None:
-    """Fill in who the patient is where the first file of ``record`` left it empty.
-
-    An export that blanked PatientName or PatientBirthDate (Type 2) in one
-    file of a patient whose other files name her: the files written below
-    would name no one. The value of the patient's other files is taken when
-    they name one person (two: left empty, as neither is known to be hers).
-    """
-    patient = record
-    while patient.level != "patient":
-        patient = patient.parent
-    for keyword in PERSON:
-        if out.get(keyword, "") not in (DELETE, None, ""):
-            continue
-        filled = patient.unique(keyword)  # (empty values left out)
-        if filled and len({person_value(keyword, v) for v in filled}) == 1:
-            out[keyword] = filled[0]
 
 
 #: who a patient is (index columns: read without opening a file)
 PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
 
 
-def _refuse_two_people(record: Record) -> None:
+def _refuse_two_people(record: Record) -> dict[str, list[Any]]:
     """Refuse to pass down a patient's attributes that its files disagree on.
 
     The first file's would be written into every file moved, copied or made
     below ``record``: another person's name and birth date, where two people
-    of one PatientID were merged (or one of two spellings).
+    of one PatientID were merged (or one of two spellings). Else the values of
+    each (empty ones left out: none, or one person's).
     """
+    out: dict[str, list[Any]] = {}
     for keyword in PERSON:
         values = record.unique(keyword)
+        out[keyword] = values
         if len({person_value(keyword, v) for v in values}) > 1:
             raise DicomError(
                 f"the files of {record!r} disagree on {keyword} ({', '.join(map(repr, values))}): "
@@ -234,6 +227,7 @@ def _refuse_two_people(record: Record) -> None:
                 "studies of the other person to their own patient "
                 "(study.move_to(database.new_patient(PatientID=..., PatientName=...)))."
             )
+    return out
 
 
 def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
