@@ -392,3 +392,32 @@ def test_a_multiframe_object_names_dbdicom_at_its_version(tmp_path: Path, kind: 
     ds = pydicom.dcmread(series.files()[0], stop_before_pixels=True)
     assert (ds.Manufacturer, ds.ManufacturerModelName) == ("dbdicom", "dbdicom")
     assert ds.SoftwareVersions == f"dbdicom {db.__version__}"
+
+
+def test_equipment_the_user_names_is_not_called_dbdicom(tmp_path: Path) -> None:
+    """A new series given Manufacturer 'Acme' was written with ManufacturerModelName
+    'dbdicom' and SoftwareVersions 'dbdicom <version>': an Acme model named dbdicom. Given
+    one of them, the others are not made up (the Manufacturer, Type 2, is then empty)."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"SoftwareVersions": "fit 2.0"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = _study(tmp_path)
+        acme = study.new_series(Manufacturer="Acme")
+        acme.set_array(np.ones((2, 4, 4), np.uint16))
+        acme_instance = study.new_series(Manufacturer="Acme").new_instance()
+        fitted = study.new_series().set_xarray(da)
+    for path in [*acme.files(), *acme_instance.files()]:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert ds.Manufacturer == "Acme"
+        assert [k for k in ("ManufacturerModelName", "SoftwareVersions") if k in ds] == []
+    ds = pydicom.dcmread(fitted.files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.SoftwareVersions, "ManufacturerModelName" in ds) == (
+        "",
+        "fit 2.0",
+        False,
+    )
+    assert dciodvfy_errors(acme.files()[0]) == []

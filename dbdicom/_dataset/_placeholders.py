@@ -102,6 +102,12 @@ _SOFTWARE = {
     "ManufacturerModelName": "dbdicom",
     "SoftwareVersions": f"dbdicom {VERSION}",
 }
+#: their tags: they say whose the equipment is, together. Where the series or the
+#: array gives one (new_series(Manufacturer="Acme")), the others are not dbdicom's
+#: (an Acme model named 'dbdicom'): the Manufacturer empty (Type 2), the others left out
+_SOFTWARE_TAGS = frozenset(resolve_tag(keyword)[0] for keyword in _SOFTWARE)
+_MANUFACTURER = 0x00080070
+_NO_MANUFACTURER = encode_element(_MANUFACTURER, "LO", "")
 #: those of a class: an MR image's sequence (Type 1 in C.8.3.1; RM, "research mode",
 #: is the defined term of none of the others: no sequence ran), a Secondary Capture
 #: device's (Type 3 in C.8.6.1 SC Equipment)
@@ -189,6 +195,7 @@ def true_placeholders(
     geometry: Mapping[str, Any],
     step: float | None,
     sop_class: str | None = None,
+    series: Collection[int] = (),
 ) -> None:
     """Set in ``delta`` (a new frame's own elements) the true values of its placeholders.
 
@@ -199,6 +206,9 @@ def true_placeholders(
     no acquisition values are asked). An MR frame given an InversionTime (a
     coordinate's, an attr's) and no ScanningSequence: IR, which the
     InversionTime needs (Type 2C in the MR Image module: only with IR).
+    ``series``: the tags the series gives (its values win), which say, with
+    ``given``, whose equipment it is: given a Manufacturer, a model or a
+    software version, the others are not dbdicom's.
 
     Examples
     --------
@@ -217,11 +227,19 @@ def true_placeholders(
     >>> true_placeholders(delta, {_INVERSION}, {}, {}, None, str(MRImageStorage))
     >>> delta[_SEQUENCE][8:]
     b'IR'
+    >>> delta = {}  # new_series(Manufacturer="Acme"): no 'dbdicom' model of Acme's
+    >>> true_placeholders(delta, (), {}, {}, None, str(MRImageStorage), {_MANUFACTURER})
+    >>> delta[_MANUFACTURER][8:], delta[0x00081090], delta[0x00181020]
+    (b'dbdicom ', None, None)
     """
     acquisition = made_up(sop_class) if sop_class is not None else {}
+    theirs = {tag for tag in _SOFTWARE_TAGS if tag in given or tag in series or tag in delta}
     for tag, element in (*when.items(), *acquisition.items()):
         if tag not in delta and tag not in given:
             delta[tag] = element
+    for tag in _SOFTWARE_TAGS - theirs if theirs else ():
+        if tag in acquisition and delta.get(tag) == acquisition[tag]:
+            delta[tag] = _NO_MANUFACTURER if tag == _MANUFACTURER else None
     if delta.get(_BODY_PART, b"") is None and _LATERALITY not in delta and _LATERALITY not in given:
         delta[_LATERALITY] = _NO_LATERALITY
     inversion = _INVERSION in given or len(delta.get(_INVERSION) or b"") > 8
@@ -243,6 +261,7 @@ def new_file_placeholders(
     given: Collection[int],
     study: Mapping[str, Any],
     image_type: Sequence[str],
+    series: Collection[int] = (),
 ) -> dict[int, bytes | None]:
     r"""The true values of the placeholders of a new file made from the template, as elements.
 
@@ -252,7 +271,8 @@ def new_file_placeholders(
     study's values (see :func:`study_when`: a study without a date or time
     makes the template's StudyDate or StudyTime, Type 2, empty); ``image_type``: the template's
     ImageType, whose values 3 on follow DERIVED\SECONDARY (the pixels were
-    made, not acquired), as those of a written frame do.
+    made, not acquired), as those of a written frame do; ``series``: the tags
+    the series gives.
 
     Examples
     --------
@@ -273,5 +293,5 @@ def new_file_placeholders(
         if keyword in study and (value is None or value is REMOVE or value == ""):
             number, _, vr = resolve_tag(keyword)
             delta[number] = encode_element(number, vr, "")
-    true_placeholders(delta, given, study_when(study), {}, None, sop_class)
+    true_placeholders(delta, given, study_when(study), {}, None, sop_class, series)
     return delta

@@ -245,6 +245,7 @@ class PlanBuilder:
                 self._removed[number] = empty
             else:
                 self._parents.append((number, vr, value))
+        self._parent_tags = frozenset(number for number, _, _ in self._parents)
         self._pixels = (series_uid, what, tuple(shape), encoding)
         if encoding.samples == 1:
             center = to_dicom("WindowCenter", (window[0] + window[1]) / 2)
@@ -531,9 +532,8 @@ class PlanBuilder:
             if keyword != "SpacingBetweenSlices":
                 delta.update(self.element(keyword, value))
         if not group:  # the template's placeholders, where the write knows better
-            true_placeholders(
-                delta, self._attr_tags, self._when, geometry, self._step, base.sop_class
-            )
+            given = (self._attr_tags, self._when, geometry, self._step, base.sop_class)
+            true_placeholders(delta, *given, self._parent_tags)
         self._place(delta, base, not group and "SpacingBetweenSlices" in geometry, k)
         if base.left_out:
             delta = {**dict.fromkeys(base.left_out), **delta}  # unless the frame gives them

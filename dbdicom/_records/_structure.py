@@ -593,7 +593,10 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         # frame's: true, empty or left out; a new series' own then say no more
         given = {resolve_tag(name)[0] for name in attrs if custom(name) is None}
         study = {k: REMOVE if values.get(k) is DELETE else values.get(k) for k in _WHEN}
-        made = new_file_placeholders(str(ds.SOPClassUID), given, study, list(ds.ImageType))
+        own = {
+            resolve_tag(k)[0] for k, v in values.items() if v is not DELETE and custom(k) is None
+        }
+        made = new_file_placeholders(str(ds.SOPClassUID), given, study, list(ds.ImageType), own)
         set_elements(ds, made, None)
         if empty:
             values = {
