@@ -32,10 +32,10 @@ from .._files import (
 )
 from .._index import match_values
 from ._attributes import LEVEL_ATTRIBUTES, person_value
+from ._inherit import PERSON
 from ._reads import read_ahead
 from ._structure import (
     NEW_FOLDER,
-    PERSON,
     copy_instances,
     get_custom,
     new_child,

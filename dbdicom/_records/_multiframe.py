@@ -51,10 +51,11 @@ from .._templates import (
     ucum_units,
 )
 from ._edit import DELETE
+from ._inherit import inherited
 from ._new_files import index_written, remove_previous, store_file
 from ._record import Record
 from ._sources import check_fits, find_sources
-from ._structure import inherited, is_empty
+from ._structure import is_empty
 
 __all__ = ["KINDS", "write_multiframe"]
 

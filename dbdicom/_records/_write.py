@@ -71,12 +71,13 @@ from .._index import Row
 from .._templates import new_uids
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import DELETE
+from ._inherit import held_values, inherited
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
 from ._slice_grid import temporal_positions, written_slices
 from ._sources import check_fits, find_sources, header_array
-from ._structure import TEMPLATE_KEEPS, held_values, inherited, is_empty
+from ._structure import TEMPLATE_KEEPS, is_empty
 
 __all__ = ["header_array", "set_xarray"]
 

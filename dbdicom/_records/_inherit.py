@@ -1,0 +1,99 @@
+"""What a record passes down to the files moved, copied or written below it.
+
+The attributes of its level and the levels above, from its first file (or,
+for a new record without files, from its parents and its own), with who
+the patient is taken from its other files where the first left it empty;
+refused where its files name two people.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._errors import DicomError
+from ._attributes import LEVEL_ATTRIBUTES, LEVELS, person_value
+from ._edit import DELETE
+
+if TYPE_CHECKING:
+    from ._record import Record
+
+__all__ = ["PERSON", "held_values", "inherited"]
+
+
+def inherited(record: Record) -> dict[str, Any]:
+    """What a record passes down: the attributes of its level and the levels above.
+
+    From its first file for a record with files: every attribute of those
+    levels, :data:`DELETE` for those it does not have. For a new record
+    without files, its parent's, then its own attributes: an attribute of a
+    lower level given to a new record (``new_patient(PatientAge="054Y")``,
+    of the study) goes to every record made below it.
+    """
+    if record.level == "database":
+        return {}
+    editor = record._db._editor
+    empty = editor.empty.get(record.level, record.uid)
+    if empty is not None:
+        out: dict[str, Any] = {}
+        if empty.parent is not None:
+            out = inherited(record._db._class_of(empty.parent[0])(record._db, empty.parent[1]))
+        for keyword in LEVEL_ATTRIBUTES.get(record.level, ()):
+            out.setdefault(keyword, DELETE)  # unless given to a record above for it
+        out.update(empty.attrs)
+        return out
+    people = _refuse_two_people(record)
+    out = held_values(record)
+    # who the patient is, where the first file left it empty (an export that
+    # blanked PatientName or PatientBirthDate, Type 2, in one file): the
+    # value of ``record``'s other files, which name one person (else refused).
+    # Not the patient's other studies': a study whose files all leave it empty
+    # (anonymised for sharing) stays so
+    for keyword, values in people.items():
+        if values and out.get(keyword, "") in (DELETE, None, ""):
+            out[keyword] = values[0]
+    return out
+
+
+def held_values(record: Record) -> dict[str, Any]:
+    """The attributes of the levels down to ``record``'s, as its files hold them.
+
+    The first file's: :func:`inherited` of a record with files, without its
+    refusal of a patient of two people (nor who the patient is taken from
+    the other files): for reading a record's values (a source's), not for
+    writing below it.
+    """
+    editor = record._db._editor
+    rows = record._rows()
+    ds = editor.dataset(editor.rels(rows[:1])[0], pixels=False)
+    out = {}
+    for level in LEVELS[1 : LEVELS.index(record.level) + 1]:
+        for keyword in LEVEL_ATTRIBUTES.get(level, ()):
+            out[keyword] = ds[keyword].value if keyword in ds else DELETE
+    return out
+
+
+#: who a patient is (index columns: read without opening a file)
+PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
+
+
+def _refuse_two_people(record: Record) -> dict[str, list[Any]]:
+    """Refuse to pass down a patient's attributes that its files disagree on.
+
+    The first file's would be written into every file moved, copied or made
+    below ``record``: another person's name and birth date, where two people
+    of one PatientID were merged (or one of two spellings). Else the values of
+    each (empty ones left out: none, or one person's).
+    """
+    out: dict[str, list[Any]] = {}
+    for keyword in PERSON:
+        values = record.unique(keyword)
+        out[keyword] = values
+        if len({person_value(keyword, v) for v in values}) > 1:
+            raise DicomError(
+                f"the files of {record!r} disagree on {keyword} ({', '.join(map(repr, values))}): "
+                "a file moved, copied or written below it would take one of them. If they are "
+                f"one person, set one value first (record.{keyword} = ...); if not, move the "
+                "studies of the other person to their own patient "
+                "(study.move_to(database.new_patient(PatientID=..., PatientName=...)))."
+            )
+    return out
