@@ -421,3 +421,21 @@ def test_equipment_the_user_names_is_not_called_dbdicom(tmp_path: Path) -> None:
         False,
     )
     assert dciodvfy_errors(acme.files()[0]) == []
+
+
+def test_an_inversion_time_the_series_gives_makes_the_sequence_inversion_recovery(
+    tmp_path: Path,
+) -> None:
+    """``new_series(InversionTime=300)``: its frames (from an array or new_instance) had the
+    InversionTime with ScanningSequence RM, which dciodvfy refuses (Type 2C: only with IR),
+    where an attr's or a coordinate's made it IR."""
+    study = _study(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written = study.new_series(InversionTime=300.0)
+        written.set_array(np.ones((2, 4, 4), np.uint16))
+    made = study.new_series(InversionTime=300.0).new_instance()
+    for path in (written.files()[0], made.files()[0]):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert (float(ds.InversionTime), ds.ScanningSequence) == (300.0, "IR")
+        assert dciodvfy_errors(path) == []

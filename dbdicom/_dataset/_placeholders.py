@@ -204,7 +204,7 @@ def true_placeholders(
     ``step``: that of the grid the frames are written on (None: none);
     ``sop_class``: the frame's (its template's, see :func:`made_up`; None:
     no acquisition values are asked). An MR frame given an InversionTime (a
-    coordinate's, an attr's) and no ScanningSequence: IR, which the
+    coordinate's, an attr's, the series') and no ScanningSequence: IR, which the
     InversionTime needs (Type 2C in the MR Image module: only with IR).
     ``series``: the tags the series gives (its values win), which say, with
     ``given``, whose equipment it is: given a Manufacturer, a model or a
@@ -242,7 +242,7 @@ def true_placeholders(
             delta[tag] = _NO_MANUFACTURER if tag == _MANUFACTURER else None
     if delta.get(_BODY_PART, b"") is None and _LATERALITY not in delta and _LATERALITY not in given:
         delta[_LATERALITY] = _NO_LATERALITY
-    inversion = _INVERSION in given or len(delta.get(_INVERSION) or b"") > 8
+    inversion = _INVERSION in given or _INVERSION in series or len(delta.get(_INVERSION) or b"") > 8
     if inversion and _SEQUENCE in acquisition and delta.get(_SEQUENCE) == acquisition[_SEQUENCE]:
         delta[_SEQUENCE] = _INVERSION_RECOVERY
     if _THICKNESS in delta or _THICKNESS in given:
