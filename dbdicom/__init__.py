@@ -47,7 +47,7 @@ from ._errors import (
 from ._index import TAGS as _TAGS
 from ._interaction import DialogLike, Status, StatusLike, TerminalDialog
 from ._records import Database, Instance, Patient, Record, Series, Study, database, dicomweb
-from ._version import VERSION
+from ._version import VERSION as __version__
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -118,7 +118,6 @@ def series(array: Any = None, dtype: str = "mri", **attributes: Any) -> Series:
 #: of a series: ``series.Keyword``).
 INDEX_TAGS: tuple[str, ...] = tuple(_TAGS)
 
-__version__ = VERSION
 
 __all__ = [
     "INDEX_TAGS",
