@@ -740,32 +740,6 @@ def test_xarray_opens_a_dicomweb_url(
     assert f"in dicomweb+{orthanc.url}." in str(info.value) and PASSWORD not in str(info.value)
 
 
-def test_a_deflated_instance_the_server_cannot_cut_says_to_copy_it_to_a_folder(
-    orthanc: Orthanc, tmp_path: Path
-) -> None:
-    """Orthanc answers 500 for the frames of a Deflated instance: the error says what to do,
-    and the way it names (copy_to a folder) gives the file's pixels."""
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    path = get_testdata_file("image_dfl.dcm")
-    deflated = pydicom.dcmread(path)
-    deflated.PatientID = "deflated"
-    DICOMwebClient(orthanc.url, session=session).store_instances([deflated])
-    try:
-        web = db.dicomweb(orthanc.url, session=session, cache=tmp_path / "c", PatientID="deflated")
-        series = web.series()[0]
-        with pytest.raises(db.ServerError, match="500") as info:
-            series.to_xarray().values  # noqa: B018 - the read
-        text = str(info.value)
-        assert deflated.SOPInstanceUID in text and "copy_to" in text and "Deflated" in text
-        assert PASSWORD not in text
-        (tmp_path / "work").mkdir()
-        copied = series.copy_to(db.database(tmp_path / "work").new_patient().new_study())
-        np.testing.assert_array_equal(copied.to_xarray().values, pydicom.dcmread(path).pixel_array)
-    finally:  # the other tests count the archive's patients
-        for found in session.post(f"{root}/tools/lookup", data="deflated", timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
-
-
 def test_a_content_length_of_other_digits_is_searched_past() -> None:
     """A length in digits that are not ASCII ('\xb2', superscript two) is no length."""
     body = b"--b\r\nContent-Length: \xb2\r\n\r\nAB\r\n--b--"
