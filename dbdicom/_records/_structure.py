@@ -8,6 +8,7 @@ folder; files keep their paths when they are edited or moved.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -277,6 +278,18 @@ _WHEN = ("StudyDate", "StudyTime")
 
 
 # ---------------------------------------------------------------- structure
+def _folder_database(given: Any) -> str:
+    """The call that opens the folder ``given`` as a database, making it where there is none.
+
+    >>> _folder_database("/no/such/folder")  # (db.database(folder) would refuse it)
+    "db.database().save('/no/such/folder')"
+    """
+    if not isinstance(given, (str, os.PathLike)):
+        return "db.database(folder)"
+    path = os.fspath(given)
+    return f"db.database({path!r})" if os.path.isdir(path) else f"db.database().save({path!r})"
+
+
 def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
     if parent is None:
         raise DicomError(f"a database has no parent to {verb} into: database.save(path) copies it.")
@@ -285,7 +298,7 @@ def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
         raise InvalidValueError(
             f"{verb}_to takes the record to {verb} into (a {into}), not a "
             f"{type(parent).__name__} ({parent!r}). Into a folder: "
-            f"{record.level}.{verb}_to(db.database(folder)"
+            f"{record.level}.{verb}_to({_folder_database(parent)}"
             + "".join(f".new_{level}()" for level in LEVELS[1 : LEVELS.index(into) + 1])
             + ")"
         )
