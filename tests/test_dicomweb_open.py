@@ -95,3 +95,23 @@ def test_the_keywords_of_a_folder_are_refused_for_an_archive(tmp_path: Path) -> 
     assert "export_as_dicom(url)" in str(info.value)
     with pytest.raises(TypeError, match="follow_links="):
         db.database("dicomweb+http://127.0.0.1:9/dicom-web", follow_links=True)
+
+
+def test_import_dicom_from_an_archive_takes_a_session(orthanc: Orthanc, tmp_path: Path) -> None:
+    """A trial: import_dicom(url) took credentials only as user:password@ in the URL, where
+    db.dicomweb takes a session (a token in its headers, a CA bundle); now import_dicom too."""
+    with _ct_stored(orthanc) as ds:
+        url = f"dicomweb+{orthanc.url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+        with pytest.raises(db.ServerAccessError):  # no credentials: refused, as before
+            db.database().import_dicom(url)
+        (imported,) = db.database().import_dicom(url, session=orthanc.session())
+        assert imported.SOPInstanceUID == ds.SOPInstanceUID
+        got = imported.parent.to_xarray().values.squeeze()
+        np.testing.assert_array_equal(got, apply_modality_lut(ds.pixel_array, ds))
+
+
+def test_a_session_for_files_that_are_not_an_archive_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "files"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="session= is for importing a study or series"):
+        db.database().import_dicom(folder, session=object())
