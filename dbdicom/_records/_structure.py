@@ -8,7 +8,6 @@ folder; files keep their paths when they are edited or moved.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from ._attributes import (
 )
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
+from ._parents import check_parent, is_empty
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -62,11 +62,6 @@ NEW_FOLDER = "dbdicom"
 
 def _editor(record: Record) -> Editor:
     return record._db._editor
-
-
-def is_empty(record: Record) -> bool:
-    """Whether ``record`` is a new record without files."""
-    return record.level != "database" and (record.level, record.uid) in _editor(record).empty
 
 
 def _ancestor(record: Record, level: str) -> Record:
@@ -278,71 +273,6 @@ _WHEN = ("StudyDate", "StudyTime")
 
 
 # ---------------------------------------------------------------- structure
-def _folder_database(given: Any) -> str:
-    """The call that opens the folder ``given`` as a database, making it where there is none.
-
-    >>> _folder_database("/no/such/folder")  # (db.database(folder) would refuse it)
-    "db.database().save('/no/such/folder')"
-    """
-    if not isinstance(given, (str, os.PathLike)):
-        return "db.database(folder)"
-    path = os.fspath(given)
-    return f"db.database({path!r})" if os.path.isdir(path) else f"db.database().save({path!r})"
-
-
-def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
-    if parent is None:
-        raise DicomError(f"a database has no parent to {verb} into: database.save(path) copies it.")
-    if getattr(parent, "_db", None) is None:  # a folder's path, most often
-        into = LEVELS[max(LEVELS.index(record.level) - 1, 0)]
-        raise InvalidValueError(
-            f"{verb}_to takes the record to {verb} into (a {into}), not a "
-            f"{type(parent).__name__} ({parent!r}). Into a folder: "
-            f"{record.level}.{verb}_to({_folder_database(parent)}"
-            + "".join(f".new_{level}()" for level in LEVELS[1 : LEVELS.index(into) + 1])
-            + ")"
-        )
-    if parent._db is record._db and record.level != "database":
-        above = parent
-        while above.level != "database":
-            if above == record:
-                where = "itself" if parent == record else "a record below itself"
-                raise DicomError(f"cannot {verb} {record!r} into {where}.")
-            up = above.parent if not is_empty(above) else _empty_parent(above)
-            if up is None:
-                break
-            above = up
-    if record.level == "database":
-        raise DicomError(
-            f"cannot {verb} a database into a record: {verb} its patients instead "
-            f"(patient.{verb}_to(other_database)), or save(path) for a copy of it all."
-        )
-    want = LEVELS[LEVELS.index(record.level) - 1]
-    if parent.level != want:
-        if want == "database":
-            hint = "the database itself (record.database)"
-        else:
-            hint = f"a {want}, e.g. {parent.level}.{_plural(want)}()[0]"
-            if LEVELS.index(parent.level) < LEVELS.index(want):
-                hint += f" or {parent.level}.new_{want}()"
-        raise DicomError(
-            f"cannot {verb} a {record.level} to a {parent.level}: a {record.level} goes under "
-            f"a {want}. Give {hint}."
-        )
-
-
-def _plural(level: str) -> str:
-    return {"patient": "patients", "study": "studies", "series": "series"}.get(level, level)
-
-
-def _empty_parent(record: Record) -> Record:
-    empty = _editor(record).empty.get(record.level, record.uid)
-    db = record._db
-    if empty is None or empty.parent is None:
-        return db
-    return db._class_of(empty.parent[0])(db, empty.parent[1])
-
-
 def remove(record: Record) -> None:
     """Remove a record and everything below it (restorable until saved)."""
     editor = _editor(record)
@@ -361,7 +291,7 @@ def remove(record: Record) -> None:
 
 def move_to(record: Record, parent: Record) -> Record:
     """Put ``record`` under ``parent``, rewriting the parent levels' attributes."""
-    _check_parent(record, parent, "move")
+    check_parent(record, parent, "move")
     if parent._db is not record._db:
         new = copy_to(record, parent)
         remove(record)
@@ -400,7 +330,7 @@ def _next_number(db: Database, rows: np.ndarray, keyword: str) -> int:
 
 def copy_to(record: Record, parent: Record) -> Record:
     """A copy of ``record`` (new UIDs) under ``parent``, possibly in another database."""
-    _check_parent(record, parent, "copy")
+    check_parent(record, parent, "copy")
     src = _editor(record)
     dst = _editor(parent)
     dst.begin()
@@ -419,7 +349,7 @@ def copy_instances(instances: list[Record], parent: Record) -> list[Record]:
     if not instances:
         return []
     for instance in instances:
-        _check_parent(instance, parent, "copy")
+        check_parent(instance, parent, "copy")
     dst = _editor(parent)
     dst.begin()
     return _copy_files(instances, parent, _editor(instances[0]), dst)
