@@ -290,3 +290,34 @@ def _imported(database: db.Database, path: Path) -> list[warnings.WarningMessage
         warnings.simplefilter("always")
         assert database.import_dicom(path) == []
     return said
+
+
+def _advised(message: str, start: str) -> str:
+    """The call ``message`` advises, from ``start`` to its closing parenthesis."""
+    at = message.index(start)
+    depth = 0
+    for end in range(at, len(message)):
+        depth += {"(": 1, ")": -1}.get(message[end], 0)
+        if depth == 0 and message[end] == ")":
+            return message[at : end + 1]
+    raise AssertionError(f"no whole call {start}... in {message!r}")
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new-folder", "a-database"])
+def test_the_call_advised_for_a_copy_to_a_folder_works_as_written(
+    demo: db.Database, tmp_path: Path, exists: bool
+) -> None:
+    """A trial: series.copy_to(folder) said to call series.copy_to(db.database(folder)...),
+    which raises DatabaseNotFoundError for a folder that does not exist yet; the call advised
+    is run as written, into a new folder and into a database that exists."""
+    folder = tmp_path / "into"
+    if exists:
+        folder.mkdir()
+    series = demo.series(SeriesDescription="T2w")[0]
+    with pytest.raises(db.InvalidValueError) as info:
+        series.copy_to(str(folder))  # type: ignore[arg-type]
+    advised = _advised(str(info.value), "series.copy_to(")
+    names = {"db": db, "series": series, "folder": str(folder)}  # (as a user would fill in)
+    copied = eval(advised, names)  # noqa: S307 - the message's code
+    assert copied.SeriesDescription == "T2w"
+    assert [s.SeriesDescription for s in db.database(folder).series()] == ["T2w"]

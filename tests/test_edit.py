@@ -293,9 +293,12 @@ def test_copy_or_move_to_a_path_says_what_to_pass(demo: db.Database, tmp_path: P
     for verb in ("copy_to", "move_to"):
         with pytest.raises(db.InvalidValueError) as info:
             getattr(series, verb)(str(out))
-        assert f"series.{verb}(db.database(folder).new_patient().new_study())" in str(info.value)
-    with pytest.raises(db.InvalidValueError, match=r"patient.copy_to\(db.database\(folder\)\)"):
+        # (a folder that does not exist: made by save, which db.database(folder) refuses)
+        made = f"db.database().save({str(out)!r})"
+        assert f"series.{verb}({made}.new_patient().new_study())" in str(info.value)
+    with pytest.raises(db.InvalidValueError) as info:
         demo.patients()[0].copy_to(out)
+    assert f"patient.copy_to(db.database().save({str(out)!r}))" in str(info.value)
     assert not demo.unsaved and not out.exists()
 
 

@@ -51,8 +51,10 @@ def _table_bits(frames: Frames, has: np.ndarray, what: str, bits_of: Any) -> np.
                 raise ServerError(
                     f"{where}: its {what} the server gives as bulk data, not in the headers "
                     "dbdicom reads, so its values cannot be read from the archive. Copy the "
-                    "series to a folder database (series.copy_to(database.new_patient()"
-                    ".new_study())), which retrieves the whole instances, and read it there."
+                    "series to a new folder database, which retrieves the whole instances: "
+                    "copy = series.copy_to(db.database().save(folder).new_patient()"
+                    ".new_study()) (into one that exists: db.database(folder)), and read "
+                    "copy there."
                 )
             with _files.local_copy(where) as local:
                 bits[path] = bits_of(local)

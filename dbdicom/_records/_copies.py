@@ -50,7 +50,10 @@ __all__ = ["import_dicom", "save_to", "subseries"]
 
 
 def import_dicom(
-    db: Database, files: Any, storage_options: Mapping[str, Any] | None = None
+    db: Database,
+    files: Any,
+    storage_options: Mapping[str, Any] | None = None,
+    session: Any = None,
 ) -> list[Record]:
     """Copy DICOM files into the database (see :meth:`Database.import_dicom`)."""
     editor = db._editor
@@ -59,10 +62,16 @@ def import_dicom(
         if storage_options:
             raise ValueError(
                 "storage_options are for object stores (s3://...): a DICOMweb URL takes its "
-                "credentials as user:password@ in it."
+                "credentials as user:password@ in it, or session= (a requests.Session)."
             )
         with tempfile.TemporaryDirectory(prefix="dbdicom-wado-") as folder:
-            return import_dicom(db, retrieve_into(str(files), Path(folder)))
+            return import_dicom(db, retrieve_into(str(files), Path(folder), session))
+    if session is not None:
+        raise ValueError(
+            "session= is for importing a study or series of a DICOMweb archive "
+            "(import_dicom('dicomweb+http://host/dicom-web/studies/<uid>', session=...)): "
+            "an object store takes its credentials in storage_options=, local files none."
+        )
     entries = [files] if isinstance(files, str | os.PathLike) else list(files)
     if storage_options and not any(has_scheme(entry) for entry in entries):
         raise ValueError(

@@ -331,7 +331,7 @@ class Database(Record):
         return self._editor.changes()
 
     def import_dicom(
-        self, files: Any, *, storage_options: Mapping[str, Any] | None = None
+        self, files: Any, *, storage_options: Mapping[str, Any] | None = None, session: Any = None
     ) -> list[Any]:
         """Copy DICOM files (a list of files or folders, or one folder) into the database.
 
@@ -363,8 +363,8 @@ class Database(Record):
 
         ``files`` may also be the URL of a study or a series of a DICOMweb
         archive (``"dicomweb+http://host/dicom-web/studies/<uid>/series/<uid>"``,
-        credentials as ``user:password@`` in it): its instances are retrieved
-        with WADO-RS and imported (see docs/dicomweb.md).
+        credentials as ``user:password@`` in it, or ``session=`` as :func:`dbdicom.dicomweb`
+        takes it): its instances are retrieved with WADO-RS and imported (docs/dicomweb.md).
 
         Examples
         --------
@@ -374,7 +374,7 @@ class Database(Record):
         >>> len(other.import_dicom(archive)) == len(database.instances())
         True
         """
-        return import_dicom(self, files, storage_options)
+        return import_dicom(self, files, storage_options, session)
 
     def import_nifti(self, path: str | os.PathLike[str], reference: Any = None) -> Any:
         """Write a NIfTI file (``.nii`` or ``.nii.gz``) into the database as a new series.

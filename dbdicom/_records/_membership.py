@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .._custom import custom
 from .._index import check_tag, holds_unread, tag_number
 from ._attributes import LEVELS
-from ._structure import _empty_parent, _exists, is_empty
+from ._parents import empty_parent, is_empty
+from ._structure import _exists
 
 if TYPE_CHECKING:
     from ._record import Record
@@ -116,5 +117,5 @@ def _below(item: Any, record: Record) -> bool:
         return False  # removed: in nothing
     above: Any = item
     while above is not None and above.level != record.level:
-        above = _empty_parent(above) if is_empty(above) else above.parent
+        above = empty_parent(above) if is_empty(above) else above.parent
     return bool(above == record)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
+
 from .._errors import DatabaseNotFoundError, ReadOnlyError
 from .._files import WRITABLE, Store, is_url
 from .._index import Index, RemoteIndex, StagedIndex
@@ -52,8 +54,8 @@ def dicomweb(
 ) -> Database:
     """Open a DICOMweb archive (Orthanc, dcm4chee, a cloud DICOM store) as a database.
 
-    ``db.database("dicomweb+http://host:port/dicom-web")`` does the same
-    without a session. The series are listed with QIDO-RS, their headers
+    ``db.database("dicomweb+http://host:port/dicom-web", ...)`` does the
+    same, with the same keywords. The series are listed with QIDO-RS, their headers
     fetched with WADO-RS metadata (one request per new series) and kept in
     ``cache``; queries and attributes work as for a folder, and
     ``to_xarray()`` reads the frames from the server when computed, also on
@@ -130,6 +132,10 @@ def database(
     follow_links: bool = False,
     storage_options: Mapping[str, Any] | None = None,
     writable: bool = False,
+    session: Any = None,
+    cache: str | os.PathLike[str] | None = None,
+    keep_pixels: bool = False,
+    **filters: Any,
 ) -> Database:
     """Open a folder of DICOM files as a database (or, without a path, a new one).
 
@@ -155,8 +161,9 @@ def database(
         database that has no folder of its own; it lives in a temporary
         folder, deleted when it is closed or when Python exits, until
         ``database.save(path)`` writes it as a folder. A URL
-        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive
-        (see :func:`dbdicom.dicomweb`).
+        ``"dicomweb+http://host:port/dicom-web"`` opens a DICOMweb archive:
+        ``db.database(url, ...)`` is :func:`dbdicom.dicomweb` ``(url, ...)``,
+        with its keywords ``session``, ``cache``, ``keep_pixels`` and filters.
     status : StatusLike, optional
         Where messages, warnings and progress show: by default
         (:class:`dbdicom.Status`) messages go to the logger ``"dbdicom"``
@@ -189,10 +196,20 @@ def database(
         at once (a hidden object, deleted again), so that credentials that
         may not write are a :class:`dbdicom.StorageAccessError` here, not
         at a save. See docs/remote.md.
+    session, cache, keep_pixels, **filters
+        For a ``dicomweb+`` URL only: as :func:`dbdicom.dicomweb` takes them.
 
     Returns
     -------
     Database
+
+    Raises
+    ------
+    TypeError
+        A keyword that does not apply to ``path``: those of a DICOMweb
+        archive for a folder or another URL, ``follow_links``,
+        ``storage_options`` or ``writable`` for a DICOMweb archive. The
+        message names the call that takes it.
 
     Examples
     --------
@@ -203,11 +220,23 @@ def database(
     ...     database = db.database(folder)
     ...     len(database.patients()) >= 2
     True
+    >>> db.database(None, session=object())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: database() takes session= only for a DICOMweb archive: ...
     """
-    if is_dicomweb(path):  # a DICOMweb archive: see dbdicom.dicomweb (_records._archive)
-        return open_archive(
-            str(path), None, None, lambda f, i: Database(f, status=status, dialog=dialog, index=i)
+    if is_dicomweb(path):  # a DICOMweb archive: the keywords of dbdicom.dicomweb
+        _not_for_archive(follow_links, storage_options, writable)
+        return dicomweb(
+            str(path),
+            session=session,
+            cache=cache,
+            status=status,
+            dialog=dialog,
+            keep_pixels=keep_pixels,
+            **filters,
         )
+    _not_for_folder(session, cache, keep_pixels, filters)
     if path is None:
         folder = Path(tempfile.mkdtemp(prefix="dbdicom-memory-"))
         new = Database(folder, status=status, dialog=dialog)
@@ -243,6 +272,60 @@ def database(
             f"(db.database({str(root.parent)!r}))."
         )
     return Database(root.absolute(), status=status, dialog=dialog, follow_links=follow_links)
+
+
+def _not_for_folder(session: Any, cache: Any, keep_pixels: bool, filters: dict[str, Any]) -> None:
+    """Refuse the keywords of a DICOMweb archive given for a folder or another URL."""
+    given = [
+        name
+        for name, value in (
+            ("session", session is not None),
+            ("cache", cache is not None),
+            ("keep_pixels", bool(keep_pixels)),
+        )
+        if value
+    ]
+    if given:
+        said = ", ".join(f"{name}=" for name in given)
+        raise TypeError(
+            f"database() takes {said} only for a DICOMweb archive: "
+            f"db.database('dicomweb+http://host:port/dicom-web', {said}...) or "
+            f"db.dicomweb(url, {said}...). A folder or another URL takes follow_links=, "
+            "storage_options= and writable= (for an object store's credentials: "
+            "storage_options=)."
+        )
+    if filters:
+        name = next(iter(filters))
+        if tag_for_keyword(name) is None:  # not a filter: a typo, as Python would say it
+            raise TypeError(f"database() got an unexpected keyword argument {name!r}")
+        raise TypeError(
+            f"database() got an unexpected keyword argument {name!r}: filters at the open "
+            f"(db.database(url, {name}=...)) are for a DICOMweb archive, whose URL starts "
+            f"with 'dicomweb+'; in a folder, select with database.instances({name}=...)."
+        )
+
+
+def _not_for_archive(
+    follow_links: bool, storage_options: Mapping[str, Any] | None, writable: bool
+) -> None:
+    """Refuse the keywords of a folder or an object store given for a DICOMweb archive."""
+    given = [
+        name
+        for name, value in (
+            ("follow_links", follow_links),
+            ("storage_options", storage_options),
+            ("writable", writable),
+        )
+        if value
+    ]
+    if given:
+        said = ", ".join(f"{name}=" for name in given)
+        raise TypeError(
+            f"database() takes {said} only for a folder or the URL of a store, not for a "
+            "DICOMweb archive, which takes session= (its credentials), cache=, keep_pixels= "
+            "and filters, as db.dicomweb(url, ...) does; an archive is changed by storing "
+            "into it (series.export_as_dicom(url)), not in place."
+        )
 
 
 def _discard(index: RemoteIndex) -> None:

@@ -32,6 +32,7 @@ from ._attributes import (
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
 from ._inherit import inherited
+from ._parents import check_parent, is_empty
 
 if TYPE_CHECKING:
     from ._database import Database
@@ -58,11 +59,6 @@ NEW_FOLDER = "dbdicom"
 
 def _editor(record: Record) -> Editor:
     return record._db._editor
-
-
-def is_empty(record: Record) -> bool:
-    """Whether ``record`` is a new record without files."""
-    return record.level != "database" and (record.level, record.uid) in _editor(record).empty
 
 
 def _ancestor(record: Record, level: str) -> Record:
@@ -188,59 +184,6 @@ _WHEN = ("StudyDate", "StudyTime")
 
 
 # ---------------------------------------------------------------- structure
-def _check_parent(record: Record, parent: Record | None, verb: str) -> None:
-    if parent is None:
-        raise DicomError(f"a database has no parent to {verb} into: database.save(path) copies it.")
-    if getattr(parent, "_db", None) is None:  # a folder's path, most often
-        into = LEVELS[max(LEVELS.index(record.level) - 1, 0)]
-        raise InvalidValueError(
-            f"{verb}_to takes the record to {verb} into (a {into}), not a "
-            f"{type(parent).__name__} ({parent!r}). Into a folder: "
-            f"{record.level}.{verb}_to(db.database(folder)"
-            + "".join(f".new_{level}()" for level in LEVELS[1 : LEVELS.index(into) + 1])
-            + ")"
-        )
-    if parent._db is record._db and record.level != "database":
-        above = parent
-        while above.level != "database":
-            if above == record:
-                where = "itself" if parent == record else "a record below itself"
-                raise DicomError(f"cannot {verb} {record!r} into {where}.")
-            up = above.parent if not is_empty(above) else _empty_parent(above)
-            if up is None:
-                break
-            above = up
-    if record.level == "database":
-        raise DicomError(
-            f"cannot {verb} a database into a record: {verb} its patients instead "
-            f"(patient.{verb}_to(other_database)), or save(path) for a copy of it all."
-        )
-    want = LEVELS[LEVELS.index(record.level) - 1]
-    if parent.level != want:
-        if want == "database":
-            hint = "the database itself (record.database)"
-        else:
-            hint = f"a {want}, e.g. {parent.level}.{_plural(want)}()[0]"
-            if LEVELS.index(parent.level) < LEVELS.index(want):
-                hint += f" or {parent.level}.new_{want}()"
-        raise DicomError(
-            f"cannot {verb} a {record.level} to a {parent.level}: a {record.level} goes under "
-            f"a {want}. Give {hint}."
-        )
-
-
-def _plural(level: str) -> str:
-    return {"patient": "patients", "study": "studies", "series": "series"}.get(level, level)
-
-
-def _empty_parent(record: Record) -> Record:
-    empty = _editor(record).empty.get(record.level, record.uid)
-    db = record._db
-    if empty is None or empty.parent is None:
-        return db
-    return db._class_of(empty.parent[0])(db, empty.parent[1])
-
-
 def remove(record: Record) -> None:
     """Remove a record and everything below it (restorable until saved)."""
     editor = _editor(record)
@@ -259,7 +202,7 @@ def remove(record: Record) -> None:
 
 def move_to(record: Record, parent: Record) -> Record:
     """Put ``record`` under ``parent``, rewriting the parent levels' attributes."""
-    _check_parent(record, parent, "move")
+    check_parent(record, parent, "move")
     if parent._db is not record._db:
         new = copy_to(record, parent)
         remove(record)
@@ -298,7 +241,7 @@ def _next_number(db: Database, rows: np.ndarray, keyword: str) -> int:
 
 def copy_to(record: Record, parent: Record) -> Record:
     """A copy of ``record`` (new UIDs) under ``parent``, possibly in another database."""
-    _check_parent(record, parent, "copy")
+    check_parent(record, parent, "copy")
     src = _editor(record)
     dst = _editor(parent)
     dst.begin()
@@ -317,7 +260,7 @@ def copy_instances(instances: list[Record], parent: Record) -> list[Record]:
     if not instances:
         return []
     for instance in instances:
-        _check_parent(instance, parent, "copy")
+        check_parent(instance, parent, "copy")
     dst = _editor(parent)
     dst.begin()
     return _copy_files(instances, parent, _editor(instances[0]), dst)

@@ -423,12 +423,13 @@ def export_from_archive(record: Record, path: str | os.PathLike[str], dicomdir: 
     return _export.export_dicom(record, path, copy=copy)
 
 
-def retrieve_into(url: str, folder: Path) -> list[Path]:
+def retrieve_into(url: str, folder: Path, session: Any = None) -> list[Path]:
     """The instances of the study or series at ``url`` written into ``folder`` (WADO-RS).
 
     ``url``: ``dicomweb+http://host/dicom-web/studies/<uid>`` or
     ``.../studies/<uid>/series/<uid>`` (credentials in it are used, never
-    written). Returns the files written.
+    written). ``session``: its auth and headers, as :func:`dbdicom.dicomweb`
+    takes them. Returns the files written.
 
     Raises
     ------
@@ -440,7 +441,7 @@ def retrieve_into(url: str, folder: Path) -> list[Path]:
 
     root, _, rest = url.partition("/studies/")
     parts = rest.strip("/").split("/")
-    server = Server.parse(root)
+    server = Server.parse(root, session)
     if not rest or len(parts) not in (1, 3) or (len(parts) == 3 and parts[1] != "series"):
         raise ServerError(
             f"{server.url}: import_dicom needs the URL of a study or a series, "

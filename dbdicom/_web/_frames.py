@@ -9,7 +9,9 @@ server, so that a dask task reads the frames in any process of a cluster.
 The frames are asked for in the transfer syntax the server has them in
 (``transfer-syntax=*``); each part of the answer says which one it is:
 uncompressed Little Endian bytes are read as from a file, compressed ones
-decoded by pydicom's decoder plugins, as for files.
+decoded by pydicom's decoder plugins, as for files. An instance whose
+frames the server refuses (Orthanc: those stored Deflated or in Big
+Endian) is retrieved whole and decoded as a file is (:mod:`._whole`).
 
 A series read whole (one WADO-RS request, :func:`read_series_frames`) is
 kept: each instance as the server sent it, in ``.pixels/`` beside its
@@ -45,7 +47,9 @@ from .._files import (
     undecodable_hint,
 )
 from ._cache import safe_uid, write_whole
+from ._multipart import params, read_body, split_multipart
 from ._server import Server, server_error
+from ._whole import ACCEPT_DICOM, as_part10, read_whole_frames, refused
 
 __all__ = [
     "PIXELS",
@@ -59,7 +63,6 @@ __all__ = [
 
 _NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 _ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
-_ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 _SOP = 0x00080018
 #: the tag read of each instance of a series read whole: one mapping, so that the
 #: headers after the first are read through their layout (see ``_files._layout``)
@@ -225,96 +228,9 @@ def kept_places(paths: Sequence[WebPath]) -> list[tuple[str, int, int, int | Non
     return out
 
 
-def split_multipart(body: bytes, content_type: str) -> list[tuple[str, memoryview]]:
-    r"""The parts of a ``multipart/related`` body: (content type, bytes) each, in order.
-
-    Each part's bytes are a view of ``body``, not a copy (a series' body can
-    be ~32 MiB: copying its parts cost ~10 ms of a 200-slice read).
-
-    Examples
-    --------
-    >>> body = b"--b\r\nContent-Type: x/y\r\n\r\nAB\r\n--b\r\n\r\nC\r\n--b--"
-    >>> parts = split_multipart(body, 'multipart/related; type="x/y"; boundary=b')
-    >>> [(kind, bytes(data)) for kind, data in parts]
-    [('x/y', b'AB'), ('x/y', b'C')]
-    """
-    params = dict(_params(content_type))
-    boundary = params.get("boundary", "").strip('"').encode()
-    if not boundary:
-        raise ValueError(f"no boundary in the content type {content_type!r}")
-    default = params.get("type", "application/octet-stream").strip('"')
-    parts = []
-    view = memoryview(body)
-    delimiter = b"--" + boundary
-    at = body.find(delimiter)
-    while at >= 0:
-        start = at + len(delimiter)
-        # a part that says its length (Orthanc's do) ends there, if the next delimiter is
-        # there: no search through its bytes (~6 ms for a 200-slice series)
-        end = _said_end(body, start, delimiter)
-        if end < 0:
-            end = body.find(delimiter, start)
-        stop = len(body) if end < 0 else end
-        if stop - start >= 2 and body.startswith(b"--", start):
-            break  # the closing delimiter
-        split = body.find(b"\r\n\r\n", start, stop)
-        head_end, data_start = (stop, stop) if split < 0 else (split, split + 4)
-        if stop - data_start >= 2 and body.startswith(b"\r\n", stop - 2):
-            stop -= 2
-        kind = _header(body[start:head_end], "content-type") or default
-        parts.append((kind, view[data_start:stop]))
-        at = end
-    return parts
-
-
-def _header(head: bytes, name: str) -> str:
-    """The value of the header ``name`` (lower case) in a part's ``head`` ("" if none)."""
-    for line in head.decode("latin-1").split("\r\n"):
-        key, _, value = line.partition(":")
-        if key.strip().lower() == name:
-            return value.strip()
-    return ""
-
-
-def _said_end(body: bytes, start: int, delimiter: bytes) -> int:
-    """Where the delimiter after the part at ``start`` is, as its Content-Length says; -1 if not.
-
-    -1 also when the part says no length, or a length after which the delimiter is not.
-    (A length that lies and spans the next part exactly makes two parts one: the
-    callers then count fewer parts than asked for, or miss an instance, and say so
-    or read the frames one instance at a time, never other pixels.)
-    """
-    split = body.find(b"\r\n\r\n", start, start + 4096)
-    if split < 0:
-        return -1
-    said = _header(body[start:split], "content-length")
-    if not (said.isascii() and said.isdigit()):
-        return -1
-    end = split + 4 + int(said) + 2
-    return end if body.startswith(b"\r\n" + delimiter, end - 2) else -1
-
-
-def _body(response: Any) -> bytes:
-    """The whole body of a streamed ``response``, read 1 MiB at a time.
-
-    ``response.content`` reads 10 KiB at a time: ~10-30 ms more for the
-    ~27 MiB of a 200-slice series on this machine's loopback.
-    """
-    return b"".join(response.iter_content(1 << 20))
-
-
-def _params(content_type: str) -> list[tuple[str, str]]:
-    """The ``name=value`` parameters of a content type, names in lower case."""
-    out = []
-    for item in content_type.split(";")[1:]:
-        name, _, value = item.partition("=")
-        out.append((name.strip().lower(), value.strip()))
-    return out
-
-
 def _syntax(content_type: str) -> str:
     """The transfer syntax a part's content type names (Explicit VR Little Endian if none)."""
-    value = dict(_params(content_type)).get("transfer-syntax", "").strip('"')
+    value = dict(params(content_type)).get("transfer-syntax", "").strip('"')
     return value or "1.2.840.10008.1.2.1"
 
 
@@ -403,14 +319,18 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """Stored values of some frames (0-based) of the instance at ``path``, via WADO-RS.
 
     Returns ``(len(frames), *fmt.frame_shape)``, as :func:`dbdicom._files.read_frames`
-    does for a file. Repeated frames are asked for once.
+    does for a file. Repeated frames are asked for once. Frames the server
+    refuses (:func:`~._whole.refused`) are read from the instance retrieved
+    whole (:func:`~._whole.read_whole_frames`).
 
     Raises
     ------
     dbdicom.ServerError
-        The server cannot be reached, or does not give frames (the message
-        names the URL and the way out); :class:`dbdicom.ServerAccessError` for
-        401 and 403.
+        The server cannot be reached, does not hold the instance now, or
+        refuses its frames and the instance whole (the message names the URL
+        and the way out); :class:`dbdicom.ServerAccessError` for 401 and 403.
+    dbdicom.InvalidFileError
+        A frame, or the instance retrieved whole, cannot be decoded.
     """
     import requests
 
@@ -424,7 +344,7 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
             response = session.get(url, headers={"Accept": _ACCEPT}, timeout=60, stream=True)
             with response:  # closed whatever happens (streamed: else held open on an error)
                 response.raise_for_status()
-                body = _body(response)
+                body = read_body(response)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
             reason = exc.response.reason if exc.response is not None else ""
@@ -436,34 +356,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
                     "its frames. Open the archive again, or call database.refresh(full=True), "
                     "and build the array again."
                 ) from None
-            if status == 400:
-                raise ServerError(
-                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
-                    f"answered 400 {reason or ''}: it refused to cut this "
-                    "instance into frames (Orthanc does so for some formats, e.g. "
-                    "uncompressed YBR_FULL_422). Copy the series to a folder, where whole "
-                    "instances come as stored: "
-                    "series.copy_to(db.database(folder).new_patient().new_study())."
-                ) from None
-            if exc.response is not None and exc.response.status_code in (406, 501):
-                raise ServerError(
-                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
-                    f"answered {exc.response.status_code}: it does not give frames through "
-                    "WADO-RS (/frames/N), or not this instance's. Use a server that does "
-                    "(Orthanc with its DICOMweb plugin, dcm4chee, a cloud DICOM store), or "
-                    "copy the series to a folder and open that."
-                ) from None
-            if exc.response is not None and exc.response.status_code == 500:
-                raise ServerError(
-                    f"reading frames {[k + 1 for k in batch]} of {path} failed: the server "
-                    f"answered 500 {exc.response.reason or ''} (an error of its own; its log "
-                    "says which). If it recurs: some servers "
-                    "cannot cut some instances into frames (Orthanc: those stored Deflated "
-                    "or in Big Endian). "
-                    "Copy the series to a folder, where whole instances come as stored: "
-                    "series.copy_to(db.database(folder).new_patient().new_study()), and read "
-                    "it there."
-                ) from None
+            if refused(status):  # (Orthanc: Deflated, Big Endian, some YBR_FULL_422)
+                return read_whole_frames(path, frames, fmt, f"{status} {reason}".strip())
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
         except requests.RequestException as exc:
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
@@ -526,20 +420,17 @@ def read_series_frames(
         return None
     try:
         response = first.server.session().get(
-            first.series, headers={"Accept": _ACCEPT_DICOM}, timeout=300, stream=True
+            first.series, headers={"Accept": ACCEPT_DICOM}, timeout=300, stream=True
         )
         with response:  # closed whatever happens (streamed: else held open on an error)
             response.raise_for_status()
-            body = _body(response)
+            body = read_body(response)
     except requests.RequestException:
         return None  # the frames are asked for one instance at a time, which says why
     parts = split_multipart(body, response.headers.get("Content-Type", ""))
     places: dict[str, tuple[Buffer, int, int]] = {}
     for _, data in parts:
-        if data[128:132] != b"DICM" and data[:2] == b"\x02\x00":
-            # a file meta group without the preamble (as some servers keep what was stored
-            # so): given one, so that its pixel data are found where they are, and kept
-            data = memoryview(bytes(128) + b"DICM" + data)
+        data = as_part10(data)  # (given a preamble: its pixel data found where they are)
         try:
             header = read_any_header(first.series, _SOP_ONLY, data)
         except (NotDicomError, EOFError):

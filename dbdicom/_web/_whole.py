@@ -1,0 +1,192 @@
+"""Frames of an instance the server will not cut into frames: the instance, retrieved whole.
+
+Orthanc answers 500 to WADO-RS ``/frames`` of an instance stored Deflated
+or in Big Endian, 400 to some uncompressed YBR_FULL_422 ones, and a server
+may refuse frames of any instance it cannot transcode. The instance itself
+(WADO-RS, ``transfer-syntax=*``: as the archive holds it, nothing
+transcoded) is then retrieved in one request and its frames decoded by the
+readers of local files, from a temporary copy: the values a folder of the
+same files gives. What the copy holds is checked first: the instance asked
+for, frames of the shape and data type the array was built for; an
+instance that cannot be decoded is an error naming its URL, never other
+values.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._errors import (
+    DecoderNotFoundError,
+    DicomError,
+    InvalidFileError,
+    ServerError,
+    StaleFileError,
+)
+from .._files import (
+    NotDicomError,
+    PixelFormat,
+    format_problem,
+    pixel_format,
+    read_any_header,
+    read_frames,
+)
+from ._multipart import read_body, split_multipart
+from ._server import BUSY, server_error
+
+if TYPE_CHECKING:
+    from ._frames import WebPath
+
+__all__ = ["ACCEPT_DICOM", "as_part10", "read_whole_frames", "refused"]
+
+#: whole instances as the archive holds them (none transcoded)
+ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+_SOP = 0x00080018
+#: what to do about an instance whose pixel data cannot be decoded
+_WAY_OUT = (
+    "Its pixel data on the archive are damaged, or not what its header says: send the "
+    "instance again from its source, or leave it out of the array with "
+    "series.subseries(...) (database.refresh(full=True) after the archive is corrected)."
+)
+
+
+def refused(status: int) -> bool:
+    """Whether ``status``, answered to ``/frames``, refuses what the instance itself may give.
+
+    4xx other than 401 and 403 (credentials: the instance is refused as
+    well) and 404 (no such instance), and 5xx other than those of a busy
+    server (asked again already: see ``_server.BUSY``).
+
+    Examples
+    --------
+    >>> [s for s in (400, 401, 403, 404, 406, 500, 501, 503) if refused(s)]
+    [400, 406, 500, 501]
+    """
+    if status in (401, 403, 404) or status in BUSY:
+        return False
+    return 400 <= status < 600
+
+
+def as_part10(data: bytes | memoryview) -> memoryview:
+    r"""A part of a WADO-RS answer as a Part 10 file: a preamble given where it has none.
+
+    Some servers send what was stored so, the file meta group without the
+    128 bytes and ``DICM`` before it.
+
+    Examples
+    --------
+    >>> bytes(as_part10(b"\x02\x00\x00\x00"))[128:132]
+    b'DICM'
+    """
+    if data[128:132] != b"DICM" and data[:2] == b"\x02\x00":
+        return memoryview(bytes(128) + b"DICM" + data)
+    return memoryview(data)
+
+
+def read_whole_frames(
+    path: WebPath, frames: Sequence[int], fmt: PixelFormat, refusal: str
+) -> np.ndarray:
+    """The stored values of ``frames`` of the instance at ``path``, from the instance whole.
+
+    ``refusal`` says how the server answered ``/frames`` (e.g. ``"500
+    Internal Server Error"``), for the errors. Returns what
+    :func:`~dbdicom._files.read_frames` returns for a file of the instance.
+
+    Raises
+    ------
+    dbdicom.ServerError
+        The server refuses the instance as well.
+    dbdicom.InvalidFileError
+        The instance it sends cannot be decoded (the message names its URL
+        and the way out); :class:`dbdicom.DecoderNotFoundError` when a
+        decoder plugin is missing.
+    dbdicom.StaleFileError
+        It is another instance now, or its frames have another shape or
+        data type than the headers held say.
+    """
+    data = _retrieve(path, refusal)
+    uid = path.rsplit("/", 1)[1]
+    with tempfile.TemporaryDirectory(prefix="dbdicom-instance-") as folder:
+        local = os.path.join(folder, "instance.dcm")
+        with open(local, "wb") as f:
+            f.write(data)
+        del data
+        try:
+            now = _checked_format(path, local, fmt, uid)
+            return read_frames(local, frames, now)
+        except DecoderNotFoundError as exc:
+            raise DecoderNotFoundError(str(exc).replace(local, str(path))) from None
+        except (DicomError, NotDicomError, EOFError, KeyError, ValueError, IndexError) as exc:
+            if isinstance(exc, (StaleFileError, ServerError)):
+                raise
+            text = str(exc).replace(local, "the instance").rstrip(".")
+            raise InvalidFileError(
+                f"{path}: the server refused to cut it into frames ({refusal}), and the "
+                f"instance it sends whole cannot be read either: {type(exc).__name__}: "
+                f"{text}. {_WAY_OUT}"
+            ) from None
+
+
+def _retrieve(path: WebPath, refusal: str) -> memoryview:
+    """The bytes of the instance at ``path`` as the server sends it (WADO-RS, one request)."""
+    import requests
+
+    try:
+        response = path.server.session().get(
+            str(path), headers={"Accept": ACCEPT_DICOM}, timeout=300, stream=True
+        )
+        with response:  # closed whatever happens (streamed: else held open on an error)
+            response.raise_for_status()
+            body = read_body(response)
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else 0
+        if status in (401, 403):
+            raise server_error(exc, path.server, f"retrieving {path} from") from None
+        raise ServerError(
+            f"reading the frames of {path} failed: the server refused them ({refusal}) "
+            f"and refused the instance whole as well ({status} "
+            f"{exc.response.reason if exc.response is not None else ''}). Its log says why; "
+            "if the instance is damaged on the archive, send it again from its source."
+        ) from None
+    except requests.RequestException as exc:
+        raise server_error(exc, path.server, f"retrieving {path} from") from None
+    parts = split_multipart(body, response.headers.get("Content-Type", ""))
+    if len(parts) != 1:
+        raise ServerError(
+            f"retrieving {path}: the server sent {len(parts)} parts for one instance. It "
+            "does not answer WADO-RS instance requests as the standard says; use one that "
+            "does, or copy the series to a folder with the archive's own tools."
+        )
+    return as_part10(parts[0][1])
+
+
+def _checked_format(path: WebPath, local: str, fmt: PixelFormat, uid: str) -> PixelFormat:
+    """The pixel format of the instance retrieved into ``local``, checked against the array's."""
+    header = read_any_header(local, {_SOP: "UI"})
+    sent = header.values.get(_SOP)
+    hint = "call database.refresh(full=True) and build the array again"
+    if isinstance(sent, str) and sent and sent != uid:
+        raise StaleFileError(
+            f"{path}: the server sent instance {sent} for it, whose pixels would be read as "
+            f"this one's: {hint}."
+        )
+    now, _, _ = pixel_format(local)
+    problem = format_problem(now)
+    if problem:
+        raise InvalidFileError(f"{path}: {problem}: its image cannot be read.")
+    if (now.frame_shape, now.dtype, now.modality_lut_bits) != (
+        fmt.frame_shape,
+        fmt.dtype,
+        fmt.modality_lut_bits,
+    ):
+        raise StaleFileError(
+            f"{path}: the instance the server sends has frames of {now.frame_shape} "
+            f"{now.dtype}, the array was built from its headers for {fmt.frame_shape} "
+            f"{fmt.dtype}: {hint}."
+        )
+    return now
