@@ -307,3 +307,23 @@ class QuietFiles(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         pass
+
+
+@contextlib.contextmanager
+def stored_alone(orthanc: Orthanc, ds: Any, patient: str, uid: str) -> Iterator[Any]:
+    """``ds`` (a pydicom dataset) stored in ``orthanc`` as the one instance of patient
+    ``patient``, its study, series and instance UIDs ``uid.1``, ``uid.2``, ``uid.3`` (so
+    that a test file stored twice by two tests keeps apart), removed at the end (other tests
+    count the archive's patients); yields the session."""
+    from dicomweb_client.api import DICOMwebClient  # (the dicomweb extra)
+
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    ds.PatientID = patient
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{uid}.1", f"{uid}.2"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{uid}.3"
+    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
+    try:
+        yield session
+    finally:
+        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+            session.delete(f"{root}{found['Path']}", timeout=30)

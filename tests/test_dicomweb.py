@@ -7,7 +7,6 @@ with the same files opened as a local folder.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import shutil
@@ -15,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
@@ -28,7 +26,7 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import generate_uid
-from servers import PASSWORD, USER, Orthanc, free_port
+from servers import PASSWORD, USER, Orthanc, free_port, stored_alone
 
 import dbdicom as db
 from dbdicom._demo import build_demo
@@ -671,23 +669,6 @@ def test_a_full_refresh_fetches_the_headers_of_an_instance_sent_again(
             session.delete(f"{root}{found['Path']}", timeout=30)
 
 
-@contextlib.contextmanager
-def _stored_alone(orthanc: Orthanc, ds: pydicom.Dataset, patient: str, uid: str) -> Iterator[Any]:
-    """``ds`` stored in the archive as the one instance of patient ``patient`` (UIDs under
-    ``uid``: JPEG2000.dcm of the archive shares the test files'), removed at the end (the
-    other tests count the archive's patients); yields the session."""
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    ds.PatientID = patient
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{uid}.1", f"{uid}.2"
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{uid}.3"
-    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
-    try:
-        yield session
-    finally:
-        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
-
-
 def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     orthanc: Orthanc, tmp_path: Path
 ) -> None:
@@ -699,7 +680,7 @@ def test_frames_no_decoder_can_read_are_an_error_naming_the_frame_url(
     stream = bytearray(bad.PixelData)
     stream[stream.find(b"\xff\xc1") + 4] = 9  # the frame header's sample precision
     bad.PixelData = bytes(stream)
-    with _stored_alone(orthanc, bad, "undecodable", "1.2.3.4243") as session:
+    with stored_alone(orthanc, bad, "undecodable", "1.2.3.4243") as session:
         web = db.dicomweb(
             orthanc.url, session=session, cache=tmp_path / "c", PatientID="undecodable"
         )
@@ -719,7 +700,7 @@ def test_a_12_bit_jpeg_extended_frame_is_decoded_as_from_the_file(
     (folder / "a.dcm").write_bytes(Path(path).read_bytes())
     local = db.database(folder).series()[0].to_xarray().values
     assert int(local.max()) == 264
-    with _stored_alone(orthanc, pydicom.dcmread(path), "twelve-bits", "1.2.3.4244") as session:
+    with stored_alone(orthanc, pydicom.dcmread(path), "twelve-bits", "1.2.3.4244") as session:
         web = db.dicomweb(
             orthanc.url, session=session, cache=tmp_path / "c", PatientID="twelve-bits"
         )

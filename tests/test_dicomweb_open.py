@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from dicomweb_client.api import DICOMwebClient
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_modality_lut
-from servers import Orthanc
+from servers import Orthanc, stored_alone
 
 import dbdicom as db
 
@@ -24,18 +23,9 @@ PATIENT = "opened-by-name"
 @contextlib.contextmanager
 def _ct_stored(orthanc: Orthanc) -> Iterator[pydicom.Dataset]:
     """CT_small.dcm stored in the archive as the one instance of :data:`PATIENT`."""
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    ds.PatientID = PATIENT
-    uid = "1.2.826.0.1.3680043.10.1421.9"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{uid}.1", f"{uid}.2"
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{uid}.3"
-    DICOMwebClient(orthanc.url, session=session).store_instances([ds])
-    try:
+    with stored_alone(orthanc, ds, PATIENT, "1.2.826.0.1.3680043.10.1421.9"):
         yield ds
-    finally:
-        for found in session.post(f"{root}/tools/lookup", data=PATIENT, timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
 
 
 def test_database_of_a_dicomweb_url_takes_the_keywords_of_dicomweb(
