@@ -51,6 +51,16 @@ __all__ = ["apply_tables", "forget_tables", "plain", "table_bits"]
 TABLES = frozenset(
     ["00281201", "00281202", "00281203", "00281221", "00281222", "00281223", "00283006"]
 )
+#: the elements the tables need (the others left out: pydicom warns of a value it reads
+#: that breaks its VR's rule, which the headers already report)
+_KEPT = TABLES | {
+    "00280004",  # Photometric Interpretation
+    "00280103",  # Pixel Representation (the first value a table maps)
+    "00281101",  # Red, Green, Blue Palette Color Lookup Table Descriptors
+    "00281102",
+    "00281103",
+    "00283000",  # Modality LUT Sequence
+}
 _RGB = ("Red", "Green", "Blue")
 #: why an instance is retrieved whole for its tables (the errors say it)
 _TABLES_REFUSED = "its metadata do not hold its lookup tables and their descriptors"
@@ -113,10 +123,11 @@ def forget_tables() -> None:
     _dataset.cache_clear()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)  # (a 256-entry palette: ~2 KB)
 def _dataset(path: WebPath) -> Dataset:
     """The instance's metadata as a dataset, its tables fetched (bulk data otherwise empty)."""
-    ds = Dataset.from_json(_metadata(path), functools.partial(_table, path))
+    found = {tag: value for tag, value in _metadata(path).items() if tag.upper() in _KEPT}
+    ds = Dataset.from_json(found, functools.partial(_table, path))
     ds.set_original_encoding(False, True)  # bulk data are sent Little Endian
     if _complete(ds):
         return ds
