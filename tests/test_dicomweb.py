@@ -559,47 +559,6 @@ def test_a_series_whose_headers_the_server_cannot_give_is_left_out_with_a_warnin
                 session.delete(f"{root}{found['Path']}", timeout=30)
 
 
-@pytest.mark.parametrize(
-    ("name", "table"),
-    [("OBXXXX1A.dcm", "PALETTE COLOR"), ("mlut_18.dcm", "Modality LUT Sequence")],
-    ids=["palette", "modality-lut"],
-)
-def test_an_image_made_by_its_tables_says_to_copy_it_to_a_folder(
-    orthanc: Orthanc, tmp_path: Path, name: str, table: str
-) -> None:
-    """Palette and Modality LUT tables are bulk data, not in the WADO-RS metadata: a
-    ServerError naming the instance URL and the way out, never a bare FileNotFoundError about
-    a URL as a path, nor the stored values for physical ones."""
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    palette = pydicom.dcmread(get_testdata_file(name))
-    DICOMwebClient(orthanc.url, session=session).store_instances([palette])
-    try:
-        web = db.dicomweb(
-            orthanc.url, session=session, cache=tmp_path / "cache", PatientID=palette.PatientID
-        )
-        series = web.series(SeriesInstanceUID=palette.SeriesInstanceUID)[0]
-        with pytest.raises(db.ServerError, match=table) as info:
-            series.to_xarray()
-        text = str(info.value)
-        assert palette.SOPInstanceUID in text and "copy_to" in text and PASSWORD not in text
-        # the call advised, as written, into a new folder (a trial: db.database(folder) of a
-        # folder that does not exist was advised, which is a DatabaseNotFoundError)
-        advised = text[text.index("copy = ") + len("copy = ") : text.index(" (into one")]
-        names = {"db": db, "series": series, "folder": str(tmp_path / "work")}
-        copied = eval(advised, names)  # noqa: S307 - the message's code
-        values = copied.to_xarray().values  # from the whole instance
-        if name == "mlut_18.dcm":
-            expected = apply_modality_lut(palette.pixel_array, palette)
-            assert np.array_equal(np.squeeze(values), expected)
-        else:
-            assert values.shape[-1] == 3  # RGB
-    finally:  # the other tests count the archive's patients
-        for found in session.post(
-            f"{root}/tools/lookup", data=palette.PatientID, timeout=30
-        ).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
-
-
 @pytest.mark.parametrize("keep", [False, True])
 def test_uncompressed_ycbcr_frames_from_the_server_are_rgb(
     orthanc: Orthanc, tmp_path: Path, keep: bool

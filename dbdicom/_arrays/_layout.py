@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _files, _web
-from .._errors import GeometryError, GridError, InvalidFileError, ServerError
+from .._errors import GeometryError, GridError, InvalidFileError
 from .._index import Index, factorize
 from ._dims import AUTO_DIMS, INSTANCE_TAGS, choose_dims, dim_values, distinguish
 from ._frames import Frames, geometry_groups, group_text, row_codes
@@ -30,13 +30,13 @@ from ._table import why_no_image
 __all__ = ["AUTO_DIMS", "INSTANCE_TAGS", "Layout", "layout"]
 
 
-def _table_bits(frames: Frames, has: np.ndarray, what: str, bits_of: Any) -> np.ndarray:
+def _table_bits(frames: Frames, has: np.ndarray, palette: bool, bits_of: Any) -> np.ndarray:
     """Per frame, the bits of the values a table in its file's header gives (0: none).
 
-    ``has`` says which frames' files have the table (a palette, a Modality
-    LUT), ``what`` names it in errors, ``bits_of`` reads its bits from a
-    local file (one header read per file). The tables of a DICOMweb archive
-    are not in the headers dbdicom reads from it (bulk data): refused.
+    ``has`` says which frames' files have the table (a ``palette``, else a
+    Modality LUT), ``bits_of`` reads its bits from a local file (one header
+    read per file). The tables of an instance on a DICOMweb archive are
+    bulk data, fetched from the server (:func:`dbdicom._web.table_bits`).
     """
     out = np.zeros(len(has), np.int64)
     if not has.any():
@@ -48,16 +48,10 @@ def _table_bits(frames: Frames, has: np.ndarray, what: str, bits_of: Any) -> np.
         if path not in bits:  # a remote store's object is read from a local copy
             where = frames.index.locations([path])[0]
             if isinstance(where, _web.WebPath):
-                raise ServerError(
-                    f"{where}: its {what} the server gives as bulk data, not in the headers "
-                    "dbdicom reads, so its values cannot be read from the archive. Copy the "
-                    "series to a new folder database, which retrieves the whole instances: "
-                    "copy = series.copy_to(db.database().save(folder).new_patient()"
-                    ".new_study()) (into one that exists: db.database(folder)), and read "
-                    "copy there."
-                )
-            with _files.local_copy(where) as local:
-                bits[path] = bits_of(local)
+                bits[path] = _web.table_bits(where, palette)
+            else:
+                with _files.local_copy(where) as local:
+                    bits[path] = bits_of(local)
         out[k] = bits[path]
     return out
 
@@ -79,13 +73,11 @@ def _pixel_formats(frames: Frames) -> tuple[list[Any], np.ndarray]:
     floats = np.nan_to_num(frames.column("_float_bits"), nan=0).astype(np.int64)
     photo = frames.column("PhotometricInterpretation")
     is_palette = np.array([str(p).strip() == _files.PALETTE for p in photo], dtype=bool)
-    palettes = _table_bits(
-        frames, is_palette, f"{_files.PALETTE} palette (0028,1201-1203)", _files.palette_bits
-    )
+    palettes = _table_bits(frames, is_palette, True, _files.palette_bits)
     tables = _table_bits(
         frames,
         frames.column("_modality_lut") == True,  # noqa: E712 (None where not indexed)
-        "(0028,3000) 'Modality LUT Sequence'",
+        False,
         _files.modality_lut_bits,
     )
     numbers = np.column_stack([numbers, np.maximum(floats, 0), palettes, tables])

@@ -9,10 +9,10 @@ from .._checks import SCALES, scale_problem
 from ._claims import format_problem, image_problem
 from ._codecs import decode_stream_pydicom_cannot
 from ._codes import denied, error_code, refused, wrong_credentials
-from ._colour import PALETTE, palette_bits
+from ._colour import PALETTE, palette_bits, palette_rgb
 from ._decode import undecodable_hint
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
-from ._modality import modality_lut_bits
+from ._modality import look_up, modality_lut_bits, modality_table
 from ._objects import fetch_object, heads_in_batches, object_headers
 from ._pixels import (
     FORMAT_KEYWORDS,
@@ -124,6 +124,9 @@ __all__ = [
     "merge",
     "native_frames",
     "palette_bits",
+    "palette_rgb",
+    "look_up",
+    "modality_table",
     "modality_lut_bits",
     "pixel_format",
     "read_any_header",

@@ -21,7 +21,7 @@ import numpy as np
 from .._errors import InvalidFileError
 from ._pydicom import read_dataset
 
-__all__ = ["PALETTE", "apply_palette", "palette_bits"]
+__all__ = ["PALETTE", "apply_palette", "palette_bits", "palette_rgb"]
 
 #: the Photometric Interpretation of images stored as palette indices
 PALETTE = "PALETTE COLOR"
@@ -76,10 +76,27 @@ def apply_palette(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
     ``bits`` says; :class:`dbdicom.InvalidFileError` if the palette gives
     another (the index is out of date).
     """
-    rgb = _lut(path, _palette_header(path), stored)
-    if rgb.dtype.itemsize * 8 != bits:
+    return palette_rgb(path, _palette_header(path), stored, bits)
+
+
+def palette_rgb(label: str, ds: Any, stored: np.ndarray, bits: int) -> np.ndarray:
+    """:func:`apply_palette` with the palette of the dataset ``ds``; ``label`` names it.
+
+    ``bits=0`` gives the values whatever their bits (``palette_rgb(label,
+    ds, np.zeros(1, np.uint16), 0).dtype`` says them).
+
+    Examples
+    --------
+    >>> from pydicom import dcmread
+    >>> from pydicom.data import get_testdata_file
+    >>> ds = dcmread(get_testdata_file("OBXXXX1A.dcm"), stop_before_pixels=True)
+    >>> palette_rgb("OBXXXX1A", ds, np.array([0, 255], np.uint8), 16).tolist()
+    [[0, 0, 0], [256, 256, 256]]
+    """
+    rgb = _lut(label, ds, stored)
+    if bits and rgb.dtype.itemsize * 8 != bits:
         raise InvalidFileError(
-            f"{path}: its palette gives {rgb.dtype} values, but {bits}-bit ones were "
+            f"{label}: its palette gives {rgb.dtype} values, but {bits}-bit ones were "
             "expected (is the index out of date? refresh the database)"
         )
     return np.ascontiguousarray(rgb)

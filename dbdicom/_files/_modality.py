@@ -29,7 +29,7 @@ from pydicom.errors import InvalidDicomError
 from .._errors import InvalidFileError
 from ._pydicom import read_dataset
 
-__all__ = ["apply_modality_lut", "modality_lut_bits"]
+__all__ = ["apply_modality_lut", "look_up", "modality_lut_bits", "modality_table"]
 
 _WHAT = "(0028,3000) 'Modality LUT Sequence'"
 
@@ -60,11 +60,21 @@ def _read_table(path: str) -> tuple[int, np.ndarray] | None:
         ds = read_dataset(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
         raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
+    return modality_table(path, ds)
+
+
+def modality_table(label: str, ds: Any) -> tuple[int, np.ndarray] | None:
+    """The first stored value the table of the dataset ``ds`` maps, and the table.
+
+    None when its Modality LUT Sequence is empty; an
+    :class:`~dbdicom.InvalidFileError` naming ``label`` when the table
+    cannot be applied.
+    """
     try:
         return _of(ds)
     except (ValueError, AttributeError, KeyError, TypeError, IndexError) as exc:
         raise InvalidFileError(
-            f"{path}: its {_WHAT} cannot be applied: {exc}. Its stored values are not "
+            f"{label}: its {_WHAT} cannot be applied: {exc}. Its stored values are not "
             "physical ones without it: re-export the file from its source, or leave it "
             "out of the series with series.subseries(...)."
         ) from exc
@@ -136,11 +146,26 @@ def apply_modality_lut(path: str, stored: np.ndarray, bits: int) -> np.ndarray:
     >>> apply_modality_lut(path, stored, 16).tolist()  # as pydicom's apply_modality_lut
     [0, 32776, 65535, 65535]
     """
-    found = _table(path)
+    return look_up(path, _table(path), stored, bits)
+
+
+def look_up(
+    label: str, found: tuple[int, np.ndarray] | None, stored: np.ndarray, bits: int
+) -> np.ndarray:
+    """The ``stored`` values through the table ``found`` (see :func:`modality_table`).
+
+    ``uint8`` or ``uint16`` as ``bits`` says, or :class:`dbdicom.InvalidFileError`
+    naming ``label`` if the table gives another.
+
+    Examples
+    --------
+    >>> look_up("x", (-2, np.array([5, 6, 7], np.uint8)), np.array([-5, -1, 9]), 8).tolist()
+    [5, 6, 7]
+    """
     if found is None or found[1].dtype.itemsize * 8 != bits:
         given = "no" if found is None else f"{found[1].dtype}"
         raise InvalidFileError(
-            f"{path}: its {_WHAT} gives {given} values, but {bits}-bit ones were "
+            f"{label}: its {_WHAT} gives {given} values, but {bits}-bit ones were "
             "expected (is the index out of date? refresh the database)"
         )
     first, table = found

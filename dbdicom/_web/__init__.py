@@ -22,6 +22,7 @@ from ._frames import (
     split_multipart,
 )
 from ._server import POOL, SCHEME, Server, is_dicomweb, server_error
+from ._tables import table_bits
 
 __all__ = [
     "POOL",
@@ -42,4 +43,5 @@ __all__ = [
     "server_error",
     "split_multipart",
     "sync",
+    "table_bits",
 ]

@@ -50,6 +50,7 @@ from .._errors import DicomError, DicomWarning, ServerError, StorageError
 from .._interaction import user_stacklevel
 from ._encode import Encoder, misread, uid_of
 from ._server import Server, server_error
+from ._tables import forget_tables
 
 __all__ = [
     "MARK",
@@ -441,6 +442,7 @@ def sync(
         The server cannot be reached, refuses (``ServerAccessError``) or
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
+    forget_tables()  # (an instance replaced under its UID: its tables fetched again)
     try:
         return _sync(server, folder, progress, filters, again, selection)
     except DicomError:

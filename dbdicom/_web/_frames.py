@@ -49,6 +49,7 @@ from .._files import (
 from ._cache import safe_uid, write_whole
 from ._multipart import params, read_body, split_multipart
 from ._server import Server, server_error
+from ._tables import apply_tables, plain
 from ._whole import ACCEPT_DICOM, as_part10, read_whole_frames, refused
 
 __all__ = [
@@ -319,9 +320,10 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """Stored values of some frames (0-based) of the instance at ``path``, via WADO-RS.
 
     Returns ``(len(frames), *fmt.frame_shape)``, as :func:`dbdicom._files.read_frames`
-    does for a file. Repeated frames are asked for once. Frames the server
-    refuses (:func:`~._whole.refused`) are read from the instance retrieved
-    whole (:func:`~._whole.read_whole_frames`).
+    does for a file: through the instance's palette or Modality LUT where
+    ``fmt`` says (fetched as bulk data, :mod:`._tables`). Repeated frames
+    are asked for once. Frames the server refuses (:func:`~._whole.refused`)
+    are read from the instance retrieved whole (:func:`~._whole.read_whole_frames`).
 
     Raises
     ------
@@ -334,6 +336,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """
     import requests
 
+    if fmt.palette_bits or fmt.modality_lut_bits:  # the stored values, through the tables
+        return apply_tables(path, read_web_frames(path, frames, plain(fmt)), fmt)
     wanted = sorted({int(k) for k in frames})
     got: dict[int, np.ndarray] = {}
     session = path.server.session()
@@ -456,6 +460,6 @@ def _native(
     """Per instance, its frames, each file's bytes let go once read."""
     for uid, path, wanted, fmt in zip(uids, paths, frames, fmts, strict=True):
         data, offset, length = places.pop(uid)
-        found = _native_frames(data[offset : offset + length], fmt, str(path))
+        found = _native_frames(data[offset : offset + length], plain(fmt), str(path))
         every = list(wanted) == list(range(len(found)))  # (one frame of one: no copy)
-        yield found if every else found[list(wanted)]
+        yield apply_tables(path, found if every else found[list(wanted)], fmt)

@@ -14,6 +14,7 @@ values.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Sequence
@@ -42,7 +43,7 @@ from ._server import BUSY, server_error
 if TYPE_CHECKING:
     from ._frames import WebPath
 
-__all__ = ["ACCEPT_DICOM", "as_part10", "read_whole_frames", "refused"]
+__all__ = ["ACCEPT_DICOM", "as_part10", "read_whole_frames", "refused", "retrieve_whole"]
 
 #: whole instances as the archive holds them (none transcoded)
 ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -109,7 +110,7 @@ def read_whole_frames(
         It is another instance now, or its frames have another shape or
         data type than the headers held say.
     """
-    data = _retrieve(path, refusal)
+    data = retrieve_whole(path, f"the server refused its frames ({refusal})")
     uid = path.rsplit("/", 1)[1]
     with tempfile.TemporaryDirectory(prefix="dbdicom-instance-") as folder:
         local = os.path.join(folder, "instance.dcm")
@@ -132,8 +133,11 @@ def read_whole_frames(
             ) from None
 
 
-def _retrieve(path: WebPath, refusal: str) -> memoryview:
-    """The bytes of the instance at ``path`` as the server sends it (WADO-RS, one request)."""
+def retrieve_whole(path: WebPath, why: str) -> memoryview:
+    """The bytes of the instance at ``path`` as the server sends it (WADO-RS, one request).
+
+    ``why`` it is asked for whole, which a refusal's error says.
+    """
     import requests
 
     try:
@@ -148,8 +152,8 @@ def _retrieve(path: WebPath, refusal: str) -> memoryview:
         if status in (401, 403):
             raise server_error(exc, path.server, f"retrieving {path} from") from None
         raise ServerError(
-            f"reading the frames of {path} failed: the server refused them ({refusal}) "
-            f"and refused the instance whole as well ({status} "
+            f"reading {path} failed: {why}, and the server refused the instance whole "
+            f"as well ({status} "
             f"{exc.response.reason if exc.response is not None else ''}). Its log says why; "
             "if the instance is damaged on the archive, send it again from its source."
         ) from None
@@ -176,6 +180,8 @@ def _checked_format(path: WebPath, local: str, fmt: PixelFormat, uid: str) -> Pi
             f"this one's: {hint}."
         )
     now, _, _ = pixel_format(local)
+    if not (fmt.palette_bits or fmt.modality_lut_bits):  # its stored values are asked for
+        now = dataclasses.replace(now, palette_bits=0, modality_lut_bits=0)
     problem = format_problem(now)
     if problem:
         raise InvalidFileError(f"{path}: {problem}: its image cannot be read.")
