@@ -334,10 +334,24 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     dbdicom.InvalidFileError
         A frame, or the instance retrieved whole, cannot be decoded.
     """
+    if fmt.palette_bits or fmt.modality_lut_bits:  # the stored values, through the tables
+        found, whole = _read_frames(path, frames, plain(fmt), fmt)
+        # (an instance read whole went through its own tables: Orthanc sends the bulk data
+        # of a Big Endian instance in its byte order, not Little Endian, 37 read as 9472)
+        return found if whole else apply_tables(path, found, fmt)
+    return _read_frames(path, frames, fmt, fmt)[0]
+
+
+def _read_frames(
+    path: WebPath, frames: Sequence[int], fmt: PixelFormat, full: PixelFormat
+) -> tuple[np.ndarray, bool]:
+    """:func:`read_web_frames` of frames decoded as ``fmt``; True if read from the instance whole.
+
+    ``full``: the format of the frames of the instance read whole (where the
+    server refuses them: :func:`~._whole.read_whole_frames`), its own tables applied.
+    """
     import requests
 
-    if fmt.palette_bits or fmt.modality_lut_bits:  # the stored values, through the tables
-        return apply_tables(path, read_web_frames(path, frames, plain(fmt)), fmt)
     wanted = sorted({int(k) for k in frames})
     got: dict[int, np.ndarray] = {}
     session = path.server.session()
@@ -361,7 +375,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
                     "and build the array again."
                 ) from None
             if refused(status):  # (Orthanc: Deflated, Big Endian, some YBR_FULL_422)
-                return read_whole_frames(path, frames, fmt, f"{status} {reason}".strip())
+                why = f"{status} {reason}".strip()
+                return read_whole_frames(path, frames, full, why), True
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
         except requests.RequestException as exc:
             raise server_error(exc, path.server, f"reading frames of {path} from") from None
@@ -375,8 +390,8 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
         for k, (kind, data) in zip(batch, parts, strict=True):
             got[k] = _decode(data, _syntax(kind), fmt, f"{path}/frames/{k + 1}")
     if not frames:
-        return np.empty((0, *fmt.frame_shape), fmt.dtype)
-    return np.stack([got[int(k)] for k in frames])
+        return np.empty((0, *fmt.frame_shape), fmt.dtype), False
+    return np.stack([got[int(k)] for k in frames]), False
 
 
 def retrieve_instance(server: Server, rel: str) -> Dataset:
