@@ -309,6 +309,13 @@ class QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _remove_patient(orthanc: Orthanc, session: Any, patient: str) -> None:
+    """Delete from ``orthanc`` what it holds of ``patient`` (other tests count its patients)."""
+    root = orthanc.url.removesuffix("/dicom-web")
+    for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
+        session.delete(f"{root}{found['Path']}", timeout=30)
+
+
 @contextlib.contextmanager
 def stored_alone(orthanc: Orthanc, ds: Any, patient: str, uid: str) -> Iterator[Any]:
     """``ds`` (a pydicom dataset) stored in ``orthanc`` as the one instance of patient
@@ -317,7 +324,7 @@ def stored_alone(orthanc: Orthanc, ds: Any, patient: str, uid: str) -> Iterator[
     count the archive's patients); yields the session."""
     from dicomweb_client.api import DICOMwebClient  # (the dicomweb extra)
 
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    session = orthanc.session()
     ds.PatientID = patient
     ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{uid}.1", f"{uid}.2"
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{uid}.3"
@@ -325,5 +332,22 @@ def stored_alone(orthanc: Orthanc, ds: Any, patient: str, uid: str) -> Iterator[
     try:
         yield session
     finally:
-        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
+        _remove_patient(orthanc, session, patient)
+
+
+@contextlib.contextmanager
+def stored_files(orthanc: Orthanc, series: list[Any], folder: Path) -> Iterator[None]:
+    """The datasets ``series`` (of one patient) saved into ``folder`` as they are (their
+    transfer syntax kept) and stored in ``orthanc`` as those files; removed at the end."""
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    folder.mkdir()
+    for k, ds in enumerate(series):
+        ds.save_as(folder / f"{k}.dcm")
+        answer = session.post(
+            f"{root}/instances", data=(folder / f"{k}.dcm").read_bytes(), timeout=30
+        )
+        answer.raise_for_status()
+    try:
+        yield
+    finally:
+        _remove_patient(orthanc, session, series[0].PatientID)

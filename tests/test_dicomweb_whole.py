@@ -8,8 +8,6 @@ read from a folder; a damaged one is an error, never other values.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ import pydicom
 import pytest
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc
+from servers import PASSWORD, Orthanc, stored_files
 
 import dbdicom as db
 
@@ -39,26 +37,6 @@ def _series_of(name: str, patient: str, uid: str, n: int) -> list[pydicom.Datase
     return out
 
 
-@contextlib.contextmanager
-def _store(orthanc: Orthanc, series: list[pydicom.Dataset], folder: Path) -> Iterator[None]:
-    """The instances saved into ``folder`` and stored in the archive; removed at the end
-    (the other tests count the archive's patients)."""
-    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
-    folder.mkdir()
-    for k, ds in enumerate(series):
-        ds.save_as(folder / f"{k}.dcm")  # as it is: its transfer syntax kept
-        answer = session.post(
-            f"{root}/instances", data=(folder / f"{k}.dcm").read_bytes(), timeout=30
-        )
-        answer.raise_for_status()
-    try:
-        yield
-    finally:
-        patient = series[0].PatientID
-        for found in session.post(f"{root}/tools/lookup", data=patient, timeout=30).json():
-            session.delete(f"{root}{found['Path']}", timeout=30)
-
-
 @pytest.mark.parametrize("keep", [False, True], ids=["asked", "keep_pixels"])
 @pytest.mark.parametrize(
     ("name", "patient", "uid"),
@@ -78,7 +56,7 @@ def test_instances_whose_frames_the_server_refuses_read_as_their_files(
     instance and one of the whole series (with keep_pixels: read whole, then kept if Little
     Endian) alike, and again at a second read."""
     series = _series_of(name, patient, uid, 3)
-    with _store(orthanc, series, tmp_path / "local"):
+    with stored_files(orthanc, series, tmp_path / "local"):
         local = db.database(tmp_path / "local").series()[0]
         web = db.dicomweb(
             orthanc.url,
@@ -110,7 +88,7 @@ def test_a_damaged_instance_the_server_refuses_to_cut_is_an_error_naming_it(
     way out, not values (the folder of the same file has no image of it either)."""
     series = _series_of("MR_small_bigendian.dcm", "damaged", "1.2.826.0.1.3680043.10.1421.3", 1)
     series[0].PixelData = series[0].PixelData[: len(series[0].PixelData) // 2]
-    with _store(orthanc, series, tmp_path / "local"):
+    with stored_files(orthanc, series, tmp_path / "local"):
         web = db.dicomweb(
             orthanc.url, session=orthanc.session(), cache=tmp_path / "c", PatientID="damaged"
         )

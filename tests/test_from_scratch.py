@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -22,6 +23,24 @@ from dbdicom._errors import InvalidValueError
 
 def _study(tmp_path: Path) -> db.Study:
     return db.database(tmp_path).new_patient(PatientName="X").new_study()
+
+
+def _written_both(study: db.Study, modality: str, numpy_modality: str | None) -> tuple[Any, Any]:
+    """Two stacks of 2 slices made from scratch below ``study``: by ``set_xarray`` of an
+    array whose attrs give ``modality``, and by ``set_array`` into a series of
+    ``numpy_modality`` (None: the series gives none); warnings ignored."""
+    da = xr.DataArray(
+        np.ones((2, 4, 4), np.uint16),
+        dims=("SliceLocation", "row", "column"),
+        attrs={"Modality": modality},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series = study.new_series().set_xarray(da)
+        given = {} if numpy_modality is None else {"Modality": numpy_modality}
+        numpy_series = study.new_series(**given)
+        numpy_series.set_array(np.ones((2, 4, 4), np.uint16))
+    return series, numpy_series
 
 
 @pytest.mark.parametrize("affine", [None, np.diag([1.5, 1.5, 5.0, 1.0])])
@@ -143,17 +162,7 @@ def test_a_study_without_a_date_gives_its_new_images_none(tmp_path: Path, modali
     """A trial: images made from the template in a study without StudyDate kept the
     template's placeholder dates (20240115) and times as SeriesDate, AcquisitionDate...
     """
-    study = _study(tmp_path)
-    da = xr.DataArray(
-        np.ones((2, 4, 4), np.uint16),
-        dims=("SliceLocation", "row", "column"),
-        attrs={"Modality": modality},
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        series = study.new_series().set_xarray(da)
-        numpy_series = study.new_series()
-        numpy_series.set_array(np.ones((2, 4, 4), np.uint16))
+    series, numpy_series = _written_both(_study(tmp_path), modality, None)
     for path in [*series.files(), *numpy_series.files()]:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         for prefix in ("Series", "Acquisition"):  # Type 3: left out
@@ -215,17 +224,7 @@ def test_an_array_from_scratch_has_no_made_up_acquisition_values(
     """A trial: an MR array with no FlipAngle attr was written with the template's
     FlipAngle 15 (and EchoTime 2, RepetitionTime 5, 1.5 T...) as if measured; a CT
     one with 120 kVp."""
-    study = _study(tmp_path)
-    da = xr.DataArray(
-        np.ones((2, 4, 4), np.uint16),
-        dims=("SliceLocation", "row", "column"),
-        attrs={"Modality": modality},
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        series = study.new_series().set_xarray(da)
-        numpy_series = study.new_series(Modality=modality)
-        numpy_series.set_array(np.ones((2, 4, 4), np.uint16))
+    series, numpy_series = _written_both(_study(tmp_path), modality, modality)
     type2, type3 = _ACQUISITION[modality]
     for path in [*series.files(), *numpy_series.files()]:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
