@@ -49,7 +49,7 @@ import platformdirs
 from .._errors import DicomError, DicomWarning, ServerError, StorageError
 from .._interaction import user_stacklevel
 from ._encode import Encoder, misread, uid_of
-from ._server import Server, server_error
+from ._server import Server, collector_paused, server_error
 from ._tables import forget_tables
 
 __all__ = [
@@ -194,9 +194,10 @@ def _listing(
 
     client = server.client()
     try:
-        found = client.search_for_series(
-            fields=[_COUNT], search_filters=filters or None, get_remaining=True
-        )
+        with collector_paused():  # an archive's list can be long: see collector_paused
+            found = client.search_for_series(
+                fields=[_COUNT], search_filters=filters or None, get_remaining=True
+            )
     except requests.RequestException as exc:
         raise server_error(exc, server, "listing the series of") from None
     out, unsafe = [], []
@@ -226,7 +227,8 @@ def _fetch(
 
     client = server.client()
     try:
-        metadata = client.retrieve_series_metadata(study, series)
+        with collector_paused():  # (~10^5 objects parsed: see collector_paused)
+            metadata = client.retrieve_series_metadata(study, series)
     except requests.RequestException as exc:
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:
             return f"series {series} of study {study} (404 Not Found)", [], []

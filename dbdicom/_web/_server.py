@@ -10,9 +10,12 @@ parsed, and every message names :attr:`Server.url` only.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import pickle
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +26,7 @@ from .._files import split_userinfo
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["SCHEME", "Server", "is_dicomweb", "server_error"]
+__all__ = ["SCHEME", "Server", "collector_paused", "is_dicomweb", "server_error"]
 
 #: the prefix that makes a URL a DICOMweb database: ``dicomweb+http://host/dicom-web``
 SCHEME = "dicomweb+"
@@ -35,6 +38,44 @@ POOL = 16
 BUSY = (429, 502, 503, 504)
 RETRIES = 3
 
+
+_PAUSED = {"count": 0, "resume": False}
+_PAUSE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off for the ``with`` block (threads: till the last).
+
+    Parsing a series' WADO-RS metadata (~1 MB of JSON for 200 instances)
+    makes ~10^5 dicts and lists; each 700 of them start a collection, and
+    the occasional full one walks every object of a process that has
+    imported pandas and dask: measured here, ``json.loads`` of that answer
+    took 8-10 ms, or 62 ms when a full collection fell inside it. Nothing
+    it makes is garbage of a cycle, so nothing is lost by waiting: the
+    collector runs as usual after the block. Left off where it was off.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with collector_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    with _PAUSE_LOCK:
+        if _PAUSED["count"] == 0:
+            _PAUSED["resume"] = gc.isenabled()
+            gc.disable()
+        _PAUSED["count"] += 1
+    try:
+        yield
+    finally:
+        with _PAUSE_LOCK:
+            _PAUSED["count"] -= 1
+            if _PAUSED["count"] == 0 and _PAUSED["resume"]:
+                gc.enable()
 
 def is_dicomweb(path: Any) -> bool:
     """Whether ``path`` names a DICOMweb archive (``dicomweb+http(s)://...``).

@@ -1,0 +1,269 @@
+"""Headers made of WADO-RS metadata: written directly where pydicom would write the same bytes.
+
+The first open of an archive writes a header file per instance from the
+server's JSON. The values each instance has its own of (UIDs, numbers) were
+each made into a pydicom element and written by pydicom (~25 us each); they
+are now written directly, and must be byte for byte what pydicom writes:
+checked on random values and on the metadata a real Orthanc gives for
+pydicom's own test files (every VR, character sets, sequences). The JSON of
+that metadata is parsed with Python's garbage collector held off (a full
+collection during the parse made it six times slower): checked on the real
+request, and that the collector comes back on whatever happens.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from dicomweb_client.api import DICOMwebClient
+from pydicom.data import get_testdata_file
+from servers import Orthanc, stored_alone, stored_files
+
+import dbdicom as db
+from dbdicom._web import _encode
+from dbdicom._web._encode import Encoder, _plain_element, _written
+from dbdicom._web._server import collector_paused
+
+#: pydicom's files of many kinds: numbers of every VR, multi-valued DS, text in
+#: other character sets, sequences, an RT dose's GridFrameOffsetVector
+FILES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "rtdose.dcm",
+    "rtplan.dcm",
+    "examples_overlay.dcm",
+    "color-pl.dcm",
+    "chrH31.dcm",  # (pydicom's charset files)
+    "chrX1.dcm",
+    "chrRuss.dcm",
+    "liver_1frame.dcm",
+    "waveform_ecg.dcm",
+    "test-SR.dcm",
+]
+CHARSETS = Path(pydicom.__file__).parent / "data" / "charset_files"
+
+
+def _pydicom_bytes(tag: str, value: dict[str, Any]) -> bytes:
+    return _written(tag, value, [])
+
+
+def _random_numbers(rng: random.Random) -> list[Any]:
+    special = [0, -0.0, 1, -1, 0.1, 1e-7, 1e20, -97, -127.5, 2**53 - 1, -(2**53) + 1]
+    special += [5e-324, 1.7976931348623157e308, float("nan"), 123456789.12345679]
+    out = special + [rng.uniform(-1e4, 1e4) for _ in range(300)]
+    out += [rng.randint(-(10**9), 10**9) for _ in range(100)]
+    out += [rng.random() * 10 ** rng.randint(-30, 30) for _ in range(200)]
+    return out
+
+
+def test_numbers_are_written_as_pydicom_writes_them() -> None:
+    rng = random.Random(7)
+    numbers = _random_numbers(rng)
+    checked = 0
+    for k in range(0, len(numbers), 3):
+        for values in ([numbers[k]], numbers[k : k + 3]):
+            value = {"vr": "DS", "Value": values}
+            got = _plain_element("00201041", value)
+            assert got is not None, values
+            assert got == _pydicom_bytes("00201041", value), values
+            checked += 1
+            whole = [int(v) for v in values if not math.isnan(v) and abs(v) < 2**53]
+            if whole:
+                value = {"vr": "IS", "Value": whole}
+                assert _plain_element("00200013", value) == _pydicom_bytes("00200013", value)
+    assert checked > 400
+
+
+def test_uids_are_written_as_sent() -> None:
+    for uid in [
+        "1.2.3",
+        "1.2.34",
+        str(pydicom.uid.generate_uid()),
+        "2.25." + str(uuid.uuid4().int),
+    ]:
+        value = {"vr": "UI", "Value": [uid]}
+        assert _plain_element("00080018", value) == _pydicom_bytes("00080018", value)
+    several = {"vr": "UI", "Value": ["1.2.3", "1.2.840.10008.1.2.1"]}
+    assert _plain_element("00081150", several) == _pydicom_bytes("00081150", several)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"vr": "DS", "Value": ["1.50"]},  # a number sent as text keeps its text (pydicom's)
+        {"vr": "DS", "Value": [True]},
+        {"vr": "DS", "Value": [1, None]},
+        {"vr": "DS", "Value": [float("inf")]},
+        {"vr": "IS", "Value": [2**60]},
+        {"vr": "IS", "Value": [1.5]},
+        {"vr": "UI", "Value": ["1.2.3é"]},
+        {"vr": "UI", "Value": [None]},
+        {"vr": "LO", "Value": ["text"]},
+        {"vr": "DS", "InlineBinary": "AAAA"},
+        {"vr": "DS"},
+    ],
+)
+def test_other_values_are_left_to_pydicom(value: dict[str, Any]) -> None:
+    assert _plain_element("00201041", value) is None
+
+
+def test_the_collector_comes_back_on() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still holds it off
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        raise KeyError("x")
+    assert gc.isenabled()
+    gc.disable()  # a user's own choice is kept
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.fixture(scope="module")
+def metadata(
+    orthanc: Orthanc, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[list[dict[str, Any]]]]:
+    """The WADO-RS metadata Orthanc gives for each series of :data:`FILES`."""
+    folder = tmp_path_factory.mktemp("encode")
+    patient = f"encode-{uuid.uuid4().hex[:8]}"
+    datasets = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in FILES:
+            ds = pydicom.dcmread(get_testdata_file(name) or CHARSETS / name)
+            ds.PatientID = patient
+            datasets.append(ds)
+        with stored_files(orthanc, datasets, folder / "files"):
+            client = DICOMwebClient(orthanc.url, session=orthanc.session())
+            series = {(d.StudyInstanceUID, d.SeriesInstanceUID) for d in datasets}
+            yield [client.retrieve_series_metadata(st, se) for st, se in sorted(series)]
+
+
+def test_headers_of_real_metadata_are_the_bytes_pydicom_writes(
+    metadata: list[list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = [(e := Encoder(), [e.file(m) for m in series], e.lost) for series in metadata]
+    monkeypatch.setattr(_encode, "_plain_element", lambda tag, value: None)
+    for (_, files, lost), series in zip(fast, metadata, strict=True):
+        slow = Encoder()
+        assert files == [slow.file(m) for m in series]
+        assert lost == slow.lost
+    plain = sum(
+        v.get("vr") in _encode._DIRECT_VRS
+        for series in metadata
+        for m in series
+        for v in m.values()
+    )
+    assert plain > 50  # the fast path had values to write
+
+
+def test_instances_with_tags_in_another_order_keep_their_own(
+    metadata: list[list[dict[str, Any]]],
+) -> None:
+    """The tag order kept from one instance is not used for another of other tags."""
+    first, other = metadata[0][0], metadata[1][0]
+    encoder = Encoder()
+    files = [encoder.file(first), encoder.file(other), encoder.file(dict(reversed(first.items())))]
+    alone = [Encoder().file(m) for m in (first, other, first)]
+    assert files == alone
+
+
+def test_metadata_is_parsed_with_the_collector_held_off(
+    orthanc: Orthanc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The QIDO-RS listing and WADO-RS metadata requests (and their parse) run with it off."""
+    seen: list[tuple[str, bool]] = []
+    for name in ("search_for_series", "retrieve_series_metadata"):
+        real = getattr(DICOMwebClient, name)
+
+        def noted(self: Any, *args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+            enabled = gc.isenabled()
+            answer = _real(self, *args, **kw)
+            seen.append((_name, enabled and gc.isenabled()))
+            return answer
+
+        monkeypatch.setattr(DICOMwebClient, name, noted)
+    patient = f"gc-{uuid.uuid4().hex[:8]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    with stored_alone(orthanc, ds, patient, "1.2.826.0.1.3680043.10.9"):
+        archive = db.dicomweb(
+            orthanc.url, session=orthanc.session(), cache=tmp_path / "cache", PatientID=patient
+        )
+        try:
+            assert len(archive.instances()) == 1
+        finally:
+            archive.close()
+    assert {name for name, _ in seen} == {"search_for_series", "retrieve_series_metadata"}
+    assert not any(enabled for _, enabled in seen)
+    assert gc.isenabled()
+
+
+#: pydicom's character set files Orthanc stores and describes rightly (it refuses the two
+#: chrSQEncoding files at STOW-RS, and gives chrJapMultiExplicitIR6's Japanese name as its
+#: ISO 2022 bytes without their escape characters, '$B$d$^$@(B^...')
+CHARSET_FILES = sorted(
+    p.name
+    for p in CHARSETS.glob("chr*.dcm")
+    if not p.name.startswith("chrSQEncoding") and p.name != "chrJapMultiExplicitIR6.dcm"
+)
+TEXT = ["PatientName", "ReferringPhysicianName", "StudyDescription", "InstitutionName"]
+
+
+def test_text_of_other_character_sets_reads_as_the_folder_does(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """Every name of pydicom's character set files reads from the archive as from the files.
+
+    The archive did not open at all with chrH31 in it (pydicom's writer
+    raised IndexError on its name ``山田^太郎`` in ISO 2022 IR 87), and read
+    chrJapMulti's ``やまだ^たろう`` as ``やまだ�たろう�`` (pydicom wrote an escape to
+    ISO 8859-1 after the Japanese text). Those headers are kept in UTF-8.
+    """
+    patient = f"charsets-{uuid.uuid4().hex[:8]}"
+    datasets = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's, reading its own files
+        for k, name in enumerate(CHARSET_FILES):
+            ds = pydicom.dcmread(CHARSETS / name)
+            ds.PatientID = patient
+            # the files share their UIDs: each its own series here
+            ds.StudyInstanceUID = f"1.2.826.0.1.3680043.10.1.{k + 1}"
+            ds.SeriesInstanceUID = f"1.2.826.0.1.3680043.10.2.{k + 1}"
+            ds.SOPInstanceUID = f"1.2.826.0.1.3680043.10.3.{k + 1}"
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            datasets.append(ds)
+    assert {"chrH31.dcm", "chrJapMulti.dcm", "chrFren.dcm"} <= set(CHARSET_FILES)
+    with stored_files(orthanc, datasets, tmp_path / "files"):
+        archive = db.dicomweb(orthanc.url, session=orthanc.session(), cache=tmp_path / "cache")
+        folder = db.database(tmp_path / "files")
+        try:
+            files = folder.instances()
+            assert len(files) == len(CHARSET_FILES)
+            for local in files:
+                (remote,) = archive.instances(SOPInstanceUID=local.SOPInstanceUID)
+                for keyword in TEXT:
+                    assert remote.get(keyword) == local.get(keyword), (local, keyword)
+            names = {str(i.PatientName) for i in archive.instances()}
+            assert "Yamada^Tarou=山田^太郎=やまだ^たろう" in names
+            assert "やまだ^たろう" in names
+        finally:
+            archive.close()
+            folder.close()
