@@ -77,6 +77,7 @@ def collector_paused() -> Iterator[None]:
             if _PAUSED["count"] == 0 and _PAUSED["resume"]:
                 gc.enable()
 
+
 def is_dicomweb(path: Any) -> bool:
     """Whether ``path`` names a DICOMweb archive (``dicomweb+http(s)://...``).
 
