@@ -14,6 +14,7 @@ request, and that the collector comes back on whatever happens.
 from __future__ import annotations
 
 import gc
+import io
 import math
 import random
 import uuid
@@ -267,3 +268,57 @@ def test_text_of_other_character_sets_reads_as_the_folder_does(
         finally:
             archive.close()
             folder.close()
+
+
+def _read(data: bytes) -> pydicom.Dataset:
+    return pydicom.dcmread(io.BytesIO(data))
+
+
+def test_a_name_no_character_set_holds_is_kept_in_utf8() -> None:
+    """Metadata of no SpecificCharacterSet with a Japanese name: the header says UTF-8."""
+    meta = {
+        "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.7"]},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.4"]},
+        "00080020": {"vr": "DA", "Value": ["20240101"]},
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "やまだ^たろう"}]},
+        "00100020": {"vr": "LO", "Value": ["P1"]},
+    }
+    data, _ = Encoder().file(meta)
+    ds = _read(data)
+    assert ds.SpecificCharacterSet == "ISO_IR 192"
+    assert str(ds.PatientName) == "やまだ^たろう"
+    assert [e.tag for e in ds] == sorted(e.tag for e in ds)  # said in its place
+    # a name the default (read as ISO 8859-1) holds stays as it was: no character set said
+    meta["00100010"] = {"vr": "PN", "Value": [{"Alphabetic": "Buc^Jérôme"}]}
+    data, _ = Encoder().file(meta)
+    ds = _read(data)
+    assert "SpecificCharacterSet" not in ds
+    assert ds["PatientName"].value.original_string == "Buc^Jérôme".encode("latin-1")
+
+
+def test_only_the_instance_that_needs_it_is_kept_in_utf8() -> None:
+    """Instances of one series, one of a name its character set fails on: that one alone."""
+    charset = {"vr": "CS", "Value": [None, "ISO 2022 IR 87"]}
+    base = {
+        "00080005": charset,
+        "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.7"]},
+        "00100020": {"vr": "LO", "Value": ["P1"]},
+    }
+    names = ["Yamada^Tarou", "やまだ^たろう", "Yamada^Tarou"]
+    metas = [
+        {
+            **base,
+            "00080018": {"vr": "UI", "Value": [f"1.2.3.{k}"]},
+            "00100010": {"vr": "PN", "Value": [{"Alphabetic": name}]},
+        }
+        for k, name in enumerate(names)
+    ]
+    encoder = Encoder()
+    read = [_read(encoder.file(m)[0]) for m in metas]
+    assert [str(ds.PatientName) for ds in read] == names
+    assert [ds.SpecificCharacterSet for ds in read] == [
+        ["", "ISO 2022 IR 87"],
+        "ISO_IR 192",
+        ["", "ISO 2022 IR 87"],
+    ]
+    assert encoder.lost == []

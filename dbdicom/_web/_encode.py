@@ -25,6 +25,7 @@ import warnings
 from typing import Any
 
 from pydicom import config
+from pydicom.charset import convert_encodings
 from pydicom.dataelem import DataElement, empty_value_for_VR
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
@@ -262,7 +263,7 @@ class Encoder:
         in that one, or writes another text (see :func:`_in_charset`).
         """
         bits = next((b for tag, b in BULK.items() if tag in meta), 0)
-        charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
+        charset = ["" if v is None else str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
         try:
             return self._file(meta, charset), bits
         except _NotInCharset:
@@ -274,8 +275,6 @@ class Encoder:
         sop = uid_of(meta, _SOP)
         head = file_meta_bytes(sop_class, sop, PYDICOM_IMPLEMENTATION_UID)
         parts = [b"\0" * 128, b"DICM", head]
-        if utf8 and _CHARSET not in meta:
-            parts.append(_SAY_UTF8)
         # the tags in file order, bulk data and file meta left out: the same
         # for the instances of a series, which a server sends with their tags
         # in the same order (one comparison instead of a sort each)
@@ -283,14 +282,17 @@ class Encoder:
         if keys != self._keys:
             self._keys = keys
             self._order = [t for t in sorted(meta) if t not in BULK and not t.startswith("0002")]
+        order = self._order
+        if utf8 and _CHARSET not in meta:  # (said where it goes: tags ascending)
+            order = sorted([*order, _CHARSET])
         last = self.last
         lost = []
-        for tag in self._order:
-            value = meta[tag]
-            if "BulkDataURI" in value:
-                continue
+        for tag in order:
             if utf8 and tag == _CHARSET:
                 parts.append(_SAY_UTF8)
+                continue
+            value = meta[tag]
+            if "BulkDataURI" in value:
                 continue
             held = last.get(tag)  # (element's test, inline: ~70 tags an instance)
             if held is not None and held[0] == value and held[1] == charset:
@@ -315,10 +317,11 @@ def _in_charset(tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
     compared: pydicom writes what a character set cannot hold as ``?``
     (with a warning), in ISO 2022 IR 87 ends a Japanese text with the
     escape to ISO 8859-1 instead of ASCII (``やまだ^たろう`` then reads
-    ``やまだ�たろう�``), and fails on some names (``山田^太郎``, an
-    IndexError). Sequences are not read back.
+    ``やまだ�たろう�`` where the character set does not name ISO 8859-1),
+    and fails on some names (``山田^太郎``, an IndexError). Sequences are
+    not read back.
     """
-    text_vr = value.get("vr") in _TEXT_VRS and charset and charset != [_UTF8]
+    text_vr = value.get("vr") in _TEXT_VRS and charset != [_UTF8]
     if not text_vr or json.dumps(value, ensure_ascii=False).isascii():
         return _written(tag, value, charset)
     # pydicom's warnings, as it replaces what it cannot write, held back (one thread at a
@@ -331,17 +334,19 @@ def _in_charset(tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
         except Unwritable:
             raise _NotInCharset(tag) from None
         made = element_of(tag, value)
-        # read back as the index reads it (not by pydicom, which reads its own
-        # ESC - A after a JIS X 0208 text as it meant it, where no other reader does)
+        # read back as dbdicom's index reads it and as pydicom does (the two name the
+        # default repertoire's codec apart, so that an escape to ISO 8859-1 that
+        # one reads the other does not: both must give the text)
         start = 12 if value.get("vr") in ("UC", "UT") else 8
-        try:
-            back = decode_value(str(value["vr"]), data[start:], encodings_for(charset))
-        except (ValueError, LookupError, TypeError):
-            back = None
+        reads = []
+        for encodings in (encodings_for(charset), convert_encodings(charset)):
+            try:
+                reads.append(decode_value(str(value["vr"]), data[start:], encodings))
+            except (ValueError, LookupError, TypeError):
+                reads.append(None)
     wanted = made.value if made is not None else None
     texts = [str(v) for v in wanted] if isinstance(wanted, MultiValue) else [str(wanted)]
-    read = list(back) if isinstance(back, tuple) else [back]
-    if read != texts:
+    if any((list(back) if isinstance(back, tuple) else [back]) != texts for back in reads):
         raise _NotInCharset(tag)
     return data
 
