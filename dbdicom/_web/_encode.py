@@ -163,7 +163,7 @@ def element_of(tag: str, value: dict[str, Any]) -> DataElement | None:
 
 
 def misread(meta: dict[str, Any]) -> bool:
-    """Whether a server may have read this instance's values wrong: its backslash as a yen.
+    """Whether a server may have read this instance's values wrong (its backslash as a yen...).
 
     In character set ISO 2022 IR 13 (Japanese, JIS X 0201) the byte 5Ch is a
     yen sign as text, but between values it is the backslash that separates
@@ -180,12 +180,18 @@ def misread(meta: dict[str, Any]) -> bool:
     True
     >>> misread({"00080005": {"vr": "CS", "Value": ["ISO 2022 IR 13", "ISO 2022 IR 87"]}})
     True
+    >>> misread({"00080005": {"vr": "CS", "Value": ["ISO 2022 IR 6", "ISO 2022 IR 87"]}})
+    True
     >>> misread({"00080008": {"vr": "CS", "Value": ["ORIGINAL", "PRIMARY"]},
     ...          "00100010": {"vr": "PN", "Value": [{"Alphabetic": "¥"}]}})
     False
     """
     charset = [str(v) for v in meta.get(_CHARSET, {}).get("Value") or []]
     if any(name in _YEN_SETS for name in charset):
+        return True
+    if len(charset) > 1 and charset[0] == "ISO 2022 IR 6":
+        # the default repertoire named as a code extension (allowed): Orthanc then
+        # gives ISO 2022 IR 87 text as its bytes without their escapes ('$B$d$^...')
         return True
     for value in meta.values():
         values = value.get("Value") or []
