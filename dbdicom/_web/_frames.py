@@ -77,7 +77,6 @@ _SOP = 0x00080018
 #: the tag read of each instance of a series read whole: one mapping, so that the
 #: headers after the first are read through their layout (see ``_files._layout``)
 _SOP_ONLY = {_SOP: "UI"}
-_COUNT = "00201209"  # Number of Series Related Instances
 #: the folder, beside a series' headers, of the whole instances read from the server
 PIXELS = ".pixels"
 #: in it, per instance kept: [offset, length] of its pixel data, [size, mtime_ns] of its file
@@ -160,8 +159,6 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     Nothing (so that the instances are asked for) when the number differs,
     or the server cannot be asked: what the headers of a reopen would see.
     """
-    import requests
-
     try:
         with open(os.path.join(folder, PLACES), "rb") as f:
             found: dict[str, list[int]] = json.load(f)
@@ -169,19 +166,7 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
         return {}
     if not isinstance(found, dict):
         return {}
-    study, series = path.series.split("/studies/")[-1].split("/series/")
-    try:  # the series level: ~2 ms on Orthanc, where its instances' listing takes ~125 ms
-        listed = path.server.client().search_for_series(
-            study, search_filters={"SeriesInstanceUID": series}, fields=[_COUNT]
-        )
-    except requests.RequestException:
-        return {}  # the instances are asked for: the reads say what is wrong
-    counts = {
-        int((item.get(_COUNT, {}).get("Value") or [-1])[0])
-        for item in listed
-        if (item.get("0020000E", {}).get("Value") or [""])[0] == series
-    }
-    return found if counts == {len(found)} else {}
+    return found if path.server.series_size(path.series) == len(found) else {}
 
 
 def _keep(path: WebPath, places: dict[str, tuple[Buffer, int, int]]) -> None:
