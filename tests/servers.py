@@ -336,6 +336,32 @@ def stored_alone(orthanc: Orthanc, ds: Any, patient: str, uid: str) -> Iterator[
 
 
 @contextlib.contextmanager
+def requests_made(
+    hold: Callable[[str], None] | None = None,
+) -> Iterator[list[str]]:
+    """The URLs of the HTTP requests sent in the ``with`` (by any ``requests`` session), in
+    the order they are sent; each is sent to the real server, and answered by it (the
+    transport of ``requests`` is wrapped, not replaced). ``hold(url)``, if given, is called
+    before each is sent (on the thread that sends it)."""
+    from requests.adapters import HTTPAdapter
+
+    sent: list[str] = []
+    real = HTTPAdapter.send
+
+    def send(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(request.url))  # (list.append: one at a time, whatever the thread)
+        if hold is not None:
+            hold(str(request.url))
+        return real(self, request, *args, **kwargs)
+
+    HTTPAdapter.send = send  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        HTTPAdapter.send = real  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
 def stored_files(orthanc: Orthanc, series: list[Any], folder: Path) -> Iterator[None]:
     """The datasets ``series`` (of one patient) saved into ``folder`` as they are (their
     transfer syntax kept) and stored in ``orthanc`` as those files; removed at the end."""

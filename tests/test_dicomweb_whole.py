@@ -9,13 +9,15 @@ read from a folder; a damaged one is an error, never other values.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
 import pytest
+import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, stored_files
+from servers import PASSWORD, Orthanc, requests_made, stored_files
 
 import dbdicom as db
 
@@ -77,6 +79,113 @@ def test_instances_whose_frames_the_server_refuses_read_as_their_files(
         # kept (with keep_pixels) when the series read whole is Little Endian
         native = name.startswith("SC_")
         assert len(list((tmp_path / "cache").rglob(".pixels/*.dcm"))) == 3 * (keep and native)
+        web.close()
+
+
+#: series whose frames Orthanc refuses: (test file, patient, UIDs' root)
+REFUSED = {
+    "big-endian": ("MR_small_bigendian.dcm", "refused-be", "1.2.826.0.1.3680043.10.1421.5"),
+    "deflated": ("image_dfl.dcm", "refused-dfl", "1.2.826.0.1.3680043.10.1421.6"),
+    "ybr-422": ("SC_ybr_full_422_uncompressed.dcm", "refused-422", "1.2.826.0.1.3680043.10.1421.7"),
+}
+
+
+def _instance_urls(sent: list[str]) -> list[str]:
+    """Those of ``sent`` that retrieve an instance whole."""
+    return [url for url in sent if url.rsplit("/", 2)[-2] == "instances"]
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["asked", "keep_pixels"])
+@pytest.mark.parametrize("case", ["big-endian", "deflated"])
+def test_a_series_the_server_will_not_cut_is_retrieved_once(
+    orthanc: Orthanc, tmp_path: Path, case: str, keep: bool
+) -> None:
+    """A waste: a read of the whole series retrieved it whole (one request), gave it up for
+    its Big Endian or Deflated pixel data, then asked /frames of each instance (refused: an
+    error in the server's log each) and retrieved each whole again: 7 requests for 3
+    instances, the pixels sent twice. The series retrieved is read: one request, the values
+    of the folder's, at each read."""
+    name, patient, uid = REFUSED[case]
+    series = _series_of(name, patient, uid, 3)
+    with stored_files(orthanc, series, tmp_path / "local"):
+        expected = db.database(tmp_path / "local").series()[0].to_xarray()
+        web = db.dicomweb(
+            orthanc.url,
+            session=orthanc.session(),
+            cache=tmp_path / "cache",
+            keep_pixels=keep,
+            PatientID=patient,
+        )
+        remote = web.series()[0]
+        for _ in range(2):
+            got = remote.to_xarray()
+            with requests_made() as sent:
+                got = got.load()
+            assert sent == [f"{orthanc.url}/studies/{uid}.1/series/{uid}.2"]
+            xr.testing.assert_identical(got.rename(None), expected.rename(None))
+        web.close()
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_frames_refused_once_are_not_asked_for_again(
+    orthanc: Orthanc, tmp_path: Path, case: str
+) -> None:
+    """A waste: each read of an instance (a block an instance) asked /frames first, which
+    Orthanc refused again (500, or 400 for YBR_FULL_422, an error in its log each time),
+    then retrieved it whole. The refusal is remembered for the series' instances of that
+    pixel format: a second read retrieves them whole straight away, with the same values."""
+    name, patient, uid = REFUSED[case]
+    series = _series_of(name, patient, uid, 3)
+    with stored_files(orthanc, series, tmp_path / "local"):
+        expected = db.database(tmp_path / "local").series()[0].to_xarray()
+        web = db.dicomweb(
+            orthanc.url, session=orthanc.session(), cache=tmp_path / "cache", PatientID=patient
+        )
+        blocks = web.series()[0].to_xarray(chunks={expected.dims[0]: 1})  # an instance each
+        with requests_made() as first:
+            np.testing.assert_array_equal(blocks.values, expected.values)
+        assert 1 <= sum("/frames/" in url for url in first) <= 3  # (blocks read at once)
+        assert len(_instance_urls(first)) == 3
+        with requests_made() as second:
+            np.testing.assert_array_equal(blocks.values, expected.values)
+        assert not [url for url in second if "/frames/" in url]
+        assert sorted(_instance_urls(second)) == sorted(_instance_urls(first))
+        web.close()
+
+
+def test_a_busy_answer_to_frames_is_not_taken_for_a_refusal(
+    orthanc: Orthanc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server too busy to answer /frames (503, still so after its retries) refuses nothing:
+    the read is a ServerError, and the next one asks /frames again (not the instance whole,
+    as for a refusal remembered), with the folder's values."""
+    from requests.adapters import HTTPAdapter
+
+    name, patient, uid = REFUSED["big-endian"]
+    series = _series_of(name, patient, uid, 1)
+    real = HTTPAdapter.send
+
+    def busy(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        if "/frames/" not in str(request.url):
+            return real(self, request, *args, **kwargs)
+        answer = requests.Response()
+        answer.status_code, answer.reason, answer.url = 503, "Service Unavailable", request.url
+        answer._content, answer._content_consumed, answer.request = b"", True, request
+        return answer
+
+    with stored_files(orthanc, series, tmp_path / "local"):
+        expected = db.database(tmp_path / "local").series()[0].to_xarray()
+        web = db.dicomweb(
+            orthanc.url, session=orthanc.session(), cache=tmp_path / "cache", PatientID=patient
+        )
+        remote = web.series()[0]
+        monkeypatch.setattr(HTTPAdapter, "send", busy)
+        with pytest.raises(db.ServerError, match="503"):
+            remote.to_xarray().values  # noqa: B018 - the read
+        monkeypatch.undo()
+        with requests_made() as sent:
+            np.testing.assert_array_equal(remote.to_xarray().values, expected.values)
+        assert ["/frames/" in url for url in sent][:1] == [True]  # asked again, then refused
         web.close()
 
 

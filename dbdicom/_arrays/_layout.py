@@ -42,17 +42,18 @@ def _table_bits(frames: Frames, has: np.ndarray, palette: bool, bits_of: Any) ->
     if not has.any():
         return out
     paths = np.asarray(frames.column("_path"), dtype=object)
-    bits: dict[str, int] = {}
-    for k in np.flatnonzero(has).tolist():
-        path = str(paths[k])
+    rows = np.flatnonzero(has).tolist()
+    wanted = list(dict.fromkeys(str(paths[k]) for k in rows))  # one a file, in order
+    places = dict(zip(wanted, frames.index.locations(wanted), strict=True))
+    web = [path for path in wanted if isinstance(places[path], _web.WebPath)]
+    # an archive's: fetched many at a time (~4 requests an instance, see _web.tables_bits)
+    bits = dict(zip(web, _web.tables_bits([places[p] for p in web], palette), strict=True))
+    for path in wanted:
         if path not in bits:  # a remote store's object is read from a local copy
-            where = frames.index.locations([path])[0]
-            if isinstance(where, _web.WebPath):
-                bits[path] = _web.table_bits(where, palette)
-            else:
-                with _files.local_copy(where) as local:
-                    bits[path] = bits_of(local)
-        out[k] = bits[path]
+            with _files.local_copy(places[path]) as local:
+                bits[path] = bits_of(local)
+    for k in rows:
+        out[k] = bits[str(paths[k])]
     return out
 
 

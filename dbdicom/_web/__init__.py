@@ -22,7 +22,7 @@ from ._frames import (
     split_multipart,
 )
 from ._server import POOL, SCHEME, Server, is_dicomweb, server_error
-from ._tables import table_bits
+from ._tables import table_bits, tables_bits
 
 __all__ = [
     "POOL",
@@ -44,4 +44,5 @@ __all__ = [
     "split_multipart",
     "sync",
     "table_bits",
+    "tables_bits",
 ]

@@ -51,6 +51,7 @@ from .._interaction import user_stacklevel
 from ._encode import Encoder, misread, uid_of
 from ._server import Server, collector_paused, server_error
 from ._tables import forget_tables
+from ._whole import forget_refusals
 
 __all__ = [
     "MARK",
@@ -445,6 +446,7 @@ def sync(
         does not answer QIDO-RS and WADO-RS metadata requests.
     """
     forget_tables()  # (an instance replaced under its UID: its tables fetched again)
+    forget_refusals()  # (and its frames perhaps given now)
     try:
         return _sync(server, folder, progress, filters, again, selection)
     except DicomError:

@@ -11,7 +11,9 @@ The frames are asked for in the transfer syntax the server has them in
 uncompressed Little Endian bytes are read as from a file, compressed ones
 decoded by pydicom's decoder plugins, as for files. An instance whose
 frames the server refuses (Orthanc: those stored Deflated or in Big
-Endian) is retrieved whole and decoded as a file is (:mod:`._whole`).
+Endian) is retrieved whole and decoded as a file is (:mod:`._whole`); the
+refusal is remembered for the instances of its series of the same format,
+whose frames are then asked for whole at once (:func:`~._whole.known_refusal`).
 
 A series read whole (one WADO-RS request, :func:`read_series_frames`) is
 kept: each instance as the server sent it, in ``.pixels/`` beside its
@@ -50,7 +52,14 @@ from ._cache import safe_uid, write_whole
 from ._multipart import params, read_body, split_multipart
 from ._server import Server, server_error
 from ._tables import apply_tables, plain
-from ._whole import ACCEPT_DICOM, as_part10, read_whole_frames, refused
+from ._whole import (
+    ACCEPT_DICOM,
+    as_part10,
+    decode_whole,
+    known_refusal,
+    read_whole_frames,
+    refused,
+)
 
 __all__ = [
     "PIXELS",
@@ -68,13 +77,14 @@ _SOP = 0x00080018
 #: the tag read of each instance of a series read whole: one mapping, so that the
 #: headers after the first are read through their layout (see ``_files._layout``)
 _SOP_ONLY = {_SOP: "UI"}
-_COUNT = "00201209"  # Number of Series Related Instances
 #: the folder, beside a series' headers, of the whole instances read from the server
 PIXELS = ".pixels"
 #: in it, per instance kept: [offset, length] of its pixel data, [size, mtime_ns] of its file
 PLACES = "places.json"
 #: frames asked for in one request (a URL has a length limit)
 BATCH = 256
+#: how an instance decoded from its series read whole was sent (its errors say it)
+_WITH_SERIES = "the instance the server sent with its series"
 #: bytes as the server sent them, or a part of them (not copied)
 Buffer = bytes | memoryview
 
@@ -149,8 +159,6 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
     Nothing (so that the instances are asked for) when the number differs,
     or the server cannot be asked: what the headers of a reopen would see.
     """
-    import requests
-
     try:
         with open(os.path.join(folder, PLACES), "rb") as f:
             found: dict[str, list[int]] = json.load(f)
@@ -158,19 +166,7 @@ def _places(folder: str, path: WebPath) -> dict[str, list[int]]:
         return {}
     if not isinstance(found, dict):
         return {}
-    study, series = path.series.split("/studies/")[-1].split("/series/")
-    try:  # the series level: ~2 ms on Orthanc, where its instances' listing takes ~125 ms
-        listed = path.server.client().search_for_series(
-            study, search_filters={"SeriesInstanceUID": series}, fields=[_COUNT]
-        )
-    except requests.RequestException:
-        return {}  # the instances are asked for: the reads say what is wrong
-    counts = {
-        int((item.get(_COUNT, {}).get("Value") or [-1])[0])
-        for item in listed
-        if (item.get("0020000E", {}).get("Value") or [""])[0] == series
-    }
-    return found if counts == {len(found)} else {}
+    return found if path.server.series_size(path.series) == len(found) else {}
 
 
 def _keep(path: WebPath, places: dict[str, tuple[Buffer, int, int]]) -> None:
@@ -352,6 +348,9 @@ def _read_frames(
     """
     import requests
 
+    known = known_refusal(path, full) if len(frames) else ""
+    if known:  # refused before for its series and format: not asked again (see known_refusal)
+        return read_whole_frames(path, frames, full, known), True
     wanted = sorted({int(k) for k in frames})
     got: dict[int, np.ndarray] = {}
     session = path.server.session()
@@ -421,9 +420,13 @@ def read_series_frames(
     slices), so it is made when ``paths`` are all the instances of their
     series (a block that spans the series); the files' pixel data are read
     where their headers say, and each instance is kept for the next read
-    (:attr:`WebPath.local`, :func:`kept_places`). None when it does not
+    (:attr:`WebPath.local`, :func:`kept_places`). Instances whose pixel
+    data are not uncompressed Little Endian (compressed, Deflated, Big
+    Endian: Orthanc refuses ``/frames`` of the last two) are decoded from the
+    bytes sent, as files are (:func:`~._whole.decode_whole`), not asked for
+    again; a series with any of them is not kept. None when it does not
     apply (then ``/frames`` is used): instances of several series or not
-    all of one, or pixel data that are not uncompressed Little Endian.
+    all of one, or an instance missing from the answer.
 
     Returns
     -------
@@ -448,32 +451,44 @@ def read_series_frames(
         return None  # the frames are asked for one instance at a time, which says why
     parts = split_multipart(body, response.headers.get("Content-Type", ""))
     places: dict[str, tuple[Buffer, int, int]] = {}
+    others: dict[str, Buffer] = {}  # compressed, Deflated, Big Endian: decoded as files
     for _, data in parts:
         data = as_part10(data)  # (given a preamble: its pixel data found where they are)
         try:
             header = read_any_header(first.series, _SOP_ONLY, data)
         except (NotDicomError, EOFError):
             return None
+        sop = str(header.values.get(_SOP))
         if header.encapsulated or header.transfer_syntax not in _NATIVE:
-            return None
-        places[str(header.values.get(_SOP))] = (data, header.pixel_offset, header.pixel_length)
-    del response, parts, body  # the parts' bytes are kept in places
+            others[sop] = data
+        else:
+            places[sop] = (data, header.pixel_offset, header.pixel_length)
+    del response, parts, body  # the parts' bytes are kept in places and others
     uids = [path.rsplit("/", 1)[1] for path in paths]
-    if any(uid not in places or places[uid][1] < 0 for uid in uids):
+    if any(uid not in others and (uid not in places or places[uid][1] < 0) for uid in uids):
         return None
-    _keep(first, places)
-    return _native(places, uids, paths, frames, fmts)
+    if not others:  # (kept files are read where their pixel data are: Little Endian only)
+        _keep(first, places)
+    return _native(places, others, uids, paths, frames, fmts)
 
 
 def _native(
     places: dict[str, tuple[Buffer, int, int]],
+    others: dict[str, Buffer],
     uids: list[str],
     paths: Sequence[WebPath],
     frames: Sequence[Sequence[int]],
     fmts: Sequence[PixelFormat],
 ) -> Iterator[np.ndarray]:
-    """Per instance, its frames, each file's bytes let go once read."""
+    """Per instance, its frames, each file's bytes let go once read.
+
+    Those of ``others`` are decoded as files are (:func:`~._whole.decode_whole`),
+    through their own tables, as an instance read whole where ``/frames`` is refused.
+    """
     for uid, path, wanted, fmt in zip(uids, paths, frames, fmts, strict=True):
+        if uid in others:
+            yield decode_whole(path, others.pop(uid), wanted, fmt, _WITH_SERIES)
+            continue
         data, offset, length = places.pop(uid)
         found = _native_frames(data[offset : offset + length], plain(fmt), str(path))
         every = list(wanted) == list(range(len(found)))  # (one frame of one: no copy)

@@ -37,6 +37,7 @@ POOL = 16
 #: answers of a server too busy to answer now: asked again, RETRIES times
 BUSY = (429, 502, 503, 504)
 RETRIES = 3
+_COUNT = "00201209"  # Number of Series Related Instances
 
 
 _PAUSED = {"count": 0, "resume": False}
@@ -186,6 +187,29 @@ class Server:
         # to be said) left to the session's (see BUSY)
         client.set_http_retry_params(retry=False)
         return client
+
+    def series_size(self, series_url: str) -> int:
+        """How many instances the server has in the series at ``series_url`` (-1: not said).
+
+        One QIDO-RS request at the series level (~2 ms on Orthanc, where the
+        listing of its instances takes ~125 ms for 200); -1 too when the
+        request fails (the requests that follow say why).
+        """
+        import requests
+
+        study, series = series_url.split("/studies/")[-1].split("/series/")
+        try:
+            listed = self.client().search_for_series(
+                study, search_filters={"SeriesInstanceUID": series}, fields=[_COUNT]
+            )
+        except requests.RequestException:
+            return -1
+        counts = {
+            int((item.get(_COUNT, {}).get("Value") or [-1])[0])
+            for item in listed
+            if (item.get("0020000E", {}).get("Value") or [""])[0] == series
+        }
+        return counts.pop() if len(counts) == 1 else -1
 
 
 def _clean(parts: Any) -> str:

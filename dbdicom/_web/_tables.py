@@ -5,8 +5,10 @@ segmented: 0028,1221-1223), and the (0028,3006) LUT Data of a Modality LUT
 Sequence, are bulk data: WADO-RS metadata give a ``BulkDataURI`` for them
 (Orthanc gives LUT Data of VR US inline), so the headers dbdicom keeps of
 an archive do not hold them. Here the instance's metadata are asked for
-(one request) and the tables among its bulk data fetched (one request
-each; pixel data and other bulk data are not), or, where the metadata
+(one request, or one for most of a series: :func:`tables_bits`, which
+also asks for the tables of several instances at once) and the tables
+among its bulk data fetched (one request each; pixel data and other bulk
+data are not), or, where the metadata
 lack a table or its descriptor (Orthanc leaves out the palette
 descriptors of an Implicit VR instance), the instance retrieved whole
 and its header read; and the dataset pydicom
@@ -33,6 +35,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,13 +48,13 @@ from pydicom.errors import InvalidDicomError
 from .._errors import InvalidFileError, ServerError
 from .._files import PALETTE, PixelFormat, look_up, modality_table, palette_rgb
 from ._multipart import read_body, split_multipart
-from ._server import server_error
+from ._server import POOL, server_error
 from ._whole import retrieve_whole
 
 if TYPE_CHECKING:
     from ._frames import WebPath
 
-__all__ = ["apply_tables", "forget_tables", "plain", "table_bits"]
+__all__ = ["apply_tables", "forget_tables", "plain", "table_bits", "tables_bits"]
 
 #: the bulk data fetched: the palettes (plain and segmented) and a Modality LUT's data
 TABLES = frozenset(
@@ -66,6 +71,9 @@ _KEPT = TABLES | {
     "00283000",  # Modality LUT Sequence
 }
 _RGB = ("Red", "Green", "Blue")
+#: per instance URL, its metadata from those of its series (see _prefetch), until used
+_SEEN: dict[str, dict[str, Any]] = {}
+_SEEN_LOCK = threading.Lock()
 #: why an instance is retrieved whole for its tables (the errors say it)
 _TABLES_REFUSED = "its metadata do not hold its lookup tables and their descriptors"
 _OCTETS = 'multipart/related; type="application/octet-stream"'
@@ -108,6 +116,66 @@ def table_bits(path: WebPath, palette: bool) -> int:
     return 0 if found is None else int(found[1].dtype.itemsize * 8)
 
 
+def tables_bits(paths: Sequence[WebPath], palette: bool) -> list[int]:
+    """:func:`table_bits` of each of ``paths``, their tables fetched many at a time.
+
+    An instance's metadata and tables are ~4 requests, each waiting for the
+    one before: those of :data:`~._server.POOL` instances are asked for at
+    once, and the metadata of most of a series in one request
+    (:func:`_prefetch`). A 20-instance palette series from Orthanc, each
+    request made 20 ms longer (a network's round trip): 80 requests in 1.9
+    s one after another, 62 in ~0.2 s so. The first error, in the order of
+    ``paths``, is raised; the requests not started by then are not made.
+    """
+    if len(paths) < 2:
+        return [table_bits(path, palette) for path in paths]
+    _prefetch(paths)
+    pool = ThreadPoolExecutor(min(POOL, len(paths)), thread_name_prefix="dbdicom-tables")
+    try:
+        asked = [pool.submit(table_bits, path, palette) for path in paths]
+        return [done.result() for done in asked]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prefetch(paths: Sequence[WebPath]) -> None:
+    """The metadata of the instances of ``paths``, a series at a time, for :func:`_metadata`.
+
+    Asked for where ``paths`` hold at least half of the instances of their
+    series (and 3): one request for the series' metadata (and one, QIDO-RS,
+    for its number of instances), in place of one an instance. Where it
+    fails, nothing is kept: each instance's metadata are asked for, and that
+    request says what is wrong.
+    """
+    import requests
+
+    by_series: dict[str, list[WebPath]] = {}
+    for path in paths:
+        by_series.setdefault(path.series, []).append(path)
+    for series, members in by_series.items():
+        if len(members) < 3 or 2 * len(members) < members[0].server.series_size(series):
+            continue  # (-1 when not said: a series of unknown size is fetched whole)
+        try:
+            response = (
+                members[0]
+                .server.session()
+                .get(
+                    f"{series}/metadata", headers={"Accept": "application/dicom+json"}, timeout=300
+                )
+            )
+            response.raise_for_status()
+            found: Any = response.json()
+        except (requests.RequestException, ValueError):
+            continue
+        wanted = {str(path) for path in members}
+        with _SEEN_LOCK:
+            for item in found if isinstance(found, list) else []:
+                sop = (item.get("00080018", {}).get("Value") or [""])[0]
+                url = f"{series}/instances/{sop}"
+                if isinstance(item, dict) and url in wanted:
+                    _SEEN[url] = item
+
+
 def apply_tables(path: WebPath, stored: np.ndarray, fmt: PixelFormat) -> np.ndarray:
     """The values of the ``stored`` values of frames of ``path`` through its tables.
 
@@ -125,6 +193,8 @@ def apply_tables(path: WebPath, stored: np.ndarray, fmt: PixelFormat) -> np.ndar
 def forget_tables() -> None:
     """Let go of the tables this process holds: they are fetched again when next needed."""
     _dataset.cache_clear()
+    with _SEEN_LOCK:
+        _SEEN.clear()
 
 
 @functools.lru_cache(maxsize=256)  # (a 256-entry palette: ~2 KB)
@@ -148,9 +218,16 @@ def _dataset(path: WebPath) -> Dataset:
 
 
 def _metadata(path: WebPath) -> dict[str, Any]:
-    """The WADO-RS metadata of the instance at ``path`` (its JSON model)."""
+    """The WADO-RS metadata of the instance at ``path`` (its JSON model).
+
+    Those of its series' fetched by :func:`_prefetch` where they are (taken once).
+    """
     import requests
 
+    with _SEEN_LOCK:
+        seen = _SEEN.pop(str(path), None)
+    if seen is not None:
+        return seen
     try:
         response = path.server.session().get(
             f"{path}/metadata", headers={"Accept": "application/dicom+json"}, timeout=60

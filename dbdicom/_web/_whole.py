@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,17 @@ from ._server import BUSY, server_error
 if TYPE_CHECKING:
     from ._frames import WebPath
 
-__all__ = ["ACCEPT_DICOM", "as_part10", "read_whole_frames", "refused", "retrieve_whole"]
+__all__ = [
+    "ACCEPT_DICOM",
+    "as_part10",
+    "decode_whole",
+    "forget_refusals",
+    "known_refusal",
+    "read_whole_frames",
+    "refused",
+    "remember_refusal",
+    "retrieve_whole",
+]
 
 #: whole instances as the archive holds them (none transcoded)
 ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -54,6 +65,10 @@ _WAY_OUT = (
     "instance again from its source, or leave it out of the array with "
     "series.subseries(...) (database.refresh(full=True) after the archive is corrected)."
 )
+#: per (series URL, transfer syntax, photometric): how the server refused ``/frames``
+#: (see :func:`known_refusal`)
+_REFUSALS: dict[tuple[str, str, str], str] = {}
+_REFUSALS_LOCK = threading.Lock()
 
 
 def refused(status: int) -> bool:
@@ -97,6 +112,7 @@ def read_whole_frames(
     ``refusal`` says how the server answered ``/frames`` (e.g. ``"500
     Internal Server Error"``), for the errors. Returns what
     :func:`~dbdicom._files.read_frames` returns for a file of the instance.
+    Once the instance has come, the refusal is remembered (:func:`remember_refusal`).
 
     Raises
     ------
@@ -111,6 +127,21 @@ def read_whole_frames(
         data type than the headers held say.
     """
     data = retrieve_whole(path, f"the server refused its frames ({refusal})")
+    remember_refusal(path, fmt, refusal)
+    how = f"the server refused to cut it into frames ({refusal}), and the instance it sends whole"
+    return decode_whole(path, data, frames, fmt, how)
+
+
+def decode_whole(
+    path: WebPath, data: bytes | memoryview, frames: Sequence[int], fmt: PixelFormat, how: str
+) -> np.ndarray:
+    """The stored values of ``frames`` of ``data``, the instance at ``path`` sent whole.
+
+    Decoded by the readers of files, from a temporary copy (see
+    :func:`read_whole_frames` for what is checked and raised); ``how`` it
+    was sent, for the errors (``"the instance the server sends with its
+    series"``).
+    """
     uid = path.rsplit("/", 1)[1]
     with tempfile.TemporaryDirectory(prefix="dbdicom-instance-") as folder:
         local = os.path.join(folder, "instance.dcm")
@@ -127,10 +158,58 @@ def read_whole_frames(
                 raise
             text = str(exc).replace(local, "the instance").rstrip(".")
             raise InvalidFileError(
-                f"{path}: the server refused to cut it into frames ({refusal}), and the "
-                f"instance it sends whole cannot be read either: {type(exc).__name__}: "
-                f"{text}. {_WAY_OUT}"
+                f"{path}: {how} cannot be read: {type(exc).__name__}: {text}. {_WAY_OUT}"
             ) from None
+
+
+def _refusal_key(path: WebPath, fmt: PixelFormat) -> tuple[str, str, str]:
+    """What a refusal of ``/frames`` is remembered by: the series, transfer syntax, photometric."""
+    return (path.series, fmt.transfer_syntax, fmt.photometric.strip().upper())
+
+
+def remember_refusal(path: WebPath, fmt: PixelFormat, refusal: str) -> None:
+    """Remember that the server refused ``/frames`` of ``path`` (see :func:`known_refusal`)."""
+    with _REFUSALS_LOCK:
+        _REFUSALS[_refusal_key(path, fmt)] = refusal
+
+
+def known_refusal(path: WebPath, fmt: PixelFormat) -> str:
+    """How the server refused ``/frames`` of an instance like ``path`` before ("" if it did not).
+
+    Remembered by this process, per series and pixel format (transfer
+    syntax and photometric interpretation: what Orthanc refuses by), once
+    the instance refused has come whole: a server too busy to answer
+    (:data:`~._server.BUSY`, asked again already) or that refuses the
+    instance as well is not remembered. The frames of the series' other
+    instances of that format are then asked for whole at once, with no
+    ``/frames`` request refused first (and logged as an error by the
+    server) at each read. A guess that turns out wrong costs bytes, never
+    values: the instance whole gives those of the file. Forgotten at each
+    open and refresh of an archive (:func:`forget_refusals`).
+
+    Examples
+    --------
+    >>> from dbdicom._files import PixelFormat
+    >>> from dbdicom._web._frames import WebPath
+    >>> from dbdicom._web._server import Server
+    >>> s = Server("http://h/dw")
+    >>> p, q = (WebPath(f"{s.url}/studies/1/series/2/instances/{k}", s) for k in (3, 4))
+    >>> fmt = PixelFormat(2, 2, transfer_syntax="1.2.840.10008.1.2.2")  # Big Endian
+    >>> remember_refusal(p, fmt, "500 Internal Server Error")
+    >>> known_refusal(q, fmt), known_refusal(q, PixelFormat(2, 2))  # another of the series
+    ('500 Internal Server Error', '')
+    >>> forget_refusals()
+    >>> known_refusal(q, fmt)
+    ''
+    """
+    with _REFUSALS_LOCK:
+        return _REFUSALS.get(_refusal_key(path, fmt), "")
+
+
+def forget_refusals() -> None:
+    """Forget the refusals remembered (an instance replaced under its UID may be cut now)."""
+    with _REFUSALS_LOCK:
+        _REFUSALS.clear()
 
 
 def retrieve_whole(path: WebPath, why: str) -> memoryview:
