@@ -48,7 +48,7 @@ from pydicom.errors import InvalidDicomError
 from .._errors import InvalidFileError, ServerError
 from .._files import PALETTE, PixelFormat, look_up, modality_table, palette_rgb
 from ._multipart import read_body, split_multipart
-from ._server import POOL, server_error
+from ._server import POOL, collector_paused, server_error
 from ._whole import retrieve_whole
 
 if TYPE_CHECKING:
@@ -164,7 +164,8 @@ def _prefetch(paths: Sequence[WebPath]) -> None:
                 )
             )
             response.raise_for_status()
-            found: Any = response.json()
+            with collector_paused():  # (a series' metadata: see collector_paused)
+                found: Any = response.json()
         except (requests.RequestException, ValueError):
             continue
         wanted = {str(path) for path in members}
