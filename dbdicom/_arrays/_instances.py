@@ -55,6 +55,13 @@ def source_rows(index: Index, da: Any, rows: np.ndarray | None = None) -> np.nda
     coord = da.coords["SOPInstanceUID"]
     uids = np.asarray(coord.values, dtype=object)
     rows = index.ok if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    # only the rows that hold one of the UIDs (as UID or as key): a hash look-up
+    # each, not a pass in Python over every file of the database
+    wanted = list({str(u) for u in uids.ravel().tolist() if u})
+    holding = np.union1d(
+        index.lookup("SOPInstanceUID").rows(wanted), index.lookup("_instance").rows(wanted)
+    )
+    rows = np.intersect1d(rows, holding, assume_unique=True)
     holders: dict[str, list[int]] = defaultdict(list)
     sop = index.array("SOPInstanceUID", rows)
     keys = index.array("_instance", rows)
