@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DicomError
-from .._index import Index
+from .._index import Index, text_in
 
 __all__ = ["source_rows"]
 
@@ -55,13 +55,14 @@ def source_rows(index: Index, da: Any, rows: np.ndarray | None = None) -> np.nda
     coord = da.coords["SOPInstanceUID"]
     uids = np.asarray(coord.values, dtype=object)
     rows = index.ok if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
-    # only the rows that hold one of the UIDs (as UID or as key): a hash look-up
-    # each, not a pass in Python over every file of the database
-    wanted = list({str(u) for u in uids.ravel().tolist() if u})
-    holding = np.union1d(
-        index.lookup("SOPInstanceUID").rows(wanted), index.lookup("_instance").rows(wanted)
-    )
-    rows = np.intersect1d(rows, holding, assume_unique=True)
+    # only the rows that hold one of the UIDs (as UID or as key): one pass in C over
+    # each column, not one in Python over every file of the database
+    wanted = {str(u) for u in uids.ravel().tolist() if u}
+    holding = np.zeros(index.n_rows, dtype=bool)
+    if wanted:
+        for name in ("SOPInstanceUID", "_instance"):
+            holding |= text_in(index.column(name), wanted)
+    rows = rows[holding[rows]]
     holders: dict[str, list[int]] = defaultdict(list)
     sop = index.array("SOPInstanceUID", rows)
     keys = index.array("_instance", rows)

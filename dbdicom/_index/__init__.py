@@ -3,7 +3,7 @@
 Knows nothing of records or arrays.
 """
 
-from ._cells import tag_number
+from ._cells import tag_number, text_in
 from ._columns import (
     GEOMETRY_KEYWORDS,
     INT_VRS,
@@ -63,6 +63,7 @@ __all__ = [
     "column_of",
     "factorize",
     "file_report",
+    "text_in",
     "find_problems",
     "header_row",
     "is_among",

@@ -45,7 +45,7 @@ from .._errors import (
     disk_full,
 )
 from .._files import read_dataset
-from .._index import HIDDEN, StagedIndex, column_of
+from .._index import HIDDEN, StagedIndex, column_of, text_in
 from .._journal import Journal
 from ._changes import Changes
 from ._empty import Registry
@@ -445,11 +445,13 @@ class Editor(Shared, Changes, Memory, Saving):
         """Forget empty records that now have files."""
         if not self.empty.records:
             return
-        frame = self.db.index.frame
-        present = {
-            level: set(frame[f"_{level}"].to_numpy(dtype=object))
-            for level in ("patient", "study", "series")
-        }
+        index = self.db.index
+        present: dict[str, set[str]] = {}
+        for level in ("patient", "study", "series"):  # (the empty ones' keys only looked for)
+            keys = {key for lvl, key in self.empty.records if lvl == level}
+            if keys:
+                column = index.column(f"_{level}")
+                present[level] = set(column[text_in(column, keys)].to_numpy(dtype=object))
         self.empty.prune(present)
 
 
