@@ -227,3 +227,27 @@ def test_a_palette_file_without_preamble_or_file_meta_reads(tmp_path: Path) -> N
     ds = pydicom.dcmread(path, force=True)
     ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
     assert np.array_equal(values.reshape(480, 640, 3), apply_color_lut(ds.pixel_array, ds))
+
+
+@pytest.mark.parametrize("kept", [0, 2, 100], ids=["empty", "one entry", "100 bytes"])
+def test_a_palette_table_shorter_than_its_descriptor_names_the_tag(
+    tmp_path: Path, kept: int
+) -> None:
+    """A table cut short made pydicom ask numpy for a 'uint0' or 'uint3' type, and
+    numpy's "Alias 'uint0' was removed in NumPy 2.0" was all the user read."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    for colour in ("Red", "Green", "Blue"):
+        element = ds[f"{colour}PaletteColorLookupTableData"]
+        element.value = element.value[:kept]
+    (tmp_path / "db").mkdir()
+    ds.save_as(tmp_path / "db" / "short.dcm")
+    database = db.database(tmp_path / "db")
+    database.mute()
+    with pytest.raises(db.InvalidFileError) as info:
+        database.series()[0].to_xarray().load()
+    message = str(info.value)
+    assert "short.dcm" in message and "cannot be applied" in message
+    assert "(0028,1201) 'Red Palette Color Lookup Table Data'" in message
+    assert f"is {kept} bytes long" in message and "[256, 0, 16]" in message
+    assert "subseries" in message and "uint" not in message
+    database.close()

@@ -37,17 +37,66 @@ def _palette_header(path: str) -> Any:
         raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
 
 
+#: the way out of a palette that cannot be applied
+_WAY_OUT = "Re-export it from its source, or leave it out of the series with series.subseries(...)."
+
+
+def _label(keyword: str) -> str:
+    """``(0028,1201) 'Red Palette Color Lookup Table Data'`` for its keyword."""
+    from pydicom.datadict import dictionary_description, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    assert tag is not None, keyword
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {dictionary_description(tag)!r}"
+
+
+def _check_tables(path: str, ds: Any) -> None:
+    """Refuse, naming the tag, a plain palette table whose length its descriptor denies.
+
+    pydicom takes the bits per entry from the length of the red table over
+    the number of entries the descriptor gives: a table cut short makes that
+    0, 3 or 7 bits, and numpy's refusal of a 'uint0' type is all it says.
+    """
+    if "RedPaletteColorLookupTableData" not in ds:
+        return  # segmented, or none: pydicom's own messages say it
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        desc_kw = f"{colour}PaletteColorLookupTableDescriptor"
+        data_kw = f"{colour}PaletteColorLookupTableData"
+        if colour == "Alpha" and data_kw not in ds:
+            continue
+        desc = ds[desc_kw] if desc_kw in ds else None
+        data = ds[data_kw] if data_kw in ds else None
+        if desc is None or desc.VM != 3:
+            raise InvalidFileError(
+                f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+                f"{_label(desc_kw)} is {'missing' if desc is None else repr(desc.value)} "
+                f"(three numbers expected: entries, first mapped value, bits). {_WAY_OUT}"
+            )
+        entries, _, bits = desc.value
+        entries = entries or 2**16  # 0 means 65,536
+        size = len(data.value or b"") if data is not None else None
+        if size not in (entries, 2 * entries):
+            found = "missing" if size is None else f"{size} bytes long"
+            raise InvalidFileError(
+                f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+                f"{_label(data_kw)} is {found}, while {_label(desc_kw)} "
+                f"{list(desc.value)} says {entries} entries of {bits} bits "
+                f"({entries * -(-bits // 8)} bytes): the table is cut short or does not "
+                f"belong to this descriptor. {_WAY_OUT}"
+            )
+
+
 def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
     from pydicom.pixels import apply_color_lut
 
+    _check_tables(path, ds)
     try:
         rgb = apply_color_lut(indices, ds)
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
         raise InvalidFileError(
             f"{path}: it is a {PALETTE} image, but its palette (0028,1101-1223) "
-            f"cannot be applied: {exc}. Re-export it from its source, or leave it "
-            "out of the series with series.subseries(...)."
+            f"cannot be applied: {exc}. {_WAY_OUT}"
         ) from exc
     return rgb[..., :3]
 
