@@ -251,3 +251,44 @@ def test_a_palette_table_shorter_than_its_descriptor_names_the_tag(
     assert f"is {kept} bytes long" in message and "[256, 0, 16]" in message
     assert "subseries" in message and "uint" not in message
     database.close()
+
+
+def _eight_bits_in_words(tmp_path: Path, lut: np.ndarray) -> str:
+    """A PALETTE COLOR file whose descriptors say 8 bits, with one entry per 16-bit word."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    for i, colour in enumerate(("Red", "Green", "Blue")):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [256, 0, 8]
+        ds[f"{colour}PaletteColorLookupTableData"].value = lut[i].astype("<u2").tobytes()
+    path = tmp_path / "words.dcm"
+    ds.save_as(path)
+    return str(path)
+
+
+def test_eight_bit_entries_in_sixteen_bit_words_are_eight_bit_colours(tmp_path: Path) -> None:
+    """PS3.3 C.7.6.3.1.5's note: 8-bit entries one to a 16-bit word (the table twice
+    the entries long). pydicom gives the words as uint16, so 0-255 read as 16-bit
+    colours, and the PNG export (16-bit colours / 257) wrote an all but black image."""
+    lut = (np.arange(256) * np.array([[1], [3], [7]])) % 256
+    path = _eight_bits_in_words(tmp_path, lut)
+    stored = pydicom.dcmread(path).pixel_array
+    expected = np.moveaxis(lut[:, stored], 0, -1)  # (frames, rows, columns, 3)
+    database = _database(tmp_path, path)
+    series = database.series()[0]
+    da = series.to_xarray()
+    assert da.dtype == np.uint8
+    np.testing.assert_array_equal(_frames_of(da), expected)
+    pytest.importorskip("matplotlib")
+    image = pytest.importorskip("PIL.Image")
+    out = series.export_as_png(tmp_path / "png")
+    png = np.asarray(image.open(sorted(out.rglob("*.png"))[0]))
+    np.testing.assert_array_equal(png, expected[0])
+    database.close()
+
+
+def test_eight_bit_descriptor_with_words_above_255_is_refused(tmp_path: Path) -> None:
+    lut = np.arange(256) * np.array([[1], [3], [200]])
+    path = _eight_bits_in_words(tmp_path, lut)
+    database = _database(tmp_path, path)
+    with pytest.raises(db.InvalidFileError, match=r"\(0028,1101\).*8 bits per entry.*above 255"):
+        database.series()[0].to_xarray().load()
+    database.close()

@@ -7,7 +7,8 @@ header (read without the pixels) and the frames already read, so a palette
 costs one header read per call, whatever the number of frames.
 
 The values are what the tables hold: ``uint8`` or ``uint16`` as the tables
-have 8 or 16 bits per entry. An alpha table, if any, is left out: the result
+have 8 or 16 bits per entry (tables of 8-bit entries stored one to a 16-bit
+word, as some writers did, give ``uint8``). An alpha table, if any, is left out: the result
 is RGB.
 """
 
@@ -98,7 +99,42 @@ def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
             f"{path}: it is a {PALETTE} image, but its palette (0028,1101-1223) "
             f"cannot be applied: {exc}. {_WAY_OUT}"
         ) from exc
+    if rgb.dtype == np.uint16 and _declared_bits(ds) == 8:
+        rgb = _eight_bits_in_sixteen(path, ds, rgb)
     return rgb[..., :3]
+
+
+def _declared_bits(ds: Any) -> int | None:
+    """The bits per entry the red descriptor (0028,1101) declares, if it says."""
+    desc = ds.get("RedPaletteColorLookupTableDescriptor")
+    try:
+        return int(desc[2])
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def _eight_bits_in_sixteen(path: str, ds: Any, rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as the 8-bit entries it holds, from tables of 8-bit entries in 16-bit words.
+
+    PS3.3 C.7.6.3.1.5 notes that some writers stored 8-bit entries one to a
+    16-bit word, the high bits zero, which the tables' length (twice the
+    number of entries) reveals. pydicom gives those words as ``uint16``, so
+    their 0-255 would pass for 16-bit colours (an export to PNG scales
+    16-bit colours to 8 bits: all but black). A table whose words exceed
+    255 is not that, and is refused rather than cut.
+    """
+    from pydicom.pixels import apply_color_lut
+
+    entries, first, _ = (int(v) for v in ds.RedPaletteColorLookupTableDescriptor)
+    every = np.arange(first, first + (entries or 2**16), dtype=np.int32)
+    if int(apply_color_lut(every, ds).max()) > 255:
+        raise InvalidFileError(
+            f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+            f"{_label('RedPaletteColorLookupTableDescriptor')} says 8 bits per entry, "
+            "while the tables hold 16-bit words with values above 255. "
+            f"{_WAY_OUT}"
+        )
+    return rgb.astype(np.uint8)
 
 
 def palette_bits(path: str | os.PathLike[str]) -> int:
