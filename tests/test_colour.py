@@ -89,10 +89,18 @@ def _frames_of(da: Any) -> np.ndarray:
     return np.asarray(da.values).reshape(-1, *da.shape[-3:])
 
 
+#: big endian files, and their little endian twins: pydicom's apply_color_lut reads the
+#: tables of the first as little endian words (65280 as 255), so their RGB is the twin's
+TWINS = {
+    "OBXXXX1A_expb.dcm": "OBXXXX1A.dcm",
+    "OBXXXX1A_expb_2frame.dcm": "OBXXXX1A_2frame.dcm",
+}
+
+
 @pytest.mark.parametrize("name", list(PALETTES), ids=list(PALETTES))
 def test_palette_reads_as_rgb_equal_to_pydicom(tmp_path: Path, name: str) -> None:
     path = _shipped(name)
-    expected = _palette_rgb(path)
+    expected = _palette_rgb(_shipped(TWINS.get(name, name)))
     database = _database(tmp_path, path)
     da = database.series()[0].to_xarray()
     assert da.dims[-3:] == ("row", "column", "channel") and da.sizes["channel"] == 3
@@ -291,4 +299,20 @@ def test_eight_bit_descriptor_with_words_above_255_is_refused(tmp_path: Path) ->
     database = _database(tmp_path, path)
     with pytest.raises(db.InvalidFileError, match=r"\(0028,1101\).*8 bits per entry.*above 255"):
         database.series()[0].to_xarray().load()
+    database.close()
+
+
+@pytest.mark.parametrize("name", list(TWINS), ids=list(TWINS))
+def test_a_big_endian_palette_reads_as_its_little_endian_twin(tmp_path: Path, name: str) -> None:
+    """The same image in Explicit VR Big Endian: its colours had their two bytes swapped
+    (white 65280 read as 255), as pydicom's apply_color_lut gives them."""
+    big, little = _shipped(name), _shipped(TWINS[name])
+    np.testing.assert_array_equal(
+        pydicom.dcmread(big).pixel_array, pydicom.dcmread(little).pixel_array
+    )
+    expected = _palette_rgb(little)
+    database = _database(tmp_path, big)
+    got = _frames_of(database.series()[0].to_xarray())
+    assert got.dtype == np.uint16 and int(got.max()) == int(expected.max()) == 65280
+    np.testing.assert_array_equal(got, expected)
     database.close()

@@ -87,10 +87,41 @@ def _check_tables(path: str, ds: Any) -> None:
             )
 
 
+def _little_endian_tables(ds: Any) -> Any:
+    """``ds``, or, read from a big endian file, its palette with the tables' words swapped.
+
+    pydicom keeps an OW value as the bytes of the file, and its
+    ``apply_color_lut`` reads plain tables as little endian words whatever
+    the file's byte order (its segmented tables it reads right): a table of
+    a big endian file gave each colour with its two bytes swapped (65280 as
+    255). The tables are given to it as a little endian file would hold
+    them, in a new dataset of the palette alone; ``ds`` is left as it is.
+    """
+    from pydicom.dataset import Dataset
+
+    if getattr(ds, "original_encoding", (None, None))[1] is not False:
+        return ds
+    if "RedPaletteColorLookupTableData" not in ds:
+        return ds  # segmented, or none
+    palette = Dataset()
+    for element in ds:  # the palette module, (0028,1101-1224), and what pydicom checks
+        in_palette = element.tag >> 16 == 0x0028 and 0x1101 <= element.tag & 0xFFFF <= 0x1224
+        if in_palette or element.keyword == "PixelPresentation":
+            palette.add(element)
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        keyword = f"{colour}PaletteColorLookupTableData"
+        value = ds[keyword].value if keyword in ds else None
+        if isinstance(value, bytes) and len(value) % 2 == 0:
+            swapped = np.frombuffer(value, ">u2").astype("<u2").tobytes()
+            palette.add_new(keyword, "OW", swapped)
+    return palette
+
+
 def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
     from pydicom.pixels import apply_color_lut
 
+    ds = _little_endian_tables(ds)
     _check_tables(path, ds)
     try:
         rgb = apply_color_lut(indices, ds)
