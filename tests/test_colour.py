@@ -316,3 +316,23 @@ def test_a_big_endian_palette_reads_as_its_little_endian_twin(tmp_path: Path, na
     assert got.dtype == np.uint16 and int(got.max()) == int(expected.max()) == 65280
     np.testing.assert_array_equal(got, expected)
     database.close()
+
+
+def test_an_odd_number_of_eight_bit_entries_padded_to_even_reads(tmp_path: Path) -> None:
+    """255 entries of 8 bits: the OW table is 256 bytes, its last a pad (as every OW
+    value is padded to an even length). pydicom's apply_color_lut takes 256 / 255 * 8
+    bits per entry and refuses; the table is its 255 entries."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    lut = (np.arange(255) * np.array([[1], [3], [7]])) % 256
+    for i, colour in enumerate(("Red", "Green", "Blue")):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [255, 0, 8]
+        ds[f"{colour}PaletteColorLookupTableData"].value = lut[i].astype(np.uint8).tobytes() + b"\0"
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path)
+    stored = pydicom.dcmread(path).pixel_array
+    expected = np.moveaxis(lut[:, np.clip(stored, 0, 254)], 0, -1)  # beyond the last: the last
+    database = _database(tmp_path, str(path))
+    da = database.series()[0].to_xarray()
+    assert da.dtype == np.uint8
+    np.testing.assert_array_equal(_frames_of(da), expected)
+    database.close()

@@ -87,33 +87,55 @@ def _check_tables(path: str, ds: Any) -> None:
             )
 
 
-def _little_endian_tables(ds: Any) -> Any:
-    """``ds``, or, read from a big endian file, its palette with the tables' words swapped.
+def _entries(ds: Any, colour: str) -> int | None:
+    """The number of entries the descriptor of ``colour`` declares (0 is 65,536)."""
+    desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
+    try:
+        return int(desc[0]) or 2**16
+    except (TypeError, IndexError, ValueError):
+        return None
 
-    pydicom keeps an OW value as the bytes of the file, and its
-    ``apply_color_lut`` reads plain tables as little endian words whatever
-    the file's byte order (its segmented tables it reads right): a table of
-    a big endian file gave each colour with its two bytes swapped (65280 as
-    255). The tables are given to it as a little endian file would hold
-    them, in a new dataset of the palette alone; ``ds`` is left as it is.
+
+def _plain_tables(ds: Any) -> Any:
+    """``ds``, or a dataset of its palette alone with the tables as pydicom must be given them.
+
+    pydicom's ``apply_color_lut`` takes the bits per entry from a plain
+    table's length and reads its words as little endian. Two tables of
+    valid files it misread: those of a big endian file (pydicom keeps an OW
+    value as the file's bytes, so each colour had its two bytes swapped,
+    65280 read as 255), and an odd number of 8-bit entries, padded to an
+    even length as every OW value is (7.9 bits per entry: refused). Those
+    are given to it swapped to little endian and without the pad byte, in a
+    new dataset of the palette module alone; ``ds`` is left as it is.
     """
     from pydicom.dataset import Dataset
 
-    if getattr(ds, "original_encoding", (None, None))[1] is not False:
-        return ds
     if "RedPaletteColorLookupTableData" not in ds:
-        return ds  # segmented, or none
+        return ds  # segmented, or none: pydicom reads those by their descriptor
+    big = getattr(ds, "original_encoding", (None, None))[1] is False
+    fixed: dict[str, bytes] = {}
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        keyword = f"{colour}PaletteColorLookupTableData"
+        value = ds[keyword].value if keyword in ds else None
+        if not isinstance(value, bytes):
+            continue
+        table = value
+        if big and len(table) % 2 == 0:
+            table = np.frombuffer(table, ">u2").astype("<u2").tobytes()
+        entries = _entries(ds, colour)
+        if entries is not None and entries % 2 and len(table) == entries + 1:
+            table = table[:entries]  # the pad byte of an odd number of 8-bit entries
+        if table != value:
+            fixed[keyword] = table
+    if not fixed:
+        return ds
     palette = Dataset()
     for element in ds:  # the palette module, (0028,1101-1224), and what pydicom checks
         in_palette = element.tag >> 16 == 0x0028 and 0x1101 <= element.tag & 0xFFFF <= 0x1224
         if in_palette or element.keyword == "PixelPresentation":
             palette.add(element)
-    for colour in ("Red", "Green", "Blue", "Alpha"):
-        keyword = f"{colour}PaletteColorLookupTableData"
-        value = ds[keyword].value if keyword in ds else None
-        if isinstance(value, bytes) and len(value) % 2 == 0:
-            swapped = np.frombuffer(value, ">u2").astype("<u2").tobytes()
-            palette.add_new(keyword, "OW", swapped)
+    for keyword, table in fixed.items():
+        palette.add_new(keyword, "OW", table)
     return palette
 
 
@@ -121,7 +143,7 @@ def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
     from pydicom.pixels import apply_color_lut
 
-    ds = _little_endian_tables(ds)
+    ds = _plain_tables(ds)
     _check_tables(path, ds)
     try:
         rgb = apply_color_lut(indices, ds)
