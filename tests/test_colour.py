@@ -89,10 +89,18 @@ def _frames_of(da: Any) -> np.ndarray:
     return np.asarray(da.values).reshape(-1, *da.shape[-3:])
 
 
+#: big endian files, and their little endian twins: pydicom's apply_color_lut reads the
+#: tables of the first as little endian words (65280 as 255), so their RGB is the twin's
+TWINS = {
+    "OBXXXX1A_expb.dcm": "OBXXXX1A.dcm",
+    "OBXXXX1A_expb_2frame.dcm": "OBXXXX1A_2frame.dcm",
+}
+
+
 @pytest.mark.parametrize("name", list(PALETTES), ids=list(PALETTES))
 def test_palette_reads_as_rgb_equal_to_pydicom(tmp_path: Path, name: str) -> None:
     path = _shipped(name)
-    expected = _palette_rgb(path)
+    expected = _palette_rgb(_shipped(TWINS.get(name, name)))
     database = _database(tmp_path, path)
     da = database.series()[0].to_xarray()
     assert da.dims[-3:] == ("row", "column", "channel") and da.sizes["channel"] == 3
@@ -227,3 +235,104 @@ def test_a_palette_file_without_preamble_or_file_meta_reads(tmp_path: Path) -> N
     ds = pydicom.dcmread(path, force=True)
     ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
     assert np.array_equal(values.reshape(480, 640, 3), apply_color_lut(ds.pixel_array, ds))
+
+
+@pytest.mark.parametrize("kept", [0, 2, 100], ids=["empty", "one entry", "100 bytes"])
+def test_a_palette_table_shorter_than_its_descriptor_names_the_tag(
+    tmp_path: Path, kept: int
+) -> None:
+    """A table cut short made pydicom ask numpy for a 'uint0' or 'uint3' type, and
+    numpy's "Alias 'uint0' was removed in NumPy 2.0" was all the user read."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    for colour in ("Red", "Green", "Blue"):
+        element = ds[f"{colour}PaletteColorLookupTableData"]
+        element.value = element.value[:kept]
+    (tmp_path / "db").mkdir()
+    ds.save_as(tmp_path / "db" / "short.dcm")
+    database = db.database(tmp_path / "db")
+    database.mute()
+    with pytest.raises(db.InvalidFileError) as info:
+        database.series()[0].to_xarray().load()
+    message = str(info.value)
+    assert "short.dcm" in message and "cannot be applied" in message
+    assert "(0028,1201) 'Red Palette Color Lookup Table Data'" in message
+    assert f"is {kept} bytes long" in message and "[256, 0, 16]" in message
+    assert "subseries" in message and "uint" not in message
+    database.close()
+
+
+def _eight_bits_in_words(tmp_path: Path, lut: np.ndarray) -> str:
+    """A PALETTE COLOR file whose descriptors say 8 bits, with one entry per 16-bit word."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    for i, colour in enumerate(("Red", "Green", "Blue")):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [256, 0, 8]
+        ds[f"{colour}PaletteColorLookupTableData"].value = lut[i].astype("<u2").tobytes()
+    path = tmp_path / "words.dcm"
+    ds.save_as(path)
+    return str(path)
+
+
+def test_eight_bit_entries_in_sixteen_bit_words_are_eight_bit_colours(tmp_path: Path) -> None:
+    """PS3.3 C.7.6.3.1.5's note: 8-bit entries one to a 16-bit word (the table twice
+    the entries long). pydicom gives the words as uint16, so 0-255 read as 16-bit
+    colours, and the PNG export (16-bit colours / 257) wrote an all but black image."""
+    lut = (np.arange(256) * np.array([[1], [3], [7]])) % 256
+    path = _eight_bits_in_words(tmp_path, lut)
+    stored = pydicom.dcmread(path).pixel_array
+    expected = np.moveaxis(lut[:, stored], 0, -1)  # (frames, rows, columns, 3)
+    database = _database(tmp_path, path)
+    series = database.series()[0]
+    da = series.to_xarray()
+    assert da.dtype == np.uint8
+    np.testing.assert_array_equal(_frames_of(da), expected)
+    pytest.importorskip("matplotlib")
+    image = pytest.importorskip("PIL.Image")
+    out = series.export_as_png(tmp_path / "png")
+    png = np.asarray(image.open(sorted(out.rglob("*.png"))[0]))
+    np.testing.assert_array_equal(png, expected[0])
+    database.close()
+
+
+def test_eight_bit_descriptor_with_words_above_255_is_refused(tmp_path: Path) -> None:
+    lut = np.arange(256) * np.array([[1], [3], [200]])
+    path = _eight_bits_in_words(tmp_path, lut)
+    database = _database(tmp_path, path)
+    with pytest.raises(db.InvalidFileError, match=r"\(0028,1101\).*8 bits per entry.*above 255"):
+        database.series()[0].to_xarray().load()
+    database.close()
+
+
+@pytest.mark.parametrize("name", list(TWINS), ids=list(TWINS))
+def test_a_big_endian_palette_reads_as_its_little_endian_twin(tmp_path: Path, name: str) -> None:
+    """The same image in Explicit VR Big Endian: its colours had their two bytes swapped
+    (white 65280 read as 255), as pydicom's apply_color_lut gives them."""
+    big, little = _shipped(name), _shipped(TWINS[name])
+    np.testing.assert_array_equal(
+        pydicom.dcmread(big).pixel_array, pydicom.dcmread(little).pixel_array
+    )
+    expected = _palette_rgb(little)
+    database = _database(tmp_path, big)
+    got = _frames_of(database.series()[0].to_xarray())
+    assert got.dtype == np.uint16 and int(got.max()) == int(expected.max()) == 65280
+    np.testing.assert_array_equal(got, expected)
+    database.close()
+
+
+def test_an_odd_number_of_eight_bit_entries_padded_to_even_reads(tmp_path: Path) -> None:
+    """255 entries of 8 bits: the OW table is 256 bytes, its last a pad (as every OW
+    value is padded to an even length). pydicom's apply_color_lut takes 256 / 255 * 8
+    bits per entry and refuses; the table is its 255 entries."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    lut = (np.arange(255) * np.array([[1], [3], [7]])) % 256
+    for i, colour in enumerate(("Red", "Green", "Blue")):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [255, 0, 8]
+        ds[f"{colour}PaletteColorLookupTableData"].value = lut[i].astype(np.uint8).tobytes() + b"\0"
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path)
+    stored = pydicom.dcmread(path).pixel_array
+    expected = np.moveaxis(lut[:, np.clip(stored, 0, 254)], 0, -1)  # beyond the last: the last
+    database = _database(tmp_path, str(path))
+    da = database.series()[0].to_xarray()
+    assert da.dtype == np.uint8
+    np.testing.assert_array_equal(_frames_of(da), expected)
+    database.close()

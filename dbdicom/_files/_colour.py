@@ -7,7 +7,8 @@ header (read without the pixels) and the frames already read, so a palette
 costs one header read per call, whatever the number of frames.
 
 The values are what the tables hold: ``uint8`` or ``uint16`` as the tables
-have 8 or 16 bits per entry. An alpha table, if any, is left out: the result
+have 8 or 16 bits per entry (tables of 8-bit entries stored one to a 16-bit
+word, as some writers did, give ``uint8``). An alpha table, if any, is left out: the result
 is RGB.
 """
 
@@ -37,19 +38,156 @@ def _palette_header(path: str) -> Any:
         raise InvalidFileError(f"{path}: its header cannot be read: {exc}") from exc
 
 
+#: the way out of a palette that cannot be applied
+_WAY_OUT = "Re-export it from its source, or leave it out of the series with series.subseries(...)."
+
+
+def _label(keyword: str) -> str:
+    """``(0028,1201) 'Red Palette Color Lookup Table Data'`` for its keyword."""
+    from pydicom.datadict import dictionary_description, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    assert tag is not None, keyword
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {dictionary_description(tag)!r}"
+
+
+def _check_tables(path: str, ds: Any) -> None:
+    """Refuse, naming the tag, a plain palette table whose length its descriptor denies.
+
+    pydicom takes the bits per entry from the length of the red table over
+    the number of entries the descriptor gives: a table cut short makes that
+    0, 3 or 7 bits, and numpy's refusal of a 'uint0' type is all it says.
+    """
+    if "RedPaletteColorLookupTableData" not in ds:
+        return  # segmented, or none: pydicom's own messages say it
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        desc_kw = f"{colour}PaletteColorLookupTableDescriptor"
+        data_kw = f"{colour}PaletteColorLookupTableData"
+        if colour == "Alpha" and data_kw not in ds:
+            continue
+        desc = ds[desc_kw] if desc_kw in ds else None
+        data = ds[data_kw] if data_kw in ds else None
+        if desc is None or desc.VM != 3:
+            raise InvalidFileError(
+                f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+                f"{_label(desc_kw)} is {'missing' if desc is None else repr(desc.value)} "
+                f"(three numbers expected: entries, first mapped value, bits). {_WAY_OUT}"
+            )
+        entries, _, bits = desc.value
+        entries = entries or 2**16  # 0 means 65,536
+        size = len(data.value or b"") if data is not None else None
+        if size not in (entries, 2 * entries):
+            found = "missing" if size is None else f"{size} bytes long"
+            raise InvalidFileError(
+                f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+                f"{_label(data_kw)} is {found}, while {_label(desc_kw)} "
+                f"{list(desc.value)} says {entries} entries of {bits} bits "
+                f"({entries * -(-bits // 8)} bytes): the table is cut short or does not "
+                f"belong to this descriptor. {_WAY_OUT}"
+            )
+
+
+def _entries(ds: Any, colour: str) -> int | None:
+    """The number of entries the descriptor of ``colour`` declares (0 is 65,536)."""
+    desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
+    try:
+        return int(desc[0]) or 2**16
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def _plain_tables(ds: Any) -> Any:
+    """``ds``, or a dataset of its palette alone with the tables as pydicom must be given them.
+
+    pydicom's ``apply_color_lut`` takes the bits per entry from a plain
+    table's length and reads its words as little endian. Two tables of
+    valid files it misread: those of a big endian file (pydicom keeps an OW
+    value as the file's bytes, so each colour had its two bytes swapped,
+    65280 read as 255), and an odd number of 8-bit entries, padded to an
+    even length as every OW value is (7.9 bits per entry: refused). Those
+    are given to it swapped to little endian and without the pad byte, in a
+    new dataset of the palette module alone; ``ds`` is left as it is.
+    """
+    from pydicom.dataset import Dataset
+
+    if "RedPaletteColorLookupTableData" not in ds:
+        return ds  # segmented, or none: pydicom reads those by their descriptor
+    big = getattr(ds, "original_encoding", (None, None))[1] is False
+    fixed: dict[str, bytes] = {}
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        keyword = f"{colour}PaletteColorLookupTableData"
+        value = ds[keyword].value if keyword in ds else None
+        if not isinstance(value, bytes):
+            continue
+        table = value
+        if big and len(table) % 2 == 0:
+            table = np.frombuffer(table, ">u2").astype("<u2").tobytes()
+        entries = _entries(ds, colour)
+        if entries is not None and entries % 2 and len(table) == entries + 1:
+            table = table[:entries]  # the pad byte of an odd number of 8-bit entries
+        if table != value:
+            fixed[keyword] = table
+    if not fixed:
+        return ds
+    palette = Dataset()
+    for element in ds:  # the palette module, (0028,1101-1224), and what pydicom checks
+        in_palette = element.tag >> 16 == 0x0028 and 0x1101 <= element.tag & 0xFFFF <= 0x1224
+        if in_palette or element.keyword == "PixelPresentation":
+            palette.add(element)
+    for keyword, table in fixed.items():
+        palette.add_new(keyword, "OW", table)
+    return palette
+
+
 def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
     from pydicom.pixels import apply_color_lut
 
+    ds = _plain_tables(ds)
+    _check_tables(path, ds)
     try:
         rgb = apply_color_lut(indices, ds)
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
         raise InvalidFileError(
             f"{path}: it is a {PALETTE} image, but its palette (0028,1101-1223) "
-            f"cannot be applied: {exc}. Re-export it from its source, or leave it "
-            "out of the series with series.subseries(...)."
+            f"cannot be applied: {exc}. {_WAY_OUT}"
         ) from exc
+    if rgb.dtype == np.uint16 and _declared_bits(ds) == 8:
+        rgb = _eight_bits_in_sixteen(path, ds, rgb)
     return rgb[..., :3]
+
+
+def _declared_bits(ds: Any) -> int | None:
+    """The bits per entry the red descriptor (0028,1101) declares, if it says."""
+    desc = ds.get("RedPaletteColorLookupTableDescriptor")
+    try:
+        return int(desc[2])
+    except (TypeError, IndexError, ValueError):
+        return None
+
+
+def _eight_bits_in_sixteen(path: str, ds: Any, rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as the 8-bit entries it holds, from tables of 8-bit entries in 16-bit words.
+
+    PS3.3 C.7.6.3.1.5 notes that some writers stored 8-bit entries one to a
+    16-bit word, the high bits zero, which the tables' length (twice the
+    number of entries) reveals. pydicom gives those words as ``uint16``, so
+    their 0-255 would pass for 16-bit colours (an export to PNG scales
+    16-bit colours to 8 bits: all but black). A table whose words exceed
+    255 is not that, and is refused rather than cut.
+    """
+    from pydicom.pixels import apply_color_lut
+
+    entries, first, _ = (int(v) for v in ds.RedPaletteColorLookupTableDescriptor)
+    every = np.arange(first, first + (entries or 2**16), dtype=np.int32)
+    if int(apply_color_lut(every, ds).max()) > 255:
+        raise InvalidFileError(
+            f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
+            f"{_label('RedPaletteColorLookupTableDescriptor')} says 8 bits per entry, "
+            "while the tables hold 16-bit words with values above 255. "
+            f"{_WAY_OUT}"
+        )
+    return rgb.astype(np.uint8)
 
 
 def palette_bits(path: str | os.PathLike[str]) -> int:
