@@ -18,6 +18,10 @@ import os
 from typing import Any
 
 import numpy as np
+from pydicom.datadict import dictionary_description, tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_color_lut
 
 from .._errors import InvalidFileError
 from ._pydicom import read_dataset
@@ -30,8 +34,6 @@ PALETTE = "PALETTE COLOR"
 
 def _palette_header(path: str) -> Any:
     """The header of ``path`` (no pixels), as pydicom reads it."""
-    from pydicom.errors import InvalidDicomError
-
     try:
         return read_dataset(path, stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
@@ -44,8 +46,6 @@ _WAY_OUT = "Re-export it from its source, or leave it out of the series with ser
 
 def _label(keyword: str) -> str:
     """``(0028,1201) 'Red Palette Color Lookup Table Data'`` for its keyword."""
-    from pydicom.datadict import dictionary_description, tag_for_keyword
-
     tag = tag_for_keyword(keyword)
     assert tag is not None, keyword
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {dictionary_description(tag)!r}"
@@ -108,8 +108,6 @@ def _plain_tables(ds: Any) -> Any:
     are given to it swapped to little endian and without the pad byte, in a
     new dataset of the palette module alone; ``ds`` is left as it is.
     """
-    from pydicom.dataset import Dataset
-
     if "RedPaletteColorLookupTableData" not in ds:
         return ds  # segmented, or none: pydicom reads those by their descriptor
     big = getattr(ds, "original_encoding", (None, None))[1] is False
@@ -141,8 +139,6 @@ def _plain_tables(ds: Any) -> Any:
 
 def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     """RGB of ``indices`` through the palette of ``ds`` (pydicom's ``apply_color_lut``)."""
-    from pydicom.pixels import apply_color_lut
-
     ds = _plain_tables(ds)
     _check_tables(path, ds)
     try:
@@ -176,8 +172,6 @@ def _eight_bits_in_sixteen(path: str, ds: Any, rgb: np.ndarray) -> np.ndarray:
     16-bit colours to 8 bits: all but black). A table whose words exceed
     255 is not that, and is refused rather than cut.
     """
-    from pydicom.pixels import apply_color_lut
-
     entries, first, _ = (int(v) for v in ds.RedPaletteColorLookupTableDescriptor)
     every = np.arange(first, first + (entries or 2**16), dtype=np.int32)
     if int(apply_color_lut(every, ds).max()) > 255:
