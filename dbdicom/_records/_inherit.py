@@ -3,11 +3,13 @@
 The attributes of its level and the levels above, from its first file (or,
 for a new record without files, from its parents and its own), with who
 the patient is taken from its other files where the first left it empty;
-refused where its files name two people.
+refused where its files name two people. A new series says nothing of the
+series values it was not given: the first file written into it keeps its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
@@ -17,7 +19,7 @@ from ._edit import DELETE
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["PERSON", "held_values", "inherited"]
+__all__ = ["PERSON", "held_values", "inherited", "series_told"]
 
 
 def inherited(record: Record) -> dict[str, Any]:
@@ -52,6 +54,30 @@ def inherited(record: Record) -> dict[str, Any]:
         if values and out.get(keyword, "") in (DELETE, None, ""):
             out[keyword] = values[0]
     return out
+
+
+def series_told(
+    record: Record, values: dict[str, Any], first: Mapping[str, Any] | Record
+) -> dict[str, Any]:
+    """What ``record`` passes down (``values``: :func:`inherited`) to the first files into it.
+
+    A new series without files was told only the values it was given: it
+    says nothing of the other attributes of its level (:data:`DELETE` in
+    ``values``), and ``first``'s stay: the values of the dataset given to
+    ``new_instance``, or those of the first file of the record ``first``
+    copied or moved into it (its equipment, PatientPosition, protocol,
+    Modality...), for every file written into it in one call. The
+    patient's and study's values, and those of a series with files, are
+    ``values``' (who the patient is, which study, what the series' files say).
+    """
+    if record.level != "series" or ("series", record.uid) not in record._db._editor.empty:
+        return values
+    level = LEVEL_ATTRIBUTES["series"]
+    if not isinstance(first, Mapping):
+        first = held_values(first)
+    return {
+        k: (first.get(k, DELETE) if v is DELETE and k in level else v) for k, v in values.items()
+    }
 
 
 def held_values(record: Record) -> dict[str, Any]:

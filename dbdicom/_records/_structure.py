@@ -31,7 +31,7 @@ from ._attributes import (
 )
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
-from ._inherit import inherited
+from ._inherit import inherited, series_told
 from ._parents import check_parent, is_empty
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def move_to(record: Record, parent: Record) -> Record:
         return record
     editor = _editor(record)
     editor.begin()
-    values = inherited(parent)
+    values = series_told(parent, inherited(parent), record)
     if is_empty(record):
         empty = editor.empty.get(record.level, record.uid)
         assert empty is not None
@@ -270,7 +270,10 @@ def _copy_files(records: list[Record], parent: Record, src: Editor, dst: Editor)
     """Copies of ``records`` (one level, with files, of ``src``) under ``parent``, one pass."""
     # under its own parent a copy keeps each file's values of the levels above (the
     # parent's are its first file's: a value that differs by file would be lost)
-    values = {} if all(parent == r.parent for r in records) else inherited(parent)
+    if all(parent == r.parent for r in records):
+        values = {}
+    else:
+        values = series_told(parent, inherited(parent), records[0])
     level = records[0].level
     depth = LEVELS.index(level) - 1
     renew: dict[tuple[int, str], str] = {}
@@ -432,6 +435,11 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     :func:`~dbdicom._templates.modality_image`), whose made-up values
     (acquisition, equipment, dates) follow the rules of a frame written
     from an array (see :func:`~dbdicom._dataset.new_file_placeholders`).
+    The values of the patient and study are the
+    records' (who the patient is, which study), and so are those of a
+    series with files; a new series without files gives only what it was
+    given: the ``dataset``'s other series values (its equipment,
+    PatientPosition, protocol) stay.
     """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
@@ -440,6 +448,13 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     values = inherited(series)
     empty = is_empty(series)
     rows = np.array([], int) if empty else series._rows()
+    extra: dict[str, Any] = {}
+    for name, value in attrs.items():
+        if custom(name) is not None:
+            extra[name] = custom(name).check(value)  # type: ignore[union-attr]
+        else:
+            number, keyword, vr = resolve_tag(name)
+            extra[keyword] = to_dicom(number, value, vr)
     if dataset is None:
         size = (
             (series.unique("Rows") or [64])[0] if not empty else 64,
@@ -464,18 +479,14 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
             }
     else:
         ds = copy_dataset(dataset)
+        values = series_told(series, values, {k: ds[k].value for k in values if k in ds})
     uid = new_uid()
     values = {k: v for k, v in values.items() if not (k == "Modality" and dataset is None)}
-    extra: dict[str, Any] = {
+    extra = {
         "SOPInstanceUID": uid,
         "InstanceNumber": _next_number(series._db, rows, "InstanceNumber"),
+        **extra,
     }
-    for name, value in attrs.items():
-        if custom(name) is not None:
-            extra[name] = custom(name).check(value)  # type: ignore[union-attr]
-        else:
-            number, keyword, vr = resolve_tag(name)
-            extra[keyword] = to_dicom(number, value, vr)
     apply_values(ds, values, new_file=True)
     apply_values(ds, extra, new_file=True)
     if getattr(ds, "file_meta", None) is None or "TransferSyntaxUID" not in ds.file_meta:
