@@ -467,6 +467,19 @@ def test_a_dataset_written_into_a_new_series_keeps_its_series_values(tmp_path: P
     assert (ds.Manufacturer, ds.PatientPosition) == (source.Manufacturer, "HFS")
 
 
+def test_a_new_instance_given_a_study_date_has_content_of_that_date(tmp_path: Path) -> None:
+    """``new_instance(StudyDate=...)`` in a study without a date wrote that StudyDate
+    with an empty ContentDate, and the next file of the (now dated) study its date."""
+    study = _study(tmp_path)
+    first = study.new_series().new_instance(StudyDate="20240301")
+    second = study.new_series().new_instance()
+    for instance in (first, second):
+        ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+        assert (ds.StudyDate, ds.SeriesDate, ds.ContentDate) == ("20240301",) * 3
+        assert (ds.StudyTime, ds.ContentTime) == ("", "")
+    assert dciodvfy_errors(first.files()[0]) == []
+
+
 def test_a_new_instance_in_a_series_without_equipment_has_it_empty(tmp_path: Path) -> None:
     """The series' files have no PatientPosition nor Manufacturer: a new file of the series
     has them present without a value (Type 2: a series has one of each, none is known),

@@ -434,8 +434,9 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     size made from the template of its Modality (see
     :func:`~dbdicom._templates.modality_image`), whose made-up values
     (acquisition, equipment, dates) follow the rules of a frame written
-    from an array (see :func:`~dbdicom._dataset.new_file_placeholders`).
-    The values of the patient and study are the
+    from an array (see :func:`~dbdicom._dataset.new_file_placeholders`;
+    its dates are those of its study, or the StudyDate and StudyTime
+    given in ``attrs``). The values of the patient and study are the
     records' (who the patient is, which study), and so are those of a
     series with files; a new series without files gives only what it was
     given: the ``dataset``'s other series values (its equipment,
@@ -467,7 +468,10 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         # the template's made-up values (FlipAngle, a scanner, dates...) as a written
         # frame's: true, empty or left out; a new series' own then say no more
         given = {resolve_tag(name)[0] for name in attrs if custom(name) is None}
-        study = {k: REMOVE if values.get(k) is DELETE else values.get(k) for k in _WHEN}
+        # the dates it is given are its study's (new_instance(StudyDate=...) in an
+        # undated study: its ContentDate that date, as the next file's would be)
+        when = {**values, **{k: extra[k] for k in _WHEN if k in extra}}
+        study = {k: REMOVE if when.get(k) is DELETE else when.get(k) for k in _WHEN}
         own = {
             resolve_tag(k)[0] for k, v in values.items() if v is not DELETE and custom(k) is None
         }
