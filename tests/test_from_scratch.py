@@ -492,3 +492,15 @@ def test_a_new_instance_in_a_series_without_equipment_has_it_empty(tmp_path: Pat
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     assert (ds.PatientPosition, ds.Manufacturer) == ("", "")
     assert dciodvfy_errors(path) == []  # MR_small's own errors are those two
+
+
+def test_a_dataset_of_another_patient_keeps_none_of_their_other_ids(tmp_path: Path) -> None:
+    """``new_instance(dataset)`` below a new patient emptied the dataset's
+    OtherPatientIDsSequence (another person's IDs) to a sequence of no items: dciodvfy
+    errors (Type 3, 1-n items). It is left out."""
+    source = pydicom.dcmread(Path(pydicom.__file__).parent / "data/test_files/CT_small.dcm")
+    assert len(source.OtherPatientIDsSequence) == 2
+    instance = _study(tmp_path).new_series().new_instance(source)
+    ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+    assert "OtherPatientIDsSequence" not in ds and ds.PatientName == "X"
+    assert dciodvfy_errors(instance.files()[0]) == []

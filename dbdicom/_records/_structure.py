@@ -146,9 +146,11 @@ def _user_value(value: Any) -> Any:
 def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
     """Set ``values`` (keyword -> value, custom attributes too) in ``ds``.
 
-    ``DELETE`` removes an element; in a ``new_file`` made from a template it
-    removes the template's made-up value unless the file needs it
-    (:data:`TEMPLATE_KEEPS`).
+    ``DELETE`` removes an element; in a ``new_file`` (from a template or a
+    user's dataset) it empties the element unless the file needs its value
+    (:data:`TEMPLATE_KEEPS`), and removes a sequence (a sequence without
+    items is no valid value of the Type 3 ones a record may lack:
+    OtherPatientIDsSequence).
     """
     for keyword, value in values.items():
         attribute = custom(keyword)
@@ -158,7 +160,8 @@ def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) ->
         if new_file and value is DELETE:
             # a new file: the template's made-up values go, what it needs stays
             if keyword in ds and keyword not in TEMPLATE_KEEPS:
-                put(ds, *resolve_tag(keyword)[::2], None)
+                number, _, vr = resolve_tag(keyword)
+                put(ds, number, vr, DELETE if vr == "SQ" else None)
             continue
         number, _, vr = resolve_tag(keyword)
         put(ds, number, vr, value)
