@@ -311,6 +311,26 @@ def test_instances_copied_or_moved_into_a_new_series_keep_its_values(demo: db.Da
     assert dciodvfy_errors(moved.files()[0]) == []
 
 
+def test_a_subseries_keeps_each_files_own_value_its_series_differ_in(demo_folder: Path) -> None:
+    """Files of a series that differ in a series attribute (here PatientPosition): a
+    subseries' copies lost it (its new series has none); each keeps its own, none is
+    given another file's."""
+    paths = [p for p in sorted(demo_folder.rglob("*.dcm")) if read(p).SeriesDescription == "VFA"]
+    first = pydicom.dcmread(paths[0])
+    first.PatientPosition = "FFS"
+    first.save_as(paths[0])
+    series = db.database(demo_folder).series(SeriesDescription="VFA")[0]
+    sub = series.subseries(FlipAngle=first.FlipAngle)
+
+    def positions(paths: list[str]) -> list[str]:
+        return sorted(
+            read(p).PatientPosition for p in paths if read(p).FlipAngle == first.FlipAngle
+        )
+
+    assert positions(sub.files()) == positions(series.files()) == ["FFS"] + ["HFS"] * 5
+    series.database.restore()
+
+
 def test_copy_or_move_to_a_path_says_what_to_pass(demo: db.Database, tmp_path: Path) -> None:
     """A folder's path where a record is wanted: an error that writes the call to make."""
     series = demo.series(SeriesDescription="T2w")[0]

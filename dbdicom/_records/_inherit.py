@@ -4,12 +4,11 @@ The attributes of its level and the levels above, from its first file (or,
 for a new record without files, from its parents and its own), with who
 the patient is taken from its other files where the first left it empty;
 refused where its files name two people. A new series says nothing of the
-series values it was not given: the first file written into it keeps its own.
+series values it was not given: the files written into it keep their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
@@ -56,28 +55,22 @@ def inherited(record: Record) -> dict[str, Any]:
     return out
 
 
-def series_told(
-    record: Record, values: dict[str, Any], first: Mapping[str, Any] | Record
-) -> dict[str, Any]:
+def series_told(record: Record, values: dict[str, Any]) -> dict[str, Any]:
     """What ``record`` passes down (``values``: :func:`inherited`) to the first files into it.
 
     A new series without files was told only the values it was given: it
     says nothing of the other attributes of its level (:data:`DELETE` in
-    ``values``), and ``first``'s stay: the values of the dataset given to
-    ``new_instance``, or those of the first file of the record ``first``
-    copied or moved into it (its equipment, PatientPosition, protocol,
-    Modality...), for every file written into it in one call. The
+    ``values``), which are left out of the values it passes down, so that
+    each file written into it keeps its own (the dataset given to
+    ``new_instance``, each file copied or moved into it: its equipment,
+    PatientPosition, protocol, Modality...; never another file's). The
     patient's and study's values, and those of a series with files, are
     ``values``' (who the patient is, which study, what the series' files say).
     """
     if record.level != "series" or ("series", record.uid) not in record._db._editor.empty:
         return values
     level = LEVEL_ATTRIBUTES["series"]
-    if not isinstance(first, Mapping):
-        first = held_values(first)
-    return {
-        k: (first.get(k, DELETE) if v is DELETE and k in level else v) for k, v in values.items()
-    }
+    return {k: v for k, v in values.items() if v is not DELETE or k not in level}
 
 
 def held_values(record: Record) -> dict[str, Any]:

@@ -214,7 +214,7 @@ def move_to(record: Record, parent: Record) -> Record:
         return record
     editor = _editor(record)
     editor.begin()
-    values = series_told(parent, inherited(parent), record)
+    values = series_told(parent, inherited(parent))
     if is_empty(record):
         empty = editor.empty.get(record.level, record.uid)
         assert empty is not None
@@ -276,7 +276,7 @@ def _copy_files(records: list[Record], parent: Record, src: Editor, dst: Editor)
     if all(parent == r.parent for r in records):
         values = {}
     else:
-        values = series_told(parent, inherited(parent), records[0])
+        values = series_told(parent, inherited(parent))
     level = records[0].level
     depth = LEVELS.index(level) - 1
     renew: dict[tuple[int, str], str] = {}
@@ -486,7 +486,7 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
             }
     else:
         ds = copy_dataset(dataset)
-        values = series_told(series, values, {k: ds[k].value for k in values if k in ds})
+        values = series_told(series, values)
     uid = new_uid()
     values = {k: v for k, v in values.items() if not (k == "Modality" and dataset is None)}
     extra = {
