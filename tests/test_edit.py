@@ -286,6 +286,51 @@ def test_copy_to_another_patient_and_another_database(demo: db.Database, tmp_pat
     assert other.patients() == []
 
 
+#: what the demo's MR files have at the series level (and the study's, which stays)
+_OF_THE_SERIES = ("Modality", "FrameOfReferenceUID", "Manufacturer", "InstitutionName",
+                  "PatientPosition", "SeriesDate")  # fmt: skip
+
+
+def test_instances_copied_or_moved_into_a_new_series_keep_its_values(demo: db.Database) -> None:
+    """``instance.copy_to(series.new_sibling())`` removed the copy's Modality and
+    FrameOfReferenceUID (Type 1: dciodvfy errors), Manufacturer, PatientPosition...:
+    a new series says nothing of what it was not given. Once it has a file, its values
+    are that file's."""
+    t2w, vfa = demo.series(SeriesDescription="T2w")[0], demo.series(SeriesDescription="VFA")[0]
+    vfa.Manufacturer = "Acme"
+    source = read(vfa.files()[0])
+    copy = vfa.instances()[0].copy_to(vfa.new_sibling(SeriesDescription="one"))
+    copied = read(copy.files()[0])
+    assert [copied.get(k) for k in _OF_THE_SERIES] == [source.get(k) for k in _OF_THE_SERIES]
+    assert (copied.SeriesDescription, copied.StudyInstanceUID) == ("one", vfa.parent.uid)
+    assert dciodvfy_errors(copy.files()[0]) == []
+    then = t2w.instances()[0].copy_to(copy.parent)  # a T2w file in the series of a VFA one
+    assert read(then.files()[0]).Manufacturer == "Acme"
+    moved = t2w.instances()[1].move_to(vfa.new_sibling(SeriesDescription="three"))
+    assert read(moved.files()[0]).Manufacturer == read(t2w.files()[0]).Manufacturer != "Acme"
+    assert dciodvfy_errors(moved.files()[0]) == []
+
+
+def test_a_subseries_keeps_each_files_own_value_its_series_differ_in(demo_folder: Path) -> None:
+    """Files of a series that differ in a series attribute (here PatientPosition): a
+    subseries' copies lost it (its new series has none); each keeps its own, none is
+    given another file's."""
+    paths = [p for p in sorted(demo_folder.rglob("*.dcm")) if read(p).SeriesDescription == "VFA"]
+    first = pydicom.dcmread(paths[0])
+    first.PatientPosition = "FFS"
+    first.save_as(paths[0])
+    series = db.database(demo_folder).series(SeriesDescription="VFA")[0]
+    sub = series.subseries(FlipAngle=first.FlipAngle)
+
+    def positions(paths: list[str]) -> list[str]:
+        return sorted(
+            read(p).PatientPosition for p in paths if read(p).FlipAngle == first.FlipAngle
+        )
+
+    assert positions(sub.files()) == positions(series.files()) == ["FFS"] + ["HFS"] * 5
+    series.database.restore()
+
+
 def test_copy_or_move_to_a_path_says_what_to_pass(demo: db.Database, tmp_path: Path) -> None:
     """A folder's path where a record is wanted: an error that writes the call to make."""
     series = demo.series(SeriesDescription="T2w")[0]

@@ -438,3 +438,69 @@ def test_an_inversion_time_the_series_gives_makes_the_sequence_inversion_recover
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         assert (float(ds.InversionTime), ds.ScanningSequence) == (300.0, "IR")
         assert dciodvfy_errors(path) == []
+
+
+_MR_SMALL = Path(pydicom.__file__).parent / "data" / "test_files" / "MR_small.dcm"
+#: values of the series level that MR_small.dcm has (its scanner, where the patient lay)
+_SERIES_VALUES = ("Manufacturer", "InstitutionName", "StationName", "ManufacturerModelName",
+                  "PatientPosition", "FrameOfReferenceUID", "Modality")  # fmt: skip
+
+
+def test_a_dataset_written_into_a_new_series_keeps_its_series_values(tmp_path: Path) -> None:
+    """``new_series().new_instance(dataset)`` emptied the dataset's Manufacturer,
+    InstitutionName, StationName, model and PatientPosition: a new series that was not
+    given them says nothing of them. Who the patient is and which study stay the records'."""
+    source = pydicom.dcmread(_MR_SMALL)
+    study = _study(tmp_path)
+    series = study.new_series(SeriesDescription="copy", StationName="given")
+    ds = pydicom.dcmread(series.new_instance(source).files()[0], stop_before_pixels=True)
+    expected = {k: source[k].value for k in _SERIES_VALUES} | {"StationName": "given"}
+    assert {k: ds.get(k) for k in _SERIES_VALUES} == expected
+    assert ds.SeriesDescription == "copy"
+    assert (ds.PatientName, ds.PatientID, ds.PatientSex) == ("X", study.PatientID, "")
+    assert (ds.StudyInstanceUID, ds.StudyID) == (study.uid, "")
+    assert dciodvfy_errors(series.files()[0]) == []
+    # the series has a file now: its values are those of every file written into it
+    other = pydicom.dcmread(_MR_SMALL)
+    other.Manufacturer, other.PatientPosition = "Acme", "FFS"
+    ds = pydicom.dcmread(series.new_instance(other).files()[0], stop_before_pixels=True)
+    assert (ds.Manufacturer, ds.PatientPosition) == (source.Manufacturer, "HFS")
+
+
+def test_a_new_instance_given_a_study_date_has_content_of_that_date(tmp_path: Path) -> None:
+    """``new_instance(StudyDate=...)`` in a study without a date wrote that StudyDate
+    with an empty ContentDate, and the next file of the (now dated) study its date."""
+    study = _study(tmp_path)
+    first = study.new_series().new_instance(StudyDate="20240301")
+    second = study.new_series().new_instance()
+    for instance in (first, second):
+        ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+        assert (ds.StudyDate, ds.SeriesDate, ds.ContentDate) == ("20240301",) * 3
+        assert (ds.StudyTime, ds.ContentTime) == ("", "")
+    assert dciodvfy_errors(first.files()[0]) == []
+
+
+def test_a_new_instance_in_a_series_without_equipment_has_it_empty(tmp_path: Path) -> None:
+    """The series' files have no PatientPosition nor Manufacturer: a new file of the series
+    has them present without a value (Type 2: a series has one of each, none is known),
+    not dbdicom's nor the template's."""
+    source = pydicom.dcmread(_MR_SMALL)
+    del source.PatientPosition, source.Manufacturer
+    source.save_as(tmp_path / "mr.dcm")
+    series = db.database(tmp_path).series()[0]
+    path = series.new_instance().files()[0]
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    assert (ds.PatientPosition, ds.Manufacturer) == ("", "")
+    assert dciodvfy_errors(path) == []  # MR_small's own errors are those two
+
+
+def test_a_dataset_of_another_patient_keeps_none_of_their_other_ids(tmp_path: Path) -> None:
+    """``new_instance(dataset)`` below a new patient emptied the dataset's
+    OtherPatientIDsSequence (another person's IDs) to a sequence of no items: dciodvfy
+    errors (Type 3, 1-n items). It is left out."""
+    source = pydicom.dcmread(Path(pydicom.__file__).parent / "data/test_files/CT_small.dcm")
+    assert len(source.OtherPatientIDsSequence) == 2
+    instance = _study(tmp_path).new_series().new_instance(source)
+    ds = pydicom.dcmread(instance.files()[0], stop_before_pixels=True)
+    assert "OtherPatientIDsSequence" not in ds and ds.PatientName == "X"
+    assert dciodvfy_errors(instance.files()[0]) == []

@@ -3,7 +3,8 @@
 The attributes of its level and the levels above, from its first file (or,
 for a new record without files, from its parents and its own), with who
 the patient is taken from its other files where the first left it empty;
-refused where its files name two people.
+refused where its files name two people. A new series says nothing of the
+series values it was not given: the files written into it keep their own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ._edit import DELETE
 if TYPE_CHECKING:
     from ._record import Record
 
-__all__ = ["PERSON", "held_values", "inherited"]
+__all__ = ["PERSON", "held_values", "inherited", "series_told"]
 
 
 def inherited(record: Record) -> dict[str, Any]:
@@ -52,6 +53,24 @@ def inherited(record: Record) -> dict[str, Any]:
         if values and out.get(keyword, "") in (DELETE, None, ""):
             out[keyword] = values[0]
     return out
+
+
+def series_told(record: Record, values: dict[str, Any]) -> dict[str, Any]:
+    """What ``record`` passes down (``values``: :func:`inherited`) to the first files into it.
+
+    A new series without files was told only the values it was given: it
+    says nothing of the other attributes of its level (:data:`DELETE` in
+    ``values``), which are left out of the values it passes down, so that
+    each file written into it keeps its own (the dataset given to
+    ``new_instance``, each file copied or moved into it: its equipment,
+    PatientPosition, protocol, Modality...; never another file's). The
+    patient's and study's values, and those of a series with files, are
+    ``values``' (who the patient is, which study, what the series' files say).
+    """
+    if record.level != "series" or ("series", record.uid) not in record._db._editor.empty:
+        return values
+    level = LEVEL_ATTRIBUTES["series"]
+    return {k: v for k, v in values.items() if v is not DELETE or k not in level}
 
 
 def held_values(record: Record) -> dict[str, Any]:

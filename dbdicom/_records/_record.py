@@ -446,9 +446,9 @@ class Record(Exports, Views, Deletes, Membership):
     def new_instance(self, dataset: Any = None, **attributes: Any) -> Record:
         """A new instance (a file) in this series, with ``attributes``.
 
-        A copy of ``dataset`` (a pydicom Dataset), or a blank image of the
-        series' size made from the template of its Modality (CT Image for CT,
-        MR Image for MR or none, else Secondary Capture).
+        A copy of ``dataset`` (a pydicom Dataset; patient, study and series values the records',
+        a new series' only those it was given), or a blank image of the series' size from the
+        template of its Modality (CT Image for CT, MR Image for MR or none, else Secondary Capture).
         """
         if self.level != "series":
             return new_child(self, "instance", attributes)

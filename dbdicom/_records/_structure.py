@@ -31,7 +31,7 @@ from ._attributes import (
 )
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
-from ._inherit import inherited
+from ._inherit import inherited, series_told
 from ._parents import check_parent, is_empty
 
 if TYPE_CHECKING:
@@ -146,9 +146,11 @@ def _user_value(value: Any) -> Any:
 def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
     """Set ``values`` (keyword -> value, custom attributes too) in ``ds``.
 
-    ``DELETE`` removes an element; in a ``new_file`` made from a template it
-    removes the template's made-up value unless the file needs it
-    (:data:`TEMPLATE_KEEPS`).
+    ``DELETE`` removes an element; in a ``new_file`` (from a template or a
+    user's dataset) it empties the element unless the file needs its value
+    (:data:`TEMPLATE_KEEPS`), and removes a sequence (a sequence without
+    items is no valid value of the Type 3 ones a record may lack:
+    OtherPatientIDsSequence).
     """
     for keyword, value in values.items():
         attribute = custom(keyword)
@@ -158,7 +160,8 @@ def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) ->
         if new_file and value is DELETE:
             # a new file: the template's made-up values go, what it needs stays
             if keyword in ds and keyword not in TEMPLATE_KEEPS:
-                put(ds, *resolve_tag(keyword)[::2], None)
+                number, _, vr = resolve_tag(keyword)
+                put(ds, number, vr, DELETE if vr == "SQ" else None)
             continue
         number, _, vr = resolve_tag(keyword)
         put(ds, number, vr, value)
@@ -211,7 +214,7 @@ def move_to(record: Record, parent: Record) -> Record:
         return record
     editor = _editor(record)
     editor.begin()
-    values = inherited(parent)
+    values = series_told(parent, inherited(parent))
     if is_empty(record):
         empty = editor.empty.get(record.level, record.uid)
         assert empty is not None
@@ -270,7 +273,10 @@ def _copy_files(records: list[Record], parent: Record, src: Editor, dst: Editor)
     """Copies of ``records`` (one level, with files, of ``src``) under ``parent``, one pass."""
     # under its own parent a copy keeps each file's values of the levels above (the
     # parent's are its first file's: a value that differs by file would be lost)
-    values = {} if all(parent == r.parent for r in records) else inherited(parent)
+    if all(parent == r.parent for r in records):
+        values = {}
+    else:
+        values = series_told(parent, inherited(parent))
     level = records[0].level
     depth = LEVELS.index(level) - 1
     renew: dict[tuple[int, str], str] = {}
@@ -431,7 +437,13 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     size made from the template of its Modality (see
     :func:`~dbdicom._templates.modality_image`), whose made-up values
     (acquisition, equipment, dates) follow the rules of a frame written
-    from an array (see :func:`~dbdicom._dataset.new_file_placeholders`).
+    from an array (see :func:`~dbdicom._dataset.new_file_placeholders`;
+    its dates are those of its study, or the StudyDate and StudyTime
+    given in ``attrs``). The values of the patient and study are the
+    records' (who the patient is, which study), and so are those of a
+    series with files; a new series without files gives only what it was
+    given: the ``dataset``'s other series values (its equipment,
+    PatientPosition, protocol) stay.
     """
     if series.level != "series":
         raise DicomError(f"instances go into a series, not a {series.level}.")
@@ -440,6 +452,13 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
     values = inherited(series)
     empty = is_empty(series)
     rows = np.array([], int) if empty else series._rows()
+    extra: dict[str, Any] = {}
+    for name, value in attrs.items():
+        if custom(name) is not None:
+            extra[name] = custom(name).check(value)  # type: ignore[union-attr]
+        else:
+            number, keyword, vr = resolve_tag(name)
+            extra[keyword] = to_dicom(number, value, vr)
     if dataset is None:
         size = (
             (series.unique("Rows") or [64])[0] if not empty else 64,
@@ -452,7 +471,10 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
         # the template's made-up values (FlipAngle, a scanner, dates...) as a written
         # frame's: true, empty or left out; a new series' own then say no more
         given = {resolve_tag(name)[0] for name in attrs if custom(name) is None}
-        study = {k: REMOVE if values.get(k) is DELETE else values.get(k) for k in _WHEN}
+        # the dates it is given are its study's (new_instance(StudyDate=...) in an
+        # undated study: its ContentDate that date, as the next file's would be)
+        when = {**values, **{k: extra[k] for k in _WHEN if k in extra}}
+        study = {k: REMOVE if when.get(k) is DELETE else when.get(k) for k in _WHEN}
         own = {
             resolve_tag(k)[0] for k, v in values.items() if v is not DELETE and custom(k) is None
         }
@@ -464,18 +486,14 @@ def new_instance(series: Record, dataset: Dataset | None, attrs: dict[str, Any])
             }
     else:
         ds = copy_dataset(dataset)
+        values = series_told(series, values)
     uid = new_uid()
     values = {k: v for k, v in values.items() if not (k == "Modality" and dataset is None)}
-    extra: dict[str, Any] = {
+    extra = {
         "SOPInstanceUID": uid,
         "InstanceNumber": _next_number(series._db, rows, "InstanceNumber"),
+        **extra,
     }
-    for name, value in attrs.items():
-        if custom(name) is not None:
-            extra[name] = custom(name).check(value)  # type: ignore[union-attr]
-        else:
-            number, keyword, vr = resolve_tag(name)
-            extra[keyword] = to_dicom(number, value, vr)
     apply_values(ds, values, new_file=True)
     apply_values(ds, extra, new_file=True)
     if getattr(ds, "file_meta", None) is None or "TransferSyntaxUID" not in ds.file_meta:
