@@ -91,9 +91,9 @@ def told(record: Record, values: dict[str, Any], source: Record | None) -> dict[
     PatientBirthDate...: :data:`DELETE` where it has none), the same for
     every file written into it in this call, as those of its files are for
     later ones. Who the patient is, where not given, is refused where
-    ``source``'s files name two people (see :func:`inherited`). Values given to the new records,
-    their keys (a new patient's PatientID) and those of records with files
-    are ``values``'.
+    ``source``'s files name two people (see :func:`inherited`). Values
+    given to the new records, their keys (a new patient's PatientID) and
+    those of records with files are ``values``'.
     """
     editor = record._db._editor
     new_levels = set()
