@@ -5,6 +5,8 @@ for a new record without files, from its parents and its own), with who
 the patient is taken from its other files where the first left it empty;
 refused where its files name two people. A new series says nothing of the
 series values it was not given: the files written into it keep their own.
+A new patient or study is given the values it was not given by the first
+files copied or moved into it (one visit has one StudyDate, StudyID...).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import DicomError
-from ._attributes import LEVEL_ATTRIBUTES, LEVELS, person_value
+from ._attributes import LEVEL_ATTRIBUTES, LEVELS, level_of, person_value
 from ._edit import DELETE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._record import Record
 
-__all__ = ["PERSON", "held_values", "inherited", "series_told"]
+__all__ = ["PERSON", "held_values", "inherited", "series_told", "told"]
 
 
 def inherited(record: Record) -> dict[str, Any]:
@@ -42,8 +46,12 @@ def inherited(record: Record) -> dict[str, Any]:
             out.setdefault(keyword, DELETE)  # unless given to a record above for it
         out.update(empty.attrs)
         return out
-    people = _refuse_two_people(record)
-    out = held_values(record)
+    return _with_people(record, held_values(record), PERSON)
+
+
+def _with_people(record: Record, out: dict[str, Any], keywords: Sequence[str]) -> dict[str, Any]:
+    """``out`` (``record``'s first file's values) with who the patient is of ``keywords``."""
+    people = _refuse_two_people(record, keywords)
     # who the patient is, where the first file left it empty (an export that
     # blanked PatientName or PatientBirthDate, Type 2, in one file): the
     # value of ``record``'s other files, which name one person (else refused).
@@ -67,10 +75,43 @@ def series_told(record: Record, values: dict[str, Any]) -> dict[str, Any]:
     patient's and study's values, and those of a series with files, are
     ``values``' (who the patient is, which study, what the series' files say).
     """
-    if record.level != "series" or ("series", record.uid) not in record._db._editor.empty:
+    return told(record, values, None)
+
+
+def told(record: Record, values: dict[str, Any], source: Record | None) -> dict[str, Any]:
+    """What ``record`` passes down (``values``: :func:`inherited`) to the files of ``source``.
+
+    ``source`` (a record with files, copied or moved below ``record``; None
+    for a dataset given to ``new_instance``) fills in what the new records
+    at and above ``record`` (without files) were not told, as
+    :func:`series_told` says for a series: its series values are left out
+    (each file keeps its own). A new study or patient is one visit, one
+    person: its values not given are ``source``'s first file's (its
+    StudyDate, StudyTime, StudyID, AccessionNumber, PatientName,
+    PatientBirthDate...: :data:`DELETE` where it has none), the same for
+    every file written into it in this call, as those of its files are for
+    later ones. Who the patient is, where not given, is refused where
+    ``source``'s files name two people (see :func:`inherited`). Values
+    given to the new records, their keys (a new patient's PatientID) and
+    those of records with files are ``values``'.
+    """
+    editor = record._db._editor
+    new_levels = set()
+    at: tuple[str, str] | None = (record.level, record.uid)
+    while at is not None and at in editor.empty:
+        new_levels.add(at[0])
+        empty = editor.empty.get(*at)
+        at = empty.parent if empty is not None else None
+    untold = {k for k, v in values.items() if v is DELETE and level_of(k) in new_levels}
+    if not untold:
         return values
-    level = LEVEL_ATTRIBUTES["series"]
-    return {k: v for k, v in values.items() if v is not DELETE or k not in level}
+    out = {k: v for k, v in values.items() if k not in untold or level_of(k) != "series"}
+    asked = untold - set(LEVEL_ATTRIBUTES["series"])
+    if source is None or not asked:
+        return out
+    held = _with_people(source, held_values(source), [k for k in PERSON if k in asked])
+    out.update({k: held.get(k, DELETE) for k in asked})
+    return out
 
 
 def held_values(record: Record) -> dict[str, Any]:
@@ -95,16 +136,16 @@ def held_values(record: Record) -> dict[str, Any]:
 PERSON = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex")
 
 
-def _refuse_two_people(record: Record) -> dict[str, list[Any]]:
+def _refuse_two_people(record: Record, keywords: Sequence[str] = PERSON) -> dict[str, list[Any]]:
     """Refuse to pass down a patient's attributes that its files disagree on.
 
     The first file's would be written into every file moved, copied or made
     below ``record``: another person's name and birth date, where two people
     of one PatientID were merged (or one of two spellings). Else the values of
-    each (empty ones left out: none, or one person's).
+    each (empty ones left out: none, or one person's), of ``keywords``.
     """
     out: dict[str, list[Any]] = {}
-    for keyword in PERSON:
+    for keyword in keywords:
         values = record.unique(keyword)
         out[keyword] = values
         if len({person_value(keyword, v) for v in values}) > 1:

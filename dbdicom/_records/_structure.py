@@ -17,7 +17,7 @@ from pydicom.uid import UID
 
 from .._checks import resolve_tag, to_dicom
 from .._custom import custom
-from .._dataset import REMOVE, naming, new_file_placeholders, set_elements
+from .._dataset import REMOVE, TYPE2_PARENTS, naming, new_file_placeholders, set_elements
 from .._errors import DicomError, InvalidValueError
 from .._templates import file_meta, modality_image, new_uid
 from ._attributes import (
@@ -31,7 +31,7 @@ from ._attributes import (
 )
 from ._edit import DELETE, Editor, _save, copy_dataset, plain, put
 from ._empty import Empty
-from ._inherit import inherited, series_told
+from ._inherit import inherited, series_told, told
 from ._parents import check_parent, is_empty
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._record import Record
 
 __all__ = [
+    "KEEP_EMPTY",
     "NEW_FOLDER",
     "TEMPLATE_KEEPS",
     "apply_values",
@@ -146,7 +147,9 @@ def _user_value(value: Any) -> Any:
 def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) -> None:
     """Set ``values`` (keyword -> value, custom attributes too) in ``ds``.
 
-    ``DELETE`` removes an element; in a ``new_file`` (from a template or a
+    ``DELETE`` removes an element, or empties a Type 2 one (:data:`KEEP_EMPTY`:
+    a file moved or copied below a record that has no value keeps it, without
+    one); in a ``new_file`` (from a template or a
     user's dataset) it empties the element unless the file needs its value
     (:data:`TEMPLATE_KEEPS`), and removes a sequence (a sequence without
     items is no valid value of the Type 3 ones a record may lack:
@@ -164,8 +167,18 @@ def apply_values(ds: Dataset, values: dict[str, Any], new_file: bool = False) ->
                 put(ds, number, vr, DELETE if vr == "SQ" else None)
             continue
         number, _, vr = resolve_tag(keyword)
+        if value is DELETE and keyword in KEEP_EMPTY:
+            value = None if keyword in ds else DELETE
         put(ds, number, vr, value)
 
+
+#: Type 2 attributes of the levels above an instance (2C: PatientPosition,
+#: Laterality), which a file that has them keeps, empty, where its new parent
+#: has no value: the General Study, Patient, General Series, Frame of
+#: Reference and General Equipment modules require them present
+KEEP_EMPTY = TYPE2_PARENTS | frozenset(
+    {"SeriesNumber", "PatientPosition", "Laterality", "PositionReferenceIndicator", "Manufacturer"}
+)
 
 # attributes of a template that a new file keeps when its parents do not have them
 TEMPLATE_KEEPS = frozenset(
@@ -214,12 +227,12 @@ def move_to(record: Record, parent: Record) -> Record:
         return record
     editor = _editor(record)
     editor.begin()
-    values = series_told(parent, inherited(parent))
     if is_empty(record):
         empty = editor.empty.get(record.level, record.uid)
         assert empty is not None
         empty.parent = (parent.level, parent.uid)
         return record
+    values = told(parent, inherited(parent), record)
     editor.change(record._rows(), lambda ds: apply_values(ds, values), list(values))
     editor.prune()
     return record
@@ -276,7 +289,7 @@ def _copy_files(records: list[Record], parent: Record, src: Editor, dst: Editor)
     if all(parent == r.parent for r in records):
         values = {}
     else:
-        values = series_told(parent, inherited(parent))
+        values = told(parent, inherited(parent), records[0])
     level = records[0].level
     depth = LEVELS.index(level) - 1
     renew: dict[tuple[int, str], str] = {}
