@@ -372,3 +372,22 @@ def test_a_sequence_its_character_set_holds_keeps_it() -> None:
     assert ds.SpecificCharacterSet == "ISO_IR 100"
     assert str(ds[0x00081111].value[0].PatientName) == "Buc^Jérôme"
     assert "Buc^Jérôme".encode("latin-1") in data
+
+
+def test_a_sequence_that_reads_back_in_no_character_set_is_left_out_and_said() -> None:
+    """An item naming ISO 2022 IR 87 itself: pydicom writes its name wrong in any header
+    character set; the sequence is left out and said (``lost``), never kept wrong."""
+    item = {
+        "00080005": {"vr": "CS", "Value": ["ISO 2022 IR 87"]},
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "やまだ^たろう"}]},
+    }
+    meta = {
+        "00080005": {"vr": "CS", "Value": ["ISO_IR 100"]},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.6"]},
+        "00081111": {"vr": "SQ", "Value": [item]},
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Buc^Jérôme"}]},
+    }
+    encoder = Encoder()
+    ds = _read(encoder.file(meta)[0])
+    assert str(ds.PatientName) == "Buc^Jérôme" and 0x00081111 not in ds
+    assert [(sop, tag) for sop, tag, _ in encoder.lost] == [("1.2.3.6", "(0008,1111)")]
