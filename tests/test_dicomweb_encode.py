@@ -391,3 +391,29 @@ def test_a_sequence_that_reads_back_in_no_character_set_is_left_out_and_said() -
     ds = _read(encoder.file(meta)[0])
     assert str(ds.PatientName) == "Buc^Jérôme" and 0x00081111 not in ds
     assert [(sop, tag) for sop, tag, _ in encoder.lost] == [("1.2.3.6", "(0008,1111)")]
+
+
+@pytest.mark.parametrize("charset", [["ISO_IR 192"], ["ISO_IR 100"], []])
+def test_a_sequence_of_padded_and_empty_texts_is_kept(charset: list[str]) -> None:
+    """Texts of a sequence read back without their trailing spaces (padding), empty ones,
+    empty items and sequences: the sequence is kept, its texts as sent."""
+    inner = {
+        "00080070": {"vr": "LO", "Value": ["Ärzte  "]},
+        "00080080": {"vr": "LO"},
+        "00081040": {"vr": "LO", "Value": [None, "x"]},
+        "00081032": {"vr": "SQ", "Value": []},
+        "00081250": {"vr": "SQ", "Value": [None, {"00081030": {"vr": "LO", "Value": ["ü"]}}]},
+        "00321060": {"vr": "UT", "Value": ["línea\r\nzwei"]},
+    }
+    meta = {
+        "00080005": {"vr": "CS", "Value": charset},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.7"]},
+        "00081111": {"vr": "SQ", "Value": [inner, {}, None]},
+    }
+    encoder = Encoder()
+    ds = _read(encoder.file(meta)[0])
+    assert encoder.lost == []
+    item = ds[0x00081111].value[0]
+    assert (item.Manufacturer, item.RequestedProcedureDescription) == ("Ärzte", "línea\r\nzwei")
+    assert item[0x00081250].value[1].StudyDescription == "ü"
+    assert (ds.get("SpecificCharacterSet") or "") == (charset[0] if charset else "")

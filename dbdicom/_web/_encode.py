@@ -334,7 +334,10 @@ def _in_charset(tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
     vr = value.get("vr")
     sequence = vr == "SQ"
     checked = sequence or (vr in _TEXT_VRS and charset != [_UTF8])
-    if not checked or json.dumps(value, ensure_ascii=False).isascii():
+    text = json.dumps(value, ensure_ascii=False) if checked else ""
+    if charset == [_UTF8] and f'"{_CHARSET}"' not in text:
+        checked = False  # (UTF-8 holds every text: unless an item names a set of its own)
+    if not checked or text.isascii():
         return _written(tag, value, charset)
     # pydicom's warnings, as it replaces what it cannot write, held back (one thread at a
     # time: the filters are the process's, and two threads restoring them out of turn
@@ -396,11 +399,10 @@ def _texts(elem: DataElement) -> Any:
         for sub in item:
             if sub.VR == "SQ":
                 found.append((sub.tag, _texts(sub)))
-            elif sub.VR in _TEXT_VRS:
+            elif sub.VR in _TEXT_VRS:  # (trailing spaces are padding: read without them)
                 v = sub.value
-                found.append(
-                    (sub.tag, [str(x) for x in v] if isinstance(v, MultiValue) else str(v))
-                )
+                values = v if isinstance(v, MultiValue) else [v]
+                found.append((sub.tag, [str(x).rstrip(" \0") for x in values]))
         items.append(found)
     return items
 
