@@ -336,3 +336,20 @@ def test_an_odd_number_of_eight_bit_entries_padded_to_even_reads(tmp_path: Path)
     assert da.dtype == np.uint8
     np.testing.assert_array_equal(_frames_of(da), expected)
     database.close()
+
+
+def test_a_palette_of_one_sixteen_bit_entry_keeps_its_two_bytes(tmp_path: Path) -> None:
+    """One entry of 16 bits: a 2-byte table, which the cut of an odd number of 8-bit
+    entries' pad byte took for one entry and its pad (40000 read as 64, its high byte)."""
+    ds = pydicom.dcmread(_shipped("OBXXXX1A_2frame.dcm"))
+    for colour, value in zip(("Red", "Green", "Blue"), (40000, 300, 65535), strict=True):
+        ds[f"{colour}PaletteColorLookupTableDescriptor"].value = [1, 0, 16]
+        ds[f"{colour}PaletteColorLookupTableData"].value = np.array([value], "<u2").tobytes()
+    path = tmp_path / "one.dcm"
+    ds.save_as(path)
+    database = _database(tmp_path, str(path))
+    got = _frames_of(database.series()[0].to_xarray())
+    assert got.dtype == np.uint16
+    assert {tuple(v) for v in got.reshape(-1, 3).tolist()} == {(40000, 300, 65535)}
+    np.testing.assert_array_equal(got, apply_color_lut(pydicom.dcmread(path).pixel_array, ds))
+    database.close()

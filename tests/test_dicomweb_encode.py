@@ -321,3 +321,99 @@ def test_only_the_instance_that_needs_it_is_kept_in_utf8() -> None:
         ["", "ISO 2022 IR 87"],
     ]
     assert encoder.lost == []
+
+
+@pytest.mark.parametrize("charset", [["ISO 2022 IR 87"], [None, "ISO 2022 IR 87"]])
+@pytest.mark.parametrize("name", ["やまだ^たろう", "山田^太郎", "Yamada^Tarou=山田^太郎"])
+def test_a_name_in_a_sequence_reads_back_as_sent(charset: list[str | None], name: str) -> None:
+    """A Japanese name inside a sequence: read back as sent, not as pydicom wrote it.
+
+    pydicom writes ISO 2022 IR 87 text ending with an escape to ISO 8859-1
+    (``やまだ^たろう`` read ``やまだ�たろう`` or ``やまだ\\x1b-A^たろう\\x1b-A``),
+    and its own warnings; only the top level was read back before.
+    """
+    meta = {
+        "00080005": {"vr": "CS", "Value": charset},
+        "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.7"]},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.4"]},
+        "00081111": {
+            "vr": "SQ",
+            "Value": [
+                {
+                    "00081150": {"vr": "UI", "Value": ["1.2.840.10008.3.1.2.3.1"]},
+                    "00100010": {"vr": "PN", "Value": [{"Alphabetic": name}]},
+                }
+            ],
+        },
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Yamada^Tarou"}]},
+    }
+    encoder = Encoder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydicom's held back
+        data, _ = encoder.file(meta)
+    ds = _read(data)
+    assert str(ds[0x00081111].value[0].PatientName) == name
+    assert str(ds.PatientName) == "Yamada^Tarou"
+    assert encoder.lost == []
+
+
+def test_a_sequence_its_character_set_holds_keeps_it() -> None:
+    """A sequence of a name its character set writes right: the header keeps that set."""
+    meta = {
+        "00080005": {"vr": "CS", "Value": ["ISO_IR 100"]},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.5"]},
+        "00081111": {
+            "vr": "SQ",
+            "Value": [{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Buc^Jérôme"}]}}],
+        },
+    }
+    data = Encoder().file(meta)[0]
+    ds = _read(data)
+    assert ds.SpecificCharacterSet == "ISO_IR 100"
+    assert str(ds[0x00081111].value[0].PatientName) == "Buc^Jérôme"
+    assert "Buc^Jérôme".encode("latin-1") in data
+
+
+def test_a_sequence_that_reads_back_in_no_character_set_is_left_out_and_said() -> None:
+    """An item naming ISO 2022 IR 87 itself: pydicom writes its name wrong in any header
+    character set; the sequence is left out and said (``lost``), never kept wrong."""
+    item = {
+        "00080005": {"vr": "CS", "Value": ["ISO 2022 IR 87"]},
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "やまだ^たろう"}]},
+    }
+    meta = {
+        "00080005": {"vr": "CS", "Value": ["ISO_IR 100"]},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.6"]},
+        "00081111": {"vr": "SQ", "Value": [item]},
+        "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Buc^Jérôme"}]},
+    }
+    encoder = Encoder()
+    ds = _read(encoder.file(meta)[0])
+    assert str(ds.PatientName) == "Buc^Jérôme" and 0x00081111 not in ds
+    assert [(sop, tag) for sop, tag, _ in encoder.lost] == [("1.2.3.6", "(0008,1111)")]
+
+
+@pytest.mark.parametrize("charset", [["ISO_IR 192"], ["ISO_IR 100"], []])
+def test_a_sequence_of_padded_and_empty_texts_is_kept(charset: list[str]) -> None:
+    """Texts of a sequence read back without their trailing spaces (padding), empty ones,
+    empty items and sequences: the sequence is kept, its texts as sent."""
+    inner = {
+        "00080070": {"vr": "LO", "Value": ["Ärzte  "]},
+        "00080080": {"vr": "LO"},
+        "00081040": {"vr": "LO", "Value": [None, "x"]},
+        "00081032": {"vr": "SQ", "Value": []},
+        "00081250": {"vr": "SQ", "Value": [None, {"00081030": {"vr": "LO", "Value": ["ü"]}}]},
+        "00321060": {"vr": "UT", "Value": ["línea\r\nzwei"]},
+    }
+    meta = {
+        "00080005": {"vr": "CS", "Value": charset},
+        "00080018": {"vr": "UI", "Value": ["1.2.3.7"]},
+        "00081111": {"vr": "SQ", "Value": [inner, {}, None]},
+    }
+    encoder = Encoder()
+    ds = _read(encoder.file(meta)[0])
+    assert encoder.lost == []
+    item = ds[0x00081111].value[0]
+    assert (item.Manufacturer, item.RequestedProcedureDescription) == ("Ärzte", "línea\r\nzwei")
+    assert item[0x00081250].value[1].StudyDescription == "ü"
+    assert (ds.get("SpecificCharacterSet") or "") == (charset[0] if charset else "")

@@ -215,3 +215,22 @@ def test_the_tables_of_a_series_are_asked_for_together(
         assert len(sent) <= 2 + n * (3 if case.startswith("palette") else 1)
         xr.testing.assert_identical(got.rename(None).compute(), expected.rename(None).load())
         web.close()
+
+
+def test_tables_held_are_not_asked_for_again(orthanc: Orthanc, tmp_path: Path) -> None:
+    """A second array of a palette series (its tables held by the process) asked for the
+    metadata of the whole series again, and its number of instances, at each build: the
+    tables of the instances already held are not fetched for again."""
+    n = 4
+    series = _series("palette-16", n)
+    with stored_files(orthanc, series, tmp_path / "local"):
+        web = db.dicomweb(
+            orthanc.url, session=orthanc.session(), cache=tmp_path / "c", PatientID="palette-16"
+        )
+        remote = web.series()[0]
+        first = remote.to_xarray().compute()
+        with requests_made() as sent:
+            again = remote.to_xarray().compute()
+        assert [url for url in sent if "/metadata" in url or "/series?" in url] == []
+        xr.testing.assert_identical(again, first)
+        web.close()

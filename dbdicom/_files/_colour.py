@@ -121,7 +121,8 @@ def _plain_tables(ds: Any) -> Any:
         if big and len(table) % 2 == 0:
             table = np.frombuffer(table, ">u2").astype("<u2").tobytes()
         entries = _entries(ds, colour)
-        if entries is not None and entries % 2 and len(table) == entries + 1:
+        eight = _declared_bits(ds, colour) == 8  # (one 16-bit entry is 2 bytes too)
+        if eight and entries is not None and entries % 2 and len(table) == entries + 1:
             table = table[:entries]  # the pad byte of an odd number of 8-bit entries
         if table != value:
             fixed[keyword] = table
@@ -153,9 +154,9 @@ def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
     return rgb[..., :3]
 
 
-def _declared_bits(ds: Any) -> int | None:
-    """The bits per entry the red descriptor (0028,1101) declares, if it says."""
-    desc = ds.get("RedPaletteColorLookupTableDescriptor")
+def _declared_bits(ds: Any, colour: str = "Red") -> int | None:
+    """The bits per entry the descriptor of ``colour`` (red: 0028,1101) declares, if it says."""
+    desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
     try:
         return int(desc[2])
     except (TypeError, IndexError, ValueError):

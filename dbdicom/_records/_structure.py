@@ -271,7 +271,10 @@ def copy_instances(instances: list[Record], parent: Record) -> list[Record]:
 
     What :func:`copy_to` of each in turn gives (the copies numbered as it
     numbers them), with the parent's attributes read and the index updated
-    once, not once a copy.
+    once, not once a copy; but into a new series without files, each copy
+    keeps its own values of the series attributes it was not given, where
+    ``copy_to`` in turn gives the later copies the first's (a subseries'
+    files keep the values they differ in: see :func:`~._inherit.series_told`).
     """
     if not instances:
         return []

@@ -18,6 +18,7 @@ server, at every depth.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
 import threading
@@ -29,6 +30,7 @@ from pydicom.charset import convert_encodings
 from pydicom.dataelem import DataElement, empty_value_for_VR
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_data_element
 from pydicom.jsonrep import convert_to_python_number
 from pydicom.multival import MultiValue
@@ -324,11 +326,18 @@ def _in_charset(tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
     (with a warning), in ISO 2022 IR 87 ends a Japanese text with the
     escape to ISO 8859-1 instead of ASCII (``やまだ^たろう`` then reads
     ``やまだ�たろう�`` where the character set does not name ISO 8859-1),
-    and fails on some names (``山田^太郎``, an IndexError). Sequences are
-    not read back.
+    and fails on some names (``山田^太郎``, an IndexError). A sequence's
+    texts, at every depth, are read back by pydicom (which reads them for
+    the index); in UTF-8 too, since an item may name a character set of its
+    own: one that does not read back there is :class:`Unwritable`.
     """
-    text_vr = value.get("vr") in _TEXT_VRS and charset != [_UTF8]
-    if not text_vr or json.dumps(value, ensure_ascii=False).isascii():
+    vr = value.get("vr")
+    sequence = vr == "SQ"
+    checked = sequence or (vr in _TEXT_VRS and charset != [_UTF8])
+    text = json.dumps(value, ensure_ascii=False) if checked else ""
+    if charset == [_UTF8] and f'"{_CHARSET}"' not in text:
+        checked = False  # (UTF-8 holds every text: unless an item names a set of its own)
+    if not checked or text.isascii():
         return _written(tag, value, charset)
     # pydicom's warnings, as it replaces what it cannot write, held back (one thread at a
     # time: the filters are the process's, and two threads restoring them out of turn
@@ -338,23 +347,64 @@ def _in_charset(tag: str, value: dict[str, Any], charset: list[str]) -> bytes:
         try:
             data = _written(tag, value, charset)
         except Unwritable:
+            if charset == [_UTF8]:
+                raise
             raise _NotInCharset(tag) from None
         made = element_of(tag, value)
-        # read back as dbdicom's index reads it and as pydicom does (the two name the
-        # default repertoire's codec apart, so that an escape to ISO 8859-1 that
-        # one reads the other does not: both must give the text)
-        start = 12 if value.get("vr") in ("UC", "UT") else 8
-        reads = []
-        for encodings in (encodings_for(charset), convert_encodings(charset)):
-            try:
-                reads.append(decode_value(str(value["vr"]), data[start:], encodings))
-            except (ValueError, LookupError, TypeError):
-                reads.append(None)
+        if sequence:
+            same = made is not None and _sequence_reads_back(made, data, charset)
+        else:
+            same = _text_reads_back(made, str(vr), data, charset)
+    if same:
+        return data
+    if charset == [_UTF8]:
+        raise Unwritable(f"a text of the sequence is not read back as sent (in {charset})")
+    raise _NotInCharset(tag)
+
+
+def _text_reads_back(made: DataElement | None, vr: str, data: bytes, charset: list[str]) -> bool:
+    """Whether the text element ``data`` reads back as ``made``'s text (see :func:`_in_charset`).
+
+    Read as dbdicom's index reads it and as pydicom does (the two name the
+    default repertoire's codec apart, so that an escape to ISO 8859-1 that
+    one reads the other does not: both must give the text).
+    """
+    start = 12 if vr in ("UC", "UT") else 8
+    reads = []
+    for encodings in (encodings_for(charset), convert_encodings(charset)):
+        try:
+            reads.append(decode_value(vr, data[start:], encodings))
+        except (ValueError, LookupError, TypeError):
+            reads.append(None)
     wanted = made.value if made is not None else None
     texts = [str(v) for v in wanted] if isinstance(wanted, MultiValue) else [str(wanted)]
-    if any((list(back) if isinstance(back, tuple) else [back]) != texts for back in reads):
-        raise _NotInCharset(tag)
-    return data
+    return all((list(back) if isinstance(back, tuple) else [back]) == texts for back in reads)
+
+
+def _sequence_reads_back(made: DataElement, data: bytes, charset: list[str]) -> bool:
+    """Whether the sequence ``data`` reads back (pydicom) with the texts of ``made``."""
+    try:
+        fp = io.BytesIO(_charset_element(charset) + data)
+        back = read_dataset(fp, is_implicit_VR=False, is_little_endian=True)
+        return _texts(back[made.tag]) == _texts(made)
+    except (ValueError, LookupError, TypeError, EOFError, AttributeError):
+        return False
+
+
+def _texts(elem: DataElement) -> Any:
+    """The texts in the instance's character set of a sequence, item by item, at every depth."""
+    items = []
+    for item in elem.value or ():
+        found = []
+        for sub in item:
+            if sub.VR == "SQ":
+                found.append((sub.tag, _texts(sub)))
+            elif sub.VR in _TEXT_VRS:  # (trailing spaces are padding: read without them)
+                v = sub.value
+                values = v if isinstance(v, MultiValue) else [v]
+                found.append((sub.tag, [str(x).rstrip(" \0") for x in values]))
+        items.append(found)
+    return items
 
 
 def _charset_element(charset: list[str]) -> bytes:

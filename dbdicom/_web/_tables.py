@@ -73,6 +73,8 @@ _KEPT = TABLES | {
 _RGB = ("Red", "Green", "Blue")
 #: per instance URL, its metadata from those of its series (see _prefetch), until used
 _SEEN: dict[str, dict[str, Any]] = {}
+#: the instance URLs whose dataset has been made (:func:`_dataset`): not prefetched again
+_MADE: set[str] = set()
 _SEEN_LOCK = threading.Lock()
 #: why an instance is retrieved whole for its tables (the errors say it)
 _TABLES_REFUSED = "its metadata do not hold its lookup tables and their descriptors"
@@ -145,12 +147,16 @@ def _prefetch(paths: Sequence[WebPath]) -> None:
     series (and 3): one request for the series' metadata (and one, QIDO-RS,
     for its number of instances), in place of one an instance. Where it
     fails, nothing is kept: each instance's metadata are asked for, and that
-    request says what is wrong.
+    request says what is wrong. Instances whose dataset is made already
+    (their tables held by :func:`_dataset`) are left out: a second array of
+    a series asks for nothing.
     """
     import requests
 
     by_series: dict[str, list[WebPath]] = {}
-    for path in paths:
+    with _SEEN_LOCK:  # (the tables of those made are held: a second array asks for none)
+        needed = [path for path in paths if str(path) not in _MADE]
+    for path in needed:
         by_series.setdefault(path.series, []).append(path)
     for series, members in by_series.items():
         if len(members) < 3 or 2 * len(members) < members[0].server.series_size(series):
@@ -196,6 +202,7 @@ def forget_tables() -> None:
     _dataset.cache_clear()
     with _SEEN_LOCK:
         _SEEN.clear()
+        _MADE.clear()
 
 
 @functools.lru_cache(maxsize=256)  # (a 256-entry palette: ~2 KB)
@@ -204,6 +211,8 @@ def _dataset(path: WebPath) -> Dataset:
     found = {tag: value for tag, value in _metadata(path).items() if tag.upper() in _KEPT}
     ds = Dataset.from_json(found, functools.partial(_table, path))
     ds.set_original_encoding(False, True)  # bulk data are sent Little Endian
+    with _SEEN_LOCK:
+        _MADE.add(str(path))
     if _complete(ds):
         return ds
     # (Orthanc leaves out the palette descriptors of an Implicit VR file: their VR is US or SS)
