@@ -49,7 +49,7 @@ import platformdirs
 from .._errors import DicomError, DicomWarning, ServerError, StorageError
 from .._interaction import user_stacklevel
 from ._encode import Encoder, misread, uid_of
-from ._server import Server, collector_paused, server_error
+from ._server import COUNT, Server, collector_paused, instance_count, server_error
 from ._tables import forget_tables
 from ._whole import forget_refusals
 
@@ -73,7 +73,7 @@ MARK = ".series.json"
 OTHERS = ".others"
 #: the folder, in the cache folder, of the series (``<study>/<series>``) an open's filters left out
 OTHER_SERIES = ".other-series"
-_STUDY, _SERIES, _SOP, _COUNT = "0020000D", "0020000E", "00080018", "00201209"
+_STUDY, _SERIES, _SOP = "0020000D", "0020000E", "00080018"
 #: an instance in the transfer syntax the server holds (none would ask it to transcode)
 _AS_HELD = (("application/dicom", "*"),)
 #: series whose headers are fetched at the same time
@@ -197,16 +197,15 @@ def _listing(
     try:
         with collector_paused():  # an archive's list can be long: see collector_paused
             found = client.search_for_series(
-                fields=[_COUNT], search_filters=filters or None, get_remaining=True
+                fields=[COUNT], search_filters=filters or None, get_remaining=True
             )
     except requests.RequestException as exc:
         raise server_error(exc, server, "listing the series of") from None
     out, unsafe = [], []
     for item in found:
         study, series = uid_of(item, _STUDY), uid_of(item, _SERIES)
-        count = item.get(_COUNT, {}).get("Value") or [-1]
         if safe_uid(study) and safe_uid(series):
-            out.append((study, series, int(count[0])))
+            out.append((study, series, instance_count(item)))
         else:
             unsafe.append(f"series {series!r} of study {study!r}")
     return out, unsafe

@@ -26,7 +26,15 @@ from .._files import split_userinfo
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["SCHEME", "Server", "collector_paused", "is_dicomweb", "server_error"]
+__all__ = [
+    "COUNT",
+    "SCHEME",
+    "Server",
+    "collector_paused",
+    "instance_count",
+    "is_dicomweb",
+    "server_error",
+]
 
 #: the prefix that makes a URL a DICOMweb database: ``dicomweb+http://host/dicom-web``
 SCHEME = "dicomweb+"
@@ -37,7 +45,8 @@ POOL = 16
 #: answers of a server too busy to answer now: asked again, RETRIES times
 BUSY = (429, 502, 503, 504)
 RETRIES = 3
-_COUNT = "00201209"  # Number of Series Related Instances
+#: Number of Series Related Instances, asked for in QIDO-RS listings of series
+COUNT = "00201209"
 
 
 _PAUSED = {"count": 0, "resume": False}
@@ -77,6 +86,26 @@ def collector_paused() -> Iterator[None]:
             _PAUSED["count"] -= 1
             if _PAUSED["count"] == 0 and _PAUSED["resume"]:
                 gc.enable()
+
+
+def instance_count(item: dict[str, Any]) -> int:
+    """The Number of Series Related Instances of a QIDO-RS answer's series; -1 if not said.
+
+    -1 too for a value that is no whole number (null, text): the series' headers
+    are then fetched, as for a server that does not say.
+
+    Examples
+    --------
+    >>> instance_count({"00201209": {"vr": "IS", "Value": [200]}})
+    200
+    >>> instance_count({"00201209": {"vr": "IS", "Value": [None]}}), instance_count({})
+    (-1, -1)
+    """
+    values = item.get(COUNT, {}).get("Value") or [-1]
+    try:
+        return int(values[0])
+    except (TypeError, ValueError):
+        return -1
 
 
 def is_dicomweb(path: Any) -> bool:
@@ -200,12 +229,12 @@ class Server:
         study, series = series_url.split("/studies/")[-1].split("/series/")
         try:
             listed = self.client().search_for_series(
-                study, search_filters={"SeriesInstanceUID": series}, fields=[_COUNT]
+                study, search_filters={"SeriesInstanceUID": series}, fields=[COUNT]
             )
         except requests.RequestException:
             return -1
         counts = {
-            int((item.get(_COUNT, {}).get("Value") or [-1])[0])
+            instance_count(item)
             for item in listed
             if (item.get("0020000E", {}).get("Value") or [""])[0] == series
         }
