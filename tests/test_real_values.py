@@ -66,6 +66,7 @@ def _pydicom_frames(path: Path) -> np.ndarray | None:
             return None
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
     if photometric == "PALETTE COLOR":
+        _little_endian_tables(ds)
         return apply_color_lut(arr, ds)[..., :3].reshape(-1, *arr.shape[-2:], 3)
     if int(ds.get("SamplesPerPixel", 1)) != 1:
         return arr.reshape(-1, *arr.shape[-3:])
@@ -75,6 +76,21 @@ def _pydicom_frames(path: Path) -> np.ndarray | None:
     if "DoseGridScaling" in ds:  # RT Dose: doses, which pydicom leaves to the reader
         values = values * float(ds.DoseGridScaling)
     return values.reshape(-1, *values.shape[-2:])
+
+
+def _little_endian_tables(ds: pydicom.Dataset) -> None:
+    """The plain palette tables of a big endian file swapped to little endian, in place.
+
+    pydicom's ``apply_color_lut`` reads a plain table's 16-bit words as little
+    endian whatever the file's byte order: OBXXXX1A_expb's colours came
+    byte-swapped (37 where its little endian twin OBXXXX1A has 9472).
+    """
+    if getattr(ds, "original_encoding", (None, None))[1] is not False:
+        return
+    for colour in ("Red", "Green", "Blue", "Alpha"):
+        keyword = f"{colour}PaletteColorLookupTableData"
+        if keyword in ds and isinstance(ds[keyword].value, bytes):
+            ds[keyword].value = np.frombuffer(ds[keyword].value, ">u2").astype("<u2").tobytes()
 
 
 def _largest_difference(frame: np.ndarray, other: np.ndarray) -> float:
