@@ -377,3 +377,17 @@ def stored_files(orthanc: Orthanc, series: list[Any], folder: Path) -> Iterator[
         yield
     finally:
         _remove_patient(orthanc, session, series[0].PatientID)
+
+
+def archive_of(orthanc: Orthanc, cache: Path, patient: str, keep_pixels: bool = False) -> Any:
+    """``db.dicomweb`` of ``orthanc``, its headers kept in ``cache``: the instances of
+    ``patient`` only (other tests' patients left out)."""
+    import dbdicom as db
+
+    return db.dicomweb(
+        orthanc.url,
+        session=orthanc.session(),
+        cache=cache,
+        keep_pixels=keep_pixels,
+        PatientID=patient,
+    )

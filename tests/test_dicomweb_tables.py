@@ -21,7 +21,7 @@ import pytest
 import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, requests_made, stored_files
+from servers import PASSWORD, Orthanc, archive_of, requests_made, stored_files
 
 import dbdicom as db
 
@@ -96,13 +96,7 @@ def test_images_made_by_their_tables_read_as_their_files(
     series = _series(case, 3)
     with stored_files(orthanc, series, tmp_path / "local"):
         local = db.database(tmp_path / "local").series()[0]
-        web = db.dicomweb(
-            orthanc.url,
-            session=orthanc.session(),
-            cache=tmp_path / "cache",
-            keep_pixels=keep,
-            PatientID=case,
-        )
+        web = archive_of(orthanc, tmp_path / "cache", case, keep_pixels=keep)
         remote = web.series()[0]
         expected = local.to_xarray()
         assert expected.shape[0] == 3
@@ -129,12 +123,7 @@ def test_an_instance_whose_tables_differ_gives_its_own_values(
     differ give different values from the archive, as from the folder."""
     series = _series("modality-lut-ow-16", 2)
     with stored_files(orthanc, series, tmp_path / "local"):
-        web = db.dicomweb(
-            orthanc.url,
-            session=orthanc.session(),
-            cache=tmp_path / "c",
-            PatientID=series[0].PatientID,
-        )
+        web = archive_of(orthanc, tmp_path / "c", series[0].PatientID)
         values = web.series()[0].to_xarray().values
         assert not np.array_equal(values[0], values[1])  # same stored values, other tables
         for k, ds in enumerate(series):

@@ -17,7 +17,7 @@ import pytest
 import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, requests_made, stored_files
+from servers import PASSWORD, Orthanc, archive_of, requests_made, stored_files
 
 import dbdicom as db
 
@@ -60,13 +60,7 @@ def test_instances_whose_frames_the_server_refuses_read_as_their_files(
     series = _series_of(name, patient, uid, 3)
     with stored_files(orthanc, series, tmp_path / "local"):
         local = db.database(tmp_path / "local").series()[0]
-        web = db.dicomweb(
-            orthanc.url,
-            session=orthanc.session(),
-            cache=tmp_path / "cache",
-            keep_pixels=keep,
-            PatientID=patient,
-        )
+        web = archive_of(orthanc, tmp_path / "cache", patient, keep_pixels=keep)
         remote = web.series()[0]
         expected = local.to_xarray()
         assert expected.shape[0] == 3
@@ -109,13 +103,7 @@ def test_a_series_the_server_will_not_cut_is_retrieved_once(
     series = _series_of(name, patient, uid, 3)
     with stored_files(orthanc, series, tmp_path / "local"):
         expected = db.database(tmp_path / "local").series()[0].to_xarray()
-        web = db.dicomweb(
-            orthanc.url,
-            session=orthanc.session(),
-            cache=tmp_path / "cache",
-            keep_pixels=keep,
-            PatientID=patient,
-        )
+        web = archive_of(orthanc, tmp_path / "cache", patient, keep_pixels=keep)
         remote = web.series()[0]
         for _ in range(2):
             got = remote.to_xarray()
