@@ -225,14 +225,17 @@ def _fetch(
     """
     import requests
 
-    client = server.client()
+    what = f"reading the headers of series {series} from"
     try:
-        with collector_paused():  # (~10^5 objects parsed: see collector_paused)
-            metadata = client.retrieve_series_metadata(study, series)
+        metadata = server.metadata(f"{server.url}/studies/{study}/series/{series}/metadata")
     except requests.RequestException as exc:
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:
             return f"series {series} of study {study} (404 Not Found)", [], []
-        raise server_error(exc, server, f"reading the headers of series {series} from") from None
+        raise server_error(exc, server, what) from None
+    except ValueError as exc:  # (not JSON)
+        raise ServerError(f"{what} {server.url} failed: its answer is no JSON ({exc})") from None
+    if not isinstance(metadata, list):
+        raise ServerError(f"{what} {server.url} failed: its answer is no list of instances")
     metadata = [_read_again(server, study, series, meta) for meta in metadata]
     target = folder / study / series
     target.parent.mkdir(parents=True, exist_ok=True)

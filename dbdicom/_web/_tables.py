@@ -48,7 +48,7 @@ from pydicom.errors import InvalidDicomError
 from .._errors import InvalidFileError, ServerError
 from .._files import PALETTE, PixelFormat, look_up, modality_table, palette_rgb
 from ._multipart import read_body, split_multipart
-from ._server import POOL, collector_paused, server_error
+from ._server import POOL, server_error
 from ._whole import retrieve_whole
 
 if TYPE_CHECKING:
@@ -162,16 +162,7 @@ def _prefetch(paths: Sequence[WebPath]) -> None:
         if len(members) < 3 or 2 * len(members) < members[0].server.series_size(series):
             continue  # (-1 when not said: a series of unknown size is fetched whole)
         try:
-            response = (
-                members[0]
-                .server.session()
-                .get(
-                    f"{series}/metadata", headers={"Accept": "application/dicom+json"}, timeout=300
-                )
-            )
-            response.raise_for_status()
-            with collector_paused():  # (a series' metadata: see collector_paused)
-                found: Any = response.json()
+            found: Any = members[0].server.metadata(f"{series}/metadata")
         except (requests.RequestException, ValueError):
             continue
         wanted = {str(path) for path in members}
@@ -239,11 +230,7 @@ def _metadata(path: WebPath) -> dict[str, Any]:
     if seen is not None:
         return seen
     try:
-        response = path.server.session().get(
-            f"{path}/metadata", headers={"Accept": "application/dicom+json"}, timeout=60
-        )
-        response.raise_for_status()
-        found: Any = response.json()
+        found: Any = path.server.metadata(f"{path}/metadata", timeout=60)
     except requests.HTTPError as exc:
         raise _refused(path, "its metadata", exc) from None
     except requests.RequestException as exc:
