@@ -391,3 +391,26 @@ def archive_of(orthanc: Orthanc, cache: Path, patient: str, keep_pixels: bool = 
         keep_pixels=keep_pixels,
         PatientID=patient,
     )
+
+
+def as_one_series(
+    read: Callable[[int], Any], patient: str, uid: str, n: int, axial: bool = False
+) -> list[Any]:
+    """``n`` datasets ``read(k)`` as one series of patient ``patient``: study, series and
+    instance UIDs under ``uid`` (``uid.1``, ``uid.2``, ``uid.3.k``; the test files share
+    theirs with other tests' archive), InstanceNumber k + 1, 5 mm apart (``axial``: with an
+    axial orientation too)."""
+    out = []
+    for k in range(n):
+        ds = read(k)
+        ds.PatientID = patient
+        ds.StudyInstanceUID = f"{uid}.1"
+        ds.SeriesInstanceUID = f"{uid}.2"
+        ds.SOPInstanceUID = f"{uid}.3.{k + 1}"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [0.0, 0.0, float(5 * k)]
+        if axial:
+            ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        out.append(ds)
+    return out

@@ -21,7 +21,7 @@ import pytest
 import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, archive_of, requests_made, stored_files
+from servers import PASSWORD, Orthanc, archive_of, as_one_series, requests_made, stored_files
 
 import dbdicom as db
 
@@ -68,20 +68,13 @@ def _series(case: str, n: int) -> list[pydicom.Dataset]:
     name, make = CASES[case]
     path = name if isinstance(name, Path) else get_testdata_file(name)
     uid = f"{_ROOT}.{list(CASES).index(case) + 1}"
-    out = []
-    for k in range(n):
+
+    def read(k: int) -> pydicom.Dataset:
         ds = pydicom.dcmread(path)
         make(ds, k)
-        ds.PatientID = case
-        ds.StudyInstanceUID = f"{uid}.1"
-        ds.SeriesInstanceUID = f"{uid}.2"
-        ds.SOPInstanceUID = f"{uid}.3.{k + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [0.0, 0.0, float(5 * k)]
-        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        out.append(ds)
-    return out
+        return ds
+
+    return as_one_series(read, case, uid, n, axial=True)
 
 
 @pytest.mark.parametrize("keep", [False, True], ids=["asked", "keep_pixels"])

@@ -17,7 +17,7 @@ import pytest
 import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, archive_of, requests_made, stored_files
+from servers import PASSWORD, Orthanc, archive_of, as_one_series, requests_made, stored_files
 
 import dbdicom as db
 
@@ -25,18 +25,7 @@ import dbdicom as db
 def _series_of(name: str, patient: str, uid: str, n: int) -> list[pydicom.Dataset]:
     """``n`` instances of the test file ``name``: one series of patient ``patient``, its
     UIDs under ``uid`` (the test files share theirs with the other tests' archive)."""
-    out = []
-    for k in range(n):
-        ds = pydicom.dcmread(get_testdata_file(name))
-        ds.PatientID = patient
-        ds.StudyInstanceUID = f"{uid}.1"
-        ds.SeriesInstanceUID = f"{uid}.2"
-        ds.SOPInstanceUID = f"{uid}.3.{k + 1}"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [0.0, 0.0, float(5 * k)]
-        out.append(ds)
-    return out
+    return as_one_series(lambda k: pydicom.dcmread(get_testdata_file(name)), patient, uid, n)
 
 
 @pytest.mark.parametrize("keep", [False, True], ids=["asked", "keep_pixels"])
