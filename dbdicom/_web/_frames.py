@@ -332,8 +332,7 @@ def read_web_frames(path: WebPath, frames: Sequence[int], fmt: PixelFormat) -> n
     """
     if fmt.palette_bits or fmt.modality_lut_bits:  # the stored values, through the tables
         found, whole = _read_frames(path, frames, plain(fmt), fmt)
-        # (an instance read whole went through its own tables: Orthanc sends the bulk data
-        # of a Big Endian instance in its byte order, not Little Endian, 37 read as 9472)
+        # (an instance read whole went through its own tables, at hand: no request for them)
         return found if whole else apply_tables(path, found, fmt)
     return _read_frames(path, frames, fmt, fmt)[0]
 

@@ -25,9 +25,9 @@ Tables may differ from instance to instance: each instance has its own. A
 table the server does not give is an error naming the instance and the
 way out, never the stored values for physical ones. Frames read from an
 instance retrieved whole (where the server refuses ``/frames``) go through
-that instance's own tables, not these: Orthanc sends the bulk data of a Big
-Endian instance in its byte order, where the standard has them Little
-Endian (a palette entry of 37 read as 9472).
+that instance's own tables, at hand, not these (Orthanc sends the bulk data
+of a Big Endian instance Little Endian, as the standard has them: checked
+against OBXXXX1A_expb_2frame's twin).
 """
 
 from __future__ import annotations
