@@ -87,13 +87,17 @@ def _check_tables(path: str, ds: Any) -> None:
             )
 
 
-def _entries(ds: Any, colour: str) -> int | None:
-    """The number of entries the descriptor of ``colour`` declares (0 is 65,536)."""
+def _descriptor(ds: Any, colour: str = "Red") -> tuple[int, int, int] | None:
+    """(entries, first mapped value, bits) that the descriptor of ``colour`` declares.
+
+    0 entries is 65,536. None where it does not say them (see :func:`_check_tables`).
+    """
     desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
     try:
-        return int(desc[0]) or 2**16
-    except (TypeError, IndexError, ValueError):
+        entries, first, bits = (int(v) for v in desc)
+    except (TypeError, ValueError):
         return None
+    return entries or 2**16, first, bits
 
 
 def _plain_tables(ds: Any) -> Any:
@@ -120,10 +124,9 @@ def _plain_tables(ds: Any) -> Any:
         table = value
         if big and len(table) % 2 == 0:
             table = np.frombuffer(table, ">u2").astype("<u2").tobytes()
-        entries = _entries(ds, colour)
-        eight = _declared_bits(ds, colour) == 8  # (one 16-bit entry is 2 bytes too)
-        if eight and entries is not None and entries % 2 and len(table) == entries + 1:
-            table = table[:entries]  # the pad byte of an odd number of 8-bit entries
+        said = _descriptor(ds, colour)  # (one 16-bit entry is 2 bytes too: 8 bits only)
+        if said and said[2] == 8 and said[0] % 2 and len(table) == said[0] + 1:
+            table = table[: said[0]]  # the pad byte of an odd number of 8-bit entries
         if table != value:
             fixed[keyword] = table
     if not fixed:
@@ -149,18 +152,10 @@ def _lut(path: str, ds: Any, indices: np.ndarray) -> np.ndarray:
             f"{path}: it is a {PALETTE} image, but its palette (0028,1101-1223) "
             f"cannot be applied: {exc}. {_WAY_OUT}"
         ) from exc
-    if rgb.dtype == np.uint16 and _declared_bits(ds) == 8:
+    said = _descriptor(ds)
+    if rgb.dtype == np.uint16 and said is not None and said[2] == 8:
         rgb = _eight_bits_in_sixteen(path, ds, rgb)
     return rgb[..., :3]
-
-
-def _declared_bits(ds: Any, colour: str = "Red") -> int | None:
-    """The bits per entry the descriptor of ``colour`` (red: 0028,1101) declares, if it says."""
-    desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
-    try:
-        return int(desc[2])
-    except (TypeError, IndexError, ValueError):
-        return None
 
 
 def _eight_bits_in_sixteen(path: str, ds: Any, rgb: np.ndarray) -> np.ndarray:
@@ -173,8 +168,8 @@ def _eight_bits_in_sixteen(path: str, ds: Any, rgb: np.ndarray) -> np.ndarray:
     16-bit colours to 8 bits: all but black). A table whose words exceed
     255 is not that, and is refused rather than cut.
     """
-    entries, first, _ = (int(v) for v in ds.RedPaletteColorLookupTableDescriptor)
-    every = np.arange(first, first + (entries or 2**16), dtype=np.int32)
+    entries, first, _ = _descriptor(ds) or (0, 0, 0)
+    every = np.arange(first, first + entries, dtype=np.int32)
     if int(apply_color_lut(every, ds).max()) > 255:
         raise InvalidFileError(
             f"{path}: it is a {PALETTE} image, but its palette cannot be applied: "
