@@ -216,6 +216,14 @@ class _Fetcher:
         ends: list[int],
         times: list[int | None],
     ) -> list[bytes | Exception]:
+        await self.ready(fs)
+        jobs = (
+            self._one(fs, p, s, e, t) for p, s, e, t in zip(paths, starts, ends, times, strict=True)
+        )
+        return list(await asyncio.gather(*jobs))
+
+    async def ready(self, fs: Any) -> None:
+        """Make the session (on the loop, at the first request) and the file system's client."""
         if self.session is None or self.session.closed:
             import aiohttp  # optional extra: s3fs's client is aiobotocore's, on aiohttp
 
@@ -227,10 +235,26 @@ class _Fetcher:
             )
             self.slots = asyncio.Semaphore(CONCURRENCY)
         await fs.set_session()
-        jobs = (
-            self._one(fs, p, s, e, t) for p, s, e, t in zip(paths, starts, ends, times, strict=True)
-        )
-        return list(await asyncio.gather(*jobs))
+
+    async def signed_get(
+        self, fs: Any, bucket: str, operation: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, str, bytes]:
+        """The status, reason and body of a GET of ``operation`` presigned by ``fs``'s client.
+
+        Raises what signing or the connection raises; its text and frames
+        may hold the URL: callers drop it (see :meth:`_one`). Call
+        :meth:`ready` first.
+        """
+        import yarl  # aiohttp's
+
+        assert self.slots is not None and self.session is not None
+        async with self.slots:
+            client = await fs.get_s3(bucket)
+            url = await client.generate_presigned_url(operation, Params=params, ExpiresIn=EXPIRES)
+            async with self.session.get(  # as signed: yarl would requote it
+                yarl.URL(_as_signed(url), encoded=True), headers=headers, allow_redirects=False
+            ) as answer:
+                return answer.status, answer.reason or "", await answer.read()
 
     async def _one(
         self, fs: Any, path: str, start: int, end: int, since: int | None = None
@@ -240,32 +264,23 @@ class _Fetcher:
         ``since``: the object's listed modification time (ns); changed since,
         the range is an :class:`ObjectChanged`.
         """
-        import yarl  # aiohttp's
-
         if start < 0 or end < 0:  # relative to the end: s3fs asks for the size first
             return await self._by_s3fs(fs, path, start, end)
         bucket, key, _ = fs.split_path(path)
         headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
         if since:  # (S3 lists modification times: a stamp here is one, in whole seconds)
             headers["If-Unmodified-Since"] = formatdate(since // 10**9, usegmt=True)
-        assert self.slots is not None
+        params = {"Bucket": bucket, "Key": key}
         for attempt in range(ATTEMPTS):
             try:
-                async with self.slots:
-                    client = await fs.get_s3(bucket)
-                    url = await client.generate_presigned_url(
-                        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=EXPIRES
-                    )
-                    async with self.session.get(  # as signed: yarl would requote it
-                        yarl.URL(url, encoded=True), headers=headers, allow_redirects=False
-                    ) as answer:
-                        status, reason, body = answer.status, answer.reason, await answer.read()
+                status, reason, body = await self.signed_get(
+                    fs, bucket, "get_object", params, headers
+                )
                 answered = True
             except Exception:  # not an HTTP answer (no URL, no connection...): s3fs's read
                 answered = False  # (read outside the except: s3fs's error would chain this
                 # one, whose text -- aiohttp's ClientResponseError -- and frames hold the URL)
             if not answered:
-                url = ""  # (none left in this frame)
                 return await self._by_s3fs(fs, path, start, end)
             if status in (200, 206):
                 return body
@@ -312,6 +327,38 @@ class _Fetcher:
         if self.loop.is_running():
             with contextlib.suppress(Exception):  # at exit: the socket goes with the process
                 asyncio.run_coroutine_threadsafe(session.close(), self.loop).result(2)
+
+
+def _as_signed(url: str) -> str:
+    """The presigned ``url`` with the path its signature covers.
+
+    A request for a bucket itself (a listing) in path-style addressing, signed
+    with a signature of version 2 (``Signature=`` in the query, as botocore
+    presigns for S3 where its configuration names no version), is signed for
+    the path ``/bucket/`` (botocore's auth path, as S3 reads such a request),
+    while its URL names ``/bucket``: a server that signs the path it is given,
+    as SeaweedFS does, refuses it. The URL then names ``/bucket/``. Other URLs
+    (an object's, a signature of version 4, which covers the URL's own path)
+    are given as they are.
+
+    Examples
+    --------
+    >>> _as_signed("http://h:9/b?list-type=2&AWSAccessKeyId=k&Signature=s&Expires=1")
+    'http://h:9/b/?list-type=2&AWSAccessKeyId=k&Signature=s&Expires=1'
+    >>> _as_signed("http://h:9/b/k.dcm?AWSAccessKeyId=k&Signature=s&Expires=1")
+    'http://h:9/b/k.dcm?AWSAccessKeyId=k&Signature=s&Expires=1'
+    >>> _as_signed("http://h:9/b?list-type=2&X-Amz-Signature=s")
+    'http://h:9/b?list-type=2&X-Amz-Signature=s'
+    """
+    head, mark, query = url.partition("?")
+    fields = {part.partition("=")[0] for part in query.split("&")}
+    if "Signature" not in fields or "X-Amz-Signature" in fields:
+        return url
+    scheme, _, rest = head.partition("://")
+    path = rest.partition("/")[2]
+    if not path or "/" in path:  # the host's root, or an object of a bucket
+        return url
+    return f"{head}/{mark}{query}"
 
 
 def _s3_error(status: int, reason: str, body: bytes) -> Exception:

@@ -57,6 +57,7 @@ from .._errors import (
 )
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
+from ._listing import fast_find
 from ._ranges import cat_ranges
 from ._urls import SCHEME, fs_arguments, fs_url, local_zip, normal_url, redact, scrub
 from ._walker import TooDeep
@@ -241,11 +242,14 @@ class Store:
         modification time in ns where the store gives one, else a number
         made from its ETag; a change of either means the object changed.
         Names starting with ``.`` (at any level) are left out, as in folders.
+        An S3 prefix is listed by presigned GETs where its byte ranges are
+        read so (:func:`~dbdicom._files._listing.fast_find`), else by
+        ``fs.find``.
         """
         fs, base = self.filesystem()
         try:
             fs.invalidate_cache()  # a listing kept by the file system would hide changes
-            found = fs.find(base, detail=True, withdirs=False)
+            found = fast_find(fs, base) or fs.find(base, detail=True, withdirs=False)
             one = not found or list(found) == [base]
             if one and base and fs.isfile(base):
                 raise NotADirectoryError(base)
