@@ -139,3 +139,11 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def each_s3(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The storage options of each S3 server in turn (SeaweedFS skips without ``weed``)."""
+    if request.param == "moto":
+        return dict(request.getfixturevalue("s3_server"))
+    return dict(request.getfixturevalue("seaweedfs").options)

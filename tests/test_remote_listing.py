@@ -31,14 +31,6 @@ pytest.importorskip("aiohttp")
 NAMES = ["a b.dcm", "a+b.dcm", "é.dcm", "a%2Fb.dcm", "a=b&c.dcm", "x/y/z.dcm", "x/dir/", ".hid"]
 
 
-@pytest.fixture(params=["moto", "seaweedfs"])
-def server(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The storage options of each S3 server (SeaweedFS skips without ``weed``)."""
-    if request.param == "moto":
-        return dict(request.getfixturevalue("s3_server"))
-    return request.getfixturevalue("seaweedfs").options
-
-
 def _fs(options: dict[str, Any]) -> Any:
     return s3fs.S3FileSystem(skip_instance_cache=True, **options)
 
@@ -101,49 +93,49 @@ def _listed(url: str, options: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
 
 def test_the_same_listing_as_s3fs_over_pages_of_quoted_keys(
-    server: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    each_s3: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = NAMES + [f"p/{i:02d}.dcm" for i in range(9)]
-    url = _prefix(server, names)
+    url = _prefix(each_s3, names)
     with _slow_path():
-        expected = _listed(url, server)
+        expected = _listed(url, each_s3)
     assert {rel for rel in expected if "/" not in rel} >= {"a b.dcm", "a+b.dcm", "é.dcm"}
     assert ".hid" not in expected and len(expected) == len(names) - 1
     monkeypatch.setattr(listing, "PAGE", 4)
     with _s3fs_lists() as by_s3fs, _requests() as asked:
-        assert _listed(url, server) == expected  # names, sizes and stamps
+        assert _listed(url, each_s3) == expected  # names, sizes and stamps
     assert by_s3fs == []
     assert asked == ["list_objects_v2"] * -(-len(names) // 4)  # one request a page
 
 
 def test_a_database_indexed_by_s3fs_s_listing_reopens_without_a_read(
-    server: dict[str, Any], tmp_path: Path
+    each_s3: dict[str, Any], tmp_path: Path
 ) -> None:
     """The stamps of the two listings are equal: no object is taken as changed."""
     folder = tmp_path / "db"
     build_database(folder)
-    fs = _fs(server)
-    url = _prefix(server, [])
+    fs = _fs(each_s3)
+    url = _prefix(each_s3, [])
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     fs.put(
         [str(p) for p in files], [f"{url[5:]}/{p.relative_to(folder).as_posix()}" for p in files]
     )
     with _slow_path():
-        first = db.database(url, storage_options=server)
+        first = db.database(url, storage_options=each_s3)
         n, bad = len(first.index.frame), len(first.problems())
     with _s3fs_lists() as by_s3fs, _requests() as asked:
-        again = db.database(url, storage_options=server)
+        again = db.database(url, storage_options=each_s3)
         assert len(again.index.frame) == n
     assert by_s3fs == [] and asked == ["list_objects_v2"]  # no header read again
     fs.pipe_file(f"{url[5:]}/{files[0].relative_to(folder).as_posix()}", b"not dicom")
     with _requests() as asked:
-        changed = db.database(url, storage_options=server)
+        changed = db.database(url, storage_options=each_s3)
     assert "get_object" in asked  # the object rewritten is read again, and refused
     assert len(changed.index.frame) == n and len(changed.problems()) == bad + 1
 
 
-def test_where_s3fs_lists_its_errors_are_as_before(server: dict[str, Any]) -> None:
-    url = _prefix(server, ["a.dcm", "b/c.dcm"])
+def test_where_s3fs_lists_its_errors_are_as_before(each_s3: dict[str, Any]) -> None:
+    url = _prefix(each_s3, ["a.dcm", "b/c.dcm"])
     cases = [
         f"s3://no-such-bucket-{uuid.uuid4().hex[:6]}/p",  # no bucket
         f"{url}/missing",  # no such prefix
@@ -151,9 +143,9 @@ def test_where_s3fs_lists_its_errors_are_as_before(server: dict[str, Any]) -> No
     ]
     for case in cases:
         with _slow_path(), pytest.raises(db.DicomError) as before:
-            _listed(case, server)
+            _listed(case, each_s3)
         with _requests() as asked, pytest.raises(db.DicomError) as now:
-            _listed(case, server)
+            _listed(case, each_s3)
         assert type(now.value) is type(before.value)
         assert str(now.value) == str(before.value)
         assert asked == ["list_objects_v2"]  # tried once, then s3fs said why

@@ -100,18 +100,10 @@ def _counted(fs: Any) -> Iterator[list[str]]:
         del fs._cat_file
 
 
-@pytest.fixture(params=["moto", "seaweedfs"])
-def server(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The storage options of each S3 server (SeaweedFS skips without ``weed``)."""
-    if request.param == "moto":
-        return dict(request.getfixturevalue("s3_server"))
-    return request.getfixturevalue("seaweedfs").options
-
-
-def test_the_same_bytes_and_errors_as_cat_ranges(server: dict[str, Any]) -> None:
-    fs = _fs(server)
+def test_the_same_bytes_and_errors_as_cat_ranges(each_s3: dict[str, Any]) -> None:
+    fs = _fs(each_s3)
     paths, starts, ends = _spans(_objects(fs))
-    expected = _fs(server).cat_ranges(paths, starts, ends, on_error="return")
+    expected = _fs(each_s3).cat_ranges(paths, starts, ends, on_error="return")
     with _counted(fs) as by_s3fs:
         got = cat_ranges(fs, paths, starts, ends)
     assert by_s3fs == []  # every range by a presigned GET
@@ -121,16 +113,16 @@ def test_the_same_bytes_and_errors_as_cat_ranges(server: dict[str, Any]) -> None
 
 
 def test_a_deleted_object_is_the_same_error_as_before(
-    server: dict[str, Any], tmp_path: Path
+    each_s3: dict[str, Any], tmp_path: Path
 ) -> None:
     """Headers and frames of an object deleted after indexing: dbdicom's errors, no URL."""
     build_database(tmp_path / "db")
-    fs = _fs(server)
+    fs = _fs(each_s3)
     url = f"s3://{_prefix(fs)}"
     files = sorted(p for p in (tmp_path / "db").rglob("*") if p.is_file())
     keys = [f"{url[5:]}/{p.relative_to(tmp_path / 'db').as_posix()}" for p in files]
     fs.put([str(p) for p in files], keys)
-    store = Store(url, server)
+    store = Store(url, each_s3)
     rels = [k[len(url) - 4 :] for k in keys]
     fs.rm(keys[0])
     heads = store.heads(rels[:3], [p.stat().st_size for p in files[:3]])
@@ -140,15 +132,15 @@ def test_a_deleted_object_is_the_same_error_as_before(
     assert not any(leak in str(error) for leak in LEAKS[:3])
     fmt, offset, nbytes = pixel_format(str(files[0]))
     with pytest.raises(db.StorageObjectNotFoundError, match="refresh") as info:
-        read_remote_frames([(RemoteFile(url, rels[0], server), [0], fmt, offset, nbytes)])
+        read_remote_frames([(RemoteFile(url, rels[0], each_s3), [0], fmt, offset, nbytes)])
     assert not any(leak in str(info.value) for leak in LEAKS[:3])
 
 
-def _uploaded(server: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
+def _uploaded(each_s3: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
     """The test database, in a folder and uploaded under a new prefix: (folder, its URL)."""
     folder = tmp_path / "db"
     build_database(folder)
-    fs = _fs(server)
+    fs = _fs(each_s3)
     url = f"s3://{_prefix(fs)}"
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     fs.put(
@@ -158,11 +150,11 @@ def _uploaded(server: dict[str, Any], tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_a_database_through_presigned_reads_is_the_local_one(
-    server: dict[str, Any], tmp_path: Path
+    each_s3: dict[str, Any], tmp_path: Path
 ) -> None:
-    folder, url = _uploaded(server, tmp_path)
-    remote, local = db.database(url, storage_options=server), db.database(folder)
-    assert ranges._fetcher(Store(url, server).filesystem()[0]) is not None
+    folder, url = _uploaded(each_s3, tmp_path)
+    remote, local = db.database(url, storage_options=each_s3), db.database(folder)
+    assert ranges._fetcher(Store(url, each_s3).filesystem()[0]) is not None
     assert sorted(remote.index.frame["_path"]) == sorted(local.index.frame["_path"])
     for ours, theirs in zip(remote.series(), local.series(), strict=True):
         with contextlib.suppress(db.DicomError):
@@ -171,23 +163,23 @@ def test_a_database_through_presigned_reads_is_the_local_one(
 
 
 def test_a_prefix_typed_with_a_double_slash_or_a_dot_is_the_prefix(
-    server: dict[str, Any], tmp_path: Path
+    each_s3: dict[str, Any], tmp_path: Path
 ) -> None:
     """Trial K: ``s3://b//p`` listed 0 instances, every relative path short of its first
     character (cut with the length of the prefix as typed, not as listed), and
     ``s3://b/./p`` was a Bad Request said to be an unreachable server."""
-    _, url = _uploaded(server, tmp_path)
-    expected = db.database(url, storage_options=server)
+    _, url = _uploaded(each_s3, tmp_path)
+    expected = db.database(url, storage_options=each_s3)
     bucket, prefix = url[5:].split("/", 1)
     for typed in (f"s3://{bucket}//{prefix}", f"s3://{bucket}/./{prefix}//", f"{url}/."):
-        remote = db.database(typed, storage_options=server)
+        remote = db.database(typed, storage_options=each_s3)
         assert remote.path == url + ("/" if typed.endswith("/") else "")
         assert len(remote.problems()) == 0
         assert sorted(remote.index.frame["_path"]) == sorted(expected.index.frame["_path"])
         ours, theirs = remote.series()[0], expected.series()[0]
         np.testing.assert_array_equal(ours.array()[0], theirs.array()[0])
     with pytest.raises(db.InvalidValueError, match=r"'\.\.'.*without it"):
-        db.database(f"s3://{bucket}/x/../{prefix}", storage_options=server)
+        db.database(f"s3://{bucket}/x/../{prefix}", storage_options=each_s3)
 
 
 def test_a_wrong_secret_is_refused_without_the_secret(seaweedfs: SeaweedFS) -> None:
