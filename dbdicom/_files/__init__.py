@@ -6,7 +6,7 @@ Knows nothing of the index or the records above it.
 from __future__ import annotations
 
 from .._checks import SCALES, scale_problem
-from ._claims import format_problem, image_problem
+from ._claims import format_problem, image_problem, repeat_problem
 from ._codecs import decode_stream_pydicom_cannot
 from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits, palette_rgb
@@ -130,6 +130,7 @@ __all__ = [
     "modality_lut_bits",
     "pixel_format",
     "read_any_header",
+    "repeat_problem",
     "read_dataset",
     "undecodable_as_bytes",
     "read_frames",

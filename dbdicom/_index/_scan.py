@@ -26,6 +26,7 @@ from .._files import (
     image_problem,
     one_value,
     read_any_header,
+    repeat_problem,
     scale_problem,
     several_values,
 )
@@ -234,8 +235,8 @@ def header_row(row: Row, header: Header) -> Row:
         row["_image"], note = image_problem(row)
         if note:
             warnings.append(note)
-        if header.pixel_problem and not row["_image"]:
-            row["_image"] = header.pixel_problem
+        if not row["_image"]:
+            row["_image"] = repeat_problem(header.repeated) or header.pixel_problem
     elif name := _image_class(header):
         warnings.append(
             f"(7FE0,0010) 'Pixel Data' is missing, which every {name} object has (the file "
