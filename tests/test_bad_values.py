@@ -456,6 +456,19 @@ def test_a_repeated_slope_after_another_repeated_tag_is_still_refused(tmp_path: 
     database.close()
 
 
+def test_a_binary_value_of_a_length_no_values_fill_is_read_as_none(tmp_path: Path) -> None:
+    """A trial: a (0028,0010) Rows US of 3 bytes was read as its first 2 (128), where
+    pydicom refuses it; the byte left over says the value is not what was meant. It is
+    read as no value and listed, and the image refused, as for a Rows of "1A"."""
+    rows = b"(\x00\x10\x00US\x02\x00\x80\x00"  # (0028,0010) US 128
+    database = _ct_small_patched(tmp_path / "db", (rows, rows[:6] + b"\x03\x00\x80\x00\x00"))
+    found = " ".join(database.problems()["problem"])
+    assert "(0028,0010) 'Rows': US value of 3 bytes, not a whole number of 2-byte values" in found
+    with pytest.raises(db.GridError, match=r"bad.dcm: \(0028,0010\) 'Rows' is missing"):
+        database.series()[0].to_xarray()
+    database.close()
+
+
 def test_a_transfer_syntax_of_several_values_is_a_dicom_error(tmp_path: Path) -> None:
     """A trial: one byte of (0002,0010)'s length changed, so its value swallows the next
     elements and holds backslashes: reading raised pydicom's TypeError ('A UID must be
