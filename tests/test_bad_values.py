@@ -407,6 +407,68 @@ def test_an_image_without_pixel_representation_is_not_read_as_unsigned(tmp_path:
     database.close()
 
 
+_SIGNED = b"(\x00\x03\x01US\x02\x00\x01\x00"  # (0028,0103) US 1, as CT_small.dcm has it
+_SLOPE = b"(\x00S\x10DS\x02\x001 "  # (0028,1053) DS '1'
+_NAME = b"\x10\x00\x10\x00PN\x16\x00CompressedSamples^CT1 "  # (0010,0010)
+
+
+def _ct_small_patched(folder: Path, *changes: tuple[bytes, bytes]) -> db.Database:
+    """A database of CT_small.dcm as ``bad.dcm``, each ``(stored, patch)`` replaced."""
+    raw = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    for stored, patch in changes:
+        assert raw.count(stored) == 1
+        raw = raw.replace(stored, patch)
+    folder.mkdir()
+    (folder / "bad.dcm").write_bytes(raw)
+    database = db.database(folder)
+    database.mute()
+    return database
+
+
+def test_a_repeated_pixel_representation_refuses_the_image(tmp_path: Path) -> None:
+    """A trial: (0028,0103) 1 then (0028,0103) 0 in one file: the last was read (as pydicom
+    does), CT values -896..1167 came back as 0..65535, with a note only. Which of the two
+    describes the pixels is a guess: the image is refused with the tag and the way out."""
+    database = _ct_small_patched(tmp_path / "db", (_SIGNED, _SIGNED + _SIGNED[:-2] + b"\0\0"))
+    found = " ".join(database.problems()["problem"])
+    assert "(0028,0103) 'Pixel Representation' is in the file twice, with other values" in found
+    series = database.series()[0]
+    with pytest.raises(db.GridError, match=r"bad.dcm: \(0028,0103\) .*instance\.PixelRepr"):
+        series.to_xarray()
+    series.instances()[0].PixelRepresentation = 1  # the way out: the file written in order
+    values = series.to_xarray().values
+    assert values.min() == -1024 - 896 + 1024 and values.dtype.kind == "i"
+    database.restore()
+    database.close()
+
+
+def test_a_repeated_slope_after_another_repeated_tag_is_still_refused(tmp_path: Path) -> None:
+    """A trial: only the first tag out of place was noted, so a RescaleSlope of 1 then 2
+    after a repeated PatientName was read as 2 (CT values doubled), where alone it is
+    refused as a guess."""
+    database = _ct_small_patched(
+        tmp_path / "db", (_NAME, _NAME + _NAME), (_SLOPE, _SLOPE + _SLOPE[:-2] + b"2 ")
+    )
+    found = " ".join(database.problems()["problem"])
+    assert "(0028,1053) 'Rescale Slope': out of place" in found
+    with pytest.raises(db.InvalidFileError, match=r"bad.dcm: \(0028,1053\) 'Rescale Slope'"):
+        database.series()[0].to_xarray()
+    database.close()
+
+
+def test_a_binary_value_of_a_length_no_values_fill_is_read_as_none(tmp_path: Path) -> None:
+    """A trial: a (0028,0010) Rows US of 3 bytes was read as its first 2 (128), where
+    pydicom refuses it; the byte left over says the value is not what was meant. It is
+    read as no value and listed, and the image refused, as for a Rows of "1A"."""
+    rows = b"(\x00\x10\x00US\x02\x00\x80\x00"  # (0028,0010) US 128
+    database = _ct_small_patched(tmp_path / "db", (rows, rows[:6] + b"\x03\x00\x80\x00\x00"))
+    found = " ".join(database.problems()["problem"])
+    assert "(0028,0010) 'Rows': US value of 3 bytes, not a whole number of 2-byte values" in found
+    with pytest.raises(db.GridError, match=r"bad.dcm: \(0028,0010\) 'Rows' is missing"):
+        database.series()[0].to_xarray()
+    database.close()
+
+
 def test_a_transfer_syntax_of_several_values_is_a_dicom_error(tmp_path: Path) -> None:
     """A trial: one byte of (0002,0010)'s length changed, so its value swallows the next
     elements and holds backslashes: reading raised pydicom's TypeError ('A UID must be

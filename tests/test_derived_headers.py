@@ -241,3 +241,20 @@ def test_type_2_attributes_the_source_lacks_are_present_and_empty(tmp_path: Path
         missing = [e for e in dciodvfy_errors(path) if "Missing attribute Type 2 " in e]
         assert not missing, missing
     database.close()
+
+
+def test_a_derived_image_has_no_pixel_padding_value_of_its_source(tmp_path: Path) -> None:
+    """A trial: CT_small.dcm's (0028,0120) PixelPaddingValue -2000 (a stored value: HU
+    -3024) was copied into a series of 3 * HU - 100 stored with slope 1, intercept 0:
+    there the padding is -9172, and -2000 would mark a real pixel as padding."""
+    source = Path(str(pydicom.data.get_testdata_file("CT_small.dcm")))
+    assert pydicom.dcmread(source).PixelPaddingValue == -2000
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "ct.dcm").write_bytes(source.read_bytes())
+    database = db.database(tmp_path / "db")
+    series = database.series()[0]
+    out = series.new_sibling(SeriesDescription="scaled")
+    out.set_xarray(series.to_xarray() * 3 - 100)
+    written = pydicom.dcmread(out.files()[0])
+    assert "PixelPaddingValue" not in written and "PixelPaddingRangeLimit" not in written
+    database.close()

@@ -21,6 +21,7 @@ from builders import Manifest
 from validators import dciodvfy_errors
 
 import dbdicom as db
+from dbdicom._templates import enhanced_mr_image, write_dataset
 
 
 def _enhanced(folder: tuple[Path, Manifest]) -> tuple[db.Database, db.Series]:
@@ -64,4 +65,29 @@ def test_a_frame_made_of_all_frames_keeps_what_they_share(
     assert not ds.get("EchoTime")
     assert not [e for e in dciodvfy_errors(path) if "EchoTime" in e or "PixelSpacing" in e]
     database.restore()
+    database.close()
+
+
+def test_each_derived_frame_keeps_its_own_acquisition_time(tmp_path: Path) -> None:
+    """A trial: a dynamic Enhanced MR (3 slices x 4 times, FrameAcquisitionDateTime 12:00
+    to 12:03) doubled gave every derived file the object's AcquisitionDateTime (09:30:12,
+    when the acquisition started): one time for all four time points."""
+    times = [f"2024010112{t:02d}00.000000" for t in range(4) for _ in range(3)]
+    ds = enhanced_mr_image(
+        np.arange(12 * 4 * 4, dtype=np.uint16).reshape(12, 4, 4),
+        positions=[(0.0, 0.0, 3.0 * k) for _ in range(4) for k in range(3)],
+        per_frame={"FrameAcquisitionDateTime": times},
+        AcquisitionDateTime="20240115093012",
+    )
+    write_dataset(ds, tmp_path / "db" / "dynamic.dcm")
+    database = db.database(tmp_path / "db")
+    source = database.series()[0]
+    da = source.to_xarray()
+    out = source.new_sibling(SeriesDescription="doubled")
+    out.set_xarray(da * 2)
+    found = set()
+    for path in out.files():
+        header = pydicom.dcmread(path, stop_before_pixels=True)
+        found.add((header.AcquisitionDate, header.AcquisitionTime))
+    assert found == {("20240101", f"12{t:02d}00.000000") for t in range(4)}
     database.close()

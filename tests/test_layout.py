@@ -154,7 +154,7 @@ def test_every_element_out_of_place_or_wrong(tmp_path: Path) -> None:
         variants.append(raws[:i] + raws[i + 1 :])  # left out
         variants += [raws[:i] + [wrong] + raws[i + 1 :] for wrong in _changes(raw)]
     followed = 0
-    assert _walked(files[5], None)[0].disorder == 0
+    assert _walked(files[5], None)[0].disorder == ()
     assert _walked(files[5][:start] + b"".join(variants[0]) + files[5][end:], None)[0].disorder
     for elements in variants:
         data = files[5][:start] + b"".join(elements) + files[5][end:]

@@ -11,8 +11,10 @@ Bits Stored above Bits Allocated) is read, and listed as a note.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 import dbdicom as db
 from dbdicom._files._walker import Window, read_meta
-from dbdicom._templates import mr_image, write_dataset
+from dbdicom._templates import enhanced_mr_image, mr_image, write_dataset
 
 PIXELS = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
 
@@ -394,3 +396,38 @@ def test_a_second_image_after_implicit_vr_pixels_is_refused(tmp_path: Path) -> N
     (tmp_path / "twice.dcm").write_bytes(raw + struct.pack("<HHI", 0x7FE0, 0x10, 8) + bytes(8))
     found = _problems(db.database(tmp_path), "twice.dcm")
     assert any("followed by (7FE0,0010) pixel data again" in p for p in found), found
+
+
+def _groups_cut(tmp_path: Path, items: int) -> db.Database:
+    """4 frames whose Per-frame Functional Groups hold ``items`` items, and a good series."""
+    pixels = np.arange(4 * 6 * 5, dtype=np.uint16).reshape(4, 6, 5)
+    ds = enhanced_mr_image(pixels, positions=[(0.0, 0.0, 2.0 * k) for k in range(4)])
+    groups = list(ds.PerFrameFunctionalGroupsSequence)
+    extra = copy.deepcopy(groups[-1])
+    extra.PlanePositionSequence[0].ImagePositionPatient = [0.0, 0.0, 8.0]
+    ds.PerFrameFunctionalGroupsSequence = [*groups, extra][:items]
+    write_dataset(ds, tmp_path / "bad.dcm")
+    write_dataset(mr_image(PIXELS, SeriesDescription="good"), tmp_path / "good.dcm")
+    return db.database(tmp_path)
+
+
+def test_frames_without_a_per_frame_group_refuse_the_image(tmp_path: Path) -> None:
+    """A trial: 4 frames and 3 per-frame items gave a GeometryError ("1 frame of 6x5, no
+    orientation: use to_xarrays"), and problems() said nothing. The 4th frame has no
+    position of its own: the image is refused, with the reason and the way out."""
+    database = _groups_cut(tmp_path, 3)
+    said = "'Per-frame Functional Groups Sequence' holds 3 items, but (0028,0008)"
+    assert any(said in p for p in _problems(database, "bad.dcm"))
+    bad = [s for s in database.series() if s.SeriesDescription != "good"][0]
+    with pytest.raises(db.GridError, match=re.escape(f"bad.dcm: (5200,9230) {said}")):
+        bad.to_xarray()
+    assert np.array_equal(_series(database, "good").to_xarray().values[0], PIXELS)
+
+
+def test_more_per_frame_groups_than_frames_are_read_and_listed(tmp_path: Path) -> None:
+    """The frames take the first items (as pydicom-data's liver_1frame.dcm, cut to its
+    first frame, needs), and problems() says so: it said nothing before."""
+    database = _groups_cut(tmp_path, 5)
+    assert any("holds 5 items" in p for p in _problems(database, "bad.dcm"))
+    bad = [s for s in database.series() if s.SeriesDescription != "good"][0]
+    assert list(bad.to_xarray().coords["ImagePositionPatient[2]"].values) == [0, 2, 4, 6]

@@ -58,6 +58,10 @@ DROP = (
     "SmallestImagePixelValue",
     "LargestImagePixelValue",
     "ModalityLUTSequence",  # the derived values are physical: the source's table is applied
+    # stored values that mark padding: the derived values are stored by another rescale,
+    # so the source's padding value would mark real pixels and not the padding
+    "PixelPaddingValue",
+    "PixelPaddingRangeLimit",
     "RedPaletteColorLookupTableDescriptor",
     "GreenPaletteColorLookupTableDescriptor",
     "BluePaletteColorLookupTableDescriptor",

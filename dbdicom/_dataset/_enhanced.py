@@ -80,9 +80,11 @@ RENAMED = {
     "XRayTubeCurrent": "XRayTubeCurrentInmA",
     "Exposure": "ExposureInmAs",
 }
-#: classic date and time pairs -> the enhanced date-times that hold them
+#: classic date and time pairs -> the enhanced date-times that hold them, the frame's
+#: own first: the object's AcquisitionDateTime is when its first frame was acquired, and
+#: a frame of a dynamic series given it would be at the time of every other
 _DATE_TIMES = {
-    ("AcquisitionDate", "AcquisitionTime"): ("AcquisitionDateTime", "FrameAcquisitionDateTime"),
+    ("AcquisitionDate", "AcquisitionTime"): ("FrameAcquisitionDateTime", "AcquisitionDateTime"),
 }
 #: the value types of the functional groups' plain values a classic element takes as they are
 _PLAIN_VRS = frozenset({"CS", "LO", "SH", "ST", "LT", "UT", "IS", "US", "SS", "UL", "SL"})
@@ -177,6 +179,9 @@ def classic_frame(
     ('MR Image Storage', '3.0', 'B-TFE', '127.7')
     >>> ds.AcquisitionDate, ds.AcquisitionTime, ds.PatientID, "InstitutionName" in ds
     ('20210616', '111515.81000', None, False)
+    >>> frame = {"FrameAcquisitionDateTime": "20210616111744.65"}  # its own: the 2nd of many
+    >>> classic_frame(enhanced, frame, (), (4, 4)).AcquisitionTime
+    '111744.65'
     """
     sop_class = classic_class(str(enhanced.get("SOPClassUID", "")))
     base = copy.deepcopy(_template(sop_class, *shape))
@@ -187,7 +192,7 @@ def classic_frame(
     for (date, time), sources in _DATE_TIMES.items():
         if date in base:
             continue
-        found = next((v for k in sources for v in (enhanced.get(k), frame.get(k)) if v), None)
+        found = next((v for k in sources for v in (frame.get(k), enhanced.get(k)) if v), None)
         pair = _date_time(found)
         if pair is not None:
             setattr(base, date, pair[0])

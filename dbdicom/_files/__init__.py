@@ -6,7 +6,7 @@ Knows nothing of the index or the records above it.
 from __future__ import annotations
 
 from .._checks import SCALES, scale_problem
-from ._claims import format_problem, image_problem
+from ._claims import format_problem, groups_problem, image_problem, repeat_problem
 from ._codecs import decode_stream_pydicom_cannot
 from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits, palette_rgb
@@ -108,6 +108,7 @@ __all__ = [
     "file_header",
     "file_meta_bytes",
     "format_problem",
+    "groups_problem",
     "frame_places",
     "frame_values",
     "frame_values_of",
@@ -130,6 +131,7 @@ __all__ = [
     "modality_lut_bits",
     "pixel_format",
     "read_any_header",
+    "repeat_problem",
     "read_dataset",
     "undecodable_as_bytes",
     "read_frames",

@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._pixels import PixelFormat
+from pydicom.datadict import dictionary_description, dictionary_keyword
 
-__all__ = ["PHOTOMETRIC_SAMPLES", "format_problem", "image_problem"]
+from ._pixels import FORMAT_TAGS, NUMBER_OF_FRAMES, PixelFormat
+
+__all__ = [
+    "PHOTOMETRIC_SAMPLES",
+    "format_problem",
+    "groups_problem",
+    "image_problem",
+    "repeat_problem",
+]
 
 #: the Photometric Interpretations dbdicom reads, with their Samples per Pixel
 PHOTOMETRIC_SAMPLES: dict[str, int] = {
@@ -49,6 +57,83 @@ PHOTOMETRIC = "(0028,0004) 'Photometric Interpretation'"
 PLANAR = "(0028,0006) 'Planar Configuration'"
 FRAMES = "(0028,0008) 'Number of Frames'"
 PIXEL_DATA = "(7FE0,0010) 'Pixel Data'"
+
+
+#: the tags whose values say how the pixel data are laid out: with High Bit, Number of Frames
+_DESCRIPTION = frozenset([*FORMAT_TAGS, 0x00280102, NUMBER_OF_FRAMES])
+
+
+def repeat_problem(repeated: Sequence[int]) -> str:
+    """Why an image cannot be read when the tags ``repeated`` hold two values ("" if it can).
+
+    A tag of the pixel description found twice with other values (Pixel
+    Representation 1, then 0) describes the pixels two ways: reading by
+    either (pydicom keeps the last) is a guess, and a wrong guess of Pixel
+    Representation or Rows gives plausible wrong numbers. A tag repeated
+    with its value, or out of order, has one value: it is read.
+
+    Examples
+    --------
+    >>> print(repeat_problem([0x00100010, 0x00280103]))  # doctest: +NORMALIZE_WHITESPACE
+    (0028,0103) 'Pixel Representation' is in the file twice, with other values: which
+    describes the pixels is a guess. Set the right value (instance.PixelRepresentation = ...),
+    which writes it once, or remove the file from the series (instance.remove())
+    >>> repeat_problem([0x00100010])
+    ''
+    """
+    for tag in repeated:
+        if tag in _DESCRIPTION:
+            return (
+                f"({tag >> 16:04X},{tag & 0xFFFF:04X}) '{dictionary_description(tag)}' is in "
+                "the file twice, with other values: which describes the pixels is a guess. "
+                f"Set the right value (instance.{dictionary_keyword(tag)} = ...), which writes "
+                "it once, or remove the file from the series (instance.remove())"
+            )
+    return ""
+
+
+def groups_problem(items: int, frames: Any) -> tuple[str, str]:
+    """Whether the per-frame groups of a file can be given to its frames: ``(refusal, note)``.
+
+    ``items``: how many the (5200,9230) Per-frame Functional Groups Sequence
+    holds; ``frames``: the file's Number of Frames (None, or not a positive
+    number: 1). The standard has one item per frame, the n-th item the n-th
+    frame's. With fewer, some frames have no position, orientation or
+    rescale of their own: the image is refused. With more, the frames take
+    the first items, as pydicom and dcm2niix give them (a file cut to its
+    first frames keeps all its items): a note. A sequence of no items gives
+    no frame anything.
+
+    Examples
+    --------
+    >>> print(groups_problem(3, 4)[0])  # doctest: +NORMALIZE_WHITESPACE
+    (5200,9230) 'Per-frame Functional Groups Sequence' holds 3 items, but (0028,0008) 'Number
+    of Frames' is 4, one item per frame: 1 frame has none, so its position and values are
+    unknown. Remove the file from the series (instance.remove()) to read the others
+    >>> print(groups_problem(3, None)[1])  # doctest: +NORMALIZE_WHITESPACE
+    (5200,9230) 'Per-frame Functional Groups Sequence' holds 3 items, but (0028,0008) 'Number
+    of Frames' is 1, one item per frame: the frame has the first item
+    >>> groups_problem(4, 4), groups_problem(0, 4)
+    (('', ''), ('', ''))
+    """
+    count = frames if isinstance(frames, int) and frames > 0 else 1
+    if not items or items == count:
+        return "", ""
+    said = (
+        f"(5200,9230) 'Per-frame Functional Groups Sequence' holds {items} items, but "
+        f"{FRAMES} is {count}, one item per frame: "
+    )
+    if items > count:
+        first = (
+            "the frame has the first item" if count == 1 else f"the frames have the first {count}"
+        )
+        return "", said + first
+    short = count - items
+    return (
+        said + f"{short} frame{'s' if short > 1 else ''} ha{'ve' if short > 1 else 's'} none, so "
+        f"{'their' if short > 1 else 'its'} position and values are unknown. Remove the file "
+        "from the series (instance.remove()) to read the others"
+    ), ""
 
 
 def format_problem(fmt: PixelFormat) -> str:

@@ -134,6 +134,10 @@ class Header:
         anyway (a data set in another encoding than its file meta says,
         elements out of order, a layout only pydicom's tolerant reader
         takes): the values were read, by the rule the note states.
+    repeated : tuple of int
+        The tags asked for that the file holds more than once with other
+        values (the value read is the last, as pydicom reads it): which
+        was meant is a guess.
     """
 
     __slots__ = (
@@ -151,6 +155,7 @@ class Header:
         "problems",
         "notes",
         "pixel_problem",
+        "repeated",
     )
 
     def __init__(self) -> None:
@@ -168,6 +173,7 @@ class Header:
         self.problems: dict[int, str] = {}
         self.notes: dict[int, str] = {}
         self.pixel_problem = ""
+        self.repeated: tuple[int, ...] = ()
 
 
 def read_header(
@@ -259,11 +265,7 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
             f"{UID(ts).name} ({ts}) says {said} VR, but the data set is in {found} VR: "
             f"read as {found} VR"
         )
-    if end.disorder:
-        header.notes[end.disorder] = (
-            "out of place (after a larger or the same tag, or a sequence its first item "
-            "overruns): the values near it may not be what was meant"
-        )
+    _note_disorder(header, end, wanted, raws)
     header.has_per_frame_groups = end.per_frame_groups
     header.has_modality_lut = end.modality_lut
     if end.pixel_tag:
@@ -286,6 +288,24 @@ def _read(win: Window, wanted: Mapping[int, str]) -> Header:
     if header.encapsulated and NUMBER_OF_FRAMES in wanted and inflating is None:
         header.pixel_problem = _fragments(win, end.offset, header)
     return header
+
+
+def _note_disorder(
+    header: Header, end: End, wanted: Container[int], raws: Mapping[int, Any]
+) -> None:
+    """Note the tags ``end`` found out of place: the first, and each of ``wanted``.
+
+    Each one, not the first alone: a Rescale Slope repeated after a repeated
+    Patient's Name is no less a guess. The tags repeated with other values
+    (``raws`` holds the last) go to :attr:`Header.repeated`.
+    """
+    header.repeated = tuple(dict.fromkeys(t for t, v in end.earlier if raws.get(t) != v))
+    for tag in dict.fromkeys(end.disorder):
+        if tag == end.disorder[0] or tag in wanted:
+            header.notes[tag] = (
+                "out of place (after a larger or the same tag, or a sequence its first item "
+                "overruns): the values near it may not be what was meant"
+            )
 
 
 def _after_pixels(win: Window, end: End, explicit: bool) -> str:

@@ -158,7 +158,9 @@ def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
     r"""Decode the bytes of one element of value representation ``vr``.
 
     Raises :class:`BadValueError` for an IS or DS value that is not a number
-    (or an IS that is not a whole number): the caller reads it as missing.
+    (or an IS that is not a whole number), or a binary value (US, FD...)
+    whose length is not a whole number of values: the caller reads it as
+    missing.
 
     Examples
     --------
@@ -166,6 +168,10 @@ def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
     (1.5, 2.0)
     >>> decode_value("US", b"\x00\x01", ["latin_1"])
     256
+    >>> decode_value("US", b"\x08\x00\x00", ["latin_1"])
+    Traceback (most recent call last):
+    ...
+    dbdicom._files._values.BadValueError: US value of 3 bytes, not a whole number of 2-byte values
     >>> decode_value("PN", b"Dory^John ", ["latin_1"])
     'Dory^John'
     """
@@ -174,7 +180,12 @@ def decode_value(vr: str, raw: bytes, encodings: list[str]) -> Any:
         return fast(raw)
     if vr in _BINARY:
         code, size = _BINARY[vr]
-        n = len(raw) // size
+        n, left = divmod(len(raw), size)
+        if left:  # a Rows of 3 bytes: its value is no more its first 2 than anything else
+            raise BadValueError(
+                f"{vr.lstrip('x')} value of {len(raw)} bytes, not a whole number of "
+                f"{size}-byte values"
+            )
         if n == 0:
             return None
         values = struct.unpack(f"<{n}{code}", raw[: n * size])

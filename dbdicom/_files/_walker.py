@@ -111,10 +111,14 @@ class End(NamedTuple):
     at (0: the data ended first), ``offset`` where that element's value
     starts (else where the data end) and ``length`` the value's length
     (``0xFFFFFFFF``: encapsulated). ``per_frame_groups``: the data set has
-    a Per-frame Functional Groups Sequence. ``disorder``: the first tag
-    found where it cannot be (not after a smaller tag: repeated or out of
+    a Per-frame Functional Groups Sequence. ``disorder``: the tags found
+    where they cannot be (not after a smaller tag: repeated or out of
     order; or a sequence of defined length whose first item is longer than
-    it), 0 when none: the values around it may not be what was meant.
+    it), in the order found, empty when none: the values around each may
+    not be what was meant. Every one is kept, not the first alone: a
+    repeated Rescale Slope after a repeated Patient's Name is no less a
+    guess. ``earlier``: for each tag found again (repeated) among those
+    kept, the value it had before (as ``out`` held it), in the order found.
     ``modality_lut``: the data set has a Modality LUT Sequence, whose table
     (not a rescale slope and intercept) makes its stored values physical.
     """
@@ -123,8 +127,9 @@ class End(NamedTuple):
     offset: int
     length: int
     per_frame_groups: bool
-    disorder: int = 0
+    disorder: tuple[int, ...] = ()
     modality_lut: bool = False
+    earlier: tuple[tuple[int, Any], ...] = ()
 
 
 def read_meta(
@@ -348,8 +353,9 @@ def walk(
     >>> seq += struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + rows
     >>> seq += struct.pack("<HHIHHI", 0xFFFE, 0xE00D, 0, 0xFFFE, 0xE0DD, 0)
     >>> out = {}
-    >>> walk(Window(seq + rows), 0, True, None, out)
-    End(pixel_tag=0, offset=56, length=0, per_frame_groups=False, disorder=0, modality_lut=False)
+    >>> end = walk(Window(seq + rows), 0, True, None, out)
+    >>> end.pixel_tag, end.offset, end.disorder, end.earlier
+    (0, 56, (), ())
     >>> out
     {2621456: (b'US', b'@\x00')}
     >>> walk(Window(seq + rows), 0, True, {0x00081140}, out, whole=True).offset
@@ -387,7 +393,8 @@ def _walk(  # noqa: C901
     heads = HEADER_LENGTH
     short, implicit, ulong = _short, _implicit, _ulong
     per_frame = lut = False
-    disorder = 0
+    disorder: list[int] = []
+    earlier: list[tuple[int, Any]] = []
     every = keep is None and whole and win.f is None
     if keep is None:
         keep = _EVERY
@@ -396,7 +403,7 @@ def _walk(  # noqa: C901
         rel = pos - base
         if rel > last:
             if pos == end:
-                return End(0, pos, 0, per_frame, disorder, lut)
+                return End(0, pos, 0, per_frame, tuple(disorder), lut, tuple(earlier))
             if end - pos < 8:
                 raise EOFError(f"the file ({end} bytes) ends inside the element at byte {pos}")
             rel = win.fetch(pos, min(12, end - pos))
@@ -409,7 +416,7 @@ def _walk(  # noqa: C901
                 head = heads[vr]
             except KeyError:
                 if not group and not elem and vr == b"\0\0":  # zeros (see _zeros)
-                    return _zeros(pos, start, per_frame, disorder, lut)
+                    return _zeros(pos, start, per_frame, disorder, lut, earlier)
                 raise NeedsPydicom(
                     f"({group:04X},{elem:04X}) at byte {pos} has no valid VR",
                     (group << 16) | elem,
@@ -427,14 +434,17 @@ def _walk(  # noqa: C901
         tag = (group << 16) | elem
         if tag <= previous:
             if not tag and not length:
-                return _zeros(pos, start, per_frame, disorder, lut)
-            if not disorder:
-                disorder = tag
+                return _zeros(pos, start, per_frame, disorder, lut, earlier)
+            disorder.append(tag)
+            if tag in out:  # repeated: the value it had (the one kept is the last)
+                earlier.append((tag, out[tag]))
         previous = tag
         if tag >= 0x00283000:  # one comparison for the many elements before
             if tag >= 0x52000000:
                 if tag in PIXEL_TAGS:
-                    return End(tag, pos + head, length, per_frame, disorder, lut)
+                    return End(
+                        tag, pos + head, length, per_frame, tuple(disorder), lut, tuple(earlier)
+                    )
                 if tag == PER_FRAME_GROUPS:
                     per_frame = True
             elif tag == 0x00283000:  # MODALITY_LUT
@@ -449,10 +459,10 @@ def _walk(  # noqa: C901
             size = len(data)
             last = size - 12
             continue
-        if vr == b"SQ" and length >= 8 and rel + head + 8 <= size and not disorder:
+        if vr == b"SQ" and length >= 8 and rel + head + 8 <= size:
             if implicit(data, rel + head)[2] + 8 > length:  # its first item overruns it
                 if implicit(data, rel + head)[2] != UNDEFINED:
-                    disorder = tag
+                    disorder.append(tag)
         length += head  # from here: of the whole element
         if every:  # the splitter: every element, whole, from bytes at hand
             # (an element past the end is cut short here, and the end found next)
@@ -468,7 +478,14 @@ def _walk(  # noqa: C901
 
 
 # hot loop, per nested element: helpers cost +5% on the walk of an enhanced CT (measured)
-def _zeros(pos: int, start: int, per_frame: bool, disorder: int, lut: bool) -> End:
+def _zeros(
+    pos: int,
+    start: int,
+    per_frame: bool,
+    disorder: list[int],
+    lut: bool,
+    earlier: list[tuple[int, Any]],
+) -> End:
     """Zeros where an element should be, at ``pos``: a file never written to past there.
 
     The data set ends there (padding after its last element); at its start,
@@ -479,7 +496,7 @@ def _zeros(pos: int, start: int, per_frame: bool, disorder: int, lut: bool) -> E
             f"zeros where its data set should start (byte {pos}): the file holds "
             "no data (a copy that was never finished?)"
         )
-    return End(0, pos, 0, per_frame, disorder, lut)
+    return End(0, pos, 0, per_frame, tuple(disorder), lut, tuple(earlier))
 
 
 def _skip(win: Window, pos: int, explicit: bool) -> int:  # noqa: C901

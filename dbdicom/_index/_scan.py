@@ -23,9 +23,11 @@ from .._files import (
     NotDicomError,
     frame_values,
     grid_frame_values,
+    groups_problem,
     image_problem,
     one_value,
     read_any_header,
+    repeat_problem,
     scale_problem,
     several_values,
 )
@@ -162,6 +164,11 @@ def _scan(
     elif header.values.get(_SOP_CLASS) == RT_DOSE and (header.values.get(_FRAMES) or 0) > 1:
         frames = grid_frame_values(path, header.values, header.problems, data)
     header_row(row, header)
+    if header.has_per_frame_groups and header.has_pixels:
+        refusal, note = groups_problem(len(frames), header.values.get(_FRAMES))
+        row["_image"] = row.get("_image") or refusal
+        if note:
+            row["_warning"] = WARNINGS_SEPARATOR.join(filter(None, [row.get("_warning"), note]))
     for i, frame in enumerate(frames):
         frame["_path"] = rel
         frame["_frame"] = i
@@ -234,8 +241,8 @@ def header_row(row: Row, header: Header) -> Row:
         row["_image"], note = image_problem(row)
         if note:
             warnings.append(note)
-        if header.pixel_problem and not row["_image"]:
-            row["_image"] = header.pixel_problem
+        if not row["_image"]:
+            row["_image"] = repeat_problem(header.repeated) or header.pixel_problem
     elif name := _image_class(header):
         warnings.append(
             f"(7FE0,0010) 'Pixel Data' is missing, which every {name} object has (the file "
