@@ -61,6 +61,8 @@ def _differences(a: Dataset, b: Dataset, path: str = "") -> list[str]:
     for tag in sorted(set(a.keys()) | set(b.keys())):
         if not path and int(tag) in _DIFFER:
             continue
+        if path.startswith("(0018,A001)") and int(tag) == 0x0018A002:
+            continue  # dbdicom's ContributionDateTime: the time of each write
         if not path and int(tag) == 0x00200052 and "SourceImageSequence" not in a:
             continue  # a new image from the template: its frame of reference is new per write
         where = f"{path}{tag}"

@@ -15,7 +15,9 @@ later layers winning (None: the element is left out):
    3 on), the SpacingBetweenSlices of where the frames lie (see
    :meth:`PlanBuilder.slices`), the SpecificCharacterSet where the new
    text needs one, the references to its sources (SourceImageSequence,
-   ReferencedSeriesSequence); and the tags its sources differ in, left out
+   ReferencedSeriesSequence) and dbdicom as the equipment that processed
+   them (an item appended to the ContributingEquipmentSequence: see
+   :mod:`._equipment`); and the tags its sources differ in, left out
    (a map fitted over flip angles has no flip angle) unless the frame's
    values or the attrs give them;
 4. the attributes of the target series, its study and patient (a new file
@@ -70,6 +72,7 @@ from ._elements import (
     ui,
 )
 from ._encoding import Encoding, pixel_values
+from ._equipment import CONTRIBUTING, Contributions
 from ._placeholders import study_when, true_placeholders
 from ._source import Source
 
@@ -269,6 +272,7 @@ class PlanBuilder:
         self._step: float | None = None  # the step of that grid
         self._when = study_when(target)  # placeholder dates: the study's
         self.counts = Counts()  # NumberOfSlices, ImageIndex...: of the frames written
+        self.contributions = Contributions()  # dbdicom, as the equipment of this write
 
     def slices(self, spacing: float | None, count: int, numbers: Any = None) -> None:
         """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
@@ -559,6 +563,7 @@ class PlanBuilder:
         shared, target = self.text(charset)
         if group:
             delta[0x00082112], delta[0x00081115] = references(group, self._classes)
+            delta[CONTRIBUTING] = self.contributions.element(base, charset)
         sop_class = class_rules(base, delta, self.encoding)
         rescaled = base.has(_RESCALE_SLOPE) or rescaled_class(sop_class)
         layers = [
