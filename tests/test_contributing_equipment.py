@@ -147,3 +147,42 @@ def test_an_image_made_from_an_array_alone_has_dbdicom_as_its_equipment(tmp_path
     assert ds.Manufacturer == "dbdicom" and ds.SoftwareVersions == f"dbdicom {VERSION}"
     assert "ContributingEquipmentSequence" not in ds
     database.restore()
+
+
+def test_a_derived_instance_was_created_by_the_write_in_its_source_zone(tmp_path: Path) -> None:
+    """InstanceCreationDate and Time are the write's, not the source's (CT_small's 2004).
+
+    CT_small's TimezoneOffsetFromUTC (-0500) applies to every date and time of
+    the instance: the write's time is said in that zone. Its SeriesDate and
+    ContentDate stay the source's, those of the data it was derived from.
+    """
+    source = FILES / "CT_small.dcm"
+    database = _database(tmp_path, source)
+    (series,) = database.series()
+    before = datetime.now(UTC)
+    ds = _derived(series, "derived")
+    after = datetime.now(UTC)
+    original = pydicom.dcmread(source, stop_before_pixels=True)
+    assert original.TimezoneOffsetFromUTC == ds.TimezoneOffsetFromUTC == "-0500"
+    made = datetime.strptime(
+        f"{ds.InstanceCreationDate}{ds.InstanceCreationTime}-0500", "%Y%m%d%H%M%S%z"
+    )
+    assert before - timedelta(seconds=1) <= made <= after
+    for keyword in ("SeriesDate", "ContentDate", "AcquisitionDate"):
+        assert ds[keyword].value == original[keyword].value, keyword
+    for keyword in ("SeriesTime", "ContentTime"):  # (written from seconds: 112749.000000)
+        assert float(ds[keyword].value) == float(original[keyword].value), keyword
+    assert not _new_errors(ds, source)
+    database.restore()
+
+
+def test_a_creation_date_given_in_the_attrs_is_written(tmp_path: Path) -> None:
+    database = _database(tmp_path, FILES / "MR_small.dcm")
+    (series,) = database.series()
+    da = series.to_xarray() * 2
+    da.attrs["InstanceCreationDate"] = "20200101"
+    out = series.new_sibling(SeriesDescription="dated").set_xarray(da)
+    ds = pydicom.dcmread(out.files()[0], stop_before_pixels=True)
+    assert ds.InstanceCreationDate == "20200101"
+    assert ds.InstanceCreationTime  # the write's
+    database.restore()

@@ -50,8 +50,9 @@ from dbdicom._templates import (
     write_dataset,
 )
 
-# made per write, or naming the write's own series (see the module notes)
-_DIFFER = frozenset({0x00080018, 0x0020000E, 0x0008103E, 0x00200011})
+# made per write, or naming the write's own series (see the module notes); the
+# InstanceCreationDate and Time: the time of each write
+_DIFFER = frozenset({0x00080018, 0x0020000E, 0x0008103E, 0x00200011, 0x00080012, 0x00080013})
 _META_COMPARED = ("MediaStorageSOPClassUID", "TransferSyntaxUID")
 
 

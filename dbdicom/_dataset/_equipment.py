@@ -1,4 +1,4 @@
-"""Who made a derived frame: dbdicom, as an item of its Contributing Equipment Sequence.
+"""Who made a frame, and when: dbdicom, the write's date and time.
 
 A frame derived from a source keeps the source's General Equipment module
 (PS3.3 C.7.5.1: the Manufacturer, ManufacturerModelName, SoftwareVersions
@@ -14,13 +14,23 @@ to, the SourceImageSequence's: the item names who did it, and when.
 
 A frame made from the template (no source) needs no item: its General
 Equipment names dbdicom already (see :mod:`._placeholders`).
+
+The frame's InstanceCreationDate and InstanceCreationTime (SOP Common,
+Type 3: "the date the SOP Instance was created") are those of the write,
+not its source's, in the zone of its TimezoneOffsetFromUTC where it has one
+(C.12.1.1.8: the offset applies to every date and time of the instance).
+Its SeriesDate and ContentDate stay its source's: the series and pixel
+data it was derived from were acquired then, an array read from a series
+holds them (its coordinates), and a round trip gives them back.
 """
 
 from __future__ import annotations
 
 import struct
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from io import BytesIO
+from typing import Any
 
 from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
@@ -31,7 +41,7 @@ from .._version import VERSION
 from ._base import Base
 from ._elements import encode_values
 
-__all__ = ["CONTRIBUTING", "SOFTWARE", "Contributions"]
+__all__ = ["CONTRIBUTING", "CREATION", "SOFTWARE", "Contributions"]
 
 #: (0018,A001) Contributing Equipment Sequence
 CONTRIBUTING = 0x0018A001
@@ -43,6 +53,9 @@ SOFTWARE = {
     "ManufacturerModelName": "dbdicom",
     "SoftwareVersions": f"dbdicom {VERSION}",
 }
+#: InstanceCreationDate, InstanceCreationTime
+CREATION = (0x00080012, 0x00080013)
+_TIMEZONE = 0x00080201
 _UNDEFINED = 0xFFFFFFFF
 _SEQUENCE_END = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
 
@@ -82,14 +95,16 @@ def _read(ds: Dataset) -> None:
 class Contributions:
     """The ContributingEquipmentSequence of the frames of one write.
 
-    ``when``: the date and time of the write (its ContributionDateTime);
-    None: now, with the local time's offset from UTC.
+    ``given``: tag -> value of the attrs of the write (those it gives are
+    not set; its TimezoneOffsetFromUTC is that of the frames). ``when``:
+    the date and time of the write (its ContributionDateTime); None: now,
+    with the local time's offset from UTC.
 
     Examples
     --------
     >>> from dbdicom._dataset import example_plan
     >>> base = example_plan().base  # no sequence of its own
-    >>> contributions = Contributions(datetime(2026, 1, 2, 3, 4, 5))
+    >>> contributions = Contributions(when=datetime(2026, 1, 2, 3, 4, 5))
     >>> raw = contributions.element(base, None)
     >>> ds = read_dataset(BytesIO(raw), False, True)
     >>> item = ds.ContributingEquipmentSequence[0]
@@ -105,8 +120,13 @@ class Contributions:
     2
     """
 
-    def __init__(self, when: datetime | None = None) -> None:
+    def __init__(
+        self, given: Mapping[int, Any] | None = None, when: datetime | None = None
+    ) -> None:
         stamp = when if when is not None else datetime.now().astimezone()
+        self.when = stamp
+        self.given = dict(given or {})
+        self._created: dict[str | None, dict[int, bytes | None]] = {}
         code = Dataset()
         code.CodeValue, code.CodingSchemeDesignator = "109102", "DCM"
         code.CodeMeaning = "Processing Equipment"
@@ -157,3 +177,67 @@ class Contributions:
         found = encode_values([(CONTRIBUTING, "SQ", ds[CONTRIBUTING])], charset)[CONTRIBUTING]
         assert found is not None
         return _items(found)
+
+    def created(self, base: Base) -> dict[int, bytes | None]:
+        """The InstanceCreationDate and Time of a frame on ``base``: the write's.
+
+        In the zone of the frame's TimezoneOffsetFromUTC (the attrs', else
+        the base's; none: the time of the write as it is, local if it has a
+        zone). An offset that is not ``+HHMM`` or ``-HHMM`` names no zone:
+        both are left out (Type 3), not written in another. Those the attrs
+        give are theirs (not in the result).
+
+        Examples
+        --------
+        >>> from dbdicom._dataset import example_plan
+        >>> base = example_plan().base
+        >>> when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        >>> made = Contributions({_TIMEZONE: "-0500"}, when)
+        >>> [raw[8:] for raw in made.created(base).values()]
+        [b'20260101', b'220405']
+        >>> Contributions({_TIMEZONE: "EST"}, when).created(base)
+        {524306: None, 524307: None}
+        >>> Contributions({CREATION[0]: "20200101"}, when).created(base).keys()
+        dict_keys([524307])
+        """
+        zone = self.given.get(_TIMEZONE)
+        offset = str(zone) if zone is not None else _offset_of(base)
+        found = self._created.get(offset)
+        if found is None:
+            stamp: datetime | None = self.when
+            if offset is not None:
+                zone = _zone(offset)
+                stamp = None if zone is None else self.when.astimezone(zone)
+            if stamp is None:
+                found = dict.fromkeys(CREATION)
+            else:
+                date, time = stamp.strftime("%Y%m%d"), stamp.strftime("%H%M%S")
+                found = encode_values([(CREATION[0], "DA", date), (CREATION[1], "TM", time)])
+            for tag in self.given:  # given among the attrs: theirs
+                found.pop(tag, None)
+            self._created[offset] = found
+        return found
+
+
+def _offset_of(base: Base) -> str | None:
+    """The TimezoneOffsetFromUTC of ``base`` (None: none, or empty)."""
+    if base.elements is not None:
+        raw = base.elements.get(_TIMEZONE)
+        text = None if raw is None else raw[8:].decode("ascii", "replace")
+    else:
+        assert base.dataset is not None
+        value = base.dataset.get(_TIMEZONE)
+        text = None if value is None else str(value.value or "")
+    return text.strip(" \0") or None if text is not None else None
+
+
+def _zone(offset: str) -> timezone | None:
+    """The zone of a TimezoneOffsetFromUTC ``offset`` (``-0500``); None: not one."""
+    text = offset.strip()
+    if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+        return None
+    hours, minutes = int(text[1:3]), int(text[3:])
+    if hours > 14 or minutes > 59:
+        return None
+    sign = -1 if text[0] == "-" else 1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
