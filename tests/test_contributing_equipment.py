@@ -11,15 +11,20 @@ scanner's equipment stays where it is.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from validators import dciodvfy_errors
+from validators import dciodvfy_errors, program
 
 import dbdicom as db
 from dbdicom._records._write import set_xarray
@@ -185,4 +190,36 @@ def test_a_creation_date_given_in_the_attrs_is_written(tmp_path: Path) -> None:
     ds = pydicom.dcmread(out.files()[0], stop_before_pixels=True)
     assert ds.InstanceCreationDate == "20200101"
     assert ds.InstanceCreationTime  # the write's
+    database.restore()
+
+
+def test_a_source_sequence_stored_as_un_is_read_not_spliced(tmp_path: Path) -> None:
+    """Its items are Implicit VR: copied as they are into an SQ, they would not read.
+
+    (A converter that did not know the tag wrote it as UN.)
+    """
+    item = Dataset()
+    item.Manufacturer = "Acme"
+    inner = Dataset()
+    inner.ContributingEquipmentSequence = [item]
+    fp = DicomBytesIO()
+    fp.is_little_endian, fp.is_implicit_VR = True, True
+    write_dataset(fp, inner)
+    ds = pydicom.dcmread(FILES / "MR_small.dcm")
+    value = fp.getvalue()[8:]  # after the tag and length
+    ds[0x0018A001] = RawDataElement(Tag(0x0018A001), "UN", len(value), value, 0, False, True)
+    source = tmp_path / "MR_un.dcm"
+    ds.save_as(source, enforce_file_format=True)
+    (tmp_path / "db").mkdir()
+    database = _database(tmp_path / "db", source)
+    (series,) = database.series()
+    written = _derived(series, "derived")
+    kept, ours = written.ContributingEquipmentSequence
+    assert kept.Manufacturer == "Acme" and ours.Manufacturer == "dbdicom"
+    assert len(kept) == 1
+    # pydicom guesses Implicit VR items in an Explicit VR sequence; dciodvfy does not
+    report = subprocess.run(
+        [program("dciodvfy"), written.filename], capture_output=True, text=True, check=False
+    )
+    assert "Tag read failed" not in report.stdout + report.stderr
     database.restore()

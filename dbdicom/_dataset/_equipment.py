@@ -169,12 +169,18 @@ class Contributions:
 
     @staticmethod
     def _own_items(raw: bytes, own: str | None, charset: str | None) -> bytes:
-        """The items of a base's sequence ``raw`` (text in ``own``) for a frame in ``charset``."""
-        if charset is None or charset == own or raw.isascii():
+        """The items of a base's sequence ``raw`` (text in ``own``) for a frame in ``charset``.
+
+        As they are where they read the same; else read and encoded again: their
+        text in another character set, or a sequence stored as UN (its items then
+        Implicit VR, which an Explicit VR sequence cannot hold as they are).
+        """
+        if raw[4:6] == b"SQ" and (charset is None or charset == own or raw.isascii()):
             return _items(raw)
         ds = read_dataset(BytesIO(raw), False, True, parent_encoding=_charset_list(own))
         _read(ds)
-        found = encode_values([(CONTRIBUTING, "SQ", ds[CONTRIBUTING])], charset)[CONTRIBUTING]
+        encoded = encode_values([(CONTRIBUTING, "SQ", ds[CONTRIBUTING])], charset or own)
+        found = encoded[CONTRIBUTING]
         assert found is not None
         return _items(found)
 
