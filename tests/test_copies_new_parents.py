@@ -7,6 +7,8 @@ PatientBirthDate, PatientSex below a new patient), Type 2 elements that
 dciodvfy requires. The first files written into it now give it those values
 (the same to all of them), later ones take its values, given ones win, and a
 Type 2 element that a new parent has no value for is emptied, never removed.
+An array written into a new study (set_xarray, set_array) takes them from the
+first source file of its frames, as copy_to does.
 """
 
 from __future__ import annotations
@@ -156,4 +158,66 @@ def test_a_type_2_value_a_study_has_not_is_emptied_not_removed(tmp_path: Path) -
     assert values["StudyID"] == "" and values["AccessionNumber"] == ""
     assert values["StudyDate"] == ds.StudyDate  # the study's
     assert not _new_errors(path, str(FILES / "MR_small.dcm"))
+    database.restore()
+
+
+def _set_xarray(series: db.Series, study: db.Study) -> db.Series:
+    out = study.new_series(SeriesDescription="derived")
+    return out.set_xarray(series.to_xarray() * 2)
+
+
+def _set_array(series: db.Series, study: db.Study) -> db.Series:
+    out = study.new_series(SeriesDescription="derived")
+    array, header = series.array("SliceLocation")
+    return out.set_array(array * 2, header)
+
+
+def _parametric_map(series: db.Series, study: db.Study) -> db.Series:
+    out = study.new_series(SeriesDescription="derived")
+    return out.set_xarray(series.to_xarray() * 1.5, kind="parametric map")
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm"])
+@pytest.mark.parametrize(
+    "write",
+    [_set_xarray, _set_array, _parametric_map],
+    ids=["set_xarray", "set_array", "parametric-map"],
+)
+def test_an_array_written_into_a_new_study_keeps_the_study_values_of_its_source(
+    tmp_path: Path, name: str, write: Callable[[db.Series, db.Study], db.Series]
+) -> None:
+    """As copy_to does: the frames' source is of one visit, whose values they keep.
+
+    They were emptied (Type 2: present, no value), as of a study no one knew.
+    """
+    database = _database(tmp_path, name)
+    (series,) = database.series()
+    source = str(FILES / name)
+    copied = series.copy_to(series.parent.parent.new_study())
+    written = write(series, series.parent.parent.new_study())
+    (path,) = written.files()
+    assert _values(path, STUDY) == _values(copied.files()[0], STUDY) == _values(source, STUDY)
+    assert written.parent.StudyDate == _values(source, ("StudyDate",))["StudyDate"]
+    assert not _new_errors(path, source)
+    database.restore()
+
+
+def test_an_array_written_into_a_new_study_and_patient_keeps_what_it_was_not_given(
+    tmp_path: Path,
+) -> None:
+    """Values given to the new study and patient win; the others are the source's."""
+    database = _database(tmp_path, "CT_small.dcm")
+    (series,) = database.series()
+    source = str(FILES / "CT_small.dcm")
+    patient = database.new_patient(PatientName="Other^Person")
+    study = patient.new_study(StudyDate="20200101", StudyDescription="Given")
+    (path,) = _set_xarray(series, study).files()
+    values = _values(path, (*STUDY, *PERSON, "PatientID", "StudyDescription"))
+    before = _values(source, (*STUDY, *PERSON))
+    assert values["StudyDate"] == "20200101" and values["StudyDescription"] == "Given"
+    assert values["PatientName"] == "Other^Person"
+    assert values["PatientID"] == patient.PatientID != _values(source, ("PatientID",))["PatientID"]
+    for keyword in ("StudyTime", "StudyID", "PatientBirthDate", "PatientSex"):
+        assert values[keyword] == before[keyword], keyword
+    assert not _new_errors(path, source)
     database.restore()

@@ -144,29 +144,40 @@ def _derived(series: db.Series) -> db.Series:
     return series.new_sibling(SeriesDescription="derived").set_array(values)
 
 
+def _pages(path: Path) -> int:
+    """The pages a file of ``path``'s size takes."""
+    return -(-path.stat().st_size // PAGE)
+
+
+@pytest.mark.parametrize("files", [1, 0], ids=["one-file", "no-file"])
 @pytest.mark.parametrize("chunks", [False, True], ids=["numpy", "dask"])
-def test_a_series_written_half_way_is_undone(disk: Path, chunks: bool) -> None:
-    """The disk fills up after the first file of a derived series: the series goes."""
+def test_a_series_written_half_way_is_undone(disk: Path, chunks: bool, files: int) -> None:
+    """The disk fills up after the first file of a derived series (or before): the series goes.
+
+    Its folder too, though no file was written into it (``files`` 0).
+    """
     root = disk / "database"
     write_valid_series(root / "valid")
     before = files_of(root)
+
+    def write(series: db.Series) -> db.Series:
+        if not chunks:
+            return _derived(series)
+        da = series.to_xarray(dims=["InstanceNumber"])
+        values = np.arange(3 * 32 * 32, dtype=np.uint16).reshape(3, 32, 32) + 1
+        da = da.copy(data=values).chunk({"InstanceNumber": 1})
+        return series.new_sibling(SeriesDescription="derived").set_xarray(da)
+
     with db.database(root) as database:  # the lock file and journal exist from then on
-        database.series()[0].SeriesDescription = "warm-up"
+        pages = _pages(Path(write(database.series()[0]).files()[0]))  # of a file, as written
         database.restore()
     database = db.database(root)
     index = index_bytes(root)
     (series,) = database.series()
-    if chunks:
-        da = series.to_xarray(dims=["InstanceNumber"])
-        values = np.arange(3 * 32 * 32, dtype=np.uint16).reshape(3, 32, 32) + 1
-        da = da.copy(data=values).chunk({"InstanceNumber": 1})
-    # room for the journal's log (a page) and one file of the three, not two
-    filler = fill(disk, leave=PAGE * (1 + (9 if not chunks else 1)) + PAGE // 2)
+    # room for the journal's log (a page) and ``files`` files of the three, not one more
+    filler = fill(disk, leave=PAGE * (1 + pages * files) + PAGE // 2)
     with pytest.raises(db.DiskFullError) as info:
-        if chunks:
-            series.new_sibling(SeriesDescription="derived").set_xarray(da)
-        else:
-            _derived(series)
+        write(series)
     assert "the change was undone" in _say_full(info, root)
     assert files_of(root) == before  # not one file of the new series
     assert not (root / "dbdicom").exists()

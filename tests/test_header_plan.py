@@ -50,8 +50,9 @@ from dbdicom._templates import (
     write_dataset,
 )
 
-# made per write, or naming the write's own series (see the module notes)
-_DIFFER = frozenset({0x00080018, 0x0020000E, 0x0008103E, 0x00200011})
+# made per write, or naming the write's own series (see the module notes); the
+# InstanceCreationDate and Time: the time of each write
+_DIFFER = frozenset({0x00080018, 0x0020000E, 0x0008103E, 0x00200011, 0x00080012, 0x00080013})
 _META_COMPARED = ("MediaStorageSOPClassUID", "TransferSyntaxUID")
 
 
@@ -61,6 +62,8 @@ def _differences(a: Dataset, b: Dataset, path: str = "") -> list[str]:
     for tag in sorted(set(a.keys()) | set(b.keys())):
         if not path and int(tag) in _DIFFER:
             continue
+        if path.startswith("(0018,A001)") and int(tag) == 0x0018A002:
+            continue  # dbdicom's ContributionDateTime: the time of each write
         if not path and int(tag) == 0x00200052 and "SourceImageSequence" not in a:
             continue  # a new image from the template: its frame of reference is new per write
         where = f"{path}{tag}"

@@ -27,8 +27,9 @@ from ._encoding import (
     pixel_values,
     value_range,
 )
+from ._example import example_plan
 from ._placeholders import new_file_placeholders
-from ._plan import FramePlan, PlanBuilder, example_plan
+from ._plan import FramePlan, PlanBuilder
 from ._serialise import (
     Converted,
     RawFrame,

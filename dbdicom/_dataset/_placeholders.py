@@ -45,6 +45,7 @@ from .._checks import plain_number_text, resolve_tag, to_dicom
 from .._files import encode_element
 from .._version import VERSION
 from ._elements import REMOVE, encode_values, number_element
+from ._equipment import SOFTWARE
 
 __all__ = ["made_up", "new_file_placeholders", "study_when", "true_placeholders"]
 
@@ -97,11 +98,7 @@ _ACQUISITION: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 #: the Manufacturer (Type 2), ManufacturerModelName and SoftwareVersions (Type 3) of the
 #: General Equipment module (PS3.3 C.7.5.1: "the equipment that produced the Composite
 #: Instances")
-_SOFTWARE = {
-    "Manufacturer": "dbdicom",
-    "ManufacturerModelName": "dbdicom",
-    "SoftwareVersions": f"dbdicom {VERSION}",
-}
+_SOFTWARE = SOFTWARE
 #: their tags: they say whose the equipment is, together. Where the series or the
 #: array gives one (new_series(Manufacturer="Acme")), the others are not dbdicom's
 #: (an Acme model named 'dbdicom'): the Manufacturer empty (Type 2), the others left out

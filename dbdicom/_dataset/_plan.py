@@ -15,7 +15,10 @@ later layers winning (None: the element is left out):
    3 on), the SpacingBetweenSlices of where the frames lie (see
    :meth:`PlanBuilder.slices`), the SpecificCharacterSet where the new
    text needs one, the references to its sources (SourceImageSequence,
-   ReferencedSeriesSequence); and the tags its sources differ in, left out
+   ReferencedSeriesSequence) and dbdicom as the equipment that processed
+   them (an item appended to the ContributingEquipmentSequence: see
+   :mod:`._equipment`), the write's InstanceCreationDate and Time; and
+   the tags its sources differ in, left out
    (a map fitted over flip angles has no flip angle) unless the frame's
    values or the attrs give them;
 4. the attributes of the target series, its study and patient (a new file
@@ -70,10 +73,11 @@ from ._elements import (
     ui,
 )
 from ._encoding import Encoding, pixel_values
+from ._equipment import CONTRIBUTING, Contributions
 from ._placeholders import study_when, true_placeholders
 from ._source import Source
 
-__all__ = ["FramePlan", "PlanBuilder", "example_plan"]
+__all__ = ["FramePlan", "PlanBuilder"]
 
 _IMAGE_TYPE, _SOP_CLASS, _SOP_INSTANCE = 0x00080008, 0x00080016, 0x00080018
 _INSTANCE_NUMBER, _SPACING, _RESCALE_SLOPE = 0x00200013, 0x00180088, 0x00281053
@@ -97,6 +101,7 @@ class FramePlan:
 
     Examples
     --------
+    >>> from dbdicom._dataset import example_plan
     >>> plan = example_plan()
     >>> plan.bytes_ok, plan.charset, plan.customs, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4"
     (True, None, [], True)
@@ -269,6 +274,8 @@ class PlanBuilder:
         self._step: float | None = None  # the step of that grid
         self._when = study_when(target)  # placeholder dates: the study's
         self.counts = Counts()  # NumberOfSlices, ImageIndex...: of the frames written
+        # dbdicom, as the equipment of this write; the time of the write
+        self.contributions = Contributions({number: value for number, _, value in shared})
 
     def slices(self, spacing: float | None, count: int, numbers: Any = None) -> None:
         """Where the frames of the write lie: ``spacing`` between slices, ``count`` slices.
@@ -495,6 +502,24 @@ class PlanBuilder:
             name = "ISO_IR 192"
         return name, base.elements is not None and reads_same_in(base.elements, name)
 
+    def _provenance(
+        self,
+        group: Sequence[Source],
+        base: Base,
+        charset: str | None,
+        delta: dict[int, bytes | None],
+    ) -> None:
+        """Where a frame comes from, who made it and when, in its ``delta``.
+
+        The references to its sources ``group``, dbdicom's item in its
+        ContributingEquipmentSequence (a frame with sources), and the
+        write's InstanceCreationDate and Time (unless the attrs give them).
+        """
+        if group:
+            delta[0x00082112], delta[0x00081115] = references(group, self._classes)
+            delta[CONTRIBUTING] = self.contributions.element(base, charset)
+        delta.update(self.contributions.created(base))
+
     def frame(
         self,
         group: Sequence[Source],
@@ -557,8 +582,7 @@ class PlanBuilder:
         self.remove_differing(group, base, delta)
         charset, same = self._charset(base, delta)
         shared, target = self.text(charset)
-        if group:
-            delta[0x00082112], delta[0x00081115] = references(group, self._classes)
+        self._provenance(group, base, charset, delta)
         sop_class = class_rules(base, delta, self.encoding)
         rescaled = base.has(_RESCALE_SLOPE) or rescaled_class(sop_class)
         layers = [
@@ -573,27 +597,3 @@ class PlanBuilder:
         return FramePlan(
             base, layers, uid, charset, self.customs, bytes_ok, self.encoding, sop_class
         )
-
-
-def example_plan() -> FramePlan:
-    """The plan of one new 4 x 4 frame made from the template (for examples).
-
-    Examples
-    --------
-    >>> plan = example_plan()
-    >>> plan.bytes_ok, plan.sop_class == "1.2.840.10008.5.1.4.1.1.4", len(plan.layers)
-    (True, True, 6)
-    """
-    builder = PlanBuilder(
-        target={},
-        attrs={},
-        series_uid="1.2.826.0.1.3680043.8.498.1",
-        description=None,
-        sources=[],
-        shape=(4, 4),
-        encoding=Encoding("uint16", 1.0, 0.0, True),
-        window=(0.0, 100.0),
-        keep_new=(),
-        levels={},
-    )
-    return builder.frame([], "1.2.826.0.1.3680043.8.498.2", {}, {}, 1)

@@ -178,7 +178,8 @@ class Restoring:
         if entry.theirs and os.path.lexists(self.originals / entry.theirs):
             return self._put_theirs(entry, now)
         if entry.kind == "new":
-            if now is None:
+            if now is None:  # never written: the folder made for it may be left empty
+                emptied.add(target.parent)
                 return "done"
             if not entry.left(now):
                 return "conflict"  # nothing of dbdicom's to keep: the file is the other's

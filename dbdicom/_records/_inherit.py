@@ -6,13 +6,15 @@ the patient is taken from its other files where the first left it empty;
 refused where its files name two people. A new series says nothing of the
 series values it was not given: the files written into it keep their own.
 A new patient or study is given the values it was not given by the first
-files copied or moved into it (one visit has one StudyDate, StudyID...).
+files copied or moved into it (one visit has one StudyDate, StudyID...), or
+by the first source file of the frames of an array written into it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._dataset import Source, read_source
 from .._errors import DicomError
 from ._attributes import LEVEL_ATTRIBUTES, LEVELS, level_of, person_value
 from ._edit import DELETE
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from ._record import Record
 
-__all__ = ["PERSON", "held_values", "inherited", "series_told", "told"]
+__all__ = ["PERSON", "held_values", "inherited", "series_told", "source_told", "told"]
 
 
 def inherited(record: Record) -> dict[str, Any]:
@@ -95,14 +97,7 @@ def told(record: Record, values: dict[str, Any], source: Record | None) -> dict[
     given to the new records, their keys (a new patient's PatientID) and
     those of records with files are ``values``'.
     """
-    editor = record._db._editor
-    new_levels = set()
-    at: tuple[str, str] | None = (record.level, record.uid)
-    while at is not None and at in editor.empty:
-        new_levels.add(at[0])
-        empty = editor.empty.get(*at)
-        at = empty.parent if empty is not None else None
-    untold = {k for k, v in values.items() if v is DELETE and level_of(k) in new_levels}
+    untold = _untold(record, values)
     if not untold:
         return values
     out = {k: v for k, v in values.items() if k not in untold or level_of(k) != "series"}
@@ -112,6 +107,39 @@ def told(record: Record, values: dict[str, Any], source: Record | None) -> dict[
     held = _with_people(source, held_values(source), [k for k in PERSON if k in asked])
     out.update({k: held.get(k, DELETE) for k in asked})
     return out
+
+
+def _untold(record: Record, values: dict[str, Any]) -> set[str]:
+    """The attributes of ``values`` that the new records at and above ``record`` were not told."""
+    editor = record._db._editor
+    new_levels = set()
+    at: tuple[str, str] | None = (record.level, record.uid)
+    while at is not None and at in editor.empty:
+        new_levels.add(at[0])
+        empty = editor.empty.get(*at)
+        at = empty.parent if empty is not None else None
+    return {k for k, v in values.items() if v is DELETE and level_of(k) in new_levels}
+
+
+def source_told(record: Record, values: dict[str, Any], source: Source | None) -> dict[str, Any]:
+    """What the series ``record`` passes down (``values``) to frames written from ``source``.
+
+    An array written into a new study or patient is of the visit and the
+    person of its source frames: what the new study and patient were not
+    told (their StudyDate, StudyTime, StudyID, AccessionNumber,
+    ReferringPhysicianName, PatientName...) is the first source file's
+    (``source``; :data:`DELETE` where it has none), as :func:`told` gives a
+    file copied into them. The series' own values are ``values``' (what a
+    new series was not told is decided by the write: see
+    :mod:`._write`), and so are those given to the new records and those of
+    records with files. ``source`` None (an array without sources):
+    ``values``.
+    """
+    asked = _untold(record, values) - set(LEVEL_ATTRIBUTES["series"])
+    if source is None or not asked:
+        return values
+    ds = read_source(source)
+    return {**values, **{k: ds[k].value if k in ds else DELETE for k in asked}}
 
 
 def held_values(record: Record) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from .._templates import (
     ucum_units,
 )
 from ._edit import DELETE
-from ._inherit import inherited
+from ._inherit import inherited, source_told
 from ._new_files import index_written, remove_previous, store_file
 from ._record import Record
 from ._sources import check_fits, find_sources
@@ -116,7 +116,8 @@ def _write_multiframe(
     groups = find_sources(series, da, header)
     check_fits(series, da, groups)
     sources = [s for group in groups for s in group]
-    target = {k: v for k, v in inherited(series).items() if not _deleted(v)}
+    told = source_told(series, inherited(series), sources[0] if sources else None)
+    target = {k: v for k, v in told.items() if not _deleted(v)}
     positions, geometry = _positions(series, da, groups)
     if positions is None and sources:  # the template's stack would be made-up geometry
         raise InvalidValueError(

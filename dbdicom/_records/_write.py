@@ -71,7 +71,7 @@ from .._index import Row
 from .._templates import new_uids
 from ._attributes import LEVEL_ATTRIBUTES
 from ._edit import DELETE
-from ._inherit import held_values, inherited
+from ._inherit import held_values, inherited, source_told
 from ._multiframe import check_kind, write_multiframe
 from ._new_files import Scanned, index_written, remove_previous, write_all
 from ._record import Record
@@ -415,7 +415,8 @@ def _set_xarray(
         )
     # paths, not rows: row positions change when the new files enter the index
     old = [] if is_empty(series) else editor.rels(series._rows())
-    target = inherited(series)
+    first = next((s for group in sources for s in group), None)
+    target = source_told(series, inherited(series), first)
     if is_empty(series):
         # a new series takes its acquisition attributes (Modality, frame of
         # reference, equipment...) from its sources, but not their description,
