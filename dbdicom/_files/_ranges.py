@@ -31,6 +31,8 @@ for ``InvalidRange``...), so that dbdicom's errors stay what they were.
 A presigned URL is a credential for as long as it is valid: it is made just
 before its request, valid for :data:`EXPIRES` seconds, and never put in an
 exception, a message or a log; errors carry the S3 code and message only.
+The listings of a prefix are presigned GETs on the same session
+(:meth:`_Fetcher.signed_get`, used by :mod:`._listing`).
 """
 
 from __future__ import annotations
