@@ -63,13 +63,23 @@ def _run(name: str, path: str | Path) -> tuple[int, list[str]]:
     return result.returncode, (result.stdout + result.stderr).splitlines()
 
 
+def _said(lines: list[str], kind: str) -> list[str]:
+    """The lines of a dicom3tools report that say ``kind`` ("Error", "Warning").
+
+    At the start of a line, or after the element it is about: a file whose
+    bytes do not read is reported as ``(0x0008,0x0070) LO Manufacturer Error -
+    Tag read failed - ...``.
+    """
+    return [line for line in lines if line.startswith(kind) or f" {kind} - " in line]
+
+
 def dciodvfy(path: str | Path) -> tuple[list[str], list[str]]:
-    """(errors, warnings) reported by dciodvfy for ``path``."""
+    """(errors, warnings) reported by dciodvfy for ``path``.
+
+    Errors of reading the bytes count too, whose lines start with the element.
+    """
     _, lines = _run("dciodvfy", path)
-    return (
-        [line for line in lines if line.startswith("Error")],
-        [line for line in lines if line.startswith("Warning")],
-    )
+    return _said(lines, "Error"), _said(lines, "Warning")
 
 
 def dciodvfy_errors(path: str | Path) -> list[str]:
@@ -84,7 +94,7 @@ def dcdump(path: str | Path) -> list[str]:
     bytes after its last element that are not one.
     """
     code, lines = _run("dcdump", path)
-    errors = [line for line in lines if line.startswith("Error")]
+    errors = _said(lines, "Error")
     assert code == 0 and not errors, "\n".join(errors) or f"dcdump exited with {code}"
     return lines
 
