@@ -230,6 +230,30 @@ HEADERS: dict[str, dict[str, Any]] = {
         "InPlanePhaseEncodingDirection": "ROW",
         "Manufacturer": "GE MEDICAL SYSTEMS",
     },
+    # a 3-D gradient echo with an echo train (a turbo field echo, 3-D EPI, multi-echo
+    # GRE): dcm2niix writes its phase-encoding axis, as for a 2-D acquisition
+    "3D, echo train, gradient echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "ROW",
+        "ScanningSequence": "GR",
+        "SequenceVariant": "MP",
+        "EchoTrainLength": 225,
+        "Manufacturer": "Philips Medical Systems",
+    },
+    "3D, echo train, spin echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "COL",
+        "ScanningSequence": ["SE", "IR"],
+        "EchoTrainLength": 200,
+        "Manufacturer": "GE MEDICAL SYSTEMS",
+    },
+    "3D, one echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "COL",
+        "ScanningSequence": "GR",
+        "EchoTrainLength": 1,
+        "Manufacturer": "GE MEDICAL SYSTEMS",
+    },
 }
 
 

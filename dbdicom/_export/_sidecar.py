@@ -306,12 +306,17 @@ def _two_d(header: Header) -> bool:
 
 
 def _phase_encoding_axis(header: Header) -> str | None:
-    """``i`` (along a row) or ``j`` (along a column) of the NIfTI grid, 2-D acquisitions only.
+    """``i`` (along a row) or ``j`` (along a column) of the NIfTI grid.
 
-    Its sign (``PhaseEncodingDirection``) needs the polarity, which only
-    vendors' private headers hold.
+    Written for 2-D acquisitions, and for 3-D ones with an echo train that
+    are no spin echo (3-D EPI, a turbo field echo, multi-echo GRE), as
+    dcm2niix does: not for a 3-D MP-RAGE of one echo or a 3-D SPACE (spin
+    echo, long train). Its sign (``PhaseEncodingDirection``) needs the
+    polarity, which only vendors' private headers hold.
     """
-    if not _two_d(header):
+    train = _number("EchoTrainLength")(header)
+    echo_train = train is not None and train > 1 and "SE" not in _values(header, "ScanningSequence")
+    if not _two_d(header) and not echo_train:
         return None
     return {"ROW": "i", "COL": "j"}.get(_in_plane(header) or "")
 
