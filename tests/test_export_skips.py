@@ -8,6 +8,7 @@ on its own raises.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -212,3 +213,34 @@ def test_the_command_fails_when_nothing_can_be_exported(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "1 series skipped" in done.stderr and "nothing could be exported" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_binary_value_that_does_not_decode_is_no_value_in_every_export(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A new-user trial: CT_small.dcm with a (0018,9087) DiffusionBValue FD of 6 bytes
+    (the scan lists it and reads it as no value) beside MR_small.dcm. The CSV and NIfTI
+    exports of the whole database stopped at pydicom's BytesLengthException ('Expected
+    total bytes to be an even multiple of bytes per value'), naming no file, and wrote
+    neither series: the table and the sidecar read every element of the header. The
+    value is no value there too: the CSV cell gives its size, the sidecar leaves it out."""
+    ds = pydicom.dcmread(_testdata("CT_small.dcm"))
+    tag = pydicom.tag.Tag(0x00189087)
+    ds[tag] = pydicom.dataelem.RawDataElement(tag, "FD", 6, b"\1\2\3\4\5\0", 0, False, True)
+    (tmp_path / "db" / "bad").mkdir(parents=True)
+    ds.save_as(tmp_path / "db" / "bad" / "bad.dcm")
+    shutil.copy(_testdata("MR_small.dcm"), tmp_path / "db" / "MR_small.dcm")
+    database = db.database(tmp_path / "db")
+    database.mute()
+    assert "FD value of 6 bytes" in " ".join(database.problems()["problem"])
+    out = getattr(database, f"export_as_{fmt}")(tmp_path / "out")
+    assert out.exported == 2 and not out.skipped
+    if fmt == "csv":
+        (table,) = [p for p in out.rglob("*.csv") if "DiffusionBValue" in p.read_text()]
+        with open(table, newline="", encoding="utf-8") as f:
+            (row,) = list(csv.DictReader(f))
+        assert row["DiffusionBValue"] == "<6 bytes>" and row["Rows"] == "128"
+    if fmt == "nifti":
+        assert len(list(out.rglob("*.json"))) == 2
+    database.close()

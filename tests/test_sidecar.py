@@ -230,6 +230,54 @@ HEADERS: dict[str, dict[str, Any]] = {
         "InPlanePhaseEncodingDirection": "ROW",
         "Manufacturer": "GE MEDICAL SYSTEMS",
     },
+    # a 3-D gradient echo with an echo train (a turbo field echo, 3-D EPI, multi-echo
+    # GRE): dcm2niix writes its phase-encoding axis, as for a 2-D acquisition
+    "3D, echo train, gradient echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "ROW",
+        "ScanningSequence": "GR",
+        "SequenceVariant": "MP",
+        "EchoTrainLength": 225,
+        "Manufacturer": "Philips Medical Systems",
+    },
+    "3D, echo train, spin echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "COL",
+        "ScanningSequence": ["SE", "IR"],
+        "EchoTrainLength": 200,
+        "Manufacturer": "GE MEDICAL SYSTEMS",
+    },
+    # dcm2niix spells out M and P, and in Siemens files R and I, where they are neither
+    # the first nor the last value (it looks for "_R_" in the values joined by "_")
+    "real, Siemens": {
+        "ImageType": ["ORIGINAL", "PRIMARY", "R", "ND"],
+        "Manufacturer": "SIEMENS",
+    },
+    "real and phase, Siemens": {
+        "ImageType": ["ORIGINAL", "PRIMARY", "P", "R_ND"],
+        "Manufacturer": "SIEMENS",
+    },
+    "magnitude last, Siemens": {
+        "ImageType": ["ORIGINAL", "PRIMARY", "M"],
+        "Manufacturer": "SIEMENS",
+    },
+    "phase last": {"ImageType": ["ORIGINAL", "PRIMARY", "P"]},
+    "imaginary, GE": {
+        "ImageType": ["ORIGINAL", "PRIMARY", "I"],
+        "Manufacturer": "GE MEDICAL SYSTEMS",
+    },
+    "MP-RAGE": {
+        "ScanningSequence": ["GR", "IR"],
+        "SequenceVariant": ["SP", "MP"],
+        "InversionTime": 900.0,
+    },
+    "3D, one echo": {
+        "MRAcquisitionType": "3D",
+        "InPlanePhaseEncodingDirection": "COL",
+        "ScanningSequence": "GR",
+        "EchoTrainLength": 1,
+        "Manufacturer": "GE MEDICAL SYSTEMS",
+    },
 }
 
 

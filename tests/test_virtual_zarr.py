@@ -558,3 +558,20 @@ def test_an_instance_references_its_own_frames(demo_folder: Path, tmp_path: Path
     assert plain.dims == ["SliceLocation", "row", "column"]
     np.testing.assert_array_equal(plain.values[0], pydicom.dcmread(instance.path).pixel_array)
     assert plain.coords["SliceLocation"].tolist() == [float(instance.SliceLocation)]
+
+
+def test_a_folder_given_for_the_reference_file_is_said_before_any_work(tmp_path: Path):
+    """A new-user trial: every other export takes a folder, so ``to_virtual_zarr(folder)``
+    was tried; it raised ``IsADirectoryError: [Errno 21] Is a directory:
+    '.../.dbdicom-...tmp' -> '.../folder'``, naming a temporary file nobody made. It
+    says the JSON file it wants, and leaves the folder as it was."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    shutil.copy(str(get_testdata_file("CT_small.dcm")), folder / "CT_small.dcm")
+    series = _one_series(folder)
+    out = tmp_path / "refs"
+    out.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"refs is a folder.*refs\.json"):
+        series.to_virtual_zarr(out)
+    assert list(out.iterdir()) == []
+    assert series.to_virtual_zarr(out / "refs.json") == out / "refs.json"

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ._nifti_file import write_nifti
     from ._npy import export_npy, export_npy_all, npy_arrays
     from ._png import apply_window, export_png
-    from ._sidecar import dicom_lists
+    from ._sidecar_volumes import dicom_lists
     from ._virtual import export_virtual, series_references, virtual_references
     from ._zarr import export_zarr, open_zarr, write_zarr
     from ._zarr_encoding import decode_zarr, encode_zarr
@@ -49,7 +49,7 @@ _MODULES = {
     "array_name": "._layout",
     "bids_label": "._layout",
     "decode_zarr": "._zarr_encoding",
-    "dicom_lists": "._sidecar",
+    "dicom_lists": "._sidecar_volumes",
     "encode_zarr": "._zarr_encoding",
     "export_csv": "._csv",
     "export_dicom": "._dicom",

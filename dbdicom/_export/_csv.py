@@ -11,7 +11,7 @@ from typing import Any
 from pydicom.errors import InvalidDicomError
 
 from .._errors import InvalidFileError
-from .._files import read_dataset
+from .._files import read_dataset, undecodable_as_bytes
 from .._keywords import keyword_for_tag
 from ._each import ExportedPath, each_series
 from ._layout import target_folder, written
@@ -35,15 +35,18 @@ def _row(path: str, name: str = "") -> dict[str, str]:
     Read as the scan read it (``force=True``: files without preamble or
     file meta too); a header pydicom cannot read is an
     :class:`dbdicom.InvalidFileError` naming the file (``name``, the
-    instance's path or URL where ``path`` is a local copy).
+    instance's path or URL where ``path`` is a local copy). A value pydicom
+    cannot decode (an FD of 6 bytes), which the scan reads as no value, is
+    a cell of its size, as other bytes are.
     """
     try:
         ds = read_dataset(path, stop_before_pixels=True, decode=False)
+        undecodable_as_bytes(ds)
         row = {}
         for element in ds:
             tag = int(element.tag)  # (6002,0010) by number: OverlayRows is (6000,0010)
-            name = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-            row[name] = _cell(element)
+            column = keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            row[column] = _cell(element)
     except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
         raise InvalidFileError(f"the header of {name or path} cannot be read: {exc}") from exc
     return row

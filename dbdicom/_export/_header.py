@@ -8,7 +8,7 @@ from typing import Any
 from pydicom.errors import InvalidDicomError
 
 from .._errors import InvalidFileError
-from .._files import read_dataset
+from .._files import read_dataset, undecodable_as_bytes
 
 __all__ = ["header_values"]
 
@@ -46,7 +46,8 @@ def header_values(path: str) -> dict[str, Any]:
     Private tags are left out (standard tags inside a functional group's
     private sequence are read last: Philips keeps some there); ``_csa`` says whether
     the file has a Siemens CSA header (whose values dcm2niix reads instead
-    of some standard tags).
+    of some standard tags). A value pydicom cannot decode (an FD of 6
+    bytes) is left out: the scan reads it as no value.
 
     Raises
     ------
@@ -57,6 +58,7 @@ def header_values(path: str) -> dict[str, Any]:
         ds = read_dataset(path, stop_before_pixels=True, decode=False)
     except (InvalidDicomError, EOFError, ValueError, struct.error) as exc:
         raise InvalidFileError(f"the header of {path} cannot be read: {exc}") from exc
+    undecodable_as_bytes(ds)  # an FD of 6 bytes: no value, as the scan reads it
     values: dict[str, Any] = {}
     firsts = [
         items[0]

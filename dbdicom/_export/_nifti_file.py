@@ -23,7 +23,8 @@ from .._errors import GeometryError, GridError, install_hint
 from ._gradients import gradients_of, write_gradients
 from ._header import header_values
 from ._layout import local_target, written
-from ._sidecar import iso_time, sidecar_values, slice_timing, volume_lists
+from ._sidecar import iso_time, sidecar_values, slice_timing
+from ._sidecar_volumes import volume_lists
 
 __all__ = [
     "arrays_of",

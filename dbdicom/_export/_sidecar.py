@@ -16,8 +16,7 @@ default (``-ba y``).
 
 Values that change along the fourth axis of the file (one per volume: the
 flip angles of a VFA series, the echo times of a multi-echo one) are lists
-under their key, in the same units (see :func:`volume_lists`);
-:func:`dicom_lists` turns them back into DICOM values.
+under their key, in the same units (see :mod:`._sidecar_volumes`).
 
 Examples
 --------
@@ -39,11 +38,10 @@ from typing import Any
 
 __all__ = [
     "RULES",
-    "VOLUME_KEYS",
-    "dicom_lists",
+    "day_seconds",
+    "iso_time",
     "sidecar_values",
     "slice_timing",
-    "volume_lists",
 ]
 
 #: A header's values by keyword (see :func:`._header.header_values`).
@@ -147,25 +145,36 @@ def _pulse_sequence_type(header: Header) -> str | None:
     if "SE" in sequence:
         return "Inversion Recovery Spin Echo" if "IR" in sequence else "Spin Echo"
     if "GR" in sequence:
-        spoiled = "SP" in _values(header, "SequenceVariant")
-        return "Spoiled Gradient Echo" if spoiled else "Gradient Echo"
+        variant = _values(header, "SequenceVariant")
+        if "IR" in sequence and "MP" in variant:  # magnetization-prepared, inverted
+            return "MPRAGE"
+        return "Spoiled Gradient Echo" if "SP" in variant else "Gradient Echo"
     return None
 
 
 _COMPONENTS = {"M": "MAGNITUDE", "P": "PHASE"}
+#: ImageType's real and imaginary parts, spelled out for Siemens files only (as dcm2niix)
+_SIEMENS_COMPONENTS = {"R": "REAL", "I": "IMAGINARY"}
 
 
 def _image_type(header: Header) -> list[str] | None:
-    """ImageType's values, with the complex component spelled out as dcm2niix adds it.
+    r"""ImageType's values, with the complex component spelled out as dcm2niix adds it.
 
-    As dcm2niix: values are also split at ``_``, empty ones left out, and
-    an enhanced file's (0008,9208) ComplexImageComponent appended, except
-    for a Philips file of several echoes.
+    As dcm2niix: values are also split at ``_``, empty ones left out; ``M``
+    and ``P`` spelled out as ``MAGNITUDE`` and ``PHASE``, and in Siemens
+    files ``R`` and ``I`` as ``REAL`` and ``IMAGINARY``, where they are
+    neither the first nor the last value (dcm2niix looks for ``_M_`` in the
+    values joined by ``_``: ``ORIGINAL\PRIMARY\M`` is no magnitude to it);
+    and an enhanced file's (0008,9208) ComplexImageComponent appended,
+    except for a Philips file of several echoes.
     """
     values = [part for v in _values(header, "ImageType") for part in v.split("_") if part]
     if not values:
         return None
-    extra = [_COMPONENTS[v] for v in values if v in _COMPONENTS]
+    components = _COMPONENTS
+    if _manufacturer(header) == "Siemens":
+        components = {**_COMPONENTS, **_SIEMENS_COMPONENTS}
+    extra = [components[v] for v in values[1:-1] if v in components]
     component = header.get("ComplexImageComponent")
     philips_echoes = _manufacturer(header) == "Philips" and header.get("_echoes", 1) > 1
     if component in ("MAGNITUDE", "PHASE") and not philips_echoes:
@@ -174,7 +183,8 @@ def _image_type(header: Header) -> list[str] | None:
 
 
 def _gradient_correction(header: Header) -> bool | None:
-    values = _values(header, "ImageType")
+    """DIS2D or DIS3D among ImageType's values (split at ``_``, as dcm2niix): corrected; ND not."""
+    values = [part for v in _values(header, "ImageType") for part in v.split("_")]
     if any("DIS2D" in v or "DIS3D" in v for v in values):
         return True
     return False if any(v.startswith("ND") for v in values) else None
@@ -306,12 +316,17 @@ def _two_d(header: Header) -> bool:
 
 
 def _phase_encoding_axis(header: Header) -> str | None:
-    """``i`` (along a row) or ``j`` (along a column) of the NIfTI grid, 2-D acquisitions only.
+    """``i`` (along a row) or ``j`` (along a column) of the NIfTI grid.
 
-    Its sign (``PhaseEncodingDirection``) needs the polarity, which only
-    vendors' private headers hold.
+    Written for 2-D acquisitions, and for 3-D ones with an echo train that
+    are no spin echo (3-D EPI, a turbo field echo, multi-echo GRE), as
+    dcm2niix does: not for a 3-D MP-RAGE of one echo or a 3-D SPACE (spin
+    echo, long train). Its sign (``PhaseEncodingDirection``) needs the
+    polarity, which only vendors' private headers hold.
     """
-    if not _two_d(header):
+    train = _number("EchoTrainLength")(header)
+    echo_train = train is not None and train > 1 and "SE" not in _values(header, "ScanningSequence")
+    if not _two_d(header) and not echo_train:
         return None
     return {"ROW": "i", "COL": "j"}.get(_in_plane(header) or "")
 
@@ -523,72 +538,4 @@ def slice_timing(header: Header, times: list[float] | None) -> dict[str, Any]:
     same = sum(1 for t in times if t == times[0])
     if same > 1:
         out["MultibandAccelerationFactor"] = same
-    return out
-
-
-# ------------------------------------------------------------------ values per volume
-
-
-def _seconds(value: Any) -> Any:
-    return _tidy(float(value) * 1e-3)
-
-
-def _milliseconds(value: Any) -> Any:
-    return _tidy(float(value) * 1e3)
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-def _plain(value: Any) -> Any:
-    return _tidy(value) if isinstance(value, float) else value
-
-
-#: Dims whose values per volume go into the sidecar under a BIDS key of another
-#: unit or form: dim -> (key, to the sidecar, back to DICOM).
-VOLUME_KEYS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "EchoTime": ("EchoTime", _seconds, _milliseconds),
-    "RepetitionTime": ("RepetitionTime", _seconds, _milliseconds),
-    "InversionTime": ("InversionTime", _seconds, _milliseconds),
-    "FlipAngle": ("FlipAngle", _tidy, _as_is),
-    "AcquisitionTime": ("AcquisitionTime", lambda v: iso_time(v) or v, day_seconds),
-}
-
-
-def volume_lists(dims: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
-    """The sidecar lists of the values of tag dims, one per volume.
-
-    A dim of :data:`VOLUME_KEYS` goes under its BIDS key in BIDS units;
-    the others under their DICOM keyword, as they are.
-
-    >>> volume_lists({"EchoTime": [5.0, 15.0], "FlipAngle": [2.0, 2.0]})
-    {'EchoTime': [0.005, 0.015], 'FlipAngle': [2, 2]}
-    """
-    out: dict[str, list[Any]] = {}
-    for dim, values in dims.items():
-        key, convert, _ = VOLUME_KEYS.get(dim, (dim, _plain, _as_is))
-        out[key] = [None if v is None else convert(v) for v in values]
-    return out
-
-
-def dicom_lists(sidecar: Mapping[str, Any]) -> dict[str, Any]:
-    """``sidecar`` with the lists of :func:`volume_lists` back in DICOM units.
-
-    The list of EchoNumber (the echoes' ranks) is left out: the echo
-    times say it.
-
-    >>> dicom_lists({"EchoTime": [0.005, 0.015], "EchoNumber": [1, 2], "FlipAngle": 15})
-    {'EchoTime': [5, 15], 'FlipAngle': 15}
-    """
-    back = {key: (dim, to_dicom) for dim, (key, _, to_dicom) in VOLUME_KEYS.items()}
-    out: dict[str, Any] = {}
-    for key, value in sidecar.items():
-        if key == "EchoNumber" and isinstance(value, list):
-            continue
-        if isinstance(value, list) and key in back:
-            dim, convert = back[key]
-            out[dim] = [v if v is None else convert(v) for v in value]
-        else:
-            out[key] = value
     return out

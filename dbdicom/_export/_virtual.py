@@ -334,9 +334,16 @@ def export_virtual(
     """Write the references of :func:`virtual_references` as one JSON file, ``path``.
 
     The file is written whole or not at all (a temporary name, then
-    renamed); its folder is made if needed.
+    renamed); its folder is made if needed. A ``path`` that is a folder
+    raises ``IsADirectoryError`` before anything is read: the other exports
+    take a folder, this one the file.
     """
     target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(
+            f"{target} is a folder: to_virtual_zarr writes one JSON file of references; "
+            f"give its name, such as {target / 'refs.json'}."
+        )
     found, done = virtual_references(record, dims)
     target.parent.mkdir(parents=True, exist_ok=True)
     with written(target) as temporary:

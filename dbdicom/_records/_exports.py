@@ -434,7 +434,9 @@ class Exports:
         time (the root attr ``dicom_files``); a file changed after this is
         read as it is then, with nothing to notice it but a reader's own
         check. Returns ``path`` (an ``ExportedPath``: its ``skipped`` lists
-        the series that could not be referenced, with the reason).
+        the series that could not be referenced, with the reason). A
+        ``path`` that is a folder raises ``IsADirectoryError``: unlike the
+        exports, this one takes the file's name.
 
         Examples
         --------
