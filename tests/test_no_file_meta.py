@@ -89,3 +89,33 @@ def test_a_copy_is_a_part_10_file(rtstruct: Path) -> None:
     assert ds.SOPInstanceUID != source.SOPInstanceUID
     assert len(ds.ROIContourSequence) == len(source.ROIContourSequence)
     assert (rtstruct / "rtstruct.dcm").read_bytes()[128:132] != b"DICM"  # the source as it was
+
+
+@pytest.mark.parametrize("change", ["set_xarray", "edit", "copy"])
+def test_a_data_set_in_another_encoding_than_its_meta_says_is_written_from(
+    tmp_path: Path, change: str
+) -> None:
+    """A trial: a series derived from SC_rgb_jpeg.dcm (its meta says Explicit VR, its data set
+    is Implicit VR) stopped in pydicom's writer with "TypeError: With tag (0008,0064) got
+    exception: encoding without a string argument" (pydicom keeps its elements raw, without
+    VRs, and writes them as Explicit VR ones): so did an edit and a copy of it."""
+    path = get_testdata_file("SC_rgb_jpeg.dcm")
+    shutil.copy(path, tmp_path / "sc.dcm")
+    database = db.database(tmp_path)
+    (series,) = database.series()
+    source = series.to_xarray()
+    if change == "set_xarray":
+        made = series.new_sibling(SeriesDescription="derived")
+        made.set_xarray(source)
+    elif change == "edit":
+        series.PatientName = "Edited^Name"
+        made = series
+    else:
+        made = series.copy()
+    database.save()
+    (written,) = made.files()
+    ds = pydicom.dcmread(written)  # Part 10, readable without force
+    assert ds.ConversionType == "WSD" or ds.ConversionType == pydicom.dcmread(path).ConversionType
+    np.testing.assert_array_equal(made.to_xarray().values, source.values)
+    if change == "edit":
+        assert ds.PatientName == "Edited^Name"
