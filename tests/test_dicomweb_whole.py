@@ -222,6 +222,14 @@ def test_an_instance_without_file_meta_sent_whole_reads_as_its_file(
         )
         got = web.series()[0].to_xarray()
         xr.testing.assert_identical(got.rename(None).compute(), expected.rename(None))
+        # copied into a folder database, and exported: pydicom's InvalidDicomError was raised
+        (tmp_path / "mine").mkdir()
+        mine = db.database(tmp_path / "mine")
+        copy = web.series()[0].copy_to(mine.new_patient().new_study())
+        np.testing.assert_array_equal(copy.to_xarray().values, expected.values)
+        web.series()[0].export_as_dicom(tmp_path / "out")
+        (written,) = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+        assert pydicom.dcmread(written).Rows == 480  # a Part 10 file
         web.close()
     finally:
         _remove_patient(orthanc, session, study)  # (lookup takes any of its identifiers)
