@@ -17,7 +17,15 @@ import pytest
 import requests
 import xarray as xr
 from pydicom.data import get_testdata_file
-from servers import PASSWORD, Orthanc, archive_of, as_one_series, requests_made, stored_files
+from servers import (
+    PASSWORD,
+    Orthanc,
+    _remove_patient,
+    archive_of,
+    as_one_series,
+    requests_made,
+    stored_files,
+)
 
 import dbdicom as db
 
@@ -184,3 +192,69 @@ def test_a_damaged_instance_the_server_refuses_to_cut_is_an_error_naming_it(
         assert series[0].SOPInstanceUID in text and "refused" in text
         assert "subseries" in text and "send the instance again" in text
         assert PASSWORD not in text and str(tmp_path) not in text
+
+
+#: pydicom-data's files (the package data_store)
+_PYDICOM_DATA = Path(pydicom.__file__).parent.parent / "data_store" / "data"
+_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def test_an_instance_without_file_meta_sent_whole_reads_as_its_file(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """A trial: OT-PAL-8-face.dcm (no preamble, no file meta: Implicit VR from its first byte,
+    a group length first) reads from a folder; from Orthanc, whose metadata leave out its
+    palette descriptors, the instance retrieved whole for its tables was an InvalidFileError
+    ("File is missing DICOM File Meta Information header"). It reads as the folder reads it.
+    (Stored as its bytes are: pydicom writes it again without its group lengths.)"""
+    source = _PYDICOM_DATA / "OT-PAL-8-face.dcm"
+    data = source.read_bytes()
+    assert data[128:132] != b"DICM" and data[:4] == b"\x08\x00\x00\x00"  # (the case)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / source.name).write_bytes(data)
+    study = str(pydicom.dcmread(source, force=True).StudyInstanceUID)
+    session, root = orthanc.session(), orthanc.url.removesuffix("/dicom-web")
+    session.post(f"{root}/instances", data=data, timeout=30).raise_for_status()
+    try:
+        expected = db.database(tmp_path / "local").series()[0].to_xarray()
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", StudyInstanceUID=study
+        )
+        got = web.series()[0].to_xarray()
+        xr.testing.assert_identical(got.rename(None).compute(), expected.rename(None))
+        # copied into a folder database, and exported: pydicom's InvalidDicomError was raised
+        (tmp_path / "mine").mkdir()
+        mine = db.database(tmp_path / "mine")
+        copy = web.series()[0].copy_to(mine.new_patient().new_study())
+        np.testing.assert_array_equal(copy.to_xarray().values, expected.values)
+        web.series()[0].export_as_dicom(tmp_path / "out")
+        (written,) = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+        assert pydicom.dcmread(written).Rows == 480  # a Part 10 file
+        web.close()
+    finally:
+        _remove_patient(orthanc, session, study)  # (lookup takes any of its identifiers)
+
+
+def test_frames_the_header_does_not_count_are_refused_as_in_a_folder(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """A trial: badVR.dcm's Number of Frames is '1A' (no number), its pixel data those of 15
+    frames (6000 bytes, 400 a frame). A folder refuses the image (the description does not
+    fit the data); from Orthanc (which refuses /frames of it) the instance retrieved whole
+    gave its first frame alone, one frame of 15 and no word of the others. It is refused with
+    the folder's reason, never read."""
+    series = as_one_series(
+        lambda k: pydicom.dcmread(_TEST_FILES / "badVR.dcm"),
+        "frames-not-counted",
+        "1.2.826.0.1.3680043.10.1421.8",
+        1,
+    )
+    with stored_files(orthanc, series, tmp_path / "local"):
+        with pytest.raises(db.DicomError, match="15 times the 400"):  # (the folder's refusal)
+            db.database(tmp_path / "local").series()[0].to_xarray()
+        web = archive_of(orthanc, tmp_path / "cache", "frames-not-counted")
+        remote = web.series()[0]
+        with pytest.raises(db.InvalidFileError, match="15 times the 400") as error:
+            remote.to_xarray().compute()
+        assert "instances/1.2.826.0.1.3680043.10.1421.8.3.1" in str(error.value)
+        web.close()

@@ -17,6 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from servers import Orthanc, _remove_patient
 
 import dbdicom as db
 
@@ -89,3 +90,65 @@ def test_a_copy_is_a_part_10_file(rtstruct: Path) -> None:
     assert ds.SOPInstanceUID != source.SOPInstanceUID
     assert len(ds.ROIContourSequence) == len(source.ROIContourSequence)
     assert (rtstruct / "rtstruct.dcm").read_bytes()[128:132] != b"DICM"  # the source as it was
+
+
+@pytest.mark.parametrize("change", ["set_xarray", "edit", "copy"])
+def test_a_data_set_in_another_encoding_than_its_meta_says_is_written_from(
+    tmp_path: Path, change: str
+) -> None:
+    """A trial: a series derived from SC_rgb_jpeg.dcm (its meta says Explicit VR, its data set
+    is Implicit VR) stopped in pydicom's writer with "TypeError: With tag (0008,0064) got
+    exception: encoding without a string argument" (pydicom keeps its elements raw, without
+    VRs, and writes them as Explicit VR ones): so did an edit and a copy of it."""
+    path = get_testdata_file("SC_rgb_jpeg.dcm")
+    shutil.copy(path, tmp_path / "sc.dcm")
+    database = db.database(tmp_path)
+    (series,) = database.series()
+    source = series.to_xarray()
+    if change == "set_xarray":
+        made = series.new_sibling(SeriesDescription="derived")
+        made.set_xarray(source)
+    elif change == "edit":
+        series.PatientName = "Edited^Name"
+        made = series
+    else:
+        made = series.copy()
+    database.save()
+    (written,) = made.files()
+    ds = pydicom.dcmread(written)  # Part 10, readable without force
+    assert ds.ConversionType == "WSD" or ds.ConversionType == pydicom.dcmread(path).ConversionType
+    np.testing.assert_array_equal(made.to_xarray().values, source.values)
+    if change == "edit":
+        assert ds.PatientName == "Edited^Name"
+
+
+@pytest.mark.parametrize("name", ["rtstruct.dcm", "SC_rgb_jpeg.dcm"])
+def test_such_a_file_is_stored_into_a_dicomweb_archive(
+    orthanc: Orthanc, tmp_path: Path, name: str
+) -> None:
+    """A trial: ``series.export_as_dicom(dicomweb_url)`` (STOW-RS) of rtstruct.dcm stopped
+    with pydicom's InvalidDicomError ("File is missing DICOM File Meta Information header"),
+    of SC_rgb_jpeg.dcm with a TypeError from pydicom's writer: the files are sent as the
+    scan read them."""
+    path = Path(get_testdata_file(name))
+    (tmp_path / "in").mkdir()
+    shutil.copy(path, tmp_path / "in" / name)
+    source = pydicom.dcmread(path, force=True)
+    study = str(source.StudyInstanceUID)
+    session = orthanc.session()
+    try:
+        (series,) = db.database(tmp_path / "in").series()
+        assert series.export_as_dicom(orthanc.db_url) == orthanc.url
+        web = db.dicomweb(
+            orthanc.url, session=session, cache=tmp_path / "cache", StudyInstanceUID=study
+        )
+        (instance,) = web.instances()
+        assert instance.SOPInstanceUID == source.SOPInstanceUID
+        assert instance.Modality == source.Modality
+        web.close()
+        root = orthanc.url.removesuffix("/dicom-web")
+        (found,) = session.post(f"{root}/tools/lookup", data=source.SOPInstanceUID).json()
+        stored = session.get(f"{root}{found['Path']}/file", timeout=30).content
+        assert stored[128:132] == b"DICM"  # sent as a Part 10 file
+    finally:
+        _remove_patient(orthanc, session, study)  # (lookup takes any of its identifiers)

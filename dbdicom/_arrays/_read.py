@@ -443,16 +443,17 @@ def _remote_stored(
     files: dict[str | _files.RemoteFile, list[tuple[int, FrameRef]]],
 ) -> dict[_files.RemoteFile, np.ndarray]:
     """Stored values of the frames of the remote objects among ``files``, read together."""
-    reads, stamps = [], []
+    reads, stamps, sizes = [], [], []
     for path, group in files.items():
         if isinstance(path, _files.RemoteFile):
-            _, _, offset, nbytes, fmt, _, _, _, mtime, _ = group[0][1]
+            _, _, offset, nbytes, fmt, _, _, size, mtime, _ = group[0][1]
             _check_format(path, fmt)
             reads.append((path, [ref[1] for _, ref in group], fmt, offset, nbytes))
             stamps.append(mtime)
+            sizes.append(size)
     if not reads:
         return {}
-    got = _files.read_remote_frames(reads, stamps)
+    got = _files.read_remote_frames(reads, stamps, sizes)
     return dict(zip([r[0] for r in reads], got, strict=True))
 
 

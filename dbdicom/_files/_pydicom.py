@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -105,6 +105,7 @@ def read_dataset(
         force=True,
         defer_size=defer_size,
     )
+    _implicit_as_read(ds)
     if decode and "TransferSyntaxUID" not in ds.file_meta:
         implicit, little = ds.original_encoding
         ds.file_meta.TransferSyntaxUID = (
@@ -115,6 +116,23 @@ def read_dataset(
             else ExplicitVRBigEndian
         )
     return ds
+
+
+def _implicit_as_read(ds: Dataset) -> None:
+    """Say ``ds`` was read as Implicit VR where its meta said Explicit but its bytes were not.
+
+    pydicom reads such a data set (pydicom's SC_rgb_jpeg.dcm) as Implicit VR,
+    its elements kept raw without VRs, but gives it the meta's encoding as
+    its original one; a write in that encoding copies the raw elements as
+    they are and stops on the first ("TypeError: ... encoding without a
+    string argument"). Given the encoding it was read in, a write gives each
+    element the VR of the dictionary, as for any Implicit VR file.
+    """
+    implicit, little = ds.original_encoding
+    if implicit is False and any(
+        isinstance(elem, RawDataElement) and elem.VR is None for elem in ds.elements()
+    ):
+        ds.set_original_encoding(True, little, ds.original_character_set)
 
 
 def undecodable_as_bytes(ds: Dataset) -> list[str]:

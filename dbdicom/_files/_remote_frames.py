@@ -86,7 +86,9 @@ def _moved(data: bytes, start: int, fmt: PixelFormat, offset: int, nbytes: int) 
 
 
 def read_remote_frames(
-    reads: Sequence[Read], stamps: Sequence[int | None] | None = None
+    reads: Sequence[Read],
+    stamps: Sequence[int | None] | None = None,
+    sizes: Sequence[int | None] | None = None,
 ) -> list[np.ndarray]:
     """The stored values of the frames of each read (as :func:`read_frames` gives them).
 
@@ -103,7 +105,9 @@ def read_remote_frames(
         are elsewhere (the element's tag and length, fetched with the
         frames, are checked), or, on S3, at all: ``stamps`` (each object's
         modification time as indexed) go with the requests, which the store
-        refuses for an object modified since.
+        refuses for an object modified since. An object fetched whole
+        (compressed, palettes) whose size is not its ``sizes`` entry (its
+        size as indexed; None: not checked) was replaced too.
     dbdicom.StorageAccessError, dbdicom.StorageError
         The store refused, or could not be reached.
 
@@ -129,7 +133,7 @@ def read_remote_frames(
         ):
             ranged.setdefault(obj.store, []).append(i)
         else:
-            out[i] = _read_whole(*reads[i])
+            out[i] = _read_whole(*reads[i], sizes[i] if sizes is not None else None)
     for store, which in ranged.items():
         fs = store.filesystem()[0]
         spans = [_span(reads[i][2], reads[i][1], reads[i][3], reads[i][4]) for i in which]
@@ -162,10 +166,26 @@ def read_remote_frames(
 
 
 def _read_whole(
-    obj: RemoteFile, frames: list[int], fmt: PixelFormat, offset: int, nbytes: int
+    obj: RemoteFile,
+    frames: list[int],
+    fmt: PixelFormat,
+    offset: int,
+    nbytes: int,
+    size: int | None = None,
 ) -> np.ndarray:
-    """Frames of an object fetched whole, decoded by the readers of local files."""
+    """Frames of an object fetched whole, decoded by the readers of local files.
+
+    An object not of ``size`` bytes (as indexed) is another object since: a
+    :class:`~dbdicom.StaleFileError`, never its pixels under the old header.
+    """
     with local_copy(obj) as path:
+        now = os.path.getsize(path)
+        if size is not None and size >= 0 and now != size:
+            raise StaleFileError(
+                f"{obj.name} changed in the store since it was indexed ({now} bytes, "
+                f"{size} then: its header may no longer be the one the array was built "
+                "from). database.refresh() takes the change in; then build the array again."
+            )
         try:
             return read_frames(path, frames, fmt)
         except (IndexError, ValueError, ImportError) as exc:

@@ -24,6 +24,7 @@ import pydicom
 
 from .. import _export
 from .._errors import ServerError, StaleFileError
+from .._files import read_dataset
 from .._index import Index, check_tag, parse_query, vr_of
 from .._web import (
     Server,
@@ -387,7 +388,7 @@ def store_record(record: Record, url: str, session: Any = None) -> str:
         _export.export_dicom(record, folder)
         files = sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
         for start in range(0, len(files), STOW_BATCH):
-            batch = [pydicom.dcmread(f) for f in files[start : start + STOW_BATCH]]
+            batch = [_as_part10(f) for f in files[start : start + STOW_BATCH]]
             try:
                 answer = client.store_instances(batch)
             except requests.RequestException as exc:
@@ -401,6 +402,26 @@ def store_record(record: Record, url: str, session: Any = None) -> str:
                     "instances stored before stay there."
                 )
     return server.url
+
+
+def _as_part10(path: str) -> pydicom.Dataset:
+    """The file at ``path`` as the scan read it, to be sent as a Part 10 file (STOW-RS).
+
+    A file without preamble and file meta (pydicom's rtstruct.dcm), or whose
+    data set is in another encoding than its meta says (SC_rgb_jpeg.dcm),
+    is read as the scan read it (pydicom without ``force`` refused the
+    first, its writer the second), given a preamble and the file meta a
+    Part 10 file has; its elements are sent as they are.
+    """
+    ds = read_dataset(path)
+    if not ds.preamble:
+        ds.preamble = b"\x00" * 128
+    meta = ds.file_meta
+    if "MediaStorageSOPClassUID" not in meta and "SOPClassUID" in ds:
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    if "MediaStorageSOPInstanceUID" not in meta and "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ds
 
 
 def export_from_archive(record: Record, path: str | os.PathLike[str], dicomdir: bool) -> Any:

@@ -31,6 +31,7 @@ more (Orthanc: ~125 ms for 200 instances, ~2 ms for the series).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,7 @@ from .._files import (
     decode_stream_pydicom_cannot,
     native_frames,
     read_any_header,
+    read_dataset,
     undecodable_hint,
 )
 from ._cache import safe_uid, write_whole
@@ -59,6 +61,7 @@ from ._whole import (
     known_refusal,
     read_whole_frames,
     refused,
+    retrieve_whole,
 )
 
 __all__ = [
@@ -396,17 +399,22 @@ def retrieve_instance(server: Server, rel: str) -> Dataset:
     """The whole instance (pixels too) whose headers are at ``rel`` of the cache (WADO-RS).
 
     What a copy or an export of a DICOMweb database's record writes: the
-    instance as the archive holds it.
+    instance as the archive holds it (its transfer syntax: without one asked
+    for, Orthanc transcodes to Explicit VR Little Endian with its own
+    decoders), read as the scan reads a file (one stored without preamble
+    and file meta too: dicomweb-client's pydicom refused it).
     """
-    import requests
-
     study, series, name = rel.split("/")[-3:]
     sop = name.removesuffix(".dcm")
+    path = WebPath(f"{server.url}/studies/{study}/series/{series}/instances/{sop}", server)
+    data = retrieve_whole(path, "a copy or an export retrieves it whole")
     try:
-        ds: Dataset = server.client().retrieve_instance(study, series, sop)
-    except requests.RequestException as exc:
-        raise server_error(exc, server, f"retrieving instance {sop} from") from None
-    return ds
+        return read_dataset(io.BytesIO(data))
+    except (NotDicomError, EOFError, ValueError) as exc:
+        raise InvalidFileError(
+            f"{path}: the instance the server sends cannot be read: {exc}. It is damaged on "
+            "the archive: send it again from its source."
+        ) from None
 
 
 def read_series_frames(

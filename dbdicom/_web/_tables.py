@@ -41,12 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from .._errors import InvalidFileError, ServerError
-from .._files import PALETTE, PixelFormat, look_up, modality_table, palette_rgb
+from .._files import PALETTE, PixelFormat, look_up, modality_table, palette_rgb, read_dataset
 from ._multipart import read_body, split_multipart
 from ._server import POOL, server_error
 from ._whole import retrieve_whole
@@ -208,12 +207,12 @@ def _dataset(path: WebPath) -> Dataset:
         return ds
     # (Orthanc leaves out the palette descriptors of an Implicit VR file: their VR is US or SS)
     data = retrieve_whole(path, _TABLES_REFUSED)
-    try:
-        whole: Dataset = dcmread(io.BytesIO(data), stop_before_pixels=True)
+    try:  # (read as a file of a folder is: one without preamble and file meta too)
+        whole: Dataset = read_dataset(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError) as exc:
         raise InvalidFileError(
             f"{path}: {_TABLES_REFUSED}, and the instance the server sends whole cannot "
-            f"be read: {exc}. {_WAY_OUT}"
+            f"be read: {str(exc).rstrip('.')}. {_WAY_OUT}"
         ) from None
     return whole
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydicom.datadict import keyword_for_tag
 
 from .._errors import (
     DecoderNotFoundError,
@@ -31,12 +32,15 @@ from .._errors import (
     StaleFileError,
 )
 from .._files import (
+    FORMAT_TAGS,
     NotDicomError,
     PixelFormat,
     format_problem,
+    image_problem,
     pixel_format,
     read_any_header,
     read_frames,
+    repeat_problem,
 )
 from ._multipart import read_body, split_multipart
 from ._server import BUSY, server_error
@@ -59,6 +63,8 @@ __all__ = [
 #: whole instances as the archive holds them (none transcoded)
 ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 _SOP = 0x00080018
+#: what the scan of a folder judges an image by (see :func:`_image_refusal`)
+_JUDGED = {**FORMAT_TAGS, 0x00280008: "IS", 0x00280102: "US"}  # NumberOfFrames, HighBit
 #: what to do about an instance whose pixel data cannot be decoded
 _WAY_OUT = (
     "Its pixel data on the archive are damaged, or not what its header says: send the "
@@ -261,7 +267,7 @@ def _checked_format(path: WebPath, local: str, fmt: PixelFormat, uid: str) -> Pi
     now, _, _ = pixel_format(local)
     if not (fmt.palette_bits or fmt.modality_lut_bits):  # its stored values are asked for
         now = dataclasses.replace(now, palette_bits=0, modality_lut_bits=0)
-    problem = format_problem(now)
+    problem = format_problem(now) or _image_refusal(local)
     if problem:
         raise InvalidFileError(f"{path}: {problem}: its image cannot be read.")
     if (now.frame_shape, now.dtype, now.modality_lut_bits) != (
@@ -275,3 +281,25 @@ def _checked_format(path: WebPath, local: str, fmt: PixelFormat, uid: str) -> Pi
             f"{fmt.dtype}: {hint}."
         )
     return now
+
+
+def _image_refusal(local: str) -> str:
+    """Why the scan of a folder would refuse the image of the file ``local`` ("" if not).
+
+    The headers kept of an archive do not say how many bytes its pixel data
+    hold: a Number of Frames that is no number (pydicom's badVR.dcm: '1A',
+    the bytes of 15 frames) reads as 1, and the first frame alone would be
+    read where a folder refuses the image. The instance at hand, it is
+    judged as the scan judges a file.
+    """
+    header = read_any_header(local, _JUDGED)
+    values = {keyword_for_tag(tag): value for tag, value in header.values.items()}
+    values.update(
+        TransferSyntaxUID=header.transfer_syntax,
+        _nbytes=header.pixel_length,
+        _encapsulated=header.encapsulated,
+        _float_bits=header.float_bits,
+        _size=os.path.getsize(local),
+    )
+    refusal, _ = image_problem(values)
+    return refusal or repeat_problem(header.repeated) or header.pixel_problem
