@@ -296,10 +296,23 @@ class Editor(Shared, Changes, Memory, Saving):
         try:
             with index.local_file(rel) as path:
                 size = _DEFER_SIZE if defer else None
-                return read_dataset(path, not pixels, decode=False, defer_size=size)
+                ds = read_dataset(path, not pixels, decode=False, defer_size=size)
         except (InvalidDicomError, EOFError, ValueError) as exc:
             where = index.locations([rel])[0]
             raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
+        if not len(ds):
+            # pydicom (3.0) drops every element it read when the file ends inside one of
+            # undefined length (encapsulated pixel data without their delimiter): written
+            # from this, the file would be its file meta and the new values alone
+            where = index.locations([rel])[0]
+            raise InvalidFileError(
+                f"{where}: pydicom reads no element of it (the file ends inside an element "
+                "of undefined length, such as encapsulated pixel data without their sequence "
+                "delimiter): written from what it reads, the file would lose them all; "
+                "nothing was changed. Repair the file with another tool, or leave it as it "
+                "is (export_as_dicom copies it byte for byte)."
+            )
+        return ds
 
     def _progress(self, done: int, total: int, text: str) -> None:
         if total >= PROGRESS_FROM and not self.db._muted:
