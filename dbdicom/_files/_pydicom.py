@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 import pydicom
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -105,6 +105,7 @@ def read_dataset(
         force=True,
         defer_size=defer_size,
     )
+    _as_found(ds)
     if decode and "TransferSyntaxUID" not in ds.file_meta:
         implicit, little = ds.original_encoding
         ds.file_meta.TransferSyntaxUID = (
@@ -115,6 +116,34 @@ def read_dataset(
             else ExplicitVRBigEndian
         )
     return ds
+
+
+def _as_found(ds: Dataset) -> None:
+    """Give ``ds`` the encoding its elements were read in, where pydicom kept the meta's.
+
+    A data set in Implicit VR under a meta that says Explicit VR (or the other
+    way) is read in the encoding found, but pydicom keeps the meta's as its
+    ``original_encoding``: written in that, its elements read as Implicit VR
+    (no VR) stopped pydicom's writer (``TypeError: encoding without a string
+    argument``). Told the encoding they were read in, the writer converts
+    them to the one it writes.
+
+    Examples
+    --------
+    >>> from pydicom.dataelem import RawDataElement
+    >>> ds = Dataset()
+    >>> ds[0x00100010] = RawDataElement(0x00100010, None, 4, b"Anon", 0, True, True)
+    >>> ds.set_original_encoding(False, True, None)  # as the meta says
+    >>> _as_found(ds)
+    >>> ds.original_encoding
+    (True, True)
+    """
+    first = next((ds.get_item(tag) for tag in ds.keys()), None)
+    if not isinstance(first, RawDataElement):
+        return
+    found = (first.is_implicit_VR, first.is_little_endian)
+    if found != ds.original_encoding:
+        ds.set_original_encoding(*found, ds.original_character_set)
 
 
 def undecodable_as_bytes(ds: Dataset) -> list[str]:
