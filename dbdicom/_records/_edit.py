@@ -147,7 +147,7 @@ def _save(ds: Dataset, path: str, part10: bool = False) -> None:
                 if little is False
                 else ExplicitVRLittleEndian
             )
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPClassUID = ds.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.save_as(path, enforce_file_format=True)
         return
