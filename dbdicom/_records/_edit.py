@@ -14,7 +14,9 @@ import atexit
 import contextlib
 import copy
 import os
+import struct
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +82,23 @@ class _Delete:
 DELETE: Any = _Delete()
 _CHARSET = 0x00080005  # SpecificCharacterSet
 
+#: what pydicom raises on a file it cannot read or write whole (a Deflate stream cut, a
+#: sequence nested too deep, elements it cannot encode, pixel data not encapsulated
+#: under a compressed transfer syntax): the file is refused, named, not a traceback
+_PYDICOM_FAILS = (
+    InvalidDicomError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    NotImplementedError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+    zlib.error,
+)
+
 
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
     """Set (or with :data:`DELETE`, remove) one element of ``ds``.
@@ -130,11 +149,33 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _save(ds: Dataset, path: str, part10: bool = False) -> None:
+def _save(ds: Dataset, path: str, part10: bool = False, where: Any = "") -> None:
     """Write ``ds`` to ``path`` as it was read (with or without a preamble and file meta).
 
     ``part10``: a new file (a copy), as a Part 10 file whatever its source was.
+    ``where``: the file ``ds`` was read from, named in the :class:`InvalidFileError`
+    raised where pydicom cannot write it.
     """
+    try:
+        _write(ds, path, part10)
+    except DicomError:
+        raise
+    except _PYDICOM_FAILS as exc:
+        raise InvalidFileError(
+            f"{where}: pydicom cannot write it ({_first_line(exc)}); nothing was changed. "
+            "Repair the file with another tool, or leave it as it is (export_as_dicom "
+            "copies it byte for byte)."
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """``exc`` in one line: its type and the first line of its message (no traceback)."""
+    text = str(exc).split("Traceback (most recent call last)")[0].strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip(": ")
+
+
+def _write(ds: Dataset, path: str, part10: bool) -> None:
+    """:func:`_save` without its refusal."""
     meta = getattr(ds, "file_meta", None)
     if part10 and (ds.preamble is None or meta is None or "TransferSyntaxUID" not in meta):
         implicit, little = ds.original_encoding
@@ -297,9 +338,13 @@ class Editor(Shared, Changes, Memory, Saving):
             with index.local_file(rel) as path:
                 size = _DEFER_SIZE if defer else None
                 ds = read_dataset(path, not pixels, decode=False, defer_size=size)
-        except (InvalidDicomError, EOFError, ValueError) as exc:
+        except DicomError:
+            raise
+        except _PYDICOM_FAILS as exc:
             where = index.locations([rel])[0]
-            raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
+            raise InvalidFileError(
+                f"{where} cannot be read by pydicom: {_first_line(exc)}; nothing was changed."
+            ) from exc
         if not len(ds):
             # pydicom (3.0) drops every element it read when the file ends inside one of
             # undefined length (encapsulated pixel data without their delimiter): written
@@ -369,7 +414,7 @@ class Editor(Shared, Changes, Memory, Saving):
                 if fn is not None:
                     with naming(self.db.index.locations([rel])[0]):
                         fn(ds)
-                _save(ds, tmp)
+                _save(ds, tmp, where=self.db.index.locations([rel])[0])
 
             return write
 

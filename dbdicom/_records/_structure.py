@@ -374,7 +374,7 @@ def _copy_writer(
                 "Give it one first (instance.SOPClassUID = ...), or copy the file as it is "
                 "with export_as_dicom."
             )
-        _save(ds, tmp, part10=True)
+        _save(ds, tmp, part10=True, where=src.db.index.locations([rel])[0])
 
     return writer
 

@@ -1,0 +1,64 @@
+"""Edits and copies of bad files the tree holds: refused with the file named, or done.
+
+A trial edited and copied every kind of the bad-file corpus: where pydicom
+could not read or write the file, the call stopped with pydicom's own
+exception (``zlib.error``, ``RecursionError``, a ``TypeError`` or
+``ValueError`` with pydicom's traceback in its message), and the file was
+left listed as changed although it was not. Each is now an
+:class:`~dbdicom.InvalidFileError` naming the file, and the change is
+undone whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from corpus import build_case
+
+import dbdicom as db
+
+#: kinds whose edit or copy stopped in pydicom (read or write)
+KINDS = [
+    "deflate_stream_cut",  # zlib.error reading it
+    "nested_500_deep",  # RecursionError reading it
+    "encapsulated_no_items",  # ValueError writing it
+    "encapsulated_offset_table_only",  # NotImplementedError writing its copy
+    "item_at_top_level",  # TypeError writing its copy
+    "pixel_length_half",  # TypeError writing its copy
+]
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file() and ".dbdicom" not in p.parts
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_edit_or_copy_pydicom_cannot_do_is_refused_and_undone(tmp_path: Path, kind: str) -> None:
+    build_case(tmp_path, kind)
+    database = db.database(tmp_path)
+    before = _hashes(tmp_path)
+    (instance,) = database.instances()
+    changes = {
+        "edit": lambda: setattr(instance, "ImageComments", "x"),
+        "copy": instance.copy,
+        "patient": lambda: setattr(instance, "PatientName", "Jürgen"),
+    }
+    refused = []
+    for what, change in changes.items():
+        try:
+            change()
+        except db.DicomError as error:
+            assert isinstance(error, db.InvalidFileError), f"{what}: {error!r}"
+            assert "bad.dcm" in str(error) and "Traceback" not in str(error), str(error)
+            refused.append(what)
+            assert not database.unsaved, f"{what}: refused, yet listed as a change"
+            assert _hashes(tmp_path) == before
+    assert refused, "nothing was refused: the kind no longer needs this test"
+    database.restore()
+    assert _hashes(tmp_path) == before
