@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pydicom
 import pytest
 from corpus import build_case
 
@@ -62,3 +63,26 @@ def test_an_edit_or_copy_pydicom_cannot_do_is_refused_and_undone(tmp_path: Path,
     assert refused, "nothing was refused: the kind no longer needs this test"
     database.restore()
     assert _hashes(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["j2k_codestream_cut", "jpeg_fragment_cut"])
+def test_an_edit_keeps_the_fragments_of_an_odd_last_fragment(tmp_path: Path, kind: str) -> None:
+    """A last fragment of odd length (a code stream cut): pydicom pads the pixel data
+    whole, after that fragment, so that an edit of the file put a byte between it and
+    the sequence delimiter (``fragment 3 ... has the tag (FE00,DDFF)`` at the next open).
+    The pad byte now goes in the fragment, as DICOM pads fragments."""
+    from pydicom.encaps import generate_fragments
+
+    build_case(tmp_path, kind)
+    source = pydicom.dcmread(tmp_path / "bad.dcm")
+    database = db.database(tmp_path)
+    before = list(database.problems()["problem"])
+    database.instances()[0].ImageComments = "x"
+    database.save()
+    database.close()
+    written = pydicom.dcmread(tmp_path / "bad.dcm")
+    old = list(generate_fragments(source.PixelData))
+    new = list(generate_fragments(written.PixelData))
+    assert len(old[-1]) % 2 == 1
+    assert new == [*old[:-1], old[-1] + b"\0"]
+    assert list(db.database(tmp_path).problems()["problem"]) == before

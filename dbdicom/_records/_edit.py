@@ -46,7 +46,7 @@ from .._errors import (
     StorageError,
     disk_full,
 )
-from .._files import read_dataset
+from .._files import pad_last_fragment, read_dataset
 from .._index import HIDDEN, StagedIndex, column_of, text_in
 from .._journal import Journal
 from ._changes import Changes
@@ -156,6 +156,7 @@ def _save(ds: Dataset, path: str, part10: bool = False, where: Any = "") -> None
     ``where``: the file ``ds`` was read from, named in the :class:`InvalidFileError`
     raised where pydicom cannot write it.
     """
+    pad_last_fragment(ds)
     try:
         _write(ds, path, part10)
     except DicomError:
