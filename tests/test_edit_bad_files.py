@@ -86,3 +86,19 @@ def test_an_edit_keeps_the_fragments_of_an_odd_last_fragment(tmp_path: Path, kin
     assert len(old[-1]) % 2 == 1
     assert new == [*old[:-1], old[-1] + b"\0"]
     assert list(db.database(tmp_path).problems()["problem"]) == before
+
+
+@pytest.mark.parametrize("kind", ["cut_one_byte_short", "truncated_pixels"])
+def test_an_edit_of_a_file_whose_pixels_are_cut_short_is_refused(tmp_path: Path, kind: str) -> None:
+    """A trial: an edit of a file cut one byte short wrote its pixel data as pydicom
+    read them, padded: the file no longer said it was cut (no problem listed), and
+    its last pixel read 255 where the stored one was 1023 -- a made-up value."""
+    build_case(tmp_path, kind)
+    database = db.database(tmp_path)
+    before = _hashes(tmp_path)
+    assert any("pixel data truncated" in p for p in database.problems()["problem"])
+    (instance,) = database.instances()
+    for change in (lambda: setattr(instance, "ImageComments", "x"), instance.copy):
+        with pytest.raises(db.InvalidFileError, match=r"\.dcm.*cut short.*nothing was changed"):
+            change()
+        assert _hashes(tmp_path) == before and not database.unsaved

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -167,6 +167,28 @@ def _save(ds: Dataset, path: str, part10: bool = False, where: Any = "") -> None
             "Repair the file with another tool, or leave it as it is (export_as_dicom "
             "copies it byte for byte)."
         ) from exc
+
+
+def _refuse_cut(ds: Dataset, where: Any) -> None:
+    """Refuse a file whose last element holds fewer bytes than its length says.
+
+    pydicom reads the bytes that are there and writes them as the value,
+    padded: the file would no longer say it was cut, and the missing pixels
+    would read as made-up values (a zero byte for the one cut off).
+    """
+    for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
+        elem = ds.get_item(tag)
+        if not isinstance(elem, RawDataElement) or elem.value is None:
+            return  # deferred: read (in full, or refused by pydicom) when written
+        if elem.length != 0xFFFFFFFF and len(elem.value) < elem.length:
+            raise InvalidFileError(
+                f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
+                f"({len(elem.value)} of {elem.length} bytes): written again, the file would "
+                "no longer say so, and what is missing would read as made-up values; "
+                "nothing was changed. Put the whole file back from where it came, or "
+                "remove it (record.remove())."
+            )
+        return
 
 
 def _first_line(exc: BaseException) -> str:
@@ -339,6 +361,7 @@ class Editor(Shared, Changes, Memory, Saving):
             with index.local_file(rel) as path:
                 size = _DEFER_SIZE if defer else None
                 ds = read_dataset(path, not pixels, decode=False, defer_size=size)
+            _refuse_cut(ds, index.locations([rel])[0])
         except DicomError:
             raise
         except _PYDICOM_FAILS as exc:
