@@ -321,3 +321,21 @@ def test_the_call_advised_for_a_copy_to_a_folder_works_as_written(
     copied = eval(advised, names)  # noqa: S307 - the message's code
     assert copied.SeriesDescription == "T2w"
     assert [s.SeriesDescription for s in db.database(folder).series()] == ["T2w"]
+
+
+def test_a_copy_of_a_file_without_sop_class_says_so(tmp_path: Path) -> None:
+    """A trial: pydicom's meta_missing_tsyntax.dcm (in the tree: no SOP Class UID, no
+    Transfer Syntax UID) stopped a copy with a bare ``AttributeError: 'FileDataset'
+    object has no attribute 'SOPClassUID'``: the meta of a copy, a Part 10 file, must
+    name its SOP class. Refused now with the file and the way out, nothing written."""
+    shutil.copy(get_testdata_file("meta_missing_tsyntax.dcm"), tmp_path / "a.dcm")
+    database = db.database(tmp_path)
+    (series,) = database.series()
+    with pytest.raises(db.InvalidFileError, match=r"a\.dcm.*SOP Class UID.*SOPClassUID = "):
+        series.copy()
+    assert not database.unsaved and len(database.files()) == 1
+    series.instances()[0].SOPClassUID = pydicom.uid.SecondaryCaptureImageStorage
+    copy = series.copy()
+    database.save()
+    ds = pydicom.dcmread(copy.files()[0])  # a Part 10 file
+    assert ds.file_meta.MediaStorageSOPClassUID == pydicom.uid.SecondaryCaptureImageStorage

@@ -1028,6 +1028,29 @@ def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
     assert database.restore() == 1
 
 
+def test_a_private_creator_is_not_removed_from_under_its_elements(demo_folder: Path) -> None:
+    """A trial: ``del instance[(0x0029, 0x0010)]`` removed Siemens' creator and left the
+    CSA headers of its block in the file, owned by no one: the state a new private
+    element without its creator is refused for. Refused too now, unless the block's
+    elements go in the same call."""
+    database = db.database(demo_folder)
+    instance = database.instances()[0]
+    instance[[(0x0029, 0x0010), (0x0029, 0x1001), (0x0029, 0x1002)]] = [
+        DataElement(0x00290010, "LO", "SIEMENS CSA HEADER"),
+        DataElement(0x00291001, "LO", "a"),
+        DataElement(0x00291002, "LO", "b"),
+    ]
+    database.save()
+    before = Path(instance.path).read_bytes()
+    with pytest.raises(db.InvalidFileError, match=r"\(0029,0010\).*2 element"):
+        del instance[(0x0029, 0x0010)]
+    with pytest.raises(db.InvalidFileError, match=r"\(0029,0010\).*\(0029,1002\)"):
+        del instance[[(0x0029, 0x1001), (0x0029, 0x0010)]]
+    assert Path(instance.path).read_bytes() == before and not database.unsaved
+    del instance[[(0x0029, 0x0010), (0x0029, 0x1001), (0x0029, 0x1002)]]  # the block whole
+    assert not any(tag.group == 0x0029 for tag in pydicom.dcmread(instance.path).keys())
+
+
 def test_an_edit_keeps_the_mode_of_a_read_only_file(demo: db.Database) -> None:
     """A file made read-only (0444) stays read-only when an edit is saved, as ``sed -i`` keeps it;
     a new user's trial found it 0644 after the save."""

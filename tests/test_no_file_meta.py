@@ -152,3 +152,33 @@ def test_such_a_file_is_stored_into_a_dicomweb_archive(
         assert stored[128:132] == b"DICM"  # sent as a Part 10 file
     finally:
         _remove_patient(orthanc, session, study)  # (lookup takes any of its identifiers)
+
+
+def test_an_edit_and_a_copy_of_a_data_set_in_another_encoding_than_its_meta_says(
+    tmp_path: Path,
+) -> None:
+    """A trial: any edit or copy of ``SC_rgb_jpeg.dcm`` stopped in pydicom's writer.
+
+    pydicom reads the data set as Implicit VR, as it is, but keeps the
+    meta's Explicit VR as the encoding it was read in: written in that, its
+    elements (no VR: read as Implicit VR) raised a bare ``TypeError: With
+    tag (0008,0008) got exception: encoding without a string argument``.
+    Written now as the meta says, every value and the pixel bytes as they were.
+    """
+    path = get_testdata_file("SC_rgb_jpeg.dcm")
+    shutil.copy(path, tmp_path / "sc.dcm")
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    instance.ImageComments = "edited"
+    copy = instance.parent.copy()
+    database.save()
+    source = pydicom.dcmread(path)
+    for written in [tmp_path / "sc.dcm", *copy.files()]:
+        ds = pydicom.dcmread(written)
+        assert ds.ImageComments == "edited"
+        assert ds.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+        assert ds.PixelData == source.PixelData
+        own = {0x00080018, 0x0020000E, 0x00200011, 0x00200013}  # a copy's UIDs and numbers
+        kept = {e.tag for e in source} - own
+        assert all(ds[tag].value == source[tag].value for tag in kept)
+    assert "says Explicit VR" not in " ".join(db.database(tmp_path).problems()["problem"])

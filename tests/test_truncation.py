@@ -102,3 +102,33 @@ def test_image_objects_stripped_of_pixels_stay_with_a_note(tmp_path: Path) -> No
     problems = list(database.problems()["problem"])
     assert len(problems) == 4
     assert all("'Pixel Data' is missing, which every CT Image Storage" in p for p in problems)
+
+
+def test_a_file_pydicom_reads_empty_is_not_rewritten(tmp_path: Path) -> None:
+    """Encapsulated pixel data without their delimiter: pydicom 3 reads no element at all.
+
+    The file is in the tree (its header is whole; its image is refused), but
+    pydicom's reader, meeting the end of the file inside the pixel data,
+    returns an empty data set: an edit, a copy or a move written from it was
+    the file meta and the new values alone (40 kB of pydicom-data's
+    ``emri_small_jpeg_2k_lossless_too_short.dcm`` became 396 bytes).
+    """
+    data = Path(get_testdata_file("JPEG2000.dcm")).read_bytes()
+    assert data[-8:] == b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"  # the sequence delimiter
+    (tmp_path / "cut.dcm").write_bytes(data[:-8])
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    series = instance.parent
+    other = database.new_patient(PatientName="Other").new_study()
+    for change in (
+        lambda: setattr(instance, "ImageComments", "x"),
+        lambda: setattr(series, "PatientName", "Renamed"),
+        series.copy,
+        lambda: series.move_to(other),
+        instance.read,
+    ):
+        with pytest.raises(db.InvalidFileError, match=r"cut\.dcm.*no element"):
+            change()
+        assert (tmp_path / "cut.dcm").read_bytes() == data[:-8]
+    assert not database.unsaved
+    assert [Path(f).name for f in database.files()] == ["cut.dcm"]

@@ -11,6 +11,7 @@ from ._codecs import decode_stream_pydicom_cannot
 from ._codes import denied, error_code, refused, wrong_credentials
 from ._colour import PALETTE, palette_bits, palette_rgb
 from ._decode import undecodable_hint
+from ._fragments import pad_last_fragment
 from ._header import Header, NeedsPydicom, NotDicomError, read_header, values_of_elements
 from ._modality import look_up, modality_lut_bits, modality_table
 from ._objects import fetch_object, heads_in_batches, object_headers
@@ -129,6 +130,7 @@ __all__ = [
     "look_up",
     "modality_table",
     "modality_lut_bits",
+    "pad_last_fragment",
     "pixel_format",
     "read_any_header",
     "repeat_problem",

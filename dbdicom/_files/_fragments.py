@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import struct
 
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+
 from ._window import Window
 
-__all__ = ["fragment_places", "fragment_problem"]
+__all__ = ["fragment_places", "fragment_problem", "pad_last_fragment"]
 
 _ITEM = 0xE000FFFE  # (FFFE,E000) as read little endian: group first
 _END = 0xE0DDFFFE  # (FFFE,E0DD) Sequence Delimitation Item
@@ -166,6 +169,51 @@ def fragment_places(win: Window, start: int) -> tuple[tuple[int, ...], list[tupl
         places.append((pos + 8, length))
         pos += 8 + length
     raise ValueError(fragment_problem(win, start, max(1, len(places))) or "items cut short")
+
+
+def pad_last_fragment(ds: Dataset) -> None:
+    """Give an odd last fragment of ``ds``'s encapsulated pixel data its pad byte, inside it.
+
+    DICOM pads each fragment to an even length; a code stream cut short can
+    leave the last one odd. pydicom pads the pixel data whole, after it, so
+    that the byte falls between that fragment and the sequence delimiter, where
+    a reader looks for an item tag. Padded inside it, the fragments are as they
+    were, the last one a zero byte longer (decoders stop at its end marker, or
+    find it missing as before). Pixel data whose items do not walk to the end
+    of the value are left as they are.
+
+    Examples
+    --------
+    >>> from pydicom.dataelem import DataElement
+    >>> ds = Dataset()
+    >>> ds[0x7FE00010] = DataElement(0x7FE00010, "OB", _HEAD.pack(_ITEM, 0)
+    ...                              + _HEAD.pack(_ITEM, 3) + b"abc", is_undefined_length=True)
+    >>> pad_last_fragment(ds)
+    >>> ds.PixelData[12], ds.PixelData[16:] == b"abc" + bytes(1)  # its length 4, a zero added
+    (4, True)
+    """
+    elem = ds.get_item(0x7FE00010)
+    if elem is None:
+        return
+    if isinstance(elem, RawDataElement):
+        undefined = elem.length == 0xFFFFFFFF
+    else:
+        undefined = elem.is_undefined_length
+    if not undefined:
+        return
+    value = ds[0x7FE00010].value
+    if not isinstance(value, bytes) or len(value) % 2 == 0:
+        return
+    pos, last = 0, -1
+    while pos + 8 <= len(value):
+        tag, length = _HEAD.unpack_from(value, pos)
+        if tag != _ITEM:
+            return
+        last, pos = pos, pos + 8 + length
+    if pos != len(value) or last < 0:
+        return
+    length = _HEAD.unpack_from(value, last)[1]
+    ds[0x7FE00010].value = value[:last] + _HEAD.pack(_ITEM, length + 1) + value[last + 8 :] + b"\0"
 
 
 def _rle_header(head: bytes, length: int, expected: int) -> str:

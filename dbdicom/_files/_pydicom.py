@@ -105,7 +105,7 @@ def read_dataset(
         force=True,
         defer_size=defer_size,
     )
-    _implicit_as_read(ds)
+    _as_found(ds)
     if decode and "TransferSyntaxUID" not in ds.file_meta:
         implicit, little = ds.original_encoding
         ds.file_meta.TransferSyntaxUID = (
@@ -118,21 +118,32 @@ def read_dataset(
     return ds
 
 
-def _implicit_as_read(ds: Dataset) -> None:
-    """Say ``ds`` was read as Implicit VR where its meta said Explicit but its bytes were not.
+def _as_found(ds: Dataset) -> None:
+    """Give ``ds`` the encoding its elements were read in, where pydicom kept the meta's.
 
-    pydicom reads such a data set (pydicom's SC_rgb_jpeg.dcm) as Implicit VR,
-    its elements kept raw without VRs, but gives it the meta's encoding as
-    its original one; a write in that encoding copies the raw elements as
-    they are and stops on the first ("TypeError: ... encoding without a
-    string argument"). Given the encoding it was read in, a write gives each
-    element the VR of the dictionary, as for any Implicit VR file.
+    A data set in Implicit VR under a meta that says Explicit VR (or the other
+    way) is read in the encoding found, but pydicom keeps the meta's as its
+    ``original_encoding``: written in that, its elements read as Implicit VR
+    (no VR) stopped pydicom's writer (``TypeError: encoding without a string
+    argument``). Told the encoding they were read in, the writer converts
+    them to the one it writes.
+
+    Examples
+    --------
+    >>> from pydicom.dataelem import RawDataElement
+    >>> ds = Dataset()
+    >>> ds[0x00100010] = RawDataElement(0x00100010, None, 4, b"Anon", 0, True, True)
+    >>> ds.set_original_encoding(False, True, None)  # as the meta says
+    >>> _as_found(ds)
+    >>> ds.original_encoding
+    (True, True)
     """
-    implicit, little = ds.original_encoding
-    if implicit is False and any(
-        isinstance(elem, RawDataElement) and elem.VR is None for elem in ds.elements()
-    ):
-        ds.set_original_encoding(True, little, ds.original_character_set)
+    first = next((ds.get_item(tag) for tag in ds.keys()), None)
+    if not isinstance(first, RawDataElement):
+        return
+    found = (first.is_implicit_VR, first.is_little_endian)
+    if found != ds.original_encoding:
+        ds.set_original_encoding(*found, ds.original_character_set)
 
 
 def undecodable_as_bytes(ds: Dataset) -> list[str]:

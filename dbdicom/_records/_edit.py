@@ -14,12 +14,14 @@ import atexit
 import contextlib
 import copy
 import os
+import struct
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -44,7 +46,7 @@ from .._errors import (
     StorageError,
     disk_full,
 )
-from .._files import read_dataset
+from .._files import pad_last_fragment, read_dataset
 from .._index import HIDDEN, StagedIndex, column_of, text_in
 from .._journal import Journal
 from ._changes import Changes
@@ -79,6 +81,23 @@ class _Delete:
 #: A value that removes the element from the files.
 DELETE: Any = _Delete()
 _CHARSET = 0x00080005  # SpecificCharacterSet
+
+#: what pydicom raises on a file it cannot read or write whole (a Deflate stream cut, a
+#: sequence nested too deep, elements it cannot encode, pixel data not encapsulated
+#: under a compressed transfer syntax): the file is refused, named, not a traceback
+_PYDICOM_FAILS = (
+    InvalidDicomError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    NotImplementedError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+    zlib.error,
+)
 
 
 def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> None:
@@ -130,11 +149,56 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _save(ds: Dataset, path: str, part10: bool = False) -> None:
+def _save(ds: Dataset, path: str, part10: bool = False, where: Any = "") -> None:
     """Write ``ds`` to ``path`` as it was read (with or without a preamble and file meta).
 
     ``part10``: a new file (a copy), as a Part 10 file whatever its source was.
+    ``where``: the file ``ds`` was read from, named in the :class:`InvalidFileError`
+    raised where pydicom cannot write it.
     """
+    pad_last_fragment(ds)
+    try:
+        _write(ds, path, part10)
+    except DicomError:
+        raise
+    except _PYDICOM_FAILS as exc:
+        raise InvalidFileError(
+            f"{where}: pydicom cannot write it ({_first_line(exc)}); nothing was changed. "
+            "Repair the file with another tool, or leave it as it is (export_as_dicom "
+            "copies it byte for byte)."
+        ) from exc
+
+
+def _refuse_cut(ds: Dataset, where: Any) -> None:
+    """Refuse a file whose last element holds fewer bytes than its length says.
+
+    pydicom reads the bytes that are there and writes them as the value,
+    padded: the file would no longer say it was cut, and the missing pixels
+    would read as made-up values (a zero byte for the one cut off).
+    """
+    for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
+        elem = ds.get_item(tag)
+        if not isinstance(elem, RawDataElement) or elem.value is None:
+            return  # deferred: read (in full, or refused by pydicom) when written
+        if elem.length != 0xFFFFFFFF and len(elem.value) < elem.length:
+            raise InvalidFileError(
+                f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
+                f"({len(elem.value)} of {elem.length} bytes): written again, the file would "
+                "no longer say so, and what is missing would read as made-up values; "
+                "nothing was changed. Put the whole file back from where it came, or "
+                "remove it (record.remove())."
+            )
+        return
+
+
+def _first_line(exc: BaseException) -> str:
+    """``exc`` in one line: its type and the first line of its message (no traceback)."""
+    text = str(exc).split("Traceback (most recent call last)")[0].strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip(": ")
+
+
+def _write(ds: Dataset, path: str, part10: bool) -> None:
+    """:func:`_save` without its refusal."""
     meta = getattr(ds, "file_meta", None)
     if part10 and (ds.preamble is None or meta is None or "TransferSyntaxUID" not in meta):
         implicit, little = ds.original_encoding
@@ -147,7 +211,7 @@ def _save(ds: Dataset, path: str, part10: bool = False) -> None:
                 if little is False
                 else ExplicitVRLittleEndian
             )
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPClassUID = ds.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
         meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.save_as(path, enforce_file_format=True)
         return
@@ -296,10 +360,28 @@ class Editor(Shared, Changes, Memory, Saving):
         try:
             with index.local_file(rel) as path:
                 size = _DEFER_SIZE if defer else None
-                return read_dataset(path, not pixels, decode=False, defer_size=size)
-        except (InvalidDicomError, EOFError, ValueError) as exc:
+                ds = read_dataset(path, not pixels, decode=False, defer_size=size)
+            _refuse_cut(ds, index.locations([rel])[0])
+        except DicomError:
+            raise
+        except _PYDICOM_FAILS as exc:
             where = index.locations([rel])[0]
-            raise InvalidFileError(f"{where} cannot be read by pydicom: {exc}") from exc
+            raise InvalidFileError(
+                f"{where} cannot be read by pydicom: {_first_line(exc)}; nothing was changed."
+            ) from exc
+        if not len(ds):
+            # pydicom (3.0) drops every element it read when the file ends inside one of
+            # undefined length (encapsulated pixel data without their delimiter): written
+            # from this, the file would be its file meta and the new values alone
+            where = index.locations([rel])[0]
+            raise InvalidFileError(
+                f"{where}: pydicom reads no element of it (the file ends inside an element "
+                "of undefined length, such as encapsulated pixel data without their sequence "
+                "delimiter): written from what it reads, the file would lose them all; "
+                "nothing was changed. Repair the file with another tool, or leave it as it "
+                "is (export_as_dicom copies it byte for byte)."
+            )
+        return ds
 
     def _progress(self, done: int, total: int, text: str) -> None:
         if total >= PROGRESS_FROM and not self.db._muted:
@@ -356,7 +438,7 @@ class Editor(Shared, Changes, Memory, Saving):
                 if fn is not None:
                     with naming(self.db.index.locations([rel])[0]):
                         fn(ds)
-                _save(ds, tmp)
+                _save(ds, tmp, where=self.db.index.locations([rel])[0])
 
             return write
 

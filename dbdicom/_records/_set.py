@@ -154,6 +154,9 @@ def _set_on_files(
             if isinstance(value, DataElement):
                 _check_creator(ds, number)
             put(ds, number, vr, value)
+        for number, _, _, value in group:  # once all are removed: a block may go whole
+            if value is DELETE:
+                _check_orphans(ds, number)
 
     describing = any(k in _DESCRIBING for _, k, _, _ in group)
     before = target._db.index.array("_image", rows) if describing else None
@@ -241,6 +244,28 @@ def _check_creator(ds: Dataset, tag: int) -> None:
             f"it is. Set the creator first (record[(0x{group:04X}, 0x00{element >> 8:02X})] "
             "= DataElement(..., 'LO', 'YOUR NAME')), or take a block with pydicom's "
             "Dataset.private_block."
+        )
+
+
+def _check_orphans(ds: Dataset, tag: int) -> None:
+    """Refuse a Private Creator removed from ``ds`` while elements of its block stay.
+
+    Left without it, they would be elements no reader can tell the owner
+    of: what :func:`_check_creator` refuses for a new one.
+    """
+    group, element = tag >> 16, tag & 0xFFFF
+    if not (group % 2 and 0x10 <= element <= 0xFF):
+        return
+    left = [t for t in ds.keys() if t.group == group and t.element >> 8 == element]
+    if left:
+        labels = ", ".join(f"({t.group:04X},{t.element:04X})" for t in left[:3])
+        more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+        raise UnkeptBytesError(
+            f"removing the Private Creator ({group:04X},{element:04X}) would leave "
+            f"{len(left)} element(s) of its block in the file ({labels}{more}), owned by no "
+            "one: readers could not tell whose they are. Remove them in the same call, "
+            f"del record[[(0x{group:04X}, 0x{element:04X}), ...their tags]], or keep the "
+            "creator."
         )
 
 

@@ -18,7 +18,7 @@ from pydicom.uid import UID
 from .._checks import resolve_tag, to_dicom
 from .._custom import custom
 from .._dataset import REMOVE, TYPE2_PARENTS, naming, new_file_placeholders, set_elements
-from .._errors import DicomError, InvalidValueError
+from .._errors import DicomError, InvalidFileError, InvalidValueError
 from .._templates import file_meta, modality_image, new_uid
 from ._attributes import (
     KEYS,
@@ -365,7 +365,16 @@ def _copy_writer(
         if instance_number is not None:
             extra["InstanceNumber"] = instance_number
         apply_values(ds, extra)
-        _save(ds, tmp, part10=True)
+        meta = getattr(ds, "file_meta", None)
+        named = meta.get("MediaStorageSOPClassUID") if meta is not None else None
+        if not (ds.get("SOPClassUID") or named):  # which the meta of a Part 10 file names
+            raise InvalidFileError(
+                f"{src.db.index.locations([rel])[0]} has no (0008,0016) SOP Class UID, which "
+                "the file meta of its copy (a Part 10 file) must name; nothing was copied. "
+                "Give it one first (instance.SOPClassUID = ...), or copy the file as it is "
+                "with export_as_dicom."
+            )
+        _save(ds, tmp, part10=True, where=src.db.index.locations([rel])[0])
 
     return writer
 
