@@ -192,7 +192,7 @@ def pad_last_fragment(ds: Dataset) -> None:
     >>> ds.PixelData[12], ds.PixelData[16:] == b"abc" + bytes(1)  # its length 4, a zero added
     (4, True)
     """
-    elem = ds.get_item(0x7FE00010)
+    elem = ds.get_item(0x7FE00010, keep_deferred=True)
     if elem is None:
         return
     if isinstance(elem, RawDataElement):

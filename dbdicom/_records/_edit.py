@@ -177,7 +177,7 @@ def _refuse_cut(ds: Dataset, where: Any) -> None:
     would read as made-up values (a zero byte for the one cut off).
     """
     for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
-        elem = ds.get_item(tag)
+        elem = ds.get_item(tag, keep_deferred=True)
         if not isinstance(elem, RawDataElement) or elem.value is None:
             return  # deferred: read (in full, or refused by pydicom) when written
         if elem.length != 0xFFFFFFFF and len(elem.value) < elem.length:

@@ -1,0 +1,56 @@
+"""Datasets read for an edit keep their pixel data deferred until the file is written.
+
+A removal reads up to 2000 files first (to find those that hold the element)
+and keeps them for the rewrite, their pixel data deferred. The check for a
+last element cut short asked pydicom for that element in a way that reads a
+deferred one: every file's pixel data were read then, and held in memory
+together, for files that are not written too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataelem import RawDataElement
+
+import dbdicom as db
+
+MR = Path(pydicom.__file__).parent / "data" / "test_files" / "MR_small.dcm"
+
+
+def _large(folder: Path) -> Path:
+    """MR_small.dcm with 256 x 256 pixels (over the editor's defer size), last in the file."""
+    path = folder / "mr.dcm"
+    shutil.copy(MR, path)
+    path.chmod(0o644)
+    ds = pydicom.dcmread(path)
+    ds.Rows = ds.Columns = 256
+    ds.PixelData = np.zeros((256, 256), np.int16).tobytes()
+    del ds[0xFFFCFFFC]  # its trailing padding: the pixel data the last element
+    ds.save_as(path)
+    return path
+
+
+def test_a_dataset_read_for_an_edit_keeps_its_pixel_data_deferred(tmp_path: Path) -> None:
+    _large(tmp_path)
+    database = db.database(tmp_path)
+    editor = database._editor
+    ds = editor.dataset(editor.rels(database.instances()[0]._rows())[0], defer=True)
+    elem = ds.get_item(0x7FE00010, keep_deferred=True)
+    assert isinstance(elem, RawDataElement) and elem.value is None, "pixel data read"
+    database.close()
+
+
+def test_a_removal_keeps_pixel_data_whole(tmp_path: Path) -> None:
+    path = _large(tmp_path)
+    before = pydicom.dcmread(path).PixelData
+    database = db.database(tmp_path)
+    database.series()[0].SeriesDescription = "x"
+    del database.series()[0]["SeriesDescription"]
+    database.save()
+    database.close()
+    after = pydicom.dcmread(path)
+    assert after.PixelData == before and "SeriesDescription" not in after
