@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from pydicom.dataelem import RawDataElement
 
 import dbdicom as db
@@ -54,3 +55,23 @@ def test_a_removal_keeps_pixel_data_whole(tmp_path: Path) -> None:
     database.close()
     after = pydicom.dcmread(path)
     assert after.PixelData == before and "SeriesDescription" not in after
+
+
+def test_a_removal_from_a_file_whose_deferred_pixel_data_are_cut_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A removal reads its files with the pixel data deferred: pydicom then reads
+    the bytes that are there when it writes, and wrote the file cut one byte short
+    as whole, padded (its last pixel made up), where an edit that set a value was
+    refused."""
+    path = _large(tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.ImageComments = "x"
+    ds.save_as(path)
+    path.write_bytes(path.read_bytes()[:-1])
+    before = path.read_bytes()
+    database = db.database(tmp_path)
+    with pytest.raises(db.InvalidFileError, match=r"mr\.dcm.*cut short.*nothing was changed"):
+        del database.series()[0]["ImageComments"]
+    assert path.read_bytes() == before and not database.unsaved
+    database.close()

@@ -25,7 +25,12 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
@@ -178,17 +183,36 @@ def _refuse_cut(ds: Dataset, where: Any) -> None:
     """
     for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
         elem = ds.get_item(tag, keep_deferred=True)
-        if not isinstance(elem, RawDataElement) or elem.value is None:
-            return  # deferred: read (in full, or refused by pydicom) when written
-        if elem.length != 0xFFFFFFFF and len(elem.value) < elem.length:
+        if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
+            return
+        have = len(elem.value) if elem.value is not None else _deferred_bytes(ds, elem)
+        if have < elem.length:
             raise InvalidFileError(
                 f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
-                f"({len(elem.value)} of {elem.length} bytes): written again, the file would "
+                f"({have} of {elem.length} bytes): written again, the file would "
                 "no longer say so, and what is missing would read as made-up values; "
                 "nothing was changed. Put the whole file back from where it came, or "
                 "remove it (record.remove())."
             )
         return
+
+
+def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
+    """How many bytes of the deferred ``elem`` its file holds (its length if not known).
+
+    pydicom reads a deferred value when it writes it, as many bytes as are
+    there, without a word: the file's size tells. A deflated data set's
+    offsets are in its inflated stream, not the file: not checked.
+    """
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    name = getattr(ds, "filename", None)
+    if not isinstance(name, str) or (syntax is not None and UID(syntax).is_deflated):
+        return int(elem.length)
+    try:
+        return min(int(elem.length), os.path.getsize(name) - elem.value_tell)
+    except OSError:  # gone: the write says so
+        return int(elem.length)
 
 
 def _first_line(exc: BaseException) -> str:
