@@ -1028,6 +1028,28 @@ def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
     assert database.restore() == 1
 
 
+@pytest.mark.parametrize(
+    ("vr", "value"), [("DA", 20200101), ("US", "abc"), ("FD", "x"), ("UL", -5)]
+)
+def test_a_data_element_pydicom_cannot_write_is_the_value_refused(
+    demo_folder: Path, vr: str, value: Any
+) -> None:
+    """A trial: ``instance[tag] = DataElement(tag, "DA", 20200101)`` (a DataElement is
+    stored unchecked) stopped in pydicom's writer, and the error blamed the file --
+    "pydicom cannot write it ... Repair the file with another tool" -- or told of a
+    write that failed, for a file that is fine: the value is refused, before any file
+    is read, with its tag and VR."""
+    database = db.database(demo_folder)
+    instance = database.instances()[0]
+    instance[(0x0029, 0x0010)] = DataElement(0x00290010, "LO", "ME")
+    database.save()
+    before = Path(instance.path).read_bytes()
+    with pytest.raises(db.InvalidValueError, match=rf"\(0029,1001\).*{vr}.*value") as error:
+        instance[(0x0029, 0x1001)] = DataElement(0x00291001, vr, value)
+    assert "Repair the file" not in str(error.value) and "Traceback" not in str(error.value)
+    assert Path(instance.path).read_bytes() == before and not database.unsaved
+
+
 def test_a_private_creator_is_not_removed_from_under_its_elements(demo_folder: Path) -> None:
     """A trial: ``del instance[(0x0029, 0x0010)]`` removed Siemens' creator and left the
     CSA headers of its block in the file, owned by no one: the state a new private
