@@ -75,3 +75,21 @@ def test_a_removal_from_a_file_whose_deferred_pixel_data_are_cut_is_refused(
         del database.series()[0]["ImageComments"]
     assert path.read_bytes() == before and not database.unsaved
     database.close()
+
+
+def test_a_removal_from_a_file_of_a_private_transfer_syntax(tmp_path: Path) -> None:
+    """The check of deferred pixel data asked pydicom whether the transfer syntax is
+    deflated, which raises ``ValueError`` for one it does not know (a vendor's): the
+    file was refused as one pydicom cannot read, where its edit is done."""
+    path = _large(tmp_path)
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = "1.2.826.0.1.3680043.10.1421.99"  # its data: as before
+    ds.ImageComments = "x"
+    ds.save_as(path)
+    before = pydicom.dcmread(path).PixelData
+    database = db.database(tmp_path)
+    del database.series()[0]["ImageComments"]
+    database.save()
+    database.close()
+    after = pydicom.dcmread(path)
+    assert "ImageComments" not in after and after.PixelData == before

@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.uid import (
-    UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -207,7 +207,8 @@ def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
     meta = getattr(ds, "file_meta", None)
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     name = getattr(ds, "filename", None)
-    if not isinstance(name, str) or (syntax is not None and UID(syntax).is_deflated):
+    # (the syntax pydicom inflates; UID.is_deflated raises for one it does not know)
+    if not isinstance(name, str) or syntax == DeflatedExplicitVRLittleEndian:
         return int(elem.length)
     try:
         return min(int(elem.length), os.path.getsize(name) - elem.value_tell)
