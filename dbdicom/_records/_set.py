@@ -258,18 +258,21 @@ def _check_encodable(elem: DataElement) -> None:
     Checked once, before any file is read: found when the file is written,
     it stopped pydicom's writer, and the error was the file's.
     """
-    fp = DicomBytesIO()
-    fp.is_little_endian, fp.is_implicit_VR = True, False
-    try:
-        write_data_element(fp, elem, ["utf_8"])  # (the file's character set: any text)
+    if " or " in str(elem.VR):  # "US or SS": written as the file's encoding allows
+        return
+    fp = DicomBytesIO()  # (Implicit VR: the value's bytes, no length an encoding limits)
+    fp.is_little_endian, fp.is_implicit_VR = True, True
+    try:  # (in UTF-8, which the file is switched to for text it cannot encode)
+        write_data_element(fp, elem, ["utf_8"])
+        return
     except (ValueError, TypeError, AttributeError, OverflowError, OSError, struct.error) as exc:
         lines = str(exc).split("Traceback (most recent call last)")[0].strip().splitlines()
         why = lines[0] if lines else type(exc).__name__
-        raise InvalidValueError(
-            f"The DataElement ({elem.tag.group:04X},{elem.tag.element:04X}) of VR {elem.VR} "
-            f"cannot be written with the value {reprlib.repr(elem.value)} ({why}): give it "
-            "a value of that VR, or the VR of its value; nothing was changed."
-        ) from None
+    raise InvalidValueError(
+        f"The DataElement ({elem.tag.group:04X},{elem.tag.element:04X}) of VR {elem.VR} "
+        f"cannot be written with the value {reprlib.repr(elem.value)} ({why}): give it "
+        "a value of that VR, or the VR of its value; nothing was changed."
+    )
 
 
 def _check_orphans(ds: Dataset, tag: int) -> None:
