@@ -24,6 +24,7 @@ import numpy as np
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.multival import MultiValue
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
@@ -123,6 +124,10 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
             del ds[number]
         return
     if isinstance(value, DataElement):
+        if " or " in str(value.VR):  # "US or SS": the one the file's own values give
+            little = ds.original_encoding[1] is not False
+            with contextlib.suppress(AttributeError):  # (none: as given, as before)
+                value = correct_ambiguous_vr_element(copy.copy(value), ds, little)
         ds[value.tag] = value
         return
     if switch and non_ascii(value) and not holds_text(ds.get("SpecificCharacterSet"), value):
@@ -198,12 +203,9 @@ def _refuse_cut(ds: Dataset, where: Any) -> None:
 
 
 def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
-    """How many bytes of the deferred ``elem`` its file holds (its length if not known).
-
-    pydicom reads a deferred value when it writes it, as many bytes as are
-    there, without a word: the file's size tells. A deflated data set's
-    offsets are in its inflated stream, not the file: not checked.
-    """
+    """How many bytes of the deferred ``elem`` its file holds (its length if not known)."""
+    # pydicom reads a deferred value as it writes it, the bytes that are there, without a
+    # word: the file's size tells (not a deflated one's: its offsets are in its inflated stream)
     meta = getattr(ds, "file_meta", None)
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
     name = getattr(ds, "filename", None)
