@@ -1028,6 +1028,44 @@ def test_a_private_element_needs_its_creator(demo_folder: Path) -> None:
     assert database.restore() == 1
 
 
+@pytest.mark.parametrize(
+    ("vr", "value"), [("DA", 20200101), ("US", "abc"), ("FD", "x"), ("UL", -5)]
+)
+def test_a_data_element_pydicom_cannot_write_is_the_value_refused(
+    demo_folder: Path, vr: str, value: Any
+) -> None:
+    """A trial: ``instance[tag] = DataElement(tag, "DA", 20200101)`` (a DataElement is
+    stored unchecked) stopped in pydicom's writer, and the error blamed the file --
+    "pydicom cannot write it ... Repair the file with another tool" -- or told of a
+    write that failed, for a file that is fine: the value is refused, before any file
+    is read, with its tag and VR."""
+    database = db.database(demo_folder)
+    instance = database.instances()[0]
+    instance[(0x0029, 0x0010)] = DataElement(0x00290010, "LO", "ME")
+    database.save()
+    before = Path(instance.path).read_bytes()
+    with pytest.raises(db.InvalidValueError, match=rf"\(0029,1001\).*{vr}.*value") as error:
+        instance[(0x0029, 0x1001)] = DataElement(0x00291001, vr, value)
+    assert "Repair the file" not in str(error.value) and "Traceback" not in str(error.value)
+    assert Path(instance.path).read_bytes() == before and not database.unsaved
+
+
+def test_a_data_element_of_an_ambiguous_vr_takes_the_vr_of_the_file(tmp_path: Path) -> None:
+    """A trial: ``instance[(0x0028, 0x0106)] = DataElement(0x00280106, "US or SS", 5)`` in
+    an Explicit VR file stopped in pydicom's writer, and the error blamed the file ("pydicom
+    cannot write it ... Repair the file with another tool"). The VR is the one the file's
+    Pixel Representation gives, as pydicom gives it to the elements it reads."""
+    shutil.copy(get_testdata_file("CT_small.dcm"), tmp_path / "ct.dcm")
+    database = db.database(tmp_path)
+    (instance,) = database.instances()
+    instance[(0x0028, 0x0106)] = DataElement(0x00280106, "US or SS", -5)
+    database.save()
+    ds = pydicom.dcmread(tmp_path / "ct.dcm")
+    assert ds.PixelRepresentation == 1 and ds["SmallestImagePixelValue"].VR == "SS"
+    assert ds.SmallestImagePixelValue == -5
+    database.close()
+
+
 def test_a_private_creator_is_not_removed_from_under_its_elements(demo_folder: Path) -> None:
     """A trial: ``del instance[(0x0029, 0x0010)]`` removed Siemens' creator and left the
     CSA headers of its block in the file, owned by no one: the state a new private

@@ -102,3 +102,24 @@ def test_an_edit_of_a_file_whose_pixels_are_cut_short_is_refused(tmp_path: Path,
         with pytest.raises(db.InvalidFileError, match=r"\.dcm.*cut short.*nothing was changed"):
             change()
         assert _hashes(tmp_path) == before and not database.unsaved
+
+
+def test_an_odd_fragment_before_an_even_last_one_leaves_the_fragments_as_they_are() -> None:
+    """Fragments of 3 and 4 bytes (their sum odd): the pad went into the last one,
+    which was even, and made it odd -- a byte added to a fragment that was fine."""
+    import struct
+
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+    from pydicom.encaps import generate_fragments
+
+    from dbdicom._files import pad_last_fragment
+
+    item = struct.Struct("<II")
+    value = item.pack(0xE000FFFE, 0) + item.pack(0xE000FFFE, 3) + b"abc"
+    value += item.pack(0xE000FFFE, 4) + b"defg"
+    ds = Dataset()
+    ds[0x7FE00010] = DataElement(0x7FE00010, "OB", value, is_undefined_length=True)
+    pad_last_fragment(ds)
+    assert ds.PixelData == value
+    assert list(generate_fragments(ds.PixelData)) == [b"", b"abc", b"defg"]

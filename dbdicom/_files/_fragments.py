@@ -192,7 +192,7 @@ def pad_last_fragment(ds: Dataset) -> None:
     >>> ds.PixelData[12], ds.PixelData[16:] == b"abc" + bytes(1)  # its length 4, a zero added
     (4, True)
     """
-    elem = ds.get_item(0x7FE00010)
+    elem = ds.get_item(0x7FE00010, keep_deferred=True)
     if elem is None:
         return
     if isinstance(elem, RawDataElement):
@@ -213,6 +213,8 @@ def pad_last_fragment(ds: Dataset) -> None:
     if pos != len(value) or last < 0:
         return
     length = _HEAD.unpack_from(value, last)[1]
+    if length % 2 == 0:  # an odd fragment before it: not the one to pad
+        return
     ds[0x7FE00010].value = value[:last] + _HEAD.pack(_ITEM, length + 1) + value[last + 8 :] + b"\0"
 
 

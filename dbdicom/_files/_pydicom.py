@@ -138,7 +138,7 @@ def _as_found(ds: Dataset) -> None:
     >>> ds.original_encoding
     (True, True)
     """
-    first = next((ds.get_item(tag) for tag in ds.keys()), None)
+    first = next((ds.get_item(tag, keep_deferred=True) for tag in ds.keys()), None)
     if not isinstance(first, RawDataElement):
         return
     found = (first.is_implicit_VR, first.is_little_endian)

@@ -24,8 +24,14 @@ import numpy as np
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.multival import MultiValue
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from pydicom.valuerep import PersonName
 
 from .._checks import resolve_tag
@@ -118,6 +124,10 @@ def put(ds: Dataset, number: int, vr: str, value: Any, switch: bool = True) -> N
             del ds[number]
         return
     if isinstance(value, DataElement):
+        if " or " in str(value.VR):  # "US or SS": the one the file's own values give
+            little = ds.original_encoding[1] is not False
+            with contextlib.suppress(AttributeError):  # (none: as given, as before)
+                value = correct_ambiguous_vr_element(copy.copy(value), ds, little)
         ds[value.tag] = value
         return
     if switch and non_ascii(value) and not holds_text(ds.get("SpecificCharacterSet"), value):
@@ -177,18 +187,35 @@ def _refuse_cut(ds: Dataset, where: Any) -> None:
     would read as made-up values (a zero byte for the one cut off).
     """
     for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
-        elem = ds.get_item(tag)
-        if not isinstance(elem, RawDataElement) or elem.value is None:
-            return  # deferred: read (in full, or refused by pydicom) when written
-        if elem.length != 0xFFFFFFFF and len(elem.value) < elem.length:
+        elem = ds.get_item(tag, keep_deferred=True)
+        if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
+            return
+        have = len(elem.value) if elem.value is not None else _deferred_bytes(ds, elem)
+        if have < elem.length:
             raise InvalidFileError(
                 f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
-                f"({len(elem.value)} of {elem.length} bytes): written again, the file would "
+                f"({have} of {elem.length} bytes): written again, the file would "
                 "no longer say so, and what is missing would read as made-up values; "
                 "nothing was changed. Put the whole file back from where it came, or "
                 "remove it (record.remove())."
             )
         return
+
+
+def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
+    """How many bytes of the deferred ``elem`` its file holds (its length if not known)."""
+    # pydicom reads a deferred value as it writes it, the bytes that are there, without a
+    # word: the file's size tells (not a deflated one's: its offsets are in its inflated stream)
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    name = getattr(ds, "filename", None)
+    # (the syntax pydicom inflates; UID.is_deflated raises for one it does not know)
+    if not isinstance(name, str) or syntax == DeflatedExplicitVRLittleEndian:
+        return int(elem.length)
+    try:
+        return min(int(elem.length), os.path.getsize(name) - elem.value_tell)
+    except OSError:  # gone: the write says so
+        return int(elem.length)
 
 
 def _first_line(exc: BaseException) -> str:

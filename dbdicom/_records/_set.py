@@ -9,12 +9,16 @@ the file they would not be what its frames (and arrays) read.
 
 from __future__ import annotations
 
+import reprlib
+import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
 from pydicom.tag import Tag
 
 from .._checks import resolve_tag, to_dicom
@@ -101,6 +105,7 @@ def _checked(items: Sequence[tuple[Any, Any]]) -> list[_Item]:
     checked: list[_Item] = []
     for tag, value in items:
         if isinstance(value, DataElement):  # stored as given, unchecked (private tags too)
+            _check_encodable(value)
             name = keyword_for_tag(int(value.tag)) or str(value.tag)  # (6002,0010): no keyword
             checked.append((int(value.tag), name, value.VR, value))
             continue
@@ -245,6 +250,29 @@ def _check_creator(ds: Dataset, tag: int) -> None:
             "= DataElement(..., 'LO', 'YOUR NAME')), or take a block with pydicom's "
             "Dataset.private_block."
         )
+
+
+def _check_encodable(elem: DataElement) -> None:
+    """Refuse a DataElement whose value pydicom cannot write under its VR (an int as DA).
+
+    Checked once, before any file is read: found when the file is written,
+    it stopped pydicom's writer, and the error was the file's.
+    """
+    if " or " in str(elem.VR):  # "US or SS": written as the file's encoding allows
+        return
+    fp = DicomBytesIO()  # (Implicit VR: the value's bytes, no length an encoding limits)
+    fp.is_little_endian, fp.is_implicit_VR = True, True
+    try:  # (in UTF-8, which the file is switched to for text it cannot encode)
+        write_data_element(fp, elem, ["utf_8"])
+        return
+    except (ValueError, TypeError, AttributeError, OverflowError, OSError, struct.error) as exc:
+        lines = str(exc).split("Traceback (most recent call last)")[0].strip().splitlines()
+        why = lines[0] if lines else type(exc).__name__
+    raise InvalidValueError(
+        f"The DataElement ({elem.tag.group:04X},{elem.tag.element:04X}) of VR {elem.VR} "
+        f"cannot be written with the value {reprlib.repr(elem.value)} ({why}): give it "
+        "a value of that VR, or the VR of its value; nothing was changed."
+    )
 
 
 def _check_orphans(ds: Dataset, tag: int) -> None:
