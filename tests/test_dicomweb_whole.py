@@ -258,3 +258,61 @@ def test_frames_the_header_does_not_count_are_refused_as_in_a_folder(
             remote.to_xarray().compute()
         assert "instances/1.2.826.0.1.3680043.10.1421.8.3.1" in str(error.value)
         web.close()
+
+
+_CHARSETS = Path(pydicom.__file__).parent / "data" / "charset_files"
+
+
+@pytest.mark.filterwarnings("ignore:Failed to encode value")  # pydicom's, saving its own file
+def test_an_instance_without_pixel_data_is_no_image_by_the_folder_s_reason(
+    orthanc: Orthanc, tmp_path: Path
+) -> None:
+    """A trial: chrJapMulti.dcm and chrKoreanMulti.dcm describe a 32 x 32 image (Rows,
+    Columns, Bits Allocated) and hold no Pixel Data. A folder lists them as "no pixel data" and
+    builds no array; from Orthanc, the array's read raised an InvalidFileError that blamed
+    damaged pixel data on the archive. Orthanc's metadata cannot tell them from images: they
+    list no (7FE0,0010), as for a compressed image (JPEG2000.dcm, which reads as its file).
+    The instance retrieved whole is judged as a folder judges the file: the folder's reason."""
+    patient = "no-pixel-data"
+    files = [_CHARSETS / "chrJapMulti.dcm", _CHARSETS / "chrKoreanMulti.dcm"]
+    files += [_TEST_FILES / "JPEG2000.dcm", _TEST_FILES / "CT_small.dcm"]
+    datasets = []
+    for k, source in enumerate(files):
+        ds = pydicom.dcmread(source)
+        ds.PatientID = patient
+        ds.StudyInstanceUID = f"1.2.826.0.1.3680043.10.1421.9.{k + 1}.1"
+        ds.SeriesInstanceUID = f"1.2.826.0.1.3680043.10.1421.9.{k + 1}.2"
+        ds.SOPInstanceUID = f"1.2.826.0.1.3680043.10.1421.9.{k + 1}.3"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.SeriesDescription = source.name
+        datasets.append(ds)
+    with stored_files(orthanc, datasets, tmp_path / "local"):
+        folder = db.database(tmp_path / "local")
+        web = archive_of(orthanc, tmp_path / "cache", patient)
+        try:
+            session = orthanc.session()
+            for ds in datasets:  # (what the server lists: no Pixel Data for three of four)
+                url = f"{orthanc.url}/studies/{ds.StudyInstanceUID}/series/"
+                meta = session.get(f"{url}{ds.SeriesInstanceUID}/metadata", timeout=30).json()
+                listed = "7FE00010" in meta[0]
+                assert listed == (ds.SeriesDescription == "CT_small.dcm"), ds.SeriesDescription
+            problems = folder.problems()
+            missing = problems[problems.problem.str.contains("'Pixel Data' is missing")]
+            assert sorted(missing.path) == ["0.dcm", "1.dcm"]
+            for name in ("chrJapMulti.dcm", "chrKoreanMulti.dcm"):
+                with pytest.raises(db.GridError, match="holds no image"):
+                    folder.series(SeriesDescription=name)[0].to_xarray()
+                (series,) = web.series(SeriesDescription=name)
+                with pytest.raises(db.InvalidFileError) as error:
+                    series.to_xarray().values  # noqa: B018 - the read
+                text = str(error.value)
+                assert "'Pixel Data' is missing" in text and "holds no image" in text, text
+                assert "damaged" not in text and series.instances()[0].SOPInstanceUID in text
+                assert "subseries" in text and PASSWORD not in text
+            for name in ("JPEG2000.dcm", "CT_small.dcm"):  # images, read as their files
+                expected = folder.series(SeriesDescription=name)[0].to_xarray()
+                got = web.series(SeriesDescription=name)[0].to_xarray()
+                np.testing.assert_array_equal(got.values, expected.values)
+        finally:
+            web.close()
+            folder.close()

@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from email.utils import formatdate
 from typing import Any
 
-__all__ = ["ATTEMPTS", "CONCURRENCY", "EXPIRES", "ObjectChanged", "cat_ranges"]
+__all__ = ["ATTEMPTS", "CONCURRENCY", "EXPIRES", "ObjectChanged", "cat_ranges", "cat_whole"]
 
 #: requests in flight at once on one file system
 CONCURRENCY = 32
@@ -110,6 +110,38 @@ def cat_ranges(
         return [g if isinstance(g, bytes | Exception) else bytes(g) for g in got]
     times: list[int | None] = list(unmodified) if unmodified is not None else [None] * len(paths)
     return fetcher.run(list(paths), list(starts), list(ends), times)
+
+
+def cat_whole(fs: Any, path: str, unmodified: int | None = None) -> bytes:
+    """The whole object ``path``: ``fs.cat_file(path)``, on S3 not changed since ``unmodified``.
+
+    Where :func:`cat_ranges` reads by presigned GETs, so is the object, and
+    with ``unmodified`` (its modification time as listed, ns) the GET
+    carries ``If-Unmodified-Since``, as the ranges do; any other error is
+    the one s3fs's ``cat_file`` raises (the object is asked for again).
+
+    Raises
+    ------
+    ObjectChanged
+        The object was modified since ``unmodified``.
+
+    Examples
+    --------
+    >>> import fsspec
+    >>> fs = fsspec.filesystem("memory")
+    >>> fs.pipe("/ranges-example/b", b"0123456789")
+    >>> cat_whole(fs, "/ranges-example/b")
+    b'0123456789'
+    """
+    fetcher = _fetcher(fs)
+    if fetcher is None or fetcher.off or not unmodified:
+        return bytes(fs.cat_file(path))
+    (got,) = fetcher.run([path], [0], [None], [unmodified])
+    if isinstance(got, ObjectChanged):
+        raise got
+    if isinstance(got, Exception):  # s3fs's read raises its own error, as before
+        return bytes(fs.cat_file(path))
+    return got
 
 
 class ObjectChanged(OSError):
@@ -204,7 +236,11 @@ class _Fetcher:
         return cls(fs, _ssl(fs), (config.connect_timeout, config.read_timeout))
 
     def run(
-        self, paths: list[str], starts: list[int], ends: list[int], times: list[int | None]
+        self,
+        paths: list[str],
+        starts: list[int],
+        ends: Sequence[int | None],
+        times: list[int | None],
     ) -> list[bytes | Exception]:
         import fsspec.asyn  # optional extra: the file system is fsspec's
 
@@ -215,7 +251,7 @@ class _Fetcher:
         fs: Any,
         paths: list[str],
         starts: list[int],
-        ends: list[int],
+        ends: Sequence[int | None],
         times: list[int | None],
     ) -> list[bytes | Exception]:
         await self.ready(fs)
@@ -259,17 +295,20 @@ class _Fetcher:
                 return answer.status, answer.reason or "", await answer.read()
 
     async def _one(
-        self, fs: Any, path: str, start: int, end: int, since: int | None = None
+        self, fs: Any, path: str, start: int, end: int | None, since: int | None = None
     ) -> bytes | Exception:
         """One range: its bytes, the exception s3fs gives for its S3 error, or s3fs's read.
 
-        ``since``: the object's listed modification time (ns); changed since,
-        the range is an :class:`ObjectChanged`.
+        ``end`` None: the whole object. ``since``: the object's listed
+        modification time (ns); changed since, the range is an
+        :class:`ObjectChanged`.
         """
-        if start < 0 or end < 0:  # relative to the end: s3fs asks for the size first
+        if start < 0 or (end is not None and end < 0):  # relative to the end: s3fs sizes first
             return await self._by_s3fs(fs, path, start, end)
         bucket, key, _ = fs.split_path(path)
-        headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
+        headers = {"Accept-Encoding": "identity"}
+        if end is not None:
+            headers["Range"] = f"bytes={start}-{end - 1}"
         if since:  # (S3 lists modification times: a stamp here is one, in whole seconds)
             headers["If-Unmodified-Since"] = formatdate(since // 10**9, usegmt=True)
         params = {"Bucket": bucket, "Key": key}
@@ -296,7 +335,7 @@ class _Fetcher:
             break
         return _s3_error(status, reason or "", body)
 
-    async def _refused(self, fs: Any, path: str, start: int, end: int) -> bytes | Exception:
+    async def _refused(self, fs: Any, path: str, start: int, end: int | None) -> bytes | Exception:
         """s3fs's read of a range whose presigned GET was redirected or refused.
 
         A redirect: another region's endpoint, which s3fs's client follows.
@@ -309,8 +348,10 @@ class _Fetcher:
         return got
 
     @staticmethod
-    async def _by_s3fs(fs: Any, path: str, start: int, end: int) -> bytes | Exception:
+    async def _by_s3fs(fs: Any, path: str, start: int, end: int | None) -> bytes | Exception:
         try:
+            if end is None:  # the whole object, as fs.cat_file reads it
+                return bytes(await fs._cat_file(path))
             return bytes(await fs._cat_file(path, start=start, end=end))
         except Exception as exc:  # returned in place, as cat_ranges(on_error="return")
             return exc

@@ -58,7 +58,7 @@ from .._errors import (
 from ._codes import denied
 from ._header import Header, NeedsPydicom, NotDicomError, read_header_at
 from ._listing import fast_find
-from ._ranges import cat_ranges
+from ._ranges import ObjectChanged, cat_ranges, cat_whole
 from ._urls import SCHEME, fs_arguments, fs_url, local_zip, normal_url, redact, scrub
 from ._walker import TooDeep
 from ._window import Window
@@ -367,11 +367,20 @@ class Store:
             out[i] = _ranged(g, 0, end) if isinstance(g, bytes) else _as_exception(g)
         return out
 
-    def whole(self, rel: str) -> bytes:
-        """The whole object ``rel``."""
+    def whole(self, rel: str, since: int | None = None) -> bytes:
+        """The whole object ``rel``; with ``since`` (its stamp as listed), unchanged since.
+
+        Raises
+        ------
+        dbdicom._files._ranges.ObjectChanged
+            On S3, where ranges are read by presigned GETs: the object was
+            modified since ``since`` (see :func:`~._ranges.cat_whole`).
+        """
         fs = self.filesystem()[0]
         try:
-            return bytes(fs.cat_file(self.path_of(rel)))
+            return cat_whole(fs, self.path_of(rel), since)
+        except ObjectChanged:
+            raise
         except Exception as exc:  # the store's boundary: see listing
             raise self.error(exc, "cannot be read", self.object(rel).name) from exc
 
@@ -535,11 +544,11 @@ def remote_header(
 
 
 @contextlib.contextmanager
-def local_copy(where: str | RemoteFile) -> Iterator[str]:
+def local_copy(where: str | RemoteFile, since: int | None = None) -> Iterator[str]:
     """A local path holding the bytes of ``where``: itself for a file, a temporary copy else.
 
     For the readers that need a whole file (pydicom's decoders, palettes);
-    the copy is deleted on leaving.
+    the copy is deleted on leaving. ``since``: see :meth:`Store.whole`.
 
     Examples
     --------
@@ -550,7 +559,7 @@ def local_copy(where: str | RemoteFile) -> Iterator[str]:
     if not isinstance(where, RemoteFile):
         yield where
         return
-    data = where.store.whole(where.rel)
+    data = where.store.whole(where.rel, since)
     with tempfile.TemporaryDirectory(prefix="dbdicom-object-") as folder:
         path = os.path.join(folder, os.path.basename(where.rel) or "object")
         with open(path, "wb") as f:

@@ -105,9 +105,10 @@ def read_remote_frames(
         are elsewhere (the element's tag and length, fetched with the
         frames, are checked), or, on S3, at all: ``stamps`` (each object's
         modification time as indexed) go with the requests, which the store
-        refuses for an object modified since. An object fetched whole
-        (compressed, palettes) whose size is not its ``sizes`` entry (its
-        size as indexed; None: not checked) was replaced too.
+        refuses for an object modified since, whether its frames are read
+        by range or the whole object is fetched (compressed, palettes). An
+        object fetched whole whose size is not its ``sizes`` entry (its size
+        as indexed; None: not checked) was replaced too.
     dbdicom.StorageAccessError, dbdicom.StorageError
         The store refused, or could not be reached.
 
@@ -133,7 +134,8 @@ def read_remote_frames(
         ):
             ranged.setdefault(obj.store, []).append(i)
         else:
-            out[i] = _read_whole(*reads[i], sizes[i] if sizes is not None else None)
+            size = sizes[i] if sizes is not None else None
+            out[i] = _read_whole(*reads[i], size, stamps[i] if stamps is not None else None)
     for store, which in ranged.items():
         fs = store.filesystem()[0]
         spans = [_span(reads[i][2], reads[i][1], reads[i][3], reads[i][4]) for i in which]
@@ -146,11 +148,7 @@ def read_remote_frames(
         for i, (start, end), data in zip(which, spans, got, strict=True):
             obj, frames, fmt, offset, nbytes = reads[i]
             if isinstance(data, ObjectChanged):
-                raise StaleFileError(
-                    f"{obj.name} changed in the store since it was indexed (its header may "
-                    "no longer be the one the array was built from). database.refresh() "
-                    "takes the change in; then build the array again."
-                )
+                raise _changed(obj)
             if not isinstance(data, bytes):
                 raise store.error(_as_exception(data), "cannot be read", obj.name)
             data = _ranged(data, start, end)
@@ -172,26 +170,48 @@ def _read_whole(
     offset: int,
     nbytes: int,
     size: int | None = None,
+    stamp: int | None = None,
 ) -> np.ndarray:
     """Frames of an object fetched whole, decoded by the readers of local files.
 
-    An object not of ``size`` bytes (as indexed) is another object since: a
-    :class:`~dbdicom.StaleFileError`, never its pixels under the old header.
+    An object not of ``size`` bytes (as indexed), or, on S3, modified since
+    ``stamp`` (its time as indexed, sent as ``If-Unmodified-Since``), is
+    another object since: a :class:`~dbdicom.StaleFileError`, never its
+    pixels under the old header.
     """
-    with local_copy(obj) as path:
-        now = os.path.getsize(path)
-        if size is not None and size >= 0 and now != size:
-            raise StaleFileError(
-                f"{obj.name} changed in the store since it was indexed ({now} bytes, "
-                f"{size} then: its header may no longer be the one the array was built "
-                "from). database.refresh() takes the change in; then build the array again."
-            )
+    try:
+        with local_copy(obj, stamp) as path:
+            return _decoded(obj, path, frames, fmt, size)
+    except ObjectChanged:
+        raise _changed(obj) from None
+
+
+def _decoded(
+    obj: RemoteFile, path: str, frames: list[int], fmt: PixelFormat, size: int | None
+) -> np.ndarray:
+    """Frames of the local copy ``path`` of ``obj``, checked against its indexed ``size``."""
+    now = os.path.getsize(path)
+    if size is not None and size >= 0 and now != size:
+        raise StaleFileError(
+            f"{obj.name} changed in the store since it was indexed ({now} bytes, "
+            f"{size} then: its header may no longer be the one the array was built "
+            "from). database.refresh() takes the change in; then build the array again."
+        )
+    try:
+        return read_frames(path, frames, fmt)
+    except (IndexError, ValueError, ImportError) as exc:
+        text = str(exc).replace(path, obj.name)
         try:
-            return read_frames(path, frames, fmt)
-        except (IndexError, ValueError, ImportError) as exc:
-            text = str(exc).replace(path, obj.name)
-            try:
-                again = type(exc)(text)
-            except TypeError:  # an error made otherwise: raised as it is
-                raise exc from None
-            raise again from exc
+            again = type(exc)(text)
+        except TypeError:  # an error made otherwise: raised as it is
+            raise exc from None
+        raise again from exc
+
+
+def _changed(obj: RemoteFile) -> StaleFileError:
+    """The error of ``obj`` modified in the store since it was indexed."""
+    return StaleFileError(
+        f"{obj.name} changed in the store since it was indexed (its header may no "
+        "longer be the one the array was built from). database.refresh() takes the "
+        "change in; then build the array again."
+    )

@@ -126,7 +126,8 @@ def read_whole_frames(
         The server refuses the instance as well.
     dbdicom.InvalidFileError
         The instance it sends cannot be decoded (the message names its URL
-        and the way out); :class:`dbdicom.DecoderNotFoundError` when a
+        and the way out), or holds no pixel data (a folder of its file lists
+        it as no image); :class:`dbdicom.DecoderNotFoundError` when a
         decoder plugin is missing.
     dbdicom.StaleFileError
         It is another instance now, or its frames have another shape or
@@ -136,6 +137,10 @@ def read_whole_frames(
     remember_refusal(path, fmt, refusal)
     how = f"the server refused to cut it into frames ({refusal}), and the instance it sends whole"
     return decode_whole(path, data, frames, fmt, how)
+
+
+class _NoImage(InvalidFileError):
+    """An instance retrieved whole without pixel data, which its headers describe."""
 
 
 def decode_whole(
@@ -159,6 +164,8 @@ def decode_whole(
             return read_frames(local, frames, now)
         except DecoderNotFoundError as exc:
             raise DecoderNotFoundError(str(exc).replace(local, str(path))) from None
+        except _NoImage as exc:  # not damaged: the folder's reason, as it is
+            raise InvalidFileError(str(exc)) from None
         except (DicomError, NotDicomError, EOFError, KeyError, ValueError, IndexError) as exc:
             if isinstance(exc, (StaleFileError, ServerError)):
                 raise
@@ -263,6 +270,12 @@ def _checked_format(path: WebPath, local: str, fmt: PixelFormat, uid: str) -> Pi
         raise StaleFileError(
             f"{path}: the server sent instance {sent} for it, whose pixels would be read as "
             f"this one's: {hint}."
+        )
+    if not header.has_pixels:  # (metadata, Orthanc's, list no Pixel Data of compressed images)
+        raise _NoImage(
+            f"{path}: (7FE0,0010) 'Pixel Data' is missing from the instance the server holds "
+            "(its header describes an image): it holds no image, as a folder of its file "
+            "lists it. Leave it out of the array with series.subseries(...)."
         )
     now, _, _ = pixel_format(local)
     if not (fmt.palette_bits or fmt.modality_lut_bits):  # its stored values are asked for
