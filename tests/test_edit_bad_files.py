@@ -17,6 +17,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from corpus import build_case
+from pydicom.data import get_testdata_file
 
 import dbdicom as db
 
@@ -102,6 +103,22 @@ def test_an_edit_of_a_file_whose_pixels_are_cut_short_is_refused(tmp_path: Path,
         with pytest.raises(db.InvalidFileError, match=r"\.dcm.*cut short.*nothing was changed"):
             change()
         assert _hashes(tmp_path) == before and not database.unsaved
+
+
+def test_an_edit_of_a_file_whose_trailing_padding_is_cut_is_done(tmp_path: Path) -> None:
+    """pydicom's MR_small.dcm ends with a Data Set Trailing Padding (FFFC,FFFC) of 126
+    bytes: cut one byte short, its image is whole (no problem listed), and its padding
+    means nothing -- an edit of it was refused as of a file whose pixels are cut."""
+    source = Path(get_testdata_file("MR_small.dcm"))
+    (tmp_path / "MR_cut.dcm").write_bytes(source.read_bytes()[:-1])
+    database = db.database(tmp_path)
+    assert len(database.problems()) == 0
+    (instance,) = database.instances()
+    instance.ImageComments = "edited"
+    database.save()
+    written = pydicom.dcmread(tmp_path / "MR_cut.dcm")
+    assert written.ImageComments == "edited"
+    assert written.PixelData == pydicom.dcmread(source).PixelData
 
 
 def test_an_odd_fragment_before_an_even_last_one_leaves_the_fragments_as_they_are() -> None:

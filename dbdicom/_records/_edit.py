@@ -184,22 +184,22 @@ def _refuse_cut(ds: Dataset, where: Any) -> None:
 
     pydicom reads the bytes that are there and writes them as the value,
     padded: the file would no longer say it was cut, and the missing pixels
-    would read as made-up values (a zero byte for the one cut off).
+    would read as made-up values (a zero byte for the one cut off). Not the
+    Data Set Trailing Padding (FFFC,FFFC): its bytes mean nothing, cut or not.
     """
-    for tag in sorted(ds.keys(), reverse=True):  # the cut is at the end
-        elem = ds.get_item(tag, keep_deferred=True)
-        if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
-            return
-        have = len(elem.value) if elem.value is not None else _deferred_bytes(ds, elem)
-        if have < elem.length:
-            raise InvalidFileError(
-                f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
-                f"({have} of {elem.length} bytes): written again, the file would "
-                "no longer say so, and what is missing would read as made-up values; "
-                "nothing was changed. Put the whole file back from where it came, or "
-                "remove it (record.remove())."
-            )
+    tag = max(ds.keys(), default=None)  # the cut is at the end
+    elem = None if tag is None else ds.get_item(tag, keep_deferred=True)
+    if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF or tag == 0xFFFCFFFC:
         return
+    have = len(elem.value) if elem.value is not None else _deferred_bytes(ds, elem)
+    if have < elem.length:
+        raise InvalidFileError(
+            f"{where}: its ({tag.group:04X},{tag.element:04X}) element is cut short "
+            f"({have} of {elem.length} bytes): written again, the file would "
+            "no longer say so, and what is missing would read as made-up values; "
+            "nothing was changed. Put the whole file back from where it came, or "
+            "remove it (record.remove())."
+        )
 
 
 def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
