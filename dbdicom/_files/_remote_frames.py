@@ -192,11 +192,7 @@ def _decoded(
     """Frames of the local copy ``path`` of ``obj``, checked against its indexed ``size``."""
     now = os.path.getsize(path)
     if size is not None and size >= 0 and now != size:
-        raise StaleFileError(
-            f"{obj.name} changed in the store since it was indexed ({now} bytes, "
-            f"{size} then: its header may no longer be the one the array was built "
-            "from). database.refresh() takes the change in; then build the array again."
-        )
+        raise _changed(obj, f"{now} bytes, {size} then: ")
     try:
         return read_frames(path, frames, fmt)
     except (IndexError, ValueError, ImportError) as exc:
@@ -208,10 +204,10 @@ def _decoded(
         raise again from exc
 
 
-def _changed(obj: RemoteFile) -> StaleFileError:
-    """The error of ``obj`` modified in the store since it was indexed."""
+def _changed(obj: RemoteFile, how: str = "") -> StaleFileError:
+    """The error of ``obj`` modified in the store since it was indexed (``how``: what tells)."""
     return StaleFileError(
-        f"{obj.name} changed in the store since it was indexed (its header may no "
+        f"{obj.name} changed in the store since it was indexed ({how}its header may no "
         "longer be the one the array was built from). database.refresh() takes the "
         "change in; then build the array again."
     )

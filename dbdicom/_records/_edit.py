@@ -65,7 +65,7 @@ from ._staged import StoreEdits
 if TYPE_CHECKING:
     from ._database import Database
 
-__all__ = ["DELETE", "Editor", "open_databases", "put"]
+__all__ = ["DELETE", "Editor", "first_line", "open_databases", "put"]
 
 Keys = tuple[str, str, str, str]
 # progress is shown for operations on at least this many files
@@ -173,7 +173,7 @@ def _save(ds: Dataset, path: str, part10: bool = False, where: Any = "") -> None
         raise
     except _PYDICOM_FAILS as exc:
         raise InvalidFileError(
-            f"{where}: pydicom cannot write it ({_first_line(exc)}); nothing was changed. "
+            f"{where}: pydicom cannot write it ({first_line(exc)}); nothing was changed. "
             "Repair the file with another tool, or leave it as it is (export_as_dicom "
             "copies it byte for byte)."
         ) from exc
@@ -218,7 +218,7 @@ def _deferred_bytes(ds: Dataset, elem: RawDataElement) -> int:
         return int(elem.length)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """``exc`` in one line: its type and the first line of its message (no traceback)."""
     text = str(exc).split("Traceback (most recent call last)")[0].strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip(": ")
@@ -394,7 +394,7 @@ class Editor(Shared, Changes, Memory, Saving):
         except _PYDICOM_FAILS as exc:
             where = index.locations([rel])[0]
             raise InvalidFileError(
-                f"{where} cannot be read by pydicom: {_first_line(exc)}; nothing was changed."
+                f"{where} cannot be read by pydicom: {first_line(exc)}; nothing was changed."
             ) from exc
         if not len(ds):
             # pydicom (3.0) drops every element it read when the file ends inside one of

@@ -27,7 +27,7 @@ from .._errors import ElementNotFoundError, InvalidValueError, UnknownAttributeE
 from .._files import FORMAT_TAGS
 from .._keywords import keyword_for_tag, tag_for_keyword
 from ._attributes import KEYS, LEVELS, level_of
-from ._edit import DELETE, Editor, put
+from ._edit import DELETE, Editor, first_line, put
 from ._structure import _ancestor, _editor, _exists, is_empty
 
 if TYPE_CHECKING:
@@ -266,8 +266,7 @@ def _check_encodable(elem: DataElement) -> None:
         write_data_element(fp, elem, ["utf_8"])
         return
     except (ValueError, TypeError, AttributeError, OverflowError, OSError, struct.error) as exc:
-        lines = str(exc).split("Traceback (most recent call last)")[0].strip().splitlines()
-        why = lines[0] if lines else type(exc).__name__
+        why = first_line(exc)
     raise InvalidValueError(
         f"The DataElement ({elem.tag.group:04X},{elem.tag.element:04X}) of VR {elem.VR} "
         f"cannot be written with the value {reprlib.repr(elem.value)} ({why}): give it "
